@@ -1,0 +1,25 @@
+/** @module HMAC-SHA256 tags and constant-time checks for authenticating requests, keepalives and triggers. */
+import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
+
+/** HMAC-SHA256 output length (RFC 2104 with SHA-256, FIPS 180-4). */
+export const HMAC_BYTES = 32;
+
+/** HMAC-SHA256 of the concatenated parts under key. node:crypto is synchronous, which keeps the UDP path cheap. */
+export function hmacSha256(key: Uint8Array, ...parts: Array<Uint8Array | string>): Uint8Array {
+  const h = createHmac("sha256", key);
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+/** Constant-time equality of two tags; a length mismatch is simply false. */
+export function tagsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && timingSafeEqual(a, b);
+}
+
+/**
+ * Derives a purpose-bound subkey from a device secret (RFC 5869 HKDF-SHA256), so the secret itself never keys
+ * a wire MAC and one purpose's key says nothing about another's.
+ */
+export function deriveKey(secret: Uint8Array, purpose: string, bytes = 32): Uint8Array {
+  return new Uint8Array(hkdfSync("sha256", secret, new Uint8Array(0), `pvrlink/${purpose}`, bytes));
+}

@@ -1,0 +1,34 @@
+/** @module The shape every `pvrlink` subcommand has, and the exit codes they share. */
+
+/** Exit codes of every command: 0 success, 1 bad input (a file, a network peer), 2 bad usage. */
+export const EXIT_OK = 0;
+export const EXIT_INPUT = 1;
+export const EXIT_USAGE = 2;
+
+/** Wrong flags or arguments; main prints the message and the command's help, and exits 2. */
+export class UsageError extends Error {
+  readonly code = "ERR_USAGE";
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Bad input: a file that is not what it should be, a refusal from a peer; main prints it and exits 1. */
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+/** One subcommand: its one-line summary, its --help text and its entry point. */
+export interface Command {
+  readonly summary: string;
+  readonly help: string;
+  /** Runs with the arguments after the command name; resolves to the exit code. */
+  run(args: string[]): Promise<number>;
+}

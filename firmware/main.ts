@@ -1,0 +1,58 @@
+#!/usr/bin/env bun
+/** @module The `pvrlink` binary: the one place that wires subcommands (recorder, control node, codec tools) together. */
+import pkg from "../package.json" with { type: "json" };
+import { type Command, EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from "./cli/command.ts";
+
+// Subcommands load lazily so `pvrlink inspect` does not pay for the control node's imports.
+// Static specifiers keep them inside the compiled single binary.
+const commands: Record<string, () => Promise<{ command: Command }>> = {};
+
+function usage(): string {
+  const names = Object.keys(commands).sort();
+  return [
+    "Usage: pvrlink <command> [options]",
+    "",
+    "Commands:",
+    ...names.map((n) => `  ${n}`),
+    "",
+    "Run `pvrlink <command> --help` for a command's options.",
+    "Exit codes: 0 success, 1 bad input, 2 bad usage.",
+  ].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V") {
+    console.log(`pvrlink ${pkg.version}`);
+    return 0;
+  }
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`pvrlink: unknown command '${name}'\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  const { command } = await load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`pvrlink ${name}: ${err.message}\n\n${command.help}`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof InputError) {
+      console.error(`pvrlink ${name}: ${err.message} (${err.code})`);
+      return EXIT_INPUT;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
