@@ -59,7 +59,7 @@ describe("ProgressReporter", () => {
 });
 
 describe("chooseProgressMode()", () => {
-  const cases: Array<[Parameters<typeof chooseProgressMode>[0], string]> = [
+  const cases: Array<[Parameters<typeof chooseProgressMode>[0], ReturnType<typeof chooseProgressMode>]> = [
     [{ isTTY: true }, "tty"],
     [{ isTTY: false }, "quiet"],
     [{ isTTY: true, json: true }, "json"],
