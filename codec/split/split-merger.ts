@@ -1,0 +1,214 @@
+/** @module Rebuilds the original from its protected and direct parts as they stream in, verifying length and SHA-256. */
+import { createHash, type Hash } from "node:crypto";
+import { CodecError } from "../codec-error.ts";
+import {
+  checkSplitPair,
+  decodeSplitHeader,
+  peekSplitHeaderLength,
+  type SplitHeader,
+  type SplitPartKind,
+} from "./split-format.ts";
+
+/** One part's reading state: its header being collected, then its body as a queue of pending views. */
+class PartReader {
+  header: SplitHeader | undefined;
+  #headerBytes: Uint8Array = new Uint8Array(0);
+  #queue: Uint8Array[] = [];
+  #head = 0;
+  /** Body bytes received so far. */
+  received = 0;
+  /** Body bytes queued and not yet emitted. */
+  queued = 0;
+
+  constructor(readonly kind: SplitPartKind) {}
+
+  /** Takes a chunk of this part; returns the header once it is complete (the first time only). */
+  push(chunk: Uint8Array): SplitHeader | undefined {
+    if (this.header !== undefined) {
+      this.#enqueue(chunk);
+      return undefined;
+    }
+    // The header is small and must be whole before its digest can be checked, so it alone is copied.
+    const joined = new Uint8Array(this.#headerBytes.length + chunk.length);
+    joined.set(this.#headerBytes, 0);
+    joined.set(chunk, this.#headerBytes.length);
+    const length = peekSplitHeaderLength(joined);
+    if (length === undefined || joined.length < length) {
+      this.#headerBytes = joined;
+      return undefined;
+    }
+    const header = decodeSplitHeader(joined.subarray(0, length));
+    if (header.part !== this.kind) {
+      throw new CodecError(
+        "ERR_SPLIT_PAIR",
+        `Cannot merge: the part given as ${this.kind} is the ${header.part} part`,
+        9,
+      );
+    }
+    this.header = header;
+    this.#headerBytes = new Uint8Array(0);
+    // The body's first bytes are a view into the pushed chunk, not into the copy.
+    const bodyStart = length - (joined.length - chunk.length);
+    this.#enqueue(chunk.subarray(bodyStart));
+    return header;
+  }
+
+  #enqueue(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    const header = this.header!;
+    if (this.received + chunk.length > header.bodyLength) {
+      throw new CodecError(
+        "ERR_SPLIT_LENGTH",
+        `Cannot merge: the ${this.kind} part runs past its ${header.bodyLength}-byte body`,
+        header.headerLength + header.bodyLength,
+      );
+    }
+    this.received += chunk.length;
+    this.queued += chunk.length;
+    this.#queue.push(chunk);
+  }
+
+  /** Removes up to n bytes from the front of the body queue, as views. */
+  take(n: number, out: Uint8Array[]): number {
+    let taken = 0;
+    while (taken < n && this.#head < this.#queue.length) {
+      const c = this.#queue[this.#head]!;
+      const k = Math.min(c.length, n - taken);
+      out.push(k === c.length ? c : c.subarray(0, k));
+      if (k === c.length) {
+        this.#queue[this.#head++] = EMPTY;
+      } else {
+        this.#queue[this.#head] = c.subarray(k);
+      }
+      taken += k;
+    }
+    if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    this.queued -= taken;
+    return taken;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Merges the two parts of a split while both stream in: push chunks of either part in any interleaving and of
+ * any size; each push returns the original's next bytes that have become available, in order (views into the
+ * pushed chunks). `needs()` says which part the merger is waiting for: a reader that pulls from that part keeps
+ * memory bounded by one chunk per part; a sender that pushes one part far ahead makes the merger hold that lead.
+ * `finish()` verifies the length and the SHA-256 of what was emitted.
+ */
+export class SplitMerger {
+  readonly #parts = { protected: new PartReader("protected"), direct: new PartReader("direct") };
+  #header: SplitHeader | undefined;
+  readonly #hash: Hash = createHash("sha256");
+  #pos = 0;
+  #next = 0;
+  #finished = false;
+
+  /** The header of whichever part arrived first, once complete. */
+  get header(): SplitHeader | undefined {
+    return this.#header;
+  }
+
+  /** Bytes of the original emitted so far. */
+  get position(): number {
+    return this.#pos;
+  }
+
+  /** Takes a chunk of one part and returns the original's bytes it makes available. Throws ERR_SPLIT_*. */
+  push(part: SplitPartKind, chunk: Uint8Array): Uint8Array[] {
+    if (this.#finished)
+      throw new CodecError("ERR_SPLIT_LENGTH", "Cannot merge: data after finish()", this.#pos);
+    const reader = this.#parts[part];
+    const header = reader.push(chunk);
+    if (header !== undefined) {
+      if (this.#header === undefined) this.#header = header;
+      else checkSplitPair(this.#header, header);
+    }
+    return this.#drain();
+  }
+
+  /** Body bytes received and not yet emitted, over both parts: what the merger holds in memory. */
+  get buffered(): number {
+    return this.#parts.protected.queued + this.#parts.direct.queued;
+  }
+
+  /** The part whose bytes the merger needs next to make progress, or undefined when it can finish. */
+  needs(): SplitPartKind | undefined {
+    const p = this.#parts.protected;
+    const d = this.#parts.direct;
+    if (this.#header === undefined) return p.header === undefined ? "protected" : "direct";
+    const h = this.#header;
+    if (this.#pos < h.originalLength) {
+      const range = h.ranges[this.#next];
+      return range !== undefined && this.#pos >= range.offset ? "protected" : "direct";
+    }
+    if (p.header === undefined) return "protected";
+    if (d.header === undefined) return "direct";
+    return undefined;
+  }
+
+  #drain(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const h = this.#header;
+    if (h === undefined) return out;
+    const p = this.#parts.protected;
+    const d = this.#parts.direct;
+    while (this.#pos < h.originalLength) {
+      const range = h.ranges[this.#next];
+      const inRange = range !== undefined && this.#pos >= range.offset;
+      const stop = inRange
+        ? range.offset + range.length
+        : range === undefined
+          ? h.originalLength
+          : range.offset;
+      const source = inRange ? p : d;
+      const before = out.length;
+      const n = source.take(stop - this.#pos, out);
+      for (let i = before; i < out.length; i++) this.#hash.update(out[i]!);
+      this.#pos += n;
+      if (inRange && this.#pos === stop) this.#next++;
+      if (n === 0 || this.#pos < stop) break;
+    }
+    return out;
+  }
+
+  /**
+   * Call after the last chunk of both parts. Throws ERR_SPLIT_TRUNCATED when a part ended early and
+   * ERR_SPLIT_INTEGRITY when the rebuilt bytes do not hash to the original's SHA-256.
+   */
+  finish(): SplitHeader {
+    const p = this.#parts.protected;
+    const d = this.#parts.direct;
+    for (const r of [p, d]) {
+      if (r.header === undefined) {
+        throw new CodecError(
+          "ERR_SPLIT_TRUNCATED",
+          `Cannot merge: the ${r.kind} part ended inside its header`,
+          0,
+        );
+      }
+      if (r.received < r.header.bodyLength) {
+        throw new CodecError(
+          "ERR_SPLIT_TRUNCATED",
+          `Cannot merge: the ${r.kind} part ended after ${r.received} of its ${r.header.bodyLength} body bytes`,
+          r.header.headerLength + r.received,
+        );
+      }
+    }
+    const h = this.#header!;
+    this.#finished = true;
+    const digest = this.#hash.digest();
+    if (this.#pos !== h.originalLength || !digest.equals(h.sha256)) {
+      throw new CodecError(
+        "ERR_SPLIT_INTEGRITY",
+        "Cannot merge: the rebuilt recording does not match the original's SHA-256",
+        this.#pos,
+      );
+    }
+    return h;
+  }
+}
