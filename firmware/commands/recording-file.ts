@@ -1,0 +1,85 @@
+/** @module Streams a recording file through the codec's indexer (pass 1 of inspect and split), optionally hashing it. */
+import { createHash } from "node:crypto";
+import { type FileHandle, open } from "node:fs/promises";
+import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import type { RecordingIndex } from "../../codec/recording-index.ts";
+import { InputError } from "../cli/command.ts";
+
+/**
+ * Bytes per read. Large enough that per-chunk overhead vanishes next to parsing, small enough that memory stays
+ * flat; each read gets a fresh buffer because the indexer may keep views into what it was pushed.
+ */
+export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Opens a file for reading, turning a missing or unreadable path into an InputError (exit 1). */
+export async function openInput(path: string): Promise<FileHandle> {
+  try {
+    const handle = await open(path, "r");
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      await handle.close();
+      throw new InputError(`Cannot read ${path}: not a regular file`, "ERR_FILE_TYPE");
+    }
+    return handle;
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`Cannot read ${path}: ${(err as Error).message}`, "ERR_FILE_READ");
+  }
+}
+
+/** Reads the whole file from the start in fresh chunks of up to READ_CHUNK_BYTES. */
+export async function* readChunks(
+  handle: FileHandle,
+  chunkBytes = READ_CHUNK_BYTES,
+): AsyncGenerator<Uint8Array> {
+  let position = 0;
+  for (;;) {
+    const buffer = new Uint8Array(chunkBytes);
+    const { bytesRead } = await handle.read(buffer, 0, chunkBytes, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield bytesRead === chunkBytes ? buffer : buffer.subarray(0, bytesRead);
+  }
+}
+
+/** Reads exactly [offset, offset + length) or fewer bytes at the end of the file. */
+export async function readRange(handle: FileHandle, offset: number, length: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await handle.read(buffer, got, length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buffer.subarray(0, got);
+}
+
+/** What pass 1 found: the index, the length read and, when asked for, the SHA-256 of every byte. */
+export interface IndexedFile {
+  index: RecordingIndex;
+  length: number;
+  sha256: Uint8Array | undefined;
+}
+
+/**
+ * Pass 1: pushes the file through RecordingIndexer in order, then serves the ranges it still asks for
+ * (an MP4 whose moov comes after its media) until it has all it needs.
+ */
+export async function indexFile(handle: FileHandle, options: { hash: boolean }): Promise<IndexedFile> {
+  const indexer = new RecordingIndexer();
+  const hash = options.hash ? createHash("sha256") : undefined;
+  let length = 0;
+  for await (const chunk of readChunks(handle)) {
+    indexer.push(chunk);
+    hash?.update(chunk);
+    length += chunk.length;
+  }
+  // Each round serves what the indexer asked for; a well-behaved indexer asks for a bounded number of rounds
+  // (moov, then nothing), the cap only stops a looping one from hanging the command.
+  for (let round = 0, needed = indexer.finish(); needed.length > 0; round++, needed = indexer.finish()) {
+    if (round >= 8)
+      throw new InputError("Cannot index: the indexer keeps asking for more ranges", "ERR_INDEX_LOOP");
+    for (const r of needed) indexer.supply(r.offset, await readRange(handle, r.offset, r.length));
+  }
+  return { index: indexer.result(), length, sha256: hash?.digest() };
+}
