@@ -1,0 +1,151 @@
+/** @module The device credential from enrollment (id + secret), stored 0600 with an atomic write and refused when exposed. */
+import { closeSync, fsyncSync, openSync } from "node:fs";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fromBase64url, randomToken } from "../../crypto/random-token.ts";
+import { InputError } from "../cli/command.ts";
+
+/** Device ids are `dev_` + base64url (the control node's enrollment contract). */
+const DEVICE_ID = /^dev_[A-Za-z0-9_-]{8,64}$/;
+/** The enrollment secret: 32 CSPRNG bytes. */
+export const SECRET_BYTES = 32;
+/** Owner read/write only; anything in the group or other bits means the secret may already have leaked. */
+const FILE_MODE = 0o600;
+const GROUP_OTHER_BITS = 0o077;
+
+/**
+ * What enrollment returns. The secret is held in a private field: JSON.stringify and console.log of a
+ * credential print it redacted, so it cannot reach a log by accident.
+ */
+export class DeviceCredential {
+  readonly #secret: string;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    secret: string,
+    /** The control node URL the device enrolled with. */
+    readonly node: string,
+  ) {
+    if (!DEVICE_ID.test(id))
+      throw new InputError(
+        `Cannot use credential: device id '${id.slice(0, 80)}' is not dev_ + base64url`,
+        "ERR_CREDENTIAL_INVALID",
+      );
+    if (name.length === 0)
+      throw new InputError("Cannot use credential: empty device name", "ERR_CREDENTIAL_INVALID");
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64url(secret);
+    } catch {
+      throw new InputError("Cannot use credential: secret is not base64url", "ERR_CREDENTIAL_INVALID");
+    }
+    if (bytes.byteLength !== SECRET_BYTES) {
+      throw new InputError(
+        `Cannot use credential: secret is ${bytes.byteLength} bytes, not ${SECRET_BYTES}`,
+        "ERR_CREDENTIAL_INVALID",
+      );
+    }
+    this.#secret = secret;
+  }
+
+  /** The raw secret, for crypto/hmac.ts deriveKey() only. */
+  secretBytes(): Uint8Array {
+    return fromBase64url(this.#secret);
+  }
+
+  toJSON(): object {
+    return { id: this.id, name: this.name, secret: "[redacted]", node: this.node };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `DeviceCredential { id: '${this.id}', name: '${this.name}', secret: [redacted], node: '${this.node}' }`;
+  }
+
+  /** The only serialisation that includes the secret; used by saveCredential(). */
+  serialize(): string {
+    return `${JSON.stringify({ id: this.id, name: this.name, secret: this.#secret, node: this.node }, null, 2)}\n`;
+  }
+
+  /** Builds a credential from enrollment output (`{id, name, secret}` plus the node URL). */
+  static fromEnrollment(body: unknown, node: string): DeviceCredential {
+    const b = body as Record<string, unknown> | null;
+    if (!b || typeof b.id !== "string" || typeof b.name !== "string" || typeof b.secret !== "string") {
+      throw new InputError(
+        "Cannot use enrollment answer: id, name and secret must be strings",
+        "ERR_CREDENTIAL_INVALID",
+      );
+    }
+    return new DeviceCredential(b.id, b.name, b.secret, typeof b.node === "string" ? b.node : node);
+  }
+}
+
+/**
+ * Writes the credential with mode 0600: a temp file created 0600 in the same directory (so no moment exists
+ * where the secret sits in a wider-mode file), fsynced, renamed over the target, then the directory fsynced,
+ * so a crash leaves either the old or the new credential, never half of one.
+ */
+export async function saveCredential(path: string, cred: DeviceCredential): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${randomToken(6)}`;
+  const fh = await open(tmp, "wx", FILE_MODE);
+  try {
+    await fh.chmod(FILE_MODE); // the umask may have narrowed it further, never widened; make it exact
+    await fh.writeFile(cred.serialize());
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await rename(tmp, path);
+  try {
+    const dfd = openSync(dir, "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
+  }
+}
+
+/** Loads the credential; refuses a file group/world can read (ERR_CREDENTIAL_PERMISSIONS) or a malformed one. */
+export async function loadCredential(path: string): Promise<DeviceCredential> {
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new InputError(
+        `Cannot load credential: ${path} does not exist (enroll this device first)`,
+        "ERR_CREDENTIAL_MISSING",
+      );
+    }
+    throw err;
+  }
+  if ((mode & GROUP_OTHER_BITS) !== 0) {
+    const octal = (mode & 0o777).toString(8).padStart(4, "0");
+    throw new InputError(
+      `Cannot load credential: ${path} has mode ${octal}, readable beyond its owner; run 'chmod 600 ${path}' and consider re-enrolling`,
+      "ERR_CREDENTIAL_PERMISSIONS",
+    );
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(await readFile(path, "utf8"));
+  } catch (err) {
+    if (err instanceof SyntaxError) {
+      throw new InputError(`Cannot load credential: ${path} is not JSON`, "ERR_CREDENTIAL_INVALID");
+    }
+    throw err;
+  }
+  const b = body as Record<string, unknown> | null;
+  if (!b || typeof b.node !== "string") {
+    throw new InputError(`Cannot load credential: ${path} lacks the node URL`, "ERR_CREDENTIAL_INVALID");
+  }
+  return DeviceCredential.fromEnrollment(b, b.node);
+}

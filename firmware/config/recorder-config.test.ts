@@ -1,0 +1,124 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ConfigFlagValues, parseHostPort, resolveConfig } from "./recorder-config.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "pvrlink-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const env = { PVRLINK_DATA: join(dir, "default-data") };
+
+function writeConfig(name: string, body: unknown): string {
+  const p = join(dir, name);
+  writeFileSync(p, typeof body === "string" ? body : JSON.stringify(body));
+  return p;
+}
+
+describe("resolveConfig()", () => {
+  test("fills every field with a default", async () => {
+    const c = await resolveConfig({}, env);
+    expect(c).toMatchObject({
+      nodeUrl: "http://127.0.0.1:8470",
+      nodeUdp: { host: "127.0.0.1", port: 3478 },
+      dataDir: env.PVRLINK_DATA,
+      libraryDir: join(env.PVRLINK_DATA, "library"),
+      credentialPath: join(env.PVRLINK_DATA, "credential.json"),
+      listen: { host: "0.0.0.0", port: 8471 },
+      loadLimits: { cpu: 0.85, pressure: 40, transfers: 2 },
+      keepaliveSeconds: 25,
+      policy: "node",
+      allow: [],
+    });
+    expect(c.name.length).toBeGreaterThan(0);
+  });
+  test("reads the file, resolving its relative paths against the file", async () => {
+    const p = writeConfig("a.json", {
+      name: "+81-90-1234-5678",
+      nodeUrl: "https://node.example:9443/",
+      dataDir: "rec-data",
+      listen: "[::1]:9000",
+      loadLimits: { cpu: 0.5 },
+      keepaliveSeconds: 10,
+      policy: "device",
+      allow: ["grandma@example.org", "@family"],
+    });
+    const c = await resolveConfig({ config: p }, env);
+    expect(c).toMatchObject({
+      name: "+81-90-1234-5678",
+      nodeUrl: "https://node.example:9443",
+      nodeUdp: { host: "node.example", port: 3478 },
+      dataDir: join(dir, "rec-data"),
+      listen: { host: "::1", port: 9000 },
+      loadLimits: { cpu: 0.5, pressure: 40, transfers: 2 },
+      keepaliveSeconds: 10,
+      policy: "device",
+      allow: ["grandma@example.org", "@family"],
+    });
+  });
+  test("lets flags override the file", async () => {
+    const p = writeConfig("b.json", { name: "file-name", keepaliveSeconds: 10 });
+    const c = await resolveConfig(
+      { config: p, name: "flag-name", keepalive: "30", "max-transfers": "4" },
+      env,
+    );
+    expect([c.name, c.keepaliveSeconds, c.loadLimits.transfers]).toEqual(["flag-name", 30, 4]);
+  });
+  test("finds config.json in the data dir", async () => {
+    const data = join(dir, "with-config");
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, "config.json"), JSON.stringify({ name: "from-data-dir" }));
+    expect((await resolveConfig({ data }, env)).name).toBe("from-data-dir");
+  });
+
+  const badFlags: Array<[string, ConfigFlagValues, RegExp]> = [
+    ["a listen without port", { listen: "0.0.0.0" }, /--listen: '0.0.0.0' is not host:port/],
+    ["a port above 65535", { listen: "h:70000" }, /--listen/],
+    ["a non-http node URL", { node: "ftp://x" }, /--node: 'ftp:\/\/x' is not an http\(s\) URL/],
+    ["a cpu limit above 1", { "load-cpu": "1.5" }, /--load-cpu: "1.5" is not a number in \[0.01, 1\]/],
+    ["fractional max transfers", { "max-transfers": "1.5" }, /--max-transfers/],
+    ["a 1 s keepalive", { keepalive: "1" }, /--keepalive/],
+    ["an unknown policy", { policy: "anyone" }, /--policy: "anyone" is not "node" or "device"/],
+    ["an empty name", { name: "" }, /--name/],
+  ];
+  for (const [what, flags, msg] of badFlags) {
+    test(`rejects ${what} as a usage error`, async () => {
+      await expect(resolveConfig(flags, env)).rejects.toThrow(expect.objectContaining({ code: "ERR_USAGE" }));
+      await expect(resolveConfig(flags, env)).rejects.toThrow(msg);
+    });
+  }
+
+  const badFiles: Array<[string, unknown, string, RegExp]> = [
+    ["invalid JSON", "{name:", "ERR_CONFIG_FILE", /Cannot parse config/],
+    ["a top-level array", [], "ERR_CONFIG_FILE", /not a JSON object/],
+    ["an unknown key", { nmae: "x" }, "ERR_CONFIG_INVALID", /unknown key 'nmae'/],
+    ["an unknown load limit", { loadLimits: { gpu: 1 } }, "ERR_CONFIG_INVALID", /unknown key 'gpu'/],
+    ["a string keepalive", { keepaliveSeconds: "soon" }, "ERR_CONFIG_INVALID", /keepaliveSeconds/],
+    ["an allow entry that is a number", { allow: [1] }, "ERR_CONFIG_INVALID", /allow\[0\]/],
+    ["a name with a newline", { name: "a\nb" }, "ERR_CONFIG_INVALID", /name/],
+  ];
+  for (const [what, body, code, msg] of badFiles) {
+    test(`rejects a file with ${what} (${code})`, async () => {
+      const p = writeConfig(`bad-${what.replace(/\W/g, "-")}.json`, body);
+      await expect(resolveConfig({ config: p }, env)).rejects.toThrow(expect.objectContaining({ code }));
+      await expect(resolveConfig({ config: p }, env)).rejects.toThrow(msg);
+    });
+  }
+  test("rejects a named config file that does not exist", async () => {
+    await expect(resolveConfig({ config: join(dir, "nope.json") }, env)).rejects.toThrow(
+      expect.objectContaining({ code: "ERR_CONFIG_FILE" }),
+    );
+  });
+});
+
+describe("parseHostPort()", () => {
+  const ok: Array<[string, string, number]> = [
+    ["127.0.0.1:0", "127.0.0.1", 0],
+    ["node.example:3478", "node.example", 3478],
+    ["[2001:db8::1]:443", "2001:db8::1", 443],
+  ];
+  for (const [s, host, port] of ok)
+    test(`parses ${s}`, () => expect(parseHostPort(s, "x")).toEqual({ host, port }));
+  for (const s of ["", ":80", "host:", "2001:db8::1:443", "host:port", "a b:1"]) {
+    test(`rejects '${s}'`, () => expect(() => parseHostPort(s, "x")).toThrow(/is not host:port/));
+  }
+});
