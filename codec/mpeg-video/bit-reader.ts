@@ -1,0 +1,64 @@
+/** @module A big-endian bit reader over a byte range, for the few dozen bits of an MPEG video header. */
+
+/** Thrown by BitReader when a read runs past its end; header parsers translate it into their own CodecError. */
+export class BitsExhausted extends RangeError {
+  constructor(readonly bitPosition: number) {
+    super(`Cannot read past bit ${bitPosition}: the header is truncated`);
+    this.name = "BitsExhausted";
+  }
+}
+
+/**
+ * Reads MSB-first (ISO/IEC 13818-2 5.1: bslbf/uimsbf fields). Headers are at most ~140 bytes, so a per-bit
+ * loop costs nothing measurable; the hot path of indexing is the start-code scan, not this.
+ */
+export class BitReader {
+  #pos: number;
+  readonly #end: number;
+
+  /** Reads bytes[start..end) bit by bit; `end` defaults to the end of `bytes`. */
+  constructor(
+    readonly bytes: Uint8Array,
+    start: number,
+    end: number = bytes.length,
+  ) {
+    this.#pos = start * 8;
+    this.#end = Math.min(end, bytes.length) * 8;
+  }
+
+  /** Current position in bits from the start of `bytes`. */
+  get bitPosition(): number {
+    return this.#pos;
+  }
+
+  /** Byte offset of the next unread bit, rounded up to the next byte boundary. */
+  get alignedByteOffset(): number {
+    return Math.ceil(this.#pos / 8);
+  }
+
+  bitsLeft(): number {
+    return this.#end - this.#pos;
+  }
+
+  /** Reads an unsigned field of `n` bits (n <= 32). */
+  read(n: number): number {
+    if (this.#pos + n > this.#end) throw new BitsExhausted(this.#pos);
+    let value = 0;
+    for (let i = 0; i < n; i++) {
+      const p = this.#pos + i;
+      const bit = ((this.bytes[p >> 3] as number) >> (7 - (p & 7))) & 1;
+      value = value * 2 + bit;
+    }
+    this.#pos += n;
+    return value;
+  }
+
+  flag(): boolean {
+    return this.read(1) === 1;
+  }
+
+  skip(n: number): void {
+    if (this.#pos + n > this.#end) throw new BitsExhausted(this.#pos);
+    this.#pos += n;
+  }
+}

@@ -1,0 +1,72 @@
+/** @module Strict parser for group_of_pictures_header() (ISO/IEC 13818-2 6.2.2.6, 6.3.8; ISO/IEC 11172-2 2.4.2.4). */
+import { CodecError } from "../codec-error.ts";
+import { BitReader } from "./bit-reader.ts";
+import { requireStartCode, withTruncation } from "./header-guard.ts";
+import { GROUP_START_CODE, START_CODE_BYTES } from "./start-codes.ts";
+
+/** time_code (25 bits) + closed_gop + broken_link = 27 bits, padded to 4 bytes (ISO/IEC 13818-2 6.2.2.6). */
+export const GOP_HEADER_BYTES = START_CODE_BYTES + 4;
+/** time_code field limits (ISO/IEC 13818-2 Table 6-11). */
+export const TIME_CODE_MAX_HOURS = 23;
+export const TIME_CODE_MAX_MINUTES = 59;
+export const TIME_CODE_MAX_SECONDS = 59;
+export const TIME_CODE_MAX_PICTURES = 59;
+
+export interface TimeCode {
+  dropFrame: boolean;
+  hours: number;
+  minutes: number;
+  seconds: number;
+  pictures: number;
+}
+
+export interface GopHeader {
+  offset: number;
+  length: number;
+  timeCode: TimeCode;
+  closedGop: boolean;
+  brokenLink: boolean;
+}
+
+const WHAT = "GOP header";
+
+/** Parses the GOP header whose start code (00 00 01 B8) is at `bytes[offset]`. Throws CodecError. */
+export function parseGopHeader(bytes: Uint8Array, offset: number): GopHeader {
+  requireStartCode(bytes, offset, GROUP_START_CODE, WHAT);
+  return withTruncation("ERR_GOP_TRUNCATED", WHAT, offset, () => {
+    const r = new BitReader(bytes, offset + START_CODE_BYTES);
+    const dropFrame = r.flag();
+    const hours = r.read(5);
+    const minutes = r.read(6);
+    const marker = r.read(1);
+    const seconds = r.read(6);
+    const pictures = r.read(6);
+    const closedGop = r.flag();
+    const brokenLink = r.flag();
+    if (marker !== 1) throw fail("ERR_GOP_MARKER", "marker_bit in time_code is 0", offset);
+    if (
+      hours > TIME_CODE_MAX_HOURS ||
+      minutes > TIME_CODE_MAX_MINUTES ||
+      seconds > TIME_CODE_MAX_SECONDS ||
+      pictures > TIME_CODE_MAX_PICTURES
+    ) {
+      throw fail(
+        "ERR_GOP_TIME_CODE",
+        `time_code ${hours}:${minutes}:${seconds}.${pictures} is out of range`,
+        offset,
+      );
+    }
+    // The 5 zero bits that follow (next_start_code() alignment) are not checked: stuffing is not an error.
+    return {
+      offset,
+      length: GOP_HEADER_BYTES,
+      timeCode: { dropFrame, hours, minutes, seconds, pictures },
+      closedGop,
+      brokenLink,
+    };
+  });
+}
+
+function fail(code: string, why: string, offset: number): CodecError {
+  return new CodecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
+}

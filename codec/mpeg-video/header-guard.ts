@@ -1,0 +1,50 @@
+/** @module Shared entry checks for the strict header parsers: start code present, truncation translated. */
+import { CodecError } from "../codec-error.ts";
+import { BitsExhausted } from "./bit-reader.ts";
+import { hasStartCode, START_CODE_BYTES } from "./start-codes.ts";
+
+/**
+ * Throws ERR_START_CODE unless `bytes[offset..]` begins with 00 00 01 `code`. `what` names the header in the
+ * message ("sequence header").
+ */
+export function requireStartCode(bytes: Uint8Array, offset: number, code: number, what: string): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset > bytes.length) {
+    throw new CodecError(
+      "ERR_START_CODE",
+      `Cannot parse ${what}: offset ${offset} is outside the input`,
+      offset,
+    );
+  }
+  if (hasStartCode(bytes, offset, code)) return;
+  if (offset + START_CODE_BYTES > bytes.length) {
+    throw new CodecError(
+      "ERR_START_CODE",
+      `Cannot parse ${what}: only ${bytes.length - offset} bytes left, a start code needs ${START_CODE_BYTES}`,
+      offset,
+    );
+  }
+  const seen = Array.from(bytes.subarray(offset, offset + START_CODE_BYTES), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join(" ");
+  const want = `00 00 01 ${code.toString(16).padStart(2, "0")}`;
+  throw new CodecError("ERR_START_CODE", `Cannot parse ${what}: expected ${want}, found ${seen}`, offset);
+}
+
+/**
+ * Runs `body`, turning a BitReader overrun into CodecError(`truncatedCode`) so callers see one error type
+ * with a stable code and the header's offset.
+ */
+export function withTruncation<T>(truncatedCode: string, what: string, offset: number, body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    if (e instanceof BitsExhausted) {
+      throw new CodecError(
+        truncatedCode,
+        `Cannot parse ${what}: the header is truncated at bit ${e.bitPosition - offset * 8} after its start`,
+        offset,
+      );
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,110 @@
+/** @module Strict parser for picture_header() (ISO/IEC 13818-2 6.2.3, 6.3.9; ISO/IEC 11172-2 2.4.2.5). */
+import { CodecError } from "../codec-error.ts";
+import type { PictureType } from "../recording-index.ts";
+import { BitReader } from "./bit-reader.ts";
+import { requireStartCode, withTruncation } from "./header-guard.ts";
+import { PICTURE_START_CODE, START_CODE_BYTES } from "./start-codes.ts";
+
+/** picture_coding_type (ISO/IEC 13818-2 Table 6-12): 0 forbidden, 4 (D) is MPEG-1 only, 5..7 reserved. */
+export const PICTURE_CODING_TYPE_I = 1;
+export const PICTURE_CODING_TYPE_P = 2;
+export const PICTURE_CODING_TYPE_B = 3;
+export const PICTURE_CODING_TYPE_D = 4;
+const TYPE_NAMES: Record<number, PictureType> = { 1: "I", 2: "P", 3: "B", 4: "D" };
+/** temporal_reference (10) + picture_coding_type (3): the bits needed to know what kind of picture this is. */
+export const PICTURE_TYPE_BITS = 13;
+/** Longest header the indexer needs buffered: 10+3+16+4+4+1 bits (+ a few extra_information bytes). */
+export const PICTURE_HEADER_MAX_FIXED_BYTES = START_CODE_BYTES + 5;
+/** extra_information_picture is capped so a run of 1 bits in garbage cannot make a header unbounded. */
+export const EXTRA_INFORMATION_MAX_BYTES = 256;
+
+export interface PictureHeader {
+  offset: number;
+  /** Bytes from the start code to the end of the header (after extra_bit_picture, rounded up to a byte). */
+  length: number;
+  temporalReference: number;
+  codingType: number;
+  type: PictureType;
+  vbvDelay: number;
+  /** MPEG-1 motion parameters; MPEG-2 streams carry 0 and 7 here and use the picture coding extension. */
+  fullPelForwardVector: boolean;
+  forwardFCode: number;
+  fullPelBackwardVector: boolean;
+  backwardFCode: number;
+}
+
+const WHAT = "picture header";
+
+/** Parses the picture header whose start code (00 00 01 00) is at `bytes[offset]`. Throws CodecError. */
+export function parsePictureHeader(bytes: Uint8Array, offset: number): PictureHeader {
+  requireStartCode(bytes, offset, PICTURE_START_CODE, WHAT);
+  return withTruncation("ERR_PICTURE_TRUNCATED", WHAT, offset, () => {
+    const r = new BitReader(bytes, offset + START_CODE_BYTES);
+    const temporalReference = r.read(10);
+    const codingType = r.read(3);
+    const type = TYPE_NAMES[codingType];
+    if (type === undefined) {
+      const why = codingType === 0 ? "forbidden" : "reserved";
+      throw fail("ERR_PICTURE_TYPE", `picture_coding_type ${codingType} is ${why}`, offset);
+    }
+    const vbvDelay = r.read(16);
+    let fullPelForwardVector = false;
+    let forwardFCode = 0;
+    let fullPelBackwardVector = false;
+    let backwardFCode = 0;
+    if (codingType === PICTURE_CODING_TYPE_P || codingType === PICTURE_CODING_TYPE_B) {
+      fullPelForwardVector = r.flag();
+      forwardFCode = r.read(3);
+      // 11172-2 2.4.3.4: forward_f_code 0 is forbidden; 13818-2 6.3.9 requires '111' in MPEG-2.
+      if (forwardFCode === 0) throw fail("ERR_PICTURE_F_CODE", "forward_f_code 0 is forbidden", offset);
+    }
+    if (codingType === PICTURE_CODING_TYPE_B) {
+      fullPelBackwardVector = r.flag();
+      backwardFCode = r.read(3);
+      if (backwardFCode === 0) throw fail("ERR_PICTURE_F_CODE", "backward_f_code 0 is forbidden", offset);
+    }
+    let extraBytes = 0;
+    while (r.flag()) {
+      r.skip(8);
+      if (++extraBytes > EXTRA_INFORMATION_MAX_BYTES) {
+        throw fail(
+          "ERR_PICTURE_EXTRA",
+          `more than ${EXTRA_INFORMATION_MAX_BYTES} extra_information bytes`,
+          offset,
+        );
+      }
+    }
+    return {
+      offset,
+      length: r.alignedByteOffset - offset,
+      temporalReference,
+      codingType,
+      type,
+      vbvDelay,
+      fullPelForwardVector,
+      forwardFCode,
+      fullPelBackwardVector,
+      backwardFCode,
+    };
+  });
+}
+
+/**
+ * picture_coding_type of the header at `offset` when its first 13 bits are present in bytes[..end), else -1.
+ * The indexer uses this to stay conservative: a header too damaged to parse fully that still says "I" is
+ * treated as an I-picture, so its bytes are protected rather than sent directly.
+ */
+export function peekPictureCodingType(bytes: Uint8Array, offset: number, end: number = bytes.length): number {
+  const r = new BitReader(bytes, offset + START_CODE_BYTES, end);
+  if (r.bitsLeft() < PICTURE_TYPE_BITS) return -1;
+  r.skip(10);
+  return r.read(3);
+}
+
+export function pictureTypeName(codingType: number): PictureType | undefined {
+  return TYPE_NAMES[codingType];
+}
+
+function fail(code: string, why: string, offset: number): CodecError {
+  return new CodecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
+}
