@@ -98,7 +98,7 @@ export function parsePesHeader(bytes: Uint8Array, offset: number): PesHeader {
     fail("ERR_PES_START_CODE", `stream_id 0x${streamId.toString(16)} is not a PES stream`, offset);
   }
   const packetLength = (bytes[offset + 4]! << 8) | bytes[offset + 5]!;
-  const end = packetLength === 0 ? bytes.length : offset + PES_FIXED_HEADER_LENGTH + packetLength;
+  const end = packetLength === 0 ? Number.POSITIVE_INFINITY : offset + PES_FIXED_HEADER_LENGTH + packetLength;
   const base = {
     offset,
     streamId,
