@@ -1,0 +1,217 @@
+/** @module The node side of the keepalive: answers STUN Binding Requests and authenticates pvrlink keepalives. */
+import { deriveKey } from "../../crypto/hmac.ts";
+import {
+  DEFAULT_KEEPALIVE_INTERVAL_SEC,
+  KEEPALIVE_WINDOW_MS,
+  MAX_KEEPALIVE_INTERVAL_SEC,
+  MIN_KEEPALIVE_INTERVAL_SEC,
+} from "../../protocol/keepalive-request.ts";
+import { encodeXorMappedAddress, toTransportAddress } from "../../protocol/stun-address.ts";
+import {
+  decodeText,
+  decodeU32,
+  decodeU64,
+  encodeErrorCode,
+  encodeText,
+  encodeUnknownAttributes,
+  unknownComprehensionRequired,
+} from "../../protocol/stun-attributes.ts";
+import {
+  ATTR_ERROR_CODE,
+  ATTR_FINGERPRINT,
+  ATTR_MESSAGE_INTEGRITY,
+  ATTR_MESSAGE_INTEGRITY_SHA256,
+  ATTR_PVRLINK_INTERVAL,
+  ATTR_PVRLINK_TIMESTAMP,
+  ATTR_SOFTWARE,
+  ATTR_UNKNOWN_ATTRIBUTES,
+  ATTR_USERNAME,
+  ATTR_XOR_MAPPED_ADDRESS,
+  BINDING_ERROR,
+  BINDING_SUCCESS,
+  CLASS_ERROR,
+  CLASS_REQUEST,
+  ERROR_BAD_REQUEST,
+  ERROR_UNAUTHENTICATED,
+  ERROR_UNKNOWN_ATTRIBUTE,
+  METHOD_BINDING,
+  USERNAME_MAX_BYTES,
+} from "../../protocol/stun-constants.ts";
+import { checkFingerprint, verifyMessageIntegritySha256 } from "../../protocol/stun-integrity.ts";
+import {
+  decodeStunMessage,
+  encodeStunMessage,
+  findAttribute,
+  joinMessageType,
+  type StunMessage,
+} from "../../protocol/stun-message.ts";
+import { ReplayCache } from "./replay-cache.ts";
+
+/** Comprehension-required attributes a Binding Request may carry without earning a 420 (RFC 8489 7.3.1). */
+const KNOWN_REQUIRED = new Set([ATTR_USERNAME, ATTR_MESSAGE_INTEGRITY, ATTR_MESSAGE_INTEGRITY_SHA256]);
+/** SOFTWARE value the node puts in responses (RFC 8489 14.14). */
+const SOFTWARE = encodeText("pvrlink-control");
+
+/** An authenticated keepalive: who, from which public mapping, at what announced interval. */
+export interface Registration {
+  readonly deviceId: string;
+  readonly address: string;
+  readonly port: number;
+  readonly intervalSec: number;
+}
+
+/** What the handler decided: the datagram to send back (if any), the registration (if authenticated), and why. */
+export interface KeepaliveOutcome {
+  readonly reply: Uint8Array | null;
+  readonly registration: Registration | null;
+  /** Short reason for logs; never contains key material. */
+  readonly note: string;
+}
+
+/**
+ * Stateless apart from the transaction-id replay cache, which only authenticated requests touch. Throws StunError
+ * for undecodable datagrams; the caller drops those silently as RFC 8489 6.3 asks.
+ */
+export class KeepaliveHandler {
+  readonly #lookupSecret: (deviceId: string) => Uint8Array | null;
+  readonly #replays = new ReplayCache(2 * KEEPALIVE_WINDOW_MS);
+  /** Derived STUN keys of devices that have authenticated, so a steady keepalive costs one HMAC, not HKDF + lookup. */
+  readonly #keys = new Map<string, Uint8Array>();
+  readonly #maxCachedKeys: number;
+
+  constructor(lookupSecret: (deviceId: string) => Uint8Array | null, maxCachedKeys = 200_000) {
+    this.#lookupSecret = lookupSecret;
+    this.#maxCachedKeys = maxCachedKeys;
+  }
+
+  handle(bytes: Uint8Array, address: string, port: number, now: number): KeepaliveOutcome {
+    const msg = decodeStunMessage(bytes);
+    if (checkFingerprint(msg) === "bad") return { reply: null, registration: null, note: "bad fingerprint" };
+    if (msg.cls !== CLASS_REQUEST) return { reply: null, registration: null, note: "not a request" };
+    const withFp = findAttribute(msg, ATTR_FINGERPRINT) !== undefined;
+    if (msg.method !== METHOD_BINDING) {
+      return this.#error(msg, ERROR_BAD_REQUEST, "Bad Request", withFp, "unsupported method");
+    }
+    const unknown = unknownComprehensionRequired(msg, KNOWN_REQUIRED);
+    if (unknown.length > 0) {
+      return this.#error(
+        msg,
+        ERROR_UNKNOWN_ATTRIBUTE,
+        "Unknown Attribute",
+        withFp,
+        "unknown attributes",
+        unknown,
+      );
+    }
+    const mapped = toTransportAddress(address, port);
+    const username = findAttribute(msg, ATTR_USERNAME);
+    const claimsAuth =
+      username !== undefined ||
+      findAttribute(msg, ATTR_MESSAGE_INTEGRITY) !== undefined ||
+      findAttribute(msg, ATTR_MESSAGE_INTEGRITY_SHA256) !== undefined;
+    if (!claimsAuth) {
+      // A plain Binding Request, answered as any STUN server would (RFC 8489 7.3.1.1), and nothing is recorded.
+      const reply = encodeStunMessage({
+        type: BINDING_SUCCESS,
+        transactionId: msg.transactionId,
+        attributes: [
+          { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
+          { type: ATTR_SOFTWARE, value: SOFTWARE },
+        ],
+        fingerprint: withFp,
+      });
+      return { reply, registration: null, note: "plain binding" };
+    }
+    const deny = (note: string, reason = "Unauthenticated") =>
+      this.#error(msg, ERROR_UNAUTHENTICATED, reason, withFp, note);
+    if (!username) return deny("integrity without USERNAME");
+    let deviceId: string;
+    try {
+      deviceId = decodeText(username.value, USERNAME_MAX_BYTES);
+    } catch {
+      return deny("USERNAME not UTF-8");
+    }
+    const key = this.#verifiedKey(msg, deviceId);
+    if (!key) return deny("unknown device or bad integrity");
+    // Only now, with the MAC verified, are the pvrlink attributes trusted and per-device state touched.
+    const tsAttr = findAttribute(msg, ATTR_PVRLINK_TIMESTAMP);
+    let ts: number;
+    try {
+      if (!tsAttr) return deny("no timestamp", "Missing Timestamp");
+      ts = decodeU64(tsAttr.value);
+    } catch {
+      return deny("bad timestamp", "Bad Timestamp");
+    }
+    if (Math.abs(now - ts) > KEEPALIVE_WINDOW_MS) return deny("stale timestamp", "Stale Timestamp");
+    const txKey = `${deviceId}\0${Buffer.from(msg.transactionId).toString("base64url")}`;
+    if (!this.#replays.admit(txKey, now)) return deny("replayed transaction", "Replayed Transaction");
+    let intervalSec = DEFAULT_KEEPALIVE_INTERVAL_SEC;
+    const ivAttr = findAttribute(msg, ATTR_PVRLINK_INTERVAL);
+    if (ivAttr) {
+      try {
+        intervalSec = decodeU32(ivAttr.value);
+      } catch {
+        intervalSec = DEFAULT_KEEPALIVE_INTERVAL_SEC;
+      }
+    }
+    intervalSec = Math.min(MAX_KEEPALIVE_INTERVAL_SEC, Math.max(MIN_KEEPALIVE_INTERVAL_SEC, intervalSec));
+    const reply = encodeStunMessage({
+      type: BINDING_SUCCESS,
+      transactionId: msg.transactionId,
+      attributes: [
+        { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
+        { type: ATTR_SOFTWARE, value: SOFTWARE },
+      ],
+      integritySha256Key: key,
+      fingerprint: true,
+    });
+    return {
+      reply,
+      registration: { deviceId, address: mapped.address, port: mapped.port, intervalSec },
+      note: "authenticated keepalive",
+    };
+  }
+
+  /** The device's STUN key if msg's MESSAGE-INTEGRITY-SHA256 verifies under it, else null. */
+  #verifiedKey(msg: StunMessage, deviceId: string): Uint8Array | null {
+    const cached = this.#keys.get(deviceId);
+    if (cached && verifyMessageIntegritySha256(msg, cached)) return cached;
+    const secret = this.#lookupSecret(deviceId);
+    if (!secret) {
+      this.#keys.delete(deviceId);
+      return null;
+    }
+    const key = deriveKey(secret, "stun");
+    if (!verifyMessageIntegritySha256(msg, key)) return null;
+    if (!cached && this.#keys.size >= this.#maxCachedKeys) {
+      const oldest = this.#keys.keys().next().value;
+      if (oldest !== undefined) this.#keys.delete(oldest);
+    }
+    this.#keys.set(deviceId, key);
+    return key;
+  }
+
+  /** Forgets a device's cached key, e.g. after its secret was rotated or it was deleted. */
+  forget(deviceId: string): void {
+    this.#keys.delete(deviceId);
+  }
+
+  #error(
+    msg: StunMessage,
+    code: number,
+    reason: string,
+    fingerprint: boolean,
+    note: string,
+    unknown?: number[],
+  ) {
+    const attributes = [{ type: ATTR_ERROR_CODE, value: encodeErrorCode(code, reason) }];
+    if (unknown) attributes.push({ type: ATTR_UNKNOWN_ATTRIBUTES, value: encodeUnknownAttributes(unknown) });
+    const reply = encodeStunMessage({
+      type: msg.method === METHOD_BINDING ? BINDING_ERROR : joinMessageType(msg.method, CLASS_ERROR),
+      transactionId: msg.transactionId,
+      attributes,
+      fingerprint,
+    });
+    return { reply, registration: null, note };
+  }
+}

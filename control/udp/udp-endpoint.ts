@@ -1,0 +1,262 @@
+/** @module The control node's UDP port: STUN keepalives in, triggers out, ACKs in; one socket for all three. */
+import { deriveKey } from "../../crypto/hmac.ts";
+import { KEEPALIVE_FRESH_INTERVALS } from "../../protocol/keepalive-request.ts";
+import { isStunMessage } from "../../protocol/stun-message.ts";
+import {
+  encodeTrigger,
+  isTriggerDatagram,
+  peekTriggerDatagram,
+  type TriggerKind,
+  TYPE_ACK,
+  verifyTriggerAck,
+} from "../../protocol/trigger-datagram.ts";
+import { KeepaliveHandler } from "./keepalive-handler.ts";
+import { DEFAULT_UDP_RATE_LIMIT, type RateLimit, SourceRateLimiter } from "./source-rate-limiter.ts";
+
+/** Returns the device SECRET (subkeys are derived here with crypto/hmac.ts deriveKey), or null if unknown. */
+export type DeviceKeyLookup = (deviceId: string) => Uint8Array | null;
+/** Told of every authenticated keepalive: the public mapping the node saw and the interval the device announced. */
+export type KeepaliveSink = (deviceId: string, address: string, port: number, intervalSec: number) => void;
+
+/** A device's latest keepalive mapping, as used for triggers. */
+export interface DeviceMapping {
+  readonly address: string;
+  readonly port: number;
+  readonly intervalSec: number;
+  readonly lastSeen: number;
+}
+
+/** Default time a trigger is retried before the device counts as not connected. */
+export const DEFAULT_TRIGGER_DEADLINE_MS = 5000;
+/** First retry delay; doubles up to TRIGGER_RETRY_MAX_MS (a lost datagram costs little, a late one adds latency). */
+export const TRIGGER_RETRY_FIRST_MS = 150;
+export const TRIGGER_RETRY_MAX_MS = 1000;
+/** At most this many log lines per second; the rest are counted, so a flood cannot turn into a logging storm. */
+const LOG_LINES_PER_SEC = 20;
+
+interface PendingTrigger {
+  readonly deviceId: string;
+  readonly key: Uint8Array;
+  readonly resolve: (v: { answer?: string } | null) => void;
+}
+
+interface UdpTransport {
+  send(bytes: Uint8Array, port: number, address: string): void;
+  close(): void;
+  readonly port: number;
+}
+
+export interface UdpEndpointOptions {
+  host: string;
+  port: number;
+  lookupSecret: DeviceKeyLookup;
+  onKeepalive: KeepaliveSink;
+  log?: (msg: string) => void;
+  /** Per-source-IP limit, or false to disable (benchmarks from one address). Default DEFAULT_UDP_RATE_LIMIT. */
+  rateLimit?: RateLimit | false;
+  /** Clock, for tests of the timestamp window. Default Date.now. */
+  now?: () => number;
+}
+
+export class UdpEndpoint {
+  readonly address: { host: string; port: number };
+  readonly #transport: UdpTransport;
+  readonly #opts: UdpEndpointOptions;
+  readonly #handler: KeepaliveHandler;
+  readonly #limiter: SourceRateLimiter | null;
+  readonly #now: () => number;
+  readonly #mappings = new Map<string, DeviceMapping>();
+  readonly #pending = new Map<string, PendingTrigger>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #logWindow = 0;
+  #logCount = 0;
+  #suppressed = 0;
+  #closed = false;
+  /** Counters for tests, status pages and benches. */
+  readonly stats = { datagrams: 0, keepalives: 0, plainBindings: 0, dropped: 0, rateLimited: 0, acks: 0 };
+
+  private constructor(opts: UdpEndpointOptions, transport: UdpTransport) {
+    this.#opts = opts;
+    this.#transport = transport;
+    this.#handler = new KeepaliveHandler(opts.lookupSecret);
+    this.#limiter =
+      opts.rateLimit === false ? null : new SourceRateLimiter(opts.rateLimit ?? DEFAULT_UDP_RATE_LIMIT);
+    this.#now = opts.now ?? Date.now;
+    this.address = { host: opts.host, port: transport.port };
+  }
+
+  static async start(opts: UdpEndpointOptions): Promise<UdpEndpoint> {
+    let endpoint: UdpEndpoint | undefined;
+    const socket = await Bun.udpSocket({
+      hostname: opts.host,
+      port: opts.port,
+      socket: {
+        data(_s, data, port, address) {
+          endpoint?.onDatagram(data, address, port);
+        },
+        error(_s, err) {
+          endpoint?.onSocketError(err);
+        },
+      },
+    });
+    endpoint = new UdpEndpoint(opts, {
+      send: (bytes, port, address) => {
+        socket.send(bytes, port, address);
+      },
+      close: () => socket.close(),
+      port: socket.port,
+    });
+    return endpoint;
+  }
+
+  /** One datagram in. Never throws: whatever goes wrong is logged (without secrets) and the datagram dropped. */
+  onDatagram(data: Uint8Array, address: string, port: number): void {
+    this.stats.datagrams++;
+    try {
+      const now = this.#now();
+      if (this.#limiter && !this.#limiter.allow(address, now)) {
+        this.stats.rateLimited++;
+        return;
+      }
+      if (isStunMessage(data)) this.#onStun(data, address, port, now);
+      else if (isTriggerDatagram(data)) this.#onAck(data, address, port, now);
+      else {
+        this.stats.dropped++;
+        this.#log(
+          `dropped ${data.byteLength}-byte datagram from ${address}:${port}: neither STUN nor trigger`,
+        );
+      }
+    } catch (e) {
+      this.stats.dropped++;
+      const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      this.#log(`dropped datagram from ${address}:${port}: ${what}`);
+    }
+  }
+
+  /** Socket-level errors (e.g. ICMP unreachable surfacing as ECONNREFUSED) are logged; the socket stays open. */
+  onSocketError(err: Error): void {
+    this.#log(`socket error: ${err.message}`);
+  }
+
+  #onStun(data: Uint8Array, address: string, port: number, now: number): void {
+    const out = this.#handler.handle(data, address, port, now);
+    if (out.reply) this.#transport.send(out.reply, port, address);
+    const r = out.registration;
+    if (!r) {
+      if (out.note === "plain binding") this.stats.plainBindings++;
+      else this.#log(`keepalive from ${address}:${port} not registered: ${out.note}`);
+      return;
+    }
+    this.stats.keepalives++;
+    const prev = this.#mappings.get(r.deviceId);
+    if (prev && (prev.address !== r.address || prev.port !== r.port)) {
+      this.#log(`mapping of ${r.deviceId} changed ${prev.address}:${prev.port} -> ${r.address}:${r.port}`);
+    }
+    this.#mappings.set(r.deviceId, {
+      address: r.address,
+      port: r.port,
+      intervalSec: r.intervalSec,
+      lastSeen: now,
+    });
+    this.#opts.onKeepalive(r.deviceId, r.address, r.port, r.intervalSec);
+  }
+
+  #onAck(data: Uint8Array, address: string, port: number, now: number): void {
+    const head = peekTriggerDatagram(data);
+    if (!head || head.type !== TYPE_ACK)
+      throw new SyntaxError("Cannot use trigger datagram: not a well-formed ACK");
+    // Unknown ids (late, replayed or invented ACKs) are dropped before any crypto and allocate nothing.
+    const pending = this.#pending.get(head.id);
+    if (!pending) {
+      this.#log(`ignored ACK from ${address}:${port}: no pending trigger with that id`);
+      return;
+    }
+    const ack = verifyTriggerAck(data, pending.key, pending.deviceId, now);
+    this.#pending.delete(head.id);
+    this.stats.acks++;
+    pending.resolve(ack.answer === undefined ? {} : { answer: ack.answer });
+  }
+
+  /** The latest mapping of a device, or undefined if none since this endpoint started. */
+  mapping(deviceId: string): DeviceMapping | undefined {
+    return this.#mappings.get(deviceId);
+  }
+
+  /** True while the device's last keepalive is fresher than KEEPALIVE_FRESH_INTERVALS times its interval. */
+  isConnected(deviceId: string): boolean {
+    const m = this.#mappings.get(deviceId);
+    return m !== undefined && this.#now() - m.lastSeen < KEEPALIVE_FRESH_INTERVALS * m.intervalSec * 1000;
+  }
+
+  /** Sends a trigger to the device's last keepalive mapping; retries until ACK or deadline. Resolves null on timeout/no mapping. */
+  trigger(
+    deviceId: string,
+    kind: TriggerKind,
+    ref: Record<string, unknown>,
+    opts?: { deadlineMs?: number },
+  ): Promise<{ answer?: string } | null> {
+    if (this.#closed || !this.isConnected(deviceId)) return Promise.resolve(null);
+    const mapping = this.#mappings.get(deviceId)!;
+    const secret = this.#opts.lookupSecret(deviceId);
+    if (!secret) return Promise.resolve(null);
+    const key = deriveKey(secret, "trigger");
+    const { bytes, id } = encodeTrigger({ deviceId, kind, ref, timestamp: this.#now() }, key);
+    const deadline = Date.now() + (opts?.deadlineMs ?? DEFAULT_TRIGGER_DEADLINE_MS);
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (v: { answer?: string } | null) => {
+        if (timer) {
+          clearTimeout(timer);
+          this.#timers.delete(timer);
+        }
+        this.#pending.delete(id);
+        resolve(v);
+      };
+      this.#pending.set(id, { deviceId, key, resolve: finish });
+      // Retries resend the identical datagram (same id and timestamp): the device ACKs a duplicate again
+      // without acting twice, and the MAC'd timestamp bounds how long a captured copy stays replayable.
+      const send = (delay: number) => {
+        if (!this.#pending.has(id)) return;
+        const left = deadline - Date.now();
+        if (left <= 0) return finish(null);
+        try {
+          this.#transport.send(bytes, mapping.port, mapping.address);
+        } catch (e) {
+          this.#log(`trigger send to ${deviceId} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        if (timer) this.#timers.delete(timer);
+        timer = setTimeout(() => send(Math.min(delay * 2, TRIGGER_RETRY_MAX_MS)), Math.min(delay, left));
+        this.#timers.add(timer);
+      };
+      send(TRIGGER_RETRY_FIRST_MS);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    for (const p of [...this.#pending.values()]) p.resolve(null);
+    this.#pending.clear();
+    this.#transport.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #log(msg: string): void {
+    const log = this.#opts.log;
+    if (!log) return;
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.#logWindow) {
+      if (this.#suppressed > 0) log(`udp: ${this.#suppressed} log lines suppressed`);
+      this.#logWindow = second;
+      this.#logCount = 0;
+      this.#suppressed = 0;
+    }
+    if (this.#logCount++ < LOG_LINES_PER_SEC) log(`udp: ${msg}`);
+    else this.#suppressed++;
+  }
+}

@@ -1,0 +1,68 @@
+/** @module Verification of STUN MESSAGE-INTEGRITY (HMAC-SHA1), MESSAGE-INTEGRITY-SHA256 and FINGERPRINT (RFC 8489 14.5-14.7). */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import {
+  ATTR_FINGERPRINT,
+  ATTR_MESSAGE_INTEGRITY,
+  ATTR_MESSAGE_INTEGRITY_SHA256,
+  ATTRIBUTE_HEADER_BYTES,
+  FINGERPRINT_BYTES,
+  FINGERPRINT_XOR,
+  MESSAGE_INTEGRITY_BYTES,
+  MESSAGE_INTEGRITY_SHA256_BYTES,
+  MESSAGE_INTEGRITY_SHA256_MIN_BYTES,
+  STUN_HEADER_BYTES,
+} from "./stun-constants.ts";
+import { crc32 } from "./stun-crc32.ts";
+import { findAttribute, type StunMessage } from "./stun-message.ts";
+
+/**
+ * HMAC over the message up to the integrity attribute, with the header length rewritten to end just after that
+ * attribute (RFC 8489 14.5/14.6), so attributes that follow (FINGERPRINT) do not enter the digest.
+ */
+function integrityDigest(
+  msg: StunMessage,
+  attrOffset: number,
+  valueLength: number,
+  algo: string,
+  key: Uint8Array,
+) {
+  const covered = new Uint8Array(msg.bytes.subarray(0, attrOffset));
+  new DataView(covered.buffer).setUint16(
+    2,
+    attrOffset + ATTRIBUTE_HEADER_BYTES + valueLength - STUN_HEADER_BYTES,
+  );
+  return createHmac(algo, key).update(covered).digest();
+}
+
+/** True when MESSAGE-INTEGRITY (HMAC-SHA1) is present and correct under key. Constant-time compare. */
+export function verifyMessageIntegrity(msg: StunMessage, key: Uint8Array): boolean {
+  const attr = findAttribute(msg, ATTR_MESSAGE_INTEGRITY);
+  if (!attr || attr.value.byteLength !== MESSAGE_INTEGRITY_BYTES) return false;
+  const mac = integrityDigest(msg, attr.offset, MESSAGE_INTEGRITY_BYTES, "sha1", key);
+  return timingSafeEqual(mac, attr.value);
+}
+
+/**
+ * True when MESSAGE-INTEGRITY-SHA256 is present and correct under key. Accepts the truncations RFC 8489 14.6
+ * allows (16 to 32 bytes, multiples of 4), comparing the leading bytes of the full HMAC in constant time.
+ */
+export function verifyMessageIntegritySha256(msg: StunMessage, key: Uint8Array): boolean {
+  const attr = findAttribute(msg, ATTR_MESSAGE_INTEGRITY_SHA256);
+  if (!attr) return false;
+  const n = attr.value.byteLength;
+  if (n < MESSAGE_INTEGRITY_SHA256_MIN_BYTES || n > MESSAGE_INTEGRITY_SHA256_BYTES || n % 4 !== 0)
+    return false;
+  const mac = integrityDigest(msg, attr.offset, n, "sha256", key);
+  return timingSafeEqual(mac.subarray(0, n), attr.value);
+}
+
+/** "absent" when there is no FINGERPRINT, else whether its CRC-32 matches (RFC 8489 14.7). */
+export function checkFingerprint(msg: StunMessage): "absent" | "ok" | "bad" {
+  const attr = findAttribute(msg, ATTR_FINGERPRINT);
+  if (!attr) return "absent";
+  if (attr.value.byteLength !== FINGERPRINT_BYTES) return "bad";
+  // FINGERPRINT is always last (the decoder enforces it), so the header length already covers it as 14.7 asks.
+  const expected = (crc32(msg.bytes.subarray(0, attr.offset)) ^ FINGERPRINT_XOR) >>> 0;
+  const got = new DataView(attr.value.buffer, attr.value.byteOffset, FINGERPRINT_BYTES).getUint32(0);
+  return expected === got ? "ok" : "bad";
+}

@@ -1,0 +1,248 @@
+/** @module STUN message codec (RFC 8489 5, 14): header, attributes with padding, and the integrity/fingerprint trailer. */
+import { createHmac } from "node:crypto";
+import {
+  ATTR_FINGERPRINT,
+  ATTR_MESSAGE_INTEGRITY,
+  ATTR_MESSAGE_INTEGRITY_SHA256,
+  ATTRIBUTE_ALIGN,
+  ATTRIBUTE_HEADER_BYTES,
+  FINGERPRINT_BYTES,
+  FINGERPRINT_XOR,
+  MAGIC_COOKIE,
+  MESSAGE_INTEGRITY_BYTES,
+  MESSAGE_INTEGRITY_SHA256_BYTES,
+  STUN_HEADER_BYTES,
+  STUN_MAX_MESSAGE_BYTES,
+  TRANSACTION_ID_BYTES,
+} from "./stun-constants.ts";
+import { crc32 } from "./stun-crc32.ts";
+
+/** A malformed or unacceptable STUN message; `code` is stable, the message says what and why. */
+export class StunError extends SyntaxError {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "StunError";
+    this.code = code;
+  }
+}
+
+/** One attribute as found on the wire. `value` is a view into the message, not a copy. */
+export interface StunAttribute {
+  readonly type: number;
+  readonly value: Uint8Array;
+  /** Offset of the attribute's type field from the start of the message. */
+  readonly offset: number;
+}
+
+/** A decoded STUN message. `bytes` is the message itself (a view), kept for integrity checks. */
+export interface StunMessage {
+  /** The 14-bit message type, method and class folded together (RFC 8489 5). */
+  readonly type: number;
+  readonly method: number;
+  /** 0 request, 1 indication, 2 success response, 3 error response. */
+  readonly cls: number;
+  readonly transactionId: Uint8Array;
+  /** Attributes in wire order, up to and including the last one a receiver must honour (RFC 8489 14.5-14.7). */
+  readonly attributes: readonly StunAttribute[];
+  readonly bytes: Uint8Array;
+}
+
+/** Splits a message type into method and class (RFC 8489 5, figure 3: C1 at bit 8, C0 at bit 4). */
+export function splitMessageType(type: number): { method: number; cls: number } {
+  const method = (type & 0x000f) | ((type & 0x00e0) >> 1) | ((type & 0x3e00) >> 2);
+  const cls = ((type & 0x0100) >> 7) | ((type & 0x0010) >> 4);
+  return { method, cls };
+}
+
+/** Folds method and class back into a message type. */
+export function joinMessageType(method: number, cls: number): number {
+  return (
+    (method & 0x000f) |
+    ((method & 0x0070) << 1) |
+    ((method & 0x0f80) << 2) |
+    ((cls & 2) << 7) |
+    ((cls & 1) << 4)
+  );
+}
+
+/** True when bytes look like a STUN message (RFC 8489 5 demultiplexing: top bits 00 and the magic cookie). */
+export function isStunMessage(bytes: Uint8Array, offset = 0): boolean {
+  if (bytes.byteLength - offset < STUN_HEADER_BYTES) return false;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, STUN_HEADER_BYTES);
+  return (dv.getUint8(0) & 0xc0) === 0 && dv.getUint32(4) === MAGIC_COOKIE;
+}
+
+/**
+ * Parses one STUN message occupying bytes[offset..] exactly (a UDP datagram). Rejects a bad header, a length
+ * that disagrees with the datagram, an attribute overrunning the message, and anything after FINGERPRINT.
+ * Attributes after MESSAGE-INTEGRITY other than MESSAGE-INTEGRITY-SHA256 and FINGERPRINT, and after
+ * MESSAGE-INTEGRITY-SHA256 other than FINGERPRINT, are dropped as RFC 8489 14.5/14.6 require.
+ */
+export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
+  const total = bytes.byteLength - offset;
+  if (total < STUN_HEADER_BYTES) {
+    throw new StunError(
+      "ERR_STUN_TRUNCATED",
+      `Cannot parse STUN header: length ${total} is below ${STUN_HEADER_BYTES}`,
+    );
+  }
+  const msg = bytes.subarray(offset);
+  const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
+  const type = dv.getUint16(0);
+  if ((type & 0xc000) !== 0) {
+    throw new StunError(
+      "ERR_STUN_NOT_STUN",
+      "Cannot parse STUN header: the two most significant bits are not zero",
+    );
+  }
+  if (dv.getUint32(4) !== MAGIC_COOKIE) {
+    throw new StunError("ERR_STUN_NOT_STUN", "Cannot parse STUN header: magic cookie is not 0x2112A442");
+  }
+  const length = dv.getUint16(2);
+  if (length % ATTRIBUTE_ALIGN !== 0) {
+    throw new StunError(
+      "ERR_STUN_LENGTH",
+      `Cannot parse STUN header: length ${length} is not a multiple of 4`,
+    );
+  }
+  if (length + STUN_HEADER_BYTES !== total) {
+    throw new StunError(
+      "ERR_STUN_LENGTH",
+      `Cannot parse STUN message: header length ${length} disagrees with ${total - STUN_HEADER_BYTES} bytes after the header`,
+    );
+  }
+  const attributes: StunAttribute[] = [];
+  let seenIntegrity = false;
+  let seenIntegritySha256 = false;
+  let seenFingerprint = false;
+  let pos = STUN_HEADER_BYTES;
+  while (pos < total) {
+    if (total - pos < ATTRIBUTE_HEADER_BYTES) {
+      throw new StunError("ERR_STUN_TRUNCATED", `Cannot parse STUN attribute at ${pos}: header truncated`);
+    }
+    const attrType = dv.getUint16(pos);
+    const attrLen = dv.getUint16(pos + 2);
+    const valueStart = pos + ATTRIBUTE_HEADER_BYTES;
+    if (valueStart + attrLen > total) {
+      throw new StunError(
+        "ERR_STUN_TRUNCATED",
+        `Cannot parse STUN attribute 0x${attrType.toString(16)} at ${pos}: length ${attrLen} overruns the message`,
+      );
+    }
+    if (seenFingerprint) {
+      throw new StunError(
+        "ERR_STUN_FINGERPRINT_NOT_LAST",
+        "Cannot parse STUN message: attribute after FINGERPRINT",
+      );
+    }
+    const value = msg.subarray(valueStart, valueStart + attrLen);
+    const keep =
+      attrType === ATTR_FINGERPRINT ||
+      (attrType === ATTR_MESSAGE_INTEGRITY_SHA256 && !seenIntegritySha256) ||
+      (!seenIntegrity && !seenIntegritySha256);
+    if (keep) attributes.push({ type: attrType, value, offset: pos });
+    if (attrType === ATTR_MESSAGE_INTEGRITY) seenIntegrity = true;
+    if (attrType === ATTR_MESSAGE_INTEGRITY_SHA256) seenIntegritySha256 = true;
+    if (attrType === ATTR_FINGERPRINT) seenFingerprint = true;
+    pos = valueStart + padded(attrLen);
+    if (pos > total) {
+      throw new StunError(
+        "ERR_STUN_TRUNCATED",
+        `Cannot parse STUN attribute at ${pos}: padding overruns the message`,
+      );
+    }
+  }
+  const { method, cls } = splitMessageType(type);
+  return {
+    type,
+    method,
+    cls,
+    transactionId: msg.subarray(8, 8 + TRANSACTION_ID_BYTES),
+    attributes,
+    bytes: msg,
+  };
+}
+
+/** First attribute of a type, or undefined. */
+export function findAttribute(msg: StunMessage, type: number): StunAttribute | undefined {
+  return msg.attributes.find((a) => a.type === type);
+}
+
+/** What to write: plain attributes, then the optional integrity and fingerprint trailer in RFC 8489 order. */
+export interface StunMessageInit {
+  readonly type: number;
+  readonly transactionId: Uint8Array;
+  readonly attributes?: ReadonlyArray<{ readonly type: number; readonly value: Uint8Array }>;
+  /** Key for MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 14.5). */
+  readonly integrityKey?: Uint8Array;
+  /** Key for MESSAGE-INTEGRITY-SHA256 (HMAC-SHA256, full 32-byte value, RFC 8489 14.6). */
+  readonly integritySha256Key?: Uint8Array;
+  /** Append FINGERPRINT (RFC 8489 14.7). */
+  readonly fingerprint?: boolean;
+}
+
+/** Builds a STUN message; throws RangeError when it would exceed STUN_MAX_MESSAGE_BYTES or a value 65535 bytes. */
+export function encodeStunMessage(init: StunMessageInit): Uint8Array {
+  if ((init.type & 0xc000) !== 0 || init.type < 0) {
+    throw new RangeError(`Cannot encode STUN message: type 0x${init.type.toString(16)} exceeds 14 bits`);
+  }
+  if (init.transactionId.byteLength !== TRANSACTION_ID_BYTES) {
+    throw new RangeError(
+      `Cannot encode STUN message: transaction id length ${init.transactionId.byteLength} is not ${TRANSACTION_ID_BYTES}`,
+    );
+  }
+  const attrs = init.attributes ?? [];
+  let size = STUN_HEADER_BYTES;
+  for (const a of attrs) {
+    if (a.value.byteLength > 0xffff) {
+      throw new RangeError(
+        `Cannot encode STUN attribute 0x${a.type.toString(16)}: value exceeds 65535 bytes`,
+      );
+    }
+    size += ATTRIBUTE_HEADER_BYTES + padded(a.value.byteLength);
+  }
+  if (init.integrityKey) size += ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_BYTES;
+  if (init.integritySha256Key) size += ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_SHA256_BYTES;
+  if (init.fingerprint) size += ATTRIBUTE_HEADER_BYTES + FINGERPRINT_BYTES;
+  if (size > STUN_MAX_MESSAGE_BYTES) {
+    throw new RangeError(`Cannot encode STUN message: ${size} bytes exceed ${STUN_MAX_MESSAGE_BYTES}`);
+  }
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, init.type);
+  dv.setUint32(4, MAGIC_COOKIE);
+  out.set(init.transactionId, 8);
+  let pos = STUN_HEADER_BYTES;
+  const put = (type: number, value: Uint8Array): void => {
+    dv.setUint16(pos, type);
+    dv.setUint16(pos + 2, value.byteLength);
+    out.set(value, pos + ATTRIBUTE_HEADER_BYTES);
+    pos += ATTRIBUTE_HEADER_BYTES + padded(value.byteLength);
+  };
+  for (const a of attrs) put(a.type, a.value);
+  // Each trailer attribute is computed over the message so far with the header length already counting it
+  // (RFC 8489 14.5-14.7), so the length field is set before each digest.
+  if (init.integrityKey) {
+    dv.setUint16(2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_BYTES - STUN_HEADER_BYTES);
+    const mac = createHmac("sha1", init.integrityKey).update(out.subarray(0, pos)).digest();
+    put(ATTR_MESSAGE_INTEGRITY, mac);
+  }
+  if (init.integritySha256Key) {
+    dv.setUint16(2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_SHA256_BYTES - STUN_HEADER_BYTES);
+    const mac = createHmac("sha256", init.integritySha256Key).update(out.subarray(0, pos)).digest();
+    put(ATTR_MESSAGE_INTEGRITY_SHA256, mac);
+  }
+  if (init.fingerprint) {
+    dv.setUint16(2, pos + ATTRIBUTE_HEADER_BYTES + FINGERPRINT_BYTES - STUN_HEADER_BYTES);
+    const fp = new Uint8Array(FINGERPRINT_BYTES);
+    new DataView(fp.buffer).setUint32(0, (crc32(out.subarray(0, pos)) ^ FINGERPRINT_XOR) >>> 0);
+    put(ATTR_FINGERPRINT, fp);
+  }
+  dv.setUint16(2, pos - STUN_HEADER_BYTES);
+  return out;
+}
+
+function padded(n: number): number {
+  return (n + ATTRIBUTE_ALIGN - 1) & ~(ATTRIBUTE_ALIGN - 1);
+}
