@@ -1,0 +1,322 @@
+/**
+ * @module The NAT test bed: real network namespaces with a wan, NAT routers and home hosts, for recorder scenarios.
+ *
+ * README (for whoever writes the recorder scenarios on top of this):
+ *
+ *   await using bed = await createNetBed({ udpTimeoutSec: 3 });      // preflight + stale cleanup + topology
+ *   const node = bed.runIn(bed.wan.ns, ["bun", "firmware/main.ts", "node", "--listen", `${NODE_ADDR}:0`]);
+ *   const rec1 = bed.runIn(bed.home(1).ns, ["dist/pvrlink-linux-x64", "recorder", ...]);
+ *   await rec1.waitForLine(/registered as (\S+)/);                   // poll with a deadline, never sleep
+ *   await bed.portForward(2, { proto: "tcp", wanPort: 7000, lanPort: 7000 });
+ *   const newAddr = await bed.changeWanAddress(1);                    // dynamic IP: old mappings die
+ *   await bed.flushConntrack(2);                                      // router reboot: all mappings die
+ *   await using imp = await bed.impair(1, { down: { delayMs: 100, lossPercent: 5 } });
+ *   await waitFor("mapping gone", async () => (await bed.mappings(1)).length === 0);
+ *
+ * Topology (all addresses exist only inside the namespaces the bed creates):
+ *
+ *   [wan ns] node address NODE_ADDR=100.64.0.1 (on lo); rN = 100.64.N.1/24 toward router N
+ *      |  veth rN <-> wan0
+ *   [router N] wan0 = 100.64.N.2/24 (changeWanAddress: .3, .4, ...), lan0 = LAN .1; nftables masquerade on wan0,
+ *      |  forward policy drop except LAN->wan, established/related, and DNAT'ed (port-forwarded) flows
+ *      |  veth lan0 <-> eth0
+ *   [home N] eth0 = 192.168.N.2/24 (lanSubnets "identical": every home 192.168.1.2), default via the router
+ *
+ * Every process started with `bed.runIn` is killed at teardown; teardown also kills whatever else runs in the
+ * namespaces and deletes them, and it runs from `await using`, `destroy()` in afterAll, and on process exit.
+ * Namespaces are named `pvrnet-<pid>-<random>-<role>`; a new bed first removes those whose pid is dead.
+ */
+
+import { type ConntrackEntry, parseConntrackTable } from "./conntrack-table.ts";
+import { type ImpairOptions, type Impairment, pythonPath, startImpairment } from "./impairment.ts";
+import {
+  deleteNamespace,
+  ipBatch,
+  NS_PREFIX,
+  nft,
+  preflight,
+  readInNs,
+  removeStaleNamespaces,
+  sysctl,
+} from "./ns-admin.ts";
+import { exec, type NsProcess, type RunOptions, runIn } from "./run-in.ts";
+
+/** Where the control node lives: the wan namespace's service address. */
+export const NODE_ADDR = "100.64.0.1";
+
+export interface NetBedOptions {
+  /** Number of home+router pairs, 1..9. Default 2. */
+  homes?: number;
+  /** Router conntrack UDP timeout (both the unreplied and the "stream" timeout), seconds. Default 3. */
+  udpTimeoutSec?: number;
+  /**
+   * "port-preserving" (plain masquerade: keeps the LAN source port when free, one mapping for all destinations)
+   * or "random" (masquerade fully-random: a new random port per destination, i.e. symmetric NAT).
+   */
+  mapping?: "port-preserving" | "random";
+  /** "distinct": home N is 192.168.N.0/24; "identical": every home is 192.168.1.0/24, as real homes often are. */
+  lanSubnets?: "distinct" | "identical";
+}
+
+export interface Home {
+  readonly index: number;
+  /** The home host's namespace, where a recorder runs. */
+  readonly ns: string;
+  readonly routerNs: string;
+  readonly lanAddr: string;
+  readonly routerLanAddr: string;
+  /** The router's current wan (public) address. */
+  wanAddr: string;
+  /** The wan link's subnet, e.g. 100.64.1.0/24. */
+  readonly wanNet: string;
+}
+
+export interface PortForward {
+  proto: "tcp" | "udp";
+  wanPort: number;
+  lanPort: number;
+}
+
+const CONNTRACK_FLUSH = `${import.meta.dir}/conntrack-flush.py`;
+const live = new Set<NetBed>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort when a test runner exits without running afterAll: synchronous, because "exit" allows no awaits.
+  process.on("exit", () => {
+    for (const bed of live) bed.destroySync();
+  });
+}
+
+export class NetBed implements AsyncDisposable {
+  readonly runId: string;
+  readonly wan: { ns: string; nodeAddr: string };
+  readonly #homes: Home[] = [];
+  readonly #opts: Required<NetBedOptions>;
+  readonly #procs = new Set<NsProcess>();
+  readonly #impairments = new Set<Impairment>();
+  #destroyed = false;
+
+  constructor(opts: NetBedOptions) {
+    this.#opts = {
+      homes: opts.homes ?? 2,
+      udpTimeoutSec: opts.udpTimeoutSec ?? 3,
+      mapping: opts.mapping ?? "port-preserving",
+      lanSubnets: opts.lanSubnets ?? "distinct",
+    };
+    if (!Number.isInteger(this.#opts.homes) || this.#opts.homes < 1 || this.#opts.homes > 9) {
+      throw new RangeError(`Cannot create net bed: homes ${this.#opts.homes} not in 1..9`);
+    }
+    this.runId = `${process.pid}-${crypto.getRandomValues(new Uint32Array(1))[0]!.toString(16)}`;
+    this.wan = { ns: `${NS_PREFIX}${this.runId}-wan`, nodeAddr: NODE_ADDR };
+    for (let n = 1; n <= this.#opts.homes; n++) {
+      const lan = this.#opts.lanSubnets === "identical" ? 1 : n;
+      this.#homes.push({
+        index: n,
+        ns: `${NS_PREFIX}${this.runId}-h${n}`,
+        routerNs: `${NS_PREFIX}${this.runId}-r${n}`,
+        lanAddr: `192.168.${lan}.2`,
+        routerLanAddr: `192.168.${lan}.1`,
+        wanAddr: `100.64.${n}.2`,
+        wanNet: `100.64.${n}.0/24`,
+      });
+    }
+  }
+
+  get namespaces(): string[] {
+    return [this.wan.ns, ...this.#homes.flatMap((h) => [h.routerNs, h.ns])];
+  }
+
+  get homes(): readonly Home[] {
+    return this.#homes;
+  }
+
+  home(index: number): Home {
+    const h = this.#homes[index - 1];
+    if (!h) throw new RangeError(`No home ${index}: the bed has homes 1..${this.#homes.length}`);
+    return h;
+  }
+
+  /** Starts a process in a namespace of this bed; it is killed at teardown if still running. */
+  runIn(ns: string, argv: string[], opts: RunOptions = {}): NsProcess {
+    if (!this.namespaces.includes(ns)) throw new RangeError(`Namespace ${ns} is not part of net bed ${this.runId}`);
+    const p = runIn(ns, argv, opts);
+    this.#procs.add(p);
+    void p.exited.then(() => this.#procs.delete(p));
+    return p;
+  }
+
+  async build(): Promise<void> {
+    const w = this.wan.ns;
+    await exec(["ip", "netns", "add", w]);
+    await ipBatch(w, [
+      "link set lo up",
+      `addr add ${NODE_ADDR}/32 dev lo`,
+      // Moved behind the impairment rules (see impairment.ts); nothing else changes for plain traffic.
+      "rule add pref 100 lookup local",
+      "rule del pref 0",
+    ]);
+    await sysctl(w, { "net.ipv4.ip_forward": 1, "net.ipv4.conf.all.rp_filter": 0 });
+    for (const h of this.#homes) await this.#buildHome(h);
+  }
+
+  async #buildHome(h: Home): Promise<void> {
+    const n = h.index;
+    await exec(["ip", "netns", "add", h.routerNs]);
+    await exec(["ip", "netns", "add", h.ns]);
+    await ipBatch(this.wan.ns, [
+      `link add r${n} type veth peer name wan0 netns ${h.routerNs}`,
+      `addr add 100.64.${n}.1/24 dev r${n}`,
+      `link set r${n} up`,
+      // Replies from a socket bound to 0.0.0.0 must leave from the node address, not from 100.64.N.1, or the
+      // router's conntrack would not match them to the mapping (a multi-homed UDP server's classic trap).
+      `route replace ${h.wanNet} dev r${n} proto kernel scope link src ${NODE_ADDR}`,
+    ]);
+    await ipBatch(h.routerNs, [
+      "link set lo up",
+      `addr add ${h.wanAddr}/24 dev wan0`,
+      "link set wan0 up",
+      `link add lan0 type veth peer name eth0 netns ${h.ns}`,
+      `addr add ${h.routerLanAddr}/24 dev lan0`,
+      "link set lan0 up",
+      `route add default via 100.64.${n}.1`,
+    ]);
+    await ipBatch(h.ns, [
+      "link set lo up",
+      `addr add ${h.lanAddr}/24 dev eth0`,
+      "link set eth0 up",
+      `route add default via ${h.routerLanAddr}`,
+    ]);
+    const t = this.#opts.udpTimeoutSec;
+    await sysctl(h.routerNs, {
+      "net.ipv4.ip_forward": 1,
+      "net.ipv4.conf.wan0.promote_secondaries": 1,
+      "net.netfilter.nf_conntrack_udp_timeout": t,
+      // Without this a flow seen both ways for 2 s gets the stream timeout (120 s) instead.
+      "net.netfilter.nf_conntrack_udp_timeout_stream": t,
+    });
+    const masq = this.#opts.mapping === "random" ? "masquerade fully-random" : "masquerade";
+    await nft(
+      h.routerNs,
+      `table ip pvrnat {
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; }
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept; oifname "wan0" ${masq}; }
+}
+table ip pvrfilter {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "lan0" oifname "wan0" accept
+    ct status dnat accept
+  }
+}
+`,
+    );
+  }
+
+  /** Adds a port forward (DNAT) on home N's router from its wan address to the home host. */
+  async portForward(index: number, pf: PortForward): Promise<void> {
+    const h = this.home(index);
+    await nft(
+      h.routerNs,
+      `add rule ip pvrnat prerouting iifname "wan0" ${pf.proto} dport ${pf.wanPort} dnat to ${h.lanAddr}:${pf.lanPort}\n`,
+    );
+  }
+
+  /**
+   * Moves home N's router to the next wan address (dynamic IP). Deleting the old address makes the kernel's
+   * masquerade drop every mapping made with it, so the next outbound packet gets a mapping on the new address.
+   */
+  async changeWanAddress(index: number): Promise<string> {
+    const h = this.home(index);
+    const last = Number(h.wanAddr.split(".")[3]);
+    const next = `100.64.${index}.${last >= 250 ? 2 : last + 1}`;
+    await ipBatch(h.routerNs, [
+      `addr add ${next}/24 dev wan0`,
+      `addr del ${h.wanAddr}/24 dev wan0`,
+      `route replace default via 100.64.${index}.1`,
+    ]);
+    h.wanAddr = next;
+    return next;
+  }
+
+  /** Empties home N's router conntrack table (a router reboot: every mapping and forward state is lost). */
+  async flushConntrack(index: number): Promise<void> {
+    await exec(["ip", "netns", "exec", this.home(index).routerNs, pythonPath(), CONNTRACK_FLUSH]);
+  }
+
+  /** Changes home N's router UDP mapping timeout (seconds) from now on; existing entries keep their timer. */
+  async setUdpTimeout(index: number, seconds: number): Promise<void> {
+    await sysctl(this.home(index).routerNs, {
+      "net.netfilter.nf_conntrack_udp_timeout": seconds,
+      "net.netfilter.nf_conntrack_udp_timeout_stream": seconds,
+    });
+  }
+
+  /** The TCP/UDP conntrack entries (NAT mappings among them) home N's router holds now. */
+  async mappings(index: number): Promise<ConntrackEntry[]> {
+    return parseConntrackTable(await readInNs(this.home(index).routerNs, "/proc/net/nf_conntrack"));
+  }
+
+  /** Delays and drops packets on home N's wan link until the returned handle is stopped (see impairment.ts). */
+  async impair(index: number, opts: ImpairOptions): Promise<Impairment> {
+    const h = this.home(index);
+    const imp = await startImpairment(this.wan.ns, index, h.wanNet, NODE_ADDR, opts);
+    this.#procs.add(imp.process);
+    this.#impairments.add(imp);
+    return imp;
+  }
+
+  /** Kills every process, removes every namespace. Safe to call twice; errors are collected, not thrown early. */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    live.delete(this);
+    const errors: string[] = [];
+    for (const imp of this.#impairments) await imp.stop().catch(() => {});
+    await Promise.all([...this.#procs].map((p) => p.kill()));
+    for (const ns of this.namespaces) {
+      await deleteNamespace(ns).catch((e: Error) => {
+        if (!/No such file/.test(e.message)) errors.push(e.message);
+      });
+    }
+    if (errors.length > 0) throw new Error(`Net bed ${this.runId} teardown: ${errors.join("; ")}`);
+  }
+
+  /** Synchronous teardown for the process "exit" hook. */
+  destroySync(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const ns of this.namespaces) {
+      const pids = Bun.spawnSync(["ip", "netns", "pids", ns]).stdout.toString().split("\n");
+      for (const pid of pids.filter((p) => /^\d+$/.test(p))) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {}
+      }
+      Bun.spawnSync(["ip", "netns", "del", ns]);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
+  }
+}
+
+/** Checks the machine (throws NetBedUnavailableError, one line), removes stale beds, and builds a new one. */
+export async function createNetBed(opts: NetBedOptions = {}): Promise<NetBed> {
+  await preflight();
+  await removeStaleNamespaces();
+  const bed = new NetBed(opts);
+  installExitHook();
+  live.add(bed);
+  try {
+    await bed.build();
+  } catch (e) {
+    await bed.destroy().catch(() => {});
+    throw e;
+  }
+  return bed;
+}
