@@ -1,0 +1,246 @@
+/** @module `npm run bench`: indexing throughput against memory copy, SHA-256 and ffmpeg's parser on the same 256 MiB+ recordings. */
+import { createHash } from "node:crypto";
+import { mkdir, open } from "node:fs/promises";
+import { join } from "node:path";
+import { $ } from "bun";
+import { RecordingIndexer } from "../codec/container/recording-indexer.ts";
+import { TsDemuxer } from "../codec/container/ts-demuxer.ts";
+import { StartCodeScanner } from "../codec/mpeg-video/start-code-scanner.ts";
+import { benchRecordings } from "./lib/bench-recordings.ts";
+import { formatTable } from "./lib/format-table.ts";
+import { measureProcess, measureSync, type Rate } from "./lib/measure.ts";
+
+const ROOT = join(import.meta.dir, "..");
+const OUT = join(ROOT, "bench", "out");
+const BINARY = join(ROOT, "dist", "pvrlink-linux-x64");
+/** The chunk size `pvrlink inspect` reads with (firmware/commands/recording-file.ts), used in-process too. */
+const CHUNK = 4 * 1024 * 1024;
+/** Best of RUNS: enough to step over a neighbour's burst on the shared 2-core machine, short enough to finish. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+function chunks(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += CHUNK) out.push(bytes.subarray(at, at + CHUNK));
+  return out;
+}
+
+function indexInProcess(pieces: Uint8Array[]): { pictures: number; errors: number } {
+  const indexer = new RecordingIndexer();
+  for (const c of pieces) indexer.push(c);
+  if (indexer.finish().length > 0) throw new Error("bench: the indexer asked for ranges on a non-MP4 file");
+  const r = indexer.result();
+  return { pictures: r.counts.pic, errors: r.errors.length };
+}
+
+async function readFile(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await Bun.file(path).arrayBuffer());
+}
+
+/** Reads the file the way inspect does (fresh 4 MiB buffers, positional reads): the I/O floor of inspect. */
+async function readLikeInspect(path: string): Promise<number> {
+  await using h = await open(path, "r");
+  let n = 0;
+  for (;;) {
+    const { bytesRead } = await h.read(new Uint8Array(CHUNK), 0, CHUNK, n);
+    if (bytesRead === 0) return n;
+    n += bytesRead;
+  }
+}
+
+async function main(): Promise<void> {
+  await mkdir(OUT, { recursive: true });
+  console.log("bench: building dist/pvrlink-linux-x64");
+  await $`${process.execPath} ${join(ROOT, "scripts", "build.ts")} x64`.cwd(ROOT).quiet();
+  console.log("bench: preparing recordings in bench/out (once)");
+  const rec = await benchRecordings(OUT);
+  const es = await readFile(rec.es);
+  const ts = await readFile(rec.ts);
+  const esChunks = chunks(es);
+  const tsChunks = chunks(ts);
+  const rates: Record<string, Rate> = {};
+  const add = (key: string, r: Rate) => {
+    rates[key] = r;
+    console.log(`  ${r.name}: ${r.mbps.toFixed(0)} MB/s`);
+  };
+
+  console.log(`bench: ES ${es.length} bytes, TS ${ts.length} bytes, best of ${RUNS}`);
+  const copy = new Uint8Array(Math.max(es.length, ts.length));
+  add(
+    "memcpy",
+    measureSync("memory copy (ES bytes)", es.length, RUNS, () => copy.set(es)),
+  );
+  add(
+    "sha256",
+    measureSync("SHA-256 node:crypto (ES bytes)", es.length, RUNS, () =>
+      createHash("sha256").update(es).digest(),
+    ),
+  );
+  let esResult = { pictures: 0, errors: 0 };
+  add(
+    "esIndex",
+    measureSync(
+      "ES indexing, RecordingIndexer in-process",
+      es.length,
+      RUNS,
+      () => (esResult = indexInProcess(esChunks)),
+    ),
+  );
+  let tsResult = { pictures: 0, errors: 0 };
+  add(
+    "tsIndex",
+    measureSync(
+      "TS indexing, RecordingIndexer in-process",
+      ts.length,
+      RUNS,
+      () => (tsResult = indexInProcess(tsChunks)),
+    ),
+  );
+
+  // Where the time goes: the stages the indexers are built from, each alone on the same bytes.
+  let codes = 0;
+  add(
+    "esScan",
+    measureSync("  stage: start-code scan only (ES)", es.length, RUNS, () => {
+      const s = new StartCodeScanner(() => void codes++);
+      for (const c of esChunks) s.push(c);
+    }),
+  );
+  let videoBytes = 0;
+  add(
+    "tsDemux",
+    measureSync("  stage: TS demux only, no video parsing", ts.length, RUNS, () => {
+      const d = new TsDemuxer({
+        video: (p) => {
+          videoBytes += p.length;
+        },
+        error() {},
+        format() {},
+      });
+      for (const c of tsChunks) d.push(c);
+      d.end();
+    }),
+  );
+  add(
+    "readEs",
+    await (async () => {
+      const times: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const t0 = Bun.nanoseconds();
+        await readLikeInspect(rec.es);
+        times.push((Bun.nanoseconds() - t0) / 1e9);
+      }
+      const seconds = Math.min(...times);
+      return {
+        name: "  stage: file read in 4 MiB chunks (ES)",
+        bytes: es.length,
+        seconds,
+        mbps: es.length / seconds / 1e6,
+        runs: RUNS,
+      };
+    })(),
+  );
+
+  // Whole processes on the same files (page cache warm from the reads above).
+  add("startup", await measureProcess("pvrlink --version (startup only)", 0, RUNS, [BINARY, "--version"]));
+  add(
+    "inspectEs",
+    await measureProcess("pvrlink inspect ES (process)", es.length, RUNS, [BINARY, "inspect", rec.es]),
+  );
+  add(
+    "ffmpegEs",
+    await measureProcess("ffmpeg -c copy -f null ES (process)", es.length, RUNS, [
+      "ffmpeg",
+      "-v",
+      "error",
+      "-i",
+      rec.es,
+      "-c",
+      "copy",
+      "-f",
+      "null",
+      "-",
+    ]),
+  );
+  add(
+    "inspectTs",
+    await measureProcess("pvrlink inspect TS (process)", ts.length, RUNS, [BINARY, "inspect", rec.ts]),
+  );
+  add(
+    "ffmpegTs",
+    await measureProcess("ffmpeg -c copy -f null TS (process)", ts.length, RUNS, [
+      "ffmpeg",
+      "-v",
+      "error",
+      "-i",
+      rec.ts,
+      "-c",
+      "copy",
+      "-f",
+      "null",
+      "-",
+    ]),
+  );
+
+  const r = (k: string) => rates[k]!;
+  const ratios = {
+    esIndexOverMemcpy: r("esIndex").mbps / r("memcpy").mbps,
+    tsIndexOverMemcpy: r("tsIndex").mbps / r("memcpy").mbps,
+    sha256OverEsIndex: r("sha256").mbps / r("esIndex").mbps,
+    inspectOverFfmpegEs: r("ffmpegEs").seconds / r("inspectEs").seconds,
+    inspectOverFfmpegTs: r("ffmpegTs").seconds / r("inspectTs").seconds,
+  };
+  const targets = { esIndexOverMemcpy: 0.5, inspectOverFfmpegEs: 5, inspectOverFfmpegTs: 5 };
+
+  console.log(
+    `\nParse bench (${new Date().toISOString()}, ${navigator.hardwareConcurrency} cores, Bun ${Bun.version})`,
+  );
+  console.log(
+    `ES: ${esResult.pictures} pictures, ${esResult.errors} errors; TS: ${tsResult.pictures} pictures, ${tsResult.errors} errors`,
+  );
+  console.log(
+    formatTable(
+      ["measure", "bytes", "best s", "MB/s"],
+      Object.values(rates).map((x) => [
+        x.name,
+        String(x.bytes),
+        x.seconds.toFixed(3),
+        x.bytes ? x.mbps.toFixed(0) : "-",
+      ]),
+    ),
+  );
+  console.log();
+  console.log(
+    formatTable(
+      ["ratio", "value", "target", "met"],
+      Object.entries(ratios).map(([k, v]) => {
+        const t = targets[k as keyof typeof targets];
+        return [
+          k,
+          v.toFixed(2),
+          t === undefined ? "-" : `>= ${t}`,
+          t === undefined ? "-" : v >= t ? "yes" : "NO",
+        ];
+      }),
+    ),
+  );
+  const json = {
+    date: new Date().toISOString(),
+    bun: Bun.version,
+    cores: navigator.hardwareConcurrency,
+    runs: RUNS,
+    files: {
+      es: { path: rec.es, bytes: es.length, ...esResult },
+      ts: { path: rec.ts, bytes: ts.length, ...tsResult },
+    },
+    recipe: rec.recipe,
+    rates,
+    ratios,
+    targets,
+    startCodes: codes / RUNS,
+    tsVideoBytes: videoBytes / RUNS,
+  };
+  await Bun.write(join(OUT, "parse.json"), `${JSON.stringify(json, null, 2)}\n`);
+  console.log("\nwrote bench/out/parse.json");
+}
+
+await main();
