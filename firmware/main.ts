@@ -5,7 +5,9 @@ import { type Command, EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from "./
 
 // Subcommands load lazily so `pvrlink inspect` does not pay for the control node's imports.
 // Static specifiers keep them inside the compiled single binary.
-const commands: Record<string, () => Promise<{ command: Command }>> = {};
+const commands: Record<string, () => Promise<{ command: Command }>> = {
+  control: () => import("../control/control-command.ts"),
+};
 
 function usage(): string {
   const names = Object.keys(commands).sort();

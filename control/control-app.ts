@@ -1,0 +1,224 @@
+/** @module Assembles the control node's Hono app: error mapping, enrollment, device auth, device/session/relay routes, admin and the status page. */
+import type { Database } from "bun:sqlite";
+import { Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import type { EnrollResponse } from "../protocol/api-types.ts";
+import type { ControlConfig } from "./control-config.ts";
+import { ApiError } from "./control-error.ts";
+import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
+import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
+import { RateLimiter } from "./http/rate-limiter.ts";
+import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
+import type { TriggerPort } from "./query/trigger-port.ts";
+import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
+import { createDeviceRoutes } from "./routes/device-routes.ts";
+import { createSessionRoutes } from "./routes/session-routes.ts";
+import { renderStatusPage } from "./routes/status-page.ts";
+import { AllowListStore } from "./store/allow-list-store.ts";
+import { DeviceStore } from "./store/device-store.ts";
+import { KeepaliveTable } from "./store/keepalive-table.ts";
+import { NonceStore } from "./store/nonce-store.ts";
+import { SessionStore } from "./store/session-store.ts";
+
+/** Everything the routes share; built once per process by createControlContext. */
+export interface ControlContext {
+  config: ControlConfig;
+  db: Database;
+  devices: DeviceStore;
+  allow: AllowListStore;
+  keepalives: KeepaliveTable;
+  sessions: SessionStore;
+  nonces: NonceStore;
+  limiter: RateLimiter;
+  query: QueryService;
+  triggers: TriggerPort;
+  adminToken: string;
+  spoolDir: string;
+  nodeAddresses: () => { http: string; udp: string };
+  log: (msg: string) => void;
+}
+
+/** Stands in until the UDP endpoint is bound: every trigger times out at once (no device is reachable). */
+export const NO_TRIGGERS: TriggerPort = { trigger: async () => null };
+
+export function createControlContext(o: {
+  config: ControlConfig;
+  db: Database;
+  adminToken: string;
+  spoolDir: string;
+  triggers: TriggerPort;
+  nodeAddresses?: () => { http: string; udp: string };
+  log?: (msg: string) => void;
+}): ControlContext {
+  const { config, db } = o;
+  const log = o.log ?? (() => {});
+  const devices = new DeviceStore(db);
+  const allow = new AllowListStore(db, config.maxListEntries);
+  const keepalives = new KeepaliveTable(db, config.connectedIntervals);
+  const sessions = new SessionStore(db, {
+    durationSec: config.sessionDurationSec,
+    connectWindowSec: config.connectWindowSec,
+    extensionSec: config.extensionSec,
+    maxExtensions: config.maxExtensions,
+    maxTotalSec: config.maxTotalSec,
+  });
+  // A mutable holder, so the UDP endpoint can be plugged in after the context exists (it needs the stores).
+  const triggers: TriggerPort & { target: TriggerPort } = {
+    target: o.triggers,
+    trigger(id, kind, ref, opts) {
+      return this.target.trigger(id, kind, ref, opts);
+    },
+  };
+  const query = new QueryService({
+    devices,
+    allow,
+    keepalives,
+    sessions,
+    triggers,
+    triggerDeadlineMs: config.triggerDeadlineMs,
+    tcpProbe: config.tcpProbe ? tcpConnectProbe(config.tcpProbeTimeoutMs) : null,
+    storeDeliverWithinSec: config.relayTtlSec,
+    log,
+  });
+  return {
+    config,
+    db,
+    devices,
+    allow,
+    keepalives,
+    sessions,
+    nonces: new NonceStore(db, 60_000),
+    limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
+    query,
+    triggers,
+    adminToken: o.adminToken,
+    spoolDir: o.spoolDir,
+    nodeAddresses: o.nodeAddresses ?? (() => ({ http: config.http, udp: config.udp })),
+    log,
+  };
+}
+
+/** Replaces the trigger sender (the context's holder forwards to it). */
+export function setTriggerTarget(ctx: ControlContext, target: TriggerPort): void {
+  (ctx.triggers as TriggerPort & { target: TriggerPort }).target = target;
+}
+
+/** Streamed data routes of control/relay, whose bodies are AEAD-sealed end to end and may be UNSIGNED-PAYLOAD. */
+const UNSIGNED_ROUTE = /^\/v1\/transfers\/[^/]+\/data$/;
+
+/** Any error carrying a numeric HTTP status and a string code (ApiError, or the relay's own typed errors). */
+function asTyped(err: unknown): { status: number; code: string; message: string } | null {
+  if (err instanceof ApiError) return err;
+  const e = err as { status?: unknown; code?: unknown; message?: unknown };
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 600 && typeof e.code === "string") {
+    return { status: e.status, code: e.code, message: String(e.message ?? e.code) };
+  }
+  return null;
+}
+
+const STATUS_COOKIE = "pvrlink_admin";
+
+export function createControlApp(
+  ctx: ControlContext,
+  relayRoutes: Hono<DeviceEnv> | Hono | null = null,
+): Hono {
+  const app = new Hono<DeviceEnv>();
+  const { config } = ctx;
+
+  // The one place errors become responses: typed errors keep their status and code, anything else is a 500
+  // whose detail goes to the log (never to the client, never with request bodies).
+  app.onError((err, c) => {
+    const t = asTyped(err);
+    if (t) return c.json({ error: { code: t.code, message: t.message } }, t.status as 400);
+    ctx.log(`internal error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
+    return c.json({ error: { code: "internal_error", message: "Internal error" } }, 500);
+  });
+  app.notFound((c) =>
+    c.json({ error: { code: "not_found", message: `No route ${c.req.method} ${c.req.path}` } }, 404),
+  );
+
+  // Enrollment is the one unauthenticated device route; a node-wide bucket keeps token guessing slow.
+  const enrollLimiter = new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst);
+  app.post("/v1/enroll", async (c) => {
+    if (!enrollLimiter.take("enroll"))
+      throw new ApiError(429, "rate_limited", "Too many enrollment attempts");
+    const o = parseJsonObject(await readLimited(c.req.raw, config.maxBodyBytes));
+    onlyFields(o, ["token", "name"]);
+    const token = reqString(o, "token", 128);
+    const name = reqString(o, "name", 64);
+    const cred: EnrollResponse = ctx.devices.redeemEnrollmentToken(token, name);
+    ctx.log(`enroll: ${cred.id} redeemed a token`);
+    return c.json(cred, 201);
+  });
+
+  const auth = deviceAuth({
+    secretOf: (id) => ctx.devices.secretOf(id),
+    nonces: ctx.nonces,
+    limiter: ctx.limiter,
+    maxClockSkewMs: 60_000,
+    maxBodyBytes: config.maxBodyBytes,
+    allowsUnsigned: (method, path) => method === "PUT" && UNSIGNED_ROUTE.test(path),
+  });
+  app.use("/v1/*", (c, next) => (c.req.path === "/v1/enroll" ? next() : auth(c, next)));
+  app.route(
+    "/v1",
+    createDeviceRoutes({ devices: ctx.devices, allow: ctx.allow, maxListEntries: config.maxListEntries }),
+  );
+  app.route(
+    "/v1",
+    createSessionRoutes({
+      sessions: ctx.sessions,
+      query: ctx.query,
+      triggers: ctx.triggers,
+      triggerDeadlineMs: config.triggerDeadlineMs,
+      log: ctx.log,
+    }),
+  );
+  if (relayRoutes) app.route("/v1", relayRoutes as Hono<DeviceEnv>);
+
+  app.route(
+    "/admin",
+    createAdminRoutes({
+      adminToken: ctx.adminToken,
+      devices: ctx.devices,
+      keepalives: ctx.keepalives,
+      sessions: ctx.sessions,
+      triggers: ctx.triggers,
+      triggerDeadlineMs: config.triggerDeadlineMs,
+      enrollmentTokenTtlSec: config.enrollmentTokenTtlSec,
+      spoolDir: ctx.spoolDir,
+      maxBodyBytes: config.maxBodyBytes,
+      nodeAddresses: ctx.nodeAddresses,
+      log: ctx.log,
+    }),
+  );
+
+  // The token may come as ?token= once (then it moves into an HttpOnly cookie) or as the cookie itself.
+  app.get("/status", (c) => {
+    const fromQuery = c.req.query("token");
+    const given = fromQuery ?? getCookie(c, STATUS_COOKIE);
+    if (!adminTokenMatches(ctx.adminToken, given)) {
+      return c.html(
+        "<!doctype html><title>pvrlink</title><p>Admin token required: /status?token=...</p>",
+        401,
+      );
+    }
+    if (fromQuery !== undefined) {
+      setCookie(c, STATUS_COOKIE, fromQuery, { httpOnly: true, sameSite: "Strict", path: "/status" });
+    }
+    const addr = ctx.nodeAddresses();
+    c.header("cache-control", "no-store");
+    return c.html(
+      renderStatusPage({
+        devices: listDevices(ctx),
+        sessions: ctx.sessions.listForAdmin(undefined, 200),
+        spool: spoolUsage(ctx.spoolDir),
+        http: addr.http,
+        udp: addr.udp,
+        now: Date.now(),
+      }),
+    );
+  });
+
+  return app as unknown as Hono;
+}

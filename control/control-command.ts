@@ -1,0 +1,139 @@
+/** @module `pvrlink control`: serve the control node, enroll devices, mint enrollment tokens, show the admin token. */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Command, EXIT_OK, InputError, UsageError } from "../firmware/cli/command.ts";
+import { parseFlags } from "../firmware/cli/parse-flags.ts";
+import type { DeviceCredential } from "../protocol/api-types.ts";
+import { loadOrCreateAdminToken } from "./admin-token.ts";
+import { type ControlConfig, DEFAULT_CONFIG, loadConfig } from "./control-config.ts";
+import { ApiError } from "./control-error.ts";
+import { DATABASE_FILE, startControlNode } from "./control-node.ts";
+import { openControlDatabase } from "./store/control-database.ts";
+import { DeviceStore } from "./store/device-store.ts";
+
+const HELP = `Usage:
+  pvrlink control serve [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT]
+  pvrlink control enroll NAME [--config FILE] [--data DIR]
+  pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR]
+  pvrlink control admin-token [--config FILE] [--data DIR]
+
+serve        Runs the control node. The first line on stdout is {"http":"HOST:PORT","udp":"HOST:PORT"}
+             with the bound addresses (port 0 picks a free port); logs go to stderr. SIGTERM/SIGINT stop it.
+enroll       Enrolls device NAME directly in the database; prints {"id","name","secret","node"} once.
+token        Creates a one-time enrollment token a device redeems at POST /v1/enroll.
+admin-token  Prints the admin bearer token (generated 0600 in DIR/admin-token at first use).
+
+Options (defaults; every other option lives in the JSON --config file, see docs/protocol.md):
+  --config FILE      JSON configuration (default: none, built-in defaults)
+  --data DIR         database and spool directory (default: ${DEFAULT_CONFIG.data})
+  --http HOST:PORT   HTTP API address (default: ${DEFAULT_CONFIG.http})
+  --udp HOST:PORT    UDP keepalive/trigger address (default: ${DEFAULT_CONFIG.udp})
+  --ttl SECONDS      enrollment token lifetime (default: ${DEFAULT_CONFIG.enrollmentTokenTtlSec})`;
+
+function log(msg: string): void {
+  process.stderr.write(`${new Date().toISOString()} control: ${msg}\n`);
+}
+
+function configFrom(values: { config?: string; data?: string; http?: string; udp?: string }): ControlConfig {
+  const overrides: Partial<ControlConfig> = {};
+  if (values.data !== undefined) overrides.data = values.data;
+  if (values.http !== undefined) overrides.http = values.http;
+  if (values.udp !== undefined) overrides.udp = values.udp;
+  return loadConfig(values.config, overrides);
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    config: { type: "string" },
+    data: { type: "string" },
+    http: { type: "string" },
+    udp: { type: "string" },
+  });
+  if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got '${positionals[0]}'`);
+  const config = configFrom(values);
+  const node = await startControlNode(config, log);
+  process.stdout.write(
+    `${JSON.stringify({ http: `${node.http.host}:${node.http.port}`, udp: `${node.udp.host}:${node.udp.port}` })}\n`,
+  );
+  log(
+    `serving http ${node.http.host}:${node.http.port} udp ${node.udp.host}:${node.udp.port} data ${config.data}`,
+  );
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  log(`${signal}: shutting down`);
+  await node.close();
+  log("stopped");
+  return EXIT_OK;
+}
+
+function withStore<T>(config: ControlConfig, f: (store: DeviceStore) => T): T {
+  mkdirSync(config.data, { recursive: true, mode: 0o700 });
+  const db = openControlDatabase(join(config.data, DATABASE_FILE));
+  try {
+    return f(new DeviceStore(db));
+  } catch (err) {
+    if (err instanceof ApiError) throw new InputError(err.message, err.code);
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+function enroll(args: string[]): number {
+  const { values, positionals } = parseFlags(args, { config: { type: "string" }, data: { type: "string" } });
+  if (positionals.length !== 1) throw new UsageError("enroll takes exactly one NAME");
+  const config = configFrom(values);
+  const cred = withStore(config, (s) => s.enroll(positionals[0]!));
+  const out: DeviceCredential = {
+    ...cred,
+    node: { http: config.publicHttp ?? config.http, udp: config.publicUdp ?? config.udp },
+  };
+  console.log(JSON.stringify(out));
+  return EXIT_OK;
+}
+
+function token(args: string[]): number {
+  const { values, positionals } = parseFlags(args, {
+    config: { type: "string" },
+    data: { type: "string" },
+    ttl: { type: "string" },
+  });
+  if (positionals.length > 0) throw new UsageError("token takes no arguments");
+  const config = configFrom(values);
+  const ttl = values.ttl === undefined ? config.enrollmentTokenTtlSec : Number(values.ttl);
+  if (!Number.isInteger(ttl) || ttl <= 0)
+    throw new UsageError(`--ttl '${values.ttl}' is not a positive integer`);
+  console.log(JSON.stringify(withStore(config, (s) => s.createEnrollmentToken(ttl))));
+  return EXIT_OK;
+}
+
+function adminToken(args: string[]): number {
+  const { values, positionals } = parseFlags(args, { config: { type: "string" }, data: { type: "string" } });
+  if (positionals.length > 0) throw new UsageError("admin-token takes no arguments");
+  const config = configFrom(values);
+  mkdirSync(config.data, { recursive: true, mode: 0o700 });
+  console.log(loadOrCreateAdminToken(config.data, config.adminToken));
+  return EXIT_OK;
+}
+
+export const command: Command = {
+  summary: "Run and administer the control node (serve, enroll, token, admin-token)",
+  help: HELP,
+  async run(args) {
+    const [sub, ...rest] = args;
+    switch (sub) {
+      case "serve":
+        return serve(rest);
+      case "enroll":
+        return enroll(rest);
+      case "token":
+        return token(rest);
+      case "admin-token":
+        return adminToken(rest);
+      default:
+        throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand '${sub}'`);
+    }
+  },
+};

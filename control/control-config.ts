@@ -1,0 +1,134 @@
+/** @module The control node's configuration: every option with its default, loaded from an optional JSON file and checked. */
+import { readFileSync } from "node:fs";
+import { InputError } from "../firmware/cli/command.ts";
+
+export interface ControlConfig {
+  /** HOST:PORT of the HTTP API; port 0 picks a free port. */
+  http: string;
+  /** HOST:PORT of the UDP keepalive/trigger endpoint; 3478 is the STUN port (RFC 8489 18.2). */
+  udp: string;
+  /** Database and spool directory. */
+  data: string;
+  /** Admin bearer token; when null one is generated at first start and kept 0600 in DATA/admin-token. */
+  adminToken: string | null;
+  /** Addresses printed in credentials for devices to reach the node (defaults to the bound addresses). */
+  publicHttp: string | null;
+  publicUdp: string | null;
+  /** Keepalive interval assumed when a device announces none (NAT UDP mappings expire after 30-120 s). */
+  keepaliveIntervalSec: number;
+  /** A device is connected while its last keepalive is fresher than this many intervals. */
+  connectedIntervals: number;
+  /** Confirm "connected" with a TCP connect to the registered address:port before the status trigger. */
+  tcpProbe: boolean;
+  tcpProbeTimeoutMs: number;
+  /** How long the node retries a status/verdict trigger before treating the callee as not connected. */
+  triggerDeadlineMs: number;
+  /** Permitted duration of a new session (seed B FIG. 4A: 60 minutes). */
+  sessionDurationSec: number;
+  /** How long the one-time password stays valid for the first connection. */
+  connectWindowSec: number;
+  /** Seconds each granted extension adds. */
+  extensionSec: number;
+  /** Extension policy: at most this many extensions... */
+  maxExtensions: number;
+  /** ...and never a lease longer than this in total. */
+  maxTotalSec: number;
+  /** Per-device token bucket: sustained requests per second and burst size. */
+  rateLimitPerSec: number;
+  rateLimitBurst: number;
+  /** Largest JSON request body. */
+  maxBodyBytes: number;
+  /** Largest allow-list or group, in entries. */
+  maxListEntries: number;
+  enrollmentTokenTtlSec: number;
+  /** Relay and store-and-forward (control/relay): size threshold, per-device quota, expiry of stored data. */
+  relayThresholdBytes: number;
+  relayQuotaBytes: number;
+  relayTtlSec: number;
+}
+
+export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
+  http: "127.0.0.1:8650",
+  udp: "127.0.0.1:3478",
+  data: "./pvrlink-data",
+  adminToken: null,
+  publicHttp: null,
+  publicUdp: null,
+  keepaliveIntervalSec: 25,
+  connectedIntervals: 3,
+  tcpProbe: false,
+  tcpProbeTimeoutMs: 1000,
+  triggerDeadlineMs: 3000,
+  sessionDurationSec: 3600,
+  connectWindowSec: 120,
+  extensionSec: 1800,
+  maxExtensions: 4,
+  maxTotalSec: 4 * 3600,
+  rateLimitPerSec: 20,
+  rateLimitBurst: 40,
+  maxBodyBytes: 64 * 1024,
+  maxListEntries: 1000,
+  enrollmentTokenTtlSec: 24 * 3600,
+  relayThresholdBytes: 2 * 1024 ** 3,
+  relayQuotaBytes: 8 * 1024 ** 3,
+  relayTtlSec: 7 * 24 * 3600,
+});
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** Splits HOST:PORT (IPv6 in brackets), checking the port range. */
+export function parseHostPort(s: string, what: string): { host: string; port: number } {
+  const m = HOST_PORT.exec(s);
+  const port = m ? Number(m[2]) : -1;
+  if (!m || port > 65535) throw new InputError(`${what} '${s}' is not HOST:PORT`, "ERR_CONFIG");
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+/** Checks an untrusted object against ControlConfig's keys and types; unknown keys are errors, not ignored. */
+export function checkConfig(raw: unknown, where: string): Partial<ControlConfig> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new InputError(`${where}: configuration must be a JSON object`, "ERR_CONFIG");
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(k in DEFAULT_CONFIG)) throw new InputError(`${where}: unknown option '${k}'`, "ERR_CONFIG");
+    const def = DEFAULT_CONFIG[k as keyof ControlConfig];
+    const nullable = k === "adminToken" || k === "publicHttp" || k === "publicUdp";
+    const ok =
+      (nullable && (v === null || typeof v === "string")) ||
+      (typeof def === "number" && typeof v === "number" && Number.isFinite(v) && v >= 0) ||
+      (typeof def === "string" && typeof v === "string") ||
+      (typeof def === "boolean" && typeof v === "boolean");
+    if (!ok) throw new InputError(`${where}: option '${k}' has the wrong type`, "ERR_CONFIG");
+    out[k] = v;
+  }
+  const cfg = out as Partial<ControlConfig>;
+  if (cfg.adminToken != null && cfg.adminToken.length < 16) {
+    throw new InputError(`${where}: adminToken must be at least 16 characters`, "ERR_CONFIG");
+  }
+  return cfg;
+}
+
+/** Defaults, then the file (if any), then command-line overrides; checks the addresses. */
+export function loadConfig(file: string | undefined, overrides: Partial<ControlConfig>): ControlConfig {
+  let fromFile: Partial<ControlConfig> = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new InputError(`Cannot read config ${file}: ${(err as Error).message}`, "ERR_CONFIG");
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new InputError(`Cannot parse config ${file}: ${(err as Error).message}`, "ERR_CONFIG");
+    }
+    fromFile = checkConfig(json, file);
+  }
+  const cfg: ControlConfig = { ...DEFAULT_CONFIG, ...fromFile, ...overrides };
+  parseHostPort(cfg.http, "--http");
+  parseHostPort(cfg.udp, "--udp");
+  return cfg;
+}

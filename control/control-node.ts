@@ -1,0 +1,119 @@
+/** @module Starts and stops one control node: database, UDP endpoint, HTTP server and housekeeping timers. */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { loadOrCreateAdminToken } from "./admin-token.ts";
+import {
+  type ControlContext,
+  createControlApp,
+  createControlContext,
+  NO_TRIGGERS,
+  setTriggerTarget,
+} from "./control-app.ts";
+import { type ControlConfig, parseHostPort } from "./control-config.ts";
+import { openControlDatabase } from "./store/control-database.ts";
+import { UdpEndpoint } from "./udp/udp-endpoint.ts";
+
+export const DATABASE_FILE = "control.db";
+export const SPOOL_DIR = "spool";
+/** Keepalive mappings are written behind at this period (see KeepaliveTable). */
+const FLUSH_MS = 1000;
+/** Nonce pruning, lease expiry and bucket pruning run at this period. */
+const HOUSEKEEPING_MS = 15_000;
+
+export interface ControlNode {
+  readonly http: { host: string; port: number };
+  readonly udp: { host: string; port: number };
+  readonly ctx: ControlContext;
+  readonly udpEndpoint: UdpEndpoint;
+  /** Stops accepting, closes the sockets, flushes keepalives and closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+const hostPort = (a: { host: string; port: number }) =>
+  a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+
+export function formatHostPort(a: { host: string; port: number }): string {
+  return hostPort(a);
+}
+
+export async function startControlNode(
+  config: ControlConfig,
+  log: (msg: string) => void,
+): Promise<ControlNode> {
+  mkdirSync(config.data, { recursive: true, mode: 0o700 });
+  const spoolDir = join(config.data, SPOOL_DIR);
+  mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+  const db = openControlDatabase(join(config.data, DATABASE_FILE));
+  const adminToken = loadOrCreateAdminToken(config.data, config.adminToken);
+  const httpAddr = parseHostPort(config.http, "--http");
+  const udpAddr = parseHostPort(config.udp, "--udp");
+
+  let bound = { http: config.http, udp: config.udp };
+  const ctx = createControlContext({
+    config,
+    db,
+    adminToken,
+    spoolDir,
+    triggers: NO_TRIGGERS,
+    nodeAddresses: () => ({ http: config.publicHttp ?? bound.http, udp: config.publicUdp ?? bound.udp }),
+    log,
+  });
+  const udpEndpoint = await UdpEndpoint.start({
+    host: udpAddr.host,
+    port: udpAddr.port,
+    lookupSecret: (id) => ctx.devices.secretOf(id),
+    onKeepalive: (id, address, port, intervalSec) => ctx.keepalives.record(id, address, port, intervalSec),
+    log,
+  });
+  setTriggerTarget(ctx, udpEndpoint);
+
+  const app = createControlApp(ctx, null);
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname: httpAddr.host,
+      port: httpAddr.port,
+      fetch: app.fetch,
+      // Streamed relay uploads are bounded by the relay threshold, not by Bun's 128 MiB default.
+      maxRequestBodySize: config.relayThresholdBytes + 1024 * 1024,
+      idleTimeout: 120,
+    });
+  } catch (err) {
+    await udpEndpoint.close();
+    db.close();
+    throw err;
+  }
+  const http = { host: httpAddr.host, port: server.port ?? httpAddr.port };
+  const udp = { host: udpAddr.host, port: udpEndpoint.address.port };
+  bound = { http: hostPort(http), udp: hostPort(udp) };
+
+  const flushTimer = setInterval(() => ctx.keepalives.flush(), FLUSH_MS);
+  const houseTimer = setInterval(() => {
+    try {
+      ctx.nonces.prune();
+      ctx.limiter.prune();
+      for (const id of ctx.sessions.sweep()) log(`session ${id} expired`);
+    } catch (err) {
+      log(`housekeeping failed: ${(err as Error).message}`);
+    }
+  }, HOUSEKEEPING_MS);
+
+  let closing: Promise<void> | null = null;
+  return {
+    http,
+    udp,
+    ctx,
+    udpEndpoint,
+    close() {
+      closing ??= (async () => {
+        clearInterval(flushTimer);
+        clearInterval(houseTimer);
+        await server.stop(true);
+        await udpEndpoint.close();
+        ctx.keepalives.flush();
+        db.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/** @module QUERY (seed A FIG. 12 S1201-S1211 with FIG. 16 S1606-S1608; seed B FIG. 3 -> FIG. 4A/4B): the ordered checks that gate an address, then the session. */
+import { connect } from "node:net";
+import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
+import { ApiError } from "../control-error.ts";
+import type { AllowListStore } from "../store/allow-list-store.ts";
+import type { DeviceStore } from "../store/device-store.ts";
+import type { KeepaliveTable } from "../store/keepalive-table.ts";
+import type { SessionStore } from "../store/session-store.ts";
+import type { TriggerPort } from "./trigger-port.ts";
+
+export interface QueryDeps {
+  devices: DeviceStore;
+  allow: AllowListStore;
+  keepalives: KeepaliveTable;
+  sessions: SessionStore;
+  triggers: TriggerPort;
+  triggerDeadlineMs: number;
+  /** When set, "connected" also needs a TCP connect to the registered address:port (seed A S1901-S1902). */
+  tcpProbe: ((address: string, port: number) => Promise<boolean>) | null;
+  /** How long a store-mode grant waits for the busy callee (the spool's expiry). */
+  storeDeliverWithinSec: number;
+  log: (msg: string) => void;
+}
+
+export type QueryOutcome = { status: 200; body: QueryResponse } | { status: 202; body: QueryStoreResponse };
+
+/** A TCP connect probe with a timeout; true when the handshake completes. */
+export function tcpConnectProbe(timeoutMs: number): (address: string, port: number) => Promise<boolean> {
+  return (address, port) =>
+    new Promise((resolve) => {
+      const sock = connect({ host: address, port });
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      sock.once("connect", () => done(true));
+      sock.once("error", () => done(false));
+    });
+}
+
+export class QueryService {
+  constructor(private readonly d: QueryDeps) {}
+
+  /** A peer as another peer sees it: registered address plus the NAT mapping of its latest keepalive. */
+  peerInfo(deviceId: string): PeerInfo {
+    const dev = this.d.devices.byId(deviceId);
+    const reg = this.d.devices.registration(deviceId);
+    const ka = this.d.keepalives.get(deviceId);
+    const info: PeerInfo = {
+      id: deviceId,
+      name: dev?.name ?? "(deleted)",
+      address: reg?.address ?? null,
+      port: reg?.port ?? null,
+    };
+    if (ka) info.mapped = { address: ka.address, port: ka.port };
+    return info;
+  }
+
+  /**
+   * The checks, in the contract's order. An unpermitted caller always gets permission_denied, also for a
+   * name nobody has, and under policy "device" also when the callee does not answer its verdict trigger:
+   * until permission is established, every answer is the same, so the response says nothing about
+   * existence, registration or presence. Only a permitted caller can tell the later refusals apart.
+   */
+  async query(callerId: string, calleeName: string, storeIfBusy: boolean): Promise<QueryOutcome> {
+    const caller = this.d.devices.byId(callerId);
+    if (!caller) throw new ApiError(401, "unknown_device", "Unknown device");
+    const callee = this.d.devices.byName(calleeName);
+    const denied = new ApiError(403, "permission_denied", "Permission denied");
+    if (!callee) throw denied;
+
+    // 1. Permission (seed A S1202-S1203; seed B: the callee's own verdict).
+    if (callee.policy === "node") {
+      if (!this.d.allow.permits(callee.id, caller.name)) throw denied;
+    } else {
+      const verdict = await this.d.triggers.trigger(
+        callee.id,
+        "verdict",
+        { caller: { id: caller.id, name: caller.name } },
+        { deadlineMs: this.d.triggerDeadlineMs },
+      );
+      if (verdict?.answer !== "allow") throw denied;
+    }
+
+    // 2. Registered (seed A S1204-S1205, FIG. 5 (g)).
+    const reg = this.d.devices.registration(callee.id);
+    if (!reg)
+      throw new ApiError(404, "callee_not_found", `Callee '${callee.name}' has not registered an address`);
+
+    // 3. Connected: a fresh keepalive, optionally a TCP connect (seed A S1901-S1902).
+    const notConnected = new ApiError(
+      409,
+      "callee_not_connected",
+      `Callee '${callee.name}' is not connected`,
+    );
+    if (!this.d.keepalives.isConnected(callee.id)) throw notConnected;
+    if (this.d.tcpProbe && !(await this.d.tcpProbe(reg.address, reg.port))) throw notConnected;
+
+    // 4. STATUS through the trigger path (seed A S1606-S1608, FIG. 17); no answer in time = not connected.
+    const status = await this.d.triggers.trigger(
+      callee.id,
+      "status",
+      {},
+      { deadlineMs: this.d.triggerDeadlineMs },
+    );
+    if (status === null) throw notConnected;
+    if (status.answer !== "acceptable") {
+      if (!storeIfBusy) throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy`);
+      // Seed A S2611-S2617: the caller asked in advance to store when busy; the spool takes the data.
+      const grant = this.d.sessions.issue(caller.id, callee.id, "store", this.d.storeDeliverWithinSec);
+      this.d.log(`query: store session ${grant.id} ${caller.id} -> ${callee.id}`);
+      return {
+        status: 202,
+        body: { code: "callee_busy", session: grant, callee: { id: callee.id, name: callee.name } },
+      };
+    }
+
+    // Seed A S1207-S1210 / seed B FIG. 4A-4B: issue, answer the caller, then tell the callee to fetch its copy.
+    const grant = this.d.sessions.issue(caller.id, callee.id, "live", 0);
+    this.d.log(`query: live session ${grant.id} ${caller.id} -> ${callee.id}`);
+    void this.d.triggers
+      .trigger(callee.id, "contact", { session: grant.id }, { deadlineMs: this.d.triggerDeadlineMs })
+      .catch((err: unknown) =>
+        this.d.log(`contact trigger for ${grant.id} failed: ${(err as Error).message}`),
+      );
+    return { status: 200, body: { session: grant, callee: this.peerInfo(callee.id) } };
+  }
+}

@@ -1,0 +1,160 @@
+/** @module Operator routes under /admin (bearer token): devices, enrollment tokens, sessions and forced end, accounting log, spool usage. */
+import { createHash } from "node:crypto";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Hono, type MiddlewareHandler } from "hono";
+import { tagsEqual } from "../../crypto/hmac.ts";
+import type { AdminDevice, DeviceCredential, SessionState, SpoolUsage } from "../../protocol/api-types.ts";
+import { ApiError, badRequest } from "../control-error.ts";
+import { onlyFields, optInt, optString, parseJsonObject, readLimited, reqString } from "../http/json-body.ts";
+import type { TriggerPort } from "../query/trigger-port.ts";
+import type { DeviceStore } from "../store/device-store.ts";
+import type { KeepaliveTable } from "../store/keepalive-table.ts";
+import type { SessionStore } from "../store/session-store.ts";
+
+export interface AdminDeps {
+  adminToken: string;
+  devices: DeviceStore;
+  keepalives: KeepaliveTable;
+  sessions: SessionStore;
+  triggers: TriggerPort;
+  triggerDeadlineMs: number;
+  enrollmentTokenTtlSec: number;
+  spoolDir: string;
+  maxBodyBytes: number;
+  nodeAddresses: () => { http: string; udp: string };
+  log: (msg: string) => void;
+}
+
+const digest = (s: string) => new Uint8Array(createHash("sha256").update(s).digest());
+
+/** Constant-time token check: both sides hashed first, so neither length nor prefix leaks through timing. */
+export function adminTokenMatches(expected: string, given: string | undefined | null): boolean {
+  return typeof given === "string" && tagsEqual(digest(expected), digest(given));
+}
+
+/** Files and bytes under the spool directory (0/0 when it does not exist yet). */
+export function spoolUsage(dir: string): SpoolUsage {
+  let files = 0;
+  let bytes = 0;
+  const walk = (d: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      try {
+        const st = statSync(p);
+        if (st.isDirectory()) walk(p);
+        else {
+          files++;
+          bytes += st.size;
+        }
+      } catch {
+        // removed while walking: not counted
+      }
+    }
+  };
+  walk(dir);
+  return { files, bytes };
+}
+
+export function listDevices(d: Pick<AdminDeps, "devices" | "keepalives">): AdminDevice[] {
+  return d.devices.list().map((dev) => {
+    const reg = d.devices.registration(dev.id);
+    const ka = d.keepalives.get(dev.id);
+    return {
+      ...dev,
+      registration: reg,
+      keepalive: ka,
+      connected: d.keepalives.isConnected(dev.id),
+    };
+  });
+}
+
+function parseTime(v: string | undefined, field: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(v)) throw badRequest(field, "must be unix milliseconds");
+  return Number(v);
+}
+
+export function createAdminRoutes(d: AdminDeps): Hono {
+  const app = new Hono();
+  const auth: MiddlewareHandler = async (c, next) => {
+    const h = c.req.header("authorization");
+    const given = h?.startsWith("Bearer ") ? h.slice(7) : null;
+    if (!adminTokenMatches(d.adminToken, given))
+      throw new ApiError(401, "unauthorized", "Admin token required");
+    await next();
+  };
+  app.use("*", auth);
+  const body = async (req: Request, emptyAllowed = false) =>
+    parseJsonObject(await readLimited(req, d.maxBodyBytes), emptyAllowed);
+
+  app.get("/devices", (c) => c.json(listDevices(d)));
+
+  app.post("/devices", async (c) => {
+    const o = await body(c.req.raw);
+    onlyFields(o, ["name"]);
+    const cred = d.devices.enroll(reqString(o, "name", 64));
+    d.log(`admin: enrolled ${cred.id}`);
+    const out: DeviceCredential = { ...cred, node: d.nodeAddresses() };
+    return c.json(out, 201);
+  });
+
+  app.delete("/devices/:id", (c) => {
+    const id = c.req.param("id");
+    if (!d.devices.remove(id)) throw new ApiError(404, "not_found", `Device ${id} not found`);
+    d.keepalives.forget(id);
+    d.log(`admin: removed ${id}`);
+    return c.body(null, 204);
+  });
+
+  app.post("/enrollment-tokens", async (c) => {
+    const o = await body(c.req.raw, true);
+    onlyFields(o, ["ttlSec"]);
+    const ttl = optInt(o, "ttlSec", 1, 365 * 24 * 3600) ?? d.enrollmentTokenTtlSec;
+    return c.json(d.devices.createEnrollmentToken(ttl), 201);
+  });
+
+  app.get("/sessions", (c) => {
+    const state = c.req.query("state");
+    if (state !== undefined && state !== "active" && state !== "ended") {
+      throw badRequest("state", "must be active or ended");
+    }
+    return c.json(d.sessions.listForAdmin(state as SessionState | undefined));
+  });
+
+  // Seed B FIG. 16 (end processing unit): the operator ends a session; both peers get an `end` trigger.
+  app.post("/sessions/:id/end", async (c) => {
+    const o = await body(c.req.raw, true);
+    onlyFields(o, ["reason"]);
+    const reason = optString(o, "reason", 200) ?? "admin";
+    const id = c.req.param("id");
+    const { summary } = d.sessions.end("admin", id, reason, 0, 0);
+    d.log(`admin: ended ${id}`);
+    const ref = { session: id, reason };
+    const opts = { deadlineMs: d.triggerDeadlineMs };
+    const [caller, callee] = await Promise.all([
+      d.triggers.trigger(summary.callerId, "end", ref, opts).catch(() => null),
+      d.triggers.trigger(summary.calleeId, "end", ref, opts).catch(() => null),
+    ]);
+    return c.json({ id, state: "ended", acknowledged: { caller: caller !== null, callee: callee !== null } });
+  });
+
+  app.get("/accounting", (c) => {
+    const q = {
+      device: c.req.query("device"),
+      from: parseTime(c.req.query("from"), "from"),
+      to: parseTime(c.req.query("to"), "to"),
+    };
+    return c.json(d.sessions.accounting(q));
+  });
+
+  app.get("/spool", (c) => c.json(spoolUsage(d.spoolDir)));
+
+  return app;
+}

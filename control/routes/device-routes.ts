@@ -1,0 +1,98 @@
+/** @module Registration, allow-list, policy and group routes (seed A FIG. 3 REGISTER, FIG. 7 address table; seed B FIG. 7 permission list). */
+import { Hono } from "hono";
+import type { RegistrationResponse } from "../../protocol/api-types.ts";
+import { ApiError, badRequest } from "../control-error.ts";
+import type { DeviceEnv } from "../http/device-auth.ts";
+import {
+  onlyFields,
+  optStringArray,
+  parseJsonObject,
+  reqAddress,
+  reqInt,
+  reqString,
+} from "../http/json-body.ts";
+import type { AllowListStore } from "../store/allow-list-store.ts";
+import type { DeviceStore } from "../store/device-store.ts";
+
+export interface DeviceRouteDeps {
+  devices: DeviceStore;
+  allow: AllowListStore;
+  maxListEntries: number;
+}
+
+/** Routes under /v1 for an authenticated device (c.get("deviceId")). */
+export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
+  const app = new Hono<DeviceEnv>();
+  const me = (id: string) => {
+    const dev = d.devices.byId(id);
+    if (!dev) throw new ApiError(401, "unknown_device", "Unknown device");
+    return dev;
+  };
+
+  app.put("/registration", (c) => {
+    const o = parseJsonObject(c.get("body"));
+    onlyFields(o, ["address", "port"]);
+    const address = reqAddress(o, "address");
+    const port = reqInt(o, "port", 1, 65535);
+    const dev = me(c.get("deviceId"));
+    d.devices.register(dev.id, address, port);
+    const body: RegistrationResponse = { id: dev.id, name: dev.name, address, port };
+    return c.json(body);
+  });
+
+  app.get("/registration", (c) => {
+    const dev = me(c.get("deviceId"));
+    const reg = d.devices.registration(dev.id);
+    if (!reg) throw new ApiError(404, "not_registered", "This device has not registered an address");
+    return c.json({ id: dev.id, name: dev.name, address: reg.address, port: reg.port });
+  });
+
+  app.get("/allow-list", (c) => c.json(d.allow.list(me(c.get("deviceId")).id)));
+
+  app.put("/allow-list", (c) => {
+    const o = parseJsonObject(c.get("body"));
+    onlyFields(o, ["create", "add", "delete"]);
+    const create = optStringArray(o, "create", d.maxListEntries);
+    const add = optStringArray(o, "add", d.maxListEntries);
+    const del = optStringArray(o, "delete", d.maxListEntries);
+    if (!create && !add && !del) throw badRequest("body", "needs at least one of create, add, delete");
+    return c.json(d.allow.edit(me(c.get("deviceId")).id, { create, add, delete: del }));
+  });
+
+  app.put("/policy", (c) => {
+    const o = parseJsonObject(c.get("body"));
+    onlyFields(o, ["policy"]);
+    const policy = o.policy;
+    if (policy !== "node" && policy !== "device") throw badRequest("policy", "must be 'node' or 'device'");
+    return c.json(d.allow.setPolicy(me(c.get("deviceId")).id, policy));
+  });
+
+  app.post("/groups", (c) => {
+    const o = parseJsonObject(c.get("body"));
+    onlyFields(o, ["name"]);
+    const name = reqString(o, "name", 64);
+    return c.json(d.allow.createGroup(me(c.get("deviceId")).id, name), 201);
+  });
+
+  app.get("/groups/:name", (c) => {
+    const dev = me(c.get("deviceId"));
+    return c.json(d.allow.getGroup(dev.id, dev.name, c.req.param("name")));
+  });
+
+  app.put("/groups/:name/members", (c) => {
+    const o = parseJsonObject(c.get("body"));
+    onlyFields(o, ["add", "delete"]);
+    const add = optStringArray(o, "add", d.maxListEntries);
+    const del = optStringArray(o, "delete", d.maxListEntries);
+    if (!add && !del) throw badRequest("body", "needs at least one of add, delete");
+    const dev = me(c.get("deviceId"));
+    return c.json(d.allow.editMembers(dev.id, dev.name, c.req.param("name"), { add, delete: del }));
+  });
+
+  app.delete("/groups/:name", (c) => {
+    d.allow.deleteGroup(me(c.get("deviceId")).id, c.req.param("name"));
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,71 @@
+/** @module QUERY, the callee's pending sessions, and the lease (extend, end, status): seed A FIG. 5, seed B FIG. 4A/4B and FIG. 16. */
+import { Hono } from "hono";
+import type { PendingSession } from "../../protocol/api-types.ts";
+import type { DeviceEnv } from "../http/device-auth.ts";
+import { onlyFields, optBool, optInt, parseJsonObject, reqString } from "../http/json-body.ts";
+import type { QueryService } from "../query/query-service.ts";
+import type { TriggerPort } from "../query/trigger-port.ts";
+import type { SessionStore } from "../store/session-store.ts";
+
+export interface SessionRouteDeps {
+  sessions: SessionStore;
+  query: QueryService;
+  triggers: TriggerPort;
+  triggerDeadlineMs: number;
+  log: (msg: string) => void;
+}
+
+/** Largest byte count a peer may report: 2^53-1, the largest exact JSON integer here. */
+const MAX_BYTES = Number.MAX_SAFE_INTEGER;
+
+export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
+  const app = new Hono<DeviceEnv>();
+
+  app.post("/query", async (c) => {
+    const o = parseJsonObject(c.get("body"));
+    onlyFields(o, ["callee", "storeIfBusy"]);
+    const callee = reqString(o, "callee", 64);
+    const storeIfBusy = optBool(o, "storeIfBusy") ?? false;
+    const out = await d.query.query(c.get("deviceId"), callee, storeIfBusy);
+    return c.json(out.body, out.status);
+  });
+
+  // Seed A FIG. 5 (e) / seed B FIG. 4B: each grant is handed out once, then the node forgets password and key.
+  app.get("/sessions/pending", (c) => {
+    const grants = d.sessions.takePending(c.get("deviceId"));
+    const body: PendingSession[] = grants.map(({ callerId, ...g }) => ({
+      ...g,
+      caller: d.query.peerInfo(callerId),
+    }));
+    return c.json(body);
+  });
+
+  app.get("/sessions/:id", (c) => c.json(d.sessions.statusFor(c.get("deviceId"), c.req.param("id"))));
+
+  app.post("/sessions/:id/extend", (c) => {
+    parseJsonObject(c.get("body"), true);
+    return c.json(d.sessions.extend(c.get("deviceId"), c.req.param("id")));
+  });
+
+  // Seed B FIG. 16: an end notification goes into the accounting log; the other peer gets an `end` trigger.
+  app.post("/sessions/:id/end", (c) => {
+    const o = parseJsonObject(c.get("body"));
+    onlyFields(o, ["reason", "bytesDirect", "bytesRelay"]);
+    const reason = reqString(o, "reason", 200);
+    const bytesDirect = optInt(o, "bytesDirect", 0, MAX_BYTES) ?? 0;
+    const bytesRelay = optInt(o, "bytesRelay", 0, MAX_BYTES) ?? 0;
+    const me = c.get("deviceId");
+    const id = c.req.param("id");
+    d.sessions.statusFor(me, id); // 404 for anyone but the two peers
+    const { endedNow, summary } = d.sessions.end(me, id, reason, bytesDirect, bytesRelay);
+    if (endedNow) {
+      const other = summary.callerId === me ? summary.calleeId : summary.callerId;
+      void d.triggers
+        .trigger(other, "end", { session: id, reason }, { deadlineMs: d.triggerDeadlineMs })
+        .catch((err: unknown) => d.log(`end trigger for ${id} failed: ${(err as Error).message}`));
+    }
+    return c.json(d.sessions.statusFor(me, id));
+  });
+
+  return app;
+}

@@ -1,0 +1,158 @@
+/** @module Opens the control node's sqlite database (WAL) and applies its versioned migrations. */
+import { Database } from "bun:sqlite";
+import { chmodSync, existsSync } from "node:fs";
+
+/**
+ * Migrations of the control core's tables, in order; entry i brings the schema from version i to i+1.
+ * Applied once each, inside a transaction, and recorded in schema_migrations under the component name
+ * "control", so other components sharing the file (control/relay, control/spool) keep their own versions.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    secret BLOB NOT NULL,
+    policy TEXT NOT NULL DEFAULT 'node' CHECK (policy IN ('node', 'device')),
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE enrollment_tokens (
+    token_hash TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL,
+    used_by TEXT
+  );
+  CREATE TABLE registrations (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE TABLE keepalives (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    interval_sec INTEGER NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE TABLE allow_entries (
+    owner_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (owner_id, entry)
+  ) WITHOUT ROWID;
+  CREATE TABLE groups (
+    name_key TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE group_members (
+    group_key TEXT NOT NULL REFERENCES groups(name_key) ON DELETE CASCADE,
+    member_key TEXT NOT NULL,
+    PRIMARY KEY (group_key, member_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX group_members_by_member ON group_members(member_key);
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    caller_id TEXT NOT NULL,
+    callee_id TEXT NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('live', 'store')),
+    state TEXT NOT NULL CHECK (state IN ('active', 'ended')),
+    started_at INTEGER NOT NULL,
+    connect_by INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    duration_sec INTEGER NOT NULL,
+    extensions INTEGER NOT NULL DEFAULT 0,
+    end_reason TEXT,
+    ended_at INTEGER,
+    bytes_relay_node INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX sessions_by_state ON sessions(state, expires_at);
+  -- The callee's copy of a session's password and key, until it fetches it once; then the row is deleted.
+  CREATE TABLE pending_grants (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    device_id TEXT NOT NULL,
+    password TEXT NOT NULL,
+    key TEXT NOT NULL,
+    deliver_by INTEGER NOT NULL,
+    PRIMARY KEY (session_id, device_id)
+  );
+  CREATE INDEX pending_grants_by_device ON pending_grants(device_id);
+  CREATE TABLE accounting (
+    seq INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    reporter TEXT NOT NULL,
+    caller_id TEXT NOT NULL,
+    callee_id TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    bytes_direct INTEGER NOT NULL,
+    bytes_relay INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    UNIQUE (session_id, reporter)
+  );
+  CREATE INDEX accounting_by_time ON accounting(ended_at);
+  CREATE INDEX accounting_by_caller ON accounting(caller_id, ended_at);
+  CREATE INDEX accounting_by_callee ON accounting(callee_id, ended_at);
+  CREATE TABLE nonces (
+    device_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, nonce)
+  ) WITHOUT ROWID;
+  CREATE INDEX nonces_by_time ON nonces(seen_at);
+  `,
+];
+
+const COMPONENT = "control";
+
+/** The schema version the database is at for component after migrating. */
+export function schemaVersion(db: Database, component = COMPONENT): number {
+  const row = db
+    .query<{ version: number }, [string]>("SELECT version FROM schema_migrations WHERE component = ?")
+    .get(component);
+  return row?.version ?? 0;
+}
+
+/** Applies the pending migrations of one component; a database newer than the code is refused. */
+export function migrate(
+  db: Database,
+  migrations: readonly string[] = MIGRATIONS,
+  component = COMPONENT,
+): void {
+  db.run(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+  );
+  const current = schemaVersion(db, component);
+  if (current > migrations.length) {
+    throw new RangeError(
+      `Cannot open database: schema version ${current} of '${component}' is newer than this build (${migrations.length})`,
+    );
+  }
+  for (let v = current; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.run(migrations[v]!);
+      db.run(
+        "INSERT INTO schema_migrations (component, version) VALUES (?, ?) ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+        [component, v + 1],
+      );
+    })();
+  }
+}
+
+/**
+ * Opens path (":memory:" in unit tests) with WAL and synchronous=NORMAL, the usual durable-on-commit
+ * trade-off for WAL: a crash loses no committed transaction, a power cut may lose the last few.
+ * The file holds device secrets, so it is created 0600.
+ */
+export function openControlDatabase(path: string): Database {
+  const fresh = path !== ":memory:" && !existsSync(path);
+  const db = new Database(path, { create: true, strict: true });
+  if (fresh) chmodSync(path, 0o600);
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = NORMAL");
+  db.run("PRAGMA foreign_keys = ON");
+  db.run("PRAGMA busy_timeout = 5000");
+  migrate(db);
+  return db;
+}

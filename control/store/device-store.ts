@@ -1,0 +1,192 @@
+/** @module Devices, their credentials, enrollment tokens and registrations (the address-resolution table, seed A FIG. 7). */
+import type { Database } from "bun:sqlite";
+import { createHash } from "node:crypto";
+import { randomBytes, randomToken, toBase64url } from "../../crypto/random-token.ts";
+import type { AllowPolicy } from "../../protocol/api-types.ts";
+import { ApiError, badRequest } from "../control-error.ts";
+
+/** Device secret length: 32 CSPRNG bytes (256 bits). */
+export const SECRET_BYTES = 32;
+/** Device ids are "dev_" + 12 CSPRNG bytes base64url (96 bits: unguessable, short enough for a STUN USERNAME). */
+export const DEVICE_ID_PREFIX = "dev_";
+const DEVICE_ID_BYTES = 12;
+
+/**
+ * Device names: 1-64 characters, starting with a letter, digit or "+", then letters, digits and "+._@-",
+ * so "+81-90-1234-5678" and "grandma@example.jp" are names; "@" first is reserved for group references.
+ */
+export const DEVICE_NAME = /^[A-Za-z0-9+][A-Za-z0-9+._@-]{0,63}$/;
+
+/** Names compare case-insensitively: the key is the lower-cased name. */
+export function nameKey(name: string): string {
+  return name.toLowerCase();
+}
+
+export function checkDeviceName(name: unknown, field = "name"): string {
+  if (typeof name !== "string") throw badRequest(field, "must be a string");
+  if (!DEVICE_NAME.test(name))
+    throw badRequest(field, "must be 1-64 of A-Z a-z 0-9 + . _ @ - (not starting with @)");
+  return name;
+}
+
+export interface DeviceRow {
+  id: string;
+  name: string;
+  policy: AllowPolicy;
+  createdAt: number;
+}
+
+export interface Registration {
+  address: string;
+  port: number;
+  at: number;
+}
+
+function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** Device records; every method is one prepared statement or one transaction. */
+export class DeviceStore {
+  private readonly secretCache = new Map<string, Uint8Array>();
+
+  constructor(private readonly db: Database) {}
+
+  /** Creates a device with a fresh id and secret; 409 name_taken if the name exists in any case. */
+  enroll(name: string, now = Date.now()): { id: string; name: string; secret: string } {
+    checkDeviceName(name);
+    const id = DEVICE_ID_PREFIX + randomToken(DEVICE_ID_BYTES);
+    const secret = randomBytes(SECRET_BYTES);
+    try {
+      this.db.run("INSERT INTO devices (id, name, name_key, secret, created_at) VALUES (?, ?, ?, ?, ?)", [
+        id,
+        name,
+        nameKey(name),
+        secret,
+        now,
+      ]);
+    } catch (err) {
+      if (String((err as Error).message).includes("UNIQUE")) {
+        throw new ApiError(409, "name_taken", `Cannot enroll '${name}': the name is taken`);
+      }
+      throw err;
+    }
+    return { id, name, secret: toBase64url(secret) };
+  }
+
+  /** Inserts many devices in one transaction (bench setup); returns their ids and secrets. */
+  enrollMany(names: string[], now = Date.now()): Array<{ id: string; name: string; secret: Uint8Array }> {
+    const insert = this.db.prepare(
+      "INSERT INTO devices (id, name, name_key, secret, created_at) VALUES (?, ?, ?, ?, ?)",
+    );
+    const out: Array<{ id: string; name: string; secret: Uint8Array }> = [];
+    this.db.transaction(() => {
+      for (const name of names) {
+        const id = DEVICE_ID_PREFIX + randomToken(DEVICE_ID_BYTES);
+        const secret = randomBytes(SECRET_BYTES);
+        insert.run(id, name, nameKey(name), secret, now);
+        out.push({ id, name, secret });
+      }
+    })();
+    return out;
+  }
+
+  /** The device secret, for MAC verification only; cached because every request and keepalive needs it. */
+  secretOf(id: string): Uint8Array | null {
+    const hit = this.secretCache.get(id);
+    if (hit) return hit;
+    const row = this.db
+      .query<{ secret: Uint8Array }, [string]>("SELECT secret FROM devices WHERE id = ?")
+      .get(id);
+    if (!row) return null;
+    const secret = new Uint8Array(row.secret);
+    this.secretCache.set(id, secret);
+    return secret;
+  }
+
+  byId(id: string): DeviceRow | null {
+    return this.db
+      .query<DeviceRow, [string]>(
+        "SELECT id, name, policy, created_at AS createdAt FROM devices WHERE id = ?",
+      )
+      .get(id);
+  }
+
+  byName(name: string): DeviceRow | null {
+    return this.db
+      .query<DeviceRow, [string]>(
+        "SELECT id, name, policy, created_at AS createdAt FROM devices WHERE name_key = ?",
+      )
+      .get(nameKey(name));
+  }
+
+  list(): DeviceRow[] {
+    return this.db
+      .query<DeviceRow, []>("SELECT id, name, policy, created_at AS createdAt FROM devices ORDER BY name_key")
+      .all();
+  }
+
+  /** Deletes a device and everything keyed by it; its sessions stay for the accounting log. */
+  remove(id: string): boolean {
+    this.secretCache.delete(id);
+    return this.db.run("DELETE FROM devices WHERE id = ?", [id]).changes > 0;
+  }
+
+  /** Latest registration wins (dynamic IPs). */
+  register(id: string, address: string, port: number, now = Date.now()): void {
+    this.db.run(
+      "INSERT INTO registrations (device_id, address, port, at) VALUES (?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET address = excluded.address, port = excluded.port, at = excluded.at",
+      [id, address, port, now],
+    );
+  }
+
+  registration(id: string): Registration | null {
+    return this.db
+      .query<Registration, [string]>("SELECT address, port, at FROM registrations WHERE device_id = ?")
+      .get(id);
+  }
+
+  /** A one-time enrollment token; only its SHA-256 is stored, so a database leak does not leak live tokens. */
+  createEnrollmentToken(ttlSec: number, now = Date.now()): { token: string; expiresAt: number } {
+    const token = `enr_${randomToken(24)}`;
+    const expiresAt = now + ttlSec * 1000;
+    this.db.run("INSERT INTO enrollment_tokens (token_hash, expires_at) VALUES (?, ?)", [
+      hashToken(token),
+      expiresAt,
+    ]);
+    return { token, expiresAt };
+  }
+
+  /** Redeems a token once: enrolls name and marks the token used, in one transaction. */
+  redeemEnrollmentToken(
+    token: string,
+    name: string,
+    now = Date.now(),
+  ): { id: string; name: string; secret: string } {
+    checkDeviceName(name);
+    return this.db.transaction(() => {
+      const row = this.db
+        .query<{ expires_at: number; used_by: string | null }, [string]>(
+          "SELECT expires_at, used_by FROM enrollment_tokens WHERE token_hash = ?",
+        )
+        .get(hashToken(token));
+      if (!row || row.used_by !== null || row.expires_at <= now) {
+        throw new ApiError(401, "invalid_token", "Cannot enroll: the token is unknown, used or expired");
+      }
+      const cred = this.enroll(name, now);
+      this.db.run("UPDATE enrollment_tokens SET used_by = ? WHERE token_hash = ?", [
+        cred.id,
+        hashToken(token),
+      ]);
+      return cred;
+    })();
+  }
+
+  setPolicy(id: string, policy: AllowPolicy): void {
+    this.db.run("UPDATE devices SET policy = ? WHERE id = ?", [policy, id]);
+  }
+
+  count(): number {
+    return this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM devices").get()!.n;
+  }
+}

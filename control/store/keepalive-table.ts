@@ -1,0 +1,76 @@
+/** @module Each device's latest authenticated keepalive (its NAT mapping) and whether it counts as connected. */
+import type { Database } from "bun:sqlite";
+
+export interface KeepaliveRecord {
+  address: string;
+  port: number;
+  intervalSec: number;
+  at: number;
+}
+
+/**
+ * Keepalives arrive far more often than anything else (one per device every ~25 s), so they land in memory
+ * and are written behind to sqlite in one transaction per flush; after a restart the table reloads, and a
+ * mapping older than its freshness window simply reads as not connected.
+ */
+export class KeepaliveTable {
+  private readonly live = new Map<string, KeepaliveRecord>();
+  private readonly dirty = new Set<string>();
+
+  constructor(
+    private readonly db: Database,
+    /** A device is connected while now - at < connectedIntervals * intervalSec. */
+    private readonly connectedIntervals: number,
+  ) {
+    const rows = db
+      .query<{ device_id: string } & KeepaliveRecord, []>(
+        "SELECT device_id, address, port, interval_sec AS intervalSec, at FROM keepalives",
+      )
+      .all();
+    for (const r of rows) {
+      this.live.set(r.device_id, { address: r.address, port: r.port, intervalSec: r.intervalSec, at: r.at });
+    }
+  }
+
+  record(deviceId: string, address: string, port: number, intervalSec: number, now = Date.now()): void {
+    this.live.set(deviceId, { address, port, intervalSec, at: now });
+    this.dirty.add(deviceId);
+  }
+
+  get(deviceId: string): KeepaliveRecord | null {
+    return this.live.get(deviceId) ?? null;
+  }
+
+  isConnected(deviceId: string, now = Date.now()): boolean {
+    const k = this.live.get(deviceId);
+    return k !== undefined && now - k.at < this.connectedIntervals * k.intervalSec * 1000;
+  }
+
+  connectedCount(now = Date.now()): number {
+    let n = 0;
+    for (const id of this.live.keys()) if (this.isConnected(id, now)) n++;
+    return n;
+  }
+
+  forget(deviceId: string): void {
+    this.live.delete(deviceId);
+    this.dirty.delete(deviceId);
+  }
+
+  /** Writes the changed mappings; devices deleted meanwhile are skipped by the foreign key check. */
+  flush(): number {
+    if (this.dirty.size === 0) return 0;
+    const upsert = this.db.prepare(
+      "INSERT INTO keepalives (device_id, address, port, interval_sec, at) SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1) ON CONFLICT(device_id) DO UPDATE SET address = excluded.address, port = excluded.port, interval_sec = excluded.interval_sec, at = excluded.at",
+    );
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    this.db.transaction(() => {
+      for (const id of ids) {
+        const k = this.live.get(id);
+        if (k) upsert.run(id, k.address, k.port, k.intervalSec, k.at);
+      }
+    })();
+    return ids.length;
+  }
+}

@@ -1,0 +1,309 @@
+/** @module Sessions (seed A S1207-S1209, seed B FIG. 4A/4B), their one-time delivery to the callee, the lease, and the accounting log. */
+import type { Database } from "bun:sqlite";
+import { generateSessionKeyBytes } from "../../crypto/aead.ts";
+import { randomToken, toBase64url } from "../../crypto/random-token.ts";
+import type {
+  AccountingEntry,
+  AdminSession,
+  SessionGrant,
+  SessionMode,
+  SessionState,
+  SessionStatus,
+} from "../../protocol/api-types.ts";
+import { ApiError } from "../control-error.ts";
+
+/** One-time password length: 16 CSPRNG bytes, 128 bits. */
+export const PASSWORD_BYTES = 16;
+const SESSION_ID_BYTES = 16;
+
+export interface LeasePolicy {
+  durationSec: number;
+  connectWindowSec: number;
+  extensionSec: number;
+  maxExtensions: number;
+  maxTotalSec: number;
+}
+
+interface SessionRow {
+  id: string;
+  caller_id: string;
+  callee_id: string;
+  mode: SessionMode;
+  state: SessionState;
+  started_at: number;
+  connect_by: number;
+  expires_at: number;
+  duration_sec: number;
+  extensions: number;
+  end_reason: string | null;
+  ended_at: number | null;
+  bytes_relay_node: number;
+}
+
+/** The peer-facing summary; names come from a join so a renamed or deleted device still reads. */
+export interface SessionSummary {
+  id: string;
+  callerId: string;
+  calleeId: string;
+  mode: SessionMode;
+  state: SessionState;
+}
+
+export class SessionStore {
+  constructor(
+    private readonly db: Database,
+    private readonly lease: LeasePolicy,
+  ) {}
+
+  /**
+   * Issues a session: id, one-time password and a 256-bit key, all from the CSPRNG. The caller's copy is
+   * returned; the callee's copy waits in pending_grants until fetched once (or until deliverBy), after
+   * which the node keeps neither password nor key.
+   */
+  issue(
+    callerId: string,
+    calleeId: string,
+    mode: SessionMode,
+    deliverWithinSec: number,
+    now = Date.now(),
+  ): SessionGrant {
+    const id = `ses_${randomToken(SESSION_ID_BYTES)}`;
+    const password = randomToken(PASSWORD_BYTES);
+    const key = toBase64url(generateSessionKeyBytes());
+    const duration = this.lease.durationSec;
+    const connectBy = now + this.lease.connectWindowSec * 1000;
+    const expiresAt = now + duration * 1000;
+    const deliverBy = Math.max(connectBy, now + deliverWithinSec * 1000);
+    this.db.transaction(() => {
+      this.db.run(
+        "INSERT INTO sessions (id, caller_id, callee_id, mode, state, started_at, connect_by, expires_at, duration_sec) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+        [id, callerId, calleeId, mode, now, connectBy, expiresAt, duration],
+      );
+      this.db.run(
+        "INSERT INTO pending_grants (session_id, device_id, password, key, deliver_by) VALUES (?, ?, ?, ?, ?)",
+        [id, calleeId, password, key, deliverBy],
+      );
+    })();
+    return { id, password, key, duration, expiresAt, connectBy, mode };
+  }
+
+  /** Hands out, and deletes in the same transaction, every grant waiting for deviceId. */
+  takePending(deviceId: string, now = Date.now()): Array<SessionGrant & { callerId: string }> {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .query<SessionRow & { password: string; key: string }, [string, number]>(
+          `SELECT s.*, p.password, p.key FROM pending_grants p JOIN sessions s ON s.id = p.session_id
+           WHERE p.device_id = ? AND p.deliver_by > ? AND s.state = 'active' ORDER BY s.started_at`,
+        )
+        .all(deviceId, now);
+      this.db.run("DELETE FROM pending_grants WHERE device_id = ?", [deviceId]);
+      return rows.map((r) => ({
+        id: r.id,
+        password: r.password,
+        key: r.key,
+        duration: r.duration_sec,
+        expiresAt: r.expires_at,
+        connectBy: r.connect_by,
+        mode: r.mode,
+        callerId: r.caller_id,
+      }));
+    })();
+  }
+
+  get(id: string): SessionSummary | null {
+    const r = this.row(id);
+    return r
+      ? { id: r.id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: r.state }
+      : null;
+  }
+
+  /** A session as one of its peers may see it; anyone else gets 404, so ids cannot be probed. */
+  statusFor(deviceId: string, id: string): SessionStatus {
+    const r = this.peerRow(deviceId, id);
+    return this.toStatus(r);
+  }
+
+  /**
+   * Grants an extension under the lease policy, or 409 extension_refused: at most maxExtensions, and the
+   * total lease never above maxTotalSec (a partial extension up to that cap is granted).
+   */
+  extend(
+    deviceId: string,
+    id: string,
+    now = Date.now(),
+  ): { expiresAt: number; duration: number; extensions: number } {
+    return this.db.transaction(() => {
+      const r = this.peerRow(deviceId, id);
+      if (r.state !== "active" || r.expires_at <= now) {
+        throw new ApiError(409, "extension_refused", "Cannot extend: the session has ended");
+      }
+      if (r.extensions >= this.lease.maxExtensions) {
+        throw new ApiError(
+          409,
+          "extension_refused",
+          `Cannot extend: ${r.extensions} extensions is the maximum`,
+        );
+      }
+      const room = this.lease.maxTotalSec - r.duration_sec;
+      const add = Math.min(this.lease.extensionSec, room);
+      if (add <= 0) {
+        throw new ApiError(
+          409,
+          "extension_refused",
+          `Cannot extend: ${r.duration_sec} s is the maximum total`,
+        );
+      }
+      const duration = r.duration_sec + add;
+      const expiresAt = r.started_at + duration * 1000;
+      this.db.run(
+        "UPDATE sessions SET duration_sec = ?, expires_at = ?, extensions = extensions + 1 WHERE id = ?",
+        [duration, expiresAt, id],
+      );
+      return { expiresAt, duration, extensions: r.extensions + 1 };
+    })();
+  }
+
+  /**
+   * Records an end: the session becomes ended (if it was not) and reporter's figures go into the accounting
+   * log. Each reporter reports once (409 session_ended on a repeat). Returns whether this call ended it.
+   */
+  end(
+    reporter: string,
+    id: string,
+    reason: string,
+    bytesDirect: number,
+    bytesRelay: number,
+    now = Date.now(),
+  ): { endedNow: boolean; summary: SessionSummary } {
+    return this.db.transaction(() => {
+      const r = this.row(id);
+      if (!r) throw new ApiError(404, "session_not_found", `Session ${id} not found`);
+      const already = this.db
+        .query<{ one: number }, [string, string]>(
+          "SELECT 1 AS one FROM accounting WHERE session_id = ? AND reporter = ?",
+        )
+        .get(id, reporter);
+      if (already) throw new ApiError(409, "session_ended", `Session ${id}: this end was already reported`);
+      const endedNow = r.state === "active";
+      const endedAt = endedNow ? now : (r.ended_at ?? now);
+      if (endedNow) {
+        this.db.run("UPDATE sessions SET state = 'ended', end_reason = ?, ended_at = ? WHERE id = ?", [
+          reason,
+          now,
+          id,
+        ]);
+        this.db.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
+      }
+      this.db.run(
+        "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+          id,
+          reporter,
+          r.caller_id,
+          r.callee_id,
+          r.started_at,
+          endedAt,
+          endedAt - r.started_at,
+          bytesDirect,
+          bytesRelay,
+          reason,
+        ],
+      );
+      return {
+        endedNow,
+        summary: { id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: "ended" as const },
+      };
+    })();
+  }
+
+  /** Ends active sessions whose lease ran out (reporter "node", reason "expired") and drops undelivered grants. */
+  sweep(now = Date.now()): string[] {
+    const expired = this.db
+      .query<{ id: string }, [number]>("SELECT id FROM sessions WHERE state = 'active' AND expires_at <= ?")
+      .all(now)
+      .map((r) => r.id);
+    for (const id of expired) this.end("node", id, "expired", 0, 0, now);
+    this.db.run("DELETE FROM pending_grants WHERE deliver_by <= ?", [now]);
+    return expired;
+  }
+
+  /** Relay accounting: bytes the node carried for this session. */
+  addRelayBytes(id: string, bytes: number): void {
+    this.db.run("UPDATE sessions SET bytes_relay_node = bytes_relay_node + ? WHERE id = ?", [bytes, id]);
+  }
+
+  listForAdmin(state?: SessionState, limit = 500): AdminSession[] {
+    const rows = state
+      ? this.db
+          .query<SessionRow, [string, number]>(
+            "SELECT * FROM sessions WHERE state = ? ORDER BY started_at DESC LIMIT ?",
+          )
+          .all(state, limit)
+      : this.db
+          .query<SessionRow, [number]>("SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?")
+          .all(limit);
+    return rows.map((r) => ({ ...this.toStatus(r), bytesRelayNode: r.bytes_relay_node }));
+  }
+
+  /** The accounting log, filtered by device (as caller or callee) and by end time [from, to). */
+  accounting(
+    q: { device?: string | undefined; from?: number | undefined; to?: number | undefined },
+    limit = 1000,
+  ): AccountingEntry[] {
+    const from = q.from ?? 0;
+    const to = q.to ?? Number.MAX_SAFE_INTEGER;
+    const cols =
+      "session_id AS sessionId, reporter, caller_id AS callerId, callee_id AS calleeId, started_at AS startedAt, ended_at AS endedAt, duration_ms AS durationMs, bytes_direct AS bytesDirect, bytes_relay AS bytesRelay, reason";
+    if (q.device !== undefined) {
+      return this.db
+        .query<AccountingEntry, [string, number, number, number]>(
+          `SELECT ${cols} FROM accounting WHERE (caller_id = ?1 OR callee_id = ?1) AND ended_at >= ?2 AND ended_at < ?3 ORDER BY ended_at, seq LIMIT ?4`,
+        )
+        .all(q.device, from, to, limit);
+    }
+    return this.db
+      .query<AccountingEntry, [number, number, number]>(
+        `SELECT ${cols} FROM accounting WHERE ended_at >= ? AND ended_at < ? ORDER BY ended_at, seq LIMIT ?`,
+      )
+      .all(from, to, limit);
+  }
+
+  activeCount(): number {
+    return this.db
+      .query<{ n: number }, []>("SELECT count(*) AS n FROM sessions WHERE state = 'active'")
+      .get()!.n;
+  }
+
+  private row(id: string): SessionRow | null {
+    return this.db.query<SessionRow, [string]>("SELECT * FROM sessions WHERE id = ?").get(id);
+  }
+
+  private peerRow(deviceId: string, id: string): SessionRow {
+    const r = this.row(id);
+    if (!r || (r.caller_id !== deviceId && r.callee_id !== deviceId)) {
+      throw new ApiError(404, "session_not_found", `Session ${id} not found`);
+    }
+    return r;
+  }
+
+  private toStatus(r: SessionRow): SessionStatus {
+    const names = this.db
+      .query<{ id: string; name: string }, [string, string]>(
+        "SELECT id, name FROM devices WHERE id IN (?, ?)",
+      )
+      .all(r.caller_id, r.callee_id);
+    const nameOf = (id: string) => names.find((n) => n.id === id)?.name ?? "(deleted)";
+    return {
+      id: r.id,
+      mode: r.mode,
+      state: r.state,
+      reason: r.end_reason,
+      startedAt: r.started_at,
+      expiresAt: r.expires_at,
+      duration: r.duration_sec,
+      extensions: r.extensions,
+      caller: { id: r.caller_id, name: nameOf(r.caller_id) },
+      callee: { id: r.callee_id, name: nameOf(r.callee_id) },
+    };
+  }
+}

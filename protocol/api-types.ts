@@ -1,0 +1,226 @@
+/** @module The control node's HTTP API: header names, error codes and the JSON bodies of every route, shared by the node, the firmware and the tests. */
+
+/** Request-signing headers (docs/protocol.md "Authentication"). */
+export const HEADER_DEVICE = "x-pvrlink-device";
+export const HEADER_TIMESTAMP = "x-pvrlink-timestamp";
+export const HEADER_NONCE = "x-pvrlink-nonce";
+export const HEADER_CONTENT_SHA256 = "x-pvrlink-content-sha256";
+export const HEADER_SIGNATURE = "x-pvrlink-signature";
+/** Stands in for the body hash on streamed data routes, whose bodies are AEAD-sealed end to end. */
+export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
+
+/** Every stable error code the API returns, in `{"error":{"code","message"}}`. */
+export type ErrorCode =
+  | "bad_request"
+  | "body_too_large"
+  | "unsupported_media_type"
+  | "not_found"
+  | "stale_request"
+  | "replayed_request"
+  | "bad_signature"
+  | "unknown_device"
+  | "unauthorized"
+  | "rate_limited"
+  | "invalid_token"
+  | "name_taken"
+  | "permission_denied"
+  | "callee_not_found"
+  | "callee_not_connected"
+  | "callee_busy"
+  | "not_registered"
+  | "policy_is_device"
+  | "group_not_found"
+  | "group_exists"
+  | "not_group_owner"
+  | "session_not_found"
+  | "session_ended"
+  | "extension_refused"
+  | "transfer_not_found"
+  | "transfer_too_large"
+  | "quota_exceeded"
+  | "offset_mismatch"
+  | "internal_error"
+  // Relay routes (control/relay) may add their own codes; clients treat any string as a code.
+  | (string & {});
+
+export interface ApiErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+/** A device as peers see it: its id, its name, and the direct-channel address it registered (null if never). */
+export interface PeerInfo {
+  id: string;
+  name: string;
+  address: string | null;
+  port: number | null;
+  /** The NAT mapping the node saw in the peer's latest keepalive, if any (useful for hole punching). */
+  mapped?: { address: string; port: number };
+}
+
+export type AllowPolicy = "node" | "device";
+export type SessionMode = "live" | "store";
+export type SessionState = "active" | "ended";
+
+// ---- Enrollment --------------------------------------------------------------------------------------------
+
+export interface EnrollRequest {
+  token: string;
+  name: string;
+}
+export interface EnrollResponse {
+  id: string;
+  name: string;
+  /** 32 CSPRNG bytes, base64url. Shown once; the node stores it for MAC verification and never logs it. */
+  secret: string;
+}
+/** What `pvrlink control enroll` and `POST /admin/devices` print: the credential plus where the node listens. */
+export interface DeviceCredential extends EnrollResponse {
+  node: { http: string; udp: string };
+}
+
+// ---- Registration ------------------------------------------------------------------------------------------
+
+export interface RegistrationRequest {
+  address: string;
+  port: number;
+}
+export interface RegistrationResponse {
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+}
+
+// ---- Allow-lists, policy, groups ---------------------------------------------------------------------------
+
+/** Seed A FIG. 3: Create replaces the list; Add and Delete edit it; Add and Delete may come together. */
+export interface AllowListUpdate {
+  create?: string[];
+  add?: string[];
+  delete?: string[];
+}
+export interface AllowListResponse {
+  policy: AllowPolicy;
+  /** Lower-cased device names and `@group` names. Empty under policy "device": the node keeps no copy. */
+  entries: string[];
+}
+export interface PolicyRequest {
+  policy: AllowPolicy;
+}
+export interface GroupCreateRequest {
+  name: string;
+}
+export interface GroupMembersUpdate {
+  add?: string[];
+  delete?: string[];
+}
+export interface GroupResponse {
+  name: string;
+  owner: string;
+  /** Lower-cased device names. */
+  members: string[];
+}
+
+// ---- Query and sessions ------------------------------------------------------------------------------------
+
+export interface QueryRequest {
+  callee: string;
+  storeIfBusy?: boolean;
+}
+
+/** The session material a peer receives once (seed A FIG. 5 (d)/(e), seed B FIG. 4A/4B). */
+export interface SessionGrant {
+  id: string;
+  /** One-time password, 16 CSPRNG bytes base64url; valid until connectBy and for one connection only. */
+  password: string;
+  /** AES-256 session key, 32 CSPRNG bytes base64url. */
+  key: string;
+  /** Permitted duration in seconds. */
+  duration: number;
+  /** Unix ms when the lease ends (start + duration; moved by extensions). */
+  expiresAt: number;
+  /** Unix ms after which the password is no longer valid for a first connection. */
+  connectBy: number;
+  mode: SessionMode;
+}
+
+export interface QueryResponse {
+  session: SessionGrant;
+  callee: PeerInfo;
+}
+/** 202 answer to a query with storeIfBusy when the callee is busy: upload to the spool under this session. */
+export interface QueryStoreResponse {
+  code: "callee_busy";
+  session: SessionGrant;
+  callee: { id: string; name: string };
+}
+
+export interface PendingSession extends SessionGrant {
+  caller: PeerInfo;
+}
+
+export interface ExtendResponse {
+  expiresAt: number;
+  duration: number;
+  extensions: number;
+}
+
+export interface EndRequest {
+  reason: string;
+  bytesDirect?: number;
+  bytesRelay?: number;
+}
+
+export interface SessionStatus {
+  id: string;
+  mode: SessionMode;
+  state: SessionState;
+  reason: string | null;
+  startedAt: number;
+  expiresAt: number;
+  duration: number;
+  extensions: number;
+  caller: { id: string; name: string };
+  callee: { id: string; name: string };
+}
+
+// ---- Accounting and admin ----------------------------------------------------------------------------------
+
+/** One end notification (or forced end) in the accounting log. */
+export interface AccountingEntry {
+  sessionId: string;
+  /** Who reported the end: a device id, or "admin" for a forced end, or "node" for an expired lease. */
+  reporter: string;
+  callerId: string;
+  calleeId: string;
+  startedAt: number;
+  endedAt: number;
+  durationMs: number;
+  bytesDirect: number;
+  bytesRelay: number;
+  reason: string;
+}
+
+export interface AdminDevice {
+  id: string;
+  name: string;
+  policy: AllowPolicy;
+  createdAt: number;
+  registration: { address: string; port: number; at: number } | null;
+  keepalive: { address: string; port: number; at: number; intervalSec: number } | null;
+  connected: boolean;
+}
+
+export interface AdminSession extends SessionStatus {
+  bytesRelayNode: number;
+}
+
+export interface EnrollmentTokenResponse {
+  token: string;
+  expiresAt: number;
+}
+
+export interface SpoolUsage {
+  files: number;
+  bytes: number;
+}
