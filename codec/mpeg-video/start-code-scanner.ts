@@ -44,6 +44,11 @@ export class StartCodeScanner {
     return this.#bytesSeen - (this.#last2 === 0 ? 2 : 1);
   }
 
+  /** Offset of a complete 00 00 01 at the end of the input whose code byte has not arrived yet, else -1. */
+  get partialStartCodeOffset(): number {
+    return this.#pendingOffset;
+  }
+
   push(chunk: Uint8Array): void {
     const n = chunk.length;
     if (n === 0) return;

@@ -1,0 +1,436 @@
+/** @module Streaming index of an MPEG-1/2 video elementary stream: pictures, GOPs, counts and errors. */
+import { CodecError } from "../codec-error.ts";
+import type {
+  GopRecord,
+  IndexError,
+  PictureCounts,
+  PictureRecord,
+  PictureStructure,
+  PictureType,
+  VideoFormat,
+} from "../recording-index.ts";
+import { parseGopHeader } from "./gop-header.ts";
+import { parsePictureCodingExtension } from "./picture-coding-extension.ts";
+import { PICTURE_CODING_TYPE_I, parsePictureHeader, peekPictureCodingType } from "./picture-header.ts";
+import { parseSequenceExtension } from "./sequence-extension.ts";
+import { parseSequenceHeader, SEQUENCE_HEADER_MAX_BYTES } from "./sequence-header.ts";
+import { StartCodeScanner } from "./start-code-scanner.ts";
+import {
+  EXTENSION_START_CODE,
+  GROUP_START_CODE,
+  PICTURE_CODING_EXTENSION_ID,
+  PICTURE_START_CODE,
+  SEQUENCE_END_CODE,
+  SEQUENCE_ERROR_CODE,
+  SEQUENCE_EXTENSION_ID,
+  SEQUENCE_HEADER_CODE,
+  SLICE_START_CODE_LAST,
+  START_CODE_BYTES,
+  SYSTEM_START_CODE_FIRST,
+  USER_DATA_START_CODE,
+} from "./start-codes.ts";
+
+/** Bytes buffered after a picture, GOP or extension start code: more than any of those headers needs. */
+const SMALL_HEADER_BYTES = 16;
+/** Beyond this many errors a damaged stream only counts them, so garbage cannot grow memory without bound. */
+export const MAX_INDEX_ERRORS = 10_000;
+
+/** One coded frame: a frame picture, a field pair, or a field left without partner (`second` = -1). */
+export interface CodedFrame {
+  /** Serial of the frame picture or first field. */
+  first: number;
+  /** Serial of the second field, or -1. */
+  second: number;
+}
+
+interface OpenPicture {
+  offset: number;
+  type: PictureType;
+  structure: PictureStructure;
+  temporalReference: number;
+  gop: number;
+  hasSlices: boolean;
+}
+
+/**
+ * Indexes an ES fed in chunks of any size. Never throws on bad data: every problem becomes an IndexError with
+ * its ES offset and indexing resumes at the next start code that opens a sequence, GOP or picture.
+ *
+ * Byte ownership (what split/merge routes by): a picture owns [its picture_start_code, the next picture, GOP,
+ * sequence header or sequence end start code), so its extensions, user data, slices and any trailing zero
+ * stuffing travel with it. Bytes outside every picture (sequence headers, GOP headers, leading garbage, and the
+ * bytes of a picture whose header is unreadable) belong to no picture: split/merge sends them in the direct
+ * part. One exception keeps that safe: a damaged picture header whose picture_coding_type still reads 1 is
+ * indexed as an I-picture (with an error), so a damaged I-picture is protected, never sent directly.
+ */
+export class VideoIndexer {
+  readonly pictures: PictureRecord[] = [];
+  readonly gops: GopRecord[] = [];
+  readonly errors: IndexError[] = [];
+  /** Frames in stream order; each field of a pair is also its own entry in `pictures`. */
+  readonly frames: CodedFrame[] = [];
+  readonly counts: PictureCounts = { seq: 0, gop: 0, pic: 0, I: 0, P: 0, B: 0, D: 0 };
+  #format: VideoFormat = "unknown";
+  #width = 0;
+  #height = 0;
+  /** Errors found beyond MAX_INDEX_ERRORS. */
+  #droppedErrors = 0;
+
+  readonly #scanner: StartCodeScanner;
+  #ended = false;
+  #settled = 0;
+  #sawStartCode = false;
+  #sawSequenceHeader = false;
+
+  // The header being collected: its start code and the bytes after it, parsed when the next start code (or
+  // the end of the stream) bounds it, so a header cut short by a start code is reported as truncated.
+  #pendingCode = -1;
+  #pendingOffset = 0;
+  readonly #pendingBytes = new Uint8Array(SEQUENCE_HEADER_MAX_BYTES);
+  #pendingFilled = 0;
+  #pendingWant = 0;
+
+  #picture: OpenPicture | null = null;
+  /** A first field waiting for its partner (its serial). */
+  #firstField: PictureRecord | null = null;
+  /** The previous start code was a valid sequence header, so an extension now tells MPEG-2 from MPEG-1. */
+  #afterSequenceHeader = false;
+  #sequenceHorizontal = 0;
+  #sequenceVertical = 0;
+  /**
+   * The previous header was a picture header, so an extension now is its picture coding extension (MPEG-2
+   * requires one; a stream joined mid-way, format still unknown, may have one).
+   */
+  #expectCodingExtension = false;
+  #orphanSlicesReported = false;
+
+  constructor() {
+    this.#scanner = new StartCodeScanner((code, offset, chunk, codeIndex) =>
+      this.#onStartCode(code, offset, chunk, codeIndex),
+    );
+  }
+
+  get format(): VideoFormat {
+    return this.#format;
+  }
+  get width(): number {
+    return this.#width;
+  }
+  get height(): number {
+    return this.#height;
+  }
+  get bytesSeen(): number {
+    return this.#scanner.bytesSeen;
+  }
+
+  /**
+   * ES offset below which every byte's classification is final: it belongs to a finalized picture or to none.
+   * Non-decreasing; equals bytesSeen after end().
+   */
+  get settledOffset(): number {
+    let s = this.#ended ? this.bytesSeen : this.#scanner.scannedOffset;
+    if (!this.#ended) {
+      if (this.#pendingCode === PICTURE_START_CODE) s = Math.min(s, this.#pendingOffset);
+      if (this.#picture) s = Math.min(s, this.#picture.offset);
+    }
+    if (s > this.#settled) this.#settled = s;
+    return this.#settled;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.#ended) throw new TypeError("Cannot push to a VideoIndexer after end()");
+    if (chunk.length === 0) return;
+    this.#fillPending(chunk, 0);
+    this.#scanner.push(chunk);
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    const total = this.bytesSeen;
+    const partial = this.#scanner.partialStartCodeOffset;
+    if (partial >= 0) this.#error(partial, "ERR_ES_TRUNCATED", "the stream ends inside a start code");
+    if (!this.#sawStartCode && total > 0) {
+      this.#error(0, "ERR_ES_NO_START_CODE", `no start code in ${total} bytes: not an MPEG video stream`);
+    }
+    this.#finishPending(total);
+    this.#closePicture(total);
+    this.#flushField();
+    this.#ended = true;
+    if (this.#droppedErrors > 0) {
+      this.errors.push({
+        offset: total,
+        code: "ERR_ES_TOO_MANY_ERRORS",
+        message: `${this.#droppedErrors} more errors were not recorded (limit ${MAX_INDEX_ERRORS})`,
+      });
+    }
+  }
+
+  #onStartCode(code: number, offset: number, chunk: Uint8Array, codeIndex: number): void {
+    if (this.#pendingCode >= 0) this.#finishPending(offset);
+    if (!this.#sawStartCode) {
+      this.#sawStartCode = true;
+      if (offset > 0) {
+        this.#error(
+          0,
+          "ERR_ES_LEADING_BYTES",
+          `${offset} bytes before the first start code belong to no picture`,
+        );
+      }
+    }
+    // Slice start codes are by far the most common: handle them first and cheaply.
+    if (code !== PICTURE_START_CODE && code <= SLICE_START_CODE_LAST) {
+      if (this.#expectCodingExtension) this.#missingCodingExtension();
+      if (this.#afterSequenceHeader) this.#sequenceKind(false);
+      if (this.#picture) this.#picture.hasSlices = true;
+      else if (!this.#orphanSlicesReported) {
+        this.#orphanSlicesReported = true;
+        this.#error(offset, "ERR_ES_ORPHAN_SLICE", "slice data outside any picture belongs to no picture");
+      }
+      return;
+    }
+    if (this.#expectCodingExtension && code !== EXTENSION_START_CODE) this.#missingCodingExtension();
+    if (this.#afterSequenceHeader && code !== EXTENSION_START_CODE) this.#sequenceKind(false);
+    switch (code) {
+      case PICTURE_START_CODE:
+      case GROUP_START_CODE:
+      case SEQUENCE_HEADER_CODE:
+        this.#closePicture(offset);
+        if (code !== PICTURE_START_CODE) this.#flushField();
+        this.#startPending(code, offset, chunk, codeIndex);
+        return;
+      case SEQUENCE_END_CODE:
+        this.#closePicture(offset);
+        this.#flushField();
+        return;
+      case EXTENSION_START_CODE:
+        this.#startPending(code, offset, chunk, codeIndex);
+        return;
+      case USER_DATA_START_CODE:
+        return;
+      case SEQUENCE_ERROR_CODE:
+        this.#error(
+          offset,
+          "ERR_ES_SEQUENCE_ERROR",
+          "sequence_error_code: the encoder or transport flagged lost data",
+        );
+        return;
+      default:
+        if (code >= SYSTEM_START_CODE_FIRST) {
+          this.#error(
+            offset,
+            "ERR_ES_SYSTEM_START_CODE",
+            `system start code 0x${hex(code)} inside a video stream`,
+          );
+        } else {
+          this.#error(offset, "ERR_ES_RESERVED_START_CODE", `reserved start code 0x${hex(code)}`);
+        }
+    }
+  }
+
+  #startPending(code: number, offset: number, chunk: Uint8Array, codeIndex: number): void {
+    const b = this.#pendingBytes;
+    b[0] = 0;
+    b[1] = 0;
+    b[2] = 1;
+    b[3] = code;
+    this.#pendingCode = code;
+    this.#pendingOffset = offset;
+    this.#pendingFilled = START_CODE_BYTES;
+    this.#pendingWant = code === SEQUENCE_HEADER_CODE ? SEQUENCE_HEADER_MAX_BYTES : SMALL_HEADER_BYTES;
+    this.#fillPending(chunk, codeIndex + 1);
+  }
+
+  #fillPending(chunk: Uint8Array, from: number): void {
+    const need = this.#pendingWant - this.#pendingFilled;
+    if (this.#pendingCode < 0 || need <= 0) return;
+    const take = chunk.subarray(from, from + need);
+    this.#pendingBytes.set(take, this.#pendingFilled);
+    this.#pendingFilled += take.length;
+  }
+
+  /** Parses the pending header, bounded by the start code (or stream end) at `end`. */
+  #finishPending(end: number): void {
+    const code = this.#pendingCode;
+    if (code < 0) return;
+    this.#pendingCode = -1;
+    const offset = this.#pendingOffset;
+    const bytes = this.#pendingBytes.subarray(0, Math.min(this.#pendingFilled, end - offset));
+    try {
+      if (code === PICTURE_START_CODE) this.#openPicture(bytes, offset);
+      else if (code === GROUP_START_CODE) this.#addGop(bytes, offset);
+      else if (code === SEQUENCE_HEADER_CODE) this.#addSequenceHeader(bytes);
+      else if (code === EXTENSION_START_CODE) this.#applyExtension(bytes);
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      this.#error(offset + e.offset, e.code, e.message);
+    }
+  }
+
+  #openPicture(bytes: Uint8Array, offset: number): void {
+    if (!this.#sawSequenceHeader && this.pictures.length === 0 && this.#picture === null) {
+      this.#error(
+        offset,
+        "ERR_ES_NO_SEQUENCE_HEADER",
+        "the stream starts without a sequence header (mid-stream)",
+      );
+      this.#sawSequenceHeader = true; // report once
+    }
+    this.#orphanSlicesReported = false;
+    const gop = this.gops.length - 1;
+    try {
+      const h = parsePictureHeader(bytes, 0);
+      this.#picture = {
+        offset,
+        type: h.type,
+        structure: "frame",
+        temporalReference: h.temporalReference,
+        gop,
+        hasSlices: false,
+      };
+      this.#expectCodingExtension = this.#format !== "mpeg1";
+    } catch (e) {
+      // Conservative: a header that still says "I" is an I-picture, whatever else is wrong with it.
+      if (e instanceof CodecError && peekPictureCodingType(bytes, 0) === PICTURE_CODING_TYPE_I) {
+        const temporalReference = ((bytes[4] ?? 0) << 2) | ((bytes[5] ?? 0) >> 6);
+        this.#picture = { offset, type: "I", structure: "frame", temporalReference, gop, hasSlices: false };
+      }
+      throw e;
+    }
+  }
+
+  #closePicture(end: number): void {
+    const p = this.#picture;
+    if (!p) return;
+    this.#picture = null;
+    if (!p.hasSlices) this.#error(p.offset, "ERR_PICTURE_EMPTY", "the picture has no slice data");
+    const record: PictureRecord = {
+      serial: this.pictures.length,
+      type: p.type,
+      structure: p.structure,
+      offset: p.offset,
+      length: end - p.offset,
+      gop: p.gop,
+      temporalReference: p.temporalReference,
+    };
+    this.pictures.push(record);
+    this.counts.pic++;
+    this.counts[p.type]++;
+    this.#pairField(record);
+  }
+
+  /** ISO/IEC 13818-2 6.1.1.4: the two fields of a frame are consecutive, of opposite parity, I+I, I+P, P+P or B+B. */
+  #pairField(p: PictureRecord): void {
+    const first = this.#firstField;
+    if (p.structure === "frame") {
+      this.#flushField();
+      this.frames.push({ first: p.serial, second: -1 });
+      return;
+    }
+    if (first === null) {
+      this.#firstField = p;
+      return;
+    }
+    const typesFit = first.type === "I" ? p.type === "I" || p.type === "P" : p.type === first.type;
+    if (p.structure !== first.structure && typesFit && p.temporalReference === first.temporalReference) {
+      this.#firstField = null;
+      this.frames.push({ first: first.serial, second: p.serial });
+      return;
+    }
+    this.#flushField();
+    this.#firstField = p;
+  }
+
+  #flushField(): void {
+    const f = this.#firstField;
+    if (!f) return;
+    this.#firstField = null;
+    this.frames.push({ first: f.serial, second: -1 });
+    this.#error(
+      f.offset,
+      "ERR_FIELD_UNPAIRED",
+      `${f.structure} field picture ${f.serial} has no second field`,
+    );
+  }
+
+  #addGop(bytes: Uint8Array, offset: number): void {
+    const h = parseGopHeader(bytes, 0);
+    this.gops.push({ offset, closed: h.closedGop, brokenLink: h.brokenLink });
+    this.counts.gop++;
+  }
+
+  #addSequenceHeader(bytes: Uint8Array): void {
+    this.#sawSequenceHeader = true;
+    const h = parseSequenceHeader(bytes, 0);
+    this.counts.seq++;
+    this.#afterSequenceHeader = true;
+    this.#sequenceHorizontal = h.horizontalSize;
+    this.#sequenceVertical = h.verticalSize;
+    this.#width = h.horizontalSize;
+    this.#height = h.verticalSize;
+  }
+
+  /** ISO/IEC 13818-2 6.1.1.6: a sequence header followed by a sequence extension is MPEG-2, otherwise MPEG-1. */
+  #sequenceKind(mpeg2: boolean): void {
+    this.#afterSequenceHeader = false;
+    if (this.#format === "unknown") this.#format = mpeg2 ? "mpeg2" : "mpeg1";
+  }
+
+  #applyExtension(bytes: Uint8Array): void {
+    const id = bytes.length > START_CODE_BYTES ? (bytes[START_CODE_BYTES] as number) >> 4 : -1;
+    if (this.#afterSequenceHeader) {
+      this.#sequenceKind(id === SEQUENCE_EXTENSION_ID);
+      if (id === SEQUENCE_EXTENSION_ID) {
+        const x = parseSequenceExtension(bytes, 0);
+        this.#width = (x.horizontalSizeExtension << 12) | this.#sequenceHorizontal;
+        this.#height = (x.verticalSizeExtension << 12) | this.#sequenceVertical;
+        return;
+      }
+    }
+    if (this.#expectCodingExtension) {
+      this.#expectCodingExtension = false;
+      if (id !== PICTURE_CODING_EXTENSION_ID) {
+        if (this.#format === "mpeg2") this.#missingCodingExtension();
+        return;
+      }
+      const x = parsePictureCodingExtension(bytes, 0);
+      if (this.#picture) this.#picture.structure = x.structure;
+      // Only ISO/IEC 13818-2 has picture coding extensions: a stream joined mid-way is MPEG-2 once one parses.
+      if (this.#format === "unknown") this.#format = "mpeg2";
+    }
+  }
+
+  #missingCodingExtension(): void {
+    this.#expectCodingExtension = false;
+    if (this.#format !== "mpeg2") return;
+    const at = this.#picture?.offset ?? this.#pendingOffset;
+    this.#error(
+      at,
+      "ERR_PICTURE_EXTENSION_MISSING",
+      "an MPEG-2 picture header is not followed by its picture coding extension",
+    );
+  }
+
+  #error(offset: number, code: string, why: string): void {
+    if (this.errors.length >= MAX_INDEX_ERRORS) {
+      this.#droppedErrors++;
+      return;
+    }
+    this.errors.push({
+      offset,
+      code,
+      message: why.startsWith("Cannot") ? why : `At ES offset ${offset}: ${why}`,
+    });
+  }
+}
+
+/** Indexes a whole ES held in memory: one push and end. */
+export function indexVideoElementaryStream(bytes: Uint8Array): VideoIndexer {
+  const indexer = new VideoIndexer();
+  indexer.push(bytes);
+  indexer.end();
+  return indexer;
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(2, "0");
+}
