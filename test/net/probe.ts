@@ -4,8 +4,9 @@
  *   bun test/net/probe.ts udp-echo [PORT]         prints "listening P", then "from IP:PORT TEXT" per datagram and
  *                                                 answers "seen IP:PORT TEXT"; stdin "push IP PORT TEXT" sends
  *                                                 TEXT from the same socket (like a node pushing a trigger)
- *   bun test/net/probe.ts udp-client HOST PORT    prints "bound P"; stdin "send TEXT" sends to HOST:PORT; prints
- *                                                 "recv IP:PORT TEXT" per datagram received from anyone
+ *   bun test/net/probe.ts udp-client HOST PORT    prints "bound P"; stdin "send TEXT" sends to HOST:PORT,
+ *                                                 "sendto IP PORT TEXT" elsewhere; prints "recv IP:PORT TEXT"
+ *                                                 per datagram received from anyone
  *   bun test/net/probe.ts tcp-listen [PORT]       prints "listening P", "accepted IP:PORT" per connection
  *   bun test/net/probe.ts tcp-connect HOST PORT [TIMEOUT_MS]   prints "connected DATA" (exit 0) or "failed CODE" (exit 1)
  *   bun test/net/probe.ts udp-rtt HOST PORT COUNT INTERVAL_MS  probes an udp-echo, prints "result {json}"
@@ -101,11 +102,10 @@ async function udpClient(host: string, port: number): Promise<void> {
   });
   console.log(`bound ${sock.port}`);
   for await (const line of console) {
-    if (!line.startsWith("send ")) {
-      console.log(`error unknown command ${line.slice(0, 40)}`);
-      continue;
-    }
-    sock.send(line.slice(5), port, host);
+    const to = /^sendto (\S+) (\d+) (.*)$/.exec(line);
+    if (to) sock.send(to[3]!, Number(to[2]), to[1]!);
+    else if (line.startsWith("send ")) sock.send(line.slice(5), port, host);
+    else console.log(`error unknown command ${line.slice(0, 40)}`);
   }
   sock.close();
 }
