@@ -6,6 +6,7 @@ import { $ } from "bun";
 import { RecordingIndexer } from "../codec/container/recording-indexer.ts";
 import { TsDemuxer } from "../codec/container/ts-demuxer.ts";
 import { StartCodeScanner } from "../codec/mpeg-video/start-code-scanner.ts";
+import { VideoIndexer } from "../codec/mpeg-video/video-indexer.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
 import { formatTable } from "./lib/format-table.ts";
 import { measureProcess, measureSync, type Rate } from "./lib/measure.ts";
@@ -103,6 +104,25 @@ async function main(): Promise<void> {
     measureSync("  stage: start-code scan only (ES)", es.length, RUNS, () => {
       const s = new StartCodeScanner(() => void codes++);
       for (const c of esChunks) s.push(c);
+    }),
+  );
+  let prefixes = 0;
+  const prefix = Buffer.from([0, 0, 1]);
+  add(
+    "esIndexOf",
+    measureSync("  reference: Buffer.indexOf(00 00 01) loop (ES)", es.length, RUNS, () => {
+      for (const c of esChunks) {
+        const b = Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+        for (let i = b.indexOf(prefix); i >= 0; i = b.indexOf(prefix, i + 3)) prefixes++;
+      }
+    }),
+  );
+  add(
+    "esVideo",
+    measureSync("  stage: VideoIndexer alone (ES, no container detection)", es.length, RUNS, () => {
+      const v = new VideoIndexer();
+      for (const c of esChunks) v.push(c);
+      v.end();
     }),
   );
   let videoBytes = 0;
@@ -237,6 +257,7 @@ async function main(): Promise<void> {
     ratios,
     targets,
     startCodes: codes / RUNS,
+    startCodePrefixes: prefixes / RUNS,
     tsVideoBytes: videoBytes / RUNS,
   };
   await Bun.write(join(OUT, "parse.json"), `${JSON.stringify(json, null, 2)}\n`);

@@ -27,18 +27,33 @@ export async function openInput(path: string): Promise<FileHandle> {
   }
 }
 
-/** Reads the whole file from the start in fresh chunks of up to READ_CHUNK_BYTES. */
+/**
+ * Reads the whole file from the start in fresh chunks of up to READ_CHUNK_BYTES. The next read is already in
+ * flight (on the runtime's I/O thread) while the caller works on the current chunk, so reading and indexing
+ * overlap on a multi-core box.
+ */
 export async function* readChunks(
   handle: FileHandle,
   chunkBytes = READ_CHUNK_BYTES,
 ): AsyncGenerator<Uint8Array> {
   let position = 0;
-  for (;;) {
+  const readAt = async (at: number) => {
     const buffer = new Uint8Array(chunkBytes);
-    const { bytesRead } = await handle.read(buffer, 0, chunkBytes, position);
-    if (bytesRead === 0) return;
-    position += bytesRead;
-    yield bytesRead === chunkBytes ? buffer : buffer.subarray(0, bytesRead);
+    const { bytesRead } = await handle.read(buffer, 0, chunkBytes, at);
+    return bytesRead === chunkBytes ? buffer : buffer.subarray(0, bytesRead);
+  };
+  let next = readAt(position);
+  try {
+    for (;;) {
+      const chunk = await next;
+      if (chunk.length === 0) return;
+      position += chunk.length;
+      next = readAt(position);
+      yield chunk;
+    }
+  } finally {
+    // A caller that stops early must not close the handle under a read still in flight.
+    await next.catch(() => undefined);
   }
 }
 
