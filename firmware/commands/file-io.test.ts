@@ -1,0 +1,79 @@
+/** @module Tests of the commands' file plumbing: chunked reads with read-ahead, range reads, buffered writes. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InputError } from "../cli/command.ts";
+import { BufferedWriter } from "./buffered-writer.ts";
+import { openInput, readChunks, readRange } from "./recording-file.ts";
+
+const work = mkdtempSync(join(tmpdir(), "pvrlink-fileio-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const bytes = new Uint8Array(10_000).map((_, i) => (i * 7919) & 0xff);
+const path = join(work, "data");
+writeFileSync(path, bytes);
+
+describe("readChunks()", () => {
+  for (const size of [1, 333, 4096, 10_000, 20_000]) {
+    test(`yields every byte once in fresh ${size}-byte chunks`, async () => {
+      await using h = await openInput(path);
+      const chunks: Uint8Array[] = [];
+      for await (const c of readChunks(h, size)) chunks.push(c);
+      expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+      expect(new Set(chunks.map((c) => c.buffer)).size).toBe(chunks.length);
+    });
+  }
+
+  test("stops cleanly when the caller breaks off with a read in flight", async () => {
+    await using h = await openInput(path);
+    for await (const c of readChunks(h, 100)) {
+      expect(c.length).toBe(100);
+      break;
+    }
+  });
+});
+
+describe("readRange()", () => {
+  const cases: [number, number, number][] = [
+    [0, 10, 10],
+    [9_995, 10, 5],
+    [20_000, 10, 0],
+  ];
+  for (const [offset, length, got] of cases) {
+    test(`readRange() at ${offset}+${length} returns ${got} bytes`, async () => {
+      await using h = await openInput(path);
+      const r = await readRange(h, offset, length);
+      expect(Buffer.from(r).equals(bytes.subarray(offset, offset + got))).toBe(true);
+    });
+  }
+});
+
+describe("openInput()", () => {
+  const cases: [string, string, string][] = [
+    ["a missing file", join(work, "missing"), "ERR_FILE_READ"],
+    ["a directory", work, "ERR_FILE_TYPE"],
+  ];
+  for (const [name, p, code] of cases) {
+    test(`openInput() rejects ${name} with ${code}`, async () => {
+      const err = await openInput(p).catch((e) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect(err.code).toBe(code);
+    });
+  }
+});
+
+describe("BufferedWriter", () => {
+  test("writes small and large pieces in order", async () => {
+    const out = join(work, "out");
+    {
+      await using h = await open(out, "w");
+      const w = new BufferedWriter(h, 64);
+      for (let at = 0, n = 1; at < bytes.length; at += n, n = (n * 3) % 200)
+        await w.write(bytes.subarray(at, at + n));
+      await w.flush();
+      expect(w.written).toBe(bytes.length);
+    }
+    expect(Buffer.from(readFileSync(out)).equals(bytes)).toBe(true);
+  });
+});
