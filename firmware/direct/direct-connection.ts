@@ -1,0 +1,400 @@
+/** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
+import type { Socket } from "node:net";
+import { openChunk, sealChunk } from "../../crypto/aead.ts";
+import { DirectChannelError } from "./direct-error.ts";
+import { FrameReader, frameHeader, MAX_DATA_BYTES } from "./direct-frame.ts";
+import { type DirectMessage, decodeMessage, encodeMessage, type WireMessage } from "./direct-message.ts";
+
+/** crypto/aead.ts stream ids: one per direction, so the two directions never share a nonce under one key. */
+export const STREAM_CALLER_TO_CALLEE = 1;
+export const STREAM_CALLEE_TO_CALLER = 2;
+/** AAD context prefix; the session id follows, binding every frame to the session named in the preamble. */
+export const AAD_CONTEXT_PREFIX = "pvrlink/direct/";
+
+export interface DirectConnectionOptions {
+  socket: Socket;
+  /** The per-connection key (see deriveConnectionKey). */
+  key: CryptoKey;
+  sessionId: string;
+  role: "caller" | "callee";
+  /** "ip:port" of the peer, for logs. */
+  remote: string;
+  /** Bytes that arrived after the preamble, before this object took over the socket. */
+  initial?: Uint8Array[];
+  /** A started frame must complete within this time (slowloris guard). */
+  frameTimeoutMs?: number;
+  /** Decoded-but-unread plus undecrypted bytes above which the socket stops reading. */
+  highWaterBytes?: number;
+}
+
+const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
+const DEFAULT_HIGH_WATER = 8 * 1024 * 1024;
+/** Unflushed bytes in the socket above which send() waits for 'drain'; a few frames keep the pipe full. */
+const SEND_HIGH_WATER = 4 * 1024 * 1024;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class DirectConnection implements AsyncDisposable {
+  readonly sessionId: string;
+  readonly role: "caller" | "callee";
+  readonly remote: string;
+  /** The authenticated peer's device id, set by the handshake. */
+  peerId = "";
+  /** DATA payload bytes sent and received (what accounting reports as bytesDirect). */
+  bytesSent = 0;
+  bytesReceived = 0;
+  /** Bytes on the wire, framing and tags included. */
+  wireBytesSent = 0;
+  wireBytesReceived = 0;
+  /** Resolves when the socket has closed, with the error that closed it, if any. */
+  readonly closed: Promise<DirectChannelError | undefined>;
+
+  private readonly socket: Socket;
+  private readonly key: CryptoKey;
+  private readonly context: string;
+  private readonly sendStreamId: number;
+  private readonly recvStreamId: number;
+  private readonly reader = new FrameReader();
+  private readonly frameTimeoutMs: number;
+  private readonly highWater: number;
+  private sendIndex = 0n;
+  private recvIndex = 0n;
+  private openChain: Promise<void> = Promise.resolve();
+  private sendChain: Promise<void> = Promise.resolve();
+  private readonly queue: Array<{ msg: WireMessage; size: number }> = [];
+  private queuedBytes = 0;
+  private inflightBytes = 0;
+  private paused = false;
+  private waiter: (() => void) | undefined;
+  private drainWaiters: Array<() => void> = [];
+  private error: DirectChannelError | undefined;
+  private peerCloseReason: string | undefined;
+  private localClosed = false;
+  private frameTimer: ReturnType<typeof setTimeout> | undefined;
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(o: DirectConnectionOptions) {
+    this.socket = o.socket;
+    this.key = o.key;
+    this.sessionId = o.sessionId;
+    this.role = o.role;
+    this.remote = o.remote;
+    this.context = AAD_CONTEXT_PREFIX + o.sessionId;
+    this.sendStreamId = o.role === "caller" ? STREAM_CALLER_TO_CALLEE : STREAM_CALLEE_TO_CALLER;
+    this.recvStreamId = o.role === "caller" ? STREAM_CALLEE_TO_CALLER : STREAM_CALLER_TO_CALLEE;
+    this.frameTimeoutMs = o.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
+    this.highWater = o.highWaterBytes ?? DEFAULT_HIGH_WATER;
+    this.closed = new Promise((resolve) => {
+      this.socket.once("close", () => {
+        this.clearTimers();
+        // A close without the peer's CLOSE frame is a truncated stream; the queue is drained first.
+        void this.openChain.then(() => {
+          if (!this.error && this.peerCloseReason === undefined && !this.localClosed) {
+            const inFrame = this.reader.pending > 0;
+            this.fail(
+              new DirectChannelError(
+                "ERR_DIRECT_TRUNCATED",
+                inFrame ? "Connection ended inside a frame" : "Connection ended without CLOSE",
+              ),
+            );
+          }
+          this.wake();
+          for (const w of this.drainWaiters.splice(0)) w();
+          resolve(this.error);
+        });
+      });
+    });
+    this.socket.on("data", (chunk: Uint8Array) => this.onData(chunk));
+    this.socket.on("error", (err) => {
+      this.fail(
+        new DirectChannelError("ERR_DIRECT_TRUNCATED", `Connection failed: ${(err as Error).message}`),
+      );
+    });
+    this.socket.on("drain", () => {
+      for (const w of this.drainWaiters.splice(0)) w();
+    });
+    for (const c of o.initial ?? []) this.onData(c);
+    this.socket.resume();
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this.error) return;
+    this.wireBytesReceived += chunk.byteLength;
+    let frames: Uint8Array[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (err) {
+      this.fail(err as DirectChannelError);
+      return;
+    }
+    for (const f of frames) {
+      this.inflightBytes += f.byteLength;
+      this.openChain = this.openChain.then(() => this.openFrame(f));
+    }
+    this.armFrameTimer();
+    this.applyBackpressure();
+  }
+
+  /** Opens frames strictly in arrival order: the chunk index is the frame counter, so order is authenticated. */
+  private async openFrame(sealed: Uint8Array): Promise<void> {
+    if (this.error) return;
+    const index = this.recvIndex++;
+    let plain: Uint8Array;
+    try {
+      plain = await openChunk(this.key, { context: this.context, stream: this.recvStreamId, index }, sealed);
+    } catch {
+      this.fail(
+        new DirectChannelError("ERR_DIRECT_AUTH", `Cannot open frame ${index}: authentication failed`),
+      );
+      return;
+    }
+    this.inflightBytes -= sealed.byteLength;
+    let msg: WireMessage;
+    try {
+      msg = decodeMessage(plain);
+    } catch (err) {
+      this.fail(err as DirectChannelError);
+      return;
+    }
+    if (this.peerCloseReason !== undefined) {
+      this.fail(new DirectChannelError("ERR_DIRECT_PROTOCOL", "Frame after CLOSE"));
+      return;
+    }
+    if (msg.type === "close") {
+      this.peerCloseReason = msg.reason;
+      // Answer an orderly close in kind, so the peer's close() completes; its reason is what our reader sees.
+      if (!this.localClosed) void this.close("done").catch(() => {});
+    } else {
+      if (msg.type === "data") this.bytesReceived += msg.bytes.byteLength;
+      this.queue.push({ msg, size: plain.byteLength });
+      this.queuedBytes += plain.byteLength;
+    }
+    this.wake();
+  }
+
+  private applyBackpressure(): void {
+    const held = this.queuedBytes + this.inflightBytes;
+    if (!this.paused && held > this.highWater) {
+      this.paused = true;
+      this.socket.pause();
+      this.armFrameTimer();
+    } else if (this.paused && held <= this.highWater / 2) {
+      this.paused = false;
+      this.socket.resume();
+      this.armFrameTimer();
+    }
+  }
+
+  /** Starts the per-frame deadline when a frame begins; a paused socket is our doing and does not count. */
+  private armFrameTimer(): void {
+    if (this.reader.pending === 0 || this.paused || this.error) {
+      if (this.frameTimer) clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+      return;
+    }
+    this.frameTimer ??= setTimeout(() => {
+      this.fail(
+        new DirectChannelError("ERR_DIRECT_TIMEOUT", `Frame not completed within ${this.frameTimeoutMs} ms`),
+      );
+    }, this.frameTimeoutMs);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  /** Closes the socket at once with err; later reads throw it. Logged by the owner, never sent to the peer. */
+  fail(err: DirectChannelError): void {
+    if (this.error) return;
+    this.error = err;
+    this.clearTimers();
+    this.socket.destroy();
+    this.wake();
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private clearTimers(): void {
+    for (const t of [this.frameTimer, this.expiryTimer, this.handshakeTimer]) if (t) clearTimeout(t);
+    this.frameTimer = this.expiryTimer = this.handshakeTimer = undefined;
+  }
+
+  /** The next message in order, or undefined after the peer's CLOSE "done". Throws the connection's error. */
+  async receive(): Promise<WireMessage | undefined> {
+    for (;;) {
+      const head = this.queue.shift();
+      if (head) {
+        this.queuedBytes -= head.size;
+        this.applyBackpressure();
+        return head.msg;
+      }
+      if (this.error) throw this.error;
+      if (this.peerCloseReason !== undefined) {
+        if (this.peerCloseReason === "done") return undefined;
+        throw new DirectChannelError(
+          "ERR_DIRECT_CLOSED",
+          `Peer closed: ${this.peerCloseReason}`,
+          this.peerCloseReason,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+    }
+  }
+
+  /** Receives the handshake's next message within timeoutMs (ERR_DIRECT_TIMEOUT otherwise). */
+  async receiveHandshake(timeoutMs: number): Promise<WireMessage | undefined> {
+    this.handshakeTimer = setTimeout(() => {
+      this.fail(
+        new DirectChannelError("ERR_DIRECT_TIMEOUT", `Handshake not completed within ${timeoutMs} ms`),
+      );
+    }, timeoutMs);
+    try {
+      return await this.receive();
+    } finally {
+      if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+      this.handshakeTimer = undefined;
+    }
+  }
+
+  /** The application's messages as an async iterator; it ends at the peer's orderly close and throws otherwise. */
+  async *messages(): AsyncGenerator<DirectMessage, void, undefined> {
+    for (;;) {
+      const m = await this.receive();
+      if (m === undefined) return;
+      if (m.type === "request" || m.type === "accepted" || m.type === "denied") {
+        const err = new DirectChannelError(
+          "ERR_DIRECT_PROTOCOL",
+          `Handshake message '${m.type}' after the handshake`,
+        );
+        this.fail(err);
+        throw err;
+      }
+      yield m;
+    }
+  }
+
+  /** Seals and writes one message in order; waits while the socket's send buffer is full. */
+  send(m: WireMessage): Promise<void> {
+    const p = this.sendChain.then(() => this.sendNow(m));
+    this.sendChain = p.catch(() => {});
+    return p;
+  }
+
+  private async sendNow(m: WireMessage): Promise<void> {
+    if (this.error) throw this.error;
+    if (this.localClosed && m.type !== "close") {
+      throw new DirectChannelError("ERR_DIRECT_CLOSED", "Cannot send: connection closed");
+    }
+    const plain = encodeMessage(m);
+    const index = this.sendIndex++;
+    const sealed = await sealChunk(
+      this.key,
+      { context: this.context, stream: this.sendStreamId, index },
+      plain,
+    );
+    if (this.error) throw this.error;
+    this.socket.write(frameHeader(sealed.byteLength));
+    this.socket.write(sealed);
+    this.wireBytesSent += 4 + sealed.byteLength;
+    if (m.type === "data") this.bytesSent += m.bytes.byteLength;
+    while (this.socket.writableLength > SEND_HIGH_WATER && !this.error && !this.socket.destroyed) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+    if (this.error) throw this.error;
+  }
+
+  /** Sends bytes as DATA frames of at most 1 MiB each. */
+  async sendData(bytes: Uint8Array): Promise<void> {
+    for (let at = 0; at < bytes.byteLength || at === 0; at += MAX_DATA_BYTES) {
+      await this.send({ type: "data", bytes: bytes.subarray(at, at + MAX_DATA_BYTES) });
+      if (bytes.byteLength === 0) break;
+    }
+  }
+
+  /**
+   * Sends a byte stream (e.g. Bun.file(path).stream()) as DATA frames, coalescing small chunks up to 1 MiB so
+   * per-frame costs stay small; onProgress gets the running total. Returns the bytes sent.
+   */
+  async sendStream(source: AsyncIterable<Uint8Array>, onProgress?: (sent: number) => void): Promise<number> {
+    let buf = new Uint8Array(MAX_DATA_BYTES);
+    let fill = 0;
+    let total = 0;
+    const flush = async () => {
+      if (fill === 0) return;
+      const out = buf.subarray(0, fill);
+      await this.send({ type: "data", bytes: out });
+      // The sealed copy is made before send() resolves, but a fresh buffer avoids relying on that.
+      buf = new Uint8Array(MAX_DATA_BYTES);
+      total += fill;
+      fill = 0;
+      onProgress?.(total);
+    };
+    for await (const chunk of source) {
+      let at = 0;
+      while (at < chunk.byteLength) {
+        const k = Math.min(MAX_DATA_BYTES - fill, chunk.byteLength - at);
+        buf.set(chunk.subarray(at, at + k), fill);
+        fill += k;
+        at += k;
+        if (fill === MAX_DATA_BYTES) await flush();
+      }
+    }
+    await flush();
+    return total;
+  }
+
+  /** Closes the channel when expiresAt (unix ms) passes, telling the peer "expired"; call again after an extension. */
+  setExpiry(expiresAt: number): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    if (this.error) return;
+    const delay = Math.max(0, Math.min(expiresAt - Date.now(), MAX_TIMER_MS));
+    this.expiryTimer = setTimeout(() => {
+      void this.abort("expired", "ERR_DIRECT_EXPIRED");
+    }, delay);
+  }
+
+  /** Orderly end: sends CLOSE {reason}, half-closes, and waits for the socket to close. */
+  async close(reason = "done"): Promise<void> {
+    if (this.localClosed || this.error) {
+      await this.closed;
+      return;
+    }
+    try {
+      await this.send({ type: "close", reason });
+    } catch {
+      // Already failing; closed resolves anyway.
+    }
+    this.localClosed = true;
+    this.socket.end();
+    await this.closed;
+  }
+
+  /** Forced end (lease expired, session ended by operator or peer): tells the peer why, and fails local reads. */
+  async abort(
+    reason: string,
+    code: "ERR_DIRECT_EXPIRED" | "ERR_DIRECT_CLOSED" = "ERR_DIRECT_CLOSED",
+  ): Promise<void> {
+    if (this.error) return;
+    const err = new DirectChannelError(code, `Channel ended: ${reason}`, reason);
+    try {
+      await Promise.race([this.send({ type: "close", reason }), Bun.sleep(1000)]);
+    } catch {
+      // The peer may already be gone.
+    }
+    this.localClosed = true;
+    this.error ??= err;
+    this.clearTimers();
+    this.socket.end();
+    this.wake();
+    // Do not wait for a peer that may never answer.
+    setTimeout(() => this.socket.destroy(), 2000).unref?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.error && !this.localClosed) await this.close();
+    else this.socket.destroy();
+  }
+}

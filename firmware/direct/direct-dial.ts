@@ -1,0 +1,103 @@
+/** @module The caller's side of the direct channel: connect, send the sealed REQUEST, verify the callee. */
+import { connect, type Socket } from "node:net";
+import { fromBase64url, randomBytes, randomToken } from "../../crypto/random-token.ts";
+import { deriveConnectionKey } from "./connection-key.ts";
+import { DirectConnection } from "./direct-connection.ts";
+import { DirectChannelError } from "./direct-error.ts";
+import { encodePreamble, SALT_BYTES } from "./direct-frame.ts";
+
+export interface DialOptions {
+  host: string;
+  port: number;
+  /** From the query answer: session.id, session.password, session.key (base64url or raw). */
+  sessionId: string;
+  password: string;
+  key: Uint8Array | string;
+  /** This device's id (the REQUEST identifier). */
+  callerId: string;
+  /** The callee's device id, kept as conn.peerId. */
+  calleeId?: string;
+  /** Time for TCP connect plus handshake. */
+  timeoutMs?: number;
+  frameTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+function openSocket(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host, port, noDelay: true });
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      s.destroy();
+      reject(new DirectChannelError("ERR_DIRECT_CONNECT", `Cannot connect to ${host}:${port}: ${why}`));
+    };
+    const onAbort = () => fail("aborted");
+    const timer = setTimeout(() => fail("timed out"), timeoutMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    s.once("error", (err) => fail(err.message));
+    s.once("connect", () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      s.removeAllListeners("error");
+      resolve(s);
+    });
+  });
+}
+
+/**
+ * Connects and authenticates both ways: the callee proves the key by sealing ACCEPTED with our nonce echoed,
+ * and nothing is sent before that check. Throws ERR_DIRECT_DENIED (reason = the callee's code),
+ * ERR_DIRECT_PEER_UNVERIFIED, ERR_DIRECT_CONNECT, ERR_DIRECT_TIMEOUT or ERR_DIRECT_AUTH.
+ */
+export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const sessionKey = typeof o.key === "string" ? fromBase64url(o.key) : o.key;
+  const salt = randomBytes(SALT_BYTES);
+  const key = await deriveConnectionKey(sessionKey, salt);
+  const socket = await openSocket(o.host, o.port, timeoutMs, o.signal);
+  socket.write(encodePreamble({ salt, sessionId: o.sessionId }));
+  const conn = new DirectConnection({
+    socket,
+    key,
+    sessionId: o.sessionId,
+    role: "caller",
+    remote: `${o.host}:${o.port}`,
+    ...(o.frameTimeoutMs !== undefined ? { frameTimeoutMs: o.frameTimeoutMs } : {}),
+  });
+  const onAbort = () => conn.fail(new DirectChannelError("ERR_DIRECT_CONNECT", "Handshake aborted"));
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const nonce = randomToken(16);
+    await conn.send({ type: "request", id: o.callerId, password: o.password, nonce });
+    const answer = await conn.receiveHandshake(timeoutMs);
+    if (answer?.type === "denied") {
+      conn.fail(new DirectChannelError("ERR_DIRECT_DENIED", `Callee denied: ${answer.code}`, answer.code));
+      throw new DirectChannelError(
+        "ERR_DIRECT_DENIED",
+        `Callee denied the connection: ${answer.code}`,
+        answer.code,
+      );
+    }
+    if (answer?.type !== "accepted" || answer.nonce !== nonce) {
+      const err = new DirectChannelError(
+        "ERR_DIRECT_PEER_UNVERIFIED",
+        "Callee did not prove the session key",
+      );
+      conn.fail(err);
+      throw err;
+    }
+    conn.peerId = o.calleeId ?? "";
+    conn.setExpiry(answer.expiresAt);
+    return conn;
+  } catch (err) {
+    conn.fail(
+      err instanceof DirectChannelError ? err : new DirectChannelError("ERR_DIRECT_PROTOCOL", String(err)),
+    );
+    throw err;
+  } finally {
+    o.signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,111 @@
+import { describe, expect, test } from "bun:test";
+import { DirectChannelError } from "./direct-error.ts";
+import {
+  decodePreamble,
+  encodePreamble,
+  FrameReader,
+  frameHeader,
+  MAX_SEALED_FRAME,
+  MIN_SEALED_FRAME,
+  SALT_BYTES,
+} from "./direct-frame.ts";
+
+const salt = new Uint8Array(SALT_BYTES).fill(7);
+
+describe("encodePreamble() / decodePreamble()", () => {
+  test("round-trips and reports the bytes used", () => {
+    const bytes = encodePreamble({ salt, sessionId: "sess_abc-123" });
+    const tail = new Uint8Array([9, 9]);
+    const both = new Uint8Array([...bytes, ...tail]);
+    expect(decodePreamble(both)).toEqual({
+      preamble: { salt, sessionId: "sess_abc-123" },
+      length: bytes.length,
+    });
+  });
+  test("asks for more bytes at every prefix", () => {
+    const bytes = encodePreamble({ salt, sessionId: "s1" });
+    for (let n = 0; n < bytes.length; n++) expect(decodePreamble(bytes.subarray(0, n))).toBeUndefined();
+  });
+  const bad: Array<[string, (b: Uint8Array) => void]> = [
+    ["bad magic", (b) => (b[0] = 0x47)],
+    ["version 2", (b) => (b[6] = 2)],
+    ["session id length 0", (b) => (b[23] = 0)],
+    ["session id length 65", (b) => (b[23] = 65)],
+    ["a non-base64url session id", (b) => (b[24] = 0x2f)],
+  ];
+  for (const [what, corrupt] of bad) {
+    test(`decodePreamble() rejects ${what}`, () => {
+      const b = encodePreamble({ salt, sessionId: "s1" });
+      corrupt(b);
+      expect(() => decodePreamble(b)).toThrow(expect.objectContaining({ code: "ERR_DIRECT_PROTOCOL" }));
+    });
+  }
+  test("decodePreamble() rejects bad magic from the first byte, without waiting", () => {
+    expect(() => decodePreamble(new Uint8Array([0x16]))).toThrow(DirectChannelError); // a TLS ClientHello
+  });
+  test("encodePreamble() rejects a session id with a slash", () => {
+    expect(() => encodePreamble({ salt, sessionId: "a/b" })).toThrow(RangeError);
+  });
+});
+
+function frame(len: number, fill = 1): Uint8Array {
+  const out = new Uint8Array(4 + len).fill(fill);
+  out.set(frameHeader(len), 0);
+  return out;
+}
+
+describe("FrameReader", () => {
+  test("joins a frame split across chunks and splits two frames in one chunk", () => {
+    const a = frame(MIN_SEALED_FRAME, 1);
+    const b = frame(100, 2);
+    const all = new Uint8Array([...a, ...b]);
+    const r = new FrameReader();
+    expect(r.push(all.subarray(0, 3))).toEqual([]);
+    expect(r.pending).toBe(3);
+    const out = [...r.push(all.subarray(3, 30)), ...r.push(all.subarray(30))];
+    expect(out.map((f) => [f.length, f[0]])).toEqual([
+      [MIN_SEALED_FRAME, 1],
+      [100, 2],
+    ]);
+    expect(r.pending).toBe(0);
+  });
+  test("rejects a length above the maximum before its body arrives", () => {
+    const h = new Uint8Array(4);
+    new DataView(h.buffer).setUint32(0, MAX_SEALED_FRAME + 1);
+    expect(() => new FrameReader().push(h)).toThrow(
+      expect.objectContaining({ code: "ERR_DIRECT_FRAME_TOO_LARGE" }),
+    );
+  });
+  test("rejects a length below a type byte and a tag", () => {
+    const h = new Uint8Array(4);
+    new DataView(h.buffer).setUint32(0, MIN_SEALED_FRAME - 1);
+    expect(() => new FrameReader().push(h)).toThrow(expect.objectContaining({ code: "ERR_DIRECT_PROTOCOL" }));
+  });
+  test("accepts a frame of exactly the maximum", () => {
+    expect(new FrameReader().push(frame(MAX_SEALED_FRAME)).length).toBe(1);
+  });
+});
+
+describe("framing under fuzz", () => {
+  test("2000 random byte strings either parse or throw DirectChannelError", () => {
+    let seed = 12345;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed >>> 8;
+    };
+    const valid = encodePreamble({ salt, sessionId: "fuzz" });
+    for (let i = 0; i < 2000; i++) {
+      const b =
+        i % 2 === 0
+          ? Uint8Array.from({ length: rnd() % 64 }, () => rnd() & 0xff)
+          : valid.map((v) => (rnd() % 20 === 0 ? rnd() & 0xff : v));
+      for (const run of [() => decodePreamble(b), () => new FrameReader().push(b)]) {
+        try {
+          run();
+        } catch (err) {
+          expect(err).toBeInstanceOf(DirectChannelError);
+        }
+      }
+    }
+  });
+});

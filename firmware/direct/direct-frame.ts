@@ -1,0 +1,171 @@
+/** @module Direct-channel wire framing: the caller's clear preamble and the length-prefixed sealed frames. */
+import { TAG_BYTES } from "../../crypto/aead.ts";
+import { DirectChannelError } from "./direct-error.ts";
+
+// Wire layout (all integers big-endian):
+//
+//   preamble (caller -> callee, once, in clear):
+//     +-----------------+-------------+-------------+------------+-------------------+
+//     | "PVRLDC" (6)    | version (1) | salt (16)   | sid len (1)| session id (ASCII) |
+//     +-----------------+-------------+-------------+------------+-------------------+
+//   frame (both directions, repeated):
+//     +------------------+---------------------------------------------+
+//     | sealed len (u32) | AES-256-GCM(type (u8) || body) || tag (16)   |
+//     +------------------+---------------------------------------------+
+//
+// The session id must travel in clear so the callee can pick the key; it is bound by the AAD of every frame
+// (crypto/aead.ts context), and the salt by the per-connection key derivation, so changing either makes
+// every frame fail to open.
+
+export const PREAMBLE_MAGIC = new TextEncoder().encode("PVRLDC");
+export const PROTOCOL_VERSION = 1;
+/** Per-connection salt: 128 bits from the CSPRNG, so two connections of one session never share a key. */
+export const SALT_BYTES = 16;
+/** Session ids are base64url tokens; 64 characters is far above the node's and keeps the preamble small. */
+export const MAX_SESSION_ID = 64;
+const SESSION_ID = /^[A-Za-z0-9_-]+$/;
+const LENGTH_BYTES = 4;
+/** Largest DATA payload in one frame (1 MiB): big enough for line-rate AES-GCM, small enough to stream. */
+export const MAX_DATA_BYTES = 1024 * 1024;
+/** Largest sealed frame: type byte + one full DATA payload + GCM tag. Anything above closes the connection. */
+export const MAX_SEALED_FRAME = 1 + MAX_DATA_BYTES + TAG_BYTES;
+/** Smallest sealed frame: a type byte and the tag. */
+export const MIN_SEALED_FRAME = 1 + TAG_BYTES;
+
+export interface Preamble {
+  salt: Uint8Array;
+  sessionId: string;
+}
+
+export function encodePreamble(p: Preamble): Uint8Array {
+  if (p.salt.byteLength !== SALT_BYTES)
+    throw new RangeError(`Cannot encode preamble: salt is not ${SALT_BYTES} bytes`);
+  if (p.sessionId.length === 0 || p.sessionId.length > MAX_SESSION_ID || !SESSION_ID.test(p.sessionId)) {
+    throw new RangeError("Cannot encode preamble: session id is not 1-64 base64url characters");
+  }
+  const sid = new TextEncoder().encode(p.sessionId);
+  const out = new Uint8Array(PREAMBLE_MAGIC.length + 2 + SALT_BYTES + sid.length);
+  out.set(PREAMBLE_MAGIC, 0);
+  out[PREAMBLE_MAGIC.length] = PROTOCOL_VERSION;
+  out.set(p.salt, PREAMBLE_MAGIC.length + 1);
+  out[PREAMBLE_MAGIC.length + 1 + SALT_BYTES] = sid.length;
+  out.set(sid, PREAMBLE_MAGIC.length + 2 + SALT_BYTES);
+  return out;
+}
+
+/**
+ * Parses a preamble at the start of bytes. Returns undefined while more bytes are needed, the preamble and how
+ * many bytes it used once complete, and throws ERR_DIRECT_PROTOCOL as soon as a byte proves it is not one.
+ */
+export function decodePreamble(bytes: Uint8Array): { preamble: Preamble; length: number } | undefined {
+  const m = PREAMBLE_MAGIC.length;
+  for (let i = 0; i < Math.min(m, bytes.length); i++) {
+    if (bytes[i] !== PREAMBLE_MAGIC[i])
+      throw new DirectChannelError("ERR_DIRECT_PROTOCOL", "Cannot read preamble: bad magic");
+  }
+  if (bytes.length > m && bytes[m] !== PROTOCOL_VERSION) {
+    throw new DirectChannelError(
+      "ERR_DIRECT_PROTOCOL",
+      `Cannot read preamble: version ${bytes[m]} is not ${PROTOCOL_VERSION}`,
+    );
+  }
+  const lenAt = m + 1 + SALT_BYTES;
+  if (bytes.length <= lenAt) return undefined;
+  const sidLen = bytes[lenAt]!;
+  if (sidLen === 0 || sidLen > MAX_SESSION_ID) {
+    throw new DirectChannelError(
+      "ERR_DIRECT_PROTOCOL",
+      `Cannot read preamble: session id length ${sidLen} is not 1-${MAX_SESSION_ID}`,
+    );
+  }
+  const end = lenAt + 1 + sidLen;
+  if (bytes.length < end) return undefined;
+  const sessionId = new TextDecoder().decode(bytes.subarray(lenAt + 1, end));
+  if (!SESSION_ID.test(sessionId))
+    throw new DirectChannelError("ERR_DIRECT_PROTOCOL", "Cannot read preamble: session id is not base64url");
+  return { preamble: { salt: bytes.slice(m + 1, lenAt), sessionId }, length: end };
+}
+
+/** The 4-byte length prefix of a sealed frame. */
+export function frameHeader(sealedLength: number): Uint8Array {
+  if (sealedLength < MIN_SEALED_FRAME || sealedLength > MAX_SEALED_FRAME) {
+    throw new RangeError(
+      `Cannot frame: sealed length ${sealedLength} is outside ${MIN_SEALED_FRAME}-${MAX_SEALED_FRAME}`,
+    );
+  }
+  const h = new Uint8Array(LENGTH_BYTES);
+  new DataView(h.buffer).setUint32(0, sealedLength);
+  return h;
+}
+
+/**
+ * Splits a byte stream into sealed frames, carrying partial frames across chunks. A length outside the limits
+ * throws at once (before its body arrives), so an attacker cannot make the reader buffer 4 GiB.
+ */
+export class FrameReader {
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+  private need: number | undefined;
+
+  /** Bytes held that do not yet form a whole frame (for the slowloris timer). */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  /** Adds bytes; returns every frame they complete, in order. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (chunk.byteLength > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.byteLength;
+    }
+    const frames: Uint8Array[] = [];
+    for (;;) {
+      if (this.need === undefined) {
+        if (this.buffered < LENGTH_BYTES) break;
+        const h = this.take(LENGTH_BYTES);
+        const len = new DataView(h.buffer, h.byteOffset, LENGTH_BYTES).getUint32(0);
+        if (len > MAX_SEALED_FRAME) {
+          throw new DirectChannelError(
+            "ERR_DIRECT_FRAME_TOO_LARGE",
+            `Cannot read frame: length ${len} exceeds ${MAX_SEALED_FRAME}`,
+          );
+        }
+        if (len < MIN_SEALED_FRAME) {
+          throw new DirectChannelError(
+            "ERR_DIRECT_PROTOCOL",
+            `Cannot read frame: length ${len} is below ${MIN_SEALED_FRAME}`,
+          );
+        }
+        this.need = len;
+      }
+      if (this.buffered < this.need) break;
+      frames.push(this.take(this.need));
+      this.need = undefined;
+    }
+    return frames;
+  }
+
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    if (first.byteLength >= n) {
+      // A view when one chunk holds it all: no copy on the common large-chunk path.
+      const out = first.subarray(0, n);
+      if (first.byteLength === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.byteLength, n - at);
+      out.set(c.subarray(0, k), at);
+      at += k;
+      if (k === c.byteLength) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.buffered -= n;
+    return out;
+  }
+}

@@ -1,0 +1,210 @@
+/** @module The callee's direct-channel listener: reads the preamble, checks the REQUEST against its tickets, answers. */
+import { createServer, type Server, type Socket } from "node:net";
+import { randomToken } from "../../crypto/random-token.ts";
+import { deriveConnectionKey } from "./connection-key.ts";
+import { DirectConnection } from "./direct-connection.ts";
+import { DirectChannelError, type DirectErrorCode } from "./direct-error.ts";
+import { decodePreamble } from "./direct-frame.ts";
+import type { SessionTicket, SessionTicketStore } from "./session-ticket-store.ts";
+
+/** What the listener logs; never a password, key or payload byte. */
+export interface DirectLogEvent {
+  code: DirectErrorCode | "DIRECT_ACCEPTED" | "DIRECT_DENIED";
+  message: string;
+  remote: string;
+  sessionId?: string;
+  /** The DENIED reason or the peer's device id on acceptance. */
+  detail?: string;
+}
+
+export interface DirectListenerOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  tickets: SessionTicketStore;
+  /** Called with each accepted connection; the callee reads its messages() and closes it. */
+  onConnection: (conn: DirectConnection, ticket: SessionTicket) => void;
+  log?: (event: DirectLogEvent) => void;
+  /** The preamble and REQUEST must arrive within this time. */
+  handshakeTimeoutMs?: number;
+  frameTimeoutMs?: number;
+  /** Connections still in the handshake beyond this are dropped at once (unauthenticated resource bound). */
+  maxHandshakes?: number;
+}
+
+export interface DirectListener extends AsyncDisposable {
+  readonly host: string;
+  readonly port: number;
+  /** Accepted connections still open. */
+  readonly connections: ReadonlySet<DirectConnection>;
+  /** Stops listening and ends every open connection. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Listens for callers on host:port (default 0.0.0.0:0). */
+export async function listenDirect(o: DirectListenerOptions): Promise<DirectListener> {
+  const log = o.log ?? (() => {});
+  const handshakeTimeoutMs = o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const maxHandshakes = o.maxHandshakes ?? 64;
+  const connections = new Set<DirectConnection>();
+  const sockets = new Set<Socket>();
+  let handshakes = 0;
+
+  const handle = (socket: Socket) => {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => {}); // reported through 'close'; an unhandled error must not take the listener down
+    if (handshakes >= maxHandshakes) {
+      log({ code: "ERR_DIRECT_TIMEOUT", message: "Too many connections in handshake; dropped", remote });
+      socket.destroy();
+      return;
+    }
+    handshakes++;
+    let inHandshake = true;
+    const done = () => {
+      if (inHandshake) handshakes--;
+      inHandshake = false;
+    };
+    socket.once("close", done);
+    socket.setNoDelay(true);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const drop = (code: DirectErrorCode, message: string, sessionId?: string) => {
+      log({ code, message, remote, ...(sessionId ? { sessionId } : {}) });
+      socket.destroy();
+    };
+    const timer = setTimeout(
+      () => drop("ERR_DIRECT_TIMEOUT", "Preamble not received in time"),
+      handshakeTimeoutMs,
+    );
+    socket.once("close", () => clearTimeout(timer));
+
+    const onData = (chunk: Uint8Array) => {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      let parsed: ReturnType<typeof decodePreamble>;
+      try {
+        parsed = decodePreamble(all);
+      } catch (err) {
+        clearTimeout(timer);
+        drop((err as DirectChannelError).code, (err as Error).message);
+        return;
+      }
+      if (!parsed) return;
+      // Stop reading until the connection object owns the socket, so no byte is lost meanwhile.
+      socket.pause();
+      socket.off("data", onData);
+      clearTimeout(timer);
+      const rest = all.subarray(parsed.length);
+      void accept(socket, remote, parsed.preamble.sessionId, parsed.preamble.salt, rest, drop).finally(done);
+    };
+    socket.on("data", onData);
+  };
+
+  const accept = async (
+    socket: Socket,
+    remote: string,
+    sessionId: string,
+    salt: Uint8Array,
+    rest: Uint8Array,
+    drop: (code: DirectErrorCode, message: string, sessionId?: string) => void,
+  ) => {
+    const raw = o.tickets.keyFor(sessionId);
+    if (!raw) return drop("ERR_DIRECT_UNKNOWN_SESSION", "No ticket for session", sessionId);
+    const key = await deriveConnectionKey(raw, salt);
+    if (socket.destroyed) return;
+    const conn = new DirectConnection({
+      socket,
+      key,
+      sessionId,
+      role: "callee",
+      remote,
+      initial: rest.byteLength ? [rest] : [],
+      ...(o.frameTimeoutMs !== undefined ? { frameTimeoutMs: o.frameTimeoutMs } : {}),
+    });
+    let first: Awaited<ReturnType<DirectConnection["receive"]>>;
+    try {
+      first = await conn.receiveHandshake(handshakeTimeoutMs);
+    } catch (err) {
+      const e = err as DirectChannelError;
+      log({ code: e.code, message: e.message, remote, sessionId });
+      conn.fail(e);
+      return;
+    }
+    if (first?.type !== "request") {
+      const e = new DirectChannelError(
+        "ERR_DIRECT_PROTOCOL",
+        `Expected REQUEST, got ${first?.type ?? "end of stream"}`,
+      );
+      log({ code: e.code, message: e.message, remote, sessionId });
+      conn.fail(e);
+      return;
+    }
+    const verdict = o.tickets.consume(sessionId, first.id, first.password);
+    if ("reason" in verdict) {
+      log({ code: "DIRECT_DENIED", message: "REQUEST denied", remote, sessionId, detail: verdict.reason });
+      try {
+        await conn.send({ type: "denied", code: verdict.reason });
+      } catch {
+        // The caller left already.
+      }
+      await Promise.race([conn.close("denied"), Bun.sleep(2000)]);
+      conn.fail(new DirectChannelError("ERR_DIRECT_DENIED", "Denied", verdict.reason));
+      return;
+    }
+    const ticket = verdict.ticket;
+    try {
+      await conn.send({
+        type: "accepted",
+        nonce: first.nonce,
+        calleeNonce: randomToken(16),
+        expiresAt: ticket.expiresAt,
+      });
+    } catch {
+      return;
+    }
+    conn.peerId = first.id;
+    conn.setExpiry(ticket.expiresAt);
+    const unwatch = o.tickets.watch(sessionId, (expiresAt) => {
+      if (expiresAt === undefined) void conn.abort("ended");
+      else conn.setExpiry(expiresAt);
+    });
+    connections.add(conn);
+    void conn.closed.then(() => {
+      unwatch();
+      connections.delete(conn);
+    });
+    log({ code: "DIRECT_ACCEPTED", message: "Caller accepted", remote, sessionId, detail: first.id });
+    o.onConnection(conn, ticket);
+  };
+
+  const server: Server = createServer({ pauseOnConnect: false }, handle);
+  server.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port ?? 0, o.host ?? "0.0.0.0", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  if (addr === null || typeof addr === "string") throw new Error("Cannot listen: no TCP address");
+
+  const close = async () => {
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([...connections].map((c) => Promise.race([c.abort("shutdown"), Bun.sleep(1000)])));
+    for (const s of sockets) s.destroy();
+    await stopped;
+  };
+  return {
+    host: addr.address,
+    port: addr.port,
+    connections,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

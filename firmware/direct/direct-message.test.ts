@@ -1,0 +1,71 @@
+import { describe, expect, test } from "bun:test";
+import { DirectChannelError } from "./direct-error.ts";
+import { decodeMessage, encodeMessage, TYPE_OFFER, type WireMessage } from "./direct-message.ts";
+
+const sha = "a".repeat(64);
+const roundTrip: WireMessage[] = [
+  { type: "request", id: "dev_abcdefgh", password: "pw-_1", nonce: "n0nce" },
+  { type: "accepted", nonce: "n0nce", calleeNonce: "other", expiresAt: 1_800_000_000_000 },
+  { type: "denied", code: "password_used" },
+  { type: "offer", kind: "direct-part", size: 123, name: "番組 2026-11-22.ts", meta: { container: "ts" } },
+  { type: "offer", kind: "recording", size: 0, name: "" },
+  { type: "data", bytes: new Uint8Array([0, 1, 2, 255]) },
+  { type: "data", bytes: new Uint8Array(0) },
+  { type: "end", size: 4, sha256: sha },
+  { type: "end" },
+  { type: "receipt", ok: false, bytes: 3, code: "sha256_mismatch" },
+  { type: "close", reason: "expired" },
+];
+
+describe("encodeMessage() / decodeMessage()", () => {
+  for (const m of roundTrip) {
+    test(`round-trips ${m.type} ${JSON.stringify(m).slice(0, 60)}`, () => {
+      expect(decodeMessage(encodeMessage(m))).toEqual(m);
+    });
+  }
+  test("encodeMessage() rejects DATA above 1 MiB", () => {
+    expect(() => encodeMessage({ type: "data", bytes: new Uint8Array(1024 * 1024 + 1) })).toThrow(RangeError);
+  });
+  const enc = (type: number, body: string) => new Uint8Array([type, ...new TextEncoder().encode(body)]);
+  const bad: Array<[string, Uint8Array]> = [
+    ["empty plaintext", new Uint8Array(0)],
+    ["unknown type 0x7f", enc(0x7f, "{}")],
+    ["invalid JSON", enc(TYPE_OFFER, "{")],
+    ["a JSON array", enc(TYPE_OFFER, "[]")],
+    ["invalid UTF-8", new Uint8Array([TYPE_OFFER, 0xff, 0xfe])],
+    ["an offer with a negative size", enc(TYPE_OFFER, '{"kind":"x","size":-1,"name":""}')],
+    ["an offer with a fractional size", enc(TYPE_OFFER, '{"kind":"x","size":1.5,"name":""}')],
+    ["a request without password", enc(0x01, '{"id":"dev_x","nonce":"n"}')],
+    ["a request with a password of spaces", enc(0x01, '{"id":"dev_x","password":"a b","nonce":"n"}')],
+    ["an end with an uppercase sha256", enc(0x12, `{"sha256":"${"A".repeat(64)}"}`)],
+    ["a denied code with a newline", enc(0x03, '{"code":"a\\nb"}')],
+  ];
+  for (const [what, bytes] of bad) {
+    test(`decodeMessage() rejects ${what}`, () => {
+      expect(() => decodeMessage(bytes)).toThrow(expect.objectContaining({ code: "ERR_DIRECT_PROTOCOL" }));
+    });
+  }
+  test("decodeMessage() returns DATA as a view, not a copy", () => {
+    const p = encodeMessage({ type: "data", bytes: new Uint8Array(8) });
+    const m = decodeMessage(p);
+    expect(m.type === "data" && m.bytes.buffer === p.buffer).toBe(true);
+  });
+  test("decodeMessage() throws only DirectChannelError on 3000 mutated messages", () => {
+    let seed = 99;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed >>> 8;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const src = encodeMessage(roundTrip[i % roundTrip.length]!);
+      const b = src
+        .map((v) => (rnd() % 10 === 0 ? rnd() & 0xff : v))
+        .subarray(0, 1 + (rnd() % (src.length + 1)));
+      try {
+        decodeMessage(b);
+      } catch (err) {
+        expect(err).toBeInstanceOf(DirectChannelError);
+      }
+    }
+  });
+});

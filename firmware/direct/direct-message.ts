@@ -1,0 +1,191 @@
+/** @module The typed messages inside sealed direct-channel frames, and their strict encoding. */
+import { DirectChannelError } from "./direct-error.ts";
+import { MAX_DATA_BYTES } from "./direct-frame.ts";
+
+// Plaintext of a frame: type (u8) || body. DATA bodies are raw bytes; all others are UTF-8 JSON objects.
+/** Handshake (seed A FIG. 5(f)): caller -> callee, {id, password, nonce}. */
+export const TYPE_REQUEST = 0x01;
+/** Handshake: callee -> caller, {nonce (echoed), calleeNonce, expiresAt}. */
+export const TYPE_ACCEPTED = 0x02;
+/** Handshake: callee -> caller, {code}; the callee then closes. */
+export const TYPE_DENIED = 0x03;
+/** Announces a payload: {kind, size, name, meta?}. */
+export const TYPE_OFFER = 0x10;
+/** Raw payload bytes, at most MAX_DATA_BYTES. */
+export const TYPE_DATA = 0x11;
+/** Ends a payload: {size?, sha256?}. */
+export const TYPE_END = 0x12;
+/** The receiver's verdict on a payload: {ok, bytes, sha256?, code?}. */
+export const TYPE_RECEIPT = 0x13;
+/** Orderly close: {reason}; "done" for a normal end, else e.g. "expired", "ended". */
+export const TYPE_CLOSE = 0x14;
+
+/** JSON bodies are small; a bigger one is an attack or a bug. */
+const MAX_JSON_BYTES = 64 * 1024;
+const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+const CODE = /^[a-z0-9_]{1,64}$/;
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+export interface RequestMessage {
+  type: "request";
+  id: string;
+  password: string;
+  nonce: string;
+}
+export interface AcceptedMessage {
+  type: "accepted";
+  nonce: string;
+  calleeNonce: string;
+  /** Session end, unix ms; the callee closes the channel then unless the session is extended. */
+  expiresAt: number;
+}
+export interface DeniedMessage {
+  type: "denied";
+  code: string;
+}
+export interface OfferMessage {
+  type: "offer";
+  /** What the payload is, e.g. "recording" or "direct-part"; the wiring decides the vocabulary. */
+  kind: string;
+  size: number;
+  name: string;
+  meta?: Record<string, unknown>;
+}
+export interface DataMessage {
+  type: "data";
+  bytes: Uint8Array;
+}
+export interface EndMessage {
+  type: "end";
+  size?: number;
+  sha256?: string;
+}
+export interface ReceiptMessage {
+  type: "receipt";
+  ok: boolean;
+  bytes: number;
+  sha256?: string;
+  code?: string;
+}
+export interface CloseMessage {
+  type: "close";
+  reason: string;
+}
+
+export type HandshakeMessage = RequestMessage | AcceptedMessage | DeniedMessage;
+/** What the application sends and receives after the handshake. */
+export type DirectMessage = OfferMessage | DataMessage | EndMessage | ReceiptMessage;
+export type WireMessage = HandshakeMessage | DirectMessage | CloseMessage;
+
+const TYPES: Record<WireMessage["type"], number> = {
+  request: TYPE_REQUEST,
+  accepted: TYPE_ACCEPTED,
+  denied: TYPE_DENIED,
+  offer: TYPE_OFFER,
+  data: TYPE_DATA,
+  end: TYPE_END,
+  receipt: TYPE_RECEIPT,
+  close: TYPE_CLOSE,
+};
+
+/** Encodes a message as frame plaintext (type byte + body). */
+export function encodeMessage(m: WireMessage): Uint8Array {
+  const type = TYPES[m.type];
+  if (m.type === "data") {
+    if (m.bytes.byteLength > MAX_DATA_BYTES) {
+      throw new RangeError(`Cannot encode DATA: ${m.bytes.byteLength} bytes exceed ${MAX_DATA_BYTES}`);
+    }
+    const out = new Uint8Array(1 + m.bytes.byteLength);
+    out[0] = type;
+    out.set(m.bytes, 1);
+    return out;
+  }
+  const { type: _, ...body } = m;
+  const json = new TextEncoder().encode(JSON.stringify(body));
+  if (json.byteLength > MAX_JSON_BYTES)
+    throw new RangeError(`Cannot encode ${m.type}: body exceeds ${MAX_JSON_BYTES} bytes`);
+  const out = new Uint8Array(1 + json.byteLength);
+  out[0] = type;
+  out.set(json, 1);
+  return out;
+}
+
+function bad(why: string): never {
+  throw new DirectChannelError("ERR_DIRECT_PROTOCOL", `Cannot decode message: ${why}`);
+}
+const isSize = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const str = (o: Record<string, unknown>, k: string, re: RegExp): string => {
+  const v = o[k];
+  if (typeof v !== "string" || !re.test(v)) bad(`field ${k} is missing or malformed`);
+  return v;
+};
+
+/** Decodes frame plaintext; any unknown type, bad JSON or bad field is ERR_DIRECT_PROTOCOL. DATA is a view. */
+export function decodeMessage(p: Uint8Array): WireMessage {
+  if (p.byteLength === 0) bad("empty plaintext");
+  const type = p[0];
+  const body = p.subarray(1);
+  if (type === TYPE_DATA) return { type: "data", bytes: body };
+  if (body.byteLength > MAX_JSON_BYTES) bad(`body of ${body.byteLength} bytes exceeds ${MAX_JSON_BYTES}`);
+  let o: Record<string, unknown>;
+  try {
+    const v: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+    if (typeof v !== "object" || v === null || Array.isArray(v)) bad("body is not a JSON object");
+    o = v as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof DirectChannelError) throw err;
+    bad("body is not JSON");
+  }
+  switch (type) {
+    case TYPE_REQUEST:
+      return {
+        type: "request",
+        id: str(o, "id", TOKEN),
+        password: str(o, "password", TOKEN),
+        nonce: str(o, "nonce", TOKEN),
+      };
+    case TYPE_ACCEPTED:
+      if (!isSize(o.expiresAt)) bad("field expiresAt is not a time");
+      return {
+        type: "accepted",
+        nonce: str(o, "nonce", TOKEN),
+        calleeNonce: str(o, "calleeNonce", TOKEN),
+        expiresAt: o.expiresAt,
+      };
+    case TYPE_DENIED:
+      return { type: "denied", code: str(o, "code", CODE) };
+    case TYPE_OFFER: {
+      if (!isSize(o.size)) bad("field size is not a byte count");
+      if (typeof o.kind !== "string" || !CODE.test(o.kind.replaceAll("-", "_")))
+        bad("field kind is malformed");
+      if (typeof o.name !== "string" || o.name.length > 1024) bad("field name is malformed");
+      const m: OfferMessage = { type: "offer", kind: o.kind, size: o.size, name: o.name };
+      if (o.meta !== undefined) {
+        if (typeof o.meta !== "object" || o.meta === null || Array.isArray(o.meta))
+          bad("field meta is not an object");
+        m.meta = o.meta as Record<string, unknown>;
+      }
+      return m;
+    }
+    case TYPE_END: {
+      const m: EndMessage = { type: "end" };
+      if (o.size !== undefined) {
+        if (!isSize(o.size)) bad("field size is not a byte count");
+        m.size = o.size;
+      }
+      if (o.sha256 !== undefined) m.sha256 = str(o, "sha256", HEX_SHA256);
+      return m;
+    }
+    case TYPE_RECEIPT: {
+      if (typeof o.ok !== "boolean" || !isSize(o.bytes)) bad("fields ok and bytes are required");
+      const m: ReceiptMessage = { type: "receipt", ok: o.ok, bytes: o.bytes };
+      if (o.sha256 !== undefined) m.sha256 = str(o, "sha256", HEX_SHA256);
+      if (o.code !== undefined) m.code = str(o, "code", CODE);
+      return m;
+    }
+    case TYPE_CLOSE:
+      return { type: "close", reason: str(o, "reason", CODE) };
+    default:
+      return bad(`unknown type 0x${(type ?? 0).toString(16)}`);
+  }
+}
