@@ -76,14 +76,22 @@ class RbspBits {
 }
 
 export function isVclSliceNal(nalUnitType: number): boolean {
-  return nalUnitType === NAL_SLICE_NON_IDR || nalUnitType === NAL_SLICE_DATA_PARTITION_A || nalUnitType === NAL_SLICE_IDR;
+  return (
+    nalUnitType === NAL_SLICE_NON_IDR ||
+    nalUnitType === NAL_SLICE_DATA_PARTITION_A ||
+    nalUnitType === NAL_SLICE_IDR
+  );
 }
 
 /**
  * Reads the slice header start of the NAL unit at bytes[offset, end) (offset at the NAL header byte).
  * Returns undefined when it is not a slice NAL or its header is cut off or invalid.
  */
-export function parseSliceHeaderStart(bytes: Uint8Array, offset: number, end = bytes.length): SliceInfo | undefined {
+export function parseSliceHeaderStart(
+  bytes: Uint8Array,
+  offset: number,
+  end = bytes.length,
+): SliceInfo | undefined {
   if (offset >= end) return undefined;
   const header = bytes[offset]!;
   if (header & 0x80) return undefined; // forbidden_zero_bit
@@ -93,7 +101,12 @@ export function parseSliceHeaderStart(bytes: Uint8Array, offset: number, end = b
   const firstMbInSlice = bits.readUe();
   const sliceType = bits.readUe();
   if (firstMbInSlice === undefined || sliceType === undefined || sliceType > 9) return undefined;
-  return { nalUnitType, idr: nalUnitType === NAL_SLICE_IDR, firstMbInSlice, type: SLICE_TYPES[sliceType % 5]! };
+  return {
+    nalUnitType,
+    idr: nalUnitType === NAL_SLICE_IDR,
+    firstMbInSlice,
+    type: SLICE_TYPES[sliceType % 5]!,
+  };
 }
 
 /**
@@ -101,7 +114,10 @@ export function parseSliceHeaderStart(bytes: Uint8Array, offset: number, end = b
  * bytes (avcC lengthSizeMinusOne + 1, ISO/IEC 14496-15 5.3.3). Returns undefined if no slice header is in
  * the bytes given (a prefix of the sample is enough).
  */
-export function firstSliceOfLengthPrefixedSample(sample: Uint8Array, lengthSize: number): SliceInfo | undefined {
+export function firstSliceOfLengthPrefixedSample(
+  sample: Uint8Array,
+  lengthSize: number,
+): SliceInfo | undefined {
   let p = 0;
   while (p + lengthSize < sample.length) {
     let nalLength = 0;

@@ -170,12 +170,18 @@ export class Mp4Indexer {
   /** Consumes box-structure bytes from chunk[i..]; returns how many. */
   private walk(chunk: Uint8Array, i: number): number {
     if (this.walking === "header") {
-      const want = this.headerFill >= BOX_HEADER_LENGTH && this.boxSizeField() === BOX_SIZE_LARGE ? LARGE_BOX_HEADER_LENGTH : BOX_HEADER_LENGTH;
+      const want =
+        this.headerFill >= BOX_HEADER_LENGTH && this.boxSizeField() === BOX_SIZE_LARGE
+          ? LARGE_BOX_HEADER_LENGTH
+          : BOX_HEADER_LENGTH;
       const take = Math.min(want - this.headerFill, chunk.length - i);
       this.header.set(chunk.subarray(i, i + take), this.headerFill);
       this.headerFill += take;
       this.pos += take;
-      if (this.headerFill === want && (want === LARGE_BOX_HEADER_LENGTH || this.boxSizeField() !== BOX_SIZE_LARGE)) {
+      if (
+        this.headerFill === want &&
+        (want === LARGE_BOX_HEADER_LENGTH || this.boxSizeField() !== BOX_SIZE_LARGE)
+      ) {
         this.startBox(want);
       }
       return take;
@@ -201,23 +207,38 @@ export class Mp4Indexer {
     this.boxType = String.fromCharCode(h[4]!, h[5]!, h[6]!, h[7]!);
     let size = this.boxSizeField();
     if (size === BOX_SIZE_LARGE) {
-      size = (((h[8]! << 24) >>> 0) + ((h[9]! << 16) | (h[10]! << 8) | h[11]!)) * 2 ** 32 + ((h[12]! << 24) >>> 0) + ((h[13]! << 16) | (h[14]! << 8) | h[15]!);
+      size =
+        (((h[8]! << 24) >>> 0) + ((h[9]! << 16) | (h[10]! << 8) | h[11]!)) * 2 ** 32 +
+        ((h[12]! << 24) >>> 0) +
+        ((h[13]! << 16) | (h[14]! << 8) | h[15]!);
     }
     this.headerFill = 0;
     if (size !== BOX_SIZE_TO_END && size < headerLength) {
-      this.error(start, "ERR_MP4_BOX_SIZE", `Cannot walk MP4 boxes: ${this.boxType} declares size ${size}, below its header`);
+      this.error(
+        start,
+        "ERR_MP4_BOX_SIZE",
+        `Cannot walk MP4 boxes: ${this.boxType} declares size ${size}, below its header`,
+      );
       this.walking = "stopped";
       return;
     }
     this.boxEnd = size === BOX_SIZE_TO_END ? Number.POSITIVE_INFINITY : start + size;
     if (this.boxType === "moof" && !this.fragmentedReported) {
       this.fragmentedReported = true;
-      this.error(start, "ERR_MP4_FRAGMENTED", "Movie fragments (moof) are not indexed; only the moov sample tables are");
+      this.error(
+        start,
+        "ERR_MP4_FRAGMENTED",
+        "Movie fragments (moof) are not indexed; only the moov sample tables are",
+      );
     }
     this.collecting = undefined;
     if (KEPT_BOXES.has(this.boxType)) {
       if (size === BOX_SIZE_TO_END || size > MAX_MOOV_BYTES) {
-        this.error(start, "ERR_MP4_BOX_SIZE", `Cannot keep ${this.boxType}: size ${size} is unbounded or above 256 MiB`);
+        this.error(
+          start,
+          "ERR_MP4_BOX_SIZE",
+          `Cannot keep ${this.boxType}: size ${size} is unbounded or above 256 MiB`,
+        );
       } else {
         this.collecting = new Uint8Array(size);
         this.collecting.set(h.subarray(0, headerLength));
@@ -264,7 +285,12 @@ export class Mp4Indexer {
       }
       const trak = file.getTrackById(track.id);
       const entry = trak.mdia?.minf?.stbl?.stsd?.entries?.[0] as
-        | { type?: string; width?: number; height?: number; avcC?: { lengthSizeMinusOne: number; nb_SPS_nalus: number } }
+        | {
+            type?: string;
+            width?: number;
+            height?: number;
+            avcC?: { lengthSizeMinusOne: number; nb_SPS_nalus: number };
+          }
         | undefined;
       this.entryType = entry?.type ?? "";
       this.width = entry?.width ?? track.video?.width ?? 0;
@@ -276,17 +302,28 @@ export class Mp4Indexer {
       } else if (HEVC_ENTRIES.has(this.entryType)) {
         this.format = "hevc";
       }
-      this.samples = trak.samples.map((s) => ({ offset: s.offset, size: s.size, sync: s.is_sync, cts: s.cts }));
+      this.samples = trak.samples.map((s) => ({
+        offset: s.offset,
+        size: s.size,
+        sync: s.is_sync,
+        cts: s.cts,
+      }));
     } catch (e) {
       problems.push(e instanceof Error ? e.message : String(e));
     }
     if (problems.length > 0) {
-      this.error(moovOffset, "ERR_MP4_MOOV", `mp4box could not read moov: ${problems.slice(0, 3).join("; ")}`);
+      this.error(
+        moovOffset,
+        "ERR_MP4_MOOV",
+        `mp4box could not read moov: ${problems.slice(0, 3).join("; ")}`,
+      );
     }
     this.moovParsed = true;
     this.types = new Array(this.samples.length).fill(undefined);
     this.idr = new Array(this.samples.length).fill(false);
-    this.byOffset = this.samples.map((_, i) => i).sort((a, b) => this.samples[a]!.offset - this.samples[b]!.offset);
+    this.byOffset = this.samples
+      .map((_, i) => i)
+      .sort((a, b) => this.samples[a]!.offset - this.samples[b]!.offset);
     this.captureFrom = this.pos;
     if (this.lengthSize === 0) this.nextCapture = this.byOffset.length;
   }

@@ -83,7 +83,12 @@ export function parsePackHeader(bytes: Uint8Array, offset: number): PackHeader {
     const muxRate = ((b(9) & 0x7f) << 15) | (b(10) << 7) | (b(11) >> 1);
     return { offset, version: 1, length: MPEG1_PACK_HEADER_LENGTH, scrBase, muxRate };
   }
-  fail("ERR_PS_PACK_HEADER", what, `byte 0x${b(4).toString(16)} starts neither an MPEG-1 nor an MPEG-2 SCR`, offset);
+  fail(
+    "ERR_PS_PACK_HEADER",
+    what,
+    `byte 0x${b(4).toString(16)} starts neither an MPEG-1 nor an MPEG-2 SCR`,
+    offset,
+  );
 }
 
 /** Parses a system_header at `offset`; throws CodecError ERR_PS_SYSTEM_HEADER or ERR_PS_TRUNCATED. */
@@ -99,7 +104,8 @@ export function parseSystemHeader(bytes: Uint8Array, offset: number): SystemHead
   }
   const b = (i: number) => bytes[offset + i]!;
   const headerLength = (b(4) << 8) | b(5);
-  if (headerLength < 6) fail("ERR_PS_SYSTEM_HEADER", what, `header_length ${headerLength} is below 6`, offset);
+  if (headerLength < 6)
+    fail("ERR_PS_SYSTEM_HEADER", what, `header_length ${headerLength} is below 6`, offset);
   if (!(b(6) & 0x80) || !(b(8) & 0x01)) {
     fail("ERR_PS_SYSTEM_HEADER", what, "a marker bit around rate_bound is 0", offset);
   }

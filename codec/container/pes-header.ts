@@ -168,7 +168,11 @@ export function parsePesHeader(bytes: Uint8Array, offset: number): PesHeader {
   } else if (marker === MPEG1_NO_TIMESTAMP) {
     p += 1;
   } else {
-    fail("ERR_PES_HEADER", `byte 0x${marker.toString(16)} is neither MPEG-2 flags nor an MPEG-1 time stamp`, offset);
+    fail(
+      "ERR_PES_HEADER",
+      `byte 0x${marker.toString(16)} is neither MPEG-2 flags nor an MPEG-1 time stamp`,
+      offset,
+    );
   }
   return { ...base, syntax: "mpeg1", headerLength: p - offset, pts, dts };
 }

@@ -24,27 +24,36 @@ function fail(code: string, message: string, offset: number): never {
 
 /** Parses the PSM packet at `offset`; throws CodecError ERR_PSM_TRUNCATED, ERR_PSM_LENGTH or ERR_PSM_CRC. */
 export function parseProgramStreamMap(bytes: Uint8Array, offset: number): ProgramStreamMap {
-  if (bytes.length - offset < 6) fail("ERR_PSM_TRUNCATED", `${bytes.length - offset} bytes are below 6`, offset);
+  if (bytes.length - offset < 6)
+    fail("ERR_PSM_TRUNCATED", `${bytes.length - offset} bytes are below 6`, offset);
   if (bytes[offset] !== 0 || bytes[offset + 1] !== 0 || bytes[offset + 2] !== 1) {
     fail("ERR_PSM_LENGTH", "no packet_start_code_prefix", offset);
   }
-  if (bytes[offset + 3] !== STREAM_ID_PROGRAM_STREAM_MAP) fail("ERR_PSM_LENGTH", "map_stream_id is not 0xBC", offset);
+  if (bytes[offset + 3] !== STREAM_ID_PROGRAM_STREAM_MAP)
+    fail("ERR_PSM_LENGTH", "map_stream_id is not 0xBC", offset);
   const mapLength = (bytes[offset + 4]! << 8) | bytes[offset + 5]!;
   if (mapLength > MAX_PROGRAM_STREAM_MAP_LENGTH || mapLength < PSM_FIXED_BODY) {
-    fail("ERR_PSM_LENGTH", `program_stream_map_length ${mapLength} is outside ${PSM_FIXED_BODY}..1018`, offset);
+    fail(
+      "ERR_PSM_LENGTH",
+      `program_stream_map_length ${mapLength} is outside ${PSM_FIXED_BODY}..1018`,
+      offset,
+    );
   }
   const end = offset + 6 + mapLength;
-  if (end > bytes.length) fail("ERR_PSM_TRUNCATED", `program_stream_map_length ${mapLength} runs past the data`, offset);
+  if (end > bytes.length)
+    fail("ERR_PSM_TRUNCATED", `program_stream_map_length ${mapLength} runs past the data`, offset);
   if (crc32Mpeg(bytes, offset, end) !== 0) fail("ERR_PSM_CRC", "CRC_32 does not match", offset);
   const version = bytes[offset + 6]! & 0x1f;
   let p = offset + 8;
   const infoLength = (bytes[p]! << 8) | bytes[p + 1]!;
   p += 2 + infoLength;
-  if (p + 2 > end - CRC_LENGTH) fail("ERR_PSM_LENGTH", `program_stream_info_length ${infoLength} overflows`, offset);
+  if (p + 2 > end - CRC_LENGTH)
+    fail("ERR_PSM_LENGTH", `program_stream_info_length ${infoLength} overflows`, offset);
   const mapBytes = (bytes[p]! << 8) | bytes[p + 1]!;
   p += 2;
   const mapEnd = p + mapBytes;
-  if (mapEnd > end - CRC_LENGTH) fail("ERR_PSM_LENGTH", `elementary_stream_map_length ${mapBytes} overflows`, offset);
+  if (mapEnd > end - CRC_LENGTH)
+    fail("ERR_PSM_LENGTH", `elementary_stream_map_length ${mapBytes} overflows`, offset);
   const streams: ProgramStreamMap["streams"] = [];
   while (p + ES_ENTRY_FIXED <= mapEnd) {
     const infoLen = (bytes[p + 2]! << 8) | bytes[p + 3]!;

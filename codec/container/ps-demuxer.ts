@@ -60,11 +60,16 @@ export class PsDemuxer extends ChunkedUnitParser {
         this.inSync = true;
       }
       if (len - p < START_CODE_LENGTH) {
-        if (atEnd && p < len) this.sink.error(base + p, "ERR_PS_TRUNCATED", `${len - p} bytes after the last packet`);
+        if (atEnd && p < len)
+          this.sink.error(base + p, "ERR_PS_TRUNCATED", `${len - p} bytes after the last packet`);
         return atEnd ? len : p;
       }
       if (buf[p] !== 0 || buf[p + 1] !== 0 || buf[p + 2] !== 1 || buf[p + 3]! < FIRST_SYSTEM_START_CODE) {
-        this.sink.error(base + p, "ERR_PS_SYNC", "Lost Program Stream sync: no pack, system header or PES start code");
+        this.sink.error(
+          base + p,
+          "ERR_PS_SYNC",
+          "Lost Program Stream sync: no pack, system header or PES start code",
+        );
         this.inSync = false;
         p += 1;
         continue;
@@ -89,17 +94,29 @@ export class PsDemuxer extends ChunkedUnitParser {
         } else {
           if (len - p < PES_FIXED_HEADER_LENGTH) {
             if (!atEnd) return p;
-            throw new CodecError("ERR_PS_TRUNCATED", "Cannot parse PES packet: the file ends in its header", p);
+            throw new CodecError(
+              "ERR_PS_TRUNCATED",
+              "Cannot parse PES packet: the file ends in its header",
+              p,
+            );
           }
           const packetLength = (buf[p + 4]! << 8) | buf[p + 5]!;
           if (packetLength === 0) {
             // Unbounded PES packets exist only for video in a Transport Stream, ISO/IEC 13818-1 2.4.3.7.
-            throw new CodecError("ERR_PES_LENGTH", "Cannot use PES packet: PES_packet_length 0 in a Program Stream", p);
+            throw new CodecError(
+              "ERR_PES_LENGTH",
+              "Cannot use PES packet: PES_packet_length 0 in a Program Stream",
+              p,
+            );
           }
           const total = PES_FIXED_HEADER_LENGTH + packetLength;
           if (len - p < total) {
             if (!atEnd) return p;
-            this.sink.error(base + p, "ERR_PS_TRUNCATED", `PES packet of ${total} bytes is cut off after ${len - p}`);
+            this.sink.error(
+              base + p,
+              "ERR_PS_TRUNCATED",
+              `PES packet of ${total} bytes is cut off after ${len - p}`,
+            );
             this.pesPacket(buf.subarray(p), base + p);
             return len;
           }

@@ -34,13 +34,21 @@ export class PsiAssembler {
       const pointer = payload[0]!;
       p = 1;
       if (p + pointer > payload.length) {
-        this.onError(fileOffset, "ERR_PSI_POINTER", `Cannot read PSI: pointer_field ${pointer} runs past the packet`);
+        this.onError(
+          fileOffset,
+          "ERR_PSI_POINTER",
+          `Cannot read PSI: pointer_field ${pointer} runs past the packet`,
+        );
         this.reset();
         return;
       }
       if (this.collecting) this.append(payload.subarray(p, p + pointer));
       if (this.collecting) {
-        this.onError(this.startOffset, "ERR_PSI_TRUNCATED", "Cannot read PSI section: a new section started first");
+        this.onError(
+          this.startOffset,
+          "ERR_PSI_TRUNCATED",
+          "Cannot read PSI section: a new section started first",
+        );
       }
       this.reset();
       p += pointer;
@@ -67,9 +75,16 @@ export class PsiAssembler {
     let used = 0;
     while (this.collecting && used < bytes.length) {
       const have = this.fill;
-      const need = have < SECTION_HEADER_LENGTH ? SECTION_HEADER_LENGTH : psiSectionLength(this.buf.subarray(0, have), 0);
+      const need =
+        have < SECTION_HEADER_LENGTH
+          ? SECTION_HEADER_LENGTH
+          : psiSectionLength(this.buf.subarray(0, have), 0);
       if (need > MAX_SECTION_BYTES) {
-        this.onError(this.startOffset, "ERR_PSI_SECTION_LENGTH", `Cannot read PSI section: ${need} bytes exceed 4096`);
+        this.onError(
+          this.startOffset,
+          "ERR_PSI_SECTION_LENGTH",
+          `Cannot read PSI section: ${need} bytes exceed 4096`,
+        );
         this.reset();
         return bytes.length;
       }
@@ -77,7 +92,10 @@ export class PsiAssembler {
       this.buf.set(bytes.subarray(used, used + take), have);
       this.fill += take;
       used += take;
-      if (this.fill >= SECTION_HEADER_LENGTH && this.fill === psiSectionLength(this.buf.subarray(0, this.fill), 0)) {
+      if (
+        this.fill >= SECTION_HEADER_LENGTH &&
+        this.fill === psiSectionLength(this.buf.subarray(0, this.fill), 0)
+      ) {
         this.collecting = false;
         this.onSection(this.buf.slice(0, this.fill), this.startOffset);
         this.fill = 0;

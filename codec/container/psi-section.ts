@@ -74,13 +74,18 @@ export function parsePsiSection(bytes: Uint8Array, offset: number): PsiSection {
   const length = psiSectionLength(bytes, offset);
   if (length < 0) fail("ERR_PSI_TRUNCATED", `${bytes.length - offset} bytes are below 3`, offset);
   const tableId = bytes[offset]!;
-  if (!(bytes[offset + 1]! & 0x80)) fail("ERR_PSI_SYNTAX", `table_id 0x${tableId.toString(16)} is not long-form`, offset);
+  if (!(bytes[offset + 1]! & 0x80))
+    fail("ERR_PSI_SYNTAX", `table_id 0x${tableId.toString(16)} is not long-form`, offset);
   const sectionLength = length - SECTION_HEADER_LENGTH;
-  const max = tableId === TABLE_ID_PAT || tableId === TABLE_ID_PMT ? MAX_PSI_SECTION_LENGTH : MAX_PRIVATE_SECTION_LENGTH;
+  const max =
+    tableId === TABLE_ID_PAT || tableId === TABLE_ID_PMT
+      ? MAX_PSI_SECTION_LENGTH
+      : MAX_PRIVATE_SECTION_LENGTH;
   if (sectionLength > max || sectionLength < LONG_HEADER_REST + CRC_LENGTH) {
     fail("ERR_PSI_SECTION_LENGTH", `section_length ${sectionLength} is outside 9..${max}`, offset);
   }
-  if (offset + length > bytes.length) fail("ERR_PSI_TRUNCATED", `section_length ${sectionLength} runs past the data`, offset);
+  if (offset + length > bytes.length)
+    fail("ERR_PSI_TRUNCATED", `section_length ${sectionLength} runs past the data`, offset);
   if (crc32Mpeg(bytes, offset, offset + length) !== 0) fail("ERR_PSI_CRC", "CRC_32 does not match", offset);
   const b5 = bytes[offset + 5]!;
   const bodyOffset = offset + SECTION_HEADER_LENGTH + LONG_HEADER_REST;
@@ -100,9 +105,11 @@ export function parsePsiSection(bytes: Uint8Array, offset: number): PsiSection {
 
 /** The programs of a program_association_section, ISO/IEC 13818-1 2.4.4.3. */
 export function parsePat(section: PsiSection): PatProgram[] {
-  if (section.tableId !== TABLE_ID_PAT) fail("ERR_PSI_SYNTAX", `table_id ${section.tableId} is not a PAT`, section.offset);
+  if (section.tableId !== TABLE_ID_PAT)
+    fail("ERR_PSI_SYNTAX", `table_id ${section.tableId} is not a PAT`, section.offset);
   const b = section.body;
-  if (b.length % 4 !== 0) fail("ERR_PSI_SECTION_LENGTH", `PAT body of ${b.length} bytes is not whole entries`, section.offset);
+  if (b.length % 4 !== 0)
+    fail("ERR_PSI_SECTION_LENGTH", `PAT body of ${b.length} bytes is not whole entries`, section.offset);
   const programs: PatProgram[] = [];
   for (let i = 0; i + 4 <= b.length; i += 4) {
     programs.push({ programNumber: (b[i]! << 8) | b[i + 1]!, pid: ((b[i + 2]! & 0x1f) << 8) | b[i + 3]! });
@@ -112,19 +119,22 @@ export function parsePat(section: PsiSection): PatProgram[] {
 
 /** The elementary streams of a TS_program_map_section, ISO/IEC 13818-1 2.4.4.8. */
 export function parsePmt(section: PsiSection): Pmt {
-  if (section.tableId !== TABLE_ID_PMT) fail("ERR_PSI_SYNTAX", `table_id ${section.tableId} is not a PMT`, section.offset);
+  if (section.tableId !== TABLE_ID_PMT)
+    fail("ERR_PSI_SYNTAX", `table_id ${section.tableId} is not a PMT`, section.offset);
   const b = section.body;
   if (b.length < 4) fail("ERR_PSI_SECTION_LENGTH", "PMT body is below 4 bytes", section.offset);
   const pcrPid = ((b[0]! & 0x1f) << 8) | b[1]!;
   const infoLength = ((b[2]! & 0x0f) << 8) | b[3]!;
   let p = 4 + infoLength;
-  if (p > b.length) fail("ERR_PSI_SECTION_LENGTH", `program_info_length ${infoLength} overflows the section`, section.offset);
+  if (p > b.length)
+    fail("ERR_PSI_SECTION_LENGTH", `program_info_length ${infoLength} overflows the section`, section.offset);
   const streams: PmtStream[] = [];
   while (p + 5 <= b.length) {
     const esInfoLength = ((b[p + 3]! & 0x0f) << 8) | b[p + 4]!;
     streams.push({ streamType: b[p]!, pid: ((b[p + 1]! & 0x1f) << 8) | b[p + 2]! });
     p += 5 + esInfoLength;
   }
-  if (p !== b.length) fail("ERR_PSI_SECTION_LENGTH", "an ES_info_length overflows the section", section.offset);
+  if (p !== b.length)
+    fail("ERR_PSI_SECTION_LENGTH", "an ES_info_length overflows the section", section.offset);
   return { programNumber: section.tableIdExtension, pcrPid, streams };
 }

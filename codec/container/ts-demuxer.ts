@@ -1,7 +1,7 @@
 /** @module Streaming MPEG Transport Stream demuxer for 188-byte TS and 192-byte M2TS (ISO/IEC 13818-1 2.4). */
 
-import type { VideoFormat } from "../recording-index.ts";
 import { CodecError } from "../codec-error.ts";
+import type { VideoFormat } from "../recording-index.ts";
 import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import { isVideoStreamId, parsePesHeader } from "./pes-header.ts";
@@ -18,7 +18,7 @@ import {
   TABLE_ID_PMT,
 } from "./psi-section.ts";
 import {
-  M2TS_PACKET_LENGTH,
+  type M2TS_PACKET_LENGTH,
   PID_NULL,
   PID_PAT,
   parseAdaptationField,
@@ -95,7 +95,11 @@ export class TsDemuxer extends ChunkedUnitParser {
       }
       if (len - p < size) {
         if (atEnd && p < len) {
-          this.sink.error(base + p, "ERR_TS_TRUNCATED", `The last packet is cut off after ${len - p} of ${size} bytes`);
+          this.sink.error(
+            base + p,
+            "ERR_TS_TRUNCATED",
+            `The last packet is cut off after ${len - p} of ${size} bytes`,
+          );
           return len;
         }
         return p;
@@ -114,7 +118,11 @@ export class TsDemuxer extends ChunkedUnitParser {
   /** Next position whose sync byte repeats every packet for RESYNC_PACKETS packets (or to the data's end). */
   private findSync(buf: Uint8Array, from: number, atEnd: boolean): number {
     const size = this.packetLength;
-    for (let i = buf.indexOf(TS_SYNC_BYTE, from + this.syncOffset); i >= 0; i = buf.indexOf(TS_SYNC_BYTE, i + 1)) {
+    for (
+      let i = buf.indexOf(TS_SYNC_BYTE, from + this.syncOffset);
+      i >= 0;
+      i = buf.indexOf(TS_SYNC_BYTE, i + 1)
+    ) {
       const start = i - this.syncOffset;
       let ok = true;
       let k = 1;
@@ -148,7 +156,11 @@ export class TsDemuxer extends ChunkedUnitParser {
     }
     if (header.pid === PID_NULL) return;
     if (header.transportError) {
-      this.sink.error(packetOffset, "ERR_TS_TRANSPORT_ERROR", `Dropped packet of PID ${header.pid}: transport_error_indicator is set`);
+      this.sink.error(
+        packetOffset,
+        "ERR_TS_TRANSPORT_ERROR",
+        `Dropped packet of PID ${header.pid}: transport_error_indicator is set`,
+      );
       if (header.pid === this.videoPid) this.abortPes();
       return;
     }
@@ -166,11 +178,18 @@ export class TsDemuxer extends ChunkedUnitParser {
         return;
       }
     }
-    if (!this.continuityOk(header.pid, header.continuityCounter, header.hasPayload, discontinuity, packetOffset)) return;
+    if (
+      !this.continuityOk(header.pid, header.continuityCounter, header.hasPayload, discontinuity, packetOffset)
+    )
+      return;
     if (!header.hasPayload || payloadStart >= end) return;
     if (header.scrambling !== 0) {
       if (header.pid === this.videoPid) {
-        this.sink.error(packetOffset, "ERR_TS_SCRAMBLED", "Cannot read video packet: transport_scrambling_control is set");
+        this.sink.error(
+          packetOffset,
+          "ERR_TS_SCRAMBLED",
+          "Cannot read video packet: transport_scrambling_control is set",
+        );
         this.abortPes();
       }
       return;
@@ -185,7 +204,13 @@ export class TsDemuxer extends ChunkedUnitParser {
   }
 
   /** Checks continuity_counter (ISO/IEC 13818-1 2.4.3.3); false for a duplicate packet, which is dropped. */
-  private continuityOk(pid: number, counter: number, hasPayload: boolean, discontinuity: boolean, offset: number): boolean {
+  private continuityOk(
+    pid: number,
+    counter: number,
+    hasPayload: boolean,
+    discontinuity: boolean,
+    offset: number,
+  ): boolean {
     const last = this.lastCounter.get(pid);
     this.lastCounter.set(pid, counter);
     if (last === undefined || discontinuity) return true;
@@ -200,7 +225,11 @@ export class TsDemuxer extends ChunkedUnitParser {
   }
 
   private reportContinuity(pid: number, _last: number, expected: number, got: number, offset: number): void {
-    this.sink.error(offset, "ERR_TS_CONTINUITY", `Packets lost on PID ${pid}: continuity_counter ${got}, expected ${expected}`);
+    this.sink.error(
+      offset,
+      "ERR_TS_CONTINUITY",
+      `Packets lost on PID ${pid}: continuity_counter ${got}, expected ${expected}`,
+    );
     this.continuityBroken(pid);
   }
 
@@ -225,7 +254,8 @@ export class TsDemuxer extends ChunkedUnitParser {
       const section = parsePsiSection(bytes, 0);
       if (!section.currentNext) return;
       if (pid === PID_PAT && section.tableId === TABLE_ID_PAT) {
-        for (const program of parsePat(section)) if (program.programNumber !== 0) this.pmtPids.add(program.pid);
+        for (const program of parsePat(section))
+          if (program.programNumber !== 0) this.pmtPids.add(program.pid);
       } else if (this.pmtPids.has(pid) && section.tableId === TABLE_ID_PMT) {
         if (this.videoPid >= 0) return;
         for (const s of parsePmt(section).streams) {
@@ -249,10 +279,19 @@ export class TsDemuxer extends ChunkedUnitParser {
     this.pendingBytes = 0;
   }
 
-  private videoPayload(payload: Uint8Array, unitStart: boolean, fileOffset: number, unitOffset: number): void {
+  private videoPayload(
+    payload: Uint8Array,
+    unitStart: boolean,
+    fileOffset: number,
+    unitOffset: number,
+  ): void {
     if (unitStart) {
       if (this.pesState === "header") {
-        this.sink.error(this.pendingStart, "ERR_PES_TRUNCATED", "Cannot parse PES header: the next PES began first");
+        this.sink.error(
+          this.pendingStart,
+          "ERR_PES_TRUNCATED",
+          "Cannot parse PES header: the next PES began first",
+        );
       }
       this.abortPes();
       this.pesState = "header";
@@ -275,7 +314,11 @@ export class TsDemuxer extends ChunkedUnitParser {
     try {
       const header = parsePesHeader(joined, 0);
       if (!isVideoStreamId(header.streamId)) {
-        throw new CodecError("ERR_PES_STREAM_ID", `Cannot use PES: stream_id 0x${header.streamId.toString(16)} on the video PID`, 0);
+        throw new CodecError(
+          "ERR_PES_STREAM_ID",
+          `Cannot use PES: stream_id 0x${header.streamId.toString(16)} on the video PID`,
+          0,
+        );
       }
       headerLength = header.headerLength;
     } catch (e) {
@@ -292,7 +335,12 @@ export class TsDemuxer extends ChunkedUnitParser {
         skip -= piece.bytes.length;
         continue;
       }
-      this.sink.video(piece.bytes.subarray(skip), piece.fileOffset + skip, piece.unitOffset, this.packetLength);
+      this.sink.video(
+        piece.bytes.subarray(skip),
+        piece.fileOffset + skip,
+        piece.unitOffset,
+        this.packetLength,
+      );
       skip = 0;
     }
     this.pending = [];

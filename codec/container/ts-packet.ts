@@ -48,16 +48,28 @@ export interface AdaptationField {
 /** Parses the 4-byte header at `offset`; throws CodecError ERR_TS_TRUNCATED, ERR_TS_SYNC or ERR_TS_HEADER. */
 export function parseTsPacketHeader(bytes: Uint8Array, offset: number): TsPacketHeader {
   if (bytes.length - offset < TS_HEADER_LENGTH) {
-    throw new CodecError("ERR_TS_TRUNCATED", `Cannot parse TS packet header: ${bytes.length - offset} bytes`, offset);
+    throw new CodecError(
+      "ERR_TS_TRUNCATED",
+      `Cannot parse TS packet header: ${bytes.length - offset} bytes`,
+      offset,
+    );
   }
   if (bytes[offset] !== TS_SYNC_BYTE) {
-    throw new CodecError("ERR_TS_SYNC", `Cannot parse TS packet header: sync byte is 0x${bytes[offset]!.toString(16)}`, offset);
+    throw new CodecError(
+      "ERR_TS_SYNC",
+      `Cannot parse TS packet header: sync byte is 0x${bytes[offset]!.toString(16)}`,
+      offset,
+    );
   }
   const b1 = bytes[offset + 1]!;
   const b3 = bytes[offset + 3]!;
   const adaptationFieldControl = (b3 >> 4) & 0x03;
   if (adaptationFieldControl === AFC_RESERVED) {
-    throw new CodecError("ERR_TS_HEADER", "Cannot parse TS packet header: adaptation_field_control '00' is reserved", offset);
+    throw new CodecError(
+      "ERR_TS_HEADER",
+      "Cannot parse TS packet header: adaptation_field_control '00' is reserved",
+      offset,
+    );
   }
   return {
     offset,
@@ -88,17 +100,25 @@ export function parseAdaptationField(
   };
   if (offset >= bytes.length || offset >= end) fail("the packet ends before adaptation_field_length");
   const length = bytes[offset]!;
-  if (adaptationFieldControl === AFC_ADAPTATION_ONLY ? length !== ADAPTATION_ONLY_LENGTH : length > ADAPTATION_WITH_PAYLOAD_MAX) {
+  if (
+    adaptationFieldControl === AFC_ADAPTATION_ONLY
+      ? length !== ADAPTATION_ONLY_LENGTH
+      : length > ADAPTATION_WITH_PAYLOAD_MAX
+  ) {
     fail(`adaptation_field_length ${length} does not fit adaptation_field_control ${adaptationFieldControl}`);
   }
-  if (offset + 1 + length > Math.min(end, bytes.length)) fail(`adaptation_field_length ${length} runs past the packet`);
-  if (length === 0) return { length, discontinuity: false, randomAccess: false, esPriority: false, pcr: undefined };
+  if (offset + 1 + length > Math.min(end, bytes.length))
+    fail(`adaptation_field_length ${length} runs past the packet`);
+  if (length === 0)
+    return { length, discontinuity: false, randomAccess: false, esPriority: false, pcr: undefined };
   const flags = bytes[offset + 1]!;
   let pcr: number | undefined;
   if (flags & 0x10) {
     if (length < 1 + PCR_LENGTH) fail(`adaptation_field_length ${length} cannot hold the PCR`);
     const p = offset + 2;
-    const base = bytes[p]! * 2 ** 25 + ((bytes[p + 1]! << 17) | (bytes[p + 2]! << 9) | (bytes[p + 3]! << 1) | (bytes[p + 4]! >> 7));
+    const base =
+      bytes[p]! * 2 ** 25 +
+      ((bytes[p + 1]! << 17) | (bytes[p + 2]! << 9) | (bytes[p + 3]! << 1) | (bytes[p + 4]! >> 7));
     pcr = base * 300 + (((bytes[p + 4]! & 0x01) << 8) | bytes[p + 5]!);
   }
   return {

@@ -1,0 +1,252 @@
+/** @module The top-level streaming index of a recording in any container: what inspect prints and split/merge route by. */
+
+import { MAX_INDEX_ERRORS, VideoIndexer } from "../mpeg-video/video-indexer.ts";
+import type {
+  ByteRange,
+  ContainerKind,
+  IndexError,
+  RecordingIndex,
+  VideoFormat,
+} from "../recording-index.ts";
+import type { DemuxSink } from "./demux-sink.ts";
+import { detectContainer } from "./detect-container.ts";
+import { Mp4Indexer } from "./mp4-indexer.ts";
+import { PsDemuxer } from "./ps-demuxer.ts";
+import { RangeCoalescer } from "./range-coalescer.ts";
+import { TsDemuxer } from "./ts-demuxer.ts";
+import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "./ts-packet.ts";
+
+/** Video ES bytes fed to the VideoIndexer and the container unit (file range) that carried them. */
+interface Segment {
+  es: number;
+  length: number;
+  unitOffset: number;
+  unitLength: number;
+}
+
+/** Compact the segment queue once this many consumed entries sit at its head. */
+const SEGMENT_COMPACT_AT = 4096;
+
+/**
+ * Indexes a recording streamed in consecutive chunks. The container is detected from the first bytes;
+ * PS/TS video is demuxed into a VideoIndexer, and each finalized I-picture's ES range is mapped back to
+ * the PES/TS packets that carried it. Only the packet records of pictures still open are kept, so memory
+ * stays bounded by the index itself however long the recording.
+ */
+export class RecordingIndexer {
+  #kind: ContainerKind | undefined;
+  #probe: Uint8Array[] = [];
+  #probeBytes = 0;
+  #finished = false;
+
+  readonly #video = new VideoIndexer();
+  #demux: PsDemuxer | TsDemuxer | undefined;
+  #mp4: Mp4Indexer | undefined;
+  #declaredFormat: VideoFormat | undefined;
+  /** MPEG video is parsed; false for H.264/HEVC in a Transport Stream, which are not indexed picture by picture. */
+  #feedVideo = true;
+
+  #segments: Segment[] = [];
+  #segmentHead = 0;
+  #esBytes = 0;
+  #nextPicture = 0;
+  readonly #ranges = new RangeCoalescer();
+  readonly #errors: IndexError[] = [];
+  #droppedErrors = 0;
+
+  readonly #sink: DemuxSink = {
+    video: (payload, fileOffset, unitOffset, unitLength) =>
+      this.#onVideo(payload, unitOffset, unitLength, fileOffset),
+    error: (offset, code, message) => this.#error(offset, code, message),
+    format: (format) => {
+      this.#declaredFormat = format;
+      this.#feedVideo = format === "mpeg1" || format === "mpeg2";
+      if (!this.#feedVideo) {
+        this.#error(
+          0,
+          "ERR_VIDEO_NOT_INDEXED",
+          `${format} video in a Transport Stream is detected but not indexed picture by picture`,
+        );
+      }
+    },
+  };
+
+  push(chunk: Uint8Array): void {
+    if (this.#finished || chunk.length === 0) return;
+    if (this.#kind === undefined) {
+      this.#probe.push(chunk.slice());
+      this.#probeBytes += chunk.length;
+      const joined = this.#joinProbe();
+      const kind = detectContainer(joined, false);
+      if (kind === undefined) return;
+      this.#start(kind);
+      this.#probe = [];
+      this.#route(joined);
+      return;
+    }
+    this.#route(chunk);
+  }
+
+  finish(): ByteRange[] {
+    if (this.#finished) return [];
+    this.#finished = true;
+    if (this.#kind === undefined) {
+      const joined = this.#joinProbe();
+      this.#start(detectContainer(joined, true) ?? "es");
+      this.#probe = [];
+      this.#route(joined);
+    }
+    if (this.#mp4) return this.#mp4.finish();
+    this.#demux?.end();
+    this.#video.end();
+    this.#collectPictures();
+    return [];
+  }
+
+  supply(offset: number, bytes: Uint8Array): void {
+    this.#mp4?.supply(offset, bytes);
+  }
+
+  result(): RecordingIndex {
+    if (!this.#finished) this.finish();
+    if (this.#mp4) {
+      const r = this.#mp4.result();
+      return { ...r, errors: [...this.#errors, ...r.errors] };
+    }
+    const v = this.#video;
+    const errors = [...this.#errors, ...v.errors];
+    if (this.#droppedErrors > 0) {
+      errors.push({
+        offset: 0,
+        code: "ERR_CONTAINER_TOO_MANY_ERRORS",
+        message: `${this.#droppedErrors} more container errors were not recorded (limit ${MAX_INDEX_ERRORS})`,
+      });
+    }
+    const format = this.#declaredFormat && !this.#feedVideo ? this.#declaredFormat : v.format;
+    return {
+      container: this.#kind ?? "es",
+      format,
+      width: v.width,
+      height: v.height,
+      counts: { ...v.counts },
+      gops: v.gops,
+      pictures: v.pictures,
+      errors,
+      protectedRanges: this.#ranges.ranges(),
+    };
+  }
+
+  #joinProbe(): Uint8Array {
+    if (this.#probe.length === 1) return this.#probe[0]!;
+    const joined = new Uint8Array(this.#probeBytes);
+    let o = 0;
+    for (const part of this.#probe) {
+      joined.set(part, o);
+      o += part.length;
+    }
+    this.#probe = [joined];
+    return joined;
+  }
+
+  #start(kind: ContainerKind): void {
+    this.#kind = kind;
+    if (kind === "ps") this.#demux = new PsDemuxer(this.#sink);
+    else if (kind === "ts") this.#demux = new TsDemuxer(this.#sink, TS_PACKET_LENGTH);
+    else if (kind === "m2ts") this.#demux = new TsDemuxer(this.#sink, M2TS_PACKET_LENGTH);
+    else if (kind === "mp4") this.#mp4 = new Mp4Indexer();
+  }
+
+  #route(bytes: Uint8Array): void {
+    if (this.#mp4) {
+      this.#mp4.push(bytes);
+    } else if (this.#demux) {
+      this.#demux.push(bytes);
+    } else {
+      // An elementary stream is its own ES: file offsets and ES offsets coincide.
+      this.#onVideo(bytes, this.#esBytes, bytes.length, this.#esBytes);
+    }
+  }
+
+  #onVideo(payload: Uint8Array, unitOffset: number, unitLength: number, fileOffset: number): void {
+    if (!this.#feedVideo) return;
+    const isEs = this.#demux === undefined;
+    const last = this.#segments[this.#segments.length - 1];
+    if (!isEs && last && last.unitOffset === unitOffset && last.es + last.length === this.#esBytes) {
+      last.length += payload.length;
+    } else {
+      // For ES, a unit is the payload itself so an I-picture maps to exactly its own bytes.
+      this.#segments.push({
+        es: this.#esBytes,
+        length: payload.length,
+        unitOffset: isEs ? fileOffset : unitOffset,
+        unitLength: isEs ? payload.length : unitLength,
+      });
+    }
+    this.#esBytes += payload.length;
+    this.#video.push(payload);
+    this.#collectPictures();
+  }
+
+  /** Maps every newly finalized I-picture to its carrying units, then forgets units no picture can need. */
+  #collectPictures(): void {
+    const pictures = this.#video.pictures;
+    for (; this.#nextPicture < pictures.length; this.#nextPicture++) {
+      const p = pictures[this.#nextPicture]!;
+      if (p.type === "I") this.#protect(p.offset, p.length);
+    }
+    this.#trim(this.#video.settledOffset);
+  }
+
+  #protect(esOffset: number, esLength: number): void {
+    const end = esOffset + esLength;
+    const segs = this.#segments;
+    let lo = this.#segmentHead;
+    let hi = segs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const s = segs[mid]!;
+      if (s.es + s.length <= esOffset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < segs.length && segs[i]!.es < end; i++) {
+      const s = segs[i]!;
+      if (this.#demux === undefined) {
+        // ES: protect exactly the picture's bytes within this segment.
+        const from = Math.max(esOffset, s.es);
+        const to = Math.min(end, s.es + s.length);
+        this.#ranges.add(s.unitOffset + (from - s.es), to - from);
+      } else {
+        this.#ranges.add(s.unitOffset, s.unitLength);
+      }
+    }
+  }
+
+  #trim(settled: number): void {
+    const segs = this.#segments;
+    while (this.#segmentHead < segs.length) {
+      const s = segs[this.#segmentHead]!;
+      if (s.es + s.length > settled) break;
+      this.#segmentHead++;
+    }
+    if (this.#segmentHead >= SEGMENT_COMPACT_AT || this.#segmentHead === segs.length) {
+      this.#segments = segs.slice(this.#segmentHead);
+      this.#segmentHead = 0;
+    }
+  }
+
+  #error(offset: number, code: string, message: string): void {
+    if (this.#errors.length >= MAX_INDEX_ERRORS) {
+      this.#droppedErrors++;
+      return;
+    }
+    this.#errors.push({ offset, code, message });
+  }
+}
+
+/** Indexes a whole recording held in memory (MP4 ranges asked by finish() are served from the same bytes). */
+export function indexRecording(bytes: Uint8Array): RecordingIndex {
+  const indexer = new RecordingIndexer();
+  indexer.push(bytes);
+  for (const r of indexer.finish()) indexer.supply(r.offset, bytes.subarray(r.offset, r.offset + r.length));
+  return indexer.result();
+}
