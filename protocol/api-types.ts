@@ -224,3 +224,25 @@ export interface SpoolUsage {
   files: number;
   bytes: number;
 }
+
+// ---- Relay and store-and-forward (served by control/relay; kept loose where that module owns the details) ----
+
+export type TransferKind = "relay" | "store";
+
+export interface TransferRequest {
+  session: string;
+  size: number;
+  kind: TransferKind;
+  label?: string;
+}
+
+export interface TransferInfo {
+  id: string;
+  received: number;
+  complete: boolean;
+  [field: string]: unknown;
+}
+
+export interface InboxEntry {
+  [field: string]: unknown;
+}

@@ -1,0 +1,301 @@
+/** @module A typed client for every control-node HTTP route: signs each request with the device's HTTP subkey; the firmware and the tests use it. */
+import {
+  type AccountingEntry,
+  type AdminDevice,
+  type AdminSession,
+  type AllowListResponse,
+  type AllowListUpdate,
+  type AllowPolicy,
+  type ApiErrorBody,
+  type DeviceCredential,
+  type EndRequest,
+  type EnrollmentTokenResponse,
+  type EnrollResponse,
+  type ExtendResponse,
+  type GroupMembersUpdate,
+  type GroupResponse,
+  type InboxEntry,
+  type PendingSession,
+  type QueryResponse,
+  type QueryStoreResponse,
+  type RegistrationResponse,
+  type SessionState,
+  type SessionStatus,
+  type SpoolUsage,
+  type TransferInfo,
+  type TransferRequest,
+  UNSIGNED_PAYLOAD,
+} from "./api-types.ts";
+import { httpKeyFromSecret, signRequest } from "./request-signature.ts";
+
+/** A refusal from the node: HTTP status plus the stable code of its `{"error":{"code","message"}}` body. */
+export class ControlApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ControlApiError";
+  }
+}
+
+async function failure(res: Response): Promise<ControlApiError> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as ApiErrorBody;
+    if (typeof body?.error?.code === "string") {
+      return new ControlApiError(
+        res.status,
+        body.error.code,
+        `${res.status} ${body.error.code}: ${body.error.message}`,
+      );
+    }
+  } catch {
+    // not our error shape: fall through
+  }
+  return new ControlApiError(res.status, "http_error", `HTTP ${res.status}: ${text.slice(0, 200)}`);
+}
+
+async function json<T>(res: Response): Promise<T> {
+  if (!res.ok) throw await failure(res);
+  return (await res.json()) as T;
+}
+
+export interface RawOptions {
+  /** Override the signing clock (tests of the timestamp window). */
+  now?: number;
+  /** Reuse a nonce (tests of the replay guard). */
+  nonce?: string;
+  /** Replace or add headers after signing (tests of forged requests). */
+  headers?: Record<string, string>;
+  /** Sign UNSIGNED-PAYLOAD instead of the body hash (streamed data routes). */
+  unsigned?: boolean;
+}
+
+type Body = Uint8Array | string | ReadableStream<Uint8Array>;
+
+export interface ControlClientOptions {
+  /** e.g. "http://127.0.0.1:8650" */
+  baseUrl: string;
+  deviceId: string;
+  /** The device secret, base64url, as enrollment printed it. */
+  secret: string;
+  fetch?: typeof fetch;
+}
+
+/** One device's view of the API. Methods throw ControlApiError on any non-2xx answer. */
+export class ControlClient {
+  readonly #httpKey: Uint8Array;
+  readonly #fetch: typeof fetch;
+
+  constructor(readonly opts: ControlClientOptions) {
+    this.#httpKey = httpKeyFromSecret(opts.secret);
+    this.#fetch = opts.fetch ?? fetch;
+  }
+
+  get deviceId(): string {
+    return this.opts.deviceId;
+  }
+
+  /** Redeems an enrollment token (the one unauthenticated device route). */
+  static async enroll(
+    baseUrl: string,
+    token: string,
+    name: string,
+    f: typeof fetch = fetch,
+  ): Promise<EnrollResponse> {
+    const res = await f(`${baseUrl}/v1/enroll`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token, name }),
+    });
+    return json<EnrollResponse>(res);
+  }
+
+  /** Sends one signed request and returns the raw Response; the building block of every method. */
+  raw(method: string, pathAndQuery: string, body?: Body, o: RawOptions = {}): Promise<Response> {
+    const streamed = body instanceof ReadableStream;
+    if (streamed && !o.unsigned) throw new TypeError("Cannot sign a streamed body: pass unsigned: true");
+    const headers: Record<string, string> = {
+      ...signRequest({
+        deviceId: this.opts.deviceId,
+        httpKey: this.#httpKey,
+        method,
+        pathAndQuery,
+        body: o.unsigned ? UNSIGNED_PAYLOAD : (body as Uint8Array | string | undefined),
+        ...(o.now === undefined ? {} : { now: o.now }),
+        ...(o.nonce === undefined ? {} : { nonce: o.nonce }),
+      }),
+    };
+    if (body !== undefined && !streamed) headers["content-type"] = "application/json";
+    if (streamed) headers["content-type"] = "application/octet-stream";
+    Object.assign(headers, o.headers);
+    const init: RequestInit & { duplex?: "half" } = { method, headers };
+    if (body !== undefined) {
+      init.body = body as BodyInit;
+      if (streamed) init.duplex = "half";
+    }
+    return this.#fetch(`${this.opts.baseUrl}${pathAndQuery}`, init);
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return json<T>(await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body)));
+  }
+
+  register(address: string, port: number): Promise<RegistrationResponse> {
+    return this.#call("PUT", "/v1/registration", { address, port });
+  }
+  registration(): Promise<RegistrationResponse> {
+    return this.#call("GET", "/v1/registration");
+  }
+
+  allowList(): Promise<AllowListResponse> {
+    return this.#call("GET", "/v1/allow-list");
+  }
+  /** Seed A FIG. 3: {create} replaces, {add}/{delete} edit, both together in one request. */
+  updateAllowList(u: AllowListUpdate): Promise<AllowListResponse> {
+    return this.#call("PUT", "/v1/allow-list", u);
+  }
+  setPolicy(policy: AllowPolicy): Promise<AllowListResponse> {
+    return this.#call("PUT", "/v1/policy", { policy });
+  }
+
+  createGroup(name: string): Promise<GroupResponse> {
+    return this.#call("POST", "/v1/groups", { name });
+  }
+  group(name: string): Promise<GroupResponse> {
+    return this.#call("GET", `/v1/groups/${encodeURIComponent(name)}`);
+  }
+  updateGroup(name: string, u: GroupMembersUpdate): Promise<GroupResponse> {
+    return this.#call("PUT", `/v1/groups/${encodeURIComponent(name)}/members`, u);
+  }
+  async deleteGroup(name: string): Promise<void> {
+    const res = await this.raw("DELETE", `/v1/groups/${encodeURIComponent(name)}`);
+    if (!res.ok) throw await failure(res);
+  }
+
+  /** QUERY: 200 gives a live session and the callee's address; 202 (storeIfBusy, callee busy) a store session. */
+  async query(
+    callee: string,
+    opts: { storeIfBusy?: boolean } = {},
+  ): Promise<({ status: 200 } & QueryResponse) | ({ status: 202 } & QueryStoreResponse)> {
+    const body = opts.storeIfBusy === undefined ? { callee } : { callee, storeIfBusy: opts.storeIfBusy };
+    const res = await this.raw("POST", "/v1/query", JSON.stringify(body));
+    if (res.status === 200) return { status: 200, ...((await res.json()) as QueryResponse) };
+    if (res.status === 202) return { status: 202, ...((await res.json()) as QueryStoreResponse) };
+    throw await failure(res);
+  }
+
+  /** The callee's copies of sessions issued for it; each is handed out once. */
+  pendingSessions(): Promise<PendingSession[]> {
+    return this.#call("GET", "/v1/sessions/pending");
+  }
+  session(id: string): Promise<SessionStatus> {
+    return this.#call("GET", `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+  extend(id: string): Promise<ExtendResponse> {
+    return this.#call("POST", `/v1/sessions/${encodeURIComponent(id)}/extend`, {});
+  }
+  end(id: string, e: EndRequest): Promise<SessionStatus> {
+    return this.#call("POST", `/v1/sessions/${encodeURIComponent(id)}/end`, e);
+  }
+
+  // Relay and store-and-forward (control/relay).
+  createTransfer(t: TransferRequest): Promise<{ transfer: TransferInfo }> {
+    return this.#call("POST", "/v1/transfers", t);
+  }
+  /** Appends sealed bytes at offset (which must equal what the node holds); streamed bodies go UNSIGNED-PAYLOAD. */
+  async uploadData(
+    id: string,
+    offset: number,
+    body: Uint8Array | ReadableStream<Uint8Array>,
+  ): Promise<{ received: number }> {
+    const res = await this.raw("PUT", `/v1/transfers/${encodeURIComponent(id)}/data?offset=${offset}`, body, {
+      unsigned: true,
+    });
+    return json(res);
+  }
+  completeTransfer(id: string, c: { size: number; sha256?: string }): Promise<TransferInfo> {
+    return this.#call("POST", `/v1/transfers/${encodeURIComponent(id)}/complete`, c);
+  }
+  transfer(id: string): Promise<TransferInfo> {
+    return this.#call("GET", `/v1/transfers/${encodeURIComponent(id)}`);
+  }
+  /** The raw streamed download; read res.body. */
+  async downloadData(id: string, offset = 0): Promise<Response> {
+    const res = await this.raw("GET", `/v1/transfers/${encodeURIComponent(id)}/data?offset=${offset}`);
+    if (!res.ok) throw await failure(res);
+    return res;
+  }
+  ackTransfer(id: string): Promise<unknown> {
+    return this.#call("POST", `/v1/transfers/${encodeURIComponent(id)}/ack`, {});
+  }
+  inbox(): Promise<InboxEntry[]> {
+    return this.#call("GET", "/v1/inbox");
+  }
+}
+
+/** The operator's client for /admin (Authorization: Bearer). */
+export class AdminClient {
+  readonly #fetch: typeof fetch;
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string,
+    f: typeof fetch = fetch,
+  ) {
+    this.#fetch = f;
+  }
+
+  raw(method: string, path: string, body?: string): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    return this.#fetch(
+      `${this.baseUrl}${path}`,
+      body === undefined ? { method, headers } : { method, headers, body },
+    );
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return json<T>(await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body)));
+  }
+
+  devices(): Promise<AdminDevice[]> {
+    return this.#call("GET", "/admin/devices");
+  }
+  enroll(name: string): Promise<DeviceCredential> {
+    return this.#call("POST", "/admin/devices", { name });
+  }
+  async removeDevice(id: string): Promise<void> {
+    const res = await this.raw("DELETE", `/admin/devices/${encodeURIComponent(id)}`);
+    if (!res.ok) throw await failure(res);
+  }
+  enrollmentToken(ttlSec?: number): Promise<EnrollmentTokenResponse> {
+    return this.#call("POST", "/admin/enrollment-tokens", ttlSec === undefined ? {} : { ttlSec });
+  }
+  sessions(state?: SessionState): Promise<AdminSession[]> {
+    return this.#call("GET", `/admin/sessions${state ? `?state=${state}` : ""}`);
+  }
+  /** Forces an end; both peers get an `end` trigger; tells which of them acknowledged it. */
+  endSession(
+    id: string,
+    reason?: string,
+  ): Promise<{ id: string; state: "ended"; acknowledged: { caller: boolean; callee: boolean } }> {
+    return this.#call(
+      "POST",
+      `/admin/sessions/${encodeURIComponent(id)}/end`,
+      reason === undefined ? {} : { reason },
+    );
+  }
+  accounting(q: { device?: string; from?: number; to?: number } = {}): Promise<AccountingEntry[]> {
+    const p = new URLSearchParams();
+    if (q.device !== undefined) p.set("device", q.device);
+    if (q.from !== undefined) p.set("from", String(q.from));
+    if (q.to !== undefined) p.set("to", String(q.to));
+    const qs = p.toString();
+    return this.#call("GET", `/admin/accounting${qs ? `?${qs}` : ""}`);
+  }
+  spool(): Promise<SpoolUsage> {
+    return this.#call("GET", "/admin/spool");
+  }
+}
