@@ -36,7 +36,10 @@ def parse_spec(text):
     parts = text.split(":")
     if len(parts) != 2:
         raise ValueError(f"impairment {text!r} is not DELAY_MS:LOSS_PCT")
-    delay_ms, loss_pct = float(parts[0]), float(parts[1])
+    try:
+        delay_ms, loss_pct = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ValueError(f"impairment {text!r} is not DELAY_MS:LOSS_PCT (numbers)") from None
     if not (0 <= delay_ms <= 10_000) or not (0 <= loss_pct <= 100):
         raise ValueError(f"impairment {text!r} is out of range (delay 0..10000 ms, loss 0..100 %)")
     return delay_ms / 1000.0, loss_pct / 100.0
