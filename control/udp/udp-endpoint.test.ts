@@ -1,0 +1,324 @@
+import { describe, expect, test } from "bun:test";
+import { deriveKey } from "../../crypto/hmac.ts";
+import {
+  buildKeepalive,
+  KEEPALIVE_WINDOW_MS,
+  readKeepaliveResponse,
+} from "../../protocol/keepalive-request.ts";
+import { decodeXorMappedAddress } from "../../protocol/stun-address.ts";
+import { decodeErrorCode } from "../../protocol/stun-attributes.ts";
+import {
+  ATTR_ERROR_CODE,
+  ATTR_XOR_MAPPED_ADDRESS,
+  BINDING_REQUEST,
+  BINDING_SUCCESS,
+} from "../../protocol/stun-constants.ts";
+import { decodeStunMessage, encodeStunMessage, findAttribute } from "../../protocol/stun-message.ts";
+import {
+  encodeTriggerAck,
+  isTriggerDatagram,
+  type Trigger,
+  TriggerReplayGuard,
+  verifyTrigger,
+} from "../../protocol/trigger-datagram.ts";
+import { UdpEndpoint } from "./udp-endpoint.ts";
+
+const SECRETS = new Map([
+  ["dev_alice", new Uint8Array(32).fill(11)],
+  ["dev_bob", new Uint8Array(32).fill(22)],
+]);
+
+async function waitFor<T>(f: () => T | undefined | null | false, what: string, timeoutMs = 3000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+/** A device's UDP side, as the firmware will run it: keepalives out, triggers in, ACKs back. */
+class TestDevice {
+  readonly received: Uint8Array[] = [];
+  readonly triggers: Trigger[] = [];
+  readonly guard = new TriggerReplayGuard();
+  /** Decides the ACK for a fresh trigger; null means stay silent (a lost datagram, from the node's view). */
+  answer: (t: Trigger, copy: number) => string | null | undefined = () => undefined;
+  copies = new Map<string, number>();
+  private constructor(
+    readonly id: string,
+    readonly socket: Awaited<ReturnType<typeof Bun.udpSocket>>,
+    readonly node: { port: number },
+  ) {}
+
+  static async open(id: string, node: { port: number }, hostname = "127.0.0.1"): Promise<TestDevice> {
+    let dev: TestDevice | undefined;
+    const socket = await Bun.udpSocket({
+      hostname,
+      port: 0,
+      socket: {
+        data(_s, data) {
+          dev?.onData(new Uint8Array(data));
+        },
+      },
+    });
+    dev = new TestDevice(id, socket, node);
+    return dev;
+  }
+
+  get secret() {
+    return SECRETS.get(this.id) ?? new Uint8Array(32);
+  }
+
+  onData(b: Uint8Array) {
+    this.received.push(b);
+    if (!isTriggerDatagram(b)) return;
+    const key = deriveKey(this.secret, "trigger");
+    const t = verifyTrigger(b, key, this.id, Date.now());
+    const n = (this.copies.get(t.id) ?? 0) + 1;
+    this.copies.set(t.id, n);
+    if (this.guard.admit(t, Date.now()) === "new") this.triggers.push(t);
+    const answer = this.answer(t, n);
+    if (answer === null) return;
+    this.send(
+      encodeTriggerAck(
+        { id: t.id, deviceId: this.id, timestamp: Date.now(), ...(answer ? { answer } : {}) },
+        key,
+      ),
+    );
+  }
+
+  send(b: Uint8Array) {
+    this.socket.send(b, this.node.port, "127.0.0.1");
+  }
+
+  /** Sends bytes and waits for the next STUN datagram back. */
+  async exchange(b: Uint8Array): Promise<Uint8Array> {
+    const before = this.received.length;
+    this.send(b);
+    return waitFor(() => this.received.slice(before).find((x) => !isTriggerDatagram(x)), "a STUN response");
+  }
+
+  keepalive(opts: { now?: number; key?: Uint8Array; intervalSec?: number } = {}) {
+    return buildKeepalive({
+      deviceId: this.id,
+      key: opts.key ?? deriveKey(this.secret, "stun"),
+      now: opts.now ?? Date.now(),
+      intervalSec: opts.intervalSec ?? 25,
+    });
+  }
+
+  get port() {
+    return this.socket.port;
+  }
+
+  [Symbol.dispose]() {
+    this.socket.close();
+  }
+}
+
+async function startEndpoint(extra: Partial<Parameters<typeof UdpEndpoint.start>[0]> = {}) {
+  const sink: Array<[string, string, number, number]> = [];
+  const logs: string[] = [];
+  const ep = await UdpEndpoint.start({
+    host: "127.0.0.1",
+    port: 0,
+    lookupSecret: (id) => SECRETS.get(id) ?? null,
+    onKeepalive: (...a) => sink.push(a),
+    log: (m) => logs.push(m),
+    ...extra,
+  });
+  return { ep, sink, logs };
+}
+
+const errorCodeOf = (b: Uint8Array) => {
+  const m = decodeStunMessage(b);
+  const ec = findAttribute(m, ATTR_ERROR_CODE);
+  return ec ? decodeErrorCode(ec.value).code : 0;
+};
+
+describe("UdpEndpoint keepalives", () => {
+  test("an authenticated keepalive gets its XOR-MAPPED-ADDRESS and registers the mapping", async () => {
+    const { ep, sink } = await startEndpoint();
+    await using _ = ep;
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    const k = dev.keepalive({ intervalSec: 30 });
+    const reply = await dev.exchange(k.bytes);
+    const mapped = readKeepaliveResponse(reply, {
+      key: deriveKey(dev.secret, "stun"),
+      transactionId: k.transactionId,
+    });
+    expect(mapped).toEqual({ family: "IPv4", address: "127.0.0.1", port: dev.port });
+    expect(sink).toEqual([["dev_alice", "127.0.0.1", dev.port, 30]]);
+    expect(ep.mapping("dev_alice")).toMatchObject({ address: "127.0.0.1", port: dev.port, intervalSec: 30 });
+    expect(ep.isConnected("dev_alice")).toBe(true);
+  });
+
+  test("an unauthenticated Binding Request gets a plain response and registers nothing", async () => {
+    const { ep, sink } = await startEndpoint();
+    await using _ = ep;
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    const txid = crypto.getRandomValues(new Uint8Array(12));
+    const reply = decodeStunMessage(
+      await dev.exchange(encodeStunMessage({ type: BINDING_REQUEST, transactionId: txid })),
+    );
+    expect(reply.type).toBe(BINDING_SUCCESS);
+    const xma = decodeXorMappedAddress(findAttribute(reply, ATTR_XOR_MAPPED_ADDRESS)!.value, txid);
+    expect(xma.port).toBe(dev.port);
+    expect(sink).toEqual([]);
+    expect(ep.stats.plainBindings).toBe(1);
+  });
+
+  test("bad integrity, unknown device, replay and stale timestamps get 401 and register nothing", async () => {
+    const { ep, sink } = await startEndpoint();
+    await using _ = ep;
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    using stranger = await TestDevice.open("dev_mallory", ep.address);
+    expect(errorCodeOf(await dev.exchange(dev.keepalive({ key: new Uint8Array(32).fill(1) }).bytes))).toBe(
+      401,
+    );
+    expect(errorCodeOf(await stranger.exchange(stranger.keepalive().bytes))).toBe(401);
+    expect(
+      errorCodeOf(await dev.exchange(dev.keepalive({ now: Date.now() - KEEPALIVE_WINDOW_MS - 5000 }).bytes)),
+    ).toBe(401);
+    expect(
+      errorCodeOf(await dev.exchange(dev.keepalive({ now: Date.now() + KEEPALIVE_WINDOW_MS + 5000 }).bytes)),
+    ).toBe(401);
+    expect(sink).toEqual([]);
+    const k = dev.keepalive();
+    expect(errorCodeOf(await dev.exchange(k.bytes))).toBe(0);
+    expect(errorCodeOf(await dev.exchange(k.bytes))).toBe(401);
+    expect(sink.length).toBe(1);
+  });
+
+  test("a new source mapping for the same device is recorded and the latest wins", async () => {
+    const { ep, sink, logs } = await startEndpoint();
+    await using _ = ep;
+    using first = await TestDevice.open("dev_alice", ep.address);
+    using second = await TestDevice.open("dev_alice", ep.address);
+    await first.exchange(first.keepalive().bytes);
+    await second.exchange(second.keepalive().bytes);
+    expect(sink.map((s) => s[2])).toEqual([first.port, second.port]);
+    expect(ep.mapping("dev_alice")?.port).toBe(second.port);
+    expect(logs.some((l) => l.includes("mapping of dev_alice changed"))).toBe(true);
+  });
+
+  test("a flood of garbage from another source does not stop it answering", async () => {
+    const { ep, sink } = await startEndpoint({ rateLimit: { perSecond: 50, burst: 100 } });
+    await using _ = ep;
+    using flooder = await TestDevice.open("dev_bob", ep.address, "127.0.0.2");
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    const good = flooder.keepalive().bytes;
+    const packets: Uint8Array[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const kind = i % 4;
+      if (kind === 0) packets.push(crypto.getRandomValues(new Uint8Array(1 + (i % 300))));
+      else if (kind === 1) packets.push(good.subarray(0, i % good.byteLength));
+      else if (kind === 2) {
+        const b = new Uint8Array(good);
+        b[i % b.byteLength] = b[i % b.byteLength]! ^ 0x10;
+        packets.push(b);
+      } else
+        packets.push(
+          Uint8Array.from([0x50, 0x56, 0x54, 0x47, ...crypto.getRandomValues(new Uint8Array(80))]),
+        );
+    }
+    // Sent in bursts with a yield between them, so loopback's receive buffer does not simply discard the flood.
+    for (let i = 0; i < packets.length; i++) {
+      flooder.send(packets[i]!);
+      if (i % 100 === 99) await Bun.sleep(1);
+    }
+    await waitFor(() => ep.stats.datagrams >= 1500, "the flood to arrive", 4000);
+    const k = dev.keepalive();
+    const reply = await dev.exchange(k.bytes);
+    expect(
+      readKeepaliveResponse(reply, { key: deriveKey(dev.secret, "stun"), transactionId: k.transactionId })
+        .port,
+    ).toBe(dev.port);
+    expect(ep.stats.rateLimited).toBeGreaterThan(0);
+    expect(sink.map((s) => s[0])).toEqual(["dev_alice"]);
+  });
+
+  test("onDatagram() never throws, whatever it is fed", async () => {
+    const { ep } = await startEndpoint({ rateLimit: false });
+    await using _ = ep;
+    const k = buildKeepalive({
+      deviceId: "dev_alice",
+      key: deriveKey(SECRETS.get("dev_alice")!, "stun"),
+      now: Date.now(),
+    });
+    for (let n = 0; n <= k.bytes.byteLength; n++) ep.onDatagram(k.bytes.subarray(0, n), "127.0.0.1", 9);
+    for (let i = 0; i < 3000; i++)
+      ep.onDatagram(crypto.getRandomValues(new Uint8Array(i % 200)), "127.0.0.1", 9);
+    ep.onDatagram(k.bytes, "not-an-ip", 9);
+    expect(ep.stats.dropped).toBeGreaterThan(0);
+  });
+});
+
+describe("UdpEndpoint triggers", () => {
+  test("a trigger is retried until the device ACKs, and the answer comes back", async () => {
+    const { ep } = await startEndpoint();
+    await using _ = ep;
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    await dev.exchange(dev.keepalive().bytes);
+    dev.answer = (_t, copy) => (copy < 3 ? null : "busy");
+    const r = await ep.trigger("dev_alice", "status", { caller: "dev_bob" }, { deadlineMs: 3000 });
+    expect(r).toEqual({ answer: "busy" });
+    expect(dev.triggers.length).toBe(1);
+    expect(dev.triggers[0]).toMatchObject({ kind: "status", ref: { caller: "dev_bob" } });
+    expect(dev.copies.get(dev.triggers[0]!.id)).toBe(3);
+  });
+
+  test("trigger() resolves null without a mapping and after the deadline when nobody ACKs", async () => {
+    const { ep } = await startEndpoint();
+    await using _ = ep;
+    expect(await ep.trigger("dev_alice", "contact", {})).toBeNull();
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    await dev.exchange(dev.keepalive().bytes);
+    dev.answer = () => null;
+    const t0 = Date.now();
+    expect(await ep.trigger("dev_alice", "contact", {}, { deadlineMs: 400 })).toBeNull();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(350);
+    expect(dev.triggers.length).toBe(1);
+  });
+
+  test("forged and replayed ACKs are ignored", async () => {
+    const { ep } = await startEndpoint();
+    await using _ = ep;
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    await dev.exchange(dev.keepalive().bytes);
+    // First trigger: answered normally; keep its ACK to replay later.
+    let firstAck: Uint8Array | undefined;
+    dev.answer = () => "allow";
+    const origSend = dev.send.bind(dev);
+    dev.send = (b) => {
+      if (isTriggerDatagram(b)) firstAck ??= b;
+      origSend(b);
+    };
+    expect(await ep.trigger("dev_alice", "verdict", { caller: { id: "dev_bob", name: "bob" } })).toEqual({
+      answer: "allow",
+    });
+    dev.send = origSend;
+    // Second trigger: the device stays silent; an attacker replays the old ACK and forges one with a wrong key.
+    dev.answer = () => null;
+    const pending = ep.trigger(
+      "dev_alice",
+      "verdict",
+      { caller: { id: "dev_bob", name: "bob" } },
+      { deadlineMs: 800 },
+    );
+    const t = await waitFor(() => dev.triggers[1], "the second trigger");
+    const before = ep.stats.dropped;
+    dev.send(firstAck!);
+    dev.send(
+      encodeTriggerAck(
+        { id: t.id, deviceId: "dev_alice", answer: "allow", timestamp: Date.now() },
+        new Uint8Array(32),
+      ),
+    );
+    await waitFor(() => ep.stats.dropped > before, "the forged ACK to be dropped");
+    expect(await pending).toBeNull();
+    expect(ep.stats.acks).toBe(1);
+  });
+});
