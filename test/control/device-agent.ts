@@ -1,0 +1,114 @@
+/** @module A recorder's UDP side for integration tests: real authenticated STUN keepalives to the node and real trigger ACKs, with scripted answers. */
+import type { udp } from "bun";
+import { deriveKey } from "../../crypto/hmac.ts";
+import { fromBase64url } from "../../crypto/random-token.ts";
+import { buildKeepalive, keepaliveKey, readKeepaliveResponse } from "../../protocol/keepalive-request.ts";
+import type { TransportAddress } from "../../protocol/stun-address.ts";
+import {
+  encodeTriggerAck,
+  isTriggerDatagram,
+  type Trigger,
+  verifyTrigger,
+} from "../../protocol/trigger-datagram.ts";
+
+export type Answerer = (t: Trigger) => string | undefined | "no-ack";
+
+/** Polls cond until true or timeout (tests wait for conditions, never for fixed times). */
+export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+export class DeviceAgent implements AsyncDisposable {
+  readonly triggers: Trigger[] = [];
+  /** Per-kind answers: "acceptable" | "busy" for status, "allow" | "deny" for verdict, "no-ack" to stay silent. */
+  answer: Answerer = (t) => (t.kind === "status" ? "acceptable" : t.kind === "verdict" ? "deny" : undefined);
+  #mapped: TransportAddress | null = null;
+  #pendingTx: Uint8Array | null = null;
+  readonly #stunKey: Uint8Array;
+  readonly #triggerKey: Uint8Array;
+
+  private constructor(
+    readonly deviceId: string,
+    secret: string,
+    private readonly socket: udp.Socket<"buffer">,
+    private readonly node: { host: string; port: number },
+  ) {
+    const s = fromBase64url(secret);
+    this.#stunKey = keepaliveKey(s);
+    this.#triggerKey = deriveKey(s, "trigger");
+  }
+
+  static async start(
+    cred: { id: string; secret: string },
+    node: { host: string; port: number },
+  ): Promise<DeviceAgent> {
+    let agent: DeviceAgent | undefined;
+    const socket = await Bun.udpSocket({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(_s, data) {
+          agent?.onDatagram(new Uint8Array(data));
+        },
+      },
+    });
+    agent = new DeviceAgent(cred.id, cred.secret, socket, node);
+    return agent;
+  }
+
+  get port(): number {
+    return this.socket.port;
+  }
+
+  get mapped(): TransportAddress | null {
+    return this.#mapped;
+  }
+
+  onDatagram(data: Uint8Array): void {
+    if (isTriggerDatagram(data)) {
+      const t = verifyTrigger(data, this.#triggerKey, this.deviceId, Date.now());
+      const a = this.answer(t);
+      if (!this.triggers.some((x) => x.id === t.id)) this.triggers.push(t);
+      if (a === "no-ack") return;
+      const ack = encodeTriggerAck(
+        a === undefined
+          ? { id: t.id, deviceId: this.deviceId, timestamp: Date.now() }
+          : { id: t.id, deviceId: this.deviceId, answer: a, timestamp: Date.now() },
+        this.#triggerKey,
+      );
+      this.socket.send(ack, this.node.port, this.node.host);
+      return;
+    }
+    if (this.#pendingTx) {
+      this.#mapped = readKeepaliveResponse(data, { key: this.#stunKey, transactionId: this.#pendingTx });
+      this.#pendingTx = null;
+    }
+  }
+
+  /** Sends one keepalive and waits for the node's integrity-protected answer. */
+  async keepalive(intervalSec = 25): Promise<TransportAddress> {
+    this.#mapped = null;
+    const { bytes, transactionId } = buildKeepalive({
+      deviceId: this.deviceId,
+      key: this.#stunKey,
+      now: Date.now(),
+      intervalSec,
+    });
+    this.#pendingTx = transactionId;
+    this.socket.send(bytes, this.node.port, this.node.host);
+    await waitFor(() => this.#mapped !== null, 3000, "keepalive response");
+    return this.#mapped!;
+  }
+
+  kinds(): string[] {
+    return this.triggers.map((t) => t.kind);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.socket.close();
+  }
+}
