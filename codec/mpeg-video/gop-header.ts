@@ -1,7 +1,7 @@
 /** @module Strict parser for group_of_pictures_header() (ISO/IEC 13818-2 6.2.2.6, 6.3.8; ISO/IEC 11172-2 2.4.2.4). */
 import { CodecError } from "../codec-error.ts";
 import { BitReader } from "./bit-reader.ts";
-import { requireStartCode, withTruncation } from "./header-guard.ts";
+import { requireStartCode, truncation } from "./header-guard.ts";
 import { GROUP_START_CODE, START_CODE_BYTES } from "./start-codes.ts";
 
 /** time_code (25 bits) + closed_gop + broken_link = 27 bits, padded to 4 bytes (ISO/IEC 13818-2 6.2.2.6). */
@@ -33,7 +33,7 @@ const WHAT = "GOP header";
 /** Parses the GOP header whose start code (00 00 01 B8) is at `bytes[offset]`. Throws CodecError. */
 export function parseGopHeader(bytes: Uint8Array, offset: number): GopHeader {
   requireStartCode(bytes, offset, GROUP_START_CODE, WHAT);
-  return withTruncation("ERR_GOP_TRUNCATED", WHAT, offset, () => {
+  try {
     const r = new BitReader(bytes, offset + START_CODE_BYTES);
     const dropFrame = r.flag();
     const hours = r.read(5);
@@ -64,7 +64,9 @@ export function parseGopHeader(bytes: Uint8Array, offset: number): GopHeader {
       closedGop,
       brokenLink,
     };
-  });
+  } catch (e) {
+    throw truncation(e, "ERR_GOP_TRUNCATED", WHAT, offset);
+  }
 }
 
 function fail(code: string, why: string, offset: number): CodecError {

@@ -31,20 +31,15 @@ export function requireStartCode(bytes: Uint8Array, offset: number, code: number
 }
 
 /**
- * Runs `body`, turning a BitReader overrun into CodecError(`truncatedCode`) so callers see one error type
- * with a stable code and the header's offset.
+ * Maps a BitReader overrun to CodecError(`truncatedCode`) so callers see one error type with a stable code and
+ * the header's offset; any other error passes through. Used as `catch (e) { throw truncation(e, ...) }` (no
+ * closure per parse: these run once per picture while indexing).
  */
-export function withTruncation<T>(truncatedCode: string, what: string, offset: number, body: () => T): T {
-  try {
-    return body();
-  } catch (e) {
-    if (e instanceof BitsExhausted) {
-      throw new CodecError(
-        truncatedCode,
-        `Cannot parse ${what}: the header is truncated at bit ${e.bitPosition - offset * 8} after its start`,
-        offset,
-      );
-    }
-    throw e;
-  }
+export function truncation(e: unknown, truncatedCode: string, what: string, offset: number): unknown {
+  if (!(e instanceof BitsExhausted)) return e;
+  return new CodecError(
+    truncatedCode,
+    `Cannot parse ${what}: the header is truncated at bit ${e.bitPosition - offset * 8} after its start`,
+    offset,
+  );
 }

@@ -2,7 +2,7 @@
 import { CodecError } from "../codec-error.ts";
 import type { PictureStructure } from "../recording-index.ts";
 import { BitReader } from "./bit-reader.ts";
-import { requireStartCode, withTruncation } from "./header-guard.ts";
+import { requireStartCode, truncation } from "./header-guard.ts";
 import { EXTENSION_START_CODE, PICTURE_CODING_EXTENSION_ID, START_CODE_BYTES } from "./start-codes.ts";
 
 /** picture_structure (ISO/IEC 13818-2 Table 6-14); 0 is reserved. */
@@ -41,7 +41,7 @@ const WHAT = "picture coding extension";
 /** Parses the picture coding extension (00 00 01 B5, id 8) at `bytes[offset]`. Throws CodecError. */
 export function parsePictureCodingExtension(bytes: Uint8Array, offset: number): PictureCodingExtension {
   requireStartCode(bytes, offset, EXTENSION_START_CODE, WHAT);
-  return withTruncation("ERR_PICTURE_EXTENSION_TRUNCATED", WHAT, offset, () => {
+  try {
     const r = new BitReader(bytes, offset + START_CODE_BYTES);
     const id = r.read(4);
     if (id !== PICTURE_CODING_EXTENSION_ID) {
@@ -71,14 +71,11 @@ export function parsePictureCodingExtension(bytes: Uint8Array, offset: number): 
     const structure = STRUCTURE_NAMES[pictureStructure];
     if (structure === undefined)
       throw fail("ERR_PICTURE_STRUCTURE", "picture_structure 0 is reserved", offset);
-    for (const [s, t] of [
-      [0, 0],
-      [0, 1],
-      [1, 0],
-      [1, 1],
-    ] as const) {
-      if (fCode[s][t] === F_CODE_FORBIDDEN)
-        throw fail("ERR_PICTURE_F_CODE", `f_code[${s}][${t}] is 0`, offset);
+    if (fCode[0][0] === F_CODE_FORBIDDEN || fCode[0][1] === F_CODE_FORBIDDEN) {
+      throw fail("ERR_PICTURE_F_CODE", "a forward f_code is 0", offset);
+    }
+    if (fCode[1][0] === F_CODE_FORBIDDEN || fCode[1][1] === F_CODE_FORBIDDEN) {
+      throw fail("ERR_PICTURE_F_CODE", "a backward f_code is 0", offset);
     }
     return {
       offset,
@@ -98,7 +95,9 @@ export function parsePictureCodingExtension(bytes: Uint8Array, offset: number): 
       progressiveFrame,
       compositeDisplay,
     };
-  });
+  } catch (e) {
+    throw truncation(e, "ERR_PICTURE_EXTENSION_TRUNCATED", WHAT, offset);
+  }
 }
 
 function fail(code: string, why: string, offset: number): CodecError {

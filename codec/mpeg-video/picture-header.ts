@@ -2,7 +2,7 @@
 import { CodecError } from "../codec-error.ts";
 import type { PictureType } from "../recording-index.ts";
 import { BitReader } from "./bit-reader.ts";
-import { requireStartCode, withTruncation } from "./header-guard.ts";
+import { requireStartCode, truncation } from "./header-guard.ts";
 import { PICTURE_START_CODE, START_CODE_BYTES } from "./start-codes.ts";
 
 /** picture_coding_type (ISO/IEC 13818-2 Table 6-12): 0 forbidden, 4 (D) is MPEG-1 only, 5..7 reserved. */
@@ -38,7 +38,7 @@ const WHAT = "picture header";
 /** Parses the picture header whose start code (00 00 01 00) is at `bytes[offset]`. Throws CodecError. */
 export function parsePictureHeader(bytes: Uint8Array, offset: number): PictureHeader {
   requireStartCode(bytes, offset, PICTURE_START_CODE, WHAT);
-  return withTruncation("ERR_PICTURE_TRUNCATED", WHAT, offset, () => {
+  try {
     const r = new BitReader(bytes, offset + START_CODE_BYTES);
     const temporalReference = r.read(10);
     const codingType = r.read(3);
@@ -86,7 +86,9 @@ export function parsePictureHeader(bytes: Uint8Array, offset: number): PictureHe
       fullPelBackwardVector,
       backwardFCode,
     };
-  });
+  } catch (e) {
+    throw truncation(e, "ERR_PICTURE_TRUNCATED", WHAT, offset);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /** @module Strict parser for sequence_extension() (ISO/IEC 13818-2 6.2.2.3, 6.3.5): its presence means MPEG-2. */
 import { CodecError } from "../codec-error.ts";
 import { BitReader } from "./bit-reader.ts";
-import { requireStartCode, withTruncation } from "./header-guard.ts";
+import { requireStartCode, truncation } from "./header-guard.ts";
 import { EXTENSION_START_CODE, SEQUENCE_EXTENSION_ID, START_CODE_BYTES } from "./start-codes.ts";
 
 /** 4+8+1+2+2+2+12+1+8+1+2+5 = 48 bits after the start code (ISO/IEC 13818-2 6.2.2.3). */
@@ -33,7 +33,7 @@ const WHAT = "sequence extension";
 /** Parses the sequence extension whose start code (00 00 01 B5, id 1) is at `bytes[offset]`. Throws CodecError. */
 export function parseSequenceExtension(bytes: Uint8Array, offset: number): SequenceExtension {
   requireStartCode(bytes, offset, EXTENSION_START_CODE, WHAT);
-  return withTruncation("ERR_SEQUENCE_EXTENSION_TRUNCATED", WHAT, offset, () => {
+  try {
     const r = new BitReader(bytes, offset + START_CODE_BYTES);
     const id = r.read(4);
     if (id !== SEQUENCE_EXTENSION_ID) {
@@ -73,7 +73,9 @@ export function parseSequenceExtension(bytes: Uint8Array, offset: number): Seque
       frameRateExtensionN,
       frameRateExtensionD,
     };
-  });
+  } catch (e) {
+    throw truncation(e, "ERR_SEQUENCE_EXTENSION_TRUNCATED", WHAT, offset);
+  }
 }
 
 function fail(code: string, why: string, offset: number): CodecError {

@@ -1,7 +1,7 @@
 /** @module Strict parser for sequence_header() (ISO/IEC 13818-2 6.2.2.1, 6.3.3; ISO/IEC 11172-2 2.4.2.3). */
 import { CodecError } from "../codec-error.ts";
 import { BitReader } from "./bit-reader.ts";
-import { requireStartCode, withTruncation } from "./header-guard.ts";
+import { requireStartCode, truncation } from "./header-guard.ts";
 import { SEQUENCE_HEADER_CODE, START_CODE_BYTES } from "./start-codes.ts";
 
 /** Quantiser matrices hold 64 8-bit entries in zigzag order (ISO/IEC 13818-2 6.3.3). */
@@ -51,7 +51,7 @@ const WHAT = "sequence header";
 /** Parses the sequence header whose start code (00 00 01 B3) is at `bytes[offset]`. Throws CodecError. */
 export function parseSequenceHeader(bytes: Uint8Array, offset: number): SequenceHeader {
   requireStartCode(bytes, offset, SEQUENCE_HEADER_CODE, WHAT);
-  return withTruncation("ERR_SEQUENCE_TRUNCATED", WHAT, offset, () => {
+  try {
     const r = new BitReader(bytes, offset + START_CODE_BYTES);
     const horizontalSize = r.read(12);
     const verticalSize = r.read(12);
@@ -93,7 +93,9 @@ export function parseSequenceHeader(bytes: Uint8Array, offset: number): Sequence
       intraQuantiserMatrix,
       nonIntraQuantiserMatrix,
     };
-  });
+  } catch (e) {
+    throw truncation(e, "ERR_SEQUENCE_TRUNCATED", WHAT, offset);
+  }
 }
 
 function readMatrix(r: BitReader, offset: number, which: string): Uint8Array {

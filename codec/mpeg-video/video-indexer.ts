@@ -89,6 +89,7 @@ export class VideoIndexer {
   readonly #pendingBytes = new Uint8Array(SEQUENCE_HEADER_MAX_BYTES);
   #pendingFilled = 0;
   #pendingWant = 0;
+  readonly #views: Uint8Array[] = [];
 
   #picture: OpenPicture | null = null;
   /** A first field waiting for its partner (its serial). */
@@ -105,8 +106,11 @@ export class VideoIndexer {
   #orphanSlicesReported = false;
 
   constructor() {
-    this.#scanner = new StartCodeScanner((code, offset, chunk, codeIndex) =>
-      this.#onStartCode(code, offset, chunk, codeIndex),
+    // Only the first slice of a run matters here (it bounds the header before it and marks the picture as
+    // having slice data), so the scanner skips the rest without calling back.
+    this.#scanner = new StartCodeScanner(
+      (code, offset, chunk, codeIndex) => this.#onStartCode(code, offset, chunk, codeIndex),
+      { collapseSlices: true },
     );
   }
 
@@ -241,11 +245,23 @@ export class VideoIndexer {
   }
 
   #fillPending(chunk: Uint8Array, from: number): void {
-    const need = this.#pendingWant - this.#pendingFilled;
-    if (this.#pendingCode < 0 || need <= 0) return;
-    const take = chunk.subarray(from, from + need);
-    this.#pendingBytes.set(take, this.#pendingFilled);
-    this.#pendingFilled += take.length;
+    if (this.#pendingCode < 0) return;
+    // A byte loop: headers are a few bytes, and subarray()+set() would allocate a view per header.
+    const b = this.#pendingBytes;
+    const stop = Math.min(chunk.length, from + this.#pendingWant - this.#pendingFilled);
+    let k = this.#pendingFilled;
+    for (let i = from; i < stop; i++) b[k++] = chunk[i] as number;
+    this.#pendingFilled = k;
+  }
+
+  /** `#pendingBytes` limited to `n` bytes; views are cached per length so parsing a header allocates none. */
+  #pendingView(n: number): Uint8Array {
+    let v = this.#views[n];
+    if (v === undefined) {
+      v = this.#pendingBytes.subarray(0, n);
+      this.#views[n] = v;
+    }
+    return v;
   }
 
   /** Parses the pending header, bounded by the start code (or stream end) at `end`. */
@@ -254,7 +270,7 @@ export class VideoIndexer {
     if (code < 0) return;
     this.#pendingCode = -1;
     const offset = this.#pendingOffset;
-    const bytes = this.#pendingBytes.subarray(0, Math.min(this.#pendingFilled, end - offset));
+    const bytes = this.#pendingView(Math.min(this.#pendingFilled, end - offset));
     try {
       if (code === PICTURE_START_CODE) this.#openPicture(bytes, offset);
       else if (code === GROUP_START_CODE) this.#addGop(bytes, offset);
