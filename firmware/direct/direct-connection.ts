@@ -45,6 +45,11 @@ export class DirectConnection implements AsyncDisposable {
   /** Bytes on the wire, framing and tags included. */
   wireBytesSent = 0;
   wireBytesReceived = 0;
+  /** True while the socket is not read because the application has not consumed enough (backpressure). */
+  get readPaused(): boolean {
+    return this.paused;
+  }
+
   /** Resolves when the socket has closed, with the error that closed it, if any. */
   readonly closed: Promise<DirectChannelError | undefined>;
 
