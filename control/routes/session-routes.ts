@@ -43,7 +43,7 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
   app.get("/sessions/:id", (c) => c.json(d.sessions.statusFor(c.get("deviceId"), c.req.param("id"))));
 
   app.post("/sessions/:id/extend", (c) => {
-    parseJsonObject(c.get("body"), true);
+    onlyFields(parseJsonObject(c.get("body"), true), []);
     return c.json(d.sessions.extend(c.get("deviceId"), c.req.param("id")));
   });
 

@@ -142,14 +142,15 @@ export class AllowListStore {
     e: { add?: string[] | undefined; delete?: string[] | undefined },
   ): GroupResponse {
     const key = checkGroupName(name);
+    // Input is checked before any lookup, so a malformed request is a 400 whatever the group's state.
+    const add = e.add?.map((x, i) => checkMember(x, `add[${i}]`));
+    const del = e.delete?.map((x, i) => checkMember(x, `delete[${i}]`));
     const g = this.groupRow(key);
     if (!g || (g.owner_id !== ownerId && !this.isMember(key, ownerName))) {
       throw new ApiError(404, "group_not_found", `Group '${name}' not found`);
     }
     if (g.owner_id !== ownerId)
       throw new ApiError(403, "not_group_owner", `Only the owner edits group '${name}'`);
-    const add = e.add?.map((x, i) => checkMember(x, `add[${i}]`));
-    const del = e.delete?.map((x, i) => checkMember(x, `delete[${i}]`));
     const insert = this.db.prepare(
       "INSERT OR IGNORE INTO group_members (group_key, member_key) VALUES (?, ?)",
     );
