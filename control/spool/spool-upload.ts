@@ -1,0 +1,87 @@
+/** @module Streams a request body onto the end of a spool file, fsyncing before any byte is counted as received. */
+import { open } from "node:fs/promises";
+import { RelayError } from "../relay/relay-error.ts";
+
+/** Default amount written between durable checkpoints inside one PUT, so a long upload cut off mid-way keeps most of it. */
+export const DEFAULT_SYNC_EVERY_BYTES = 4 * 1024 * 1024;
+
+export interface AppendResult {
+  /** Durable length of the file, which the caller records as received. */
+  readonly received: number;
+  /** Set when the body ended abnormally (client went away) or overran the declared size. */
+  readonly error?: unknown;
+}
+
+/**
+ * Appends `body` to the file at `offset`: first truncates anything past offset (bytes written but never
+ * acknowledged before a crash), then writes chunk by chunk, awaiting each write before reading the next chunk,
+ * so memory stays at one chunk however large the body. Every `syncEvery` bytes, and at the end, it fsyncs and
+ * calls `checkpoint(durableLength)`; `onWritten` reports bytes written but not yet durable (for live followers).
+ */
+export async function appendStream(o: {
+  path: string;
+  offset: number;
+  limit: number;
+  body: ReadableStream<Uint8Array> | null;
+  syncEvery?: number;
+  checkpoint: (durable: number) => void;
+  onWritten?: (written: number) => void;
+}): Promise<AppendResult> {
+  const fh = await open(o.path, o.offset === 0 ? "w" : "r+");
+  const syncEvery = o.syncEvery ?? DEFAULT_SYNC_EVERY_BYTES;
+  let pos = o.offset;
+  let durable = o.offset;
+  let error: unknown;
+  const sync = async () => {
+    if (pos === durable) return;
+    await fh.sync();
+    durable = pos;
+    o.checkpoint(durable);
+  };
+  try {
+    await fh.truncate(o.offset);
+    if (o.body) {
+      const reader = o.body.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (value.byteLength === 0) continue;
+          const room = o.limit - pos;
+          const take = Math.min(room, value.byteLength);
+          if (take > 0) {
+            let off = 0;
+            while (off < take) {
+              const { bytesWritten } = await fh.write(value, off, take - off, pos);
+              off += bytesWritten;
+              pos += bytesWritten;
+            }
+            o.onWritten?.(pos);
+          }
+          if (take < value.byteLength) {
+            error = new RelayError(
+              413,
+              "size_exceeded",
+              `Body runs past the declared size of ${o.limit} bytes`,
+              {
+                received: pos,
+              },
+            );
+            await reader.cancel().catch(() => {});
+            break;
+          }
+          if (pos - durable >= syncEvery) await sync();
+        }
+      } catch (e) {
+        // The client went away mid-body: everything written so far is still a correct prefix, keep it.
+        error = e;
+      } finally {
+        reader.releaseLock();
+      }
+    }
+    await sync();
+  } finally {
+    await fh.close();
+  }
+  return error === undefined ? { received: durable } : { received: durable, error };
+}
