@@ -36,5 +36,6 @@ describe("parseProgramStreamMap()", () => {
     ["rejects program_stream_map_length below its fixed fields", withLength(4), "ERR_PSM_LENGTH"],
     ["rejects another stream_id", new Uint8Array([0, 0, 1, 0xbd, ...map.subarray(4)]), "ERR_PSM_LENGTH"],
   ];
-  for (const [name, bytes, code] of invalid) test(name, () => expectCodecError(() => parseProgramStreamMap(bytes, 0), code));
+  for (const [name, bytes, code] of invalid)
+    test(name, () => expectCodecError(() => parseProgramStreamMap(bytes, 0), code));
 });

@@ -14,7 +14,11 @@ function collect() {
 
 describe("PsiAssembler", () => {
   test("PsiAssembler joins a section spread over three packets", () => {
-    const pmt = pmtSection(1, 0x100, Array.from({ length: 80 }, (_, i) => ({ streamType: 0x06, pid: 0x200 + i })));
+    const pmt = pmtSection(
+      1,
+      0x100,
+      Array.from({ length: 80 }, (_, i) => ({ streamType: 0x06, pid: 0x200 + i })),
+    );
     expect(pmt.length).toBeGreaterThan(2 * 184);
     const { a, sections, errors } = collect();
     const body = concat(new Uint8Array([0]), pmt);
@@ -30,7 +34,11 @@ describe("PsiAssembler", () => {
     const { a, sections } = collect();
     // A section starting at the end of one packet, finished by the pointer_field bytes of the next.
     a.push(concat(new Uint8Array([0]), pat1, pat2.subarray(0, 5)), true, 0);
-    a.push(concat(new Uint8Array([pat2.length - 5]), pat2.subarray(5), pat1, new Uint8Array([0xff, 0xff])), true, 188);
+    a.push(
+      concat(new Uint8Array([pat2.length - 5]), pat2.subarray(5), pat1, new Uint8Array([0xff, 0xff])),
+      true,
+      188,
+    );
     expect(sections).toEqual([pat1, pat2, pat1]);
   });
   test("PsiAssembler reports a pointer_field past the packet and a section cut by the next start", () => {

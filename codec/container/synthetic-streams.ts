@@ -18,20 +18,40 @@ export function timestamp(prefix: number, value: number): number[] {
   const high = Math.floor(value / 2 ** 30) & 0x07;
   const mid = Math.floor(value / 2 ** 15) & 0x7fff;
   const low = value & 0x7fff;
-  return [(prefix << 4) | (high << 1) | 1, mid >> 7, ((mid & 0x7f) << 1) | 1, low >> 7, ((low & 0x7f) << 1) | 1];
+  return [
+    (prefix << 4) | (high << 1) | 1,
+    mid >> 7,
+    ((mid & 0x7f) << 1) | 1,
+    low >> 7,
+    ((low & 0x7f) << 1) | 1,
+  ];
 }
 
 /** An MPEG-2 syntax PES packet; `length0` writes PES_packet_length 0 (TS video). */
-export function pes2(streamId: number, payload: Uint8Array, opts: { pts?: number; length0?: boolean; extraHeader?: number } = {}): Uint8Array {
+export function pes2(
+  streamId: number,
+  payload: Uint8Array,
+  opts: { pts?: number; length0?: boolean; extraHeader?: number } = {},
+): Uint8Array {
   const stamp = opts.pts === undefined ? [] : timestamp(0b0010, opts.pts);
   const extra = new Array<number>(opts.extraHeader ?? 0).fill(0xff);
-  const header = [0x80, opts.pts === undefined ? 0x00 : 0x80, stamp.length + extra.length, ...stamp, ...extra];
+  const header = [
+    0x80,
+    opts.pts === undefined ? 0x00 : 0x80,
+    stamp.length + extra.length,
+    ...stamp,
+    ...extra,
+  ];
   const len = opts.length0 ? 0 : header.length + payload.length;
   return concat(new Uint8Array([0, 0, 1, streamId, len >> 8, len & 0xff, ...header]), payload);
 }
 
 /** An MPEG-1 syntax packet with `stuffing` 0xFF bytes, STD buffer fields and an optional PTS. */
-export function pes1(streamId: number, payload: Uint8Array, opts: { pts?: number; stuffing?: number } = {}): Uint8Array {
+export function pes1(
+  streamId: number,
+  payload: Uint8Array,
+  opts: { pts?: number; stuffing?: number } = {},
+): Uint8Array {
   const header = [
     ...new Array<number>(opts.stuffing ?? 0).fill(0xff),
     0x40 | 0x20,
@@ -54,7 +74,10 @@ export function pack2(scr = 0, stuffing = 0): Uint8Array {
   const low = scr & 0x7fff;
   const muxRate = 25200;
   return new Uint8Array([
-    0, 0, 1, 0xba,
+    0,
+    0,
+    1,
+    0xba,
     0x44 | (high << 3) | (mid >> 13),
     (mid >> 5) & 0xff,
     ((mid & 0x1f) << 3) | 0x04 | (low >> 13),
@@ -73,7 +96,10 @@ export function pack2(scr = 0, stuffing = 0): Uint8Array {
 export function pack1(scr = 0): Uint8Array {
   const muxRate = 3500;
   return new Uint8Array([
-    0, 0, 1, 0xba,
+    0,
+    0,
+    1,
+    0xba,
     ...timestamp(0b0010, scr),
     0x80 | (muxRate >> 15),
     (muxRate >> 7) & 0xff,
@@ -102,7 +128,12 @@ export function appendCrc(bytes: Uint8Array): Uint8Array {
 }
 
 /** A long-form PSI section with CRC_32. */
-export function psiSection(tableId: number, tableIdExtension: number, body: number[], version = 0): Uint8Array {
+export function psiSection(
+  tableId: number,
+  tableIdExtension: number,
+  body: number[],
+  version = 0,
+): Uint8Array {
   const sectionLength = 5 + body.length + 4;
   return appendCrc(
     new Uint8Array([
@@ -120,14 +151,41 @@ export function psiSection(tableId: number, tableIdExtension: number, body: numb
 }
 
 export function patSection(programs: { programNumber: number; pid: number }[]): Uint8Array {
-  return psiSection(0x00, 1, programs.flatMap((p) => [p.programNumber >> 8, p.programNumber & 0xff, 0xe0 | (p.pid >> 8), p.pid & 0xff]));
+  return psiSection(
+    0x00,
+    1,
+    programs.flatMap((p) => [
+      p.programNumber >> 8,
+      p.programNumber & 0xff,
+      0xe0 | (p.pid >> 8),
+      p.pid & 0xff,
+    ]),
+  );
 }
 
-export function pmtSection(programNumber: number, pcrPid: number, streams: { streamType: number; pid: number; infoLength?: number }[], programInfo = 0): Uint8Array {
-  const body = [0xe0 | (pcrPid >> 8), pcrPid & 0xff, 0xf0 | (programInfo >> 8), programInfo & 0xff, ...new Array<number>(programInfo).fill(0x00)];
+export function pmtSection(
+  programNumber: number,
+  pcrPid: number,
+  streams: { streamType: number; pid: number; infoLength?: number }[],
+  programInfo = 0,
+): Uint8Array {
+  const body = [
+    0xe0 | (pcrPid >> 8),
+    pcrPid & 0xff,
+    0xf0 | (programInfo >> 8),
+    programInfo & 0xff,
+    ...new Array<number>(programInfo).fill(0x00),
+  ];
   for (const s of streams) {
     const info = s.infoLength ?? 0;
-    body.push(s.streamType, 0xe0 | (s.pid >> 8), s.pid & 0xff, 0xf0 | (info >> 8), info & 0xff, ...new Array<number>(info).fill(0x05));
+    body.push(
+      s.streamType,
+      0xe0 | (s.pid >> 8),
+      s.pid & 0xff,
+      0xf0 | (info >> 8),
+      info & 0xff,
+      ...new Array<number>(info).fill(0x05),
+    );
   }
   return psiSection(0x02, programNumber, body);
 }

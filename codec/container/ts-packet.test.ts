@@ -6,13 +6,36 @@ import { parseAdaptationField, parseTsPacketHeader } from "./ts-packet.ts";
 describe("parseTsPacketHeader()", () => {
   const full = new Uint8Array(184).fill(0xaa);
   const valid: [string, Uint8Array, object][] = [
-    ["reads PID, PUSI and counter", tsPacket(0x1011, full, { pusi: true, cc: 9 }), { pid: 0x1011, payloadUnitStart: true, continuityCounter: 9, hasPayload: true, hasAdaptationField: false }],
-    ["reads transport_error_indicator", tsPacket(0x100, full, { tei: true }), { transportError: true, payloadUnitStart: false }],
+    [
+      "reads PID, PUSI and counter",
+      tsPacket(0x1011, full, { pusi: true, cc: 9 }),
+      {
+        pid: 0x1011,
+        payloadUnitStart: true,
+        continuityCounter: 9,
+        hasPayload: true,
+        hasAdaptationField: false,
+      },
+    ],
+    [
+      "reads transport_error_indicator",
+      tsPacket(0x100, full, { tei: true }),
+      { transportError: true, payloadUnitStart: false },
+    ],
     ["reads scrambling control", tsPacket(0x100, full, { scrambling: 2 }), { scrambling: 2 }],
-    ["reads an adaptation field without payload", tsPacket(0x100, full, { adaptationOnly: true }), { adaptationFieldControl: 2, hasPayload: false, hasAdaptationField: true }],
-    ["reads adaptation field plus payload", tsPacket(0x100, full.subarray(0, 100)), { adaptationFieldControl: 3, hasPayload: true }],
+    [
+      "reads an adaptation field without payload",
+      tsPacket(0x100, full, { adaptationOnly: true }),
+      { adaptationFieldControl: 2, hasPayload: false, hasAdaptationField: true },
+    ],
+    [
+      "reads adaptation field plus payload",
+      tsPacket(0x100, full.subarray(0, 100)),
+      { adaptationFieldControl: 3, hasPayload: true },
+    ],
   ];
-  for (const [name, bytes, want] of valid) test(name, () => expect(parseTsPacketHeader(bytes, 0)).toMatchObject(want));
+  for (const [name, bytes, want] of valid)
+    test(name, () => expect(parseTsPacketHeader(bytes, 0)).toMatchObject(want));
 
   const reserved = tsPacket(0x100, full);
   reserved[3] = reserved[3]! & 0xcf;
@@ -21,7 +44,8 @@ describe("parseTsPacketHeader()", () => {
     ["rejects a missing sync byte", new Uint8Array([0x48, 0, 0, 0x10]), "ERR_TS_SYNC"],
     ["rejects adaptation_field_control 00", reserved, "ERR_TS_HEADER"],
   ];
-  for (const [name, bytes, code] of invalid) test(name, () => expectCodecError(() => parseTsPacketHeader(bytes, 0), code));
+  for (const [name, bytes, code] of invalid)
+    test(name, () => expectCodecError(() => parseTsPacketHeader(bytes, 0), code));
 });
 
 describe("parseAdaptationField()", () => {
@@ -29,8 +53,18 @@ describe("parseAdaptationField()", () => {
   const valid: [string, Uint8Array, number, object][] = [
     ["reads an empty field", new Uint8Array([0]), 3, { length: 0, discontinuity: false, pcr: undefined }],
     ["reads discontinuity_indicator", new Uint8Array([1, 0x80]), 3, { length: 1, discontinuity: true }],
-    ["reads random_access_indicator and PCR", pcrField, 3, { randomAccess: true, pcr: (0x12345678 * 2 + 1) * 300 + 0x12c }],
-    ["accepts 183 bytes without payload", new Uint8Array([183, 0, ...new Array(182).fill(0xff)]), 2, { length: 183 }],
+    [
+      "reads random_access_indicator and PCR",
+      pcrField,
+      3,
+      { randomAccess: true, pcr: (0x12345678 * 2 + 1) * 300 + 0x12c },
+    ],
+    [
+      "accepts 183 bytes without payload",
+      new Uint8Array([183, 0, ...new Array(182).fill(0xff)]),
+      2,
+      { length: 183 },
+    ],
   ];
   for (const [name, bytes, afc, want] of valid) {
     test(name, () => expect(parseAdaptationField(bytes, 0, afc, bytes.length)).toMatchObject(want));
@@ -43,6 +77,8 @@ describe("parseAdaptationField()", () => {
     ["rejects a packet ending before the length", new Uint8Array([]), 3],
   ];
   for (const [name, bytes, afc] of invalid) {
-    test(name, () => expectCodecError(() => parseAdaptationField(bytes, 0, afc, bytes.length), "ERR_TS_ADAPTATION_FIELD"));
+    test(name, () =>
+      expectCodecError(() => parseAdaptationField(bytes, 0, afc, bytes.length), "ERR_TS_ADAPTATION_FIELD"),
+    );
   }
 });
