@@ -27,7 +27,9 @@ function tuple(fields: Map<string, string>[], i: number, line: string): Conntrac
   const sport = Number(f?.get("sport"));
   const dport = Number(f?.get("dport"));
   if (!src || !dst || !Number.isInteger(sport) || !Number.isInteger(dport)) {
-    throw new SyntaxError(`Cannot parse conntrack line: tuple ${i + 1} incomplete in "${line.slice(0, 120)}"`);
+    throw new SyntaxError(
+      `Cannot parse conntrack line: tuple ${i + 1} incomplete in "${line.slice(0, 120)}"`,
+    );
   }
   return { src, dst, sport, dport };
 }
@@ -41,7 +43,9 @@ function tuple(fields: Map<string, string>[], i: number, line: string): Conntrac
 export function parseConntrackLine(line: string): ConntrackEntry | null {
   const words = line.trim().split(/\s+/);
   if (words.length < 5 || (words[0] !== "ipv4" && words[0] !== "ipv6")) {
-    throw new SyntaxError(`Cannot parse conntrack line: "${line.slice(0, 120)}" does not start with a family`);
+    throw new SyntaxError(
+      `Cannot parse conntrack line: "${line.slice(0, 120)}" does not start with a family`,
+    );
   }
   const proto = words[2];
   if (proto !== "udp" && proto !== "tcp") return null;

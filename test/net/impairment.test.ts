@@ -24,7 +24,15 @@ afterAll(async () => {
 });
 
 async function measure(count: number, intervalMs: number): Promise<RttResult> {
-  const p = bed.runIn(bed.home(1).ns, [process.execPath, PROBE, "udp-rtt", NODE_ADDR, echoPort, `${count}`, `${intervalMs}`]);
+  const p = bed.runIn(bed.home(1).ns, [
+    process.execPath,
+    PROBE,
+    "udp-rtt",
+    NODE_ADDR,
+    echoPort,
+    `${count}`,
+    `${intervalMs}`,
+  ]);
   const m = await p.waitForLine(/^result (.*)$/, { timeoutMs: 30_000 });
   const result = JSON.parse(m[1]!) as RttResult;
   console.log(`udp-rtt ${count} probes: ${m[1]}`); // the figures docs/nat.md quotes
@@ -46,7 +54,7 @@ describe("impair()", () => {
     // The delay line's own count of what it dropped matches the loss the probe saw.
     expect(stats.down.dropped).toBe(r.sent - r.received);
     expect(stats.up.dropped).toBe(0);
-  });
+  }, 20_000);
 
   test("up 50 ms / 2.5 % and down 50 ms / 2.5 %: delays add up, losses compound", async () => {
     await using imp = await bed.impair(1, {
@@ -61,7 +69,7 @@ describe("impair()", () => {
     expect(r.lossPercent).toBeGreaterThan(2); // expected 1 - 0.975^2 = 4.9 %
     expect(r.lossPercent).toBeLessThan(9);
     expect(stats.up.dropped + stats.down.dropped).toBe(r.sent - r.received);
-  });
+  }, 20_000);
 
   test("stop() restores the plain link", async () => {
     const imp = await bed.impair(1, { down: { delayMs: 200, lossPercent: 50 } });
@@ -69,7 +77,7 @@ describe("impair()", () => {
     const r = await measure(100, 1);
     expect(r.lossPercent).toBe(0);
     expect(r.rttMs!.median).toBeLessThan(20);
-  });
+  }, 20_000);
 
   test("impair() rejects out-of-range figures before touching the link", async () => {
     await expect(bed.impair(1, { down: { delayMs: -1, lossPercent: 5 } })).rejects.toThrow(RangeError);
@@ -84,9 +92,12 @@ describe("delay-line.py", () => {
     ["--up", "10:150"],
     ["--up", "20000:0"],
   ])("rejects impairment %s %s with exit 2 and a message", async (flag, value) => {
-    const p = Bun.spawn([pythonPath(), DELAY_LINE, "--dev", "impx", "--down-net", "100.64.9.0/24", flag, value], {
-      stderr: "pipe",
-    });
+    const p = Bun.spawn(
+      [pythonPath(), DELAY_LINE, "--dev", "impx", "--down-net", "100.64.9.0/24", flag, value],
+      {
+        stderr: "pipe",
+      },
+    );
     expect(await p.exited).toBe(2);
     expect(await new Response(p.stderr).text()).toMatch(/^delay-line: impairment/);
   });

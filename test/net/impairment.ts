@@ -81,7 +81,8 @@ export class Impairment implements AsyncDisposable {
     const mark = this.process.mark();
     await this.process.kill("SIGTERM");
     const line = this.process.lines.slice(mark).find((l) => l.startsWith("stats "));
-    if (!line) throw new Error(`delay line imp${n} exited without stats: ${this.process.errLines.join(" | ")}`);
+    if (!line)
+      throw new Error(`delay line imp${n} exited without stats: ${this.process.errLines.join(" | ")}`);
     this.#stopped = JSON.parse(line.slice(6)) as ImpairmentStats;
     return this.#stopped;
   }

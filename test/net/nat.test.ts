@@ -32,7 +32,11 @@ async function udpClient(home: number, port: string): Promise<{ proc: NsProcess;
 }
 
 /** Sends `text` from the client and returns the public endpoint the echo server saw it come from. */
-async function observed(client: NsProcess, echo: NsProcess, text: string): Promise<{ address: string; port: number }> {
+async function observed(
+  client: NsProcess,
+  echo: NsProcess,
+  text: string,
+): Promise<{ address: string; port: number }> {
   const since = echo.mark();
   client.send(`send ${text}`);
   return parseEndpoint((await echo.waitForLine(new RegExp(`^from (\\S+) ${text}$`), { since }))[1]!);
@@ -107,9 +111,11 @@ describe("net bed NAT", () => {
     // unsolicited late push, which now holds the old port: the new mapping gets another one.
     const reopened = await observed(client, echo, "reopen");
     expect(reopened.port).not.toBe(seen.port);
-    expect(await pushArrives(echo, client, `${reopened.address}:${reopened.port}`, "after-reopen")).toBe(true);
+    expect(await pushArrives(echo, client, `${reopened.address}:${reopened.port}`, "after-reopen")).toBe(
+      true,
+    );
     expect(received(client, "late-push")).toBe(false);
-  });
+  }, 20_000);
 
   test("a keepalive at a third of the UDP timeout holds one mapping open past the timeout", async () => {
     const e = await echoServer();
@@ -122,7 +128,7 @@ describe("net bed NAT", () => {
       expect(await observed(client, echo, `ka-${i}`)).toEqual(first);
     }
     expect(await pushArrives(echo, client, `${first.address}:${first.port}`, "ka-push")).toBe(true);
-  });
+  }, 20_000);
 
   test("filtering: only the wan endpoint the home sent to can push through the mapping", async () => {
     const a = await echoServer();
@@ -169,7 +175,9 @@ describe("net bed NAT", () => {
     const to = `${seen.address}:${seen.port}`;
     await push(echo, to, "post-flush");
     const reopened = await observed(client, echo, "reopen-after-flush");
-    expect(await pushArrives(echo, client, `${reopened.address}:${reopened.port}`, "after-flush-reopen")).toBe(true);
+    expect(
+      await pushArrives(echo, client, `${reopened.address}:${reopened.port}`, "after-flush-reopen"),
+    ).toBe(true);
     expect(received(client, "post-flush")).toBe(false);
   });
 

@@ -28,7 +28,7 @@
  */
 
 import { type ConntrackEntry, parseConntrackTable } from "./conntrack-table.ts";
-import { type ImpairOptions, type Impairment, pythonPath, startImpairment } from "./impairment.ts";
+import { type Impairment, type ImpairOptions, pythonPath, startImpairment } from "./impairment.ts";
 import {
   deleteNamespace,
   ipBatch,
@@ -141,7 +141,8 @@ export class NetBed implements AsyncDisposable {
 
   /** Starts a process in a namespace of this bed; it is killed at teardown if still running. */
   runIn(ns: string, argv: string[], opts: RunOptions = {}): NsProcess {
-    if (!this.namespaces.includes(ns)) throw new RangeError(`Namespace ${ns} is not part of net bed ${this.runId}`);
+    if (!this.namespaces.includes(ns))
+      throw new RangeError(`Namespace ${ns} is not part of net bed ${this.runId}`);
     const p = runIn(ns, argv, opts);
     this.#procs.add(p);
     void p.exited.then(() => this.#procs.delete(p));

@@ -96,10 +96,13 @@ export async function removeStaleNamespaces(): Promise<string[]> {
  */
 export async function preflight(): Promise<void> {
   const why = (reason: string) =>
-    new NetBedUnavailableError(`NET BED UNAVAILABLE: ${reason}; test/net needs root with iproute2 and nftables`);
+    new NetBedUnavailableError(
+      `NET BED UNAVAILABLE: ${reason}; test/net needs root with iproute2 and nftables`,
+    );
   if (process.getuid?.() !== 0) throw why(`running as uid ${process.getuid?.()}, not root`);
   for (const tool of ["ip", "nft"]) {
-    if (Bun.which(tool, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` }) === null) throw why(`"${tool}" not found`);
+    if (Bun.which(tool, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` }) === null)
+      throw why(`"${tool}" not found`);
   }
   const probe = `${NS_PREFIX}${process.pid}-preflight`;
   try {

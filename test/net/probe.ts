@@ -32,7 +32,8 @@ export function parseEndpoint(text: string): Endpoint {
   const octets = m.slice(1, 5).map(Number);
   if (octets.some((o) => o > 255)) throw new RangeError(`Cannot parse endpoint "${text}": octet above 255`);
   const port = Number(m[5]);
-  if (port < 1 || port > 65535) throw new RangeError(`Cannot parse endpoint "${text}": port ${port} not in 1..65535`);
+  if (port < 1 || port > 65535)
+    throw new RangeError(`Cannot parse endpoint "${text}": port ${port} not in 1..65535`);
   return { address: octets.join("."), port };
 }
 
@@ -65,6 +66,12 @@ export function summariseRtt(sent: number, rtts: number[]): RttResult {
   };
 }
 
+/** Bun 1.4.5 calls a UDP error handler with the error alone (its typings say socket, error): accept both. */
+function socketError(args: unknown[]): string {
+  const e = args.find((a) => a instanceof Error) as NodeJS.ErrnoException | undefined;
+  return e ? (e.code ?? e.message) : "unknown";
+}
+
 async function udpEcho(port: number): Promise<void> {
   const sock = await Bun.udpSocket({
     hostname: "0.0.0.0",
@@ -74,7 +81,17 @@ async function udpEcho(port: number): Promise<void> {
         const text = printable(buf);
         // RTT probes come in bulk; echo them without a log line each.
         if (!text.startsWith("rtt ")) console.log(`from ${raddr}:${rport} ${text}`);
-        s.send(`seen ${raddr}:${rport} ${text}`, rport, raddr);
+        // A failed send (ICMP unreachable reported on the socket) costs this datagram only, never the server.
+        try {
+          s.send(`seen ${raddr}:${rport} ${text}`, rport, raddr);
+        } catch (e) {
+          console.log(`error send ${raddr}:${rport} ${(e as Error).message}`);
+        }
+      },
+      // Without this handler an ICMP port-unreachable, which Linux queues on the socket and Bun reports as
+      // ECONNREFUSED on the next receive, is an uncaught error and the socket stops receiving.
+      error(...args: unknown[]) {
+        console.log(`error socket ${socketError(args)}`);
       },
     },
   });
@@ -85,8 +102,12 @@ async function udpEcho(port: number): Promise<void> {
       console.log(`error unknown command ${line.slice(0, 40)}`);
       continue;
     }
-    sock.send(m[3]!, Number(m[2]), m[1]!);
-    console.log(`pushed ${m[1]}:${m[2]}`);
+    try {
+      sock.send(m[3]!, Number(m[2]), m[1]!);
+      console.log(`pushed ${m[1]}:${m[2]}`);
+    } catch (e) {
+      console.log(`error push ${m[1]}:${m[2]} ${(e as Error).message}`);
+    }
   }
   sock.close();
 }
@@ -98,14 +119,21 @@ async function udpClient(host: string, port: number): Promise<void> {
       data(_s, buf, rport, raddr) {
         console.log(`recv ${raddr}:${rport} ${printable(buf)}`);
       },
+      error(...args: unknown[]) {
+        console.log(`error socket ${socketError(args)}`);
+      },
     },
   });
   console.log(`bound ${sock.port}`);
   for await (const line of console) {
     const to = /^sendto (\S+) (\d+) (.*)$/.exec(line);
-    if (to) sock.send(to[3]!, Number(to[2]), to[1]!);
-    else if (line.startsWith("send ")) sock.send(line.slice(5), port, host);
-    else console.log(`error unknown command ${line.slice(0, 40)}`);
+    try {
+      if (to) sock.send(to[3]!, Number(to[2]), to[1]!);
+      else if (line.startsWith("send ")) sock.send(line.slice(5), port, host);
+      else console.log(`error unknown command ${line.slice(0, 40)}`);
+    } catch (e) {
+      console.log(`error send ${(e as Error).message}`);
+    }
   }
   sock.close();
 }
@@ -159,6 +187,9 @@ async function udpRtt(host: string, port: number, count: number, intervalMs: num
         sentAt.delete(Number(m![1]));
         rtts.push(performance.now() - t0);
       },
+      error() {
+        // A refused probe is a lost probe; the summary counts it.
+      },
     },
   });
   for (let seq = 0; seq < count; seq++) {
@@ -178,7 +209,8 @@ async function udpRtt(host: string, port: number, count: number, intervalMs: num
 function intArg(value: string | undefined, name: string, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`probe: ${name} "${value}" is not a non-negative integer`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new RangeError(`probe: ${name} "${value}" is not a non-negative integer`);
   return n;
 }
 

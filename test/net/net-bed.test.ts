@@ -1,0 +1,141 @@
+/** @module The bed's life cycle (teardown, stale cleanup, loud failure without root) and its NAT variants. */
+
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { createNetBed, NetBed, NODE_ADDR } from "./net-bed.ts";
+import { listNamespaces, NS_PREFIX } from "./ns-admin.ts";
+import { parseEndpoint } from "./probe.ts";
+import { exec, type NsProcess } from "./run-in.ts";
+
+const PROBE = join(import.meta.dir, "probe.ts");
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("net bed life cycle", () => {
+  test("destroy() kills the bed's processes and strays started outside runIn, and removes every namespace", async () => {
+    const bed = await createNetBed({ homes: 1 });
+    const names = bed.namespaces;
+    expect(names).toHaveLength(3);
+    const tracked = bed.runIn(bed.home(1).ns, ["sleep", "300"]);
+    // A process the bed does not know about, detached from this test: teardown must still find it.
+    const stray = Bun.spawn(["ip", "netns", "exec", bed.home(1).routerNs, "sleep", "300"]);
+    expect((await listNamespaces()).filter((n) => names.includes(n)).sort()).toEqual([...names].sort());
+    await bed.destroy();
+    expect(await tracked.exited).not.toBe(0);
+    expect(await stray.exited).not.toBe(0);
+    expect(pidAlive(tracked.pid)).toBe(false);
+    expect((await listNamespaces()).filter((n) => names.includes(n))).toEqual([]);
+    await bed.destroy(); // a second call (afterAll after `await using`) is harmless
+  });
+
+  test("`await using` tears the bed down when the block throws", async () => {
+    let names: string[] = [];
+    const failing = async () => {
+      await using bed = await createNetBed({ homes: 1 });
+      names = bed.namespaces;
+      throw new Error("scenario failed");
+    };
+    await expect(failing()).rejects.toThrow("scenario failed");
+    expect(names).toHaveLength(3);
+    expect((await listNamespaces()).filter((n) => names.includes(n))).toEqual([]);
+  });
+
+  test("a new bed removes namespaces left by a run whose process is gone, and keeps live ones", async () => {
+    const dead = Bun.spawn(["true"]);
+    await dead.exited;
+    const stale = `${NS_PREFIX}${dead.pid}-dead0001-wan`;
+    await exec(["ip", "netns", "add", stale]);
+    const mineStillLive = `${NS_PREFIX}${process.pid}-live0001-wan`;
+    await exec(["ip", "netns", "add", mineStillLive]);
+    try {
+      await using _bed = await createNetBed({ homes: 1 });
+      const now = await listNamespaces();
+      expect(now).not.toContain(stale);
+      expect(now).toContain(mineStillLive);
+    } finally {
+      await exec(["ip", "netns", "del", mineStillLive]);
+      await exec(["ip", "netns", "del", stale]).catch(() => {});
+    }
+  });
+
+  test("without root the bed fails with one loud line instead of skipping", async () => {
+    const script = `import { createNetBed } from ${JSON.stringify(join(import.meta.dir, "net-bed.ts"))};
+try { await createNetBed(); } catch (e) { console.log(e.code + " " + e.message); process.exit(3); }`;
+    // setpriv (util-linux) drops to nobody; HOME points somewhere writable for Bun's cache.
+    const p = Bun.spawn(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", script],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, HOME: "/tmp", BUN_INSTALL_CACHE_DIR: "/tmp/.bun-nobody-cache" },
+      },
+    );
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(3);
+    expect(out.trim().split("\n")).toEqual([
+      "ERR_NETBED_UNAVAILABLE NET BED UNAVAILABLE: running as uid 65534, not root; test/net needs root with iproute2 and nftables",
+    ]);
+  });
+
+  test("new NetBed() rejects a home count outside 1..9", () => {
+    expect(() => new NetBed({ homes: 0 })).toThrow(RangeError);
+    expect(() => new NetBed({ homes: 10 })).toThrow(RangeError);
+  });
+
+  test("home() rejects an index the bed does not have, runIn() a foreign namespace", async () => {
+    await using bed = await createNetBed({ homes: 1 });
+    expect(() => bed.home(2)).toThrow(/homes 1\.\.1/);
+    expect(() => bed.runIn("some-other-ns", ["true"])).toThrow(RangeError);
+  });
+});
+
+describe("net bed NAT variants", () => {
+  async function echoAndClients(
+    bed: NetBed,
+  ): Promise<{ echo: NsProcess; port: string; clients: NsProcess[] }> {
+    const echo = bed.runIn(bed.wan.ns, [process.execPath, PROBE, "udp-echo"]);
+    const port = (await echo.waitForLine(/^listening (\d+)$/))[1]!;
+    const clients = bed.homes.map((h) =>
+      bed.runIn(h.ns, [process.execPath, PROBE, "udp-client", NODE_ADDR, port]),
+    );
+    for (const c of clients) await c.waitForLine(/^bound \d+$/);
+    return { echo, port, clients };
+  }
+
+  test("identical LAN subnets: two homes at 192.168.1.2 are told apart by their routers' addresses", async () => {
+    await using bed = await createNetBed({ lanSubnets: "identical" });
+    expect(bed.home(1).lanAddr).toBe(bed.home(2).lanAddr);
+    const { echo, clients } = await echoAndClients(bed);
+    clients[0]!.send("send from-home-1");
+    clients[1]!.send("send from-home-2");
+    const a = parseEndpoint((await echo.waitForLine(/^from (\S+) from-home-1$/))[1]!);
+    const b = parseEndpoint((await echo.waitForLine(/^from (\S+) from-home-2$/))[1]!);
+    expect([a.address, b.address]).toEqual([bed.home(1).wanAddr, bed.home(2).wanAddr]);
+    // Each reply reaches the home that asked, not the other one with the same LAN address.
+    expect((await clients[0]!.waitForLine(/ seen (\S+) from-home-\d$/))[0]).toEndWith("from-home-1");
+    expect((await clients[1]!.waitForLine(/ seen (\S+) from-home-\d$/))[0]).toEndWith("from-home-2");
+  });
+
+  test('mapping "random" (symmetric NAT): each wan destination sees its own public port', async () => {
+    await using bed = await createNetBed({ homes: 1, mapping: "random" });
+    const { echo, clients } = await echoAndClients(bed);
+    const client = clients[0]!;
+    const extra = [1, 2].map(() => bed.runIn(bed.wan.ns, [process.execPath, PROBE, "udp-echo"]));
+    const servers = [echo, ...extra];
+    const ports = [];
+    for (const [i, s] of servers.entries()) {
+      const port = (await s.waitForLine(/^listening (\d+)$/))[1]!;
+      client.send(`sendto ${NODE_ADDR} ${port} dest-${i}`);
+      ports.push(parseEndpoint((await s.waitForLine(new RegExp(`^from (\\S+) dest-${i}$`)))[1]!).port);
+    }
+    // Three draws from ~64k ports: all equal only if the mapping does not depend on the destination.
+    expect(new Set(ports).size).toBeGreaterThan(1);
+  });
+});
