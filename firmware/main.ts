@@ -7,6 +7,7 @@ import { type Command, EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from "./
 // Static specifiers keep them inside the compiled single binary.
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   control: () => import("../control/control-command.ts"),
+  library: () => import("./commands/library-command.ts"),
 };
 
 function usage(): string {

@@ -1,0 +1,124 @@
+/** @module `pvrlink library add|list|remove`: the recordings this recorder holds and their attributes. */
+import { type Command, EXIT_INPUT, EXIT_OK, UsageError } from "../cli/command.ts";
+import { parseFlags } from "../cli/parse-flags.ts";
+import { CONFIG_FLAGS, resolveConfig } from "../config/recorder-config.ts";
+import { Library, type Recording } from "../library/library.ts";
+import { formatBytes } from "../progress/format-progress.ts";
+
+const HELP = `Usage: pvrlink library add FILE [--secret] [--name NAME]
+       pvrlink library list [--json]
+       pvrlink library remove ID
+
+Keeps recordings and their attributes: a copy of the file in the library directory, its size and SHA-256,
+the type detected by content (es, ps, ts, m2ts, mp4, or data) and whether it is secret. A secret recording
+is only ever sent encrypted through the control node; video is split, its I-pictures through the node.
+
+Options:
+  --secret        mark the recording secret (add)
+  --name NAME     name to show and send under (add; default: the file name)
+  --json          one JSON array of recordings (list)
+  --data DIR      data directory (default: $PVRLINK_DATA or ~/.local/share/pvrlink)
+  --library DIR   library directory (default: DATA/library)
+  --config FILE   config file (default: DATA/config.json when present)
+  -h, --help      show this help
+
+Exit codes: 0 success, 1 bad input (missing file, unknown id), 2 bad usage.`;
+
+/** The `library list --json` record: the Recording fields, in this order, with addedAt as ISO 8601. */
+export function recordingJson(r: Recording): Record<string, unknown> {
+  return {
+    id: r.id,
+    name: r.name,
+    type: r.type,
+    secret: r.secret,
+    protection: r.protection,
+    size: r.size,
+    sha256: r.sha256,
+    origin: r.origin,
+    sender: r.sender,
+    sessionId: r.sessionId,
+    addedAt: new Date(r.addedAt).toISOString(),
+    path: r.path,
+  };
+}
+
+/** The human table: one line per recording. */
+export function recordingTable(list: Recording[]): string {
+  if (list.length === 0) return "No recordings.";
+  const rows = list.map((r) => [
+    r.id,
+    r.type,
+    r.secret ? "secret" : "",
+    formatBytes(r.size),
+    new Date(r.addedAt).toISOString().slice(0, 16).replace("T", " "),
+    r.origin === "received" ? `from ${r.sender ?? "?"}` : "",
+    r.name,
+  ]);
+  const head = ["ID", "TYPE", "SECRET", "SIZE", "ADDED (UTC)", "ORIGIN", "NAME"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+export const command: Command = {
+  summary: "add, list or remove recordings in this recorder's library",
+  help: HELP,
+  async run(args) {
+    const { values, positionals } = parseFlags(args, {
+      ...CONFIG_FLAGS,
+      secret: { type: "boolean" },
+      name: { type: "string" },
+      json: { type: "boolean" },
+    });
+    const [action, ...rest] = positionals;
+    const only = (allowed: string[]) => {
+      for (const f of ["secret", "json"] as const) {
+        if (values[f] && !allowed.includes(f)) throw new UsageError(`--${f} does not apply to '${action}'`);
+      }
+    };
+    // --name means the recording's name here, not the device name; keep it out of the config.
+    const { name: recordingName, ...configFlags } = values;
+    const config = await resolveConfig(configFlags);
+    switch (action) {
+      case "add": {
+        only(["secret"]);
+        if (rest.length !== 1) throw new UsageError("add takes exactly one FILE");
+        using lib = await Library.open(config.dataDir, config.libraryDir);
+        const r = await lib.add(rest[0]!, {
+          secret: values.secret ?? false,
+          ...(recordingName !== undefined ? { name: recordingName } : {}),
+        });
+        console.log(`${r.id}\t${r.type}${r.secret ? "\tsecret" : ""}\t${r.size} bytes\t${r.name}`);
+        return EXIT_OK;
+      }
+      case "list": {
+        only(["json"]);
+        if (rest.length !== 0 || recordingName !== undefined) throw new UsageError("list takes no arguments");
+        using lib = await Library.open(config.dataDir, config.libraryDir);
+        const list = lib.list();
+        console.log(values.json ? JSON.stringify(list.map(recordingJson)) : recordingTable(list));
+        return EXIT_OK;
+      }
+      case "remove": {
+        only([]);
+        if (rest.length !== 1 || recordingName !== undefined)
+          throw new UsageError("remove takes exactly one ID");
+        using lib = await Library.open(config.dataDir, config.libraryDir);
+        if (!(await lib.remove(rest[0]!))) {
+          console.error(`pvrlink library: no recording with id '${rest[0]}' (ERR_LIBRARY_UNKNOWN_ID)`);
+          return EXIT_INPUT;
+        }
+        console.log(`removed ${rest[0]}`);
+        return EXIT_OK;
+      }
+      case undefined:
+        throw new UsageError("missing action: add, list or remove");
+      default:
+        throw new UsageError(`unknown action '${action}': add, list or remove`);
+    }
+  },
+};

@@ -1,0 +1,157 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { detectRecordingType } from "./detect-recording-type.ts";
+import { Library } from "./library.ts";
+
+const root = join(import.meta.dir, "../../testdata");
+const dir = mkdtempSync(join(tmpdir(), "pvrlink-lib-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const openFresh = () => {
+  n++;
+  return Library.open(join(dir, `data${n}`), join(dir, `lib${n}`));
+};
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+describe("detectRecordingType()", () => {
+  const files: Array<[string, string]> = [
+    ["containers/ts-mpeg2.ts", "ts"],
+    ["containers/ts-h264.ts", "ts"],
+    ["containers/m2ts-mpeg2.m2ts", "m2ts"],
+    ["containers/ps-mpeg2.mpg", "ps"],
+    ["containers/ps-mpeg1.mpg", "ps"],
+    ["containers/mp4-h264.mp4", "mp4"],
+    ["es/mpeg2-closed-gop.m2v", "es"],
+    ["es/mpeg1-gop15.m1v", "es"],
+  ];
+  for (const [file, type] of files) {
+    test(`detects ${file} as ${type}`, () => {
+      expect(detectRecordingType(readFileSync(join(root, file)), true)).toBe(type);
+    });
+  }
+  const data: Array<[string, Uint8Array]> = [
+    ["an empty file", new Uint8Array(0)],
+    ["text", new TextEncoder().encode("hello, this is not video\n".repeat(100))],
+    ["a start code that is not a sequence header", new Uint8Array([0, 0, 1, 0xb5, 1, 2, 3])],
+    ["a lone sync byte", new Uint8Array([0x47, 1, 2, 3])],
+  ];
+  for (const [what, bytes] of data)
+    test(`files ${what} as data`, () => expect(detectRecordingType(bytes, true)).toBe("data"));
+  test("never throws on 500 random or truncated inputs", () => {
+    const ts = readFileSync(join(root, "containers/ts-mpeg2.ts"));
+    for (let i = 0; i < 500; i++) {
+      const b = i % 2 ? crypto.getRandomValues(new Uint8Array(i * 7)) : ts.subarray(0, i * 13);
+      expect(["es", "ps", "ts", "m2ts", "mp4", "data"]).toContain(detectRecordingType(b, true));
+    }
+  });
+});
+
+describe("Library", () => {
+  test("add() copies, hashes and detects; list() and get() return it; remove() deletes row and copy", async () => {
+    using lib = await openFresh();
+    const src = join(root, "containers/ps-mpeg2.mpg");
+    const bytes = readFileSync(src);
+    const r = await lib.add(src, { secret: true, name: "Evening news" });
+    expect(r).toMatchObject({
+      name: "Evening news",
+      size: bytes.length,
+      sha256: sha(bytes),
+      secret: true,
+      type: "ps",
+      protection: "seed",
+      origin: "local",
+      sender: null,
+    });
+    expect(r.id).toMatch(/^rec_[A-Za-z0-9_-]{12}$/);
+    expect(readFileSync(r.path).equals(bytes)).toBe(true);
+    expect(statSync(r.path).mode & 0o077).toBe(0);
+    expect(lib.list()).toEqual([r]);
+    expect(lib.get(r.id)).toEqual(r);
+    expect(await lib.remove(r.id)).toBe(true);
+    expect(existsSync(r.path)).toBe(false);
+    expect(lib.list()).toEqual([]);
+    expect(await lib.remove(r.id)).toBe(false);
+  });
+  test("add() files a non-video file as data without protection, named after the file", async () => {
+    using lib = await openFresh();
+    const src = join(dir, "notes.txt");
+    writeFileSync(src, "not a recording");
+    expect(await lib.add(src)).toMatchObject({
+      name: "notes.txt",
+      type: "data",
+      protection: null,
+      secret: false,
+    });
+  });
+  test("keeps recordings across reopen (sqlite file in the data dir, WAL)", async () => {
+    const data = join(dir, "persist-data");
+    const libDir = join(dir, "persist-lib");
+    let id: string;
+    {
+      using lib = await Library.open(data, libDir);
+      id = (await lib.add(join(root, "es/mpeg1-gop15.m1v"))).id;
+    }
+    using again = await Library.open(data, libDir);
+    expect(again.get(id)?.type).toBe("es");
+    expect(existsSync(join(data, "library.sqlite-wal")) || existsSync(join(data, "library.sqlite"))).toBe(
+      true,
+    );
+  });
+  const bad: Array<[string, () => string, string]> = [
+    ["a missing file", () => join(dir, "nope"), "ERR_LIBRARY_NO_FILE"],
+    ["a directory", () => dir, "ERR_LIBRARY_NOT_FILE"],
+  ];
+  for (const [what, path, code] of bad) {
+    test(`add() rejects ${what} with ${code}`, async () => {
+      using lib = await openFresh();
+      await expect(lib.add(path())).rejects.toThrow(expect.objectContaining({ code }));
+    });
+  }
+  test("add() rejects a name with a control character and leaves no partial file", async () => {
+    using lib = await openFresh();
+    await expect(lib.add(join(root, "es/mpeg1-gop15.m1v"), { name: "a\u0007b" })).rejects.toThrow(
+      expect.objectContaining({ code: "ERR_LIBRARY_NAME" }),
+    );
+    expect(readdirSync(join(dir, `lib${n}`, ".incoming"))).toEqual([]);
+  });
+  test("fileReceived() files a received recording with its sender and session", async () => {
+    using lib = await openFresh();
+    const bytes = readFileSync(join(root, "containers/ts-mpeg2.ts"));
+    const tmp = lib.incomingPath();
+    writeFileSync(tmp, bytes);
+    const r = await lib.fileReceived({
+      tempPath: tmp,
+      name: "match.ts",
+      secret: false,
+      sender: "grandpa@example.org",
+      sessionId: "sess1",
+      expectedSha256: sha(bytes),
+    });
+    expect(r).toMatchObject({
+      origin: "received",
+      sender: "grandpa@example.org",
+      sessionId: "sess1",
+      type: "ts",
+    });
+    expect(existsSync(tmp)).toBe(false);
+  });
+  test("fileReceived() rejects and deletes a file whose hash does not match", async () => {
+    using lib = await openFresh();
+    const tmp = lib.incomingPath();
+    writeFileSync(tmp, "tampered");
+    await expect(
+      lib.fileReceived({
+        tempPath: tmp,
+        name: "x",
+        secret: false,
+        sender: "s",
+        expectedSha256: "0".repeat(64),
+      }),
+    ).rejects.toThrow(expect.objectContaining({ code: "ERR_LIBRARY_SHA256_MISMATCH" }));
+    expect(existsSync(tmp)).toBe(false);
+    expect(lib.list()).toEqual([]);
+  });
+});

@@ -1,0 +1,281 @@
+/** @module The recorder's library: recordings and their attributes in bun:sqlite, files kept in the library dir. */
+import { Database } from "bun:sqlite";
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { randomToken } from "../../crypto/random-token.ts";
+import { InputError } from "../cli/command.ts";
+import { detectRecordingType, type RecordingType, TYPE_PROBE_BYTES } from "./detect-recording-type.ts";
+
+/** How a video recording's I-pictures are protected in transit; "seed" = split per seed A (relay + direct). */
+export type ProtectionMode = "seed";
+
+export interface Recording {
+  /** `rec_` + 12 random base64url characters. */
+  id: string;
+  name: string;
+  /** Absolute path of the library's own copy. */
+  path: string;
+  size: number;
+  /** Hex SHA-256 of the content. */
+  sha256: string;
+  /** Secret recordings travel whole, encrypted through the node's relay, never direct. */
+  secret: boolean;
+  type: RecordingType;
+  /** For video types: how it is protected in transit; null for data. */
+  protection: ProtectionMode | null;
+  /** "local" (library add) or "received" (from a peer). */
+  origin: "local" | "received";
+  /** The sending device's name for received recordings. */
+  sender: string | null;
+  /** The session that delivered a received recording. */
+  sessionId: string | null;
+  /** Unix ms when added or received. */
+  addedAt: number;
+}
+
+/** What a receiver knows when it files a finished transfer. */
+export interface ReceivedFile {
+  /** A path from incomingPath(), fully written and closed. */
+  tempPath: string;
+  name: string;
+  secret: boolean;
+  sender: string;
+  sessionId?: string;
+  /** When given, the file must hash to it (the sender's END sha256) or it is rejected and deleted. */
+  expectedSha256?: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS recordings (
+  id         TEXT PRIMARY KEY,
+  name       TEXT NOT NULL,
+  file       TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  sha256     TEXT NOT NULL,
+  secret     INTEGER NOT NULL,
+  type       TEXT NOT NULL,
+  protection TEXT,
+  origin     TEXT NOT NULL,
+  sender     TEXT,
+  session_id TEXT,
+  added_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recordings_added ON recordings (added_at);
+`;
+
+interface Row {
+  id: string;
+  name: string;
+  file: string;
+  size: number;
+  sha256: string;
+  secret: number;
+  type: RecordingType;
+  protection: ProtectionMode | null;
+  origin: "local" | "received";
+  sender: string | null;
+  session_id: string | null;
+  added_at: number;
+}
+
+const INCOMING = ".incoming";
+
+/**
+ * Files are copied into the library rather than referenced: the library must still hold a recording after the
+ * user moves or deletes the original, received recordings have no other home, and a copy can be hashed once
+ * and trusted afterwards. The database lives in the data dir (WAL), the files in the library dir.
+ */
+export class Library implements Disposable {
+  private constructor(
+    private readonly db: Database,
+    readonly dir: string,
+  ) {}
+
+  /** Opens (creating if needed) dataDir/library.sqlite and libraryDir. */
+  static async open(dataDir: string, libraryDir: string): Promise<Library> {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(join(libraryDir, INCOMING), { recursive: true, mode: 0o700 });
+    const db = new Database(join(dataDir, "library.sqlite"), { create: true, strict: true });
+    // WAL: the recorder daemon and a `pvrlink library` command may use the database at once.
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA busy_timeout = 5000");
+    db.run(SCHEMA);
+    return new Library(db, libraryDir);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Copies a file into the library, hashing and detecting its type in the same pass. */
+  async add(source: string, opts: { name?: string; secret?: boolean } = {}): Promise<Recording> {
+    let st: Awaited<ReturnType<typeof stat>>;
+    try {
+      st = await stat(source);
+    } catch {
+      throw new InputError(`Cannot add ${source}: no such file`, "ERR_LIBRARY_NO_FILE");
+    }
+    if (!st.isFile())
+      throw new InputError(`Cannot add ${source}: not a regular file`, "ERR_LIBRARY_NOT_FILE");
+    const tmp = this.incomingPath();
+    try {
+      const scan = await copyAndScan(source, tmp);
+      return await this.insert(tmp, scan, {
+        name: opts.name ?? basename(source),
+        secret: opts.secret ?? false,
+        origin: "local",
+        sender: null,
+        sessionId: null,
+      });
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** A fresh path on the library's filesystem for a receiver to write into, then hand to fileReceived(). */
+  incomingPath(): string {
+    return join(this.dir, INCOMING, `${randomToken(12)}.part`);
+  }
+
+  /** Files a received recording: hashes and detects it, checks the expected hash, moves it into the library. */
+  async fileReceived(r: ReceivedFile): Promise<Recording> {
+    try {
+      const scan = await copyAndScan(r.tempPath, undefined);
+      if (r.expectedSha256 !== undefined && scan.sha256 !== r.expectedSha256) {
+        throw new InputError(
+          `Cannot file ${r.name}: SHA-256 does not match the sender's`,
+          "ERR_LIBRARY_SHA256_MISMATCH",
+        );
+      }
+      return await this.insert(r.tempPath, scan, {
+        name: r.name,
+        secret: r.secret,
+        origin: "received",
+        sender: r.sender,
+        sessionId: r.sessionId ?? null,
+      });
+    } catch (err) {
+      await rm(r.tempPath, { force: true });
+      throw err;
+    }
+  }
+
+  private async insert(
+    tmp: string,
+    scan: Scan,
+    meta: Pick<Recording, "name" | "secret" | "origin" | "sender" | "sessionId">,
+  ): Promise<Recording> {
+    const name = meta.name.trim();
+    if (name.length === 0 || name.length > 1024 || /\p{Cc}/u.test(name)) {
+      throw new InputError(
+        "Cannot add recording: name is empty, too long or has control characters",
+        "ERR_LIBRARY_NAME",
+      );
+    }
+    const id = `rec_${randomToken(9)}`;
+    const file = id;
+    await rename(tmp, join(this.dir, file));
+    const row: Row = {
+      id,
+      name,
+      file,
+      size: scan.size,
+      sha256: scan.sha256,
+      secret: meta.secret ? 1 : 0,
+      type: scan.type,
+      protection: scan.type === "data" ? null : "seed",
+      origin: meta.origin,
+      sender: meta.sender,
+      session_id: meta.sessionId,
+      added_at: Date.now(),
+    };
+    this.db
+      .query(
+        `INSERT INTO recordings (id, name, file, size, sha256, secret, type, protection, origin, sender, session_id, added_at)
+         VALUES ($id, $name, $file, $size, $sha256, $secret, $type, $protection, $origin, $sender, $session_id, $added_at)`,
+      )
+      .run(row as unknown as Record<string, string | number | null>);
+    return this.toRecording(row);
+  }
+
+  list(): Recording[] {
+    return this.db
+      .query<Row, []>("SELECT * FROM recordings ORDER BY added_at, id")
+      .all()
+      .map((r) => this.toRecording(r));
+  }
+
+  get(id: string): Recording | undefined {
+    const row = this.db.query<Row, [string]>("SELECT * FROM recordings WHERE id = ?").get(id);
+    return row ? this.toRecording(row) : undefined;
+  }
+
+  /** Deletes the row and the library's copy; false if the id is unknown. */
+  async remove(id: string): Promise<boolean> {
+    const row = this.db.query<Row, [string]>("SELECT * FROM recordings WHERE id = ?").get(id);
+    if (!row) return false;
+    this.db.query("DELETE FROM recordings WHERE id = ?").run(id);
+    await rm(join(this.dir, row.file), { force: true });
+    return true;
+  }
+
+  private toRecording(r: Row): Recording {
+    return {
+      id: r.id,
+      name: r.name,
+      path: join(this.dir, r.file),
+      size: r.size,
+      sha256: r.sha256,
+      secret: r.secret === 1,
+      type: r.type,
+      protection: r.protection,
+      origin: r.origin,
+      sender: r.sender,
+      sessionId: r.session_id,
+      addedAt: r.added_at,
+    };
+  }
+}
+
+interface Scan {
+  size: number;
+  sha256: string;
+  type: RecordingType;
+}
+
+/** Streams source once: hashes it, keeps the first bytes for type detection, and copies it to dest if given. */
+async function copyAndScan(source: string, dest: string | undefined): Promise<Scan> {
+  const hash = createHash("sha256");
+  const probe = new Uint8Array(TYPE_PROBE_BYTES);
+  let probeFill = 0;
+  let size = 0;
+  const input = createReadStream(source, { highWaterMark: 1024 * 1024 });
+  async function* tap(src: AsyncIterable<Buffer>) {
+    for await (const chunk of src) {
+      hash.update(chunk);
+      if (probeFill < probe.length) {
+        const k = Math.min(probe.length - probeFill, chunk.length);
+        probe.set(chunk.subarray(0, k), probeFill);
+        probeFill += k;
+      }
+      size += chunk.length;
+      yield chunk;
+    }
+  }
+  if (dest !== undefined) {
+    await pipeline(input, tap, createWriteStream(dest, { flags: "wx", mode: 0o600 }));
+  } else {
+    for await (const _ of tap(input)) {
+      // hashing only
+    }
+  }
+  return { size, sha256: hash.digest("hex"), type: detectRecordingType(probe.subarray(0, probeFill), true) };
+}
