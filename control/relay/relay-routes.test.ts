@@ -5,36 +5,70 @@ import { chunked, pattern, startHarness } from "../../test/relay/relay-harness.t
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const bytesOf = async (r: Response) => new Uint8Array(await r.arrayBuffer());
-const errOf = async (r: Response) => ((await r.json()) as { error: { code: string; received?: number } }).error;
+const errOf = async (r: Response) =>
+  ((await r.json()) as { error: { code: string; received?: number } }).error;
 
 async function create(h: Awaited<ReturnType<typeof startHarness>>, body: object, device = "dev_a") {
   const r = await h.call(device, "POST", "/v1/transfers", body);
-  return { status: r.status, json: (await r.json()) as { transfer: { id: string }; error: { code: string } } };
+  return {
+    status: r.status,
+    json: (await r.json()) as { transfer: { id: string }; error: { code: string } },
+  };
 }
 
 describe("relay routes: store and forward", () => {
   test("streamed upload in two PUTs, complete with sha256, inbox, ranged download, ack deletes", async () => {
     await using h = await startHarness();
     const data = pattern(300_000);
-    const { status, json } = await create(h, { session: "ses_store", size: data.byteLength, kind: "store", label: "news" });
+    const { status, json } = await create(h, {
+      session: "ses_store",
+      size: data.byteLength,
+      kind: "store",
+      label: "news",
+    });
     expect(status).toBe(201);
     const id = json.transfer.id;
-    let r = await h.call("dev_a", "PUT", `/v1/transfers/${id}/data?offset=0`, chunked(data.subarray(0, 100_000), 7));
+    let r = await h.call(
+      "dev_a",
+      "PUT",
+      `/v1/transfers/${id}/data?offset=0`,
+      chunked(data.subarray(0, 100_000), 7),
+    );
     expect(await r.json()).toEqual({ received: 100_000 });
-    r = await h.call("dev_a", "PUT", `/v1/transfers/${id}/data?offset=100000`, chunked(data.subarray(100_000), 5));
+    r = await h.call(
+      "dev_a",
+      "PUT",
+      `/v1/transfers/${id}/data?offset=100000`,
+      chunked(data.subarray(100_000), 5),
+    );
     expect(await r.json()).toEqual({ received: 300_000 });
     // Nothing incomplete is delivered: no inbox entry, no download, no trigger yet.
-    expect(((await (await h.call("dev_b", "GET", "/v1/inbox")).json()) as { transfers: unknown[] }).transfers).toEqual([]);
-    expect((await errOf(await h.call("dev_b", "GET", `/v1/transfers/${id}/data`))).code).toBe("transfer_incomplete");
+    expect(
+      ((await (await h.call("dev_b", "GET", "/v1/inbox")).json()) as { transfers: unknown[] }).transfers,
+    ).toEqual([]);
+    expect((await errOf(await h.call("dev_b", "GET", `/v1/transfers/${id}/data`))).code).toBe(
+      "transfer_incomplete",
+    );
     expect(h.notes).toEqual([]);
-    r = await h.call("dev_a", "POST", `/v1/transfers/${id}/complete`, { size: data.byteLength, sha256: sha(data) });
+    r = await h.call("dev_a", "POST", `/v1/transfers/${id}/complete`, {
+      size: data.byteLength,
+      sha256: sha(data),
+    });
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ id, received: 300_000, complete: true, label: "news" });
     expect(h.notes).toEqual([["dev_b", "data", { transfer: id, session: "ses_store", kind: "store" }]]);
     expect(h.bytes.get("ses_store")).toBe(300_000);
-    const inbox = (await (await h.call("dev_b", "GET", "/v1/inbox")).json()) as { transfers: Array<Record<string, unknown>> };
+    const inbox = (await (await h.call("dev_b", "GET", "/v1/inbox")).json()) as {
+      transfers: Array<Record<string, unknown>>;
+    };
     expect(inbox.transfers).toEqual([
-      expect.objectContaining({ id, session: "ses_store", size: 300_000, label: "news", sender: { id: "dev_a", name: "+81-90-1234-5678" } }),
+      expect.objectContaining({
+        id,
+        session: "ses_store",
+        size: 300_000,
+        label: "news",
+        sender: { id: "dev_a", name: "+81-90-1234-5678" },
+      }),
     ]);
     const full = await bytesOf(await h.call("dev_b", "GET", `/v1/transfers/${id}/data`));
     expect(sha(full)).toBe(sha(data));
@@ -54,7 +88,9 @@ describe("relay routes: store and forward", () => {
     const r = await h.call("dev_a", "PUT", `/v1/transfers/${id}/data?offset=0`, data.subarray(0, 10));
     expect(r.status).toBe(409);
     expect(await errOf(r)).toMatchObject({ code: "offset_mismatch", received: 1234 });
-    const state = (await (await h.call("dev_a", "GET", `/v1/transfers/${id}`)).json()) as { received: number };
+    const state = (await (await h.call("dev_a", "GET", `/v1/transfers/${id}`)).json()) as {
+      received: number;
+    };
     expect(state).toMatchObject({ received: 1234, complete: false });
     await h.call("dev_a", "PUT", `/v1/transfers/${id}/data?offset=1234`, data.subarray(1234));
     await h.call("dev_a", "POST", `/v1/transfers/${id}/complete`, { size: 5000 });
@@ -63,9 +99,9 @@ describe("relay routes: store and forward", () => {
 
   test("threshold gives 413 transfer_too_large, quota gives 507 quota_exceeded until an ack frees it", async () => {
     await using h = await startHarness();
-    expect((await create(h, { session: "ses_store", size: 1024 * 1024 + 1, kind: "store" })).json.error.code).toBe(
-      "transfer_too_large",
-    );
+    expect(
+      (await create(h, { session: "ses_store", size: 1024 * 1024 + 1, kind: "store" })).json.error.code,
+    ).toBe("transfer_too_large");
     const a = await create(h, { session: "ses_store", size: 1024 * 1024, kind: "store" });
     const b = await create(h, { session: "ses_store", size: 1024 * 1024, kind: "store" });
     expect([a.status, b.status]).toEqual([201, 201]);
@@ -102,10 +138,38 @@ describe("relay routes: permissions and refusals", () => {
       ["dev_b", "POST", `/v1/transfers/${id}/complete`, { size: 4 }, 403, "not_participant"],
       ["dev_a", "GET", `/v1/transfers/${id}/data`, undefined, 403, "not_participant"],
       ["dev_a", "POST", `/v1/transfers/${id}/ack`, undefined, 403, "not_participant"],
-      ["dev_b", "POST", "/v1/transfers", { session: "ses_store", size: 4, kind: "store" }, 403, "not_participant"],
-      ["dev_a", "POST", "/v1/transfers", { session: "ses_nope", size: 4, kind: "store" }, 404, "session_not_found"],
-      ["dev_a", "POST", "/v1/transfers", { session: "ses_ended", size: 4, kind: "store" }, 409, "session_ended"],
-      ["dev_a", "POST", "/v1/transfers", { session: "ses_store", size: 4, kind: "relay" }, 409, "session_mode_mismatch"],
+      [
+        "dev_b",
+        "POST",
+        "/v1/transfers",
+        { session: "ses_store", size: 4, kind: "store" },
+        403,
+        "not_participant",
+      ],
+      [
+        "dev_a",
+        "POST",
+        "/v1/transfers",
+        { session: "ses_nope", size: 4, kind: "store" },
+        404,
+        "session_not_found",
+      ],
+      [
+        "dev_a",
+        "POST",
+        "/v1/transfers",
+        { session: "ses_ended", size: 4, kind: "store" },
+        409,
+        "session_ended",
+      ],
+      [
+        "dev_a",
+        "POST",
+        "/v1/transfers",
+        { session: "ses_store", size: 4, kind: "relay" },
+        409,
+        "session_mode_mismatch",
+      ],
       ["dev_a", "GET", "/v1/transfers/tr_missing", undefined, 404, "transfer_not_found"],
       ["dev_a", "POST", `/v1/transfers/${id}/complete`, { size: 4 }, 409, "transfer_incomplete"],
       ["dev_a", "POST", `/v1/transfers/${id}/complete`, { size: 5 }, 409, "size_mismatch"],
@@ -113,11 +177,39 @@ describe("relay routes: permissions and refusals", () => {
       ["dev_a", "PUT", `/v1/transfers/${id}/data?offset=01`, new Uint8Array(1), 400, "bad_request"],
       ["dev_a", "POST", "/v1/transfers", "{not json", 400, "bad_request"],
       ["dev_a", "POST", "/v1/transfers", "[1,2]", 400, "bad_request"],
-      ["dev_a", "POST", "/v1/transfers", { session: "ses_store", size: "4", kind: "store" }, 400, "bad_request"],
-      ["dev_a", "POST", "/v1/transfers", { session: "ses_store", size: 1.5, kind: "store" }, 400, "bad_request"],
-      ["dev_a", "POST", "/v1/transfers", { session: "ses_store", size: 4, kind: "other" }, 400, "bad_request"],
+      [
+        "dev_a",
+        "POST",
+        "/v1/transfers",
+        { session: "ses_store", size: "4", kind: "store" },
+        400,
+        "bad_request",
+      ],
+      [
+        "dev_a",
+        "POST",
+        "/v1/transfers",
+        { session: "ses_store", size: 1.5, kind: "store" },
+        400,
+        "bad_request",
+      ],
+      [
+        "dev_a",
+        "POST",
+        "/v1/transfers",
+        { session: "ses_store", size: 4, kind: "other" },
+        400,
+        "bad_request",
+      ],
       ["dev_a", "POST", "/v1/transfers", { session: 7, size: 4, kind: "store" }, 400, "bad_request"],
-      ["dev_a", "POST", "/v1/transfers", { session: "ses_store", size: 4, kind: "store", label: 3 }, 400, "bad_request"],
+      [
+        "dev_a",
+        "POST",
+        "/v1/transfers",
+        { session: "ses_store", size: 4, kind: "store", label: 3 },
+        400,
+        "bad_request",
+      ],
       ["dev_a", "POST", "/v1/transfers", `{"pad":"${"x".repeat(20_000)}"}`, 413, "body_too_large"],
     ];
     for (const [dev, method, path, body, status, code] of table) {
@@ -138,10 +230,18 @@ describe("relay routes: permissions and refusals", () => {
     const r = await h.call("dev_a", "PUT", `/v1/transfers/${id}/data?offset=0`, pattern(150));
     expect(r.status).toBe(413);
     expect(await errOf(r)).toMatchObject({ code: "size_exceeded", received: 100 });
-    expect(await (await h.call("dev_a", "GET", `/v1/transfers/${id}`)).json()).toMatchObject({ received: 100 });
-    const bad = await h.call("dev_a", "POST", `/v1/transfers/${id}/complete`, { size: 100, sha256: "0".repeat(64) });
+    expect(await (await h.call("dev_a", "GET", `/v1/transfers/${id}`)).json()).toMatchObject({
+      received: 100,
+    });
+    const bad = await h.call("dev_a", "POST", `/v1/transfers/${id}/complete`, {
+      size: 100,
+      sha256: "0".repeat(64),
+    });
     expect((await errOf(bad)).code).toBe("checksum_mismatch");
-    const ok = await h.call("dev_a", "POST", `/v1/transfers/${id}/complete`, { size: 100, sha256: sha(pattern(150).subarray(0, 100)) });
+    const ok = await h.call("dev_a", "POST", `/v1/transfers/${id}/complete`, {
+      size: 100,
+      sha256: sha(pattern(150).subarray(0, 100)),
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -154,12 +254,22 @@ describe("relay routes: permissions and refusals", () => {
       return values[(seed >>> 16) % values.length];
     };
     for (let i = 0; i < 150; i++) {
-      const body = { session: pick(), size: pick(), kind: i % 3 === 0 ? "store" : pick(), label: pick(), extra: pick() };
+      const body = {
+        session: pick(),
+        size: pick(),
+        kind: i % 3 === 0 ? "store" : pick(),
+        label: pick(),
+        extra: pick(),
+      };
       const r = await h.call("dev_a", "POST", "/v1/transfers", body);
       expect(r.status).toBeLessThan(500);
       await r.arrayBuffer();
     }
-    for (const p of ["/v1/transfers/%00/data", "/v1/transfers/..%2f..%2fetc/data", "/v1/transfers/x/complete"]) {
+    for (const p of [
+      "/v1/transfers/%00/data",
+      "/v1/transfers/..%2f..%2fetc/data",
+      "/v1/transfers/x/complete",
+    ]) {
       for (const m of ["GET", "PUT", "POST"]) {
         const r = await h.call("dev_a", m, p, m === "GET" ? undefined : "{}");
         expect(r.status).toBeLessThan(500);
@@ -173,7 +283,8 @@ describe("relay routes: live relay", () => {
   test("the callee follows a growing upload and gets every byte once it completes", async () => {
     await using h = await startHarness({ syncEveryBytes: 16 * 1024 });
     const data = pattern(200_000, 3);
-    const id = (await create(h, { session: "ses_live", size: data.byteLength, kind: "relay" })).json.transfer.id;
+    const id = (await create(h, { session: "ses_live", size: data.byteLength, kind: "relay" })).json.transfer
+      .id;
     expect(h.notes).toEqual([["dev_b", "data", { transfer: id, session: "ses_live", kind: "relay" }]]);
     const download = h.call("dev_b", "GET", `/v1/transfers/${id}/data?offset=0`).then(bytesOf);
     // The upload trickles in; the download must already be waiting on it, not start after it.

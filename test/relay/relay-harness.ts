@@ -77,7 +77,10 @@ export async function startHarness(over: Partial<RelayDeps> = {}): Promise<Harne
     clock,
     call(device, method, path, body) {
       const isRaw =
-        body instanceof Uint8Array || body instanceof ReadableStream || typeof body === "string" || body === undefined;
+        body instanceof Uint8Array ||
+        body instanceof ReadableStream ||
+        typeof body === "string" ||
+        body === undefined;
       return fetch(`${url}${path}`, {
         method,
         headers: { "x-test-device": device, ...(isRaw ? {} : { "content-type": "application/json" }) },
