@@ -107,11 +107,14 @@ export function setTriggerTarget(ctx: ControlContext, target: TriggerPort): void
 const UNSIGNED_ROUTE = /^\/v1\/transfers\/[^/]+\/data$/;
 
 /** Any error carrying a numeric HTTP status and a string code (ApiError, or the relay's own typed errors). */
-function asTyped(err: unknown): { status: number; code: string; message: string } | null {
+function asTyped(
+  err: unknown,
+): { status: number; code: string; message: string; extra?: Record<string, unknown> } | null {
   if (err instanceof ApiError) return err;
-  const e = err as { status?: unknown; code?: unknown; message?: unknown };
+  const e = err as { status?: unknown; code?: unknown; message?: unknown; extra?: unknown };
   if (typeof e?.status === "number" && e.status >= 400 && e.status < 600 && typeof e.code === "string") {
-    return { status: e.status, code: e.code, message: String(e.message ?? e.code) };
+    const extra = typeof e.extra === "object" && e.extra !== null ? (e.extra as Record<string, unknown>) : {};
+    return { status: e.status, code: e.code, message: String(e.message ?? e.code), extra };
   }
   return null;
 }
@@ -129,7 +132,7 @@ export function createControlApp(
   // whose detail goes to the log (never to the client, never with request bodies).
   app.onError((err, c) => {
     const t = asTyped(err);
-    if (t) return c.json({ error: { code: t.code, message: t.message } }, t.status as 400);
+    if (t) return c.json({ error: { ...t.extra, code: t.code, message: t.message } }, t.status as 400);
     ctx.log(`internal error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
     return c.json({ error: { code: "internal_error", message: "Internal error" } }, 500);
   });

@@ -10,6 +10,7 @@ import {
   setTriggerTarget,
 } from "./control-app.ts";
 import { type ControlConfig, parseHostPort } from "./control-config.ts";
+import { createRelayRoutes } from "./relay/relay-routes.ts";
 import { openControlDatabase } from "./store/control-database.ts";
 import { UdpEndpoint } from "./udp/udp-endpoint.ts";
 
@@ -67,7 +68,24 @@ export async function startControlNode(
   });
   setTriggerTarget(ctx, udpEndpoint);
 
-  const app = createControlApp(ctx, null);
+  const relayRoutes = createRelayRoutes({
+    db,
+    spoolDir,
+    thresholdBytes: config.relayThresholdBytes,
+    quotaBytes: config.relayQuotaBytes,
+    ttlSec: config.relayTtlSec,
+    getSession: (id) => ctx.sessions.get(id),
+    // Seed A S2615: "data waiting" goes to the recipient through the trigger path; an unreachable one fetches later.
+    notify: (deviceId, kind, ref) => {
+      void ctx.triggers
+        .trigger(deviceId, kind, ref, { deadlineMs: config.triggerDeadlineMs })
+        .catch((err: unknown) => log(`data trigger to ${deviceId} failed: ${(err as Error).message}`));
+    },
+    onBytes: (sessionId, bytes) => ctx.sessions.addRelayBytes(sessionId, bytes),
+    deviceName: (id) => ctx.devices.byId(id)?.name ?? null,
+    log,
+  });
+  const app = createControlApp(ctx, relayRoutes);
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({

@@ -213,6 +213,7 @@ export class ControlClient {
   ): Promise<{ received: number }> {
     const res = await this.raw("PUT", `/v1/transfers/${encodeURIComponent(id)}/data?offset=${offset}`, body, {
       unsigned: true,
+      headers: { "content-type": "application/octet-stream" },
     });
     return json(res);
   }
