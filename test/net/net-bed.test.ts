@@ -123,6 +123,18 @@ describe("net bed NAT variants", () => {
     expect((await clients[1]!.waitForLine(/ seen (\S+) from-home-\d$/))[0]).toEndWith("from-home-2");
   });
 
+  test("setUdpTimeout() sets the lifetime new mappings start with", async () => {
+    await using bed = await createNetBed({ homes: 1, udpTimeoutSec: 3 });
+    await bed.setUdpTimeout(1, 40);
+    const { echo, clients } = await echoAndClients(bed);
+    clients[0]!.send("send timed");
+    await echo.waitForLine(/^from \S+ timed$/);
+    const udp = (await bed.mappings(1)).filter((m) => m.proto === "udp");
+    expect(udp).toHaveLength(1);
+    expect(udp[0]!.timeoutSec).toBeGreaterThan(30);
+    expect(udp[0]!.timeoutSec).toBeLessThanOrEqual(40);
+  });
+
   test('mapping "random" (symmetric NAT): each wan destination sees its own public port', async () => {
     await using bed = await createNetBed({ homes: 1, mapping: "random" });
     const { echo, clients } = await echoAndClients(bed);

@@ -11,7 +11,12 @@
  *   const newAddr = await bed.changeWanAddress(1);                    // dynamic IP: old mappings die
  *   await bed.flushConntrack(2);                                      // router reboot: all mappings die
  *   await using imp = await bed.impair(1, { down: { delayMs: 100, lossPercent: 5 } });
- *   await waitFor("mapping gone", async () => (await bed.mappings(1)).length === 0);
+ *   await waitFor("mapping gone", async () => (await bed.mappings(1)).length === 0);   // waitFor: run-in.ts
+ *   await bed.setUdpTimeout(1, 30);                                   // e.g. keepalive longer than the timeout
+ *
+ * Start Bun programs with `process.execPath` (the bun running the test). `test/net/probe.ts` has small UDP/TCP
+ * probes (echo that reports the source it sees and can push, client, tcp listen/connect, RTT/loss meter).
+ * `bed.home(n)` gives { ns, routerNs, lanAddr, routerLanAddr, wanAddr (current), wanNet }.
  *
  * Topology (all addresses exist only inside the namespaces the bed creates):
  *
