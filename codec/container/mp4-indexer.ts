@@ -123,11 +123,14 @@ export class Mp4Indexer {
     const composition = compositionRanks(this.samples);
     const protectedRanges = new RangeCoalescer();
     let missing = 0;
+    let beyondEnd = 0;
     for (let i = 0; i < n; i++) {
       const s = this.samples[i]!;
+      if (s.offset + s.size > this.pos) beyondEnd++;
       if (s.sync) {
         gops.push({ offset: s.offset, closed: this.idr[i] ?? true, brokenLink: false });
-        protectedRanges.add(s.offset, s.size);
+        // A sample table may point past the end of a truncated file; protect only bytes that exist.
+        protectedRanges.add(s.offset, Math.min(s.size, this.pos - s.offset));
       }
       let type = this.types[i];
       if (type === undefined) {
@@ -147,6 +150,13 @@ export class Mp4Indexer {
     }
     counts.gop = gops.length;
     const errors = [...this.errors];
+    if (beyondEnd > 0) {
+      errors.push({
+        offset: this.pos,
+        code: "ERR_MP4_TRUNCATED",
+        message: `${beyondEnd} of ${n} samples reach past the end of the file at ${this.pos}`,
+      });
+    }
     if (missing > 0) {
       errors.push({
         offset: 0,
@@ -272,6 +282,16 @@ export class Mp4Indexer {
       o += k.length;
     }
     const problems: string[] = [];
+    // mp4box reports some parse errors through console.error (its Log has no silent level and no hook for
+    // box-level errors). The codec does not log, so for this synchronous call those messages are caught and
+    // become the ERR_MP4_MOOV error below instead.
+    const consoleError = console.error;
+    const consoleWarn = console.warn;
+    const capture = (...args: unknown[]) => {
+      problems.push(args.slice(-1).map(String).join(" "));
+    };
+    console.error = capture;
+    console.warn = capture;
     try {
       const file = createFile();
       file.onError = (module: string, message: string) => problems.push(`${module}: ${message}`);
@@ -310,6 +330,9 @@ export class Mp4Indexer {
       }));
     } catch (e) {
       problems.push(e instanceof Error ? e.message : String(e));
+    } finally {
+      console.error = consoleError;
+      console.warn = consoleWarn;
     }
     if (problems.length > 0) {
       this.error(

@@ -156,9 +156,9 @@ export class PsDemuxer extends ChunkedUnitParser {
       this.sink.error(fileOffset + e.offset, e.code, e.message);
       return;
     }
-    const unitLength = PES_FIXED_HEADER_LENGTH + ((packet[4]! << 8) | packet[5]!);
+    // packet is the whole PES packet, or what the file holds of a truncated last one.
     if (headerLength < packet.length) {
-      this.sink.video(packet.subarray(headerLength), fileOffset + headerLength, fileOffset, unitLength);
+      this.sink.video(packet.subarray(headerLength), fileOffset + headerLength, fileOffset, packet.length);
     }
   }
 
