@@ -81,8 +81,25 @@ describe("DeviceCredential", () => {
     expect(inspect(c)).not.toContain(secret);
     expect(`${JSON.stringify({ c })}`).toContain("[redacted]");
   });
-  test("fromEnrollment() takes the node's {id, name, secret}", () => {
+  test("fromEnrollment() takes the node's {id, name, secret} plus the URL used", () => {
     const c = DeviceCredential.fromEnrollment({ id: "dev_abcdefghij", name: "n", secret }, "http://x");
-    expect(c.node).toBe("http://x");
+    expect([c.node, c.nodeUdp]).toEqual(["http://x", undefined]);
+  });
+  test("fromEnrollment() takes 'control enroll' output with node {http, udp} and round-trips it", async () => {
+    const c = DeviceCredential.fromEnrollment({
+      id: "dev_abcdefghij",
+      name: "n",
+      secret,
+      node: { http: "http://10.0.0.1:8470", udp: "10.0.0.1:3478" },
+    });
+    expect([c.node, c.nodeUdp]).toEqual(["http://10.0.0.1:8470", "10.0.0.1:3478"]);
+    const path = join(dir, "enrolled.json");
+    await saveCredential(path, c);
+    expect((await loadCredential(path)).nodeUdp).toBe("10.0.0.1:3478");
+  });
+  test("fromEnrollment() rejects an answer without any node URL", () => {
+    expect(() => DeviceCredential.fromEnrollment({ id: "dev_abcdefghij", name: "n", secret })).toThrow(
+      /no control node URL/,
+    );
   });
 });

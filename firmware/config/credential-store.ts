@@ -24,8 +24,10 @@ export class DeviceCredential {
     readonly id: string,
     readonly name: string,
     secret: string,
-    /** The control node URL the device enrolled with. */
+    /** The control node's HTTP base URL the device enrolled with. */
     readonly node: string,
+    /** The node's UDP keepalive/trigger endpoint ("host:port") when enrollment said. */
+    readonly nodeUdp?: string,
   ) {
     if (!DEVICE_ID.test(id))
       throw new InputError(
@@ -55,7 +57,11 @@ export class DeviceCredential {
   }
 
   toJSON(): object {
-    return { id: this.id, name: this.name, secret: "[redacted]", node: this.node };
+    return { id: this.id, name: this.name, secret: "[redacted]", node: this.nodeJson() };
+  }
+
+  private nodeJson(): { http: string; udp?: string } {
+    return this.nodeUdp === undefined ? { http: this.node } : { http: this.node, udp: this.nodeUdp };
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -64,11 +70,15 @@ export class DeviceCredential {
 
   /** The only serialisation that includes the secret; used by saveCredential(). */
   serialize(): string {
-    return `${JSON.stringify({ id: this.id, name: this.name, secret: this.#secret, node: this.node }, null, 2)}\n`;
+    return `${JSON.stringify({ id: this.id, name: this.name, secret: this.#secret, node: this.nodeJson() }, null, 2)}\n`;
   }
 
-  /** Builds a credential from enrollment output (`{id, name, secret}` plus the node URL). */
-  static fromEnrollment(body: unknown, node: string): DeviceCredential {
+  /**
+   * Builds a credential from enrollment output: `POST /v1/enroll` gives `{id, name, secret}` (node = the URL
+   * used), `pvrlink control enroll` prints `{id, name, secret, node: {http, udp}}`; a plain string node is the
+   * HTTP URL.
+   */
+  static fromEnrollment(body: unknown, node?: string): DeviceCredential {
     const b = body as Record<string, unknown> | null;
     if (!b || typeof b.id !== "string" || typeof b.name !== "string" || typeof b.secret !== "string") {
       throw new InputError(
@@ -76,7 +86,13 @@ export class DeviceCredential {
         "ERR_CREDENTIAL_INVALID",
       );
     }
-    return new DeviceCredential(b.id, b.name, b.secret, typeof b.node === "string" ? b.node : node);
+    const n = b.node as { http?: unknown; udp?: unknown } | string | undefined;
+    const http = typeof n === "string" ? n : typeof n?.http === "string" ? n.http : node;
+    const udp = typeof n === "object" && typeof n?.udp === "string" ? n.udp : undefined;
+    if (http === undefined) {
+      throw new InputError("Cannot use enrollment answer: no control node URL", "ERR_CREDENTIAL_INVALID");
+    }
+    return new DeviceCredential(b.id, b.name, b.secret, http, udp);
   }
 }
 
@@ -143,9 +159,5 @@ export async function loadCredential(path: string): Promise<DeviceCredential> {
     }
     throw err;
   }
-  const b = body as Record<string, unknown> | null;
-  if (!b || typeof b.node !== "string") {
-    throw new InputError(`Cannot load credential: ${path} lacks the node URL`, "ERR_CREDENTIAL_INVALID");
-  }
-  return DeviceCredential.fromEnrollment(b, b.node);
+  return DeviceCredential.fromEnrollment(body);
 }

@@ -61,6 +61,26 @@ describe("SessionTicketStore.consume()", () => {
 });
 
 describe("SessionTicketStore.add()", () => {
+  test("addPending() takes the node's pending-session shape", () => {
+    const store = new SessionTicketStore({ now: () => 1000 });
+    const t = store.addPending({
+      id: "sess9",
+      password: "pw",
+      key: randomToken(32),
+      duration: 3600,
+      expiresAt: 3_601_000,
+      connectBy: 61_000,
+      mode: "live",
+      caller: { id: "dev_caller01", name: "+81-90-1234-5678", address: "192.0.2.1", port: 8471 },
+    });
+    expect([t.sessionId, t.callerId, t.callerName, t.connectBy, t.key.length]).toEqual([
+      "sess9",
+      "dev_caller01",
+      "+81-90-1234-5678",
+      61_000,
+      32,
+    ]);
+  });
   test("rejects a second ticket for one session, which would re-arm a used password", () => {
     const { store, input } = setup();
     expect(() => store.add(input)).toThrow(RangeError);

@@ -1,6 +1,7 @@
 /** @module What the control node told this callee about expected callers: one-time passwords, keys, leases. */
 import { tagsEqual } from "../../crypto/hmac.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
+import type { PendingSession } from "../../protocol/api-types.ts";
 
 /** A session the node issued for a caller to connect to us (from GET /v1/sessions/pending). */
 export interface SessionTicket {
@@ -88,6 +89,19 @@ export class SessionTicketStore {
       throw new RangeError("Cannot add session ticket: session id already known");
     this.entries.set(ticket.sessionId, { ticket, used: false });
     return ticket;
+  }
+
+  /** Adds a session from `GET /v1/sessions/pending` (protocol/api-types.ts PendingSession). */
+  addPending(p: PendingSession): SessionTicket {
+    return this.add({
+      sessionId: p.id,
+      callerId: p.caller.id,
+      callerName: p.caller.name,
+      password: p.password,
+      key: p.key,
+      expiresAt: p.expiresAt,
+      connectBy: p.connectBy,
+    });
   }
 
   /** The key for a session id from a preamble, if the session is known and not over; consumes nothing. */
