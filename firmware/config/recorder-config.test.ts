@@ -18,7 +18,7 @@ describe("resolveConfig()", () => {
   test("fills every field with a default", async () => {
     const c = await resolveConfig({}, env);
     expect(c).toMatchObject({
-      nodeUrl: "http://127.0.0.1:8470",
+      nodeUrl: "http://127.0.0.1:8650",
       nodeUdp: { host: "127.0.0.1", port: 3478 },
       dataDir: env.PVRLINK_DATA,
       libraryDir: join(env.PVRLINK_DATA, "library"),

@@ -16,7 +16,7 @@ export interface HostPort {
 export interface RecorderConfig {
   /** Device name used at enrollment; names look like phone numbers or e-mail addresses too. */
   name: string;
-  /** Control node HTTP base URL, e.g. http://node.example:8470. */
+  /** Control node HTTP base URL, e.g. http://node.example:8650. */
   nodeUrl: string;
   /** Control node UDP endpoint for STUN keepalives and triggers. */
   nodeUdp: HostPort;
@@ -36,9 +36,9 @@ export interface RecorderConfig {
   allow: string[];
 }
 
-/** Port of the control node's HTTP API when the URL names none. */
-export const DEFAULT_NODE_URL = "http://127.0.0.1:8470";
-/** STUN's registered port (RFC 8489 18.9), the node's UDP keepalive/trigger port by default. */
+/** The control node's default HTTP listener (control/control-config.ts DEFAULT_CONFIG.http). */
+export const DEFAULT_NODE_URL = "http://127.0.0.1:8650";
+/** STUN's registered port (RFC 8489), also the control node's default UDP port, the node's UDP keepalive/trigger port by default. */
 export const DEFAULT_NODE_UDP_PORT = 3478;
 /** Direct-channel listener default; a fixed port so a router's port forward can be set up once. */
 export const DEFAULT_LISTEN: HostPort = { host: "0.0.0.0", port: 8471 };
