@@ -309,6 +309,7 @@ export class VideoIndexer {
       if (e instanceof CodecError && peekPictureCodingType(bytes, 0) === PICTURE_CODING_TYPE_I) {
         const temporalReference = ((bytes[4] ?? 0) << 2) | ((bytes[5] ?? 0) >> 6);
         this.#picture = { offset, type: "I", structure: "frame", temporalReference, gop, hasSlices: false };
+        this.#expectCodingExtension = this.#format !== "mpeg1";
       }
       throw e;
     }
