@@ -240,6 +240,25 @@ describe("UdpEndpoint keepalives", () => {
     expect(sink.map((s) => s[0])).toEqual(["dev_alice"]);
   });
 
+  test("replies to a device that vanished (ICMP port unreachable) do not stop the endpoint", async () => {
+    const { ep, sink } = await startEndpoint();
+    await using _ = ep;
+    for (let i = 0; i < 5; i++) {
+      const gone = await TestDevice.open("dev_bob", ep.address);
+      const k = gone.keepalive();
+      gone.send(k.bytes);
+      gone.socket.close();
+      await waitFor(() => sink.length > i, "the vanished device's keepalive");
+    }
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    const k = dev.keepalive();
+    const reply = await dev.exchange(k.bytes);
+    expect(
+      readKeepaliveResponse(reply, { key: deriveKey(dev.secret, "stun"), transactionId: k.transactionId })
+        .port,
+    ).toBe(dev.port);
+  });
+
   test("onDatagram() never throws, whatever it is fed", async () => {
     const { ep } = await startEndpoint({ rateLimit: false });
     await using _ = ep;

@@ -134,8 +134,9 @@ export class UdpEndpoint {
   }
 
   /** Socket-level errors (e.g. ICMP unreachable surfacing as ECONNREFUSED) are logged; the socket stays open. */
-  onSocketError(err: Error): void {
-    this.#log(`socket error: ${err.message}`);
+  onSocketError(err: unknown): void {
+    // Bun may call the handler with no error object at all (seen with ECONNREFUSED from the error queue).
+    this.#log(`socket error: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   #onStun(data: Uint8Array, address: string, port: number, now: number): void {
