@@ -28,6 +28,11 @@ export interface RecorderConfig {
   credentialPath: string;
   /** Direct-channel TCP listener. */
   listen: HostPort;
+  /**
+   * The address announced in PUT /v1/registration when it differs from the listener (a router port forward, or
+   * listening on 0.0.0.0); undefined: the wiring announces the listener's port with the node-observed address.
+   */
+  advertise: HostPort | undefined;
   loadLimits: LoadLimits;
   /** Seconds between keepalives; the node counts a device connected for 3 intervals after one. */
   keepaliveSeconds: number;
@@ -54,6 +59,7 @@ export const CONFIG_FLAGS = {
   data: { type: "string" },
   library: { type: "string" },
   listen: { type: "string" },
+  advertise: { type: "string" },
   "load-cpu": { type: "string" },
   "load-pressure": { type: "string" },
   "max-transfers": { type: "string" },
@@ -72,6 +78,7 @@ const FILE_KEYS = new Set([
   "libraryDir",
   "credentialPath",
   "listen",
+  "advertise",
   "loadLimits",
   "keepaliveSeconds",
   "policy",
@@ -229,6 +236,13 @@ export async function resolveConfig(
         ? parseHostPort(String(f.listen), "listen", ff)
         : { ...DEFAULT_LISTEN };
 
+  const advertise =
+    flags.advertise !== undefined
+      ? parseHostPort(flags.advertise, "--advertise")
+      : f.advertise !== undefined
+        ? parseHostPort(String(f.advertise), "advertise", ff)
+        : undefined;
+
   const fl = f.loadLimits;
   if (fl !== undefined && (typeof fl !== "object" || fl === null || Array.isArray(fl)))
     ff("loadLimits", "is not an object");
@@ -281,6 +295,7 @@ export async function resolveConfig(
     libraryDir,
     credentialPath,
     listen,
+    advertise,
     loadLimits,
     keepaliveSeconds,
     policy,
