@@ -1,0 +1,144 @@
+/**
+ * @module Fuzz test for VideoIndexer: thousands of mutated, truncated and garbage streams (seeded, so a failure
+ * reproduces), fed in random chunks. Checks that nothing throws, every run ends, and the index is well formed.
+ */
+import { describe, expect, test } from "bun:test";
+import { esFixtureNames, loadEsFixture } from "./es-fixtures.ts";
+import { syntheticStream } from "./synthetic-stream.ts";
+import { TestRandom } from "./test-random.ts";
+import { indexVideoElementaryStream, VideoIndexer } from "./video-indexer.ts";
+
+const ROUNDS = 3000;
+
+type Mutation = (b: Uint8Array, rnd: TestRandom) => Uint8Array;
+
+const mutations: Record<string, Mutation> = {
+  flipBytes(b, rnd) {
+    const out = b.slice();
+    for (let i = 0, n = 1 + rnd.int(20); i < n && out.length > 0; i++)
+      out[rnd.int(out.length)] = rnd.int(256);
+    return out;
+  },
+  /** Corrupts the bytes right after a start code, where headers live: the parsers' error paths. */
+  flipHeader(b, rnd) {
+    const out = b.slice();
+    const from = rnd.int(Math.max(1, out.length));
+    const at = Buffer.from(out.buffer, out.byteOffset, out.length).indexOf(Buffer.from([0, 0, 1]), from);
+    if (at < 0) return out;
+    for (let i = 0; i < 1 + rnd.int(3); i++) {
+      const k = at + 3 + rnd.int(10);
+      if (k < out.length) out[k] = (out[k] as number) ^ (1 << rnd.int(8));
+    }
+    return out;
+  },
+  truncate: (b, rnd) => b.subarray(0, rnd.int(b.length + 1)),
+  startMidStream: (b, rnd) => b.subarray(rnd.int(b.length + 1)),
+  overwriteRange(b, rnd) {
+    const out = b.slice();
+    const at = rnd.int(out.length + 1);
+    const len = Math.min(out.length - at, rnd.int(2000));
+    for (let i = 0; i < len; i++) out[at + i] = rnd.next() < 0.3 ? 0 : rnd.int(256);
+    return out;
+  },
+  insertStartCodes(b, rnd) {
+    const parts: Uint8Array[] = [];
+    let at = 0;
+    for (let i = 0; i < 1 + rnd.int(10); i++) {
+      const cut = at + rnd.int(Math.max(1, b.length - at));
+      parts.push(
+        b.subarray(at, cut),
+        new Uint8Array([0, 0, 1, rnd.next() < 0.5 ? rnd.int(256) : 0xb3 + rnd.int(6)]),
+      );
+      at = cut;
+    }
+    parts.push(b.subarray(at));
+    return new Uint8Array(Buffer.concat(parts));
+  },
+  spliceStreams(b, rnd) {
+    const a = rnd.int(b.length + 1);
+    const c = rnd.int(b.length + 1);
+    return new Uint8Array(
+      Buffer.concat([b.subarray(0, Math.min(a, c)), b.subarray(Math.max(a, c) - rnd.int(50))]),
+    );
+  },
+  garbage(_b, rnd) {
+    const out = new Uint8Array(rnd.int(3000));
+    for (let i = 0; i < out.length; i++) out[i] = rnd.next() < 0.2 ? 0 : rnd.next() < 0.1 ? 1 : rnd.int(256);
+    return out;
+  },
+};
+const names = Object.keys(mutations);
+
+function checkIndex(ix: VideoIndexer, label: string): void {
+  const total = ix.bytesSeen;
+  expect(ix.settledOffset, label).toBe(total);
+  let end = 0;
+  ix.pictures.forEach((p, i) => {
+    expect(p.serial, label).toBe(i);
+    expect(p.offset, label).toBeGreaterThanOrEqual(end);
+    expect(p.length, label).toBeGreaterThanOrEqual(4);
+    expect(p.offset + p.length, label).toBeLessThanOrEqual(total);
+    expect(p.gop, label).toBeLessThan(ix.gops.length);
+    expect(p.gop, label).toBeGreaterThanOrEqual(-1);
+    end = p.offset + p.length;
+  });
+  for (let i = 1; i < ix.gops.length; i++) expect(ix.gops[i]!.offset).toBeGreaterThan(ix.gops[i - 1]!.offset);
+  for (const e of ix.errors) {
+    expect(e.offset, label).toBeGreaterThanOrEqual(0);
+    expect(e.offset, label).toBeLessThanOrEqual(total);
+    expect(e.code, label).toMatch(/^ERR_[A-Z_]+$/);
+  }
+  const c = ix.counts;
+  expect(c.pic, label).toBe(ix.pictures.length);
+  expect(c.I + c.P + c.B + c.D, label).toBe(c.pic);
+  expect(c.gop, label).toBe(ix.gops.length);
+  const inFrames = ix.frames.reduce((n, f) => n + (f.second >= 0 ? 2 : 1), 0);
+  expect(inFrames, label).toBe(ix.pictures.length);
+}
+
+describe("VideoIndexer fuzz", () => {
+  test(`VideoIndexer survives ${ROUNDS} mutated, truncated and garbage streams in random chunks`, () => {
+    const rnd = new TestRandom(20261122);
+    const seeds = [
+      ...esFixtureNames().map(loadEsFixture),
+      syntheticStream([
+        { pictures: [{ type: "I", structure: "top" }, { type: "P", structure: "bottom" }, { type: "B" }] },
+      ]),
+      syntheticStream([{ pictures: [{ type: "I" }, { type: "D" }] }], 1),
+    ];
+    const seen = new Set<string>();
+    for (let round = 0; round < ROUNDS; round++) {
+      let bytes = seeds[rnd.int(seeds.length)]!;
+      const applied: string[] = [];
+      for (let m = 0; m < 1 + rnd.int(3); m++) {
+        const name = names[rnd.int(names.length)]!;
+        applied.push(name);
+        bytes = mutations[name]!(bytes, rnd);
+      }
+      const label = `round ${round}: ${applied.join("+")}`;
+      const ix = new VideoIndexer();
+      let settled = 0;
+      for (const chunk of rnd.chunks(bytes)) {
+        ix.push(chunk);
+        expect(ix.settledOffset, label).toBeGreaterThanOrEqual(settled);
+        settled = ix.settledOffset;
+      }
+      ix.end();
+      checkIndex(ix, label);
+      // Chunking never changes the answer, damaged input included.
+      const whole = indexVideoElementaryStream(bytes);
+      expect(ix.pictures, label).toEqual(whole.pictures);
+      expect(ix.errors, label).toEqual(whole.errors);
+      for (const e of ix.errors) seen.add(e.code);
+    }
+    // The mutations must reach the error paths, or this test proves little.
+    for (const code of [
+      "ERR_PICTURE_TYPE",
+      "ERR_PICTURE_TRUNCATED",
+      "ERR_GOP_MARKER",
+      "ERR_ES_LEADING_BYTES",
+    ]) {
+      expect(seen).toContain(code);
+    }
+  });
+});
