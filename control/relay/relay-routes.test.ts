@@ -286,6 +286,8 @@ describe("relay routes: live relay", () => {
     const id = (await create(h, { session: "ses_live", size: data.byteLength, kind: "relay" })).json.transfer
       .id;
     expect(h.notes).toEqual([["dev_b", "data", { transfer: id, session: "ses_live", kind: "relay" }]]);
+    // The follower is issued before the upload has created the spool file at all. (Bun sends the response
+    // headers with the first chunk, so awaiting them here, before uploading, would wait for the idle end.)
     const download = h.call("dev_b", "GET", `/v1/transfers/${id}/data?offset=0`).then(bytesOf);
     // The upload trickles in; the download must already be waiting on it, not start after it.
     let sent = 0;

@@ -37,12 +37,13 @@ export function followFile(
     {
       async pull(controller) {
         try {
-          fh ??= await open(path, "r");
           let idleSince = Date.now();
           for (;;) {
             if (!src.exists()) throw new Error("Transfer was removed while it was being downloaded");
             const avail = src.available();
             if (pos < avail) {
+              // Opened only once bytes exist: a live follower may arrive before the upload created the file.
+              fh ??= await open(path, "r");
               const want = Math.min(DOWNLOAD_CHUNK_BYTES, avail - pos);
               const buf = new Uint8Array(want);
               const { bytesRead } = await fh.read(buf, 0, want, pos);
