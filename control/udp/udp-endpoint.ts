@@ -141,25 +141,25 @@ export class UdpEndpoint {
 
   #onStun(data: Uint8Array, address: string, port: number, now: number): void {
     const out = this.#handler.handle(data, address, port, now);
-    if (out.reply) this.#transport.send(out.reply, port, address);
     const r = out.registration;
-    if (!r) {
-      if (out.note === "plain binding") this.stats.plainBindings++;
-      else this.#log(`keepalive from ${address}:${port} not registered: ${out.note}`);
-      return;
-    }
-    this.stats.keepalives++;
-    const prev = this.#mappings.get(r.deviceId);
-    if (prev && (prev.address !== r.address || prev.port !== r.port)) {
-      this.#log(`mapping of ${r.deviceId} changed ${prev.address}:${prev.port} -> ${r.address}:${r.port}`);
-    }
-    this.#mappings.set(r.deviceId, {
-      address: r.address,
-      port: r.port,
-      intervalSec: r.intervalSec,
-      lastSeen: now,
-    });
-    this.#opts.onKeepalive(r.deviceId, r.address, r.port, r.intervalSec);
+    // Record before replying: a send can throw (ECONNREFUSED from an earlier ICMP error) and must not undo
+    // an authenticated keepalive.
+    if (r) {
+      this.stats.keepalives++;
+      const prev = this.#mappings.get(r.deviceId);
+      if (prev && (prev.address !== r.address || prev.port !== r.port)) {
+        this.#log(`mapping of ${r.deviceId} changed ${prev.address}:${prev.port} -> ${r.address}:${r.port}`);
+      }
+      this.#mappings.set(r.deviceId, {
+        address: r.address,
+        port: r.port,
+        intervalSec: r.intervalSec,
+        lastSeen: now,
+      });
+      this.#opts.onKeepalive(r.deviceId, r.address, r.port, r.intervalSec);
+    } else if (out.note === "plain binding") this.stats.plainBindings++;
+    else this.#log(`keepalive from ${address}:${port} not registered: ${out.note}`);
+    if (out.reply) this.#transport.send(out.reply, port, address);
   }
 
   #onAck(data: Uint8Array, address: string, port: number, now: number): void {
