@@ -116,17 +116,21 @@ describe("VideoIndexer fuzz", () => {
         bytes = mutations[name]!(bytes, rnd);
       }
       const label = `round ${round}: ${applied.join("+")}`;
+      const whole = indexVideoElementaryStream(bytes);
       const ix = new VideoIndexer();
       let settled = 0;
       for (const chunk of rnd.chunks(bytes)) {
         ix.push(chunk);
         expect(ix.settledOffset, label).toBeGreaterThanOrEqual(settled);
         settled = ix.settledOffset;
+        // Below settledOffset nothing may change any more: the final index has no other picture there.
+        const n = ix.pictures.length;
+        expect(whole.pictures.filter((p) => p.offset < settled).length, label).toBe(n);
+        if (n > 0) expect(ix.pictures[n - 1], label).toEqual(whole.pictures[n - 1]!);
       }
       ix.end();
       checkIndex(ix, label);
       // Chunking never changes the answer, damaged input included.
-      const whole = indexVideoElementaryStream(bytes);
       expect(ix.pictures, label).toEqual(whole.pictures);
       expect(ix.errors, label).toEqual(whole.errors);
       for (const e of ix.errors) seen.add(e.code);
