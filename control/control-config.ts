@@ -36,6 +36,9 @@ export interface ControlConfig {
   /** Per-device token bucket: sustained requests per second and burst size. */
   rateLimitPerSec: number;
   rateLimitBurst: number;
+  /** Per-source-IP UDP token bucket before any parsing or crypto (control/udp); 0 disables it (benchmarks). */
+  udpRateLimitPerSec: number;
+  udpRateLimitBurst: number;
   /** Largest JSON request body. */
   maxBodyBytes: number;
   /** Largest allow-list or group, in entries. */
@@ -66,6 +69,8 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   maxTotalSec: 4 * 3600,
   rateLimitPerSec: 20,
   rateLimitBurst: 40,
+  udpRateLimitPerSec: 50,
+  udpRateLimitBurst: 100,
   maxBodyBytes: 64 * 1024,
   maxListEntries: 1000,
   enrollmentTokenTtlSec: 24 * 3600,

@@ -64,6 +64,10 @@ export async function startControlNode(
     port: udpAddr.port,
     lookupSecret: (id) => ctx.devices.secretOf(id),
     onKeepalive: (id, address, port, intervalSec) => ctx.keepalives.record(id, address, port, intervalSec),
+    rateLimit:
+      config.udpRateLimitPerSec > 0
+        ? { perSecond: config.udpRateLimitPerSec, burst: Math.max(1, config.udpRateLimitBurst) }
+        : false,
     log,
   });
   setTriggerTarget(ctx, udpEndpoint);
