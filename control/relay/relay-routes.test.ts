@@ -43,9 +43,7 @@ describe("relay routes: store and forward", () => {
     );
     expect(await r.json()).toEqual({ received: 300_000 });
     // Nothing incomplete is delivered: no inbox entry, no download, no trigger yet.
-    expect(
-      ((await (await h.call("dev_b", "GET", "/v1/inbox")).json()) as { transfers: unknown[] }).transfers,
-    ).toEqual([]);
+    expect(await (await h.call("dev_b", "GET", "/v1/inbox")).json()).toEqual([]);
     expect((await errOf(await h.call("dev_b", "GET", `/v1/transfers/${id}/data`))).code).toBe(
       "transfer_incomplete",
     );
@@ -58,10 +56,10 @@ describe("relay routes: store and forward", () => {
     expect(await r.json()).toMatchObject({ id, received: 300_000, complete: true, label: "news" });
     expect(h.notes).toEqual([["dev_b", "data", { transfer: id, session: "ses_store", kind: "store" }]]);
     expect(h.bytes.get("ses_store")).toBe(300_000);
-    const inbox = (await (await h.call("dev_b", "GET", "/v1/inbox")).json()) as {
-      transfers: Array<Record<string, unknown>>;
-    };
-    expect(inbox.transfers).toEqual([
+    const inbox = (await (await h.call("dev_b", "GET", "/v1/inbox")).json()) as Array<
+      Record<string, unknown>
+    >;
+    expect(inbox).toEqual([
       expect.objectContaining({
         id,
         session: "ses_store",

@@ -412,7 +412,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
         createdAt: e.createdAt,
         expiresAt: e.expiresAt,
       }));
-      return c.json({ transfers });
+      return c.json(transfers);
     }),
   );
 
