@@ -235,3 +235,14 @@ describe("VideoIndexer on damaged streams", () => {
     expect(() => ix.push(new Uint8Array(1))).toThrow(TypeError);
   });
 });
+
+test("every error code in the codec's sources is documented in VIDEO_ES_ERROR_CODES", async () => {
+  const { VIDEO_ES_ERROR_CODES } = await import("./video-error-codes.ts");
+  const used = new Set<string>();
+  for (const f of new Bun.Glob("*.ts").scanSync(import.meta.dir)) {
+    if (f.endsWith(".test.ts") || f === "video-error-codes.ts") continue;
+    for (const m of (await Bun.file(`${import.meta.dir}/${f}`).text()).matchAll(/"(ERR_[A-Z_]+)"/g))
+      used.add(m[1]!);
+  }
+  expect([...used].sort()).toEqual(Object.keys(VIDEO_ES_ERROR_CODES).sort());
+});
