@@ -1,6 +1,8 @@
 /** @module H.264 picture type from the first VCL NAL unit's slice header (ITU-T H.264 7.3.1, 7.3.3, Table 7-6). */
 
 import type { PictureType } from "../recording-index.ts";
+import type { H264Sps } from "./h264-sps.ts";
+import { RbspBits } from "./rbsp-bits.ts";
 
 /** nal_unit_type values, ITU-T H.264 Table 7-1. */
 export const NAL_SLICE_NON_IDR = 1;
@@ -8,12 +10,8 @@ export const NAL_SLICE_DATA_PARTITION_A = 2;
 export const NAL_SLICE_IDR = 5;
 export const NAL_SPS = 7;
 export const NAL_ACCESS_UNIT_DELIMITER = 9;
-/** emulation_prevention_three_byte after two zero bytes, ITU-T H.264 7.4.1. */
-const EMULATION_PREVENTION_BYTE = 0x03;
 /** slice_type % 5 -> picture type, ITU-T H.264 Table 7-6 (SP is predicted like P, SI intra like I). */
 const SLICE_TYPES: readonly PictureType[] = ["P", "B", "I", "P", "I"];
-/** ue(v) codes in a slice header's first fields never need more than 32 leading zeros. */
-const MAX_LEADING_ZEROS = 31;
 
 export interface SliceInfo {
   nalUnitType: number;
@@ -21,58 +19,10 @@ export interface SliceInfo {
   idr: boolean;
   firstMbInSlice: number;
   type: PictureType;
-}
-
-/** Reads RBSP bits from a NAL payload, dropping emulation prevention bytes as it goes. */
-class RbspBits {
-  private byte = 0;
-  private bit = 8;
-  private zeros = 0;
-  constructor(
-    private readonly b: Uint8Array,
-    private pos: number,
-    private readonly end: number,
-  ) {}
-
-  private nextByte(): number | undefined {
-    if (this.pos >= this.end) return undefined;
-    let v = this.b[this.pos++]!;
-    if (this.zeros >= 2 && v === EMULATION_PREVENTION_BYTE) {
-      this.zeros = 0;
-      if (this.pos >= this.end) return undefined;
-      v = this.b[this.pos++]!;
-    }
-    this.zeros = v === 0 ? this.zeros + 1 : 0;
-    return v;
-  }
-
-  readBit(): number | undefined {
-    if (this.bit === 8) {
-      const v = this.nextByte();
-      if (v === undefined) return undefined;
-      this.byte = v;
-      this.bit = 0;
-    }
-    return (this.byte >> (7 - this.bit++)) & 1;
-  }
-
-  /** ue(v), ITU-T H.264 9.1; undefined when the data ends or the code is implausibly long. */
-  readUe(): number | undefined {
-    let zeros = 0;
-    for (;;) {
-      const bit = this.readBit();
-      if (bit === undefined) return undefined;
-      if (bit === 1) break;
-      if (++zeros > MAX_LEADING_ZEROS) return undefined;
-    }
-    let value = 0;
-    for (let i = 0; i < zeros; i++) {
-      const bit = this.readBit();
-      if (bit === undefined) return undefined;
-      value = value * 2 + bit;
-    }
-    return 2 ** zeros - 1 + value;
-  }
+  /** With an SPS: field_pic_flag / bottom_field_flag (7.3.3); frame otherwise. */
+  structure: "frame" | "top" | "bottom";
+  /** With an SPS of pic_order_cnt_type 0: pic_order_cnt_lsb; -1 otherwise. */
+  pocLsb: number;
 }
 
 export function isVclSliceNal(nalUnitType: number): boolean {
@@ -91,6 +41,7 @@ export function parseSliceHeaderStart(
   bytes: Uint8Array,
   offset: number,
   end = bytes.length,
+  sps?: H264Sps,
 ): SliceInfo | undefined {
   if (offset >= end) return undefined;
   const header = bytes[offset]!;
@@ -101,12 +52,36 @@ export function parseSliceHeaderStart(
   const firstMbInSlice = bits.readUe();
   const sliceType = bits.readUe();
   if (firstMbInSlice === undefined || sliceType === undefined || sliceType > 9) return undefined;
-  return {
+  const idr = nalUnitType === NAL_SLICE_IDR;
+  const info: SliceInfo = {
     nalUnitType,
-    idr: nalUnitType === NAL_SLICE_IDR,
+    idr,
     firstMbInSlice,
     type: SLICE_TYPES[sliceType % 5]!,
+    structure: "frame",
+    pocLsb: -1,
   };
+  if (!sps) return info;
+  // The rest of the slice header up to pic_order_cnt_lsb, ITU-T H.264 7.3.3.
+  if (bits.readUe() === undefined) return undefined; // pic_parameter_set_id
+  if (sps.separateColourPlane && bits.readBits(2) === undefined) return undefined;
+  if (bits.readBits(sps.log2MaxFrameNum) === undefined) return undefined; // frame_num
+  if (!sps.frameMbsOnly) {
+    const field = bits.readBit();
+    if (field === undefined) return undefined;
+    if (field) {
+      const bottom = bits.readBit();
+      if (bottom === undefined) return undefined;
+      info.structure = bottom ? "bottom" : "top";
+    }
+  }
+  if (idr && bits.readUe() === undefined) return undefined; // idr_pic_id
+  if (sps.picOrderCntType === 0) {
+    const lsb = bits.readBits(sps.log2MaxPocLsb);
+    if (lsb === undefined) return undefined;
+    info.pocLsb = lsb;
+  }
+  return info;
 }
 
 /**

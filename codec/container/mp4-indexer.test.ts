@@ -35,7 +35,7 @@ describe("Mp4Indexer", () => {
       for (const chunk of [file.length, 4096, 333, 7]) {
         const { result, asked } = index(file, chunk);
         expect(asked).toBe(asks);
-        expect(result.pictures.map((p) => p.type)).toEqual(ffprobeTypes(name));
+        expect(result.pictures.map((p): string => p.type)).toEqual(ffprobeTypes(name));
         expect(result).toMatchObject({
           container: "mp4",
           format: "h264",
@@ -77,7 +77,9 @@ describe("Mp4Indexer", () => {
     const { result } = index(file.subarray(0, 20000), 512);
     expect(result.pictures.length).toBe(36);
     const known = result.pictures.filter((p) => p.offset + Math.min(p.length, SAMPLE_PREFIX_BYTES) <= 20000);
-    expect(known.map((p) => p.type)).toEqual(ffprobeTypes("mp4-h264-faststart.mp4").slice(0, known.length));
+    expect(known.map((p): string => p.type)).toEqual(
+      ffprobeTypes("mp4-h264-faststart.mp4").slice(0, known.length),
+    );
     expect(result.errors.map((e) => e.code)).toEqual(["ERR_MP4_TRUNCATED", "ERR_MP4_SLICE_TYPE"]);
     const last = result.protectedRanges[result.protectedRanges.length - 1]!;
     expect(last.offset + last.length).toBeLessThanOrEqual(20000);

@@ -4,12 +4,16 @@ import { MAX_INDEX_ERRORS, VideoIndexer } from "../mpeg-video/video-indexer.ts";
 import type {
   ByteRange,
   ContainerKind,
+  GopRecord,
   IndexError,
+  PictureCounts,
+  PictureRecord,
   RecordingIndex,
   VideoFormat,
 } from "../recording-index.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import { detectContainer } from "./detect-container.ts";
+import { H264EsIndexer } from "./h264-es-indexer.ts";
 import { Mp4Indexer } from "./mp4-indexer.ts";
 import { PsDemuxer } from "./ps-demuxer.ts";
 import { RangeCoalescer } from "./range-coalescer.ts";
@@ -22,6 +26,20 @@ interface Segment {
   length: number;
   unitOffset: number;
   unitLength: number;
+}
+
+/** What both elementary-stream indexers (MPEG-1/2 video, H.264 Annex B) offer. */
+interface EsIndexer {
+  push(chunk: Uint8Array): void;
+  end(): void;
+  readonly pictures: PictureRecord[];
+  readonly gops: GopRecord[];
+  readonly errors: IndexError[];
+  readonly counts: PictureCounts;
+  readonly format: VideoFormat;
+  readonly width: number;
+  readonly height: number;
+  readonly settledOffset: number;
 }
 
 /** Compact the segment queue once this many consumed entries sit at its head. */
@@ -39,11 +57,11 @@ export class RecordingIndexer {
   #probeBytes = 0;
   #finished = false;
 
-  readonly #video = new VideoIndexer();
+  #video: EsIndexer = new VideoIndexer();
   #demux: PsDemuxer | TsDemuxer | undefined;
   #mp4: Mp4Indexer | undefined;
   #declaredFormat: VideoFormat | undefined;
-  /** MPEG video is parsed; false for H.264/HEVC in a Transport Stream, which are not indexed picture by picture. */
+  /** The video is parsed; false for HEVC in a Transport Stream, which is not indexed picture by picture. */
   #feedVideo = true;
 
   #segments: Segment[] = [];
@@ -60,7 +78,9 @@ export class RecordingIndexer {
     error: (offset, code, message) => this.#error(offset, code, message),
     format: (format) => {
       this.#declaredFormat = format;
-      this.#feedVideo = format === "mpeg1" || format === "mpeg2";
+      // The PMT names the format before any video PES is read, so the ES indexer can still be swapped.
+      if (format === "h264" && this.#esBytes === 0) this.#video = new H264EsIndexer();
+      this.#feedVideo = format === "mpeg1" || format === "mpeg2" || format === "h264";
       if (!this.#feedVideo) {
         this.#error(
           0,

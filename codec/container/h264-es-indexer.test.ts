@@ -1,0 +1,116 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { H264EsIndexer } from "./h264-es-indexer.ts";
+import { parseH264Sps } from "./h264-sps.ts";
+import { concat, prng } from "./synthetic-streams.ts";
+import { expectCodecError } from "./test-expect.ts";
+import { TsDemuxer } from "./ts-demuxer.ts";
+
+/** The H.264 elementary stream of the TS fixture, demuxed by our TsDemuxer. */
+function fixtureEs(): Uint8Array {
+  const file = new Uint8Array(readFileSync(join(import.meta.dir, "../../testdata/containers/ts-h264.ts")));
+  const parts: Uint8Array[] = [];
+  const d = new TsDemuxer({ video: (p) => parts.push(p.slice()), error: () => {}, format: () => {} });
+  d.push(file);
+  d.end();
+  return concat(...parts);
+}
+
+function run(es: Uint8Array, sizes: () => number = () => es.length): H264EsIndexer {
+  const x = new H264EsIndexer();
+  for (let i = 0; i < es.length; ) {
+    const n = Math.max(1, sizes());
+    x.push(es.subarray(i, i + n));
+    i += n;
+  }
+  x.end();
+  return x;
+}
+
+const es = fixtureEs();
+const types = JSON.parse(
+  readFileSync(join(import.meta.dir, "../../testdata/containers/ts-h264.ts.types.json"), "utf8"),
+).decodeOrderTypes;
+
+describe("H264EsIndexer", () => {
+  test("H264EsIndexer finds ffprobe's access units and types, tiling the stream", () => {
+    const x = run(es);
+    expect(x.errors).toEqual([]);
+    expect(x.pictures.map((p): string => p.type)).toEqual(types);
+    expect([x.width, x.height, x.counts.seq, x.counts.gop]).toEqual([176, 144, 3, 3]); // x264 repeats SPS/PPS at each IDR in a TS
+    expect(x.pictures[0]!.offset).toBe(0);
+    for (let i = 1; i < x.pictures.length; i++) {
+      const prev = x.pictures[i - 1]!;
+      expect(x.pictures[i]!.offset).toBe(prev.offset + prev.length);
+      // Every access unit opens with a start code.
+      const at = x.pictures[i]!.offset;
+      expect([...es.subarray(at, at + 3)].join()).toMatch(/^0,0,(1|0)$/);
+    }
+    const last = x.pictures[x.pictures.length - 1]!;
+    expect(last.offset + last.length).toBe(es.length);
+    expect(x.gops.map((g) => g.closed)).toEqual([true, true, true]);
+  });
+
+  test("H264EsIndexer gives the same index for every chunking, start codes split included", () => {
+    const whole = run(es);
+    const random = prng(42);
+    for (const max of [2, 3, 5, 64, 4000]) {
+      const x = run(es, () => Math.floor(random() * max));
+      expect(x.pictures).toEqual(whole.pictures);
+      expect(x.gops).toEqual(whole.gops);
+      expect(x.errors).toEqual(whole.errors);
+    }
+  });
+
+  test("H264EsIndexer reports a forbidden_zero_bit and an unreadable slice, and goes on", () => {
+    const bad = concat(new Uint8Array([0, 0, 0, 1, 0x85, 0x12, 0, 0, 1, 0x41]), es);
+    const x = run(bad);
+    expect(x.errors.map((e) => [e.code, e.offset])).toEqual([
+      ["ERR_H264_NAL", 0],
+      ["ERR_H264_SLICE", 6],
+    ]);
+    expect(x.pictures.map((p): string => p.type)).toEqual(types);
+  });
+
+  test("H264EsIndexer never throws on random bytes and keeps settledOffset monotonic", () => {
+    const random = prng(7);
+    const junk = Uint8Array.from({ length: 50000 }, () =>
+      random() < 0.1 ? 0 : random() < 0.05 ? 1 : Math.floor(random() * 256),
+    );
+    const x = new H264EsIndexer();
+    let settled = 0;
+    for (let i = 0; i < junk.length; i += 999) {
+      x.push(junk.subarray(i, i + 999));
+      expect(x.settledOffset).toBeGreaterThanOrEqual(settled);
+      settled = x.settledOffset;
+    }
+    x.end();
+    expect(x.settledOffset).toBe(junk.length);
+  });
+});
+
+describe("parseH264Sps()", () => {
+  const spsAt = es.findIndex(
+    (_, i) => es[i] === 0 && es[i + 1] === 0 && es[i + 2] === 1 && (es[i + 3]! & 0x1f) === 7,
+  );
+  const spsEnd = es.indexOf(1, spsAt + 4) - 2;
+  const sps = es.subarray(spsAt + 3, spsEnd);
+  test("parseH264Sps() reads the fixture's size and slice-header fields", () => {
+    expect(parseH264Sps(sps, 0)).toMatchObject({
+      width: 176,
+      height: 144,
+      frameMbsOnly: true,
+      picOrderCntType: 0,
+    });
+  });
+  test("parseH264Sps() rejects an SPS cut off", () =>
+    expectCodecError(() => parseH264Sps(sps.subarray(0, 4), 0), "ERR_H264_SPS"));
+  test("parseH264Sps() rejects seq_parameter_set_id above 31", () => {
+    // profile 66 (no chroma fields), then ue(v) 32 = 00000100001.
+    expectCodecError(
+      () => parseH264Sps(new Uint8Array([0x67, 66, 0, 30, 0b00000100, 0b00100000]), 0),
+      "ERR_H264_SPS",
+    );
+  });
+});

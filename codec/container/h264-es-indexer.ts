@@ -1,0 +1,213 @@
+/** @module Streaming index of an H.264 Annex B byte stream (video in a Transport Stream): access units as pictures. */
+
+import { CodecError } from "../codec-error.ts";
+import type {
+  GopRecord,
+  IndexError,
+  PictureCounts,
+  PictureRecord,
+  PictureStructure,
+  PictureType,
+} from "../recording-index.ts";
+import {
+  isVclSliceNal,
+  NAL_ACCESS_UNIT_DELIMITER,
+  NAL_SPS,
+  parseSliceHeaderStart,
+} from "./h264-slice-type.ts";
+import { type H264Sps, parseH264Sps } from "./h264-sps.ts";
+
+/** Bytes kept from the start of each NAL unit: enough for an SPS with scaling lists, or a slice header. */
+const NAL_HEAD_BYTES = 512;
+/** NAL types that, after a VCL NAL, begin a new access unit: SEI 6, SPS 7, PPS 8, AUD 9, 14-18, ITU-T H.264 7.4.1.2.3. */
+const AU_OPENING_NALS = new Set([6, 7, 8, NAL_ACCESS_UNIT_DELIMITER, 14, 15, 16, 17, 18]);
+/** Beyond this many errors only a count is kept, as in the MPEG video indexer. */
+const MAX_ERRORS = 10_000;
+
+interface OpenAccessUnit {
+  offset: number;
+  hasVcl: boolean;
+  type: PictureType;
+  idr: boolean;
+  structure: PictureStructure;
+  poc: number;
+}
+
+/**
+ * Indexes H.264 access units of an Annex B stream fed in chunks of any size. A picture is one access unit:
+ * from its first NAL (AUD, SEI, parameter sets or first slice, start code included) to the next access
+ * unit; its type is that of its first slice (as ffmpeg reports it). I-pictures open a GOP record (closed
+ * when IDR). Never throws on bad data.
+ */
+export class H264EsIndexer {
+  readonly pictures: PictureRecord[] = [];
+  readonly gops: GopRecord[] = [];
+  readonly errors: IndexError[] = [];
+  readonly counts: PictureCounts = { seq: 0, gop: 0, pic: 0, I: 0, P: 0, B: 0, D: 0 };
+  readonly format = "h264" as const;
+  width = 0;
+  height = 0;
+  #pos = 0;
+  /** The last two bytes before the current chunk, for start codes split across chunks. */
+  #prev1 = -1;
+  #prev2 = -1;
+  #prev3 = -1;
+  #nalStart = -1;
+  readonly #nalHead = new Uint8Array(NAL_HEAD_BYTES);
+  #nalFill = 0;
+  #au: OpenAccessUnit | null = null;
+  #sps: H264Sps | undefined;
+  #settled = 0;
+  #dropped = 0;
+  #ended = false;
+
+  get bytesSeen(): number {
+    return this.#pos;
+  }
+
+  /** ES offset below which nothing will change: no future picture starts before it. */
+  get settledOffset(): number {
+    let s = this.#ended ? this.#pos : Math.max(0, this.#pos - 3);
+    if (!this.#ended) {
+      if (this.#au) s = Math.min(s, this.#au.offset);
+      else if (this.#nalStart >= 0) s = Math.min(s, this.#nalStart);
+    }
+    if (s > this.#settled) this.#settled = s;
+    return this.#settled;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.#ended || chunk.length === 0) return;
+    const base = this.#pos;
+    let collectFrom = 0;
+    // Start codes straddling the previous chunk: 00 | 00 01, or 00 00 | 01.
+    if (chunk[0] === 1 && this.#prev1 === 0 && this.#prev2 === 0) {
+      this.#collect(chunk, 0, 0);
+      this.#startNal(base - 2 - (this.#prev3 === 0 ? 1 : 0), base + 1);
+      collectFrom = 1;
+    } else if (chunk.length > 1 && chunk[0] === 0 && chunk[1] === 1 && this.#prev1 === 0) {
+      this.#collect(chunk, 0, 0);
+      this.#startNal(base - 1 - (this.#prev2 === 0 ? 1 : 0), base + 2);
+      collectFrom = 2;
+    }
+    for (let i = chunk.indexOf(1, collectFrom + 2); i >= 0; i = chunk.indexOf(1, i + 1)) {
+      if (chunk[i - 1] !== 0 || chunk[i - 2] !== 0) continue;
+      // A zero_byte before 00 00 01 (4-byte start code) belongs to the start code; it may be in the last chunk.
+      const zeroByte = i >= 3 ? chunk[i - 3] === 0 : this.#prev1 === 0;
+      const codeStart = i - 2 - (zeroByte ? 1 : 0);
+      this.#collect(chunk, collectFrom, Math.max(collectFrom, codeStart));
+      this.#startNal(base + codeStart, base + i + 1);
+      collectFrom = i + 1;
+    }
+    this.#collect(chunk, collectFrom, chunk.length);
+    const n = chunk.length;
+    this.#prev3 = n >= 3 ? chunk[n - 3]! : n === 2 ? this.#prev1 : this.#prev2;
+    this.#prev2 = n >= 2 ? chunk[n - 2]! : this.#prev1;
+    this.#prev1 = chunk[n - 1]!;
+    this.#pos += n;
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#endNal();
+    this.#closeAu(this.#pos);
+    this.#ended = true;
+    if (this.#dropped > 0) {
+      this.errors.push({
+        offset: this.#pos,
+        code: "ERR_H264_TOO_MANY_ERRORS",
+        message: `${this.#dropped} more errors were not recorded`,
+      });
+    }
+  }
+
+  #collect(chunk: Uint8Array, from: number, to: number): void {
+    if (this.#nalStart < 0 || to <= from) return;
+    const take = Math.min(to - from, NAL_HEAD_BYTES - this.#nalFill);
+    if (take <= 0) return;
+    this.#nalHead.set(chunk.subarray(from, from + take), this.#nalFill);
+    this.#nalFill += take;
+  }
+
+  #startNal(codeOffset: number, _payloadOffset: number): void {
+    this.#endNal();
+    this.#nalStart = codeOffset;
+    this.#nalFill = 0;
+  }
+
+  /** Classifies the NAL just ended; the one before the next start code may hold trailing zero bytes. */
+  #endNal(): void {
+    if (this.#nalStart < 0 || this.#nalFill === 0) return;
+    const start = this.#nalStart;
+    const head = this.#nalHead.subarray(0, this.#nalFill);
+    this.#nalStart = -1;
+    const header = head[0]!;
+    if (header & 0x80) {
+      this.#error(start, "ERR_H264_NAL", "Skipped NAL unit: forbidden_zero_bit is set");
+      return;
+    }
+    const type = header & 0x1f;
+    if (type === NAL_SPS) {
+      try {
+        this.#sps = parseH264Sps(head, 0);
+        this.width = this.#sps.width;
+        this.height = this.#sps.height;
+        this.counts.seq++;
+      } catch (e) {
+        if (!(e instanceof CodecError)) throw e;
+        this.#error(start, e.code, e.message);
+      }
+    }
+    if (isVclSliceNal(type)) {
+      const slice = parseSliceHeaderStart(head, 0, head.length, this.#sps);
+      if (!slice) {
+        this.#error(start, "ERR_H264_SLICE", "Cannot read the slice header: it is cut off or invalid");
+        return;
+      }
+      const au = this.#au;
+      if (au?.hasVcl && slice.firstMbInSlice === 0) this.#closeAu(start);
+      const open = this.#au ?? this.#openAu(start);
+      if (!open.hasVcl) {
+        open.hasVcl = true;
+        open.type = slice.type;
+        open.idr = slice.idr;
+        open.structure = slice.structure;
+        open.poc = slice.pocLsb;
+      }
+      return;
+    }
+    if (this.#au?.hasVcl && AU_OPENING_NALS.has(type)) this.#closeAu(start);
+    if (!this.#au) this.#openAu(start);
+  }
+
+  #openAu(offset: number): OpenAccessUnit {
+    this.#au = { offset, hasVcl: false, type: "P", idr: false, structure: "frame", poc: -1 };
+    return this.#au;
+  }
+
+  #closeAu(end: number): void {
+    const au = this.#au;
+    this.#au = null;
+    if (!au?.hasVcl) return;
+    if (au.type === "I") {
+      this.gops.push({ offset: au.offset, closed: au.idr, brokenLink: false });
+      this.counts.gop++;
+    }
+    this.pictures.push({
+      serial: this.pictures.length,
+      type: au.type,
+      structure: au.structure,
+      offset: au.offset,
+      length: end - au.offset,
+      gop: this.gops.length - 1,
+      temporalReference: au.poc,
+    });
+    this.counts.pic++;
+    this.counts[au.type]++;
+  }
+
+  #error(offset: number, code: string, message: string): void {
+    if (this.errors.length >= MAX_ERRORS) this.#dropped++;
+    else this.errors.push({ offset, code, message });
+  }
+}
