@@ -1,0 +1,36 @@
+import { describe, expect, test } from "bun:test";
+import { ReplayCache } from "./replay-cache.ts";
+import { SourceRateLimiter } from "./source-rate-limiter.ts";
+
+describe("SourceRateLimiter", () => {
+  test("allow() spends the burst, refills at the rate, and keeps sources apart", () => {
+    const l = new SourceRateLimiter({ perSecond: 10, burst: 3 });
+    expect([1, 2, 3, 4].map(() => l.allow("a", 0))).toEqual([true, true, true, false]);
+    expect(l.allow("b", 0)).toBe(true);
+    expect(l.allow("a", 50)).toBe(false);
+    expect(l.allow("a", 100)).toBe(true);
+    expect(l.allow("a", 100_000)).toBe(true);
+  });
+
+  test("allow() keeps its table bounded under a spoofed-source flood", () => {
+    const l = new SourceRateLimiter({ perSecond: 1, burst: 1 }, 100);
+    for (let i = 0; i < 10_000; i++) l.allow(`10.0.${i >> 8}.${i & 255}`, 0);
+    expect(l.trackedSources).toBe(100);
+  });
+});
+
+describe("ReplayCache", () => {
+  test("admit() refuses a key within its lifetime and forgets it after", () => {
+    const c = new ReplayCache(1000);
+    expect(c.admit("x", 0)).toBe(true);
+    expect(c.admit("x", 999)).toBe(false);
+    expect(c.admit("x", 1000)).toBe(true);
+    expect(c.size).toBe(1);
+  });
+
+  test("admit() fails closed when full of live entries", () => {
+    const c = new ReplayCache(1000, 2);
+    expect([c.admit("a", 0), c.admit("b", 0), c.admit("c", 0)]).toEqual([true, true, false]);
+    expect(c.admit("c", 1000)).toBe(true);
+  });
+});
