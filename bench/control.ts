@@ -132,7 +132,7 @@ async function udpBlast(
   return { sent, answered, perSec: answered / elapsed };
 }
 
-async function firstLine(proc: Subprocess<"ignore", "pipe", "inherit">): Promise<string> {
+async function firstLine(proc: { stdout: ReadableStream<Uint8Array> }): Promise<string> {
   const reader = proc.stdout.getReader();
   let out = "";
   const dec = new TextDecoder();
@@ -253,17 +253,15 @@ async function main(): Promise<void> {
     );
 
     // 5. UDP: authenticated keepalives from KEEPALIVES distinct devices vs a plain UDP echo process.
-    const datagrams = devices
-      .slice(0, KEEPALIVES)
-      .map(
-        (d) =>
-          buildKeepalive({
-            deviceId: d.id,
-            key: keepaliveKey(fromBase64url(toBase64url(d.secret))),
-            now: Date.now(),
-            intervalSec: 25,
-          }).bytes,
-      );
+    const datagrams = devices.slice(0, KEEPALIVES).map(
+      (d) =>
+        buildKeepalive({
+          deviceId: d.id,
+          key: keepaliveKey(fromBase64url(toBase64url(d.secret))),
+          now: Date.now(),
+          intervalSec: 25,
+        }).bytes,
+    );
     const echo = spawnEval(
       `const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data(sock, d, port, addr) { sock.send(d, port, addr); } } });
        console.log(s.port);`,

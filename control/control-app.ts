@@ -123,7 +123,8 @@ const STATUS_COOKIE = "pvrlink_admin";
 
 export function createControlApp(
   ctx: ControlContext,
-  relayRoutes: Hono<DeviceEnv> | Hono | null = null,
+  // biome-ignore lint/suspicious/noExplicitAny: any sub-app reading c.get("deviceId") mounts after device auth.
+  relayRoutes: Hono<any> | null = null,
 ): Hono {
   const app = new Hono<DeviceEnv>();
   const { config } = ctx;
@@ -177,7 +178,7 @@ export function createControlApp(
       log: ctx.log,
     }),
   );
-  if (relayRoutes) app.route("/v1", relayRoutes as Hono<DeviceEnv>);
+  if (relayRoutes) app.route("/v1", relayRoutes);
 
   app.route(
     "/admin",

@@ -123,7 +123,11 @@ export class ControlClient {
         httpKey: this.#httpKey,
         method,
         pathAndQuery,
-        body: o.unsigned ? UNSIGNED_PAYLOAD : (body as Uint8Array | string | undefined),
+        ...(o.unsigned
+          ? { body: UNSIGNED_PAYLOAD }
+          : body === undefined
+            ? {}
+            : { body: body as Uint8Array | string }),
         ...(o.now === undefined ? {} : { now: o.now }),
         ...(o.nonce === undefined ? {} : { nonce: o.nonce }),
       }),
@@ -133,7 +137,7 @@ export class ControlClient {
     Object.assign(headers, o.headers);
     const init: RequestInit & { duplex?: "half" } = { method, headers };
     if (body !== undefined) {
-      init.body = body as BodyInit;
+      init.body = body as RequestInit["body"];
       if (streamed) init.duplex = "half";
     }
     return this.#fetch(`${this.opts.baseUrl}${pathAndQuery}`, init);

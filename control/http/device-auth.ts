@@ -88,7 +88,10 @@ export function deviceAuth(deps: DeviceAuthDeps): MiddlewareHandler<DeviceEnv> {
         throw unauthorized("bad_signature", "Body does not match its hash");
       c.set("body", body);
       // Later readers (c.req.json() in other route modules) get the bytes already read.
-      c.req.bodyCache.arrayBuffer = Promise.resolve(body.buffer as ArrayBuffer);
+      // Hono keeps promises in bodyCache at run time although its type says ArrayBuffer.
+      (c.req.bodyCache as Record<string, unknown>).arrayBuffer = Promise.resolve(
+        body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength),
+      );
     }
     const parts = { method, pathAndQuery: url.pathname + url.search, timestamp, nonce, contentSha256 };
     if (!signatureMatches(key, parts, signature))
