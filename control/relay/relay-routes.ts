@@ -93,6 +93,12 @@ function positiveInt(v: unknown, field: string): number {
   return v;
 }
 
+function idOf(c: Context): string {
+  const id = c.req.param("id");
+  if (!id) throw new RelayError(404, "transfer_not_found", "No transfer id in the path");
+  return id;
+}
+
 function offsetParam(c: Context): number {
   const raw = c.req.query("offset") ?? "0";
   if (!OFFSET.test(raw) || !Number.isSafeInteger(Number(raw))) {
@@ -237,13 +243,13 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
 
   app.get(
     "/transfers/:id",
-    guard((c) => c.json(info(entryFor(c.req.param("id"), c.get("deviceId"), "either")))),
+    guard((c) => c.json(info(entryFor(idOf(c), c.get("deviceId"), "either")))),
   );
 
   app.put(
     "/transfers/:id/data",
     guard(async (c) => {
-      const id = c.req.param("id");
+      const id = idOf(c);
       const e = entryFor(id, c.get("deviceId"), "sender");
       const offset = offsetParam(c);
       if (e.complete)
@@ -299,7 +305,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
   app.post(
     "/transfers/:id/complete",
     guard(async (c) => {
-      const id = c.req.param("id");
+      const id = idOf(c);
       const e = entryFor(id, c.get("deviceId"), "sender");
       const o = await readJsonObject(c);
       const size = positiveInt(o.size, "size");
@@ -337,7 +343,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
   app.get(
     "/transfers/:id/data",
     guard((c) => {
-      const id = c.req.param("id");
+      const id = idOf(c);
       const e = entryFor(id, c.get("deviceId"), "recipient");
       const offset = offsetParam(c);
       if (e.kind === "store" && !e.complete) {
@@ -389,7 +395,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
   app.post(
     "/transfers/:id/ack",
     guard((c) => {
-      const id = c.req.param("id");
+      const id = idOf(c);
       entryFor(id, c.get("deviceId"), "recipient");
       if (uploading.has(id)) throw new RelayError(409, "upload_in_progress", "The sender is still uploading");
       store.remove(id);

@@ -48,7 +48,7 @@ class TestDevice {
   copies = new Map<string, number>();
   private constructor(
     readonly id: string,
-    readonly socket: Awaited<ReturnType<typeof Bun.udpSocket>>,
+    readonly socket: Bun.udp.Socket<"buffer">,
     readonly node: { port: number },
   ) {}
 

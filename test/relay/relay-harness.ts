@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { createRelayRoutes, type RelayDeps, type RelaySession } from "../../control/relay/relay-routes.ts";
 
+type RequestBody = NonNullable<RequestInit["body"]>;
+
 export const SESSIONS: Record<string, RelaySession> = {
   ses_live: { id: "ses_live", callerId: "dev_a", calleeId: "dev_b", mode: "live", state: "active" },
   ses_store: { id: "ses_store", callerId: "dev_a", calleeId: "dev_b", mode: "store", state: "active" },
@@ -38,7 +40,7 @@ export interface Harness {
   notes: Array<[string, string, Record<string, unknown>]>;
   bytes: Map<string, number>;
   clock: { now: number | null };
-  call(device: string, method: string, path: string, body?: BodyInit | object): Promise<Response>;
+  call(device: string, method: string, path: string, body?: RequestBody | object): Promise<Response>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -84,7 +86,7 @@ export async function startHarness(over: Partial<RelayDeps> = {}): Promise<Harne
       return fetch(`${url}${path}`, {
         method,
         headers: { "x-test-device": device, ...(isRaw ? {} : { "content-type": "application/json" }) },
-        body: isRaw ? (body as BodyInit | undefined) : JSON.stringify(body),
+        body: isRaw ? (body as RequestBody | undefined) : JSON.stringify(body),
         duplex: "half",
       } as RequestInit);
     },

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pattern } from "./relay-harness.ts";
 
+type RequestBody = NonNullable<RequestInit["body"]>;
+
 const FIXTURE = join(import.meta.dir, "spool-server-fixture.ts");
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -42,7 +44,7 @@ test("kill -9 mid-upload: acknowledged bytes survive, the rest is reported missi
   let node: Node | undefined;
   try {
     node = await startNode(dir);
-    const call = (dev: string, method: string, path: string, body?: BodyInit) =>
+    const call = (dev: string, method: string, path: string, body?: RequestBody) =>
       fetch(`${node!.url}${path}`, {
         method,
         headers: { "x-test-device": dev },
