@@ -9,6 +9,7 @@ import type {
   PictureType,
   VideoFormat,
 } from "../recording-index.ts";
+import { type CodedFrame, FieldPairer } from "./field-pairer.ts";
 import { parseGopHeader } from "./gop-header.ts";
 import { parsePictureCodingExtension } from "./picture-coding-extension.ts";
 import { PICTURE_CODING_TYPE_I, parsePictureHeader, peekPictureCodingType } from "./picture-header.ts";
@@ -35,14 +36,6 @@ const SMALL_HEADER_BYTES = 16;
 /** Beyond this many errors a damaged stream only counts them, so garbage cannot grow memory without bound. */
 export const MAX_INDEX_ERRORS = 10_000;
 
-/** One coded frame: a frame picture, a field pair, or a field left without partner (`second` = -1). */
-export interface CodedFrame {
-  /** Serial of the frame picture or first field. */
-  first: number;
-  /** Serial of the second field, or -1. */
-  second: number;
-}
-
 interface OpenPicture {
   offset: number;
   type: PictureType;
@@ -67,8 +60,13 @@ export class VideoIndexer {
   readonly pictures: PictureRecord[] = [];
   readonly gops: GopRecord[] = [];
   readonly errors: IndexError[] = [];
-  /** Frames in stream order; each field of a pair is also its own entry in `pictures`. */
-  readonly frames: CodedFrame[] = [];
+  readonly #fields = new FieldPairer((f) =>
+    this.#error(
+      f.offset,
+      "ERR_FIELD_UNPAIRED",
+      `${f.structure} field picture ${f.serial} has no second field`,
+    ),
+  );
   readonly counts: PictureCounts = { seq: 0, gop: 0, pic: 0, I: 0, P: 0, B: 0, D: 0 };
   #format: VideoFormat = "unknown";
   #width = 0;
@@ -92,8 +90,6 @@ export class VideoIndexer {
   readonly #views: Uint8Array[] = [];
 
   #picture: OpenPicture | null = null;
-  /** A first field waiting for its partner (its serial). */
-  #firstField: PictureRecord | null = null;
   /** The previous start code was a valid sequence header, so an extension now tells MPEG-2 from MPEG-1. */
   #afterSequenceHeader = false;
   #sequenceHorizontal = 0;
@@ -112,6 +108,11 @@ export class VideoIndexer {
       (code, offset, chunk, codeIndex) => this.#onStartCode(code, offset, chunk, codeIndex),
       { collapseSlices: true },
     );
+  }
+
+  /** Frames in stream order (frame pictures and field pairs); each field is also its own entry in `pictures`. */
+  get frames(): readonly CodedFrame[] {
+    return this.#fields.frames;
   }
 
   get format(): VideoFormat {
@@ -158,7 +159,7 @@ export class VideoIndexer {
     }
     this.#finishPending(total);
     this.#closePicture(total);
-    this.#flushField();
+    this.#fields.flush();
     this.#ended = true;
     if (this.#droppedErrors > 0) {
       this.errors.push({
@@ -199,12 +200,12 @@ export class VideoIndexer {
       case GROUP_START_CODE:
       case SEQUENCE_HEADER_CODE:
         this.#closePicture(offset);
-        if (code !== PICTURE_START_CODE) this.#flushField();
+        if (code !== PICTURE_START_CODE) this.#fields.flush();
         this.#startPending(code, offset, chunk, codeIndex);
         return;
       case SEQUENCE_END_CODE:
         this.#closePicture(offset);
-        this.#flushField();
+        this.#fields.flush();
         return;
       case EXTENSION_START_CODE:
         this.#startPending(code, offset, chunk, codeIndex);
@@ -332,41 +333,7 @@ export class VideoIndexer {
     this.pictures.push(record);
     this.counts.pic++;
     this.counts[p.type]++;
-    this.#pairField(record);
-  }
-
-  /** ISO/IEC 13818-2 6.1.1.4: the two fields of a frame are consecutive, of opposite parity, I+I, I+P, P+P or B+B. */
-  #pairField(p: PictureRecord): void {
-    const first = this.#firstField;
-    if (p.structure === "frame") {
-      this.#flushField();
-      this.frames.push({ first: p.serial, second: -1 });
-      return;
-    }
-    if (first === null) {
-      this.#firstField = p;
-      return;
-    }
-    const typesFit = first.type === "I" ? p.type === "I" || p.type === "P" : p.type === first.type;
-    if (p.structure !== first.structure && typesFit && p.temporalReference === first.temporalReference) {
-      this.#firstField = null;
-      this.frames.push({ first: first.serial, second: p.serial });
-      return;
-    }
-    this.#flushField();
-    this.#firstField = p;
-  }
-
-  #flushField(): void {
-    const f = this.#firstField;
-    if (!f) return;
-    this.#firstField = null;
-    this.frames.push({ first: f.serial, second: -1 });
-    this.#error(
-      f.offset,
-      "ERR_FIELD_UNPAIRED",
-      `${f.structure} field picture ${f.serial} has no second field`,
-    );
+    this.#fields.add(record);
   }
 
   #addGop(bytes: Uint8Array, offset: number): void {
