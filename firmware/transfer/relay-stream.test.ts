@@ -1,0 +1,266 @@
+/** @module Round-trip, chunking and corruption tests of the relay stream encoder and decoder. */
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { DecryptError } from "../../crypto/aead.ts";
+import {
+  MAX_RELAY_DATA_BYTES,
+  RELAY_STREAM_DIRECT,
+  RELAY_STREAM_PROTECTED,
+  RELAY_STREAM_WHOLE,
+  type RelayManifest,
+  type RelayRecord,
+  RelayStreamDecoder,
+  RelayStreamEncoder,
+  RelayStreamError,
+  type RelayStreamId,
+  relayKey,
+} from "./relay-stream.ts";
+
+const SESSION_KEY = new Uint8Array(32).fill(7);
+const OTHER_KEY = new Uint8Array(32).fill(8);
+
+function payloadOf(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+function manifestFor(payload: Uint8Array, over: Partial<RelayManifest> = {}): RelayManifest {
+  return {
+    name: "rec.m2v",
+    kind: "whole",
+    size: payload.byteLength,
+    originalSize: payload.byteLength,
+    sha256: createHash("sha256").update(payload).digest("hex"),
+    recordingType: "es",
+    secret: true,
+    sender: "alice",
+    ...over,
+  };
+}
+
+async function encode(
+  payload: Uint8Array,
+  opts: {
+    sessionId?: string;
+    stream?: RelayStreamId;
+    key?: Uint8Array;
+    manifest?: RelayManifest;
+    piece?: number;
+  } = {},
+): Promise<Uint8Array> {
+  const enc = new RelayStreamEncoder(
+    await relayKey(opts.key ?? SESSION_KEY),
+    opts.sessionId ?? "s1",
+    opts.stream ?? RELAY_STREAM_WHOLE,
+  );
+  const parts: Uint8Array[] = [await enc.manifest(opts.manifest ?? manifestFor(payload))];
+  const piece = opts.piece ?? 300_000;
+  for (let at = 0; at < payload.byteLength; at += piece)
+    parts.push(...(await enc.data(payload.subarray(at, at + piece))));
+  parts.push(await enc.end());
+  expect(enc.bytesOut).toBe(parts.reduce((n, p) => n + p.byteLength, 0));
+  return Buffer.concat(parts);
+}
+
+async function decode(
+  wire: Uint8Array,
+  opts: { sessionId?: string; stream?: RelayStreamId; key?: Uint8Array; chunk?: number } = {},
+): Promise<{ records: RelayRecord[]; payload: Uint8Array }> {
+  const dec = new RelayStreamDecoder(
+    await relayKey(opts.key ?? SESSION_KEY),
+    opts.sessionId ?? "s1",
+    opts.stream ?? RELAY_STREAM_WHOLE,
+  );
+  const records: RelayRecord[] = [];
+  const step = opts.chunk ?? 65536;
+  for (let at = 0; at < wire.byteLength; at += step)
+    records.push(...(await dec.push(wire.subarray(at, at + step))));
+  dec.finish();
+  const payload = Buffer.concat(records.flatMap((r) => (r.type === "data" ? [r.bytes] : [])));
+  return { records, payload };
+}
+
+describe("relay stream round trip", () => {
+  const cases: Array<{ name: string; size: number; piece?: number; chunk?: number; stream?: RelayStreamId }> =
+    [
+      { name: "empty payload", size: 0 },
+      { name: "one byte, fed one byte at a time", size: 1, chunk: 1 },
+      { name: "exactly 1 MiB", size: MAX_RELAY_DATA_BYTES, piece: MAX_RELAY_DATA_BYTES },
+      {
+        name: "2.5 MiB pushed whole, split into 1 MiB records",
+        size: 2.5 * MAX_RELAY_DATA_BYTES,
+        piece: 1 << 30,
+      },
+      { name: "odd sizes, decoder chunks of 7 bytes", size: 50_001, piece: 4097, chunk: 7 },
+      { name: "protected stream id", size: 10_000, stream: RELAY_STREAM_PROTECTED },
+      { name: "direct stream id", size: 10_000, stream: RELAY_STREAM_DIRECT },
+    ];
+  for (const c of cases) {
+    test(`RelayStreamDecoder round-trips ${c.name}`, async () => {
+      const payload = payloadOf(c.size);
+      const wire = await encode(payload, {
+        ...(c.piece !== undefined ? { piece: c.piece } : {}),
+        ...(c.stream !== undefined ? { stream: c.stream } : {}),
+      });
+      const { records, payload: out } = await decode(wire, {
+        ...(c.chunk !== undefined ? { chunk: c.chunk } : {}),
+        ...(c.stream !== undefined ? { stream: c.stream } : {}),
+      });
+      expect(Buffer.compare(out, payload)).toBe(0);
+      expect(records[0]?.type).toBe("manifest");
+      expect(records.at(-1)).toEqual({
+        type: "end",
+        end: { size: c.size, sha256: createHash("sha256").update(payload).digest("hex") },
+      });
+      for (const r of records)
+        if (r.type === "data") expect(r.bytes.byteLength).toBeLessThanOrEqual(MAX_RELAY_DATA_BYTES);
+    });
+  }
+
+  test("RelayStreamEncoder is deterministic, so a resumed upload re-seals identical bytes", async () => {
+    const payload = payloadOf(200_000);
+    const a = await encode(payload, { piece: 1000 });
+    const again = await encode(payload, { piece: 1000 });
+    expect(Buffer.compare(a, again)).toBe(0);
+    const otherSession = await encode(payload, { piece: 1000, sessionId: "s2" });
+    expect(Buffer.compare(a, otherSession)).not.toBe(0);
+  });
+
+  test("RelayStreamDecoder exposes the manifest after record 0", async () => {
+    const payload = payloadOf(10);
+    const m = manifestFor(payload, { kind: "split-protected", siblingTransferId: "t2", secret: false });
+    const { records } = await decode(await encode(payload, { manifest: m }));
+    expect(records[0]).toEqual({ type: "manifest", manifest: m });
+  });
+});
+
+describe("relay stream corruption", () => {
+  const payload = payloadOf(3000);
+  const errorCases: Array<{ name: string; mutate: (w: Uint8Array) => Uint8Array; code: string }> = [
+    {
+      name: "a flipped ciphertext bit",
+      mutate: (w) => {
+        const c = w.slice();
+        c[10] = (c[10] as number) ^ 1;
+        return c;
+      },
+      code: "ERR_DECRYPT",
+    },
+    {
+      name: "truncation before END",
+      mutate: (w) => w.subarray(0, w.byteLength - 3),
+      code: "ERR_RELAY_TRUNCATED",
+    },
+    { name: "only the length prefix", mutate: (w) => w.subarray(0, 2), code: "ERR_RELAY_TRUNCATED" },
+    { name: "empty input", mutate: (w) => w.subarray(0, 0), code: "ERR_RELAY_TRUNCATED" },
+    {
+      name: "a length prefix above the record maximum",
+      mutate: (w) => {
+        const c = w.slice();
+        new DataView(c.buffer).setUint32(0, 0xffffffff);
+        return c;
+      },
+      code: "ERR_RELAY_PROTOCOL",
+    },
+    {
+      name: "a length prefix below a tag",
+      mutate: (w) => {
+        const c = w.slice();
+        new DataView(c.buffer).setUint32(0, 3);
+        return c;
+      },
+      code: "ERR_RELAY_PROTOCOL",
+    },
+    {
+      name: "trailing bytes after END",
+      mutate: (w) => Buffer.concat([w, new Uint8Array([0, 0, 0, 0])]),
+      code: "ERR_RELAY_PROTOCOL",
+    },
+  ];
+  for (const c of errorCases) {
+    test(`RelayStreamDecoder rejects ${c.name}`, async () => {
+      const wire = c.mutate(await encode(payload, { piece: 1000 }));
+      const err = await decode(wire, { chunk: 999 }).catch((e: unknown) => e);
+      expect((err as { code?: string }).code).toBe(c.code);
+    });
+  }
+
+  test("RelayStreamDecoder rejects a record dropped from the middle", async () => {
+    const enc = new RelayStreamEncoder(await relayKey(SESSION_KEY), "s1", RELAY_STREAM_WHOLE);
+    const m = await enc.manifest(manifestFor(payload));
+    const [d1] = await enc.data(payload.subarray(0, 1500));
+    const [d2] = await enc.data(payload.subarray(1500));
+    const end = await enc.end();
+    const err = await decode(Buffer.concat([m, d2 as Uint8Array, end])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DecryptError);
+    const swapped = await decode(Buffer.concat([m, d2 as Uint8Array, d1 as Uint8Array, end])).catch(
+      (e: unknown) => e,
+    );
+    expect(swapped).toBeInstanceOf(DecryptError);
+  });
+
+  const wrongOpen: Array<{
+    name: string;
+    opts: { sessionId?: string; stream?: RelayStreamId; key?: Uint8Array };
+  }> = [
+    { name: "another session id", opts: { sessionId: "s2" } },
+    { name: "another stream id", opts: { stream: RELAY_STREAM_PROTECTED } },
+    { name: "another session key", opts: { key: OTHER_KEY } },
+  ];
+  for (const c of wrongOpen) {
+    test(`RelayStreamDecoder rejects a stream sealed for ${c.name}`, async () => {
+      const err = await decode(await encode(payload), c.opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DecryptError);
+    });
+  }
+
+  test("RelayStreamDecoder rejects a payload longer than the manifest declares", async () => {
+    const wire = await encode(payload, { manifest: manifestFor(payload, { size: 100 }) });
+    const err = await decode(wire).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RelayStreamError);
+    expect((err as RelayStreamError).code).toBe("ERR_RELAY_INTEGRITY");
+  });
+
+  test("RelayStreamDecoder rejects a payload shorter than the manifest declares", async () => {
+    const wire = await encode(payload, { manifest: manifestFor(payload, { size: 5000 }) });
+    const err = await decode(wire).catch((e: unknown) => e);
+    expect((err as RelayStreamError).code).toBe("ERR_RELAY_INTEGRITY");
+  });
+
+  test("RelayStreamEncoder refuses data before the manifest and a malformed manifest", async () => {
+    const enc = new RelayStreamEncoder(await relayKey(SESSION_KEY), "s1", RELAY_STREAM_WHOLE);
+    await expect(enc.data(payload)).rejects.toThrow(TypeError);
+    await expect(enc.manifest({ ...manifestFor(payload), sha256: "zz" })).rejects.toThrow(RelayStreamError);
+    expect(() => new RelayStreamEncoder({} as CryptoKey, "s1", 4 as RelayStreamId)).toThrow(RangeError);
+  });
+
+  test("RelayStreamDecoder survives 300 randomly damaged streams with typed errors only", async () => {
+    const good = await encode(payloadOf(5000), { piece: 700 });
+    let seed = 42;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (let i = 0; i < 300; i++) {
+      const w = good.slice(0, Math.floor(rnd() * (good.byteLength + 1)));
+      const flips = Math.floor(rnd() * 3);
+      for (let f = 0; f < flips && w.byteLength > 0; f++) {
+        const at = Math.floor(rnd() * w.byteLength);
+        w[at] = (w[at] as number) ^ (1 + Math.floor(rnd() * 255));
+      }
+      const res = await decode(w, { chunk: 1 + Math.floor(rnd() * 2000) }).catch((e: unknown) => e);
+      if (res instanceof Error) {
+        expect(res instanceof DecryptError || res instanceof RelayStreamError).toBe(true);
+      } else {
+        // Only an undamaged, untruncated stream may decode.
+        expect(w.byteLength).toBe(good.byteLength);
+        expect(Buffer.compare(w, good)).toBe(0);
+      }
+    }
+  });
+});
