@@ -4,11 +4,19 @@ import type { VideoFormat } from "../recording-index.ts";
 
 export interface DemuxSink {
   /**
-   * A contiguous piece of the video elementary stream. `payload` is a view valid only during the call;
-   * its first byte is at file offset `fileOffset`; the container unit carrying it (the whole PES packet in
-   * a Program Stream, the whole 188/192-byte packet in a Transport Stream) spans `unitOffset`..+`unitLength`.
+   * A contiguous piece of the video elementary stream: bytes[start, end), valid only during the call (a
+   * range rather than a view, because creating ~500k small views per second was the demuxers' main cost).
+   * Its first byte is at file offset `fileOffset`; the container unit carrying it (the whole PES packet in a
+   * Program Stream, the whole 188/192-byte packet in a Transport Stream) spans `unitOffset`..+`unitLength`.
    */
-  video(payload: Uint8Array, fileOffset: number, unitOffset: number, unitLength: number): void;
+  video(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    fileOffset: number,
+    unitOffset: number,
+    unitLength: number,
+  ): void;
   /** A container problem at a file offset; demuxing goes on. */
   error(offset: number, code: string, message: string): void;
   /** The video coding format as the container declares it (TS stream_type), once known. */

@@ -11,7 +11,11 @@ import { TsDemuxer } from "./ts-demuxer.ts";
 function fixtureEs(): Uint8Array {
   const file = new Uint8Array(readFileSync(join(import.meta.dir, "../../testdata/containers/ts-h264.ts")));
   const parts: Uint8Array[] = [];
-  const d = new TsDemuxer({ video: (p) => parts.push(p.slice()), error: () => {}, format: () => {} });
+  const d = new TsDemuxer({
+    video: (b, start, end) => parts.push(b.slice(start, end)),
+    error: () => {},
+    format: () => {},
+  });
   d.push(file);
   d.end();
   return concat(...parts);

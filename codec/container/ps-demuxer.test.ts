@@ -27,7 +27,8 @@ function demux(file: Uint8Array, chunk = file.length): Run {
     demuxer: undefined as unknown as PsDemuxer,
   };
   run.demuxer = new PsDemuxer({
-    video: (payload, fileOffset, unitOffset, unitLength) => {
+    video: (bytes, start, end, fileOffset, unitOffset, unitLength) => {
+      const payload = bytes.subarray(start, end);
       parts.push(payload.slice());
       run.pieces.push({ fileOffset, unitOffset, unitLength, length: payload.length });
     },

@@ -158,7 +158,14 @@ export class PsDemuxer extends ChunkedUnitParser {
     }
     // packet is the whole PES packet, or what the file holds of a truncated last one.
     if (headerLength < packet.length) {
-      this.sink.video(packet.subarray(headerLength), fileOffset + headerLength, fileOffset, packet.length);
+      this.sink.video(
+        packet,
+        headerLength,
+        packet.length,
+        fileOffset + headerLength,
+        fileOffset,
+        packet.length,
+      );
     }
   }
 

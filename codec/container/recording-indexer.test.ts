@@ -41,14 +41,14 @@ function esMap(file: Uint8Array, kind: ContainerKind) {
   const pieces: { es: number; length: number; file: number; unit: ByteRange }[] = [];
   let es = 0;
   const sink: DemuxSink = {
-    video: (payload, fileOffset, unitOffset, unitLength) => {
+    video: (_bytes, start, end, fileOffset, unitOffset, unitLength) => {
       pieces.push({
         es,
-        length: payload.length,
+        length: end - start,
         file: fileOffset,
         unit: { offset: unitOffset, length: unitLength },
       });
-      es += payload.length;
+      es += end - start;
     },
     error: () => {},
     format: () => {},

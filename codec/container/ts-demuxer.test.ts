@@ -19,7 +19,8 @@ function demux(file: Uint8Array, packetLength: 188 | 192 = 188, chunk = file.len
   const run: Run = { es: new Uint8Array(), pieces: [], errors: [], formats: [] };
   const d = new TsDemuxer(
     {
-      video: (payload, fileOffset, unitOffset, unitLength) => {
+      video: (bytes, start, end, fileOffset, unitOffset, unitLength) => {
+        const payload = bytes.subarray(start, end);
         parts.push(payload.slice());
         run.pieces.push({ fileOffset, unitOffset, unitLength, length: payload.length });
       },

@@ -194,12 +194,15 @@ export class TsDemuxer extends ChunkedUnitParser {
       }
       return;
     }
-    const payload = buf.subarray(payloadStart, end);
     const payloadOffset = base + payloadStart;
     if (header.pid === this.videoPid) {
-      this.videoPayload(payload, header.payloadUnitStart, payloadOffset, packetOffset);
+      this.videoPayload(buf, payloadStart, end, header.payloadUnitStart, payloadOffset, packetOffset);
     } else if (header.pid === PID_PAT || this.pmtPids.has(header.pid)) {
-      this.assembler(header.pid).push(payload, header.payloadUnitStart, payloadOffset);
+      this.assembler(header.pid).push(
+        buf.subarray(payloadStart, end),
+        header.payloadUnitStart,
+        payloadOffset,
+      );
     }
   }
 
@@ -280,7 +283,9 @@ export class TsDemuxer extends ChunkedUnitParser {
   }
 
   private videoPayload(
-    payload: Uint8Array,
+    buf: Uint8Array,
+    start: number,
+    end: number,
     unitStart: boolean,
     fileOffset: number,
     unitOffset: number,
@@ -298,12 +303,12 @@ export class TsDemuxer extends ChunkedUnitParser {
       this.pendingStart = fileOffset;
     }
     if (this.pesState === "payload") {
-      this.sink.video(payload, fileOffset, unitOffset, this.packetLength);
+      this.sink.video(buf, start, end, fileOffset, unitOffset, this.packetLength);
       return;
     }
     if (this.pesState !== "header") return; // payload of a PES whose start we never saw
-    this.pending.push({ bytes: payload.slice(), fileOffset, unitOffset });
-    this.pendingBytes += payload.length;
+    this.pending.push({ bytes: buf.slice(start, end), fileOffset, unitOffset });
+    this.pendingBytes += end - start;
     const joined = new Uint8Array(this.pendingBytes);
     let o = 0;
     for (const piece of this.pending) {
@@ -336,7 +341,9 @@ export class TsDemuxer extends ChunkedUnitParser {
         continue;
       }
       this.sink.video(
-        piece.bytes.subarray(skip),
+        piece.bytes,
+        skip,
+        piece.bytes.length,
         piece.fileOffset + skip,
         piece.unitOffset,
         this.packetLength,
