@@ -148,6 +148,30 @@ describe("RecordingIndexer", () => {
     expectWellFormed(result.protectedRanges, file.length);
   });
 
+  for (const [name, bound] of [
+    ["ts-mpeg2.ts", 1000],
+    ["ps-dvd.vob", 100],
+  ] as const) {
+    test(`RecordingIndexer holds a bounded number of packet records while streaming a long ${name}`, () => {
+      const one = fixture(name);
+      const indexer = new RecordingIndexer();
+      let most = 0;
+      const chunk = 50_000;
+      const copies = 30;
+      for (let c = 0; c < copies; c++) {
+        for (let i = 0; i < one.length; i += chunk) {
+          indexer.push(one.subarray(i, i + chunk));
+          most = Math.max(most, indexer.heldUnitRecords);
+        }
+      }
+      indexer.finish();
+      // 30 copies carry ~25k TS packets (~2k PES packets) of video; only the open picture's are held.
+      expect(most).toBeGreaterThan(0);
+      expect(most).toBeLessThan(bound);
+      expect(indexer.result().pictures.length).toBeGreaterThan(30 * 30);
+    });
+  }
+
   test("RecordingIndexer survives empty input and tiny inputs", () => {
     expect(indexRecording(new Uint8Array(0))).toMatchObject({
       container: "es",

@@ -96,6 +96,11 @@ export class RecordingIndexer {
     },
   };
 
+  /** Packet records held for pictures not yet finalized: stays near one picture's worth, however long the file. */
+  get heldUnitRecords(): number {
+    return this.#segments.length - this.#segmentHead;
+  }
+
   push(chunk: Uint8Array): void {
     if (this.#finished || chunk.length === 0) return;
     if (this.#kind === undefined) {
