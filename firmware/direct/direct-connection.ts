@@ -1,8 +1,9 @@
 /** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
 import type { Socket } from "node:net";
-import { openChunk, sealChunk } from "../../crypto/aead.ts";
+import { openChunk, sealChunk, TAG_BYTES } from "../../crypto/aead.ts";
+import { tagChunk, verifyChunkTag } from "../../crypto/chunk-tag.ts";
 import { DirectChannelError } from "./direct-error.ts";
-import { FrameReader, frameHeader, MAX_DATA_BYTES } from "./direct-frame.ts";
+import { FrameReader, frameHeader, isClearFrame, MAX_DATA_BYTES } from "./direct-frame.ts";
 import { type DirectMessage, decodeMessage, encodeMessage, type WireMessage } from "./direct-message.ts";
 
 /** crypto/aead.ts stream ids: one per direction, so the two directions never share a nonce under one key. */
@@ -144,9 +145,16 @@ export class DirectConnection implements AsyncDisposable {
   private async openFrame(sealed: Uint8Array): Promise<void> {
     if (this.error) return;
     const index = this.recvIndex++;
+    const clear = isClearFrame(sealed);
     let plain: Uint8Array;
     try {
-      plain = await openChunk(this.key, { context: this.context, stream: this.recvStreamId, index }, sealed);
+      const pos = { context: this.context, stream: this.recvStreamId, index };
+      if (clear) {
+        plain = sealed.subarray(0, sealed.byteLength - TAG_BYTES);
+        await verifyChunkTag(this.key, pos, plain, sealed.subarray(sealed.byteLength - TAG_BYTES));
+      } else {
+        plain = await openChunk(this.key, pos, sealed);
+      }
     } catch {
       this.fail(
         new DirectChannelError("ERR_DIRECT_AUTH", `Cannot open frame ${index}: authentication failed`),
@@ -163,6 +171,16 @@ export class DirectConnection implements AsyncDisposable {
     }
     if (this.peerCloseReason !== undefined) {
       this.fail(new DirectChannelError("ERR_DIRECT_PROTOCOL", "Frame after CLOSE"));
+      return;
+    }
+    // A clear frame may carry only clear DATA, and clear DATA only a clear frame: everything else stays sealed.
+    if (clear !== (msg.type === "data" && msg.clear === true)) {
+      this.fail(
+        new DirectChannelError(
+          "ERR_DIRECT_PROTOCOL",
+          `Frame ${index}: clear framing does not match its type`,
+        ),
+      );
       return;
     }
     if (msg.type === "close") {
@@ -269,7 +287,7 @@ export class DirectConnection implements AsyncDisposable {
     for (;;) {
       const m = await this.receive();
       if (m === undefined) return;
-      if (m.type === "request" || m.type === "accepted" || m.type === "denied") {
+      if (m.type === "request" || m.type === "accepted" || m.type === "denied" || m.type === "close") {
         const err = new DirectChannelError(
           "ERR_DIRECT_PROTOCOL",
           `Handshake message '${m.type}' after the handshake`,
@@ -295,15 +313,16 @@ export class DirectConnection implements AsyncDisposable {
     }
     const plain = encodeMessage(m);
     const index = this.sendIndex++;
-    const sealed = await sealChunk(
-      this.key,
-      { context: this.context, stream: this.sendStreamId, index },
-      plain,
-    );
+    const pos = { context: this.context, stream: this.sendStreamId, index };
+    const clear = m.type === "data" && m.clear === true;
+    const sealed = clear ? await tagChunk(this.key, pos, plain) : await sealChunk(this.key, pos, plain);
     if (this.error) throw this.error;
-    this.socket.write(frameHeader(sealed.byteLength));
+    const length = clear ? plain.byteLength + sealed.byteLength : sealed.byteLength;
+    this.socket.write(frameHeader(length, clear));
+    // A clear frame is type || bytes || tag; the plaintext buffer is a fresh copy, so it may be handed on.
+    if (clear) this.socket.write(plain);
     this.socket.write(sealed);
-    this.wireBytesSent += 4 + sealed.byteLength;
+    this.wireBytesSent += 4 + length;
     if (m.type === "data") this.bytesSent += m.bytes.byteLength;
     while (this.socket.writableLength > SEND_HIGH_WATER && !this.error && !this.socket.destroyed) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
@@ -311,10 +330,11 @@ export class DirectConnection implements AsyncDisposable {
     if (this.error) throw this.error;
   }
 
-  /** Sends bytes as DATA frames of at most 1 MiB each. */
-  async sendData(bytes: Uint8Array): Promise<void> {
+  /** Sends bytes as DATA frames of at most 1 MiB each; clear: as clear, authenticated frames (TYPE_DATA_CLEAR). */
+  async sendData(bytes: Uint8Array, opts: { clear?: boolean } = {}): Promise<void> {
+    const clear = opts.clear === true;
     for (let at = 0; at < bytes.byteLength || at === 0; at += MAX_DATA_BYTES) {
-      await this.send({ type: "data", bytes: bytes.subarray(at, at + MAX_DATA_BYTES) });
+      await this.send({ type: "data", bytes: bytes.subarray(at, at + MAX_DATA_BYTES), clear });
       if (bytes.byteLength === 0) break;
     }
   }
@@ -323,14 +343,19 @@ export class DirectConnection implements AsyncDisposable {
    * Sends a byte stream (e.g. Bun.file(path).stream()) as DATA frames, coalescing small chunks up to 1 MiB so
    * per-frame costs stay small; onProgress gets the running total. Returns the bytes sent.
    */
-  async sendStream(source: AsyncIterable<Uint8Array>, onProgress?: (sent: number) => void): Promise<number> {
+  async sendStream(
+    source: AsyncIterable<Uint8Array>,
+    onProgress?: (sent: number) => void,
+    opts: { clear?: boolean } = {},
+  ): Promise<number> {
+    const clear = opts.clear === true;
     let buf = new Uint8Array(MAX_DATA_BYTES);
     let fill = 0;
     let total = 0;
     const flush = async () => {
       if (fill === 0) return;
       const out = buf.subarray(0, fill);
-      await this.send({ type: "data", bytes: out });
+      await this.send({ type: "data", bytes: out, clear });
       // The sealed copy is made before send() resolves, but a fresh buffer avoids relying on that.
       buf = new Uint8Array(MAX_DATA_BYTES);
       total += fill;

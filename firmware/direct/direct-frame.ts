@@ -31,6 +31,18 @@ export const MAX_DATA_BYTES = 1024 * 1024;
 export const MAX_SEALED_FRAME = 1 + MAX_DATA_BYTES + TAG_BYTES;
 /** Smallest sealed frame: a type byte and the tag. */
 export const MIN_SEALED_FRAME = 1 + TAG_BYTES;
+/**
+ * High bit of the length prefix: the frame is clear, `type (u8) || bytes || GMAC tag (16)`, not sealed. A sealed
+ * frame's first byte is ciphertext, so only the prefix can say which kind follows; lengths never reach 2^31.
+ */
+export const CLEAR_FRAME_FLAG = 0x8000_0000;
+
+const clearFrames = new WeakSet<Uint8Array>();
+
+/** True for a frame FrameReader read with CLEAR_FRAME_FLAG set (integrity-protected, not encrypted). */
+export function isClearFrame(frame: Uint8Array): boolean {
+  return clearFrames.has(frame);
+}
 
 export interface Preamble {
   salt: Uint8Array;
@@ -86,15 +98,15 @@ export function decodePreamble(bytes: Uint8Array): { preamble: Preamble; length:
   return { preamble: { salt: bytes.slice(m + 1, lenAt), sessionId }, length: end };
 }
 
-/** The 4-byte length prefix of a sealed frame. */
-export function frameHeader(sealedLength: number): Uint8Array {
+/** The 4-byte length prefix of a sealed frame (or, with clear, of a clear frame with its tag). */
+export function frameHeader(sealedLength: number, clear = false): Uint8Array {
   if (sealedLength < MIN_SEALED_FRAME || sealedLength > MAX_SEALED_FRAME) {
     throw new RangeError(
       `Cannot frame: sealed length ${sealedLength} is outside ${MIN_SEALED_FRAME}-${MAX_SEALED_FRAME}`,
     );
   }
   const h = new Uint8Array(LENGTH_BYTES);
-  new DataView(h.buffer).setUint32(0, sealedLength);
+  new DataView(h.buffer).setUint32(0, clear ? (sealedLength | CLEAR_FRAME_FLAG) >>> 0 : sealedLength);
   return h;
 }
 
@@ -106,6 +118,7 @@ export class FrameReader {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
   private need: number | undefined;
+  private needClear = false;
 
   /** Bytes held that do not yet form a whole frame (for the slowloris timer). */
   get pending(): number {
@@ -123,7 +136,9 @@ export class FrameReader {
       if (this.need === undefined) {
         if (this.buffered < LENGTH_BYTES) break;
         const h = this.take(LENGTH_BYTES);
-        const len = new DataView(h.buffer, h.byteOffset, LENGTH_BYTES).getUint32(0);
+        const prefix = new DataView(h.buffer, h.byteOffset, LENGTH_BYTES).getUint32(0);
+        this.needClear = (prefix & CLEAR_FRAME_FLAG) !== 0;
+        const len = prefix & 0x7fff_ffff;
         if (len > MAX_SEALED_FRAME) {
           throw new DirectChannelError(
             "ERR_DIRECT_FRAME_TOO_LARGE",
@@ -139,7 +154,9 @@ export class FrameReader {
         this.need = len;
       }
       if (this.buffered < this.need) break;
-      frames.push(this.take(this.need));
+      const f = this.take(this.need);
+      if (this.needClear) clearFrames.add(f);
+      frames.push(f);
       this.need = undefined;
     }
     return frames;

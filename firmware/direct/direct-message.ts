@@ -19,6 +19,11 @@ export const TYPE_END = 0x12;
 export const TYPE_RECEIPT = 0x13;
 /** Orderly close: {reason}; "done" for a normal end, else e.g. "expired", "ended". */
 export const TYPE_CLOSE = 0x14;
+/**
+ * Raw payload bytes in clear with a GMAC tag (a clear frame, see direct-frame.ts CLEAR_FRAME_FLAG): for content
+ * that is not confidential (seed A: only I-pictures and secret data are encrypted), still integrity-protected.
+ */
+export const TYPE_DATA_CLEAR = 0x15;
 
 /** JSON bodies are small; a bigger one is an attack or a bug. */
 const MAX_JSON_BYTES = 64 * 1024;
@@ -54,6 +59,8 @@ export interface OfferMessage {
 export interface DataMessage {
   type: "data";
   bytes: Uint8Array;
+  /** Travels as a clear frame (TYPE_DATA_CLEAR): authenticated, not encrypted. */
+  clear?: boolean;
 }
 export interface EndMessage {
   type: "end";
@@ -96,7 +103,7 @@ export function encodeMessage(m: WireMessage): Uint8Array {
       throw new RangeError(`Cannot encode DATA: ${m.bytes.byteLength} bytes exceed ${MAX_DATA_BYTES}`);
     }
     const out = new Uint8Array(1 + m.bytes.byteLength);
-    out[0] = type;
+    out[0] = m.clear ? TYPE_DATA_CLEAR : type;
     out.set(m.bytes, 1);
     return out;
   }
@@ -126,6 +133,7 @@ export function decodeMessage(p: Uint8Array): WireMessage {
   const type = p[0];
   const body = p.subarray(1);
   if (type === TYPE_DATA) return { type: "data", bytes: body };
+  if (type === TYPE_DATA_CLEAR) return { type: "data", bytes: body, clear: true };
   if (body.byteLength > MAX_JSON_BYTES) bad(`body of ${body.byteLength} bytes exceeds ${MAX_JSON_BYTES}`);
   let o: Record<string, unknown>;
   try {

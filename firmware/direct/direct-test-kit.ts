@@ -2,7 +2,7 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { randomToken } from "../../crypto/random-token.ts";
 import type { DirectConnection } from "./direct-connection.ts";
-import { decodePreamble, FrameReader, frameHeader } from "./direct-frame.ts";
+import { decodePreamble, FrameReader, frameHeader, isClearFrame } from "./direct-frame.ts";
 import { type DirectListener, type DirectLogEvent, listenDirect } from "./direct-listener.ts";
 import { SessionTicketStore, type TicketInput } from "./session-ticket-store.ts";
 
@@ -118,9 +118,10 @@ export async function startProxy(
   };
 }
 
-export function framed(sealed: Uint8Array): Uint8Array {
+/** Re-frames a frame the proxy read, keeping its clear flag (clear frames are type || bytes || tag). */
+export function framed(sealed: Uint8Array, clear = isClearFrame(sealed)): Uint8Array {
   const out = new Uint8Array(4 + sealed.length);
-  out.set(frameHeader(sealed.length));
+  out.set(frameHeader(sealed.length, clear));
   out.set(sealed, 4);
   return out;
 }
