@@ -1,6 +1,13 @@
 /** @module Tests for AES-GCM chunk sealing: round trips, position binding and tamper detection. */
 import { describe, expect, test } from "bun:test";
-import { DecryptError, generateSessionKeyBytes, importSessionKey, openChunk, sealChunk, TAG_BYTES } from "./aead.ts";
+import {
+  DecryptError,
+  generateSessionKeyBytes,
+  importSessionKey,
+  openChunk,
+  sealChunk,
+  TAG_BYTES,
+} from "./aead.ts";
 
 describe("sealChunk()/openChunk()", () => {
   test("round-trips chunks of several sizes", async () => {

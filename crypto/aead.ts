@@ -94,7 +94,11 @@ export function chunkAad(pos: ChunkPosition): Uint8Array<ArrayBuffer> {
 }
 
 /** Seals one chunk: returns ciphertext || tag (plaintext length + 16 bytes). */
-export async function sealChunk(key: CryptoKey, pos: ChunkPosition, plaintext: Uint8Array): Promise<Uint8Array> {
+export async function sealChunk(
+  key: CryptoKey,
+  pos: ChunkPosition,
+  plaintext: Uint8Array,
+): Promise<Uint8Array> {
   if (plaintext.byteLength > MAX_CHUNK_BYTES) {
     throw new RangeError(`Cannot seal chunk: length ${plaintext.byteLength} exceeds ${MAX_CHUNK_BYTES}`);
   }
@@ -108,7 +112,8 @@ export async function sealChunk(key: CryptoKey, pos: ChunkPosition, plaintext: U
 
 /** Opens one sealed chunk; any failure (wrong key, position, tampering, truncation) is one DecryptError. */
 export async function openChunk(key: CryptoKey, pos: ChunkPosition, sealed: Uint8Array): Promise<Uint8Array> {
-  if (sealed.byteLength < TAG_BYTES || sealed.byteLength > MAX_CHUNK_BYTES + TAG_BYTES) throw new DecryptError();
+  if (sealed.byteLength < TAG_BYTES || sealed.byteLength > MAX_CHUNK_BYTES + TAG_BYTES)
+    throw new DecryptError();
   try {
     const plain = await crypto.subtle.decrypt(
       { name: "AES-GCM", iv: chunkNonce(pos), additionalData: chunkAad(pos), tagLength: TAG_BYTES * 8 },

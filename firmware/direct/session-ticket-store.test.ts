@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { randomToken } from "../../crypto/random-token.ts";
-import { SessionTicketStore, type TicketInput } from "./session-ticket-store.ts";
+import { type DenyReason, SessionTicketStore, type TicketInput } from "./session-ticket-store.ts";
 
 function setup(over: Partial<TicketInput> = {}) {
   let now = 1_000_000;
@@ -23,7 +23,7 @@ describe("SessionTicketStore.consume()", () => {
     expect("ticket" in store.consume("s1", "dev_caller01", "pw1")).toBe(true);
     expect(store.consume("s1", "dev_caller01", "pw1")).toEqual({ reason: "password_used" });
   });
-  const denials: Array<[string, string, string, number, string]> = [
+  const denials: Array<[string, string, string, number, DenyReason]> = [
     ["a wrong password", "dev_caller01", "pw2", 0, "wrong_password"],
     ["a wrong caller", "dev_other001", "pw1", 0, "wrong_caller"],
     ["a REQUEST after the connect window", "dev_caller01", "pw1", 60_001, "connect_window_closed"],

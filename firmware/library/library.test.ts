@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { detectRecordingType } from "./detect-recording-type.ts";
+import { detectRecordingType, type RecordingType } from "./detect-recording-type.ts";
 import { Library } from "./library.ts";
 
 const root = join(import.meta.dir, "../../testdata");
@@ -17,7 +17,7 @@ const openFresh = () => {
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 describe("detectRecordingType()", () => {
-  const files: Array<[string, string]> = [
+  const files: Array<[string, RecordingType]> = [
     ["containers/ts-mpeg2.ts", "ts"],
     ["containers/ts-h264.ts", "ts"],
     ["containers/m2ts-mpeg2.m2ts", "m2ts"],
