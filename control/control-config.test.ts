@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrCreateAdminToken } from "./admin-token.ts";
+import { checkConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
+import { escapeHtml } from "./routes/status-page.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "pvrlink-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("control config", () => {
+  test("loadConfig() layers defaults < file < overrides", () => {
+    const file = join(dir, "c.json");
+    writeFileSync(file, JSON.stringify({ http: "0.0.0.0:9000", sessionDurationSec: 60, tcpProbe: true }));
+    const c = loadConfig(file, { http: "127.0.0.1:0" });
+    expect(c.http).toBe("127.0.0.1:0");
+    expect(c.sessionDurationSec).toBe(60);
+    expect(c.tcpProbe).toBe(true);
+    expect(c.udp).toBe(DEFAULT_CONFIG.udp);
+  });
+
+  const bad: Array<[string, unknown]> = [
+    ["an array", []],
+    ["an unknown key", { htpp: "x" }],
+    ["a string for a number", { sessionDurationSec: "60" }],
+    ["a negative number", { maxExtensions: -1 }],
+    ["a number for a boolean", { tcpProbe: 1 }],
+    ["a short admin token", { adminToken: "short" }],
+  ];
+  for (const [what, raw] of bad) {
+    test(`checkConfig() rejects ${what}`, () => {
+      expect(() => checkConfig(raw, "test")).toThrow(expect.objectContaining({ code: "ERR_CONFIG" }));
+    });
+  }
+
+  test("loadConfig() rejects unreadable files, bad JSON and bad addresses", () => {
+    expect(() => loadConfig(join(dir, "missing.json"), {})).toThrow(
+      expect.objectContaining({ code: "ERR_CONFIG" }),
+    );
+    const f = join(dir, "bad.json");
+    writeFileSync(f, "{");
+    expect(() => loadConfig(f, {})).toThrow(expect.objectContaining({ code: "ERR_CONFIG" }));
+    expect(() => loadConfig(undefined, { http: "localhost" })).toThrow(
+      expect.objectContaining({ code: "ERR_CONFIG" }),
+    );
+    expect(() => loadConfig(undefined, { udp: "1.2.3.4:70000" })).toThrow(
+      expect.objectContaining({ code: "ERR_CONFIG" }),
+    );
+  });
+
+  test("parseHostPort() reads IPv4, names and bracketed IPv6", () => {
+    expect(parseHostPort("127.0.0.1:0", "x")).toEqual({ host: "127.0.0.1", port: 0 });
+    expect(parseHostPort("[::1]:8650", "x")).toEqual({ host: "::1", port: 8650 });
+    expect(parseHostPort("node.example:1", "x")).toEqual({ host: "node.example", port: 1 });
+  });
+});
+
+describe("admin token", () => {
+  test("loadOrCreateAdminToken() creates a 0600 file once and reuses it", () => {
+    const d = mkdtempSync(join(dir, "data-"));
+    const t = loadOrCreateAdminToken(d, null);
+    expect(t).toMatch(/^adm_[A-Za-z0-9_-]{43}$/);
+    expect(statSync(join(d, "admin-token")).mode & 0o777).toBe(0o600);
+    expect(loadOrCreateAdminToken(d, null)).toBe(t);
+    expect(loadOrCreateAdminToken(d, "configured-token-123")).toBe("configured-token-123");
+  });
+});
+
+test("escapeHtml() neutralises markup in device names", () => {
+  expect(escapeHtml(`<script>alert("x")</script>&'`)).toBe(
+    "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;",
+  );
+});
