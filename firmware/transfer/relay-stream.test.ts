@@ -14,6 +14,7 @@ import {
   RelayStreamError,
   type RelayStreamId,
   relayKey,
+  relayStreamSize,
 } from "./relay-stream.ts";
 
 const SESSION_KEY = new Uint8Array(32).fill(7);
@@ -62,7 +63,7 @@ async function encode(
   const piece = opts.piece ?? 300_000;
   for (let at = 0; at < payload.byteLength; at += piece)
     parts.push(...(await enc.data(payload.subarray(at, at + piece))));
-  parts.push(await enc.end());
+  parts.push(...(await enc.end()));
   expect(enc.bytesOut).toBe(parts.reduce((n, p) => n + p.byteLength, 0));
   return Buffer.concat(parts);
 }
@@ -123,13 +124,22 @@ describe("relay stream round trip", () => {
   }
 
   test("RelayStreamEncoder is deterministic, so a resumed upload re-seals identical bytes", async () => {
-    const payload = payloadOf(200_000);
+    const payload = payloadOf(2 * MAX_RELAY_DATA_BYTES + 5);
     const a = await encode(payload, { piece: 1000 });
-    const again = await encode(payload, { piece: 1000 });
+    // Records are cut at 1 MiB whatever the pieces, so a resume that reads the file in other chunks still matches.
+    const again = await encode(payload, { piece: 77_777 });
     expect(Buffer.compare(a, again)).toBe(0);
     const otherSession = await encode(payload, { piece: 1000, sessionId: "s2" });
     expect(Buffer.compare(a, otherSession)).not.toBe(0);
   });
+
+  for (const size of [0, 1, MAX_RELAY_DATA_BYTES - 1, MAX_RELAY_DATA_BYTES, 3 * MAX_RELAY_DATA_BYTES + 7]) {
+    test(`relayStreamSize() predicts the encoded length of a ${size}-byte payload`, async () => {
+      const payload = payloadOf(size);
+      const m = manifestFor(payload, { name: "ünïcode name.ts", siblingTransferId: "tr_x" });
+      expect((await encode(payload, { manifest: m, piece: 65_536 })).byteLength).toBe(relayStreamSize(m));
+    });
+  }
 
   test("RelayStreamDecoder exposes the manifest after record 0", async () => {
     const payload = payloadOf(10);
@@ -191,11 +201,11 @@ describe("relay stream corruption", () => {
   }
 
   test("RelayStreamDecoder rejects a record dropped from the middle", async () => {
+    const big = payloadOf(2 * MAX_RELAY_DATA_BYTES + 10);
     const enc = new RelayStreamEncoder(await relayKey(SESSION_KEY), "s1", RELAY_STREAM_WHOLE);
-    const m = await enc.manifest(manifestFor(payload));
-    const [d1] = await enc.data(payload.subarray(0, 1500));
-    const [d2] = await enc.data(payload.subarray(1500));
-    const end = await enc.end();
+    const m = await enc.manifest(manifestFor(big));
+    const [d1, d2] = await enc.data(big);
+    const end = Buffer.concat(await enc.end());
     const err = await decode(Buffer.concat([m, d2 as Uint8Array, end])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DecryptError);
     const swapped = await decode(Buffer.concat([m, d2 as Uint8Array, d1 as Uint8Array, end])).catch(

@@ -126,14 +126,19 @@ function framed(sealed: Uint8Array): Uint8Array {
 }
 
 /**
- * Turns a payload into relay records: manifest() first, then data() as often as needed, then end(). Keeps only a
- * record counter and a running SHA-256, so memory does not depend on the payload size.
+ * Turns a payload into relay records: manifest() first, then data() as often as needed, then end(). DATA records
+ * are cut at exactly 1 MiB whatever the input pieces (the last one shorter), so the encoding depends only on the
+ * payload: its size is known in advance (relayStreamSize) and a resumed upload re-seals identical bytes. Keeps a
+ * 1 MiB buffer, a record counter and a running SHA-256, so memory does not depend on the payload size.
  */
 export class RelayStreamEncoder {
   readonly #key: CryptoKey;
   readonly #context: string;
   readonly #stream: number;
   readonly #hash: Hash = createHash("sha256");
+  /** type byte || up to 1 MiB of payload: the next DATA plaintext, filled in place so sealing needs no copy. */
+  readonly #buf = new Uint8Array(1 + MAX_RELAY_DATA_BYTES);
+  #fill = 0;
   #index = 0;
   #payload = 0;
   #bytesOut = 0;
@@ -144,6 +149,7 @@ export class RelayStreamEncoder {
     this.#key = key;
     this.#context = relayContext(sessionId);
     this.#stream = stream;
+    this.#buf[0] = RECORD_DATA;
   }
 
   /** Payload bytes encoded so far. */
@@ -156,11 +162,11 @@ export class RelayStreamEncoder {
     return this.#bytesOut;
   }
 
-  async #seal(type: number, body: Uint8Array): Promise<Uint8Array> {
+  async #sealPlain(plain: Uint8Array): Promise<Uint8Array> {
     const sealed = await sealChunk(
       this.#key,
       { context: this.#context, stream: this.#stream, index: this.#index },
-      typed(type, body),
+      plain,
     );
     this.#index++;
     const rec = framed(sealed);
@@ -171,36 +177,72 @@ export class RelayStreamEncoder {
   async manifest(m: RelayManifest): Promise<Uint8Array> {
     if (this.#state !== "start") throw new TypeError("Cannot encode a relay manifest: it must be record 0");
     checkManifest(m);
+    const body = manifestBytes(m);
     this.#state = "data";
-    const body = encoder.encode(JSON.stringify(m));
-    if (body.byteLength > MAX_RELAY_JSON_BYTES) {
-      throw new RangeError(
-        `Cannot encode a relay manifest: ${body.byteLength} bytes exceed ${MAX_RELAY_JSON_BYTES}`,
-      );
-    }
-    return this.#seal(RECORD_MANIFEST, body);
+    return this.#sealPlain(typed(RECORD_MANIFEST, body));
   }
 
-  /** Seals bytes as DATA records of at most 1 MiB each; an empty input yields no record. */
+  /** Adds payload bytes; returns the DATA records (1 MiB each) they complete, possibly none. */
   async data(bytes: Uint8Array): Promise<Uint8Array[]> {
     if (this.#state !== "data") throw new TypeError(`Cannot encode relay data in state ${this.#state}`);
+    this.#hash.update(bytes);
+    this.#payload += bytes.byteLength;
     const out: Uint8Array[] = [];
-    for (let at = 0; at < bytes.byteLength; at += MAX_RELAY_DATA_BYTES) {
-      const piece = bytes.subarray(at, Math.min(bytes.byteLength, at + MAX_RELAY_DATA_BYTES));
-      this.#hash.update(piece);
-      this.#payload += piece.byteLength;
-      out.push(await this.#seal(RECORD_DATA, piece));
+    let at = 0;
+    while (at < bytes.byteLength) {
+      const k = Math.min(MAX_RELAY_DATA_BYTES - this.#fill, bytes.byteLength - at);
+      this.#buf.set(bytes.subarray(at, at + k), 1 + this.#fill);
+      this.#fill += k;
+      at += k;
+      if (this.#fill === MAX_RELAY_DATA_BYTES) {
+        out.push(await this.#sealPlain(this.#buf));
+        this.#fill = 0;
+      }
     }
     return out;
   }
 
-  /** The END record with this stream's payload size and SHA-256. */
-  async end(): Promise<Uint8Array> {
+  /** The last, short DATA record (if any) and the END record with this stream's payload size and SHA-256. */
+  async end(): Promise<Uint8Array[]> {
     if (this.#state !== "data") throw new TypeError(`Cannot end a relay stream in state ${this.#state}`);
     this.#state = "ended";
+    const out: Uint8Array[] = [];
+    if (this.#fill > 0) out.push(await this.#sealPlain(this.#buf.subarray(0, 1 + this.#fill)));
+    this.#fill = 0;
     const end: RelayEnd = { size: this.#payload, sha256: this.#hash.digest("hex") };
-    return this.#seal(RECORD_END, encoder.encode(JSON.stringify(end)));
+    out.push(await this.#sealPlain(typed(RECORD_END, encoder.encode(JSON.stringify(end)))));
+    return out;
   }
+}
+
+function manifestBytes(m: RelayManifest): Uint8Array {
+  const body = encoder.encode(JSON.stringify(m));
+  if (body.byteLength > MAX_RELAY_JSON_BYTES) {
+    throw new RangeError(
+      `Cannot encode a relay manifest: ${body.byteLength} bytes exceed ${MAX_RELAY_JSON_BYTES}`,
+    );
+  }
+  return body;
+}
+
+/** One record's bytes on the wire for a plaintext body of n bytes: length prefix, type byte, body, tag. */
+const recordBytes = (n: number) => RECORD_LENGTH_BYTES + 1 + n + TAG_BYTES;
+
+/**
+ * The exact encoded length of the relay stream RelayStreamEncoder makes for this manifest (whose size is the
+ * payload length): what POST /v1/transfers must declare before the first byte is uploaded.
+ */
+export function relayStreamSize(m: RelayManifest): number {
+  checkManifest(m);
+  const full = Math.floor(m.size / MAX_RELAY_DATA_BYTES);
+  const rest = m.size % MAX_RELAY_DATA_BYTES;
+  const endBody = encoder.encode(JSON.stringify({ size: m.size, sha256: "0".repeat(64) })).byteLength;
+  return (
+    recordBytes(manifestBytes(m).byteLength) +
+    full * recordBytes(MAX_RELAY_DATA_BYTES) +
+    (rest > 0 ? recordBytes(rest) : 0) +
+    recordBytes(endBody)
+  );
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
