@@ -7,7 +7,7 @@ import type { DeviceCredential } from "../protocol/api-types.ts";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig } from "./control-config.ts";
 import { ApiError } from "./control-error.ts";
-import { DATABASE_FILE, startControlNode } from "./control-node.ts";
+import { DATABASE_FILE, formatHostPort, startControlNode } from "./control-node.ts";
 import { openControlDatabase } from "./store/control-database.ts";
 import { DeviceStore } from "./store/device-store.ts";
 
@@ -53,11 +53,9 @@ async function serve(args: string[]): Promise<number> {
   const config = configFrom(values);
   const node = await startControlNode(config, log);
   process.stdout.write(
-    `${JSON.stringify({ http: `${node.http.host}:${node.http.port}`, udp: `${node.udp.host}:${node.udp.port}` })}\n`,
+    `${JSON.stringify({ http: formatHostPort(node.http), udp: formatHostPort(node.udp) })}\n`,
   );
-  log(
-    `serving http ${node.http.host}:${node.http.port} udp ${node.udp.host}:${node.udp.port} data ${config.data}`,
-  );
+  log(`serving http ${formatHostPort(node.http)} udp ${formatHostPort(node.udp)} data ${config.data}`);
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));

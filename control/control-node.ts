@@ -30,11 +30,9 @@ export interface ControlNode {
   close(): Promise<void>;
 }
 
-const hostPort = (a: { host: string; port: number }) =>
-  a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-
+/** HOST:PORT with IPv6 hosts in brackets (RFC 3986 3.2.2), as printed on the first line and in credentials. */
 export function formatHostPort(a: { host: string; port: number }): string {
-  return hostPort(a);
+  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 export async function startControlNode(
@@ -107,7 +105,7 @@ export async function startControlNode(
   }
   const http = { host: httpAddr.host, port: server.port ?? httpAddr.port };
   const udp = { host: udpAddr.host, port: udpEndpoint.address.port };
-  bound = { http: hostPort(http), udp: hostPort(udp) };
+  bound = { http: formatHostPort(http), udp: formatHostPort(udp) };
 
   const flushTimer = setInterval(() => ctx.keepalives.flush(), FLUSH_MS);
   const houseTimer = setInterval(() => {
