@@ -1,0 +1,103 @@
+/** @module Receiver side of pattern mode: strips the pattern header from a direct part stream and decrypts its ranges, giving back the plain direct part. */
+import { CodecError } from "../codec-error.ts";
+import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
+import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
+import { decodePatternHeader, type PatternHeader, peekPatternHeaderLength } from "./pattern-header.ts";
+
+/**
+ * Takes the direct part as it crossed the wire in pattern mode (split header, pattern header, body; chunks of
+ * any size) and returns the plain direct part (split header, body) for SplitMerger.push("direct", …). The
+ * headers are checked against each other before any body byte is touched (ERR_PATTERN_PAIR); body chunks are
+ * decrypted IN PLACE and returned as views.
+ */
+export class PatternDirectDecoder {
+  readonly #keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>;
+  #head: Uint8Array = new Uint8Array(0);
+  #split: SplitHeader | undefined;
+  #pattern: PatternHeader | undefined;
+  #cipher: PatternCipher | undefined;
+
+  /** `keystreamFor(salt)`: makes the transfer's keystream, e.g. `(salt) => makePatternKeystream(sessionKey, salt)`. */
+  constructor(keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>) {
+    this.#keystreamFor = keystreamFor;
+  }
+
+  /** The pattern header, once read. */
+  get header(): PatternHeader | undefined {
+    return this.#pattern;
+  }
+
+  async push(chunk: Uint8Array): Promise<Uint8Array[]> {
+    if (this.#cipher !== undefined) {
+      await this.#cipher.apply(chunk);
+      return chunk.length > 0 ? [chunk] : [];
+    }
+    const out: Uint8Array[] = [];
+    // Headers are small next to the body and must be whole before their digests are checked: only they are copied.
+    const joined = new Uint8Array(this.#head.length + chunk.length);
+    joined.set(this.#head, 0);
+    joined.set(chunk, this.#head.length);
+    let at = 0;
+    if (this.#split === undefined) {
+      const length = peekSplitHeaderLength(joined);
+      if (length === undefined || joined.length < length) {
+        this.#head = joined;
+        return out;
+      }
+      const split = decodeSplitHeader(joined.subarray(0, length));
+      if (split.part !== "direct") {
+        throw new CodecError(
+          "ERR_PATTERN_PAIR",
+          "Cannot read pattern part: the part is not a direct part",
+          9,
+        );
+      }
+      this.#split = split;
+      out.push(joined.slice(0, length));
+      at = length;
+    }
+    const rest = joined.subarray(at);
+    const length = peekPatternHeaderLength(rest);
+    if (length === undefined || rest.length < length) {
+      this.#head = rest.slice();
+      return out;
+    }
+    const pattern = decodePatternHeader(rest.subarray(0, length));
+    const split = this.#split;
+    if (
+      !Buffer.from(pattern.originalSha256).equals(split.sha256) ||
+      pattern.directBodyLength !== split.bodyLength
+    ) {
+      throw new CodecError(
+        "ERR_PATTERN_PAIR",
+        "Cannot read pattern part: the pattern header belongs to another split",
+        36,
+      );
+    }
+    this.#pattern = pattern;
+    this.#head = new Uint8Array(0);
+    this.#cipher = new PatternCipher(
+      pattern.ranges,
+      pattern.directBodyLength,
+      await this.#keystreamFor(pattern.salt),
+    );
+    // The body's first bytes are a view into the caller's chunk, as for later chunks.
+    const body = chunk.subarray(chunk.length - (rest.length - length));
+    await this.#cipher.apply(body);
+    if (body.length > 0) out.push(body);
+    return out;
+  }
+
+  /** After the last chunk: the pattern header; throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH on a short part. */
+  finish(): PatternHeader {
+    if (this.#cipher === undefined || this.#pattern === undefined) {
+      throw new CodecError(
+        "ERR_PATTERN_TRUNCATED",
+        "Cannot read pattern part: it ended inside its headers",
+        0,
+      );
+    }
+    this.#cipher.finish();
+    return this.#pattern;
+  }
+}

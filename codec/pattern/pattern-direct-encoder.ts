@@ -1,0 +1,97 @@
+/** @module Sender side of pattern mode: turns a direct part stream into its pattern form (pattern header after the split header, ranges encrypted). */
+import { CodecError } from "../codec-error.ts";
+import type { ByteRange } from "../recording-index.ts";
+import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
+import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
+import { encodePatternHeader } from "./pattern-header.ts";
+import type { PatternScheme } from "./pattern-scheme.ts";
+
+/**
+ * Takes the plain direct part exactly as split writes it (split header, then body; chunks of any size) and
+ * returns the bytes to send: the split header unchanged, the pattern header, then the body with the plan's
+ * ranges encrypted in place. The output is `addedBytes` longer than the input, nothing else changes length.
+ */
+export class PatternDirectEncoder {
+  readonly #scheme: PatternScheme;
+  readonly #ranges: readonly ByteRange[];
+  readonly #salt: Uint8Array;
+  readonly #keystream: PatternKeystream;
+  #head: Uint8Array = new Uint8Array(0);
+  #split: SplitHeader | undefined;
+  #cipher: PatternCipher | undefined;
+  /** Length of the pattern header this encoder inserts. */
+  readonly addedBytes: number;
+
+  /** `salt`: 16 CSPRNG bytes, the same given to makePatternKeystream for this transfer. */
+  constructor(
+    plan: { scheme: PatternScheme; ranges: readonly ByteRange[] },
+    salt: Uint8Array,
+    keystream: PatternKeystream,
+  ) {
+    this.#scheme = plan.scheme;
+    this.#ranges = plan.ranges;
+    this.#salt = salt;
+    this.#keystream = keystream;
+    const last = plan.ranges[plan.ranges.length - 1];
+    // The header's length depends only on the table, so it is known before the split header arrives.
+    this.addedBytes = encodePatternHeader({
+      scheme: plan.scheme,
+      salt,
+      originalSha256: new Uint8Array(32),
+      directBodyLength: last === undefined ? 0 : last.offset + last.length,
+      ranges: plan.ranges,
+    }).length;
+  }
+
+  /** The split header of the part, once it has passed. */
+  get splitHeader(): SplitHeader | undefined {
+    return this.#split;
+  }
+
+  /** Takes the next bytes of the plain direct part; body bytes are encrypted IN PLACE in `chunk`. */
+  async push(chunk: Uint8Array): Promise<Uint8Array[]> {
+    if (this.#cipher !== undefined) {
+      await this.#cipher.apply(chunk);
+      return chunk.length > 0 ? [chunk] : [];
+    }
+    const joined = new Uint8Array(this.#head.length + chunk.length);
+    joined.set(this.#head, 0);
+    joined.set(chunk, this.#head.length);
+    const length = peekSplitHeaderLength(joined);
+    if (length === undefined || joined.length < length) {
+      this.#head = joined;
+      return [];
+    }
+    const split = decodeSplitHeader(joined.subarray(0, length));
+    if (split.part !== "direct") {
+      throw new CodecError("ERR_PATTERN_PAIR", "Cannot apply pattern: the part is not a direct part", 9);
+    }
+    this.#split = split;
+    this.#head = new Uint8Array(0);
+    const header = encodePatternHeader({
+      scheme: this.#scheme,
+      salt: this.#salt,
+      originalSha256: split.sha256,
+      directBodyLength: split.bodyLength,
+      ranges: this.#ranges,
+    });
+    this.#cipher = new PatternCipher(this.#ranges, split.bodyLength, this.#keystream);
+    const body = chunk.subarray(length - (joined.length - chunk.length));
+    await this.#cipher.apply(body);
+    const out = [joined.subarray(0, length), header];
+    if (body.length > 0) out.push(body);
+    return out;
+  }
+
+  /** After the last chunk: throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH unless the whole part passed. */
+  finish(): void {
+    if (this.#cipher === undefined) {
+      throw new CodecError(
+        "ERR_PATTERN_TRUNCATED",
+        "Cannot apply pattern: the part ended inside its split header",
+        0,
+      );
+    }
+    this.#cipher.finish();
+  }
+}

@@ -1,0 +1,244 @@
+/** @module The pattern header: the table of encrypted direct-body ranges that a pattern-mode direct part carries right after its split header. */
+import { createHash } from "node:crypto";
+import { CodecError } from "../codec-error.ts";
+import type { ByteRange } from "../recording-index.ts";
+import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme.ts";
+
+// Layout (integers big-endian; varints unsigned LEB128); docs/security.md is the reference:
+//
+//   offset  size  field
+//   0       8     magic "PVRPATRN"
+//   8       1     version (1)
+//   9       1     scheme: 1 slice-start, 2 block, 3 full (pattern-scheme.ts)
+//   10      2     scheme parameter a: slice-start bytes | block crypt blocks | 0
+//   12      2     scheme parameter b: block skip blocks | 0
+//   14      2     reserved, 0
+//   16      4     header length H
+//   20      16    salt: makes the transfer's key (crypto/keystream.ts); fresh from the CSPRNG per transfer
+//   36      32    SHA-256 of the original recording: pairs this header with its split header
+//   68      8     direct body length: pairs it with the body it describes
+//   76      4     range count N
+//   80      8     encrypted bytes: Σ range lengths
+//   88      …     N × (gap varint, length varint); gap = offset − end of the previous range (0 before the first)
+//   H − 32  32    SHA-256 of header bytes [0, H − 32)
+//
+// Why a table rather than re-parsing at the receiver: once slice bytes are ciphertext they may emulate
+// start codes, so the receiver could not find the slices again. Delta varints keep it near 3 bytes a range.
+
+/** Identifies a pattern header; 8 ASCII bytes like the split magic. */
+export const PATTERN_MAGIC = new TextEncoder().encode("PVRPATRN");
+export const PATTERN_VERSION = 1;
+/** Bytes before the range table. */
+export const PATTERN_FIXED_BYTES = 88;
+export const PATTERN_DIGEST_BYTES = 32;
+export const PATTERN_SALT_BYTES = 16;
+const SHA256_BYTES = 32;
+/** Largest header a reader buffers (it must be whole before its digest is checked): 64 MiB. */
+export const MAX_PATTERN_HEADER_BYTES = 64 * 1024 * 1024;
+/** A u64 in a varint takes at most 8 groups here: values stay ≤ 2^53 − 1. */
+const MAX_VARINT_BYTES = 8;
+
+/** What a pattern header says. */
+export interface PatternHeader {
+  scheme: PatternScheme;
+  salt: Uint8Array;
+  /** SHA-256 of the original recording, as in the split header. */
+  originalSha256: Uint8Array;
+  directBodyLength: number;
+  ranges: ByteRange[];
+  encryptedBytes: number;
+  headerLength: number;
+}
+
+/** What a header is made from. */
+export interface PatternHeaderFields {
+  scheme: PatternScheme;
+  salt: Uint8Array;
+  originalSha256: Uint8Array;
+  directBodyLength: number;
+  ranges: readonly ByteRange[];
+}
+
+function fail(code: string, message: string, offset: number): never {
+  throw new CodecError(code, `Cannot read pattern header: ${message}`, offset);
+}
+
+function varintLength(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(out: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80) {
+    out[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[at++] = v;
+  return at;
+}
+
+/** Checks a range table against a body length; returns Σ lengths. Throws ERR_PATTERN_RANGES. */
+export function checkPatternRanges(ranges: readonly ByteRange[], bodyLength: number, at = 0): number {
+  let end = 0;
+  let sum = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]!;
+    const okStart = i === 0 ? r.offset >= 0 : r.offset > end;
+    if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.length <= 0 || !okStart) {
+      fail(
+        "ERR_PATTERN_RANGES",
+        `range ${i} (${r.offset}+${r.length}) is empty, adjacent, overlapping or out of order`,
+        at,
+      );
+    }
+    end = r.offset + r.length;
+    if (end > bodyLength)
+      fail("ERR_PATTERN_RANGES", `range ${i} ends at ${end}, past the ${bodyLength}-byte body`, at);
+    sum += r.length;
+  }
+  return sum;
+}
+
+/** Encodes a pattern header. Throws ERR_PATTERN_* CodecErrors on fields it could not decode back. */
+export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
+  const sc = encodeScheme(h.scheme);
+  if (h.salt.length !== PATTERN_SALT_BYTES)
+    fail("ERR_PATTERN_SALT", `salt is ${h.salt.length} bytes, not 16`, 20);
+  if (h.originalSha256.length !== SHA256_BYTES) fail("ERR_PATTERN_HASH", "original hash is not 32 bytes", 36);
+  if (!Number.isSafeInteger(h.directBodyLength) || h.directBodyLength < 0) {
+    fail("ERR_PATTERN_LENGTH", `direct body length ${h.directBodyLength} is not a size`, 68);
+  }
+  const sum = checkPatternRanges(h.ranges, h.directBodyLength);
+  let tableBytes = 0;
+  let prevEnd = 0;
+  for (const r of h.ranges) {
+    tableBytes += varintLength(r.offset - prevEnd) + varintLength(r.length);
+    prevEnd = r.offset + r.length;
+  }
+  const length = PATTERN_FIXED_BYTES + tableBytes + PATTERN_DIGEST_BYTES;
+  if (length > MAX_PATTERN_HEADER_BYTES) {
+    fail("ERR_PATTERN_HEADER_LENGTH", `${h.ranges.length} ranges need ${length} bytes, over the limit`, 16);
+  }
+  const out = new Uint8Array(length);
+  const v = new DataView(out.buffer);
+  out.set(PATTERN_MAGIC, 0);
+  v.setUint8(8, PATTERN_VERSION);
+  v.setUint8(9, sc.code);
+  v.setUint16(10, sc.a);
+  v.setUint16(12, sc.b);
+  v.setUint32(16, length);
+  out.set(h.salt, 20);
+  out.set(h.originalSha256, 36);
+  v.setBigUint64(68, BigInt(h.directBodyLength));
+  v.setUint32(76, h.ranges.length);
+  v.setBigUint64(80, BigInt(sum));
+  let at = PATTERN_FIXED_BYTES;
+  prevEnd = 0;
+  for (const r of h.ranges) {
+    at = writeVarint(out, at, r.offset - prevEnd);
+    at = writeVarint(out, at, r.length);
+    prevEnd = r.offset + r.length;
+  }
+  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
+  return out;
+}
+
+/**
+ * The header length announced by the first bytes, or undefined until 20 bytes are in. Throws ERR_PATTERN_MAGIC,
+ * ERR_PATTERN_VERSION or ERR_PATTERN_HEADER_LENGTH so a reader never buffers toward a nonsense length.
+ */
+export function peekPatternHeaderLength(bytes: Uint8Array): number | undefined {
+  const magicSeen = Math.min(bytes.length, PATTERN_MAGIC.length);
+  for (let i = 0; i < magicSeen; i++) {
+    if (bytes[i] !== PATTERN_MAGIC[i]) fail("ERR_PATTERN_MAGIC", "it does not start with PVRPATRN", i);
+  }
+  if (bytes.length > 8 && bytes[8] !== PATTERN_VERSION) {
+    fail("ERR_PATTERN_VERSION", `version ${bytes[8]} is not ${PATTERN_VERSION}`, 8);
+  }
+  if (bytes.length < 20) return undefined;
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(16);
+  if (length < PATTERN_FIXED_BYTES + PATTERN_DIGEST_BYTES || length > MAX_PATTERN_HEADER_BYTES) {
+    fail(
+      "ERR_PATTERN_HEADER_LENGTH",
+      `length ${length} is outside ${PATTERN_FIXED_BYTES + 32}..${MAX_PATTERN_HEADER_BYTES}`,
+      16,
+    );
+  }
+  return length;
+}
+
+/** Decodes a whole pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first. */
+export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
+  const length = peekPatternHeaderLength(bytes);
+  if (length === undefined || bytes.length < length) {
+    fail(
+      "ERR_PATTERN_TRUNCATED",
+      `${bytes.length} bytes are fewer than the header's ${length ?? 20}`,
+      bytes.length,
+    );
+  }
+  if (bytes.length !== length)
+    fail("ERR_PATTERN_HEADER_LENGTH", `given ${bytes.length} bytes, header says ${length}`, 16);
+  const digestAt = length - PATTERN_DIGEST_BYTES;
+  const digest = createHash("sha256").update(bytes.subarray(0, digestAt)).digest();
+  if (!digest.equals(bytes.subarray(digestAt)))
+    fail("ERR_PATTERN_HEADER_DIGEST", "the header digest does not match", digestAt);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const scheme = decodeScheme(v.getUint8(9), v.getUint16(10), v.getUint16(12));
+  if (scheme === undefined)
+    fail(
+      "ERR_PATTERN_SCHEME",
+      `scheme ${v.getUint8(9)} with ${v.getUint16(10)}, ${v.getUint16(12)} is unknown`,
+      9,
+    );
+  if (v.getUint16(14) !== 0) fail("ERR_PATTERN_FLAGS", "reserved bytes are not 0", 14);
+  const body = v.getBigUint64(68);
+  const total = v.getBigUint64(80);
+  if (body > BigInt(Number.MAX_SAFE_INTEGER) || total > body)
+    fail("ERR_PATTERN_LENGTH", `lengths ${body}/${total} are not sizes`, 68);
+  const directBodyLength = Number(body);
+  const count = v.getUint32(76);
+  // Each range takes at least two table bytes: a count beyond that is a lie before any varint is read.
+  if (count * 2 > digestAt - PATTERN_FIXED_BYTES)
+    fail("ERR_PATTERN_RANGES", `${count} ranges cannot fit the table`, 76);
+  const ranges: ByteRange[] = [];
+  let at = PATTERN_FIXED_BYTES;
+  const readVarint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
+      if (at >= digestAt) fail("ERR_PATTERN_RANGES", "the range table ends inside a number", at);
+      const b = bytes[at++]!;
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (!Number.isSafeInteger(value)) fail("ERR_PATTERN_RANGES", "a table number exceeds 2^53", at);
+        return value;
+      }
+      scale *= 128;
+    }
+    return fail("ERR_PATTERN_RANGES", "a table number runs past 8 bytes", at);
+  };
+  let prevEnd = 0;
+  for (let i = 0; i < count; i++) {
+    const offset = prevEnd + readVarint();
+    const len = readVarint();
+    ranges.push({ offset, length: len });
+    prevEnd = offset + len;
+  }
+  if (at !== digestAt) fail("ERR_PATTERN_RANGES", `${digestAt - at} bytes follow the range table`, at);
+  const sum = checkPatternRanges(ranges, directBodyLength, PATTERN_FIXED_BYTES);
+  if (sum !== Number(total)) fail("ERR_PATTERN_LENGTH", `ranges sum to ${sum}, header says ${total}`, 80);
+  return {
+    scheme,
+    salt: bytes.slice(20, 36),
+    originalSha256: bytes.slice(36, 68),
+    directBodyLength,
+    ranges,
+    encryptedBytes: sum,
+    headerLength: length,
+  };
+}
