@@ -1,0 +1,55 @@
+/** @module A received recording being written: a temp file in the library's incoming dir, hashed as it grows. */
+import { createHash } from "node:crypto";
+import { type FileHandle, open, rm } from "node:fs/promises";
+import { BufferedWriter } from "../commands/buffered-writer.ts";
+
+/**
+ * Bytes go to a temp path the library handed out; nothing reaches the library until filing renames it after
+ * verification, and discard() removes it on any failure, so a half-written recording is never filed.
+ */
+export class IncomingFile {
+  readonly #hash = createHash("sha256");
+  #handle: FileHandle | undefined;
+  #writer: BufferedWriter | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  size = 0;
+
+  private constructor(readonly path: string) {}
+
+  static async create(path: string): Promise<IncomingFile> {
+    const f = new IncomingFile(path);
+    f.#handle = await open(path, "wx", 0o600);
+    f.#writer = new BufferedWriter(f.#handle, 1024 * 1024);
+    return f;
+  }
+
+  /** Appends in call order (writes are chained, so concurrent callers cannot interleave). */
+  write(bytes: Uint8Array): Promise<void> {
+    this.size += bytes.byteLength;
+    this.#hash.update(bytes);
+    const p = this.#chain.then(() => this.#writer!.write(bytes));
+    this.#chain = p.catch(() => {});
+    return p;
+  }
+
+  /** Flushes, fsyncs and closes; returns the hex SHA-256 of everything written. */
+  async finish(): Promise<string> {
+    await this.#chain;
+    await this.#writer!.flush();
+    await this.#handle!.sync();
+    await this.#handle!.close();
+    this.#handle = undefined;
+    return this.#hash.digest("hex");
+  }
+
+  async discard(): Promise<void> {
+    try {
+      await this.#chain;
+    } catch {
+      // discarding anyway
+    }
+    await this.#handle?.close().catch(() => {});
+    this.#handle = undefined;
+    await rm(this.path, { force: true });
+  }
+}

@@ -1,0 +1,205 @@
+/** @module The recorder's one UDP socket to the control node: keepalives out, their answers and triggers in. */
+import { lookup } from "node:dns/promises";
+import type { udp } from "bun";
+import { buildKeepalive, readKeepaliveResponse } from "../../protocol/keepalive-request.ts";
+import type { TransportAddress } from "../../protocol/stun-address.ts";
+import { StunError } from "../../protocol/stun-message.ts";
+import { isTriggerDatagram } from "../../protocol/trigger-datagram.ts";
+import type { AnswerOutcome, KeepaliveCadence } from "./keepalive-cadence.ts";
+
+export interface NodeLinkEvents {
+  /** An authenticated keepalive answer and what it changed. */
+  answer(mapped: TransportAddress, outcome: AnswerOutcome): void;
+  /** A keepalive went unanswered; `lost` is true on the miss that marks the mapping lost. */
+  miss(misses: number, lost: boolean): void;
+  /** A datagram that starts with the trigger magic (verified by the caller). */
+  trigger(bytes: Uint8Array): void;
+  log(event: string, fields: Record<string, unknown>): void;
+}
+
+export interface NodeLinkOptions {
+  deviceId: string;
+  /** keepaliveKey(secret). */
+  stunKey: Uint8Array;
+  node: { host: string; port: number };
+  /** Local bind address of the socket; default 0.0.0.0 port 0. */
+  bind?: { host: string; port: number };
+  cadence: KeepaliveCadence;
+  /** PVRLINK-INTERVAL announced to the node (it judges "connected" by 3 of these). */
+  announcedIntervalSec: number;
+  events: NodeLinkEvents;
+}
+
+function firstError(args: unknown[]): string {
+  // Bun 1.4.5 calls error(err) with the error as the only argument; older ones error(socket, err).
+  const e = args.find((a) => a instanceof Error) ?? args[args.length - 1];
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Keepalives and triggers share the socket on purpose: a NAT (RFC 4787 endpoint-dependent filtering) only lets
+ * the node's datagrams in to the mapping the keepalive created, so the node can reach the recorder only through
+ * this very socket. A Bun UDP socket without an error handler stops delivering after an ICMP port unreachable
+ * (node down), so every error is caught and logged and the socket is kept.
+ */
+export class NodeLink implements AsyncDisposable {
+  readonly #o: NodeLinkOptions;
+  #socket: udp.Socket<"uint8array"> | undefined;
+  #pending: { tx: Uint8Array; timer: ReturnType<typeof setTimeout> } | undefined;
+  #next: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  /** Unix ms of the last keepalive sent and the last authenticated answer. */
+  lastSentAt: number | undefined;
+  lastAnswerAt: number | undefined;
+  readonly stats = { sent: 0, answered: 0, missed: 0, socketErrors: 0, dropped: 0 };
+
+  private constructor(o: NodeLinkOptions) {
+    this.#o = o;
+  }
+
+  static async open(o: NodeLinkOptions): Promise<NodeLink> {
+    const link = new NodeLink(o);
+    link.#socket = await Bun.udpSocket({
+      hostname: o.bind?.host ?? "0.0.0.0",
+      port: o.bind?.port ?? 0,
+      binaryType: "uint8array",
+      socket: {
+        data(_s, data) {
+          link.#onDatagram(data);
+        },
+        error(...args: unknown[]) {
+          link.stats.socketErrors++;
+          link.#o.events.log("udp-error", { message: firstError(args) });
+        },
+      },
+    });
+    return link;
+  }
+
+  get localPort(): number {
+    return this.#socket?.port ?? 0;
+  }
+
+  /** Sends the first keepalive now and keeps going at the cadence's interval. */
+  start(): void {
+    this.#tick();
+  }
+
+  /** Sends bytes to the node's UDP port (trigger ACKs). */
+  async send(bytes: Uint8Array): Promise<void> {
+    const s = this.#socket;
+    if (!s || this.#closed) return;
+    const address = await this.#resolve();
+    s.send(bytes, this.#o.node.port, address);
+  }
+
+  /** Sends a keepalive now instead of at the next tick (after an answer is overdue, or on demand). */
+  pokeNow(): void {
+    if (this.#closed) return;
+    if (this.#next) clearTimeout(this.#next);
+    this.#tick();
+  }
+
+  async #resolve(): Promise<string> {
+    const h = this.#o.node.host;
+    if (/^[\d.]+$/.test(h) || h.includes(":")) return h;
+    // Resolved per send: a node behind dynamic DNS may move too.
+    return (await lookup(h, { family: 4 })).address;
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    this.#next = undefined;
+    void this.#sendKeepalive()
+      .catch((err: unknown) =>
+        this.#o.events.log("keepalive-send-failed", { message: (err as Error).message }),
+      )
+      .finally(() => {
+        if (this.#closed) return;
+        this.#next = setTimeout(() => this.#tick(), this.#o.cadence.intervalMs);
+      });
+  }
+
+  async #sendKeepalive(): Promise<void> {
+    if (this.#pending) {
+      // The previous one is still unanswered: count it now rather than letting two overlap.
+      this.#expire();
+    }
+    const { bytes, transactionId } = buildKeepalive({
+      deviceId: this.#o.deviceId,
+      key: this.#o.stunKey,
+      now: Date.now(),
+      intervalSec: this.#o.announcedIntervalSec,
+    });
+    const timer = setTimeout(() => this.#expire(), this.#o.cadence.answerTimeoutMs);
+    this.#pending = { tx: transactionId, timer };
+    this.lastSentAt = Date.now();
+    this.stats.sent++;
+    try {
+      await this.send(bytes);
+    } catch (err) {
+      // Send failures (no route, DNS) count as a miss when the timer fires; nothing else to do here.
+      this.#o.events.log("keepalive-send-failed", { message: (err as Error).message });
+    }
+  }
+
+  #expire(): void {
+    const p = this.#pending;
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.#pending = undefined;
+    this.stats.missed++;
+    const lost = this.#o.cadence.missed();
+    this.#o.events.miss(this.#o.cadence.misses, lost);
+    // A shortened interval must take effect now, not after the long timer already armed.
+    if (this.#next && !this.#closed) {
+      clearTimeout(this.#next);
+      this.#next = setTimeout(() => this.#tick(), this.#o.cadence.intervalMs);
+    }
+  }
+
+  #onDatagram(data: Uint8Array): void {
+    try {
+      if (isTriggerDatagram(data)) {
+        this.#o.events.trigger(data);
+        return;
+      }
+      const p = this.#pending;
+      if (!p) {
+        this.stats.dropped++;
+        return;
+      }
+      let mapped: TransportAddress;
+      try {
+        mapped = readKeepaliveResponse(data, { key: this.#o.stunKey, transactionId: p.tx });
+      } catch (err) {
+        this.stats.dropped++;
+        const code = err instanceof StunError ? err.code : "ERR_STUN";
+        // Only the node's own refusal is worth a line; forged or stray answers are counted and dropped.
+        if (code === "ERR_KEEPALIVE_REJECTED")
+          this.#o.events.log("keepalive-rejected", { code, message: (err as Error).message });
+        return;
+      }
+      clearTimeout(p.timer);
+      this.#pending = undefined;
+      this.stats.answered++;
+      this.lastAnswerAt = Date.now();
+      const outcome = this.#o.cadence.answered(`${mapped.address}:${mapped.port}`);
+      this.#o.events.answer(mapped, outcome);
+    } catch (err) {
+      this.#o.events.log("udp-datagram-failed", { message: (err as Error).message });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#next) clearTimeout(this.#next);
+    if (this.#pending) clearTimeout(this.#pending.timer);
+    this.#socket?.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

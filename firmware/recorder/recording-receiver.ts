@@ -1,0 +1,463 @@
+/** @module The receiving side of a send: OFFERs on the direct channel, relay downloads, split merge, verify, file, RECEIPT. */
+import type { SplitPartKind } from "../../codec/split/split-format.ts";
+import { fromBase64url } from "../../crypto/random-token.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
+import type { DirectConnection } from "../direct/direct-connection.ts";
+import type { OfferMessage } from "../direct/direct-message.ts";
+import type { Library, Recording } from "../library/library.ts";
+import type { RelayManifest } from "../transfer/relay-stream.ts";
+import { IncomingFile } from "./incoming-file.ts";
+import type { RecorderLoad } from "./recorder-load.ts";
+import { readRelayRecords } from "./relay-reader.ts";
+import type { SessionKeyring } from "./session-keyring.ts";
+import { SplitAssembly } from "./split-assembly.ts";
+
+export interface ActiveTransfer {
+  session: string;
+  name: string;
+  via: string;
+  bytes: number;
+  startedAt: number;
+}
+
+export interface ReceiverDeps {
+  library: Library;
+  client: ControlClient;
+  keyring: SessionKeyring;
+  load: RecorderLoad;
+  /** Fetches pending sessions now (a data trigger may come before the contact trigger was handled). */
+  fetchSessions(): Promise<void>;
+  log(event: string, fields: Record<string, unknown>): void;
+  /** Told whenever the set of active transfers changes (the status file follows). */
+  changed(): void;
+}
+
+/** A stable, short failure code for RECEIPT {code} and the inbox report (direct-message CODE: [a-z0-9_]). */
+export function failureCode(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === "string") {
+    if (code === "ERR_DECRYPT") return "decrypt_failed";
+    if (
+      code.startsWith("ERR_SPLIT_") ||
+      code === "ERR_RELAY_INTEGRITY" ||
+      code === "ERR_LIBRARY_SHA256_MISMATCH"
+    )
+      return "integrity_failed";
+    if (code === "ERR_RELAY_TRUNCATED" || code === "ERR_DIRECT_TRUNCATED") return "truncated";
+    if (code === "ERR_RELAY_PROTOCOL" || code === "ERR_DIRECT_PROTOCOL") return "protocol_error";
+    if (code === "ERR_DIRECT_CLOSED" || code === "ABORT_ERR") return "ended";
+  }
+  if ((err as Error)?.name === "AbortError") return "ended";
+  return "receive_failed";
+}
+
+class ReceiveFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ReceiveFailure";
+  }
+}
+
+interface SessionWork {
+  abort: AbortController;
+  split?: { assembly: SplitAssembly; file: IncomingFile; filed: Promise<Recording> };
+  /** Relay transfers claimed in this session, by transfer id: the filed whole recording, or the split's. */
+  transfers: Map<string, Promise<Recording | undefined>>;
+  bytesDirect: number;
+  bytesRelay: number;
+  /** A direct connection serves this session (it reports the session's end). */
+  direct: boolean;
+}
+
+/**
+ * One receiver per daemon. A relay transfer can be announced twice (the node's `data` trigger at creation and
+ * the OFFER's meta.relay), so transfers are claimed by id and downloaded once; split parts meet in one
+ * SplitAssembly per session, whichever channel delivers first.
+ */
+export class RecordingReceiver {
+  readonly #d: ReceiverDeps;
+  readonly #sessions = new Map<string, SessionWork>();
+  readonly active = new Map<string, ActiveTransfer>();
+  #seq = 0;
+
+  constructor(d: ReceiverDeps) {
+    this.#d = d;
+  }
+
+  #work(sessionId: string): SessionWork {
+    let w = this.#sessions.get(sessionId);
+    if (!w) {
+      w = {
+        abort: new AbortController(),
+        transfers: new Map(),
+        bytesDirect: 0,
+        bytesRelay: 0,
+        direct: false,
+      };
+      this.#sessions.set(sessionId, w);
+    }
+    return w;
+  }
+
+  async #key(sessionId: string): Promise<Uint8Array> {
+    if (!this.#d.keyring.has(sessionId)) await this.#d.fetchSessions();
+    const s = this.#d.keyring.get(sessionId);
+    if (!s)
+      throw new ReceiveFailure(
+        "no_session_key",
+        `No session key for ${sessionId}: the grant was never fetched`,
+      );
+    return fromBase64url(s.key);
+  }
+
+  #track(session: string, name: string, via: string): { id: string; add(n: number): void; done(): void } {
+    const id = `${session}#${++this.#seq}`;
+    const slot = this.#d.load.monitor.beginTransfer();
+    const t: ActiveTransfer = { session, name, via, bytes: 0, startedAt: Date.now() };
+    this.active.set(id, t);
+    this.#d.changed();
+    return {
+      id,
+      add: (n) => {
+        t.bytes += n;
+      },
+      done: () => {
+        slot.release();
+        this.active.delete(id);
+        this.#d.changed();
+      },
+    };
+  }
+
+  /**
+   * Downloads a relay transfer (live or stored) of the session and files what it carries: a whole recording at
+   * once, a split part into the session's assembly. Resolves with the filed recording (undefined for a split
+   * part whose sibling is still missing). Claimed once per transfer id.
+   */
+  receiveRelay(transferId: string, sessionId: string, stream?: 1 | 2 | 3): Promise<Recording | undefined> {
+    const w = this.#work(sessionId);
+    const claimed = w.transfers.get(transferId);
+    if (claimed) return claimed;
+    const p = this.#relay(transferId, sessionId, w, stream);
+    w.transfers.set(transferId, p);
+    // A failed download may be tried again (next inbox run); a running or filed one is never claimed twice.
+    p.catch(() => {
+      if (w.transfers.get(transferId) === p) w.transfers.delete(transferId);
+    });
+    return p;
+  }
+
+  async #relay(
+    transferId: string,
+    sessionId: string,
+    w: SessionWork,
+    stream?: 1 | 2 | 3,
+  ): Promise<Recording | undefined> {
+    const key = await this.#key(sessionId);
+    const records = readRelayRecords({
+      client: this.#d.client,
+      transferId,
+      sessionId,
+      sessionKey: key,
+      signal: w.abort.signal,
+      ...(stream === undefined ? {} : { stream }),
+    });
+    const first = await records.next();
+    if (first.done || first.value.type !== "manifest") {
+      throw new ReceiveFailure("protocol_error", `Relay transfer ${transferId} has no manifest`);
+    }
+    const m = first.value.manifest;
+    const track = this.#track(sessionId, m.name, `relay ${m.kind}`);
+    const payload = async function* (onBytes: (n: number) => void) {
+      for (;;) {
+        const r = await records.next();
+        if (r.done) return;
+        if (r.value.type === "data") {
+          onBytes(r.value.bytes.byteLength);
+          yield r.value.bytes;
+        }
+      }
+    };
+    const count = (n: number) => {
+      track.add(n);
+      w.bytesRelay += n;
+    };
+    try {
+      if (m.kind === "whole") return await this.#fileWhole(m, sessionId, payload(count));
+      const part: SplitPartKind = m.kind === "split-protected" ? "protected" : "direct";
+      const split = await this.#split(sessionId, m);
+      await split.assembly.feed(part, payload(count));
+      return await split.filed;
+    } finally {
+      track.done();
+    }
+  }
+
+  async #fileWhole(
+    m: RelayManifest,
+    sessionId: string,
+    bytes: AsyncIterable<Uint8Array>,
+  ): Promise<Recording> {
+    if (m.size !== m.originalSize) {
+      throw new ReceiveFailure(
+        "integrity_failed",
+        `Whole-recording manifest says ${m.size} of ${m.originalSize} bytes`,
+      );
+    }
+    const file = await IncomingFile.create(this.#d.library.incomingPath());
+    try {
+      for await (const b of bytes) await file.write(b);
+      const sha = await file.finish();
+      if (file.size !== m.originalSize || sha !== m.sha256) {
+        throw new ReceiveFailure(
+          "integrity_failed",
+          `Received ${file.size} bytes that do not match the sender's SHA-256`,
+        );
+      }
+    } catch (err) {
+      await file.discard();
+      throw err;
+    }
+    const rec = await this.#d.library.fileReceived({
+      tempPath: file.path,
+      name: m.name,
+      secret: m.secret,
+      sender: m.sender,
+      sessionId,
+      expectedSha256: m.sha256,
+    });
+    this.#d.log("filed", {
+      id: rec.id,
+      name: rec.name,
+      bytes: rec.size,
+      sender: m.sender,
+      session: sessionId,
+    });
+    return rec;
+  }
+
+  /** The session's split assembly, created by whichever part arrives first. */
+  async #split(
+    sessionId: string,
+    meta: { name: string; sha256: string; originalSize: number; secret: boolean; sender: string },
+  ): Promise<NonNullable<SessionWork["split"]>> {
+    const w = this.#work(sessionId);
+    if (w.split) return w.split;
+    const file = await IncomingFile.create(this.#d.library.incomingPath());
+    if (w.split) {
+      await file.discard();
+      return w.split;
+    }
+    const assembly = new SplitAssembly(file);
+    const filed = (async () => {
+      try {
+        await assembly.finished;
+        const sha = await file.finish();
+        if (file.size !== meta.originalSize || sha !== meta.sha256) {
+          throw new ReceiveFailure(
+            "integrity_failed",
+            "Merged recording does not match the sender's length and SHA-256",
+          );
+        }
+      } catch (err) {
+        await file.discard();
+        throw err;
+      }
+      const rec = await this.#d.library.fileReceived({
+        tempPath: file.path,
+        name: meta.name,
+        secret: meta.secret,
+        sender: meta.sender,
+        sessionId,
+        expectedSha256: meta.sha256,
+      });
+      this.#d.log("filed", {
+        id: rec.id,
+        name: rec.name,
+        bytes: rec.size,
+        sender: meta.sender,
+        session: sessionId,
+        split: true,
+      });
+      return rec;
+    })();
+    filed.catch(() => {});
+    w.split = { assembly, file, filed };
+    w.abort.signal.addEventListener("abort", () => assembly.fail(w.abort.signal.reason), { once: true });
+    return w.split;
+  }
+
+  /** Serves one accepted direct connection: OFFER, payload, verify and file, RECEIPT, then the lease end. */
+  async onConnection(conn: DirectConnection, callerName: string): Promise<void> {
+    const sessionId = conn.sessionId;
+    const w = this.#work(sessionId);
+    w.direct = true;
+    const onAbort = () => void conn.abort("ended");
+    w.abort.signal.addEventListener("abort", onAbort, { once: true });
+    const messages = conn.messages();
+    try {
+      const first = await messages.next();
+      if (first.done) return;
+      if (first.value.type !== "offer")
+        throw new ReceiveFailure("protocol_error", `Expected OFFER, got ${first.value.type}`);
+      const offer = first.value;
+      this.#d.log("offer", {
+        session: sessionId,
+        kind: offer.kind,
+        name: offer.name,
+        bytes: offer.size,
+        from: callerName,
+      });
+      let receipt: { ok: boolean; bytes: number; sha256?: string; code?: string };
+      try {
+        const rec = await this.#serveOffer(offer, conn, messages, w, callerName);
+        receipt = { ok: true, bytes: rec.size, sha256: rec.sha256 };
+      } catch (err) {
+        const code = err instanceof ReceiveFailure ? err.code : failureCode(err);
+        this.#d.log("receive-failed", { session: sessionId, code, message: (err as Error).message });
+        receipt = { ok: false, bytes: 0, code };
+      }
+      await conn.send({ type: "receipt", ...receipt });
+      // The caller closes after the RECEIPT; drain until then so its CLOSE is read.
+      for await (const _ of messages) {
+        // nothing more is expected on this connection
+      }
+      await conn.close();
+    } catch (err) {
+      this.#d.log("direct-failed", {
+        session: sessionId,
+        code: failureCode(err),
+        message: (err as Error).message,
+      });
+      await conn.abort("error").catch(() => {});
+    } finally {
+      w.abort.signal.removeEventListener("abort", onAbort);
+      await this.#finishSession(sessionId, "done", conn.bytesReceived);
+    }
+  }
+
+  async #serveOffer(
+    offer: OfferMessage,
+    conn: DirectConnection,
+    messages: AsyncGenerator<import("../direct/direct-message.ts").DirectMessage, void, undefined>,
+    w: SessionWork,
+    callerName: string,
+  ): Promise<Recording> {
+    const meta = offer.meta ?? {};
+    const sha256 = typeof meta.sha256 === "string" ? meta.sha256 : "";
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw new ReceiveFailure("protocol_error", "OFFER without meta.sha256");
+    const secret = meta.secret === true;
+    const relay = meta.relay as { transferId?: unknown; stream?: unknown } | undefined;
+    const sessionId = conn.sessionId;
+    const directBytes = async function* (track: { add(n: number): void }) {
+      for (;;) {
+        const r = await messages.next();
+        if (r.done) throw new ReceiveFailure("truncated", "Direct channel closed before END");
+        const m = r.value;
+        if (m.type === "data") {
+          track.add(m.bytes.byteLength);
+          w.bytesDirect += m.bytes.byteLength;
+          yield m.bytes;
+        } else if (m.type === "end") return;
+        else throw new ReceiveFailure("protocol_error", `Unexpected ${m.type} during payload`);
+      }
+    };
+    if (offer.kind === "relay") {
+      if (typeof relay?.transferId !== "string")
+        throw new ReceiveFailure("protocol_error", "relay OFFER without meta.relay.transferId");
+      const stream = relay.stream === 3 ? 3 : undefined;
+      const recP = this.receiveRelay(relay.transferId, sessionId, stream);
+      const end = await messages.next();
+      if (end.done || end.value.type !== "end")
+        throw new ReceiveFailure("protocol_error", "Expected END after a relay OFFER");
+      const rec = await recP;
+      if (!rec) throw new ReceiveFailure("protocol_error", "Relay transfer was not a whole recording");
+      return rec;
+    }
+    if (offer.kind === "data") {
+      const track = this.#track(sessionId, offer.name, "direct");
+      try {
+        return await this.#fileWhole(
+          {
+            name: offer.name,
+            kind: "whole",
+            size: offer.size,
+            originalSize: offer.size,
+            sha256,
+            recordingType: "data",
+            secret,
+            sender: callerName,
+          },
+          sessionId,
+          directBytes(track),
+        );
+      } finally {
+        track.done();
+      }
+    }
+    if (offer.kind === "split") {
+      const split = await this.#split(sessionId, {
+        name: offer.name,
+        sha256,
+        originalSize: offer.size,
+        secret,
+        sender: callerName,
+      });
+      if (typeof relay?.transferId === "string") {
+        const s = relay.stream === 1 || relay.stream === 2 ? relay.stream : undefined;
+        void this.receiveRelay(relay.transferId, sessionId, s).catch((err: unknown) =>
+          split.assembly.fail(err),
+        );
+      }
+      const track = this.#track(sessionId, offer.name, "direct split-direct");
+      try {
+        await split.assembly.feed("direct", directBytes(track));
+      } finally {
+        track.done();
+      }
+      return await split.filed;
+    }
+    throw new ReceiveFailure("protocol_error", `Unknown OFFER kind '${offer.kind}'`);
+  }
+
+  /** Reports the session's end to the node with its byte counts and forgets its key. */
+  async #finishSession(sessionId: string, reason: string, bytesDirect: number): Promise<void> {
+    const w = this.#sessions.get(sessionId);
+    this.#sessions.delete(sessionId);
+    this.#d.keyring.delete(sessionId);
+    try {
+      await this.#d.client.end(sessionId, { reason, bytesDirect, bytesRelay: w?.bytesRelay ?? 0 });
+    } catch (err) {
+      this.#d.log("end-report-failed", { session: sessionId, message: (err as Error).message });
+    }
+  }
+
+  /** A forced end (`end` trigger): aborts every download and the direct channel of the session, drops temp files. */
+  endSession(sessionId: string, reason: string): boolean {
+    const w = this.#sessions.get(sessionId);
+    if (!w) return false;
+    w.abort.abort(new ReceiveFailure("ended", `Session ended: ${reason}`));
+    if (w.split) void w.split.file.discard();
+    return true;
+  }
+
+  /**
+   * A live relay transfer announced by a `data` trigger. When no direct connection serves the session (the
+   * sender fell back to the relay for everything), this side reports the session's end once the recording is in.
+   */
+  async receiveAnnounced(transferId: string, sessionId: string): Promise<Recording | undefined> {
+    const rec = await this.receiveRelay(transferId, sessionId);
+    const w = this.#sessions.get(sessionId);
+    if (rec && w && !w.direct) await this.#finishSession(sessionId, "done", 0);
+    return rec;
+  }
+
+  /** Forgets a stored transfer's session after it was filed and acked. */
+  forget(sessionId: string): void {
+    this.#sessions.delete(sessionId);
+  }
+}

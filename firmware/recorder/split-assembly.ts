@@ -1,0 +1,85 @@
+/** @module Rebuilds one split recording from its two parts as they arrive from two channels at once. */
+import type { SplitPartKind } from "../../codec/split/split-format.ts";
+import { SplitMerger } from "../../codec/split/split-merger.ts";
+import type { IncomingFile } from "./incoming-file.ts";
+
+/** How far one part may run ahead of what the merger can use before its feeder stops pulling (backpressure). */
+const MAX_LEAD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Each part is fed from its own async source (the direct channel's DATA frames, or a relay download). A feeder
+ * that is ahead waits, so it stops reading its socket and the sender's side slows down: memory stays near
+ * MAX_LEAD_BYTES however large the recording is. The merged bytes go to the incoming file in order.
+ */
+export class SplitAssembly {
+  readonly merger = new SplitMerger();
+  readonly #out: IncomingFile;
+  readonly #fed = new Set<SplitPartKind>();
+  readonly #done = new Set<SplitPartKind>();
+  #wakers: Array<() => void> = [];
+  #failed: unknown;
+  readonly #finished: Promise<void>;
+  #resolve!: () => void;
+  #reject!: (err: unknown) => void;
+
+  constructor(out: IncomingFile) {
+    this.#out = out;
+    this.#finished = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#finished.catch(() => {});
+  }
+
+  /** True once a feeder for the part is attached. */
+  has(part: SplitPartKind): boolean {
+    return this.#fed.has(part);
+  }
+
+  /** Resolves when both parts are in, merged, length and SHA-256 verified (merger.finish()); rejects on failure. */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  /** Pulls the part from source until it ends; feeding a part twice is an error. */
+  async feed(part: SplitPartKind, source: AsyncIterable<Uint8Array>): Promise<void> {
+    if (this.#fed.has(part)) throw new RangeError(`Cannot feed the ${part} part twice`);
+    this.#fed.add(part);
+    try {
+      for await (const chunk of source) {
+        if (this.#failed !== undefined) throw this.#failed;
+        for (const v of this.merger.push(part, chunk)) await this.#out.write(v);
+        this.#wake();
+        while (
+          this.#failed === undefined &&
+          this.merger.buffered > MAX_LEAD_BYTES &&
+          this.merger.needs() !== part &&
+          !this.#done.has(this.merger.needs() ?? part)
+        ) {
+          await new Promise<void>((resolve) => this.#wakers.push(resolve));
+        }
+      }
+      this.#done.add(part);
+      this.#wake();
+      if (this.#done.size === 2) {
+        this.merger.finish();
+        this.#resolve();
+      }
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+  }
+
+  /** Stops both feeders with err (the other channel failed, the session was ended). */
+  fail(err: unknown): void {
+    if (this.#failed !== undefined) return;
+    this.#failed = err;
+    this.#reject(err);
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const w of this.#wakers.splice(0)) w();
+  }
+}
