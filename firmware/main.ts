@@ -8,6 +8,9 @@ import { type Command, EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from "./
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   control: () => import("../control/control-command.ts"),
   library: () => import("./commands/library-command.ts"),
+  recorder: () => import("./commands/recorder-command.ts"),
+  permit: () => import("./commands/permit-command.ts"),
+  inbox: () => import("./commands/inbox-command.ts"),
 };
 
 function usage(): string {

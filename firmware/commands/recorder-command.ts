@@ -1,0 +1,227 @@
+/** @module `pvrlink recorder enroll|run|status|busy`: enrol this recorder, run its daemon, show its state, switch "busy". */
+import { readFile } from "node:fs/promises";
+import { ControlClient } from "../../protocol/control-client.ts";
+import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
+import { parseFlags } from "../cli/parse-flags.ts";
+import { DeviceCredential, loadCredential, saveCredential } from "../config/credential-store.ts";
+import {
+  CONFIG_FLAGS,
+  type ConfigFlagValues,
+  type HostPort,
+  parseHostPort,
+  type RecorderConfig,
+  resolveConfig,
+} from "../config/recorder-config.ts";
+import { describeLoadStatus, LoadMonitor } from "../load/load-monitor.ts";
+import { ProcLoadSource } from "../load/load-source.ts";
+import { BusySwitch } from "../recorder/busy-switch.ts";
+import { RecorderDaemon } from "../recorder/recorder-daemon.ts";
+import { describeRecorderLoad, RecorderLoad } from "../recorder/recorder-load.ts";
+import { daemonAlive, type RecorderStatus, readStatus } from "../recorder/recorder-status-file.ts";
+
+const HELP = `Usage:
+  pvrlink recorder enroll --node URL [--udp HOST:PORT] (--token T --name NAME | --credential FILE) [--data DIR]
+  pvrlink recorder run [--config FILE] [--data DIR] [options]
+  pvrlink recorder status [--data DIR] [--json]
+  pvrlink recorder busy on|off [--data DIR]
+
+enroll   Redeems an enrollment token at the node (or imports the JSON that 'pvrlink control enroll' printed)
+         and stores the credential 0600 in DATA/credential.json. Prints {"id","name","node"}; never the secret.
+run      The daemon. First stdout line: {"direct":"HOST:PORT","device":"<id>","name":"<name>"}; then one log
+         line per event (no secrets). Keeps a UDP keepalive to the node (which also carries the node's
+         triggers), registers and re-registers when the mapping or the node changes, answers STATUS from the
+         load monitor and VERDICT from the device-held allow-list, accepts callers on the direct channel,
+         receives recordings (direct, relay, split) into the library, and picks up stored transfers when
+         the load allows. SIGTERM/SIGINT stop it.
+status   The load verdict and its reasons now, plus the daemon's state (registered address, public mapping,
+         last keepalive, active transfers, inbox) from DATA/recorder-status.json; works without a daemon.
+busy     The operator's "do not disturb" switch: while on, STATUS answers busy and stored transfers wait.
+
+Options:
+  --node URL             control node HTTP URL (enroll: required; run: overrides the credential's)
+  --udp HOST:PORT        control node UDP endpoint (enroll; default: the node's host, port 3478)
+  --token T --name NAME  enrollment token and this recorder's name (enroll)
+  --credential FILE      import a credential printed by 'pvrlink control enroll' (enroll)
+  --force                replace an existing credential (enroll)
+  --keepalive-floor SEC  shortest keepalive interval while answers are missing (run; default 5)
+  --inbox-every SEC      how often the inbox is checked (run; default 60)
+  --json                 machine-readable status
+  --data DIR, --config FILE, --listen HOST:PORT, --advertise HOST:PORT, --keepalive SEC, --load-cpu F,
+  --load-pressure P, --max-transfers N, --node-udp HOST:PORT, --library DIR, --policy node|device: see
+  docs/recorder.md (defaults: $PVRLINK_DATA or ~/.local/share/pvrlink, listen 0.0.0.0:8471, keepalive 25)
+
+Exit codes: 0 success, 1 bad input (no credential, node refused), 2 bad usage.`;
+
+const FLAGS = {
+  ...CONFIG_FLAGS,
+  udp: { type: "string" },
+  token: { type: "string" },
+  credential: { type: "string" },
+  force: { type: "boolean" },
+  "keepalive-floor": { type: "string" },
+  "inbox-every": { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
+
+function seconds(v: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} '${v}' is not a number in [${min}, ${max}]`);
+  return n;
+}
+
+async function enroll(values: Values, config: RecorderConfig): Promise<number> {
+  const existing = await loadCredential(config.credentialPath).catch(() => undefined);
+  if (existing && !values.force) {
+    throw new InputError(
+      `Cannot enroll: ${config.credentialPath} already holds device ${existing.id} (${existing.name}); use --force to replace it`,
+      "ERR_ALREADY_ENROLLED",
+    );
+  }
+  let cred: DeviceCredential;
+  if (values.credential !== undefined) {
+    if (values.token !== undefined) throw new UsageError("give --token or --credential, not both");
+    let body: unknown;
+    try {
+      body = JSON.parse(await readFile(values.credential, "utf8"));
+    } catch (err) {
+      throw new InputError(`Cannot read credential ${values.credential}: ${(err as Error).message}`, "ERR_CREDENTIAL_INVALID");
+    }
+    const c = DeviceCredential.fromEnrollment(body, values.node);
+    const secret = (body as { secret: string }).secret;
+    cred = new DeviceCredential(c.id, c.name, secret, values.node ?? c.node, values.udp ?? c.nodeUdp);
+  } else {
+    if (values.node === undefined) throw new UsageError("--node URL is required to redeem a token");
+    if (values.token === undefined || values.name === undefined)
+      throw new UsageError("give --token T --name NAME, or --credential FILE");
+    let r: Awaited<ReturnType<typeof ControlClient.enroll>>;
+    try {
+      r = await ControlClient.enroll(config.nodeUrl, values.token, config.name);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "ERR_ENROLL";
+      throw new InputError(`Cannot enroll at ${config.nodeUrl}: ${(err as Error).message}`, code);
+    }
+    const udp = values.udp ?? `${config.nodeUdp.host}:${config.nodeUdp.port}`;
+    cred = new DeviceCredential(r.id, r.name, r.secret, config.nodeUrl, udp);
+  }
+  if (cred.nodeUdp !== undefined) parseHostPort(cred.nodeUdp, "--udp");
+  await saveCredential(config.credentialPath, cred);
+  console.log(JSON.stringify(cred.toJSON()).replace(',"secret":"[redacted]"', ""));
+  return EXIT_OK;
+}
+
+/** The node as this run reaches it: a flag wins, then the credential (what enrollment said), then the config. */
+function nodeOf(values: Values, config: RecorderConfig, cred: DeviceCredential): { url: string; udp: HostPort } {
+  const url = values.node !== undefined ? config.nodeUrl : cred.node.includes("://") ? cred.node : config.nodeUrl;
+  const udp =
+    values["node-udp"] !== undefined || cred.nodeUdp === undefined
+      ? config.nodeUdp
+      : parseHostPort(cred.nodeUdp, "credential node.udp");
+  return { url: url.replace(/\/$/, ""), udp };
+}
+
+async function run(values: Values, config: RecorderConfig): Promise<number> {
+  const floor = seconds(values["keepalive-floor"], "--keepalive-floor", 0.1, 300);
+  const every = seconds(values["inbox-every"], "--inbox-every", 1, 86_400);
+  const cred = await loadCredential(config.credentialPath);
+  const node = nodeOf(values, config, cred);
+  const daemon = await RecorderDaemon.start({
+    config,
+    credential: cred,
+    nodeUrl: node.url,
+    nodeUdp: node.udp,
+    ...(floor !== undefined ? { keepaliveFloorMs: floor * 1000 } : {}),
+    ...(every !== undefined ? { inboxEveryMs: every * 1000 } : {}),
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(`${JSON.stringify({ direct: daemon.direct, device: cred.id, name: cred.name })}\n`);
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  process.stdout.write(`${new Date().toISOString()} recorder stopping signal=${signal}\n`);
+  await daemon.close();
+  return EXIT_OK;
+}
+
+/** A live reading: two samples of /proc over a short window (the CPU share needs a difference). */
+async function liveLoad(config: RecorderConfig) {
+  const monitor = new LoadMonitor({ source: new ProcLoadSource(), limits: config.loadLimits });
+  await monitor.sample();
+  await Bun.sleep(250);
+  await monitor.sample();
+  const load = new RecorderLoad(monitor, new BusySwitch(config.dataDir));
+  return load.status();
+}
+
+function ago(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "never";
+  return `${Math.max(0, Math.round((Date.now() - ms) / 1000))} s ago`;
+}
+
+async function status(values: Values, config: RecorderConfig): Promise<number> {
+  const load = await liveLoad(config);
+  let daemon: RecorderStatus | undefined;
+  try {
+    daemon = readStatus(config.dataDir);
+  } catch {
+    daemon = undefined;
+  }
+  const running = daemon !== undefined && daemonAlive(daemon);
+  if (values.json) {
+    console.log(JSON.stringify({ load, daemon: daemon ? { running, ...daemon } : null }));
+    return EXIT_OK;
+  }
+  const lines = [`load: ${describeRecorderLoad(load, describeLoadStatus(load))}`];
+  if (!daemon) lines.push("daemon: never ran with this data dir");
+  else {
+    lines.push(`daemon: ${running ? `running (pid ${daemon.pid})` : "not running"}, device ${daemon.device} (${daemon.name})`);
+    lines.push(
+      `registered: ${daemon.registered ? `${daemon.registered.address}:${daemon.registered.port} ${ago(daemon.registered.at)}` : `no${daemon.registerError ? ` (${daemon.registerError})` : ""}`}`,
+    );
+    lines.push(`public address (keepalive): ${daemon.mapped ?? "unknown"}`);
+    lines.push(
+      `last keepalive: sent ${ago(daemon.lastKeepaliveAt)}, answered ${ago(daemon.lastAnswerAt)}, interval ${daemon.keepaliveIntervalSec} s, node ${daemon.nodeReachable ? "reachable" : "not answering"}`,
+    );
+    lines.push(`direct listener: ${daemon.direct}`);
+    lines.push(`active transfers: ${daemon.transfers.length}`);
+    for (const t of daemon.transfers) lines.push(`  ${t.name} via ${t.via}: ${t.bytes} bytes`);
+    lines.push(`inbox: ${daemon.inbox.pending} pending${daemon.inbox.waitingForLoad ? " (waiting for load)" : ""}, ${daemon.inbox.failed.length} failed`);
+  }
+  console.log(lines.join("\n"));
+  return EXIT_OK;
+}
+
+export const command: Command = {
+  summary: "enroll this recorder, run its daemon, show its status, switch busy",
+  help: HELP,
+  async run(args) {
+    const { values, positionals } = parseFlags(args, FLAGS);
+    const [action, ...rest] = positionals;
+    const config = await resolveConfig(values as ConfigFlagValues);
+    switch (action) {
+      case "enroll":
+        if (rest.length) throw new UsageError("enroll takes no arguments");
+        return enroll(values, config);
+      case "run":
+        if (rest.length) throw new UsageError("run takes no arguments");
+        return run(values, config);
+      case "status":
+        if (rest.length) throw new UsageError("status takes no arguments");
+        return status(values, config);
+      case "busy": {
+        if (rest.length !== 1 || (rest[0] !== "on" && rest[0] !== "off")) throw new UsageError("busy takes on or off");
+        const sw = new BusySwitch(config.dataDir);
+        const { mkdirSync } = await import("node:fs");
+        mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+        sw.set(rest[0] === "on");
+        console.log(`busy switch ${rest[0]}`);
+        return EXIT_OK;
+      }
+      default:
+        throw new UsageError(action === undefined ? "expected enroll, run, status or busy" : `unknown action '${action}'`);
+    }
+  },
+};
