@@ -1,5 +1,7 @@
 /** @module `pvrlink recorder enroll|run|status|busy`: enrol this recorder, run its daemon, show its state, switch "busy". */
+import { mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
@@ -45,6 +47,8 @@ Options:
   --force                replace an existing credential (enroll)
   --keepalive-floor SEC  shortest keepalive interval while answers are missing (run; default 5)
   --inbox-every SEC      how often the inbox is checked (run; default 60)
+  --load-from DIR        read DIR/stat and DIR/pressure instead of /proc/stat and /proc/pressure/cpu (run,
+                         status): a container's own view, or a scripted load in tests and demos
   --json                 machine-readable status
   --data DIR, --config FILE, --listen HOST:PORT, --advertise HOST:PORT, --keepalive SEC, --load-cpu F,
   --load-pressure P, --max-transfers N, --node-udp HOST:PORT, --library DIR, --policy node|device: see
@@ -60,6 +64,7 @@ const FLAGS = {
   force: { type: "boolean" },
   "keepalive-floor": { type: "string" },
   "inbox-every": { type: "string" },
+  "load-from": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -134,6 +139,7 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
     nodeUdp: node.udp,
     ...(floor !== undefined ? { keepaliveFloorMs: floor * 1000 } : {}),
     ...(every !== undefined ? { inboxEveryMs: every * 1000 } : {}),
+    loadSource: loadSource(values),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${JSON.stringify({ direct: daemon.direct, device: cred.id, name: cred.name })}\n`);
@@ -146,9 +152,14 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
   return EXIT_OK;
 }
 
+function loadSource(values: Values): ProcLoadSource {
+  const dir = values["load-from"];
+  return dir === undefined ? new ProcLoadSource() : new ProcLoadSource(join(dir, "stat"), join(dir, "pressure"));
+}
+
 /** A live reading: two samples of /proc over a short window (the CPU share needs a difference). */
-async function liveLoad(config: RecorderConfig) {
-  const monitor = new LoadMonitor({ source: new ProcLoadSource(), limits: config.loadLimits });
+async function liveLoad(values: Values, config: RecorderConfig) {
+  const monitor = new LoadMonitor({ source: loadSource(values), limits: config.loadLimits });
   await monitor.sample();
   await Bun.sleep(250);
   await monitor.sample();
@@ -162,7 +173,7 @@ function ago(ms: number | null | undefined): string {
 }
 
 async function status(values: Values, config: RecorderConfig): Promise<number> {
-  const load = await liveLoad(config);
+  const load = await liveLoad(values, config);
   let daemon: RecorderStatus | undefined;
   try {
     daemon = readStatus(config.dataDir);
@@ -214,7 +225,6 @@ export const command: Command = {
       case "busy": {
         if (rest.length !== 1 || (rest[0] !== "on" && rest[0] !== "off")) throw new UsageError("busy takes on or off");
         const sw = new BusySwitch(config.dataDir);
-        const { mkdirSync } = await import("node:fs");
         mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
         sw.set(rest[0] === "on");
         console.log(`busy switch ${rest[0]}`);

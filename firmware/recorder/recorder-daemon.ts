@@ -317,6 +317,7 @@ export class RecorderDaemon implements AsyncDisposable {
       updatedAt: Date.now(),
       node: { url: o.nodeUrl, udp: `${o.nodeUdp.host}:${o.nodeUdp.port}` },
       direct: this.direct,
+      udpPort: this.link.localPort,
       registered: this.#registrar.registered ?? null,
       registerError: this.#registrar.lastError ?? null,
       mapped: this.#cadence.mapped ?? null,

@@ -15,6 +15,8 @@ export interface RecorderStatus {
   node: { url: string; udp: string };
   /** "host:port" the direct listener is bound to. */
   direct: string;
+  /** Local port of the keepalive/trigger UDP socket. */
+  udpPort: number;
   /** What the node has: the last successful PUT /v1/registration. */
   registered: { address: string; port: number; at: number } | null;
   registerError: string | null;
