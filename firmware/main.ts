@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   recorder: () => import("./commands/recorder-command.ts"),
   permit: () => import("./commands/permit-command.ts"),
   inbox: () => import("./commands/inbox-command.ts"),
+  send: () => import("./commands/send-command.ts"),
 };
 
 function usage(): string {

@@ -1,0 +1,342 @@
+/** @module A control node and recorders as child processes of one pvrlink program on 127.0.0.1: the demo's and the e2e tests' stage. */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { randomToken } from "../../crypto/random-token.ts";
+import { AdminClient } from "../../protocol/control-client.ts";
+
+/** How to start this same program: the compiled binary alone, or the runtime plus the entry script. */
+export function selfCommand(): string[] {
+  // A compiled Bun binary serves its entry from the embedded /$bunfs filesystem; there the binary is the program.
+  return Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/")
+    ? [process.execPath]
+    : [process.execPath, Bun.main];
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+const hostPort = (s: string): HostPort => {
+  const i = s.lastIndexOf(":");
+  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+};
+
+/** A child process whose stdout and stderr lines are kept (bounded) and can be waited for. */
+export class ChildProcess implements AsyncDisposable {
+  readonly lines: string[] = [];
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  #waiters = new Set<() => void>();
+  readonly exited: Promise<number>;
+
+  constructor(
+    readonly label: string,
+    argv: string[],
+    private readonly echo?: (label: string, line: string) => void,
+    env?: Record<string, string>,
+  ) {
+    this.proc = Bun.spawn(argv, {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, ...env },
+    });
+    void this.#pump(this.proc.stdout);
+    void this.#pump(this.proc.stderr);
+    this.exited = this.proc.exited;
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const dec = new TextDecoder();
+    let rest = "";
+    for await (const chunk of stream) {
+      rest += dec.decode(chunk, { stream: true });
+      let nl = rest.indexOf("\n");
+      while (nl >= 0) {
+        this.#line(rest.slice(0, nl));
+        rest = rest.slice(nl + 1);
+        nl = rest.indexOf("\n");
+      }
+    }
+    if (rest) this.#line(rest);
+  }
+
+  #line(line: string): void {
+    // Keep the log bounded: a long transfer must not grow the test's memory.
+    if (this.lines.length > 20_000) this.lines.splice(0, 10_000);
+    this.lines.push(line);
+    this.echo?.(this.label, line);
+    for (const w of this.#waiters) w();
+  }
+
+  /** Resolves with the first line (already seen or future) that matches; rejects after timeoutMs or at exit. */
+  async waitForLine(
+    match: RegExp | ((line: string) => boolean),
+    timeoutMs = 15_000,
+    from = 0,
+  ): Promise<string> {
+    const test = typeof match === "function" ? match : (l: string) => match.test(l);
+    const deadline = Date.now() + timeoutMs;
+    let seen = from;
+    let exited = false;
+    void this.exited.then(() => {
+      exited = true;
+      for (const w of this.#waiters) w();
+    });
+    for (;;) {
+      for (; seen < this.lines.length; seen++) {
+        const l = this.lines[seen] as string;
+        if (test(l)) return l;
+      }
+      if (exited) throw new Error(`${this.label} exited before printing ${String(match)}`);
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(`${this.label}: no line matching ${String(match)} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          this.#waiters.delete(done);
+          resolve();
+        };
+        const t = setTimeout(done, left);
+        this.#waiters.add(done);
+      });
+    }
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within graceMs; resolves the exit code. */
+  async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 3000): Promise<number> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
+    this.proc.kill(signal);
+    const t = setTimeout(() => this.proc.kill("SIGKILL"), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** The first stdout line that is a JSON object with `key`, parsed. */
+async function firstJson<T>(p: ChildProcess, key: string, timeoutMs = 15_000): Promise<T> {
+  const line = await p.waitForLine((l) => {
+    if (!l.startsWith("{")) return false;
+    try {
+      return key in (JSON.parse(l) as object);
+    } catch {
+      return false;
+    }
+  }, timeoutMs);
+  return JSON.parse(line) as T;
+}
+
+export interface ClusterOptions {
+  /** The program: selfCommand() in the demo, [dist/pvrlink-linux-x64] in the e2e tests. */
+  command: string[];
+  /** Control node config overrides (control/control-config.ts keys). */
+  nodeConfig?: Record<string, unknown>;
+  /** Every child's output line, for a verbose demo or a failing test's report. */
+  echo?: (label: string, line: string) => void;
+}
+
+export interface RecorderOptions {
+  /** Extra `pvrlink recorder run` flags, e.g. ["--advertise", "127.0.0.1:PORT"], ["--load-from", DIR]. */
+  args?: string[];
+}
+
+export interface Recorder {
+  name: string;
+  id: string;
+  dataDir: string;
+  /** The direct-channel listener the daemon bound. */
+  direct: HostPort;
+  proc: ChildProcess;
+  runArgs: string[];
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A control node plus recorders, all children of `command`, in one temporary directory removed at the end. */
+export class Cluster implements AsyncDisposable {
+  readonly recorders = new Map<string, Recorder>();
+  node!: ChildProcess;
+  http!: HostPort;
+  udp!: HostPort;
+  admin!: AdminClient;
+  readonly adminToken = randomToken(24);
+  #nodeArgs: string[] = [];
+
+  private constructor(
+    readonly root: string,
+    readonly o: ClusterOptions,
+  ) {}
+
+  get nodeUrl(): string {
+    return `http://${this.http.host}:${this.http.port}`;
+  }
+
+  get nodeDataDir(): string {
+    return join(this.root, "node");
+  }
+
+  static async start(o: ClusterOptions): Promise<Cluster> {
+    const root = await mkdtemp(join(tmpdir(), "pvrlink-cluster-"));
+    const c = new Cluster(root, o);
+    try {
+      await mkdir(c.nodeDataDir, { recursive: true, mode: 0o700 });
+      const configPath = join(root, "node-config.json");
+      await writeFile(
+        configPath,
+        JSON.stringify({
+          adminToken: c.adminToken,
+          keepaliveIntervalSec: 5,
+          rateLimitPerSec: 500,
+          rateLimitBurst: 1000,
+          udpRateLimitPerSec: 500,
+          udpRateLimitBurst: 1000,
+          ...o.nodeConfig,
+        }),
+        { mode: 0o600 },
+      );
+      c.#nodeArgs = ["control", "serve", "--data", c.nodeDataDir, "--config", configPath];
+      await c.#startNode("127.0.0.1:0", "127.0.0.1:0");
+      return c;
+    } catch (err) {
+      await c[Symbol.asyncDispose]();
+      throw err;
+    }
+  }
+
+  async #startNode(http: string, udp: string): Promise<void> {
+    this.node = new ChildProcess(
+      "node",
+      [...this.o.command, ...this.#nodeArgs, "--http", http, "--udp", udp],
+      this.o.echo,
+    );
+    const bound = await firstJson<{ http: string; udp: string }>(this.node, "http");
+    this.http = hostPort(bound.http);
+    this.udp = hostPort(bound.udp);
+    this.admin = new AdminClient(this.nodeUrl, this.adminToken);
+  }
+
+  /** Stops the node (SIGTERM, or SIGKILL for a crash) and starts it again on the same ports and data. */
+  async restartNode(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    await this.node.stop(signal);
+    const http = `${this.http.host}:${this.http.port}`;
+    const udp = `${this.udp.host}:${this.udp.port}`;
+    for (let i = 0; ; i++) {
+      try {
+        await this.#startNode(http, udp);
+        return;
+      } catch (err) {
+        if (i >= 20) throw err;
+        await Bun.sleep(100);
+      }
+    }
+  }
+
+  /** Runs one pvrlink command to completion. */
+  async run(args: string[], env?: Record<string, string>): Promise<RunResult> {
+    const p = Bun.spawn([...this.o.command, ...args], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, ...env },
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    return { code, stdout, stderr };
+  }
+
+  /** Runs a command and throws with its output unless it exits 0. */
+  async ok(args: string[]): Promise<string> {
+    const r = await this.run(args);
+    if (r.code !== 0) throw new Error(`pvrlink ${args.join(" ")} exited ${r.code}: ${r.stderr || r.stdout}`);
+    return r.stdout;
+  }
+
+  /** Enrolls NAME with an enrollment token (as a user would) and starts its daemon; waits until the node sees it. */
+  async addRecorder(name: string, ro: RecorderOptions = {}): Promise<Recorder> {
+    const dataDir = join(this.root, name);
+    const { token } = await this.admin.enrollmentToken();
+    const udp = `${this.udp.host}:${this.udp.port}`;
+    await this.ok([
+      "recorder",
+      "enroll",
+      "--node",
+      this.nodeUrl,
+      "--udp",
+      udp,
+      "--token",
+      token,
+      "--name",
+      name,
+      "--data",
+      dataDir,
+    ]);
+    const runArgs = [
+      "recorder",
+      "run",
+      "--data",
+      dataDir,
+      "--listen",
+      "127.0.0.1:0",
+      "--keepalive",
+      "5",
+      "--inbox-every",
+      "2",
+      ...(ro.args ?? []),
+    ];
+    const rec = await this.#startRecorder(name, dataDir, runArgs);
+    this.recorders.set(name, rec);
+    await this.waitConnected(rec.id);
+    return rec;
+  }
+
+  async #startRecorder(name: string, dataDir: string, runArgs: string[]): Promise<Recorder> {
+    const proc = new ChildProcess(name, [...this.o.command, ...runArgs], this.o.echo);
+    const first = await firstJson<{ direct: string; device: string; name: string }>(proc, "direct");
+    return { name, id: first.device, dataDir, direct: hostPort(first.direct), proc, runArgs };
+  }
+
+  /** Waits until the node counts the device connected (fresh keepalive) and registered. */
+  async waitConnected(id: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const d = (await this.admin.devices().catch(() => [])).find((x) => x.id === id);
+      if (d?.connected && d.registration !== null) return;
+      if (Date.now() > deadline) throw new Error(`device ${id} did not connect within ${timeoutMs} ms`);
+      await Bun.sleep(100);
+    }
+  }
+
+  /** `pvrlink <args> --data <recorder's dir>`. */
+  recorderRun(name: string, args: string[], env?: Record<string, string>): Promise<RunResult> {
+    const r = this.recorders.get(name);
+    if (!r) throw new Error(`no recorder ${name}`);
+    return this.run([...args, "--data", r.dataDir], env);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all([...this.recorders.values()].map((r) => r.proc.stop()));
+    await this.node?.stop();
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,84 @@
+/** @module The sender's session lease: an extension at 70% of the permitted time, and watching for a forced end. */
+import type { ControlClient } from "../../protocol/control-client.ts";
+
+/** Fraction of the remaining lease after which an extension is asked for (issue 4 point 10). */
+export const EXTEND_AT_FRACTION = 0.7;
+/** How often the session state is polled for a forced end (the CLI has no trigger channel of its own). */
+const WATCH_INTERVAL_MS = 1000;
+
+export interface LeaseEvents {
+  extended(expiresAt: number, extensions: number): void;
+  refused(message: string): void;
+  /** The session ended without us: an operator's forced end, or the lease ran out on the node. */
+  ended(reason: string): void;
+}
+
+/**
+ * Runs while a transfer does: at 70% of the way from now to expiresAt it asks POST /v1/sessions/:id/extend and
+ * reschedules from the new end; every second it reads the session and reports an end it did not cause.
+ */
+export class LeaseKeeper implements Disposable {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #watch: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+  #polling = false;
+  extensions = 0;
+  expiresAt: number;
+
+  constructor(
+    private readonly client: ControlClient,
+    private readonly sessionId: string,
+    expiresAt: number,
+    private readonly events: LeaseEvents,
+  ) {
+    this.expiresAt = expiresAt;
+    this.#schedule();
+    this.#watch = setInterval(() => void this.#poll(), WATCH_INTERVAL_MS);
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const delay = Math.max(0, (this.expiresAt - Date.now()) * EXTEND_AT_FRACTION);
+    this.#timer = setTimeout(() => void this.#extend(), delay);
+  }
+
+  async #extend(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      const r = await this.client.extend(this.sessionId);
+      if (this.#stopped) return;
+      this.expiresAt = r.expiresAt;
+      this.extensions = r.extensions;
+      this.events.extended(r.expiresAt, r.extensions);
+      this.#schedule();
+    } catch (err) {
+      if (!this.#stopped) this.events.refused((err as Error).message);
+    }
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#stopped || this.#polling) return;
+    this.#polling = true;
+    try {
+      const s = await this.client.session(this.sessionId);
+      if (!this.#stopped && s.state === "ended") {
+        this.stop();
+        this.events.ended(s.reason ?? "ended");
+      }
+    } catch {
+      // The node may be restarting; the transfer's own resume logic deals with that.
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#watch) clearInterval(this.#watch);
+  }
+
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+}

@@ -1,0 +1,112 @@
+/** @module Pass 1 of a send: the route a recording takes (by its attributes), its SHA-256 and, for video, the split. */
+import { createHash } from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
+import { basename } from "node:path";
+import { CodecError } from "../../codec/codec-error.ts";
+import type { ByteRange, ContainerKind } from "../../codec/recording-index.ts";
+import { encodeSplitHeaders } from "../../codec/split/split-format.ts";
+import { InputError } from "../cli/command.ts";
+import { indexFile, readChunks } from "../commands/recording-file.ts";
+import {
+  detectRecordingType,
+  type RecordingType,
+  TYPE_PROBE_BYTES,
+} from "../library/detect-recording-type.ts";
+
+/**
+ * Seed A, issue 4 point 8: secret → the whole recording sealed through the node; not secret and not video →
+ * the whole recording direct (clear, authenticated); video and not secret → split: the protected part (I-picture
+ * bytes) sealed through the node, the direct part direct, both at once.
+ */
+export type SendRoute = "secret" | "data" | "split";
+
+export interface SplitPlanParts {
+  container: ContainerKind;
+  ranges: readonly ByteRange[];
+  /** The two part headers (docs/split-format.md); each part's payload is its header then its body. */
+  protectedHeader: Uint8Array;
+  directHeader: Uint8Array;
+  /** Payload sizes: header + body. */
+  protectedSize: number;
+  directSize: number;
+  /** I-pictures the index found (what the demo prints). */
+  iPictures: number;
+}
+
+export interface SendPlan {
+  path: string;
+  name: string;
+  size: number;
+  /** Hex SHA-256 of the original. */
+  sha256: string;
+  recordingType: RecordingType;
+  secret: boolean;
+  route: SendRoute;
+  split?: SplitPlanParts;
+}
+
+/** Picks the route from the library attributes. */
+export function routeFor(type: RecordingType, secret: boolean): SendRoute {
+  if (secret) return "secret";
+  return type === "data" ? "data" : "split";
+}
+
+/**
+ * Reads the file once: SHA-256 always, plus the RecordingIndexer's protected ranges for a split. The attributes
+ * come from the library when the recording is there (`known`), else from the file's first bytes.
+ */
+export async function planSend(
+  handle: FileHandle,
+  path: string,
+  known: { name?: string; secret?: boolean; type?: RecordingType } = {},
+): Promise<SendPlan> {
+  let type = known.type;
+  if (type === undefined) {
+    const probe = new Uint8Array(TYPE_PROBE_BYTES);
+    const { bytesRead } = await handle.read(probe, 0, TYPE_PROBE_BYTES, 0);
+    type = detectRecordingType(probe.subarray(0, bytesRead), bytesRead < TYPE_PROBE_BYTES);
+  }
+  const secret = known.secret ?? false;
+  const route = routeFor(type, secret);
+  const name = known.name ?? basename(path);
+  if (route !== "split") {
+    const h = createHash("sha256");
+    let size = 0;
+    for await (const chunk of readChunks(handle)) {
+      h.update(chunk);
+      size += chunk.byteLength;
+    }
+    return { path, name, size, sha256: h.digest("hex"), recordingType: type, secret, route };
+  }
+  const { index, length, sha256 } = await indexFile(handle, { hash: true });
+  try {
+    const headers = encodeSplitHeaders({
+      container: index.container,
+      originalLength: length,
+      sha256: sha256 as Uint8Array,
+      ranges: index.protectedRanges,
+    });
+    const protectedBody = index.protectedRanges.reduce((n, r) => n + r.length, 0);
+    return {
+      path,
+      name,
+      size: length,
+      sha256: Buffer.from(sha256 as Uint8Array).toString("hex"),
+      recordingType: type,
+      secret,
+      route,
+      split: {
+        container: index.container,
+        ranges: index.protectedRanges,
+        protectedHeader: headers.protected,
+        directHeader: headers.direct,
+        protectedSize: headers.protected.byteLength + protectedBody,
+        directSize: headers.direct.byteLength + length - protectedBody,
+        iPictures: index.counts.I,
+      },
+    };
+  } catch (err) {
+    if (err instanceof CodecError) throw new InputError(`Cannot split ${path}: ${err.message}`, err.code);
+    throw err;
+  }
+}

@@ -1,0 +1,553 @@
+/** @module Sends one planned recording to a named device: query, direct channel and/or relay by route, receipt, lease, end report. */
+import { RangeRouter } from "../../codec/split/range-router.ts";
+import { fromBase64url } from "../../crypto/random-token.ts";
+import type { QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
+import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { openInput, readChunks } from "../commands/recording-file.ts";
+import type { DirectConnection } from "../direct/direct-connection.ts";
+import { dialDirect } from "../direct/direct-dial.ts";
+import { DirectChannelError } from "../direct/direct-error.ts";
+import { MAX_DATA_BYTES } from "../direct/direct-frame.ts";
+import { RelayStreamEncoder, relayKey, relayStreamSize } from "../transfer/relay-stream.ts";
+import { LeaseKeeper } from "./lease-keeper.ts";
+import { encodeFromFile, manifestFor, type RelayPart, STREAM_OF } from "./relay-sources.ts";
+import { completeUpload, RelayUploadError, UploadAttempt } from "./relay-upload.ts";
+import type { SendPlan } from "./send-plan.ts";
+
+/** How long the direct connection may take before the sender falls back to the relay (contract: ~5 s). */
+export const DEFAULT_DIAL_TIMEOUT_MS = 5000;
+
+export type SendEvent = { type: "log"; message: string } | { type: "progress"; done: number; total: number };
+
+export interface SendOptions {
+  client: ControlClient;
+  /** This device's id (the REQUEST identifier) and name (the manifest's sender). */
+  deviceId: string;
+  deviceName: string;
+  plan: SendPlan;
+  to: string;
+  /** true: accept store-and-forward when the callee is busy; a function: ask (the CLI's y/N prompt). */
+  storeIfBusy: boolean | (() => Promise<boolean>);
+  dialTimeoutMs?: number;
+  /** Replaces the callee's registered address (tests route the direct channel through a proxy). */
+  dialOverride?: { host: string; port: number };
+  onEvent?: (e: SendEvent) => void;
+}
+
+export interface SendResult {
+  ok: boolean;
+  /** Refusal or failure code: permission_denied, callee_not_found, callee_not_connected, callee_busy, session_ended, ... */
+  code?: string;
+  message: string;
+  mode: "live" | "store" | "none";
+  route: SendPlan["route"];
+  /** The direct connection could not be made and the direct part went through the relay too. */
+  fallback: boolean;
+  fallbackReason?: string;
+  sessionId?: string;
+  /** Payload bytes sent on the direct channel (clear, authenticated). */
+  bytesDirect: number;
+  /** Sealed bytes uploaded to the node (relay stream encoding, framing and tags included). */
+  bytesRelay: number;
+  /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */
+  bytesRelayPayload: number;
+  iPictures?: number;
+  sha256: string;
+  extensions: number;
+  forcedEnd: boolean;
+  transfers: string[];
+}
+
+const REFUSALS = new Set(["permission_denied", "callee_not_found", "callee_not_connected", "callee_busy"]);
+
+class SendFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SendFailure";
+  }
+}
+
+/** Coalesces routed direct pieces into 1 MiB clear DATA frames; the buffer is reused because send() copies. */
+class DirectWriter {
+  readonly #buf = new Uint8Array(MAX_DATA_BYTES);
+  #fill = 0;
+  sent = 0;
+  constructor(private readonly conn: DirectConnection) {}
+  async write(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.byteLength) {
+      const k = Math.min(MAX_DATA_BYTES - this.#fill, bytes.byteLength - at);
+      this.#buf.set(bytes.subarray(at, at + k), this.#fill);
+      this.#fill += k;
+      at += k;
+      if (this.#fill === MAX_DATA_BYTES) await this.flush();
+    }
+  }
+  async flush(): Promise<void> {
+    if (this.#fill === 0) return;
+    await this.conn.send({ type: "data", bytes: this.#buf.subarray(0, this.#fill), clear: true });
+    this.sent += this.#fill;
+    this.#fill = 0;
+  }
+}
+
+/** A relay stream being uploaded during the single pass 2 over the file. */
+interface LiveRelay {
+  part: RelayPart;
+  transfer: { id: string; size: number };
+  encoder: RelayStreamEncoder;
+  attempt: UploadAttempt;
+}
+
+export async function sendRecording(o: SendOptions): Promise<SendResult> {
+  const { client, plan } = o;
+  const log = (message: string) => o.onEvent?.({ type: "log", message });
+  const result: SendResult = {
+    ok: false,
+    message: "",
+    mode: "none",
+    route: plan.route,
+    fallback: false,
+    bytesDirect: 0,
+    bytesRelay: 0,
+    bytesRelayPayload: 0,
+    sha256: plan.sha256,
+    extensions: 0,
+    forcedEnd: false,
+    transfers: [],
+    ...(plan.split ? { iPictures: plan.split.iPictures } : {}),
+  };
+
+  let answer: ({ status: 200 } & QueryResponse) | ({ status: 202 } & QueryStoreResponse);
+  try {
+    answer = await queryWithStore(o);
+  } catch (err) {
+    if (err instanceof ControlApiError) {
+      result.code = err.code;
+      result.message = REFUSALS.has(err.code)
+        ? `${o.to}: ${err.code.replaceAll("_", " ")}`
+        : `query for ${o.to} failed: ${err.message}`;
+      return result;
+    }
+    throw err;
+  }
+  const session = answer.session;
+  result.sessionId = session.id;
+  const key = await relayKey(fromBase64url(session.key));
+  const abort = new AbortController();
+  let conn: DirectConnection | undefined;
+  let sessionEndedReason: string | undefined;
+  let awaitingPeerEnd = false;
+  let peerEnded: (() => void) | undefined;
+  const live: LiveRelay[] = [];
+  const lease = new LeaseKeeper(client, session.id, session.expiresAt, {
+    extended: (expiresAt, n) => {
+      result.extensions = n;
+      conn?.setExpiry(expiresAt);
+      log(`session extended to ${new Date(expiresAt).toISOString()} (extension ${n})`);
+    },
+    refused: (message) => log(`extension refused: ${message}`),
+    ended: (reason) => {
+      sessionEndedReason = reason;
+      if (!awaitingPeerEnd) {
+        result.forcedEnd = true;
+        abort.abort(new SendFailure("session_ended", `session ended by the node: ${reason}`));
+      }
+      peerEnded?.();
+    },
+  });
+
+  try {
+    if (answer.status === 202) {
+      result.mode = "store";
+      log(`${answer.callee.name} is busy; storing the recording on the node for later pickup (encrypted)`);
+      await uploadWhole(o, session.id, key, "store", result, abort.signal);
+      result.ok = true;
+      result.message = `stored on the node for ${answer.callee.name}; it will be picked up when its load allows`;
+      // No end report here: ending the session would drop the callee's pending grant (its key for the pickup);
+      // the callee reports the end once it has filed the recording.
+      return result;
+    }
+    result.mode = "live";
+    const callee = answer.callee;
+    const target =
+      o.dialOverride ??
+      (callee.address !== null && callee.port !== null
+        ? { host: callee.address, port: callee.port }
+        : undefined);
+    if (target === undefined) {
+      result.fallback = true;
+      result.fallbackReason = "the callee registered no address";
+    } else {
+      try {
+        conn = await dialDirect({
+          host: target.host,
+          port: target.port,
+          sessionId: session.id,
+          password: session.password,
+          key: session.key,
+          callerId: o.deviceId,
+          calleeId: callee.id,
+          timeoutMs: o.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
+          signal: abort.signal,
+        });
+      } catch (err) {
+        if (err instanceof DirectChannelError && err.code === "ERR_DIRECT_DENIED") {
+          throw new SendFailure(`direct_${err.reason ?? "denied"}`, `${callee.name} denied the connection`);
+        }
+        result.fallback = true;
+        result.fallbackReason = (err as Error).message;
+      }
+    }
+    if (result.fallback) {
+      log(
+        `direct connection to ${callee.name} failed (${result.fallbackReason}); sending everything through the node, encrypted`,
+      );
+    }
+    const onConnClosed = conn?.closed.then((e) => {
+      if (e?.code === "ERR_DIRECT_CLOSED" && e.reason === "ended") {
+        result.forcedEnd = true;
+        abort.abort(new SendFailure("session_ended", "the peer ended the session"));
+      }
+    });
+    void onConnClosed;
+
+    if (plan.route === "secret" || (plan.route === "data" && conn === undefined)) {
+      const transfer = await createRelay(o, session.id, "whole", result);
+      if (conn) {
+        await conn.send({
+          type: "offer",
+          kind: "relay",
+          size: plan.size,
+          name: plan.name,
+          meta: offerMeta(plan, { transferId: transfer.id, stream: STREAM_OF.whole }),
+        });
+      }
+      await uploadFromFile(o, session.id, key, transfer, "whole", result, abort.signal);
+      result.bytesRelayPayload = plan.size;
+    } else if (plan.route === "data" && conn) {
+      await conn.send({
+        type: "offer",
+        kind: "data",
+        size: plan.size,
+        name: plan.name,
+        meta: offerMeta(plan),
+      });
+      await using input = await openInput(plan.path);
+      result.bytesDirect = await conn.sendStream(
+        readChunks(input),
+        (done) => o.onEvent?.({ type: "progress", done, total: plan.size }),
+        { clear: true },
+      );
+      if (result.bytesDirect !== plan.size) {
+        throw new SendFailure("source_changed", `${plan.path} changed while being sent`);
+      }
+    } else {
+      const split = plan.split;
+      if (!split) throw new TypeError("Cannot send a split without its plan");
+      // In a fallback the direct part's transfer is made first so the protected one can name it as sibling.
+      const directTransfer = conn ? undefined : await createRelay(o, session.id, "direct", result);
+      const protectedTransfer = await createRelay(o, session.id, "protected", result, directTransfer?.id);
+      for (const [part, t] of [
+        ["protected", protectedTransfer],
+        ["direct", directTransfer],
+      ] as const) {
+        if (!t) continue;
+        live.push({
+          part,
+          transfer: t,
+          encoder: new RelayStreamEncoder(key, session.id, STREAM_OF[part]),
+          attempt: new UploadAttempt(client, t.id, 0),
+        });
+      }
+      if (conn) {
+        await conn.send({
+          type: "offer",
+          kind: "split",
+          size: plan.size,
+          name: plan.name,
+          meta: {
+            ...offerMeta(plan, { transferId: protectedTransfer.id, stream: STREAM_OF.protected }),
+            directSize: split.directSize,
+          },
+        });
+      }
+      await splitPass(o, live, conn, result, abort.signal);
+      for (const l of live) {
+        const r = await completeUpload(
+          client,
+          l.transfer,
+          l.attempt,
+          () =>
+            encodeFromFile(
+              key,
+              session.id,
+              plan,
+              l.part,
+              manifestFor(plan, l.part, o.deviceName, siblingOf(l, live)),
+            ),
+          { log, signal: abort.signal },
+        );
+        if (r.attempts > 1)
+          log(`relay transfer ${l.transfer.id} resumed and completed (${r.attempts} attempts)`);
+      }
+      result.bytesRelayPayload = split.protectedSize + (conn ? 0 : split.directSize);
+    }
+
+    if (conn) {
+      await conn.send({ type: "end", size: plan.size, sha256: plan.sha256 });
+      const receipt = await waitReceipt(conn, abort.signal);
+      if (!receipt.ok || receipt.sha256 !== plan.sha256) {
+        throw new SendFailure(
+          receipt.code ?? "receipt_failed",
+          `${callee.name} could not verify the recording (${receipt.code ?? "hash mismatch"})`,
+        );
+      }
+      lease.stop();
+      await conn.close("done");
+      result.ok = true;
+      result.message = `${callee.name} verified and filed ${plan.name} (${plan.size} bytes, SHA-256 ${plan.sha256.slice(0, 16)}…)`;
+    } else {
+      // No direct channel, so no RECEIPT: the callee reports the session's end ("done") once it has filed it.
+      awaitingPeerEnd = true;
+      log(`uploaded; waiting for ${callee.name} to fetch and verify it from the node`);
+      if (sessionEndedReason === undefined) {
+        await new Promise<void>((resolve) => {
+          peerEnded = resolve;
+          const t = setTimeout(resolve, Math.max(0, lease.expiresAt - Date.now()));
+          abort.signal.addEventListener(
+            "abort",
+            () => {
+              clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
+        });
+      }
+      if (sessionEndedReason !== "done") {
+        throw new SendFailure(
+          "no_confirmation",
+          `${callee.name} did not confirm the recording (${sessionEndedReason ?? "lease ran out"})`,
+        );
+      }
+      result.ok = true;
+      result.message = `${callee.name} fetched and filed ${plan.name} from the node (${plan.size} bytes)`;
+    }
+    lease.stop();
+    await reportEnd(client, session.id, "done", result);
+    return result;
+  } catch (err) {
+    lease.stop();
+    const reason = abort.signal.aborted ? (abort.signal.reason as SendFailure) : undefined;
+    const failure = reason instanceof SendFailure ? reason : err;
+    result.code =
+      failure instanceof SendFailure
+        ? failure.code
+        : failure instanceof RelayUploadError
+          ? "relay_upload_failed"
+          : failure instanceof DirectChannelError
+            ? failure.code === "ERR_DIRECT_CLOSED" && failure.reason === "ended"
+              ? "session_ended"
+              : "direct_failed"
+            : ((failure as { code?: string }).code ?? "send_failed");
+    if (result.code === "session_ended") result.forcedEnd = true;
+    result.message = (failure as Error).message;
+    if (conn) await conn.abort(result.forcedEnd ? "ended" : "error").catch(() => {});
+    for (const l of live) await l.attempt.finish();
+    if (!result.forcedEnd) await reportEnd(client, session.id, `failed: ${result.code}`, result);
+    else await reportEnd(client, session.id, "ended", result);
+    return result;
+  } finally {
+    lease.stop();
+    if (conn) result.bytesDirect = conn.bytesSent;
+  }
+}
+
+function siblingOf(l: LiveRelay, all: LiveRelay[]): string | undefined {
+  if (l.part !== "protected") return undefined;
+  return all.find((x) => x.part === "direct")?.transfer.id;
+}
+
+function offerMeta(plan: SendPlan, relay?: { transferId: string; stream: number }): Record<string, unknown> {
+  return {
+    sha256: plan.sha256,
+    recordingType: plan.recordingType,
+    secret: plan.secret,
+    ...(relay ? { relay } : {}),
+  };
+}
+
+async function queryWithStore(
+  o: SendOptions,
+): Promise<({ status: 200 } & QueryResponse) | ({ status: 202 } & QueryStoreResponse)> {
+  if (o.storeIfBusy === true) return o.client.query(o.to, { storeIfBusy: true });
+  try {
+    return await o.client.query(o.to);
+  } catch (err) {
+    if (err instanceof ControlApiError && err.code === "callee_busy" && typeof o.storeIfBusy === "function") {
+      if (await o.storeIfBusy()) return o.client.query(o.to, { storeIfBusy: true });
+    }
+    throw err;
+  }
+}
+
+async function createRelay(
+  o: SendOptions,
+  sessionId: string,
+  part: RelayPart,
+  result: SendResult,
+  sibling?: string,
+  kind: "relay" | "store" = "relay",
+): Promise<{ id: string; size: number }> {
+  const size = relayStreamSize(manifestFor(o.plan, part, o.deviceName, sibling));
+  try {
+    const { transfer } = await o.client.createTransfer({
+      session: sessionId,
+      size,
+      kind,
+      label: o.plan.name,
+    });
+    result.transfers.push(transfer.id);
+    return { id: transfer.id, size };
+  } catch (err) {
+    if (err instanceof ControlApiError)
+      throw new SendFailure(err.code, `the node refused the relay transfer: ${err.message}`);
+    throw err;
+  }
+}
+
+async function uploadFromFile(
+  o: SendOptions,
+  sessionId: string,
+  key: CryptoKey,
+  transfer: { id: string; size: number },
+  part: RelayPart,
+  result: SendResult,
+  signal: AbortSignal,
+): Promise<void> {
+  const manifest = manifestFor(o.plan, part, o.deviceName);
+  let counted = 0;
+  const source = async function* () {
+    counted = 0;
+    for await (const rec of encodeFromFile(key, sessionId, o.plan, part, manifest)) {
+      if (signal.aborted) throw signal.reason;
+      counted += rec.byteLength;
+      o.onEvent?.({
+        type: "progress",
+        done: Math.min(o.plan.size, Math.floor((counted / transfer.size) * o.plan.size)),
+        total: o.plan.size,
+      });
+      yield rec;
+    }
+  };
+  const r = await completeUpload(o.client, transfer, undefined, source, {
+    log: (m) => o.onEvent?.({ type: "log", message: m }),
+    signal,
+  });
+  result.bytesRelay += transfer.size;
+  if (r.attempts > 1)
+    o.onEvent?.({ type: "log", message: `relay upload resumed and completed (${r.attempts} attempts)` });
+}
+
+async function uploadWhole(
+  o: SendOptions,
+  sessionId: string,
+  key: CryptoKey,
+  kind: "store",
+  result: SendResult,
+  signal: AbortSignal,
+): Promise<void> {
+  const transfer = await createRelay(o, sessionId, "whole", result, undefined, kind);
+  await uploadFromFile(o, sessionId, key, transfer, "whole", result, signal);
+  result.bytesRelayPayload = o.plan.size;
+}
+
+/**
+ * Pass 2 of a split: one read of the file; each chunk is routed, the protected pieces sealed into the relay
+ * upload(s) and the direct pieces sent as clear DATA, so both channels are fed at once and each applies its own
+ * backpressure. A relay upload that breaks (node restart) only stops receiving bytes here; completeUpload
+ * resumes it afterwards from the node's offset.
+ */
+async function splitPass(
+  o: SendOptions,
+  live: LiveRelay[],
+  conn: DirectConnection | undefined,
+  result: SendResult,
+  signal: AbortSignal,
+): Promise<void> {
+  const plan = o.plan;
+  const split = plan.split;
+  if (!split) throw new TypeError("Cannot run a split pass without a split plan");
+  const direct = conn ? new DirectWriter(conn) : undefined;
+  const relayOf = (part: RelayPart) => live.find((l) => l.part === part);
+  const pushRelay = async (l: LiveRelay | undefined, bytes: Uint8Array) => {
+    if (!l) return;
+    for (const rec of await l.encoder.data(bytes)) await l.attempt.push(rec);
+  };
+  for (const l of live) {
+    await l.attempt.push(
+      await l.encoder.manifest(manifestFor(plan, l.part, o.deviceName, siblingOf(l, live))),
+    );
+  }
+  await pushRelay(relayOf("protected"), split.protectedHeader);
+  if (direct) await direct.write(split.directHeader);
+  else await pushRelay(relayOf("direct"), split.directHeader);
+  const router = new RangeRouter(split.ranges, plan.size);
+  await using input = await openInput(plan.path);
+  let read = 0;
+  for await (const chunk of readChunks(input)) {
+    if (signal.aborted) throw signal.reason;
+    read += chunk.byteLength;
+    if (read > plan.size) break;
+    const routed = router.push(chunk);
+    for (const p of routed.protected) await pushRelay(relayOf("protected"), p);
+    for (const d of routed.direct) {
+      if (direct) await direct.write(d);
+      else await pushRelay(relayOf("direct"), d);
+    }
+    o.onEvent?.({ type: "progress", done: router.position, total: plan.size });
+  }
+  if (read !== plan.size) throw new SendFailure("source_changed", `${plan.path} changed while being sent`);
+  router.finish();
+  await direct?.flush();
+  for (const l of live) for (const rec of await l.encoder.end()) await l.attempt.push(rec);
+  for (const l of live) result.bytesRelay += l.transfer.size;
+  if (direct) result.bytesDirect = direct.sent;
+}
+
+async function waitReceipt(
+  conn: DirectConnection,
+  signal: AbortSignal,
+): Promise<{ ok: boolean; sha256?: string; code?: string }> {
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  for (;;) {
+    const m = await Promise.race([conn.receive(), aborted]);
+    if (m === undefined) throw new SendFailure("no_receipt", "the peer closed the channel without a receipt");
+    if (m.type === "receipt") return m;
+  }
+}
+
+async function reportEnd(
+  client: ControlClient,
+  sessionId: string,
+  reason: string,
+  r: SendResult,
+): Promise<void> {
+  try {
+    await client.end(sessionId, {
+      reason: reason.replace(/[^a-z0-9_:]/g, "_").slice(0, 64),
+      bytesDirect: r.bytesDirect,
+      bytesRelay: r.bytesRelay,
+    });
+  } catch {
+    // Already ended (by the peer or an operator): the node has its own record.
+  }
+}
