@@ -1,6 +1,7 @@
 /** @module `pvrlink inbox`: stored transfers waiting at the node for this recorder, and recordings received. */
-import { ControlClient } from "../../protocol/control-client.ts";
+
 import type { InboxEntry } from "../../protocol/api-types.ts";
+import { ControlClient } from "../../protocol/control-client.ts";
 import { type Command, EXIT_OK, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
 import { loadCredential } from "../config/credential-store.ts";

@@ -4,7 +4,12 @@ import { ControlApiError, ControlClient } from "../../protocol/control-client.ts
 import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
 import { loadCredential } from "../config/credential-store.ts";
-import { CONFIG_FLAGS, type ConfigFlagValues, type RecorderConfig, resolveConfig } from "../config/recorder-config.ts";
+import {
+  CONFIG_FLAGS,
+  type ConfigFlagValues,
+  type RecorderConfig,
+  resolveConfig,
+} from "../config/recorder-config.ts";
 import {
   type AllowListState,
   DeviceAllowList,
@@ -72,12 +77,16 @@ export const command: Command = {
     const [action, ...rest] = positionals;
     const print = (entries: string[], policy: PermitPolicy) => {
       if (values.json) console.log(JSON.stringify({ policy, entries }));
-      else console.log(entries.length ? entries.join("\n") : `(nobody may call: the ${policy}-held list is empty)`);
+      else
+        console.log(
+          entries.length ? entries.join("\n") : `(nobody may call: the ${policy}-held list is empty)`,
+        );
     };
 
     if (action === "policy") {
       const p = rest[0];
-      if (rest.length !== 1 || (p !== "node" && p !== "device")) throw new UsageError("policy takes node or device");
+      if (rest.length !== 1 || (p !== "node" && p !== "device"))
+        throw new UsageError("policy takes node or device");
       const client = await nodeClient(values, config);
       await onNode(() => client.setPolicy(p));
       local.update((s) => ({ ...s, policy: p }), config.policy);
@@ -144,7 +153,8 @@ export const command: Command = {
           return { ...s, groups };
         }, config.policy);
         if (values.json) console.log(JSON.stringify({ name: group, members: [...new Set(shown)].sort() }));
-        else if (op !== "delete") console.log(`@${group}: ${[...new Set(shown)].sort().join(", ") || "(no members)"}`);
+        else if (op !== "delete")
+          console.log(`@${group}: ${[...new Set(shown)].sort().join(", ") || "(no members)"}`);
         else console.log(`deleted @${group}`);
         return EXIT_OK;
       }
@@ -165,6 +175,10 @@ export const command: Command = {
       else console.log(`@${g.name}: ${g.members.join(", ") || "(no members)"}`);
       return EXIT_OK;
     }
-    throw new UsageError(action === undefined ? "expected add, remove, set, list, group or policy" : `unknown action '${action}'`);
+    throw new UsageError(
+      action === undefined
+        ? "expected add, remove, set, list, group or policy"
+        : `unknown action '${action}'`,
+    );
   },
 };

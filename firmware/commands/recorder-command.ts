@@ -73,7 +73,8 @@ type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
 function seconds(v: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} '${v}' is not a number in [${min}, ${max}]`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`${flag} '${v}' is not a number in [${min}, ${max}]`);
   return n;
 }
 
@@ -92,7 +93,10 @@ async function enroll(values: Values, config: RecorderConfig): Promise<number> {
     try {
       body = JSON.parse(await readFile(values.credential, "utf8"));
     } catch (err) {
-      throw new InputError(`Cannot read credential ${values.credential}: ${(err as Error).message}`, "ERR_CREDENTIAL_INVALID");
+      throw new InputError(
+        `Cannot read credential ${values.credential}: ${(err as Error).message}`,
+        "ERR_CREDENTIAL_INVALID",
+      );
     }
     const c = DeviceCredential.fromEnrollment(body, values.node);
     const secret = (body as { secret: string }).secret;
@@ -118,8 +122,13 @@ async function enroll(values: Values, config: RecorderConfig): Promise<number> {
 }
 
 /** The node as this run reaches it: a flag wins, then the credential (what enrollment said), then the config. */
-function nodeOf(values: Values, config: RecorderConfig, cred: DeviceCredential): { url: string; udp: HostPort } {
-  const url = values.node !== undefined ? config.nodeUrl : cred.node.includes("://") ? cred.node : config.nodeUrl;
+function nodeOf(
+  values: Values,
+  config: RecorderConfig,
+  cred: DeviceCredential,
+): { url: string; udp: HostPort } {
+  const url =
+    values.node !== undefined ? config.nodeUrl : cred.node.includes("://") ? cred.node : config.nodeUrl;
   const udp =
     values["node-udp"] !== undefined || cred.nodeUdp === undefined
       ? config.nodeUdp
@@ -154,7 +163,9 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
 
 function loadSource(values: Values): ProcLoadSource {
   const dir = values["load-from"];
-  return dir === undefined ? new ProcLoadSource() : new ProcLoadSource(join(dir, "stat"), join(dir, "pressure"));
+  return dir === undefined
+    ? new ProcLoadSource()
+    : new ProcLoadSource(join(dir, "stat"), join(dir, "pressure"));
 }
 
 /** A live reading: two samples of /proc over a short window (the CPU share needs a difference). */
@@ -188,7 +199,9 @@ async function status(values: Values, config: RecorderConfig): Promise<number> {
   const lines = [`load: ${describeRecorderLoad(load, describeLoadStatus(load))}`];
   if (!daemon) lines.push("daemon: never ran with this data dir");
   else {
-    lines.push(`daemon: ${running ? `running (pid ${daemon.pid})` : "not running"}, device ${daemon.device} (${daemon.name})`);
+    lines.push(
+      `daemon: ${running ? `running (pid ${daemon.pid})` : "not running"}, device ${daemon.device} (${daemon.name})`,
+    );
     lines.push(
       `registered: ${daemon.registered ? `${daemon.registered.address}:${daemon.registered.port} ${ago(daemon.registered.at)}` : `no${daemon.registerError ? ` (${daemon.registerError})` : ""}`}`,
     );
@@ -199,7 +212,9 @@ async function status(values: Values, config: RecorderConfig): Promise<number> {
     lines.push(`direct listener: ${daemon.direct}`);
     lines.push(`active transfers: ${daemon.transfers.length}`);
     for (const t of daemon.transfers) lines.push(`  ${t.name} via ${t.via}: ${t.bytes} bytes`);
-    lines.push(`inbox: ${daemon.inbox.pending} pending${daemon.inbox.waitingForLoad ? " (waiting for load)" : ""}, ${daemon.inbox.failed.length} failed`);
+    lines.push(
+      `inbox: ${daemon.inbox.pending} pending${daemon.inbox.waitingForLoad ? " (waiting for load)" : ""}, ${daemon.inbox.failed.length} failed`,
+    );
   }
   console.log(lines.join("\n"));
   return EXIT_OK;
@@ -223,7 +238,8 @@ export const command: Command = {
         if (rest.length) throw new UsageError("status takes no arguments");
         return status(values, config);
       case "busy": {
-        if (rest.length !== 1 || (rest[0] !== "on" && rest[0] !== "off")) throw new UsageError("busy takes on or off");
+        if (rest.length !== 1 || (rest[0] !== "on" && rest[0] !== "off"))
+          throw new UsageError("busy takes on or off");
         const sw = new BusySwitch(config.dataDir);
         mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
         sw.set(rest[0] === "on");
@@ -231,7 +247,9 @@ export const command: Command = {
         return EXIT_OK;
       }
       default:
-        throw new UsageError(action === undefined ? "expected enroll, run, status or busy" : `unknown action '${action}'`);
+        throw new UsageError(
+          action === undefined ? "expected enroll, run, status or busy" : `unknown action '${action}'`,
+        );
     }
   },
 };

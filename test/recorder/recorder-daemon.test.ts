@@ -1,0 +1,275 @@
+/** @module The recorder daemon against a real control node process: registration, triggers, verdicts, forged triggers, node restart, store-and-forward. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { deriveKey } from "../../crypto/hmac.ts";
+import { fromBase64url } from "../../crypto/random-token.ts";
+import { dialDirect } from "../../firmware/direct/direct-dial.ts";
+import type { RecorderStatus } from "../../firmware/recorder/recorder-status-file.ts";
+import { RELAY_STREAM_WHOLE, RelayStreamEncoder, relayKey } from "../../firmware/transfer/relay-stream.ts";
+import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { encodeTrigger } from "../../protocol/trigger-datagram.ts";
+import {
+  enrollDevice,
+  type NodeProc,
+  pvrlink,
+  type RecorderProc,
+  startNode,
+  startRecorder,
+  tempDir,
+  until,
+} from "./recorder-harness.ts";
+
+let nodeDir: string;
+let node: NodeProc;
+let rec: RecorderProc;
+let alice: ControlClient;
+let bob: ControlClient;
+
+const status = (): RecorderStatus =>
+  JSON.parse(readFileSync(join(rec.dataDir, "recorder-status.json"), "utf8"));
+
+async function queryCode(c: ControlClient, opts: { storeIfBusy?: boolean } = {}): Promise<number | string> {
+  try {
+    return (await c.query("grandma", opts)).status;
+  } catch (err) {
+    if (err instanceof ControlApiError) return err.code;
+    throw err;
+  }
+}
+
+async function sendRaw(bytes: Uint8Array): Promise<void> {
+  const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  s.send(bytes, status().udpPort, "127.0.0.1");
+  s.close();
+}
+
+/** Uploads payload as a store transfer the way a sender does (relay stream 3, sealed under the session key). */
+async function storeUpload(
+  c: ControlClient,
+  payload: Uint8Array,
+  damage = false,
+): Promise<{ transferId: string; sessionId: string }> {
+  const q = await c.query("grandma", { storeIfBusy: true });
+  if (q.status !== 202) throw new Error(`expected a store session, got ${q.status}`);
+  const enc = new RelayStreamEncoder(
+    await relayKey(fromBase64url(q.session.key)),
+    q.session.id,
+    RELAY_STREAM_WHOLE,
+  );
+  const parts = [
+    await enc.manifest({
+      name: "stored.bin",
+      kind: "whole",
+      size: payload.byteLength,
+      originalSize: payload.byteLength,
+      sha256: createHash("sha256").update(payload).digest("hex"),
+      recordingType: "data",
+      secret: false,
+      sender: "alice",
+    }),
+    ...(await enc.data(payload)),
+    ...(await enc.end()),
+  ];
+  const body = Buffer.concat(parts);
+  if (damage) body[body.length - 40]! ^= 0x01;
+  const t = await c.createTransfer({ session: q.session.id, size: body.byteLength, kind: "store" });
+  await c.uploadData(t.transfer.id, 0, new Uint8Array(body));
+  await c.completeTransfer(t.transfer.id, { size: body.byteLength });
+  return { transferId: t.transfer.id, sessionId: q.session.id };
+}
+
+beforeAll(async () => {
+  nodeDir = tempDir("pvrlink-node-");
+  node = await startNode(nodeDir);
+  alice = node.client(await enrollDevice(node, "alice"));
+  bob = node.client(await enrollDevice(node, "bob"));
+  rec = await startRecorder(node, "grandma", { args: ["--inbox-every", "2"] });
+}, 30_000);
+
+afterAll(async () => {
+  await rec?.[Symbol.asyncDispose]();
+  await node?.stop();
+  rmSync(nodeDir, { recursive: true, force: true });
+});
+
+describe("recorder daemon with a real control node", () => {
+  test("registers the listener with the keepalive's public mapping and writes it to the status file", async () => {
+    await rec.log.waitFor(/recorder registered address=127\.0\.0\.1:\d+ reason="first keepalive answer"/);
+    const devices = await node.admin.devices();
+    const me = devices.find((d) => d.name === "grandma")!;
+    expect(me.registration).toMatchObject({ address: "127.0.0.1", port: rec.direct.port });
+    expect(me.connected).toBe(true);
+    const s = await until(
+      () => (status().registered ? status() : undefined),
+      "status file with registration",
+    );
+    expect(s.mapped).toBe(`127.0.0.1:${s.udpPort}`);
+    expect(s.nodeReachable).toBe(true);
+    const cli = await pvrlink(["recorder", "status", "--data", rec.dataDir, "--json"]);
+    const j = JSON.parse(cli.stdout) as { daemon: { running: boolean; mapped: string } };
+    expect(j.daemon.running).toBe(true);
+    expect(j.daemon.mapped).toBe(s.mapped!);
+  }, 20_000);
+
+  test("a status trigger is answered acceptable, then busy with the operator switch on", async () => {
+    expect((await pvrlink(["permit", "add", "alice", "--data", rec.dataDir])).code).toBe(0);
+    const from = rec.log.length;
+    expect(await queryCode(alice)).toBe(200);
+    await rec.log.waitFor(/trigger kind=status .*answer=acceptable/, { from });
+    await rec.log.waitFor(/recorder session session=ses_\S+ mode=live caller=alice/, { from });
+    expect((await pvrlink(["recorder", "busy", "on", "--data", rec.dataDir])).code).toBe(0);
+    expect(await queryCode(alice)).toBe("callee_busy");
+    await rec.log.waitFor(/trigger kind=status .*answer=busy/, { from });
+    expect((await pvrlink(["recorder", "busy", "off", "--data", rec.dataDir])).code).toBe(0);
+    expect(await queryCode(alice)).toBe(200);
+  }, 20_000);
+
+  test("a verdict trigger is answered from the device-held list and its local groups", async () => {
+    const d = ["--data", rec.dataDir];
+    expect((await pvrlink(["permit", "policy", "device", ...d])).code).toBe(0);
+    expect((await pvrlink(["permit", "group", "create", "family", ...d])).code).toBe(0);
+    expect((await pvrlink(["permit", "group", "add", "family", "Alice", ...d])).code).toBe(0);
+    expect((await pvrlink(["permit", "set", "@family", ...d])).code).toBe(0);
+    const from = rec.log.length;
+    expect(await queryCode(alice)).toBe(200);
+    await rec.log.waitFor(/trigger kind=verdict .*answer=allow/, { from });
+    expect(await queryCode(bob)).toBe("permission_denied");
+    await rec.log.waitFor(/trigger kind=verdict .*answer=deny/, { from });
+    expect(JSON.parse((await pvrlink(["permit", "list", "--json", ...d])).stdout)).toEqual({
+      policy: "device",
+      entries: ["@family"],
+    });
+  }, 20_000);
+
+  test("forged, stale and replayed triggers are rejected or not acted on twice", async () => {
+    const key = deriveKey(fromBase64url(rec.secret), "trigger");
+    const from = rec.log.length;
+    const forged = encodeTrigger(
+      { deviceId: rec.device, kind: "end", ref: { session: "ses_x" }, timestamp: Date.now() },
+      new Uint8Array(32),
+    );
+    await sendRaw(forged.bytes);
+    await rec.log.waitFor(/trigger-rejected code=ERR_TRIGGER_BAD_TAG/, { from });
+    const stale = encodeTrigger(
+      { deviceId: rec.device, kind: "status", ref: {}, timestamp: Date.now() - 5 * 60_000 },
+      key,
+    );
+    await sendRaw(stale.bytes);
+    await rec.log.waitFor(/trigger-rejected code=ERR_TRIGGER_STALE/, { from });
+    const other = encodeTrigger(
+      { deviceId: "dev_someoneelse00", kind: "status", ref: {}, timestamp: Date.now() },
+      key,
+    );
+    await sendRaw(other.bytes);
+    await rec.log.waitFor(/trigger-rejected code=ERR_TRIGGER_WRONG_DEVICE/, { from });
+    await sendRaw(new Uint8Array([0x50, 0x56, 0x54, 0x47, 1, 1, 0, 0]));
+    await rec.log.waitFor(/trigger-rejected code=ERR_TRIGGER_MALFORMED/, { from });
+    const valid = encodeTrigger(
+      { deviceId: rec.device, kind: "end", ref: { session: "ses_replay" }, timestamp: Date.now() },
+      key,
+    );
+    await sendRaw(valid.bytes);
+    await rec.log.waitFor(/session-ended session=ses_replay/, { from });
+    await sendRaw(valid.bytes);
+    await rec.log.waitFor(new RegExp(`trigger-duplicate kind=end id=${valid.id}`), { from });
+    expect(
+      rec.log.lines.slice(from).filter((l) => l.includes("session-ended session=ses_replay")),
+    ).toHaveLength(1);
+    // The daemon is still serving the node after all that.
+    expect(await queryCode(alice)).toBe(200);
+  }, 20_000);
+
+  test("a data recording sent on the direct channel is verified, filed and receipted", async () => {
+    const q = await alice.query("grandma");
+    if (q.status !== 200) throw new Error("expected a live session");
+    const from = rec.log.length;
+    await rec.log.waitFor(new RegExp(`recorder session session=${q.session.id}`), { from });
+    const conn = await dialDirect({
+      host: rec.direct.host,
+      port: rec.direct.port,
+      sessionId: q.session.id,
+      password: q.session.password,
+      key: q.session.key,
+      callerId: alice.deviceId,
+    });
+    const payload = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+    const sha256 = createHash("sha256").update(payload).digest("hex");
+    await conn.send({
+      type: "offer",
+      kind: "data",
+      size: payload.byteLength,
+      name: "notes.bin",
+      meta: { sha256, recordingType: "data", secret: false },
+    });
+    await conn.sendData(payload);
+    await conn.send({ type: "end", size: payload.byteLength, sha256 });
+    const receipt = await conn.receive();
+    expect(receipt).toEqual({ type: "receipt", ok: true, bytes: payload.byteLength, sha256 });
+    await conn.close();
+    const lib = JSON.parse(
+      (await pvrlink(["library", "list", "--json", "--data", rec.dataDir])).stdout,
+    ) as Array<{ name: string; sha256: string; sender: string; path: string }>;
+    const got = lib.find((r) => r.name === "notes.bin")!;
+    expect(got).toMatchObject({ sha256, sender: "alice" });
+    expect(createHash("sha256").update(readFileSync(got.path)).digest("hex")).toBe(sha256);
+  }, 20_000);
+
+  test("store-and-forward: picked up only after the load drops; a corrupt item is reported and never filed", async () => {
+    const d = ["--data", rec.dataDir];
+    expect((await pvrlink(["recorder", "busy", "on", ...d])).code).toBe(0);
+    const from = rec.log.length;
+    const payload = new Uint8Array(200_000).map((_, i) => (i * 13) & 0xff);
+    const good = await storeUpload(alice, payload);
+    await rec.log.waitFor(new RegExp(`pickup-deferred id=${good.transferId} reason=busy`), {
+      from,
+      timeoutMs: 15_000,
+    });
+    const bad = await storeUpload(alice, payload, true);
+    const waiting = await until(
+      () => (status().inbox.waitingForLoad ? status() : undefined),
+      "status shows the pickup waiting",
+    );
+    expect(waiting.inbox.pending).toBeGreaterThan(0);
+    expect(readdirSync(join(rec.dataDir, "library")).filter((f) => f.startsWith("rec_"))).toHaveLength(1);
+    expect((await pvrlink(["recorder", "busy", "off", ...d])).code).toBe(0);
+    await rec.log.waitFor(new RegExp(`pickup-filed id=${good.transferId}`), { from, timeoutMs: 15_000 });
+    await rec.log.waitFor(
+      new RegExp(`pickup-rejected id=${bad.transferId} code=(decrypt_failed|integrity_failed)`),
+      { from, timeoutMs: 15_000 },
+    );
+    const left = await node.client({ id: rec.device, secret: rec.secret }).inbox();
+    expect(left.map((e) => e.id)).toEqual([bad.transferId]);
+    const files = readdirSync(join(rec.dataDir, "library")).filter((f) => f.startsWith("rec_"));
+    expect(files).toHaveLength(2);
+    expect(readdirSync(join(rec.dataDir, "library", ".incoming"))).toEqual([]);
+    const inbox = JSON.parse((await pvrlink(["inbox", "--json", ...d])).stdout) as {
+      pending: Array<{ id: string; rejected?: string }>;
+      received: Array<{ name: string }>;
+    };
+    expect(inbox.pending.find((p) => p.id === bad.transferId)?.rejected).toMatch(
+      /decrypt_failed|integrity_failed/,
+    );
+    expect(inbox.received.map((r) => r.name).sort()).toEqual(["notes.bin", "stored.bin"]);
+  }, 40_000);
+
+  test("the node killed and restarted on the same ports: the daemon notices and re-registers by itself", async () => {
+    expect((await pvrlink(["recorder", "busy", "off", "--data", rec.dataDir])).code).toBe(0);
+    const http = node.http;
+    const udp = node.udp;
+    const from = rec.log.length;
+    await node.stop("SIGKILL");
+    await rec.log.waitFor(/mapping-lost misses=3/, { from, timeoutMs: 20_000 });
+    expect(existsSync(join(rec.dataDir, "recorder-status.json"))).toBe(true);
+    expect(
+      await until(() => (status().nodeReachable ? undefined : true), "status shows the node unreachable"),
+    ).toBe(true);
+    node = await startNode(nodeDir, http, udp);
+    await rec.log.waitFor(/registered address=127\.0\.0\.1:\d+ reason="node answered again"/, {
+      from,
+      timeoutMs: 20_000,
+    });
+    expect(await queryCode(alice)).toBe(200);
+  }, 45_000);
+});
