@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   permit: () => import("./commands/permit-command.ts"),
   inbox: () => import("./commands/inbox-command.ts"),
   send: () => import("./commands/send-command.ts"),
+  demo: () => import("./commands/demo-command.ts"),
 };
 
 function usage(): string {
