@@ -3,7 +3,7 @@ import { type Command, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
 import { runDemo } from "../demo/run-demo.ts";
 
-const HELP = `Usage: pvrlink demo [--verbose]
+const HELP = `Usage: pvrlink demo [--verbose] [--real-load]
 
 Starts a control node and two recorders (alice, bob) on 127.0.0.1 as child processes of this program, with
 temporary directories; enrolls them, lets alice call bob, and sends a sample MPEG-2 recording from alice to
@@ -12,7 +12,9 @@ received copy is byte-identical (SHA-256), shows a refused query (not permitted)
 store-and-forward with pickup once it is free again. Removes everything at the end.
 
 Options:
-  --verbose   also print every process's log lines
+  --verbose     also print every process's log lines
+  --real-load   recorders judge their load from /proc (default: a steady idle view, so another job on this
+                machine cannot make bob busy at random; the busy step uses bob's "do not disturb" switch)
 
 Exit codes: 0 every step as expected, 1 a step failed.`;
 
@@ -20,8 +22,11 @@ export const command: Command = {
   summary: "run a node and two recorders on loopback and send a recording",
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseFlags(args, { verbose: { type: "boolean" } });
+    const { values, positionals } = parseFlags(args, {
+      verbose: { type: "boolean" },
+      "real-load": { type: "boolean" },
+    });
     if (positionals.length > 0) throw new UsageError("demo takes no arguments");
-    return runDemo({ verbose: values.verbose === true });
+    return runDemo({ verbose: values.verbose === true, realLoad: values["real-load"] === true });
   },
 };

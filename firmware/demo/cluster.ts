@@ -147,7 +147,15 @@ export interface ClusterOptions {
   nodeConfig?: Record<string, unknown>;
   /** Every child's output line, for a verbose demo or a failing test's report. */
   echo?: (label: string, line: string) => void;
+  /**
+   * Read the recorders' CPU load from /proc (true) instead of a steady idle view (default): on a shared box
+   * another job's load would make a callee busy at random, so scripted runs use the busy switch instead.
+   */
+  realLoad?: boolean;
 }
+
+/** A /proc/stat that never changes: no CPU share can be computed from it, so the load monitor sees no CPU load. */
+const STEADY_STAT = "cpu  1000 0 1000 100000 0 0 0 0 0 0\ncpu0 1000 0 1000 100000 0 0 0 0 0 0\n";
 
 export interface RecorderOptions {
   /** Extra `pvrlink recorder run` flags, e.g. ["--advertise", "127.0.0.1:PORT"], ["--load-from", DIR]. */
@@ -193,11 +201,18 @@ export class Cluster implements AsyncDisposable {
     return join(this.root, "node");
   }
 
+  /** The steady load view recorders read unless realLoad (DIR/stat, no DIR/pressure). */
+  get loadDir(): string {
+    return join(this.root, "steady-load");
+  }
+
   static async start(o: ClusterOptions): Promise<Cluster> {
     const root = await mkdtemp(join(tmpdir(), "pvrlink-cluster-"));
     const c = new Cluster(root, o);
     try {
       await mkdir(c.nodeDataDir, { recursive: true, mode: 0o700 });
+      await mkdir(c.loadDir, { recursive: true });
+      await writeFile(join(c.loadDir, "stat"), STEADY_STAT);
       const configPath = join(root, "node-config.json");
       await writeFile(
         configPath,
@@ -302,6 +317,7 @@ export class Cluster implements AsyncDisposable {
       "5",
       "--inbox-every",
       "2",
+      ...(this.o.realLoad ? [] : ["--load-from", this.loadDir]),
       ...(ro.args ?? []),
     ];
     const rec = await this.#startRecorder(name, dataDir, runArgs);

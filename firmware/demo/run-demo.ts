@@ -12,6 +12,8 @@ const SAMPLE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
 export interface DemoOptions {
   /** Show every child process's log line. */
   verbose?: boolean;
+  /** Recorders read /proc for their CPU load (else a steady idle view; busy comes from the busy switch). */
+  realLoad?: boolean;
   out?: (line: string) => void;
   command?: string[];
 }
@@ -71,6 +73,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
   const step = (title: string) => out(`\n== ${title}`);
   await using cluster = await Cluster.start({
     command: o.command ?? selfCommand(),
+    ...(o.realLoad ? { realLoad: true } : {}),
     ...(o.verbose ? { echo: (label: string, line: string) => out(`   [${label}] ${line}`) } : {}),
   });
   step("control node");
