@@ -22,6 +22,13 @@ export interface DirectListenerOptions {
   /** 0 picks a free port. */
   port?: number;
   tickets: SessionTicketStore;
+  /**
+   * Called once for a preamble naming a session with no ticket, before it is refused: the caller may dial
+   * before the callee has fetched its grant (the node's contact trigger races the QUERY answer), so the
+   * callee fetches pending sessions here and the ticket is looked up again. Keep it coalesced: strangers can
+   * send any session id.
+   */
+  onUnknownSession?: (sessionId: string) => Promise<void>;
   /** Called with each accepted connection; the callee reads its messages() and closes it. */
   onConnection: (conn: DirectConnection, ticket: SessionTicket) => void;
   log?: (event: DirectLogEvent) => void;
@@ -113,7 +120,12 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
     rest: Uint8Array,
     drop: (code: DirectErrorCode, message: string, sessionId?: string) => void,
   ) => {
-    const raw = o.tickets.keyFor(sessionId);
+    let raw = o.tickets.keyFor(sessionId);
+    if (!raw && o.onUnknownSession) {
+      await o.onUnknownSession(sessionId).catch(() => {});
+      if (socket.destroyed) return;
+      raw = o.tickets.keyFor(sessionId);
+    }
     if (!raw) return drop("ERR_DIRECT_UNKNOWN_SESSION", "No ticket for session", sessionId);
     const key = await deriveConnectionKey(raw, salt);
     if (socket.destroyed) return;
