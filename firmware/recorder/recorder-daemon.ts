@@ -154,6 +154,7 @@ export class RecorderDaemon implements AsyncDisposable {
       host: config.listen.host,
       port: config.listen.port,
       tickets,
+      onUnknownSession: () => fetchSessions(),
       onConnection: (conn, ticket) => {
         void receiver.onConnection(conn, ticket.callerName ?? ticket.callerId);
       },

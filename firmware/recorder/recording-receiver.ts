@@ -98,8 +98,34 @@ export class RecordingReceiver {
         direct: false,
       };
       this.#sessions.set(sessionId, w);
+      const grant = this.#d.keyring.get(sessionId);
+      if (grant?.mode === "live") this.#armLease(sessionId, w, grant.expiresAt);
     }
     return w;
+  }
+
+  /**
+   * Work of a live session must not outlive its lease: half of a split whose other half never comes would hold a
+   * temp file forever. At expiresAt the node is asked (the sender may have extended the lease) and the work is
+   * ended unless the session is still active.
+   */
+  #armLease(sessionId: string, w: SessionWork, expiresAt: number): void {
+    const timer = setTimeout(
+      async () => {
+        if (this.#sessions.get(sessionId) !== w) return;
+        try {
+          const st = await this.#d.client.session(sessionId);
+          if (st.state === "active" && st.expiresAt > Date.now())
+            return this.#armLease(sessionId, w, st.expiresAt);
+        } catch {
+          // unknown or unreachable: the lease as we know it is over
+        }
+        this.endSession(sessionId, "expired");
+      },
+      Math.max(0, Math.min(expiresAt - Date.now() + 1000, 2 ** 31 - 1)),
+    );
+    timer.unref?.();
+    w.abort.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
   }
 
   async #key(sessionId: string): Promise<Uint8Array> {
@@ -416,6 +442,11 @@ export class RecordingReceiver {
       const track = this.#track(sessionId, offer.name, "direct split-direct");
       try {
         await split.assembly.feed("direct", directBytes(track));
+      } catch (err) {
+        // Wait for the temp file to be gone before the RECEIPT tells the caller it failed.
+        split.assembly.fail(err);
+        await split.filed.catch(() => {});
+        throw err;
       } finally {
         track.done();
       }
@@ -440,8 +471,10 @@ export class RecordingReceiver {
   endSession(sessionId: string, reason: string): boolean {
     const w = this.#sessions.get(sessionId);
     if (!w) return false;
+    this.#sessions.delete(sessionId);
     w.abort.abort(new ReceiveFailure("ended", `Session ended: ${reason}`));
     if (w.split) void w.split.file.discard();
+    this.#d.log("session-work-ended", { session: sessionId, reason });
     return true;
   }
 

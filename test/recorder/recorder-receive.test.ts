@@ -1,0 +1,275 @@
+/** @module The daemon's receive pipeline over real sockets: split (relay + direct at once), secret via relay, fallback through the relay only, forced end. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { splitBytes } from "../../codec/split/split-bytes.ts";
+import { fromBase64url } from "../../crypto/random-token.ts";
+import { dialDirect } from "../../firmware/direct/direct-dial.ts";
+import { DirectChannelError } from "../../firmware/direct/direct-error.ts";
+import {
+  RELAY_STREAM_DIRECT,
+  RELAY_STREAM_PROTECTED,
+  RELAY_STREAM_WHOLE,
+  type RelayManifest,
+  RelayStreamEncoder,
+  type RelayStreamId,
+  relayKey,
+  relayStreamSize,
+} from "../../firmware/transfer/relay-stream.ts";
+import type { SessionGrant } from "../../protocol/api-types.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
+import {
+  enrollDevice,
+  type NodeProc,
+  pvrlink,
+  type RecorderProc,
+  startNode,
+  startRecorder,
+  tempDir,
+  until,
+} from "./recorder-harness.ts";
+
+const FIXTURE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
+let nodeDir: string;
+let node: NodeProc;
+let rec: RecorderProc;
+let alice: ControlClient;
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+async function live(): Promise<SessionGrant> {
+  const q = await alice.query("grandma");
+  if (q.status !== 200) throw new Error(`expected a live session, got ${q.status}`);
+  return q.session;
+}
+
+/** Creates a live relay transfer and uploads one stream of `payload` through it, as the sender does. */
+async function relayUpload(
+  s: SessionGrant,
+  stream: RelayStreamId,
+  m: RelayManifest,
+  payload: Uint8Array,
+): Promise<string> {
+  const t = await alice.createTransfer({ session: s.id, size: relayStreamSize(m), kind: "relay" });
+  const enc = new RelayStreamEncoder(await relayKey(fromBase64url(s.key)), s.id, stream);
+  const body = Buffer.concat([await enc.manifest(m), ...(await enc.data(payload)), ...(await enc.end())]);
+  await alice.uploadData(t.transfer.id, 0, new Uint8Array(body));
+  await alice.completeTransfer(t.transfer.id, { size: body.byteLength });
+  return t.transfer.id;
+}
+
+interface Listed {
+  name: string;
+  sha256: string;
+  secret: boolean;
+  sender: string;
+  path: string;
+}
+
+async function listed(name: string) {
+  const r = await pvrlink(["library", "list", "--json", "--data", rec.dataDir]);
+  return (JSON.parse(r.stdout) as Listed[]).find((x) => x.name === name);
+}
+
+const original = new Uint8Array(readFileSync(FIXTURE));
+const ranges = [
+  { offset: 0, length: 2048 },
+  { offset: 40_000, length: 9000 },
+  { offset: 100_000, length: 20_000 },
+];
+const parts = splitBytes(original, ranges, "ps");
+const base = {
+  originalSize: original.byteLength,
+  sha256: sha(original),
+  recordingType: "ps",
+  secret: false,
+  sender: "alice",
+};
+
+beforeAll(async () => {
+  nodeDir = tempDir("pvrlink-node-");
+  node = await startNode(nodeDir);
+  alice = node.client(await enrollDevice(node, "alice"));
+  rec = await startRecorder(node, "grandma");
+  expect((await pvrlink(["permit", "add", "alice", "--data", rec.dataDir])).code).toBe(0);
+  await rec.log.waitFor(/recorder registered/);
+}, 30_000);
+
+afterAll(async () => {
+  await rec?.[Symbol.asyncDispose]();
+  await node?.stop();
+  rmSync(nodeDir, { recursive: true, force: true });
+});
+
+describe("receiving through the daemon", () => {
+  test("split: the protected part through the relay and the direct part on the channel, merged byte-exact", async () => {
+    const s = await live();
+    const protectedId = relayUpload(
+      s,
+      RELAY_STREAM_PROTECTED,
+      { ...base, name: "film.mpg", kind: "split-protected", size: parts.protected.byteLength },
+      parts.protected,
+    );
+    const conn = await dialDirect({
+      host: rec.direct.host,
+      port: rec.direct.port,
+      sessionId: s.id,
+      password: s.password,
+      key: s.key,
+      callerId: alice.deviceId,
+    });
+    const transferId = await protectedId;
+    await conn.send({
+      type: "offer",
+      kind: "split",
+      size: original.byteLength,
+      name: "film.mpg",
+      meta: {
+        sha256: base.sha256,
+        recordingType: "ps",
+        secret: false,
+        relay: { transferId, stream: 1 },
+        directSize: parts.direct.byteLength,
+      },
+    });
+    await conn.sendData(parts.direct);
+    await conn.send({ type: "end", size: parts.direct.byteLength, sha256: sha(parts.direct) });
+    expect(await conn.receive()).toEqual({
+      type: "receipt",
+      ok: true,
+      bytes: original.byteLength,
+      sha256: base.sha256,
+    });
+    await conn.close();
+    const got = (await listed("film.mpg"))!;
+    expect(got.sender).toBe("alice");
+    expect(sha(readFileSync(got.path))).toBe(base.sha256);
+    await rec.log.waitFor(/filed .*name=film\.mpg .*split=true/);
+  }, 20_000);
+
+  test("secret: the whole recording through the relay, only OFFER/END/RECEIPT on the channel", async () => {
+    const s = await live();
+    const conn = await dialDirect({
+      host: rec.direct.host,
+      port: rec.direct.port,
+      sessionId: s.id,
+      password: s.password,
+      key: s.key,
+      callerId: alice.deviceId,
+    });
+    const transferId = await relayUpload(
+      s,
+      RELAY_STREAM_WHOLE,
+      { ...base, name: "diary.mpg", kind: "whole", size: original.byteLength, secret: true },
+      original,
+    );
+    await conn.send({
+      type: "offer",
+      kind: "relay",
+      size: original.byteLength,
+      name: "diary.mpg",
+      meta: { sha256: base.sha256, recordingType: "ps", secret: true, relay: { transferId, stream: 3 } },
+    });
+    await conn.send({ type: "end", size: original.byteLength, sha256: base.sha256 });
+    expect(await conn.receive()).toMatchObject({ type: "receipt", ok: true, sha256: base.sha256 });
+    await conn.close();
+    expect(conn.bytesReceived + conn.bytesSent).toBe(0);
+    expect(await listed("diary.mpg")).toMatchObject({ secret: true, sha256: base.sha256 });
+  }, 20_000);
+
+  test("fallback: both parts through the relay with no direct connection, announced by data triggers only", async () => {
+    const s = await live();
+    const from = rec.log.length;
+    const direct = await relayUpload(
+      s,
+      RELAY_STREAM_DIRECT,
+      { ...base, name: "fallback.mpg", kind: "split-direct", size: parts.direct.byteLength },
+      parts.direct,
+    );
+    await relayUpload(
+      s,
+      RELAY_STREAM_PROTECTED,
+      {
+        ...base,
+        name: "fallback.mpg",
+        kind: "split-protected",
+        size: parts.protected.byteLength,
+        siblingTransferId: direct,
+      },
+      parts.protected,
+    );
+    await rec.log.waitFor(/filed .*name=fallback\.mpg/, { from });
+    expect((await listed("fallback.mpg"))?.sha256).toBe(base.sha256);
+  }, 20_000);
+
+  test("a split whose relay part is sealed for another session fails: RECEIPT not ok, nothing filed", async () => {
+    const s = await live();
+    const other = await live();
+    const transferId = await relayUpload(
+      other,
+      RELAY_STREAM_PROTECTED,
+      { ...base, name: "spliced.mpg", kind: "split-protected", size: parts.protected.byteLength },
+      parts.protected,
+    );
+    const conn = await dialDirect({
+      host: rec.direct.host,
+      port: rec.direct.port,
+      sessionId: s.id,
+      password: s.password,
+      key: s.key,
+      callerId: alice.deviceId,
+    });
+    await conn.send({
+      type: "offer",
+      kind: "split",
+      size: original.byteLength,
+      name: "spliced.mpg",
+      meta: { sha256: base.sha256, recordingType: "ps", secret: false, relay: { transferId, stream: 1 } },
+    });
+    await conn.sendData(parts.direct).catch(() => {});
+    await conn.send({ type: "end" }).catch(() => {});
+    const receipt = await conn.receive();
+    expect(receipt).toMatchObject({ type: "receipt", ok: false });
+    await conn.close();
+    expect(await listed("spliced.mpg")).toBeUndefined();
+    // The other session's protected part is a valid half split for that session and waits for its direct half;
+    // ending that session drops it and its temp file.
+    const from = rec.log.length;
+    await node.admin.endSession(other.id, "operator");
+    await rec.log.waitFor(new RegExp(`session-work-ended session=${other.id}`), { from });
+    await until(() => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0, "temp files gone");
+  }, 20_000);
+
+  test("a forced end mid-transfer closes the channel with 'ended' and leaves no temp file", async () => {
+    const s = await live();
+    const conn = await dialDirect({
+      host: rec.direct.host,
+      port: rec.direct.port,
+      sessionId: s.id,
+      password: s.password,
+      key: s.key,
+      callerId: alice.deviceId,
+    });
+    await conn.send({
+      type: "offer",
+      kind: "data",
+      size: 1_000_000,
+      name: "cut.bin",
+      meta: { sha256: "0".repeat(64), recordingType: "data", secret: false },
+    });
+    await conn.sendData(new Uint8Array(100_000));
+    const from = rec.log.length;
+    await rec.log.waitFor(/offer session=\S+ kind=data name=cut\.bin/);
+    await node.admin.endSession(s.id, "operator");
+    await rec.log.waitFor(new RegExp(`session-ended session=${s.id} reason=operator`), { from });
+    const err = await conn.receive().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DirectChannelError);
+    expect((err as DirectChannelError).code).toBe("ERR_DIRECT_CLOSED");
+    expect(await listed("cut.bin")).toBeUndefined();
+    expect(readdirSync(join(rec.dataDir, "library", ".incoming"))).toEqual([]);
+  }, 20_000);
+});
