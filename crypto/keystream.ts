@@ -24,8 +24,8 @@ const COUNTER_BITS = 64;
 /** HKDF info prefix; the base64url salt follows. */
 const PURPOSE = "pattern/v1/";
 
-/** keystream(position, length) → the keystream bytes [position, position + length). */
-export type Keystream = (position: number, length: number) => Promise<Uint8Array>;
+/** keystream(position, data) → data XOR keystream bytes [position, position + data.length), as a new array. */
+export type Keystream = (position: number, data: Uint8Array) => Promise<Uint8Array>;
 
 /**
  * Makes the pattern keystream of one transfer from the 32-byte session key and the transfer's salt. The
@@ -46,19 +46,17 @@ export async function makePatternKeystream(sessionKey: Uint8Array, salt: Uint8Ar
     ["encrypt"],
   );
   raw.fill(0);
-  return async (position: number, length: number): Promise<Uint8Array> => {
-    if (!Number.isSafeInteger(position) || position < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`Cannot make keystream: position ${position} or length ${length} is not a size`);
+  return async (position: number, data: Uint8Array): Promise<Uint8Array> => {
+    if (!Number.isSafeInteger(position) || position < 0 || position + data.length > Number.MAX_SAFE_INTEGER) {
+      throw new RangeError(`Cannot apply keystream: position ${position} is not a size`);
     }
     const skip = position % AES_BLOCK_BYTES;
     const counter = new Uint8Array(AES_BLOCK_BYTES);
     new DataView(counter.buffer).setBigUint64(8, BigInt((position - skip) / AES_BLOCK_BYTES));
-    // Encrypting zeros yields the keystream itself.
-    const out = await crypto.subtle.encrypt(
-      { name: "AES-CTR", counter, length: COUNTER_BITS },
-      key,
-      new Uint8Array(skip + length),
-    );
-    return new Uint8Array(out, skip, length);
+    // CTR encryption is data XOR keystream; `skip` leading bytes stand for the block's bytes before position.
+    const input = new Uint8Array(skip + data.length);
+    input.set(data, skip);
+    const out = await crypto.subtle.encrypt({ name: "AES-CTR", counter, length: COUNTER_BITS }, key, input);
+    return new Uint8Array(out, skip, data.length);
   };
 }

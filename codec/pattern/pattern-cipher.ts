@@ -3,10 +3,10 @@ import { CodecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
 
 /**
- * Keystream bytes [position, position + length) of one transfer (crypto/keystream.ts makes one). The codec
- * stays free of keys: it only says which keystream bytes it needs.
+ * `data` XOR keystream bytes [position, position + data.length) of one transfer, as a new array
+ * (crypto/keystream.ts makes one). The codec stays free of keys: it only says which keystream bytes to apply.
  */
-export type PatternKeystream = (position: number, length: number) => Promise<Uint8Array>;
+export type PatternKeystream = (position: number, data: Uint8Array) => Promise<Uint8Array>;
 
 /**
  * XORs keystream into the bytes of `ranges` as the body streams past, chunk boundaries anywhere. Keystream
@@ -63,14 +63,30 @@ export class PatternCipher {
       need += Math.min(end, r.offset + r.length) - Math.max(start, r.offset);
     }
     if (need === 0) return;
-    const ks = await this.#keystream(ksStart, need);
+    // Gather the range bytes into one run, let the cipher XOR it natively, scatter it back: the XOR never
+    // runs byte by byte in JavaScript, and Buffer.copy moves each piece without allocating a view.
+    const src = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const gathered = Buffer.allocUnsafe(need);
     let k = 0;
+    let j = i;
+    for (; j < ranges.length && ranges[j]!.offset < end; j++) {
+      const r = ranges[j]!;
+      k += src.copy(
+        gathered,
+        k,
+        Math.max(start, r.offset) - start,
+        Math.min(end, r.offset + r.length) - start,
+      );
+    }
+    const xored = await this.#keystream(ksStart, gathered);
+    const out = Buffer.from(xored.buffer, xored.byteOffset, xored.byteLength);
+    k = 0;
     for (; i < ranges.length && ranges[i]!.offset < end; i++) {
       const r = ranges[i]!;
       const from = Math.max(start, r.offset) - start;
       const rEnd = r.offset + r.length;
       const to = Math.min(end, rEnd) - start;
-      for (let b = from; b < to; b++) chunk[b]! ^= ks[k++]!;
+      k += out.copy(src, from, k, k + (to - from));
       if (rEnd > end) break;
       before += r.length;
     }

@@ -161,6 +161,12 @@ export class PatternPlanner {
 
   #onVideo(payload: Uint8Array, fileOffset: number): void {
     if (this.#ignoreVideo || payload.length === 0) return;
+    if (this.#demux === undefined) {
+      // An elementary stream is its own ES: no map to keep.
+      this.#esBytes += payload.length;
+      this.#scanner.push(payload);
+      return;
+    }
     const n = this.#segEs.length;
     const lastEnd = n > this.#segHead ? this.#segEs[n - 1]! + this.#segLen[n - 1]! : -1;
     const lastFileEnd = n > this.#segHead ? this.#segFile[n - 1]! + this.#segLen[n - 1]! : -1;
@@ -190,10 +196,18 @@ export class PatternPlanner {
     if (start < 0) return;
     this.#sliceData = -1;
     const tag = this.#sliceCode;
-    schemeRanges(this.#scheme, start, end, (es, len) => this.#mapToFile(tag, es, len));
+    const s = this.#scheme;
+    // The default scheme is one piece per slice: no callback on the path run once per slice.
+    if (s.kind === "slice-start") this.#mapToFile(tag, start, Math.min(s.bytes, end - start));
+    else schemeRanges(s, start, end, (es, len) => this.#mapToFile(tag, es, len));
   }
 
   #mapToFile(tag: number, es: number, len: number): void {
+    if (len <= 0) return;
+    if (this.#demux === undefined) {
+      this.#pieces.push3(tag, es, len);
+      return;
+    }
     let i = this.#segHead;
     const n = this.#segEs.length;
     while (i < n && this.#segEs[i]! + this.#segLen[i]! <= es) i++;

@@ -23,7 +23,7 @@ export const SCHEME_BLOCK = 2;
 export const SCHEME_FULL = 3;
 
 /** The default: chosen by the leak bench (docs/security.md), the cheapest scheme that leaves nothing useful. */
-export const DEFAULT_PATTERN_SCHEME: PatternScheme = { kind: "slice-start", bytes: 16 };
+export const DEFAULT_PATTERN_SCHEME: PatternScheme = { kind: "slice-start", bytes: 64 };
 
 /** Largest parameter a header can carry (u16 fields). */
 const MAX_PARAM = 0xffff;
