@@ -48,7 +48,11 @@ export class SplitAssembly {
     try {
       for await (const chunk of source) {
         if (this.#failed !== undefined) throw this.#failed;
-        for (const v of this.merger.push(part, chunk)) await this.#out.write(v);
+        // Queue every view of this push before awaiting anything: the other feeder may push meanwhile, and its
+        // bytes come later in the original, so they must not get between these in the file.
+        let written: Promise<void> | undefined;
+        for (const v of this.merger.push(part, chunk)) written = this.#out.write(v);
+        await written;
         this.#wake();
         while (
           this.#failed === undefined &&

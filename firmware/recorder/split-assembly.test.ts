@@ -1,0 +1,114 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { splitBytes } from "../../codec/split/split-bytes.ts";
+import { IncomingFile } from "./incoming-file.ts";
+import { SplitAssembly } from "./split-assembly.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "pvrlink-assembly-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+const original = new Uint8Array(50_000).map((_, i) => (i * 31 + (i >> 8)) & 0xff);
+const parts = splitBytes(
+  original,
+  [
+    { offset: 100, length: 900 },
+    { offset: 20_000, length: 5000 },
+  ],
+  "es",
+);
+
+async function* chunks(b: Uint8Array, size: number, gate?: () => Promise<void>) {
+  for (let at = 0; at < b.length; at += size) {
+    await gate?.();
+    yield b.slice(at, at + size);
+  }
+}
+
+async function run(p: Uint8Array, d: Uint8Array, sizes: [number, number]) {
+  const out = await IncomingFile.create(join(dir, `f${++n}.part`));
+  const a = new SplitAssembly(out);
+  const results = await Promise.allSettled([
+    a.feed("protected", chunks(p, sizes[0])),
+    a.feed("direct", chunks(d, sizes[1])),
+    a.finished,
+  ]);
+  return { out, a, results };
+}
+
+describe("SplitAssembly", () => {
+  const sizes: Array<[number, number]> = [
+    [1, 7],
+    [333, 4096],
+    [100_000, 100_000],
+    [50_000, 17],
+  ];
+  for (const s of sizes) {
+    test(`SplitAssembly merges byte-exact with chunks of ${s[0]} and ${s[1]} bytes`, async () => {
+      const { out, results } = await run(parts.protected, parts.direct, s);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+      const sha = await out.finish();
+      expect(sha).toBe(createHash("sha256").update(original).digest("hex"));
+      expect(new Uint8Array(readFileSync(out.path))).toEqual(original);
+    });
+  }
+
+  const damage: Array<[string, () => [Uint8Array, Uint8Array], string]> = [
+    [
+      "a truncated direct part",
+      () => [parts.protected, parts.direct.subarray(0, parts.direct.length - 10)],
+      "ERR_SPLIT_TRUNCATED",
+    ],
+    [
+      "a flipped body byte",
+      () => {
+        const d = new Uint8Array(parts.direct);
+        d[d.length - 5]! ^= 0x20;
+        return [parts.protected, d];
+      },
+      "ERR_SPLIT_INTEGRITY",
+    ],
+    [
+      "a flipped header byte",
+      () => {
+        const p = new Uint8Array(parts.protected);
+        p[20]! ^= 1;
+        return [p, parts.direct];
+      },
+      "ERR_SPLIT_HEADER_DIGEST",
+    ],
+    ["two protected parts", () => [parts.protected, parts.protected], "ERR_SPLIT_PAIR"],
+  ];
+  for (const [name, make, code] of damage) {
+    test(`SplitAssembly rejects ${name} (${code}) and discard() leaves no file`, async () => {
+      const [p, d] = make();
+      const { out, results } = await run(p, d, [4096, 4096]);
+      const reason = (results[2] as PromiseRejectedResult).reason as { code: string };
+      expect(results[2]!.status).toBe("rejected");
+      expect(reason.code).toBe(code);
+      await out.discard();
+      expect(existsSync(out.path)).toBe(false);
+    });
+  }
+
+  test("SplitAssembly fail() stops a feeder that is waiting for its source", async () => {
+    const out = await IncomingFile.create(join(dir, `f${++n}.part`));
+    const a = new SplitAssembly(out);
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => {
+      release = r;
+    });
+    const feeding = a.feed(
+      "direct",
+      chunks(parts.direct, 1000, () => stuck),
+    );
+    a.fail(new Error("session ended"));
+    release();
+    await expect(feeding).rejects.toThrow("session ended");
+    await expect(a.finished).rejects.toThrow("session ended");
+    await out.discard();
+  });
+});
