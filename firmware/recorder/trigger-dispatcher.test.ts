@@ -32,8 +32,14 @@ function rig(
     sendAck: (b) => acks.push(b),
     log: (e) => logs.push(e),
     handlers: {
-      status: (t) => (act(t), answers.status ?? "acceptable"),
-      verdict: (t) => (act(t), answers.verdict ? answers.verdict(t) : "deny"),
+      status: (t) => {
+        act(t);
+        return answers.status ?? "acceptable";
+      },
+      verdict: (t) => {
+        act(t);
+        return answers.verdict ? answers.verdict(t) : "deny";
+      },
       contact: (t) => act(t),
       end: (t) => act(t),
       data: (t) => act(t),
