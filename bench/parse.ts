@@ -130,8 +130,8 @@ async function main(): Promise<void> {
     "tsDemux",
     measureSync("  stage: TS demux only, no video parsing", ts.length, RUNS, () => {
       const d = new TsDemuxer({
-        video: (p) => {
-          videoBytes += p.length;
+        video: (_b, start, end) => {
+          videoBytes += end - start;
         },
         error() {},
         format() {},

@@ -7,6 +7,9 @@ import { type Command, EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from "./
 // Static specifiers keep them inside the compiled single binary.
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   control: () => import("../control/control-command.ts"),
+  inspect: () => import("./commands/inspect-command.ts"),
+  split: () => import("./commands/split-command.ts"),
+  merge: () => import("./commands/merge-command.ts"),
   library: () => import("./commands/library-command.ts"),
   recorder: () => import("./commands/recorder-command.ts"),
   permit: () => import("./commands/permit-command.ts"),

@@ -56,7 +56,21 @@ function checkOne(seed: number): void {
 
 describe("fuzz index + split + merge", () => {
   test(`${IN_PROCESS_CASES} mutated recordings in-process: no escaping exception, byte-exact, I-pictures protected`, () => {
-    for (let seed = 1; seed <= IN_PROCESS_CASES; seed++) checkOne(seed);
+    // Runs every case and reports the failures together (first few per stage and message), so one run tells
+    // the indexer's and the splitter's owners everything that is wrong, not just the first seed.
+    const failures = new Map<string, number[]>();
+    for (let seed = 1; seed <= IN_PROCESS_CASES; seed++) {
+      try {
+        checkOne(seed);
+      } catch (err) {
+        const key = (err as Error).message.replace(/^fuzz seed \d+ /, "").replace(/\d+/g, "N");
+        failures.set(key, [...(failures.get(key) ?? []), seed]);
+      }
+    }
+    const report = [...failures].map(
+      ([k, seeds]) => `${seeds.length}x ${k} (seeds ${seeds.slice(0, 5).join(", ")})`,
+    );
+    expect(report).toEqual([]);
   });
 
   const work = mkdtempSync(join(tmpdir(), "pvrlink-fuzz-"));

@@ -16,9 +16,9 @@ function demuxPieces(bytes: Uint8Array, container: RecordingIndex["container"]):
   const pieces: Piece[] = [];
   let es = 0;
   const sink: DemuxSink = {
-    video(payload, fileOffset) {
-      pieces.push({ es, file: fileOffset, length: payload.length });
-      es += payload.length;
+    video(_bytes, start, end, fileOffset) {
+      pieces.push({ es, file: fileOffset, length: end - start });
+      es += end - start;
     },
     error() {},
     format() {},
