@@ -77,7 +77,7 @@ export class PatternPlanner {
   #finished = false;
 
   readonly #sink: DemuxSink = {
-    video: (payload, fileOffset) => this.#onVideo(payload, fileOffset),
+    video: (bytes, start, end, fileOffset) => this.#onVideo(bytes.subarray(start, end), fileOffset),
     error: () => {},
     format: (format) => {
       // H.264/HEVC in a TS: its NAL start codes are not MPEG-2 slices, so nothing is planned (supported=false).

@@ -1,0 +1,187 @@
+/** @module Tests of the pattern header: round trips, every truncation, every bit flip, crafted bad tables. */
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { CodecError } from "../codec-error.ts";
+import type { ByteRange } from "../recording-index.ts";
+import {
+  decodePatternHeader,
+  encodePatternHeader,
+  PATTERN_DIGEST_BYTES,
+  PATTERN_FIXED_BYTES,
+  type PatternHeaderFields,
+  peekPatternHeaderLength,
+} from "./pattern-header.ts";
+
+const HASH = createHash("sha256").update("original").digest();
+const SALT = new Uint8Array(16).fill(7);
+
+function fields(ranges: ByteRange[], directBodyLength = 100_000): PatternHeaderFields {
+  return {
+    scheme: { kind: "slice-start", bytes: 64 },
+    salt: SALT,
+    originalSha256: HASH,
+    directBodyLength,
+    ranges,
+  };
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CodecError) return err.code;
+    throw err;
+  }
+  return "no error";
+}
+
+/** Recomputes the trailing digest so a crafted header is well-formed but says something wrong. */
+function reseal(h: Uint8Array): Uint8Array {
+  const at = h.length - PATTERN_DIGEST_BYTES;
+  h.set(createHash("sha256").update(h.subarray(0, at)).digest(), at);
+  return h;
+}
+
+/** A header with its table bytes replaced (length and digest fixed up). */
+function withTable(table: number[], count: number, total: number, body = 100_000): Uint8Array {
+  const h = new Uint8Array(PATTERN_FIXED_BYTES + table.length + PATTERN_DIGEST_BYTES);
+  h.set(encodePatternHeader(fields([])).subarray(0, PATTERN_FIXED_BYTES));
+  const v = new DataView(h.buffer);
+  v.setUint32(16, h.length);
+  v.setBigUint64(68, BigInt(body));
+  v.setUint32(76, count);
+  v.setBigUint64(80, BigInt(total));
+  h.set(table, PATTERN_FIXED_BYTES);
+  return reseal(h);
+}
+
+const SAMPLE: ByteRange[] = [
+  { offset: 0, length: 64 },
+  { offset: 200, length: 10 },
+  { offset: 70_000, length: 300 },
+  { offset: 99_990, length: 10 },
+];
+
+describe("encodePatternHeader()/decodePatternHeader()", () => {
+  const tables: Array<[string, ByteRange[]]> = [
+    ["no ranges", []],
+    ["one range at 0", [{ offset: 0, length: 1 }]],
+    ["ranges with long gaps (multi-byte varints)", SAMPLE],
+    ["a range ending at the body's end", [{ offset: 99_999, length: 1 }]],
+  ];
+  for (const [name, ranges] of tables) {
+    test(`decodePatternHeader() round-trips ${name}`, () => {
+      const bytes = encodePatternHeader(fields(ranges));
+      const h = decodePatternHeader(bytes);
+      expect(h.ranges).toEqual(ranges);
+      expect(h.encryptedBytes).toBe(ranges.reduce((a, r) => a + r.length, 0));
+      expect(h.salt).toEqual(SALT);
+      expect(Buffer.from(h.originalSha256).equals(HASH)).toBe(true);
+      expect(h.directBodyLength).toBe(100_000);
+      expect(h.headerLength).toBe(bytes.length);
+      expect(h.scheme).toEqual({ kind: "slice-start", bytes: 64 });
+      expect(peekPatternHeaderLength(bytes.subarray(0, 20))).toBe(bytes.length);
+    });
+  }
+
+  test("decodePatternHeader() round-trips a body past 2^32 bytes", () => {
+    const big = 2 ** 40;
+    const ranges = [{ offset: 2 ** 33, length: 5 }];
+    expect(decodePatternHeader(encodePatternHeader(fields(ranges, big))).ranges).toEqual(ranges);
+  });
+
+  const refused: Array<[string, PatternHeaderFields, string]> = [
+    [
+      "adjacent ranges",
+      fields([
+        { offset: 0, length: 4 },
+        { offset: 4, length: 4 },
+      ]),
+      "ERR_PATTERN_RANGES",
+    ],
+    [
+      "overlapping ranges",
+      fields([
+        { offset: 0, length: 8 },
+        { offset: 4, length: 8 },
+      ]),
+      "ERR_PATTERN_RANGES",
+    ],
+    ["an empty range", fields([{ offset: 3, length: 0 }]), "ERR_PATTERN_RANGES"],
+    ["a range past the body", fields([{ offset: 99_999, length: 2 }]), "ERR_PATTERN_RANGES"],
+    ["a short salt", { ...fields([]), salt: new Uint8Array(8) }, "ERR_PATTERN_SALT"],
+    ["a short hash", { ...fields([]), originalSha256: new Uint8Array(31) }, "ERR_PATTERN_HASH"],
+  ];
+  for (const [name, f, code] of refused) {
+    test(`encodePatternHeader() refuses ${name} with ${code}`, () =>
+      expect(codeOf(() => encodePatternHeader(f))).toBe(code));
+  }
+});
+
+describe("decodePatternHeader() on damaged headers", () => {
+  const good = encodePatternHeader(fields(SAMPLE));
+
+  test("decodePatternHeader() rejects every truncation", () => {
+    for (let n = 0; n < good.length; n++) {
+      const code = codeOf(() => decodePatternHeader(good.subarray(0, n)));
+      expect(["ERR_PATTERN_TRUNCATED", "ERR_PATTERN_HEADER_LENGTH"]).toContain(code);
+    }
+  });
+
+  test("decodePatternHeader() rejects every single-bit flip with one stable code", () => {
+    const allowed = [
+      "ERR_PATTERN_MAGIC",
+      "ERR_PATTERN_VERSION",
+      "ERR_PATTERN_HEADER_LENGTH",
+      "ERR_PATTERN_TRUNCATED",
+      "ERR_PATTERN_HEADER_DIGEST",
+    ];
+    for (let bit = 0; bit < good.length * 8; bit++) {
+      const bad = good.slice();
+      bad[bit >> 3]! ^= 0x80 >> (bit & 7);
+      const first = codeOf(() => decodePatternHeader(bad));
+      expect(allowed).toContain(first);
+      expect(codeOf(() => decodePatternHeader(bad))).toBe(first);
+    }
+  });
+
+  const crafted: Array<[string, () => Uint8Array, string]> = [
+    ["an unknown scheme", () => reseal(Object.assign(good.slice(), { 9: 9 })), "ERR_PATTERN_SCHEME"],
+    ["reserved bytes set", () => reseal(Object.assign(good.slice(), { 15: 1 })), "ERR_PATTERN_FLAGS"],
+    ["a count the table cannot hold", () => withTable([0, 1], 5, 1), "ERR_PATTERN_RANGES"],
+    ["bytes after the table", () => withTable([0, 1, 5, 1, 0], 2, 2), "ERR_PATTERN_RANGES"],
+    ["a table ending inside a varint", () => withTable([0, 0x81], 1, 1), "ERR_PATTERN_RANGES"],
+    [
+      "a varint longer than 8 bytes",
+      () => withTable([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1], 1, 1),
+      "ERR_PATTERN_RANGES",
+    ],
+    ["a zero-length range", () => withTable([0, 0], 1, 0), "ERR_PATTERN_RANGES"],
+    ["adjacent ranges", () => withTable([0, 4, 0, 4], 2, 8), "ERR_PATTERN_RANGES"],
+    ["a range past the body", () => withTable([0x90, 0x4e, 10], 1, 10, 10_000), "ERR_PATTERN_RANGES"],
+    ["a total that contradicts the table", () => withTable([0, 4], 1, 5), "ERR_PATTERN_LENGTH"],
+    ["a total beyond the body", () => withTable([], 0, 200_000), "ERR_PATTERN_LENGTH"],
+  ];
+  for (const [name, make, code] of crafted) {
+    test(`decodePatternHeader() rejects ${name} with ${code}`, () =>
+      expect(codeOf(() => decodePatternHeader(make()))).toBe(code));
+  }
+
+  const peeks: Array<[string, number[], string]> = [
+    ["another magic", [...new TextEncoder().encode("PVRSPLIT")], "ERR_PATTERN_MAGIC"],
+    ["version 2", [...new TextEncoder().encode("PVRPATRN"), 2], "ERR_PATTERN_VERSION"],
+  ];
+  for (const [name, bytes, code] of peeks) {
+    test(`peekPatternHeaderLength() rejects ${name} with ${code}`, () => {
+      expect(codeOf(() => peekPatternHeaderLength(new Uint8Array(bytes)))).toBe(code);
+    });
+  }
+  test("peekPatternHeaderLength() rejects a length over the limit", () => {
+    const h = good.slice(0, 20);
+    new DataView(h.buffer).setUint32(16, 0xffffffff);
+    expect(codeOf(() => peekPatternHeaderLength(h))).toBe("ERR_PATTERN_HEADER_LENGTH");
+  });
+  test("peekPatternHeaderLength() waits for 20 bytes", () => {
+    expect(peekPatternHeaderLength(good.subarray(0, 19))).toBeUndefined();
+  });
+});

@@ -1,0 +1,172 @@
+/** @module Tests of the pattern planner on every fixture: ranges only in P/B slice data of the direct part, chunking invariance, damage. */
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { DemuxSink } from "../container/demux-sink.ts";
+import { PsDemuxer } from "../container/ps-demuxer.ts";
+import { indexRecording } from "../container/recording-indexer.ts";
+import { TsDemuxer } from "../container/ts-demuxer.ts";
+import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "../container/ts-packet.ts";
+import { TestRandom } from "../mpeg-video/test-random.ts";
+import type { ByteRange, RecordingIndex } from "../recording-index.ts";
+import { checkPatternRanges } from "./pattern-header.ts";
+import { PatternPlanner, planPattern } from "./pattern-planner.ts";
+import { DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
+
+const TESTDATA = join(import.meta.dir, "../../testdata");
+/** Every recording in testdata/ (ES and containers), as [name, bytes]. */
+export function patternFixtures(): Array<[string, Uint8Array]> {
+  const out: Array<[string, Uint8Array]> = [];
+  for (const dir of ["es", "containers"]) {
+    for (const f of readdirSync(join(TESTDATA, dir)).sort()) {
+      if (f.endsWith(".json")) continue;
+      out.push([`${dir}/${f}`, new Uint8Array(readFileSync(join(TESTDATA, dir, f)))]);
+    }
+  }
+  return out;
+}
+
+const SCHEMES: PatternScheme[] = [
+  DEFAULT_PATTERN_SCHEME,
+  { kind: "block", crypt: 1, skip: 9 },
+  { kind: "full" },
+];
+
+/** Direct-body offset → file offset, by the protected ranges. */
+function toFile(direct: number, prot: readonly ByteRange[]): number {
+  let file = direct;
+  for (const r of prot) {
+    if (r.offset <= file) file += r.length;
+    else break;
+  }
+  return file;
+}
+
+/**
+ * For each file byte that carries video ES, its ES offset (an independent demux of the same file), so a test
+ * can say which picture a pattern byte belongs to. -1 for bytes that carry no video.
+ */
+function esOffsets(bytes: Uint8Array, index: RecordingIndex): Float64Array {
+  const map = new Float64Array(bytes.length).fill(-1);
+  if (index.container === "es") {
+    for (let i = 0; i < bytes.length; i++) map[i] = i;
+    return map;
+  }
+  let es = 0;
+  const sink: DemuxSink = {
+    video: (_bytes, start, end, fileOffset) => {
+      for (let i = 0; i < end - start; i++) map[fileOffset + i] = es + i;
+      es += end - start;
+    },
+    error: () => {},
+    format: () => {},
+  };
+  const d =
+    index.container === "ps"
+      ? new PsDemuxer(sink)
+      : new TsDemuxer(sink, index.container === "m2ts" ? M2TS_PACKET_LENGTH : TS_PACKET_LENGTH);
+  d.push(bytes);
+  d.end();
+  return map;
+}
+
+describe("planPattern() on every fixture", () => {
+  for (const [name, bytes] of patternFixtures()) {
+    const index = indexRecording(bytes);
+    const mpeg = index.format === "mpeg1" || index.format === "mpeg2";
+
+    test(`planPattern() puts ranges only in P/B slice data outside protected ranges: ${name}`, () => {
+      const plan = planPattern(bytes, index, DEFAULT_PATTERN_SCHEME);
+      expect(plan.supported).toBe(mpeg);
+      const protectedBytes = index.protectedRanges.reduce((a, r) => a + r.length, 0);
+      const bodyLength = bytes.length - protectedBytes;
+      expect(checkPatternRanges(plan.ranges, bodyLength)).toBe(plan.encryptedBytes);
+      if (!mpeg) {
+        expect(plan.ranges).toEqual([]);
+        return;
+      }
+      const hasPB = index.pictures.some((p) => p.type !== "I");
+      expect(plan.ranges.length > 0).toBe(hasPB);
+      const es = esOffsets(bytes, index);
+      const pics = index.pictures;
+      for (const r of plan.ranges) {
+        for (let d = r.offset; d < r.offset + r.length; d++) {
+          const file = toFile(d, index.protectedRanges);
+          for (const p of index.protectedRanges)
+            expect(file >= p.offset && file < p.offset + p.length).toBe(false);
+          const e = es[file]!;
+          expect(e).toBeGreaterThanOrEqual(0);
+          const pic = pics.findLast((p) => p.offset <= e)!;
+          expect(pic.type === "P" || pic.type === "B" || pic.type === "D").toBe(true);
+          expect(e).toBeLessThan(pic.offset + pic.length);
+        }
+      }
+    });
+
+    if (!mpeg) continue;
+    test(`planPattern() leaves every start code in the clear: ${name}`, () => {
+      const plan = planPattern(bytes, index, { kind: "full" });
+      const es = esOffsets(bytes, index);
+      // Rebuild the ES and mark which ES bytes the plan encrypts.
+      const esLen = Math.max(...es) + 1;
+      const video = new Uint8Array(esLen);
+      const enc = new Uint8Array(esLen);
+      for (let f = 0; f < bytes.length; f++) if (es[f]! >= 0) video[es[f]!] = bytes[f]!;
+      for (const r of plan.ranges)
+        for (let d = r.offset; d < r.offset + r.length; d++) enc[es[toFile(d, index.protectedRanges)]!] = 1;
+      for (let i = 0; i + 3 < esLen; i++) {
+        if (video[i] === 0 && video[i + 1] === 0 && video[i + 2] === 1) {
+          expect(enc[i + 2]! | enc[i + 3]!).toBe(0);
+        }
+      }
+    });
+
+    test(`PatternPlanner gives the same plan for any chunking: ${name}`, () => {
+      for (const scheme of SCHEMES) {
+        const whole = planPattern(bytes, index, scheme);
+        for (const seed of [1, 2]) {
+          const planner = new PatternPlanner(scheme);
+          for (const c of new TestRandom(seed).chunks(bytes)) planner.push(c);
+          expect(planner.finish(index)).toEqual(whole);
+        }
+      }
+    });
+  }
+});
+
+describe("PatternPlanner on bad input", () => {
+  test("PatternPlanner.finish() rejects an index of another container", () => {
+    const [, ts] = patternFixtures().find(([n]) => n.endsWith(".ts"))!;
+    const [, es] = patternFixtures().find(([n]) => n.endsWith(".m2v"))!;
+    const planner = new PatternPlanner(DEFAULT_PATTERN_SCHEME);
+    planner.push(es);
+    expect(() => planner.finish(indexRecording(ts))).toThrow(RangeError);
+  });
+
+  test("PatternPlanner never throws and keeps ranges valid on damaged recordings (seeded fuzz)", () => {
+    const rnd = new TestRandom(66);
+    const fixtures = patternFixtures();
+    for (let round = 0; round < 40; round++) {
+      const [, original] = fixtures[rnd.int(fixtures.length)]!;
+      const bytes = original.slice(0, 1 + rnd.int(original.length));
+      const flips = rnd.int(50);
+      for (let i = 0; i < flips; i++) bytes[rnd.int(bytes.length)] = rnd.int(256);
+      if (rnd.next() < 0.3) bytes.fill(0, rnd.int(bytes.length), rnd.int(bytes.length));
+      const index = indexRecording(bytes);
+      const planner = new PatternPlanner(SCHEMES[rnd.int(SCHEMES.length)]!);
+      for (const c of rnd.chunks(bytes)) planner.push(c);
+      const plan = planner.finish(index);
+      const body = bytes.length - index.protectedRanges.reduce((a, r) => a + r.length, 0);
+      expect(checkPatternRanges(plan.ranges, body)).toBe(plan.encryptedBytes);
+    }
+  });
+
+  test("PatternPlanner plans nothing for random bytes and an empty recording", () => {
+    const rnd = new TestRandom(5);
+    const noise = new Uint8Array(5000).map(() => rnd.int(256));
+    for (const bytes of [noise, new Uint8Array(0)]) {
+      const plan = planPattern(bytes, indexRecording(bytes), DEFAULT_PATTERN_SCHEME);
+      expect(plan.ranges.length).toBe(0);
+    }
+  });
+});
