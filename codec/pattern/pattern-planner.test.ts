@@ -1,7 +1,5 @@
 /** @module Tests of the pattern planner on every fixture: ranges only in P/B slice data of the direct part, chunking invariance, damage. */
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { DemuxSink } from "../container/demux-sink.ts";
 import { PsDemuxer } from "../container/ps-demuxer.ts";
 import { indexRecording } from "../container/recording-indexer.ts";
@@ -9,22 +7,10 @@ import { TsDemuxer } from "../container/ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "../container/ts-packet.ts";
 import { TestRandom } from "../mpeg-video/test-random.ts";
 import type { ByteRange, RecordingIndex } from "../recording-index.ts";
+import { patternFixtures } from "./pattern-fixtures.ts";
 import { checkPatternRanges } from "./pattern-header.ts";
 import { PatternPlanner, planPattern } from "./pattern-planner.ts";
 import { DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
-
-const TESTDATA = join(import.meta.dir, "../../testdata");
-/** Every recording in testdata/ (ES and containers), as [name, bytes]. */
-export function patternFixtures(): Array<[string, Uint8Array]> {
-  const out: Array<[string, Uint8Array]> = [];
-  for (const dir of ["es", "containers"]) {
-    for (const f of readdirSync(join(TESTDATA, dir)).sort()) {
-      if (f.endsWith(".json")) continue;
-      out.push([`${dir}/${f}`, new Uint8Array(readFileSync(join(TESTDATA, dir, f)))]);
-    }
-  }
-  return out;
-}
 
 const SCHEMES: PatternScheme[] = [
   DEFAULT_PATTERN_SCHEME,

@@ -1,0 +1,187 @@
+/** @module Round trips of pattern mode on every fixture: split, encode the direct part, decode it in chunks, merge byte-exact; damage and wrong keys. */
+import { describe, expect, test } from "bun:test";
+import { makePatternKeystream } from "../../crypto/keystream.ts";
+import { CodecError } from "../codec-error.ts";
+import { indexRecording } from "../container/recording-indexer.ts";
+import { TestRandom } from "../mpeg-video/test-random.ts";
+import { concat, mergeBytes, splitBytes } from "../split/split-bytes.ts";
+import { peekSplitHeaderLength } from "../split/split-format.ts";
+import { PatternCipher } from "./pattern-cipher.ts";
+import { PatternDirectDecoder } from "./pattern-direct-decoder.ts";
+import { PatternDirectEncoder } from "./pattern-direct-encoder.ts";
+import { patternFixtures } from "./pattern-fixtures.ts";
+import { planPattern } from "./pattern-planner.ts";
+import { DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
+
+const SESSION_KEY = new Uint8Array(32).map((_, i) => i * 7 + 1);
+const SALT = new Uint8Array(16).map((_, i) => 200 - i);
+
+async function run(
+  feed: (c: Uint8Array) => Promise<Uint8Array[]>,
+  chunks: Uint8Array[],
+): Promise<Uint8Array> {
+  const out: Uint8Array[] = [];
+  for (const c of chunks) out.push(...(await feed(c)));
+  return concat(out);
+}
+
+/** The wire form of a fixture's direct part and what it came from. */
+async function wire(bytes: Uint8Array, scheme: PatternScheme, chunkSeed: number) {
+  const index = indexRecording(bytes);
+  const parts = splitBytes(bytes, index.protectedRanges, index.container);
+  const plan = planPattern(bytes, index, scheme);
+  const enc = new PatternDirectEncoder(plan, SALT, await makePatternKeystream(SESSION_KEY, SALT));
+  // The encoder overwrites its input: hand it a copy so parts.direct stays the plain reference.
+  const sent = await run((c) => enc.push(c), new TestRandom(chunkSeed).chunks(parts.direct.slice()));
+  enc.finish();
+  return { index, parts, plan, sent, added: enc.addedBytes };
+}
+
+function decoder(key = SESSION_KEY): PatternDirectDecoder {
+  return new PatternDirectDecoder((salt) => makePatternKeystream(key, salt));
+}
+
+describe("pattern mode round trip on every fixture", () => {
+  for (const [name, bytes] of patternFixtures()) {
+    test(`pattern mode merges byte-exact after decrypt in random chunkings: ${name}`, async () => {
+      for (const [seed, scheme] of [
+        [1, DEFAULT_PATTERN_SCHEME],
+        [2, { kind: "block", crypt: 1, skip: 9 }],
+        [3, { kind: "full" }],
+      ] as const) {
+        const { parts, plan, sent, added } = await wire(bytes, scheme, seed);
+        expect(sent.length).toBe(parts.direct.length + added);
+        // Only range bytes changed, and the split header is untouched at the front.
+        const splitLength = peekSplitHeaderLength(parts.direct)!;
+        expect(sent.subarray(0, splitLength)).toEqual(parts.direct.subarray(0, splitLength));
+        const body = parts.direct.subarray(splitLength);
+        const sentBody = sent.subarray(splitLength + added);
+        const inRange = new Uint8Array(body.length);
+        for (const r of plan.ranges) inRange.fill(1, r.offset, r.offset + r.length);
+        let changed = 0;
+        for (let i = 0; i < body.length; i++) {
+          if (sentBody[i] !== body[i]) {
+            expect(inRange[i]).toBe(1);
+            changed++;
+          }
+        }
+        // A keystream leaves a byte unchanged 1 time in 256: most range bytes must differ.
+        expect(changed).toBeGreaterThanOrEqual(Math.floor(plan.encryptedBytes * 0.9));
+        const dec = decoder();
+        const plain = await run((c) => dec.push(c), new TestRandom(seed + 10).chunks(sent.slice()));
+        expect(dec.finish().ranges).toEqual(plan.ranges);
+        expect(plain).toEqual(parts.direct);
+        expect(mergeBytes({ protected: parts.protected, direct: plain }).bytes).toEqual(bytes);
+      }
+    });
+  }
+});
+
+describe("PatternCipher", () => {
+  test("PatternCipher gives the same ciphertext for every chunking", async () => {
+    const ranges = [
+      { offset: 3, length: 40 },
+      { offset: 50, length: 1 },
+      { offset: 60, length: 100 },
+      { offset: 999, length: 1 },
+    ];
+    const ks = await makePatternKeystream(SESSION_KEY, SALT);
+    const reference = new Uint8Array(1000).map((_, i) => i & 0xff);
+    const whole = reference.slice();
+    await new PatternCipher(ranges, 1000, ks).apply(whole);
+    for (let seed = 1; seed <= 20; seed++) {
+      const data = reference.slice();
+      const c = new PatternCipher(ranges, 1000, ks);
+      for (const piece of new TestRandom(seed).chunks(data)) await c.apply(piece);
+      c.finish();
+      expect(data).toEqual(whole);
+    }
+  });
+
+  test("PatternCipher rejects bytes past the body and a short body", async () => {
+    const ks = await makePatternKeystream(SESSION_KEY, SALT);
+    const c = new PatternCipher([{ offset: 0, length: 4 }], 8, ks);
+    await c.apply(new Uint8Array(6));
+    expect(() => c.finish()).toThrow(CodecError);
+    await expect(c.apply(new Uint8Array(3))).rejects.toThrow(CodecError);
+  });
+});
+
+describe("PatternDirectDecoder on bad input", () => {
+  const [, bytes] = patternFixtures().find(([n]) => n.endsWith("mpeg2-gop12.m2v"))!;
+
+  test("PatternDirectDecoder with the wrong session key fails the merge's integrity check", async () => {
+    const { parts, sent } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 4);
+    const dec = decoder(new Uint8Array(32).fill(9));
+    const plain = await run((c) => dec.push(c), [sent.slice()]);
+    expect(() => mergeBytes({ protected: parts.protected, direct: plain })).toThrow(
+      expect.objectContaining({ code: "ERR_SPLIT_INTEGRITY" }),
+    );
+  });
+
+  test("PatternDirectDecoder rejects a pattern header from another split", async () => {
+    const a = await wire(bytes, DEFAULT_PATTERN_SCHEME, 5);
+    const [, other] = patternFixtures().find(([n]) => n.endsWith("mpeg2-gop15.m2v"))!;
+    const b = await wire(other, DEFAULT_PATTERN_SCHEME, 6);
+    const splitA = peekSplitHeaderLength(a.sent)!;
+    const splitB = peekSplitHeaderLength(b.sent)!;
+    const spliced = concat([
+      a.sent.subarray(0, splitA),
+      b.sent.subarray(splitB, splitB + b.added),
+      a.sent.subarray(splitA + a.added),
+    ]);
+    await expect(run((c) => decoder().push(c), [spliced])).rejects.toThrow(
+      expect.objectContaining({ code: "ERR_PATTERN_PAIR" }),
+    );
+  });
+
+  test("PatternDirectDecoder rejects a plain direct part (no pattern header)", async () => {
+    const { parts } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 7);
+    await expect(run((c) => decoder().push(c), [parts.direct.slice()])).rejects.toThrow(
+      expect.objectContaining({ code: "ERR_PATTERN_MAGIC" }),
+    );
+  });
+
+  test("PatternDirectDecoder reports truncation inside the headers", async () => {
+    const { sent, added } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 8);
+    const cut = peekSplitHeaderLength(sent)! + Math.floor(added / 2);
+    const dec = decoder();
+    await run((c) => dec.push(c), [sent.slice(0, cut)]);
+    expect(() => dec.finish()).toThrow(expect.objectContaining({ code: "ERR_PATTERN_TRUNCATED" }));
+  });
+
+  test("PatternDirectDecoder never hangs or crashes on damaged wire bytes (seeded fuzz)", async () => {
+    const { parts, sent } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 9);
+    const rnd = new TestRandom(606);
+    const headerEnd = 2000;
+    for (let round = 0; round < 60; round++) {
+      const bad = sent.slice(0, rnd.next() < 0.3 ? rnd.int(sent.length) : sent.length);
+      const flips = 1 + rnd.int(4);
+      for (let i = 0; i < flips; i++) bad[rnd.int(Math.min(bad.length, headerEnd))]! ^= 1 << rnd.int(8);
+      const dec = decoder();
+      try {
+        const plain = await run((c) => dec.push(c), rnd.chunks(bad));
+        dec.finish();
+        mergeBytes({ protected: parts.protected, direct: plain });
+        // Damage that survived every check must have left the bytes intact (e.g. a flip past the cut).
+        expect(plain).toEqual(parts.direct);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CodecError);
+        expect((err as CodecError).code).toMatch(/^ERR_(PATTERN|SPLIT)_/);
+      }
+    }
+  });
+
+  test("PatternDirectEncoder rejects a protected part", async () => {
+    const index = indexRecording(bytes);
+    const parts = splitBytes(bytes, index.protectedRanges, index.container);
+    const enc = new PatternDirectEncoder(
+      { scheme: DEFAULT_PATTERN_SCHEME, ranges: [] },
+      SALT,
+      await makePatternKeystream(SESSION_KEY, SALT),
+    );
+    await expect(enc.push(parts.protected.slice())).rejects.toThrow(
+      expect.objectContaining({ code: "ERR_PATTERN_PAIR" }),
+    );
+  });
+});
