@@ -16,6 +16,7 @@ import { DeviceAllowList } from "../permit/device-allow-list.ts";
 import { BusySwitch } from "./busy-switch.ts";
 import { InboxPickup } from "./inbox-pickup.ts";
 import { KeepaliveCadence } from "./keepalive-cadence.ts";
+import { followLease } from "./lease-follower.ts";
 import { NodeLink } from "./node-link.ts";
 import { RecorderLoad } from "./recorder-load.ts";
 import { type RecorderStatus, writeStatus } from "./recorder-status-file.ts";
@@ -156,6 +157,13 @@ export class RecorderDaemon implements AsyncDisposable {
       tickets,
       onUnknownSession: () => fetchSessions(),
       onConnection: (conn, ticket) => {
+        const stop = followLease({
+          expiresAt: ticket.expiresAt,
+          fetch: () => client.session(ticket.sessionId),
+          onExtended: (at) => tickets.extend(ticket.sessionId, at),
+          log: (event, fields) => log(event, { session: ticket.sessionId, ...fields }),
+        });
+        void conn.closed.then(stop);
         void receiver.onConnection(conn, ticket.callerName ?? ticket.callerId);
       },
       log: (e) =>

@@ -85,12 +85,22 @@ export async function startNode(
   dataDir: string,
   http = "127.0.0.1:0",
   udp = "127.0.0.1:0",
+  config?: Record<string, unknown>,
 ): Promise<NodeProc> {
-  const proc = Bun.spawn(["bun", MAIN, "control", "serve", "--data", dataDir, "--http", http, "--udp", udp], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const extra: string[] = [];
+  if (config) {
+    const file = join(dataDir, "test-config.json");
+    writeFileSync(file, JSON.stringify(config));
+    extra.push("--config", file);
+  }
+  const proc = Bun.spawn(
+    ["bun", MAIN, "control", "serve", "--data", dataDir, "--http", http, "--udp", udp, ...extra],
+    {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   const out = new LineLog(proc.stdout);
   const stderr = new LineLog(proc.stderr);
   const first = JSON.parse(await out.waitFor(/^\{/, { timeoutMs: 15_000 })) as { http: string; udp: string };

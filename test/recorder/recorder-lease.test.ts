@@ -1,0 +1,90 @@
+/** @module The callee follows a lease the caller extended; without the extension the channel ends at the lease. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
+import { dialDirect } from "../../firmware/direct/direct-dial.ts";
+import type { DirectChannelError } from "../../firmware/direct/direct-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
+import {
+  enrollDevice,
+  type NodeProc,
+  pvrlink,
+  type RecorderProc,
+  startNode,
+  startRecorder,
+  tempDir,
+  until,
+} from "./recorder-harness.ts";
+
+let nodeDir: string;
+let node: NodeProc;
+let rec: RecorderProc;
+let alice: ControlClient;
+
+beforeAll(async () => {
+  nodeDir = tempDir("pvrlink-node-");
+  // A 3-second lease: long enough to connect, short enough to run past it in a test.
+  node = await startNode(nodeDir, "127.0.0.1:0", "127.0.0.1:0", { sessionDurationSec: 3, extensionSec: 20 });
+  alice = node.client(await enrollDevice(node, "alice"));
+  rec = await startRecorder(node, "grandma");
+  expect((await pvrlink(["permit", "add", "alice", "--data", rec.dataDir])).code).toBe(0);
+  await rec.log.waitFor(/recorder registered/);
+}, 30_000);
+
+afterAll(async () => {
+  await rec?.[Symbol.asyncDispose]();
+  await node?.stop();
+  rmSync(nodeDir, { recursive: true, force: true });
+});
+
+async function openOffer(name: string, payload: Uint8Array) {
+  const q = await alice.query("grandma");
+  if (q.status !== 200) throw new Error("expected a live session");
+  const s = q.session;
+  const conn = await dialDirect({
+    host: rec.direct.host,
+    port: rec.direct.port,
+    sessionId: s.id,
+    password: s.password,
+    key: s.key,
+    callerId: alice.deviceId,
+  });
+  const sha256 = createHash("sha256").update(payload).digest("hex");
+  await conn.send({
+    type: "offer",
+    kind: "data",
+    size: payload.byteLength,
+    name,
+    meta: { sha256, recordingType: "data", secret: false },
+  });
+  await conn.sendData(payload.subarray(0, 1000));
+  return { s, conn, sha256 };
+}
+
+describe("session lease on the receiving side", () => {
+  test("an extension the caller obtained keeps the callee's channel open past the first lease", async () => {
+    const payload = new Uint8Array(5000).fill(3);
+    const from = rec.log.length;
+    const { s, conn, sha256 } = await openOffer("long.bin", payload);
+    const ext = await alice.extend(s.id);
+    expect(ext.expiresAt).toBeGreaterThan(s.expiresAt);
+    await rec.log.waitFor(new RegExp(`lease-extended session=${s.id}`), { from, timeoutMs: 8000 });
+    conn.setExpiry(ext.expiresAt); // the caller's side follows its own extension
+    await until(() => Date.now() > s.expiresAt + 300, "the first lease to pass");
+    await conn.sendData(payload.subarray(1000));
+    await conn.send({ type: "end", size: payload.byteLength, sha256 });
+    expect(await conn.receive()).toMatchObject({ type: "receipt", ok: true, sha256 });
+    await conn.close();
+  }, 20_000);
+
+  test("without an extension the callee closes the channel at the lease end with 'expired'", async () => {
+    const { conn } = await openOffer("short.bin", new Uint8Array(5000));
+    conn.setExpiry(Date.now() + 60_000); // only the callee's timer may end it: this tests the callee
+    const err = (await conn.receive().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as DirectChannelError;
+    expect(err.code).toBe("ERR_DIRECT_CLOSED");
+    expect(err.reason).toBe("expired");
+  }, 20_000);
+});
