@@ -158,8 +158,10 @@ export interface ClusterOptions {
 const STEADY_STAT = "cpu  1000 0 1000 100000 0 0 0 0 0 0\ncpu0 1000 0 1000 100000 0 0 0 0 0 0\n";
 
 export interface RecorderOptions {
-  /** Extra `pvrlink recorder run` flags, e.g. ["--advertise", "127.0.0.1:PORT"], ["--load-from", DIR]. */
+  /** Extra `pvrlink recorder run` flags, e.g. ["--advertise", "127.0.0.1:PORT"]. */
   args?: string[];
+  /** This recorder's own load view (DIR/stat, DIR/pressure), e.g. a scripted load in a test. */
+  loadDir?: string;
 }
 
 export interface Recorder {
@@ -248,6 +250,11 @@ export class Cluster implements AsyncDisposable {
     this.admin = new AdminClient(this.nodeUrl, this.adminToken);
   }
 
+  /** Stops a recorder's daemon (SIGTERM); it stays in the map so its data dir can still be read. */
+  async stopRecorder(name: string): Promise<void> {
+    await this.recorders.get(name)?.proc.stop();
+  }
+
   /** Stops the node (SIGTERM, or SIGKILL for a crash) and starts it again on the same ports and data. */
   async restartNode(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     await this.node.stop(signal);
@@ -317,7 +324,11 @@ export class Cluster implements AsyncDisposable {
       "5",
       "--inbox-every",
       "2",
-      ...(this.o.realLoad ? [] : ["--load-from", this.loadDir]),
+      ...(ro.loadDir !== undefined
+        ? ["--load-from", ro.loadDir]
+        : this.o.realLoad
+          ? []
+          : ["--load-from", this.loadDir]),
       ...(ro.args ?? []),
     ];
     const rec = await this.#startRecorder(name, dataDir, runArgs);

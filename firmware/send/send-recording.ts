@@ -152,7 +152,9 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
     refused: (message) => log(`extension refused: ${message}`),
     ended: (reason) => {
       sessionEndedReason = reason;
-      if (!awaitingPeerEnd) {
+      // Without a direct channel the callee's "done" end is its receipt, even if it comes before we wait for it.
+      const peerDone = reason === "done" && conn === undefined && result.mode === "live";
+      if (!awaitingPeerEnd && !peerDone) {
         result.forcedEnd = true;
         abort.abort(new SendFailure("session_ended", `session ended by the node: ${reason}`));
       }
@@ -316,16 +318,13 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
       log(`uploaded; waiting for ${callee.name} to fetch and verify it from the node`);
       if (sessionEndedReason === undefined) {
         await new Promise<void>((resolve) => {
-          peerEnded = resolve;
-          const t = setTimeout(resolve, Math.max(0, lease.expiresAt - Date.now()));
-          abort.signal.addEventListener(
-            "abort",
-            () => {
-              clearTimeout(t);
-              resolve();
-            },
-            { once: true },
-          );
+          const done = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          peerEnded = done;
+          const t = setTimeout(done, Math.max(0, lease.expiresAt - Date.now()));
+          abort.signal.addEventListener("abort", done, { once: true });
         });
       }
       if (sessionEndedReason !== "done") {

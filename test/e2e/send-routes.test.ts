@@ -1,0 +1,165 @@
+/** @module End to end, compiled binary: a permitted send of each attribute kind, byte-identical, with the split observed on the wire. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Cluster } from "../../firmware/demo/cluster.ts";
+import {
+  contains,
+  gaps,
+  incomingLeftovers,
+  libraryOf,
+  protectedRangesOf,
+  ROOT,
+  sha256File,
+  sizeOf,
+  spoolFiles,
+  startCluster,
+  summaryOf,
+  Tap,
+  windowsInside,
+} from "./e2e-kit.ts";
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  await cluster.addRecorder("alice");
+  await cluster.addRecorder("bob");
+  await cluster.ok(["permit", "add", "alice", "--data", cluster.recorders.get("bob")?.dataDir ?? ""]);
+});
+
+afterAll(async () => {
+  await cluster?.[Symbol.asyncDispose]();
+});
+
+/** Sends FILE from alice to bob with the direct channel dialled through a recording tap. */
+async function sendThroughTap(file: string, extra: string[] = []) {
+  const bob = cluster.recorders.get("bob");
+  if (!bob) throw new Error("no bob");
+  await using tap = await Tap.start(bob.direct);
+  const run = await cluster.recorderRun("alice", [
+    "send",
+    file,
+    "--to",
+    "bob",
+    "--json",
+    "--direct",
+    `127.0.0.1:${tap.port}`,
+    ...extra,
+  ]);
+  return { run, summary: summaryOf(run.stdout), wire: tap.upstream() };
+}
+
+async function expectFiledIdentical(file: string, sha: string) {
+  const entry = (await libraryOf(cluster, "bob")).find((r) => r.sha256 === sha);
+  expect(entry).toBeDefined();
+  expect(entry?.sender).toBe("alice");
+  expect(await sha256File(entry?.path ?? "")).toBe(await sha256File(file));
+  expect(await incomingLeftovers(cluster.recorders.get("bob")?.dataDir ?? "")).toEqual([]);
+}
+
+async function spoolOf(ids: string[]): Promise<Buffer[]> {
+  const files = await spoolFiles(cluster.nodeDataDir);
+  return Promise.all(ids.map((id) => readFile(files.get(id) ?? "/nonexistent")));
+}
+
+describe("permitted sends, one per attribute kind", () => {
+  const videos = [
+    { kind: "MPEG-2 video ES", file: join(ROOT, "testdata/es/mpeg2-gop15.m2v"), type: "es" },
+    { kind: "MPEG-2 Transport Stream", file: join(ROOT, "testdata/containers/ts-mpeg2.ts"), type: "ts" },
+  ];
+  for (const v of videos) {
+    test(`send splits a ${v.kind}: I-pictures only sealed through the node, P/B pictures in clear on the direct socket`, async () => {
+      const bytes = new Uint8Array(await readFile(v.file));
+      const { ranges, iPictures } = protectedRangesOf(bytes);
+      expect(iPictures).toBeGreaterThan(0);
+      const { run, summary, wire } = await sendThroughTap(v.file);
+      expect(run.code).toBe(0);
+      expect(summary.ok).toBe(true);
+      expect(summary.route).toBe("split");
+      expect(summary.fallback).toBe(false);
+      expect(summary.iPictures).toBe(iPictures);
+      await expectFiledIdentical(v.file, summary.sha256);
+
+      const iWindows = windowsInside(bytes, ranges, 12);
+      const pbWindows = windowsInside(
+        bytes,
+        gaps(bytes.length, ranges),
+        12,
+        24,
+        Buffer.concat(ranges.map((r) => bytes.subarray(r.offset, r.offset + r.length))),
+      );
+      expect(iWindows.length).toBeGreaterThanOrEqual(6);
+      expect(pbWindows.length).toBeGreaterThanOrEqual(6);
+      // The direct socket: every sampled P/B window in clear, no sampled I-picture window at all.
+      for (const w of pbWindows) expect(contains(wire, w)).toBe(true);
+      for (const w of iWindows) expect(contains(wire, w)).toBe(false);
+      // The node's spool: one transfer, exactly the sealed protected part's size, and only ciphertext.
+      expect(summary.transfers.length).toBe(1);
+      const [spool] = await spoolOf(summary.transfers);
+      expect(spool?.length).toBe(summary.bytesRelay);
+      for (const w of [...iWindows, ...pbWindows]) expect(contains(spool as Buffer, w)).toBe(false);
+      const protectedBody = ranges.reduce((n, r) => n + r.length, 0);
+      expect(summary.bytesRelayPayload).toBeGreaterThan(protectedBody);
+      expect(summary.bytesRelay).toBeGreaterThan(summary.bytesRelayPayload);
+      expect(summary.bytesDirect).toBeGreaterThan(bytes.length - protectedBody);
+    });
+  }
+
+  test("send of a secret recording puts nothing of it on the direct socket and only ciphertext on the node", async () => {
+    const file = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
+    const bytes = new Uint8Array(await readFile(file));
+    const { run, summary, wire } = await sendThroughTap(file, ["--secret"]);
+    expect(run.code).toBe(0);
+    expect(summary.route).toBe("secret");
+    expect(summary.bytesDirect).toBe(0);
+    await expectFiledIdentical(file, summary.sha256);
+    const entry = (await libraryOf(cluster, "bob")).find((r) => r.sha256 === summary.sha256);
+    expect(entry?.secret).toBe(true);
+    const windows = windowsInside(bytes, [{ offset: 0, length: bytes.length }], 12, 24, Buffer.alloc(0));
+    for (const w of windows) expect(contains(wire, w)).toBe(false);
+    const [spool] = await spoolOf(summary.transfers);
+    expect(spool?.length).toBe(summary.bytesRelay);
+    for (const w of windows) expect(contains(spool as Buffer, w)).toBe(false);
+  });
+
+  test("send of a data file goes wholly direct, readable on the wire (clear, authenticated frames), nothing via the node", async () => {
+    const file = join(cluster.root, "notes.bin");
+    await writeFile(file, randomBytes(300_000));
+    const bytes = new Uint8Array(await readFile(file));
+    const { run, summary, wire } = await sendThroughTap(file);
+    expect(run.code).toBe(0);
+    expect(summary.route).toBe("data");
+    expect(summary.bytesRelay).toBe(0);
+    expect(summary.transfers).toEqual([]);
+    expect(summary.bytesDirect).toBe(bytes.length);
+    await expectFiledIdentical(file, summary.sha256);
+    const windows = windowsInside(bytes, [{ offset: 0, length: bytes.length }], 12, 24, Buffer.alloc(0));
+    for (const w of windows) expect(contains(wire, w)).toBe(true);
+    // Authenticated, not just framed: the wire carries a 16-byte tag per frame on top of the bytes.
+    expect(wire.length).toBeGreaterThan(bytes.length + 16);
+    expect(await sizeOf(file)).toBe(bytes.length);
+  });
+
+  test("send falls back to the relay for everything when the direct dial fails, and says so", async () => {
+    const file = join(ROOT, "testdata/es/mpeg2-closed-gop.m2v");
+    // A port nothing listens on: connect refused.
+    const run = await cluster.recorderRun("alice", [
+      "send",
+      file,
+      "--to",
+      "bob",
+      "--json",
+      "--direct",
+      "127.0.0.1:1",
+    ]);
+    const summary = summaryOf(run.stdout);
+    expect(run.code).toBe(0);
+    expect(summary.fallback).toBe(true);
+    expect(run.stdout).toContain("sending everything through the node, encrypted");
+    expect(summary.bytesDirect).toBe(0);
+    expect(summary.transfers.length).toBe(2);
+    await expectFiledIdentical(file, summary.sha256);
+  });
+});
