@@ -181,6 +181,26 @@ describe("recorder daemon with a real control node", () => {
     expect(await queryCode(alice)).toBe(200);
   }, 20_000);
 
+  test("600 garbage datagrams (random, STUN-shaped, trigger-shaped) leave the UDP loop serving", async () => {
+    const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    const port = status().udpPort;
+    let seed = 99;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    for (let i = 0; i < 600; i++) {
+      const b = new Uint8Array(Math.floor(rand() * 1400)).map(() => Math.floor(rand() * 256));
+      if (b.length >= 20 && i % 3 === 0) b.set([0x01, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42], 0); // Binding Success header
+      if (b.length >= 8 && i % 3 === 1) b.set([0x50, 0x56, 0x54, 0x47, 1, 1], 0); // trigger magic
+      s.send(b, port, "127.0.0.1");
+      if (i % 50 === 0) await Bun.sleep(1); // let the daemon read; a full socket buffer would drop, not test
+    }
+    s.close();
+    expect(await queryCode(alice)).toBe(200);
+    expect(rec.proc.exitCode).toBeNull();
+  }, 20_000);
+
   test("a data recording sent on the direct channel is verified, filed and receipted", async () => {
     const q = await alice.query("grandma");
     if (q.status !== 200) throw new Error("expected a live session");
