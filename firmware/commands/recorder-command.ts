@@ -52,7 +52,7 @@ Options:
   --json                 machine-readable status
   --data DIR, --config FILE, --listen HOST:PORT, --advertise HOST:PORT, --keepalive SEC, --load-cpu F,
   --load-pressure P, --max-transfers N, --node-udp HOST:PORT, --library DIR, --policy node|device: see
-  docs/recorder.md (defaults: $PVRLINK_DATA or ~/.local/share/pvrlink, listen 0.0.0.0:8471, keepalive 25)
+  firmware/recorder/README.md (defaults: $PVRLINK_DATA or ~/.local/share/pvrlink, listen 0.0.0.0:8471, keepalive 25)
 
 Exit codes: 0 success, 1 bad input (no credential, node refused), 2 bad usage.`;
 
