@@ -5,6 +5,7 @@ import type { ControlClient } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import type { OfferMessage } from "../direct/direct-message.ts";
 import type { Library, Recording } from "../library/library.ts";
+import type { TransferSlot } from "../load/load-monitor.ts";
 import type { RelayManifest } from "../transfer/relay-stream.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import type { RecorderLoad } from "./recorder-load.ts";
@@ -81,6 +82,7 @@ export class RecordingReceiver {
   readonly #d: ReceiverDeps;
   readonly #sessions = new Map<string, SessionWork>();
   readonly active = new Map<string, ActiveTransfer>();
+  readonly #slots = new Map<string, { users: number; slot: TransferSlot }>();
   #seq = 0;
 
   constructor(d: ReceiverDeps) {
@@ -141,7 +143,14 @@ export class RecordingReceiver {
 
   #track(session: string, name: string, via: string): { id: string; add(n: number): void; done(): void } {
     const id = `${session}#${++this.#seq}`;
-    const slot = this.#d.load.monitor.beginTransfer();
+    // One recording is one transfer for the load monitor, however many channels (direct + relay) carry it.
+    let slot = this.#slots.get(session);
+    if (slot) slot.users++;
+    else {
+      slot = { users: 1, slot: this.#d.load.monitor.beginTransfer() };
+      this.#slots.set(session, slot);
+    }
+    const held = slot;
     const t: ActiveTransfer = { session, name, via, bytes: 0, startedAt: Date.now() };
     this.active.set(id, t);
     this.#d.changed();
@@ -151,7 +160,10 @@ export class RecordingReceiver {
         t.bytes += n;
       },
       done: () => {
-        slot.release();
+        if (--held.users === 0) {
+          held.slot.release();
+          if (this.#slots.get(session) === held) this.#slots.delete(session);
+        }
         this.active.delete(id);
         this.#d.changed();
       },
