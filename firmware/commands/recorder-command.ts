@@ -100,7 +100,10 @@ async function enroll(values: Values, config: RecorderConfig): Promise<number> {
     }
     const c = DeviceCredential.fromEnrollment(body, values.node);
     const secret = (body as { secret: string }).secret;
-    cred = new DeviceCredential(c.id, c.name, secret, values.node ?? c.node, values.udp ?? c.nodeUdp);
+    // `pvrlink control enroll` prints the node's listen address ("host:port"); the credential keeps a URL.
+    const http =
+      values.node !== undefined ? config.nodeUrl : c.node.includes("://") ? c.node : `http://${c.node}`;
+    cred = new DeviceCredential(c.id, c.name, secret, http, values.udp ?? c.nodeUdp);
   } else {
     if (values.node === undefined) throw new UsageError("--node URL is required to redeem a token");
     if (values.token === undefined || values.name === undefined)
