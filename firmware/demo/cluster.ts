@@ -296,23 +296,7 @@ export class Cluster implements AsyncDisposable {
 
   /** Enrolls NAME with an enrollment token (as a user would) and starts its daemon; waits until the node sees it. */
   async addRecorder(name: string, ro: RecorderOptions = {}): Promise<Recorder> {
-    const dataDir = join(this.root, name);
-    const { token } = await this.admin.enrollmentToken();
-    const udp = `${this.udp.host}:${this.udp.port}`;
-    await this.ok([
-      "recorder",
-      "enroll",
-      "--node",
-      this.nodeUrl,
-      "--udp",
-      udp,
-      "--token",
-      token,
-      "--name",
-      name,
-      "--data",
-      dataDir,
-    ]);
+    const dataDir = await this.enroll(name);
     const runArgs = [
       "recorder",
       "run",
@@ -335,6 +319,28 @@ export class Cluster implements AsyncDisposable {
     this.recorders.set(name, rec);
     await this.waitConnected(rec.id);
     return rec;
+  }
+
+  /** Enrolls NAME with an enrollment token into its own data dir, without starting a daemon; returns the dir. */
+  async enroll(name: string): Promise<string> {
+    const dataDir = join(this.root, name);
+    const { token } = await this.admin.enrollmentToken();
+    const udp = `${this.udp.host}:${this.udp.port}`;
+    await this.ok([
+      "recorder",
+      "enroll",
+      "--node",
+      this.nodeUrl,
+      "--udp",
+      udp,
+      "--token",
+      token,
+      "--name",
+      name,
+      "--data",
+      dataDir,
+    ]);
+    return dataDir;
   }
 
   async #startRecorder(name: string, dataDir: string, runArgs: string[]): Promise<Recorder> {
