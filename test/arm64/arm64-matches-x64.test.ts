@@ -29,7 +29,7 @@ test("pvrlink inspect --json on ARM64 prints the same JSON as x64", async () => 
       stderr: "",
     });
   }
-});
+}, 60_000);
 
 test("pvrlink split and merge on ARM64 write the same bytes as x64", async () => {
   const [x64, arm] = await Promise.all([
@@ -44,4 +44,4 @@ test("pvrlink split and merge on ARM64 write the same bytes as x64", async () =>
   const merged = await runPvrlink(["merge", join(work, "x64"), "--out", join(work, "merged")], ARM64_BINARY);
   expect([merged.code, merged.stderr]).toEqual([0, ""]);
   expect(readFileSync(join(work, "merged")).equals(readFileSync(ts))).toBe(true);
-});
+}, 60_000);

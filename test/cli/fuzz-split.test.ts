@@ -3,83 +3,89 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { indexRecording, RecordingIndexer } from "../../codec/container/recording-indexer.ts";
-import type { RecordingIndex } from "../../codec/recording-index.ts";
-import { mergeBytes, splitBytes } from "../../codec/split/split-bytes.ts";
-import { mutate, seededRandom } from "./damage.ts";
-import { firstUncoveredByte, iPictureFileRanges } from "./i-picture-file-ranges.ts";
-import { runPvrlink, testRecordings } from "./pvrlink-process.ts";
+import { fuzzInput } from "./fuzz-cases.ts";
+import { runPvrlink } from "./pvrlink-process.ts";
 
-const recordings = testRecordings().map((p) => new Uint8Array(readFileSync(p)));
 /** In-process cases; each is a fresh seed, so a failure names the seed that reproduces it. */
 const IN_PROCESS_CASES = Number(process.env.FUZZ_CASES ?? 2000);
 const BINARY_CASES = 24;
+/** A case that makes no progress for this long is a hang (a normal case takes well under 100 ms). */
+const HANG_MS = 5000;
 
-/** Streams bytes through RecordingIndexer in random chunk sizes, serving MP4 range requests from the bytes. */
-function indexStreaming(bytes: Uint8Array, rand: (n: number) => number): RecordingIndex {
-  const indexer = new RecordingIndexer();
-  for (let at = 0; at < bytes.length; ) {
-    const n = 1 + rand(rand(2) ? 64 : 40_000);
-    indexer.push(bytes.subarray(at, at + n));
-    at += n;
-  }
-  for (let round = 0, need = indexer.finish(); need.length > 0; round++, need = indexer.finish()) {
-    if (round > 8) throw new Error("indexer keeps asking for ranges");
-    for (const r of need) indexer.supply(r.offset, bytes.subarray(r.offset, r.offset + r.length));
-  }
-  return indexer.result();
+interface Outcome {
+  failures: { seed: number; failure: string }[];
 }
 
-function checkOne(seed: number): void {
-  const rand = seededRandom(seed);
-  const bytes = mutate(recordings[rand(recordings.length)]!, rand);
-  let stage = "index";
-  try {
-    const index = indexRecording(bytes);
-    // A quarter of the cases also stream in random chunks: the index must not depend on how bytes arrive.
-    if (seed % 4 === 0) {
-      stage = "streaming index";
-      expect(indexStreaming(bytes, rand)).toEqual(index);
+/**
+ * Runs seeds from..to in a child `bun fuzz-cases.ts`; the child reports each seed as it starts, so a seed that
+ * never finishes is killed after HANG_MS, recorded as a hang, and the run resumes after it.
+ */
+async function runCases(from: number, to: number, out: Outcome): Promise<void> {
+  let next = from;
+  while (next <= to) {
+    const child = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "fuzz-cases.ts"), String(next), String(to)],
+      {
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
+    let current = next;
+    let done = false;
+    let timer: Timer | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => child.kill(), HANG_MS);
+    };
+    arm();
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for await (const chunk of child.stdout) {
+      buffered += decoder.decode(chunk, { stream: true });
+      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line.startsWith("start ")) {
+          current = Number(line.slice(6));
+          arm();
+        } else if (line === "done") done = true;
+        else out.failures.push(JSON.parse(line));
+      }
     }
-    stage = "split";
-    const parts = splitBytes(bytes, index.protectedRanges, index.container);
-    stage = "merge";
-    const merged = mergeBytes(parts).bytes;
-    stage = "compare";
-    expect(Buffer.from(merged).equals(bytes)).toBe(true);
-    stage = "I-picture coverage";
-    expect(firstUncoveredByte(iPictureFileRanges(bytes, index), index.protectedRanges)).toBe(-1);
-  } catch (err) {
-    throw new Error(`fuzz seed ${seed} failed at ${stage}: ${(err as Error).message}`);
+    clearTimeout(timer);
+    const code = await child.exited;
+    if (done && code === 0) return;
+    const { source } = fuzzInput(current);
+    out.failures.push({
+      seed: current,
+      failure: `${source}: ${code === 0 ? "exited early" : `hung or crashed (exit ${code})`}`,
+    });
+    next = current + 1;
   }
 }
 
 describe("fuzz index + split + merge", () => {
-  test(`${IN_PROCESS_CASES} mutated recordings in-process: no escaping exception, byte-exact, I-pictures protected`, () => {
-    // Runs every case and reports the failures together (first few per stage and message), so one run tells
-    // the indexer's and the splitter's owners everything that is wrong, not just the first seed.
-    const failures = new Map<string, number[]>();
-    for (let seed = 1; seed <= IN_PROCESS_CASES; seed++) {
-      try {
-        checkOne(seed);
-      } catch (err) {
-        const key = (err as Error).message.replace(/^fuzz seed \d+ /, "").replace(/\d+/g, "N");
-        failures.set(key, [...(failures.get(key) ?? []), seed]);
-      }
+  test(`${IN_PROCESS_CASES} mutated recordings in-process: no escaping exception, no hang, byte-exact, I-pictures protected`, async () => {
+    const out: Outcome = { failures: [] };
+    await runCases(1, IN_PROCESS_CASES, out);
+    // Grouped by what failed (digits folded), first seeds of each: one run tells the owners everything.
+    const groups = new Map<string, number[]>();
+    for (const f of out.failures) {
+      const key = f.failure.replace(/\b\d+\b/g, "N");
+      groups.set(key, [...(groups.get(key) ?? []), f.seed]);
     }
-    const report = [...failures].map(
+    const report = [...groups].map(
       ([k, seeds]) => `${seeds.length}x ${k} (seeds ${seeds.slice(0, 5).join(", ")})`,
     );
     expect(report).toEqual([]);
-  });
+  }, 120_000);
 
   const work = mkdtempSync(join(tmpdir(), "pvrlink-fuzz-"));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   test(`${BINARY_CASES} mutated recordings through the binary: exit 0 and byte-exact`, async () => {
     for (let seed = 100_001; seed < 100_001 + BINARY_CASES; seed++) {
-      const rand = seededRandom(seed);
-      const bytes = mutate(recordings[rand(recordings.length)]!, rand);
+      const { bytes } = fuzzInput(seed);
       const input = join(work, `${seed}.in`);
       writeFileSync(input, bytes);
       const inspect = await runPvrlink(["inspect", input, "--json"]);
