@@ -19,15 +19,27 @@ describe("readChunks()", () => {
     test(`yields every byte once in fresh ${size}-byte chunks`, async () => {
       await using h = await openInput(path);
       const chunks: Uint8Array[] = [];
-      for await (const c of readChunks(h, size)) chunks.push(c);
+      for await (const c of readChunks(h, { chunkBytes: size })) chunks.push(c);
       expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
       expect(new Set(chunks.map((c) => c.buffer)).size).toBe(chunks.length);
     });
   }
 
+  test("with reuse, yields every byte once from two alternating buffers", async () => {
+    await using h = await openInput(path);
+    const copies: Uint8Array[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const c of readChunks(h, { chunkBytes: 999, reuse: true })) {
+      copies.push(c.slice());
+      buffers.add(c.buffer);
+    }
+    expect(Buffer.concat(copies).equals(bytes)).toBe(true);
+    expect(buffers.size).toBe(2);
+  });
+
   test("stops cleanly when the caller breaks off with a read in flight", async () => {
     await using h = await openInput(path);
-    for await (const c of readChunks(h, 100)) {
+    for await (const c of readChunks(h, { chunkBytes: 100, reuse: true })) {
       expect(c.length).toBe(100);
       break;
     }

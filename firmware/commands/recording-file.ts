@@ -7,7 +7,7 @@ import { InputError } from "../cli/command.ts";
 
 /**
  * Bytes per read. Large enough that per-chunk overhead vanishes next to parsing, small enough that memory stays
- * flat; each read gets a fresh buffer because the indexer may keep views into what it was pushed.
+ * flat.
  */
 export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -28,17 +28,25 @@ export async function openInput(path: string): Promise<FileHandle> {
 }
 
 /**
- * Reads the whole file from the start in fresh chunks of up to READ_CHUNK_BYTES. The next read is already in
- * flight (on the runtime's I/O thread) while the caller works on the current chunk, so reading and indexing
- * overlap on a multi-core box.
+ * Reads the whole file from the start in chunks of up to `chunkBytes`. The next read is already in flight (on
+ * the runtime's I/O thread) while the caller works on the current chunk, so reading and indexing overlap.
+ *
+ * With `reuse`, two buffers take turns: a chunk is overwritten once the caller asks for the chunk after next,
+ * so the caller must be done with each chunk (and every view into it) when it asks for another. Fresh
+ * buffers per read cost as much as the whole ES index (page faults and zeroing of 4 MiB at a time,
+ * docs/benchmarks.md), so inspect and split reuse; RecordingIndexer keeps no view of a pushed chunk
+ * (test/cli/indexer-keeps-no-views.test.ts holds it to that). Without `reuse` every chunk is fresh.
  */
 export async function* readChunks(
   handle: FileHandle,
-  chunkBytes = READ_CHUNK_BYTES,
+  options: { chunkBytes?: number; reuse?: boolean } = {},
 ): AsyncGenerator<Uint8Array> {
+  const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
+  const pool = options.reuse ? [new Uint8Array(chunkBytes), new Uint8Array(chunkBytes)] : undefined;
+  let turn = 0;
   let position = 0;
   const readAt = async (at: number) => {
-    const buffer = new Uint8Array(chunkBytes);
+    const buffer = pool ? pool[turn++ & 1]! : new Uint8Array(chunkBytes);
     const { bytesRead } = await handle.read(buffer, 0, chunkBytes, at);
     return bytesRead === chunkBytes ? buffer : buffer.subarray(0, bytesRead);
   };
@@ -84,7 +92,7 @@ export async function indexFile(handle: FileHandle, options: { hash: boolean }):
   const indexer = new RecordingIndexer();
   const hash = options.hash ? createHash("sha256") : undefined;
   let length = 0;
-  for await (const chunk of readChunks(handle)) {
+  for await (const chunk of readChunks(handle, { reuse: true })) {
     indexer.push(chunk);
     hash?.update(chunk);
     length += chunk.length;

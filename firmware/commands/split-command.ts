@@ -86,11 +86,12 @@ export async function splitFile(path: string, outDir: string): Promise<void> {
     await dw.write(headers.direct);
     const again = createHash("sha256");
     try {
-      for await (const chunk of readChunks(input)) {
+      for await (const chunk of readChunks(input, { reuse: true })) {
         again.update(chunk);
         const routed = router.push(chunk);
         for (const v of routed.protected) await pw.write(v);
         for (const v of routed.direct) await dw.write(v);
+        // Every view of this chunk is written or copied before the next read may reuse its buffer.
       }
       router.finish();
     } catch (err) {
