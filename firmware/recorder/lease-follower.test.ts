@@ -2,15 +2,16 @@ import { describe, expect, test } from "bun:test";
 import { followLease, leaseCheckDelay } from "./lease-follower.ts";
 
 describe("leaseCheckDelay()", () => {
-  const table: Array<[string, number, number, number]> = [
-    ["asks at 90% of a long lease", 600_000, 0, 540_000],
-    ["asks 1 s before the end of a short lease", 5_000, 0, 4_000],
-    ["asks at once in the last second", 500, 0, 0],
-    ["asks at once after the end", 1000, 5000, 0],
+  const table: Array<[string, number, number, boolean, number]> = [
+    ["first asks at 80% of a long lease (after the caller's 70%)", 600_000, 0, true, 480_000],
+    ["first asks at 80% of a 2 s lease", 2000, 0, true, 1600],
+    ["then asks again at half of what is left", 2000, 1600, false, 200],
+    ["never asks again sooner than 100 ms", 2000, 1900, false, 100],
+    ["asks at once after the end", 1000, 5000, false, 0],
   ];
-  for (const [name, expiresAt, now, want] of table) {
+  for (const [name, expiresAt, now, first, want] of table) {
     test(`leaseCheckDelay() ${name}`, () => {
-      expect(leaseCheckDelay(expiresAt, now)).toBe(want);
+      expect(leaseCheckDelay(expiresAt, now, first)).toBe(want);
     });
   }
 });
@@ -20,17 +21,18 @@ describe("followLease()", () => {
     const extended: number[] = [];
     let asked = 0;
     const t = Date.now();
-    const answers = [t + 1500, t + 1600];
+    // The first answer still has the old lease (the caller had not extended yet): the follower must ask again.
+    const answers = [t + 1000, t + 1500, t + 1600];
     const stop = followLease({
-      expiresAt: t + 1010,
-      fetch: async () => ({ state: "active", expiresAt: answers[asked++] ?? answers[1]! }),
+      expiresAt: t + 1000,
+      fetch: async () => ({ state: "active", expiresAt: answers[asked++] ?? answers[2]! }),
       onExtended: (at) => extended.push(at),
       log: () => {},
     });
     const deadline = Date.now() + 5000;
     while (extended.length < 2 && Date.now() < deadline) await Bun.sleep(10);
     stop();
-    expect(extended).toEqual(answers);
+    expect(extended).toEqual(answers.slice(1));
   });
 
   test("followLease() leaves an ended or unreachable session's expiry alone", async () => {

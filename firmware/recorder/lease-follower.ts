@@ -10,11 +10,15 @@ export interface LeaseFollowerOptions {
   now?: () => number;
 }
 
-/** When to ask the node, for a lease ending at expiresAt: at 90% of the remaining time, at least 1 s before the end. */
-export function leaseCheckDelay(expiresAt: number, now: number): number {
+/**
+ * When to ask the node next, for a lease ending at expiresAt. The caller asks for its extension at 70% of the
+ * permitted duration, so the first question comes at 80% of what remains; if the lease has not moved yet, the
+ * follower asks again at half of what is left (at least 100 ms apart) until the end.
+ */
+export function leaseCheckDelay(expiresAt: number, now: number, first: boolean): number {
   const remaining = expiresAt - now;
   if (remaining <= 0) return 0;
-  return Math.max(0, Math.min(remaining * 0.9, remaining - 1000));
+  return first ? remaining * 0.8 : Math.max(100, remaining / 2);
 }
 
 /**
@@ -28,9 +32,11 @@ export function followLease(o: LeaseFollowerOptions): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   let known = o.expiresAt;
+  let first = true;
   const arm = () => {
     if (stopped) return;
-    timer = setTimeout(check, Math.min(leaseCheckDelay(known, now()), 2 ** 31 - 1));
+    timer = setTimeout(check, Math.min(leaseCheckDelay(known, now(), first), 2 ** 31 - 1));
+    first = false;
     timer.unref?.();
   };
   const check = async () => {
@@ -38,14 +44,17 @@ export function followLease(o: LeaseFollowerOptions): () => void {
     try {
       const s = await o.fetch();
       if (stopped) return;
-      if (s.state === "active" && s.expiresAt > known) {
+      if (s.state !== "active") return;
+      if (s.expiresAt > known) {
         known = s.expiresAt;
         o.onExtended(known);
         o.log("lease-extended", { expiresAt: new Date(known).toISOString() });
+        first = true;
         arm();
-      }
+      } else if (known - now() > 100) arm();
     } catch (err) {
       o.log("lease-check-failed", { message: (err as Error).message });
+      if (known - now() > 100) arm();
     }
   };
   arm();

@@ -47,6 +47,7 @@ export function failureCode(err: unknown): string {
     if (code === "ERR_RELAY_TRUNCATED" || code === "ERR_DIRECT_TRUNCATED") return "truncated";
     if (code === "ERR_RELAY_PROTOCOL" || code === "ERR_DIRECT_PROTOCOL") return "protocol_error";
     if (code === "ERR_DIRECT_CLOSED" || code === "ABORT_ERR") return "ended";
+    if (code === "ERR_DIRECT_EXPIRED") return "expired";
   }
   if ((err as Error)?.name === "AbortError") return "ended";
   return "receive_failed";
