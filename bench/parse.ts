@@ -71,6 +71,10 @@ async function main(): Promise<void> {
     measureSync("memory copy (ES bytes)", es.length, RUNS, () => copy.set(es)),
   );
   add(
+    "sliceCopy",
+    measureSync("memory copy into a fresh buffer (ES bytes.slice())", es.length, RUNS, () => es.slice()),
+  );
+  add(
     "sha256",
     measureSync("SHA-256 node:crypto (ES bytes)", es.length, RUNS, () =>
       createHash("sha256").update(es).digest(),
