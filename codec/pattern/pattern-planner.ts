@@ -26,6 +26,9 @@ export interface PatternPlan {
 /** Bytes looked at before the container is decided, as the RecordingIndexer does. */
 const PROBE_LIMIT = 64 * 1024;
 
+/** PS/TS payload bytes gathered before a scan. */
+const BATCH_BYTES = 64 * 1024;
+
 /** Growable columns of numbers: far lighter than an object per piece when a recording has millions. */
 class Columns {
   #data = new Float64Array(3 * 1024);
@@ -68,6 +71,8 @@ export class PatternPlanner {
   #segFile: number[] = [];
   #segLen: number[] = [];
   #segHead = 0;
+  /** Where the last slice's segment search stopped. */
+  #cursor = 0;
   #esBytes = 0;
   /** ES offset where the open slice's data begins (after its start code), or -1. */
   #sliceData = -1;
@@ -75,9 +80,13 @@ export class PatternPlanner {
   /** Pieces to encrypt: (slice ES offset, file offset, length), in ES order. */
   readonly #pieces = new Columns(3);
   #finished = false;
+  readonly #batch = new Uint8Array(BATCH_BYTES);
+  #batchFill = 0;
+  #lastBytes: Uint8Array | undefined;
+  #lastBuffer: Buffer = Buffer.alloc(0);
 
   readonly #sink: DemuxSink = {
-    video: (bytes, start, end, fileOffset) => this.#onVideo(bytes.subarray(start, end), fileOffset),
+    video: (bytes, start, end, fileOffset) => this.#onVideo(bytes, start, end, fileOffset),
     error: () => {},
     format: (format) => {
       // H.264/HEVC in a TS: its NAL start codes are not MPEG-2 slices, so nothing is planned (supported=false).
@@ -120,6 +129,7 @@ export class PatternPlanner {
         this.#route(joined);
       }
       this.#demux?.end();
+      this.#flushBatch();
       this.#closeSlice(this.#esBytes);
     }
     if (index.container !== this.#kind) {
@@ -156,29 +166,51 @@ export class PatternPlanner {
 
   #route(bytes: Uint8Array): void {
     if (this.#demux) this.#demux.push(bytes);
-    else if (!this.#ignoreVideo) this.#onVideo(bytes, this.#esBytes);
+    else if (!this.#ignoreVideo) this.#onVideo(bytes, 0, bytes.length, this.#esBytes);
   }
 
-  #onVideo(payload: Uint8Array, fileOffset: number): void {
-    if (this.#ignoreVideo || payload.length === 0) return;
+  #onVideo(bytes: Uint8Array, start: number, end: number, fileOffset: number): void {
+    if (this.#ignoreVideo || end <= start) return;
     if (this.#demux === undefined) {
-      // An elementary stream is its own ES: no map to keep.
-      this.#esBytes += payload.length;
-      this.#scanner.push(payload);
+      // An elementary stream is its own ES: no map to keep, no batching needed (chunks are big).
+      this.#esBytes += end - start;
+      this.#scanner.push(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
       return;
     }
+    const length = end - start;
     const n = this.#segEs.length;
-    const lastEnd = n > this.#segHead ? this.#segEs[n - 1]! + this.#segLen[n - 1]! : -1;
-    const lastFileEnd = n > this.#segHead ? this.#segFile[n - 1]! + this.#segLen[n - 1]! : -1;
-    if (lastEnd === this.#esBytes && lastFileEnd === fileOffset) {
-      this.#segLen[n - 1]! += payload.length;
+    if (
+      n > this.#segHead &&
+      this.#segEs[n - 1]! + this.#segLen[n - 1]! === this.#esBytes &&
+      this.#segFile[n - 1]! + this.#segLen[n - 1]! === fileOffset
+    ) {
+      this.#segLen[n - 1]! += length;
     } else {
       this.#segEs.push(this.#esBytes);
       this.#segFile.push(fileOffset);
-      this.#segLen.push(payload.length);
+      this.#segLen.push(length);
     }
-    this.#esBytes += payload.length;
-    this.#scanner.push(payload);
+    this.#esBytes += length;
+    // TS payloads are 184 bytes: scanning each alone costs more than the scan itself, so they are gathered
+    // (as the RecordingIndexer does) and scanned a batch at a time. Offsets stay exact: the scanner counts.
+    if (this.#batchFill + length > BATCH_BYTES) this.#flushBatch();
+    if (length > BATCH_BYTES) {
+      this.#scanner.push(bytes.subarray(start, end));
+      this.#trimSegments();
+      return;
+    }
+    // Buffer.copy is a memcpy without a view per payload; the wrapper is made once per demuxed chunk.
+    if (bytes !== this.#lastBytes) {
+      this.#lastBytes = bytes;
+      this.#lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    this.#batchFill += this.#lastBuffer.copy(this.#batch, this.#batchFill, start, end);
+  }
+
+  #flushBatch(): void {
+    if (this.#batchFill === 0) return;
+    this.#scanner.push(this.#batch.subarray(0, this.#batchFill));
+    this.#batchFill = 0;
     this.#trimSegments();
   }
 
@@ -208,9 +240,11 @@ export class PatternPlanner {
       this.#pieces.push3(tag, es, len);
       return;
     }
-    let i = this.#segHead;
+    // Slices close in ES order, so the segment search resumes where the last one stopped.
+    let i = Math.max(this.#segHead, this.#cursor);
     const n = this.#segEs.length;
     while (i < n && this.#segEs[i]! + this.#segLen[i]! <= es) i++;
+    this.#cursor = i;
     const end = es + len;
     for (; i < n && this.#segEs[i]! < end; i++) {
       const segEs = this.#segEs[i]!;
@@ -231,6 +265,7 @@ export class PatternPlanner {
       this.#segEs = this.#segEs.slice(h);
       this.#segFile = this.#segFile.slice(h);
       this.#segLen = this.#segLen.slice(h);
+      this.#cursor = Math.max(0, this.#cursor - h);
       this.#segHead = 0;
     }
   }
