@@ -353,8 +353,16 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
               ? "session_ended"
               : "direct_failed"
             : ((failure as { code?: string }).code ?? "send_failed");
-    if (result.code === "session_ended") result.forcedEnd = true;
     result.message = (failure as Error).message;
+    if (result.code !== "session_ended") {
+      // A forced end reaches the caller as a broken channel or upload; the node says what really happened.
+      const st = await client.session(session.id).catch(() => undefined);
+      if (st?.state === "ended" && st.reason !== null && !/^(done|failed)/.test(st.reason)) {
+        result.code = "session_ended";
+        result.message = `the session was ended by the node (${st.reason}); ${result.message}`;
+      }
+    }
+    if (result.code === "session_ended") result.forcedEnd = true;
     if (conn) await conn.abort(result.forcedEnd ? "ended" : "error").catch(() => {});
     for (const l of live) await l.attempt.finish();
     if (!result.forcedEnd) await reportEnd(client, session.id, `failed: ${result.code}`, result);
