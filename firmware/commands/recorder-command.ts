@@ -144,6 +144,7 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
   const every = seconds(values["inbox-every"], "--inbox-every", 1, 86_400);
   const cred = await loadCredential(config.credentialPath);
   const node = nodeOf(values, config, cred);
+  let early: string[] | undefined = [];
   const daemon = await RecorderDaemon.start({
     config,
     credential: cred,
@@ -152,9 +153,12 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
     ...(floor !== undefined ? { keepaliveFloorMs: floor * 1000 } : {}),
     ...(every !== undefined ? { inboxEveryMs: every * 1000 } : {}),
     loadSource: loadSource(values),
-    log: (line) => process.stdout.write(`${line}\n`),
+    // Scripts read the first line as the daemon's address: lines logged while it starts wait behind it.
+    log: (line) => (early ? early.push(line) : process.stdout.write(`${line}\n`)),
   });
   process.stdout.write(`${JSON.stringify({ direct: daemon.direct, device: cred.id, name: cred.name })}\n`);
+  for (const line of early) process.stdout.write(`${line}\n`);
+  early = undefined;
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
