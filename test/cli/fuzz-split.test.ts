@@ -105,5 +105,5 @@ describe("fuzz index + split + merge", () => {
         true,
       ]);
     }
-  });
+  }, 60_000);
 });
