@@ -51,6 +51,20 @@ describe("SessionStore", () => {
     expect(sessions.takePending(b, 1000 + 120_000)).toEqual([]); // password window over
   });
 
+  test("takePending() keeps a store session's grant after the sender ends it, until deliverBy", () => {
+    const store = sessions.issue(a, b, "store", 7 * 86400, 1000);
+    const live = sessions.issue(a, b, "live", 0, 1000);
+    sessions.end(a, store.id, "done", 0, 500, 2000);
+    sessions.end(a, live.id, "done", 0, 0, 2000);
+    const got = sessions.takePending(b, 3000);
+    expect(got.map((g) => g.id)).toEqual([store.id]);
+    expect(got[0]).toMatchObject({ key: store.key, mode: "store" });
+    expect(sessions.takePending(b, 3000)).toEqual([]);
+    const late = sessions.issue(a, b, "store", 60, 1000);
+    sessions.end(a, late.id, "done", 0, 1, 2000);
+    expect(sessions.takePending(b, 1000 + 120_000)).toEqual([]); // past deliverBy (never before the connect window)
+  });
+
   test("extend() follows the policy: count and total caps, partial last grant", () => {
     const g = sessions.issue(a, b, "live", 0, 0);
     expect(sessions.extend(a, g.id, 10)).toEqual({ duration: 5400, expiresAt: 5400_000, extensions: 1 });

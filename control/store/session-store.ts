@@ -93,7 +93,8 @@ export class SessionStore {
       const rows = this.db
         .query<SessionRow & { password: string; key: string }, [string, number]>(
           `SELECT s.*, p.password, p.key FROM pending_grants p JOIN sessions s ON s.id = p.session_id
-           WHERE p.device_id = ? AND p.deliver_by > ? AND s.state = 'active' ORDER BY s.started_at`,
+           WHERE p.device_id = ? AND p.deliver_by > ? AND (s.state = 'active' OR s.mode = 'store')
+           ORDER BY s.started_at`,
         )
         .all(deviceId, now);
       this.db.run("DELETE FROM pending_grants WHERE device_id = ?", [deviceId]);
@@ -192,7 +193,9 @@ export class SessionStore {
           now,
           id,
         ]);
-        this.db.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
+        // A store session's callee fetches its key only when its load allows, typically after the sender
+        // has ended the session; its grant lives until deliver_by (the spool TTL), not until the end.
+        if (r.mode !== "store") this.db.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
       }
       this.db.run(
         "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
