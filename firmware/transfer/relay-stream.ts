@@ -118,13 +118,6 @@ function typed(type: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
-function framed(sealed: Uint8Array): Uint8Array {
-  const out = new Uint8Array(RECORD_LENGTH_BYTES + sealed.byteLength);
-  new DataView(out.buffer).setUint32(0, sealed.byteLength);
-  out.set(sealed, RECORD_LENGTH_BYTES);
-  return out;
-}
-
 /**
  * Turns a payload into relay records: manifest() first, then data() as often as needed, then end(). DATA records
  * are cut at exactly 1 MiB whatever the input pieces (the last one shorter), so the encoding depends only on the
@@ -163,15 +156,25 @@ export class RelayStreamEncoder {
   }
 
   async #sealPlain(plain: Uint8Array): Promise<Uint8Array> {
+    const [prefix, sealed] = await this.#sealParts(plain);
+    const rec = new Uint8Array(prefix.byteLength + sealed.byteLength);
+    rec.set(prefix, 0);
+    rec.set(sealed, prefix.byteLength);
+    return rec;
+  }
+
+  /** A record as its length prefix and its sealed bytes: two pieces, so a 1 MiB record is never copied again. */
+  async #sealParts(plain: Uint8Array): Promise<[Uint8Array, Uint8Array]> {
     const sealed = await sealChunk(
       this.#key,
       { context: this.#context, stream: this.#stream, index: this.#index },
       plain,
     );
     this.#index++;
-    const rec = framed(sealed);
-    this.#bytesOut += rec.byteLength;
-    return rec;
+    const prefix = new Uint8Array(RECORD_LENGTH_BYTES);
+    new DataView(prefix.buffer).setUint32(0, sealed.byteLength);
+    this.#bytesOut += RECORD_LENGTH_BYTES + sealed.byteLength;
+    return [prefix, sealed];
   }
 
   async manifest(m: RelayManifest): Promise<Uint8Array> {
@@ -182,7 +185,10 @@ export class RelayStreamEncoder {
     return this.#sealPlain(typed(RECORD_MANIFEST, body));
   }
 
-  /** Adds payload bytes; returns the DATA records (1 MiB each) they complete, possibly none. */
+  /**
+   * Adds payload bytes; returns the encoded bytes of the DATA records (1 MiB each) they complete, possibly none:
+   * each record as two pieces (length prefix, sealed bytes) to be written in order.
+   */
   async data(bytes: Uint8Array): Promise<Uint8Array[]> {
     if (this.#state !== "data") throw new TypeError(`Cannot encode relay data in state ${this.#state}`);
     this.#hash.update(bytes);
@@ -195,19 +201,19 @@ export class RelayStreamEncoder {
       this.#fill += k;
       at += k;
       if (this.#fill === MAX_RELAY_DATA_BYTES) {
-        out.push(await this.#sealPlain(this.#buf));
+        out.push(...(await this.#sealParts(this.#buf)));
         this.#fill = 0;
       }
     }
     return out;
   }
 
-  /** The last, short DATA record (if any) and the END record with this stream's payload size and SHA-256. */
+  /** The last, short DATA record (if any, as two pieces) and the END record with the payload's size and SHA-256. */
   async end(): Promise<Uint8Array[]> {
     if (this.#state !== "data") throw new TypeError(`Cannot end a relay stream in state ${this.#state}`);
     this.#state = "ended";
     const out: Uint8Array[] = [];
-    if (this.#fill > 0) out.push(await this.#sealPlain(this.#buf.subarray(0, 1 + this.#fill)));
+    if (this.#fill > 0) out.push(...(await this.#sealParts(this.#buf.subarray(0, 1 + this.#fill))));
     this.#fill = 0;
     const end: RelayEnd = { size: this.#payload, sha256: this.#hash.digest("hex") };
     out.push(await this.#sealPlain(typed(RECORD_END, encoder.encode(JSON.stringify(end)))));
