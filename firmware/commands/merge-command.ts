@@ -86,9 +86,19 @@ export async function mergeDir(dir: string, outPath: string): Promise<void> {
     }
     await writer.flush();
     await out.sync();
-    await rename(temp, outPath);
+    await rename(temp, outPath).catch((err: Error) => {
+      throw new InputError(`Cannot write ${outPath}: ${err.message}`, "ERR_OUTPUT");
+    });
     done = true;
+  } catch (err) {
+    throw asInputError(err, `Cannot merge ${dir} into ${outPath}`);
   } finally {
     if (!done) await rm(temp, { force: true });
   }
+}
+
+/** A failed read or write (EIO, ENOSPC, ...) is bad input for the CLI: one line with its code, exit 1. */
+function asInputError(err: unknown, what: string): unknown {
+  if (err instanceof InputError || !(err instanceof Error) || !("syscall" in err)) return err;
+  return new InputError(`${what}: ${err.message}`, "ERR_IO");
 }

@@ -106,9 +106,21 @@ export async function splitFile(path: string, outDir: string): Promise<void> {
     await dw.flush();
     await p.sync();
     await d.sync();
-    await rename(temps.protected, join(outDir, PROTECTED_FILE));
-    await rename(temps.direct, join(outDir, DIRECT_FILE));
+    for (const [temp, name] of [
+      [temps.protected, PROTECTED_FILE],
+      [temps.direct, DIRECT_FILE],
+    ] as const) {
+      await rename(temp, join(outDir, name)).catch((err: Error) => {
+        throw new InputError(`Cannot write ${join(outDir, name)}: ${err.message}`, "ERR_OUTPUT");
+      });
+    }
     done = true;
+  } catch (err) {
+    // A failed read or write (EIO, ENOSPC, ...) is bad input for the CLI: one line with its code, exit 1.
+    if (err instanceof Error && !(err instanceof InputError) && "syscall" in err) {
+      throw new InputError(`Cannot split ${path} into ${outDir}: ${err.message}`, "ERR_IO");
+    }
+    throw err;
   } finally {
     if (!done) await Promise.all([rm(temps.protected, { force: true }), rm(temps.direct, { force: true })]);
   }

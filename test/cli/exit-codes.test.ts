@@ -151,6 +151,25 @@ describe("pvrlink bad input", () => {
     expect(existsSync(join(work, "no-such-dir"))).toBe(false);
   });
 
+  test("merge onto an existing directory exits 1 with ERR_OUTPUT and leaves no temporary file", async () => {
+    const dir = await partsDir("m-onto-dir");
+    const out = join(work, "a-directory");
+    mkdirSync(join(out, "inside"), { recursive: true });
+    const r = await runPvrlink(["merge", dir, "--out", out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("(ERR_OUTPUT)");
+    expect(readdirSync(work).filter((n) => n.includes(".tmp-"))).toEqual([]);
+  });
+
+  test("split onto a DIR whose 'direct' is a non-empty directory exits 1 with ERR_OUTPUT, no temporary files", async () => {
+    const dir = join(work, "blocked");
+    mkdirSync(join(dir, "direct", "inside"), { recursive: true });
+    const r = await runPvrlink(["split", recording, "--out", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("(ERR_OUTPUT)");
+    expect(readdirSync(dir).filter((n) => n.includes(".tmp-"))).toEqual([]);
+  });
+
   test("split leaves exactly protected and direct in DIR", async () => {
     const dir = join(work, "exact");
     mkdirSync(dir);
