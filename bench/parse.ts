@@ -10,6 +10,7 @@ import { VideoIndexer } from "../codec/mpeg-video/video-indexer.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
 import { formatTable } from "./lib/format-table.ts";
 import { measureProcess, measureSync, type Rate } from "./lib/measure.ts";
+import { splitMergeRates } from "./lib/split-merge-rates.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out");
@@ -204,6 +205,10 @@ async function main(): Promise<void> {
       "-",
     ]),
   );
+
+  console.log("bench: split and merge of the TS");
+  const sm = await splitMergeRates("TS", ts, rec.ts, BINARY, OUT, RUNS);
+  for (const [k, v] of Object.entries(sm.rates)) add(k, v);
 
   const r = (k: string) => rates[k]!;
   const ratios = {
