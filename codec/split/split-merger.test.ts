@@ -175,6 +175,20 @@ describe("SplitMerger", () => {
     expect(Buffer.from(concat(out)).equals(bytes)).toBe(true);
   });
 
+  test("merges parts fed one byte at a time, headers included", () => {
+    const rand = rng(3);
+    const bytes = randomBytes(rand, 700);
+    const parts = splitBytes(bytes, randomRanges(rand, bytes.length), "mp4");
+    const merged = streamMerge(parts.protected, parts.direct, rand, 1);
+    expect(Buffer.from(merged).equals(bytes)).toBe(true);
+  });
+
+  test("rejects a part that is not a part after its first wrong byte, not after a whole header", () => {
+    const m = new SplitMerger();
+    m.push("protected", new TextEncoder().encode("PVR"));
+    expect(codeOf(() => m.push("protected", new TextEncoder().encode("X")))).toBe("ERR_SPLIT_MAGIC");
+  });
+
   test("merges a recording with no protected range (protected part is a header only)", () => {
     const bytes = new TextEncoder().encode("no pictures here");
     const parts = splitBytes(bytes, [], "es");

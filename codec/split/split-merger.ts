@@ -5,6 +5,7 @@ import {
   checkSplitPair,
   decodeSplitHeader,
   peekSplitHeaderLength,
+  SPLIT_FIXED_BYTES,
   type SplitHeader,
   type SplitPartKind,
 } from "./split-format.ts";
@@ -12,7 +13,9 @@ import {
 /** One part's reading state: its header being collected, then its body as a queue of pending views. */
 class PartReader {
   header: SplitHeader | undefined;
-  #headerBytes: Uint8Array = new Uint8Array(0);
+  #headerBytes = new Uint8Array(SPLIT_FIXED_BYTES);
+  #headerFilled = 0;
+  #headerLength: number | undefined;
   #queue: Uint8Array[] = [];
   #head = 0;
   /** Body bytes received so far. */
@@ -28,16 +31,30 @@ class PartReader {
       this.#enqueue(chunk);
       return undefined;
     }
-    // The header is small and must be whole before its digest can be checked, so it alone is copied.
-    const joined = new Uint8Array(this.#headerBytes.length + chunk.length);
-    joined.set(this.#headerBytes, 0);
-    joined.set(chunk, this.#headerBytes.length);
-    const length = peekSplitHeaderLength(joined);
-    if (length === undefined || joined.length < length) {
-      this.#headerBytes = joined;
-      return undefined;
+    // The header must be whole before its digest can be checked, so it alone is copied: only its own bytes,
+    // into a buffer sized once its length is known, so a header arriving byte by byte costs O(length).
+    let at = 0;
+    for (;;) {
+      const target = this.#headerLength ?? SPLIT_FIXED_BYTES;
+      const n = Math.min(target - this.#headerFilled, chunk.length - at);
+      this.#headerBytes.set(chunk.subarray(at, at + n), this.#headerFilled);
+      this.#headerFilled += n;
+      at += n;
+      const seen = this.#headerBytes.subarray(0, this.#headerFilled);
+      if (this.#headerLength === undefined) {
+        // Checks magic and version on every byte seen, so garbage is refused before waiting for more.
+        const length = peekSplitHeaderLength(seen);
+        if (length === undefined) return undefined;
+        this.#headerLength = length;
+        const grown = new Uint8Array(length);
+        grown.set(seen);
+        this.#headerBytes = grown;
+        continue;
+      }
+      if (this.#headerFilled < this.#headerLength) return undefined;
+      break;
     }
-    const header = decodeSplitHeader(joined.subarray(0, length));
+    const header = decodeSplitHeader(this.#headerBytes);
     if (header.part !== this.kind) {
       throw new CodecError(
         "ERR_SPLIT_PAIR",
@@ -47,9 +64,8 @@ class PartReader {
     }
     this.header = header;
     this.#headerBytes = new Uint8Array(0);
-    // The body's first bytes are a view into the pushed chunk, not into the copy.
-    const bodyStart = length - (joined.length - chunk.length);
-    this.#enqueue(chunk.subarray(bodyStart));
+    // The body's first bytes are a view into the pushed chunk, not a copy.
+    this.#enqueue(chunk.subarray(at));
     return header;
   }
 
