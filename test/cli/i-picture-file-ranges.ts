@@ -40,7 +40,11 @@ function demuxPieces(bytes: Uint8Array, container: RecordingIndex["container"]):
 export function iPictureFileRanges(bytes: Uint8Array, index: RecordingIndex): ByteRange[] {
   const iPictures = index.pictures.filter((p) => p.type === "I" && p.length > 0);
   if (index.container === "es" || index.container === "mp4") {
-    return iPictures.map((p) => ({ offset: p.offset, length: p.length }));
+    // A truncated MP4's sample table still lists samples past the end of the file; bytes that are not in
+    // the file cannot be in the direct part, so only the part of each picture inside the file counts.
+    return iPictures
+      .map((p) => ({ offset: p.offset, length: Math.min(p.length, bytes.length - p.offset) }))
+      .filter((r) => r.length > 0);
   }
   const pieces = demuxPieces(bytes, index.container);
   const out: ByteRange[] = [];
