@@ -66,7 +66,7 @@ export async function* encodeFromFile(
     yield* await enc.data(part === "protected" ? plan.split.protectedHeader : plan.split.directHeader);
   }
   let size = 0;
-  for await (const chunk of readChunks(input)) {
+  for await (const chunk of readChunks(input, { reuse: true })) {
     size += chunk.byteLength;
     if (size > plan.size) break;
     if (router === undefined) {

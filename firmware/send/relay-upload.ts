@@ -209,6 +209,7 @@ export async function completeUpload(
       await attempt.push(bytes);
     }
     if (attempt.bytesSeen !== transfer.size && !o.signal?.aborted) {
+      await attempt.finish();
       throw new RelayUploadError(
         `Relay stream for ${transfer.id} encoded ${attempt.bytesSeen} bytes, not the declared ${transfer.size}`,
       );

@@ -72,7 +72,7 @@ export async function planSend(
   if (route !== "split") {
     const h = createHash("sha256");
     let size = 0;
-    for await (const chunk of readChunks(handle)) {
+    for await (const chunk of readChunks(handle, { reuse: true })) {
       h.update(chunk);
       size += chunk.byteLength;
     }

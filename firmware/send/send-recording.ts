@@ -240,7 +240,7 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
       });
       await using input = await openInput(plan.path);
       result.bytesDirect = await conn.sendStream(
-        readChunks(input),
+        readChunks(input, { reuse: true }),
         (done) => o.onEvent?.({ type: "progress", done, total: plan.size }),
         { clear: true },
       );
@@ -504,9 +504,11 @@ async function splitPass(
   if (direct) await direct.write(split.directHeader);
   else await pushRelay(relayOf("direct"), split.directHeader);
   const router = new RangeRouter(split.ranges, plan.size);
+  // Reused read buffers are safe here: every consumer (relay encoder, direct writer, hash) copies or finishes
+  // with a chunk before the reader refills its buffer two reads later.
   await using input = await openInput(plan.path);
   let read = 0;
-  for await (const chunk of readChunks(input)) {
+  for await (const chunk of readChunks(input, { reuse: true })) {
     if (signal.aborted) throw signal.reason;
     read += chunk.byteLength;
     if (read > plan.size) break;

@@ -1,0 +1,116 @@
+/** @module Relay upload against the real control node process: streamed PUT, resume at the node's offset after kill -9, refusals. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash, randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { toBase64url } from "../../crypto/random-token.ts";
+import { ControlClient } from "../../protocol/control-client.ts";
+import { loadCredential } from "../config/credential-store.ts";
+import { Cluster } from "../demo/cluster.ts";
+import { completeUpload, RelayUploadError, UploadAttempt } from "./relay-upload.ts";
+
+const MAIN = join(import.meta.dir, "../main.ts");
+let cluster: Cluster;
+let alice: ControlClient;
+let bob: ControlClient;
+let bobId = "";
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ command: [process.execPath, MAIN] });
+  const a = await cluster.addRecorder("alice");
+  const b = await cluster.addRecorder("bob");
+  await cluster.ok(["permit", "add", "alice", "--data", b.dataDir]);
+  // bob stays busy: store-mode sessions, and no pickup racing the test for the stored bytes.
+  await cluster.ok(["recorder", "busy", "on", "--data", b.dataDir]);
+  const client = async (dir: string) => {
+    const cred = await loadCredential(join(dir, "credential.json"));
+    return new ControlClient({
+      baseUrl: cluster.nodeUrl,
+      deviceId: cred.id,
+      secret: toBase64url(cred.secretBytes()),
+    });
+  };
+  alice = await client(a.dataDir);
+  bob = await client(b.dataDir);
+  bobId = b.id;
+});
+
+afterAll(async () => {
+  await cluster?.[Symbol.asyncDispose]();
+});
+
+async function storeTransfer(size: number): Promise<{ id: string; size: number }> {
+  await cluster.waitConnected(bobId);
+  const q = await alice.query("bob", { storeIfBusy: true });
+  expect(q.status).toBe(202);
+  const { transfer } = await alice.createTransfer({ session: q.session.id, size, kind: "store" });
+  return { id: transfer.id, size };
+}
+
+/** What the recipient downloads from the node, hashed. */
+async function storedSha(id: string): Promise<string> {
+  const res = await bob.downloadData(id);
+  return createHash("sha256")
+    .update(new Uint8Array(await res.arrayBuffer()))
+    .digest("hex");
+}
+
+/** The payload as the source a resume re-reads: 256 KiB pieces, from the start every time. */
+function sourceOf(bytes: Uint8Array) {
+  return async function* () {
+    for (let at = 0; at < bytes.length; at += 256 * 1024) yield bytes.subarray(at, at + 256 * 1024);
+  };
+}
+
+describe("relay upload", () => {
+  test("completeUpload() streams a transfer in one attempt and the node checks its SHA-256", async () => {
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const t = await storeTransfer(bytes.length);
+    const r = await completeUpload(alice, t, undefined, sourceOf(bytes));
+    expect(r.attempts).toBe(1);
+    const info = await alice.transfer(t.id);
+    expect(info.complete).toBe(true);
+    expect(info.received).toBe(bytes.length);
+    expect(await storedSha(t.id)).toBe(createHash("sha256").update(bytes).digest("hex"));
+  });
+
+  test("completeUpload() resumes at the node's received offset after the node is killed mid-upload", async () => {
+    const bytes = randomBytes(8 * 1024 * 1024);
+    const t = await storeTransfer(bytes.length);
+    const first = new UploadAttempt(alice, t.id, 0);
+    // Half the bytes go out in the first attempt, then the node dies under it.
+    for (let at = 0; at < bytes.length / 2; at += 256 * 1024)
+      await first.push(bytes.subarray(at, at + 256 * 1024));
+    await Bun.sleep(300);
+    await cluster.restartNode("SIGKILL");
+    // The caller's pass keeps pushing; the dead attempt hashes and drops.
+    for (let at = bytes.length / 2; at < bytes.length; at += 256 * 1024)
+      await first.push(bytes.subarray(at, at + 256 * 1024));
+    const logs: string[] = [];
+    const r = await completeUpload(alice, t, first, sourceOf(bytes), { log: (l) => logs.push(l) });
+    expect(r.attempts).toBeGreaterThanOrEqual(2);
+    expect(logs.join("\n")).toMatch(/resuming at byte \d+/);
+    const info = await alice.transfer(t.id);
+    expect(info.complete).toBe(true);
+    expect(await storedSha(t.id)).toBe(createHash("sha256").update(bytes).digest("hex"));
+  });
+
+  test("completeUpload() refuses a source that encodes a different length than declared", async () => {
+    const t = await storeTransfer(1000);
+    const err = await completeUpload(alice, t, undefined, sourceOf(randomBytes(999))).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RelayUploadError);
+    expect((err as RelayUploadError).code).toBe("ERR_RELAY_UPLOAD");
+  });
+
+  test("completeUpload() reports the node's refusal code for an unknown transfer, without retrying forever", async () => {
+    const err = await completeUpload(
+      alice,
+      { id: "tr_nonexistent", size: 10 },
+      new UploadAttempt(alice, "tr_nonexistent", 0),
+      sourceOf(randomBytes(10)),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RelayUploadError);
+    expect((err as RelayUploadError).nodeCode).toBe("transfer_not_found");
+  });
+});
