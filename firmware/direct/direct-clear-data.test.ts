@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { dialDirect } from "./direct-dial.ts";
-import type { DirectChannelError } from "./direct-error.ts";
+import { DirectChannelError } from "./direct-error.ts";
 import { isClearFrame } from "./direct-frame.ts";
 import type { DirectMessage } from "./direct-message.ts";
 import { framed, startKit, startProxy } from "./direct-test-kit.ts";
