@@ -109,9 +109,11 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
   );
   out(`I-pictures protected: ${s.iPictures ?? 0}`);
   out(
-    `encrypted through the node: ${s.bytesRelayPayload} bytes of I-picture data (${formatBytes(s.bytesRelay)} sealed)`,
+    `encrypted through the node: ${s.bytesRelayPayload} bytes, the protected part (every I-picture byte + its split header), ${formatBytes(s.bytesRelay)} sealed`,
   );
-  out(`direct, recorder to recorder: ${s.bytesDirect} bytes (clear, every frame authenticated)`);
+  out(
+    `direct, recorder to recorder: ${s.bytesDirect} bytes, the direct part (clear, every frame authenticated)`,
+  );
   const bobList = JSON.parse(
     await cluster.ok(["library", "list", "--json", "--data", bob.dataDir]),
   ) as Array<{
