@@ -1,0 +1,365 @@
+/** @module The recorder scenarios' stage: a control node in the wan namespace, recorders in NATed homes, all the compiled binary. */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
+import { createNetBed, type NetBed, type NetBedOptions, NODE_ADDR } from "../net-bed.ts";
+import { type NsProcess, waitFor } from "../run-in.ts";
+
+export const ROOT = join(import.meta.dir, "../../..");
+
+/** The binary under test: dist/pvrlink-linux-x64 or $PVRLINK_BIN. Missing is an error, never a skip. */
+export function binary(): string {
+  const path = process.env.PVRLINK_BIN ?? join(ROOT, "dist/pvrlink-linux-x64");
+  if (!existsSync(path)) {
+    throw new Error(
+      `The NAT scenarios need the compiled binary ${path}: run 'bun scripts/build.ts x64' (or 'npm test') first`,
+    );
+  }
+  return path;
+}
+
+/** A /proc/stat that never changes: the load monitor sees no CPU load, so only the busy switch makes a recorder busy. */
+const STEADY_STAT = "cpu  1000 0 1000 100000 0 0 0 0 0 0\ncpu0 1000 0 1000 100000 0 0 0 0 0 0\n";
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ScenarioRecorder {
+  name: string;
+  /** The home (1-based) whose LAN it runs in. */
+  home: number;
+  id: string;
+  dataDir: string;
+  proc: NsProcess;
+  runArgs: string[];
+}
+
+export interface ScenarioOptions extends NetBedOptions {
+  /** Control node config overrides (control/control-config.ts keys). */
+  nodeConfig?: Record<string, unknown>;
+}
+
+/** The parsed `pvrlink recorder status --json` output (the fields the scenarios look at). */
+export interface StatusView {
+  daemon: {
+    mapped: string | null;
+    registered: { address: string; port: number; at: number } | null;
+    keepaliveIntervalSec: number;
+    nodeReachable: boolean;
+    lastAnswerAt: number | null;
+    udpPort: number;
+    triggers: { accepted: number; duplicates: number; rejected: number };
+  } | null;
+}
+
+/**
+ * A net bed plus a node and recorders. Everything runs inside the bed's namespaces through `bed.runIn`, so
+ * the bed's teardown kills it; `dispose` also removes the temporary data directories.
+ */
+export class Scenario implements AsyncDisposable {
+  readonly recorders = new Map<string, ScenarioRecorder>();
+  readonly adminToken = `adm_${crypto.randomUUID().replaceAll("-", "")}`;
+  node!: NsProcess;
+  http = "";
+  udp = "";
+  #nodeArgs: string[] = [];
+
+  private constructor(
+    readonly bed: NetBed,
+    readonly root: string,
+    readonly bin: string,
+  ) {}
+
+  static async start(o: ScenarioOptions = {}): Promise<Scenario> {
+    const bin = binary();
+    const { nodeConfig, ...bedOpts } = o;
+    const bed = await createNetBed(bedOpts);
+    const root = await mkdtemp(join(tmpdir(), "pvrlink-nat-"));
+    const s = new Scenario(bed, root, bin);
+    try {
+      await mkdir(s.nodeDataDir, { recursive: true, mode: 0o700 });
+      await mkdir(s.loadDir, { recursive: true });
+      await writeFile(join(s.loadDir, "stat"), STEADY_STAT);
+      const configPath = join(root, "node-config.json");
+      await writeFile(
+        configPath,
+        JSON.stringify({ adminToken: s.adminToken, keepaliveIntervalSec: 5, ...nodeConfig }),
+        { mode: 0o600 },
+      );
+      s.#nodeArgs = ["control", "serve", "--data", s.nodeDataDir, "--config", configPath];
+      await s.#startNode(`${NODE_ADDR}:0`, `${NODE_ADDR}:0`);
+      return s;
+    } catch (err) {
+      await s[Symbol.asyncDispose]().catch(() => {});
+      throw err;
+    }
+  }
+
+  get nodeDataDir(): string {
+    return join(this.root, "node");
+  }
+
+  get loadDir(): string {
+    return join(this.root, "steady-load");
+  }
+
+  get nodeUrl(): string {
+    return `http://${this.http}`;
+  }
+
+  async #startNode(http: string, udp: string): Promise<void> {
+    this.node = this.bed.runIn(this.bed.wan.ns, [this.bin, ...this.#nodeArgs, "--http", http, "--udp", udp], {
+      label: "node",
+    });
+    const m = await this.node.waitForLine(/^\{"http":"([^"]+)","udp":"([^"]+)"\}/, { timeoutMs: 15_000 });
+    this.http = m[1] as string;
+    this.udp = m[2] as string;
+  }
+
+  /** Kills the node (SIGKILL: a crash) and starts it again on the same ports and data. */
+  async restartNode(): Promise<void> {
+    await this.node.kill("SIGKILL");
+    // The ports were just freed by the dead process; a bind can still race its teardown, so retry briefly.
+    await waitFor(
+      "the node to start again on its old ports",
+      async () => {
+        try {
+          await this.#startNode(this.http, this.udp);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+  }
+
+  /** Runs one pvrlink command to completion inside namespace `ns`. */
+  async run(ns: string, args: string[]): Promise<RunResult> {
+    const p = this.bed.runIn(ns, [this.bin, ...args], { label: `pvrlink ${args[0]}` });
+    const code = await p.exited;
+    return { code, stdout: p.lines.join("\n"), stderr: p.errLines.join("\n") };
+  }
+
+  /** Runs a pvrlink command in recorder NAME's home with its data dir. */
+  recorderRun(name: string, args: string[]): Promise<RunResult> {
+    const r = this.recorder(name);
+    return this.run(this.bed.home(r.home).ns, [...args, "--data", r.dataDir]);
+  }
+
+  /** Like recorderRun, but throws with the output unless the command exits 0. */
+  async recorderOk(name: string, args: string[]): Promise<string> {
+    const r = await this.recorderRun(name, args);
+    if (r.code !== 0) throw new Error(`pvrlink ${args.join(" ")} exited ${r.code}: ${r.stderr || r.stdout}`);
+    return r.stdout;
+  }
+
+  recorder(name: string): ScenarioRecorder {
+    const r = this.recorders.get(name);
+    if (!r) throw new RangeError(`No recorder ${name} in this scenario`);
+    return r;
+  }
+
+  /**
+   * An admin API call made from inside the wan namespace (the test process itself cannot reach the node's
+   * address): a one-line fetch in a fresh Bun process, which prints the status and the body.
+   */
+  async admin<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+    const script =
+      "const r=await fetch(process.env.U,{method:process.env.M,headers:{authorization:'Bearer '+process.env.T,'content-type':'application/json'},body:process.env.B||undefined});" +
+      "console.log(r.status);console.log(await r.text())";
+    const p = this.bed.runIn(this.bed.wan.ns, [process.execPath, "-e", script], {
+      label: `admin ${path}`,
+      env: {
+        U: `${this.nodeUrl}/admin${path}`,
+        M: init.method ?? "GET",
+        T: this.adminToken,
+        B: init.body === undefined ? "" : JSON.stringify(init.body),
+      },
+    });
+    const code = await p.exited;
+    const [status, ...body] = p.lines;
+    if (code !== 0 || !status?.startsWith("2"))
+      throw new Error(
+        `admin ${path}: exit ${code} status ${status}: ${body.join("\n")} ${p.errLines.join(" ")}`,
+      );
+    return JSON.parse(body.join("\n")) as T;
+  }
+
+  devices(): Promise<AdminDevice[]> {
+    return this.admin<AdminDevice[]>("/devices");
+  }
+
+  async device(name: string): Promise<AdminDevice> {
+    const d = (await this.devices()).find((x) => x.name === name);
+    if (!d) throw new Error(`The node does not know device ${name}`);
+    return d;
+  }
+
+  accounting(): Promise<AccountingEntry[]> {
+    return this.admin<AccountingEntry[]>("/accounting");
+  }
+
+  sessions(): Promise<AdminSession[]> {
+    return this.admin<AdminSession[]>("/sessions");
+  }
+
+  /** Enrolls NAME from inside home N (an enrollment token redeemed over HTTP through the NAT), without a daemon. */
+  async enroll(name: string, home: number): Promise<string> {
+    const dataDir = join(this.root, name);
+    const { token } = await this.admin<{ token: string }>("/enrollment-tokens", { method: "POST", body: {} });
+    const r = await this.run(this.bed.home(home).ns, [
+      "recorder",
+      "enroll",
+      "--node",
+      this.nodeUrl,
+      "--udp",
+      this.udp,
+      "--token",
+      token,
+      "--name",
+      name,
+      "--data",
+      dataDir,
+    ]);
+    if (r.code !== 0) throw new Error(`recorder enroll ${name}: ${r.stderr || r.stdout}`);
+    return dataDir;
+  }
+
+  /**
+   * Enrolls NAME in home N and starts its daemon there (keepalive 5 s, the shortest the config allows; floor 1 s
+   * so a lost mapping is repaired quickly), then waits until the node counts it connected and registered.
+   */
+  async addRecorder(name: string, home: number, args: string[] = []): Promise<ScenarioRecorder> {
+    const dataDir = await this.enroll(name, home);
+    const runArgs = [
+      "recorder",
+      "run",
+      "--data",
+      dataDir,
+      "--listen",
+      "0.0.0.0:0",
+      "--keepalive",
+      "5",
+      "--keepalive-floor",
+      "1",
+      "--inbox-every",
+      "3600",
+      "--load-from",
+      this.loadDir,
+      ...args,
+    ];
+    const proc = this.bed.runIn(this.bed.home(home).ns, [this.bin, ...runArgs], { label: name });
+    const m = await proc.waitForLine(/^\{"direct":"[^"]+","device":"([^"]+)"/, { timeoutMs: 15_000 });
+    const rec: ScenarioRecorder = { name, home, id: m[1] as string, dataDir, proc, runArgs };
+    this.recorders.set(name, rec);
+    await this.waitRegistered(name);
+    return rec;
+  }
+
+  /** Waits until the node has a fresh keepalive and a registration for NAME; returns what the admin API shows. */
+  waitRegistered(
+    name: string,
+    check: (d: AdminDevice) => boolean = () => true,
+    timeoutMs = 15_000,
+  ): Promise<AdminDevice> {
+    return waitFor(
+      `${name} connected and registered at the node`,
+      async () => {
+        const d = (await this.devices().catch(() => [])).find((x) => x.name === name);
+        return d?.connected && d.registration !== null && check(d) ? d : undefined;
+      },
+      { timeoutMs, intervalMs: 150 },
+    );
+  }
+
+  /** `pvrlink recorder status --json` in NAME's home: what the operator sees. */
+  async status(name: string): Promise<StatusView> {
+    return JSON.parse(await this.recorderOk(name, ["recorder", "status", "--json"])) as StatusView;
+  }
+
+  /** `pvrlink library list --json` of NAME. */
+  async library(
+    name: string,
+  ): Promise<
+    { id: string; name: string; sha256: string; size: number; path: string; sender: string | null }[]
+  > {
+    return JSON.parse(await this.recorderOk(name, ["library", "list", "--json"]));
+  }
+
+  /** Files left in NAME's incoming (temp) directory: none once a transfer has ended. */
+  async incomingLeftovers(name: string): Promise<string[]> {
+    const dir = join(this.recorder(name).dataDir, "library", ".incoming");
+    return existsSync(dir) ? readdir(dir) : [];
+  }
+
+  /** A file of n pseudo-random bytes under the scenario's directory (ordinary data: the direct route). */
+  async randomFile(name: string, n: number): Promise<string> {
+    const path = join(this.root, name);
+    const bytes = new Uint8Array(n);
+    for (let at = 0; at < n; at += 65_536)
+      crypto.getRandomValues(bytes.subarray(at, Math.min(n, at + 65_536)));
+    await writeFile(path, bytes);
+    return path;
+  }
+
+  /** Sizes of the node's spool files (`<transfer>.part`) now. */
+  async spoolSizes(): Promise<number[]> {
+    const out: number[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      if (!existsSync(dir)) return;
+      for (const e of await readdir(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.name.endsWith(".part")) out.push((await stat(p).catch(() => ({ size: 0 }))).size);
+      }
+    };
+    await walk(this.nodeDataDir);
+    return out;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.bed.destroy();
+    } finally {
+      await rm(this.root, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Lines of a recorder's log from `since` that carry `event` (the daemon prints `... recorder <event> k=v`). */
+export function events(rec: ScenarioRecorder, event: string, since = 0): string[] {
+  return rec.proc.lines.slice(since).filter((l) => l.includes(` recorder ${event}`));
+}
+
+/** The `--json` summary line of a `pvrlink send` run. */
+export function summaryOf(stdout: string): Record<string, unknown> & {
+  ok: boolean;
+  code?: string;
+  route: string;
+  fallback: boolean;
+  fallbackReason?: string;
+  bytesDirect: number;
+  bytesRelay: number;
+  sha256: string;
+  sessionId?: string;
+  transfers: string[];
+  message: string;
+} {
+  const line = stdout
+    .trim()
+    .split("\n")
+    .reverse()
+    .find((l) => l.includes('"event":"summary"'));
+  if (!line) throw new Error(`send printed no summary:\n${stdout.slice(-2000)}`);
+  return JSON.parse(line);
+}
+
+export async function sha256File(path: string): Promise<string> {
+  return new Bun.CryptoHasher("sha256").update(await readFile(path)).digest("hex");
+}
