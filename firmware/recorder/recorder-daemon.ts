@@ -160,7 +160,10 @@ export class RecorderDaemon implements AsyncDisposable {
         const stop = followLease({
           expiresAt: ticket.expiresAt,
           fetch: () => client.session(ticket.sessionId),
-          onExtended: (at) => tickets.extend(ticket.sessionId, at),
+          onExtended: (at) => {
+            tickets.extend(ticket.sessionId, at);
+            receiver.leaseExtended(ticket.sessionId, at);
+          },
           log: (event, fields) => log(event, { session: ticket.sessionId, ...fields }),
         });
         void conn.closed.then(stop);

@@ -48,6 +48,7 @@ export function failureCode(err: unknown): string {
     if (code === "ERR_RELAY_PROTOCOL" || code === "ERR_DIRECT_PROTOCOL") return "protocol_error";
     if (code === "ERR_DIRECT_CLOSED" || code === "ABORT_ERR") return "ended";
     if (code === "ERR_DIRECT_EXPIRED") return "expired";
+    if (code === "ERR_RELAY_UNREACHABLE") return "node_unreachable";
   }
   if ((err as Error)?.name === "AbortError") return "ended";
   return "receive_failed";
@@ -72,6 +73,8 @@ interface SessionWork {
   bytesRelay: number;
   /** A direct connection serves this session (it reports the session's end). */
   direct: boolean;
+  /** A live session's lease end as last known (epoch ms): relay downloads wait out a node outage until then. */
+  leaseEnd?: number;
 }
 
 /**
@@ -113,6 +116,7 @@ export class RecordingReceiver {
    * ended unless the session is still active.
    */
   #armLease(sessionId: string, w: SessionWork, expiresAt: number): void {
+    w.leaseEnd = expiresAt;
     const timer = setTimeout(
       async () => {
         if (this.#sessions.get(sessionId) !== w) return;
@@ -202,6 +206,9 @@ export class RecordingReceiver {
       sessionId,
       sessionKey: key,
       signal: w.abort.signal,
+      // A live transfer waits for a restarting node as long as the session's lease lasts; a stored one (no
+      // lease of its own here) for the reader's outage limit, and the next inbox run tries again.
+      deadline: () => w.leaseEnd ?? Number.POSITIVE_INFINITY,
       ...(stream === undefined ? {} : { stream }),
     });
     const first = await records.next();
@@ -500,6 +507,12 @@ export class RecordingReceiver {
     const w = this.#sessions.get(sessionId);
     if (rec && w && !w.direct) await this.#finishSession(sessionId, "done", 0);
     return rec;
+  }
+
+  /** The caller obtained an extension (the lease follower saw it): downloads may wait for the node that long. */
+  leaseExtended(sessionId: string, expiresAt: number): void {
+    const w = this.#sessions.get(sessionId);
+    if (w?.leaseEnd !== undefined && expiresAt > w.leaseEnd) w.leaseEnd = expiresAt;
   }
 
   /** Forgets a stored transfer's session after it was filed and acked. */

@@ -1,5 +1,5 @@
-/** @module Downloads one relay transfer from the node and decodes its sealed records, resuming when the stream stalls. */
-import type { ControlClient } from "../../protocol/control-client.ts";
+/** @module Downloads one relay transfer from the node and decodes its sealed records, resuming when the stream stalls or the node goes away. */
+import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import {
   DecryptError,
   RELAY_STREAM_DIRECT,
@@ -24,6 +24,87 @@ export interface RelayReaderOptions {
   signal?: AbortSignal;
   /** Resumes after a download that ended early (a live follow times out after 30 s without growth). */
   maxResumes?: number;
+  /**
+   * Epoch ms after which an unreachable node ends the download (ERR_RELAY_UNREACHABLE). Read at each retry, so
+   * a lease that was extended moves it. Without it an outage may last OUTAGE_LIMIT_MS.
+   */
+  deadline?: () => number;
+  /** Longest single outage waited out, whatever the deadline (default OUTAGE_LIMIT_MS). */
+  outageLimitMs?: number;
+}
+
+/** The longest node outage a download waits out without a deadline: the sender's own resume window. */
+export const OUTAGE_LIMIT_MS = 60_000;
+/** First retry after the node went away; doubles up to RETRY_MAX_MS (a restart takes about a second). */
+const RETRY_BASE_MS = 100;
+const RETRY_MAX_MS = 2000;
+
+/** The node stayed unreachable past the download's deadline; the bytes so far are not usable. */
+export class RelayUnreachableError extends Error {
+  readonly code = "ERR_RELAY_UNREACHABLE";
+  constructor(message: string) {
+    super(message);
+    this.name = "RelayUnreachableError";
+  }
+}
+
+/**
+ * A failure worth retrying: the node did not answer (connection refused or reset, a body cut mid-stream) or
+ * answered 5xx/429. A 4xx refusal (unknown transfer, not the callee) and anything about the bytes themselves
+ * (DecryptError, RelayStreamError) are final.
+ */
+function transient(err: unknown): boolean {
+  if (err instanceof ControlApiError) return err.status >= 500 || err.status === 429;
+  if (err instanceof DecryptError || err instanceof RelayStreamError) return false;
+  return (err as Error)?.name !== "AbortError";
+}
+
+/** Tracks one outage of the node: waits with backoff between retries and gives up at the deadline. */
+class Outage {
+  #since: number | undefined;
+  #attempt = 0;
+  constructor(
+    private readonly o: RelayReaderOptions,
+    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+  ) {}
+  /** A request got an answer: the node is back. */
+  over(): void {
+    this.#since = undefined;
+    this.#attempt = 0;
+  }
+  /** Waits before the next retry, or throws when err is final or the deadline passed. */
+  async wait(err: unknown): Promise<void> {
+    this.o.signal?.throwIfAborted();
+    if (!transient(err)) throw err;
+    const now = Date.now();
+    this.#since ??= now;
+    const end = Math.min(
+      this.#since + (this.o.outageLimitMs ?? OUTAGE_LIMIT_MS),
+      this.o.deadline?.() ?? Infinity,
+    );
+    if (now >= end) {
+      throw new RelayUnreachableError(
+        `Cannot download relay transfer ${this.o.transferId}: the node has not answered for ${Math.round((now - this.#since) / 1000)} s, past the session's deadline (${(err as Error).message})`,
+      );
+    }
+    const delay = Math.min(RETRY_BASE_MS * 2 ** this.#attempt++, RETRY_MAX_MS, end - now);
+    await this.sleep(delay, this.o.signal);
+  }
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 const STREAMS: RelayStreamId[] = [RELAY_STREAM_PROTECTED, RELAY_STREAM_DIRECT, RELAY_STREAM_WHOLE];
@@ -67,18 +148,35 @@ export async function* readRelayRecords(
   let offset = 0;
   let resumes = 0;
   const maxResumes = o.maxResumes ?? 20;
+  const outage = new Outage(o, abortableSleep);
   for (;;) {
     o.signal?.throwIfAborted();
-    const res = await o.client.downloadData(o.transferId, offset);
+    let res: Response;
+    try {
+      res = await o.client.downloadData(o.transferId, offset);
+    } catch (err) {
+      await outage.wait(err);
+      continue;
+    }
+    outage.over();
     const body = res.body;
     if (!body) break;
     let progressed = false;
+    let broken: unknown;
     const reader = body.getReader();
     const onAbort = () => void reader.cancel().catch(() => {});
     o.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       for (;;) {
-        const { done, value } = await reader.read();
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          // The node went away mid-body: everything decoded so far stays; resume at `offset`.
+          broken = err;
+          break;
+        }
+        const { done, value } = chunk;
         if (done) break;
         if (value.byteLength === 0) continue;
         offset += value.byteLength;
@@ -106,7 +204,18 @@ export async function* readRelayRecords(
     }
     o.signal?.throwIfAborted();
     if (decoder?.ended) break;
-    const info = await o.client.transfer(o.transferId);
+    if (broken !== undefined) {
+      if (progressed) outage.over();
+      await outage.wait(broken);
+      continue;
+    }
+    let info: Awaited<ReturnType<ControlClient["transfer"]>>;
+    try {
+      info = await o.client.transfer(o.transferId);
+    } catch (err) {
+      await outage.wait(err);
+      continue;
+    }
     if (info.complete && offset >= Number(info.size ?? info.received)) break;
     if (!progressed && ++resumes > maxResumes) break;
   }

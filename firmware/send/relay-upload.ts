@@ -139,14 +139,23 @@ export interface ResumeOptions {
   /** Log lines for the CLI ("node went away at 12 MiB; resuming"). */
   log?: (line: string) => void;
   windowMs?: number;
+  /**
+   * Epoch ms after which a node that stays away ends the upload, read when an outage begins: the session's
+   * lease, since a node that returns after it would refuse the session anyway.
+   */
+  deadline?: () => number;
   signal?: AbortSignal;
 }
 
 /** Polls the transfer until the node answers: its received count. Throws RelayUploadError when it stays away. */
 async function nodeReceived(client: ControlClient, id: string, o: ResumeOptions): Promise<number> {
-  const deadline = Date.now() + (o.windowMs ?? DEFAULT_RESUME_WINDOW_MS);
+  const start = Date.now();
+  const window = start + (o.windowMs ?? DEFAULT_RESUME_WINDOW_MS);
+  const lease = o.deadline?.() ?? Number.POSITIVE_INFINITY;
+  const deadline = Math.min(window, lease);
   let last: unknown;
-  for (let wait = 100; Date.now() < deadline; wait = Math.min(wait * 2, 1000)) {
+  // At least one question, even when the deadline has passed: a node that is back answers at once.
+  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
     if (o.signal?.aborted) throw new RelayUploadError("Relay upload aborted");
     try {
       return (await client.transfer(id)).received;
@@ -156,10 +165,12 @@ async function nodeReceived(client: ControlClient, id: string, o: ResumeOptions)
         throw new RelayUploadError(`Cannot resume relay transfer ${id}: ${err.message}`, err.code);
       }
     }
-    await Bun.sleep(wait);
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    await Bun.sleep(Math.min(wait, left));
   }
   throw new RelayUploadError(
-    `Cannot resume relay transfer ${id}: the node did not answer within ${Math.round((o.windowMs ?? DEFAULT_RESUME_WINDOW_MS) / 1000)} s (${String((last as Error)?.message ?? last)})`,
+    `Cannot resume relay transfer ${id}: the node did not answer for ${((Date.now() - start) / 1000).toFixed(1)} s${lease <= window ? ", and the session's lease ran out meanwhile" : ""} (${String((last as Error)?.message ?? last)})`,
   );
 }
 

@@ -166,7 +166,7 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
     if (answer.status === 202) {
       result.mode = "store";
       log(`${answer.callee.name} is busy; storing the recording on the node for later pickup (encrypted)`);
-      await uploadWhole(o, session.id, key, "store", result, abort.signal);
+      await uploadWhole(o, session.id, key, "store", result, abort.signal, () => lease.expiresAt);
       result.ok = true;
       result.message = `stored on the node for ${answer.callee.name}; it will be picked up when its load allows`;
       // No end report here: ending the session would drop the callee's pending grant (its key for the pickup);
@@ -228,7 +228,16 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
           meta: offerMeta(plan, { transferId: transfer.id, stream: STREAM_OF.whole }),
         });
       }
-      await uploadFromFile(o, session.id, key, transfer, "whole", result, abort.signal);
+      await uploadFromFile(
+        o,
+        session.id,
+        key,
+        transfer,
+        "whole",
+        result,
+        abort.signal,
+        () => lease.expiresAt,
+      );
       result.bytesRelayPayload = plan.size;
     } else if (plan.route === "data" && conn) {
       await conn.send({
@@ -291,7 +300,7 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
               l.part,
               manifestFor(plan, l.part, o.deviceName, siblingOf(l, live)),
             ),
-          { log, signal: abort.signal },
+          { log, signal: abort.signal, deadline: () => lease.expiresAt },
         );
         if (r.attempts > 1)
           log(`relay transfer ${l.transfer.id} resumed and completed (${r.attempts} attempts)`);
@@ -435,6 +444,7 @@ async function uploadFromFile(
   part: RelayPart,
   result: SendResult,
   signal: AbortSignal,
+  deadline: () => number,
 ): Promise<void> {
   const manifest = manifestFor(o.plan, part, o.deviceName);
   let counted = 0;
@@ -454,6 +464,7 @@ async function uploadFromFile(
   const r = await completeUpload(o.client, transfer, undefined, source, {
     log: (m) => o.onEvent?.({ type: "log", message: m }),
     signal,
+    deadline,
   });
   result.bytesRelay += transfer.size;
   if (r.attempts > 1)
@@ -467,9 +478,10 @@ async function uploadWhole(
   kind: "store",
   result: SendResult,
   signal: AbortSignal,
+  deadline: () => number,
 ): Promise<void> {
   const transfer = await createRelay(o, sessionId, "whole", result, undefined, kind);
-  await uploadFromFile(o, sessionId, key, transfer, "whole", result, signal);
+  await uploadFromFile(o, sessionId, key, transfer, "whole", result, signal, deadline);
   result.bytesRelayPayload = o.plan.size;
 }
 
