@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
 import { createNetBed, type NetBed, type NetBedOptions, NODE_ADDR } from "../net-bed.ts";
+import { readInNs, sysctl } from "../ns-admin.ts";
 import { type NsProcess, waitFor } from "../run-in.ts";
 
 export const ROOT = join(import.meta.dir, "../../..");
@@ -321,6 +322,23 @@ export class Scenario implements AsyncDisposable {
     };
     await walk(this.nodeDataDir);
     return out;
+  }
+
+  /**
+   * Makes home N's router forget an idle TCP flow after `seconds` (many home routers drop idle TCP state after
+   * minutes): a recorder's pooled, idle HTTP connection then no longer leads into the home.
+   */
+  async setTcpIdleTimeout(home: number, seconds: number): Promise<void> {
+    await sysctl(this.bed.home(home).routerNs, { "net.netfilter.nf_conntrack_tcp_timeout_established": seconds });
+  }
+
+  /**
+   * Home N's router's TCP flows in state ESTABLISHED (raw /proc/net/nf_conntrack lines): a recorder with an
+   * open HTTP connection to the node would show one here.
+   */
+  async establishedTcp(home: number): Promise<string[]> {
+    const table = await readInNs(this.bed.home(home).routerNs, "/proc/net/nf_conntrack");
+    return table.split("\n").filter((l) => / tcp +6 .* ESTABLISHED /.test(l));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
