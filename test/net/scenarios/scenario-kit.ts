@@ -329,7 +329,9 @@ export class Scenario implements AsyncDisposable {
    * minutes): a recorder's pooled, idle HTTP connection then no longer leads into the home.
    */
   async setTcpIdleTimeout(home: number, seconds: number): Promise<void> {
-    await sysctl(this.bed.home(home).routerNs, { "net.netfilter.nf_conntrack_tcp_timeout_established": seconds });
+    await sysctl(this.bed.home(home).routerNs, {
+      "net.netfilter.nf_conntrack_tcp_timeout_established": seconds,
+    });
   }
 
   /**

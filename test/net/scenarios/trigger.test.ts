@@ -25,10 +25,14 @@ afterAll(async () => {
 
 /** Waits until bob's router holds no established TCP flow: nothing but the UDP mapping leads into his home. */
 async function onlyTheKeepaliveMapping(): Promise<void> {
-  await waitFor("bob's router to hold no established TCP flow", async () => (await s.establishedTcp(2)).length === 0, {
-    timeoutMs: 20_000,
-    intervalMs: 200,
-  });
+  await waitFor(
+    "bob's router to hold no established TCP flow",
+    async () => (await s.establishedTcp(2)).length === 0,
+    {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    },
+  );
   const udp = (await s.bed.mappings(2)).filter((m) => m.proto === "udp");
   expect(udp).toHaveLength(1);
 }
