@@ -1,8 +1,9 @@
 /** @module Store-and-forward pickup: when the load allows, download each stored transfer, verify, file, then ack it. */
 import type { InboxEntry } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
+import { failureCode } from "./receive-failure.ts";
 import type { RecorderLoad } from "./recorder-load.ts";
-import { failureCode, type RecordingReceiver } from "./recording-receiver.ts";
+import type { RecordingReceiver } from "./recording-receiver.ts";
 
 /** Failures that another try cannot fix: the stored bytes themselves are wrong, or the key is gone. */
 const PERMANENT = new Set([

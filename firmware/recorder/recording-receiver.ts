@@ -8,7 +8,9 @@ import type { Library, Recording } from "../library/library.ts";
 import type { TransferSlot } from "../load/load-monitor.ts";
 import type { RelayManifest } from "../transfer/relay-stream.ts";
 import { IncomingFile } from "./incoming-file.ts";
+import { failureCode, ReceiveFailure } from "./receive-failure.ts";
 import type { RecorderLoad } from "./recorder-load.ts";
+import { ackRelayTransfer } from "./relay-ack.ts";
 import { readRelayRecords } from "./relay-reader.ts";
 import type { SessionKeyring } from "./session-keyring.ts";
 import { SplitAssembly } from "./split-assembly.ts";
@@ -31,37 +33,6 @@ export interface ReceiverDeps {
   log(event: string, fields: Record<string, unknown>): void;
   /** Told whenever the set of active transfers changes (the status file follows). */
   changed(): void;
-}
-
-/** A stable, short failure code for RECEIPT {code} and the inbox report (direct-message CODE: [a-z0-9_]). */
-export function failureCode(err: unknown): string {
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === "string") {
-    if (code === "ERR_DECRYPT") return "decrypt_failed";
-    if (
-      code.startsWith("ERR_SPLIT_") ||
-      code === "ERR_RELAY_INTEGRITY" ||
-      code === "ERR_LIBRARY_SHA256_MISMATCH"
-    )
-      return "integrity_failed";
-    if (code === "ERR_RELAY_TRUNCATED" || code === "ERR_DIRECT_TRUNCATED") return "truncated";
-    if (code === "ERR_RELAY_PROTOCOL" || code === "ERR_DIRECT_PROTOCOL") return "protocol_error";
-    if (code === "ERR_DIRECT_CLOSED" || code === "ABORT_ERR") return "ended";
-    if (code === "ERR_DIRECT_EXPIRED") return "expired";
-    if (code === "ERR_RELAY_UNREACHABLE") return "node_unreachable";
-  }
-  if ((err as Error)?.name === "AbortError") return "ended";
-  return "receive_failed";
-}
-
-class ReceiveFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "ReceiveFailure";
-  }
 }
 
 interface SessionWork {
@@ -200,6 +171,24 @@ export class RecordingReceiver {
     stream?: 1 | 2 | 3,
   ): Promise<Recording | undefined> {
     const key = await this.#key(sessionId);
+    const live = this.#d.keyring.get(sessionId)?.mode === "live";
+    const rec = await this.#download(transferId, sessionId, w, key, stream);
+    // A live transfer's ciphertext has no use once the recording is verified and filed: ack it so the node
+    // deletes it now rather than at its TTL. A stored one is acked by the inbox pickup, which owns its retries.
+    if (rec && live)
+      void ackRelayTransfer(this.#d.client, transferId, (event, fields) =>
+        this.#d.log(event, { session: sessionId, ...fields }),
+      );
+    return rec;
+  }
+
+  async #download(
+    transferId: string,
+    sessionId: string,
+    w: SessionWork,
+    key: Uint8Array,
+    stream?: 1 | 2 | 3,
+  ): Promise<Recording | undefined> {
     const records = readRelayRecords({
       client: this.#d.client,
       transferId,
