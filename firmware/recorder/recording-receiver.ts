@@ -354,6 +354,8 @@ export class RecordingReceiver {
         const code = err instanceof ReceiveFailure ? err.code : failureCode(err);
         this.#d.log("receive-failed", { session: sessionId, code, message: (err as Error).message });
         receipt = { ok: false, bytes: 0, code };
+        w.abort.signal.removeEventListener("abort", onAbort);
+        await this.#abandon(w, err);
       }
       await conn.send({ type: "receipt", ...receipt });
       // The caller closes after the RECEIPT; drain until then so its CLOSE is read.
@@ -367,11 +369,28 @@ export class RecordingReceiver {
         code: failureCode(err),
         message: (err as Error).message,
       });
+      w.abort.signal.removeEventListener("abort", onAbort);
       await conn.abort("error").catch(() => {});
+      await this.#abandon(w, err);
     } finally {
       w.abort.signal.removeEventListener("abort", onAbort);
       await this.#finishSession(sessionId, "done", conn.bytesReceived);
     }
+  }
+
+  /**
+   * A failed offer must not be filed later: its relay downloads still running (a secret recording's whole
+   * stream, a split's protected part) are stopped and their temp files dropped before the RECEIPT says so.
+   */
+  async #abandon(w: SessionWork, err: unknown): Promise<void> {
+    if (!w.abort.signal.aborted) {
+      w.abort.abort(
+        err instanceof ReceiveFailure
+          ? err
+          : new ReceiveFailure("ended", "The offer failed on the direct channel"),
+      );
+    }
+    await Promise.allSettled([...w.transfers.values(), ...(w.split ? [w.split.filed] : [])]);
   }
 
   async #serveOffer(
@@ -386,6 +405,12 @@ export class RecordingReceiver {
     if (!/^[0-9a-f]{64}$/.test(sha256))
       throw new ReceiveFailure("protocol_error", "OFFER without meta.sha256");
     const secret = meta.secret === true;
+    if (secret && offer.kind !== "relay") {
+      throw new ReceiveFailure(
+        "clear_data_refused",
+        `Refused a ${offer.kind} OFFER for a secret recording: a secret recording only travels sealed through the node`,
+      );
+    }
     const relay = meta.relay as { transferId?: unknown; stream?: unknown } | undefined;
     const sessionId = conn.sessionId;
     const directBytes = async function* (track: { add(n: number): void }) {
@@ -407,6 +432,13 @@ export class RecordingReceiver {
       const stream = relay.stream === 3 ? 3 : undefined;
       const recP = this.receiveRelay(relay.transferId, sessionId, stream);
       const end = await messages.next();
+      if (!end.done && end.value.type === "data") {
+        // The recording is secret: not one byte of it may arrive outside the sealed relay stream.
+        throw new ReceiveFailure(
+          "clear_data_refused",
+          `Refused a ${end.value.clear ? "clear" : "sealed"} DATA frame under a relay (secret) OFFER: a secret recording only travels sealed through the node`,
+        );
+      }
       if (end.done || end.value.type !== "end")
         throw new ReceiveFailure("protocol_error", "Expected END after a relay OFFER");
       const rec = await recP;

@@ -92,6 +92,42 @@ class Outage {
   }
 }
 
+/**
+ * The node answers a download of a live transfer only once it has bytes to send, so a stopped receive (a refused
+ * OFFER, a forced end) must not wait for that: the request is left behind and its body cancelled when it comes.
+ */
+function untilAborted(p: Promise<Response>, signal?: AbortSignal): Promise<Response> {
+  if (!signal) return p;
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      void p.then(
+        (r) => r.body?.cancel(),
+        () => {},
+      );
+      return reject(signal.reason);
+    }
+    const onAbort = () => {
+      void p.then(
+        (r) => r.body?.cancel(),
+        () => {},
+      );
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (r) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) void r.body?.cancel();
+        resolve(r);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -153,7 +189,7 @@ export async function* readRelayRecords(
     o.signal?.throwIfAborted();
     let res: Response;
     try {
-      res = await o.client.downloadData(o.transferId, offset);
+      res = await untilAborted(o.client.downloadData(o.transferId, offset), o.signal);
     } catch (err) {
       await outage.wait(err);
       continue;

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { splitBytes } from "../../codec/split/split-bytes.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
+import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import {
@@ -272,4 +273,78 @@ describe("receiving through the daemon", () => {
     expect(await listed("cut.bin")).toBeUndefined();
     expect(readdirSync(join(rec.dataDir, "library", ".incoming"))).toEqual([]);
   }, 20_000);
+
+  const refusals: Array<[string, "relay" | "data" | "split", (c: DirectConnection) => Promise<void>]> = [
+    [
+      "a clear DATA frame under a relay (secret) OFFER",
+      "relay",
+      (c) => c.sendData(original, { clear: true }),
+    ],
+    [
+      "a sealed DATA frame under a relay (secret) OFFER",
+      "relay",
+      (c) => c.sendData(original.subarray(0, 4096)),
+    ],
+    ["a data OFFER for a secret recording", "data", (c) => c.sendData(original, { clear: true })],
+    ["a split OFFER for a secret recording", "split", (c) => c.sendData(parts.direct, { clear: true })],
+  ];
+  for (const [what, kind, sendBytes] of refusals) {
+    test(`the callee refuses ${what}: RECEIPT clear_data_refused, nothing filed, no temp file`, async () => {
+      const s = await live();
+      const name = `leak-${kind}-${Math.random().toString(36).slice(2, 8)}.mpg`;
+      // As a sender would: the relay transfer is created before the OFFER names it and uploaded after; the
+      // legitimate sealed copy must not be filed after the refusal either.
+      const manifest: RelayManifest =
+        kind === "split"
+          ? { ...base, name, kind: "split-protected", size: parts.protected.byteLength, secret: true }
+          : { ...base, name, kind: "whole", size: original.byteLength, secret: true };
+      const t = await alice.createTransfer({ session: s.id, size: relayStreamSize(manifest), kind: "relay" });
+      const transferId = t.transfer.id;
+      const conn = await dialDirect({
+        host: rec.direct.host,
+        port: rec.direct.port,
+        sessionId: s.id,
+        password: s.password,
+        key: s.key,
+        callerId: alice.deviceId,
+      });
+      await conn.send({
+        type: "offer",
+        kind,
+        size: original.byteLength,
+        name,
+        meta: {
+          sha256: base.sha256,
+          recordingType: "ps",
+          secret: true,
+          relay: { transferId, stream: kind === "split" ? 1 : 3 },
+        },
+      });
+      await sendBytes(conn).catch(() => {});
+      await conn.send({ type: "end", size: original.byteLength, sha256: base.sha256 }).catch(() => {});
+      expect(await conn.receive()).toMatchObject({ type: "receipt", ok: false, code: "clear_data_refused" });
+      await conn.close();
+      const enc = new RelayStreamEncoder(
+        await relayKey(fromBase64url(s.key)),
+        s.id,
+        kind === "split" ? RELAY_STREAM_PROTECTED : RELAY_STREAM_WHOLE,
+      );
+      const payload = kind === "split" ? parts.protected : original;
+      const body = Buffer.concat([
+        await enc.manifest(manifest),
+        ...(await enc.data(payload)),
+        ...(await enc.end()),
+      ]);
+      await alice.uploadData(transferId, 0, new Uint8Array(body)).catch(() => {});
+      await alice.completeTransfer(transferId, { size: body.byteLength }).catch(() => {});
+      await rec.log.waitFor(new RegExp(`receive-failed session=${s.id} code=clear_data_refused`));
+      // Give a download that was not stopped the time to finish and be filed, then look.
+      await Bun.sleep(300);
+      expect(await listed(name)).toBeUndefined();
+      await until(
+        () => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0,
+        "temp files gone",
+      );
+    }, 20_000);
+  }
 });
