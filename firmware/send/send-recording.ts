@@ -169,8 +169,10 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
       await uploadWhole(o, session.id, key, "store", result, abort.signal, () => lease.expiresAt);
       result.ok = true;
       result.message = `stored on the node for ${answer.callee.name}; it will be picked up when its load allows`;
-      // No end report here: ending the session would drop the callee's pending grant (its key for the pickup);
-      // the callee reports the end once it has filed the recording.
+      // The accounting log gets this session's end like any other; the node keeps a store session's grant
+      // (the callee's key for the pickup) until the spool's TTL, and the callee keeps it past the end trigger.
+      lease.stop();
+      await reportEnd(client, session.id, "stored", result);
       return result;
     }
     result.mode = "live";

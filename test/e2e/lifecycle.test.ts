@@ -97,6 +97,10 @@ describe("store-and-forward", () => {
       pending: Array<{ id: string }>;
     };
     expect(inbox.pending.map((p) => p.id)).toEqual(s.transfers);
+    // The sender reported the session's end (accounting) before the pickup: the node keeps the store grant,
+    // so bob still gets the key when its load allows.
+    const ended = (await cluster.admin.sessions("ended")).find((x) => x.id === s.sessionId);
+    expect(ended?.reason).toBe("stored");
     // Still busy: several inbox checks (every 2 s) pass without a pickup.
     await Bun.sleep(2500);
     expect((await libraryOf(cluster, "bob")).some((r) => r.sha256 === s.sha256)).toBe(false);
