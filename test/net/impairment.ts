@@ -112,7 +112,14 @@ export async function startImpairment(
     await proc.waitForLine(/^ready /);
     // A packet the delay line writes back may carry a wan-local source address (the node's own reply):
     // accept_local lets it in, rp_filter off lets it in on a device it would not be routed out of.
-    await sysctl(wanNs, { [`net.ipv4.conf.${dev}.rp_filter`]: 0, [`net.ipv4.conf.${dev}.accept_local`]: 1 });
+    // TCP early demux attaches a local socket (a half-open or established connection) to a packet from rN
+    // before the policy rules route it into the delay line, and ip_forward() drops any packet carrying a
+    // socket: without this only a SYN got through and every TCP connection to the wan hung.
+    await sysctl(wanNs, {
+      [`net.ipv4.conf.${dev}.rp_filter`]: 0,
+      [`net.ipv4.conf.${dev}.accept_local`]: 1,
+      "net.ipv4.tcp_early_demux": 0,
+    });
     const table = 100 + index;
     await ipBatch(wanNs, [
       `link set ${dev} up`,
