@@ -13,20 +13,13 @@ import type {
 } from "../recording-index.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import { detectContainer } from "./detect-container.ts";
+import { EsUnitMap } from "./es-unit-map.ts";
 import { H264EsIndexer } from "./h264-es-indexer.ts";
 import { Mp4Indexer } from "./mp4-indexer.ts";
 import { PsDemuxer } from "./ps-demuxer.ts";
 import { RangeCoalescer } from "./range-coalescer.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "./ts-packet.ts";
-
-/** Video ES bytes fed to the VideoIndexer and the container unit (file range) that carried them. */
-interface Segment {
-  es: number;
-  length: number;
-  unitOffset: number;
-  unitLength: number;
-}
 
 /** What both elementary-stream indexers (MPEG-1/2 video, H.264 Annex B) offer. */
 interface EsIndexer {
@@ -42,11 +35,10 @@ interface EsIndexer {
   readonly settledOffset: number;
 }
 
+const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
+
 /** Video payload gathered before one push into the ES indexer. */
 const BATCH_BYTES = 64 * 1024;
-
-/** Compact the segment queue once this many consumed entries sit at its head. */
-const SEGMENT_COMPACT_AT = 4096;
 
 /**
  * Indexes a recording streamed in consecutive chunks. The container is detected from the first bytes;
@@ -67,10 +59,12 @@ export class RecordingIndexer {
   /** The video is parsed; false for HEVC in a Transport Stream, which is not indexed picture by picture. */
   #feedVideo = true;
 
-  #segments: Segment[] = [];
+  readonly #units = new EsUnitMap();
   readonly #batch = new Uint8Array(BATCH_BYTES);
   #batchFill = 0;
-  #segmentHead = 0;
+  /** A Buffer view of the chunk the demuxer is handing pieces of, made once per chunk. */
+  #lastChunk: Uint8Array | undefined;
+  #lastBuffer: Buffer = EMPTY_BUFFER;
   #esBytes = 0;
   #nextPicture = 0;
   readonly #ranges = new RangeCoalescer();
@@ -98,7 +92,7 @@ export class RecordingIndexer {
 
   /** Packet records held for pictures not yet finalized: stays near one picture's worth, however long the file. */
   get heldUnitRecords(): number {
-    return this.#segments.length - this.#segmentHead;
+    return this.#units.size;
   }
 
   push(chunk: Uint8Array): void {
@@ -188,6 +182,13 @@ export class RecordingIndexer {
   }
 
   #route(bytes: Uint8Array): void {
+    this.#routeChunk(bytes);
+    // No view of a pushed chunk outlives the push: the caller may reuse or release it.
+    this.#lastChunk = undefined;
+    this.#lastBuffer = EMPTY_BUFFER;
+  }
+
+  #routeChunk(bytes: Uint8Array): void {
     if (this.#mp4) {
       this.#mp4.push(bytes);
     } else if (this.#demux) {
@@ -209,18 +210,9 @@ export class RecordingIndexer {
     if (!this.#feedVideo) return;
     const isEs = this.#demux === undefined;
     const length = end - start;
-    const last = this.#segments[this.#segments.length - 1];
-    if (!isEs && last && last.unitOffset === unitOffset && last.es + last.length === this.#esBytes) {
-      last.length += length;
-    } else {
-      // For ES, a unit is the payload itself so an I-picture maps to exactly its own bytes.
-      this.#segments.push({
-        es: this.#esBytes,
-        length: length,
-        unitOffset: isEs ? fileOffset : unitOffset,
-        unitLength: isEs ? length : unitLength,
-      });
-    }
+    // For ES, a unit is the payload itself so an I-picture maps to exactly its own bytes.
+    if (isEs) this.#units.append(this.#esBytes, length, fileOffset, length);
+    else this.#units.append(this.#esBytes, length, unitOffset, unitLength);
     this.#esBytes += length;
     if (isEs || length >= BATCH_BYTES / 2) {
       this.#flushBatch();
@@ -231,11 +223,12 @@ export class RecordingIndexer {
     // PES/TS payloads are small (184 bytes in a TS); the ES indexers are far faster on big chunks, so
     // payloads are gathered and handed on together. Pictures are mapped once the batch is indexed.
     if (this.#batchFill + length > BATCH_BYTES) this.#flushBatch();
-    // A plain loop: for a few hundred bytes it beats subarray() + set().
-    const batch = this.#batch;
-    let o = this.#batchFill;
-    for (let k = start; k < end; k++) batch[o++] = bytes[k]!;
-    this.#batchFill = o;
+    // Buffer#copy is a plain memcpy; set(subarray()) would create a view per 184-byte payload.
+    if (bytes !== this.#lastChunk) {
+      this.#lastChunk = bytes;
+      this.#lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    this.#batchFill += this.#lastBuffer.copy(this.#batch, this.#batchFill, start, end);
   }
 
   #flushBatch(): void {
@@ -250,46 +243,9 @@ export class RecordingIndexer {
     const pictures = this.#video.pictures;
     for (; this.#nextPicture < pictures.length; this.#nextPicture++) {
       const p = pictures[this.#nextPicture]!;
-      if (p.type === "I") this.#protect(p.offset, p.length);
+      if (p.type === "I") this.#units.protect(p.offset, p.length, this.#demux === undefined, this.#ranges);
     }
-    this.#trim(this.#video.settledOffset);
-  }
-
-  #protect(esOffset: number, esLength: number): void {
-    const end = esOffset + esLength;
-    const segs = this.#segments;
-    let lo = this.#segmentHead;
-    let hi = segs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const s = segs[mid]!;
-      if (s.es + s.length <= esOffset) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < segs.length && segs[i]!.es < end; i++) {
-      const s = segs[i]!;
-      if (this.#demux === undefined) {
-        // ES: protect exactly the picture's bytes within this segment.
-        const from = Math.max(esOffset, s.es);
-        const to = Math.min(end, s.es + s.length);
-        this.#ranges.add(s.unitOffset + (from - s.es), to - from);
-      } else {
-        this.#ranges.add(s.unitOffset, s.unitLength);
-      }
-    }
-  }
-
-  #trim(settled: number): void {
-    const segs = this.#segments;
-    while (this.#segmentHead < segs.length) {
-      const s = segs[this.#segmentHead]!;
-      if (s.es + s.length > settled) break;
-      this.#segmentHead++;
-    }
-    if (this.#segmentHead >= SEGMENT_COMPACT_AT || this.#segmentHead === segs.length) {
-      this.#segments = segs.slice(this.#segmentHead);
-      this.#segmentHead = 0;
-    }
+    this.#units.trim(this.#video.settledOffset);
   }
 
   #error(offset: number, code: string, message: string): void {

@@ -1,0 +1,137 @@
+/** @module Where each piece of the demuxed video elementary stream came from in the file: ES range -> carrying container units. */
+
+import type { RangeCoalescer } from "./range-coalescer.ts";
+
+const INITIAL_CAPACITY = 256;
+
+/**
+ * A queue of runs, each `count` consecutive units of `unitLength` bytes starting at file offset `unit`, every
+ * one carrying `length` ES bytes, the first at ES offset `es`. A Transport Stream hands on one 184-byte
+ * payload per 188-byte packet (1.5 million for 280 MB) and nearly all of them sit back to back with full
+ * payloads, so a run covers ~50 packets between two audio or PCR packets: 30 thousand records instead of
+ * 1.5 million objects, which had cost more than the demux itself. Runs live in parallel Float64Arrays,
+ * are appended in ES order and dropped from the head once no open picture can reach them.
+ */
+export class EsUnitMap {
+  #es = new Float64Array(INITIAL_CAPACITY);
+  #length = new Float64Array(INITIAL_CAPACITY);
+  #unit = new Float64Array(INITIAL_CAPACITY);
+  #unitLength = new Float64Array(INITIAL_CAPACITY);
+  #count = new Float64Array(INITIAL_CAPACITY);
+  #head = 0;
+  #tail = 0;
+  /** What the next piece must look like to extend the last run. */
+  #nextEs = -1;
+  #nextUnit = -1;
+  #lastLength = -1;
+  #lastUnitLength = -1;
+
+  /** Runs held. */
+  get size(): number {
+    return this.#tail - this.#head;
+  }
+
+  /** Appends ES bytes [es, es + length) carried by the file unit [unit, unit + unitLength). */
+  append(es: number, length: number, unit: number, unitLength: number): void {
+    if (length <= 0) return;
+    if (es === this.#nextEs && length === this.#lastLength) {
+      if (unit === this.#nextUnit && unitLength === this.#lastUnitLength) {
+        this.#count[this.#tail - 1]!++;
+        this.#nextUnit = unit + unitLength;
+        this.#nextEs = es + length;
+        return;
+      }
+    }
+    const last = this.#tail - 1;
+    if (es === this.#nextEs && last >= this.#head && unit === this.#nextUnit - this.#lastUnitLength) {
+      // More ES bytes of the unit just recorded (a PES packet handed on in pieces).
+      if (this.#count[last] === 1) {
+        this.#length[last]! += length;
+        this.#lastLength = this.#length[last]!;
+        this.#nextEs = es + length;
+        return;
+      }
+      this.#count[last]!--;
+      this.#push(es - this.#lastLength, this.#lastLength + length, unit, unitLength);
+      return;
+    }
+    this.#push(es, length, unit, unitLength);
+  }
+
+  /**
+   * Adds to `ranges` the file bytes of ES range [esOffset, esOffset + esLength): whole units, or with
+   * `exact` only the overlapping bytes (for an ES, where a unit is the bytes themselves).
+   */
+  protect(esOffset: number, esLength: number, exact: boolean, ranges: RangeCoalescer): void {
+    const end = esOffset + esLength;
+    const es = this.#es;
+    const length = this.#length;
+    const count = this.#count;
+    let lo = this.#head;
+    let hi = this.#tail;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (es[mid]! + length[mid]! * count[mid]! <= esOffset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.#tail && es[i]! < end; i++) {
+      const from = Math.max(esOffset, es[i]!) - es[i]!;
+      const to = Math.min(end, es[i]! + length[i]! * count[i]!) - es[i]!;
+      if (exact) {
+        ranges.add(this.#unit[i]! + from, to - from);
+      } else {
+        const first = Math.floor(from / length[i]!);
+        const last = Math.ceil(to / length[i]!);
+        ranges.add(this.#unit[i]! + first * this.#unitLength[i]!, (last - first) * this.#unitLength[i]!);
+      }
+    }
+  }
+
+  /** Drops the runs that end at or before ES offset `settled`. */
+  trim(settled: number): void {
+    const es = this.#es;
+    const length = this.#length;
+    const count = this.#count;
+    let h = this.#head;
+    while (h < this.#tail && es[h]! + length[h]! * count[h]! <= settled) h++;
+    this.#head = h;
+    if (h === this.#tail) {
+      // Nothing left to extend: the next piece starts a new run.
+      this.#head = this.#tail = 0;
+      this.#nextEs = -1;
+    }
+  }
+
+  #push(es: number, length: number, unit: number, unitLength: number): void {
+    if (this.#tail === this.#es.length) this.#makeRoom();
+    const i = this.#tail++;
+    this.#es[i] = es;
+    this.#length[i] = length;
+    this.#unit[i] = unit;
+    this.#unitLength[i] = unitLength;
+    this.#count[i] = 1;
+    this.#nextEs = es + length;
+    this.#nextUnit = unit + unitLength;
+    this.#lastLength = length;
+    this.#lastUnitLength = unitLength;
+  }
+
+  /** Moves the live runs to the front, growing the arrays only when more than half are live. */
+  #makeRoom(): void {
+    const live = this.#tail - this.#head;
+    const capacity = live * 2 > this.#es.length ? this.#es.length * 2 : this.#es.length;
+    const move = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      if (capacity === a.length) return a.copyWithin(0, this.#head, this.#tail);
+      const b = new Float64Array(capacity);
+      b.set(a.subarray(this.#head, this.#tail));
+      return b;
+    };
+    this.#es = move(this.#es);
+    this.#length = move(this.#length);
+    this.#unit = move(this.#unit);
+    this.#unitLength = move(this.#unitLength);
+    this.#count = move(this.#count);
+    this.#head = 0;
+    this.#tail = live;
+  }
+}
