@@ -1,10 +1,12 @@
 /** @module The sender's session lease: an extension at 70% of the permitted time, and watching for a forced end. */
-import type { ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 
 /** Fraction of the remaining lease after which an extension is asked for (issue 4 point 10). */
 export const EXTEND_AT_FRACTION = 0.7;
 /** How often the session state is polled for a forced end (the CLI has no trigger channel of its own). */
 const WATCH_INTERVAL_MS = 1000;
+/** Shortest wait before asking again after an extension request got no answer. */
+const RETRY_FLOOR_MS = 100;
 
 export interface LeaseEvents {
   extended(expiresAt: number, extensions: number): void;
@@ -52,7 +54,15 @@ export class LeaseKeeper implements Disposable {
       this.events.extended(r.expiresAt, r.extensions);
       this.#schedule();
     } catch (err) {
-      if (!this.#stopped) this.events.refused((err as Error).message);
+      if (this.#stopped) return;
+      this.events.refused((err as Error).message);
+      // A refusal by policy (4xx: the extension cap) is final; a node that did not answer (restarting, slow)
+      // is asked again at half of what is left, so one lost request does not cost the lease.
+      const final = err instanceof ControlApiError && err.status < 500 && err.status !== 429;
+      const left = this.expiresAt - Date.now();
+      if (!final && left > RETRY_FLOOR_MS) {
+        this.#timer = setTimeout(() => void this.#extend(), Math.max(RETRY_FLOOR_MS, left / 2));
+      }
     }
   }
 

@@ -2,9 +2,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import type { DirectChannelError } from "../../firmware/direct/direct-error.ts";
-import type { ControlClient } from "../../protocol/control-client.ts";
+import { LeaseKeeper } from "../../firmware/send/lease-keeper.ts";
+import { ControlClient } from "../../protocol/control-client.ts";
 import {
   enrollDevice,
   type NodeProc,
@@ -20,12 +22,15 @@ let nodeDir: string;
 let node: NodeProc;
 let rec: RecorderProc;
 let alice: ControlClient;
+let aliceSecret: string;
 
 beforeAll(async () => {
   nodeDir = tempDir("pvrlink-node-");
   // A 3-second lease: long enough to connect, short enough to run past it in a test.
   node = await startNode(nodeDir, "127.0.0.1:0", "127.0.0.1:0", { sessionDurationSec: 3, extensionSec: 20 });
-  alice = node.client(await enrollDevice(node, "alice"));
+  const cred = await enrollDevice(node, "alice");
+  aliceSecret = cred.secret;
+  alice = node.client(cred);
   rec = await startRecorder(node, "grandma");
   expect((await pvrlink(["permit", "add", "alice", "--data", rec.dataDir])).code).toBe(0);
   await rec.log.waitFor(/recorder registered/);
@@ -87,4 +92,80 @@ describe("session lease on the receiving side", () => {
     expect(err.code).toBe("ERR_DIRECT_CLOSED");
     expect(err.reason).toBe("expired");
   }, 20_000);
+
+  test("LeaseKeeper asks again when its extension request finds the node away, and keeps the lease", async () => {
+    const q = await alice.query("grandma");
+    if (q.status !== 200) throw new Error("expected a live session");
+    const s = q.session;
+    // The keeper talks to the node through a proxy that is closed around the 70% mark (connection refused),
+    // then opened again on the same port: a node restart as the keeper sees it.
+    await using proxy = await PausableProxy.start(node.http);
+    const keeperClient = new ControlClient({
+      baseUrl: `http://127.0.0.1:${proxy.port}`,
+      deviceId: alice.deviceId,
+      secret: aliceSecret,
+    });
+    const refused: string[] = [];
+    const extended: number[] = [];
+    const keeper = new LeaseKeeper(keeperClient, s.id, s.expiresAt, {
+      extended: (at) => extended.push(at),
+      refused: (m) => refused.push(m),
+      ended: () => {},
+    });
+    try {
+      const lease = s.expiresAt - Date.now();
+      await Bun.sleep(lease * 0.5);
+      await proxy.pause();
+      await until(() => refused.length > 0, "the first extension request to fail", lease);
+      await proxy.resume();
+      await until(() => extended.length > 0, "a retried extension", lease);
+      expect(extended[0]).toBeGreaterThan(s.expiresAt);
+      expect((await alice.session(s.id)).extensions).toBe(1);
+    } finally {
+      keeper.stop();
+      await alice.end(s.id, { reason: "done" }).catch(() => {});
+    }
+  }, 20_000);
 });
+
+/** A TCP forwarder to host:port that can stop listening (connections refused) and listen again on its port. */
+class PausableProxy implements AsyncDisposable {
+  #server: Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  port = 0;
+  constructor(readonly target: string) {}
+
+  static async start(target: string): Promise<PausableProxy> {
+    const p = new PausableProxy(target);
+    await p.resume();
+    return p;
+  }
+
+  async resume(): Promise<void> {
+    const [host, port] = [
+      this.target.slice(0, this.target.lastIndexOf(":")),
+      Number(this.target.split(":").pop()),
+    ];
+    this.#server = createServer((client) => {
+      const server = connect({ host, port });
+      for (const sock of [client, server]) {
+        this.#sockets.add(sock);
+        sock.on("error", () => {});
+        sock.on("close", () => this.#sockets.delete(sock));
+      }
+      client.pipe(server).pipe(client);
+    });
+    await new Promise<void>((r) => this.#server?.listen(this.port, "127.0.0.1", r));
+    this.port = (this.#server.address() as { port: number }).port;
+  }
+
+  async pause(): Promise<void> {
+    for (const sock of this.#sockets) sock.destroy();
+    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
+    this.#server = undefined;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.pause();
+  }
+}
