@@ -28,7 +28,7 @@ describe("pvrlink library", () => {
     const added = await pvrlink("add", fixture, "--secret", "--name", "Match of the day");
     expect(added.code).toBe(0);
     const id = added.stdout.split("\t")[0]!;
-    expect(added.stdout).toContain("\tts\tsecret\t");
+    expect(added.stdout).toContain("\tts\tsecret\tpattern\t");
     const json = await pvrlink("list", "--json");
     expect(json.code).toBe(0);
     const list = JSON.parse(json.stdout);
@@ -38,7 +38,7 @@ describe("pvrlink library", () => {
       name: "Match of the day",
       type: "ts",
       secret: true,
-      protection: "seed",
+      protection: "pattern",
       origin: "local",
     });
     const table = await pvrlink("list");
@@ -47,11 +47,25 @@ describe("pvrlink library", () => {
     expect((await pvrlink("remove", id)).code).toBe(0);
     expect(JSON.parse((await pvrlink("list", "--json")).stdout)).toEqual([]);
   });
+  test("add --protection seed keeps a video in seed mode; list shows it", async () => {
+    const added = await pvrlink("add", fixture, "--protection", "seed");
+    expect(added.code).toBe(0);
+    const id = added.stdout.split("\t")[0]!;
+    const list = JSON.parse((await pvrlink("list", "--json")).stdout) as Array<{
+      id: string;
+      protection: string;
+    }>;
+    expect(list.find((r) => r.id === id)?.protection).toBe("seed");
+    expect((await pvrlink("list")).stdout).toMatch(/\sseed\s/);
+    expect((await pvrlink("remove", id)).code).toBe(0);
+  });
   const cases: Array<[string, string[], number, RegExp]> = [
     ["no action", [], 2, /missing action/],
     ["an unknown action", ["play"], 2, /unknown action 'play'/],
     ["add without a file", ["add"], 2, /exactly one FILE/],
     ["--json on add", ["add", fixture, "--json"], 2, /--json does not apply/],
+    ["an unknown protection", ["add", fixture, "--protection", "strong"], 2, /expected seed or pattern/],
+    ["--protection on list", ["list", "--protection", "seed"], 2, /--protection does not apply/],
     ["an unknown flag", ["list", "--colour"], 2, /Unknown option/],
     ["a missing file", ["add", join(dir, "missing.ts")], 1, /ERR_LIBRARY_NO_FILE/],
     ["an unknown id", ["remove", "rec_doesnotexist"], 1, /ERR_LIBRARY_UNKNOWN_ID/],

@@ -2,19 +2,23 @@
 import { type Command, EXIT_INPUT, EXIT_OK, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
 import { CONFIG_FLAGS, resolveConfig } from "../config/recorder-config.ts";
-import { Library, type Recording } from "../library/library.ts";
+import { Library, parseProtection, type Recording } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 
-const HELP = `Usage: pvrlink library add FILE [--secret] [--name NAME]
+const HELP = `Usage: pvrlink library add FILE [--secret] [--protection seed|pattern] [--name NAME]
        pvrlink library list [--json]
        pvrlink library remove ID
 
 Keeps recordings and their attributes: a copy of the file in the library directory, its size and SHA-256,
 the type detected by content (es, ps, ts, m2ts, mp4, or data) and whether it is secret. A secret recording
 is only ever sent encrypted through the control node; video is split, its I-pictures through the node.
+A video's protection says what else is done to it: seed sends its P/B pictures in clear on the direct
+channel; pattern (the default) also encrypts the start of every P/B slice, so an eavesdropper on the direct
+path decodes nothing usable (docs/security.md). 'pvrlink send --protection' overrides it per send.
 
 Options:
   --secret        mark the recording secret (add)
+  --protection M  seed or pattern, for video (add; default: pattern)
   --name NAME     name to show and send under (add; default: the file name)
   --json          one JSON array of recordings (list)
   --data DIR      data directory (default: $PVRLINK_DATA or ~/.local/share/pvrlink)
@@ -49,12 +53,13 @@ export function recordingTable(list: Recording[]): string {
     r.id,
     r.type,
     r.secret ? "secret" : "",
+    r.protection ?? "",
     formatBytes(r.size),
     new Date(r.addedAt).toISOString().slice(0, 16).replace("T", " "),
     r.origin === "received" ? `from ${r.sender ?? "?"}` : "",
     r.name,
   ]);
-  const head = ["ID", "TYPE", "SECRET", "SIZE", "ADDED (UTC)", "ORIGIN", "NAME"];
+  const head = ["ID", "TYPE", "SECRET", "PROTECTION", "SIZE", "ADDED (UTC)", "ORIGIN", "NAME"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells
@@ -71,28 +76,38 @@ export const command: Command = {
     const { values, positionals } = parseFlags(args, {
       ...CONFIG_FLAGS,
       secret: { type: "boolean" },
+      protection: { type: "string" },
       name: { type: "string" },
       json: { type: "boolean" },
     });
     const [action, ...rest] = positionals;
     const only = (allowed: string[]) => {
-      for (const f of ["secret", "json"] as const) {
+      for (const f of ["secret", "json", "protection"] as const) {
         if (values[f] && !allowed.includes(f)) throw new UsageError(`--${f} does not apply to '${action}'`);
       }
     };
     // --name means the recording's name here, not the device name; keep it out of the config.
-    const { name: recordingName, ...configFlags } = values;
+    const { name: recordingName, protection, ...configFlags } = values;
     const config = await resolveConfig(configFlags);
     switch (action) {
       case "add": {
-        only(["secret"]);
+        only(["secret", "protection"]);
         if (rest.length !== 1) throw new UsageError("add takes exactly one FILE");
+        let mode: ReturnType<typeof parseProtection> | undefined;
+        try {
+          mode = protection === undefined ? undefined : parseProtection(protection);
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
         using lib = await Library.open(config.dataDir, config.libraryDir);
         const r = await lib.add(rest[0]!, {
           secret: values.secret ?? false,
           ...(recordingName !== undefined ? { name: recordingName } : {}),
+          ...(mode !== undefined ? { protection: mode } : {}),
         });
-        console.log(`${r.id}\t${r.type}${r.secret ? "\tsecret" : ""}\t${r.size} bytes\t${r.name}`);
+        console.log(
+          `${r.id}\t${r.type}${r.secret ? "\tsecret" : ""}${r.protection ? `\t${r.protection}` : ""}\t${r.size} bytes\t${r.name}`,
+        );
         return EXIT_OK;
       }
       case "list": {

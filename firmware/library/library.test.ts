@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectRecordingType, type RecordingType } from "./detect-recording-type.ts";
-import { Library } from "./library.ts";
+import { Library, parseProtection } from "./library.ts";
 
 const root = join(import.meta.dir, "../../testdata");
 const dir = mkdtempSync(join(tmpdir(), "pvrlink-lib-"));
@@ -61,7 +61,7 @@ describe("Library", () => {
       sha256: sha(bytes),
       secret: true,
       type: "ps",
-      protection: "seed",
+      protection: "pattern",
       origin: "local",
       sender: null,
     });
@@ -74,6 +74,14 @@ describe("Library", () => {
     expect(existsSync(r.path)).toBe(false);
     expect(lib.list()).toEqual([]);
     expect(await lib.remove(r.id)).toBe(false);
+  });
+  test("add() takes a video's protection; parseProtection() accepts seed and pattern only", async () => {
+    using lib = await openFresh();
+    const r = await lib.add(join(root, "containers/ps-mpeg2.mpg"), { protection: "seed" });
+    expect(lib.get(r.id)?.protection).toBe("seed");
+    expect(parseProtection("Pattern")).toBe("pattern");
+    expect(parseProtection("seed")).toBe("seed");
+    expect(() => parseProtection("full")).toThrow(/expected seed or pattern/);
   });
   test("add() files a non-video file as data without protection, named after the file", async () => {
     using lib = await openFresh();
