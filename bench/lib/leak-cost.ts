@@ -57,7 +57,7 @@ async function timed(fn: () => Promise<void>): Promise<CostRun> {
 /**
  * Seed mode as the sender runs it: pass 1 indexes and hashes; pass 2 copies each read chunk (the read), hashes
  * again, routes it, and seals the protected body for the relay. With `scheme`, pattern mode on top: the
- * planner rides pass 1, and pass 2 XORs the pattern keystream into the direct pieces in place.
+ * planner rides pass 1's indexer, and pass 2 XORs the pattern keystream into the direct pieces in place.
  */
 export async function splitCost(
   bytes: Uint8Array,
@@ -67,13 +67,14 @@ export async function splitCost(
   const key = await importSessionKey(sessionKey);
   const scratch = new Uint8Array(READ_CHUNK);
   return timed(async () => {
-    const indexer = new RecordingIndexer();
-    const planner = scheme ? new PatternPlanner(scheme) : undefined;
+    // Pattern mode's planner rides on pass 1's indexer (its start-code scan and ES -> file map).
+    const shared = scheme ? PatternPlanner.withIndexer(scheme) : undefined;
+    const indexer = shared?.indexer ?? new RecordingIndexer();
+    const planner = shared?.planner;
     const hash1 = createHash("sha256");
     for (let at = 0; at < bytes.length; at += READ_CHUNK) {
       const c = bytes.subarray(at, at + READ_CHUNK);
       indexer.push(c);
-      planner?.push(c);
       hash1.update(c);
     }
     indexer.finish();

@@ -6,8 +6,37 @@ import { RangeCoalescer } from "./range-coalescer.ts";
 interface Piece {
   es: number;
   length: number;
+  /** File offset of the piece's first byte. */
+  file: number;
   unit: number;
   unitLength: number;
+}
+
+/** The obvious model of esToFile: per piece, the overlapping bytes. */
+function naiveFile(pieces: Piece[], esOffset: number, esLength: number): ByteRange[] {
+  const out: ByteRange[] = [];
+  for (const p of pieces) {
+    const from = Math.max(esOffset, p.es);
+    const to = Math.min(esOffset + esLength, p.es + p.length);
+    if (to > from) out.push({ offset: p.file + (from - p.es), length: to - from });
+  }
+  return coalesce(out);
+}
+
+function coalesce(ranges: ByteRange[]): ByteRange[] {
+  const out: ByteRange[] = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last && last.offset + last.length === r.offset) last.length += r.length;
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+function fileRanges(map: EsUnitMap, esOffset: number, esLength: number): ByteRange[] {
+  const out: ByteRange[] = [];
+  map.esToFile(esOffset, esLength, (offset, length) => out.push({ offset, length }));
+  return coalesce(out);
 }
 
 /** The obvious model: one record per piece, a linear search. */
@@ -46,8 +75,12 @@ function random(seed: number): (n: number) => number {
 describe("EsUnitMap", () => {
   test("EsUnitMap keeps one run for back-to-back TS packets with full payloads", () => {
     const map = new EsUnitMap();
-    for (let k = 0; k < 100; k++) map.append(k * 184, 184, 1000 + k * 188, 188);
+    for (let k = 0; k < 100; k++) map.append(k * 184, 184, 1004 + k * 188, 1000 + k * 188, 188);
     expect(map.size).toBe(1);
+    expect(fileRanges(map, 184 * 10 + 5, 184 * 2 - 5)).toEqual([
+      { offset: 1004 + 10 * 188 + 5, length: 179 },
+      { offset: 1004 + 11 * 188, length: 184 },
+    ]);
     // ES bytes 184*10+5 .. 184*12 sit in packets 10 and 11.
     expect(protect(map, 184 * 10 + 5, 184 * 2 - 5, false)).toEqual([
       { offset: 1000 + 10 * 188, length: 2 * 188 },
@@ -58,8 +91,8 @@ describe("EsUnitMap", () => {
     [
       "a packet after a gap (an audio packet between) starts a new run",
       [
-        { es: 0, length: 184, unit: 0, unitLength: 188 },
-        { es: 184, length: 184, unit: 376, unitLength: 188 },
+        { es: 0, length: 184, file: 4, unit: 0, unitLength: 188 },
+        { es: 184, length: 184, file: 380, unit: 376, unitLength: 188 },
       ],
       [100, 100, false],
       [
@@ -70,9 +103,9 @@ describe("EsUnitMap", () => {
     [
       "a short payload (adaptation field) ends a run",
       [
-        { es: 0, length: 184, unit: 0, unitLength: 188 },
-        { es: 184, length: 176, unit: 188, unitLength: 188 },
-        { es: 360, length: 184, unit: 376, unitLength: 188 },
+        { es: 0, length: 184, file: 4, unit: 0, unitLength: 188 },
+        { es: 184, length: 176, file: 200, unit: 188, unitLength: 188 },
+        { es: 360, length: 184, file: 380, unit: 376, unitLength: 188 },
       ],
       [359, 2, false],
       [{ offset: 188, length: 376 }],
@@ -80,9 +113,9 @@ describe("EsUnitMap", () => {
     [
       "more bytes of the last unit extend it (a PES packet in pieces)",
       [
-        { es: 0, length: 100, unit: 0, unitLength: 2048 },
-        { es: 100, length: 1900, unit: 0, unitLength: 2048 },
-        { es: 2000, length: 2000, unit: 2048, unitLength: 2048 },
+        { es: 0, length: 100, file: 14, unit: 0, unitLength: 2048 },
+        { es: 100, length: 1900, file: 114, unit: 0, unitLength: 2048 },
+        { es: 2000, length: 2000, file: 2062, unit: 2048, unitLength: 2048 },
       ],
       [1999, 1, false],
       [{ offset: 0, length: 2048 }],
@@ -90,33 +123,39 @@ describe("EsUnitMap", () => {
     [
       "exact mode maps an ES range to exactly its bytes",
       [
-        { es: 0, length: 4096, unit: 0, unitLength: 4096 },
-        { es: 4096, length: 4096, unit: 4096, unitLength: 4096 },
+        { es: 0, length: 4096, file: 0, unit: 0, unitLength: 4096 },
+        { es: 4096, length: 4096, file: 4096, unit: 4096, unitLength: 4096 },
       ],
       [4000, 200, true],
       [{ offset: 4000, length: 200 }],
     ],
-    ["empty pieces are not recorded", [{ es: 0, length: 0, unit: 0, unitLength: 188 }], [0, 10, false], []],
+    [
+      "empty pieces are not recorded",
+      [{ es: 0, length: 0, file: 4, unit: 0, unitLength: 188 }],
+      [0, 10, false],
+      [],
+    ],
   ];
   for (const [name, pieces, [at, length, exact], want] of cases) {
     test(`EsUnitMap: ${name}`, () => {
       const map = new EsUnitMap();
-      for (const p of pieces) map.append(p.es, p.length, p.unit, p.unitLength);
+      for (const p of pieces) map.append(p.es, p.length, p.file, p.unit, p.unitLength);
       expect(protect(map, at, length, exact)).toEqual(want);
+      expect(fileRanges(map, at, length)).toEqual(naiveFile(pieces, at, length));
       expect(naiveProtect(pieces, at, length, exact)).toEqual(want);
     });
   }
 
   test("EsUnitMap drops runs that end before the settled offset, and only those", () => {
     const map = new EsUnitMap();
-    map.append(0, 184, 0, 188);
-    map.append(184, 184, 400, 188);
+    map.append(0, 184, 4, 0, 188);
+    map.append(184, 184, 404, 400, 188);
     map.trim(184);
     expect(map.size).toBe(1);
     expect(protect(map, 0, 400, false)).toEqual([{ offset: 400, length: 188 }]);
     map.trim(368);
     expect(map.size).toBe(0);
-    map.append(368, 184, 588, 188); // continues the dropped run's layout: must be a run of its own
+    map.append(368, 184, 592, 588, 188); // continues the dropped run's layout: must be a run of its own
     expect(protect(map, 368, 1, false)).toEqual([{ offset: 588, length: 188 }]);
   });
 
@@ -133,10 +172,13 @@ describe("EsUnitMap", () => {
         const roll = rand(20);
         if (roll === 0) unit += unitLength * (1 + rand(3)); // units of other streams between
         const length = roll === 1 ? rand(unitLength) : roll === 2 ? 1 + rand(40) : unitLength - 4;
-        const sameUnit = roll === 3 && pieces.length > 0;
-        const u = sameUnit ? pieces[pieces.length - 1]!.unit : unit;
-        map.append(es, length, u, unitLength);
-        pieces.push({ es, length, unit: u, unitLength });
+        const prev = pieces[pieces.length - 1];
+        const sameUnit = roll === 3 && prev !== undefined;
+        const u = sameUnit ? prev.unit : unit;
+        // TS payloads end their packet; a PES payload follows a header; a continuation follows its piece.
+        const file = sameUnit ? prev.file + prev.length : unitLength === 188 ? u + 188 - length : u + 14;
+        map.append(es, length, file, u, unitLength);
+        pieces.push({ es, length, file, unit: u, unitLength });
         es += length;
         if (!sameUnit) unit += unitLength;
         if (rand(50) === 0) {
@@ -164,8 +206,8 @@ describe("EsUnitMap", () => {
       for (let k = 0; k < 200; k++) {
         // An ES: the file offset is the ES offset, a unit is the chunk itself; equal chunks make runs.
         const length = rand(3) === 0 ? 1 + rand(9000) : 4096;
-        map.append(es, length, es, length);
-        pieces.push({ es, length, unit: es, unitLength: length });
+        map.append(es, length, es, es, length);
+        pieces.push({ es, length, file: es, unit: es, unitLength: length });
         es += length;
         const at = rand(es);
         const len = 1 + rand(20_000);

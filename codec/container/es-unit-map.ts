@@ -6,7 +6,8 @@ const INITIAL_CAPACITY = 256;
 
 /**
  * A queue of runs, each `count` consecutive units of `unitLength` bytes starting at file offset `unit`, every
- * one carrying `length` ES bytes, the first at ES offset `es`. A Transport Stream hands on one 184-byte
+ * one carrying `length` ES bytes, the first at ES offset `es` and file offset `file` (the k-th unit's at
+ * `file + k * unitLength`). A Transport Stream hands on one 184-byte
  * payload per 188-byte packet (1.5 million for 280 MB) and nearly all of them sit back to back with full
  * payloads, so a run covers ~50 packets between two audio or PCR packets: 30 thousand records instead of
  * 1.5 million objects, which had cost more than the demux itself. Runs live in parallel Float64Arrays,
@@ -18,11 +19,13 @@ export class EsUnitMap {
   #unit = new Float64Array(INITIAL_CAPACITY);
   #unitLength = new Float64Array(INITIAL_CAPACITY);
   #count = new Float64Array(INITIAL_CAPACITY);
+  #file = new Float64Array(INITIAL_CAPACITY);
   #head = 0;
   #tail = 0;
   /** What the next piece must look like to extend the last run. */
   #nextEs = -1;
   #nextUnit = -1;
+  #nextFile = -1;
   #lastLength = -1;
   #lastUnitLength = -1;
 
@@ -31,20 +34,30 @@ export class EsUnitMap {
     return this.#tail - this.#head;
   }
 
-  /** Appends ES bytes [es, es + length) carried by the file unit [unit, unit + unitLength). */
-  append(es: number, length: number, unit: number, unitLength: number): void {
+  /**
+   * Appends ES bytes [es, es + length), found at file offset `file` inside the unit [unit, unit + unitLength).
+   * ES pieces must come in ES order without gaps.
+   */
+  append(es: number, length: number, file: number, unit: number, unitLength: number): void {
     if (length <= 0) return;
     if (es === this.#nextEs && length === this.#lastLength) {
-      if (unit === this.#nextUnit && unitLength === this.#lastUnitLength) {
+      if (unit === this.#nextUnit && file === this.#nextFile && unitLength === this.#lastUnitLength) {
         this.#count[this.#tail - 1]!++;
         this.#nextUnit = unit + unitLength;
+        this.#nextFile = file + unitLength;
         this.#nextEs = es + length;
         return;
       }
     }
     const last = this.#tail - 1;
-    if (es === this.#nextEs && last >= this.#head && unit === this.#nextUnit - this.#lastUnitLength) {
-      // More ES bytes of the unit just recorded (a PES packet handed on in pieces).
+    const lastFile = this.#nextFile - this.#lastUnitLength;
+    if (
+      es === this.#nextEs &&
+      last >= this.#head &&
+      unit === this.#nextUnit - this.#lastUnitLength &&
+      file === lastFile + this.#lastLength
+    ) {
+      // More ES bytes of the unit just recorded, right after the last ones (a PES packet handed on in pieces).
       if (this.#count[last] === 1) {
         this.#length[last]! += length;
         this.#lastLength = this.#length[last]!;
@@ -52,10 +65,31 @@ export class EsUnitMap {
         return;
       }
       this.#count[last]!--;
-      this.#push(es - this.#lastLength, this.#lastLength + length, unit, unitLength);
+      this.#push(es - this.#lastLength, this.#lastLength + length, lastFile, unit, unitLength);
       return;
     }
-    this.#push(es, length, unit, unitLength);
+    this.#push(es, length, file, unit, unitLength);
+  }
+
+  /**
+   * Calls `emit(fileOffset, length)` for the file bytes that carry ES range [esOffset, esOffset + esLength),
+   * in order, one call per unit touched. Only ES bytes not yet trimmed are mapped.
+   */
+  esToFile(esOffset: number, esLength: number, emit: (fileOffset: number, length: number) => void): void {
+    const end = esOffset + esLength;
+    const es = this.#es;
+    const length = this.#length;
+    const count = this.#count;
+    for (let i = this.#find(esOffset); i < this.#tail && es[i]! < end; i++) {
+      const l = length[i]!;
+      const from = Math.max(esOffset, es[i]!) - es[i]!;
+      const to = Math.min(end, es[i]! + l * count[i]!) - es[i]!;
+      for (let k = Math.floor(from / l), at = from; at < to; k++) {
+        const pieceEnd = Math.min(to, (k + 1) * l);
+        emit(this.#file[i]! + k * this.#unitLength[i]! + (at - k * l), pieceEnd - at);
+        at = pieceEnd;
+      }
+    }
   }
 
   /**
@@ -67,14 +101,7 @@ export class EsUnitMap {
     const es = this.#es;
     const length = this.#length;
     const count = this.#count;
-    let lo = this.#head;
-    let hi = this.#tail;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (es[mid]! + length[mid]! * count[mid]! <= esOffset) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < this.#tail && es[i]! < end; i++) {
+    for (let i = this.#find(esOffset); i < this.#tail && es[i]! < end; i++) {
       const from = Math.max(esOffset, es[i]!) - es[i]!;
       const to = Math.min(end, es[i]! + length[i]! * count[i]!) - es[i]!;
       if (exact) {
@@ -102,7 +129,22 @@ export class EsUnitMap {
     }
   }
 
-  #push(es: number, length: number, unit: number, unitLength: number): void {
+  /** The first run that ends after ES offset `esOffset`. */
+  #find(esOffset: number): number {
+    const es = this.#es;
+    const length = this.#length;
+    const count = this.#count;
+    let lo = this.#head;
+    let hi = this.#tail;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (es[mid]! + length[mid]! * count[mid]! <= esOffset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #push(es: number, length: number, file: number, unit: number, unitLength: number): void {
     if (this.#tail === this.#es.length) this.#makeRoom();
     const i = this.#tail++;
     this.#es[i] = es;
@@ -110,8 +152,10 @@ export class EsUnitMap {
     this.#unit[i] = unit;
     this.#unitLength[i] = unitLength;
     this.#count[i] = 1;
+    this.#file[i] = file;
     this.#nextEs = es + length;
     this.#nextUnit = unit + unitLength;
+    this.#nextFile = file + unitLength;
     this.#lastLength = length;
     this.#lastUnitLength = unitLength;
   }
@@ -131,6 +175,7 @@ export class EsUnitMap {
     this.#unit = move(this.#unit);
     this.#unitLength = move(this.#unitLength);
     this.#count = move(this.#count);
+    this.#file = move(this.#file);
     this.#head = 0;
     this.#tail = live;
   }

@@ -37,6 +37,24 @@ interface EsIndexer {
 
 const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
 
+/**
+ * Sees the MPEG-1/2 video elementary stream as the indexer scans it, so a second reader (the pattern
+ * planner) needs no demux and no scan of its own. Not called for H.264, HEVC or MP4 video.
+ */
+export interface VideoObserver {
+  /**
+   * Every start code in ES order, slices included: its code byte and the ES offset of its 00 00 01.
+   * During the call, esToFile() maps any ES bytes of the picture still open.
+   */
+  startCode(code: number, esOffset: number): void;
+  /** The video ends at ES offset `esLength` (in finish()); esToFile() still maps the open picture's bytes. */
+  end(esLength: number): void;
+}
+
+export interface RecordingIndexerOptions {
+  videoObserver?: VideoObserver;
+}
+
 /** Video payload gathered before one push into the ES indexer. */
 const BATCH_BYTES = 64 * 1024;
 
@@ -52,7 +70,8 @@ export class RecordingIndexer {
   #probeBytes = 0;
   #finished = false;
 
-  #video: EsIndexer = new VideoIndexer();
+  #video: EsIndexer;
+  readonly #observer: VideoObserver | undefined;
   #demux: PsDemuxer | TsDemuxer | undefined;
   #mp4: Mp4Indexer | undefined;
   #declaredFormat: VideoFormat | undefined;
@@ -90,6 +109,28 @@ export class RecordingIndexer {
     },
   };
 
+  constructor(options: RecordingIndexerOptions = {}) {
+    const observer = options.videoObserver;
+    this.#observer = observer;
+    this.#video = observer
+      ? new VideoIndexer({ onStartCode: (code, offset) => observer.startCode(code, offset) })
+      : new VideoIndexer();
+  }
+
+  /** Video elementary-stream bytes demuxed so far. */
+  get videoBytes(): number {
+    return this.#esBytes;
+  }
+
+  /**
+   * Calls `emit(fileOffset, length)`, in order, for the file bytes carrying ES bytes [esOffset, esOffset +
+   * esLength) (for PS/TS one call per container packet touched). Bytes before the open picture may already be
+   * forgotten and are skipped.
+   */
+  esToFile(esOffset: number, esLength: number, emit: (fileOffset: number, length: number) => void): void {
+    this.#units.esToFile(esOffset, esLength, emit);
+  }
+
   /** Packet records held for pictures not yet finalized: stays near one picture's worth, however long the file. */
   get heldUnitRecords(): number {
     return this.#units.size;
@@ -123,6 +164,7 @@ export class RecordingIndexer {
     if (this.#mp4) return this.#mp4.finish();
     this.#demux?.end();
     this.#flushBatch();
+    this.#observer?.end(this.#esBytes);
     this.#video.end();
     this.#collectPictures();
     return [];
@@ -211,8 +253,8 @@ export class RecordingIndexer {
     const isEs = this.#demux === undefined;
     const length = end - start;
     // For ES, a unit is the payload itself so an I-picture maps to exactly its own bytes.
-    if (isEs) this.#units.append(this.#esBytes, length, fileOffset, length);
-    else this.#units.append(this.#esBytes, length, unitOffset, unitLength);
+    if (isEs) this.#units.append(this.#esBytes, length, fileOffset, fileOffset, length);
+    else this.#units.append(this.#esBytes, length, fileOffset, unitOffset, unitLength);
     this.#esBytes += length;
     if (isEs || length >= BATCH_BYTES / 2) {
       this.#flushBatch();

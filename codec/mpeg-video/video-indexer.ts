@@ -101,13 +101,25 @@ export class VideoIndexer {
   #expectCodingExtension = false;
   #orphanSlicesReported = false;
 
-  constructor() {
+  /**
+   * `onStartCode`, when given, sees every start code in stream order (every slice too) with the offset of its
+   * 00 00 01, before the indexer handles it: a second reader of the stream (the pattern planner) rides on
+   * this scan instead of scanning again.
+   */
+  constructor(options: { onStartCode?: (code: number, offset: number) => void } = {}) {
+    const observe = options.onStartCode;
     // Only the first slice of a run matters here (it bounds the header before it and marks the picture as
-    // having slice data), so the scanner skips the rest without calling back.
-    this.#scanner = new StartCodeScanner(
-      (code, offset, chunk, codeIndex) => this.#onStartCode(code, offset, chunk, codeIndex),
-      { collapseSlices: true },
-    );
+    // having slice data), so without an observer the scanner skips the rest without calling back. With
+    // one, a repeated slice start code is idempotent for the indexer (the first one cleared its state).
+    this.#scanner = observe
+      ? new StartCodeScanner((code, offset, chunk, codeIndex) => {
+          observe(code, offset);
+          this.#onStartCode(code, offset, chunk, codeIndex);
+        })
+      : new StartCodeScanner(
+          (code, offset, chunk, codeIndex) => this.#onStartCode(code, offset, chunk, codeIndex),
+          { collapseSlices: true },
+        );
   }
 
   /** Frames in stream order (frame pictures and field pairs); each field is also its own entry in `pictures`. */

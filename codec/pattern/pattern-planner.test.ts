@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { DemuxSink } from "../container/demux-sink.ts";
 import { PsDemuxer } from "../container/ps-demuxer.ts";
-import { indexRecording } from "../container/recording-indexer.ts";
+import { indexRecording, RecordingIndexer } from "../container/recording-indexer.ts";
 import { TsDemuxer } from "../container/ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "../container/ts-packet.ts";
 import { TestRandom } from "../mpeg-video/test-random.ts";
@@ -107,6 +107,19 @@ describe("planPattern() on every fixture", () => {
       }
     });
 
+    test(`PatternPlanner.withIndexer() plans what a standalone planner plans and leaves the index unchanged: ${name}`, () => {
+      for (const scheme of SCHEMES) {
+        const alone = planPattern(bytes, index, scheme);
+        for (const seed of [3, 4]) {
+          const { indexer, planner } = PatternPlanner.withIndexer(scheme);
+          for (const c of new TestRandom(seed).chunks(bytes)) indexer.push(c);
+          const shared = indexer.result();
+          expect(shared).toEqual(indexRecording(bytes));
+          expect(planner.finish(shared)).toEqual(alone);
+        }
+      }
+    });
+
     test(`PatternPlanner gives the same plan for any chunking: ${name}`, () => {
       for (const scheme of SCHEMES) {
         const whole = planPattern(bytes, index, scheme);
@@ -129,6 +142,27 @@ describe("PatternPlanner on bad input", () => {
     expect(() => planner.finish(indexRecording(ts))).toThrow(RangeError);
   });
 
+  test("PatternPlanner.push() refuses bytes when the planner rides on a caller's indexer", () => {
+    const { planner } = PatternPlanner.withIndexer(DEFAULT_PATTERN_SCHEME);
+    expect(() => planner.push(new Uint8Array(10))).toThrow(TypeError);
+  });
+
+  test("RecordingIndexer reports every start code to its observer, slices included, in ES order", () => {
+    const [, es] = patternFixtures().find(([n]) => n.endsWith("gop12.m2v"))!;
+    const seen: number[] = [];
+    let ended = -1;
+    const indexer = new RecordingIndexer({
+      videoObserver: { startCode: (_code, offset) => seen.push(offset), end: (length) => (ended = length) },
+    });
+    indexer.push(es);
+    indexer.finish();
+    const expected: number[] = [];
+    for (let i = 0; i + 3 < es.length; i++)
+      if (es[i] === 0 && es[i + 1] === 0 && es[i + 2] === 1) expected.push(i);
+    expect(seen).toEqual(expected);
+    expect(ended).toBe(es.length);
+  });
+
   test("PatternPlanner never throws and keeps ranges valid on damaged recordings (seeded fuzz)", () => {
     const rnd = new TestRandom(66);
     const fixtures = patternFixtures();
@@ -139,9 +173,13 @@ describe("PatternPlanner on bad input", () => {
       for (let i = 0; i < flips; i++) bytes[rnd.int(bytes.length)] = rnd.int(256);
       if (rnd.next() < 0.3) bytes.fill(0, rnd.int(bytes.length), rnd.int(bytes.length));
       const index = indexRecording(bytes);
-      const planner = new PatternPlanner(SCHEMES[rnd.int(SCHEMES.length)]!);
+      const scheme = SCHEMES[rnd.int(SCHEMES.length)]!;
+      const planner = new PatternPlanner(scheme);
       for (const c of rnd.chunks(bytes)) planner.push(c);
       const plan = planner.finish(index);
+      const shared = PatternPlanner.withIndexer(scheme);
+      for (const c of rnd.chunks(bytes)) shared.indexer.push(c);
+      expect(shared.planner.finish(shared.indexer.result())).toEqual(plan);
       const body = bytes.length - index.protectedRanges.reduce((a, r) => a + r.length, 0);
       expect(checkPatternRanges(plan.ranges, body)).toBe(plan.encryptedBytes);
     }

@@ -1,12 +1,7 @@
 /** @module Finds the pattern ranges of a recording's direct part: the chosen bytes of every P/B slice, in direct-body offsets. */
-import type { DemuxSink } from "../container/demux-sink.ts";
-import { detectContainer } from "../container/detect-container.ts";
-import { PsDemuxer } from "../container/ps-demuxer.ts";
-import { TsDemuxer } from "../container/ts-demuxer.ts";
-import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "../container/ts-packet.ts";
-import { StartCodeScanner } from "../mpeg-video/start-code-scanner.ts";
+import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
-import type { ByteRange, ContainerKind, RecordingIndex } from "../recording-index.ts";
+import type { ByteRange, RecordingIndex } from "../recording-index.ts";
 import { checkPatternScheme, type PatternScheme, schemeRanges } from "./pattern-scheme.ts";
 
 /** What the planner found: the ranges to encrypt, in offsets of the direct part's body. */
@@ -22,12 +17,6 @@ export interface PatternPlan {
    */
   supported: boolean;
 }
-
-/** Bytes looked at before the container is decided, as the RecordingIndexer does. */
-const PROBE_LIMIT = 64 * 1024;
-
-/** PS/TS payload bytes gathered before a scan. */
-const BATCH_BYTES = 64 * 1024;
 
 /** Growable columns of numbers: far lighter than an object per piece when a recording has millions. */
 class Columns {
@@ -52,174 +41,84 @@ class Columns {
 }
 
 /**
- * Streams over the ORIGINAL recording (the same chunks a split's pass 1 or pass 2 reads, any size) and notes,
- * for every slice, the file bytes the scheme would encrypt, tagged with the slice's ES offset. `finish(index)`
- * keeps those inside P/B/D pictures of the index and outside its protected ranges, and converts them to
- * direct-body offsets. PS/TS are demuxed here with the codec's own demuxers, so each ES byte maps back to the
- * file byte that carries it (a 16-byte slice start may straddle two TS packets: it becomes two pieces).
+ * Notes, for every slice of the recording's MPEG-1/2 video, the file bytes the scheme would encrypt, tagged
+ * with the slice's ES offset. It rides on a RecordingIndexer's scan (`PatternPlanner.withIndexer`): the
+ * indexer reports every start code and maps ES bytes back to the file bytes carrying them (a 16-byte slice
+ * start may straddle two TS packets: it becomes two pieces), so planning costs no demux and no scan of its
+ * own. `finish(index)` keeps the pieces inside P/B/D pictures and outside the protected ranges, and converts
+ * them to direct-body offsets.
  */
-export class PatternPlanner {
+export class PatternPlanner implements VideoObserver {
   readonly #scheme: PatternScheme;
-  #kind: ContainerKind | undefined;
-  #probe: Uint8Array[] = [];
-  #probeBytes = 0;
-  #demux: PsDemuxer | TsDemuxer | undefined;
-  #ignoreVideo = false;
-  readonly #scanner: StartCodeScanner;
-  /** ES → file map of the ES bytes a still-open slice may need: rows of (es, file, length). */
-  #segEs: number[] = [];
-  #segFile: number[] = [];
-  #segLen: number[] = [];
-  #segHead = 0;
-  /** Where the last slice's segment search stopped. */
-  #cursor = 0;
-  #esBytes = 0;
+  #indexer: RecordingIndexer | undefined;
+  /** Made by the planner itself (standalone push()), not shared with a caller. */
+  #ownIndexer = false;
   /** ES offset where the open slice's data begins (after its start code), or -1. */
   #sliceData = -1;
   #sliceCode = -1;
   /** Pieces to encrypt: (slice ES offset, file offset, length), in ES order. */
   readonly #pieces = new Columns(3);
-  #finished = false;
-  readonly #batch = new Uint8Array(BATCH_BYTES);
-  #batchFill = 0;
-  #lastBytes: Uint8Array | undefined;
-  #lastBuffer: Buffer = Buffer.alloc(0);
+  readonly #emit = (file: number, length: number) => this.#pieces.push3(this.#sliceCode, file, length);
 
-  readonly #sink: DemuxSink = {
-    video: (bytes, start, end, fileOffset) => this.#onVideo(bytes, start, end, fileOffset),
-    error: () => {},
-    format: (format) => {
-      // H.264/HEVC in a TS: its NAL start codes are not MPEG-2 slices, so nothing is planned (supported=false).
-      if (format !== "mpeg1" && format !== "mpeg2") this.#ignoreVideo = true;
-    },
-  };
-
+  /**
+   * A planner with an indexer of its own: push() the recording, then finish(index). It indexes the bytes a
+   * second time; a sender that indexes anyway should use withIndexer().
+   */
   constructor(scheme: PatternScheme) {
     checkPatternScheme(scheme);
     this.#scheme = scheme;
-    this.#scanner = new StartCodeScanner((code, offset) => this.#onStartCode(code, offset));
   }
 
-  /** Takes the next bytes of the original recording. */
+  /** An indexer and a planner that rides on its scan: push the recording into `indexer` only. */
+  static withIndexer(scheme: PatternScheme): { indexer: RecordingIndexer; planner: PatternPlanner } {
+    const planner = new PatternPlanner(scheme);
+    const indexer = new RecordingIndexer({ videoObserver: planner });
+    planner.#indexer = indexer;
+    return { indexer, planner };
+  }
+
+  /** Takes the next bytes of the original recording (standalone planner only). */
   push(chunk: Uint8Array): void {
-    if (this.#finished || chunk.length === 0) return;
-    if (this.#kind === undefined) {
-      this.#probe.push(chunk.slice());
-      this.#probeBytes += chunk.length;
-      const joined = this.#joinProbe();
-      const kind = detectContainer(joined, joined.length >= PROBE_LIMIT);
-      if (kind === undefined) return;
-      this.#start(kind);
-      this.#route(joined);
-      return;
+    if (this.#indexer === undefined) {
+      this.#indexer = new RecordingIndexer({ videoObserver: this });
+      this.#ownIndexer = true;
     }
-    this.#route(chunk);
+    if (!this.#ownIndexer)
+      throw new TypeError("Cannot push to a PatternPlanner made by withIndexer(): push to its indexer");
+    this.#indexer.push(chunk);
+  }
+
+  startCode(code: number, esOffset: number): void {
+    this.#closeSlice(esOffset);
+    if (isSliceStartCode(code)) {
+      this.#sliceData = esOffset + START_CODE_BYTES;
+      this.#sliceCode = esOffset;
+    }
+  }
+
+  end(esLength: number): void {
+    this.#closeSlice(esLength);
   }
 
   /**
    * After the last chunk: the plan for this recording, given its index (from the same bytes). Throws a
-   * RangeError when the index describes a recording of another container than the bytes pushed.
+   * RangeError when the index describes a recording of another container than the bytes indexed.
    */
   finish(index: RecordingIndex): PatternPlan {
-    if (!this.#finished) {
-      this.#finished = true;
-      if (this.#kind === undefined) {
-        const joined = this.#joinProbe();
-        this.#start(detectContainer(joined, true) ?? "es");
-        this.#route(joined);
-      }
-      this.#demux?.end();
-      this.#flushBatch();
-      this.#closeSlice(this.#esBytes);
-    }
-    if (index.container !== this.#kind) {
+    this.#indexer ??= new RecordingIndexer({ videoObserver: this });
+    // Finishes the indexer if its owner has not yet: the last slice closes at the end of the video.
+    const own = this.#indexer.result();
+    if (index.container !== own.container) {
       throw new RangeError(
-        `Cannot plan pattern ranges: the index is of a ${index.container} recording, the bytes are ${this.#kind}`,
+        `Cannot plan pattern ranges: the index is of a ${index.container} recording, the bytes are ${own.container}`,
       );
     }
     const supported =
-      (index.format === "mpeg1" || index.format === "mpeg2") && this.#kind !== "mp4" && !this.#ignoreVideo;
+      (index.format === "mpeg1" || index.format === "mpeg2") &&
+      (own.format === "mpeg1" || own.format === "mpeg2") &&
+      own.container !== "mp4";
     if (!supported) return { scheme: this.#scheme, ranges: [], encryptedBytes: 0, supported };
     return { scheme: this.#scheme, ...this.#select(index), supported };
-  }
-
-  #joinProbe(): Uint8Array {
-    if (this.#probe.length === 1) return this.#probe[0]!;
-    const joined = new Uint8Array(this.#probeBytes);
-    let o = 0;
-    for (const p of this.#probe) {
-      joined.set(p, o);
-      o += p.length;
-    }
-    this.#probe = [joined];
-    return joined;
-  }
-
-  #start(kind: ContainerKind): void {
-    this.#kind = kind;
-    this.#probe = [];
-    if (kind === "ps") this.#demux = new PsDemuxer(this.#sink);
-    else if (kind === "ts") this.#demux = new TsDemuxer(this.#sink, TS_PACKET_LENGTH);
-    else if (kind === "m2ts") this.#demux = new TsDemuxer(this.#sink, M2TS_PACKET_LENGTH);
-    else if (kind === "mp4") this.#ignoreVideo = true;
-  }
-
-  #route(bytes: Uint8Array): void {
-    if (this.#demux) this.#demux.push(bytes);
-    else if (!this.#ignoreVideo) this.#onVideo(bytes, 0, bytes.length, this.#esBytes);
-  }
-
-  #onVideo(bytes: Uint8Array, start: number, end: number, fileOffset: number): void {
-    if (this.#ignoreVideo || end <= start) return;
-    if (this.#demux === undefined) {
-      // An elementary stream is its own ES: no map to keep, no batching needed (chunks are big).
-      this.#esBytes += end - start;
-      this.#scanner.push(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
-      return;
-    }
-    const length = end - start;
-    const n = this.#segEs.length;
-    if (
-      n > this.#segHead &&
-      this.#segEs[n - 1]! + this.#segLen[n - 1]! === this.#esBytes &&
-      this.#segFile[n - 1]! + this.#segLen[n - 1]! === fileOffset
-    ) {
-      this.#segLen[n - 1]! += length;
-    } else {
-      this.#segEs.push(this.#esBytes);
-      this.#segFile.push(fileOffset);
-      this.#segLen.push(length);
-    }
-    this.#esBytes += length;
-    // TS payloads are 184 bytes: scanning each alone costs more than the scan itself, so they are gathered
-    // (as the RecordingIndexer does) and scanned a batch at a time. Offsets stay exact: the scanner counts.
-    if (this.#batchFill + length > BATCH_BYTES) this.#flushBatch();
-    if (length > BATCH_BYTES) {
-      this.#scanner.push(bytes.subarray(start, end));
-      this.#trimSegments();
-      return;
-    }
-    // Buffer.copy is a memcpy without a view per payload; the wrapper is made once per demuxed chunk.
-    if (bytes !== this.#lastBytes) {
-      this.#lastBytes = bytes;
-      this.#lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    }
-    this.#batchFill += this.#lastBuffer.copy(this.#batch, this.#batchFill, start, end);
-  }
-
-  #flushBatch(): void {
-    if (this.#batchFill === 0) return;
-    this.#scanner.push(this.#batch.subarray(0, this.#batchFill));
-    this.#batchFill = 0;
-    this.#trimSegments();
-  }
-
-  #onStartCode(code: number, offset: number): void {
-    this.#closeSlice(offset);
-    if (isSliceStartCode(code)) {
-      this.#sliceData = offset + START_CODE_BYTES;
-      this.#sliceCode = offset;
-    }
   }
 
   /** The open slice's data ends at `end` (the next start code's prefix): note the scheme's pieces of it. */
@@ -227,46 +126,16 @@ export class PatternPlanner {
     const start = this.#sliceData;
     if (start < 0) return;
     this.#sliceData = -1;
-    const tag = this.#sliceCode;
     const s = this.#scheme;
+    const indexer = this.#indexer!;
     // The default scheme is one piece per slice: no callback on the path run once per slice.
-    if (s.kind === "slice-start") this.#mapToFile(tag, start, Math.min(s.bytes, end - start));
-    else schemeRanges(s, start, end, (es, len) => this.#mapToFile(tag, es, len));
-  }
-
-  #mapToFile(tag: number, es: number, len: number): void {
-    if (len <= 0) return;
-    if (this.#demux === undefined) {
-      this.#pieces.push3(tag, es, len);
-      return;
-    }
-    // Slices close in ES order, so the segment search resumes where the last one stopped.
-    let i = Math.max(this.#segHead, this.#cursor);
-    const n = this.#segEs.length;
-    while (i < n && this.#segEs[i]! + this.#segLen[i]! <= es) i++;
-    this.#cursor = i;
-    const end = es + len;
-    for (; i < n && this.#segEs[i]! < end; i++) {
-      const segEs = this.#segEs[i]!;
-      const from = Math.max(es, segEs);
-      const to = Math.min(end, segEs + this.#segLen[i]!);
-      if (to > from) this.#pieces.push3(tag, this.#segFile[i]! + (from - segEs), to - from);
-    }
-  }
-
-  /** Forgets ES→file segments that no open or future slice can reach. */
-  #trimSegments(): void {
-    const keepFrom = this.#sliceData >= 0 ? this.#sliceData : this.#scanner.scannedOffset;
-    let h = this.#segHead;
-    const n = this.#segEs.length;
-    while (h < n - 1 && this.#segEs[h]! + this.#segLen[h]! <= keepFrom) h++;
-    this.#segHead = h;
-    if (h > 1024 && h * 2 > n) {
-      this.#segEs = this.#segEs.slice(h);
-      this.#segFile = this.#segFile.slice(h);
-      this.#segLen = this.#segLen.slice(h);
-      this.#cursor = Math.max(0, this.#cursor - h);
-      this.#segHead = 0;
+    if (s.kind === "slice-start") {
+      const len = Math.min(s.bytes, end - start);
+      if (len > 0) indexer.esToFile(start, len, this.#emit);
+    } else {
+      schemeRanges(s, start, end, (es, len) => {
+        if (len > 0) indexer.esToFile(es, len, this.#emit);
+      });
     }
   }
 
