@@ -14,7 +14,13 @@ describe("KeepaliveCadence", () => {
     expect(lostAt).toEqual([3]);
     expect(c.lost).toBe(true);
     const o = c.answered("203.0.113.5:40000");
-    expect(o).toEqual({ first: true, mappingChanged: false, recovered: true, previous: undefined });
+    expect(o).toEqual({
+      first: true,
+      mappingChanged: false,
+      recovered: true,
+      expired: false,
+      previous: undefined,
+    });
     expect(c.intervalMs).toBe(25_000);
     expect(c.lost).toBe(false);
     expect(c.misses).toBe(0);
@@ -51,6 +57,43 @@ describe("KeepaliveCadence", () => {
       expect(last).toMatchObject(want);
     });
   }
+
+  const expiries: Array<[string, string[], boolean[], number]> = [
+    [
+      "a new port on the same address is an expiry: the steady interval halves",
+      ["1.2.3.4:5", "1.2.3.4:6"],
+      [false, true],
+      10_000,
+    ],
+    [
+      "each further expiry halves again, down to the floor",
+      ["1.2.3.4:5", "1.2.3.4:6", "1.2.3.4:7", "1.2.3.4:8", "1.2.3.4:9"],
+      [false, true, true, true, true],
+      3000,
+    ],
+    ["a new address (dynamic IP) is no expiry", ["1.2.3.4:5", "9.9.9.9:6"], [false, false], 20_000],
+    ["an unchanged mapping is no expiry", ["1.2.3.4:5", "1.2.3.4:5"], [false, false], 20_000],
+    ["IPv6 mappings compare by address too", ["[2001:db8::1]:5", "[2001:db8::1]:6"], [false, true], 10_000],
+  ];
+  for (const [name, mapped, want, steady] of expiries) {
+    test(`KeepaliveCadence.answered() ${name}`, () => {
+      const c = new KeepaliveCadence({ intervalMs: 20_000, floorMs: 3000 });
+      expect(mapped.map((m) => c.answered(m).expired)).toEqual(want);
+      expect(c.steadyMs).toBe(steady);
+      expect(c.intervalMs).toBe(steady);
+    });
+  }
+
+  test("KeepaliveCadence after an expiry, misses halve from the shortened interval and an answer restores the shortened one", () => {
+    const c = new KeepaliveCadence({ intervalMs: 20_000, floorMs: 1000 });
+    c.answered("1.2.3.4:5");
+    expect(c.answered("1.2.3.4:6").expired).toBe(true);
+    expect(c.intervalMs).toBe(10_000);
+    c.missed();
+    expect(c.intervalMs).toBe(5000);
+    c.answered("1.2.3.4:6");
+    expect(c.intervalMs).toBe(10_000);
+  });
 
   test("KeepaliveCadence misses below the limit do not count as lost or as recovered", () => {
     const c = new KeepaliveCadence({ intervalMs: 20_000, missLimit: 3 });

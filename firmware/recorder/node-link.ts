@@ -47,6 +47,8 @@ export class NodeLink implements AsyncDisposable {
   #socket: udp.Socket<"uint8array"> | undefined;
   #pending: { tx: Uint8Array; timer: ReturnType<typeof setTimeout> } | undefined;
   #next: ReturnType<typeof setTimeout> | undefined;
+  /** The delay #next was armed with. */
+  #armedMs = 0;
   #closed = false;
   /** Unix ms of the last keepalive sent and the last authenticated answer. */
   lastSentAt: number | undefined;
@@ -116,7 +118,8 @@ export class NodeLink implements AsyncDisposable {
       )
       .finally(() => {
         if (this.#closed) return;
-        this.#next = setTimeout(() => this.#tick(), this.#o.cadence.intervalMs);
+        this.#armedMs = this.#o.cadence.intervalMs;
+        this.#next = setTimeout(() => this.#tick(), this.#armedMs);
       });
   }
 
@@ -154,7 +157,8 @@ export class NodeLink implements AsyncDisposable {
     // A shortened interval must take effect now, not after the long timer already armed.
     if (this.#next && !this.#closed) {
       clearTimeout(this.#next);
-      this.#next = setTimeout(() => this.#tick(), this.#o.cadence.intervalMs);
+      this.#armedMs = this.#o.cadence.intervalMs;
+      this.#next = setTimeout(() => this.#tick(), this.#armedMs);
     }
   }
 
@@ -185,6 +189,14 @@ export class NodeLink implements AsyncDisposable {
       this.stats.answered++;
       this.lastAnswerAt = Date.now();
       const outcome = this.#o.cadence.answered(`${mapped.address}:${mapped.port}`);
+      // The next tick was armed when this keepalive left, with the old interval. An answer that shortened it
+      // (a detected mapping expiry) must take effect now: one more long gap would let the new mapping die too.
+      if (this.#next && this.#o.cadence.intervalMs < this.#armedMs) {
+        clearTimeout(this.#next);
+        this.#armedMs = this.#o.cadence.intervalMs;
+        const due = (this.lastSentAt ?? Date.now()) + this.#armedMs - Date.now();
+        this.#next = setTimeout(() => this.#tick(), Math.max(0, due));
+      }
       this.#o.events.answer(mapped, outcome);
     } catch (err) {
       this.#o.events.log("udp-datagram-failed", { message: (err as Error).message });
