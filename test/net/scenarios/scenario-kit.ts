@@ -55,6 +55,7 @@ export interface StatusView {
     lastAnswerAt: number | null;
     udpPort: number;
     triggers: { accepted: number; duplicates: number; rejected: number };
+    inbox: { pending: number; waitingForLoad: boolean; failed: unknown[] };
   } | null;
 }
 
