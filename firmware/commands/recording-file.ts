@@ -88,13 +88,18 @@ export interface IndexedFile {
  * Pass 1: pushes the file through RecordingIndexer in order, then serves the ranges it still asks for
  * (an MP4 whose moov comes after its media) until it has all it needs.
  */
-export async function indexFile(handle: FileHandle, options: { hash: boolean }): Promise<IndexedFile> {
+export async function indexFile(
+  handle: FileHandle,
+  options: { hash: boolean; onChunk?: (chunk: Uint8Array) => void },
+): Promise<IndexedFile> {
   const indexer = new RecordingIndexer();
   const hash = options.hash ? createHash("sha256") : undefined;
   let length = 0;
   for await (const chunk of readChunks(handle, { reuse: true })) {
     indexer.push(chunk);
     hash?.update(chunk);
+    // Another pass-1 consumer (send's pattern planner) sees the same chunk; it must not keep a view of it.
+    options.onChunk?.(chunk);
     length += chunk.length;
   }
   // Each round serves what the indexer asked for; a well-behaved indexer asks for a bounded number of rounds

@@ -12,19 +12,23 @@ import {
   parseHostPort,
   resolveConfig,
 } from "../config/recorder-config.ts";
-import { Library } from "../library/library.ts";
+import { Library, type ProtectionMode, parseProtection } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
 import { planSend } from "../send/send-plan.ts";
 import { type SendResult, sendRecording } from "../send/send-recording.ts";
 import { openInput } from "./recording-file.ts";
 
-const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--json] [--quiet] [--data DIR]
+const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection seed|pattern]
+                   [--json] [--quiet] [--data DIR]
 
 Sends a recording to the recorder named NAME, routed by its attributes (seed A):
   secret      the whole recording, sealed end to end, through the control node's relay;
   data        the whole recording directly (in clear, every frame authenticated with the session key);
-  video       split: the I-picture bytes sealed through the node, the rest directly, both at once.
+  video       split: the I-picture bytes sealed through the node, the rest directly, both at once;
+              in pattern protection (the default) the start of every P/B slice of the direct part is
+              encrypted too, so an eavesdropper on the direct path decodes nothing usable. MPEG-1/2 only:
+              H.264 and MP4 video goes in seed mode, and the summary says so (docs/security.md).
 ID is a library recording (its attributes come from the library); FILE is any file (its type is detected,
 --secret marks it secret). When the direct connection cannot be made, everything goes through the node,
 still encrypted end to end, and the summary says so. The receiver merges byte-exact, checks the SHA-256 and
@@ -37,6 +41,7 @@ Options:
   --to NAME          the receiving recorder's device name (required)
   --store-if-busy    store on the node when NAME is busy
   --secret           treat FILE as secret (library recordings carry their own attribute)
+  --protection M     seed or pattern for video, over the library's attribute (default: pattern)
   --direct HOST:PORT dial NAME's direct channel at HOST:PORT instead of its registered address
   --json             JSON lines: progress, log events, and the summary last
   --quiet            only the summary
@@ -51,6 +56,7 @@ const FLAGS = {
   to: { type: "string" },
   "store-if-busy": { type: "boolean" },
   secret: { type: "boolean" },
+  protection: { type: "string" },
   direct: { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
@@ -64,6 +70,12 @@ export const command: Command = {
     if (positionals.length !== 1) throw new UsageError(`expected one FILE or ID, got ${positionals.length}`);
     if (values.to === undefined || values.to === "") throw new UsageError("--to NAME is required");
     const direct = values.direct === undefined ? undefined : parseHostPort(values.direct, "--direct");
+    let protection: ProtectionMode | undefined;
+    try {
+      protection = values.protection === undefined ? undefined : parseProtection(values.protection);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     const config = await resolveConfig(values as ConfigFlagValues);
     const cred = await loadCredential(config.credentialPath);
     const nodeUrl = (
@@ -78,7 +90,10 @@ export const command: Command = {
     const target = positionals[0] as string;
     const { path, known } = await locate(target, config, values.secret === true);
     await using input = await openInput(path);
-    const plan = await planSend(input, path, known);
+    const plan = await planSend(input, path, {
+      ...known,
+      ...(protection !== undefined ? { protection } : {}),
+    });
 
     const json = values.json === true;
     const tty = process.stderr.isTTY === true && process.stdin.isTTY === true;
@@ -130,6 +145,7 @@ async function locate(
     name?: string;
     secret?: boolean;
     type?: import("../library/detect-recording-type.ts").RecordingType;
+    protection?: ProtectionMode;
   };
 }> {
   if (/^rec_[A-Za-z0-9_-]+$/.test(target)) {
@@ -140,7 +156,15 @@ async function locate(
         `Cannot send ${target}: no such recording in the library`,
         "ERR_SEND_NO_RECORDING",
       );
-    return { path: rec.path, known: { name: rec.name, secret: rec.secret || secret, type: rec.type } };
+    return {
+      path: rec.path,
+      known: {
+        name: rec.name,
+        secret: rec.secret || secret,
+        type: rec.type,
+        ...(rec.protection ? { protection: rec.protection } : {}),
+      },
+    };
   }
   try {
     if (!(await stat(target)).isFile()) throw new Error("not a regular file");
@@ -155,7 +179,11 @@ function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {
     return `${p.name}: secret ${p.recordingType}, ${formatBytes(p.size)}: all of it sealed through the node`;
   if (p.route === "data") return `${p.name}: data, ${formatBytes(p.size)}: directly (clear, authenticated)`;
   const s = p.split;
-  return `${p.name}: ${p.recordingType} video, ${formatBytes(p.size)}, ${s?.iPictures ?? 0} I-pictures: ${formatBytes(s?.protectedSize ?? 0)} protected part sealed through the node, ${formatBytes(s?.directSize ?? 0)} direct part directly`;
+  const direct =
+    s?.protection === "pattern"
+      ? `directly with ${formatBytes(s.pattern?.encryptedBytes ?? 0)} of its P/B slice starts encrypted (pattern)`
+      : "directly (seed: P/B pictures in clear)";
+  return `${p.name}: ${p.recordingType} video, ${formatBytes(p.size)}, ${s?.iPictures ?? 0} I-pictures: ${formatBytes(s?.protectedSize ?? 0)} protected part sealed through the node, ${formatBytes(s?.directSize ?? 0)} direct part ${direct}`;
 }
 
 async function askStore(name: string): Promise<boolean> {
@@ -183,6 +211,10 @@ function printSummary(r: SendResult, json: boolean): void {
       `  through the node, encrypted: ${formatBytes(r.bytesRelay)} sealed (${r.bytesRelayPayload} payload bytes)`,
     );
     if (r.iPictures !== undefined) lines.push(`  I-pictures protected: ${r.iPictures}`);
+    if (r.protection === "pattern")
+      lines.push(
+        `  pattern mode: ${r.patternBytes ?? 0} bytes of P/B slice starts encrypted on the direct channel`,
+      );
     if (r.extensions > 0) lines.push(`  lease extensions: ${r.extensions}`);
     if (r.forcedEnd) lines.push("  the session was ended by the node or the peer");
   }

@@ -7,6 +7,7 @@ export function failureCode(err: unknown): string {
     if (code === "ERR_DECRYPT") return "decrypt_failed";
     if (
       code.startsWith("ERR_SPLIT_") ||
+      code.startsWith("ERR_PATTERN_") ||
       code === "ERR_RELAY_INTEGRITY" ||
       code === "ERR_LIBRARY_SHA256_MISMATCH"
     )

@@ -1,5 +1,7 @@
 /** @module The receiving side of a send: OFFERs on the direct channel, relay downloads, split merge, verify, file, RECEIPT. */
+import { PatternDirectDecoder } from "../../codec/pattern/pattern-direct-decoder.ts";
 import type { SplitPartKind } from "../../codec/split/split-format.ts";
+import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
@@ -46,6 +48,16 @@ interface SessionWork {
   direct: boolean;
   /** A live session's lease end as last known (epoch ms): relay downloads wait out a node outage until then. */
   leaseEnd?: number;
+}
+
+/**
+ * The direct part of a pattern-mode split as it came off the channel, given back plain for the merger: the
+ * pattern header is checked against the split header and dropped, the P/B slice ranges decrypted in place.
+ */
+async function* patternDecoded(source: AsyncIterable<Uint8Array>, sessionKey: Uint8Array) {
+  const dec = new PatternDirectDecoder((salt) => makePatternKeystream(sessionKey, salt));
+  for await (const bytes of source) yield* await dec.push(bytes);
+  dec.finish();
 }
 
 /**
@@ -467,6 +479,9 @@ export class RecordingReceiver {
       }
     }
     if (offer.kind === "split") {
+      const protection = meta.protection ?? "seed";
+      if (protection !== "seed" && protection !== "pattern")
+        throw new ReceiveFailure("protocol_error", `Unknown protection '${String(protection)}' in the OFFER`);
       const split = await this.#split(sessionId, {
         name: offer.name,
         sha256,
@@ -482,7 +497,11 @@ export class RecordingReceiver {
       }
       const track = this.#track(sessionId, offer.name, "direct split-direct");
       try {
-        await split.assembly.feed("direct", directBytes(track));
+        const direct = directBytes(track);
+        await split.assembly.feed(
+          "direct",
+          protection === "pattern" ? patternDecoded(direct, await this.#key(sessionId)) : direct,
+        );
       } catch (err) {
         // Wait for the temp file to be gone before the RECEIPT tells the caller it failed.
         split.assembly.fail(err);

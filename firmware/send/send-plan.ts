@@ -3,6 +3,8 @@ import { createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { CodecError } from "../../codec/codec-error.ts";
+import { type PatternPlan, PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
+import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
 import type { ByteRange, ContainerKind } from "../../codec/recording-index.ts";
 import { encodeSplitHeaders } from "../../codec/split/split-format.ts";
 import { InputError } from "../cli/command.ts";
@@ -12,6 +14,7 @@ import {
   type RecordingType,
   TYPE_PROBE_BYTES,
 } from "../library/detect-recording-type.ts";
+import { DEFAULT_PROTECTION, type ProtectionMode } from "../library/library.ts";
 
 /**
  * Seed A, issue 4 point 8: secret → the whole recording sealed through the node; not secret and not video →
@@ -31,6 +34,12 @@ export interface SplitPlanParts {
   directSize: number;
   /** I-pictures the index found (what the demo prints). */
   iPictures: number;
+  /** The protection the split is sent with: pattern only when the plan below exists. */
+  protection: ProtectionMode;
+  /** Pattern mode: the P/B slice ranges of the direct body to encrypt (codec/pattern). */
+  pattern?: PatternPlan;
+  /** Why pattern mode was asked for and not used (not MPEG-1/2 video): said to the user. */
+  protectionNote?: string;
 }
 
 export interface SendPlan {
@@ -58,7 +67,7 @@ export function routeFor(type: RecordingType, secret: boolean): SendRoute {
 export async function planSend(
   handle: FileHandle,
   path: string,
-  known: { name?: string; secret?: boolean; type?: RecordingType } = {},
+  known: { name?: string; secret?: boolean; type?: RecordingType; protection?: ProtectionMode } = {},
 ): Promise<SendPlan> {
   let type = known.type;
   if (type === undefined) {
@@ -78,7 +87,27 @@ export async function planSend(
     }
     return { path, name, size, sha256: h.digest("hex"), recordingType: type, secret, route };
   }
-  const { index, length, sha256 } = await indexFile(handle, { hash: true });
+  const wanted = known.protection ?? DEFAULT_PROTECTION;
+  // Pattern mode rides pass 1: the planner sees the same chunks as the RecordingIndexer (and copies what it keeps).
+  const planner = wanted === "pattern" ? new PatternPlanner(DEFAULT_PATTERN_SCHEME) : undefined;
+  const { index, length, sha256 } = await indexFile(handle, {
+    hash: true,
+    ...(planner ? { onChunk: (c: Uint8Array) => planner.push(c) } : {}),
+  });
+  let pattern: PatternPlan | undefined;
+  let protectionNote: string | undefined;
+  if (planner) {
+    try {
+      pattern = planner.finish(index);
+    } catch (err) {
+      if (!(err instanceof CodecError || err instanceof RangeError)) throw err;
+      protectionNote = `pattern mode could not plan ${name} (${err.message}); sending in seed mode`;
+    }
+    if (pattern && !pattern.supported) {
+      pattern = undefined;
+      protectionNote = `pattern mode needs MPEG-1/2 video, and ${name} is ${index.format} in ${index.container}: sending in seed mode (use --secret to keep its P/B pictures off the direct path)`;
+    }
+  }
   try {
     const headers = encodeSplitHeaders({
       container: index.container,
@@ -103,6 +132,9 @@ export async function planSend(
         protectedSize: headers.protected.byteLength + protectedBody,
         directSize: headers.direct.byteLength + length - protectedBody,
         iPictures: index.counts.I,
+        protection: pattern ? "pattern" : "seed",
+        ...(pattern ? { pattern } : {}),
+        ...(protectionNote !== undefined ? { protectionNote } : {}),
       },
     };
   } catch (err) {

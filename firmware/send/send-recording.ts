@@ -1,6 +1,8 @@
 /** @module Sends one planned recording to a named device: query, direct channel and/or relay by route, receipt, lease, end report. */
+import { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
-import { fromBase64url } from "../../crypto/random-token.ts";
+import { makePatternKeystream } from "../../crypto/keystream.ts";
+import { fromBase64url, randomBytes } from "../../crypto/random-token.ts";
 import type { QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import { openInput, readChunks } from "../commands/recording-file.ts";
@@ -52,6 +54,10 @@ export interface SendResult {
   /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */
   bytesRelayPayload: number;
   iPictures?: number;
+  /** Video: how the direct part was protected ("pattern": P/B slice starts encrypted on the direct channel). */
+  protection?: "seed" | "pattern";
+  /** Pattern mode: bytes of the direct part encrypted, and the pattern header's length added to it. */
+  patternBytes?: number;
   sha256: string;
   extensions: number;
   forcedEnd: boolean;
@@ -118,8 +124,9 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
     extensions: 0,
     forcedEnd: false,
     transfers: [],
-    ...(plan.split ? { iPictures: plan.split.iPictures } : {}),
+    ...(plan.split ? { iPictures: plan.split.iPictures, protection: plan.split.protection } : {}),
   };
+  if (plan.split?.protectionNote) log(plan.split.protectionNote);
 
   let answer: ({ status: 200 } & QueryResponse) | ({ status: 202 } & QueryStoreResponse);
   try {
@@ -276,6 +283,15 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
           attempt: new UploadAttempt(client, t.id, 0),
         });
       }
+      // Pattern mode applies to the direct part on the direct channel; through the relay (fallback) the part is
+      // sealed whole already, so it travels plain there.
+      const pattern =
+        conn && split.pattern ? await patternEncoder(split.pattern, fromBase64url(session.key)) : undefined;
+      if (split.pattern && !conn) {
+        log("pattern mode: the direct part goes sealed through the node, so it needs no pattern encryption");
+        result.protection = "seed";
+      }
+      if (pattern) result.patternBytes = split.pattern?.encryptedBytes ?? 0;
       if (conn) {
         await conn.send({
           type: "offer",
@@ -284,11 +300,12 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
           name: plan.name,
           meta: {
             ...offerMeta(plan, { transferId: protectedTransfer.id, stream: STREAM_OF.protected }),
-            directSize: split.directSize,
+            directSize: split.directSize + (pattern?.addedBytes ?? 0),
+            ...(pattern ? { protection: "pattern" } : {}),
           },
         });
       }
-      await splitPass(o, live, conn, result, abort.signal);
+      await splitPass(o, live, conn, result, abort.signal, pattern);
       for (const l of live) {
         const r = await completeUpload(
           client,
@@ -499,11 +516,27 @@ async function splitPass(
   conn: DirectConnection | undefined,
   result: SendResult,
   signal: AbortSignal,
+  pattern?: PatternDirectEncoder,
 ): Promise<void> {
   const plan = o.plan;
   const split = plan.split;
   if (!split) throw new TypeError("Cannot run a split pass without a split plan");
-  const direct = conn ? new DirectWriter(conn) : undefined;
+  const writer = conn ? new DirectWriter(conn) : undefined;
+  // Pattern mode: each direct piece (a view of this pass's own read buffer, which nothing reads again) is
+  // encrypted in place and the pattern header goes in after the split header.
+  const direct = writer && {
+    write: async (bytes: Uint8Array) => {
+      if (!pattern) return writer.write(bytes);
+      for (const out of await pattern.push(bytes)) await writer.write(out);
+    },
+    flush: async () => {
+      pattern?.finish();
+      await writer.flush();
+    },
+    get sent() {
+      return writer.sent;
+    },
+  };
   const relayOf = (part: RelayPart) => live.find((l) => l.part === part);
   const pushRelay = async (l: LiveRelay | undefined, bytes: Uint8Array) => {
     if (!l) return;
@@ -540,6 +573,15 @@ async function splitPass(
   for (const l of live) for (const rec of await l.encoder.end()) await l.attempt.push(rec);
   for (const l of live) result.bytesRelay += l.transfer.size;
   if (direct) result.bytesDirect = direct.sent;
+}
+
+/** A pattern encoder for one transfer: a fresh CSPRNG salt keys its own keystream from the session key. */
+async function patternEncoder(
+  plan: NonNullable<NonNullable<SendPlan["split"]>["pattern"]>,
+  sessionKey: Uint8Array,
+): Promise<PatternDirectEncoder> {
+  const salt = randomBytes(16);
+  return new PatternDirectEncoder(plan, salt, await makePatternKeystream(sessionKey, salt));
 }
 
 async function waitReceipt(

@@ -88,12 +88,13 @@ describe("permitted sends, one per attribute kind", () => {
       const bytes = new Uint8Array(await readFile(v.file));
       const { ranges, iPictures } = protectedRangesOf(bytes);
       expect(iPictures).toBeGreaterThan(0);
-      const { run, summary, wire, toNode } = await sendThroughTap(v.file);
+      const { run, summary, wire, toNode } = await sendThroughTap(v.file, ["--protection", "seed"]);
       expect(run.code).toBe(0);
       expect(summary.ok).toBe(true);
       expect(summary.route).toBe("split");
       expect(summary.fallback).toBe(false);
       expect(summary.iPictures).toBe(iPictures);
+      expect(summary.protection).toBe("seed");
       await expectFiledIdentical(v.file, summary.sha256);
 
       const iWindows = windowsInside(bytes, ranges, 12);
@@ -173,6 +174,8 @@ describe("permitted sends, one per attribute kind", () => {
     expect(run.code).toBe(0);
     expect(summary.fallback).toBe(true);
     expect(run.stdout).toContain("sending everything through the node, encrypted");
+    // The default pattern mode falls back with it: the direct part is sealed through the node instead.
+    expect(run.stdout).toContain("pattern mode: the direct part goes sealed through the node");
     expect(summary.bytesDirect).toBe(0);
     expect(summary.transfers.length).toBe(2);
     await expectFiledIdentical(file, summary.sha256);

@@ -3,8 +3,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
+import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
 import { splitBytes } from "../../codec/split/split-bytes.ts";
-import { fromBase64url } from "../../crypto/random-token.ts";
+import { peekSplitHeaderLength } from "../../codec/split/split-format.ts";
+import { makePatternKeystream } from "../../crypto/keystream.ts";
+import { fromBase64url, randomBytes } from "../../crypto/random-token.ts";
 import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import { DirectChannelError } from "../../firmware/direct/direct-error.ts";
@@ -345,6 +349,100 @@ describe("receiving through the daemon", () => {
         () => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0,
         "temp files gone",
       );
+    }, 20_000);
+  }
+
+  /** The direct part in pattern form, as a pattern-mode sender makes it (ranges inside the direct body). */
+  async function patternDirect(key: Uint8Array): Promise<{ wire: Uint8Array; added: number }> {
+    const patternPlan = {
+      scheme: DEFAULT_PATTERN_SCHEME,
+      ranges: [
+        { offset: 100, length: 64 },
+        { offset: 5000, length: 64 },
+        { offset: 30_000, length: 64 },
+      ],
+    };
+    const salt = randomBytes(16);
+    const enc = new PatternDirectEncoder(patternPlan, salt, await makePatternKeystream(key, salt));
+    const out = await enc.push(parts.direct.slice());
+    enc.finish();
+    return { wire: Buffer.concat(out), added: enc.addedBytes };
+  }
+  // damage(wire, patternHeaderAt, bodyAt)
+  const patternCases: Array<
+    [string, (w: Uint8Array, header: number, body: number) => void, string | undefined]
+  > = [
+    ["arrives decrypted and merged byte-exact", () => {}, undefined],
+    [
+      "with a flipped pattern-header byte fails integrity_failed",
+      (w, h) => {
+        w[h + 40]! ^= 1;
+      },
+      "integrity_failed",
+    ],
+    [
+      "with a flipped encrypted byte fails integrity_failed",
+      (w, _h, b) => {
+        w[b + 110]! ^= 1;
+      },
+      "integrity_failed",
+    ],
+    [
+      "with its pattern header cut off fails integrity_failed",
+      (w, h, b) => w.copyWithin(h, b),
+      "integrity_failed",
+    ],
+  ];
+  for (const [what, damage, code] of patternCases) {
+    test(`a pattern-mode split ${what}`, async () => {
+      const s = await live();
+      const name = `pattern-${Math.random().toString(36).slice(2, 8)}.mpg`;
+      const transferId = await relayUpload(
+        s,
+        RELAY_STREAM_PROTECTED,
+        { ...base, name, kind: "split-protected", size: parts.protected.byteLength },
+        parts.protected,
+      );
+      const { wire, added } = await patternDirect(fromBase64url(s.key));
+      const splitHeader = peekSplitHeaderLength(parts.direct) ?? 0;
+      damage(wire, splitHeader, splitHeader + added);
+      const conn = await dialDirect({
+        host: rec.direct.host,
+        port: rec.direct.port,
+        sessionId: s.id,
+        password: s.password,
+        key: s.key,
+        callerId: alice.deviceId,
+      });
+      await conn.send({
+        type: "offer",
+        kind: "split",
+        size: original.byteLength,
+        name,
+        meta: {
+          sha256: base.sha256,
+          recordingType: "ps",
+          secret: false,
+          relay: { transferId, stream: 1 },
+          directSize: wire.byteLength,
+          protection: "pattern",
+        },
+      });
+      await conn.sendData(wire, { clear: true }).catch(() => {});
+      await conn.send({ type: "end", size: original.byteLength, sha256: base.sha256 }).catch(() => {});
+      const receipt = await conn.receive();
+      await conn.close();
+      if (code === undefined) {
+        expect(receipt).toMatchObject({ type: "receipt", ok: true, sha256: base.sha256 });
+        expect(sha(readFileSync((await listed(name))!.path))).toBe(base.sha256);
+      } else {
+        expect(receipt).toMatchObject({ type: "receipt", ok: false, code });
+        expect(await listed(name)).toBeUndefined();
+        await until(
+          () => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0,
+          "temp files gone",
+        );
+      }
     }, 20_000);
   }
 });

@@ -1,0 +1,123 @@
+/** @module End to end, compiled binary: pattern-mode sends of an ES and a TS, byte-identical, with the P/B slice starts unreadable on the direct socket. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { indexRecording } from "../../codec/container/recording-indexer.ts";
+import { PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
+import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
+import type { Cluster } from "../../firmware/demo/cluster.ts";
+import {
+  complement,
+  contains,
+  incomingLeftovers,
+  libraryOf,
+  ROOT,
+  sha256File,
+  startCluster,
+  summaryOf,
+  Tap,
+  windowsInside,
+} from "./e2e-kit.ts";
+
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  await cluster.addRecorder("alice");
+  await cluster.addRecorder("bob");
+  await cluster.ok(["permit", "add", "alice", "--data", cluster.recorders.get("bob")?.dataDir ?? ""]);
+});
+
+afterAll(async () => {
+  await cluster?.[Symbol.asyncDispose]();
+});
+
+async function sendThroughTap(file: string, extra: string[]) {
+  const bob = cluster.recorders.get("bob");
+  if (!bob) throw new Error("no bob");
+  await using tap = await Tap.start(bob.direct);
+  const run = await cluster.recorderRun("alice", [
+    "send",
+    file,
+    "--to",
+    "bob",
+    "--json",
+    "--direct",
+    `127.0.0.1:${tap.port}`,
+    ...extra,
+  ]);
+  return { run, summary: summaryOf(run.stdout), wire: tap.upstream() };
+}
+
+/**
+ * What pattern mode encrypts, found independently of the sender: the codec's planner over the whole file, and
+ * 16-byte windows from inside those ranges of the direct body that occur nowhere in its clear bytes.
+ */
+function patternWindows(bytes: Uint8Array) {
+  const index = indexRecording(bytes);
+  const planner = new PatternPlanner(DEFAULT_PATTERN_SCHEME);
+  planner.push(bytes);
+  const plan = planner.finish(index);
+  const directBody = complement(bytes, index.protectedRanges);
+  const windows = windowsInside(directBody, plan.ranges, 24, 16, complement(directBody, plan.ranges));
+  return { plan, windows };
+}
+
+describe("pattern mode (the default for MPEG-1/2 video)", () => {
+  const videos = [
+    { kind: "MPEG-2 video ES", file: join(ROOT, "testdata/es/mpeg2-gop15.m2v") },
+    { kind: "MPEG-2 Transport Stream", file: join(ROOT, "testdata/containers/ts-mpeg2.ts") },
+  ];
+  for (const v of videos) {
+    test(`send of a ${v.kind} in pattern mode arrives byte-identical with no P/B slice start readable on the direct socket; seed mode's does show them`, async () => {
+      const bytes = new Uint8Array(await readFile(v.file));
+      const { plan, windows } = patternWindows(bytes);
+      expect(plan.supported).toBe(true);
+      expect(windows.length).toBeGreaterThanOrEqual(12);
+
+      const pattern = await sendThroughTap(v.file, []);
+      expect(pattern.run.code).toBe(0);
+      expect(pattern.summary.ok).toBe(true);
+      expect(pattern.summary.protection).toBe("pattern");
+      expect(pattern.summary.patternBytes).toBe(plan.encryptedBytes);
+      expect(pattern.run.stdout).toContain("P/B slice starts encrypted (pattern)");
+      for (const w of windows) expect(contains(pattern.wire, w)).toBe(false);
+
+      const seed = await sendThroughTap(v.file, ["--protection", "seed"]);
+      expect(seed.run.code).toBe(0);
+      expect(seed.summary.protection).toBe("seed");
+      for (const w of windows) expect(contains(seed.wire, w)).toBe(true);
+
+      const sha = await sha256File(v.file);
+      const copies = (await libraryOf(cluster, "bob")).filter((r) => r.sha256 === sha);
+      expect(copies.length).toBe(2);
+      for (const c of copies) expect(await sha256File(c.path)).toBe(sha);
+      expect(await incomingLeftovers(cluster.recorders.get("bob")?.dataDir ?? "")).toEqual([]);
+    });
+  }
+
+  test("a library recording added with --protection seed goes in seed mode unless send --protection says otherwise", async () => {
+    const file = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
+    const added = await cluster.ok([
+      "library",
+      "add",
+      file,
+      "--protection",
+      "seed",
+      "--data",
+      cluster.recorders.get("alice")?.dataDir ?? "",
+    ]);
+    const id = added.split("\t")[0] ?? "";
+    expect((await sendThroughTap(id, [])).summary.protection).toBe("seed");
+    expect((await sendThroughTap(id, ["--protection", "pattern"])).summary.protection).toBe("pattern");
+  });
+
+  test("an MP4 asked for pattern mode goes in seed mode and the CLI says why", async () => {
+    const file = join(ROOT, "testdata/containers/mp4-h264.mp4");
+    const { run, summary } = await sendThroughTap(file, ["--protection", "pattern"]);
+    expect(run.code).toBe(0);
+    expect(summary.protection).toBe("seed");
+    expect(run.stdout).toContain("pattern mode needs MPEG-1/2 video");
+    expect((await libraryOf(cluster, "bob")).some((r) => r.sha256 === summary.sha256)).toBe(true);
+  });
+});
