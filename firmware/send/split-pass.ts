@@ -1,0 +1,131 @@
+/** @module Pass 2 of a split send: one read of the file, protected pieces sealed into the relay upload(s), direct pieces to the channel (pattern-encrypted in pattern mode). */
+import { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
+import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
+import { RangeRouter } from "../../codec/split/range-router.ts";
+import { makePatternKeystream } from "../../crypto/keystream.ts";
+import { randomBytes } from "../../crypto/random-token.ts";
+import { openInput, readChunks } from "../commands/recording-file.ts";
+import type { DirectConnection } from "../direct/direct-connection.ts";
+import { MAX_DATA_BYTES } from "../direct/direct-frame.ts";
+import type { RelayStreamEncoder } from "../transfer/relay-stream.ts";
+import { manifestFor, type RelayPart } from "./relay-sources.ts";
+import type { UploadAttempt } from "./relay-upload.ts";
+import { SendFailure } from "./send-failure.ts";
+import type { SendOptions, SendResult } from "./send-recording.ts";
+
+/** Coalesces routed direct pieces into 1 MiB clear DATA frames; the buffer is reused because send() copies. */
+class DirectWriter {
+  readonly #buf = new Uint8Array(MAX_DATA_BYTES);
+  #fill = 0;
+  sent = 0;
+  constructor(private readonly conn: DirectConnection) {}
+  async write(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.byteLength) {
+      const k = Math.min(MAX_DATA_BYTES - this.#fill, bytes.byteLength - at);
+      this.#buf.set(bytes.subarray(at, at + k), this.#fill);
+      this.#fill += k;
+      at += k;
+      if (this.#fill === MAX_DATA_BYTES) await this.flush();
+    }
+  }
+  async flush(): Promise<void> {
+    if (this.#fill === 0) return;
+    await this.conn.send({ type: "data", bytes: this.#buf.subarray(0, this.#fill), clear: true });
+    this.sent += this.#fill;
+    this.#fill = 0;
+  }
+}
+
+/** A relay stream being uploaded during the single pass 2 over the file. */
+export interface LiveRelay {
+  part: RelayPart;
+  transfer: { id: string; size: number };
+  encoder: RelayStreamEncoder;
+  attempt: UploadAttempt;
+}
+
+export function siblingOf(l: LiveRelay, all: LiveRelay[]): string | undefined {
+  if (l.part !== "protected") return undefined;
+  return all.find((x) => x.part === "direct")?.transfer.id;
+}
+
+/**
+ * Pass 2 of a split: one read of the file; each chunk is routed, the protected pieces sealed into the relay
+ * upload(s) and the direct pieces sent as clear DATA, so both channels are fed at once and each applies its own
+ * backpressure. A relay upload that breaks (node restart) only stops receiving bytes here; completeUpload
+ * resumes it afterwards from the node's offset.
+ */
+export async function splitPass(
+  o: SendOptions,
+  live: LiveRelay[],
+  conn: DirectConnection | undefined,
+  result: SendResult,
+  signal: AbortSignal,
+  pattern?: PatternDirectEncoder,
+): Promise<void> {
+  const plan = o.plan;
+  const split = plan.split;
+  if (!split) throw new TypeError("Cannot run a split pass without a split plan");
+  const writer = conn ? new DirectWriter(conn) : undefined;
+  // Pattern mode: each direct piece (a view of this pass's own read buffer, which nothing reads again) is
+  // encrypted in place and the pattern header goes in after the split header.
+  const direct = writer && {
+    write: async (bytes: Uint8Array) => {
+      if (!pattern) return writer.write(bytes);
+      for (const out of await pattern.push(bytes)) await writer.write(out);
+    },
+    flush: async () => {
+      pattern?.finish();
+      await writer.flush();
+    },
+    get sent() {
+      return writer.sent;
+    },
+  };
+  const relayOf = (part: RelayPart) => live.find((l) => l.part === part);
+  const pushRelay = async (l: LiveRelay | undefined, bytes: Uint8Array) => {
+    if (!l) return;
+    for (const rec of await l.encoder.data(bytes)) await l.attempt.push(rec);
+  };
+  for (const l of live) {
+    await l.attempt.push(
+      await l.encoder.manifest(manifestFor(plan, l.part, o.deviceName, siblingOf(l, live))),
+    );
+  }
+  await pushRelay(relayOf("protected"), split.protectedHeader);
+  if (direct) await direct.write(split.directHeader);
+  else await pushRelay(relayOf("direct"), split.directHeader);
+  const router = new RangeRouter(split.ranges, plan.size);
+  // Reused read buffers are safe here: every consumer (relay encoder, direct writer, hash) copies or finishes
+  // with a chunk before the reader refills its buffer two reads later.
+  await using input = await openInput(plan.path);
+  let read = 0;
+  for await (const chunk of readChunks(input, { reuse: true })) {
+    if (signal.aborted) throw signal.reason;
+    read += chunk.byteLength;
+    if (read > plan.size) break;
+    const routed = router.push(chunk);
+    for (const p of routed.protected) await pushRelay(relayOf("protected"), p);
+    for (const d of routed.direct) {
+      if (direct) await direct.write(d);
+      else await pushRelay(relayOf("direct"), d);
+    }
+    o.onEvent?.({ type: "progress", done: router.position, total: plan.size });
+  }
+  if (read !== plan.size) throw new SendFailure("source_changed", `${plan.path} changed while being sent`);
+  router.finish();
+  await direct?.flush();
+  for (const l of live) for (const rec of await l.encoder.end()) await l.attempt.push(rec);
+  for (const l of live) result.bytesRelay += l.transfer.size;
+  if (direct) result.bytesDirect = direct.sent;
+}
+
+/** A pattern encoder for one transfer: a fresh CSPRNG salt keys its own keystream from the session key. */
+export async function patternEncoder(
+  plan: PatternPlan,
+  sessionKey: Uint8Array,
+): Promise<PatternDirectEncoder> {
+  const salt = randomBytes(16);
+  return new PatternDirectEncoder(plan, salt, await makePatternKeystream(sessionKey, salt));
+}
