@@ -12,7 +12,12 @@ export type StartCodeHandler = (code: number, offset: number, chunk: Uint8Array,
 const NOT_ZERO = 0xff;
 const SLICE_LAST = SLICE_START_CODE_LAST;
 
-const PREFIX = Buffer.from([0, 0, 1]);
+/**
+ * The last two bytes of a start-code prefix. A two-byte needle is searched without the per-call setup a
+ * three-byte one costs (the scan made ~375k calls for 270 MB and spent most of its time starting them):
+ * 15 GB/s instead of 9.3 on the bench ES. Each hit's byte before is checked for the prefix's first zero.
+ */
+const ZERO_ONE = Buffer.from([0, 1]);
 
 export interface StartCodeScannerOptions {
   /**
@@ -26,8 +31,9 @@ export interface StartCodeScannerOptions {
 /**
  * Finds every 00 00 01 xx in a stream fed in chunks of any size, including prefixes split across chunks.
  *
- * Speed: the scan asks the engine for the next 00 00 01 (`Buffer.prototype.indexOf`, native and tens of
- * GB/s on bytes without a hit), so JavaScript runs once per start code, not once per byte. A prefix that
+ * Speed: the scan asks the engine for the next 00 01 (`Buffer.prototype.indexOf`, native and tens of GB/s on
+ * bytes without a hit) and checks the byte before it, so JavaScript runs about once per start code, not once
+ * per byte. A prefix that
  * straddles two chunks can only have its 01 in the first two bytes of the later chunk, so two explicit
  * checks against the previous chunk's last two bytes cover every split position. Zero stuffing
  * (ISO/IEC 13818-2 5.2.3: any number of zero bytes before a start code) needs no special case: the prefix
@@ -109,8 +115,14 @@ export class StartCodeScanner {
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, n);
     const collapse = this.#collapseSlices;
     for (;;) {
-      const j = buf.indexOf(PREFIX, from);
-      if (j < 0) return;
+      // A prefix 00 00 01 starting at j >= from has its 00 01 at j + 1.
+      const k = buf.indexOf(ZERO_ONE, from + 1);
+      if (k < 0) return;
+      if (chunk[k - 1] !== 0) {
+        from = k + 1; // k + 1 holds the 01: no prefix starts before k + 2
+        continue;
+      }
+      const j = k - 1;
       const c = j + 3;
       if (c >= n) {
         this.#pendingOffset = base + j;
