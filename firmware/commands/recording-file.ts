@@ -86,13 +86,14 @@ export interface IndexedFile {
 
 /**
  * Pass 1: pushes the file through RecordingIndexer in order, then serves the ranges it still asks for
- * (an MP4 whose moov comes after its media) until it has all it needs.
+ * (an MP4 whose moov comes after its media) until it has all it needs. `indexer` lets a caller bring one
+ * with a video observer (PatternPlanner.withIndexer) so pattern planning rides on this pass.
  */
 export async function indexFile(
   handle: FileHandle,
-  options: { hash: boolean; onChunk?: (chunk: Uint8Array) => void },
+  options: { hash: boolean; onChunk?: (chunk: Uint8Array) => void; indexer?: RecordingIndexer },
 ): Promise<IndexedFile> {
-  const indexer = new RecordingIndexer();
+  const indexer = options.indexer ?? new RecordingIndexer();
   const hash = options.hash ? createHash("sha256") : undefined;
   let length = 0;
   for await (const chunk of readChunks(handle, { reuse: true })) {
