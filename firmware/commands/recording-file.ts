@@ -91,7 +91,7 @@ export interface IndexedFile {
  */
 export async function indexFile(
   handle: FileHandle,
-  options: { hash: boolean; onChunk?: (chunk: Uint8Array) => void; indexer?: RecordingIndexer },
+  options: { hash: boolean; indexer?: RecordingIndexer },
 ): Promise<IndexedFile> {
   const indexer = options.indexer ?? new RecordingIndexer();
   const hash = options.hash ? createHash("sha256") : undefined;
@@ -99,8 +99,6 @@ export async function indexFile(
   for await (const chunk of readChunks(handle, { reuse: true })) {
     indexer.push(chunk);
     hash?.update(chunk);
-    // Another pass-1 consumer (send's pattern planner) sees the same chunk; it must not keep a view of it.
-    options.onChunk?.(chunk);
     length += chunk.length;
   }
   // Each round serves what the indexer asked for; a well-behaved indexer asks for a bounded number of rounds

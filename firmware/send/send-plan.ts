@@ -88,11 +88,13 @@ export async function planSend(
     return { path, name, size, sha256: h.digest("hex"), recordingType: type, secret, route };
   }
   const wanted = known.protection ?? DEFAULT_PROTECTION;
-  // Pattern mode rides pass 1: the planner sees the same chunks as the RecordingIndexer (and copies what it keeps).
-  const planner = wanted === "pattern" ? new PatternPlanner(DEFAULT_PATTERN_SCHEME) : undefined;
+  // Pattern mode rides pass 1: the planner observes the RecordingIndexer's own start-code scan, so planning
+  // costs no second demux or scan of the recording.
+  const riding = wanted === "pattern" ? PatternPlanner.withIndexer(DEFAULT_PATTERN_SCHEME) : undefined;
+  const planner = riding?.planner;
   const { index, length, sha256 } = await indexFile(handle, {
     hash: true,
-    ...(planner ? { onChunk: (c: Uint8Array) => planner.push(c) } : {}),
+    ...(riding ? { indexer: riding.indexer } : {}),
   });
   let pattern: PatternPlan | undefined;
   let protectionNote: string | undefined;
