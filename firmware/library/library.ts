@@ -20,7 +20,7 @@ export const PROTECTION_MODES: readonly ProtectionMode[] = ["seed", "pattern"];
 
 /**
  * Pattern: seed mode shows moving content on 85-91 % of the frames an eavesdropper on the direct path decodes,
- * pattern mode on none, at 1.3-1.7x seed's CPU (docs/security.md, Default).
+ * pattern mode on none, at 1.2-1.6x seed's CPU (docs/security.md, Default).
  */
 export const DEFAULT_PROTECTION: ProtectionMode = "pattern";
 
