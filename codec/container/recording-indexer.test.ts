@@ -59,6 +59,37 @@ function esMap(file: Uint8Array, kind: ContainerKind) {
   return pieces;
 }
 
+/**
+ * The first file byte of an I-picture that no protected range covers, or -1: the invariant split/merge rely on.
+ * ES and MP4 picture offsets are file offsets (MP4 samples may reach past a truncated file's end); PS/TS ones go
+ * through an independent demux of the same bytes.
+ */
+function firstUnprotectedIByte(file: Uint8Array, index: RecordingIndex): number {
+  const spans: ByteRange[] = [];
+  const iPictures = index.pictures.filter((p) => p.type === "I" && p.length > 0);
+  if (index.container === "es" || index.container === "mp4") {
+    for (const p of iPictures)
+      spans.push({ offset: p.offset, length: Math.min(p.offset + p.length, file.length) - p.offset });
+  } else {
+    const pieces = esMap(file, index.container);
+    let k = 0;
+    for (const p of iPictures) {
+      const end = p.offset + p.length;
+      while (k > 0 && pieces[k - 1]!.es + pieces[k - 1]!.length > p.offset) k--;
+      for (; k < pieces.length && pieces[k]!.es < end; k++) {
+        const piece = pieces[k]!;
+        const from = Math.max(p.offset, piece.es);
+        const to = Math.min(end, piece.es + piece.length);
+        if (to > from) spans.push({ offset: piece.file + (from - piece.es), length: to - from });
+        if (piece.es + piece.length > end) break;
+      }
+    }
+  }
+  for (const s of spans)
+    if (s.length > 0 && !inside(index.protectedRanges, s.offset, s.length)) return s.offset;
+  return -1;
+}
+
 function inside(ranges: ByteRange[], offset: number, length: number): boolean {
   return ranges.some((r) => offset >= r.offset && offset + length <= r.offset + r.length);
 }
@@ -184,7 +215,7 @@ describe("RecordingIndexer", () => {
     }
   });
 
-  test("RecordingIndexer survives thousands of mutated, truncated and shifted recordings", () => {
+  test("RecordingIndexer survives thousands of mutated, truncated and shifted recordings, every I-picture byte protected", () => {
     const files = FIXTURES.map(([name]) => fixture(name));
     const random = prng(20261122);
     const int = (n: number) => Math.floor(random() * n);
@@ -211,6 +242,7 @@ describe("RecordingIndexer", () => {
         throw new Error(`run ${run} (source ${run % files.length}, start ${start}) threw: ${e}`);
       }
       expectWellFormed(result.protectedRanges, input.length);
+      expect([run, firstUnprotectedIByte(input, result)]).toEqual([run, -1]);
       for (const p of result.pictures) {
         expect(p.offset).toBeGreaterThanOrEqual(0);
         expect(p.length).toBeGreaterThanOrEqual(0);
