@@ -1,29 +1,24 @@
 /** @module The receiving side of a send: OFFERs on the direct channel, relay downloads, split merge, verify, file, RECEIPT. */
-import { PatternDirectDecoder } from "../../codec/pattern/pattern-direct-decoder.ts";
 import type { SplitPartKind } from "../../codec/split/split-format.ts";
-import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
-import type { OfferMessage } from "../direct/direct-message.ts";
+import type { DirectMessage, OfferMessage } from "../direct/direct-message.ts";
 import type { Library, Recording } from "../library/library.ts";
-import type { TransferSlot } from "../load/load-monitor.ts";
 import type { RelayManifest } from "../transfer/relay-stream.ts";
+import { fileReceived, type SenderClaim } from "./file-received.ts";
 import { IncomingFile } from "./incoming-file.ts";
+import { readOfferTerms } from "./offer-terms.ts";
+import { directPayload, patternDecoded, relayPayload } from "./payload-bytes.ts";
 import { failureCode, ReceiveFailure } from "./receive-failure.ts";
 import type { RecorderLoad } from "./recorder-load.ts";
 import { ackRelayTransfer } from "./relay-ack.ts";
 import { readRelayRecords } from "./relay-reader.ts";
 import type { SessionKeyring } from "./session-keyring.ts";
 import { SplitAssembly } from "./split-assembly.ts";
+import { type ActiveTransfer, TransferTracker } from "./transfer-tracker.ts";
 
-export interface ActiveTransfer {
-  session: string;
-  name: string;
-  via: string;
-  bytes: number;
-  startedAt: number;
-}
+export type { ActiveTransfer } from "./transfer-tracker.ts";
 
 export interface ReceiverDeps {
   library: Library;
@@ -51,16 +46,6 @@ interface SessionWork {
 }
 
 /**
- * The direct part of a pattern-mode split as it came off the channel, given back plain for the merger: the
- * pattern header is checked against the split header and dropped, the P/B slice ranges decrypted in place.
- */
-async function* patternDecoded(source: AsyncIterable<Uint8Array>, sessionKey: Uint8Array) {
-  const dec = new PatternDirectDecoder((salt) => makePatternKeystream(sessionKey, salt));
-  for await (const bytes of source) yield* await dec.push(bytes);
-  dec.finish();
-}
-
-/**
  * One receiver per daemon. A relay transfer can be announced twice (the node's `data` trigger at creation and
  * the OFFER's meta.relay), so transfers are claimed by id and downloaded once; split parts meet in one
  * SplitAssembly per session, whichever channel delivers first.
@@ -68,12 +53,16 @@ async function* patternDecoded(source: AsyncIterable<Uint8Array>, sessionKey: Ui
 export class RecordingReceiver {
   readonly #d: ReceiverDeps;
   readonly #sessions = new Map<string, SessionWork>();
-  readonly active = new Map<string, ActiveTransfer>();
-  readonly #slots = new Map<string, { users: number; slot: TransferSlot }>();
-  #seq = 0;
+  readonly #tracker: TransferTracker;
 
   constructor(d: ReceiverDeps) {
     this.#d = d;
+    this.#tracker = new TransferTracker(d.load.monitor, () => d.changed());
+  }
+
+  /** Transfers under way, by tracking id (the status file lists them). */
+  get active(): ReadonlyMap<string, ActiveTransfer> {
+    return this.#tracker.active;
   }
 
   #work(sessionId: string): SessionWork {
@@ -127,35 +116,6 @@ export class RecordingReceiver {
         `No session key for ${sessionId}: the grant was never fetched`,
       );
     return fromBase64url(s.key);
-  }
-
-  #track(session: string, name: string, via: string): { id: string; add(n: number): void; done(): void } {
-    const id = `${session}#${++this.#seq}`;
-    // One recording is one transfer for the load monitor, however many channels (direct + relay) carry it.
-    let slot = this.#slots.get(session);
-    if (slot) slot.users++;
-    else {
-      slot = { users: 1, slot: this.#d.load.monitor.beginTransfer() };
-      this.#slots.set(session, slot);
-    }
-    const held = slot;
-    const t: ActiveTransfer = { session, name, via, bytes: 0, startedAt: Date.now() };
-    this.active.set(id, t);
-    this.#d.changed();
-    return {
-      id,
-      add: (n) => {
-        t.bytes += n;
-      },
-      done: () => {
-        if (--held.users === 0) {
-          held.slot.release();
-          if (this.#slots.get(session) === held) this.#slots.delete(session);
-        }
-        this.active.delete(id);
-        this.#d.changed();
-      },
-    };
   }
 
   /**
@@ -212,22 +172,8 @@ export class RecordingReceiver {
       deadline: () => w.leaseEnd ?? Number.POSITIVE_INFINITY,
       ...(stream === undefined ? {} : { stream }),
     });
-    const first = await records.next();
-    if (first.done || first.value.type !== "manifest") {
-      throw new ReceiveFailure("protocol_error", `Relay transfer ${transferId} has no manifest`);
-    }
-    const m = first.value.manifest;
-    const track = this.#track(sessionId, m.name, `relay ${m.kind}`);
-    const payload = async function* (onBytes: (n: number) => void) {
-      for (;;) {
-        const r = await records.next();
-        if (r.done) return;
-        if (r.value.type === "data") {
-          onBytes(r.value.bytes.byteLength);
-          yield r.value.bytes;
-        }
-      }
-    };
+    const { manifest: m, data: payload } = await relayPayload(records, transferId);
+    const track = this.#tracker.begin(sessionId, m.name, `relay ${m.kind}`);
     const count = (n: number) => {
       track.add(n);
       w.bytesRelay += n;
@@ -255,42 +201,21 @@ export class RecordingReceiver {
       );
     }
     const file = await IncomingFile.create(this.#d.library.incomingPath());
-    try {
+    const written = async () => {
       for await (const b of bytes) await file.write(b);
-      const sha = await file.finish();
-      if (file.size !== m.originalSize || sha !== m.sha256) {
-        throw new ReceiveFailure(
-          "integrity_failed",
-          `Received ${file.size} bytes that do not match the sender's SHA-256`,
-        );
-      }
-    } catch (err) {
-      await file.discard();
-      throw err;
-    }
-    const rec = await this.#d.library.fileReceived({
-      tempPath: file.path,
-      name: m.name,
-      secret: m.secret,
-      sender: m.sender,
+    };
+    return await fileReceived(
+      this.#d,
+      file,
+      written,
+      m,
       sessionId,
-      expectedSha256: m.sha256,
-    });
-    this.#d.log("filed", {
-      id: rec.id,
-      name: rec.name,
-      bytes: rec.size,
-      sender: m.sender,
-      session: sessionId,
-    });
-    return rec;
+      (size) => `Received ${size} bytes that do not match the sender's SHA-256`,
+    );
   }
 
   /** The session's split assembly, created by whichever part arrives first. */
-  async #split(
-    sessionId: string,
-    meta: { name: string; sha256: string; originalSize: number; secret: boolean; sender: string },
-  ): Promise<NonNullable<SessionWork["split"]>> {
+  async #split(sessionId: string, meta: SenderClaim): Promise<NonNullable<SessionWork["split"]>> {
     const w = this.#work(sessionId);
     if (w.split) return w.split;
     const file = await IncomingFile.create(this.#d.library.incomingPath());
@@ -299,38 +224,15 @@ export class RecordingReceiver {
       return w.split;
     }
     const assembly = new SplitAssembly(file);
-    const filed = (async () => {
-      try {
-        await assembly.finished;
-        const sha = await file.finish();
-        if (file.size !== meta.originalSize || sha !== meta.sha256) {
-          throw new ReceiveFailure(
-            "integrity_failed",
-            "Merged recording does not match the sender's length and SHA-256",
-          );
-        }
-      } catch (err) {
-        await file.discard();
-        throw err;
-      }
-      const rec = await this.#d.library.fileReceived({
-        tempPath: file.path,
-        name: meta.name,
-        secret: meta.secret,
-        sender: meta.sender,
-        sessionId,
-        expectedSha256: meta.sha256,
-      });
-      this.#d.log("filed", {
-        id: rec.id,
-        name: rec.name,
-        bytes: rec.size,
-        sender: meta.sender,
-        session: sessionId,
-        split: true,
-      });
-      return rec;
-    })();
+    const filed = fileReceived(
+      this.#d,
+      file,
+      () => assembly.finished,
+      meta,
+      sessionId,
+      () => "Merged recording does not match the sender's length and SHA-256",
+      { split: true },
+    );
     filed.catch(() => {});
     w.split = { assembly, file, filed };
     w.abort.signal.addEventListener("abort", () => assembly.fail(w.abort.signal.reason), { once: true });
@@ -408,39 +310,18 @@ export class RecordingReceiver {
   async #serveOffer(
     offer: OfferMessage,
     conn: DirectConnection,
-    messages: AsyncGenerator<import("../direct/direct-message.ts").DirectMessage, void, undefined>,
+    messages: AsyncGenerator<DirectMessage, void, undefined>,
     w: SessionWork,
     callerName: string,
   ): Promise<Recording> {
-    const meta = offer.meta ?? {};
-    const sha256 = typeof meta.sha256 === "string" ? meta.sha256 : "";
-    if (!/^[0-9a-f]{64}$/.test(sha256))
-      throw new ReceiveFailure("protocol_error", "OFFER without meta.sha256");
-    const secret = meta.secret === true;
-    if (secret && offer.kind !== "relay") {
-      throw new ReceiveFailure(
-        "clear_data_refused",
-        `Refused a ${offer.kind} OFFER for a secret recording: a secret recording only travels sealed through the node`,
-      );
-    }
-    const relay = meta.relay as { transferId?: unknown; stream?: unknown } | undefined;
+    const { sha256, secret, relay, protection } = readOfferTerms(offer);
     const sessionId = conn.sessionId;
-    const directBytes = async function* (track: { add(n: number): void }) {
-      for (;;) {
-        const r = await messages.next();
-        if (r.done) throw new ReceiveFailure("truncated", "Direct channel closed before END");
-        const m = r.value;
-        if (m.type === "data") {
-          track.add(m.bytes.byteLength);
-          w.bytesDirect += m.bytes.byteLength;
-          yield m.bytes;
-        } else if (m.type === "end") return;
-        else throw new ReceiveFailure("protocol_error", `Unexpected ${m.type} during payload`);
-      }
-    };
-    if (offer.kind === "relay") {
-      if (typeof relay?.transferId !== "string")
-        throw new ReceiveFailure("protocol_error", "relay OFFER without meta.relay.transferId");
+    const directBytes = (track: { add(n: number): void }) =>
+      directPayload(messages, (n) => {
+        track.add(n);
+        w.bytesDirect += n;
+      });
+    if (offer.kind === "relay" && relay) {
       const stream = relay.stream === 3 ? 3 : undefined;
       const recP = this.receiveRelay(relay.transferId, sessionId, stream);
       const end = await messages.next();
@@ -458,7 +339,7 @@ export class RecordingReceiver {
       return rec;
     }
     if (offer.kind === "data") {
-      const track = this.#track(sessionId, offer.name, "direct");
+      const track = this.#tracker.begin(sessionId, offer.name, "direct");
       try {
         return await this.#fileWhole(
           {
@@ -479,9 +360,6 @@ export class RecordingReceiver {
       }
     }
     if (offer.kind === "split") {
-      const protection = meta.protection ?? "seed";
-      if (protection !== "seed" && protection !== "pattern")
-        throw new ReceiveFailure("protocol_error", `Unknown protection '${String(protection)}' in the OFFER`);
       const split = await this.#split(sessionId, {
         name: offer.name,
         sha256,
@@ -489,13 +367,13 @@ export class RecordingReceiver {
         secret,
         sender: callerName,
       });
-      if (typeof relay?.transferId === "string") {
+      if (relay) {
         const s = relay.stream === 1 || relay.stream === 2 ? relay.stream : undefined;
         void this.receiveRelay(relay.transferId, sessionId, s).catch((err: unknown) =>
           split.assembly.fail(err),
         );
       }
-      const track = this.#track(sessionId, offer.name, "direct split-direct");
+      const track = this.#tracker.begin(sessionId, offer.name, "direct split-direct");
       try {
         const direct = directBytes(track);
         await split.assembly.feed(

@@ -1,0 +1,61 @@
+/** @module Verifies a finished IncomingFile against the sender's length and SHA-256, then files it in the library. */
+import type { Library, Recording } from "../library/library.ts";
+import type { IncomingFile } from "./incoming-file.ts";
+import { ReceiveFailure } from "./receive-failure.ts";
+
+/** What the sender declared about the recording (OFFER meta or relay manifest). */
+export interface SenderClaim {
+  name: string;
+  sha256: string;
+  originalSize: number;
+  secret: boolean;
+  sender: string;
+}
+
+export interface FilingDeps {
+  library: Library;
+  log(event: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * `written` resolves once every byte is in the file (the payload loop, or a split assembly's end). On any
+ * failure, a mismatch included, the temp file is discarded before the error goes on, so nothing half-received
+ * is ever filed. `mismatch` is the message a length/SHA-256 mismatch carries.
+ */
+export async function fileReceived(
+  d: FilingDeps,
+  file: IncomingFile,
+  written: () => Promise<void>,
+  claim: SenderClaim,
+  sessionId: string,
+  mismatch: (size: number) => string,
+  logExtra: Record<string, unknown> = {},
+): Promise<Recording> {
+  try {
+    await written();
+    const sha = await file.finish();
+    if (file.size !== claim.originalSize || sha !== claim.sha256) {
+      throw new ReceiveFailure("integrity_failed", mismatch(file.size));
+    }
+  } catch (err) {
+    await file.discard();
+    throw err;
+  }
+  const rec = await d.library.fileReceived({
+    tempPath: file.path,
+    name: claim.name,
+    secret: claim.secret,
+    sender: claim.sender,
+    sessionId,
+    expectedSha256: claim.sha256,
+  });
+  d.log("filed", {
+    id: rec.id,
+    name: rec.name,
+    bytes: rec.size,
+    sender: claim.sender,
+    session: sessionId,
+    ...logExtra,
+  });
+  return rec;
+}

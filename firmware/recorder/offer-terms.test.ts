@@ -1,0 +1,72 @@
+/** @module Tests for readOfferTerms(): what an OFFER's meta must carry, and which OFFERs are refused outright. */
+import { describe, expect, test } from "bun:test";
+import type { OfferMessage } from "../direct/direct-message.ts";
+import { readOfferTerms } from "./offer-terms.ts";
+import { ReceiveFailure } from "./receive-failure.ts";
+
+const SHA = "ab".repeat(32);
+const offer = (kind: string, meta?: Record<string, unknown>): OfferMessage => ({
+  type: "offer",
+  kind,
+  size: 10,
+  name: "r.mpg",
+  ...(meta === undefined ? {} : { meta }),
+});
+
+describe("readOfferTerms()", () => {
+  test.each([
+    ["a data OFFER", offer("data", { sha256: SHA }), { sha256: SHA, secret: false, protection: "seed" }],
+    [
+      "a secret relay OFFER",
+      offer("relay", { sha256: SHA, secret: true, relay: { transferId: "t1", stream: 3 } }),
+      { sha256: SHA, secret: true, protection: "seed", relay: { transferId: "t1", stream: 3 } },
+    ],
+    [
+      "a pattern split with its relay leg",
+      offer("split", { sha256: SHA, protection: "pattern", relay: { transferId: "t2", stream: 1 } }),
+      { sha256: SHA, secret: false, protection: "pattern", relay: { transferId: "t2", stream: 1 } },
+    ],
+    [
+      "a split without protection (seed)",
+      offer("split", { sha256: SHA }),
+      { sha256: SHA, secret: false, protection: "seed" },
+    ],
+  ])("readOfferTerms() reads %s", (_name, o, want) => {
+    expect(readOfferTerms(o)).toEqual(want as ReturnType<typeof readOfferTerms>);
+  });
+
+  test.each([
+    ["no meta", offer("data"), "protocol_error", "OFFER without meta.sha256"],
+    ["an upper-case hash", offer("data", { sha256: SHA.toUpperCase() }), "protocol_error", "meta.sha256"],
+    ["a short hash", offer("data", { sha256: SHA.slice(2) }), "protocol_error", "meta.sha256"],
+    ["a secret data OFFER", offer("data", { sha256: SHA, secret: true }), "clear_data_refused", "data OFFER"],
+    [
+      "a secret split OFFER",
+      offer("split", { sha256: SHA, secret: true }),
+      "clear_data_refused",
+      "split OFFER",
+    ],
+    [
+      "a relay OFFER without transfer",
+      offer("relay", { sha256: SHA }),
+      "protocol_error",
+      "meta.relay.transferId",
+    ],
+    [
+      "a split with unknown protection",
+      offer("split", { sha256: SHA, protection: "xor" }),
+      "protocol_error",
+      "'xor'",
+    ],
+  ])("readOfferTerms() rejects %s", (_name, o, code, message) => {
+    let err: unknown;
+    try {
+      readOfferTerms(o);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ReceiveFailure);
+    expect((err as ReceiveFailure).code).toBe(code);
+    expect((err as ReceiveFailure).message).toContain(message);
+  });
+});

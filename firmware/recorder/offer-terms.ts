@@ -1,0 +1,41 @@
+/** @module What an OFFER's meta promises (hash, secrecy, relay leg, protection), checked before any byte is read. */
+import type { OfferMessage } from "../direct/direct-message.ts";
+import { ReceiveFailure } from "./receive-failure.ts";
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export interface OfferTerms {
+  sha256: string;
+  secret: boolean;
+  /** The relay transfer carrying the whole (kind relay) or the protected part (kind split), when named. */
+  relay?: { transferId: string; stream: unknown };
+  /** A split's direct-part protection; "seed" when the sender did not say (older senders). */
+  protection: "seed" | "pattern";
+}
+
+/**
+ * Throws ReceiveFailure with the RECEIPT code. A secret recording offered on anything but the relay is
+ * refused here, before the caller can push one clear byte of it.
+ */
+export function readOfferTerms(offer: OfferMessage): OfferTerms {
+  const meta = offer.meta ?? {};
+  const sha256 = typeof meta.sha256 === "string" ? meta.sha256 : "";
+  if (!SHA256_HEX.test(sha256)) throw new ReceiveFailure("protocol_error", "OFFER without meta.sha256");
+  const secret = meta.secret === true;
+  if (secret && offer.kind !== "relay") {
+    throw new ReceiveFailure(
+      "clear_data_refused",
+      `Refused a ${offer.kind} OFFER for a secret recording: a secret recording only travels sealed through the node`,
+    );
+  }
+  const relay = meta.relay as { transferId?: unknown; stream?: unknown } | undefined;
+  if (offer.kind === "relay" && typeof relay?.transferId !== "string")
+    throw new ReceiveFailure("protocol_error", "relay OFFER without meta.relay.transferId");
+  const protection = meta.protection ?? "seed";
+  if (offer.kind === "split" && protection !== "seed" && protection !== "pattern")
+    throw new ReceiveFailure("protocol_error", `Unknown protection '${String(protection)}' in the OFFER`);
+  const terms: OfferTerms = { sha256, secret, protection: protection === "pattern" ? "pattern" : "seed" };
+  if (typeof relay?.transferId === "string")
+    terms.relay = { transferId: relay.transferId, stream: relay.stream };
+  return terms;
+}

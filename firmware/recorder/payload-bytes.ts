@@ -1,0 +1,60 @@
+/** @module A transfer's payload bytes, from either channel, as the async iterables that filing and merging consume. */
+import { PatternDirectDecoder } from "../../codec/pattern/pattern-direct-decoder.ts";
+import { makePatternKeystream } from "../../crypto/keystream.ts";
+import type { DirectMessage } from "../direct/direct-message.ts";
+import type { RelayManifest, RelayRecord } from "../transfer/relay-stream.ts";
+import { ReceiveFailure } from "./receive-failure.ts";
+
+/** DATA frames up to END on a direct connection after its OFFER; anything else there is a protocol error. */
+export async function* directPayload(
+  messages: AsyncIterator<DirectMessage, void, undefined>,
+  onBytes: (n: number) => void,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  for (;;) {
+    const r = await messages.next();
+    if (r.done) throw new ReceiveFailure("truncated", "Direct channel closed before END");
+    const m = r.value;
+    if (m.type === "data") {
+      onBytes(m.bytes.byteLength);
+      yield m.bytes;
+    } else if (m.type === "end") return;
+    else throw new ReceiveFailure("protocol_error", `Unexpected ${m.type} during payload`);
+  }
+}
+
+/**
+ * Reads a relay transfer's MANIFEST, which must come first, and hands back its DATA records' bytes as a
+ * separate iterable so the caller can choose where they go (whole file or split assembly) from the manifest.
+ */
+export async function relayPayload(
+  records: AsyncIterator<RelayRecord, unknown, undefined>,
+  transferId: string,
+): Promise<{ manifest: RelayManifest; data(onBytes: (n: number) => void): AsyncIterable<Uint8Array> }> {
+  const first = await records.next();
+  if (first.done || first.value.type !== "manifest") {
+    throw new ReceiveFailure("protocol_error", `Relay transfer ${transferId} has no manifest`);
+  }
+  return {
+    manifest: first.value.manifest,
+    async *data(onBytes) {
+      for (;;) {
+        const r = await records.next();
+        if (r.done) return;
+        if (r.value.type === "data") {
+          onBytes(r.value.bytes.byteLength);
+          yield r.value.bytes;
+        }
+      }
+    },
+  };
+}
+
+/**
+ * The direct part of a pattern-mode split as it came off the channel, given back plain for the merger: the
+ * pattern header is checked against the split header and dropped, the P/B slice ranges decrypted in place.
+ */
+export async function* patternDecoded(source: AsyncIterable<Uint8Array>, sessionKey: Uint8Array) {
+  const dec = new PatternDirectDecoder((salt) => makePatternKeystream(sessionKey, salt));
+  for await (const bytes of source) yield* await dec.push(bytes);
+  dec.finish();
+}
