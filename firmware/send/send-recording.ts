@@ -6,61 +6,20 @@ import { openInput, readChunks } from "../commands/recording-file.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { dialDirect } from "../direct/direct-dial.ts";
 import { DirectChannelError } from "../direct/direct-error.ts";
-import { RelayStreamEncoder, relayKey, relayStreamSize } from "../transfer/relay-stream.ts";
+import { RelayStreamEncoder, relayKey } from "../transfer/relay-stream.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
-import { encodeFromFile, manifestFor, type RelayPart, STREAM_OF } from "./relay-sources.ts";
-import { completeUpload, RelayUploadError, UploadAttempt } from "./relay-upload.ts";
-import { SendFailure } from "./send-failure.ts";
+import { encodeFromFile, manifestFor, STREAM_OF } from "./relay-sources.ts";
+import { createRelay, uploadFromFile, uploadWhole } from "./relay-transfers.ts";
+import { completeUpload, UploadAttempt } from "./relay-upload.ts";
+import { SendFailure, sendFailureCode } from "./send-failure.ts";
 import type { SendPlan } from "./send-plan.ts";
+import type { SendOptions, SendResult } from "./send-result.ts";
 import { type LiveRelay, patternEncoder, siblingOf, splitPass } from "./split-pass.ts";
+
+export type { SendEvent, SendOptions, SendResult } from "./send-result.ts";
 
 /** How long the direct connection may take before the sender falls back to the relay (contract: ~5 s). */
 export const DEFAULT_DIAL_TIMEOUT_MS = 5000;
-
-export type SendEvent = { type: "log"; message: string } | { type: "progress"; done: number; total: number };
-
-export interface SendOptions {
-  client: ControlClient;
-  /** This device's id (the REQUEST identifier) and name (the manifest's sender). */
-  deviceId: string;
-  deviceName: string;
-  plan: SendPlan;
-  to: string;
-  /** true: accept store-and-forward when the callee is busy; a function: ask (the CLI's y/N prompt). */
-  storeIfBusy: boolean | (() => Promise<boolean>);
-  dialTimeoutMs?: number;
-  /** Replaces the callee's registered address (tests route the direct channel through a proxy). */
-  dialOverride?: { host: string; port: number };
-  onEvent?: (e: SendEvent) => void;
-}
-
-export interface SendResult {
-  ok: boolean;
-  /** Refusal or failure code: permission_denied, callee_not_found, callee_not_connected, callee_busy, session_ended, ... */
-  code?: string;
-  message: string;
-  mode: "live" | "store" | "none";
-  route: SendPlan["route"];
-  /** The direct connection could not be made and the direct part went through the relay too. */
-  fallback: boolean;
-  fallbackReason?: string;
-  sessionId?: string;
-  /** Payload bytes sent on the direct channel (clear, authenticated). */
-  bytesDirect: number;
-  /** Sealed bytes uploaded to the node (relay stream encoding, framing and tags included). */
-  bytesRelay: number;
-  /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */
-  bytesRelayPayload: number;
-  iPictures?: number;
-  /** Video: how the direct part was protected ("pattern": P/B slice starts encrypted on the direct channel). */
-  protection?: "seed" | "pattern";
-  /** Pattern mode: bytes of the direct part encrypted, and the pattern header's length added to it. */
-  patternBytes?: number;
-  sha256: string;
-  extensions: number;
-  forcedEnd: boolean;
-  transfers: string[];
-}
 
 const REFUSALS = new Set(["permission_denied", "callee_not_found", "callee_not_connected", "callee_busy"]);
 
@@ -327,16 +286,7 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
     lease.stop();
     const reason = abort.signal.aborted ? (abort.signal.reason as SendFailure) : undefined;
     const failure = reason instanceof SendFailure ? reason : err;
-    result.code =
-      failure instanceof SendFailure
-        ? failure.code
-        : failure instanceof RelayUploadError
-          ? "relay_upload_failed"
-          : failure instanceof DirectChannelError
-            ? failure.code === "ERR_DIRECT_CLOSED" && failure.reason === "ended"
-              ? "session_ended"
-              : "direct_failed"
-            : ((failure as { code?: string }).code ?? "send_failed");
+    result.code = sendFailureCode(failure);
     result.message = (failure as Error).message;
     if (result.code !== "session_ended") {
       // A forced end reaches the caller as a broken channel or upload; the node says what really happened.
@@ -379,80 +329,6 @@ async function queryWithStore(
     }
     throw err;
   }
-}
-
-async function createRelay(
-  o: SendOptions,
-  sessionId: string,
-  part: RelayPart,
-  result: SendResult,
-  sibling?: string,
-  kind: "relay" | "store" = "relay",
-): Promise<{ id: string; size: number }> {
-  const size = relayStreamSize(manifestFor(o.plan, part, o.deviceName, sibling));
-  try {
-    const { transfer } = await o.client.createTransfer({
-      session: sessionId,
-      size,
-      kind,
-      label: o.plan.name,
-    });
-    result.transfers.push(transfer.id);
-    return { id: transfer.id, size };
-  } catch (err) {
-    if (err instanceof ControlApiError)
-      throw new SendFailure(err.code, `the node refused the relay transfer: ${err.message}`);
-    throw err;
-  }
-}
-
-async function uploadFromFile(
-  o: SendOptions,
-  sessionId: string,
-  key: CryptoKey,
-  transfer: { id: string; size: number },
-  part: RelayPart,
-  result: SendResult,
-  signal: AbortSignal,
-  deadline: () => number,
-): Promise<void> {
-  const manifest = manifestFor(o.plan, part, o.deviceName);
-  let counted = 0;
-  const source = async function* () {
-    counted = 0;
-    for await (const rec of encodeFromFile(key, sessionId, o.plan, part, manifest)) {
-      if (signal.aborted) throw signal.reason;
-      counted += rec.byteLength;
-      o.onEvent?.({
-        type: "progress",
-        done: Math.min(o.plan.size, Math.floor((counted / transfer.size) * o.plan.size)),
-        total: o.plan.size,
-      });
-      yield rec;
-    }
-  };
-  const r = await completeUpload(o.client, transfer, undefined, source, {
-    log: (m) => o.onEvent?.({ type: "log", message: m }),
-    signal,
-    deadline,
-  });
-  result.bytesRelay += transfer.size;
-  if (r.attempts > 1)
-    o.onEvent?.({ type: "log", message: `relay upload resumed and completed (${r.attempts} attempts)` });
-}
-
-async function uploadWhole(
-  o: SendOptions,
-  sessionId: string,
-  key: CryptoKey,
-  kind: "store",
-  result: SendResult,
-  signal: AbortSignal,
-  deadline: () => number,
-): Promise<void> {
-  const transfer = await createRelay(o, sessionId, "whole", result, undefined, kind);
-  await uploadFromFile(o, sessionId, key, transfer, "whole", result, signal, deadline);
-  result.bytesRelayPayload = o.plan.size;
 }
 
 async function waitReceipt(

@@ -11,7 +11,7 @@ import type { RelayStreamEncoder } from "../transfer/relay-stream.ts";
 import { manifestFor, type RelayPart } from "./relay-sources.ts";
 import type { UploadAttempt } from "./relay-upload.ts";
 import { SendFailure } from "./send-failure.ts";
-import type { SendOptions, SendResult } from "./send-recording.ts";
+import type { SendOptions, SendResult } from "./send-result.ts";
 
 /** Coalesces routed direct pieces into 1 MiB clear DATA frames; the buffer is reused because send() copies. */
 class DirectWriter {

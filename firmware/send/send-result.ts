@@ -1,0 +1,48 @@
+/** @module What a send is asked to do (SendOptions), what it reports as it goes (SendEvent) and at the end (SendResult). */
+import type { ControlClient } from "../../protocol/control-client.ts";
+import type { SendPlan } from "./send-plan.ts";
+
+export type SendEvent = { type: "log"; message: string } | { type: "progress"; done: number; total: number };
+
+export interface SendOptions {
+  client: ControlClient;
+  /** This device's id (the REQUEST identifier) and name (the manifest's sender). */
+  deviceId: string;
+  deviceName: string;
+  plan: SendPlan;
+  to: string;
+  /** true: accept store-and-forward when the callee is busy; a function: ask (the CLI's y/N prompt). */
+  storeIfBusy: boolean | (() => Promise<boolean>);
+  dialTimeoutMs?: number;
+  /** Replaces the callee's registered address (tests route the direct channel through a proxy). */
+  dialOverride?: { host: string; port: number };
+  onEvent?: (e: SendEvent) => void;
+}
+
+export interface SendResult {
+  ok: boolean;
+  /** Refusal or failure code: permission_denied, callee_not_found, callee_not_connected, callee_busy, session_ended, ... */
+  code?: string;
+  message: string;
+  mode: "live" | "store" | "none";
+  route: SendPlan["route"];
+  /** The direct connection could not be made and the direct part went through the relay too. */
+  fallback: boolean;
+  fallbackReason?: string;
+  sessionId?: string;
+  /** Payload bytes sent on the direct channel (clear, authenticated). */
+  bytesDirect: number;
+  /** Sealed bytes uploaded to the node (relay stream encoding, framing and tags included). */
+  bytesRelay: number;
+  /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */
+  bytesRelayPayload: number;
+  iPictures?: number;
+  /** Video: how the direct part was protected ("pattern": P/B slice starts encrypted on the direct channel). */
+  protection?: "seed" | "pattern";
+  /** Pattern mode: bytes of the direct part encrypted, and the pattern header's length added to it. */
+  patternBytes?: number;
+  sha256: string;
+  extensions: number;
+  forcedEnd: boolean;
+  transfers: string[];
+}
