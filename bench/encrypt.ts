@@ -12,12 +12,8 @@ import { openInput, readChunks } from "../firmware/commands/recording-file.ts";
 import { encodeFromFile, manifestFor, STREAM_OF } from "../firmware/send/relay-sources.ts";
 import { planSend } from "../firmware/send/send-plan.ts";
 import { patternEncoder } from "../firmware/send/split-pass.ts";
-import {
-  RELAY_STREAM_PROTECTED,
-  RELAY_STREAM_WHOLE,
-  RelayStreamEncoder,
-  relayKey,
-} from "../firmware/transfer/relay-stream.ts";
+import { RELAY_STREAM_PROTECTED, RELAY_STREAM_WHOLE, relayKey } from "../firmware/transfer/relay-stream.ts";
+import { RelayStreamEncoder } from "../firmware/transfer/relay-stream-encoder.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
 import { formatTable } from "./lib/format-table.ts";
 

@@ -7,11 +7,11 @@ import {
   RELAY_STREAM_WHOLE,
   type RelayManifest,
   type RelayRecord,
-  RelayStreamDecoder,
   RelayStreamError,
   type RelayStreamId,
   relayKey,
 } from "../transfer/relay-stream.ts";
+import { RelayStreamDecoder } from "../transfer/relay-stream-decoder.ts";
 
 export interface RelayReaderOptions {
   client: ControlClient;

@@ -7,9 +7,9 @@ import {
   RELAY_STREAM_PROTECTED,
   RELAY_STREAM_WHOLE,
   type RelayManifest,
-  RelayStreamEncoder,
   type RelayStreamId,
 } from "../transfer/relay-stream.ts";
+import { RelayStreamEncoder } from "../transfer/relay-stream-encoder.ts";
 import type { SendPlan } from "./send-plan.ts";
 
 export type RelayPart = "whole" | "protected" | "direct";

@@ -1,6 +1,6 @@
 /** @module The relay transfers of a send: created on the node with their sealed size, uploaded whole from the file. */
 import { ControlApiError } from "../../protocol/control-client.ts";
-import { relayStreamSize } from "../transfer/relay-stream.ts";
+import { relayStreamSize } from "../transfer/relay-stream-encoder.ts";
 import { encodeFromFile, manifestFor, type RelayPart } from "./relay-sources.ts";
 import { completeUpload } from "./relay-upload.ts";
 import { SendFailure } from "./send-failure.ts";

@@ -7,7 +7,7 @@ import { randomBytes } from "../../crypto/random-token.ts";
 import { openInput, readChunks } from "../commands/recording-file.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { MAX_DATA_BYTES } from "../direct/direct-frame.ts";
-import type { RelayStreamEncoder } from "../transfer/relay-stream.ts";
+import type { RelayStreamEncoder } from "../transfer/relay-stream-encoder.ts";
 import { manifestFor, type RelayPart } from "./relay-sources.ts";
 import type { UploadAttempt } from "./relay-upload.ts";
 import { SendFailure } from "./send-failure.ts";

@@ -9,13 +9,12 @@ import {
   RELAY_STREAM_WHOLE,
   type RelayManifest,
   type RelayRecord,
-  RelayStreamDecoder,
-  RelayStreamEncoder,
   RelayStreamError,
   type RelayStreamId,
   relayKey,
-  relayStreamSize,
 } from "./relay-stream.ts";
+import { RelayStreamDecoder } from "./relay-stream-decoder.ts";
+import { RelayStreamEncoder, relayStreamSize } from "./relay-stream-encoder.ts";
 
 const SESSION_KEY = new Uint8Array(32).fill(7);
 const OTHER_KEY = new Uint8Array(32).fill(8);

@@ -7,7 +7,8 @@ import { deriveKey } from "../../crypto/hmac.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import type { RecorderStatus } from "../../firmware/recorder/recorder-status-file.ts";
-import { RELAY_STREAM_WHOLE, RelayStreamEncoder, relayKey } from "../../firmware/transfer/relay-stream.ts";
+import { RELAY_STREAM_WHOLE, relayKey } from "../../firmware/transfer/relay-stream.ts";
+import { RelayStreamEncoder } from "../../firmware/transfer/relay-stream-encoder.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import { encodeTrigger } from "../../protocol/trigger-datagram.ts";
 import {

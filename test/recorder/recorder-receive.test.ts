@@ -17,11 +17,10 @@ import {
   RELAY_STREAM_PROTECTED,
   RELAY_STREAM_WHOLE,
   type RelayManifest,
-  RelayStreamEncoder,
   type RelayStreamId,
   relayKey,
-  relayStreamSize,
 } from "../../firmware/transfer/relay-stream.ts";
+import { RelayStreamEncoder, relayStreamSize } from "../../firmware/transfer/relay-stream-encoder.ts";
 import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import {
