@@ -1,16 +1,10 @@
 /** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
 import type { Socket } from "node:net";
-import { openChunk, sealChunk, TAG_BYTES } from "../../crypto/aead.ts";
-import { tagChunk, verifyChunkTag } from "../../crypto/chunk-tag.ts";
+import { DataFrameBatcher } from "./data-frame-batcher.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import { FrameReader, frameHeader, isClearFrame, MAX_DATA_BYTES } from "./direct-frame.ts";
 import { type DirectMessage, decodeMessage, encodeMessage, type WireMessage } from "./direct-message.ts";
-
-/** crypto/aead.ts stream ids: one per direction, so the two directions never share a nonce under one key. */
-export const STREAM_CALLER_TO_CALLEE = 1;
-export const STREAM_CALLEE_TO_CALLER = 2;
-/** AAD context prefix; the session id follows, binding every frame to the session named in the preamble. */
-export const AAD_CONTEXT_PREFIX = "pvrlink/direct/";
+import { FrameCipher } from "./frame-cipher.ts";
 
 export interface DirectConnectionOptions {
   socket: Socket;
@@ -55,15 +49,10 @@ export class DirectConnection implements AsyncDisposable {
   readonly closed: Promise<DirectChannelError | undefined>;
 
   private readonly socket: Socket;
-  private readonly key: CryptoKey;
-  private readonly context: string;
-  private readonly sendStreamId: number;
-  private readonly recvStreamId: number;
+  private readonly cipher: FrameCipher;
   private readonly reader = new FrameReader();
   private readonly frameTimeoutMs: number;
   private readonly highWater: number;
-  private sendIndex = 0n;
-  private recvIndex = 0n;
   private openChain: Promise<void> = Promise.resolve();
   private sendChain: Promise<void> = Promise.resolve();
   private readonly queue: Array<{ msg: WireMessage; size: number }> = [];
@@ -81,13 +70,10 @@ export class DirectConnection implements AsyncDisposable {
 
   constructor(o: DirectConnectionOptions) {
     this.socket = o.socket;
-    this.key = o.key;
     this.sessionId = o.sessionId;
     this.role = o.role;
     this.remote = o.remote;
-    this.context = AAD_CONTEXT_PREFIX + o.sessionId;
-    this.sendStreamId = o.role === "caller" ? STREAM_CALLER_TO_CALLEE : STREAM_CALLEE_TO_CALLER;
-    this.recvStreamId = o.role === "caller" ? STREAM_CALLEE_TO_CALLER : STREAM_CALLER_TO_CALLEE;
+    this.cipher = new FrameCipher(o.key, o.sessionId, o.role);
     this.frameTimeoutMs = o.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
     this.highWater = o.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.closed = new Promise((resolve) => {
@@ -144,23 +130,15 @@ export class DirectConnection implements AsyncDisposable {
   /** Opens frames strictly in arrival order: the chunk index is the frame counter, so order is authenticated. */
   private async openFrame(sealed: Uint8Array): Promise<void> {
     if (this.error) return;
-    const index = this.recvIndex++;
     const clear = isClearFrame(sealed);
-    let plain: Uint8Array;
+    let opened: { index: bigint; plain: Uint8Array };
     try {
-      const pos = { context: this.context, stream: this.recvStreamId, index };
-      if (clear) {
-        plain = sealed.subarray(0, sealed.byteLength - TAG_BYTES);
-        await verifyChunkTag(this.key, pos, plain, sealed.subarray(sealed.byteLength - TAG_BYTES));
-      } else {
-        plain = await openChunk(this.key, pos, sealed);
-      }
-    } catch {
-      this.fail(
-        new DirectChannelError("ERR_DIRECT_AUTH", `Cannot open frame ${index}: authentication failed`),
-      );
+      opened = await this.cipher.open(sealed, clear);
+    } catch (err) {
+      this.fail(err as DirectChannelError);
       return;
     }
+    const { index, plain } = opened;
     this.inflightBytes -= sealed.byteLength;
     let msg: WireMessage;
     try {
@@ -312,10 +290,8 @@ export class DirectConnection implements AsyncDisposable {
       throw new DirectChannelError("ERR_DIRECT_CLOSED", "Cannot send: connection closed");
     }
     const plain = encodeMessage(m);
-    const index = this.sendIndex++;
-    const pos = { context: this.context, stream: this.sendStreamId, index };
     const clear = m.type === "data" && m.clear === true;
-    const sealed = clear ? await tagChunk(this.key, pos, plain) : await sealChunk(this.key, pos, plain);
+    const sealed = await this.cipher.seal(plain, clear);
     if (this.error) throw this.error;
     const length = clear ? plain.byteLength + sealed.byteLength : sealed.byteLength;
     this.socket.write(frameHeader(length, clear));
@@ -348,32 +324,10 @@ export class DirectConnection implements AsyncDisposable {
     onProgress?: (sent: number) => void,
     opts: { clear?: boolean } = {},
   ): Promise<number> {
-    const clear = opts.clear === true;
-    let buf = new Uint8Array(MAX_DATA_BYTES);
-    let fill = 0;
-    let total = 0;
-    const flush = async () => {
-      if (fill === 0) return;
-      const out = buf.subarray(0, fill);
-      await this.send({ type: "data", bytes: out, clear });
-      // The sealed copy is made before send() resolves, but a fresh buffer avoids relying on that.
-      buf = new Uint8Array(MAX_DATA_BYTES);
-      total += fill;
-      fill = 0;
-      onProgress?.(total);
-    };
-    for await (const chunk of source) {
-      let at = 0;
-      while (at < chunk.byteLength) {
-        const k = Math.min(MAX_DATA_BYTES - fill, chunk.byteLength - at);
-        buf.set(chunk.subarray(at, at + k), fill);
-        fill += k;
-        at += k;
-        if (fill === MAX_DATA_BYTES) await flush();
-      }
-    }
-    await flush();
-    return total;
+    const batcher = new DataFrameBatcher((m) => this.send(m), opts.clear === true, onProgress);
+    for await (const chunk of source) await batcher.write(chunk);
+    await batcher.flush();
+    return batcher.sent;
   }
 
   /** Closes the channel when expiresAt (unix ms) passes, telling the peer "expired"; call again after an extension. */

@@ -5,37 +5,13 @@ import { RangeRouter } from "../../codec/split/range-router.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { openInput, readChunks } from "../commands/recording-file.ts";
+import { DataFrameBatcher } from "../direct/data-frame-batcher.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
-import { MAX_DATA_BYTES } from "../direct/direct-frame.ts";
 import type { RelayStreamEncoder } from "../transfer/relay-stream-encoder.ts";
 import { manifestFor, type RelayPart } from "./relay-sources.ts";
 import type { UploadAttempt } from "./relay-upload.ts";
 import { SendFailure } from "./send-failure.ts";
 import type { SendOptions, SendResult } from "./send-result.ts";
-
-/** Coalesces routed direct pieces into 1 MiB clear DATA frames; the buffer is reused because send() copies. */
-class DirectWriter {
-  readonly #buf = new Uint8Array(MAX_DATA_BYTES);
-  #fill = 0;
-  sent = 0;
-  constructor(private readonly conn: DirectConnection) {}
-  async write(bytes: Uint8Array): Promise<void> {
-    let at = 0;
-    while (at < bytes.byteLength) {
-      const k = Math.min(MAX_DATA_BYTES - this.#fill, bytes.byteLength - at);
-      this.#buf.set(bytes.subarray(at, at + k), this.#fill);
-      this.#fill += k;
-      at += k;
-      if (this.#fill === MAX_DATA_BYTES) await this.flush();
-    }
-  }
-  async flush(): Promise<void> {
-    if (this.#fill === 0) return;
-    await this.conn.send({ type: "data", bytes: this.#buf.subarray(0, this.#fill), clear: true });
-    this.sent += this.#fill;
-    this.#fill = 0;
-  }
-}
 
 /** A relay stream being uploaded during the single pass 2 over the file. */
 export interface LiveRelay {
@@ -67,7 +43,7 @@ export async function splitPass(
   const plan = o.plan;
   const split = plan.split;
   if (!split) throw new TypeError("Cannot run a split pass without a split plan");
-  const writer = conn ? new DirectWriter(conn) : undefined;
+  const writer = conn ? new DataFrameBatcher((m) => conn.send(m), true) : undefined;
   // Pattern mode: each direct piece (a view of this pass's own read buffer, which nothing reads again) is
   // encrypted in place and the pattern header goes in after the split header.
   const direct = writer && {

@@ -1,0 +1,50 @@
+/** @module The direct channel's frame crypto: one AEAD position per frame and direction, sealed or clear but tagged. */
+import { openChunk, sealChunk, TAG_BYTES } from "../../crypto/aead.ts";
+import { tagChunk, verifyChunkTag } from "../../crypto/chunk-tag.ts";
+import { DirectChannelError } from "./direct-error.ts";
+
+/** crypto/aead.ts stream ids: one per direction, so the two directions never share a nonce under one key. */
+export const STREAM_CALLER_TO_CALLEE = 1;
+export const STREAM_CALLEE_TO_CALLER = 2;
+/** AAD context prefix; the session id follows, binding every frame to the session named in the preamble. */
+export const AAD_CONTEXT_PREFIX = "pvrlink/direct/";
+
+/**
+ * The chunk index is the frame counter of its direction, so the order of frames is authenticated: frames must
+ * be opened strictly in arrival order, and sealed in sending order.
+ */
+export class FrameCipher {
+  readonly #key: CryptoKey;
+  readonly #context: string;
+  readonly #sendStream: number;
+  readonly #recvStream: number;
+  #sendIndex = 0n;
+  #recvIndex = 0n;
+
+  constructor(key: CryptoKey, sessionId: string, role: "caller" | "callee") {
+    this.#key = key;
+    this.#context = AAD_CONTEXT_PREFIX + sessionId;
+    this.#sendStream = role === "caller" ? STREAM_CALLER_TO_CALLEE : STREAM_CALLEE_TO_CALLER;
+    this.#recvStream = role === "caller" ? STREAM_CALLEE_TO_CALLER : STREAM_CALLER_TO_CALLEE;
+  }
+
+  /** The next outgoing frame's sealed bytes; for a clear frame only its tag (the plaintext travels as is). */
+  seal(plain: Uint8Array, clear: boolean): Promise<Uint8Array> {
+    const pos = { context: this.#context, stream: this.#sendStream, index: this.#sendIndex++ };
+    return clear ? tagChunk(this.#key, pos, plain) : sealChunk(this.#key, pos, plain);
+  }
+
+  /** Opens the next incoming frame (a clear one: checks its trailing tag); ERR_DIRECT_AUTH when that fails. */
+  async open(frame: Uint8Array, clear: boolean): Promise<{ index: bigint; plain: Uint8Array }> {
+    const index = this.#recvIndex++;
+    const pos = { context: this.#context, stream: this.#recvStream, index };
+    try {
+      if (!clear) return { index, plain: await openChunk(this.#key, pos, frame) };
+      const plain = frame.subarray(0, frame.byteLength - TAG_BYTES);
+      await verifyChunkTag(this.#key, pos, plain, frame.subarray(frame.byteLength - TAG_BYTES));
+      return { index, plain };
+    } catch {
+      throw new DirectChannelError("ERR_DIRECT_AUTH", `Cannot open frame ${index}: authentication failed`);
+    }
+  }
+}
