@@ -1,206 +1,21 @@
+/** @module The direct channel after the handshake: frame integrity, the session lease, backpressure, garbage input, throughput. */
 import { describe, expect, test } from "bun:test";
-import { createServer } from "node:net";
-import { fromBase64url, randomBytes, randomToken } from "../../crypto/random-token.ts";
-import { deriveConnectionKey } from "./connection-key.ts";
-import { DirectConnection } from "./direct-connection.ts";
+import { randomBytes } from "../../crypto/random-token.ts";
 import { dialDirect } from "./direct-dial.ts";
-import { DirectChannelError } from "./direct-error.ts";
-import { decodePreamble, encodePreamble, SALT_BYTES } from "./direct-frame.ts";
-import type { DirectMessage } from "./direct-message.ts";
-import { framed, rawExchange, startKit, startProxy, waitFor } from "./direct-test-kit.ts";
-
-const dialOpts = (
-  port: number,
-  t: { sessionId: string; password: string; key: string; callerId: string },
-) => ({
-  host: "127.0.0.1",
-  port,
-  sessionId: t.sessionId,
-  password: t.password,
-  key: t.key,
-  callerId: t.callerId,
-});
-
-async function collect(it: AsyncIterable<DirectMessage>): Promise<DirectMessage[]> {
-  const out: DirectMessage[] = [];
-  for await (const m of it) out.push(m);
-  return out;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return (err as DirectChannelError).code;
-  }
-}
-
-describe("direct channel handshake", () => {
-  test("accepts the right caller, then carries OFFER, DATA, END and a RECEIPT both ways", async () => {
-    await using kit = await startKit();
-    const t = kit.ticket();
-    const caller = await dialDirect(dialOpts(kit.listener.port, t));
-    const callee = await kit.nextAccepted();
-    expect(callee.peerId).toBe(t.callerId);
-    const payload = randomBytes(3 * 1024 * 1024 + 17);
-    const received = (async () => {
-      const msgs: DirectMessage[] = [];
-      for await (const m of callee.messages()) {
-        msgs.push(m.type === "data" ? { type: "data", bytes: new Uint8Array(m.bytes) } : m);
-        if (m.type === "end") await callee.send({ type: "receipt", ok: true, bytes: callee.bytesReceived });
-      }
-      return msgs;
-    })();
-    await caller.send({ type: "offer", kind: "recording", size: payload.length, name: "rec.ts" });
-    await caller.sendData(payload);
-    await caller.send({ type: "end", size: payload.length });
-    const reply = await caller.receive();
-    expect(reply).toEqual({ type: "receipt", ok: true, bytes: payload.length });
-    await caller.close();
-    const msgs = await received;
-    expect(msgs[0]).toEqual({ type: "offer", kind: "recording", size: payload.length, name: "rec.ts" });
-    const data = msgs.filter((m) => m.type === "data").map((m) => (m as { bytes: Uint8Array }).bytes);
-    expect(data.map((d) => d.length)).toEqual([1048576, 1048576, 1048576, 17]);
-    expect(Buffer.concat(data).equals(Buffer.from(payload))).toBe(true);
-    expect([caller.bytesSent, callee.bytesReceived]).toEqual([payload.length, payload.length]);
-    expect(await callee.closed).toBeUndefined();
-    expect(kit.logs.map((l) => l.code)).toEqual(["DIRECT_ACCEPTED"]);
-  });
-
-  test("denies a wrong password with a sealed DENIED", async () => {
-    await using kit = await startKit();
-    const t = kit.ticket();
-    const err = await dialDirect({ ...dialOpts(kit.listener.port, t), password: randomToken(16) }).catch(
-      (e) => e,
-    );
-    expect(err).toMatchObject({ code: "ERR_DIRECT_DENIED", reason: "wrong_password" });
-  });
-
-  test("denies a second use of the password", async () => {
-    await using kit = await startKit();
-    const t = kit.ticket();
-    const first = await dialDirect(dialOpts(kit.listener.port, t));
-    await first.close();
-    const err = await dialDirect(dialOpts(kit.listener.port, t)).catch((e) => e);
-    expect(err).toMatchObject({ code: "ERR_DIRECT_DENIED", reason: "password_used" });
-  });
-
-  test("denies a replay of a recorded REQUEST, byte for byte", async () => {
-    await using kit = await startKit();
-    const t = kit.ticket();
-    const proxy = await startProxy({ host: "127.0.0.1", port: kit.listener.port });
-    try {
-      const c = await dialDirect(dialOpts(proxy.port, t));
-      await c.close();
-    } finally {
-      await proxy.close();
-    }
-    const replay = Buffer.concat(proxy.recorded);
-    const r = await rawExchange(kit.listener.port, replay, { end: false });
-    expect(r.closedByPeer).toBe(true);
-    expect(r.received).toBeGreaterThan(0); // the sealed DENIED
-    await waitFor(() => kit.logs.some((l) => l.code === "DIRECT_DENIED"));
-    expect(kit.logs.find((l) => l.code === "DIRECT_DENIED")?.detail).toBe("password_used");
-    expect(kit.accepted.length).toBe(1);
-  });
-
-  test("denies a caller whose connect window has closed", async () => {
-    await using kit = await startKit();
-    const t = kit.ticket({ connectBy: Date.now() - 1 });
-    const err = await dialDirect(dialOpts(kit.listener.port, t)).catch((e) => e);
-    expect(err).toMatchObject({ code: "ERR_DIRECT_DENIED", reason: "connect_window_closed" });
-  });
-
-  test("closes on a wrong key without a word, and the real caller can still connect", async () => {
-    await using kit = await startKit();
-    const t = kit.ticket();
-    const code = await codeOf(
-      dialDirect({ ...dialOpts(kit.listener.port, t), key: randomToken(32), timeoutMs: 3000 }),
-    );
-    expect(code).toBe("ERR_DIRECT_TRUNCATED");
-    await waitFor(() => kit.logs.some((l) => l.code === "ERR_DIRECT_AUTH"));
-    const ok = await dialDirect(dialOpts(kit.listener.port, t));
-    await ok.close();
-  });
-
-  test("closes on an unknown session id and logs it", async () => {
-    await using kit = await startKit();
-    const t = { sessionId: "unknown1", password: "p", key: randomToken(32), callerId: "dev_nobody01" };
-    expect(await codeOf(dialDirect(dialOpts(kit.listener.port, t)))).toBe("ERR_DIRECT_TRUNCATED");
-    await waitFor(() => kit.logs.some((l) => l.code === "ERR_DIRECT_UNKNOWN_SESSION"));
-  });
-
-  test("the caller refuses a callee that does not echo its nonce, before sending anything else", async () => {
-    // A fake callee that holds the key but answers with a fresh nonce instead of the caller's.
-    const key = randomToken(32);
-    let seenAfterRequest = 0;
-    const server = createServer((socket) => {
-      socket.on("error", () => {});
-      socket.once("data", async (first: Uint8Array) => {
-        socket.pause();
-        const p = decodePreamble(first)!;
-        const conn = new DirectConnection({
-          socket,
-          key: await deriveConnectionKey(fromBase64url(key), p.preamble.salt),
-          sessionId: p.preamble.sessionId,
-          role: "callee",
-          remote: "test",
-          initial: [first.subarray(p.length)],
-        });
-        await conn.receive();
-        await conn.send({
-          type: "accepted",
-          nonce: randomToken(16),
-          calleeNonce: "x",
-          expiresAt: Date.now() + 60_000,
-        });
-        try {
-          while (await conn.receive()) seenAfterRequest++;
-        } catch {
-          // the caller hangs up
-        }
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    try {
-      const port = (server.address() as { port: number }).port;
-      const t = { sessionId: "fake1", password: "p", key, callerId: "dev_caller01" };
-      expect(await codeOf(dialDirect(dialOpts(port, t)))).toBe("ERR_DIRECT_PEER_UNVERIFIED");
-      expect(seenAfterRequest).toBe(0);
-    } finally {
-      server.close();
-    }
-  });
-
-  test("never logs the password or the key", async () => {
-    await using kit = await startKit();
-    const t = kit.ticket();
-    await dialDirect({ ...dialOpts(kit.listener.port, t), password: "wrong-pw" }).catch(() => {});
-    await dialDirect({ ...dialOpts(kit.listener.port, t), key: randomToken(32) }).catch(() => {});
-    const text = JSON.stringify(kit.logs);
-    for (const secret of [t.password, t.key, "wrong-pw"]) expect(text).not.toContain(secret);
-  });
-});
+import { encodePreamble, SALT_BYTES } from "./direct-frame.ts";
+import {
+  collect,
+  dialOptions,
+  framed,
+  proxiedPair,
+  rawExchange,
+  reorderFrames,
+  startKit,
+  type startProxy,
+  waitFor,
+} from "./direct-test-kit.ts";
 
 describe("direct channel integrity after the handshake", () => {
-  async function withProxy(onFrame: Parameters<typeof startProxy>[1], frameTimeoutMs?: number) {
-    const kit = await startKit(frameTimeoutMs ? { frameTimeoutMs } : {});
-    const t = kit.ticket();
-    const proxy = await startProxy({ host: "127.0.0.1", port: kit.listener.port }, onFrame);
-    const caller = await dialDirect(dialOpts(proxy.port, t));
-    const callee = await kit.nextAccepted();
-    const result = collect(callee.messages()).then(
-      () => "ended",
-      (e: DirectChannelError) => e.code,
-    );
-    const cleanup = async () => {
-      caller.fail(new DirectChannelError("ERR_DIRECT_CLOSED", "test over"));
-      await proxy.close();
-      await kit.listener.close();
-    };
-    return { caller, callee, result, cleanup };
-  }
   const sendThree = async (c: Awaited<ReturnType<typeof dialDirect>>) => {
     for (let i = 0; i < 3; i++) await c.send({ type: "data", bytes: new Uint8Array(1000).fill(i) });
   };
@@ -215,20 +30,7 @@ describe("direct channel integrity after the handshake", () => {
       "ERR_DIRECT_AUTH",
     ],
     ["a replayed frame", (i, s) => (i === 2 ? [framed(s), framed(s)] : [framed(s)]), "ERR_DIRECT_AUTH"],
-    [
-      "reordered frames",
-      (() => {
-        let held: Uint8Array | undefined;
-        return (i: number, s: Uint8Array) => {
-          if (i === 1) {
-            held = s;
-            return [];
-          }
-          return i === 2 && held ? [framed(s), framed(held)] : [framed(s)];
-        };
-      })(),
-      "ERR_DIRECT_AUTH",
-    ],
+    ["reordered frames", reorderFrames(), "ERR_DIRECT_AUTH"],
     ["a dropped frame", (i, s) => (i === 1 ? [] : [framed(s)]), "ERR_DIRECT_AUTH"],
     [
       "an oversize frame length",
@@ -256,27 +58,19 @@ describe("direct channel integrity after the handshake", () => {
   ];
   for (const [what, onFrame, code] of cases) {
     test(`closes the connection on ${what} with ${code}`, async () => {
-      const { caller, result, cleanup } = await withProxy(onFrame);
-      try {
-        await sendThree(caller).catch(() => {});
-        expect(await result).toBe(code);
-      } finally {
-        await cleanup();
-      }
+      await using p = await proxiedPair(onFrame);
+      await sendThree(p.caller).catch(() => {});
+      expect(await p.result).toBe(code);
     });
   }
 
   test("times out a frame that stalls half-way (slowloris)", async () => {
-    const { caller, result, cleanup } = await withProxy(
+    await using p = await proxiedPair(
       (i, s) => (i === 0 ? [framed(s)] : i === 1 ? [framed(s).subarray(0, 8)] : []),
-      200,
+      { frameTimeoutMs: 200 },
     );
-    try {
-      await sendThree(caller).catch(() => {});
-      expect(await result).toBe("ERR_DIRECT_TIMEOUT");
-    } finally {
-      await cleanup();
-    }
+    await sendThree(p.caller).catch(() => {});
+    expect(await p.result).toBe("ERR_DIRECT_TIMEOUT");
   });
 });
 
@@ -284,7 +78,7 @@ describe("direct channel session lease", () => {
   test("closes at expiresAt and both sides learn why", async () => {
     await using kit = await startKit();
     const t = kit.ticket({ expiresAt: Date.now() + 300 });
-    const caller = await dialDirect(dialOpts(kit.listener.port, t));
+    const caller = await dialDirect(dialOptions(kit.listener.port, t));
     const callee = await kit.nextAccepted();
     const calleeSide = collect(callee.messages()).catch((e) => e);
     // Both ends hold the end time (the caller from ACCEPTED); whichever fires first, both learn "expired".
@@ -297,7 +91,7 @@ describe("direct channel session lease", () => {
   test("stays open past the old end after extend()", async () => {
     await using kit = await startKit();
     const t = kit.ticket({ expiresAt: Date.now() + 300 });
-    const caller = await dialDirect(dialOpts(kit.listener.port, t));
+    const caller = await dialDirect(dialOptions(kit.listener.port, t));
     const callee = await kit.nextAccepted();
     kit.tickets.extend(t.sessionId, Date.now() + 60_000);
     caller.setExpiry(Date.now() + 60_000);
@@ -310,7 +104,7 @@ describe("direct channel session lease", () => {
   test("ends open channels when the session is ended", async () => {
     await using kit = await startKit();
     const t = kit.ticket();
-    const caller = await dialDirect(dialOpts(kit.listener.port, t));
+    const caller = await dialDirect(dialOptions(kit.listener.port, t));
     await kit.nextAccepted();
     kit.tickets.end(t.sessionId);
     expect(await collect(caller.messages()).catch((e) => e)).toMatchObject({
@@ -324,7 +118,7 @@ describe("direct channel backpressure", () => {
   test("a reader that stops reading stops the sender", async () => {
     await using kit = await startKit();
     const t = kit.ticket();
-    const caller = await dialDirect(dialOpts(kit.listener.port, t));
+    const caller = await dialDirect(dialOptions(kit.listener.port, t));
     const callee = await kit.nextAccepted();
     const total = 64 * 1024 * 1024;
     const sending = caller.sendData(new Uint8Array(total));
@@ -368,7 +162,7 @@ describe("direct listener under garbage", () => {
         streams.slice(i, i + 30).map((s) => rawExchange(kit.listener.port, s, { timeoutMs: 3000 })),
       );
     }
-    const c = await dialDirect(dialOpts(kit.listener.port, t));
+    const c = await dialDirect(dialOptions(kit.listener.port, t));
     await c.close();
     expect(kit.accepted.length).toBe(1);
     expect(kit.logs.filter((l) => l.code === "DIRECT_ACCEPTED").length).toBe(1);
@@ -397,7 +191,7 @@ describe("direct channel throughput", () => {
   test("moves 256 MiB of sealed DATA over loopback (figure printed, not asserted)", async () => {
     await using kit = await startKit();
     const t = kit.ticket();
-    const caller = await dialDirect(dialOpts(kit.listener.port, t));
+    const caller = await dialDirect(dialOptions(kit.listener.port, t));
     const callee = await kit.nextAccepted();
     const chunk = randomBytes(1024 * 1024);
     const total = 256 * 1024 * 1024;

@@ -1,47 +1,8 @@
 /** @module Clear, authenticated DATA frames (TYPE_DATA_CLEAR): visible on the wire, yet tamper-, replay- and reorder-proof. */
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "../../crypto/random-token.ts";
-import { dialDirect } from "./direct-dial.ts";
-import { DirectChannelError } from "./direct-error.ts";
 import { isClearFrame } from "./direct-frame.ts";
-import type { DirectMessage } from "./direct-message.ts";
-import { framed, startKit, startProxy } from "./direct-test-kit.ts";
-
-async function withProxy(onFrame?: Parameters<typeof startProxy>[1]) {
-  const kit = await startKit();
-  const t = kit.ticket();
-  const proxy = await startProxy({ host: "127.0.0.1", port: kit.listener.port }, onFrame);
-  const caller = await dialDirect({
-    host: "127.0.0.1",
-    port: proxy.port,
-    sessionId: t.sessionId,
-    password: t.password,
-    key: t.key,
-    callerId: t.callerId,
-  });
-  const callee = await kit.nextAccepted();
-  const received: DirectMessage[] = [];
-  const result = (async () => {
-    for await (const m of callee.messages()) {
-      received.push(m.type === "data" ? { ...m, bytes: new Uint8Array(m.bytes) } : m);
-    }
-  })().then(
-    () => "ended",
-    (e: DirectChannelError) => e.code,
-  );
-  return {
-    caller,
-    callee,
-    proxy,
-    received,
-    result,
-    async [Symbol.asyncDispose]() {
-      caller.fail(new DirectChannelError("ERR_DIRECT_CLOSED", "test over"));
-      await proxy.close();
-      await kit.listener.close();
-    },
-  };
-}
+import { framed, proxiedPair, reorderFrames, type startProxy } from "./direct-test-kit.ts";
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
   return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).indexOf(needle) >= 0;
@@ -49,7 +10,7 @@ function contains(hay: Uint8Array, needle: Uint8Array): boolean {
 
 describe("clear DATA frames", () => {
   test("sendData({clear}) delivers the bytes, marked clear, and they are readable on the wire", async () => {
-    await using p = await withProxy();
+    await using p = await proxiedPair();
     const clearPart = randomBytes(1024 * 1024 + 333);
     const sealedPart = randomBytes(4000);
     await p.caller.send({ type: "offer", kind: "data", size: clearPart.length, name: "x" });
@@ -70,7 +31,7 @@ describe("clear DATA frames", () => {
 
   test("sendStream({clear}) sends every frame clear", async () => {
     const frames: boolean[] = [];
-    await using p = await withProxy((_, s) => {
+    await using p = await proxiedPair((_, s) => {
       frames.push(isClearFrame(s));
       return [framed(s)];
     });
@@ -104,20 +65,7 @@ describe("clear DATA frames", () => {
       "ERR_DIRECT_AUTH",
     ],
     ["a replayed clear frame", (i, s) => (i === 2 ? [framed(s), framed(s)] : [framed(s)]), "ERR_DIRECT_AUTH"],
-    [
-      "reordered clear frames",
-      (() => {
-        let held: Uint8Array | undefined;
-        return (i: number, s: Uint8Array) => {
-          if (i === 1) {
-            held = s;
-            return [];
-          }
-          return i === 2 && held ? [framed(s), framed(held)] : [framed(s)];
-        };
-      })(),
-      "ERR_DIRECT_AUTH",
-    ],
+    ["reordered clear frames", reorderFrames(), "ERR_DIRECT_AUTH"],
     ["a dropped clear frame", (i, s) => (i === 1 ? [] : [framed(s)]), "ERR_DIRECT_AUTH"],
     [
       "a clear frame passed off as sealed",
@@ -140,7 +88,7 @@ describe("clear DATA frames", () => {
   ];
   for (const [what, onFrame, code] of attacks) {
     test(`closes the connection on ${what} with ${code}`, async () => {
-      await using p = await withProxy(onFrame);
+      await using p = await proxiedPair(onFrame);
       const sends = (async () => {
         for (let i = 0; i < 3; i++) await p.caller.sendData(new Uint8Array(1000).fill(i), { clear: i < 2 });
       })();

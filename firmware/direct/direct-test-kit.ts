@@ -2,8 +2,11 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { randomToken } from "../../crypto/random-token.ts";
 import type { DirectConnection } from "./direct-connection.ts";
+import { dialDirect } from "./direct-dial.ts";
+import { DirectChannelError } from "./direct-error.ts";
 import { decodePreamble, FrameReader, frameHeader, isClearFrame } from "./direct-frame.ts";
 import { type DirectListener, type DirectLogEvent, listenDirect } from "./direct-listener.ts";
+import type { DirectMessage } from "./direct-message.ts";
 import { SessionTicketStore, type TicketInput } from "./session-ticket-store.ts";
 
 export interface Kit extends AsyncDisposable {
@@ -57,6 +60,69 @@ export async function startKit(
       return t as TicketInput & { key: string };
     },
     [Symbol.asyncDispose]: () => listener.close(),
+  };
+}
+
+/** What dialDirect needs to reach a kit's listener (or a proxy in front of it) with a kit ticket. */
+export const dialOptions = (
+  port: number,
+  t: { sessionId: string; password: string; key: string; callerId: string },
+) => ({
+  host: "127.0.0.1",
+  port,
+  sessionId: t.sessionId,
+  password: t.password,
+  key: t.key,
+  callerId: t.callerId,
+});
+
+/** Every message until the peer's orderly close; rejects with the channel's error. */
+export async function collect(it: AsyncIterable<DirectMessage>): Promise<DirectMessage[]> {
+  const out: DirectMessage[] = [];
+  for await (const m of it) out.push(m);
+  return out;
+}
+
+/** A proxied pair's callee side: the messages it got (DATA bytes copied) and how its reading ended. */
+export interface ProxiedPair extends AsyncDisposable {
+  caller: DirectConnection;
+  callee: DirectConnection;
+  proxy: Awaited<ReturnType<typeof startProxy>>;
+  received: DirectMessage[];
+  /** "ended" after an orderly close, else the code of the error that closed the callee's side. */
+  result: Promise<string>;
+}
+
+/** A caller dialled through startProxy(onFrame) to a fresh kit, with the callee's side read in the background. */
+export async function proxiedPair(
+  onFrame?: Parameters<typeof startProxy>[1],
+  opts: { frameTimeoutMs?: number } = {},
+): Promise<ProxiedPair> {
+  const kit = await startKit(opts.frameTimeoutMs ? { frameTimeoutMs: opts.frameTimeoutMs } : {});
+  const t = kit.ticket();
+  const proxy = await startProxy({ host: "127.0.0.1", port: kit.listener.port }, onFrame);
+  const caller = await dialDirect(dialOptions(proxy.port, t));
+  const callee = await kit.nextAccepted();
+  const received: DirectMessage[] = [];
+  const result = (async () => {
+    for await (const m of callee.messages()) {
+      received.push(m.type === "data" ? { ...m, bytes: new Uint8Array(m.bytes) } : m);
+    }
+  })().then(
+    () => "ended",
+    (e: DirectChannelError) => e.code,
+  );
+  return {
+    caller,
+    callee,
+    proxy,
+    received,
+    result,
+    async [Symbol.asyncDispose]() {
+      caller.fail(new DirectChannelError("ERR_DIRECT_CLOSED", "test over"));
+      await proxy.close();
+      await kit.listener.close();
+    },
   };
 }
 
@@ -124,6 +190,18 @@ export function framed(sealed: Uint8Array, clear = isClearFrame(sealed)): Uint8A
   out.set(frameHeader(sealed.length, clear));
   out.set(sealed, 4);
   return out;
+}
+
+/** An onFrame for startProxy that holds frame 1 back and forwards it after frame 2. */
+export function reorderFrames(): (i: number, sealed: Uint8Array) => Uint8Array[] {
+  let held: Uint8Array | undefined;
+  return (i, s) => {
+    if (i === 1) {
+      held = s;
+      return [];
+    }
+    return i === 2 && held ? [framed(s), framed(held)] : [framed(s)];
+  };
 }
 
 /** Sends raw bytes on a fresh socket and resolves when the peer has closed it (or after timeoutMs). */
