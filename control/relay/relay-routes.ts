@@ -7,6 +7,7 @@ import { followFile } from "../spool/spool-download.ts";
 import { type SpoolEntry, SpoolStore, type TransferKind } from "../spool/spool-store.ts";
 import { appendStream } from "../spool/spool-upload.ts";
 import { RelayError } from "./relay-error.ts";
+import { idOf, offsetParam, positiveInt, readJsonObject, transferInfo } from "./relay-request.ts";
 
 /** The session as the relay needs it; supplied by the session store. */
 export interface RelaySession {
@@ -42,70 +43,11 @@ export interface RelayDeps {
 
 type RelayEnv = { Variables: { deviceId: string } };
 
-/** JSON bodies on these routes are small; anything larger is refused before parsing. */
-const MAX_JSON_BYTES = 16 * 1024;
 const MAX_LABEL_CHARS = 200;
 /** Expired entries are swept at most this often, on the back of requests. */
 const SWEEP_EVERY_MS = 5000;
 const DEFAULT_FOLLOW_IDLE_MS = 30_000;
-const OFFSET = /^(0|[1-9]\d{0,15})$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-function info(e: SpoolEntry) {
-  return {
-    id: e.id,
-    session: e.sessionId,
-    kind: e.kind,
-    size: e.size,
-    received: e.received,
-    complete: e.complete,
-    label: e.label,
-    sender: e.senderId,
-    recipient: e.recipientId,
-    createdAt: e.createdAt,
-    expiresAt: e.expiresAt,
-  };
-}
-
-async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
-  const len = Number(c.req.header("content-length") ?? "0");
-  if (len > MAX_JSON_BYTES)
-    throw new RelayError(413, "body_too_large", `JSON body exceeds ${MAX_JSON_BYTES} bytes`);
-  const text = await c.req.text();
-  if (text.length > MAX_JSON_BYTES)
-    throw new RelayError(413, "body_too_large", `JSON body exceeds ${MAX_JSON_BYTES} bytes`);
-  let v: unknown;
-  try {
-    v = text === "" ? {} : JSON.parse(text);
-  } catch {
-    throw new RelayError(400, "bad_request", "Body is not valid JSON");
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new RelayError(400, "bad_request", "Body is not a JSON object");
-  }
-  return v as Record<string, unknown>;
-}
-
-function positiveInt(v: unknown, field: string): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
-    throw new RelayError(400, "bad_request", `Invalid field '${field}': must be a positive integer`);
-  }
-  return v;
-}
-
-function idOf(c: Context): string {
-  const id = c.req.param("id");
-  if (!id) throw new RelayError(404, "transfer_not_found", "No transfer id in the path");
-  return id;
-}
-
-function offsetParam(c: Context): number {
-  const raw = c.req.query("offset") ?? "0";
-  if (!OFFSET.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    throw new RelayError(400, "bad_request", "Invalid query 'offset': must be a non-negative integer");
-  }
-  return Number(raw);
-}
 
 /**
  * Routes mounted under /v1 after the device auth middleware (which sets c.get("deviceId")). Only a session's
@@ -237,13 +179,13 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
       log(`spool: ${e.id} created (${kind}, ${size} bytes, session ${sessionId})`);
       // A live relay is announced at once so the callee can follow the upload; stored data only once complete.
       if (kind === "relay") deps.notify(s.calleeId, "data", { transfer: e.id, session: sessionId, kind });
-      return c.json({ transfer: info(e) }, 201);
+      return c.json({ transfer: transferInfo(e) }, 201);
     }),
   );
 
   app.get(
     "/transfers/:id",
-    guard((c) => c.json(info(entryFor(idOf(c), c.get("deviceId"), "either")))),
+    guard((c) => c.json(transferInfo(entryFor(idOf(c), c.get("deviceId"), "either")))),
   );
 
   app.put(
@@ -336,7 +278,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
         if (e.kind === "store")
           deps.notify(e.recipientId, "data", { transfer: id, session: e.sessionId, kind: e.kind });
       }
-      return c.json(info(store.get(id, now())!));
+      return c.json(transferInfo(store.get(id, now())!));
     }),
   );
 
