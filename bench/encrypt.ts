@@ -2,202 +2,31 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { $ } from "bun";
 import { RecordingIndexer } from "../codec/container/recording-indexer.ts";
 import { RangeRouter } from "../codec/split/range-router.ts";
 import { encodeSplitHeaders } from "../codec/split/split-format.ts";
 import { importSessionKey, sealChunk } from "../crypto/aead.ts";
 import { tagChunk } from "../crypto/chunk-tag.ts";
-import { openInput, readChunks } from "../firmware/commands/recording-file.ts";
-import { encodeFromFile, manifestFor, STREAM_OF } from "../firmware/send/relay-sources.ts";
-import { planSend } from "../firmware/send/send-plan.ts";
-import { patternEncoder } from "../firmware/send/split-pass.ts";
-import { RELAY_STREAM_PROTECTED, RELAY_STREAM_WHOLE, relayKey } from "../firmware/transfer/relay-stream.ts";
+import { RELAY_STREAM_PROTECTED, RELAY_STREAM_WHOLE } from "../firmware/transfer/relay-stream.ts";
 import { RelayStreamEncoder } from "../firmware/transfer/relay-stream-encoder.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
+import { type Measure, measure, opensslSpeed } from "./lib/cipher-measure.ts";
 import { formatTable } from "./lib/format-table.ts";
+import { type ProtectionRun, protectionModes } from "./lib/send-side-cpu.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out");
 const MIB = 1024 * 1024;
-const GIB = 1024 * MIB;
+const _GIB = 1024 * MIB;
 /** The firmware's read size (firmware/commands/recording-file.ts). */
 const READ_CHUNK = 4 * MIB;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEAL_BYTES = Number(process.env.BENCH_SEAL_MIB ?? 256) * MIB;
 
-interface Measure {
-  name: string;
-  bytes: number;
-  /** Best wall time, seconds. */
-  seconds: number;
-  /** CPU time (user + system) of the best run, seconds. */
-  cpuSeconds: number;
-  mbps: number;
-  cpuSecondsPerGiB: number;
-}
-
-/** Best of RUNS by wall time, with that run's process CPU time (both cores count: WebCrypto may use a thread). */
-async function measure(name: string, bytes: number, fn: () => Promise<unknown>): Promise<Measure> {
-  let best: Measure | undefined;
-  for (let i = 0; i < RUNS; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = Bun.nanoseconds();
-    await fn();
-    const seconds = (Bun.nanoseconds() - t0) / 1e9;
-    const c = process.cpuUsage(c0);
-    const cpuSeconds = (c.user + c.system) / 1e6;
-    if (!best || seconds < best.seconds) {
-      best = {
-        name,
-        bytes,
-        seconds,
-        cpuSeconds,
-        mbps: bytes / seconds / 1e6,
-        cpuSecondsPerGiB: (cpuSeconds * GIB) / bytes,
-      };
-    }
-  }
-  return best as Measure;
-}
-
 function pieces(bytes: Uint8Array, size: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let at = 0; at < bytes.length; at += size) out.push(bytes.subarray(at, at + size));
   return out;
-}
-
-/** `openssl speed -evp CIPHER -bytes 1048576 -seconds 3 -mr`: bytes per second from its +F line, and its CPU time. */
-async function opensslSpeed(cipher: string): Promise<Measure> {
-  const out = await $`openssl speed -evp ${cipher} -bytes ${MIB} -seconds 3 -mr`.quiet().nothrow();
-  const text = out.stdout.toString() + out.stderr.toString();
-  const f = text.split("\n").find((l) => l.startsWith("+F:"));
-  const r = text.split("\n").find((l) => l.startsWith("+R:"));
-  if (!f) throw new Error(`bench: openssl speed printed no +F line:\n${text}`);
-  const bytesPerSec = Number(f.split(":").at(-1));
-  // +R:count:cipher:seconds — openssl times the loop in process CPU time by default (-elapsed not given).
-  const [, count, , secs] = (r ?? "").split(":");
-  const seconds = Number(secs);
-  const bytes = Number(count) * MIB;
-  return {
-    name: `openssl speed -evp ${cipher} (1 MiB blocks)`,
-    bytes,
-    seconds,
-    cpuSeconds: seconds,
-    mbps: bytesPerSec / 1e6,
-    cpuSecondsPerGiB: GIB / bytesPerSec,
-  };
-}
-
-type ProtectionRun = "seed" | "pattern" | "whole";
-
-/**
- * What `pvrlink send` spends CPU on for one recording in one protection mode, with the firmware's own pieces:
- * pass 1 is planSend() (read, index, SHA-256, and in pattern mode the PatternPlanner on the same chunks);
- * pass 2 reads the file again, routes with RangeRouter, seals the protected part with the RelayStreamEncoder,
- * runs the direct part through the PatternDirectEncoder (pattern) and GMAC-tags it in 1 MiB clear frames as
- * DirectConnection does. "whole" is the secret route: planSend's SHA-256 pass, then encodeFromFile() sealing
- * every byte. Sockets are left out: they cost the same in every mode.
- */
-async function sendSide(
-  path: string,
-  mode: ProtectionRun,
-  rawKey: Uint8Array,
-  key: CryptoKey,
-): Promise<void> {
-  const relay = await relayKey(rawKey);
-  const plan = await (async () => {
-    await using input = await openInput(path);
-    return await planSend(input, path, mode === "whole" ? { secret: true } : { protection: mode });
-  })();
-  if (mode === "whole") {
-    for await (const _ of encodeFromFile(
-      relay,
-      "bench",
-      plan,
-      "whole",
-      manifestFor(plan, "whole", "bench"),
-    )) {
-      // the sealed records would go to the node
-    }
-    return;
-  }
-  const split = plan.split;
-  if (!split) throw new Error(`bench: ${path} did not split`);
-  if (mode === "pattern" && split.protection !== "pattern")
-    throw new Error(`bench: ${path} has no pattern plan`);
-  const enc = new RelayStreamEncoder(relay, "bench", STREAM_OF.protected);
-  await enc.manifest(manifestFor(plan, "protected", "bench"));
-  await enc.data(split.protectedHeader);
-  const pattern = split.pattern ? await patternEncoder(split.pattern, rawKey) : undefined;
-  const frame = new Uint8Array(MIB);
-  let fill = 0;
-  let index = 0;
-  const flush = async () => {
-    if (fill === 0) return;
-    await tagChunk(key, { context: "bench", stream: 1, index: index++ }, frame.subarray(0, fill));
-    fill = 0;
-  };
-  const frameOut = async (d: Uint8Array) => {
-    let at = 0;
-    while (at < d.length) {
-      const k = Math.min(MIB - fill, d.length - at);
-      frame.set(d.subarray(at, at + k), fill);
-      fill += k;
-      at += k;
-      if (fill === MIB) await flush();
-    }
-  };
-  const direct = async (d: Uint8Array) => {
-    if (!pattern) return frameOut(d);
-    for (const out of await pattern.push(d)) await frameOut(out);
-  };
-  await direct(split.directHeader);
-  const router = new RangeRouter(split.ranges, plan.size);
-  await using input = await openInput(path);
-  for await (const chunk of readChunks(input, { reuse: true })) {
-    const routed = router.push(chunk);
-    for (const p of routed.protected) await enc.data(p);
-    for (const d of routed.direct) await direct(d);
-  }
-  router.finish();
-  pattern?.finish();
-  await flush();
-  await enc.end();
-}
-
-interface ModeFigure {
-  recording: string;
-  bytes: number;
-  mode: ProtectionRun;
-  /** Lowest process CPU (user + system) over the rounds, per GiB of recording. */
-  cpuSecondsPerGiB: number;
-  wallSeconds: number;
-}
-
-/** Rounds interleave the modes (seed, pattern, whole, seed, ...) so a busy moment on the shared box hits all. */
-async function protectionModes(recordings: string[], key: CryptoKey): Promise<ModeFigure[]> {
-  const rawKey = crypto.getRandomValues(new Uint8Array(32));
-  const best = new Map<string, ModeFigure>();
-  const modes: ProtectionRun[] = ["seed", "pattern", "whole"];
-  for (let round = 0; round < RUNS; round++) {
-    for (const path of recordings) {
-      const bytes = Bun.file(path).size;
-      for (const mode of modes) {
-        const c0 = process.cpuUsage();
-        const t0 = Bun.nanoseconds();
-        await sendSide(path, mode, rawKey, key);
-        const wallSeconds = (Bun.nanoseconds() - t0) / 1e9;
-        const c = process.cpuUsage(c0);
-        const cpuSecondsPerGiB = (((c.user + c.system) / 1e6) * GIB) / bytes;
-        const k = `${path} ${mode}`;
-        const prev = best.get(k);
-        if (!prev || cpuSecondsPerGiB < prev.cpuSecondsPerGiB)
-          best.set(k, { recording: path, bytes, mode, cpuSecondsPerGiB, wallSeconds });
-      }
-    }
-  }
-  return [...best.values()];
 }
 
 async function main(): Promise<void> {
@@ -214,6 +43,7 @@ async function main(): Promise<void> {
     await measure(
       "sealChunk, 1 MiB chunks (crypto/aead, WebCrypto AES-256-GCM)",
       sealRounds * plain.length,
+      RUNS,
       async () => {
         let i = 0;
         for (let r = 0; r < sealRounds; r++)
@@ -226,6 +56,7 @@ async function main(): Promise<void> {
     await measure(
       "relay stream encoder, 1 MiB records (+SHA-256, framing)",
       sealRounds * plain.length,
+      RUNS,
       async () => {
         for (let r = 0; r < sealRounds; r++) {
           const enc = new RelayStreamEncoder(key, `bench${r}`, RELAY_STREAM_WHOLE);
@@ -246,17 +77,23 @@ async function main(): Promise<void> {
     ),
   );
   rows.push(
-    await measure("GMAC tag, 1 MiB clear frames (crypto/chunk-tag)", sealRounds * plain.length, async () => {
-      let i = 0;
-      for (let r = 0; r < sealRounds; r++)
-        for (const c of pieces(plain, MIB))
-          await tagChunk(key, { context: "bench", stream: 1, index: i++ }, c);
-    }),
+    await measure(
+      "GMAC tag, 1 MiB clear frames (crypto/chunk-tag)",
+      sealRounds * plain.length,
+      RUNS,
+      async () => {
+        let i = 0;
+        for (let r = 0; r < sealRounds; r++)
+          for (const c of pieces(plain, MIB))
+            await tagChunk(key, { context: "bench", stream: 1, index: i++ }, c);
+      },
+    ),
   );
   rows.push(
     await measure(
       "reference: SHA-256 node:crypto alone (the encoder's END hash)",
       sealRounds * plain.length,
+      RUNS,
       async () => {
         for (let r = 0; r < sealRounds; r++) {
           const h = createHash("sha256");
@@ -280,6 +117,7 @@ async function main(): Promise<void> {
   const whole = await measure(
     "whole recording: SHA-256 + seal everything (secret route)",
     recording.length,
+    RUNS,
     async () => {
       const h = createHash("sha256");
       for (const c of pieces(recording, READ_CHUNK)) h.update(c);
@@ -302,6 +140,7 @@ async function main(): Promise<void> {
   const selective = await measure(
     "selective: index + SHA-256, route, seal I-pictures, GMAC the rest (split route)",
     recording.length,
+    RUNS,
     async () => {
       const ix = new RecordingIndexer();
       const h = createHash("sha256");
@@ -360,7 +199,7 @@ async function main(): Promise<void> {
   );
   rows.push(whole, selective);
 
-  const modes = await protectionModes([es, ts], key);
+  const modes = await protectionModes([es, ts], key, RUNS);
   const cpuOf = (rec: string, mode: ProtectionRun) =>
     modes.find((m) => m.recording === rec && m.mode === mode)?.cpuSecondsPerGiB ?? Number.NaN;
   const modeTable = formatTable(
