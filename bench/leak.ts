@@ -15,6 +15,7 @@ import { concat, splitBytes } from "../codec/split/split-bytes.ts";
 import { generateSessionKeyBytes } from "../crypto/aead.ts";
 import { makePatternKeystream } from "../crypto/keystream.ts";
 import { randomBytes } from "../crypto/random-token.ts";
+import { mpeg2RecordingArgs } from "../firmware/demo/mpeg2-recipe.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
 import { type CostRun, splitCost, wholeFileCost } from "./lib/leak-cost.ts";
 import {
@@ -72,27 +73,7 @@ export const CONTENT: readonly ContentKind[] = [
 
 /** A broadcast-like GOP (12, two B-pictures), as the quick check and bench/lib/bench-recordings.ts. */
 export function encodeArgs(source: string, container: "mpeg2video"): string[] {
-  return [
-    "-v",
-    "error",
-    "-y",
-    "-f",
-    "lavfi",
-    "-i",
-    source,
-    "-t",
-    String(SECONDS),
-    "-c:v",
-    "mpeg2video",
-    "-g",
-    "12",
-    "-bf",
-    "2",
-    "-b:v",
-    "2M",
-    "-f",
-    container,
-  ];
+  return mpeg2RecordingArgs({ source, format: container, seconds: SECONDS, bitrate: "2M", overwrite: true });
 }
 
 export const SCHEMES: readonly PatternScheme[] = [

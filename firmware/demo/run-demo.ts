@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { formatBytes } from "../progress/format-progress.ts";
 import type { SendResult } from "../send/send-recording.ts";
 import { Cluster, selfCommand } from "./cluster.ts";
+import { mpeg2RecordingArgs } from "./mpeg2-recipe.ts";
 
 /** A committed MPEG-2 Program Stream (what a DVD recorder writes), so the demo needs no ffmpeg. */
 const SAMPLE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
@@ -32,27 +33,8 @@ async function sample(dir: string, out: (l: string) => void): Promise<string> {
   } catch {
     const path = join(dir, "sample.mpg");
     out(`(the committed sample is not next to this binary; generating one with ffmpeg into ${path})`);
-    const p = Bun.spawn(
-      [
-        "ffmpeg",
-        "-loglevel",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=352x288:rate=25:duration=4",
-        "-c:v",
-        "mpeg2video",
-        "-g",
-        "12",
-        "-bf",
-        "2",
-        "-f",
-        "vob",
-        path,
-      ],
-      { stdout: "ignore", stderr: "inherit" },
-    );
+    const recipe = mpeg2RecordingArgs({ source: "testsrc=size=352x288:rate=25:duration=4", format: "vob" });
+    const p = Bun.spawn(["ffmpeg", ...recipe, path], { stdout: "ignore", stderr: "inherit" });
     if ((await p.exited) !== 0) throw new Error("ffmpeg could not generate the sample recording");
     return path;
   }
