@@ -5,7 +5,8 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { indexRecording } from "../../codec/container/recording-indexer.ts";
 import type { ByteRange } from "../../codec/recording-index.ts";
-import { Cluster, type ClusterOptions, type HostPort } from "../../firmware/demo/cluster.ts";
+import type { HostPort } from "../../firmware/demo/child-process.ts";
+import { Cluster, type ClusterOptions } from "../../firmware/demo/cluster.ts";
 import type { SendResult } from "../../firmware/send/send-recording.ts";
 
 export const ROOT = join(import.meta.dir, "../..");
