@@ -10,6 +10,11 @@ export const NAL_SLICE_DATA_PARTITION_A = 2;
 export const NAL_SLICE_IDR = 5;
 export const NAL_SPS = 7;
 export const NAL_ACCESS_UNIT_DELIMITER = 9;
+/**
+ * NAL units looked at before giving up on a sample's first slice. Encoders put a few before it (AUD, SEI,
+ * SPS, PPS); a bound keeps a damaged prefix of zero-length NALs from costing a step per byte.
+ */
+const MAX_NALS_BEFORE_SLICE = 64;
 /** slice_type % 5 -> picture type, ITU-T H.264 Table 7-6 (SP is predicted like P, SI intra like I). */
 const SLICE_TYPES: readonly PictureType[] = ["P", "B", "I", "P", "I"];
 
@@ -94,7 +99,7 @@ export function firstSliceOfLengthPrefixedSample(
   lengthSize: number,
 ): SliceInfo | undefined {
   let p = 0;
-  while (p + lengthSize < sample.length) {
+  for (let nals = 0; p + lengthSize < sample.length && nals < MAX_NALS_BEFORE_SLICE; nals++) {
     let nalLength = 0;
     for (let i = 0; i < lengthSize; i++) nalLength = nalLength * 256 + sample[p + i]!;
     p += lengthSize;

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RecordingIndex } from "../recording-index.ts";
-import { Mp4Indexer, SAMPLE_PREFIX_BYTES } from "./mp4-indexer.ts";
+import { MAX_SUPPLY_BYTES, Mp4Indexer, SAMPLE_PREFIX_BYTES } from "./mp4-indexer.ts";
 
 const dir = join(import.meta.dir, "../../testdata/containers");
 const fixture = (name: string) => new Uint8Array(readFileSync(join(dir, name)));
@@ -13,16 +13,16 @@ function index(
   file: Uint8Array,
   chunk = file.length,
   supply = true,
-): { result: RecordingIndex; asked: number } {
+): { result: RecordingIndex; asked: number; ranges: { offset: number; length: number }[] } {
   const m = new Mp4Indexer();
   for (let i = 0; i < file.length; i += chunk) m.push(file.subarray(i, i + chunk));
   const ranges = m.finish();
   for (const r of ranges) {
     expect(r.offset + r.length).toBeLessThanOrEqual(file.length);
-    expect(r.length).toBeLessThanOrEqual(SAMPLE_PREFIX_BYTES);
+    expect(r.length).toBeLessThanOrEqual(MAX_SUPPLY_BYTES);
     if (supply) m.supply(r.offset, file.subarray(r.offset, r.offset + r.length));
   }
-  return { result: m.result(), asked: ranges.length };
+  return { result: m.result(), asked: ranges.length, ranges };
 }
 
 describe("Mp4Indexer", () => {
@@ -30,11 +30,19 @@ describe("Mp4Indexer", () => {
     ["mp4-h264.mp4", 36],
     ["mp4-h264-faststart.mp4", 0],
   ] as const) {
-    test(`Mp4Indexer matches ffprobe's picture types on ${name}, asking for ${asks} sample prefixes`, () => {
+    test(`Mp4Indexer matches ffprobe's picture types on ${name}, asking afterwards for the prefixes of ${asks} samples`, () => {
       const file = fixture(name);
       for (const chunk of [file.length, 4096, 333, 7]) {
-        const { result, asked } = index(file, chunk);
-        expect(asked).toBe(asks);
+        const { result, asked, ranges } = index(file, chunk);
+        expect(asked > 0).toBe(asks > 0);
+        // The asked ranges hold every sample's prefix (merged where they touch).
+        const inside = (p: { offset: number; length: number }) =>
+          ranges.some(
+            (r) =>
+              p.offset >= r.offset &&
+              p.offset + Math.min(p.length, SAMPLE_PREFIX_BYTES) <= r.offset + r.length,
+          );
+        expect(result.pictures.filter(inside).length).toBe(asks);
         expect(result.pictures.map((p): string => p.type)).toEqual(ffprobeTypes(name));
         expect(result).toMatchObject({
           container: "mp4",

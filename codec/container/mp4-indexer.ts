@@ -12,20 +12,12 @@ import type {
 } from "../recording-index.ts";
 import { firstSliceOfLengthPrefixedSample } from "./h264-slice-type.ts";
 import { filterMoov } from "./mp4-moov-filter.ts";
+import { Mp4SamplePrefixes } from "./mp4-sample-prefixes.ts";
 import { readSampleTable, type SampleRow } from "./mp4-sample-table.ts";
 import { Mp4TopLevelBoxes } from "./mp4-top-level-boxes.ts";
 import { RangeCoalescer } from "./range-coalescer.ts";
 
-/**
- * Bytes read from the start of each sample to find its first slice header. x264 puts a ~700-byte SEI
- * before the first slice; other NALs before a slice (AUD, SEI, parameter sets) are short.
- */
-export const SAMPLE_PREFIX_BYTES = 4096;
-interface Capture {
-  index: number;
-  buf: Uint8Array;
-  fill: number;
-}
+export { MAX_SUPPLY_BYTES, SAMPLE_PREFIX_BYTES } from "./mp4-sample-prefixes.ts";
 
 /**
  * Streams an MP4 file: only ftyp and moov are kept (for mp4box); the sample data is read just for each
@@ -45,11 +37,11 @@ export class Mp4Indexer {
   private height = 0;
   private parameterSets = 0;
   private moovParsed = false;
-  /** Sample indices sorted by file offset, and the next one not yet considered for capture. */
-  private byOffset: number[] = [];
-  private nextCapture = 0;
-  private captureFrom = Number.POSITIVE_INFINITY;
-  private active: Capture[] = [];
+  /** Takes each sample's first bytes for its slice type (AVC samples only). */
+  private prefixes: Mp4SamplePrefixes | undefined;
+  /** The last prefix classified: samples that share their bytes (a damaged stco) are parsed once. */
+  private lastPrefix: Uint8Array | undefined;
+  private lastSlice: ReturnType<typeof firstSliceOfLengthPrefixedSample>;
 
   private get pos(): number {
     return this.boxes.pos;
@@ -58,7 +50,9 @@ export class Mp4Indexer {
   push(chunk: Uint8Array): void {
     const chunkOffset = this.pos;
     this.boxes.push(chunk);
-    if (this.moovParsed) this.capture(chunk, chunkOffset);
+    this.prefixes?.push(chunk, chunkOffset);
+    // The cache compares views: none may outlive the chunk, whose buffer the caller may reuse.
+    this.lastPrefix = undefined;
   }
 
   /** File ranges still needed: prefixes of samples whose data passed before moov was known. */
@@ -70,20 +64,12 @@ export class Mp4Indexer {
       }
       return [];
     }
-    this.active = [];
-    const ranges: ByteRange[] = [];
-    for (let i = 0; i < this.samples.length; i++) {
-      const s = this.samples[i]!;
-      if (this.types[i] !== undefined || this.lengthSize === 0) continue;
-      if (s.offset + Math.min(s.size, 1) > this.pos) continue;
-      ranges.push({ offset: s.offset, length: Math.min(s.size, SAMPLE_PREFIX_BYTES, this.pos - s.offset) });
-    }
-    return ranges;
+    return this.prefixes?.missing(this.pos) ?? [];
   }
 
   supply(offset: number, bytes: Uint8Array): void {
-    if (!this.moovParsed) return;
-    for (const i of this.samplesAt(offset)) this.classify(i, bytes.subarray(0, this.samples[i]!.size));
+    this.prefixes?.supply(offset, bytes, this.pos);
+    this.lastPrefix = undefined;
   }
 
   result(): RecordingIndex {
@@ -177,55 +163,22 @@ export class Mp4Indexer {
     this.moovParsed = true;
     this.types = new Array(this.samples.length).fill(undefined);
     this.idr = new Array(this.samples.length).fill(false);
-    this.byOffset = this.samples
-      .map((_, i) => i)
-      .sort((a, b) => this.samples[a]!.offset - this.samples[b]!.offset);
-    this.captureFrom = this.pos;
-    if (this.lengthSize === 0) this.nextCapture = this.byOffset.length;
-  }
-
-  private *samplesAt(offset: number): Generator<number> {
-    let lo = 0;
-    let hi = this.byOffset.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.samples[this.byOffset[mid]!]!.offset < offset) lo = mid + 1;
-      else hi = mid;
+    if (this.lengthSize > 0) {
+      this.prefixes = new Mp4SamplePrefixes(this.samples, this.pos, (i, prefix) => this.classify(i, prefix));
     }
-    for (let k = lo; k < this.byOffset.length && this.samples[this.byOffset[k]!]!.offset === offset; k++) {
-      yield this.byOffset[k]!;
-    }
-  }
-
-  /** Copies the prefixes of samples overlapping this chunk; parses each as soon as it is complete. */
-  private capture(chunk: Uint8Array, chunkOffset: number): void {
-    const chunkEnd = chunkOffset + chunk.length;
-    while (this.nextCapture < this.byOffset.length) {
-      const index = this.byOffset[this.nextCapture]!;
-      const s = this.samples[index]!;
-      if (s.offset >= chunkEnd) break;
-      this.nextCapture++;
-      if (s.offset < this.captureFrom || s.size === 0) continue;
-      this.active.push({ index, buf: new Uint8Array(Math.min(s.size, SAMPLE_PREFIX_BYTES)), fill: 0 });
-    }
-    if (this.active.length === 0) return;
-    const still: Capture[] = [];
-    for (const c of this.active) {
-      const start = this.samples[c.index]!.offset;
-      const from = Math.max(start + c.fill, chunkOffset);
-      const to = Math.min(start + c.buf.length, chunkEnd);
-      if (to > from) {
-        c.buf.set(chunk.subarray(from - chunkOffset, to - chunkOffset), from - start);
-        c.fill = to - start;
-      }
-      if (c.fill === c.buf.length) this.classify(c.index, c.buf);
-      else still.push(c);
-    }
-    this.active = still;
   }
 
   private classify(index: number, prefix: Uint8Array): void {
-    const slice = firstSliceOfLengthPrefixedSample(prefix, this.lengthSize);
+    const same =
+      this.lastPrefix !== undefined &&
+      this.lastPrefix.buffer === prefix.buffer &&
+      this.lastPrefix.byteOffset === prefix.byteOffset &&
+      this.lastPrefix.length === prefix.length;
+    if (!same) {
+      this.lastPrefix = prefix;
+      this.lastSlice = firstSliceOfLengthPrefixedSample(prefix, this.lengthSize);
+    }
+    const slice = this.lastSlice;
     if (!slice) return;
     this.types[index] = slice.type;
     this.idr[index] = slice.idr;
