@@ -2,20 +2,15 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeDataDir } from "./node-process.ts";
+import { makeDataDir } from "../support/control-node.ts";
+import { pvrlink } from "../support/pvrlink-source.ts";
 
-const MAIN = join(import.meta.dir, "../../firmware/main.ts");
 const dir = makeDataDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn(["bun", MAIN, "control", ...args], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, out, err };
+  const r = await pvrlink(["control", ...args]);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const usage: Array<[string, string[]]> = [

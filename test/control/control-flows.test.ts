@@ -1,8 +1,8 @@
 /** Integration: the real node process over real HTTP and UDP on 127.0.0.1, driven as recorders and an operator would. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { DeviceAgent, waitFor } from "./device-agent.ts";
-import { type NodeProcess, startNode } from "./node-process.ts";
 
 let node: NodeProcess;
 

@@ -1,8 +1,8 @@
 /** Integration: malformed input on every route, forged/stale/replayed requests and UDP garbage against the real node process. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { DeviceAgent } from "./device-agent.ts";
-import { type NodeProcess, startNode } from "./node-process.ts";
 
 const MAX_BODY = 4096;
 let node: NodeProcess;

@@ -2,8 +2,8 @@
 import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import type { ControlApiError } from "../../protocol/control-client.ts";
+import { makeDataDir, startNode } from "../support/control-node.ts";
 import { DeviceAgent } from "./device-agent.ts";
-import { makeDataDir, startNode } from "./node-process.ts";
 
 const CONFIG = { rateLimitPerSec: 0.5, rateLimitBurst: 12, triggerDeadlineMs: 800 };
 

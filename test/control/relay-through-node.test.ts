@@ -3,8 +3,8 @@ import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { makeDataDir, startNode } from "../support/control-node.ts";
 import { DeviceAgent, waitFor } from "./device-agent.ts";
-import { makeDataDir, startNode } from "./node-process.ts";
 
 const CONFIG = { relayThresholdBytes: 1024 * 1024, relayQuotaBytes: 4 * 1024 * 1024, triggerDeadlineMs: 800 };
 

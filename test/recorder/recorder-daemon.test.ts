@@ -11,19 +11,12 @@ import { RELAY_STREAM_WHOLE, relayKey } from "../../firmware/transfer/relay-stre
 import { RelayStreamEncoder } from "../../firmware/transfer/relay-stream-encoder.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import { encodeTrigger } from "../../protocol/trigger-datagram.ts";
-import {
-  enrollDevice,
-  type NodeProc,
-  pvrlink,
-  type RecorderProc,
-  startNode,
-  startRecorder,
-  tempDir,
-  until,
-} from "./recorder-harness.ts";
+import { type NodeProcess, startNode } from "../support/control-node.ts";
+import { pvrlink } from "../support/pvrlink-source.ts";
+import { type RecorderProc, startRecorder, tempDir, until } from "./recorder-harness.ts";
 
 let nodeDir: string;
-let node: NodeProc;
+let node: NodeProcess;
 let rec: RecorderProc;
 let alice: ControlClient;
 let bob: ControlClient;
@@ -83,9 +76,9 @@ async function storeUpload(
 
 beforeAll(async () => {
   nodeDir = tempDir("pvrlink-node-");
-  node = await startNode(nodeDir);
-  alice = node.client(await enrollDevice(node, "alice"));
-  bob = node.client(await enrollDevice(node, "bob"));
+  node = await startNode({ dataDir: nodeDir });
+  alice = node.client(await node.enroll("alice"));
+  bob = node.client(await node.enroll("bob"));
   rec = await startRecorder(node, "grandma", { args: ["--inbox-every", "2"] });
 }, 30_000);
 
@@ -277,8 +270,8 @@ describe("recorder daemon with a real control node", () => {
 
   test("the node killed and restarted on the same ports: the daemon notices and re-registers by itself", async () => {
     expect((await pvrlink(["recorder", "busy", "off", "--data", rec.dataDir])).code).toBe(0);
-    const http = node.http;
-    const udp = node.udp;
+    const http = node.httpAddr;
+    const udp = node.udpAddr;
     const from = rec.log.length;
     await node.stop("SIGKILL");
     await rec.log.waitFor(/mapping-lost misses=3/, { from, timeoutMs: 20_000 });
@@ -286,7 +279,7 @@ describe("recorder daemon with a real control node", () => {
     expect(
       await until(() => (status().nodeReachable ? undefined : true), "status shows the node unreachable"),
     ).toBe(true);
-    node = await startNode(nodeDir, http, udp);
+    node = await startNode({ dataDir: nodeDir, http, udp });
     await rec.log.waitFor(/registered address=127\.0\.0\.1:\d+ reason="node answered again"/, {
       from,
       timeoutMs: 20_000,

@@ -1,148 +1,14 @@
-/** @module Real processes for the recorder tests: a control node on fixed-or-0 ports, enrolled recorders running their daemon, log waits. */
+/** @module Real processes for the recorder tests: enrolled recorders running their daemon (from source), log waits, polling. */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { AdminClient, ControlClient } from "../../protocol/control-client.ts";
-
-export const MAIN = join(import.meta.dir, "../../firmware/main.ts");
+import { ChildProcess, firstJson, type HostPort, hostPort } from "../../firmware/demo/child-process.ts";
+import type { NodeProcess } from "../support/control-node.ts";
+import { PVRLINK_SOURCE, pvrlink } from "../support/pvrlink-source.ts";
 
 export function tempDir(prefix = "pvrlink-rec-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
-}
-
-/** Collects a child's stdout lines and lets a test wait for one that matches, with a deadline. */
-export class LineLog {
-  readonly lines: string[] = [];
-  #waiters = new Set<() => void>();
-  #ended = false;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    void (async () => {
-      const dec = new TextDecoder();
-      let buf = "";
-      for await (const chunk of stream) {
-        buf += dec.decode(chunk, { stream: true });
-        let i = buf.indexOf("\n");
-        while (i >= 0) {
-          this.lines.push(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-          i = buf.indexOf("\n");
-        }
-        for (const w of this.#waiters) w();
-      }
-      this.#ended = true;
-      for (const w of this.#waiters) w();
-    })();
-  }
-
-  /** Resolves with the first line at index >= from that matches; rejects at the deadline or when the stream ends. */
-  waitFor(re: RegExp, o: { from?: number; timeoutMs?: number } = {}): Promise<string> {
-    const from = o.from ?? 0;
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const hit = this.lines.slice(from).find((l) => re.test(l));
-        if (hit !== undefined) {
-          done();
-          resolve(hit);
-        } else if (this.#ended) {
-          done();
-          reject(new Error(`stream ended without ${re}:\n${this.lines.slice(-30).join("\n")}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out waiting for ${re}:\n${this.lines.slice(-30).join("\n")}`));
-      }, o.timeoutMs ?? 10_000);
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-      check();
-    });
-  }
-
-  get length(): number {
-    return this.lines.length;
-  }
-}
-
-export interface NodeProc extends AsyncDisposable {
-  dataDir: string;
-  http: string;
-  udp: string;
-  baseUrl: string;
-  admin: AdminClient;
-  stderr: LineLog;
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-  client(cred: { id: string; secret: string }): ControlClient;
-}
-
-/** `pvrlink control serve` on the given addresses (default port 0); reads its first stdout line. */
-export async function startNode(
-  dataDir: string,
-  http = "127.0.0.1:0",
-  udp = "127.0.0.1:0",
-  config?: Record<string, unknown>,
-): Promise<NodeProc> {
-  const extra: string[] = [];
-  if (config) {
-    const file = join(dataDir, "test-config.json");
-    writeFileSync(file, JSON.stringify(config));
-    extra.push("--config", file);
-  }
-  const proc = Bun.spawn(
-    ["bun", MAIN, "control", "serve", "--data", dataDir, "--http", http, "--udp", udp, ...extra],
-    {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    },
-  );
-  const out = new LineLog(proc.stdout);
-  const stderr = new LineLog(proc.stderr);
-  const first = JSON.parse(await out.waitFor(/^\{/, { timeoutMs: 15_000 })) as { http: string; udp: string };
-  const baseUrl = `http://${first.http}`;
-  const admin = new AdminClient(baseUrl, readFileSync(join(dataDir, "admin-token"), "utf8").trim());
-  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-    await proc.exited;
-  };
-  return {
-    dataDir,
-    http: first.http,
-    udp: first.udp,
-    baseUrl,
-    admin,
-    stderr,
-    proc,
-    stop,
-    client: (cred) => new ControlClient({ baseUrl, deviceId: cred.id, secret: cred.secret }),
-    [Symbol.asyncDispose]: () => stop(),
-  };
-}
-
-/** Runs a pvrlink command to completion. */
-export async function pvrlink(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn(["bun", MAIN, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, stdout, stderr };
-}
-
-/** Enrolls a device by name directly in the node's database (the operator's `pvrlink control enroll`). */
-export async function enrollDevice(
-  node: NodeProc,
-  name: string,
-): Promise<{ id: string; name: string; secret: string }> {
-  const r = await pvrlink(["control", "enroll", name, "--data", node.dataDir]);
-  if (r.code !== 0) throw new Error(`enroll ${name}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { id: string; name: string; secret: string };
 }
 
 /** A /proc/stat the daemon reads instead of the shared, busy machine's: constant counters read as "no CPU load". */
@@ -152,12 +18,30 @@ export function quietLoadDir(dir: string): string {
   return dir;
 }
 
+/** A process's log lines with the waits the recorder tests use (an index to search from, a 10 s deadline). */
+export interface ProcessLog {
+  readonly lines: string[];
+  readonly length: number;
+  /** Resolves with the first line at index >= from that matches; rejects at the deadline or when the process exits. */
+  waitFor(re: RegExp, o?: { from?: number; timeoutMs?: number }): Promise<string>;
+}
+
+function processLog(p: ChildProcess): ProcessLog {
+  return {
+    lines: p.lines,
+    get length() {
+      return p.lines.length;
+    },
+    waitFor: (re, o = {}) => p.waitForLine(re, o.timeoutMs ?? 10_000, o.from ?? 0),
+  };
+}
+
 export interface RecorderProc extends AsyncDisposable {
   dataDir: string;
-  direct: { host: string; port: number };
+  direct: HostPort;
   device: string;
   name: string;
-  log: LineLog;
+  log: ProcessLog;
   proc: Subprocess<"ignore", "pipe", "pipe">;
   /** The daemon's credential secret (the test plays the node when forging triggers). */
   secret: string;
@@ -166,7 +50,7 @@ export interface RecorderProc extends AsyncDisposable {
 
 /** Enrolls a recorder with a token and starts `pvrlink recorder run` on 127.0.0.1 port 0. */
 export async function startRecorder(
-  node: NodeProc,
+  node: NodeProcess,
   name: string,
   o: { dataDir?: string; args?: string[]; enroll?: boolean } = {},
 ): Promise<RecorderProc> {
@@ -180,7 +64,7 @@ export async function startRecorder(
       "--node",
       node.baseUrl,
       "--udp",
-      node.udp,
+      node.udpAddr,
       "--token",
       token,
       "--name",
@@ -191,49 +75,39 @@ export async function startRecorder(
     if (e.code !== 0) throw new Error(`recorder enroll: ${e.stderr}`);
   }
   const load = quietLoadDir(join(dataDir, "load"));
-  const proc = Bun.spawn(
-    [
-      "bun",
-      MAIN,
-      "recorder",
-      "run",
-      "--data",
-      dataDir,
-      "--listen",
-      "127.0.0.1:0",
-      "--keepalive",
-      "5",
-      "--keepalive-floor",
-      "0.5",
-      "--load-from",
-      load,
-      ...(o.args ?? []),
-    ],
-    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
-  );
-  const log = new LineLog(proc.stdout);
-  const errs = new LineLog(proc.stderr);
+  const child = new ChildProcess(name, [
+    ...PVRLINK_SOURCE,
+    "recorder",
+    "run",
+    "--data",
+    dataDir,
+    "--listen",
+    "127.0.0.1:0",
+    "--keepalive",
+    "5",
+    "--keepalive-floor",
+    "0.5",
+    "--load-from",
+    load,
+    ...(o.args ?? []),
+  ]);
   let first: { direct: string; device: string; name: string };
   try {
-    first = JSON.parse(await log.waitFor(/^\{"direct"/, { timeoutMs: 15_000 }));
+    first = await firstJson(child, "direct");
   } catch (err) {
-    proc.kill();
-    throw new Error(`${(err as Error).message}\nstderr:\n${errs.lines.join("\n")}`);
+    await child.stop("SIGKILL");
+    throw new Error(`${(err as Error).message}\noutput:\n${child.lines.join("\n")}`);
   }
-  const i = first.direct.lastIndexOf(":");
   const secret = (JSON.parse(readFileSync(join(dataDir, "credential.json"), "utf8")) as { secret: string })
     .secret;
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-    return proc.exited;
-  };
+  const stop = () => child.stop("SIGTERM");
   return {
     dataDir,
-    direct: { host: first.direct.slice(0, i), port: Number(first.direct.slice(i + 1)) },
+    direct: hostPort(first.direct),
     device: first.device,
     name: first.name,
-    log,
-    proc,
+    log: processLog(child),
+    proc: child.proc,
     secret,
     stop,
     async [Symbol.asyncDispose]() {

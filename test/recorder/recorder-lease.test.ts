@@ -7,19 +7,12 @@ import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import type { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import { LeaseKeeper } from "../../firmware/send/lease-keeper.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
-import {
-  enrollDevice,
-  type NodeProc,
-  pvrlink,
-  type RecorderProc,
-  startNode,
-  startRecorder,
-  tempDir,
-  until,
-} from "./recorder-harness.ts";
+import { type NodeProcess, startNode } from "../support/control-node.ts";
+import { pvrlink } from "../support/pvrlink-source.ts";
+import { type RecorderProc, startRecorder, tempDir, until } from "./recorder-harness.ts";
 
 let nodeDir: string;
-let node: NodeProc;
+let node: NodeProcess;
 let rec: RecorderProc;
 let alice: ControlClient;
 let aliceSecret: string;
@@ -27,8 +20,8 @@ let aliceSecret: string;
 beforeAll(async () => {
   nodeDir = tempDir("pvrlink-node-");
   // A 3-second lease: long enough to connect, short enough to run past it in a test.
-  node = await startNode(nodeDir, "127.0.0.1:0", "127.0.0.1:0", { sessionDurationSec: 3, extensionSec: 20 });
-  const cred = await enrollDevice(node, "alice");
+  node = await startNode({ dataDir: nodeDir, config: { sessionDurationSec: 3, extensionSec: 20 } });
+  const cred = await node.enroll("alice");
   aliceSecret = cred.secret;
   alice = node.client(cred);
   rec = await startRecorder(node, "grandma");
@@ -99,7 +92,7 @@ describe("session lease on the receiving side", () => {
     const s = q.session;
     // The keeper talks to the node through a proxy that is closed around the 70% mark (connection refused),
     // then opened again on the same port: a node restart as the keeper sees it.
-    await using proxy = await PausableProxy.start(node.http);
+    await using proxy = await PausableProxy.start(node.httpAddr);
     const keeperClient = new ControlClient({
       baseUrl: `http://127.0.0.1:${proxy.port}`,
       deviceId: alice.deviceId,

@@ -23,20 +23,13 @@ import {
 import { RelayStreamEncoder, relayStreamSize } from "../../firmware/transfer/relay-stream-encoder.ts";
 import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
-import {
-  enrollDevice,
-  type NodeProc,
-  pvrlink,
-  type RecorderProc,
-  startNode,
-  startRecorder,
-  tempDir,
-  until,
-} from "./recorder-harness.ts";
+import { type NodeProcess, startNode } from "../support/control-node.ts";
+import { pvrlink } from "../support/pvrlink-source.ts";
+import { type RecorderProc, startRecorder, tempDir, until } from "./recorder-harness.ts";
 
 const FIXTURE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
 let nodeDir: string;
-let node: NodeProc;
+let node: NodeProcess;
 let rec: RecorderProc;
 let alice: ControlClient;
 
@@ -93,8 +86,8 @@ const base = {
 
 beforeAll(async () => {
   nodeDir = tempDir("pvrlink-node-");
-  node = await startNode(nodeDir);
-  alice = node.client(await enrollDevice(node, "alice"));
+  node = await startNode({ dataDir: nodeDir });
+  alice = node.client(await node.enroll("alice"));
   rec = await startRecorder(node, "grandma");
   expect((await pvrlink(["permit", "add", "alice", "--data", rec.dataDir])).code).toBe(0);
   await rec.log.waitFor(/recorder registered/);

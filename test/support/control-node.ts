@@ -1,0 +1,107 @@
+/** @module The real control node (`pvrlink control serve`, from source) as a child process for integration tests. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { ChildProcess, firstJson, type HostPort, hostPort } from "../../firmware/demo/child-process.ts";
+import { AdminClient, ControlClient } from "../../protocol/control-client.ts";
+import { PVRLINK_SOURCE, pvrlink } from "./pvrlink-source.ts";
+
+export interface NodeProcess extends AsyncDisposable {
+  readonly dataDir: string;
+  readonly baseUrl: string;
+  readonly http: HostPort;
+  readonly udp: HostPort;
+  /** The same addresses as "host:port", as the CLI flags take them. */
+  readonly httpAddr: string;
+  readonly udpAddr: string;
+  readonly adminToken: string;
+  readonly admin: AdminClient;
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** Its output lines (the log), to wait for one. */
+  readonly log: ChildProcess;
+  /** Everything the node logged so far, as one string. */
+  stderr(): string;
+  /** Sends a signal (SIGKILL after a grace period) and waits for exit; the exit code, null after SIGKILL. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** A ControlClient for an enrolled device. */
+  client(cred: { id: string; secret: string }): ControlClient;
+  /** Enrolls NAME through the CLI (`pvrlink control enroll`), as an operator would. */
+  enroll(name: string): Promise<{ id: string; name: string; secret: string }>;
+}
+
+export function makeDataDir(prefix = "pvrlink-control-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface NodeOptions {
+  /** Default: a fresh temporary directory. */
+  dataDir?: string;
+  /** "host:port" to bind; default 127.0.0.1 port 0 (a restart test passes the old ones). */
+  http?: string;
+  udp?: string;
+  /** Control node config overrides (control/control-config.ts keys), written to DATA/test-config.json. */
+  config?: Record<string, unknown>;
+  /** Keep the data directory when disposed (restart tests remove it themselves). */
+  keepData?: boolean;
+}
+
+/** Spawns the node and reads its first stdout line, a JSON object with the bound addresses. */
+export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
+  const dataDir = o.dataDir ?? makeDataDir();
+  const args = [
+    ...PVRLINK_SOURCE,
+    "control",
+    "serve",
+    "--data",
+    dataDir,
+    "--http",
+    o.http ?? "127.0.0.1:0",
+    "--udp",
+    o.udp ?? "127.0.0.1:0",
+  ];
+  if (o.config) {
+    const file = join(dataDir, "test-config.json");
+    writeFileSync(file, JSON.stringify(o.config));
+    args.push("--config", file);
+  }
+  const log = new ChildProcess("control node", args);
+  let first: { http: string; udp: string };
+  try {
+    first = await firstJson<{ http: string; udp: string }>(log, "http");
+  } catch (err) {
+    await log.stop("SIGKILL");
+    throw new Error(`${(err as Error).message}:\n${log.lines.join("\n")}`);
+  }
+  const baseUrl = `http://${first.http}`;
+  const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    const code = await log.stop(signal);
+    await log.drained;
+    return signal === "SIGKILL" ? null : code;
+  };
+  return {
+    dataDir,
+    baseUrl,
+    http: hostPort(first.http),
+    udp: hostPort(first.udp),
+    httpAddr: first.http,
+    udpAddr: first.udp,
+    adminToken,
+    admin: new AdminClient(baseUrl, adminToken),
+    proc: log.proc,
+    log,
+    stderr: () => log.lines.join("\n"),
+    stop,
+    client: (cred) => new ControlClient({ baseUrl, deviceId: cred.id, secret: cred.secret }),
+    async enroll(name) {
+      const r = await pvrlink(["control", "enroll", name, "--data", dataDir]);
+      if (r.code !== 0) throw new Error(`enroll ${name} failed (${r.code}): ${r.stderr}`);
+      return JSON.parse(r.stdout) as { id: string; name: string; secret: string };
+    },
+    async [Symbol.asyncDispose]() {
+      await stop();
+      if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
