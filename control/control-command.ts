@@ -117,7 +117,7 @@ function adminToken(args: string[]): number {
 }
 
 export const command: Command = {
-  summary: "Run and administer the control node (serve, enroll, token, admin-token)",
+  summary: "run and administer the control node (serve, enroll, token, admin-token)",
   help: HELP,
   async run(args) {
     const [sub, ...rest] = args;

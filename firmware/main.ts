@@ -18,13 +18,18 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   demo: () => import("./commands/demo-command.ts"),
 };
 
-function usage(): string {
+// Loads every command for its summary: only `--help` (or no command) pays for that.
+async function usage(): Promise<string> {
   const names = Object.keys(commands).sort();
+  const width = Math.max(...names.map((n) => n.length));
+  const rows = await Promise.all(
+    names.map(async (n) => `  ${n.padEnd(width)}  ${(await commands[n]!()).command.summary}`),
+  );
   return [
     "Usage: pvrlink <command> [options]",
     "",
     "Commands:",
-    ...names.map((n) => `  ${n}`),
+    ...rows,
     "",
     "Run `pvrlink <command> --help` for a command's options.",
     "Exit codes: 0 success, 1 bad input, 2 bad usage.",
@@ -38,12 +43,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    console.log(usage());
+    console.log(await usage());
     return name === undefined ? EXIT_USAGE : 0;
   }
   const load = commands[name];
   if (!load) {
-    console.error(`pvrlink: unknown command '${name}'\n\n${usage()}`);
+    console.error(`pvrlink: unknown command '${name}'\n\n${await usage()}`);
     return EXIT_USAGE;
   }
   const { command } = await load();
