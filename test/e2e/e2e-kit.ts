@@ -1,26 +1,14 @@
-/** @module Shared pieces of the end-to-end tests: the compiled binary, a recording TCP tap, byte windows, scripted load. */
-import { existsSync } from "node:fs";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { indexRecording } from "../../codec/container/recording-indexer.ts";
 import type { ByteRange } from "../../codec/recording-index.ts";
 import type { HostPort } from "../../firmware/demo/child-process.ts";
 import { Cluster, type ClusterOptions } from "../../firmware/demo/cluster.ts";
-import type { SendResult } from "../../firmware/send/send-recording.ts";
+import { compiledBinary } from "../support/compiled-binary.ts";
 
-export const ROOT = join(import.meta.dir, "../..");
-
-/** The binary under test: dist/pvrlink-linux-x64 (npm test builds it), or $PVRLINK_BIN. Missing is an error. */
-export function binary(): string {
-  const path = process.env.PVRLINK_BIN ?? join(ROOT, "dist/pvrlink-linux-x64");
-  if (!existsSync(path)) {
-    throw new Error(
-      `End-to-end tests need the compiled binary ${path}: run 'npm test' (or 'bun scripts/build.ts x64') first`,
-    );
-  }
-  return path;
-}
+/** The binary under test (test/support/compiled-binary.ts). */
+export const binary = (): string => compiledBinary("End-to-end tests");
 
 export function startCluster(o: Omit<ClusterOptions, "command"> = {}): Promise<Cluster> {
   return Cluster.start({
@@ -30,17 +18,6 @@ export function startCluster(o: Omit<ClusterOptions, "command"> = {}): Promise<C
       : {}),
     ...o,
   });
-}
-
-/** The `--json` summary line of a `pvrlink send` run. */
-export function summaryOf(stdout: string): SendResult {
-  const line = stdout
-    .trim()
-    .split("\n")
-    .reverse()
-    .find((l) => l.includes('"event":"summary"'));
-  if (!line) throw new Error(`send printed no summary:\n${stdout.slice(-2000)}`);
-  return JSON.parse(line) as SendResult;
 }
 
 /**
@@ -159,32 +136,12 @@ export function protectedRangesOf(bytes: Uint8Array): { ranges: ByteRange[]; iPi
   return { ranges: idx.protectedRanges, iPictures: idx.counts.I };
 }
 
-/** Spool files (`<transfer id>.part`) under the node's data dir, by id. */
-export async function spoolFiles(nodeDataDir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith(".part")) out.set(e.name.slice(0, -5), p);
-    }
-  };
-  await walk(nodeDataDir);
-  return out;
-}
-
 export async function sizeOf(path: string): Promise<number> {
   return (await stat(path)).size;
 }
 
 export function contains(hay: Buffer, needle: Buffer): boolean {
   return hay.indexOf(needle) >= 0;
-}
-
-/** Files left in a recorder's incoming (temp) directory: must be none once a transfer has ended. */
-export async function incomingLeftovers(recorderDataDir: string): Promise<string[]> {
-  const dir = join(recorderDataDir, "library", ".incoming");
-  return existsSync(dir) ? readdir(dir) : [];
 }
 
 export interface LibraryEntry {
@@ -231,8 +188,4 @@ export class ScriptedLoad implements Disposable {
   [Symbol.dispose](): void {
     clearInterval(this.#timer);
   }
-}
-
-export async function sha256File(path: string): Promise<string> {
-  return new Bun.CryptoHasher("sha256").update(await readFile(path)).digest("hex");
 }

@@ -4,15 +4,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../firmware/demo/cluster.ts";
-import {
-  incomingLeftovers,
-  libraryOf,
-  ScriptedLoad,
-  sha256File,
-  startCluster,
-  summaryOf,
-  Tap,
-} from "./e2e-kit.ts";
+import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
+import { summaryOf } from "../support/send-summary.ts";
+import { libraryOf, ScriptedLoad, startCluster, Tap } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 let load: ScriptedLoad;

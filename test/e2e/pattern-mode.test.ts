@@ -6,18 +6,10 @@ import { indexRecording } from "../../codec/container/recording-indexer.ts";
 import { PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
 import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
 import type { Cluster } from "../../firmware/demo/cluster.ts";
-import {
-  complement,
-  contains,
-  incomingLeftovers,
-  libraryOf,
-  ROOT,
-  sha256File,
-  startCluster,
-  summaryOf,
-  Tap,
-  windowsInside,
-} from "./e2e-kit.ts";
+import { ROOT } from "../support/compiled-binary.ts";
+import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
+import { summaryOf } from "../support/send-summary.ts";
+import { complement, contains, libraryOf, startCluster, Tap, windowsInside } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 

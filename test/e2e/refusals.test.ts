@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { randomToken } from "../../crypto/random-token.ts";
 import type { Cluster } from "../../firmware/demo/cluster.ts";
 import { encodePreamble } from "../../firmware/direct/direct-frame.ts";
-import { libraryOf, ROOT, startCluster, summaryOf, Tap } from "./e2e-kit.ts";
+import { ROOT } from "../support/compiled-binary.ts";
+import { summaryOf } from "../support/send-summary.ts";
+import { libraryOf, startCluster, Tap } from "./e2e-kit.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
 let cluster: Cluster;

@@ -4,18 +4,16 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../firmware/demo/cluster.ts";
+import { ROOT } from "../support/compiled-binary.ts";
+import { incomingLeftovers, sha256File, spoolFiles } from "../support/left-behind.ts";
+import { summaryOf } from "../support/send-summary.ts";
 import {
   contains,
   gaps,
-  incomingLeftovers,
   libraryOf,
   protectedRangesOf,
-  ROOT,
-  sha256File,
   sizeOf,
-  spoolFiles,
   startCluster,
-  summaryOf,
   Tap,
   windowsInside,
 } from "./e2e-kit.ts";

@@ -1,7 +1,10 @@
 /** @module Scenarios: the direct connection blocked by NAT falls back to the encrypted relay; a port forward on the callee's router carries the direct part. */
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { events, ROOT, Scenario, sha256File, summaryOf } from "./scenario-kit.ts";
+import { ROOT } from "../../support/compiled-binary.ts";
+import { sha256File } from "../../support/left-behind.ts";
+import { summaryOf } from "../../support/send-summary.ts";
+import { events, Scenario } from "./scenario-kit.ts";
 
 const FILE = join(ROOT, "testdata/es/mpeg2-gop15.m2v");
 const FORWARDED = 7000;

@@ -1,8 +1,11 @@
 /** @module Scenario: 5 % loss and 100 ms delay each way on both homes' wan links; triggers are retried until acknowledged and transfers complete. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
+import { ROOT } from "../../support/compiled-binary.ts";
+import { sha256File } from "../../support/left-behind.ts";
+import { summaryOf } from "../../support/send-summary.ts";
 import type { Impairment } from "../impairment.ts";
-import { events, ROOT, Scenario, sha256File, summaryOf } from "./scenario-kit.ts";
+import { events, Scenario } from "./scenario-kit.ts";
 
 let s: Scenario;
 const impairments: Impairment[] = [];

@@ -1,7 +1,9 @@
 /** @module Scenario: the control node is killed mid-transfer and restarted; recorders come back on their own and nothing half-written is filed. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { sha256File } from "../../support/left-behind.ts";
+import { summaryOf } from "../../support/send-summary.ts";
 import { waitFor } from "../run-in.ts";
-import { events, Scenario, sha256File, summaryOf } from "./scenario-kit.ts";
+import { events, Scenario } from "./scenario-kit.ts";
 
 let s: Scenario;
 const SIZE = 6_000_000;

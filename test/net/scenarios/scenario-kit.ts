@@ -1,24 +1,18 @@
 /** @module The recorder scenarios' stage: a control node in the wan namespace, recorders in NATed homes, all the compiled binary. */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
+import { compiledBinary } from "../../support/compiled-binary.ts";
+import { incomingLeftovers, spoolFiles } from "../../support/left-behind.ts";
 import { createNetBed, type NetBed, type NetBedOptions, NODE_ADDR } from "../net-bed.ts";
 import { readInNs, sysctl } from "../ns-admin.ts";
 import { type NsProcess, waitFor } from "../run-in.ts";
 
-export const ROOT = join(import.meta.dir, "../../..");
-
-/** The binary under test: dist/pvrlink-linux-x64 or $PVRLINK_BIN. Missing is an error, never a skip. */
+/** The binary under test (test/support/compiled-binary.ts). */
 export function binary(): string {
-  const path = process.env.PVRLINK_BIN ?? join(ROOT, "dist/pvrlink-linux-x64");
-  if (!existsSync(path)) {
-    throw new Error(
-      `The NAT scenarios need the compiled binary ${path}: run 'bun scripts/build.ts x64' (or 'npm test') first`,
-    );
-  }
-  return path;
+  return compiledBinary("The NAT scenarios");
 }
 
 /** A /proc/stat that never changes: the load monitor sees no CPU load, so only the busy switch makes a recorder busy. */
@@ -295,9 +289,8 @@ export class Scenario implements AsyncDisposable {
   }
 
   /** Files left in NAME's incoming (temp) directory: none once a transfer has ended. */
-  async incomingLeftovers(name: string): Promise<string[]> {
-    const dir = join(this.recorder(name).dataDir, "library", ".incoming");
-    return existsSync(dir) ? readdir(dir) : [];
+  incomingLeftovers(name: string): Promise<string[]> {
+    return incomingLeftovers(this.recorder(name).dataDir);
   }
 
   /** A file of n pseudo-random bytes under the scenario's directory (ordinary data: the direct route). */
@@ -312,17 +305,9 @@ export class Scenario implements AsyncDisposable {
 
   /** Sizes of the node's spool files (`<transfer>.part`) now. */
   async spoolSizes(): Promise<number[]> {
-    const out: number[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      if (!existsSync(dir)) return;
-      for (const e of await readdir(dir, { withFileTypes: true })) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.name.endsWith(".part")) out.push((await stat(p).catch(() => ({ size: 0 }))).size);
-      }
-    };
-    await walk(this.nodeDataDir);
-    return out;
+    if (!existsSync(this.nodeDataDir)) return [];
+    const paths = [...(await spoolFiles(this.nodeDataDir)).values()];
+    return Promise.all(paths.map(async (p) => (await stat(p).catch(() => ({ size: 0 }))).size));
   }
 
   /**
@@ -356,31 +341,4 @@ export class Scenario implements AsyncDisposable {
 /** Lines of a recorder's log from `since` that carry `event` (the daemon prints `... recorder <event> k=v`). */
 export function events(rec: ScenarioRecorder, event: string, since = 0): string[] {
   return rec.proc.lines.slice(since).filter((l) => l.includes(` recorder ${event}`));
-}
-
-/** The `--json` summary line of a `pvrlink send` run. */
-export function summaryOf(stdout: string): Record<string, unknown> & {
-  ok: boolean;
-  code?: string;
-  route: string;
-  fallback: boolean;
-  fallbackReason?: string;
-  bytesDirect: number;
-  bytesRelay: number;
-  sha256: string;
-  sessionId?: string;
-  transfers: string[];
-  message: string;
-} {
-  const line = stdout
-    .trim()
-    .split("\n")
-    .reverse()
-    .find((l) => l.includes('"event":"summary"'));
-  if (!line) throw new Error(`send printed no summary:\n${stdout.slice(-2000)}`);
-  return JSON.parse(line);
-}
-
-export async function sha256File(path: string): Promise<string> {
-  return new Bun.CryptoHasher("sha256").update(await readFile(path)).digest("hex");
 }

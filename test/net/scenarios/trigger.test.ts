@@ -1,8 +1,11 @@
 /** @module Scenario: a STATUS query and a data-waiting trigger reach a recorder behind NAT through its keepalive mapping alone. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { ROOT } from "../../support/compiled-binary.ts";
+import { sha256File } from "../../support/left-behind.ts";
+import { summaryOf } from "../../support/send-summary.ts";
 import { waitFor } from "../run-in.ts";
-import { events, ROOT, Scenario, sha256File, summaryOf } from "./scenario-kit.ts";
+import { events, Scenario } from "./scenario-kit.ts";
 
 let s: Scenario;
 const FILE = join(ROOT, "testdata/es/mpeg2-gop15.m2v");
