@@ -8,15 +8,18 @@ import { toBase64url } from "./random-token.ts";
 const SESSION = new Uint8Array(32).map((_, i) => i);
 const SALT = new Uint8Array(16).map((_, i) => 100 + i);
 
-/** The documented layout computed independently: HKDF key, counter 0^8 || u64 block, plain CTR. */
-function reference(position: number, data: Uint8Array, salt = SALT): Uint8Array {
+/** The documented layout computed independently: HKDF key, counter 0^8 || u64 block, plain CTR over zeros. */
+function reference(position: number, length: number, salt = SALT): Uint8Array {
   const key = deriveKey(SESSION, `pattern/v1/${toBase64url(salt)}`);
   const iv = Buffer.alloc(16);
   const first = Math.floor(position / 16);
   iv.writeBigUInt64BE(BigInt(first), 8);
   const skip = position - first * 16;
-  const padded = Buffer.concat([Buffer.alloc(skip), data]);
-  return new Uint8Array(createCipheriv("aes-256-ctr", key, iv).update(padded).subarray(skip));
+  return new Uint8Array(
+    createCipheriv("aes-256-ctr", key, iv)
+      .update(Buffer.alloc(skip + length))
+      .subarray(skip),
+  );
 }
 
 describe("makePatternKeystream()", () => {
@@ -25,40 +28,75 @@ describe("makePatternKeystream()", () => {
     ["mid-block", 5, 30],
     ["across blocks", 13, 100],
     ["far out", 2 ** 40 + 3, 20],
+    ["longer than its zero buffer", 7, 200_000],
     ["empty", 77, 0],
   ];
   for (const [name, position, length] of cases) {
     test(`makePatternKeystream() matches AES-256-CTR with the documented layout ${name}`, async () => {
       const ks = await makePatternKeystream(SESSION, SALT);
-      const data = new Uint8Array(length).map((_, i) => i * 3);
-      expect(await ks(position, data)).toEqual(reference(position, data));
+      expect(ks(position, length)).toEqual(reference(position, length));
     });
   }
 
-  test("makePatternKeystream() is its own inverse and leaves its input alone", async () => {
-    const ks = await makePatternKeystream(SESSION, SALT);
-    const data = new Uint8Array(50).fill(0xaa);
-    const once = await ks(9, data);
-    expect(data).toEqual(new Uint8Array(50).fill(0xaa));
-    expect(await ks(9, once)).toEqual(data);
+  // The stream continues where the last call stopped and restarts anywhere else: every order of calls must
+  // give the same bytes as the layout, including going back and calling twice at one position.
+  const sequences: Array<[string, Array<[number, number]>]> = [
+    [
+      "continuing calls",
+      [
+        [0, 5],
+        [5, 11],
+        [16, 1],
+        [17, 40],
+      ],
+    ],
+    [
+      "jumps forward and back",
+      [
+        [100, 3],
+        [3, 7],
+        [10, 0],
+        [10, 33],
+        [3, 7],
+      ],
+    ],
+    [
+      "the same position twice",
+      [
+        [9, 20],
+        [9, 20],
+      ],
+    ],
+  ];
+  for (const [name, calls] of sequences) {
+    test(`makePatternKeystream() gives the layout's bytes for ${name}`, async () => {
+      const ks = await makePatternKeystream(SESSION, SALT);
+      for (const [position, length] of calls)
+        expect(ks(position, length)).toEqual(reference(position, length));
+    });
+  }
+
+  test("makePatternKeystream() does not depend on the caller keeping the session key", async () => {
+    const session = SESSION.slice();
+    const ks = await makePatternKeystream(session, SALT);
+    session.fill(0);
+    expect(ks(0, 48)).toEqual(reference(0, 48));
   });
 
   test("makePatternKeystream() gives different keystreams for different salts and positions", async () => {
-    const zeros = new Uint8Array(32);
-    const a = await (await makePatternKeystream(SESSION, SALT))(0, zeros);
-    const b = await (await makePatternKeystream(SESSION, new Uint8Array(16)))(0, zeros);
-    const c = await (await makePatternKeystream(SESSION, SALT))(32, zeros);
+    const a = (await makePatternKeystream(SESSION, SALT))(0, 32);
+    const b = (await makePatternKeystream(SESSION, new Uint8Array(16)))(0, 32);
+    const c = (await makePatternKeystream(SESSION, SALT))(32, 32);
     expect(a).not.toEqual(b);
     expect(a).not.toEqual(c);
   });
 
   const bad: Array<[string, () => Promise<unknown>]> = [
     ["a short salt", () => makePatternKeystream(SESSION, new Uint8Array(15))],
-    ["a negative position", async () => (await makePatternKeystream(SESSION, SALT))(-1, new Uint8Array(1))],
-    [
-      "a fractional position",
-      async () => (await makePatternKeystream(SESSION, SALT))(1.5, new Uint8Array(1)),
-    ],
+    ["a negative position", async () => (await makePatternKeystream(SESSION, SALT))(-1, 1)],
+    ["a fractional position", async () => (await makePatternKeystream(SESSION, SALT))(1.5, 1)],
+    ["a negative length", async () => (await makePatternKeystream(SESSION, SALT))(0, -1)],
+    ["a run past 2^53", async () => (await makePatternKeystream(SESSION, SALT))(2 ** 53 - 4, 8)],
   ];
   for (const [name, fn] of bad) {
     test(`makePatternKeystream() rejects ${name}`, async () => expect(fn()).rejects.toThrow(RangeError));

@@ -110,7 +110,7 @@ export async function splitCost(
       hash2.update(c);
       const routed = router.push(c);
       for (const p of routed.protected) await sealer.add(p);
-      if (cipher) for (const d of routed.direct) await cipher.apply(d);
+      if (cipher) for (const d of routed.direct) cipher.apply(d);
     }
     router.finish();
     cipher?.finish();

@@ -3,16 +3,17 @@ import { CodecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
 
 /**
- * `data` XOR keystream bytes [position, position + data.length) of one transfer, as a new array
- * (crypto/keystream.ts makes one). The codec stays free of keys: it only says which keystream bytes to apply.
+ * Keystream bytes [position, position + length) of one transfer, as a new array (crypto/keystream.ts makes
+ * one). The codec stays free of keys: it only says which keystream bytes it needs.
  */
-export type PatternKeystream = (position: number, data: Uint8Array) => Promise<Uint8Array>;
+export type PatternKeystream = (position: number, length: number) => Uint8Array;
 
 /**
  * XORs keystream into the bytes of `ranges` as the body streams past, chunk boundaries anywhere. Keystream
  * position = number of range bytes before this one (the byte's ordinal among encrypted bytes), so one chunk
- * needs one contiguous keystream run however many ranges it touches: one cipher call per chunk, and the
- * keystream generated is exactly the bytes encrypted. XOR is its own inverse, so the receiver runs the same.
+ * needs one contiguous keystream run however many ranges it touches: one keystream call per chunk, each
+ * continuing where the last stopped, and the keystream made is exactly the bytes encrypted. XOR is its own
+ * inverse, so the receiver runs the same.
  */
 export class PatternCipher {
   readonly #ranges: readonly ByteRange[];
@@ -36,9 +37,10 @@ export class PatternCipher {
 
   /**
    * Transforms the next `chunk.length` body bytes in place (the caller's buffer is overwritten: pass one you
-   * own). Calls must not overlap: await each before the next. Throws ERR_PATTERN_LENGTH past the body's end.
+   * own). Synchronous: a body of thousands of chunks costs no promise per chunk. Throws ERR_PATTERN_LENGTH
+   * past the body's end.
    */
-  async apply(chunk: Uint8Array): Promise<void> {
+  apply(chunk: Uint8Array): void {
     const start = this.#pos;
     const end = start + chunk.length;
     if (end > this.#bodyLength) {
@@ -50,43 +52,27 @@ export class PatternCipher {
     }
     this.#pos = end;
     const ranges = this.#ranges;
-    // Skip ranges that ended before this chunk (only possible if none were touched: never after #next moves).
+    // #next is the first range not wholly before this chunk: earlier calls moved past every finished one.
     let i = this.#next;
     let before = this.#before;
     const first = ranges[i];
     if (first === undefined || first.offset >= end) return;
     const ksStart = before + Math.max(0, start - first.offset);
-    // Count the keystream bytes this chunk needs.
     let need = 0;
     for (let j = i; j < ranges.length && ranges[j]!.offset < end; j++) {
       const r = ranges[j]!;
       need += Math.min(end, r.offset + r.length) - Math.max(start, r.offset);
     }
     if (need === 0) return;
-    // Gather the range bytes into one run, let the cipher XOR it natively, scatter it back: the XOR never
-    // runs byte by byte in JavaScript, and Buffer.copy moves each piece without allocating a view.
-    const src = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const gathered = Buffer.allocUnsafe(need);
+    // One keystream run for the chunk, XORed straight into each range of it: no gathered copy, no view and
+    // no allocation per range (most ranges are a few dozen bytes, so per-range overhead is what costs).
+    const ks = this.#keystream(ksStart, need);
     let k = 0;
-    let j = i;
-    for (; j < ranges.length && ranges[j]!.offset < end; j++) {
-      const r = ranges[j]!;
-      k += src.copy(
-        gathered,
-        k,
-        Math.max(start, r.offset) - start,
-        Math.min(end, r.offset + r.length) - start,
-      );
-    }
-    const xored = await this.#keystream(ksStart, gathered);
-    const out = Buffer.from(xored.buffer, xored.byteOffset, xored.byteLength);
-    k = 0;
     for (; i < ranges.length && ranges[i]!.offset < end; i++) {
       const r = ranges[i]!;
-      const from = Math.max(start, r.offset) - start;
       const rEnd = r.offset + r.length;
       const to = Math.min(end, rEnd) - start;
-      k += out.copy(src, from, k, k + (to - from));
+      for (let x = Math.max(start, r.offset) - start; x < to; x++) chunk[x]! ^= ks[k++]!;
       if (rEnd > end) break;
       before += r.length;
     }

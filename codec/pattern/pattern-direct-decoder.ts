@@ -29,7 +29,7 @@ export class PatternDirectDecoder {
 
   async push(chunk: Uint8Array): Promise<Uint8Array[]> {
     if (this.#cipher !== undefined) {
-      await this.#cipher.apply(chunk);
+      this.#cipher.apply(chunk);
       return chunk.length > 0 ? [chunk] : [];
     }
     const out: Uint8Array[] = [];
@@ -83,7 +83,7 @@ export class PatternDirectDecoder {
     );
     // The body's first bytes are a view into the caller's chunk, as for later chunks.
     const body = chunk.subarray(chunk.length - (rest.length - length));
-    await this.#cipher.apply(body);
+    this.#cipher.apply(body);
     if (body.length > 0) out.push(body);
     return out;
   }

@@ -51,7 +51,7 @@ export class PatternDirectEncoder {
   /** Takes the next bytes of the plain direct part; body bytes are encrypted IN PLACE in `chunk`. */
   async push(chunk: Uint8Array): Promise<Uint8Array[]> {
     if (this.#cipher !== undefined) {
-      await this.#cipher.apply(chunk);
+      this.#cipher.apply(chunk);
       return chunk.length > 0 ? [chunk] : [];
     }
     const joined = new Uint8Array(this.#head.length + chunk.length);
@@ -77,7 +77,7 @@ export class PatternDirectEncoder {
     });
     this.#cipher = new PatternCipher(this.#ranges, split.bodyLength, this.#keystream);
     const body = chunk.subarray(length - (joined.length - chunk.length));
-    await this.#cipher.apply(body);
+    this.#cipher.apply(body);
     const out = [joined.subarray(0, length), header];
     if (body.length > 0) out.push(body);
     return out;
