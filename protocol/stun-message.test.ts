@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { SeededRandom } from "../test/support/seeded-random.ts";
 import { decodeErrorCode, decodeText, encodeErrorCode, encodeText } from "./stun-attributes.ts";
 import {
   ATTR_ERROR_CODE,
@@ -267,14 +268,10 @@ describe("decodeStunMessage() under corruption", () => {
   });
 
   test("random garbage and random header-valid garbage throw only StunError", () => {
-    let seed = 12345;
-    const rnd = () => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return seed >>> 16;
-    };
+    const r = new SeededRandom(12345);
     for (let i = 0; i < 5000; i++) {
-      const n = rnd() % 200;
-      const b = new Uint8Array(n).map(() => rnd() & 0xff);
+      const n = r.below(200);
+      const b = r.bytes(n);
       if (i % 2 === 0 && n >= 20) {
         // Make the header plausible so the attribute walker is exercised, not just the cookie check.
         b[0] = b[0]! & 0x3f;

@@ -1,6 +1,7 @@
 /** @module The direct channel after the handshake: frame integrity, the session lease, backpressure, garbage input, throughput. */
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "../../crypto/random-token.ts";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { dialDirect } from "./direct-dial.ts";
 import { encodePreamble, SALT_BYTES } from "./direct-frame.ts";
 import {
@@ -142,18 +143,14 @@ describe("direct listener under garbage", () => {
     await using kit = await startKit({ handshakeTimeoutMs: 300 });
     const t = kit.ticket();
     const valid = encodePreamble({ salt: randomBytes(SALT_BYTES), sessionId: t.sessionId });
-    let seed = 7;
-    const rnd = () => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return seed >>> 8;
-    };
+    const r = new SeededRandom(7);
     const streams: Uint8Array[] = [];
     for (let i = 0; i < 300; i++) {
-      if (i % 3 === 0) streams.push(Uint8Array.from({ length: rnd() % 400 }, () => rnd() & 0xff));
+      if (i % 3 === 0) streams.push(r.bytes(r.below(400)));
       else {
-        const tail = Uint8Array.from({ length: rnd() % 200 }, () => rnd() & 0xff);
+        const tail = r.bytes(r.below(200));
         const b = new Uint8Array([...valid, ...tail]);
-        if (i % 3 === 1) b[rnd() % b.length] = rnd() & 0xff;
+        if (i % 3 === 1) b[r.below(b.length)] = r.byte();
         streams.push(b);
       }
     }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import {
   decodePreamble,
@@ -88,17 +89,10 @@ describe("FrameReader", () => {
 
 describe("framing under fuzz", () => {
   test("2000 random byte strings either parse or throw DirectChannelError", () => {
-    let seed = 12345;
-    const rnd = () => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return seed >>> 8;
-    };
+    const r = new SeededRandom(12345);
     const valid = encodePreamble({ salt, sessionId: "fuzz" });
     for (let i = 0; i < 2000; i++) {
-      const b =
-        i % 2 === 0
-          ? Uint8Array.from({ length: rnd() % 64 }, () => rnd() & 0xff)
-          : valid.map((v) => (rnd() % 20 === 0 ? rnd() & 0xff : v));
+      const b = i % 2 === 0 ? r.bytes(r.below(64)) : r.sprinkle(valid, 1 / 20);
       for (const run of [() => decodePreamble(b), () => new FrameReader().push(b)]) {
         try {
           run();

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import { decodeMessage, encodeMessage, TYPE_OFFER, type WireMessage } from "./direct-message.ts";
 
@@ -51,16 +52,10 @@ describe("encodeMessage() / decodeMessage()", () => {
     expect(m.type === "data" && m.bytes.buffer === p.buffer).toBe(true);
   });
   test("decodeMessage() throws only DirectChannelError on 3000 mutated messages", () => {
-    let seed = 99;
-    const rnd = () => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return seed >>> 8;
-    };
+    const r = new SeededRandom(99);
     for (let i = 0; i < 3000; i++) {
       const src = encodeMessage(roundTrip[i % roundTrip.length]!);
-      const b = src
-        .map((v) => (rnd() % 10 === 0 ? rnd() & 0xff : v))
-        .subarray(0, 1 + (rnd() % (src.length + 1)));
+      const b = r.sprinkle(src, 1 / 10).subarray(0, 1 + r.below(src.length + 1));
       try {
         decodeMessage(b);
       } catch (err) {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { parsePressure } from "./parse-pressure.ts";
 import { parseProcStat } from "./parse-proc-stat.ts";
 import { ProcParseError } from "./proc-parse-error.ts";
@@ -57,13 +58,6 @@ describe("parsePressure()", () => {
 });
 
 // Fuzz: random mutations of real content and random bytes must parse or throw ProcParseError, never anything else.
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 function mutate(text: string, r: () => number): string {
   const chars = [...text];
   const n = 1 + Math.floor(r() * 6);
@@ -84,7 +78,8 @@ describe("/proc parsers under corruption", () => {
     ["parsePressure()", parsePressure, PSI],
   ] as const) {
     test(`${name} parses or throws ProcParseError for 2000 corrupted inputs`, () => {
-      const r = rng(name.length);
+      const rnd = new SeededRandom(name.length);
+      const r = () => rnd.next();
       let parsed = 0;
       for (let i = 0; i < 2000; i++) {
         const input =

@@ -5,6 +5,7 @@ import {
   type TriggerKind,
   verifyTriggerAck,
 } from "../../protocol/trigger-datagram.ts";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { TriggerDispatcher, type TriggerLogEvent } from "./trigger-dispatcher.ts";
 
 const KEY = new Uint8Array(32).fill(7);
@@ -149,17 +150,14 @@ describe("TriggerDispatcher", () => {
 
   test("handle() survives 5000 random and mutated datagrams without throwing or acting", () => {
     const r = rig();
-    let seed = 12345;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
+    const rnd = new SeededRandom(12345);
+    const rand = () => rnd.next();
     const valid = trig("end", { session: "s" }).bytes;
     for (let i = 0; i < 5000; i++) {
       let b: Uint8Array;
       if (i % 2 === 0) {
         b = new Uint8Array(Math.floor(rand() * 1300)).map(() => Math.floor(rand() * 256));
-        if (b.length >= 4 && i % 4 === 0) b.set([0x50, 0x56, 0x54, 0x47, 1, 1], 0);
+        if (b.length >= 6 && i % 4 === 0) b.set([0x50, 0x56, 0x54, 0x47, 1, 1], 0);
       } else {
         b = new Uint8Array(valid);
         const flips = 1 + Math.floor(rand() * 4);

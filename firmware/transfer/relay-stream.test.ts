@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { DecryptError } from "../../crypto/aead.ts";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import {
   MAX_RELAY_DATA_BYTES,
   RELAY_STREAM_DIRECT,
@@ -20,13 +21,7 @@ const SESSION_KEY = new Uint8Array(32).fill(7);
 const OTHER_KEY = new Uint8Array(32).fill(8);
 
 function payloadOf(n: number, seed = 1): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
+  return new SeededRandom(seed).bytes(n);
 }
 
 function manifestFor(payload: Uint8Array, over: Partial<RelayManifest> = {}): RelayManifest {

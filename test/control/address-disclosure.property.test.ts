@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
+import { SeededRandom } from "../support/seeded-random.ts";
 import { DeviceAgent } from "./device-agent.ts";
 
 const DEVICES = 10;
@@ -23,18 +24,6 @@ interface Dev {
   policy: "node" | "device";
 }
 const devs: Dev[] = [];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 beforeAll(async () => {
   node = await startNode({
@@ -83,7 +72,8 @@ function permits(callee: Dev, callerName: string): boolean {
 }
 
 test("no caller outside a callee's list ever receives its address", async () => {
-  const rnd = rng(SEED);
+  const random = new SeededRandom(SEED);
+  const rnd = () => random.next();
   const pick = <T>(xs: T[], p: number) => xs.filter(() => rnd() < p);
   const names = devs.map((d) => d.name.toLowerCase());
   let denied = 0;
