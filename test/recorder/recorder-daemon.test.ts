@@ -1,7 +1,7 @@
 /** @module The recorder daemon against a real control node process: registration, triggers, verdicts, forged triggers, node restart, store-and-forward. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
@@ -13,9 +13,9 @@ import { ControlApiError, type ControlClient } from "../../protocol/control-clie
 import { encodeTrigger } from "../../protocol/trigger-datagram.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import { type RecorderProc, startRecorder, tempDir, until } from "./recorder-harness.ts";
+import { type CalleeStage, type RecorderProc, startCalleeStage, until } from "./recorder-harness.ts";
 
-let nodeDir: string;
+let stage: CalleeStage;
 let node: NodeProcess;
 let rec: RecorderProc;
 let alice: ControlClient;
@@ -75,18 +75,12 @@ async function storeUpload(
 }
 
 beforeAll(async () => {
-  nodeDir = tempDir("pvrlink-node-");
-  node = await startNode({ dataDir: nodeDir });
-  alice = node.client(await node.enroll("alice"));
+  stage = await startCalleeStage({ recorderArgs: ["--inbox-every", "2"], permitAlice: false });
+  ({ node, rec, alice } = stage);
   bob = node.client(await node.enroll("bob"));
-  rec = await startRecorder(node, "grandma", { args: ["--inbox-every", "2"] });
 }, 30_000);
 
-afterAll(async () => {
-  await rec?.[Symbol.asyncDispose]();
-  await node?.stop();
-  rmSync(nodeDir, { recursive: true, force: true });
-});
+afterAll(() => stage?.[Symbol.asyncDispose]());
 
 describe("recorder daemon with a real control node", () => {
   test("registers the listener with the keepalive's public mapping and writes it to the status file", async () => {
@@ -279,7 +273,8 @@ describe("recorder daemon with a real control node", () => {
     expect(
       await until(() => (status().nodeReachable ? undefined : true), "status shows the node unreachable"),
     ).toBe(true);
-    node = await startNode({ dataDir: nodeDir, http, udp });
+    node = await startNode({ dataDir: node.dataDir, http, udp });
+    stage.node = node;
     await rec.log.waitFor(/registered address=127\.0\.0\.1:\d+ reason="node answered again"/, {
       from,
       timeoutMs: 20_000,

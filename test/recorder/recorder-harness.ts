@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ChildProcess, firstJson, type HostPort, hostPort } from "../../firmware/demo/child-process.ts";
-import type { NodeProcess } from "../support/control-node.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
+import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { PVRLINK_SOURCE, pvrlink } from "../support/pvrlink-source.ts";
 
 export function tempDir(prefix = "pvrlink-rec-"): string {
@@ -129,5 +130,51 @@ export async function until<T>(
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(25);
+  }
+}
+
+/** A node, the caller "alice" enrolled on it, and the callee recorder "grandma" running its daemon. */
+export interface CalleeStage extends AsyncDisposable {
+  node: NodeProcess;
+  rec: RecorderProc;
+  alice: ControlClient;
+  aliceCred: { id: string; name: string; secret: string };
+}
+
+/**
+ * Starts the stage most recorder tests share. With permitAlice (default) grandma permits alice and the test
+ * starts once the daemon has registered, so a query reaches it. Disposing stops both and removes their data.
+ */
+export async function startCalleeStage(
+  o: { nodeConfig?: Record<string, unknown>; recorderArgs?: string[]; permitAlice?: boolean } = {},
+): Promise<CalleeStage> {
+  const node = await startNode({
+    dataDir: tempDir("pvrlink-node-"),
+    ...(o.nodeConfig ? { config: o.nodeConfig } : {}),
+  });
+  let rec: RecorderProc | undefined;
+  try {
+    const aliceCred = await node.enroll("alice");
+    rec = await startRecorder(node, "grandma", o.recorderArgs ? { args: o.recorderArgs } : {});
+    const stage: CalleeStage = {
+      node,
+      rec,
+      alice: node.client(aliceCred),
+      aliceCred,
+      async [Symbol.asyncDispose]() {
+        await stage.rec[Symbol.asyncDispose]();
+        await stage.node[Symbol.asyncDispose]();
+      },
+    };
+    if (o.permitAlice !== false) {
+      const permit = await pvrlink(["permit", "add", "alice", "--data", rec.dataDir]);
+      if (permit.code !== 0) throw new Error(`permit add alice: ${permit.stderr}`);
+      await rec.log.waitFor(/recorder registered/);
+    }
+    return stage;
+  } catch (err) {
+    await rec?.[Symbol.asyncDispose]();
+    await node[Symbol.asyncDispose]();
+    throw err;
   }
 }

@@ -1,39 +1,28 @@
 /** @module The callee follows a lease the caller extended; without the extension the channel ends at the lease. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import type { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import { LeaseKeeper } from "../../firmware/send/lease-keeper.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
-import { type NodeProcess, startNode } from "../support/control-node.ts";
-import { pvrlink } from "../support/pvrlink-source.ts";
-import { type RecorderProc, startRecorder, tempDir, until } from "./recorder-harness.ts";
+import type { NodeProcess } from "../support/control-node.ts";
+import { type CalleeStage, type RecorderProc, startCalleeStage, until } from "./recorder-harness.ts";
 
-let nodeDir: string;
+let stage: CalleeStage;
 let node: NodeProcess;
 let rec: RecorderProc;
 let alice: ControlClient;
 let aliceSecret: string;
 
 beforeAll(async () => {
-  nodeDir = tempDir("pvrlink-node-");
   // A 3-second lease: long enough to connect, short enough to run past it in a test.
-  node = await startNode({ dataDir: nodeDir, config: { sessionDurationSec: 3, extensionSec: 20 } });
-  const cred = await node.enroll("alice");
-  aliceSecret = cred.secret;
-  alice = node.client(cred);
-  rec = await startRecorder(node, "grandma");
-  expect((await pvrlink(["permit", "add", "alice", "--data", rec.dataDir])).code).toBe(0);
-  await rec.log.waitFor(/recorder registered/);
+  stage = await startCalleeStage({ nodeConfig: { sessionDurationSec: 3, extensionSec: 20 } });
+  ({ node, rec, alice } = stage);
+  aliceSecret = stage.aliceCred.secret;
 }, 30_000);
 
-afterAll(async () => {
-  await rec?.[Symbol.asyncDispose]();
-  await node?.stop();
-  rmSync(nodeDir, { recursive: true, force: true });
-});
+afterAll(() => stage?.[Symbol.asyncDispose]());
 
 async function openOffer(name: string, payload: Uint8Array) {
   const q = await alice.query("grandma");

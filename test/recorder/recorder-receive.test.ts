@@ -1,7 +1,7 @@
 /** @module The daemon's receive pipeline over real sockets: split (relay + direct at once), secret via relay, fallback through the relay only, forced end. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
 import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
@@ -23,12 +23,12 @@ import {
 import { RelayStreamEncoder, relayStreamSize } from "../../firmware/transfer/relay-stream-encoder.ts";
 import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
-import { type NodeProcess, startNode } from "../support/control-node.ts";
+import type { NodeProcess } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import { type RecorderProc, startRecorder, tempDir, until } from "./recorder-harness.ts";
+import { type CalleeStage, type RecorderProc, startCalleeStage, until } from "./recorder-harness.ts";
 
 const FIXTURE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
-let nodeDir: string;
+let stage: CalleeStage;
 let node: NodeProcess;
 let rec: RecorderProc;
 let alice: ControlClient;
@@ -49,11 +49,56 @@ async function relayUpload(
   payload: Uint8Array,
 ): Promise<string> {
   const t = await alice.createTransfer({ session: s.id, size: relayStreamSize(m), kind: "relay" });
-  const enc = new RelayStreamEncoder(await relayKey(fromBase64url(s.key)), s.id, stream);
-  const body = Buffer.concat([await enc.manifest(m), ...(await enc.data(payload)), ...(await enc.end())]);
-  await alice.uploadData(t.transfer.id, 0, new Uint8Array(body));
+  const body = await relayBody(s, stream, m, payload);
+  await alice.uploadData(t.transfer.id, 0, body);
   await alice.completeTransfer(t.transfer.id, { size: body.byteLength });
   return t.transfer.id;
+}
+
+/** One relay stream of `payload`, encoded whole as the sender's RelayStreamEncoder makes it. */
+async function relayBody(
+  s: SessionGrant,
+  stream: RelayStreamId,
+  m: RelayManifest,
+  payload: Uint8Array,
+): Promise<Uint8Array> {
+  const enc = new RelayStreamEncoder(await relayKey(fromBase64url(s.key)), s.id, stream);
+  return new Uint8Array(
+    Buffer.concat([await enc.manifest(m), ...(await enc.data(payload)), ...(await enc.end())]),
+  );
+}
+
+/** alice's direct connection to grandma for session s. */
+function dial(s: SessionGrant): Promise<DirectConnection> {
+  return dialDirect({
+    host: rec.direct.host,
+    port: rec.direct.port,
+    sessionId: s.id,
+    password: s.password,
+    key: s.key,
+    callerId: alice.deviceId,
+  });
+}
+
+/** An OFFER for the fixture recording (its size and SHA-256, recordingType "ps") with the given meta. */
+function offer(
+  conn: DirectConnection,
+  kind: string,
+  name: string,
+  meta: Record<string, unknown>,
+): Promise<void> {
+  return conn.send({
+    type: "offer",
+    kind,
+    size: original.byteLength,
+    name,
+    meta: { sha256: base.sha256, recordingType: "ps", ...meta },
+  });
+}
+
+/** Waits until grandma's incoming (temp) directory is empty: a failed receive leaves nothing behind. */
+function noTempFiles(): Promise<boolean> {
+  return until(() => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0, "temp files gone");
 }
 
 interface Listed {
@@ -85,19 +130,11 @@ const base = {
 };
 
 beforeAll(async () => {
-  nodeDir = tempDir("pvrlink-node-");
-  node = await startNode({ dataDir: nodeDir });
-  alice = node.client(await node.enroll("alice"));
-  rec = await startRecorder(node, "grandma");
-  expect((await pvrlink(["permit", "add", "alice", "--data", rec.dataDir])).code).toBe(0);
-  await rec.log.waitFor(/recorder registered/);
+  stage = await startCalleeStage();
+  ({ node, rec, alice } = stage);
 }, 30_000);
 
-afterAll(async () => {
-  await rec?.[Symbol.asyncDispose]();
-  await node?.stop();
-  rmSync(nodeDir, { recursive: true, force: true });
-});
+afterAll(() => stage?.[Symbol.asyncDispose]());
 
 describe("receiving through the daemon", () => {
   test("split: the protected part through the relay and the direct part on the channel, merged byte-exact", async () => {
@@ -108,27 +145,12 @@ describe("receiving through the daemon", () => {
       { ...base, name: "film.mpg", kind: "split-protected", size: parts.protected.byteLength },
       parts.protected,
     );
-    const conn = await dialDirect({
-      host: rec.direct.host,
-      port: rec.direct.port,
-      sessionId: s.id,
-      password: s.password,
-      key: s.key,
-      callerId: alice.deviceId,
-    });
+    const conn = await dial(s);
     const transferId = await protectedId;
-    await conn.send({
-      type: "offer",
-      kind: "split",
-      size: original.byteLength,
-      name: "film.mpg",
-      meta: {
-        sha256: base.sha256,
-        recordingType: "ps",
-        secret: false,
-        relay: { transferId, stream: 1 },
-        directSize: parts.direct.byteLength,
-      },
+    await offer(conn, "split", "film.mpg", {
+      secret: false,
+      relay: { transferId, stream: 1 },
+      directSize: parts.direct.byteLength,
     });
     await conn.sendData(parts.direct);
     await conn.send({ type: "end", size: parts.direct.byteLength, sha256: sha(parts.direct) });
@@ -147,27 +169,14 @@ describe("receiving through the daemon", () => {
 
   test("secret: the whole recording through the relay, only OFFER/END/RECEIPT on the channel", async () => {
     const s = await live();
-    const conn = await dialDirect({
-      host: rec.direct.host,
-      port: rec.direct.port,
-      sessionId: s.id,
-      password: s.password,
-      key: s.key,
-      callerId: alice.deviceId,
-    });
+    const conn = await dial(s);
     const transferId = await relayUpload(
       s,
       RELAY_STREAM_WHOLE,
       { ...base, name: "diary.mpg", kind: "whole", size: original.byteLength, secret: true },
       original,
     );
-    await conn.send({
-      type: "offer",
-      kind: "relay",
-      size: original.byteLength,
-      name: "diary.mpg",
-      meta: { sha256: base.sha256, recordingType: "ps", secret: true, relay: { transferId, stream: 3 } },
-    });
+    await offer(conn, "relay", "diary.mpg", { secret: true, relay: { transferId, stream: 3 } });
     await conn.send({ type: "end", size: original.byteLength, sha256: base.sha256 });
     expect(await conn.receive()).toMatchObject({ type: "receipt", ok: true, sha256: base.sha256 });
     await conn.close();
@@ -209,21 +218,8 @@ describe("receiving through the daemon", () => {
       { ...base, name: "spliced.mpg", kind: "split-protected", size: parts.protected.byteLength },
       parts.protected,
     );
-    const conn = await dialDirect({
-      host: rec.direct.host,
-      port: rec.direct.port,
-      sessionId: s.id,
-      password: s.password,
-      key: s.key,
-      callerId: alice.deviceId,
-    });
-    await conn.send({
-      type: "offer",
-      kind: "split",
-      size: original.byteLength,
-      name: "spliced.mpg",
-      meta: { sha256: base.sha256, recordingType: "ps", secret: false, relay: { transferId, stream: 1 } },
-    });
+    const conn = await dial(s);
+    await offer(conn, "split", "spliced.mpg", { secret: false, relay: { transferId, stream: 1 } });
     await conn.sendData(parts.direct).catch(() => {});
     await conn.send({ type: "end" }).catch(() => {});
     const receipt = await conn.receive();
@@ -235,19 +231,12 @@ describe("receiving through the daemon", () => {
     const from = rec.log.length;
     await node.admin.endSession(other.id, "operator");
     await rec.log.waitFor(new RegExp(`session-work-ended session=${other.id}`), { from });
-    await until(() => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0, "temp files gone");
+    await noTempFiles();
   }, 20_000);
 
   test("a forced end mid-transfer closes the channel with 'ended' and leaves no temp file", async () => {
     const s = await live();
-    const conn = await dialDirect({
-      host: rec.direct.host,
-      port: rec.direct.port,
-      sessionId: s.id,
-      password: s.password,
-      key: s.key,
-      callerId: alice.deviceId,
-    });
+    const conn = await dial(s);
     await conn.send({
       type: "offer",
       kind: "data",
@@ -296,14 +285,7 @@ describe("receiving through the daemon", () => {
           : { ...base, name, kind: "whole", size: original.byteLength, secret: true };
       const t = await alice.createTransfer({ session: s.id, size: relayStreamSize(manifest), kind: "relay" });
       const transferId = t.transfer.id;
-      const conn = await dialDirect({
-        host: rec.direct.host,
-        port: rec.direct.port,
-        sessionId: s.id,
-        password: s.password,
-        key: s.key,
-        callerId: alice.deviceId,
-      });
+      const conn = await dial(s);
       await conn.send({
         type: "offer",
         kind,
@@ -320,27 +302,19 @@ describe("receiving through the daemon", () => {
       await conn.send({ type: "end", size: original.byteLength, sha256: base.sha256 }).catch(() => {});
       expect(await conn.receive()).toMatchObject({ type: "receipt", ok: false, code: "clear_data_refused" });
       await conn.close();
-      const enc = new RelayStreamEncoder(
-        await relayKey(fromBase64url(s.key)),
-        s.id,
+      const body = await relayBody(
+        s,
         kind === "split" ? RELAY_STREAM_PROTECTED : RELAY_STREAM_WHOLE,
+        manifest,
+        kind === "split" ? parts.protected : original,
       );
-      const payload = kind === "split" ? parts.protected : original;
-      const body = Buffer.concat([
-        await enc.manifest(manifest),
-        ...(await enc.data(payload)),
-        ...(await enc.end()),
-      ]);
-      await alice.uploadData(transferId, 0, new Uint8Array(body)).catch(() => {});
+      await alice.uploadData(transferId, 0, body).catch(() => {});
       await alice.completeTransfer(transferId, { size: body.byteLength }).catch(() => {});
       await rec.log.waitFor(new RegExp(`receive-failed session=${s.id} code=clear_data_refused`));
       // Give a download that was not stopped the time to finish and be filed, then look.
       await Bun.sleep(300);
       expect(await listed(name)).toBeUndefined();
-      await until(
-        () => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0,
-        "temp files gone",
-      );
+      await noTempFiles();
     }, 20_000);
   }
 
@@ -398,27 +372,12 @@ describe("receiving through the daemon", () => {
       const { wire, added } = await patternDirect(fromBase64url(s.key));
       const splitHeader = peekSplitHeaderLength(parts.direct) ?? 0;
       damage(wire, splitHeader, splitHeader + added);
-      const conn = await dialDirect({
-        host: rec.direct.host,
-        port: rec.direct.port,
-        sessionId: s.id,
-        password: s.password,
-        key: s.key,
-        callerId: alice.deviceId,
-      });
-      await conn.send({
-        type: "offer",
-        kind: "split",
-        size: original.byteLength,
-        name,
-        meta: {
-          sha256: base.sha256,
-          recordingType: "ps",
-          secret: false,
-          relay: { transferId, stream: 1 },
-          directSize: wire.byteLength,
-          protection: "pattern",
-        },
+      const conn = await dial(s);
+      await offer(conn, "split", name, {
+        secret: false,
+        relay: { transferId, stream: 1 },
+        directSize: wire.byteLength,
+        protection: "pattern",
       });
       await conn.sendData(wire, { clear: true }).catch(() => {});
       await conn.send({ type: "end", size: original.byteLength, sha256: base.sha256 }).catch(() => {});
@@ -430,10 +389,7 @@ describe("receiving through the daemon", () => {
       } else {
         expect(receipt).toMatchObject({ type: "receipt", ok: false, code });
         expect(await listed(name)).toBeUndefined();
-        await until(
-          () => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0,
-          "temp files gone",
-        );
+        await noTempFiles();
       }
     }, 20_000);
   }
