@@ -226,9 +226,21 @@ export class Cluster implements AsyncDisposable {
 
   /** `pvrlink <args> --data <recorder's dir>`. */
   recorderRun(name: string, args: string[], env?: Record<string, string>): Promise<RunResult> {
+    return this.run([...args, "--data", this.recorder(name).dataDir], env);
+  }
+
+  /** The recorder started as NAME; throws when there is none. */
+  recorder(name: string): Recorder {
     const r = this.recorders.get(name);
     if (!r) throw new Error(`no recorder ${name}`);
-    return this.run([...args, "--data", r.dataDir], env);
+    return r;
+  }
+
+  /** CALLEE's device-held allow-list gets CALLER (`pvrlink permit add`), as its owner would do it. */
+  async permit(callee: string, caller: string): Promise<void> {
+    const r = await this.recorderRun(callee, ["permit", "add", caller]);
+    if (r.code !== 0)
+      throw new Error(`permit add ${caller} on ${callee} exited ${r.code}: ${r.stderr || r.stdout}`);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

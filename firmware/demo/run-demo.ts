@@ -70,7 +70,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
     out(`${r.name}: device ${r.id}, direct channel on ${r.direct.host}:${r.direct.port}`);
 
   step("permissions: bob lets alice call; alice lets nobody");
-  await cluster.ok(["permit", "add", "alice", "--data", bob.dataDir]);
+  await cluster.permit("bob", "alice");
   out("bob: permit add alice");
 
   step("alice files a sample MPEG-2 recording in her library and sends it to bob");

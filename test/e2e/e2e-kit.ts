@@ -20,6 +20,23 @@ export function startCluster(o: Omit<ClusterOptions, "command"> = {}): Promise<C
   });
 }
 
+/** A cluster with recorders alice and bob, bob permitting alice: the stage most end-to-end tests start from. */
+export async function startAliceAndBob(
+  o: Omit<ClusterOptions, "command"> & { bobLoadDir?: (c: Cluster) => Promise<string> } = {},
+): Promise<Cluster> {
+  const { bobLoadDir, ...clusterOptions } = o;
+  const cluster = await startCluster(clusterOptions);
+  try {
+    await cluster.addRecorder("alice");
+    await cluster.addRecorder("bob", bobLoadDir ? { loadDir: await bobLoadDir(cluster) } : {});
+    await cluster.permit("bob", "alice");
+    return cluster;
+  } catch (err) {
+    await cluster[Symbol.asyncDispose]();
+    throw err;
+  }
+}
+
 /**
  * A TCP proxy that records both directions and can throttle the client-to-server direction (bytes per
  * second), so a transfer lasts long enough for a lease extension, a forced end or a node restart.
@@ -156,7 +173,7 @@ export interface LibraryEntry {
 
 export async function libraryOf(cluster: Cluster, name: string): Promise<LibraryEntry[]> {
   return JSON.parse(
-    await cluster.ok(["library", "list", "--json", "--data", cluster.recorders.get(name)?.dataDir ?? ""]),
+    await cluster.ok(["library", "list", "--json", "--data", cluster.recorder(name).dataDir]),
   );
 }
 

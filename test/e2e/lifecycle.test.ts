@@ -6,20 +6,22 @@ import { join } from "node:path";
 import type { Cluster } from "../../firmware/demo/cluster.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, ScriptedLoad, startCluster, Tap } from "./e2e-kit.ts";
+import { libraryOf, ScriptedLoad, startAliceAndBob, Tap } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 let load: ScriptedLoad;
 
 beforeAll(async () => {
-  cluster = await startCluster();
-  const loadDir = join(cluster.root, "bob-load");
-  await mkdir(loadDir, { recursive: true });
-  load = new ScriptedLoad(loadDir);
-  await load.ready();
-  await cluster.addRecorder("alice");
-  await cluster.addRecorder("bob", { loadDir });
-  await cluster.ok(["permit", "add", "alice", "--data", cluster.recorders.get("bob")?.dataDir ?? ""]);
+  cluster = await startAliceAndBob({
+    // bob reads a scripted /proc/stat, so a test can make him busy and idle again.
+    bobLoadDir: async (c) => {
+      const loadDir = join(c.root, "bob-load");
+      await mkdir(loadDir, { recursive: true });
+      load = new ScriptedLoad(loadDir);
+      await load.ready();
+      return loadDir;
+    },
+  });
 });
 
 afterAll(async () => {
@@ -45,7 +47,7 @@ async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: 
 async function expectNothingFiled(c: Cluster, sha: string): Promise<void> {
   expect((await libraryOf(c, "bob")).some((r) => r.sha256 === sha)).toBe(false);
   await waitUntil(
-    async () => (await incomingLeftovers(c.recorders.get("bob")?.dataDir ?? "")).length === 0,
+    async () => (await incomingLeftovers(c.recorder("bob").dataDir)).length === 0,
     5000,
     "bob's temp files to go",
   );
@@ -56,8 +58,7 @@ describe("store-and-forward", () => {
     load.busy = false;
   });
   test("a callee busy by its CPU load gets the recording stored, and picks it up once the load drops", async () => {
-    const bob = cluster.recorders.get("bob");
-    if (!bob) throw new Error("no bob");
+    const bob = cluster.recorder("bob");
     load.busy = true;
     const file = await randomFile(cluster, "stored.bin", 200_000);
     const probe = await randomFile(cluster, "probe.bin", 1000);
@@ -112,8 +113,7 @@ describe("store-and-forward", () => {
 
 describe("forced end and node restart", () => {
   test("a forced end (admin API) stops the send with session_ended and leaves nothing half-written at the callee", async () => {
-    const bob = cluster.recorders.get("bob");
-    if (!bob) throw new Error("no bob");
+    const bob = cluster.recorder("bob");
     const file = await randomFile(cluster, "long.bin", 3_000_000);
     await using tap = await Tap.start(bob.direct, 1_000_000);
     const mark = bob.proc.lines.length;
@@ -139,8 +139,7 @@ describe("forced end and node restart", () => {
   });
 
   test("a node killed and restarted during a relay upload: both recorders resume and the recording is filed once, byte-identical", async () => {
-    const bob = cluster.recorders.get("bob");
-    if (!bob) throw new Error("no bob");
+    const bob = cluster.recorder("bob");
     const file = await randomFile(cluster, "secret.bin", 4_000_000);
     const sha = await sha256File(file);
     await using nodeTap = await Tap.start(cluster.http, 2_000_000);
@@ -175,20 +174,16 @@ describe("forced end and node restart", () => {
 describe("short leases (2 s)", () => {
   let short: Cluster;
   beforeAll(async () => {
-    short = await startCluster({
+    short = await startAliceAndBob({
       nodeConfig: { sessionDurationSec: 2, connectWindowSec: 2, extensionSec: 2 },
     });
-    await short.addRecorder("alice");
-    await short.addRecorder("bob");
-    await short.ok(["permit", "add", "alice", "--data", short.recorders.get("bob")?.dataDir ?? ""]);
   });
   afterAll(async () => {
     await short?.[Symbol.asyncDispose]();
   });
 
   test("send asks for an extension at 70% of the permitted duration and finishes past the original lease", async () => {
-    const bob = short.recorders.get("bob");
-    if (!bob) throw new Error("no bob");
+    const bob = short.recorder("bob");
     const file = await randomFile(short, "slow.bin", 5_000_000);
     await using tap = await Tap.start(bob.direct, 1_000_000);
     const started = Date.now();
@@ -214,8 +209,7 @@ describe("short leases (2 s)", () => {
   });
 
   test("a node that stays down past the session lease: the send fails with a clear error and the callee files nothing", async () => {
-    const bob = short.recorders.get("bob");
-    if (!bob) throw new Error("no bob");
+    const bob = short.recorder("bob");
     const file = await randomFile(short, "lost.bin", 4_000_000);
     const sha = await sha256File(file);
     await using nodeTap = await Tap.start(short.http, 1_000_000);

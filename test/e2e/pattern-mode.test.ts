@@ -9,15 +9,12 @@ import type { Cluster } from "../../firmware/demo/cluster.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { complement, contains, libraryOf, startCluster, Tap, windowsInside } from "./e2e-kit.ts";
+import { complement, contains, libraryOf, startAliceAndBob, Tap, windowsInside } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await startCluster();
-  await cluster.addRecorder("alice");
-  await cluster.addRecorder("bob");
-  await cluster.ok(["permit", "add", "alice", "--data", cluster.recorders.get("bob")?.dataDir ?? ""]);
+  cluster = await startAliceAndBob();
 });
 
 afterAll(async () => {
@@ -25,8 +22,7 @@ afterAll(async () => {
 });
 
 async function sendThroughTap(file: string, extra: string[]) {
-  const bob = cluster.recorders.get("bob");
-  if (!bob) throw new Error("no bob");
+  const bob = cluster.recorder("bob");
   await using tap = await Tap.start(bob.direct);
   const run = await cluster.recorderRun("alice", [
     "send",
@@ -84,7 +80,7 @@ describe("pattern mode (the default for MPEG-1/2 video)", () => {
       const copies = (await libraryOf(cluster, "bob")).filter((r) => r.sha256 === sha);
       expect(copies.length).toBe(2);
       for (const c of copies) expect(await sha256File(c.path)).toBe(sha);
-      expect(await incomingLeftovers(cluster.recorders.get("bob")?.dataDir ?? "")).toEqual([]);
+      expect(await incomingLeftovers(cluster.recorder("bob").dataDir)).toEqual([]);
     });
   }
 
@@ -97,7 +93,7 @@ describe("pattern mode (the default for MPEG-1/2 video)", () => {
       "--protection",
       "seed",
       "--data",
-      cluster.recorders.get("alice")?.dataDir ?? "",
+      cluster.recorder("alice").dataDir,
     ]);
     const id = added.split("\t")[0] ?? "";
     expect((await sendThroughTap(id, [])).summary.protection).toBe("seed");

@@ -20,7 +20,7 @@ beforeAll(async () => {
   await cluster.addRecorder("bob");
   await cluster.addRecorder("dave");
   for (const callee of ["bob", "dave"]) {
-    await cluster.ok(["permit", "add", "alice", "--data", cluster.recorders.get(callee)?.dataDir ?? ""]);
+    await cluster.permit(callee, "alice");
   }
 });
 
@@ -57,13 +57,13 @@ describe("refused sends", () => {
   });
 
   test("send exits 1 with callee_busy when the callee is busy and store-and-forward is not accepted", async () => {
-    await cluster.ok(["recorder", "busy", "on", "--data", cluster.recorders.get("bob")?.dataDir ?? ""]);
+    await cluster.ok(["recorder", "busy", "on", "--data", cluster.recorder("bob").dataDir]);
     try {
       const r = await send("alice", "bob");
       expect(r.code).toBe(1);
       expect(r.summary.code).toBe("callee_busy");
     } finally {
-      await cluster.ok(["recorder", "busy", "off", "--data", cluster.recorders.get("bob")?.dataDir ?? ""]);
+      await cluster.ok(["recorder", "busy", "off", "--data", cluster.recorder("bob").dataDir]);
     }
   });
 
@@ -95,8 +95,7 @@ function raw(port: number, bytes: Uint8Array, timeoutMs = 12_000) {
 
 describe("forged and replayed REQUESTs", () => {
   test("the callee rejects a byte-for-byte replay of a recorded REQUEST: nothing accepted, nothing filed", async () => {
-    const bob = cluster.recorders.get("bob");
-    if (!bob) throw new Error("no bob");
+    const bob = cluster.recorder("bob");
     await using tap = await Tap.start(bob.direct);
     const ok = await cluster.recorderRun("alice", [
       "send",
@@ -144,8 +143,7 @@ describe("forged and replayed REQUESTs", () => {
   ];
   for (const [what, bytes] of forgeries) {
     test(`the callee closes on ${what} without answering`, async () => {
-      const bob = cluster.recorders.get("bob");
-      const r = await raw(bob?.direct.port ?? 0, bytes());
+      const r = await raw(cluster.recorder("bob").direct.port, bytes());
       expect(r.closedByPeer).toBe(true);
       expect(r.received.length).toBe(0);
     });

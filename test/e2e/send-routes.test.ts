@@ -13,7 +13,7 @@ import {
   libraryOf,
   protectedRangesOf,
   sizeOf,
-  startCluster,
+  startAliceAndBob,
   Tap,
   windowsInside,
 } from "./e2e-kit.ts";
@@ -21,10 +21,7 @@ import {
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await startCluster();
-  await cluster.addRecorder("alice");
-  await cluster.addRecorder("bob");
-  await cluster.ok(["permit", "add", "alice", "--data", cluster.recorders.get("bob")?.dataDir ?? ""]);
+  cluster = await startAliceAndBob();
 });
 
 afterAll(async () => {
@@ -37,8 +34,7 @@ afterAll(async () => {
  * has filed the recording, so the spool file itself is gone by the time the send returns).
  */
 async function sendThroughTap(file: string, extra: string[] = []) {
-  const bob = cluster.recorders.get("bob");
-  if (!bob) throw new Error("no bob");
+  const bob = cluster.recorder("bob");
   await using tap = await Tap.start(bob.direct);
   await using nodeTap = await Tap.start(cluster.http);
   const run = await cluster.recorderRun("alice", [
@@ -73,7 +69,7 @@ async function expectFiledIdentical(file: string, sha: string) {
   expect(entry).toBeDefined();
   expect(entry?.sender).toBe("alice");
   expect(await sha256File(entry?.path ?? "")).toBe(await sha256File(file));
-  expect(await incomingLeftovers(cluster.recorders.get("bob")?.dataDir ?? "")).toEqual([]);
+  expect(await incomingLeftovers(cluster.recorder("bob").dataDir)).toEqual([]);
 }
 
 describe("permitted sends, one per attribute kind", () => {
