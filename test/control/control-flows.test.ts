@@ -1,6 +1,8 @@
 /** Integration: the real node process over real HTTP and UDP on 127.0.0.1, driven as recorders and an operator would. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import type { SessionGrant } from "../../protocol/api-types.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
+import { outcomeOf } from "../support/api-outcome.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { DeviceAgent, waitFor } from "./device-agent.ts";
 
@@ -14,16 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await node?.[Symbol.asyncDispose]();
 });
-
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    if (err instanceof ControlApiError) return `${err.status} ${err.code}`;
-    throw err;
-  }
-}
 
 interface Peer {
   cred: { id: string; name: string; secret: string };
@@ -42,6 +34,24 @@ async function peer(o: { keepalive?: boolean; register?: boolean } = {}): Promis
   return { cred, api, agent };
 }
 
+/** A caller permitted by a callee (both registered and alive) and the live session the caller's query got. */
+async function livePair(): Promise<AsyncDisposable & { caller: Peer; callee: Peer; session: SessionGrant }> {
+  const caller = await peer();
+  const callee = await peer();
+  await callee.api.updateAllowList({ create: [caller.cred.name] });
+  const r = await caller.api.query(callee.cred.name);
+  if (r.status !== 200) throw new Error("expected a session");
+  return {
+    caller,
+    callee,
+    session: r.session,
+    async [Symbol.asyncDispose]() {
+      await caller.agent[Symbol.asyncDispose]();
+      await callee.agent[Symbol.asyncDispose]();
+    },
+  };
+}
+
 describe("control node flows", () => {
   test("enroll prints the credential JSON and enrollment tokens redeem once", async () => {
     const cred = await node.enroll("+81-90-1234-5678");
@@ -50,8 +60,8 @@ describe("control node flows", () => {
     const { ControlClient } = await import("../../protocol/control-client.ts");
     const redeemed = await ControlClient.enroll(node.baseUrl, token, "grandma@example.jp");
     expect(redeemed.id).toMatch(/^dev_/);
-    expect(await refusal(ControlClient.enroll(node.baseUrl, token, "again"))).toBe("401 invalid_token");
-    expect(await refusal(ControlClient.enroll(node.baseUrl, "enr_bogus", "x"))).toBe("401 invalid_token");
+    expect(await outcomeOf(ControlClient.enroll(node.baseUrl, token, "again"))).toBe("401 invalid_token");
+    expect(await outcomeOf(ControlClient.enroll(node.baseUrl, "enr_bogus", "x"))).toBe("401 invalid_token");
     const me = node.client(redeemed);
     expect((await me.register("203.0.113.5", 9000)).address).toBe("203.0.113.5");
     expect((await me.register("203.0.113.6", 9001)).address).toBe("203.0.113.6"); // latest wins
@@ -72,17 +82,17 @@ describe("control node flows", () => {
     await using _d = callee.agent;
     const q = () => caller.api.query(callee.cred.name);
 
-    expect(await refusal(caller.api.query("no-such-device"))).toBe("403 permission_denied");
-    expect(await refusal(q())).toBe("403 permission_denied");
+    expect(await outcomeOf(caller.api.query("no-such-device"))).toBe("403 permission_denied");
+    expect(await outcomeOf(q())).toBe("403 permission_denied");
     await callee.api.updateAllowList({ create: [caller.cred.name] });
-    expect(await refusal(q())).toBe("404 callee_not_found");
+    expect(await outcomeOf(q())).toBe("404 callee_not_found");
     await callee.api.register("127.0.0.1", 45678);
-    expect(await refusal(q())).toBe("409 callee_not_connected");
+    expect(await outcomeOf(q())).toBe("409 callee_not_connected");
     await callee.agent.keepalive();
     callee.agent.answer = (t) => (t.kind === "status" ? "no-ack" : undefined);
-    expect(await refusal(q())).toBe("409 callee_not_connected");
+    expect(await outcomeOf(q())).toBe("409 callee_not_connected");
     callee.agent.answer = (t) => (t.kind === "status" ? "busy" : undefined);
-    expect(await refusal(q())).toBe("409 callee_busy");
+    expect(await outcomeOf(q())).toBe("409 callee_busy");
     callee.agent.answer = (t) => (t.kind === "status" ? "acceptable" : undefined);
 
     const r = await caller.api.query(callee.cred.name.toUpperCase());
@@ -127,7 +137,7 @@ describe("control node flows", () => {
     await using _d = callee.agent;
     await callee.api.updateAllowList({ add: ["someone"] });
     expect(await callee.api.setPolicy("device")).toEqual({ policy: "device", entries: [] });
-    expect(await refusal(callee.api.updateAllowList({ add: ["x"] }))).toBe("409 policy_is_device");
+    expect(await outcomeOf(callee.api.updateAllowList({ add: ["x"] }))).toBe("409 policy_is_device");
     let asked: unknown = null;
     callee.agent.answer = (t) => {
       if (t.kind === "verdict") {
@@ -140,9 +150,9 @@ describe("control node flows", () => {
     expect(asked).toEqual({ caller: { id: caller.cred.id, name: caller.cred.name } });
     callee.agent.answer = (t) =>
       t.kind === "verdict" ? "deny" : t.kind === "status" ? "acceptable" : undefined;
-    expect(await refusal(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
+    expect(await outcomeOf(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
     callee.agent.answer = (t) => (t.kind === "verdict" ? "no-ack" : "acceptable");
-    expect(await refusal(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
+    expect(await outcomeOf(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
   });
 
   test("groups: membership grants, removal revokes on the next query", async () => {
@@ -154,16 +164,16 @@ describe("control node flows", () => {
     await using _o = owner.agent;
     const g = `fam${n}`;
     await owner.api.createGroup(g);
-    expect(await refusal(owner.api.createGroup(g))).toBe("409 group_exists");
+    expect(await outcomeOf(owner.api.createGroup(g))).toBe("409 group_exists");
     await callee.api.updateAllowList({ create: [`@${g}`] });
-    expect(await refusal(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
+    expect(await outcomeOf(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
     await owner.api.updateGroup(g, { add: [caller.cred.name] });
     expect((await caller.api.group(g)).members).toEqual([caller.cred.name.toLowerCase()]);
-    expect(await refusal(caller.api.updateGroup(g, { add: ["x"] }))).toBe("403 not_group_owner");
-    expect(await refusal(callee.api.group(g))).toBe("404 group_not_found");
+    expect(await outcomeOf(caller.api.updateGroup(g, { add: ["x"] }))).toBe("403 not_group_owner");
+    expect(await outcomeOf(callee.api.group(g))).toBe("404 group_not_found");
     expect((await caller.api.query(callee.cred.name)).status).toBe(200);
     await owner.api.updateGroup(g, { delete: [caller.cred.name] });
-    expect(await refusal(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
+    expect(await outcomeOf(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
   });
 
   test("lease: extension under policy, peer end triggers the other, accounting by device and time", async () => {
@@ -177,11 +187,11 @@ describe("control node flows", () => {
     if (r.status !== 200) throw new Error("expected a session");
     const id = r.session.id;
     expect(await callee.api.extend(id)).toMatchObject({ duration: 4200, extensions: 1 });
-    expect(await refusal(caller.api.extend(id))).toBe("409 extension_refused");
+    expect(await outcomeOf(caller.api.extend(id))).toBe("409 extension_refused");
     const stranger = await peer({ keepalive: false });
     await using _s = stranger.agent;
-    expect(await refusal(stranger.api.session(id))).toBe("404 session_not_found");
-    expect(await refusal(stranger.api.end(id, { reason: "x" }))).toBe("404 session_not_found");
+    expect(await outcomeOf(stranger.api.session(id))).toBe("404 session_not_found");
+    expect(await outcomeOf(stranger.api.end(id, { reason: "x" }))).toBe("404 session_not_found");
     const ended = await caller.api.end(id, { reason: "complete", bytesDirect: 1000, bytesRelay: 24 });
     expect(ended).toMatchObject({ state: "ended", reason: "complete" });
     await waitFor(
@@ -191,7 +201,7 @@ describe("control node flows", () => {
     );
     expect(await callee.api.session(id)).toMatchObject({ state: "ended" });
     await callee.api.end(id, { reason: "peer ended", bytesDirect: 1000 });
-    expect(await refusal(callee.api.end(id, { reason: "again" }))).toBe("409 session_ended");
+    expect(await outcomeOf(callee.api.end(id, { reason: "again" }))).toBe("409 session_ended");
     const log = await node.admin.accounting({ device: callee.cred.id, from: t0 });
     expect(log.map((e) => [e.reporter, e.reason, e.bytesDirect, e.bytesRelay])).toEqual([
       [caller.cred.id, "complete", 1000, 24],
@@ -202,22 +212,17 @@ describe("control node flows", () => {
   });
 
   test("forced end by the operator sends end triggers to both peers", async () => {
-    const caller = await peer();
-    const callee = await peer();
-    await using _c = caller.agent;
-    await using _d = callee.agent;
-    await callee.api.updateAllowList({ create: [caller.cred.name] });
-    const r = await caller.api.query(callee.cred.name);
-    if (r.status !== 200) throw new Error("expected a session");
+    await using pair = await livePair();
+    const { caller, callee, session } = pair;
     const active = await node.admin.sessions("active");
-    expect(active.map((s) => s.id)).toContain(r.session.id);
-    const out = await node.admin.endSession(r.session.id, "operator");
-    expect(out).toEqual({ id: r.session.id, state: "ended", acknowledged: { caller: true, callee: true } });
+    expect(active.map((s) => s.id)).toContain(session.id);
+    const out = await node.admin.endSession(session.id, "operator");
+    expect(out).toEqual({ id: session.id, state: "ended", acknowledged: { caller: true, callee: true } });
     for (const p of [caller, callee]) {
-      expect(p.agent.triggers.some((t) => t.kind === "end" && t.ref.session === r.session.id)).toBe(true);
+      expect(p.agent.triggers.some((t) => t.kind === "end" && t.ref.session === session.id)).toBe(true);
     }
-    expect(await caller.api.session(r.session.id)).toMatchObject({ state: "ended", reason: "operator" });
-    expect(await refusal(caller.api.extend(r.session.id))).toBe("409 extension_refused");
+    expect(await caller.api.session(session.id)).toMatchObject({ state: "ended", reason: "operator" });
+    expect(await outcomeOf(caller.api.extend(session.id))).toBe("409 extension_refused");
   });
 
   test("admin routes need the token; the status page shows devices and sessions", async () => {
@@ -225,7 +230,7 @@ describe("control node flows", () => {
       node.baseUrl,
       "wrong-token-123456",
     );
-    expect(await refusal(bad.devices())).toBe("401 unauthorized");
+    expect(await outcomeOf(bad.devices())).toBe("401 unauthorized");
     const devices = await node.admin.devices();
     expect(devices.length).toBeGreaterThan(3);
     expect(devices.some((d) => d.connected)).toBe(true);
@@ -243,20 +248,15 @@ describe("control node flows", () => {
   });
 
   test("the log never contains secrets, passwords or session keys", async () => {
-    const caller = await peer();
-    const callee = await peer();
-    await using _c = caller.agent;
-    await using _d = callee.agent;
-    await callee.api.updateAllowList({ create: [caller.cred.name] });
-    const r = await caller.api.query(callee.cred.name);
-    if (r.status !== 200) throw new Error("expected a session");
+    await using pair = await livePair();
+    const { caller, callee, session } = pair;
     await callee.api.pendingSessions();
     const log = node.stderr();
     for (const secret of [
       caller.cred.secret,
       callee.cred.secret,
-      r.session.password,
-      r.session.key,
+      session.password,
+      session.key,
       node.adminToken,
     ]) {
       expect(log).not.toContain(secret);

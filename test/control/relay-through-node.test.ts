@@ -2,7 +2,8 @@
 import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
+import { outcomeOf } from "../support/api-outcome.ts";
 import { makeDataDir, startNode } from "../support/control-node.ts";
 import { DeviceAgent, waitFor } from "./device-agent.ts";
 
@@ -12,16 +13,6 @@ function payload(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
   return b;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    if (err instanceof ControlApiError) return `${err.status} ${err.code}`;
-    throw err;
-  }
 }
 
 async function download(api: ControlClient, id: string): Promise<Uint8Array> {
@@ -52,9 +43,9 @@ test("store-and-forward: busy callee, streamed upload, kill -9 mid-upload, resum
       if (q.status !== 202) throw new Error("expected a store session");
       sessionId = q.session.id;
       expect(
-        await codeOf(a.createTransfer({ session: sessionId, size: 2 * 1024 * 1024, kind: "store" })),
+        await outcomeOf(a.createTransfer({ session: sessionId, size: 2 * 1024 * 1024, kind: "store" })),
       ).toBe("413 transfer_too_large");
-      expect(await codeOf(b.createTransfer({ session: sessionId, size: 10, kind: "store" }))).toMatch(
+      expect(await outcomeOf(b.createTransfer({ session: sessionId, size: 10, kind: "store" }))).toMatch(
         /^403 /,
       );
       const t = await a.createTransfer({
@@ -66,7 +57,7 @@ test("store-and-forward: busy callee, streamed upload, kill -9 mid-upload, resum
       transferId = t.transfer.id;
       expect(await a.uploadData(transferId, 0, data.subarray(0, 100_000))).toEqual({ received: 100_000 });
       // Nothing half-written is delivered: the callee cannot read an incomplete stored transfer.
-      expect(await codeOf(b.downloadData(transferId))).toBe("409 transfer_incomplete");
+      expect(await outcomeOf(b.downloadData(transferId))).toBe("409 transfer_incomplete");
       // Start a second upload that stalls half-way, then kill -9 the node while it is open.
       let pulls = 0;
       const stalled = new ReadableStream<Uint8Array>({
@@ -93,7 +84,7 @@ test("store-and-forward: busy callee, streamed upload, kill -9 mid-upload, resum
       expect(held.received).toBeLessThanOrEqual(150_000);
       expect(held.complete).toBe(false);
       expect(
-        await codeOf(a.uploadData(transferId, held.received + 1, data.subarray(held.received + 1))),
+        await outcomeOf(a.uploadData(transferId, held.received + 1, data.subarray(held.received + 1))),
       ).toBe("409 offset_mismatch");
       expect(await a.uploadData(transferId, held.received, data.subarray(held.received))).toEqual({
         received: data.byteLength,
@@ -109,10 +100,10 @@ test("store-and-forward: busy callee, streamed upload, kill -9 mid-upload, resum
       });
       const inbox = await b.inbox();
       expect(JSON.stringify(inbox)).toContain(transferId);
-      expect(await codeOf(a.downloadData(transferId))).toMatch(/^403 /);
+      expect(await outcomeOf(a.downloadData(transferId))).toMatch(/^403 /);
       expect(Buffer.from(await download(b, transferId)).equals(Buffer.from(data))).toBe(true);
       await b.ackTransfer(transferId);
-      expect(await codeOf(b.transfer(transferId))).toBe("404 transfer_not_found");
+      expect(await outcomeOf(b.transfer(transferId))).toBe("404 transfer_not_found");
       const s = await node.admin.sessions();
       expect(s.find((x) => x.id === sessionId)?.bytesRelayNode).toBe(data.byteLength);
     }
