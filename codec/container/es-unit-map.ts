@@ -28,6 +28,8 @@ export class EsUnitMap {
   #nextFile = -1;
   #lastLength = -1;
   #lastUnitLength = -1;
+  /** The run esToFile() last started from: a hint, checked before use. */
+  #cursor = 0;
 
   /** Runs held. */
   get size(): number {
@@ -73,20 +75,37 @@ export class EsUnitMap {
 
   /**
    * Calls `emit(fileOffset, length)` for the file bytes that carry ES range [esOffset, esOffset + esLength),
-   * in order, one call per unit touched. Only ES bytes not yet trimmed are mapped.
+   * in order, one call per unit touched (one for a run of units holding only ES bytes, which lie back to back).
+   * Only ES bytes not yet trimmed are mapped.
    */
   esToFile(esOffset: number, esLength: number, emit: (fileOffset: number, length: number) => void): void {
     const end = esOffset + esLength;
     const es = this.#es;
     const length = this.#length;
     const count = this.#count;
-    for (let i = this.#find(esOffset); i < this.#tail && es[i]! < end; i++) {
+    // The pattern planner asks once per slice, in ES order: start from the run the last call found rather
+    // than searching again (any live run at or before esOffset is a valid start, the runs being sorted).
+    let i = this.#cursor;
+    if (i >= this.#head && i < this.#tail && es[i]! <= esOffset) {
+      while (i < this.#tail && es[i]! + length[i]! * count[i]! <= esOffset) i++;
+    } else {
+      i = this.#find(esOffset);
+    }
+    this.#cursor = i;
+    for (; i < this.#tail && es[i]! < end; i++) {
       const l = length[i]!;
+      const unitLength = this.#unitLength[i]!;
+      const file = this.#file[i]!;
       const from = Math.max(esOffset, es[i]!) - es[i]!;
       const to = Math.min(end, es[i]! + l * count[i]!) - es[i]!;
+      if (l === unitLength) {
+        // Units carry nothing but ES bytes, back to back (an elementary stream): the run maps in one piece.
+        emit(file + from, to - from);
+        continue;
+      }
       for (let k = Math.floor(from / l), at = from; at < to; k++) {
         const pieceEnd = Math.min(to, (k + 1) * l);
-        emit(this.#file[i]! + k * this.#unitLength[i]! + (at - k * l), pieceEnd - at);
+        emit(file + k * unitLength + (at - k * l), pieceEnd - at);
         at = pieceEnd;
       }
     }

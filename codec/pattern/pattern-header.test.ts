@@ -90,6 +90,24 @@ describe("encodePatternHeader()/decodePatternHeader()", () => {
     expect(decodePatternHeader(encodePatternHeader(fields(ranges, big))).ranges).toEqual(ranges);
   });
 
+  // Each side of every varint length step, on both the shift path (< 2^31) and the division path.
+  const steps = [0x7f, 0x80, 0x3fff, 0x4000, 0x1fffff, 0x200000, 0xfffffff, 0x10000000, 2 ** 31 - 1, 2 ** 31];
+  for (const v of [...steps, 2 ** 35 - 1, 2 ** 35, 2 ** 49 + 3]) {
+    test(`decodePatternHeader() round-trips a gap and a length of ${v}`, () => {
+      const ranges = [
+        { offset: 0, length: 1 },
+        { offset: 1 + v, length: v },
+      ];
+      const body = 2 + 2 * v;
+      const bytes = encodePatternHeader(fields(ranges, body));
+      const h = decodePatternHeader(bytes);
+      expect(h.ranges).toEqual(ranges);
+      // 1 byte per varint below 2^7, one more per 7 bits above.
+      const per = Math.max(1, Math.ceil(Math.log2(v + 1) / 7));
+      expect(bytes.length).toBe(PATTERN_FIXED_BYTES + 2 + 2 * per + PATTERN_DIGEST_BYTES);
+    });
+  }
+
   const refused: Array<[string, PatternHeaderFields, string]> = [
     [
       "adjacent ranges",

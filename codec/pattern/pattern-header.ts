@@ -63,7 +63,12 @@ function fail(code: string, message: string, offset: number): never {
   throw new CodecError(code, `Cannot read pattern header: ${message}`, offset);
 }
 
+/** Below this a value fits 31 bits and the varint code can shift instead of divide (hundreds of thousands of calls). */
+const SMALL_VARINT = 0x80000000;
+
 function varintLength(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < SMALL_VARINT) return v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
   let n = 1;
   while (v >= 0x80) {
     v = Math.floor(v / 128);
@@ -73,6 +78,14 @@ function varintLength(v: number): number {
 }
 
 function writeVarint(out: Uint8Array, at: number, v: number): number {
+  if (v < SMALL_VARINT) {
+    while (v >= 0x80) {
+      out[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    out[at++] = v;
+    return at;
+  }
   while (v >= 0x80) {
     out[at++] = (v % 128) | 0x80;
     v = Math.floor(v / 128);

@@ -35,8 +35,9 @@ class Columns {
     this.#data[at + 2] = c;
     this.length++;
   }
-  get(row: number, col: number): number {
-    return this.#data[row * this.width + col]!;
+  /** Rows so far, row-major: `length * width` values are valid. The array is replaced as it grows. */
+  get data(): Float64Array {
+    return this.#data;
   }
 }
 
@@ -148,21 +149,32 @@ export class PatternPlanner implements VideoObserver {
     let p = 0;
     let r = 0;
     let protectedBefore = 0;
+    // The open range, extended while pieces touch it: one object per coalesced range, none per piece.
+    let open: ByteRange | undefined;
     const emit = (fileOffset: number, length: number) => {
       const offset = fileOffset - protectedBefore;
-      const last = out[out.length - 1];
-      if (last !== undefined && last.offset + last.length === offset) last.length += length;
-      else out.push({ offset, length });
+      if (open !== undefined && open.offset + open.length === offset) open.length += length;
+      else {
+        open = { offset, length };
+        out.push(open);
+      }
       encryptedBytes += length;
     };
-    for (let k = 0; k < this.#pieces.length; k++) {
-      const tag = this.#pieces.get(k, 0);
-      let file = this.#pieces.get(k, 1);
-      const fileEnd = file + this.#pieces.get(k, 2);
-      while (p + 1 < pics.length && pics[p + 1]!.offset <= tag) p++;
-      const pic = pics[p];
-      if (pic === undefined || pic.type === "I" || tag < pic.offset || tag >= pic.offset + pic.length)
-        continue;
+    const pieces = this.#pieces.data;
+    const n = this.#pieces.length * 3;
+    let pic = pics[0];
+    let picEnd = pic === undefined ? 0 : pic.offset + pic.length;
+    for (let k = 0; k < n; k += 3) {
+      const tag = pieces[k]!;
+      let file = pieces[k + 1]!;
+      const fileEnd = file + pieces[k + 2]!;
+      if (p + 1 < pics.length && pics[p + 1]!.offset <= tag) {
+        do p++;
+        while (p + 1 < pics.length && pics[p + 1]!.offset <= tag);
+        pic = pics[p]!;
+        picEnd = pic.offset + pic.length;
+      }
+      if (pic === undefined || pic.type === "I" || tag < pic.offset || tag >= picEnd) continue;
       // Clip against the protected ranges: what lies inside one travels sealed through the node anyway.
       while (file < fileEnd) {
         while (r < prot.length && prot[r]!.offset + prot[r]!.length <= file) {
