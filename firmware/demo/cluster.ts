@@ -12,6 +12,7 @@ import {
   type RunResult,
   runToEnd,
 } from "./child-process.ts";
+import { recorderEnrollArgs, STEADY_STAT } from "./recorder-args.ts";
 
 /** How to start this same program: the compiled binary alone, or the runtime plus the entry script. */
 export function selfCommand(): string[] {
@@ -34,9 +35,6 @@ export interface ClusterOptions {
    */
   realLoad?: boolean;
 }
-
-/** A /proc/stat that never changes: no CPU share can be computed from it, so the load monitor sees no CPU load. */
-const STEADY_STAT = "cpu  1000 0 1000 100000 0 0 0 0 0 0\ncpu0 1000 0 1000 100000 0 0 0 0 0 0\n";
 
 export interface RecorderOptions {
   /** Extra `pvrlink recorder run` flags, e.g. ["--advertise", "127.0.0.1:PORT"]. */
@@ -190,20 +188,7 @@ export class Cluster implements AsyncDisposable {
     const dataDir = join(this.root, name);
     const { token } = await this.admin.enrollmentToken();
     const udp = `${this.udp.host}:${this.udp.port}`;
-    await this.ok([
-      "recorder",
-      "enroll",
-      "--node",
-      this.nodeUrl,
-      "--udp",
-      udp,
-      "--token",
-      token,
-      "--name",
-      name,
-      "--data",
-      dataDir,
-    ]);
+    await this.ok(recorderEnrollArgs({ node: this.nodeUrl, udp, token, name, dataDir }));
     return dataDir;
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ChildProcess, firstJson, type HostPort, hostPort } from "../../firmware/demo/child-process.ts";
+import { recorderEnrollArgs, STEADY_STAT } from "../../firmware/demo/recorder-args.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { PVRLINK_SOURCE, pvrlink } from "../support/pvrlink-source.ts";
@@ -15,7 +16,7 @@ export function tempDir(prefix = "pvrlink-rec-"): string {
 /** A /proc/stat the daemon reads instead of the shared, busy machine's: constant counters read as "no CPU load". */
 export function quietLoadDir(dir: string): string {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "stat"), "cpu  100 0 100 10000 0 0 0 0 0 0\ncpu0 100 0 100 10000 0 0 0 0 0 0\n");
+  writeFileSync(join(dir, "stat"), STEADY_STAT);
   return dir;
 }
 
@@ -59,20 +60,9 @@ export async function startRecorder(
   if (o.enroll !== false) {
     const tok = await pvrlink(["control", "token", "--data", node.dataDir]);
     const token = (JSON.parse(tok.stdout) as { token: string }).token;
-    const e = await pvrlink([
-      "recorder",
-      "enroll",
-      "--node",
-      node.baseUrl,
-      "--udp",
-      node.udpAddr,
-      "--token",
-      token,
-      "--name",
-      name,
-      "--data",
-      dataDir,
-    ]);
+    const e = await pvrlink(
+      recorderEnrollArgs({ node: node.baseUrl, udp: node.udpAddr, token, name, dataDir }),
+    );
     if (e.code !== 0) throw new Error(`recorder enroll: ${e.stderr}`);
   }
   const load = quietLoadDir(join(dataDir, "load"));

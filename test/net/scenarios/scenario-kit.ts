@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { recorderEnrollArgs, STEADY_STAT } from "../../../firmware/demo/recorder-args.ts";
 import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
 import { compiledBinary } from "../../support/compiled-binary.ts";
 import { incomingLeftovers, spoolFiles } from "../../support/left-behind.ts";
@@ -14,9 +15,6 @@ import { type NsProcess, waitFor } from "../run-in.ts";
 export function binary(): string {
   return compiledBinary("The NAT scenarios");
 }
-
-/** A /proc/stat that never changes: the load monitor sees no CPU load, so only the busy switch makes a recorder busy. */
-const STEADY_STAT = "cpu  1000 0 1000 100000 0 0 0 0 0 0\ncpu0 1000 0 1000 100000 0 0 0 0 0 0\n";
 
 export interface RunResult {
   code: number;
@@ -209,20 +207,10 @@ export class Scenario implements AsyncDisposable {
   async enroll(name: string, home: number): Promise<string> {
     const dataDir = join(this.root, name);
     const { token } = await this.admin<{ token: string }>("/enrollment-tokens", { method: "POST", body: {} });
-    const r = await this.run(this.bed.home(home).ns, [
-      "recorder",
-      "enroll",
-      "--node",
-      this.nodeUrl,
-      "--udp",
-      this.udp,
-      "--token",
-      token,
-      "--name",
-      name,
-      "--data",
-      dataDir,
-    ]);
+    const r = await this.run(
+      this.bed.home(home).ns,
+      recorderEnrollArgs({ node: this.nodeUrl, udp: this.udp, token, name, dataDir }),
+    );
     if (r.code !== 0) throw new Error(`recorder enroll ${name}: ${r.stderr || r.stdout}`);
     return dataDir;
   }
