@@ -52,6 +52,23 @@ const KNOWN_REQUIRED = new Set([ATTR_USERNAME, ATTR_MESSAGE_INTEGRITY, ATTR_MESS
 /** SOFTWARE value the node puts in responses (RFC 8489 14.14). */
 const SOFTWARE = encodeText("pvrlink-control");
 
+/** A Binding Success Response with the request's source as XOR-MAPPED-ADDRESS (RFC 8489 7.3.1.1, 14.2). */
+function bindingSuccess(
+  msg: StunMessage,
+  mapped: Parameters<typeof encodeXorMappedAddress>[0],
+  auth: { integritySha256Key?: Uint8Array; fingerprint: boolean },
+): Uint8Array {
+  return encodeStunMessage({
+    type: BINDING_SUCCESS,
+    transactionId: msg.transactionId,
+    attributes: [
+      { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
+      { type: ATTR_SOFTWARE, value: SOFTWARE },
+    ],
+    ...auth,
+  });
+}
+
 /** An authenticated keepalive: who, from which public mapping, at what announced interval. */
 export interface Registration {
   readonly deviceId: string;
@@ -111,16 +128,11 @@ export class KeepaliveHandler {
       findAttribute(msg, ATTR_MESSAGE_INTEGRITY_SHA256) !== undefined;
     if (!claimsAuth) {
       // A plain Binding Request, answered as any STUN server would (RFC 8489 7.3.1.1), and nothing is recorded.
-      const reply = encodeStunMessage({
-        type: BINDING_SUCCESS,
-        transactionId: msg.transactionId,
-        attributes: [
-          { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
-          { type: ATTR_SOFTWARE, value: SOFTWARE },
-        ],
-        fingerprint: withFp,
-      });
-      return { reply, registration: null, note: "plain binding" };
+      return {
+        reply: bindingSuccess(msg, mapped, { fingerprint: withFp }),
+        registration: null,
+        note: "plain binding",
+      };
     }
     const deny = (note: string, reason = "Unauthenticated") =>
       this.#error(msg, ERROR_UNAUTHENTICATED, reason, withFp, note);
@@ -155,16 +167,7 @@ export class KeepaliveHandler {
       }
     }
     intervalSec = Math.min(MAX_KEEPALIVE_INTERVAL_SEC, Math.max(MIN_KEEPALIVE_INTERVAL_SEC, intervalSec));
-    const reply = encodeStunMessage({
-      type: BINDING_SUCCESS,
-      transactionId: msg.transactionId,
-      attributes: [
-        { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
-        { type: ATTR_SOFTWARE, value: SOFTWARE },
-      ],
-      integritySha256Key: key,
-      fingerprint: true,
-    });
+    const reply = bindingSuccess(msg, mapped, { integritySha256Key: key, fingerprint: true });
     return {
       reply,
       registration: { deviceId, address: mapped.address, port: mapped.port, intervalSec },
