@@ -109,6 +109,16 @@ class TestDevice {
     });
   }
 
+  /** Sends a fresh keepalive and reads the mapped address from the node's authenticated answer. */
+  async mapped(opts: { intervalSec?: number } = {}) {
+    const k = this.keepalive(opts);
+    const reply = await this.exchange(k.bytes);
+    return readKeepaliveResponse(reply, {
+      key: deriveKey(this.secret, "stun"),
+      transactionId: k.transactionId,
+    });
+  }
+
   get port() {
     return this.socket.port;
   }
@@ -143,13 +153,11 @@ describe("UdpEndpoint keepalives", () => {
     const { ep, sink } = await startEndpoint();
     await using _ = ep;
     using dev = await TestDevice.open("dev_alice", ep.address);
-    const k = dev.keepalive({ intervalSec: 30 });
-    const reply = await dev.exchange(k.bytes);
-    const mapped = readKeepaliveResponse(reply, {
-      key: deriveKey(dev.secret, "stun"),
-      transactionId: k.transactionId,
+    expect(await dev.mapped({ intervalSec: 30 })).toEqual({
+      family: "IPv4",
+      address: "127.0.0.1",
+      port: dev.port,
     });
-    expect(mapped).toEqual({ family: "IPv4", address: "127.0.0.1", port: dev.port });
     expect(sink).toEqual([["dev_alice", "127.0.0.1", dev.port, 30]]);
     expect(ep.mapping("dev_alice")).toMatchObject({ address: "127.0.0.1", port: dev.port, intervalSec: 30 });
     expect(ep.isConnected("dev_alice")).toBe(true);
@@ -230,12 +238,7 @@ describe("UdpEndpoint keepalives", () => {
       if (i % 100 === 99) await Bun.sleep(1);
     }
     await waitFor(() => ep.stats.datagrams >= 1500, "the flood to arrive", 4000);
-    const k = dev.keepalive();
-    const reply = await dev.exchange(k.bytes);
-    expect(
-      readKeepaliveResponse(reply, { key: deriveKey(dev.secret, "stun"), transactionId: k.transactionId })
-        .port,
-    ).toBe(dev.port);
+    expect((await dev.mapped()).port).toBe(dev.port);
     expect(ep.stats.rateLimited).toBeGreaterThan(0);
     expect(sink.map((s) => s[0])).toEqual(["dev_alice"]);
   });
@@ -251,12 +254,7 @@ describe("UdpEndpoint keepalives", () => {
       await waitFor(() => sink.length > i, "the vanished device's keepalive");
     }
     using dev = await TestDevice.open("dev_alice", ep.address);
-    const k = dev.keepalive();
-    const reply = await dev.exchange(k.bytes);
-    expect(
-      readKeepaliveResponse(reply, { key: deriveKey(dev.secret, "stun"), transactionId: k.transactionId })
-        .port,
-    ).toBe(dev.port);
+    expect((await dev.mapped()).port).toBe(dev.port);
   });
 
   test("onDatagram() never throws, whatever it is fed", async () => {
