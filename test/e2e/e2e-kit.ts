@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { indexRecording } from "../../codec/container/recording-indexer.ts";
 import type { ByteRange } from "../../codec/recording-index.ts";
-import type { HostPort } from "../../firmware/demo/child-process.ts";
+import type { HostPort, RunResult } from "../../firmware/demo/child-process.ts";
 import { Cluster, type ClusterOptions } from "../../firmware/demo/cluster.ts";
 import { compiledBinary } from "../support/compiled-binary.ts";
 
@@ -35,6 +35,11 @@ export async function startAliceAndBob(
     await cluster[Symbol.asyncDispose]();
     throw err;
   }
+}
+
+/** `pvrlink send FILE --to bob --json FLAGS...` run by alice: how most end-to-end tests send. */
+export function sendToBob(cluster: Cluster, file: string, flags: string[] = []): Promise<RunResult> {
+  return cluster.recorderRun("alice", ["send", file, "--to", "bob", "--json", ...flags]);
 }
 
 /**

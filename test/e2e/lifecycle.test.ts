@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Cluster } from "../../firmware/demo/cluster.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, ScriptedLoad, startAliceAndBob, Tap } from "./e2e-kit.ts";
+import { libraryOf, ScriptedLoad, sendToBob, startAliceAndBob, Tap } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 let load: ScriptedLoad;
@@ -67,7 +67,7 @@ describe("store-and-forward", () => {
     let refusedCode: string | undefined;
     await waitUntil(
       async () => {
-        const r = await cluster.recorderRun("alice", ["send", probe, "--to", "bob", "--json"]);
+        const r = await sendToBob(cluster, probe);
         refusedCode = summaryOf(r.stdout).code;
         return refusedCode === "callee_busy";
       },
@@ -76,14 +76,7 @@ describe("store-and-forward", () => {
     );
     expect(refusedCode).toBe("callee_busy");
     const mark = bob.proc.lines.length;
-    const run = await cluster.recorderRun("alice", [
-      "send",
-      file,
-      "--to",
-      "bob",
-      "--json",
-      "--store-if-busy",
-    ]);
+    const run = await sendToBob(cluster, file, ["--store-if-busy"]);
     const s = summaryOf(run.stdout);
     expect(run.code).toBe(0);
     expect(s.mode).toBe("store");
@@ -117,15 +110,7 @@ describe("forced end and node restart", () => {
     const file = await randomFile(cluster, "long.bin", 3_000_000);
     await using tap = await Tap.start(bob.direct, 1_000_000);
     const mark = bob.proc.lines.length;
-    const sending = cluster.recorderRun("alice", [
-      "send",
-      file,
-      "--to",
-      "bob",
-      "--json",
-      "--direct",
-      `127.0.0.1:${tap.port}`,
-    ]);
+    const sending = sendToBob(cluster, file, ["--direct", `127.0.0.1:${tap.port}`]);
     await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
     const [active] = await cluster.admin.sessions("active");
     expect(active).toBeDefined();
@@ -144,16 +129,7 @@ describe("forced end and node restart", () => {
     const sha = await sha256File(file);
     await using nodeTap = await Tap.start(cluster.http, 2_000_000);
     const mark = bob.proc.lines.length;
-    const sending = cluster.recorderRun("alice", [
-      "send",
-      file,
-      "--to",
-      "bob",
-      "--secret",
-      "--json",
-      "--node",
-      `http://127.0.0.1:${nodeTap.port}`,
-    ]);
+    const sending = sendToBob(cluster, file, ["--secret", "--node", `http://127.0.0.1:${nodeTap.port}`]);
     await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
     await Bun.sleep(700);
     await cluster.restartNode("SIGKILL");
@@ -187,15 +163,7 @@ describe("short leases (2 s)", () => {
     const file = await randomFile(short, "slow.bin", 5_000_000);
     await using tap = await Tap.start(bob.direct, 1_000_000);
     const started = Date.now();
-    const run = await short.recorderRun("alice", [
-      "send",
-      file,
-      "--to",
-      "bob",
-      "--json",
-      "--direct",
-      `127.0.0.1:${tap.port}`,
-    ]);
+    const run = await sendToBob(short, file, ["--direct", `127.0.0.1:${tap.port}`]);
     const s = summaryOf(run.stdout);
     if (run.code !== 0) console.error(run.stdout, run.stderr, bob.proc.lines.slice(-15).join("\n"));
     expect(run.code).toBe(0);
@@ -214,16 +182,7 @@ describe("short leases (2 s)", () => {
     const sha = await sha256File(file);
     await using nodeTap = await Tap.start(short.http, 1_000_000);
     const mark = bob.proc.lines.length;
-    const sending = short.recorderRun("alice", [
-      "send",
-      file,
-      "--to",
-      "bob",
-      "--secret",
-      "--json",
-      "--node",
-      `http://127.0.0.1:${nodeTap.port}`,
-    ]);
+    const sending = sendToBob(short, file, ["--secret", "--node", `http://127.0.0.1:${nodeTap.port}`]);
     await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
     await short.node.stop("SIGKILL");
     const run = await sending;

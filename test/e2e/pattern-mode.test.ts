@@ -9,7 +9,15 @@ import type { Cluster } from "../../firmware/demo/cluster.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { complement, contains, libraryOf, startAliceAndBob, Tap, windowsInside } from "./e2e-kit.ts";
+import {
+  complement,
+  contains,
+  libraryOf,
+  sendToBob,
+  startAliceAndBob,
+  Tap,
+  windowsInside,
+} from "./e2e-kit.ts";
 
 let cluster: Cluster;
 
@@ -24,16 +32,7 @@ afterAll(async () => {
 async function sendThroughTap(file: string, extra: string[]) {
   const bob = cluster.recorder("bob");
   await using tap = await Tap.start(bob.direct);
-  const run = await cluster.recorderRun("alice", [
-    "send",
-    file,
-    "--to",
-    "bob",
-    "--json",
-    "--direct",
-    `127.0.0.1:${tap.port}`,
-    ...extra,
-  ]);
+  const run = await sendToBob(cluster, file, ["--direct", `127.0.0.1:${tap.port}`, ...extra]);
   return { run, summary: summaryOf(run.stdout), wire: tap.upstream() };
 }
 

@@ -7,7 +7,7 @@ import type { Cluster } from "../../firmware/demo/cluster.ts";
 import { encodePreamble } from "../../firmware/direct/direct-frame.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, startCluster, Tap } from "./e2e-kit.ts";
+import { libraryOf, sendToBob, startCluster, Tap } from "./e2e-kit.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
 let cluster: Cluster;
@@ -97,15 +97,7 @@ describe("forged and replayed REQUESTs", () => {
   test("the callee rejects a byte-for-byte replay of a recorded REQUEST: nothing accepted, nothing filed", async () => {
     const bob = cluster.recorder("bob");
     await using tap = await Tap.start(bob.direct);
-    const ok = await cluster.recorderRun("alice", [
-      "send",
-      SAMPLE,
-      "--to",
-      "bob",
-      "--json",
-      "--direct",
-      `127.0.0.1:${tap.port}`,
-    ]);
+    const ok = await sendToBob(cluster, SAMPLE, ["--direct", `127.0.0.1:${tap.port}`]);
     expect(summaryOf(ok.stdout).ok).toBe(true);
     const before = (await libraryOf(cluster, "bob")).length;
     const mark = bob.proc.lines.length;

@@ -12,6 +12,7 @@ import {
   gaps,
   libraryOf,
   protectedRangesOf,
+  sendToBob,
   sizeOf,
   startAliceAndBob,
   Tap,
@@ -37,12 +38,7 @@ async function sendThroughTap(file: string, extra: string[] = []) {
   const bob = cluster.recorder("bob");
   await using tap = await Tap.start(bob.direct);
   await using nodeTap = await Tap.start(cluster.http);
-  const run = await cluster.recorderRun("alice", [
-    "send",
-    file,
-    "--to",
-    "bob",
-    "--json",
+  const run = await sendToBob(cluster, file, [
     "--direct",
     `127.0.0.1:${tap.port}`,
     "--node",
@@ -155,15 +151,7 @@ describe("permitted sends, one per attribute kind", () => {
   test("send falls back to the relay for everything when the direct dial fails, and says so", async () => {
     const file = join(ROOT, "testdata/es/mpeg2-closed-gop.m2v");
     // A port nothing listens on: connect refused.
-    const run = await cluster.recorderRun("alice", [
-      "send",
-      file,
-      "--to",
-      "bob",
-      "--json",
-      "--direct",
-      "127.0.0.1:1",
-    ]);
+    const run = await sendToBob(cluster, file, ["--direct", "127.0.0.1:1"]);
     const summary = summaryOf(run.stdout);
     expect(run.code).toBe(0);
     expect(summary.fallback).toBe(true);
