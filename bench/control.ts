@@ -1,8 +1,5 @@
-/**
- * @module Control-node bench: QUERY-to-session throughput and p50/p99 latency over real HTTP on loopback with
- * 100,000 enrolled devices, keepalive datagrams/s ingested with HMAC verification, each against a reference
- * (a trivial Hono route, a plain UDP echo) run on the same machine in the same run.
- *
+/** @module Control-node bench: QUERY throughput and p50/p99 latency with 100,000 devices, keepalives/s with HMAC, each against a same-run reference. */
+/*
  *   bun bench/control.ts [--devices 100000] [--concurrency 16] [--seconds 5] [--callees 16] [--keepalives 100000]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

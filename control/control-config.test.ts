@@ -1,3 +1,4 @@
+/** @module Tests for the control node's config: defaults < file < overrides, rejected files and addresses, host:port parsing. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

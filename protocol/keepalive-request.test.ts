@@ -1,3 +1,4 @@
+/** @module Tests for the keepalive request and response against the node's own handler. */
 import { describe, expect, test } from "bun:test";
 import { KeepaliveHandler } from "../control/udp/keepalive-handler.ts";
 import { buildKeepalive, keepaliveKey, readKeepaliveResponse } from "./keepalive-request.ts";

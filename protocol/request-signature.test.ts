@@ -1,3 +1,4 @@
+/** @module Tests for request signing: body hash, canonical request, signature checks. */
 import { describe, expect, test } from "bun:test";
 import { toBase64url } from "../crypto/random-token.ts";
 import { UNSIGNED_PAYLOAD } from "./api-types.ts";

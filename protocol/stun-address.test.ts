@@ -1,3 +1,4 @@
+/** @module Tests for XOR-MAPPED-ADDRESS against the RFC 5769 vectors and edge addresses. */
 import { describe, expect, test } from "bun:test";
 import {
   decodeMappedAddress,

@@ -1,3 +1,4 @@
+/** @module Tests for the STUN message codec against RFC 5769, its integrity and fingerprint checks, and garbage input. */
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../test/support/seeded-random.ts";
 import { decodeErrorCode, decodeText, encodeErrorCode, encodeText } from "./stun-attributes.ts";

@@ -1,3 +1,4 @@
+/** @module Tests for trigger datagrams and their ACKs: round trips, MAC, freshness and malformed bodies. */
 import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { deriveKey } from "../crypto/hmac.ts";

@@ -1,3 +1,4 @@
+/** @module Tests for deviceAuth(): signed requests accepted; stale, replayed, forged, unknown and mismatched ones refused. */
 import { beforeEach, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
 import { httpKeyFromSecret, signRequest } from "../../protocol/request-signature.ts";

@@ -1,3 +1,4 @@
+/** @module Tests for the HTTP token-bucket rate limiter: burst, refill, and pruning of full buckets. */
 import { expect, test } from "bun:test";
 import { RateLimiter } from "./rate-limiter.ts";
 

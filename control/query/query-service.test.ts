@@ -1,3 +1,4 @@
+/** @module Tests for QueryService.query(): the order of its checks and the distinct refusal for each. */
 import { beforeEach, describe, expect, test } from "bun:test";
 import { ApiError } from "../control-error.ts";
 import { AllowListStore } from "../store/allow-list-store.ts";

@@ -1,3 +1,4 @@
+/** @module Tests for the relay routes: store and forward, resumable uploads, limits, live follow, acks and the inbox. */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";

@@ -1,3 +1,4 @@
+/** @module Tests for SpoolStore: crash recovery of spool files, quotas, expiry and removal. */
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";

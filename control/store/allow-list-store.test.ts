@@ -1,3 +1,4 @@
+/** @module Tests for AllowListStore: Create/Add/Delete edits, all-or-nothing failures, device policy, entry normalisation. */
 import type { Database } from "bun:sqlite";
 import { beforeEach, describe, expect, test } from "bun:test";
 import { ApiError } from "../control-error.ts";

@@ -1,3 +1,4 @@
+/** @module Tests for the control database: migrations applied once, versions per component, failed migrations rolled back. */
 import { expect, test } from "bun:test";
 import { MIGRATIONS, migrate, openControlDatabase, schemaVersion } from "./control-database.ts";
 

@@ -1,3 +1,4 @@
+/** @module Tests for DeviceStore: enrollment ids and secrets, unique names, latest registration, single-use tokens. */
 import { expect, test } from "bun:test";
 import { openControlDatabase } from "./control-database.ts";
 import { checkDeviceName, DeviceStore } from "./device-store.ts";

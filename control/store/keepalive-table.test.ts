@@ -1,3 +1,4 @@
+/** @module Tests for KeepaliveTable: connected while fresher than three intervals, persisted by batch. */
 import { expect, test } from "bun:test";
 import { openControlDatabase } from "./control-database.ts";
 import { DeviceStore } from "./device-store.ts";

@@ -1,3 +1,4 @@
+/** @module Tests for SessionStore: CSPRNG grants, one-time pending hand-out, extensions, ends and store-session grants. */
 import { beforeEach, describe, expect, test } from "bun:test";
 import { openControlDatabase } from "./control-database.ts";
 import { DeviceStore } from "./device-store.ts";

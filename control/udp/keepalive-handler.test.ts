@@ -1,3 +1,4 @@
+/** @module Tests for KeepaliveHandler.handle(): STUN answers and errors for plain, authenticated and malformed requests. */
 import { describe, expect, test } from "bun:test";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { buildKeepalive } from "../../protocol/keepalive-request.ts";

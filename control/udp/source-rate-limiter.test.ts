@@ -1,3 +1,4 @@
+/** @module Tests for the UDP per-source rate limiter and the replay cache: budgets, refill, bounded tables. */
 import { describe, expect, test } from "bun:test";
 import { ReplayCache } from "./replay-cache.ts";
 import { SourceRateLimiter } from "./source-rate-limiter.ts";

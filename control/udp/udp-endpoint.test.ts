@@ -1,3 +1,4 @@
+/** @module Tests for UdpEndpoint on a real socket: keepalives, triggers and their ACKs, floods, garbage and vanished peers. */
 import { describe, expect, test } from "bun:test";
 import { deriveKey } from "../../crypto/hmac.ts";
 import {

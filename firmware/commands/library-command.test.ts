@@ -1,3 +1,4 @@
+/** @module Tests for `pvrlink library`: add, list, remove, protection choice and config errors. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+/** @module Tests for the credential file: written 0600 atomically, replaced, and damaged files reported. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+/** @module Tests for resolveConfig(): defaults, the file (paths relative to it), flag overrides and rejected values. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+/** @module Tests for the direct channel's preamble and frame reader, including a fuzz of both. */
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { DirectChannelError } from "./direct-error.ts";

@@ -1,3 +1,4 @@
+/** @module Tests for the direct channel's message encoding: round trips, limits, views, and mutated input. */
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { DirectChannelError } from "./direct-error.ts";

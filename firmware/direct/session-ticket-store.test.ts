@@ -1,3 +1,4 @@
+/** @module Tests for SessionTicketStore: one-time passwords, connect windows, session ends and extensions. */
 import { describe, expect, test } from "bun:test";
 import { randomToken } from "../../crypto/random-token.ts";
 import { type DenyReason, SessionTicketStore, type TicketInput } from "./session-ticket-store.ts";

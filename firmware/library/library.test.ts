@@ -1,3 +1,4 @@
+/** @module Tests for the recorder's library and recording-type detection, including random and truncated input. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+/** @module Tests for LoadMonitor.status(): CPU, pressure and transfer limits, and the reading window. */
 import { describe, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+/** @module Tests for the /proc/stat and PSI parsers, including 2000 corrupted inputs each. */
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { parsePressure } from "./parse-pressure.ts";

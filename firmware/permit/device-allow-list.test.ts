@@ -1,3 +1,4 @@
+/** @module Tests for DeviceAllowList: fixed entries from config, the 0600 list file, defaults and local groups. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+/** @module Tests for the progress formatters: bytes, rates and unknown values. */
 import { describe, expect, test } from "bun:test";
 import {
   estimateEta,

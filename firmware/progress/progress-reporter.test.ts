@@ -1,3 +1,4 @@
+/** @module Tests for ProgressReporter's tty, json and quiet modes. */
 import { describe, expect, test } from "bun:test";
 import { chooseProgressMode, ProgressReporter } from "./progress-reporter.ts";
 import { RateMeter } from "./rate-meter.ts";

@@ -1,3 +1,4 @@
+/** @module Tests for backoffDelay(): the doubling schedule and its jitter bounds. */
 import { describe, expect, test } from "bun:test";
 import { backoffDelay } from "./backoff-schedule.ts";
 

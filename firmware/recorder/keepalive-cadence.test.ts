@@ -1,3 +1,4 @@
+/** @module Tests for KeepaliveCadence: halving on misses, mapping loss and expiry, recovery. */
 import { describe, expect, test } from "bun:test";
 import { KeepaliveCadence } from "./keepalive-cadence.ts";
 

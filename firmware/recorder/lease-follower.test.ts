@@ -1,3 +1,4 @@
+/** @module Tests for the callee's lease follower: when it asks, and how it follows extensions and ends. */
 import { describe, expect, test } from "bun:test";
 import { followLease, leaseCheckDelay } from "./lease-follower.ts";
 

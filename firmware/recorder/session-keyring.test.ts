@@ -1,3 +1,4 @@
+/** @module Tests for SessionKeyring: grants survive a restart, are deleted, and damaged files are reported. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+/** @module Tests for SplitAssembly: parts merged in any arrival order, damage detected, feeders stopped on failure. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -1,3 +1,4 @@
+/** @module Tests for TriggerDispatcher.handle(): verification, duplicates, answers, secret-free logs and fuzzed datagrams. */
 import { describe, expect, test } from "bun:test";
 import {
   encodeTrigger,

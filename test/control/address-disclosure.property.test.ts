@@ -1,7 +1,4 @@
-/**
- * Property (integration): over seeded random allow-lists, groups and policies, no caller outside a callee's list
- * ever receives the callee's address, in any response body; a permitted caller always does.
- */
+/** @module Property (integration): over seeded random allow-lists, groups and policies, no caller outside a callee's list ever gets its address in any response body; a permitted caller always does. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";

@@ -1,4 +1,4 @@
-/** Integration: `pvrlink control` usage and input errors exit 2 and 1 with clear messages. */
+/** @module Integration: `pvrlink control` usage and input errors exit 2 and 1 with clear messages. */
 import { afterAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

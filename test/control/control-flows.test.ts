@@ -1,4 +1,4 @@
-/** Integration: the real node process over real HTTP and UDP on 127.0.0.1, driven as recorders and an operator would. */
+/** @module Integration: the real node process over real HTTP and UDP on 127.0.0.1, driven as recorders and an operator would. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";

@@ -1,4 +1,4 @@
-/** Integration: malformed input on every route, forged/stale/replayed requests and UDP garbage against the real node process. */
+/** @module Integration: malformed input on every route, forged/stale/replayed requests and UDP garbage against the real node process. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";

@@ -1,4 +1,4 @@
-/** Integration: state survives SIGTERM and kill -9 restarts; replay protection and rate limits hold across them. */
+/** @module Integration: state survives SIGTERM and kill -9 restarts; replay protection and rate limits hold across them. */
 import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import type { ControlApiError } from "../../protocol/control-client.ts";

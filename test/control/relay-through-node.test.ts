@@ -1,4 +1,4 @@
-/** Integration: relay and store-and-forward through the real node process (auth, sessions, data triggers), across a kill -9. */
+/** @module Integration: relay and store-and-forward through the real node process (auth, sessions, data triggers), across a kill -9. */
 import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";

@@ -1,3 +1,4 @@
+/** @module Shared pieces of the end-to-end tests: the alice-and-bob stage, sends, a recording TCP tap, byte windows, scripted load. */
 import { stat, writeFile } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";

@@ -1,7 +1,5 @@
-/**
- * @module Delay and loss on one home's wan access link, without sch_netem: policy routing in the wan namespace
- * sends that link's packets through a TUN device served by delay-line.py, which holds and drops them.
- *
+/** @module Delay and loss on one home's wan access link, without sch_netem: policy routing through a TUN device served by delay-line.py. */
+/*
  * Rules in the wan namespace (the local-table rule moves from pref 0 to 100 at bed creation, so that packets
  * for the wan's own addresses are impaired too):
  *   pref 10  iif impN lookup local     a packet coming back out of the delay line is delivered...

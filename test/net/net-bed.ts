@@ -1,6 +1,5 @@
-/**
- * @module The NAT test bed: real network namespaces with a wan, NAT routers and home hosts, for recorder scenarios.
- *
+/** @module The NAT test bed: real network namespaces with a wan, NAT routers and home hosts, for recorder scenarios. */
+/*
  * README (for whoever writes the recorder scenarios on top of this):
  *
  *   await using bed = await createNetBed({ udpTimeoutSec: 3 });      // preflight + stale cleanup + topology

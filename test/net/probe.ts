@@ -1,6 +1,5 @@
-/**
- * @module Small probe programs the net bed runs inside namespaces to show what NAT does to real traffic.
- *
+/** @module Small probe programs the net bed runs inside namespaces to show what NAT does to real traffic. */
+/*
  *   bun test/net/probe.ts udp-echo [PORT]         prints "listening P", then "from IP:PORT TEXT" per datagram and
  *                                                 answers "seen IP:PORT TEXT"; stdin "push IP PORT TEXT" sends
  *                                                 TEXT from the same socket (like a node pushing a trigger)

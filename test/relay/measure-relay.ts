@@ -1,8 +1,4 @@
-/**
- * @module Measures relay throughput on loopback: streamed upload with fsync checkpoints, download of a complete
- * transfer, and a live relay (download following the upload), against a route that only drains the body
- * (the HTTP ceiling on the same machine, same run). Not a test: run `bun test/relay/measure-relay.ts`.
- */
+/** @module Measures relay throughput on loopback (upload, download, live follow) against a drain-only route; `bun test/relay/measure-relay.ts`. */
 import { createHash } from "node:crypto";
 import { pattern, startHarness } from "./relay-harness.ts";
 

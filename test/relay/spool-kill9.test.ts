@@ -1,3 +1,4 @@
+/** @module Integration: a node killed with -9 mid-upload keeps the acknowledged bytes and reports the rest missing. */
 import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";

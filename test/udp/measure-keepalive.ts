@@ -1,7 +1,4 @@
-/**
- * @module Measures keepalive datagrams/s ingested with HMAC verification, over loopback, receiving with
- * Bun.udpSocket and with node:dgram. Not a test: run `bun test/udp/measure-keepalive.ts`.
- */
+/** @module Measures keepalive datagrams/s ingested with HMAC verification over loopback (Bun.udpSocket, node:dgram); not a test. */
 import { createSocket } from "node:dgram";
 import { KeepaliveHandler } from "../../control/udp/keepalive-handler.ts";
 import { UdpEndpoint } from "../../control/udp/udp-endpoint.ts";

@@ -1,3 +1,4 @@
+/** @module Integration: coturn's turnutils_stunclient gets the right mapped address from the node's UDP endpoint. */
 import { expect, test } from "bun:test";
 import { UdpEndpoint } from "../../control/udp/udp-endpoint.ts";
 
