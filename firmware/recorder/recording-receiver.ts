@@ -15,6 +15,7 @@ import type { RecorderLoad } from "./recorder-load.ts";
 import { ackRelayTransfer } from "./relay-ack.ts";
 import { readRelayRecords } from "./relay-reader.ts";
 import type { SessionKeyring } from "./session-keyring.ts";
+import { SessionWork } from "./session-work.ts";
 import { SplitAssembly } from "./split-assembly.ts";
 import { type ActiveTransfer, TransferTracker } from "./transfer-tracker.ts";
 
@@ -30,19 +31,6 @@ export interface ReceiverDeps {
   log(event: string, fields: Record<string, unknown>): void;
   /** Told whenever the set of active transfers changes (the status file follows). */
   changed(): void;
-}
-
-interface SessionWork {
-  abort: AbortController;
-  split?: { assembly: SplitAssembly; file: IncomingFile; filed: Promise<Recording> };
-  /** Relay transfers claimed in this session, by transfer id: the filed whole recording, or the split's. */
-  transfers: Map<string, Promise<Recording | undefined>>;
-  bytesDirect: number;
-  bytesRelay: number;
-  /** A direct connection serves this session (it reports the session's end). */
-  direct: boolean;
-  /** A live session's lease end as last known (epoch ms): relay downloads wait out a node outage until then. */
-  leaseEnd?: number;
 }
 
 /**
@@ -68,43 +56,26 @@ export class RecordingReceiver {
   #work(sessionId: string): SessionWork {
     let w = this.#sessions.get(sessionId);
     if (!w) {
-      w = {
-        abort: new AbortController(),
-        transfers: new Map(),
-        bytesDirect: 0,
-        bytesRelay: 0,
-        direct: false,
-      };
-      this.#sessions.set(sessionId, w);
+      const work = new SessionWork();
+      this.#sessions.set(sessionId, work);
       const grant = this.#d.keyring.get(sessionId);
-      if (grant?.mode === "live") this.#armLease(sessionId, w, grant.expiresAt);
+      if (grant?.mode === "live") {
+        // At the lease end the node is asked; the work ends unless the session is still active.
+        work.armLease(grant.expiresAt, async () => {
+          if (this.#sessions.get(sessionId) !== work) return undefined;
+          try {
+            const st = await this.#d.client.session(sessionId);
+            if (st.state === "active" && st.expiresAt > Date.now()) return st.expiresAt;
+          } catch {
+            // unknown or unreachable: the lease as we know it is over
+          }
+          this.endSession(sessionId, "expired");
+          return undefined;
+        });
+      }
+      w = work;
     }
     return w;
-  }
-
-  /**
-   * Work of a live session must not outlive its lease: half of a split whose other half never comes would hold a
-   * temp file forever. At expiresAt the node is asked (the sender may have extended the lease) and the work is
-   * ended unless the session is still active.
-   */
-  #armLease(sessionId: string, w: SessionWork, expiresAt: number): void {
-    w.leaseEnd = expiresAt;
-    const timer = setTimeout(
-      async () => {
-        if (this.#sessions.get(sessionId) !== w) return;
-        try {
-          const st = await this.#d.client.session(sessionId);
-          if (st.state === "active" && st.expiresAt > Date.now())
-            return this.#armLease(sessionId, w, st.expiresAt);
-        } catch {
-          // unknown or unreachable: the lease as we know it is over
-        }
-        this.endSession(sessionId, "expired");
-      },
-      Math.max(0, Math.min(expiresAt - Date.now() + 1000, 2 ** 31 - 1)),
-    );
-    timer.unref?.();
-    w.abort.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
   }
 
   async #key(sessionId: string): Promise<Uint8Array> {
@@ -125,15 +96,7 @@ export class RecordingReceiver {
    */
   receiveRelay(transferId: string, sessionId: string, stream?: 1 | 2 | 3): Promise<Recording | undefined> {
     const w = this.#work(sessionId);
-    const claimed = w.transfers.get(transferId);
-    if (claimed) return claimed;
-    const p = this.#relay(transferId, sessionId, w, stream);
-    w.transfers.set(transferId, p);
-    // A failed download may be tried again (next inbox run); a running or filed one is never claimed twice.
-    p.catch(() => {
-      if (w.transfers.get(transferId) === p) w.transfers.delete(transferId);
-    });
-    return p;
+    return w.claim(transferId, () => this.#relay(transferId, sessionId, w, stream));
   }
 
   async #relay(
@@ -269,7 +232,7 @@ export class RecordingReceiver {
         this.#d.log("receive-failed", { session: sessionId, code, message: (err as Error).message });
         receipt = { ok: false, bytes: 0, code };
         w.abort.signal.removeEventListener("abort", onAbort);
-        await this.#abandon(w, err);
+        await w.abandon(err);
       }
       await conn.send({ type: "receipt", ...receipt });
       // The caller closes after the RECEIPT; drain until then so its CLOSE is read.
@@ -285,26 +248,11 @@ export class RecordingReceiver {
       });
       w.abort.signal.removeEventListener("abort", onAbort);
       await conn.abort("error").catch(() => {});
-      await this.#abandon(w, err);
+      await w.abandon(err);
     } finally {
       w.abort.signal.removeEventListener("abort", onAbort);
       await this.#finishSession(sessionId, "done", conn.bytesReceived);
     }
-  }
-
-  /**
-   * A failed offer must not be filed later: its relay downloads still running (a secret recording's whole
-   * stream, a split's protected part) are stopped and their temp files dropped before the RECEIPT says so.
-   */
-  async #abandon(w: SessionWork, err: unknown): Promise<void> {
-    if (!w.abort.signal.aborted) {
-      w.abort.abort(
-        err instanceof ReceiveFailure
-          ? err
-          : new ReceiveFailure("ended", "The offer failed on the direct channel"),
-      );
-    }
-    await Promise.allSettled([...w.transfers.values(), ...(w.split ? [w.split.filed] : [])]);
   }
 
   async #serveOffer(
