@@ -1,5 +1,6 @@
 /** @module Streams a recording file through the codec's indexer (pass 1 of inspect and split), optionally hashing it. */
 import { createHash } from "node:crypto";
+import { readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
@@ -65,6 +66,27 @@ export async function* readChunks(
   }
 }
 
+/**
+ * Reads the whole file from the start in chunks of up to `chunkBytes` with blocking reads into one reused
+ * buffer: each chunk is overwritten by the next, so the caller must be done with it (and every view into it)
+ * before asking for the next. For one-shot commands with no event loop to keep responsive (inspect). On the
+ * bench machine's two cores this is faster than readChunks's read-ahead on the runtime's I/O thread, which
+ * runs the kernel's page-cache copy beside the indexer and slows both (docs/benchmarks.md, Parse).
+ */
+export function* readChunksBlocking(
+  handle: FileHandle,
+  options: { chunkBytes?: number } = {},
+): Generator<Uint8Array> {
+  const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
+  const buffer = new Uint8Array(chunkBytes);
+  for (let position = 0; ; ) {
+    const n = readSync(handle.fd, buffer, 0, chunkBytes, position);
+    if (n === 0) return;
+    position += n;
+    yield n === chunkBytes ? buffer : buffer.subarray(0, n);
+  }
+}
+
 /** Reads exactly [offset, offset + length) or fewer bytes at the end of the file. */
 export async function readRange(handle: FileHandle, offset: number, length: number): Promise<Uint8Array> {
   const buffer = new Uint8Array(length);
@@ -87,20 +109,23 @@ export interface IndexedFile {
 /**
  * Pass 1: pushes the file through RecordingIndexer in order, then serves the ranges it still asks for
  * (an MP4 whose moov comes after its media) until it has all it needs. `indexer` lets a caller bring one
- * with a video observer (PatternPlanner.withIndexer) so pattern planning rides on this pass.
+ * with a video observer (PatternPlanner.withIndexer) so pattern planning rides on this pass. `blocking`
+ * reads with readChunksBlocking (one-shot commands only: it holds the event loop for the whole pass).
  */
 export async function indexFile(
   handle: FileHandle,
-  options: { hash: boolean; indexer?: RecordingIndexer },
+  options: { hash: boolean; indexer?: RecordingIndexer; blocking?: boolean },
 ): Promise<IndexedFile> {
   const indexer = options.indexer ?? new RecordingIndexer();
   const hash = options.hash ? createHash("sha256") : undefined;
   let length = 0;
-  for await (const chunk of readChunks(handle, { reuse: true })) {
+  const take = (chunk: Uint8Array) => {
     indexer.push(chunk);
     hash?.update(chunk);
     length += chunk.length;
-  }
+  };
+  if (options.blocking) for (const chunk of readChunksBlocking(handle)) take(chunk);
+  else for await (const chunk of readChunks(handle, { reuse: true })) take(chunk);
   // Each round serves what the indexer asked for; a well-behaved indexer asks for a bounded number of rounds
   // (moov, then nothing), the cap only stops a looping one from hanging the command.
   for (let round = 0, needed = indexer.finish(); needed.length > 0; round++, needed = indexer.finish()) {
