@@ -5,7 +5,6 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
-import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import type { RecorderStatus } from "../../firmware/recorder/recorder-status-file.ts";
 import { RELAY_STREAM_WHOLE, relayKey } from "../../firmware/transfer/relay-stream.ts";
 import { RelayStreamEncoder } from "../../firmware/transfer/relay-stream-encoder.ts";
@@ -13,7 +12,13 @@ import { ControlApiError, type ControlClient } from "../../protocol/control-clie
 import { encodeTrigger } from "../../protocol/trigger-datagram.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import { type CalleeStage, type RecorderProc, startCalleeStage, until } from "./recorder-harness.ts";
+import {
+  type CalleeStage,
+  dialRecorder,
+  type RecorderProc,
+  startCalleeStage,
+  until,
+} from "./recorder-harness.ts";
 
 let stage: CalleeStage;
 let node: NodeProcess;
@@ -194,14 +199,7 @@ describe("recorder daemon with a real control node", () => {
     if (q.status !== 200) throw new Error("expected a live session");
     const from = rec.log.length;
     await rec.log.waitFor(new RegExp(`recorder session session=${q.session.id}`), { from });
-    const conn = await dialDirect({
-      host: rec.direct.host,
-      port: rec.direct.port,
-      sessionId: q.session.id,
-      password: q.session.password,
-      key: q.session.key,
-      callerId: alice.deviceId,
-    });
+    const conn = await dialRecorder(rec, alice, q.session);
     const payload = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
     const sha256 = createHash("sha256").update(payload).digest("hex");
     await conn.send({

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ChildProcess, firstJson, type HostPort, hostPort } from "../../firmware/demo/child-process.ts";
 import { recorderEnrollArgs, STEADY_STAT } from "../../firmware/demo/recorder-args.ts";
+import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
+import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { PVRLINK_SOURCE, pvrlink } from "../support/pvrlink-source.ts";
@@ -121,6 +123,22 @@ export async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(25);
   }
+}
+
+/** The caller's direct connection to a recorder under the session grant its query got. */
+export function dialRecorder(
+  rec: RecorderProc,
+  caller: ControlClient,
+  s: { id: string; password: string; key: string },
+): Promise<DirectConnection> {
+  return dialDirect({
+    host: rec.direct.host,
+    port: rec.direct.port,
+    sessionId: s.id,
+    password: s.password,
+    key: s.key,
+    callerId: caller.deviceId,
+  });
 }
 
 /** A node, the caller "alice" enrolled on it, and the callee recorder "grandma" running its daemon. */

@@ -2,12 +2,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import type { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import { LeaseKeeper } from "../../firmware/send/lease-keeper.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import type { NodeProcess } from "../support/control-node.ts";
-import { type CalleeStage, type RecorderProc, startCalleeStage, until } from "./recorder-harness.ts";
+import {
+  type CalleeStage,
+  dialRecorder,
+  type RecorderProc,
+  startCalleeStage,
+  until,
+} from "./recorder-harness.ts";
 
 let stage: CalleeStage;
 let node: NodeProcess;
@@ -28,14 +33,7 @@ async function openOffer(name: string, payload: Uint8Array) {
   const q = await alice.query("grandma");
   if (q.status !== 200) throw new Error("expected a live session");
   const s = q.session;
-  const conn = await dialDirect({
-    host: rec.direct.host,
-    port: rec.direct.port,
-    sessionId: s.id,
-    password: s.password,
-    key: s.key,
-    callerId: alice.deviceId,
-  });
+  const conn = await dialRecorder(rec, alice, s);
   const sha256 = createHash("sha256").update(payload).digest("hex");
   await conn.send({
     type: "offer",

@@ -10,7 +10,6 @@ import { peekSplitHeaderLength } from "../../codec/split/split-format.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { fromBase64url, randomBytes } from "../../crypto/random-token.ts";
 import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
-import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import {
   RELAY_STREAM_DIRECT,
@@ -25,7 +24,13 @@ import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { NodeProcess } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import { type CalleeStage, type RecorderProc, startCalleeStage, until } from "./recorder-harness.ts";
+import {
+  type CalleeStage,
+  dialRecorder,
+  type RecorderProc,
+  startCalleeStage,
+  until,
+} from "./recorder-harness.ts";
 
 const FIXTURE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
 let stage: CalleeStage;
@@ -70,14 +75,7 @@ async function relayBody(
 
 /** alice's direct connection to grandma for session s. */
 function dial(s: SessionGrant): Promise<DirectConnection> {
-  return dialDirect({
-    host: rec.direct.host,
-    port: rec.direct.port,
-    sessionId: s.id,
-    password: s.password,
-    key: s.key,
-    callerId: alice.deviceId,
-  });
+  return dialRecorder(rec, alice, s);
 }
 
 /** An OFFER for the fixture recording (its size and SHA-256, recordingType "ps") with the given meta. */
