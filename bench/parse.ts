@@ -7,10 +7,16 @@ import { RecordingIndexer } from "../codec/container/recording-indexer.ts";
 import { TsDemuxer } from "../codec/container/ts-demuxer.ts";
 import { StartCodeScanner } from "../codec/mpeg-video/start-code-scanner.ts";
 import { VideoIndexer } from "../codec/mpeg-video/video-indexer.ts";
-import { readChunks } from "../firmware/commands/recording-file.ts";
-import { benchRecordings } from "./lib/bench-recordings.ts";
+import { readChunksBlocking } from "../firmware/commands/recording-file.ts";
+import { benchRecordings, broadcastRecordings } from "./lib/bench-recordings.ts";
 import { formatTable } from "./lib/format-table.ts";
-import { measureProcess, measureSync, type Rate } from "./lib/measure.ts";
+import {
+  measureProcess,
+  measureProcessesInterleaved,
+  measureSync,
+  type Rate,
+  roundRatios,
+} from "./lib/measure.ts";
 import { splitMergeRates } from "./lib/split-merge-rates.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -39,11 +45,11 @@ async function readFile(path: string): Promise<Uint8Array> {
   return new Uint8Array(await Bun.file(path).arrayBuffer());
 }
 
-/** Reads the file the way inspect does (firmware/commands/recording-file.ts: two reused 4 MiB buffers, one read ahead). */
+/** Reads the file the way inspect does (firmware/commands/recording-file.ts: blocking reads into one 4 MiB buffer). */
 async function readLikeInspect(path: string): Promise<number> {
   await using h = await open(path, "r");
   let n = 0;
-  for await (const chunk of readChunks(h, { reuse: true })) n += chunk.length;
+  for (const chunk of readChunksBlocking(h)) n += chunk.length;
   return n;
 }
 
@@ -53,6 +59,7 @@ async function main(): Promise<void> {
   await $`${process.execPath} ${join(ROOT, "scripts", "build.ts")} x64`.cwd(ROOT).quiet();
   console.log("bench: preparing recordings in bench/out (once)");
   const rec = await benchRecordings(OUT);
+  const broadcast = await broadcastRecordings(OUT);
   const es = await readFile(rec.es);
   const ts = await readFile(rec.ts);
   const esChunks = chunks(es);
@@ -166,7 +173,7 @@ async function main(): Promise<void> {
       }
       const seconds = Math.min(...times);
       return {
-        name: "  stage: file read as inspect reads (2 reused 4 MiB buffers, ES)",
+        name: "  stage: file read as inspect reads (blocking, one 4 MiB buffer, ES)",
         bytes: es.length,
         seconds,
         mbps: es.length / seconds / 1e6,
@@ -175,46 +182,32 @@ async function main(): Promise<void> {
     })(),
   );
 
-  // Whole processes on the same files (page cache warm from the reads above).
+  // Whole processes on the same files (page cache warm from the reads above), inspect and ffmpeg interleaved
+  // round by round, on both pairs of recordings: the high-rate bench pair and the typical-broadcast pair.
   add("startup", await measureProcess("pvrlink --version (startup only)", 0, RUNS, [BINARY, "--version"]));
-  add(
-    "inspectEs",
-    await measureProcess("pvrlink inspect ES (process)", es.length, RUNS, [BINARY, "inspect", rec.es]),
-  );
-  add(
-    "ffmpegEs",
-    await measureProcess("ffmpeg -c copy -f null ES (process)", es.length, RUNS, [
-      "ffmpeg",
-      "-v",
-      "error",
-      "-i",
-      rec.es,
-      "-c",
-      "copy",
-      "-f",
-      "null",
-      "-",
-    ]),
-  );
-  add(
-    "inspectTs",
-    await measureProcess("pvrlink inspect TS (process)", ts.length, RUNS, [BINARY, "inspect", rec.ts]),
-  );
-  add(
-    "ffmpegTs",
-    await measureProcess("ffmpeg -c copy -f null TS (process)", ts.length, RUNS, [
-      "ffmpeg",
-      "-v",
-      "error",
-      "-i",
-      rec.ts,
-      "-c",
-      "copy",
-      "-f",
-      "null",
-      "-",
-    ]),
-  );
+  const wholeFiles = [
+    { key: "Es", label: "ES", path: rec.es, bytes: es.length },
+    { key: "Ts", label: "TS", path: rec.ts, bytes: ts.length },
+    { key: "BroadcastEs", label: "broadcast ES", path: broadcast.es, bytes: Bun.file(broadcast.es).size },
+    { key: "BroadcastTs", label: "broadcast TS", path: broadcast.ts, bytes: Bun.file(broadcast.ts).size },
+  ];
+  const spreads: Record<string, [number, number, number]> = {};
+  for (const f of wholeFiles) {
+    const [inspect, ffmpeg] = await measureProcessesInterleaved(
+      [
+        { name: `pvrlink inspect ${f.label} (process)`, bytes: f.bytes, cmd: [BINARY, "inspect", f.path] },
+        {
+          name: `ffmpeg -c copy -f null ${f.label} (process)`,
+          bytes: f.bytes,
+          cmd: ["ffmpeg", "-v", "error", "-i", f.path, "-c", "copy", "-f", "null", "-"],
+        },
+      ],
+      RUNS,
+    );
+    add(`inspect${f.key}`, inspect!);
+    add(`ffmpeg${f.key}`, ffmpeg!);
+    spreads[`inspectOverFfmpeg${f.key}`] = roundRatios(ffmpeg!, inspect!);
+  }
 
   console.log("bench: split and merge of the TS");
   const sm = await splitMergeRates("TS", ts, rec.ts, BINARY, OUT, RUNS);
@@ -225,10 +218,15 @@ async function main(): Promise<void> {
     esIndexOverMemcpy: r("esIndex").mbps / r("memcpy").mbps,
     tsIndexOverMemcpy: r("tsIndex").mbps / r("memcpy").mbps,
     sha256OverEsIndex: r("sha256").mbps / r("esIndex").mbps,
-    inspectOverFfmpegEs: r("ffmpegEs").seconds / r("inspectEs").seconds,
-    inspectOverFfmpegTs: r("ffmpegTs").seconds / r("inspectTs").seconds,
+    ...Object.fromEntries(
+      wholeFiles.map((f) => [
+        `inspectOverFfmpeg${f.key}`,
+        r(`ffmpeg${f.key}`).seconds / r(`inspect${f.key}`).seconds,
+      ]),
+    ),
   };
-  const targets = { esIndexOverMemcpy: 0.5, inspectOverFfmpegEs: 5, inspectOverFfmpegTs: 5 };
+  const targets: Record<string, number> = { esIndexOverMemcpy: 0.5 };
+  for (const f of wholeFiles) targets[`inspectOverFfmpeg${f.key}`] = 5;
 
   console.log(
     `\nParse bench (${new Date().toISOString()}, ${navigator.hardwareConcurrency} cores, Bun ${Bun.version})`,
@@ -250,12 +248,14 @@ async function main(): Promise<void> {
   console.log();
   console.log(
     formatTable(
-      ["ratio", "value", "target", "met"],
+      ["ratio", "value", "rounds (low / median / high)", "target", "met"],
       Object.entries(ratios).map(([k, v]) => {
-        const t = targets[k as keyof typeof targets];
+        const t = targets[k];
+        const spread = spreads[k];
         return [
           k,
           v.toFixed(2),
+          spread ? spread.map((x) => x.toFixed(2)).join(" / ") : "-",
           t === undefined ? "-" : `>= ${t}`,
           t === undefined ? "-" : v >= t ? "yes" : "NO",
         ];
@@ -272,8 +272,10 @@ async function main(): Promise<void> {
       ts: { path: rec.ts, bytes: ts.length, ...tsResult },
     },
     recipe: rec.recipe,
+    broadcast: { es: broadcast.es, ts: broadcast.ts, recipe: broadcast.recipe },
     rates,
     ratios,
+    ratioRounds: spreads,
     targets,
     startCodes: codes / RUNS,
     startCodePrefixes: prefixes / RUNS / 2,
