@@ -3,8 +3,13 @@ import { CodecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
-import { encodePatternHeader } from "./pattern-header.ts";
-import type { PatternScheme } from "./pattern-scheme.ts";
+import {
+  checkPatternRanges,
+  encodePatternHeader,
+  PATTERN_SALT_BYTES,
+  patternHeaderLength,
+} from "./pattern-header.ts";
+import { checkPatternScheme, type PatternScheme } from "./pattern-scheme.ts";
 
 /**
  * Takes the plain direct part exactly as split writes it (split header, then body; chunks of any size) and
@@ -33,14 +38,18 @@ export class PatternDirectEncoder {
     this.#salt = salt;
     this.#keystream = keystream;
     const last = plan.ranges[plan.ranges.length - 1];
-    // The header's length depends only on the table, so it is known before the split header arrives.
-    this.addedBytes = encodePatternHeader({
-      scheme: plan.scheme,
-      salt,
-      originalSha256: new Uint8Array(32),
-      directBodyLength: last === undefined ? 0 : last.offset + last.length,
-      ranges: plan.ranges,
-    }).length;
+    // The header's length depends only on the table, so it is known before the split header arrives. The
+    // table is checked now, against its own end, so a bad plan fails here rather than mid-stream.
+    checkPatternScheme(plan.scheme);
+    checkPatternRanges(plan.ranges, last === undefined ? 0 : last.offset + last.length);
+    if (salt.length !== PATTERN_SALT_BYTES) {
+      throw new CodecError(
+        "ERR_PATTERN_SALT",
+        `Cannot apply pattern: salt is ${salt.length} bytes, not 16`,
+        20,
+      );
+    }
+    this.addedBytes = patternHeaderLength(plan.ranges);
   }
 
   /** The split header of the part, once it has passed. */

@@ -207,4 +207,34 @@ describe("PatternDirectDecoder on bad input", () => {
       expect.objectContaining({ code: "ERR_PATTERN_PAIR" }),
     );
   });
+
+  const badPlans: Array<
+    [string, { scheme: PatternScheme; ranges: { offset: number; length: number }[] }, Uint8Array, string]
+  > = [
+    [
+      "overlapping ranges",
+      {
+        scheme: DEFAULT_PATTERN_SCHEME,
+        ranges: [
+          { offset: 0, length: 8 },
+          { offset: 4, length: 8 },
+        ],
+      },
+      SALT,
+      "ERR_PATTERN_RANGES",
+    ],
+    [
+      "an empty range",
+      { scheme: DEFAULT_PATTERN_SCHEME, ranges: [{ offset: 3, length: 0 }] },
+      SALT,
+      "ERR_PATTERN_RANGES",
+    ],
+    ["a short salt", { scheme: DEFAULT_PATTERN_SCHEME, ranges: [] }, SALT.subarray(1), "ERR_PATTERN_SALT"],
+  ];
+  for (const [name, plan, salt, code] of badPlans) {
+    test(`PatternDirectEncoder rejects ${name} when made`, async () => {
+      const ks = await makePatternKeystream(SESSION_KEY, SALT);
+      expect(() => new PatternDirectEncoder(plan, salt, ks)).toThrow(expect.objectContaining({ code }));
+    });
+  }
 });

@@ -116,6 +116,20 @@ export function checkPatternRanges(ranges: readonly ByteRange[], bodyLength: num
   return sum;
 }
 
+/**
+ * The length of the header encodePatternHeader() makes for this range table (it depends on nothing else), without
+ * making it. The ranges are not checked here: encodePatternHeader() and checkPatternRanges() do that.
+ */
+export function patternHeaderLength(ranges: readonly ByteRange[]): number {
+  let tableBytes = 0;
+  let prevEnd = 0;
+  for (const r of ranges) {
+    tableBytes += varintLength(r.offset - prevEnd) + varintLength(r.length);
+    prevEnd = r.offset + r.length;
+  }
+  return PATTERN_FIXED_BYTES + tableBytes + PATTERN_DIGEST_BYTES;
+}
+
 /** Encodes a pattern header. Throws ERR_PATTERN_* CodecErrors on fields it could not decode back. */
 export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
   const sc = encodeScheme(h.scheme);
@@ -126,13 +140,7 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
     fail("ERR_PATTERN_LENGTH", `direct body length ${h.directBodyLength} is not a size`, 68);
   }
   const sum = checkPatternRanges(h.ranges, h.directBodyLength);
-  let tableBytes = 0;
-  let prevEnd = 0;
-  for (const r of h.ranges) {
-    tableBytes += varintLength(r.offset - prevEnd) + varintLength(r.length);
-    prevEnd = r.offset + r.length;
-  }
-  const length = PATTERN_FIXED_BYTES + tableBytes + PATTERN_DIGEST_BYTES;
+  const length = patternHeaderLength(h.ranges);
   if (length > MAX_PATTERN_HEADER_BYTES) {
     fail("ERR_PATTERN_HEADER_LENGTH", `${h.ranges.length} ranges need ${length} bytes, over the limit`, 16);
   }
@@ -150,7 +158,7 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
   v.setUint32(76, h.ranges.length);
   v.setBigUint64(80, BigInt(sum));
   let at = PATTERN_FIXED_BYTES;
-  prevEnd = 0;
+  let prevEnd = 0;
   for (const r of h.ranges) {
     at = writeVarint(out, at, r.offset - prevEnd);
     at = writeVarint(out, at, r.length);
