@@ -193,6 +193,13 @@ describe("EsUnitMap", () => {
           k,
           naiveProtect(live, at, len, false),
         ]);
+        // esToFileContiguous: an offset only when the bytes are one file piece; always one inside a piece.
+        const short = 1 + rand(200);
+        const whole = naiveFile(live, at, short);
+        const got = map.esToFileContiguous(at, short);
+        if (got >= 0) expect([seed, k, [{ offset: got, length: short }]]).toEqual([seed, k, whole]);
+        const inOne = live.some((p) => p.es <= at && at + short <= p.es + p.length);
+        if (inOne && at + short <= es) expect([seed, k, got]).toEqual([seed, k, whole[0]!.offset]);
       }
     }
   });

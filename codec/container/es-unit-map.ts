@@ -112,6 +112,34 @@ export class EsUnitMap {
   }
 
   /**
+   * The file offset of ES byte `esOffset` when ES bytes [esOffset, esOffset + esLength) lie back to back in the
+   * file (inside one unit's payload, or anywhere in a run of pure-ES units), else -1 (esToFile() then gives the
+   * pieces). The pattern planner's per-slice question, answered without a callback.
+   */
+  esToFileContiguous(esOffset: number, esLength: number): number {
+    const es = this.#es;
+    const length = this.#length;
+    const count = this.#count;
+    let i = this.#cursor;
+    if (i >= this.#head && i < this.#tail && es[i]! <= esOffset) {
+      while (i < this.#tail && es[i]! + length[i]! * count[i]! <= esOffset) i++;
+    } else {
+      i = this.#find(esOffset);
+    }
+    this.#cursor = i;
+    if (i >= this.#tail || es[i]! > esOffset) return -1;
+    const l = length[i]!;
+    const from = esOffset - es[i]!;
+    const to = from + esLength;
+    if (to > l * count[i]!) return -1;
+    const unitLength = this.#unitLength[i]!;
+    if (l === unitLength) return this.#file[i]! + from;
+    const k = Math.floor(from / l);
+    if (to > (k + 1) * l) return -1;
+    return this.#file[i]! + k * unitLength + (from - k * l);
+  }
+
+  /**
    * Adds to `ranges` the file bytes of ES range [esOffset, esOffset + esLength): whole units, or with
    * `exact` only the overlapping bytes (for an ES, where a unit is the bytes themselves).
    */

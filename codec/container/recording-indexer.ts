@@ -131,6 +131,14 @@ export class RecordingIndexer {
     this.#units.esToFile(esOffset, esLength, emit);
   }
 
+  /**
+   * The file offset of ES byte `esOffset` when ES bytes [esOffset, esOffset + esLength) lie back to back in the
+   * file, else -1 (then esToFile() gives the pieces; also -1 for bytes already forgotten).
+   */
+  esToFileContiguous(esOffset: number, esLength: number): number {
+    return this.#units.esToFileContiguous(esOffset, esLength);
+  }
+
   /** Packet records held for pictures not yet finalized: stays near one picture's worth, however long the file. */
   get heldUnitRecords(): number {
     return this.#units.size;

@@ -132,7 +132,11 @@ export class PatternPlanner implements VideoObserver {
     // The default scheme is one piece per slice: no callback on the path run once per slice.
     if (s.kind === "slice-start") {
       const len = Math.min(s.bytes, end - start);
-      if (len > 0) indexer.esToFile(start, len, this.#emit);
+      if (len <= 0) return;
+      // Most slice starts lie inside one packet's payload (always, in an ES): one lookup, no callback.
+      const file = indexer.esToFileContiguous(start, len);
+      if (file >= 0) this.#pieces.push3(this.#sliceCode, file, len);
+      else indexer.esToFile(start, len, this.#emit);
     } else {
       schemeRanges(s, start, end, (es, len) => {
         if (len > 0) indexer.esToFile(es, len, this.#emit);
