@@ -134,6 +134,24 @@ describe("planPattern() on every fixture", () => {
 });
 
 describe("PatternPlanner on bad input", () => {
+  test("PatternPlanner keeps every piece past its first storage block (a recording looped 60 times)", () => {
+    const one = patternFixtures().find(([n]) => n === "es/mpeg2-gop12.m2v")![1];
+    const copies = 60;
+    const looped = new Uint8Array(one.length * copies);
+    for (let k = 0; k < copies; k++) looped.set(one, k * one.length);
+    // block 1:1 leaves a gap after every encrypted block, so pieces never coalesce: > 65 536 of them.
+    const scheme: PatternScheme = { kind: "block", crypt: 1, skip: 1 };
+    const single = planPattern(one, indexRecording(one), scheme);
+    const index = indexRecording(looped);
+    const plan = planPattern(looped, index, scheme);
+    const body = one.length - indexRecording(one).protectedRanges.reduce((a, r) => a + r.length, 0);
+    const expected: ByteRange[] = [];
+    for (let k = 0; k < copies; k++)
+      for (const r of single.ranges) expected.push({ offset: r.offset + k * body, length: r.length });
+    expect(expected.length).toBeGreaterThan(65_536);
+    expect(plan.ranges).toEqual(expected);
+  });
+
   test("PatternPlanner.finish() rejects an index of another container", () => {
     const [, ts] = patternFixtures().find(([n]) => n.endsWith(".ts"))!;
     const [, es] = patternFixtures().find(([n]) => n.endsWith(".m2v"))!;
