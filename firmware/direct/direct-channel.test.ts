@@ -86,7 +86,9 @@ describe("direct channel session lease", () => {
     const err = await collect(caller.messages()).catch((e) => e);
     expect(["ERR_DIRECT_EXPIRED", "ERR_DIRECT_CLOSED"]).toContain(err.code);
     expect(err.reason).toBe("expired");
-    expect(await calleeSide).toMatchObject({ code: "ERR_DIRECT_EXPIRED", reason: "expired" });
+    const calleeErr = await calleeSide;
+    expect(["ERR_DIRECT_EXPIRED", "ERR_DIRECT_CLOSED"]).toContain(calleeErr.code);
+    expect(calleeErr.reason).toBe("expired");
   });
 
   test("stays open past the old end after extend()", async () => {
