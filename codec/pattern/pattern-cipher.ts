@@ -8,12 +8,15 @@ import type { ByteRange } from "../recording-index.ts";
  */
 export type PatternKeystream = (position: number, length: number) => Uint8Array;
 
+/** Keystream made per cipher call: 256 KiB, about sixteen 4 MiB chunks' worth at the default scheme. */
+const KEYSTREAM_RUN_BYTES = 256 * 1024;
+
 /**
  * XORs keystream into the bytes of `ranges` as the body streams past, chunk boundaries anywhere. Keystream
  * position = number of range bytes before this one (the byte's ordinal among encrypted bytes), so one chunk
- * needs one contiguous keystream run however many ranges it touches: one keystream call per chunk, each
- * continuing where the last stopped, and the keystream made is exactly the bytes encrypted. XOR is its own
- * inverse, so the receiver runs the same.
+ * needs one contiguous keystream run however many ranges it touches, and runs of later chunks continue
+ * where the last stopped: the keystream is made in large runs, each call continuing the stream, and every
+ * keystream byte XORs at most one body byte. XOR is its own inverse, so the receiver runs the same.
  */
 export class PatternCipher {
   readonly #ranges: readonly ByteRange[];
@@ -23,6 +26,9 @@ export class PatternCipher {
   #next = 0;
   /** Σ lengths of ranges before #next. */
   #before = 0;
+  /** Keystream made ahead: bytes [#runStart, #runStart + #run.length). */
+  #run: Uint8Array = new Uint8Array(0);
+  #runStart = 0;
 
   constructor(ranges: readonly ByteRange[], bodyLength: number, keystream: PatternKeystream) {
     this.#ranges = ranges;
@@ -66,8 +72,8 @@ export class PatternCipher {
     if (need === 0) return;
     // One keystream run for the chunk, XORed straight into each range of it: no gathered copy, no view and
     // no allocation per range (most ranges are a few dozen bytes, so per-range overhead is what costs).
-    const ks = this.#keystream(ksStart, need);
-    let k = 0;
+    const { ks, at: k0 } = this.#keystreamRun(ksStart, need);
+    let k = k0;
     for (; i < ranges.length && ranges[i]!.offset < end; i++) {
       const r = ranges[i]!;
       const rEnd = r.offset + r.length;
@@ -81,6 +87,20 @@ export class PatternCipher {
     }
     this.#next = i;
     this.#before = before;
+  }
+
+  /**
+   * Keystream bytes [position, position + length) as `ks[at ...]`. Runs are made KEYSTREAM_RUN_BYTES (or
+   * `length`, if more) at a time and used up across chunks: a 4 MiB chunk needs only ~16 KiB of keystream at
+   * slice-start 64, and a cipher call with its fresh output buffer per chunk had cost more than the AES.
+   * Positions only grow, so the run past the last encrypted byte is simply never used.
+   */
+  #keystreamRun(position: number, length: number): { ks: Uint8Array; at: number } {
+    const at = position - this.#runStart;
+    if (at >= 0 && at + length <= this.#run.length) return { ks: this.#run, at };
+    this.#run = this.#keystream(position, Math.max(length, KEYSTREAM_RUN_BYTES));
+    this.#runStart = position;
+    return { ks: this.#run, at: 0 };
   }
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body was transformed. */

@@ -3,13 +3,8 @@ import { CodecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
-import {
-  checkPatternRanges,
-  encodePatternHeader,
-  PATTERN_SALT_BYTES,
-  patternHeaderLength,
-} from "./pattern-header.ts";
-import { checkPatternScheme, type PatternScheme } from "./pattern-scheme.ts";
+import { encodePatternHeader, rebindPatternHeader } from "./pattern-header.ts";
+import type { PatternScheme } from "./pattern-scheme.ts";
 
 /**
  * Takes the plain direct part exactly as split writes it (split header, then body; chunks of any size) and
@@ -17,9 +12,10 @@ import { checkPatternScheme, type PatternScheme } from "./pattern-scheme.ts";
  * ranges encrypted in place. The output is `addedBytes` longer than the input, nothing else changes length.
  */
 export class PatternDirectEncoder {
-  readonly #scheme: PatternScheme;
   readonly #ranges: readonly ByteRange[];
-  readonly #salt: Uint8Array;
+  /** The pattern header with a zero hash and a body ending at the table's end, until the split header comes. */
+  readonly #header: Uint8Array;
+  readonly #tableEnd: number;
   readonly #keystream: PatternKeystream;
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
@@ -33,23 +29,20 @@ export class PatternDirectEncoder {
     salt: Uint8Array,
     keystream: PatternKeystream,
   ) {
-    this.#scheme = plan.scheme;
     this.#ranges = plan.ranges;
-    this.#salt = salt;
     this.#keystream = keystream;
     const last = plan.ranges[plan.ranges.length - 1];
-    // The header's length depends only on the table, so it is known before the split header arrives. The
-    // table is checked now, against its own end, so a bad plan fails here rather than mid-stream.
-    checkPatternScheme(plan.scheme);
-    checkPatternRanges(plan.ranges, last === undefined ? 0 : last.offset + last.length);
-    if (salt.length !== PATTERN_SALT_BYTES) {
-      throw new CodecError(
-        "ERR_PATTERN_SALT",
-        `Cannot apply pattern: salt is ${salt.length} bytes, not 16`,
-        20,
-      );
-    }
-    this.addedBytes = patternHeaderLength(plan.ranges);
+    this.#tableEnd = last === undefined ? 0 : last.offset + last.length;
+    // The header is encoded (and the plan checked) now, once: it depends on the split header only through two
+    // fields, rewritten when that arrives. A bad plan fails here rather than mid-stream.
+    this.#header = encodePatternHeader({
+      scheme: plan.scheme,
+      salt,
+      originalSha256: new Uint8Array(32),
+      directBodyLength: this.#tableEnd,
+      ranges: plan.ranges,
+    });
+    this.addedBytes = this.#header.length;
   }
 
   /** The split header of the part, once it has passed. */
@@ -77,13 +70,7 @@ export class PatternDirectEncoder {
     }
     this.#split = split;
     this.#head = new Uint8Array(0);
-    const header = encodePatternHeader({
-      scheme: this.#scheme,
-      salt: this.#salt,
-      originalSha256: split.sha256,
-      directBodyLength: split.bodyLength,
-      ranges: this.#ranges,
-    });
+    const header = rebindPatternHeader(this.#header, split.sha256, split.bodyLength, this.#tableEnd);
     this.#cipher = new PatternCipher(this.#ranges, split.bodyLength, this.#keystream);
     const body = chunk.subarray(length - (joined.length - chunk.length));
     this.#cipher.apply(body);

@@ -101,25 +101,40 @@ describe("PatternCipher", () => {
     }
   });
 
-  test("PatternCipher XORs each range byte with the keystream at its ordinal among range bytes", async () => {
-    const ranges = [
-      { offset: 1, length: 3 },
-      { offset: 10, length: 70 },
-      { offset: 90, length: 17 },
-    ];
-    const data = new Uint8Array(120).map((_, i) => (i * 13) & 0xff);
-    const original = data.slice();
-    const c = new PatternCipher(ranges, 120, await makePatternKeystream(SESSION_KEY, SALT));
-    for (const piece of new TestRandom(7).chunks(data)) c.apply(piece);
-    c.finish();
-    // Independent of crypto/keystream.ts: the documented layout straight from node:crypto.
-    const key = deriveKey(SESSION_KEY, `pattern/v1/${toBase64url(SALT)}`);
-    const ks = createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(90));
-    const expected = original.slice();
-    let k = 0;
-    for (const r of ranges) for (let x = r.offset; x < r.offset + r.length; x++) expected[x]! ^= ks[k++]!;
-    expect(data).toEqual(expected);
-  });
+  // 1.2 MB of range bytes spans several of the cipher's 256 KiB keystream runs.
+  const layouts: Array<[string, number, Array<{ offset: number; length: number }>]> = [
+    [
+      "a few ranges",
+      120,
+      [
+        { offset: 1, length: 3 },
+        { offset: 10, length: 70 },
+        { offset: 90, length: 17 },
+      ],
+    ],
+    [
+      "20 000 ranges over 2 MB",
+      2_000_000,
+      Array.from({ length: 20_000 }, (_, i) => ({ offset: i * 100 + (i % 7), length: 60 + (i % 30) })),
+    ],
+  ];
+  for (const [name, size, ranges] of layouts) {
+    test(`PatternCipher XORs each range byte with the keystream at its ordinal among range bytes: ${name}`, async () => {
+      const data = new Uint8Array(size).map((_, i) => (i * 13) & 0xff);
+      const original = data.slice();
+      const c = new PatternCipher(ranges, size, await makePatternKeystream(SESSION_KEY, SALT));
+      for (const piece of new TestRandom(7).chunks(data)) c.apply(piece);
+      c.finish();
+      // Independent of crypto/keystream.ts: the documented layout straight from node:crypto.
+      const total = ranges.reduce((a, r) => a + r.length, 0);
+      const key = deriveKey(SESSION_KEY, `pattern/v1/${toBase64url(SALT)}`);
+      const ks = createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(total));
+      const expected = original.slice();
+      let k = 0;
+      for (const r of ranges) for (let x = r.offset; x < r.offset + r.length; x++) expected[x]! ^= ks[k++]!;
+      expect(Buffer.from(data).equals(Buffer.from(expected))).toBe(true);
+    });
+  }
 
   test("PatternCipher rejects bytes past the body and a short body", async () => {
     const ks = await makePatternKeystream(SESSION_KEY, SALT);

@@ -10,6 +10,7 @@ import {
   PATTERN_FIXED_BYTES,
   type PatternHeaderFields,
   peekPatternHeaderLength,
+  rebindPatternHeader,
 } from "./pattern-header.ts";
 
 const HASH = createHash("sha256").update("original").digest();
@@ -106,6 +107,40 @@ describe("encodePatternHeader()/decodePatternHeader()", () => {
       const per = Math.max(1, Math.ceil(Math.log2(v + 1) / 7));
       expect(bytes.length).toBe(PATTERN_FIXED_BYTES + 2 + 2 * per + PATTERN_DIGEST_BYTES);
     });
+  }
+
+  for (const [name, ranges] of tables) {
+    test(`rebindPatternHeader() gives what encodePatternHeader() gives with the new fields: ${name}`, () => {
+      const end =
+        ranges.length === 0 ? 0 : ranges[ranges.length - 1]!.offset + ranges[ranges.length - 1]!.length;
+      const first = encodePatternHeader({
+        ...fields(ranges),
+        originalSha256: new Uint8Array(32),
+        directBodyLength: end,
+      });
+      expect(rebindPatternHeader(first, HASH, 100_000, end)).toEqual(encodePatternHeader(fields(ranges)));
+    });
+  }
+
+  const unbindable: Array<[string, () => unknown, string]> = [
+    [
+      "a body shorter than the table",
+      () => rebindPatternHeader(encodePatternHeader(fields(SAMPLE)), HASH, 99_999, 100_000),
+      "ERR_PATTERN_RANGES",
+    ],
+    [
+      "a short hash",
+      () => rebindPatternHeader(encodePatternHeader(fields(SAMPLE)), HASH.subarray(1), 100_000, 100_000),
+      "ERR_PATTERN_HASH",
+    ],
+    [
+      "a fractional length",
+      () => rebindPatternHeader(encodePatternHeader(fields(SAMPLE)), HASH, 1.5, 0),
+      "ERR_PATTERN_LENGTH",
+    ],
+  ];
+  for (const [name, fn, code] of unbindable) {
+    test(`rebindPatternHeader() rejects ${name}`, () => expect(codeOf(fn)).toBe(code));
   }
 
   const refused: Array<[string, PatternHeaderFields, string]> = [

@@ -169,6 +169,34 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
 }
 
 /**
+ * The header `encodePatternHeader()` would make for the same scheme, salt and ranges with this original hash and
+ * direct body length, made from an encoded `header` by rewriting those two fields and its digest: a sender
+ * encodes its (large) range table once, before the split header has said what the body is. `tableEnd` is
+ * where the last range ends (0 for none). Throws like encodePatternHeader() on a bad hash or length, and
+ * ERR_PATTERN_RANGES when the table runs past the new body.
+ */
+export function rebindPatternHeader(
+  header: Uint8Array,
+  originalSha256: Uint8Array,
+  directBodyLength: number,
+  tableEnd: number,
+): Uint8Array {
+  if (originalSha256.length !== SHA256_BYTES) fail("ERR_PATTERN_HASH", "original hash is not 32 bytes", 36);
+  if (!Number.isSafeInteger(directBodyLength) || directBodyLength < 0) {
+    fail("ERR_PATTERN_LENGTH", `direct body length ${directBodyLength} is not a size`, 68);
+  }
+  if (tableEnd > directBodyLength) {
+    fail("ERR_PATTERN_RANGES", `the ranges end at ${tableEnd}, past the ${directBodyLength}-byte body`, 88);
+  }
+  const out = header.slice();
+  out.set(originalSha256, 36);
+  new DataView(out.buffer).setBigUint64(68, BigInt(directBodyLength));
+  const at = out.length - PATTERN_DIGEST_BYTES;
+  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
+  return out;
+}
+
+/**
  * The header length announced by the first bytes, or undefined until 20 bytes are in. Throws ERR_PATTERN_MAGIC,
  * ERR_PATTERN_VERSION or ERR_PATTERN_HEADER_LENGTH so a reader never buffers toward a nonsense length.
  */
