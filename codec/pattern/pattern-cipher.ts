@@ -73,7 +73,7 @@ export class PatternCipher {
     // One keystream run for the chunk, XORed straight into each range of it: no gathered copy, no view and
     // no allocation per range (most ranges are a few dozen bytes, so per-range overhead is what costs).
     const { ks, at: k0 } = this.#keystreamRun(ksStart, need);
-    let k = k0;
+    let k = k0 | 0; // int32 for the JIT, as below: positions arrive as doubles
     for (; i < ranges.length && ranges[i]!.offset < end; i++) {
       const r = ranges[i]!;
       const rEnd = r.offset + r.length;
@@ -98,7 +98,9 @@ export class PatternCipher {
   #keystreamRun(position: number, length: number): { ks: Uint8Array; at: number } {
     const at = position - this.#runStart;
     if (at >= 0 && at + length <= this.#run.length) return { ks: this.#run, at };
-    this.#run = this.#keystream(position, Math.max(length, KEYSTREAM_RUN_BYTES));
+    const run = this.#keystream(position, Math.max(length, KEYSTREAM_RUN_BYTES));
+    // Always a plain Uint8Array view, whatever the keystream returned (a Buffer): keeps the XOR loop monomorphic.
+    this.#run = new Uint8Array(run.buffer, run.byteOffset, run.byteLength);
     this.#runStart = position;
     return { ks: this.#run, at: 0 };
   }
