@@ -18,6 +18,11 @@ const KEYSTREAM_RUN_BYTES = 256 * 1024;
  * where the last stopped: the keystream is made in large runs, each call continuing the stream, and every
  * keystream byte XORs at most one body byte. XOR is its own inverse, so the receiver runs the same.
  */
+/** Spans shorter than this are not warmed first: their misses are few. */
+const WARM_SPAN_BYTES = 64 * 1024;
+/** What the warming pass searches for; finding it or not changes nothing. */
+const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
+
 export class PatternCipher {
   readonly #ranges: readonly ByteRange[];
   readonly #keystream: PatternKeystream;
@@ -65,11 +70,24 @@ export class PatternCipher {
     if (first === undefined || first.offset >= end) return;
     const ksStart = before + Math.max(0, start - first.offset);
     let need = 0;
+    let spanEnd = start;
     for (let j = i; j < ranges.length && ranges[j]!.offset < end; j++) {
       const r = ranges[j]!;
-      need += Math.min(end, r.offset + r.length) - Math.max(start, r.offset);
+      spanEnd = Math.min(end, r.offset + r.length);
+      need += spanEnd - Math.max(start, r.offset);
     }
     if (need === 0) return;
+    const spanStart = Math.max(start, first.offset) - start;
+    if (spanEnd - start - spanStart >= WARM_SPAN_BYTES) {
+      // A native sequential pass over the span first (a search for bytes that need not be there): the
+      // hardware prefetcher streams it into cache, where the scattered range XORs below then hit. A sender
+      // reads ahead on the runtime's I/O thread, so the chunk usually arrives out of this core's caches, and
+      // the XORs alone then wait on a cache miss per range: 0.16-0.18 CPU s/GiB in the send path, 0.11-0.12
+      // with this pass (best of 4, three A/B pairs on the bench ES); 0.01 s/GiB more when the chunk is cached.
+      Buffer.from(chunk.buffer, chunk.byteOffset + spanStart, spanEnd - start - spanStart).indexOf(
+        WARM_NEEDLE,
+      );
+    }
     // One keystream run for the chunk, XORed straight into each range of it: no gathered copy, no view and
     // no allocation per range (most ranges are a few dozen bytes, so per-range overhead is what costs).
     const { ks, at: k0 } = this.#keystreamRun(ksStart, need);
