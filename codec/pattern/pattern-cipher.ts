@@ -1,6 +1,6 @@
 /** @module Applies a pattern keystream to the ranges of a direct body streamed in chunks: encrypts and decrypts alike, in place. */
 import { CodecError } from "../codec-error.ts";
-import type { ByteRange } from "../recording-index.ts";
+import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 
 /**
  * Keystream bytes [position, position + length) of one transfer, as a new array (crypto/keystream.ts makes
@@ -24,7 +24,7 @@ const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
  * keystream position XORs exactly one body byte. XOR is its own inverse, so the receiver runs the same.
  */
 export class PatternCipher {
-  readonly #ranges: readonly ByteRange[];
+  readonly #ranges: PatternRangeTable;
   readonly #keystream: PatternKeystream;
   readonly #bodyLength: number;
   #pos = 0;
@@ -35,8 +35,8 @@ export class PatternCipher {
   #run: Uint8Array = new Uint8Array(0);
   #runStart = 0;
 
-  constructor(ranges: readonly ByteRange[], bodyLength: number, keystream: PatternKeystream) {
-    this.#ranges = ranges;
+  constructor(ranges: PatternRanges, bodyLength: number, keystream: PatternKeystream) {
+    this.#ranges = PatternRangeTable.from(ranges);
     this.#bodyLength = bodyLength;
     this.#keystream = keystream;
   }
@@ -66,18 +66,21 @@ export class PatternCipher {
     // #next is the first range not wholly before this chunk: earlier calls moved past every finished one.
     let i = this.#next;
     let before = this.#before;
-    const first = ranges[i];
-    if (first === undefined || first.offset >= end) return;
-    const ksStart = before + Math.max(0, start - first.offset);
+    const count = ranges.count;
+    if (i >= count) return;
+    const firstOffset = ranges.offsetAt(i);
+    if (firstOffset >= end) return;
+    const ksStart = before + Math.max(0, start - firstOffset);
     let need = 0;
     let spanEnd = start;
-    for (let j = i; j < ranges.length && ranges[j]!.offset < end; j++) {
-      const r = ranges[j]!;
-      spanEnd = Math.min(end, r.offset + r.length);
-      need += spanEnd - Math.max(start, r.offset);
+    for (let j = i; j < count; j++) {
+      const offset = ranges.offsetAt(j);
+      if (offset >= end) break;
+      spanEnd = Math.min(end, offset + ranges.lengthAt(j));
+      need += spanEnd - Math.max(start, offset);
     }
     if (need === 0) return;
-    const spanStart = Math.max(start, first.offset) - start;
+    const spanStart = Math.max(start, firstOffset) - start;
     if (spanEnd - start - spanStart >= WARM_SPAN_BYTES) {
       // A native sequential pass over the span first (a search for bytes that need not be there): the
       // hardware prefetcher streams it into cache, where the scattered range XORs below then hit. A sender
@@ -92,17 +95,19 @@ export class PatternCipher {
     // no allocation per range (most ranges are a few dozen bytes, so per-range overhead is what costs).
     const { ks, at: k0 } = this.#keystreamRun(ksStart, need);
     let k = k0 | 0; // int32 for the JIT, as below: positions arrive as doubles
-    for (; i < ranges.length && ranges[i]!.offset < end; i++) {
-      const r = ranges[i]!;
-      const rEnd = r.offset + r.length;
+    for (; i < count; i++) {
+      const offset = ranges.offsetAt(i);
+      if (offset >= end) break;
+      const length = ranges.lengthAt(i);
+      const rEnd = offset + length;
       // Offsets inside one chunk fit 32 bits; `| 0` tells the JIT so. The plan's offsets arrive as doubles, and
       // a loop indexed by doubles ran 1.2x slower. A byte loop measured faster here than unaligned 32-bit words
       // through DataView (range and keystream offsets share no alignment): 0.021 against 0.055 s on the bench
       // ES, chunk in cache; shifted Int32Array words were no faster than the byte loop.
       const to = (Math.min(end, rEnd) - start) | 0;
-      for (let x = (Math.max(start, r.offset) - start) | 0; x < to; x++, k++) chunk[x]! ^= ks[k]!;
+      for (let x = (Math.max(start, offset) - start) | 0; x < to; x++, k++) chunk[x]! ^= ks[k]!;
       if (rEnd > end) break;
-      before += r.length;
+      before += length;
     }
     this.#next = i;
     this.#before = before;

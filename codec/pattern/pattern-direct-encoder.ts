@@ -1,9 +1,9 @@
 /** @module Sender side of pattern mode: turns a direct part stream into its pattern form (pattern header after the split header, ranges encrypted). */
 import { CodecError } from "../codec-error.ts";
-import type { ByteRange } from "../recording-index.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import { encodePatternHeader, rebindPatternHeader } from "./pattern-header.ts";
+import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 import type { PatternScheme } from "./pattern-scheme.ts";
 
 /**
@@ -12,7 +12,7 @@ import type { PatternScheme } from "./pattern-scheme.ts";
  * ranges encrypted in place. The output is `addedBytes` longer than the input, nothing else changes length.
  */
 export class PatternDirectEncoder {
-  readonly #ranges: readonly ByteRange[];
+  readonly #ranges: PatternRangeTable;
   /** The pattern header with a zero hash and a body ending at the table's end, until the split header comes. */
   readonly #header: Uint8Array;
   readonly #tableEnd: number;
@@ -25,14 +25,13 @@ export class PatternDirectEncoder {
 
   /** `salt`: 16 CSPRNG bytes, the same given to makePatternKeystream for this transfer. */
   constructor(
-    plan: { scheme: PatternScheme; ranges: readonly ByteRange[] },
+    plan: { scheme: PatternScheme; ranges: PatternRanges },
     salt: Uint8Array,
     keystream: PatternKeystream,
   ) {
-    this.#ranges = plan.ranges;
+    this.#ranges = PatternRangeTable.from(plan.ranges);
     this.#keystream = keystream;
-    const last = plan.ranges[plan.ranges.length - 1];
-    this.#tableEnd = last === undefined ? 0 : last.offset + last.length;
+    this.#tableEnd = this.#ranges.end();
     // The header is encoded (and the plan checked) now, once: it depends on the split header only through two
     // fields, rewritten when that arrives. A bad plan fails here rather than mid-stream.
     this.#header = encodePatternHeader({
@@ -40,7 +39,7 @@ export class PatternDirectEncoder {
       salt,
       originalSha256: new Uint8Array(32),
       directBodyLength: this.#tableEnd,
-      ranges: plan.ranges,
+      ranges: this.#ranges,
     });
     this.addedBytes = this.#header.length;
   }

@@ -1,7 +1,7 @@
 /** @module The pattern header: the table of encrypted direct-body ranges that a pattern-mode direct part carries right after its split header. */
 import { createHash } from "node:crypto";
 import { CodecError } from "../codec-error.ts";
-import type { ByteRange } from "../recording-index.ts";
+import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme.ts";
 
 // Layout (integers big-endian; varints unsigned LEB128); docs/security.md is the reference:
@@ -45,7 +45,7 @@ export interface PatternHeader {
   /** SHA-256 of the original recording, as in the split header. */
   originalSha256: Uint8Array;
   directBodyLength: number;
-  ranges: ByteRange[];
+  ranges: PatternRangeTable;
   encryptedBytes: number;
   headerLength: number;
 }
@@ -56,7 +56,7 @@ export interface PatternHeaderFields {
   salt: Uint8Array;
   originalSha256: Uint8Array;
   directBodyLength: number;
-  ranges: readonly ByteRange[];
+  ranges: PatternRanges;
 }
 
 function fail(code: string, message: string, offset: number): never {
@@ -95,23 +95,25 @@ function writeVarint(out: Uint8Array, at: number, v: number): number {
 }
 
 /** Checks a range table against a body length; returns Σ lengths. Throws ERR_PATTERN_RANGES. */
-export function checkPatternRanges(ranges: readonly ByteRange[], bodyLength: number, at = 0): number {
+export function checkPatternRanges(ranges: PatternRanges, bodyLength: number, at = 0): number {
+  const table = PatternRangeTable.from(ranges);
   let end = 0;
   let sum = 0;
-  for (let i = 0; i < ranges.length; i++) {
-    const r = ranges[i]!;
-    const okStart = i === 0 ? r.offset >= 0 : r.offset > end;
-    if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.length <= 0 || !okStart) {
+  for (let i = 0; i < table.count; i++) {
+    const offset = table.offsetAt(i);
+    const length = table.lengthAt(i);
+    const okStart = i === 0 ? offset >= 0 : offset > end;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length <= 0 || !okStart) {
       fail(
         "ERR_PATTERN_RANGES",
-        `range ${i} (${r.offset}+${r.length}) is empty, adjacent, overlapping or out of order`,
+        `range ${i} (${offset}+${length}) is empty, adjacent, overlapping or out of order`,
         at,
       );
     }
-    end = r.offset + r.length;
+    end = offset + length;
     if (end > bodyLength)
       fail("ERR_PATTERN_RANGES", `range ${i} ends at ${end}, past the ${bodyLength}-byte body`, at);
-    sum += r.length;
+    sum += length;
   }
   return sum;
 }
@@ -120,12 +122,15 @@ export function checkPatternRanges(ranges: readonly ByteRange[], bodyLength: num
  * The length of the header encodePatternHeader() makes for this range table (it depends on nothing else), without
  * making it. The ranges are not checked here: encodePatternHeader() and checkPatternRanges() do that.
  */
-export function patternHeaderLength(ranges: readonly ByteRange[]): number {
+export function patternHeaderLength(ranges: PatternRanges): number {
+  const table = PatternRangeTable.from(ranges);
   let tableBytes = 0;
   let prevEnd = 0;
-  for (const r of ranges) {
-    tableBytes += varintLength(r.offset - prevEnd) + varintLength(r.length);
-    prevEnd = r.offset + r.length;
+  for (let i = 0; i < table.count; i++) {
+    const offset = table.offsetAt(i);
+    const length = table.lengthAt(i);
+    tableBytes += varintLength(offset - prevEnd) + varintLength(length);
+    prevEnd = offset + length;
   }
   return PATTERN_FIXED_BYTES + tableBytes + PATTERN_DIGEST_BYTES;
 }
@@ -139,10 +144,11 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
   if (!Number.isSafeInteger(h.directBodyLength) || h.directBodyLength < 0) {
     fail("ERR_PATTERN_LENGTH", `direct body length ${h.directBodyLength} is not a size`, 68);
   }
-  const sum = checkPatternRanges(h.ranges, h.directBodyLength);
-  const length = patternHeaderLength(h.ranges);
+  const ranges = PatternRangeTable.from(h.ranges);
+  const sum = checkPatternRanges(ranges, h.directBodyLength);
+  const length = patternHeaderLength(ranges);
   if (length > MAX_PATTERN_HEADER_BYTES) {
-    fail("ERR_PATTERN_HEADER_LENGTH", `${h.ranges.length} ranges need ${length} bytes, over the limit`, 16);
+    fail("ERR_PATTERN_HEADER_LENGTH", `${ranges.count} ranges need ${length} bytes, over the limit`, 16);
   }
   const out = new Uint8Array(length);
   const v = new DataView(out.buffer);
@@ -155,14 +161,16 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
   out.set(h.salt, 20);
   out.set(h.originalSha256, 36);
   v.setBigUint64(68, BigInt(h.directBodyLength));
-  v.setUint32(76, h.ranges.length);
+  v.setUint32(76, ranges.count);
   v.setBigUint64(80, BigInt(sum));
   let at = PATTERN_FIXED_BYTES;
   let prevEnd = 0;
-  for (const r of h.ranges) {
-    at = writeVarint(out, at, r.offset - prevEnd);
-    at = writeVarint(out, at, r.length);
-    prevEnd = r.offset + r.length;
+  for (let i = 0; i < ranges.count; i++) {
+    const offset = ranges.offsetAt(i);
+    const len = ranges.lengthAt(i);
+    at = writeVarint(out, at, offset - prevEnd);
+    at = writeVarint(out, at, len);
+    prevEnd = offset + len;
   }
   out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
   return out;
@@ -254,7 +262,7 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   // Each range takes at least two table bytes: a count beyond that is a lie before any varint is read.
   if (count * 2 > digestAt - PATTERN_FIXED_BYTES)
     fail("ERR_PATTERN_RANGES", `${count} ranges cannot fit the table`, 76);
-  const ranges: ByteRange[] = [];
+  const ranges = new PatternRangeTable();
   let at = PATTERN_FIXED_BYTES;
   const readVarint = (): number => {
     let value = 0;
@@ -275,7 +283,7 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   for (let i = 0; i < count; i++) {
     const offset = prevEnd + readVarint();
     const len = readVarint();
-    ranges.push({ offset, length: len });
+    ranges.push(offset, len);
     prevEnd = offset + len;
   }
   if (at !== digestAt) fail("ERR_PATTERN_RANGES", `${digestAt - at} bytes follow the range table`, at);

@@ -68,14 +68,14 @@ describe("planPattern() on every fixture", () => {
       const bodyLength = bytes.length - protectedBytes;
       expect(checkPatternRanges(plan.ranges, bodyLength)).toBe(plan.encryptedBytes);
       if (!mpeg) {
-        expect(plan.ranges).toEqual([]);
+        expect(plan.ranges.toArray()).toEqual([]);
         return;
       }
       const hasPB = index.pictures.some((p) => p.type !== "I");
-      expect(plan.ranges.length > 0).toBe(hasPB);
+      expect(plan.ranges.count > 0).toBe(hasPB);
       const es = esOffsets(bytes, index);
       const pics = index.pictures;
-      for (const r of plan.ranges) {
+      for (const r of plan.ranges.toArray()) {
         for (let d = r.offset; d < r.offset + r.length; d++) {
           const file = toFile(d, index.protectedRanges);
           for (const p of index.protectedRanges)
@@ -98,7 +98,7 @@ describe("planPattern() on every fixture", () => {
       const video = new Uint8Array(esLen);
       const enc = new Uint8Array(esLen);
       for (let f = 0; f < bytes.length; f++) if (es[f]! >= 0) video[es[f]!] = bytes[f]!;
-      for (const r of plan.ranges)
+      for (const r of plan.ranges.toArray())
         for (let d = r.offset; d < r.offset + r.length; d++) enc[es[toFile(d, index.protectedRanges)]!] = 1;
       for (let i = 0; i + 3 < esLen; i++) {
         if (video[i] === 0 && video[i + 1] === 0 && video[i + 2] === 1) {
@@ -147,9 +147,10 @@ describe("PatternPlanner on bad input", () => {
     const body = one.length - indexRecording(one).protectedRanges.reduce((a, r) => a + r.length, 0);
     const expected: ByteRange[] = [];
     for (let k = 0; k < copies; k++)
-      for (const r of single.ranges) expected.push({ offset: r.offset + k * body, length: r.length });
+      for (const r of single.ranges.toArray())
+        expected.push({ offset: r.offset + k * body, length: r.length });
     expect(expected.length).toBeGreaterThan(65_536);
-    expect(plan.ranges).toEqual(expected);
+    expect(plan.ranges.toArray()).toEqual(expected);
   });
 
   test("PatternPlanner.finish() rejects an index of another container", () => {
@@ -208,7 +209,7 @@ describe("PatternPlanner on bad input", () => {
     const noise = new Uint8Array(5000).map(() => rnd.int(256));
     for (const bytes of [noise, new Uint8Array(0)]) {
       const plan = planPattern(bytes, indexRecording(bytes), DEFAULT_PATTERN_SCHEME);
-      expect(plan.ranges.length).toBe(0);
+      expect(plan.ranges.count).toBe(0);
     }
   });
 });

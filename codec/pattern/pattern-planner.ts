@@ -1,14 +1,15 @@
 /** @module Finds the pattern ranges of a recording's direct part: the chosen bytes of every P/B slice, in direct-body offsets. */
 import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
-import type { ByteRange, RecordingIndex } from "../recording-index.ts";
+import type { RecordingIndex } from "../recording-index.ts";
+import { PatternRangeTable } from "./pattern-range-table.ts";
 import { checkPatternScheme, type PatternScheme, schemeRanges } from "./pattern-scheme.ts";
 
 /** What the planner found: the ranges to encrypt, in offsets of the direct part's body. */
 export interface PatternPlan {
   scheme: PatternScheme;
   /** Sorted, disjoint, non-adjacent (coalesced), non-empty ranges of the direct body. */
-  ranges: ByteRange[];
+  ranges: PatternRangeTable;
   /** Σ range lengths. */
   encryptedBytes: number;
   /**
@@ -123,7 +124,8 @@ export class PatternPlanner implements VideoObserver {
       (index.format === "mpeg1" || index.format === "mpeg2") &&
       (own.format === "mpeg1" || own.format === "mpeg2") &&
       own.container !== "mp4";
-    if (!supported) return { scheme: this.#scheme, ranges: [], encryptedBytes: 0, supported };
+    if (!supported)
+      return { scheme: this.#scheme, ranges: new PatternRangeTable(), encryptedBytes: 0, supported };
     return { scheme: this.#scheme, ...this.#select(index), supported };
   }
 
@@ -150,22 +152,25 @@ export class PatternPlanner implements VideoObserver {
   }
 
   /** Keeps pieces of P/B/D slices outside protected ranges and moves them to direct-body offsets. */
-  #select(index: RecordingIndex): { ranges: ByteRange[]; encryptedBytes: number } {
+  #select(index: RecordingIndex): { ranges: PatternRangeTable; encryptedBytes: number } {
     const pics = index.pictures;
     const prot = index.protectedRanges;
-    const out: ByteRange[] = [];
+    const out = new PatternRangeTable();
     let encryptedBytes = 0;
     let p = 0;
     let r = 0;
     let protectedBefore = 0;
-    // The open range, extended while pieces touch it: one object per coalesced range, none per piece.
-    let open: ByteRange | undefined;
+    // The open range, extended while pieces touch it, goes into the table when one does not: one row per
+    // coalesced range, none per piece. openLength 0: none open.
+    let openOffset = 0;
+    let openLength = 0;
     const emit = (fileOffset: number, length: number) => {
       const offset = fileOffset - protectedBefore;
-      if (open !== undefined && open.offset + open.length === offset) open.length += length;
+      if (openLength > 0 && openOffset + openLength === offset) openLength += length;
       else {
-        open = { offset, length };
-        out.push(open);
+        if (openLength > 0) out.push(openOffset, openLength);
+        openOffset = offset;
+        openLength = length;
       }
       encryptedBytes += length;
     };
@@ -202,6 +207,7 @@ export class PatternPlanner implements VideoObserver {
         }
       }
     }
+    if (openLength > 0) out.push(openOffset, openLength);
     return { ranges: out, encryptedBytes };
   }
 }

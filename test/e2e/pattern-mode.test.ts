@@ -46,7 +46,13 @@ function patternWindows(bytes: Uint8Array) {
   planner.push(bytes);
   const plan = planner.finish(index);
   const directBody = complement(bytes, index.protectedRanges);
-  const windows = windowsInside(directBody, plan.ranges, 24, 16, complement(directBody, plan.ranges));
+  const windows = windowsInside(
+    directBody,
+    plan.ranges.toArray(),
+    24,
+    16,
+    complement(directBody, plan.ranges.toArray()),
+  );
   return { plan, windows };
 }
 
