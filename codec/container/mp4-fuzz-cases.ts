@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
+import { seededInts } from "../../test/support/seeded-random.ts";
 import type { ByteRange, RecordingIndex } from "../recording-index.ts";
 import { mergeBytes, splitBytes } from "../split/split-bytes.ts";
 import { RecordingIndexer } from "./recording-indexer.ts";
@@ -39,18 +40,6 @@ const FOURCCS = [
   "uuid",
 ];
 
-/** Mulberry32: a tiny seeded PRNG; returns integers in [0, n). */
-export function seededRandom(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % Math.max(1, n);
-  };
-}
-
 /** Start offsets of every box inside the moov (and the moov itself), walking only plausible sizes. */
 function boxStarts(b: Uint8Array, from: number, to: number, out: number[], depth = 0): void {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -80,7 +69,7 @@ export function mp4FuzzInput(seed: number): {
   source: string;
   rand: (n: number) => number;
 } {
-  const rand = seededRandom(seed);
+  const rand = seededInts(seed);
   const fixture = FIXTURES[rand(FIXTURES.length)]!;
   let b = fixture.bytes.slice();
   const damages = 1 + rand(4);

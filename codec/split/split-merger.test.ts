@@ -1,29 +1,12 @@
 /** @module Tests of RangeRouter and SplitMerger on random data, random range tables, random chunkings and interleavings. */
 import { describe, expect, test } from "bun:test";
+import { randomBytes, seededInts } from "../../test/support/seeded-random.ts";
 import { CodecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
 import { RangeRouter } from "./range-router.ts";
 import { concat, mergeBytes, splitBytes } from "./split-bytes.ts";
 import type { SplitPartKind } from "./split-format.ts";
 import { SplitMerger } from "./split-merger.ts";
-
-/** Mulberry32: a tiny seeded PRNG, so every random case is reproducible from its seed. */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n) as number;
-  };
-}
-
-function randomBytes(rand: (n: number) => number, n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = rand(256);
-  return b;
-}
 
 function randomRanges(rand: (n: number) => number, total: number): ByteRange[] {
   const ranges: ByteRange[] = [];
@@ -69,7 +52,7 @@ function codeOf(fn: () => unknown): string {
 describe("RangeRouter", () => {
   test("push() routes 300 random tables and chunkings exactly like a per-byte reference", () => {
     for (let seed = 1; seed <= 300; seed++) {
-      const rand = rng(seed);
+      const rand = seededInts(seed);
       const bytes = randomBytes(rand, rand(3000));
       const ranges = randomRanges(rand, bytes.length);
       const router = new RangeRouter(ranges, bytes.length);
@@ -144,7 +127,7 @@ function streamMerge(p: Uint8Array, d: Uint8Array, rand: (n: number) => number, 
 describe("SplitMerger", () => {
   test("merges 300 random splits byte-exact in random interleavings", () => {
     for (let seed = 1; seed <= 300; seed++) {
-      const rand = rng(seed);
+      const rand = seededInts(seed);
       const bytes = randomBytes(rand, rand(4000));
       const ranges = randomRanges(rand, bytes.length);
       const parts = splitBytes(bytes, ranges, "es");
@@ -154,7 +137,7 @@ describe("SplitMerger", () => {
   });
 
   test("needs() pulls from the right part so a reader only ever holds one chunk per part", () => {
-    const rand = rng(7);
+    const rand = seededInts(7);
     const bytes = randomBytes(rand, 5000);
     const ranges = randomRanges(rand, bytes.length);
     const parts = splitBytes(bytes, ranges, "ts");
@@ -176,7 +159,7 @@ describe("SplitMerger", () => {
   });
 
   test("merges parts fed one byte at a time, headers included", () => {
-    const rand = rng(3);
+    const rand = seededInts(3);
     const bytes = randomBytes(rand, 700);
     const parts = splitBytes(bytes, randomRanges(rand, bytes.length), "mp4");
     const merged = streamMerge(parts.protected, parts.direct, rand, 1);
@@ -200,7 +183,7 @@ describe("SplitMerger", () => {
     expect(mergeBytes(parts).bytes.length).toBe(0);
   });
 
-  const rand = rng(99);
+  const rand = seededInts(99);
   const bytes = randomBytes(rand, 2000);
   const ranges = [
     { offset: 0, length: 100 },
@@ -269,7 +252,7 @@ describe("SplitMerger", () => {
   });
 
   test("every single-byte corruption of either part is caught, never merged silently (seeded sample)", () => {
-    const r = rng(5);
+    const r = seededInts(5);
     for (let i = 0; i < 400; i++) {
       const which = r(2) ? "protected" : "direct";
       const part = good[which];

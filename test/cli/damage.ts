@@ -1,22 +1,6 @@
 /** @module For tests: seeded, deterministic damage to recordings (the kinds a recorder's disk or a cut file produce). */
 
-/** Mulberry32: a tiny seeded PRNG; returns integers in [0, n). */
-export function seededRandom(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % Math.max(1, n);
-  };
-}
-
-function randomBytes(rand: (n: number) => number, n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = rand(256);
-  return b;
-}
+import { randomBytes } from "../support/seeded-random.ts";
 
 function join(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));

@@ -4,7 +4,8 @@ import { isDeepStrictEqual } from "node:util";
 import { indexRecording, RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { mergeBytes, splitBytes } from "../../codec/split/split-bytes.ts";
-import { mutate, seededRandom } from "./damage.ts";
+import { seededInts } from "../support/seeded-random.ts";
+import { mutate } from "./damage.ts";
 import { firstUncoveredByte, iPictureFileRanges } from "./i-picture-file-ranges.ts";
 import { testRecordings } from "./pvrlink-process.ts";
 
@@ -13,7 +14,7 @@ const recordings = paths.map((p) => new Uint8Array(readFileSync(p)));
 
 /** The mutated recording a seed stands for, and which test recording it came from. */
 export function fuzzInput(seed: number): { bytes: Uint8Array; source: string; rand: (n: number) => number } {
-  const rand = seededRandom(seed);
+  const rand = seededInts(seed);
   const k = rand(recordings.length);
   return { bytes: mutate(recordings[k]!, rand), source: paths[k]!.replace(/^.*\/testdata\//, ""), rand };
 }

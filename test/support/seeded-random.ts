@@ -37,3 +37,16 @@ export class SeededRandom {
     return src.map((v) => (this.next() < rate ? this.byte() : v));
   }
 }
+
+/** The same PRNG as a function returning integers in [0, n) (0 when n < 1), the shape the fuzz generators pass around. */
+export function seededInts(seed: number): (n: number) => number {
+  const random = new SeededRandom(seed);
+  return (n) => (n < 1 ? 0 : random.below(n));
+}
+
+/** n bytes drawn from an integer source such as seededInts'. */
+export function randomBytes(rand: (n: number) => number, n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = rand(256);
+  return b;
+}
