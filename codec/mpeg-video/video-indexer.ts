@@ -11,10 +11,11 @@ import type {
 } from "../recording-index.ts";
 import { type CodedFrame, FieldPairer } from "./field-pairer.ts";
 import { parseGopHeader } from "./gop-header.ts";
+import { PendingHeader } from "./pending-header.ts";
 import { parsePictureCodingExtension } from "./picture-coding-extension.ts";
 import { PICTURE_CODING_TYPE_I, parsePictureHeader, peekPictureCodingType } from "./picture-header.ts";
 import { parseSequenceExtension } from "./sequence-extension.ts";
-import { parseSequenceHeader, SEQUENCE_HEADER_MAX_BYTES } from "./sequence-header.ts";
+import { parseSequenceHeader } from "./sequence-header.ts";
 import { StartCodeScanner } from "./start-code-scanner.ts";
 import {
   EXTENSION_START_CODE,
@@ -31,8 +32,6 @@ import {
   USER_DATA_START_CODE,
 } from "./start-codes.ts";
 
-/** Bytes buffered after a picture, GOP or extension start code: more than any of those headers needs. */
-const SMALL_HEADER_BYTES = 16;
 /** Beyond this many errors a damaged stream only counts them, so garbage cannot grow memory without bound. */
 export const MAX_INDEX_ERRORS = 10_000;
 
@@ -80,15 +79,8 @@ export class VideoIndexer {
   #sawStartCode = false;
   #sawSequenceHeader = false;
 
-  // The header being collected: its start code and the bytes after it, parsed when the next start code (or
-  // the end of the stream) bounds it, so a header cut short by a start code is reported as truncated.
-  #pendingCode = -1;
-  #pendingOffset = 0;
-  readonly #pendingBytes = new Uint8Array(SEQUENCE_HEADER_MAX_BYTES);
-  #pendingFilled = 0;
-  #pendingWant = 0;
-  readonly #views: Uint8Array[] = [];
-
+  // The header being collected, parsed when the next start code (or the end of the stream) bounds it.
+  readonly #pending = new PendingHeader();
   #picture: OpenPicture | null = null;
   /** The previous start code was a valid sequence header, so an extension now tells MPEG-2 from MPEG-1. */
   #afterSequenceHeader = false;
@@ -147,7 +139,7 @@ export class VideoIndexer {
   get settledOffset(): number {
     let s = this.#ended ? this.bytesSeen : this.#scanner.scannedOffset;
     if (!this.#ended) {
-      if (this.#pendingCode === PICTURE_START_CODE) s = Math.min(s, this.#pendingOffset);
+      if (this.#pending.code === PICTURE_START_CODE) s = Math.min(s, this.#pending.offset);
       if (this.#picture) s = Math.min(s, this.#picture.offset);
     }
     if (s > this.#settled) this.#settled = s;
@@ -157,7 +149,7 @@ export class VideoIndexer {
   push(chunk: Uint8Array): void {
     if (this.#ended) throw new TypeError("Cannot push to a VideoIndexer after end()");
     if (chunk.length === 0) return;
-    this.#fillPending(chunk, 0);
+    this.#pending.fill(chunk, 0);
     this.#scanner.push(chunk);
   }
 
@@ -183,7 +175,7 @@ export class VideoIndexer {
   }
 
   #onStartCode(code: number, offset: number, chunk: Uint8Array, codeIndex: number): void {
-    if (this.#pendingCode >= 0) this.#finishPending(offset);
+    if (this.#pending.code >= 0) this.#finishPending(offset);
     if (!this.#sawStartCode) {
       this.#sawStartCode = true;
       if (offset > 0) {
@@ -213,14 +205,14 @@ export class VideoIndexer {
       case SEQUENCE_HEADER_CODE:
         this.#closePicture(offset);
         if (code !== PICTURE_START_CODE) this.#fields.flush();
-        this.#startPending(code, offset, chunk, codeIndex);
+        this.#pending.start(code, offset, chunk, codeIndex);
         return;
       case SEQUENCE_END_CODE:
         this.#closePicture(offset);
         this.#fields.flush();
         return;
       case EXTENSION_START_CODE:
-        this.#startPending(code, offset, chunk, codeIndex);
+        this.#pending.start(code, offset, chunk, codeIndex);
         return;
       case USER_DATA_START_CODE:
         return;
@@ -244,46 +236,11 @@ export class VideoIndexer {
     }
   }
 
-  #startPending(code: number, offset: number, chunk: Uint8Array, codeIndex: number): void {
-    const b = this.#pendingBytes;
-    b[0] = 0;
-    b[1] = 0;
-    b[2] = 1;
-    b[3] = code;
-    this.#pendingCode = code;
-    this.#pendingOffset = offset;
-    this.#pendingFilled = START_CODE_BYTES;
-    this.#pendingWant = code === SEQUENCE_HEADER_CODE ? SEQUENCE_HEADER_MAX_BYTES : SMALL_HEADER_BYTES;
-    this.#fillPending(chunk, codeIndex + 1);
-  }
-
-  #fillPending(chunk: Uint8Array, from: number): void {
-    if (this.#pendingCode < 0) return;
-    // A byte loop: headers are a few bytes, and subarray()+set() would allocate a view per header.
-    const b = this.#pendingBytes;
-    const stop = Math.min(chunk.length, from + this.#pendingWant - this.#pendingFilled);
-    let k = this.#pendingFilled;
-    for (let i = from; i < stop; i++) b[k++] = chunk[i] as number;
-    this.#pendingFilled = k;
-  }
-
-  /** `#pendingBytes` limited to `n` bytes; views are cached per length so parsing a header allocates none. */
-  #pendingView(n: number): Uint8Array {
-    let v = this.#views[n];
-    if (v === undefined) {
-      v = this.#pendingBytes.subarray(0, n);
-      this.#views[n] = v;
-    }
-    return v;
-  }
-
   /** Parses the pending header, bounded by the start code (or stream end) at `end`. */
   #finishPending(end: number): void {
-    const code = this.#pendingCode;
+    const { code, offset } = this.#pending;
     if (code < 0) return;
-    this.#pendingCode = -1;
-    const offset = this.#pendingOffset;
-    const bytes = this.#pendingView(Math.min(this.#pendingFilled, end - offset));
+    const bytes = this.#pending.take(end);
     try {
       if (code === PICTURE_START_CODE) this.#openPicture(bytes, offset);
       else if (code === GROUP_START_CODE) this.#addGop(bytes, offset);
@@ -398,7 +355,7 @@ export class VideoIndexer {
   #missingCodingExtension(): void {
     this.#expectCodingExtension = false;
     if (this.#format !== "mpeg2") return;
-    const at = this.#picture?.offset ?? this.#pendingOffset;
+    const at = this.#picture?.offset ?? this.#pending.offset;
     this.#error(
       at,
       "ERR_PICTURE_EXTENSION_MISSING",
