@@ -1,7 +1,12 @@
 /** @module Tests of the pattern header: round trips, every truncation, every bit flip, crafted bad tables. */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { CodecError } from "../codec-error.ts";
+import {
+  bitFlips,
+  codecErrorCode as codeOf,
+  resealSha256,
+  truncations,
+} from "../../test/support/header-corruption.ts";
 import type { ByteRange } from "../recording-index.ts";
 import {
   decodePatternHeader,
@@ -26,21 +31,9 @@ function fields(ranges: ByteRange[], directBodyLength = 100_000): PatternHeaderF
   };
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CodecError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
-
 /** Recomputes the trailing digest so a crafted header is well-formed but says something wrong. */
 function reseal(h: Uint8Array): Uint8Array {
-  const at = h.length - PATTERN_DIGEST_BYTES;
-  h.set(createHash("sha256").update(h.subarray(0, at)).digest(), at);
-  return h;
+  return resealSha256(h, PATTERN_DIGEST_BYTES);
 }
 
 /** A header with its table bytes replaced (length and digest fixed up). */
@@ -175,8 +168,8 @@ describe("decodePatternHeader() on damaged headers", () => {
   const good = encodePatternHeader(fields(SAMPLE));
 
   test("decodePatternHeader() rejects every truncation", () => {
-    for (let n = 0; n < good.length; n++) {
-      const code = codeOf(() => decodePatternHeader(good.subarray(0, n)));
+    for (const { bytes } of truncations(good)) {
+      const code = codeOf(() => decodePatternHeader(bytes));
       expect(["ERR_PATTERN_TRUNCATED", "ERR_PATTERN_HEADER_LENGTH"]).toContain(code);
     }
   });
@@ -189,9 +182,7 @@ describe("decodePatternHeader() on damaged headers", () => {
       "ERR_PATTERN_TRUNCATED",
       "ERR_PATTERN_HEADER_DIGEST",
     ];
-    for (let bit = 0; bit < good.length * 8; bit++) {
-      const bad = good.slice();
-      bad[bit >> 3]! ^= 0x80 >> (bit & 7);
+    for (const { bytes: bad } of bitFlips(good)) {
       const first = codeOf(() => decodePatternHeader(bad));
       expect(allowed).toContain(first);
       expect(codeOf(() => decodePatternHeader(bad))).toBe(first);

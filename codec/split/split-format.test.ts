@@ -1,7 +1,12 @@
 /** @module Tests of the split part header: round trips, every truncation, every bit flip, crafted bad fields. */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { CodecError } from "../codec-error.ts";
+import {
+  bitFlips,
+  codecErrorCode as codeOf,
+  resealSha256,
+  truncations,
+} from "../../test/support/header-corruption.ts";
 import type { ByteRange } from "../recording-index.ts";
 import {
   checkSplitPair,
@@ -25,21 +30,9 @@ function plan(
   return { container, originalLength, sha256: HASH, ranges };
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CodecError) return err.code;
-    throw err;
-  }
-  return "no error";
-}
-
 /** Recomputes the trailing digest so a test can craft a header that is well-formed but says something wrong. */
 function reseal(header: Uint8Array): Uint8Array {
-  const at = header.length - SPLIT_DIGEST_BYTES;
-  header.set(createHash("sha256").update(header.subarray(0, at)).digest(), at);
-  return header;
+  return resealSha256(header, SPLIT_DIGEST_BYTES);
 }
 
 describe("encodeSplitHeaders()", () => {
@@ -126,10 +119,8 @@ describe("decodeSplitHeader()", () => {
   ).protected;
 
   test("rejects every truncation with ERR_SPLIT_TRUNCATED", () => {
-    for (let n = 0; n < header.length; n++) {
-      expect(`${n}: ${codeOf(() => decodeSplitHeader(header.subarray(0, n)))}`).toBe(
-        `${n}: ERR_SPLIT_TRUNCATED`,
-      );
+    for (const { length: n, bytes } of truncations(header)) {
+      expect(`${n}: ${codeOf(() => decodeSplitHeader(bytes))}`).toBe(`${n}: ERR_SPLIT_TRUNCATED`);
     }
   });
 
@@ -142,15 +133,11 @@ describe("decodeSplitHeader()", () => {
           : (byte >= 12 && byte < 16) || (byte >= 32 && byte < 36)
             ? "ERR_SPLIT_HEADER_LENGTH"
             : "ERR_SPLIT_HEADER_DIGEST";
-    for (let byte = 0; byte < header.length; byte++) {
-      for (let bit = 0; bit < 8; bit++) {
-        const bad = header.slice();
-        bad[byte]! ^= 1 << bit;
-        const got = codeOf(() => decodeSplitHeader(bad));
-        expect(`${byte}.${bit}: ${got}`).toBe(`${byte}.${bit}: ${expected(byte)}`);
-        // The same verdict twice: codes are stable, not dependent on state.
-        expect(codeOf(() => decodeSplitHeader(bad))).toBe(got);
-      }
+    for (const { byte, bit, bytes: bad } of bitFlips(header)) {
+      const got = codeOf(() => decodeSplitHeader(bad));
+      expect(`${byte}.${bit}: ${got}`).toBe(`${byte}.${bit}: ${expected(byte)}`);
+      // The same verdict twice: codes are stable, not dependent on state.
+      expect(codeOf(() => decodeSplitHeader(bad))).toBe(got);
     }
   });
 

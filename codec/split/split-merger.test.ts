@@ -1,7 +1,7 @@
 /** @module Tests of RangeRouter and SplitMerger on random data, random range tables, random chunkings and interleavings. */
 import { describe, expect, test } from "bun:test";
+import { codecErrorCode as codeOf } from "../../test/support/header-corruption.ts";
 import { randomBytes, seededInts } from "../../test/support/seeded-random.ts";
-import { CodecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
 import { RangeRouter } from "./range-router.ts";
 import { concat, mergeBytes, splitBytes } from "./split-bytes.ts";
@@ -37,16 +37,6 @@ function chunked(bytes: Uint8Array, rand: (n: number) => number, max: number): U
     at += n;
   }
   return out;
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CodecError) return err.code;
-    throw err;
-  }
-  return "no error";
 }
 
 describe("RangeRouter", () => {
