@@ -1,8 +1,8 @@
 /** @module Tests for BitReader and its inverse BitWriter (round trip over random field layouts). */
 import { describe, expect, test } from "bun:test";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { BitReader, BitsExhausted } from "./bit-reader.ts";
 import { BitWriter } from "./bit-writer.ts";
-import { TestRandom } from "./test-random.ts";
 
 describe("BitReader", () => {
   test("BitReader reads MSB-first fields across byte boundaries", () => {
@@ -29,12 +29,12 @@ describe("BitReader", () => {
   }
 
   test("BitWriter output reads back through BitReader (random layouts)", () => {
-    const rnd = new TestRandom(7);
+    const rnd = new SeededRandom(7);
     for (let round = 0; round < 200; round++) {
       const fields: [number, number][] = [];
       const w = new BitWriter();
-      for (let i = 0; i < 1 + rnd.int(20); i++) {
-        const n = 1 + rnd.int(32);
+      for (let i = 0; i < 1 + rnd.below(20); i++) {
+        const n = 1 + rnd.below(32);
         const v = Math.floor(rnd.next() * 2 ** n);
         fields.push([v, n]);
         w.write(v, n);

@@ -1,7 +1,7 @@
 /** @module Tests for StartCodeScanner: split positions, zero stuffing, slice collapsing, random chunking. */
 import { describe, expect, test } from "bun:test";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { StartCodeScanner } from "./start-code-scanner.ts";
-import { TestRandom } from "./test-random.ts";
 
 type Hit = [code: number, offset: number];
 
@@ -188,12 +188,12 @@ describe("StartCodeScanner", () => {
   });
 
   test("StartCodeScanner agrees with the reference on random start-code-dense data in random chunks", () => {
-    const rnd = new TestRandom(0x5eed);
+    const rnd = new SeededRandom(0x5eed);
     for (let round = 0; round < 200; round++) {
-      const bytes = new Uint8Array(1 + rnd.int(3000));
+      const bytes = new Uint8Array(1 + rnd.below(3000));
       for (let i = 0; i < bytes.length; i++) {
         const r = rnd.next();
-        bytes[i] = r < 0.45 ? 0 : r < 0.7 ? 1 : rnd.int(256);
+        bytes[i] = r < 0.45 ? 0 : r < 0.7 ? 1 : rnd.below(256);
       }
       expect(scan(rnd.chunks(bytes)).hits).toEqual(referenceScan(bytes));
     }

@@ -3,52 +3,52 @@
  * reproduces), fed in random chunks. Checks that nothing throws, every run ends, and the index is well formed.
  */
 import { describe, expect, test } from "bun:test";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { esFixtureNames, loadEsFixture } from "./es-fixtures.ts";
 import { syntheticStream } from "./synthetic-stream.ts";
-import { TestRandom } from "./test-random.ts";
 import { VIDEO_ES_ERROR_CODES } from "./video-error-codes.ts";
 import { indexVideoElementaryStream, VideoIndexer } from "./video-indexer.ts";
 
 const ROUNDS = 3000;
 
-type Mutation = (b: Uint8Array, rnd: TestRandom) => Uint8Array;
+type Mutation = (b: Uint8Array, rnd: SeededRandom) => Uint8Array;
 
 const mutations: Record<string, Mutation> = {
   flipBytes(b, rnd) {
     const out = b.slice();
-    for (let i = 0, n = 1 + rnd.int(20); i < n && out.length > 0; i++)
-      out[rnd.int(out.length)] = rnd.int(256);
+    for (let i = 0, n = 1 + rnd.below(20); i < n && out.length > 0; i++)
+      out[rnd.below(out.length)] = rnd.below(256);
     return out;
   },
   /** Corrupts the bytes right after a start code, where headers live: the parsers' error paths. */
   flipHeader(b, rnd) {
     const out = b.slice();
-    const from = rnd.int(Math.max(1, out.length));
+    const from = rnd.below(Math.max(1, out.length));
     const at = Buffer.from(out.buffer, out.byteOffset, out.length).indexOf(Buffer.from([0, 0, 1]), from);
     if (at < 0) return out;
-    for (let i = 0; i < 1 + rnd.int(3); i++) {
-      const k = at + 3 + rnd.int(10);
-      if (k < out.length) out[k] = (out[k] as number) ^ (1 << rnd.int(8));
+    for (let i = 0; i < 1 + rnd.below(3); i++) {
+      const k = at + 3 + rnd.below(10);
+      if (k < out.length) out[k] = (out[k] as number) ^ (1 << rnd.below(8));
     }
     return out;
   },
-  truncate: (b, rnd) => b.subarray(0, rnd.int(b.length + 1)),
-  startMidStream: (b, rnd) => b.subarray(rnd.int(b.length + 1)),
+  truncate: (b, rnd) => b.subarray(0, rnd.below(b.length + 1)),
+  startMidStream: (b, rnd) => b.subarray(rnd.below(b.length + 1)),
   overwriteRange(b, rnd) {
     const out = b.slice();
-    const at = rnd.int(out.length + 1);
-    const len = Math.min(out.length - at, rnd.int(2000));
-    for (let i = 0; i < len; i++) out[at + i] = rnd.next() < 0.3 ? 0 : rnd.int(256);
+    const at = rnd.below(out.length + 1);
+    const len = Math.min(out.length - at, rnd.below(2000));
+    for (let i = 0; i < len; i++) out[at + i] = rnd.next() < 0.3 ? 0 : rnd.below(256);
     return out;
   },
   insertStartCodes(b, rnd) {
     const parts: Uint8Array[] = [];
     let at = 0;
-    for (let i = 0; i < 1 + rnd.int(10); i++) {
-      const cut = at + rnd.int(Math.max(1, b.length - at));
+    for (let i = 0; i < 1 + rnd.below(10); i++) {
+      const cut = at + rnd.below(Math.max(1, b.length - at));
       parts.push(
         b.subarray(at, cut),
-        new Uint8Array([0, 0, 1, rnd.next() < 0.5 ? rnd.int(256) : 0xb3 + rnd.int(6)]),
+        new Uint8Array([0, 0, 1, rnd.next() < 0.5 ? rnd.below(256) : 0xb3 + rnd.below(6)]),
       );
       at = cut;
     }
@@ -56,15 +56,16 @@ const mutations: Record<string, Mutation> = {
     return new Uint8Array(Buffer.concat(parts));
   },
   spliceStreams(b, rnd) {
-    const a = rnd.int(b.length + 1);
-    const c = rnd.int(b.length + 1);
+    const a = rnd.below(b.length + 1);
+    const c = rnd.below(b.length + 1);
     return new Uint8Array(
-      Buffer.concat([b.subarray(0, Math.min(a, c)), b.subarray(Math.max(a, c) - rnd.int(50))]),
+      Buffer.concat([b.subarray(0, Math.min(a, c)), b.subarray(Math.max(a, c) - rnd.below(50))]),
     );
   },
   garbage(_b, rnd) {
-    const out = new Uint8Array(rnd.int(3000));
-    for (let i = 0; i < out.length; i++) out[i] = rnd.next() < 0.2 ? 0 : rnd.next() < 0.1 ? 1 : rnd.int(256);
+    const out = new Uint8Array(rnd.below(3000));
+    for (let i = 0; i < out.length; i++)
+      out[i] = rnd.next() < 0.2 ? 0 : rnd.next() < 0.1 ? 1 : rnd.below(256);
     return out;
   },
 };
@@ -99,7 +100,7 @@ function checkIndex(ix: VideoIndexer, label: string): void {
 
 describe("VideoIndexer fuzz", () => {
   test(`VideoIndexer survives ${ROUNDS} mutated, truncated and garbage streams in random chunks`, () => {
-    const rnd = new TestRandom(20261122);
+    const rnd = new SeededRandom(20261122);
     const seeds = [
       ...esFixtureNames().map(loadEsFixture),
       syntheticStream([
@@ -109,10 +110,10 @@ describe("VideoIndexer fuzz", () => {
     ];
     const seen = new Set<string>();
     for (let round = 0; round < ROUNDS; round++) {
-      let bytes = seeds[rnd.int(seeds.length)]!;
+      let bytes = seeds[rnd.below(seeds.length)]!;
       const applied: string[] = [];
-      for (let m = 0; m < 1 + rnd.int(3); m++) {
-        const name = names[rnd.int(names.length)]!;
+      for (let m = 0; m < 1 + rnd.below(3); m++) {
+        const name = names[rnd.below(names.length)]!;
         applied.push(name);
         bytes = mutations[name]!(bytes, rnd);
       }

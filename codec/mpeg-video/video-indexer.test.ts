@@ -1,9 +1,9 @@
 /** @module Tests for VideoIndexer on the ffmpeg fixtures (against ffprobe's stored view) and chunking. */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { ES_FIXTURE_DIR as ES_DIR, esFixtureNames, loadEsFixture as loadFixture } from "./es-fixtures.ts";
 import { compareWithFfprobe, type FfprobeFrame } from "./ffprobe-comparison.ts";
-import { TestRandom } from "./test-random.ts";
 import { indexVideoElementaryStream, VideoIndexer } from "./video-indexer.ts";
 
 const fixtures = esFixtureNames();
@@ -81,7 +81,7 @@ describe("VideoIndexer on the ffmpeg fixtures", () => {
     test(`VideoIndexer gives the same index for any chunking of ${name}, with a sound settledOffset`, () => {
       const bytes = loadFixture(name);
       const whole = indexVideoElementaryStream(bytes);
-      const rnd = new TestRandom(name.length * 7919);
+      const rnd = new SeededRandom(name.length * 7919);
       for (let round = 0; round < 3; round++) {
         const ix = new VideoIndexer();
         let settled = 0;

@@ -4,9 +4,9 @@ import { createCipheriv } from "node:crypto";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { CodecError } from "../codec-error.ts";
 import { indexRecording } from "../container/recording-indexer.ts";
-import { TestRandom } from "../mpeg-video/test-random.ts";
 import { concat, mergeBytes, splitBytes } from "../split/split-bytes.ts";
 import { peekSplitHeaderLength } from "../split/split-format.ts";
 import { PatternCipher } from "./pattern-cipher.ts";
@@ -35,7 +35,7 @@ async function wire(bytes: Uint8Array, scheme: PatternScheme, chunkSeed: number)
   const plan = planPattern(bytes, index, scheme);
   const enc = new PatternDirectEncoder(plan, SALT, await makePatternKeystream(SESSION_KEY, SALT));
   // The encoder overwrites its input: hand it a copy so parts.direct stays the plain reference.
-  const sent = await run((c) => enc.push(c), new TestRandom(chunkSeed).chunks(parts.direct.slice()));
+  const sent = await run((c) => enc.push(c), new SeededRandom(chunkSeed).chunks(parts.direct.slice()));
   enc.finish();
   return { index, parts, plan, sent, added: enc.addedBytes };
 }
@@ -71,7 +71,7 @@ describe("pattern mode round trip on every fixture", () => {
         // A keystream leaves a byte unchanged 1 time in 256: most range bytes must differ.
         expect(changed).toBeGreaterThanOrEqual(Math.floor(plan.encryptedBytes * 0.9));
         const dec = decoder();
-        const plain = await run((c) => dec.push(c), new TestRandom(seed + 10).chunks(sent.slice()));
+        const plain = await run((c) => dec.push(c), new SeededRandom(seed + 10).chunks(sent.slice()));
         expect(dec.finish().ranges.toArray()).toEqual(plan.ranges.toArray());
         expect(plain).toEqual(parts.direct);
         expect(mergeBytes({ protected: parts.protected, direct: plain }).bytes).toEqual(bytes);
@@ -95,7 +95,7 @@ describe("PatternCipher", () => {
     for (let seed = 1; seed <= 20; seed++) {
       const data = reference.slice();
       const c = new PatternCipher(ranges, 1000, ks);
-      for (const piece of new TestRandom(seed).chunks(data)) c.apply(piece);
+      for (const piece of new SeededRandom(seed).chunks(data)) c.apply(piece);
       c.finish();
       expect(data).toEqual(whole);
     }
@@ -124,7 +124,7 @@ describe("PatternCipher", () => {
       const original = data.slice();
       const c = new PatternCipher(ranges, size, await makePatternKeystream(SESSION_KEY, SALT));
       // Random pieces, then the rest in one piece: spans past 64 KiB take the cipher's cache-warming pass.
-      const pieces = new TestRandom(7).chunks(data.subarray(0, size >> 1));
+      const pieces = new SeededRandom(7).chunks(data.subarray(0, size >> 1));
       for (const piece of [...pieces, data.subarray(size >> 1)]) c.apply(piece);
       c.finish();
       // Independent of crypto/keystream.ts: the documented layout straight from node:crypto.
@@ -192,12 +192,12 @@ describe("PatternDirectDecoder on bad input", () => {
 
   test("PatternDirectDecoder never hangs or crashes on damaged wire bytes (seeded fuzz)", async () => {
     const { parts, sent } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 9);
-    const rnd = new TestRandom(606);
+    const rnd = new SeededRandom(606);
     const headerEnd = 2000;
     for (let round = 0; round < 60; round++) {
-      const bad = sent.slice(0, rnd.next() < 0.3 ? rnd.int(sent.length) : sent.length);
-      const flips = 1 + rnd.int(4);
-      for (let i = 0; i < flips; i++) bad[rnd.int(Math.min(bad.length, headerEnd))]! ^= 1 << rnd.int(8);
+      const bad = sent.slice(0, rnd.next() < 0.3 ? rnd.below(sent.length) : sent.length);
+      const flips = 1 + rnd.below(4);
+      for (let i = 0; i < flips; i++) bad[rnd.below(Math.min(bad.length, headerEnd))]! ^= 1 << rnd.below(8);
       const dec = decoder();
       try {
         const plain = await run((c) => dec.push(c), rnd.chunks(bad));

@@ -1,11 +1,11 @@
 /** @module Tests of the pattern planner on every fixture: ranges only in P/B slice data of the direct part, chunking invariance, damage. */
 import { describe, expect, test } from "bun:test";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import type { DemuxSink } from "../container/demux-sink.ts";
 import { PsDemuxer } from "../container/ps-demuxer.ts";
 import { indexRecording, RecordingIndexer } from "../container/recording-indexer.ts";
 import { TsDemuxer } from "../container/ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "../container/ts-packet.ts";
-import { TestRandom } from "../mpeg-video/test-random.ts";
 import type { ByteRange, RecordingIndex } from "../recording-index.ts";
 import { patternFixtures } from "./pattern-fixtures.ts";
 import { checkPatternRanges } from "./pattern-header.ts";
@@ -112,7 +112,7 @@ describe("planPattern() on every fixture", () => {
         const alone = planPattern(bytes, index, scheme);
         for (const seed of [3, 4]) {
           const { indexer, planner } = PatternPlanner.withIndexer(scheme);
-          for (const c of new TestRandom(seed).chunks(bytes)) indexer.push(c);
+          for (const c of new SeededRandom(seed).chunks(bytes)) indexer.push(c);
           const shared = indexer.result();
           expect(shared).toEqual(indexRecording(bytes));
           expect(planner.finish(shared)).toEqual(alone);
@@ -125,7 +125,7 @@ describe("planPattern() on every fixture", () => {
         const whole = planPattern(bytes, index, scheme);
         for (const seed of [1, 2]) {
           const planner = new PatternPlanner(scheme);
-          for (const c of new TestRandom(seed).chunks(bytes)) planner.push(c);
+          for (const c of new SeededRandom(seed).chunks(bytes)) planner.push(c);
           expect(planner.finish(index)).toEqual(whole);
         }
       }
@@ -183,16 +183,16 @@ describe("PatternPlanner on bad input", () => {
   });
 
   test("PatternPlanner never throws and keeps ranges valid on damaged recordings (seeded fuzz)", () => {
-    const rnd = new TestRandom(66);
+    const rnd = new SeededRandom(66);
     const fixtures = patternFixtures();
     for (let round = 0; round < 40; round++) {
-      const [, original] = fixtures[rnd.int(fixtures.length)]!;
-      const bytes = original.slice(0, 1 + rnd.int(original.length));
-      const flips = rnd.int(50);
-      for (let i = 0; i < flips; i++) bytes[rnd.int(bytes.length)] = rnd.int(256);
-      if (rnd.next() < 0.3) bytes.fill(0, rnd.int(bytes.length), rnd.int(bytes.length));
+      const [, original] = fixtures[rnd.below(fixtures.length)]!;
+      const bytes = original.slice(0, 1 + rnd.below(original.length));
+      const flips = rnd.below(50);
+      for (let i = 0; i < flips; i++) bytes[rnd.below(bytes.length)] = rnd.below(256);
+      if (rnd.next() < 0.3) bytes.fill(0, rnd.below(bytes.length), rnd.below(bytes.length));
       const index = indexRecording(bytes);
-      const scheme = SCHEMES[rnd.int(SCHEMES.length)]!;
+      const scheme = SCHEMES[rnd.below(SCHEMES.length)]!;
       const planner = new PatternPlanner(scheme);
       for (const c of rnd.chunks(bytes)) planner.push(c);
       const plan = planner.finish(index);
@@ -205,8 +205,8 @@ describe("PatternPlanner on bad input", () => {
   });
 
   test("PatternPlanner plans nothing for random bytes and an empty recording", () => {
-    const rnd = new TestRandom(5);
-    const noise = new Uint8Array(5000).map(() => rnd.int(256));
+    const rnd = new SeededRandom(5);
+    const noise = new Uint8Array(5000).map(() => rnd.below(256));
     for (const bytes of [noise, new Uint8Array(0)]) {
       const plan = planPattern(bytes, indexRecording(bytes), DEFAULT_PATTERN_SCHEME);
       expect(plan.ranges.count).toBe(0);

@@ -32,6 +32,17 @@ export class SeededRandom {
     return out;
   }
 
+  /** Splits `bytes` into consecutive views of random sizes, mostly 1-8 bytes, sometimes up to 4 KiB. */
+  chunks(bytes: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const size = this.next() < 0.7 ? 1 + this.below(8) : 1 + this.below(4096);
+      out.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    return out;
+  }
+
   /** A copy of src with each byte replaced by a random one with probability `rate`. */
   sprinkle(src: Uint8Array, rate: number): Uint8Array {
     return src.map((v) => (this.next() < rate ? this.byte() : v));
