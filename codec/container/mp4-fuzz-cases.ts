@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
+import { serveWatchedCases } from "../../test/support/fuzz-watchdog.ts";
 import { seededInts } from "../../test/support/seeded-random.ts";
 import type { ByteRange, RecordingIndex } from "../recording-index.ts";
 import { mergeBytes, splitBytes } from "../split/split-bytes.ts";
@@ -194,13 +195,5 @@ export function checkMp4Case(seed: number): string | undefined {
   }
 }
 
-if (import.meta.main) {
-  // Protocol with the parent test: "start N" before each case, one JSON line per failure, "done" at the end.
-  const [from, to] = process.argv.slice(2).map(Number);
-  for (let seed = from!; seed <= to!; seed++) {
-    process.stdout.write(`start ${seed}\n`);
-    const failure = checkMp4Case(seed);
-    if (failure !== undefined) process.stdout.write(`${JSON.stringify({ seed, failure })}\n`);
-  }
-  process.stdout.write("done\n");
-}
+// Run by the fuzz tests as `bun mp4-fuzz-cases.ts FROM TO` under runWatchedCases.
+if (import.meta.main) serveWatchedCases(checkMp4Case);

@@ -1,9 +1,11 @@
 /** @module Fuzz cases for index + split + merge, run in a child process (`bun fuzz-cases.ts FROM TO`) so a hang is caught and named. */
+
 import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { indexRecording, RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { mergeBytes, splitBytes } from "../../codec/split/split-bytes.ts";
+import { serveWatchedCases } from "../support/fuzz-watchdog.ts";
 import { seededInts } from "../support/seeded-random.ts";
 import { mutate } from "./damage.ts";
 import { firstUncoveredByte, iPictureFileRanges } from "./i-picture-file-ranges.ts";
@@ -60,13 +62,5 @@ export function checkOne(seed: number): string | undefined {
   }
 }
 
-if (import.meta.main) {
-  // Protocol with the parent test: "start N" before each case, one JSON line per failure, "done" at the end.
-  const [from, to] = process.argv.slice(2).map(Number);
-  for (let seed = from!; seed <= to!; seed++) {
-    process.stdout.write(`start ${seed}\n`);
-    const failure = checkOne(seed);
-    if (failure !== undefined) process.stdout.write(`${JSON.stringify({ seed, failure })}\n`);
-  }
-  process.stdout.write("done\n");
-}
+// Run by the fuzz tests as `bun fuzz-cases.ts FROM TO` under runWatchedCases.
+if (import.meta.main) serveWatchedCases(checkOne);

@@ -70,3 +70,17 @@ export async function runWatchedCases(
   }
   return failures;
 }
+
+/**
+ * The child's side of runWatchedCases' protocol: runs seeds FROM..TO from argv, printing "start N" before each
+ * case, one JSON `FuzzFailure` line when `check` returns a failure, and "done" at the end.
+ */
+export function serveWatchedCases(check: (seed: number) => string | undefined): void {
+  const [from, to] = process.argv.slice(2).map(Number);
+  for (let seed = from!; seed <= to!; seed++) {
+    process.stdout.write(`start ${seed}\n`);
+    const failure = check(seed);
+    if (failure !== undefined) process.stdout.write(`${JSON.stringify({ seed, failure })}\n`);
+  }
+  process.stdout.write("done\n");
+}
