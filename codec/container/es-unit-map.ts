@@ -74,6 +74,25 @@ export class EsUnitMap {
   }
 
   /**
+   * The first live run that ends after esOffset. The pattern planner asks once per slice, in ES order: start
+   * from the run the last call found rather than searching again (any live run at or before esOffset is a
+   * valid start, the runs being sorted).
+   */
+  #seek(esOffset: number): number {
+    const es = this.#es;
+    const length = this.#length;
+    const count = this.#count;
+    let i = this.#cursor;
+    if (i >= this.#head && i < this.#tail && es[i]! <= esOffset) {
+      while (i < this.#tail && es[i]! + length[i]! * count[i]! <= esOffset) i++;
+    } else {
+      i = this.#find(esOffset);
+    }
+    this.#cursor = i;
+    return i;
+  }
+
+  /**
    * Calls `emit(fileOffset, length)` for the file bytes that carry ES range [esOffset, esOffset + esLength),
    * in order, one call per unit touched (one for a run of units holding only ES bytes, which lie back to back).
    * Only ES bytes not yet trimmed are mapped.
@@ -83,16 +102,7 @@ export class EsUnitMap {
     const es = this.#es;
     const length = this.#length;
     const count = this.#count;
-    // The pattern planner asks once per slice, in ES order: start from the run the last call found rather
-    // than searching again (any live run at or before esOffset is a valid start, the runs being sorted).
-    let i = this.#cursor;
-    if (i >= this.#head && i < this.#tail && es[i]! <= esOffset) {
-      while (i < this.#tail && es[i]! + length[i]! * count[i]! <= esOffset) i++;
-    } else {
-      i = this.#find(esOffset);
-    }
-    this.#cursor = i;
-    for (; i < this.#tail && es[i]! < end; i++) {
+    for (let i = this.#seek(esOffset); i < this.#tail && es[i]! < end; i++) {
       const l = length[i]!;
       const unitLength = this.#unitLength[i]!;
       const file = this.#file[i]!;
@@ -120,13 +130,7 @@ export class EsUnitMap {
     const es = this.#es;
     const length = this.#length;
     const count = this.#count;
-    let i = this.#cursor;
-    if (i >= this.#head && i < this.#tail && es[i]! <= esOffset) {
-      while (i < this.#tail && es[i]! + length[i]! * count[i]! <= esOffset) i++;
-    } else {
-      i = this.#find(esOffset);
-    }
-    this.#cursor = i;
+    const i = this.#seek(esOffset);
     if (i >= this.#tail || es[i]! > esOffset) return -1;
     const l = length[i]!;
     const from = esOffset - es[i]!;
