@@ -139,6 +139,11 @@ export class RecordingIndexer {
     return this.#units.esToFileContiguous(esOffset, esLength);
   }
 
+  /** The video pictures finalized so far, in ES order (the array result() will return; empty for MP4). */
+  get pictures(): readonly PictureRecord[] {
+    return this.#mp4 ? [] : this.#video.pictures;
+  }
+
   /** Packet records held for pictures not yet finalized: stays near one picture's worth, however long the file. */
   get heldUnitRecords(): number {
     return this.#units.size;

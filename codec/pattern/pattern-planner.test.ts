@@ -204,6 +204,39 @@ describe("PatternPlanner on bad input", () => {
     }
   });
 
+  test("PatternPlanner keeps its pending pieces bounded by a picture or two on a looped recording", () => {
+    const [, es] = patternFixtures().find(([n]) => n.endsWith("gop12.m2v"))!;
+    const peakAndKept = (loops: number) => {
+      const looped = new Uint8Array(es.length * loops);
+      for (let i = 0; i < loops; i++) looped.set(es, i * es.length);
+      const { indexer, planner } = PatternPlanner.withIndexer(DEFAULT_PATTERN_SCHEME);
+      // One push: in an ES a slice start split across two chunks would become two pieces.
+      indexer.push(looped);
+      const index = indexer.result();
+      const plan = planner.finish(index);
+      // Only P/B slice pieces are kept: one per slice of the default scheme, none of the I-pictures'.
+      let slices = 0;
+      let kept = 0;
+      let p = 0;
+      for (let i = 0; i + 3 < looped.length; i++) {
+        if (looped[i] !== 0 || looped[i + 1] !== 0 || looped[i + 2] !== 1) continue;
+        if (looped[i + 3]! < 0x01 || looped[i + 3]! > 0xaf) continue;
+        slices++;
+        while (p + 1 < index.pictures.length && index.pictures[p + 1]!.offset <= i) p++;
+        if (index.pictures[p]!.type !== "I") kept++;
+      }
+      expect(planner.keptPieces).toBe(kept);
+      expect(plan.ranges.count).toBe(kept);
+      return { peak: planner.pendingPeak, slices, pictures: index.pictures.length };
+    };
+    const two = peakAndKept(2);
+    const many = peakAndKept(16);
+    expect(many.slices).toBe(8 * two.slices);
+    expect(many.peak).toBe(two.peak);
+    expect(many.peak).toBeGreaterThan(0);
+    expect(many.peak).toBeLessThanOrEqual((3 * many.slices) / many.pictures);
+  });
+
   test("PatternPlanner plans nothing for random bytes and an empty recording", () => {
     const rnd = new SeededRandom(5);
     const noise = new Uint8Array(5000).map(() => rnd.below(256));

@@ -1,7 +1,7 @@
 /** @module Finds the pattern ranges of a recording's direct part: the chosen bytes of every P/B slice, in direct-body offsets. */
 import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
-import type { RecordingIndex } from "../recording-index.ts";
+import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { checkPatternScheme, type PatternScheme, schemeRanges } from "./pattern-scheme.ts";
 
@@ -19,30 +19,33 @@ export interface PatternPlan {
   supported: boolean;
 }
 
-/** Rows per block of PieceTable: 64 Ki rows of three doubles, 1.5 MiB. */
+/** Rows per block of PieceTable: 64 Ki rows of two doubles, 1 MiB. */
 const BLOCK_ROWS = 65536;
 
+/** Rows the pending pieces start with; they grow by doubling but stay near two pictures' slices. */
+const PENDING_ROWS = 1024;
+
 /**
- * Growable rows of three numbers: far lighter than an object per piece when a recording has millions. Rows go
- * into fixed blocks, so growing never copies (doubling one array had cost 8% of the planner's pass).
+ * Growable rows of two numbers (file offset, length): far lighter than an object per piece when a recording
+ * has millions. Rows go into fixed blocks, so growing never copies (doubling one array had cost 8% of the
+ * planner's pass).
  */
 class PieceTable {
   readonly blocks: Float64Array[] = [];
   #block = new Float64Array(0);
   #at = 0;
   length = 0;
-  push3(a: number, b: number, c: number): void {
+  push2(a: number, b: number): void {
     let at = this.#at;
     if (at === this.#block.length) {
-      this.#block = new Float64Array(3 * BLOCK_ROWS);
+      this.#block = new Float64Array(2 * BLOCK_ROWS);
       this.blocks.push(this.#block);
       at = 0;
     }
     const block = this.#block;
     block[at] = a;
     block[at + 1] = b;
-    block[at + 2] = c;
-    this.#at = at + 3;
+    this.#at = at + 2;
     this.length++;
   }
 }
@@ -54,6 +57,11 @@ class PieceTable {
  * start may straddle two TS packets: it becomes two pieces), so planning costs no demux and no scan of its
  * own. `finish(index)` keeps the pieces inside P/B/D pictures and outside the protected ranges, and converts
  * them to direct-body offsets.
+ *
+ * Pass 1 keeps only pieces that can end up in the plan: a piece waits in a small pending table, tagged with its
+ * slice's ES offset, until the indexer has finalized the picture holding that slice; then it is dropped (I
+ * picture, or outside every picture) or kept as (file offset, length) without its tag. The pending table
+ * stays near two pictures' slices; the kept table holds the P/B pieces only.
  */
 export class PatternPlanner implements VideoObserver {
   readonly #scheme: PatternScheme;
@@ -63,9 +71,17 @@ export class PatternPlanner implements VideoObserver {
   /** ES offset where the open slice's data begins (after its start code), or -1. */
   #sliceData = -1;
   #sliceCode = -1;
-  /** Pieces to encrypt: (slice ES offset, file offset, length), in ES order. */
+  /** Pieces of P/B/D slices (file offset, length), in ES order; the protected ranges are clipped in finish(). */
   readonly #pieces = new PieceTable();
-  readonly #emit = (file: number, length: number) => this.#pieces.push3(this.#sliceCode, file, length);
+  /** Pieces whose picture is not yet finalized: rows of (slice ES offset, file offset, length), in ES order. */
+  #pending = new Float64Array(3 * PENDING_ROWS);
+  #pendingRows = 0;
+  #pendingPeak = 0;
+  /** Index of the last finalized picture starting at or before the pending pieces' tags (as #select walked). */
+  #picture = 0;
+  /** Finalized pictures already used to settle pending pieces. */
+  #settledPictures = 0;
+  readonly #emit = (file: number, length: number) => this.#pend(this.#sliceCode, file, length);
 
   /**
    * A planner with an indexer of its own: push() the recording, then finish(index). It indexes the bytes a
@@ -100,7 +116,19 @@ export class PatternPlanner implements VideoObserver {
     if (isSliceStartCode(code)) {
       this.#sliceData = esOffset + START_CODE_BYTES;
       this.#sliceCode = esOffset;
+    } else if (this.#indexer !== undefined && this.#indexer.pictures.length !== this.#settledPictures) {
+      this.#settle(this.#indexer.pictures, false);
     }
+  }
+
+  /** Most pieces ever pending at once: stays near two pictures' slices however long the recording (for tests). */
+  get pendingPeak(): number {
+    return this.#pendingPeak;
+  }
+
+  /** Pieces kept for the plan so far (P/B/D slices only, before clipping the protected ranges). */
+  get keptPieces(): number {
+    return this.#pieces.length;
   }
 
   end(esLength: number): void {
@@ -126,6 +154,8 @@ export class PatternPlanner implements VideoObserver {
       own.container !== "mp4";
     if (!supported)
       return { scheme: this.#scheme, ranges: new PatternRangeTable(), encryptedBytes: 0, supported };
+    // The index is of the same bytes, so its pictures are the ones the pending pieces are settled against.
+    this.#settle(own.pictures, true);
     return { scheme: this.#scheme, ...this.#select(index), supported };
   }
 
@@ -142,7 +172,7 @@ export class PatternPlanner implements VideoObserver {
       if (len <= 0) return;
       // Most slice starts lie inside one packet's payload (always, in an ES): one lookup, no callback.
       const file = indexer.esToFileContiguous(start, len);
-      if (file >= 0) this.#pieces.push3(this.#sliceCode, file, len);
+      if (file >= 0) this.#pend(this.#sliceCode, file, len);
       else indexer.esToFile(start, len, this.#emit);
     } else {
       schemeRanges(s, start, end, (es, len) => {
@@ -151,13 +181,54 @@ export class PatternPlanner implements VideoObserver {
     }
   }
 
-  /** Keeps pieces of P/B/D slices outside protected ranges and moves them to direct-body offsets. */
+  #pend(tag: number, file: number, length: number): void {
+    let at = 3 * this.#pendingRows;
+    if (at === this.#pending.length) {
+      const grown = new Float64Array(2 * this.#pending.length);
+      grown.set(this.#pending);
+      this.#pending = grown;
+    }
+    const rows = this.#pending;
+    rows[at++] = tag;
+    rows[at++] = file;
+    rows[at] = length;
+    if (++this.#pendingRows > this.#pendingPeak) this.#pendingPeak = this.#pendingRows;
+  }
+
+  /**
+   * Decides the pending pieces whose picture is final: those tagged before the end of the last finalized
+   * picture (no later picture can start at or before them), or all of them when `all` (the video has ended).
+   * A piece stays when the last picture starting at or before its tag is a P/B/D picture that contains it.
+   */
+  #settle(pics: readonly PictureRecord[], all: boolean): void {
+    this.#settledPictures = pics.length;
+    const last = pics[pics.length - 1];
+    const limit = all ? Infinity : last === undefined ? -Infinity : last.offset + last.length;
+    const rows = this.#pending;
+    const n = 3 * this.#pendingRows;
+    let p = this.#picture;
+    let k = 0;
+    for (; k < n; k += 3) {
+      const tag = rows[k]!;
+      if (tag >= limit) break;
+      while (p + 1 < pics.length && pics[p + 1]!.offset <= tag) p++;
+      const pic = pics[p];
+      if (pic === undefined || pic.type === "I" || tag < pic.offset || tag >= pic.offset + pic.length)
+        continue;
+      this.#pieces.push2(rows[k + 1]!, rows[k + 2]!);
+    }
+    this.#picture = p;
+    if (k > 0) {
+      rows.copyWithin(0, k, n);
+      this.#pendingRows = (n - k) / 3;
+    }
+  }
+
+  /** Moves the kept pieces to direct-body offsets, clipping the protected ranges out of them. */
   #select(index: RecordingIndex): { ranges: PatternRangeTable; encryptedBytes: number } {
-    const pics = index.pictures;
     const prot = index.protectedRanges;
     const out = new PatternRangeTable();
     let encryptedBytes = 0;
-    let p = 0;
     let r = 0;
     let protectedBefore = 0;
     // The open range, extended while pieces touch it, goes into the table when one does not: one row per
@@ -174,23 +245,13 @@ export class PatternPlanner implements VideoObserver {
       }
       encryptedBytes += length;
     };
-    let pic = pics[0];
-    let picEnd = pic === undefined ? 0 : pic.offset + pic.length;
     let left = this.#pieces.length;
     for (const block of this.#pieces.blocks) {
-      const n = Math.min(left, BLOCK_ROWS) * 3;
-      left -= n / 3;
-      for (let k = 0; k < n; k += 3) {
-        const tag = block[k]!;
-        let file = block[k + 1]!;
-        const fileEnd = file + block[k + 2]!;
-        if (p + 1 < pics.length && pics[p + 1]!.offset <= tag) {
-          do p++;
-          while (p + 1 < pics.length && pics[p + 1]!.offset <= tag);
-          pic = pics[p]!;
-          picEnd = pic.offset + pic.length;
-        }
-        if (pic === undefined || pic.type === "I" || tag < pic.offset || tag >= picEnd) continue;
+      const n = Math.min(left, BLOCK_ROWS) * 2;
+      left -= n / 2;
+      for (let k = 0; k < n; k += 2) {
+        let file = block[k]!;
+        const fileEnd = file + block[k + 1]!;
         // Clip against the protected ranges: what lies inside one travels sealed through the node anyway.
         while (file < fileEnd) {
           while (r < prot.length && prot[r]!.offset + prot[r]!.length <= file) {
