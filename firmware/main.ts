@@ -71,4 +71,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: the binary is a CommonJS bundle (scripts/build.ts). An unexpected error still ends the
+// process as an unhandled rejection, printed with its stack, exit code 1.
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
