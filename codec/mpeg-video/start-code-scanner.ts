@@ -1,4 +1,5 @@
 /** @module Streaming start-code scanner for MPEG video elementary streams (ISO/IEC 13818-2 5.2.3, 6.2.1). */
+import { KERNEL_WINDOW_BYTES, type StartCodeKernel, startCodeKernel } from "./start-code-kernel.ts";
 import { SLICE_START_CODE_LAST } from "./start-codes.ts";
 
 /**
@@ -26,7 +27,19 @@ export interface StartCodeScannerOptions {
    * without a call keeps the per-hit cost down.
    */
   collapseSlices?: boolean;
+  /**
+   * Where the WebAssembly kernel (start-code-scan.wat) searches, if this runtime has it: "auto" (the default)
+   * for chunks of KERNEL_MIN_BYTES and more, "always" for every chunk, "off" never. The results are the same
+   * either way (the tests run every case both ways).
+   */
+  kernel?: "auto" | "always" | "off";
 }
+
+/**
+ * Chunk bytes from which the kernel searches: below this a JavaScript search costs less than the call and the
+ * copy into the kernel's memory (a Transport Stream hands the indexer one packet's payload at a time).
+ */
+const KERNEL_MIN_BYTES = 2048;
 
 /**
  * Finds every 00 00 01 xx in a stream fed in chunks of any size, including prefixes split across chunks.
@@ -49,12 +62,17 @@ export class StartCodeScanner {
   readonly #collapseSlices: boolean;
   /** The last start code reported was a slice (only tracked when collapsing). */
   #inSliceRun = false;
+  readonly #kernel: StartCodeKernel | null;
+  readonly #kernelMinBytes: number;
 
   constructor(
     readonly onStartCode: StartCodeHandler,
     options: StartCodeScannerOptions = {},
   ) {
     this.#collapseSlices = options.collapseSlices ?? false;
+    const use = options.kernel ?? "auto";
+    this.#kernel = use === "off" ? null : startCodeKernel();
+    this.#kernelMinBytes = use === "always" ? 0 : KERNEL_MIN_BYTES;
   }
 
   /** Total bytes pushed. */
@@ -112,6 +130,11 @@ export class StartCodeScanner {
       }
     }
     if (n - from < 3) return;
+    const kernel = this.#kernel;
+    if (kernel !== null && n - from >= this.#kernelMinBytes && !kernel.busy) {
+      this.#searchWithKernel(kernel, chunk, from, base);
+      return;
+    }
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, n);
     const collapse = this.#collapseSlices;
     for (;;) {
@@ -138,6 +161,40 @@ export class StartCodeScanner {
         this.#inSliceRun = false;
         this.onStartCode(code, base + j, chunk, c);
       }
+    }
+  }
+
+  /**
+   * The same search as push()'s loop from `from` on, window by window in the kernel: every prefix whose code
+   * byte is in the chunk is reported, and a 00 00 01 ending the chunk becomes pending.
+   */
+  #searchWithKernel(kernel: StartCodeKernel, chunk: Uint8Array, from: number, base: number): void {
+    const n = chunk.length;
+    const collapse = this.#collapseSlices;
+    const lastStart = n - 3; // first position whose code byte lies past the chunk
+    try {
+      for (let w = from; w < lastStart; w += KERNEL_WINDOW_BYTES) {
+        const end = Math.min(n, w + KERNEL_WINDOW_BYTES + 3);
+        const count = kernel.scan(chunk, w, end, collapse, this.#inSliceRun);
+        this.#inSliceRun = kernel.inSliceRunAfter;
+        const results = kernel.results;
+        const delta = kernel.delta;
+        for (let i = 0; i < count; i++) {
+          const j = (results[i] as number) - delta;
+          this.onStartCode(chunk[j + 3] as number, base + j, chunk, j + 3);
+        }
+        kernel.release();
+      }
+    } finally {
+      kernel.release();
+    }
+    if (
+      lastStart >= from &&
+      chunk[lastStart] === 0 &&
+      chunk[lastStart + 1] === 0 &&
+      chunk[lastStart + 2] === 1
+    ) {
+      this.#pendingOffset = base + lastStart;
     }
   }
 
