@@ -152,8 +152,20 @@ export class RecordingIndexer {
   push(chunk: Uint8Array): void {
     if (this.#finished || chunk.length === 0) return;
     if (this.#kind === undefined) {
+      // Most files are recognised from their first chunk: then it is routed as it is, without the copy the
+      // probe keeps (the chunk may be a reused read buffer).
+      const first = this.#probe.length === 0;
+      if (first) {
+        const kind = detectContainer(chunk, false);
+        if (kind !== undefined) {
+          this.#start(kind);
+          this.#route(chunk);
+          return;
+        }
+      }
       this.#probe.push(chunk.slice());
       this.#probeBytes += chunk.length;
+      if (first) return;
       const joined = this.#joinProbe();
       const kind = detectContainer(joined, false);
       if (kind === undefined) return;

@@ -1,8 +1,8 @@
 /** @module Streams a recording file through the codec's indexer (pass 1 of inspect and split), optionally hashing it. */
-import { createHash } from "node:crypto";
 import { readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import { kernelReadBuffer } from "../../codec/mpeg-video/start-code-kernel.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { InputError } from "../cli/command.ts";
 
@@ -67,18 +67,21 @@ export async function* readChunks(
 }
 
 /**
- * Reads the whole file from the start in chunks of up to `chunkBytes` with blocking reads into one reused
- * buffer: each chunk is overwritten by the next, so the caller must be done with it (and every view into it)
- * before asking for the next. For one-shot commands with no event loop to keep responsive (inspect). On the
- * bench machine's two cores this is faster than readChunks's read-ahead on the runtime's I/O thread, which
- * runs the kernel's page-cache copy beside the indexer and slows both (docs/benchmarks.md, Parse).
+ * Reads the whole file from the start with blocking reads into one reused buffer: each chunk is overwritten by
+ * the next, so the caller must be done with it (and every view into it) before asking for the next. For
+ * one-shot commands with no event loop to keep responsive (inspect). On the bench machine's two cores this is
+ * faster than readChunks's read-ahead on the runtime's I/O thread, which runs the kernel's page-cache copy
+ * beside the indexer and slows both (docs/benchmarks.md, Parse).
+ *
+ * `buffer` is the buffer to read into (its whole length per read), by default a fresh one of `chunkBytes`:
+ * indexFile passes the start-code kernel's read area, so the bytes are searched where they were read.
  */
 export function* readChunksBlocking(
   handle: FileHandle,
-  options: { chunkBytes?: number } = {},
+  options: { chunkBytes?: number; buffer?: Uint8Array } = {},
 ): Generator<Uint8Array> {
-  const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
-  const buffer = new Uint8Array(chunkBytes);
+  const buffer = options.buffer ?? new Uint8Array(options.chunkBytes ?? READ_CHUNK_BYTES);
+  const chunkBytes = buffer.length;
   for (let position = 0; ; ) {
     const n = readSync(handle.fd, buffer, 0, chunkBytes, position);
     if (n === 0) return;
@@ -117,15 +120,19 @@ export async function indexFile(
   options: { hash: boolean; indexer?: RecordingIndexer; blocking?: boolean },
 ): Promise<IndexedFile> {
   const indexer = options.indexer ?? new RecordingIndexer();
-  const hash = options.hash ? createHash("sha256") : undefined;
+  // Bun.CryptoHasher: the same SHA-256 as node:crypto without loading node:crypto into `inspect` (2 ms a start).
+  const hash = options.hash ? new Bun.CryptoHasher("sha256") : undefined;
   let length = 0;
   const take = (chunk: Uint8Array) => {
     indexer.push(chunk);
     hash?.update(chunk);
     length += chunk.length;
   };
-  if (options.blocking) for (const chunk of readChunksBlocking(handle)) take(chunk);
-  else for await (const chunk of readChunks(handle, { reuse: true })) take(chunk);
+  if (options.blocking) {
+    // The start-code kernel's read area: one per thread, and this loop pushes each chunk before the next read.
+    const buffer = kernelReadBuffer() ?? undefined;
+    for (const chunk of readChunksBlocking(handle, buffer ? { buffer } : {})) take(chunk);
+  } else for await (const chunk of readChunks(handle, { reuse: true })) take(chunk);
   // Each round serves what the indexer asked for; a well-behaved indexer asks for a bounded number of rounds
   // (moov, then nothing), the cap only stops a looping one from hanging the command.
   for (let round = 0, needed = indexer.finish(); needed.length > 0; round++, needed = indexer.finish()) {
