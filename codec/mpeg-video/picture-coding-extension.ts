@@ -41,6 +41,81 @@ const WHAT = "picture coding extension";
 /** Parses the picture coding extension (00 00 01 B5, id 8) at `bytes[offset]`. Throws CodecError. */
 export function parsePictureCodingExtension(bytes: Uint8Array, offset: number): PictureCodingExtension {
   requireStartCode(bytes, offset, EXTENSION_START_CODE, WHAT);
+  return byteExtension(bytes, offset) ?? readExtension(bytes, offset);
+}
+
+/** composite_display_flag 1 adds v_axis, field_sequence, sub_carrier, burst_amplitude, sub_carrier_phase. */
+const COMPOSITE_DISPLAY_BITS = 1 + 3 + 1 + 7 + 8;
+
+/**
+ * Every field straight from the bytes (the extension is fixed-layout: 4 + 16 + 2 + 2 + 10 bits, then the
+ * composite display fields), for the same reason as the picture header's fast path. Null when the bytes end
+ * early: readExtension then reports the truncation with its bit. The checks and their order are shared.
+ */
+function byteExtension(bytes: Uint8Array, offset: number): PictureCodingExtension | null {
+  const b = offset + START_CODE_BYTES;
+  if (b + 5 > bytes.length) return null;
+  const b0 = bytes[b] as number;
+  const b1 = bytes[b + 1] as number;
+  const b2 = bytes[b + 2] as number;
+  const b3 = bytes[b + 3] as number;
+  const b4 = bytes[b + 4] as number;
+  const id = b0 >> 4;
+  if (id !== PICTURE_CODING_EXTENSION_ID) {
+    throw fail(
+      "ERR_EXTENSION_ID",
+      `extension_start_code_identifier is ${id}, not ${PICTURE_CODING_EXTENSION_ID}`,
+      offset,
+    );
+  }
+  const compositeDisplay = (b4 & 0x40) !== 0; // bit 33
+  const bits = 34 + (compositeDisplay ? COMPOSITE_DISPLAY_BITS : 0);
+  const length = START_CODE_BYTES + ((bits + 7) >> 3);
+  if (offset + length > bytes.length) return null;
+  const fCode: [[number, number], [number, number]] = [
+    [b0 & 15, b1 >> 4],
+    [b1 & 15, b2 >> 4],
+  ];
+  const pictureStructure = b2 & 3;
+  return {
+    offset,
+    length,
+    fCode,
+    intraDcPrecision: (b2 >> 2) & 3,
+    pictureStructure,
+    structure: checkedStructure(offset, pictureStructure, fCode),
+    topFieldFirst: (b3 & 0x80) !== 0,
+    framePredFrameDct: (b3 & 0x40) !== 0,
+    concealmentMotionVectors: (b3 & 0x20) !== 0,
+    qScaleType: (b3 & 0x10) !== 0,
+    intraVlcFormat: (b3 & 0x08) !== 0,
+    alternateScan: (b3 & 0x04) !== 0,
+    repeatFirstField: (b3 & 0x02) !== 0,
+    chroma420Type: (b3 & 0x01) !== 0,
+    progressiveFrame: (b4 & 0x80) !== 0,
+    compositeDisplay,
+  };
+}
+
+/** The semantic checks both paths make once every field is read: the structure's name, or the error. */
+function checkedStructure(
+  offset: number,
+  pictureStructure: number,
+  fCode: [[number, number], [number, number]],
+): PictureStructure {
+  const structure = STRUCTURE_NAMES[pictureStructure];
+  if (structure === undefined) throw fail("ERR_PICTURE_STRUCTURE", "picture_structure 0 is reserved", offset);
+  if (fCode[0][0] === F_CODE_FORBIDDEN || fCode[0][1] === F_CODE_FORBIDDEN) {
+    throw fail("ERR_PICTURE_F_CODE", "a forward f_code is 0", offset);
+  }
+  if (fCode[1][0] === F_CODE_FORBIDDEN || fCode[1][1] === F_CODE_FORBIDDEN) {
+    throw fail("ERR_PICTURE_F_CODE", "a backward f_code is 0", offset);
+  }
+  return structure;
+}
+
+/** The general path, field by field, for input too short for byteExtension. */
+export function readExtension(bytes: Uint8Array, offset: number): PictureCodingExtension {
   try {
     const r = new BitReader(bytes, offset + START_CODE_BYTES);
     const id = r.read(4);
@@ -67,16 +142,8 @@ export function parsePictureCodingExtension(bytes: Uint8Array, offset: number): 
     const chroma420Type = r.flag();
     const progressiveFrame = r.flag();
     const compositeDisplay = r.flag();
-    if (compositeDisplay) r.skip(1 + 3 + 1 + 7 + 8); // v_axis, field_sequence, sub_carrier, burst, phase
-    const structure = STRUCTURE_NAMES[pictureStructure];
-    if (structure === undefined)
-      throw fail("ERR_PICTURE_STRUCTURE", "picture_structure 0 is reserved", offset);
-    if (fCode[0][0] === F_CODE_FORBIDDEN || fCode[0][1] === F_CODE_FORBIDDEN) {
-      throw fail("ERR_PICTURE_F_CODE", "a forward f_code is 0", offset);
-    }
-    if (fCode[1][0] === F_CODE_FORBIDDEN || fCode[1][1] === F_CODE_FORBIDDEN) {
-      throw fail("ERR_PICTURE_F_CODE", "a backward f_code is 0", offset);
-    }
+    if (compositeDisplay) r.skip(COMPOSITE_DISPLAY_BITS);
+    const structure = checkedStructure(offset, pictureStructure, fCode);
     return {
       offset,
       length: r.alignedByteOffset - offset,

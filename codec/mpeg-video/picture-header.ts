@@ -38,6 +38,68 @@ const WHAT = "picture header";
 /** Parses the picture header whose start code (00 00 01 00) is at `bytes[offset]`. Throws CodecError. */
 export function parsePictureHeader(bytes: Uint8Array, offset: number): PictureHeader {
   requireStartCode(bytes, offset, PICTURE_START_CODE, WHAT);
+  return bytePictureHeader(bytes, offset) ?? readPictureHeader(bytes, offset);
+}
+
+/**
+ * The common case straight from the bytes (ISO/IEC 13818-2 6.2.3 is fixed-layout up to extra_bit_picture):
+ * every picture of a recording passes through here, and before the JIT has warmed up a BitReader call per
+ * field is most of what indexing a picture costs. Null (the header then goes to readPictureHeader, which
+ * gives the same record or error) when the bytes end early or extra_information_picture follows.
+ */
+function bytePictureHeader(bytes: Uint8Array, offset: number): PictureHeader | null {
+  const b = offset + START_CODE_BYTES;
+  if (b + 4 > bytes.length) return null;
+  const b0 = bytes[b] as number;
+  const b1 = bytes[b + 1] as number;
+  const b2 = bytes[b + 2] as number;
+  const b3 = bytes[b + 3] as number;
+  const codingType = (b1 >> 3) & 7;
+  const type = TYPE_NAMES[codingType];
+  if (type === undefined) {
+    const why = codingType === 0 ? "forbidden" : "reserved";
+    throw fail("ERR_PICTURE_TYPE", `picture_coding_type ${codingType} is ${why}`, offset);
+  }
+  let fullPelForwardVector = false;
+  let forwardFCode = 0;
+  let fullPelBackwardVector = false;
+  let backwardFCode = 0;
+  // temporal_reference 10 bits, picture_coding_type 3, vbv_delay 16: extra_bit_picture (I, D) is bit 29
+  let extraBit = (b3 >> 2) & 1;
+  let bits = 30;
+  if (codingType === PICTURE_CODING_TYPE_P || codingType === PICTURE_CODING_TYPE_B) {
+    if (b + 5 > bytes.length) return null;
+    const b4 = bytes[b + 4] as number;
+    fullPelForwardVector = extraBit === 1; // bit 29
+    forwardFCode = ((b3 & 3) << 1) | (b4 >> 7); // bits 30-32
+    if (forwardFCode === 0) throw fail("ERR_PICTURE_F_CODE", "forward_f_code 0 is forbidden", offset);
+    extraBit = (b4 >> 6) & 1; // bit 33
+    bits = 34;
+    if (codingType === PICTURE_CODING_TYPE_B) {
+      fullPelBackwardVector = extraBit === 1; // bit 33
+      backwardFCode = (b4 >> 3) & 7; // bits 34-36
+      if (backwardFCode === 0) throw fail("ERR_PICTURE_F_CODE", "backward_f_code 0 is forbidden", offset);
+      extraBit = (b4 >> 2) & 1; // bit 37
+      bits = 38;
+    }
+  }
+  if (extraBit !== 0) return null;
+  return {
+    offset,
+    length: START_CODE_BYTES + ((bits + 7) >> 3),
+    temporalReference: (b0 << 2) | (b1 >> 6),
+    codingType,
+    type,
+    vbvDelay: ((b1 & 7) << 13) | (b2 << 5) | (b3 >> 3),
+    fullPelForwardVector,
+    forwardFCode,
+    fullPelBackwardVector,
+    backwardFCode,
+  };
+}
+
+/** The general path, field by field: extra_information_picture, and truncation with the bit it happened at. */
+export function readPictureHeader(bytes: Uint8Array, offset: number): PictureHeader {
   try {
     const r = new BitReader(bytes, offset + START_CODE_BYTES);
     const temporalReference = r.read(10);
