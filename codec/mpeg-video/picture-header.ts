@@ -42,6 +42,44 @@ export function parsePictureHeader(bytes: Uint8Array, offset: number): PictureHe
 }
 
 /**
+ * The type of the picture whose header is at `bytes[offset]`, after every check parsePictureHeader makes (the
+ * same CodecErrors), without building its record: what the indexer needs of each picture besides
+ * temporal_reference (pictureTemporalReference), for the same reason as parsePictureStructure.
+ */
+export function parsePictureType(bytes: Uint8Array, offset: number): PictureType {
+  requireStartCode(bytes, offset, PICTURE_START_CODE, WHAT);
+  const b = offset + START_CODE_BYTES;
+  if (b + 4 <= bytes.length) {
+    const b3 = bytes[b + 3] as number;
+    const codingType = ((bytes[b + 1] as number) >> 3) & 7;
+    if (codingType === PICTURE_CODING_TYPE_I || codingType === PICTURE_CODING_TYPE_D) {
+      if ((b3 & 0x04) === 0) return codingType === PICTURE_CODING_TYPE_I ? "I" : "D"; // extra_bit_picture 0
+    } else if (b + 5 <= bytes.length) {
+      const b4 = bytes[b + 4] as number;
+      const forwardFCode = ((b3 & 3) << 1) | (b4 >> 7); // bits 30-32
+      if (codingType === PICTURE_CODING_TYPE_P && forwardFCode !== 0 && (b4 & 0x40) === 0) return "P";
+      const backwardFCode = (b4 >> 3) & 7; // bits 34-36
+      const extraBit = b4 & 0x04; // bit 37
+      if (
+        codingType === PICTURE_CODING_TYPE_B &&
+        forwardFCode !== 0 &&
+        backwardFCode !== 0 &&
+        extraBit === 0
+      ) {
+        return "B";
+      }
+    }
+  }
+  // Anything else: the full parse throws the error it would (or returns the type of a header it can read).
+  return parsePictureHeader(bytes, offset).type;
+}
+
+/** temporal_reference: the first 10 bits after the start code (ISO/IEC 13818-2 6.2.3), 0 where they are cut. */
+export function pictureTemporalReference(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset + START_CODE_BYTES] ?? 0) << 2) | ((bytes[offset + START_CODE_BYTES + 1] ?? 0) >> 6);
+}
+
+/**
  * The common case straight from the bytes (ISO/IEC 13818-2 6.2.3 is fixed-layout up to extra_bit_picture):
  * every picture of a recording passes through here, and before the JIT has warmed up a BitReader call per
  * field is most of what indexing a picture costs. Null (the header then goes to readPictureHeader, which

@@ -12,8 +12,13 @@ import type {
 import { type CodedFrame, FieldPairer } from "./field-pairer.ts";
 import { parseGopHeader } from "./gop-header.ts";
 import { PendingHeader } from "./pending-header.ts";
-import { parsePictureCodingExtension } from "./picture-coding-extension.ts";
-import { PICTURE_CODING_TYPE_I, parsePictureHeader, peekPictureCodingType } from "./picture-header.ts";
+import { parsePictureStructure } from "./picture-coding-extension.ts";
+import {
+  PICTURE_CODING_TYPE_I,
+  parsePictureType,
+  peekPictureCodingType,
+  pictureTemporalReference,
+} from "./picture-header.ts";
 import { parseSequenceExtension } from "./sequence-extension.ts";
 import { parseSequenceHeader } from "./sequence-header.ts";
 import { StartCodeScanner } from "./start-code-scanner.ts";
@@ -81,7 +86,19 @@ export class VideoIndexer {
 
   // The header being collected, parsed when the next start code (or the end of the stream) bounds it.
   readonly #pending = new PendingHeader();
-  #picture: OpenPicture | null = null;
+  /**
+   * The picture being collected, if `#hasPicture`. One object reused for every picture: a 270 MB recording has
+   * ~10 000 of them, and their allocation alone brought on a garbage collection in a one-shot `inspect`.
+   */
+  readonly #picture: OpenPicture = {
+    offset: 0,
+    type: "I",
+    structure: "frame",
+    temporalReference: 0,
+    gop: -1,
+    hasSlices: false,
+  };
+  #hasPicture = false;
   /** The previous start code was a valid sequence header, so an extension now tells MPEG-2 from MPEG-1. */
   #afterSequenceHeader = false;
   #sequenceHorizontal = 0;
@@ -140,7 +157,7 @@ export class VideoIndexer {
     let s = this.#ended ? this.bytesSeen : this.#scanner.scannedOffset;
     if (!this.#ended) {
       if (this.#pending.code === PICTURE_START_CODE) s = Math.min(s, this.#pending.offset);
-      if (this.#picture) s = Math.min(s, this.#picture.offset);
+      if (this.#hasPicture) s = Math.min(s, this.#picture.offset);
     }
     if (s > this.#settled) this.#settled = s;
     return this.#settled;
@@ -190,7 +207,7 @@ export class VideoIndexer {
     if (code !== PICTURE_START_CODE && code <= SLICE_START_CODE_LAST) {
       if (this.#expectCodingExtension) this.#missingCodingExtension();
       if (this.#afterSequenceHeader) this.#sequenceKind(false);
-      if (this.#picture) this.#picture.hasSlices = true;
+      if (this.#hasPicture) this.#picture.hasSlices = true;
       else if (!this.#orphanSlicesReported) {
         this.#orphanSlicesReported = true;
         this.#error(offset, "ERR_ES_ORPHAN_SLICE", "slice data outside any picture belongs to no picture");
@@ -253,7 +270,7 @@ export class VideoIndexer {
   }
 
   #openPicture(bytes: Uint8Array, offset: number): void {
-    if (!this.#sawSequenceHeader && this.pictures.length === 0 && this.#picture === null) {
+    if (!this.#sawSequenceHeader && this.pictures.length === 0 && !this.#hasPicture) {
       this.#error(
         offset,
         "ERR_ES_NO_SEQUENCE_HEADER",
@@ -264,31 +281,33 @@ export class VideoIndexer {
     this.#orphanSlicesReported = false;
     const gop = this.gops.length - 1;
     try {
-      const h = parsePictureHeader(bytes, 0);
-      this.#picture = {
-        offset,
-        type: h.type,
-        structure: "frame",
-        temporalReference: h.temporalReference,
-        gop,
-        hasSlices: false,
-      };
+      this.#beginPicture(offset, parsePictureType(bytes, 0), pictureTemporalReference(bytes, 0), gop);
       this.#expectCodingExtension = this.#format !== "mpeg1";
     } catch (e) {
       // Conservative: a header that still says "I" is an I-picture, whatever else is wrong with it.
       if (e instanceof CodecError && peekPictureCodingType(bytes, 0) === PICTURE_CODING_TYPE_I) {
-        const temporalReference = ((bytes[4] ?? 0) << 2) | ((bytes[5] ?? 0) >> 6);
-        this.#picture = { offset, type: "I", structure: "frame", temporalReference, gop, hasSlices: false };
+        this.#beginPicture(offset, "I", pictureTemporalReference(bytes, 0), gop);
         this.#expectCodingExtension = this.#format !== "mpeg1";
       }
       throw e;
     }
   }
 
-  #closePicture(end: number): void {
+  #beginPicture(offset: number, type: PictureType, temporalReference: number, gop: number): void {
     const p = this.#picture;
-    if (!p) return;
-    this.#picture = null;
+    p.offset = offset;
+    p.type = type;
+    p.structure = "frame";
+    p.temporalReference = temporalReference;
+    p.gop = gop;
+    p.hasSlices = false;
+    this.#hasPicture = true;
+  }
+
+  #closePicture(end: number): void {
+    if (!this.#hasPicture) return;
+    this.#hasPicture = false;
+    const p = this.#picture;
     if (!p.hasSlices) this.#error(p.offset, "ERR_PICTURE_EMPTY", "the picture has no slice data");
     const record: PictureRecord = {
       serial: this.pictures.length,
@@ -345,8 +364,8 @@ export class VideoIndexer {
         if (this.#format === "mpeg2") this.#missingCodingExtension();
         return;
       }
-      const x = parsePictureCodingExtension(bytes, 0);
-      if (this.#picture) this.#picture.structure = x.structure;
+      const structure = parsePictureStructure(bytes, 0);
+      if (this.#hasPicture) this.#picture.structure = structure;
       // Only ISO/IEC 13818-2 has picture coding extensions: a stream joined mid-way is MPEG-2 once one parses.
       if (this.#format === "unknown") this.#format = "mpeg2";
     }
@@ -355,7 +374,7 @@ export class VideoIndexer {
   #missingCodingExtension(): void {
     this.#expectCodingExtension = false;
     if (this.#format !== "mpeg2") return;
-    const at = this.#picture?.offset ?? this.#pending.offset;
+    const at = this.#hasPicture ? this.#picture.offset : this.#pending.offset;
     this.#error(
       at,
       "ERR_PICTURE_EXTENSION_MISSING",
