@@ -46,11 +46,18 @@ export function inspectJson(index: RecordingIndex): string {
 /** The human summary. */
 export function inspectTable(path: string, fileLength: number, index: RecordingIndex): string {
   const c = index.counts;
-  const protectedBytes = index.protectedRanges.reduce((s, r) => s + r.length, 0);
+  let protectedBytes = 0;
+  for (const r of index.protectedRanges) protectedBytes += r.length;
   const share = fileLength > 0 ? ((100 * protectedBytes) / fileLength).toFixed(1) : "0.0";
-  const closed = index.gops.filter((g) => g.closed).length;
-  const broken = index.gops.filter((g) => g.brokenLink).length;
-  const fields = index.pictures.filter((p) => p.structure !== "frame").length;
+  // Plain loops: run once per process, before any JIT tier, a filter's callback per picture cost ~1 ms here.
+  let closed = 0;
+  let broken = 0;
+  for (const g of index.gops) {
+    if (g.closed) closed++;
+    if (g.brokenLink) broken++;
+  }
+  let fields = 0;
+  for (const p of index.pictures) if (p.structure !== "frame") fields++;
   const rows: [string, string][] = [
     ["File", path],
     ["Size", `${fileLength} bytes`],
