@@ -52,44 +52,26 @@ export function parsePictureCodingExtension(bytes: Uint8Array, offset: number): 
  */
 export function parsePictureStructure(bytes: Uint8Array, offset: number): PictureStructure {
   requireStartCode(bytes, offset, EXTENSION_START_CODE, WHAT);
+  if (fixedExtensionLength(bytes, offset) === 0) return readExtension(bytes, offset).structure;
   const b = offset + START_CODE_BYTES;
-  if (b + 5 <= bytes.length) {
-    const b0 = bytes[b] as number;
-    const b1 = bytes[b + 1] as number;
-    const b2 = bytes[b + 2] as number;
-    const composite = ((bytes[b + 4] as number) & 0x40) !== 0;
-    const structure = STRUCTURE_NAMES[b2 & 3];
-    const valid =
-      b0 >> 4 === PICTURE_CODING_EXTENSION_ID &&
-      (!composite || b + 7 <= bytes.length) &&
-      structure !== undefined &&
-      (b0 & 15) !== F_CODE_FORBIDDEN &&
-      b1 >> 4 !== F_CODE_FORBIDDEN &&
-      (b1 & 15) !== F_CODE_FORBIDDEN &&
-      b2 >> 4 !== F_CODE_FORBIDDEN;
-    if (valid) return structure;
-  }
-  // Anything else: the full parse throws the error it would (or, never expected, returns the structure).
-  return parsePictureCodingExtension(bytes, offset).structure;
+  const b0 = bytes[b] as number;
+  const b1 = bytes[b + 1] as number;
+  const b2 = bytes[b + 2] as number;
+  return checkedStructure(offset, b2 & 3, b0 & 15, b1 >> 4, b1 & 15, b2 >> 4);
 }
 
 /** composite_display_flag 1 adds v_axis, field_sequence, sub_carrier, burst_amplitude, sub_carrier_phase. */
 const COMPOSITE_DISPLAY_BITS = 1 + 3 + 1 + 7 + 8;
 
 /**
- * Every field straight from the bytes (the extension is fixed-layout: 4 + 16 + 2 + 2 + 10 bits, then the
- * composite display fields), for the same reason as the picture header's fast path. Null when the bytes end
- * early: readExtension then reports the truncation with its bit. The checks and their order are shared.
+ * The extension's length when the bytes hold all of it (it is fixed-layout: 4 + 16 + 2 + 2 + 10 bits, then
+ * the composite display fields), 0 when they end early (readExtension then reports the truncation with its
+ * bit). Throws ERR_EXTENSION_ID. The fast paths of both readers start here.
  */
-function byteExtension(bytes: Uint8Array, offset: number): PictureCodingExtension | null {
+function fixedExtensionLength(bytes: Uint8Array, offset: number): number {
   const b = offset + START_CODE_BYTES;
-  if (b + 5 > bytes.length) return null;
-  const b0 = bytes[b] as number;
-  const b1 = bytes[b + 1] as number;
-  const b2 = bytes[b + 2] as number;
-  const b3 = bytes[b + 3] as number;
-  const b4 = bytes[b + 4] as number;
-  const id = b0 >> 4;
+  if (b + 5 > bytes.length) return 0;
+  const id = (bytes[b] as number) >> 4;
   if (id !== PICTURE_CODING_EXTENSION_ID) {
     throw fail(
       "ERR_EXTENSION_ID",
@@ -97,10 +79,24 @@ function byteExtension(bytes: Uint8Array, offset: number): PictureCodingExtensio
       offset,
     );
   }
-  const compositeDisplay = (b4 & 0x40) !== 0; // bit 33
-  const bits = 34 + (compositeDisplay ? COMPOSITE_DISPLAY_BITS : 0);
-  const length = START_CODE_BYTES + ((bits + 7) >> 3);
-  if (offset + length > bytes.length) return null;
+  const compositeDisplay = ((bytes[b + 4] as number) & 0x40) !== 0; // bit 33
+  const length = START_CODE_BYTES + ((34 + (compositeDisplay ? COMPOSITE_DISPLAY_BITS : 0) + 7) >> 3);
+  return offset + length > bytes.length ? 0 : length;
+}
+
+/**
+ * Every field straight from the bytes, for the same reason as the picture header's fast path; null where
+ * fixedExtensionLength sends the extension to readExtension.
+ */
+function byteExtension(bytes: Uint8Array, offset: number): PictureCodingExtension | null {
+  const length = fixedExtensionLength(bytes, offset);
+  if (length === 0) return null;
+  const b = offset + START_CODE_BYTES;
+  const b0 = bytes[b] as number;
+  const b1 = bytes[b + 1] as number;
+  const b2 = bytes[b + 2] as number;
+  const b3 = bytes[b + 3] as number;
+  const b4 = bytes[b + 4] as number;
   const fCode: [[number, number], [number, number]] = [
     [b0 & 15, b1 >> 4],
     [b1 & 15, b2 >> 4],
@@ -112,7 +108,7 @@ function byteExtension(bytes: Uint8Array, offset: number): PictureCodingExtensio
     fCode,
     intraDcPrecision: (b2 >> 2) & 3,
     pictureStructure,
-    structure: checkedStructure(offset, pictureStructure, fCode),
+    structure: checkedStructure(offset, pictureStructure, b0 & 15, b1 >> 4, b1 & 15, b2 >> 4),
     topFieldFirst: (b3 & 0x80) !== 0,
     framePredFrameDct: (b3 & 0x40) !== 0,
     concealmentMotionVectors: (b3 & 0x20) !== 0,
@@ -122,22 +118,29 @@ function byteExtension(bytes: Uint8Array, offset: number): PictureCodingExtensio
     repeatFirstField: (b3 & 0x02) !== 0,
     chroma420Type: (b3 & 0x01) !== 0,
     progressiveFrame: (b4 & 0x80) !== 0,
-    compositeDisplay,
+    compositeDisplay: (b4 & 0x40) !== 0,
   };
 }
 
-/** The semantic checks both paths make once every field is read: the structure's name, or the error. */
+/**
+ * The semantic checks every path makes once the fields are read: the structure's name, or the error. The
+ * f_codes come as numbers (forward horizontal, forward vertical, backward horizontal, backward vertical), so
+ * parsePictureStructure allocates nothing.
+ */
 function checkedStructure(
   offset: number,
   pictureStructure: number,
-  fCode: [[number, number], [number, number]],
+  forwardH: number,
+  forwardV: number,
+  backwardH: number,
+  backwardV: number,
 ): PictureStructure {
   const structure = STRUCTURE_NAMES[pictureStructure];
   if (structure === undefined) throw fail("ERR_PICTURE_STRUCTURE", "picture_structure 0 is reserved", offset);
-  if (fCode[0][0] === F_CODE_FORBIDDEN || fCode[0][1] === F_CODE_FORBIDDEN) {
+  if (forwardH === F_CODE_FORBIDDEN || forwardV === F_CODE_FORBIDDEN) {
     throw fail("ERR_PICTURE_F_CODE", "a forward f_code is 0", offset);
   }
-  if (fCode[1][0] === F_CODE_FORBIDDEN || fCode[1][1] === F_CODE_FORBIDDEN) {
+  if (backwardH === F_CODE_FORBIDDEN || backwardV === F_CODE_FORBIDDEN) {
     throw fail("ERR_PICTURE_F_CODE", "a backward f_code is 0", offset);
   }
   return structure;
@@ -172,7 +175,14 @@ export function readExtension(bytes: Uint8Array, offset: number): PictureCodingE
     const progressiveFrame = r.flag();
     const compositeDisplay = r.flag();
     if (compositeDisplay) r.skip(COMPOSITE_DISPLAY_BITS);
-    const structure = checkedStructure(offset, pictureStructure, fCode);
+    const structure = checkedStructure(
+      offset,
+      pictureStructure,
+      fCode[0][0],
+      fCode[0][1],
+      fCode[1][0],
+      fCode[1][1],
+    );
     return {
       offset,
       length: r.alignedByteOffset - offset,

@@ -48,30 +48,8 @@ export function parsePictureHeader(bytes: Uint8Array, offset: number): PictureHe
  */
 export function parsePictureType(bytes: Uint8Array, offset: number): PictureType {
   requireStartCode(bytes, offset, PICTURE_START_CODE, WHAT);
-  const b = offset + START_CODE_BYTES;
-  if (b + 4 <= bytes.length) {
-    const b3 = bytes[b + 3] as number;
-    const codingType = ((bytes[b + 1] as number) >> 3) & 7;
-    if (codingType === PICTURE_CODING_TYPE_I || codingType === PICTURE_CODING_TYPE_D) {
-      if ((b3 & 0x04) === 0) return codingType === PICTURE_CODING_TYPE_I ? "I" : "D"; // extra_bit_picture 0
-    } else if (b + 5 <= bytes.length) {
-      const b4 = bytes[b + 4] as number;
-      const forwardFCode = ((b3 & 3) << 1) | (b4 >> 7); // bits 30-32
-      if (codingType === PICTURE_CODING_TYPE_P && forwardFCode !== 0 && (b4 & 0x40) === 0) return "P";
-      const backwardFCode = (b4 >> 3) & 7; // bits 34-36
-      const extraBit = b4 & 0x04; // bit 37
-      if (
-        codingType === PICTURE_CODING_TYPE_B &&
-        forwardFCode !== 0 &&
-        backwardFCode !== 0 &&
-        extraBit === 0
-      ) {
-        return "B";
-      }
-    }
-  }
-  // Anything else: the full parse throws the error it would (or returns the type of a header it can read).
-  return parsePictureHeader(bytes, offset).type;
+  if (fixedHeaderBits(bytes, offset) === 0) return readPictureHeader(bytes, offset).type;
+  return TYPE_NAMES[codingTypeAt(bytes, offset)] as PictureType; // a valid type: fixedHeaderBits checked it
 }
 
 /** temporal_reference: the first 10 bits after the start code (ISO/IEC 13818-2 6.2.3), 0 where they are cut. */
@@ -79,60 +57,62 @@ export function pictureTemporalReference(bytes: Uint8Array, offset: number): num
   return ((bytes[offset + START_CODE_BYTES] ?? 0) << 2) | ((bytes[offset + START_CODE_BYTES + 1] ?? 0) >> 6);
 }
 
+/** picture_coding_type: bits 10-12 after the start code. */
+function codingTypeAt(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset + START_CODE_BYTES + 1] as number) >> 3) & 7;
+}
+
 /**
- * The common case straight from the bytes (ISO/IEC 13818-2 6.2.3 is fixed-layout up to extra_bit_picture):
- * every picture of a recording passes through here, and before the JIT has warmed up a BitReader call per
- * field is most of what indexing a picture costs. Null (the header then goes to readPictureHeader, which
- * gives the same record or error) when the bytes end early or extra_information_picture follows.
+ * The header's size in bits when the bytes hold its fixed layout (ISO/IEC 13818-2 6.2.3: temporal_reference
+ * 10, picture_coding_type 3, vbv_delay 16, then 4 motion bits per direction of a P or B picture) and
+ * extra_bit_picture after it is 0: 30, 34 or 38. 0 when the bytes end early or extra_information_picture
+ * follows: readPictureHeader then decides. Throws the type and f_code errors readPictureHeader would. The
+ * fast paths of both readers start here: before the JIT has warmed up, a BitReader call per field was most
+ * of what indexing a picture cost.
  */
-function bytePictureHeader(bytes: Uint8Array, offset: number): PictureHeader | null {
+function fixedHeaderBits(bytes: Uint8Array, offset: number): number {
   const b = offset + START_CODE_BYTES;
-  if (b + 4 > bytes.length) return null;
-  const b0 = bytes[b] as number;
-  const b1 = bytes[b + 1] as number;
-  const b2 = bytes[b + 2] as number;
-  const b3 = bytes[b + 3] as number;
-  const codingType = (b1 >> 3) & 7;
-  const type = TYPE_NAMES[codingType];
-  if (type === undefined) {
+  if (b + 4 > bytes.length) return 0;
+  const codingType = codingTypeAt(bytes, offset);
+  if (TYPE_NAMES[codingType] === undefined) {
     const why = codingType === 0 ? "forbidden" : "reserved";
     throw fail("ERR_PICTURE_TYPE", `picture_coding_type ${codingType} is ${why}`, offset);
   }
-  let fullPelForwardVector = false;
-  let forwardFCode = 0;
-  let fullPelBackwardVector = false;
-  let backwardFCode = 0;
-  // temporal_reference 10 bits, picture_coding_type 3, vbv_delay 16: extra_bit_picture (I, D) is bit 29
-  let extraBit = (b3 >> 2) & 1;
-  let bits = 30;
-  if (codingType === PICTURE_CODING_TYPE_P || codingType === PICTURE_CODING_TYPE_B) {
-    if (b + 5 > bytes.length) return null;
-    const b4 = bytes[b + 4] as number;
-    fullPelForwardVector = extraBit === 1; // bit 29
-    forwardFCode = ((b3 & 3) << 1) | (b4 >> 7); // bits 30-32
-    if (forwardFCode === 0) throw fail("ERR_PICTURE_F_CODE", "forward_f_code 0 is forbidden", offset);
-    extraBit = (b4 >> 6) & 1; // bit 33
-    bits = 34;
-    if (codingType === PICTURE_CODING_TYPE_B) {
-      fullPelBackwardVector = extraBit === 1; // bit 33
-      backwardFCode = (b4 >> 3) & 7; // bits 34-36
-      if (backwardFCode === 0) throw fail("ERR_PICTURE_F_CODE", "backward_f_code 0 is forbidden", offset);
-      extraBit = (b4 >> 2) & 1; // bit 37
-      bits = 38;
-    }
+  const b3 = bytes[b + 3] as number;
+  if (codingType !== PICTURE_CODING_TYPE_P && codingType !== PICTURE_CODING_TYPE_B) {
+    return (b3 & 0x04) === 0 ? 30 : 0; // extra_bit_picture at bit 29
   }
-  if (extraBit !== 0) return null;
+  if (b + 5 > bytes.length) return 0;
+  const b4 = bytes[b + 4] as number;
+  if ((((b3 & 3) << 1) | (b4 >> 7)) === 0) {
+    throw fail("ERR_PICTURE_F_CODE", "forward_f_code 0 is forbidden", offset); // bits 30-32
+  }
+  if (codingType === PICTURE_CODING_TYPE_P) return (b4 & 0x40) === 0 ? 34 : 0; // extra bit at 33
+  if (((b4 >> 3) & 7) === 0) throw fail("ERR_PICTURE_F_CODE", "backward_f_code 0 is forbidden", offset);
+  return (b4 & 0x04) === 0 ? 38 : 0; // extra bit at 37
+}
+
+/** Every field straight from the bytes; null where fixedHeaderBits sends the header to readPictureHeader. */
+function bytePictureHeader(bytes: Uint8Array, offset: number): PictureHeader | null {
+  const bits = fixedHeaderBits(bytes, offset);
+  if (bits === 0) return null;
+  const b = offset + START_CODE_BYTES;
+  const b1 = bytes[b + 1] as number;
+  const b2 = bytes[b + 2] as number;
+  const b3 = bytes[b + 3] as number;
+  const b4 = bits > 30 ? (bytes[b + 4] as number) : 0;
+  const codingType = codingTypeAt(bytes, offset);
   return {
     offset,
     length: START_CODE_BYTES + ((bits + 7) >> 3),
-    temporalReference: (b0 << 2) | (b1 >> 6),
+    temporalReference: pictureTemporalReference(bytes, offset),
     codingType,
-    type,
+    type: TYPE_NAMES[codingType] as PictureType,
     vbvDelay: ((b1 & 7) << 13) | (b2 << 5) | (b3 >> 3),
-    fullPelForwardVector,
-    forwardFCode,
-    fullPelBackwardVector,
-    backwardFCode,
+    fullPelForwardVector: bits > 30 && (b3 & 0x04) !== 0, // bit 29
+    forwardFCode: bits > 30 ? ((b3 & 3) << 1) | (b4 >> 7) : 0, // bits 30-32
+    fullPelBackwardVector: bits > 34 && (b4 & 0x40) !== 0, // bit 33
+    backwardFCode: bits > 34 ? (b4 >> 3) & 7 : 0, // bits 34-36
   };
 }
 
