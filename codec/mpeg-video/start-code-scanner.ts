@@ -183,7 +183,6 @@ export class StartCodeScanner {
           const j = (results[i] as number) - delta;
           this.onStartCode(chunk[j + 3] as number, base + j, chunk, j + 3);
         }
-        kernel.release();
       }
     } finally {
       kernel.release();
