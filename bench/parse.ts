@@ -5,10 +5,9 @@ import { join } from "node:path";
 import { $ } from "bun";
 import { RecordingIndexer } from "../codec/container/recording-indexer.ts";
 import { TsDemuxer } from "../codec/container/ts-demuxer.ts";
-import { kernelReadBuffer } from "../codec/mpeg-video/start-code-kernel.ts";
 import { StartCodeScanner } from "../codec/mpeg-video/start-code-scanner.ts";
 import { VideoIndexer } from "../codec/mpeg-video/video-indexer.ts";
-import { readChunksBlocking } from "../firmware/commands/recording-file.ts";
+import { readChunksIntoKernel } from "../firmware/commands/recording-file.ts";
 import { benchRecordings, broadcastRecordings } from "./lib/bench-recordings.ts";
 import { formatTable } from "./lib/format-table.ts";
 import {
@@ -55,8 +54,7 @@ async function readFile(path: string): Promise<Uint8Array> {
 async function readLikeInspect(path: string): Promise<number> {
   await using h = await open(path, "r");
   let n = 0;
-  const buffer = kernelReadBuffer() ?? undefined;
-  for (const chunk of readChunksBlocking(h, buffer ? { buffer } : {})) n += chunk.length;
+  for (const chunk of readChunksIntoKernel(h)) n += chunk.length;
   return n;
 }
 

@@ -90,6 +90,16 @@ export function* readChunksBlocking(
   }
 }
 
+/**
+ * readChunksBlocking into the start-code kernel's read area, so the codec searches each chunk where it was
+ * read (a fresh buffer where the runtime has no kernel). The area is one per thread: the caller pushes each
+ * chunk to the indexer before asking for the next, and nothing else on the thread reads into it meanwhile.
+ */
+export function readChunksIntoKernel(handle: FileHandle): Generator<Uint8Array> {
+  const buffer = kernelReadBuffer();
+  return readChunksBlocking(handle, buffer ? { buffer } : {});
+}
+
 /** Reads exactly [offset, offset + length) or fewer bytes at the end of the file. */
 export async function readRange(handle: FileHandle, offset: number, length: number): Promise<Uint8Array> {
   const buffer = new Uint8Array(length);
@@ -113,7 +123,7 @@ export interface IndexedFile {
  * Pass 1: pushes the file through RecordingIndexer in order, then serves the ranges it still asks for
  * (an MP4 whose moov comes after its media) until it has all it needs. `indexer` lets a caller bring one
  * with a video observer (PatternPlanner.withIndexer) so pattern planning rides on this pass. `blocking`
- * reads with readChunksBlocking (one-shot commands only: it holds the event loop for the whole pass).
+ * reads with readChunksIntoKernel (one-shot commands only: it holds the event loop for the whole pass).
  */
 export async function indexFile(
   handle: FileHandle,
@@ -128,11 +138,8 @@ export async function indexFile(
     hash?.update(chunk);
     length += chunk.length;
   };
-  if (options.blocking) {
-    // The start-code kernel's read area: one per thread, and this loop pushes each chunk before the next read.
-    const buffer = kernelReadBuffer() ?? undefined;
-    for (const chunk of readChunksBlocking(handle, buffer ? { buffer } : {})) take(chunk);
-  } else for await (const chunk of readChunks(handle, { reuse: true })) take(chunk);
+  if (options.blocking) for (const chunk of readChunksIntoKernel(handle)) take(chunk);
+  else for await (const chunk of readChunks(handle, { reuse: true })) take(chunk);
   // Each round serves what the indexer asked for; a well-behaved indexer asks for a bounded number of rounds
   // (moov, then nothing), the cap only stops a looping one from hanging the command.
   for (let round = 0, needed = indexer.finish(); needed.length > 0; round++, needed = indexer.finish()) {
