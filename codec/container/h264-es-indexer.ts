@@ -1,6 +1,7 @@
 /** @module Streaming index of an H.264 Annex B byte stream (video in a Transport Stream): access units as pictures. */
 
 import { CodecError } from "../codec-error.ts";
+import { MAX_INDEX_ERRORS } from "../mpeg-video/video-indexer.ts";
 import type {
   GopRecord,
   IndexError,
@@ -22,7 +23,6 @@ const NAL_HEAD_BYTES = 512;
 /** NAL types that, after a VCL NAL, begin a new access unit: SEI 6, SPS 7, PPS 8, AUD 9, 14-18, ITU-T H.264 7.4.1.2.3. */
 const AU_OPENING_NALS = new Set([6, 7, 8, NAL_ACCESS_UNIT_DELIMITER, 14, 15, 16, 17, 18]);
 /** Beyond this many errors only a count is kept, as in the MPEG video indexer. */
-const MAX_ERRORS = 10_000;
 
 interface OpenAccessUnit {
   offset: number;
@@ -207,7 +207,7 @@ export class H264EsIndexer {
   }
 
   #error(offset: number, code: string, message: string): void {
-    if (this.errors.length >= MAX_ERRORS) this.#dropped++;
+    if (this.errors.length >= MAX_INDEX_ERRORS) this.#dropped++;
     else this.errors.push({ offset, code, message });
   }
 }
