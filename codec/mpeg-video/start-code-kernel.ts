@@ -20,19 +20,23 @@ export const KERNEL_READ_AREA_BYTES = 1024 * 1024;
 /** A prefix's code byte is 3 bytes after its first zero: the lookahead a window needs past its last position. */
 const LOOKAHEAD = 3;
 
-// Layout of the kernel's memory: [read area][copy area][results]. Fixed at instantiation and never grown, so
-// views handed out (kernelReadBuffer()) stay valid for the life of the thread.
+// Layout of the kernel's memory: [read area][copy area][results][head records]. Fixed at instantiation and
+// never grown, so views handed out (kernelReadBuffer()) stay valid for the life of the thread.
 const READ_AREA = 0;
 const COPY_AREA = READ_AREA + KERNEL_READ_AREA_BYTES;
 const COPY_AREA_BYTES = KERNEL_WINDOW_BYTES + LOOKAHEAD;
 const RESULTS = COPY_AREA + ((COPY_AREA_BYTES + 15) & ~15);
 const RESULTS_BYTES = 4 * (Math.floor(KERNEL_WINDOW_BYTES / 3) + 2);
-const MEMORY_BYTES = RESULTS + RESULTS_BYTES;
+/** heads() writes two i32 per record and at most one record per result. */
+const RECORDS = RESULTS + RESULTS_BYTES;
+const RECORDS_BYTES = 2 * RESULTS_BYTES;
+const MEMORY_BYTES = RECORDS + RECORDS_BYTES;
 
 interface KernelExports {
   memory: WebAssembly.Memory;
   inSliceRun: WebAssembly.Global;
   scan(p: number, end: number, out: number, collapse: number): number;
+  heads(results: number, resultsEnd: number, out: number): number;
 }
 
 /**
@@ -47,6 +51,12 @@ export class StartCodeKernel {
    * first zero byte), in order. Valid until the next scan().
    */
   readonly results: Int32Array;
+  /**
+   * After scan() with `heads`: `records[2k]` minus `delta` is the chunk index of a reported prefix and
+   * `records[2k + 1]` is -1 for a plain start code, or the record of a picture head (PictureHead) that
+   * stands for its start codes up to and including its first slice's.
+   */
+  readonly records: Int32Array;
   delta = 0;
   readonly #exports: KernelExports;
   readonly #bytes: Uint8Array;
@@ -60,6 +70,7 @@ export class StartCodeKernel {
     this.#buffer = exports.memory.buffer as ArrayBuffer;
     this.#bytes = new Uint8Array(this.#buffer);
     this.results = new Int32Array(this.#buffer, RESULTS, RESULTS_BYTES / 4);
+    this.records = new Int32Array(this.#buffer, RECORDS, RECORDS_BYTES / 4);
   }
 
   /** The kernel's read area (KERNEL_READ_AREA_BYTES): chunks that are views of it are searched in place. */
@@ -71,9 +82,17 @@ export class StartCodeKernel {
    * Searches the prefixes that begin at chunk indexes [start, end - 3), reading no byte at or past `end`;
    * `end - start` must not exceed KERNEL_WINDOW_BYTES + 3. `inSliceRun` is the collapsing state before the
    * window; returns the number of results and leaves the state after the window in `inSliceRunAfter`.
+   * With `heads` (and `collapse`), the results are `records`, and their number is returned instead.
    * Sets `busy`: the caller calls release() when done with `results`.
    */
-  scan(chunk: Uint8Array, start: number, end: number, collapse: boolean, inSliceRun: boolean): number {
+  scan(
+    chunk: Uint8Array,
+    start: number,
+    end: number,
+    collapse: boolean,
+    inSliceRun: boolean,
+    heads = false,
+  ): number {
     this.busy = true;
     let p: number;
     if (chunk.buffer === this.#buffer) {
@@ -86,6 +105,7 @@ export class StartCodeKernel {
     const x = this.#exports;
     x.inSliceRun.value = inSliceRun ? 1 : 0;
     const out = x.scan(p, p + (end - start), RESULTS, collapse ? 1 : 0);
+    if (heads) return (x.heads(RESULTS, out, RECORDS) - RECORDS) >> 3;
     return (out - RESULTS) >> 2;
   }
 

@@ -1,4 +1,5 @@
 /** @module Streaming start-code scanner for MPEG video elementary streams (ISO/IEC 13818-2 5.2.3, 6.2.1). */
+import type { PictureHeadHandler } from "./picture-head.ts";
 import { KERNEL_WINDOW_BYTES, type StartCodeKernel, startCodeKernel } from "./start-code-kernel.ts";
 import { SLICE_START_CODE_LAST } from "./start-codes.ts";
 
@@ -33,6 +34,13 @@ export interface StartCodeScannerOptions {
    * either way (the tests run every case both ways).
    */
   kernel?: "auto" | "always" | "off";
+  /**
+   * Where the kernel searches with collapseSlices, it may report a well-formed MPEG-2 picture head (picture
+   * header, coding extension, user data, first slice) as one call here instead of its start codes, while
+   * `pictureHeads.enabled()` says so. Elsewhere (JavaScript search, heads cut by a window's end, damaged or
+   * unusual headers) the same start codes come one by one.
+   */
+  pictureHeads?: PictureHeadHandler;
 }
 
 /**
@@ -64,6 +72,7 @@ export class StartCodeScanner {
   #inSliceRun = false;
   readonly #kernel: StartCodeKernel | null;
   readonly #kernelMinBytes: number;
+  readonly #heads: PictureHeadHandler | null;
 
   constructor(
     readonly onStartCode: StartCodeHandler,
@@ -73,6 +82,7 @@ export class StartCodeScanner {
     const use = options.kernel ?? "auto";
     this.#kernel = use === "off" ? null : startCodeKernel();
     this.#kernelMinBytes = use === "always" ? 0 : KERNEL_MIN_BYTES;
+    this.#heads = this.#collapseSlices ? (options.pictureHeads ?? null) : null;
   }
 
   /** Total bytes pushed. */
@@ -175,13 +185,24 @@ export class StartCodeScanner {
     try {
       for (let w = from; w < lastStart; w += KERNEL_WINDOW_BYTES) {
         const end = Math.min(n, w + KERNEL_WINDOW_BYTES + 3);
-        const count = kernel.scan(chunk, w, end, collapse, this.#inSliceRun);
+        const heads = this.#heads?.enabled() ? this.#heads : null;
+        const count = kernel.scan(chunk, w, end, collapse, this.#inSliceRun, heads !== null);
         this.#inSliceRun = kernel.inSliceRunAfter;
-        const results = kernel.results;
         const delta = kernel.delta;
-        for (let i = 0; i < count; i++) {
-          const j = (results[i] as number) - delta;
-          this.onStartCode(chunk[j + 3] as number, base + j, chunk, j + 3);
+        if (heads === null) {
+          const results = kernel.results;
+          for (let i = 0; i < count; i++) {
+            const j = (results[i] as number) - delta;
+            this.onStartCode(chunk[j + 3] as number, base + j, chunk, j + 3);
+          }
+          continue;
+        }
+        const records = kernel.records;
+        for (let i = 0; i < 2 * count; i += 2) {
+          const j = (records[i] as number) - delta;
+          const record = records[i + 1] as number;
+          if (record < 0) this.onStartCode(chunk[j + 3] as number, base + j, chunk, j + 3);
+          else heads.onPictureHead(base + j, record);
         }
       }
     } finally {

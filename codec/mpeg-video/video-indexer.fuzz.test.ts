@@ -3,6 +3,7 @@
  * reproduces), fed in random chunks. Checks that nothing throws, every run ends, and the index is well formed.
  */
 import { describe, expect, test } from "bun:test";
+import { ES_MUTATIONS } from "../../test/support/es-mutations.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { esFixtureNames, loadEsFixture } from "./es-fixtures.ts";
 import { syntheticStream } from "./synthetic-stream.ts";
@@ -11,65 +12,7 @@ import { indexVideoElementaryStream, VideoIndexer } from "./video-indexer.ts";
 
 const ROUNDS = 3000;
 
-type Mutation = (b: Uint8Array, rnd: SeededRandom) => Uint8Array;
-
-const mutations: Record<string, Mutation> = {
-  flipBytes(b, rnd) {
-    const out = b.slice();
-    for (let i = 0, n = 1 + rnd.below(20); i < n && out.length > 0; i++)
-      out[rnd.below(out.length)] = rnd.below(256);
-    return out;
-  },
-  /** Corrupts the bytes right after a start code, where headers live: the parsers' error paths. */
-  flipHeader(b, rnd) {
-    const out = b.slice();
-    const from = rnd.below(Math.max(1, out.length));
-    const at = Buffer.from(out.buffer, out.byteOffset, out.length).indexOf(Buffer.from([0, 0, 1]), from);
-    if (at < 0) return out;
-    for (let i = 0; i < 1 + rnd.below(3); i++) {
-      const k = at + 3 + rnd.below(10);
-      if (k < out.length) out[k] = (out[k] as number) ^ (1 << rnd.below(8));
-    }
-    return out;
-  },
-  truncate: (b, rnd) => b.subarray(0, rnd.below(b.length + 1)),
-  startMidStream: (b, rnd) => b.subarray(rnd.below(b.length + 1)),
-  overwriteRange(b, rnd) {
-    const out = b.slice();
-    const at = rnd.below(out.length + 1);
-    const len = Math.min(out.length - at, rnd.below(2000));
-    for (let i = 0; i < len; i++) out[at + i] = rnd.next() < 0.3 ? 0 : rnd.below(256);
-    return out;
-  },
-  insertStartCodes(b, rnd) {
-    const parts: Uint8Array[] = [];
-    let at = 0;
-    for (let i = 0; i < 1 + rnd.below(10); i++) {
-      const cut = at + rnd.below(Math.max(1, b.length - at));
-      parts.push(
-        b.subarray(at, cut),
-        new Uint8Array([0, 0, 1, rnd.next() < 0.5 ? rnd.below(256) : 0xb3 + rnd.below(6)]),
-      );
-      at = cut;
-    }
-    parts.push(b.subarray(at));
-    return new Uint8Array(Buffer.concat(parts));
-  },
-  spliceStreams(b, rnd) {
-    const a = rnd.below(b.length + 1);
-    const c = rnd.below(b.length + 1);
-    return new Uint8Array(
-      Buffer.concat([b.subarray(0, Math.min(a, c)), b.subarray(Math.max(a, c) - rnd.below(50))]),
-    );
-  },
-  garbage(_b, rnd) {
-    const out = new Uint8Array(rnd.below(3000));
-    for (let i = 0; i < out.length; i++)
-      out[i] = rnd.next() < 0.2 ? 0 : rnd.next() < 0.1 ? 1 : rnd.below(256);
-    return out;
-  },
-};
-const names = Object.keys(mutations);
+const names = Object.keys(ES_MUTATIONS);
 
 function checkIndex(ix: VideoIndexer, label: string): void {
   const total = ix.bytesSeen;
@@ -115,7 +58,7 @@ describe("VideoIndexer fuzz", () => {
       for (let m = 0; m < 1 + rnd.below(3); m++) {
         const name = names[rnd.below(names.length)]!;
         applied.push(name);
-        bytes = mutations[name]!(bytes, rnd);
+        bytes = ES_MUTATIONS[name]!(bytes, rnd);
       }
       const label = `round ${round}: ${applied.join("+")}`;
       const whole = indexVideoElementaryStream(bytes);

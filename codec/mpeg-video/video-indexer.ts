@@ -14,6 +14,12 @@ import { parseGopHeader } from "./gop-header.ts";
 import { PendingHeader } from "./pending-header.ts";
 import { parsePictureStructure } from "./picture-coding-extension.ts";
 import {
+  type PictureHeadRecord,
+  pictureHeadStructure,
+  pictureHeadTemporalReference,
+  pictureHeadType,
+} from "./picture-head.ts";
+import {
   PICTURE_CODING_TYPE_I,
   parsePictureType,
   peekPictureCodingType,
@@ -21,7 +27,7 @@ import {
 } from "./picture-header.ts";
 import { parseSequenceExtension } from "./sequence-extension.ts";
 import { parseSequenceHeader } from "./sequence-header.ts";
-import { StartCodeScanner } from "./start-code-scanner.ts";
+import { StartCodeScanner, type StartCodeScannerOptions } from "./start-code-scanner.ts";
 import {
   EXTENSION_START_CODE,
   GROUP_START_CODE,
@@ -113,21 +119,39 @@ export class VideoIndexer {
   /**
    * `onStartCode`, when given, sees every start code in stream order (every slice too) with the offset of its
    * 00 00 01, before the indexer handles it: a second reader of the stream (the pattern planner) rides on
-   * this scan instead of scanning again.
+   * this scan instead of scanning again. `kernel` is the scanner's (StartCodeScannerOptions): the index is
+   * the same with and without it.
    */
-  constructor(options: { onStartCode?: (code: number, offset: number) => void } = {}) {
+  constructor(
+    options: {
+      onStartCode?: (code: number, offset: number) => void;
+      kernel?: StartCodeScannerOptions["kernel"];
+    } = {},
+  ) {
     const observe = options.onStartCode;
+    const kernel = options.kernel ?? "auto";
     // Only the first slice of a run matters here (it bounds the header before it and marks the picture as
-    // having slice data), so without an observer the scanner skips the rest without calling back. With
-    // one, a repeated slice start code is idempotent for the indexer (the first one cleared its state).
+    // having slice data), so without an observer the scanner skips the rest without calling back, and the
+    // kernel hands over each well-formed picture head as one record. With an observer, a repeated slice
+    // start code is idempotent for the indexer (the first one cleared its state).
     this.#scanner = observe
-      ? new StartCodeScanner((code, offset, chunk, codeIndex) => {
-          observe(code, offset);
-          this.#onStartCode(code, offset, chunk, codeIndex);
-        })
+      ? new StartCodeScanner(
+          (code, offset, chunk, codeIndex) => {
+            observe(code, offset);
+            this.#onStartCode(code, offset, chunk, codeIndex);
+          },
+          { kernel },
+        )
       : new StartCodeScanner(
           (code, offset, chunk, codeIndex) => this.#onStartCode(code, offset, chunk, codeIndex),
-          { collapseSlices: true },
+          {
+            collapseSlices: true,
+            kernel,
+            pictureHeads: {
+              enabled: () => this.#headsEnabled(),
+              onPictureHead: (offset, record) => this.#onPictureHead(offset, record),
+            },
+          },
         );
   }
 
@@ -189,6 +213,36 @@ export class VideoIndexer {
         message: `${this.#droppedErrors} more errors were not recorded (limit ${MAX_INDEX_ERRORS})`,
       });
     }
+  }
+
+  /**
+   * Picture heads may come as records once reading their start codes one by one could only do what
+   * #onPictureHead does: the stream is MPEG-2 (so a picture header expects its coding extension), and its
+   * first start code and sequence header have been seen (their one-time errors are behind). Each of these
+   * stays true once true.
+   */
+  #headsEnabled(): boolean {
+    return this.#format === "mpeg2" && this.#sawSequenceHeader && this.#sawStartCode;
+  }
+
+  /**
+   * A well-formed picture head (picture-head.ts): what #onStartCode does for its picture start code, picture
+   * coding extension, user data and first slice when every header parses, without reading them again.
+   */
+  #onPictureHead(offset: number, record: PictureHeadRecord): void {
+    if (this.#pending.code >= 0) this.#finishPending(offset);
+    if (this.#expectCodingExtension) this.#missingCodingExtension();
+    if (this.#afterSequenceHeader) this.#sequenceKind(false);
+    this.#closePicture(offset);
+    this.#orphanSlicesReported = false;
+    const p = this.#picture;
+    p.offset = offset;
+    p.type = pictureHeadType(record);
+    p.structure = pictureHeadStructure(record);
+    p.temporalReference = pictureHeadTemporalReference(record);
+    p.gop = this.gops.length - 1;
+    p.hasSlices = true;
+    this.#hasPicture = true;
   }
 
   #onStartCode(code: number, offset: number, chunk: Uint8Array, codeIndex: number): void {
