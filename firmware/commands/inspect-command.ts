@@ -2,7 +2,7 @@
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { type Command, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
-import { indexFile, openInput } from "./recording-file.ts";
+import { indexFile, openInputSync } from "./recording-file.ts";
 
 const HELP = `Usage: pvrlink inspect FILE [--json]
 
@@ -84,7 +84,7 @@ export const command: Command = {
     if (positionals.length !== 1)
       throw new UsageError(`expected one FILE, got ${positionals.length} arguments`);
     const path = positionals[0]!;
-    await using handle = await openInput(path);
+    using handle = openInputSync(path);
     // A one-shot command: nothing else runs on the event loop, so blocking reads cost least (recording-file.ts).
     const { index, length } = await indexFile(handle, { hash: false, blocking: true });
     // Bun.write rather than process.stdout: the first touch of process.stdout builds Node's stream machinery,

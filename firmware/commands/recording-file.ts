@@ -1,6 +1,6 @@
 /** @module Streams a recording file through the codec's indexer (pass 1 of inspect and split), optionally hashing it. */
-import { fstatSync, readSync } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import { kernelReadBuffer } from "../../codec/mpeg-video/start-code-kernel.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
@@ -14,6 +14,9 @@ export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Opens a file for reading, turning a missing or unreadable path into an InputError (exit 1). */
 export async function openInput(path: string): Promise<FileHandle> {
+  // Loaded here rather than at the top: inspect opens with openInputSync and never needs node:fs/promises
+  // (0.3 ms of every start).
+  const { open } = await import("node:fs/promises");
   try {
     const handle = await open(path, "r");
     const stat = fstatSync(handle.fd); // one thread-pool round trip fewer than handle.stat()
@@ -28,6 +31,41 @@ export async function openInput(path: string): Promise<FileHandle> {
   }
 }
 
+/** What indexFile needs of an open file: its descriptor for blocking reads, and positioned reads. */
+export interface InputFile {
+  readonly fd: number;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+/**
+ * openInput for one-shot commands that read with blocking calls anyway (inspect): the same checks and errors,
+ * without the FileHandle machinery and its thread-pool round trip (~1 ms of a 50 ms inspect). Close it with
+ * `using`.
+ */
+export function openInputSync(path: string): InputFile & Disposable {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (err) {
+    throw new InputError(`Cannot read ${path}: ${(err as Error).message}`, "ERR_FILE_READ");
+  }
+  try {
+    if (!fstatSync(fd).isFile())
+      throw new InputError(`Cannot read ${path}: not a regular file`, "ERR_FILE_TYPE");
+  } catch (err) {
+    closeSync(fd);
+    if (err instanceof InputError) throw err;
+    throw new InputError(`Cannot read ${path}: ${(err as Error).message}`, "ERR_FILE_READ");
+  }
+  return {
+    fd,
+    read: async (buffer, offset, length, position) => ({
+      bytesRead: readSync(fd, buffer, offset, length, position),
+    }),
+    [Symbol.dispose]: () => closeSync(fd),
+  };
+}
+
 /**
  * Reads the whole file from the start in chunks of up to `chunkBytes`. The next read is already in flight (on
  * the runtime's I/O thread) while the caller works on the current chunk, so reading and indexing overlap.
@@ -39,7 +77,7 @@ export async function openInput(path: string): Promise<FileHandle> {
  * (test/cli/indexer-keeps-no-views.test.ts holds it to that). Without `reuse` every chunk is fresh.
  */
 export async function* readChunks(
-  handle: FileHandle,
+  handle: InputFile,
   options: { chunkBytes?: number; reuse?: boolean } = {},
 ): AsyncGenerator<Uint8Array> {
   const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
@@ -77,7 +115,7 @@ export async function* readChunks(
  * indexFile passes the start-code kernel's read area, so the bytes are searched where they were read.
  */
 export function* readChunksBlocking(
-  handle: FileHandle,
+  handle: InputFile,
   options: { chunkBytes?: number; buffer?: Uint8Array } = {},
 ): Generator<Uint8Array> {
   const buffer = options.buffer ?? new Uint8Array(options.chunkBytes ?? READ_CHUNK_BYTES);
@@ -95,13 +133,13 @@ export function* readChunksBlocking(
  * read (a fresh buffer where the runtime has no kernel). The area is one per thread: the caller pushes each
  * chunk to the indexer before asking for the next, and nothing else on the thread reads into it meanwhile.
  */
-export function readChunksIntoKernel(handle: FileHandle): Generator<Uint8Array> {
+export function readChunksIntoKernel(handle: InputFile): Generator<Uint8Array> {
   const buffer = kernelReadBuffer();
   return readChunksBlocking(handle, buffer ? { buffer } : {});
 }
 
 /** Reads exactly [offset, offset + length) or fewer bytes at the end of the file. */
-export async function readRange(handle: FileHandle, offset: number, length: number): Promise<Uint8Array> {
+export async function readRange(handle: InputFile, offset: number, length: number): Promise<Uint8Array> {
   const buffer = new Uint8Array(length);
   let got = 0;
   while (got < length) {
@@ -126,7 +164,7 @@ export interface IndexedFile {
  * reads with readChunksIntoKernel (one-shot commands only: it holds the event loop for the whole pass).
  */
 export async function indexFile(
-  handle: FileHandle,
+  handle: InputFile,
   options: { hash: boolean; indexer?: RecordingIndexer; blocking?: boolean },
 ): Promise<IndexedFile> {
   const indexer = options.indexer ?? new RecordingIndexer();
