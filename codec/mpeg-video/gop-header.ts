@@ -33,6 +33,28 @@ const WHAT = "GOP header";
 /** Parses the GOP header whose start code (00 00 01 B8) is at `bytes[offset]`. Throws CodecError. */
 export function parseGopHeader(bytes: Uint8Array, offset: number): GopHeader {
   requireStartCode(bytes, offset, GROUP_START_CODE, WHAT);
+  const b = offset + START_CODE_BYTES;
+  // The whole header (27 bits) straight from its 4 bytes, as readGopHeader would read it; one per GOP.
+  if (b + 4 > bytes.length) return readGopHeader(bytes, offset);
+  const b0 = bytes[b] as number;
+  const b1 = bytes[b + 1] as number;
+  const b2 = bytes[b + 2] as number;
+  const b3 = bytes[b + 3] as number;
+  return checkedGopHeader(
+    offset,
+    (b0 & 0x80) !== 0, // drop_frame_flag, bit 0
+    (b0 >> 2) & 31, // time_code_hours, bits 1-5
+    ((b0 & 3) << 4) | (b1 >> 4), // time_code_minutes, bits 6-11
+    (b1 >> 3) & 1, // marker_bit, bit 12
+    ((b1 & 7) << 3) | (b2 >> 5), // time_code_seconds, bits 13-18
+    ((b2 & 31) << 1) | (b3 >> 7), // time_code_pictures, bits 19-24
+    (b3 & 0x40) !== 0, // closed_gop, bit 25
+    (b3 & 0x20) !== 0, // broken_link, bit 26
+  );
+}
+
+/** The general path, field by field, for input too short for the byte path (truncation with its bit). */
+export function readGopHeader(bytes: Uint8Array, offset: number): GopHeader {
   try {
     const r = new BitReader(bytes, offset + START_CODE_BYTES);
     const dropFrame = r.flag();
@@ -43,30 +65,54 @@ export function parseGopHeader(bytes: Uint8Array, offset: number): GopHeader {
     const pictures = r.read(6);
     const closedGop = r.flag();
     const brokenLink = r.flag();
-    if (marker !== 1) throw fail("ERR_GOP_MARKER", "marker_bit in time_code is 0", offset);
-    if (
-      hours > TIME_CODE_MAX_HOURS ||
-      minutes > TIME_CODE_MAX_MINUTES ||
-      seconds > TIME_CODE_MAX_SECONDS ||
-      pictures > TIME_CODE_MAX_PICTURES
-    ) {
-      throw fail(
-        "ERR_GOP_TIME_CODE",
-        `time_code ${hours}:${minutes}:${seconds}.${pictures} is out of range`,
-        offset,
-      );
-    }
-    // The 5 zero bits that follow (next_start_code() alignment) are not checked: stuffing is not an error.
-    return {
+    return checkedGopHeader(
       offset,
-      length: GOP_HEADER_BYTES,
-      timeCode: { dropFrame, hours, minutes, seconds, pictures },
+      dropFrame,
+      hours,
+      minutes,
+      marker,
+      seconds,
+      pictures,
       closedGop,
       brokenLink,
-    };
+    );
   } catch (e) {
     throw truncation(e, "ERR_GOP_TRUNCATED", WHAT, offset);
   }
+}
+
+function checkedGopHeader(
+  offset: number,
+  dropFrame: boolean,
+  hours: number,
+  minutes: number,
+  marker: number,
+  seconds: number,
+  pictures: number,
+  closedGop: boolean,
+  brokenLink: boolean,
+): GopHeader {
+  if (marker !== 1) throw fail("ERR_GOP_MARKER", "marker_bit in time_code is 0", offset);
+  if (
+    hours > TIME_CODE_MAX_HOURS ||
+    minutes > TIME_CODE_MAX_MINUTES ||
+    seconds > TIME_CODE_MAX_SECONDS ||
+    pictures > TIME_CODE_MAX_PICTURES
+  ) {
+    throw fail(
+      "ERR_GOP_TIME_CODE",
+      `time_code ${hours}:${minutes}:${seconds}.${pictures} is out of range`,
+      offset,
+    );
+  }
+  // The 5 zero bits that follow (next_start_code() alignment) are not checked: stuffing is not an error.
+  return {
+    offset,
+    length: GOP_HEADER_BYTES,
+    timeCode: { dropFrame, hours, minutes, seconds, pictures },
+    closedGop,
+    brokenLink,
+  };
 }
 
 function fail(code: string, why: string, offset: number): CodecError {

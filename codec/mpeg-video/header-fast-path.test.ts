@@ -1,6 +1,7 @@
-/** @module Differential tests: the byte-level fast paths of the picture header parsers agree with the field-by-field path. */
+/** @module Differential tests: the byte-level fast paths of the video header parsers agree with the field-by-field path. */
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { parseGopHeader, readGopHeader } from "./gop-header.ts";
 import {
   parsePictureCodingExtension,
   parsePictureStructure,
@@ -12,7 +13,14 @@ import {
   pictureTemporalReference,
   readPictureHeader,
 } from "./picture-header.ts";
-import { EXTENSION_START_CODE, PICTURE_START_CODE } from "./start-codes.ts";
+import { parseSequenceExtension, readSequenceExtension } from "./sequence-extension.ts";
+import { parseSequenceHeader, readSequenceHeader } from "./sequence-header.ts";
+import {
+  EXTENSION_START_CODE,
+  GROUP_START_CODE,
+  PICTURE_START_CODE,
+  SEQUENCE_HEADER_CODE,
+} from "./start-codes.ts";
 
 /** A record, or the error's name, code, offset and message: everything a caller can observe. */
 function outcome(parse: () => unknown): unknown {
@@ -24,16 +32,31 @@ function outcome(parse: () => unknown): unknown {
   }
 }
 
-/** A start code and 0-11 bytes after it: mostly plausible values, often 0x00/0xFF, the id nibble usually right. */
+/**
+ * A start code and 0-11 bytes after it (0-13 for a sequence header): mostly plausible values, often 0x00/0xFF,
+ * the id nibble usually right.
+ */
 function randomHeader(rnd: SeededRandom, code: number, idNibble: number): Uint8Array {
-  const n = rnd.below(12);
+  const n = rnd.below(code === SEQUENCE_HEADER_CODE ? 14 : 12);
   const b = new Uint8Array(4 + n);
   b.set([0, 0, 1, code]);
   for (let i = 4; i < b.length; i++) {
     const r = rnd.next();
     b[i] = r < 0.15 ? 0 : r < 0.3 ? 0xff : rnd.below(256);
   }
-  if (n > 0 && rnd.next() < 0.7) b[4] = (idNibble << 4) | ((b[4] as number) & 0x0f);
+  if (code === EXTENSION_START_CODE && n > 0 && rnd.next() < 0.7)
+    b[4] = (idNibble << 4) | ((b[4] as number) & 0x0f);
+  if (code === SEQUENCE_HEADER_CODE && n >= 8 && rnd.next() < 0.8) {
+    // Mostly valid fixed fields, so records (not only errors) are compared: aspect 1-3, frame rate 1-8, the
+    // marker bit set, the matrix flags mostly clear.
+    b[7] = ((1 + rnd.below(3)) << 4) | (1 + rnd.below(8));
+    b[10] = (b[10] as number) | 0x20;
+    if (rnd.next() < 0.7) b[11] = (b[11] as number) & 0xfc;
+  }
+  if (code === GROUP_START_CODE && n >= 2 && rnd.next() < 0.8) {
+    b[4] = (b[4] as number) & 0xdf; // hours below 24
+    b[5] = ((b[5] as number) & 0x3f) | 0x08; // minutes below 60, the marker bit set
+  }
   return b;
 }
 
@@ -41,10 +64,13 @@ describe("header fast paths", () => {
   const cases = [
     ["parsePictureHeader()", PICTURE_START_CODE, 0, parsePictureHeader, readPictureHeader],
     ["parsePictureCodingExtension()", EXTENSION_START_CODE, 8, parsePictureCodingExtension, readExtension],
+    ["parseSequenceHeader()", SEQUENCE_HEADER_CODE, 0, parseSequenceHeader, readSequenceHeader],
+    ["parseSequenceExtension()", EXTENSION_START_CODE, 1, parseSequenceExtension, readSequenceExtension],
+    ["parseGopHeader()", GROUP_START_CODE, 0, parseGopHeader, readGopHeader],
   ] as const;
   for (const [name, code, nibble, parse, general] of cases) {
     test(`${name} gives what the field-by-field path gives on 30,000 random headers`, () => {
-      const rnd = new SeededRandom(0x66617374 + code);
+      const rnd = new SeededRandom(0x66617374 + code + nibble);
       let records = 0;
       for (let k = 0; k < 30_000; k++) {
         const bytes = randomHeader(rnd, code, nibble);

@@ -36,9 +36,15 @@ export class PendingHeader {
   /** Copies what the header still wants from `chunk`, starting at `from`. */
   fill(chunk: Uint8Array, from: number): void {
     if (this.code < 0) return;
-    // A byte loop: headers are a few bytes, and subarray()+set() would allocate a view per header.
     const b = this.#bytes;
     const stop = Math.min(chunk.length, from + this.#want - this.#filled);
+    if (stop - from > SMALL_HEADER_BYTES) {
+      // A sequence header's room for its matrices (140 bytes): one copy rather than a byte loop per GOP.
+      b.set(chunk.subarray(from, stop), this.#filled);
+      this.#filled += stop - from;
+      return;
+    }
+    // A byte loop: these headers are a few bytes, and subarray()+set() would allocate a view per picture.
     let k = this.#filled;
     for (let i = from; i < stop; i++) b[k++] = chunk[i] as number;
     this.#filled = k;
