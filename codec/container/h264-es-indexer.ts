@@ -1,7 +1,7 @@
 /** @module Streaming index of an H.264 Annex B byte stream (video in a Transport Stream): access units as pictures. */
 
+import { CappedErrors } from "../capped-errors.ts";
 import { CodecError } from "../codec-error.ts";
-import { MAX_INDEX_ERRORS } from "../mpeg-video/video-indexer.ts";
 import type {
   GopRecord,
   IndexError,
@@ -22,7 +22,6 @@ import { type H264Sps, parseH264Sps } from "./h264-sps.ts";
 const NAL_HEAD_BYTES = 512;
 /** NAL types that, after a VCL NAL, begin a new access unit: SEI 6, SPS 7, PPS 8, AUD 9, 14-18, ITU-T H.264 7.4.1.2.3. */
 const AU_OPENING_NALS = new Set([6, 7, 8, NAL_ACCESS_UNIT_DELIMITER, 14, 15, 16, 17, 18]);
-/** Beyond this many errors only a count is kept, as in the MPEG video indexer. */
 
 interface OpenAccessUnit {
   offset: number;
@@ -42,8 +41,13 @@ interface OpenAccessUnit {
 export class H264EsIndexer {
   readonly pictures: PictureRecord[] = [];
   readonly gops: GopRecord[] = [];
-  readonly errors: IndexError[] = [];
+  readonly #errors = new CappedErrors();
   readonly counts: PictureCounts = { seq: 0, gop: 0, pic: 0, I: 0, P: 0, B: 0, D: 0 };
+
+  /** Problems found, with ES offsets (at most MAX_INDEX_ERRORS and one summary). */
+  get errors(): readonly IndexError[] {
+    return this.#errors.list;
+  }
   readonly format = "h264" as const;
   width = 0;
   height = 0;
@@ -58,7 +62,6 @@ export class H264EsIndexer {
   #au: OpenAccessUnit | null = null;
   #sps: H264Sps | undefined;
   #settled = 0;
-  #dropped = 0;
   #ended = false;
 
   get bytesSeen(): number {
@@ -112,13 +115,7 @@ export class H264EsIndexer {
     this.#endNal();
     this.#closeAu(this.#pos);
     this.#ended = true;
-    if (this.#dropped > 0) {
-      this.errors.push({
-        offset: this.#pos,
-        code: "ERR_H264_TOO_MANY_ERRORS",
-        message: `${this.#dropped} more errors were not recorded`,
-      });
-    }
+    this.#errors.close(this.#pos, "ERR_H264_TOO_MANY_ERRORS", "errors");
   }
 
   #collect(chunk: Uint8Array, from: number, to: number): void {
@@ -207,7 +204,6 @@ export class H264EsIndexer {
   }
 
   #error(offset: number, code: string, message: string): void {
-    if (this.errors.length >= MAX_INDEX_ERRORS) this.#dropped++;
-    else this.errors.push({ offset, code, message });
+    this.#errors.add(offset, code, message);
   }
 }

@@ -1,6 +1,7 @@
 /** @module The top-level streaming index of a recording in any container: what inspect prints and split/merge route by. */
 
-import { MAX_INDEX_ERRORS, VideoIndexer } from "../mpeg-video/video-indexer.ts";
+import { CappedErrors } from "../capped-errors.ts";
+import { VideoIndexer } from "../mpeg-video/video-indexer.ts";
 import type {
   ByteRange,
   ContainerKind,
@@ -27,7 +28,7 @@ interface EsIndexer {
   end(): void;
   readonly pictures: PictureRecord[];
   readonly gops: GopRecord[];
-  readonly errors: IndexError[];
+  readonly errors: readonly IndexError[];
   readonly counts: PictureCounts;
   readonly format: VideoFormat;
   readonly width: number;
@@ -87,8 +88,7 @@ export class RecordingIndexer {
   #esBytes = 0;
   #nextPicture = 0;
   readonly #ranges = new RangeCoalescer();
-  readonly #errors: IndexError[] = [];
-  #droppedErrors = 0;
+  readonly #errors = new CappedErrors();
 
   readonly #sink: DemuxSink = {
     video: (bytes, start, end, fileOffset, unitOffset, unitLength) =>
@@ -203,17 +203,12 @@ export class RecordingIndexer {
     if (!this.#finished) this.finish();
     if (this.#mp4) {
       const r = this.#mp4.result();
-      return { ...r, errors: [...this.#errors, ...r.errors] };
+      return { ...r, errors: [...this.#errors.list, ...r.errors] };
     }
     const v = this.#video;
-    const errors = [...this.#errors, ...v.errors];
-    if (this.#droppedErrors > 0) {
-      errors.push({
-        offset: 0,
-        code: "ERR_CONTAINER_TOO_MANY_ERRORS",
-        message: `${this.#droppedErrors} more container errors were not recorded (limit ${MAX_INDEX_ERRORS})`,
-      });
-    }
+    const errors = [...this.#errors.list, ...v.errors];
+    const dropped = this.#errors.summary(0, "ERR_CONTAINER_TOO_MANY_ERRORS", "container errors");
+    if (dropped) errors.push(dropped);
     const format = this.#declaredFormat && !this.#feedVideo ? this.#declaredFormat : v.format;
     return {
       container: this.#kind ?? "es",
@@ -316,11 +311,7 @@ export class RecordingIndexer {
   }
 
   #error(offset: number, code: string, message: string): void {
-    if (this.#errors.length >= MAX_INDEX_ERRORS) {
-      this.#droppedErrors++;
-      return;
-    }
-    this.#errors.push({ offset, code, message });
+    this.#errors.add(offset, code, message);
   }
 }
 

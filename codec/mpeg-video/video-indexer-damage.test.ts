@@ -1,5 +1,6 @@
 /** @module VideoIndexer on damaged and unusual streams: each case names the error code and what survives. */
 import { describe, expect, test } from "bun:test";
+import { MAX_INDEX_ERRORS } from "../capped-errors.ts";
 import {
   gopHeader,
   pictureCodingExtension,
@@ -11,7 +12,7 @@ import {
   slice,
   syntheticStream,
 } from "./synthetic-stream.ts";
-import { indexVideoElementaryStream, MAX_INDEX_ERRORS } from "./video-indexer.ts";
+import { indexVideoElementaryStream } from "./video-indexer.ts";
 
 const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 const types = (bytes: Uint8Array) =>

@@ -1,4 +1,5 @@
 /** @module Streaming index of an MPEG-1/2 video elementary stream: pictures, GOPs, counts and errors. */
+import { CappedErrors } from "../capped-errors.ts";
 import { CodecError } from "../codec-error.ts";
 import type {
   GopRecord,
@@ -25,8 +26,7 @@ import {
   peekPictureCodingType,
   pictureTemporalReference,
 } from "./picture-header.ts";
-import { parseSequenceExtension } from "./sequence-extension.ts";
-import { parseSequenceHeader } from "./sequence-header.ts";
+import { SequenceFormat } from "./sequence-format.ts";
 import { StartCodeScanner, type StartCodeScannerOptions } from "./start-code-scanner.ts";
 import {
   EXTENSION_START_CODE,
@@ -35,16 +35,12 @@ import {
   PICTURE_START_CODE,
   SEQUENCE_END_CODE,
   SEQUENCE_ERROR_CODE,
-  SEQUENCE_EXTENSION_ID,
   SEQUENCE_HEADER_CODE,
   SLICE_START_CODE_LAST,
   START_CODE_BYTES,
   SYSTEM_START_CODE_FIRST,
   USER_DATA_START_CODE,
 } from "./start-codes.ts";
-
-/** Beyond this many errors a damaged stream only counts them, so garbage cannot grow memory without bound. */
-export const MAX_INDEX_ERRORS = 10_000;
 
 interface OpenPicture {
   offset: number;
@@ -69,7 +65,7 @@ interface OpenPicture {
 export class VideoIndexer {
   readonly pictures: PictureRecord[] = [];
   readonly gops: GopRecord[] = [];
-  readonly errors: IndexError[] = [];
+  readonly #errors = new CappedErrors();
   readonly #fields = new FieldPairer((f) =>
     this.#error(
       f.offset,
@@ -78,17 +74,12 @@ export class VideoIndexer {
     ),
   );
   readonly counts: PictureCounts = { seq: 0, gop: 0, pic: 0, I: 0, P: 0, B: 0, D: 0 };
-  #format: VideoFormat = "unknown";
-  #width = 0;
-  #height = 0;
-  /** Errors found beyond MAX_INDEX_ERRORS. */
-  #droppedErrors = 0;
+  readonly #sequence = new SequenceFormat();
 
   readonly #scanner: StartCodeScanner;
   #ended = false;
   #settled = 0;
   #sawStartCode = false;
-  #sawSequenceHeader = false;
 
   // The header being collected, parsed when the next start code (or the end of the stream) bounds it.
   readonly #pending = new PendingHeader();
@@ -105,10 +96,6 @@ export class VideoIndexer {
     hasSlices: false,
   };
   #hasPicture = false;
-  /** The previous start code was a valid sequence header, so an extension now tells MPEG-2 from MPEG-1. */
-  #afterSequenceHeader = false;
-  #sequenceHorizontal = 0;
-  #sequenceVertical = 0;
   /**
    * The previous header was a picture header, so an extension now is its picture coding extension (MPEG-2
    * requires one; a stream joined mid-way, format still unknown, may have one).
@@ -160,14 +147,19 @@ export class VideoIndexer {
     return this.#fields.frames;
   }
 
+  /** Problems found, in stream order, with ES offsets (at most MAX_INDEX_ERRORS and one summary). */
+  get errors(): readonly IndexError[] {
+    return this.#errors.list;
+  }
+
   get format(): VideoFormat {
-    return this.#format;
+    return this.#sequence.format;
   }
   get width(): number {
-    return this.#width;
+    return this.#sequence.width;
   }
   get height(): number {
-    return this.#height;
+    return this.#sequence.height;
   }
   get bytesSeen(): number {
     return this.#scanner.bytesSeen;
@@ -206,13 +198,7 @@ export class VideoIndexer {
     this.#closePicture(total);
     this.#fields.flush();
     this.#ended = true;
-    if (this.#droppedErrors > 0) {
-      this.errors.push({
-        offset: total,
-        code: "ERR_ES_TOO_MANY_ERRORS",
-        message: `${this.#droppedErrors} more errors were not recorded (limit ${MAX_INDEX_ERRORS})`,
-      });
-    }
+    this.#errors.close(total, "ERR_ES_TOO_MANY_ERRORS", "errors");
   }
 
   /**
@@ -222,7 +208,7 @@ export class VideoIndexer {
    * stays true once true.
    */
   #headsEnabled(): boolean {
-    return this.#format === "mpeg2" && this.#sawSequenceHeader && this.#sawStartCode;
+    return this.#sequence.format === "mpeg2" && this.#sequence.seen && this.#sawStartCode;
   }
 
   /**
@@ -232,7 +218,7 @@ export class VideoIndexer {
   #onPictureHead(offset: number, record: PictureHeadRecord): void {
     if (this.#pending.code >= 0) this.#finishPending(offset);
     if (this.#expectCodingExtension) this.#missingCodingExtension();
-    if (this.#afterSequenceHeader) this.#sequenceKind(false);
+    if (this.#sequence.afterHeader) this.#sequence.decide(false);
     this.#closePicture(offset);
     this.#orphanSlicesReported = false;
     const p = this.#picture;
@@ -260,7 +246,7 @@ export class VideoIndexer {
     // Slice start codes are by far the most common: handle them first and cheaply.
     if (code !== PICTURE_START_CODE && code <= SLICE_START_CODE_LAST) {
       if (this.#expectCodingExtension) this.#missingCodingExtension();
-      if (this.#afterSequenceHeader) this.#sequenceKind(false);
+      if (this.#sequence.afterHeader) this.#sequence.decide(false);
       if (this.#hasPicture) this.#picture.hasSlices = true;
       else if (!this.#orphanSlicesReported) {
         this.#orphanSlicesReported = true;
@@ -269,7 +255,7 @@ export class VideoIndexer {
       return;
     }
     if (this.#expectCodingExtension && code !== EXTENSION_START_CODE) this.#missingCodingExtension();
-    if (this.#afterSequenceHeader && code !== EXTENSION_START_CODE) this.#sequenceKind(false);
+    if (this.#sequence.afterHeader && code !== EXTENSION_START_CODE) this.#sequence.decide(false);
     switch (code) {
       case PICTURE_START_CODE:
       case GROUP_START_CODE:
@@ -324,24 +310,24 @@ export class VideoIndexer {
   }
 
   #openPicture(bytes: Uint8Array, offset: number): void {
-    if (!this.#sawSequenceHeader && this.pictures.length === 0 && !this.#hasPicture) {
+    if (!this.#sequence.seen && this.pictures.length === 0 && !this.#hasPicture) {
       this.#error(
         offset,
         "ERR_ES_NO_SEQUENCE_HEADER",
         "the stream starts without a sequence header (mid-stream)",
       );
-      this.#sawSequenceHeader = true; // report once
+      this.#sequence.seen = true; // report once
     }
     this.#orphanSlicesReported = false;
     const gop = this.gops.length - 1;
     try {
       this.#beginPicture(offset, parsePictureType(bytes, 0), pictureTemporalReference(bytes, 0), gop);
-      this.#expectCodingExtension = this.#format !== "mpeg1";
+      this.#expectCodingExtension = this.#sequence.format !== "mpeg1";
     } catch (e) {
       // Conservative: a header that still says "I" is an I-picture, whatever else is wrong with it.
       if (e instanceof CodecError && peekPictureCodingType(bytes, 0) === PICTURE_CODING_TYPE_I) {
         this.#beginPicture(offset, "I", pictureTemporalReference(bytes, 0), gop);
-        this.#expectCodingExtension = this.#format !== "mpeg1";
+        this.#expectCodingExtension = this.#sequence.format !== "mpeg1";
       }
       throw e;
     }
@@ -385,49 +371,28 @@ export class VideoIndexer {
   }
 
   #addSequenceHeader(bytes: Uint8Array): void {
-    this.#sawSequenceHeader = true;
-    const h = parseSequenceHeader(bytes, 0);
+    this.#sequence.header(bytes);
     this.counts.seq++;
-    this.#afterSequenceHeader = true;
-    this.#sequenceHorizontal = h.horizontalSize;
-    this.#sequenceVertical = h.verticalSize;
-    this.#width = h.horizontalSize;
-    this.#height = h.verticalSize;
-  }
-
-  /** ISO/IEC 13818-2 6.1.1.6: a sequence header followed by a sequence extension is MPEG-2, otherwise MPEG-1. */
-  #sequenceKind(mpeg2: boolean): void {
-    this.#afterSequenceHeader = false;
-    if (this.#format === "unknown") this.#format = mpeg2 ? "mpeg2" : "mpeg1";
   }
 
   #applyExtension(bytes: Uint8Array): void {
     const id = bytes.length > START_CODE_BYTES ? (bytes[START_CODE_BYTES] as number) >> 4 : -1;
-    if (this.#afterSequenceHeader) {
-      this.#sequenceKind(id === SEQUENCE_EXTENSION_ID);
-      if (id === SEQUENCE_EXTENSION_ID) {
-        const x = parseSequenceExtension(bytes, 0);
-        this.#width = (x.horizontalSizeExtension << 12) | this.#sequenceHorizontal;
-        this.#height = (x.verticalSizeExtension << 12) | this.#sequenceVertical;
-        return;
-      }
-    }
+    if (this.#sequence.afterHeader && this.#sequence.extension(bytes, id)) return;
     if (this.#expectCodingExtension) {
       this.#expectCodingExtension = false;
       if (id !== PICTURE_CODING_EXTENSION_ID) {
-        if (this.#format === "mpeg2") this.#missingCodingExtension();
+        if (this.#sequence.format === "mpeg2") this.#missingCodingExtension();
         return;
       }
       const structure = parsePictureStructure(bytes, 0);
       if (this.#hasPicture) this.#picture.structure = structure;
-      // Only ISO/IEC 13818-2 has picture coding extensions: a stream joined mid-way is MPEG-2 once one parses.
-      if (this.#format === "unknown") this.#format = "mpeg2";
+      this.#sequence.codingExtensionSeen();
     }
   }
 
   #missingCodingExtension(): void {
     this.#expectCodingExtension = false;
-    if (this.#format !== "mpeg2") return;
+    if (this.#sequence.format !== "mpeg2") return;
     const at = this.#hasPicture ? this.#picture.offset : this.#pending.offset;
     this.#error(
       at,
@@ -437,15 +402,7 @@ export class VideoIndexer {
   }
 
   #error(offset: number, code: string, why: string): void {
-    if (this.errors.length >= MAX_INDEX_ERRORS) {
-      this.#droppedErrors++;
-      return;
-    }
-    this.errors.push({
-      offset,
-      code,
-      message: why.startsWith("Cannot") ? why : `At ES offset ${offset}: ${why}`,
-    });
+    this.#errors.add(offset, code, why.startsWith("Cannot") ? why : `At ES offset ${offset}: ${why}`);
   }
 }
 
