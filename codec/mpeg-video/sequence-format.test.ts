@@ -1,11 +1,16 @@
 /** @module Tests for SequenceFormat: MPEG-1 or MPEG-2 from what follows the first sequence header, and the size. */
 import { describe, expect, test } from "bun:test";
 import { CodecError } from "../codec-error.ts";
+import type { VideoFormat } from "../recording-index.ts";
 import { SequenceFormat } from "./sequence-format.ts";
 import { sequenceExtension, sequenceHeader } from "./synthetic-stream.ts";
 
 describe("SequenceFormat", () => {
-  const cases: [string, (f: SequenceFormat) => void, { format: string; width: number; height: number }][] = [
+  const cases: [
+    string,
+    (f: SequenceFormat) => void,
+    { format: VideoFormat; width: number; height: number },
+  ][] = [
     [
       "a sequence extension after the header makes MPEG-2 and adds the size's high bits",
       (f) => {
