@@ -9,6 +9,7 @@ import { StartCodeScanner } from "../codec/mpeg-video/start-code-scanner.ts";
 import { VideoIndexer } from "../codec/mpeg-video/video-indexer.ts";
 import { readChunksIntoKernel } from "../firmware/commands/recording-file.ts";
 import { benchRecordings, broadcastRecordings } from "./lib/bench-recordings.ts";
+import { fileHugePagesMiB } from "./lib/file-huge-pages.ts";
 import { formatTable } from "./lib/format-table.ts";
 import {
   measureProcess,
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     { key: "BroadcastTs", label: "broadcast TS", path: broadcast.ts, bytes: Bun.file(broadcast.ts).size },
   ];
   const spreads: Record<string, [number, number, number]> = {};
+  const hugePagesBefore = fileHugePagesMiB();
   for (const f of wholeFiles) await readLikeInspect(f.path);
   for (const f of wholeFiles) {
     const [inspect, ffmpeg] = await measureProcessesInterleaved(
@@ -99,6 +101,11 @@ async function main(): Promise<void> {
     add(`ffmpeg${f.key}`, ffmpeg!);
     spreads[`inspectOverFfmpeg${f.key}`] = roundRatios(ffmpeg!, inspect!);
   }
+
+  const hugePagesAfter = fileHugePagesMiB();
+  console.log(
+    `  page cache in huge folios (FileHugePages) before/after the process rounds: ${hugePagesBefore ?? "?"} / ${hugePagesAfter ?? "?"} MiB`,
+  );
 
   const es = await readFile(rec.es);
   const ts = await readFile(rec.ts);
@@ -295,6 +302,7 @@ async function main(): Promise<void> {
     startCodes: codes / RUNS / 2,
     startCodePrefixes: prefixes / RUNS / 2,
     tsVideoBytes: videoBytes / RUNS,
+    fileHugePagesMiB: { beforeProcessRounds: hugePagesBefore, afterProcessRounds: hugePagesAfter },
   };
   await Bun.write(join(OUT, "parse.json"), `${JSON.stringify(json, null, 2)}\n`);
   console.log("\nwrote bench/out/parse.json");
