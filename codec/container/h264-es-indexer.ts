@@ -43,11 +43,6 @@ export class H264EsIndexer {
   readonly gops: GopRecord[] = [];
   readonly #errors = new CappedErrors();
   readonly counts: PictureCounts = { seq: 0, gop: 0, pic: 0, I: 0, P: 0, B: 0, D: 0 };
-
-  /** Problems found, with ES offsets (at most MAX_INDEX_ERRORS and one summary). */
-  get errors(): readonly IndexError[] {
-    return this.#errors.list;
-  }
   readonly format = "h264" as const;
   width = 0;
   height = 0;
@@ -63,6 +58,11 @@ export class H264EsIndexer {
   #sps: H264Sps | undefined;
   #settled = 0;
   #ended = false;
+
+  /** Problems found, with ES offsets (at most MAX_INDEX_ERRORS and one summary). */
+  get errors(): readonly IndexError[] {
+    return this.#errors.list;
+  }
 
   get bytesSeen(): number {
     return this.#pos;

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../cli/command.ts";
 import { BufferedWriter } from "./buffered-writer.ts";
-import { openInput, readChunks, readRange } from "./recording-file.ts";
+import { openInput, openInputSync, readChunks, readRange } from "./recording-file.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-fileio-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -72,7 +72,22 @@ describe("openInput()", () => {
       expect(err).toBeInstanceOf(InputError);
       expect(err.code).toBe(code);
     });
+    test(`openInputSync() rejects ${name} with ${code}`, () => {
+      let err: unknown;
+      try {
+        openInputSync(p);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as InputError).code).toBe(code);
+    });
   }
+
+  test("openInputSync() reads a file as openInput() does", async () => {
+    using h = openInputSync(path);
+    expect(Buffer.from(await readRange(h, 100, 50)).equals(bytes.subarray(100, 150))).toBe(true);
+  });
 });
 
 describe("BufferedWriter", () => {

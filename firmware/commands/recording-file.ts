@@ -17,18 +17,19 @@ export async function openInput(path: string): Promise<FileHandle> {
   // Loaded here rather than at the top: inspect opens with openInputSync and never needs node:fs/promises
   // (0.3 ms of every start).
   const { open } = await import("node:fs/promises");
+  let handle: FileHandle;
   try {
-    const handle = await open(path, "r");
-    const stat = fstatSync(handle.fd); // one thread-pool round trip fewer than handle.stat()
-    if (!stat.isFile()) {
-      await handle.close();
-      throw new InputError(`Cannot read ${path}: not a regular file`, "ERR_FILE_TYPE");
-    }
-    return handle;
+    handle = await open(path, "r");
   } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(`Cannot read ${path}: ${(err as Error).message}`, "ERR_FILE_READ");
+    throw unreadable(path, err);
   }
+  try {
+    requireRegularFile(path, handle.fd); // fstat: one thread-pool round trip fewer than handle.stat()
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  return handle;
 }
 
 /** What indexFile needs of an open file: its descriptor for blocking reads, and positioned reads. */
@@ -47,15 +48,13 @@ export function openInputSync(path: string): InputFile & Disposable {
   try {
     fd = openSync(path, "r");
   } catch (err) {
-    throw new InputError(`Cannot read ${path}: ${(err as Error).message}`, "ERR_FILE_READ");
+    throw unreadable(path, err);
   }
   try {
-    if (!fstatSync(fd).isFile())
-      throw new InputError(`Cannot read ${path}: not a regular file`, "ERR_FILE_TYPE");
+    requireRegularFile(path, fd);
   } catch (err) {
     closeSync(fd);
-    if (err instanceof InputError) throw err;
-    throw new InputError(`Cannot read ${path}: ${(err as Error).message}`, "ERR_FILE_READ");
+    throw err;
   }
   return {
     fd,
@@ -64,6 +63,21 @@ export function openInputSync(path: string): InputFile & Disposable {
     }),
     [Symbol.dispose]: () => closeSync(fd),
   };
+}
+
+/** Throws ERR_FILE_TYPE unless `fd` is a regular file (ERR_FILE_READ when it cannot be asked). */
+function requireRegularFile(path: string, fd: number): void {
+  let regular: boolean;
+  try {
+    regular = fstatSync(fd).isFile();
+  } catch (err) {
+    throw unreadable(path, err);
+  }
+  if (!regular) throw new InputError(`Cannot read ${path}: not a regular file`, "ERR_FILE_TYPE");
+}
+
+function unreadable(path: string, err: unknown): InputError {
+  return new InputError(`Cannot read ${path}: ${(err as Error).message}`, "ERR_FILE_READ");
 }
 
 /**
