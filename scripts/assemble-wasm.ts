@@ -1,4 +1,4 @@
-/** @module Assembles the codec's WebAssembly kernels from their .wat sources into TypeScript modules (`--check` only compares). */
+/** @module Assembles the codec's WebAssembly kernels from their .wat sources into TypeScript modules. */
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import wabt from "wabt";
@@ -43,23 +43,11 @@ export function generatedModule(kernel: (typeof KERNELS)[number], bytes: Uint8Ar
   ].join("\n");
 }
 
+// The check that the committed bytes match their source is a test (start-code-kernel.test.ts), not a mode here.
 if (import.meta.main) {
-  const check = process.argv.includes("--check");
-  let stale = 0;
   for (const kernel of KERNELS) {
     const text = generatedModule(kernel, await assemble(kernel.source));
-    let current = "";
-    try {
-      current = readFileSync(kernel.output, "utf8");
-    } catch {}
-    if (current === text) continue;
-    if (check) {
-      console.error(`${kernel.output} is stale: run \`bun scripts/assemble-wasm.ts\``);
-      stale++;
-    } else {
-      writeFileSync(kernel.output, text);
-      console.log(`wrote ${kernel.output}`);
-    }
+    writeFileSync(kernel.output, text);
+    console.log(`wrote ${kernel.output}`);
   }
-  process.exitCode = stale > 0 ? 1 : 0;
 }
