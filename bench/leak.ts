@@ -28,6 +28,7 @@ import {
   visibleFrames,
 } from "./lib/leak-metrics.ts";
 import { greyIPicture, leakView } from "./lib/leak-view.ts";
+import { lowMedianHigh } from "./lib/measure.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out", "leak");
@@ -254,7 +255,9 @@ async function cost(): Promise<void> {
       for (const [name, fn] of modes) {
         const r = await fn();
         if (name === modes[0]![0]) seedCpu = r.cpu;
-        perRound.set(name, [...(perRound.get(name) ?? []), r.cpu / seedCpu]);
+        const ratios = perRound.get(name) ?? [];
+        ratios.push(r.cpu / seedCpu);
+        perRound.set(name, ratios);
         const b = best.get(name);
         if (b === undefined || r.cpu < b.cpu) best.set(name, r);
       }
@@ -269,8 +272,7 @@ async function cost(): Promise<void> {
     console.log("|---|---|---|---|---|");
     for (const [name] of modes) {
       const r = best.get(name)!;
-      const rounds = [...perRound.get(name)!].sort((a, b) => a - b);
-      const spread = [rounds[0]!, rounds[rounds.length >> 1]!, rounds[rounds.length - 1]!];
+      const spread = lowMedianHigh(perRound.get(name)!);
       console.log(
         `| ${name} | ${(r.cpu / gib).toFixed(2)} | ${(r.wall / gib).toFixed(2)} | ${(r.cpu / seed.cpu).toFixed(2)}× | ${spread.map((x) => x.toFixed(2)).join(" / ")} |`,
       );

@@ -73,8 +73,8 @@ async function main(): Promise<void> {
   };
   // Whole processes first, while this process is small and idle: measured after the in-process stages, the
   // children shared the machine with this process's own concurrent GC of its 1 GB of buffers. inspect and
-  // ffmpeg run interleaved round by round, on both pairs of recordings; one read of each file first puts it in
-  // the page cache for both.
+  // ffmpeg run interleaved round by round, on both pairs of recordings; their untimed first round
+  // (measureProcessesInterleaved) puts each file in the page cache for both.
   add("startup", await measureProcess("pvrlink --version (startup only)", 0, RUNS, [BINARY, "--version"]));
   const wholeFiles = [
     { key: "Es", label: "ES", path: rec.es, bytes: Bun.file(rec.es).size },
@@ -84,7 +84,6 @@ async function main(): Promise<void> {
   ];
   const spreads: Record<string, [number, number, number]> = {};
   const hugePagesBefore = fileHugePagesMiB();
-  for (const f of wholeFiles) await readLikeInspect(f.path);
   for (const f of wholeFiles) {
     const [inspect, ffmpeg] = await measureProcessesInterleaved(
       [

@@ -79,6 +79,11 @@ export async function measureProcessesInterleaved(entries: ProcessEntry[], runs:
 
 /** Ratios a[i] / b[i] of two interleaved measures, round by round: their spread, as [lowest, median, highest]. */
 export function roundRatios(a: Rate, b: Rate): [number, number, number] {
-  const r = (a.times ?? []).map((t, i) => t / (b.times?.[i] ?? Number.NaN)).sort((x, y) => x - y);
+  return lowMedianHigh((a.times ?? []).map((t, i) => t / (b.times?.[i] ?? Number.NaN)));
+}
+
+/** The lowest, median (upper median for an even count) and highest of `values`; NaN for none. */
+export function lowMedianHigh(values: readonly number[]): [number, number, number] {
+  const r = [...values].sort((x, y) => x - y);
   return [r[0] ?? Number.NaN, r[r.length >> 1] ?? Number.NaN, r[r.length - 1] ?? Number.NaN];
 }
