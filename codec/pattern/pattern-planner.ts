@@ -19,36 +19,8 @@ export interface PatternPlan {
   supported: boolean;
 }
 
-/** Rows per block of PieceTable: 64 Ki rows of two doubles, 1 MiB. */
-const BLOCK_ROWS = 65536;
-
 /** Rows the pending pieces start with; they grow by doubling but stay near two pictures' slices. */
 const PENDING_ROWS = 1024;
-
-/**
- * Growable rows of two numbers (file offset, length): far lighter than an object per piece when a recording
- * has millions. Rows go into fixed blocks, so growing never copies (doubling one array had cost 8% of the
- * planner's pass).
- */
-class PieceTable {
-  readonly blocks: Float64Array[] = [];
-  #block = new Float64Array(0);
-  #at = 0;
-  length = 0;
-  push2(a: number, b: number): void {
-    let at = this.#at;
-    if (at === this.#block.length) {
-      this.#block = new Float64Array(2 * BLOCK_ROWS);
-      this.blocks.push(this.#block);
-      at = 0;
-    }
-    const block = this.#block;
-    block[at] = a;
-    block[at + 1] = b;
-    this.#at = at + 2;
-    this.length++;
-  }
-}
 
 /**
  * Notes, for every slice of the recording's MPEG-1/2 video, the file bytes the scheme would encrypt, tagged
@@ -71,8 +43,11 @@ export class PatternPlanner implements VideoObserver {
   /** ES offset where the open slice's data begins (after its start code), or -1. */
   #sliceData = -1;
   #sliceCode = -1;
-  /** Pieces of P/B/D slices (file offset, length), in ES order; the protected ranges are clipped in finish(). */
-  readonly #pieces = new PieceTable();
+  /**
+   * Pieces of P/B/D slices (file offset, length), in ES order; the protected ranges are clipped in finish().
+   * Pieces are ranges too: they live in the same block table as the plan's ranges, which grows without copying.
+   */
+  readonly #pieces = new PatternRangeTable();
   /** Pieces whose picture is not yet finalized: rows of (slice ES offset, file offset, length), in ES order. */
   #pending = new Float64Array(3 * PENDING_ROWS);
   #pendingRows = 0;
@@ -128,7 +103,7 @@ export class PatternPlanner implements VideoObserver {
 
   /** Pieces kept for the plan so far (P/B/D slices only, before clipping the protected ranges). */
   get keptPieces(): number {
-    return this.#pieces.length;
+    return this.#pieces.count;
   }
 
   end(esLength: number): void {
@@ -215,7 +190,7 @@ export class PatternPlanner implements VideoObserver {
       const pic = pics[p];
       if (pic === undefined || pic.type === "I" || tag < pic.offset || tag >= pic.offset + pic.length)
         continue;
-      this.#pieces.push2(rows[k + 1]!, rows[k + 2]!);
+      this.#pieces.push(rows[k + 1]!, rows[k + 2]!);
     }
     this.#picture = p;
     if (k > 0) {
@@ -245,29 +220,24 @@ export class PatternPlanner implements VideoObserver {
       }
       encryptedBytes += length;
     };
-    let left = this.#pieces.length;
-    for (const block of this.#pieces.blocks) {
-      const n = Math.min(left, BLOCK_ROWS) * 2;
-      left -= n / 2;
-      for (let k = 0; k < n; k += 2) {
-        let file = block[k]!;
-        const fileEnd = file + block[k + 1]!;
-        // Clip against the protected ranges: what lies inside one travels sealed through the node anyway.
-        while (file < fileEnd) {
-          while (r < prot.length && prot[r]!.offset + prot[r]!.length <= file) {
-            protectedBefore += prot[r]!.length;
-            r++;
-          }
-          const pr = prot[r];
-          if (pr === undefined || fileEnd <= pr.offset) {
-            emit(file, fileEnd - file);
-            break;
-          }
-          if (file < pr.offset) emit(file, pr.offset - file);
-          file = Math.max(file, pr.offset + pr.length);
+    this.#pieces.forEach((start, length) => {
+      let file = start;
+      const fileEnd = start + length;
+      // Clip against the protected ranges: what lies inside one travels sealed through the node anyway.
+      while (file < fileEnd) {
+        while (r < prot.length && prot[r]!.offset + prot[r]!.length <= file) {
+          protectedBefore += prot[r]!.length;
+          r++;
         }
+        const pr = prot[r];
+        if (pr === undefined || fileEnd <= pr.offset) {
+          emit(file, fileEnd - file);
+          break;
+        }
+        if (file < pr.offset) emit(file, pr.offset - file);
+        file = Math.max(file, pr.offset + pr.length);
       }
-    }
+    });
     if (openLength > 0) out.push(openOffset, openLength);
     return { ranges: out, encryptedBytes };
   }
