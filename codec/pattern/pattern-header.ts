@@ -140,10 +140,7 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
   const sc = encodeScheme(h.scheme);
   if (h.salt.length !== PATTERN_SALT_BYTES)
     fail("ERR_PATTERN_SALT", `salt is ${h.salt.length} bytes, not 16`, 20);
-  if (h.originalSha256.length !== SHA256_BYTES) fail("ERR_PATTERN_HASH", "original hash is not 32 bytes", 36);
-  if (!Number.isSafeInteger(h.directBodyLength) || h.directBodyLength < 0) {
-    fail("ERR_PATTERN_LENGTH", `direct body length ${h.directBodyLength} is not a size`, 68);
-  }
+  checkBinding(h.originalSha256, h.directBodyLength);
   const ranges = PatternRangeTable.from(h.ranges);
   const sum = checkPatternRanges(ranges, h.directBodyLength);
   const length = patternHeaderLength(ranges);
@@ -172,8 +169,21 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
     at = writeVarint(out, at, len);
     prevEnd = offset + len;
   }
-  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
+  sealDigest(out, at);
   return out;
+}
+
+/** The checks of the two fields a header takes from the split header (offsets as in the layout). */
+function checkBinding(originalSha256: Uint8Array, directBodyLength: number): void {
+  if (originalSha256.length !== SHA256_BYTES) fail("ERR_PATTERN_HASH", "original hash is not 32 bytes", 36);
+  if (!Number.isSafeInteger(directBodyLength) || directBodyLength < 0) {
+    fail("ERR_PATTERN_LENGTH", `direct body length ${directBodyLength} is not a size`, 68);
+  }
+}
+
+/** Writes the SHA-256 of `out[0, at)` at `at`: the header's closing digest. */
+function sealDigest(out: Uint8Array, at: number): void {
+  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
 }
 
 /**
@@ -189,18 +199,14 @@ export function rebindPatternHeader(
   directBodyLength: number,
   tableEnd: number,
 ): Uint8Array {
-  if (originalSha256.length !== SHA256_BYTES) fail("ERR_PATTERN_HASH", "original hash is not 32 bytes", 36);
-  if (!Number.isSafeInteger(directBodyLength) || directBodyLength < 0) {
-    fail("ERR_PATTERN_LENGTH", `direct body length ${directBodyLength} is not a size`, 68);
-  }
+  checkBinding(originalSha256, directBodyLength);
   if (tableEnd > directBodyLength) {
     fail("ERR_PATTERN_RANGES", `the ranges end at ${tableEnd}, past the ${directBodyLength}-byte body`, 88);
   }
   const out = header.slice();
   out.set(originalSha256, 36);
   new DataView(out.buffer).setBigUint64(68, BigInt(directBodyLength));
-  const at = out.length - PATTERN_DIGEST_BYTES;
-  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
+  sealDigest(out, out.length - PATTERN_DIGEST_BYTES);
   return out;
 }
 
