@@ -14,6 +14,11 @@ export const KERNELS = [
     output: "codec/mpeg-video/start-code-scan-wasm.ts",
     exportName: "START_CODE_SCAN_WASM_BASE64",
   },
+  {
+    source: "codec/container/ts-packet-walk.wat",
+    output: "codec/container/ts-packet-walk-wasm.ts",
+    exportName: "TS_PACKET_WALK_WASM_BASE64",
+  },
 ] as const;
 
 /** The WebAssembly binary of a .wat source, validated; SIMD (the 128-bit proposal, standard since 2021) on. */

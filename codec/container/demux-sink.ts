@@ -17,6 +17,13 @@ export interface DemuxSink {
     unitOffset: number,
     unitLength: number,
   ): void;
+  /**
+   * Optional: a block of consecutive video elementary-stream bytes, `es` (valid only during the call), and the
+   * runs of container units that carried them (VideoBlock.runs: `runCount` runs of file offset, unit offset,
+   * ES bytes per unit and unit count; units are `unitLength` bytes apart). A demuxer that gathers video (the TS
+   * demuxer) hands it on this way where the sink takes it, and as the same pieces through video() where not.
+   */
+  videoBlock?(es: Uint8Array, runs: Float64Array, runCount: number, unitLength: number): void;
   /** A container problem at a file offset; demuxing goes on. */
   error(offset: number, code: string, message: string): void;
   /** The video coding format as the container declares it (TS stream_type), once known. */

@@ -226,4 +226,32 @@ describe("EsUnitMap", () => {
       }
     }
   });
+
+  test("EsUnitMap.append() with a count maps like that many single appends", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const rand = random(seed);
+      const runs = new EsUnitMap();
+      const singles = new EsUnitMap();
+      let es = 0;
+      let unit = rand(1000);
+      for (let k = 0; k < 60; k++) {
+        if (rand(4) === 0) unit += 188 * (1 + rand(3)); // packets of other PIDs between
+        // Runs as the TS kernel reports them: full payloads, payloads after a PES header or an adaptation
+        // field, sometimes a piece of the unit just recorded (a PES header spread over packets).
+        const skip = rand(3) === 0 ? 4 + rand(180) : 4;
+        const length = 188 - skip;
+        const count = rand(3) === 0 ? 1 : 1 + rand(60);
+        runs.append(es, length, unit + skip, unit, 188, count);
+        for (let i = 0; i < count; i++)
+          singles.append(es + i * length, length, unit + skip + i * 188, unit + i * 188, 188);
+        es += length * count;
+        unit += 188 * count;
+        const at = rand(es);
+        const len = 1 + rand(20_000);
+        expect([seed, k, protect(runs, at, len, false)]).toEqual([seed, k, protect(singles, at, len, false)]);
+        expect([seed, k, fileRanges(runs, at, len)]).toEqual([seed, k, fileRanges(singles, at, len)]);
+        expect(runs.size).toBe(singles.size);
+      }
+    }
+  });
 });

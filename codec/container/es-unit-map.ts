@@ -37,11 +37,36 @@ export class EsUnitMap {
   }
 
   /**
-   * Appends ES bytes [es, es + length), found at file offset `file` inside the unit [unit, unit + unitLength).
-   * ES pieces must come in ES order without gaps.
+   * Appends ES bytes [es, es + length), found at file offset `file` inside the unit [unit, unit + unitLength),
+   * and as many bytes again in each of the `count - 1` units after it (each `unitLength` further on). ES
+   * pieces must come in ES order without gaps.
    */
-  append(es: number, length: number, file: number, unit: number, unitLength: number): void {
-    if (length <= 0) return;
+  append(es: number, length: number, file: number, unit: number, unitLength: number, count = 1): void {
+    if (length <= 0 || count <= 0) return;
+    this.#appendOne(es, length, file, unit, unitLength);
+    if (count === 1) return;
+    const es2 = es + length;
+    const unit2 = unit + unitLength;
+    const file2 = file + unitLength;
+    const last = this.#tail - 1;
+    if (
+      es2 === this.#nextEs &&
+      length === this.#lastLength &&
+      unit2 === this.#nextUnit &&
+      file2 === this.#nextFile &&
+      unitLength === this.#lastUnitLength
+    ) {
+      this.#count[last]! += count - 1;
+    } else {
+      this.#push(es2, length, file2, unit2, unitLength);
+      this.#count[this.#tail - 1] = count - 1;
+    }
+    this.#nextEs = es + length * count;
+    this.#nextUnit = unit + unitLength * count;
+    this.#nextFile = file + unitLength * count;
+  }
+
+  #appendOne(es: number, length: number, file: number, unit: number, unitLength: number): void {
     if (es === this.#nextEs && length === this.#lastLength) {
       if (unit === this.#nextUnit && file === this.#nextFile && unitLength === this.#lastUnitLength) {
         this.#count[this.#tail - 1]!++;

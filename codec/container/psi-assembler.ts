@@ -21,6 +21,11 @@ export class PsiAssembler {
     private readonly onError: (offset: number, code: string, message: string) => void,
   ) {}
 
+  /** A section is in progress: the next packet's bytes continue it. */
+  get inSection(): boolean {
+    return this.collecting;
+  }
+
   /** Drops the section in progress (after a continuity error). */
   reset(): void {
     this.collecting = false;

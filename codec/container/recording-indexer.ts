@@ -21,6 +21,7 @@ import { PsDemuxer } from "./ps-demuxer.ts";
 import { RangeCoalescer } from "./range-coalescer.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "./ts-packet.ts";
+import { RUN_FIELDS } from "./video-block.ts";
 
 /** What both elementary-stream indexers (MPEG-1/2 video, H.264 Annex B) offer. */
 interface EsIndexer {
@@ -93,6 +94,7 @@ export class RecordingIndexer {
   readonly #sink: DemuxSink = {
     video: (bytes, start, end, fileOffset, unitOffset, unitLength) =>
       this.#onVideo(bytes, start, end, unitOffset, unitLength, fileOffset),
+    videoBlock: (es, runs, runCount, unitLength) => this.#onVideoBlock(es, runs, runCount, unitLength),
     error: (offset, code, message) => this.#error(offset, code, message),
     format: (format) => {
       this.#declaredFormat = format;
@@ -291,6 +293,22 @@ export class RecordingIndexer {
       this.#lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
     this.#batchFill += this.#lastBuffer.copy(this.#batch, this.#batchFill, start, end);
+  }
+
+  /** A Transport Stream's video, gathered by its demuxer: indexed where it lies (the TS kernel's block). */
+  #onVideoBlock(es: Uint8Array, runs: Float64Array, runCount: number, unitLength: number): void {
+    if (!this.#feedVideo) return;
+    let at = this.#esBytes;
+    for (let r = 0; r < RUN_FIELDS * runCount; r += RUN_FIELDS) {
+      const length = runs[r + 2] as number;
+      const count = runs[r + 3] as number;
+      this.#units.append(at, length, runs[r] as number, runs[r + 1] as number, unitLength, count);
+      at += length * count;
+    }
+    this.#esBytes = at;
+    this.#flushBatch();
+    this.#video.push(es);
+    this.#collectPictures();
   }
 
   #flushBatch(): void {

@@ -1,22 +1,9 @@
 /** @module Streaming MPEG Transport Stream demuxer for 188-byte TS and 192-byte M2TS (ISO/IEC 13818-1 2.4). */
 
 import { CodecError } from "../codec-error.ts";
-import type { VideoFormat } from "../recording-index.ts";
+import { VIDEO_BLOCK_BYTES } from "../kernel-memory.ts";
 import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import type { DemuxSink } from "./demux-sink.ts";
-import { isVideoStreamId, parsePesHeader } from "./pes-header.ts";
-import { PsiAssembler } from "./psi-assembler.ts";
-import {
-  parsePat,
-  parsePmt,
-  parsePsiSection,
-  STREAM_TYPE_H264,
-  STREAM_TYPE_HEVC,
-  STREAM_TYPE_MPEG1_VIDEO,
-  STREAM_TYPE_MPEG2_VIDEO,
-  TABLE_ID_PAT,
-  TABLE_ID_PMT,
-} from "./psi-section.ts";
 import {
   AFC_RESERVED,
   type M2TS_PACKET_LENGTH,
@@ -28,65 +15,206 @@ import {
   TS_PACKET_LENGTH,
   TS_SYNC_BYTE,
 } from "./ts-packet.ts";
+import {
+  initialPidState,
+  KIND_CALLER,
+  KIND_OTHER,
+  KIND_VIDEO,
+  TS_WALK_WINDOW_BYTES,
+  type TsPacketKernel,
+  tsPacketKernel,
+} from "./ts-packet-kernel.ts";
+import { TsProgramTables } from "./ts-program-tables.ts";
+import { TsVideoPes } from "./ts-video-pes.ts";
+import { RUN_FIELDS, VideoBlock } from "./video-block.ts";
 
 /** Consecutive sync bytes a resync candidate needs (fewer only at the end of the data). */
 const RESYNC_PACKETS = 3;
-/** PES header: 9 fixed bytes plus at most 255 of PES_header_data_length, ISO/IEC 13818-1 2.4.3.6. */
-const MAX_PES_HEADER = 9 + 255;
 const CONTINUITY_MODULO = 16;
 /** PIDs are 13 bits, ISO/IEC 13818-1 2.4.3.3. */
 const PID_COUNT = 0x2000;
 const NO_COUNTER = -1;
+/** Fewer packets than this in a buffer (a packet carried across chunks) are demuxed without the kernel. */
+const KERNEL_MIN_PACKETS = 4;
 
-const VIDEO_STREAM_TYPES = new Map<number, VideoFormat>([
-  [STREAM_TYPE_MPEG1_VIDEO, "mpeg1"],
-  [STREAM_TYPE_MPEG2_VIDEO, "mpeg2"],
-  [STREAM_TYPE_H264, "h264"],
-  [STREAM_TYPE_HEVC, "hevc"],
-]);
-
-interface PendingPiece {
-  bytes: Uint8Array;
-  fileOffset: number;
-  unitOffset: number;
+export interface TsDemuxerOptions {
+  /**
+   * Whether packets are walked by the WebAssembly kernel (ts-packet-walk.wat) where the runtime has it: "auto"
+   * (the default) or "off". The sink sees the same calls either way (the tests run every case both ways).
+   */
+  kernel?: "auto" | "off";
 }
 
 /**
  * Demuxes the first video stream of the first program that has one: PAT -> PMT -> video PID, then PES
  * reassembly. Reports ERR_TS_SYNC (and resyncs on RESYNC_PACKETS consecutive sync bytes), ERR_TS_CONTINUITY,
  * ERR_TS_TRANSPORT_ERROR, ERR_TS_ADAPTATION_FIELD and PSI/PES header errors, each at a file offset.
+ *
+ * Video reaches the sink at the end of each push (or when VIDEO_BLOCK_BYTES have gathered), as one block
+ * where the sink takes blocks (DemuxSink.videoBlock), else piece by piece. Where the runtime has it, the
+ * WebAssembly kernel walks the packets that need no decision; the rest, and every packet without it, are
+ * read here.
  */
 export class TsDemuxer extends ChunkedUnitParser {
   protected readonly maxUnitLength: number;
   private readonly syncOffset: number;
   private inSync = true;
-  /** Last continuity_counter per PID (13-bit PIDs), NO_COUNTER before a PID's first packet. */
-  private readonly lastCounter = new Int8Array(PID_COUNT).fill(NO_COUNTER);
-  private readonly pmtPids = new Set<number>();
-  private readonly assemblers = new Map<number, PsiAssembler>();
-  private videoPid = -1;
-  /** stream_type of the chosen video stream, -1 before the PMT names one. */
-  videoStreamType = -1;
-  /** PES state of the video PID: collecting its header, or passing payload through. */
-  private pesState: "none" | "header" | "payload" = "none";
-  private pending: PendingPiece[] = [];
-  private pendingBytes = 0;
-  private pendingStart = 0;
+  /** The PID state between pushes, in the kernel's layout (TsPacketKernel.pidState). */
+  readonly #ownState = initialPidState();
+  /**
+   * Last continuity_counter per PID, NO_COUNTER before a PID's first packet, and the kernel's kind of each
+   * PID: views of #ownState, or of the kernel's copy during a push it walks.
+   */
+  #counters = new Int8Array(this.#ownState.buffer, 0, PID_COUNT);
+  #kinds = this.#ownState.subarray(PID_COUNT);
+  readonly #useKernel: boolean;
+  /** Where video gathers until it is handed on: the kernel's block while it walks, else #ownBlock(). */
+  #block: VideoBlock;
+  #jsBlock: VideoBlock | undefined;
+  readonly #tables: TsProgramTables;
+  readonly #pes: TsVideoPes;
 
   constructor(
     private readonly sink: DemuxSink,
     readonly packetLength: typeof TS_PACKET_LENGTH | typeof M2TS_PACKET_LENGTH = TS_PACKET_LENGTH,
+    options: TsDemuxerOptions = {},
   ) {
     super();
     this.syncOffset = packetLength - TS_PACKET_LENGTH;
     this.maxUnitLength = packetLength * (RESYNC_PACKETS + 1);
-  }
-
-  get videoPidNumber(): number {
-    return this.videoPid;
+    this.#useKernel = options.kernel !== "off";
+    this.#block = this.#ownBlock();
+    this.#kinds[PID_PAT] = KIND_CALLER;
+    this.#tables = new TsProgramTables({
+      pmtPid: (pid) => this.#setKind(pid),
+      video: (pid, format) => {
+        this.#setKind(pid);
+        this.sink.format(format);
+      },
+      error: (offset, code, message) => this.sink.error(offset, code, message),
+    });
+    this.#pes = new TsVideoPes({
+      video: (bytes, start, end, fileOffset, unitOffset) =>
+        this.#video(bytes, start, end, fileOffset, unitOffset),
+      error: (offset, code, message) => this.sink.error(offset, code, message),
+      state: () => this.#setKind(this.#tables.videoPid),
+    });
   }
 
   protected parseUnits(buf: Uint8Array, base: number, atEnd: boolean): number {
+    const kernel =
+      this.#useKernel && buf.length >= KERNEL_MIN_PACKETS * this.packetLength ? tsPacketKernel() : null;
+    if (kernel === null || kernel.busy) {
+      const consumed = this.#parse(buf, base, atEnd, null);
+      this.#flushBlock();
+      return consumed;
+    }
+    // The kernel is this demuxer's for the push: it walks with this demuxer's PID state, and the packets left
+    // to JavaScript read and write the same copy.
+    kernel.busy = true;
+    kernel.pidState.set(this.#ownState);
+    this.#useState(kernel.pidState);
+    this.#block = kernel.block;
+    try {
+      const consumed = this.#parse(buf, base, atEnd, kernel);
+      this.#flushBlock();
+      return consumed;
+    } finally {
+      kernel.block.clear();
+      this.#ownState.set(kernel.pidState);
+      this.#useState(this.#ownState);
+      this.#block = this.#ownBlock();
+      kernel.busy = false;
+    }
+  }
+
+  #useState(state: Uint8Array): void {
+    this.#counters = new Int8Array(state.buffer, state.byteOffset, PID_COUNT);
+    this.#kinds = state.subarray(PID_COUNT);
+  }
+
+  #ownBlock(): VideoBlock {
+    this.#jsBlock ??= new VideoBlock(new Uint8Array(VIDEO_BLOCK_BYTES));
+    return this.#jsBlock;
+  }
+
+  /** Recomputes the kernel's kind of `pid` after the table PIDs, the video PID or the PES state changed. */
+  #setKind(pid: number): void {
+    if (pid < 0) return;
+    this.#kinds[pid] =
+      pid === this.#tables.videoPid
+        ? this.#pes.state === "payload"
+          ? KIND_VIDEO
+          : KIND_CALLER
+        : this.#tables.isTablePid(pid)
+          ? KIND_CALLER
+          : KIND_OTHER;
+  }
+
+  /**
+   * Lets the kernel walk from packet `p` on (in sync) as far as it can, adding the runs of video it copied to
+   * the block; returns the first packet it left to JavaScript (or the first incomplete one).
+   */
+  #walk(kernel: TsPacketKernel, buf: Uint8Array, p: number, base: number): number {
+    const size = this.packetLength;
+    const windowPackets = Math.floor(TS_WALK_WINDOW_BYTES / size);
+    for (;;) {
+      const packets = Math.min(Math.floor((buf.length - p) / size), windowPackets);
+      if (packets === 0) return p;
+      const end = p + packets * size;
+      const stop = kernel.walk(buf, p, end, size, this.syncOffset);
+      const runs = kernel.runs;
+      const block = this.#block;
+      for (let r = 0; r < 4 * kernel.runCount; r += 4) {
+        const unit = base + (runs[r] as number) - kernel.delta;
+        block.addRun(unit + (runs[r + 1] as number), unit, runs[r + 2] as number, runs[r + 3] as number);
+      }
+      p = stop;
+      if (stop === end) continue;
+      // It may have stopped for want of room: hand the block on and try the packet again.
+      if (block.room < size && block.length > 0) {
+        this.#flushBlock();
+        continue;
+      }
+      return p;
+    }
+  }
+
+  /** Hands the gathered video to the sink: as one block where it takes blocks, else piece by piece. */
+  #flushBlock(): void {
+    const block = this.#block;
+    if (block.length === 0) return;
+    const bytes = block.bytes.subarray(0, block.length);
+    if (this.sink.videoBlock) {
+      this.sink.videoBlock(bytes, block.runs, block.runCount, this.packetLength);
+    } else {
+      const size = this.packetLength;
+      const runs = block.runs;
+      for (let r = 0, es = 0; r < RUN_FIELDS * block.runCount; r += RUN_FIELDS) {
+        const length = runs[r + 2] as number;
+        for (let k = 0; k < (runs[r + 3] as number); k++, es += length) {
+          const at = k * size;
+          this.sink.video(
+            bytes,
+            es,
+            es + length,
+            (runs[r] as number) + at,
+            (runs[r + 1] as number) + at,
+            size,
+          );
+        }
+      }
+    }
+    block.clear();
+  }
+
+  /** Appends a video piece to the block, handing the block on first if it is full. */
+  #video(buf: Uint8Array, start: number, end: number, fileOffset: number, unitOffset: number): void {
+    if (this.#block.room < end - start) this.#flushBlock();
+    this.#block.append(buf, start, end, fileOffset, unitOffset);
+  }
+
+  #parse(buf: Uint8Array, base: number, atEnd: boolean, kernel: TsPacketKernel | null): number {
     const size = this.packetLength;
     const len = buf.length;
     let p = 0;
@@ -98,6 +226,7 @@ export class TsDemuxer extends ChunkedUnitParser {
         p = found;
         this.inSync = true;
       }
+      if (kernel !== null) p = this.#walk(kernel, buf, p, base);
       if (len - p < size) {
         if (atEnd && p < len) {
           this.sink.error(
@@ -173,7 +302,7 @@ export class TsDemuxer extends ChunkedUnitParser {
         "ERR_TS_TRANSPORT_ERROR",
         `Dropped packet of PID ${pid}: transport_error_indicator is set`,
       );
-      if (pid === this.videoPid) this.abortPes();
+      if (pid === this.#tables.videoPid) this.#pes.abort();
       return;
     }
     const hasPayload = (adaptationFieldControl & 0b01) !== 0;
@@ -187,29 +316,29 @@ export class TsDemuxer extends ChunkedUnitParser {
       } catch (e) {
         if (!(e instanceof CodecError)) throw e;
         this.sink.error(packetOffset, e.code, e.message);
-        this.continuityBroken(pid);
+        this.#tables.continuityBroken(pid);
         return;
       }
     }
     if (!this.continuityOk(pid, b3 & 0x0f, hasPayload, discontinuity, packetOffset)) return;
     if (!hasPayload || payloadStart >= end) return;
     if (b3 >> 6 !== 0) {
-      if (pid === this.videoPid) {
+      if (pid === this.#tables.videoPid) {
         this.sink.error(
           packetOffset,
           "ERR_TS_SCRAMBLED",
           "Cannot read video packet: transport_scrambling_control is set",
         );
-        this.abortPes();
+        this.#pes.abort();
       }
       return;
     }
     const payloadOffset = base + payloadStart;
     const payloadUnitStart = (b1 & 0x40) !== 0;
-    if (pid === this.videoPid) {
-      this.videoPayload(buf, payloadStart, end, payloadUnitStart, payloadOffset, packetOffset);
-    } else if (pid === PID_PAT || this.pmtPids.has(pid)) {
-      this.assembler(pid).push(buf.subarray(payloadStart, end), payloadUnitStart, payloadOffset);
+    if (pid === this.#tables.videoPid) {
+      this.#pes.payload(buf, payloadStart, end, payloadUnitStart, payloadOffset, packetOffset);
+    } else if (this.#tables.isTablePid(pid)) {
+      this.#tables.push(pid, buf, payloadStart, end, payloadUnitStart, payloadOffset);
     }
   }
 
@@ -221,8 +350,8 @@ export class TsDemuxer extends ChunkedUnitParser {
     discontinuity: boolean,
     offset: number,
   ): boolean {
-    const last = this.lastCounter[pid]!;
-    this.lastCounter[pid] = counter;
+    const last = this.#counters[pid]!;
+    this.#counters[pid] = counter;
     if (last === NO_COUNTER || discontinuity) return true;
     if (!hasPayload) {
       if (counter !== last) this.reportContinuity(pid, last, last, counter, offset);
@@ -240,125 +369,6 @@ export class TsDemuxer extends ChunkedUnitParser {
       "ERR_TS_CONTINUITY",
       `Packets lost on PID ${pid}: continuity_counter ${got}, expected ${expected}`,
     );
-    this.continuityBroken(pid);
-  }
-
-  private continuityBroken(pid: number): void {
-    this.assemblers.get(pid)?.reset();
-  }
-
-  private assembler(pid: number): PsiAssembler {
-    let a = this.assemblers.get(pid);
-    if (!a) {
-      a = new PsiAssembler(
-        (section, offset) => this.section(pid, section, offset),
-        (offset, code, message) => this.sink.error(offset, code, message),
-      );
-      this.assemblers.set(pid, a);
-    }
-    return a;
-  }
-
-  private section(pid: number, bytes: Uint8Array, fileOffset: number): void {
-    try {
-      const section = parsePsiSection(bytes, 0);
-      if (!section.currentNext) return;
-      if (pid === PID_PAT && section.tableId === TABLE_ID_PAT) {
-        for (const program of parsePat(section))
-          if (program.programNumber !== 0) this.pmtPids.add(program.pid);
-      } else if (this.pmtPids.has(pid) && section.tableId === TABLE_ID_PMT) {
-        if (this.videoPid >= 0) return;
-        for (const s of parsePmt(section).streams) {
-          const format = VIDEO_STREAM_TYPES.get(s.streamType);
-          if (format === undefined) continue;
-          this.videoPid = s.pid;
-          this.videoStreamType = s.streamType;
-          this.sink.format(format);
-          break;
-        }
-      }
-    } catch (e) {
-      if (!(e instanceof CodecError)) throw e;
-      this.sink.error(fileOffset + e.offset, e.code, e.message);
-    }
-  }
-
-  private abortPes(): void {
-    this.pesState = "none";
-    this.pending = [];
-    this.pendingBytes = 0;
-  }
-
-  private videoPayload(
-    buf: Uint8Array,
-    start: number,
-    end: number,
-    unitStart: boolean,
-    fileOffset: number,
-    unitOffset: number,
-  ): void {
-    if (unitStart) {
-      if (this.pesState === "header") {
-        this.sink.error(
-          this.pendingStart,
-          "ERR_PES_TRUNCATED",
-          "Cannot parse PES header: the next PES began first",
-        );
-      }
-      this.abortPes();
-      this.pesState = "header";
-      this.pendingStart = fileOffset;
-    }
-    if (this.pesState === "payload") {
-      this.sink.video(buf, start, end, fileOffset, unitOffset, this.packetLength);
-      return;
-    }
-    if (this.pesState !== "header") return; // payload of a PES whose start we never saw
-    this.pending.push({ bytes: buf.slice(start, end), fileOffset, unitOffset });
-    this.pendingBytes += end - start;
-    const joined = new Uint8Array(this.pendingBytes);
-    let o = 0;
-    for (const piece of this.pending) {
-      joined.set(piece.bytes, o);
-      o += piece.bytes.length;
-    }
-    let headerLength: number;
-    try {
-      const header = parsePesHeader(joined, 0);
-      if (!isVideoStreamId(header.streamId)) {
-        throw new CodecError(
-          "ERR_PES_STREAM_ID",
-          `Cannot use PES: stream_id 0x${header.streamId.toString(16)} on the video PID`,
-          0,
-        );
-      }
-      headerLength = header.headerLength;
-    } catch (e) {
-      if (!(e instanceof CodecError)) throw e;
-      if (e.code === "ERR_PES_TRUNCATED" && this.pendingBytes < MAX_PES_HEADER) return;
-      this.sink.error(this.pendingStart, e.code, e.message);
-      this.abortPes();
-      return;
-    }
-    // Hand on what follows the header in each collected piece, with that piece's own file position.
-    let skip = headerLength;
-    for (const piece of this.pending) {
-      if (skip >= piece.bytes.length) {
-        skip -= piece.bytes.length;
-        continue;
-      }
-      this.sink.video(
-        piece.bytes,
-        skip,
-        piece.bytes.length,
-        piece.fileOffset + skip,
-        piece.unitOffset,
-        this.packetLength,
-      );
-      skip = 0;
-    }
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pesState = "payload";
+    this.#tables.continuityBroken(pid);
   }
 }

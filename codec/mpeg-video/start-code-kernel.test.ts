@@ -2,12 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { assemble, generatedModule, KERNELS } from "../../scripts/assemble-wasm.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import {
-  KERNEL_READ_AREA_BYTES,
-  KERNEL_WINDOW_BYTES,
-  kernelReadBuffer,
-  startCodeKernel,
-} from "./start-code-kernel.ts";
+import { KERNEL_READ_AREA_BYTES, KERNEL_WINDOW_BYTES, kernelReadBuffer } from "../kernel-memory.ts";
+import { startCodeKernel } from "./start-code-kernel.ts";
 import { StartCodeScanner } from "./start-code-scanner.ts";
 import { isSliceStartCode } from "./start-codes.ts";
 
@@ -166,7 +162,7 @@ describe("StartCodeKernel", () => {
     expect(scanChunks([bytes], false, "always")).toEqual(referenceScan(bytes, false));
   });
 
-  test("start-code-scan-wasm.ts is what scripts/assemble-wasm.ts makes of start-code-scan.wat", async () => {
+  test("each kernel's generated module (start-code-scan-wasm.ts, ts-packet-walk-wasm.ts) is what scripts/assemble-wasm.ts makes of its .wat", async () => {
     for (const kernel of KERNELS) {
       const generated = await Bun.file(kernel.output).text();
       expect(generated).toBe(generatedModule(kernel, await assemble(kernel.source)));

@@ -10,10 +10,10 @@
 ;; Table 6-1); codes 0x01-0xAF are slices (6.2.4). With `collapse` set, only the first slice start code of
 ;; each run of consecutive slices is reported: an indexer needs where a run begins, not every slice.
 ;;
-;; The memory layout (where chunks and results lie) belongs to start-code-kernel.ts; this module only
-;; declares that it has a memory.
+;; The memory is the one the codec's kernels share (codec/kernel-memory.ts, which also fixes where chunks and
+;; results lie); this module only imports it.
 (module
-  (memory (export "memory") 1)
+  (import "kernel" "memory" (memory 1))
 
   ;; 1 while the last start code reported (or skipped) was a slice: the state that collapsing carries
   ;; from one call to the next. The caller sets it before a call and reads it after.

@@ -1,6 +1,8 @@
 /** @module Streaming start-code scanner for MPEG video elementary streams (ISO/IEC 13818-2 5.2.3, 6.2.1). */
+
+import { KERNEL_WINDOW_BYTES } from "../kernel-memory.ts";
 import type { PictureHeadHandler } from "./picture-head.ts";
-import { KERNEL_WINDOW_BYTES, type StartCodeKernel, startCodeKernel } from "./start-code-kernel.ts";
+import { type StartCodeKernel, startCodeKernel } from "./start-code-kernel.ts";
 import { SLICE_START_CODE_LAST } from "./start-codes.ts";
 
 /**

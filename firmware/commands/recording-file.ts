@@ -2,7 +2,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
-import { kernelReadBuffer } from "../../codec/mpeg-video/start-code-kernel.ts";
+import { kernelReadBuffer } from "../../codec/kernel-memory.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { InputError } from "../cli/command.ts";
 

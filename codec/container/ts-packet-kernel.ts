@@ -1,0 +1,102 @@
+/** @module The WebAssembly TS packet walk (ts-packet-walk.wat): one instance per thread over the kernels' memory, and its calls. */
+import {
+  instantiateKernel,
+  KERNEL_LAYOUT,
+  KERNEL_WINDOW_BYTES,
+  PID_COUNT,
+  VIDEO_BLOCK_BYTES,
+} from "../kernel-memory.ts";
+import { TS_PACKET_WALK_WASM_BASE64 } from "./ts-packet-walk-wasm.ts";
+import { VideoBlock } from "./video-block.ts";
+
+/** The walk's kind of a PID (ts-packet-walk.wat): what it does with the PID's packets. */
+export const KIND_OTHER = 0;
+export const KIND_VIDEO = 1;
+export const KIND_CALLER = 2;
+
+/** Bytes of packets walked per call: bounds the run records and, for chunks not in the memory, the copy. */
+export const TS_WALK_WINDOW_BYTES = KERNEL_WINDOW_BYTES;
+
+interface WalkExports {
+  es: WebAssembly.Global;
+  esEnd: WebAssembly.Global;
+  runs: WebAssembly.Global;
+  walk(p: number, end: number, stride: number, sync: number, state: number): number;
+}
+
+const { tsCopyArea: COPY_AREA, videoBlock: BLOCK, tsRuns: RUNS, tsRunsBytes: RUNS_BYTES } = KERNEL_LAYOUT;
+const { pidState: PID_STATE, pidStateBytes: PID_STATE_BYTES } = KERNEL_LAYOUT;
+
+/**
+ * Walks Transport Stream packets with the WebAssembly kernel. One per thread and not re-entrant: a demuxer
+ * takes it (`busy`) for a whole push, loads its PID state into `pidState`, and gives it back; a demuxer that
+ * finds it busy demuxes in JavaScript.
+ */
+export class TsPacketKernel {
+  busy = false;
+  /** The video block the walk writes ES bytes into (in the kernels' memory). */
+  readonly block: VideoBlock;
+  /**
+   * The walking demuxer's PID state: int8 continuity_counter per PID (-1 before its first packet), then the
+   * uint8 kind per PID (KIND_*).
+   */
+  readonly pidState: Uint8Array;
+  /** After walk(): run records, four i32 each (first packet's address, payload start in it, length, count). */
+  readonly runs: Int32Array;
+  /** After walk(): run records written, and what to subtract from a record's address to get a chunk index. */
+  runCount = 0;
+  delta = 0;
+  readonly #exports: WalkExports;
+  readonly #bytes: Uint8Array;
+  readonly #buffer: ArrayBuffer;
+
+  constructor(exports: WalkExports, memory: WebAssembly.Memory) {
+    this.#exports = exports;
+    this.#buffer = memory.buffer as ArrayBuffer;
+    this.#bytes = new Uint8Array(this.#buffer);
+    this.block = new VideoBlock(this.#bytes.subarray(BLOCK, BLOCK + VIDEO_BLOCK_BYTES));
+    this.pidState = this.#bytes.subarray(PID_STATE, PID_STATE + PID_STATE_BYTES);
+    this.runs = new Int32Array(this.#buffer, RUNS, RUNS_BYTES / 4);
+  }
+
+  /**
+   * Walks the whole packets of `chunk[start, end)` (`end - start` a multiple of `stride`, at most
+   * TS_WALK_WINDOW_BYTES) until one needs the caller, appending video payloads to `block` (bytes only: the
+   * caller adds the runs). Returns the chunk index of the first packet not walked.
+   */
+  walk(chunk: Uint8Array, start: number, end: number, stride: number, sync: number): number {
+    let p: number;
+    if (chunk.buffer === this.#buffer) {
+      p = chunk.byteOffset + start;
+    } else {
+      this.#bytes.set(chunk.subarray(start, end), COPY_AREA);
+      p = COPY_AREA;
+    }
+    this.delta = p - start;
+    const x = this.#exports;
+    x.es.value = BLOCK + this.block.length;
+    x.esEnd.value = BLOCK + VIDEO_BLOCK_BYTES;
+    x.runs.value = RUNS;
+    const stop = x.walk(p, p + (end - start), stride, sync, PID_STATE);
+    this.runCount = (x.runs.value - RUNS) >> 4;
+    return stop - this.delta;
+  }
+}
+
+let instance: TsPacketKernel | null | undefined;
+
+/** This thread's TS walk, instantiated on first use; null where the runtime lacks WebAssembly with 128-bit SIMD. */
+export function tsPacketKernel(): TsPacketKernel | null {
+  if (instance === undefined) {
+    const k = instantiateKernel<WalkExports>(TS_PACKET_WALK_WASM_BASE64);
+    instance = k && new TsPacketKernel(k.exports, k.memory);
+  }
+  return instance;
+}
+
+/** The PID state a demuxer starts with: no counter seen on any PID, every PID KIND_OTHER. */
+export function initialPidState(): Uint8Array {
+  const state = new Uint8Array(2 * PID_COUNT);
+  state.fill(0xff, 0, PID_COUNT);
+  return state;
+}

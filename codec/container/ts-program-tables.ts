@@ -1,0 +1,132 @@
+/** @module Follows a Transport Stream's PAT and PMTs to the video stream to demux (ISO/IEC 13818-1 2.4.4). */
+
+import { CodecError } from "../codec-error.ts";
+import type { VideoFormat } from "../recording-index.ts";
+import { PsiAssembler } from "./psi-assembler.ts";
+import {
+  parsePat,
+  parsePmt,
+  parsePsiSection,
+  STREAM_TYPE_H264,
+  STREAM_TYPE_HEVC,
+  STREAM_TYPE_MPEG1_VIDEO,
+  STREAM_TYPE_MPEG2_VIDEO,
+  TABLE_ID_PAT,
+  TABLE_ID_PMT,
+} from "./psi-section.ts";
+import { PID_PAT } from "./ts-packet.ts";
+
+const VIDEO_STREAM_TYPES = new Map<number, VideoFormat>([
+  [STREAM_TYPE_MPEG1_VIDEO, "mpeg1"],
+  [STREAM_TYPE_MPEG2_VIDEO, "mpeg2"],
+  [STREAM_TYPE_H264, "h264"],
+  [STREAM_TYPE_HEVC, "hevc"],
+]);
+
+export interface TsProgramEvents {
+  /** `pid` carries a PMT from now on. */
+  pmtPid(pid: number): void;
+  /** The video stream to demux: the first one named by a PMT. */
+  video(pid: number, format: VideoFormat): void;
+  error(offset: number, code: string, message: string): void;
+}
+
+/**
+ * Reads the sections of the PAT PID and of every PMT PID the PAT names, and chooses the first video stream of
+ * the first program whose PMT has one. Reports PSI errors (pointer, section length, CRC, syntax) at their file
+ * offsets.
+ */
+export class TsProgramTables {
+  /** The chosen video PID, -1 before a PMT names one. */
+  videoPid = -1;
+  readonly #pmtPids = new Set<number>();
+  readonly #assemblers = new Map<number, PsiAssembler>();
+  /** Per PID, the payload of its last packet read cleanly (push()). */
+  readonly #lastClean = new Map<number, Uint8Array>();
+  #reported = 0;
+
+  constructor(private readonly events: TsProgramEvents) {}
+
+  /** `pid` carries the PAT or a PMT. */
+  isTablePid(pid: number): boolean {
+    return pid === PID_PAT || this.#pmtPids.has(pid);
+  }
+
+  /**
+   * The payload buf[start, end) of a packet of a table PID, its first byte at file offset `fileOffset`.
+   * The PAT and PMTs are repeated every ~100 ms, nearly always unchanged: a packet that starts a section with the
+   * same payload as the PID's last packet read cleanly (no error, no section left open) would be read to the
+   * same effect (PIDs already added, or a PMT after the video stream is chosen), so it is skipped.
+   */
+  push(
+    pid: number,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    unitStart: boolean,
+    fileOffset: number,
+  ): void {
+    const assembler = this.#assembler(pid);
+    const last = this.#lastClean.get(pid);
+    if (unitStart && last !== undefined && !assembler.inSection && sameBytes(buf, start, end, last)) return;
+    const reported = this.#reported;
+    assembler.push(buf.subarray(start, end), unitStart, fileOffset);
+    if (unitStart && !assembler.inSection && this.#reported === reported)
+      this.#lastClean.set(pid, buf.slice(start, end));
+    else this.#lastClean.delete(pid);
+  }
+
+  /** Packets of `pid` were lost: the section in progress is dropped. */
+  continuityBroken(pid: number): void {
+    this.#assemblers.get(pid)?.reset();
+  }
+
+  #error(offset: number, code: string, message: string): void {
+    this.#reported++;
+    this.events.error(offset, code, message);
+  }
+
+  #assembler(pid: number): PsiAssembler {
+    let a = this.#assemblers.get(pid);
+    if (!a) {
+      a = new PsiAssembler(
+        (section, offset) => this.#section(pid, section, offset),
+        (offset, code, message) => this.#error(offset, code, message),
+      );
+      this.#assemblers.set(pid, a);
+    }
+    return a;
+  }
+
+  #section(pid: number, bytes: Uint8Array, fileOffset: number): void {
+    try {
+      const section = parsePsiSection(bytes, 0);
+      if (!section.currentNext) return;
+      if (pid === PID_PAT && section.tableId === TABLE_ID_PAT) {
+        for (const program of parsePat(section)) {
+          if (program.programNumber === 0 || this.#pmtPids.has(program.pid)) continue;
+          this.#pmtPids.add(program.pid);
+          this.events.pmtPid(program.pid);
+        }
+      } else if (this.#pmtPids.has(pid) && section.tableId === TABLE_ID_PMT) {
+        if (this.videoPid >= 0) return;
+        for (const s of parsePmt(section).streams) {
+          const format = VIDEO_STREAM_TYPES.get(s.streamType);
+          if (format === undefined) continue;
+          this.videoPid = s.pid;
+          this.events.video(s.pid, format);
+          break;
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      this.#error(fileOffset + e.offset, e.code, e.message);
+    }
+  }
+}
+
+function sameBytes(buf: Uint8Array, start: number, end: number, other: Uint8Array): boolean {
+  if (end - start !== other.length) return false;
+  for (let i = 0; i < other.length; i++) if (buf[start + i] !== other[i]) return false;
+  return true;
+}
