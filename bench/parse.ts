@@ -198,17 +198,25 @@ async function main(): Promise<void> {
   let videoBytes = 0;
   add(
     "tsDemux",
-    measureSync("  stage: TS demux only, no video parsing", ts.length, RUNS, () => {
-      const d = new TsDemuxer({
-        video: (_b, start, end) => {
-          videoBytes += end - start;
-        },
-        error() {},
-        format() {},
-      });
-      for (const c of tsChunks) d.push(c);
-      d.end();
-    }),
+    measureSync(
+      "  stage: TS demux only (packet walk + video blocks), no video parsing",
+      ts.length,
+      RUNS,
+      () => {
+        const d = new TsDemuxer({
+          video: (_b, start, end) => {
+            videoBytes += end - start;
+          },
+          videoBlock: (block) => {
+            videoBytes += block.length;
+          },
+          error() {},
+          format() {},
+        });
+        for (const c of tsChunks) d.push(c);
+        d.end();
+      },
+    ),
   );
   add(
     "readEs",

@@ -69,7 +69,7 @@
     (local $a i32) (local $b1 i32) (local $b3 i32) (local $afc i32) (local $pid i32) (local $kind i32)
     (local $payload i32) (local $length i32) (local $flags i32) (local $discontinuity i32)
     (local $cc i32) (local $last i32) (local $next i32) (local $n i32) (local $i i32)
-    (local $run i32) (local $runNext i32)
+    (local $run i32) (local $runNext i32) (local $o i32)
     (block $stop
       (loop $packet
         (local.set $next (i32.add (local.get $p) (local.get $stride)))
@@ -149,14 +149,32 @@
           ;; From here on the packet is the walk's: nothing below stops it.
           (i32.store8 (i32.add (local.get $state) (local.get $pid)) (local.get $cc))
           (br_if $done (i32.le_s (local.get $n) (i32.const 0)))
-          ;; 16 bytes at a time: may read up to 15 bytes past the packet and write up to 15 past the payload's
-          ;; copy, which the layout leaves room for and the next copy overwrites
-          (local.set $i (i32.const 0))
-          (loop $copy
-            (v128.store (i32.add (global.get $es) (local.get $i))
-              (v128.load (i32.add (local.get $payload) (local.get $i))))
-            (local.set $i (i32.add (local.get $i) (i32.const 16)))
-            (br_if $copy (i32.lt_u (local.get $i) (local.get $n))))
+          (local.set $o (global.get $es))
+          (if (i32.eq (local.get $n) (i32.const 184))
+            (then
+              ;; a whole packet's payload (no adaptation field), the common case: twelve 16-byte copies, the
+              ;; last overlapping the eleventh, without a loop
+              (v128.store offset=0 (local.get $o) (v128.load offset=0 (local.get $payload)))
+              (v128.store offset=16 (local.get $o) (v128.load offset=16 (local.get $payload)))
+              (v128.store offset=32 (local.get $o) (v128.load offset=32 (local.get $payload)))
+              (v128.store offset=48 (local.get $o) (v128.load offset=48 (local.get $payload)))
+              (v128.store offset=64 (local.get $o) (v128.load offset=64 (local.get $payload)))
+              (v128.store offset=80 (local.get $o) (v128.load offset=80 (local.get $payload)))
+              (v128.store offset=96 (local.get $o) (v128.load offset=96 (local.get $payload)))
+              (v128.store offset=112 (local.get $o) (v128.load offset=112 (local.get $payload)))
+              (v128.store offset=128 (local.get $o) (v128.load offset=128 (local.get $payload)))
+              (v128.store offset=144 (local.get $o) (v128.load offset=144 (local.get $payload)))
+              (v128.store offset=160 (local.get $o) (v128.load offset=160 (local.get $payload)))
+              (v128.store offset=168 (local.get $o) (v128.load offset=168 (local.get $payload))))
+            (else
+              ;; 16 bytes at a time: may read up to 15 bytes past the packet and write up to 15 past the
+              ;; payload's copy, which the layout leaves room for and the next copy overwrites
+              (local.set $i (i32.const 0))
+              (loop $copy
+                (v128.store (i32.add (local.get $o) (local.get $i))
+                  (v128.load (i32.add (local.get $payload) (local.get $i))))
+                (local.set $i (i32.add (local.get $i) (i32.const 16)))
+                (br_if $copy (i32.lt_u (local.get $i) (local.get $n))))))
           (global.set $es (i32.add (global.get $es) (local.get $n)))
           ;; extend the open run when this packet is the next one of it with the same payload layout
           (if (i32.and (i32.and (i32.ne (local.get $run) (i32.const 0)) (i32.eq (local.get $p) (local.get $runNext)))
