@@ -335,6 +335,19 @@ describe("TsDemuxer with the WebAssembly packet walk", () => {
     }
   });
 
+  test("TsDemuxer does not take a packet of zero bytes at the start of a walk for video", () => {
+    // The walk's shortcut compares a packet's header with the one the last video packet predicts; before any,
+    // there is no prediction, and four zero bytes must not pass for one.
+    const rnd = new SeededRandom(9);
+    const head = stream(rnd, [2000]);
+    const tail = stream(rnd, [3000]).subarray(3 * TS_PACKET_LENGTH);
+    const file = concat(head, new Uint8Array(2 * TS_PACKET_LENGTH), tail);
+    const want = demux(file, TS_PACKET_LENGTH, "off");
+    expect(want.errors.some((e) => e.includes("ERR_TS_SYNC"))).toBe(true);
+    expect(demux(file, TS_PACKET_LENGTH, "auto", [head.length, file.length])).toEqual(want);
+    expect(demux(file, TS_PACKET_LENGTH, "auto", [head.length, file.length], true)).toEqual(want);
+  });
+
   test("TsDemuxers that take turns pushing keep their own PID state", async () => {
     const a = await fixture("ts-mpeg2.ts");
     const b = stream(new SeededRandom(3), [5000, 60_000, 300]);

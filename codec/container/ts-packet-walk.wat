@@ -69,12 +69,27 @@
     (local $a i32) (local $b1 i32) (local $b3 i32) (local $afc i32) (local $pid i32) (local $kind i32)
     (local $payload i32) (local $length i32) (local $flags i32) (local $discontinuity i32)
     (local $cc i32) (local $last i32) (local $next i32) (local $n i32) (local $i i32)
-    (local $run i32) (local $runNext i32) (local $o i32)
+    (local $run i32) (local $runNext i32) (local $o i32) (local $expect i32) (local $videoPid i32)
     (block $stop
       (loop $packet
         (local.set $next (i32.add (local.get $p) (local.get $stride)))
         (br_if $stop (i32.gt_u (local.get $next) (local.get $end)))
         (local.set $a (i32.add (local.get $p) (local.get $sync)))
+        (block $done
+        (block $emit
+        ;; Nearly every packet is the next of the video PID's: payload only, no flag set, its counter one up.
+        ;; Its four header bytes are then exactly $expect (set by the last video packet walked; 0 before one,
+        ;; which four zero bytes must not match), and it is taken without reading its fields.
+        (if (i32.and (i32.eq (i32.load (local.get $a)) (local.get $expect)) (i32.ne (local.get $expect) (i32.const 0)))
+          (then
+            (local.set $n (i32.const 184))
+            (if (i32.le_s (i32.add (global.get $es) (local.get $n)) (global.get $esEnd))
+              (then
+                (local.set $payload (i32.add (local.get $a) (i32.const 4)))
+                (local.set $pid (local.get $videoPid))
+                (local.set $cc (i32.and (i32.shr_u (local.get $expect) (i32.const 24)) (i32.const 0x0f)))
+                (i32.store8 (i32.add (local.get $state) (local.get $pid)) (local.get $cc))
+                (br $emit)))))
         ;; sync_byte 0x47 (ISO/IEC 13818-1 2.4.3.3)
         (br_if $stop (i32.ne (i32.load8_u (local.get $a)) (i32.const 0x47)))
         (local.set $b1 (i32.load8_u offset=1 (local.get $a)))
@@ -85,7 +100,6 @@
         (local.set $pid
           (i32.or (i32.shl (i32.and (local.get $b1) (i32.const 0x1f)) (i32.const 8))
             (i32.load8_u offset=2 (local.get $a))))
-        (block $done
           ;; null packets (PID 0x1FFF, Table 2-3) carry nothing, not even a counter to check
           (br_if $done (i32.eq (local.get $pid) (i32.const 0x1fff)))
           ;; transport_error_indicator
@@ -148,7 +162,8 @@
               (br_if $stop (i32.gt_s (i32.add (global.get $es) (local.get $n)) (global.get $esEnd)))))
           ;; From here on the packet is the walk's: nothing below stops it.
           (i32.store8 (i32.add (local.get $state) (local.get $pid)) (local.get $cc))
-          (br_if $done (i32.le_s (local.get $n) (i32.const 0)))
+          (br_if $done (i32.le_s (local.get $n) (i32.const 0))))
+          ;; A video payload of $n bytes at $payload, of the packet at $p with PID $pid and counter $cc.
           (local.set $o (global.get $es))
           (if (i32.eq (local.get $n) (i32.const 184))
             (then
@@ -190,7 +205,14 @@
               (i32.store offset=4 (local.get $run) (i32.sub (local.get $payload) (local.get $p)))
               (i32.store offset=8 (local.get $run) (local.get $n))
               (i32.store offset=12 (local.get $run) (i32.const 1))))
-          (local.set $runNext (local.get $next)))
+          (local.set $runNext (local.get $next))
+          ;; the header the next packet of this PID has if it simply continues: payload_unit_start_indicator
+          ;; clear, adaptation_field_control '01', continuity_counter one up (the bytes little-endian)
+          (local.set $videoPid (local.get $pid))
+          (local.set $expect
+            (i32.or (i32.and (i32.load (local.get $a)) (i32.const 0x00ffbfff))
+              (i32.shl (i32.or (i32.const 0x10) (i32.and (i32.add (local.get $cc) (i32.const 1)) (i32.const 0x0f)))
+                (i32.const 24)))))
         (local.set $p (local.get $next))
         (br $packet)))
     (local.get $p))
