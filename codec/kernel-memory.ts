@@ -122,3 +122,20 @@ export function instantiateKernel<Exports>(
     return null;
   }
 }
+
+/**
+ * The kernel-memory address of `chunk[start]` for a kernel that reads `chunk[start, end)`: where the bytes lie
+ * when the chunk is a view of `memory` (read into the read area, or a video block), else `copyArea` after
+ * copying them there.
+ */
+export function kernelAddress(
+  memory: Uint8Array,
+  chunk: Uint8Array,
+  start: number,
+  end: number,
+  copyArea: number,
+): number {
+  if (chunk.buffer === memory.buffer) return chunk.byteOffset + start;
+  memory.set(chunk.subarray(start, end), copyArea);
+  return copyArea;
+}

@@ -3,6 +3,7 @@ import {
   instantiateKernel,
   KERNEL_LAYOUT,
   KERNEL_WINDOW_BYTES,
+  kernelAddress,
   PID_COUNT,
   VIDEO_BLOCK_BYTES,
 } from "../kernel-memory.ts";
@@ -48,15 +49,13 @@ export class TsPacketKernel {
   delta = 0;
   readonly #exports: WalkExports;
   readonly #bytes: Uint8Array;
-  readonly #buffer: ArrayBuffer;
 
   constructor(exports: WalkExports, memory: WebAssembly.Memory) {
     this.#exports = exports;
-    this.#buffer = memory.buffer as ArrayBuffer;
-    this.#bytes = new Uint8Array(this.#buffer);
+    this.#bytes = new Uint8Array(memory.buffer);
     this.block = new VideoBlock(this.#bytes.subarray(BLOCK, BLOCK + VIDEO_BLOCK_BYTES));
     this.pidState = this.#bytes.subarray(PID_STATE, PID_STATE + PID_STATE_BYTES);
-    this.runs = new Int32Array(this.#buffer, RUNS, RUNS_BYTES / 4);
+    this.runs = new Int32Array(memory.buffer, RUNS, RUNS_BYTES / 4);
   }
 
   /**
@@ -65,13 +64,7 @@ export class TsPacketKernel {
    * caller adds the runs). Returns the chunk index of the first packet not walked.
    */
   walk(chunk: Uint8Array, start: number, end: number, stride: number, sync: number): number {
-    let p: number;
-    if (chunk.buffer === this.#buffer) {
-      p = chunk.byteOffset + start;
-    } else {
-      this.#bytes.set(chunk.subarray(start, end), COPY_AREA);
-      p = COPY_AREA;
-    }
+    const p = kernelAddress(this.#bytes, chunk, start, end, COPY_AREA);
     this.delta = p - start;
     const x = this.#exports;
     x.es.value = BLOCK + this.block.length;

@@ -1,5 +1,5 @@
 /** @module The WebAssembly start-code search (start-code-scan.wat): one instance per thread over the kernels' memory, and its calls. */
-import { instantiateKernel, KERNEL_LAYOUT } from "../kernel-memory.ts";
+import { instantiateKernel, KERNEL_LAYOUT, kernelAddress } from "../kernel-memory.ts";
 import { START_CODE_SCAN_WASM_BASE64 } from "./start-code-scan-wasm.ts";
 
 const { copyArea: COPY_AREA, results: RESULTS, resultsBytes: RESULTS_BYTES } = KERNEL_LAYOUT;
@@ -32,14 +32,12 @@ export class StartCodeKernel {
   delta = 0;
   readonly #exports: KernelExports;
   readonly #bytes: Uint8Array;
-  readonly #buffer: ArrayBuffer;
 
   constructor(exports: KernelExports, memory: WebAssembly.Memory) {
     this.#exports = exports;
-    this.#buffer = memory.buffer as ArrayBuffer;
-    this.#bytes = new Uint8Array(this.#buffer);
-    this.results = new Int32Array(this.#buffer, RESULTS, RESULTS_BYTES / 4);
-    this.records = new Int32Array(this.#buffer, RECORDS, RECORDS_BYTES / 4);
+    this.#bytes = new Uint8Array(memory.buffer);
+    this.results = new Int32Array(memory.buffer, RESULTS, RESULTS_BYTES / 4);
+    this.records = new Int32Array(memory.buffer, RECORDS, RECORDS_BYTES / 4);
   }
 
   /**
@@ -58,13 +56,7 @@ export class StartCodeKernel {
     heads = false,
   ): number {
     this.busy = true;
-    let p: number;
-    if (chunk.buffer === this.#buffer) {
-      p = chunk.byteOffset + start;
-    } else {
-      this.#bytes.set(chunk.subarray(start, end), COPY_AREA);
-      p = COPY_AREA;
-    }
+    const p = kernelAddress(this.#bytes, chunk, start, end, COPY_AREA);
     this.delta = p - start;
     const x = this.#exports;
     x.inSliceRun.value = inSliceRun ? 1 : 0;
