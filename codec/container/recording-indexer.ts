@@ -284,10 +284,11 @@ export class RecordingIndexer {
       this.#collectPictures();
       return;
     }
-    // PES/TS payloads are small (184 bytes in a TS); the ES indexers are far faster on big chunks, so
-    // payloads are gathered and handed on together. Pictures are mapped once the batch is indexed.
+    // Program Stream payloads are small (about 2 KB a PES packet); the ES indexers are far faster on big
+    // chunks, so payloads are gathered and handed on together. Pictures are mapped once the batch is indexed.
+    // (A Transport Stream's video comes gathered already, through #onVideoBlock.)
     if (this.#batchFill + length > BATCH_BYTES) this.#flushBatch();
-    // Buffer#copy is a plain memcpy; set(subarray()) would create a view per 184-byte payload.
+    // Buffer#copy is a plain memcpy; set(subarray()) would create a view per payload.
     if (bytes !== this.#lastChunk) {
       this.#lastChunk = bytes;
       this.#lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -67,8 +67,8 @@ function walkedPackets(fn: () => void): number {
   if (!kernel) return 0;
   const walk = kernel.walk;
   let walked = 0;
-  kernel.walk = (chunk, start, end, stride, sync) => {
-    const stop = walk.call(kernel, chunk, start, end, stride, sync);
+  kernel.walk = (chunk, start, end, stride, sync, base) => {
+    const stop = walk.call(kernel, chunk, start, end, stride, sync, base);
     walked += (stop - start) / stride;
     return stop;
   };

@@ -162,17 +162,12 @@ export class TsDemuxer extends ChunkedUnitParser {
       const packets = Math.min(Math.floor((buf.length - p) / size), windowPackets);
       if (packets === 0) return p;
       const end = p + packets * size;
-      const stop = kernel.walk(buf, p, end, size, this.syncOffset);
-      const runs = kernel.runs;
-      const block = this.#block;
-      for (let r = 0; r < 4 * kernel.runCount; r += 4) {
-        const unit = base + (runs[r] as number) - kernel.delta;
-        block.addRun(unit + (runs[r + 1] as number), unit, runs[r + 2] as number, runs[r + 3] as number);
-      }
+      // this.#block is the kernel's block while it walks
+      const stop = kernel.walk(buf, p, end, size, this.syncOffset, base);
       p = stop;
       if (stop === end) continue;
       // It may have stopped for want of room: hand the block on and try the packet again.
-      if (block.room < size && block.length > 0) {
+      if (kernel.block.room < size && kernel.block.length > 0) {
         this.#flushBlock();
         continue;
       }

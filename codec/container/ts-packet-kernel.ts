@@ -42,11 +42,8 @@ export class TsPacketKernel {
    * uint8 kind per PID (KIND_*).
    */
   readonly pidState: Uint8Array;
-  /** After walk(): run records, four i32 each (first packet's address, payload start in it, length, count). */
-  readonly runs: Int32Array;
-  /** After walk(): run records written, and what to subtract from a record's address to get a chunk index. */
-  runCount = 0;
-  delta = 0;
+  /** Where walk() leaves its run records: four i32 each (first packet's address, payload start in it, length, count). */
+  readonly #runs: Int32Array;
   readonly #exports: WalkExports;
   readonly #bytes: Uint8Array;
 
@@ -55,24 +52,30 @@ export class TsPacketKernel {
     this.#bytes = new Uint8Array(memory.buffer);
     this.block = new VideoBlock(this.#bytes.subarray(BLOCK, BLOCK + VIDEO_BLOCK_BYTES));
     this.pidState = this.#bytes.subarray(PID_STATE, PID_STATE + PID_STATE_BYTES);
-    this.runs = new Int32Array(memory.buffer, RUNS, RUNS_BYTES / 4);
+    this.#runs = new Int32Array(memory.buffer, RUNS, RUNS_BYTES / 4);
   }
 
   /**
    * Walks the whole packets of `chunk[start, end)` (`end - start` a multiple of `stride`, at most
-   * TS_WALK_WINDOW_BYTES) until one needs the caller, appending video payloads to `block` (bytes only: the
-   * caller adds the runs). Returns the chunk index of the first packet not walked.
+   * TS_WALK_WINDOW_BYTES) until one needs the caller, appending video payloads to `block` with the runs of
+   * packets that carried them (in file offsets: the chunk begins at file offset `base`). Returns the chunk
+   * index of the first packet not walked.
    */
-  walk(chunk: Uint8Array, start: number, end: number, stride: number, sync: number): number {
+  walk(chunk: Uint8Array, start: number, end: number, stride: number, sync: number, base: number): number {
     const p = kernelAddress(this.#bytes, chunk, start, end, COPY_AREA);
-    this.delta = p - start;
     const x = this.#exports;
     x.es.value = BLOCK + this.block.length;
     x.esEnd.value = BLOCK + VIDEO_BLOCK_BYTES;
     x.runs.value = RUNS;
     const stop = x.walk(p, p + (end - start), stride, sync, PID_STATE);
-    this.runCount = (x.runs.value - RUNS) >> 4;
-    return stop - this.delta;
+    // A record's address minus `delta` is its chunk index.
+    const delta = p - start;
+    const runs = this.#runs;
+    for (let r = 0; r < (x.runs.value - RUNS) / 4; r += 4) {
+      const unit = base + (runs[r] as number) - delta;
+      this.block.addRun(unit + (runs[r + 1] as number), unit, runs[r + 2] as number, runs[r + 3] as number);
+    }
+    return stop - delta;
   }
 }
 
