@@ -34,6 +34,14 @@ const SLACK = 16;
 const MIN_PACKET_BYTES = 188;
 /** PIDs are 13 bits (ISO/IEC 13818-1 2.4.3.3): the TS kernel's per-PID tables have this many entries. */
 export const PID_COUNT = 0x2000;
+/**
+ * PAT/PMT PIDs whose last packet the TS kernel may compare a repeat with, and the bytes kept of each: the
+ * 188-byte packet, rounded up to whole 16-byte vectors.
+ */
+export const TABLE_SLOTS = 16;
+export const TABLE_SLOT_BYTES = 192;
+/** A demuxer's PID state: counters, kinds, table slots (TsPacketKernel.pidState). */
+export const PID_STATE_BYTES = 2 * PID_COUNT + TABLE_SLOTS * TABLE_SLOT_BYTES;
 
 const align16 = (n: number): number => (n + 15) & ~15;
 
@@ -57,9 +65,9 @@ export const KERNEL_LAYOUT = (() => {
   const tsRuns = videoBlock + VIDEO_BLOCK_BYTES + SLACK;
   /** Four i32 per run record, at most one record per packet of a window. */
   const tsRunsBytes = 16 * (Math.floor(KERNEL_WINDOW_BYTES / MIN_PACKET_BYTES) + 1);
-  /** continuity_counter per PID (int8, -1 for none yet), then the walk's kind per PID (uint8). */
-  const pidState = tsRuns + tsRunsBytes;
-  const pidStateBytes = 2 * PID_COUNT;
+  /** continuity_counter per PID (int8, -1 for none yet), the walk's kind per PID (uint8), the table slots. */
+  const pidState = align16(tsRuns + tsRunsBytes);
+  const pidStateBytes = PID_STATE_BYTES;
   const end = pidState + pidStateBytes + SLACK;
   return {
     readArea,

@@ -223,9 +223,8 @@ describe("TsDemuxer with the WebAssembly packet walk", () => {
         got = demux(file, size, "auto");
       });
       expect(got).toEqual(want);
-      // Left to JavaScript: the PAT and PMT packets (a tenth of these small files; a few per thousand in a
-      // broadcast recording), and the first PES start.
-      expect(walked / (file.length / size)).toBeGreaterThan(0.85);
+      // Left to JavaScript: the first PAT and PMT and the first PES start; their repeats are walked.
+      expect(walked / (file.length / size)).toBeGreaterThan(0.98);
       const rnd = new SeededRandom(name.length);
       for (let round = 0; round < 20; round++) {
         const cuts = Array.from({ length: 7 }, () => 1 + rnd.below(rnd.below(2) ? 40_000 : 600));
@@ -333,6 +332,53 @@ describe("TsDemuxer with the WebAssembly packet walk", () => {
       const got = demux(file, size, "auto", cuts, rnd.below(2) === 0);
       if (!Bun.deepEquals(got, want)) throw new Error(`run ${run} (${applied.join(", ")}) differs`);
     }
+  });
+
+  test("TsDemuxer walks PAT/PMT repeats only while they equal the last one read, for more programs than slots", () => {
+    const rnd = new SeededRandom(21);
+    const programs = Array.from({ length: 20 }, (_, i) => ({ programNumber: i + 1, pid: 0x1000 + i }));
+    const pmts = (versionNumber: number, cc: number) =>
+      programs.flatMap((p, i) =>
+        packetize(
+          p.pid,
+          pmtSection(p.programNumber, VIDEO_PID, [
+            { streamType: i === 3 ? 0x02 : 0x03, pid: i === 3 ? VIDEO_PID : 0x200 + i },
+          ]),
+          cc,
+          true,
+        ).map((packet) => {
+          // version_number, 5 bytes into the section after the adaptation field's stuffing and the pointer_field;
+          // the CRC_32 is left as it was, so a changed version is also a damaged section
+          const version = 4 + 1 + (packet[4] as number) + 1 + 5;
+          packet[version] = (packet[version] as number) | (versionNumber << 1);
+          return packet;
+        }),
+      );
+    const parts: Uint8Array[] = [];
+    let videoCc = 0;
+    for (let round = 0; round < 12; round++) {
+      parts.push(...packetize(0, patSection(programs), round, true));
+      parts.push(...pmts(round === 7 ? 1 : 0, round));
+      const video = packetize(
+        VIDEO_PID,
+        pes2(0xe0, videoBytes(rnd, 900), { length0: true, pts: round }),
+        videoCc,
+      );
+      videoCc = (videoCc + video.length) & 15;
+      parts.push(...video);
+    }
+    const file = concat(...parts);
+    const want = demux(file, TS_PACKET_LENGTH, "off");
+    expect(want.errors.some((e) => e.includes("ERR_PSI_CRC"))).toBe(true);
+    let got: Calls | undefined;
+    const walked = walkedPackets(() => {
+      got = demux(file, TS_PACKET_LENGTH, "auto");
+    });
+    expect(got).toEqual(want);
+    // Left to JavaScript: the first round, the changed round and the one after it, and every packet of the four
+    // PMT PIDs beyond the 16 table slots: about a third of this file.
+    expect(walked).toBeGreaterThan((file.length / TS_PACKET_LENGTH) * 0.6);
+    expect(demux(file, TS_PACKET_LENGTH, "auto", [1000, 7 * TS_PACKET_LENGTH], true)).toEqual(want);
   });
 
   test("TsDemuxer does not take a packet of zero bytes at the start of a walk for video", () => {

@@ -1,7 +1,7 @@
 /** @module Streaming MPEG Transport Stream demuxer for 188-byte TS and 192-byte M2TS (ISO/IEC 13818-1 2.4). */
 
 import { CodecError } from "../codec-error.ts";
-import { VIDEO_BLOCK_BYTES } from "../kernel-memory.ts";
+import { PID_COUNT, TABLE_SLOT_BYTES, TABLE_SLOTS, VIDEO_BLOCK_BYTES } from "../kernel-memory.ts";
 import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import {
@@ -19,6 +19,7 @@ import {
   initialPidState,
   KIND_CALLER,
   KIND_OTHER,
+  KIND_TABLE_SLOT,
   KIND_VIDEO,
   TS_WALK_WINDOW_BYTES,
   type TsPacketKernel,
@@ -31,8 +32,6 @@ import { RUN_FIELDS, VideoBlock } from "./video-block.ts";
 /** Consecutive sync bytes a resync candidate needs (fewer only at the end of the data). */
 const RESYNC_PACKETS = 3;
 const CONTINUITY_MODULO = 16;
-/** PIDs are 13 bits, ISO/IEC 13818-1 2.4.3.3. */
-const PID_COUNT = 0x2000;
 const NO_COUNTER = -1;
 /** Fewer packets than this in a buffer (a packet carried across chunks) are demuxed without the kernel. */
 const KERNEL_MIN_PACKETS = 4;
@@ -66,7 +65,10 @@ export class TsDemuxer extends ChunkedUnitParser {
    * PID: views of #ownState, or of the kernel's copy during a push it walks.
    */
   #counters = new Int8Array(this.#ownState.buffer, 0, PID_COUNT);
-  #kinds = this.#ownState.subarray(PID_COUNT);
+  #kinds = this.#ownState.subarray(PID_COUNT, 2 * PID_COUNT);
+  /** The table slots (TABLE_SLOTS packets), in the same state, and which table PID uses which slot. */
+  #slots = this.#ownState.subarray(2 * PID_COUNT);
+  readonly #slotOf = new Map<number, number>();
   readonly #useKernel: boolean;
   /** Where video gathers until it is handed on: the kernel's block while it walks, else #ownBlock(). */
   #block: VideoBlock;
@@ -130,7 +132,27 @@ export class TsDemuxer extends ChunkedUnitParser {
 
   #useState(state: Uint8Array): void {
     this.#counters = new Int8Array(state.buffer, state.byteOffset, PID_COUNT);
-    this.#kinds = state.subarray(PID_COUNT);
+    this.#kinds = state.subarray(PID_COUNT, 2 * PID_COUNT);
+    this.#slots = state.subarray(2 * PID_COUNT);
+  }
+
+  /**
+   * After a PAT/PMT packet of `pid` was read: `packet` (its 188 TS bytes) when the read was clean, so that the
+   * kernel takes its repeats (in one of TABLE_SLOTS slots; a PID beyond them stays with JavaScript), else
+   * undefined, and the kernel leaves the PID's packets to JavaScript again.
+   */
+  #keepTablePacket(pid: number, packet: Uint8Array | undefined): void {
+    let slot = this.#slotOf.get(pid);
+    if (packet !== undefined && slot === undefined && this.#slotOf.size < TABLE_SLOTS) {
+      slot = this.#slotOf.size;
+      this.#slotOf.set(pid, slot);
+    }
+    if (packet === undefined || slot === undefined) {
+      this.#kinds[pid] = KIND_CALLER;
+      return;
+    }
+    this.#slots.set(packet, slot * TABLE_SLOT_BYTES);
+    this.#kinds[pid] = KIND_TABLE_SLOT + slot;
   }
 
   #ownBlock(): VideoBlock {
@@ -333,7 +355,8 @@ export class TsDemuxer extends ChunkedUnitParser {
     if (pid === this.#tables.videoPid) {
       this.#pes.payload(buf, payloadStart, end, payloadUnitStart, payloadOffset, packetOffset);
     } else if (this.#tables.isTablePid(pid)) {
-      this.#tables.push(pid, buf, payloadStart, end, payloadUnitStart, payloadOffset);
+      const clean = this.#tables.push(pid, buf, payloadStart, end, payloadUnitStart, payloadOffset);
+      this.#keepTablePacket(pid, clean ? buf.subarray(at, at + TS_PACKET_LENGTH) : undefined);
     }
   }
 

@@ -14,6 +14,8 @@ import { VideoBlock } from "./video-block.ts";
 export const KIND_OTHER = 0;
 export const KIND_VIDEO = 1;
 export const KIND_CALLER = 2;
+/** KIND_TABLE_SLOT + k: a PAT/PMT PID whose repeats of the packet in table slot k the walk takes. */
+export const KIND_TABLE_SLOT = 3;
 
 /** Bytes of packets walked per call: bounds the run records and, for chunks not in the memory, the copy. */
 export const TS_WALK_WINDOW_BYTES = KERNEL_WINDOW_BYTES;
@@ -38,8 +40,8 @@ export class TsPacketKernel {
   /** The video block the walk writes ES bytes into (in the kernels' memory). */
   readonly block: VideoBlock;
   /**
-   * The walking demuxer's PID state: int8 continuity_counter per PID (-1 before its first packet), then the
-   * uint8 kind per PID (KIND_*).
+   * The walking demuxer's PID state: int8 continuity_counter per PID (-1 before its first packet), the uint8
+   * kind per PID (KIND_*), then TABLE_SLOTS packets of TABLE_SLOT_BYTES.
    */
   readonly pidState: Uint8Array;
   /** Where walk() leaves its run records: four i32 each (first packet's address, payload start in it, length, count). */
@@ -90,9 +92,9 @@ export function tsPacketKernel(): TsPacketKernel | null {
   return instance;
 }
 
-/** The PID state a demuxer starts with: no counter seen on any PID, every PID KIND_OTHER. */
+/** The PID state a demuxer starts with: no counter seen on any PID, every PID KIND_OTHER, no table slot used. */
 export function initialPidState(): Uint8Array {
-  const state = new Uint8Array(2 * PID_COUNT);
+  const state = new Uint8Array(PID_STATE_BYTES);
   state.fill(0xff, 0, PID_COUNT);
   return state;
 }

@@ -12,7 +12,10 @@
 ;;
 ;; Per-PID state (the caller's, at $state): int8 continuity_counter at $state + pid (-1 before the PID's first
 ;; packet), then uint8 kind at $state + 8192 + pid: KIND_OTHER (counters only), KIND_VIDEO (the video PID
-;; while a PES is being passed through: payload copied), KIND_CALLER (the caller handles every packet of it).
+;; while a PES is being passed through: payload copied), KIND_CALLER (the caller handles every packet of it),
+;; or 3 + k for a PAT/PMT PID whose last packet the caller read cleanly and keeps in table slot k (192 bytes
+;; each from $state + 16384): a packet equal to it but for its continuity_counter is a repeat the caller would
+;; read to no effect, and the walk takes it; any other packet of the PID goes to the caller.
 ;;
 ;; Run records (four i32 at $runs): address of the first packet, payload start within the packet, payload
 ;; length, packet count; the k-th packet of a run lies `stride` bytes after the (k-1)-th.
@@ -61,6 +64,39 @@
           (local.get $dataLength))
       (then (return (i32.const -1))))
     (i32.add (i32.const 9) (local.get $dataLength)))
+
+;; The 188 bytes of the TS packet at $a equal those at $ref, continuity_counter (low nibble of byte 3)
+  ;; aside: eleven 16-byte vectors and the last 16 bytes (overlapping the eleventh).
+  (func $sameTablePacket (param $a i32) (param $ref i32) (result i32)
+    (local $eq v128)
+    ;; every byte but the counter's nibble
+    (local.set $eq
+      (i8x16.eq
+        (v128.and (v128.load (local.get $a)) (v128.const i8x16 -1 -1 -1 0xf0 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1))
+        (v128.and (v128.load (local.get $ref)) (v128.const i8x16 -1 -1 -1 0xf0 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=32 (local.get $a)) (v128.load offset=32 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=48 (local.get $a)) (v128.load offset=48 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=64 (local.get $a)) (v128.load offset=64 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=80 (local.get $a)) (v128.load offset=80 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=96 (local.get $a)) (v128.load offset=96 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=112 (local.get $a)) (v128.load offset=112 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=128 (local.get $a)) (v128.load offset=128 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=144 (local.get $a)) (v128.load offset=144 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=160 (local.get $a)) (v128.load offset=160 (local.get $ref)))))
+    (local.set $eq (v128.and (local.get $eq)
+      (i8x16.eq (v128.load offset=172 (local.get $a)) (v128.load offset=172 (local.get $ref)))))
+    (i8x16.all_true (local.get $eq)))
 
   ;; Walks the packets at $p, $p + $stride, ... while a whole packet lies before $end; the sync byte is $sync
   ;; bytes into each (4 in M2TS). Returns the address of the first packet not walked.
@@ -142,6 +178,12 @@
                   (br_if $stop
                     (i32.ne (local.get $cc) (i32.and (i32.add (local.get $last) (i32.const 1)) (i32.const 0x0f)))))
                 (else (br_if $stop (i32.ne (local.get $cc) (local.get $last)))))))
+          ;; a table PID's packet: taken only as a repeat of the one in its slot
+          (if (i32.ge_u (local.get $kind) (i32.const 3))
+            (then
+              (br_if $stop (i32.eqz (call $sameTablePacket (local.get $a)
+                (i32.add (i32.add (local.get $state) (i32.const 16384))
+                  (i32.mul (i32.sub (local.get $kind) (i32.const 3)) (i32.const 192))))))))
           (local.set $n (i32.const 0))
           ;; a video packet starting a PES without payload needs the caller
           (br_if $stop

@@ -56,7 +56,8 @@ export class TsProgramTables {
    * The payload buf[start, end) of a packet of a table PID, its first byte at file offset `fileOffset`.
    * The PAT and PMTs are repeated every ~100 ms, nearly always unchanged: a packet that starts a section with the
    * same payload as the PID's last packet read cleanly (no error, no section left open) would be read to the
-   * same effect (PIDs already added, or a PMT after the video stream is chosen), so it is skipped.
+   * same effect (PIDs already added, or a PMT after the video stream is chosen), so it is skipped. Returns
+   * whether this packet is now such a clean one (a repeat of it may be skipped, here or by the TS kernel).
    */
   push(
     pid: number,
@@ -65,15 +66,19 @@ export class TsProgramTables {
     end: number,
     unitStart: boolean,
     fileOffset: number,
-  ): void {
+  ): boolean {
     const assembler = this.#assembler(pid);
     const last = this.#lastClean.get(pid);
-    if (unitStart && last !== undefined && !assembler.inSection && sameBytes(buf, start, end, last)) return;
+    if (unitStart && last !== undefined && !assembler.inSection && sameBytes(buf, start, end, last))
+      return true;
     const reported = this.#reported;
     assembler.push(buf.subarray(start, end), unitStart, fileOffset);
-    if (unitStart && !assembler.inSection && this.#reported === reported)
+    if (unitStart && !assembler.inSection && this.#reported === reported) {
       this.#lastClean.set(pid, buf.slice(start, end));
-    else this.#lastClean.delete(pid);
+      return true;
+    }
+    this.#lastClean.delete(pid);
+    return false;
   }
 
   /** Packets of `pid` were lost: the section in progress is dropped. */
