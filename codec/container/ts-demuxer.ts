@@ -70,8 +70,8 @@ export class TsDemuxer extends ChunkedUnitParser {
   #slots = this.#ownState.subarray(2 * PID_COUNT);
   readonly #slotOf = new Map<number, number>();
   readonly #useKernel: boolean;
-  /** Where video gathers until it is handed on: the kernel's block while it walks, else #ownBlock(). */
-  #block: VideoBlock;
+  /** Where video gathers during a push until it is handed on: the kernel's block while it walks, else #ownBlock(). */
+  #block!: VideoBlock;
   #jsBlock: VideoBlock | undefined;
   readonly #tables: TsProgramTables;
   readonly #pes: TsVideoPes;
@@ -85,7 +85,6 @@ export class TsDemuxer extends ChunkedUnitParser {
     this.syncOffset = packetLength - TS_PACKET_LENGTH;
     this.maxUnitLength = packetLength * (RESYNC_PACKETS + 1);
     this.#useKernel = options.kernel !== "off";
-    this.#block = this.#ownBlock();
     this.#kinds[PID_PAT] = KIND_CALLER;
     this.#tables = new TsProgramTables({
       pmtPid: (pid) => this.#setKind(pid),
@@ -106,27 +105,27 @@ export class TsDemuxer extends ChunkedUnitParser {
   protected parseUnits(buf: Uint8Array, base: number, atEnd: boolean): number {
     const kernel =
       this.#useKernel && buf.length >= KERNEL_MIN_PACKETS * this.packetLength ? tsPacketKernel() : null;
-    if (kernel === null || kernel.busy) {
-      const consumed = this.#parse(buf, base, atEnd, null);
-      this.#flushBlock();
-      return consumed;
+    const walker = kernel !== null && !kernel.busy ? kernel : null;
+    if (walker !== null) {
+      // The kernel is this demuxer's for the push: it walks with this demuxer's PID state, and the packets
+      // left to JavaScript read and write the same copy.
+      walker.busy = true;
+      walker.pidState.set(this.#ownState);
+      this.#useState(walker.pidState);
     }
-    // The kernel is this demuxer's for the push: it walks with this demuxer's PID state, and the packets left
-    // to JavaScript read and write the same copy.
-    kernel.busy = true;
-    kernel.pidState.set(this.#ownState);
-    this.#useState(kernel.pidState);
-    this.#block = kernel.block;
+    const block = walker?.block ?? this.#ownBlock();
+    this.#block = block;
     try {
-      const consumed = this.#parse(buf, base, atEnd, kernel);
+      const consumed = this.#parse(buf, base, atEnd, walker);
       this.#flushBlock();
       return consumed;
     } finally {
-      kernel.block.clear();
-      this.#ownState.set(kernel.pidState);
-      this.#useState(this.#ownState);
-      this.#block = this.#ownBlock();
-      kernel.busy = false;
+      block.clear();
+      if (walker !== null) {
+        this.#ownState.set(walker.pidState);
+        this.#useState(this.#ownState);
+        walker.busy = false;
+      }
     }
   }
 
