@@ -64,10 +64,10 @@ export class TsDemuxer extends ChunkedUnitParser {
    * Last continuity_counter per PID, NO_COUNTER before a PID's first packet, and the kernel's kind of each
    * PID: views of #ownState, or of the kernel's copy during a push it walks.
    */
-  #counters = new Int8Array(this.#ownState.buffer, 0, PID_COUNT);
-  #kinds = this.#ownState.subarray(PID_COUNT, 2 * PID_COUNT);
+  #counters!: Int8Array;
+  #kinds!: Uint8Array;
   /** The table slots (TABLE_SLOTS packets), in the same state, and which table PID uses which slot. */
-  #slots = this.#ownState.subarray(2 * PID_COUNT);
+  #slots!: Uint8Array;
   readonly #slotOf = new Map<number, number>();
   readonly #useKernel: boolean;
   /** Where video gathers during a push until it is handed on: the kernel's block while it walks, else #ownBlock(). */
@@ -85,6 +85,7 @@ export class TsDemuxer extends ChunkedUnitParser {
     this.syncOffset = packetLength - TS_PACKET_LENGTH;
     this.maxUnitLength = packetLength * (RESYNC_PACKETS + 1);
     this.#useKernel = options.kernel !== "off";
+    this.#useState(this.#ownState);
     this.#kinds[PID_PAT] = KIND_CALLER;
     this.#tables = new TsProgramTables({
       pmtPid: (pid) => this.#setKind(pid),
