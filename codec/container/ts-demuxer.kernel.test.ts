@@ -369,7 +369,8 @@ describe("TsDemuxer with the WebAssembly packet walk", () => {
     }
     const file = concat(...parts);
     const want = demux(file, TS_PACKET_LENGTH, "off");
-    expect(want.errors.some((e) => e.includes("ERR_PSI_CRC"))).toBe(true);
+    // Every PMT of the changed round is read (and found damaged), slotted PID or not.
+    expect(want.errors.filter((e) => e.includes("ERR_PSI_CRC")).length).toBe(programs.length);
     let got: Calls | undefined;
     const walked = walkedPackets(() => {
       got = demux(file, TS_PACKET_LENGTH, "auto");

@@ -32,6 +32,8 @@ import { RUN_FIELDS, VideoBlock } from "./video-block.ts";
 /** Consecutive sync bytes a resync candidate needs (fewer only at the end of the data). */
 const RESYNC_PACKETS = 3;
 const CONTINUITY_MODULO = 16;
+/** continuity_counter is the low nibble of a TS packet's fourth byte, ISO/IEC 13818-1 2.4.3.2. */
+const CONTINUITY_BYTE = 3;
 const NO_COUNTER = -1;
 /** Fewer packets than this in a buffer (a packet carried across chunks) are demuxed without the kernel. */
 const KERNEL_MIN_PACKETS = 4;
@@ -137,9 +139,9 @@ export class TsDemuxer extends ChunkedUnitParser {
   }
 
   /**
-   * After a PAT/PMT packet of `pid` was read: `packet` (its 188 TS bytes) when the read was clean, so that the
-   * kernel takes its repeats (in one of TABLE_SLOTS slots; a PID beyond them stays with JavaScript), else
-   * undefined, and the kernel leaves the PID's packets to JavaScript again.
+   * After a PAT/PMT packet of `pid` was read: `packet` (its 188 TS bytes) when the read was clean, kept in one of
+   * TABLE_SLOTS slots so that its repeats are skipped (#isTableRepeat, and the kernel by the same rule; a PID
+   * beyond the slots has every packet read), else undefined, and the PID's next packet is read again.
    */
   #keepTablePacket(pid: number, packet: Uint8Array | undefined): void {
     let slot = this.#slotOf.get(pid);
@@ -153,6 +155,23 @@ export class TsDemuxer extends ChunkedUnitParser {
     }
     this.#slots.set(packet, slot * TABLE_SLOT_BYTES);
     this.#kinds[pid] = KIND_TABLE_SLOT + slot;
+  }
+
+  /**
+   * The TS packet at `buf[at]` of table PID `pid` equals, but for its continuity_counter, the one kept after
+   * the PID's last clean read: reading it would change nothing (TsProgramTables.push). The walk's rule for
+   * KIND_TABLE_SLOT PIDs (ts-packet-walk.wat), for the packets JavaScript reads.
+   */
+  #isTableRepeat(pid: number, buf: Uint8Array, at: number): boolean {
+    const kind = this.#kinds[pid] as number;
+    if (kind < KIND_TABLE_SLOT) return false;
+    const slots = this.#slots;
+    const ref = (kind - KIND_TABLE_SLOT) * TABLE_SLOT_BYTES;
+    for (let i = 0; i < TS_PACKET_LENGTH; i++) {
+      const mask = i === CONTINUITY_BYTE ? 0xf0 : 0xff;
+      if (((buf[at + i] as number) & mask) !== ((slots[ref + i] as number) & mask)) return false;
+    }
+    return true;
   }
 
   #ownBlock(): VideoBlock {
@@ -355,6 +374,7 @@ export class TsDemuxer extends ChunkedUnitParser {
     if (pid === this.#tables.videoPid) {
       this.#pes.payload(buf, payloadStart, end, payloadUnitStart, payloadOffset, packetOffset);
     } else if (this.#tables.isTablePid(pid)) {
+      if (this.#isTableRepeat(pid, buf, at)) return;
       const clean = this.#tables.push(pid, buf, payloadStart, end, payloadUnitStart, payloadOffset);
       this.#keepTablePacket(pid, clean ? buf.subarray(at, at + TS_PACKET_LENGTH) : undefined);
     }

@@ -41,8 +41,6 @@ export class TsProgramTables {
   videoPid = -1;
   readonly #pmtPids = new Set<number>();
   readonly #assemblers = new Map<number, PsiAssembler>();
-  /** Per PID, the payload of its last packet read cleanly (push()). */
-  readonly #lastClean = new Map<number, Uint8Array>();
   #reported = 0;
 
   constructor(private readonly events: TsProgramEvents) {}
@@ -53,11 +51,10 @@ export class TsProgramTables {
   }
 
   /**
-   * The payload buf[start, end) of a packet of a table PID, its first byte at file offset `fileOffset`.
-   * The PAT and PMTs are repeated every ~100 ms, nearly always unchanged: a packet that starts a section with the
-   * same payload as the PID's last packet read cleanly (no error, no section left open) would be read to the
-   * same effect (PIDs already added, or a PMT after the video stream is chosen), so it is skipped. Returns
-   * whether this packet is now such a clean one (a repeat of it may be skipped, here or by the TS kernel).
+   * The payload buf[start, end) of a packet of a table PID, its first byte at file offset `fileOffset`. Returns
+   * whether the read was clean: the packet started a section, reported no error and left no section open. Read
+   * again with no section open, the same packet would have the same effect (PIDs already added, or a PMT after
+   * the video stream is chosen), so its unchanged repeats (the PAT and PMTs come every ~100 ms) may be skipped.
    */
   push(
     pid: number,
@@ -68,17 +65,9 @@ export class TsProgramTables {
     fileOffset: number,
   ): boolean {
     const assembler = this.#assembler(pid);
-    const last = this.#lastClean.get(pid);
-    if (unitStart && last !== undefined && !assembler.inSection && sameBytes(buf, start, end, last))
-      return true;
     const reported = this.#reported;
     assembler.push(buf.subarray(start, end), unitStart, fileOffset);
-    if (unitStart && !assembler.inSection && this.#reported === reported) {
-      this.#lastClean.set(pid, buf.slice(start, end));
-      return true;
-    }
-    this.#lastClean.delete(pid);
-    return false;
+    return unitStart && !assembler.inSection && this.#reported === reported;
   }
 
   /** Packets of `pid` were lost: the section in progress is dropped. */
@@ -128,10 +117,4 @@ export class TsProgramTables {
       this.#error(fileOffset + e.offset, e.code, e.message);
     }
   }
-}
-
-function sameBytes(buf: Uint8Array, start: number, end: number, other: Uint8Array): boolean {
-  if (end - start !== other.length) return false;
-  for (let i = 0; i < other.length; i++) if (buf[start + i] !== other[i]) return false;
-  return true;
 }
