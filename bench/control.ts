@@ -31,7 +31,7 @@ const SECONDS = Number(flags.seconds);
 const CALLEES = Number(flags.callees);
 const KEEPALIVES = Math.min(Number(flags.keepalives), DEVICES);
 const ROOT = join(import.meta.dir, "..");
-const MAIN = join(ROOT, "firmware/main.ts");
+const MAIN = join(ROOT, "bin/pvrlink.ts");
 
 interface LoadResult {
   name: string;

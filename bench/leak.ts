@@ -15,7 +15,7 @@ import { concat, splitBytes } from "../codec/split/split-bytes.ts";
 import { generateSessionKeyBytes } from "../crypto/aead.ts";
 import { makePatternKeystream } from "../crypto/keystream.ts";
 import { randomBytes } from "../crypto/random-token.ts";
-import { mpeg2RecordingArgs } from "../firmware/demo/mpeg2-recipe.ts";
+import { mpeg2RecordingArgs } from "../demo/mpeg2-recipe.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
 import { type CostRun, splitCost, wholeFileCost } from "./lib/leak-cost.ts";
 import {

@@ -7,7 +7,7 @@ import { RecordingIndexer } from "../codec/container/recording-indexer.ts";
 import { TsDemuxer } from "../codec/container/ts-demuxer.ts";
 import { StartCodeScanner } from "../codec/mpeg-video/start-code-scanner.ts";
 import { VideoIndexer } from "../codec/mpeg-video/video-indexer.ts";
-import { readChunksIntoKernel } from "../firmware/commands/recording-file.ts";
+import { readChunksIntoKernel } from "../firmware/files/recording-file.ts";
 import { benchRecordings, broadcastRecordings } from "./lib/bench-recordings.ts";
 import { fileHugePagesMiB } from "./lib/file-huge-pages.ts";
 import { formatTable } from "./lib/format-table.ts";

@@ -3,7 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { $ } from "bun";
-import { Cluster } from "../firmware/demo/cluster.ts";
+import { Cluster } from "../demo/cluster.ts";
 import type { SendResult } from "../firmware/send/send-recording.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
 import { formatTable } from "./lib/format-table.ts";

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { EnrollResponse } from "../protocol/api-types.ts";
 import type { ControlConfig } from "./control-config.ts";
-import { ApiError } from "./control-error.ts";
+import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
@@ -106,19 +106,6 @@ export function setTriggerTarget(ctx: ControlContext, target: TriggerPort): void
 /** Streamed data routes of control/relay, whose bodies are AEAD-sealed end to end and may be UNSIGNED-PAYLOAD. */
 const UNSIGNED_ROUTE = /^\/v1\/transfers\/[^/]+\/data$/;
 
-/** Any error carrying a numeric HTTP status and a string code (ApiError, or the relay's own typed errors). */
-function asTyped(
-  err: unknown,
-): { status: number; code: string; message: string; extra?: Record<string, unknown> } | null {
-  if (err instanceof ApiError) return err;
-  const e = err as { status?: unknown; code?: unknown; message?: unknown; extra?: unknown };
-  if (typeof e?.status === "number" && e.status >= 400 && e.status < 600 && typeof e.code === "string") {
-    const extra = typeof e.extra === "object" && e.extra !== null ? (e.extra as Record<string, unknown>) : {};
-    return { status: e.status, code: e.code, message: String(e.message ?? e.code), extra };
-  }
-  return null;
-}
-
 const STATUS_COOKIE = "pvrlink_admin";
 
 export function createControlApp(
@@ -132,8 +119,7 @@ export function createControlApp(
   // The one place errors become responses: typed errors keep their status and code, anything else is a 500
   // whose detail goes to the log (never to the client, never with request bodies).
   app.onError((err, c) => {
-    const t = asTyped(err);
-    if (t) return c.json({ error: { ...t.extra, code: t.code, message: t.message } }, t.status as 400);
+    if (err instanceof ApiError) return c.json(err.body(), err.status);
     ctx.log(`internal error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
     return c.json({ error: { code: "internal_error", message: "Internal error" } }, 500);
   });

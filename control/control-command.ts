@@ -1,13 +1,13 @@
 /** @module `pvrlink control`: serve the control node, enroll devices, mint enrollment tokens, show the admin token. */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Command, EXIT_OK, InputError, UsageError } from "../firmware/cli/command.ts";
-import { parseFlags } from "../firmware/cli/parse-flags.ts";
+import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
+import { parseFlags } from "../cli/parse-flags.ts";
 import type { DeviceCredential } from "../protocol/api-types.ts";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig } from "./control-config.ts";
-import { ApiError } from "./control-error.ts";
 import { DATABASE_FILE, formatHostPort, startControlNode } from "./control-node.ts";
+import { ApiError } from "./errors/api-error.ts";
 import { openControlDatabase } from "./store/control-database.ts";
 import { DeviceStore } from "./store/device-store.ts";
 

@@ -1,6 +1,6 @@
 /** @module The control node's configuration: every option with its default, loaded from an optional JSON file and checked. */
 import { readFileSync } from "node:fs";
-import { InputError } from "../firmware/cli/command.ts";
+import { InputError } from "../cli/command.ts";
 
 export interface ControlConfig {
   /** HOST:PORT of the HTTP API; port 0 picks a free port. */

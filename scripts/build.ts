@@ -14,6 +14,6 @@ for (const { target, out } of TARGETS) {
   // (`pvrlink --version` 0.035 -> 0.011 s). CommonJS rather than ESM output: an ESM bundle hoists every node:
   // import of every module to the top, so each start loaded node:crypto, node:net, node:util... for every
   // command (0.011 -> 0.006 s for `--version`); CJS loads a module's builtins when its command is imported.
-  await $`${process.execPath} build --compile --minify --sourcemap --bytecode --format=cjs --target=${target} firmware/main.ts --outfile ${out}`.quiet();
+  await $`${process.execPath} build --compile --minify --sourcemap --bytecode --format=cjs --target=${target} bin/pvrlink.ts --outfile ${out}`.quiet();
   console.log(`built ${out} (${target})`);
 }

@@ -1,8 +1,8 @@
 /** @module The sender's CPU per GiB in each protection mode (seed, pattern, whole file), run with the firmware's own pieces. */
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { tagChunk } from "../../crypto/chunk-tag.ts";
-import { openInput, readChunks } from "../../firmware/commands/recording-file.ts";
 import { DataFrameBatcher } from "../../firmware/direct/data-frame-batcher.ts";
+import { openInput, readChunks } from "../../firmware/files/recording-file.ts";
 import { encodeFromFile, manifestFor, STREAM_OF } from "../../firmware/send/relay-sources.ts";
 import { planSend } from "../../firmware/send/send-plan.ts";
 import { patternEncoder } from "../../firmware/send/split-pass.ts";

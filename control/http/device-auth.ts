@@ -10,7 +10,7 @@ import {
   UNSIGNED_PAYLOAD,
 } from "../../protocol/api-types.ts";
 import { HTTP_KEY_PURPOSE, sha256Hex, signatureMatches } from "../../protocol/request-signature.ts";
-import { ApiError } from "../control-error.ts";
+import { ApiError } from "../errors/api-error.ts";
 import type { NonceStore } from "../store/nonce-store.ts";
 import { readLimited } from "./json-body.ts";
 import type { RateLimiter } from "./rate-limiter.ts";

@@ -1,6 +1,6 @@
 /** @module Tests for the request-body helpers: size limits, JSON objects, and field checks that name the field. */
 import { describe, expect, test } from "bun:test";
-import { ApiError } from "../control-error.ts";
+import { ApiError } from "../errors/api-error.ts";
 import {
   onlyFields,
   optStringArray,

@@ -1,5 +1,5 @@
 /** @module Reading request bodies under a size limit and checking untrusted JSON field by field, so a 400 names the field. */
-import { ApiError, badRequest } from "../control-error.ts";
+import { ApiError, badRequest } from "../errors/api-error.ts";
 
 /** Reads at most limit bytes of a body stream; 413 body_too_large beyond, without buffering the excess. */
 export async function readLimited(req: Request, limit: number): Promise<Uint8Array> {

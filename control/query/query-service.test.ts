@@ -1,6 +1,6 @@
 /** @module Tests for QueryService.query(): the order of its checks and the distinct refusal for each. */
 import { beforeEach, describe, expect, test } from "bun:test";
-import { ApiError } from "../control-error.ts";
+import { ApiError } from "../errors/api-error.ts";
 import { AllowListStore } from "../store/allow-list-store.ts";
 import { openControlDatabase } from "../store/control-database.ts";
 import { DeviceStore } from "../store/device-store.ts";

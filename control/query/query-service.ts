@@ -1,7 +1,7 @@
 /** @module QUERY (seed A FIG. 12 S1201-S1211 with FIG. 16 S1606-S1608; seed B FIG. 3 -> FIG. 4A/4B): the ordered checks that gate an address, then the session. */
 import { connect } from "node:net";
 import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
-import { ApiError } from "../control-error.ts";
+import { ApiError } from "../errors/api-error.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 import type { KeepaliveTable } from "../store/keepalive-table.ts";

@@ -1,7 +1,7 @@
-/** @module Reading the relay routes' requests (JSON body, path id, offset) and the transfer's answer shape; refusals are RelayErrors. */
+/** @module Reading the relay routes' requests (JSON body, path id, offset) and the transfer's answer shape; refusals are ApiErrors. */
 import type { Context } from "hono";
+import { ApiError } from "../errors/api-error.ts";
 import type { SpoolEntry } from "../spool/spool-store.ts";
-import { RelayError } from "./relay-error.ts";
 
 /** JSON bodies on these routes are small; anything larger is refused before parsing. */
 const MAX_JSON_BYTES = 16 * 1024;
@@ -28,25 +28,25 @@ export function transferInfo(e: SpoolEntry) {
 export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
   const len = Number(c.req.header("content-length") ?? "0");
   if (len > MAX_JSON_BYTES)
-    throw new RelayError(413, "body_too_large", `JSON body exceeds ${MAX_JSON_BYTES} bytes`);
+    throw new ApiError(413, "body_too_large", `JSON body exceeds ${MAX_JSON_BYTES} bytes`);
   const text = await c.req.text();
   if (text.length > MAX_JSON_BYTES)
-    throw new RelayError(413, "body_too_large", `JSON body exceeds ${MAX_JSON_BYTES} bytes`);
+    throw new ApiError(413, "body_too_large", `JSON body exceeds ${MAX_JSON_BYTES} bytes`);
   let v: unknown;
   try {
     v = text === "" ? {} : JSON.parse(text);
   } catch {
-    throw new RelayError(400, "bad_request", "Body is not valid JSON");
+    throw new ApiError(400, "bad_request", "Body is not valid JSON");
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new RelayError(400, "bad_request", "Body is not a JSON object");
+    throw new ApiError(400, "bad_request", "Body is not a JSON object");
   }
   return v as Record<string, unknown>;
 }
 
 export function positiveInt(v: unknown, field: string): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
-    throw new RelayError(400, "bad_request", `Invalid field '${field}': must be a positive integer`);
+    throw new ApiError(400, "bad_request", `Invalid field '${field}': must be a positive integer`);
   }
   return v;
 }
@@ -54,7 +54,7 @@ export function positiveInt(v: unknown, field: string): number {
 /** The :id path parameter. */
 export function idOf(c: Context): string {
   const id = c.req.param("id");
-  if (!id) throw new RelayError(404, "transfer_not_found", "No transfer id in the path");
+  if (!id) throw new ApiError(404, "transfer_not_found", "No transfer id in the path");
   return id;
 }
 
@@ -62,7 +62,7 @@ export function idOf(c: Context): string {
 export function offsetParam(c: Context): number {
   const raw = c.req.query("offset") ?? "0";
   if (!OFFSET.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    throw new RelayError(400, "bad_request", "Invalid query 'offset': must be a non-negative integer");
+    throw new ApiError(400, "bad_request", "Invalid query 'offset': must be a non-negative integer");
   }
   return Number(raw);
 }

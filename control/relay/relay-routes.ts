@@ -3,10 +3,10 @@ import type { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { type Context, Hono } from "hono";
+import { ApiError } from "../errors/api-error.ts";
 import { followFile } from "../spool/spool-download.ts";
 import { type SpoolEntry, SpoolStore, type TransferKind } from "../spool/spool-store.ts";
 import { appendStream } from "../spool/spool-upload.ts";
-import { RelayError } from "./relay-error.ts";
 import { idOf, offsetParam, positiveInt, readJsonObject, transferInfo } from "./relay-request.ts";
 
 /** The session as the relay needs it; supplied by the session store. */
@@ -85,7 +85,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
   const entryFor = (id: string, deviceId: string, role: "sender" | "recipient" | "either"): SpoolEntry => {
     const e = store.get(id, now());
     if (!e)
-      throw new RelayError(404, "transfer_not_found", "No such transfer (or it expired or was acknowledged)");
+      throw new ApiError(404, "transfer_not_found", "No such transfer (or it expired or was acknowledged)");
     const ok =
       role === "sender"
         ? e.senderId === deviceId
@@ -93,7 +93,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
           ? e.recipientId === deviceId
           : e.senderId === deviceId || e.recipientId === deviceId;
     if (!ok)
-      throw new RelayError(
+      throw new ApiError(
         403,
         "not_participant",
         `Only the session's ${role === "sender" ? "caller" : role === "recipient" ? "callee" : "peers"} may do this`,
@@ -111,8 +111,8 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
         sweep();
         return await h(c);
       } catch (e) {
-        if (e instanceof RelayError) {
-          return c.json({ error: { code: e.code, message: e.message, ...e.extra } }, e.status);
+        if (e instanceof ApiError) {
+          return c.json(e.body(), e.status);
         }
         throw e;
       }
@@ -125,41 +125,43 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
       const o = await readJsonObject(c);
       const sessionId = o.session;
       if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 128) {
-        throw new RelayError(400, "bad_request", "Invalid field 'session': must be a session id");
+        throw new ApiError(400, "bad_request", "Invalid field 'session': must be a session id");
       }
       const size = positiveInt(o.size, "size");
       const kind = o.kind;
       if (kind !== "relay" && kind !== "store") {
-        throw new RelayError(400, "bad_request", 'Invalid field \'kind\': must be "relay" or "store"');
+        throw new ApiError(400, "bad_request", 'Invalid field \'kind\': must be "relay" or "store"');
       }
       const label = o.label ?? null;
       if (label !== null && (typeof label !== "string" || label.length > MAX_LABEL_CHARS)) {
-        throw new RelayError(
+        throw new ApiError(
           400,
           "bad_request",
           `Invalid field 'label': must be a string of at most ${MAX_LABEL_CHARS}`,
         );
       }
       const s = deps.getSession(sessionId);
-      if (!s) throw new RelayError(404, "session_not_found", "No such session");
+      if (!s) throw new ApiError(404, "session_not_found", "No such session");
       if (s.callerId !== me) {
-        throw new RelayError(403, "not_participant", "Only the session's caller may send through the node");
+        throw new ApiError(403, "not_participant", "Only the session's caller may send through the node");
       }
-      if (s.state !== "active") throw new RelayError(409, "session_ended", "The session has ended");
+      if (s.state !== "active") throw new ApiError(409, "session_ended", "The session has ended");
       if (kind === "relay" && s.mode !== "live") {
-        throw new RelayError(
+        throw new ApiError(
           409,
           "session_mode_mismatch",
           'A live relay needs a live session; use kind "store"',
         );
       }
       if (size > deps.thresholdBytes) {
-        throw new RelayError(
+        throw new ApiError(
           413,
           "transfer_too_large",
           `Transfer of ${size} bytes exceeds the node's threshold`,
           {
-            threshold: deps.thresholdBytes,
+            details: {
+              threshold: deps.thresholdBytes,
+            },
           },
         );
       }
@@ -195,20 +197,19 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
       const e = entryFor(id, c.get("deviceId"), "sender");
       const offset = offsetParam(c);
       if (e.complete)
-        throw new RelayError(409, "transfer_complete", "Transfer is already complete", {
-          received: e.received,
-        });
-      if (uploading.has(id))
-        throw new RelayError(409, "upload_in_progress", "Another upload to this transfer is running");
-      if (offset !== e.received) {
-        throw new RelayError(
-          409,
-          "offset_mismatch",
-          `Node holds ${e.received} bytes; resume at that offset`,
-          {
+        throw new ApiError(409, "transfer_complete", "Transfer is already complete", {
+          details: {
             received: e.received,
           },
-        );
+        });
+      if (uploading.has(id))
+        throw new ApiError(409, "upload_in_progress", "Another upload to this transfer is running");
+      if (offset !== e.received) {
+        throw new ApiError(409, "offset_mismatch", `Node holds ${e.received} bytes; resume at that offset`, {
+          details: {
+            received: e.received,
+          },
+        });
       }
       const live = { written: offset };
       uploading.set(id, live);
@@ -236,7 +237,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
         uploading.delete(id);
         wake(id);
       }
-      if (result.error instanceof RelayError) throw result.error;
+      if (result.error instanceof ApiError) throw result.error;
       if (result.error !== undefined) {
         log(`spool: upload to ${id} ended early at ${result.received}: ${String(result.error)}`);
       }
@@ -253,22 +254,24 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
       const size = positiveInt(o.size, "size");
       const sha = o.sha256;
       if (sha !== undefined && (typeof sha !== "string" || !SHA256_HEX.test(sha))) {
-        throw new RelayError(400, "bad_request", "Invalid field 'sha256': must be 64 lower-case hex digits");
+        throw new ApiError(400, "bad_request", "Invalid field 'sha256': must be 64 lower-case hex digits");
       }
       if (size !== e.size)
-        throw new RelayError(409, "size_mismatch", `Declared size was ${e.size}, not ${size}`);
+        throw new ApiError(409, "size_mismatch", `Declared size was ${e.size}, not ${size}`);
       if (uploading.has(id))
-        throw new RelayError(409, "upload_in_progress", "An upload to this transfer is running");
+        throw new ApiError(409, "upload_in_progress", "An upload to this transfer is running");
       if (e.received !== e.size) {
-        throw new RelayError(409, "transfer_incomplete", `Node holds ${e.received} of ${e.size} bytes`, {
-          received: e.received,
+        throw new ApiError(409, "transfer_incomplete", `Node holds ${e.received} of ${e.size} bytes`, {
+          details: {
+            received: e.received,
+          },
         });
       }
       if (!e.complete && sha !== undefined) {
         const h = createHash("sha256");
         for await (const chunk of createReadStream(store.pathOf(id))) h.update(chunk as Buffer);
         if (h.digest("hex") !== sha) {
-          throw new RelayError(409, "checksum_mismatch", "Stored bytes do not match the given sha256");
+          throw new ApiError(409, "checksum_mismatch", "Stored bytes do not match the given sha256");
         }
       }
       if (!e.complete) {
@@ -289,12 +292,14 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
       const e = entryFor(id, c.get("deviceId"), "recipient");
       const offset = offsetParam(c);
       if (e.kind === "store" && !e.complete) {
-        throw new RelayError(409, "transfer_incomplete", "Stored data is delivered only once complete", {
-          received: e.received,
+        throw new ApiError(409, "transfer_incomplete", "Stored data is delivered only once complete", {
+          details: {
+            received: e.received,
+          },
         });
       }
       if (offset > e.size)
-        throw new RelayError(400, "bad_request", `Offset ${offset} is past the size ${e.size}`);
+        throw new ApiError(400, "bad_request", `Offset ${offset} is past the size ${e.size}`);
       const headers = {
         "content-type": "application/octet-stream",
         "x-pvrlink-size": String(e.size),
@@ -339,7 +344,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
     guard((c) => {
       const id = idOf(c);
       entryFor(id, c.get("deviceId"), "recipient");
-      if (uploading.has(id)) throw new RelayError(409, "upload_in_progress", "The sender is still uploading");
+      if (uploading.has(id)) throw new ApiError(409, "upload_in_progress", "The sender is still uploading");
       store.remove(id);
       wake(id);
       log(`spool: ${id} acknowledged and deleted`);

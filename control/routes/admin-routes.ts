@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Hono, type MiddlewareHandler } from "hono";
 import { tagsEqual } from "../../crypto/hmac.ts";
 import type { AdminDevice, DeviceCredential, SessionState, SpoolUsage } from "../../protocol/api-types.ts";
-import { ApiError, badRequest } from "../control-error.ts";
+import { ApiError, badRequest } from "../errors/api-error.ts";
 import { onlyFields, optInt, optString, parseJsonObject, readLimited, reqString } from "../http/json-body.ts";
 import type { TriggerPort } from "../query/trigger-port.ts";
 import type { DeviceStore } from "../store/device-store.ts";

@@ -1,7 +1,7 @@
 /** @module Registration, allow-list, policy and group routes (seed A FIG. 3 REGISTER, FIG. 7 address table; seed B FIG. 7 permission list). */
 import { Hono } from "hono";
 import type { RegistrationResponse } from "../../protocol/api-types.ts";
-import { ApiError, badRequest } from "../control-error.ts";
+import { ApiError, badRequest } from "../errors/api-error.ts";
 import type { DeviceEnv } from "../http/device-auth.ts";
 import {
   onlyFields,

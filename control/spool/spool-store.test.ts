@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RelayError } from "../relay/relay-error.ts";
+import { ApiError } from "../errors/api-error.ts";
 import { SpoolStore } from "./spool-store.ts";
 
 function withStore(f: (s: SpoolStore, db: Database, dir: string) => void) {
@@ -58,7 +58,7 @@ describe("SpoolStore", () => {
   test("create() enforces the per-sender quota over unexpired entries", () => {
     withStore((s) => {
       s.create({ ...base, size: 60, quotaBytes: 100 }, 0);
-      expect(() => s.create({ ...base, size: 41, quotaBytes: 100 }, 0)).toThrow(RelayError);
+      expect(() => s.create({ ...base, size: 41, quotaBytes: 100 }, 0)).toThrow(ApiError);
       expect(s.create({ ...base, senderId: "dev_c", size: 100, quotaBytes: 100 }, 0).size).toBe(100);
       expect(s.create({ ...base, size: 100, quotaBytes: 100 }, 60_000).size).toBe(100);
     });

@@ -3,7 +3,7 @@ import type { Database } from "bun:sqlite";
 import { closeSync, fsyncSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { randomToken } from "../../crypto/random-token.ts";
-import { RelayError } from "../relay/relay-error.ts";
+import { ApiError } from "../errors/api-error.ts";
 
 export type TransferKind = "relay" | "store";
 
@@ -164,15 +164,9 @@ export class SpoolStore {
   ): SpoolEntry {
     const reserved = this.reservedBy(o.senderId, now);
     if (reserved + o.size > o.quotaBytes) {
-      throw new RelayError(
-        507,
-        "quota_exceeded",
-        `Transfer of ${o.size} bytes would exceed the device quota`,
-        {
-          reserved,
-          quota: o.quotaBytes,
-        },
-      );
+      throw new ApiError(507, "quota_exceeded", `Transfer of ${o.size} bytes would exceed the device quota`, {
+        details: { reserved, quota: o.quotaBytes },
+      });
     }
     const id = `tr_${randomToken(16)}`;
     this.#db.run(
@@ -198,7 +192,7 @@ export class SpoolStore {
       id,
     ]);
     if (res.changes !== 1)
-      throw new RelayError(404, "transfer_not_found", "Transfer was removed during the upload");
+      throw new ApiError(404, "transfer_not_found", "Transfer was removed during the upload");
   }
 
   markComplete(id: string, sha256: string | null): void {

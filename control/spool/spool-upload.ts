@@ -1,6 +1,6 @@
 /** @module Streams a request body onto the end of a spool file, fsyncing before any byte is counted as received. */
 import { open } from "node:fs/promises";
-import { RelayError } from "../relay/relay-error.ts";
+import { ApiError } from "../errors/api-error.ts";
 
 /** Default amount written between durable checkpoints inside one PUT, so a long upload cut off mid-way keeps most of it. */
 export const DEFAULT_SYNC_EVERY_BYTES = 4 * 1024 * 1024;
@@ -59,13 +59,11 @@ export async function appendStream(o: {
             o.onWritten?.(pos);
           }
           if (take < value.byteLength) {
-            error = new RelayError(
+            error = new ApiError(
               413,
               "size_exceeded",
               `Body runs past the declared size of ${o.limit} bytes`,
-              {
-                received: pos,
-              },
+              { details: { received: pos } },
             );
             await reader.cancel().catch(() => {});
             break;

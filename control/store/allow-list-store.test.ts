@@ -1,7 +1,7 @@
 /** @module Tests for AllowListStore: Create/Add/Delete edits, all-or-nothing failures, device policy, entry normalisation. */
 import type { Database } from "bun:sqlite";
 import { beforeEach, describe, expect, test } from "bun:test";
-import { ApiError } from "../control-error.ts";
+import { ApiError } from "../errors/api-error.ts";
 import { AllowListStore, normalizeEntry } from "./allow-list-store.ts";
 import { openControlDatabase } from "./control-database.ts";
 import { DeviceStore } from "./device-store.ts";

@@ -1,7 +1,7 @@
 /** @module Allow-lists (seed A FIG. 3/4: the permitted-terminal table), per-device policies and groups. */
 import type { Database } from "bun:sqlite";
 import type { AllowListResponse, AllowPolicy, GroupResponse } from "../../protocol/api-types.ts";
-import { ApiError, badRequest } from "../control-error.ts";
+import { ApiError, badRequest } from "../errors/api-error.ts";
 import { DEVICE_NAME, nameKey } from "./device-store.ts";
 
 /** Group names: 1-64 of letters, digits and "._-", referenced in allow-lists as "@name". */

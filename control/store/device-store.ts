@@ -3,7 +3,7 @@ import type { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { randomBytes, randomToken, toBase64url } from "../../crypto/random-token.ts";
 import type { AllowPolicy } from "../../protocol/api-types.ts";
-import { ApiError, badRequest } from "../control-error.ts";
+import { ApiError, badRequest } from "../errors/api-error.ts";
 
 /** Device secret length: 32 CSPRNG bytes (256 bits). */
 export const SECRET_BYTES = 32;

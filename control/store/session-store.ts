@@ -10,7 +10,7 @@ import type {
   SessionState,
   SessionStatus,
 } from "../../protocol/api-types.ts";
-import { ApiError } from "../control-error.ts";
+import { ApiError } from "../errors/api-error.ts";
 
 /** One-time password length: 16 CSPRNG bytes, 128 bits. */
 export const PASSWORD_BYTES = 16;

@@ -1,9 +1,9 @@
 /** @module `pvrlink inbox`: stored transfers waiting at the node for this recorder, and recordings received. */
 
+import { type Command, EXIT_OK, UsageError } from "../../cli/command.ts";
+import { parseFlags } from "../../cli/parse-flags.ts";
 import type { InboxEntry } from "../../protocol/api-types.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
-import { type Command, EXIT_OK, UsageError } from "../cli/command.ts";
-import { parseFlags } from "../cli/parse-flags.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import { CONFIG_FLAGS, type ConfigFlagValues, resolveConfig } from "../config/recorder-config.ts";
 import { Library } from "../library/library.ts";

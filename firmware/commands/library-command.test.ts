@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const main = join(import.meta.dir, "../main.ts");
+const main = join(import.meta.dir, "../../bin/pvrlink.ts");
 const fixture = join(import.meta.dir, "../../testdata/containers/ts-mpeg2.ts");
 const dir = mkdtempSync(join(tmpdir(), "pvrlink-libcmd-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

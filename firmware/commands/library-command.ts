@@ -1,6 +1,6 @@
 /** @module `pvrlink library add|list|remove`: the recordings this recorder holds and their attributes. */
-import { type Command, EXIT_INPUT, EXIT_OK, UsageError } from "../cli/command.ts";
-import { parseFlags } from "../cli/parse-flags.ts";
+import { type Command, EXIT_INPUT, EXIT_OK, UsageError } from "../../cli/command.ts";
+import { parseFlags } from "../../cli/parse-flags.ts";
 import { CONFIG_FLAGS, resolveConfig } from "../config/recorder-config.ts";
 import { Library, parseProtection, type Recording } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";

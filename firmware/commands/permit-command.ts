@@ -1,8 +1,8 @@
 /** @module `pvrlink permit`: who may call this recorder, kept by the node (policy node) or by this device (policy device). */
 import { mkdirSync } from "node:fs";
+import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
+import { parseFlags } from "../../cli/parse-flags.ts";
 import { ControlApiError, ControlClient } from "../../protocol/control-client.ts";
-import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
-import { parseFlags } from "../cli/parse-flags.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import {
   CONFIG_FLAGS,

@@ -2,9 +2,9 @@
 import { mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
+import { parseFlags } from "../../cli/parse-flags.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
-import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
-import { parseFlags } from "../cli/parse-flags.ts";
 import { DeviceCredential, loadCredential, saveCredential } from "../config/credential-store.ts";
 import {
   CONFIG_FLAGS,

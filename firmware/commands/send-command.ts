@@ -1,10 +1,10 @@
 /** @module `pvrlink send FILE|ID --to NAME`: sends a recording by its attributes and prints what went which way. */
 import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
+import { type Command, EXIT_INPUT, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
+import { parseFlags } from "../../cli/parse-flags.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
-import { type Command, EXIT_INPUT, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
-import { parseFlags } from "../cli/parse-flags.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import {
   CONFIG_FLAGS,
@@ -12,12 +12,12 @@ import {
   parseHostPort,
   resolveConfig,
 } from "../config/recorder-config.ts";
+import { openInput } from "../files/recording-file.ts";
 import { Library, type ProtectionMode, parseProtection } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
 import { planSend } from "../send/send-plan.ts";
 import { type SendResult, sendRecording } from "../send/send-recording.ts";
-import { openInput } from "./recording-file.ts";
 
 const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection seed|pattern]
                    [--json] [--quiet] [--data DIR]

@@ -2,8 +2,8 @@
 import { closeSync, fsyncSync, openSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { InputError } from "../../cli/command.ts";
 import { fromBase64url, randomToken } from "../../crypto/random-token.ts";
-import { InputError } from "../cli/command.ts";
 
 /** Device ids are `dev_` + base64url (the control node's enrollment contract). */
 const DEVICE_ID = /^dev_[A-Za-z0-9_-]{8,64}$/;

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { InputError, UsageError } from "../cli/command.ts";
+import { InputError, UsageError } from "../../cli/command.ts";
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
 
 /** Who answers "may this caller connect?": the node's copy of the allow-list, or this device (verdict triggers). */

@@ -5,8 +5,8 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { InputError } from "../../cli/command.ts";
 import { randomToken } from "../../crypto/random-token.ts";
-import { InputError } from "../cli/command.ts";
 import { detectRecordingType, type RecordingType, TYPE_PROBE_BYTES } from "./detect-recording-type.ts";
 
 /**

@@ -1,7 +1,7 @@
 /** @module The device-held allow-list (policy "device"): names and local @groups, kept in the recorder's data dir. */
 import { join } from "node:path";
-import { InputError } from "../cli/command.ts";
-import { readJsonFile, writeJsonAtomic } from "../recorder/atomic-json-file.ts";
+import { InputError } from "../../cli/command.ts";
+import { readJsonFile, writeJsonAtomic } from "../files/atomic-json-file.ts";
 
 export const ALLOW_LIST_FILE = "allow-list.json";
 

@@ -1,7 +1,7 @@
 /** @module The operator's "do not disturb" switch (`pvrlink recorder busy on|off`), a file in the data dir. */
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { writeJsonAtomic } from "./atomic-json-file.ts";
+import { writeJsonAtomic } from "../files/atomic-json-file.ts";
 
 export const BUSY_SWITCH_FILE = "busy";
 

@@ -1,7 +1,7 @@
 /** @module A received recording being written: a temp file in the library's incoming dir, hashed as it grows. */
 import { createHash } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
-import { BufferedWriter } from "../commands/buffered-writer.ts";
+import { BufferedWriter } from "../files/buffered-writer.ts";
 
 /**
  * Bytes go to a temp path the library handed out; nothing reaches the library until filing renames it after

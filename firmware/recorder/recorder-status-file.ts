@@ -1,6 +1,6 @@
 /** @module The daemon's state for `pvrlink recorder status`: one JSON file in the data dir, replaced atomically. */
 import { join } from "node:path";
-import { readJsonFile, writeJsonAtomic } from "./atomic-json-file.ts";
+import { readJsonFile, writeJsonAtomic } from "../files/atomic-json-file.ts";
 import type { FailedPickup } from "./inbox-pickup.ts";
 import type { ActiveTransfer } from "./recording-receiver.ts";
 

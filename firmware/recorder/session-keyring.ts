@@ -1,6 +1,6 @@
 /** @module Session grants this recorder fetched from the node, kept 0600 in the data dir until used or expired. */
 import type { PendingSession } from "../../protocol/api-types.ts";
-import { readJsonFile, writeJsonAtomic } from "./atomic-json-file.ts";
+import { readJsonFile, writeJsonAtomic } from "../files/atomic-json-file.ts";
 
 export const SESSION_KEYRING_FILE = "sessions.json";
 /**

@@ -1,7 +1,8 @@
 /** @module Fresh encodings of a recording's relay streams from its file: what a resumed upload re-seals and skips into. */
+
+import { InputError } from "../../cli/command.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
-import { InputError } from "../cli/command.ts";
-import { openInput, readChunks } from "../commands/recording-file.ts";
+import { openInput, readChunks } from "../files/recording-file.ts";
 import {
   RELAY_STREAM_DIRECT,
   RELAY_STREAM_PROTECTED,

@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { toBase64url } from "../../crypto/random-token.ts";
+import { Cluster } from "../../demo/cluster.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { loadCredential } from "../config/credential-store.ts";
-import { Cluster } from "../demo/cluster.ts";
 import { completeUpload, RelayUploadError, UploadAttempt } from "./relay-upload.ts";
 
-const MAIN = join(import.meta.dir, "../main.ts");
+const MAIN = join(import.meta.dir, "../../bin/pvrlink.ts");
 let cluster: Cluster;
 let alice: ControlClient;
 let bob: ControlClient;

@@ -2,13 +2,13 @@
 import { createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
+import { InputError } from "../../cli/command.ts";
 import { CodecError } from "../../codec/codec-error.ts";
 import { type PatternPlan, PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
 import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
 import type { ByteRange, ContainerKind } from "../../codec/recording-index.ts";
 import { encodeSplitHeaders } from "../../codec/split/split-format.ts";
-import { InputError } from "../cli/command.ts";
-import { indexFile, readChunks } from "../commands/recording-file.ts";
+import { indexFile, readChunks } from "../files/recording-file.ts";
 import {
   detectRecordingType,
   type RecordingType,

@@ -2,10 +2,10 @@
 import { fromBase64url } from "../../crypto/random-token.ts";
 import type { QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
-import { openInput, readChunks } from "../commands/recording-file.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { dialDirect } from "../direct/direct-dial.ts";
 import { DirectChannelError } from "../direct/direct-error.ts";
+import { openInput, readChunks } from "../files/recording-file.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
 import { RelayStreamEncoder } from "../transfer/relay-stream-encoder.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";

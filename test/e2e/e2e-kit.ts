@@ -4,8 +4,8 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { indexRecording } from "../../codec/container/recording-indexer.ts";
 import type { ByteRange } from "../../codec/recording-index.ts";
-import type { HostPort, RunResult } from "../../firmware/demo/child-process.ts";
-import { Cluster, type ClusterOptions } from "../../firmware/demo/cluster.ts";
+import type { HostPort, RunResult } from "../../demo/child-process.ts";
+import { Cluster, type ClusterOptions } from "../../demo/cluster.ts";
 import { compiledBinary } from "../support/compiled-binary.ts";
 
 /** The binary under test (test/support/compiled-binary.ts). */

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Cluster } from "../../firmware/demo/cluster.ts";
+import type { Cluster } from "../../demo/cluster.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
 import { libraryOf, ScriptedLoad, sendToBob, startAliceAndBob, Tap } from "./e2e-kit.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { indexRecording } from "../../codec/container/recording-indexer.ts";
 import { PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
 import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
-import type { Cluster } from "../../firmware/demo/cluster.ts";
+import type { Cluster } from "../../demo/cluster.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { randomToken } from "../../crypto/random-token.ts";
-import type { Cluster } from "../../firmware/demo/cluster.ts";
+import type { Cluster } from "../../demo/cluster.ts";
 import { encodePreamble } from "../../firmware/direct/direct-frame.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { summaryOf } from "../support/send-summary.ts";

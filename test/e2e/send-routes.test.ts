@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Cluster } from "../../firmware/demo/cluster.ts";
+import type { Cluster } from "../../demo/cluster.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { incomingLeftovers, sha256File, spoolFiles } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";

@@ -3,7 +3,7 @@
  * README (for whoever writes the recorder scenarios on top of this):
  *
  *   await using bed = await createNetBed({ udpTimeoutSec: 3 });      // preflight + stale cleanup + topology
- *   const node = bed.runIn(bed.wan.ns, ["bun", "firmware/main.ts", "node", "--listen", `${NODE_ADDR}:0`]);
+ *   const node = bed.runIn(bed.wan.ns, ["bun", "bin/pvrlink.ts", "node", "--listen", `${NODE_ADDR}:0`]);
  *   const rec1 = bed.runIn(bed.home(1).ns, ["dist/pvrlink-linux-x64", "recorder", ...]);
  *   await rec1.waitForLine(/registered as (\S+)/);                   // poll with a deadline, never sleep
  *   await bed.portForward(2, { proto: "tcp", wanPort: 7000, lanPort: 7000 });

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ChildProcess, firstJson, type HostPort, hostPort } from "../../firmware/demo/child-process.ts";
-import { recorderEnrollArgs, STEADY_STAT } from "../../firmware/demo/recorder-args.ts";
+import { ChildProcess, firstJson, type HostPort, hostPort } from "../../demo/child-process.ts";
+import { recorderEnrollArgs, STEADY_STAT } from "../../demo/recorder-args.ts";
 import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";

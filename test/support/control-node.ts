@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ChildProcess, firstJson, type HostPort, hostPort } from "../../firmware/demo/child-process.ts";
+import { ChildProcess, firstJson, type HostPort, hostPort } from "../../demo/child-process.ts";
 import { AdminClient, ControlClient } from "../../protocol/control-client.ts";
 import { PVRLINK_SOURCE, pvrlink } from "./pvrlink-source.ts";
 

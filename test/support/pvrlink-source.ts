@@ -1,8 +1,8 @@
-/** @module pvrlink run from source (`bun firmware/main.ts`) for the integration tests that need no compiled binary. */
+/** @module pvrlink run from source (`bun bin/pvrlink.ts`) for the integration tests that need no compiled binary. */
 import { join } from "node:path";
-import { type RunResult, runToEnd } from "../../firmware/demo/child-process.ts";
+import { type RunResult, runToEnd } from "../../demo/child-process.ts";
 
-export const MAIN = join(import.meta.dir, "../../firmware/main.ts");
+export const MAIN = join(import.meta.dir, "../../bin/pvrlink.ts");
 
 /** The argv prefix that starts pvrlink from source; a subcommand and its flags follow. */
 export const PVRLINK_SOURCE: readonly string[] = ["bun", MAIN];

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { recorderEnrollArgs, STEADY_STAT } from "../../../firmware/demo/recorder-args.ts";
+import { recorderEnrollArgs, STEADY_STAT } from "../../../demo/recorder-args.ts";
 import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
 import { compiledBinary } from "../../support/compiled-binary.ts";
 import { incomingLeftovers, spoolFiles } from "../../support/left-behind.ts";

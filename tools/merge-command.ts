@@ -1,13 +1,13 @@
 /** @module `pvrlink merge DIR --out FILE`: rebuilds a recording from DIR/protected and DIR/direct, verified by SHA-256. */
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { CodecError } from "../../codec/codec-error.ts";
-import type { SplitPartKind } from "../../codec/split/split-format.ts";
-import { SplitMerger } from "../../codec/split/split-merger.ts";
 import { type Command, InputError, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
-import { BufferedWriter } from "./buffered-writer.ts";
-import { openInput, READ_CHUNK_BYTES } from "./recording-file.ts";
+import { CodecError } from "../codec/codec-error.ts";
+import type { SplitPartKind } from "../codec/split/split-format.ts";
+import { SplitMerger } from "../codec/split/split-merger.ts";
+import { BufferedWriter } from "../firmware/files/buffered-writer.ts";
+import { openInput, READ_CHUNK_BYTES } from "../firmware/files/recording-file.ts";
 import { DIRECT_FILE, PROTECTED_FILE } from "./split-command.ts";
 
 const HELP = `Usage: pvrlink merge DIR --out FILE

@@ -2,13 +2,13 @@
 import { createHash } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { formatBytes } from "../progress/format-progress.ts";
-import type { SendResult } from "../send/send-recording.ts";
+import { formatBytes } from "../firmware/progress/format-progress.ts";
+import type { SendResult } from "../firmware/send/send-recording.ts";
 import { Cluster, selfCommand } from "./cluster.ts";
 import { mpeg2RecordingArgs } from "./mpeg2-recipe.ts";
 
 /** A committed MPEG-2 Program Stream (what a DVD recorder writes), so the demo needs no ffmpeg. */
-const SAMPLE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
+const SAMPLE = join(import.meta.dir, "../testdata/containers/ps-mpeg2.mpg");
 
 export interface DemoOptions {
   /** Show every child process's log line. */

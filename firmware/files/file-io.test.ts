@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InputError } from "../cli/command.ts";
+import { InputError } from "../../cli/command.ts";
 import { BufferedWriter } from "./buffered-writer.ts";
 import { openInput, openInputSync, readChunks, readRange } from "./recording-file.ts";
 

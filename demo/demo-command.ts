@@ -1,7 +1,7 @@
 /** @module `pvrlink demo`: runs the whole system on loopback and shows what goes which way (npm run demo). */
 import { type Command, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
-import { runDemo } from "../demo/run-demo.ts";
+import { runDemo } from "./run-demo.ts";
 
 const HELP = `Usage: pvrlink demo [--verbose] [--real-load]
 

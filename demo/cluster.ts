@@ -2,8 +2,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomToken } from "../../crypto/random-token.ts";
-import { AdminClient } from "../../protocol/control-client.ts";
+import { randomToken } from "../crypto/random-token.ts";
+import { AdminClient } from "../protocol/control-client.ts";
 import {
   ChildProcess,
   firstJson,

@@ -1,21 +1,21 @@
 #!/usr/bin/env bun
+import { type Command, EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from "../cli/command.ts";
 /** @module The `pvrlink` binary: the one place that wires subcommands (recorder, control node, codec tools) together. */
 import pkg from "../package.json" with { type: "json" };
-import { type Command, EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from "./cli/command.ts";
 
 // Subcommands load lazily so `pvrlink inspect` does not pay for the control node's imports.
 // Static specifiers keep them inside the compiled single binary.
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   control: () => import("../control/control-command.ts"),
-  inspect: () => import("./commands/inspect-command.ts"),
-  split: () => import("./commands/split-command.ts"),
-  merge: () => import("./commands/merge-command.ts"),
-  library: () => import("./commands/library-command.ts"),
-  recorder: () => import("./commands/recorder-command.ts"),
-  permit: () => import("./commands/permit-command.ts"),
-  inbox: () => import("./commands/inbox-command.ts"),
-  send: () => import("./commands/send-command.ts"),
-  demo: () => import("./commands/demo-command.ts"),
+  inspect: () => import("../tools/inspect-command.ts"),
+  split: () => import("../tools/split-command.ts"),
+  merge: () => import("../tools/merge-command.ts"),
+  library: () => import("../firmware/commands/library-command.ts"),
+  recorder: () => import("../firmware/commands/recorder-command.ts"),
+  permit: () => import("../firmware/commands/permit-command.ts"),
+  inbox: () => import("../firmware/commands/inbox-command.ts"),
+  send: () => import("../firmware/commands/send-command.ts"),
+  demo: () => import("../demo/demo-command.ts"),
 };
 
 // Loads every command for its summary: only `--help` (or no command) pays for that.

@@ -2,13 +2,13 @@
 import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { CodecError } from "../../codec/codec-error.ts";
-import { RangeRouter } from "../../codec/split/range-router.ts";
-import { encodeSplitHeaders } from "../../codec/split/split-format.ts";
 import { type Command, InputError, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
-import { BufferedWriter } from "./buffered-writer.ts";
-import { indexFile, openInput, readChunks } from "./recording-file.ts";
+import { CodecError } from "../codec/codec-error.ts";
+import { RangeRouter } from "../codec/split/range-router.ts";
+import { encodeSplitHeaders } from "../codec/split/split-format.ts";
+import { BufferedWriter } from "../firmware/files/buffered-writer.ts";
+import { indexFile, openInput, readChunks } from "../firmware/files/recording-file.ts";
 
 const HELP = `Usage: pvrlink split FILE --out DIR
 

@@ -1,8 +1,9 @@
 /** @module `pvrlink inspect FILE [--json]`: what a recording holds, as a table or as one stable JSON object. */
-import type { RecordingIndex } from "../../codec/recording-index.ts";
+
 import { type Command, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
-import { indexFile, openInputSync } from "./recording-file.ts";
+import type { RecordingIndex } from "../codec/recording-index.ts";
+import { indexFile, openInputSync } from "../firmware/files/recording-file.ts";
 
 const HELP = `Usage: pvrlink inspect FILE [--json]
 

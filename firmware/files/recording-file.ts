@@ -1,10 +1,10 @@
 /** @module Streams a recording file through the codec's indexer (pass 1 of inspect and split), optionally hashing it. */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
+import { InputError } from "../../cli/command.ts";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import { kernelReadBuffer } from "../../codec/kernel-memory.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
-import { InputError } from "../cli/command.ts";
 
 /**
  * Bytes per read. Large enough that per-chunk overhead vanishes next to parsing, small enough that memory stays
