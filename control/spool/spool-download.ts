@@ -16,16 +16,25 @@ export interface GrowthSource {
   waitForGrowth(ms: number): Promise<void>;
 }
 
+/** Where a download reads from and how long it waits for a live upload before it ends. */
+export interface FollowFileOptions {
+  path: string;
+  offset: number;
+  source: GrowthSource;
+  /** The stream ends after this long without growth; the client resumes with ?offset=. */
+  idleMs: number;
+}
+
 /**
  * A ReadableStream of the file from `offset`. It ends when the transfer is complete and fully read, or when
  * nothing has grown for `idleMs` (the client resumes with ?offset=), and errors if the entry disappears.
  */
-export function followFile(
-  path: string,
-  offset: number,
-  src: GrowthSource,
-  idleMs: number,
-): ReadableStream<Uint8Array> {
+export function followFile({
+  path,
+  offset,
+  source: src,
+  idleMs,
+}: FollowFileOptions): ReadableStream<Uint8Array> {
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   let pos = offset;
   const close = async () => {

@@ -1,0 +1,15 @@
+/** @module POST /transfers/:id/ack: the recipient confirms receipt and the node deletes the transfer. */
+import type { Context } from "hono";
+import type { RelayContext, RelayEnv } from "./relay-context.ts";
+import { idOf } from "./relay-request.ts";
+
+/** Deletes file and row; followers are woken so they see the transfer gone. */
+export function acknowledgeTransfer(ctx: RelayContext, c: Context<RelayEnv>): Response {
+  const id = idOf(c);
+  ctx.entryFor(id, c.get("deviceId"), "recipient");
+  ctx.refuseWhileUploading(id, "The sender is still uploading");
+  ctx.store.remove(id);
+  ctx.waiters.wake(id);
+  ctx.log(`spool: ${id} acknowledged and deleted`);
+  return c.json({ id, deleted: true });
+}

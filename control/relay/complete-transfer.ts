@@ -1,0 +1,59 @@
+/** @module POST /transfers/:id/complete: the sender closes a fully uploaded transfer, optionally checked by sha256. */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import type { Context } from "hono";
+import { ApiError } from "../errors/api-error.ts";
+import type { SpoolEntry } from "../spool/spool-store.ts";
+import type { RelayContext, RelayEnv } from "./relay-context.ts";
+import { idOf, positiveInt, readJsonObject, transferInfo } from "./relay-request.ts";
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** The body's declared size and optional digest, checked. */
+function readCompleteRequest(o: Record<string, unknown>): { size: number; sha: string | undefined } {
+  const size = positiveInt(o.size, "size");
+  const sha = o.sha256;
+  if (sha !== undefined && (typeof sha !== "string" || !SHA256_HEX.test(sha))) {
+    throw new ApiError(400, "bad_request", "Invalid field 'sha256': must be 64 lower-case hex digits");
+  }
+  return { size, sha };
+}
+
+/** Completion needs the declared size, no upload running, and every byte durable on the node. */
+function checkCompletable(ctx: RelayContext, e: SpoolEntry, size: number): void {
+  if (size !== e.size) throw new ApiError(409, "size_mismatch", `Declared size was ${e.size}, not ${size}`);
+  ctx.refuseWhileUploading(e.id, "An upload to this transfer is running");
+  if (e.received !== e.size) {
+    throw new ApiError(409, "transfer_incomplete", `Node holds ${e.received} of ${e.size} bytes`, {
+      details: { received: e.received },
+    });
+  }
+}
+
+/** Streams the stored file through sha256, so memory stays at one read chunk. */
+async function checkDigest(path: string, sha: string): Promise<void> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  if (h.digest("hex") !== sha) {
+    throw new ApiError(409, "checksum_mismatch", "Stored bytes do not match the given sha256");
+  }
+}
+
+/** Idempotent: completing a complete transfer answers its state again without a second check or trigger. */
+export async function completeTransfer(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
+  const id = idOf(c);
+  const e = ctx.entryFor(id, c.get("deviceId"), "sender");
+  const { size, sha } = readCompleteRequest(await readJsonObject(c));
+  checkCompletable(ctx, e, size);
+  if (!e.complete) {
+    if (sha !== undefined) await checkDigest(ctx.store.pathOf(id), sha);
+    ctx.store.markComplete(id, sha ?? null);
+    ctx.waiters.wake(id);
+    ctx.log(`spool: ${id} complete`);
+    // Stored data is announced only now; a live relay was announced when it was created.
+    if (e.kind === "store") {
+      ctx.deps.notify(e.recipientId, "data", { transfer: id, session: e.sessionId, kind: e.kind });
+    }
+  }
+  return c.json(transferInfo(ctx.store.get(id, ctx.now())!));
+}

@@ -1,0 +1,101 @@
+/** @module The relay's shared state over one request: its dependencies, the spool, uploads in progress, expiry sweep, participant checks. */
+import type { Database } from "bun:sqlite";
+import { ApiError } from "../errors/api-error.ts";
+import { type SpoolEntry, SpoolStore } from "../spool/spool-store.ts";
+import { GrowthWaiters } from "./growth-waiters.ts";
+
+/** The session as the relay needs it; supplied by the session store. */
+export interface RelaySession {
+  id: string;
+  callerId: string;
+  calleeId: string;
+  mode: "live" | "store";
+  state: "active" | "ended";
+}
+
+export interface RelayDeps {
+  db: Database;
+  spoolDir: string;
+  /** Largest transfer accepted (413 transfer_too_large above it). */
+  thresholdBytes: number;
+  /** Per sending device: declared bytes of its transfers still on the node (507 quota_exceeded above it). */
+  quotaBytes: number;
+  /** Lifetime of a transfer from its creation; expired entries are invisible and swept. */
+  ttlSec: number;
+  getSession(sessionId: string): RelaySession | null;
+  /** Fire-and-forget trigger to the recipient. */
+  notify(deviceId: string, kind: "data", ref: Record<string, unknown>): void;
+  /** Accounting: bytes durably received for a session. */
+  onBytes(sessionId: string, bytes: number): void;
+  /** Optional: the sender's name for inbox entries (null if unknown). */
+  deviceName?: (deviceId: string) => string | null;
+  /** Optional tuning, for tests: durable checkpoint period inside one PUT, idle end of a live download. */
+  syncEveryBytes?: number;
+  followIdleMs?: number;
+  log?: (msg: string) => void;
+  now?: () => number;
+}
+
+/** Hono environment of the relay routes: the device auth middleware sets the caller's device id. */
+export type RelayEnv = { Variables: { deviceId: string } };
+
+/** Which side of a transfer may do something: its sender (the caller), its recipient (the callee), or either. */
+export type TransferRole = "sender" | "recipient" | "either";
+
+/** Expired entries are swept at most this often, on the back of requests. */
+const SWEEP_EVERY_MS = 5000;
+
+const ROLE_NAMES: Record<TransferRole, string> = { sender: "caller", recipient: "callee", either: "peers" };
+
+/** Everything the route handlers share; built once per mounted router. */
+export class RelayContext {
+  readonly deps: RelayDeps;
+  readonly store: SpoolStore;
+  readonly log: (msg: string) => void;
+  readonly now: () => number;
+  /** Uploads in progress in this process, with bytes written so far (not yet durable) for live followers. */
+  readonly uploading = new Map<string, { written: number }>();
+  readonly waiters = new GrowthWaiters();
+  #lastSweep = 0;
+
+  /** Opens the spool over the database and brings it into agreement with the files left by the last run. */
+  constructor(deps: RelayDeps) {
+    this.deps = deps;
+    this.log = deps.log ?? (() => {});
+    this.now = deps.now ?? Date.now;
+    this.store = new SpoolStore(deps.db, deps.spoolDir, this.log);
+    const recovered = this.store.recover();
+    if (recovered.orphans || recovered.shortened) {
+      this.log(`spool: removed ${recovered.orphans} orphan files, shortened ${recovered.shortened} entries`);
+    }
+    this.sweep();
+  }
+
+  /** Deletes expired entries (not those being uploaded), at most every SWEEP_EVERY_MS; wakes their followers. */
+  sweep(): void {
+    const t = this.now();
+    if (t - this.#lastSweep < SWEEP_EVERY_MS) return;
+    this.#lastSweep = t;
+    for (const id of this.store.sweepExpired(t, new Set(this.uploading.keys()))) {
+      this.log(`spool: ${id} expired`);
+      this.waiters.wake(id);
+    }
+  }
+
+  /** The live entry if `deviceId` plays `role` in it; 404 when absent or expired, 403 for anyone else. */
+  entryFor(id: string, deviceId: string, role: TransferRole): SpoolEntry {
+    const e = this.store.get(id, this.now());
+    if (!e)
+      throw new ApiError(404, "transfer_not_found", "No such transfer (or it expired or was acknowledged)");
+    const isSender = e.senderId === deviceId;
+    const isRecipient = e.recipientId === deviceId;
+    const ok = role === "sender" ? isSender : role === "recipient" ? isRecipient : isSender || isRecipient;
+    if (!ok) throw new ApiError(403, "not_participant", `Only the session's ${ROLE_NAMES[role]} may do this`);
+    return e;
+  }
+
+  /** 409 upload_in_progress while this process is writing the transfer; the message says what was refused. */
+  refuseWhileUploading(id: string, message: string): void {
+    if (this.uploading.has(id)) throw new ApiError(409, "upload_in_progress", message);
+  }
+}
