@@ -1,6 +1,6 @@
 /** @module The control node's configuration: every option with its default, loaded from an optional JSON file and checked. */
-import { readFileSync } from "node:fs";
 import { InputError } from "../cli/command.ts";
+import { readConfigFile } from "../cli/read-config-file.ts";
 
 export interface ControlConfig {
   /** HOST:PORT of the HTTP API; port 0 picks a free port. */
@@ -116,22 +116,7 @@ export function checkConfig(raw: unknown, where: string): Partial<ControlConfig>
 
 /** Defaults, then the file (if any), then command-line overrides; checks the addresses. */
 export function loadConfig(file: string | undefined, overrides: Partial<ControlConfig>): ControlConfig {
-  let fromFile: Partial<ControlConfig> = {};
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      throw new InputError(`Cannot read config ${file}: ${(err as Error).message}`, "ERR_CONFIG");
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new InputError(`Cannot parse config ${file}: ${(err as Error).message}`, "ERR_CONFIG");
-    }
-    fromFile = checkConfig(json, file);
-  }
+  const fromFile = file === undefined ? {} : checkConfig(readConfigFile(file, { code: "ERR_CONFIG" }), file);
   const cfg: ControlConfig = { ...DEFAULT_CONFIG, ...fromFile, ...overrides };
   parseHostPort(cfg.http, "--http");
   parseHostPort(cfg.udp, "--udp");

@@ -57,10 +57,10 @@ export class DeviceCredential {
   }
 
   toJSON(): object {
-    return { id: this.id, name: this.name, secret: "[redacted]", node: this.nodeJson() };
+    return { id: this.id, name: this.name, secret: "[redacted]", node: this.#nodeJson() };
   }
 
-  private nodeJson(): { http: string; udp?: string } {
+  #nodeJson(): { http: string; udp?: string } {
     return this.nodeUdp === undefined ? { http: this.node } : { http: this.node, udp: this.nodeUdp };
   }
 
@@ -70,7 +70,7 @@ export class DeviceCredential {
 
   /** The only serialisation that includes the secret; used by saveCredential(). */
   serialize(): string {
-    return `${JSON.stringify({ id: this.id, name: this.name, secret: this.#secret, node: this.nodeJson() }, null, 2)}\n`;
+    return `${JSON.stringify({ id: this.id, name: this.name, secret: this.#secret, node: this.#nodeJson() }, null, 2)}\n`;
   }
 
   /**

@@ -1,8 +1,8 @@
 /** @module The recorder's configuration: defaults, a JSON config file and flags merged and validated. */
-import { readFile } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError, UsageError } from "../../cli/command.ts";
+import { readConfigFile } from "../../cli/read-config-file.ts";
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
 
 /** Who answers "may this caller connect?": the node's copy of the allow-list, or this device (verdict triggers). */
@@ -115,26 +115,29 @@ function parseUrl(s: string, what: string, fail: Fail): string {
   return u.href.replace(/\/$/, "");
 }
 
-function parseNumber(
-  v: unknown,
-  what: string,
-  fail: Fail,
-  min: number,
-  max: number,
-  integer = false,
-): number {
-  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-  if (
-    typeof n !== "number" ||
-    !Number.isFinite(n) ||
-    n < min ||
-    n > max ||
-    (integer && !Number.isInteger(n))
-  ) {
-    fail(what, `${JSON.stringify(v)} is not ${integer ? "an integer" : "a number"} in [${min}, ${max}]`);
-  }
-  return n as number;
+/** A value parser: reads `v`, reporting a bad one through `fail` as `what`. */
+type Parse<T> = (v: unknown, what: string, fail: Fail) => T;
+
+/** A parser of numbers in [min, max] (integers only when asked); a flag's string counts as its number. */
+function numberIn(range: { min: number; max: number; integer?: boolean }): Parse<number> {
+  const { min, max, integer = false } = range;
+  return (v, what, fail) => {
+    const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+    if (
+      typeof n !== "number" ||
+      !Number.isFinite(n) ||
+      n < min ||
+      n > max ||
+      (integer && !Number.isInteger(n))
+    ) {
+      fail(what, `${JSON.stringify(v)} is not ${integer ? "an integer" : "a number"} in [${min}, ${max}]`);
+    }
+    return n as number;
+  };
 }
+
+const hostPort: Parse<HostPort> = (v, what, fail) => parseHostPort(String(v), what, fail);
+const url: Parse<string> = (v, what, fail) => parseUrl(String(v), what, fail);
 
 function parseName(v: unknown, what: string, fail: Fail): string {
   // Names are matched case-insensitively by the node; control characters would break logs and prompts.
@@ -155,25 +158,26 @@ function defaultDataDir(env: Record<string, string | undefined>): string {
   return join(xdg?.startsWith("/") ? xdg : join(homedir(), ".local", "share"), "pvrlink");
 }
 
+/** Where a value can come from, built once: flags win over the file, which wins over defaults. */
+interface ConfigSources {
+  flags: ConfigFlagValues;
+  env: Record<string, string | undefined>;
+  /** The config file's body; empty when there is none. */
+  file: Record<string, unknown>;
+  /** Reports a bad file value, naming the file. */
+  fileFail: Fail;
+  /** Relative paths in the file are relative to it; without a file, to the working directory. */
+  fileDir: string;
+}
+
 /** The config file used: --config (must exist), else dataDir/config.json when present, else none. */
-async function readConfigFile(
+function readRecorderConfigFile(
   flags: ConfigFlagValues,
   dataDir: string,
-): Promise<{ path: string; body: Record<string, unknown> } | undefined> {
+): { path: string; body: Record<string, unknown> } | undefined {
   const path = flags.config !== undefined ? resolve(flags.config) : join(dataDir, "config.json");
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT" && flags.config === undefined) return undefined;
-    throw new InputError(`Cannot read config ${path}: ${(err as Error).message}`, "ERR_CONFIG_FILE");
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`Cannot parse config ${path}: ${(err as Error).message}`, "ERR_CONFIG_FILE");
-  }
+  const body = readConfigFile(path, { code: "ERR_CONFIG_FILE", optional: flags.config === undefined });
+  if (body === undefined) return undefined;
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new InputError(`Cannot use config ${path}: the top level is not a JSON object`, "ERR_CONFIG_FILE");
   }
@@ -184,109 +188,168 @@ async function readConfigFile(
   return { path, body: body as Record<string, unknown> };
 }
 
+/** Step 1: finds and reads the config file (in --data, else the default data dir, unless --config names it). */
+function openSources(flags: ConfigFlagValues, env: Record<string, string | undefined>): ConfigSources {
+  const flagDataDir = flags.data !== undefined ? resolve(flags.data) : undefined;
+  const file = readRecorderConfigFile(flags, flagDataDir ?? defaultDataDir(env));
+  return {
+    flags,
+    env,
+    file: file?.body ?? {},
+    fileFail: fileFail(file?.path ?? ""),
+    fileDir: file ? dirname(file.path) : process.cwd(),
+  };
+}
+
+/** A value from its flag (`--flag`), else from the file (reported as `fileWhat`), else the fallback. */
+function layered<T>(
+  src: ConfigSources,
+  o: {
+    flag: keyof ConfigFlagValues;
+    fileValue: unknown;
+    fileWhat: string;
+    parse: Parse<T>;
+    fallback: () => T;
+  },
+): T {
+  const fromFlag = src.flags[o.flag];
+  if (fromFlag !== undefined) return o.parse(fromFlag, `--${o.flag}`, flagFail);
+  if (o.fileValue !== undefined) return o.parse(o.fileValue, o.fileWhat, src.fileFail);
+  return o.fallback();
+}
+
+/** A path key of the file, resolved against the file's directory. */
+function filePath(src: ConfigSources, key: string): string | undefined {
+  const v = src.file[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || v === "") src.fileFail(key, "is not a path");
+  return resolve(src.fileDir, v as string);
+}
+
+/** Step 2: the data directory and what lives under it by default. */
+function resolvePaths(src: ConfigSources): Pick<RecorderConfig, "dataDir" | "libraryDir" | "credentialPath"> {
+  const { flags } = src;
+  const dataDir =
+    (flags.data !== undefined ? resolve(flags.data) : undefined) ??
+    filePath(src, "dataDir") ??
+    defaultDataDir(src.env);
+  const libraryDir =
+    (flags.library !== undefined ? resolve(flags.library) : undefined) ??
+    filePath(src, "libraryDir") ??
+    join(dataDir, "library");
+  const credentialPath = filePath(src, "credentialPath") ?? join(dataDir, "credential.json");
+  return { dataDir, libraryDir, credentialPath };
+}
+
+/** Step 3: the node's HTTP URL and UDP endpoint (by default the URL's host on the STUN port). */
+function resolveNode(src: ConfigSources): Pick<RecorderConfig, "nodeUrl" | "nodeUdp"> {
+  const nodeUrl = layered(src, {
+    flag: "node",
+    fileValue: src.file.nodeUrl,
+    fileWhat: "nodeUrl",
+    parse: url,
+    fallback: () => DEFAULT_NODE_URL,
+  });
+  const nodeUdp = layered(src, {
+    flag: "node-udp",
+    fileValue: src.file.nodeUdp,
+    fileWhat: "nodeUdp",
+    parse: hostPort,
+    fallback: () => ({
+      host: new URL(nodeUrl).hostname.replace(/^\[|\]$/g, ""),
+      port: DEFAULT_NODE_UDP_PORT,
+    }),
+  });
+  return { nodeUrl, nodeUdp };
+}
+
+/** Step 4: the direct listener and the address announced for it, if another. */
+function resolveListener(src: ConfigSources): Pick<RecorderConfig, "listen" | "advertise"> {
+  const listen = layered(src, {
+    flag: "listen",
+    fileValue: src.file.listen,
+    fileWhat: "listen",
+    parse: hostPort,
+    fallback: () => ({ ...DEFAULT_LISTEN }),
+  });
+  const advertise = layered<HostPort | undefined>(src, {
+    flag: "advertise",
+    fileValue: src.file.advertise,
+    fileWhat: "advertise",
+    parse: hostPort,
+    fallback: () => undefined,
+  });
+  return { listen, advertise };
+}
+
+/** Step 5: the load limits; each limit has its own flag and its own key under the file's loadLimits. */
+function resolveLoadLimits(src: ConfigSources): LoadLimits {
+  const fl = src.file.loadLimits;
+  if (fl !== undefined && (typeof fl !== "object" || fl === null || Array.isArray(fl)))
+    src.fileFail("loadLimits", "is not an object");
+  const fileLimits = (fl ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(fileLimits))
+    if (!(k in DEFAULT_LOAD_LIMITS)) src.fileFail("loadLimits", `unknown key '${k}'`);
+  const limit = (key: keyof LoadLimits, flag: keyof ConfigFlagValues, parse: Parse<number>) =>
+    layered(src, {
+      flag,
+      fileValue: fileLimits[key],
+      fileWhat: `loadLimits.${key}`,
+      parse,
+      fallback: () => DEFAULT_LOAD_LIMITS[key],
+    });
+  return {
+    cpu: limit("cpu", "load-cpu", numberIn({ min: 0.01, max: 1 })),
+    pressure: limit("pressure", "load-pressure", numberIn({ min: 0.01, max: 100 })),
+    transfers: limit("transfers", "max-transfers", numberIn({ min: 1, max: 1000, integer: true })),
+  };
+}
+
+/** Step 6: the file's device-held allow-list (no flag: it is edited with `pvrlink permit`). */
+function resolveAllow(src: ConfigSources): string[] {
+  const v = src.file.allow;
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) src.fileFail("allow", "is not an array of names");
+  return (v as unknown[]).map((name, i) => parseName(name, `allow[${i}]`, src.fileFail));
+}
+
 /**
  * Builds the configuration: flags override the config file, which overrides defaults. Relative paths in the
  * file are relative to the file; in flags, to the working directory. PVRLINK_DATA sets the default data dir.
+ * The steps run in a fixed order, so of several bad values the first one in that order is reported.
  */
 export async function resolveConfig(
   flags: ConfigFlagValues,
   env: Record<string, string | undefined> = process.env,
 ): Promise<RecorderConfig> {
-  const flagDataDir = flags.data !== undefined ? resolve(flags.data) : undefined;
-  const file = await readConfigFile(flags, flagDataDir ?? defaultDataDir(env));
-  const f = file?.body ?? {};
-  const ff = fileFail(file?.path ?? "");
-  const fileDir = file ? dirname(file.path) : process.cwd();
-  const filePath = (k: string): string | undefined => {
-    const v = f[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== "string" || v === "") ff(k, "is not a path");
-    return resolve(fileDir, v as string);
-  };
-
-  const dataDir = flagDataDir ?? filePath("dataDir") ?? defaultDataDir(env);
-  const libraryDir =
-    (flags.library !== undefined ? resolve(flags.library) : undefined) ??
-    filePath("libraryDir") ??
-    join(dataDir, "library");
-  const credentialPath = filePath("credentialPath") ?? join(dataDir, "credential.json");
-
-  const name =
-    flags.name !== undefined
-      ? parseName(flags.name, "--name", flagFail)
-      : f.name !== undefined
-        ? parseName(f.name, "name", ff)
-        : hostname();
-  const nodeUrl =
-    flags.node !== undefined
-      ? parseUrl(flags.node, "--node", flagFail)
-      : f.nodeUrl !== undefined
-        ? parseUrl(String(f.nodeUrl), "nodeUrl", ff)
-        : DEFAULT_NODE_URL;
-  const nodeUdp =
-    flags["node-udp"] !== undefined
-      ? parseHostPort(flags["node-udp"], "--node-udp")
-      : f.nodeUdp !== undefined
-        ? parseHostPort(String(f.nodeUdp), "nodeUdp", ff)
-        : { host: new URL(nodeUrl).hostname.replace(/^\[|\]$/g, ""), port: DEFAULT_NODE_UDP_PORT };
-  const listen =
-    flags.listen !== undefined
-      ? parseHostPort(flags.listen, "--listen")
-      : f.listen !== undefined
-        ? parseHostPort(String(f.listen), "listen", ff)
-        : { ...DEFAULT_LISTEN };
-
-  const advertise =
-    flags.advertise !== undefined
-      ? parseHostPort(flags.advertise, "--advertise")
-      : f.advertise !== undefined
-        ? parseHostPort(String(f.advertise), "advertise", ff)
-        : undefined;
-
-  const fl = f.loadLimits;
-  if (fl !== undefined && (typeof fl !== "object" || fl === null || Array.isArray(fl)))
-    ff("loadLimits", "is not an object");
-  const fileLimits = (fl ?? {}) as Record<string, unknown>;
-  for (const k of Object.keys(fileLimits))
-    if (!(k in DEFAULT_LOAD_LIMITS)) ff("loadLimits", `unknown key '${k}'`);
-  const limit = (
-    flag: string | undefined,
-    flagName: string,
-    key: keyof LoadLimits,
-    min: number,
-    max: number,
-    int = false,
-  ) =>
-    flag !== undefined
-      ? parseNumber(flag, flagName, flagFail, min, max, int)
-      : fileLimits[key] !== undefined
-        ? parseNumber(fileLimits[key], `loadLimits.${key}`, ff, min, max, int)
-        : DEFAULT_LOAD_LIMITS[key];
-  const loadLimits: LoadLimits = {
-    cpu: limit(flags["load-cpu"], "--load-cpu", "cpu", 0.01, 1),
-    pressure: limit(flags["load-pressure"], "--load-pressure", "pressure", 0.01, 100),
-    transfers: limit(flags["max-transfers"], "--max-transfers", "transfers", 1, 1000, true),
-  };
-
+  const src = openSources(flags, env);
+  const { dataDir, libraryDir, credentialPath } = resolvePaths(src);
+  const name = layered(src, {
+    flag: "name",
+    fileValue: src.file.name,
+    fileWhat: "name",
+    parse: parseName,
+    fallback: hostname,
+  });
+  const { nodeUrl, nodeUdp } = resolveNode(src);
+  const { listen, advertise } = resolveListener(src);
+  const loadLimits = resolveLoadLimits(src);
   // Below 5 s a fleet of recorders floods the node; above 5 min most NATs drop the UDP mapping.
-  const keepaliveSeconds =
-    flags.keepalive !== undefined
-      ? parseNumber(flags.keepalive, "--keepalive", flagFail, 5, 300)
-      : f.keepaliveSeconds !== undefined
-        ? parseNumber(f.keepaliveSeconds, "keepaliveSeconds", ff, 5, 300)
-        : DEFAULT_KEEPALIVE_SECONDS;
-  const policy =
-    flags.policy !== undefined
-      ? parsePolicy(flags.policy, "--policy", flagFail)
-      : f.policy !== undefined
-        ? parsePolicy(f.policy, "policy", ff)
-        : "node";
-  let allow: string[] = [];
-  if (f.allow !== undefined) {
-    if (!Array.isArray(f.allow)) ff("allow", "is not an array of names");
-    allow = (f.allow as unknown[]).map((v, i) => parseName(v, `allow[${i}]`, ff));
-  }
-
+  const keepaliveSeconds = layered(src, {
+    flag: "keepalive",
+    fileValue: src.file.keepaliveSeconds,
+    fileWhat: "keepaliveSeconds",
+    parse: numberIn({ min: 5, max: 300 }),
+    fallback: () => DEFAULT_KEEPALIVE_SECONDS,
+  });
+  const policy = layered(src, {
+    flag: "policy",
+    fileValue: src.file.policy,
+    fileWhat: "policy",
+    parse: parsePolicy,
+    fallback: (): AllowPolicy => "node",
+  });
+  const allow = resolveAllow(src);
   return {
     name,
     nodeUrl,
