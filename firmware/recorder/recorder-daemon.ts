@@ -1,29 +1,29 @@
 /** @module The recorder daemon: keepalive and triggers, registration, direct listener, receiving, inbox pickup, status. */
 
-import { join } from "node:path";
 import { deriveKey } from "../../crypto/hmac.ts";
-import type { PendingSession } from "../../protocol/api-types.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
-import { keepaliveKey } from "../../protocol/keepalive-request.ts";
 import type { DeviceCredential } from "../config/credential-store.ts";
 import type { HostPort, RecorderConfig } from "../config/recorder-config.ts";
-import { type DirectListener, listenDirect } from "../direct/direct-listener.ts";
-import { SessionTicketStore } from "../direct/session-ticket-store.ts";
+import type { DirectListener } from "../direct/direct-listener.ts";
 import { Library } from "../library/library.ts";
 import { LoadMonitor } from "../load/load-monitor.ts";
 import { type LoadSource, ProcLoadSource } from "../load/load-source.ts";
 import { DeviceAllowList } from "../permit/device-allow-list.ts";
 import { BusySwitch } from "./busy-switch.ts";
+import type { DaemonContext } from "./daemon-context.ts";
+import { daemonLog } from "./daemon-log.ts";
 import { InboxPickup } from "./inbox-pickup.ts";
 import { KeepaliveCadence } from "./keepalive-cadence.ts";
-import { followLease } from "./lease-follower.ts";
-import { NodeLink } from "./node-link.ts";
+import { openKeepaliveLink } from "./keepalive-link.ts";
+import type { NodeLink } from "./node-link.ts";
+import { startDirectListener } from "./recorder-direct-listener.ts";
 import { RecorderLoad } from "./recorder-load.ts";
 import { type RecorderStatus, writeStatus } from "./recorder-status-file.ts";
+import { recorderTriggers } from "./recorder-triggers.ts";
 import { RecordingReceiver } from "./recording-receiver.ts";
 import { Registrar } from "./registrar.ts";
-import { SESSION_KEYRING_FILE, SessionKeyring } from "./session-keyring.ts";
-import { TriggerDispatcher } from "./trigger-dispatcher.ts";
+import { SessionIntake } from "./session-intake.ts";
+import { TriggerDispatcher, type TriggerHandlers } from "./trigger-dispatcher.ts";
 
 export interface RecorderDaemonOptions {
   config: RecorderConfig;
@@ -39,14 +39,79 @@ export interface RecorderDaemonOptions {
   log: (line: string) => void;
 }
 
-function fmt(fields: Record<string, unknown>): string {
-  return Object.entries(fields)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => {
-      const s = typeof v === "string" ? v : JSON.stringify(v);
-      return `${k}=${/^[^\s"=]+$/.test(s) ? s : JSON.stringify(s)}`;
-    })
-    .join(" ");
+/** The parts a running daemon holds, built by start()'s steps. */
+interface DaemonParts {
+  library: Library;
+  listener: DirectListener;
+  link: NodeLink;
+  load: RecorderLoad;
+  pickup: InboxPickup;
+  receiver: RecordingReceiver;
+  registrar: Registrar;
+  dispatcher: TriggerDispatcher;
+  cadence: KeepaliveCadence;
+}
+
+/** Step: the library database, the load monitor (started) with the busy switch, and the device-held allow-list. */
+async function openStores(ctx: Pick<DaemonContext, "config" | "log">, loadSource: LoadSource | undefined) {
+  const { config, log } = ctx;
+  const library = await Library.open(config.dataDir, config.libraryDir);
+  const monitor = new LoadMonitor({
+    source: loadSource ?? new ProcLoadSource(),
+    limits: config.loadLimits,
+    onError: (err) => log("load-reading-failed", { message: (err as Error).message }),
+  });
+  monitor.start();
+  const load = new RecorderLoad(monitor, new BusySwitch(config.dataDir));
+  const allow = new DeviceAllowList(config.dataDir, config.allow);
+  return { library, load, allow };
+}
+
+/**
+ * Step: registration follows the keepalive mapping. An operator-set address (port forward) wins; else the
+ * node-observed public address with the listener's port; nothing before the first answer.
+ */
+function startRegistrar(
+  ctx: DaemonContext,
+  parts: { cadence: KeepaliveCadence; listener: DirectListener },
+): Registrar {
+  const { config, client, log, changed } = ctx;
+  const { cadence, listener } = parts;
+  return new Registrar({
+    register: (address, port) => client.register(address, port),
+    target: () => {
+      const mapped = cadence.mapped;
+      const adv = config.advertise;
+      if (adv) return { address: adv.host, port: adv.port || listener.port };
+      if (!mapped) return undefined;
+      return { address: mapped.slice(0, mapped.lastIndexOf(":")), port: listener.port };
+    },
+    log,
+    onRegistered: changed,
+  });
+}
+
+/** Step: verifies and answers triggers; ACKs leave through the keepalive socket once it is open. */
+function startTriggerDispatch(
+  ctx: DaemonContext,
+  parts: { handlers: TriggerHandlers; link: () => NodeLink | undefined },
+): TriggerDispatcher {
+  const { credential, log, changed } = ctx;
+  return new TriggerDispatcher({
+    deviceId: credential.id,
+    key: deriveKey(credential.secretBytes(), "trigger"),
+    sendAck: (bytes) =>
+      void parts
+        .link()
+        ?.send(bytes)
+        .catch((err: unknown) => log("ack-send-failed", { message: (err as Error).message })),
+    log: (e) => {
+      const { event, ...rest } = e;
+      log(event, rest);
+      changed();
+    },
+    handlers: parts.handlers,
+  });
 }
 
 export class RecorderDaemon implements AsyncDisposable {
@@ -64,20 +129,8 @@ export class RecorderDaemon implements AsyncDisposable {
   #statusTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  private constructor(
-    o: RecorderDaemonOptions,
-    parts: {
-      library: Library;
-      listener: DirectListener;
-      link: NodeLink;
-      load: RecorderLoad;
-      pickup: InboxPickup;
-      receiver: RecordingReceiver;
-      registrar: Registrar;
-      dispatcher: TriggerDispatcher;
-      cadence: KeepaliveCadence;
-    },
-  ) {
+  /** Private (TypeScript's: JS has no #constructor) so a daemon exists only once start() has run its steps. */
+  private constructor(o: RecorderDaemonOptions, parts: DaemonParts) {
     this.#o = o;
     this.#library = parts.library;
     this.listener = parts.listener;
@@ -90,99 +143,36 @@ export class RecorderDaemon implements AsyncDisposable {
     this.#cadence = parts.cadence;
   }
 
+  /**
+   * Starts the daemon in steps: open the stores, re-arm kept sessions, start the receiver and the direct
+   * listener, prepare the pickup, registration and trigger dispatch, open the keepalive link; then write the
+   * first status, start keepalives and pickup, and fetch grants the node holds for this device.
+   */
   static async start(o: RecorderDaemonOptions): Promise<RecorderDaemon> {
-    const { config, credential } = o;
-    const log = (event: string, fields: Record<string, unknown> = {}) =>
-      o.log(
-        `${new Date().toISOString()} recorder ${event}${Object.keys(fields).length ? ` ${fmt(fields)}` : ""}`,
-      );
     let daemon: RecorderDaemon | undefined;
+    let link: NodeLink | undefined;
+    const { config, credential } = o;
+    const log = daemonLog(o.log);
     const changed = () => daemon?.statusChanged();
-
-    const library = await Library.open(config.dataDir, config.libraryDir);
-    const monitor = new LoadMonitor({
-      source: o.loadSource ?? new ProcLoadSource(),
-      limits: config.loadLimits,
-      onError: (err) => log("load-reading-failed", { message: (err as Error).message }),
-    });
-    monitor.start();
-    const load = new RecorderLoad(monitor, new BusySwitch(config.dataDir));
-    const allow = new DeviceAllowList(config.dataDir, config.allow);
+    const { library, load, allow } = await openStores({ config, log }, o.loadSource);
     const client = new ControlClient({
       baseUrl: o.nodeUrl,
       deviceId: credential.id,
       secret: secretOf(credential),
     });
-
-    let keyring: SessionKeyring;
-    const keyringPath = join(config.dataDir, SESSION_KEYRING_FILE);
-    try {
-      keyring = SessionKeyring.load(keyringPath);
-    } catch (err) {
-      log("session-keyring-damaged", { message: (err as Error).message });
-      keyring = SessionKeyring.load(`${keyringPath}.missing`);
-    }
-    const tickets = new SessionTicketStore();
-    const arm = (p: PendingSession) => {
-      if (p.mode !== "live") return;
-      try {
-        tickets.addPending(p);
-      } catch {
-        // already known: the node hands each grant out once, a repeat add would re-arm a used password
-      }
-    };
-    for (const p of keyring.all()) arm(p);
-
-    let fetching: Promise<void> | undefined;
-    const fetchSessions = (): Promise<void> => {
-      fetching ??= (async () => {
-        try {
-          const got = await client.pendingSessions();
-          for (const p of got) {
-            keyring.add(p);
-            arm(p);
-            log("session", { session: p.id, mode: p.mode, caller: p.caller.name });
-          }
-        } finally {
-          fetching = undefined;
-        }
-      })();
-      return fetching;
-    };
-
-    const receiver = new RecordingReceiver({ library, client, keyring, load, fetchSessions, log, changed });
-    const listener = await listenDirect({
-      host: config.listen.host,
-      port: config.listen.port,
-      tickets,
-      onUnknownSession: () => fetchSessions(),
-      onConnection: (conn, ticket) => {
-        const stop = followLease({
-          expiresAt: ticket.expiresAt,
-          fetch: () => client.session(ticket.sessionId),
-          onExtended: (at) => {
-            tickets.extend(ticket.sessionId, at);
-            receiver.leaseExtended(ticket.sessionId, at);
-          },
-          log: (event, fields) => log(event, { session: ticket.sessionId, ...fields }),
-        });
-        void conn.closed.then(stop);
-        void receiver.onConnection(conn, ticket.callerName ?? ticket.callerId);
-      },
-      log: (e) =>
-        log(
-          e.code === "DIRECT_ACCEPTED" || e.code === "DIRECT_DENIED"
-            ? e.code.toLowerCase().replace("_", "-")
-            : "direct-refused",
-          {
-            code: e.code,
-            remote: e.remote,
-            session: e.sessionId,
-            detail: e.detail,
-          },
-        ),
+    const ctx: DaemonContext = { config, credential, client, log, changed };
+    const sessions = new SessionIntake({ dataDir: config.dataDir, client, log });
+    const fetchSessions = () => sessions.fetch();
+    const receiver = new RecordingReceiver({
+      library,
+      client,
+      keyring: sessions.keyring,
+      load,
+      fetchSessions,
+      log,
+      changed,
     });
-
+    const listener = await startDirectListener(ctx, { sessions, receiver });
     const pickup = new InboxPickup({
       client,
       load,
@@ -192,117 +182,17 @@ export class RecorderDaemon implements AsyncDisposable {
       changed,
       ...(o.inboxEveryMs ? { everyMs: o.inboxEveryMs } : {}),
     });
-
     const cadence = new KeepaliveCadence({
       intervalMs: config.keepaliveSeconds * 1000,
       ...(o.keepaliveFloorMs !== undefined ? { floorMs: o.keepaliveFloorMs } : {}),
     });
-    let link: NodeLink | undefined;
-    const registrar = new Registrar({
-      register: (address, port) => client.register(address, port),
-      target: () => {
-        const mapped = cadence.mapped;
-        const adv = config.advertise;
-        // An operator-set address (port forward) wins; else the node-observed public address with our port.
-        if (adv) return { address: adv.host, port: adv.port || listener.port };
-        if (!mapped) return undefined;
-        return { address: mapped.slice(0, mapped.lastIndexOf(":")), port: listener.port };
-      },
-      log,
-      onRegistered: changed,
-    });
+    const registrar = startRegistrar(ctx, { cadence, listener });
+    const handlers = recorderTriggers({ load, allow, sessions, receiver, pickup, log });
+    const dispatcher = startTriggerDispatch(ctx, { handlers, link: () => link });
+    link = await openKeepaliveLink(ctx, { node: o.nodeUdp, cadence, registrar, pickup, dispatcher });
 
-    const dispatcher = new TriggerDispatcher({
-      deviceId: credential.id,
-      key: deriveKey(credential.secretBytes(), "trigger"),
-      sendAck: (bytes) =>
-        void link
-          ?.send(bytes)
-          .catch((err: unknown) => log("ack-send-failed", { message: (err as Error).message })),
-      log: (e) => {
-        const { event, ...rest } = e;
-        log(event, rest);
-        changed();
-      },
-      handlers: {
-        status: () => load.status().state,
-        verdict: (t) => {
-          const caller = t.ref.caller as { name?: unknown } | undefined;
-          return typeof caller?.name === "string" && allow.permits(caller.name) ? "allow" : "deny";
-        },
-        contact: () => fetchSessions(),
-        end: async (t) => {
-          const session = String(t.ref.session ?? "");
-          const reason = typeof t.ref.reason === "string" ? t.ref.reason : "ended";
-          if (keyring.get(session)?.mode === "store") {
-            // The sender ends a store session once the upload is in; the stored item is still to be picked up
-            // (perhaps right now) with this grant's key, which goes after the pickup's ack or with the spool TTL.
-            log("session-ended", { session, reason, grant: "kept" });
-            return;
-          }
-          tickets.end(session);
-          const had = receiver.endSession(session, reason);
-          keyring.delete(session);
-          log("session-ended", { session, reason, transfers: had ? "aborted" : "none" });
-        },
-        data: async (t) => {
-          const transfer = t.ref.transfer;
-          const session = t.ref.session;
-          if (t.ref.kind === "store" || typeof transfer !== "string" || typeof session !== "string") {
-            pickup.schedule("data trigger");
-            return;
-          }
-          await receiver.receiveAnnounced(transfer, session);
-        },
-      },
-    });
-
-    link = await NodeLink.open({
-      deviceId: credential.id,
-      stunKey: keepaliveKey(credential.secretBytes()),
-      node: o.nodeUdp,
-      cadence,
-      announcedIntervalSec: config.keepaliveSeconds,
-      events: {
-        answer: (mapped, outcome) => {
-          const m = `${mapped.address}:${mapped.port}`;
-          if (outcome.first) {
-            log("mapping", { mapped: m });
-            registrar.request("first keepalive answer");
-          } else if (outcome.mappingChanged) {
-            log("mapping-changed", { from: outcome.previous, to: m });
-            registrar.request("mapping changed");
-          } else if (outcome.recovered) {
-            log("node-back", { mapped: m });
-            registrar.request("node answered again");
-            pickup.schedule("node back");
-          }
-          changed();
-        },
-        miss: (misses, lost) => {
-          log("keepalive-unanswered", { misses, nextMs: cadence.intervalMs });
-          if (lost) {
-            log("mapping-lost", { misses });
-            registrar.request("keepalive answers missing");
-          }
-          changed();
-        },
-        trigger: (bytes) => dispatcher.handle(bytes),
-        log,
-      },
-    });
-
-    daemon = new RecorderDaemon(o, {
-      library,
-      listener,
-      link,
-      load,
-      pickup,
-      receiver,
-      registrar,
-      dispatcher,
-      cadence,
-    });
+    const parts = { library, listener, link, load, pickup, receiver, registrar, dispatcher, cadence };
+    daemon = new RecorderDaemon(o, parts);
     daemon.#writeStatus();
     link.start();
     pickup.start();

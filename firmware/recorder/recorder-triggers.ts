@@ -1,0 +1,54 @@
+/** @module What the recorder does for each trigger kind the node sends: status, verdict, contact, end, data. */
+import type { DeviceAllowList } from "../permit/device-allow-list.ts";
+import type { DaemonLog } from "./daemon-log.ts";
+import type { InboxPickup } from "./inbox-pickup.ts";
+import type { RecorderLoad } from "./recorder-load.ts";
+import type { RecordingReceiver } from "./recording-receiver.ts";
+import type { SessionIntake } from "./session-intake.ts";
+import type { TriggerHandlers } from "./trigger-dispatcher.ts";
+
+export interface RecorderTriggerParts {
+  load: RecorderLoad;
+  allow: DeviceAllowList;
+  sessions: SessionIntake;
+  receiver: RecordingReceiver;
+  pickup: InboxPickup;
+  log: DaemonLog;
+}
+
+/** The trigger handlers over the daemon's parts. */
+export function recorderTriggers(p: RecorderTriggerParts): TriggerHandlers {
+  const { load, allow, sessions, receiver, pickup, log } = p;
+  return {
+    status: () => load.status().state,
+    verdict: (t) => {
+      const caller = t.ref.caller as { name?: unknown } | undefined;
+      return typeof caller?.name === "string" && allow.permits(caller.name) ? "allow" : "deny";
+    },
+    contact: () => sessions.fetch(),
+    end: async (t) => {
+      const session = String(t.ref.session ?? "");
+      const reason = typeof t.ref.reason === "string" ? t.ref.reason : "ended";
+      if (sessions.keyring.get(session)?.mode === "store") {
+        // The sender ends a store session once the upload is in; the stored item is still to be picked up
+        // (perhaps right now) with this grant's key, which goes after the pickup's ack or with the spool TTL.
+        log("session-ended", { session, reason, grant: "kept" });
+        return;
+      }
+      sessions.tickets.end(session);
+      const had = receiver.endSession(session, reason);
+      sessions.keyring.delete(session);
+      log("session-ended", { session, reason, transfers: had ? "aborted" : "none" });
+    },
+    data: async (t) => {
+      const transfer = t.ref.transfer;
+      const session = t.ref.session;
+      // A stored item, or an announcement without its ids, is looked up in the inbox instead.
+      if (t.ref.kind === "store" || typeof transfer !== "string" || typeof session !== "string") {
+        pickup.schedule("data trigger");
+        return;
+      }
+      await receiver.receiveAnnounced(transfer, session);
+    },
+  };
+}
