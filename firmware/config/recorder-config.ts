@@ -201,20 +201,23 @@ function openSources(flags: ConfigFlagValues, env: Record<string, string | undef
   };
 }
 
-/** A value from its flag (`--flag`), else from the file (reported as `fileWhat`), else the fallback. */
-function layered<T>(
-  src: ConfigSources,
-  o: {
-    flag: keyof ConfigFlagValues;
-    fileValue: unknown;
-    fileWhat: string;
-    parse: Parse<T>;
-    fallback: () => T;
-  },
-): T {
+/** Where a layered value is looked up: its flag, its file key (inside a nested file object when given). */
+interface LayeredValue<T> {
+  flag: keyof ConfigFlagValues;
+  key: string;
+  /** A nested object of the file holding `key`, and the object's own key (errors name `name.key`). */
+  within?: { body: Record<string, unknown>; name: string };
+  parse: Parse<T>;
+  fallback: () => T;
+}
+
+/** A value from its flag (`--flag`), else from the file, else the fallback; a bad one is reported where it came from. */
+function layered<T>(src: ConfigSources, o: LayeredValue<T>): T {
   const fromFlag = src.flags[o.flag];
   if (fromFlag !== undefined) return o.parse(fromFlag, `--${o.flag}`, flagFail);
-  if (o.fileValue !== undefined) return o.parse(o.fileValue, o.fileWhat, src.fileFail);
+  const fromFile = (o.within?.body ?? src.file)[o.key];
+  if (fromFile !== undefined)
+    return o.parse(fromFile, o.within ? `${o.within.name}.${o.key}` : o.key, src.fileFail);
   return o.fallback();
 }
 
@@ -245,15 +248,13 @@ function resolvePaths(src: ConfigSources): Pick<RecorderConfig, "dataDir" | "lib
 function resolveNode(src: ConfigSources): Pick<RecorderConfig, "nodeUrl" | "nodeUdp"> {
   const nodeUrl = layered(src, {
     flag: "node",
-    fileValue: src.file.nodeUrl,
-    fileWhat: "nodeUrl",
+    key: "nodeUrl",
     parse: url,
     fallback: () => DEFAULT_NODE_URL,
   });
   const nodeUdp = layered(src, {
     flag: "node-udp",
-    fileValue: src.file.nodeUdp,
-    fileWhat: "nodeUdp",
+    key: "nodeUdp",
     parse: hostPort,
     fallback: () => ({
       host: new URL(nodeUrl).hostname.replace(/^\[|\]$/g, ""),
@@ -267,15 +268,13 @@ function resolveNode(src: ConfigSources): Pick<RecorderConfig, "nodeUrl" | "node
 function resolveListener(src: ConfigSources): Pick<RecorderConfig, "listen" | "advertise"> {
   const listen = layered(src, {
     flag: "listen",
-    fileValue: src.file.listen,
-    fileWhat: "listen",
+    key: "listen",
     parse: hostPort,
     fallback: () => ({ ...DEFAULT_LISTEN }),
   });
   const advertise = layered<HostPort | undefined>(src, {
     flag: "advertise",
-    fileValue: src.file.advertise,
-    fileWhat: "advertise",
+    key: "advertise",
     parse: hostPort,
     fallback: () => undefined,
   });
@@ -293,8 +292,8 @@ function resolveLoadLimits(src: ConfigSources): LoadLimits {
   const limit = (key: keyof LoadLimits, flag: keyof ConfigFlagValues, parse: Parse<number>) =>
     layered(src, {
       flag,
-      fileValue: fileLimits[key],
-      fileWhat: `loadLimits.${key}`,
+      key,
+      within: { body: fileLimits, name: "loadLimits" },
       parse,
       fallback: () => DEFAULT_LOAD_LIMITS[key],
     });
@@ -324,28 +323,20 @@ export async function resolveConfig(
 ): Promise<RecorderConfig> {
   const src = openSources(flags, env);
   const { dataDir, libraryDir, credentialPath } = resolvePaths(src);
-  const name = layered(src, {
-    flag: "name",
-    fileValue: src.file.name,
-    fileWhat: "name",
-    parse: parseName,
-    fallback: hostname,
-  });
+  const name = layered(src, { flag: "name", key: "name", parse: parseName, fallback: hostname });
   const { nodeUrl, nodeUdp } = resolveNode(src);
   const { listen, advertise } = resolveListener(src);
   const loadLimits = resolveLoadLimits(src);
   // Below 5 s a fleet of recorders floods the node; above 5 min most NATs drop the UDP mapping.
   const keepaliveSeconds = layered(src, {
     flag: "keepalive",
-    fileValue: src.file.keepaliveSeconds,
-    fileWhat: "keepaliveSeconds",
+    key: "keepaliveSeconds",
     parse: numberIn({ min: 5, max: 300 }),
     fallback: () => DEFAULT_KEEPALIVE_SECONDS,
   });
   const policy = layered(src, {
     flag: "policy",
-    fileValue: src.file.policy,
-    fileWhat: "policy",
+    key: "policy",
     parse: parsePolicy,
     fallback: (): AllowPolicy => "node",
   });
