@@ -103,7 +103,13 @@ async function enroll(values: Values, config: RecorderConfig): Promise<number> {
     // `pvrlink control enroll` prints the node's listen address ("host:port"); the credential keeps a URL.
     const http =
       values.node !== undefined ? config.nodeUrl : c.node.includes("://") ? c.node : `http://${c.node}`;
-    cred = new DeviceCredential(c.id, c.name, secret, http, values.udp ?? c.nodeUdp);
+    cred = new DeviceCredential({
+      id: c.id,
+      name: c.name,
+      secret,
+      node: http,
+      nodeUdp: values.udp ?? c.nodeUdp,
+    });
   } else {
     if (values.node === undefined) throw new UsageError("--node URL is required to redeem a token");
     if (values.token === undefined || values.name === undefined)
@@ -116,7 +122,13 @@ async function enroll(values: Values, config: RecorderConfig): Promise<number> {
       throw new InputError(`Cannot enroll at ${config.nodeUrl}: ${(err as Error).message}`, code);
     }
     const udp = values.udp ?? `${config.nodeUdp.host}:${config.nodeUdp.port}`;
-    cred = new DeviceCredential(r.id, r.name, r.secret, config.nodeUrl, udp);
+    cred = new DeviceCredential({
+      id: r.id,
+      name: r.name,
+      secret: r.secret,
+      node: config.nodeUrl,
+      nodeUdp: udp,
+    });
   }
   if (cred.nodeUdp !== undefined) parseHostPort(cred.nodeUdp, "--udp");
   await saveCredential(config.credentialPath, cred);

@@ -12,7 +12,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const secret = randomToken(32);
 const cred = () =>
-  new DeviceCredential(`dev_${randomToken(12)}`, "grandma@example.org", secret, "http://127.0.0.1:8470");
+  new DeviceCredential({
+    id: `dev_${randomToken(12)}`,
+    name: "grandma@example.org",
+    secret,
+    node: "http://127.0.0.1:8470",
+  });
 
 describe("saveCredential()", () => {
   test("writes mode 0600 atomically and round-trips through loadCredential()", async () => {

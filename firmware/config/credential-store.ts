@@ -17,18 +17,33 @@ const GROUP_OTHER_BITS = 0o077;
  * What enrollment returns. The secret is held in a private field: JSON.stringify and console.log of a
  * credential print it redacted, so it cannot reach a log by accident.
  */
+/** The parts of a credential, as enrollment or a credential file gives them. */
+export interface DeviceCredentialFields {
+  id: string;
+  name: string;
+  /** base64url of the device's shared secret with the node. */
+  secret: string;
+  /** The control node's HTTP base URL the device enrolled with. */
+  node: string;
+  /** The node's UDP keepalive/trigger endpoint ("host:port") when enrollment said. */
+  nodeUdp?: string | undefined;
+}
+
 export class DeviceCredential {
   readonly #secret: string;
+  readonly id: string;
+  readonly name: string;
+  /** The control node's HTTP base URL the device enrolled with. */
+  readonly node: string;
+  /** The node's UDP keepalive/trigger endpoint ("host:port") when enrollment said. */
+  readonly nodeUdp: string | undefined;
 
-  constructor(
-    readonly id: string,
-    readonly name: string,
-    secret: string,
-    /** The control node's HTTP base URL the device enrolled with. */
-    readonly node: string,
-    /** The node's UDP keepalive/trigger endpoint ("host:port") when enrollment said. */
-    readonly nodeUdp?: string,
-  ) {
+  /** Checks the id and the secret's encoding and length; refusals are ERR_CREDENTIAL_INVALID. */
+  constructor({ id, name, secret, node, nodeUdp }: DeviceCredentialFields) {
+    this.id = id;
+    this.name = name;
+    this.node = node;
+    this.nodeUdp = nodeUdp;
     if (!DEVICE_ID.test(id))
       throw new InputError(
         `Cannot use credential: device id '${id.slice(0, 80)}' is not dev_ + base64url`,
@@ -92,7 +107,7 @@ export class DeviceCredential {
     if (http === undefined) {
       throw new InputError("Cannot use enrollment answer: no control node URL", "ERR_CREDENTIAL_INVALID");
     }
-    return new DeviceCredential(b.id, b.name, b.secret, http, udp);
+    return new DeviceCredential({ id: b.id, name: b.name, secret: b.secret, node: http, nodeUdp: udp });
   }
 }
 
