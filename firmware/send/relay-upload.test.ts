@@ -65,7 +65,7 @@ describe("relay upload", () => {
   test("completeUpload() streams a transfer in one attempt and the node checks its SHA-256", async () => {
     const bytes = randomBytes(3 * 1024 * 1024);
     const t = await storeTransfer(bytes.length);
-    const r = await completeUpload(alice, t, undefined, sourceOf(bytes));
+    const r = await completeUpload(alice, t, { source: sourceOf(bytes) });
     expect(r.attempts).toBe(1);
     const info = await alice.transfer(t.id);
     expect(info.complete).toBe(true);
@@ -86,7 +86,11 @@ describe("relay upload", () => {
     for (let at = bytes.length / 2; at < bytes.length; at += 256 * 1024)
       await first.push(bytes.subarray(at, at + 256 * 1024));
     const logs: string[] = [];
-    const r = await completeUpload(alice, t, first, sourceOf(bytes), { log: (l) => logs.push(l) });
+    const r = await completeUpload(alice, t, {
+      first,
+      source: sourceOf(bytes),
+      log: (l) => logs.push(l),
+    });
     expect(r.attempts).toBeGreaterThanOrEqual(2);
     expect(logs.join("\n")).toMatch(/resuming at byte \d+/);
     const info = await alice.transfer(t.id);
@@ -96,7 +100,7 @@ describe("relay upload", () => {
 
   test("completeUpload() refuses a source that encodes a different length than declared", async () => {
     const t = await storeTransfer(1000);
-    const err = await completeUpload(alice, t, undefined, sourceOf(randomBytes(999))).catch(
+    const err = await completeUpload(alice, t, { source: sourceOf(randomBytes(999)) }).catch(
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(RelayUploadError);
@@ -107,8 +111,7 @@ describe("relay upload", () => {
     const err = await completeUpload(
       alice,
       { id: "tr_nonexistent", size: 10 },
-      new UploadAttempt(alice, "tr_nonexistent", 0),
-      sourceOf(randomBytes(10)),
+      { first: new UploadAttempt(alice, "tr_nonexistent", 0), source: sourceOf(randomBytes(10)) },
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RelayUploadError);
     expect((err as RelayUploadError).nodeCode).toBe("transfer_not_found");
