@@ -8,7 +8,7 @@ import type { SendPlan } from "./send-plan.ts";
 import type { SendOptions, SendResult } from "./send-result.ts";
 
 export interface SendContext {
-  readonly o: SendOptions;
+  readonly options: SendOptions;
   readonly plan: SendPlan;
   /** Filled in by the steps as they go; what sendRecording() returns. */
   readonly result: SendResult;

@@ -111,7 +111,7 @@ async function openSend(o: SendOptions, answer: QueryAnswer, result: SendResult)
   const abort = new AbortController();
   const seal = { key: await relayKey(fromBase64url(session.key)), sessionId: session.id };
   const ctx: SendContext = {
-    o,
+    options: o,
     plan: o.plan,
     result,
     session,
@@ -159,7 +159,7 @@ function sessionEnded(ctx: SendContext, reason: string): void {
 
 /** Dials the callee's direct channel (~5 s); failing that the send falls back to the node, unless it was denied. */
 async function connectDirect(ctx: SendContext, callee: PeerInfo): Promise<void> {
-  const { o, result, session } = ctx;
+  const { options: o, result, session } = ctx;
   const target =
     o.dialOverride ??
     (callee.address !== null && callee.port !== null
@@ -266,7 +266,7 @@ async function awaitPeerEnd(ctx: SendContext): Promise<void> {
  * the relay uploads closed, and the session's end reported.
  */
 async function accountFailure(ctx: SendContext, err: unknown): Promise<void> {
-  const { o, result, session, abort } = ctx;
+  const { options: o, result, session, abort } = ctx;
   ctx.lease.stop();
   const reason = abort.signal.aborted ? (abort.signal.reason as SendFailure) : undefined;
   const failure = reason instanceof SendFailure ? reason : err;
@@ -288,7 +288,7 @@ async function accountFailure(ctx: SendContext, err: unknown): Promise<void> {
 
 /** POST /v1/sessions/:id/end with the bytes each way, so the node's accounting log has every session. */
 async function reportEnd(ctx: SendContext, reason: string): Promise<void> {
-  const { o, session, result } = ctx;
+  const { options: o, session, result } = ctx;
   try {
     await o.client.end(session.id, {
       reason: reason.replace(/[^a-z0-9_:]/g, "_").slice(0, 64),

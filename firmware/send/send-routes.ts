@@ -46,7 +46,7 @@ async function sendWholeViaRelay(ctx: SendContext): Promise<void> {
 
 /** A recording that is neither secret nor video: the whole of it as clear, authenticated DATA frames. */
 async function sendWholeDirect(ctx: SendContext, conn: DirectConnection): Promise<void> {
-  const { plan, result, o } = ctx;
+  const { plan, result, options: o } = ctx;
   await sendOffer(ctx, "data");
   await using input = await openInput(plan.path);
   result.bytesDirect = await conn.sendStream(
@@ -129,7 +129,7 @@ async function sendOffer(
 }
 
 function specOf(ctx: SendContext, part: RelayPart, siblingTransferId?: string): RelayStreamSpec {
-  return { part, sender: ctx.o.deviceName, siblingTransferId };
+  return { part, sender: ctx.options.deviceName, siblingTransferId };
 }
 
 /** A node transfer for one relay stream of this send, listed in the result; a refusal keeps the node's code. */

@@ -17,7 +17,7 @@ import { SendFailure } from "./send-failure.ts";
  * LiveRelay.complete() resumes it afterwards from the node's offset.
  */
 export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder): Promise<void> {
-  const { plan, conn, live, result, o } = ctx;
+  const { plan, conn, live, result, options: o } = ctx;
   const signal = ctx.abort.signal;
   const split = plan.split;
   if (!split) throw new TypeError("Cannot run a split pass without a split plan");
