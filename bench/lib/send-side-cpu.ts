@@ -3,7 +3,7 @@ import { RangeRouter } from "../../codec/split/range-router.ts";
 import { tagChunk } from "../../crypto/chunk-tag.ts";
 import { DataFrameBatcher } from "../../firmware/direct/data-frame-batcher.ts";
 import { openInput, readChunks } from "../../firmware/files/recording-file.ts";
-import { encodeFromFile, manifestFor, STREAM_OF } from "../../firmware/send/relay-sources.ts";
+import { encodeFromFile, manifestFor, STREAM_OF } from "../../firmware/send/relay-upload.ts";
 import { planSend } from "../../firmware/send/send-plan.ts";
 import { patternEncoder } from "../../firmware/send/split-pass.ts";
 import { relayKey } from "../../firmware/transfer/relay-stream.ts";
@@ -33,13 +33,10 @@ async function sendSide(
     return await planSend(input, path, mode === "whole" ? { secret: true } : { protection: mode });
   })();
   if (mode === "whole") {
-    for await (const _ of encodeFromFile(
-      relay,
-      "bench",
-      plan,
-      "whole",
-      manifestFor(plan, "whole", "bench"),
-    )) {
+    for await (const _ of encodeFromFile({ key: relay, sessionId: "bench" }, plan, {
+      part: "whole",
+      sender: "bench",
+    })) {
       // the sealed records would go to the node
     }
     return;
@@ -49,7 +46,7 @@ async function sendSide(
   if (mode === "pattern" && split.protection !== "pattern")
     throw new Error(`bench: ${path} has no pattern plan`);
   const enc = new RelayStreamEncoder(relay, "bench", STREAM_OF.protected);
-  await enc.manifest(manifestFor(plan, "protected", "bench"));
+  await enc.manifest(manifestFor(plan, { part: "protected", sender: "bench" }));
   await enc.data(split.protectedHeader);
   const pattern = split.pattern ? await patternEncoder(split.pattern, rawKey) : undefined;
   let index = 0;

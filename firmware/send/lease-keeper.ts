@@ -24,16 +24,18 @@ export class LeaseKeeper implements Disposable {
   #watch: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
   #polling = false;
+  readonly #client: ControlClient;
+  readonly #sessionId: string;
+  readonly #events: LeaseEvents;
   extensions = 0;
   expiresAt: number;
 
-  constructor(
-    private readonly client: ControlClient,
-    private readonly sessionId: string,
-    expiresAt: number,
-    private readonly events: LeaseEvents,
-  ) {
-    this.expiresAt = expiresAt;
+  /** session: the granted session's id and the end of its lease (epoch ms). */
+  constructor(client: ControlClient, session: { id: string; expiresAt: number }, events: LeaseEvents) {
+    this.#client = client;
+    this.#sessionId = session.id;
+    this.#events = events;
+    this.expiresAt = session.expiresAt;
     this.#schedule();
     this.#watch = setInterval(() => void this.#poll(), WATCH_INTERVAL_MS);
   }
@@ -47,15 +49,15 @@ export class LeaseKeeper implements Disposable {
   async #extend(): Promise<void> {
     if (this.#stopped) return;
     try {
-      const r = await this.client.extend(this.sessionId);
+      const r = await this.#client.extend(this.#sessionId);
       if (this.#stopped) return;
       this.expiresAt = r.expiresAt;
       this.extensions = r.extensions;
-      this.events.extended(r.expiresAt, r.extensions);
+      this.#events.extended(r.expiresAt, r.extensions);
       this.#schedule();
     } catch (err) {
       if (this.#stopped) return;
-      this.events.refused((err as Error).message);
+      this.#events.refused((err as Error).message);
       // A refusal by policy (4xx: the extension cap) is final; a node that did not answer (restarting, slow)
       // is asked again at half of what is left, so one lost request does not cost the lease.
       const final = err instanceof ControlApiError && err.status < 500 && err.status !== 429;
@@ -70,10 +72,10 @@ export class LeaseKeeper implements Disposable {
     if (this.#stopped || this.#polling) return;
     this.#polling = true;
     try {
-      const s = await this.client.session(this.sessionId);
+      const s = await this.#client.session(this.#sessionId);
       if (!this.#stopped && s.state === "ended") {
         this.stop();
-        this.events.ended(s.reason ?? "ended");
+        this.#events.ended(s.reason ?? "ended");
       }
     } catch {
       // The node may be restarting; the transfer's own resume logic deals with that.

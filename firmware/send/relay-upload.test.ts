@@ -6,7 +6,19 @@ import { toBase64url } from "../../crypto/random-token.ts";
 import { Cluster } from "../../demo/cluster.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { loadCredential } from "../config/credential-store.ts";
-import { completeUpload, RelayUploadError, UploadAttempt } from "./relay-upload.ts";
+import { openInput } from "../files/recording-file.ts";
+import { relayKey } from "../transfer/relay-stream.ts";
+import { relayStreamSize } from "../transfer/relay-stream-encoder.ts";
+import { LiveRelay } from "./live-relay.ts";
+import {
+  completeUpload,
+  encodeFromFile,
+  manifestFor,
+  type RelayStreamSpec,
+  RelayUploadError,
+  UploadAttempt,
+} from "./relay-upload.ts";
+import { planSend } from "./send-plan.ts";
 
 const MAIN = join(import.meta.dir, "../../bin/pvrlink.ts");
 let cluster: Cluster;
@@ -65,7 +77,7 @@ describe("relay upload", () => {
   test("completeUpload() streams a transfer in one attempt and the node checks its SHA-256", async () => {
     const bytes = randomBytes(3 * 1024 * 1024);
     const t = await storeTransfer(bytes.length);
-    const r = await completeUpload(alice, t, undefined, sourceOf(bytes));
+    const r = await completeUpload(alice, t, { source: sourceOf(bytes) });
     expect(r.attempts).toBe(1);
     const info = await alice.transfer(t.id);
     expect(info.complete).toBe(true);
@@ -86,7 +98,11 @@ describe("relay upload", () => {
     for (let at = bytes.length / 2; at < bytes.length; at += 256 * 1024)
       await first.push(bytes.subarray(at, at + 256 * 1024));
     const logs: string[] = [];
-    const r = await completeUpload(alice, t, first, sourceOf(bytes), { log: (l) => logs.push(l) });
+    const r = await completeUpload(alice, t, {
+      first,
+      source: sourceOf(bytes),
+      log: (l) => logs.push(l),
+    });
     expect(r.attempts).toBeGreaterThanOrEqual(2);
     expect(logs.join("\n")).toMatch(/resuming at byte \d+/);
     const info = await alice.transfer(t.id);
@@ -96,7 +112,7 @@ describe("relay upload", () => {
 
   test("completeUpload() refuses a source that encodes a different length than declared", async () => {
     const t = await storeTransfer(1000);
-    const err = await completeUpload(alice, t, undefined, sourceOf(randomBytes(999))).catch(
+    const err = await completeUpload(alice, t, { source: sourceOf(randomBytes(999)) }).catch(
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(RelayUploadError);
@@ -107,10 +123,61 @@ describe("relay upload", () => {
     const err = await completeUpload(
       alice,
       { id: "tr_nonexistent", size: 10 },
-      new UploadAttempt(alice, "tr_nonexistent", 0),
-      sourceOf(randomBytes(10)),
+      { first: new UploadAttempt(alice, "tr_nonexistent", 0), source: sourceOf(randomBytes(10)) },
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RelayUploadError);
     expect((err as RelayUploadError).nodeCode).toBe("transfer_not_found");
   });
+});
+
+describe("LiveRelay", () => {
+  const MIB = 1024 * 1024;
+  // The pass feeds 1 MiB pieces; killAt: the piece before which the node is killed (SIGKILL) and restarted.
+  const cases: Array<[string, number | undefined]> = [
+    ["in one attempt", undefined],
+    ["after the node is killed mid-pass", 2],
+  ];
+  for (const [what, killAt] of cases) {
+    test(`LiveRelay.complete() leaves the node exactly the stream encodeFromFile() encodes, ${what}`, async () => {
+      const bytes = randomBytes(5 * MIB);
+      const path = join(cluster.root, `live-${killAt ?? "none"}.bin`);
+      await Bun.write(path, bytes);
+      const plan = await (async () => {
+        await using input = await openInput(path);
+        return await planSend(input, path, { type: "data" });
+      })();
+      const spec: RelayStreamSpec = { part: "whole", sender: "alice" };
+      const t = await storeTransfer(relayStreamSize(manifestFor(plan, spec)));
+      const seal = { key: await relayKey(randomBytes(32)), sessionId: "ses_live_relay_test" };
+      const logs: string[] = [];
+      const live = new LiveRelay(
+        {
+          client: alice,
+          plan,
+          seal,
+          signal: new AbortController().signal,
+          deadline: () => Date.now() + 60_000,
+          log: (l) => logs.push(l),
+          progress: () => {},
+        },
+        t,
+        spec,
+      );
+      await live.start();
+      for (let at = 0, i = 0; at < bytes.length; at += MIB, i++) {
+        if (i === killAt) await cluster.restartNode("SIGKILL");
+        await live.data(bytes.subarray(at, at + MIB));
+      }
+      await live.end();
+      const r = await live.complete();
+      if (killAt === undefined) expect(r.attempts).toBe(1);
+      else {
+        expect(r.attempts).toBeGreaterThanOrEqual(2);
+        expect(logs.join("\n")).toMatch(/resuming at byte \d+/);
+      }
+      const expected = createHash("sha256");
+      for await (const rec of encodeFromFile(seal, plan, spec)) expected.update(rec);
+      expect(await storedSha(t.id)).toBe(expected.digest("hex"));
+    });
+  }
 });

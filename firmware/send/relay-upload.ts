@@ -1,6 +1,18 @@
-/** @module Uploads one relay stream to a node transfer: a streamed PUT with backpressure, resumed at the node's offset after a restart. */
+/** @module The relay side of a send: its transfers made on the node with their sealed size, each relay stream encoded from the file, uploaded by a streamed PUT and resumed at the node's offset after a restart. */
 import { createHash, type Hash } from "node:crypto";
+import { InputError } from "../../cli/command.ts";
+import { RangeRouter } from "../../codec/split/range-router.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { openInput, readChunks } from "../files/recording-file.ts";
+import {
+  RELAY_STREAM_DIRECT,
+  RELAY_STREAM_PROTECTED,
+  RELAY_STREAM_WHOLE,
+  type RelayManifest,
+  type RelayStreamId,
+} from "../transfer/relay-stream.ts";
+import { RelayStreamEncoder, relayStreamSize } from "../transfer/relay-stream-encoder.ts";
+import type { SendPlan } from "./send-plan.ts";
 
 /** Encoded bytes queued for the PUT body above which the producer waits: a few records keep the socket busy. */
 const QUEUE_HIGH_WATER = 8 * 1024 * 1024;
@@ -22,6 +34,90 @@ export class RelayUploadError extends Error {
   }
 }
 
+export type RelayPart = "whole" | "protected" | "direct";
+
+export const STREAM_OF: Record<RelayPart, RelayStreamId> = {
+  whole: RELAY_STREAM_WHOLE,
+  protected: RELAY_STREAM_PROTECTED,
+  direct: RELAY_STREAM_DIRECT,
+};
+
+/** What seals a session's relay streams: the relay key and the session id its records are bound to. */
+export interface RelaySeal {
+  key: CryptoKey;
+  sessionId: string;
+}
+
+/** One relay stream of a plan: its part, and what its manifest says beyond the plan. */
+export interface RelayStreamSpec {
+  part: RelayPart;
+  /** This device's name, the manifest's sender. */
+  sender: string;
+  /** Split fallback: the protected part's manifest names the direct part's transfer. */
+  siblingTransferId?: string | undefined;
+}
+
+/** The manifest (record 0) of one relay stream of a plan. */
+export function manifestFor(plan: SendPlan, spec: RelayStreamSpec): RelayManifest {
+  const { part, sender, siblingTransferId } = spec;
+  const size =
+    part === "whole"
+      ? plan.size
+      : part === "protected"
+        ? (plan.split?.protectedSize ?? 0)
+        : (plan.split?.directSize ?? 0);
+  return {
+    name: plan.name,
+    kind: part === "whole" ? "whole" : part === "protected" ? "split-protected" : "split-direct",
+    size,
+    originalSize: plan.size,
+    sha256: plan.sha256,
+    recordingType: plan.recordingType,
+    secret: plan.secret,
+    sender,
+    ...(siblingTransferId !== undefined ? { siblingTransferId } : {}),
+  };
+}
+
+/**
+ * Encodes one relay stream of the plan from the file, start to end: MANIFEST, the part's payload (the split
+ * header then the routed body, or the whole file), END. A file that changed length since pass 1 is refused.
+ * Sealing is deterministic, so this is also what a resumed upload re-encodes and skips into.
+ */
+export async function* encodeFromFile(
+  seal: RelaySeal,
+  plan: SendPlan,
+  spec: RelayStreamSpec,
+): AsyncGenerator<Uint8Array> {
+  const { part } = spec;
+  const enc = new RelayStreamEncoder(seal.key, seal.sessionId, STREAM_OF[part]);
+  yield await enc.manifest(manifestFor(plan, spec));
+  await using input = await openInput(plan.path);
+  const router =
+    part === "whole" || plan.split === undefined ? undefined : new RangeRouter(plan.split.ranges, plan.size);
+  if (plan.split && part !== "whole") {
+    yield* await enc.data(part === "protected" ? plan.split.protectedHeader : plan.split.directHeader);
+  }
+  let size = 0;
+  for await (const chunk of readChunks(input, { reuse: true })) {
+    size += chunk.byteLength;
+    if (size > plan.size) break;
+    if (router === undefined) {
+      yield* await enc.data(chunk);
+      continue;
+    }
+    const routed = router.push(chunk);
+    for (const piece of part === "protected" ? routed.protected : routed.direct) yield* await enc.data(piece);
+  }
+  if (size !== plan.size) {
+    throw new InputError(
+      `Cannot send ${plan.path}: it changed while being sent (${size} bytes, expected ${plan.size})`,
+      "ERR_SEND_SOURCE_CHANGED",
+    );
+  }
+  yield* await enc.end();
+}
+
 /**
  * One PUT attempt fed by push(): bytes before `offset` (what the node already holds) are hashed and counted but
  * not sent, so a resumed attempt re-encodes the stream from its start and sends only what the node lost. When
@@ -36,15 +132,13 @@ export class UploadAttempt {
   #pullWaiter: (() => void) | undefined;
   #pushWaiters: Array<() => void> = [];
   readonly #response: Promise<{ received: number } | Error>;
-  readonly #hash: Hash;
+  readonly #hash: Hash = createHash("sha256");
 
   constructor(
     client: ControlClient,
     readonly transferId: string,
     readonly offset: number,
-    hash: Hash = createHash("sha256"),
   ) {
-    this.#hash = hash;
     const body = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
@@ -132,7 +226,7 @@ export class UploadAttempt {
   }
 }
 
-/** What a caller hands resumeUpload: a fresh encoding of the whole relay stream, from its first byte. */
+/** A fresh encoding of a whole relay stream, from its first byte: what a resume re-reads. */
 export type EncodedSource = () => AsyncIterable<Uint8Array>;
 
 export interface ResumeOptions {
@@ -145,6 +239,12 @@ export interface ResumeOptions {
    */
   deadline?: () => number;
   signal?: AbortSignal;
+}
+
+export interface CompleteOptions extends ResumeOptions {
+  source: EncodedSource;
+  /** The first attempt, already fed by the caller's single pass over the file; without it one is made here. */
+  first?: UploadAttempt | undefined;
 }
 
 /** Polls the transfer until the node answers: its received count. Throws RelayUploadError when it stays away. */
@@ -179,24 +279,22 @@ function errorOf(r: { received: number } | Error): string {
 }
 
 /**
- * Drives a transfer to completion: the first attempt (if given, already fed by the caller's single pass over
- * the file) and then resumes from `source` at the node's received offset, until the node holds all `size`
- * bytes; then POST .../complete with the encoded stream's SHA-256, so the node checks what it stored.
+ * Drives a transfer to completion: the first attempt (if given) and then resumes from `source` at the node's
+ * received offset, until the node holds all `size` bytes; then POST .../complete with the encoded stream's
+ * SHA-256, so the node checks what it stored.
  */
 export async function completeUpload(
   client: ControlClient,
-  transfer: { id: string; size: number },
-  first: UploadAttempt | undefined,
-  source: EncodedSource,
-  o: ResumeOptions = {},
+  transfer: RelayTransfer,
+  o: CompleteOptions,
 ): Promise<{ attempts: number }> {
   let attempts = 0;
   let sha256: string | undefined;
   let result: { received: number } | Error | undefined;
-  if (first) {
+  if (o.first) {
     attempts++;
-    result = await first.finish();
-    sha256 = first.digest();
+    result = await o.first.finish();
+    sha256 = o.first.digest();
   }
   for (;;) {
     if (result !== undefined && !(result instanceof Error) && result.received === transfer.size) break;
@@ -215,7 +313,7 @@ export async function completeUpload(
     if (received === transfer.size && sha256 !== undefined) break;
     attempts++;
     const attempt = new UploadAttempt(client, transfer.id, received);
-    for await (const bytes of source()) {
+    for await (const bytes of o.source()) {
       if (o.signal?.aborted) break;
       await attempt.push(bytes);
     }
@@ -244,4 +342,57 @@ export async function completeUpload(
       await Bun.sleep(250);
     }
   }
+}
+
+/** What the relay side of one send works with: the node, the plan, the session's seal, and when to give up. */
+export interface RelayUploadContext {
+  client: ControlClient;
+  plan: SendPlan;
+  seal: RelaySeal;
+  signal: AbortSignal;
+  /** When the session's lease ends (epoch ms): a resume waits no longer. */
+  deadline: () => number;
+  log: (line: string) => void;
+  /** Bytes of the recording done, for the progress line. */
+  progress: (done: number) => void;
+}
+
+/** A relay transfer on the node: its id and the exact sealed size it was declared with. */
+export type RelayTransfer = { id: string; size: number };
+
+/** Makes the node transfer for one relay stream, declaring its exact sealed size; the node's refusal is thrown. */
+export async function createRelayTransfer(
+  rc: RelayUploadContext,
+  spec: RelayStreamSpec,
+  kind: "relay" | "store",
+): Promise<RelayTransfer> {
+  const size = relayStreamSize(manifestFor(rc.plan, spec));
+  const { transfer } = await rc.client.createTransfer({
+    session: rc.seal.sessionId,
+    size,
+    kind,
+    label: rc.plan.name,
+  });
+  return { id: transfer.id, size };
+}
+
+/** Uploads one relay stream encoded from the file, with progress, resumed after a node restart. */
+export async function uploadFromFile(
+  rc: RelayUploadContext,
+  transfer: RelayTransfer,
+  spec: RelayStreamSpec,
+): Promise<void> {
+  const { plan, signal } = rc;
+  let counted = 0;
+  const source = async function* () {
+    counted = 0;
+    for await (const rec of encodeFromFile(rc.seal, plan, spec)) {
+      if (signal.aborted) throw signal.reason;
+      counted += rec.byteLength;
+      rc.progress(Math.min(plan.size, Math.floor((counted / transfer.size) * plan.size)));
+      yield rec;
+    }
+  };
+  const r = await completeUpload(rc.client, transfer, { source, log: rc.log, signal, deadline: rc.deadline });
+  if (r.attempts > 1) rc.log(`relay upload resumed and completed (${r.attempts} attempts)`);
 }

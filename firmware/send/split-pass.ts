@@ -5,42 +5,20 @@ import { RangeRouter } from "../../codec/split/range-router.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { DataFrameBatcher } from "../direct/data-frame-batcher.ts";
-import type { DirectConnection } from "../direct/direct-connection.ts";
 import { openInput, readChunks } from "../files/recording-file.ts";
-import type { RelayStreamEncoder } from "../transfer/relay-stream-encoder.ts";
-import { manifestFor, type RelayPart } from "./relay-sources.ts";
-import type { UploadAttempt } from "./relay-upload.ts";
+import type { RelayPart } from "./relay-upload.ts";
+import type { SendContext } from "./send-context.ts";
 import { SendFailure } from "./send-failure.ts";
-import type { SendOptions, SendResult } from "./send-result.ts";
-
-/** A relay stream being uploaded during the single pass 2 over the file. */
-export interface LiveRelay {
-  part: RelayPart;
-  transfer: { id: string; size: number };
-  encoder: RelayStreamEncoder;
-  attempt: UploadAttempt;
-}
-
-export function siblingOf(l: LiveRelay, all: LiveRelay[]): string | undefined {
-  if (l.part !== "protected") return undefined;
-  return all.find((x) => x.part === "direct")?.transfer.id;
-}
 
 /**
  * Pass 2 of a split: one read of the file; each chunk is routed, the protected pieces sealed into the relay
- * upload(s) and the direct pieces sent as clear DATA, so both channels are fed at once and each applies its own
- * backpressure. A relay upload that breaks (node restart) only stops receiving bytes here; completeUpload
- * resumes it afterwards from the node's offset.
+ * upload(s) (ctx.live) and the direct pieces sent as clear DATA on ctx.conn, so both channels are fed at once and
+ * each applies its own backpressure. A relay upload that breaks (node restart) only stops receiving bytes here;
+ * LiveRelay.complete() resumes it afterwards from the node's offset.
  */
-export async function splitPass(
-  o: SendOptions,
-  live: LiveRelay[],
-  conn: DirectConnection | undefined,
-  result: SendResult,
-  signal: AbortSignal,
-  pattern?: PatternDirectEncoder,
-): Promise<void> {
-  const plan = o.plan;
+export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder): Promise<void> {
+  const { plan, conn, live, result, options: o } = ctx;
+  const signal = ctx.abort.signal;
   const split = plan.split;
   if (!split) throw new TypeError("Cannot run a split pass without a split plan");
   const writer = conn ? new DataFrameBatcher((m) => conn.send(m), true) : undefined;
@@ -59,19 +37,13 @@ export async function splitPass(
       return writer.sent;
     },
   };
-  const relayOf = (part: RelayPart) => live.find((l) => l.part === part);
-  const pushRelay = async (l: LiveRelay | undefined, bytes: Uint8Array) => {
-    if (!l) return;
-    for (const rec of await l.encoder.data(bytes)) await l.attempt.push(rec);
+  const pushRelay = async (part: RelayPart, bytes: Uint8Array) => {
+    await live.find((l) => l.spec.part === part)?.data(bytes);
   };
-  for (const l of live) {
-    await l.attempt.push(
-      await l.encoder.manifest(manifestFor(plan, l.part, o.deviceName, siblingOf(l, live))),
-    );
-  }
-  await pushRelay(relayOf("protected"), split.protectedHeader);
+  for (const l of live) await l.start();
+  await pushRelay("protected", split.protectedHeader);
   if (direct) await direct.write(split.directHeader);
-  else await pushRelay(relayOf("direct"), split.directHeader);
+  else await pushRelay("direct", split.directHeader);
   const router = new RangeRouter(split.ranges, plan.size);
   // Reused read buffers are safe here: every consumer (relay encoder, direct writer, hash) copies or finishes
   // with a chunk before the reader refills its buffer two reads later.
@@ -82,17 +54,17 @@ export async function splitPass(
     read += chunk.byteLength;
     if (read > plan.size) break;
     const routed = router.push(chunk);
-    for (const p of routed.protected) await pushRelay(relayOf("protected"), p);
+    for (const p of routed.protected) await pushRelay("protected", p);
     for (const d of routed.direct) {
       if (direct) await direct.write(d);
-      else await pushRelay(relayOf("direct"), d);
+      else await pushRelay("direct", d);
     }
     o.onEvent?.({ type: "progress", done: router.position, total: plan.size });
   }
   if (read !== plan.size) throw new SendFailure("source_changed", `${plan.path} changed while being sent`);
   router.finish();
   await direct?.flush();
-  for (const l of live) for (const rec of await l.encoder.end()) await l.attempt.push(rec);
+  for (const l of live) await l.end();
   for (const l of live) result.bytesRelay += l.transfer.size;
   if (direct) result.bytesDirect = direct.sent;
 }

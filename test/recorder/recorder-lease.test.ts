@@ -87,7 +87,7 @@ describe("session lease on the receiving side", () => {
     });
     const refused: string[] = [];
     const extended: number[] = [];
-    const keeper = new LeaseKeeper(keeperClient, s.id, s.expiresAt, {
+    const keeper = new LeaseKeeper(keeperClient, s, {
       extended: (at) => extended.push(at),
       refused: (m) => refused.push(m),
       ended: () => {},

@@ -1,0 +1,157 @@
+/** @module The routes of a send (seed A): the whole recording sealed through the node, the whole recording direct, or split; and the store for a busy callee. */
+import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
+import { fromBase64url } from "../../crypto/random-token.ts";
+import { ControlApiError } from "../../protocol/control-client.ts";
+import type { DirectConnection } from "../direct/direct-connection.ts";
+import { openInput, readChunks } from "../files/recording-file.ts";
+import { LiveRelay } from "./live-relay.ts";
+import {
+  createRelayTransfer,
+  type RelayPart,
+  type RelayStreamSpec,
+  type RelayTransfer,
+  STREAM_OF,
+  uploadFromFile,
+} from "./relay-upload.ts";
+import type { SendContext } from "./send-context.ts";
+import { SendFailure } from "./send-failure.ts";
+import type { SplitPlanParts } from "./send-plan.ts";
+import { patternEncoder, splitPass } from "./split-pass.ts";
+
+/** Sends the recording by its route: `secret` (or `data` without a direct channel) whole through the node, `data` direct, video split. */
+export async function sendByRoute(ctx: SendContext): Promise<void> {
+  const { plan, conn } = ctx;
+  if (plan.route === "secret" || (plan.route === "data" && conn === undefined)) return sendWholeViaRelay(ctx);
+  if (plan.route === "data" && conn) return sendWholeDirect(ctx, conn);
+  return sendSplit(ctx);
+}
+
+/** The callee is busy and the store was accepted: the whole recording, sealed, into the node's spool. */
+export async function sendStore(ctx: SendContext): Promise<void> {
+  const { result, callee } = ctx;
+  result.mode = "store";
+  ctx.log(`${callee.name} is busy; storing the recording on the node for later pickup (encrypted)`);
+  const transfer = await createTransfer(ctx, specOf(ctx, "whole"), "store");
+  await uploadWhole(ctx, transfer);
+  result.ok = true;
+  result.message = `stored on the node for ${callee.name}; it will be picked up when its load allows`;
+}
+
+/** The whole recording sealed through the node (stream 3); the OFFER, if there is a channel, names the transfer. */
+async function sendWholeViaRelay(ctx: SendContext): Promise<void> {
+  const transfer = await createTransfer(ctx, specOf(ctx, "whole"));
+  await sendOffer(ctx, "relay", { relay: { transferId: transfer.id, stream: STREAM_OF.whole } });
+  await uploadWhole(ctx, transfer);
+}
+
+/** A recording that is neither secret nor video: the whole of it as clear, authenticated DATA frames. */
+async function sendWholeDirect(ctx: SendContext, conn: DirectConnection): Promise<void> {
+  const { plan, result, options: o } = ctx;
+  await sendOffer(ctx, "data");
+  await using input = await openInput(plan.path);
+  result.bytesDirect = await conn.sendStream(
+    readChunks(input, { reuse: true }),
+    (done) => o.onEvent?.({ type: "progress", done, total: plan.size }),
+    { clear: true },
+  );
+  if (result.bytesDirect !== plan.size) {
+    throw new SendFailure("source_changed", `${plan.path} changed while being sent`);
+  }
+}
+
+/**
+ * Video: the protected part sealed through the node while the direct part goes on the channel, in one read of
+ * the file (splitPass); without a channel both parts go through the node, the protected one naming its sibling.
+ */
+async function sendSplit(ctx: SendContext): Promise<void> {
+  const { plan, conn, result } = ctx;
+  const split = plan.split;
+  if (!split) throw new TypeError("Cannot send a split without its plan");
+  // In a fallback the direct part's transfer is made first so the protected one can name it as sibling.
+  const directSpec = specOf(ctx, "direct");
+  const directTransfer = conn ? undefined : await createTransfer(ctx, directSpec);
+  const protectedSpec = specOf(ctx, "protected", directTransfer?.id);
+  const protectedTransfer = await createTransfer(ctx, protectedSpec);
+  ctx.live.push(new LiveRelay(ctx.relay, protectedTransfer, protectedSpec));
+  if (directTransfer) ctx.live.push(new LiveRelay(ctx.relay, directTransfer, directSpec));
+  const pattern = await patternFor(ctx, split);
+  await sendOffer(ctx, "split", {
+    relay: { transferId: protectedTransfer.id, stream: STREAM_OF.protected },
+    directSize: split.directSize + (pattern?.addedBytes ?? 0),
+    ...(pattern ? { protection: "pattern" } : {}),
+  });
+  await splitPass(ctx, pattern);
+  for (const l of ctx.live) {
+    const r = await l.complete();
+    if (r.attempts > 1)
+      ctx.log(`relay transfer ${l.transfer.id} resumed and completed (${r.attempts} attempts)`);
+  }
+  result.bytesRelayPayload = split.protectedSize + (conn ? 0 : split.directSize);
+}
+
+/**
+ * Pattern mode applies to the direct part on the direct channel; through the relay (fallback) the part is
+ * sealed whole already, so it travels plain there.
+ */
+async function patternFor(
+  ctx: SendContext,
+  split: SplitPlanParts,
+): Promise<PatternDirectEncoder | undefined> {
+  if (!split.pattern) return undefined;
+  if (!ctx.conn) {
+    ctx.log("pattern mode: the direct part goes sealed through the node, so it needs no pattern encryption");
+    ctx.result.protection = "seed";
+    return undefined;
+  }
+  const pattern = await patternEncoder(split.pattern, fromBase64url(ctx.session.key));
+  ctx.result.patternBytes = split.pattern.encryptedBytes;
+  return pattern;
+}
+
+/**
+ * The OFFER (docs/protocol.md section 12), built in this one place: every kind carries the original's SHA-256,
+ * its type and its secret flag, and the route adds its own meta. Without a direct channel there is no OFFER.
+ */
+async function sendOffer(
+  ctx: SendContext,
+  kind: "relay" | "data" | "split",
+  meta: Record<string, unknown> = {},
+): Promise<void> {
+  const { conn, plan } = ctx;
+  if (!conn) return;
+  await conn.send({
+    type: "offer",
+    kind,
+    size: plan.size,
+    name: plan.name,
+    meta: { sha256: plan.sha256, recordingType: plan.recordingType, secret: plan.secret, ...meta },
+  });
+}
+
+function specOf(ctx: SendContext, part: RelayPart, siblingTransferId?: string): RelayStreamSpec {
+  return { part, sender: ctx.options.deviceName, siblingTransferId };
+}
+
+/** A node transfer for one relay stream of this send, listed in the result; a refusal keeps the node's code. */
+async function createTransfer(
+  ctx: SendContext,
+  spec: RelayStreamSpec,
+  kind: "relay" | "store" = "relay",
+): Promise<RelayTransfer> {
+  try {
+    const transfer = await createRelayTransfer(ctx.relay, spec, kind);
+    ctx.result.transfers.push(transfer.id);
+    return transfer;
+  } catch (err) {
+    if (err instanceof ControlApiError)
+      throw new SendFailure(err.code, `the node refused the relay transfer: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Uploads the whole recording into a transfer made for it, and counts it. */
+async function uploadWhole(ctx: SendContext, transfer: RelayTransfer): Promise<void> {
+  await uploadFromFile(ctx.relay, transfer, specOf(ctx, "whole"));
+  ctx.result.bytesRelay += transfer.size;
+  ctx.result.bytesRelayPayload = ctx.plan.size;
+}
