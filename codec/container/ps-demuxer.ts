@@ -1,6 +1,6 @@
 /** @module Streaming MPEG Program Stream demuxer (ISO/IEC 13818-1 2.5; MPEG-1 system streams, ISO/IEC 11172-1). */
 
-import { CodecError } from "../codec-error.ts";
+import { CodecError, codecError } from "../codec-error.ts";
 import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import {
@@ -94,16 +94,12 @@ export class PsDemuxer extends ChunkedUnitParser {
         } else {
           if (len - p < PES_FIXED_HEADER_LENGTH) {
             if (!atEnd) return p;
-            throw new CodecError(
-              "ERR_PS_TRUNCATED",
-              "Cannot parse PES packet: the file ends in its header",
-              p,
-            );
+            throw codecError("ERR_PS_TRUNCATED", "Cannot parse PES packet: the file ends in its header", p);
           }
           const packetLength = (buf[p + 4]! << 8) | buf[p + 5]!;
           if (packetLength === 0) {
             // Unbounded PES packets exist only for video in a Transport Stream, ISO/IEC 13818-1 2.4.3.7.
-            throw new CodecError(
+            throw codecError(
               "ERR_PES_LENGTH",
               "Cannot use PES packet: PES_packet_length 0 in a Program Stream",
               p,

@@ -1,6 +1,6 @@
 /** @module Reassembles the PES packets of a Transport Stream's video PID: headers read, payload handed on (ISO/IEC 13818-1 2.4.3.6). */
 
-import { CodecError } from "../codec-error.ts";
+import { CodecError, codecError } from "../codec-error.ts";
 import { isVideoStreamId, parsePesHeader } from "./pes-header.ts";
 
 /** PES header: 9 fixed bytes plus at most 255 of PES_header_data_length, ISO/IEC 13818-1 2.4.3.6. */
@@ -85,7 +85,7 @@ export class TsVideoPes {
     try {
       const header = parsePesHeader(joined, 0);
       if (!isVideoStreamId(header.streamId)) {
-        throw new CodecError(
+        throw codecError(
           "ERR_PES_STREAM_ID",
           `Cannot use PES: stream_id 0x${header.streamId.toString(16)} on the video PID`,
           0,
