@@ -34,7 +34,11 @@ export class TsVideoPes {
   #pendingBytes = 0;
   #pendingStart = 0;
 
-  constructor(private readonly events: TsVideoPesEvents) {}
+  readonly #events: TsVideoPesEvents;
+
+  constructor(events: TsVideoPesEvents) {
+    this.#events = events;
+  }
 
   get state(): PesState {
     return this.#state;
@@ -58,7 +62,7 @@ export class TsVideoPes {
   ): void {
     if (unitStart) {
       if (this.#state === "header") {
-        this.events.error(
+        this.#events.error(
           this.#pendingStart,
           "ERR_PES_TRUNCATED",
           "Cannot parse PES header: the next PES began first",
@@ -69,7 +73,7 @@ export class TsVideoPes {
       this.#pendingStart = fileOffset;
     }
     if (this.#state === "payload") {
-      this.events.video(buf, start, end, fileOffset, unitOffset);
+      this.#events.video(buf, start, end, fileOffset, unitOffset);
       return;
     }
     if (this.#state !== "header") return; // payload of a PES whose start we never saw
@@ -95,7 +99,7 @@ export class TsVideoPes {
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
       if (e.code === "ERR_PES_TRUNCATED" && this.#pendingBytes < MAX_PES_HEADER) return;
-      this.events.error(this.#pendingStart, e.code, e.message);
+      this.#events.error(this.#pendingStart, e.code, e.message);
       this.abort();
       return;
     }
@@ -106,7 +110,7 @@ export class TsVideoPes {
         skip -= piece.bytes.length;
         continue;
       }
-      this.events.video(piece.bytes, skip, piece.bytes.length, piece.fileOffset + skip, piece.unitOffset);
+      this.#events.video(piece.bytes, skip, piece.bytes.length, piece.fileOffset + skip, piece.unitOffset);
       skip = 0;
     }
     this.#pending = [];
@@ -117,6 +121,6 @@ export class TsVideoPes {
   #setState(state: PesState): void {
     if (state === this.#state) return;
     this.#state = state;
-    this.events.state(state);
+    this.#events.state(state);
   }
 }
