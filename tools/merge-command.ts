@@ -29,8 +29,9 @@ export const command: Command = {
   async run(args) {
     const { values, positionals } = parseFlags(args, { out: { type: "string", short: "o" } });
     if (positionals.length !== 1)
-      throw new UsageError(`expected one DIR, got ${positionals.length} arguments`);
-    if (values.out === undefined || values.out === "") throw new UsageError("--out FILE is required");
+      throw new UsageError(`Cannot merge: expected one DIR, got ${positionals.length} arguments`);
+    if (values.out === undefined || values.out === "")
+      throw new UsageError("Cannot merge: --out FILE is required");
     await mergeDir(positionals[0]!, values.out);
     return 0;
   },

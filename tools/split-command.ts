@@ -34,8 +34,9 @@ export const command: Command = {
   async run(args) {
     const { values, positionals } = parseFlags(args, { out: { type: "string", short: "o" } });
     if (positionals.length !== 1)
-      throw new UsageError(`expected one FILE, got ${positionals.length} arguments`);
-    if (values.out === undefined || values.out === "") throw new UsageError("--out DIR is required");
+      throw new UsageError(`Cannot split: expected one FILE, got ${positionals.length} arguments`);
+    if (values.out === undefined || values.out === "")
+      throw new UsageError("Cannot split: --out DIR is required");
     await splitFile(positionals[0]!, values.out);
     return 0;
   },
