@@ -3,10 +3,11 @@
  * TypeError), and families (codec, STUN, trigger) that make and recognise their own.
  */
 
-/** Where the error is about, for the families that can say (a parser's byte offset in its input). */
+/** What a coded error carries besides its code and message. */
 export interface CodedErrorOptions {
   /** The family's name, which also prefixes the error's name ("CodecRangeError"). */
   readonly family: string;
+  /** Where the error is, for the families that can say (a parser's byte offset in its input). */
   readonly offset: number | undefined;
 }
 

@@ -1,4 +1,4 @@
-/** @module Bit reader over H.264 RBSP data: emulation prevention removal, u(n), ue(v), se(v) (ITU-T H.264 7.2, 9.1). */
+/** @module Bit reader over H.264 RBSP data (ITU-T H.264 7.2, 9.1); like BitReader, a read past the end throws ERR_BITS_EXHAUSTED. */
 import { bitsExhausted } from "../bits-exhausted.ts";
 import { codecError } from "../codec-error.ts";
 
