@@ -5,8 +5,11 @@ export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
 export const EXIT_USAGE = 2;
 
-/** Wrong flags or arguments; main prints the message and the command's help, and exits 2. */
-export class UsageError extends Error {
+/**
+ * Wrong flags or arguments: a command line that does not follow the command's syntax, so a SyntaxError with the
+ * stable code ERR_USAGE. main prints the message and the command's help, and exits 2.
+ */
+export class UsageError extends SyntaxError {
   readonly code = "ERR_USAGE";
   constructor(message: string) {
     super(message);
@@ -14,13 +17,18 @@ export class UsageError extends Error {
   }
 }
 
-/** Bad input: a file that is not what it should be, a refusal from a peer; main prints it and exits 1. */
+/**
+ * Bad input: a file that is not what it should be, a refusal from a peer; main prints it and exits 1. It is
+ * the CLI boundary's one translation of many meanings (a codec RangeError, an EIO, a node's refusal), so it stays
+ * a plain Error whose `code` says which; the error it translates rides along as `cause`.
+ */
 export class InputError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "InputError";
   }
 }

@@ -24,8 +24,12 @@ export const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
 const AAD_LABEL = new TextEncoder().encode("pvrlink/aead/v1\0");
 const MAX_CHUNK_INDEX = 2n ** 64n - 1n;
 
-/** A failed decrypt. Carries no detail on purpose: which check failed is an oracle for an attacker. */
-export class DecryptError extends Error {
+/**
+ * A failed decrypt: bytes that are not a chunk sealed under this key at this position, so a SyntaxError (as a
+ * digest or MAC mismatch is everywhere else) with the stable code ERR_DECRYPT. Carries no detail on purpose:
+ * which check failed is an oracle for an attacker.
+ */
+export class DecryptError extends SyntaxError {
   readonly code = "ERR_DECRYPT";
   constructor() {
     super("Cannot open sealed chunk: authentication failed");

@@ -1,4 +1,4 @@
-/** @module HMAC-SHA256 tags and constant-time checks for authenticating requests, keepalives and triggers. */
+/** @module HMAC tags and constant-time checks for authenticating requests, keepalives and triggers. */
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 
 /** HMAC-SHA256 output length (RFC 2104 with SHA-256, FIPS 180-4). */
@@ -7,6 +7,16 @@ export const HMAC_BYTES = 32;
 /** HMAC-SHA256 of the concatenated parts under key. node:crypto is synchronous, which keeps the UDP path cheap. */
 export function hmacSha256(key: Uint8Array, ...parts: Array<Uint8Array | string>): Uint8Array {
   const h = createHmac("sha256", key);
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+/**
+ * HMAC-SHA1 of the concatenated parts under key: only for STUN MESSAGE-INTEGRITY, which RFC 8489 14.5 fixes to
+ * SHA-1 (pvrlink's own keepalives authenticate with MESSAGE-INTEGRITY-SHA256).
+ */
+export function hmacSha1(key: Uint8Array, ...parts: Array<Uint8Array | string>): Uint8Array {
+  const h = createHmac("sha1", key);
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());
 }

@@ -28,7 +28,11 @@ import {
 } from "./api-types.ts";
 import { httpKeyFromSecret, signRequest } from "./request-signature.ts";
 
-/** A refusal from the node: HTTP status plus the stable code of its `{"error":{"code","message"}}` body. */
+/**
+ * A refusal from the node: HTTP status plus the stable code of its `{"error":{"code","message"}}` body. The
+ * client's one translation of every non-2xx answer (a 404, a 429, a 503), so a plain Error: `status` and `code`
+ * carry the meaning, which no single built-in does.
+ */
 export class ControlApiError extends Error {
   constructor(
     readonly status: number,

@@ -4,7 +4,8 @@ import { KeepaliveHandler } from "../control/udp/keepalive-handler.ts";
 import { buildKeepalive, keepaliveKey, readKeepaliveResponse } from "./keepalive-request.ts";
 import { encodeXorMappedAddress } from "./stun-address.ts";
 import { ATTR_XOR_MAPPED_ADDRESS, BINDING_SUCCESS } from "./stun-constants.ts";
-import { encodeStunMessage, StunError } from "./stun-message.ts";
+import { StunError } from "./stun-error.ts";
+import { encodeStunMessage } from "./stun-message.ts";
 
 const secret = new Uint8Array(32).fill(5);
 const key = keepaliveKey(secret);

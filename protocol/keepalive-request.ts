@@ -15,8 +15,9 @@ import {
   TRANSACTION_ID_BYTES,
   USERNAME_MAX_BYTES,
 } from "./stun-constants.ts";
+import { stunError } from "./stun-error.ts";
 import { checkFingerprint, verifyMessageIntegritySha256 } from "./stun-integrity.ts";
-import { decodeStunMessage, encodeStunMessage, findAttribute, StunError } from "./stun-message.ts";
+import { decodeStunMessage, encodeStunMessage, findAttribute } from "./stun-message.ts";
 
 /** Default keepalive interval: NAT UDP mappings commonly expire after 30-120 s (RFC 4787 REQ-5 asks for >= 120 s). */
 export const DEFAULT_KEEPALIVE_INTERVAL_SEC = 25;
@@ -72,32 +73,26 @@ export function readKeepaliveResponse(
 ): TransportAddress {
   const msg = decodeStunMessage(bytes);
   if (!Buffer.from(msg.transactionId).equals(Buffer.from(opts.transactionId))) {
-    throw new StunError(
+    throw stunError(
       "ERR_KEEPALIVE_MISMATCH",
       "Cannot use STUN response: transaction id does not match the request",
     );
   }
   if (checkFingerprint(msg) === "bad") {
-    throw new StunError("ERR_KEEPALIVE_MISMATCH", "Cannot use STUN response: FINGERPRINT does not match");
+    throw stunError("ERR_KEEPALIVE_MISMATCH", "Cannot use STUN response: FINGERPRINT does not match");
   }
   if (msg.type === BINDING_ERROR) {
     const ec = findAttribute(msg, ATTR_ERROR_CODE);
     const detail = ec ? decodeErrorCode(ec.value) : { code: 0, reason: "no ERROR-CODE" };
-    throw new StunError(
-      "ERR_KEEPALIVE_REJECTED",
-      `Keepalive refused by node: ${detail.code} ${detail.reason}`,
-    );
+    throw stunError("ERR_KEEPALIVE_REJECTED", `Keepalive refused by node: ${detail.code} ${detail.reason}`);
   }
   if (msg.type !== BINDING_SUCCESS) {
-    throw new StunError(
-      "ERR_KEEPALIVE_MISMATCH",
-      `Cannot use STUN response: type 0x${msg.type.toString(16)}`,
-    );
+    throw stunError("ERR_KEEPALIVE_MISMATCH", `Cannot use STUN response: type 0x${msg.type.toString(16)}`);
   }
   if (!verifyMessageIntegritySha256(msg, opts.key)) {
-    throw new StunError("ERR_KEEPALIVE_UNAUTHENTICATED", "Cannot use STUN response: integrity check failed");
+    throw stunError("ERR_KEEPALIVE_UNAUTHENTICATED", "Cannot use STUN response: integrity check failed");
   }
   const xma = findAttribute(msg, ATTR_XOR_MAPPED_ADDRESS);
-  if (!xma) throw new StunError("ERR_KEEPALIVE_MISMATCH", "Cannot use STUN response: no XOR-MAPPED-ADDRESS");
+  if (!xma) throw stunError("ERR_KEEPALIVE_MISMATCH", "Cannot use STUN response: no XOR-MAPPED-ADDRESS");
   return decodeXorMappedAddress(xma.value, msg.transactionId);
 }

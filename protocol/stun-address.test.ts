@@ -9,7 +9,7 @@ import {
   parseIpv6,
   toTransportAddress,
 } from "./stun-address.ts";
-import { StunError } from "./stun-message.ts";
+import { StunError } from "./stun-error.ts";
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ""), "hex"));
 // RFC 5769 2.2 / 2.3: transaction id and XOR-MAPPED-ADDRESS values for 192.0.2.1:32853 and

@@ -1,6 +1,6 @@
 /** @module XOR-MAPPED-ADDRESS and MAPPED-ADDRESS values (RFC 8489 14.1, 14.2) and the IP text forms they carry. */
 import { FAMILY_IPV4, FAMILY_IPV6, MAGIC_COOKIE, TRANSACTION_ID_BYTES } from "./stun-constants.ts";
-import { StunError } from "./stun-message.ts";
+import { stunError } from "./stun-error.ts";
 
 /** A transport address as text ("192.0.2.1", "2001:db8::1") plus port. */
 export interface TransportAddress {
@@ -131,18 +131,15 @@ export function decodeMappedAddress(value: Uint8Array): TransportAddress {
 
 function readAddress(value: Uint8Array, what: string): { family: number; port: number; raw: Uint8Array } {
   if (value.byteLength < 4) {
-    throw new StunError("ERR_STUN_ADDRESS", `Cannot parse ${what}: length ${value.byteLength} is below 4`);
+    throw stunError("ERR_STUN_ADDRESS", `Cannot parse ${what}: length ${value.byteLength} is below 4`);
   }
   const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const family = dv.getUint8(1);
   const want = family === FAMILY_IPV4 ? IPV4_VALUE_BYTES : family === FAMILY_IPV6 ? IPV6_VALUE_BYTES : -1;
   if (want < 0)
-    throw new StunError("ERR_STUN_ADDRESS", `Cannot parse ${what}: unknown family 0x${family.toString(16)}`);
+    throw stunError("ERR_STUN_ADDRESS", `Cannot parse ${what}: unknown family 0x${family.toString(16)}`);
   if (value.byteLength !== want) {
-    throw new StunError(
-      "ERR_STUN_ADDRESS",
-      `Cannot parse ${what}: length ${value.byteLength} is not ${want}`,
-    );
+    throw stunError("ERR_STUN_ADDRESS", `Cannot parse ${what}: length ${value.byteLength} is not ${want}`);
   }
   return { family, port: dv.getUint16(2), raw: value.subarray(4) };
 }

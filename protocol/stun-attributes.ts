@@ -1,6 +1,7 @@
 /** @module STUN attribute values other than addresses: ERROR-CODE, UNKNOWN-ATTRIBUTES, UTF-8 text, and integers (RFC 8489 14). */
 import { COMPREHENSION_OPTIONAL_MIN, TEXT_MAX_BYTES } from "./stun-constants.ts";
-import { StunError, type StunMessage } from "./stun-message.ts";
+import { stunError } from "./stun-error.ts";
+import type { StunMessage } from "./stun-message.ts";
 
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
@@ -17,15 +18,12 @@ export function encodeText(s: string, maxBytes = TEXT_MAX_BYTES): Uint8Array {
 /** Decodes UTF-8 text strictly: malformed UTF-8 is an error, not replacement characters. */
 export function decodeText(value: Uint8Array, maxBytes = TEXT_MAX_BYTES): string {
   if (value.byteLength > maxBytes) {
-    throw new StunError(
-      "ERR_STUN_TEXT",
-      `Cannot parse STUN text: ${value.byteLength} bytes exceed ${maxBytes}`,
-    );
+    throw stunError("ERR_STUN_TEXT", `Cannot parse STUN text: ${value.byteLength} bytes exceed ${maxBytes}`);
   }
   try {
     return utf8Strict.decode(value);
   } catch {
-    throw new StunError("ERR_STUN_TEXT", "Cannot parse STUN text: not valid UTF-8");
+    throw stunError("ERR_STUN_TEXT", "Cannot parse STUN text: not valid UTF-8");
   }
 }
 
@@ -45,15 +43,12 @@ export function encodeErrorCode(code: number, reason: string): Uint8Array {
 /** Decodes ERROR-CODE into its numeric code and reason phrase. */
 export function decodeErrorCode(value: Uint8Array): { code: number; reason: string } {
   if (value.byteLength < 4) {
-    throw new StunError(
-      "ERR_STUN_ERROR_CODE",
-      `Cannot parse ERROR-CODE: length ${value.byteLength} is below 4`,
-    );
+    throw stunError("ERR_STUN_ERROR_CODE", `Cannot parse ERROR-CODE: length ${value.byteLength} is below 4`);
   }
   const cls = value[2]! & 0x07;
   const num = value[3]!;
   if (cls < 3 || cls > 6 || num > 99) {
-    throw new StunError(
+    throw stunError(
       "ERR_STUN_ERROR_CODE",
       `Cannot parse ERROR-CODE: class ${cls} number ${num} is out of range`,
     );
@@ -74,7 +69,7 @@ export function encodeUnknownAttributes(types: readonly number[]): Uint8Array {
 /** Decodes UNKNOWN-ATTRIBUTES into its list of types. */
 export function decodeUnknownAttributes(value: Uint8Array): number[] {
   if (value.byteLength % 2 !== 0) {
-    throw new StunError(
+    throw stunError(
       "ERR_STUN_UNKNOWN_ATTRIBUTES",
       `Cannot parse UNKNOWN-ATTRIBUTES: odd length ${value.byteLength}`,
     );
@@ -106,14 +101,11 @@ export function encodeU64(n: number): Uint8Array {
 /** Decodes an 8-byte unsigned value; values beyond 2^53 are refused rather than rounded. */
 export function decodeU64(value: Uint8Array): number {
   if (value.byteLength !== 8) {
-    throw new StunError(
-      "ERR_STUN_INTEGER",
-      `Cannot parse u64 attribute: length ${value.byteLength} is not 8`,
-    );
+    throw stunError("ERR_STUN_INTEGER", `Cannot parse u64 attribute: length ${value.byteLength} is not 8`);
   }
   const n = new DataView(value.buffer, value.byteOffset, 8).getBigUint64(0);
   if (n > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new StunError("ERR_STUN_INTEGER", "Cannot parse u64 attribute: too large");
+    throw stunError("ERR_STUN_INTEGER", "Cannot parse u64 attribute: too large");
   return Number(n);
 }
 
@@ -129,10 +121,7 @@ export function encodeU32(n: number): Uint8Array {
 /** Decodes a 4-byte unsigned value. */
 export function decodeU32(value: Uint8Array): number {
   if (value.byteLength !== 4) {
-    throw new StunError(
-      "ERR_STUN_INTEGER",
-      `Cannot parse u32 attribute: length ${value.byteLength} is not 4`,
-    );
+    throw stunError("ERR_STUN_INTEGER", `Cannot parse u32 attribute: length ${value.byteLength} is not 4`);
   }
   return new DataView(value.buffer, value.byteOffset, 4).getUint32(0);
 }

@@ -1,5 +1,5 @@
 /** @module Verification of STUN MESSAGE-INTEGRITY (HMAC-SHA1), MESSAGE-INTEGRITY-SHA256 and FINGERPRINT (RFC 8489 14.5-14.7). */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { hmacSha1, hmacSha256, tagsEqual } from "../crypto/hmac.ts";
 import {
   ATTR_FINGERPRINT,
   ATTR_MESSAGE_INTEGRITY,
@@ -13,7 +13,7 @@ import {
   STUN_HEADER_BYTES,
 } from "./stun-constants.ts";
 import { crc32 } from "./stun-crc32.ts";
-import { findAttribute, type StunMessage } from "./stun-message.ts";
+import { findAttribute, type StunAttribute, type StunMessage } from "./stun-message.ts";
 
 /**
  * HMAC over the message up to the integrity attribute, with the header length rewritten to end just after that
@@ -21,25 +21,23 @@ import { findAttribute, type StunMessage } from "./stun-message.ts";
  */
 function integrityDigest(
   msg: StunMessage,
-  attrOffset: number,
-  valueLength: number,
-  algo: string,
-  key: Uint8Array,
-) {
-  const covered = new Uint8Array(msg.bytes.subarray(0, attrOffset));
+  attr: StunAttribute,
+  hmac: (covered: Uint8Array) => Uint8Array,
+): Uint8Array {
+  const covered = new Uint8Array(msg.bytes.subarray(0, attr.offset));
   new DataView(covered.buffer).setUint16(
     2,
-    attrOffset + ATTRIBUTE_HEADER_BYTES + valueLength - STUN_HEADER_BYTES,
+    attr.offset + ATTRIBUTE_HEADER_BYTES + attr.value.byteLength - STUN_HEADER_BYTES,
   );
-  return createHmac(algo, key).update(covered).digest();
+  return hmac(covered);
 }
 
 /** True when MESSAGE-INTEGRITY (HMAC-SHA1) is present and correct under key. Constant-time compare. */
 export function verifyMessageIntegrity(msg: StunMessage, key: Uint8Array): boolean {
   const attr = findAttribute(msg, ATTR_MESSAGE_INTEGRITY);
   if (!attr || attr.value.byteLength !== MESSAGE_INTEGRITY_BYTES) return false;
-  const mac = integrityDigest(msg, attr.offset, MESSAGE_INTEGRITY_BYTES, "sha1", key);
-  return timingSafeEqual(mac, attr.value);
+  const mac = integrityDigest(msg, attr, (covered) => hmacSha1(key, covered));
+  return tagsEqual(mac, attr.value);
 }
 
 /**
@@ -52,8 +50,8 @@ export function verifyMessageIntegritySha256(msg: StunMessage, key: Uint8Array):
   const n = attr.value.byteLength;
   if (n < MESSAGE_INTEGRITY_SHA256_MIN_BYTES || n > MESSAGE_INTEGRITY_SHA256_BYTES || n % 4 !== 0)
     return false;
-  const mac = integrityDigest(msg, attr.offset, n, "sha256", key);
-  return timingSafeEqual(mac.subarray(0, n), attr.value);
+  const mac = integrityDigest(msg, attr, (covered) => hmacSha256(key, covered));
+  return tagsEqual(mac.subarray(0, n), attr.value);
 }
 
 /** "absent" when there is no FINGERPRINT, else whether its CRC-32 matches (RFC 8489 14.7). */

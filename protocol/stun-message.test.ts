@@ -17,13 +17,13 @@ import {
   METHOD_BINDING,
 } from "./stun-constants.ts";
 import { crc32 } from "./stun-crc32.ts";
+import { StunError } from "./stun-error.ts";
 import { checkFingerprint, verifyMessageIntegrity, verifyMessageIntegritySha256 } from "./stun-integrity.ts";
 import {
   decodeStunMessage,
   encodeStunMessage,
   findAttribute,
   joinMessageType,
-  StunError,
   splitMessageType,
 } from "./stun-message.ts";
 

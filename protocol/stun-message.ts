@@ -1,5 +1,5 @@
 /** @module STUN message codec (RFC 8489 5, 14): header, attributes with padding, and the integrity/fingerprint trailer. */
-import { createHmac } from "node:crypto";
+import { hmacSha1, hmacSha256 } from "../crypto/hmac.ts";
 import {
   ATTR_FINGERPRINT,
   ATTR_MESSAGE_INTEGRITY,
@@ -16,16 +16,7 @@ import {
   TRANSACTION_ID_BYTES,
 } from "./stun-constants.ts";
 import { crc32 } from "./stun-crc32.ts";
-
-/** A malformed or unacceptable STUN message; `code` is stable, the message says what and why. */
-export class StunError extends SyntaxError {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "StunError";
-    this.code = code;
-  }
-}
+import { stunError } from "./stun-error.ts";
 
 /** One attribute as found on the wire. `value` is a view into the message, not a copy. */
 export interface StunAttribute {
@@ -82,7 +73,7 @@ export function isStunMessage(bytes: Uint8Array, offset = 0): boolean {
 export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
   const total = bytes.byteLength - offset;
   if (total < STUN_HEADER_BYTES) {
-    throw new StunError(
+    throw stunError(
       "ERR_STUN_TRUNCATED",
       `Cannot parse STUN header: length ${total} is below ${STUN_HEADER_BYTES}`,
     );
@@ -91,23 +82,20 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
   const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
   const type = dv.getUint16(0);
   if ((type & 0xc000) !== 0) {
-    throw new StunError(
+    throw stunError(
       "ERR_STUN_NOT_STUN",
       "Cannot parse STUN header: the two most significant bits are not zero",
     );
   }
   if (dv.getUint32(4) !== MAGIC_COOKIE) {
-    throw new StunError("ERR_STUN_NOT_STUN", "Cannot parse STUN header: magic cookie is not 0x2112A442");
+    throw stunError("ERR_STUN_NOT_STUN", "Cannot parse STUN header: magic cookie is not 0x2112A442");
   }
   const length = dv.getUint16(2);
   if (length % ATTRIBUTE_ALIGN !== 0) {
-    throw new StunError(
-      "ERR_STUN_LENGTH",
-      `Cannot parse STUN header: length ${length} is not a multiple of 4`,
-    );
+    throw stunError("ERR_STUN_LENGTH", `Cannot parse STUN header: length ${length} is not a multiple of 4`);
   }
   if (length + STUN_HEADER_BYTES !== total) {
-    throw new StunError(
+    throw stunError(
       "ERR_STUN_LENGTH",
       `Cannot parse STUN message: header length ${length} disagrees with ${total - STUN_HEADER_BYTES} bytes after the header`,
     );
@@ -119,19 +107,19 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
   let pos = STUN_HEADER_BYTES;
   while (pos < total) {
     if (total - pos < ATTRIBUTE_HEADER_BYTES) {
-      throw new StunError("ERR_STUN_TRUNCATED", `Cannot parse STUN attribute at ${pos}: header truncated`);
+      throw stunError("ERR_STUN_TRUNCATED", `Cannot parse STUN attribute at ${pos}: header truncated`);
     }
     const attrType = dv.getUint16(pos);
     const attrLen = dv.getUint16(pos + 2);
     const valueStart = pos + ATTRIBUTE_HEADER_BYTES;
     if (valueStart + attrLen > total) {
-      throw new StunError(
+      throw stunError(
         "ERR_STUN_TRUNCATED",
         `Cannot parse STUN attribute 0x${attrType.toString(16)} at ${pos}: length ${attrLen} overruns the message`,
       );
     }
     if (seenFingerprint) {
-      throw new StunError(
+      throw stunError(
         "ERR_STUN_FINGERPRINT_NOT_LAST",
         "Cannot parse STUN message: attribute after FINGERPRINT",
       );
@@ -147,7 +135,7 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
     if (attrType === ATTR_FINGERPRINT) seenFingerprint = true;
     pos = valueStart + padded(attrLen);
     if (pos > total) {
-      throw new StunError(
+      throw stunError(
         "ERR_STUN_TRUNCATED",
         `Cannot parse STUN attribute at ${pos}: padding overruns the message`,
       );
@@ -225,12 +213,12 @@ export function encodeStunMessage(init: StunMessageInit): Uint8Array {
   // (RFC 8489 14.5-14.7), so the length field is set before each digest.
   if (init.integrityKey) {
     dv.setUint16(2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_BYTES - STUN_HEADER_BYTES);
-    const mac = createHmac("sha1", init.integrityKey).update(out.subarray(0, pos)).digest();
+    const mac = hmacSha1(init.integrityKey, out.subarray(0, pos));
     put(ATTR_MESSAGE_INTEGRITY, mac);
   }
   if (init.integritySha256Key) {
     dv.setUint16(2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_SHA256_BYTES - STUN_HEADER_BYTES);
-    const mac = createHmac("sha256", init.integritySha256Key).update(out.subarray(0, pos)).digest();
+    const mac = hmacSha256(init.integritySha256Key, out.subarray(0, pos));
     put(ATTR_MESSAGE_INTEGRITY_SHA256, mac);
   }
   if (init.fingerprint) {

@@ -9,13 +9,13 @@ import {
   peekTriggerDatagram,
   TRIGGER_KINDS,
   TRIGGER_WINDOW_MS,
-  TriggerError,
   TriggerReplayGuard,
   TYPE_ACK,
   TYPE_TRIGGER,
   verifyTrigger,
   verifyTriggerAck,
 } from "./trigger-datagram.ts";
+import { TriggerError } from "./trigger-error.ts";
 
 const key = deriveKey(new Uint8Array(32).fill(1), "trigger");
 const otherKey = deriveKey(new Uint8Array(32).fill(2), "trigger");

@@ -1,6 +1,7 @@
 /** @module Trigger and ACK datagrams between the control node and a device, authenticated with HMAC-SHA256; both sides' codec. */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { hmacSha256, tagsEqual } from "../crypto/hmac.ts";
 import { randomBytes, toBase64url } from "../crypto/random-token.ts";
+import { triggerError } from "./trigger-error.ts";
 
 // Datagram layout (big-endian), the same for a trigger (node -> device) and its ACK (device -> node):
 //
@@ -50,16 +51,6 @@ export interface TriggerAck {
   readonly timestamp: number;
 }
 
-/** A refused datagram. Codes: ERR_TRIGGER_MALFORMED, ERR_TRIGGER_BAD_TAG, ERR_TRIGGER_STALE, ERR_TRIGGER_WRONG_DEVICE. */
-export class TriggerError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "TriggerError";
-    this.code = code;
-  }
-}
-
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
@@ -84,7 +75,7 @@ function encode(type: number, id: Uint8Array, timestamp: number, body: unknown, 
   dv.setBigUint64(24, BigInt(timestamp));
   out.set(json, TRIGGER_HEADER_BYTES);
   const signed = TRIGGER_HEADER_BYTES + json.byteLength;
-  out.set(createHmac("sha256", key).update(out.subarray(0, signed)).digest(), signed);
+  out.set(hmacSha256(key, out.subarray(0, signed)), signed);
   return out;
 }
 
@@ -133,32 +124,29 @@ export function peekTriggerDatagram(bytes: Uint8Array): { type: number; id: stri
 
 function readHeader(bytes: Uint8Array) {
   if (bytes.byteLength < TRIGGER_HEADER_BYTES + TRIGGER_TAG_BYTES || bytes.byteLength > TRIGGER_MAX_BYTES) {
-    throw new TriggerError(
-      "ERR_TRIGGER_MALFORMED",
-      `Cannot parse trigger datagram: length ${bytes.byteLength}`,
-    );
+    throw triggerError("ERR_TRIGGER_MALFORMED", `Cannot parse trigger datagram: length ${bytes.byteLength}`);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dv.getUint32(0) !== TRIGGER_MAGIC)
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger: bad magic");
+    throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger: bad magic");
   const version = dv.getUint8(4);
   if (version !== TRIGGER_VERSION) {
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", `Cannot parse trigger: version ${version} is not 1`);
+    throw triggerError("ERR_TRIGGER_MALFORMED", `Cannot parse trigger: version ${version} is not 1`);
   }
   const type = dv.getUint8(5);
   if (type !== TYPE_TRIGGER && type !== TYPE_ACK) {
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", `Cannot parse trigger: type ${type} is not 1 or 2`);
+    throw triggerError("ERR_TRIGGER_MALFORMED", `Cannot parse trigger: type ${type} is not 1 or 2`);
   }
   const bodyLength = dv.getUint16(6);
   if (TRIGGER_HEADER_BYTES + bodyLength + TRIGGER_TAG_BYTES !== bytes.byteLength) {
-    throw new TriggerError(
+    throw triggerError(
       "ERR_TRIGGER_MALFORMED",
       `Cannot parse trigger: body length ${bodyLength} disagrees with size`,
     );
   }
   const ts = dv.getBigUint64(24);
   if (ts > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger: timestamp");
+    throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger: timestamp is beyond 2^53 ms");
   return {
     type,
     id: toBase64url(bytes.subarray(8, 8 + TRIGGER_ID_BYTES)),
@@ -171,14 +159,14 @@ function readHeader(bytes: Uint8Array) {
 function verify(bytes: Uint8Array, type: number, key: Uint8Array, now: number, deviceId: string) {
   const h = readHeader(bytes);
   if (h.type !== type)
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", `Cannot accept datagram: type ${h.type} not ${type}`);
+    throw triggerError("ERR_TRIGGER_MALFORMED", `Cannot accept datagram: type ${h.type} not ${type}`);
   const signed = TRIGGER_HEADER_BYTES + h.bodyLength;
-  const mac = createHmac("sha256", key).update(bytes.subarray(0, signed)).digest();
-  if (!timingSafeEqual(mac, bytes.subarray(signed, signed + TRIGGER_TAG_BYTES))) {
-    throw new TriggerError("ERR_TRIGGER_BAD_TAG", "Cannot accept datagram: authentication failed");
+  const mac = hmacSha256(key, bytes.subarray(0, signed));
+  if (!tagsEqual(mac, bytes.subarray(signed, signed + TRIGGER_TAG_BYTES))) {
+    throw triggerError("ERR_TRIGGER_BAD_TAG", "Cannot accept datagram: authentication failed");
   }
   if (Math.abs(now - h.timestamp) > TRIGGER_WINDOW_MS) {
-    throw new TriggerError(
+    throw triggerError(
       "ERR_TRIGGER_STALE",
       `Cannot accept datagram: timestamp is ${now - h.timestamp} ms off`,
     );
@@ -187,28 +175,28 @@ function verify(bytes: Uint8Array, type: number, key: Uint8Array, now: number, d
   try {
     body = JSON.parse(utf8Strict.decode(bytes.subarray(TRIGGER_HEADER_BYTES, signed)));
   } catch {
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger body: not UTF-8 JSON");
+    throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger body: not UTF-8 JSON");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger body: not a JSON object");
+    throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger body: not a JSON object");
   }
   const b = body as Record<string, unknown>;
   if (b.device !== deviceId) {
-    throw new TriggerError("ERR_TRIGGER_WRONG_DEVICE", "Cannot accept datagram: addressed to another device");
+    throw triggerError("ERR_TRIGGER_WRONG_DEVICE", "Cannot accept datagram: addressed to another device");
   }
   return { header: h, body: b };
 }
 
-/** Device side: verifies a trigger addressed to deviceId under its trigger key. Throws TriggerError. */
+/** Device side: verifies a trigger addressed to deviceId under its trigger key. Throws TriggerError (trigger-error.ts). */
 export function verifyTrigger(bytes: Uint8Array, key: Uint8Array, deviceId: string, now: number): Trigger {
   const { header, body } = verify(bytes, TYPE_TRIGGER, key, now, deviceId);
   const kind = body.kind;
   if (typeof kind !== "string" || !(TRIGGER_KINDS as readonly string[]).includes(kind)) {
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger body: unknown kind");
+    throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger body: unknown kind");
   }
   const ref = body.ref;
   if (typeof ref !== "object" || ref === null || Array.isArray(ref)) {
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger body: ref is not an object");
+    throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger body: ref is not an object");
   }
   return {
     id: header.id,
@@ -219,7 +207,7 @@ export function verifyTrigger(bytes: Uint8Array, key: Uint8Array, deviceId: stri
   };
 }
 
-/** Node side: verifies deviceId's ACK under its trigger key. Throws TriggerError. */
+/** Node side: verifies deviceId's ACK under its trigger key. Throws TriggerError (trigger-error.ts). */
 export function verifyTriggerAck(
   bytes: Uint8Array,
   key: Uint8Array,
@@ -229,7 +217,7 @@ export function verifyTriggerAck(
   const { header, body } = verify(bytes, TYPE_ACK, key, now, deviceId);
   const answer = body.answer;
   if (answer !== undefined && (typeof answer !== "string" || answer.length > ANSWER_MAX_CHARS)) {
-    throw new TriggerError("ERR_TRIGGER_MALFORMED", "Cannot parse ACK body: answer is not a short string");
+    throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse ACK body: answer is not a short string");
   }
   return answer === undefined
     ? { id: header.id, deviceId, timestamp: header.timestamp }

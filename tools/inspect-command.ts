@@ -83,7 +83,7 @@ export const command: Command = {
   async run(args) {
     const { values, positionals } = parseFlags(args, { json: { type: "boolean" } });
     if (positionals.length !== 1)
-      throw new UsageError(`expected one FILE, got ${positionals.length} arguments`);
+      throw new UsageError(`Cannot inspect: expected one FILE, got ${positionals.length} arguments`);
     const path = positionals[0]!;
     using handle = openInputSync(path);
     // A one-shot command: nothing else runs on the event loop, so blocking reads cost least (recording-file.ts).

@@ -29,8 +29,9 @@ export const command: Command = {
   async run(args) {
     const { values, positionals } = parseFlags(args, { out: { type: "string", short: "o" } });
     if (positionals.length !== 1)
-      throw new UsageError(`expected one DIR, got ${positionals.length} arguments`);
-    if (values.out === undefined || values.out === "") throw new UsageError("--out FILE is required");
+      throw new UsageError(`Cannot merge: expected one DIR, got ${positionals.length} arguments`);
+    if (values.out === undefined || values.out === "")
+      throw new UsageError("Cannot merge: --out FILE is required");
     await mergeDir(positionals[0]!, values.out);
     return 0;
   },
@@ -63,7 +64,9 @@ export async function mergeDir(dir: string, outPath: string): Promise<void> {
     try {
       out = await open(temp, "w");
     } catch (err) {
-      throw new InputError(`Cannot write ${outPath}: ${(err as Error).message}`, "ERR_OUTPUT");
+      throw new InputError(`Cannot write ${outPath}: ${(err as Error).message}`, "ERR_OUTPUT", {
+        cause: err,
+      });
     }
     await using _out = out;
     const writer = new BufferedWriter(out);
@@ -81,13 +84,14 @@ export async function mergeDir(dir: string, outPath: string): Promise<void> {
       }
       merger.finish();
     } catch (err) {
-      if (err instanceof CodecError) throw new InputError(`Cannot merge ${dir}: ${err.message}`, err.code);
+      if (err instanceof CodecError)
+        throw new InputError(`Cannot merge ${dir}: ${err.message}`, err.code, { cause: err });
       throw err;
     }
     await writer.flush();
     await out.sync();
     await rename(temp, outPath).catch((err: Error) => {
-      throw new InputError(`Cannot write ${outPath}: ${err.message}`, "ERR_OUTPUT");
+      throw new InputError(`Cannot write ${outPath}: ${err.message}`, "ERR_OUTPUT", { cause: err });
     });
     done = true;
   } catch (err) {
@@ -100,5 +104,5 @@ export async function mergeDir(dir: string, outPath: string): Promise<void> {
 /** A failed read or write (EIO, ENOSPC, ...) is bad input for the CLI: one line with its code, exit 1. */
 function asInputError(err: unknown, what: string): unknown {
   if (err instanceof InputError || !(err instanceof Error) || !("syscall" in err)) return err;
-  return new InputError(`${what}: ${err.message}`, "ERR_IO");
+  return new InputError(`${what}: ${err.message}`, "ERR_IO", { cause: err });
 }

@@ -34,8 +34,9 @@ export const command: Command = {
   async run(args) {
     const { values, positionals } = parseFlags(args, { out: { type: "string", short: "o" } });
     if (positionals.length !== 1)
-      throw new UsageError(`expected one FILE, got ${positionals.length} arguments`);
-    if (values.out === undefined || values.out === "") throw new UsageError("--out DIR is required");
+      throw new UsageError(`Cannot split: expected one FILE, got ${positionals.length} arguments`);
+    if (values.out === undefined || values.out === "")
+      throw new UsageError("Cannot split: --out DIR is required");
     await splitFile(positionals[0]!, values.out);
     return 0;
   },
@@ -62,14 +63,15 @@ export async function splitFile(path: string, outDir: string): Promise<void> {
     router = new RangeRouter(index.protectedRanges, length);
   } catch (err) {
     // The indexer's table is checked before use; a bad one is a codec bug, reported with its code, not written.
-    if (err instanceof CodecError) throw new InputError(`Cannot split ${path}: ${err.message}`, err.code);
+    if (err instanceof CodecError)
+      throw new InputError(`Cannot split ${path}: ${err.message}`, err.code, { cause: err });
     throw err;
   }
 
   try {
     await mkdir(outDir, { recursive: true });
   } catch (err) {
-    throw new InputError(`Cannot create ${outDir}: ${(err as Error).message}`, "ERR_OUTPUT");
+    throw new InputError(`Cannot create ${outDir}: ${(err as Error).message}`, "ERR_OUTPUT", { cause: err });
   }
   const suffix = `.tmp-${process.pid}`;
   const temps = {
@@ -96,7 +98,9 @@ export async function splitFile(path: string, outDir: string): Promise<void> {
       router.finish();
     } catch (err) {
       if (err instanceof CodecError)
-        throw new InputError(`Cannot split ${path}: ${err.message}`, "ERR_SPLIT_SOURCE_CHANGED");
+        throw new InputError(`Cannot split ${path}: ${err.message}`, "ERR_SPLIT_SOURCE_CHANGED", {
+          cause: err,
+        });
       throw err;
     }
     if (!again.digest().equals(sha256!)) {
@@ -111,14 +115,16 @@ export async function splitFile(path: string, outDir: string): Promise<void> {
       [temps.direct, DIRECT_FILE],
     ] as const) {
       await rename(temp, join(outDir, name)).catch((err: Error) => {
-        throw new InputError(`Cannot write ${join(outDir, name)}: ${err.message}`, "ERR_OUTPUT");
+        throw new InputError(`Cannot write ${join(outDir, name)}: ${err.message}`, "ERR_OUTPUT", {
+          cause: err,
+        });
       });
     }
     done = true;
   } catch (err) {
     // A failed read or write (EIO, ENOSPC, ...) is bad input for the CLI: one line with its code, exit 1.
     if (err instanceof Error && !(err instanceof InputError) && "syscall" in err) {
-      throw new InputError(`Cannot split ${path} into ${outDir}: ${err.message}`, "ERR_IO");
+      throw new InputError(`Cannot split ${path} into ${outDir}: ${err.message}`, "ERR_IO", { cause: err });
     }
     throw err;
   } finally {

@@ -1,5 +1,6 @@
 /** @module H.264 picture type from the first VCL NAL unit's slice header (ITU-T H.264 7.3.1, 7.3.3, Table 7-6). */
 
+import { CodecError } from "../codec-error.ts";
 import type { PictureType } from "../recording-index.ts";
 import type { H264Sps } from "./h264-sps.ts";
 import { RbspBits } from "./rbsp-bits.ts";
@@ -53,10 +54,23 @@ export function parseSliceHeaderStart(
   if (header & 0x80) return undefined; // forbidden_zero_bit
   const nalUnitType = header & 0x1f;
   if (!isVclSliceNal(nalUnitType)) return undefined;
-  const bits = new RbspBits(bytes, offset + 1, end);
+  try {
+    return readSliceHeaderStart(new RbspBits(bytes, offset + 1, end), nalUnitType, sps);
+  } catch (e) {
+    // Cut off or an over-long ue(v): not a slice header this can read, which the contract says is undefined.
+    if (e instanceof CodecError) return undefined;
+    throw e;
+  }
+}
+
+function readSliceHeaderStart(
+  bits: RbspBits,
+  nalUnitType: number,
+  sps: H264Sps | undefined,
+): SliceInfo | undefined {
   const firstMbInSlice = bits.readUe();
   const sliceType = bits.readUe();
-  if (firstMbInSlice === undefined || sliceType === undefined || sliceType > 9) return undefined;
+  if (sliceType > 9) return undefined;
   const idr = nalUnitType === NAL_SLICE_IDR;
   const info: SliceInfo = {
     nalUnitType,
@@ -68,24 +82,14 @@ export function parseSliceHeaderStart(
   };
   if (!sps) return info;
   // The rest of the slice header up to pic_order_cnt_lsb, ITU-T H.264 7.3.3.
-  if (bits.readUe() === undefined) return undefined; // pic_parameter_set_id
-  if (sps.separateColourPlane && bits.readBits(2) === undefined) return undefined;
-  if (bits.readBits(sps.log2MaxFrameNum) === undefined) return undefined; // frame_num
-  if (!sps.frameMbsOnly) {
-    const field = bits.readBit();
-    if (field === undefined) return undefined;
-    if (field) {
-      const bottom = bits.readBit();
-      if (bottom === undefined) return undefined;
-      info.structure = bottom ? "bottom" : "top";
-    }
+  bits.readUe(); // pic_parameter_set_id
+  if (sps.separateColourPlane) bits.readBits(2); // colour_plane_id
+  bits.readBits(sps.log2MaxFrameNum); // frame_num
+  if (!sps.frameMbsOnly && bits.readBit() === 1) {
+    info.structure = bits.readBit() === 1 ? "bottom" : "top"; // field_pic_flag, bottom_field_flag
   }
-  if (idr && bits.readUe() === undefined) return undefined; // idr_pic_id
-  if (sps.picOrderCntType === 0) {
-    const lsb = bits.readBits(sps.log2MaxPocLsb);
-    if (lsb === undefined) return undefined;
-    info.pocLsb = lsb;
-  }
+  if (idr) bits.readUe(); // idr_pic_id
+  if (sps.picOrderCntType === 0) info.pocLsb = bits.readBits(sps.log2MaxPocLsb);
   return info;
 }
 

@@ -1,6 +1,7 @@
 /** @module H.264 sequence parameter set: picture size and the fields slice headers depend on (ITU-T H.264 7.3.2.1.1). */
 
-import { CodecError } from "../codec-error.ts";
+import { isBitsExhausted } from "../bits-exhausted.ts";
+import { CodecError, codecError } from "../codec-error.ts";
 import { RbspBits } from "./rbsp-bits.ts";
 
 /** profile_idc values whose SPS carries chroma_format_idc and bit depths, ITU-T H.264 7.3.2.1.1. */
@@ -25,68 +26,78 @@ export interface H264Sps {
 }
 
 function fail(message: string, offset: number): never {
-  throw new CodecError("ERR_H264_SPS", `Cannot parse H.264 SPS: ${message}`, offset);
+  throw codecError("ERR_H264_SPS", `Cannot parse H.264 SPS: ${message}`, offset);
 }
 
 /** Parses the SPS NAL unit at bytes[offset, end) (offset at the NAL header byte); throws CodecError ERR_H264_SPS. */
 export function parseH264Sps(bytes: Uint8Array, offset: number, end = bytes.length): H264Sps {
-  const r = new RbspBits(bytes, offset + 1, end);
-  const must = (v: number | undefined): number => (v === undefined ? fail("it is cut off", offset) : v);
-  const profileIdc = must(r.readBits(8));
-  must(r.readBits(8)); // constraint_set flags, reserved_zero_2bits
-  const levelIdc = must(r.readBits(8));
-  const spsId = must(r.readUe());
+  try {
+    return readSps(new RbspBits(bytes, offset + 1, end), offset);
+  } catch (e) {
+    // The cursor's two errors become this parser's one code.
+    if (isBitsExhausted(e)) fail("it is cut off", offset);
+    if (e instanceof CodecError && e.code === "ERR_EXP_GOLOMB")
+      fail("a ue(v) field is longer than 32 bits", offset);
+    throw e;
+  }
+}
+
+function readSps(r: RbspBits, offset: number): H264Sps {
+  const profileIdc = r.readBits(8);
+  r.readBits(8); // constraint_set flags, reserved_zero_2bits
+  const levelIdc = r.readBits(8);
+  const spsId = r.readUe();
   if (spsId > 31) fail(`seq_parameter_set_id ${spsId} is above 31`, offset);
   let chromaFormatIdc = 1;
   let separateColourPlane = false;
   if (HIGH_PROFILES.has(profileIdc)) {
-    chromaFormatIdc = must(r.readUe());
+    chromaFormatIdc = r.readUe();
     if (chromaFormatIdc > CHROMA_444) fail(`chroma_format_idc ${chromaFormatIdc} is above 3`, offset);
-    if (chromaFormatIdc === CHROMA_444) separateColourPlane = must(r.readBit()) === 1;
-    must(r.readUe()); // bit_depth_luma_minus8
-    must(r.readUe()); // bit_depth_chroma_minus8
-    must(r.readBit()); // qpprime_y_zero_transform_bypass_flag
-    if (must(r.readBit())) {
+    if (chromaFormatIdc === CHROMA_444) separateColourPlane = r.readBit() === 1;
+    r.readUe(); // bit_depth_luma_minus8
+    r.readUe(); // bit_depth_chroma_minus8
+    r.readBit(); // qpprime_y_zero_transform_bypass_flag
+    if (r.readBit()) {
       const lists = chromaFormatIdc === CHROMA_444 ? 12 : 8;
       for (let i = 0; i < lists; i++) {
-        if (!must(r.readBit())) continue;
+        if (!r.readBit()) continue;
         // scaling_list(): only parsed to step over it, ITU-T H.264 7.3.2.1.1.1.
         const size = i < 6 ? 16 : 64;
         let last = 8;
         let next = 8;
         for (let j = 0; j < size; j++) {
-          if (next !== 0) next = (last + must(r.readSe()) + 256) % 256;
+          if (next !== 0) next = (last + r.readSe() + 256) % 256;
           last = next === 0 ? last : next;
         }
       }
     }
   }
-  const log2MaxFrameNum = must(r.readUe()) + 4;
-  const picOrderCntType = must(r.readUe());
+  const log2MaxFrameNum = r.readUe() + 4;
+  const picOrderCntType = r.readUe();
   let log2MaxPocLsb = 0;
   if (picOrderCntType === 0) {
-    log2MaxPocLsb = must(r.readUe()) + 4;
+    log2MaxPocLsb = r.readUe() + 4;
   } else if (picOrderCntType === 1) {
-    must(r.readBit());
-    must(r.readSe());
-    must(r.readSe());
-    const cycle = must(r.readUe());
+    r.readBit();
+    r.readSe();
+    r.readSe();
+    const cycle = r.readUe();
     if (cycle > 255) fail(`num_ref_frames_in_pic_order_cnt_cycle ${cycle} is above 255`, offset);
-    for (let i = 0; i < cycle; i++) must(r.readSe());
+    for (let i = 0; i < cycle; i++) r.readSe();
   } else if (picOrderCntType !== 2) {
     fail(`pic_order_cnt_type ${picOrderCntType} is above 2`, offset);
   }
   if (log2MaxFrameNum > 16 || log2MaxPocLsb > 16)
     fail("log2_max_frame_num or log2_max_pic_order_cnt_lsb is above 16", offset);
-  must(r.readUe()); // max_num_ref_frames
-  must(r.readBit()); // gaps_in_frame_num_value_allowed_flag
-  const widthMbs = must(r.readUe()) + 1;
-  const heightMapUnits = must(r.readUe()) + 1;
-  const frameMbsOnly = must(r.readBit()) === 1;
-  if (!frameMbsOnly) must(r.readBit()); // mb_adaptive_frame_field_flag
-  must(r.readBit()); // direct_8x8_inference_flag
+  r.readUe(); // max_num_ref_frames
+  r.readBit(); // gaps_in_frame_num_value_allowed_flag
+  const widthMbs = r.readUe() + 1;
+  const heightMapUnits = r.readUe() + 1;
+  const frameMbsOnly = r.readBit() === 1;
+  if (!frameMbsOnly) r.readBit(); // mb_adaptive_frame_field_flag
+  r.readBit(); // direct_8x8_inference_flag
   let crop = [0, 0, 0, 0];
-  if (must(r.readBit())) crop = [must(r.readUe()), must(r.readUe()), must(r.readUe()), must(r.readUe())];
+  if (r.readBit()) crop = [r.readUe(), r.readUe(), r.readUe(), r.readUe()];
   // Crop units, ITU-T H.264 7.4.2.1.1 (frame_crop_*_offset semantics).
   const chromaArrayType = separateColourPlane ? 0 : chromaFormatIdc;
   const frameFactor = frameMbsOnly ? 1 : 2;

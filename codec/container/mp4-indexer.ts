@@ -25,67 +25,67 @@ export { MAX_SUPPLY_BYTES, SAMPLE_PREFIX_BYTES } from "./mp4-sample-prefixes.ts"
  * when moov follows mdat.
  */
 export class Mp4Indexer {
-  private readonly errors: IndexError[] = [];
-  private readonly boxes = new Mp4TopLevelBoxes((moov, offset) => this.parseMoov(moov, offset), this.errors);
-  private samples: SampleRow[] = [];
-  private types: (PictureType | undefined)[] = [];
-  private idr: boolean[] = [];
-  private lengthSize = 0;
-  private entryType = "";
-  private format: VideoFormat = "unknown";
-  private width = 0;
-  private height = 0;
-  private parameterSets = 0;
-  private moovParsed = false;
+  readonly #errors: IndexError[] = [];
+  readonly #boxes = new Mp4TopLevelBoxes((moov, offset) => this.#parseMoov(moov, offset), this.#errors);
+  #samples: SampleRow[] = [];
+  #types: (PictureType | undefined)[] = [];
+  #idr: boolean[] = [];
+  #lengthSize = 0;
+  #entryType = "";
+  #format: VideoFormat = "unknown";
+  #width = 0;
+  #height = 0;
+  #parameterSets = 0;
+  #moovParsed = false;
   /** Takes each sample's first bytes for its slice type (AVC samples only). */
-  private prefixes: Mp4SamplePrefixes | undefined;
+  #prefixes: Mp4SamplePrefixes | undefined;
   /** The last prefix classified: samples that share their bytes (a damaged stco) are parsed once. */
-  private lastPrefix: Uint8Array | undefined;
-  private lastSlice: ReturnType<typeof firstSliceOfLengthPrefixedSample>;
+  #lastPrefix: Uint8Array | undefined;
+  #lastSlice: ReturnType<typeof firstSliceOfLengthPrefixedSample>;
 
-  private get pos(): number {
-    return this.boxes.pos;
+  get #pos(): number {
+    return this.#boxes.pos;
   }
 
   push(chunk: Uint8Array): void {
-    const chunkOffset = this.pos;
-    this.boxes.push(chunk);
-    this.prefixes?.push(chunk, chunkOffset);
+    const chunkOffset = this.#pos;
+    this.#boxes.push(chunk);
+    this.#prefixes?.push(chunk, chunkOffset);
     // The cache compares views: none may outlive the chunk, whose buffer the caller may reuse.
-    this.lastPrefix = undefined;
+    this.#lastPrefix = undefined;
   }
 
   /** File ranges still needed: prefixes of samples whose data passed before moov was known. */
   finish(): ByteRange[] {
-    this.boxes.end();
-    if (!this.moovParsed) {
-      if (!this.errors.some((e) => e.code === "ERR_MP4_NO_MOOV")) {
-        this.error(this.pos, "ERR_MP4_NO_MOOV", "Cannot index MP4: no complete moov box");
+    this.#boxes.end();
+    if (!this.#moovParsed) {
+      if (!this.#errors.some((e) => e.code === "ERR_MP4_NO_MOOV")) {
+        this.#error(this.#pos, "ERR_MP4_NO_MOOV", "Cannot index MP4: no complete moov box");
       }
       return [];
     }
-    return this.prefixes?.missing(this.pos) ?? [];
+    return this.#prefixes?.missing(this.#pos) ?? [];
   }
 
   supply(offset: number, bytes: Uint8Array): void {
-    this.prefixes?.supply(offset, bytes, this.pos);
-    this.lastPrefix = undefined;
+    this.#prefixes?.supply(offset, bytes, this.#pos);
+    this.#lastPrefix = undefined;
   }
 
   result(): RecordingIndex {
-    const n = this.samples.length;
-    const counts: PictureCounts = { seq: this.parameterSets, gop: 0, pic: n, I: 0, P: 0, B: 0, D: 0 };
+    const n = this.#samples.length;
+    const counts: PictureCounts = { seq: this.#parameterSets, gop: 0, pic: n, I: 0, P: 0, B: 0, D: 0 };
     const gops: GopRecord[] = [];
     const pictures: PictureRecord[] = [];
-    const composition = compositionRanks(this.samples);
+    const composition = compositionRanks(this.#samples);
     const protectedRanges = new RangeCoalescer();
     let missing = 0;
     let beyondEnd = 0;
     for (let i = 0; i < n; i++) {
-      const s = this.samples[i]!;
-      if (s.offset + s.size > this.pos) beyondEnd++;
-      if (s.sync) gops.push({ offset: s.offset, closed: this.idr[i] ?? true, brokenLink: false });
-      let type = this.types[i];
+      const s = this.#samples[i]!;
+      if (s.offset + s.size > this.#pos) beyondEnd++;
+      if (s.sync) gops.push({ offset: s.offset, closed: this.#idr[i] ?? true, brokenLink: false });
+      let type = this.#types[i];
       if (type === undefined) {
         missing++;
         type = s.sync ? "I" : "P";
@@ -93,7 +93,7 @@ export class Mp4Indexer {
       // Split/merge promise that every byte of a picture reported as I travels protected. A damaged stss
       // can disagree with the slice headers, so both the sync samples and the I-typed ones are protected.
       // A sample table may point past the end of a truncated file; only bytes that exist are protected.
-      if (s.sync || type === "I") protectedRanges.add(s.offset, Math.min(s.size, this.pos - s.offset));
+      if (s.sync || type === "I") protectedRanges.add(s.offset, Math.min(s.size, this.#pos - s.offset));
       counts[type]++;
       pictures.push({
         serial: i,
@@ -106,26 +106,26 @@ export class Mp4Indexer {
       });
     }
     counts.gop = gops.length;
-    const errors = [...this.errors];
+    const errors = [...this.#errors];
     if (beyondEnd > 0) {
       errors.push({
-        offset: this.pos,
+        offset: this.#pos,
         code: "ERR_MP4_TRUNCATED",
-        message: `${beyondEnd} of ${n} samples reach past the end of the file at ${this.pos}`,
+        message: `${beyondEnd} of ${n} samples reach past the end of the file at ${this.#pos}`,
       });
     }
     if (missing > 0) {
       errors.push({
         offset: 0,
         code: "ERR_MP4_SLICE_TYPE",
-        message: `No slice header read for ${missing} of ${n} ${this.entryType || "video"} samples; their type follows the sync flag`,
+        message: `No slice header read for ${missing} of ${n} ${this.#entryType || "video"} samples; their type follows the sync flag`,
       });
     }
     return {
       container: "mp4",
-      format: this.format,
-      width: this.width,
-      height: this.height,
+      format: this.#format,
+      width: this.#width,
+      height: this.#height,
       counts,
       gops,
       pictures,
@@ -134,58 +134,60 @@ export class Mp4Indexer {
     };
   }
 
-  private parseMoov(moov: Uint8Array, moovOffset: number): void {
+  #parseMoov(moov: Uint8Array, moovOffset: number): void {
     const filtered = filterMoov(moov);
     if (!filtered.ok) {
-      this.error(moovOffset, filtered.code, filtered.message);
+      this.#error(moovOffset, filtered.code, filtered.message);
       if (filtered.code === "ERR_MP4_NO_VIDEO") return;
     } else {
       const { track } = filtered;
-      this.entryType = track.entryType;
-      this.format = track.format;
-      this.width = track.width;
-      this.height = track.height;
-      this.lengthSize = track.lengthSize;
-      this.parameterSets = track.parameterSets;
+      this.#entryType = track.entryType;
+      this.#format = track.format;
+      this.#width = track.width;
+      this.#height = track.height;
+      this.#lengthSize = track.lengthSize;
+      this.#parameterSets = track.parameterSets;
       const table = readSampleTable(filtered.moov);
-      this.samples = table.samples;
+      this.#samples = table.samples;
       if (table.problem !== undefined) {
-        this.error(moovOffset, "ERR_MP4_MOOV", `mp4box could not read the sample tables: ${table.problem}`);
+        this.#error(moovOffset, "ERR_MP4_MOOV", `mp4box could not read the sample tables: ${table.problem}`);
       }
       if (table.dropped > 0) {
-        this.error(
+        this.#error(
           moovOffset,
           "ERR_MP4_SAMPLE_TABLE",
           `${table.dropped} samples have no valid offset in the sample tables and are not indexed`,
         );
       }
     }
-    this.moovParsed = true;
-    this.types = new Array(this.samples.length).fill(undefined);
-    this.idr = new Array(this.samples.length).fill(false);
-    if (this.lengthSize > 0) {
-      this.prefixes = new Mp4SamplePrefixes(this.samples, this.pos, (i, prefix) => this.classify(i, prefix));
+    this.#moovParsed = true;
+    this.#types = new Array(this.#samples.length).fill(undefined);
+    this.#idr = new Array(this.#samples.length).fill(false);
+    if (this.#lengthSize > 0) {
+      this.#prefixes = new Mp4SamplePrefixes(this.#samples, this.#pos, (i, prefix) =>
+        this.#classify(i, prefix),
+      );
     }
   }
 
-  private classify(index: number, prefix: Uint8Array): void {
+  #classify(index: number, prefix: Uint8Array): void {
     const same =
-      this.lastPrefix !== undefined &&
-      this.lastPrefix.buffer === prefix.buffer &&
-      this.lastPrefix.byteOffset === prefix.byteOffset &&
-      this.lastPrefix.length === prefix.length;
+      this.#lastPrefix !== undefined &&
+      this.#lastPrefix.buffer === prefix.buffer &&
+      this.#lastPrefix.byteOffset === prefix.byteOffset &&
+      this.#lastPrefix.length === prefix.length;
     if (!same) {
-      this.lastPrefix = prefix;
-      this.lastSlice = firstSliceOfLengthPrefixedSample(prefix, this.lengthSize);
+      this.#lastPrefix = prefix;
+      this.#lastSlice = firstSliceOfLengthPrefixedSample(prefix, this.#lengthSize);
     }
-    const slice = this.lastSlice;
+    const slice = this.#lastSlice;
     if (!slice) return;
-    this.types[index] = slice.type;
-    this.idr[index] = slice.idr;
+    this.#types[index] = slice.type;
+    this.#idr[index] = slice.idr;
   }
 
-  private error(offset: number, code: string, message: string): void {
-    this.errors.push({ offset, code, message });
+  #error(offset: number, code: string, message: string): void {
+    this.#errors.push({ offset, code, message });
   }
 }
 

@@ -21,123 +21,130 @@ export const MAX_MOOV_BYTES = 256 * 1024 * 1024;
 export class Mp4TopLevelBoxes {
   /** File offset of the next byte to be pushed. */
   pos = 0;
-  private readonly header = new Uint8Array(LARGE_BOX_HEADER_LENGTH);
-  private headerFill = 0;
-  private boxEnd = 0;
-  private boxType = "";
-  private collecting: Uint8Array | undefined;
-  private collectFill = 0;
-  private state: "header" | "body" | "stopped" = "header";
-  private fragmentedReported = false;
-  private moovSeen = false;
+  readonly #header = new Uint8Array(LARGE_BOX_HEADER_LENGTH);
+  #headerFill = 0;
+  #boxEnd = 0;
+  #boxType = "";
+  #collecting: Uint8Array | undefined;
+  #collectFill = 0;
+  #state: "header" | "body" | "stopped" = "header";
+  #fragmentedReported = false;
+  #moovSeen = false;
 
   /** `onMoov(box, fileOffset)` receives the first complete moov (header included); problems go to `errors`. */
-  constructor(
-    private readonly onMoov: (moov: Uint8Array, offset: number) => void,
-    private readonly errors: IndexError[],
-  ) {}
+  readonly #onMoov: (moov: Uint8Array, offset: number) => void;
+  readonly #errors: IndexError[];
+
+  constructor(onMoov: (moov: Uint8Array, offset: number) => void, errors: IndexError[]) {
+    this.#onMoov = onMoov;
+    this.#errors = errors;
+  }
 
   push(chunk: Uint8Array): void {
     const chunkEnd = this.pos + chunk.length;
     let i = 0;
-    while (i < chunk.length && this.state !== "stopped") i += this.walk(chunk, i);
+    while (i < chunk.length && this.#state !== "stopped") i += this.#walk(chunk, i);
     this.pos = chunkEnd;
   }
 
   /** Reports a kept box the file ends inside; afterwards pushes are ignored. */
   end(): void {
-    if (this.state === "body" && this.collecting) {
-      this.error(this.pos, "ERR_MP4_TRUNCATED", `Cannot read ${this.boxType}: the file ends inside it`);
+    if (this.#state === "body" && this.#collecting) {
+      this.#error(this.pos, "ERR_MP4_TRUNCATED", `Cannot read ${this.#boxType}: the file ends inside it`);
     }
-    this.state = "stopped";
+    this.#state = "stopped";
   }
 
   /** Consumes box-structure bytes from chunk[i..]; returns how many. */
-  private walk(chunk: Uint8Array, i: number): number {
-    if (this.state === "header") {
+  #walk(chunk: Uint8Array, i: number): number {
+    if (this.#state === "header") {
       const want =
-        this.headerFill >= BOX_HEADER_LENGTH && this.sizeField() === BOX_SIZE_LARGE
+        this.#headerFill >= BOX_HEADER_LENGTH && this.#sizeField() === BOX_SIZE_LARGE
           ? LARGE_BOX_HEADER_LENGTH
           : BOX_HEADER_LENGTH;
-      const take = Math.min(want - this.headerFill, chunk.length - i);
-      this.header.set(chunk.subarray(i, i + take), this.headerFill);
-      this.headerFill += take;
+      const take = Math.min(want - this.#headerFill, chunk.length - i);
+      this.#header.set(chunk.subarray(i, i + take), this.#headerFill);
+      this.#headerFill += take;
       this.pos += take;
       if (
-        this.headerFill === want &&
-        (want === LARGE_BOX_HEADER_LENGTH || this.sizeField() !== BOX_SIZE_LARGE)
+        this.#headerFill === want &&
+        (want === LARGE_BOX_HEADER_LENGTH || this.#sizeField() !== BOX_SIZE_LARGE)
       ) {
-        this.startBox(want);
+        this.#startBox(want);
       }
       return take;
     }
-    const take = Math.min(this.boxEnd - this.pos, chunk.length - i);
-    if (this.collecting) {
-      this.collecting.set(chunk.subarray(i, i + take), this.collectFill);
-      this.collectFill += take;
+    const take = Math.min(this.#boxEnd - this.pos, chunk.length - i);
+    if (this.#collecting) {
+      this.#collecting.set(chunk.subarray(i, i + take), this.#collectFill);
+      this.#collectFill += take;
     }
     this.pos += take;
-    if (this.pos === this.boxEnd) this.endBox();
+    if (this.pos === this.#boxEnd) this.#endBox();
     return take;
   }
 
-  private sizeField(): number {
-    const h = this.header;
+  #sizeField(): number {
+    const h = this.#header;
     return h[0]! * 2 ** 24 + ((h[1]! << 16) | (h[2]! << 8) | h[3]!);
   }
 
-  private startBox(headerLength: number): void {
-    const h = this.header;
+  #startBox(headerLength: number): void {
+    const h = this.#header;
     const start = this.pos - headerLength;
-    this.boxType = String.fromCharCode(h[4]!, h[5]!, h[6]!, h[7]!);
-    let size = this.sizeField();
+    this.#boxType = String.fromCharCode(h[4]!, h[5]!, h[6]!, h[7]!);
+    let size = this.#sizeField();
     if (size === BOX_SIZE_LARGE) {
       size = (h[8]! * 2 ** 24 + ((h[9]! << 16) | (h[10]! << 8) | h[11]!)) * 2 ** 32;
       size += h[12]! * 2 ** 24 + ((h[13]! << 16) | (h[14]! << 8) | h[15]!);
     }
-    this.headerFill = 0;
+    this.#headerFill = 0;
     if (size !== BOX_SIZE_TO_END && size < headerLength) {
-      this.error(
+      this.#error(
         start,
         "ERR_MP4_BOX_SIZE",
-        `Cannot walk MP4 boxes: ${this.boxType} declares size ${size}, below its header`,
+        `Cannot walk MP4 boxes: ${this.#boxType} declares size ${size}, below its header`,
       );
-      this.state = "stopped";
+      this.#state = "stopped";
       return;
     }
-    this.boxEnd = size === BOX_SIZE_TO_END ? Number.POSITIVE_INFINITY : start + size;
-    if (this.boxType === MOOF && !this.fragmentedReported) {
-      this.fragmentedReported = true;
-      this.error(
+    this.#boxEnd = size === BOX_SIZE_TO_END ? Number.POSITIVE_INFINITY : start + size;
+    if (this.#boxType === MOOF && !this.#fragmentedReported) {
+      this.#fragmentedReported = true;
+      this.#error(
         start,
         "ERR_MP4_FRAGMENTED",
         "Movie fragments (moof) are not indexed; only the moov sample tables are",
       );
     }
-    this.collecting = undefined;
-    if (this.boxType === MOOV && !this.moovSeen) {
+    this.#collecting = undefined;
+    if (this.#boxType === MOOV && !this.#moovSeen) {
       if (size === BOX_SIZE_TO_END || size > MAX_MOOV_BYTES) {
-        this.error(start, "ERR_MP4_BOX_SIZE", `Cannot keep moov: size ${size} is unbounded or above 256 MiB`);
+        this.#error(
+          start,
+          "ERR_MP4_BOX_SIZE",
+          `Cannot keep moov: size ${size} is unbounded or above 256 MiB`,
+        );
       } else {
-        this.collecting = new Uint8Array(size);
-        this.collecting.set(h.subarray(0, headerLength));
-        this.collectFill = headerLength;
+        this.#collecting = new Uint8Array(size);
+        this.#collecting.set(h.subarray(0, headerLength));
+        this.#collectFill = headerLength;
       }
     }
-    this.state = "body";
-    if (this.pos === this.boxEnd) this.endBox();
+    this.#state = "body";
+    if (this.pos === this.#boxEnd) this.#endBox();
   }
 
-  private endBox(): void {
-    this.state = "header";
-    const box = this.collecting;
-    this.collecting = undefined;
+  #endBox(): void {
+    this.#state = "header";
+    const box = this.#collecting;
+    this.#collecting = undefined;
     if (!box) return;
-    this.moovSeen = true;
-    this.onMoov(box, this.boxEnd - box.length);
+    this.#moovSeen = true;
+    this.#onMoov(box, this.#boxEnd - box.length);
   }
 
-  private error(offset: number, code: string, message: string): void {
-    this.errors.push({ offset, code, message });
+  #error(offset: number, code: string, message: string): void {
+    this.#errors.push({ offset, code, message });
   }
 }

@@ -1,6 +1,6 @@
 /** @module Program Stream pack and system header parsers (ISO/IEC 13818-1 2.5.3; MPEG-1: ISO/IEC 11172-1 2.4.3). */
 
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 
 /** Start code values (the byte after 00 00 01), ISO/IEC 13818-1 Table 2-33 and 2.5.3. */
 export const PACK_START_CODE = 0xba;
@@ -37,7 +37,7 @@ export interface SystemHeader {
 }
 
 function fail(code: string, what: string, message: string, offset: number): never {
-  throw new CodecError(code, `Cannot parse ${what}: ${message}`, offset);
+  throw codecError(code, `Cannot parse ${what}: ${message}`, offset);
 }
 
 function startCodeAt(b: Uint8Array, at: number, code: number): boolean {

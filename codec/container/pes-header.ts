@@ -1,6 +1,6 @@
 /** @module PES packet header parser for MPEG-2 (ISO/IEC 13818-1 2.4.3.6) and MPEG-1 (ISO/IEC 11172-1 2.4.3.3) syntax. */
 
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 
 /** packet_start_code_prefix 0x000001, ISO/IEC 13818-1 2.4.3.7. */
 export const PACKET_START_CODE_PREFIX = 0x000001;
@@ -77,7 +77,7 @@ function readTimestamp(b: Uint8Array, at: number): number {
 }
 
 function fail(code: string, message: string, offset: number): never {
-  throw new CodecError(code, `Cannot parse PES header: ${message}`, offset);
+  throw codecError(code, `Cannot parse PES header: ${message}`, offset);
 }
 
 /**

@@ -1,6 +1,6 @@
 /** @module Program stream map parser (ISO/IEC 13818-1 2.5.4). */
 
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 import { crc32Mpeg } from "./mpeg-crc32.ts";
 import { STREAM_ID_PROGRAM_STREAM_MAP } from "./pes-header.ts";
 
@@ -19,7 +19,7 @@ export interface ProgramStreamMap {
 }
 
 function fail(code: string, message: string, offset: number): never {
-  throw new CodecError(code, `Cannot parse program stream map: ${message}`, offset);
+  throw codecError(code, `Cannot parse program stream map: ${message}`, offset);
 }
 
 /** Parses the PSM packet at `offset`; throws CodecError ERR_PSM_TRUNCATED, ERR_PSM_LENGTH or ERR_PSM_CRC. */

@@ -1,6 +1,6 @@
 /** @module Streaming MPEG Program Stream demuxer (ISO/IEC 13818-1 2.5; MPEG-1 system streams, ISO/IEC 11172-1). */
 
-import { CodecError } from "../codec-error.ts";
+import { CodecError, codecError } from "../codec-error.ts";
 import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import {
@@ -33,44 +33,47 @@ const START_CODE_LENGTH = 4;
  */
 export class PsDemuxer extends ChunkedUnitParser {
   protected readonly maxUnitLength = MAX_PES_PACKET_LENGTH;
-  private inSync = true;
-  private videoStreamId = -1;
+  #inSync = true;
+  #videoStreamId = -1;
   /** Pack header version seen last (1 = MPEG-1 system stream, 2 = MPEG-2 Program Stream), 0 before any. */
   packVersion: 0 | 1 | 2 = 0;
   /** stream_type per elementary_stream_id from the last valid program stream map. */
   readonly streamTypes = new Map<number, number>();
 
-  constructor(private readonly sink: DemuxSink) {
+  readonly #sink: DemuxSink;
+
+  constructor(sink: DemuxSink) {
     super();
+    this.#sink = sink;
   }
 
   /** The chosen video stream_id, or -1 before the first video PES. */
   get videoStream(): number {
-    return this.videoStreamId;
+    return this.#videoStreamId;
   }
 
   protected parseUnits(buf: Uint8Array, base: number, atEnd: boolean): number {
     let p = 0;
     const len = buf.length;
     for (;;) {
-      if (!this.inSync) {
+      if (!this.#inSync) {
         const found = findSystemStartCode(buf, p);
         if (found < 0) return atEnd ? len : Math.max(p, len - (START_CODE_LENGTH - 1));
         p = found;
-        this.inSync = true;
+        this.#inSync = true;
       }
       if (len - p < START_CODE_LENGTH) {
         if (atEnd && p < len)
-          this.sink.error(base + p, "ERR_PS_TRUNCATED", `${len - p} bytes after the last packet`);
+          this.#sink.error(base + p, "ERR_PS_TRUNCATED", `${len - p} bytes after the last packet`);
         return atEnd ? len : p;
       }
       if (buf[p] !== 0 || buf[p + 1] !== 0 || buf[p + 2] !== 1 || buf[p + 3]! < FIRST_SYSTEM_START_CODE) {
-        this.sink.error(
+        this.#sink.error(
           base + p,
           "ERR_PS_SYNC",
           "Lost Program Stream sync: no pack, system header or PES start code",
         );
-        this.inSync = false;
+        this.#inSync = false;
         p += 1;
         continue;
       }
@@ -94,16 +97,12 @@ export class PsDemuxer extends ChunkedUnitParser {
         } else {
           if (len - p < PES_FIXED_HEADER_LENGTH) {
             if (!atEnd) return p;
-            throw new CodecError(
-              "ERR_PS_TRUNCATED",
-              "Cannot parse PES packet: the file ends in its header",
-              p,
-            );
+            throw codecError("ERR_PS_TRUNCATED", "Cannot parse PES packet: the file ends in its header", p);
           }
           const packetLength = (buf[p + 4]! << 8) | buf[p + 5]!;
           if (packetLength === 0) {
             // Unbounded PES packets exist only for video in a Transport Stream, ISO/IEC 13818-1 2.4.3.7.
-            throw new CodecError(
+            throw codecError(
               "ERR_PES_LENGTH",
               "Cannot use PES packet: PES_packet_length 0 in a Program Stream",
               p,
@@ -112,21 +111,21 @@ export class PsDemuxer extends ChunkedUnitParser {
           const total = PES_FIXED_HEADER_LENGTH + packetLength;
           if (len - p < total) {
             if (!atEnd) return p;
-            this.sink.error(
+            this.#sink.error(
               base + p,
               "ERR_PS_TRUNCATED",
               `PES packet of ${total} bytes is cut off after ${len - p}`,
             );
-            this.pesPacket(buf.subarray(p), base + p);
+            this.#pesPacket(buf.subarray(p), base + p);
             return len;
           }
-          this.pesPacket(buf.subarray(p, p + total), base + p);
+          this.#pesPacket(buf.subarray(p, p + total), base + p);
           unitLength = total;
         }
       } catch (e) {
         if (!(e instanceof CodecError)) throw e;
-        this.sink.error(base + p, e.code, e.message);
-        this.inSync = false;
+        this.#sink.error(base + p, e.code, e.message);
+        this.#inSync = false;
         p += 1;
         continue;
       }
@@ -134,31 +133,31 @@ export class PsDemuxer extends ChunkedUnitParser {
     }
   }
 
-  private pesPacket(packet: Uint8Array, fileOffset: number): void {
+  #pesPacket(packet: Uint8Array, fileOffset: number): void {
     const streamId = packet[3]!;
     if (streamId === STREAM_ID_PROGRAM_STREAM_MAP) {
-      this.programStreamMap(packet, fileOffset);
+      this.#programStreamMap(packet, fileOffset);
       return;
     }
     if (!isVideoStreamId(streamId)) return;
-    if (this.videoStreamId < 0) this.videoStreamId = streamId;
-    if (streamId !== this.videoStreamId) return;
+    if (this.#videoStreamId < 0) this.#videoStreamId = streamId;
+    if (streamId !== this.#videoStreamId) return;
     let headerLength: number;
     try {
       const header = parsePesHeader(packet, 0);
       if (header.scrambled) {
-        this.sink.error(fileOffset, "ERR_PES_SCRAMBLED", "Cannot read video PES: its payload is scrambled");
+        this.#sink.error(fileOffset, "ERR_PES_SCRAMBLED", "Cannot read video PES: its payload is scrambled");
         return;
       }
       headerLength = header.headerLength;
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
-      this.sink.error(fileOffset + e.offset, e.code, e.message);
+      this.#sink.error(fileOffset + e.offset, e.code, e.message);
       return;
     }
     // packet is the whole PES packet, or what the file holds of a truncated last one.
     if (headerLength < packet.length) {
-      this.sink.video(
+      this.#sink.video(
         packet,
         headerLength,
         packet.length,
@@ -169,14 +168,14 @@ export class PsDemuxer extends ChunkedUnitParser {
     }
   }
 
-  private programStreamMap(packet: Uint8Array, fileOffset: number): void {
+  #programStreamMap(packet: Uint8Array, fileOffset: number): void {
     try {
       const map = parseProgramStreamMap(packet, 0);
       this.streamTypes.clear();
       for (const s of map.streams) this.streamTypes.set(s.streamId, s.streamType);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
-      this.sink.error(fileOffset + e.offset, e.code, e.message);
+      this.#sink.error(fileOffset + e.offset, e.code, e.message);
     }
   }
 }

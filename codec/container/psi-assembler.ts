@@ -11,25 +11,31 @@ const MAX_SECTION_BYTES = 4096;
  * follow back to back until 0xFF stuffing.
  */
 export class PsiAssembler {
-  private buf = new Uint8Array(MAX_SECTION_BYTES);
-  private fill = 0;
-  private collecting = false;
-  private startOffset = 0;
+  #buf = new Uint8Array(MAX_SECTION_BYTES);
+  #fill = 0;
+  #collecting = false;
+  #startOffset = 0;
+
+  readonly #onSection: (section: Uint8Array, fileOffset: number) => void;
+  readonly #onError: (offset: number, code: string, message: string) => void;
 
   constructor(
-    private readonly onSection: (section: Uint8Array, fileOffset: number) => void,
-    private readonly onError: (offset: number, code: string, message: string) => void,
-  ) {}
+    onSection: (section: Uint8Array, fileOffset: number) => void,
+    onError: (offset: number, code: string, message: string) => void,
+  ) {
+    this.#onSection = onSection;
+    this.#onError = onError;
+  }
 
   /** A section is in progress: the next packet's bytes continue it. */
   get inSection(): boolean {
-    return this.collecting;
+    return this.#collecting;
   }
 
   /** Drops the section in progress (after a continuity error). */
   reset(): void {
-    this.collecting = false;
-    this.fill = 0;
+    this.#collecting = false;
+    this.#fill = 0;
   }
 
   push(payload: Uint8Array, payloadUnitStart: boolean, fileOffset: number): void {
@@ -39,7 +45,7 @@ export class PsiAssembler {
       const pointer = payload[0]!;
       p = 1;
       if (p + pointer > payload.length) {
-        this.onError(
+        this.#onError(
           fileOffset,
           "ERR_PSI_POINTER",
           `Cannot read PSI: pointer_field ${pointer} runs past the packet`,
@@ -47,46 +53,46 @@ export class PsiAssembler {
         this.reset();
         return;
       }
-      if (this.collecting) this.append(payload.subarray(p, p + pointer));
-      if (this.collecting) {
-        this.onError(
-          this.startOffset,
+      if (this.#collecting) this.#append(payload.subarray(p, p + pointer));
+      if (this.#collecting) {
+        this.#onError(
+          this.#startOffset,
           "ERR_PSI_TRUNCATED",
           "Cannot read PSI section: a new section started first",
         );
       }
       this.reset();
       p += pointer;
-      this.startSections(payload, p, fileOffset);
+      this.#startSections(payload, p, fileOffset);
       return;
     }
-    if (this.collecting) this.append(payload);
+    if (this.#collecting) this.#append(payload);
   }
 
-  private startSections(payload: Uint8Array, from: number, fileOffset: number): void {
+  #startSections(payload: Uint8Array, from: number, fileOffset: number): void {
     let p = from;
     while (p < payload.length && payload[p] !== TABLE_ID_STUFFING) {
-      this.collecting = true;
-      this.fill = 0;
-      this.startOffset = fileOffset + p;
+      this.#collecting = true;
+      this.#fill = 0;
+      this.#startOffset = fileOffset + p;
       const before = p;
-      p += this.append(payload.subarray(p));
-      if (this.collecting || p === before) return;
+      p += this.#append(payload.subarray(p));
+      if (this.#collecting || p === before) return;
     }
   }
 
   /** Appends bytes to the section in progress; emits it when complete. Returns the bytes used. */
-  private append(bytes: Uint8Array): number {
+  #append(bytes: Uint8Array): number {
     let used = 0;
-    while (this.collecting && used < bytes.length) {
-      const have = this.fill;
+    while (this.#collecting && used < bytes.length) {
+      const have = this.#fill;
       const need =
         have < SECTION_HEADER_LENGTH
           ? SECTION_HEADER_LENGTH
-          : psiSectionLength(this.buf.subarray(0, have), 0);
+          : psiSectionLength(this.#buf.subarray(0, have), 0);
       if (need > MAX_SECTION_BYTES) {
-        this.onError(
-          this.startOffset,
+        this.#onError(
+          this.#startOffset,
           "ERR_PSI_SECTION_LENGTH",
           `Cannot read PSI section: ${need} bytes exceed 4096`,
         );
@@ -94,16 +100,16 @@ export class PsiAssembler {
         return bytes.length;
       }
       const take = Math.min(need - have, bytes.length - used);
-      this.buf.set(bytes.subarray(used, used + take), have);
-      this.fill += take;
+      this.#buf.set(bytes.subarray(used, used + take), have);
+      this.#fill += take;
       used += take;
       if (
-        this.fill >= SECTION_HEADER_LENGTH &&
-        this.fill === psiSectionLength(this.buf.subarray(0, this.fill), 0)
+        this.#fill >= SECTION_HEADER_LENGTH &&
+        this.#fill === psiSectionLength(this.#buf.subarray(0, this.#fill), 0)
       ) {
-        this.collecting = false;
-        this.onSection(this.buf.slice(0, this.fill), this.startOffset);
-        this.fill = 0;
+        this.#collecting = false;
+        this.#onSection(this.#buf.slice(0, this.#fill), this.#startOffset);
+        this.#fill = 0;
       }
     }
     return used;

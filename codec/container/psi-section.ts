@@ -1,6 +1,6 @@
 /** @module PSI section, PAT and PMT parsers (ISO/IEC 13818-1 2.4.4). */
 
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 import { crc32Mpeg } from "./mpeg-crc32.ts";
 
 /** table_id values, ISO/IEC 13818-1 Table 2-31. */
@@ -57,7 +57,7 @@ export interface Pmt {
 }
 
 function fail(code: string, message: string, offset: number): never {
-  throw new CodecError(code, `Cannot parse PSI section: ${message}`, offset);
+  throw codecError(code, `Cannot parse PSI section: ${message}`, offset);
 }
 
 /** Bytes the section at `offset` occupies, from its section_length, or -1 when fewer than 3 bytes are there. */

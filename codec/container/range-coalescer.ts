@@ -7,22 +7,22 @@ import type { ByteRange } from "../recording-index.ts";
  * yields them sorted with overlapping and adjacent ranges merged. Out-of-order ranges are sorted at the end.
  */
 export class RangeCoalescer {
-  private readonly list: ByteRange[] = [];
-  private sorted = true;
+  readonly #list: ByteRange[] = [];
+  #sorted = true;
 
   add(offset: number, length: number): void {
     if (length <= 0) return;
-    const last = this.list[this.list.length - 1];
+    const last = this.#list[this.#list.length - 1];
     if (last && offset >= last.offset && offset <= last.offset + last.length) {
       last.length = Math.max(last.length, offset + length - last.offset);
       return;
     }
-    if (last && offset < last.offset) this.sorted = false;
-    this.list.push({ offset, length });
+    if (last && offset < last.offset) this.#sorted = false;
+    this.#list.push({ offset, length });
   }
 
   ranges(): ByteRange[] {
-    const items = this.sorted ? this.list : [...this.list].sort((a, b) => a.offset - b.offset);
+    const items = this.#sorted ? this.#list : [...this.#list].sort((a, b) => a.offset - b.offset);
     const out: ByteRange[] = [];
     for (const r of items) {
       const last = out[out.length - 1];

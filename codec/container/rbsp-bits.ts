@@ -1,4 +1,6 @@
-/** @module Bit reader over H.264 RBSP data: emulation prevention removal, u(n), ue(v), se(v) (ITU-T H.264 7.2, 9.1). */
+/** @module Bit reader over H.264 RBSP data (ITU-T H.264 7.2, 9.1); like BitReader, a read past the end throws ERR_BITS_EXHAUSTED. */
+import { bitsExhausted } from "../bits-exhausted.ts";
+import { codecError } from "../codec-error.ts";
 
 /** emulation_prevention_three_byte after two zero bytes, ITU-T H.264 7.4.1. */
 const EMULATION_PREVENTION_BYTE = 0x03;
@@ -7,68 +9,69 @@ const MAX_LEADING_ZEROS = 31;
 
 /**
  * Reads bits from a NAL unit payload bytes[pos, end), dropping emulation prevention bytes as it goes.
- * Every read returns undefined once the data ends, so a cut-off header is detected, never misread.
+ * Like BitReader (mpeg-video/bit-reader.ts), a read past the end throws bitsExhausted() (CodecRangeError
+ * ERR_BITS_EXHAUSTED), so a cut-off header is detected, never misread; a ue(v) longer than 32 bits throws
+ * CodecRangeError ERR_EXP_GOLOMB. Callers translate both into their own result.
  */
 export class RbspBits {
-  private byte = 0;
-  private bit = 8;
-  private zeros = 0;
-  constructor(
-    private readonly b: Uint8Array,
-    private pos: number,
-    private readonly end: number,
-  ) {}
+  #byte = 0;
+  #bit = 8;
+  #zeros = 0;
+  readonly #b: Uint8Array;
+  #pos: number;
+  readonly #end: number;
 
-  private nextByte(): number | undefined {
-    if (this.pos >= this.end) return undefined;
-    let v = this.b[this.pos++]!;
-    if (this.zeros >= 2 && v === EMULATION_PREVENTION_BYTE) {
-      this.zeros = 0;
-      if (this.pos >= this.end) return undefined;
-      v = this.b[this.pos++]!;
+  constructor(b: Uint8Array, pos: number, end: number) {
+    this.#b = b;
+    this.#pos = pos;
+    this.#end = end;
+  }
+
+  #nextByte(): number {
+    if (this.#pos >= this.#end) throw bitsExhausted(this.#pos * 8, this.#end * 8);
+    let v = this.#b[this.#pos++]!;
+    if (this.#zeros >= 2 && v === EMULATION_PREVENTION_BYTE) {
+      this.#zeros = 0;
+      if (this.#pos >= this.#end) throw bitsExhausted(this.#pos * 8, this.#end * 8);
+      v = this.#b[this.#pos++]!;
     }
-    this.zeros = v === 0 ? this.zeros + 1 : 0;
+    this.#zeros = v === 0 ? this.#zeros + 1 : 0;
     return v;
   }
 
-  readBit(): number | undefined {
-    if (this.bit === 8) {
-      const v = this.nextByte();
-      if (v === undefined) return undefined;
-      this.byte = v;
-      this.bit = 0;
+  readBit(): number {
+    if (this.#bit === 8) {
+      this.#byte = this.#nextByte();
+      this.#bit = 0;
     }
-    return (this.byte >> (7 - this.bit++)) & 1;
+    return (this.#byte >> (7 - this.#bit++)) & 1;
   }
 
   /** u(n) for n <= 32. */
-  readBits(n: number): number | undefined {
+  readBits(n: number): number {
     let v = 0;
-    for (let i = 0; i < n; i++) {
-      const bit = this.readBit();
-      if (bit === undefined) return undefined;
-      v = v * 2 + bit;
-    }
+    for (let i = 0; i < n; i++) v = v * 2 + this.readBit();
     return v;
   }
 
   /** ue(v), ITU-T H.264 9.1. */
-  readUe(): number | undefined {
+  readUe(): number {
     let zeros = 0;
-    for (;;) {
-      const bit = this.readBit();
-      if (bit === undefined) return undefined;
-      if (bit === 1) break;
-      if (++zeros > MAX_LEADING_ZEROS) return undefined;
+    while (this.readBit() === 0) {
+      if (++zeros > MAX_LEADING_ZEROS) {
+        throw codecError(
+          "ERR_EXP_GOLOMB",
+          `Cannot read ue(v): more than ${MAX_LEADING_ZEROS} leading zero bits`,
+          this.#pos,
+        );
+      }
     }
-    const rest = this.readBits(zeros);
-    return rest === undefined ? undefined : 2 ** zeros - 1 + rest;
+    return 2 ** zeros - 1 + this.readBits(zeros);
   }
 
   /** se(v), ITU-T H.264 9.1.1. */
-  readSe(): number | undefined {
+  readSe(): number {
     const k = this.readUe();
-    if (k === undefined) return undefined;
     return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
   }
 }

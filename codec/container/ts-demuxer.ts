@@ -58,8 +58,8 @@ export interface TsDemuxerOptions {
  */
 export class TsDemuxer extends ChunkedUnitParser {
   protected readonly maxUnitLength: number;
-  private readonly syncOffset: number;
-  private inSync = true;
+  readonly #syncOffset: number;
+  #inSync = true;
   /** The PID state between pushes, in the kernel's layout (TsPacketKernel.pidState). */
   readonly #ownState = initialPidState();
   /**
@@ -78,13 +78,16 @@ export class TsDemuxer extends ChunkedUnitParser {
   readonly #tables: TsProgramTables;
   readonly #pes: TsVideoPes;
 
+  readonly #sink: DemuxSink;
+
   constructor(
-    private readonly sink: DemuxSink,
+    sink: DemuxSink,
     readonly packetLength: typeof TS_PACKET_LENGTH | typeof M2TS_PACKET_LENGTH = TS_PACKET_LENGTH,
     options: TsDemuxerOptions = {},
   ) {
     super();
-    this.syncOffset = packetLength - TS_PACKET_LENGTH;
+    this.#sink = sink;
+    this.#syncOffset = packetLength - TS_PACKET_LENGTH;
     this.maxUnitLength = packetLength * (RESYNC_PACKETS + 1);
     this.#useKernel = options.kernel !== "off";
     this.#useState(this.#ownState);
@@ -93,14 +96,14 @@ export class TsDemuxer extends ChunkedUnitParser {
       pmtPid: (pid) => this.#setKind(pid),
       video: (pid, format) => {
         this.#setKind(pid);
-        this.sink.format(format);
+        this.#sink.format(format);
       },
-      error: (offset, code, message) => this.sink.error(offset, code, message),
+      error: (offset, code, message) => this.#sink.error(offset, code, message),
     });
     this.#pes = new TsVideoPes({
       video: (bytes, start, end, fileOffset, unitOffset) =>
         this.#video(bytes, start, end, fileOffset, unitOffset),
-      error: (offset, code, message) => this.sink.error(offset, code, message),
+      error: (offset, code, message) => this.#sink.error(offset, code, message),
       state: () => this.#setKind(this.#tables.videoPid),
     });
   }
@@ -204,7 +207,7 @@ export class TsDemuxer extends ChunkedUnitParser {
       if (packets === 0) return p;
       const end = p + packets * size;
       // this.#block is the kernel's block while it walks
-      const stop = kernel.walk(buf, p, end, size, this.syncOffset, base);
+      const stop = kernel.walk(buf, p, end, size, this.#syncOffset, base);
       p = stop;
       if (stop === end) continue;
       // It may have stopped for want of room: hand the block on and try the packet again.
@@ -221,8 +224,8 @@ export class TsDemuxer extends ChunkedUnitParser {
     const block = this.#block;
     if (block.length === 0) return;
     const bytes = block.bytes.subarray(0, block.length);
-    if (this.sink.videoBlock) {
-      this.sink.videoBlock(bytes, block.runs, block.runCount, this.packetLength);
+    if (this.#sink.videoBlock) {
+      this.#sink.videoBlock(bytes, block.runs, block.runCount, this.packetLength);
     } else {
       const size = this.packetLength;
       const runs = block.runs;
@@ -230,7 +233,7 @@ export class TsDemuxer extends ChunkedUnitParser {
         const length = runs[r + 2] as number;
         for (let k = 0; k < (runs[r + 3] as number); k++, es += length) {
           const at = k * size;
-          this.sink.video(
+          this.#sink.video(
             bytes,
             es,
             es + length,
@@ -255,17 +258,17 @@ export class TsDemuxer extends ChunkedUnitParser {
     const len = buf.length;
     let p = 0;
     for (;;) {
-      if (!this.inSync) {
-        const found = this.findSync(buf, p, atEnd);
+      if (!this.#inSync) {
+        const found = this.#findSync(buf, p, atEnd);
         if (found < 0) return atEnd ? len : Math.max(p, len - size * RESYNC_PACKETS);
         if (!atEnd && len - found < size * RESYNC_PACKETS) return found;
         p = found;
-        this.inSync = true;
+        this.#inSync = true;
       }
       if (kernel !== null) p = this.#walk(kernel, buf, p, base);
       if (len - p < size) {
         if (atEnd && p < len) {
-          this.sink.error(
+          this.#sink.error(
             base + p,
             "ERR_TS_TRUNCATED",
             `The last packet is cut off after ${len - p} of ${size} bytes`,
@@ -274,26 +277,26 @@ export class TsDemuxer extends ChunkedUnitParser {
         }
         return p;
       }
-      if (buf[p + this.syncOffset] !== TS_SYNC_BYTE) {
-        this.sink.error(base + p, "ERR_TS_SYNC", `Lost Transport Stream sync: no 0x47 at packet start`);
-        this.inSync = false;
+      if (buf[p + this.#syncOffset] !== TS_SYNC_BYTE) {
+        this.#sink.error(base + p, "ERR_TS_SYNC", `Lost Transport Stream sync: no 0x47 at packet start`);
+        this.#inSync = false;
         p += 1;
         continue;
       }
-      this.packet(buf, p, base);
+      this.#packet(buf, p, base);
       p += size;
     }
   }
 
   /** Next position whose sync byte repeats every packet for RESYNC_PACKETS packets (or to the data's end). */
-  private findSync(buf: Uint8Array, from: number, atEnd: boolean): number {
+  #findSync(buf: Uint8Array, from: number, atEnd: boolean): number {
     const size = this.packetLength;
     for (
-      let i = buf.indexOf(TS_SYNC_BYTE, from + this.syncOffset);
+      let i = buf.indexOf(TS_SYNC_BYTE, from + this.#syncOffset);
       i >= 0;
       i = buf.indexOf(TS_SYNC_BYTE, i + 1)
     ) {
-      const start = i - this.syncOffset;
+      const start = i - this.#syncOffset;
       let ok = true;
       let k = 1;
       for (; k < RESYNC_PACKETS; k++) {
@@ -312,9 +315,9 @@ export class TsDemuxer extends ChunkedUnitParser {
     return -1;
   }
 
-  private packet(buf: Uint8Array, p: number, base: number): void {
+  #packet(buf: Uint8Array, p: number, base: number): void {
     const packetOffset = base + p;
-    const at = p + this.syncOffset;
+    const at = p + this.#syncOffset;
     const end = p + this.packetLength;
     // The header's fields read in place (ISO/IEC 13818-1 2.4.3.2): ~1.5 million packets per 280 MB, and a
     // header object per packet was a large share of the demux. parseTsPacketHeader words the one error.
@@ -327,13 +330,13 @@ export class TsDemuxer extends ChunkedUnitParser {
         parseTsPacketHeader(buf, at);
       } catch (e) {
         if (!(e instanceof CodecError)) throw e;
-        this.sink.error(packetOffset, e.code, e.message);
+        this.#sink.error(packetOffset, e.code, e.message);
       }
       return;
     }
     if (pid === PID_NULL) return;
     if ((b1 & 0x80) !== 0) {
-      this.sink.error(
+      this.#sink.error(
         packetOffset,
         "ERR_TS_TRANSPORT_ERROR",
         `Dropped packet of PID ${pid}: transport_error_indicator is set`,
@@ -351,16 +354,16 @@ export class TsDemuxer extends ChunkedUnitParser {
         payloadStart += 1 + af.length;
       } catch (e) {
         if (!(e instanceof CodecError)) throw e;
-        this.sink.error(packetOffset, e.code, e.message);
+        this.#sink.error(packetOffset, e.code, e.message);
         this.#tables.continuityBroken(pid);
         return;
       }
     }
-    if (!this.continuityOk(pid, b3 & 0x0f, hasPayload, discontinuity, packetOffset)) return;
+    if (!this.#continuityOk(pid, b3 & 0x0f, hasPayload, discontinuity, packetOffset)) return;
     if (!hasPayload || payloadStart >= end) return;
     if (b3 >> 6 !== 0) {
       if (pid === this.#tables.videoPid) {
-        this.sink.error(
+        this.#sink.error(
           packetOffset,
           "ERR_TS_SCRAMBLED",
           "Cannot read video packet: transport_scrambling_control is set",
@@ -381,7 +384,7 @@ export class TsDemuxer extends ChunkedUnitParser {
   }
 
   /** Checks continuity_counter (ISO/IEC 13818-1 2.4.3.3); false for a duplicate packet, which is dropped. */
-  private continuityOk(
+  #continuityOk(
     pid: number,
     counter: number,
     hasPayload: boolean,
@@ -392,17 +395,17 @@ export class TsDemuxer extends ChunkedUnitParser {
     this.#counters[pid] = counter;
     if (last === NO_COUNTER || discontinuity) return true;
     if (!hasPayload) {
-      if (counter !== last) this.reportContinuity(pid, last, last, counter, offset);
+      if (counter !== last) this.#reportContinuity(pid, last, last, counter, offset);
       return true;
     }
     if (counter === last) return false; // a duplicate packet may be sent once; its payload repeats the last
     const expected = (last + 1) % CONTINUITY_MODULO;
-    if (counter !== expected) this.reportContinuity(pid, last, expected, counter, offset);
+    if (counter !== expected) this.#reportContinuity(pid, last, expected, counter, offset);
     return true;
   }
 
-  private reportContinuity(pid: number, _last: number, expected: number, got: number, offset: number): void {
-    this.sink.error(
+  #reportContinuity(pid: number, _last: number, expected: number, got: number, offset: number): void {
+    this.#sink.error(
       offset,
       "ERR_TS_CONTINUITY",
       `Packets lost on PID ${pid}: continuity_counter ${got}, expected ${expected}`,

@@ -1,6 +1,6 @@
 /** @module Transport Stream packet header and adaptation field parsers (ISO/IEC 13818-1 2.4.3.2, 2.4.3.4). */
 
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 
 /** sync_byte, ISO/IEC 13818-1 2.4.3.3. */
 export const TS_SYNC_BYTE = 0x47;
@@ -48,14 +48,14 @@ export interface AdaptationField {
 /** Parses the 4-byte header at `offset`; throws CodecError ERR_TS_TRUNCATED, ERR_TS_SYNC or ERR_TS_HEADER. */
 export function parseTsPacketHeader(bytes: Uint8Array, offset: number): TsPacketHeader {
   if (bytes.length - offset < TS_HEADER_LENGTH) {
-    throw new CodecError(
+    throw codecError(
       "ERR_TS_TRUNCATED",
       `Cannot parse TS packet header: ${bytes.length - offset} bytes`,
       offset,
     );
   }
   if (bytes[offset] !== TS_SYNC_BYTE) {
-    throw new CodecError(
+    throw codecError(
       "ERR_TS_SYNC",
       `Cannot parse TS packet header: sync byte is 0x${bytes[offset]!.toString(16)}`,
       offset,
@@ -65,7 +65,7 @@ export function parseTsPacketHeader(bytes: Uint8Array, offset: number): TsPacket
   const b3 = bytes[offset + 3]!;
   const adaptationFieldControl = (b3 >> 4) & 0x03;
   if (adaptationFieldControl === AFC_RESERVED) {
-    throw new CodecError(
+    throw codecError(
       "ERR_TS_HEADER",
       "Cannot parse TS packet header: adaptation_field_control '00' is reserved",
       offset,
@@ -96,7 +96,7 @@ export function parseAdaptationField(
   end = offset + ADAPTATION_ONLY_LENGTH + 1,
 ): AdaptationField {
   const fail = (message: string): never => {
-    throw new CodecError("ERR_TS_ADAPTATION_FIELD", `Cannot parse adaptation field: ${message}`, offset);
+    throw codecError("ERR_TS_ADAPTATION_FIELD", `Cannot parse adaptation field: ${message}`, offset);
   };
   if (offset >= bytes.length || offset >= end) fail("the packet ends before adaptation_field_length");
   const length = bytes[offset]!;

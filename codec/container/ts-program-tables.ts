@@ -43,7 +43,11 @@ export class TsProgramTables {
   readonly #assemblers = new Map<number, PsiAssembler>();
   #reported = 0;
 
-  constructor(private readonly events: TsProgramEvents) {}
+  readonly #events: TsProgramEvents;
+
+  constructor(events: TsProgramEvents) {
+    this.#events = events;
+  }
 
   /** `pid` carries the PAT or a PMT. */
   isTablePid(pid: number): boolean {
@@ -77,7 +81,7 @@ export class TsProgramTables {
 
   #error(offset: number, code: string, message: string): void {
     this.#reported++;
-    this.events.error(offset, code, message);
+    this.#events.error(offset, code, message);
   }
 
   #assembler(pid: number): PsiAssembler {
@@ -100,7 +104,7 @@ export class TsProgramTables {
         for (const program of parsePat(section)) {
           if (program.programNumber === 0 || this.#pmtPids.has(program.pid)) continue;
           this.#pmtPids.add(program.pid);
-          this.events.pmtPid(program.pid);
+          this.#events.pmtPid(program.pid);
         }
       } else if (this.#pmtPids.has(pid) && section.tableId === TABLE_ID_PMT) {
         if (this.videoPid >= 0) return;
@@ -108,7 +112,7 @@ export class TsProgramTables {
           const format = VIDEO_STREAM_TYPES.get(s.streamType);
           if (format === undefined) continue;
           this.videoPid = s.pid;
-          this.events.video(s.pid, format);
+          this.#events.video(s.pid, format);
           break;
         }
       }

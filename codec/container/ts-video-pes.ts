@@ -1,6 +1,6 @@
 /** @module Reassembles the PES packets of a Transport Stream's video PID: headers read, payload handed on (ISO/IEC 13818-1 2.4.3.6). */
 
-import { CodecError } from "../codec-error.ts";
+import { CodecError, codecError } from "../codec-error.ts";
 import { isVideoStreamId, parsePesHeader } from "./pes-header.ts";
 
 /** PES header: 9 fixed bytes plus at most 255 of PES_header_data_length, ISO/IEC 13818-1 2.4.3.6. */
@@ -34,7 +34,11 @@ export class TsVideoPes {
   #pendingBytes = 0;
   #pendingStart = 0;
 
-  constructor(private readonly events: TsVideoPesEvents) {}
+  readonly #events: TsVideoPesEvents;
+
+  constructor(events: TsVideoPesEvents) {
+    this.#events = events;
+  }
 
   get state(): PesState {
     return this.#state;
@@ -58,7 +62,7 @@ export class TsVideoPes {
   ): void {
     if (unitStart) {
       if (this.#state === "header") {
-        this.events.error(
+        this.#events.error(
           this.#pendingStart,
           "ERR_PES_TRUNCATED",
           "Cannot parse PES header: the next PES began first",
@@ -69,7 +73,7 @@ export class TsVideoPes {
       this.#pendingStart = fileOffset;
     }
     if (this.#state === "payload") {
-      this.events.video(buf, start, end, fileOffset, unitOffset);
+      this.#events.video(buf, start, end, fileOffset, unitOffset);
       return;
     }
     if (this.#state !== "header") return; // payload of a PES whose start we never saw
@@ -85,7 +89,7 @@ export class TsVideoPes {
     try {
       const header = parsePesHeader(joined, 0);
       if (!isVideoStreamId(header.streamId)) {
-        throw new CodecError(
+        throw codecError(
           "ERR_PES_STREAM_ID",
           `Cannot use PES: stream_id 0x${header.streamId.toString(16)} on the video PID`,
           0,
@@ -95,7 +99,7 @@ export class TsVideoPes {
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
       if (e.code === "ERR_PES_TRUNCATED" && this.#pendingBytes < MAX_PES_HEADER) return;
-      this.events.error(this.#pendingStart, e.code, e.message);
+      this.#events.error(this.#pendingStart, e.code, e.message);
       this.abort();
       return;
     }
@@ -106,7 +110,7 @@ export class TsVideoPes {
         skip -= piece.bytes.length;
         continue;
       }
-      this.events.video(piece.bytes, skip, piece.bytes.length, piece.fileOffset + skip, piece.unitOffset);
+      this.#events.video(piece.bytes, skip, piece.bytes.length, piece.fileOffset + skip, piece.unitOffset);
       skip = 0;
     }
     this.#pending = [];
@@ -117,6 +121,6 @@ export class TsVideoPes {
   #setState(state: PesState): void {
     if (state === this.#state) return;
     this.#state = state;
-    this.events.state(state);
+    this.#events.state(state);
   }
 }

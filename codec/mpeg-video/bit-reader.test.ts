@@ -1,7 +1,7 @@
 /** @module Tests for BitReader and its inverse BitWriter (round trip over random field layouts). */
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { BitReader, BitsExhausted } from "./bit-reader.ts";
+import { BitReader } from "./bit-reader.ts";
 import { BitWriter } from "./bit-writer.ts";
 
 describe("BitReader", () => {
@@ -21,9 +21,10 @@ describe("BitReader", () => {
     ["a skip", (r: BitReader) => r.skip(9)],
   ] as const;
   for (const [name, op] of overruns) {
-    test(`BitReader rejects ${name} past its end with BitsExhausted`, () => {
+    test(`BitReader rejects ${name} past its end with RangeError ERR_BITS_EXHAUSTED`, () => {
       const r = new BitReader(new Uint8Array([1, 2, 3]), 1, 2);
-      expect(() => op(r)).toThrow(BitsExhausted);
+      expect(() => op(r)).toThrow(RangeError);
+      expect(() => op(r)).toThrow(expect.objectContaining({ code: "ERR_BITS_EXHAUSTED", offset: 1 }));
       expect(r.bitPosition).toBe(8); // a failed read consumes nothing
     });
   }

@@ -1,12 +1,10 @@
-/** @module A big-endian bit reader over a byte range, for the few dozen bits of an MPEG video header. */
-
-/** Thrown by BitReader when a read runs past its end; header parsers translate it into their own CodecError. */
-export class BitsExhausted extends RangeError {
-  constructor(readonly bitPosition: number) {
-    super(`Cannot read past bit ${bitPosition}: the header is truncated`);
-    this.name = "BitsExhausted";
-  }
-}
+/**
+ * @module A big-endian bit reader over a byte range, for the few dozen bits of an MPEG video header. At the end
+ * of its range a read or skip throws (bitsExhausted(): CodecRangeError ERR_BITS_EXHAUSTED) and consumes nothing;
+ * it never returns a partial value. RbspBits (container/rbsp-bits.ts) ends the same way. Throwing costs nothing
+ * on the hot path: the bounds check is there either way, and only a cut-off header reaches the throw.
+ */
+import { bitsExhausted } from "../bits-exhausted.ts";
 
 /**
  * Reads MSB-first (ISO/IEC 13818-2 5.1: bslbf/uimsbf fields). Every picture header passes through here while
@@ -43,7 +41,7 @@ export class BitReader {
   /** Reads an unsigned field of `n` bits (n <= 32), a byte-sized piece at a time. */
   read(n: number): number {
     let p = this.#pos;
-    if (p + n > this.#end) throw new BitsExhausted(p);
+    if (p + n > this.#end) throw bitsExhausted(p, this.#end);
     let value = 0;
     let left = n;
     while (left > 0) {
@@ -63,7 +61,7 @@ export class BitReader {
   }
 
   skip(n: number): void {
-    if (this.#pos + n > this.#end) throw new BitsExhausted(this.#pos);
+    if (this.#pos + n > this.#end) throw bitsExhausted(this.#pos, this.#end);
     this.#pos += n;
   }
 }

@@ -1,5 +1,5 @@
 /** @module Strict parser for group_of_pictures_header() (ISO/IEC 13818-2 6.2.2.6, 6.3.8; ISO/IEC 11172-2 2.4.2.4). */
-import { CodecError } from "../codec-error.ts";
+import { type CodecError, codecError } from "../codec-error.ts";
 import { BitReader } from "./bit-reader.ts";
 import { requireStartCode, truncation } from "./header-guard.ts";
 import { GROUP_START_CODE, START_CODE_BYTES } from "./start-codes.ts";
@@ -116,5 +116,5 @@ function checkedGopHeader(
 }
 
 function fail(code: string, why: string, offset: number): CodecError {
-  return new CodecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
+  return codecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
 }

@@ -1,6 +1,6 @@
 /** @module Shared entry checks for the strict header parsers: start code present, truncation translated. */
-import { CodecError } from "../codec-error.ts";
-import { BitsExhausted } from "./bit-reader.ts";
+import { isBitsExhausted } from "../bits-exhausted.ts";
+import { codecError } from "../codec-error.ts";
 import { hasStartCode, START_CODE_BYTES } from "./start-codes.ts";
 
 /**
@@ -11,14 +11,10 @@ export function requireStartCode(bytes: Uint8Array, offset: number, code: number
   // The usual case first, in the fewest operations: every picture passes through here twice.
   if (hasStartCode(bytes, offset, code)) return;
   if (!Number.isInteger(offset) || offset < 0 || offset > bytes.length) {
-    throw new CodecError(
-      "ERR_START_CODE",
-      `Cannot parse ${what}: offset ${offset} is outside the input`,
-      offset,
-    );
+    throw codecError("ERR_START_CODE", `Cannot parse ${what}: offset ${offset} is outside the input`, offset);
   }
   if (offset + START_CODE_BYTES > bytes.length) {
-    throw new CodecError(
+    throw codecError(
       "ERR_START_CODE",
       `Cannot parse ${what}: only ${bytes.length - offset} bytes left, a start code needs ${START_CODE_BYTES}`,
       offset,
@@ -28,19 +24,19 @@ export function requireStartCode(bytes: Uint8Array, offset: number, code: number
     b.toString(16).padStart(2, "0"),
   ).join(" ");
   const want = `00 00 01 ${code.toString(16).padStart(2, "0")}`;
-  throw new CodecError("ERR_START_CODE", `Cannot parse ${what}: expected ${want}, found ${seen}`, offset);
+  throw codecError("ERR_START_CODE", `Cannot parse ${what}: expected ${want}, found ${seen}`, offset);
 }
 
 /**
- * Maps a BitReader overrun to CodecError(`truncatedCode`) so callers see one error type with a stable code and
+ * Maps a BitReader overrun (ERR_BITS_EXHAUSTED) to `truncatedCode`, so callers see a stable code and
  * the header's offset; any other error passes through. Used as `catch (e) { throw truncation(e, ...) }` (no
  * closure per parse: these run once per picture while indexing).
  */
 export function truncation(e: unknown, truncatedCode: string, what: string, offset: number): unknown {
-  if (!(e instanceof BitsExhausted)) return e;
-  return new CodecError(
+  if (!isBitsExhausted(e)) return e;
+  return codecError(
     truncatedCode,
-    `Cannot parse ${what}: the header is truncated at bit ${e.bitPosition - offset * 8} after its start`,
+    `Cannot parse ${what}: the header is cut short at its byte ${e.offset - offset}`,
     offset,
   );
 }

@@ -1,5 +1,5 @@
 /** @module Strict parser for picture_coding_extension() (ISO/IEC 13818-2 6.2.3.1, 6.3.10). */
-import { CodecError } from "../codec-error.ts";
+import { type CodecError, codecError } from "../codec-error.ts";
 import type { PictureStructure } from "../recording-index.ts";
 import { BitReader } from "./bit-reader.ts";
 import { requireStartCode, truncation } from "./header-guard.ts";
@@ -207,5 +207,5 @@ export function readExtension(bytes: Uint8Array, offset: number): PictureCodingE
 }
 
 function fail(code: string, why: string, offset: number): CodecError {
-  return new CodecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
+  return codecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
 }

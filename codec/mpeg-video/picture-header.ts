@@ -1,5 +1,5 @@
 /** @module Strict parser for picture_header() (ISO/IEC 13818-2 6.2.3, 6.3.9; ISO/IEC 11172-2 2.4.2.5). */
-import { CodecError } from "../codec-error.ts";
+import { type CodecError, codecError } from "../codec-error.ts";
 import type { PictureType } from "../recording-index.ts";
 import { BitReader } from "./bit-reader.ts";
 import { requireStartCode, truncation } from "./header-guard.ts";
@@ -188,5 +188,5 @@ export function pictureTypeName(codingType: number): PictureType | undefined {
 }
 
 function fail(code: string, why: string, offset: number): CodecError {
-  return new CodecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
+  return codecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
 }

@@ -1,5 +1,5 @@
 /** @module Strict parser for sequence_extension() (ISO/IEC 13818-2 6.2.2.3, 6.3.5): its presence means MPEG-2. */
-import { CodecError } from "../codec-error.ts";
+import { type CodecError, codecError } from "../codec-error.ts";
 import { BitReader } from "./bit-reader.ts";
 import { requireStartCode, truncation } from "./header-guard.ts";
 import { EXTENSION_START_CODE, SEQUENCE_EXTENSION_ID, START_CODE_BYTES } from "./start-codes.ts";
@@ -128,5 +128,5 @@ function wrongId(id: number, offset: number): CodecError {
 }
 
 function fail(code: string, why: string, offset: number): CodecError {
-  return new CodecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
+  return codecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
 }

@@ -59,31 +59,38 @@ describe("parseSequenceHeader()", () => {
     });
   });
 
-  const rejects: [string, Uint8Array, string][] = [
-    ["width 0", sequenceHeader({ horizontalSize: 0 }), "ERR_SEQUENCE_SIZE"],
-    ["height 0", sequenceHeader({ verticalSize: 0 }), "ERR_SEQUENCE_SIZE"],
-    ["aspect ratio 0", sequenceHeader({ aspectRatioCode: 0 }), "ERR_SEQUENCE_ASPECT"],
-    ["aspect ratio 15", sequenceHeader({ aspectRatioCode: 15 }), "ERR_SEQUENCE_ASPECT"],
-    ["frame rate code 0", sequenceHeader({ frameRateCode: 0 }), "ERR_SEQUENCE_FRAME_RATE"],
-    ["frame rate code 9", sequenceHeader({ frameRateCode: 9 }), "ERR_SEQUENCE_FRAME_RATE"],
-    ["bit rate 0", sequenceHeader({ bitRateValue: 0 }), "ERR_SEQUENCE_BIT_RATE"],
-    ["marker bit 0", sequenceHeader({ marker: 0 }), "ERR_SEQUENCE_MARKER"],
+  const rejects: [string, Uint8Array, string, ErrorConstructor][] = [
+    ["width 0", sequenceHeader({ horizontalSize: 0 }), "ERR_SEQUENCE_SIZE", SyntaxError],
+    ["height 0", sequenceHeader({ verticalSize: 0 }), "ERR_SEQUENCE_SIZE", SyntaxError],
+    ["aspect ratio 0", sequenceHeader({ aspectRatioCode: 0 }), "ERR_SEQUENCE_ASPECT", SyntaxError],
+    ["aspect ratio 15", sequenceHeader({ aspectRatioCode: 15 }), "ERR_SEQUENCE_ASPECT", SyntaxError],
+    ["frame rate code 0", sequenceHeader({ frameRateCode: 0 }), "ERR_SEQUENCE_FRAME_RATE", SyntaxError],
+    ["frame rate code 9", sequenceHeader({ frameRateCode: 9 }), "ERR_SEQUENCE_FRAME_RATE", SyntaxError],
+    ["bit rate 0", sequenceHeader({ bitRateValue: 0 }), "ERR_SEQUENCE_BIT_RATE", SyntaxError],
+    ["marker bit 0", sequenceHeader({ marker: 0 }), "ERR_SEQUENCE_MARKER", SyntaxError],
     [
       "a zero matrix entry",
       sequenceHeader({ intraMatrix: [...ramp.slice(0, 63), 0] }),
       "ERR_SEQUENCE_MATRIX",
+      SyntaxError,
     ],
-    ["truncation in the fixed part", sequenceHeader().subarray(0, 9), "ERR_SEQUENCE_TRUNCATED"],
+    ["truncation in the fixed part", sequenceHeader().subarray(0, 9), "ERR_SEQUENCE_TRUNCATED", RangeError],
     [
       "truncation in a matrix",
       sequenceHeader({ intraMatrix: ramp }).subarray(0, 40),
       "ERR_SEQUENCE_TRUNCATED",
+      RangeError,
     ],
-    ["a picture start code", new Uint8Array([0, 0, 1, 0, 1, 2, 3, 4, 5, 6, 7, 8]), "ERR_START_CODE"],
-    ["fewer than 4 bytes", new Uint8Array([0, 0, 1]), "ERR_START_CODE"],
+    [
+      "a picture start code",
+      new Uint8Array([0, 0, 1, 0, 1, 2, 3, 4, 5, 6, 7, 8]),
+      "ERR_START_CODE",
+      TypeError,
+    ],
+    ["fewer than 4 bytes", new Uint8Array([0, 0, 1]), "ERR_START_CODE", TypeError],
   ];
-  for (const [name, bytes, code] of rejects) {
-    test(`parseSequenceHeader() rejects ${name}`, () => {
+  for (const [name, bytes, code, builtIn] of rejects) {
+    test(`parseSequenceHeader() rejects ${name} with ${builtIn.name} ${code}`, () => {
       let err: unknown;
       try {
         parseSequenceHeader(bytes, 0);
@@ -91,7 +98,7 @@ describe("parseSequenceHeader()", () => {
         err = e;
       }
       expect(err).toBeInstanceOf(CodecError);
-      expect(err).toBeInstanceOf(SyntaxError);
+      expect(err).toBeInstanceOf(builtIn);
       expect((err as CodecError).code).toBe(code);
       expect((err as CodecError).offset).toBe(0);
       expect((err as CodecError).message).toStartWith("Cannot parse sequence header: ");

@@ -1,5 +1,5 @@
 /** @module Strict parser for sequence_header() (ISO/IEC 13818-2 6.2.2.1, 6.3.3; ISO/IEC 11172-2 2.4.2.3). */
-import { CodecError } from "../codec-error.ts";
+import { type CodecError, codecError } from "../codec-error.ts";
 import { BitReader } from "./bit-reader.ts";
 import { requireStartCode, truncation } from "./header-guard.ts";
 import { SEQUENCE_HEADER_CODE, START_CODE_BYTES } from "./start-codes.ts";
@@ -179,5 +179,5 @@ function readMatrix(r: BitReader, offset: number, which: string): Uint8Array {
 }
 
 function fail(code: string, why: string, offset: number): CodecError {
-  return new CodecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
+  return codecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
 }

@@ -1,5 +1,5 @@
 /** @module Applies a pattern keystream to the ranges of a direct body streamed in chunks: encrypts and decrypts alike, in place. */
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 
 /**
@@ -55,7 +55,7 @@ export class PatternCipher {
     const start = this.#pos;
     const end = start + chunk.length;
     if (end > this.#bodyLength) {
-      throw new CodecError(
+      throw codecError(
         "ERR_PATTERN_LENGTH",
         `Cannot apply pattern: body runs past its ${this.#bodyLength} bytes`,
         start,
@@ -132,7 +132,7 @@ export class PatternCipher {
   /** Throws ERR_PATTERN_LENGTH unless exactly the body was transformed. */
   finish(): void {
     if (this.#pos !== this.#bodyLength) {
-      throw new CodecError(
+      throw codecError(
         "ERR_PATTERN_LENGTH",
         `Cannot finish pattern: ${this.#pos} of the body's ${this.#bodyLength} bytes came`,
         this.#pos,

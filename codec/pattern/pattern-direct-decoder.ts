@@ -1,5 +1,5 @@
 /** @module Receiver side of pattern mode: strips the pattern header from a direct part stream and decrypts its ranges, giving back the plain direct part. */
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import { decodePatternHeader, type PatternHeader, peekPatternHeaderLength } from "./pattern-header.ts";
@@ -46,11 +46,7 @@ export class PatternDirectDecoder {
       }
       const split = decodeSplitHeader(joined.subarray(0, length));
       if (split.part !== "direct") {
-        throw new CodecError(
-          "ERR_PATTERN_PAIR",
-          "Cannot read pattern part: the part is not a direct part",
-          9,
-        );
+        throw codecError("ERR_PATTERN_PAIR", "Cannot read pattern part: the part is not a direct part", 9);
       }
       this.#split = split;
       out.push(joined.slice(0, length));
@@ -68,7 +64,7 @@ export class PatternDirectDecoder {
       !Buffer.from(pattern.originalSha256).equals(split.sha256) ||
       pattern.directBodyLength !== split.bodyLength
     ) {
-      throw new CodecError(
+      throw codecError(
         "ERR_PATTERN_PAIR",
         "Cannot read pattern part: the pattern header belongs to another split",
         36,
@@ -91,11 +87,7 @@ export class PatternDirectDecoder {
   /** After the last chunk: the pattern header; throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH on a short part. */
   finish(): PatternHeader {
     if (this.#cipher === undefined || this.#pattern === undefined) {
-      throw new CodecError(
-        "ERR_PATTERN_TRUNCATED",
-        "Cannot read pattern part: it ended inside its headers",
-        0,
-      );
+      throw codecError("ERR_PATTERN_TRUNCATED", "Cannot read pattern part: it ended inside its headers", 0);
     }
     this.#cipher.finish();
     return this.#pattern;

@@ -1,5 +1,5 @@
 /** @module Sender side of pattern mode: turns a direct part stream into its pattern form (pattern header after the split header, ranges encrypted). */
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import { encodePatternHeader, rebindPatternHeader } from "./pattern-header.ts";
@@ -65,7 +65,7 @@ export class PatternDirectEncoder {
     }
     const split = decodeSplitHeader(joined.subarray(0, length));
     if (split.part !== "direct") {
-      throw new CodecError("ERR_PATTERN_PAIR", "Cannot apply pattern: the part is not a direct part", 9);
+      throw codecError("ERR_PATTERN_PAIR", "Cannot apply pattern: the part is not a direct part", 9);
     }
     this.#split = split;
     this.#head = new Uint8Array(0);
@@ -81,7 +81,7 @@ export class PatternDirectEncoder {
   /** After the last chunk: throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH unless the whole part passed. */
   finish(): void {
     if (this.#cipher === undefined) {
-      throw new CodecError(
+      throw codecError(
         "ERR_PATTERN_TRUNCATED",
         "Cannot apply pattern: the part ended inside its split header",
         0,

@@ -1,6 +1,6 @@
 /** @module The pattern header: the table of encrypted direct-body ranges that a pattern-mode direct part carries right after its split header. */
 import { createHash } from "node:crypto";
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme.ts";
 
@@ -60,7 +60,7 @@ export interface PatternHeaderFields {
 }
 
 function fail(code: string, message: string, offset: number): never {
-  throw new CodecError(code, `Cannot read pattern header: ${message}`, offset);
+  throw codecError(code, `Cannot read pattern header: ${message}`, offset);
 }
 
 /** Below this a value fits 31 bits and the varint code can shift instead of divide (hundreds of thousands of calls). */

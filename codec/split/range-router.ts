@@ -1,5 +1,5 @@
 /** @module Routes a recording's bytes, chunk by chunk, into the protected and the direct body by a range table. */
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
 import { checkSplitRanges } from "./split-format.ts";
 
@@ -34,7 +34,7 @@ export class RangeRouter {
   push(chunk: Uint8Array): RoutedChunks {
     const out: RoutedChunks = { protected: [], direct: [] };
     if (this.#pos + chunk.length > this.#total) {
-      throw new CodecError(
+      throw codecError(
         "ERR_SPLIT_LENGTH",
         `Cannot route: the original grew past its indexed ${this.#total} bytes`,
         this.#total,
@@ -63,7 +63,7 @@ export class RangeRouter {
   /** Throws ERR_SPLIT_LENGTH unless exactly the indexed length was routed. */
   finish(): void {
     if (this.#pos !== this.#total) {
-      throw new CodecError(
+      throw codecError(
         "ERR_SPLIT_LENGTH",
         `Cannot route: the original ended at ${this.#pos} bytes, the index expects ${this.#total}`,
         this.#pos,

@@ -1,6 +1,6 @@
 /** @module The binary header that opens each part of a split recording: what the part is, the range table, and the original's SHA-256. */
 import { createHash } from "node:crypto";
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 import type { ByteRange, ContainerKind } from "../recording-index.ts";
 
 // Part layout (all integers big-endian); docs/split-format.md is the reference:
@@ -90,14 +90,10 @@ export function splitHeaderLengthFor(rangeCount: number): number {
  */
 export function checkSplitRanges(ranges: readonly ByteRange[], totalLength: number, at = 0): number {
   if (!Number.isSafeInteger(totalLength) || totalLength < 0) {
-    throw new CodecError(
-      "ERR_SPLIT_LENGTH",
-      `Cannot split: original length ${totalLength} is not a size`,
-      at,
-    );
+    throw codecError("ERR_SPLIT_LENGTH", `Cannot split: original length ${totalLength} is not a size`, at);
   }
   if (ranges.length > MAX_SPLIT_RANGES) {
-    throw new CodecError(
+    throw codecError(
       "ERR_SPLIT_RANGES",
       `Cannot use range table: ${ranges.length} ranges exceed the limit of ${MAX_SPLIT_RANGES}`,
       at,
@@ -113,7 +109,7 @@ export function checkSplitRanges(ranges: readonly ByteRange[], totalLength: numb
       r.length <= 0 ||
       r.offset < end
     ) {
-      throw new CodecError(
+      throw codecError(
         "ERR_SPLIT_RANGES",
         `Cannot use range table: range ${i} (${r.offset}+${r.length}) is empty, overlaps or is out of order`,
         at,
@@ -121,7 +117,7 @@ export function checkSplitRanges(ranges: readonly ByteRange[], totalLength: numb
     }
     end = r.offset + r.length;
     if (end > totalLength) {
-      throw new CodecError(
+      throw codecError(
         "ERR_SPLIT_RANGES",
         `Cannot use range table: range ${i} ends at ${end}, past the original's ${totalLength} bytes`,
         at,
@@ -136,7 +132,7 @@ export function checkSplitRanges(ranges: readonly ByteRange[], totalLength: numb
 export function encodeSplitHeaders(plan: SplitPlan): { protected: Uint8Array; direct: Uint8Array } {
   const protectedBytes = checkSplitRanges(plan.ranges, plan.originalLength);
   if (plan.sha256.length !== SHA256_BYTES) {
-    throw new CodecError("ERR_SPLIT_HASH", `Cannot split: hash is ${plan.sha256.length} bytes, not 32`, 0);
+    throw codecError("ERR_SPLIT_HASH", `Cannot split: hash is ${plan.sha256.length} bytes, not 32`, 0);
   }
   return {
     protected: encodeOne(plan, PART_PROTECTED, protectedBytes),
@@ -180,11 +176,11 @@ export function peekSplitHeaderLength(bytes: Uint8Array): number | undefined {
   const seen = Math.min(bytes.length, SPLIT_MAGIC.length);
   for (let i = 0; i < seen; i++) {
     if (bytes[i] !== SPLIT_MAGIC[i]) {
-      throw new CodecError("ERR_SPLIT_MAGIC", "Cannot read split part: it does not start with PVRSPLIT", i);
+      throw codecError("ERR_SPLIT_MAGIC", "Cannot read split part: it does not start with PVRSPLIT", i);
     }
   }
   if (bytes.length > 8 && bytes[8] !== SPLIT_VERSION) {
-    throw new CodecError(
+    throw codecError(
       "ERR_SPLIT_VERSION",
       `Cannot read split part: format version ${bytes[8]} is not ${SPLIT_VERSION}`,
       8,
@@ -195,7 +191,7 @@ export function peekSplitHeaderLength(bytes: Uint8Array): number | undefined {
   const headerLength = view.getUint32(12);
   const count = view.getUint32(32);
   if (count > MAX_SPLIT_RANGES || headerLength !== splitHeaderLengthFor(count)) {
-    throw new CodecError(
+    throw codecError(
       "ERR_SPLIT_HEADER_LENGTH",
       `Cannot read split part: header length ${headerLength} does not fit ${count} ranges`,
       12,
@@ -207,7 +203,7 @@ export function peekSplitHeaderLength(bytes: Uint8Array): number | undefined {
 function readU64(view: DataView, at: number, what: string): number {
   const v = view.getBigUint64(at);
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new CodecError("ERR_SPLIT_LENGTH", `Cannot read split part: ${what} ${v} is beyond 2^53`, at);
+    throw codecError("ERR_SPLIT_LENGTH", `Cannot read split part: ${what} ${v} is beyond 2^53`, at);
   }
   return Number(v);
 }
@@ -219,7 +215,7 @@ function readU64(view: DataView, at: number, what: string): number {
 export function decodeSplitHeader(bytes: Uint8Array): SplitHeader {
   const headerLength = peekSplitHeaderLength(bytes);
   if (headerLength === undefined || bytes.length < headerLength) {
-    throw new CodecError(
+    throw codecError(
       "ERR_SPLIT_TRUNCATED",
       `Cannot read split part: it ends at byte ${bytes.length}, inside its ${headerLength ?? SPLIT_FIXED_BYTES}-byte header`,
       bytes.length,
@@ -229,7 +225,7 @@ export function decodeSplitHeader(bytes: Uint8Array): SplitHeader {
   const digest = createHash("sha256").update(bytes.subarray(0, digestAt)).digest();
   for (let i = 0; i < SPLIT_DIGEST_BYTES; i++) {
     if (digest[i] !== bytes[digestAt + i]) {
-      throw new CodecError(
+      throw codecError(
         "ERR_SPLIT_HEADER_DIGEST",
         "Cannot read split part: header digest does not match, the header is damaged",
         digestAt,
@@ -239,22 +235,18 @@ export function decodeSplitHeader(bytes: Uint8Array): SplitHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const partCode = bytes[9];
   if (partCode !== PART_PROTECTED && partCode !== PART_DIRECT) {
-    throw new CodecError("ERR_SPLIT_PART", `Cannot read split part: part code ${partCode} is not 1 or 2`, 9);
+    throw codecError("ERR_SPLIT_PART", `Cannot read split part: part code ${partCode} is not 1 or 2`, 9);
   }
   const container = CONTAINERS_BY_CODE.get(bytes[10]!);
   if (container === undefined) {
-    throw new CodecError(
+    throw codecError(
       "ERR_SPLIT_CONTAINER",
       `Cannot read split part: container code ${bytes[10]} unknown`,
       10,
     );
   }
   if (bytes[11] !== 0) {
-    throw new CodecError(
-      "ERR_SPLIT_FLAGS",
-      `Cannot read split part: reserved flags ${bytes[11]} are not 0`,
-      11,
-    );
+    throw codecError("ERR_SPLIT_FLAGS", `Cannot read split part: reserved flags ${bytes[11]} are not 0`, 11);
   }
   const originalLength = readU64(view, 16, "original length");
   const bodyLength = readU64(view, 24, "body length");
@@ -263,7 +255,7 @@ export function decodeSplitHeader(bytes: Uint8Array): SplitHeader {
   for (let i = 0, at = SPLIT_FIXED_BYTES; i < count; i++, at += SPLIT_RANGE_BYTES) {
     const serial = view.getUint32(at);
     if (serial !== i) {
-      throw new CodecError("ERR_SPLIT_RANGES", `Cannot read split part: range ${i} has serial ${serial}`, at);
+      throw codecError("ERR_SPLIT_RANGES", `Cannot read split part: range ${i} has serial ${serial}`, at);
     }
     ranges.push({
       serial,
@@ -275,7 +267,7 @@ export function decodeSplitHeader(bytes: Uint8Array): SplitHeader {
   const part: SplitPartKind = partCode === PART_PROTECTED ? "protected" : "direct";
   const expected = part === "protected" ? protectedBytes : originalLength - protectedBytes;
   if (bodyLength !== expected) {
-    throw new CodecError(
+    throw codecError(
       "ERR_SPLIT_LENGTH",
       `Cannot read split part: ${part} body length ${bodyLength} should be ${expected} by its range table`,
       24,
@@ -307,7 +299,7 @@ export function checkSplitPair(a: SplitHeader, b: SplitHeader): void {
               ? "range tables differ"
               : undefined;
   if (why !== undefined) {
-    throw new CodecError("ERR_SPLIT_PAIR", `Cannot merge: the parts are not from one split (${why})`, 0);
+    throw codecError("ERR_SPLIT_PAIR", `Cannot merge: the parts are not from one split (${why})`, 0);
   }
 }
 

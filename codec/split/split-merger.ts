@@ -1,6 +1,6 @@
 /** @module Rebuilds the original from its protected and direct parts as they stream in, verifying length and SHA-256. */
 import { createHash, type Hash } from "node:crypto";
-import { CodecError } from "../codec-error.ts";
+import { codecError } from "../codec-error.ts";
 import {
   checkSplitPair,
   decodeSplitHeader,
@@ -56,7 +56,7 @@ class PartReader {
     }
     const header = decodeSplitHeader(this.#headerBytes);
     if (header.part !== this.kind) {
-      throw new CodecError(
+      throw codecError(
         "ERR_SPLIT_PAIR",
         `Cannot merge: the part given as ${this.kind} is the ${header.part} part`,
         9,
@@ -73,7 +73,7 @@ class PartReader {
     if (chunk.length === 0) return;
     const header = this.header!;
     if (this.received + chunk.length > header.bodyLength) {
-      throw new CodecError(
+      throw codecError(
         "ERR_SPLIT_LENGTH",
         `Cannot merge: the ${this.kind} part runs past its ${header.bodyLength}-byte body`,
         header.headerLength + header.bodyLength,
@@ -136,8 +136,7 @@ export class SplitMerger {
 
   /** Takes a chunk of one part and returns the original's bytes it makes available. Throws ERR_SPLIT_*. */
   push(part: SplitPartKind, chunk: Uint8Array): Uint8Array[] {
-    if (this.#finished)
-      throw new CodecError("ERR_SPLIT_LENGTH", "Cannot merge: data after finish()", this.#pos);
+    if (this.#finished) throw codecError("ERR_SPLIT_LENGTH", "Cannot merge: data after finish()", this.#pos);
     const reader = this.#parts[part];
     const header = reader.push(chunk);
     if (header !== undefined) {
@@ -201,14 +200,14 @@ export class SplitMerger {
     const d = this.#parts.direct;
     for (const r of [p, d]) {
       if (r.header === undefined) {
-        throw new CodecError(
+        throw codecError(
           "ERR_SPLIT_TRUNCATED",
           `Cannot merge: the ${r.kind} part ended inside its header`,
           0,
         );
       }
       if (r.received < r.header.bodyLength) {
-        throw new CodecError(
+        throw codecError(
           "ERR_SPLIT_TRUNCATED",
           `Cannot merge: the ${r.kind} part ended after ${r.received} of its ${r.header.bodyLength} body bytes`,
           r.header.headerLength + r.received,
@@ -219,7 +218,7 @@ export class SplitMerger {
     this.#finished = true;
     const digest = this.#hash.digest();
     if (this.#pos !== h.originalLength || !digest.equals(h.sha256)) {
-      throw new CodecError(
+      throw codecError(
         "ERR_SPLIT_INTEGRITY",
         "Cannot merge: the rebuilt recording does not match the original's SHA-256",
         this.#pos,

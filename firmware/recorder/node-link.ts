@@ -3,7 +3,7 @@ import { lookup } from "node:dns/promises";
 import type { udp } from "bun";
 import { buildKeepalive, readKeepaliveResponse } from "../../protocol/keepalive-request.ts";
 import type { TransportAddress } from "../../protocol/stun-address.ts";
-import { StunError } from "../../protocol/stun-message.ts";
+import { StunError } from "../../protocol/stun-error.ts";
 import { isTriggerDatagram } from "../../protocol/trigger-datagram.ts";
 import type { AnswerOutcome, KeepaliveCadence } from "./keepalive-cadence.ts";
 

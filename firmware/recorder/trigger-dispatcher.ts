@@ -2,11 +2,11 @@
 import {
   encodeTriggerAck,
   type Trigger,
-  TriggerError,
   type TriggerKind,
   TriggerReplayGuard,
   verifyTrigger,
 } from "../../protocol/trigger-datagram.ts";
+import { TriggerError } from "../../protocol/trigger-error.ts";
 
 /**
  * What the recorder does per kind. `status` and `verdict` answer at once (the node waits for the ACK's answer
