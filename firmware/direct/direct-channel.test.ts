@@ -1,9 +1,6 @@
 /** @module The direct channel after the handshake: frame integrity, the session lease, backpressure, garbage input, throughput. */
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "../../crypto/random-token.ts";
-import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { dialDirect } from "./direct-dial.ts";
-import { encodePreamble, SALT_BYTES } from "./direct-frame.ts";
 import {
   collect,
   dialOptions,
@@ -14,7 +11,10 @@ import {
   startKit,
   type startProxy,
   waitFor,
-} from "./direct-test-kit.ts";
+} from "../../test/support/direct-test-kit.ts";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { dialDirect } from "./direct-dial.ts";
+import { encodePreamble, SALT_BYTES } from "./direct-frame.ts";
 
 describe("direct channel integrity after the handshake", () => {
   const sendThree = async (c: Awaited<ReturnType<typeof dialDirect>>) => {

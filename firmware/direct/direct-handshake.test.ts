@@ -2,13 +2,19 @@
 import { describe, expect, test } from "bun:test";
 import { createServer } from "node:net";
 import { fromBase64url, randomBytes, randomToken } from "../../crypto/random-token.ts";
+import {
+  dialOptions,
+  rawExchange,
+  startKit,
+  startProxy,
+  waitFor,
+} from "../../test/support/direct-test-kit.ts";
 import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
 import { dialDirect } from "./direct-dial.ts";
 import type { DirectChannelError } from "./direct-error.ts";
 import { decodePreamble } from "./direct-frame.ts";
 import type { DirectMessage } from "./direct-message.ts";
-import { dialOptions, rawExchange, startKit, startProxy, waitFor } from "./direct-test-kit.ts";
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {
