@@ -4,7 +4,7 @@ import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { outcomeOf } from "../support/api-outcome.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
-import { DeviceAgent, waitFor } from "./device-agent.ts";
+import { DeviceAgent, waitFor } from "../support/device-agent.ts";
 
 let node: NodeProcess;
 

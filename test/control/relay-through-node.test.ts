@@ -5,7 +5,7 @@ import { rmSync } from "node:fs";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { outcomeOf } from "../support/api-outcome.ts";
 import { makeDataDir, startNode } from "../support/control-node.ts";
-import { DeviceAgent, waitFor } from "./device-agent.ts";
+import { DeviceAgent, waitFor } from "../support/device-agent.ts";
 
 const CONFIG = { relayThresholdBytes: 1024 * 1024, relayQuotaBytes: 4 * 1024 * 1024, triggerDeadlineMs: 800 };
 
