@@ -13,6 +13,7 @@ import {
   runToEnd,
 } from "./child-process.ts";
 import { recorderEnrollArgs, STEADY_STAT } from "./recorder-args.ts";
+import { waitFor } from "./wait-for.ts";
 
 /** How to start this same program: the compiled binary alone, or the runtime plus the entry script. */
 export function selfCommand(): string[] {
@@ -133,15 +134,16 @@ export class Cluster implements AsyncDisposable {
     await this.node.stop(signal);
     const http = `${this.http.host}:${this.http.port}`;
     const udp = `${this.udp.host}:${this.udp.port}`;
-    for (let i = 0; ; i++) {
-      try {
-        await this.#startNode(http, udp);
-        return;
-      } catch (err) {
-        if (i >= 20) throw err;
-        await Bun.sleep(100);
-      }
-    }
+    // The ports were just freed by the dead process; a bind can still race its teardown, so retry briefly.
+    await waitFor(
+      "the node to start again on its old ports",
+      () =>
+        this.#startNode(http, udp).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
   }
 
   /** Runs one pvrlink command to completion. */
@@ -200,13 +202,14 @@ export class Cluster implements AsyncDisposable {
 
   /** Waits until the node counts the device connected (fresh keepalive) and registered. */
   async waitConnected(id: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const d = (await this.admin.devices().catch(() => [])).find((x) => x.id === id);
-      if (d?.connected && d.registration !== null) return;
-      if (Date.now() > deadline) throw new Error(`device ${id} did not connect within ${timeoutMs} ms`);
-      await Bun.sleep(100);
-    }
+    await waitFor(
+      `device ${id} to connect and register`,
+      async () => {
+        const d = (await this.admin.devices().catch(() => [])).find((x) => x.id === id);
+        return d?.connected && d.registration !== null;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
   }
 
   /** `pvrlink <args> --data <recorder's dir>`. */

@@ -1,6 +1,7 @@
 /** @module The direct channel after the handshake: frame integrity, the session lease, backpressure, garbage input, throughput. */
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "../../crypto/random-token.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import {
   collect,
   dialOptions,
@@ -10,7 +11,6 @@ import {
   reorderFrames,
   startKit,
   type startProxy,
-  waitFor,
 } from "../../test/support/direct-test-kit.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { dialDirect } from "./direct-dial.ts";
@@ -126,7 +126,7 @@ describe("direct channel backpressure", () => {
     const total = 64 * 1024 * 1024;
     const sending = caller.sendData(new Uint8Array(total));
     sending.catch(() => {});
-    await waitFor(() => callee.readPaused);
+    await waitFor("the callee to pause reading", () => callee.readPaused);
     // The sender is now held by the socket buffers: far less than the whole payload has left it.
     expect(caller.bytesSent).toBeLessThan(total / 2);
     let got = 0;
@@ -182,7 +182,9 @@ describe("direct listener under garbage", () => {
       end: false,
     });
     expect(r).toEqual({ received: 0, closedByPeer: true });
-    await waitFor(() => kit.logs.some((l) => l.code === "ERR_DIRECT_FRAME_TOO_LARGE"));
+    await waitFor("the listener to log ERR_DIRECT_FRAME_TOO_LARGE", () =>
+      kit.logs.some((l) => l.code === "ERR_DIRECT_FRAME_TOO_LARGE"),
+    );
   });
 });
 

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
 import { libraryOf, ScriptedLoad, sendToBob, startAliceAndBob, Tap } from "./e2e-kit.ts";
@@ -35,21 +36,13 @@ async function randomFile(c: Cluster, name: string, bytes: number): Promise<stri
   return path;
 }
 
-async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
-
 /** Neither a copy with this hash in bob's library nor a temp file left behind. */
 async function expectNothingFiled(c: Cluster, sha: string): Promise<void> {
   expect((await libraryOf(c, "bob")).some((r) => r.sha256 === sha)).toBe(false);
-  await waitUntil(
-    async () => (await incomingLeftovers(c.recorder("bob").dataDir)).length === 0,
-    5000,
+  await waitFor(
     "bob's temp files to go",
+    async () => (await incomingLeftovers(c.recorder("bob").dataDir)).length === 0,
+    { timeoutMs: 5000 },
   );
 }
 
@@ -65,14 +58,14 @@ describe("store-and-forward", () => {
     // The daemon's LoadMonitor needs a couple of readings of the scripted /proc/stat before its CPU share is
     // over the limit; until then a send would go through, so ask without store-and-forward until it is refused.
     let refusedCode: string | undefined;
-    await waitUntil(
+    await waitFor(
+      "bob to answer busy",
       async () => {
         const r = await sendToBob(cluster, probe);
         refusedCode = summaryOf(r.stdout).code;
         return refusedCode === "callee_busy";
       },
-      15_000,
-      "bob to answer busy",
+      { timeoutMs: 15_000 },
     );
     expect(refusedCode).toBe("callee_busy");
     const mark = bob.proc.lines.length;
@@ -96,10 +89,10 @@ describe("store-and-forward", () => {
     await bob.proc.waitForLine(/recorder filed .*stored\.bin/, 30_000, mark);
     const got = (await libraryOf(cluster, "bob")).find((r) => r.sha256 === s.sha256);
     expect(await sha256File(got?.path ?? "")).toBe(await sha256File(file));
-    await waitUntil(
-      async () => (await cluster.admin.spool()).files === 0,
-      5000,
+    await waitFor(
       "the node to delete the acknowledged transfer",
+      async () => (await cluster.admin.spool()).files === 0,
+      { timeoutMs: 5000 },
     );
   });
 });
@@ -202,10 +195,8 @@ describe("short leases (2 s)", () => {
       });
     await short.restartNode("SIGKILL");
     expect((await libraryOf(short, "bob")).some((r) => r.sha256 === sha)).toBe(false);
-    await waitUntil(
-      async () => (await incomingLeftovers(bob.dataDir)).length === 0,
-      5000,
-      "bob's temp files to go",
-    );
+    await waitFor("bob's temp files to go", async () => (await incomingLeftovers(bob.dataDir)).length === 0, {
+      timeoutMs: 5000,
+    });
   });
 });

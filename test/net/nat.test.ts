@@ -2,9 +2,10 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { waitFor } from "../../demo/wait-for.ts";
 import { createNetBed, type NetBed, NODE_ADDR } from "./net-bed.ts";
 import { parseEndpoint } from "./probe.ts";
-import { type NsProcess, waitFor } from "./run-in.ts";
+import type { NsProcess } from "./run-in.ts";
 
 const PROBE = join(import.meta.dir, "probe.ts");
 const UDP_TIMEOUT_SEC = 2;

@@ -2,9 +2,9 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { waitFor } from "../../demo/wait-for.ts";
 import { createNetBed, type NetBed, NODE_ADDR } from "./net-bed.ts";
 import { parseEndpoint, printable, summariseRtt } from "./probe.ts";
-import { waitFor } from "./run-in.ts";
 
 const PROBE = join(import.meta.dir, "probe.ts");
 

@@ -1,8 +1,8 @@
-/** @module runIn(), NsProcess line waits and waitFor(): deadlines, cursors, early exits. */
+/** @module runIn() and NsProcess line waits: deadlines, cursors, early exits. */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createNetBed, type NetBed } from "./net-bed.ts";
-import { exec, NsProcess, waitFor } from "./run-in.ts";
+import { exec, NsProcess } from "./run-in.ts";
 
 let bed: NetBed;
 beforeAll(async () => {
@@ -66,19 +66,6 @@ describe("runIn()", () => {
 
   test("new NsProcess() rejects an empty argv", () => {
     expect(() => new NsProcess(bed.home(1).ns, [])).toThrow(RangeError);
-  });
-});
-
-describe("waitFor()", () => {
-  test("returns the first truthy value", async () => {
-    let n = 0;
-    expect(await waitFor("n to reach 3", () => (++n >= 3 ? n : undefined), { intervalMs: 1 })).toBe(3);
-  });
-
-  test("throws naming the condition after the deadline", async () => {
-    await expect(waitFor("the impossible", () => false, { timeoutMs: 60 })).rejects.toThrow(
-      "Timed out after 60 ms waiting for the impossible",
-    );
   });
 });
 

@@ -1,6 +1,7 @@
 /** @module Start real processes inside a network namespace and wait on what they print, with deadlines. */
 
 import type { Subprocess } from "bun";
+import { DEFAULT_WAIT_MS } from "../../demo/wait-for.ts";
 
 export interface RunOptions {
   /** Extra environment variables; the test's own environment is inherited. */
@@ -14,29 +15,6 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Only consider lines with an index at or after this one (see `NsProcess.mark()`). */
   since?: number;
-}
-
-/** Default deadline for waits: generous on a 2-core machine, still far below the test timeout. */
-export const DEFAULT_WAIT_MS = 10_000;
-
-/**
- * Polls `check` until it returns something other than `undefined`/`false`/`null`, or throws once the
- * deadline passes. The error names `what` so a failing test says which condition never came true.
- */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  opts: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_MS;
-  const intervalMs = opts.intervalMs ?? 25;
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (performance.now() >= deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(intervalMs);
-  }
 }
 
 /** A process running in a namespace, with its stdout and stderr collected line by line. */

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import type { RecorderStatus } from "../../firmware/recorder/recorder-status-file.ts";
 import { RELAY_STREAM_WHOLE, relayKey } from "../../firmware/transfer/relay-stream.ts";
 import { RelayStreamEncoder } from "../../firmware/transfer/relay-stream-encoder.ts";
@@ -12,13 +13,7 @@ import { ControlApiError, type ControlClient } from "../../protocol/control-clie
 import { encodeTrigger } from "../../protocol/trigger-datagram.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import {
-  type CalleeStage,
-  dialRecorder,
-  type RecorderProc,
-  startCalleeStage,
-  until,
-} from "./recorder-harness.ts";
+import { type CalleeStage, dialRecorder, type RecorderProc, startCalleeStage } from "./recorder-harness.ts";
 
 let stage: CalleeStage;
 let node: NodeProcess;
@@ -94,9 +89,8 @@ describe("recorder daemon with a real control node", () => {
     const me = devices.find((d) => d.name === "grandma")!;
     expect(me.registration).toMatchObject({ address: "127.0.0.1", port: rec.direct.port });
     expect(me.connected).toBe(true);
-    const s = await until(
-      () => (status().registered ? status() : undefined),
-      "status file with registration",
+    const s = await waitFor("status file with registration", () =>
+      status().registered ? status() : undefined,
     );
     expect(s.mapped).toBe(`127.0.0.1:${s.udpPort}`);
     expect(s.nodeReachable).toBe(true);
@@ -233,9 +227,8 @@ describe("recorder daemon with a real control node", () => {
       timeoutMs: 15_000,
     });
     const bad = await storeUpload(alice, payload, true);
-    const waiting = await until(
-      () => (status().inbox.waitingForLoad ? status() : undefined),
-      "status shows the pickup waiting",
+    const waiting = await waitFor("status shows the pickup waiting", () =>
+      status().inbox.waitingForLoad ? status() : undefined,
     );
     expect(waiting.inbox.pending).toBeGreaterThan(0);
     expect(readdirSync(join(rec.dataDir, "library")).filter((f) => f.startsWith("rec_"))).toHaveLength(1);
@@ -269,7 +262,7 @@ describe("recorder daemon with a real control node", () => {
     await rec.log.waitFor(/mapping-lost misses=3/, { from, timeoutMs: 20_000 });
     expect(existsSync(join(rec.dataDir, "recorder-status.json"))).toBe(true);
     expect(
-      await until(() => (status().nodeReachable ? undefined : true), "status shows the node unreachable"),
+      await waitFor("status shows the node unreachable", () => (status().nodeReachable ? undefined : true)),
     ).toBe(true);
     node = await startNode({ dataDir: node.dataDir, http, udp });
     stage.node = node;

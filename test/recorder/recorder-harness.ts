@@ -110,21 +110,6 @@ export async function startRecorder(
   };
 }
 
-/** Polls cond until it holds or the deadline passes (never a fixed sleep). */
-export async function until<T>(
-  cond: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
-
 /** The caller's direct connection to a recorder under the session grant its query got. */
 export function dialRecorder(
   rec: RecorderProc,

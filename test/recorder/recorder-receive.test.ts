@@ -9,6 +9,7 @@ import { splitBytes } from "../../codec/split/split-bytes.ts";
 import { peekSplitHeaderLength } from "../../codec/split/split-format.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { fromBase64url, randomBytes } from "../../crypto/random-token.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
 import { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import {
@@ -24,13 +25,7 @@ import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { NodeProcess } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import {
-  type CalleeStage,
-  dialRecorder,
-  type RecorderProc,
-  startCalleeStage,
-  until,
-} from "./recorder-harness.ts";
+import { type CalleeStage, dialRecorder, type RecorderProc, startCalleeStage } from "./recorder-harness.ts";
 
 const FIXTURE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
 let stage: CalleeStage;
@@ -96,7 +91,10 @@ function offer(
 
 /** Waits until grandma's incoming (temp) directory is empty: a failed receive leaves nothing behind. */
 function noTempFiles(): Promise<boolean> {
-  return until(() => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0, "temp files gone");
+  return waitFor(
+    "temp files gone",
+    () => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0,
+  );
 }
 
 interface Listed {

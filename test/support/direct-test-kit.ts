@@ -135,15 +135,6 @@ export async function proxiedPair(
   };
 }
 
-/** Waits until cond() holds, polling; fails after timeoutMs rather than hanging the suite. */
-export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("waitFor: condition not met in time");
-    await Bun.sleep(2);
-  }
-}
-
 /**
  * A TCP proxy in front of the listener that parses the caller's bytes into preamble and sealed frames and lets a
  * test rewrite them: onFrame(i, sealed) returns the raw byte strings to forward instead (framed or not).

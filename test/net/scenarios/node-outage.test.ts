@@ -1,8 +1,8 @@
 /** @module Scenario: the control node is killed mid-transfer and restarted; recorders come back on their own and nothing half-written is filed. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { waitFor } from "../../../demo/wait-for.ts";
 import { sha256File } from "../../support/left-behind.ts";
 import { summaryOf } from "../../support/send-summary.ts";
-import { waitFor } from "../run-in.ts";
 import { events, Scenario } from "./scenario-kit.ts";
 
 let s: Scenario;

@@ -4,12 +4,13 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { recorderEnrollArgs, STEADY_STAT } from "../../../demo/recorder-args.ts";
+import { waitFor } from "../../../demo/wait-for.ts";
 import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
 import { compiledBinary } from "../../support/compiled-binary.ts";
 import { incomingLeftovers, spoolFiles } from "../../support/left-behind.ts";
 import { createNetBed, type NetBed, type NetBedOptions, NODE_ADDR } from "../net-bed.ts";
 import { readInNs, sysctl } from "../ns-admin.ts";
-import { type NsProcess, waitFor } from "../run-in.ts";
+import type { NsProcess } from "../run-in.ts";
 
 /** The binary under test (test/support/compiled-binary.ts). */
 export function binary(): string {
