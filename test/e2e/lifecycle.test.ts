@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
 import { waitFor } from "../../demo/wait-for.ts";
-import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
+import { incomingLeftovers, sha256File, spoolSizes } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
 import { libraryOf, ScriptedLoad, sendToBob, startAliceAndBob, Tap } from "./e2e-kit.ts";
 
@@ -82,8 +82,8 @@ describe("store-and-forward", () => {
     // so bob still gets the key when its load allows.
     const ended = (await cluster.admin.sessions("ended")).find((x) => x.id === s.sessionId);
     expect(ended?.reason).toBe("stored");
-    // Still busy: several inbox checks (every 2 s) pass without a pickup.
-    await Bun.sleep(2500);
+    // Still busy: bob's pickup finds the stored transfer and defers it for the load.
+    await bob.proc.waitForLine(/recorder pickup-deferred .*reason=busy/, 15_000, mark);
     expect((await libraryOf(cluster, "bob")).some((r) => r.sha256 === s.sha256)).toBe(false);
     load.busy = false;
     await bob.proc.waitForLine(/recorder filed .*stored\.bin/, 30_000, mark);
@@ -124,7 +124,12 @@ describe("forced end and node restart", () => {
     const mark = bob.proc.lines.length;
     const sending = sendToBob(cluster, file, ["--secret", "--node", `http://127.0.0.1:${nodeTap.port}`]);
     await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
-    await Bun.sleep(700);
+    // Kill the node once a good part of the upload is in its spool, so both sides have something to resume.
+    await waitFor(
+      "a megabyte of the upload in the node's spool",
+      async () => (await spoolSizes(cluster.nodeDataDir)).some((size) => size >= 1_000_000),
+      { timeoutMs: 15_000 },
+    );
     await cluster.restartNode("SIGKILL");
     const run = await sending;
     const s = summaryOf(run.stdout);

@@ -307,10 +307,9 @@ describe("receiving through the daemon", () => {
       await alice.uploadData(transferId, 0, body).catch(() => {});
       await alice.completeTransfer(transferId, { size: body.byteLength }).catch(() => {});
       await rec.log.waitFor(new RegExp(`receive-failed session=${s.id} code=clear_data_refused`));
-      // Give a download that was not stopped the time to finish and be filed, then look.
-      await Bun.sleep(300);
-      expect(await listed(name)).toBeUndefined();
+      // A download that was not stopped would hold a temp file until it is filed: once none is left, look.
       await noTempFiles();
+      expect(await listed(name)).toBeUndefined();
     }, 20_000);
   }
 

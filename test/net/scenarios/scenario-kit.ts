@@ -1,13 +1,12 @@
 /** @module The recorder scenarios' stage: a control node in the wan namespace, recorders in NATed homes, all the compiled binary. */
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { recorderEnrollArgs, STEADY_STAT } from "../../../demo/recorder-args.ts";
 import { waitFor } from "../../../demo/wait-for.ts";
 import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
 import { compiledBinary } from "../../support/compiled-binary.ts";
-import { incomingLeftovers, spoolFiles } from "../../support/left-behind.ts";
+import { incomingLeftovers, spoolSizes } from "../../support/left-behind.ts";
 import { createNetBed, type NetBed, type NetBedOptions, NODE_ADDR } from "../net-bed.ts";
 import { readInNs, sysctl } from "../ns-admin.ts";
 import type { NsProcess } from "../run-in.ts";
@@ -293,10 +292,8 @@ export class Scenario implements AsyncDisposable {
   }
 
   /** Sizes of the node's spool files (`<transfer>.part`) now. */
-  async spoolSizes(): Promise<number[]> {
-    if (!existsSync(this.nodeDataDir)) return [];
-    const paths = [...(await spoolFiles(this.nodeDataDir)).values()];
-    return Promise.all(paths.map(async (p) => (await stat(p).catch(() => ({ size: 0 }))).size));
+  spoolSizes(): Promise<number[]> {
+    return spoolSizes(this.nodeDataDir);
   }
 
   /**
