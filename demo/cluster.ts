@@ -116,7 +116,7 @@ export class Cluster implements AsyncDisposable {
     this.node = new ChildProcess(
       "node",
       [...this.o.command, ...this.#nodeArgs, "--http", http, "--udp", udp],
-      this.o.echo,
+      this.o.echo ? { echo: this.o.echo } : {},
     );
     const bound = await firstJson<{ http: string; udp: string }>(this.node, "http");
     this.http = hostPort(bound.http);
@@ -195,7 +195,11 @@ export class Cluster implements AsyncDisposable {
   }
 
   async #startRecorder(name: string, dataDir: string, runArgs: string[]): Promise<Recorder> {
-    const proc = new ChildProcess(name, [...this.o.command, ...runArgs], this.o.echo);
+    const proc = new ChildProcess(
+      name,
+      [...this.o.command, ...runArgs],
+      this.o.echo ? { echo: this.o.echo } : {},
+    );
     const first = await firstJson<{ direct: string; device: string; name: string }>(proc, "direct");
     return { name, id: first.device, dataDir, direct: hostPort(first.direct), proc, runArgs };
   }

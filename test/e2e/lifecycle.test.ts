@@ -83,10 +83,10 @@ describe("store-and-forward", () => {
     const ended = (await cluster.admin.sessions("ended")).find((x) => x.id === s.sessionId);
     expect(ended?.reason).toBe("stored");
     // Still busy: bob's pickup finds the stored transfer and defers it for the load.
-    await bob.proc.waitForLine(/recorder pickup-deferred .*reason=busy/, 15_000, mark);
+    await bob.proc.waitForLine(/recorder pickup-deferred .*reason=busy/, { timeoutMs: 15_000, since: mark });
     expect((await libraryOf(cluster, "bob")).some((r) => r.sha256 === s.sha256)).toBe(false);
     load.busy = false;
-    await bob.proc.waitForLine(/recorder filed .*stored\.bin/, 30_000, mark);
+    await bob.proc.waitForLine(/recorder filed .*stored\.bin/, { timeoutMs: 30_000, since: mark });
     const got = (await libraryOf(cluster, "bob")).find((r) => r.sha256 === s.sha256);
     expect(await sha256File(got?.path ?? "")).toBe(await sha256File(file));
     await waitFor(
@@ -104,7 +104,7 @@ describe("forced end and node restart", () => {
     await using tap = await Tap.start(bob.direct, 1_000_000);
     const mark = bob.proc.lines.length;
     const sending = sendToBob(cluster, file, ["--direct", `127.0.0.1:${tap.port}`]);
-    await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
+    await bob.proc.waitForLine(/recorder offer/, { timeoutMs: 10_000, since: mark });
     const [active] = await cluster.admin.sessions("active");
     expect(active).toBeDefined();
     await cluster.admin.endSession(active?.id ?? "", "operator");
@@ -123,7 +123,7 @@ describe("forced end and node restart", () => {
     await using nodeTap = await Tap.start(cluster.http, 2_000_000);
     const mark = bob.proc.lines.length;
     const sending = sendToBob(cluster, file, ["--secret", "--node", `http://127.0.0.1:${nodeTap.port}`]);
-    await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
+    await bob.proc.waitForLine(/recorder offer/, { timeoutMs: 10_000, since: mark });
     // Kill the node once a good part of the upload is in its spool, so both sides have something to resume.
     await waitFor(
       "a megabyte of the upload in the node's spool",
@@ -181,7 +181,7 @@ describe("short leases (2 s)", () => {
     await using nodeTap = await Tap.start(short.http, 1_000_000);
     const mark = bob.proc.lines.length;
     const sending = sendToBob(short, file, ["--secret", "--node", `http://127.0.0.1:${nodeTap.port}`]);
-    await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
+    await bob.proc.waitForLine(/recorder offer/, { timeoutMs: 10_000, since: mark });
     await short.node.stop("SIGKILL");
     const run = await sending;
     const s = summaryOf(run.stdout);
@@ -192,7 +192,10 @@ describe("short leases (2 s)", () => {
     // The callee waits out the outage until the lease it knows ends, then drops the partial download: its relay
     // reader gives up (node_unreachable) or, at the same moment, its channel expires and stops the reader.
     await bob.proc
-      .waitForLine(/recorder receive-failed .*code=(expired|node_unreachable)/, 10_000, mark)
+      .waitForLine(/recorder receive-failed .*code=(expired|node_unreachable)/, {
+        timeoutMs: 10_000,
+        since: mark,
+      })
       .catch((err) => {
         // Seen once under a loaded full run and not reproduced alone: keep what bob said for the next time.
         console.error(bob.proc.lines.slice(mark).join("\n"));

@@ -99,7 +99,7 @@ s.close();`;
       { intervalMs: 200 },
     );
     expect(echo.exitCode).toBeNull();
-    for (const line of echo.lines.slice(1)) {
+    for (const line of echo.outLines.slice(1)) {
       expect(line).toMatch(/^(from \d+\.\d+\.\d+\.\d+:\d+ (hex:[0-9a-f]*|[ -~]*)|error (send|socket) .*)$/);
     }
   });

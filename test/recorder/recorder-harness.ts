@@ -36,7 +36,8 @@ function processLog(p: ChildProcess): ProcessLog {
     get length() {
       return p.lines.length;
     },
-    waitFor: (re, o = {}) => p.waitForLine(re, o.timeoutMs ?? 10_000, o.from ?? 0),
+    waitFor: async (re, o = {}) =>
+      (await p.waitForLine(re, { timeoutMs: o.timeoutMs ?? 10_000, since: o.from ?? 0 })).input as string,
   };
 }
 

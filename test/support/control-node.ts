@@ -77,7 +77,6 @@ export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
   const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     const code = await log.stop(signal);
-    await log.drained;
     return signal === "SIGKILL" ? null : code;
   };
   return {

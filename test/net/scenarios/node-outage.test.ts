@@ -40,7 +40,7 @@ test("node killed during a relay transfer and restarted: recorders re-register u
     { timeoutMs: 20_000, intervalMs: 20 },
   );
   const marks = { alice: alice.proc.mark(), bob: bob.proc.mark() };
-  await s.node.kill("SIGKILL");
+  await s.node.stop("SIGKILL");
   // Cut in the middle, not after the end: otherwise this test would prove nothing about the outage.
   expect(Math.max(...cutAt)).toBeLessThan(SIZE);
 

@@ -2,6 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ChildProcess } from "../../../demo/child-process.ts";
 import { recorderEnrollArgs, STEADY_STAT } from "../../../demo/recorder-args.ts";
 import { waitFor } from "../../../demo/wait-for.ts";
 import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
@@ -9,7 +10,6 @@ import { compiledBinary } from "../../support/compiled-binary.ts";
 import { incomingLeftovers, spoolSizes } from "../../support/left-behind.ts";
 import { createNetBed, type NetBed, type NetBedOptions, NODE_ADDR } from "../net-bed.ts";
 import { readInNs, sysctl } from "../ns-admin.ts";
-import type { NsProcess } from "../run-in.ts";
 
 /** The binary under test (test/support/compiled-binary.ts). */
 export function binary(): string {
@@ -28,7 +28,7 @@ export interface ScenarioRecorder {
   home: number;
   id: string;
   dataDir: string;
-  proc: NsProcess;
+  proc: ChildProcess;
   runArgs: string[];
 }
 
@@ -58,7 +58,7 @@ export interface StatusView {
 export class Scenario implements AsyncDisposable {
   readonly recorders = new Map<string, ScenarioRecorder>();
   readonly adminToken = `adm_${crypto.randomUUID().replaceAll("-", "")}`;
-  node!: NsProcess;
+  node!: ChildProcess;
   http = "";
   udp = "";
   #nodeArgs: string[] = [];
@@ -117,7 +117,7 @@ export class Scenario implements AsyncDisposable {
 
   /** Kills the node (SIGKILL: a crash) and starts it again on the same ports and data. */
   async restartNode(): Promise<void> {
-    await this.node.kill("SIGKILL");
+    await this.node.stop("SIGKILL");
     // The ports were just freed by the dead process; a bind can still race its teardown, so retry briefly.
     await waitFor(
       "the node to start again on its old ports",
