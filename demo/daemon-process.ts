@@ -3,13 +3,13 @@ import { type ChildOptions, ChildProcess, firstJson, type HostPort, hostPort } f
 
 export interface DaemonStart {
   /** The program: the compiled binary, or the runtime plus bin/pvrlink.ts. */
-  command: string[];
+  command: readonly string[];
   /** An argv prefix that runs it elsewhere, e.g. `ip netns exec NS`; none runs it here. */
-  wrap?: string[];
+  wrap?: readonly string[];
   /** Its label in logs and errors. */
   label: string;
   /** Flags after the command's own (its --data, --config, load view, intervals...). */
-  args: string[];
+  args: readonly string[];
   child?: ChildOptions;
   /** How long to wait for the first line that names the bound addresses (default 15 s). */
   timeoutMs?: number;

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ChildProcess, firstJson, type HostPort, hostPort } from "../../demo/child-process.ts";
+import type { ChildProcess, HostPort } from "../../demo/child-process.ts";
+import { startRecorderDaemon } from "../../demo/daemon-process.ts";
 import { recorderEnrollArgs, STEADY_STAT } from "../../demo/recorder-args.ts";
 import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
@@ -69,37 +70,34 @@ export async function startRecorder(
     if (e.code !== 0) throw new Error(`recorder enroll: ${e.stderr}`);
   }
   const load = quietLoadDir(join(dataDir, "load"));
-  const child = new ChildProcess(name, [
-    ...PVRLINK_SOURCE,
-    "recorder",
-    "run",
-    "--data",
-    dataDir,
-    "--listen",
+  // A short keepalive floor, so a test that loses the node sees the daemon repair its registration quickly.
+  const daemon = await startRecorderDaemon(
+    {
+      command: PVRLINK_SOURCE,
+      label: name,
+      args: [
+        "--data",
+        dataDir,
+        "--keepalive",
+        "5",
+        "--keepalive-floor",
+        "0.5",
+        "--load-from",
+        load,
+        ...(o.args ?? []),
+      ],
+    },
     "127.0.0.1:0",
-    "--keepalive",
-    "5",
-    "--keepalive-floor",
-    "0.5",
-    "--load-from",
-    load,
-    ...(o.args ?? []),
-  ]);
-  let first: { direct: string; device: string; name: string };
-  try {
-    first = await firstJson(child, "direct");
-  } catch (err) {
-    await child.stop("SIGKILL");
-    throw new Error(`${(err as Error).message}\noutput:\n${child.lines.join("\n")}`);
-  }
+  );
+  const child = daemon.proc;
   const secret = (JSON.parse(readFileSync(join(dataDir, "credential.json"), "utf8")) as { secret: string })
     .secret;
   const stop = () => child.stop("SIGTERM");
   return {
     dataDir,
-    direct: hostPort(first.direct),
-    device: first.device,
-    name: first.name,
+    direct: daemon.direct,
+    device: daemon.id,
+    name,
     log: processLog(child),
     proc: child.proc,
     secret,

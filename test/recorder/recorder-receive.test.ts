@@ -126,7 +126,9 @@ const base = {
 };
 
 beforeAll(async () => {
-  stage = await startCalleeStage();
+  // Thirteen sends from alice back to back: the node's default per-device limit (20/s, burst 40) is a
+  // hardening test's subject, not this file's, so it must not throttle the caller here.
+  stage = await startCalleeStage({ nodeConfig: { rateLimitPerSec: 500, rateLimitBurst: 1000 } });
   ({ node, rec, alice } = stage);
 }, 30_000);
 
