@@ -2,7 +2,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import type { ChildProcess, HostPort } from "../../demo/child-process.ts";
 import { startRecorderDaemon } from "../../demo/daemon-process.ts";
 import { recorderEnrollArgs, STEADY_STAT } from "../../demo/recorder-args.ts";
@@ -23,32 +22,13 @@ export function quietLoadDir(dir: string): string {
   return dir;
 }
 
-/** A process's log lines with the waits the recorder tests use (an index to search from, a 10 s deadline). */
-export interface ProcessLog {
-  readonly lines: string[];
-  readonly length: number;
-  /** Resolves with the first line at index >= from that matches; rejects at the deadline or when the process exits. */
-  waitFor(re: RegExp, o?: { from?: number; timeoutMs?: number }): Promise<string>;
-}
-
-function processLog(p: ChildProcess): ProcessLog {
-  return {
-    lines: p.lines,
-    get length() {
-      return p.lines.length;
-    },
-    waitFor: async (re, o = {}) =>
-      (await p.waitForLine(re, { timeoutMs: o.timeoutMs ?? 10_000, since: o.from ?? 0 })).input as string,
-  };
-}
-
 export interface RecorderProc extends AsyncDisposable {
   dataDir: string;
   direct: HostPort;
   device: string;
   name: string;
-  log: ProcessLog;
-  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** The daemon as a process: its log lines, mark() and waitForLine(). */
+  log: ChildProcess;
   /** The daemon's credential secret (the test plays the node when forging triggers). */
   secret: string;
   stop(): Promise<number>;
@@ -98,8 +78,7 @@ export async function startRecorder(
     direct: daemon.direct,
     device: daemon.id,
     name,
-    log: processLog(child),
-    proc: child.proc,
+    log: child,
     secret,
     stop,
     async [Symbol.asyncDispose]() {
@@ -161,7 +140,7 @@ export async function startCalleeStage(
     if (o.permitAlice !== false) {
       const permit = await pvrlink(["permit", "add", "alice", "--data", rec.dataDir]);
       if (permit.code !== 0) throw new Error(`permit add alice: ${permit.stderr}`);
-      await rec.log.waitFor(/recorder registered/);
+      await rec.log.waitForLine(/recorder registered/);
     }
     return stage;
   } catch (err) {

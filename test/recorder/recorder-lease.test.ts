@@ -44,11 +44,11 @@ async function openOffer(name: string, payload: Uint8Array) {
 describe("session lease on the receiving side", () => {
   test("an extension the caller obtained keeps the callee's channel open past the first lease", async () => {
     const payload = new Uint8Array(5000).fill(3);
-    const from = rec.log.length;
+    const from = rec.log.mark();
     const { s, conn, sha256 } = await openOffer("long.bin", payload);
     const ext = await alice.extend(s.id);
     expect(ext.expiresAt).toBeGreaterThan(s.expiresAt);
-    await rec.log.waitFor(new RegExp(`lease-extended session=${s.id}`), { from, timeoutMs: 8000 });
+    await rec.log.waitForLine(new RegExp(`lease-extended session=${s.id}`), { since: from, timeoutMs: 8000 });
     conn.setExpiry(ext.expiresAt); // the caller's side follows its own extension
     await waitFor("the first lease to pass", () => Date.now() > s.expiresAt + 300);
     await conn.sendData(payload.subarray(1000));

@@ -162,7 +162,7 @@ describe("receiving through the daemon", () => {
     const got = (await listed("film.mpg"))!;
     expect(got.sender).toBe("alice");
     expect(sha(readFileSync(got.path))).toBe(base.sha256);
-    await rec.log.waitFor(/filed .*name=film\.mpg .*split=true/);
+    await rec.log.waitForLine(/filed .*name=film\.mpg .*split=true/);
   }, 20_000);
 
   test("secret: the whole recording through the relay, only OFFER/END/RECEIPT on the channel", async () => {
@@ -184,7 +184,7 @@ describe("receiving through the daemon", () => {
 
   test("fallback: both parts through the relay with no direct connection, announced by data triggers only", async () => {
     const s = await live();
-    const from = rec.log.length;
+    const from = rec.log.mark();
     const direct = await relayUpload(
       s,
       RELAY_STREAM_DIRECT,
@@ -203,7 +203,7 @@ describe("receiving through the daemon", () => {
       },
       parts.protected,
     );
-    await rec.log.waitFor(/filed .*name=fallback\.mpg/, { from });
+    await rec.log.waitForLine(/filed .*name=fallback\.mpg/, { since: from });
     expect((await listed("fallback.mpg"))?.sha256).toBe(base.sha256);
   }, 20_000);
 
@@ -226,9 +226,9 @@ describe("receiving through the daemon", () => {
     expect(await listed("spliced.mpg")).toBeUndefined();
     // The other session's protected part is a valid half split for that session and waits for its direct half;
     // ending that session drops it and its temp file.
-    const from = rec.log.length;
+    const from = rec.log.mark();
     await node.admin.endSession(other.id, "operator");
-    await rec.log.waitFor(new RegExp(`session-work-ended session=${other.id}`), { from });
+    await rec.log.waitForLine(new RegExp(`session-work-ended session=${other.id}`), { since: from });
     await noTempFiles();
   }, 20_000);
 
@@ -243,10 +243,10 @@ describe("receiving through the daemon", () => {
       meta: { sha256: "0".repeat(64), recordingType: "data", secret: false },
     });
     await conn.sendData(new Uint8Array(100_000));
-    const from = rec.log.length;
-    await rec.log.waitFor(/offer session=\S+ kind=data name=cut\.bin/);
+    const from = rec.log.mark();
+    await rec.log.waitForLine(/offer session=\S+ kind=data name=cut\.bin/);
     await node.admin.endSession(s.id, "operator");
-    await rec.log.waitFor(new RegExp(`session-ended session=${s.id} reason=operator`), { from });
+    await rec.log.waitForLine(new RegExp(`session-ended session=${s.id} reason=operator`), { since: from });
     const err = await conn.receive().then(
       () => undefined,
       (e: unknown) => e,
@@ -308,7 +308,7 @@ describe("receiving through the daemon", () => {
       );
       await alice.uploadData(transferId, 0, body).catch(() => {});
       await alice.completeTransfer(transferId, { size: body.byteLength }).catch(() => {});
-      await rec.log.waitFor(new RegExp(`receive-failed session=${s.id} code=clear_data_refused`));
+      await rec.log.waitForLine(new RegExp(`receive-failed session=${s.id} code=clear_data_refused`));
       // A download that was not stopped would hold a temp file until it is filed: once none is left, look.
       await noTempFiles();
       expect(await listed(name)).toBeUndefined();
