@@ -10,7 +10,7 @@
  *   const newAddr = await bed.changeWanAddress(1);                    // dynamic IP: old mappings die
  *   await bed.flushConntrack(2);                                      // router reboot: all mappings die
  *   await using imp = await bed.impair(1, { down: { delayMs: 100, lossPercent: 5 } });
- *   await waitFor("mapping gone", async () => (await bed.mappings(1)).length === 0);   // waitFor: run-in.ts
+ *   await waitFor("mapping gone", async () => (await bed.mappings(1)).length === 0);   // waitFor: demo/wait-for.ts
  *   await bed.setUdpTimeout(1, 30);                                   // e.g. keepalive longer than the timeout
  *
  * Start Bun programs with `process.execPath` (the bun running the test). `test/net/probe.ts` has small UDP/TCP
