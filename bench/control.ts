@@ -12,7 +12,7 @@ import { DeviceStore } from "../control/store/device-store.ts";
 import { fromBase64url, toBase64url } from "../crypto/random-token.ts";
 import { ControlClient } from "../protocol/control-client.ts";
 import { buildKeepalive, keepaliveKey } from "../protocol/keepalive-request.ts";
-import { DeviceAgent } from "../test/control/device-agent.ts";
+import { DeviceAgent } from "../test/support/device-agent.ts";
 import { formatTable } from "./lib/format-table.ts";
 
 const { values: flags } = parseArgs({

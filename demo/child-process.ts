@@ -12,81 +12,152 @@ export const hostPort = (s: string): HostPort => {
   return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
 };
 
-/** A child process whose stdout and stderr lines are kept (bounded) and can be waited for. */
+export interface ChildOptions {
+  /** Every output line as it arrives, for a verbose demo or a failing test's report. */
+  echo?: (label: string, line: string) => void;
+  /** Extra environment variables; the parent's environment is inherited. */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Keep a pipe to the child's stdin open, for send(). */
+  stdin?: boolean;
+}
+
+export interface LineWait {
+  /** Give up after this long (default 15 s). */
+  timeoutMs?: number;
+  /** Only consider lines at or after this index of `lines` (see mark()). */
+  since?: number;
+}
+
+/**
+ * A child process whose output lines are kept (bounded) and can be waited for: the one way the demo and the
+ * tests run pvrlink (or a probe) as a process, on this host or, behind an argv prefix such as
+ * `ip netns exec NS`, somewhere else.
+ */
 export class ChildProcess implements AsyncDisposable {
+  /** stdout and stderr lines together, in the order they arrived. */
   readonly lines: string[] = [];
-  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** stdout lines alone (a program's answers, without its warnings). */
+  readonly outLines: string[] = [];
+  /** stderr lines alone. */
+  readonly errLines: string[] = [];
+  readonly proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">;
   #waiters = new Set<() => void>();
+  #exitCode: number | null = null;
+  /** Resolves with the exit code once the process has exited and every line is in `lines`. */
   readonly exited: Promise<number>;
-  /** Resolves once both output streams have ended and every line is in `lines`. */
-  readonly drained: Promise<void>;
 
   constructor(
     readonly label: string,
     argv: string[],
-    private readonly echo?: (label: string, line: string) => void,
-    env?: Record<string, string>,
+    private readonly o: ChildOptions = {},
   ) {
+    if (argv.length === 0) throw new RangeError(`Cannot start ${label}: argv is empty`);
     this.proc = Bun.spawn(argv, {
-      stdin: "ignore",
+      stdin: o.stdin ? "pipe" : "ignore",
       stdout: "pipe",
       stderr: "pipe",
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...o.env },
+      ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
     });
-    this.drained = Promise.all([this.#pump(this.proc.stdout), this.#pump(this.proc.stderr)]).then(() => {});
-    this.exited = this.proc.exited;
+    const drained = Promise.all([
+      this.#pump(this.proc.stdout, this.outLines),
+      this.#pump(this.proc.stderr, this.errLines),
+    ]);
+    this.exited = this.proc.exited.then(async (code) => {
+      await drained;
+      this.#exitCode = code;
+      this.#wake();
+      return code;
+    });
   }
 
   get pid(): number {
     return this.proc.pid;
   }
 
-  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+  /** The exit code once the process has exited and its output is read; null while it runs. */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** Index of the next line in `lines`, for `waitForLine(..., { since })`. */
+  mark(): number {
+    return this.lines.length;
+  }
+
+  /** Writes one line to the child's stdin (started with `stdin: true`). */
+  send(line: string): void {
+    const stdin = this.proc.stdin;
+    if (typeof stdin !== "object" || stdin === null)
+      throw new TypeError(`Cannot write to ${this.label}: it was started without stdin`);
+    stdin.write(`${line}\n`);
+    stdin.flush();
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>, own: string[]): Promise<void> {
     const dec = new TextDecoder();
     let rest = "";
     for await (const chunk of stream) {
       rest += dec.decode(chunk, { stream: true });
       let nl = rest.indexOf("\n");
       while (nl >= 0) {
-        this.#line(rest.slice(0, nl));
+        this.#line(rest.slice(0, nl), own);
         rest = rest.slice(nl + 1);
         nl = rest.indexOf("\n");
       }
     }
-    if (rest) this.#line(rest);
+    if (rest) this.#line(rest, own);
   }
 
-  #line(line: string): void {
-    // Keep the log bounded: a long transfer must not grow the test's memory.
-    if (this.lines.length > 20_000) this.lines.splice(0, 10_000);
-    this.lines.push(line);
-    this.echo?.(this.label, line);
+  #line(line: string, own: string[]): void {
+    // Keep the log bounded: a long transfer must not grow the test's memory. Marks stay valid until then.
+    for (const list of [this.lines, own]) {
+      if (list.length > 20_000) list.splice(0, 10_000);
+      list.push(line);
+    }
+    this.o.echo?.(this.label, line);
+    this.#wake();
+  }
+
+  #wake(): void {
     for (const w of this.#waiters) w();
   }
 
-  /** Resolves with the first line (already seen or future) that matches; rejects after timeoutMs or at exit. */
+  /**
+   * Resolves with the first line (at or after `since`, already printed or future) that matches: the match for a
+   * RegExp (its `input` is the line), the line for a predicate. Rejects at the deadline or when the process
+   * exits without printing it, with its last lines in the message.
+   */
+  waitForLine(match: RegExp, o?: LineWait): Promise<RegExpMatchArray>;
+  waitForLine(match: (line: string) => boolean, o?: LineWait): Promise<string>;
   async waitForLine(
     match: RegExp | ((line: string) => boolean),
-    timeoutMs = 15_000,
-    from = 0,
-  ): Promise<string> {
-    const test = typeof match === "function" ? match : (l: string) => match.test(l);
-    const deadline = Date.now() + timeoutMs;
-    let seen = from;
-    let exited = false;
-    void this.exited.then(() => {
-      exited = true;
-      for (const w of this.#waiters) w();
-    });
+    o: LineWait = {},
+  ): Promise<RegExpMatchArray | string> {
+    const timeoutMs = o.timeoutMs ?? 15_000;
+    const deadline = performance.now() + timeoutMs;
+    let seen = o.since ?? 0;
     for (;;) {
       for (; seen < this.lines.length; seen++) {
-        const l = this.lines[seen] as string;
-        if (test(l)) return l;
+        const line = this.lines[seen] as string;
+        if (typeof match === "function") {
+          if (match(line)) return line;
+        } else {
+          const m = line.match(match);
+          if (m) return m;
+        }
       }
-      if (exited) throw new Error(`${this.label} exited before printing ${String(match)}`);
-      const left = deadline - Date.now();
+      const last = () => this.lines.slice(-5).join(" | ");
+      if (this.#exitCode !== null)
+        throw new Error(
+          `${this.label} exited with code ${this.#exitCode} before printing ${String(match)}; last lines: ${last()}`,
+        );
+      const left = deadline - performance.now();
       if (left <= 0)
-        throw new Error(`${this.label}: no line matching ${String(match)} within ${timeoutMs} ms`);
+        throw new Error(
+          `Timed out after ${timeoutMs} ms waiting for ${this.label} to print ${String(match)}; last lines: ${last()}`,
+        );
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(t);
@@ -99,7 +170,7 @@ export class ChildProcess implements AsyncDisposable {
     }
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited within graceMs; resolves the exit code. */
+  /** Sends `signal` (SIGTERM), then SIGKILL if the process has not exited within graceMs; resolves the exit code. */
   async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 3000): Promise<number> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
     this.proc.kill(signal);
@@ -118,14 +189,17 @@ export class ChildProcess implements AsyncDisposable {
 
 /** The first stdout line that is a JSON object with `key`, parsed. */
 export async function firstJson<T>(p: ChildProcess, key: string, timeoutMs = 15_000): Promise<T> {
-  const line = await p.waitForLine((l) => {
-    if (!l.startsWith("{")) return false;
-    try {
-      return key in (JSON.parse(l) as object);
-    } catch {
-      return false;
-    }
-  }, timeoutMs);
+  const line = await p.waitForLine(
+    (l) => {
+      if (!l.startsWith("{")) return false;
+      try {
+        return key in (JSON.parse(l) as object);
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs },
+  );
   return JSON.parse(line) as T;
 }
 

@@ -1,18 +1,14 @@
-/** @module A control node and recorders as child processes of one pvrlink program on 127.0.0.1: the demo's and the e2e tests' stage. */
+/** @module A control node and recorders as child processes of one pvrlink program, on 127.0.0.1 or behind an argv prefix (a network namespace): the demo's, the e2e tests' and the NAT scenarios' stage. */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomToken } from "../crypto/random-token.ts";
 import { AdminClient } from "../protocol/control-client.ts";
-import {
-  ChildProcess,
-  firstJson,
-  type HostPort,
-  hostPort,
-  type RunResult,
-  runToEnd,
-} from "./child-process.ts";
+import type { ChildProcess, HostPort, RunResult } from "./child-process.ts";
+import { runToEnd } from "./child-process.ts";
+import { type DaemonStart, startNodeDaemon, startRecorderDaemon } from "./daemon-process.ts";
 import { recorderEnrollArgs, STEADY_STAT } from "./recorder-args.ts";
+import { waitFor } from "./wait-for.ts";
 
 /** How to start this same program: the compiled binary alone, or the runtime plus the entry script. */
 export function selfCommand(): string[] {
@@ -34,13 +30,26 @@ export interface ClusterOptions {
    * another job's load would make a callee busy at random, so scripted runs use the busy switch instead.
    */
   realLoad?: boolean;
+  /** Where the node runs: an argv prefix (e.g. `ip netns exec NS`) and the address it binds (default 127.0.0.1). */
+  nodeAt?: { wrap?: string[]; host?: string };
+  /** How this process reaches the node's admin API (default: fetch, for a node it can reach directly). */
+  adminFetch?: typeof fetch;
+  /** `recorder run` flags each recorder gets (default DEFAULT_RECORDER_FLAGS); its own `args` follow. */
+  recorderFlags?: string[];
 }
+
+/** A keepalive every 5 s (the shortest the config allows) and an inbox check every 2 s: a brisk demo. */
+export const DEFAULT_RECORDER_FLAGS = ["--keepalive", "5", "--inbox-every", "2"];
 
 export interface RecorderOptions {
   /** Extra `pvrlink recorder run` flags, e.g. ["--advertise", "127.0.0.1:PORT"]. */
   args?: string[];
   /** This recorder's own load view (DIR/stat, DIR/pressure), e.g. a scripted load in a test. */
   loadDir?: string;
+  /** An argv prefix that runs it (and its commands) elsewhere, e.g. `ip netns exec NS`. */
+  wrap?: string[];
+  /** Its direct listener (default 127.0.0.1:0). */
+  listen?: string;
 }
 
 export interface Recorder {
@@ -50,7 +59,8 @@ export interface Recorder {
   /** The direct-channel listener the daemon bound. */
   direct: HostPort;
   proc: ChildProcess;
-  runArgs: string[];
+  /** The argv prefix it runs behind ([] here). */
+  wrap: string[];
 }
 
 /** A control node plus recorders, all children of `command`, in one temporary directory removed at the end. */
@@ -62,11 +72,14 @@ export class Cluster implements AsyncDisposable {
   admin!: AdminClient;
   readonly adminToken = randomToken(24);
   #nodeArgs: string[] = [];
+  #nodeWrap: string[];
 
   private constructor(
     readonly root: string,
     readonly o: ClusterOptions,
-  ) {}
+  ) {
+    this.#nodeWrap = o.nodeAt?.wrap ?? [];
+  }
 
   get nodeUrl(): string {
     return `http://${this.http.host}:${this.http.port}`;
@@ -102,8 +115,9 @@ export class Cluster implements AsyncDisposable {
         }),
         { mode: 0o600 },
       );
-      c.#nodeArgs = ["control", "serve", "--data", c.nodeDataDir, "--config", configPath];
-      await c.#startNode("127.0.0.1:0", "127.0.0.1:0");
+      c.#nodeArgs = ["--data", c.nodeDataDir, "--config", configPath];
+      const host = o.nodeAt?.host ?? "127.0.0.1";
+      await c.#startNode(`${host}:0`, `${host}:0`);
       return c;
     } catch (err) {
       await c[Symbol.asyncDispose]();
@@ -112,15 +126,14 @@ export class Cluster implements AsyncDisposable {
   }
 
   async #startNode(http: string, udp: string): Promise<void> {
-    this.node = new ChildProcess(
-      "node",
-      [...this.o.command, ...this.#nodeArgs, "--http", http, "--udp", udp],
-      this.o.echo,
+    const node = await startNodeDaemon(
+      { ...this.#start("node", this.#nodeArgs), wrap: this.#nodeWrap },
+      { http, udp },
     );
-    const bound = await firstJson<{ http: string; udp: string }>(this.node, "http");
-    this.http = hostPort(bound.http);
-    this.udp = hostPort(bound.udp);
-    this.admin = new AdminClient(this.nodeUrl, this.adminToken);
+    this.node = node.proc;
+    this.http = node.http;
+    this.udp = node.udp;
+    this.admin = new AdminClient(this.nodeUrl, this.adminToken, this.o.adminFetch);
   }
 
   /** Stops a recorder's daemon (SIGTERM); it stays in the map so its data dir can still be read. */
@@ -133,43 +146,48 @@ export class Cluster implements AsyncDisposable {
     await this.node.stop(signal);
     const http = `${this.http.host}:${this.http.port}`;
     const udp = `${this.udp.host}:${this.udp.port}`;
-    for (let i = 0; ; i++) {
-      try {
-        await this.#startNode(http, udp);
-        return;
-      } catch (err) {
-        if (i >= 20) throw err;
-        await Bun.sleep(100);
-      }
-    }
+    // The ports were just freed by the dead process; a bind can still race its teardown, so retry briefly.
+    await waitFor(
+      "the node to start again on its old ports",
+      () =>
+        this.#startNode(http, udp).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
   }
 
-  /** Runs one pvrlink command to completion. */
-  async run(args: string[], env?: Record<string, string>): Promise<RunResult> {
-    return runToEnd([...this.o.command, ...args], env);
+  /** What every daemon start shares: the program, the echo, a label and its flags. */
+  #start(label: string, args: string[]): DaemonStart {
+    return { command: this.o.command, label, args, ...(this.o.echo ? { child: { echo: this.o.echo } } : {}) };
+  }
+
+  /** "host:port" of the node's UDP endpoint, as the CLI flags take it. */
+  get udpAddr(): string {
+    return `${this.udp.host}:${this.udp.port}`;
+  }
+
+  /** Runs one pvrlink command to completion (behind `wrap`, e.g. in a recorder's namespace). */
+  async run(args: string[], env?: Record<string, string>, wrap: string[] = []): Promise<RunResult> {
+    return runToEnd([...wrap, ...this.o.command, ...args], env);
   }
 
   /** Runs a command and throws with its output unless it exits 0. */
-  async ok(args: string[]): Promise<string> {
-    const r = await this.run(args);
+  async ok(args: string[], wrap: string[] = []): Promise<string> {
+    const r = await this.run(args, undefined, wrap);
     if (r.code !== 0) throw new Error(`pvrlink ${args.join(" ")} exited ${r.code}: ${r.stderr || r.stdout}`);
     return r.stdout;
   }
 
   /** Enrolls NAME with an enrollment token (as a user would) and starts its daemon; waits until the node sees it. */
   async addRecorder(name: string, ro: RecorderOptions = {}): Promise<Recorder> {
-    const dataDir = await this.enroll(name);
+    const wrap = ro.wrap ?? [];
+    const dataDir = await this.enroll(name, wrap);
     const runArgs = [
-      "recorder",
-      "run",
       "--data",
       dataDir,
-      "--listen",
-      "127.0.0.1:0",
-      "--keepalive",
-      "5",
-      "--inbox-every",
-      "2",
+      ...(this.o.recorderFlags ?? DEFAULT_RECORDER_FLAGS),
       ...(ro.loadDir !== undefined
         ? ["--load-from", ro.loadDir]
         : this.o.realLoad
@@ -177,41 +195,40 @@ export class Cluster implements AsyncDisposable {
           : ["--load-from", this.loadDir]),
       ...(ro.args ?? []),
     ];
-    const rec = await this.#startRecorder(name, dataDir, runArgs);
+    const daemon = await startRecorderDaemon(
+      { ...this.#start(name, runArgs), wrap },
+      ro.listen ?? "127.0.0.1:0",
+    );
+    const rec: Recorder = { name, dataDir, wrap, ...daemon };
     this.recorders.set(name, rec);
     await this.waitConnected(rec.id);
     return rec;
   }
 
   /** Enrolls NAME with an enrollment token into its own data dir, without starting a daemon; returns the dir. */
-  async enroll(name: string): Promise<string> {
+  async enroll(name: string, wrap: string[] = []): Promise<string> {
     const dataDir = join(this.root, name);
     const { token } = await this.admin.enrollmentToken();
-    const udp = `${this.udp.host}:${this.udp.port}`;
-    await this.ok(recorderEnrollArgs({ node: this.nodeUrl, udp, token, name, dataDir }));
+    await this.ok(recorderEnrollArgs({ node: this.nodeUrl, udp: this.udpAddr, token, name, dataDir }), wrap);
     return dataDir;
-  }
-
-  async #startRecorder(name: string, dataDir: string, runArgs: string[]): Promise<Recorder> {
-    const proc = new ChildProcess(name, [...this.o.command, ...runArgs], this.o.echo);
-    const first = await firstJson<{ direct: string; device: string; name: string }>(proc, "direct");
-    return { name, id: first.device, dataDir, direct: hostPort(first.direct), proc, runArgs };
   }
 
   /** Waits until the node counts the device connected (fresh keepalive) and registered. */
   async waitConnected(id: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const d = (await this.admin.devices().catch(() => [])).find((x) => x.id === id);
-      if (d?.connected && d.registration !== null) return;
-      if (Date.now() > deadline) throw new Error(`device ${id} did not connect within ${timeoutMs} ms`);
-      await Bun.sleep(100);
-    }
+    await waitFor(
+      `device ${id} to connect and register`,
+      async () => {
+        const d = (await this.admin.devices().catch(() => [])).find((x) => x.id === id);
+        return d?.connected && d.registration !== null;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
   }
 
   /** `pvrlink <args> --data <recorder's dir>`. */
   recorderRun(name: string, args: string[], env?: Record<string, string>): Promise<RunResult> {
-    return this.run([...args, "--data", this.recorder(name).dataDir], env);
+    const r = this.recorder(name);
+    return this.run([...args, "--data", r.dataDir], env, r.wrap);
   }
 
   /** The recorder started as NAME; throws when there is none. */

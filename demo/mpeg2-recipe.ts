@@ -9,6 +9,11 @@ export interface Mpeg2Recipe {
   seconds?: number;
   /** Target video bitrate, e.g. "2M"; ffmpeg's default when omitted. */
   bitrate?: string;
+  /**
+   * Rate-control buffer in bits, e.g. "1835k" (about the MP@ML VBV size, ISO/IEC 13818-2 Table 8-13): with it the bitrate is
+   * also the maximum, so the stream stays as even as a broadcast one. Needs `bitrate`.
+   */
+  bufsize?: string;
   /** Overwrite an existing output file (ffmpeg -y). */
   overwrite?: boolean;
 }
@@ -35,6 +40,9 @@ export function mpeg2RecordingArgs(r: Mpeg2Recipe): string[] {
     "-bf",
     "2",
     ...(r.bitrate === undefined ? [] : ["-b:v", r.bitrate]),
+    ...(r.bitrate === undefined || r.bufsize === undefined
+      ? []
+      : ["-maxrate", r.bitrate, "-bufsize", r.bufsize]),
     "-f",
     r.format,
   ];

@@ -145,7 +145,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
   out(`bob: inbox\n${indent(inbox)}`);
   await cluster.ok(["recorder", "busy", "off", "--data", bob.dataDir]);
   out("bob: recorder busy off -> the pickup runs once the load allows");
-  await bob.proc.waitForLine(/recorder filed .*holiday\.mpg/, 30_000, mark);
+  await bob.proc.waitForLine(/recorder filed .*holiday\.mpg/, { timeoutMs: 30_000, since: mark });
   const after = JSON.parse(await cluster.ok(["library", "list", "--json", "--data", bob.dataDir])) as Array<{
     name: string;
     sha256: string;

@@ -8,7 +8,7 @@
 #
 # Field pictures: ffmpeg's mpeg2video encoder only writes frame pictures, so mpeg2-fields.m2v is made by
 # encoding each field of the source (separatefields, 176x72 at 50 Hz) as an intra frame picture and relabelling
-# the pictures as top/bottom fields (codec/mpeg-video/intra-fields-from-frames.ts). The script then checks the
+# the pictures as top/bottom fields (test/support/intra-fields-from-frames.ts). The script then checks the
 # result honestly: ffmpeg must decode it to exactly the pixels of weaving the fields it encoded.
 set -eu
 cd "$(dirname "$0")/es"
@@ -34,7 +34,7 @@ enc mpeg1-gop15.m1v 45 +bitexact -c:v mpeg1video -g 15 -bf 2 -q:v 10
 ffmpeg -v error -y $SRC -frames:v 24 -vf separatefields -c:v mpeg2video -g 1 -q:v 10 -flags:v +bitexact $BITEXACT \
   -f rawvideo fields-as-frames.tmp.m2v
 "$BUN" -e '
-  import { intraFieldsFromFrames } from "'"$ROOT"'/codec/mpeg-video/intra-fields-from-frames.ts";
+  import { intraFieldsFromFrames } from "'"$ROOT"'/test/support/intra-fields-from-frames.ts";
   const input = new Uint8Array(await Bun.file("fields-as-frames.tmp.m2v").arrayBuffer());
   await Bun.write("mpeg2-fields.m2v", intraFieldsFromFrames(input, 6));
 '

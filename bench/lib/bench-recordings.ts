@@ -3,6 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { $ } from "bun";
+import { mpeg2RecordingArgs } from "../../demo/mpeg2-recipe.ts";
 
 /** The issue asks for at least 256 MiB per recording. */
 export const MIN_BENCH_BYTES = 256 * 1024 * 1024;
@@ -50,31 +51,14 @@ const SPECS = {
 } satisfies Record<string, RecordingSpec>;
 
 function seedArgs(spec: RecordingSpec): string[] {
-  return [
-    "-v",
-    "error",
-    "-y",
-    "-f",
-    "lavfi",
-    "-i",
-    spec.source,
-    "-t",
-    "4",
-    "-c:v",
-    "mpeg2video",
-    "-g",
-    "12",
-    "-bf",
-    "2",
-    "-b:v",
-    spec.bitrate,
-    "-maxrate",
-    spec.bitrate,
-    "-bufsize",
-    spec.bufsize,
-    "-f",
-    "mpeg2video",
-  ];
+  return mpeg2RecordingArgs({
+    source: spec.source,
+    format: "mpeg2video",
+    seconds: 4,
+    bitrate: spec.bitrate,
+    bufsize: spec.bufsize,
+    overwrite: true,
+  });
 }
 
 async function recordings(outDir: string, spec: RecordingSpec): Promise<BenchRecordings> {

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { concat, pack1, pack2, tsPacket } from "../../test/support/synthetic-container-streams.ts";
 import type { ContainerKind } from "../recording-index.ts";
 import { detectContainer, PROBE_BYTES } from "./detect-container.ts";
-import { concat, pack1, pack2, tsPacket } from "./synthetic-streams.ts";
 
 const dir = join(import.meta.dir, "../../testdata/containers");
 const fixture = (name: string) => new Uint8Array(readFileSync(join(dir, name)));

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { expectCodecError } from "../../test/support/expect-codec-error.ts";
+import { concat, prng } from "../../test/support/synthetic-container-streams.ts";
 import { H264EsIndexer } from "./h264-es-indexer.ts";
 import { parseH264Sps } from "./h264-sps.ts";
-import { concat, prng } from "./synthetic-streams.ts";
-import { expectCodecError } from "./test-expect.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
 
 /** The H.264 elementary stream of the TS fixture, demuxed by our TsDemuxer. */

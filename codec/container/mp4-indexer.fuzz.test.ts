@@ -13,7 +13,12 @@ const WATCHDOG = { hangMs: HANG_MS, stderr: "pipe" } as const;
 
 describe("Mp4Indexer fuzz", () => {
   test(`${CASES} MP4s with damaged moovs: no exception, no hang, no output, I-pictures protected, merge byte-exact`, async () => {
-    const failures = await runWatchedCases(join(import.meta.dir, "mp4-fuzz-cases.ts"), 1, CASES, WATCHDOG);
+    const failures = await runWatchedCases(
+      join(import.meta.dir, "../../test/support/mp4-fuzz-cases.ts"),
+      1,
+      CASES,
+      WATCHDOG,
+    );
     expect(failures.slice(0, 10)).toEqual([]);
   }, 60_000);
 

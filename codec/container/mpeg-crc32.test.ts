@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
+import { patSection } from "../../test/support/synthetic-container-streams.ts";
 import { crc32Mpeg } from "./mpeg-crc32.ts";
-import { patSection } from "./synthetic-streams.ts";
 
 test("crc32Mpeg() gives the CRC-32/MPEG-2 check value of '123456789'", () => {
   expect(crc32Mpeg(new TextEncoder().encode("123456789"))).toBe(0x0376e6e7);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { expectCodecError } from "../../test/support/expect-codec-error.ts";
+import { pack1, pack2, systemHeader } from "../../test/support/synthetic-container-streams.ts";
 import { parsePackHeader, parseSystemHeader } from "./pack-header.ts";
-import { pack1, pack2, systemHeader } from "./synthetic-streams.ts";
-import { expectCodecError } from "./test-expect.ts";
 
 describe("parsePackHeader()", () => {
   const valid: [string, Uint8Array, object][] = [

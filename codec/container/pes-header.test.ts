@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { pes1, pes2, pesRaw } from "../../test/support/synthetic-container-streams.ts";
 import { CodecError } from "../codec-error.ts";
 import { parsePesHeader } from "./pes-header.ts";
-import { pes1, pes2, pesRaw } from "./synthetic-streams.ts";
 
 const payload = new Uint8Array([0, 0, 1, 0xb3, 9, 9]);
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { expectCodecError } from "../../test/support/expect-codec-error.ts";
+import { programStreamMap } from "../../test/support/synthetic-container-streams.ts";
 import { parseProgramStreamMap } from "./program-stream-map.ts";
-import { programStreamMap } from "./synthetic-streams.ts";
-import { expectCodecError } from "./test-expect.ts";
 
 describe("parseProgramStreamMap()", () => {
   const map = programStreamMap([

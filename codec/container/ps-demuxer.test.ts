@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { PsDemuxer } from "./ps-demuxer.ts";
 import {
   concat,
   pack1,
@@ -9,7 +8,8 @@ import {
   pesRaw,
   programStreamMap,
   systemHeader,
-} from "./synthetic-streams.ts";
+} from "../../test/support/synthetic-container-streams.ts";
+import { PsDemuxer } from "./ps-demuxer.ts";
 
 interface Run {
   es: Uint8Array;

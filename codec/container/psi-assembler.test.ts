@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { concat, patSection, pmtSection } from "../../test/support/synthetic-container-streams.ts";
 import { PsiAssembler } from "./psi-assembler.ts";
-import { concat, patSection, pmtSection } from "./synthetic-streams.ts";
 
 function collect() {
   const sections: Uint8Array[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { expectCodecError } from "../../test/support/expect-codec-error.ts";
+import { patSection, pmtSection, psiSection } from "../../test/support/synthetic-container-streams.ts";
 import { parsePat, parsePmt, parsePsiSection } from "./psi-section.ts";
-import { patSection, pmtSection, psiSection } from "./synthetic-streams.ts";
-import { expectCodecError } from "./test-expect.ts";
 
 describe("parsePsiSection() / parsePat() / parsePmt()", () => {
   test("parsePat() lists programs, network PID included", () => {

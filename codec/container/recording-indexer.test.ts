@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { prng } from "../../test/support/synthetic-container-streams.ts";
 import type { ByteRange, ContainerKind, RecordingIndex, VideoFormat } from "../recording-index.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import { PsDemuxer } from "./ps-demuxer.ts";
 import { indexRecording, RecordingIndexer } from "./recording-indexer.ts";
-import { prng } from "./synthetic-streams.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
 
 const dir = join(import.meta.dir, "../../testdata/containers");

@@ -2,10 +2,17 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
+import {
+  concat,
+  packetize,
+  patSection,
+  pes2,
+  pmtSection,
+  tsPacket,
+} from "../../test/support/synthetic-container-streams.ts";
 import { KERNEL_READ_AREA_BYTES, kernelReadBuffer, VIDEO_BLOCK_BYTES } from "../kernel-memory.ts";
 import type { VideoFormat } from "../recording-index.ts";
 import type { DemuxSink } from "./demux-sink.ts";
-import { concat, packetize, patSection, pes2, pmtSection, tsPacket } from "./synthetic-streams.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "./ts-packet.ts";
 import { tsPacketKernel } from "./ts-packet-kernel.ts";

@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
+import {
+  concat,
+  packetize,
+  patSection,
+  pes2,
+  pmtSection,
+  tsPacket,
+} from "../../test/support/synthetic-container-streams.ts";
 import type { VideoFormat } from "../recording-index.ts";
-import { concat, packetize, patSection, pes2, pmtSection, tsPacket } from "./synthetic-streams.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
 
 const VIDEO_PID = 0x100;

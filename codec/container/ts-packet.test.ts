@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { tsPacket } from "./synthetic-streams.ts";
-import { expectCodecError } from "./test-expect.ts";
+import { expectCodecError } from "../../test/support/expect-codec-error.ts";
+import { tsPacket } from "../../test/support/synthetic-container-streams.ts";
 import { parseAdaptationField, parseTsPacketHeader } from "./ts-packet.ts";
 
 describe("parseTsPacketHeader()", () => {

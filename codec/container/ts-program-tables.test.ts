@@ -1,7 +1,7 @@
 /** @module Tests for TsProgramTables: PAT to PMTs to the video PID, PSI errors, and skipping unchanged repeats. */
 import { describe, expect, test } from "bun:test";
+import { concat, patSection, pmtSection } from "../../test/support/synthetic-container-streams.ts";
 import type { VideoFormat } from "../recording-index.ts";
-import { concat, patSection, pmtSection } from "./synthetic-streams.ts";
 import { TsProgramTables } from "./ts-program-tables.ts";
 
 const PMT_PID = 0x1000;

@@ -1,6 +1,6 @@
 /** @module Tests for TsVideoPes: PES headers whole or spread over packets, their errors, and the state it reports. */
 import { describe, expect, test } from "bun:test";
-import { pes2 } from "./synthetic-streams.ts";
+import { pes2 } from "../../test/support/synthetic-container-streams.ts";
 import { type PesState, TsVideoPes } from "./ts-video-pes.ts";
 
 function record() {

@@ -1,8 +1,8 @@
 /** @module Tests for BitReader and its inverse BitWriter (round trip over random field layouts). */
 import { describe, expect, test } from "bun:test";
+import { BitWriter } from "../../test/support/bit-writer.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { BitReader } from "./bit-reader.ts";
-import { BitWriter } from "./bit-writer.ts";
 
 describe("BitReader", () => {
   test("BitReader reads MSB-first fields across byte boundaries", () => {

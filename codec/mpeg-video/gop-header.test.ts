@@ -1,8 +1,8 @@
 /** @module Tests for parseGopHeader(): time code, closed_gop, broken_link and rejections. */
 import { describe, expect, test } from "bun:test";
+import { gopHeader } from "../../test/support/synthetic-video-stream.ts";
 import { CodecError } from "../codec-error.ts";
 import { GOP_HEADER_BYTES, parseGopHeader } from "./gop-header.ts";
-import { gopHeader } from "./synthetic-stream.ts";
 
 describe("parseGopHeader()", () => {
   const valid = [

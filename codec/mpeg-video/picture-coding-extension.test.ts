@@ -1,8 +1,8 @@
 /** @module Tests for parsePictureCodingExtension(): picture_structure and the frame/field flags. */
 import { describe, expect, test } from "bun:test";
+import { pictureCodingExtension } from "../../test/support/synthetic-video-stream.ts";
 import { CodecError } from "../codec-error.ts";
 import { parsePictureCodingExtension } from "./picture-coding-extension.ts";
-import { pictureCodingExtension } from "./synthetic-stream.ts";
 
 describe("parsePictureCodingExtension()", () => {
   const valid = [

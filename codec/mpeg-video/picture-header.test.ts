@@ -1,8 +1,8 @@
 /** @module Tests for parsePictureHeader() and peekPictureCodingType(). */
 import { describe, expect, test } from "bun:test";
+import { pictureHeader } from "../../test/support/synthetic-video-stream.ts";
 import { CodecError } from "../codec-error.ts";
 import { parsePictureHeader, peekPictureCodingType } from "./picture-header.ts";
-import { pictureHeader } from "./synthetic-stream.ts";
 
 describe("parsePictureHeader()", () => {
   const valid = [

@@ -1,8 +1,8 @@
 /** @module Tests for parseSequenceExtension(): MPEG-2 sequence fields and rejections. */
 import { describe, expect, test } from "bun:test";
+import { sequenceExtension } from "../../test/support/synthetic-video-stream.ts";
 import { CodecError } from "../codec-error.ts";
 import { parseSequenceExtension, SEQUENCE_EXTENSION_BYTES } from "./sequence-extension.ts";
-import { sequenceExtension } from "./synthetic-stream.ts";
 
 describe("parseSequenceExtension()", () => {
   const valid = [

@@ -1,9 +1,9 @@
 /** @module Tests for SequenceFormat: MPEG-1 or MPEG-2 from what follows the first sequence header, and the size. */
 import { describe, expect, test } from "bun:test";
+import { sequenceExtension, sequenceHeader } from "../../test/support/synthetic-video-stream.ts";
 import { CodecError } from "../codec-error.ts";
 import type { VideoFormat } from "../recording-index.ts";
 import { SequenceFormat } from "./sequence-format.ts";
-import { sequenceExtension, sequenceHeader } from "./synthetic-stream.ts";
 
 describe("SequenceFormat", () => {
   const cases: [

@@ -1,12 +1,12 @@
 /** @module Tests for parseSequenceHeader(): fields, quantiser matrices, and every rejection code. */
 import { describe, expect, test } from "bun:test";
+import { sequenceHeader } from "../../test/support/synthetic-video-stream.ts";
 import { CodecError } from "../codec-error.ts";
 import {
   parseSequenceHeader,
   SEQUENCE_HEADER_FIXED_BYTES,
   SEQUENCE_HEADER_MAX_BYTES,
 } from "./sequence-header.ts";
-import { sequenceHeader } from "./synthetic-stream.ts";
 
 const ramp = Array.from({ length: 64 }, (_, i) => i + 8);
 

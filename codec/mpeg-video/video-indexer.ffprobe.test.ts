@@ -6,8 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ES_FIXTURE_DIR, esFixtureNames, loadEsFixture } from "./es-fixtures.ts";
-import { compareWithFfprobe, type FfprobeFrame } from "./ffprobe-comparison.ts";
+import { ES_FIXTURE_DIR, esFixtureNames, loadEsFixture } from "../../test/support/es-fixtures.ts";
+import { compareWithFfprobe, type FfprobeFrame } from "../../test/support/ffprobe-comparison.ts";
 import { indexVideoElementaryStream } from "./video-indexer.ts";
 
 const FFPROBE = Bun.which("ffprobe");

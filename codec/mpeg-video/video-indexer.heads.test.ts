@@ -3,16 +3,9 @@
  * indexer reading every start code in JavaScript, on fixtures, synthetic heads and thousands of damaged streams.
  */
 import { describe, expect, test } from "bun:test";
+import { esFixtureNames, loadEsFixture } from "../../test/support/es-fixtures.ts";
 import { ES_MUTATIONS } from "../../test/support/es-mutations.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { esFixtureNames, loadEsFixture } from "./es-fixtures.ts";
-import {
-  type PictureHeadRecord,
-  pictureHeadStructure,
-  pictureHeadTemporalReference,
-  pictureHeadType,
-} from "./picture-head.ts";
-import { StartCodeScanner } from "./start-code-scanner.ts";
 import {
   gopHeader,
   pictureCodingExtension,
@@ -23,7 +16,14 @@ import {
   slice,
   syntheticStream,
   userData,
-} from "./synthetic-stream.ts";
+} from "../../test/support/synthetic-video-stream.ts";
+import {
+  type PictureHeadRecord,
+  pictureHeadStructure,
+  pictureHeadTemporalReference,
+  pictureHeadType,
+} from "./picture-head.ts";
+import { StartCodeScanner } from "./start-code-scanner.ts";
 import { VideoIndexer } from "./video-indexer.ts";
 
 type Kernel = "off" | "always";

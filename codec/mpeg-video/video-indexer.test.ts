@@ -1,9 +1,13 @@
 /** @module Tests for VideoIndexer on the ffmpeg fixtures (against ffprobe's stored view) and chunking. */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import {
+  ES_FIXTURE_DIR as ES_DIR,
+  esFixtureNames,
+  loadEsFixture as loadFixture,
+} from "../../test/support/es-fixtures.ts";
+import { compareWithFfprobe, type FfprobeFrame } from "../../test/support/ffprobe-comparison.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { ES_FIXTURE_DIR as ES_DIR, esFixtureNames, loadEsFixture as loadFixture } from "./es-fixtures.ts";
-import { compareWithFfprobe, type FfprobeFrame } from "./ffprobe-comparison.ts";
 import { indexVideoElementaryStream, VideoIndexer } from "./video-indexer.ts";
 
 const fixtures = esFixtureNames();

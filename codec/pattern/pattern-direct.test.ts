@@ -4,6 +4,7 @@ import { createCipheriv } from "node:crypto";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
+import { patternFixtures } from "../../test/support/pattern-fixtures.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { CodecError } from "../codec-error.ts";
 import { indexRecording } from "../container/recording-indexer.ts";
@@ -12,7 +13,6 @@ import { peekSplitHeaderLength } from "../split/split-format.ts";
 import { PatternCipher } from "./pattern-cipher.ts";
 import { PatternDirectDecoder } from "./pattern-direct-decoder.ts";
 import { PatternDirectEncoder } from "./pattern-direct-encoder.ts";
-import { patternFixtures } from "./pattern-fixtures.ts";
 import { planPattern } from "./pattern-planner.ts";
 import { DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
 

@@ -1,5 +1,6 @@
 /** @module Tests of the pattern planner on every fixture: ranges only in P/B slice data of the direct part, chunking invariance, damage. */
 import { describe, expect, test } from "bun:test";
+import { patternFixtures } from "../../test/support/pattern-fixtures.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import type { DemuxSink } from "../container/demux-sink.ts";
 import { PsDemuxer } from "../container/ps-demuxer.ts";
@@ -7,7 +8,6 @@ import { indexRecording, RecordingIndexer } from "../container/recording-indexer
 import { TsDemuxer } from "../container/ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "../container/ts-packet.ts";
 import type { ByteRange, RecordingIndex } from "../recording-index.ts";
-import { patternFixtures } from "./pattern-fixtures.ts";
 import { checkPatternRanges } from "./pattern-header.ts";
 import { PatternPlanner, planPattern } from "./pattern-planner.ts";
 import { DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";

@@ -1,6 +1,7 @@
 /** @module Tests for UdpEndpoint on a real socket: keepalives, triggers and their ACKs, floods, garbage and vanished peers. */
 import { describe, expect, test } from "bun:test";
 import { deriveKey } from "../../crypto/hmac.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import {
   buildKeepalive,
   KEEPALIVE_WINDOW_MS,
@@ -28,16 +29,6 @@ const SECRETS = new Map([
   ["dev_alice", new Uint8Array(32).fill(11)],
   ["dev_bob", new Uint8Array(32).fill(22)],
 ]);
-
-async function waitFor<T>(f: () => T | undefined | null | false, what: string, timeoutMs = 3000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-}
 
 /** A device's UDP side, as the firmware will run it: keepalives out, triggers in, ACKs back. */
 class TestDevice {
@@ -98,7 +89,7 @@ class TestDevice {
   async exchange(b: Uint8Array): Promise<Uint8Array> {
     const before = this.received.length;
     this.send(b);
-    return waitFor(() => this.received.slice(before).find((x) => !isTriggerDatagram(x)), "a STUN response");
+    return waitFor("a STUN response", () => this.received.slice(before).find((x) => !isTriggerDatagram(x)));
   }
 
   keepalive(opts: { now?: number; key?: Uint8Array; intervalSec?: number } = {}) {
@@ -238,7 +229,7 @@ describe("UdpEndpoint keepalives", () => {
       flooder.send(packets[i]!);
       if (i % 100 === 99) await Bun.sleep(1);
     }
-    await waitFor(() => ep.stats.datagrams >= 1500, "the flood to arrive", 4000);
+    await waitFor("the flood to arrive", () => ep.stats.datagrams >= 1500, { timeoutMs: 4000 });
     expect((await dev.mapped()).port).toBe(dev.port);
     expect(ep.stats.rateLimited).toBeGreaterThan(0);
     expect(sink.map((s) => s[0])).toEqual(["dev_alice"]);
@@ -252,7 +243,7 @@ describe("UdpEndpoint keepalives", () => {
       const k = gone.keepalive();
       gone.send(k.bytes);
       gone.socket.close();
-      await waitFor(() => sink.length > i, "the vanished device's keepalive");
+      await waitFor("the vanished device's keepalive", () => sink.length > i);
     }
     using dev = await TestDevice.open("dev_alice", ep.address);
     expect((await dev.mapped()).port).toBe(dev.port);
@@ -326,7 +317,7 @@ describe("UdpEndpoint triggers", () => {
       { caller: { id: "dev_bob", name: "bob" } },
       { deadlineMs: 800 },
     );
-    const t = await waitFor(() => dev.triggers[1], "the second trigger");
+    const t = await waitFor("the second trigger", () => dev.triggers[1]);
     const before = ep.stats.dropped;
     dev.send(firstAck!);
     dev.send(
@@ -335,7 +326,7 @@ describe("UdpEndpoint triggers", () => {
         new Uint8Array(32),
       ),
     );
-    await waitFor(() => ep.stats.dropped > before, "the forged ACK to be dropped");
+    await waitFor("the forged ACK to be dropped", () => ep.stats.dropped > before);
     expect(await pending).toBeNull();
     expect(ep.stats.acks).toBe(1);
   });

@@ -1,9 +1,7 @@
 /** @module The direct channel after the handshake: frame integrity, the session lease, backpressure, garbage input, throughput. */
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "../../crypto/random-token.ts";
-import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { dialDirect } from "./direct-dial.ts";
-import { encodePreamble, SALT_BYTES } from "./direct-frame.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import {
   collect,
   dialOptions,
@@ -13,8 +11,10 @@ import {
   reorderFrames,
   startKit,
   type startProxy,
-  waitFor,
-} from "./direct-test-kit.ts";
+} from "../../test/support/direct-test-kit.ts";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { dialDirect } from "./direct-dial.ts";
+import { encodePreamble, SALT_BYTES } from "./direct-frame.ts";
 
 describe("direct channel integrity after the handshake", () => {
   const sendThree = async (c: Awaited<ReturnType<typeof dialDirect>>) => {
@@ -78,7 +78,8 @@ describe("direct channel integrity after the handshake", () => {
 describe("direct channel session lease", () => {
   test("closes at expiresAt and both sides learn why", async () => {
     await using kit = await startKit();
-    const t = kit.ticket({ expiresAt: Date.now() + 300 });
+    const originalEnd = Date.now() + 300;
+    const t = kit.ticket({ expiresAt: originalEnd });
     const caller = await dialDirect(dialOptions(kit.listener.port, t));
     const callee = await kit.nextAccepted();
     const calleeSide = collect(callee.messages()).catch((e) => e);
@@ -93,12 +94,14 @@ describe("direct channel session lease", () => {
 
   test("stays open past the old end after extend()", async () => {
     await using kit = await startKit();
-    const t = kit.ticket({ expiresAt: Date.now() + 300 });
+    const originalEnd = Date.now() + 300;
+    const t = kit.ticket({ expiresAt: originalEnd });
     const caller = await dialDirect(dialOptions(kit.listener.port, t));
     const callee = await kit.nextAccepted();
     kit.tickets.extend(t.sessionId, Date.now() + 60_000);
     caller.setExpiry(Date.now() + 60_000);
-    await Bun.sleep(500); // past the original end: the point of the test is that nothing happens then
+    // Past the original end: the point of the test is that nothing happens then.
+    await waitFor("the original end to pass", () => Date.now() > originalEnd + 200);
     await caller.send({ type: "end" });
     expect(await callee.receive()).toEqual({ type: "end" });
     await caller.close();
@@ -126,7 +129,7 @@ describe("direct channel backpressure", () => {
     const total = 64 * 1024 * 1024;
     const sending = caller.sendData(new Uint8Array(total));
     sending.catch(() => {});
-    await waitFor(() => callee.readPaused);
+    await waitFor("the callee to pause reading", () => callee.readPaused);
     // The sender is now held by the socket buffers: far less than the whole payload has left it.
     expect(caller.bytesSent).toBeLessThan(total / 2);
     let got = 0;
@@ -182,7 +185,9 @@ describe("direct listener under garbage", () => {
       end: false,
     });
     expect(r).toEqual({ received: 0, closedByPeer: true });
-    await waitFor(() => kit.logs.some((l) => l.code === "ERR_DIRECT_FRAME_TOO_LARGE"));
+    await waitFor("the listener to log ERR_DIRECT_FRAME_TOO_LARGE", () =>
+      kit.logs.some((l) => l.code === "ERR_DIRECT_FRAME_TOO_LARGE"),
+    );
   });
 });
 

@@ -1,8 +1,8 @@
 /** @module Clear, authenticated DATA frames (TYPE_DATA_CLEAR): visible on the wire, yet tamper-, replay- and reorder-proof. */
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "../../crypto/random-token.ts";
+import { framed, proxiedPair, reorderFrames, type startProxy } from "../../test/support/direct-test-kit.ts";
 import { isClearFrame } from "./direct-frame.ts";
-import { framed, proxiedPair, reorderFrames, type startProxy } from "./direct-test-kit.ts";
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
   return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).indexOf(needle) >= 0;

@@ -2,13 +2,14 @@
 import { describe, expect, test } from "bun:test";
 import { createServer } from "node:net";
 import { fromBase64url, randomBytes, randomToken } from "../../crypto/random-token.ts";
+import { waitFor } from "../../demo/wait-for.ts";
+import { dialOptions, rawExchange, startKit, startProxy } from "../../test/support/direct-test-kit.ts";
 import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
 import { dialDirect } from "./direct-dial.ts";
 import type { DirectChannelError } from "./direct-error.ts";
 import { decodePreamble } from "./direct-frame.ts";
 import type { DirectMessage } from "./direct-message.ts";
-import { dialOptions, rawExchange, startKit, startProxy, waitFor } from "./direct-test-kit.ts";
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -83,7 +84,9 @@ describe("direct channel handshake", () => {
     const r = await rawExchange(kit.listener.port, replay, { end: false });
     expect(r.closedByPeer).toBe(true);
     expect(r.received).toBeGreaterThan(0); // the sealed DENIED
-    await waitFor(() => kit.logs.some((l) => l.code === "DIRECT_DENIED"));
+    await waitFor("the listener to log DIRECT_DENIED", () =>
+      kit.logs.some((l) => l.code === "DIRECT_DENIED"),
+    );
     expect(kit.logs.find((l) => l.code === "DIRECT_DENIED")?.detail).toBe("password_used");
     expect(kit.accepted.length).toBe(1);
   });
@@ -102,7 +105,9 @@ describe("direct channel handshake", () => {
       dialDirect({ ...dialOptions(kit.listener.port, t), key: randomToken(32), timeoutMs: 3000 }),
     );
     expect(code).toBe("ERR_DIRECT_TRUNCATED");
-    await waitFor(() => kit.logs.some((l) => l.code === "ERR_DIRECT_AUTH"));
+    await waitFor("the listener to log ERR_DIRECT_AUTH", () =>
+      kit.logs.some((l) => l.code === "ERR_DIRECT_AUTH"),
+    );
     const ok = await dialDirect(dialOptions(kit.listener.port, t));
     await ok.close();
   });
@@ -111,7 +116,9 @@ describe("direct channel handshake", () => {
     await using kit = await startKit();
     const t = { sessionId: "unknown1", password: "p", key: randomToken(32), callerId: "dev_nobody01" };
     expect(await codeOf(dialDirect(dialOptions(kit.listener.port, t)))).toBe("ERR_DIRECT_TRUNCATED");
-    await waitFor(() => kit.logs.some((l) => l.code === "ERR_DIRECT_UNKNOWN_SESSION"));
+    await waitFor("the listener to log ERR_DIRECT_UNKNOWN_SESSION", () =>
+      kit.logs.some((l) => l.code === "ERR_DIRECT_UNKNOWN_SESSION"),
+    );
   });
 
   test("the caller refuses a callee that does not echo its nonce, before sending anything else", async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { indexRecording } from "../../codec/container/recording-indexer.ts";
-import { ES_FIXTURE_DIR, esFixtureNames, loadEsFixture } from "../../codec/mpeg-video/es-fixtures.ts";
+import { ES_FIXTURE_DIR, esFixtureNames, loadEsFixture } from "../../test/support/es-fixtures.ts";
 import { indexFile, openInput, readChunksBlocking } from "./recording-file.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-recfile-"));

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "../../demo/wait-for.ts";
 import { describeLoadStatus, LoadMonitor } from "./load-monitor.ts";
 import { type LoadReading, type LoadSource, ProcLoadSource } from "./load-source.ts";
 
@@ -135,9 +136,7 @@ describe("LoadMonitor.waitUntilAcceptable()", () => {
     const m = new LoadMonitor({ source: new ProcLoadSource(), intervalMs: 10, window: 2 });
     using _ = m;
     m.start();
-    const deadline = Date.now() + 5000;
-    while (m.cpuShare() === undefined && Date.now() < deadline) await Bun.sleep(5);
-    const share = m.cpuShare();
+    const share = await waitFor("a CPU share from /proc/stat", () => m.cpuShare(), { timeoutMs: 5000 });
     expect(share).toBeGreaterThanOrEqual(0);
     expect(share).toBeLessThanOrEqual(1);
   });

@@ -1,5 +1,6 @@
 /** @module Tests for the callee's lease follower: when it asks, and how it follows extensions and ends. */
 import { describe, expect, test } from "bun:test";
+import { waitFor } from "../../demo/wait-for.ts";
 import { followLease, leaseCheckDelay } from "./lease-follower.ts";
 
 describe("leaseCheckDelay()", () => {
@@ -30,8 +31,7 @@ describe("followLease()", () => {
       onExtended: (at) => extended.push(at),
       log: () => {},
     });
-    const deadline = Date.now() + 5000;
-    while (extended.length < 2 && Date.now() < deadline) await Bun.sleep(10);
+    await waitFor("two extensions", () => extended.length >= 2, { timeoutMs: 5000 });
     stop();
     expect(extended).toEqual(answers.slice(1));
   });
@@ -53,8 +53,7 @@ describe("followLease()", () => {
         onExtended: (at) => extended.push(at),
         log: (e) => logs.push(e),
       });
-      const deadline = Date.now() + 3000;
-      while (!asked && Date.now() < deadline) await Bun.sleep(10);
+      await waitFor("the follower to ask", () => asked, { timeoutMs: 3000 });
       for (let i = 0; i < 5; i++) await Bun.sleep(0); // let the answer settle
       stop();
       expect(asked).toBe(true);

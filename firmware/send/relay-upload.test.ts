@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { Cluster } from "../../demo/cluster.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import { openInput } from "../files/recording-file.ts";
@@ -92,7 +93,10 @@ describe("relay upload", () => {
     // Half the bytes go out in the first attempt, then the node dies under it.
     for (let at = 0; at < bytes.length / 2; at += 256 * 1024)
       await first.push(bytes.subarray(at, at + 256 * 1024));
-    await Bun.sleep(300);
+    await waitFor(
+      "the node to hold part of the upload",
+      async () => (await alice.transfer(t.id)).received > 0,
+    );
     await cluster.restartNode("SIGKILL");
     // The caller's pass keeps pushing; the dead attempt hashes and drops.
     for (let at = bytes.length / 2; at < bytes.length; at += 256 * 1024)

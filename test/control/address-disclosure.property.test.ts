@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
+import { DeviceAgent } from "../support/device-agent.ts";
 import { SeededRandom } from "../support/seeded-random.ts";
-import { DeviceAgent } from "./device-agent.ts";
 
 const DEVICES = 10;
 const ROUNDS = 6; // each round: fresh random lists/groups/policies, then every ordered pair queries (90 queries)

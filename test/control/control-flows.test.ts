@@ -1,10 +1,11 @@
 /** @module Integration: the real node process over real HTTP and UDP on 127.0.0.1, driven as recorders and an operator would. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { waitFor } from "../../demo/wait-for.ts";
 import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { outcomeOf } from "../support/api-outcome.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
-import { DeviceAgent, waitFor } from "./device-agent.ts";
+import { DeviceAgent } from "../support/device-agent.ts";
 
 let node: NodeProcess;
 
@@ -100,7 +101,7 @@ describe("control node flows", () => {
     if (r.status !== 200) return;
     expect(r.callee).toMatchObject({ id: callee.cred.id, address: "127.0.0.1", port: 45678 });
     expect(r.session).toMatchObject({ mode: "live", duration: 3600 });
-    await waitFor(() => callee.agent.kinds().includes("contact"), 3000, "contact trigger");
+    await waitFor("contact trigger", () => callee.agent.kinds().includes("contact"), { timeoutMs: 3000 });
     const pending = await callee.api.pendingSessions();
     expect(pending).toHaveLength(1);
     expect(pending[0]).toMatchObject({
@@ -195,9 +196,9 @@ describe("control node flows", () => {
     const ended = await caller.api.end(id, { reason: "complete", bytesDirect: 1000, bytesRelay: 24 });
     expect(ended).toMatchObject({ state: "ended", reason: "complete" });
     await waitFor(
-      () => callee.agent.triggers.some((t) => t.kind === "end" && t.ref.session === id),
-      3000,
       "end trigger",
+      () => callee.agent.triggers.some((t) => t.kind === "end" && t.ref.session === id),
+      { timeoutMs: 3000 },
     );
     expect(await callee.api.session(id)).toMatchObject({ state: "ended" });
     await callee.api.end(id, { reason: "peer ended", bytesDirect: 1000 });

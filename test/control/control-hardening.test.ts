@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
-import { DeviceAgent } from "./device-agent.ts";
+import { DeviceAgent } from "../support/device-agent.ts";
 
 const MAX_BODY = 4096;
 let node: NodeProcess;

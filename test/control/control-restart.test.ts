@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import type { ControlApiError } from "../../protocol/control-client.ts";
 import { makeDataDir, startNode } from "../support/control-node.ts";
-import { DeviceAgent } from "./device-agent.ts";
+import { DeviceAgent } from "../support/device-agent.ts";
 
 const CONFIG = { rateLimitPerSec: 0.5, rateLimitBurst: 12, triggerDeadlineMs: 800 };
 

@@ -2,10 +2,11 @@
 import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
+import { waitFor } from "../../demo/wait-for.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { outcomeOf } from "../support/api-outcome.ts";
 import { makeDataDir, startNode } from "../support/control-node.ts";
-import { DeviceAgent, waitFor } from "./device-agent.ts";
+import { DeviceAgent } from "../support/device-agent.ts";
 
 const CONFIG = { relayThresholdBytes: 1024 * 1024, relayQuotaBytes: 4 * 1024 * 1024, triggerDeadlineMs: 800 };
 
@@ -68,7 +69,7 @@ test("store-and-forward: busy callee, streamed upload, kill -9 mid-upload, resum
         },
       });
       const pending = a.uploadData(transferId, 100_000, stalled).catch(() => "aborted");
-      await waitFor(() => pulls >= 2, 3000, "the stalled upload to be read");
+      await waitFor("the stalled upload to be read", () => pulls >= 2, { timeoutMs: 3000 });
       await node.stop("SIGKILL");
       expect(await pending).toBe("aborted");
     }
@@ -91,7 +92,7 @@ test("store-and-forward: busy callee, streamed upload, kill -9 mid-upload, resum
       });
       const sha256 = createHash("sha256").update(data).digest("hex");
       expect((await a.completeTransfer(transferId, { size: data.byteLength, sha256 })).complete).toBe(true);
-      await waitFor(() => agent.triggers.some((t) => t.kind === "data"), 3000, "data trigger");
+      await waitFor("data trigger", () => agent.triggers.some((t) => t.kind === "data"), { timeoutMs: 3000 });
       const [grant] = await b.pendingSessions();
       expect(grant).toMatchObject({
         id: sessionId,
@@ -127,9 +128,9 @@ test("live relay: the callee is triggered at once and follows the upload", async
   const data = payload(200_000, 9);
   const t = await a.createTransfer({ session: q.session.id, size: data.byteLength, kind: "relay" });
   await waitFor(
-    () => agent.triggers.some((x) => x.kind === "data" && x.ref.transfer === t.transfer.id),
-    3000,
     "data trigger",
+    () => agent.triggers.some((x) => x.kind === "data" && x.ref.transfer === t.transfer.id),
+    { timeoutMs: 3000 },
   );
   // The download starts once the first part is in (control/relay cannot yet follow a file that does not exist).
   await a.uploadData(t.transfer.id, 0, data.subarray(0, 80_000));

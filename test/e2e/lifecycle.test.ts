@@ -4,7 +4,8 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
-import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
+import { waitFor } from "../../demo/wait-for.ts";
+import { incomingLeftovers, sha256File, spoolSizes } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
 import { libraryOf, ScriptedLoad, sendToBob, startAliceAndBob, Tap } from "./e2e-kit.ts";
 
@@ -35,21 +36,13 @@ async function randomFile(c: Cluster, name: string, bytes: number): Promise<stri
   return path;
 }
 
-async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
-
 /** Neither a copy with this hash in bob's library nor a temp file left behind. */
 async function expectNothingFiled(c: Cluster, sha: string): Promise<void> {
   expect((await libraryOf(c, "bob")).some((r) => r.sha256 === sha)).toBe(false);
-  await waitUntil(
-    async () => (await incomingLeftovers(c.recorder("bob").dataDir)).length === 0,
-    5000,
+  await waitFor(
     "bob's temp files to go",
+    async () => (await incomingLeftovers(c.recorder("bob").dataDir)).length === 0,
+    { timeoutMs: 5000 },
   );
 }
 
@@ -65,14 +58,14 @@ describe("store-and-forward", () => {
     // The daemon's LoadMonitor needs a couple of readings of the scripted /proc/stat before its CPU share is
     // over the limit; until then a send would go through, so ask without store-and-forward until it is refused.
     let refusedCode: string | undefined;
-    await waitUntil(
+    await waitFor(
+      "bob to answer busy",
       async () => {
         const r = await sendToBob(cluster, probe);
         refusedCode = summaryOf(r.stdout).code;
         return refusedCode === "callee_busy";
       },
-      15_000,
-      "bob to answer busy",
+      { timeoutMs: 15_000 },
     );
     expect(refusedCode).toBe("callee_busy");
     const mark = bob.proc.lines.length;
@@ -89,17 +82,17 @@ describe("store-and-forward", () => {
     // so bob still gets the key when its load allows.
     const ended = (await cluster.admin.sessions("ended")).find((x) => x.id === s.sessionId);
     expect(ended?.reason).toBe("stored");
-    // Still busy: several inbox checks (every 2 s) pass without a pickup.
-    await Bun.sleep(2500);
+    // Still busy: bob's pickup finds the stored transfer and defers it for the load.
+    await bob.proc.waitForLine(/recorder pickup-deferred .*reason=busy/, { timeoutMs: 15_000, since: mark });
     expect((await libraryOf(cluster, "bob")).some((r) => r.sha256 === s.sha256)).toBe(false);
     load.busy = false;
-    await bob.proc.waitForLine(/recorder filed .*stored\.bin/, 30_000, mark);
+    await bob.proc.waitForLine(/recorder filed .*stored\.bin/, { timeoutMs: 30_000, since: mark });
     const got = (await libraryOf(cluster, "bob")).find((r) => r.sha256 === s.sha256);
     expect(await sha256File(got?.path ?? "")).toBe(await sha256File(file));
-    await waitUntil(
-      async () => (await cluster.admin.spool()).files === 0,
-      5000,
+    await waitFor(
       "the node to delete the acknowledged transfer",
+      async () => (await cluster.admin.spool()).files === 0,
+      { timeoutMs: 5000 },
     );
   });
 });
@@ -111,7 +104,7 @@ describe("forced end and node restart", () => {
     await using tap = await Tap.start(bob.direct, 1_000_000);
     const mark = bob.proc.lines.length;
     const sending = sendToBob(cluster, file, ["--direct", `127.0.0.1:${tap.port}`]);
-    await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
+    await bob.proc.waitForLine(/recorder offer/, { timeoutMs: 10_000, since: mark });
     const [active] = await cluster.admin.sessions("active");
     expect(active).toBeDefined();
     await cluster.admin.endSession(active?.id ?? "", "operator");
@@ -130,8 +123,13 @@ describe("forced end and node restart", () => {
     await using nodeTap = await Tap.start(cluster.http, 2_000_000);
     const mark = bob.proc.lines.length;
     const sending = sendToBob(cluster, file, ["--secret", "--node", `http://127.0.0.1:${nodeTap.port}`]);
-    await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
-    await Bun.sleep(700);
+    await bob.proc.waitForLine(/recorder offer/, { timeoutMs: 10_000, since: mark });
+    // Kill the node once a good part of the upload is in its spool, so both sides have something to resume.
+    await waitFor(
+      "a megabyte of the upload in the node's spool",
+      async () => (await spoolSizes(cluster.nodeDataDir)).some((size) => size >= 1_000_000),
+      { timeoutMs: 15_000 },
+    );
     await cluster.restartNode("SIGKILL");
     const run = await sending;
     const s = summaryOf(run.stdout);
@@ -183,7 +181,7 @@ describe("short leases (2 s)", () => {
     await using nodeTap = await Tap.start(short.http, 1_000_000);
     const mark = bob.proc.lines.length;
     const sending = sendToBob(short, file, ["--secret", "--node", `http://127.0.0.1:${nodeTap.port}`]);
-    await bob.proc.waitForLine(/recorder offer/, 10_000, mark);
+    await bob.proc.waitForLine(/recorder offer/, { timeoutMs: 10_000, since: mark });
     await short.node.stop("SIGKILL");
     const run = await sending;
     const s = summaryOf(run.stdout);
@@ -194,7 +192,10 @@ describe("short leases (2 s)", () => {
     // The callee waits out the outage until the lease it knows ends, then drops the partial download: its relay
     // reader gives up (node_unreachable) or, at the same moment, its channel expires and stops the reader.
     await bob.proc
-      .waitForLine(/recorder receive-failed .*code=(expired|node_unreachable)/, 10_000, mark)
+      .waitForLine(/recorder receive-failed .*code=(expired|node_unreachable)/, {
+        timeoutMs: 10_000,
+        since: mark,
+      })
       .catch((err) => {
         // Seen once under a loaded full run and not reproduced alone: keep what bob said for the next time.
         console.error(bob.proc.lines.slice(mark).join("\n"));
@@ -202,10 +203,8 @@ describe("short leases (2 s)", () => {
       });
     await short.restartNode("SIGKILL");
     expect((await libraryOf(short, "bob")).some((r) => r.sha256 === sha)).toBe(false);
-    await waitUntil(
-      async () => (await incomingLeftovers(bob.dataDir)).length === 0,
-      5000,
-      "bob's temp files to go",
-    );
+    await waitFor("bob's temp files to go", async () => (await incomingLeftovers(bob.dataDir)).length === 0, {
+      timeoutMs: 5000,
+    });
   });
 });

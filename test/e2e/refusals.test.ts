@@ -108,7 +108,10 @@ describe("forged and replayed REQUESTs", () => {
     // At most a sealed DENIED frame (length + a short JSON + tag), never an ACCEPTED and no receipt.
     expect(r.received.length).toBeLessThan(80);
     // The callee logs why: the password was used (DENIED), or the session's ticket is gone (unknown session).
-    await bob.proc.waitForLine(/DIRECT_DENIED|ERR_DIRECT_UNKNOWN_SESSION|password_used/, 5000, mark);
+    await bob.proc.waitForLine(/DIRECT_DENIED|ERR_DIRECT_UNKNOWN_SESSION|password_used/, {
+      timeoutMs: 5000,
+      since: mark,
+    });
     expect(bob.proc.lines.slice(mark).some((l) => l.includes("DIRECT_ACCEPTED"))).toBe(false);
     expect((await libraryOf(cluster, "bob")).length).toBe(before);
   });

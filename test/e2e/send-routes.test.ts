@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { incomingLeftovers, sha256File, spoolFiles } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
@@ -50,13 +51,14 @@ async function sendThroughTap(file: string, extra: string[] = []) {
 
 /** The node deletes each transfer once bob has acked it: the spool ends empty after a live send. */
 async function expectSpoolEmptied(ids: string[]): Promise<void> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const files = await spoolFiles(cluster.nodeDataDir);
-    if (ids.every((id) => !files.has(id))) break;
-    if (Date.now() > end) throw new Error(`spool still holds ${ids.filter((id) => files.has(id))}`);
-    await Bun.sleep(100);
-  }
+  await waitFor(
+    `the spool to drop ${ids.join(", ")}`,
+    async () => {
+      const files = await spoolFiles(cluster.nodeDataDir);
+      return ids.every((id) => !files.has(id));
+    },
+    { intervalMs: 100 },
+  );
   expect((await cluster.admin.spool()).files).toBe(0);
 }
 

@@ -2,17 +2,18 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import type { ChildProcess } from "../../demo/child-process.ts";
 import { pythonPath } from "./impairment.ts";
 import { createNetBed, type NetBed, NODE_ADDR } from "./net-bed.ts";
 import type { RttResult } from "./probe.ts";
-import { exec, type NsProcess } from "./run-in.ts";
+import { exec } from "./run-in.ts";
 
 const PROBE = join(import.meta.dir, "probe.ts");
 const DELAY_LINE = join(import.meta.dir, "delay-line.py");
 const PROBES = 1000;
 
 let bed: NetBed;
-let echo: NsProcess;
+let echo: ChildProcess;
 let echoPort: string;
 beforeAll(async () => {
   bed = await createNetBed({ homes: 1 });

@@ -11,8 +11,9 @@
  */
 
 import { join } from "node:path";
+import type { ChildProcess } from "../../demo/child-process.ts";
 import { ipBatch, sysctl } from "./ns-admin.ts";
-import { type NsProcess, runIn } from "./run-in.ts";
+import { runIn } from "./run-in.ts";
 
 export interface LinkImpairment {
   /** Added one-way delay in milliseconds (constant; no jitter, so no reordering). */
@@ -64,7 +65,7 @@ export class Impairment implements AsyncDisposable {
   constructor(
     readonly wanNs: string,
     readonly index: number,
-    readonly process: NsProcess,
+    readonly process: ChildProcess,
   ) {}
 
   async stop(): Promise<ImpairmentStats> {
@@ -77,7 +78,7 @@ export class Impairment implements AsyncDisposable {
       `rule del pref 11 iif imp${n}`,
     ]).catch(() => {});
     const mark = this.process.mark();
-    await this.process.kill("SIGTERM");
+    await this.process.stop("SIGTERM");
     const line = this.process.lines.slice(mark).find((l) => l.startsWith("stats "));
     if (!line)
       throw new Error(`delay line imp${n} exited without stats: ${this.process.errLines.join(" | ")}`);
@@ -128,7 +129,7 @@ export async function startImpairment(
       `rule add pref ${40 + index} to ${routerNet} lookup ${table}`,
     ]);
   } catch (e) {
-    await proc.kill("SIGKILL");
+    await proc.stop("SIGKILL");
     throw e;
   }
   return new Impairment(wanNs, index, proc);

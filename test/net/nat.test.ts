@@ -2,9 +2,10 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import type { ChildProcess } from "../../demo/child-process.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import { createNetBed, type NetBed, NODE_ADDR } from "./net-bed.ts";
 import { parseEndpoint } from "./probe.ts";
-import { type NsProcess, waitFor } from "./run-in.ts";
 
 const PROBE = join(import.meta.dir, "probe.ts");
 const UDP_TIMEOUT_SEC = 2;
@@ -17,24 +18,24 @@ afterAll(async () => {
   await bed?.destroy();
 });
 
-function probe(ns: string, ...args: string[]): NsProcess {
+function probe(ns: string, ...args: string[]): ChildProcess {
   return bed.runIn(ns, [process.execPath, PROBE, ...args], { label: `probe ${args[0]} in ${ns}` });
 }
 
-async function echoServer(): Promise<{ proc: NsProcess; port: string }> {
+async function echoServer(): Promise<{ proc: ChildProcess; port: string }> {
   const proc = probe(bed.wan.ns, "udp-echo");
   return { proc, port: (await proc.waitForLine(/^listening (\d+)$/))[1]! };
 }
 
-async function udpClient(home: number, port: string): Promise<{ proc: NsProcess; lanPort: number }> {
+async function udpClient(home: number, port: string): Promise<{ proc: ChildProcess; lanPort: number }> {
   const proc = probe(bed.home(home).ns, "udp-client", NODE_ADDR, port);
   return { proc, lanPort: Number((await proc.waitForLine(/^bound (\d+)$/))[1]) };
 }
 
 /** Sends `text` from the client and returns the public endpoint the echo server saw it come from. */
 async function observed(
-  client: NsProcess,
-  echo: NsProcess,
+  client: ChildProcess,
+  echo: ChildProcess,
   text: string,
 ): Promise<{ address: string; port: number }> {
   const since = echo.mark();
@@ -45,34 +46,39 @@ async function observed(
 /** Has the echo push `text` to `to` and returns once it is sent. A test proves such a push was dropped by
  *  following it with one that must arrive on the same path and then finding the first absent: one path,
  *  no reordering, so a dropped push is the only way the first can be missing once the second is there. */
-async function push(echo: NsProcess, to: string, text: string): Promise<void> {
+async function push(echo: ChildProcess, to: string, text: string): Promise<void> {
   const since = echo.mark();
   echo.send(`push ${to.replace(":", " ")} ${text}`);
   await echo.waitForLine(new RegExp(`^pushed ${to}$`), { since });
 }
 
 /** A push that should arrive: waits for it with a deadline. */
-async function pushArrives(echo: NsProcess, client: NsProcess, to: string, text: string): Promise<boolean> {
+async function pushArrives(
+  echo: ChildProcess,
+  client: ChildProcess,
+  to: string,
+  text: string,
+): Promise<boolean> {
   const since = client.mark();
   await push(echo, to, text);
   await client.waitForLine(new RegExp(` ${text}$`), { since, timeoutMs: 3000 });
   return true;
 }
 
-function received(client: NsProcess, text: string): boolean {
+function received(client: ChildProcess, text: string): boolean {
   return client.lines.some((l) => l.endsWith(` ${text}`));
 }
 
 describe("net bed NAT", () => {
   test("masquerade: the wan sees the router's wan address, not the home host's LAN address", async () => {
     await using echo = (await echoServer()).proc;
-    const c = await udpClient(1, echo.lines[0]!.split(" ")[1]!);
+    const c = await udpClient(1, echo.outLines[0]!.split(" ")[1]!);
     await using client = c.proc;
     const seen = await observed(client, echo, "hello-1");
     expect(seen.address).toBe(bed.home(1).wanAddr);
     expect(seen.address).not.toBe(bed.home(1).lanAddr);
     const reply = await client.waitForLine(/^recv (\S+) seen (\S+) hello-1$/);
-    expect(reply[1]).toBe(`${NODE_ADDR}:${echo.lines[0]!.split(" ")[1]}`);
+    expect(reply[1]).toBe(`${NODE_ADDR}:${echo.outLines[0]!.split(" ")[1]}`);
     expect(reply[2]).toBe(`${seen.address}:${seen.port}`);
   });
 

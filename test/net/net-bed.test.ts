@@ -2,10 +2,11 @@
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import type { ChildProcess } from "../../demo/child-process.ts";
 import { createNetBed, NetBed, NODE_ADDR } from "./net-bed.ts";
 import { listNamespaces, NS_PREFIX } from "./ns-admin.ts";
 import { parseEndpoint } from "./probe.ts";
-import { exec, type NsProcess } from "./run-in.ts";
+import { exec } from "./run-in.ts";
 
 const PROBE = join(import.meta.dir, "probe.ts");
 
@@ -99,7 +100,7 @@ try { await createNetBed(); } catch (e) { console.log(e.code + " " + e.message);
 describe("net bed NAT variants", () => {
   async function echoAndClients(
     bed: NetBed,
-  ): Promise<{ echo: NsProcess; port: string; clients: NsProcess[] }> {
+  ): Promise<{ echo: ChildProcess; port: string; clients: ChildProcess[] }> {
     const echo = bed.runIn(bed.wan.ns, [process.execPath, PROBE, "udp-echo"]);
     const port = (await echo.waitForLine(/^listening (\d+)$/))[1]!;
     const clients = bed.homes.map((h) =>

@@ -10,7 +10,7 @@
  *   const newAddr = await bed.changeWanAddress(1);                    // dynamic IP: old mappings die
  *   await bed.flushConntrack(2);                                      // router reboot: all mappings die
  *   await using imp = await bed.impair(1, { down: { delayMs: 100, lossPercent: 5 } });
- *   await waitFor("mapping gone", async () => (await bed.mappings(1)).length === 0);   // waitFor: run-in.ts
+ *   await waitFor("mapping gone", async () => (await bed.mappings(1)).length === 0);   // waitFor: demo/wait-for.ts
  *   await bed.setUdpTimeout(1, 30);                                   // e.g. keepalive longer than the timeout
  *
  * Start Bun programs with `process.execPath` (the bun running the test). `test/net/probe.ts` has small UDP/TCP
@@ -31,6 +31,7 @@
  * Namespaces are named `pvrnet-<pid>-<random>-<role>`; a new bed first removes those whose pid is dead.
  */
 
+import type { ChildProcess } from "../../demo/child-process.ts";
 import { type ConntrackEntry, parseConntrackTable } from "./conntrack-table.ts";
 import { type Impairment, type ImpairOptions, pythonPath, startImpairment } from "./impairment.ts";
 import {
@@ -43,7 +44,7 @@ import {
   removeStaleNamespaces,
   sysctl,
 } from "./ns-admin.ts";
-import { exec, type NsProcess, type RunOptions, runIn } from "./run-in.ts";
+import { exec, type RunOptions, runIn } from "./run-in.ts";
 
 /** Where the control node lives: the wan namespace's service address. */
 export const NODE_ADDR = "100.64.0.1";
@@ -99,7 +100,7 @@ export class NetBed implements AsyncDisposable {
   readonly wan: { ns: string; nodeAddr: string };
   readonly #homes: Home[] = [];
   readonly #opts: Required<NetBedOptions>;
-  readonly #procs = new Set<NsProcess>();
+  readonly #procs = new Set<ChildProcess>();
   readonly #impairments = new Set<Impairment>();
   #destroyed = false;
 
@@ -144,7 +145,7 @@ export class NetBed implements AsyncDisposable {
   }
 
   /** Starts a process in a namespace of this bed; it is killed at teardown if still running. */
-  runIn(ns: string, argv: string[], opts: RunOptions = {}): NsProcess {
+  runIn(ns: string, argv: string[], opts: RunOptions = {}): ChildProcess {
     if (!this.namespaces.includes(ns))
       throw new RangeError(`Namespace ${ns} is not part of net bed ${this.runId}`);
     const p = runIn(ns, argv, opts);
@@ -281,7 +282,7 @@ table ip pvrfilter {
     live.delete(this);
     const errors: string[] = [];
     for (const imp of this.#impairments) await imp.stop().catch(() => {});
-    await Promise.all([...this.#procs].map((p) => p.kill()));
+    await Promise.all([...this.#procs].map((p) => p.stop()));
     for (const ns of this.namespaces) {
       await deleteNamespace(ns).catch((e: Error) => {
         if (!/No such file/.test(e.message)) errors.push(e.message);

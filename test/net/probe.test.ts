@@ -2,9 +2,9 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { waitFor } from "../../demo/wait-for.ts";
 import { createNetBed, type NetBed, NODE_ADDR } from "./net-bed.ts";
 import { parseEndpoint, printable, summariseRtt } from "./probe.ts";
-import { waitFor } from "./run-in.ts";
 
 const PROBE = join(import.meta.dir, "probe.ts");
 
@@ -99,7 +99,7 @@ s.close();`;
       { intervalMs: 200 },
     );
     expect(echo.exitCode).toBeNull();
-    for (const line of echo.lines.slice(1)) {
+    for (const line of echo.outLines.slice(1)) {
       expect(line).toMatch(/^(from \d+\.\d+\.\d+\.\d+:\d+ (hex:[0-9a-f]*|[ -~]*)|error (send|socket) .*)$/);
     }
   });

@@ -1,8 +1,8 @@
-/** @module runIn(), NsProcess line waits and waitFor(): deadlines, cursors, early exits. */
+/** @module runIn() and ChildProcess line waits: deadlines, cursors, early exits. */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createNetBed, type NetBed } from "./net-bed.ts";
-import { exec, NsProcess, waitFor } from "./run-in.ts";
+import { exec } from "./run-in.ts";
 
 let bed: NetBed;
 beforeAll(async () => {
@@ -50,35 +50,24 @@ describe("runIn()", () => {
   test("waitForLine() fails at once when the process exits without printing it", async () => {
     await using p = bed.runIn(bed.home(1).ns, ["sh", "-c", "echo bye; echo oops >&2; exit 4"]);
     const started = performance.now();
-    await expect(p.waitForLine(/^never$/, { timeoutMs: 5000 })).rejects.toThrow(/exited with code 4.*oops/);
+    await expect(p.waitForLine(/^never$/, { timeoutMs: 5000 })).rejects.toThrow(
+      /exited with code 4 before printing .*last lines: .*oops/,
+    );
     expect(performance.now() - started).toBeLessThan(4000);
   });
 
-  test("kill() ends a process that ignores SIGTERM", async () => {
+  test("stop() ends a process that ignores SIGTERM", async () => {
     const p = bed.runIn(bed.home(1).ns, [
       "sh",
       "-c",
       "trap '' TERM; echo armed; while :; do sleep 0.1; done",
     ]);
     await p.waitForLine(/^armed$/);
-    expect(await p.kill()).not.toBe(0);
+    expect(await p.stop("SIGTERM", 2000)).not.toBe(0);
   });
 
-  test("new NsProcess() rejects an empty argv", () => {
-    expect(() => new NsProcess(bed.home(1).ns, [])).toThrow(RangeError);
-  });
-});
-
-describe("waitFor()", () => {
-  test("returns the first truthy value", async () => {
-    let n = 0;
-    expect(await waitFor("n to reach 3", () => (++n >= 3 ? n : undefined), { intervalMs: 1 })).toBe(3);
-  });
-
-  test("throws naming the condition after the deadline", async () => {
-    await expect(waitFor("the impossible", () => false, { timeoutMs: 60 })).rejects.toThrow(
-      "Timed out after 60 ms waiting for the impossible",
-    );
+  test("runIn() rejects an empty argv", () => {
+    expect(() => bed.runIn(bed.home(1).ns, [])).toThrow(RangeError);
   });
 });
 

@@ -1,6 +1,6 @@
-/** @module Start real processes inside a network namespace and wait on what they print, with deadlines. */
+/** @module Start real processes inside a network namespace (as ChildProcesses), and run short admin commands. */
 
-import type { Subprocess } from "bun";
+import { ChildProcess } from "../../demo/child-process.ts";
 
 export interface RunOptions {
   /** Extra environment variables; the test's own environment is inherited. */
@@ -10,158 +10,20 @@ export interface RunOptions {
   label?: string;
 }
 
-export interface WaitOptions {
-  timeoutMs?: number;
-  /** Only consider lines with an index at or after this one (see `NsProcess.mark()`). */
-  since?: number;
-}
-
-/** Default deadline for waits: generous on a 2-core machine, still far below the test timeout. */
-export const DEFAULT_WAIT_MS = 10_000;
+/** The argv prefix that runs a program inside network namespace `ns` (setns, then exec: the pid is the program's). */
+export const inNamespace = (ns: string): string[] => ["ip", "netns", "exec", ns];
 
 /**
- * Polls `check` until it returns something other than `undefined`/`false`/`null`, or throws once the
- * deadline passes. The error names `what` so a failing test says which condition never came true.
+ * Starts `argv` inside namespace `ns` as a ChildProcess (demo/child-process.ts) with stdin open for send().
+ * Dispose or stop() it; the bed stops leftovers.
  */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  opts: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_MS;
-  const intervalMs = opts.intervalMs ?? 25;
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (performance.now() >= deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(intervalMs);
-  }
-}
-
-/** A process running in a namespace, with its stdout and stderr collected line by line. */
-export class NsProcess implements AsyncDisposable {
-  readonly lines: string[] = [];
-  readonly errLines: string[] = [];
-  readonly label: string;
-  readonly exited: Promise<number>;
-  #proc: Subprocess<"pipe", "pipe", "pipe">;
-  #waiters = new Set<() => void>();
-  #exitCode: number | null = null;
-
-  constructor(ns: string, argv: string[], opts: RunOptions = {}) {
-    if (argv.length === 0) throw new RangeError("Cannot run in a namespace: argv is empty");
-    this.label = opts.label ?? argv[0]!;
-    // `ip netns exec` setns()es and then execs argv, so this pid is the program itself and kill() reaches it.
-    this.#proc = Bun.spawn(["ip", "netns", "exec", ns, ...argv], {
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, ...opts.env },
-      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-    });
-    const out = this.#collect(this.#proc.stdout, this.lines);
-    const err = this.#collect(this.#proc.stderr, this.errLines);
-    this.exited = this.#proc.exited.then(async (code) => {
-      await Promise.all([out, err]);
-      this.#exitCode = code;
-      this.#wake();
-      return code;
-    });
-  }
-
-  get pid(): number {
-    return this.#proc.pid;
-  }
-
-  get exitCode(): number | null {
-    return this.#exitCode;
-  }
-
-  /** Index of the next stdout line, for `waitForLine(..., { since })`. */
-  mark(): number {
-    return this.lines.length;
-  }
-
-  /** Writes one line to the process's stdin. */
-  send(line: string): void {
-    this.#proc.stdin.write(`${line}\n`);
-    this.#proc.stdin.flush();
-  }
-
-  /** Resolves with the first stdout line (at or after `since`) matching `pattern`. */
-  async waitForLine(pattern: RegExp, opts: WaitOptions = {}): Promise<RegExpMatchArray> {
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_MS;
-    let next = opts.since ?? 0;
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      for (; next < this.lines.length; next++) {
-        const m = this.lines[next]!.match(pattern);
-        if (m) return m;
-      }
-      if (this.#exitCode !== null) {
-        throw new Error(
-          `${this.label} exited with code ${this.#exitCode} before printing ${pattern}; stderr: ${this.errLines.slice(-5).join(" | ")}`,
-        );
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        throw new Error(
-          `Timed out after ${timeoutMs} ms waiting for ${this.label} to print ${pattern}; last lines: ${this.lines.slice(-3).join(" | ")}`,
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, left);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#waiters.add(done);
-      });
-    }
-  }
-
-  /** Sends `signal` and waits for the exit; SIGKILL follows if the process ignores it for 2 s. */
-  async kill(signal: NodeJS.Signals = "SIGTERM"): Promise<number> {
-    if (this.#exitCode !== null) return this.#exitCode;
-    this.#proc.kill(signal);
-    const timer = setTimeout(() => this.#proc.kill("SIGKILL"), 2000);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.kill();
-  }
-
-  #wake(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const w of waiters) w();
-  }
-
-  async #collect(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
-    const decoder = new TextDecoder();
-    let partial = "";
-    for await (const chunk of stream) {
-      partial += decoder.decode(chunk, { stream: true });
-      const parts = partial.split("\n");
-      partial = parts.pop() ?? "";
-      if (parts.length > 0) {
-        into.push(...parts);
-        this.#wake();
-      }
-    }
-    if (partial !== "") into.push(partial);
-  }
-}
-
-/** Starts `argv` inside namespace `ns` (`ip netns exec`). Dispose or `kill()` it; the bed kills leftovers. */
-export function runIn(ns: string, argv: string[], opts: RunOptions = {}): NsProcess {
-  return new NsProcess(ns, argv, opts);
+export function runIn(ns: string, argv: string[], opts: RunOptions = {}): ChildProcess {
+  if (argv.length === 0) throw new RangeError("Cannot run in a namespace: argv is empty");
+  return new ChildProcess(opts.label ?? (argv[0] as string), [...inNamespace(ns), ...argv], {
+    stdin: true,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+  });
 }
 
 /** Runs a short command (ip, nft, sysctl) to completion; throws with its stderr when it fails. */

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import type { RecorderStatus } from "../../firmware/recorder/recorder-status-file.ts";
 import { RELAY_STREAM_WHOLE, relayKey } from "../../firmware/transfer/relay-stream.ts";
 import { RelayStreamEncoder } from "../../firmware/transfer/relay-stream-encoder.ts";
@@ -12,13 +13,7 @@ import { ControlApiError, type ControlClient } from "../../protocol/control-clie
 import { encodeTrigger } from "../../protocol/trigger-datagram.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import {
-  type CalleeStage,
-  dialRecorder,
-  type RecorderProc,
-  startCalleeStage,
-  until,
-} from "./recorder-harness.ts";
+import { type CalleeStage, dialRecorder, type RecorderProc, startCalleeStage } from "./recorder-harness.ts";
 
 let stage: CalleeStage;
 let node: NodeProcess;
@@ -89,14 +84,13 @@ afterAll(() => stage?.[Symbol.asyncDispose]());
 
 describe("recorder daemon with a real control node", () => {
   test("registers the listener with the keepalive's public mapping and writes it to the status file", async () => {
-    await rec.log.waitFor(/recorder registered address=127\.0\.0\.1:\d+ reason="first keepalive answer"/);
+    await rec.log.waitForLine(/recorder registered address=127\.0\.0\.1:\d+ reason="first keepalive answer"/);
     const devices = await node.admin.devices();
     const me = devices.find((d) => d.name === "grandma")!;
     expect(me.registration).toMatchObject({ address: "127.0.0.1", port: rec.direct.port });
     expect(me.connected).toBe(true);
-    const s = await until(
-      () => (status().registered ? status() : undefined),
-      "status file with registration",
+    const s = await waitFor("status file with registration", () =>
+      status().registered ? status() : undefined,
     );
     expect(s.mapped).toBe(`127.0.0.1:${s.udpPort}`);
     expect(s.nodeReachable).toBe(true);
@@ -108,13 +102,13 @@ describe("recorder daemon with a real control node", () => {
 
   test("a status trigger is answered acceptable, then busy with the operator switch on", async () => {
     expect((await pvrlink(["permit", "add", "alice", "--data", rec.dataDir])).code).toBe(0);
-    const from = rec.log.length;
+    const from = rec.log.mark();
     expect(await queryCode(alice)).toBe(200);
-    await rec.log.waitFor(/trigger kind=status .*answer=acceptable/, { from });
-    await rec.log.waitFor(/recorder session session=ses_\S+ mode=live caller=alice/, { from });
+    await rec.log.waitForLine(/trigger kind=status .*answer=acceptable/, { since: from });
+    await rec.log.waitForLine(/recorder session session=ses_\S+ mode=live caller=alice/, { since: from });
     expect((await pvrlink(["recorder", "busy", "on", "--data", rec.dataDir])).code).toBe(0);
     expect(await queryCode(alice)).toBe("callee_busy");
-    await rec.log.waitFor(/trigger kind=status .*answer=busy/, { from });
+    await rec.log.waitForLine(/trigger kind=status .*answer=busy/, { since: from });
     expect((await pvrlink(["recorder", "busy", "off", "--data", rec.dataDir])).code).toBe(0);
     expect(await queryCode(alice)).toBe(200);
   }, 20_000);
@@ -125,11 +119,11 @@ describe("recorder daemon with a real control node", () => {
     expect((await pvrlink(["permit", "group", "create", "family", ...d])).code).toBe(0);
     expect((await pvrlink(["permit", "group", "add", "family", "Alice", ...d])).code).toBe(0);
     expect((await pvrlink(["permit", "set", "@family", ...d])).code).toBe(0);
-    const from = rec.log.length;
+    const from = rec.log.mark();
     expect(await queryCode(alice)).toBe(200);
-    await rec.log.waitFor(/trigger kind=verdict .*answer=allow/, { from });
+    await rec.log.waitForLine(/trigger kind=verdict .*answer=allow/, { since: from });
     expect(await queryCode(bob)).toBe("permission_denied");
-    await rec.log.waitFor(/trigger kind=verdict .*answer=deny/, { from });
+    await rec.log.waitForLine(/trigger kind=verdict .*answer=deny/, { since: from });
     expect(JSON.parse((await pvrlink(["permit", "list", "--json", ...d])).stdout)).toEqual({
       policy: "device",
       entries: ["@family"],
@@ -138,35 +132,35 @@ describe("recorder daemon with a real control node", () => {
 
   test("forged, stale and replayed triggers are rejected or not acted on twice", async () => {
     const key = deriveKey(fromBase64url(rec.secret), "trigger");
-    const from = rec.log.length;
+    const from = rec.log.mark();
     const forged = encodeTrigger(
       { deviceId: rec.device, kind: "end", ref: { session: "ses_x" }, timestamp: Date.now() },
       new Uint8Array(32),
     );
     await sendRaw(forged.bytes);
-    await rec.log.waitFor(/trigger-rejected code=ERR_TRIGGER_BAD_TAG/, { from });
+    await rec.log.waitForLine(/trigger-rejected code=ERR_TRIGGER_BAD_TAG/, { since: from });
     const stale = encodeTrigger(
       { deviceId: rec.device, kind: "status", ref: {}, timestamp: Date.now() - 5 * 60_000 },
       key,
     );
     await sendRaw(stale.bytes);
-    await rec.log.waitFor(/trigger-rejected code=ERR_TRIGGER_STALE/, { from });
+    await rec.log.waitForLine(/trigger-rejected code=ERR_TRIGGER_STALE/, { since: from });
     const other = encodeTrigger(
       { deviceId: "dev_someoneelse00", kind: "status", ref: {}, timestamp: Date.now() },
       key,
     );
     await sendRaw(other.bytes);
-    await rec.log.waitFor(/trigger-rejected code=ERR_TRIGGER_WRONG_DEVICE/, { from });
+    await rec.log.waitForLine(/trigger-rejected code=ERR_TRIGGER_WRONG_DEVICE/, { since: from });
     await sendRaw(new Uint8Array([0x50, 0x56, 0x54, 0x47, 1, 1, 0, 0]));
-    await rec.log.waitFor(/trigger-rejected code=ERR_TRIGGER_MALFORMED/, { from });
+    await rec.log.waitForLine(/trigger-rejected code=ERR_TRIGGER_MALFORMED/, { since: from });
     const valid = encodeTrigger(
       { deviceId: rec.device, kind: "end", ref: { session: "ses_replay" }, timestamp: Date.now() },
       key,
     );
     await sendRaw(valid.bytes);
-    await rec.log.waitFor(/session-ended session=ses_replay/, { from });
+    await rec.log.waitForLine(/session-ended session=ses_replay/, { since: from });
     await sendRaw(valid.bytes);
-    await rec.log.waitFor(new RegExp(`trigger-duplicate kind=end id=${valid.id}`), { from });
+    await rec.log.waitForLine(new RegExp(`trigger-duplicate kind=end id=${valid.id}`), { since: from });
     expect(
       rec.log.lines.slice(from).filter((l) => l.includes("session-ended session=ses_replay")),
     ).toHaveLength(1);
@@ -191,14 +185,14 @@ describe("recorder daemon with a real control node", () => {
     }
     s.close();
     expect(await queryCode(alice)).toBe(200);
-    expect(rec.proc.exitCode).toBeNull();
+    expect(rec.log.exitCode).toBeNull();
   }, 20_000);
 
   test("a data recording sent on the direct channel is verified, filed and receipted", async () => {
     const q = await alice.query("grandma");
     if (q.status !== 200) throw new Error("expected a live session");
-    const from = rec.log.length;
-    await rec.log.waitFor(new RegExp(`recorder session session=${q.session.id}`), { from });
+    const from = rec.log.mark();
+    await rec.log.waitForLine(new RegExp(`recorder session session=${q.session.id}`), { since: from });
     const conn = await dialRecorder(rec, alice, q.session);
     const payload = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
     const sha256 = createHash("sha256").update(payload).digest("hex");
@@ -225,25 +219,27 @@ describe("recorder daemon with a real control node", () => {
   test("store-and-forward: picked up only after the load drops; a corrupt item is reported and never filed", async () => {
     const d = ["--data", rec.dataDir];
     expect((await pvrlink(["recorder", "busy", "on", ...d])).code).toBe(0);
-    const from = rec.log.length;
+    const from = rec.log.mark();
     const payload = new Uint8Array(200_000).map((_, i) => (i * 13) & 0xff);
     const good = await storeUpload(alice, payload);
-    await rec.log.waitFor(new RegExp(`pickup-deferred id=${good.transferId} reason=busy`), {
-      from,
+    await rec.log.waitForLine(new RegExp(`pickup-deferred id=${good.transferId} reason=busy`), {
+      since: from,
       timeoutMs: 15_000,
     });
     const bad = await storeUpload(alice, payload, true);
-    const waiting = await until(
-      () => (status().inbox.waitingForLoad ? status() : undefined),
-      "status shows the pickup waiting",
+    const waiting = await waitFor("status shows the pickup waiting", () =>
+      status().inbox.waitingForLoad ? status() : undefined,
     );
     expect(waiting.inbox.pending).toBeGreaterThan(0);
     expect(readdirSync(join(rec.dataDir, "library")).filter((f) => f.startsWith("rec_"))).toHaveLength(1);
     expect((await pvrlink(["recorder", "busy", "off", ...d])).code).toBe(0);
-    await rec.log.waitFor(new RegExp(`pickup-filed id=${good.transferId}`), { from, timeoutMs: 15_000 });
-    await rec.log.waitFor(
+    await rec.log.waitForLine(new RegExp(`pickup-filed id=${good.transferId}`), {
+      since: from,
+      timeoutMs: 15_000,
+    });
+    await rec.log.waitForLine(
       new RegExp(`pickup-rejected id=${bad.transferId} code=(decrypt_failed|integrity_failed)`),
-      { from, timeoutMs: 15_000 },
+      { since: from, timeoutMs: 15_000 },
     );
     const left = await node.client({ id: rec.device, secret: rec.secret }).inbox();
     expect(left.map((e) => e.id)).toEqual([bad.transferId]);
@@ -264,17 +260,17 @@ describe("recorder daemon with a real control node", () => {
     expect((await pvrlink(["recorder", "busy", "off", "--data", rec.dataDir])).code).toBe(0);
     const http = node.httpAddr;
     const udp = node.udpAddr;
-    const from = rec.log.length;
+    const from = rec.log.mark();
     await node.stop("SIGKILL");
-    await rec.log.waitFor(/mapping-lost misses=3/, { from, timeoutMs: 20_000 });
+    await rec.log.waitForLine(/mapping-lost misses=3/, { since: from, timeoutMs: 20_000 });
     expect(existsSync(join(rec.dataDir, "recorder-status.json"))).toBe(true);
     expect(
-      await until(() => (status().nodeReachable ? undefined : true), "status shows the node unreachable"),
+      await waitFor("status shows the node unreachable", () => (status().nodeReachable ? undefined : true)),
     ).toBe(true);
     node = await startNode({ dataDir: node.dataDir, http, udp });
     stage.node = node;
-    await rec.log.waitFor(/registered address=127\.0\.0\.1:\d+ reason="node answered again"/, {
-      from,
+    await rec.log.waitForLine(/registered address=127\.0\.0\.1:\d+ reason="node answered again"/, {
+      since: from,
       timeoutMs: 20_000,
     });
     expect(await queryCode(alice)).toBe(200);

@@ -2,8 +2,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { ChildProcess, firstJson, type HostPort, hostPort } from "../../demo/child-process.ts";
+import type { ChildProcess, HostPort } from "../../demo/child-process.ts";
+import { startRecorderDaemon } from "../../demo/daemon-process.ts";
 import { recorderEnrollArgs, STEADY_STAT } from "../../demo/recorder-args.ts";
 import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
@@ -22,31 +22,13 @@ export function quietLoadDir(dir: string): string {
   return dir;
 }
 
-/** A process's log lines with the waits the recorder tests use (an index to search from, a 10 s deadline). */
-export interface ProcessLog {
-  readonly lines: string[];
-  readonly length: number;
-  /** Resolves with the first line at index >= from that matches; rejects at the deadline or when the process exits. */
-  waitFor(re: RegExp, o?: { from?: number; timeoutMs?: number }): Promise<string>;
-}
-
-function processLog(p: ChildProcess): ProcessLog {
-  return {
-    lines: p.lines,
-    get length() {
-      return p.lines.length;
-    },
-    waitFor: (re, o = {}) => p.waitForLine(re, o.timeoutMs ?? 10_000, o.from ?? 0),
-  };
-}
-
 export interface RecorderProc extends AsyncDisposable {
   dataDir: string;
   direct: HostPort;
   device: string;
   name: string;
-  log: ProcessLog;
-  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** The daemon as a process: its log lines, mark() and waitForLine(). */
+  log: ChildProcess;
   /** The daemon's credential secret (the test plays the node when forging triggers). */
   secret: string;
   stop(): Promise<number>;
@@ -68,39 +50,35 @@ export async function startRecorder(
     if (e.code !== 0) throw new Error(`recorder enroll: ${e.stderr}`);
   }
   const load = quietLoadDir(join(dataDir, "load"));
-  const child = new ChildProcess(name, [
-    ...PVRLINK_SOURCE,
-    "recorder",
-    "run",
-    "--data",
-    dataDir,
-    "--listen",
+  // A short keepalive floor, so a test that loses the node sees the daemon repair its registration quickly.
+  const daemon = await startRecorderDaemon(
+    {
+      command: PVRLINK_SOURCE,
+      label: name,
+      args: [
+        "--data",
+        dataDir,
+        "--keepalive",
+        "5",
+        "--keepalive-floor",
+        "0.5",
+        "--load-from",
+        load,
+        ...(o.args ?? []),
+      ],
+    },
     "127.0.0.1:0",
-    "--keepalive",
-    "5",
-    "--keepalive-floor",
-    "0.5",
-    "--load-from",
-    load,
-    ...(o.args ?? []),
-  ]);
-  let first: { direct: string; device: string; name: string };
-  try {
-    first = await firstJson(child, "direct");
-  } catch (err) {
-    await child.stop("SIGKILL");
-    throw new Error(`${(err as Error).message}\noutput:\n${child.lines.join("\n")}`);
-  }
+  );
+  const child = daemon.proc;
   const secret = (JSON.parse(readFileSync(join(dataDir, "credential.json"), "utf8")) as { secret: string })
     .secret;
   const stop = () => child.stop("SIGTERM");
   return {
     dataDir,
-    direct: hostPort(first.direct),
-    device: first.device,
-    name: first.name,
-    log: processLog(child),
-    proc: child.proc,
+    direct: daemon.direct,
+    device: daemon.id,
+    name,
+    log: child,
     secret,
     stop,
     async [Symbol.asyncDispose]() {
@@ -108,21 +86,6 @@ export async function startRecorder(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls cond until it holds or the deadline passes (never a fixed sleep). */
-export async function until<T>(
-  cond: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
 }
 
 /** The caller's direct connection to a recorder under the session grant its query got. */
@@ -177,7 +140,7 @@ export async function startCalleeStage(
     if (o.permitAlice !== false) {
       const permit = await pvrlink(["permit", "add", "alice", "--data", rec.dataDir]);
       if (permit.code !== 0) throw new Error(`permit add alice: ${permit.stderr}`);
-      await rec.log.waitFor(/recorder registered/);
+      await rec.log.waitForLine(/recorder registered/);
     }
     return stage;
   } catch (err) {

@@ -2,17 +2,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { waitFor } from "../../demo/wait-for.ts";
 import type { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import { LeaseKeeper } from "../../firmware/send/lease-keeper.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import type { NodeProcess } from "../support/control-node.ts";
-import {
-  type CalleeStage,
-  dialRecorder,
-  type RecorderProc,
-  startCalleeStage,
-  until,
-} from "./recorder-harness.ts";
+import { type CalleeStage, dialRecorder, type RecorderProc, startCalleeStage } from "./recorder-harness.ts";
 
 let stage: CalleeStage;
 let node: NodeProcess;
@@ -49,13 +44,13 @@ async function openOffer(name: string, payload: Uint8Array) {
 describe("session lease on the receiving side", () => {
   test("an extension the caller obtained keeps the callee's channel open past the first lease", async () => {
     const payload = new Uint8Array(5000).fill(3);
-    const from = rec.log.length;
+    const from = rec.log.mark();
     const { s, conn, sha256 } = await openOffer("long.bin", payload);
     const ext = await alice.extend(s.id);
     expect(ext.expiresAt).toBeGreaterThan(s.expiresAt);
-    await rec.log.waitFor(new RegExp(`lease-extended session=${s.id}`), { from, timeoutMs: 8000 });
+    await rec.log.waitForLine(new RegExp(`lease-extended session=${s.id}`), { since: from, timeoutMs: 8000 });
     conn.setExpiry(ext.expiresAt); // the caller's side follows its own extension
-    await until(() => Date.now() > s.expiresAt + 300, "the first lease to pass");
+    await waitFor("the first lease to pass", () => Date.now() > s.expiresAt + 300);
     await conn.sendData(payload.subarray(1000));
     await conn.send({ type: "end", size: payload.byteLength, sha256 });
     expect(await conn.receive()).toMatchObject({ type: "receipt", ok: true, sha256 });
@@ -94,11 +89,14 @@ describe("session lease on the receiving side", () => {
     });
     try {
       const lease = s.expiresAt - Date.now();
-      await Bun.sleep(lease * 0.5);
+      // Half the lease: the keeper asks for its extension later, so the node vanishes before it asks.
+      await waitFor("half the lease to pass", () => Date.now() >= s.expiresAt - lease * 0.5, {
+        timeoutMs: lease,
+      });
       await proxy.pause();
-      await until(() => refused.length > 0, "the first extension request to fail", lease);
+      await waitFor("the first extension request to fail", () => refused.length > 0, { timeoutMs: lease });
       await proxy.resume();
-      await until(() => extended.length > 0, "a retried extension", lease);
+      await waitFor("a retried extension", () => extended.length > 0, { timeoutMs: lease });
       expect(extended[0]).toBeGreaterThan(s.expiresAt);
       expect((await alice.session(s.id)).extensions).toBe(1);
     } finally {

@@ -9,6 +9,7 @@ import { splitBytes } from "../../codec/split/split-bytes.ts";
 import { peekSplitHeaderLength } from "../../codec/split/split-format.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { fromBase64url, randomBytes } from "../../crypto/random-token.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
 import { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import {
@@ -24,13 +25,7 @@ import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { NodeProcess } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import {
-  type CalleeStage,
-  dialRecorder,
-  type RecorderProc,
-  startCalleeStage,
-  until,
-} from "./recorder-harness.ts";
+import { type CalleeStage, dialRecorder, type RecorderProc, startCalleeStage } from "./recorder-harness.ts";
 
 const FIXTURE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
 let stage: CalleeStage;
@@ -96,7 +91,10 @@ function offer(
 
 /** Waits until grandma's incoming (temp) directory is empty: a failed receive leaves nothing behind. */
 function noTempFiles(): Promise<boolean> {
-  return until(() => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0, "temp files gone");
+  return waitFor(
+    "temp files gone",
+    () => readdirSync(join(rec.dataDir, "library", ".incoming")).length === 0,
+  );
 }
 
 interface Listed {
@@ -128,7 +126,9 @@ const base = {
 };
 
 beforeAll(async () => {
-  stage = await startCalleeStage();
+  // Thirteen sends from alice back to back: the node's default per-device limit (20/s, burst 40) is a
+  // hardening test's subject, not this file's, so it must not throttle the caller here.
+  stage = await startCalleeStage({ nodeConfig: { rateLimitPerSec: 500, rateLimitBurst: 1000 } });
   ({ node, rec, alice } = stage);
 }, 30_000);
 
@@ -162,7 +162,7 @@ describe("receiving through the daemon", () => {
     const got = (await listed("film.mpg"))!;
     expect(got.sender).toBe("alice");
     expect(sha(readFileSync(got.path))).toBe(base.sha256);
-    await rec.log.waitFor(/filed .*name=film\.mpg .*split=true/);
+    await rec.log.waitForLine(/filed .*name=film\.mpg .*split=true/);
   }, 20_000);
 
   test("secret: the whole recording through the relay, only OFFER/END/RECEIPT on the channel", async () => {
@@ -184,7 +184,7 @@ describe("receiving through the daemon", () => {
 
   test("fallback: both parts through the relay with no direct connection, announced by data triggers only", async () => {
     const s = await live();
-    const from = rec.log.length;
+    const from = rec.log.mark();
     const direct = await relayUpload(
       s,
       RELAY_STREAM_DIRECT,
@@ -203,7 +203,7 @@ describe("receiving through the daemon", () => {
       },
       parts.protected,
     );
-    await rec.log.waitFor(/filed .*name=fallback\.mpg/, { from });
+    await rec.log.waitForLine(/filed .*name=fallback\.mpg/, { since: from });
     expect((await listed("fallback.mpg"))?.sha256).toBe(base.sha256);
   }, 20_000);
 
@@ -226,9 +226,9 @@ describe("receiving through the daemon", () => {
     expect(await listed("spliced.mpg")).toBeUndefined();
     // The other session's protected part is a valid half split for that session and waits for its direct half;
     // ending that session drops it and its temp file.
-    const from = rec.log.length;
+    const from = rec.log.mark();
     await node.admin.endSession(other.id, "operator");
-    await rec.log.waitFor(new RegExp(`session-work-ended session=${other.id}`), { from });
+    await rec.log.waitForLine(new RegExp(`session-work-ended session=${other.id}`), { since: from });
     await noTempFiles();
   }, 20_000);
 
@@ -243,10 +243,10 @@ describe("receiving through the daemon", () => {
       meta: { sha256: "0".repeat(64), recordingType: "data", secret: false },
     });
     await conn.sendData(new Uint8Array(100_000));
-    const from = rec.log.length;
-    await rec.log.waitFor(/offer session=\S+ kind=data name=cut\.bin/);
+    const from = rec.log.mark();
+    await rec.log.waitForLine(/offer session=\S+ kind=data name=cut\.bin/);
     await node.admin.endSession(s.id, "operator");
-    await rec.log.waitFor(new RegExp(`session-ended session=${s.id} reason=operator`), { from });
+    await rec.log.waitForLine(new RegExp(`session-ended session=${s.id} reason=operator`), { since: from });
     const err = await conn.receive().then(
       () => undefined,
       (e: unknown) => e,
@@ -308,11 +308,10 @@ describe("receiving through the daemon", () => {
       );
       await alice.uploadData(transferId, 0, body).catch(() => {});
       await alice.completeTransfer(transferId, { size: body.byteLength }).catch(() => {});
-      await rec.log.waitFor(new RegExp(`receive-failed session=${s.id} code=clear_data_refused`));
-      // Give a download that was not stopped the time to finish and be filed, then look.
-      await Bun.sleep(300);
-      expect(await listed(name)).toBeUndefined();
+      await rec.log.waitForLine(new RegExp(`receive-failed session=${s.id} code=clear_data_refused`));
+      // A download that was not stopped would hold a temp file until it is filed: once none is left, look.
       await noTempFiles();
+      expect(await listed(name)).toBeUndefined();
     }, 20_000);
   }
 

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "../../demo/wait-for.ts";
 import { pattern } from "./relay-harness.ts";
 
 type RequestBody = NonNullable<RequestInit["body"]>;
@@ -28,16 +29,6 @@ async function startNode(dir: string): Promise<Node> {
   reader.releaseLock();
   const { http } = JSON.parse(text.split("\n")[0]!) as { http: string };
   return { url: `http://${http}`, proc };
-}
-
-async function waitFor<T>(f: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
 }
 
 test("kill -9 mid-upload: acknowledged bytes survive, the rest is reported missing, resuming completes byte-identical", async () => {
@@ -79,10 +70,10 @@ test("kill -9 mid-upload: acknowledged bytes survive, the rest is reported missi
       (e) => e,
     );
     // Wait until the node has made part of the in-flight body durable, then kill it without warning.
-    const midway = await waitFor(async () => {
+    const midway = await waitFor("in-flight bytes to become durable", async () => {
       const s = (await (await call("dev_a", "GET", `/v1/transfers/${id}`)).json()) as { received: number };
       return s.received > acked ? s.received : undefined;
-    }, "in-flight bytes to become durable");
+    });
     node.proc.kill(9);
     await node.proc.exited;
     await inFlight;

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ChildProcess, firstJson, type HostPort, hostPort } from "../../demo/child-process.ts";
+import type { ChildProcess, HostPort } from "../../demo/child-process.ts";
+import { startNodeDaemon } from "../../demo/daemon-process.ts";
 import { AdminClient, ControlClient } from "../../protocol/control-client.ts";
 import { PVRLINK_SOURCE, pvrlink } from "./pvrlink-source.ts";
 
@@ -49,44 +50,32 @@ export interface NodeOptions {
 /** Spawns the node and reads its first stdout line, a JSON object with the bound addresses. */
 export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
   const dataDir = o.dataDir ?? makeDataDir();
-  const args = [
-    ...PVRLINK_SOURCE,
-    "control",
-    "serve",
-    "--data",
-    dataDir,
-    "--http",
-    o.http ?? "127.0.0.1:0",
-    "--udp",
-    o.udp ?? "127.0.0.1:0",
-  ];
+  const args = ["--data", dataDir];
   if (o.config) {
     const file = join(dataDir, "test-config.json");
     writeFileSync(file, JSON.stringify(o.config));
     args.push("--config", file);
   }
-  const log = new ChildProcess("control node", args);
-  let first: { http: string; udp: string };
-  try {
-    first = await firstJson<{ http: string; udp: string }>(log, "http");
-  } catch (err) {
-    await log.stop("SIGKILL");
-    throw new Error(`${(err as Error).message}:\n${log.lines.join("\n")}`);
-  }
-  const baseUrl = `http://${first.http}`;
+  const node = await startNodeDaemon(
+    { command: PVRLINK_SOURCE, label: "control node", args },
+    { http: o.http ?? "127.0.0.1:0", udp: o.udp ?? "127.0.0.1:0" },
+  );
+  const log = node.proc;
+  const httpAddr = `${node.http.host}:${node.http.port}`;
+  const udpAddr = `${node.udp.host}:${node.udp.port}`;
+  const baseUrl = `http://${httpAddr}`;
   const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     const code = await log.stop(signal);
-    await log.drained;
     return signal === "SIGKILL" ? null : code;
   };
   return {
     dataDir,
     baseUrl,
-    http: hostPort(first.http),
-    udp: hostPort(first.udp),
-    httpAddr: first.http,
-    udpAddr: first.udp,
+    http: node.http,
+    udp: node.udp,
+    httpAddr,
+    udpAddr,
     adminToken,
     admin: new AdminClient(baseUrl, adminToken),
     proc: log.proc,

@@ -1,6 +1,6 @@
 /** @module What a transfer leaves on disk: a file's SHA-256, a recorder's temp files, the node's spool files. */
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 export async function sha256File(path: string): Promise<string> {
@@ -25,4 +25,11 @@ export async function spoolFiles(nodeDataDir: string): Promise<Map<string, strin
   };
   await walk(nodeDataDir);
   return out;
+}
+
+/** Sizes of the node's spool files now (a file removed between the listing and its stat counts 0). */
+export async function spoolSizes(nodeDataDir: string): Promise<number[]> {
+  if (!existsSync(nodeDataDir)) return [];
+  const paths = [...(await spoolFiles(nodeDataDir)).values()];
+  return Promise.all(paths.map(async (p) => (await stat(p).catch(() => ({ size: 0 }))).size));
 }

@@ -3,6 +3,7 @@ import { createSocket } from "node:dgram";
 import { KeepaliveHandler } from "../../control/udp/keepalive-handler.ts";
 import { UdpEndpoint } from "../../control/udp/udp-endpoint.ts";
 import { deriveKey } from "../../crypto/hmac.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import { buildKeepalive } from "../../protocol/keepalive-request.ts";
 
 const DEVICES = 1000;
@@ -42,7 +43,7 @@ async function run(
     stderr: "inherit",
   });
   // Measure over a window that starts once the sender is up (first datagram seen).
-  while (r.count() === 0) await Bun.sleep(5);
+  await waitFor(`the first datagram at ${name}`, () => r.count() > 0, { intervalMs: 5 });
   const c0 = r.count();
   const t0 = performance.now();
   await child.exited;

@@ -1,9 +1,9 @@
 /** @module Scenario: a home router's wan address changes (dynamic IP); the recorder re-registers and queries after it get the new address. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
+import { waitFor } from "../../../demo/wait-for.ts";
 import { ROOT } from "../../support/compiled-binary.ts";
 import { sha256File } from "../../support/left-behind.ts";
-import { waitFor } from "../run-in.ts";
 import { events, Scenario } from "./scenario-kit.ts";
 
 let s: Scenario;

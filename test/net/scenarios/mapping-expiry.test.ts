@@ -1,10 +1,10 @@
 /** @module Scenario: a keepalive interval longer than the router's UDP timeout; triggers fail, the recorder detects the expiry and shortens its interval until they work. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
+import { waitFor } from "../../../demo/wait-for.ts";
 import { ROOT } from "../../support/compiled-binary.ts";
 import { summaryOf } from "../../support/send-summary.ts";
 import { NODE_ADDR } from "../net-bed.ts";
-import { waitFor } from "../run-in.ts";
 import { events, Scenario } from "./scenario-kit.ts";
 
 const UDP_TIMEOUT_SEC = 2;

@@ -1,8 +1,8 @@
 /** @module Scenario: the control node is killed mid-transfer and restarted; recorders come back on their own and nothing half-written is filed. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { waitFor } from "../../../demo/wait-for.ts";
 import { sha256File } from "../../support/left-behind.ts";
 import { summaryOf } from "../../support/send-summary.ts";
-import { waitFor } from "../run-in.ts";
 import { events, Scenario } from "./scenario-kit.ts";
 
 let s: Scenario;
@@ -40,7 +40,7 @@ test("node killed during a relay transfer and restarted: recorders re-register u
     { timeoutMs: 20_000, intervalMs: 20 },
   );
   const marks = { alice: alice.proc.mark(), bob: bob.proc.mark() };
-  await s.node.kill("SIGKILL");
+  await s.node.stop("SIGKILL");
   // Cut in the middle, not after the end: otherwise this test would prove nothing about the outage.
   expect(Math.max(...cutAt)).toBeLessThan(SIZE);
 

@@ -1,7 +1,7 @@
 /** @module Scenario: recorders behind NAT register and keep their mapping; the node and the recorder both see the router's public address. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { waitFor } from "../../../demo/wait-for.ts";
 import { NODE_ADDR } from "../net-bed.ts";
-import { waitFor } from "../run-in.ts";
 import { events, Scenario } from "./scenario-kit.ts";
 
 let s: Scenario;

@@ -1,40 +1,60 @@
 /** @module The recorder scenarios' stage: a control node in the wan namespace, recorders in NATed homes, all the compiled binary. */
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { recorderEnrollArgs, STEADY_STAT } from "../../../demo/recorder-args.ts";
-import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
+import { type ChildProcess, type RunResult, runToEnd } from "../../../demo/child-process.ts";
+import { Cluster, type Recorder } from "../../../demo/cluster.ts";
+import { waitFor } from "../../../demo/wait-for.ts";
+import type { AccountingEntry, AdminDevice } from "../../../protocol/api-types.ts";
 import { compiledBinary } from "../../support/compiled-binary.ts";
-import { incomingLeftovers, spoolFiles } from "../../support/left-behind.ts";
+import { incomingLeftovers, spoolSizes } from "../../support/left-behind.ts";
 import { createNetBed, type NetBed, type NetBedOptions, NODE_ADDR } from "../net-bed.ts";
 import { readInNs, sysctl } from "../ns-admin.ts";
-import { type NsProcess, waitFor } from "../run-in.ts";
+import { inNamespace } from "../run-in.ts";
 
 /** The binary under test (test/support/compiled-binary.ts). */
 export function binary(): string {
   return compiledBinary("The NAT scenarios");
 }
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface ScenarioRecorder {
-  name: string;
+export interface ScenarioRecorder extends Recorder {
   /** The home (1-based) whose LAN it runs in. */
   home: number;
-  id: string;
-  dataDir: string;
-  proc: NsProcess;
-  runArgs: string[];
 }
 
 export interface ScenarioOptions extends NetBedOptions {
   /** Control node config overrides (control/control-config.ts keys). */
   nodeConfig?: Record<string, unknown>;
+}
+
+/**
+ * The scenarios' recorder flags: keepalive 5 s (the shortest the config allows), floor 1 s so a lost mapping is
+ * repaired quickly, and no periodic inbox check (a trigger must bring the pickup).
+ */
+const SCENARIO_RECORDER_FLAGS = ["--keepalive", "5", "--keepalive-floor", "1", "--inbox-every", "3600"];
+
+/**
+ * fetch() from inside namespace `ns` (this process cannot reach the node's address): a one-line fetch in a
+ * fresh Bun process there, which prints the status and the body. Enough for the admin API's JSON calls.
+ */
+function fetchInNamespace(ns: string): typeof fetch {
+  const script =
+    "const h=JSON.parse(process.env.H);const r=await fetch(process.env.U,{method:process.env.M,headers:h,body:process.env.B||undefined});" +
+    "console.log(r.status);console.log(await r.text())";
+  const f = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const r = await runToEnd([...inNamespace(ns), process.execPath, "-e", script], {
+      U: String(input),
+      M: init.method ?? "GET",
+      H: JSON.stringify(Object.fromEntries(new Headers(init.headers).entries())),
+      B: typeof init.body === "string" ? init.body : "",
+    });
+    const nl = r.stdout.indexOf("\n");
+    if (r.code !== 0 || nl < 0)
+      throw new Error(`fetch ${String(input)} in ${ns}: exit ${r.code}: ${r.stderr}`);
+    const status = Number(r.stdout.slice(0, nl));
+    const body = r.stdout.slice(nl + 1).replace(/\n$/, "");
+    return new Response(status === 204 || status === 304 ? null : body, { status });
+  };
+  return f as typeof fetch;
 }
 
 /** The parsed `pvrlink recorder status --json` output (the fields the scenarios look at). */
@@ -52,98 +72,68 @@ export interface StatusView {
 }
 
 /**
- * A net bed plus a node and recorders. Everything runs inside the bed's namespaces through `bed.runIn`, so
- * the bed's teardown kills it; `dispose` also removes the temporary data directories.
+ * A net bed plus the shared Cluster (demo/cluster.ts): the node in the wan namespace on NODE_ADDR, each
+ * recorder in its home's LAN namespace, all the compiled binary. Disposing stops them and removes the data
+ * directories, then tears the bed down.
  */
 export class Scenario implements AsyncDisposable {
   readonly recorders = new Map<string, ScenarioRecorder>();
-  readonly adminToken = `adm_${crypto.randomUUID().replaceAll("-", "")}`;
-  node!: NsProcess;
-  http = "";
-  udp = "";
-  #nodeArgs: string[] = [];
 
   private constructor(
     readonly bed: NetBed,
-    readonly root: string,
-    readonly bin: string,
+    readonly cluster: Cluster,
   ) {}
 
   static async start(o: ScenarioOptions = {}): Promise<Scenario> {
     const bin = binary();
     const { nodeConfig, ...bedOpts } = o;
     const bed = await createNetBed(bedOpts);
-    const root = await mkdtemp(join(tmpdir(), "pvrlink-nat-"));
-    const s = new Scenario(bed, root, bin);
     try {
-      await mkdir(s.nodeDataDir, { recursive: true, mode: 0o700 });
-      await mkdir(s.loadDir, { recursive: true });
-      await writeFile(join(s.loadDir, "stat"), STEADY_STAT);
-      const configPath = join(root, "node-config.json");
-      await writeFile(
-        configPath,
-        JSON.stringify({ adminToken: s.adminToken, keepaliveIntervalSec: 5, ...nodeConfig }),
-        { mode: 0o600 },
-      );
-      s.#nodeArgs = ["control", "serve", "--data", s.nodeDataDir, "--config", configPath];
-      await s.#startNode(`${NODE_ADDR}:0`, `${NODE_ADDR}:0`);
-      return s;
+      const cluster = await Cluster.start({
+        command: [bin],
+        ...(nodeConfig ? { nodeConfig } : {}),
+        nodeAt: { wrap: inNamespace(bed.wan.ns), host: NODE_ADDR },
+        adminFetch: fetchInNamespace(bed.wan.ns),
+        recorderFlags: SCENARIO_RECORDER_FLAGS,
+      });
+      return new Scenario(bed, cluster);
     } catch (err) {
-      await s[Symbol.asyncDispose]().catch(() => {});
+      await bed.destroy().catch(() => {});
       throw err;
     }
   }
 
-  get nodeDataDir(): string {
-    return join(this.root, "node");
+  get node(): ChildProcess {
+    return this.cluster.node;
   }
 
-  get loadDir(): string {
-    return join(this.root, "steady-load");
+  /** The node's HTTP listener, "host:port". */
+  get http(): string {
+    return `${this.cluster.http.host}:${this.cluster.http.port}`;
   }
 
-  get nodeUrl(): string {
-    return `http://${this.http}`;
+  /** The node's UDP endpoint, "host:port". */
+  get udp(): string {
+    return this.cluster.udpAddr;
   }
 
-  async #startNode(http: string, udp: string): Promise<void> {
-    this.node = this.bed.runIn(this.bed.wan.ns, [this.bin, ...this.#nodeArgs, "--http", http, "--udp", udp], {
-      label: "node",
-    });
-    const m = await this.node.waitForLine(/^\{"http":"([^"]+)","udp":"([^"]+)"\}/, { timeoutMs: 15_000 });
-    this.http = m[1] as string;
-    this.udp = m[2] as string;
+  get root(): string {
+    return this.cluster.root;
   }
 
   /** Kills the node (SIGKILL: a crash) and starts it again on the same ports and data. */
-  async restartNode(): Promise<void> {
-    await this.node.kill("SIGKILL");
-    // The ports were just freed by the dead process; a bind can still race its teardown, so retry briefly.
-    await waitFor(
-      "the node to start again on its old ports",
-      async () => {
-        try {
-          await this.#startNode(this.http, this.udp);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      { timeoutMs: 15_000, intervalMs: 100 },
-    );
+  restartNode(): Promise<void> {
+    return this.cluster.restartNode("SIGKILL");
   }
 
   /** Runs one pvrlink command to completion inside namespace `ns`. */
-  async run(ns: string, args: string[]): Promise<RunResult> {
-    const p = this.bed.runIn(ns, [this.bin, ...args], { label: `pvrlink ${args[0]}` });
-    const code = await p.exited;
-    return { code, stdout: p.lines.join("\n"), stderr: p.errLines.join("\n") };
+  run(ns: string, args: string[]): Promise<RunResult> {
+    return this.cluster.run(args, undefined, inNamespace(ns));
   }
 
   /** Runs a pvrlink command in recorder NAME's home with its data dir. */
   recorderRun(name: string, args: string[]): Promise<RunResult> {
-    const r = this.recorder(name);
-    return this.run(this.bed.home(r.home).ns, [...args, "--data", r.dataDir]);
+    return this.cluster.recorderRun(name, args);
   }
 
   /** Like recorderRun, but throws with the output unless the command exits 0. */
@@ -159,34 +149,8 @@ export class Scenario implements AsyncDisposable {
     return r;
   }
 
-  /**
-   * An admin API call made from inside the wan namespace (the test process itself cannot reach the node's
-   * address): a one-line fetch in a fresh Bun process, which prints the status and the body.
-   */
-  async admin<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-    const script =
-      "const r=await fetch(process.env.U,{method:process.env.M,headers:{authorization:'Bearer '+process.env.T,'content-type':'application/json'},body:process.env.B||undefined});" +
-      "console.log(r.status);console.log(await r.text())";
-    const p = this.bed.runIn(this.bed.wan.ns, [process.execPath, "-e", script], {
-      label: `admin ${path}`,
-      env: {
-        U: `${this.nodeUrl}/admin${path}`,
-        M: init.method ?? "GET",
-        T: this.adminToken,
-        B: init.body === undefined ? "" : JSON.stringify(init.body),
-      },
-    });
-    const code = await p.exited;
-    const [status, ...body] = p.lines;
-    if (code !== 0 || !status?.startsWith("2"))
-      throw new Error(
-        `admin ${path}: exit ${code} status ${status}: ${body.join("\n")} ${p.errLines.join(" ")}`,
-      );
-    return JSON.parse(body.join("\n")) as T;
-  }
-
   devices(): Promise<AdminDevice[]> {
-    return this.admin<AdminDevice[]>("/devices");
+    return this.cluster.admin.devices();
   }
 
   async device(name: string): Promise<AdminDevice> {
@@ -196,53 +160,26 @@ export class Scenario implements AsyncDisposable {
   }
 
   accounting(): Promise<AccountingEntry[]> {
-    return this.admin<AccountingEntry[]>("/accounting");
-  }
-
-  sessions(): Promise<AdminSession[]> {
-    return this.admin<AdminSession[]>("/sessions");
+    return this.cluster.admin.accounting();
   }
 
   /** Enrolls NAME from inside home N (an enrollment token redeemed over HTTP through the NAT), without a daemon. */
-  async enroll(name: string, home: number): Promise<string> {
-    const dataDir = join(this.root, name);
-    const { token } = await this.admin<{ token: string }>("/enrollment-tokens", { method: "POST", body: {} });
-    const r = await this.run(
-      this.bed.home(home).ns,
-      recorderEnrollArgs({ node: this.nodeUrl, udp: this.udp, token, name, dataDir }),
-    );
-    if (r.code !== 0) throw new Error(`recorder enroll ${name}: ${r.stderr || r.stdout}`);
-    return dataDir;
+  enroll(name: string, home: number): Promise<string> {
+    return this.cluster.enroll(name, inNamespace(this.bed.home(home).ns));
   }
 
   /**
-   * Enrolls NAME in home N and starts its daemon there (keepalive 5 s, the shortest the config allows; floor 1 s
-   * so a lost mapping is repaired quickly), then waits until the node counts it connected and registered.
+   * Enrolls NAME in home N and starts its daemon there, listening on all its addresses, then waits until the
+   * node counts it connected and registered.
    */
   async addRecorder(name: string, home: number, args: string[] = []): Promise<ScenarioRecorder> {
-    const dataDir = await this.enroll(name, home);
-    const runArgs = [
-      "recorder",
-      "run",
-      "--data",
-      dataDir,
-      "--listen",
-      "0.0.0.0:0",
-      "--keepalive",
-      "5",
-      "--keepalive-floor",
-      "1",
-      "--inbox-every",
-      "3600",
-      "--load-from",
-      this.loadDir,
-      ...args,
-    ];
-    const proc = this.bed.runIn(this.bed.home(home).ns, [this.bin, ...runArgs], { label: name });
-    const m = await proc.waitForLine(/^\{"direct":"[^"]+","device":"([^"]+)"/, { timeoutMs: 15_000 });
-    const rec: ScenarioRecorder = { name, home, id: m[1] as string, dataDir, proc, runArgs };
+    const r = await this.cluster.addRecorder(name, {
+      wrap: inNamespace(this.bed.home(home).ns),
+      listen: "0.0.0.0:0",
+      args,
+    });
+    const rec: ScenarioRecorder = { ...r, home };
     this.recorders.set(name, rec);
-    await this.waitRegistered(name);
     return rec;
   }
 
@@ -292,10 +229,8 @@ export class Scenario implements AsyncDisposable {
   }
 
   /** Sizes of the node's spool files (`<transfer>.part`) now. */
-  async spoolSizes(): Promise<number[]> {
-    if (!existsSync(this.nodeDataDir)) return [];
-    const paths = [...(await spoolFiles(this.nodeDataDir)).values()];
-    return Promise.all(paths.map(async (p) => (await stat(p).catch(() => ({ size: 0 }))).size));
+  spoolSizes(): Promise<number[]> {
+    return spoolSizes(this.cluster.nodeDataDir);
   }
 
   /**
@@ -319,9 +254,9 @@ export class Scenario implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     try {
-      await this.bed.destroy();
+      await this.cluster[Symbol.asyncDispose]();
     } finally {
-      await rm(this.root, { recursive: true, force: true });
+      await this.bed.destroy();
     }
   }
 }

@@ -1,10 +1,10 @@
 /** @module Scenario: a STATUS query and a data-waiting trigger reach a recorder behind NAT through its keepalive mapping alone. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { waitFor } from "../../../demo/wait-for.ts";
 import { ROOT } from "../../support/compiled-binary.ts";
 import { sha256File } from "../../support/left-behind.ts";
 import { summaryOf } from "../../support/send-summary.ts";
-import { waitFor } from "../run-in.ts";
 import { events, Scenario } from "./scenario-kit.ts";
 
 let s: Scenario;

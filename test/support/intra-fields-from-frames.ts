@@ -10,10 +10,10 @@
  * header bits change. make-es.sh checks that ffmpeg decodes the result to the same pixels as weaving the
  * fields it encoded.
  */
-import { parseGopHeader } from "./gop-header.ts";
-import { parsePictureCodingExtension } from "./picture-coding-extension.ts";
-import { PICTURE_CODING_TYPE_I, parsePictureHeader } from "./picture-header.ts";
-import { StartCodeScanner } from "./start-code-scanner.ts";
+import { parseGopHeader } from "../../codec/mpeg-video/gop-header.ts";
+import { parsePictureCodingExtension } from "../../codec/mpeg-video/picture-coding-extension.ts";
+import { PICTURE_CODING_TYPE_I, parsePictureHeader } from "../../codec/mpeg-video/picture-header.ts";
+import { StartCodeScanner } from "../../codec/mpeg-video/start-code-scanner.ts";
 import {
   EXTENSION_START_CODE,
   GROUP_START_CODE,
@@ -22,7 +22,7 @@ import {
   SEQUENCE_END_CODE,
   SEQUENCE_EXTENSION_ID,
   SEQUENCE_HEADER_CODE,
-} from "./start-codes.ts";
+} from "../../codec/mpeg-video/start-codes.ts";
 
 /** Field rate code -> frame rate code (ISO/IEC 13818-2 Table 6-4): 50 -> 25, 59.94 -> 29.97, 60 -> 30. */
 const HALF_RATE: Record<number, number> = { 6: 3, 7: 4, 8: 5 };

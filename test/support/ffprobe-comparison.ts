@@ -6,7 +6,7 @@
  * pkt_pos is the end of the previous frame's last picture (the sequence and GOP headers in between travel
  * with the next frame); the first packet starts at 0.
  */
-import type { VideoIndexer } from "./video-indexer.ts";
+import type { VideoIndexer } from "../../codec/mpeg-video/video-indexer.ts";
 
 export interface FfprobeFrame {
   pos: number;

@@ -3,11 +3,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { serveWatchedCases } from "../../test/support/fuzz-watchdog.ts";
-import { seededInts } from "../../test/support/seeded-random.ts";
-import type { ByteRange, RecordingIndex } from "../recording-index.ts";
-import { mergeBytes, splitBytes } from "../split/split-bytes.ts";
-import { RecordingIndexer } from "./recording-indexer.ts";
+import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import type { ByteRange, RecordingIndex } from "../../codec/recording-index.ts";
+import { mergeBytes, splitBytes } from "../../codec/split/split-bytes.ts";
+import { serveWatchedCases } from "./fuzz-watchdog.ts";
+import { seededInts } from "./seeded-random.ts";
 
 const dir = join(import.meta.dir, "../../testdata/containers");
 const FIXTURES = ["mp4-h264.mp4", "mp4-h264-faststart.mp4"].map((name) => ({

@@ -1,13 +1,22 @@
 /** @module Test helpers for the direct channel: tickets, a listener with captured logs, a frame-rewriting proxy. */
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { randomToken } from "../../crypto/random-token.ts";
-import type { DirectConnection } from "./direct-connection.ts";
-import { dialDirect } from "./direct-dial.ts";
-import { DirectChannelError } from "./direct-error.ts";
-import { decodePreamble, FrameReader, frameHeader, isClearFrame } from "./direct-frame.ts";
-import { type DirectListener, type DirectLogEvent, listenDirect } from "./direct-listener.ts";
-import type { DirectMessage } from "./direct-message.ts";
-import { SessionTicketStore, type TicketInput } from "./session-ticket-store.ts";
+import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
+import { dialDirect } from "../../firmware/direct/direct-dial.ts";
+import { DirectChannelError } from "../../firmware/direct/direct-error.ts";
+import {
+  decodePreamble,
+  FrameReader,
+  frameHeader,
+  isClearFrame,
+} from "../../firmware/direct/direct-frame.ts";
+import {
+  type DirectListener,
+  type DirectLogEvent,
+  listenDirect,
+} from "../../firmware/direct/direct-listener.ts";
+import type { DirectMessage } from "../../firmware/direct/direct-message.ts";
+import { SessionTicketStore, type TicketInput } from "../../firmware/direct/session-ticket-store.ts";
 
 export interface Kit extends AsyncDisposable {
   listener: DirectListener;
@@ -124,15 +133,6 @@ export async function proxiedPair(
       await kit.listener.close();
     },
   };
-}
-
-/** Waits until cond() holds, polling; fails after timeoutMs rather than hanging the suite. */
-export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("waitFor: condition not met in time");
-    await Bun.sleep(2);
-  }
 }
 
 /**

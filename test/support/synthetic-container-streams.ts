@@ -1,7 +1,7 @@
 /** @module Builders of small, exactly known PS/TS structures for the container tests (not used by the codec itself). */
 
-import { crc32Mpeg } from "./mpeg-crc32.ts";
-import { TS_PACKET_LENGTH, TS_SYNC_BYTE } from "./ts-packet.ts";
+import { crc32Mpeg } from "../../codec/container/mpeg-crc32.ts";
+import { TS_PACKET_LENGTH, TS_SYNC_BYTE } from "../../codec/container/ts-packet.ts";
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));

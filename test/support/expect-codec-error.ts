@@ -1,7 +1,7 @@
 /** @module Test helper: asserts that a strict parser throws CodecError with a given code. */
 
 import { expect } from "bun:test";
-import { CodecError } from "../codec-error.ts";
+import { CodecError } from "../../codec/codec-error.ts";
 
 export function expectCodecError(run: () => unknown, code: string): void {
   let caught: unknown;

@@ -2,6 +2,7 @@
 import type { udp } from "bun";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import { buildKeepalive, keepaliveKey, readKeepaliveResponse } from "../../protocol/keepalive-request.ts";
 import type { TransportAddress } from "../../protocol/stun-address.ts";
 import {
@@ -12,15 +13,6 @@ import {
 } from "../../protocol/trigger-datagram.ts";
 
 export type Answerer = (t: Trigger) => string | undefined | "no-ack";
-
-/** Polls cond until true or timeout (tests wait for conditions, never for fixed times). */
-export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 export class DeviceAgent implements AsyncDisposable {
   readonly triggers: Trigger[] = [];
@@ -100,7 +92,7 @@ export class DeviceAgent implements AsyncDisposable {
     });
     this.#pendingTx = transactionId;
     this.socket.send(bytes, this.node.port, this.node.host);
-    await waitFor(() => this.#mapped !== null, 3000, "keepalive response");
+    await waitFor("keepalive response", () => this.#mapped !== null, { timeoutMs: 3000 });
     return this.#mapped!;
   }
 

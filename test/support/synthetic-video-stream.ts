@@ -2,7 +2,7 @@
  * @module Builds MPEG-1/2 video headers and small synthetic elementary streams bit by bit, so tests can state
  * exactly which field is wrong; the slice payloads are filler, not decodable video.
  */
-import { BitWriter, buildHeader } from "./bit-writer.ts";
+
 import {
   EXTENSION_START_CODE,
   GROUP_START_CODE,
@@ -12,7 +12,8 @@ import {
   SEQUENCE_EXTENSION_ID,
   SEQUENCE_HEADER_CODE,
   USER_DATA_START_CODE,
-} from "./start-codes.ts";
+} from "../../codec/mpeg-video/start-codes.ts";
+import { BitWriter, buildHeader } from "./bit-writer.ts";
 
 export interface SequenceHeaderFields {
   horizontalSize: number;

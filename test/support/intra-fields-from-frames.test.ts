@@ -1,10 +1,10 @@
 /** @module Tests for intraFieldsFromFrames(): its output indexes as field pairs; bad input is refused. */
 import { describe, expect, test } from "bun:test";
+import { parseSequenceHeader } from "../../codec/mpeg-video/sequence-header.ts";
+import { indexVideoElementaryStream } from "../../codec/mpeg-video/video-indexer.ts";
 import { loadEsFixture } from "./es-fixtures.ts";
 import { intraFieldsFromFrames } from "./intra-fields-from-frames.ts";
-import { parseSequenceHeader } from "./sequence-header.ts";
-import { syntheticStream } from "./synthetic-stream.ts";
-import { indexVideoElementaryStream } from "./video-indexer.ts";
+import { syntheticStream } from "./synthetic-video-stream.ts";
 
 const FFMPEG = Bun.which("ffmpeg");
 
