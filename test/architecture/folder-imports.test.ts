@@ -106,7 +106,7 @@ const CASES: {
     report: ["bench/control.ts imports test/control/agent.ts"],
   },
   {
-    rule: "codec/ imports only codec/ and modules without I/O",
+    rule: "codec/ imports only codec/, errors/ and modules without I/O",
     files: {
       "codec/x.ts": 'import { readFileSync } from "node:fs";',
       "codec/split/y.ts":

@@ -107,11 +107,12 @@ export const FOLDER_RULES: readonly FolderRule[] = [
       }),
   },
   {
-    name: "codec/ imports only codec/ and modules without I/O",
+    name: "codec/ imports only codec/, errors/ and modules without I/O",
     check: (files) =>
       importsOf(files, (f) => isProduction(f) && f.folder.split("/")[0] === "codec", {
         module: (s) => IO_MODULE.test(s),
-        path: (p) => !p.startsWith("codec/"),
+        // errors/ is pure too (classes and codes, nothing else), and the one place coded errors are made.
+        path: (p) => !p.startsWith("codec/") && !p.startsWith("errors/"),
       }),
   },
   {
