@@ -158,21 +158,22 @@ describe("control node flows", () => {
   test("groups: membership grants, removal revokes on the next query", async () => {
     const caller = await peer();
     const callee = await peer();
-    const owner = await peer({ keepalive: false });
+    const stranger = await peer({ keepalive: false });
     await using _c = caller.agent;
     await using _d = callee.agent;
-    await using _o = owner.agent;
+    await using _o = stranger.agent;
     const g = `fam${n}`;
-    await owner.api.createGroup(g);
-    expect(await outcomeOf(owner.api.createGroup(g))).toBe("409 group_exists");
+    // "@g" resolves in the list owner's namespace (issue 21 item 1), so the callee owns the group it lists.
+    await callee.api.createGroup(g);
+    expect(await outcomeOf(stranger.api.createGroup(g))).toBe("409 group_exists");
     await callee.api.updateAllowList({ create: [`@${g}`] });
     expect(await outcomeOf(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
-    await owner.api.updateGroup(g, { add: [caller.cred.name] });
+    await callee.api.updateGroup(g, { add: [caller.cred.name] });
     expect((await caller.api.group(g)).members).toEqual([caller.cred.name.toLowerCase()]);
     expect(await outcomeOf(caller.api.updateGroup(g, { add: ["x"] }))).toBe("403 not_group_owner");
-    expect(await outcomeOf(callee.api.group(g))).toBe("404 group_not_found");
+    expect(await outcomeOf(stranger.api.group(g))).toBe("404 group_not_found");
     expect((await caller.api.query(callee.cred.name)).status).toBe(200);
-    await owner.api.updateGroup(g, { delete: [caller.cred.name] });
+    await callee.api.updateGroup(g, { delete: [caller.cred.name] });
     expect(await outcomeOf(caller.api.query(callee.cred.name))).toBe("403 permission_denied");
   });
 
