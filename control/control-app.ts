@@ -16,6 +16,7 @@ import { createSessionRoutes } from "./routes/session-routes.ts";
 import { renderStatusPage } from "./routes/status-page.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
+import { isDiskFull } from "./store/disk-full.ts";
 import { KeepaliveTable } from "./store/keepalive-table.ts";
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
@@ -120,6 +121,12 @@ export function createControlApp(
   // whose detail goes to the log (never to the client, never with request bodies).
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body(), err.status);
+    if (isDiskFull(err)) {
+      // Whatever needs space is refused as such; everything else keeps working (issue 21 item 2).
+      ctx.log(`disk full on ${c.req.method} ${c.req.path}: ${(err as Error).message}`);
+      const full = new ApiError(507, "insufficient_storage", "Cannot do this now: the node's disk is full");
+      return c.json(full.body(), full.status);
+    }
     ctx.log(`internal error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
     return c.json({ error: { code: "internal_error", message: "Internal error" } }, 500);
   });

@@ -40,6 +40,9 @@ export type ErrorCode =
   | "quota_exceeded"
   | "offset_mismatch"
   | "internal_error"
+  // Issue 21 item 2: the node-wide spool cap, and the free space kept for the database (both 507).
+  | "spool_full"
+  | "insufficient_storage"
   // Relay routes (control/relay) may add their own codes; clients treat any string as a code.
   | (string & {});
 

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { type Context, Hono } from "hono";
 import { ApiError } from "../errors/api-error.ts";
+import { noSpaceError, SpoolCapacity } from "../spool/spool-capacity.ts";
 import { followFile } from "../spool/spool-download.ts";
 import { type SpoolEntry, SpoolStore, type TransferKind } from "../spool/spool-store.ts";
 import { appendStream } from "../spool/spool-upload.ts";
@@ -27,6 +28,8 @@ export interface RelayDeps {
   quotaBytes: number;
   /** Lifetime of a transfer from its creation; expired entries are invisible and swept. */
   ttlSec: number;
+  /** Node-wide spool cap and free-space reserve (control/spool/spool-capacity.ts); unbounded when absent. */
+  capacity?: { capBytes: number; reserveBytes: number; freeBytes?: (dir: string) => number };
   getSession(sessionId: string): RelaySession | null;
   /** Fire-and-forget trigger to the recipient. */
   notify(deviceId: string, kind: "data", ref: Record<string, unknown>): void;
@@ -57,6 +60,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
   const log = deps.log ?? (() => {});
   const now = deps.now ?? Date.now;
   const store = new SpoolStore(deps.db, deps.spoolDir, log);
+  const capacity = deps.capacity ? new SpoolCapacity(deps.db, deps.spoolDir, deps.capacity) : null;
   const recovered = store.recover();
   if (recovered.orphans || recovered.shortened) {
     log(`spool: removed ${recovered.orphans} orphan files, shortened ${recovered.shortened} entries`);
@@ -165,6 +169,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
           },
         );
       }
+      capacity?.admitTransfer(size, now());
       const e = store.create(
         {
           sessionId,
@@ -211,6 +216,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
           },
         });
       }
+      capacity?.admitWrite(e);
       const live = { written: offset };
       uploading.set(id, live);
       let result: Awaited<ReturnType<typeof appendStream>>;
@@ -238,6 +244,8 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
         wake(id);
       }
       if (result.error instanceof ApiError) throw result.error;
+      const full = noSpaceError(result.error, result.received);
+      if (full) throw full;
       if (result.error !== undefined) {
         log(`spool: upload to ${id} ended early at ${result.received}: ${String(result.error)}`);
       }
