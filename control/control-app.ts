@@ -9,6 +9,7 @@ import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
+import { SessionRevocation } from "./query/session-revocation.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
 import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
@@ -33,6 +34,7 @@ export interface ControlContext {
   limiter: RateLimiter;
   query: QueryService;
   triggers: TriggerPort;
+  revocation: SessionRevocation;
   adminToken: string;
   spoolDir: string;
   nodeAddresses: () => { http: string; udp: string };
@@ -92,6 +94,15 @@ export function createControlContext(o: {
     limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
     query,
     triggers,
+    revocation: new SessionRevocation({
+      sessions,
+      allow,
+      devices,
+      triggers,
+      triggerDeadlineMs: config.triggerDeadlineMs,
+      storeLifetimeMs: config.relayTtlSec * 1000,
+      log,
+    }),
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
     nodeAddresses: o.nodeAddresses ?? (() => ({ http: config.http, udp: config.udp })),
@@ -159,7 +170,12 @@ export function createControlApp(
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/enroll" ? next() : auth(c, next)));
   app.route(
     "/v1",
-    createDeviceRoutes({ devices: ctx.devices, allow: ctx.allow, maxListEntries: config.maxListEntries }),
+    createDeviceRoutes({
+      devices: ctx.devices,
+      allow: ctx.allow,
+      maxListEntries: config.maxListEntries,
+      revocation: ctx.revocation,
+    }),
   );
   app.route(
     "/v1",
@@ -180,6 +196,7 @@ export function createControlApp(
       devices: ctx.devices,
       keepalives: ctx.keepalives,
       sessions: ctx.sessions,
+      revocation: ctx.revocation,
       triggers: ctx.triggers,
       triggerDeadlineMs: config.triggerDeadlineMs,
       enrollmentTokenTtlSec: config.enrollmentTokenTtlSec,

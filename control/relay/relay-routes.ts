@@ -17,6 +17,8 @@ export interface RelaySession {
   calleeId: string;
   mode: "live" | "store";
   state: "active" | "ended";
+  /** Ended by the node because a peer lost its permission: its transfers are refused and dropped. */
+  revoked?: boolean;
 }
 
 export interface RelayDeps {
@@ -88,7 +90,13 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
 
   const entryFor = (id: string, deviceId: string, role: "sender" | "recipient" | "either"): SpoolEntry => {
     const e = store.get(id, now());
-    if (!e)
+    if (e && deps.getSession(e.sessionId)?.revoked) {
+      // Issue 21 item 3: a revoked session's data goes, whoever asks, and frees its quota at once.
+      store.remove(id);
+      wake(id);
+      log(`spool: ${id} dropped (session revoked)`);
+    }
+    if (!e || deps.getSession(e.sessionId)?.revoked)
       throw new ApiError(404, "transfer_not_found", "No such transfer (or it expired or was acknowledged)");
     const ok =
       role === "sender"

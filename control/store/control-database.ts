@@ -118,6 +118,10 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM allow_entries WHERE entry = '@' || old.name_key;
   END;
   `,
+  // Issue 21 item 3: when the node ended a session because its permission went (list edit, device removed).
+  `
+  ALTER TABLE sessions ADD COLUMN revoked_at INTEGER;
+  `,
 ];
 
 const COMPONENT = "control";

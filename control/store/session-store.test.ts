@@ -113,3 +113,24 @@ describe("SessionStore", () => {
     expect(sessions.accounting({})[0]).toMatchObject({ reporter: "node", reason: "expired" });
   });
 });
+
+describe("SessionStore.revoke() (issue 21 item 3)", () => {
+  for (const mode of ["live", "store"] as const) {
+    test(`revoke() ends a ${mode} session, drops its undelivered grant, logs it once and refuses extension`, () => {
+      const g = sessions.issue(a, b, mode, 60, 1000);
+      if (mode === "store") sessions.end(a, g.id, "uploaded", 0, 10, 2000);
+      expect(sessions.live(b, "callee", 0).map((s) => s.id)).toEqual([g.id]);
+      sessions.revoke(g.id, 3000);
+      sessions.revoke(g.id, 4000);
+      expect(sessions.get(g.id)).toMatchObject({ state: "ended", revoked: true });
+      expect(sessions.takePending(b, 3000)).toEqual([]);
+      expect(sessions.live(b, "callee", 0)).toEqual([]);
+      expect(sessions.accounting({}).filter((e) => e.reporter === "node")).toMatchObject([
+        { reason: "revoked" },
+      ]);
+      expect(() => sessions.extend(a, g.id, 3000)).toThrow(
+        expect.objectContaining({ code: "extension_refused" }),
+      );
+    });
+  }
+});

@@ -38,6 +38,7 @@ interface SessionRow {
   end_reason: string | null;
   ended_at: number | null;
   bytes_relay_node: number;
+  revoked_at: number | null;
 }
 
 /** The peer-facing summary; names come from a join so a renamed or deleted device still reads. */
@@ -47,7 +48,12 @@ export interface SessionSummary {
   calleeId: string;
   mode: SessionMode;
   state: SessionState;
+  /** The node ended it because a peer lost its permission: nothing of it may move any more. */
+  revoked?: boolean;
 }
+
+/** The end reason of a revoked session, in the accounting log and the `end` trigger. */
+export const REVOKED = "revoked";
 
 export class SessionStore {
   constructor(
@@ -114,8 +120,60 @@ export class SessionStore {
   get(id: string): SessionSummary | null {
     const r = this.row(id);
     return r
-      ? { id: r.id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: r.state }
+      ? {
+          id: r.id,
+          callerId: r.caller_id,
+          calleeId: r.callee_id,
+          mode: r.mode,
+          state: r.state,
+          revoked: r.revoked_at !== null,
+        }
       : null;
+  }
+
+  /**
+   * The sessions a revocation may still have to stop: active ones, and store sessions ended after storeSince
+   * (their data may still wait in the spool). `involving` is "callee" (a list edit) or "either" (a device removed).
+   */
+  live(deviceId: string, involving: "callee" | "either", storeSince: number): SessionSummary[] {
+    const who = involving === "callee" ? "callee_id = ?1" : "(caller_id = ?1 OR callee_id = ?1)";
+    return this.db
+      .query<SessionRow, [string, number]>(
+        `SELECT * FROM sessions WHERE ${who} AND revoked_at IS NULL
+           AND (state = 'active' OR (mode = 'store' AND ended_at > ?2))`,
+      )
+      .all(deviceId, storeSince)
+      .map((r) => ({ id: r.id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: r.state }));
+  }
+
+  /**
+   * Ends a session because a peer lost its permission (issue 21 item 3): ended with reason "revoked" if it was
+   * active, marked revoked either way, its undelivered grant deleted whatever the mode, and logged once by "node".
+   */
+  revoke(id: string, now = Date.now()): void {
+    this.db.transaction(() => {
+      const r = this.row(id);
+      if (!r || r.revoked_at !== null) return;
+      const endedAt = r.state === "active" ? now : (r.ended_at ?? now);
+      this.db.run(
+        "UPDATE sessions SET state = 'ended', end_reason = coalesce(end_reason, ?), ended_at = ?, revoked_at = ? WHERE id = ?",
+        [REVOKED, endedAt, now, id],
+      );
+      this.db.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
+      this.db.run(
+        "INSERT OR IGNORE INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, 'node', ?, ?, ?, ?, ?, 0, ?, ?)",
+        [
+          id,
+          r.caller_id,
+          r.callee_id,
+          r.started_at,
+          endedAt,
+          endedAt - r.started_at,
+          r.bytes_relay_node,
+          REVOKED,
+        ],
+      );
+    })();
   }
 
   /** A session as one of its peers may see it; anyone else gets 404, so ids cannot be probed. */

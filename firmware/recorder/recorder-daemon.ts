@@ -234,7 +234,8 @@ export class RecorderDaemon implements AsyncDisposable {
         end: async (t) => {
           const session = String(t.ref.session ?? "");
           const reason = typeof t.ref.reason === "string" ? t.ref.reason : "ended";
-          if (keyring.get(session)?.mode === "store") {
+          // A revoked store session keeps nothing: the node has dropped its data and the grant must go too.
+          if (keyring.get(session)?.mode === "store" && reason !== "revoked") {
             // The sender ends a store session once the upload is in; the stored item is still to be picked up
             // (perhaps right now) with this grant's key, which goes after the pickup's ack or with the spool TTL.
             log("session-ended", { session, reason, grant: "kept" });

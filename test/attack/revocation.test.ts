@@ -1,0 +1,83 @@
+/** @module Attack (issue 21 item 3), compiled binary: bob removes alice, then alice uses the grant she already holds. */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Cluster } from "../../demo/cluster.ts";
+import { dialDirect } from "../../firmware/direct/direct-dial.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
+import { startAliceAndBob } from "../e2e/e2e-kit.ts";
+import { outcomeOf } from "../support/api-outcome.ts";
+import { clientOf, recorderLogged } from "./attack-kit.ts";
+
+let cluster: Cluster;
+let alice: ControlClient;
+
+beforeAll(async () => {
+  cluster = await startAliceAndBob();
+  alice = await clientOf(cluster, "alice");
+});
+
+afterAll(async () => {
+  await cluster?.[Symbol.asyncDispose]();
+});
+
+/** alice queries bob and waits until bob's recorder holds the session's ticket (the grant is outstanding). */
+async function outstandingGrant() {
+  const q = await alice.query("bob");
+  if (q.status !== 200) throw new Error("expected a live session");
+  await recorderLogged(cluster, "bob", "recorder session ", q.session.id);
+  return q;
+}
+
+test("after bob's `permit remove alice` her held grant is dead: no direct handshake, extension, transfer or upload", async () => {
+  const q = await outstandingGrant();
+  const { transfer } = await alice.createTransfer({ session: q.session.id, size: 1000, kind: "relay" });
+  const r = await cluster.recorderRun("bob", ["permit", "remove", "alice"]);
+  expect(r.code).toBe(0);
+
+  const dial = dialDirect({
+    host: q.callee.address!,
+    port: q.callee.port!,
+    sessionId: q.session.id,
+    password: q.session.password,
+    key: q.session.key,
+    callerId: (await alice.session(q.session.id)).caller.id,
+    timeoutMs: 5000,
+  });
+  expect(
+    await dial.then(
+      (c) => {
+        void c.close("test done");
+        return "accepted";
+      },
+      (err: { code?: string }) => err.code,
+    ),
+  ).not.toBe("accepted");
+  expect(await outcomeOf(alice.extend(q.session.id))).toBe("409 extension_refused");
+  expect(await outcomeOf(alice.createTransfer({ session: q.session.id, size: 1000, kind: "relay" }))).toBe(
+    "409 session_ended",
+  );
+  expect(await outcomeOf(alice.uploadData(transfer.id, 0, new Uint8Array(1000)))).toBe(
+    "404 transfer_not_found",
+  );
+  expect(await alice.session(q.session.id)).toMatchObject({ state: "ended", reason: "revoked" });
+  const log = await cluster.admin.accounting({});
+  expect(log.find((e) => e.sessionId === q.session.id)).toMatchObject({
+    reporter: "node",
+    reason: "revoked",
+  });
+});
+
+test("a caller still permitted through another entry keeps its session", async () => {
+  await cluster.permit("bob", "alice");
+  const q = await outstandingGrant();
+  expect((await cluster.recorderRun("bob", ["permit", "add", "dave"])).code).toBe(0);
+  expect((await alice.extend(q.session.id)).extensions).toBe(1);
+  expect((await alice.session(q.session.id)).state).toBe("active");
+});
+
+test("deleting the caller's device ends its sessions and the callee's recorder drops the ticket", async () => {
+  const q = await outstandingGrant();
+  const aliceId = (await alice.session(q.session.id)).caller.id;
+  await cluster.admin.removeDevice(aliceId);
+  await recorderLogged(cluster, "bob", "recorder session-ended", q.session.id);
+  expect((await cluster.admin.sessions("active")).map((s) => s.id)).not.toContain(q.session.id);
+});
