@@ -202,6 +202,11 @@ export interface AccountingEntry {
   bytesDirect: number;
   bytesRelay: number;
   reason: string;
+  /**
+   * What the node did not take on trust (issue 21 item 4): bytesRelay is capped at what the node itself carried,
+   * bytesDirect is the reporter's unverifiable claim. Null when nothing was reported.
+   */
+  note?: string | null;
 }
 
 export interface AdminDevice {

@@ -122,6 +122,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sessions ADD COLUMN revoked_at INTEGER;
   `,
+  // Issue 21 item 4: what the node could not check in a peer's reported figures, said in the log itself.
+  `
+  ALTER TABLE accounting ADD COLUMN note TEXT;
+  `,
 ];
 
 const COMPONENT = "control";

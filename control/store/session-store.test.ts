@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { openControlDatabase } from "./control-database.ts";
 import { DeviceStore } from "./device-store.ts";
-import { SessionStore } from "./session-store.ts";
+import { checkReportedBytes, SessionStore } from "./session-store.ts";
 
 const lease = {
   durationSec: 3600,
@@ -84,6 +84,7 @@ describe("SessionStore", () => {
 
   test("end() logs each reporter once and ends the session on the first report", () => {
     const g = sessions.issue(a, b, "live", 0, 1000);
+    sessions.addRelayBytes(g.id, 20);
     const first = sessions.end(a, g.id, "done", 10, 20, 5000);
     expect(first.endedNow).toBe(true);
     expect(sessions.end(b, g.id, "peer ended", 11, 0, 6000).endedNow).toBe(false);
@@ -131,6 +132,30 @@ describe("SessionStore.revoke() (issue 21 item 3)", () => {
       expect(() => sessions.extend(a, g.id, 3000)).toThrow(
         expect.objectContaining({ code: "extension_refused" }),
       );
+    });
+  }
+});
+
+describe("checkReportedBytes() (issue 21 item 4)", () => {
+  const cases: [string, number, number, number, number, RegExp | null][] = [
+    ["nothing reported", 0, 0, 0, 0, null],
+    ["relay within what the node carried", 0, 100, 200, 100, null],
+    [
+      "relay above what the node carried is capped",
+      0,
+      999_999_999_999,
+      5,
+      5,
+      /capped at the 5 the node carried/,
+    ],
+    ["direct bytes are marked as a claim", 999_999_999_999, 0, 0, 0, /claim, unverified/],
+  ];
+  for (const [name, direct, relay, carried, wantRelay, wantNote] of cases) {
+    test(`checkReportedBytes(): ${name}`, () => {
+      const r = checkReportedBytes(direct, relay, carried);
+      expect(r.bytesRelay).toBe(wantRelay);
+      if (wantNote) expect(r.note).toMatch(wantNote);
+      else expect(r.note).toBeNull();
     });
   }
 });

@@ -244,6 +244,7 @@ export class SessionStore {
         .get(id, reporter);
       if (already) throw new ApiError(409, "session_ended", `Session ${id}: this end was already reported`);
       const endedNow = r.state === "active";
+      const checked = checkReportedBytes(bytesDirect, bytesRelay, r.bytes_relay_node);
       const endedAt = endedNow ? now : (r.ended_at ?? now);
       if (endedNow) {
         this.db.run("UPDATE sessions SET state = 'ended', end_reason = ?, ended_at = ? WHERE id = ?", [
@@ -256,7 +257,7 @@ export class SessionStore {
         if (r.mode !== "store") this.db.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
       }
       this.db.run(
-        "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
           id,
           reporter,
@@ -266,8 +267,9 @@ export class SessionStore {
           endedAt,
           endedAt - r.started_at,
           bytesDirect,
-          bytesRelay,
+          checked.bytesRelay,
           reason,
+          checked.note,
         ],
       );
       return {
@@ -314,7 +316,7 @@ export class SessionStore {
     const from = q.from ?? 0;
     const to = q.to ?? Number.MAX_SAFE_INTEGER;
     const cols =
-      "session_id AS sessionId, reporter, caller_id AS callerId, callee_id AS calleeId, started_at AS startedAt, ended_at AS endedAt, duration_ms AS durationMs, bytes_direct AS bytesDirect, bytes_relay AS bytesRelay, reason";
+      "session_id AS sessionId, reporter, caller_id AS callerId, callee_id AS calleeId, started_at AS startedAt, ended_at AS endedAt, duration_ms AS durationMs, bytes_direct AS bytesDirect, bytes_relay AS bytesRelay, reason, note";
     if (q.device !== undefined) {
       return this.db
         .query<AccountingEntry, [string, number, number, number]>(
@@ -367,4 +369,22 @@ export class SessionStore {
       callee: { id: r.callee_id, name: nameOf(r.callee_id) },
     };
   }
+}
+
+/**
+ * A peer's end report, as far as the node can check it (issue 21 item 4): relay bytes pass through the node, so
+ * the logged figure is at most what it carried; direct bytes never do, so they are logged as the reporter's claim.
+ */
+export function checkReportedBytes(
+  bytesDirect: number,
+  bytesRelay: number,
+  relayCarried: number,
+): { bytesRelay: number; note: string | null } {
+  const notes: string[] = [];
+  const relay = Math.min(bytesRelay, relayCarried);
+  if (relay < bytesRelay)
+    notes.push(`bytesRelay capped at the ${relayCarried} the node carried (reported ${bytesRelay})`);
+  if (bytesDirect > 0)
+    notes.push("bytesDirect is the reporter's claim, unverified (the node carries no direct bytes)");
+  return { bytesRelay: relay, note: notes.length ? notes.join("; ") : null };
 }

@@ -205,9 +205,10 @@ describe("control node flows", () => {
     expect(await outcomeOf(callee.api.end(id, { reason: "again" }))).toBe("409 session_ended");
     const log = await node.admin.accounting({ device: callee.cred.id, from: t0 });
     expect(log.map((e) => [e.reporter, e.reason, e.bytesDirect, e.bytesRelay])).toEqual([
-      [caller.cred.id, "complete", 1000, 24],
+      [caller.cred.id, "complete", 1000, 0], // the node carried no relay bytes: 24 is not believed
       [callee.cred.id, "peer ended", 1000, 0],
     ]);
+    expect(log[0]!.note).toContain("bytesRelay capped");
     expect(log[0]!.durationMs).toBeGreaterThanOrEqual(0);
     expect(await node.admin.accounting({ device: callee.cred.id, to: t0 })).toEqual([]);
   });

@@ -28,6 +28,8 @@ export class DeviceAgent implements AsyncDisposable {
   answer: Answerer = (t) => (t.kind === "status" ? "acceptable" : t.kind === "verdict" ? "deny" : undefined);
   #mapped: TransportAddress | null = null;
   #pendingTx: Uint8Array | null = null;
+  /** The node's refusal of the pending keepalive (e.g. 401 for a deleted device), for keepalive() to reject with. */
+  #refused: Error | null = null;
   readonly #stunKey: Uint8Array;
   readonly #triggerKey: Uint8Array;
 
@@ -84,7 +86,11 @@ export class DeviceAgent implements AsyncDisposable {
       return;
     }
     if (this.#pendingTx) {
-      this.#mapped = readKeepaliveResponse(data, { key: this.#stunKey, transactionId: this.#pendingTx });
+      try {
+        this.#mapped = readKeepaliveResponse(data, { key: this.#stunKey, transactionId: this.#pendingTx });
+      } catch (err) {
+        this.#refused = err as Error;
+      }
       this.#pendingTx = null;
     }
   }
@@ -92,6 +98,7 @@ export class DeviceAgent implements AsyncDisposable {
   /** Sends one keepalive and waits for the node's integrity-protected answer. */
   async keepalive(intervalSec = 25): Promise<TransportAddress> {
     this.#mapped = null;
+    this.#refused = null;
     const { bytes, transactionId } = buildKeepalive({
       deviceId: this.deviceId,
       key: this.#stunKey,
@@ -100,7 +107,8 @@ export class DeviceAgent implements AsyncDisposable {
     });
     this.#pendingTx = transactionId;
     this.socket.send(bytes, this.node.port, this.node.host);
-    await waitFor(() => this.#mapped !== null, 3000, "keepalive response");
+    await waitFor(() => this.#mapped !== null || this.#refused !== null, 3000, "keepalive response");
+    if (this.#refused) throw this.#refused;
     return this.#mapped!;
   }
 
