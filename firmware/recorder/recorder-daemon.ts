@@ -9,6 +9,7 @@ import type { DeviceCredential } from "../config/credential-store.ts";
 import type { HostPort, RecorderConfig } from "../config/recorder-config.ts";
 import { type DirectListener, listenDirect } from "../direct/direct-listener.ts";
 import { SessionTicketStore } from "../direct/session-ticket-store.ts";
+import { UnknownSessionGate } from "../direct/unknown-session-gate.ts";
 import { Library } from "../library/library.ts";
 import { LoadMonitor } from "../load/load-monitor.ts";
 import { type LoadSource, ProcLoadSource } from "../load/load-source.ts";
@@ -150,12 +151,17 @@ export class RecorderDaemon implements AsyncDisposable {
       return fetching;
     };
 
+    // Issue 21 item 6: a stranger's made-up session ids must not spend this recorder's requests at the node.
+    const unknownSessions = new UnknownSessionGate({
+      hasTicket: (id) => tickets.keyFor(id) !== undefined,
+      fetch: fetchSessions,
+    });
     const receiver = new RecordingReceiver({ library, client, keyring, load, fetchSessions, log, changed });
     const listener = await listenDirect({
       host: config.listen.host,
       port: config.listen.port,
       tickets,
-      onUnknownSession: () => fetchSessions(),
+      onUnknownSession: (id, source) => unknownSessions.resolve(id, source),
       onConnection: (conn, ticket) => {
         const stop = followLease({
           expiresAt: ticket.expiresAt,
