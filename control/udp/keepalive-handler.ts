@@ -155,8 +155,9 @@ export class KeepaliveHandler {
       return deny("bad timestamp", "Bad Timestamp");
     }
     if (Math.abs(now - ts) > KEEPALIVE_WINDOW_MS) return deny("stale timestamp", "Stale Timestamp");
-    const txKey = `${deviceId}\0${Buffer.from(msg.transactionId).toString("base64url")}`;
-    if (!this.#replays.admit(txKey, now)) return deny("replayed transaction", "Replayed Transaction");
+    const txKey = Buffer.from(msg.transactionId).toString("base64url");
+    if (!this.#replays.admit(deviceId, txKey, now))
+      return deny("replayed transaction", "Replayed Transaction");
     let intervalSec = DEFAULT_KEEPALIVE_INTERVAL_SEC;
     const ivAttr = findAttribute(msg, ATTR_PVRLINK_INTERVAL);
     if (ivAttr) {
