@@ -7,6 +7,7 @@ import type { ControlConfig } from "./control-config.ts";
 import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
+import { publicOnly } from "./http/public-address.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import { SessionRevocation } from "./query/session-revocation.ts";
@@ -79,7 +80,10 @@ export function createControlContext(o: {
     sessions,
     triggers,
     triggerDeadlineMs: config.triggerDeadlineMs,
-    tcpProbe: config.tcpProbe ? tcpConnectProbe(config.tcpProbeTimeoutMs) : null,
+    // A registration from before issue 21 item 9 may hold any address: the probe checks again.
+    tcpProbe: config.tcpProbe
+      ? publicOnly(tcpConnectProbe(config.tcpProbeTimeoutMs), config.allowPrivateAddresses)
+      : null,
     storeDeliverWithinSec: config.relayTtlSec,
     log,
   });
@@ -174,6 +178,7 @@ export function createControlApp(
       devices: ctx.devices,
       allow: ctx.allow,
       maxListEntries: config.maxListEntries,
+      allowPrivateAddresses: config.allowPrivateAddresses,
       revocation: ctx.revocation,
     }),
   );

@@ -54,6 +54,12 @@ export interface ControlConfig {
   spoolReserveBytes: number;
   /** Spool directory; null means DATA/spool. Another filesystem keeps the database's space apart from the spool's. */
   spoolDir: string | null;
+  /**
+   * Accept registrations of loopback, private, link-local and other non-public addresses (and TCP-probe them).
+   * Off by default, so a device cannot make the node probe its own network (issue 21 item 9); a LAN-only or
+   * test deployment turns it on.
+   */
+  allowPrivateAddresses: boolean;
 }
 
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
@@ -86,6 +92,7 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   spoolCapBytes: 64 * 1024 ** 3,
   spoolReserveBytes: 256 * 1024 ** 2,
   spoolDir: null,
+  allowPrivateAddresses: false,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;

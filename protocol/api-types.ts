@@ -43,6 +43,8 @@ export type ErrorCode =
   // Issue 21 item 2: the node-wide spool cap, and the free space kept for the database (both 507).
   | "spool_full"
   | "insufficient_storage"
+  // Issue 21 item 9: a registration of a loopback, private, link-local or special-purpose address.
+  | "address_not_public"
   // Relay routes (control/relay) may add their own codes; clients treat any string as a code.
   | (string & {});
 

@@ -11,6 +11,7 @@ import {
   reqInt,
   reqString,
 } from "../http/json-body.ts";
+import { isPublicAddress } from "../http/public-address.ts";
 import type { SessionRevocation } from "../query/session-revocation.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
@@ -19,6 +20,8 @@ export interface DeviceRouteDeps {
   devices: DeviceStore;
   allow: AllowListStore;
   maxListEntries: number;
+  /** Accept non-public addresses (control-config allowPrivateAddresses). */
+  allowPrivateAddresses?: boolean;
   /** Ends the sessions of callers a change no longer permits (issue 21 item 3). */
   revocation?: SessionRevocation;
 }
@@ -42,6 +45,13 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     onlyFields(o, ["address", "port"]);
     const address = reqAddress(o, "address");
     const port = reqInt(o, "port", 1, 65535);
+    if (!d.allowPrivateAddresses && !isPublicAddress(address)) {
+      throw new ApiError(
+        400,
+        "address_not_public",
+        `Cannot register ${address}: not a public address (the operator may allow private ones)`,
+      );
+    }
     const dev = me(c.get("deviceId"));
     d.devices.register(dev.id, address, port);
     const body: RegistrationResponse = { id: dev.id, name: dev.name, address, port };

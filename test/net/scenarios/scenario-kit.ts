@@ -82,7 +82,13 @@ export class Scenario implements AsyncDisposable {
       const configPath = join(root, "node-config.json");
       await writeFile(
         configPath,
-        JSON.stringify({ adminToken: s.adminToken, keepaliveIntervalSec: 5, ...nodeConfig }),
+        // The namespaces' addresses are private (10.x): the operator setting of issue 21 item 9 allows them.
+        JSON.stringify({
+          adminToken: s.adminToken,
+          keepaliveIntervalSec: 5,
+          allowPrivateAddresses: true,
+          ...nodeConfig,
+        }),
         { mode: 0o600 },
       );
       s.#nodeArgs = ["control", "serve", "--data", s.nodeDataDir, "--config", configPath];
