@@ -126,6 +126,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE accounting ADD COLUMN note TEXT;
   `,
+  // Issue 21 item 10: names an enrollment token was refused for (name_taken), so it cannot probe without end.
+  `
+  ALTER TABLE enrollment_tokens ADD COLUMN name_attempts INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 const COMPONENT = "control";
