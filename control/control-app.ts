@@ -9,6 +9,7 @@ import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
 import { publicOnly } from "./http/public-address.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
+import { STATUS_SESSION_TTL_MS, StatusSessions } from "./http/status-sessions.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import { SessionRevocation } from "./query/session-revocation.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
@@ -212,18 +213,28 @@ export function createControlApp(
     }),
   );
 
-  // The token may come as ?token= once (then it moves into an HttpOnly cookie) or as the cookie itself.
+  // The admin token comes as ?token= once and is exchanged for a session token in an HttpOnly cookie; the
+  // cookie never holds the admin token itself (issue 21 item 12).
+  const statusSessions = new StatusSessions();
   app.get("/status", (c) => {
     const fromQuery = c.req.query("token");
-    const given = fromQuery ?? getCookie(c, STATUS_COOKIE);
-    if (!adminTokenMatches(ctx.adminToken, given)) {
+    const ok =
+      fromQuery !== undefined
+        ? adminTokenMatches(ctx.adminToken, fromQuery)
+        : statusSessions.valid(getCookie(c, STATUS_COOKIE));
+    if (!ok) {
       return c.html(
         "<!doctype html><title>pvrlink</title><p>Admin token required: /status?token=...</p>",
         401,
       );
     }
     if (fromQuery !== undefined) {
-      setCookie(c, STATUS_COOKIE, fromQuery, { httpOnly: true, sameSite: "Strict", path: "/status" });
+      setCookie(c, STATUS_COOKIE, statusSessions.issue(), {
+        httpOnly: true,
+        sameSite: "Strict",
+        path: "/status",
+        maxAge: STATUS_SESSION_TTL_MS / 1000,
+      });
     }
     const addr = ctx.nodeAddresses();
     c.header("cache-control", "no-store");
