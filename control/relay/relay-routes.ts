@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { type Context, Hono } from "hono";
 import { ApiError } from "../errors/api-error.ts";
+import { abandonedTransfers } from "../spool/abandoned-transfers.ts";
 import { noSpaceError, SpoolCapacity } from "../spool/spool-capacity.ts";
 import { followFile } from "../spool/spool-download.ts";
 import { type SpoolEntry, SpoolStore, type TransferKind } from "../spool/spool-store.ts";
@@ -83,6 +84,12 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
     lastSweep = t;
     for (const id of store.sweepExpired(t, new Set(uploading.keys()))) {
       log(`spool: ${id} expired`);
+      wake(id);
+    }
+    const active = (sessionId: string) => deps.getSession(sessionId)?.state === "active";
+    for (const id of abandonedTransfers(deps.db, t, active, new Set(uploading.keys()))) {
+      store.remove(id);
+      log(`spool: ${id} abandoned (incomplete, session over); its reservation is freed`);
       wake(id);
     }
   };
@@ -258,6 +265,19 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
         log(`spool: upload to ${id} ended early at ${result.received}: ${String(result.error)}`);
       }
       return c.json({ received: result.received });
+    }),
+  );
+
+  // Issue 21 item 11: the sender may give a transfer up; its reservation is freed at once.
+  app.delete(
+    "/transfers/:id",
+    guard((c) => {
+      const id = idOf(c);
+      entryFor(id, c.get("deviceId"), "sender");
+      store.remove(id);
+      wake(id);
+      log(`spool: ${id} cancelled by its sender`);
+      return c.body(null, 204);
     }),
   );
 
