@@ -1,5 +1,6 @@
 /** @module Tests for isPublicAddress(): the special-purpose IPv4 and IPv6 blocks a device must not point the node at. */
 import { expect, test } from "bun:test";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { isPublicAddress } from "./public-address.ts";
 
 const cases: [string, boolean][] = [
@@ -36,3 +37,14 @@ for (const [address, want] of cases) {
     expect(isPublicAddress(address)).toBe(want);
   });
 }
+
+test("isPublicAddress() never throws on 5,000 random strings of address characters", () => {
+  const random = new SeededRandom(21);
+  const alphabet = "0123456789abcdefABCDEF:.%[]x ";
+  for (let i = 0; i < 5000; i++) {
+    const s = Array.from({ length: random.below(48) }, () => alphabet[random.below(alphabet.length)]).join(
+      "",
+    );
+    expect(typeof isPublicAddress(s)).toBe("boolean");
+  }
+});
