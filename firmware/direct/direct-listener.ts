@@ -29,6 +29,11 @@ export interface DirectListenerOptions {
    * send any session id.
    */
   onUnknownSession?: (sessionId: string, source: string) => Promise<void>;
+  /**
+   * Asked after the REQUEST proved the ticket's password: false denies it as "revoked" (the callee's own list
+   * no longer permits the caller, issue 21 item 3). Absent: every valid ticket is admitted.
+   */
+  stillPermitted?: (ticket: SessionTicket) => boolean;
   /** Called with each accepted connection; the callee reads its messages() and closes it. */
   onConnection: (conn: DirectConnection, ticket: SessionTicket) => void;
   log?: (event: DirectLogEvent) => void;
@@ -181,7 +186,11 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
       conn.fail(e);
       return;
     }
-    const verdict = o.tickets.consume(sessionId, first.id, first.password);
+    const consumed = o.tickets.consume(sessionId, first.id, first.password);
+    const verdict =
+      "ticket" in consumed && o.stillPermitted && !o.stillPermitted(consumed.ticket)
+        ? { reason: "revoked" as const }
+        : consumed;
     if ("reason" in verdict) {
       log({ code: "DIRECT_DENIED", message: "REQUEST denied", remote, sessionId, detail: verdict.reason });
       try {

@@ -15,6 +15,7 @@ import { LoadMonitor } from "../load/load-monitor.ts";
 import { type LoadSource, ProcLoadSource } from "../load/load-source.ts";
 import { DeviceAllowList } from "../permit/device-allow-list.ts";
 import { BusySwitch } from "./busy-switch.ts";
+import { revokedByDeviceList } from "./device-held-revocation.ts";
 import { InboxPickup } from "./inbox-pickup.ts";
 import { KeepaliveCadence } from "./keepalive-cadence.ts";
 import { followLease } from "./lease-follower.ts";
@@ -157,11 +158,30 @@ export class RecorderDaemon implements AsyncDisposable {
       fetch: fetchSessions,
     });
     const receiver = new RecordingReceiver({ library, client, keyring, load, fetchSessions, log, changed });
+    /** Forgets a session here: its ticket, its running transfers, its key. */
+    const endLocally = (session: string, reason: string) => {
+      tickets.end(session);
+      const had = receiver.endSession(session, reason);
+      keyring.delete(session);
+      log("session-ended", { session, reason, transfers: had ? "aborted" : "none" });
+    };
+    /** This recorder's own list dropped the caller: end the session at the node (it then refuses it too). */
+    const revoke = (session: string) => {
+      endLocally(session, "revoked");
+      void client
+        .end(session, { reason: "revoked" })
+        .catch((err: unknown) => log("session-end-failed", { session, message: (err as Error).message }));
+    };
     const listener = await listenDirect({
       host: config.listen.host,
       port: config.listen.port,
       tickets,
       onUnknownSession: (id, source) => unknownSessions.resolve(id, source),
+      stillPermitted: (ticket) => {
+        if (!revokedByDeviceList(allow, ticket.callerName)) return true;
+        revoke(ticket.sessionId);
+        return false;
+      },
       onConnection: (conn, ticket) => {
         const stop = followLease({
           expiresAt: ticket.expiresAt,
@@ -247,10 +267,7 @@ export class RecorderDaemon implements AsyncDisposable {
             log("session-ended", { session, reason, grant: "kept" });
             return;
           }
-          tickets.end(session);
-          const had = receiver.endSession(session, reason);
-          keyring.delete(session);
-          log("session-ended", { session, reason, transfers: had ? "aborted" : "none" });
+          endLocally(session, reason);
         },
         data: async (t) => {
           const transfer = t.ref.transfer;
@@ -259,6 +276,7 @@ export class RecorderDaemon implements AsyncDisposable {
             pickup.schedule("data trigger");
             return;
           }
+          if (revokedByDeviceList(allow, keyring.get(session)?.caller.name)) return revoke(session);
           await receiver.receiveAnnounced(transfer, session);
         },
       },

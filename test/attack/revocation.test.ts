@@ -74,6 +74,52 @@ test("a caller still permitted through another entry keeps its session", async (
   expect((await alice.session(q.session.id)).state).toBe("active");
 });
 
+test("under policy device, bob's own `permit remove alice` denies her held grant as revoked and ends the session at the node", async () => {
+  const bob = (args: string[]) => cluster.recorderRun("bob", ["permit", ...args]);
+  expect((await bob(["policy", "device"])).code).toBe(0);
+  expect((await bob(["add", "alice"])).code).toBe(0);
+  const q = await outstandingGrant();
+  expect((await bob(["remove", "alice"])).code).toBe(0);
+
+  const dial = dialDirect({
+    host: q.callee.address!,
+    port: q.callee.port!,
+    sessionId: q.session.id,
+    password: q.session.password,
+    key: q.session.key,
+    callerId: (await alice.session(q.session.id)).caller.id,
+    timeoutMs: 5000,
+  });
+  expect(
+    await dial.then(
+      (c) => {
+        void c.close("test done");
+        return "accepted";
+      },
+      (err: { detail?: string; message: string }) => err.message,
+    ),
+  ).toContain("revoked");
+  await waitFor(
+    async () => (await alice.session(q.session.id)).state === "ended",
+    "the node to end the session",
+  );
+  expect(await alice.session(q.session.id)).toMatchObject({ state: "ended", reason: "revoked" });
+  expect(await outcomeOf(alice.extend(q.session.id))).toBe("409 extension_refused");
+  expect(await outcomeOf(alice.createTransfer({ session: q.session.id, size: 1000, kind: "relay" }))).toBe(
+    "409 session_ended",
+  );
+  // Back to the node-held list for the next test.
+  expect((await bob(["policy", "node"])).code).toBe(0);
+  await cluster.permit("bob", "alice");
+});
+
+/** Polls an async condition (tests wait for conditions, never for fixed times). */
+async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !(await cond()); await Bun.sleep(50)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
 test("deleting the caller's device ends its sessions and the callee's recorder drops the ticket", async () => {
   const q = await outstandingGrant();
   const aliceId = (await alice.session(q.session.id)).caller.id;
