@@ -86,8 +86,8 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
       log(`spool: ${id} expired`);
       wake(id);
     }
-    const active = (sessionId: string) => deps.getSession(sessionId)?.state === "active";
-    for (const id of abandonedTransfers(deps.db, t, active, new Set(uploading.keys()))) {
+    const sessionActive = (sessionId: string) => deps.getSession(sessionId)?.state === "active";
+    for (const id of abandonedTransfers(deps.db, t, { sessionActive, busy: new Set(uploading.keys()) })) {
       store.remove(id);
       log(`spool: ${id} abandoned (incomplete, session over); its reservation is freed`);
       wake(id);

@@ -10,14 +10,13 @@ import type { Database } from "bun:sqlite";
 export function abandonedTransfers(
   db: Database,
   now: number,
-  sessionActive: (sessionId: string) => boolean,
-  busy: ReadonlySet<string>,
+  o: { sessionActive: (sessionId: string) => boolean; busy: ReadonlySet<string> },
 ): string[] {
   return db
     .query<{ id: string; session_id: string }, [number]>(
       "SELECT id, session_id FROM spool_transfers WHERE complete = 0 AND expires_at > ?",
     )
     .all(now)
-    .filter((r) => !busy.has(r.id) && !sessionActive(r.session_id))
+    .filter((r) => !o.busy.has(r.id) && !o.sessionActive(r.session_id))
     .map((r) => r.id);
 }
