@@ -19,6 +19,26 @@ afterAll(async () => {
   await cluster?.[Symbol.asyncDispose]();
 });
 
+/** alice dials bob with the password and key she already holds: "accepted", or why the handshake failed. */
+async function dialWithHeldGrant(q: Awaited<ReturnType<typeof outstandingGrant>>): Promise<string> {
+  const dial = dialDirect({
+    host: q.callee.address!,
+    port: q.callee.port!,
+    sessionId: q.session.id,
+    password: q.session.password,
+    key: q.session.key,
+    callerId: (await alice.session(q.session.id)).caller.id,
+    timeoutMs: 5000,
+  });
+  return dial.then(
+    (c) => {
+      void c.close("test done");
+      return "accepted";
+    },
+    (err: Error) => err.message,
+  );
+}
+
 /** alice queries bob and waits until bob's recorder holds the session's ticket (the grant is outstanding). */
 async function outstandingGrant() {
   const q = await alice.query("bob");
@@ -33,24 +53,7 @@ test("after bob's `permit remove alice` her held grant is dead: no direct handsh
   const r = await cluster.recorderRun("bob", ["permit", "remove", "alice"]);
   expect(r.code).toBe(0);
 
-  const dial = dialDirect({
-    host: q.callee.address!,
-    port: q.callee.port!,
-    sessionId: q.session.id,
-    password: q.session.password,
-    key: q.session.key,
-    callerId: (await alice.session(q.session.id)).caller.id,
-    timeoutMs: 5000,
-  });
-  expect(
-    await dial.then(
-      (c) => {
-        void c.close("test done");
-        return "accepted";
-      },
-      (err: { code?: string }) => err.code,
-    ),
-  ).not.toBe("accepted");
+  expect(await dialWithHeldGrant(q)).not.toBe("accepted");
   expect(await outcomeOf(alice.extend(q.session.id))).toBe("409 extension_refused");
   expect(await outcomeOf(alice.createTransfer({ session: q.session.id, size: 1000, kind: "relay" }))).toBe(
     "409 session_ended",
@@ -81,24 +84,7 @@ test("under policy device, bob's own `permit remove alice` denies her held grant
   const q = await outstandingGrant();
   expect((await bob(["remove", "alice"])).code).toBe(0);
 
-  const dial = dialDirect({
-    host: q.callee.address!,
-    port: q.callee.port!,
-    sessionId: q.session.id,
-    password: q.session.password,
-    key: q.session.key,
-    callerId: (await alice.session(q.session.id)).caller.id,
-    timeoutMs: 5000,
-  });
-  expect(
-    await dial.then(
-      (c) => {
-        void c.close("test done");
-        return "accepted";
-      },
-      (err: { detail?: string; message: string }) => err.message,
-    ),
-  ).toContain("revoked");
+  expect(await dialWithHeldGrant(q)).toContain("revoked");
   await waitFor(
     async () => (await alice.session(q.session.id)).state === "ended",
     "the node to end the session",
