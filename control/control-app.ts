@@ -7,8 +7,11 @@ import type { ControlConfig } from "./control-config.ts";
 import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
+import { publicOnly } from "./http/public-address.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
+import { STATUS_SESSION_TTL_MS, StatusSessions } from "./http/status-sessions.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
+import { SessionRevocation } from "./query/session-revocation.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
 import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
@@ -16,6 +19,7 @@ import { createSessionRoutes } from "./routes/session-routes.ts";
 import { renderStatusPage } from "./routes/status-page.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
+import { isDiskFull } from "./store/disk-full.ts";
 import { KeepaliveTable } from "./store/keepalive-table.ts";
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
@@ -32,6 +36,7 @@ export interface ControlContext {
   limiter: RateLimiter;
   query: QueryService;
   triggers: TriggerPort;
+  revocation: SessionRevocation;
   adminToken: string;
   spoolDir: string;
   nodeAddresses: () => { http: string; udp: string };
@@ -76,7 +81,10 @@ export function createControlContext(o: {
     sessions,
     triggers,
     triggerDeadlineMs: config.triggerDeadlineMs,
-    tcpProbe: config.tcpProbe ? tcpConnectProbe(config.tcpProbeTimeoutMs) : null,
+    // A registration from before issue 21 item 9 may hold any address: the probe checks again.
+    tcpProbe: config.tcpProbe
+      ? publicOnly(tcpConnectProbe(config.tcpProbeTimeoutMs), config.allowPrivateAddresses)
+      : null,
     storeDeliverWithinSec: config.relayTtlSec,
     log,
   });
@@ -91,6 +99,15 @@ export function createControlContext(o: {
     limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
     query,
     triggers,
+    revocation: new SessionRevocation({
+      sessions,
+      allow,
+      devices,
+      triggers,
+      triggerDeadlineMs: config.triggerDeadlineMs,
+      storeLifetimeMs: config.relayTtlSec * 1000,
+      log,
+    }),
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
     nodeAddresses: o.nodeAddresses ?? (() => ({ http: config.http, udp: config.udp })),
@@ -120,6 +137,12 @@ export function createControlApp(
   // whose detail goes to the log (never to the client, never with request bodies).
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body(), err.status);
+    if (isDiskFull(err)) {
+      // Whatever needs space is refused as such; everything else keeps working (issue 21 item 2).
+      ctx.log(`disk full on ${c.req.method} ${c.req.path}: ${(err as Error).message}`);
+      const full = new ApiError(507, "insufficient_storage", "Cannot do this now: the node's disk is full");
+      return c.json(full.body(), full.status);
+    }
     ctx.log(`internal error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
     return c.json({ error: { code: "internal_error", message: "Internal error" } }, 500);
   });
@@ -152,7 +175,13 @@ export function createControlApp(
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/enroll" ? next() : auth(c, next)));
   app.route(
     "/v1",
-    createDeviceRoutes({ devices: ctx.devices, allow: ctx.allow, maxListEntries: config.maxListEntries }),
+    createDeviceRoutes({
+      devices: ctx.devices,
+      allow: ctx.allow,
+      maxListEntries: config.maxListEntries,
+      allowPrivateAddresses: config.allowPrivateAddresses,
+      revocation: ctx.revocation,
+    }),
   );
   app.route(
     "/v1",
@@ -173,6 +202,7 @@ export function createControlApp(
       devices: ctx.devices,
       keepalives: ctx.keepalives,
       sessions: ctx.sessions,
+      revocation: ctx.revocation,
       triggers: ctx.triggers,
       triggerDeadlineMs: config.triggerDeadlineMs,
       enrollmentTokenTtlSec: config.enrollmentTokenTtlSec,
@@ -183,18 +213,28 @@ export function createControlApp(
     }),
   );
 
-  // The token may come as ?token= once (then it moves into an HttpOnly cookie) or as the cookie itself.
+  // The admin token comes as ?token= once and is exchanged for a session token in an HttpOnly cookie; the
+  // cookie never holds the admin token itself (issue 21 item 12).
+  const statusSessions = new StatusSessions();
   app.get("/status", (c) => {
     const fromQuery = c.req.query("token");
-    const given = fromQuery ?? getCookie(c, STATUS_COOKIE);
-    if (!adminTokenMatches(ctx.adminToken, given)) {
+    const ok =
+      fromQuery !== undefined
+        ? adminTokenMatches(ctx.adminToken, fromQuery)
+        : statusSessions.valid(getCookie(c, STATUS_COOKIE));
+    if (!ok) {
       return c.html(
         "<!doctype html><title>pvrlink</title><p>Admin token required: /status?token=...</p>",
         401,
       );
     }
     if (fromQuery !== undefined) {
-      setCookie(c, STATUS_COOKIE, fromQuery, { httpOnly: true, sameSite: "Strict", path: "/status" });
+      setCookie(c, STATUS_COOKIE, statusSessions.issue(), {
+        httpOnly: true,
+        sameSite: "Strict",
+        path: "/status",
+        maxAge: STATUS_SESSION_TTL_MS / 1000,
+      });
     }
     const addr = ctx.nodeAddresses();
     c.header("cache-control", "no-store");

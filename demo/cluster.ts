@@ -111,6 +111,8 @@ export class Cluster implements AsyncDisposable {
           rateLimitBurst: 1000,
           udpRateLimitPerSec: 500,
           udpRateLimitBurst: 1000,
+          // Recorders here register 127.0.0.1, which only an operator's explicit setting allows (issue 21 item 9).
+          allowPrivateAddresses: true,
           ...o.nodeConfig,
         }),
         { mode: 0o600 },

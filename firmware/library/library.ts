@@ -1,4 +1,5 @@
 /** @module The recorder's library: recordings and their attributes in bun:sqlite, files kept in the library dir. */
+
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -8,6 +9,7 @@ import { pipeline } from "node:stream/promises";
 import { InputError } from "../../cli/command.ts";
 import { randomToken } from "../../crypto/random-token.ts";
 import { detectRecordingType, type RecordingType, TYPE_PROBE_BYTES } from "./detect-recording-type.ts";
+import { incomingFileName, sweepIncoming } from "./incoming-sweep.ts";
 
 /**
  * How a video recording is protected in transit. "seed": split per seed A, I-pictures sealed through the node,
@@ -120,6 +122,7 @@ export class Library implements Disposable {
   static async open(dataDir: string, libraryDir: string): Promise<Library> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     await mkdir(join(libraryDir, INCOMING), { recursive: true, mode: 0o700 });
+    await sweepIncoming(join(libraryDir, INCOMING));
     const db = new Database(join(dataDir, "library.sqlite"), { create: true, strict: true });
     // WAL: the recorder daemon and a `pvrlink library` command may use the database at once.
     db.run("PRAGMA journal_mode = WAL");
@@ -168,7 +171,7 @@ export class Library implements Disposable {
 
   /** A fresh path on the library's filesystem for a receiver to write into, then hand to fileReceived(). */
   incomingPath(): string {
-    return join(this.dir, INCOMING, `${randomToken(12)}.part`);
+    return join(this.dir, INCOMING, incomingFileName(randomToken(12)));
   }
 
   /** Files a received recording: hashes and detects it, checks the expected hash, moves it into the library. */
