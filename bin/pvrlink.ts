@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { command } = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    console.log(command.help);
+    console.log(command.helpFor?.(rest.filter((a) => !a.startsWith("-"))) ?? command.help);
     return 0;
   }
   try {

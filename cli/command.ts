@@ -29,6 +29,8 @@ export class InputError extends Error {
 export interface Command {
   readonly summary: string;
   readonly help: string;
+  /** The help for a subcommand named in args (`pvrlink control serve --help`); undefined: the command's help. */
+  helpFor?(args: readonly string[]): string | undefined;
   /** Runs with the arguments after the command name; resolves to the exit code. */
   run(args: string[]): Promise<number>;
 }

@@ -1,6 +1,7 @@
 /** @module The control node's configuration: every option with its default, loaded from an optional JSON file and checked. */
 import { readFileSync } from "node:fs";
 import { InputError } from "../cli/command.ts";
+import { defaultDataDir } from "../cli/data-dir.ts";
 
 export interface ControlConfig {
   /** HOST:PORT of the HTTP API; port 0 picks a free port. */
@@ -53,7 +54,7 @@ export interface ControlConfig {
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   http: "127.0.0.1:8650",
   udp: "127.0.0.1:3478",
-  data: "./pvrlink-data",
+  data: defaultDataDir(),
   adminToken: null,
   publicHttp: null,
   publicUdp: null,

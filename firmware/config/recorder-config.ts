@@ -1,8 +1,9 @@
 /** @module The recorder's configuration: defaults, a JSON config file and flags merged and validated. */
 import { readFile } from "node:fs/promises";
-import { homedir, hostname } from "node:os";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError, UsageError } from "../../cli/command.ts";
+import { defaultDataDir } from "../../cli/data-dir.ts";
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
 
 /** Who answers "may this caller connect?": the node's copy of the allow-list, or this device (verdict triggers). */
@@ -149,12 +150,6 @@ function parsePolicy(v: unknown, what: string, fail: Fail): AllowPolicy {
   return v as AllowPolicy;
 }
 
-function defaultDataDir(env: Record<string, string | undefined>): string {
-  if (env.PVRLINK_DATA) return resolve(env.PVRLINK_DATA);
-  const xdg = env.XDG_DATA_HOME;
-  return join(xdg?.startsWith("/") ? xdg : join(homedir(), ".local", "share"), "pvrlink");
-}
-
 /** The config file used: --config (must exist), else dataDir/config.json when present, else none. */
 async function readConfigFile(
   flags: ConfigFlagValues,
@@ -232,9 +227,11 @@ export async function resolveConfig(
   const listen =
     flags.listen !== undefined
       ? parseHostPort(flags.listen, "--listen")
-      : f.listen !== undefined
-        ? parseHostPort(String(f.listen), "listen", ff)
-        : { ...DEFAULT_LISTEN };
+      : env.PVRLINK_LISTEN
+        ? parseHostPort(env.PVRLINK_LISTEN, "PVRLINK_LISTEN")
+        : f.listen !== undefined
+          ? parseHostPort(String(f.listen), "listen", ff)
+          : { ...DEFAULT_LISTEN };
 
   const advertise =
     flags.advertise !== undefined
