@@ -121,7 +121,9 @@ export function publicAddresses(
         ? checkUrl(fromConfig.includes("://") ? fromConfig : `http://${fromConfig}`, "publicHttp")
         : `http://${formatHostPort({ host: WILDCARD.has(bound.http.host) ? firstLanAddress() : bound.http.host, port: bound.http.port })}`;
   const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
-  const udpHost = WILDCARD.has(bound.udp.host) ? host : bound.udp.host;
+  // A URL someone chose names the host recorders reach; a derived one follows what the UDP socket is bound to.
+  const chosen = flag !== undefined || fromConfig !== undefined;
+  const udpHost = chosen || WILDCARD.has(bound.udp.host) ? host : bound.udp.host;
   return { url, publicUdp: config.publicUdp ?? formatHostPort({ host: udpHost, port: bound.udp.port }) };
 }
 
