@@ -13,7 +13,7 @@ import {
   resolveConfig,
 } from "../config/recorder-config.ts";
 import { openInput } from "../files/recording-file.ts";
-import { Library, type ProtectionMode, parseProtection } from "../library/library.ts";
+import { Library, type ProtectionMode, parseProtection, type Recording } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
 import { planSend } from "../send/send-plan.ts";
@@ -88,7 +88,7 @@ export const command: Command = {
     });
 
     const target = positionals[0] as string;
-    const { path, known } = await locate(target, config, values.secret === true);
+    const { path, known, from } = await locate(target, config, values.secret === true);
     await using input = await openInput(path);
     const plan = await planSend(input, path, {
       ...known,
@@ -113,6 +113,11 @@ export const command: Command = {
       if (json) process.stdout.write(`${JSON.stringify({ event, message })}\n`);
       else process.stderr.write(`${mode === "tty" ? "\r\x1b[K" : ""}${message}\n`);
     };
+    if (from !== undefined && from.path !== path)
+      say(
+        "plan",
+        `${target} is ${from.id} in the library (same SHA-256): its attributes apply${known.secret ? ", secret" : ""}`,
+      );
     say("plan", describePlan(plan));
     const result = await sendRecording({
       client,
@@ -134,44 +139,51 @@ export const command: Command = {
   },
 };
 
-/** A library id (rec_...) takes the library's copy and attributes; anything else must be a readable file. */
+type Known = {
+  name?: string;
+  secret?: boolean;
+  type?: import("../library/detect-recording-type.ts").RecordingType;
+  protection?: ProtectionMode;
+};
+
+/** The attributes a library recording gives a send; secret when --secret says so or any copy of it is secret. */
+function attributesOf(rec: Recording, library: Library, secret: boolean): Known {
+  return {
+    name: rec.name,
+    secret: secret || rec.secret || library.bySha256(rec.sha256)?.secret === true,
+    type: rec.type,
+    ...(rec.protection ? { protection: rec.protection } : {}),
+  };
+}
+
+/**
+ * A library id (rec_...) takes the library's copy and attributes. Any other target must be a readable file; when
+ * the library holds the same content (by SHA-256) its attributes apply, so `library add x --secret` then `send x`
+ * never puts x on the direct channel.
+ */
 async function locate(
   target: string,
   config: Awaited<ReturnType<typeof resolveConfig>>,
   secret: boolean,
-): Promise<{
-  path: string;
-  known: {
-    name?: string;
-    secret?: boolean;
-    type?: import("../library/detect-recording-type.ts").RecordingType;
-    protection?: ProtectionMode;
-  };
-}> {
+): Promise<{ path: string; known: Known; from?: Recording }> {
+  using library = await Library.open(config.dataDir, config.libraryDir);
   if (/^rec_[A-Za-z0-9_-]+$/.test(target)) {
-    using library = await Library.open(config.dataDir, config.libraryDir);
     const rec = library.get(target);
     if (!rec)
       throw new InputError(
-        `Cannot send ${target}: no such recording in the library`,
+        `Cannot send ${target}: no such recording in the library; 'pvrlink library list' shows the IDs`,
         "ERR_SEND_NO_RECORDING",
       );
-    return {
-      path: rec.path,
-      known: {
-        name: rec.name,
-        secret: rec.secret || secret,
-        type: rec.type,
-        ...(rec.protection ? { protection: rec.protection } : {}),
-      },
-    };
+    return { path: rec.path, known: attributesOf(rec, library, secret), from: rec };
   }
   try {
     if (!(await stat(target)).isFile()) throw new Error("not a regular file");
   } catch (err) {
     throw new InputError(`Cannot send ${target}: ${(err as Error).message}`, "ERR_SEND_NO_FILE");
   }
-  return { path: target, known: { secret } };
+  const rec = await library.findByContent(target);
+  if (rec === undefined) return { path: target, known: { secret } };
+  return { path: target, known: attributesOf(rec, library, secret), from: rec };
 }
 
 function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {

@@ -164,3 +164,35 @@ describe("Library", () => {
     expect(lib.list()).toEqual([]);
   });
 });
+
+describe("Library.findByContent()", () => {
+  const write = (name: string, bytes: Uint8Array) => {
+    const p = join(dir, name);
+    writeFileSync(p, bytes);
+    return p;
+  };
+  test("Library.findByContent() finds a recording by SHA-256 under any file name, a secret copy first", async () => {
+    using lib = await openFresh();
+    const bytes = new TextEncoder().encode("the same content ".repeat(50));
+    await lib.add(write("plain.bin", bytes));
+    const secret = await lib.add(write("marked.bin", bytes), { secret: true });
+    const found = await lib.findByContent(write("renamed.bin", bytes));
+    expect(found?.id).toBe(secret.id);
+    expect(found?.secret).toBe(true);
+  });
+  const misses: Array<[string, (b: Uint8Array) => Uint8Array]> = [
+    ["content of another size", (b) => b.subarray(1)],
+    [
+      "content of the same size and one byte changed",
+      (b) => Uint8Array.from(b, (x, i) => (i === 7 ? x ^ 1 : x)),
+    ],
+  ];
+  for (const [name, change] of misses) {
+    test(`Library.findByContent() finds nothing for ${name}`, async () => {
+      using lib = await openFresh();
+      const bytes = new TextEncoder().encode("library content ".repeat(40));
+      await lib.add(write(`orig-${n}.bin`, bytes), { secret: true });
+      expect(await lib.findByContent(write(`other-${n}.bin`, change(bytes)))).toBeUndefined();
+    });
+  }
+});

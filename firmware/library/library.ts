@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS recordings (
   added_at   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS recordings_added ON recordings (added_at);
+CREATE INDEX IF NOT EXISTS recordings_sha256 ON recordings (sha256);
 `;
 
 interface Row {
@@ -244,6 +245,31 @@ export class Library implements Disposable {
 
   get(id: string): Recording | undefined {
     const row = this.db.query<Row, [string]>("SELECT * FROM recordings WHERE id = ?").get(id);
+    return row ? this.toRecording(row) : undefined;
+  }
+
+  /**
+   * The library's recording with this content, found by SHA-256, so its attributes follow the content whatever
+   * the file is called: a copy marked secret anywhere in the library makes the content secret. Only a file whose
+   * size some recording has is hashed.
+   */
+  async findByContent(path: string): Promise<Recording | undefined> {
+    const { size } = await stat(path);
+    const sized = this.db.query<{ n: number }, [number]>(
+      "SELECT count(*) AS n FROM recordings WHERE size = ?",
+    );
+    if ((sized.get(size)?.n ?? 0) === 0) return undefined;
+    const { sha256 } = await copyAndScan(path, undefined);
+    return this.bySha256(sha256);
+  }
+
+  /** The recording with this content, a secret one first. */
+  bySha256(sha256: string): Recording | undefined {
+    const row = this.db
+      .query<Row, [string]>(
+        "SELECT * FROM recordings WHERE sha256 = ? ORDER BY secret DESC, added_at LIMIT 1",
+      )
+      .get(sha256);
     return row ? this.toRecording(row) : undefined;
   }
 

@@ -80,6 +80,8 @@ test("the README's Using it section runs word for word in a fresh home and every
   expect(r.code).toBe(0);
   // The send was verified by alice's recorder (or, when her box answered busy, stored on the node for her).
   expect(r.stdout).toMatch(/^sent: /m);
+  // holiday.mpg was added --secret: sent by its path it still travels whole, sealed through the node (item 1).
+  expect(r.stdout).toMatch(/^ {2}route secret/m);
   expect(r.stdout).toMatch(/^stopped the control node/m);
   const grandma = JSON.parse(readFileSync(join(work, "grandma.json"), "utf8")) as { node: { http: string } };
   expect(grandma.node.http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
