@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
-import { type Command, EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from "../cli/command.ts";
+import { type Command, EXIT_USAGE, UsageError } from "../cli/command.ts";
+import { errorLine, formatErrorLine } from "../cli/error-line.ts";
 /** @module The `pvrlink` binary: the one place that wires subcommands (recorder, control node, codec tools) together. */
 import pkg from "../package.json" with { type: "json" };
 
@@ -60,19 +61,30 @@ async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`pvrlink ${name}: ${err.message}\n\n${command.help}`);
+      console.error(`pvrlink ${name}: ${err.message}\n\n${command.helpFor?.(rest) ?? command.help}`);
       return EXIT_USAGE;
     }
-    if (err instanceof InputError) {
-      console.error(`pvrlink ${name}: ${err.message} (${err.code})`);
-      return EXIT_INPUT;
-    }
-    throw err;
+    return reportError(name, err);
   }
 }
 
-// No top-level await: the binary is a CommonJS bundle (scripts/build.ts). An unexpected error still ends the
-// process as an unhandled rejection, printed with its stack, exit code 1.
+/** One line, with the code and the next step; the stack only when PVRLINK_DEBUG asks for it. */
+function reportError(name: string, err: unknown): number {
+  const line = errorLine(err);
+  console.error(`pvrlink ${name}: ${formatErrorLine(line)}`);
+  if (process.env.PVRLINK_DEBUG && err instanceof Error) console.error(err.stack);
+  return line.exit;
+}
+
+// A daemon's failure outside any awaited call (a socket error in a callback) ends it the same way.
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (err: unknown) => {
+    process.exitCode = reportError(process.argv[2] ?? "", err);
+    process.exit();
+  });
+}
+
+// No top-level await: the binary is a CommonJS bundle (scripts/build.ts).
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

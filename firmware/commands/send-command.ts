@@ -2,6 +2,7 @@
 import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { type Command, EXIT_INPUT, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
+import { errorLine, formatErrorLine } from "../../cli/error-line.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
@@ -66,78 +67,93 @@ export const command: Command = {
   summary: "send a recording to another recorder",
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (positionals.length !== 1) throw new UsageError(`expected one FILE or ID, got ${positionals.length}`);
-    if (values.to === undefined || values.to === "") throw new UsageError("--to NAME is required");
-    const direct = values.direct === undefined ? undefined : parseHostPort(values.direct, "--direct");
-    let protection: ProtectionMode | undefined;
+    const json = args.includes("--json");
     try {
-      protection = values.protection === undefined ? undefined : parseProtection(values.protection);
+      return await send(args);
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      if (!json) throw err;
+      // --json always ends with a summary event, whatever stopped the send.
+      const e = errorLine(err);
+      const summary = { event: "summary", ok: false, code: e.code, message: e.message, next: e.next ?? null };
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      process.stderr.write(`pvrlink send: ${formatErrorLine(e)}\n`);
+      return e.exit;
     }
-    const config = await resolveConfig(values as ConfigFlagValues);
-    const cred = await loadCredential(config.credentialPath);
-    const nodeUrl = (
-      values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node
-    ).replace(/\/$/, "");
-    const client = new ControlClient({
-      baseUrl: nodeUrl,
-      deviceId: cred.id,
-      secret: toBase64url(cred.secretBytes()),
-    });
-
-    const target = positionals[0] as string;
-    const { path, known, from } = await locate(target, config, values.secret === true);
-    await using input = await openInput(path);
-    const plan = await planSend(input, path, {
-      ...known,
-      ...(protection !== undefined ? { protection } : {}),
-    });
-
-    const json = values.json === true;
-    const tty = process.stderr.isTTY === true && process.stdin.isTTY === true;
-    const mode = chooseProgressMode({
-      json,
-      quiet: values.quiet === true,
-      isTTY: process.stderr.isTTY === true,
-    });
-    const progress = new ProgressReporter({
-      label: plan.name,
-      total: plan.size,
-      mode,
-      ...(json ? { write: (t: string) => process.stdout.write(t) } : {}),
-    });
-    const say = (event: string, message: string) => {
-      if (values.quiet) return;
-      if (json) process.stdout.write(`${JSON.stringify({ event, message })}\n`);
-      else process.stderr.write(`${mode === "tty" ? "\r\x1b[K" : ""}${message}\n`);
-    };
-    if (from !== undefined && from.path !== path)
-      say(
-        "plan",
-        `${target} is ${from.id} in the library (same SHA-256): its attributes apply${known.secret ? ", secret" : ""}`,
-      );
-    say("plan", describePlan(plan));
-    const result = await sendRecording({
-      client,
-      deviceId: cred.id,
-      deviceName: cred.name,
-      plan,
-      to: values.to,
-      storeIfBusy:
-        values["store-if-busy"] === true ? true : tty && !json ? () => askStore(values.to as string) : false,
-      ...(direct ? { dialOverride: direct } : {}),
-      onEvent: (e) => {
-        if (e.type === "progress") progress.update(e.done);
-        else say("log", e.message);
-      },
-    });
-    if (result.ok) progress.finish(plan.size);
-    printSummary(result, json);
-    return result.ok ? EXIT_OK : EXIT_INPUT;
   },
 };
+
+async function send(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, FLAGS);
+  if (positionals.length !== 1) throw new UsageError(`expected one FILE or ID, got ${positionals.length}`);
+  if (values.to === undefined || values.to === "") throw new UsageError("--to NAME is required");
+  const direct = values.direct === undefined ? undefined : parseHostPort(values.direct, "--direct");
+  let protection: ProtectionMode | undefined;
+  try {
+    protection = values.protection === undefined ? undefined : parseProtection(values.protection);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const config = await resolveConfig(values as ConfigFlagValues);
+  const cred = await loadCredential(config.credentialPath);
+  const nodeUrl = (
+    values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node
+  ).replace(/\/$/, "");
+  const client = new ControlClient({
+    baseUrl: nodeUrl,
+    deviceId: cred.id,
+    secret: toBase64url(cred.secretBytes()),
+  });
+
+  const target = positionals[0] as string;
+  const { path, known, from } = await locate(target, config, values.secret === true);
+  await using input = await openInput(path);
+  const plan = await planSend(input, path, {
+    ...known,
+    ...(protection !== undefined ? { protection } : {}),
+  });
+
+  const json = values.json === true;
+  const tty = process.stderr.isTTY === true && process.stdin.isTTY === true;
+  const mode = chooseProgressMode({
+    json,
+    quiet: values.quiet === true,
+    isTTY: process.stderr.isTTY === true,
+  });
+  const progress = new ProgressReporter({
+    label: plan.name,
+    total: plan.size,
+    mode,
+    ...(json ? { write: (t: string) => process.stdout.write(t) } : {}),
+  });
+  const say = (event: string, message: string) => {
+    if (values.quiet) return;
+    if (json) process.stdout.write(`${JSON.stringify({ event, message })}\n`);
+    else process.stderr.write(`${mode === "tty" ? "\r\x1b[K" : ""}${message}\n`);
+  };
+  if (from !== undefined && from.path !== path)
+    say(
+      "plan",
+      `${target} is ${from.id} in the library (same SHA-256): its attributes apply${known.secret ? ", secret" : ""}`,
+    );
+  say("plan", describePlan(plan));
+  const result = await sendRecording({
+    client,
+    deviceId: cred.id,
+    deviceName: cred.name,
+    plan,
+    to: values.to,
+    storeIfBusy:
+      values["store-if-busy"] === true ? true : tty && !json ? () => askStore(values.to as string) : false,
+    ...(direct ? { dialOverride: direct } : {}),
+    onEvent: (e) => {
+      if (e.type === "progress") progress.update(e.done);
+      else say("log", e.message);
+    },
+  });
+  if (result.ok) progress.finish(plan.size);
+  printSummary(result, json);
+  return result.ok ? EXIT_OK : EXIT_INPUT;
+}
 
 type Known = {
   name?: string;
