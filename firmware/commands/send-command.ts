@@ -95,6 +95,12 @@ async function send(args: string[]): Promise<number> {
   }
   const config = await resolveConfig(values as ConfigFlagValues);
   const cred = await loadCredential(config.credentialPath);
+  // The node would refuse it like a stranger's call; this recorder knows its own name and can say so plainly.
+  if (values.to.trim().toLowerCase() === cred.name.trim().toLowerCase())
+    throw new InputError(
+      `Cannot send to ${values.to}: that is this recorder's own name; name the receiving recorder with --to`,
+      "ERR_SEND_TO_SELF",
+    );
   const nodeUrl = (
     values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node
   ).replace(/\/$/, "");
@@ -151,8 +157,37 @@ async function send(args: string[]): Promise<number> {
     },
   });
   if (result.ok) progress.finish(plan.size);
-  printSummary(result, json);
+  const next = result.ok
+    ? undefined
+    : nextStep(result.code, { to: values.to, me: cred.name, storeIfBusy: values["store-if-busy"] === true });
+  printSummary(result, json, next);
   return result.ok ? EXIT_OK : EXIT_INPUT;
+}
+
+/**
+ * What to do after a refusal. permission_denied covers an unknown name and an unpermitted caller alike (the node
+ * must not reveal which, docs/protocol.md), so its hint names both and depends only on what the user typed.
+ */
+export function nextStep(
+  code: string | undefined,
+  o: { to: string; me: string; storeIfBusy: boolean },
+): string | undefined {
+  switch (code) {
+    case "permission_denied":
+      return `no recorder is called ${o.to}, or it has not permitted you (the node does not say which): check the name, and ask its owner to run 'pvrlink permit add ${o.me}'`;
+    case "callee_not_found":
+      return `${o.to} permits you but its recorder has not registered with the node: its owner should run 'pvrlink recorder run'`;
+    case "callee_not_connected":
+      return `${o.to}'s recorder is off or offline: send again once it is on ('pvrlink recorder status' on that box shows its node connection)`;
+    case "callee_busy":
+      return o.storeIfBusy
+        ? `${o.to} is busy: send again later`
+        : `${o.to} is busy: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} picks it up`;
+    case "session_ended":
+      return "the node or the receiver ended the session: send again";
+    default:
+      return undefined;
+  }
 }
 
 type Known = {
@@ -226,12 +261,14 @@ async function askStore(name: string): Promise<boolean> {
   }
 }
 
-function printSummary(r: SendResult, json: boolean): void {
+function printSummary(r: SendResult, json: boolean, next: string | undefined): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ event: "summary", ...r })}\n`);
+    process.stdout.write(`${JSON.stringify({ event: "summary", ...r, ...(next ? { next } : {}) })}\n`);
     return;
   }
-  const lines = [r.ok ? `sent: ${r.message}` : `not sent (${r.code}): ${r.message}`];
+  const lines = [
+    r.ok ? `sent: ${r.message}` : `not sent (${r.code}): ${r.message}${next ? `; ${next}` : ""}`,
+  ];
   if (r.mode !== "none") {
     lines.push(
       `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
