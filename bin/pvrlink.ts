@@ -32,7 +32,7 @@ async function usage(): Promise<string> {
     "Commands:",
     ...rows,
     "",
-    "Run `pvrlink <command> --help` for a command's options.",
+    "Run `pvrlink <command> --help` for a command's options, `pvrlink help TOPIC` for a document.",
     "Exit codes: 0 success, 1 bad input, 2 bad usage.",
   ].join("\n");
 }
@@ -43,10 +43,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(`pvrlink ${pkg.version}`);
     return 0;
   }
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    console.log(await usage());
+  if (name === undefined || name === "--help" || name === "-h" || (name === "help" && rest.length === 0)) {
+    console.log(`${await usage()}\n\n${(await import("./help-topics.ts")).topicList()}`);
     return name === undefined ? EXIT_USAGE : 0;
   }
+  if (name === "help") return help(rest);
   const load = commands[name];
   if (!load) {
     console.error(`pvrlink: unknown command '${name}'\n\n${await usage()}`);
@@ -66,6 +67,24 @@ async function main(argv: string[]): Promise<number> {
     }
     return reportError(name, err);
   }
+}
+
+/** `pvrlink help COMMAND [SUB]` is `pvrlink COMMAND [SUB] --help`; `pvrlink help TOPIC` prints a shipped document. */
+async function help([topic, ...sub]: string[]): Promise<number> {
+  const load = commands[topic ?? ""];
+  if (load) {
+    const { command } = await load();
+    console.log(command.helpFor?.(sub) ?? command.help);
+    return 0;
+  }
+  const { helpTopic, topicList } = await import("./help-topics.ts");
+  const text = helpTopic(topic ?? "");
+  if (text === undefined) {
+    console.error(`pvrlink help: no command or topic '${topic}'\n\n${topicList()}`);
+    return EXIT_USAGE;
+  }
+  console.log(text.trimEnd());
+  return 0;
 }
 
 /** One line, with the code and the next step; the stack only when PVRLINK_DEBUG asks for it. */

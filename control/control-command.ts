@@ -6,6 +6,7 @@ import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts
 import { detach, stopDaemon } from "../cli/detach.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
 import { livePid, PidLock } from "../cli/pid-lock.ts";
+import { subcommandHelp } from "../cli/subcommand-help.ts";
 import type { DeviceCredential } from "../protocol/api-types.ts";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
@@ -34,7 +35,7 @@ admin-token  Prints the admin bearer token (generated 0600 in DIR/admin-token at
 Run 'pvrlink control SUBCOMMAND --help' for one subcommand.
 
 Options (flags win over PVRLINK_* variables, which win over the --config file):
-  --config FILE      JSON configuration (default: none, built-in defaults; keys in docs/protocol.md)
+  --config FILE      JSON configuration (default: none, built-in defaults; keys: pvrlink help protocol)
   --data DIR         database and spool directory (default: $PVRLINK_DATA or ~/.local/share/pvrlink)
   --http HOST:PORT   HTTP API address (default: $PVRLINK_HTTP or ${DEFAULT_CONFIG.http})
   --udp HOST:PORT    UDP keepalive/trigger address (default: $PVRLINK_UDP or ${DEFAULT_CONFIG.udp})
@@ -43,18 +44,6 @@ Options (flags win over PVRLINK_* variables, which win over the --config file):
                      IPv4 address)
   --detach           serve in the background (serve)
   --ttl SECONDS      enrollment token lifetime (default: ${DEFAULT_CONFIG.enrollmentTokenTtlSec})`;
-
-/** Each subcommand's own --help: its usage line and paragraph from HELP, then the options. */
-const SUB_HELP: Record<string, string> = Object.fromEntries(
-  ["serve", "stop", "enroll", "token", "admin-token"].map((sub) => {
-    const usage = HELP.split("\n").filter(
-      (l) => l.startsWith(`  pvrlink control ${sub} `) || l === `  pvrlink control ${sub}`,
-    );
-    const body = HELP.slice(HELP.indexOf(`\n${sub.padEnd(12)} `) + 1).split(/\n(?=\S)/)[0] ?? "";
-    const options = HELP.slice(HELP.indexOf("Options ("));
-    return [sub, [`Usage:\n${usage.join("\n")}`, "", body, "", options].join("\n")];
-  }),
-);
 
 /** The file a serving node writes into its data directory so enroll and stop find it. */
 const NODE_FILE = "node.json";
@@ -277,7 +266,7 @@ function adminToken(args: string[]): number {
 export const command: Command = {
   summary: "run and administer the control node (serve, stop, enroll, token, admin-token)",
   help: HELP,
-  helpFor: (args) => SUB_HELP[args[0] ?? ""],
+  helpFor: (args) => subcommandHelp(HELP, "control", args[0]),
   async run(args) {
     const [sub, ...rest] = args;
     switch (sub) {

@@ -12,7 +12,7 @@ container, format, picture size, picture and GOP counts, the bytes that would tr
 damage found (with offsets). Damaged recordings are still indexed; their errors are listed.
 
 Options:
-  --json      print exactly one JSON object instead of the table (format: docs/split-format.md, "inspect --json")
+  --json      print exactly one JSON object instead of the table (format: pvrlink help split-format, "inspect --json")
   -h, --help  show this help
 
 Exit codes: 0 indexed (even with stream errors), 1 unreadable file, 2 bad usage.`;

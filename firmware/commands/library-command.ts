@@ -1,6 +1,7 @@
 /** @module `pvrlink library add|list|remove`: the recordings this recorder holds and their attributes. */
 import { type Command, EXIT_INPUT, EXIT_OK, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
+import { subcommandHelp } from "../../cli/subcommand-help.ts";
 import { CONFIG_FLAGS, resolveConfig } from "../config/recorder-config.ts";
 import { Library, parseProtection, type Recording } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";
@@ -14,7 +15,7 @@ the type detected by content (es, ps, ts, m2ts, mp4, or data) and whether it is 
 is only ever sent encrypted through the control node; video is split, its I-pictures through the node.
 A video's protection says what else is done to it: seed sends its P/B pictures in clear on the direct
 channel; pattern (the default) also encrypts the start of every P/B slice, so an eavesdropper on the direct
-path decodes nothing usable (docs/security.md). 'pvrlink send --protection' overrides it per send.
+path decodes nothing usable ('pvrlink help security'). 'pvrlink send --protection' overrides it per send.
 
 Options:
   --secret        mark the recording secret (add)
@@ -72,6 +73,7 @@ export function recordingTable(list: Recording[]): string {
 export const command: Command = {
   summary: "add, list or remove recordings in this recorder's library",
   help: HELP,
+  helpFor: (args) => subcommandHelp(HELP, "library", args[0]),
   async run(args) {
     const { values, positionals } = parseFlags(args, {
       ...CONFIG_FLAGS,

@@ -6,6 +6,7 @@ import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command
 import { detach, stopDaemon } from "../../cli/detach.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { PidLock } from "../../cli/pid-lock.ts";
+import { subcommandHelp } from "../../cli/subcommand-help.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { DeviceCredential, loadCredential, saveCredential } from "../config/credential-store.ts";
 import {
@@ -62,7 +63,7 @@ Options:
   --advertise HOST:PORT  the address announced to the node when it differs (a router's port forward)
   --config FILE          JSON config (default: DATA/config.json when present)
   --keepalive SEC, --load-cpu F, --load-pressure P, --max-transfers N, --node-udp HOST:PORT,
-  --library DIR, --policy node|device: run 'pvrlink help recorder' for every setting
+  --library DIR, --policy node|device: run 'pvrlink help daemon' for every setting
 
 Exit codes: 0 success, 1 bad input (no credential, node refused), 2 bad usage.`;
 
@@ -271,6 +272,7 @@ async function status(values: Values, config: RecorderConfig): Promise<number> {
 export const command: Command = {
   summary: "enroll this recorder, run its daemon, show its status, switch busy",
   help: HELP,
+  helpFor: (args) => subcommandHelp(HELP, "recorder", args[0]),
   async run(args) {
     const { values, positionals } = parseFlags(args, FLAGS);
     const [action, ...rest] = positionals;

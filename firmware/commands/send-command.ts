@@ -29,7 +29,7 @@ Sends a recording to the recorder named NAME, routed by its attributes (seed A):
   video       split: the I-picture bytes sealed through the node, the rest directly, both at once;
               in pattern protection (the default) the start of every P/B slice of the direct part is
               encrypted too, so an eavesdropper on the direct path decodes nothing usable. MPEG-1/2 only:
-              H.264 and MP4 video goes in seed mode, and the summary says so (docs/security.md).
+              H.264 and MP4 video goes in seed mode, and the summary says so ('pvrlink help security').
 ID is a library recording (its attributes come from the library); FILE is any file (its type is detected,
 --secret marks it secret). When the direct connection cannot be made, everything goes through the node,
 still encrypted end to end, and the summary says so. The receiver merges byte-exact, checks the SHA-256 and
