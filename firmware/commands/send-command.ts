@@ -134,7 +134,8 @@ async function send(args: string[]): Promise<number> {
   const say = (event: string, message: string) => {
     if (values.quiet) return;
     if (json) process.stdout.write(`${JSON.stringify({ event, message })}\n`);
-    else process.stderr.write(`${mode === "tty" ? "\r\x1b[K" : ""}${message}\n`);
+    else if (mode === "tty") progress.log(message);
+    else process.stderr.write(`${message}\n`);
   };
   if (from !== undefined && from.path !== path)
     say(
@@ -142,21 +143,33 @@ async function send(args: string[]): Promise<number> {
       `${target} is ${from.id} in the library (same SHA-256): its attributes apply${known.secret ? ", secret" : ""}`,
     );
   say("plan", describePlan(plan));
+  const to = values.to;
+  progress.phase(`asking the node for ${to}`);
+  let sent = 0;
   const result = await sendRecording({
     client,
     deviceId: cred.id,
     deviceName: cred.name,
     plan,
-    to: values.to,
-    storeIfBusy:
-      values["store-if-busy"] === true ? true : tty && !json ? () => askStore(values.to as string) : false,
+    to,
+    storeIfBusy: values["store-if-busy"] === true ? true : tty && !json ? () => askStore(to) : false,
     ...(direct ? { dialOverride: direct } : {}),
     onEvent: (e) => {
-      if (e.type === "progress") progress.update(e.done);
-      else say("log", e.message);
+      if (e.type !== "progress") return say("log", e.message);
+      sent = e.done;
+      // Every byte out is not the end: the receiver merges, hashes and files before it answers.
+      progress.update(e.done);
+      progress.phase(e.done >= plan.size ? `waiting for ${to} to verify` : "sending");
     },
   });
-  if (result.ok) progress.finish(plan.size);
+  progress.finish(
+    result.ok ? plan.size : sent,
+    result.ok
+      ? result.mode === "store"
+        ? "stored on the node"
+        : `verified by ${to}`
+      : `not sent (${result.code})`,
+  );
   const next = result.ok
     ? undefined
     : nextStep(result.code, { to: values.to, me: cred.name, storeIfBusy: values["store-if-busy"] === true });
@@ -252,8 +265,9 @@ function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {
 async function askStore(name: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
+    // \r ESC[K: the question replaces the progress line rather than trailing it.
     const a = await rl.question(
-      `${name} is busy. Store the recording on the node for later pickup (encrypted)? [y/N] `,
+      `\r\x1b[K${name} is busy. Store the recording on the node for later pickup (encrypted)? [y/N] `,
     );
     return /^y(es)?$/i.test(a.trim());
   } finally {
