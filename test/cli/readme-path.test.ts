@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { livePid } from "../../cli/pid-lock.ts";
-import { ROOT, requireBinary, X64_BINARY } from "./pvrlink-process.ts";
+import { ROOT, requireBinary, runCommand, X64_BINARY } from "./pvrlink-process.ts";
 
 /** The fenced sh blocks of the README's "Using it" section, in order. */
 export function usingItBlocks(readme: string): string[] {
@@ -54,20 +54,8 @@ test("the README's Using it section runs word for word in a fresh home and every
     PVRLINK_UDP: "127.0.0.1:0",
     PVRLINK_LISTEN: "127.0.0.1:0",
   };
-  const run = async (script: string, cwd: string) => {
-    const p = Bun.spawn(["bash", "-euo", "pipefail", "-xc", script], {
-      cwd,
-      env,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    return { stdout, stderr, code };
-  };
+  const run = (script: string, cwd: string) =>
+    runCommand(["bash", "-euo", "pipefail", "-xc", script], { cwd, env });
   const installed = await run(installLines.join("\n"), ROOT);
   expect(installed.stderr + installed.stdout).toContain(`installed ${join(home, ".local/bin/pvrlink")}`);
   expect(installed.code).toBe(0);
