@@ -286,11 +286,14 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
   if (r.mode !== "none") {
     lines.push(
       `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
-      `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated)`,
+      // Nothing direct (stored, secret, fallback) is said as such, not as "direct: 0 B".
+      r.bytesDirect > 0
+        ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated)`
+        : "  direct: nothing (all of it sealed through the node)",
       `  through the node, encrypted: ${formatBytes(r.bytesRelay)} sealed (${r.bytesRelayPayload} payload bytes)`,
     );
     if (r.iPictures !== undefined) lines.push(`  I-pictures protected: ${r.iPictures}`);
-    if (r.protection === "pattern")
+    if (r.protection === "pattern" && r.bytesDirect > 0)
       lines.push(
         `  pattern mode: ${r.patternBytes ?? 0} bytes of P/B slice starts encrypted on the direct channel`,
       );

@@ -56,6 +56,20 @@ describe("refusal hints", () => {
     }
   });
 
+  test("a store-and-forward summary says nothing went direct instead of 'direct: 0 B' and 'pattern mode: 0 bytes'", async () => {
+    await cluster.ok(["recorder", "busy", "on", "--data", cluster.recorder("bob").dataDir]);
+    try {
+      const r = await cluster.recorderRun("alice", ["send", SAMPLE, "--to", "bob", "--store-if-busy"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("(stored on the node)");
+      expect(r.stdout).toContain("  direct: nothing (all of it sealed through the node)");
+      expect(r.stdout).not.toContain("direct: 0 B");
+      expect(r.stdout).not.toContain("pattern mode: 0 bytes");
+    } finally {
+      await cluster.ok(["recorder", "busy", "off", "--data", cluster.recorder("bob").dataDir]);
+    }
+  });
+
   test("sending to yourself is refused locally with ERR_SEND_TO_SELF, whatever the case of the name", async () => {
     for (const to of ["alice", "ALICE"]) {
       const r = await cluster.recorderRun("alice", ["send", SAMPLE, "--to", to]);
