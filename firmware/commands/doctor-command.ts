@@ -16,7 +16,6 @@ import { type DeviceCredential, loadCredential } from "../config/credential-stor
 import {
   CONFIG_FLAGS,
   type ConfigFlagValues,
-  type HostPort,
   parseHostPort,
   type RecorderConfig,
   resolveConfig,
@@ -130,7 +129,7 @@ async function checkClock(d: Doctor): Promise<void> {
 async function checkUdp(d: Doctor): Promise<void> {
   const c = d.cred;
   if (!c) return add(d, "udp", "skip", "no credential");
-  const node: HostPort =
+  const node: { host: string; port: number } =
     d.values["node-udp"] !== undefined || c.nodeUdp === undefined
       ? d.config.nodeUdp
       : parseHostPort(c.nodeUdp, "credential node.udp");
@@ -236,16 +235,18 @@ async function checkDisk(d: Doctor): Promise<void> {
   );
 }
 
+const FLAGS = { ...CONFIG_FLAGS, json: { type: "boolean" } } as const;
+
 const STEPS = [checkCredential, checkNode, checkAuth, checkClock, checkUdp, checkDaemon, checkDisk];
 
 export const command: Command = {
   summary: "check the node, the credential, UDP, the clock, the daemon and the disk, and explain",
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseFlags(args, { ...CONFIG_FLAGS, json: { type: "boolean" } });
-    if (positionals.length) throw new UsageError("doctor takes no arguments");
-    const config = await resolveConfig(values as ConfigFlagValues);
-    const d: Doctor = { config, values: values as ConfigFlagValues, checks: [] };
+    const { values, positionals } = parseFlags(args, FLAGS);
+    if (positionals.length > 0) throw new UsageError("doctor takes no arguments");
+    const flags = values as ConfigFlagValues;
+    const d: Doctor = { config: await resolveConfig(flags), values: flags, checks: [] };
     for (const step of STEPS) await step(d);
     add(
       d,
