@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { type Command, EXIT_USAGE, UsageError } from "../cli/command.ts";
+import { type Command, EXIT_INTERRUPTED, EXIT_USAGE, UsageError } from "../cli/command.ts";
 import { errorLine, formatErrorLine } from "../cli/error-line.ts";
 /** @module The `pvrlink` binary: the one place that wires subcommands (recorder, control node, codec tools) together. */
 import pkg from "../package.json" with { type: "json" };
@@ -107,4 +107,6 @@ for (const event of ["uncaughtException", "unhandledRejection"] as const) {
 // No top-level await: the binary is a CommonJS bundle (scripts/build.ts).
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
+  // An interrupted command leaves its sockets open; nothing more will be done with them.
+  if (code === EXIT_INTERRUPTED) process.exit();
 });

@@ -4,6 +4,8 @@
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
 export const EXIT_USAGE = 2;
+/** Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it. */
+export const EXIT_INTERRUPTED = 130;
 
 /** Wrong flags or arguments; main prints the message and the command's help, and exits 2. */
 export class UsageError extends Error {

@@ -42,6 +42,13 @@ describe("errorLine()", () => {
       1,
       /; enroll first/,
     ],
+    [
+      "makes an interrupted send exit 130 and says to send again",
+      new InputError("Cannot finish sending x: interrupted", "ERR_INTERRUPTED"),
+      "ERR_INTERRUPTED",
+      130,
+      /\(ERR_INTERRUPTED\); send it again/,
+    ],
     ["makes a usage error exit 2", new UsageError("bad flag"), "ERR_USAGE", 2, /^bad flag \(ERR_USAGE\)$/],
     [
       "calls an unexpected error internal and says how to get the stack",

@@ -1,5 +1,5 @@
 /** @module Every error a command ends with, as one line: what failed, its stable code, and what to do next. */
-import { EXIT_INPUT, EXIT_USAGE, InputError, UsageError } from "./command.ts";
+import { EXIT_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, InputError, UsageError } from "./command.ts";
 
 /**
  * The next step for a code, when the message does not carry one. System codes are Node's errno names; the
@@ -18,6 +18,7 @@ export const NEXT_STEP: Readonly<Record<string, string>> = {
   ETIMEDOUT: "check the network path to the node, then retry",
   ECONNRESET: "the connection dropped: check the node and the network, then retry",
   ERR_CREDENTIAL_MISSING: "enroll first: 'pvrlink recorder enroll --credential FILE'",
+  ERR_INTERRUPTED: "send it again to start over; the unfinished session ends when its lease runs out",
   ERR_INTERNAL: "rerun with PVRLINK_DEBUG=1 for the stack trace and report it",
 };
 
@@ -55,7 +56,8 @@ function systemMessage(
 /** Classifies any thrown value; never includes a stack trace and never spans lines. */
 export function errorLine(err: unknown): ErrorLine {
   const code = err instanceof UsageError ? err.code : codeOf(err);
-  const exit = err instanceof UsageError ? EXIT_USAGE : EXIT_INPUT;
+  const exit =
+    err instanceof UsageError ? EXIT_USAGE : code === "ERR_INTERRUPTED" ? EXIT_INTERRUPTED : EXIT_INPUT;
   let message: string;
   if (err instanceof InputError || err instanceof UsageError) message = err.message;
   else if (err instanceof Error)

@@ -146,7 +146,21 @@ async function send(args: string[]): Promise<number> {
   const to = values.to;
   progress.phase(`asking the node for ${to}`);
   let sent = 0;
-  const result = await sendRecording({
+  // Ctrl-C ends the send with a final line and (with --json) a summary, instead of vanishing mid-line.
+  let onInterrupt: () => void = () => {};
+  const interrupted = new Promise<never>((_, reject) => {
+    onInterrupt = () => {
+      progress.finish(sent, "interrupted");
+      reject(
+        new InputError(
+          `Cannot finish sending ${plan.name} to ${to}: interrupted after ${formatBytes(sent)} of ${formatBytes(plan.size)}`,
+          "ERR_INTERRUPTED",
+        ),
+      );
+    };
+  });
+  process.once("SIGINT", onInterrupt);
+  const sending = sendRecording({
     client,
     deviceId: cred.id,
     deviceName: cred.name,
@@ -162,6 +176,7 @@ async function send(args: string[]): Promise<number> {
       progress.phase(e.done >= plan.size ? `waiting for ${to} to verify` : "sending");
     },
   });
+  const result = await Promise.race([sending, interrupted]).finally(() => process.off("SIGINT", onInterrupt));
   progress.finish(
     result.ok ? plan.size : sent,
     result.ok

@@ -1,24 +1,18 @@
 /** @module A send's progress through a pseudo-terminal at 60, 80 and 120 columns: one line updated in place, never wrapped, one final line. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Cluster } from "../../demo/cluster.ts";
-import { binary, startAliceAndBob, Tap } from "../e2e/e2e-kit.ts";
+import { binary, Tap } from "../e2e/e2e-kit.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { aliceAndBobStage } from "./alice-and-bob-stage.ts";
 import { screenOf } from "./terminal-screen.ts";
 
 const SAMPLE = join(ROOT, "testdata/containers/ps-mpeg2.mpg");
-let cluster: Cluster;
-beforeAll(async () => {
-  cluster = await startAliceAndBob();
-});
-afterAll(async () => {
-  await cluster?.[Symbol.asyncDispose]();
-});
+const cluster = aliceAndBobStage();
 
 /** Alice sends the sample to bob on a terminal `columns` wide, the direct channel slowed so the bar moves. */
 async function sendOnTerminal(columns: number) {
-  await using tap = await Tap.start(cluster.recorder("bob").direct, 60_000);
-  const args = ["send", SAMPLE, "--to", "bob", "--data", cluster.recorder("alice").dataDir];
+  await using tap = await Tap.start(cluster().recorder("bob").direct, 60_000);
+  const args = ["send", SAMPLE, "--to", "bob", "--data", cluster().recorder("alice").dataDir];
   const p = Bun.spawn(
     [
       "python3",

@@ -1,19 +1,13 @@
 /** @module The secret attribute follows the content by SHA-256: however a secret recording is named, nothing of it reaches the direct channel. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Cluster } from "../../demo/cluster.ts";
-import { contains, sendToBob, startAliceAndBob, Tap } from "../e2e/e2e-kit.ts";
+import { contains, sendToBob, Tap } from "../e2e/e2e-kit.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { summaryOf } from "../support/send-summary.ts";
+import { aliceAndBobStage } from "./alice-and-bob-stage.ts";
 
-let cluster: Cluster;
-beforeAll(async () => {
-  cluster = await startAliceAndBob();
-});
-afterAll(async () => {
-  await cluster?.[Symbol.asyncDispose]();
-});
+const cluster = aliceAndBobStage();
 
 const SOURCE = join(ROOT, "testdata/containers/ps-mpeg2.mpg");
 
@@ -31,11 +25,11 @@ type Naming = "path" | "id" | "copy";
 
 /** Alice copies SOURCE, adds it to her library with `add` (null: not at all), then sends it as `naming` says. */
 async function addThenSend(add: string[] | null, naming: Naming, send: string[], source = SOURCE) {
-  const file = join(cluster.root, `holiday-${crypto.randomUUID()}.mpg`);
+  const file = join(cluster().root, `holiday-${crypto.randomUUID()}.mpg`);
   await copyFile(source, file);
   let target = file;
   if (add !== null) {
-    const added = await cluster.recorderRun("alice", ["library", "add", file, ...add]);
+    const added = await cluster().recorderRun("alice", ["library", "add", file, ...add]);
     expect(added.code).toBe(0);
     if (naming === "id") target = added.stdout.split("\t")[0] as string;
   }
@@ -43,8 +37,8 @@ async function addThenSend(add: string[] | null, naming: Naming, send: string[],
     target = file.replace(/\.mpg$/, "-another-name.mpg");
     await copyFile(file, target);
   }
-  await using tap = await Tap.start(cluster.recorder("bob").direct);
-  const run = await sendToBob(cluster, target, ["--direct", `127.0.0.1:${tap.port}`, ...send]);
+  await using tap = await Tap.start(cluster().recorder("bob").direct);
+  const run = await sendToBob(cluster(), target, ["--direct", `127.0.0.1:${tap.port}`, ...send]);
   return { run, wire: tap.upstream() };
 }
 
