@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectRecordingType, type RecordingType } from "./detect-recording-type.ts";
-import { Library, parseProtection, safeFileName } from "./library.ts";
+import { Library, parseProtection } from "./library.ts";
 
 const root = join(import.meta.dir, "../../testdata");
 const dir = mkdtempSync(join(tmpdir(), "pvrlink-lib-"));
@@ -243,17 +243,4 @@ describe("Library filing", () => {
     expect(await lib.remove(first.id)).toBe(true);
     expect(readFileSync(again.path)).toEqual(Buffer.from(bytes));
   });
-  const names: Array<[string, string]> = [
-    ["holiday.mpg", "holiday.mpg"],
-    ["../../etc/passwd", "passwd"],
-    ["a/b\\c:d*e?.ts", "b_c_d_e_.ts"],
-    [".hidden", "hidden"],
-    ["", "recording"],
-    ["Tatort – Folge 1.ts", "Tatort _ Folge 1.ts"],
-  ];
-  for (const [name, want] of names) {
-    test(`safeFileName() makes '${name}' into '${want}'`, () => {
-      expect(safeFileName(name)).toBe(want);
-    });
-  }
 });

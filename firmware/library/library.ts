@@ -8,6 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { InputError } from "../../cli/command.ts";
 import { randomToken } from "../../crypto/random-token.ts";
 import { detectRecordingType, type RecordingType, TYPE_PROBE_BYTES } from "./detect-recording-type.ts";
+import { safeFileName } from "./safe-file-name.ts";
 
 /**
  * How a video recording is protected in transit. "seed": split per seed A, I-pictures sealed through the node,
@@ -224,7 +225,8 @@ export class Library implements Disposable {
       );
     }
     const id = `rec_${randomToken(9)}`;
-    const file = fileNameFor(id, name);
+    // The id, then the name with its extension, so a person can tell the file apart.
+    const file = `${id}-${safeFileName(name)}`;
     // Readable like any other file of its owner's, so a person can play it; a secret one stays owner-only.
     await chmod(tmp, meta.secret ? SECRET_MODE : PLAIN_MODE);
     await rename(tmp, join(this.dir, file));
@@ -365,20 +367,6 @@ async function linkedCopy(held: string, temp: string): Promise<string> {
   return linked;
 }
 const SECRET_MODE = 0o600;
-
-/** A name made safe as one file name: no path separators, control or shell-awkward characters, at most 120. */
-export function safeFileName(name: string): string {
-  const safe = basename(name)
-    .replace(/[^\p{L}\p{N}._ -]/gu, "_")
-    .replace(/^[.\s]+/, "")
-    .slice(-120);
-  return safe === "" ? "recording" : safe;
-}
-
-/** The library file for a recording: its id, then its name (extension included), so a person can tell it apart. */
-function fileNameFor(id: string, name: string): string {
-  return `${id}-${safeFileName(name)}`;
-}
 
 interface Scan {
   size: number;
