@@ -3,16 +3,16 @@ import { describe, expect, test } from "bun:test";
 import { safeFileName } from "./safe-file-name.ts";
 
 describe("safeFileName()", () => {
-  const names: Array<[string, string]> = [
-    ["holiday.mpg", "holiday.mpg"],
-    ["../../etc/passwd", "passwd"],
-    ["a/b\\c:d*e?.ts", "b_c_d_e_.ts"],
-    [".hidden", "hidden"],
-    ["", "recording"],
-    ["Tatort – Folge 1.ts", "Tatort _ Folge 1.ts"],
+  const names: Array<[string, string, string]> = [
+    ["keeps a plain name and its extension", "holiday.mpg", "holiday.mpg"],
+    ["keeps only the last path component", "../../etc/passwd", "passwd"],
+    ["replaces separators and shell characters", "a/b\\c:d*e?.ts", "b_c_d_e_.ts"],
+    ["drops a leading dot (no hidden files)", ".hidden", "hidden"],
+    ["names an empty name 'recording'", "", "recording"],
+    ["keeps letters of any script, replaces punctuation", "Tatort – Folge 1.ts", "Tatort _ Folge 1.ts"],
   ];
-  for (const [name, want] of names) {
-    test(`safeFileName() makes '${name}' into '${want}'`, () => {
+  for (const [why, name, want] of names) {
+    test(`safeFileName() ${why}: '${name}' is '${want}'`, () => {
       expect(safeFileName(name)).toBe(want);
     });
   }
