@@ -164,6 +164,11 @@ async function serve(args: string[]): Promise<number> {
     "the control node",
     "stop it first ('pvrlink control stop') or give another --data",
   );
+  // Handlers first: a stop signal during startup must still release the lock, not kill the process.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
   const node = await startControlNode(config, log);
   const bound = { http: formatHostPort(node.http), udp: formatHostPort(node.udp) };
   const pub = publicAddresses(node, config, values["public-url"]);
@@ -177,10 +182,7 @@ async function serve(args: string[]): Promise<number> {
   log(
     `recorders reach this node at ${pub.url} (udp ${pub.publicUdp}); if they cannot, restart with --public-url`,
   );
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  const signal = await stopSignal;
   log(`${signal}: shutting down`);
   await node.close();
   rmSync(join(config.data, NODE_FILE), { force: true });

@@ -182,6 +182,11 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
     "the recorder daemon",
     "stop it first ('pvrlink recorder stop') or give another --data",
   );
+  // Handlers first: a stop signal during startup must still release the lock, not kill the process.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
   const floor = seconds(values["keepalive-floor"], "--keepalive-floor", 0.1, 300);
   const every = seconds(values["inbox-every"], "--inbox-every", 1, 86_400);
   const cred = await loadCredential(config.credentialPath);
@@ -201,10 +206,7 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
   process.stdout.write(`${JSON.stringify({ direct: daemon.direct, device: cred.id, name: cred.name })}\n`);
   for (const line of early) process.stdout.write(`${line}\n`);
   early = undefined;
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  const signal = await stopSignal;
   process.stdout.write(`${new Date().toISOString()} recorder stopping signal=${signal}\n`);
   await daemon.close();
   return EXIT_OK;

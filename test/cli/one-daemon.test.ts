@@ -33,20 +33,20 @@ beforeAll(async () => {
 });
 
 /** Starts a daemon in the foreground and waits until its lock file names it. */
-async function start(args: string[], lockFile: string): Promise<Bun.Subprocess> {
+async function start(args: string[], lockFile: string): Promise<Bun.Subprocess<"ignore", "pipe", "pipe">> {
   const p = Bun.spawn([requireBinary(X64_BINARY), ...args], {
-    stdout: "ignore",
+    stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
   });
   spawned.push(p);
-  const deadline = Date.now() + 20_000;
-  while (livePid(lockFile) !== p.pid) {
-    if (p.exitCode !== null)
-      throw new Error(`${args.join(" ")} exited ${p.exitCode}: ${await new Response(p.stderr).text()}`);
-    if (Date.now() > deadline) throw new Error(`${args.join(" ")} wrote no lock file`);
-    await Bun.sleep(50);
-  }
+  // The first stdout line comes once the daemon serves (and handles SIGTERM); a signal before would kill it.
+  const reader = p.stdout.getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  if (value === undefined)
+    throw new Error(`${args.join(" ")} exited ${await p.exited}: ${await new Response(p.stderr).text()}`);
+  expect(livePid(lockFile)).toBe(p.pid);
   return p;
 }
 
