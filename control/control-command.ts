@@ -3,9 +3,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
+import { DaemonLifetime } from "../cli/daemon-lifetime.ts";
 import { detach, stopDaemon } from "../cli/detach.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
-import { livePid, PidLock } from "../cli/pid-lock.ts";
+import { livePid } from "../cli/pid-lock.ts";
 import { subcommandHelp } from "../cli/subcommand-help.ts";
 import type { DeviceCredential } from "../protocol/api-types.ts";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
@@ -159,16 +160,7 @@ async function serve(args: string[]): Promise<number> {
     );
     return EXIT_OK;
   }
-  using _lock = PidLock.acquire(
-    join(config.data, LOCK_FILE),
-    "the control node",
-    "stop it first ('pvrlink control stop') or give another --data",
-  );
-  // Handlers first: a stop signal during startup must still release the lock, not kill the process.
-  const stopSignal = new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  using life = DaemonLifetime.begin(join(config.data, LOCK_FILE), "the control node", "pvrlink control stop");
   const node = await startControlNode(config, log);
   const bound = { http: formatHostPort(node.http), udp: formatHostPort(node.udp) };
   const pub = publicAddresses(node, config, values["public-url"]);
@@ -182,7 +174,7 @@ async function serve(args: string[]): Promise<number> {
   log(
     `recorders reach this node at ${pub.url} (udp ${pub.publicUdp}); if they cannot, restart with --public-url`,
   );
-  const signal = await stopSignal;
+  const signal = await life.stopped;
   log(`${signal}: shutting down`);
   await node.close();
   rmSync(join(config.data, NODE_FILE), { force: true });

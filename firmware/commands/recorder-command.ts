@@ -3,9 +3,9 @@ import { mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
+import { DaemonLifetime } from "../../cli/daemon-lifetime.ts";
 import { detach, stopDaemon } from "../../cli/detach.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
-import { PidLock } from "../../cli/pid-lock.ts";
 import { subcommandHelp } from "../../cli/subcommand-help.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { DeviceCredential, loadCredential, saveCredential } from "../config/credential-store.ts";
@@ -177,16 +177,11 @@ async function runDetached(args: string[], config: RecorderConfig): Promise<numb
 
 async function run(values: Values, config: RecorderConfig): Promise<number> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  using _lock = PidLock.acquire(
+  using life = DaemonLifetime.begin(
     join(config.dataDir, LOCK_FILE),
     "the recorder daemon",
-    "stop it first ('pvrlink recorder stop') or give another --data",
+    "pvrlink recorder stop",
   );
-  // Handlers first: a stop signal during startup must still release the lock, not kill the process.
-  const stopSignal = new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
   const floor = seconds(values["keepalive-floor"], "--keepalive-floor", 0.1, 300);
   const every = seconds(values["inbox-every"], "--inbox-every", 1, 86_400);
   const cred = await loadCredential(config.credentialPath);
@@ -206,7 +201,7 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
   process.stdout.write(`${JSON.stringify({ direct: daemon.direct, device: cred.id, name: cred.name })}\n`);
   for (const line of early) process.stdout.write(`${line}\n`);
   early = undefined;
-  const signal = await stopSignal;
+  const signal = await life.stopped;
   process.stdout.write(`${new Date().toISOString()} recorder stopping signal=${signal}\n`);
   await daemon.close();
   return EXIT_OK;
