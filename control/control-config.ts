@@ -1,5 +1,6 @@
 /** @module The control node's configuration: every option with its default, loaded from an optional JSON file and checked. */
 import { InputError } from "../cli/command.ts";
+import { defaultDataDir } from "../cli/data-dir.ts";
 import { readConfigFile } from "../cli/read-config-file.ts";
 
 export interface ControlConfig {
@@ -65,7 +66,7 @@ export interface ControlConfig {
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   http: "127.0.0.1:8650",
   udp: "127.0.0.1:3478",
-  data: "./pvrlink-data",
+  data: defaultDataDir(),
   adminToken: null,
   publicHttp: null,
   publicUdp: null,

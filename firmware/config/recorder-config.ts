@@ -1,7 +1,8 @@
 /** @module The recorder's configuration: defaults, a JSON config file and flags merged and validated. */
-import { homedir, hostname } from "node:os";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError, UsageError } from "../../cli/command.ts";
+import { defaultDataDir } from "../../cli/data-dir.ts";
 import { readConfigFile } from "../../cli/read-config-file.ts";
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
 
@@ -152,12 +153,6 @@ function parsePolicy(v: unknown, what: string, fail: Fail): AllowPolicy {
   return v as AllowPolicy;
 }
 
-function defaultDataDir(env: Record<string, string | undefined>): string {
-  if (env.PVRLINK_DATA) return resolve(env.PVRLINK_DATA);
-  const xdg = env.XDG_DATA_HOME;
-  return join(xdg?.startsWith("/") ? xdg : join(homedir(), ".local", "share"), "pvrlink");
-}
-
 /** Where a value can come from, built once: flags win over the file, which wins over defaults. */
 interface ConfigSources {
   flags: ConfigFlagValues;
@@ -270,7 +265,11 @@ function resolveListener(src: ConfigSources): Pick<RecorderConfig, "listen" | "a
     flag: "listen",
     key: "listen",
     parse: hostPort,
-    fallback: () => ({ ...DEFAULT_LISTEN }),
+    // PVRLINK_LISTEN sits between the file and the default, so a walkthrough or a test can pick a free port.
+    fallback: () =>
+      src.env.PVRLINK_LISTEN
+        ? parseHostPort(src.env.PVRLINK_LISTEN, "PVRLINK_LISTEN")
+        : { ...DEFAULT_LISTEN },
   });
   const advertise = layered<HostPort | undefined>(src, {
     flag: "advertise",
