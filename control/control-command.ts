@@ -17,7 +17,7 @@ import { openControlDatabase } from "./store/control-database.ts";
 import { DeviceStore } from "./store/device-store.ts";
 
 const HELP = `Usage:
-  pvrlink control serve [--detach] [--public-url URL] [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT]
+  pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT]
   pvrlink control stop [--data DIR]
   pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR]
   pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR]
@@ -44,6 +44,10 @@ Options (flags win over PVRLINK_* variables, which win over the --config file):
                      bound address; a wildcard address is replaced by this machine's first non-loopback
                      IPv4 address)
   --detach           serve in the background (serve)
+  --allow-private-addresses
+                     let recorders register loopback, private and link-local addresses, and let the node
+                     probe them (serve): for a node on one machine or one LAN; off by default, since a
+                     device could otherwise make the node probe this host's own services
   --ttl SECONDS      enrollment token lifetime (default: ${DEFAULT_CONFIG.enrollmentTokenTtlSec})`;
 
 /** The file a serving node writes into its data directory so enroll and stop find it. */
@@ -63,8 +67,15 @@ function log(msg: string): void {
   process.stderr.write(`${new Date().toISOString()} control: ${msg}\n`);
 }
 
-function configFrom(values: { config?: string; data?: string; http?: string; udp?: string }): ControlConfig {
+function configFrom(values: {
+  config?: string;
+  data?: string;
+  http?: string;
+  udp?: string;
+  "allow-private-addresses"?: boolean;
+}): ControlConfig {
   const overrides: Partial<ControlConfig> = {};
+  if (values["allow-private-addresses"]) overrides.allowPrivateAddresses = true;
   if (values.data !== undefined) overrides.data = values.data;
   const http = values.http ?? process.env.PVRLINK_HTTP;
   const udp = values.udp ?? process.env.PVRLINK_UDP;
@@ -134,6 +145,7 @@ const SERVE_FLAGS = {
   udp: { type: "string" },
   "public-url": { type: "string" },
   detach: { type: "boolean" },
+  "allow-private-addresses": { type: "boolean" },
 } as const;
 
 async function serve(args: string[]): Promise<number> {

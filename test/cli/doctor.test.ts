@@ -11,7 +11,7 @@ import { runPvrlink } from "./pvrlink-process.ts";
 const work = mkdtempSync(join(tmpdir(), "pvrlink-doctor-"));
 const node = join(work, "node");
 const box = join(work, "box");
-const ports = ["--http", "127.0.0.1:0", "--udp", "127.0.0.1:0"];
+const ports = ["--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--allow-private-addresses"];
 
 beforeAll(async () => {
   expect((await runPvrlink(["control", "serve", "--detach", "--data", node, ...ports])).code).toBe(0);
