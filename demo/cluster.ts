@@ -41,6 +41,8 @@ export interface RecorderOptions {
   args?: string[];
   /** This recorder's own load view (DIR/stat, DIR/pressure), e.g. a scripted load in a test. */
   loadDir?: string;
+  /** This recorder's program when it is not the cluster's, e.g. the ARM64 binary under qemu-user. */
+  command?: string[];
 }
 
 export interface Recorder {
@@ -51,6 +53,8 @@ export interface Recorder {
   direct: HostPort;
   proc: ChildProcess;
   runArgs: string[];
+  /** The program its daemon and its commands (recorderRun) run as. */
+  command: string[];
 }
 
 /** A control node plus recorders, all children of `command`, in one temporary directory removed at the end. */
@@ -158,7 +162,8 @@ export class Cluster implements AsyncDisposable {
 
   /** Enrolls NAME with an enrollment token (as a user would) and starts its daemon; waits until the node sees it. */
   async addRecorder(name: string, ro: RecorderOptions = {}): Promise<Recorder> {
-    const dataDir = await this.enroll(name);
+    const command = ro.command ?? this.o.command;
+    const dataDir = await this.enroll(name, command);
     const runArgs = [
       "recorder",
       "run",
@@ -177,25 +182,33 @@ export class Cluster implements AsyncDisposable {
           : ["--load-from", this.loadDir]),
       ...(ro.args ?? []),
     ];
-    const rec = await this.#startRecorder(name, dataDir, runArgs);
+    const rec = await this.#startRecorder(name, dataDir, runArgs, command);
     this.recorders.set(name, rec);
     await this.waitConnected(rec.id);
     return rec;
   }
 
   /** Enrolls NAME with an enrollment token into its own data dir, without starting a daemon; returns the dir. */
-  async enroll(name: string): Promise<string> {
+  async enroll(name: string, command = this.o.command): Promise<string> {
     const dataDir = join(this.root, name);
     const { token } = await this.admin.enrollmentToken();
     const udp = `${this.udp.host}:${this.udp.port}`;
-    await this.ok(recorderEnrollArgs({ node: this.nodeUrl, udp, token, name, dataDir }));
+    const args = recorderEnrollArgs({ node: this.nodeUrl, udp, token, name, dataDir });
+    const r = await runToEnd([...command, ...args]);
+    if (r.code !== 0) throw new Error(`pvrlink ${args.join(" ")} exited ${r.code}: ${r.stderr || r.stdout}`);
     return dataDir;
   }
 
-  async #startRecorder(name: string, dataDir: string, runArgs: string[]): Promise<Recorder> {
-    const proc = new ChildProcess(name, [...this.o.command, ...runArgs], this.o.echo);
-    const first = await firstJson<{ direct: string; device: string; name: string }>(proc, "direct");
-    return { name, id: first.device, dataDir, direct: hostPort(first.direct), proc, runArgs };
+  async #startRecorder(
+    name: string,
+    dataDir: string,
+    runArgs: string[],
+    command: string[],
+  ): Promise<Recorder> {
+    const proc = new ChildProcess(name, [...command, ...runArgs], this.o.echo);
+    // An emulated recorder (qemu-user) takes seconds, not milliseconds, to print its first line.
+    const first = await firstJson<{ direct: string; device: string; name: string }>(proc, "direct", 60_000);
+    return { name, id: first.device, dataDir, direct: hostPort(first.direct), proc, runArgs, command };
   }
 
   /** Waits until the node counts the device connected (fresh keepalive) and registered. */
@@ -211,7 +224,8 @@ export class Cluster implements AsyncDisposable {
 
   /** `pvrlink <args> --data <recorder's dir>`. */
   recorderRun(name: string, args: string[], env?: Record<string, string>): Promise<RunResult> {
-    return this.run([...args, "--data", this.recorder(name).dataDir], env);
+    const r = this.recorder(name);
+    return runToEnd([...r.command, ...args, "--data", r.dataDir], env);
   }
 
   /** The recorder started as NAME; throws when there is none. */
