@@ -14,6 +14,7 @@ import {
 } from "../config/recorder-config.ts";
 import { openInput } from "../files/recording-file.ts";
 import { Library, type ProtectionMode, parseProtection } from "../library/library.ts";
+import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
 import { planSend } from "../send/send-plan.ts";
@@ -77,6 +78,8 @@ export const command: Command = {
       throw new UsageError((err as Error).message);
     }
     const config = await resolveConfig(values as ConfigFlagValues);
+    // Before the first read of the recording: the index pass and the transfer both run beside the recording.
+    const priority = lowerProcessPriority(config.priority);
     const cred = await loadCredential(config.credentialPath);
     const nodeUrl = (
       values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node
@@ -114,6 +117,7 @@ export const command: Command = {
       else process.stderr.write(`${mode === "tty" ? "\r\x1b[K" : ""}${message}\n`);
     };
     say("plan", describePlan(plan));
+    for (const problem of priority.problems) say("log", problem);
     const result = await sendRecording({
       client,
       deviceId: cred.id,

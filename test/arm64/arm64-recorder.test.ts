@@ -102,6 +102,9 @@ describe("the ARM64 daemon's keepalive and load monitor", () => {
     const arm = cluster.recorder(ARM);
     // The daemon under test is the emulated ARM64 program, not an x64 one the override failed to replace.
     expect(readlinkSync(`/proc/${arm.proc.pid}/exe`)).toEndWith("qemu-aarch64-static");
+    // It stepped back for the recording: nice through libc, ioprio_set through bun:ffi with AArch64's number.
+    await logged(ARM, /recorder priority nice=19 io=best-effort\/7 threads=\d+/);
+    expect(arm.proc.lines.filter((l) => l.includes("priority-failed"))).toEqual([]);
     const status = async () =>
       JSON.parse(await ok(cluster.recorderRun(ARM, ["recorder", "status", "--json"]))) as {
         load: { state: string; cpu: number | undefined };
