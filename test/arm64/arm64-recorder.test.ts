@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readlinkSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunResult } from "../../demo/child-process.ts";
+import { type RunResult, runToEnd } from "../../demo/child-process.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import type { SendResult } from "../../firmware/send/send-result.ts";
 import { ARM64_BINARY, requireBinary } from "../cli/pvrlink-process.ts";
@@ -105,6 +105,10 @@ describe("the ARM64 daemon's keepalive and load monitor", () => {
     // It stepped back for the recording: nice through libc, ioprio_set through bun:ffi with AArch64's number.
     await logged(ARM, /recorder priority nice=19 io=best-effort\/7 threads=\d+/);
     expect(arm.proc.lines.filter((l) => l.includes("priority-failed"))).toEqual([]);
+    // And the kernel agrees: qemu-user runs the guest's threads as host threads, so ionice reads them directly.
+    expect((await runToEnd(["ionice", "-p", String(arm.proc.pid)])).stdout.trim()).toBe(
+      "best-effort: prio 7",
+    );
     const status = async () =>
       JSON.parse(await ok(cluster.recorderRun(ARM, ["recorder", "status", "--json"]))) as {
         load: { state: string; cpu: number | undefined };
