@@ -134,8 +134,20 @@ export class RecorderDaemon implements AsyncDisposable {
     for (const p of keyring.all()) arm(p);
 
     let fetching: Promise<void> | undefined;
+    let refetch: Promise<void> | undefined;
     const fetchSessions = (): Promise<void> => {
-      fetching ??= (async () => {
+      // A contact that arrives while a fetch is in flight may be for a grant issued after that fetch's GET:
+      // one more fetch follows it (shared by every such caller), or the grant would wait for the next contact.
+      if (fetching) {
+        refetch ??= fetching
+          .catch(() => {})
+          .then(() => {
+            refetch = undefined;
+            return fetchSessions();
+          });
+        return refetch;
+      }
+      fetching = (async () => {
         try {
           const got = await client.pendingSessions();
           for (const p of got) {
