@@ -19,6 +19,7 @@ import {
 } from "../config/recorder-config.ts";
 import { describeLoadStatus, LoadMonitor } from "../load/load-monitor.ts";
 import { ProcLoadSource } from "../load/load-source.ts";
+import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { BusySwitch } from "../recorder/busy-switch.ts";
 import { RecorderDaemon } from "../recorder/recorder-daemon.ts";
 import { describeRecorderLoad, RecorderLoad } from "../recorder/recorder-load.ts";
@@ -213,6 +214,14 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
   process.stdout.write(`${JSON.stringify({ direct: daemon.direct, device: cred.id, name: cred.name })}\n`);
   for (const line of early) process.stdout.write(`${line}\n`);
   early = undefined;
+  // After start-up, so the threads Bun started for the daemon's work are there to be lowered too.
+  const { problems, ...priority } = lowerProcessPriority(config.priority);
+  const fields = Object.entries(priority).map(([k, v]) => `${k}=${v}`);
+  process.stdout.write(`${new Date().toISOString()} recorder priority ${fields.join(" ")}\n`);
+  for (const p of problems)
+    process.stdout.write(
+      `${new Date().toISOString()} recorder priority-failed message=${JSON.stringify(p)}\n`,
+    );
   const signal = await life.stopped;
   process.stdout.write(`${new Date().toISOString()} recorder stopping signal=${signal}\n`);
   await daemon.close();

@@ -15,6 +15,7 @@ import {
 } from "../config/recorder-config.ts";
 import { openInput } from "../files/recording-file.ts";
 import { Library, type ProtectionMode, parseProtection, type Recording } from "../library/library.ts";
+import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
 import { planSend } from "../send/send-plan.ts";
@@ -94,6 +95,8 @@ async function send(args: string[]): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const config = await resolveConfig(values as ConfigFlagValues);
+  // Before the first read of the recording: the index pass and the transfer both run beside the recording.
+  const priority = lowerProcessPriority(config.priority);
   const cred = await loadCredential(config.credentialPath);
   // The node would refuse it like a stranger's call; this recorder knows its own name and can say so plainly.
   if (values.to.trim().toLowerCase() === cred.name.trim().toLowerCase())
@@ -143,6 +146,7 @@ async function send(args: string[]): Promise<number> {
       `${target} is ${from.id} in the library (same SHA-256): its attributes apply${known.secret ? ", secret" : ""}`,
     );
   say("plan", describePlan(plan));
+  for (const problem of priority.problems) say("log", problem);
   const to = values.to;
   progress.phase(`asking the node for ${to}`);
   let sent = 0;

@@ -5,6 +5,7 @@ import { InputError, UsageError } from "../../cli/command.ts";
 import { defaultDataDir } from "../../cli/data-dir.ts";
 import { readConfigFile } from "../../cli/read-config-file.ts";
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
+import { type ProcessPriority, parseProcessPriority } from "../priority/process-priority.ts";
 
 /** Who answers "may this caller connect?": the node's copy of the allow-list, or this device (verdict triggers). */
 export type AllowPolicy = "node" | "device";
@@ -40,6 +41,8 @@ export interface RecorderConfig {
   policy: AllowPolicy;
   /** Device-held allow-list (names or @groups), consulted for verdict triggers when policy is "device". */
   allow: string[];
+  /** How far the daemon and `send` step back for the recording (CPU nice, I/O class); low by default. */
+  priority: ProcessPriority;
 }
 
 /** The control node's default HTTP listener (control/control-config.ts DEFAULT_CONFIG.http). */
@@ -84,6 +87,7 @@ const FILE_KEYS = new Set([
   "keepaliveSeconds",
   "policy",
   "allow",
+  "priority",
 ]);
 
 /** Reports a bad value where it came from: a flag is a usage error (exit 2), the file is bad input (exit 1). */
@@ -353,5 +357,6 @@ export async function resolveConfig(
     keepaliveSeconds,
     policy,
     allow,
+    priority: parseProcessPriority(src.file.priority, src.fileFail),
   };
 }
