@@ -1,6 +1,12 @@
 /** @module Tests for the cgroup v2 kit: parseMemoryEvents(), and real groups on a kernel with a unified hierarchy (as root). */
 import { describe, expect, test } from "bun:test";
-import { MemoryCgroup, type MemoryEvents, parseMemoryEvents } from "./cgroup.ts";
+import {
+  cgroupV1MemoryDir,
+  MemoryCgroup,
+  type MemoryEvents,
+  parseMemoryEvents,
+  parseOomControl,
+} from "./cgroup.ts";
 
 const MIB = 1024 * 1024;
 
@@ -28,6 +34,28 @@ describe("parseMemoryEvents()", () => {
   ];
   for (const [what, text, msg] of invalid)
     test(`parseMemoryEvents() rejects ${what}`, () => expect(() => parseMemoryEvents(text)).toThrow(msg));
+});
+
+describe("parseOomControl()", () => {
+  test("parseOomControl() reads a v1 memory.oom_control", () =>
+    expect(parseOomControl("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")).toEqual({
+      under_oom: 0,
+      oom_kill: 2,
+    }));
+  test("parseOomControl() rejects a file without oom_kill (before Linux 4.13)", () =>
+    expect(() => parseOomControl("oom_kill_disable 0\nunder_oom 0\n")).toThrow(/no 'oom_kill' counter/));
+});
+
+describe("cgroupV1MemoryDir()", () => {
+  const mountinfo =
+    "30 25 0:26 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory\n" +
+    "31 25 0:27 / /sys/fs/cgroup/cpu rw,relatime shared:10 - cgroup cgroup rw,cpu\n";
+  test("cgroupV1MemoryDir() joins the memory mount with our own group", () =>
+    expect(cgroupV1MemoryDir("4:memory:/sandbox/abc\n1:cpu:/\n0::/\n", mountinfo)).toBe(
+      "/sys/fs/cgroup/memory/sandbox/abc",
+    ));
+  test("cgroupV1MemoryDir() is undefined where memory is on no v1 hierarchy", () =>
+    expect(cgroupV1MemoryDir("0::/user.slice\n", mountinfo)).toBeUndefined());
 });
 
 /** A child that allocates and touches MIB mebibytes, then exits 0. */
