@@ -204,8 +204,14 @@ async function main(): Promise<void> {
       { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "ignore" },
     );
     procs.push(node);
-    const bound = JSON.parse(await firstLine(node)) as { http: string; udp: string };
-    const baseUrl = `http://${bound.http}`;
+    const bound = JSON.parse(await firstLine(node)) as {
+      http: string;
+      udp: string;
+      url: string;
+      pin?: string;
+    };
+    const baseUrl = bound.url;
+    const trust = bound.pin === undefined ? undefined : ({ kind: "pin", pin: bound.pin } as const);
     const udpPort = Number(bound.udp.split(":").pop());
 
     // 3. Callees: real UDP recorders that keep alive and answer status triggers "acceptable".
@@ -220,7 +226,12 @@ async function main(): Promise<void> {
     }
     const callers = Array.from({ length: CONCURRENCY }, (_, w) => {
       const d = devices[CALLEES + w]!;
-      return new ControlClient({ baseUrl, deviceId: d.id, secret: toBase64url(d.secret) });
+      return new ControlClient({
+        baseUrl,
+        deviceId: d.id,
+        secret: toBase64url(d.secret),
+        ...(trust === undefined ? {} : { trust }),
+      });
     });
 
     // 4. HTTP: reference trivial Hono route (separate process, same server setup), a signed read, QUERY.

@@ -2,7 +2,7 @@
 import type { Database } from "bun:sqlite";
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import type { EnrollResponse } from "../protocol/api-types.ts";
+import type { EnrollResponse, NodeAddresses } from "../protocol/api-types.ts";
 import type { ControlConfig } from "./control-config.ts";
 import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
@@ -34,7 +34,7 @@ export interface ControlContext {
   triggers: TriggerPort;
   adminToken: string;
   spoolDir: string;
-  nodeAddresses: () => { http: string; udp: string };
+  nodeAddresses: () => NodeAddresses;
   log: (msg: string) => void;
 }
 
@@ -47,7 +47,7 @@ export function createControlContext(o: {
   adminToken: string;
   spoolDir: string;
   triggers: TriggerPort;
-  nodeAddresses?: () => { http: string; udp: string };
+  nodeAddresses?: () => NodeAddresses;
   log?: (msg: string) => void;
 }): ControlContext {
   const { config, db } = o;
@@ -93,7 +93,7 @@ export function createControlContext(o: {
     triggers,
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
-    nodeAddresses: o.nodeAddresses ?? (() => ({ http: config.http, udp: config.udp })),
+    nodeAddresses: o.nodeAddresses ?? (() => ({ http: `http://${config.http}`, udp: config.udp })),
     log,
   };
 }
@@ -132,6 +132,11 @@ export function createControlApp(
   app.post("/v1/enroll", async (c) => {
     if (!enrollLimiter.take("enroll"))
       throw new ApiError(429, "rate_limited", "Too many enrollment attempts");
+    // The answer is the device secret: it travels over TLS only, ours or a reverse proxy's that says so.
+    const overTls =
+      new URL(c.req.url).protocol === "https:" ||
+      (config.insecureHttp && c.req.header("x-forwarded-proto") === "https");
+    if (!overTls) throw new ApiError(403, "tls_required", "Cannot enroll over plain HTTP: use https://");
     const o = parseJsonObject(await readLimited(c.req.raw, config.maxBodyBytes));
     onlyFields(o, ["token", "name"]);
     const token = reqString(o, "token", 128);
@@ -194,7 +199,13 @@ export function createControlApp(
       );
     }
     if (fromQuery !== undefined) {
-      setCookie(c, STATUS_COOKIE, fromQuery, { httpOnly: true, sameSite: "Strict", path: "/status" });
+      // Secure: the cookie is the admin token, so it never goes back over plain HTTP (a proxy in front speaks TLS).
+      setCookie(c, STATUS_COOKIE, fromQuery, {
+        httpOnly: true,
+        secure: true,
+        sameSite: "Strict",
+        path: "/status",
+      });
     }
     const addr = ctx.nodeAddresses();
     c.header("cache-control", "no-store");

@@ -48,6 +48,11 @@ export interface ControlConfig {
   relayThresholdBytes: number;
   relayQuotaBytes: number;
   relayTtlSec: number;
+  /** An operator's PEM certificate and key (CA-issued); null: a self-signed pair in DATA, pinned by recorders. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** Serve plain HTTP: only behind a TLS-terminating reverse proxy (docs/operations.md). */
+  insecureHttp: boolean;
 }
 
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
@@ -77,6 +82,9 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   relayThresholdBytes: 2 * 1024 ** 3,
   relayQuotaBytes: 8 * 1024 ** 3,
   relayTtlSec: 7 * 24 * 3600,
+  tlsCert: null,
+  tlsKey: null,
+  insecureHttp: false,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -89,6 +97,8 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
 
+const NULLABLE_KEYS = new Set(["adminToken", "publicHttp", "publicUdp", "tlsCert", "tlsKey"]);
+
 /** Checks an untrusted object against ControlConfig's keys and types; unknown keys are errors, not ignored. */
 export function checkConfig(raw: unknown, where: string): Partial<ControlConfig> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -98,7 +108,7 @@ export function checkConfig(raw: unknown, where: string): Partial<ControlConfig>
   for (const [k, v] of Object.entries(raw)) {
     if (!(k in DEFAULT_CONFIG)) throw new InputError(`${where}: unknown option '${k}'`, "ERR_CONFIG");
     const def = DEFAULT_CONFIG[k as keyof ControlConfig];
-    const nullable = k === "adminToken" || k === "publicHttp" || k === "publicUdp";
+    const nullable = NULLABLE_KEYS.has(k);
     const ok =
       (nullable && (v === null || typeof v === "string")) ||
       (typeof def === "number" && typeof v === "number" && Number.isFinite(v) && v >= 0) ||

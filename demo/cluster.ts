@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomToken } from "../crypto/random-token.ts";
 import { AdminClient } from "../protocol/control-client.ts";
+import { nodeFetch } from "../protocol/node-fetch.ts";
 import {
   ChildProcess,
   firstJson,
@@ -61,6 +62,8 @@ export class Cluster implements AsyncDisposable {
   udp!: HostPort;
   admin!: AdminClient;
   readonly adminToken = randomToken(24);
+  /** The node certificate's pin, from its first line. */
+  pin!: string;
   #nodeArgs: string[] = [];
 
   private constructor(
@@ -69,7 +72,7 @@ export class Cluster implements AsyncDisposable {
   ) {}
 
   get nodeUrl(): string {
-    return `http://${this.http.host}:${this.http.port}`;
+    return `https://${this.http.host}:${this.http.port}`;
   }
 
   get nodeDataDir(): string {
@@ -117,10 +120,11 @@ export class Cluster implements AsyncDisposable {
       [...this.o.command, ...this.#nodeArgs, "--http", http, "--udp", udp],
       this.o.echo,
     );
-    const bound = await firstJson<{ http: string; udp: string }>(this.node, "http");
+    const bound = await firstJson<{ http: string; udp: string; pin: string }>(this.node, "http");
     this.http = hostPort(bound.http);
     this.udp = hostPort(bound.udp);
-    this.admin = new AdminClient(this.nodeUrl, this.adminToken);
+    this.pin = bound.pin;
+    this.admin = new AdminClient(this.nodeUrl, this.adminToken, nodeFetch({ kind: "pin", pin: this.pin }));
   }
 
   /** Stops a recorder's daemon (SIGTERM); it stays in the map so its data dir can still be read. */
@@ -188,7 +192,7 @@ export class Cluster implements AsyncDisposable {
     const dataDir = join(this.root, name);
     const { token } = await this.admin.enrollmentToken();
     const udp = `${this.udp.host}:${this.udp.port}`;
-    await this.ok(recorderEnrollArgs({ node: this.nodeUrl, udp, token, name, dataDir }));
+    await this.ok(recorderEnrollArgs({ node: this.nodeUrl, udp, token, pin: this.pin, name, dataDir }));
     return dataDir;
   }
 

@@ -75,7 +75,17 @@ export interface EnrollResponse {
 }
 /** What `pvrlink control enroll` and `POST /admin/devices` print: the credential plus where the node listens. */
 export interface DeviceCredential extends EnrollResponse {
-  node: { http: string; udp: string };
+  node: NodeAddresses;
+}
+/**
+ * Where and how a recorder reaches the node. `http` is a URL (https:// unless the node runs --insecure-http);
+ * `pin` (`sha256/BASE64` of the node certificate's SPKI) when recorders pin a self-signed certificate, absent
+ * when the node's certificate is checked against the system CAs.
+ */
+export interface NodeAddresses {
+  http: string;
+  udp: string;
+  pin?: string;
 }
 
 // ---- Registration ------------------------------------------------------------------------------------------
@@ -218,6 +228,8 @@ export interface AdminSession extends SessionStatus {
 export interface EnrollmentTokenResponse {
   token: string;
   expiresAt: number;
+  /** The node to redeem it at, with the certificate pin the recorder must see there. */
+  node?: NodeAddresses;
 }
 
 export interface SpoolUsage {

@@ -26,6 +26,7 @@ import {
   type TransferRequest,
   UNSIGNED_PAYLOAD,
 } from "./api-types.ts";
+import { type NodeTrust, nodeFetch } from "./node-fetch.ts";
 import { httpKeyFromSecret, signRequest } from "./request-signature.ts";
 
 /** A refusal from the node: HTTP status plus the stable code of its `{"error":{"code","message"}}` body. */
@@ -76,11 +77,13 @@ export interface RawOptions {
 type Body = Uint8Array | string | ReadableStream<Uint8Array>;
 
 export interface ControlClientOptions {
-  /** e.g. "http://127.0.0.1:8650" */
+  /** e.g. "https://127.0.0.1:8650" */
   baseUrl: string;
   deviceId: string;
   /** The device secret, base64url, as enrollment printed it. */
   secret: string;
+  /** How to check the node's certificate (protocol/node-fetch.ts); without it, a plain fetch (in-process tests). */
+  trust?: NodeTrust;
   fetch?: typeof fetch;
 }
 
@@ -91,7 +94,7 @@ export class ControlClient {
 
   constructor(readonly opts: ControlClientOptions) {
     this.#httpKey = httpKeyFromSecret(opts.secret);
-    this.#fetch = opts.fetch ?? fetch;
+    this.#fetch = opts.fetch ?? (opts.trust === undefined ? fetch : nodeFetch(opts.trust));
   }
 
   get deviceId(): string {

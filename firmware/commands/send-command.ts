@@ -85,6 +85,7 @@ export const command: Command = {
       baseUrl: nodeUrl,
       deviceId: cred.id,
       secret: toBase64url(cred.secretBytes()),
+      trust: cred.trust,
     });
 
     const target = positionals[0] as string;

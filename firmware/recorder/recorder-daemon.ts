@@ -112,6 +112,7 @@ export class RecorderDaemon implements AsyncDisposable {
       baseUrl: o.nodeUrl,
       deviceId: credential.id,
       secret: secretOf(credential),
+      trust: credential.trust,
     });
 
     let keyring: SessionKeyring;

@@ -127,7 +127,7 @@ describe("malformed input on every route", () => {
   ];
   for (const [method, path, body] of unauth) {
     test(`${method} ${path} rejects ${body} with 400 bad_request`, async () => {
-      const res = await fetch(`${node.baseUrl}${path}`, { method, body });
+      const res = await node.fetch(`${node.baseUrl}${path}`, { method, body });
       expect(await codeOf(res)).toBe("400 bad_request");
     });
   }
@@ -150,7 +150,7 @@ describe("malformed input on every route", () => {
 
   test("unknown routes and methods answer 404 not_found in the error shape", async () => {
     expect(await codeOf(await api.raw("GET", "/v1/nothing-here"))).toBe("404 not_found");
-    expect(await codeOf(await fetch(`${node.baseUrl}/nothing`))).toBe("404 not_found");
+    expect(await codeOf(await node.fetch(`${node.baseUrl}/nothing`))).toBe("404 not_found");
   });
 
   test("fuzz: random bytes on every JSON route never give 2xx or 5xx", async () => {

@@ -5,11 +5,16 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ChildProcess, firstJson, type HostPort, hostPort } from "../../demo/child-process.ts";
 import { AdminClient, ControlClient } from "../../protocol/control-client.ts";
+import { nodeFetch } from "../../protocol/node-fetch.ts";
 import { PVRLINK_SOURCE, pvrlink } from "./pvrlink-source.ts";
 
 export interface NodeProcess extends AsyncDisposable {
   readonly dataDir: string;
   readonly baseUrl: string;
+  /** The node certificate's pin (its first line); clients pin it. */
+  readonly pin: string;
+  /** fetch pinned to this node's certificate, for raw requests. */
+  readonly fetch: typeof fetch;
   readonly http: HostPort;
   readonly udp: HostPort;
   /** The same addresses as "host:port", as the CLI flags take them. */
@@ -44,6 +49,8 @@ export interface NodeOptions {
   config?: Record<string, unknown>;
   /** Keep the data directory when disposed (restart tests remove it themselves). */
   keepData?: boolean;
+  /** More `control serve` flags, e.g. ["--insecure-http"]. */
+  extraArgs?: string[];
 }
 
 /** Spawns the node and reads its first stdout line, a JSON object with the bound addresses. */
@@ -59,6 +66,7 @@ export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
     o.http ?? "127.0.0.1:0",
     "--udp",
     o.udp ?? "127.0.0.1:0",
+    ...(o.extraArgs ?? []),
   ];
   if (o.config) {
     const file = join(dataDir, "test-config.json");
@@ -66,14 +74,15 @@ export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
     args.push("--config", file);
   }
   const log = new ChildProcess("control node", args);
-  let first: { http: string; udp: string };
+  let first: { http: string; udp: string; pin?: string };
   try {
-    first = await firstJson<{ http: string; udp: string }>(log, "http");
+    first = await firstJson<{ http: string; udp: string; pin?: string }>(log, "http");
   } catch (err) {
     await log.stop("SIGKILL");
     throw new Error(`${(err as Error).message}:\n${log.lines.join("\n")}`);
   }
-  const baseUrl = `http://${first.http}`;
+  const baseUrl = `https://${first.http}`;
+  const trust = { kind: "pin", pin: first.pin ?? "" } as const;
   const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     const code = await log.stop(signal);
@@ -83,17 +92,19 @@ export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
   return {
     dataDir,
     baseUrl,
+    pin: first.pin ?? "",
+    fetch: nodeFetch(trust),
     http: hostPort(first.http),
     udp: hostPort(first.udp),
     httpAddr: first.http,
     udpAddr: first.udp,
     adminToken,
-    admin: new AdminClient(baseUrl, adminToken),
+    admin: new AdminClient(baseUrl, adminToken, nodeFetch(trust)),
     proc: log.proc,
     log,
     stderr: () => log.lines.join("\n"),
     stop,
-    client: (cred) => new ControlClient({ baseUrl, deviceId: cred.id, secret: cred.secret }),
+    client: (cred) => new ControlClient({ baseUrl, deviceId: cred.id, secret: cred.secret, trust }),
     async enroll(name) {
       const r = await pvrlink(["control", "enroll", name, "--data", dataDir]);
       if (r.code !== 0) throw new Error(`enroll ${name} failed (${r.code}): ${r.stderr}`);

@@ -1,8 +1,9 @@
 /** @module The recorder scenarios' stage: a control node in the wan namespace, recorders in NATed homes, all the compiled binary. */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TLS_CERT_FILE } from "../../../control/tls/node-certificate.ts";
 import { recorderEnrollArgs, STEADY_STAT } from "../../../demo/recorder-args.ts";
 import type { AccountingEntry, AdminDevice, AdminSession } from "../../../protocol/api-types.ts";
 import { compiledBinary } from "../../support/compiled-binary.ts";
@@ -61,6 +62,8 @@ export class Scenario implements AsyncDisposable {
   node!: NsProcess;
   http = "";
   udp = "";
+  /** The node certificate's pin (its first line), which enrollment hands the recorders. */
+  pin = "";
   #nodeArgs: string[] = [];
 
   private constructor(
@@ -103,16 +106,19 @@ export class Scenario implements AsyncDisposable {
   }
 
   get nodeUrl(): string {
-    return `http://${this.http}`;
+    return `https://${this.http}`;
   }
 
   async #startNode(http: string, udp: string): Promise<void> {
     this.node = this.bed.runIn(this.bed.wan.ns, [this.bin, ...this.#nodeArgs, "--http", http, "--udp", udp], {
       label: "node",
     });
-    const m = await this.node.waitForLine(/^\{"http":"([^"]+)","udp":"([^"]+)"\}/, { timeoutMs: 15_000 });
+    const m = await this.node.waitForLine(/^\{"http":"([^"]+)","udp":"([^"]+)".*"pin":"([^"]+)"\}/, {
+      timeoutMs: 15_000,
+    });
     this.http = m[1] as string;
     this.udp = m[2] as string;
+    this.pin = m[3] as string;
   }
 
   /** Kills the node (SIGKILL: a crash) and starts it again on the same ports and data. */
@@ -165,7 +171,8 @@ export class Scenario implements AsyncDisposable {
    */
   async admin<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
     const script =
-      "const r=await fetch(process.env.U,{method:process.env.M,headers:{authorization:'Bearer '+process.env.T,'content-type':'application/json'},body:process.env.B||undefined});" +
+      // The node's own certificate is the only trust anchor (the recorders pin it; this admin call trusts its file).
+      "const r=await fetch(process.env.U,{tls:{ca:process.env.C,checkServerIdentity:()=>undefined},method:process.env.M,headers:{authorization:'Bearer '+process.env.T,'content-type':'application/json'},body:process.env.B||undefined});" +
       "console.log(r.status);console.log(await r.text())";
     const p = this.bed.runIn(this.bed.wan.ns, [process.execPath, "-e", script], {
       label: `admin ${path}`,
@@ -173,6 +180,7 @@ export class Scenario implements AsyncDisposable {
         U: `${this.nodeUrl}/admin${path}`,
         M: init.method ?? "GET",
         T: this.adminToken,
+        C: readFileSync(join(this.nodeDataDir, TLS_CERT_FILE), "utf8"),
         B: init.body === undefined ? "" : JSON.stringify(init.body),
       },
     });
@@ -209,7 +217,7 @@ export class Scenario implements AsyncDisposable {
     const { token } = await this.admin<{ token: string }>("/enrollment-tokens", { method: "POST", body: {} });
     const r = await this.run(
       this.bed.home(home).ns,
-      recorderEnrollArgs({ node: this.nodeUrl, udp: this.udp, token, name, dataDir }),
+      recorderEnrollArgs({ node: this.nodeUrl, udp: this.udp, token, pin: this.pin, name, dataDir }),
     );
     if (r.code !== 0) throw new Error(`recorder enroll ${name}: ${r.stderr || r.stdout}`);
     return dataDir;
