@@ -123,7 +123,7 @@ export class RecorderDaemon implements AsyncDisposable {
       log("session-keyring-damaged", { message: (err as Error).message });
       keyring = SessionKeyring.load(`${keyringPath}.missing`);
     }
-    const tickets = new SessionTicketStore();
+    const tickets = new SessionTicketStore({ onConsumed: (id) => keyring.markUsed(id) });
     const arm = (p: PendingSession) => {
       if (p.mode !== "live") return;
       try {
@@ -132,7 +132,7 @@ export class RecorderDaemon implements AsyncDisposable {
         // already known: the node hands each grant out once, a repeat add would re-arm a used password
       }
     };
-    for (const p of keyring.all()) arm(p);
+    for (const p of keyring.all()) if (!keyring.isUsed(p.id)) arm(p);
 
     let fetching: Promise<void> | undefined;
     const fetchSessions = (): Promise<void> => {
