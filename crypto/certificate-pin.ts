@@ -1,7 +1,7 @@
 /** @module The control node's certificate pin: SHA-256 over the certificate's SubjectPublicKeyInfo, as HPKP (RFC 7469 2.4) defines it. */
 import { createHash } from "node:crypto";
-// tsyringe, under @peculiar/x509, needs the Reflect metadata API before the library loads.
-import "reflect-metadata";
+// Before @peculiar/x509: its tsyringe needs the Reflect metadata API when it loads.
+import "./reflect-metadata-setup.ts";
 import { X509Certificate } from "@peculiar/x509";
 
 /** Written form of a pin: `sha256/` + standard base64 of the 32-byte digest (RFC 7469 2.1.1 pin-sha256). */

@@ -1,6 +1,6 @@
 /** @module A fresh ECDSA P-256 key pair and self-signed X.509 certificate for the control node's TLS, made with @peculiar/x509 over WebCrypto. */
-// tsyringe, under @peculiar/x509, needs the Reflect metadata API before the library loads.
-import "reflect-metadata";
+// Before @peculiar/x509: its tsyringe needs the Reflect metadata API when it loads.
+import "./reflect-metadata-setup.ts";
 import {
   BasicConstraintsExtension,
   ExtendedKeyUsage,
