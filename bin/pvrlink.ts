@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   permit: () => import("../firmware/commands/permit-command.ts"),
   inbox: () => import("../firmware/commands/inbox-command.ts"),
   send: () => import("../firmware/commands/send-command.ts"),
+  peers: () => import("../firmware/commands/peers-command.ts"),
   demo: () => import("../demo/demo-command.ts"),
 };
 

@@ -12,10 +12,12 @@ import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
 import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
+import { createIdentityRoutes } from "./routes/identity-routes.ts";
 import { createSessionRoutes } from "./routes/session-routes.ts";
 import { renderStatusPage } from "./routes/status-page.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
+import { IdentityKeyStore } from "./store/identity-key-store.ts";
 import { KeepaliveTable } from "./store/keepalive-table.ts";
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
@@ -31,6 +33,7 @@ export interface ControlContext {
   nonces: NonceStore;
   limiter: RateLimiter;
   query: QueryService;
+  identityKeys: IdentityKeyStore;
   triggers: TriggerPort;
   adminToken: string;
   spoolDir: string;
@@ -69,6 +72,7 @@ export function createControlContext(o: {
       return this.target.trigger(id, kind, ref, opts);
     },
   };
+  const identityKeys = new IdentityKeyStore(db);
   const query = new QueryService({
     devices,
     allow,
@@ -78,6 +82,7 @@ export function createControlContext(o: {
     triggerDeadlineMs: config.triggerDeadlineMs,
     tcpProbe: config.tcpProbe ? tcpConnectProbe(config.tcpProbeTimeoutMs) : null,
     storeDeliverWithinSec: config.relayTtlSec,
+    identityKeyOf: (id) => identityKeys.keyOf(id),
     log,
   });
   return {
@@ -90,6 +95,7 @@ export function createControlContext(o: {
     nonces: new NonceStore(db, 60_000),
     limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
     query,
+    identityKeys,
     triggers,
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
@@ -169,6 +175,7 @@ export function createControlApp(
       log: ctx.log,
     }),
   );
+  app.route("/v1", createIdentityRoutes(ctx.identityKeys));
   if (relayRoutes) app.route("/v1", relayRoutes);
 
   app.route(

@@ -1,8 +1,6 @@
 /** @module The control node's certificate pin: SHA-256 over the certificate's SubjectPublicKeyInfo, as HPKP (RFC 7469 2.4) defines it. */
 import { createHash } from "node:crypto";
-// Before @peculiar/x509: its tsyringe needs the Reflect metadata API when it loads.
-import "./reflect-metadata-setup.ts";
-import { X509Certificate } from "@peculiar/x509";
+import { X509Certificate } from "./x509-library.ts";
 
 /** Written form of a pin: `sha256/` + standard base64 of the 32-byte digest (RFC 7469 2.1.1 pin-sha256). */
 export const PIN_PREFIX = "sha256/";

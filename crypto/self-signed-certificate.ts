@@ -1,6 +1,6 @@
 /** @module A fresh ECDSA P-256 key pair and self-signed X.509 certificate for the control node's TLS, made with @peculiar/x509 over WebCrypto. */
-// Before @peculiar/x509: its tsyringe needs the Reflect metadata API when it loads.
-import "./reflect-metadata-setup.ts";
+
+import { randomBytes } from "./random-token.ts";
 import {
   BasicConstraintsExtension,
   ExtendedKeyUsage,
@@ -9,8 +9,7 @@ import {
   KeyUsagesExtension,
   SubjectAlternativeNameExtension,
   X509CertificateGenerator,
-} from "@peculiar/x509";
-import { randomBytes } from "./random-token.ts";
+} from "./x509-library.ts";
 
 /** ECDSA over P-256 with SHA-256 (RFC 5480): every TLS 1.3 stack accepts it, and it signs fast. */
 const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;

@@ -55,6 +55,8 @@ export interface PeerInfo {
   port: number | null;
   /** The NAT mapping the node saw in the peer's latest keepalive, if any (useful for hole punching). */
   mapped?: { address: string; port: number };
+  /** The peer's X25519 identity key (raw, base64url) as it published it; the other peer pins it by name. */
+  publicKey?: string;
 }
 
 export type AllowPolicy = "node" | "device";
@@ -162,7 +164,7 @@ export interface QueryResponse {
 export interface QueryStoreResponse {
   code: "callee_busy";
   session: SessionGrant;
-  callee: { id: string; name: string };
+  callee: { id: string; name: string; publicKey?: string };
 }
 
 export interface PendingSession extends SessionGrant {

@@ -150,6 +150,11 @@ export class ControlClient {
     return json<T>(await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body)));
   }
 
+  /** Publishes this recorder's X25519 identity key (raw, base64url); the node gives it to its session peers. */
+  publishIdentity(publicKey: string): Promise<{ publicKey: string }> {
+    return this.#call("PUT", "/v1/identity", { publicKey });
+  }
+
   register(address: string, port: number): Promise<RegistrationResponse> {
     return this.#call("PUT", "/v1/registration", { address, port });
   }

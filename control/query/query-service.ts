@@ -19,6 +19,8 @@ export interface QueryDeps {
   tcpProbe: ((address: string, port: number) => Promise<boolean>) | null;
   /** How long a store-mode grant waits for the busy callee (the spool's expiry). */
   storeDeliverWithinSec: number;
+  /** A device's published identity key, handed to the other peer of its sessions. */
+  identityKeyOf?: (deviceId: string) => string | undefined;
   log: (msg: string) => void;
 }
 
@@ -55,7 +57,14 @@ export class QueryService {
       port: reg?.port ?? null,
     };
     if (ka) info.mapped = { address: ka.address, port: ka.port };
+    const publicKey = this.d.identityKeyOf?.(deviceId);
+    if (publicKey !== undefined) info.publicKey = publicKey;
     return info;
+  }
+
+  #storeCallee(callee: { id: string; name: string }): QueryStoreResponse["callee"] {
+    const publicKey = this.d.identityKeyOf?.(callee.id);
+    return publicKey === undefined ? { id: callee.id, name: callee.name } : { ...callee, publicKey };
   }
 
   /**
@@ -113,7 +122,7 @@ export class QueryService {
       this.d.log(`query: store session ${grant.id} ${caller.id} -> ${callee.id}`);
       return {
         status: 202,
-        body: { code: "callee_busy", session: grant, callee: { id: callee.id, name: callee.name } },
+        body: { code: "callee_busy", session: grant, callee: this.#storeCallee(callee) },
       };
     }
 

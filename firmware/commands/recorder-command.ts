@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { normalizePin } from "../../crypto/certificate-pin.ts";
+import { toBase64url } from "../../crypto/random-token.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { type NodeTrust, nodeFetch } from "../../protocol/node-fetch.ts";
 import { DeviceCredential, loadCredential, saveCredential } from "../config/credential-store.ts";
@@ -16,6 +17,7 @@ import {
   type RecorderConfig,
   resolveConfig,
 } from "../config/recorder-config.ts";
+import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { describeLoadStatus, LoadMonitor } from "../load/load-monitor.ts";
 import { ProcLoadSource } from "../load/load-source.ts";
 import { BusySwitch } from "../recorder/busy-switch.ts";
@@ -136,7 +138,24 @@ async function enroll(values: Values, config: RecorderConfig): Promise<number> {
   }
   if (cred.nodeUdp !== undefined) parseHostPort(cred.nodeUdp, "--udp");
   await saveCredential(config.credentialPath, cred);
-  console.log(JSON.stringify(cred.toJSON()).replace(',"secret":"[redacted]"', ""));
+  // The identity key pair is made here, once; the private half never leaves DATA/identity-key.json (0600).
+  const identity = await loadOrCreateIdentity(config.dataDir);
+  const client = new ControlClient({
+    baseUrl: cred.node,
+    deviceId: cred.id,
+    secret: toBase64url(cred.secretBytes()),
+    trust: cred.trust,
+  });
+  await client.publishIdentity(identity.publicKey).catch((err: unknown) => {
+    // The daemon publishes it again at every start; enrollment itself succeeded.
+    process.stderr.write(`identity key not published yet: ${(err as Error).message}\n`);
+  });
+  console.log(
+    JSON.stringify({ ...(cred.toJSON() as object), fingerprint: identity.fingerprint }).replace(
+      ',"secret":"[redacted]"',
+      "",
+    ),
+  );
   return EXIT_OK;
 }
 

@@ -14,6 +14,7 @@ import {
 } from "../config/recorder-config.ts";
 import { openInput } from "../files/recording-file.ts";
 import { Library, type ProtectionMode, parseProtection } from "../library/library.ts";
+import { PeerPins } from "../peers/peer-pins.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
 import { planSend } from "../send/send-plan.ts";
@@ -115,6 +116,7 @@ export const command: Command = {
       else process.stderr.write(`${mode === "tty" ? "\r\x1b[K" : ""}${message}\n`);
     };
     say("plan", describePlan(plan));
+    const peers = new PeerPins(config.dataDir);
     const result = await sendRecording({
       client,
       deviceId: cred.id,
@@ -124,6 +126,7 @@ export const command: Command = {
       storeIfBusy:
         values["store-if-busy"] === true ? true : tty && !json ? () => askStore(values.to as string) : false,
       ...(direct ? { dialOverride: direct } : {}),
+      checkPeer: (callee) => peers.check(callee.name, callee.publicKey),
       onEvent: (e) => {
         if (e.type === "progress") progress.update(e.done);
         else say("log", e.message);

@@ -9,9 +9,11 @@ import type { DeviceCredential } from "../config/credential-store.ts";
 import type { HostPort, RecorderConfig } from "../config/recorder-config.ts";
 import { type DirectListener, listenDirect } from "../direct/direct-listener.ts";
 import { SessionTicketStore } from "../direct/session-ticket-store.ts";
+import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { Library } from "../library/library.ts";
 import { LoadMonitor } from "../load/load-monitor.ts";
 import { type LoadSource, ProcLoadSource } from "../load/load-source.ts";
+import { PeerPins } from "../peers/peer-pins.ts";
 import { DeviceAllowList } from "../permit/device-allow-list.ts";
 import { BusySwitch } from "./busy-switch.ts";
 import { InboxPickup } from "./inbox-pickup.ts";
@@ -134,12 +136,27 @@ export class RecorderDaemon implements AsyncDisposable {
     };
     for (const p of keyring.all()) if (!keyring.isUsed(p.id)) arm(p);
 
+    const peers = new PeerPins(config.dataDir);
+    const identity = await loadOrCreateIdentity(config.dataDir);
+    await client.publishIdentity(identity.publicKey).then(
+      () => log("identity-published", { fingerprint: identity.fingerprint }),
+      (err: unknown) => log("identity-publish-failed", { message: (err as Error).message }),
+    );
+
     let fetching: Promise<void> | undefined;
     const fetchSessions = (): Promise<void> => {
       fetching ??= (async () => {
         try {
           const got = await client.pendingSessions();
           for (const p of got) {
+            const refusal = peers.check(p.caller.name, p.caller.publicKey);
+            if (refusal !== undefined) {
+              // Not kept, not armed: the caller's REQUEST finds no ticket and its relayed data no key.
+              log("session-refused", { session: p.id, caller: p.caller.name, code: refusal.code });
+              // Ending it tells the caller at once (its end trigger) instead of leaving it to wait for a receipt.
+              void client.end(p.id, { reason: refusal.code, bytesDirect: 0, bytesRelay: 0 }).catch(() => {});
+              continue;
+            }
             keyring.add(p);
             arm(p);
             log("session", { session: p.id, mode: p.mode, caller: p.caller.name });

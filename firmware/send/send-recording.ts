@@ -59,6 +59,12 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
   }
   const session = answer.session;
   result.sessionId = session.id;
+  const refusal = o.checkPeer?.(answer.callee);
+  if (refusal !== undefined) {
+    Object.assign(result, refusal);
+    await reportEnd(client, session.id, refusal.code, result);
+    return result;
+  }
   const key = await relayKey(fromBase64url(session.key));
   const abort = new AbortController();
   let conn: DirectConnection | undefined;

@@ -1,0 +1,78 @@
+/** @module End to end, compiled binary: a node that substitutes a recorder's identity key is refused by the pinned peer (peer_key_changed), and nothing is sent or filed. */
+
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { generateIdentity } from "../../crypto/x25519-identity.ts";
+import type { Cluster } from "../../demo/cluster.ts";
+import { ROOT } from "../support/compiled-binary.ts";
+import { summaryOf } from "../support/send-summary.ts";
+import { libraryOf, sendToBob, startAliceAndBob } from "./e2e-kit.ts";
+
+const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
+let cluster: Cluster;
+
+beforeAll(async () => {
+  cluster = await startAliceAndBob();
+}, 60_000);
+afterAll(() => cluster?.[Symbol.asyncDispose]());
+
+/** What a malicious operator does: hand out its own key for a device, straight in the node's database. */
+async function substituteKey(name: string): Promise<void> {
+  const { publicKey } = await generateIdentity();
+  const db = new Database(join(cluster.nodeDataDir, "control.db"));
+  try {
+    const changed = db.run(
+      "UPDATE device_identity_keys SET public_key = ? WHERE device_id = (SELECT id FROM devices WHERE name = ?)",
+      [publicKey, name],
+    ).changes;
+    expect(changed).toBe(1);
+  } finally {
+    db.close();
+  }
+}
+
+async function peers(name: string): Promise<string> {
+  return cluster.ok(["peers", "--data", cluster.recorder(name).dataDir]);
+}
+
+test("a substituted callee key: the pinned caller refuses with peer_key_changed and sends nothing; 'peers trust' re-approves", async () => {
+  const first = await sendToBob(cluster, SAMPLE);
+  expect(first.code).toBe(0);
+  const filed = (await libraryOf(cluster, "bob")).length;
+  const bobFingerprint = (await peers("bob")).split("\n")[0]!.replace("this recorder", "").trim();
+  expect(await peers("alice")).toContain(`bob            ${bobFingerprint}`);
+
+  await substituteKey("bob");
+  const spoolBefore = (await cluster.admin.spool()).files;
+  const refused = await sendToBob(cluster, SAMPLE);
+  const s = summaryOf(refused.stdout);
+  expect(refused.code).toBe(1);
+  expect(s.code).toBe("peer_key_changed");
+  expect(s.bytesDirect).toBe(0);
+  expect(s.bytesRelay).toBe(0);
+  expect((await libraryOf(cluster, "bob")).length).toBe(filed);
+  expect((await cluster.admin.spool()).files).toBe(spoolBefore);
+  expect(await peers("alice")).toContain("CHANGED to");
+
+  await cluster.ok(["peers", "trust", "bob", "--data", cluster.recorder("alice").dataDir]);
+  expect(await peers("alice")).not.toContain("CHANGED");
+}, 90_000);
+
+test("a substituted caller key: the pinned callee refuses the session and files nothing", async () => {
+  const bob = cluster.recorder("bob");
+  // A send that succeeds first, so bob has pinned alice whether or not the first test ran.
+  expect((await sendToBob(cluster, SAMPLE)).code).toBe(0);
+  await substituteKey("alice");
+  const filed = (await libraryOf(cluster, "bob")).length;
+  const mark = bob.proc.lines.length;
+  const run = await sendToBob(cluster, SAMPLE);
+  expect(run.code).toBe(1);
+  // bob ended the session with the refusal's code, so alice stopped at once instead of waiting for a receipt.
+  const sessionId = summaryOf(run.stdout).sessionId;
+  const ended = (await cluster.admin.sessions("ended")).find((x) => x.id === sessionId);
+  expect(ended?.reason).toBe("peer_key_changed");
+  await bob.proc.waitForLine(/recorder session-refused .*code=peer_key_changed/, 15_000, mark);
+  expect((await libraryOf(cluster, "bob")).length).toBe(filed);
+  expect(await peers("bob")).toContain("CHANGED to");
+}, 90_000);
