@@ -13,6 +13,8 @@ import {
   resolveConfig,
 } from "../config/recorder-config.ts";
 import { openInput } from "../files/recording-file.ts";
+import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
+import { transferKeyFor } from "../identity/transfer-key.ts";
 import { Library, type ProtectionMode, parseProtection } from "../library/library.ts";
 import { PeerPins } from "../peers/peer-pins.ts";
 import { formatBytes } from "../progress/format-progress.ts";
@@ -117,6 +119,7 @@ export const command: Command = {
     };
     say("plan", describePlan(plan));
     const peers = new PeerPins(config.dataDir);
+    const me = await loadOrCreateIdentity(config.dataDir);
     const result = await sendRecording({
       client,
       deviceId: cred.id,
@@ -127,6 +130,7 @@ export const command: Command = {
         values["store-if-busy"] === true ? true : tty && !json ? () => askStore(values.to as string) : false,
       ...(direct ? { dialOverride: direct } : {}),
       checkPeer: (callee) => peers.check(callee.name, callee.publicKey),
+      transferKey: (s, callee) => transferKeyFor(me, s, { publicKey: callee.publicKey, role: "callee" }),
       onEvent: (e) => {
         if (e.type === "progress") progress.update(e.done);
         else say("log", e.message);

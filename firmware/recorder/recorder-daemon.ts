@@ -10,6 +10,7 @@ import type { HostPort, RecorderConfig } from "../config/recorder-config.ts";
 import { type DirectListener, listenDirect } from "../direct/direct-listener.ts";
 import { SessionTicketStore } from "../direct/session-ticket-store.ts";
 import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
+import { transferKeyFor } from "../identity/transfer-key.ts";
 import { Library } from "../library/library.ts";
 import { LoadMonitor } from "../load/load-monitor.ts";
 import { type LoadSource, ProcLoadSource } from "../load/load-source.ts";
@@ -157,6 +158,7 @@ export class RecorderDaemon implements AsyncDisposable {
               void client.end(p.id, { reason: refusal.code, bytesDirect: 0, bytesRelay: 0 }).catch(() => {});
               continue;
             }
+            p.key = await transferKeyFor(identity, p, { publicKey: p.caller.publicKey, role: "caller" });
             keyring.add(p);
             arm(p);
             log("session", { session: p.id, mode: p.mode, caller: p.caller.name });

@@ -65,6 +65,7 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
     await reportEnd(client, session.id, refusal.code, result);
     return result;
   }
+  if (o.transferKey) session.key = await o.transferKey(session, answer.callee);
   const key = await relayKey(fromBase64url(session.key));
   const abort = new AbortController();
   let conn: DirectConnection | undefined;

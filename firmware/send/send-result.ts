@@ -19,6 +19,8 @@ export interface SendOptions {
   onEvent?: (e: SendEvent) => void;
   /** Checks the callee's identity key against this recorder's pin (firmware/peers); a refusal sends nothing. */
   checkPeer?: (callee: { name: string; publicKey?: string }) => { code: string; message: string } | undefined;
+  /** The key this session's transfers use in place of the node's (firmware/identity/transfer-key.ts). */
+  transferKey?: (session: { id: string; key: string }, callee: { publicKey?: string }) => Promise<string>;
 }
 
 export interface SendResult {

@@ -19,7 +19,10 @@ afterAll(() => cluster?.[Symbol.asyncDispose]());
 
 /** What a malicious operator does: hand out its own key for a device, straight in the node's database. */
 async function substituteKey(name: string): Promise<void> {
-  const { publicKey } = await generateIdentity();
+  setKey(name, (await generateIdentity()).publicKey);
+}
+
+function setKey(name: string, publicKey: string): void {
   const db = new Database(join(cluster.nodeDataDir, "control.db"));
   try {
     const changed = db.run(
@@ -27,6 +30,19 @@ async function substituteKey(name: string): Promise<void> {
       [publicKey, name],
     ).changes;
     expect(changed).toBe(1);
+  } finally {
+    db.close();
+  }
+}
+
+function publishedKey(name: string): string {
+  const db = new Database(join(cluster.nodeDataDir, "control.db"), { readonly: true });
+  try {
+    return db
+      .query<{ public_key: string }, [string]>(
+        "SELECT public_key FROM device_identity_keys WHERE device_id = (SELECT id FROM devices WHERE name = ?)",
+      )
+      .get(name)!.public_key;
   } finally {
     db.close();
   }
@@ -43,6 +59,7 @@ test("a substituted callee key: the pinned caller refuses with peer_key_changed 
   const bobFingerprint = (await peers("bob")).split("\n")[0]!.replace("this recorder", "").trim();
   expect(await peers("alice")).toContain(`bob            ${bobFingerprint}`);
 
+  const real = publishedKey("bob");
   await substituteKey("bob");
   const spoolBefore = (await cluster.admin.spool()).files;
   const refused = await sendToBob(cluster, SAMPLE);
@@ -57,16 +74,20 @@ test("a substituted callee key: the pinned caller refuses with peer_key_changed 
 
   await cluster.ok(["peers", "trust", "bob", "--data", cluster.recorder("alice").dataDir]);
   expect(await peers("alice")).not.toContain("CHANGED");
+  setKey("bob", real); // the operator stops substituting: the next test starts from bob's own key
 }, 90_000);
 
 test("a substituted caller key: the pinned callee refuses the session and files nothing", async () => {
   const bob = cluster.recorder("bob");
-  // A send that succeeds first, so bob has pinned alice whether or not the first test ran.
-  expect((await sendToBob(cluster, SAMPLE)).code).toBe(0);
-  await substituteKey("alice");
+  // carol, untouched by the first test: a send that succeeds first, so bob has pinned her.
+  const carol = await cluster.addRecorder("carol");
+  await cluster.permit("bob", "carol");
+  const send = () => cluster.run(["send", SAMPLE, "--to", "bob", "--json", "--data", carol.dataDir]);
+  expect((await send()).code).toBe(0);
+  await substituteKey("carol");
   const filed = (await libraryOf(cluster, "bob")).length;
   const mark = bob.proc.lines.length;
-  const run = await sendToBob(cluster, SAMPLE);
+  const run = await send();
   expect(run.code).toBe(1);
   // bob ended the session with the refusal's code, so alice stopped at once instead of waiting for a receipt.
   const sessionId = summaryOf(run.stdout).sessionId;
@@ -75,4 +96,21 @@ test("a substituted caller key: the pinned callee refuses the session and files 
   await bob.proc.waitForLine(/recorder session-refused .*code=peer_key_changed/, 15_000, mark);
   expect((await libraryOf(cluster, "bob")).length).toBe(filed);
   expect(await peers("bob")).toContain("CHANGED to");
+}, 90_000);
+
+test("a key substituted before first contact: the transfer does not open, the send fails at once, and the fingerprints differ", async () => {
+  await cluster.addRecorder("erin");
+  await cluster.permit("erin", "alice");
+  await substituteKey("erin");
+  const started = Date.now();
+  const run = await cluster.recorderRun("alice", ["send", SAMPLE, "--to", "erin", "--json"]);
+  expect(run.code).toBe(1);
+  // Ended by erin as soon as the relayed part failed to open, not at the end of the hour-long lease.
+  expect(Date.now() - started).toBeLessThan(30_000);
+  expect(await libraryOf(cluster, "erin")).toEqual([]);
+  // What the owners' phone call catches: alice pinned a key that is not erin's.
+  const own = (await peers("erin")).split("\n")[0]!.replace("this recorder", "").trim();
+  const pinned = (await peers("alice")).split("\n").find((l) => l.startsWith("erin"));
+  expect(pinned).toBeDefined();
+  expect(pinned).not.toContain(own);
 }, 90_000);

@@ -42,7 +42,6 @@ test("a stored secret send and a live video send log no secret, password, key or
     .query<{ password: string; key: string }, []>("SELECT password, key FROM pending_grants")
     .all();
   db.close();
-  expect(grants.length).toBeGreaterThan(0);
 
   const mark = bob.proc.lines.length;
   await cluster.ok(["recorder", "busy", "off", "--data", bob.dataDir]);
@@ -62,7 +61,10 @@ test("a stored secret send and a live video send log no secret, password, key or
     ...grants.flatMap((g) => [...forms(g.password), ...forms(g.key)]),
     ...kept.sessions.flatMap((k) => [k.session.key, k.session.password].filter((s) => s !== "")),
   ];
-  expect(secrets.length).toBeGreaterThanOrEqual(2 * 3 + 1 + 2 * 3);
+  // Bob fetches the store grant as soon as the data arrives (then the node deletes it), so its key is in bob's
+  // keyring or still at the node, never nowhere.
+  expect(grants.length + kept.sessions.length).toBeGreaterThan(0);
+  expect(secrets.length).toBeGreaterThanOrEqual(2 * 3 + 1 + 1);
   const output = lines.join("\n");
   // The control: the capture is real and names what happened.
   expect(output).toContain("recorder filed");
