@@ -1,6 +1,6 @@
 /** @module The control node's certificate pin: SHA-256 over the certificate's SubjectPublicKeyInfo, as HPKP (RFC 7469 2.4) defines it. */
 import { createHash } from "node:crypto";
-import { X509Certificate } from "./x509-library.ts";
+import { x509 } from "./x509-library.ts";
 
 /** Written form of a pin: `sha256/` + standard base64 of the 32-byte digest (RFC 7469 2.1.1 pin-sha256). */
 export const PIN_PREFIX = "sha256/";
@@ -19,13 +19,13 @@ export class PinFormatError extends SyntaxError {
  * on each handshake, and that is where a recorder compares it.
  */
 export function certificatePin(der: Uint8Array): string {
-  const spki = new Uint8Array(new X509Certificate(der).publicKey.rawData);
+  const spki = new Uint8Array(new x509.X509Certificate(der).publicKey.rawData);
   return PIN_PREFIX + createHash("sha256").update(spki).digest("base64");
 }
 
 /** The pin of a PEM certificate (the first one in the text). */
 export function certificatePinOfPem(pem: string): string {
-  return certificatePin(new Uint8Array(new X509Certificate(pem).rawData));
+  return certificatePin(new Uint8Array(new x509.X509Certificate(pem).rawData));
 }
 
 /** Accepts `sha256/BASE64`, bare BASE64 or 64 hex digits (as an operator may read it out); returns `sha256/BASE64`. */

@@ -1,15 +1,7 @@
 /** @module A fresh ECDSA P-256 key pair and self-signed X.509 certificate for the control node's TLS, made with @peculiar/x509 over WebCrypto. */
 
 import { randomBytes } from "./random-token.ts";
-import {
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  X509CertificateGenerator,
-} from "./x509-library.ts";
+import { x509 } from "./x509-library.ts";
 
 /** ECDSA over P-256 with SHA-256 (RFC 5480): every TLS 1.3 stack accepts it, and it signs fast. */
 const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
@@ -44,7 +36,7 @@ export async function createSelfSignedCertificate(o: {
     ...(o.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
     ...(o.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
   ];
-  const cert = await X509CertificateGenerator.createSelfSigned({
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: Buffer.from(serial).toString("hex"),
     name: `CN=${o.commonName}`,
     notBefore: new Date(now - DAY_MS),
@@ -52,10 +44,10 @@ export async function createSelfSignedCertificate(o: {
     signingAlgorithm: SIGNING_ALGORITHM,
     keys,
     extensions: [
-      new BasicConstraintsExtension(false, undefined, true),
-      new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-      new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth]),
-      ...(names.length > 0 ? [new SubjectAlternativeNameExtension(names)] : []),
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
     ],
   });
   const pkcs8 = Buffer.from(await crypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");

@@ -9,15 +9,16 @@ async function identity() {
   return { publicKey: id.publicKey, privateKey: await loadIdentityPrivateKey(id.privatePkcs8) };
 }
 
+/** A caller a, a callee b, and the session fields both feed in. */
+async function pair() {
+  const [a, b] = await Promise.all([identity(), identity()]);
+  const base = { sessionKey: randomToken(32), sessionId: "ses_1", callerPublicKey: a.publicKey };
+  return { a, b, base: { ...base, calleePublicKey: b.publicKey } };
+}
+
 describe("mixSessionKey()", () => {
   test("mixSessionKey() gives caller and callee the same 32-byte key, which differs from the node's", async () => {
-    const [a, b] = await Promise.all([identity(), identity()]);
-    const base = {
-      sessionKey: randomToken(32),
-      sessionId: "ses_1",
-      callerPublicKey: a.publicKey,
-      calleePublicKey: b.publicKey,
-    };
+    const { a, b, base } = await pair();
     const caller = await mixSessionKey({ ...base, ownPrivateKey: a.privateKey, role: "caller" });
     const callee = await mixSessionKey({ ...base, ownPrivateKey: b.privateKey, role: "callee" });
     expect(caller).toBe(callee);
@@ -29,13 +30,7 @@ describe("mixSessionKey()", () => {
     ["another session key", { sessionKey: randomToken(32) }],
     ["another session id", { sessionId: "ses_2" }],
   ])("mixSessionKey() changes with %s", async (_name, change) => {
-    const [a, b] = await Promise.all([identity(), identity()]);
-    const base = {
-      sessionKey: randomToken(32),
-      sessionId: "ses_1",
-      callerPublicKey: a.publicKey,
-      calleePublicKey: b.publicKey,
-    };
+    const { a, base } = await pair();
     const one = await mixSessionKey({ ...base, ownPrivateKey: a.privateKey, role: "caller" });
     const two = await mixSessionKey({ ...base, ...change, ownPrivateKey: a.privateKey, role: "caller" });
     expect(two).not.toBe(one);

@@ -3,15 +3,4 @@
 // both may evaluate the CommonJS x509 build (or its tsyringe) before a CommonJS reflect-metadata imported
 // ahead of it, and tsyringe then throws "requires a reflect polyfill".
 require("reflect-metadata");
-const x509: typeof import("@peculiar/x509") = require("@peculiar/x509");
-
-export const {
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  X509Certificate,
-  X509CertificateGenerator,
-} = x509;
+export const x509: typeof import("@peculiar/x509") = require("@peculiar/x509");

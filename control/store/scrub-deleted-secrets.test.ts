@@ -7,12 +7,13 @@ import { openControlDatabase } from "./control-database.ts";
 import { DeviceStore } from "./device-store.ts";
 import { SessionStore } from "./session-store.ts";
 
+/** An hour's lease, no extensions: only hand-out, end and expiry matter here. */
 const lease = {
   durationSec: 3600,
   connectWindowSec: 120,
-  extensionSec: 1800,
-  maxExtensions: 2,
-  maxTotalSec: 6000,
+  extensionSec: 0,
+  maxExtensions: 0,
+  maxTotalSec: 3600,
 };
 const dirs: string[] = [];
 afterEach(() => {
