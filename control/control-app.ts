@@ -83,6 +83,7 @@ export function createControlContext(o: {
     tcpProbe: config.tcpProbe ? tcpConnectProbe(config.tcpProbeTimeoutMs) : null,
     storeDeliverWithinSec: config.relayTtlSec,
     identityKeyOf: (id) => identityKeys.keyOf(id),
+    refusalDeadlineMs: config.refusalDeadlineMs,
     log,
   });
   return {

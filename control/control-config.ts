@@ -23,6 +23,11 @@ export interface ControlConfig {
   tcpProbeTimeoutMs: number;
   /** How long the node retries a status/verdict trigger before treating the callee as not connected. */
   triggerDeadlineMs: number;
+  /**
+   * Every permission_denied answer leaves the node this long after its QUERY arrived, whether the name exists,
+   * its policy, and whether the callee is online: timing tells an unpermitted caller nothing. 0 disables it.
+   */
+  refusalDeadlineMs: number;
   /** Permitted duration of a new session (seed B FIG. 4A: 60 minutes). */
   sessionDurationSec: number;
   /** How long the one-time password stays valid for the first connection. */
@@ -67,6 +72,7 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   tcpProbe: false,
   tcpProbeTimeoutMs: 1000,
   triggerDeadlineMs: 3000,
+  refusalDeadlineMs: 3000,
   sessionDurationSec: 3600,
   connectWindowSec: 120,
   extensionSec: 1800,
