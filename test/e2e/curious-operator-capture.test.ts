@@ -1,4 +1,4 @@
-/** @module End to end, compiled binary: the operator's full view (every byte to and from its node, decrypted with the node's TLS key; its data directory; its log) over sends of each kind holds no key and no byte of an I-picture or a secret recording, until it is handed the recorders' key files. */
+/** @module End to end, compiled binary: over sends of each kind, the operator's full view (every byte to and from its node, decrypted with the node's TLS key; its data directory; its log) holds no key and no byte of an I-picture or a secret recording until handed the recorders' key files, and the wire (TLS, the direct channel) carries no password, key or secret. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -6,29 +6,39 @@ import { join } from "node:path";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { mixSessionKey } from "../../crypto/x25519-agreement.ts";
 import { loadIdentityPrivateKey } from "../../crypto/x25519-identity.ts";
+import { hostPort } from "../../demo/child-process.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import { IDENTITY_KEY_FILE } from "../../firmware/identity/identity-key-file.ts";
 import { type RelayStreamId, relayKey } from "../../firmware/transfer/relay-stream.ts";
 import { RelayStreamDecoder } from "../../firmware/transfer/relay-stream-decoder.ts";
 import { ROOT } from "../support/compiled-binary.ts";
-import { protectedRangesOf, startCluster, windowsInside } from "./e2e-kit.ts";
+import { protectedRangesOf, startCluster, Tap, windowsInside } from "./e2e-kit.ts";
 import { OperatorProxy } from "./operator-proxy.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
 const nodeLog: string[] = [];
 let cluster: Cluster;
 let operator: OperatorProxy;
+/** The wire as an eavesdropper records it: recorders to the node (TLS), and alice to bob's direct listener. */
+let nodeWire: Tap;
+let directWire: Tap;
 
 beforeAll(async () => {
   cluster = await startCluster({ echo: (label, line) => label === "node" && nodeLog.push(line) });
   operator = new OperatorProxy(cluster.nodeDataDir, cluster.nodeUrl, cluster.pin);
-  for (const name of ["alice", "bob"]) await cluster.addRecorder(name, { args: ["--node", operator.url] });
+  nodeWire = await Tap.start(hostPort(operator.url.replace("https://", "")));
+  for (const name of ["alice", "bob"]) await cluster.addRecorder(name, { args: ["--node", nodeUrl()] });
+  directWire = await Tap.start(cluster.recorder("bob").direct);
   await cluster.permit("bob", "alice");
 }, 60_000);
 afterAll(async () => {
+  await directWire?.[Symbol.asyncDispose]();
+  await nodeWire?.[Symbol.asyncDispose]();
   operator?.[Symbol.dispose]();
   await cluster?.[Symbol.asyncDispose]();
 });
+
+const nodeUrl = () => `https://127.0.0.1:${nodeWire.port}`;
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -38,6 +48,7 @@ function filesUnder(dir: string): string[] {
 }
 
 async function send(file: string, flags: string[]): Promise<void> {
+  const direct = flags.includes("--direct") ? [] : ["--direct", `127.0.0.1:${directWire.port}`];
   const run = await cluster.recorderRun("alice", [
     "send",
     file,
@@ -45,7 +56,8 @@ async function send(file: string, flags: string[]): Promise<void> {
     "bob",
     "--json",
     "--node",
-    operator.url,
+    nodeUrl(),
+    ...direct,
     ...flags,
   ]);
   expect({ flags, code: run.code }).toEqual({ flags, code: 0 });
@@ -136,6 +148,29 @@ test("secret, seed video, pattern video, relay fallback and store-and-forward: n
   expect(keyForms.filter((k) => haystack.includes(k))).toEqual([]);
   // With only what the node issued, no relayed byte opens.
   expect((await openAll(sessions)).byteLength).toBe(0);
+
+  // The eavesdropper's wire (TLS to the node, the direct channel) carries no password, key, secret or token.
+  const grants = operator.exchanges
+    .filter((e) => (e.path === "/v1/query" || e.path === "/v1/sessions/pending") && e.response.byteLength > 0)
+    .flatMap((e) => {
+      const body = JSON.parse(e.response.toString()) as { session?: object } | object[];
+      return (Array.isArray(body) ? body : [body.session]) as Array<{ password: string; key: string }>;
+    })
+    .filter((g) => g !== undefined);
+  expect(grants.length).toBeGreaterThanOrEqual(sessions.length * 2 - 1); // caller's copy, and the callee's
+  const deviceSecrets = ["alice", "bob"].map(
+    (n) =>
+      JSON.parse(readFileSync(join(cluster.recorder(n).dataDir, "credential.json"), "utf8")).secret as string,
+  );
+  const wire = Buffer.concat([...nodeWire.up, ...nodeWire.down, ...directWire.up, ...directWire.down]);
+  expect(directWire.up.length).toBeGreaterThan(0);
+  const onWire = [
+    ...grants.flatMap((g) => [g.password, g.key]),
+    ...keyForms,
+    ...deviceSecrets,
+    cluster.adminToken,
+  ].filter((x) => wire.includes(x));
+  expect(onWire).toEqual([]);
 
   // Handed the recorders' key files, the same search finds every window: the test can see what it looks for.
   const opened = await openAll(mixed);
