@@ -1,6 +1,6 @@
 /** @module Tests of peer pinning: first contact pins, the same key passes, a changed or missing key is refused until trusted. */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateIdentity, identityFingerprint } from "../../crypto/x25519-identity.ts";
@@ -53,5 +53,17 @@ describe("PeerPins", () => {
   test("trust() is false when no changed key waits", () => {
     const { pins: p } = pins();
     expect(p.trust("nobody")).toBe(false);
+  });
+
+  test.each([
+    ["not JSON", "{"],
+    ["no peers object", "{}"],
+    ["peers as an array", '{"peers":[]}'],
+    ["an entry without a key", '{"peers":{"bob":{"name":"bob"}}}'],
+  ])("check() refuses a damaged peers.json (%s) with ERR_PEERS_FILE and leaves it as it was", (_n, text) => {
+    const { pins: p, dir } = pins();
+    writeFileSync(join(dir, PEER_PINS_FILE), text, { mode: 0o600 });
+    expect(() => p.check("bob", undefined)).toThrow(expect.objectContaining({ code: "ERR_PEERS_FILE" }));
+    expect(readFileSync(join(dir, PEER_PINS_FILE), "utf8")).toBe(text);
   });
 });

@@ -1,5 +1,6 @@
 /** @module Trust on first use of each peer's identity key, by name: pinned at first contact, a changed key refused until the owner re-approves it. */
 import { join } from "node:path";
+import { InputError } from "../../cli/command.ts";
 import { identityFingerprint } from "../../crypto/x25519-identity.ts";
 import { readJsonFile, writeJsonAtomic } from "../files/atomic-json-file.ts";
 
@@ -36,9 +37,30 @@ export class PeerPins {
     this.#now = now;
   }
 
+  /** The pins, or ERR_PEERS_FILE for a damaged file: never silently empty, which would re-pin every peer. */
   #read(): Record<string, PeerPin> {
-    const body = readJsonFile(this.#path) as { peers?: Record<string, PeerPin> } | undefined;
-    return body?.peers ?? {};
+    let body: unknown;
+    try {
+      body = readJsonFile(this.#path);
+    } catch {
+      throw this.#damaged("not JSON");
+    }
+    if (body === undefined) return {};
+    const peers = (body as { peers?: unknown }).peers;
+    if (typeof peers !== "object" || peers === null || Array.isArray(peers))
+      throw this.#damaged("no peers object");
+    for (const p of Object.values(peers) as PeerPin[]) {
+      if (typeof p?.name !== "string" || typeof p.publicKey !== "string" || typeof p.fingerprint !== "string")
+        throw this.#damaged("an entry lacks name, publicKey or fingerprint");
+    }
+    return peers as Record<string, PeerPin>;
+  }
+
+  #damaged(why: string): InputError {
+    return new InputError(
+      `Cannot read ${this.#path}: ${why}; restore it or remove it to pin every peer again at next contact`,
+      "ERR_PEERS_FILE",
+    );
   }
 
   #write(peers: Record<string, PeerPin>): void {

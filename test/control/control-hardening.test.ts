@@ -72,6 +72,19 @@ const ROUTES: Array<{ method: string; path: () => string; bad: unknown[] }> = [
   },
   { method: "PUT", path: () => "/v1/policy", bad: [{}, { policy: "both" }, { policy: 1 }, { policy: null }] },
   {
+    method: "PUT",
+    path: () => "/v1/identity",
+    bad: [
+      {},
+      { publicKey: 1 },
+      { publicKey: "" },
+      { publicKey: "A".repeat(42) }, // 31 bytes
+      { publicKey: "A".repeat(44) }, // 33 bytes
+      { publicKey: "a+b/".repeat(11) },
+      { publicKey: "A".repeat(43), extra: 1 },
+    ],
+  },
+  {
     method: "POST",
     path: () => "/v1/groups",
     bad: [{}, { name: 1 }, { name: "" }, { name: "with space" }, { name: "@x" }],
