@@ -35,7 +35,9 @@ Options (defaults; every other option lives in the JSON --config file, see docs/
   --udp HOST:PORT    UDP keepalive/trigger address (default: ${DEFAULT_CONFIG.udp})
   --ttl SECONDS      enrollment token lifetime (default: ${DEFAULT_CONFIG.enrollmentTokenTtlSec})
   --tls-cert FILE, --tls-key FILE   an operator's PEM certificate and key (recorders check it against the system CAs)
-  --insecure-http    plain HTTP, only behind a TLS-terminating reverse proxy (docs/security.md, Operations)`;
+  --insecure-http    plain HTTP, only behind a TLS-terminating reverse proxy (docs/security.md)
+enroll and token print the node's URL and pin: give them the same --tls-cert/--tls-key or --insecure-http as
+serve, or keep tlsCert, tlsKey and insecureHttp in the --config file all three read.`;
 
 /** How the node serves HTTP; enroll and token take them too, so the credential they print says the same. */
 const TLS_FLAGS = {
