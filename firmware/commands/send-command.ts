@@ -129,7 +129,7 @@ export const command: Command = {
       storeIfBusy:
         values["store-if-busy"] === true ? true : tty && !json ? () => askStore(values.to as string) : false,
       ...(direct ? { dialOverride: direct } : {}),
-      checkPeer: (callee) => peers.check(callee.name, callee.publicKey),
+      checkPeer: (callee) => peers.verdict(callee.name, callee.publicKey),
       transferKey: (s, callee) => transferKeyFor(me, s, { publicKey: callee.publicKey, role: "callee" }),
       onEvent: (e) => {
         if (e.type === "progress") progress.update(e.done);

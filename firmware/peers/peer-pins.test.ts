@@ -50,6 +50,15 @@ describe("PeerPins", () => {
     expect(p.check("carol", undefined)?.code).toBe("peer_key_missing");
   });
 
+  test.each([
+    ["not base64url", "a+b/"],
+    ["31 bytes", "A".repeat(42)],
+  ])("check() refuses a malformed key (%s) with peer_key_invalid and pins nothing", (_n, key) => {
+    const { pins: p } = pins();
+    expect(p.check("bob", key)?.code).toBe("peer_key_invalid");
+    expect(p.list()).toEqual([]);
+  });
+
   test("trust() is false when no changed key waits", () => {
     const { pins: p } = pins();
     expect(p.trust("nobody")).toBe(false);
@@ -64,6 +73,7 @@ describe("PeerPins", () => {
     const { pins: p, dir } = pins();
     writeFileSync(join(dir, PEER_PINS_FILE), text, { mode: 0o600 });
     expect(() => p.check("bob", undefined)).toThrow(expect.objectContaining({ code: "ERR_PEERS_FILE" }));
+    expect(p.verdict("bob", undefined)?.code).toBe("peer_check_failed");
     expect(readFileSync(join(dir, PEER_PINS_FILE), "utf8")).toBe(text);
   });
 });

@@ -1,14 +1,14 @@
 /** @module Trust on first use of each peer's identity key, by name: pinned at first contact, a changed key refused until the owner re-approves it. */
 import { join } from "node:path";
 import { InputError } from "../../cli/command.ts";
-import { identityFingerprint } from "../../crypto/x25519-identity.ts";
+import { identityFingerprint, parseIdentityPublicKey } from "../../crypto/x25519-identity.ts";
 import { readJsonFile, writeJsonAtomic } from "../files/atomic-json-file.ts";
 
 export const PEER_PINS_FILE = "peers.json";
 
 /** Why a peer was refused: its key differs from the pinned one, or the node sent none for a pinned peer. */
 export interface PeerRefusal {
-  code: "peer_key_changed" | "peer_key_missing";
+  code: "peer_key_changed" | "peer_key_missing" | "peer_key_invalid" | "peer_check_failed";
   message: string;
 }
 
@@ -19,6 +19,15 @@ export interface PeerPin {
   pinnedAt: number;
   /** A different key the node offered since, waiting for `pvrlink peers trust NAME`. */
   offered?: { publicKey: string; fingerprint: string; at: number };
+}
+
+function isIdentityKey(text: string): boolean {
+  try {
+    parseIdentityPublicKey(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Names compare as the node compares them (case-insensitive), so "Grandma" cannot take over "grandma"'s pin. */
@@ -78,6 +87,8 @@ export class PeerPins {
    */
   check(name: string, publicKey: string | undefined): PeerRefusal | undefined {
     const peers = this.#read();
+    if (publicKey !== undefined && !isIdentityKey(publicKey))
+      return { code: "peer_key_invalid", message: `${name}: the node sent a malformed identity key` };
     const pin = peers[keyOf(name)];
     if (pin === undefined) {
       if (publicKey === undefined) return undefined; // a peer that never published a key: nothing to pin yet
@@ -103,6 +114,15 @@ export class PeerPins {
       code: "peer_key_changed",
       message: `${name}: identity key changed (was ${pin.fingerprint}, now ${pin.offered.fingerprint}); compare with ${name}'s owner, then run 'pvrlink peers trust ${name}'`,
     };
+  }
+
+  /** check() for a transfer: a check that cannot run (a damaged peers.json) refuses instead of throwing. */
+  verdict(name: string, publicKey: string | undefined): PeerRefusal | undefined {
+    try {
+      return this.check(name, publicKey);
+    } catch (err) {
+      return { code: "peer_check_failed", message: (err as Error).message };
+    }
   }
 
   /** Re-approves the key last offered for `name`. False when no changed key is waiting. */

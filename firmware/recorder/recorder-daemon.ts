@@ -150,7 +150,7 @@ export class RecorderDaemon implements AsyncDisposable {
         try {
           const got = await client.pendingSessions();
           for (const p of got) {
-            const refusal = peers.check(p.caller.name, p.caller.publicKey);
+            const refusal = peers.verdict(p.caller.name, p.caller.publicKey);
             if (refusal !== undefined) {
               // Not kept, not armed: the caller's REQUEST finds no ticket and its relayed data no key.
               log("session-refused", { session: p.id, caller: p.caller.name, code: refusal.code });

@@ -24,6 +24,7 @@ async function substituteKey(name: string): Promise<void> {
 
 function setKey(name: string, publicKey: string): void {
   const db = new Database(join(cluster.nodeDataDir, "control.db"));
+  db.run("PRAGMA busy_timeout = 5000"); // the node writes too (keepalives, checkpoints)
   try {
     const changed = db.run(
       "UPDATE device_identity_keys SET public_key = ? WHERE device_id = (SELECT id FROM devices WHERE name = ?)",
