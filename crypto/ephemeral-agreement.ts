@@ -1,11 +1,9 @@
 /** @module Forward secrecy for a direct connection: a fresh X25519 pair per side per connection, agreed and mixed with the transfer key into the key the frames use after the handshake. */
 
+import { agreementBaseKey } from "./agreement-base-key.ts";
 import { toBase64url } from "./random-token.ts";
-import { parseIdentityPublicKey } from "./x25519-identity.ts";
 
 const X25519 = { name: "X25519" } as const;
-/** X25519 shared secret length in bits (RFC 7748 6.1). */
-const SHARED_BITS = 256;
 /** Versioned label, so these keys never equal one derived for another purpose. */
 const INFO_LABEL = "pvrlink/direct-fs/v1";
 
@@ -41,25 +39,15 @@ export async function deriveForwardSecretKey(o: {
   salt: Uint8Array;
   sessionId: string;
 }): Promise<CryptoKey> {
-  const peer = await crypto.subtle.importKey(
-    "raw",
-    new Uint8Array(parseIdentityPublicKey(o.peerPublicKey)),
-    X25519,
-    false,
-    [],
-  );
-  const shared = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: "X25519", public: peer }, o.own.privateKey, SHARED_BITS),
-  );
-  const ikm = new Uint8Array(shared.byteLength + o.transferKey.byteLength);
-  ikm.set(shared);
-  ikm.set(o.transferKey, shared.byteLength);
-  shared.fill(0);
+  const base = await agreementBaseKey({
+    ownPrivateKey: o.own.privateKey,
+    peerPublicKey: o.peerPublicKey,
+    mixIn: o.transferKey,
+    usage: "deriveKey",
+  });
   const [callerEph, calleeEph] =
     o.role === "caller" ? [o.own.publicKey, o.peerPublicKey] : [o.peerPublicKey, o.own.publicKey];
   const info = new TextEncoder().encode(`${INFO_LABEL}\0${o.sessionId}\0${callerEph}\0${calleeEph}`);
-  const base = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveKey"]);
-  ikm.fill(0);
   return crypto.subtle.deriveKey(
     { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(o.salt), info },
     base,

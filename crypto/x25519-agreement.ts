@@ -1,9 +1,8 @@
 /** @module The transfer key the node cannot know: X25519 between the two recorders' identity keys, mixed with the node's session key through HKDF (RFC 5869). */
-import { fromBase64url, toBase64url } from "./random-token.ts";
-import { parseIdentityPublicKey } from "./x25519-identity.ts";
 
-/** X25519 shared secret length in bits (RFC 7748 6.1). */
-const SHARED_BITS = 256;
+import { agreementBaseKey } from "./agreement-base-key.ts";
+import { fromBase64url, toBase64url } from "./random-token.ts";
+
 /** The session key's length: the mixed key replaces it byte for byte (crypto/aead.ts KEY_BYTES). */
 const MIXED_KEY_BITS = 256;
 /** HKDF salt: a fixed, versioned label (RFC 5869 3.1 allows a non-secret constant). */
@@ -27,25 +26,15 @@ export async function mixSessionKey(o: {
   /** Which of the two is this recorder. */
   role: "caller" | "callee";
 }): Promise<string> {
-  const peer = o.role === "caller" ? o.calleePublicKey : o.callerPublicKey;
-  const peerKey = await crypto.subtle.importKey(
-    "raw",
-    new Uint8Array(parseIdentityPublicKey(peer)),
-    { name: "X25519" },
-    false,
-    [],
-  );
-  const shared = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: "X25519", public: peerKey }, o.ownPrivateKey, SHARED_BITS),
-  );
   const session = fromBase64url(o.sessionKey);
-  const ikm = new Uint8Array(shared.byteLength + session.byteLength);
-  ikm.set(shared);
-  ikm.set(session, shared.byteLength);
-  shared.fill(0);
+  const hkdf = await agreementBaseKey({
+    ownPrivateKey: o.ownPrivateKey,
+    peerPublicKey: o.role === "caller" ? o.calleePublicKey : o.callerPublicKey,
+    mixIn: session,
+    usage: "deriveBits",
+  });
+  session.fill(0);
   const info = new TextEncoder().encode(`${o.sessionId}\0${o.callerPublicKey}\0${o.calleePublicKey}`);
-  const hkdf = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
-  ikm.fill(0);
   const mixed = new Uint8Array(
     await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: SALT, info }, hkdf, MIXED_KEY_BITS),
   );
