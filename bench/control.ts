@@ -187,26 +187,38 @@ async function main(): Promise<void> {
         allowPrivateAddresses: true, // devices register 127.0.0.1
       }),
     );
-    const node = Bun.spawn(
-      [
-        "bun",
-        MAIN,
-        "control",
-        "serve",
-        "--data",
-        dir,
-        "--http",
-        "127.0.0.1:0",
-        "--udp",
-        "127.0.0.1:0",
-        "--config",
-        cfg,
-      ],
-      { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "ignore" },
-    );
-    procs.push(node);
-    const bound = JSON.parse(await firstLine(node)) as { http: string; udp: string };
-    const baseUrl = `http://${bound.http}`;
+    // The node over HTTPS (its default), and later over plain HTTP on the same data and ports: the TLS cost.
+    const startNode = async (o: { insecure: boolean; http: string; udp: string }) => {
+      const proc = Bun.spawn(
+        [
+          "bun",
+          MAIN,
+          "control",
+          "serve",
+          "--data",
+          dir,
+          "--http",
+          o.http,
+          "--udp",
+          o.udp,
+          "--config",
+          cfg,
+          ...(o.insecure ? ["--insecure-http"] : []),
+        ],
+        { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "ignore" },
+      );
+      procs.push(proc);
+      const first = JSON.parse(await firstLine(proc)) as {
+        http: string;
+        udp: string;
+        url: string;
+        pin?: string;
+      };
+      return { proc, ...first };
+    };
+    let node = await startNode({ insecure: false, http: "127.0.0.1:0", udp: "127.0.0.1:0" });
+    const bound = node;
+    const trust = bound.pin === undefined ? undefined : ({ kind: "pin", pin: bound.pin } as const);
     const udpPort = Number(bound.udp.split(":").pop());
 
     // 3. Callees: real UDP recorders that keep alive and answer status triggers "acceptable".
@@ -219,10 +231,17 @@ async function main(): Promise<void> {
       await agent.keepalive(3600);
       agents.push(agent);
     }
-    const callers = Array.from({ length: CONCURRENCY }, (_, w) => {
-      const d = devices[CALLEES + w]!;
-      return new ControlClient({ baseUrl, deviceId: d.id, secret: toBase64url(d.secret) });
-    });
+    const callersAt = (url: string, t: typeof trust) =>
+      Array.from({ length: CONCURRENCY }, (_, w) => {
+        const d = devices[CALLEES + w]!;
+        return new ControlClient({
+          baseUrl: url,
+          deviceId: d.id,
+          secret: toBase64url(d.secret),
+          ...(t === undefined ? {} : { trust: t }),
+        });
+      });
+    const callers = callersAt(bound.url, trust);
 
     // 4. HTTP: reference trivial Hono route (separate process, same server setup), a signed read, QUERY.
     const ref = spawnEval(
@@ -244,11 +263,21 @@ async function main(): Promise<void> {
       ),
     );
     let k = 0;
-    http.push(
-      await closedLoop("QUERY -> session (status trigger)", CONCURRENCY, SECONDS, (w) =>
-        callers[w]!.raw("POST", "/v1/query", JSON.stringify({ callee: names[k++ % CALLEES] })),
-      ),
-    );
+    const queryLoop = (name: string, cs: ControlClient[]) =>
+      closedLoop(name, CONCURRENCY, SECONDS, (w) =>
+        cs[w]!.raw("POST", "/v1/query", JSON.stringify({ callee: names[k++ % CALLEES] })),
+      );
+    http.push(await queryLoop("QUERY -> session (status trigger), HTTPS", callers));
+    // Same node, data and ports, restarted: plain HTTP, then HTTPS again, so neither scheme gets the warm run.
+    const restart = async (insecure: boolean) => {
+      node.proc.kill();
+      await node.proc.exited;
+      node = await startNode({ insecure, http: bound.http, udp: bound.udp });
+      for (const a of agents) await a.keepalive(3600); // the new process learns the NAT mappings again
+      return insecure ? callersAt(node.url, undefined) : callersAt(node.url, trust);
+    };
+    http.push(await queryLoop("QUERY -> session, plain HTTP (--insecure-http)", await restart(true)));
+    http.push(await queryLoop("QUERY -> session, HTTPS again", await restart(false)));
 
     // 5. UDP: authenticated keepalives from KEEPALIVES distinct devices vs a plain UDP echo process.
     const datagrams = devices.slice(0, KEEPALIVES).map(
@@ -268,6 +297,11 @@ async function main(): Promise<void> {
     const echoPort = Number(await firstLine(echo));
     const udpRef = await udpBlast(echoPort, datagrams);
     echo.kill();
+    const tls = http.filter((r) => r.name.includes("HTTPS")).map((r) => r.p50Ms);
+    const plain = http.find((r) => r.name.includes("plain HTTP"))?.p50Ms ?? Number.NaN;
+    console.error(
+      `QUERY p50: HTTPS ${tls.map((v) => v.toFixed(2)).join(" / ")} ms, plain HTTP ${plain.toFixed(2)} ms`,
+    );
     const udpNode = await udpBlast(
       udpPort,
       datagrams.map((d) => d),

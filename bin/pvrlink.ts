@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   inbox: () => import("../firmware/commands/inbox-command.ts"),
   send: () => import("../firmware/commands/send-command.ts"),
   doctor: () => import("../firmware/commands/doctor-command.ts"),
+  peers: () => import("../firmware/commands/peers-command.ts"),
   demo: () => import("../demo/demo-command.ts"),
 };
 

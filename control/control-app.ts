@@ -2,7 +2,7 @@
 import type { Database } from "bun:sqlite";
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import type { EnrollResponse } from "../protocol/api-types.ts";
+import type { EnrollResponse, NodeAddresses } from "../protocol/api-types.ts";
 import type { ControlConfig } from "./control-config.ts";
 import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
@@ -15,11 +15,13 @@ import { SessionRevocation } from "./query/session-revocation.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
 import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
+import { createIdentityRoutes } from "./routes/identity-routes.ts";
 import { createSessionRoutes } from "./routes/session-routes.ts";
 import { renderStatusPage } from "./routes/status-page.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
 import { isDiskFull } from "./store/disk-full.ts";
+import { IdentityKeyStore } from "./store/identity-key-store.ts";
 import { KeepaliveTable } from "./store/keepalive-table.ts";
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
@@ -35,11 +37,12 @@ export interface ControlContext {
   nonces: NonceStore;
   limiter: RateLimiter;
   query: QueryService;
+  identityKeys: IdentityKeyStore;
   triggers: TriggerPort;
   revocation: SessionRevocation;
   adminToken: string;
   spoolDir: string;
-  nodeAddresses: () => { http: string; udp: string };
+  nodeAddresses: () => NodeAddresses;
   log: (msg: string) => void;
 }
 
@@ -52,7 +55,7 @@ export function createControlContext(o: {
   adminToken: string;
   spoolDir: string;
   triggers: TriggerPort;
-  nodeAddresses?: () => { http: string; udp: string };
+  nodeAddresses?: () => NodeAddresses;
   log?: (msg: string) => void;
 }): ControlContext {
   const { config, db } = o;
@@ -74,6 +77,7 @@ export function createControlContext(o: {
       return this.target.trigger(id, kind, ref, opts);
     },
   };
+  const identityKeys = new IdentityKeyStore(db);
   const query = new QueryService({
     devices,
     allow,
@@ -86,6 +90,8 @@ export function createControlContext(o: {
       ? publicOnly(tcpConnectProbe(config.tcpProbeTimeoutMs), config.allowPrivateAddresses)
       : null,
     storeDeliverWithinSec: config.relayTtlSec,
+    identityKeyOf: (id) => identityKeys.keyOf(id),
+    refusalDeadlineMs: config.refusalDeadlineMs,
     log,
   });
   return {
@@ -98,6 +104,7 @@ export function createControlContext(o: {
     nonces: new NonceStore(db, 60_000),
     limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
     query,
+    identityKeys,
     triggers,
     revocation: new SessionRevocation({
       sessions,
@@ -110,7 +117,7 @@ export function createControlContext(o: {
     }),
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
-    nodeAddresses: o.nodeAddresses ?? (() => ({ http: config.http, udp: config.udp })),
+    nodeAddresses: o.nodeAddresses ?? (() => ({ http: `http://${config.http}`, udp: config.udp })),
     log,
   };
 }
@@ -155,6 +162,11 @@ export function createControlApp(
   app.post("/v1/enroll", async (c) => {
     if (!enrollLimiter.take("enroll"))
       throw new ApiError(429, "rate_limited", "Too many enrollment attempts");
+    // The answer is the device secret: it travels over TLS only, ours or a reverse proxy's that says so.
+    const overTls =
+      new URL(c.req.url).protocol === "https:" ||
+      (config.insecureHttp && c.req.header("x-forwarded-proto") === "https");
+    if (!overTls) throw new ApiError(403, "tls_required", "Cannot enroll over plain HTTP: use https://");
     const o = parseJsonObject(await readLimited(c.req.raw, config.maxBodyBytes));
     onlyFields(o, ["token", "name"]);
     const token = reqString(o, "token", 128);
@@ -193,6 +205,7 @@ export function createControlApp(
       log: ctx.log,
     }),
   );
+  app.route("/v1", createIdentityRoutes(ctx.identityKeys));
   if (relayRoutes) app.route("/v1", relayRoutes);
 
   app.route(
@@ -231,6 +244,8 @@ export function createControlApp(
     if (fromQuery !== undefined) {
       setCookie(c, STATUS_COOKIE, statusSessions.issue(), {
         httpOnly: true,
+        // Secure: the session cookie never goes back over plain HTTP (a proxy in front speaks TLS).
+        secure: true,
         sameSite: "Strict",
         path: "/status",
         maxAge: STATUS_SESSION_TTL_MS / 1000,

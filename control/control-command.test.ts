@@ -58,12 +58,12 @@ describe("publicAddresses()", () => {
   ];
   for (const [name, b, config, flag, url, udp] of valid) {
     test(`publicAddresses() ${name}`, () => {
-      expect(publicAddresses(b, config, flag)).toEqual({ url, publicUdp: udp });
+      expect(publicAddresses(b, config, { flag })).toEqual({ url, publicUdp: udp });
     });
   }
 
   test("publicAddresses() never tells recorders a wildcard address", () => {
-    const r = publicAddresses(bound("0.0.0.0:8650", "0.0.0.0:3478"), none, undefined);
+    const r = publicAddresses(bound("0.0.0.0:8650", "0.0.0.0:3478"), none);
     expect(r.url).not.toContain("0.0.0.0");
     expect(r.url).toMatch(/^http:\/\/[\d.]+:8650$/);
     expect(r.publicUdp).not.toContain("0.0.0.0");
@@ -71,7 +71,9 @@ describe("publicAddresses()", () => {
 
   for (const bad of ["node.example.org", "ftp://node.example.org", "http://"]) {
     test(`publicAddresses() rejects --public-url '${bad}' as a usage error`, () => {
-      expect(() => publicAddresses(bound("127.0.0.1:1", "127.0.0.1:2"), none, bad)).toThrow(UsageError);
+      expect(() => publicAddresses(bound("127.0.0.1:1", "127.0.0.1:2"), none, { flag: bad })).toThrow(
+        UsageError,
+      );
     });
   }
 });

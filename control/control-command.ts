@@ -8,29 +8,34 @@ import { detach, stopDaemon } from "../cli/detach.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
 import { livePid } from "../cli/pid-lock.ts";
 import { subcommandHelp } from "../cli/subcommand-help.ts";
-import type { DeviceCredential } from "../protocol/api-types.ts";
+import type { DeviceCredential, EnrollmentTokenResponse, NodeAddresses } from "../protocol/api-types.ts";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
-import { DATABASE_FILE, formatHostPort, startControlNode } from "./control-node.ts";
+import { DATABASE_FILE, formatHostPort, nodeAddressesOf, startControlNode } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
 import { openControlDatabase } from "./store/control-database.ts";
 import { DeviceStore } from "./store/device-store.ts";
+import { loadOrCreateNodeCertificate } from "./tls/node-certificate.ts";
 
 const HELP = `Usage:
-  pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT]
+  pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR]
+                        [--http HOST:PORT] [--udp HOST:PORT] [--tls-cert FILE --tls-key FILE | --insecure-http]
   pvrlink control stop [--data DIR]
   pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR]
   pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR]
   pvrlink control admin-token [--config FILE] [--data DIR]
 
-serve        Runs the control node. The first line on stdout is {"http","udp","url","publicUdp"}: the bound
-             addresses (port 0 picks a free port) and the public URL and UDP endpoint recorders are told;
-             logs go to stderr. SIGTERM/SIGINT stop it. --detach runs it in the background (log in
-             DATA/control.log) and returns once it serves. One node per data directory (DATA/control.pid).
+serve        Runs the control node over HTTPS. The first line on stdout is {"http","udp","url","publicUdp","pin"}:
+             the bound addresses (port 0 picks a free port), the public URL and UDP endpoint recorders are
+             told, and the certificate pin they check; logs go to stderr. At first start it makes a
+             self-signed certificate in DATA (tls-cert.pem, tls-key.pem 0600); --tls-cert/--tls-key serve an
+             operator's CA-issued certificate instead. SIGTERM/SIGINT stop it. --detach runs it in the
+             background (log in DATA/control.log) and returns once it serves. One node per data directory
+             (DATA/control.pid).
 stop         Stops the node that serves DATA.
 enroll       Enrolls device NAME; prints its credential {"id","name","secret","node"} once: save it to a file
              (\`pvrlink control enroll grandma > grandma.json\`) and hand it to the recorder's owner. The
-             credential names the node serving DATA (its public URL), or --public-url.
+             credential names the node serving DATA (its public URL and pin), or --public-url.
 token        Creates a one-time enrollment token a device redeems at POST /v1/enroll.
 admin-token  Prints the admin bearer token (generated 0600 in DIR/admin-token at first use).
 Run 'pvrlink control SUBCOMMAND --help' for one subcommand.
@@ -48,7 +53,18 @@ Options (flags win over PVRLINK_* variables, which win over the --config file):
                      let recorders register loopback, private and link-local addresses, and let the node
                      probe them (serve): for a node on one machine or one LAN; off by default, since a
                      device could otherwise make the node probe this host's own services
-  --ttl SECONDS      enrollment token lifetime (default: ${DEFAULT_CONFIG.enrollmentTokenTtlSec})`;
+  --ttl SECONDS      enrollment token lifetime (default: ${DEFAULT_CONFIG.enrollmentTokenTtlSec})
+  --tls-cert FILE, --tls-key FILE   an operator's PEM certificate and key (recorders check it against the system CAs)
+  --insecure-http    plain HTTP, only behind a TLS-terminating reverse proxy (docs/security.md)
+enroll and token name the serving node's URL and pin; without a running node, give them the same --tls-cert/
+--tls-key or --insecure-http as serve, or keep tlsCert, tlsKey and insecureHttp in the --config file.`;
+
+/** How the node serves HTTP; enroll and token take them too, so the credential they print says the same. */
+const TLS_FLAGS = {
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "insecure-http": { type: "boolean" },
+} as const;
 
 /** The file a serving node writes into its data directory so enroll and stop find it. */
 const NODE_FILE = "node.json";
@@ -61,6 +77,8 @@ interface ServingNode {
   udp: string;
   url: string;
   publicUdp: string;
+  /** The certificate pin recorders check; absent behind --insecure-http or with a CA-issued certificate. */
+  pin?: string;
 }
 
 function log(msg: string): void {
@@ -73,9 +91,15 @@ function configFrom(values: {
   http?: string;
   udp?: string;
   "allow-private-addresses"?: boolean;
+  "tls-cert"?: string;
+  "tls-key"?: string;
+  "insecure-http"?: boolean;
 }): ControlConfig {
   const overrides: Partial<ControlConfig> = {};
   if (values["allow-private-addresses"]) overrides.allowPrivateAddresses = true;
+  if (values["tls-cert"] !== undefined) overrides.tlsCert = values["tls-cert"];
+  if (values["tls-key"] !== undefined) overrides.tlsKey = values["tls-key"];
+  if (values["insecure-http"] === true) overrides.insecureHttp = true;
   if (values.data !== undefined) overrides.data = values.data;
   const http = values.http ?? process.env.PVRLINK_HTTP;
   const udp = values.udp ?? process.env.PVRLINK_UDP;
@@ -112,15 +136,17 @@ function checkUrl(url: string, what: string): string {
 export function publicAddresses(
   bound: { http: { host: string; port: number }; udp: { host: string; port: number } },
   config: Pick<ControlConfig, "publicHttp" | "publicUdp">,
-  flag: string | undefined,
+  o: { flag?: string | undefined; scheme?: "http" | "https" } = {},
 ): { url: string; publicUdp: string } {
+  const { flag } = o;
+  const scheme = o.scheme ?? "http";
   const fromConfig = config.publicHttp ?? undefined;
   const url =
     flag !== undefined
       ? checkUrl(flag, "--public-url")
       : fromConfig !== undefined
-        ? checkUrl(fromConfig.includes("://") ? fromConfig : `http://${fromConfig}`, "publicHttp")
-        : `http://${formatHostPort({ host: WILDCARD.has(bound.http.host) ? firstLanAddress() : bound.http.host, port: bound.http.port })}`;
+        ? checkUrl(fromConfig.includes("://") ? fromConfig : `${scheme}://${fromConfig}`, "publicHttp")
+        : `${scheme}://${formatHostPort({ host: WILDCARD.has(bound.http.host) ? firstLanAddress() : bound.http.host, port: bound.http.port })}`;
   const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
   // A URL someone chose names the host recorders reach; a derived one follows what the UDP socket is bound to.
   const chosen = flag !== undefined || fromConfig !== undefined;
@@ -172,17 +198,26 @@ async function serve(args: string[]): Promise<number> {
     );
     return EXIT_OK;
   }
+  if (config.insecureHttp && (config.tlsCert !== null || config.tlsKey !== null))
+    throw new UsageError("--insecure-http serves no certificate: drop --tls-cert/--tls-key");
   using life = DaemonLifetime.begin(join(config.data, LOCK_FILE), "the control node", "pvrlink control stop");
   const node = await startControlNode(config, log);
   const bound = { http: formatHostPort(node.http), udp: formatHostPort(node.udp) };
-  const pub = publicAddresses(node, config, values["public-url"]);
+  const pub = publicAddresses(node, config, {
+    flag: values["public-url"],
+    scheme: node.tls === null ? "http" : "https",
+  });
   // The node hands these to devices enrolling by token (nodeAddresses reads the config at each call).
   config.publicHttp = pub.url;
   config.publicUdp = pub.publicUdp;
-  const serving: ServingNode = { pid: process.pid, ...bound, ...pub };
+  const { pin } = nodeAddressesOf(pub.url, pub.publicUdp, node.tls);
+  const shown = { ...bound, ...pub, ...(pin === undefined ? {} : { pin }) };
+  const serving: ServingNode = { pid: process.pid, ...shown };
   writeFileSync(join(config.data, NODE_FILE), `${JSON.stringify(serving)}\n`, { mode: 0o644 });
-  process.stdout.write(`${JSON.stringify({ ...bound, ...pub })}\n`);
-  log(`serving http ${bound.http} udp ${bound.udp} data ${config.data}`);
+  process.stdout.write(`${JSON.stringify(shown)}\n`);
+  log(
+    `serving ${node.tls === null ? "plain http (--insecure-http)" : "https"} ${bound.http} udp ${bound.udp} data ${config.data}`,
+  );
   log(
     `recorders reach this node at ${pub.url} (udp ${pub.publicUdp}); if they cannot, restart with --public-url`,
   );
@@ -218,37 +253,57 @@ function withStore<T>(config: ControlConfig, f: (store: DeviceStore) => T): T {
   }
 }
 
-function enroll(args: string[]): number {
+/** What credentials and tokens say about the node, read from DATA without a running node. */
+async function offlineAddresses(config: ControlConfig): Promise<NodeAddresses> {
+  mkdirSync(config.data, { recursive: true, mode: 0o700 });
+  const tls = config.insecureHttp
+    ? null
+    : await loadOrCreateNodeCertificate(config.data, { cert: config.tlsCert, key: config.tlsKey });
+  return nodeAddressesOf(config.publicHttp ?? config.http, config.publicUdp ?? config.udp, tls);
+}
+
+/**
+ * What a credential names: the node serving DATA (its public URL and pin, from DATA/node.json), else what the
+ * configuration and the certificate in DATA say, or --public-url with the pin of the certificate in DATA.
+ */
+async function credentialAddresses(config: ControlConfig, flag: string | undefined): Promise<NodeAddresses> {
+  const serving = servingNode(config.data);
+  if (flag === undefined && serving !== undefined) {
+    const { url, publicUdp, pin } = serving;
+    return { http: url, udp: publicUdp, ...(pin === undefined ? {} : { pin }) };
+  }
+  const offline = await offlineAddresses(config);
+  const bound = { http: parseHostPort(config.http, "--http"), udp: parseHostPort(config.udp, "--udp") };
+  const scheme = offline.http.startsWith("https:") ? "https" : "http";
+  const pub = publicAddresses(bound, config, { flag, scheme });
+  if (serving === undefined && flag === undefined)
+    log(
+      `no node serves ${config.data}: the credential names ${pub.url} from the configuration; start the node first or pass --public-url`,
+    );
+  return { ...offline, http: pub.url, udp: pub.publicUdp };
+}
+
+async function enroll(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     config: { type: "string" },
     data: { type: "string" },
     "public-url": { type: "string" },
+    ...TLS_FLAGS,
   });
   if (positionals.length !== 1) throw new UsageError("enroll takes exactly one NAME");
   const config = configFrom(values);
-  const serving = servingNode(config.data);
-  let node: { http: string; udp: string };
-  if (values["public-url"] !== undefined || serving === undefined) {
-    const bound = { http: parseHostPort(config.http, "--http"), udp: parseHostPort(config.udp, "--udp") };
-    const pub = publicAddresses(bound, config, values["public-url"]);
-    node = { http: pub.url, udp: pub.publicUdp };
-    if (serving === undefined && values["public-url"] === undefined)
-      log(
-        `no node serves ${config.data}: the credential names ${pub.url} from the configuration; start the node first or pass --public-url`,
-      );
-  } else {
-    node = { http: serving.url, udp: serving.publicUdp };
-  }
+  const node = await credentialAddresses(config, values["public-url"]);
   const cred = withStore(config, (s) => s.enroll(positionals[0]!));
   const out: DeviceCredential = { ...cred, node };
   console.log(JSON.stringify(out));
   return EXIT_OK;
 }
 
-function token(args: string[]): number {
+async function token(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     config: { type: "string" },
     data: { type: "string" },
+    ...TLS_FLAGS,
     ttl: { type: "string" },
   });
   if (positionals.length > 0) throw new UsageError("token takes no arguments");
@@ -256,7 +311,11 @@ function token(args: string[]): number {
   const ttl = values.ttl === undefined ? config.enrollmentTokenTtlSec : Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl <= 0)
     throw new UsageError(`--ttl '${values.ttl}' is not a positive integer`);
-  console.log(JSON.stringify(withStore(config, (s) => s.createEnrollmentToken(ttl))));
+  const out: EnrollmentTokenResponse = {
+    ...withStore(config, (s) => s.createEnrollmentToken(ttl)),
+    node: await credentialAddresses(config, undefined),
+  };
+  console.log(JSON.stringify(out));
   return EXIT_OK;
 }
 

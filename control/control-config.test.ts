@@ -28,12 +28,29 @@ describe("control config", () => {
     ["a negative number", { maxExtensions: -1 }],
     ["a number for a boolean", { tcpProbe: 1 }],
     ["a short admin token", { adminToken: "short" }],
+    ["a number for tlsCert", { tlsCert: 1 }],
+    ["a string for insecureHttp", { insecureHttp: "yes" }],
+    ["a negative refusal deadline", { refusalDeadlineMs: -1 }],
   ];
   for (const [what, raw] of bad) {
     test(`checkConfig() rejects ${what}`, () => {
       expect(() => checkConfig(raw, "test")).toThrow(expect.objectContaining({ code: "ERR_CONFIG" }));
     });
   }
+
+  test("checkConfig() takes the TLS keys: paths or null, and a boolean for plain HTTP", () => {
+    expect(checkConfig({ tlsCert: "/c.pem", tlsKey: "/k.pem", insecureHttp: false }, "t")).toEqual({
+      tlsCert: "/c.pem",
+      tlsKey: "/k.pem",
+      insecureHttp: false,
+    });
+    expect(checkConfig({ tlsCert: null, tlsKey: null, refusalDeadlineMs: 0 }, "t")).toEqual({
+      tlsCert: null,
+      tlsKey: null,
+      refusalDeadlineMs: 0,
+    });
+    expect([DEFAULT_CONFIG.insecureHttp, DEFAULT_CONFIG.tlsCert]).toEqual([false, null]);
+  });
 
   test("loadConfig() rejects unreadable files, bad JSON and bad addresses", () => {
     expect(() => loadConfig(join(dir, "missing.json"), {})).toThrow(

@@ -24,6 +24,11 @@ export interface ControlConfig {
   tcpProbeTimeoutMs: number;
   /** How long the node retries a status/verdict trigger before treating the callee as not connected. */
   triggerDeadlineMs: number;
+  /**
+   * Every permission_denied answer leaves the node this long after its QUERY arrived, whether the name exists,
+   * its policy, and whether the callee is online: timing tells an unpermitted caller nothing. 0 disables it.
+   */
+  refusalDeadlineMs: number;
   /** Permitted duration of a new session (seed B FIG. 4A: 60 minutes). */
   sessionDurationSec: number;
   /** How long the one-time password stays valid for the first connection. */
@@ -61,6 +66,11 @@ export interface ControlConfig {
    * test deployment turns it on.
    */
   allowPrivateAddresses: boolean;
+  /** An operator's PEM certificate and key (CA-issued); null: a self-signed pair in DATA, pinned by recorders. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** Serve plain HTTP: only behind a TLS-terminating reverse proxy (docs/operations.md). */
+  insecureHttp: boolean;
 }
 
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
@@ -75,6 +85,7 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   tcpProbe: false,
   tcpProbeTimeoutMs: 1000,
   triggerDeadlineMs: 3000,
+  refusalDeadlineMs: 3000,
   sessionDurationSec: 3600,
   connectWindowSec: 120,
   extensionSec: 1800,
@@ -94,6 +105,9 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   spoolReserveBytes: 256 * 1024 ** 2,
   spoolDir: null,
   allowPrivateAddresses: false,
+  tlsCert: null,
+  tlsKey: null,
+  insecureHttp: false,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -106,6 +120,8 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
 
+const NULLABLE_KEYS = new Set(["adminToken", "publicHttp", "publicUdp", "tlsCert", "tlsKey", "spoolDir"]);
+
 /** Checks an untrusted object against ControlConfig's keys and types; unknown keys are errors, not ignored. */
 export function checkConfig(raw: unknown, where: string): Partial<ControlConfig> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -115,7 +131,7 @@ export function checkConfig(raw: unknown, where: string): Partial<ControlConfig>
   for (const [k, v] of Object.entries(raw)) {
     if (!(k in DEFAULT_CONFIG)) throw new InputError(`${where}: unknown option '${k}'`, "ERR_CONFIG");
     const def = DEFAULT_CONFIG[k as keyof ControlConfig];
-    const nullable = k === "adminToken" || k === "publicHttp" || k === "publicUdp" || k === "spoolDir";
+    const nullable = NULLABLE_KEYS.has(k);
     const ok =
       (nullable && (v === null || typeof v === "string")) ||
       (typeof def === "number" && typeof v === "number" && Number.isFinite(v) && v >= 0) ||

@@ -1,6 +1,7 @@
 /** @module Starts and stops one control node: database, UDP endpoint, HTTP server and housekeeping timers. */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { NodeAddresses } from "../protocol/api-types.ts";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
 import {
   type ControlContext,
@@ -12,6 +13,7 @@ import {
 import { type ControlConfig, parseHostPort } from "./control-config.ts";
 import { createRelayRoutes } from "./relay/relay-routes.ts";
 import { openControlDatabase } from "./store/control-database.ts";
+import { loadOrCreateNodeCertificate, type NodeCertificate } from "./tls/node-certificate.ts";
 import { UdpEndpoint } from "./udp/udp-endpoint.ts";
 
 export const DATABASE_FILE = "control.db";
@@ -26,6 +28,8 @@ export interface ControlNode {
   readonly udp: { host: string; port: number };
   readonly ctx: ControlContext;
   readonly udpEndpoint: UdpEndpoint;
+  /** The TLS identity served, null under --insecure-http. */
+  readonly tls: NodeCertificate | null;
   /** Stops accepting, closes the sockets, flushes keepalives and closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -33,6 +37,12 @@ export interface ControlNode {
 /** HOST:PORT with IPv6 hosts in brackets (RFC 3986 3.2.2), as printed on the first line and in credentials. */
 export function formatHostPort(a: { host: string; port: number }): string {
   return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** The URL and pin credentials carry: `publicHttp` as given when it is a URL, else the scheme the node serves. */
+export function nodeAddressesOf(http: string, udp: string, tls: NodeCertificate | null): NodeAddresses {
+  const url = http.includes("://") ? http : `${tls === null ? "http" : "https"}://${http}`;
+  return tls?.trust === "pin" ? { http: url, udp, pin: tls.pin } : { http: url, udp };
 }
 
 export async function startControlNode(
@@ -46,6 +56,9 @@ export async function startControlNode(
   const adminToken = loadOrCreateAdminToken(config.data, config.adminToken);
   const httpAddr = parseHostPort(config.http, "--http");
   const udpAddr = parseHostPort(config.udp, "--udp");
+  const tls = config.insecureHttp
+    ? null
+    : await loadOrCreateNodeCertificate(config.data, { cert: config.tlsCert, key: config.tlsKey });
 
   let bound = { http: config.http, udp: config.udp };
   const ctx = createControlContext({
@@ -54,7 +67,7 @@ export async function startControlNode(
     adminToken,
     spoolDir,
     triggers: NO_TRIGGERS,
-    nodeAddresses: () => ({ http: config.publicHttp ?? bound.http, udp: config.publicUdp ?? bound.udp }),
+    nodeAddresses: () => nodeAddressesOf(config.publicHttp ?? bound.http, config.publicUdp ?? bound.udp, tls),
     log,
   });
   const udpEndpoint = await UdpEndpoint.start({
@@ -98,6 +111,7 @@ export async function startControlNode(
       // Streamed relay uploads are bounded by the relay threshold, not by Bun's 128 MiB default.
       maxRequestBodySize: config.relayThresholdBytes + 1024 * 1024,
       idleTimeout: 120,
+      ...(tls === null ? {} : { tls: { cert: tls.cert, key: tls.key } }),
     });
   } catch (err) {
     await udpEndpoint.close();
@@ -132,6 +146,7 @@ export async function startControlNode(
     udp,
     ctx,
     udpEndpoint,
+    tls,
     close() {
       closing ??= (async () => {
         clearInterval(flushTimer);

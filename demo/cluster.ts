@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomToken } from "../crypto/random-token.ts";
 import { AdminClient } from "../protocol/control-client.ts";
+import { nodeFetch } from "../protocol/node-fetch.ts";
 import type { ChildProcess, HostPort, RunResult } from "./child-process.ts";
 import { runToEnd } from "./child-process.ts";
 import { type DaemonStart, startNodeDaemon, startRecorderDaemon } from "./daemon-process.ts";
@@ -33,7 +34,7 @@ export interface ClusterOptions {
   /** Where the node runs: an argv prefix (e.g. `ip netns exec NS`) and the address it binds (default 127.0.0.1). */
   nodeAt?: { wrap?: string[]; host?: string };
   /** How this process reaches the node's admin API (default: fetch, for a node it can reach directly). */
-  adminFetch?: typeof fetch;
+  adminFetch?: (pin: string) => typeof fetch;
   /** `recorder run` flags each recorder gets (default DEFAULT_RECORDER_FLAGS); its own `args` follow. */
   recorderFlags?: string[];
 }
@@ -81,6 +82,8 @@ export class Cluster implements AsyncDisposable {
   udp!: HostPort;
   admin!: AdminClient;
   readonly adminToken = randomToken(24);
+  /** The node certificate's pin, from its first line. */
+  pin!: string;
   #nodeArgs: string[] = [];
   #nodeWrap: string[];
 
@@ -92,7 +95,7 @@ export class Cluster implements AsyncDisposable {
   }
 
   get nodeUrl(): string {
-    return `http://${this.http.host}:${this.http.port}`;
+    return `https://${this.http.host}:${this.http.port}`;
   }
 
   get nodeDataDir(): string {
@@ -145,7 +148,9 @@ export class Cluster implements AsyncDisposable {
     this.node = node.proc;
     this.http = node.http;
     this.udp = node.udp;
-    this.admin = new AdminClient(this.nodeUrl, this.adminToken, this.o.adminFetch);
+    this.pin = node.pin ?? "";
+    const admin = this.o.adminFetch?.(this.pin) ?? nodeFetch({ kind: "pin", pin: this.pin });
+    this.admin = new AdminClient(this.nodeUrl, this.adminToken, admin);
   }
 
   /** Stops a recorder's daemon (SIGTERM); it stays in the map so its data dir can still be read. */
@@ -227,7 +232,7 @@ export class Cluster implements AsyncDisposable {
     const dataDir = join(this.root, name);
     const { token } = await this.admin.enrollmentToken();
     await this.ok(
-      recorderEnrollArgs({ node: this.nodeUrl, udp: this.udpAddr, token, name, dataDir }),
+      recorderEnrollArgs({ node: this.nodeUrl, udp: this.udpAddr, token, pin: this.pin, name, dataDir }),
       program,
     );
     return dataDir;

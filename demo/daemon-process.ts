@@ -19,6 +19,8 @@ export interface NodeDaemon {
   proc: ChildProcess;
   http: HostPort;
   udp: HostPort;
+  /** The node certificate's pin recorders check; absent behind --insecure-http or with a CA certificate. */
+  pin?: string;
 }
 
 export interface RecorderDaemon {
@@ -52,8 +54,17 @@ export async function startNodeDaemon(
     [...(s.wrap ?? []), ...s.command, "control", "serve", ...s.args, "--http", bind.http, "--udp", bind.udp],
     s.child ?? {},
   );
-  const first = await firstLine<{ http: string; udp: string }>(proc, "http", s.timeoutMs ?? 15_000);
-  return { proc, http: hostPort(first.http), udp: hostPort(first.udp) };
+  const first = await firstLine<{ http: string; udp: string; pin?: string }>(
+    proc,
+    "http",
+    s.timeoutMs ?? 15_000,
+  );
+  return {
+    proc,
+    http: hostPort(first.http),
+    udp: hostPort(first.udp),
+    ...(first.pin === undefined ? {} : { pin: first.pin }),
+  };
 }
 
 /** `pvrlink recorder run --listen LISTEN ARGS`; resolves once the daemon prints its device and direct listener. */

@@ -13,6 +13,8 @@ export interface EnrollTarget {
   udp: string;
   /** A one-time enrollment token from the operator. */
   token: string;
+  /** The node certificate's pin that came with the token. */
+  pin?: string;
   name: string;
   dataDir: string;
 }
@@ -28,6 +30,7 @@ export function recorderEnrollArgs(t: EnrollTarget): string[] {
     t.udp,
     "--token",
     t.token,
+    ...(t.pin === undefined ? [] : ["--pin", t.pin]),
     "--name",
     t.name,
     "--data",

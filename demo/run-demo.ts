@@ -60,7 +60,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
   });
   step("control node");
   out(
-    `started: http ${cluster.nodeUrl}, udp ${cluster.udp.host}:${cluster.udp.port}, data in ${cluster.nodeDataDir}`,
+    `started: ${cluster.nodeUrl} (certificate pin ${cluster.pin}), udp ${cluster.udp.host}:${cluster.udp.port}, data in ${cluster.nodeDataDir}`,
   );
 
   step("two recorders, enrolled with one-time tokens");
@@ -116,6 +116,14 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
     return 1;
   }
   out(`byte-identical: yes (filed in bob's library, from ${got.sender})`);
+
+  step(
+    "identity fingerprints: each recorder pinned the other at first contact; owners compare them by phone",
+  );
+  for (const r of [alice, bob]) {
+    for (const line of (await cluster.ok(["peers", "--data", r.dataDir])).trim().split("\n"))
+      out(`${r.name}: ${line}`);
+  }
 
   step("a refused query: bob tries to send to alice, who has not permitted him");
   const refused = await cluster.run(["send", got.path, "--to", "alice", "--json", "--data", bob.dataDir]);

@@ -60,6 +60,8 @@ export interface PeerInfo {
   port: number | null;
   /** The NAT mapping the node saw in the peer's latest keepalive, if any (useful for hole punching). */
   mapped?: { address: string; port: number };
+  /** The peer's X25519 identity key (raw, base64url) as it published it; the other peer pins it by name. */
+  publicKey?: string;
 }
 
 export type AllowPolicy = "node" | "device";
@@ -80,7 +82,17 @@ export interface EnrollResponse {
 }
 /** What `pvrlink control enroll` and `POST /admin/devices` print: the credential plus where the node listens. */
 export interface DeviceCredential extends EnrollResponse {
-  node: { http: string; udp: string };
+  node: NodeAddresses;
+}
+/**
+ * Where and how a recorder reaches the node. `http` is a URL (https:// unless the node runs --insecure-http);
+ * `pin` (`sha256/BASE64` of the node certificate's SPKI) when recorders pin a self-signed certificate, absent
+ * when the node's certificate is checked against the system CAs.
+ */
+export interface NodeAddresses {
+  http: string;
+  udp: string;
+  pin?: string;
 }
 
 // ---- Registration ------------------------------------------------------------------------------------------
@@ -157,7 +169,7 @@ export interface QueryResponse {
 export interface QueryStoreResponse {
   code: "callee_busy";
   session: SessionGrant;
-  callee: { id: string; name: string };
+  callee: { id: string; name: string; publicKey?: string };
 }
 
 export interface PendingSession extends SessionGrant {
@@ -228,6 +240,8 @@ export interface AdminSession extends SessionStatus {
 export interface EnrollmentTokenResponse {
   token: string;
   expiresAt: number;
+  /** The node to redeem it at, with the certificate pin the recorder must see there. */
+  node?: NodeAddresses;
 }
 
 export interface SpoolUsage {

@@ -26,6 +26,7 @@ import {
   type TransferRequest,
   UNSIGNED_PAYLOAD,
 } from "./api-types.ts";
+import { type NodeTrust, nodeFetch } from "./node-fetch.ts";
 import { httpKeyFromSecret, signRequest } from "./request-signature.ts";
 
 /**
@@ -80,11 +81,13 @@ export interface RawOptions {
 type Body = Uint8Array | string | ReadableStream<Uint8Array>;
 
 export interface ControlClientOptions {
-  /** e.g. "http://127.0.0.1:8650" */
+  /** e.g. "https://127.0.0.1:8650" */
   baseUrl: string;
   deviceId: string;
   /** The device secret, base64url, as enrollment printed it. */
   secret: string;
+  /** How to check the node's certificate (protocol/node-fetch.ts); without it, a plain fetch (in-process tests). */
+  trust?: NodeTrust;
   fetch?: typeof fetch;
 }
 
@@ -95,7 +98,7 @@ export class ControlClient {
 
   constructor(readonly opts: ControlClientOptions) {
     this.#httpKey = httpKeyFromSecret(opts.secret);
-    this.#fetch = opts.fetch ?? fetch;
+    this.#fetch = opts.fetch ?? (opts.trust === undefined ? fetch : nodeFetch(opts.trust));
   }
 
   get deviceId(): string {
@@ -149,6 +152,11 @@ export class ControlClient {
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     return json<T>(await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body)));
+  }
+
+  /** Publishes this recorder's X25519 identity key (raw, base64url); the node gives it to its session peers. */
+  publishIdentity(publicKey: string): Promise<{ publicKey: string }> {
+    return this.#call("PUT", "/v1/identity", { publicKey });
   }
 
   register(address: string, port: number): Promise<RegistrationResponse> {

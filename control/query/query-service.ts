@@ -19,6 +19,10 @@ export interface QueryDeps {
   tcpProbe: ((address: string, port: number) => Promise<boolean>) | null;
   /** How long a store-mode grant waits for the busy callee (the spool's expiry). */
   storeDeliverWithinSec: number;
+  /** permission_denied answers wait until this long after the query began (ControlConfig.refusalDeadlineMs). */
+  refusalDeadlineMs?: number;
+  /** A device's published identity key, handed to the other peer of its sessions. */
+  identityKeyOf?: (deviceId: string) => string | undefined;
   log: (msg: string) => void;
 }
 
@@ -55,7 +59,14 @@ export class QueryService {
       port: reg?.port ?? null,
     };
     if (ka) info.mapped = { address: ka.address, port: ka.port };
+    const publicKey = this.d.identityKeyOf?.(deviceId);
+    if (publicKey !== undefined) info.publicKey = publicKey;
     return info;
+  }
+
+  #storeCallee(callee: { id: string; name: string }): QueryStoreResponse["callee"] {
+    const publicKey = this.d.identityKeyOf?.(callee.id);
+    return publicKey === undefined ? { id: callee.id, name: callee.name } : { ...callee, publicKey };
   }
 
   /**
@@ -65,23 +76,35 @@ export class QueryService {
    * existence, registration or presence. Only a permitted caller can tell the later refusals apart.
    */
   async query(callerId: string, calleeName: string, storeIfBusy: boolean): Promise<QueryOutcome> {
+    const startedAt = performance.now();
     const caller = this.d.devices.byId(callerId);
     if (!caller) throw new ApiError(401, "unknown_device", "Unknown device");
     const callee = this.d.devices.byName(calleeName);
-    const denied = new ApiError(403, "permission_denied", "Permission denied");
-    if (!callee) throw denied;
+    const refusalMs = this.d.refusalDeadlineMs ?? 0;
+    // By construction, not by measurement: every refusal leaves at the same moment after the query arrived,
+    // so its timing cannot tell an absent name from an offline, online or node-policy callee.
+    const denied = async (): Promise<ApiError> => {
+      const wait = startedAt + refusalMs - performance.now();
+      if (wait > 0) await Bun.sleep(wait);
+      return new ApiError(403, "permission_denied", "Permission denied");
+    };
+    if (!callee) throw await denied();
 
     // 1. Permission (seed A S1202-S1203; seed B: the callee's own verdict).
     if (callee.policy === "node") {
-      if (!this.d.allow.permits(callee.id, caller.name)) throw denied;
+      if (!this.d.allow.permits(callee.id, caller.name)) throw await denied();
     } else {
       const verdict = await this.d.triggers.trigger(
         callee.id,
         "verdict",
         { caller: { id: caller.id, name: caller.name } },
-        { deadlineMs: this.d.triggerDeadlineMs },
+        // A verdict later than the refusal deadline is a refusal: it must not stretch the refusal's time.
+        {
+          deadlineMs:
+            refusalMs > 0 ? Math.min(this.d.triggerDeadlineMs, refusalMs) : this.d.triggerDeadlineMs,
+        },
       );
-      if (verdict?.answer !== "allow") throw denied;
+      if (verdict?.answer !== "allow") throw await denied();
     }
 
     // 2. Registered (seed A S1204-S1205, FIG. 5 (g)).
@@ -113,7 +136,7 @@ export class QueryService {
       this.d.log(`query: store session ${grant.id} ${caller.id} -> ${callee.id}`);
       return {
         status: 202,
-        body: { code: "callee_busy", session: grant, callee: { id: callee.id, name: callee.name } },
+        body: { code: "callee_busy", session: grant, callee: this.#storeCallee(callee) },
       };
     }
 

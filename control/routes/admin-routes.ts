@@ -5,7 +5,14 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Hono, type MiddlewareHandler } from "hono";
 import { tagsEqual } from "../../crypto/hmac.ts";
-import type { AdminDevice, DeviceCredential, SessionState, SpoolUsage } from "../../protocol/api-types.ts";
+import type {
+  AdminDevice,
+  DeviceCredential,
+  EnrollmentTokenResponse,
+  NodeAddresses,
+  SessionState,
+  SpoolUsage,
+} from "../../protocol/api-types.ts";
 import { ApiError, badRequest } from "../errors/api-error.ts";
 import { onlyFields, optInt, optString, parseJsonObject, readLimited, reqString } from "../http/json-body.ts";
 import type { SessionRevocation } from "../query/session-revocation.ts";
@@ -26,7 +33,7 @@ export interface AdminDeps {
   enrollmentTokenTtlSec: number;
   spoolDir: string;
   maxBodyBytes: number;
-  nodeAddresses: () => { http: string; udp: string };
+  nodeAddresses: () => NodeAddresses;
   log: (msg: string) => void;
 }
 
@@ -122,7 +129,8 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     const o = await body(c.req.raw, true);
     onlyFields(o, ["ttlSec"]);
     const ttl = optInt(o, "ttlSec", 1, 365 * 24 * 3600) ?? d.enrollmentTokenTtlSec;
-    return c.json(d.devices.createEnrollmentToken(ttl), 201);
+    const out: EnrollmentTokenResponse = { ...d.devices.createEnrollmentToken(ttl), node: d.nodeAddresses() };
+    return c.json(out, 201);
   });
 
   app.get("/sessions", (c) => {

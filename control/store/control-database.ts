@@ -181,6 +181,8 @@ export function openControlDatabase(path: string): Database {
   db.run("PRAGMA synchronous = NORMAL");
   db.run("PRAGMA foreign_keys = ON");
   db.run("PRAGMA busy_timeout = 5000");
+  // Deleted one-time passwords and keys are overwritten with zeros, not left in free pages (issue 13).
+  db.run("PRAGMA secure_delete = ON");
   migrate(db);
   return db;
 }

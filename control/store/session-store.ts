@@ -11,6 +11,7 @@ import type {
   SessionStatus,
 } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
+import { scrubDeletedSecrets } from "./scrub-deleted-secrets.ts";
 
 /** One-time password length: 16 CSPRNG bytes, 128 bits. */
 export const PASSWORD_BYTES = 16;
@@ -95,7 +96,7 @@ export class SessionStore {
 
   /** Hands out, and deletes in the same transaction, every grant waiting for deviceId. */
   takePending(deviceId: string, now = Date.now()): Array<SessionGrant & { callerId: string }> {
-    return this.db.transaction(() => {
+    const grants = this.db.transaction(() => {
       const rows = this.db
         .query<SessionRow & { password: string; key: string }, [string, number]>(
           `SELECT s.*, p.password, p.key FROM pending_grants p JOIN sessions s ON s.id = p.session_id
@@ -115,6 +116,8 @@ export class SessionStore {
         callerId: r.caller_id,
       }));
     })();
+    if (grants.length > 0) scrubDeletedSecrets(this.db);
+    return grants;
   }
 
   get(id: string): SessionSummary | null {
@@ -234,7 +237,7 @@ export class SessionStore {
     bytesRelay: number,
     now = Date.now(),
   ): { endedNow: boolean; summary: SessionSummary } {
-    return this.db.transaction(() => {
+    const ended = this.db.transaction(() => {
       const r = this.row(id);
       if (!r) throw new ApiError(404, "session_not_found", `Session ${id} not found`);
       const already = this.db
@@ -277,6 +280,8 @@ export class SessionStore {
         summary: { id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: "ended" as const },
       };
     })();
+    if (ended.endedNow && ended.summary.mode !== "store") scrubDeletedSecrets(this.db);
+    return ended;
   }
 
   /** Ends active sessions whose lease ran out (reporter "node", reason "expired") and drops undelivered grants. */
@@ -286,7 +291,8 @@ export class SessionStore {
       .all(now)
       .map((r) => r.id);
     for (const id of expired) this.end("node", id, "expired", 0, 0, now);
-    this.db.run("DELETE FROM pending_grants WHERE deliver_by <= ?", [now]);
+    const dropped = this.db.run("DELETE FROM pending_grants WHERE deliver_by <= ?", [now]).changes;
+    if (dropped > 0) scrubDeletedSecrets(this.db);
     return expired;
   }
 

@@ -77,7 +77,12 @@ async function checkCredential(d: Doctor): Promise<void> {
     /\/$/,
     "",
   );
-  d.client = new ControlClient({ baseUrl: d.nodeUrl, deviceId: c.id, secret: toBase64url(c.secretBytes()) });
+  d.client = new ControlClient({
+    baseUrl: d.nodeUrl,
+    deviceId: c.id,
+    secret: toBase64url(c.secretBytes()),
+    trust: c.trust,
+  });
   add(d, "credential", "ok", `enrolled as ${c.name} (${c.id}) with the node at ${d.nodeUrl}`);
 }
 

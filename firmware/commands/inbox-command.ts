@@ -34,7 +34,7 @@ export const command: Command = {
     const cred = await loadCredential(config.credentialPath);
     const url = values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node;
     const secret = (JSON.parse(cred.serialize()) as { secret: string }).secret;
-    const client = new ControlClient({ baseUrl: url, deviceId: cred.id, secret });
+    const client = new ControlClient({ baseUrl: url, deviceId: cred.id, secret, trust: cred.trust });
     let pending: InboxEntry[] = [];
     let pendingError: string | null = null;
     try {

@@ -48,7 +48,7 @@ async function nodeClient(values: ConfigFlagValues, config: RecorderConfig): Pro
   const cred = await loadCredential(config.credentialPath);
   const url = values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node;
   const secret = (JSON.parse(cred.serialize()) as { secret: string }).secret;
-  return new ControlClient({ baseUrl: url, deviceId: cred.id, secret });
+  return new ControlClient({ baseUrl: url, deviceId: cred.id, secret, trust: cred.trust });
 }
 
 /** Turns a refusal from the node into bad input (exit 1) with its stable code. */

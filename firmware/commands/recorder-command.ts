@@ -7,7 +7,10 @@ import { DaemonLifetime } from "../../cli/daemon-lifetime.ts";
 import { detach, stopDaemon } from "../../cli/detach.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { subcommandHelp } from "../../cli/subcommand-help.ts";
+import { normalizePin } from "../../crypto/certificate-pin.ts";
+import { toBase64url } from "../../crypto/random-token.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
+import { type NodeTrust, nodeFetch } from "../../protocol/node-fetch.ts";
 import { DeviceCredential, loadCredential, saveCredential } from "../config/credential-store.ts";
 import {
   CONFIG_FLAGS,
@@ -17,6 +20,7 @@ import {
   type RecorderConfig,
   resolveConfig,
 } from "../config/recorder-config.ts";
+import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { describeLoadStatus, LoadMonitor } from "../load/load-monitor.ts";
 import { ProcLoadSource } from "../load/load-source.ts";
 import { lowerProcessPriority } from "../priority/process-priority.ts";
@@ -26,7 +30,7 @@ import { describeRecorderLoad, RecorderLoad } from "../recorder/recorder-load.ts
 import { daemonAlive, type RecorderStatus, readStatus } from "../recorder/recorder-status-file.ts";
 
 const HELP = `Usage:
-  pvrlink recorder enroll --node URL [--udp HOST:PORT] (--token T --name NAME | --credential FILE) [--data DIR]
+  pvrlink recorder enroll --node URL [--udp HOST:PORT] [--pin PIN] (--token T --name NAME | --credential FILE) [--data DIR]
   pvrlink recorder run [--detach] [--config FILE] [--data DIR] [options]
   pvrlink recorder stop [--data DIR]
   pvrlink recorder status [--data DIR] [--json]
@@ -51,6 +55,9 @@ Options:
   --node URL             control node HTTP URL (enroll: required; run: overrides the credential's)
   --udp HOST:PORT        control node UDP endpoint (enroll; default: the node's host, port 3478)
   --token T --name NAME  enrollment token and this recorder's name (enroll)
+  --pin PIN              the node certificate's pin (sha256/BASE64 or hex) that 'pvrlink control token' printed;
+                         enroll refuses any other certificate (node_pin_mismatch). Without it, an https node
+                         must have a certificate the system CAs accept
   --credential FILE      import a credential printed by 'pvrlink control enroll' (enroll)
   --force                replace an existing credential (enroll)
   --keepalive-floor SEC  shortest keepalive interval while answers are missing (run; default 5)
@@ -72,6 +79,7 @@ const FLAGS = {
   ...CONFIG_FLAGS,
   udp: { type: "string" },
   token: { type: "string" },
+  pin: { type: "string" },
   credential: { type: "string" },
   force: { type: "boolean" },
   "keepalive-floor": { type: "string" },
@@ -92,6 +100,14 @@ function seconds(v: string | undefined, flag: string, min: number, max: number):
   if (!Number.isFinite(n) || n < min || n > max)
     throw new UsageError(`${flag} '${v}' is not a number in [${min}, ${max}]`);
   return n;
+}
+
+function pinOf(text: string): string {
+  try {
+    return normalizePin(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 async function enroll(values: Values, config: RecorderConfig): Promise<number> {
@@ -116,23 +132,26 @@ async function enroll(values: Values, config: RecorderConfig): Promise<number> {
     }
     const c = DeviceCredential.fromEnrollment(body, values.node);
     const secret = (body as { secret: string }).secret;
-    // `pvrlink control enroll` prints the node's listen address ("host:port"); the credential keeps a URL.
+    // An older `pvrlink control enroll` printed the listen address ("host:port"); the credential keeps a URL.
     const http =
-      values.node !== undefined ? config.nodeUrl : c.node.includes("://") ? c.node : `http://${c.node}`;
+      values.node !== undefined ? config.nodeUrl : c.node.includes("://") ? c.node : `https://${c.node}`;
     cred = new DeviceCredential({
       id: c.id,
       name: c.name,
       secret,
       node: http,
       nodeUdp: values.udp ?? c.nodeUdp,
+      nodePin: values.pin ?? c.nodePin,
     });
   } else {
     if (values.node === undefined) throw new UsageError("--node URL is required to redeem a token");
     if (values.token === undefined || values.name === undefined)
       throw new UsageError("give --token T --name NAME, or --credential FILE");
     let r: Awaited<ReturnType<typeof ControlClient.enroll>>;
+    const pin = values.pin === undefined ? undefined : pinOf(values.pin);
     try {
-      r = await ControlClient.enroll(config.nodeUrl, values.token, config.name);
+      const trust: NodeTrust = pin === undefined ? { kind: "ca" } : { kind: "pin", pin };
+      r = await ControlClient.enroll(config.nodeUrl, values.token, config.name, nodeFetch(trust));
     } catch (err) {
       const code = (err as { code?: string }).code ?? "ERR_ENROLL";
       throw new InputError(`Cannot enroll at ${config.nodeUrl}: ${(err as Error).message}`, code);
@@ -144,11 +163,29 @@ async function enroll(values: Values, config: RecorderConfig): Promise<number> {
       secret: r.secret,
       node: config.nodeUrl,
       nodeUdp: udp,
+      nodePin: pin,
     });
   }
   if (cred.nodeUdp !== undefined) parseHostPort(cred.nodeUdp, "--udp");
   await saveCredential(config.credentialPath, cred);
-  console.log(JSON.stringify(cred.toJSON()).replace(',"secret":"[redacted]"', ""));
+  // The identity key pair is made here, once; the private half never leaves DATA/identity-key.json (0600).
+  const identity = await loadOrCreateIdentity(config.dataDir);
+  const client = new ControlClient({
+    baseUrl: cred.node,
+    deviceId: cred.id,
+    secret: toBase64url(cred.secretBytes()),
+    trust: cred.trust,
+  });
+  await client.publishIdentity(identity.publicKey).catch((err: unknown) => {
+    // The daemon publishes it again at every start; enrollment itself succeeded.
+    process.stderr.write(`identity key not published yet: ${(err as Error).message}\n`);
+  });
+  console.log(
+    JSON.stringify({ ...(cred.toJSON() as object), fingerprint: identity.fingerprint }).replace(
+      ',"secret":"[redacted]"',
+      "",
+    ),
+  );
   return EXIT_OK;
 }
 

@@ -14,7 +14,10 @@ import {
   resolveConfig,
 } from "../config/recorder-config.ts";
 import { openInput } from "../files/recording-file.ts";
+import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
+import { transferKeyFor } from "../identity/transfer-key.ts";
 import { Library, type ProtectionMode, parseProtection, type Recording } from "../library/library.ts";
+import { PeerPins } from "../peers/peer-pins.ts";
 import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
@@ -111,6 +114,7 @@ async function send(args: string[]): Promise<number> {
     baseUrl: nodeUrl,
     deviceId: cred.id,
     secret: toBase64url(cred.secretBytes()),
+    trust: cred.trust,
   });
 
   const target = positionals[0] as string;
@@ -164,6 +168,8 @@ async function send(args: string[]): Promise<number> {
     };
   });
   process.once("SIGINT", onInterrupt);
+  const peers = new PeerPins(config.dataDir);
+  const me = await loadOrCreateIdentity(config.dataDir);
   const sending = sendRecording({
     client,
     deviceId: cred.id,
@@ -172,6 +178,8 @@ async function send(args: string[]): Promise<number> {
     to,
     storeIfBusy: values["store-if-busy"] === true ? true : tty && !json ? () => askStore(to) : false,
     ...(direct ? { dialOverride: direct } : {}),
+    checkPeer: (callee) => peers.verdict(callee.name, callee.publicKey),
+    transferKey: (s, callee) => transferKeyFor(me, s, { publicKey: callee.publicKey, role: "callee" }),
     onEvent: (e) => {
       if (e.type !== "progress") return say("log", e.message);
       sent = e.done;

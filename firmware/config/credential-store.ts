@@ -3,7 +3,9 @@ import { closeSync, fsyncSync, openSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { InputError } from "../../cli/command.ts";
+import { normalizePin } from "../../crypto/certificate-pin.ts";
 import { fromBase64url, randomToken } from "../../crypto/random-token.ts";
+import type { NodeTrust } from "../../protocol/node-fetch.ts";
 
 /** Device ids are `dev_` + base64url (the control node's enrollment contract). */
 const DEVICE_ID = /^dev_[A-Za-z0-9_-]{8,64}$/;
@@ -27,6 +29,8 @@ export interface DeviceCredentialFields {
   node: string;
   /** The node's UDP keepalive/trigger endpoint ("host:port") when enrollment said. */
   nodeUdp?: string | undefined;
+  /** The node certificate's pin (`sha256/BASE64`) when the node is self-signed; absent: system CAs. */
+  nodePin?: string | undefined;
 }
 
 export class DeviceCredential {
@@ -37,13 +41,22 @@ export class DeviceCredential {
   readonly node: string;
   /** The node's UDP keepalive/trigger endpoint ("host:port") when enrollment said. */
   readonly nodeUdp: string | undefined;
+  /** The node certificate's pin (`sha256/BASE64`) when the node is self-signed; absent: system CAs. */
+  readonly nodePin: string | undefined;
 
-  /** Checks the id and the secret's encoding and length; refusals are ERR_CREDENTIAL_INVALID. */
-  constructor({ id, name, secret, node, nodeUdp }: DeviceCredentialFields) {
+  /** Checks the id, the secret's encoding and length, and the pin's form; refusals are ERR_CREDENTIAL_INVALID. */
+  constructor({ id, name, secret, node, nodeUdp, nodePin }: DeviceCredentialFields) {
     this.id = id;
     this.name = name;
     this.node = node;
     this.nodeUdp = nodeUdp;
+    if (nodePin !== undefined) {
+      try {
+        this.nodePin = normalizePin(nodePin);
+      } catch (err) {
+        throw new InputError(`Cannot use credential: ${(err as Error).message}`, "ERR_CREDENTIAL_INVALID");
+      }
+    }
     if (!DEVICE_ID.test(id))
       throw new InputError(
         `Cannot use credential: device id '${id.slice(0, 80)}' is not dev_ + base64url`,
@@ -66,6 +79,12 @@ export class DeviceCredential {
     this.#secret = secret;
   }
 
+  /** How to check the node: its pin, else the system CAs over https, else plain HTTP as the node said at enrollment. */
+  get trust(): NodeTrust {
+    if (this.nodePin !== undefined) return { kind: "pin", pin: this.nodePin };
+    return this.node.startsWith("http://") ? { kind: "insecure-http" } : { kind: "ca" };
+  }
+
   /** The raw secret, for crypto/hmac.ts deriveKey() only. */
   secretBytes(): Uint8Array {
     return fromBase64url(this.#secret);
@@ -75,8 +94,12 @@ export class DeviceCredential {
     return { id: this.id, name: this.name, secret: "[redacted]", node: this.#nodeJson() };
   }
 
-  #nodeJson(): { http: string; udp?: string } {
-    return this.nodeUdp === undefined ? { http: this.node } : { http: this.node, udp: this.nodeUdp };
+  #nodeJson(): { http: string; udp?: string; pin?: string } {
+    return {
+      http: this.node,
+      ...(this.nodeUdp === undefined ? {} : { udp: this.nodeUdp }),
+      ...(this.nodePin === undefined ? {} : { pin: this.nodePin }),
+    };
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -101,13 +124,21 @@ export class DeviceCredential {
         "ERR_CREDENTIAL_INVALID",
       );
     }
-    const n = b.node as { http?: unknown; udp?: unknown } | string | undefined;
+    const n = b.node as { http?: unknown; udp?: unknown; pin?: unknown } | string | undefined;
     const http = typeof n === "string" ? n : typeof n?.http === "string" ? n.http : node;
     const udp = typeof n === "object" && typeof n?.udp === "string" ? n.udp : undefined;
+    const pin = typeof n === "object" && typeof n?.pin === "string" ? n.pin : undefined;
     if (http === undefined) {
       throw new InputError("Cannot use enrollment answer: no control node URL", "ERR_CREDENTIAL_INVALID");
     }
-    return new DeviceCredential({ id: b.id, name: b.name, secret: b.secret, node: http, nodeUdp: udp });
+    return new DeviceCredential({
+      id: b.id,
+      name: b.name,
+      secret: b.secret,
+      node: http,
+      nodeUdp: udp,
+      nodePin: pin,
+    });
   }
 }
 

@@ -284,6 +284,11 @@ export class DirectConnection implements AsyncDisposable {
     return p;
   }
 
+  /** After the handshake: the forward-secret key for one direction (firmware/direct/direct-dial.ts, direct-listener.ts). */
+  rekey(direction: "send" | "receive", key: CryptoKey): void {
+    this.cipher.rekey(direction, key);
+  }
+
   private async sendNow(m: WireMessage): Promise<void> {
     if (this.error) throw this.error;
     if (this.localClosed && m.type !== "close") {

@@ -1,5 +1,6 @@
 /** @module The caller's side of the direct channel: connect, send the sealed REQUEST, verify the callee. */
 import { connect, type Socket } from "node:net";
+import { deriveForwardSecretKey, generateEphemeralKey } from "../../crypto/ephemeral-agreement.ts";
 import { fromBase64url, randomBytes, randomToken } from "../../crypto/random-token.ts";
 import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
@@ -71,7 +72,8 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
   o.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const nonce = randomToken(16);
-    await conn.send({ type: "request", id: o.callerId, password: o.password, nonce });
+    const eph = await generateEphemeralKey();
+    await conn.send({ type: "request", id: o.callerId, password: o.password, nonce, eph: eph.publicKey });
     const answer = await conn.receiveHandshake(timeoutMs);
     if (answer?.type === "denied") {
       conn.fail(new DirectChannelError("ERR_DIRECT_DENIED", `Callee denied: ${answer.code}`, answer.code));
@@ -88,6 +90,19 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
       );
       conn.fail(err);
       throw err;
+    }
+    if (answer.eph !== undefined) {
+      // The callee sends nothing more until our OFFER, so both directions switch here, between frames.
+      const fs = await deriveForwardSecretKey({
+        own: eph,
+        peerPublicKey: answer.eph,
+        role: "caller",
+        transferKey: sessionKey,
+        salt,
+        sessionId: o.sessionId,
+      });
+      conn.rekey("send", fs);
+      conn.rekey("receive", fs);
     }
     conn.peerId = o.calleeId ?? "";
     conn.setExpiry(answer.expiresAt);

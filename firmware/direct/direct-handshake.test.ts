@@ -80,7 +80,11 @@ describe("direct channel handshake", () => {
     } finally {
       await proxy.close();
     }
-    const replay = Buffer.concat(proxy.recorded);
+    // The preamble and the REQUEST frame: what the caller sent before ACCEPTED. Its later frames were sealed
+    // under that connection's forward-secret key, which no replay can bring back.
+    const recorded = Buffer.concat(proxy.recorded);
+    const preamble = decodePreamble(recorded)!.length;
+    const replay = recorded.subarray(0, preamble + 4 + recorded.readUInt32BE(preamble));
     const r = await rawExchange(kit.listener.port, replay, { end: false });
     expect(r.closedByPeer).toBe(true);
     expect(r.received).toBeGreaterThan(0); // the sealed DENIED

@@ -1,5 +1,6 @@
 /** @module The callee's direct-channel listener: reads the preamble, checks the REQUEST against its tickets, answers. */
 import { createServer, type Server, type Socket } from "node:net";
+import { deriveForwardSecretKey, generateEphemeralKey } from "../../crypto/ephemeral-agreement.ts";
 import { randomToken } from "../../crypto/random-token.ts";
 import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
@@ -203,16 +204,40 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
       return;
     }
     const ticket = verdict.ticket;
+    let forwardSecret: { key: CryptoKey; eph: string } | undefined;
+    try {
+      if (first.eph !== undefined) {
+        const own = await generateEphemeralKey();
+        const key = await deriveForwardSecretKey({
+          own,
+          peerPublicKey: first.eph,
+          role: "callee",
+          transferKey: raw,
+          salt,
+          sessionId,
+        });
+        forwardSecret = { key, eph: own.publicKey };
+        // The caller's next frame follows our ACCEPTED, so the receiving side switches before it is sent.
+        conn.rekey("receive", key);
+      }
+    } catch {
+      const e = new DirectChannelError("ERR_DIRECT_PROTOCOL", "REQUEST carried an unusable ephemeral key");
+      log({ code: e.code, message: e.message, remote, sessionId });
+      conn.fail(e);
+      return;
+    }
     try {
       await conn.send({
         type: "accepted",
         nonce: first.nonce,
         calleeNonce: randomToken(16),
         expiresAt: ticket.expiresAt,
+        ...(forwardSecret === undefined ? {} : { eph: forwardSecret.eph }),
       });
     } catch {
       return;
     }
+    if (forwardSecret !== undefined) conn.rekey("send", forwardSecret.key);
     conn.peerId = first.id;
     conn.setExpiry(ticket.expiresAt);
     const unwatch = o.tickets.watch(sessionId, (expiresAt) => {

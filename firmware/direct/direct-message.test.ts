@@ -8,6 +8,8 @@ const sha = "a".repeat(64);
 const roundTrip: WireMessage[] = [
   { type: "request", id: "dev_abcdefgh", password: "pw-_1", nonce: "n0nce" },
   { type: "accepted", nonce: "n0nce", calleeNonce: "other", expiresAt: 1_800_000_000_000 },
+  { type: "request", id: "dev_abcdefgh", password: "pw-_1", nonce: "n0nce", eph: "A".repeat(43) },
+  { type: "accepted", nonce: "n0nce", calleeNonce: "other", expiresAt: 1, eph: "b".repeat(43) },
   { type: "denied", code: "password_used" },
   { type: "offer", kind: "direct-part", size: 123, name: "番組 2026-11-22.ts", meta: { container: "ts" } },
   { type: "offer", kind: "recording", size: 0, name: "" },
@@ -41,6 +43,14 @@ describe("encodeMessage() / decodeMessage()", () => {
     ["a request with a password of spaces", enc(0x01, '{"id":"dev_x","password":"a b","nonce":"n"}')],
     ["an end with an uppercase sha256", enc(0x12, `{"sha256":"${"A".repeat(64)}"}`)],
     ["a denied code with a newline", enc(0x03, '{"code":"a\\nb"}')],
+    [
+      "a request with a short ephemeral key",
+      enc(0x01, `{"id":"d","password":"p","nonce":"n","eph":"${"A".repeat(42)}"}`),
+    ],
+    [
+      "an accepted with a numeric ephemeral key",
+      enc(0x02, '{"nonce":"n","calleeNonce":"c","expiresAt":1,"eph":7}'),
+    ],
   ];
   for (const [what, bytes] of bad) {
     test(`decodeMessage() rejects ${what}`, () => {

@@ -30,12 +30,16 @@ const MAX_JSON_BYTES = 64 * 1024;
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 const CODE = /^[a-z0-9_]{1,64}$/;
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
+/** A raw 32-byte X25519 public key in base64url without padding (RFC 7748 5). */
+const EPHEMERAL_KEY = /^[A-Za-z0-9_-]{43}$/;
 
 export interface RequestMessage {
   type: "request";
   id: string;
   password: string;
   nonce: string;
+  /** The caller's ephemeral X25519 public key (base64url); with the callee's, frames after ACCEPTED are forward-secret. */
+  eph?: string;
 }
 export interface AcceptedMessage {
   type: "accepted";
@@ -43,6 +47,8 @@ export interface AcceptedMessage {
   calleeNonce: string;
   /** Session end, unix ms; the callee closes the channel then unless the session is extended. */
   expiresAt: number;
+  /** The callee's ephemeral X25519 public key, when the REQUEST carried one. */
+  eph?: string;
 }
 export interface DeniedMessage {
   type: "denied";
@@ -151,6 +157,7 @@ export function decodeMessage(p: Uint8Array): WireMessage {
         id: str(o, "id", TOKEN),
         password: str(o, "password", TOKEN),
         nonce: str(o, "nonce", TOKEN),
+        ...(o.eph === undefined ? {} : { eph: str(o, "eph", EPHEMERAL_KEY) }),
       };
     case TYPE_ACCEPTED:
       if (!isSize(o.expiresAt)) bad("field expiresAt is not a time");
@@ -159,6 +166,7 @@ export function decodeMessage(p: Uint8Array): WireMessage {
         nonce: str(o, "nonce", TOKEN),
         calleeNonce: str(o, "calleeNonce", TOKEN),
         expiresAt: o.expiresAt,
+        ...(o.eph === undefined ? {} : { eph: str(o, "eph", EPHEMERAL_KEY) }),
       };
     case TYPE_DENIED:
       return { type: "denied", code: str(o, "code", CODE) };

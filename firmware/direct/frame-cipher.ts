@@ -14,7 +14,8 @@ export const AAD_CONTEXT_PREFIX = "pvrlink/direct/";
  * be opened strictly in arrival order, and sealed in sending order.
  */
 export class FrameCipher {
-  readonly #key: CryptoKey;
+  #sendKey: CryptoKey;
+  #recvKey: CryptoKey;
   readonly #context: string;
   readonly #sendStream: number;
   readonly #recvStream: number;
@@ -22,7 +23,8 @@ export class FrameCipher {
   #recvIndex = 0n;
 
   constructor(key: CryptoKey, sessionId: string, role: "caller" | "callee") {
-    this.#key = key;
+    this.#sendKey = key;
+    this.#recvKey = key;
     this.#context = AAD_CONTEXT_PREFIX + sessionId;
     this.#sendStream = role === "caller" ? STREAM_CALLER_TO_CALLEE : STREAM_CALLEE_TO_CALLER;
     this.#recvStream = role === "caller" ? STREAM_CALLEE_TO_CALLER : STREAM_CALLER_TO_CALLEE;
@@ -31,7 +33,16 @@ export class FrameCipher {
   /** The next outgoing frame's sealed bytes; for a clear frame only its tag (the plaintext travels as is). */
   seal(plain: Uint8Array, clear: boolean): Promise<Uint8Array> {
     const pos = { context: this.#context, stream: this.#sendStream, index: this.#sendIndex++ };
-    return clear ? tagChunk(this.#key, pos, plain) : sealChunk(this.#key, pos, plain);
+    return clear ? tagChunk(this.#sendKey, pos, plain) : sealChunk(this.#sendKey, pos, plain);
+  }
+
+  /**
+   * Switches one direction to the forward-secret key after the handshake (crypto/ephemeral-agreement.ts). The
+   * frame counters run on: positions never repeat within a connection, whichever key they were sealed under.
+   */
+  rekey(direction: "send" | "receive", key: CryptoKey): void {
+    if (direction === "send") this.#sendKey = key;
+    else this.#recvKey = key;
   }
 
   /** Opens the next incoming frame (a clear one: checks its trailing tag); ERR_DIRECT_AUTH when that fails. */
@@ -39,9 +50,9 @@ export class FrameCipher {
     const index = this.#recvIndex++;
     const pos = { context: this.#context, stream: this.#recvStream, index };
     try {
-      if (!clear) return { index, plain: await openChunk(this.#key, pos, frame) };
+      if (!clear) return { index, plain: await openChunk(this.#recvKey, pos, frame) };
       const plain = frame.subarray(0, frame.byteLength - TAG_BYTES);
-      await verifyChunkTag(this.#key, pos, plain, frame.subarray(frame.byteLength - TAG_BYTES));
+      await verifyChunkTag(this.#recvKey, pos, plain, frame.subarray(frame.byteLength - TAG_BYTES));
       return { index, plain };
     } catch {
       throw new DirectChannelError("ERR_DIRECT_AUTH", `Cannot open frame ${index}: authentication failed`);

@@ -60,11 +60,19 @@ export class SessionTicketStore {
   private readonly watchers = new Map<string, Set<(expiresAt: number | undefined) => void>>();
   private readonly now: () => number;
   private readonly connectWindowMs: number;
+  private readonly onConsumed: (sessionId: string) => void;
 
-  /** connectWindowMs bounds connectBy when the node sends none: the caller must connect this soon after add(). */
-  constructor(opts: { now?: () => number; connectWindowMs?: number } = {}) {
+  /**
+   * connectWindowMs bounds connectBy when the node sends none: the caller must connect this soon after add().
+   * onConsumed runs synchronously the first time a ticket is consumed, before the verdict: the daemon persists
+   * the used mark there, so a restart within the connect window cannot re-arm the password.
+   */
+  constructor(
+    opts: { now?: () => number; connectWindowMs?: number; onConsumed?: (sessionId: string) => void } = {},
+  ) {
     this.now = opts.now ?? Date.now;
     this.connectWindowMs = opts.connectWindowMs ?? 120_000;
+    this.onConsumed = opts.onConsumed ?? (() => {});
   }
 
   add(input: TicketInput): SessionTicket {
@@ -123,6 +131,7 @@ export class SessionTicketStore {
     if (!e) return { reason: "session_expired" };
     const wasUsed = e.used;
     e.used = true;
+    if (!wasUsed) this.onConsumed(sessionId);
     const t = this.now();
     if (wasUsed) return { reason: "password_used" };
     if (t >= e.ticket.expiresAt) return { reason: "session_expired" };

@@ -5,9 +5,11 @@ import { ControlClient } from "../../protocol/control-client.ts";
 import type { DeviceCredential } from "../config/credential-store.ts";
 import type { HostPort, RecorderConfig } from "../config/recorder-config.ts";
 import type { DirectListener } from "../direct/direct-listener.ts";
+import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { Library } from "../library/library.ts";
 import { LoadMonitor } from "../load/load-monitor.ts";
 import { type LoadSource, ProcLoadSource } from "../load/load-source.ts";
+import { PeerPins } from "../peers/peer-pins.ts";
 import { DeviceAllowList } from "../permit/device-allow-list.ts";
 import { BusySwitch } from "./busy-switch.ts";
 import type { DaemonContext } from "./daemon-context.ts";
@@ -160,9 +162,16 @@ export class RecorderDaemon implements AsyncDisposable {
       baseUrl: o.nodeUrl,
       deviceId: credential.id,
       secret: secretOf(credential),
+      trust: credential.trust,
     });
     const ctx: DaemonContext = { config, credential, client, log, changed };
-    const sessions = new SessionIntake({ dataDir: config.dataDir, client, log });
+    const identity = await loadOrCreateIdentity(config.dataDir);
+    await client.publishIdentity(identity.publicKey).then(
+      () => log("identity-published", { fingerprint: identity.fingerprint }),
+      (err: unknown) => log("identity-publish-failed", { message: (err as Error).message }),
+    );
+    const peers = new PeerPins(config.dataDir);
+    const sessions = new SessionIntake({ dataDir: config.dataDir, client, log, identity, peers });
     const fetchSessions = () => sessions.fetch();
     const receiver = new RecordingReceiver({
       library,

@@ -38,6 +38,9 @@ export interface ReceiverDeps {
  * the OFFER's meta.relay), so transfers are claimed by id and downloaded once; split parts meet in one
  * SplitAssembly per session, whichever channel delivers first.
  */
+/** Failures of a relayed transfer that a retry cannot cure: a sealed chunk that does not open, a broken stream. */
+const UNOPENABLE = new Set(["ERR_DECRYPT", "ERR_RELAY_INTEGRITY", "ERR_RELAY_PROTOCOL"]);
+
 export class RecordingReceiver {
   readonly #d: ReceiverDeps;
   readonly #sessions = new Map<string, SessionWork>();
@@ -380,7 +383,16 @@ export class RecordingReceiver {
    * sender fell back to the relay for everything), this side reports the session's end once the recording is in.
    */
   async receiveAnnounced(transferId: string, sessionId: string): Promise<Recording | undefined> {
-    const rec = await this.receiveRelay(transferId, sessionId);
+    let rec: Recording | undefined;
+    try {
+      rec = await this.receiveRelay(transferId, sessionId);
+    } catch (err) {
+      // Bytes that do not open under this session's key never will (a peer under another key, a damaged
+      // transfer): end the session, so the sender stops at once instead of waiting for a receipt.
+      if (UNOPENABLE.has((err as { code?: string }).code ?? ""))
+        await this.#finishSession(sessionId, "failed: unopenable", 0);
+      throw err;
+    }
     const w = this.#sessions.get(sessionId);
     if (rec && w && !w.direct) await this.#finishSession(sessionId, "done", 0);
     return rec;

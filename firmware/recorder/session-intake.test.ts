@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PendingSession } from "../../protocol/api-types.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
+import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
+import { PeerPins } from "../peers/peer-pins.ts";
 import { SessionIntake } from "./session-intake.ts";
 import { SESSION_KEYRING_FILE, SessionKeyring } from "./session-keyring.ts";
 
@@ -35,14 +37,19 @@ const client = new ControlClient({
   secret: "s".repeat(43),
 });
 
+/** The real identity key and peer pins a daemon opens in DIR. */
+async function parts(dir: string) {
+  return { dataDir: dir, client, identity: await loadOrCreateIdentity(dir), peers: new PeerPins(dir) };
+}
+
 describe("SessionIntake", () => {
-  test("new SessionIntake() re-arms kept live grants and leaves store grants to the pickup", () => {
+  test("new SessionIntake() re-arms kept live grants and leaves store grants to the pickup", async () => {
     const dir = dataDir();
     const kept = SessionKeyring.load(join(dir, SESSION_KEYRING_FILE));
     kept.add(grant("ses_live", "live"));
     kept.add(grant("ses_store", "store"));
     const lines: string[] = [];
-    const intake = new SessionIntake({ dataDir: dir, client, log: (e) => lines.push(e) });
+    const intake = new SessionIntake({ ...(await parts(dir)), log: (e) => lines.push(e) });
     expect(intake.keyring.size).toBe(2);
     expect(intake.tickets.size).toBe(1);
     expect(intake.tickets.keyFor("ses_live")).toBeInstanceOf(Uint8Array);
@@ -50,8 +57,8 @@ describe("SessionIntake", () => {
     expect(lines).toEqual([]);
   });
 
-  test("new SessionIntake() starts empty without a keyring file", () => {
-    const intake = new SessionIntake({ dataDir: dataDir(), client, log: () => {} });
+  test("new SessionIntake() starts empty without a keyring file", async () => {
+    const intake = new SessionIntake({ ...(await parts(dataDir())), log: () => {} });
     expect(intake.keyring.size).toBe(0);
     expect(intake.tickets.size).toBe(0);
   });
@@ -61,11 +68,11 @@ describe("SessionIntake", () => {
     ["a JSON array", "[]"],
   ];
   for (const [what, text] of damaged) {
-    test(`new SessionIntake() reports a keyring of ${what} and starts empty`, () => {
+    test(`new SessionIntake() reports a keyring of ${what} and starts empty`, async () => {
       const dir = dataDir();
       writeFileSync(join(dir, SESSION_KEYRING_FILE), text);
       const events: Array<[string, Record<string, unknown> | undefined]> = [];
-      const intake = new SessionIntake({ dataDir: dir, client, log: (e, f) => events.push([e, f]) });
+      const intake = new SessionIntake({ ...(await parts(dir)), log: (e, f) => events.push([e, f]) });
       expect(intake.keyring.size).toBe(0);
       expect(events.map(([e]) => e)).toEqual(["session-keyring-damaged"]);
       expect(String(events[0]?.[1]?.message)).not.toBe("");

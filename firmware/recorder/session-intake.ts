@@ -3,6 +3,9 @@ import { join } from "node:path";
 import type { PendingSession } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { SessionTicketStore } from "../direct/session-ticket-store.ts";
+import type { RecorderIdentity } from "../identity/identity-key-file.ts";
+import { transferKeyFor } from "../identity/transfer-key.ts";
+import type { PeerPins } from "../peers/peer-pins.ts";
 import type { DaemonLog } from "./daemon-log.ts";
 import { SESSION_KEYRING_FILE, SessionKeyring } from "./session-keyring.ts";
 
@@ -10,6 +13,10 @@ export interface SessionIntakeOptions {
   dataDir: string;
   client: ControlClient;
   log: DaemonLog;
+  /** This recorder's identity key: each grant's key becomes the transfer key both recorders derive. */
+  identity: RecorderIdentity;
+  /** The callers' pinned keys: a grant from a caller whose key changed is refused, never kept or armed. */
+  peers: PeerPins;
 }
 
 /**
@@ -18,9 +25,12 @@ export interface SessionIntakeOptions {
  */
 export class SessionIntake {
   readonly keyring: SessionKeyring;
-  readonly tickets = new SessionTicketStore();
+  // A consumed one-time password is marked used in the keyring on disk, so a restart cannot re-arm it.
+  readonly tickets = new SessionTicketStore({ onConsumed: (id) => this.keyring.markUsed(id) });
   readonly #client: ControlClient;
   readonly #log: DaemonLog;
+  readonly #identity: RecorderIdentity;
+  readonly #peers: PeerPins;
   #fetching: Promise<void> | undefined;
   #refetch: Promise<void> | undefined;
 
@@ -28,6 +38,8 @@ export class SessionIntake {
   constructor(o: SessionIntakeOptions) {
     this.#client = o.client;
     this.#log = o.log;
+    this.#identity = o.identity;
+    this.#peers = o.peers;
     const keyringPath = join(o.dataDir, SESSION_KEYRING_FILE);
     let keyring: SessionKeyring;
     try {
@@ -37,7 +49,7 @@ export class SessionIntake {
       keyring = SessionKeyring.load(`${keyringPath}.missing`);
     }
     this.keyring = keyring;
-    for (const p of keyring.all()) this.#arm(p);
+    for (const p of keyring.all()) if (!keyring.isUsed(p.id)) this.#arm(p);
   }
 
   /** Fetches the node's pending grants now; concurrent callers share the one request in flight. */
@@ -57,6 +69,17 @@ export class SessionIntake {
       try {
         const got = await this.#client.pendingSessions();
         for (const p of got) {
+          const refusal = this.#peers.verdict(p.caller.name, p.caller.publicKey);
+          if (refusal !== undefined) {
+            // Not kept, not armed: the caller's REQUEST finds no ticket and its relayed data no key.
+            this.#log("session-refused", { session: p.id, caller: p.caller.name, code: refusal.code });
+            // Ending it tells the caller at once (its end trigger) instead of leaving it to wait for a receipt.
+            void this.#client
+              .end(p.id, { reason: refusal.code, bytesDirect: 0, bytesRelay: 0 })
+              .catch(() => {});
+            continue;
+          }
+          p.key = await transferKeyFor(this.#identity, p, { publicKey: p.caller.publicKey, role: "caller" });
           this.keyring.add(p);
           this.#arm(p);
           this.#log("session", { session: p.id, mode: p.mode, caller: p.caller.name });

@@ -12,6 +12,8 @@ export const STORE_KEY_KEEP_MS = 30 * 24 * 3600 * 1000;
 interface Kept {
   session: PendingSession;
   fetchedAt: number;
+  /** A caller presented the password: it stays used across a restart, and the password itself is dropped. */
+  used?: boolean;
 }
 
 function isPending(v: unknown): v is PendingSession {
@@ -50,7 +52,11 @@ export class SessionKeyring {
     if (body !== undefined) {
       if (!Array.isArray(body.sessions)) throw new SyntaxError(`Cannot read ${path}: no sessions array`);
       for (const e of body.sessions as Kept[]) {
-        if (isPending(e?.session) && typeof e.fetchedAt === "number") k.#entries.set(e.session.id, e);
+        if (isPending(e?.session) && typeof e.fetchedAt === "number")
+          k.#entries.set(
+            e.session.id,
+            e.used === true ? { ...e, used: true } : { session: e.session, fetchedAt: e.fetchedAt },
+          );
       }
     }
     k.prune();
@@ -72,6 +78,22 @@ export class SessionKeyring {
 
   all(): PendingSession[] {
     return [...this.#entries.values()].map((e) => e.session);
+  }
+
+  /**
+   * Records, before the REQUEST is answered, that a live grant's one-time password was presented. The grant
+   * stays (its key still opens the session's relayed data) but the daemon never re-arms it at a restart, and
+   * the password no longer sits in the file.
+   */
+  markUsed(id: string): void {
+    const e = this.#entries.get(id);
+    if (!e || e.used) return;
+    this.#entries.set(id, { ...e, used: true, session: { ...e.session, password: "" } });
+    this.#save();
+  }
+
+  isUsed(id: string): boolean {
+    return this.#entries.get(id)?.used === true;
   }
 
   delete(id: string): void {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { Cluster } from "../../demo/cluster.ts";
 import { waitFor } from "../../demo/wait-for.ts";
-import { ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError, ControlClient } from "../../protocol/control-client.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import { openInput } from "../files/recording-file.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
@@ -40,6 +40,7 @@ beforeAll(async () => {
       baseUrl: cluster.nodeUrl,
       deviceId: cred.id,
       secret: toBase64url(cred.secretBytes()),
+      trust: cred.trust,
     });
   };
   alice = await client(a.dataDir);
@@ -53,7 +54,15 @@ afterAll(async () => {
 
 async function storeTransfer(size: number): Promise<{ id: string; size: number }> {
   await cluster.waitConnected(bobId);
-  const q = await alice.query("bob", { storeIfBusy: true });
+  // After a node restart the trigger path needs bob's next keepalive (the node keeps NAT mappings in memory).
+  const deadline = Date.now() + 15_000;
+  const ask = () => alice.query("bob", { storeIfBusy: true }).catch((e: unknown) => e as Error);
+  let q = await ask();
+  while (q instanceof ControlApiError && q.code === "callee_not_connected" && Date.now() < deadline) {
+    await Bun.sleep(100);
+    q = await ask();
+  }
+  if (q instanceof Error) throw q;
   expect(q.status).toBe(202);
   const { transfer } = await alice.createTransfer({ session: q.session.id, size, kind: "store" });
   return { id: transfer.id, size };

@@ -32,6 +32,7 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
   if (o.plan.split?.protectionNote) o.onEvent?.({ type: "log", message: o.plan.split.protectionNote });
   const answer = await queryCallee(o, result);
   if (answer === undefined) return result;
+  if (!(await calleeTrusted(o, answer, result))) return result;
   const ctx = await openSend(o, answer, result);
   try {
     if (answer.status === 202) {
@@ -101,6 +102,23 @@ async function queryWithStore(o: SendOptions): Promise<QueryAnswer> {
     }
     throw err;
   }
+}
+
+/**
+ * Checks the callee's identity key against this recorder's pin and, when trusted, replaces the node's session
+ * key by the transfer key both recorders derive (firmware/identity): a refusal sends nothing and ends the session.
+ */
+async function calleeTrusted(o: SendOptions, answer: QueryAnswer, result: SendResult): Promise<boolean> {
+  const { session, callee } = answer;
+  const refusal = o.checkPeer?.(callee);
+  if (refusal !== undefined) {
+    result.sessionId = session.id;
+    Object.assign(result, refusal);
+    await o.client.end(session.id, { reason: refusal.code, bytesDirect: 0, bytesRelay: 0 }).catch(() => {}); // already ended: the node has its own record
+    return false;
+  }
+  if (o.transferKey) session.key = await o.transferKey(session, callee);
+  return true;
 }
 
 /** Builds the SendContext for a granted session, and starts keeping its lease. */

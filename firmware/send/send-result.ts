@@ -17,6 +17,10 @@ export interface SendOptions {
   /** Replaces the callee's registered address (tests route the direct channel through a proxy). */
   dialOverride?: { host: string; port: number };
   onEvent?: (e: SendEvent) => void;
+  /** Checks the callee's identity key against this recorder's pin (firmware/peers); a refusal sends nothing. */
+  checkPeer?: (callee: { name: string; publicKey?: string }) => { code: string; message: string } | undefined;
+  /** The key this session's transfers use in place of the node's (firmware/identity/transfer-key.ts). */
+  transferKey?: (session: { id: string; key: string }, callee: { publicKey?: string }) => Promise<string>;
 }
 
 export interface SendResult {

@@ -24,7 +24,14 @@ const devs: Dev[] = [];
 
 beforeAll(async () => {
   node = await startNode({
-    config: { rateLimitPerSec: 100000, rateLimitBurst: 100000, triggerDeadlineMs: 1000 },
+    // No refusal deadline: this property is about bodies, over hundreds of refusals (refusal-timing.test.ts
+    // checks the timing).
+    config: {
+      rateLimitPerSec: 100000,
+      rateLimitBurst: 100000,
+      triggerDeadlineMs: 1000,
+      refusalDeadlineMs: 0,
+    },
   });
   for (let i = 0; i < DEVICES; i++) {
     const cred = await node.enroll(`Prop-${i}`);

@@ -59,10 +59,14 @@ describe("control node flows", () => {
     expect(Object.keys(cred).sort()).toEqual(["id", "name", "node", "secret"]);
     const { token } = await node.admin.enrollmentToken(60);
     const { ControlClient } = await import("../../protocol/control-client.ts");
-    const redeemed = await ControlClient.enroll(node.baseUrl, token, "grandma@example.jp");
+    const redeemed = await ControlClient.enroll(node.baseUrl, token, "grandma@example.jp", node.fetch);
     expect(redeemed.id).toMatch(/^dev_/);
-    expect(await outcomeOf(ControlClient.enroll(node.baseUrl, token, "again"))).toBe("401 invalid_token");
-    expect(await outcomeOf(ControlClient.enroll(node.baseUrl, "enr_bogus", "x"))).toBe("401 invalid_token");
+    expect(await outcomeOf(ControlClient.enroll(node.baseUrl, token, "again", node.fetch))).toBe(
+      "401 invalid_token",
+    );
+    expect(await outcomeOf(ControlClient.enroll(node.baseUrl, "enr_bogus", "x", node.fetch))).toBe(
+      "401 invalid_token",
+    );
     const me = node.client(redeemed);
     expect((await me.register("203.0.113.5", 9000)).address).toBe("203.0.113.5");
     expect((await me.register("203.0.113.6", 9001)).address).toBe("203.0.113.6"); // latest wins
@@ -232,21 +236,24 @@ describe("control node flows", () => {
     const bad = new (await import("../../protocol/control-client.ts")).AdminClient(
       node.baseUrl,
       "wrong-token-123456",
+      node.fetch,
     );
     expect(await outcomeOf(bad.devices())).toBe("401 unauthorized");
     const devices = await node.admin.devices();
     expect(devices.length).toBeGreaterThan(3);
     expect(devices.some((d) => d.connected)).toBe(true);
     expect(await node.admin.spool()).toMatchObject({ files: expect.any(Number), bytes: expect.any(Number) });
-    expect((await fetch(`${node.baseUrl}/status`)).status).toBe(401);
-    const page = await fetch(`${node.baseUrl}/status?token=${encodeURIComponent(node.adminToken)}`);
+    expect((await node.fetch(`${node.baseUrl}/status`)).status).toBe(401);
+    const page = await node.fetch(`${node.baseUrl}/status?token=${encodeURIComponent(node.adminToken)}`);
     expect(page.status).toBe(200);
     const cookie = page.headers.get("set-cookie") ?? "";
     expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("Secure");
+    expect(cookie).toContain("SameSite=Strict");
     const html = await page.text();
     expect(html).toContain("<h2>Devices</h2>");
     expect(html).toContain("connected");
-    const again = await fetch(`${node.baseUrl}/status`, { headers: { cookie: cookie.split(";")[0]! } });
+    const again = await node.fetch(`${node.baseUrl}/status`, { headers: { cookie: cookie.split(";")[0]! } });
     expect(again.status).toBe(200);
   });
 

@@ -72,6 +72,19 @@ const ROUTES: Array<{ method: string; path: () => string; bad: unknown[] }> = [
   },
   { method: "PUT", path: () => "/v1/policy", bad: [{}, { policy: "both" }, { policy: 1 }, { policy: null }] },
   {
+    method: "PUT",
+    path: () => "/v1/identity",
+    bad: [
+      {},
+      { publicKey: 1 },
+      { publicKey: "" },
+      { publicKey: "A".repeat(42) }, // 31 bytes
+      { publicKey: "A".repeat(44) }, // 33 bytes
+      { publicKey: "a+b/".repeat(11) },
+      { publicKey: "A".repeat(43), extra: 1 },
+    ],
+  },
+  {
     method: "POST",
     path: () => "/v1/groups",
     bad: [{}, { name: 1 }, { name: "" }, { name: "with space" }, { name: "@x" }],
@@ -127,7 +140,7 @@ describe("malformed input on every route", () => {
   ];
   for (const [method, path, body] of unauth) {
     test(`${method} ${path} rejects ${body} with 400 bad_request`, async () => {
-      const res = await fetch(`${node.baseUrl}${path}`, { method, body });
+      const res = await node.fetch(`${node.baseUrl}${path}`, { method, body });
       expect(await codeOf(res)).toBe("400 bad_request");
     });
   }
@@ -150,7 +163,7 @@ describe("malformed input on every route", () => {
 
   test("unknown routes and methods answer 404 not_found in the error shape", async () => {
     expect(await codeOf(await api.raw("GET", "/v1/nothing-here"))).toBe("404 not_found");
-    expect(await codeOf(await fetch(`${node.baseUrl}/nothing`))).toBe("404 not_found");
+    expect(await codeOf(await node.fetch(`${node.baseUrl}/nothing`))).toBe("404 not_found");
   });
 
   test("fuzz: random bytes on every JSON route never give 2xx or 5xx", async () => {

@@ -122,7 +122,7 @@ describe("forced end and node restart", () => {
     const sha = await sha256File(file);
     await using nodeTap = await Tap.start(cluster.http, 2_000_000);
     const mark = bob.proc.lines.length;
-    const sending = sendToBob(cluster, file, ["--secret", "--node", `http://127.0.0.1:${nodeTap.port}`]);
+    const sending = sendToBob(cluster, file, ["--secret", "--node", `https://127.0.0.1:${nodeTap.port}`]);
     await bob.proc.waitForLine(/recorder offer/, { timeoutMs: 10_000, since: mark });
     // Kill the node once a good part of the upload is in its spool, so both sides have something to resume.
     await waitFor(
@@ -180,7 +180,7 @@ describe("short leases (2 s)", () => {
     const sha = await sha256File(file);
     await using nodeTap = await Tap.start(short.http, 1_000_000);
     const mark = bob.proc.lines.length;
-    const sending = sendToBob(short, file, ["--secret", "--node", `http://127.0.0.1:${nodeTap.port}`]);
+    const sending = sendToBob(short, file, ["--secret", "--node", `https://127.0.0.1:${nodeTap.port}`]);
     await bob.proc.waitForLine(/recorder offer/, { timeoutMs: 10_000, since: mark });
     await short.node.stop("SIGKILL");
     const run = await sending;

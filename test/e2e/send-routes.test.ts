@@ -43,7 +43,7 @@ async function sendThroughTap(file: string, extra: string[] = []) {
     "--direct",
     `127.0.0.1:${tap.port}`,
     "--node",
-    `http://127.0.0.1:${nodeTap.port}`,
+    `https://127.0.0.1:${nodeTap.port}`,
     ...extra,
   ]);
   return { run, summary: summaryOf(run.stdout), wire: tap.upstream(), toNode: nodeTap.upstream() };

@@ -45,7 +45,7 @@ export async function startRecorder(
     const tok = await pvrlink(["control", "token", "--data", node.dataDir]);
     const token = (JSON.parse(tok.stdout) as { token: string }).token;
     const e = await pvrlink(
-      recorderEnrollArgs({ node: node.baseUrl, udp: node.udpAddr, token, name, dataDir }),
+      recorderEnrollArgs({ node: node.baseUrl, udp: node.udpAddr, token, pin: node.pin, name, dataDir }),
     );
     if (e.code !== 0) throw new Error(`recorder enroll: ${e.stderr}`);
   }

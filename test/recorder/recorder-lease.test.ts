@@ -76,9 +76,10 @@ describe("session lease on the receiving side", () => {
     // then opened again on the same port: a node restart as the keeper sees it.
     await using proxy = await PausableProxy.start(node.httpAddr);
     const keeperClient = new ControlClient({
-      baseUrl: `http://127.0.0.1:${proxy.port}`,
+      baseUrl: `https://127.0.0.1:${proxy.port}`,
       deviceId: alice.deviceId,
       secret: aliceSecret,
+      trust: { kind: "pin", pin: node.pin },
     });
     const refused: string[] = [];
     const extended: number[] = [];

@@ -6,11 +6,16 @@ import type { Subprocess } from "bun";
 import type { ChildProcess, HostPort } from "../../demo/child-process.ts";
 import { startNodeDaemon } from "../../demo/daemon-process.ts";
 import { AdminClient, ControlClient } from "../../protocol/control-client.ts";
+import { nodeFetch } from "../../protocol/node-fetch.ts";
 import { PVRLINK_SOURCE, pvrlink } from "./pvrlink-source.ts";
 
 export interface NodeProcess extends AsyncDisposable {
   readonly dataDir: string;
   readonly baseUrl: string;
+  /** The node certificate's pin (its first line); clients pin it. */
+  readonly pin: string;
+  /** fetch pinned to this node's certificate, for raw requests. */
+  readonly fetch: typeof fetch;
   readonly http: HostPort;
   readonly udp: HostPort;
   /** The same addresses as "host:port", as the CLI flags take them. */
@@ -45,12 +50,14 @@ export interface NodeOptions {
   config?: Record<string, unknown>;
   /** Keep the data directory when disposed (restart tests remove it themselves). */
   keepData?: boolean;
+  /** More `control serve` flags, e.g. ["--insecure-http"]. */
+  extraArgs?: string[];
 }
 
 /** Spawns the node and reads its first stdout line, a JSON object with the bound addresses. */
 export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
   const dataDir = o.dataDir ?? makeDataDir();
-  const args = ["--data", dataDir];
+  const args = ["--data", dataDir, ...(o.extraArgs ?? [])];
   // Devices in these tests register 127.0.0.1, which only an operator's explicit setting allows (issue 21 item 9).
   const file = join(dataDir, "test-config.json");
   writeFileSync(file, JSON.stringify({ allowPrivateAddresses: true, ...o.config }));
@@ -62,7 +69,8 @@ export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
   const log = node.proc;
   const httpAddr = `${node.http.host}:${node.http.port}`;
   const udpAddr = `${node.udp.host}:${node.udp.port}`;
-  const baseUrl = `http://${httpAddr}`;
+  const baseUrl = `https://${httpAddr}`;
+  const trust = { kind: "pin", pin: node.pin ?? "" } as const;
   const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     const code = await log.stop(signal);
@@ -71,17 +79,19 @@ export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
   return {
     dataDir,
     baseUrl,
+    pin: node.pin ?? "",
+    fetch: nodeFetch(trust),
     http: node.http,
     udp: node.udp,
     httpAddr,
     udpAddr,
     adminToken,
-    admin: new AdminClient(baseUrl, adminToken),
+    admin: new AdminClient(baseUrl, adminToken, nodeFetch(trust)),
     proc: log.proc,
     log,
     stderr: () => log.lines.join("\n"),
     stop,
-    client: (cred) => new ControlClient({ baseUrl, deviceId: cred.id, secret: cred.secret }),
+    client: (cred) => new ControlClient({ baseUrl, deviceId: cred.id, secret: cred.secret, trust }),
     async enroll(name) {
       const r = await pvrlink(["control", "enroll", name, "--data", dataDir]);
       if (r.code !== 0) throw new Error(`enroll ${name} failed (${r.code}): ${r.stderr}`);

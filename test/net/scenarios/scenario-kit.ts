@@ -36,25 +36,34 @@ const SCENARIO_RECORDER_FLAGS = ["--keepalive", "5", "--keepalive-floor", "1", "
  * fetch() from inside namespace `ns` (this process cannot reach the node's address): a one-line fetch in a
  * fresh Bun process there, which prints the status and the body. Enough for the admin API's JSON calls.
  */
-function fetchInNamespace(ns: string): typeof fetch {
+/** protocol/node-fetch.ts, imported by the one-line fetch that runs inside a namespace. */
+const NODE_FETCH_MODULE = join(import.meta.dir, "../../../protocol/node-fetch.ts");
+
+function fetchInNamespace(ns: string): (pin: string) => typeof fetch {
+  // The node's certificate is pinned exactly as a recorder pins it (protocol/node-fetch.ts), inside the namespace.
   const script =
-    "const h=JSON.parse(process.env.H);const r=await fetch(process.env.U,{method:process.env.M,headers:h,body:process.env.B||undefined});" +
+    "const{nodeFetch}=await import(process.env.NF);const f=nodeFetch({kind:'pin',pin:process.env.P});" +
+    "const h=JSON.parse(process.env.H);const r=await f(process.env.U,{method:process.env.M,headers:h,body:process.env.B||undefined});" +
     "console.log(r.status);console.log(await r.text())";
-  const f = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
-    const r = await runToEnd([...inNamespace(ns), process.execPath, "-e", script], {
-      U: String(input),
-      M: init.method ?? "GET",
-      H: JSON.stringify(Object.fromEntries(new Headers(init.headers).entries())),
-      B: typeof init.body === "string" ? init.body : "",
-    });
-    const nl = r.stdout.indexOf("\n");
-    if (r.code !== 0 || nl < 0)
-      throw new Error(`fetch ${String(input)} in ${ns}: exit ${r.code}: ${r.stderr}`);
-    const status = Number(r.stdout.slice(0, nl));
-    const body = r.stdout.slice(nl + 1).replace(/\n$/, "");
-    return new Response(status === 204 || status === 304 ? null : body, { status });
+  return (pin) => {
+    const f = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+      const r = await runToEnd([...inNamespace(ns), process.execPath, "-e", script], {
+        NF: NODE_FETCH_MODULE,
+        P: pin,
+        U: String(input),
+        M: init.method ?? "GET",
+        H: JSON.stringify(Object.fromEntries(new Headers(init.headers).entries())),
+        B: typeof init.body === "string" ? init.body : "",
+      });
+      const nl = r.stdout.indexOf("\n");
+      if (r.code !== 0 || nl < 0)
+        throw new Error(`fetch ${String(input)} in ${ns}: exit ${r.code}: ${r.stderr}`);
+      const status = Number(r.stdout.slice(0, nl));
+      const body = r.stdout.slice(nl + 1).replace(/\n$/, "");
+      return new Response(status === 204 || status === 304 ? null : body, { status });
+    };
+    return f as typeof fetch;
   };
-  return f as typeof fetch;
 }
 
 /** The parsed `pvrlink recorder status --json` output (the fields the scenarios look at). */
