@@ -172,6 +172,7 @@ const SERVE_FLAGS = {
   "public-url": { type: "string" },
   detach: { type: "boolean" },
   "allow-private-addresses": { type: "boolean" },
+  ...TLS_FLAGS,
 } as const;
 
 async function serve(args: string[]): Promise<number> {
