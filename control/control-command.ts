@@ -55,7 +55,7 @@ Options (flags win over PVRLINK_* variables, which win over the --config file):
                      device could otherwise make the node probe this host's own services
   --ttl SECONDS      enrollment token lifetime (default: ${DEFAULT_CONFIG.enrollmentTokenTtlSec})
   --tls-cert FILE, --tls-key FILE   an operator's PEM certificate and key (recorders check it against the system CAs)
-  --insecure-http    plain HTTP, only behind a TLS-terminating reverse proxy (docs/security.md)
+  --insecure-http    plain HTTP, only behind a TLS-terminating reverse proxy (pvrlink help security)
 enroll and token name the serving node's URL and pin; without a running node, give them the same --tls-cert/
 --tls-key or --insecure-http as serve, or keep tlsCert, tlsKey and insecureHttp in the --config file.`;
 

@@ -12,6 +12,7 @@ export async function clientOf(cluster: Cluster, name: string): Promise<ControlC
     baseUrl: cluster.nodeUrl,
     deviceId: cred.id,
     secret: toBase64url(cred.secretBytes()),
+    trust: cred.trust,
   });
 }
 

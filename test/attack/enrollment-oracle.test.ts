@@ -7,7 +7,7 @@ test("one enrollment token answers name_taken only a few times, then is spent fo
   await node.enroll("alice");
   const { token } = await node.admin.enrollmentToken();
   const ask = async (name: string) => {
-    const res = await fetch(`${node.baseUrl}/v1/enroll`, {
+    const res = await node.fetch(`${node.baseUrl}/v1/enroll`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ token, name }),

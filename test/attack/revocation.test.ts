@@ -1,7 +1,10 @@
 /** @module Attack (issue 21 item 3), compiled binary: bob removes alice, then alice uses the grant she already holds. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Cluster } from "../../demo/cluster.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
+import { loadOrCreateIdentity } from "../../firmware/identity/identity-key-file.ts";
+import { transferKeyFor } from "../../firmware/identity/transfer-key.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { startAliceAndBob } from "../e2e/e2e-kit.ts";
 import { outcomeOf } from "../support/api-outcome.ts";
@@ -21,12 +24,15 @@ afterAll(async () => {
 
 /** alice dials bob with the password and key she already holds: "accepted", or why the handshake failed. */
 async function dialWithHeldGrant(q: Awaited<ReturnType<typeof outstandingGrant>>): Promise<string> {
+  // The key alice's own `send` would use: the node's session key mixed with the two recorders' agreement.
+  const me = await loadOrCreateIdentity(cluster.recorder("alice").dataDir);
+  const key = await transferKeyFor(me, q.session, { publicKey: q.callee.publicKey, role: "callee" });
   const dial = dialDirect({
     host: q.callee.address!,
     port: q.callee.port!,
     sessionId: q.session.id,
     password: q.session.password,
-    key: q.session.key,
+    key,
     callerId: (await alice.session(q.session.id)).caller.id,
     timeoutMs: 5000,
   });
@@ -86,8 +92,8 @@ test("under policy device, bob's own `permit remove alice` denies her held grant
 
   expect(await dialWithHeldGrant(q)).toContain("revoked");
   await waitFor(
-    async () => (await alice.session(q.session.id)).state === "ended",
     "the node to end the session",
+    async () => (await alice.session(q.session.id)).state === "ended",
   );
   expect(await alice.session(q.session.id)).toMatchObject({ state: "ended", reason: "revoked" });
   expect(await outcomeOf(alice.extend(q.session.id))).toBe("409 extension_refused");
@@ -98,13 +104,6 @@ test("under policy device, bob's own `permit remove alice` denies her held grant
   expect((await bob(["policy", "node"])).code).toBe(0);
   await cluster.permit("bob", "alice");
 });
-
-/** Polls an async condition (tests wait for conditions, never for fixed times). */
-async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !(await cond()); await Bun.sleep(50)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 test("deleting the caller's device ends its sessions and the callee's recorder drops the ticket", async () => {
   const q = await outstandingGrant();

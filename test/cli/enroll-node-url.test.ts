@@ -29,7 +29,7 @@ async function serveAndEnroll(data: string, args: string[]) {
     ...args,
   ]);
   expect(served.code).toBe(0);
-  const first = JSON.parse(served.stdout) as { http: string; url: string; publicUdp: string };
+  const first = JSON.parse(served.stdout) as { http: string; url: string; publicUdp: string; pin: string };
   const enrolled = await runPvrlink(["control", "enroll", "box", "--data", data]);
   expect(enrolled.code).toBe(0);
   const cred = JSON.parse(enrolled.stdout) as { node: { http: string; udp: string } };
@@ -40,9 +40,9 @@ async function serveAndEnroll(data: string, args: string[]) {
 describe("pvrlink control enroll", () => {
   test("control enroll names the node serving DATA on a free port, not 127.0.0.1:8650", async () => {
     const { first, cred } = await serveAndEnroll(join(work, "a"), ["--http", "127.0.0.1:0"]);
-    expect(first.url).toBe(`http://${first.http}`);
+    expect(first.url).toBe(`https://${first.http}`);
     expect(first.http).not.toBe("127.0.0.1:8650");
-    expect(cred.node).toEqual({ http: first.url, udp: first.publicUdp });
+    expect(cred.node).toEqual({ http: first.url, udp: first.publicUdp, pin: first.pin });
   });
 
   test("control enroll names serve's --public-url", async () => {

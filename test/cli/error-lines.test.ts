@@ -22,7 +22,7 @@ beforeAll(async () => {
     "--data",
     join(work, "node"),
     "--public-url",
-    "http://127.0.0.1:1",
+    "https://127.0.0.1:1",
   ]);
   expect(cred.code).toBe(0);
   writeFileSync(join(work, "box.json"), cred.stdout);

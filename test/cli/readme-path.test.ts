@@ -72,6 +72,6 @@ test("the README's Using it section runs word for word in a fresh home and every
   expect(r.stdout).toMatch(/^ {2}route secret/m);
   expect(r.stdout).toMatch(/^stopped the control node/m);
   const grandma = JSON.parse(readFileSync(join(work, "grandma.json"), "utf8")) as { node: { http: string } };
-  expect(grandma.node.http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect(grandma.node.http).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
   for (const f of lockFiles) expect(livePid(f)).toBeUndefined();
 }, 120_000);
