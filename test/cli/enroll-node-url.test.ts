@@ -32,7 +32,7 @@ async function serveAndEnroll(data: string, args: string[]) {
   const first = JSON.parse(served.stdout) as { http: string; url: string; publicUdp: string; pin: string };
   const enrolled = await runPvrlink(["control", "enroll", "box", "--data", data]);
   expect(enrolled.code).toBe(0);
-  const cred = JSON.parse(enrolled.stdout) as { node: { http: string; udp: string } };
+  const cred = JSON.parse(enrolled.stdout) as { node: { http: string; udp: string; pin?: string } };
   expect((await runPvrlink(["control", "stop", "--data", data])).code).toBe(0);
   return { first, cred };
 }
