@@ -2,6 +2,7 @@
 import { $ } from "bun";
 import { PICTURE_START_CODE, SEQUENCE_END_CODE } from "../../codec/mpeg-video/start-codes.ts";
 import { decodePatternHeader, peekPatternHeaderLength } from "../../codec/pattern/pattern-header.ts";
+import { blockRule } from "../../codec/pattern/pattern-scheme.ts";
 import type { PictureRecord } from "../../codec/recording-index.ts";
 import { decodeSplitHeader, peekSplitHeaderLength } from "../../codec/split/split-format.ts";
 
@@ -89,8 +90,13 @@ export function leakView(
   }
   const body = wire.subarray(at);
   const bodyMask = new Uint8Array(body.length);
+  // slice-block's table lists spans; its rule says which bytes in each are ciphertext (public, like the table).
+  const rule = header === undefined ? undefined : blockRule(header.scheme);
   header?.ranges.forEach((offset, length) => {
-    bodyMask.fill(1, offset, offset + length);
+    if (rule === undefined) bodyMask.fill(1, offset, offset + length);
+    else
+      for (let r = 0; r < length; r += rule.period)
+        bodyMask.fill(1, offset + r, offset + Math.min(length, r + rule.crypt));
   });
   const encrypted = new Uint8Array(split.originalLength);
   const view = new Uint8Array(split.originalLength);

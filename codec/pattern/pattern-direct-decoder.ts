@@ -76,6 +76,7 @@ export class PatternDirectDecoder {
       pattern.ranges,
       pattern.directBodyLength,
       await this.#keystreamFor(pattern.salt),
+      pattern.scheme,
     );
     // The body's first bytes are a view into the caller's chunk, as for later chunks.
     const body = chunk.subarray(chunk.length - (rest.length - length));

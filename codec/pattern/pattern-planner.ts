@@ -3,14 +3,20 @@ import { RecordingIndexer, type VideoObserver } from "../container/recording-ind
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
 import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
-import { checkPatternScheme, type PatternScheme, schemeRanges } from "./pattern-scheme.ts";
+import {
+  blockRule,
+  checkPatternScheme,
+  type PatternScheme,
+  ruleBytes,
+  schemeRanges,
+} from "./pattern-scheme.ts";
 
 /** What the planner found: the ranges to encrypt, in offsets of the direct part's body. */
 export interface PatternPlan {
   scheme: PatternScheme;
   /** Sorted, disjoint, non-adjacent (coalesced), non-empty ranges of the direct body. */
   ranges: PatternRangeTable;
-  /** Σ range lengths. */
+  /** Bytes encrypted: Σ range lengths, or for slice-block Σ of its rule's bytes in each range. */
   encryptedBytes: number;
   /**
    * False when the recording's video is not MPEG-1/2 (H.264, MP4, unknown): slices are not scanned there, the
@@ -239,6 +245,14 @@ export class PatternPlanner implements VideoObserver {
       }
     });
     if (openLength > 0) out.push(openOffset, openLength);
+    // slice-block lists spans: what it encrypts is its rule applied to each (coalesced) range.
+    const rule = blockRule(this.#scheme);
+    if (rule !== undefined) {
+      encryptedBytes = 0;
+      out.forEach((_, length) => {
+        encryptedBytes += ruleBytes(rule, length);
+      });
+    }
     return { ranges: out, encryptedBytes };
   }
 }
