@@ -74,8 +74,8 @@ export const CONTENT: readonly ContentKind[] = [
 ];
 
 /** A broadcast-like GOP (12, two B-pictures), as the issue's quick check and bench/lib/bench-recordings.ts. */
-export function encodeArgs(source: string, container: "mpeg2video"): string[] {
-  return mpeg2RecordingArgs({ source, format: container, seconds: SECONDS, bitrate: "2M", overwrite: true });
+export function encodeArgs(source: string, container: "mpeg2video", seconds = SECONDS): string[] {
+  return mpeg2RecordingArgs({ source, format: container, seconds, bitrate: "2M", overwrite: true });
 }
 
 /**
@@ -158,11 +158,12 @@ function sliceEndsPlan(bytes: Uint8Array, index: RecordingIndex, s: SliceEnds) {
 export async function measureContent(
   content: ContentKind,
   outDir: string,
-  schemes = SCHEMES,
+  options: { schemes?: readonly BenchScheme[]; seconds?: number } = {},
 ): Promise<ContentResult> {
+  const schemes = options.schemes ?? SCHEMES;
   await mkdir(outDir, { recursive: true });
   const path = join(outDir, `${content.name}.m2v`);
-  await $`ffmpeg ${encodeArgs(content.source, "mpeg2video")} ${path}`.quiet();
+  await $`ffmpeg ${encodeArgs(content.source, "mpeg2video", options.seconds)} ${path}`.quiet();
   const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
   const index = indexRecording(bytes);
   const frames = await countFrames(path);

@@ -119,6 +119,15 @@ describe("planPattern() on every fixture", () => {
       }
     });
 
+    test(`planPattern() slice-block 1:9 encrypts what the listed block 1:9 does, with fewer ranges, in every container: ${name}`, () => {
+      const listed = planPattern(bytes, index, { kind: "block", crypt: 1, skip: 9 });
+      const rule = planPattern(bytes, index, { kind: "slice-block", crypt: 1, skip: 9 });
+      expect(rule.encryptedBytes).toBe(listed.encryptedBytes);
+      expect(rule.ranges.count).toBeLessThanOrEqual(listed.ranges.count);
+      if (index.container === "es" && listed.ranges.count > 0)
+        expect(rule.ranges.count).toBeLessThan(listed.ranges.count);
+    });
+
     test(`PatternPlanner.withIndexer() plans what a standalone planner plans and leaves the index unchanged: ${name}`, () => {
       for (const scheme of SCHEMES) {
         const alone = planPattern(bytes, index, scheme);
