@@ -39,6 +39,15 @@ export class PatternCipher {
   readonly #crypt: number = 0;
   readonly #period: number = 0;
 
+  /** The rule's crypt run, bytes (ruleBytes() reads it and `period` off the cipher itself). */
+  get crypt(): number {
+    return this.#crypt;
+  }
+
+  get period(): number {
+    return this.#period;
+  }
+
   /** `scheme`: the header's; only slice-block changes what the cipher does (it applies a rule inside ranges). */
   constructor(
     ranges: PatternRanges,
@@ -56,9 +65,10 @@ export class PatternCipher {
     }
   }
 
-  /** Encrypted bytes among a range's first `x` bytes. */
+  /** Encrypted bytes among a range's first `x` bytes (no allocation: this runs a few times per range). */
   #encrypted(x: number): number {
-    return this.#period === 0 ? x : ruleBytes({ crypt: this.#crypt, period: this.#period }, x);
+    if (this.#period === 0 || x <= this.#crypt) return x;
+    return ruleBytes(this, x);
   }
 
   /** Body bytes seen so far. */
@@ -127,7 +137,8 @@ export class PatternCipher {
       // ES, chunk in cache; shifted Int32Array words were no faster than the byte loop.
       const to = (Math.min(end, rEnd) - start) | 0;
       const from = (Math.max(start, offset) - start) | 0;
-      if (this.#period === 0) {
+      // A range no longer than a crypt run (every range of a cut slice) is encrypted whole under the rule too.
+      if (this.#period === 0 || length <= this.#crypt) {
         for (let x = from; x < to; x++, k++) chunk[x]! ^= ks[k]!;
       } else {
         k = this.#xorRule(chunk, ks, k, { from, to, base: (offset - start) | 0 });

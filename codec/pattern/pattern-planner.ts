@@ -6,6 +6,7 @@ import { PatternRangeTable } from "./pattern-range-table.ts";
 import {
   blockRule,
   checkPatternScheme,
+  PATTERN_BLOCK_BYTES,
   type PatternScheme,
   ruleBytes,
   schemeRanges,
@@ -163,9 +164,15 @@ export class PatternPlanner implements VideoObserver {
       const file = indexer.esToFileContiguous(start, end - start);
       if (file >= 0) this.#pend(this.#sliceCode, file, end - start);
       else {
-        schemeRanges({ kind: "block", crypt: s.crypt, skip: s.skip }, start, end, (es, len) => {
-          indexer.esToFile(es, len, this.#emit);
-        });
+        const run = s.crypt * PATTERN_BLOCK_BYTES;
+        const period = (s.crypt + s.skip) * PATTERN_BLOCK_BYTES;
+        for (let es = start; es < end; es += period) {
+          const len = Math.min(run, end - es);
+          // Most blocks lie inside one packet's payload: one lookup, no callback.
+          const at = indexer.esToFileContiguous(es, len);
+          if (at >= 0) this.#pend(this.#sliceCode, at, len);
+          else indexer.esToFile(es, len, this.#emit);
+        }
       }
     } else {
       schemeRanges(s, start, end, (es, len) => {

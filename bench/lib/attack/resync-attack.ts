@@ -48,8 +48,8 @@ function clearStartCodes(bytes: Uint8Array, encrypted: Uint8Array): number[] {
   return out;
 }
 
-/** The macroblock-syntax fields of a picture coding extension whose payload starts at `at` (after the id nibble). */
-function pictureCodingExtension(bytes: Uint8Array, at: number, codingType: number): PictureSyntax {
+/** The macroblock-syntax fields of a picture coding extension whose payload starts at `at` (at the id nibble). */
+export function pictureCodingExtension(bytes: Uint8Array, at: number, codingType: number): PictureSyntax {
   const c = new BitCursor(bytes);
   c.pos = at * 8 + 4;
   const fCode = [c.read(4), c.read(4), c.read(4), c.read(4)] as const;
@@ -104,7 +104,7 @@ function payloadEnd(bytes: Uint8Array): number {
 }
 
 /** A tail of a slice that parses exactly to the slice's end. */
-interface Tail {
+export interface Tail {
   /** Bit position of its first macroblock and of the bits after that macroblock's address increment. */
   start: number;
   afterIncrement: number;
@@ -120,7 +120,12 @@ interface Tail {
  * (the last sits at the row's end: it is never skipped, 6.3.16), or undefined. Parses from different offsets
  * merge once they hit the same macroblock start, so each bit position is parsed at most once (memoised).
  */
-function resync(data: Uint8Array, from: number, p: PictureSyntax, mbWidth: number): Tail | undefined {
+export function findTail(
+  data: Uint8Array,
+  from: number,
+  p: PictureSyntax,
+  mbWidth: number,
+): Tail | undefined {
   const payload = payloadEnd(data);
   const total = data.length * 8;
   if (from >= payload) return undefined;
@@ -241,7 +246,7 @@ export function resyncAttack(
     const nextCode = bytes[end + 3];
     if (nextCode === code) continue;
     const data = bytes.subarray(at + 4, end);
-    const tail = resync(data, (lastEncrypted + 1 - (at + 4)) * 8, picture, mbWidth);
+    const tail = findTail(data, (lastEncrypted + 1 - (at + 4)) * 8, picture, mbWidth);
     if (tail === undefined) continue;
     recoveredSlices++;
     recoveredMacroblocks += tail.macroblocks;
