@@ -8,7 +8,7 @@ import { indexRecording, RecordingIndexer } from "../container/recording-indexer
 import { TsDemuxer } from "../container/ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "../container/ts-packet.ts";
 import type { ByteRange, RecordingIndex } from "../recording-index.ts";
-import { checkPatternRanges } from "./pattern-header.ts";
+import { checkPatternRanges, patternHeaderLength } from "./pattern-header.ts";
 import { type PatternPlan, PatternPlanner, planPattern } from "./pattern-planner.ts";
 import { blockRule, DEFAULT_PATTERN_SCHEME, type PatternScheme, ruleBytes } from "./pattern-scheme.ts";
 
@@ -172,6 +172,21 @@ describe("PatternPlanner on bad input", () => {
         expected.push({ offset: r.offset + k * body, length: r.length });
     expect(expected.length).toBeGreaterThan(65_536);
     expect(plan.ranges.toArray()).toEqual(expected);
+  });
+
+  test("PatternPlanner.finish() refuses a plan whose header would outgrow the limit, with ERR_PATTERN_HEADER_LENGTH", () => {
+    const bytes = patternFixtures().find(([name]) => name === "containers/ts-mpeg2.ts")![1];
+    const index = indexRecording(bytes);
+    const fits = new PatternPlanner({ kind: "slice-block", crypt: 1, skip: 9 });
+    fits.push(bytes);
+    const plan = fits.finish(index);
+    expect(plan.ranges.count).toBeGreaterThan(10);
+    const tight = new PatternPlanner(
+      { kind: "slice-block", crypt: 1, skip: 9 },
+      { maxHeaderBytes: patternHeaderLength(plan.ranges) - 1 },
+    );
+    tight.push(bytes);
+    expect(() => tight.finish(index)).toThrow(expect.objectContaining({ code: "ERR_PATTERN_HEADER_LENGTH" }));
   });
 
   test("PatternPlanner.finish() rejects an index of another container", () => {

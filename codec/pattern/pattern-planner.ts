@@ -1,7 +1,10 @@
 /** @module Finds the pattern ranges of a recording's direct part: the chosen bytes of every P/B slice, in direct-body offsets. */
+
+import { codecError } from "../codec-error.ts";
 import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
 import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
+import { MAX_PATTERN_HEADER_BYTES, patternHeaderLength } from "./pattern-header.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import {
   blockRule,
@@ -69,9 +72,13 @@ export class PatternPlanner implements VideoObserver {
    * A planner with an indexer of its own: push() the recording, then finish(index). It indexes the bytes a
    * second time; a sender that indexes anyway should use withIndexer().
    */
-  constructor(scheme: PatternScheme) {
+  /** Largest pattern header the plan may need (MAX_PATTERN_HEADER_BYTES unless a test lowers it). */
+  readonly #maxHeaderBytes: number;
+
+  constructor(scheme: PatternScheme, options: { maxHeaderBytes?: number } = {}) {
     checkPatternScheme(scheme);
     this.#scheme = scheme;
+    this.#maxHeaderBytes = options.maxHeaderBytes ?? MAX_PATTERN_HEADER_BYTES;
   }
 
   /** An indexer and a planner that rides on its scan: push the recording into `indexer` only. */
@@ -138,7 +145,19 @@ export class PatternPlanner implements VideoObserver {
       return { scheme: this.#scheme, ranges: new PatternRangeTable(), encryptedBytes: 0, supported };
     // The index is of the same bytes, so its pictures are the ones the pending pieces are settled against.
     this.#settle(own.pictures, true);
-    return { scheme: this.#scheme, ...this.#select(index), supported };
+    const selected = this.#select(index);
+    // Said here, before any byte is sent, rather than by the encoder mid-send: a block scheme lists a range per
+    // 160 bytes of slice data cut by packet headers (about 18 MB of header per GiB of TS), so a TS of a few GiB
+    // outgrows what a receiver buffers. The sender then chooses another protection.
+    const headerLength = patternHeaderLength(selected.ranges);
+    if (headerLength > this.#maxHeaderBytes) {
+      throw codecError(
+        "ERR_PATTERN_HEADER_LENGTH",
+        `Cannot plan pattern ranges: ${selected.ranges.count} ranges need a ${headerLength}-byte header, over the ${this.#maxHeaderBytes}-byte limit`,
+        0,
+      );
+    }
+    return { scheme: this.#scheme, ...selected, supported };
   }
 
   /** The open slice's data ends at `end` (the next start code's prefix): note the scheme's pieces of it. */
