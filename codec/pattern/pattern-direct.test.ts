@@ -83,25 +83,28 @@ describe("pattern mode round trip on every fixture", () => {
 });
 
 describe("PatternCipher", () => {
-  test("PatternCipher gives the same ciphertext for every chunking", async () => {
-    const ranges = [
-      { offset: 3, length: 40 },
-      { offset: 50, length: 1 },
-      { offset: 60, length: 100 },
-      { offset: 999, length: 1 },
-    ];
-    const ks = await makePatternKeystream(SESSION_KEY, SALT);
-    const reference = new Uint8Array(1000).map((_, i) => i & 0xff);
-    const whole = reference.slice();
-    new PatternCipher(ranges, 1000, ks).apply(whole);
-    for (let seed = 1; seed <= 20; seed++) {
-      const data = reference.slice();
-      const c = new PatternCipher(ranges, 1000, ks);
-      for (const piece of new SeededRandom(seed).chunks(data)) c.apply(piece);
-      c.finish();
-      expect(data).toEqual(whole);
-    }
-  });
+  for (const scheme of [undefined, { kind: "slice-block", crypt: 1, skip: 2 } as const]) {
+    test(`PatternCipher gives the same ciphertext for every chunking: ${scheme === undefined ? "whole ranges" : "slice-block 1:2"}`, async () => {
+      const ranges = [
+        { offset: 3, length: 40 },
+        { offset: 50, length: 1 },
+        { offset: 60, length: 100 },
+        { offset: 999, length: 1 },
+      ];
+      const ks = await makePatternKeystream(SESSION_KEY, SALT);
+      const reference = new Uint8Array(1000).map((_, i) => i & 0xff);
+      const whole = reference.slice();
+      new PatternCipher(ranges, 1000, ks, scheme).apply(whole);
+      expect(whole).not.toEqual(reference);
+      for (let seed = 1; seed <= 20; seed++) {
+        const data = reference.slice();
+        const c = new PatternCipher(ranges, 1000, ks, scheme);
+        for (const piece of new SeededRandom(seed).chunks(data)) c.apply(piece);
+        c.finish();
+        expect(data).toEqual(whole);
+      }
+    });
+  }
 
   // 1.2 MB of range bytes spans several of the cipher's 256 KiB keystream runs.
   const layouts: Array<[string, number, Array<{ offset: number; length: number }>]> = [

@@ -1,16 +1,19 @@
 /** @module The re-synchronising attacker: recovers the clear tail of each partly encrypted MPEG-2 slice and rebuilds it as a decodable slice. */
+import {
+  EXTENSION_START_CODE,
+  isSliceStartCode,
+  PICTURE_CODING_EXTENSION_ID,
+  PICTURE_START_CODE,
+  SEQUENCE_HEADER_CODE,
+} from "../../../codec/mpeg-video/start-codes.ts";
 import { BitCursor, type PictureSyntax, parseMacroblock } from "./mpeg2-macroblock.ts";
 import { ADDRESS_INCREMENT, codeOf, MACROBLOCK_ESCAPE } from "./mpeg2-vlc.ts";
 
-/** Start code values (ISO/IEC 13818-2 Table 6-1) and the picture coding extension id (Table 6-2). */
-const PICTURE = 0x00;
-const SLICE_LAST = 0xaf;
-const SEQUENCE_HEADER = 0xb3;
-const EXTENSION = 0xb5;
-const PICTURE_CODING_EXTENSION_ID = 8;
+/** picture_structure "frame picture" (ISO/IEC 13818-2 Table 6-14); picture_coding_type P and B (Table 6-12). */
 const FRAME_PICTURE = 3;
 const P_TYPE = 2;
 const B_TYPE = 3;
+/** Luma samples across a macroblock (6.1.1.8). */
 const MACROBLOCK = 16;
 /** Address increments above this take macroblock_escape codes (Table B-1). */
 const MAX_INCREMENT = 33;
@@ -223,15 +226,15 @@ export function resyncAttack(
     const end = starts[k + 1] ?? bytes.length;
     const code = bytes[at + 3]!;
     const unit = bytes.subarray(at, end);
-    if (code === SEQUENCE_HEADER) {
+    if (code === SEQUENCE_HEADER_CODE) {
       mbWidth = Math.ceil((((bytes[at + 4]! << 4) | (bytes[at + 5]! >> 4)) >>> 0) / MACROBLOCK);
-    } else if (code === PICTURE) {
+    } else if (code === PICTURE_START_CODE) {
       codingType = (bytes[at + 5]! >> 3) & 7;
       picture = undefined;
-    } else if (code === EXTENSION && bytes[at + 4]! >> 4 === PICTURE_CODING_EXTENSION_ID) {
+    } else if (code === EXTENSION_START_CODE && bytes[at + 4]! >> 4 === PICTURE_CODING_EXTENSION_ID) {
       picture = pictureCodingExtension(bytes, at + 4, codingType);
     }
-    const isSlice = code >= 1 && code <= SLICE_LAST;
+    const isSlice = isSliceStartCode(code);
     const isPB = codingType === P_TYPE || codingType === B_TYPE;
     let lastEncrypted = -1;
     if (isSlice)
