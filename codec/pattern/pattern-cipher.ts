@@ -48,17 +48,19 @@ export class PatternCipher {
     return this.#period;
   }
 
-  /** `scheme`: the header's; only slice-block changes what the cipher does (it applies a rule inside ranges). */
+  /**
+   * `plan.scheme`: the header's; only slice-block changes what the cipher does (it applies a rule inside each
+   * range). Without one, every range byte is encrypted.
+   */
   constructor(
-    ranges: PatternRanges,
+    plan: { ranges: PatternRanges; scheme?: PatternScheme | undefined },
     bodyLength: number,
     keystream: PatternKeystream,
-    scheme?: PatternScheme,
   ) {
-    this.#ranges = PatternRangeTable.from(ranges);
+    this.#ranges = PatternRangeTable.from(plan.ranges);
     this.#bodyLength = bodyLength;
     this.#keystream = keystream;
-    const rule = scheme === undefined ? undefined : blockRule(scheme);
+    const rule = plan.scheme === undefined ? undefined : blockRule(plan.scheme);
     if (rule !== undefined) {
       this.#crypt = rule.crypt;
       this.#period = rule.period;
@@ -141,7 +143,7 @@ export class PatternCipher {
       if (this.#period === 0 || length <= this.#crypt) {
         for (let x = from; x < to; x++, k++) chunk[x]! ^= ks[k]!;
       } else {
-        k = this.#xorRule(chunk, ks, k, { from, to, base: (offset - start) | 0 });
+        k = this.#xorRule(chunk, ks, { k, from, to, base: (offset - start) | 0 });
       }
       if (rEnd > end) break;
       before += this.#encrypted(length);
@@ -151,18 +153,18 @@ export class PatternCipher {
   }
 
   /**
-   * XORs keystream from `ks[k]` into the crypt runs of one range within chunk indices [from, to); the range
+   * XORs keystream from `ks[span.k]` into the crypt runs of one range within chunk indices [from, to); the range
    * starts at chunk index `base` (negative when it began in an earlier chunk). Returns the next keystream index.
    */
   #xorRule(
     chunk: Uint8Array,
     ks: Uint8Array,
-    k: number,
-    span: { from: number; to: number; base: number },
+    span: { k: number; from: number; to: number; base: number },
   ): number {
     const crypt = this.#crypt;
     const period = this.#period;
     const { to, base } = span;
+    let k = span.k;
     let x = span.from;
     while (x < to) {
       const phase = (x - base) % period;

@@ -73,10 +73,9 @@ export class PatternDirectDecoder {
     this.#pattern = pattern;
     this.#head = new Uint8Array(0);
     this.#cipher = new PatternCipher(
-      pattern.ranges,
+      pattern,
       pattern.directBodyLength,
       await this.#keystreamFor(pattern.salt),
-      pattern.scheme,
     );
     // The body's first bytes are a view into the caller's chunk, as for later chunks.
     const body = chunk.subarray(chunk.length - (rest.length - length));

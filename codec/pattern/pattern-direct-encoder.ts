@@ -72,7 +72,11 @@ export class PatternDirectEncoder {
     this.#split = split;
     this.#head = new Uint8Array(0);
     const header = rebindPatternHeader(this.#header, split.sha256, split.bodyLength, this.#tableEnd);
-    this.#cipher = new PatternCipher(this.#ranges, split.bodyLength, this.#keystream, this.#scheme);
+    this.#cipher = new PatternCipher(
+      { ranges: this.#ranges, scheme: this.#scheme },
+      split.bodyLength,
+      this.#keystream,
+    );
     const body = chunk.subarray(length - (joined.length - chunk.length));
     this.#cipher.apply(body);
     const out = [joined.subarray(0, length), header];

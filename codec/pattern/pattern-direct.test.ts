@@ -94,11 +94,11 @@ describe("PatternCipher", () => {
       const ks = await makePatternKeystream(SESSION_KEY, SALT);
       const reference = new Uint8Array(1000).map((_, i) => i & 0xff);
       const whole = reference.slice();
-      new PatternCipher(ranges, 1000, ks, scheme).apply(whole);
+      new PatternCipher({ ranges, scheme }, 1000, ks).apply(whole);
       expect(whole).not.toEqual(reference);
       for (let seed = 1; seed <= 20; seed++) {
         const data = reference.slice();
-        const c = new PatternCipher(ranges, 1000, ks, scheme);
+        const c = new PatternCipher({ ranges, scheme }, 1000, ks);
         for (const piece of new SeededRandom(seed).chunks(data)) c.apply(piece);
         c.finish();
         expect(data).toEqual(whole);
@@ -134,7 +134,7 @@ describe("PatternCipher", () => {
       test(`PatternCipher XORs ${ruleName} with the keystream at their ordinal among encrypted bytes: ${name}`, async () => {
         const data = new Uint8Array(size).map((_, i) => (i * 13) & 0xff);
         const original = data.slice();
-        const c = new PatternCipher(ranges, size, await makePatternKeystream(SESSION_KEY, SALT), scheme);
+        const c = new PatternCipher({ ranges, scheme }, size, await makePatternKeystream(SESSION_KEY, SALT));
         // Random pieces, then the rest in one piece: spans past 64 KiB take the cipher's cache-warming pass.
         const pieces = new SeededRandom(7).chunks(data.subarray(0, size >> 1));
         for (const piece of [...pieces, data.subarray(size >> 1)]) c.apply(piece);
@@ -158,7 +158,7 @@ describe("PatternCipher", () => {
 
   test("PatternCipher rejects bytes past the body and a short body", async () => {
     const ks = await makePatternKeystream(SESSION_KEY, SALT);
-    const c = new PatternCipher([{ offset: 0, length: 4 }], 8, ks);
+    const c = new PatternCipher({ ranges: [{ offset: 0, length: 4 }] }, 8, ks);
     c.apply(new Uint8Array(6));
     expect(() => c.finish()).toThrow(CodecError);
     expect(() => c.apply(new Uint8Array(3))).toThrow(CodecError);

@@ -86,8 +86,9 @@ export interface MacroblockParse {
   afterIncrement: number;
 }
 
-function motionVector(c: BitCursor, fH: number, fV: number, dmv: boolean): boolean {
-  for (const f of [fH, fV]) {
+/** One motion_vector(r, s) (6.2.5.2.1): horizontal then vertical, each with its f_code's residual. */
+function motionVector(c: BitCursor, fCodes: readonly [number, number], dmv: boolean): boolean {
+  for (const f of fCodes) {
     const code = c.vlc(MOTION_CODE);
     if (code < 0) return false;
     if (code !== 0) {
@@ -99,28 +100,31 @@ function motionVector(c: BitCursor, fH: number, fV: number, dmv: boolean): boole
   return true;
 }
 
-function motionVectors(c: BitCursor, p: PictureSyntax, s: 0 | 1, motionType: number): boolean {
-  const fH = p.fCode[2 * s]!;
-  const fV = p.fCode[2 * s + 1]!;
+/** motion_vectors(s) (6.2.5.2) for direction `s` (0 forward, 1 backward) under `motionType`. */
+function motionVectors(c: BitCursor, p: PictureSyntax, mv: { s: 0 | 1; motionType: number }): boolean {
+  const { s, motionType } = mv;
+  const fCodes = [p.fCode[2 * s]!, p.fCode[2 * s + 1]!] as const;
   // Table 6-17 / 6-18: how many vectors, field or frame format, dual prime.
   const dmv = motionType === MOTION_DUAL_PRIME;
   const count = p.frame ? (motionType === MOTION_FIELD ? 2 : 1) : motionType === 2 ? 2 : 1;
   const fieldFormat = p.frame ? motionType !== 2 : true;
   for (let r = 0; r < count; r++) {
     if (count === 2 || (fieldFormat && !dmv)) c.pos += 1; // motion_vertical_field_select
-    if (!motionVector(c, fH, fV, dmv)) return false;
+    if (!motionVector(c, fCodes, dmv)) return false;
   }
   return true;
 }
 
-function block(c: BitCursor, intra: boolean, chroma: boolean, intraVlc: boolean): boolean {
+/** block(i) (6.2.6): an intra block's DC size and differential, then coefficients to end_of_block. */
+function block(c: BitCursor, p: PictureSyntax, kind: { intra: boolean; chroma: boolean }): boolean {
+  const { intra, chroma } = kind;
   let i = 0;
   if (intra) {
     const size = c.vlc(chroma ? DC_SIZE_CHROMA : DC_SIZE_LUMA);
     if (size < 0) return false;
     c.pos += size;
     // Table B-15 (intra_vlc_format 1) is not modelled: the bench's recordings never set it.
-    if (intraVlc) return false;
+    if (p.intraVlcFormat) return false;
   }
   let first = !intra;
   for (;;) {
@@ -172,9 +176,9 @@ export function parseMacroblock(c: BitCursor, p: PictureSyntax): MacroblockParse
   if (p.frame && !p.framePredFrameDct && (intra || (type & MB_PATTERN) !== 0)) c.pos += 1; // dct_type
   if ((type & MB_QUANT) !== 0 && c.read(5) === 0) return bad;
   if ((type & MB_FORWARD) !== 0 || (intra && p.concealmentMotionVectors)) {
-    if (!motionVectors(c, p, 0, motionType)) return bad;
+    if (!motionVectors(c, p, { s: 0, motionType })) return bad;
   }
-  if ((type & MB_BACKWARD) !== 0 && !motionVectors(c, p, 1, motionType)) return bad;
+  if ((type & MB_BACKWARD) !== 0 && !motionVectors(c, p, { s: 1, motionType })) return bad;
   if (intra && p.concealmentMotionVectors && c.read(1) !== 1) return bad;
   let cbp = intra ? 0b111111 : 0;
   if ((type & MB_PATTERN) !== 0) {
@@ -183,7 +187,7 @@ export function parseMacroblock(c: BitCursor, p: PictureSyntax): MacroblockParse
   }
   for (let b = 0; b < BLOCKS_420; b++) {
     if ((cbp & (1 << (BLOCKS_420 - 1 - b))) === 0) continue;
-    if (!block(c, intra, b >= LUMA_BLOCKS, p.intraVlcFormat)) return bad;
+    if (!block(c, p, { intra, chroma: b >= LUMA_BLOCKS })) return bad;
   }
   return { increment, afterIncrement };
 }

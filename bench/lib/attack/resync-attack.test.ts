@@ -108,7 +108,7 @@ describe("findTail()", () => {
         for (let b = 0; b < 16; b++) data[b] = rng.below(256);
         tried++;
         total += [...truth.keys()].filter((at) => at >= 16 * 8).length;
-        const tail = findTail(data, 16 * 8, s.picture, mbWidth);
+        const tail = findTail(data, 16 * 8, { picture: s.picture, mbWidth });
         if (tail === undefined) continue;
         // The tail's chain, with columns summed back from the row's end as the attacker places them.
         const chain: Array<[number, number]> = [];

@@ -126,9 +126,9 @@ export interface Tail {
 export function findTail(
   data: Uint8Array,
   from: number,
-  p: PictureSyntax,
-  mbWidth: number,
+  row: { picture: PictureSyntax; mbWidth: number },
 ): Tail | undefined {
+  const { picture: p, mbWidth } = row;
   const payload = payloadEnd(data);
   const total = data.length * 8;
   if (from >= payload) return undefined;
@@ -172,7 +172,8 @@ export function findTail(
 }
 
 /** The rebuilt slice: fresh header with the guessed quantiser, the first macroblock's true column, then the tail's bits. */
-function rebuildSlice(code: number, data: Uint8Array, tail: Tail, quantiser: number): Uint8Array {
+function rebuildSlice(slice: { code: number; data: Uint8Array }, tail: Tail, quantiser: number): Uint8Array {
+  const { code, data } = slice;
   const w = new BitWriter();
   w.write(0x000001, 24);
   w.write(code, 8);
@@ -249,11 +250,11 @@ export function resyncAttack(
     const nextCode = bytes[end + 3];
     if (nextCode === code) continue;
     const data = bytes.subarray(at + 4, end);
-    const tail = findTail(data, (lastEncrypted + 1 - (at + 4)) * 8, picture, mbWidth);
+    const tail = findTail(data, (lastEncrypted + 1 - (at + 4)) * 8, { picture, mbWidth });
     if (tail === undefined) continue;
     recoveredSlices++;
     recoveredMacroblocks += tail.macroblocks;
-    out.push(rebuildSlice(code, data, tail, quantiser));
+    out.push(rebuildSlice({ code, data }, tail, quantiser));
   }
   return { view: Buffer.concat(out), attackedSlices, recoveredSlices, recoveredMacroblocks };
 }
