@@ -227,14 +227,20 @@ export class PatternPlanner implements VideoObserver {
     const n = 3 * this.#pendingRows;
     let p = this.#picture;
     let k = 0;
+    // The pieces of one slice share its tag, and so the verdict: decided once per slice (a block scheme on a
+    // TS has a piece per 160 bytes of slice data).
+    let lastTag = Number.NaN;
+    let keep = false;
     for (; k < n; k += 3) {
       const tag = rows[k]!;
       if (tag >= limit) break;
-      while (p + 1 < pics.length && pics[p + 1]!.offset <= tag) p++;
-      const pic = pics[p];
-      if (pic === undefined || pic.type === "I" || tag < pic.offset || tag >= pic.offset + pic.length)
-        continue;
-      this.#pieces.push(rows[k + 1]!, rows[k + 2]!);
+      if (tag !== lastTag) {
+        lastTag = tag;
+        while (p + 1 < pics.length && pics[p + 1]!.offset <= tag) p++;
+        const pic = pics[p];
+        keep = !(pic === undefined || pic.type === "I" || tag < pic.offset || tag >= pic.offset + pic.length);
+      }
+      if (keep) this.#pieces.push(rows[k + 1]!, rows[k + 2]!);
     }
     this.#picture = p;
     if (k > 0) {
@@ -264,9 +270,31 @@ export class PatternPlanner implements VideoObserver {
       }
       encryptedBytes += length;
     };
-    this.#pieces.forEach((start, length) => {
+    const pieces = this.#pieces;
+    const count = pieces.count;
+    for (let i = 0; i < count; i++) {
+      const start = pieces.offsetAt(i);
+      const fileEnd = start + pieces.lengthAt(i);
+      while (r < prot.length && prot[r]!.offset + prot[r]!.length <= start) {
+        protectedBefore += prot[r]!.length;
+        r++;
+      }
+      const next = prot[r];
+      if (next === undefined || fileEnd <= next.offset) {
+        // The usual piece, wholly before the next protected range: emit() inlined, as a block scheme on a TS
+        // comes here once per 160 bytes of slice data.
+        const offset = start - protectedBefore;
+        const length = fileEnd - start;
+        if (openLength > 0 && openOffset + openLength === offset) openLength += length;
+        else {
+          if (openLength > 0) out.push(openOffset, openLength);
+          openOffset = offset;
+          openLength = length;
+        }
+        encryptedBytes += length;
+        continue;
+      }
       let file = start;
-      const fileEnd = start + length;
       // Clip against the protected ranges: what lies inside one travels sealed through the node anyway.
       while (file < fileEnd) {
         while (r < prot.length && prot[r]!.offset + prot[r]!.length <= file) {
@@ -281,7 +309,7 @@ export class PatternPlanner implements VideoObserver {
         if (file < pr.offset) emit(file, pr.offset - file);
         file = Math.max(file, pr.offset + pr.length);
       }
-    });
+    }
     if (openLength > 0) out.push(openOffset, openLength);
     // slice-block lists spans: what it encrypts is its rule applied to each (coalesced) range.
     const rule = blockRule(this.#scheme);
