@@ -38,15 +38,7 @@ export class PatternCipher {
   /** slice-block's rule inside each range (bytes); #period 0: every byte of a range is encrypted. */
   readonly #crypt: number = 0;
   readonly #period: number = 0;
-
-  /** The rule's crypt run, bytes (ruleBytes() reads it and `period` off the cipher itself). */
-  get crypt(): number {
-    return this.#crypt;
-  }
-
-  get period(): number {
-    return this.#period;
-  }
+  readonly #rule: { crypt: number; period: number } | undefined;
 
   /**
    * `plan.scheme`: the header's; only slice-block changes what the cipher does (it applies a rule inside each
@@ -61,6 +53,7 @@ export class PatternCipher {
     this.#bodyLength = bodyLength;
     this.#keystream = keystream;
     const rule = plan.scheme === undefined ? undefined : blockRule(plan.scheme);
+    this.#rule = rule;
     if (rule !== undefined) {
       this.#crypt = rule.crypt;
       this.#period = rule.period;
@@ -69,8 +62,8 @@ export class PatternCipher {
 
   /** Encrypted bytes among a range's first `x` bytes (no allocation: this runs a few times per range). */
   #encrypted(x: number): number {
-    if (this.#period === 0 || x <= this.#crypt) return x;
-    return ruleBytes(this, x);
+    const rule = this.#rule;
+    return rule === undefined || x <= rule.crypt ? x : ruleBytes(rule, x);
   }
 
   /** Body bytes seen so far. */

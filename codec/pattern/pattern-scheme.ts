@@ -12,9 +12,10 @@ export const PATTERN_BLOCK_BYTES = 16;
  *   in a crypt run (CTR needs no whole blocks).
  * - `full`: every byte of every P/B slice after its start code; the upper bound of the family.
  * - `slice-block`: the `block` pattern defined by a rule instead of listed: the range table holds each slice's
- *   data span (one range per slice, or per piece of it where a TS or PS packet header interrupts it), and
- *   sender and receiver both encrypt `crypt` blocks then skip `skip` from each range's first byte. The same
- *   bytes as `block` in an elementary stream, at a tenth of its table (one row per slice, not per period).
+ *   data span, and sender and receiver both encrypt `crypt` blocks then skip `skip` from each range's first
+ *   byte. A slice cut by TS or PS packet headers has its crypt runs listed one by one instead (each no longer
+ *   than a run, so the rule encrypts it whole). The same bytes as `block` in every container; in an elementary
+ *   stream at a tenth of its table (one row per slice, not per period).
  */
 export type PatternScheme =
   | { kind: "slice-start"; bytes: number }
@@ -31,7 +32,7 @@ export const SCHEME_SLICE_BLOCK = 4;
 /**
  * The default: chosen by the leak bench (docs/security.md), the cheapest scheme that leaves nothing useful to
  * ffmpeg and to the re-synchronising attacker of bench/lib/attack/ (slice-start 64, the former default, left up
- * to 85 % of the frames visible to that attacker).
+ * to 86 % of the frames visible to that attacker).
  */
 export const DEFAULT_PATTERN_SCHEME: PatternScheme = { kind: "slice-block", crypt: 1, skip: 9 };
 
