@@ -101,7 +101,11 @@ export async function splitCost(
         directBodyLength: body,
         ranges: plan.ranges,
       });
-      cipher = new PatternCipher(plan.ranges, body, await makePatternKeystream(sessionKey, salt));
+      cipher = new PatternCipher(
+        { ranges: plan.ranges, scheme },
+        body,
+        await makePatternKeystream(sessionKey, salt),
+      );
     }
     const router = new RangeRouter(index.protectedRanges, bytes.length);
     const hash2 = createHash("sha256");

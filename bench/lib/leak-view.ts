@@ -2,6 +2,7 @@
 import { $ } from "bun";
 import { PICTURE_START_CODE, SEQUENCE_END_CODE } from "../../codec/mpeg-video/start-codes.ts";
 import { decodePatternHeader, peekPatternHeaderLength } from "../../codec/pattern/pattern-header.ts";
+import { blockRule } from "../../codec/pattern/pattern-scheme.ts";
 import type { PictureRecord } from "../../codec/recording-index.ts";
 import { decodeSplitHeader, peekSplitHeaderLength } from "../../codec/split/split-format.ts";
 
@@ -54,6 +55,11 @@ export interface LeakViewResult {
   zeroed: number;
   /** Pattern-mode wire bytes carried a pattern header. */
   patterned: boolean;
+  /**
+   * One flag per view byte, 1 where the byte is ciphertext: what the attacker reads from the clear pattern
+   * header's range table (the scheme is public, only the key is secret).
+   */
+  encrypted: Uint8Array;
 }
 
 /**
@@ -74,14 +80,25 @@ export function leakView(
     throw new Error(`leak: views are built for ES recordings, not ${split.container}`);
   let at = splitLength;
   let patterned = false;
+  let header: ReturnType<typeof decodePatternHeader> | undefined;
   if (wire[at] === 0x50 /* "P" of PVRPATRN */) {
     const len = peekPatternHeaderLength(wire.subarray(at));
     if (len === undefined) throw new Error("leak: truncated pattern header");
-    decodePatternHeader(wire.subarray(at, at + len));
+    header = decodePatternHeader(wire.subarray(at, at + len));
     at += len;
     patterned = true;
   }
   const body = wire.subarray(at);
+  const bodyMask = new Uint8Array(body.length);
+  // slice-block's table lists spans; its rule says which bytes in each are ciphertext (public, like the table).
+  const rule = header === undefined ? undefined : blockRule(header.scheme);
+  header?.ranges.forEach((offset, length) => {
+    if (rule === undefined) bodyMask.fill(1, offset, offset + length);
+    else
+      for (let r = 0; r < length; r += rule.period)
+        bodyMask.fill(1, offset + r, offset + Math.min(length, r + rule.crypt));
+  });
+  const encrypted = new Uint8Array(split.originalLength);
   const view = new Uint8Array(split.originalLength);
   const byOffset = new Map(pictures.map((p) => [p.offset, p]));
   let pos = 0;
@@ -90,6 +107,7 @@ export function leakView(
   let zeroed = 0;
   for (const r of split.ranges) {
     view.set(body.subarray(b, b + (r.offset - pos)), pos);
+    encrypted.set(bodyMask.subarray(b, b + (r.offset - pos)), pos);
     b += r.offset - pos;
     const padded = padGrey(grey, r.length, byOffset.get(r.offset)?.temporalReference ?? 0);
     if (padded) {
@@ -101,5 +119,6 @@ export function leakView(
     pos = r.offset + r.length;
   }
   view.set(body.subarray(b), pos);
-  return { view, greyed, zeroed, patterned };
+  encrypted.set(bodyMask.subarray(b), pos);
+  return { view, greyed, zeroed, patterned, encrypted };
 }

@@ -1,6 +1,7 @@
 /** @module Applies a pattern keystream to the ranges of a direct body streamed in chunks: encrypts and decrypts alike, in place. */
 import { codecError } from "../codec-error.ts";
 import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
+import { blockRule, type PatternScheme, ruleBytes } from "./pattern-scheme.ts";
 
 /**
  * Keystream bytes [position, position + length) of one transfer, as a new array (crypto/keystream.ts makes
@@ -34,11 +35,35 @@ export class PatternCipher {
   /** Keystream made ahead: bytes [#runStart, #runStart + #run.length). */
   #run: Uint8Array = new Uint8Array(0);
   #runStart = 0;
+  /** slice-block's rule inside each range (bytes); #period 0: every byte of a range is encrypted. */
+  readonly #crypt: number = 0;
+  readonly #period: number = 0;
+  readonly #rule: { crypt: number; period: number } | undefined;
 
-  constructor(ranges: PatternRanges, bodyLength: number, keystream: PatternKeystream) {
-    this.#ranges = PatternRangeTable.from(ranges);
+  /**
+   * `plan.scheme`: the header's; only slice-block changes what the cipher does (it applies a rule inside each
+   * range). Without one, every range byte is encrypted.
+   */
+  constructor(
+    plan: { ranges: PatternRanges; scheme?: PatternScheme | undefined },
+    bodyLength: number,
+    keystream: PatternKeystream,
+  ) {
+    this.#ranges = PatternRangeTable.from(plan.ranges);
     this.#bodyLength = bodyLength;
     this.#keystream = keystream;
+    const rule = plan.scheme === undefined ? undefined : blockRule(plan.scheme);
+    this.#rule = rule;
+    if (rule !== undefined) {
+      this.#crypt = rule.crypt;
+      this.#period = rule.period;
+    }
+  }
+
+  /** Encrypted bytes among a range's first `x` bytes (no allocation: this runs a few times per range). */
+  #encrypted(x: number): number {
+    const rule = this.#rule;
+    return rule === undefined || x <= rule.crypt ? x : ruleBytes(rule, x);
   }
 
   /** Body bytes seen so far. */
@@ -70,16 +95,17 @@ export class PatternCipher {
     if (i >= count) return;
     const firstOffset = ranges.offsetAt(i);
     if (firstOffset >= end) return;
-    const ksStart = before + Math.max(0, start - firstOffset);
+    const ksStart = before + this.#encrypted(Math.max(0, start - firstOffset));
     let need = 0;
     let spanEnd = start;
     for (let j = i; j < count; j++) {
       const offset = ranges.offsetAt(j);
       if (offset >= end) break;
       spanEnd = Math.min(end, offset + ranges.lengthAt(j));
-      need += spanEnd - Math.max(start, offset);
+      need += this.#encrypted(spanEnd - offset) - this.#encrypted(Math.max(start, offset) - offset);
     }
-    if (need === 0) return;
+    // Under slice-block a chunk may hold only skipped bytes yet finish ranges: it must still move past them.
+    if (need === 0 && this.#period === 0) return;
     const spanStart = Math.max(start, firstOffset) - start;
     if (spanEnd - start - spanStart >= WARM_SPAN_BYTES) {
       // A native sequential pass over the span first (a search for bytes that need not be there): the
@@ -105,12 +131,44 @@ export class PatternCipher {
       // through DataView (range and keystream offsets share no alignment): 0.021 against 0.055 s on the bench
       // ES, chunk in cache; shifted Int32Array words were no faster than the byte loop.
       const to = (Math.min(end, rEnd) - start) | 0;
-      for (let x = (Math.max(start, offset) - start) | 0; x < to; x++, k++) chunk[x]! ^= ks[k]!;
+      const from = (Math.max(start, offset) - start) | 0;
+      // A range no longer than a crypt run (every range of a cut slice) is encrypted whole under the rule too.
+      if (this.#period === 0 || length <= this.#crypt) {
+        for (let x = from; x < to; x++, k++) chunk[x]! ^= ks[k]!;
+      } else {
+        k = this.#xorRule(chunk, ks, { k, from, to, base: (offset - start) | 0 });
+      }
       if (rEnd > end) break;
-      before += length;
+      before += this.#encrypted(length);
     }
     this.#next = i;
     this.#before = before;
+  }
+
+  /**
+   * XORs keystream from `ks[span.k]` into the crypt runs of one range within chunk indices [from, to); the range
+   * starts at chunk index `base` (negative when it began in an earlier chunk). Returns the next keystream index.
+   */
+  #xorRule(
+    chunk: Uint8Array,
+    ks: Uint8Array,
+    span: { k: number; from: number; to: number; base: number },
+  ): number {
+    const crypt = this.#crypt;
+    const period = this.#period;
+    const { to, base } = span;
+    let k = span.k;
+    let x = span.from;
+    while (x < to) {
+      const phase = (x - base) % period;
+      if (phase >= crypt) {
+        x += period - phase;
+        continue;
+      }
+      const runEnd = Math.min(to, x - phase + crypt);
+      for (; x < runEnd; x++, k++) chunk[x]! ^= ks[k]!;
+    }
+    return k;
   }
 
   /**

@@ -73,7 +73,7 @@ export class PatternDirectDecoder {
     this.#pattern = pattern;
     this.#head = new Uint8Array(0);
     this.#cipher = new PatternCipher(
-      pattern.ranges,
+      pattern,
       pattern.directBodyLength,
       await this.#keystreamFor(pattern.salt),
     );

@@ -17,6 +17,7 @@ export class PatternDirectEncoder {
   readonly #header: Uint8Array;
   readonly #tableEnd: number;
   readonly #keystream: PatternKeystream;
+  readonly #scheme: PatternScheme;
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
   #cipher: PatternCipher | undefined;
@@ -31,6 +32,7 @@ export class PatternDirectEncoder {
   ) {
     this.#ranges = PatternRangeTable.from(plan.ranges);
     this.#keystream = keystream;
+    this.#scheme = plan.scheme;
     this.#tableEnd = this.#ranges.end();
     // The header is encoded (and the plan checked) now, once: it depends on the split header only through two
     // fields, rewritten when that arrives. A bad plan fails here rather than mid-stream.
@@ -70,7 +72,11 @@ export class PatternDirectEncoder {
     this.#split = split;
     this.#head = new Uint8Array(0);
     const header = rebindPatternHeader(this.#header, split.sha256, split.bodyLength, this.#tableEnd);
-    this.#cipher = new PatternCipher(this.#ranges, split.bodyLength, this.#keystream);
+    this.#cipher = new PatternCipher(
+      { ranges: this.#ranges, scheme: this.#scheme },
+      split.bodyLength,
+      this.#keystream,
+    );
     const body = chunk.subarray(length - (joined.length - chunk.length));
     this.#cipher.apply(body);
     const out = [joined.subarray(0, length), header];

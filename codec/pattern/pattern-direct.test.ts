@@ -51,6 +51,8 @@ describe("pattern mode round trip on every fixture", () => {
         [1, DEFAULT_PATTERN_SCHEME],
         [2, { kind: "block", crypt: 1, skip: 9 }],
         [3, { kind: "full" }],
+        [4, { kind: "slice-start", bytes: 64 }],
+        [5, { kind: "slice-block", crypt: 2, skip: 3 }],
       ] as const) {
         const { parts, plan, sent, added } = await wire(bytes, scheme, seed);
         expect(sent.length).toBe(parts.direct.length + added);
@@ -81,25 +83,28 @@ describe("pattern mode round trip on every fixture", () => {
 });
 
 describe("PatternCipher", () => {
-  test("PatternCipher gives the same ciphertext for every chunking", async () => {
-    const ranges = [
-      { offset: 3, length: 40 },
-      { offset: 50, length: 1 },
-      { offset: 60, length: 100 },
-      { offset: 999, length: 1 },
-    ];
-    const ks = await makePatternKeystream(SESSION_KEY, SALT);
-    const reference = new Uint8Array(1000).map((_, i) => i & 0xff);
-    const whole = reference.slice();
-    new PatternCipher(ranges, 1000, ks).apply(whole);
-    for (let seed = 1; seed <= 20; seed++) {
-      const data = reference.slice();
-      const c = new PatternCipher(ranges, 1000, ks);
-      for (const piece of new SeededRandom(seed).chunks(data)) c.apply(piece);
-      c.finish();
-      expect(data).toEqual(whole);
-    }
-  });
+  for (const scheme of [undefined, { kind: "slice-block", crypt: 1, skip: 2 } as const]) {
+    test(`PatternCipher gives the same ciphertext for every chunking: ${scheme === undefined ? "whole ranges" : "slice-block 1:2"}`, async () => {
+      const ranges = [
+        { offset: 3, length: 40 },
+        { offset: 50, length: 1 },
+        { offset: 60, length: 100 },
+        { offset: 999, length: 1 },
+      ];
+      const ks = await makePatternKeystream(SESSION_KEY, SALT);
+      const reference = new Uint8Array(1000).map((_, i) => i & 0xff);
+      const whole = reference.slice();
+      new PatternCipher({ ranges, scheme }, 1000, ks).apply(whole);
+      expect(whole).not.toEqual(reference);
+      for (let seed = 1; seed <= 20; seed++) {
+        const data = reference.slice();
+        const c = new PatternCipher({ ranges, scheme }, 1000, ks);
+        for (const piece of new SeededRandom(seed).chunks(data)) c.apply(piece);
+        c.finish();
+        expect(data).toEqual(whole);
+      }
+    });
+  }
 
   // 1.2 MB of range bytes spans several of the cipher's 256 KiB keystream runs.
   const layouts: Array<[string, number, Array<{ offset: number; length: number }>]> = [
@@ -118,29 +123,42 @@ describe("PatternCipher", () => {
       Array.from({ length: 20_000 }, (_, i) => ({ offset: i * 100 + (i % 7), length: 60 + (i % 30) })),
     ],
   ];
+  // slice-block applies its rule inside each range: [crypt, period] bytes, or every byte.
+  const rules: Array<[string, PatternScheme | undefined, number, number]> = [
+    ["every range byte", undefined, 1, 1],
+    ["slice-block 1:9 bytes", { kind: "slice-block", crypt: 1, skip: 9 }, 16, 160],
+    ["slice-block 2:1 bytes", { kind: "slice-block", crypt: 2, skip: 1 }, 32, 48],
+  ];
   for (const [name, size, ranges] of layouts) {
-    test(`PatternCipher XORs each range byte with the keystream at its ordinal among range bytes: ${name}`, async () => {
-      const data = new Uint8Array(size).map((_, i) => (i * 13) & 0xff);
-      const original = data.slice();
-      const c = new PatternCipher(ranges, size, await makePatternKeystream(SESSION_KEY, SALT));
-      // Random pieces, then the rest in one piece: spans past 64 KiB take the cipher's cache-warming pass.
-      const pieces = new SeededRandom(7).chunks(data.subarray(0, size >> 1));
-      for (const piece of [...pieces, data.subarray(size >> 1)]) c.apply(piece);
-      c.finish();
-      // Independent of crypto/keystream.ts: the documented layout straight from node:crypto.
-      const total = ranges.reduce((a, r) => a + r.length, 0);
-      const key = deriveKey(SESSION_KEY, `pattern/v1/${toBase64url(SALT)}`);
-      const ks = createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(total));
-      const expected = original.slice();
-      let k = 0;
-      for (const r of ranges) for (let x = r.offset; x < r.offset + r.length; x++) expected[x]! ^= ks[k++]!;
-      expect(Buffer.from(data).equals(Buffer.from(expected))).toBe(true);
-    });
+    for (const [ruleName, scheme, crypt, period] of rules) {
+      test(`PatternCipher XORs ${ruleName} with the keystream at their ordinal among encrypted bytes: ${name}`, async () => {
+        const data = new Uint8Array(size).map((_, i) => (i * 13) & 0xff);
+        const original = data.slice();
+        const c = new PatternCipher({ ranges, scheme }, size, await makePatternKeystream(SESSION_KEY, SALT));
+        // Random pieces, then the rest in one piece: spans past 64 KiB take the cipher's cache-warming pass.
+        const pieces = new SeededRandom(7).chunks(data.subarray(0, size >> 1));
+        for (const piece of [...pieces, data.subarray(size >> 1)]) c.apply(piece);
+        c.finish();
+        // Independent of crypto/keystream.ts: the documented layout straight from node:crypto.
+        const total = ranges.reduce((a, r) => a + r.length, 0);
+        const key = deriveKey(SESSION_KEY, `pattern/v1/${toBase64url(SALT)}`);
+        const ks = createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(total));
+        const expected = original.slice();
+        let k = 0;
+        for (const r of ranges) {
+          for (let x = r.offset; x < r.offset + r.length; x++) {
+            if ((x - r.offset) % period < crypt) expected[x]! ^= ks[k++]!;
+          }
+        }
+        expect(k).toBeGreaterThan(0);
+        expect(Buffer.from(data).equals(Buffer.from(expected))).toBe(true);
+      });
+    }
   }
 
   test("PatternCipher rejects bytes past the body and a short body", async () => {
     const ks = await makePatternKeystream(SESSION_KEY, SALT);
-    const c = new PatternCipher([{ offset: 0, length: 4 }], 8, ks);
+    const c = new PatternCipher({ ranges: [{ offset: 0, length: 4 }] }, 8, ks);
     c.apply(new Uint8Array(6));
     expect(() => c.finish()).toThrow(CodecError);
     expect(() => c.apply(new Uint8Array(3))).toThrow(CodecError);

@@ -8,14 +8,15 @@ import { indexRecording, RecordingIndexer } from "../container/recording-indexer
 import { TsDemuxer } from "../container/ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "../container/ts-packet.ts";
 import type { ByteRange, RecordingIndex } from "../recording-index.ts";
-import { checkPatternRanges } from "./pattern-header.ts";
-import { PatternPlanner, planPattern } from "./pattern-planner.ts";
-import { DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
+import { checkPatternRanges, patternHeaderLength } from "./pattern-header.ts";
+import { type PatternPlan, PatternPlanner, planPattern } from "./pattern-planner.ts";
+import { blockRule, DEFAULT_PATTERN_SCHEME, type PatternScheme, ruleBytes } from "./pattern-scheme.ts";
 
 const SCHEMES: PatternScheme[] = [
   DEFAULT_PATTERN_SCHEME,
   { kind: "block", crypt: 1, skip: 9 },
   { kind: "full" },
+  { kind: "slice-start", bytes: 64 },
 ];
 
 /** Direct-body offset → file offset, by the protected ranges. */
@@ -56,6 +57,16 @@ function esOffsets(bytes: Uint8Array, index: RecordingIndex): Float64Array {
   return map;
 }
 
+/** What a plan encrypts, recounted from its table: every range byte, or slice-block's rule inside each range. */
+function encryptedIn(plan: PatternPlan): number {
+  const rule = blockRule(plan.scheme);
+  let n = 0;
+  plan.ranges.forEach((_, length) => {
+    n += rule === undefined ? length : ruleBytes(rule, length);
+  });
+  return n;
+}
+
 describe("planPattern() on every fixture", () => {
   for (const [name, bytes] of patternFixtures()) {
     const index = indexRecording(bytes);
@@ -66,7 +77,8 @@ describe("planPattern() on every fixture", () => {
       expect(plan.supported).toBe(mpeg);
       const protectedBytes = index.protectedRanges.reduce((a, r) => a + r.length, 0);
       const bodyLength = bytes.length - protectedBytes;
-      expect(checkPatternRanges(plan.ranges, bodyLength)).toBe(plan.encryptedBytes);
+      expect(checkPatternRanges(plan.ranges, bodyLength)).toBeGreaterThanOrEqual(plan.encryptedBytes);
+      expect(encryptedIn(plan)).toBe(plan.encryptedBytes);
       if (!mpeg) {
         expect(plan.ranges.toArray()).toEqual([]);
         return;
@@ -105,6 +117,15 @@ describe("planPattern() on every fixture", () => {
           expect(enc[i + 2]! | enc[i + 3]!).toBe(0);
         }
       }
+    });
+
+    test(`planPattern() slice-block 1:9 encrypts what the listed block 1:9 does, with fewer ranges, in every container: ${name}`, () => {
+      const listed = planPattern(bytes, index, { kind: "block", crypt: 1, skip: 9 });
+      const rule = planPattern(bytes, index, { kind: "slice-block", crypt: 1, skip: 9 });
+      expect(rule.encryptedBytes).toBe(listed.encryptedBytes);
+      expect(rule.ranges.count).toBeLessThanOrEqual(listed.ranges.count);
+      if (index.container === "es" && listed.ranges.count > 0)
+        expect(rule.ranges.count).toBeLessThan(listed.ranges.count);
     });
 
     test(`PatternPlanner.withIndexer() plans what a standalone planner plans and leaves the index unchanged: ${name}`, () => {
@@ -151,6 +172,21 @@ describe("PatternPlanner on bad input", () => {
         expected.push({ offset: r.offset + k * body, length: r.length });
     expect(expected.length).toBeGreaterThan(65_536);
     expect(plan.ranges.toArray()).toEqual(expected);
+  });
+
+  test("PatternPlanner.finish() refuses a plan whose header would outgrow the limit, with ERR_PATTERN_HEADER_LENGTH", () => {
+    const bytes = patternFixtures().find(([name]) => name === "containers/ts-mpeg2.ts")![1];
+    const index = indexRecording(bytes);
+    const fits = new PatternPlanner({ kind: "slice-block", crypt: 1, skip: 9 });
+    fits.push(bytes);
+    const plan = fits.finish(index);
+    expect(plan.ranges.count).toBeGreaterThan(10);
+    const tight = new PatternPlanner(
+      { kind: "slice-block", crypt: 1, skip: 9 },
+      { maxHeaderBytes: patternHeaderLength(plan.ranges) - 1 },
+    );
+    tight.push(bytes);
+    expect(() => tight.finish(index)).toThrow(expect.objectContaining({ code: "ERR_PATTERN_HEADER_LENGTH" }));
   });
 
   test("PatternPlanner.finish() rejects an index of another container", () => {
@@ -200,7 +236,8 @@ describe("PatternPlanner on bad input", () => {
       for (const c of rnd.chunks(bytes)) shared.indexer.push(c);
       expect(shared.planner.finish(shared.indexer.result())).toEqual(plan);
       const body = bytes.length - index.protectedRanges.reduce((a, r) => a + r.length, 0);
-      expect(checkPatternRanges(plan.ranges, body)).toBe(plan.encryptedBytes);
+      expect(checkPatternRanges(plan.ranges, body)).toBeGreaterThanOrEqual(plan.encryptedBytes);
+      expect(encryptedIn(plan)).toBe(plan.encryptedBytes);
     }
   });
 

@@ -1,16 +1,26 @@
 /** @module Finds the pattern ranges of a recording's direct part: the chosen bytes of every P/B slice, in direct-body offsets. */
+
+import { codecError } from "../codec-error.ts";
 import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
 import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
+import { MAX_PATTERN_HEADER_BYTES, patternHeaderLength } from "./pattern-header.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
-import { checkPatternScheme, type PatternScheme, schemeRanges } from "./pattern-scheme.ts";
+import {
+  blockRule,
+  checkPatternScheme,
+  PATTERN_BLOCK_BYTES,
+  type PatternScheme,
+  ruleBytes,
+  schemeRanges,
+} from "./pattern-scheme.ts";
 
 /** What the planner found: the ranges to encrypt, in offsets of the direct part's body. */
 export interface PatternPlan {
   scheme: PatternScheme;
   /** Sorted, disjoint, non-adjacent (coalesced), non-empty ranges of the direct body. */
   ranges: PatternRangeTable;
-  /** Σ range lengths. */
+  /** Bytes encrypted: Σ range lengths, or for slice-block Σ of its rule's bytes in each range. */
   encryptedBytes: number;
   /**
    * False when the recording's video is not MPEG-1/2 (H.264, MP4, unknown): slices are not scanned there, the
@@ -62,9 +72,13 @@ export class PatternPlanner implements VideoObserver {
    * A planner with an indexer of its own: push() the recording, then finish(index). It indexes the bytes a
    * second time; a sender that indexes anyway should use withIndexer().
    */
-  constructor(scheme: PatternScheme) {
+  /** Largest pattern header the plan may need (MAX_PATTERN_HEADER_BYTES unless a test lowers it). */
+  readonly #maxHeaderBytes: number;
+
+  constructor(scheme: PatternScheme, options: { maxHeaderBytes?: number } = {}) {
     checkPatternScheme(scheme);
     this.#scheme = scheme;
+    this.#maxHeaderBytes = options.maxHeaderBytes ?? MAX_PATTERN_HEADER_BYTES;
   }
 
   /** An indexer and a planner that rides on its scan: push the recording into `indexer` only. */
@@ -131,7 +145,19 @@ export class PatternPlanner implements VideoObserver {
       return { scheme: this.#scheme, ranges: new PatternRangeTable(), encryptedBytes: 0, supported };
     // The index is of the same bytes, so its pictures are the ones the pending pieces are settled against.
     this.#settle(own.pictures, true);
-    return { scheme: this.#scheme, ...this.#select(index), supported };
+    const selected = this.#select(index);
+    // Said here, before any byte is sent, rather than by the encoder mid-send: a block scheme lists a range per
+    // 160 bytes of slice data cut by packet headers (about 18 MB of header per GiB of TS), so a TS of a few GiB
+    // outgrows what a receiver buffers. The sender then chooses another protection.
+    const headerLength = patternHeaderLength(selected.ranges);
+    if (headerLength > this.#maxHeaderBytes) {
+      throw codecError(
+        "ERR_PATTERN_HEADER_LENGTH",
+        `Cannot plan pattern ranges: ${selected.ranges.count} ranges need a ${headerLength}-byte header, over the ${this.#maxHeaderBytes}-byte limit`,
+        0,
+      );
+    }
+    return { scheme: this.#scheme, ...selected, supported };
   }
 
   /** The open slice's data ends at `end` (the next start code's prefix): note the scheme's pieces of it. */
@@ -149,6 +175,24 @@ export class PatternPlanner implements VideoObserver {
       const file = indexer.esToFileContiguous(start, len);
       if (file >= 0) this.#pend(this.#sliceCode, file, len);
       else indexer.esToFile(start, len, this.#emit);
+    } else if (s.kind === "slice-block") {
+      // One range for a slice lying whole in one stretch of the file (always, in an ES): the cipher applies the
+      // rule from its first byte. A slice cut by packet headers (TS, PS) gets its encrypted blocks listed one by
+      // one instead, each no longer than a crypt run, so the rule (which restarts at every range) encrypts them
+      // whole: restarting it at every packet's piece would encrypt 17 % of the slice, not 10 %.
+      const file = indexer.esToFileContiguous(start, end - start);
+      if (file >= 0) this.#pend(this.#sliceCode, file, end - start);
+      else {
+        const run = s.crypt * PATTERN_BLOCK_BYTES;
+        const period = (s.crypt + s.skip) * PATTERN_BLOCK_BYTES;
+        for (let es = start; es < end; es += period) {
+          const len = Math.min(run, end - es);
+          // Most blocks lie inside one packet's payload: one lookup, no callback.
+          const at = indexer.esToFileContiguous(es, len);
+          if (at >= 0) this.#pend(this.#sliceCode, at, len);
+          else indexer.esToFile(es, len, this.#emit);
+        }
+      }
     } else {
       schemeRanges(s, start, end, (es, len) => {
         if (len > 0) indexer.esToFile(es, len, this.#emit);
@@ -183,14 +227,20 @@ export class PatternPlanner implements VideoObserver {
     const n = 3 * this.#pendingRows;
     let p = this.#picture;
     let k = 0;
+    // The pieces of one slice share its tag, and so the verdict: decided once per slice (a block scheme on a
+    // TS has a piece per 160 bytes of slice data).
+    let lastTag = Number.NaN;
+    let keep = false;
     for (; k < n; k += 3) {
       const tag = rows[k]!;
       if (tag >= limit) break;
-      while (p + 1 < pics.length && pics[p + 1]!.offset <= tag) p++;
-      const pic = pics[p];
-      if (pic === undefined || pic.type === "I" || tag < pic.offset || tag >= pic.offset + pic.length)
-        continue;
-      this.#pieces.push(rows[k + 1]!, rows[k + 2]!);
+      if (tag !== lastTag) {
+        lastTag = tag;
+        while (p + 1 < pics.length && pics[p + 1]!.offset <= tag) p++;
+        const pic = pics[p];
+        keep = !(pic === undefined || pic.type === "I" || tag < pic.offset || tag >= pic.offset + pic.length);
+      }
+      if (keep) this.#pieces.push(rows[k + 1]!, rows[k + 2]!);
     }
     this.#picture = p;
     if (k > 0) {
@@ -220,9 +270,31 @@ export class PatternPlanner implements VideoObserver {
       }
       encryptedBytes += length;
     };
-    this.#pieces.forEach((start, length) => {
+    const pieces = this.#pieces;
+    const count = pieces.count;
+    for (let i = 0; i < count; i++) {
+      const start = pieces.offsetAt(i);
+      const fileEnd = start + pieces.lengthAt(i);
+      while (r < prot.length && prot[r]!.offset + prot[r]!.length <= start) {
+        protectedBefore += prot[r]!.length;
+        r++;
+      }
+      const next = prot[r];
+      if (next === undefined || fileEnd <= next.offset) {
+        // The usual piece, wholly before the next protected range: emit() inlined, as a block scheme on a TS
+        // comes here once per 160 bytes of slice data.
+        const offset = start - protectedBefore;
+        const length = fileEnd - start;
+        if (openLength > 0 && openOffset + openLength === offset) openLength += length;
+        else {
+          if (openLength > 0) out.push(openOffset, openLength);
+          openOffset = offset;
+          openLength = length;
+        }
+        encryptedBytes += length;
+        continue;
+      }
       let file = start;
-      const fileEnd = start + length;
       // Clip against the protected ranges: what lies inside one travels sealed through the node anyway.
       while (file < fileEnd) {
         while (r < prot.length && prot[r]!.offset + prot[r]!.length <= file) {
@@ -237,8 +309,16 @@ export class PatternPlanner implements VideoObserver {
         if (file < pr.offset) emit(file, pr.offset - file);
         file = Math.max(file, pr.offset + pr.length);
       }
-    });
+    }
     if (openLength > 0) out.push(openOffset, openLength);
+    // slice-block lists spans: what it encrypts is its rule applied to each (coalesced) range.
+    const rule = blockRule(this.#scheme);
+    if (rule !== undefined) {
+      encryptedBytes = 0;
+      out.forEach((_, length) => {
+        encryptedBytes += ruleBytes(rule, length);
+      });
+    }
     return { ranges: out, encryptedBytes };
   }
 }

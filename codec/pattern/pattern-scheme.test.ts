@@ -1,11 +1,13 @@
 /** @module Tests of the pattern schemes: which bytes of a slice span each one picks, and the header codes. */
 import { describe, expect, test } from "bun:test";
 import {
+  blockRule,
   checkPatternScheme,
   DEFAULT_PATTERN_SCHEME,
   decodeScheme,
   encodeScheme,
   type PatternScheme,
+  ruleBytes,
   schemeRanges,
 } from "./pattern-scheme.ts";
 
@@ -42,6 +44,7 @@ describe("schemeRanges()", () => {
       ],
     ],
     ["an empty span gives nothing", { kind: "full" }, 7, 7, []],
+    ["slice-block lists the whole span", { kind: "slice-block", crypt: 1, skip: 9 }, 4, 330, [[4, 326]]],
   ];
   for (const [name, s, a, b, want] of cases) {
     test(`schemeRanges() ${name}`, () => expect(ranges(s, a, b)).toEqual(want));
@@ -55,6 +58,8 @@ describe("checkPatternScheme()", () => {
     { kind: "slice-start", bytes: 1.5 },
     { kind: "block", crypt: 0, skip: 9 },
     { kind: "block", crypt: 1, skip: -1 },
+    { kind: "slice-block", crypt: 0, skip: 9 },
+    { kind: "slice-block", crypt: 1, skip: 65536 },
   ];
   for (const s of bad) {
     test(`checkPatternScheme() rejects ${JSON.stringify(s)}`, () => {
@@ -72,6 +77,7 @@ describe("encodeScheme()/decodeScheme()", () => {
     { kind: "block", crypt: 1, skip: 9 },
     { kind: "block", crypt: 3, skip: 0 },
     { kind: "full" },
+    { kind: "slice-block", crypt: 1, skip: 9 },
   ];
   for (const s of schemes) {
     test(`decodeScheme() round-trips ${JSON.stringify(s)}`, () => {
@@ -82,6 +88,7 @@ describe("encodeScheme()/decodeScheme()", () => {
   const invalid: Array<[number, number, number]> = [
     [0, 0, 0],
     [4, 0, 0],
+    [5, 1, 9],
     [1, 0, 0],
     [1, 16, 1],
     [2, 0, 9],
@@ -91,4 +98,25 @@ describe("encodeScheme()/decodeScheme()", () => {
     test(`decodeScheme() rejects code ${c} with ${a}, ${b}`, () =>
       expect(decodeScheme(c, a, b)).toBeUndefined());
   }
+});
+
+describe("ruleBytes()", () => {
+  const rule = blockRule({ kind: "slice-block", crypt: 1, skip: 9 })!;
+  const cases: Array<[number, number]> = [
+    [0, 0],
+    [10, 10],
+    [16, 16],
+    [159, 16],
+    [160, 16],
+    [170, 26],
+    [330, 16 + 16 + 10],
+  ];
+  for (const [length, want] of cases) {
+    test(`ruleBytes() counts ${want} encrypted bytes in ${length} under slice-block 1:9`, () =>
+      expect(ruleBytes(rule, length)).toBe(want));
+  }
+  test("blockRule() is undefined for schemes that encrypt whole ranges", () => {
+    expect(blockRule({ kind: "block", crypt: 1, skip: 9 })).toBeUndefined();
+    expect(blockRule({ kind: "full" })).toBeUndefined();
+  });
 });

@@ -4,20 +4,12 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { indexRecording } from "../../codec/container/recording-indexer.ts";
 import { PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
-import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
+import { blockRule, DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import {
-  complement,
-  contains,
-  libraryOf,
-  sendToBob,
-  startAliceAndBob,
-  Tap,
-  windowsInside,
-} from "./e2e-kit.ts";
+import { complement, contains, libraryOf, sendToBob, startAliceAndBob, Tap } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 
@@ -46,13 +38,22 @@ function patternWindows(bytes: Uint8Array) {
   planner.push(bytes);
   const plan = planner.finish(index);
   const directBody = complement(bytes, index.protectedRanges);
-  const windows = windowsInside(
-    directBody,
-    plan.ranges.toArray(),
-    24,
-    16,
-    complement(directBody, plan.ranges.toArray()),
-  );
+  // The bytes the scheme encrypts: whole ranges, or (slice-block) its rule's 16-byte runs inside each range.
+  const rule = blockRule(plan.scheme);
+  const runs = plan.ranges.toArray().flatMap((r) => {
+    if (rule === undefined) return [r];
+    const out: Array<{ offset: number; length: number }> = [];
+    for (let at = 0; at < r.length; at += rule.period)
+      out.push({ offset: r.offset + at, length: Math.min(rule.crypt, r.length - at) });
+    return out;
+  });
+  const clear = complement(directBody, runs);
+  const windows: Buffer[] = [];
+  for (const r of runs) {
+    if (windows.length === 24) break;
+    const w = Buffer.from(directBody.subarray(r.offset, r.offset + 16));
+    if (r.length >= 16 && clear.indexOf(w) < 0 && !windows.some((x) => x.equals(w))) windows.push(w);
+  }
   return { plan, windows };
 }
 
