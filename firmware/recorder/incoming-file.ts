@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
 import { BufferedWriter } from "../files/buffered-writer.ts";
+import { HeapPacer } from "../transfer/heap-pacer.ts";
 
 /**
  * Bytes go to a temp path the library handed out; nothing reaches the library until filing renames it after
@@ -9,6 +10,7 @@ import { BufferedWriter } from "../files/buffered-writer.ts";
  */
 export class IncomingFile {
   readonly #hash = createHash("sha256");
+  readonly #pacer = new HeapPacer();
   #handle: FileHandle | undefined;
   #writer: BufferedWriter | undefined;
   #chain: Promise<void> = Promise.resolve();
@@ -27,6 +29,7 @@ export class IncomingFile {
   write(bytes: Uint8Array): Promise<void> {
     this.size += bytes.byteLength;
     this.#hash.update(bytes);
+    this.#pacer.moved(bytes.byteLength);
     const p = this.#chain.then(() => this.#writer!.write(bytes));
     this.#chain = p.catch(() => {});
     return p;

@@ -4,6 +4,7 @@ import { InputError } from "../../cli/command.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import { openInput, readChunks } from "../files/recording-file.ts";
+import { HeapPacer } from "../transfer/heap-pacer.ts";
 import {
   RELAY_STREAM_DIRECT,
   RELAY_STREAM_PROTECTED,
@@ -15,7 +16,7 @@ import { RelayStreamEncoder, relayStreamSize } from "../transfer/relay-stream-en
 import type { SendPlan } from "./send-plan.ts";
 
 /** Encoded bytes queued for the PUT body above which the producer waits: a few records keep the socket busy. */
-const QUEUE_HIGH_WATER = 8 * 1024 * 1024;
+const QUEUE_HIGH_WATER = 2 * 1024 * 1024;
 /** How long a resume waits for the node to come back before it gives up with ERR_RELAY_UPLOAD. */
 export const DEFAULT_RESUME_WINDOW_MS = 60_000;
 /** Upload attempts per transfer (the first plus resumes). */
@@ -133,6 +134,7 @@ export class UploadAttempt {
   #pushWaiters: Array<() => void> = [];
   readonly #response: Promise<{ received: number } | Error>;
   readonly #hash: Hash = createHash("sha256");
+  readonly #pacer = new HeapPacer();
 
   constructor(
     client: ControlClient,
@@ -192,6 +194,7 @@ export class UploadAttempt {
   /** Adds encoded bytes in stream order; waits while the body queue is full. */
   async push(bytes: Uint8Array): Promise<void> {
     this.#hash.update(bytes);
+    this.#pacer.moved(bytes.byteLength);
     const start = this.#seen;
     this.#seen += bytes.byteLength;
     if (this.#settled || this.#seen <= this.offset) return;

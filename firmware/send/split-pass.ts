@@ -6,6 +6,7 @@ import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { DataFrameBatcher } from "../direct/data-frame-batcher.ts";
 import { openInput, readChunks } from "../files/recording-file.ts";
+import { HeapPacer } from "../transfer/heap-pacer.ts";
 import type { RelayPart } from "./relay-upload.ts";
 import type { SendContext } from "./send-context.ts";
 import { SendFailure } from "./send-failure.ts";
@@ -49,9 +50,11 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   // with a chunk before the reader refills its buffer two reads later.
   await using input = await openInput(plan.path);
   let read = 0;
+  const pacer = new HeapPacer();
   for await (const chunk of readChunks(input, { reuse: true })) {
     if (signal.aborted) throw signal.reason;
     read += chunk.byteLength;
+    pacer.moved(chunk.byteLength);
     if (read > plan.size) break;
     const routed = router.push(chunk);
     for (const p of routed.protected) await pushRelay("protected", p);
