@@ -34,6 +34,8 @@ export interface ClusterOptions {
    * another job's load would make a callee busy at random, so scripted runs use the busy switch instead.
    */
   realLoad?: boolean;
+  /** A prefix for the node's ("node") or a recorder daemon's (its name) command, e.g. one that joins a cgroup. */
+  wrap?: (child: string) => string[];
 }
 
 export interface RecorderOptions {
@@ -114,7 +116,7 @@ export class Cluster implements AsyncDisposable {
   async #startNode(http: string, udp: string): Promise<void> {
     this.node = new ChildProcess(
       "node",
-      [...this.o.command, ...this.#nodeArgs, "--http", http, "--udp", udp],
+      [...(this.o.wrap?.("node") ?? []), ...this.o.command, ...this.#nodeArgs, "--http", http, "--udp", udp],
       this.o.echo,
     );
     const bound = await firstJson<{ http: string; udp: string }>(this.node, "http");
@@ -193,7 +195,8 @@ export class Cluster implements AsyncDisposable {
   }
 
   async #startRecorder(name: string, dataDir: string, runArgs: string[]): Promise<Recorder> {
-    const proc = new ChildProcess(name, [...this.o.command, ...runArgs], this.o.echo);
+    const argv = [...(this.o.wrap?.(name) ?? []), ...this.o.command, ...runArgs];
+    const proc = new ChildProcess(name, argv, this.o.echo);
     const first = await firstJson<{ direct: string; device: string; name: string }>(proc, "direct");
     return { name, id: first.device, dataDir, direct: hostPort(first.direct), proc, runArgs };
   }
