@@ -24,7 +24,8 @@ export const SALT_BYTES = 16;
 /** Session ids are base64url tokens; 64 characters is far above the node's and keeps the preamble small. */
 export const MAX_SESSION_ID = 64;
 const SESSION_ID = /^[A-Za-z0-9_-]+$/;
-const LENGTH_BYTES = 4;
+/** The length prefix of every frame. */
+export const LENGTH_BYTES = 4;
 /** Largest DATA payload in one frame (1 MiB): big enough for line-rate AES-GCM, small enough to stream. */
 export const MAX_DATA_BYTES = 1024 * 1024;
 /** Largest sealed frame: type byte + one full DATA payload + GCM tag. Anything above closes the connection. */
@@ -100,14 +101,21 @@ export function decodePreamble(bytes: Uint8Array): { preamble: Preamble; length:
 
 /** The 4-byte length prefix of a sealed frame (or, with clear, of a clear frame with its tag). */
 export function frameHeader(sealedLength: number, clear = false): Uint8Array {
+  return writeFrameHeader(new Uint8Array(LENGTH_BYTES), sealedLength, clear);
+}
+
+/** frameHeader written into the first LENGTH_BYTES of `into` (a whole frame's buffer); returns `into`. */
+export function writeFrameHeader(into: Uint8Array, sealedLength: number, clear = false): Uint8Array {
   if (sealedLength < MIN_SEALED_FRAME || sealedLength > MAX_SEALED_FRAME) {
     throw new RangeError(
       `Cannot frame: sealed length ${sealedLength} is outside ${MIN_SEALED_FRAME}-${MAX_SEALED_FRAME}`,
     );
   }
-  const h = new Uint8Array(LENGTH_BYTES);
-  new DataView(h.buffer).setUint32(0, clear ? (sealedLength | CLEAR_FRAME_FLAG) >>> 0 : sealedLength);
-  return h;
+  new DataView(into.buffer, into.byteOffset, LENGTH_BYTES).setUint32(
+    0,
+    clear ? (sealedLength | CLEAR_FRAME_FLAG) >>> 0 : sealedLength,
+  );
+  return into;
 }
 
 /**
