@@ -1,11 +1,13 @@
 /** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
 import type { Socket } from "node:net";
 import { TAG_BYTES } from "../../crypto/aead.ts";
+import { AAD_ROOM_BYTES } from "../../crypto/chunk-tag.ts";
 import { DataFrameBatcher } from "./data-frame-batcher.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import {
   FrameReader,
   frameHeader,
+  hasAadRoom,
   isClearFrame,
   LENGTH_BYTES,
   MAX_DATA_BYTES,
@@ -36,7 +38,8 @@ const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 const SEND_HIGH_WATER = 2 * 1024 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const NO_ROOM = { before: 0, after: 0 };
-const CLEAR_FRAME_ROOM = { before: LENGTH_BYTES, after: TAG_BYTES };
+// The AAD is written in front of a clear plaintext to tag it, then the length prefix over its last bytes.
+const CLEAR_FRAME_ROOM = { before: AAD_ROOM_BYTES, after: TAG_BYTES };
 
 export class DirectConnection implements AsyncDisposable {
   readonly sessionId: string;
@@ -143,7 +146,7 @@ export class DirectConnection implements AsyncDisposable {
     const clear = isClearFrame(sealed);
     let opened: { index: bigint; plain: Uint8Array };
     try {
-      opened = await this.cipher.open(sealed, clear);
+      opened = await this.cipher.open(sealed, clear, hasAadRoom(sealed));
     } catch (err) {
       this.fail(err as DirectChannelError);
       return;
@@ -301,7 +304,7 @@ export class DirectConnection implements AsyncDisposable {
     }
     const clear = m.type === "data" && m.clear === true;
     const plain = encodeMessage(m, clear ? CLEAR_FRAME_ROOM : NO_ROOM);
-    const sealed = await this.cipher.seal(plain, clear);
+    const sealed = await this.cipher.seal(plain, clear, clear);
     if (this.error) throw this.error;
     const length = clear ? plain.byteLength + sealed.byteLength : sealed.byteLength;
     if (clear) {

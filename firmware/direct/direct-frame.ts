@@ -1,5 +1,6 @@
 /** @module Direct-channel wire framing: the caller's clear preamble and the length-prefixed sealed frames. */
 import { TAG_BYTES } from "../../crypto/aead.ts";
+import { AAD_ROOM_BYTES } from "../../crypto/chunk-tag.ts";
 import { DirectChannelError } from "./direct-error.ts";
 
 // Wire layout (all integers big-endian):
@@ -39,6 +40,13 @@ export const MIN_SEALED_FRAME = 1 + TAG_BYTES;
 export const CLEAR_FRAME_FLAG = 0x8000_0000;
 
 const clearFrames = new WeakSet<Uint8Array>();
+/** Frames FrameReader copied into a buffer of their own with AAD_ROOM_BYTES free before them. */
+const roomyFrames = new WeakSet<Uint8Array>();
+
+/** True for a frame whose buffer has AAD_ROOM_BYTES before it that nothing else uses (its tag can be checked in place). */
+export function hasAadRoom(frame: Uint8Array): boolean {
+  return roomyFrames.has(frame);
+}
 
 /** True for a frame FrameReader read with CLEAR_FRAME_FLAG set (integrity-protected, not encrypted). */
 export function isClearFrame(frame: Uint8Array): boolean {
@@ -162,7 +170,7 @@ export class FrameReader {
         this.need = len;
       }
       if (this.buffered < this.need) break;
-      const f = this.take(this.need);
+      const f = this.take(this.need, this.needClear ? AAD_ROOM_BYTES : 0);
       if (this.needClear) clearFrames.add(f);
       frames.push(f);
       this.need = undefined;
@@ -170,7 +178,8 @@ export class FrameReader {
     return frames;
   }
 
-  private take(n: number): Uint8Array {
+  /** The next n bytes: a view when one chunk holds them, else a copy with `room` free bytes before it. */
+  private take(n: number, room = 0): Uint8Array {
     const first = this.chunks[0]!;
     if (first.byteLength >= n) {
       // A view when one chunk holds it all: no copy on the common large-chunk path.
@@ -180,7 +189,8 @@ export class FrameReader {
       this.buffered -= n;
       return out;
     }
-    const out = new Uint8Array(n);
+    const out = new Uint8Array(room + n).subarray(room);
+    if (room > 0) roomyFrames.add(out);
     let at = 0;
     while (at < n) {
       const c = this.chunks[0]!;

@@ -3,7 +3,7 @@ import { createHash, type Hash } from "node:crypto";
 import { InputError } from "../../cli/command.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
-import { openInput, readChunks } from "../files/recording-file.ts";
+import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import { HeapPacer } from "../transfer/heap-pacer.ts";
 import {
   RELAY_STREAM_DIRECT,
@@ -100,7 +100,7 @@ export async function* encodeFromFile(
     yield* await enc.data(part === "protected" ? plan.split.protectedHeader : plan.split.directHeader);
   }
   let size = 0;
-  for await (const chunk of readChunks(input, { reuse: true })) {
+  for await (const chunk of readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES })) {
     size += chunk.byteLength;
     if (size > plan.size) break;
     if (router === undefined) {

@@ -5,7 +5,7 @@ import { RangeRouter } from "../../codec/split/range-router.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { DataFrameBatcher } from "../direct/data-frame-batcher.ts";
-import { openInput, readChunks } from "../files/recording-file.ts";
+import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import { HeapPacer } from "../transfer/heap-pacer.ts";
 import type { RelayPart } from "./relay-upload.ts";
 import type { SendContext } from "./send-context.ts";
@@ -51,7 +51,7 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   await using input = await openInput(plan.path);
   let read = 0;
   const pacer = new HeapPacer();
-  for await (const chunk of readChunks(input, { reuse: true })) {
+  for await (const chunk of readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES })) {
     if (signal.aborted) throw signal.reason;
     read += chunk.byteLength;
     pacer.moved(chunk.byteLength);
