@@ -33,7 +33,7 @@ export interface DirectConnectionOptions {
 }
 
 const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
-const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
+const DEFAULT_HIGH_WATER = 2 * 1024 * 1024;
 /** Unflushed bytes in the socket above which send() waits for 'drain'; a few frames keep the pipe full. */
 const SEND_HIGH_WATER = 2 * 1024 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -2,7 +2,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
 import { BufferedWriter } from "../files/buffered-writer.ts";
-import { HeapPacer } from "../transfer/heap-pacer.ts";
+import { HeapPacer, PACE_BYTES } from "../transfer/heap-pacer.ts";
 
 /**
  * Bytes go to a temp path the library handed out; nothing reaches the library until filing renames it after
@@ -12,7 +12,9 @@ export class IncomingFile {
   /** Absent when the caller knows the digest by other means (digestOf), so no byte is hashed twice. */
   #hash: Hash | undefined;
   #digestOf: (() => string) | undefined;
-  readonly #pacer = new HeapPacer();
+  // Receiving allocates about twice per MiB what sending does (socket chunks, then each frame gathered from
+  // them), so the receiver collects twice as often for the same peak.
+  readonly #pacer = new HeapPacer(PACE_BYTES / 2);
   #handle: FileHandle | undefined;
   #writer: BufferedWriter | undefined;
   #chain: Promise<void> = Promise.resolve();

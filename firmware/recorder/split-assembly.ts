@@ -4,7 +4,7 @@ import { SplitMerger } from "../../codec/split/split-merger.ts";
 import type { IncomingFile } from "./incoming-file.ts";
 
 /** How far one part may run ahead of what the merger can use before its feeder stops pulling (backpressure). */
-const MAX_LEAD_BYTES = 4 * 1024 * 1024;
+const MAX_LEAD_BYTES = 2 * 1024 * 1024;
 
 /**
  * Each part is fed from its own async source (the direct channel's DATA frames, or a relay download). A feeder

@@ -6,7 +6,7 @@ import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { DataFrameBatcher } from "../direct/data-frame-batcher.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
-import { HeapPacer } from "../transfer/heap-pacer.ts";
+import { HeapPacer, PACE_BYTES } from "../transfer/heap-pacer.ts";
 import type { RelayPart } from "./relay-upload.ts";
 import type { SendContext } from "./send-context.ts";
 import { SendFailure } from "./send-failure.ts";
@@ -50,7 +50,8 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   // with a chunk before the reader refills its buffer two reads later.
   await using input = await openInput(plan.path);
   let read = 0;
-  const pacer = new HeapPacer();
+  // Each MiB read becomes a fresh DATA frame or sealed record: the same allocation rate as a receiver.
+  const pacer = new HeapPacer(PACE_BYTES / 2);
   for await (const chunk of readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES })) {
     if (signal.aborted) throw signal.reason;
     read += chunk.byteLength;
