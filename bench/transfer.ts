@@ -17,9 +17,19 @@ const GIB = 1024 * MIB;
 /** USER_HZ of /proc/PID/stat's utime and stime on Linux. */
 const CLOCK_TICKS = 100;
 
-const USAGE = `Usage: bun bench/transfer.ts [--size 256M,1G,4G] [--mode pattern,seed]
+const USAGE = `Usage: bun bench/transfer.ts [--size 256M,1G,4G] [--mode pattern,seed] [--route split,secret,fallback]
   --size   recording sizes (M or G suffix, MiB/GiB), default 256M,1G
-  --mode   protection modes, default pattern`;
+  --mode   protection modes of a split, default pattern
+  --route  split (video, the default), secret (whole, sealed through the node), fallback (split with the
+           direct dial refused: both parts sealed through the node)`;
+
+/** The send flags of each route the bench can run. */
+const ROUTE_FLAGS: Record<string, string[]> = {
+  split: [],
+  secret: ["--secret"],
+  // A port nothing listens on: the dial is refused and the send falls back to the node.
+  fallback: ["--direct", "127.0.0.1:1"],
+};
 
 /** Peak resident set (VmHWM, kB → bytes) of a live process; 0 once it is gone. */
 async function vmHwm(pid: number): Promise<number> {
@@ -55,6 +65,7 @@ async function loopedRecording(seed: string, bytes: number, path: string): Promi
 interface Run {
   label: string;
   mode: string;
+  route: string;
   bytes: number;
   seconds: number;
   mbps: number;
@@ -64,7 +75,13 @@ interface Run {
   cpuSecondsPerGiB: Record<string, number>;
 }
 
-async function sendOnce(command: string[], file: string, label: string, mode: string): Promise<Run> {
+async function sendOnce(
+  command: string[],
+  file: string,
+  label: string,
+  o: { mode: string; route: string },
+): Promise<Run> {
+  const { mode, route } = o;
   await using cluster = await Cluster.start({ command });
   const alice = await cluster.addRecorder("alice");
   const bob = await cluster.addRecorder("bob");
@@ -73,7 +90,19 @@ async function sendOnce(command: string[], file: string, label: string, mode: st
   const cpu0 = { node: await cpuSeconds(cluster.node.pid), bob: await cpuSeconds(bob.proc.pid) };
   const t0 = Bun.nanoseconds();
   const send = Bun.spawn(
-    [...command, "send", file, "--to", "bob", "--protection", mode, "--json", "--data", alice.dataDir],
+    [
+      ...command,
+      "send",
+      file,
+      "--to",
+      "bob",
+      "--protection",
+      mode,
+      ...(ROUTE_FLAGS[route] ?? []),
+      "--json",
+      "--data",
+      alice.dataDir,
+    ],
     { stdout: "pipe", stderr: "pipe" },
   );
   const peak: Record<string, number> = { send: 0, node: 0, alice: 0, bob: 0 };
@@ -118,6 +147,7 @@ async function sendOnce(command: string[], file: string, label: string, mode: st
   return {
     label,
     mode,
+    route,
     bytes,
     seconds,
     mbps: bytes / seconds / 1e6,
@@ -136,10 +166,16 @@ function parseSize(s: string): number {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: "string", default: "256M,1G" }, mode: { type: "string", default: "pattern" } },
+    options: {
+      size: { type: "string", default: "256M,1G" },
+      mode: { type: "string", default: "pattern" },
+      route: { type: "string", default: "split" },
+    },
   });
   const sizes = (values.size ?? "").split(",").map((s) => [s.trim(), parseSize(s)] as const);
   const modes = (values.mode ?? "").split(",").map((m) => m.trim());
+  const routes = (values.route ?? "").split(",").map((r) => r.trim());
+  for (const r of routes) if (!(r in ROUTE_FLAGS)) throw new SyntaxError(`Unknown route '${r}'\n${USAGE}`);
   for (const m of modes)
     if (m !== "seed" && m !== "pattern") throw new SyntaxError(`Unknown mode '${m}'\n${USAGE}`);
   await mkdir(OUT, { recursive: true });
@@ -153,13 +189,17 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   for (const [label, size] of sizes) {
     const file = await loopedRecording(seed, size, join(OUT, `transfer-${label.toLowerCase()}.m2v`));
-    for (const mode of modes) {
-      // The raw TCP reference right before each send, so both see the machine in the same minute.
-      const raw = await rawTcpCopy(file);
-      const r = await sendOnce([binary], file, label, mode);
-      r.rawMbps = raw.bytes / raw.seconds / 1e6;
-      console.error(`${label} ${mode}: ${r.mbps.toFixed(0)} MB/s, raw TCP ${r.rawMbps.toFixed(0)} MB/s`);
-      runs.push(r);
+    for (const route of routes) {
+      // Protection modes apply to a split's direct part; a secret send has none.
+      for (const mode of route === "secret" ? [modes[0] ?? "pattern"] : modes) {
+        // The raw TCP reference right before each send, so both see the machine in the same minute.
+        const raw = await rawTcpCopy(file);
+        const r = await sendOnce([binary], file, label, { mode, route });
+        r.rawMbps = raw.bytes / raw.seconds / 1e6;
+        const what = `${label} ${route} ${route === "secret" ? "" : mode}`;
+        console.error(`${what}: ${r.mbps.toFixed(0)} MB/s, raw TCP ${r.rawMbps.toFixed(0)} MB/s`);
+        runs.push(r);
+      }
     }
   }
   const mb = (n: number) => (n / MIB).toFixed(0);
@@ -168,6 +208,7 @@ async function main(): Promise<void> {
     formatTable(
       [
         "recording",
+        "route",
         "mode",
         "s",
         "MB/s",
@@ -182,7 +223,8 @@ async function main(): Promise<void> {
       ],
       runs.map((r) => [
         r.label,
-        r.mode,
+        r.route,
+        r.route === "secret" ? "-" : r.mode,
         r.seconds.toFixed(2),
         r.mbps.toFixed(0),
         r.rawMbps.toFixed(0),

@@ -2,7 +2,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
 import { BufferedWriter } from "../files/buffered-writer.ts";
-import { HeapPacer, PACE_BYTES } from "../transfer/heap-pacer.ts";
+import { HeapPacer, PACE_BYTES } from "../../runtime/heap-pacer.ts";
 
 /**
  * Bytes go to a temp path the library handed out; nothing reaches the library until filing renames it after

@@ -6,7 +6,7 @@ import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { DataFrameBatcher } from "../direct/data-frame-batcher.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
-import { HeapPacer, PACE_BYTES } from "../transfer/heap-pacer.ts";
+import { HeapPacer, PACE_BYTES } from "../../runtime/heap-pacer.ts";
 import type { RelayPart } from "./relay-upload.ts";
 import type { SendContext } from "./send-context.ts";
 import { SendFailure } from "./send-failure.ts";

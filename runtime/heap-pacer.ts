@@ -1,4 +1,4 @@
-/** @module HeapPacer: a collection after every few MiB a transfer moves, so the chunk buffers it drops are freed before the heap grows with the recording. */
+/** @module HeapPacer: a collection after every few MiB a transfer moves (sender, receiver or node), so the chunk buffers it drops are freed before the heap grows with the recording. */
 
 /** Bytes moved between two collections: a few times the largest buffer a transfer step holds (4 MiB reads). */
 export const PACE_BYTES = 8 * 1024 * 1024;
