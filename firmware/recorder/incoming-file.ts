@@ -1,8 +1,8 @@
 /** @module A received recording being written: a temp file in the library's incoming dir, hashed as it grows. */
 import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
-import { BufferedWriter } from "../files/buffered-writer.ts";
 import { HeapPacer, PACE_BYTES } from "../../runtime/heap-pacer.ts";
+import { BufferedWriter } from "../files/buffered-writer.ts";
 
 /**
  * Bytes go to a temp path the library handed out; nothing reaches the library until filing renames it after

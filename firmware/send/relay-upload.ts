@@ -3,8 +3,8 @@ import { createHash, type Hash } from "node:crypto";
 import { InputError } from "../../cli/command.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
-import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
+import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import {
   RELAY_STREAM_DIRECT,
   RELAY_STREAM_PROTECTED,

@@ -2,9 +2,9 @@
 import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { ControlApiError } from "../../protocol/control-client.ts";
+import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
-import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import { LiveRelay } from "./live-relay.ts";
 import {
   createRelayTransfer,
