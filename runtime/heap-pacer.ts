@@ -12,14 +12,20 @@ export const PACE_BYTES = 8 * 1024 * 1024;
 export class HeapPacer {
   #since = 0;
 
-  constructor(readonly everyBytes = PACE_BYTES) {}
+  /** `collect`: what runs at each step (a full collection; a test counts calls instead). */
+  constructor(
+    readonly everyBytes = PACE_BYTES,
+    readonly collect: () => void = () => Bun.gc(true),
+  ) {
+    if (!(everyBytes > 0)) throw new RangeError(`Cannot pace collections every ${everyBytes} bytes`);
+  }
 
   /** Counts `bytes` moved; collects once every `everyBytes`. */
   moved(bytes: number): void {
     this.#since += bytes;
     if (this.#since < this.everyBytes) return;
     this.#since = 0;
-    Bun.gc(true);
+    this.collect();
   }
 
   /** The chunks of `source`, counted as they pass. */
