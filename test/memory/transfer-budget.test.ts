@@ -41,7 +41,8 @@ function group(name: string): MemoryCgroup {
 }
 
 beforeAll(async () => {
-  const binary = compiledBinary("The memory budget test");
+  // Missing is an error, never a skip (test/support/compiled-binary.ts).
+  compiledBinary("The memory budget test");
   for (const [name, limit] of [
     ["node", NODE_LIMIT],
     ["alice", RECORDER_LIMIT],
@@ -62,7 +63,6 @@ beforeAll(async () => {
   await cluster.addRecorder("alice");
   await cluster.addRecorder("bob", { loadDir });
   await cluster.permit("bob", "alice");
-  expect(binary).toBeTruthy();
 }, 120_000);
 
 afterAll(async () => {
@@ -126,6 +126,18 @@ async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: 
     await Bun.sleep(100);
   }
 }
+
+describe("the cgroup harness", () => {
+  test("sees an OOM kill: 200 MiB touched in a 64 MiB group is killed and counted", async () => {
+    await using g = await MemoryCgroup.create("control", 64 * MIB);
+    const p = Bun.spawn([...g.wrap(), process.execPath, "-e", "new Uint8Array(200 * 2 ** 20).fill(1)"], {
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    expect(await p.exited).not.toBe(0);
+    expect(await g.oomKills()).toBe(1);
+  });
+});
 
 describe("1 GiB on every route inside 96 MiB cgroups (no swap)", () => {
   const live = [
