@@ -1,23 +1,53 @@
-/** @module Transfer bench: a 256 MiB and a 1 GiB MPEG-2 recording sent end to end over loopback (node + two recorders, compiled binary), MB/s and each process's peak RSS. */
+/** @module Transfer bench: MPEG-2 recordings sent end to end over loopback (node + two recorders, compiled binary): MB/s, each role's peak RSS and CPU s/GiB, and the ratio against a raw TCP loopback copy in the same run. */
 import { existsSync, statSync } from "node:fs";
 import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { $ } from "bun";
 import { Cluster } from "../demo/cluster.ts";
 import type { SendResult } from "../firmware/send/send-recording.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
 import { formatTable } from "./lib/format-table.ts";
+import { rawTcpCopy } from "./lib/raw-tcp-copy.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out");
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
+/** USER_HZ of /proc/PID/stat's utime and stime on Linux. */
+const CLOCK_TICKS = 100;
+
+const USAGE = `Usage: bun bench/transfer.ts [--size 256M,1G,4G] [--mode pattern,seed] [--route split,secret,fallback]
+  --size   recording sizes (M or G suffix, MiB/GiB), default 256M,1G
+  --mode   protection modes of a split, default pattern
+  --route  split (video, the default), secret (whole, sealed through the node), fallback (split with the
+           direct dial refused: both parts sealed through the node)`;
+
+/** The send flags of each route the bench can run. */
+const ROUTE_FLAGS: Record<string, string[]> = {
+  split: [],
+  secret: ["--secret"],
+  // A port nothing listens on: the dial is refused and the send falls back to the node.
+  fallback: ["--direct", "127.0.0.1:1"],
+};
 
 /** Peak resident set (VmHWM, kB → bytes) of a live process; 0 once it is gone. */
 async function vmHwm(pid: number): Promise<number> {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds (user + system) a live process has used so far; 0 once it is gone. */
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (proc(5)).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return 0;
   }
@@ -34,24 +64,47 @@ async function loopedRecording(seed: string, bytes: number, path: string): Promi
 
 interface Run {
   label: string;
+  mode: string;
+  route: string;
   bytes: number;
   seconds: number;
   mbps: number;
+  rawMbps: number;
   summary: SendResult;
   peakRss: Record<string, number>;
+  cpuSecondsPerGiB: Record<string, number>;
 }
 
-async function sendOnce(command: string[], file: string, label: string): Promise<Run> {
+async function sendOnce(
+  command: string[],
+  file: string,
+  label: string,
+  o: { mode: string; route: string },
+): Promise<Run> {
+  const { mode, route } = o;
   await using cluster = await Cluster.start({ command });
   const alice = await cluster.addRecorder("alice");
   const bob = await cluster.addRecorder("bob");
   await cluster.ok(["permit", "add", "alice", "--data", bob.dataDir]);
   const bytes = statSync(file).size;
+  const cpu0 = { node: await cpuSeconds(cluster.node.pid), bob: await cpuSeconds(bob.proc.pid) };
   const t0 = Bun.nanoseconds();
-  const send = Bun.spawn([...command, "send", file, "--to", "bob", "--json", "--data", alice.dataDir], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const send = Bun.spawn(
+    [
+      ...command,
+      "send",
+      file,
+      "--to",
+      "bob",
+      "--protection",
+      mode,
+      ...(ROUTE_FLAGS[route] ?? []),
+      "--json",
+      "--data",
+      alice.dataDir,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
   const peak: Record<string, number> = { send: 0, node: 0, alice: 0, bob: 0 };
   const pids: Record<string, number> = {
     send: send.pid,
@@ -74,6 +127,14 @@ async function sendOnce(command: string[], file: string, label: string): Promise
   running = false;
   await sampler;
   for (const k of ["node", "alice", "bob"]) peak[k] = Math.max(peak[k] ?? 0, await vmHwm(pids[k] as number));
+  const usage = send.resourceUsage();
+  const sendCpu = usage ? Number(usage.cpuTime.total) / 1e6 : 0;
+  const gib = bytes / GIB;
+  const cpuSecondsPerGiB = {
+    send: sendCpu / gib,
+    node: ((await cpuSeconds(cluster.node.pid)) - cpu0.node) / gib,
+    bob: ((await cpuSeconds(bob.proc.pid)) - cpu0.bob) / gib,
+  };
   const stdout = await stdoutP;
   const line = stdout
     .trim()
@@ -83,10 +144,40 @@ async function sendOnce(command: string[], file: string, label: string): Promise
   if (code !== 0 || !line)
     throw new Error(`bench: send exited ${code}: ${await stderrP}\n${stdout.slice(-1000)}`);
   const summary = JSON.parse(line) as SendResult;
-  return { label, bytes, seconds, mbps: bytes / seconds / 1e6, summary, peakRss: peak };
+  return {
+    label,
+    mode,
+    route,
+    bytes,
+    seconds,
+    mbps: bytes / seconds / 1e6,
+    rawMbps: 0,
+    summary,
+    peakRss: peak,
+    cpuSecondsPerGiB,
+  };
+}
+
+function parseSize(s: string): number {
+  const m = /^(\d+)([MG])$/i.exec(s.trim());
+  if (!m) throw new SyntaxError(`Cannot read size '${s}': expected e.g. 256M or 4G\n${USAGE}`);
+  return Number(m[1]) * (m[2]?.toUpperCase() === "G" ? GIB : MIB);
 }
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      size: { type: "string", default: "256M,1G" },
+      mode: { type: "string", default: "pattern" },
+      route: { type: "string", default: "split" },
+    },
+  });
+  const sizes = (values.size ?? "").split(",").map((s) => [s.trim(), parseSize(s)] as const);
+  const modes = (values.mode ?? "").split(",").map((m) => m.trim());
+  const routes = (values.route ?? "").split(",").map((r) => r.trim());
+  for (const r of routes) if (!(r in ROUTE_FLAGS)) throw new SyntaxError(`Unknown route '${r}'\n${USAGE}`);
+  for (const m of modes)
+    if (m !== "seed" && m !== "pattern") throw new SyntaxError(`Unknown mode '${m}'\n${USAGE}`);
   await mkdir(OUT, { recursive: true });
   let binary = process.env.PVRLINK_BIN;
   if (!binary) {
@@ -95,60 +186,61 @@ async function main(): Promise<void> {
   }
   const { recipe } = await benchRecordings(OUT);
   const seed = join(OUT, "seed.m2v");
-  const small = await loopedRecording(seed, 256 * MIB, join(OUT, "transfer-256m.m2v"));
-  const large = await loopedRecording(seed, GIB, join(OUT, "transfer-1g.m2v"));
   const runs: Run[] = [];
-  for (const [label, file] of [
-    ["256 MiB", small],
-    ["1 GiB", large],
-  ] as const) {
-    const r = await sendOnce([binary], file, label);
-    console.error(`${label}: ${r.mbps.toFixed(0)} MB/s`);
-    runs.push(r);
+  for (const [label, size] of sizes) {
+    const file = await loopedRecording(seed, size, join(OUT, `transfer-${label.toLowerCase()}.m2v`));
+    for (const route of routes) {
+      // Protection modes apply to a split's direct part; a secret send has none.
+      for (const mode of route === "secret" ? [modes[0] ?? "pattern"] : modes) {
+        // The raw TCP reference right before each send, so both see the machine in the same minute.
+        const raw = await rawTcpCopy(file);
+        const r = await sendOnce([binary], file, label, { mode, route });
+        r.rawMbps = raw.bytes / raw.seconds / 1e6;
+        const what = `${label} ${route} ${route === "secret" ? "" : mode}`;
+        console.error(`${what}: ${r.mbps.toFixed(0)} MB/s, raw TCP ${r.rawMbps.toFixed(0)} MB/s`);
+        runs.push(r);
+      }
+    }
   }
   const mb = (n: number) => (n / MIB).toFixed(0);
+  const cpu = (n: number | undefined) => (n ?? 0).toFixed(2);
   console.log(
     formatTable(
       [
         "recording",
-        "bytes",
+        "route",
+        "mode",
         "s",
         "MB/s",
-        "direct B",
-        "relay B (sealed)",
-        "I-pics",
+        "raw TCP MB/s",
+        "ratio",
         "RSS send",
         "node",
-        "alice",
         "bob (MiB)",
+        "CPU s/GiB send",
+        "node",
+        "bob",
       ],
       runs.map((r) => [
         r.label,
-        String(r.bytes),
+        r.route,
+        r.route === "secret" ? "-" : r.mode,
         r.seconds.toFixed(2),
         r.mbps.toFixed(0),
-        String(r.summary.bytesDirect),
-        String(r.summary.bytesRelay),
-        String(r.summary.iPictures ?? 0),
+        r.rawMbps.toFixed(0),
+        (r.mbps / r.rawMbps).toFixed(3),
         mb(r.peakRss.send ?? 0),
         mb(r.peakRss.node ?? 0),
-        mb(r.peakRss.alice ?? 0),
         mb(r.peakRss.bob ?? 0),
+        cpu(r.cpuSecondsPerGiB.send),
+        cpu(r.cpuSecondsPerGiB.node),
+        cpu(r.cpuSecondsPerGiB.bob),
       ]),
     ),
   );
-  const [a, b] = runs as [Run, Run];
-  const growth = Object.fromEntries(
-    Object.keys(a.peakRss).map((k) => [k, (b.peakRss[k] ?? 0) / Math.max(1, a.peakRss[k] ?? 0)]),
-  );
-  console.log(
-    `peak RSS 1 GiB / 256 MiB: ${Object.entries(growth)
-      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-      .join(", ")}`,
-  );
   await writeFile(
     join(OUT, "transfer.json"),
-    `${JSON.stringify({ at: new Date().toISOString(), recipe, runs, rssGrowth1GiBOver256MiB: growth }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), recipe, runs }, null, 2)}\n`,
   );
 }
 

@@ -8,7 +8,7 @@ import {
   sealChunk,
   TAG_BYTES,
 } from "./aead.ts";
-import { tagChunk, verifyChunkTag } from "./chunk-tag.ts";
+import { AAD_ROOM_BYTES, tagChunk, verifyChunkTag } from "./chunk-tag.ts";
 
 const POS = { context: "S1", stream: 1, index: 5 };
 
@@ -56,5 +56,35 @@ describe("tagChunk()/verifyChunkTag()", () => {
     await expect(verifyChunkTag(key, POS, new Uint8Array([0x15]), sealed.subarray(1))).rejects.toBeInstanceOf(
       DecryptError,
     );
+  });
+
+  /** `bytes` copied behind AAD_ROOM_BYTES of scratch in a buffer of its own. */
+  function withRoom(bytes: Uint8Array): Uint8Array {
+    const v = new Uint8Array(AAD_ROOM_BYTES + bytes.byteLength).subarray(AAD_ROOM_BYTES);
+    v.set(bytes);
+    return v;
+  }
+  const longContext = { ...POS, context: `pvrlink/direct/${"s".repeat(64)}` };
+  const roomCases = [
+    { name: "a short context", pos: POS },
+    { name: "the longest direct-channel context", pos: longContext },
+  ];
+  for (const c of roomCases) {
+    test(`tagChunk() with room gives the copying tag for ${c.name}, and verifyChunkTag() with room takes it`, async () => {
+      const key = await importSessionKey(generateSessionKeyBytes());
+      const bytes = new Uint8Array(4097).map((_, i) => i & 0xff);
+      const tag = await tagChunk(key, c.pos, withRoom(bytes), { room: true });
+      expect(tag).toEqual(await tagChunk(key, c.pos, bytes));
+      await verifyChunkTag(key, c.pos, withRoom(bytes), tag, { room: true });
+      const tampered = withRoom(bytes);
+      tampered[7] = (tampered[7] ?? 0) ^ 1;
+      await expect(verifyChunkTag(key, c.pos, tampered, tag, { room: true })).rejects.toBeInstanceOf(
+        DecryptError,
+      );
+    });
+  }
+  test("tagChunk() with room rejects a chunk with no room before it (RangeError)", async () => {
+    const key = await importSessionKey(generateSessionKeyBytes());
+    await expect(tagChunk(key, POS, new Uint8Array(10), { room: true })).rejects.toBeInstanceOf(RangeError);
   });
 });

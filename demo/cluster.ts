@@ -37,6 +37,8 @@ export interface ClusterOptions {
   adminFetch?: (pin: string) => typeof fetch;
   /** `recorder run` flags each recorder gets (default DEFAULT_RECORDER_FLAGS); its own `args` follow. */
   recorderFlags?: string[];
+  /** A prefix for the node's ("node") or a recorder daemon's (its name) command, e.g. one that joins a cgroup. */
+  wrap?: (child: string) => string[];
 }
 
 /** A keepalive every 5 s (the shortest the config allows) and an inbox check every 2 s: a brisk demo. */
@@ -142,7 +144,7 @@ export class Cluster implements AsyncDisposable {
 
   async #startNode(http: string, udp: string): Promise<void> {
     const node = await startNodeDaemon(
-      { ...this.#start("node", this.#nodeArgs), wrap: this.#nodeWrap },
+      { ...this.#start("node", this.#nodeArgs), wrap: [...(this.o.wrap?.("node") ?? []), ...this.#nodeWrap] },
       { http, udp },
     );
     this.node = node.proc;
@@ -216,6 +218,8 @@ export class Cluster implements AsyncDisposable {
       {
         ...this.#start(name, runArgs),
         ...program,
+        // The daemon alone joins the cluster's per-child prefix (e.g. its cgroup); its commands keep the program's.
+        wrap: [...(this.o.wrap?.(name) ?? []), ...program.wrap],
         // An emulated recorder (qemu-user) takes seconds, not milliseconds, to print its first line.
         ...(ro.command ? { timeoutMs: 60_000 } : {}),
       },

@@ -1,5 +1,6 @@
 /** @module Streams a spool file from an offset, following it while a live relay upload is still growing it. */
 import { open } from "node:fs/promises";
+import { HeapPacer } from "../../runtime/heap-pacer.ts";
 
 /** Read size per pull: large enough for throughput, small enough that memory per download stays bounded. */
 export const DOWNLOAD_CHUNK_BYTES = 256 * 1024;
@@ -37,6 +38,8 @@ export function followFile({
 }: FollowFileOptions): ReadableStream<Uint8Array> {
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   let pos = offset;
+  // Each pull reads into a fresh buffer that the response hands on and drops: collected at a steady pace.
+  const pacer = new HeapPacer();
   const close = async () => {
     const h = fh;
     fh = undefined;
@@ -58,6 +61,7 @@ export function followFile({
               const { bytesRead } = await fh.read(buf, 0, want, pos);
               if (bytesRead === 0) throw new Error("Spool file is shorter than its recorded length");
               pos += bytesRead;
+              pacer.moved(bytesRead);
               controller.enqueue(buf.subarray(0, bytesRead));
               return;
             }

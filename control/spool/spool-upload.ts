@@ -1,5 +1,6 @@
 /** @module Streams a request body onto the end of a spool file, fsyncing before any byte is counted as received. */
 import { open } from "node:fs/promises";
+import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import { ApiError } from "../errors/api-error.ts";
 
 /** Default amount written between durable checkpoints inside one PUT, so a long upload cut off mid-way keeps most of it. */
@@ -41,12 +42,16 @@ export async function appendStream(o: {
   try {
     await fh.truncate(o.offset);
     if (o.body) {
+      // Every chunk of the body is a fresh buffer, dropped once written: collected at a steady pace so a
+      // long upload does not grow the node's heap (issue 14: the node stays at or below 96 MiB while relaying).
+      const pacer = new HeapPacer();
       const reader = o.body.getReader();
       try {
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
           if (value.byteLength === 0) continue;
+          pacer.moved(value.byteLength);
           const room = o.limit - pos;
           const take = Math.min(room, value.byteLength);
           if (take > 0) {

@@ -1,8 +1,18 @@
 /** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
 import type { Socket } from "node:net";
+import { TAG_BYTES } from "../../crypto/aead.ts";
+import { AAD_ROOM_BYTES } from "../../crypto/chunk-tag.ts";
 import { DataFrameBatcher } from "./data-frame-batcher.ts";
 import { DirectChannelError } from "./direct-error.ts";
-import { FrameReader, frameHeader, isClearFrame, MAX_DATA_BYTES } from "./direct-frame.ts";
+import {
+  FrameReader,
+  frameHeader,
+  hasAadRoom,
+  isClearFrame,
+  LENGTH_BYTES,
+  MAX_DATA_BYTES,
+  writeFrameHeader,
+} from "./direct-frame.ts";
 import { type DirectMessage, decodeMessage, encodeMessage, type WireMessage } from "./direct-message.ts";
 import { FrameCipher } from "./frame-cipher.ts";
 
@@ -23,10 +33,13 @@ export interface DirectConnectionOptions {
 }
 
 const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
-const DEFAULT_HIGH_WATER = 8 * 1024 * 1024;
+const DEFAULT_HIGH_WATER = 2 * 1024 * 1024;
 /** Unflushed bytes in the socket above which send() waits for 'drain'; a few frames keep the pipe full. */
-const SEND_HIGH_WATER = 4 * 1024 * 1024;
+const SEND_HIGH_WATER = 2 * 1024 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const NO_ROOM = { before: 0, after: 0 };
+// The AAD is written in front of a clear plaintext to tag it, then the length prefix over its last bytes.
+const CLEAR_FRAME_ROOM = { before: AAD_ROOM_BYTES, after: TAG_BYTES };
 
 export class DirectConnection implements AsyncDisposable {
   readonly sessionId: string;
@@ -133,7 +146,7 @@ export class DirectConnection implements AsyncDisposable {
     const clear = isClearFrame(sealed);
     let opened: { index: bigint; plain: Uint8Array };
     try {
-      opened = await this.cipher.open(sealed, clear);
+      opened = await this.cipher.open(sealed, clear, hasAadRoom(sealed));
     } catch (err) {
       this.fail(err as DirectChannelError);
       return;
@@ -294,15 +307,23 @@ export class DirectConnection implements AsyncDisposable {
     if (this.localClosed && m.type !== "close") {
       throw new DirectChannelError("ERR_DIRECT_CLOSED", "Cannot send: connection closed");
     }
-    const plain = encodeMessage(m);
     const clear = m.type === "data" && m.clear === true;
-    const sealed = await this.cipher.seal(plain, clear);
+    const plain = encodeMessage(m, clear ? CLEAR_FRAME_ROOM : NO_ROOM);
+    const sealed = await this.cipher.seal(plain, clear, clear);
     if (this.error) throw this.error;
     const length = clear ? plain.byteLength + sealed.byteLength : sealed.byteLength;
-    this.socket.write(frameHeader(length, clear));
-    // A clear frame is type || bytes || tag; the plaintext buffer is a fresh copy, so it may be handed on.
-    if (clear) this.socket.write(plain);
-    this.socket.write(sealed);
+    if (clear) {
+      // A clear frame is prefix || type || bytes || tag, written in the room encodeMessage left around the
+      // plaintext (a fresh copy, so it may be handed on): one socket write, which the socket can pass to the
+      // kernel without joining pieces.
+      const frame = new Uint8Array(plain.buffer, plain.byteOffset - LENGTH_BYTES, LENGTH_BYTES + length);
+      writeFrameHeader(frame, length, true);
+      frame.set(sealed, LENGTH_BYTES + plain.byteLength);
+      this.socket.write(frame);
+    } else {
+      this.socket.write(frameHeader(length, clear));
+      this.socket.write(sealed);
+    }
     this.wireBytesSent += 4 + length;
     if (m.type === "data") this.bytesSent += m.bytes.byteLength;
     while (this.socket.writableLength > SEND_HIGH_WATER && !this.error && !this.socket.destroyed) {

@@ -1,5 +1,6 @@
 /** @module Direct-channel wire framing: the caller's clear preamble and the length-prefixed sealed frames. */
 import { TAG_BYTES } from "../../crypto/aead.ts";
+import { AAD_ROOM_BYTES } from "../../crypto/chunk-tag.ts";
 import { DirectChannelError } from "./direct-error.ts";
 
 // Wire layout (all integers big-endian):
@@ -24,7 +25,8 @@ export const SALT_BYTES = 16;
 /** Session ids are base64url tokens; 64 characters is far above the node's and keeps the preamble small. */
 export const MAX_SESSION_ID = 64;
 const SESSION_ID = /^[A-Za-z0-9_-]+$/;
-const LENGTH_BYTES = 4;
+/** The length prefix of every frame. */
+export const LENGTH_BYTES = 4;
 /** Largest DATA payload in one frame (1 MiB): big enough for line-rate AES-GCM, small enough to stream. */
 export const MAX_DATA_BYTES = 1024 * 1024;
 /** Largest sealed frame: type byte + one full DATA payload + GCM tag. Anything above closes the connection. */
@@ -38,6 +40,13 @@ export const MIN_SEALED_FRAME = 1 + TAG_BYTES;
 export const CLEAR_FRAME_FLAG = 0x8000_0000;
 
 const clearFrames = new WeakSet<Uint8Array>();
+/** Frames FrameReader copied into a buffer of their own with AAD_ROOM_BYTES free before them. */
+const roomyFrames = new WeakSet<Uint8Array>();
+
+/** True for a frame whose buffer has AAD_ROOM_BYTES before it that nothing else uses (its tag can be checked in place). */
+export function hasAadRoom(frame: Uint8Array): boolean {
+  return roomyFrames.has(frame);
+}
 
 /** True for a frame FrameReader read with CLEAR_FRAME_FLAG set (integrity-protected, not encrypted). */
 export function isClearFrame(frame: Uint8Array): boolean {
@@ -100,14 +109,21 @@ export function decodePreamble(bytes: Uint8Array): { preamble: Preamble; length:
 
 /** The 4-byte length prefix of a sealed frame (or, with clear, of a clear frame with its tag). */
 export function frameHeader(sealedLength: number, clear = false): Uint8Array {
+  return writeFrameHeader(new Uint8Array(LENGTH_BYTES), sealedLength, clear);
+}
+
+/** frameHeader written into the first LENGTH_BYTES of `into` (a whole frame's buffer); returns `into`. */
+export function writeFrameHeader(into: Uint8Array, sealedLength: number, clear = false): Uint8Array {
   if (sealedLength < MIN_SEALED_FRAME || sealedLength > MAX_SEALED_FRAME) {
     throw new RangeError(
       `Cannot frame: sealed length ${sealedLength} is outside ${MIN_SEALED_FRAME}-${MAX_SEALED_FRAME}`,
     );
   }
-  const h = new Uint8Array(LENGTH_BYTES);
-  new DataView(h.buffer).setUint32(0, clear ? (sealedLength | CLEAR_FRAME_FLAG) >>> 0 : sealedLength);
-  return h;
+  new DataView(into.buffer, into.byteOffset, LENGTH_BYTES).setUint32(
+    0,
+    clear ? (sealedLength | CLEAR_FRAME_FLAG) >>> 0 : sealedLength,
+  );
+  return into;
 }
 
 /**
@@ -154,7 +170,7 @@ export class FrameReader {
         this.need = len;
       }
       if (this.buffered < this.need) break;
-      const f = this.take(this.need);
+      const f = this.take(this.need, this.needClear ? AAD_ROOM_BYTES : 0);
       if (this.needClear) clearFrames.add(f);
       frames.push(f);
       this.need = undefined;
@@ -162,7 +178,8 @@ export class FrameReader {
     return frames;
   }
 
-  private take(n: number): Uint8Array {
+  /** The next n bytes: a view when one chunk holds them, else a copy with `room` free bytes before it. */
+  private take(n: number, room = 0): Uint8Array {
     const first = this.chunks[0]!;
     if (first.byteLength >= n) {
       // A view when one chunk holds it all: no copy on the common large-chunk path.
@@ -172,7 +189,8 @@ export class FrameReader {
       this.buffered -= n;
       return out;
     }
-    const out = new Uint8Array(n);
+    const out = new Uint8Array(room + n).subarray(room);
+    if (room > 0) roomyFrames.add(out);
     let at = 0;
     while (at < n) {
       const c = this.chunks[0]!;

@@ -101,14 +101,18 @@ const TYPES: Record<WireMessage["type"], number> = {
   close: TYPE_CLOSE,
 };
 
-/** Encodes a message as frame plaintext (type byte + body). */
-export function encodeMessage(m: WireMessage): Uint8Array {
+/**
+ * Encodes a message as frame plaintext (type byte + body). With `room`, the plaintext is a view into a buffer
+ * with that many spare bytes before and after it, so a clear frame's prefix and tag go around it in place.
+ */
+export function encodeMessage(m: WireMessage, room = { before: 0, after: 0 }): Uint8Array {
   const type = TYPES[m.type];
   if (m.type === "data") {
     if (m.bytes.byteLength > MAX_DATA_BYTES) {
       throw new RangeError(`Cannot encode DATA: ${m.bytes.byteLength} bytes exceed ${MAX_DATA_BYTES}`);
     }
-    const out = new Uint8Array(1 + m.bytes.byteLength);
+    const n = 1 + m.bytes.byteLength;
+    const out = new Uint8Array(room.before + n + room.after).subarray(room.before, room.before + n);
     out[0] = m.clear ? TYPE_DATA_CLEAR : type;
     out.set(m.bytes, 1);
     return out;

@@ -30,10 +30,13 @@ export class FrameCipher {
     this.#recvStream = role === "caller" ? STREAM_CALLEE_TO_CALLER : STREAM_CALLER_TO_CALLEE;
   }
 
-  /** The next outgoing frame's sealed bytes; for a clear frame only its tag (the plaintext travels as is). */
-  seal(plain: Uint8Array, clear: boolean): Promise<Uint8Array> {
+  /**
+   * The next outgoing frame's sealed bytes; for a clear frame only its tag (the plaintext travels as is). `room`:
+   * a clear plaintext has AAD_ROOM_BYTES of scratch before it in its buffer (crypto/chunk-tag.ts), so it is not copied.
+   */
+  seal(plain: Uint8Array, clear: boolean, room = false): Promise<Uint8Array> {
     const pos = { context: this.#context, stream: this.#sendStream, index: this.#sendIndex++ };
-    return clear ? tagChunk(this.#sendKey, pos, plain) : sealChunk(this.#sendKey, pos, plain);
+    return clear ? tagChunk(this.#sendKey, pos, plain, { room }) : sealChunk(this.#sendKey, pos, plain);
   }
 
   /**
@@ -46,13 +49,13 @@ export class FrameCipher {
   }
 
   /** Opens the next incoming frame (a clear one: checks its trailing tag); ERR_DIRECT_AUTH when that fails. */
-  async open(frame: Uint8Array, clear: boolean): Promise<{ index: bigint; plain: Uint8Array }> {
+  async open(frame: Uint8Array, clear: boolean, room = false): Promise<{ index: bigint; plain: Uint8Array }> {
     const index = this.#recvIndex++;
     const pos = { context: this.#context, stream: this.#recvStream, index };
     try {
       if (!clear) return { index, plain: await openChunk(this.#recvKey, pos, frame) };
       const plain = frame.subarray(0, frame.byteLength - TAG_BYTES);
-      await verifyChunkTag(this.#recvKey, pos, plain, frame.subarray(frame.byteLength - TAG_BYTES));
+      await verifyChunkTag(this.#recvKey, pos, plain, frame.subarray(frame.byteLength - TAG_BYTES), { room });
       return { index, plain };
     } catch {
       throw new DirectChannelError("ERR_DIRECT_AUTH", `Cannot open frame ${index}: authentication failed`);

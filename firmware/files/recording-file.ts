@@ -12,6 +12,12 @@ import type { RecordingIndex } from "../../codec/recording-index.ts";
  */
 export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Bytes per read where the chunks go on to the network (a send's second pass): a 1 MiB DATA frame or relay
+ * record at a time, so the two reused read buffers hold 2 MiB rather than 8 on a box with little RAM.
+ */
+export const SEND_CHUNK_BYTES = 1024 * 1024;
+
 /** Opens a file for reading, turning a missing or unreadable path into an InputError (exit 1). */
 export async function openInput(path: string): Promise<FileHandle> {
   // Loaded here rather than at the top: inspect opens with openInputSync and never needs node:fs/promises

@@ -163,6 +163,37 @@ describe("Library", () => {
     expect(existsSync(tmp)).toBe(false);
     expect(lib.list()).toEqual([]);
   });
+  const verifiedCases = [
+    { what: "takes the writer's size and SHA-256 and probes the type", sizeDelta: 0, code: undefined },
+    {
+      what: "rejects a file whose size on disk differs from what was written",
+      sizeDelta: 1,
+      code: "ERR_LIBRARY_SIZE",
+    },
+  ];
+  for (const c of verifiedCases) {
+    test(`fileReceived() with verified ${c.what}`, async () => {
+      using lib = await openFresh();
+      const bytes = readFileSync(join(root, "containers/ts-mpeg2.ts"));
+      const tmp = lib.incomingPath();
+      writeFileSync(tmp, bytes);
+      const filing = lib.fileReceived({
+        tempPath: tmp,
+        name: "verified.ts",
+        secret: false,
+        sender: "s",
+        expectedSha256: sha(bytes),
+        verified: { size: bytes.length + c.sizeDelta, sha256: sha(bytes) },
+      });
+      if (c.code !== undefined) {
+        await expect(filing).rejects.toThrow(expect.objectContaining({ code: c.code }));
+        expect(lib.list()).toEqual([]);
+      } else {
+        expect(await filing).toMatchObject({ size: bytes.length, sha256: sha(bytes), type: "ts" });
+      }
+      expect(existsSync(tmp)).toBe(false);
+    });
+  }
 });
 
 describe("Library.findByContent()", () => {

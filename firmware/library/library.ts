@@ -3,7 +3,7 @@
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, constants, copyFile, link, mkdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, constants, copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { InputError } from "../../cli/command.ts";
@@ -73,6 +73,11 @@ export interface ReceivedFile {
   sessionId?: string;
   /** When given, the file must hash to it (the sender's END sha256) or it is rejected and deleted. */
   expectedSha256?: string;
+  /**
+   * The receiver hashed every byte as it wrote the file and checked it against the sender's SHA-256: filing
+   * then reads only the first bytes (the type probe) instead of the whole recording a second time.
+   */
+  verified?: { size: number; sha256: string };
 }
 
 const SCHEMA = `
@@ -181,7 +186,9 @@ export class Library implements Disposable {
   /** Files a received recording: hashes and detects it, checks the expected hash, moves it into the library. */
   async fileReceived(r: ReceivedFile): Promise<Recording> {
     try {
-      const scan = await copyAndScan(r.tempPath, undefined);
+      const scan = r.verified
+        ? await probeVerified(r.tempPath, r.verified)
+        : await copyAndScan(r.tempPath, undefined);
       if (r.expectedSha256 !== undefined && scan.sha256 !== r.expectedSha256) {
         throw new InputError(
           `Cannot file ${r.name}: SHA-256 does not match the sender's`,
@@ -378,6 +385,21 @@ interface Scan {
 }
 
 /** Streams source once: hashes it, keeps the first bytes for type detection, and copies it to dest if given. */
+/** The Scan of a file whose size and SHA-256 its writer already checked: its size on disk and its type probe. */
+async function probeVerified(path: string, verified: { size: number; sha256: string }): Promise<Scan> {
+  await using handle = await open(path, "r");
+  const { size } = await handle.stat();
+  if (size !== verified.size) {
+    throw new InputError(
+      `Cannot file ${path}: ${size} bytes on disk, ${verified.size} written`,
+      "ERR_LIBRARY_SIZE",
+    );
+  }
+  const probe = new Uint8Array(Math.min(TYPE_PROBE_BYTES, size));
+  const { bytesRead } = await handle.read(probe, 0, probe.length, 0);
+  return { size, sha256: verified.sha256, type: detectRecordingType(probe.subarray(0, bytesRead), true) };
+}
+
 async function copyAndScan(source: string, dest: string | undefined): Promise<Scan> {
   const hash = createHash("sha256");
   const probe = new Uint8Array(TYPE_PROBE_BYTES);

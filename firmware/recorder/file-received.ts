@@ -48,6 +48,8 @@ export async function fileReceived(
     sender: claim.sender,
     sessionId,
     expectedSha256: claim.sha256,
+    // Every byte was hashed as it was written (IncomingFile, or the split merger) and matched above.
+    verified: { size: file.size, sha256: claim.sha256 },
   });
   d.log("filed", {
     id: rec.id,

@@ -1,6 +1,7 @@
 /** @module A received recording being written: a temp file in the library's incoming dir, hashed as it grows. */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
+import { HeapPacer, PACE_BYTES } from "../../runtime/heap-pacer.ts";
 import { BufferedWriter } from "../files/buffered-writer.ts";
 
 /**
@@ -8,7 +9,12 @@ import { BufferedWriter } from "../files/buffered-writer.ts";
  * verification, and discard() removes it on any failure, so a half-written recording is never filed.
  */
 export class IncomingFile {
-  readonly #hash = createHash("sha256");
+  /** Absent when the caller knows the digest by other means (digestOf), so no byte is hashed twice. */
+  #hash: Hash | undefined;
+  #digestOf: (() => string) | undefined;
+  // Receiving allocates about twice per MiB what sending does (socket chunks, then each frame gathered from
+  // them), so the receiver collects twice as often for the same peak.
+  readonly #pacer = new HeapPacer(PACE_BYTES / 2);
   #handle: FileHandle | undefined;
   #writer: BufferedWriter | undefined;
   #chain: Promise<void> = Promise.resolve();
@@ -16,8 +22,14 @@ export class IncomingFile {
 
   private constructor(readonly path: string) {}
 
-  static async create(path: string): Promise<IncomingFile> {
+  /**
+   * `digestOf`: the hex SHA-256 of everything written, known to the caller once the last byte is in (a split's
+   * merger hashes every byte it emits, and checks it): then this file does not hash them a second time.
+   */
+  static async create(path: string, o: { digestOf?: () => string } = {}): Promise<IncomingFile> {
     const f = new IncomingFile(path);
+    f.#digestOf = o.digestOf;
+    if (!o.digestOf) f.#hash = createHash("sha256");
     f.#handle = await open(path, "wx", 0o600);
     f.#writer = new BufferedWriter(f.#handle, 1024 * 1024);
     return f;
@@ -26,7 +38,8 @@ export class IncomingFile {
   /** Appends in call order (writes are chained, so concurrent callers cannot interleave). */
   write(bytes: Uint8Array): Promise<void> {
     this.size += bytes.byteLength;
-    this.#hash.update(bytes);
+    this.#hash?.update(bytes);
+    this.#pacer.moved(bytes.byteLength);
     const p = this.#chain.then(() => this.#writer!.write(bytes));
     this.#chain = p.catch(() => {});
     return p;
@@ -39,7 +52,7 @@ export class IncomingFile {
     await this.#handle!.sync();
     await this.#handle!.close();
     this.#handle = undefined;
-    return this.#hash.digest("hex");
+    return this.#digestOf ? this.#digestOf() : this.#hash!.digest("hex");
   }
 
   async discard(): Promise<void> {

@@ -195,12 +195,16 @@ export class RecordingReceiver {
   async #split(sessionId: string, meta: SenderClaim): Promise<NonNullable<SessionWork["split"]>> {
     const w = this.#work(sessionId);
     if (w.split) return w.split;
-    const file = await IncomingFile.create(this.#d.library.incomingPath());
+    // The merger hashes and checks every byte it emits, so the file takes its digest instead of hashing again.
+    let assembly: SplitAssembly | undefined;
+    const file = await IncomingFile.create(this.#d.library.incomingPath(), {
+      digestOf: () => assembly?.sha256 ?? "",
+    });
     if (w.split) {
       await file.discard();
       return w.split;
     }
-    const assembly = new SplitAssembly(file);
+    assembly = new SplitAssembly(file);
     const filed = fileReceived(
       this.#d,
       file,

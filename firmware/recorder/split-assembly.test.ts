@@ -57,6 +57,22 @@ describe("SplitAssembly", () => {
     });
   }
 
+  test("SplitAssembly.sha256 is the merger's checked digest once finished, and an IncomingFile can take it", async () => {
+    let a: SplitAssembly | undefined;
+    const out = await IncomingFile.create(join(dir, `f${++n}.part`), { digestOf: () => a?.sha256 ?? "" });
+    a = new SplitAssembly(out);
+    expect(() => a?.sha256).toThrow(RangeError);
+    await Promise.all([
+      a.feed("protected", chunks(parts.protected, 999)),
+      a.feed("direct", chunks(parts.direct, 4096)),
+    ]);
+    await a.finished;
+    const expected = createHash("sha256").update(original).digest("hex");
+    expect(a.sha256).toBe(expected);
+    expect(await out.finish()).toBe(expected);
+    expect(new Uint8Array(readFileSync(out.path))).toEqual(original);
+  });
+
   const damage: Array<[string, () => [Uint8Array, Uint8Array], string]> = [
     [
       "a truncated direct part",

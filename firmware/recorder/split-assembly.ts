@@ -4,7 +4,7 @@ import { SplitMerger } from "../../codec/split/split-merger.ts";
 import type { IncomingFile } from "./incoming-file.ts";
 
 /** How far one part may run ahead of what the merger can use before its feeder stops pulling (backpressure). */
-const MAX_LEAD_BYTES = 16 * 1024 * 1024;
+const MAX_LEAD_BYTES = 2 * 1024 * 1024;
 
 /**
  * Each part is fed from its own async source (the direct channel's DATA frames, or a relay download). A feeder
@@ -18,6 +18,7 @@ export class SplitAssembly {
   readonly #done = new Set<SplitPartKind>();
   #wakers: Array<() => void> = [];
   #failed: unknown;
+  #finishedOk = false;
   readonly #finished: Promise<void>;
   #resolve!: () => void;
   #reject!: (err: unknown) => void;
@@ -39,6 +40,14 @@ export class SplitAssembly {
   /** Resolves when both parts are in, merged, length and SHA-256 verified (merger.finish()); rejects on failure. */
   get finished(): Promise<void> {
     return this.#finished;
+  }
+
+  /** Hex SHA-256 of the merged recording, once finished: merger.finish() hashed every byte it emitted and checked it. */
+  get sha256(): string {
+    const h = this.merger.header;
+    if (!this.#finishedOk || h === undefined)
+      throw new RangeError("Cannot give the merged SHA-256: the merge is not finished");
+    return Buffer.from(h.sha256).toString("hex");
   }
 
   /** Pulls the part from source until it ends; feeding a part twice is an error. */
@@ -67,6 +76,7 @@ export class SplitAssembly {
       this.#wake();
       if (this.#done.size === 2) {
         this.merger.finish();
+        this.#finishedOk = true;
         this.#resolve();
       }
     } catch (err) {

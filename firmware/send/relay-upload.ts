@@ -3,7 +3,8 @@ import { createHash, type Hash } from "node:crypto";
 import { InputError } from "../../cli/command.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
-import { openInput, readChunks } from "../files/recording-file.ts";
+import { HeapPacer } from "../../runtime/heap-pacer.ts";
+import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import {
   RELAY_STREAM_DIRECT,
   RELAY_STREAM_PROTECTED,
@@ -15,7 +16,7 @@ import { RelayStreamEncoder, relayStreamSize } from "../transfer/relay-stream-en
 import type { SendPlan } from "./send-plan.ts";
 
 /** Encoded bytes queued for the PUT body above which the producer waits: a few records keep the socket busy. */
-const QUEUE_HIGH_WATER = 8 * 1024 * 1024;
+const QUEUE_HIGH_WATER = 2 * 1024 * 1024;
 /** How long a resume waits for the node to come back before it gives up with ERR_RELAY_UPLOAD. */
 export const DEFAULT_RESUME_WINDOW_MS = 60_000;
 /** Upload attempts per transfer (the first plus resumes). */
@@ -99,7 +100,7 @@ export async function* encodeFromFile(
     yield* await enc.data(part === "protected" ? plan.split.protectedHeader : plan.split.directHeader);
   }
   let size = 0;
-  for await (const chunk of readChunks(input, { reuse: true })) {
+  for await (const chunk of readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES })) {
     size += chunk.byteLength;
     if (size > plan.size) break;
     if (router === undefined) {
@@ -133,6 +134,7 @@ export class UploadAttempt {
   #pushWaiters: Array<() => void> = [];
   readonly #response: Promise<{ received: number } | Error>;
   readonly #hash: Hash = createHash("sha256");
+  readonly #pacer = new HeapPacer();
 
   constructor(
     client: ControlClient,
@@ -192,6 +194,7 @@ export class UploadAttempt {
   /** Adds encoded bytes in stream order; waits while the body queue is full. */
   async push(bytes: Uint8Array): Promise<void> {
     this.#hash.update(bytes);
+    this.#pacer.moved(bytes.byteLength);
     const start = this.#seen;
     this.#seen += bytes.byteLength;
     if (this.#settled || this.#seen <= this.offset) return;

@@ -2,8 +2,9 @@
 import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { ControlApiError } from "../../protocol/control-client.ts";
+import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
-import { openInput, readChunks } from "../files/recording-file.ts";
+import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import { LiveRelay } from "./live-relay.ts";
 import {
   createRelayTransfer,
@@ -50,7 +51,7 @@ async function sendWholeDirect(ctx: SendContext, conn: DirectConnection): Promis
   await sendOffer(ctx, "data");
   await using input = await openInput(plan.path);
   result.bytesDirect = await conn.sendStream(
-    readChunks(input, { reuse: true }),
+    new HeapPacer().paced(readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES })),
     (done) => o.onEvent?.({ type: "progress", done, total: plan.size }),
     { clear: true },
   );

@@ -4,8 +4,9 @@ import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
+import { HeapPacer, PACE_BYTES } from "../../runtime/heap-pacer.ts";
 import { DataFrameBatcher } from "../direct/data-frame-batcher.ts";
-import { openInput, readChunks } from "../files/recording-file.ts";
+import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import type { RelayPart } from "./relay-upload.ts";
 import type { SendContext } from "./send-context.ts";
 import { SendFailure } from "./send-failure.ts";
@@ -49,9 +50,12 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   // with a chunk before the reader refills its buffer two reads later.
   await using input = await openInput(plan.path);
   let read = 0;
-  for await (const chunk of readChunks(input, { reuse: true })) {
+  // Each MiB read becomes a fresh DATA frame or sealed record: the same allocation rate as a receiver.
+  const pacer = new HeapPacer(PACE_BYTES / 2);
+  for await (const chunk of readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES })) {
     if (signal.aborted) throw signal.reason;
     read += chunk.byteLength;
+    pacer.moved(chunk.byteLength);
     if (read > plan.size) break;
     const routed = router.push(chunk);
     for (const p of routed.protected) await pushRelay("protected", p);

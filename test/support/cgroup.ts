@@ -179,6 +179,11 @@ export class MemoryCgroup implements AsyncDisposable {
     return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', this.path, ...argv];
   }
 
+  /** The argv prefix alone: a program appended to it runs in the group (e.g. Cluster's per-child `wrap`). */
+  wrap(): string[] {
+    return this.command([]);
+  }
+
   run(argv: string[], env?: Record<string, string>): Promise<RunResult> {
     return runToEnd(this.command(argv), env);
   }

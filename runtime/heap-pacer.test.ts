@@ -1,0 +1,50 @@
+/** @module Tests for HeapPacer: one collection per `everyBytes` moved, whatever the chunk sizes. */
+import { describe, expect, test } from "bun:test";
+import { HeapPacer, PACE_BYTES } from "./heap-pacer.ts";
+
+describe("HeapPacer", () => {
+  const cases: Array<{ what: string; every: number; chunks: number[]; collections: number }> = [
+    { what: "nothing below the step", every: 100, chunks: [99], collections: 0 },
+    { what: "one at exactly the step", every: 100, chunks: [60, 40], collections: 1 },
+    { what: "one per step over many small chunks", every: 100, chunks: Array(1000).fill(1), collections: 10 },
+    { what: "one for a chunk larger than several steps", every: 100, chunks: [350], collections: 1 },
+    {
+      what: "counting afresh after each one (no excess carried)",
+      every: 100,
+      chunks: [150, 60, 40],
+      collections: 2,
+    },
+  ];
+  for (const c of cases) {
+    test(`moved() collects ${c.what}`, () => {
+      let n = 0;
+      const pacer = new HeapPacer(c.every, () => n++);
+      for (const b of c.chunks) pacer.moved(b);
+      expect(n).toBe(c.collections);
+    });
+  }
+
+  test("paced() yields every chunk unchanged and counts them", async () => {
+    let n = 0;
+    const pacer = new HeapPacer(4, () => n++);
+    async function* source() {
+      for (const b of [[1, 2], [3], [4, 5, 6]]) yield new Uint8Array(b);
+    }
+    const out: number[] = [];
+    for await (const chunk of pacer.paced(source())) out.push(...chunk);
+    expect(out).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(n).toBe(1);
+  });
+
+  test("the default step is PACE_BYTES and runs a real collection", () => {
+    const pacer = new HeapPacer();
+    expect(pacer.everyBytes).toBe(PACE_BYTES);
+    expect(() => pacer.moved(PACE_BYTES)).not.toThrow();
+  });
+
+  for (const bad of [0, -1, Number.NaN]) {
+    test(`new HeapPacer(${bad}) is a RangeError`, () => {
+      expect(() => new HeapPacer(bad)).toThrow(RangeError);
+    });
+  }
+});
