@@ -8,6 +8,8 @@ import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
+import { NodeMetrics } from "./ops/node-metrics.ts";
+import { createOpsRoutes, metricsMiddleware } from "./ops/ops-routes.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
 import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
@@ -36,6 +38,10 @@ export interface ControlContext {
   spoolDir: string;
   nodeAddresses: () => { http: string; udp: string };
   log: (msg: string) => void;
+  /** Counters and histograms for /metrics (control/ops); gauges read the stores at scrape time. */
+  metrics: NodeMetrics;
+  /** Null when the node can serve; otherwise why not (for /readyz). Set by control-node once sockets are bound. */
+  notReadyReason: () => string | null;
 }
 
 /** Stands in until the UDP endpoint is bound: every trigger times out at once (no device is reachable). */
@@ -62,11 +68,18 @@ export function createControlContext(o: {
     maxExtensions: config.maxExtensions,
     maxTotalSec: config.maxTotalSec,
   });
+  const metrics = new NodeMetrics();
   // A mutable holder, so the UDP endpoint can be plugged in after the context exists (it needs the stores).
+  // It also counts triggers and times their ACKs for /metrics.
   const triggers: TriggerPort & { target: TriggerPort } = {
     target: o.triggers,
-    trigger(id, kind, ref, opts) {
-      return this.target.trigger(id, kind, ref, opts);
+    async trigger(id, kind, ref, opts) {
+      const started = performance.now();
+      metrics.triggersSent.inc({ kind });
+      const answer = await this.target.trigger(id, kind, ref, opts);
+      if (answer === null) metrics.triggersFailed.inc({ kind });
+      else metrics.triggerLatency.observe((performance.now() - started) / 1000, { kind });
+      return answer;
     },
   };
   const query = new QueryService({
@@ -80,6 +93,16 @@ export function createControlContext(o: {
     storeDeliverWithinSec: config.relayTtlSec,
     log,
   });
+  metrics.sources = {
+    devicesByState: () => {
+      const all = devices.list();
+      const disabled = all.filter((d) => d.disabledAt !== null).length;
+      const connected = all.filter((d) => d.disabledAt === null && keepalives.isConnected(d.id)).length;
+      return { connected, disconnected: all.length - disabled - connected, disabled };
+    },
+    activeSessions: () => sessions.activeCount(),
+    spool: () => spoolUsage(o.spoolDir),
+  };
   return {
     config,
     db,
@@ -95,6 +118,8 @@ export function createControlContext(o: {
     spoolDir: o.spoolDir,
     nodeAddresses: o.nodeAddresses ?? (() => ({ http: config.http, udp: config.udp })),
     log,
+    metrics,
+    notReadyReason: () => null,
   };
 }
 
@@ -123,6 +148,17 @@ export function createControlApp(
     ctx.log(`internal error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
     return c.json({ error: { code: "internal_error", message: "Internal error" } }, 500);
   });
+  app.use("*", metricsMiddleware(ctx.metrics));
+  app.route(
+    "/",
+    createOpsRoutes({
+      metrics: ctx.metrics,
+      notReadyReason: () => {
+        ctx.db.query("SELECT 1").get();
+        return ctx.notReadyReason();
+      },
+    }),
+  );
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `No route ${c.req.method} ${c.req.path}` } }, 404),
   );

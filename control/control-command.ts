@@ -8,6 +8,7 @@ import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig } from "./control-config.ts";
 import { DATABASE_FILE, formatHostPort, startControlNode } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
+import { isLogLevel, JsonLogger } from "./ops/json-logger.ts";
 import { openControlDatabase } from "./store/control-database.ts";
 import { DeviceStore } from "./store/device-store.ts";
 
@@ -30,8 +31,12 @@ Options (defaults; every other option lives in the JSON --config file, see docs/
   --udp HOST:PORT    UDP keepalive/trigger address (default: ${DEFAULT_CONFIG.udp})
   --ttl SECONDS      enrollment token lifetime (default: ${DEFAULT_CONFIG.enrollmentTokenTtlSec})`;
 
-function log(msg: string): void {
-  process.stderr.write(`${new Date().toISOString()} control: ${msg}\n`);
+/** The node's log: JSON lines on stderr (control/ops/json-logger.ts); PVRLINK_LOG_LEVEL sets the threshold. */
+function nodeLogger(): JsonLogger {
+  const level = process.env.PVRLINK_LOG_LEVEL ?? "info";
+  if (!isLogLevel(level))
+    throw new UsageError(`PVRLINK_LOG_LEVEL '${level}' is not debug, info, warn or error`);
+  return new JsonLogger({ level });
 }
 
 function configFrom(values: { config?: string; data?: string; http?: string; udp?: string }): ControlConfig {
@@ -51,7 +56,12 @@ async function serve(args: string[]): Promise<number> {
   });
   if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got '${positionals[0]}'`);
   const config = configFrom(values);
+  // Device names are resolved through the node's own store once it is open (the logger is needed first).
+  let names: (id: string) => string | null = () => null;
+  const logger = nodeLogger().withDeviceNames((id) => names(id));
+  const log = logger.line;
   const node = await startControlNode(config, log);
+  names = (id) => node.ctx.devices.byId(id)?.name ?? null;
   process.stdout.write(
     `${JSON.stringify({ http: formatHostPort(node.http), udp: formatHostPort(node.udp) })}\n`,
   );

@@ -102,6 +102,9 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX nonces_by_time ON nonces(seen_at);
   `,
+  // The operator's console and CLI disable a device without removing it (issue 18): it keeps its name
+  // and history, and its secret stops authenticating until enabled again.
+  `ALTER TABLE devices ADD COLUMN disabled_at INTEGER;`,
 ];
 
 const COMPONENT = "control";
