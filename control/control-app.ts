@@ -8,6 +8,7 @@ import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
+import { createAdminOpsRoutes } from "./ops/admin-ops-routes.ts";
 import { NodeMetrics } from "./ops/node-metrics.ts";
 import { createOpsRoutes, metricsMiddleware } from "./ops/ops-routes.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
@@ -16,6 +17,7 @@ import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from ".
 import { createDeviceRoutes } from "./routes/device-routes.ts";
 import { createSessionRoutes } from "./routes/session-routes.ts";
 import { renderStatusPage } from "./routes/status-page.ts";
+import { SpoolStore } from "./spool/spool-store.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
 import { KeepaliveTable } from "./store/keepalive-table.ts";
@@ -215,6 +217,19 @@ export function createControlApp(
       spoolDir: ctx.spoolDir,
       maxBodyBytes: config.maxBodyBytes,
       nodeAddresses: ctx.nodeAddresses,
+      log: ctx.log,
+    }),
+  );
+
+  app.route(
+    "/admin",
+    createAdminOpsRoutes({
+      adminToken: ctx.adminToken,
+      devices: ctx.devices,
+      keepalives: ctx.keepalives,
+      allow: ctx.allow,
+      spool: new SpoolStore(ctx.db, ctx.spoolDir, ctx.log),
+      maxBodyBytes: config.maxBodyBytes,
       log: ctx.log,
     }),
   );

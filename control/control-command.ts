@@ -8,7 +8,15 @@ import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig } from "./control-config.ts";
 import { DATABASE_FILE, formatHostPort, startControlNode } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
+import {
+  ADMIN_CLI_HELP,
+  devicesCommand,
+  sessionsCommand,
+  spoolCommand,
+  tokenCreateCommand,
+} from "./ops/admin-cli.ts";
 import { isLogLevel, JsonLogger } from "./ops/json-logger.ts";
+import { BackupError, backupNode, restoreNode } from "./ops/node-backup.ts";
 import { openControlDatabase } from "./store/control-database.ts";
 import { DeviceStore } from "./store/device-store.ts";
 
@@ -17,11 +25,16 @@ const HELP = `Usage:
   pvrlink control enroll NAME [--config FILE] [--data DIR]
   pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR]
   pvrlink control admin-token [--config FILE] [--data DIR]
+  pvrlink control backup DIR [--config FILE] [--data DIR]
+  pvrlink control restore DIR [--config FILE] [--data DIR]
+${ADMIN_CLI_HELP}
 
 serve        Runs the control node. The first line on stdout is {"http":"HOST:PORT","udp":"HOST:PORT"}
              with the bound addresses (port 0 picks a free port); logs go to stderr. SIGTERM/SIGINT stop it.
 enroll       Enrolls device NAME directly in the database; prints {"id","name","secret","node"} once.
 token        Creates a one-time enrollment token a device redeems at POST /v1/enroll.
+backup DIR   Writes a consistent snapshot of DATA (database via VACUUM INTO, spool, admin token, TLS files)
+             into DIR while the node runs; restore DIR puts one into a fresh --data directory.
 admin-token  Prints the admin bearer token (generated 0600 in DIR/admin-token at first use).
 
 Options (defaults; every other option lives in the JSON --config file, see docs/protocol.md):
@@ -126,8 +139,33 @@ function adminToken(args: string[]): number {
   return EXIT_OK;
 }
 
+/** backup DIR / restore DIR: local operations on the data directory (the node may run during a backup). */
+function backupOrRestore(which: "backup" | "restore", args: string[]): number {
+  const { values, positionals } = parseFlags(args, { config: { type: "string" }, data: { type: "string" } });
+  if (positionals.length !== 1) throw new UsageError(`${which} takes exactly one DIR`);
+  const config = configFrom(values);
+  try {
+    const m =
+      which === "backup"
+        ? backupNode(config.data, positionals[0]!)
+        : restoreNode(positionals[0]!, config.data);
+    const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
+    console.log(
+      JSON.stringify({
+        [which === "backup" ? "wrote" : "restored"]: positionals[0],
+        files: m.files.length,
+        bytes,
+      }),
+    );
+  } catch (err) {
+    if (err instanceof BackupError) throw new InputError(err.message, err.code);
+    throw err;
+  }
+  return EXIT_OK;
+}
+
 export const command: Command = {
-  summary: "run and administer the control node (serve, enroll, token, admin-token)",
+  summary: "run and administer the control node (serve, enroll, token, devices, sessions, spool, backup)",
   help: HELP,
   async run(args) {
     const [sub, ...rest] = args;
@@ -137,7 +175,16 @@ export const command: Command = {
       case "enroll":
         return enroll(rest);
       case "token":
-        return token(rest);
+        return rest[0] === "create" ? tokenCreateCommand(rest.slice(1)) : token(rest);
+      case "devices":
+        return devicesCommand(rest);
+      case "sessions":
+        return sessionsCommand(rest);
+      case "spool":
+        return spoolCommand(rest);
+      case "backup":
+      case "restore":
+        return backupOrRestore(sub, rest);
       case "admin-token":
         return adminToken(rest);
       default:
