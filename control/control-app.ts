@@ -3,6 +3,7 @@ import type { Database } from "bun:sqlite";
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { EnrollResponse } from "../protocol/api-types.ts";
+import { createConsoleRoutes } from "./console/console-routes.tsx";
 import type { ControlConfig } from "./control-config.ts";
 import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
@@ -233,6 +234,19 @@ export function createControlApp(
       log: ctx.log,
     }),
   );
+
+  // The operator's web console (control/console); it acts through the admin routes above.
+  app.route(
+    "/console",
+    createConsoleRoutes({
+      adminToken: ctx.adminToken,
+      admin: (req) => app.fetch(req),
+      nodeAddresses: ctx.nodeAddresses,
+      loginLimiter: new RateLimiter(1, 10),
+      log: ctx.log,
+    }),
+  );
+  app.get("/", (c) => c.redirect("/console/", 303));
 
   // The token may come as ?token= once (then it moves into an HttpOnly cookie) or as the cookie itself.
   app.get("/status", (c) => {

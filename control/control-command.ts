@@ -1,16 +1,17 @@
 /** @module `pvrlink control`: serve the control node, enroll devices, mint enrollment tokens, show the admin token. */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
 import type { DeviceCredential } from "../protocol/api-types.ts";
-import { loadOrCreateAdminToken } from "./admin-token.ts";
+import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig } from "./control-config.ts";
 import { DATABASE_FILE, formatHostPort, startControlNode } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
 import {
   ADMIN_CLI_HELP,
   devicesCommand,
+  type ResolveTarget,
   sessionsCommand,
   spoolCommand,
   tokenCreateCommand,
@@ -139,6 +140,26 @@ function adminToken(args: string[]): number {
   return EXIT_OK;
 }
 
+/** Where `control devices|sessions|spool|token create` send their admin API calls, and with which token. */
+const resolveTarget: ResolveTarget = (values) => {
+  const cfg = configFrom(values);
+  const addr = values.node ?? process.env.PVRLINK_NODE ?? cfg.publicHttp ?? cfg.http;
+  const base = /^https?:\/\//.test(addr) ? addr.replace(/\/$/, "") : `http://${addr}`;
+  let token = process.env.PVRLINK_ADMIN_TOKEN ?? cfg.adminToken;
+  if (!token) {
+    const file = join(cfg.data, ADMIN_TOKEN_FILE);
+    try {
+      token = readFileSync(file, "utf8").trim();
+    } catch (err) {
+      throw new InputError(
+        `Cannot read the admin token from ${file}: ${(err as Error).message}; set PVRLINK_ADMIN_TOKEN or --data`,
+        "ERR_ADMIN_TOKEN",
+      );
+    }
+  }
+  return { base, token };
+};
+
 /** backup DIR / restore DIR: local operations on the data directory (the node may run during a backup). */
 function backupOrRestore(which: "backup" | "restore", args: string[]): number {
   const { values, positionals } = parseFlags(args, { config: { type: "string" }, data: { type: "string" } });
@@ -175,13 +196,13 @@ export const command: Command = {
       case "enroll":
         return enroll(rest);
       case "token":
-        return rest[0] === "create" ? tokenCreateCommand(rest.slice(1)) : token(rest);
+        return rest[0] === "create" ? tokenCreateCommand(rest.slice(1), resolveTarget) : token(rest);
       case "devices":
-        return devicesCommand(rest);
+        return devicesCommand(rest, resolveTarget);
       case "sessions":
-        return sessionsCommand(rest);
+        return sessionsCommand(rest, resolveTarget);
       case "spool":
-        return spoolCommand(rest);
+        return spoolCommand(rest, resolveTarget);
       case "backup":
       case "restore":
         return backupOrRestore(sub, rest);

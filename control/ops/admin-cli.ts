@@ -1,12 +1,8 @@
 /** @module `pvrlink control devices|sessions|spool|token create`: the operator's actions on a running node through its admin API. */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import type { AdminDevice, AdminSession } from "../../protocol/api-types.ts";
-import { ADMIN_TOKEN_FILE } from "../admin-token.ts";
 import { formatBytes, formatRelative } from "../console/human-units.ts";
-import { loadConfig } from "../control-config.ts";
 import type { AdminSpoolItem } from "./admin-ops-routes.ts";
 
 export const ADMIN_CLI_HELP = `  pvrlink control devices list|show|disable|enable|remove [ID|NAME] [--json]
@@ -27,30 +23,14 @@ const COMMON = {
   ttl: { type: "string" },
 } as const;
 
-interface Target {
+/** The node to talk to and the admin token to use. */
+export interface Target {
   base: string;
   token: string;
 }
 
-/** Where the node is and the token to use: flags, then the environment, then the node's own config and data. */
-function target(values: { config?: string; data?: string; node?: string }): Target {
-  const cfg = loadConfig(values.config, values.data === undefined ? {} : { data: values.data });
-  const addr = values.node ?? process.env.PVRLINK_NODE ?? cfg.publicHttp ?? cfg.http;
-  const base = /^https?:\/\//.test(addr) ? addr.replace(/\/$/, "") : `http://${addr}`;
-  let token = process.env.PVRLINK_ADMIN_TOKEN ?? cfg.adminToken;
-  if (!token) {
-    const file = join(cfg.data, ADMIN_TOKEN_FILE);
-    try {
-      token = readFileSync(file, "utf8").trim();
-    } catch (err) {
-      throw new InputError(
-        `Cannot read the admin token from ${file}: ${(err as Error).message}; set PVRLINK_ADMIN_TOKEN or --data`,
-        "ERR_ADMIN_TOKEN",
-      );
-    }
-  }
-  return { base, token };
-}
+/** Resolves --config/--data/--node into a Target (control-command.ts owns the configuration files). */
+export type ResolveTarget = (values: { config?: string; data?: string; node?: string }) => Target;
 
 /** One admin API call; a refusal becomes an InputError carrying the node's stable code. */
 async function call<T>(t: Target, method: string, path: string, body?: unknown): Promise<T> {
@@ -112,7 +92,7 @@ async function deviceId(t: Target, ref: string | undefined): Promise<string> {
 
 const out = (v: unknown) => console.log(JSON.stringify(v, null, 2));
 
-export async function devicesCommand(args: string[]): Promise<number> {
+export async function devicesCommand(args: string[], target: ResolveTarget): Promise<number> {
   const { values, positionals } = parseFlags(args, COMMON);
   const [action, ref, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
@@ -153,7 +133,7 @@ export async function devicesCommand(args: string[]): Promise<number> {
   }
 }
 
-export async function sessionsCommand(args: string[]): Promise<number> {
+export async function sessionsCommand(args: string[], target: ResolveTarget): Promise<number> {
   const { values, positionals } = parseFlags(args, COMMON);
   const [action, id] = positionals;
   const t = target(values);
@@ -191,7 +171,7 @@ export async function sessionsCommand(args: string[]): Promise<number> {
   throw new UsageError(`sessions: unknown action '${action ?? ""}' (list, end)`);
 }
 
-export async function spoolCommand(args: string[]): Promise<number> {
+export async function spoolCommand(args: string[], target: ResolveTarget): Promise<number> {
   const { values, positionals } = parseFlags(args, COMMON);
   const [action, id] = positionals;
   const t = target(values);
@@ -223,7 +203,7 @@ export async function spoolCommand(args: string[]): Promise<number> {
 }
 
 /** `token create`: a one-time enrollment token minted by the running node. */
-export async function tokenCreateCommand(args: string[]): Promise<number> {
+export async function tokenCreateCommand(args: string[], target: ResolveTarget): Promise<number> {
   const { values, positionals } = parseFlags(args, COMMON);
   if (positionals.length > 0)
     throw new UsageError(`token create takes no arguments, got '${positionals[0]}'`);
