@@ -1,0 +1,143 @@
+/** @module The amd64 Debian package: built with dpkg-deb, unpacked into a clean root, and the node started from its unit's ExecStart line in a fresh mount namespace, as an unprivileged user, then a device enrolls. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ChildProcess, firstJson, runToEnd } from "../../demo/child-process.ts";
+import { ControlClient } from "../../protocol/control-client.ts";
+import { buildDeb, exampleNodeConfig } from "../../scripts/package-deb.ts";
+import { compiledBinary } from "../support/compiled-binary.ts";
+
+/** The uid/gid the service runs as here, standing in for systemd's DynamicUser (an unprivileged, unnamed id). */
+const SERVICE_ID = 61_873;
+
+const work = mkdtempSync(join(tmpdir(), "pvrlink-deb-test-"));
+let deb: string;
+
+beforeAll(async () => {
+  compiledBinary("The package test");
+  deb = await buildDeb("amd64", join(work, "out"));
+}, 120_000); // gzip of a ~110 MB binary on a shared core
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Directives of one [Service] section, in order (repeated keys kept). */
+function unitDirectives(text: string): Array<[string, string]> {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#") && !l.startsWith("[") && l.includes("="))
+    .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as [string, string]);
+}
+
+describe("the Debian package", () => {
+  test("has the control fields, the conffile, and the files with their modes", async () => {
+    const info = await runToEnd(["dpkg-deb", "--info", deb]);
+    expect(info.stdout).toMatch(/Package: pvrlink\n/);
+    expect(info.stdout).toMatch(/Architecture: amd64\n/);
+    const contents = await runToEnd(["dpkg-deb", "--contents", deb]);
+    for (const [mode, path] of [
+      ["-rwxr-xr-x root/root", "./usr/bin/pvrlink"],
+      ["-rw-r--r-- root/root", "./lib/systemd/system/pvrlink-node.service"],
+      ["-rw-r--r-- root/root", "./lib/systemd/system/pvrlink-recorder.service"],
+      ["-rw-r--r-- root/root", "./etc/pvrlink/node.json"],
+      ["-rw-r--r-- root/root", "./usr/share/doc/pvrlink/examples/node.example.json"],
+      ["-rw-r--r-- root/root", "./usr/share/doc/pvrlink/operations.md"],
+    ] as const) {
+      expect(contents.stdout.split("\n").some((l) => l.startsWith(mode) && l.endsWith(path))).toBe(true);
+    }
+  });
+
+  test("both units are hardened: dynamic user, strict filesystem, no new privileges, no capabilities", () => {
+    const root = join(work, "root-units");
+    mkdirSync(root);
+    Bun.spawnSync(["dpkg", "-x", deb, root]);
+    for (const unit of ["pvrlink-node.service", "pvrlink-recorder.service"]) {
+      const d = new Map(unitDirectives(readFileSync(join(root, "lib/systemd/system", unit), "utf8")));
+      expect(d.get("DynamicUser")).toBe("yes");
+      expect(d.get("ProtectSystem")).toBe("strict");
+      expect(d.get("NoNewPrivileges")).toBe("yes");
+      expect(d.get("CapabilityBoundingSet")).toBe("");
+      expect(d.get("StateDirectory")).toMatch(/^pvrlink-(node|recorder)$/);
+      expect(d.get("ExecStart")).toStartWith("/usr/bin/pvrlink ");
+    }
+    // The shipped example is every key with its default, and the node accepts it.
+    const example = JSON.parse(
+      readFileSync(join(root, "usr/share/doc/pvrlink/examples/node.example.json"), "utf8"),
+    );
+    expect(example).toEqual(exampleNodeConfig());
+  });
+
+  test("installed into a clean root, the node starts from the unit's ExecStart line and a device enrolls", async () => {
+    const root = join(work, "root");
+    mkdirSync(root);
+    const x = await runToEnd(["dpkg", "-x", deb, root]);
+    expect(x.code).toBe(0);
+    const unit = unitDirectives(readFileSync(join(root, "lib/systemd/system/pvrlink-node.service"), "utf8"));
+    const execStart = unit.find(([k]) => k === "ExecStart")![1].split(/\s+/);
+    const env = Object.fromEntries(
+      unit.filter(([k]) => k === "Environment").map(([, v]) => v.split("=", 2) as [string, string]),
+    );
+    // The operator's edit of the conffile: loopback and free ports, so the test can run beside others.
+    const conf = join(work, "node.json");
+    writeFileSync(conf, JSON.stringify({ http: "127.0.0.1:0", udp: "127.0.0.1:0" }));
+    chmodSync(conf, 0o644);
+    // StateDirectory=pvrlink-node: created 0700 and owned by the service's user, as systemd does.
+    const state = join(work, "state");
+    mkdirSync(state, { mode: 0o700 });
+    chownSync(state, SERVICE_ID, SERVICE_ID);
+    chmodSync(work, 0o755);
+    // A fresh mount namespace in which the package sits at its real paths over the host's: /usr and /etc are
+    // read-only overlays with the package on top, /var/lib a fresh tmpfs holding only the state directory.
+    const script = [
+      "set -e",
+      `mount -t overlay overlay -o lowerdir=${root}/usr:/usr /usr`,
+      `mount -t overlay overlay -o lowerdir=${root}/etc:/etc /etc`,
+      `mount --bind ${conf} /etc/pvrlink/node.json`,
+      "mount -t tmpfs -o mode=0755 tmpfs /var/lib",
+      "mkdir /var/lib/pvrlink-node",
+      `mount --bind ${state} /var/lib/pvrlink-node`,
+      `exec setpriv --reuid ${SERVICE_ID} --regid ${SERVICE_ID} --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"`,
+    ].join("\n");
+    await using node = new ChildProcess(
+      "packaged node",
+      ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", ...execStart],
+      { env },
+    );
+    const addr = await firstJson<{ http: string; udp: string }>(node, "http");
+    const base = `http://${addr.http}`;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+
+    // Everything the node wrote belongs to the service's user, and the secrets are 0600.
+    for (const f of ["admin-token", "control.db"]) {
+      const st = statSync(join(state, f));
+      expect(st.uid).toBe(SERVICE_ID);
+      expect(st.mode & 0o777).toBe(0o600);
+    }
+    const adminToken = readFileSync(join(state, "admin-token"), "utf8").trim();
+    const tok = await fetch(`${base}/admin/enrollment-tokens`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    const { token } = (await tok.json()) as { token: string };
+    const enrolled = await fetch(`${base}/v1/enroll`, {
+      method: "POST",
+      body: JSON.stringify({ token, name: "deb-box" }),
+    });
+    expect(enrolled.status).toBe(201);
+    const cred = (await enrolled.json()) as { id: string; secret: string };
+    const client = new ControlClient({ baseUrl: base, deviceId: cred.id, secret: cred.secret });
+    expect((await client.allowList()).policy).toBe("node");
+    // The log is JSON lines on stderr, as the journal would receive them.
+    await node.waitForLine((l) => l.includes('"enroll: ') && l.includes('"level":"info"'));
+  });
+});
