@@ -80,6 +80,7 @@ async function serve(args: string[]): Promise<number> {
     `${JSON.stringify({ http: formatHostPort(node.http), udp: formatHostPort(node.udp) })}\n`,
   );
   log(`serving http ${formatHostPort(node.http)} udp ${formatHostPort(node.udp)} data ${config.data}`);
+  log(`console at http://${formatHostPort(node.http)}/console/ (log in with 'pvrlink control admin-token')`);
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));

@@ -31,6 +31,7 @@ export function metricsMiddleware(metrics: NodeMetrics): MiddlewareHandler {
         }
       }
       metrics.queries.inc({ status: String(status), code });
+      if (status === 200 || status === 202) metrics.sessionsStarted.inc();
     }
   };
 }

@@ -66,6 +66,9 @@ describe("operations endpoints", () => {
     const queryCodes = after.get("pvrlink_queries_total")!.metrics.map((m) => m.labels?.code);
     expect(queryCodes.some((c) => c !== "live")).toBe(true);
     expect(sample(after.get("pvrlink_sessions_active"))).toBeGreaterThanOrEqual(1);
+    expect(sample(after.get("pvrlink_sessions_started_total"))).toBe(
+      sample(before.get("pvrlink_sessions_started_total")) + 1,
+    );
     expect(after.get("pvrlink_http_request_duration_seconds")?.type).toBe("HISTOGRAM");
     expect(after.get("pvrlink_spool_bytes")?.type).toBe("GAUGE");
   });
