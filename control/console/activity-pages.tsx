@@ -1,6 +1,7 @@
 /** @module Console pages for what moves: live sessions with transfer progress, the spool, and the accounting log. */
 import type { AccountingEntry, AdminDevice, AdminSession, GroupResponse } from "../../protocol/api-types.ts";
 import type { AdminSpoolItem } from "../ops/admin-ops-routes.ts";
+import { DangerButton, TableHead } from "./console-parts.tsx";
 import { formatBytes, formatDuration, formatRelative, formatTime } from "./human-units.ts";
 
 function Progress(p: { item: AdminSpoolItem }) {
@@ -28,17 +29,7 @@ export function SessionsPage(p: { sessions: AdminSession[]; spool: AdminSpoolIte
       </div>
       <h2>Live</h2>
       <table id="live-sessions">
-        <thead>
-          <tr>
-            <th>Caller → callee</th>
-            <th>Mode</th>
-            <th>Started</th>
-            <th>Lease</th>
-            <th>Progress</th>
-            <th>Bytes</th>
-            <th />
-          </tr>
-        </thead>
+        <TableHead columns={["Caller → callee", "Mode", "Started", "Lease", "Progress", "Bytes", ""]} />
         <tbody>
           {active.map((s) => {
             const transfers = p.spool.filter((i) => i.sessionId === s.id);
@@ -65,15 +56,11 @@ export function SessionsPage(p: { sessions: AdminSession[]; spool: AdminSpoolIte
                 </td>
                 <td data-label="Bytes">relayed {formatBytes(s.bytesRelayNode)} · direct reported at end</td>
                 <td>
-                  <form
-                    method="post"
+                  <DangerButton
                     action={`/console/sessions/${s.id}/end`}
-                    data-confirm="End this session? Both recorders are told."
-                  >
-                    <button type="submit" class="danger">
-                      End
-                    </button>
-                  </form>
+                    confirm={"End this session? Both recorders are told."}
+                    label="End"
+                  />
                 </td>
               </tr>
             );
@@ -83,15 +70,7 @@ export function SessionsPage(p: { sessions: AdminSession[]; spool: AdminSpoolIte
       {active.length === 0 ? <p class="muted">No live sessions.</p> : null}
       <h2>Recently ended</h2>
       <table id="ended-sessions">
-        <thead>
-          <tr>
-            <th>Caller → callee</th>
-            <th>Mode</th>
-            <th>Started</th>
-            <th>Reason</th>
-            <th>Relayed</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Caller → callee", "Mode", "Started", "Reason", "Relayed"]} />
         <tbody>
           {ended.map((s) => (
             <tr data-session={s.id}>
@@ -119,18 +98,7 @@ export function SpoolPage(p: { items: AdminSpoolItem[]; now: number }) {
         <span>{formatBytes(p.items.reduce((n, i) => n + i.received, 0))} held</span>
       </div>
       <table id="spool">
-        <thead>
-          <tr>
-            <th>Sender</th>
-            <th>Callee</th>
-            <th>Kind</th>
-            <th>Size</th>
-            <th>Received</th>
-            <th>Age</th>
-            <th>Expires</th>
-            <th />
-          </tr>
-        </thead>
+        <TableHead columns={["Sender", "Callee", "Kind", "Size", "Received", "Age", "Expires", ""]} />
         <tbody>
           {p.items.map((i) => (
             <tr data-item={i.id}>
@@ -146,15 +114,11 @@ export function SpoolPage(p: { items: AdminSpoolItem[]; now: number }) {
                 {formatRelative(i.expiresAt, p.now)}
               </td>
               <td>
-                <form
-                  method="post"
+                <DangerButton
                   action={`/console/spool/${i.id}/delete`}
-                  data-confirm="Delete this item? The callee will not get it."
-                >
-                  <button type="submit" class="danger">
-                    Delete
-                  </button>
-                </form>
+                  confirm={"Delete this item? The callee will not get it."}
+                  label="Delete"
+                />
               </td>
             </tr>
           ))}
@@ -209,17 +173,9 @@ export function AccountingPage(p: {
         </a>
       </form>
       <table id="accounting">
-        <thead>
-          <tr>
-            <th>Ended</th>
-            <th>Caller → callee</th>
-            <th>Duration</th>
-            <th>Direct</th>
-            <th>Relayed</th>
-            <th>Reason</th>
-            <th>Reported by</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={["Ended", "Caller → callee", "Duration", "Direct", "Relayed", "Reason", "Reported by"]}
+        />
         <tbody>
           {p.rows.map((r) => (
             <tr>
@@ -256,13 +212,7 @@ export function ListsPage(p: {
       </p>
       <h2>Allow-lists</h2>
       <table id="allow-lists">
-        <thead>
-          <tr>
-            <th>Device</th>
-            <th>Policy</th>
-            <th>Entries</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Device", "Policy", "Entries"]} />
         <tbody>
           {p.devices.map((d) => (
             <tr>
@@ -283,13 +233,7 @@ export function ListsPage(p: {
       </table>
       <h2>Groups</h2>
       <table id="groups">
-        <thead>
-          <tr>
-            <th>Group</th>
-            <th>Owner</th>
-            <th>Members</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Group", "Owner", "Members"]} />
         <tbody>
           {p.groups.map((g) => (
             <tr>

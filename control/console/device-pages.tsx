@@ -2,6 +2,7 @@
 import { raw } from "hono/html";
 import type { AdminDevice } from "../../protocol/api-types.ts";
 import type { AdminDeviceDetail } from "../ops/admin-ops-routes.ts";
+import { DangerButton, TableHead } from "./console-parts.tsx";
 import { formatRelative, formatTime } from "./human-units.ts";
 
 export function deviceState(d: AdminDevice): "disabled" | "connected" | "offline" {
@@ -46,16 +47,7 @@ export function DevicesPage(p: { devices: AdminDevice[]; q: string; now: number 
         </form>
       </div>
       <table id="devices">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>State</th>
-            <th>Last seen</th>
-            <th>Address</th>
-            <th>Policy</th>
-            <th>ID</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Name", "State", "Last seen", "Address", "Policy", "ID"]} />
         <tbody>
           {shown.map((d) => (
             <tr data-device={d.id}>
@@ -144,15 +136,11 @@ export function DevicePage(p: { d: AdminDeviceDetail; now: number }) {
             {state === "disabled" ? "Enable" : "Disable"}
           </button>
         </form>
-        <form
-          method="post"
+        <DangerButton
           action={`/console/devices/${d.id}/remove`}
-          data-confirm={`Remove ${d.name}? It must enroll again.`}
-        >
-          <button type="submit" class="danger">
-            Remove
-          </button>
-        </form>
+          confirm={`Remove ${d.name}? It must enroll again.`}
+          label="Remove"
+        />
       </div>
       <h2>Allow-list</h2>
       {d.allowList.policy === "device" ? (

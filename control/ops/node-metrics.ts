@@ -15,29 +15,34 @@ export class NodeMetrics {
   readonly registry = new MetricsRegistry();
   sources: MetricsSources | null = null;
 
-  readonly keepalives = this.registry.register(
-    new Counter("pvrlink_keepalives_total", "Authenticated keepalives received (rate() gives keepalives/s)."),
+  #counter(name: string, help: string): Counter {
+    return this.registry.register(new Counter(name, help));
+  }
+
+  readonly keepalives = this.#counter(
+    "pvrlink_keepalives_total",
+    "Authenticated keepalives received (rate() gives keepalives/s).",
   );
-  readonly triggersSent = this.registry.register(
-    new Counter("pvrlink_triggers_sent_total", "Triggers sent, first attempts, by kind."),
+  readonly triggersSent = this.#counter(
+    "pvrlink_triggers_sent_total",
+    "Triggers sent, first attempts, by kind.",
   );
-  readonly triggersRetried = this.registry.register(
-    new Counter("pvrlink_triggers_retried_total", "Trigger datagrams resent while waiting for an ACK."),
+  readonly triggersRetried = this.#counter(
+    "pvrlink_triggers_retried_total",
+    "Trigger datagrams resent while waiting for an ACK.",
   );
-  readonly triggersFailed = this.registry.register(
-    new Counter("pvrlink_triggers_failed_total", "Triggers that got no ACK before their deadline, by kind."),
+  readonly triggersFailed = this.#counter(
+    "pvrlink_triggers_failed_total",
+    "Triggers that got no ACK before their deadline, by kind.",
   );
-  readonly queries = this.registry.register(
-    new Counter("pvrlink_queries_total", "POST /v1/query answers by HTTP status and error code."),
+  readonly queries = this.#counter(
+    "pvrlink_queries_total",
+    "POST /v1/query answers by HTTP status and error code.",
   );
-  readonly sessionsStarted = this.registry.register(
-    new Counter("pvrlink_sessions_started_total", "Sessions issued by queries."),
-  );
-  readonly relayBytes = this.registry.register(
-    new Counter(
-      "pvrlink_relay_bytes_total",
-      "Bytes the node received into relay and store-and-forward transfers.",
-    ),
+  readonly sessionsStarted = this.#counter("pvrlink_sessions_started_total", "Sessions issued by queries.");
+  readonly relayBytes = this.#counter(
+    "pvrlink_relay_bytes_total",
+    "Bytes the node received into relay and store-and-forward transfers.",
   );
   readonly httpLatency = this.registry.register(
     new Histogram(
@@ -63,24 +68,17 @@ export class NodeMetrics {
         return Object.entries(s).map(([state, value]) => ({ labels: { state }, value }));
       }),
     );
-    this.registry.register(
-      new Gauge("pvrlink_sessions_active", "Sessions currently active.", () => {
-        const s = src();
-        return s ? [{ value: s.activeSessions() }] : [];
-      }),
-    );
-    this.registry.register(
-      new Gauge("pvrlink_spool_bytes", "Bytes held in the spool directory.", () => {
-        const s = src();
-        return s ? [{ value: s.spool().bytes }] : [];
-      }),
-    );
-    this.registry.register(
-      new Gauge("pvrlink_spool_files", "Files held in the spool directory.", () => {
-        const s = src();
-        return s ? [{ value: s.spool().files }] : [];
-      }),
-    );
+    // One unlabelled value each, read from the sources at scrape time (none before the stores exist).
+    const single = (name: string, help: string, read: (s: MetricsSources) => number) =>
+      this.registry.register(
+        new Gauge(name, help, () => {
+          const s = src();
+          return s ? [{ value: read(s) }] : [];
+        }),
+      );
+    single("pvrlink_sessions_active", "Sessions currently active.", (s) => s.activeSessions());
+    single("pvrlink_spool_bytes", "Bytes held in the spool directory.", (s) => s.spool().bytes);
+    single("pvrlink_spool_files", "Files held in the spool directory.", (s) => s.spool().files);
   }
 }
 
