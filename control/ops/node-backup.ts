@@ -143,9 +143,10 @@ export function restoreNode(backupDir: string, dataDir: string): BackupManifest 
     );
   for (const f of manifest.files) {
     // Paths come from a file an attacker may have edited: nothing may escape the data directory.
-    if (typeof f.path !== "string" || !SAFE_PATH.test(f.path) || f.path.includes(".."))
+    const path: unknown = typeof f === "object" && f !== null ? f.path : undefined;
+    if (typeof path !== "string" || !SAFE_PATH.test(path) || path.includes(".."))
       throw new BackupError(
-        `Cannot restore: manifest path '${String(f.path)}' is not allowed`,
+        `Cannot restore: manifest path '${String(path)}' is not allowed`,
         "ERR_BACKUP_CORRUPT",
       );
     const p = join(backupDir, f.path);
