@@ -1,7 +1,7 @@
-/** @module Assembles the control node's Hono app: error mapping, enrollment, device auth, device/session/relay routes, admin and the status page. */
+/** @module Assembles the control node's Hono app: error mapping, operations endpoints, enrollment, device auth, device/session/relay routes, admin and the console. */
 import type { Database } from "bun:sqlite";
 import { Hono } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
+import { deleteCookie } from "hono/cookie";
 import type { EnrollResponse } from "../protocol/api-types.ts";
 import { createConsoleRoutes } from "./console/console-routes.tsx";
 import type { ControlConfig } from "./control-config.ts";
@@ -14,10 +14,9 @@ import { NodeMetrics } from "./ops/node-metrics.ts";
 import { createOpsRoutes, metricsMiddleware } from "./ops/ops-routes.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
-import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
+import { createAdminRoutes, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
 import { createSessionRoutes } from "./routes/session-routes.ts";
-import { renderStatusPage } from "./routes/status-page.ts";
 import { SpoolStore } from "./spool/spool-store.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
@@ -134,8 +133,6 @@ export function setTriggerTarget(ctx: ControlContext, target: TriggerPort): void
 /** Streamed data routes of control/relay, whose bodies are AEAD-sealed end to end and may be UNSIGNED-PAYLOAD. */
 const UNSIGNED_ROUTE = /^\/v1\/transfers\/[^/]+\/data$/;
 
-const STATUS_COOKIE = "pvrlink_admin";
-
 export function createControlApp(
   ctx: ControlContext,
   // biome-ignore lint/suspicious/noExplicitAny: any sub-app reading c.get("deviceId") mounts after device auth.
@@ -248,31 +245,11 @@ export function createControlApp(
   );
   app.get("/", (c) => c.redirect("/console/", 303));
 
-  // The token may come as ?token= once (then it moves into an HttpOnly cookie) or as the cookie itself.
+  // The console replaced the old /status page (issue 18). Old bookmarks land on the console; the query string
+  // (which once carried the admin token) is dropped, and the old cookie that held the raw token is cleared.
   app.get("/status", (c) => {
-    const fromQuery = c.req.query("token");
-    const given = fromQuery ?? getCookie(c, STATUS_COOKIE);
-    if (!adminTokenMatches(ctx.adminToken, given)) {
-      return c.html(
-        "<!doctype html><title>pvrlink</title><p>Admin token required: /status?token=...</p>",
-        401,
-      );
-    }
-    if (fromQuery !== undefined) {
-      setCookie(c, STATUS_COOKIE, fromQuery, { httpOnly: true, sameSite: "Strict", path: "/status" });
-    }
-    const addr = ctx.nodeAddresses();
-    c.header("cache-control", "no-store");
-    return c.html(
-      renderStatusPage({
-        devices: listDevices(ctx),
-        sessions: ctx.sessions.listForAdmin(undefined, 200),
-        spool: spoolUsage(ctx.spoolDir),
-        http: addr.http,
-        udp: addr.udp,
-        now: Date.now(),
-      }),
-    );
+    deleteCookie(c, "pvrlink_admin", { path: "/status" });
+    return c.redirect("/console/", 301);
   });
 
   return app as unknown as Hono;
