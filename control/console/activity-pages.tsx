@@ -15,7 +15,27 @@ function Progress(p: { item: AdminSpoolItem }) {
   );
 }
 
-export function SessionsPage(p: { sessions: AdminSession[]; spool: AdminSpoolItem[]; now: number }) {
+/** What the peers reported at a session's end (each reports its own count; the larger one is shown). */
+export function reportedBytes(
+  rows: readonly AccountingEntry[],
+): Map<string, { direct: number; relay: number }> {
+  const out = new Map<string, { direct: number; relay: number }>();
+  for (const r of rows) {
+    const cur = out.get(r.sessionId) ?? { direct: 0, relay: 0 };
+    out.set(r.sessionId, {
+      direct: Math.max(cur.direct, r.bytesDirect),
+      relay: Math.max(cur.relay, r.bytesRelay),
+    });
+  }
+  return out;
+}
+
+export function SessionsPage(p: {
+  sessions: AdminSession[];
+  spool: AdminSpoolItem[];
+  reported: Map<string, { direct: number; relay: number }>;
+  now: number;
+}) {
   const active = p.sessions.filter((s) => s.state === "active");
   const ended = p.sessions.filter((s) => s.state === "ended").slice(0, 20);
   return (
@@ -70,7 +90,7 @@ export function SessionsPage(p: { sessions: AdminSession[]; spool: AdminSpoolIte
       {active.length === 0 ? <p class="muted">No live sessions.</p> : null}
       <h2>Recently ended</h2>
       <table id="ended-sessions">
-        <TableHead columns={["Caller → callee", "Mode", "Started", "Reason", "Relayed"]} />
+        <TableHead columns={["Caller → callee", "Mode", "Started", "Reason", "Direct", "Relayed"]} />
         <tbody>
           {ended.map((s) => (
             <tr data-session={s.id}>
@@ -80,7 +100,10 @@ export function SessionsPage(p: { sessions: AdminSession[]; spool: AdminSpoolIte
               <td data-label="Mode">{s.mode}</td>
               <td data-label="Started">{formatTime(s.startedAt)}</td>
               <td data-label="Reason">{s.reason ?? ""}</td>
-              <td data-label="Relayed">{formatBytes(s.bytesRelayNode)}</td>
+              <td data-label="Direct">{formatBytes(p.reported.get(s.id)?.direct ?? 0)}</td>
+              <td data-label="Relayed">
+                {formatBytes(Math.max(s.bytesRelayNode, p.reported.get(s.id)?.relay ?? 0))}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -19,11 +19,14 @@ import {
   AccountingPage,
   type AccountingQuery,
   ListsPage,
+  reportedBytes,
   SessionsPage,
   SpoolPage,
 } from "./activity-pages.tsx";
+import { AdminRefusal, adminCaller, parseUtcInput } from "./admin-caller.ts";
 import { CONSOLE_CSS, CONSOLE_JS } from "./console-assets.ts";
 import { Layout, LoginPage, Notices } from "./console-layout.tsx";
+import { CONSOLE_CSP, sameOrigin } from "./console-security.ts";
 import { CONSOLE_COOKIE, ConsoleSessions } from "./console-sessions.ts";
 import { DevicePage, DevicesPage, EnrollPage, enrollUri } from "./device-pages.tsx";
 
@@ -37,77 +40,20 @@ export interface ConsoleDeps {
   log: (msg: string) => void;
 }
 
-/** An admin API refusal, shown to the operator as the node's message. */
-class AdminRefusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "AdminRefusal";
-  }
-}
-
-/** No framing (clickjacking), scripts and styles from the node only, nothing else. */
-const CSP =
-  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/** Fetch metadata first (every current browser sends it), then Origin; a request with neither is a script's. */
-function sameOrigin(c: Context): boolean {
-  const site = c.req.header("sec-fetch-site");
-  if (site !== undefined) return site === "same-origin" || site === "none";
-  const origin = c.req.header("origin");
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === c.req.header("host");
-  } catch {
-    return false; // "null" or garbage
-  }
-}
-
-/** datetime-local (UTC by the page's label) to unix ms; empty is no bound. */
-function parseUtcInput(v: string | undefined, field: string): number | undefined {
-  if (!v) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/.test(v))
-    throw new AdminRefusal(400, `${field}: use YYYY-MM-DDTHH:MM`);
-  const ms = Date.parse(v.length === 10 ? `${v}T00:00:00Z` : `${v}Z`);
-  if (Number.isNaN(ms)) throw new AdminRefusal(400, `${field}: not a date`);
-  return ms;
-}
+/** Recently ended sessions show the bytes their peers reported within this window. */
+const REPORTED_WINDOW_MS = 7 * 24 * 3600 * 1000;
 
 export function createConsoleRoutes(d: ConsoleDeps): Hono {
   const app = new Hono();
   const sessions = new ConsoleSessions();
 
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await d.admin(
-      new Request(`http://console.local/admin${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${d.adminToken}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      }),
-    );
-    const text = await res.text();
-    if (!res.ok) {
-      let msg = `HTTP ${res.status}`;
-      try {
-        msg = (JSON.parse(text) as { error: { message: string } }).error.message;
-      } catch {
-        // keep the status
-      }
-      throw new AdminRefusal(res.status, msg);
-    }
-    return (text ? JSON.parse(text) : null) as T;
-  }
+  const call = adminCaller(d.admin, d.adminToken);
 
   const secure = (c: Context) => new URL(c.req.url).protocol === "https:";
 
   app.use("*", async (c, next) => {
     await next();
-    c.header("content-security-policy", CSP);
+    c.header("content-security-policy", CONSOLE_CSP);
     c.header("x-content-type-options", "nosniff");
     c.header("referrer-policy", "same-origin");
     if (!c.req.path.startsWith("/assets/")) c.header("cache-control", "no-store");
@@ -294,14 +240,16 @@ export function createConsoleRoutes(d: ConsoleDeps): Hono {
   });
 
   app.get("/sessions", async (c) => {
-    const [list, spool] = await Promise.all([
+    const since = Date.now() - REPORTED_WINDOW_MS;
+    const [list, spool, ends] = await Promise.all([
       call<AdminSession[]>("GET", "/sessions"),
       call<AdminSpoolItem[]>("GET", "/spool/items"),
+      call<AccountingEntry[]>("GET", `/accounting?from=${since}`),
     ]);
     return page(
       c,
       { title: "Sessions", live: true },
-      <SessionsPage sessions={list} spool={spool} now={Date.now()} />,
+      <SessionsPage sessions={list} spool={spool} reported={reportedBytes(ends)} now={Date.now()} />,
     );
   });
   app.post(
