@@ -31,14 +31,15 @@ const HELP = `Usage:
 ${ADMIN_CLI_HELP}
 
 serve        Runs the control node. The first line on stdout is {"http":"HOST:PORT","udp":"HOST:PORT"}
-             with the bound addresses (port 0 picks a free port); logs go to stderr. SIGTERM/SIGINT stop it.
+             with the bound addresses (port 0 picks a free port); JSON log lines go to stderr (level from
+             $PVRLINK_LOG_LEVEL); the web console is at http://HOST:PORT/console/. SIGTERM/SIGINT stop it.
 enroll       Enrolls device NAME directly in the database; prints {"id","name","secret","node"} once.
 token        Creates a one-time enrollment token a device redeems at POST /v1/enroll.
 backup DIR   Writes a consistent snapshot of DATA (database via VACUUM INTO, spool, admin token, TLS files)
              into DIR while the node runs; restore DIR puts one into a fresh --data directory.
 admin-token  Prints the admin bearer token (generated 0600 in DIR/admin-token at first use).
 
-Options (defaults; every other option lives in the JSON --config file, see docs/protocol.md):
+Options (defaults; every other option lives in the JSON --config file, see docs/operations.md):
   --config FILE      JSON configuration (default: none, built-in defaults)
   --data DIR         database and spool directory (default: ${DEFAULT_CONFIG.data})
   --http HOST:PORT   HTTP API address (default: ${DEFAULT_CONFIG.http})
