@@ -184,6 +184,7 @@ async function main(): Promise<void> {
         rateLimitBurst: 1e9,
         udpRateLimitPerSec: 0,
         triggerDeadlineMs: 3000,
+        allowPrivateAddresses: true, // devices register 127.0.0.1
       }),
     );
     const node = Bun.spawn(

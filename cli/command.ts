@@ -4,6 +4,8 @@
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
 export const EXIT_USAGE = 2;
+/** Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it. */
+export const EXIT_INTERRUPTED = 130;
 
 /**
  * Wrong flags or arguments: a command line that does not follow the command's syntax, so a SyntaxError with the
@@ -37,6 +39,8 @@ export class InputError extends Error {
 export interface Command {
   readonly summary: string;
   readonly help: string;
+  /** The help for a subcommand named in args (`pvrlink control serve --help`); undefined: the command's help. */
+  helpFor?(args: readonly string[]): string | undefined;
   /** Runs with the arguments after the command name; resolves to the exit code. */
   run(args: string[]): Promise<number>;
 }

@@ -8,11 +8,13 @@ import type { ControlConfig } from "./control-config.ts";
 import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
+import { publicOnly } from "./http/public-address.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
 import { createAdminOpsRoutes } from "./ops/admin-ops-routes.ts";
 import { NodeMetrics } from "./ops/node-metrics.ts";
 import { createOpsRoutes, metricsMiddleware } from "./ops/ops-routes.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
+import { SessionRevocation } from "./query/session-revocation.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
 import { createAdminRoutes, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
@@ -20,6 +22,7 @@ import { createSessionRoutes } from "./routes/session-routes.ts";
 import { SpoolStore } from "./spool/spool-store.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
+import { isDiskFull } from "./store/disk-full.ts";
 import { KeepaliveTable } from "./store/keepalive-table.ts";
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
@@ -36,6 +39,7 @@ export interface ControlContext {
   limiter: RateLimiter;
   query: QueryService;
   triggers: TriggerPort;
+  revocation: SessionRevocation;
   adminToken: string;
   spoolDir: string;
   nodeAddresses: () => { http: string; udp: string };
@@ -91,7 +95,10 @@ export function createControlContext(o: {
     sessions,
     triggers,
     triggerDeadlineMs: config.triggerDeadlineMs,
-    tcpProbe: config.tcpProbe ? tcpConnectProbe(config.tcpProbeTimeoutMs) : null,
+    // A registration from before issue 21 item 9 may hold any address: the probe checks again.
+    tcpProbe: config.tcpProbe
+      ? publicOnly(tcpConnectProbe(config.tcpProbeTimeoutMs), config.allowPrivateAddresses)
+      : null,
     storeDeliverWithinSec: config.relayTtlSec,
     log,
   });
@@ -116,6 +123,15 @@ export function createControlContext(o: {
     limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
     query,
     triggers,
+    revocation: new SessionRevocation({
+      sessions,
+      allow,
+      devices,
+      triggers,
+      triggerDeadlineMs: config.triggerDeadlineMs,
+      storeLifetimeMs: config.relayTtlSec * 1000,
+      log,
+    }),
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
     nodeAddresses: o.nodeAddresses ?? (() => ({ http: config.http, udp: config.udp })),
@@ -145,6 +161,12 @@ export function createControlApp(
   // whose detail goes to the log (never to the client, never with request bodies).
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body(), err.status);
+    if (isDiskFull(err)) {
+      // Whatever needs space is refused as such; everything else keeps working (issue 21 item 2).
+      ctx.log(`disk full on ${c.req.method} ${c.req.path}: ${(err as Error).message}`);
+      const full = new ApiError(507, "insufficient_storage", "Cannot do this now: the node's disk is full");
+      return c.json(full.body(), full.status);
+    }
     ctx.log(`internal error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
     return c.json({ error: { code: "internal_error", message: "Internal error" } }, 500);
   });
@@ -188,7 +210,13 @@ export function createControlApp(
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/enroll" ? next() : auth(c, next)));
   app.route(
     "/v1",
-    createDeviceRoutes({ devices: ctx.devices, allow: ctx.allow, maxListEntries: config.maxListEntries }),
+    createDeviceRoutes({
+      devices: ctx.devices,
+      allow: ctx.allow,
+      maxListEntries: config.maxListEntries,
+      allowPrivateAddresses: config.allowPrivateAddresses,
+      revocation: ctx.revocation,
+    }),
   );
   app.route(
     "/v1",
@@ -209,6 +237,7 @@ export function createControlApp(
       devices: ctx.devices,
       keepalives: ctx.keepalives,
       sessions: ctx.sessions,
+      revocation: ctx.revocation,
       triggers: ctx.triggers,
       triggerDeadlineMs: config.triggerDeadlineMs,
       enrollmentTokenTtlSec: config.enrollmentTokenTtlSec,
@@ -227,6 +256,7 @@ export function createControlApp(
       keepalives: ctx.keepalives,
       allow: ctx.allow,
       spool: new SpoolStore(ctx.db, ctx.spoolDir, ctx.log),
+      revocation: ctx.revocation,
       maxBodyBytes: config.maxBodyBytes,
       log: ctx.log,
     }),

@@ -1,15 +1,21 @@
 /** @module `pvrlink control`: serve the control node, enroll devices, mint enrollment tokens, show the admin token. */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
+import { DaemonLifetime } from "../cli/daemon-lifetime.ts";
+import { detach, stopDaemon } from "../cli/detach.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
+import { livePid } from "../cli/pid-lock.ts";
+import { subcommandHelp } from "../cli/subcommand-help.ts";
 import type { DeviceCredential } from "../protocol/api-types.ts";
 import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from "./admin-token.ts";
-import { type ControlConfig, DEFAULT_CONFIG, loadConfig } from "./control-config.ts";
+import { type ControlConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
 import { DATABASE_FILE, formatHostPort, startControlNode } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
 import {
-  ADMIN_CLI_HELP,
+  ADMIN_CLI_DESCRIPTIONS,
+  ADMIN_CLI_USAGE,
   devicesCommand,
   type ResolveTarget,
   sessionsCommand,
@@ -22,31 +28,67 @@ import { openControlDatabase } from "./store/control-database.ts";
 import { DeviceStore } from "./store/device-store.ts";
 
 const HELP = `Usage:
-  pvrlink control serve [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT]
-  pvrlink control enroll NAME [--config FILE] [--data DIR]
+  pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT]
+  pvrlink control stop [--data DIR]
+  pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR]
   pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR]
   pvrlink control admin-token [--config FILE] [--data DIR]
   pvrlink control backup DIR [--config FILE] [--data DIR]
   pvrlink control restore DIR [--config FILE] [--data DIR]
-${ADMIN_CLI_HELP}
+${ADMIN_CLI_USAGE}
 
-serve        Runs the control node. The first line on stdout is {"http":"HOST:PORT","udp":"HOST:PORT"}
-             with the bound addresses (port 0 picks a free port); JSON log lines go to stderr (level from
-             $PVRLINK_LOG_LEVEL); the web console is at http://HOST:PORT/console/. SIGTERM/SIGINT stop it.
-enroll       Enrolls device NAME directly in the database; prints {"id","name","secret","node"} once.
+serve        Runs the control node. The first line on stdout is {"http","udp","url","publicUdp"}: the bound
+             addresses (port 0 picks a free port) and the public URL and UDP endpoint recorders are told;
+             JSON log lines go to stderr (level from $PVRLINK_LOG_LEVEL); the web console is at
+             http://HOST:PORT/console/. SIGTERM/SIGINT stop it. --detach runs it in the background (log in
+             DATA/control.log) and returns once it serves. One node per data directory (DATA/control.pid).
+stop         Stops the node that serves DATA.
+enroll       Enrolls device NAME; prints its credential {"id","name","secret","node"} once: save it to a file
+             (\`pvrlink control enroll grandma > grandma.json\`) and hand it to the recorder's owner. The
+             credential names the node serving DATA (its public URL), or --public-url.
 token        Creates a one-time enrollment token a device redeems at POST /v1/enroll.
 backup DIR   Writes a consistent snapshot of DATA (database via VACUUM INTO, spool, admin token, TLS files)
-             into DIR while the node runs; restore DIR puts one into a fresh --data directory.
+             into DIR while the node runs.
+restore DIR  Puts a backup into a fresh --data directory (refused if it holds a database), checking every
+             file's SHA-256 and the database's integrity first.
+${ADMIN_CLI_DESCRIPTIONS}
 admin-token  Prints the admin bearer token (generated 0600 in DIR/admin-token at first use).
+Run 'pvrlink control SUBCOMMAND --help' for one subcommand.
 
-Options (defaults; every other option lives in the JSON --config file, see docs/operations.md):
-  --config FILE      JSON configuration (default: none, built-in defaults)
-  --data DIR         database and spool directory (default: ${DEFAULT_CONFIG.data})
-  --http HOST:PORT   HTTP API address (default: ${DEFAULT_CONFIG.http})
-  --udp HOST:PORT    UDP keepalive/trigger address (default: ${DEFAULT_CONFIG.udp})
+Options (flags win over PVRLINK_* variables, which win over the --config file):
+  --config FILE      JSON configuration (default: none, built-in defaults; keys: pvrlink help protocol)
+  --data DIR         database and spool directory (default: $PVRLINK_DATA or ~/.local/share/pvrlink)
+  --http HOST:PORT   HTTP API address (default: $PVRLINK_HTTP or ${DEFAULT_CONFIG.http})
+  --udp HOST:PORT    UDP keepalive/trigger address (default: $PVRLINK_UDP or ${DEFAULT_CONFIG.udp})
+  --public-url URL   the URL recorders reach the node at (default: the config's publicHttp, else the
+                     bound address; a wildcard address is replaced by this machine's first non-loopback
+                     IPv4 address)
+  --detach           serve in the background (serve)
+  --allow-private-addresses
+                     let recorders register loopback, private and link-local addresses, and let the node
+                     probe them (serve): for a node on one machine or one LAN; off by default, since a
+                     device could otherwise make the node probe this host's own services
   --ttl SECONDS      enrollment token lifetime (default: ${DEFAULT_CONFIG.enrollmentTokenTtlSec})`;
 
-/** The node's log: JSON lines on stderr (control/ops/json-logger.ts); PVRLINK_LOG_LEVEL sets the threshold. */
+/** The file a serving node writes into its data directory so enroll and stop find it. */
+const NODE_FILE = "node.json";
+const LOCK_FILE = "control.pid";
+const LOG_FILE = "control.log";
+
+interface ServingNode {
+  pid: number;
+  http: string;
+  udp: string;
+  url: string;
+  publicUdp: string;
+}
+
+/** What the commands other than serve say on stderr, for a person at a terminal. */
+function log(msg: string): void {
+  process.stderr.write(`${new Date().toISOString()} control: ${msg}\n`);
+}
+
+/** The serving node's log: JSON lines on stderr (control/ops/json-logger.ts); PVRLINK_LOG_LEVEL sets the threshold. */
 function nodeLogger(): JsonLogger {
   const level = process.env.PVRLINK_LOG_LEVEL ?? "info";
   if (!isLogLevel(level))
@@ -54,41 +96,146 @@ function nodeLogger(): JsonLogger {
   return new JsonLogger({ level });
 }
 
-function configFrom(values: { config?: string; data?: string; http?: string; udp?: string }): ControlConfig {
+function configFrom(values: {
+  config?: string;
+  data?: string;
+  http?: string;
+  udp?: string;
+  "allow-private-addresses"?: boolean;
+}): ControlConfig {
   const overrides: Partial<ControlConfig> = {};
+  if (values["allow-private-addresses"]) overrides.allowPrivateAddresses = true;
   if (values.data !== undefined) overrides.data = values.data;
-  if (values.http !== undefined) overrides.http = values.http;
-  if (values.udp !== undefined) overrides.udp = values.udp;
+  const http = values.http ?? process.env.PVRLINK_HTTP;
+  const udp = values.udp ?? process.env.PVRLINK_UDP;
+  if (http) overrides.http = http;
+  if (udp) overrides.udp = udp;
   return loadConfig(values.config, overrides);
 }
 
+const WILDCARD = new Set(["0.0.0.0", "::", "[::]", ""]);
+
+/** This machine's first non-loopback IPv4 address: what a wildcard listener is reached at, at best a guess. */
+function firstLanAddress(): string {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  return "127.0.0.1";
+}
+
+function checkUrl(url: string, what: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`${what} '${url}' is not a URL (e.g. http://node.example.org:8650)`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new UsageError(`${what} '${url}' is not an http(s) URL`);
+  return u.href.replace(/\/$/, "");
+}
+
+/**
+ * What recorders are told: --public-url, else the config's publicHttp, else the bound HTTP address with a
+ * wildcard host replaced; the UDP endpoint is the config's publicUdp, else the URL's host with the UDP port.
+ */
+export function publicAddresses(
+  bound: { http: { host: string; port: number }; udp: { host: string; port: number } },
+  config: Pick<ControlConfig, "publicHttp" | "publicUdp">,
+  flag: string | undefined,
+): { url: string; publicUdp: string } {
+  const fromConfig = config.publicHttp ?? undefined;
+  const url =
+    flag !== undefined
+      ? checkUrl(flag, "--public-url")
+      : fromConfig !== undefined
+        ? checkUrl(fromConfig.includes("://") ? fromConfig : `http://${fromConfig}`, "publicHttp")
+        : `http://${formatHostPort({ host: WILDCARD.has(bound.http.host) ? firstLanAddress() : bound.http.host, port: bound.http.port })}`;
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  // A URL someone chose names the host recorders reach; a derived one follows what the UDP socket is bound to.
+  const chosen = flag !== undefined || fromConfig !== undefined;
+  const udpHost = chosen || WILDCARD.has(bound.udp.host) ? host : bound.udp.host;
+  return { url, publicUdp: config.publicUdp ?? formatHostPort({ host: udpHost, port: bound.udp.port }) };
+}
+
+/** The node serving this data directory, when its process still runs. */
+function servingNode(data: string): ServingNode | undefined {
+  try {
+    const n = JSON.parse(readFileSync(join(data, NODE_FILE), "utf8")) as ServingNode;
+    return livePid(join(data, LOCK_FILE)) === n.pid ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const SERVE_FLAGS = {
+  config: { type: "string" },
+  data: { type: "string" },
+  http: { type: "string" },
+  udp: { type: "string" },
+  "public-url": { type: "string" },
+  detach: { type: "boolean" },
+  "allow-private-addresses": { type: "boolean" },
+} as const;
+
 async function serve(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    config: { type: "string" },
-    data: { type: "string" },
-    http: { type: "string" },
-    udp: { type: "string" },
-  });
+  const { values, positionals } = parseFlags(args, SERVE_FLAGS);
   if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got '${positionals[0]}'`);
+  if (values["public-url"] !== undefined) checkUrl(values["public-url"], "--public-url");
   const config = configFrom(values);
+  mkdirSync(config.data, { recursive: true, mode: 0o700 });
+  if (values.detach) {
+    const { ready } = await detach({
+      args: ["control", "serve", ...args.filter((a) => a !== "--detach")],
+      logFile: join(config.data, LOG_FILE),
+      lockFile: join(config.data, LOCK_FILE),
+      what: "the control node",
+      ready: (pid) => {
+        const n = servingNode(config.data);
+        return n?.pid === pid ? n : undefined;
+      },
+    });
+    const { pid: _, ...shown } = ready;
+    process.stdout.write(`${JSON.stringify(shown)}\n`);
+    log(
+      `serving in the background (pid ${ready.pid}), recorders reach it at ${ready.url}; log ${join(config.data, LOG_FILE)}`,
+    );
+    return EXIT_OK;
+  }
+  using life = DaemonLifetime.begin(join(config.data, LOCK_FILE), "the control node", "pvrlink control stop");
   // Device names are resolved through the node's own store once it is open (the logger is needed first).
   let names: (id: string) => string | null = () => null;
-  const logger = nodeLogger().withDeviceNames((id) => names(id));
-  const log = logger.line;
-  const node = await startControlNode(config, log);
+  const nodeLog = nodeLogger().withDeviceNames((id) => names(id)).line;
+  const node = await startControlNode(config, nodeLog);
   names = (id) => node.ctx.devices.byId(id)?.name ?? null;
-  process.stdout.write(
-    `${JSON.stringify({ http: formatHostPort(node.http), udp: formatHostPort(node.udp) })}\n`,
+  const bound = { http: formatHostPort(node.http), udp: formatHostPort(node.udp) };
+  const pub = publicAddresses(node, config, values["public-url"]);
+  // The node hands these to devices enrolling by token (nodeAddresses reads the config at each call).
+  config.publicHttp = pub.url;
+  config.publicUdp = pub.publicUdp;
+  const serving: ServingNode = { pid: process.pid, ...bound, ...pub };
+  writeFileSync(join(config.data, NODE_FILE), `${JSON.stringify(serving)}\n`, { mode: 0o644 });
+  process.stdout.write(`${JSON.stringify({ ...bound, ...pub })}\n`);
+  nodeLog(`serving http ${bound.http} udp ${bound.udp} data ${config.data}`);
+  nodeLog(`console at ${pub.url.replace(/\/$/, "")}/console/ (log in with 'pvrlink control admin-token')`);
+  nodeLog(
+    `recorders reach this node at ${pub.url} (udp ${pub.publicUdp}); if they cannot, restart with --public-url`,
   );
-  log(`serving http ${formatHostPort(node.http)} udp ${formatHostPort(node.udp)} data ${config.data}`);
-  log(`console at http://${formatHostPort(node.http)}/console/ (log in with 'pvrlink control admin-token')`);
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
-  log(`${signal}: shutting down`);
+  const signal = await life.stopped;
+  nodeLog(`${signal}: shutting down`);
   await node.close();
-  log("stopped");
+  rmSync(join(config.data, NODE_FILE), { force: true });
+  nodeLog("stopped");
+  return EXIT_OK;
+}
+
+async function stop(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { config: { type: "string" }, data: { type: "string" } });
+  if (positionals.length > 0) throw new UsageError("stop takes no arguments");
+  const config = configFrom(values);
+  const stopped = await stopDaemon(join(config.data, LOCK_FILE), "the control node");
+  console.log(
+    stopped ? `stopped the control node on ${config.data}` : `no control node runs on ${config.data}`,
+  );
   return EXIT_OK;
 }
 
@@ -106,14 +253,28 @@ function withStore<T>(config: ControlConfig, f: (store: DeviceStore) => T): T {
 }
 
 function enroll(args: string[]): number {
-  const { values, positionals } = parseFlags(args, { config: { type: "string" }, data: { type: "string" } });
+  const { values, positionals } = parseFlags(args, {
+    config: { type: "string" },
+    data: { type: "string" },
+    "public-url": { type: "string" },
+  });
   if (positionals.length !== 1) throw new UsageError("enroll takes exactly one NAME");
   const config = configFrom(values);
+  const serving = servingNode(config.data);
+  let node: { http: string; udp: string };
+  if (values["public-url"] !== undefined || serving === undefined) {
+    const bound = { http: parseHostPort(config.http, "--http"), udp: parseHostPort(config.udp, "--udp") };
+    const pub = publicAddresses(bound, config, values["public-url"]);
+    node = { http: pub.url, udp: pub.publicUdp };
+    if (serving === undefined && values["public-url"] === undefined)
+      log(
+        `no node serves ${config.data}: the credential names ${pub.url} from the configuration; start the node first or pass --public-url`,
+      );
+  } else {
+    node = { http: serving.url, udp: serving.publicUdp };
+  }
   const cred = withStore(config, (s) => s.enroll(positionals[0]!));
-  const out: DeviceCredential = {
-    ...cred,
-    node: { http: config.publicHttp ?? config.http, udp: config.publicUdp ?? config.udp },
-  };
+  const out: DeviceCredential = { ...cred, node };
   console.log(JSON.stringify(out));
   return EXIT_OK;
 }
@@ -145,7 +306,8 @@ function adminToken(args: string[]): number {
 /** Where `control devices|sessions|spool|token create` send their admin API calls, and with which token. */
 const resolveTarget: ResolveTarget = (values) => {
   const cfg = configFrom(values);
-  const addr = values.node ?? process.env.PVRLINK_NODE ?? cfg.publicHttp ?? cfg.http;
+  const addr =
+    values.node ?? process.env.PVRLINK_NODE ?? servingNode(cfg.data)?.http ?? cfg.publicHttp ?? cfg.http;
   const base = /^https?:\/\//.test(addr) ? addr.replace(/\/$/, "") : `http://${addr}`;
   let token = process.env.PVRLINK_ADMIN_TOKEN ?? cfg.adminToken;
   if (!token) {
@@ -168,10 +330,11 @@ function backupOrRestore(which: "backup" | "restore", args: string[]): number {
   if (positionals.length !== 1) throw new UsageError(`${which} takes exactly one DIR`);
   const config = configFrom(values);
   try {
+    const spoolDir = config.spoolDir ?? undefined;
     const m =
       which === "backup"
-        ? backupNode(config.data, positionals[0]!)
-        : restoreNode(positionals[0]!, config.data);
+        ? backupNode(config.data, positionals[0]!, { spoolDir })
+        : restoreNode(positionals[0]!, config.data, { spoolDir });
     const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
     console.log(
       JSON.stringify({
@@ -188,13 +351,17 @@ function backupOrRestore(which: "backup" | "restore", args: string[]): number {
 }
 
 export const command: Command = {
-  summary: "run and administer the control node (serve, enroll, token, devices, sessions, spool, backup)",
+  summary:
+    "run and administer the control node (serve, stop, enroll, token, devices, sessions, spool, backup)",
   help: HELP,
+  helpFor: (args) => subcommandHelp(HELP, "control", args[0]),
   async run(args) {
     const [sub, ...rest] = args;
     switch (sub) {
       case "serve":
         return serve(rest);
+      case "stop":
+        return stop(rest);
       case "enroll":
         return enroll(rest);
       case "token":

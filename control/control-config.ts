@@ -1,5 +1,6 @@
 /** @module The control node's configuration: every option with its default, loaded from an optional JSON file and checked. */
 import { InputError } from "../cli/command.ts";
+import { defaultDataDir } from "../cli/data-dir.ts";
 import { readConfigFile } from "../cli/read-config-file.ts";
 
 export interface ControlConfig {
@@ -48,12 +49,24 @@ export interface ControlConfig {
   relayThresholdBytes: number;
   relayQuotaBytes: number;
   relayTtlSec: number;
+  /** Node-wide cap on the declared bytes of all live transfers (issue 21 item 2). */
+  spoolCapBytes: number;
+  /** Free bytes the spool leaves on its filesystem for the database; a transfer that would eat into it is 507. */
+  spoolReserveBytes: number;
+  /** Spool directory; null means DATA/spool. Another filesystem keeps the database's space apart from the spool's. */
+  spoolDir: string | null;
+  /**
+   * Accept registrations of loopback, private, link-local and other non-public addresses (and TCP-probe them).
+   * Off by default, so a device cannot make the node probe its own network (issue 21 item 9); a LAN-only or
+   * test deployment turns it on.
+   */
+  allowPrivateAddresses: boolean;
 }
 
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   http: "127.0.0.1:8650",
   udp: "127.0.0.1:3478",
-  data: "./pvrlink-data",
+  data: defaultDataDir(),
   adminToken: null,
   publicHttp: null,
   publicUdp: null,
@@ -77,6 +90,10 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   relayThresholdBytes: 2 * 1024 ** 3,
   relayQuotaBytes: 8 * 1024 ** 3,
   relayTtlSec: 7 * 24 * 3600,
+  spoolCapBytes: 64 * 1024 ** 3,
+  spoolReserveBytes: 256 * 1024 ** 2,
+  spoolDir: null,
+  allowPrivateAddresses: false,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -98,7 +115,7 @@ export function checkConfig(raw: unknown, where: string): Partial<ControlConfig>
   for (const [k, v] of Object.entries(raw)) {
     if (!(k in DEFAULT_CONFIG)) throw new InputError(`${where}: unknown option '${k}'`, "ERR_CONFIG");
     const def = DEFAULT_CONFIG[k as keyof ControlConfig];
-    const nullable = k === "adminToken" || k === "publicHttp" || k === "publicUdp";
+    const nullable = k === "adminToken" || k === "publicHttp" || k === "publicUdp" || k === "spoolDir";
     const ok =
       (nullable && (v === null || typeof v === "string")) ||
       (typeof def === "number" && typeof v === "number" && Number.isFinite(v) && v >= 0) ||

@@ -40,7 +40,7 @@ export async function startControlNode(
   log: (msg: string) => void,
 ): Promise<ControlNode> {
   mkdirSync(config.data, { recursive: true, mode: 0o700 });
-  const spoolDir = join(config.data, SPOOL_DIR);
+  const spoolDir = config.spoolDir ?? join(config.data, SPOOL_DIR);
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
   const db = openControlDatabase(join(config.data, DATABASE_FILE));
   const adminToken = loadOrCreateAdminToken(config.data, config.adminToken);
@@ -80,6 +80,7 @@ export async function startControlNode(
     thresholdBytes: config.relayThresholdBytes,
     quotaBytes: config.relayQuotaBytes,
     ttlSec: config.relayTtlSec,
+    capacity: { capBytes: config.spoolCapBytes, reserveBytes: config.spoolReserveBytes },
     getSession: (id) => ctx.sessions.get(id),
     // Seed A S2615: "data waiting" goes to the recipient through the trigger path; an unreachable one fetches later.
     notify: (deviceId, kind, ref) => {
@@ -116,7 +117,14 @@ export async function startControlNode(
   const udp = { host: udpAddr.host, port: udpEndpoint.address.port };
   bound = { http: formatHostPort(http), udp: formatHostPort(udp) };
 
-  const flushTimer = setInterval(() => ctx.keepalives.flush(), FLUSH_MS);
+  // No timer may end the process (issue 21 item 2): a failed flush (disk full) keeps the mappings in memory.
+  const flushTimer = setInterval(() => {
+    try {
+      ctx.keepalives.flush();
+    } catch (err) {
+      log(`keepalive flush failed: ${(err as Error).message}`);
+    }
+  }, FLUSH_MS);
   const houseTimer = setInterval(() => {
     try {
       ctx.nonces.prune();
@@ -140,7 +148,11 @@ export async function startControlNode(
         clearInterval(houseTimer);
         await server.stop(true);
         await udpEndpoint.close();
-        ctx.keepalives.flush();
+        try {
+          ctx.keepalives.flush();
+        } catch (err) {
+          log(`keepalive flush failed: ${(err as Error).message}`);
+        }
         db.close();
       })();
       return closing;

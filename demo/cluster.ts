@@ -41,6 +41,12 @@ export interface ClusterOptions {
 /** A keepalive every 5 s (the shortest the config allows) and an inbox check every 2 s: a brisk demo. */
 export const DEFAULT_RECORDER_FLAGS = ["--keepalive", "5", "--inbox-every", "2"];
 
+/** How one recorder's commands run: behind an argv prefix (e.g. `ip netns exec NS`), as another program, or both. */
+export interface Program {
+  wrap?: string[];
+  command?: string[];
+}
+
 export interface RecorderOptions {
   /** Extra `pvrlink recorder run` flags, e.g. ["--advertise", "127.0.0.1:PORT"]. */
   args?: string[];
@@ -50,6 +56,8 @@ export interface RecorderOptions {
   wrap?: string[];
   /** Its direct listener (default 127.0.0.1:0). */
   listen?: string;
+  /** This recorder's program when it is not the cluster's, e.g. the ARM64 binary under qemu-user. */
+  command?: string[];
 }
 
 export interface Recorder {
@@ -61,6 +69,8 @@ export interface Recorder {
   proc: ChildProcess;
   /** The argv prefix it runs behind ([] here). */
   wrap: string[];
+  /** The program its daemon and its commands (recorderRun) run as. */
+  command: string[];
 }
 
 /** A control node plus recorders, all children of `command`, in one temporary directory removed at the end. */
@@ -111,6 +121,8 @@ export class Cluster implements AsyncDisposable {
           rateLimitBurst: 1000,
           udpRateLimitPerSec: 500,
           udpRateLimitBurst: 1000,
+          // Recorders here register 127.0.0.1, which only an operator's explicit setting allows (issue 21 item 9).
+          allowPrivateAddresses: true,
           ...o.nodeConfig,
         }),
         { mode: 0o600 },
@@ -168,22 +180,22 @@ export class Cluster implements AsyncDisposable {
     return `${this.udp.host}:${this.udp.port}`;
   }
 
-  /** Runs one pvrlink command to completion (behind `wrap`, e.g. in a recorder's namespace). */
-  async run(args: string[], env?: Record<string, string>, wrap: string[] = []): Promise<RunResult> {
-    return runToEnd([...wrap, ...this.o.command, ...args], env);
+  /** Runs one pvrlink command to completion (behind `wrap`, e.g. in a recorder's namespace, or as its own program). */
+  async run(args: string[], env?: Record<string, string>, program: Program = {}): Promise<RunResult> {
+    return runToEnd([...(program.wrap ?? []), ...(program.command ?? this.o.command), ...args], env);
   }
 
   /** Runs a command and throws with its output unless it exits 0. */
-  async ok(args: string[], wrap: string[] = []): Promise<string> {
-    const r = await this.run(args, undefined, wrap);
+  async ok(args: string[], program: Program = {}): Promise<string> {
+    const r = await this.run(args, undefined, program);
     if (r.code !== 0) throw new Error(`pvrlink ${args.join(" ")} exited ${r.code}: ${r.stderr || r.stdout}`);
     return r.stdout;
   }
 
   /** Enrolls NAME with an enrollment token (as a user would) and starts its daemon; waits until the node sees it. */
   async addRecorder(name: string, ro: RecorderOptions = {}): Promise<Recorder> {
-    const wrap = ro.wrap ?? [];
-    const dataDir = await this.enroll(name, wrap);
+    const program = { wrap: ro.wrap ?? [], command: ro.command ?? this.o.command };
+    const dataDir = await this.enroll(name, program);
     const runArgs = [
       "--data",
       dataDir,
@@ -196,20 +208,28 @@ export class Cluster implements AsyncDisposable {
       ...(ro.args ?? []),
     ];
     const daemon = await startRecorderDaemon(
-      { ...this.#start(name, runArgs), wrap },
+      {
+        ...this.#start(name, runArgs),
+        ...program,
+        // An emulated recorder (qemu-user) takes seconds, not milliseconds, to print its first line.
+        ...(ro.command ? { timeoutMs: 60_000 } : {}),
+      },
       ro.listen ?? "127.0.0.1:0",
     );
-    const rec: Recorder = { name, dataDir, wrap, ...daemon };
+    const rec: Recorder = { name, dataDir, wrap: program.wrap, command: program.command, ...daemon };
     this.recorders.set(name, rec);
     await this.waitConnected(rec.id);
     return rec;
   }
 
   /** Enrolls NAME with an enrollment token into its own data dir, without starting a daemon; returns the dir. */
-  async enroll(name: string, wrap: string[] = []): Promise<string> {
+  async enroll(name: string, program: Program = {}): Promise<string> {
     const dataDir = join(this.root, name);
     const { token } = await this.admin.enrollmentToken();
-    await this.ok(recorderEnrollArgs({ node: this.nodeUrl, udp: this.udpAddr, token, name, dataDir }), wrap);
+    await this.ok(
+      recorderEnrollArgs({ node: this.nodeUrl, udp: this.udpAddr, token, name, dataDir }),
+      program,
+    );
     return dataDir;
   }
 
@@ -228,7 +248,7 @@ export class Cluster implements AsyncDisposable {
   /** `pvrlink <args> --data <recorder's dir>`. */
   recorderRun(name: string, args: string[], env?: Record<string, string>): Promise<RunResult> {
     const r = this.recorder(name);
-    return this.run([...args, "--data", r.dataDir], env, r.wrap);
+    return this.run([...args, "--data", r.dataDir], env, r);
   }
 
   /** The recorder started as NAME; throws when there is none. */

@@ -40,6 +40,11 @@ export type ErrorCode =
   | "quota_exceeded"
   | "offset_mismatch"
   | "internal_error"
+  // Issue 21 item 2: the node-wide spool cap, and the free space kept for the database (both 507).
+  | "spool_full"
+  | "insufficient_storage"
+  // Issue 21 item 9: a registration of a loopback, private, link-local or special-purpose address.
+  | "address_not_public"
   // Relay routes (control/relay) may add their own codes; clients treat any string as a code.
   | (string & {});
 
@@ -199,6 +204,11 @@ export interface AccountingEntry {
   bytesDirect: number;
   bytesRelay: number;
   reason: string;
+  /**
+   * What the node did not take on trust (issue 21 item 4): bytesRelay is capped at what the node itself carried,
+   * bytesDirect is the reporter's unverifiable claim. Null when nothing was reported.
+   */
+  note?: string | null;
 }
 
 export interface AdminDevice {

@@ -1,6 +1,6 @@
 /** @module `pvrlink inspect FILE [--json]`: what a recording holds, as a table or as one stable JSON object. */
 
-import { type Command, UsageError } from "../cli/command.ts";
+import { type Command, InputError, UsageError } from "../cli/command.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
 import type { RecordingIndex } from "../codec/recording-index.ts";
 import { indexFile, openInputSync } from "../firmware/files/recording-file.ts";
@@ -12,10 +12,10 @@ container, format, picture size, picture and GOP counts, the bytes that would tr
 damage found (with offsets). Damaged recordings are still indexed; their errors are listed.
 
 Options:
-  --json      print exactly one JSON object instead of the table (format: docs/split-format.md, "inspect --json")
+  --json      print exactly one JSON object instead of the table (format: pvrlink help split-format, "inspect --json")
   -h, --help  show this help
 
-Exit codes: 0 indexed (even with stream errors), 1 unreadable file, 2 bad usage.`;
+Exit codes: 0 indexed (even with stream errors), 1 unreadable or not media (ERR_NOT_MEDIA), 2 bad usage.`;
 
 /** The first errors the table shows; --json lists them all. */
 const TABLE_ERRORS = 10;
@@ -88,6 +88,13 @@ export const command: Command = {
     using handle = openInputSync(path);
     // A one-shot command: nothing else runs on the event loop, so blocking reads cost least (recording-file.ts).
     const { index, length } = await indexFile(handle, { hash: false, blocking: true });
+    // Like ffprobe, a file with nothing of MPEG video in it is an error, not an empty recording: no container
+    // was recognised (the codec fell back to ES) and no sequence header or picture was found anywhere.
+    if (index.container === "es" && index.counts.seq === 0 && index.counts.pic === 0)
+      throw new InputError(
+        `Cannot inspect ${path}: not an MPEG recording (no container, no video sequence header)`,
+        "ERR_NOT_MEDIA",
+      );
     // Bun.write rather than process.stdout: the first touch of process.stdout builds Node's stream machinery,
     // 8 ms of a 50 ms inspect (docs/benchmarks.md, Parse).
     await Bun.write(Bun.stdout, `${values.json ? inspectJson(index) : inspectTable(path, length, index)}\n`);

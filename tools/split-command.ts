@@ -15,7 +15,7 @@ const HELP = `Usage: pvrlink split FILE --out DIR
 Splits a recording into two part files: DIR/protected holds every byte that carries I-picture (key frame) data
 (for PS and TS the whole PES or TS packets), DIR/direct holds the rest. Each part starts with a header naming
 the part, the container, the original length, the protected ranges with serials and the original's SHA-256
-(format: docs/split-format.md). \`pvrlink merge DIR --out FILE\` rebuilds the original byte for byte.
+(format: pvrlink help split-format). \`pvrlink merge DIR --out FILE\` rebuilds the original byte for byte.
 DIR is created if missing; existing DIR/protected and DIR/direct are replaced only once both are complete.
 
 Options:

@@ -42,16 +42,22 @@ function unauthorized(code: string, message: string): ApiError {
  * recorded only after the HMAC passed, so forgeries cannot fill the cache); then the device's token bucket.
  */
 export function deviceAuth(deps: DeviceAuthDeps): MiddlewareHandler<DeviceEnv> {
-  const httpKeys = new Map<string, Uint8Array>();
+  // Derived keys are cached beside the secret they came from, and used only while the device store still
+  // returns that same secret: a deleted device (or a new secret) invalidates its key by construction (issue 21
+  // item 4). secretOf is itself a cached map read, so the check costs no database query.
+  const httpKeys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
   const keyOf = (id: string): Uint8Array | null => {
-    const hit = httpKeys.get(id);
-    if (hit) return hit;
     const secret = deps.secretOf(id);
-    if (!secret) return null;
-    const k = deriveKey(secret, HTTP_KEY_PURPOSE);
+    if (!secret) {
+      httpKeys.delete(id);
+      return null;
+    }
+    const hit = httpKeys.get(id);
+    if (hit?.secret === secret) return hit.key;
+    const key = deriveKey(secret, HTTP_KEY_PURPOSE);
     if (httpKeys.size > 200_000) httpKeys.clear();
-    httpKeys.set(id, k);
-    return k;
+    httpKeys.set(id, { secret, key });
+    return key;
   };
   const now = deps.now ?? Date.now;
 

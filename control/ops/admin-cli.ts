@@ -5,13 +5,22 @@ import type { AdminDevice, AdminSession } from "../../protocol/api-types.ts";
 import { formatBytes, formatRelative } from "../console/human-units.ts";
 import type { AdminSpoolItem } from "./admin-ops-routes.ts";
 
-export const ADMIN_CLI_HELP = `  pvrlink control devices list|show|disable|enable|remove [ID|NAME] [--json]
-  pvrlink control sessions list [--active] [--json] | sessions end ID [--reason TEXT]
-  pvrlink control spool list [--json] | spool remove ID
-  pvrlink control token create [--ttl SECONDS]
+/** Usage lines of these commands, for `pvrlink control --help`. */
+export const ADMIN_CLI_USAGE = `  pvrlink control devices list|show|disable|enable|remove [ID|NAME] [--json] [--node URL]
+  pvrlink control sessions list|end [ID] [--active] [--reason TEXT] [--json] [--node URL]
+  pvrlink control spool list|remove [ID] [--json] [--node URL]
+  pvrlink control token create [--ttl SECONDS] [--node URL]`;
 
-These act on a running node through its admin API: --node URL (default: http://HTTP from the config,
-or $PVRLINK_NODE) with the admin token from $PVRLINK_ADMIN_TOKEN, the config, or DATA/admin-token.`;
+/** One paragraph per command, each starting with its name (cli/subcommand-help.ts cuts them out). */
+export const ADMIN_CLI_DESCRIPTIONS = `devices      Lists enrolled devices (state, last seen, address, policy), shows one as JSON, disables one
+             (its secret stops authenticating, its sessions end), enables or removes one; by id or name.
+sessions     Lists sessions (--active: live ones only), or ends one: both recorders get an end trigger.
+spool        Lists relay and store-and-forward items (sender, callee, size, progress, age, expiry), or
+             removes one.
+token create Mints a one-time enrollment token on the running node.
+             These act on a running node through its admin API: --node URL (default: $PVRLINK_NODE, the
+             node serving DATA, or the config's address) with the token from $PVRLINK_ADMIN_TOKEN, the
+             config, or DATA/admin-token.`;
 
 const COMMON = {
   config: { type: "string" },

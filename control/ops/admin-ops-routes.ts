@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AdminDevice, AllowListResponse, GroupResponse } from "../../protocol/api-types.ts";
 import { ApiError, badRequest } from "../errors/api-error.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "../http/json-body.ts";
+import type { SessionRevocation } from "../query/session-revocation.ts";
 import { adminTokenMatches, listDevices } from "../routes/admin-routes.ts";
 import type { SpoolStore } from "../spool/spool-store.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
@@ -15,6 +16,8 @@ export interface AdminOpsDeps {
   keepalives: KeepaliveTable;
   allow: AllowListStore;
   spool: SpoolStore;
+  /** Ends the sessions a disabled device or an edited allow-list no longer permits (issue 21 item 3). */
+  revocation?: SessionRevocation;
   maxBodyBytes: number;
   log: (msg: string) => void;
 }
@@ -97,8 +100,10 @@ export function createAdminOpsRoutes(d: AdminOpsDeps): Hono {
     ["disable", true],
     ["enable", false],
   ] as const) {
-    app.post(`/devices/:id/${action}`, (c) => {
+    app.post(`/devices/:id/${action}`, async (c) => {
       const id = c.req.param("id");
+      // Its sessions end first, while its secret still signs the `end` triggers its peers and it receive.
+      if (disabled && d.devices.byId(id)) await d.revocation?.deviceGone(id);
       if (!d.devices.setDisabled(id, disabled))
         throw new ApiError(404, "device_not_found", `Device ${id} not found`);
       if (disabled) d.keepalives.forget(id);
@@ -119,6 +124,7 @@ export function createAdminOpsRoutes(d: AdminOpsDeps): Hono {
       delete: stringList(o, "delete"),
     });
     d.log(`admin: edited the allow-list of ${id}`);
+    await d.revocation?.afterPermissionChange(id);
     return c.json(out);
   });
 

@@ -30,7 +30,7 @@ describe("backupNode() and restoreNode()", () => {
   test("a snapshot taken with the database open restores with the device, token and key files", () => {
     const { data, db, dev } = dataDir();
     const out = join(tmp("pvrlink-bk-out-"), "b");
-    const m = backupNode(data, out, 1000);
+    const m = backupNode(data, out, { now: 1000 });
     // Written after the snapshot: must not be in it.
     new DeviceStore(db).enroll("late");
     db.close();

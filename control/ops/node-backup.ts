@@ -17,12 +17,18 @@ export const MANIFEST_FILE = "pvrlink-backup.json";
 export const BACKUP_FORMAT = 1;
 const DATABASE_FILE = "control.db";
 const SPOOL_DIR = "spool";
-/** The live database and its WAL companions are never copied as files: the snapshot replaces them. */
+/**
+ * Never copied as files: the live database and its WAL companions (the snapshot replaces them), and what only
+ * describes the running process (its pid lock, its serving addresses, its detached log), which would be stale.
+ */
 const NOT_COPIED = new Set([
   DATABASE_FILE,
   `${DATABASE_FILE}-wal`,
   `${DATABASE_FILE}-shm`,
   `${DATABASE_FILE}-journal`,
+  "control.pid",
+  "node.json",
+  "control.log",
 ]);
 
 export interface BackupManifest {
@@ -50,10 +56,16 @@ function emptyOrAbsent(dir: string): boolean {
 
 /**
  * Writes DIR with control.db (a VACUUM INTO snapshot, consistent while the node writes), the spool files the
- * snapshot lists, every other top-level file of the data directory (admin token, TLS key and certificate), and
+ * snapshot lists (from `spoolDir`, default DATA/spool), every other top-level file of the data directory (admin token, TLS key and certificate), and
  * a manifest with sizes and SHA-256s. Files are 0600 and DIR 0700: it holds device secrets and keys.
  */
-export function backupNode(dataDir: string, outDir: string, now = Date.now()): BackupManifest {
+export function backupNode(
+  dataDir: string,
+  outDir: string,
+  o: { spoolDir?: string | undefined; now?: number } = {},
+): BackupManifest {
+  const spoolDir = o.spoolDir ?? join(dataDir, SPOOL_DIR);
+  const now = o.now ?? Date.now();
   const dbPath = join(dataDir, DATABASE_FILE);
   if (!existsSync(dbPath))
     throw new BackupError(`Cannot back up ${dataDir}: no ${DATABASE_FILE} there`, "ERR_BACKUP_SOURCE");
@@ -90,8 +102,9 @@ export function backupNode(dataDir: string, outDir: string, now = Date.now()): B
   const copied: string[] = [DATABASE_FILE];
   for (const id of spoolIds) {
     const rel = join(SPOOL_DIR, `${id}.part`);
-    if (!existsSync(join(dataDir, rel))) continue;
-    copyFileSync(join(dataDir, rel), join(outDir, rel));
+    const from = join(spoolDir, `${id}.part`);
+    if (!existsSync(from)) continue;
+    copyFileSync(from, join(outDir, rel));
     chmodSync(join(outDir, rel), 0o600);
     copied.push(rel);
   }
@@ -121,7 +134,12 @@ const SAFE_PATH = /^(spool\/)?[A-Za-z0-9._-]+$/;
  * Restores a backup into a fresh data directory (refused when it already holds a database), checking every
  * file against the manifest and the database with integrity_check before anything is written.
  */
-export function restoreNode(backupDir: string, dataDir: string): BackupManifest {
+export function restoreNode(
+  backupDir: string,
+  dataDir: string,
+  o: { spoolDir?: string | undefined } = {},
+): BackupManifest {
+  const spoolDir = o.spoolDir ?? join(dataDir, SPOOL_DIR);
   let manifest: BackupManifest;
   try {
     manifest = JSON.parse(readFileSync(join(backupDir, MANIFEST_FILE), "utf8")) as BackupManifest;
@@ -173,11 +191,16 @@ export function restoreNode(backupDir: string, dataDir: string): BackupManifest 
       `Cannot restore: the database fails integrity_check (${verdict})`,
       "ERR_BACKUP_CORRUPT",
     );
-  mkdirSync(join(dataDir, SPOOL_DIR), { recursive: true, mode: 0o700 });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
   for (const f of manifest.files) {
-    copyFileSync(join(backupDir, f.path), join(dataDir, f.path));
-    chmodSync(join(dataDir, f.path), 0o600);
+    // spool/ in the backup goes to the configured spool directory, which may be on another filesystem.
+    const to = f.path.startsWith(`${SPOOL_DIR}/`)
+      ? join(spoolDir, f.path.slice(SPOOL_DIR.length + 1))
+      : join(dataDir, f.path);
+    copyFileSync(join(backupDir, f.path), to);
+    chmodSync(to, 0o600);
   }
   return manifest;
 }

@@ -68,6 +68,7 @@ export async function createTransfer(ctx: RelayContext, c: Context<RelayEnv>): P
       },
     );
   }
+  ctx.capacity?.admitTransfer(req.size, ctx.now());
   const e = ctx.store.create(
     {
       sessionId: req.sessionId,

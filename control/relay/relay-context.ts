@@ -1,6 +1,8 @@
 /** @module The relay's shared state over one request: its dependencies, the spool, uploads in progress, expiry sweep, participant checks. */
 import type { Database } from "bun:sqlite";
 import { ApiError } from "../errors/api-error.ts";
+import { abandonedTransfers } from "../spool/abandoned-transfers.ts";
+import { SpoolCapacity } from "../spool/spool-capacity.ts";
 import { type SpoolEntry, SpoolStore } from "../spool/spool-store.ts";
 import { GrowthWaiters } from "./growth-waiters.ts";
 
@@ -11,6 +13,8 @@ export interface RelaySession {
   calleeId: string;
   mode: "live" | "store";
   state: "active" | "ended";
+  /** Ended by the node because a peer lost its permission: its transfers are refused and dropped. */
+  revoked?: boolean;
 }
 
 export interface RelayDeps {
@@ -22,6 +26,8 @@ export interface RelayDeps {
   quotaBytes: number;
   /** Lifetime of a transfer from its creation; expired entries are invisible and swept. */
   ttlSec: number;
+  /** Node-wide spool cap and free-space reserve (control/spool/spool-capacity.ts); unbounded when absent. */
+  capacity?: { capBytes: number; reserveBytes: number; freeBytes?: (dir: string) => number };
   getSession(sessionId: string): RelaySession | null;
   /** Fire-and-forget trigger to the recipient. */
   notify(deviceId: string, kind: "data", ref: Record<string, unknown>): void;
@@ -56,6 +62,8 @@ export class RelayContext {
   /** Uploads in progress in this process, with bytes written so far (not yet durable) for live followers. */
   readonly uploading = new Map<string, { written: number }>();
   readonly waiters = new GrowthWaiters();
+  /** The node-wide cap and free-space reserve, checked before any byte is written; null when unbounded. */
+  readonly capacity: SpoolCapacity | null;
   #lastSweep = 0;
 
   /** Opens the spool over the database and brings it into agreement with the files left by the last run. */
@@ -64,6 +72,7 @@ export class RelayContext {
     this.log = deps.log ?? (() => {});
     this.now = deps.now ?? Date.now;
     this.store = new SpoolStore(deps.db, deps.spoolDir, this.log);
+    this.capacity = deps.capacity ? new SpoolCapacity(deps.db, deps.spoolDir, deps.capacity) : null;
     const recovered = this.store.recover();
     if (recovered.orphans || recovered.shortened) {
       this.log(`spool: removed ${recovered.orphans} orphan files, shortened ${recovered.shortened} entries`);
@@ -80,12 +89,26 @@ export class RelayContext {
       this.log(`spool: ${id} expired`);
       this.waiters.wake(id);
     }
+    const sessionActive = (sessionId: string) => this.deps.getSession(sessionId)?.state === "active";
+    const busy = new Set(this.uploading.keys());
+    for (const id of abandonedTransfers(this.deps.db, t, { sessionActive, busy })) {
+      this.store.remove(id);
+      this.log(`spool: ${id} abandoned (incomplete, session over); its reservation is freed`);
+      this.waiters.wake(id);
+    }
   }
 
   /** The live entry if `deviceId` plays `role` in it; 404 when absent or expired, 403 for anyone else. */
   entryFor(id: string, deviceId: string, role: TransferRole): SpoolEntry {
     const e = this.store.get(id, this.now());
-    if (!e)
+    const revoked = e !== null && this.deps.getSession(e.sessionId)?.revoked === true;
+    if (e && revoked) {
+      // Issue 21 item 3: a revoked session's data goes, whoever asks, and frees its quota at once.
+      this.store.remove(id);
+      this.waiters.wake(id);
+      this.log(`spool: ${id} dropped (session revoked)`);
+    }
+    if (!e || revoked)
       throw new ApiError(404, "transfer_not_found", "No such transfer (or it expired or was acknowledged)");
     const isSender = e.senderId === deviceId;
     const isRecipient = e.recipientId === deviceId;

@@ -2,6 +2,7 @@
 import { type Context, Hono } from "hono";
 import { ApiError } from "../errors/api-error.ts";
 import { acknowledgeTransfer } from "./acknowledge-transfer.ts";
+import { cancelTransfer } from "./cancel-transfer.ts";
 import { completeTransfer } from "./complete-transfer.ts";
 import { createTransfer } from "./create-transfer.ts";
 import { downloadTransfer } from "./download-transfer.ts";
@@ -38,6 +39,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
   return new Hono<RelayEnv>()
     .post("/transfers", route(createTransfer))
     .get("/transfers/:id", route(transferState))
+    .delete("/transfers/:id", route(cancelTransfer))
     .put("/transfers/:id/data", route(uploadTransfer))
     .post("/transfers/:id/complete", route(completeTransfer))
     .get("/transfers/:id/data", route(downloadTransfer))

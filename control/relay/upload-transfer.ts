@@ -1,6 +1,7 @@
 /** @module PUT /transfers/:id/data: the sender streams bytes from the node's offset, each checkpoint durable before counted. */
 import type { Context } from "hono";
 import { ApiError } from "../errors/api-error.ts";
+import { noSpaceError } from "../spool/spool-capacity.ts";
 import type { SpoolEntry } from "../spool/spool-store.ts";
 import { type AppendResult, appendStream } from "../spool/spool-upload.ts";
 import type { RelayContext, RelayEnv } from "./relay-context.ts";
@@ -65,8 +66,11 @@ export async function uploadTransfer(ctx: RelayContext, c: Context<RelayEnv>): P
   const e = ctx.entryFor(id, c.get("deviceId"), "sender");
   const offset = offsetParam(c);
   checkResumable(ctx, e, offset);
+  ctx.capacity?.admitWrite(e);
   const result = await appendBody(ctx, c, { e, offset });
   if (result.error instanceof ApiError) throw result.error;
+  const full = noSpaceError(result.error, result.received);
+  if (full) throw full;
   if (result.error !== undefined) {
     ctx.log(`spool: upload to ${id} ended early at ${result.received}: ${String(result.error)}`);
   }

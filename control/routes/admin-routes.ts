@@ -1,4 +1,5 @@
 /** @module Operator routes under /admin (bearer token): devices, enrollment tokens, sessions and forced end, accounting log, spool usage. */
+
 import { createHash } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { tagsEqual } from "../../crypto/hmac.ts";
 import type { AdminDevice, DeviceCredential, SessionState, SpoolUsage } from "../../protocol/api-types.ts";
 import { ApiError, badRequest } from "../errors/api-error.ts";
 import { onlyFields, optInt, optString, parseJsonObject, readLimited, reqString } from "../http/json-body.ts";
+import type { SessionRevocation } from "../query/session-revocation.ts";
 import type { TriggerPort } from "../query/trigger-port.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 import type { KeepaliveTable } from "../store/keepalive-table.ts";
@@ -17,6 +19,8 @@ export interface AdminDeps {
   devices: DeviceStore;
   keepalives: KeepaliveTable;
   sessions: SessionStore;
+  /** Ends a removed device's sessions (issue 21 item 3). */
+  revocation?: SessionRevocation;
   triggers: TriggerPort;
   triggerDeadlineMs: number;
   enrollmentTokenTtlSec: number;
@@ -105,8 +109,9 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     return c.json(out, 201);
   });
 
-  app.delete("/devices/:id", (c) => {
+  app.delete("/devices/:id", async (c) => {
     const id = c.req.param("id");
+    if (d.devices.byId(id)) await d.revocation?.deviceGone(id);
     if (!d.devices.remove(id)) throw new ApiError(404, "not_found", `Device ${id} not found`);
     d.keepalives.forget(id);
     d.log(`admin: removed ${id}`);

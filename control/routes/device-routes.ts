@@ -11,6 +11,8 @@ import {
   reqInt,
   reqString,
 } from "../http/json-body.ts";
+import { isPublicAddress } from "../http/public-address.ts";
+import type { SessionRevocation } from "../query/session-revocation.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 
@@ -18,6 +20,10 @@ export interface DeviceRouteDeps {
   devices: DeviceStore;
   allow: AllowListStore;
   maxListEntries: number;
+  /** Accept non-public addresses (control-config allowPrivateAddresses). */
+  allowPrivateAddresses?: boolean;
+  /** Ends the sessions of callers a change no longer permits (issue 21 item 3). */
+  revocation?: SessionRevocation;
 }
 
 /** Routes under /v1 for an authenticated device (c.get("deviceId")). */
@@ -28,12 +34,24 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     if (!dev) throw new ApiError(401, "unknown_device", "Unknown device");
     return dev;
   };
+  /** Answers only after the revocations a permission change causes are in force. */
+  const revoked = async <T>(ownerId: string, result: T): Promise<T> => {
+    await d.revocation?.afterPermissionChange(ownerId);
+    return result;
+  };
 
   app.put("/registration", (c) => {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["address", "port"]);
     const address = reqAddress(o, "address");
     const port = reqInt(o, "port", 1, 65535);
+    if (!d.allowPrivateAddresses && !isPublicAddress(address)) {
+      throw new ApiError(
+        400,
+        "address_not_public",
+        `Cannot register ${address}: not a public address (the operator may allow private ones)`,
+      );
+    }
     const dev = me(c.get("deviceId"));
     d.devices.register(dev.id, address, port);
     const body: RegistrationResponse = { id: dev.id, name: dev.name, address, port };
@@ -49,22 +67,24 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
 
   app.get("/allow-list", (c) => c.json(d.allow.list(me(c.get("deviceId")).id)));
 
-  app.put("/allow-list", (c) => {
+  app.put("/allow-list", async (c) => {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["create", "add", "delete"]);
     const create = optStringArray(o, "create", d.maxListEntries);
     const add = optStringArray(o, "add", d.maxListEntries);
     const del = optStringArray(o, "delete", d.maxListEntries);
     if (!create && !add && !del) throw badRequest("body", "needs at least one of create, add, delete");
-    return c.json(d.allow.edit(me(c.get("deviceId")).id, { create, add, delete: del }));
+    const id = me(c.get("deviceId")).id;
+    return c.json(await revoked(id, d.allow.edit(id, { create, add, delete: del })));
   });
 
-  app.put("/policy", (c) => {
+  app.put("/policy", async (c) => {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["policy"]);
     const policy = o.policy;
     if (policy !== "node" && policy !== "device") throw badRequest("policy", "must be 'node' or 'device'");
-    return c.json(d.allow.setPolicy(me(c.get("deviceId")).id, policy));
+    const id = me(c.get("deviceId")).id;
+    return c.json(await revoked(id, d.allow.setPolicy(id, policy)));
   });
 
   app.post("/groups", (c) => {
@@ -79,18 +99,21 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     return c.json(d.allow.getGroup(dev.id, dev.name, c.req.param("name")));
   });
 
-  app.put("/groups/:name/members", (c) => {
+  app.put("/groups/:name/members", async (c) => {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["add", "delete"]);
     const add = optStringArray(o, "add", d.maxListEntries);
     const del = optStringArray(o, "delete", d.maxListEntries);
     if (!add && !del) throw badRequest("body", "needs at least one of add, delete");
     const dev = me(c.get("deviceId"));
-    return c.json(d.allow.editMembers(dev.id, dev.name, c.req.param("name"), { add, delete: del }));
+    const group = d.allow.editMembers(dev.id, dev.name, c.req.param("name"), { add, delete: del });
+    return c.json(await revoked(dev.id, group));
   });
 
-  app.delete("/groups/:name", (c) => {
-    d.allow.deleteGroup(me(c.get("deviceId")).id, c.req.param("name"));
+  app.delete("/groups/:name", async (c) => {
+    const id = me(c.get("deviceId")).id;
+    d.allow.deleteGroup(id, c.req.param("name"));
+    await revoked(id, null);
     return c.body(null, 204);
   });
 

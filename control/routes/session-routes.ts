@@ -5,7 +5,7 @@ import type { DeviceEnv } from "../http/device-auth.ts";
 import { onlyFields, optBool, optInt, parseJsonObject, reqString } from "../http/json-body.ts";
 import type { QueryService } from "../query/query-service.ts";
 import type { TriggerPort } from "../query/trigger-port.ts";
-import type { SessionStore } from "../store/session-store.ts";
+import { REVOKED, type SessionStore } from "../store/session-store.ts";
 
 export interface SessionRouteDeps {
   sessions: SessionStore;
@@ -58,6 +58,9 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
     const id = c.req.param("id");
     d.sessions.statusFor(me, id); // 404 for anyone but the two peers
     const { endedNow, summary } = d.sessions.end(me, id, reason, bytesDirect, bytesRelay);
+    // The callee's own (device-held) list dropped the caller: the session is revoked, not just ended, so its
+    // spool data and undelivered grant go too (issue 21 item 3).
+    if (reason === REVOKED && me === summary.calleeId) d.sessions.revoke(id);
     if (endedNow) {
       const other = summary.callerId === me ? summary.calleeId : summary.callerId;
       void d.triggers

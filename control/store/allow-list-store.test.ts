@@ -80,16 +80,57 @@ describe("AllowListStore.permits() and groups", () => {
     allow.edit(ia, { create: ["Ic", "@friends"] });
     expect(allow.permits(ia, "IC")).toBe(true);
     expect(allow.permits(ia, "Ib")).toBe(false);
-    allow.createGroup(ib, "friends");
-    allow.editMembers(ib, "Ib", "friends", { add: ["Ib", "Iz"] });
+    allow.createGroup(ia, "friends");
+    allow.editMembers(ia, "Ia", "friends", { add: ["Ib", "Iz"] });
     expect(allow.permits(ia, "Ib")).toBe(true);
     expect(allow.permits(ia, "iz")).toBe(true);
-    allow.editMembers(ib, "Ib", "friends", { delete: ["Ib"] });
+    allow.editMembers(ia, "Ia", "friends", { delete: ["Ib"] });
     expect(allow.permits(ia, "Ib")).toBe(false);
     // A group the callee does not list does not help.
-    allow.createGroup(ib, "others");
-    allow.editMembers(ib, "Ib", "others", { add: ["Iq"] });
+    allow.createGroup(ia, "others");
+    allow.editMembers(ia, "Ia", "others", { add: ["Iq"] });
     expect(allow.permits(ia, "Iq")).toBe(false);
+    // Nor does another device's group of a listed name: "@pals" resolves in ia's namespace only.
+    allow.edit(ia, { add: ["@pals"] });
+    allow.createGroup(ib, "pals");
+    allow.editMembers(ib, "Ib", "pals", { add: ["Iq"] });
+    expect(allow.permits(ia, "Iq")).toBe(false);
+  });
+
+  // Issue 21 item 1: bob's "@family" must never come to mean a group that carol made.
+  const takeovers: [string, (bob: string, carol: string) => void][] = [
+    ["the owner deletes the group", (bob) => allow.deleteGroup(bob, "family")],
+    ["the owner's device is deleted", (bob) => void devices.remove(bob)],
+  ];
+  for (const [how, end] of takeovers) {
+    test(`deleteGroup() leaves no '@family' behind to re-bind when ${how}`, () => {
+      const bob = devices.enroll("bob").id;
+      const carol = devices.enroll("carol").id;
+      allow.createGroup(bob, "family");
+      allow.editMembers(bob, "bob", "family", { add: ["alice"] });
+      allow.edit(bob, { add: ["@family"] });
+      allow.edit(ia, { add: ["@family"] });
+      expect(allow.permits(bob, "alice")).toBe(true);
+      end(bob, carol);
+      expect(allow.list(ia).entries).not.toContain("@family");
+      if (how.includes("group")) expect(allow.list(bob).entries).not.toContain("@family");
+      // The name stays bob's: carol cannot bind it, so "@family" in any list can never mean her group.
+      expect(() => allow.createGroup(carol, "family")).toThrow(
+        expect.objectContaining({ code: "group_exists" }),
+      );
+      expect(allow.permits(bob, "carol")).toBe(false);
+      expect(allow.permits(ia, "carol")).toBe(false);
+    });
+  }
+
+  test("createGroup() lets the name's first owner create it again, and that group starts unreferenced", () => {
+    const bob = devices.enroll("bob").id;
+    allow.createGroup(bob, "family");
+    allow.edit(bob, { add: ["@family"] });
+    allow.deleteGroup(bob, "family");
+    allow.createGroup(bob, "family");
+    allow.editMembers(bob, "bob", "family", { add: ["alice"] });
+    expect(allow.permits(bob, "alice")).toBe(false);
   });
 
   test("groups: unique names, owner-only edits, hidden from outsiders", () => {

@@ -93,14 +93,20 @@ export class AllowListStore {
     return this.list(deviceId);
   }
 
-  /** Seed A S1202-S1203: does callee's list name the caller, or a group the caller belongs to? */
+  /**
+   * Seed A S1202-S1203: does callee's list name the caller, or a group of the callee's own that the caller
+   * belongs to? "@name" resolves only in the list owner's namespace (issue 21 item 1): a group of that name
+   * created by anyone else, before or after, never grants anything in this list.
+   */
   permits(calleeId: string, callerName: string): boolean {
     const key = nameKey(callerName);
     const row = this.db
       .query<{ one: number }, [string, string]>(
         `SELECT 1 AS one FROM allow_entries WHERE owner_id = ?1 AND entry = ?2
          UNION ALL
-         SELECT 1 FROM allow_entries a JOIN group_members m ON m.group_key = substr(a.entry, 2)
+         SELECT 1 FROM allow_entries a
+           JOIN groups g ON g.name_key = substr(a.entry, 2) AND g.owner_id = a.owner_id
+           JOIN group_members m ON m.group_key = g.name_key
            WHERE a.owner_id = ?1 AND a.entry >= '@' AND a.entry < 'A' AND m.member_key = ?2
          LIMIT 1`,
       )
@@ -110,6 +116,13 @@ export class AllowListStore {
 
   createGroup(ownerId: string, name: string, now = Date.now()): GroupResponse {
     const key = checkGroupName(name);
+    const bound = this.db
+      .query<{ owner_id: string }, [string]>("SELECT owner_id FROM group_names WHERE name_key = ?")
+      .get(key);
+    // A name once bound stays its first owner's, even after the group is deleted (issue 21 item 1).
+    if (bound && bound.owner_id !== ownerId) {
+      throw new ApiError(409, "group_exists", `Cannot create group '${name}': the name is taken`);
+    }
     try {
       this.db.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES (?, ?, ?)", [
         key,

@@ -102,6 +102,34 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX nonces_by_time ON nonces(seen_at);
   `,
+  // Issue 21 item 1: a group name is bound to its first owner for good (group_names outlives the group), and
+  // deleting a group, also by its owner's deletion cascading, removes every "@name" that referenced it in the
+  // same transaction, so no later group of that name can inherit a permission.
+  `
+  CREATE TABLE group_names (
+    name_key TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO group_names (name_key, owner_id) SELECT name_key, owner_id FROM groups;
+  CREATE TRIGGER groups_bind_name AFTER INSERT ON groups BEGIN
+    INSERT OR IGNORE INTO group_names (name_key, owner_id) VALUES (new.name_key, new.owner_id);
+  END;
+  CREATE TRIGGER groups_drop_references AFTER DELETE ON groups BEGIN
+    DELETE FROM allow_entries WHERE entry = '@' || old.name_key;
+  END;
+  `,
+  // Issue 21 item 3: when the node ended a session because its permission went (list edit, device removed).
+  `
+  ALTER TABLE sessions ADD COLUMN revoked_at INTEGER;
+  `,
+  // Issue 21 item 4: what the node could not check in a peer's reported figures, said in the log itself.
+  `
+  ALTER TABLE accounting ADD COLUMN note TEXT;
+  `,
+  // Issue 21 item 10: names an enrollment token was refused for (name_taken), so it cannot probe without end.
+  `
+  ALTER TABLE enrollment_tokens ADD COLUMN name_attempts INTEGER NOT NULL DEFAULT 0;
+  `,
   // The operator's console and CLI disable a device without removing it (issue 18): it keeps its name
   // and history, and its secret stops authenticating until enabled again.
   `ALTER TABLE devices ADD COLUMN disabled_at INTEGER;`,

@@ -1,7 +1,7 @@
 /** @module Tests for DeviceStore: enrollment ids and secrets, unique names, latest registration, single-use tokens. */
 import { expect, test } from "bun:test";
 import { openControlDatabase } from "./control-database.ts";
-import { checkDeviceName, DeviceStore } from "./device-store.ts";
+import { checkDeviceName, DeviceStore, MAX_NAME_ATTEMPTS } from "./device-store.ts";
 
 test("enroll() issues dev_ ids and 32-byte secrets; names are unique case-insensitively", () => {
   const s = new DeviceStore(openControlDatabase(":memory:"));
@@ -47,4 +47,22 @@ test("enrollment tokens redeem once and expire", () => {
     expect.objectContaining({ code: "name_taken" }),
   );
   expect(s.redeemEnrollmentToken(t2.token, "third", 2000).name).toBe("third");
+});
+
+test("an enrollment token answers name_taken at most MAX_NAME_ATTEMPTS times, then is spent (issue 21 item 10)", () => {
+  using db = openControlDatabase(":memory:");
+  const s = new DeviceStore(db);
+  s.enroll("taken");
+  const t = s.createEnrollmentToken(60, 1000);
+  const outcomes: string[] = [];
+  for (const name of ["taken", "TAKEN", "taken", "free"]) {
+    try {
+      s.redeemEnrollmentToken(t.token, name, 2000);
+      outcomes.push("ok");
+    } catch (err) {
+      outcomes.push((err as { code: string }).code);
+    }
+  }
+  expect(MAX_NAME_ATTEMPTS).toBe(3);
+  expect(outcomes).toEqual(["name_taken", "name_taken", "name_taken", "invalid_token"]);
 });

@@ -49,6 +49,9 @@ function hashToken(token: string): string {
 }
 
 /** Device records; every method is one prepared statement or one transaction. */
+/** Taken names one enrollment token may be told about before it is spent (a typo or two, not a scan). */
+export const MAX_NAME_ATTEMPTS = 3;
+
 export class DeviceStore {
   private readonly secretCache = new Map<string, Uint8Array>();
 
@@ -194,22 +197,31 @@ export class DeviceStore {
     now = Date.now(),
   ): { id: string; name: string; secret: string } {
     checkDeviceName(name);
-    return this.db.transaction(() => {
-      const row = this.db
-        .query<{ expires_at: number; used_by: string | null }, [string]>(
-          "SELECT expires_at, used_by FROM enrollment_tokens WHERE token_hash = ?",
-        )
-        .get(hashToken(token));
-      if (!row || row.used_by !== null || row.expires_at <= now) {
-        throw new ApiError(401, "invalid_token", "Cannot enroll: the token is unknown, used or expired");
+    const hash = hashToken(token);
+    try {
+      return this.db.transaction(() => {
+        const row = this.db
+          .query<{ expires_at: number; used_by: string | null; name_attempts: number }, [string]>(
+            "SELECT expires_at, used_by, name_attempts FROM enrollment_tokens WHERE token_hash = ?",
+          )
+          .get(hash);
+        if (!row || row.used_by !== null || row.expires_at <= now || row.name_attempts >= MAX_NAME_ATTEMPTS) {
+          throw new ApiError(401, "invalid_token", "Cannot enroll: the token is unknown, used or expired");
+        }
+        const cred = this.enroll(name, now);
+        this.db.run("UPDATE enrollment_tokens SET used_by = ? WHERE token_hash = ?", [cred.id, hash]);
+        return cred;
+      })();
+    } catch (err) {
+      // Issue 21 item 10: each name_taken answer uses up one of the token's few tries, so one token is no
+      // oracle for which names exist; the update runs after the rollback so it sticks.
+      if (err instanceof ApiError && err.code === "name_taken") {
+        this.db.run("UPDATE enrollment_tokens SET name_attempts = name_attempts + 1 WHERE token_hash = ?", [
+          hash,
+        ]);
       }
-      const cred = this.enroll(name, now);
-      this.db.run("UPDATE enrollment_tokens SET used_by = ? WHERE token_hash = ?", [
-        cred.id,
-        hashToken(token),
-      ]);
-      return cred;
-    })();
+      throw err;
+    }
   }
 
   setPolicy(id: string, policy: AllowPolicy): void {

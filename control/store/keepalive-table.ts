@@ -65,12 +65,18 @@ export class KeepaliveTable {
     );
     const ids = [...this.dirty];
     this.dirty.clear();
-    this.db.transaction(() => {
-      for (const id of ids) {
-        const k = this.live.get(id);
-        if (k) upsert.run(id, k.address, k.port, k.intervalSec, k.at);
-      }
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const id of ids) {
+          const k = this.live.get(id);
+          if (k) upsert.run(id, k.address, k.port, k.intervalSec, k.at);
+        }
+      })();
+    } catch (err) {
+      // Still dirty: the next flush tries again (a full disk may have room by then).
+      for (const id of ids) if (this.live.has(id)) this.dirty.add(id);
+      throw err;
+    }
     return ids.length;
   }
 }

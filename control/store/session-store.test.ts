@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { openControlDatabase } from "./control-database.ts";
 import { DeviceStore } from "./device-store.ts";
-import { SessionStore } from "./session-store.ts";
+import { checkReportedBytes, SessionStore } from "./session-store.ts";
 
 const lease = {
   durationSec: 3600,
@@ -84,6 +84,7 @@ describe("SessionStore", () => {
 
   test("end() logs each reporter once and ends the session on the first report", () => {
     const g = sessions.issue(a, b, "live", 0, 1000);
+    sessions.addRelayBytes(g.id, 20);
     const first = sessions.end(a, g.id, "done", 10, 20, 5000);
     expect(first.endedNow).toBe(true);
     expect(sessions.end(b, g.id, "peer ended", 11, 0, 6000).endedNow).toBe(false);
@@ -112,4 +113,49 @@ describe("SessionStore", () => {
     expect(sessions.sweep(3600_000)).toEqual([g.id]);
     expect(sessions.accounting({})[0]).toMatchObject({ reporter: "node", reason: "expired" });
   });
+});
+
+describe("SessionStore.revoke() (issue 21 item 3)", () => {
+  for (const mode of ["live", "store"] as const) {
+    test(`revoke() ends a ${mode} session, drops its undelivered grant, logs it once and refuses extension`, () => {
+      const g = sessions.issue(a, b, mode, 60, 1000);
+      if (mode === "store") sessions.end(a, g.id, "uploaded", 0, 10, 2000);
+      expect(sessions.live(b, "callee", 0).map((s) => s.id)).toEqual([g.id]);
+      sessions.revoke(g.id, 3000);
+      sessions.revoke(g.id, 4000);
+      expect(sessions.get(g.id)).toMatchObject({ state: "ended", revoked: true });
+      expect(sessions.takePending(b, 3000)).toEqual([]);
+      expect(sessions.live(b, "callee", 0)).toEqual([]);
+      expect(sessions.accounting({}).filter((e) => e.reporter === "node")).toMatchObject([
+        { reason: "revoked" },
+      ]);
+      expect(() => sessions.extend(a, g.id, 3000)).toThrow(
+        expect.objectContaining({ code: "extension_refused" }),
+      );
+    });
+  }
+});
+
+describe("checkReportedBytes() (issue 21 item 4)", () => {
+  const cases: [string, number, number, number, number, RegExp | null][] = [
+    ["nothing reported", 0, 0, 0, 0, null],
+    ["relay within what the node carried", 0, 100, 200, 100, null],
+    [
+      "relay above what the node carried is capped",
+      0,
+      999_999_999_999,
+      5,
+      5,
+      /capped at the 5 the node carried/,
+    ],
+    ["direct bytes are marked as a claim", 999_999_999_999, 0, 0, 0, /claim, unverified/],
+  ];
+  for (const [name, direct, relay, carried, wantRelay, wantNote] of cases) {
+    test(`checkReportedBytes(): ${name}`, () => {
+      const r = checkReportedBytes(direct, relay, carried);
+      expect(r.bytesRelay).toBe(wantRelay);
+      if (wantNote) expect(r.note).toMatch(wantNote);
+      else expect(r.note).toBeNull();
+    });
+  }
 });

@@ -38,6 +38,7 @@ interface SessionRow {
   end_reason: string | null;
   ended_at: number | null;
   bytes_relay_node: number;
+  revoked_at: number | null;
 }
 
 /** The peer-facing summary; names come from a join so a renamed or deleted device still reads. */
@@ -47,7 +48,12 @@ export interface SessionSummary {
   calleeId: string;
   mode: SessionMode;
   state: SessionState;
+  /** The node ended it because a peer lost its permission: nothing of it may move any more. */
+  revoked?: boolean;
 }
+
+/** The end reason of a revoked session, in the accounting log and the `end` trigger. */
+export const REVOKED = "revoked";
 
 export class SessionStore {
   constructor(
@@ -114,8 +120,60 @@ export class SessionStore {
   get(id: string): SessionSummary | null {
     const r = this.row(id);
     return r
-      ? { id: r.id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: r.state }
+      ? {
+          id: r.id,
+          callerId: r.caller_id,
+          calleeId: r.callee_id,
+          mode: r.mode,
+          state: r.state,
+          revoked: r.revoked_at !== null,
+        }
       : null;
+  }
+
+  /**
+   * The sessions a revocation may still have to stop: active ones, and store sessions ended after storeSince
+   * (their data may still wait in the spool). `involving` is "callee" (a list edit) or "either" (a device removed).
+   */
+  live(deviceId: string, involving: "callee" | "either", storeSince: number): SessionSummary[] {
+    const who = involving === "callee" ? "callee_id = ?1" : "(caller_id = ?1 OR callee_id = ?1)";
+    return this.db
+      .query<SessionRow, [string, number]>(
+        `SELECT * FROM sessions WHERE ${who} AND revoked_at IS NULL
+           AND (state = 'active' OR (mode = 'store' AND ended_at > ?2))`,
+      )
+      .all(deviceId, storeSince)
+      .map((r) => ({ id: r.id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: r.state }));
+  }
+
+  /**
+   * Ends a session because a peer lost its permission (issue 21 item 3): ended with reason "revoked" if it was
+   * active, marked revoked either way, its undelivered grant deleted whatever the mode, and logged once by "node".
+   */
+  revoke(id: string, now = Date.now()): void {
+    this.db.transaction(() => {
+      const r = this.row(id);
+      if (!r || r.revoked_at !== null) return;
+      const endedAt = r.state === "active" ? now : (r.ended_at ?? now);
+      this.db.run(
+        "UPDATE sessions SET state = 'ended', end_reason = coalesce(end_reason, ?), ended_at = ?, revoked_at = ? WHERE id = ?",
+        [REVOKED, endedAt, now, id],
+      );
+      this.db.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
+      this.db.run(
+        "INSERT OR IGNORE INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, 'node', ?, ?, ?, ?, ?, 0, ?, ?)",
+        [
+          id,
+          r.caller_id,
+          r.callee_id,
+          r.started_at,
+          endedAt,
+          endedAt - r.started_at,
+          r.bytes_relay_node,
+          REVOKED,
+        ],
+      );
+    })();
   }
 
   /** A session as one of its peers may see it; anyone else gets 404, so ids cannot be probed. */
@@ -186,6 +244,7 @@ export class SessionStore {
         .get(id, reporter);
       if (already) throw new ApiError(409, "session_ended", `Session ${id}: this end was already reported`);
       const endedNow = r.state === "active";
+      const checked = checkReportedBytes(bytesDirect, bytesRelay, r.bytes_relay_node);
       const endedAt = endedNow ? now : (r.ended_at ?? now);
       if (endedNow) {
         this.db.run("UPDATE sessions SET state = 'ended', end_reason = ?, ended_at = ? WHERE id = ?", [
@@ -198,7 +257,7 @@ export class SessionStore {
         if (r.mode !== "store") this.db.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
       }
       this.db.run(
-        "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
           id,
           reporter,
@@ -208,8 +267,9 @@ export class SessionStore {
           endedAt,
           endedAt - r.started_at,
           bytesDirect,
-          bytesRelay,
+          checked.bytesRelay,
           reason,
+          checked.note,
         ],
       );
       return {
@@ -256,7 +316,7 @@ export class SessionStore {
     const from = q.from ?? 0;
     const to = q.to ?? Number.MAX_SAFE_INTEGER;
     const cols =
-      "session_id AS sessionId, reporter, caller_id AS callerId, callee_id AS calleeId, started_at AS startedAt, ended_at AS endedAt, duration_ms AS durationMs, bytes_direct AS bytesDirect, bytes_relay AS bytesRelay, reason";
+      "session_id AS sessionId, reporter, caller_id AS callerId, callee_id AS calleeId, started_at AS startedAt, ended_at AS endedAt, duration_ms AS durationMs, bytes_direct AS bytesDirect, bytes_relay AS bytesRelay, reason, note";
     if (q.device !== undefined) {
       return this.db
         .query<AccountingEntry, [string, number, number, number]>(
@@ -309,4 +369,22 @@ export class SessionStore {
       callee: { id: r.callee_id, name: nameOf(r.callee_id) },
     };
   }
+}
+
+/**
+ * A peer's end report, as far as the node can check it (issue 21 item 4): relay bytes pass through the node, so
+ * the logged figure is at most what it carried; direct bytes never do, so they are logged as the reporter's claim.
+ */
+export function checkReportedBytes(
+  bytesDirect: number,
+  bytesRelay: number,
+  relayCarried: number,
+): { bytesRelay: number; note: string | null } {
+  const notes: string[] = [];
+  const relay = Math.min(bytesRelay, relayCarried);
+  if (relay < bytesRelay)
+    notes.push(`bytesRelay capped at the ${relayCarried} the node carried (reported ${bytesRelay})`);
+  if (bytesDirect > 0)
+    notes.push("bytesDirect is the reporter's claim, unverified (the node carries no direct bytes)");
+  return { bytesRelay: relay, note: notes.length ? notes.join("; ") : null };
 }

@@ -93,7 +93,7 @@ export class KeepaliveHandler {
   readonly #lookupSecret: (deviceId: string) => Uint8Array | null;
   readonly #replays = new ReplayCache(2 * KEEPALIVE_WINDOW_MS);
   /** Derived STUN keys of devices that have authenticated, so a steady keepalive costs one HMAC, not HKDF + lookup. */
-  readonly #keys = new Map<string, Uint8Array>();
+  readonly #keys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
   readonly #maxCachedKeys: number;
 
   constructor(lookupSecret: (deviceId: string) => Uint8Array | null, maxCachedKeys = 200_000) {
@@ -155,8 +155,9 @@ export class KeepaliveHandler {
       return deny("bad timestamp", "Bad Timestamp");
     }
     if (Math.abs(now - ts) > KEEPALIVE_WINDOW_MS) return deny("stale timestamp", "Stale Timestamp");
-    const txKey = `${deviceId}\0${Buffer.from(msg.transactionId).toString("base64url")}`;
-    if (!this.#replays.admit(txKey, now)) return deny("replayed transaction", "Replayed Transaction");
+    const txKey = Buffer.from(msg.transactionId).toString("base64url");
+    if (!this.#replays.admit(deviceId, txKey, now))
+      return deny("replayed transaction", "Replayed Transaction");
     let intervalSec = DEFAULT_KEEPALIVE_INTERVAL_SEC;
     const ivAttr = findAttribute(msg, ATTR_PVRLINK_INTERVAL);
     if (ivAttr) {
@@ -177,8 +178,12 @@ export class KeepaliveHandler {
 
   /** The device's STUN key if msg's MESSAGE-INTEGRITY-SHA256 verifies under it, else null. */
   #verifiedKey(msg: StunMessage, deviceId: string): Uint8Array | null {
+    // A cached key counts only while the device still has the secret it came from (issue 21 item 4): a
+    // deleted device's keepalives go unanswered at once. The lookup is a cached map read, after the MAC passed.
     const cached = this.#keys.get(deviceId);
-    if (cached && verifyMessageIntegritySha256(msg, cached)) return cached;
+    if (cached && verifyMessageIntegritySha256(msg, cached.key)) {
+      if (this.#lookupSecret(deviceId) === cached.secret) return cached.key;
+    }
     const secret = this.#lookupSecret(deviceId);
     if (!secret) {
       this.#keys.delete(deviceId);
@@ -190,7 +195,7 @@ export class KeepaliveHandler {
       const oldest = this.#keys.keys().next().value;
       if (oldest !== undefined) this.#keys.delete(oldest);
     }
-    this.#keys.set(deviceId, key);
+    this.#keys.set(deviceId, { secret, key });
     return key;
   }
 

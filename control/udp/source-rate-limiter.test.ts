@@ -23,15 +23,29 @@ describe("SourceRateLimiter", () => {
 describe("ReplayCache", () => {
   test("admit() refuses a key within its lifetime and forgets it after", () => {
     const c = new ReplayCache(1000);
-    expect(c.admit("x", 0)).toBe(true);
-    expect(c.admit("x", 999)).toBe(false);
-    expect(c.admit("x", 1000)).toBe(true);
-    expect(c.size).toBe(1);
+    expect(c.admit("d1", "x", 0)).toBe(true);
+    expect(c.admit("d1", "x", 999)).toBe(false);
+    expect(c.admit("d2", "x", 999)).toBe(true); // another device's id space
+    expect(c.admit("d1", "x", 1000)).toBe(true);
+    expect(c.size).toBe(2);
   });
 
-  test("admit() fails closed when full of live entries", () => {
+  test("admit() fails closed for a device whose share is full of live entries, and only for it", () => {
     const c = new ReplayCache(1000, 2);
-    expect([c.admit("a", 0), c.admit("b", 0), c.admit("c", 0)]).toEqual([true, true, false]);
-    expect(c.admit("c", 1000)).toBe(true);
+    expect([c.admit("d1", "a", 0), c.admit("d1", "b", 0), c.admit("d1", "c", 0)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect(c.admit("d2", "a", 0)).toBe(true);
+    expect(c.admit("d1", "c", 1000)).toBe(true);
+  });
+
+  test("admit() ages out quiet devices by time, so their entries do not stay", () => {
+    const c = new ReplayCache(1000);
+    for (let i = 0; i < 500; i++) c.admit(`d${i}`, "tx", 0);
+    expect(c.owners).toBe(500);
+    c.admit("other", "tx", 1000);
+    expect([c.owners, c.size]).toEqual([1, 1]);
   });
 });

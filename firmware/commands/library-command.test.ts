@@ -1,6 +1,6 @@
 /** @module Tests for `pvrlink library`: add, list, remove, protection choice and config errors. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -25,6 +25,30 @@ async function pvrlink(...args: string[]) {
 }
 
 describe("pvrlink library", () => {
+  test("export copies a recording under its name, never overwrites, and list shows the library path", async () => {
+    const added = await pvrlink("add", fixture, "--name", "holiday.ts");
+    const id = added.stdout.split("\t")[0]!;
+    const out = join(dir, "exported");
+    mkdirSync(out);
+    const first = await pvrlink("export", id, out);
+    expect(first.code).toBe(0);
+    expect(readFileSync(join(out, "holiday.ts"))).toEqual(readFileSync(fixture));
+    const again = await pvrlink("export", id, out);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("(ERR_LIBRARY_EXPORT_EXISTS)");
+    const unknown = await pvrlink("export", "rec_nope", out);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("(ERR_LIBRARY_UNKNOWN_ID)");
+    const listed = JSON.parse((await pvrlink("list", "--json")).stdout) as Array<{
+      id: string;
+      path: string;
+    }>;
+    const path = listed.find((r) => r.id === id)!.path;
+    expect(path.endsWith(`${id}-holiday.ts`)).toBe(true);
+    expect((await pvrlink("list")).stdout).toContain(path);
+    expect((await pvrlink("export", id)).code).toBe(2);
+    expect((await pvrlink("remove", id)).code).toBe(0);
+  });
   test("add, list --json, list and remove", async () => {
     const added = await pvrlink("add", fixture, "--secret", "--name", "Match of the day");
     expect(added.code).toBe(0);

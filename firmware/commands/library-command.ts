@@ -1,6 +1,7 @@
 /** @module `pvrlink library add|list|remove`: the recordings this recorder holds and their attributes. */
 import { type Command, EXIT_INPUT, EXIT_OK, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
+import { subcommandHelp } from "../../cli/subcommand-help.ts";
 import { CONFIG_FLAGS, resolveConfig } from "../config/recorder-config.ts";
 import { Library, parseProtection, type Recording } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";
@@ -8,13 +9,17 @@ import { formatBytes } from "../progress/format-progress.ts";
 const HELP = `Usage: pvrlink library add FILE [--secret] [--protection seed|pattern] [--name NAME]
        pvrlink library list [--json]
        pvrlink library remove ID
+       pvrlink library export ID DEST
 
 Keeps recordings and their attributes: a copy of the file in the library directory, its size and SHA-256,
 the type detected by content (es, ps, ts, m2ts, mp4, or data) and whether it is secret. A secret recording
 is only ever sent encrypted through the control node; video is split, its I-pictures through the node.
 A video's protection says what else is done to it: seed sends its P/B pictures in clear on the direct
 channel; pattern (the default) also encrypts the start of every P/B slice, so an eavesdropper on the direct
-path decodes nothing usable (docs/security.md). 'pvrlink send --protection' overrides it per send.
+path decodes nothing usable ('pvrlink help security'). 'pvrlink send --protection' overrides it per send.
+
+export copies a recording out of the library to DEST (a file, or a directory to put it in under its name),
+never overwriting. Received recordings keep their name: the library file is ID-NAME, and 'list' shows its path.
 
 Options:
   --secret        mark the recording secret (add)
@@ -58,8 +63,9 @@ export function recordingTable(list: Recording[]): string {
     new Date(r.addedAt).toISOString().slice(0, 16).replace("T", " "),
     r.origin === "received" ? `from ${r.sender ?? "?"}` : "",
     r.name,
+    r.path,
   ]);
-  const head = ["ID", "TYPE", "SECRET", "PROTECTION", "SIZE", "ADDED (UTC)", "ORIGIN", "NAME"];
+  const head = ["ID", "TYPE", "SECRET", "PROTECTION", "SIZE", "ADDED (UTC)", "ORIGIN", "NAME", "PATH"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells
@@ -70,8 +76,9 @@ export function recordingTable(list: Recording[]): string {
 }
 
 export const command: Command = {
-  summary: "add, list or remove recordings in this recorder's library",
+  summary: "add, list, remove or export recordings in this recorder's library",
   help: HELP,
+  helpFor: (args) => subcommandHelp(HELP, "library", args[0]),
   async run(args) {
     const { values, positionals } = parseFlags(args, {
       ...CONFIG_FLAGS,
@@ -130,10 +137,18 @@ export const command: Command = {
         console.log(`removed ${rest[0]}`);
         return EXIT_OK;
       }
+      case "export": {
+        only([]);
+        if (rest.length !== 2 || recordingName !== undefined)
+          throw new UsageError("export takes exactly one ID and one DEST");
+        using lib = await Library.open(config.dataDir, config.libraryDir);
+        console.log(`exported ${rest[0]} to ${await lib.export(rest[0]!, rest[1]!)}`);
+        return EXIT_OK;
+      }
       case undefined:
-        throw new UsageError("missing action: add, list or remove");
+        throw new UsageError("missing action: add, list, remove or export");
       default:
-        throw new UsageError(`unknown action '${action}': add, list or remove`);
+        throw new UsageError(`unknown action '${action}': add, list, remove or export`);
     }
   },
 };

@@ -2,6 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
+import { subcommandHelp } from "../../cli/subcommand-help.ts";
 import { ControlApiError, ControlClient } from "../../protocol/control-client.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import {
@@ -68,6 +69,7 @@ function needNames(names: string[], what: string): void {
 export const command: Command = {
   summary: "edit who may call this recorder (node- or device-held allow-list, groups, policy)",
   help: HELP,
+  helpFor: (args) => subcommandHelp(HELP, "permit", args[0]),
   async run(args) {
     const { values, positionals } = parseFlags(args, { ...CONFIG_FLAGS, json: { type: "boolean" } });
     const config = await resolveConfig(values as ConfigFlagValues);

@@ -3,7 +3,10 @@ import { mkdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
+import { DaemonLifetime } from "../../cli/daemon-lifetime.ts";
+import { detach, stopDaemon } from "../../cli/detach.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
+import { subcommandHelp } from "../../cli/subcommand-help.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { DeviceCredential, loadCredential, saveCredential } from "../config/credential-store.ts";
 import {
@@ -16,6 +19,7 @@ import {
 } from "../config/recorder-config.ts";
 import { describeLoadStatus, LoadMonitor } from "../load/load-monitor.ts";
 import { ProcLoadSource } from "../load/load-source.ts";
+import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { BusySwitch } from "../recorder/busy-switch.ts";
 import { RecorderDaemon } from "../recorder/recorder-daemon.ts";
 import { describeRecorderLoad, RecorderLoad } from "../recorder/recorder-load.ts";
@@ -23,7 +27,8 @@ import { daemonAlive, type RecorderStatus, readStatus } from "../recorder/record
 
 const HELP = `Usage:
   pvrlink recorder enroll --node URL [--udp HOST:PORT] (--token T --name NAME | --credential FILE) [--data DIR]
-  pvrlink recorder run [--config FILE] [--data DIR] [options]
+  pvrlink recorder run [--detach] [--config FILE] [--data DIR] [options]
+  pvrlink recorder stop [--data DIR]
   pvrlink recorder status [--data DIR] [--json]
   pvrlink recorder busy on|off [--data DIR]
 
@@ -34,7 +39,10 @@ run      The daemon. First stdout line: {"direct":"HOST:PORT","device":"<id>","n
          triggers), registers and re-registers when the mapping or the node changes, answers STATUS from the
          load monitor and VERDICT from the device-held allow-list, accepts callers on the direct channel,
          receives recordings (direct, relay, split) into the library, and picks up stored transfers when
-         the load allows. SIGTERM/SIGINT stop it.
+         the load allows. SIGTERM/SIGINT stop it. --detach runs it in the background (log in
+         DATA/recorder.log) and returns once the node has its registration. One daemon per data
+         directory: DATA/recorder.pid holds its PID, and a second 'run' is refused (ERR_ALREADY_RUNNING).
+stop     Stops the daemon running on DATA.
 status   The load verdict and its reasons now, plus the daemon's state (registered address, public mapping,
          last keepalive, active transfers, inbox) from DATA/recorder-status.json; works without a daemon.
 busy     The operator's "do not disturb" switch: while on, STATUS answers busy and stored transfers wait.
@@ -49,10 +57,14 @@ Options:
   --inbox-every SEC      how often the inbox is checked (run; default 60)
   --load-from DIR        read DIR/stat and DIR/pressure instead of /proc/stat and /proc/pressure/cpu (run,
                          status): a container's own view, or a scripted load in tests and demos
+  --detach               run the daemon in the background (run)
   --json                 machine-readable status
-  --data DIR, --config FILE, --listen HOST:PORT, --advertise HOST:PORT, --keepalive SEC, --load-cpu F,
-  --load-pressure P, --max-transfers N, --node-udp HOST:PORT, --library DIR, --policy node|device: see
-  firmware/recorder/README.md (defaults: $PVRLINK_DATA or ~/.local/share/pvrlink, listen 0.0.0.0:8471, keepalive 25)
+  --data DIR             data directory (default: $PVRLINK_DATA or ~/.local/share/pvrlink)
+  --listen HOST:PORT     direct-channel listener (default: $PVRLINK_LISTEN or 0.0.0.0:8471; port 0: any)
+  --advertise HOST:PORT  the address announced to the node when it differs (a router's port forward)
+  --config FILE          JSON config (default: DATA/config.json when present)
+  --keepalive SEC, --load-cpu F, --load-pressure P, --max-transfers N, --node-udp HOST:PORT,
+  --library DIR, --policy node|device: run 'pvrlink help daemon' for every setting
 
 Exit codes: 0 success, 1 bad input (no credential, node refused), 2 bad usage.`;
 
@@ -66,7 +78,11 @@ const FLAGS = {
   "inbox-every": { type: "string" },
   "load-from": { type: "string" },
   json: { type: "boolean" },
+  detach: { type: "boolean" },
 } as const;
+
+const LOCK_FILE = "recorder.pid";
+const LOG_FILE = "recorder.log";
 
 type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
 
@@ -151,7 +167,34 @@ function nodeOf(
   return { url: url.replace(/\/$/, ""), udp };
 }
 
+/** `run --detach`: the same command in the background; returns once the node has the daemon's registration. */
+async function runDetached(args: string[], config: RecorderConfig): Promise<number> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  await loadCredential(config.credentialPath); // no credential: say so here, not in a log file
+  const { ready } = await detach({
+    args: ["recorder", ...args.filter((a) => a !== "--detach")],
+    logFile: join(config.dataDir, LOG_FILE),
+    lockFile: join(config.dataDir, LOCK_FILE),
+    what: "the recorder daemon",
+    ready: (pid) => {
+      const s = readStatus(config.dataDir);
+      return s?.pid === pid && s.registered !== null ? s : undefined;
+    },
+  });
+  console.log(JSON.stringify({ direct: ready.direct, device: ready.device, name: ready.name }));
+  process.stderr.write(
+    `recorder daemon running in the background (pid ${ready.pid}), registered with ${ready.node.url}; log ${join(config.dataDir, LOG_FILE)}\n`,
+  );
+  return EXIT_OK;
+}
+
 async function run(values: Values, config: RecorderConfig): Promise<number> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  using life = DaemonLifetime.begin(
+    join(config.dataDir, LOCK_FILE),
+    "the recorder daemon",
+    "pvrlink recorder stop",
+  );
   const floor = seconds(values["keepalive-floor"], "--keepalive-floor", 0.1, 300);
   const every = seconds(values["inbox-every"], "--inbox-every", 1, 86_400);
   const cred = await loadCredential(config.credentialPath);
@@ -171,10 +214,15 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
   process.stdout.write(`${JSON.stringify({ direct: daemon.direct, device: cred.id, name: cred.name })}\n`);
   for (const line of early) process.stdout.write(`${line}\n`);
   early = undefined;
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  // After start-up, so the threads Bun started for the daemon's work are there to be lowered too.
+  const { problems, ...priority } = lowerProcessPriority(config.priority);
+  const fields = Object.entries(priority).map(([k, v]) => `${k}=${v}`);
+  process.stdout.write(`${new Date().toISOString()} recorder priority ${fields.join(" ")}\n`);
+  for (const p of problems)
+    process.stdout.write(
+      `${new Date().toISOString()} recorder priority-failed message=${JSON.stringify(p)}\n`,
+    );
+  const signal = await life.stopped;
   process.stdout.write(`${new Date().toISOString()} recorder stopping signal=${signal}\n`);
   await daemon.close();
   return EXIT_OK;
@@ -242,6 +290,7 @@ async function status(values: Values, config: RecorderConfig): Promise<number> {
 export const command: Command = {
   summary: "enroll this recorder, run its daemon, show its status, switch busy",
   help: HELP,
+  helpFor: (args) => subcommandHelp(HELP, "recorder", args[0]),
   async run(args) {
     const { values, positionals } = parseFlags(args, FLAGS);
     const [action, ...rest] = positionals;
@@ -252,7 +301,17 @@ export const command: Command = {
         return enroll(values, config);
       case "run":
         if (rest.length) throw new UsageError("run takes no arguments");
-        return run(values, config);
+        return values.detach ? runDetached(args, config) : run(values, config);
+      case "stop": {
+        if (rest.length) throw new UsageError("stop takes no arguments");
+        const stopped = await stopDaemon(join(config.dataDir, LOCK_FILE), "the recorder daemon");
+        console.log(
+          stopped
+            ? `stopped the recorder daemon on ${config.dataDir}`
+            : `no recorder daemon runs on ${config.dataDir}`,
+        );
+        return EXIT_OK;
+      }
       case "status":
         if (rest.length) throw new UsageError("status takes no arguments");
         return status(values, config);
@@ -267,7 +326,7 @@ export const command: Command = {
       }
       default:
         throw new UsageError(
-          action === undefined ? "expected enroll, run, status or busy" : `unknown action '${action}'`,
+          action === undefined ? "expected enroll, run, stop, status or busy" : `unknown action '${action}'`,
         );
     }
   },

@@ -2,6 +2,7 @@
 import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { type Command, EXIT_INPUT, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
+import { errorLine, formatErrorLine } from "../../cli/error-line.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
@@ -13,7 +14,8 @@ import {
   resolveConfig,
 } from "../config/recorder-config.ts";
 import { openInput } from "../files/recording-file.ts";
-import { Library, type ProtectionMode, parseProtection } from "../library/library.ts";
+import { Library, type ProtectionMode, parseProtection, type Recording } from "../library/library.ts";
+import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
 import { planSend } from "../send/send-plan.ts";
@@ -28,7 +30,7 @@ Sends a recording to the recorder named NAME, routed by its attributes (seed A):
   video       split: the I-picture bytes sealed through the node, the rest directly, both at once;
               in pattern protection (the default) the start of every P/B slice of the direct part is
               encrypted too, so an eavesdropper on the direct path decodes nothing usable. MPEG-1/2 only:
-              H.264 and MP4 video goes in seed mode, and the summary says so (docs/security.md).
+              H.264 and MP4 video goes in seed mode, and the summary says so ('pvrlink help security').
 ID is a library recording (its attributes come from the library); FILE is any file (its type is detected,
 --secret marks it secret). When the direct connection cannot be made, everything goes through the node,
 still encrypted end to end, and the summary says so. The receiver merges byte-exact, checks the SHA-256 and
@@ -66,112 +68,205 @@ export const command: Command = {
   summary: "send a recording to another recorder",
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (positionals.length !== 1) throw new UsageError(`expected one FILE or ID, got ${positionals.length}`);
-    if (values.to === undefined || values.to === "") throw new UsageError("--to NAME is required");
-    const direct = values.direct === undefined ? undefined : parseHostPort(values.direct, "--direct");
-    let protection: ProtectionMode | undefined;
+    const json = args.includes("--json");
     try {
-      protection = values.protection === undefined ? undefined : parseProtection(values.protection);
+      return await send(args);
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      if (!json) throw err;
+      // --json always ends with a summary event, whatever stopped the send.
+      const e = errorLine(err);
+      const summary = { event: "summary", ok: false, code: e.code, message: e.message, next: e.next ?? null };
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      process.stderr.write(`pvrlink send: ${formatErrorLine(e)}\n`);
+      return e.exit;
     }
-    const config = await resolveConfig(values as ConfigFlagValues);
-    const cred = await loadCredential(config.credentialPath);
-    const nodeUrl = (
-      values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node
-    ).replace(/\/$/, "");
-    const client = new ControlClient({
-      baseUrl: nodeUrl,
-      deviceId: cred.id,
-      secret: toBase64url(cred.secretBytes()),
-    });
-
-    const target = positionals[0] as string;
-    const { path, known } = await locate(target, config, values.secret === true);
-    await using input = await openInput(path);
-    const plan = await planSend(input, path, {
-      ...known,
-      ...(protection !== undefined ? { protection } : {}),
-    });
-
-    const json = values.json === true;
-    const tty = process.stderr.isTTY === true && process.stdin.isTTY === true;
-    const mode = chooseProgressMode({
-      json,
-      quiet: values.quiet === true,
-      isTTY: process.stderr.isTTY === true,
-    });
-    const progress = new ProgressReporter({
-      label: plan.name,
-      total: plan.size,
-      mode,
-      ...(json ? { write: (t: string) => process.stdout.write(t) } : {}),
-    });
-    const say = (event: string, message: string) => {
-      if (values.quiet) return;
-      if (json) process.stdout.write(`${JSON.stringify({ event, message })}\n`);
-      else process.stderr.write(`${mode === "tty" ? "\r\x1b[K" : ""}${message}\n`);
-    };
-    say("plan", describePlan(plan));
-    const result = await sendRecording({
-      client,
-      deviceId: cred.id,
-      deviceName: cred.name,
-      plan,
-      to: values.to,
-      storeIfBusy:
-        values["store-if-busy"] === true ? true : tty && !json ? () => askStore(values.to as string) : false,
-      ...(direct ? { dialOverride: direct } : {}),
-      onEvent: (e) => {
-        if (e.type === "progress") progress.update(e.done);
-        else say("log", e.message);
-      },
-    });
-    if (result.ok) progress.finish(plan.size);
-    printSummary(result, json);
-    return result.ok ? EXIT_OK : EXIT_INPUT;
   },
 };
 
-/** A library id (rec_...) takes the library's copy and attributes; anything else must be a readable file. */
+async function send(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, FLAGS);
+  if (positionals.length !== 1) throw new UsageError(`expected one FILE or ID, got ${positionals.length}`);
+  if (values.to === undefined || values.to === "") throw new UsageError("--to NAME is required");
+  const direct = values.direct === undefined ? undefined : parseHostPort(values.direct, "--direct");
+  let protection: ProtectionMode | undefined;
+  try {
+    protection = values.protection === undefined ? undefined : parseProtection(values.protection);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const config = await resolveConfig(values as ConfigFlagValues);
+  // Before the first read of the recording: the index pass and the transfer both run beside the recording.
+  const priority = lowerProcessPriority(config.priority);
+  const cred = await loadCredential(config.credentialPath);
+  // The node would refuse it like a stranger's call; this recorder knows its own name and can say so plainly.
+  if (values.to.trim().toLowerCase() === cred.name.trim().toLowerCase())
+    throw new InputError(
+      `Cannot send to ${values.to}: that is this recorder's own name; name the receiving recorder with --to`,
+      "ERR_SEND_TO_SELF",
+    );
+  const nodeUrl = (
+    values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node
+  ).replace(/\/$/, "");
+  const client = new ControlClient({
+    baseUrl: nodeUrl,
+    deviceId: cred.id,
+    secret: toBase64url(cred.secretBytes()),
+  });
+
+  const target = positionals[0] as string;
+  const { path, known, from } = await locate(target, config, values.secret === true);
+  await using input = await openInput(path);
+  const plan = await planSend(input, path, {
+    ...known,
+    ...(protection !== undefined ? { protection } : {}),
+  });
+
+  const json = values.json === true;
+  const tty = process.stderr.isTTY === true && process.stdin.isTTY === true;
+  const mode = chooseProgressMode({
+    json,
+    quiet: values.quiet === true,
+    isTTY: process.stderr.isTTY === true,
+  });
+  const progress = new ProgressReporter({
+    label: plan.name,
+    total: plan.size,
+    mode,
+    ...(json ? { write: (t: string) => process.stdout.write(t) } : {}),
+  });
+  const say = (event: string, message: string) => {
+    if (values.quiet) return;
+    if (json) process.stdout.write(`${JSON.stringify({ event, message })}\n`);
+    else if (mode === "tty") progress.log(message);
+    else process.stderr.write(`${message}\n`);
+  };
+  if (from !== undefined && from.path !== path)
+    say(
+      "plan",
+      `${target} is ${from.id} in the library (same SHA-256): its attributes apply${known.secret ? ", secret" : ""}`,
+    );
+  say("plan", describePlan(plan));
+  for (const problem of priority.problems) say("log", problem);
+  const to = values.to;
+  progress.phase(`asking the node for ${to}`);
+  let sent = 0;
+  // Ctrl-C ends the send with a final line and (with --json) a summary, instead of vanishing mid-line.
+  let onInterrupt: () => void = () => {};
+  const interrupted = new Promise<never>((_, reject) => {
+    onInterrupt = () => {
+      progress.finish(sent, "interrupted");
+      reject(
+        new InputError(
+          `Cannot finish sending ${plan.name} to ${to}: interrupted after ${formatBytes(sent)} of ${formatBytes(plan.size)}`,
+          "ERR_INTERRUPTED",
+        ),
+      );
+    };
+  });
+  process.once("SIGINT", onInterrupt);
+  const sending = sendRecording({
+    client,
+    deviceId: cred.id,
+    deviceName: cred.name,
+    plan,
+    to,
+    storeIfBusy: values["store-if-busy"] === true ? true : tty && !json ? () => askStore(to) : false,
+    ...(direct ? { dialOverride: direct } : {}),
+    onEvent: (e) => {
+      if (e.type !== "progress") return say("log", e.message);
+      sent = e.done;
+      // Every byte out is not the end: the receiver merges, hashes and files before it answers.
+      progress.update(e.done);
+      progress.phase(e.done >= plan.size ? `waiting for ${to} to verify` : "sending");
+    },
+  });
+  const result = await Promise.race([sending, interrupted]).finally(() => process.off("SIGINT", onInterrupt));
+  progress.finish(
+    result.ok ? plan.size : sent,
+    result.ok
+      ? result.mode === "store"
+        ? "stored on the node"
+        : `verified by ${to}`
+      : `not sent (${result.code})`,
+  );
+  const next = result.ok
+    ? undefined
+    : nextStep(result.code, { to: values.to, me: cred.name, storeIfBusy: values["store-if-busy"] === true });
+  printSummary(result, json, next);
+  return result.ok ? EXIT_OK : EXIT_INPUT;
+}
+
+/**
+ * What to do after a refusal. permission_denied covers an unknown name and an unpermitted caller alike (the node
+ * must not reveal which, docs/protocol.md), so its hint names both and depends only on what the user typed.
+ */
+export function nextStep(
+  code: string | undefined,
+  o: { to: string; me: string; storeIfBusy: boolean },
+): string | undefined {
+  switch (code) {
+    case "permission_denied":
+      return `no recorder is called ${o.to}, or it has not permitted you (the node does not say which): check the name, and ask its owner to run 'pvrlink permit add ${o.me}'`;
+    case "callee_not_found":
+      return `${o.to} permits you but its recorder has not registered with the node: its owner should run 'pvrlink recorder run'`;
+    case "callee_not_connected":
+      return `${o.to}'s recorder is off or offline: send again once it is on ('pvrlink recorder status' on that box shows its node connection)`;
+    case "callee_busy":
+      return o.storeIfBusy
+        ? `${o.to} is busy: send again later`
+        : `${o.to} is busy: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} picks it up`;
+    case "session_ended":
+      return "the node or the receiver ended the session: send again";
+    default:
+      return undefined;
+  }
+}
+
+type Known = {
+  name?: string;
+  secret?: boolean;
+  type?: import("../library/detect-recording-type.ts").RecordingType;
+  protection?: ProtectionMode;
+};
+
+/** The attributes a library recording gives a send; secret when --secret says so or any copy of it is secret. */
+function attributesOf(rec: Recording, library: Library, secret: boolean): Known {
+  return {
+    name: rec.name,
+    secret: secret || rec.secret || library.bySha256(rec.sha256)?.secret === true,
+    type: rec.type,
+    ...(rec.protection ? { protection: rec.protection } : {}),
+  };
+}
+
+/**
+ * A library id (rec_...) takes the library's copy and attributes. Any other target must be a readable file; when
+ * the library holds the same content (by SHA-256) its attributes apply, so `library add x --secret` then `send x`
+ * never puts x on the direct channel.
+ */
 async function locate(
   target: string,
   config: Awaited<ReturnType<typeof resolveConfig>>,
   secret: boolean,
-): Promise<{
-  path: string;
-  known: {
-    name?: string;
-    secret?: boolean;
-    type?: import("../library/detect-recording-type.ts").RecordingType;
-    protection?: ProtectionMode;
-  };
-}> {
+): Promise<{ path: string; known: Known; from?: Recording }> {
+  using library = await Library.open(config.dataDir, config.libraryDir);
   if (/^rec_[A-Za-z0-9_-]+$/.test(target)) {
-    using library = await Library.open(config.dataDir, config.libraryDir);
     const rec = library.get(target);
     if (!rec)
       throw new InputError(
-        `Cannot send ${target}: no such recording in the library`,
+        `Cannot send ${target}: no such recording in the library; 'pvrlink library list' shows the IDs`,
         "ERR_SEND_NO_RECORDING",
       );
-    return {
-      path: rec.path,
-      known: {
-        name: rec.name,
-        secret: rec.secret || secret,
-        type: rec.type,
-        ...(rec.protection ? { protection: rec.protection } : {}),
-      },
-    };
+    return { path: rec.path, known: attributesOf(rec, library, secret), from: rec };
   }
   try {
     if (!(await stat(target)).isFile()) throw new Error("not a regular file");
   } catch (err) {
     throw new InputError(`Cannot send ${target}: ${(err as Error).message}`, "ERR_SEND_NO_FILE");
   }
-  return { path: target, known: { secret } };
+  const rec = await library.findByContent(target);
+  if (rec === undefined) return { path: target, known: { secret } };
+  return { path: target, known: attributesOf(rec, library, secret), from: rec };
 }
 
 function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {
@@ -189,8 +284,9 @@ function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {
 async function askStore(name: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
+    // \r ESC[K: the question replaces the progress line rather than trailing it.
     const a = await rl.question(
-      `${name} is busy. Store the recording on the node for later pickup (encrypted)? [y/N] `,
+      `\r\x1b[K${name} is busy. Store the recording on the node for later pickup (encrypted)? [y/N] `,
     );
     return /^y(es)?$/i.test(a.trim());
   } finally {
@@ -198,20 +294,25 @@ async function askStore(name: string): Promise<boolean> {
   }
 }
 
-function printSummary(r: SendResult, json: boolean): void {
+function printSummary(r: SendResult, json: boolean, next: string | undefined): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ event: "summary", ...r })}\n`);
+    process.stdout.write(`${JSON.stringify({ event: "summary", ...r, ...(next ? { next } : {}) })}\n`);
     return;
   }
-  const lines = [r.ok ? `sent: ${r.message}` : `not sent (${r.code}): ${r.message}`];
+  const lines = [
+    r.ok ? `sent: ${r.message}` : `not sent (${r.code}): ${r.message}${next ? `; ${next}` : ""}`,
+  ];
   if (r.mode !== "none") {
     lines.push(
       `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
-      `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated)`,
+      // Nothing direct (stored, secret, fallback) is said as such, not as "direct: 0 B".
+      r.bytesDirect > 0
+        ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated)`
+        : "  direct: nothing (all of it sealed through the node)",
       `  through the node, encrypted: ${formatBytes(r.bytesRelay)} sealed (${r.bytesRelayPayload} payload bytes)`,
     );
     if (r.iPictures !== undefined) lines.push(`  I-pictures protected: ${r.iPictures}`);
-    if (r.protection === "pattern")
+    if (r.protection === "pattern" && r.bytesDirect > 0)
       lines.push(
         `  pattern mode: ${r.patternBytes ?? 0} bytes of P/B slice starts encrypted on the direct channel`,
       );

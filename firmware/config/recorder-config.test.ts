@@ -32,6 +32,7 @@ describe("resolveConfig()", () => {
       allow: [],
     });
     expect(c.name.length).toBeGreaterThan(0);
+    expect(c.priority).toEqual({ nice: 19, io: "best-effort", ioLevel: 7 });
   });
   test("reads the file, resolving its relative paths against the file", async () => {
     const p = writeConfig("a.json", {
@@ -100,6 +101,7 @@ describe("resolveConfig()", () => {
     ["a string keepalive", { keepaliveSeconds: "soon" }, "ERR_CONFIG_INVALID", /keepaliveSeconds/],
     ["an allow entry that is a number", { allow: [1] }, "ERR_CONFIG_INVALID", /allow\[0\]/],
     ["a name with a newline", { name: "a\nb" }, "ERR_CONFIG_INVALID", /name/],
+    ["a priority that would raise it", { priority: { nice: -5 } }, "ERR_CONFIG_INVALID", /priority\.nice/],
   ];
   for (const [what, body, code, msg] of badFiles) {
     test(`rejects a file with ${what} (${code})`, async () => {

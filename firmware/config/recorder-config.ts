@@ -1,9 +1,11 @@
 /** @module The recorder's configuration: defaults, a JSON config file and flags merged and validated. */
-import { homedir, hostname } from "node:os";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { InputError, UsageError } from "../../cli/command.ts";
+import { defaultDataDir } from "../../cli/data-dir.ts";
 import { readConfigFile } from "../../cli/read-config-file.ts";
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
+import { type ProcessPriority, parseProcessPriority } from "../priority/process-priority.ts";
 
 /** Who answers "may this caller connect?": the node's copy of the allow-list, or this device (verdict triggers). */
 export type AllowPolicy = "node" | "device";
@@ -39,6 +41,8 @@ export interface RecorderConfig {
   policy: AllowPolicy;
   /** Device-held allow-list (names or @groups), consulted for verdict triggers when policy is "device". */
   allow: string[];
+  /** How far the daemon and `send` step back for the recording (CPU nice, I/O class); low by default. */
+  priority: ProcessPriority;
 }
 
 /** The control node's default HTTP listener (control/control-config.ts DEFAULT_CONFIG.http). */
@@ -83,6 +87,7 @@ const FILE_KEYS = new Set([
   "keepaliveSeconds",
   "policy",
   "allow",
+  "priority",
 ]);
 
 /** Reports a bad value where it came from: a flag is a usage error (exit 2), the file is bad input (exit 1). */
@@ -150,12 +155,6 @@ function parseName(v: unknown, what: string, fail: Fail): string {
 function parsePolicy(v: unknown, what: string, fail: Fail): AllowPolicy {
   if (v !== "node" && v !== "device") fail(what, `${JSON.stringify(v)} is not "node" or "device"`);
   return v as AllowPolicy;
-}
-
-function defaultDataDir(env: Record<string, string | undefined>): string {
-  if (env.PVRLINK_DATA) return resolve(env.PVRLINK_DATA);
-  const xdg = env.XDG_DATA_HOME;
-  return join(xdg?.startsWith("/") ? xdg : join(homedir(), ".local", "share"), "pvrlink");
 }
 
 /** Where a value can come from, built once: flags win over the file, which wins over defaults. */
@@ -270,7 +269,11 @@ function resolveListener(src: ConfigSources): Pick<RecorderConfig, "listen" | "a
     flag: "listen",
     key: "listen",
     parse: hostPort,
-    fallback: () => ({ ...DEFAULT_LISTEN }),
+    // PVRLINK_LISTEN sits between the file and the default, so a walkthrough or a test can pick a free port.
+    fallback: () =>
+      src.env.PVRLINK_LISTEN
+        ? parseHostPort(src.env.PVRLINK_LISTEN, "PVRLINK_LISTEN")
+        : { ...DEFAULT_LISTEN },
   });
   const advertise = layered<HostPort | undefined>(src, {
     flag: "advertise",
@@ -354,5 +357,6 @@ export async function resolveConfig(
     keepaliveSeconds,
     policy,
     allow,
+    priority: parseProcessPriority(src.file.priority, src.fileFail),
   };
 }

@@ -28,15 +28,25 @@ export interface DirectListenerOptions {
    * callee fetches pending sessions here and the ticket is looked up again. Keep it coalesced: strangers can
    * send any session id.
    */
-  onUnknownSession?: (sessionId: string) => Promise<void>;
+  onUnknownSession?: (sessionId: string, source: string) => Promise<void>;
+  /**
+   * Asked after the REQUEST proved the ticket's password: false denies it as "revoked" (the callee's own list
+   * no longer permits the caller, issue 21 item 3). Absent: every valid ticket is admitted.
+   */
+  stillPermitted?: (ticket: SessionTicket) => boolean;
   /** Called with each accepted connection; the callee reads its messages() and closes it. */
   onConnection: (conn: DirectConnection, ticket: SessionTicket) => void;
   log?: (event: DirectLogEvent) => void;
   /** The preamble and REQUEST must arrive within this time. */
   handshakeTimeoutMs?: number;
   frameTimeoutMs?: number;
-  /** Connections still in the handshake beyond this are dropped at once (unauthenticated resource bound). */
+  /**
+   * Connections still in the handshake (unauthenticated) at most; a new one beyond it evicts the oldest, so idle
+   * sockets cannot hold every slot and push real callers onto the relay (issue 21 item 7).
+   */
   maxHandshakes?: number;
+  /** Handshakes from one source address at most; beyond it the new connection is dropped. */
+  maxHandshakesPerSource?: number;
 }
 
 export interface DirectListener extends AsyncDisposable {
@@ -55,26 +65,36 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
   const log = o.log ?? (() => {});
   const handshakeTimeoutMs = o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const maxHandshakes = o.maxHandshakes ?? 64;
+  const maxPerSource = o.maxHandshakesPerSource ?? 8;
   const connections = new Set<DirectConnection>();
   const sockets = new Set<Socket>();
-  let handshakes = 0;
+  /** Sockets in the handshake with their source, oldest first (a Map keeps insertion order); count per source. */
+  const handshaking = new Map<Socket, string>();
+  const perSource = new Map<string, number>();
 
   const handle = (socket: Socket) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => {}); // reported through 'close'; an unhandled error must not take the listener down
-    if (handshakes >= maxHandshakes) {
-      log({ code: "ERR_DIRECT_TIMEOUT", message: "Too many connections in handshake; dropped", remote });
+    const source = socket.remoteAddress ?? "";
+    const fromSource = perSource.get(source) ?? 0;
+    if (fromSource >= maxPerSource) {
+      log({ code: "ERR_DIRECT_TIMEOUT", message: "Too many handshakes from this address; dropped", remote });
       socket.destroy();
       return;
     }
-    handshakes++;
-    let inHandshake = true;
-    const done = () => {
-      if (inHandshake) handshakes--;
-      inHandshake = false;
-    };
+    if (handshaking.size >= maxHandshakes) {
+      const oldest = handshaking.keys().next().value;
+      if (oldest) {
+        log({ code: "ERR_DIRECT_TIMEOUT", message: "Oldest unauthenticated connection evicted", remote });
+        oldest.destroy();
+        release(oldest);
+      }
+    }
+    handshaking.set(socket, source);
+    perSource.set(source, fromSource + 1);
+    const done = () => release(socket);
     socket.once("close", done);
     socket.setNoDelay(true);
     const chunks: Uint8Array[] = [];
@@ -112,6 +132,16 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
     socket.on("data", onData);
   };
 
+  /** Ends a socket's handshake accounting, once (it authenticated, failed, closed or was evicted). */
+  function release(socket: Socket): void {
+    const source = handshaking.get(socket);
+    if (source === undefined) return;
+    handshaking.delete(socket);
+    const n = (perSource.get(source) ?? 1) - 1;
+    if (n <= 0) perSource.delete(source);
+    else perSource.set(source, n);
+  }
+
   const accept = async (
     socket: Socket,
     remote: string,
@@ -122,7 +152,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
   ) => {
     let raw = o.tickets.keyFor(sessionId);
     if (!raw && o.onUnknownSession) {
-      await o.onUnknownSession(sessionId).catch(() => {});
+      await o.onUnknownSession(sessionId, socket.remoteAddress ?? "").catch(() => {});
       if (socket.destroyed) return;
       raw = o.tickets.keyFor(sessionId);
     }
@@ -156,7 +186,11 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
       conn.fail(e);
       return;
     }
-    const verdict = o.tickets.consume(sessionId, first.id, first.password);
+    const consumed = o.tickets.consume(sessionId, first.id, first.password);
+    const verdict =
+      "ticket" in consumed && o.stillPermitted && !o.stillPermitted(consumed.ticket)
+        ? { reason: "revoked" as const }
+        : consumed;
     if ("reason" in verdict) {
       log({ code: "DIRECT_DENIED", message: "REQUEST denied", remote, sessionId, detail: verdict.reason });
       try {

@@ -23,7 +23,9 @@ export type DenyReason =
   | "wrong_password"
   | "wrong_caller"
   | "connect_window_closed"
-  | "session_expired";
+  | "session_expired"
+  // The callee no longer permits the caller (its device-held list changed since the grant; issue 21 item 3).
+  | "revoked";
 
 /** The pending-session shape the node hands out; key is base64url, times are unix ms or ISO strings. */
 export interface TicketInput {

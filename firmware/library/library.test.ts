@@ -164,3 +164,83 @@ describe("Library", () => {
     expect(lib.list()).toEqual([]);
   });
 });
+
+describe("Library.findByContent()", () => {
+  const write = (name: string, bytes: Uint8Array) => {
+    const p = join(dir, name);
+    writeFileSync(p, bytes);
+    return p;
+  };
+  test("Library.findByContent() finds a recording by SHA-256 under any file name, a secret copy first", async () => {
+    using lib = await openFresh();
+    const bytes = new TextEncoder().encode("the same content ".repeat(50));
+    await lib.add(write("plain.bin", bytes));
+    const secret = await lib.add(write("marked.bin", bytes), { secret: true });
+    const found = await lib.findByContent(write("renamed.bin", bytes));
+    expect(found?.id).toBe(secret.id);
+    expect(found?.secret).toBe(true);
+  });
+  const misses: Array<[string, (b: Uint8Array) => Uint8Array]> = [
+    ["content of another size", (b) => b.subarray(1)],
+    [
+      "content of the same size and one byte changed",
+      (b) => Uint8Array.from(b, (x, i) => (i === 7 ? x ^ 1 : x)),
+    ],
+  ];
+  for (const [name, change] of misses) {
+    test(`Library.findByContent() finds nothing for ${name}`, async () => {
+      using lib = await openFresh();
+      const bytes = new TextEncoder().encode("library content ".repeat(40));
+      await lib.add(write(`orig-${n}.bin`, bytes), { secret: true });
+      expect(await lib.findByContent(write(`other-${n}.bin`, change(bytes)))).toBeUndefined();
+    });
+  }
+});
+
+describe("Library filing", () => {
+  const received = async (lib: Library, bytes: Uint8Array, o: { name?: string; secret?: boolean } = {}) => {
+    const tempPath = lib.incomingPath();
+    writeFileSync(tempPath, bytes, { mode: 0o600 });
+    const r = await lib.fileReceived({
+      tempPath,
+      name: o.name ?? "holiday.mpg",
+      secret: o.secret ?? false,
+      sender: "bob",
+    });
+    expect(existsSync(tempPath)).toBe(false);
+    return r;
+  };
+  test("Library.fileReceived() keeps the name and extension in the file name, readable by others unless secret", async () => {
+    using lib = await openFresh();
+    const plain = await received(lib, new TextEncoder().encode("plain content"));
+    expect(plain.path.endsWith(`${plain.id}-holiday.mpg`)).toBe(true);
+    expect(statSync(plain.path).mode & 0o777).toBe(0o644);
+    const secret = await received(lib, new TextEncoder().encode("secret content"), {
+      name: "diary.ts",
+      secret: true,
+    });
+    expect(secret.path.endsWith(`${secret.id}-diary.ts`)).toBe(true);
+    expect(statSync(secret.path).mode & 0o777).toBe(0o600);
+  });
+  test("Library.fileReceived() files a resend of held content as a new entry sharing its file; a secret resend makes all secret", async () => {
+    using lib = await openFresh();
+    const bytes = new TextEncoder().encode("the same programme".repeat(10));
+    const first = await received(lib, bytes);
+    const again = await received(lib, bytes, { name: "renamed.mpg" });
+    expect(again).toMatchObject({ name: "renamed.mpg", duplicate: true, sha256: first.sha256 });
+    expect(again.id).not.toBe(first.id);
+    expect(again.path.endsWith(`${again.id}-renamed.mpg`)).toBe(true);
+    // One copy on disk: both names are links to one inode.
+    expect(statSync(again.path).ino).toBe(statSync(first.path).ino);
+    expect(statSync(first.path).nlink).toBe(2);
+    const secret = await received(lib, bytes, { secret: true });
+    expect(secret).toMatchObject({ secret: true, duplicate: true });
+    expect(lib.list().every((r) => r.secret)).toBe(true);
+    expect(statSync(first.path).mode & 0o777).toBe(0o600);
+    expect(statSync(first.path).nlink).toBe(3);
+    expect(readdirSync(join(lib.dir, ".incoming"))).toEqual([]);
+    // Removing one entry leaves the others' data in place.
+    expect(await lib.remove(first.id)).toBe(true);
+    expect(readFileSync(again.path)).toEqual(Buffer.from(bytes));
+  });
+});

@@ -1,13 +1,16 @@
 /** @module The recorder's library: recordings and their attributes in bun:sqlite, files kept in the library dir. */
+
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, constants, copyFile, link, mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { InputError } from "../../cli/command.ts";
 import { randomToken } from "../../crypto/random-token.ts";
 import { detectRecordingType, type RecordingType, TYPE_PROBE_BYTES } from "./detect-recording-type.ts";
+import { incomingFileName, sweepIncoming } from "./incoming-sweep.ts";
+import { safeFileName } from "./safe-file-name.ts";
 
 /**
  * How a video recording is protected in transit. "seed": split per seed A, I-pictures sealed through the node,
@@ -56,6 +59,8 @@ export interface Recording {
   sessionId: string | null;
   /** Unix ms when added or received. */
   addedAt: number;
+  /** Set by fileReceived() when the library already held this content: the new entry shares its file. */
+  duplicate?: boolean;
 }
 
 /** What a receiver knows when it files a finished transfer. */
@@ -86,6 +91,7 @@ CREATE TABLE IF NOT EXISTS recordings (
   added_at   INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS recordings_added ON recordings (added_at);
+CREATE INDEX IF NOT EXISTS recordings_sha256 ON recordings (sha256);
 `;
 
 interface Row {
@@ -120,6 +126,7 @@ export class Library implements Disposable {
   static async open(dataDir: string, libraryDir: string): Promise<Library> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     await mkdir(join(libraryDir, INCOMING), { recursive: true, mode: 0o700 });
+    await sweepIncoming(join(libraryDir, INCOMING));
     const db = new Database(join(dataDir, "library.sqlite"), { create: true, strict: true });
     // WAL: the recorder daemon and a `pvrlink library` command may use the database at once.
     db.run("PRAGMA journal_mode = WAL");
@@ -168,7 +175,7 @@ export class Library implements Disposable {
 
   /** A fresh path on the library's filesystem for a receiver to write into, then hand to fileReceived(). */
   incomingPath(): string {
-    return join(this.dir, INCOMING, `${randomToken(12)}.part`);
+    return join(this.dir, INCOMING, incomingFileName(randomToken(12)));
   }
 
   /** Files a received recording: hashes and detects it, checks the expected hash, moves it into the library. */
@@ -181,16 +188,27 @@ export class Library implements Disposable {
           "ERR_LIBRARY_SHA256_MISMATCH",
         );
       }
-      return await this.insert(r.tempPath, scan, {
+      // A resend of content the library holds gets its own entry (its name, sender, session) but no second copy:
+      // a hard link to the held file. Secret is a property of the content: one secret copy makes all secret.
+      const held = this.bySha256(scan.sha256);
+      const secret = r.secret || held?.secret === true;
+      if (held !== undefined && secret && !held.secret) {
+        this.db.query("UPDATE recordings SET secret = 1 WHERE sha256 = ?").run(scan.sha256);
+        await chmod(held.path, SECRET_MODE);
+      }
+      const source = held === undefined ? r.tempPath : await linkedCopy(held.path, r.tempPath);
+      const filed = await this.insert(source, scan, {
         name: r.name,
-        secret: r.secret,
+        secret,
         protection: DEFAULT_PROTECTION,
         origin: "received",
         sender: r.sender,
         sessionId: r.sessionId ?? null,
       });
+      return held === undefined ? filed : { ...filed, duplicate: true };
     } catch (err) {
       await rm(r.tempPath, { force: true });
+      await rm(`${r.tempPath}.link`, { force: true });
       throw err;
     }
   }
@@ -210,7 +228,10 @@ export class Library implements Disposable {
       );
     }
     const id = `rec_${randomToken(9)}`;
-    const file = id;
+    // The id, then the name with its extension, so a person can tell the file apart.
+    const file = `${id}-${safeFileName(name)}`;
+    // Readable like any other file of its owner's, so a person can play it; a secret one stays owner-only.
+    await chmod(tmp, meta.secret ? SECRET_MODE : PLAIN_MODE);
     await rename(tmp, join(this.dir, file));
     const row: Row = {
       id,
@@ -247,6 +268,64 @@ export class Library implements Disposable {
     return row ? this.toRecording(row) : undefined;
   }
 
+  /**
+   * The library's recording with this content, found by SHA-256, so its attributes follow the content whatever
+   * the file is called: a copy marked secret anywhere in the library makes the content secret. Only a file whose
+   * size some recording has is hashed.
+   */
+  async findByContent(path: string): Promise<Recording | undefined> {
+    const { size } = await stat(path);
+    const sized = this.db.query<{ n: number }, [number]>(
+      "SELECT count(*) AS n FROM recordings WHERE size = ?",
+    );
+    if ((sized.get(size)?.n ?? 0) === 0) return undefined;
+    const { sha256 } = await copyAndScan(path, undefined);
+    return this.bySha256(sha256);
+  }
+
+  /** The recording with this content, a secret one first. */
+  bySha256(sha256: string): Recording | undefined {
+    const row = this.db
+      .query<Row, [string]>(
+        "SELECT * FROM recordings WHERE sha256 = ? ORDER BY secret DESC, added_at LIMIT 1",
+      )
+      .get(sha256);
+    return row ? this.toRecording(row) : undefined;
+  }
+
+  /**
+   * Copies a recording out of the library to `dest` (a file, or a directory to put it in under its name); never
+   * overwrites. Returns the path written.
+   */
+  async export(id: string, dest: string): Promise<string> {
+    const rec = this.get(id);
+    if (rec === undefined)
+      throw new InputError(
+        `Cannot export ${id}: no such recording; 'pvrlink library list' shows the IDs`,
+        "ERR_LIBRARY_UNKNOWN_ID",
+      );
+    const isDir = await stat(dest).then(
+      (st) => st.isDirectory(),
+      () => false,
+    );
+    const target = isDir ? join(dest, safeFileName(rec.name)) : dest;
+    try {
+      await copyFile(rec.path, target, constants.COPYFILE_EXCL);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST")
+        throw new InputError(
+          `Cannot export ${id}: ${target} exists; remove it or give another DEST`,
+          "ERR_LIBRARY_EXPORT_EXISTS",
+        );
+      throw new InputError(
+        `Cannot export ${id} to ${target}: ${(err as Error).message}`,
+        "ERR_LIBRARY_EXPORT",
+      );
+    }
+    return target;
+  }
+
   /** Deletes the row and the library's copy; false if the id is unknown. */
   async remove(id: string): Promise<boolean> {
     const row = this.db.query<Row, [string]>("SELECT * FROM recordings WHERE id = ?").get(id);
@@ -273,6 +352,24 @@ export class Library implements Disposable {
     };
   }
 }
+
+const PLAIN_MODE = 0o644;
+
+/**
+ * Replaces the received temp file by a hard link to `held` (same content, checked by SHA-256): the new entry
+ * costs no space. Where links are not possible the received copy is kept.
+ */
+async function linkedCopy(held: string, temp: string): Promise<string> {
+  const linked = `${temp}.link`;
+  try {
+    await link(held, linked);
+  } catch {
+    return temp;
+  }
+  await rm(temp, { force: true });
+  return linked;
+}
+const SECRET_MODE = 0o600;
 
 interface Scan {
   size: number;

@@ -7,6 +7,7 @@ import {
   formatProgressJson,
   formatProgressLine,
   formatRate,
+  type ProgressSnapshot,
 } from "./format-progress.ts";
 
 describe("formatBytes()", () => {
@@ -50,26 +51,79 @@ describe("estimateEta()", () => {
 });
 
 describe("formatProgressLine()", () => {
-  test("draws bar, percentage, sizes, rate and ETA", () => {
-    const line = formatProgressLine({
-      label: "rec.ts",
-      done: 512 * 1024,
-      total: 1024 * 1024,
-      bytesPerSecond: 512 * 1024,
+  /** The snapshot with `phase` left out: exactOptionalPropertyTypes forbids phase: undefined. */
+  const noPhase = ({ phase: _, ...p }: ProgressSnapshot): ProgressSnapshot => p;
+  const snap = (o: Partial<ProgressSnapshot> = {}): ProgressSnapshot => ({
+    label: "Die Sendung mit der Maus vom 12. Oktober 2026 (Wiederholung).mpg",
+    done: 110_000,
+    total: 145_408,
+    bytesPerSecond: 3.1 * 1024 * 1024,
+    elapsedSeconds: 3.4,
+    phase: "waiting for alice to verify",
+    ...o,
+  });
+  const cases: [string, ProgressSnapshot, number, string][] = [
+    [
+      "draws every field with room to spare",
+      snap({
+        label: "rec.ts",
+        done: 512 * 1024,
+        total: 1024 * 1024,
+        bytesPerSecond: 512 * 1024,
+        phase: "sending",
+      }),
+      120,
+      "rec.ts [###########...........]  50% 512.0 KiB/1.0 MiB 512.0 KiB/s ETA 0:01 elapsed 0:03 \u00b7 sending",
+    ],
+    [
+      "keeps percentage, rate, ETA, elapsed and the whole phase at 80 columns, cutting a long name",
+      snap(),
+      79,
+      "Die Sendung\u2026  75% 3.1 MiB/s ETA 0:01 elapsed 0:03 \u00b7 waiting for alice to verify",
+    ],
+    [
+      "drops the name and the elapsed time, not the phase, at 60 columns",
+      snap(),
+      59,
+      " 75% 3.1 MiB/s ETA 0:01 \u00b7 waiting for alice to verify",
+    ],
+    [
+      "keeps the percentage and what it waits for at 40 columns",
+      snap(),
+      39,
+      " 75% \u00b7 waiting for alice to verify",
+    ],
+    [
+      "shows sizes and rate without a total",
+      noPhase(snap({ label: "x", total: undefined })),
+      80,
+      "x 107.4 KiB 3.1 MiB/s elapsed 0:03",
+    ],
+    [
+      "clamps an overshoot to 100% and a whole bar",
+      noPhase(snap({ label: "x", done: 300, total: 100 })),
+      60,
+      "x [#######] 100% 300 B/100 B 3.1 MiB/s ETA 0:00 elapsed 0:03",
+    ],
+    ["cuts what cannot fit at all", snap(), 3, " 7\u2026"],
+  ];
+  for (const [name, p, width, want] of cases) {
+    test(`formatProgressLine() ${name}`, () => {
+      expect(formatProgressLine(p, width)).toBe(want);
     });
-    expect(line).toBe("rec.ts [##########..........]  50% 512.0 KiB / 1.0 MiB  512.0 KiB/s  ETA 0:01");
-  });
-  test("omits bar and ETA when the total is unknown", () => {
-    expect(formatProgressLine({ label: "x", done: 2048, total: undefined, bytesPerSecond: 1024 })).toBe(
-      "x 2.0 KiB  1.0 KiB/s",
-    );
-  });
-  test("cuts the line to the terminal width", () => {
-    const line = formatProgressLine({ label: "a".repeat(100), done: 1, total: 2, bytesPerSecond: 1 }, 40);
-    expect(line.length).toBe(40);
-  });
-  test("clamps an overshoot to 100%", () => {
-    expect(formatProgressLine({ label: "x", done: 300, total: 100, bytesPerSecond: 1 })).toContain("100%");
+  }
+  test("formatProgressLine() never exceeds the width, from 1 to 200 columns", () => {
+    for (let width = 1; width <= 200; width++) {
+      for (const phase of [
+        undefined,
+        "sending",
+        "waiting for a-very-long-device-name@example.org to verify",
+      ]) {
+        const line = formatProgressLine(phase === undefined ? noPhase(snap()) : snap({ phase }), width);
+        expect([...line].length).toBeLessThanOrEqual(width);
+        if (width >= 4) expect(line).toContain("7");
+      }
+    }
   });
 });
 

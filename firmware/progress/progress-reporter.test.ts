@@ -13,25 +13,55 @@ function harness(mode: "tty" | "json" | "quiet", total?: number) {
     write: (s) => out.push(s),
     now: () => t,
     intervalMs: 100,
+    columns: () => 80,
   });
   return { out, r, at: (ms: number) => (t = ms) };
 }
 
 describe("ProgressReporter", () => {
-  test("tty mode redraws one line in place and ends it with a newline", () => {
+  test("tty mode redraws one line in place and ends it with one final line", () => {
     const { out, r, at } = harness("tty", 1000);
     at(100);
     r.update(100);
     at(150);
     r.update(150); // throttled: within 100 ms of the last draw
     at(1000);
-    r.finish(1000);
+    r.finish(1000, "verified by bob");
     expect(out.length).toBe(3);
-    expect(out[0]!.startsWith("\rf [##")).toBe(true);
+    expect(out[0]!.startsWith("\rf [")).toBe(true);
     expect(out[0]!.endsWith("\x1b[K")).toBe(true);
     expect(out[1]).toContain("100%");
     expect(out[1]).toContain("1000 B/s");
+    expect(out[1]).toContain("elapsed 0:01");
+    expect(out[1]).toContain("verified by bob");
     expect(out[2]).toBe("\n");
+  });
+  test("tty mode fits the line to the width it reads at each draw", () => {
+    let columns = 120;
+    const out: string[] = [];
+    const r = new ProgressReporter({
+      label: "x".repeat(200),
+      total: 10,
+      mode: "tty",
+      write: (s) => out.push(s),
+      now: () => 0,
+      columns: () => columns,
+    });
+    r.phase("sending");
+    columns = 40;
+    r.phase("waiting for bob to verify");
+    const visible = out.map((s) => s.replace("\r", "").replace("\x1b[K", ""));
+    expect(visible[0]).toHaveLength(119); // a 200-character label fills what 120 columns leave
+    expect(visible[1]!.length).toBeLessThanOrEqual(39);
+    expect(visible[1]).toContain("waiting for bob to verify");
+  });
+  test("phase() redraws at once and log() writes above the bar, then redraws it", () => {
+    const { out, r } = harness("tty", 10);
+    r.phase("asking the node for bob");
+    r.log("connected");
+    expect(out[0]).toContain("asking the node for bob");
+    expect(out[1]).toBe("\r\x1b[Kconnected\n");
+    expect(out[2]).toBe(out[0]);
   });
   test("json mode writes one parseable line per draw", () => {
     const { out, r, at } = harness("json", 10);

@@ -55,6 +55,7 @@ export async function fileReceived(
     bytes: rec.size,
     sender: claim.sender,
     session: sessionId,
+    ...(rec.duplicate ? { duplicate: true } : {}),
     ...logExtra,
   });
   return rec;

@@ -22,6 +22,7 @@ import { type RecorderStatus, writeStatus } from "./recorder-status-file.ts";
 import { recorderTriggers } from "./recorder-triggers.ts";
 import { RecordingReceiver } from "./recording-receiver.ts";
 import { Registrar } from "./registrar.ts";
+import { sessionEnding } from "./session-ending.ts";
 import { SessionIntake } from "./session-intake.ts";
 import { TriggerDispatcher, type TriggerHandlers } from "./trigger-dispatcher.ts";
 
@@ -172,7 +173,8 @@ export class RecorderDaemon implements AsyncDisposable {
       log,
       changed,
     });
-    const listener = await startDirectListener(ctx, { sessions, receiver });
+    const ending = sessionEnding({ client, sessions, receiver, log });
+    const listener = await startDirectListener(ctx, { sessions, receiver, allow, ending });
     const pickup = new InboxPickup({
       client,
       load,
@@ -187,7 +189,7 @@ export class RecorderDaemon implements AsyncDisposable {
       ...(o.keepaliveFloorMs !== undefined ? { floorMs: o.keepaliveFloorMs } : {}),
     });
     const registrar = startRegistrar(ctx, { cadence, listener });
-    const handlers = recorderTriggers({ load, allow, sessions, receiver, pickup, log });
+    const handlers = recorderTriggers({ load, allow, sessions, receiver, pickup, ending, log });
     const dispatcher = startTriggerDispatch(ctx, { handlers, link: () => link });
     link = await openKeepaliveLink(ctx, { node: o.nodeUdp, cadence, registrar, pickup, dispatcher });
 

@@ -1,8 +1,12 @@
 /** @module The recorder's direct listener: accepts callers holding a ticket, follows each lease, hands connections to the receiver. */
 import { type DirectListener, type DirectLogEvent, listenDirect } from "../direct/direct-listener.ts";
+import { UnknownSessionGate } from "../direct/unknown-session-gate.ts";
+import type { DeviceAllowList } from "../permit/device-allow-list.ts";
 import type { DaemonContext } from "./daemon-context.ts";
+import { revokedByDeviceList } from "./device-held-revocation.ts";
 import { followLease } from "./lease-follower.ts";
 import type { RecordingReceiver } from "./recording-receiver.ts";
+import type { SessionEnding } from "./session-ending.ts";
 import type { SessionIntake } from "./session-intake.ts";
 
 /** Accepted and denied handshakes are logged as such; every other code as one "direct-refused" event. */
@@ -19,15 +23,30 @@ function directEventName(e: DirectLogEvent): string {
  */
 export function startDirectListener(
   ctx: DaemonContext,
-  parts: { sessions: SessionIntake; receiver: RecordingReceiver },
+  parts: {
+    sessions: SessionIntake;
+    receiver: RecordingReceiver;
+    allow: DeviceAllowList;
+    ending: SessionEnding;
+  },
 ): Promise<DirectListener> {
   const { config, client, log } = ctx;
-  const { sessions, receiver } = parts;
+  const { sessions, receiver, allow, ending } = parts;
+  // Issue 21 item 6: a stranger's made-up session ids must not spend this recorder's requests at the node.
+  const unknownSessions = new UnknownSessionGate({
+    hasTicket: (id) => sessions.tickets.keyFor(id) !== undefined,
+    fetch: () => sessions.fetch(),
+  });
   return listenDirect({
     host: config.listen.host,
     port: config.listen.port,
     tickets: sessions.tickets,
-    onUnknownSession: () => sessions.fetch(),
+    onUnknownSession: (id, source) => unknownSessions.resolve(id, source),
+    stillPermitted: (ticket) => {
+      if (!revokedByDeviceList(allow, ticket.callerName)) return true;
+      ending.revoke(ticket.sessionId);
+      return false;
+    },
     onConnection: (conn, ticket) => {
       const stop = followLease({
         expiresAt: ticket.expiresAt,

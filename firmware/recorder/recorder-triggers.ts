@@ -1,9 +1,11 @@
 /** @module What the recorder does for each trigger kind the node sends: status, verdict, contact, end, data. */
 import type { DeviceAllowList } from "../permit/device-allow-list.ts";
 import type { DaemonLog } from "./daemon-log.ts";
+import { revokedByDeviceList } from "./device-held-revocation.ts";
 import type { InboxPickup } from "./inbox-pickup.ts";
 import type { RecorderLoad } from "./recorder-load.ts";
 import type { RecordingReceiver } from "./recording-receiver.ts";
+import type { SessionEnding } from "./session-ending.ts";
 import type { SessionIntake } from "./session-intake.ts";
 import type { TriggerHandlers } from "./trigger-dispatcher.ts";
 
@@ -13,12 +15,13 @@ export interface RecorderTriggerParts {
   sessions: SessionIntake;
   receiver: RecordingReceiver;
   pickup: InboxPickup;
+  ending: SessionEnding;
   log: DaemonLog;
 }
 
 /** The trigger handlers over the daemon's parts. */
 export function recorderTriggers(p: RecorderTriggerParts): TriggerHandlers {
-  const { load, allow, sessions, receiver, pickup, log } = p;
+  const { load, allow, sessions, receiver, pickup, ending, log } = p;
   return {
     status: () => load.status().state,
     verdict: (t) => {
@@ -29,16 +32,14 @@ export function recorderTriggers(p: RecorderTriggerParts): TriggerHandlers {
     end: async (t) => {
       const session = String(t.ref.session ?? "");
       const reason = typeof t.ref.reason === "string" ? t.ref.reason : "ended";
-      if (sessions.keyring.get(session)?.mode === "store") {
+      // A revoked store session keeps nothing: the node has dropped its data and the grant must go too.
+      if (sessions.keyring.get(session)?.mode === "store" && reason !== "revoked") {
         // The sender ends a store session once the upload is in; the stored item is still to be picked up
         // (perhaps right now) with this grant's key, which goes after the pickup's ack or with the spool TTL.
         log("session-ended", { session, reason, grant: "kept" });
         return;
       }
-      sessions.tickets.end(session);
-      const had = receiver.endSession(session, reason);
-      sessions.keyring.delete(session);
-      log("session-ended", { session, reason, transfers: had ? "aborted" : "none" });
+      ending.endLocally(session, reason);
     },
     data: async (t) => {
       const transfer = t.ref.transfer;
@@ -48,6 +49,8 @@ export function recorderTriggers(p: RecorderTriggerParts): TriggerHandlers {
         pickup.schedule("data trigger");
         return;
       }
+      if (revokedByDeviceList(allow, sessions.keyring.get(session)?.caller.name))
+        return ending.revoke(session);
       await receiver.receiveAnnounced(transfer, session);
     },
   };

@@ -135,7 +135,10 @@ export class RecordingReceiver {
       deadline: () => w.leaseEnd ?? Number.POSITIVE_INFINITY,
       ...(stream === undefined ? {} : { stream }),
     });
-    const { manifest: m, data: payload } = await relayPayload(records, transferId);
+    const { manifest: claimed, data: payload } = await relayPayload(records, transferId);
+    // The sealed manifest is the sender's word; who sent it is the session's caller, as the node named it in
+    // the grant (issue 21 item 5). A peer can seal any "sender" it likes, but not change whose session it is.
+    const m = { ...claimed, sender: this.#callerOf(sessionId) };
     const track = this.#tracker.begin(sessionId, m.name, `relay ${m.kind}`);
     const count = (n: number) => {
       track.add(n);
@@ -150,6 +153,14 @@ export class RecordingReceiver {
     } finally {
       track.done();
     }
+  }
+
+  /** The session's caller as the node named it in the grant this recorder fetched. */
+  #callerOf(sessionId: string): string {
+    const caller = this.#d.keyring.get(sessionId)?.caller.name;
+    if (!caller)
+      throw new ReceiveFailure("no_session_key", `No grant for ${sessionId}: its caller is unknown`);
+    return caller;
   }
 
   async #fileWhole(

@@ -22,6 +22,7 @@ export class SessionIntake {
   readonly #client: ControlClient;
   readonly #log: DaemonLog;
   #fetching: Promise<void> | undefined;
+  #refetch: Promise<void> | undefined;
 
   /** Loads the keyring (a damaged one is logged and replaced by an empty one) and re-arms its live grants. */
   constructor(o: SessionIntakeOptions) {
@@ -41,7 +42,18 @@ export class SessionIntake {
 
   /** Fetches the node's pending grants now; concurrent callers share the one request in flight. */
   fetch(): Promise<void> {
-    this.#fetching ??= (async () => {
+    // A contact that arrives while a fetch is in flight may be for a grant issued after that fetch's GET: one
+    // more fetch follows it (shared by every such caller), or the grant would wait for the next contact.
+    if (this.#fetching) {
+      this.#refetch ??= this.#fetching
+        .catch(() => {})
+        .then(() => {
+          this.#refetch = undefined;
+          return this.fetch();
+        });
+      return this.#refetch;
+    }
+    this.#fetching = (async () => {
       try {
         const got = await this.#client.pendingSessions();
         for (const p of got) {

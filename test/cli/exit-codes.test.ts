@@ -79,6 +79,26 @@ describe("pvrlink bad input", () => {
     expect(r.stderr).toContain("(ERR_FILE_READ)");
   });
 
+  const notMedia: [string, string | Uint8Array][] = [
+    ["a text file", "hello, these are my notes\n"],
+    ["an empty file", new Uint8Array(0)],
+    ["random bytes without a start code", new Uint8Array(4096).map((_, i) => (i * 37 + 11) & 0x7f)],
+  ];
+  for (const [name, content] of notMedia) {
+    test(`inspect of ${name} exits 1 with ERR_NOT_MEDIA on one line, as ffprobe exits 1`, async () => {
+      const file = join(work, `not-media-${name.replaceAll(" ", "-")}`);
+      writeFileSync(file, content);
+      for (const args of [[file], [file, "--json"]]) {
+        const r = await runPvrlink(["inspect", ...args]);
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toMatch(
+          /^pvrlink inspect: Cannot inspect .*: not an MPEG recording .*\(ERR_NOT_MEDIA\)\n$/,
+        );
+      }
+    });
+  }
+
   test("inspect of a directory exits 1 with ERR_FILE_TYPE", async () => {
     const r = await runPvrlink(["inspect", work]);
     expect(r.code).toBe(1);

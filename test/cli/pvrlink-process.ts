@@ -24,7 +24,15 @@ export async function runPvrlink(args: string[], binary = X64_BINARY): Promise<R
     binary === ARM64_BINARY
       ? ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu", requireBinary(binary), ...args]
       : [requireBinary(binary), ...args];
-  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  return runCommand(cmd);
+}
+
+/** Runs any command to its end, collecting both outputs; cwd and env as for Bun.spawn. */
+export async function runCommand(
+  cmd: string[],
+  o: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<RunResult> {
+  const proc = Bun.spawn(cmd, { ...o, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),

@@ -59,13 +59,16 @@ afterAll(async () => {
   await node?.[Symbol.asyncDispose]();
 });
 
-/** group name -> members (lower-cased names); groups are owned by device 0..2 in turn. */
-let groups = new Map<string, string[]>();
+/** group name -> owner and members (lower-cased names); groups are owned by device 0..2 in turn. */
+let groups = new Map<string, { owner: Dev; members: string[] }>();
 
+/** "@name" counts only for a group the callee owns (issue 21 item 1: groups live in their owner's namespace). */
 function permits(callee: Dev, callerName: string): boolean {
-  return callee.list.some(
-    (e) => e === callerName || (e.startsWith("@") && (groups.get(e.slice(1)) ?? []).includes(callerName)),
-  );
+  return callee.list.some((e) => {
+    if (e === callerName) return true;
+    const g = e.startsWith("@") ? groups.get(e.slice(1)) : undefined;
+    return g !== undefined && g.owner === callee && g.members.includes(callerName);
+  });
 }
 
 test("no caller outside a callee's list ever receives its address", async () => {
@@ -77,14 +80,14 @@ test("no caller outside a callee's list ever receives its address", async () => 
   let allowed = 0;
   for (let round = 0; round < ROUNDS; round++) {
     // Random groups with random members (including names of devices that do not exist).
-    const next = new Map<string, string[]>();
+    const next = new Map<string, { owner: Dev; members: string[] }>();
     for (let g = 0; g < 3; g++) {
       const gname = `pg${round}x${g}`;
       const owner = devs[g]!;
       await owner.api.createGroup(gname);
       const members = pick([...names, "ghost-1", "ghost-2"], 0.3);
       if (members.length > 0) await owner.api.updateGroup(gname, { add: members });
-      next.set(gname, members);
+      next.set(gname, { owner, members });
     }
     groups = next;
     for (const d of devs) {

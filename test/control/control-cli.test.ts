@@ -32,7 +32,7 @@ for (const [what, args] of usage) {
 test("pvrlink control enroll: a taken name or a bad name is exit 1 with its code", async () => {
   const first = await run("enroll", "Grandpa", "--data", dir);
   expect(first.code).toBe(0);
-  expect(JSON.parse(first.out)).toMatchObject({ name: "Grandpa", node: { http: "127.0.0.1:8650" } });
+  expect(JSON.parse(first.out)).toMatchObject({ name: "Grandpa", node: { http: "http://127.0.0.1:8650" } });
   const again = await run("enroll", "grandpa", "--data", dir);
   expect(again.code).toBe(1);
   expect(again.err).toContain("name_taken");

@@ -81,9 +81,13 @@ describe("the Debian package", () => {
     mkdirSync(root);
     const x = await runToEnd(["dpkg", "-x", deb, root]);
     expect(x.code).toBe(0);
-    // The operator's edit of the conffile: loopback and free ports, so the test can run beside others.
+    // The operator's edit of the conffile: loopback and free ports, so the test can run beside others, and
+    // private addresses allowed, since the recorder registers 127.0.0.1.
     const conf = join(work, "node.json");
-    writeFileSync(conf, JSON.stringify({ http: "127.0.0.1:0", udp: "127.0.0.1:0" }));
+    writeFileSync(
+      conf,
+      JSON.stringify({ http: "127.0.0.1:0", udp: "127.0.0.1:0", allowPrivateAddresses: true }),
+    );
     chmodSync(conf, 0o644);
     chmodSync(work, 0o755);
     const nodeState = stateDirectory("node-state");

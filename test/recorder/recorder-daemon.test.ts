@@ -246,6 +246,10 @@ describe("recorder daemon with a real control node", () => {
     const files = readdirSync(join(rec.dataDir, "library")).filter((f) => f.startsWith("rec_"));
     expect(files).toHaveLength(2);
     expect(readdirSync(join(rec.dataDir, "library", ".incoming"))).toEqual([]);
+    // The daemon writes its status file a moment after the log line (coalesced writes): wait for the mark.
+    await waitFor("status marks the corrupt item rejected", () =>
+      status().inbox.failed.some((f) => f.id === bad.transferId),
+    );
     const inbox = JSON.parse((await pvrlink(["inbox", "--json", ...d])).stdout) as {
       pending: Array<{ id: string; rejected?: string }>;
       received: Array<{ name: string }>;

@@ -20,6 +20,8 @@ export class DeviceAgent implements AsyncDisposable {
   answer: Answerer = (t) => (t.kind === "status" ? "acceptable" : t.kind === "verdict" ? "deny" : undefined);
   #mapped: TransportAddress | null = null;
   #pendingTx: Uint8Array | null = null;
+  /** The node's refusal of the pending keepalive (e.g. 401 for a deleted device), for keepalive() to reject with. */
+  #refused: Error | null = null;
   readonly #stunKey: Uint8Array;
   readonly #triggerKey: Uint8Array;
 
@@ -76,7 +78,11 @@ export class DeviceAgent implements AsyncDisposable {
       return;
     }
     if (this.#pendingTx) {
-      this.#mapped = readKeepaliveResponse(data, { key: this.#stunKey, transactionId: this.#pendingTx });
+      try {
+        this.#mapped = readKeepaliveResponse(data, { key: this.#stunKey, transactionId: this.#pendingTx });
+      } catch (err) {
+        this.#refused = err as Error;
+      }
       this.#pendingTx = null;
     }
   }
@@ -84,6 +90,7 @@ export class DeviceAgent implements AsyncDisposable {
   /** Sends one keepalive and waits for the node's integrity-protected answer. */
   async keepalive(intervalSec = 25): Promise<TransportAddress> {
     this.#mapped = null;
+    this.#refused = null;
     const { bytes, transactionId } = buildKeepalive({
       deviceId: this.deviceId,
       key: this.#stunKey,
@@ -92,7 +99,10 @@ export class DeviceAgent implements AsyncDisposable {
     });
     this.#pendingTx = transactionId;
     this.socket.send(bytes, this.node.port, this.node.host);
-    await waitFor("keepalive response", () => this.#mapped !== null, { timeoutMs: 3000 });
+    await waitFor("keepalive response", () => this.#mapped !== null || this.#refused !== null, {
+      timeoutMs: 3000,
+    });
+    if (this.#refused) throw this.#refused;
     return this.#mapped!;
   }
 

@@ -128,7 +128,7 @@ export class Scenario implements AsyncDisposable {
 
   /** Runs one pvrlink command to completion inside namespace `ns`. */
   run(ns: string, args: string[]): Promise<RunResult> {
-    return this.cluster.run(args, undefined, inNamespace(ns));
+    return this.cluster.run(args, undefined, { wrap: inNamespace(ns) });
   }
 
   /** Runs a pvrlink command in recorder NAME's home with its data dir. */
@@ -165,7 +165,7 @@ export class Scenario implements AsyncDisposable {
 
   /** Enrolls NAME from inside home N (an enrollment token redeemed over HTTP through the NAT), without a daemon. */
   enroll(name: string, home: number): Promise<string> {
-    return this.cluster.enroll(name, inNamespace(this.bed.home(home).ns));
+    return this.cluster.enroll(name, { wrap: inNamespace(this.bed.home(home).ns) });
   }
 
   /**
