@@ -23,6 +23,21 @@ describe("admin operator routes", () => {
     expect(n.ctx.devices.secretOf(dev.id)).not.toBeNull();
   });
 
+  test("disabling a device ends its live sessions; editing a list ends the sessions it no longer permits", async () => {
+    using n = inMemoryNode();
+    const a = n.ctx.devices.enroll("caller-a");
+    const b = n.ctx.devices.enroll("callee-b");
+    const c = n.ctx.devices.enroll("caller-c");
+    n.ctx.allow.edit(b.id, { create: ["caller-a", "caller-c"] });
+    const s1 = n.ctx.sessions.issue(a.id, b.id, "live", 60);
+    const s2 = n.ctx.sessions.issue(c.id, b.id, "live", 60);
+    await n.admin("POST", `/admin/devices/${a.id}/disable`);
+    expect(n.ctx.sessions.get(s1.id)?.state).toBe("ended");
+    expect(n.ctx.sessions.get(s2.id)?.state).toBe("active");
+    await n.admin("PUT", `/admin/devices/${b.id}/allow-list`, { delete: ["caller-c"] });
+    expect(n.ctx.sessions.get(s2.id)?.state).toBe("ended");
+  });
+
   const refusals: Array<[string, string, string, unknown, string]> = [
     ["an unknown device", "GET", "/admin/devices/dev_missing000000", undefined, "404 device_not_found"],
     [
