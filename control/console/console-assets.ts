@@ -20,7 +20,7 @@ h2{font-size:1.1rem;margin:1.4rem 0 .6rem}
 table{width:100%;border-collapse:collapse;background:var(--bg);border:1px solid var(--line)}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:.85rem;color:var(--muted);font-weight:600;background:#fafbfc}
-td code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em;word-break:break-all}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em;overflow-wrap:anywhere}
 .state-connected,.ok{color:var(--ok);font-weight:600}.state-offline{color:var(--muted)}.state-disabled,.bad{color:var(--bad);font-weight:600}
 .notice{padding:.6rem .8rem;border-radius:6px;margin-bottom:1rem;background:#e8f3ec;border:1px solid #b7dfc4}
 .error{padding:.6rem .8rem;border-radius:6px;margin-bottom:1rem;background:#fdecea;border:1px solid #f5c2bd}
