@@ -30,13 +30,13 @@ const ERROR_WORDS = /\binternal error\b|\bhousekeeping failed\b|\bsocket error\b
 const WARN_WORDS = /\bfailed\b|\bdropped\b|\bignored\b|\bnot registered\b|\bsuppressed\b|\bended early\b/;
 
 export class JsonLogger {
-  readonly #level: number;
+  readonly #level: LogLevel;
   readonly #write: (line: string) => void;
   readonly #deviceName: (id: string) => string | null;
   readonly #now: () => number;
 
   constructor(o: JsonLoggerOptions = {}) {
-    this.#level = RANK[o.level ?? "info"];
+    this.#level = o.level ?? "info";
     this.#write = o.write ?? ((line) => process.stderr.write(line));
     this.#deviceName = o.deviceName ?? (() => null);
     this.#now = o.now ?? Date.now;
@@ -45,7 +45,7 @@ export class JsonLogger {
   /** A logger whose lines resolve device names through `deviceName` (set once the device store exists). */
   withDeviceNames(deviceName: (id: string) => string | null): JsonLogger {
     return new JsonLogger({
-      level: (Object.keys(RANK) as LogLevel[]).find((k) => RANK[k] === this.#level)!,
+      level: this.#level,
       write: this.#write,
       deviceName,
       now: this.#now,
@@ -53,7 +53,7 @@ export class JsonLogger {
   }
 
   log(level: LogLevel, msg: string, fields: LogFields = {}): void {
-    if (RANK[level] < this.#level) return;
+    if (RANK[level] < RANK[this.#level]) return;
     const clean = msg.replace(SECRET_SHAPES, "$1_[redacted]");
     const record: Record<string, unknown> = { time: new Date(this.#now()).toISOString(), level, msg: clean };
     const comp = COMPONENT.exec(clean);
