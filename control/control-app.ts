@@ -1,23 +1,26 @@
-/** @module Assembles the control node's Hono app: error mapping, enrollment, device auth, device/session/relay routes, admin and the status page. */
+/** @module Assembles the control node's Hono app: error mapping, operations endpoints, enrollment, device auth, device/session/relay routes, admin and the console. */
 import type { Database } from "bun:sqlite";
 import { Hono } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
+import { deleteCookie } from "hono/cookie";
 import type { EnrollResponse, NodeAddresses } from "../protocol/api-types.ts";
+import { createConsoleRoutes } from "./console/console-routes.tsx";
 import type { ControlConfig } from "./control-config.ts";
 import { ApiError } from "./errors/api-error.ts";
 import { type DeviceEnv, deviceAuth } from "./http/device-auth.ts";
 import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json-body.ts";
 import { publicOnly } from "./http/public-address.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
-import { STATUS_SESSION_TTL_MS, StatusSessions } from "./http/status-sessions.ts";
+import { createAdminOpsRoutes } from "./ops/admin-ops-routes.ts";
+import { NodeMetrics } from "./ops/node-metrics.ts";
+import { createOpsRoutes, metricsMiddleware } from "./ops/ops-routes.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import { SessionRevocation } from "./query/session-revocation.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
-import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
+import { createAdminRoutes, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
 import { createIdentityRoutes } from "./routes/identity-routes.ts";
 import { createSessionRoutes } from "./routes/session-routes.ts";
-import { renderStatusPage } from "./routes/status-page.ts";
+import { SpoolStore } from "./spool/spool-store.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
 import { isDiskFull } from "./store/disk-full.ts";
@@ -44,6 +47,10 @@ export interface ControlContext {
   spoolDir: string;
   nodeAddresses: () => NodeAddresses;
   log: (msg: string) => void;
+  /** Counters and histograms for /metrics (control/ops); gauges read the stores at scrape time. */
+  metrics: NodeMetrics;
+  /** Null when the node can serve; otherwise why not (for /readyz). Set by control-node once sockets are bound. */
+  notReadyReason: () => string | null;
 }
 
 /** Stands in until the UDP endpoint is bound: every trigger times out at once (no device is reachable). */
@@ -70,11 +77,18 @@ export function createControlContext(o: {
     maxExtensions: config.maxExtensions,
     maxTotalSec: config.maxTotalSec,
   });
+  const metrics = new NodeMetrics();
   // A mutable holder, so the UDP endpoint can be plugged in after the context exists (it needs the stores).
+  // It also counts triggers and times their ACKs for /metrics.
   const triggers: TriggerPort & { target: TriggerPort } = {
     target: o.triggers,
-    trigger(id, kind, ref, opts) {
-      return this.target.trigger(id, kind, ref, opts);
+    async trigger(id, kind, ref, opts) {
+      const started = performance.now();
+      metrics.triggersSent.inc({ kind });
+      const answer = await this.target.trigger(id, kind, ref, opts);
+      if (answer === null) metrics.triggersFailed.inc({ kind });
+      else metrics.triggerLatency.observe((performance.now() - started) / 1000, { kind });
+      return answer;
     },
   };
   const identityKeys = new IdentityKeyStore(db);
@@ -94,6 +108,16 @@ export function createControlContext(o: {
     refusalDeadlineMs: config.refusalDeadlineMs,
     log,
   });
+  metrics.sources = {
+    devicesByState: () => {
+      const all = devices.list();
+      const disabled = all.filter((d) => d.disabledAt !== null).length;
+      const connected = all.filter((d) => d.disabledAt === null && keepalives.isConnected(d.id)).length;
+      return { connected, disconnected: all.length - disabled - connected, disabled };
+    },
+    activeSessions: () => sessions.activeCount(),
+    spool: () => spoolUsage(o.spoolDir),
+  };
   return {
     config,
     db,
@@ -119,6 +143,8 @@ export function createControlContext(o: {
     spoolDir: o.spoolDir,
     nodeAddresses: o.nodeAddresses ?? (() => ({ http: `http://${config.http}`, udp: config.udp })),
     log,
+    metrics,
+    notReadyReason: () => null,
   };
 }
 
@@ -129,8 +155,6 @@ export function setTriggerTarget(ctx: ControlContext, target: TriggerPort): void
 
 /** Streamed data routes of control/relay, whose bodies are AEAD-sealed end to end and may be UNSIGNED-PAYLOAD. */
 const UNSIGNED_ROUTE = /^\/v1\/transfers\/[^/]+\/data$/;
-
-const STATUS_COOKIE = "pvrlink_admin";
 
 export function createControlApp(
   ctx: ControlContext,
@@ -153,6 +177,17 @@ export function createControlApp(
     ctx.log(`internal error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
     return c.json({ error: { code: "internal_error", message: "Internal error" } }, 500);
   });
+  app.use("*", metricsMiddleware(ctx.metrics));
+  app.route(
+    "/",
+    createOpsRoutes({
+      metrics: ctx.metrics,
+      notReadyReason: () => {
+        ctx.db.query("SELECT 1").get();
+        return ctx.notReadyReason();
+      },
+    }),
+  );
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `No route ${c.req.method} ${c.req.path}` } }, 404),
   );
@@ -226,43 +261,38 @@ export function createControlApp(
     }),
   );
 
-  // The admin token comes as ?token= once and is exchanged for a session token in an HttpOnly cookie; the
-  // cookie never holds the admin token itself (issue 21 item 12).
-  const statusSessions = new StatusSessions();
+  app.route(
+    "/admin",
+    createAdminOpsRoutes({
+      adminToken: ctx.adminToken,
+      devices: ctx.devices,
+      keepalives: ctx.keepalives,
+      allow: ctx.allow,
+      spool: new SpoolStore(ctx.db, ctx.spoolDir, ctx.log),
+      revocation: ctx.revocation,
+      maxBodyBytes: config.maxBodyBytes,
+      log: ctx.log,
+    }),
+  );
+
+  // The operator's web console (control/console); it acts through the admin routes above.
+  app.route(
+    "/console",
+    createConsoleRoutes({
+      adminToken: ctx.adminToken,
+      admin: (req) => app.fetch(req),
+      nodeAddresses: ctx.nodeAddresses,
+      loginLimiter: new RateLimiter(1, 10),
+      log: ctx.log,
+    }),
+  );
+  app.get("/", (c) => c.redirect("/console/", 303));
+
+  // The console replaced the old /status page (issue 18). Old bookmarks land on the console; the query string
+  // (which once carried the admin token) is dropped, and the old cookie that held the raw token is cleared.
   app.get("/status", (c) => {
-    const fromQuery = c.req.query("token");
-    const ok =
-      fromQuery !== undefined
-        ? adminTokenMatches(ctx.adminToken, fromQuery)
-        : statusSessions.valid(getCookie(c, STATUS_COOKIE));
-    if (!ok) {
-      return c.html(
-        "<!doctype html><title>pvrlink</title><p>Admin token required: /status?token=...</p>",
-        401,
-      );
-    }
-    if (fromQuery !== undefined) {
-      setCookie(c, STATUS_COOKIE, statusSessions.issue(), {
-        httpOnly: true,
-        // Secure: the session cookie never goes back over plain HTTP (a proxy in front speaks TLS).
-        secure: true,
-        sameSite: "Strict",
-        path: "/status",
-        maxAge: STATUS_SESSION_TTL_MS / 1000,
-      });
-    }
-    const addr = ctx.nodeAddresses();
-    c.header("cache-control", "no-store");
-    return c.html(
-      renderStatusPage({
-        devices: listDevices(ctx),
-        sessions: ctx.sessions.listForAdmin(undefined, 200),
-        spool: spoolUsage(ctx.spoolDir),
-        http: addr.http,
-        udp: addr.udp,
-        now: Date.now(),
-      }),
-    );
+    deleteCookie(c, "pvrlink_admin", { path: "/status" });
+    return c.redirect("/console/", 301);
   });
 
   return app as unknown as Hono;

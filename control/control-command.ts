@@ -9,10 +9,21 @@ import { parseFlags } from "../cli/parse-flags.ts";
 import { livePid } from "../cli/pid-lock.ts";
 import { subcommandHelp } from "../cli/subcommand-help.ts";
 import type { DeviceCredential, EnrollmentTokenResponse, NodeAddresses } from "../protocol/api-types.ts";
-import { loadOrCreateAdminToken } from "./admin-token.ts";
+import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
 import { DATABASE_FILE, formatHostPort, nodeAddressesOf, startControlNode } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
+import {
+  ADMIN_CLI_DESCRIPTIONS,
+  ADMIN_CLI_USAGE,
+  devicesCommand,
+  type ResolveTarget,
+  sessionsCommand,
+  spoolCommand,
+  tokenCreateCommand,
+} from "./ops/admin-cli.ts";
+import { isLogLevel, JsonLogger } from "./ops/json-logger.ts";
+import { BackupError, backupNode, restoreNode } from "./ops/node-backup.ts";
 import { openControlDatabase } from "./store/control-database.ts";
 import { DeviceStore } from "./store/device-store.ts";
 import { loadOrCreateNodeCertificate } from "./tls/node-certificate.ts";
@@ -24,10 +35,14 @@ const HELP = `Usage:
   pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR]
   pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR]
   pvrlink control admin-token [--config FILE] [--data DIR]
+  pvrlink control backup DIR [--config FILE] [--data DIR]
+  pvrlink control restore DIR [--config FILE] [--data DIR]
+${ADMIN_CLI_USAGE}
 
 serve        Runs the control node over HTTPS. The first line on stdout is {"http","udp","url","publicUdp","pin"}:
              the bound addresses (port 0 picks a free port), the public URL and UDP endpoint recorders are
-             told, and the certificate pin they check; logs go to stderr. At first start it makes a
+             told, and the certificate pin they check; JSON log lines go to stderr (level from
+             $PVRLINK_LOG_LEVEL); the web console is at https://HOST:PORT/console/. At first start it makes a
              self-signed certificate in DATA (tls-cert.pem, tls-key.pem 0600); --tls-cert/--tls-key serve an
              operator's CA-issued certificate instead. SIGTERM/SIGINT stop it. --detach runs it in the
              background (log in DATA/control.log) and returns once it serves. One node per data directory
@@ -37,6 +52,11 @@ enroll       Enrolls device NAME; prints its credential {"id","name","secret","n
              (\`pvrlink control enroll grandma > grandma.json\`) and hand it to the recorder's owner. The
              credential names the node serving DATA (its public URL and pin), or --public-url.
 token        Creates a one-time enrollment token a device redeems at POST /v1/enroll.
+backup DIR   Writes a consistent snapshot of DATA (database via VACUUM INTO, spool, admin token, TLS files)
+             into DIR while the node runs.
+restore DIR  Puts a backup into a fresh --data directory (refused if it holds a database), checking every
+             file's SHA-256 and the database's integrity first.
+${ADMIN_CLI_DESCRIPTIONS}
 admin-token  Prints the admin bearer token (generated 0600 in DIR/admin-token at first use).
 Run 'pvrlink control SUBCOMMAND --help' for one subcommand.
 
@@ -81,8 +101,17 @@ interface ServingNode {
   pin?: string;
 }
 
+/** What the commands other than serve say on stderr, for a person at a terminal. */
 function log(msg: string): void {
   process.stderr.write(`${new Date().toISOString()} control: ${msg}\n`);
+}
+
+/** The serving node's log: JSON lines on stderr (control/ops/json-logger.ts); PVRLINK_LOG_LEVEL sets the threshold. */
+function nodeLogger(): JsonLogger {
+  const level = process.env.PVRLINK_LOG_LEVEL ?? "info";
+  if (!isLogLevel(level))
+    throw new UsageError(`PVRLINK_LOG_LEVEL '${level}' is not debug, info, warn or error`);
+  return new JsonLogger({ level });
 }
 
 function configFrom(values: {
@@ -202,7 +231,11 @@ async function serve(args: string[]): Promise<number> {
   if (config.insecureHttp && (config.tlsCert !== null || config.tlsKey !== null))
     throw new UsageError("--insecure-http serves no certificate: drop --tls-cert/--tls-key");
   using life = DaemonLifetime.begin(join(config.data, LOCK_FILE), "the control node", "pvrlink control stop");
-  const node = await startControlNode(config, log);
+  // Device names are resolved through the node's own store once it is open (the logger is needed first).
+  let names: (id: string) => string | null = () => null;
+  const nodeLog = nodeLogger().withDeviceNames((id) => names(id)).line;
+  const node = await startControlNode(config, nodeLog);
+  names = (id) => node.ctx.devices.byId(id)?.name ?? null;
   const bound = { http: formatHostPort(node.http), udp: formatHostPort(node.udp) };
   const pub = publicAddresses(node, config, {
     flag: values["public-url"],
@@ -216,17 +249,18 @@ async function serve(args: string[]): Promise<number> {
   const serving: ServingNode = { pid: process.pid, ...shown };
   writeFileSync(join(config.data, NODE_FILE), `${JSON.stringify(serving)}\n`, { mode: 0o644 });
   process.stdout.write(`${JSON.stringify(shown)}\n`);
-  log(
+  nodeLog(
     `serving ${node.tls === null ? "plain http (--insecure-http)" : "https"} ${bound.http} udp ${bound.udp} data ${config.data}`,
   );
-  log(
+  nodeLog(`console at ${pub.url.replace(/\/$/, "")}/console/ (log in with 'pvrlink control admin-token')`);
+  nodeLog(
     `recorders reach this node at ${pub.url} (udp ${pub.publicUdp}); if they cannot, restart with --public-url`,
   );
   const signal = await life.stopped;
-  log(`${signal}: shutting down`);
+  nodeLog(`${signal}: shutting down`);
   await node.close();
   rmSync(join(config.data, NODE_FILE), { force: true });
-  log("stopped");
+  nodeLog("stopped");
   return EXIT_OK;
 }
 
@@ -329,8 +363,56 @@ function adminToken(args: string[]): number {
   return EXIT_OK;
 }
 
+/** Where `control devices|sessions|spool|token create` send their admin API calls, and with which token. */
+const resolveTarget: ResolveTarget = (values) => {
+  const cfg = configFrom(values);
+  const addr =
+    values.node ?? process.env.PVRLINK_NODE ?? servingNode(cfg.data)?.http ?? cfg.publicHttp ?? cfg.http;
+  const base = /^https?:\/\//.test(addr) ? addr.replace(/\/$/, "") : `http://${addr}`;
+  let token = process.env.PVRLINK_ADMIN_TOKEN ?? cfg.adminToken;
+  if (!token) {
+    const file = join(cfg.data, ADMIN_TOKEN_FILE);
+    try {
+      token = readFileSync(file, "utf8").trim();
+    } catch (err) {
+      throw new InputError(
+        `Cannot read the admin token from ${file}: ${(err as Error).message}; set PVRLINK_ADMIN_TOKEN or --data`,
+        "ERR_ADMIN_TOKEN",
+      );
+    }
+  }
+  return { base, token };
+};
+
+/** backup DIR / restore DIR: local operations on the data directory (the node may run during a backup). */
+function backupOrRestore(which: "backup" | "restore", args: string[]): number {
+  const { values, positionals } = parseFlags(args, { config: { type: "string" }, data: { type: "string" } });
+  if (positionals.length !== 1) throw new UsageError(`${which} takes exactly one DIR`);
+  const config = configFrom(values);
+  try {
+    const spoolDir = config.spoolDir ?? undefined;
+    const m =
+      which === "backup"
+        ? backupNode(config.data, positionals[0]!, { spoolDir })
+        : restoreNode(positionals[0]!, config.data, { spoolDir });
+    const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
+    console.log(
+      JSON.stringify({
+        [which === "backup" ? "wrote" : "restored"]: positionals[0],
+        files: m.files.length,
+        bytes,
+      }),
+    );
+  } catch (err) {
+    if (err instanceof BackupError) throw new InputError(err.message, err.code);
+    throw err;
+  }
+  return EXIT_OK;
+}
+
 export const command: Command = {
-  summary: "run and administer the control node (serve, stop, enroll, token, admin-token)",
+  summary:
+    "run and administer the control node (serve, stop, enroll, token, devices, sessions, spool, backup)",
   help: HELP,
   helpFor: (args) => subcommandHelp(HELP, "control", args[0]),
   async run(args) {
@@ -343,7 +425,16 @@ export const command: Command = {
       case "enroll":
         return enroll(rest);
       case "token":
-        return token(rest);
+        return rest[0] === "create" ? tokenCreateCommand(rest.slice(1), resolveTarget) : token(rest);
+      case "devices":
+        return devicesCommand(rest, resolveTarget);
+      case "sessions":
+        return sessionsCommand(rest, resolveTarget);
+      case "spool":
+        return spoolCommand(rest, resolveTarget);
+      case "backup":
+      case "restore":
+        return backupOrRestore(sub, rest);
       case "admin-token":
         return adminToken(rest);
       default:

@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { checkConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
-import { escapeHtml } from "./routes/status-page.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pvrlink-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,10 +82,4 @@ describe("admin token", () => {
     expect(loadOrCreateAdminToken(d, null)).toBe(t);
     expect(loadOrCreateAdminToken(d, "configured-token-123")).toBe("configured-token-123");
   });
-});
-
-test("escapeHtml() neutralises markup in device names", () => {
-  expect(escapeHtml(`<script>alert("x")</script>&'`)).toBe(
-    "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;",
-  );
 });

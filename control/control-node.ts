@@ -74,7 +74,11 @@ export async function startControlNode(
     host: udpAddr.host,
     port: udpAddr.port,
     lookupSecret: (id) => ctx.devices.secretOf(id),
-    onKeepalive: (id, address, port, intervalSec) => ctx.keepalives.record(id, address, port, intervalSec),
+    onKeepalive: (id, address, port, intervalSec) => {
+      ctx.metrics.keepalives.inc();
+      ctx.keepalives.record(id, address, port, intervalSec);
+    },
+    onTriggerResend: () => ctx.metrics.triggersRetried.inc(),
     rateLimit:
       config.udpRateLimitPerSec > 0
         ? { perSecond: config.udpRateLimitPerSec, burst: Math.max(1, config.udpRateLimitBurst) }
@@ -97,7 +101,10 @@ export async function startControlNode(
         .trigger(deviceId, kind, ref, { deadlineMs: config.triggerDeadlineMs })
         .catch((err: unknown) => log(`data trigger to ${deviceId} failed: ${(err as Error).message}`));
     },
-    onBytes: (sessionId, bytes) => ctx.sessions.addRelayBytes(sessionId, bytes),
+    onBytes: (sessionId, bytes) => {
+      ctx.metrics.relayBytes.inc({}, bytes);
+      ctx.sessions.addRelayBytes(sessionId, bytes);
+    },
     deviceName: (id) => ctx.devices.byId(id)?.name ?? null,
     log,
   });
@@ -119,6 +126,8 @@ export async function startControlNode(
     throw err;
   }
   const http = { host: httpAddr.host, port: server.port ?? httpAddr.port };
+  let stopping = false;
+  ctx.notReadyReason = () => (stopping ? "shutting down" : null);
   const udp = { host: udpAddr.host, port: udpEndpoint.address.port };
   bound = { http: formatHostPort(http), udp: formatHostPort(udp) };
 
@@ -149,6 +158,7 @@ export async function startControlNode(
     tls,
     close() {
       closing ??= (async () => {
+        stopping = true;
         clearInterval(flushTimer);
         clearInterval(houseTimer);
         await server.stop(true);

@@ -231,6 +231,8 @@ export interface AdminDevice {
   registration: { address: string; port: number; at: number } | null;
   keepalive: { address: string; port: number; at: number; intervalSec: number } | null;
   connected: boolean;
+  /** Unix ms when the operator disabled the device, or null. */
+  disabledAt: number | null;
 }
 
 export interface AdminSession extends SessionStatus {

@@ -208,6 +208,16 @@ export class SpoolStore {
     this.#db.run("DELETE FROM spool_transfers WHERE id = ?", [id]);
   }
 
+  /** Every unexpired entry, newest first (the operator's view). */
+  all(now: number, limit = 1000): SpoolEntry[] {
+    return this.#db
+      .query<Row, [number, number]>(
+        "SELECT * FROM spool_transfers WHERE expires_at > ? ORDER BY created_at DESC LIMIT ?",
+      )
+      .all(now, limit)
+      .map(toEntry);
+  }
+
   /** Complete stored transfers waiting for a recipient, oldest first. */
   inbox(recipientId: string, now: number): SpoolEntry[] {
     return this.#db

@@ -187,6 +187,16 @@ export class AllowListStore {
     this.db.run("DELETE FROM groups WHERE name_key = ?", [key]);
   }
 
+  /** Every group with its owner and members (the operator's view). */
+  allGroups(): GroupResponse[] {
+    return this.db
+      .query<{ name_key: string; owner_id: string }, []>(
+        "SELECT name_key, owner_id FROM groups ORDER BY name_key",
+      )
+      .all()
+      .map((g) => ({ name: g.name_key, owner: g.owner_id, members: this.members(g.name_key) }));
+  }
+
   private groupRow(key: string): { owner_id: string } | null {
     return this.db
       .query<{ owner_id: string }, [string]>("SELECT owner_id FROM groups WHERE name_key = ?")

@@ -130,6 +130,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE enrollment_tokens ADD COLUMN name_attempts INTEGER NOT NULL DEFAULT 0;
   `,
+  // The operator's console and CLI disable a device without removing it (issue 18): it keeps its name
+  // and history, and its secret stops authenticating until enabled again.
+  `ALTER TABLE devices ADD COLUMN disabled_at INTEGER;`,
 ];
 
 const COMPONENT = "control";

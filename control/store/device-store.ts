@@ -34,6 +34,8 @@ export interface DeviceRow {
   name: string;
   policy: AllowPolicy;
   createdAt: number;
+  /** When the operator disabled it; a disabled device's secret does not authenticate. */
+  disabledAt: number | null;
 }
 
 export interface Registration {
@@ -99,7 +101,9 @@ export class DeviceStore {
     const hit = this.secretCache.get(id);
     if (hit) return hit;
     const row = this.db
-      .query<{ secret: Uint8Array }, [string]>("SELECT secret FROM devices WHERE id = ?")
+      .query<{ secret: Uint8Array }, [string]>(
+        "SELECT secret FROM devices WHERE id = ? AND disabled_at IS NULL",
+      )
       .get(id);
     if (!row) return null;
     const secret = new Uint8Array(row.secret);
@@ -110,7 +114,7 @@ export class DeviceStore {
   byId(id: string): DeviceRow | null {
     return this.db
       .query<DeviceRow, [string]>(
-        "SELECT id, name, policy, created_at AS createdAt FROM devices WHERE id = ?",
+        "SELECT id, name, policy, created_at AS createdAt, disabled_at AS disabledAt FROM devices WHERE id = ?",
       )
       .get(id);
   }
@@ -118,14 +122,16 @@ export class DeviceStore {
   byName(name: string): DeviceRow | null {
     return this.db
       .query<DeviceRow, [string]>(
-        "SELECT id, name, policy, created_at AS createdAt FROM devices WHERE name_key = ?",
+        "SELECT id, name, policy, created_at AS createdAt, disabled_at AS disabledAt FROM devices WHERE name_key = ?",
       )
       .get(nameKey(name));
   }
 
   list(): DeviceRow[] {
     return this.db
-      .query<DeviceRow, []>("SELECT id, name, policy, created_at AS createdAt FROM devices ORDER BY name_key")
+      .query<DeviceRow, []>(
+        "SELECT id, name, policy, created_at AS createdAt, disabled_at AS disabledAt FROM devices ORDER BY name_key",
+      )
       .all();
   }
 
@@ -133,6 +139,30 @@ export class DeviceStore {
   remove(id: string): boolean {
     this.secretCache.delete(id);
     return this.db.run("DELETE FROM devices WHERE id = ?", [id]).changes > 0;
+  }
+
+  /** Disables (true) or re-enables (false) a device; false when there is no such device. */
+  setDisabled(id: string, disabled: boolean, now = Date.now()): boolean {
+    this.secretCache.delete(id);
+    return (
+      this.db.run("UPDATE devices SET disabled_at = ? WHERE id = ?", [disabled ? now : null, id]).changes > 0
+    );
+  }
+
+  /** Renames a device; 409 name_taken if another device has the name in any case. */
+  rename(id: string, name: string): boolean {
+    checkDeviceName(name);
+    try {
+      return (
+        this.db.run("UPDATE devices SET name = ?, name_key = ? WHERE id = ?", [name, nameKey(name), id])
+          .changes > 0
+      );
+    } catch (err) {
+      if (String((err as Error).message).includes("UNIQUE")) {
+        throw new ApiError(409, "name_taken", `Cannot rename to '${name}': the name is taken`);
+      }
+      throw err;
+    }
   }
 
   /** Latest registration wins (dynamic IPs). */

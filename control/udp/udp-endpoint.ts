@@ -56,6 +56,8 @@ export interface UdpEndpointOptions {
   rateLimit?: RateLimit | false;
   /** Clock, for tests of the timestamp window. Default Date.now. */
   now?: () => number;
+  /** Called on each resend of a trigger awaiting its ACK (the node counts retries for /metrics). */
+  onTriggerResend?: () => void;
 }
 
 export class UdpEndpoint {
@@ -216,10 +218,12 @@ export class UdpEndpoint {
       this.#pending.set(id, { deviceId, key, resolve: finish });
       // Retries resend the identical datagram (same id and timestamp): the device ACKs a duplicate again
       // without acting twice, and the MAC'd timestamp bounds how long a captured copy stays replayable.
+      let attempts = 0;
       const send = (delay: number) => {
         if (!this.#pending.has(id)) return;
         const left = deadline - Date.now();
         if (left <= 0) return finish(null);
+        if (attempts++ > 0) this.#opts.onTriggerResend?.();
         try {
           this.#transport.send(bytes, mapping.port, mapping.address);
         } catch (e) {

@@ -232,7 +232,7 @@ describe("control node flows", () => {
     expect(await outcomeOf(caller.api.extend(session.id))).toBe("409 extension_refused");
   });
 
-  test("admin routes need the token; the status page shows devices and sessions", async () => {
+  test("admin routes need the token; the old status page redirects to the console", async () => {
     const bad = new (await import("../../protocol/control-client.ts")).AdminClient(
       node.baseUrl,
       "wrong-token-123456",
@@ -243,18 +243,13 @@ describe("control node flows", () => {
     expect(devices.length).toBeGreaterThan(3);
     expect(devices.some((d) => d.connected)).toBe(true);
     expect(await node.admin.spool()).toMatchObject({ files: expect.any(Number), bytes: expect.any(Number) });
-    expect((await node.fetch(`${node.baseUrl}/status`)).status).toBe(401);
-    const page = await node.fetch(`${node.baseUrl}/status?token=${encodeURIComponent(node.adminToken)}`);
-    expect(page.status).toBe(200);
-    const cookie = page.headers.get("set-cookie") ?? "";
-    expect(cookie).toContain("HttpOnly");
-    expect(cookie).toContain("Secure");
-    expect(cookie).toContain("SameSite=Strict");
-    const html = await page.text();
-    expect(html).toContain("<h2>Devices</h2>");
-    expect(html).toContain("connected");
-    const again = await node.fetch(`${node.baseUrl}/status`, { headers: { cookie: cookie.split(";")[0]! } });
-    expect(again.status).toBe(200);
+    // The console replaced /status: it redirects there, drops the query and clears the old token cookie.
+    const old = await node.fetch(`${node.baseUrl}/status?token=${encodeURIComponent(node.adminToken)}`, {
+      redirect: "manual",
+    });
+    expect(old.status).toBe(301);
+    expect(old.headers.get("location")).toBe("/console/");
+    expect(old.headers.get("set-cookie")).toMatch(/^pvrlink_admin=; Max-Age=0; Path=\/status/);
   });
 
   test("the log never contains secrets, passwords or session keys", async () => {
