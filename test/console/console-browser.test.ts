@@ -22,7 +22,7 @@ let page: Page;
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   node = await startNode({ config: { triggerDeadlineMs: 600 } });
-  chromium = await launchChromium();
+  chromium = await launchChromium({ trustPin: node.pin });
   page = await chromium.browser.newPage();
   await page.setViewport(DESKTOP);
   page.on("dialog", (d) => void d.accept());
@@ -89,7 +89,7 @@ describe("the console in chromium", () => {
     expect(await page.$eval(".qr svg", (e) => e.getAttribute("viewBox"))).toMatch(/^0 0 \d+ \d+$/);
     await screenshot("enroll");
     const redeem = () =>
-      fetch(`${node.baseUrl}/v1/enroll`, {
+      node.fetch(`${node.baseUrl}/v1/enroll`, {
         method: "POST",
         body: JSON.stringify({ token, name: "console-tv" }),
       });

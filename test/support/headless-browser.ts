@@ -21,13 +21,22 @@ export interface HeadlessBrowser extends AsyncDisposable {
   readonly browser: Browser;
 }
 
-/** puppeteer adds --headless itself (headless: true); the profile directory is new and removed on dispose. */
-export async function launchChromium(): Promise<HeadlessBrowser> {
+/**
+ * puppeteer adds --headless itself (headless: true); the profile directory is new and removed on dispose.
+ * `trustPin` (the node's `sha256/BASE64` pin) makes Chromium accept exactly that self-signed certificate, as a
+ * recorder does: --ignore-certificate-errors-spki-list takes the same SPKI SHA-256, and no other certificate.
+ */
+export async function launchChromium(o: { trustPin?: string } = {}): Promise<HeadlessBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "pvrlink-chromium-"));
+  const pin = o.trustPin?.replace(/^sha256\//, "");
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
+    args: [
+      ...CHROMIUM_FLAGS,
+      `--user-data-dir=${profile}`,
+      ...(pin ? [`--ignore-certificate-errors-spki-list=${pin}`] : []),
+    ],
   });
   return {
     browser,
