@@ -1,5 +1,5 @@
 /** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { DataFrameBatcher } from "./data-frame-batcher.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import { FrameReader, frameHeader, isClearFrame, MAX_DATA_BYTES } from "./direct-frame.ts";
@@ -7,7 +7,8 @@ import { type DirectMessage, decodeMessage, encodeMessage, type WireMessage } fr
 import { FrameCipher } from "./frame-cipher.ts";
 
 export interface DirectConnectionOptions {
-  socket: Socket;
+  /** A TCP socket, or a QUIC stream seen as one (quic-stream-socket.ts). */
+  socket: Duplex;
   /** The per-connection key (see deriveConnectionKey). */
   key: CryptoKey;
   sessionId: string;
@@ -48,7 +49,7 @@ export class DirectConnection implements AsyncDisposable {
   /** Resolves when the socket has closed, with the error that closed it, if any. */
   readonly closed: Promise<DirectChannelError | undefined>;
 
-  private readonly socket: Socket;
+  private readonly socket: Duplex;
   private readonly cipher: FrameCipher;
   private readonly reader = new FrameReader();
   private readonly frameTimeoutMs: number;

@@ -5,6 +5,7 @@ import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
 import { DirectChannelError, type DirectErrorCode } from "./direct-error.ts";
 import { decodePreamble } from "./direct-frame.ts";
+import type { QuicStreamSocket } from "./quic-stream-socket.ts";
 import type { SessionTicket, SessionTicketStore } from "./session-ticket-store.ts";
 
 /** What the listener logs; never a password, key or payload byte. */
@@ -44,6 +45,8 @@ export interface DirectListener extends AsyncDisposable {
   readonly port: number;
   /** Accepted connections still open. */
   readonly connections: ReadonlySet<DirectConnection>;
+  /** Handles a connection another transport accepted (a QUIC stream on a punched path) like a TCP one. */
+  adopt(socket: Socket | QuicStreamSocket): void;
   /** Stops listening and ends every open connection. */
   close(): Promise<void>;
 }
@@ -56,10 +59,10 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
   const handshakeTimeoutMs = o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const maxHandshakes = o.maxHandshakes ?? 64;
   const connections = new Set<DirectConnection>();
-  const sockets = new Set<Socket>();
+  const sockets = new Set<Socket | QuicStreamSocket>();
   let handshakes = 0;
 
-  const handle = (socket: Socket) => {
+  const handle = (socket: Socket | QuicStreamSocket) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -113,7 +116,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
   };
 
   const accept = async (
-    socket: Socket,
+    socket: Socket | QuicStreamSocket,
     remote: string,
     sessionId: string,
     salt: Uint8Array,
@@ -216,6 +219,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
     host: addr.address,
     port: addr.port,
     connections,
+    adopt: handle,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,0 +1,175 @@
+/** @module The one wrapper around Bun's experimental node:quic: a pinned-certificate QUIC link on a given UDP port. */
+import * as quic from "node:quic";
+import type { SelfSignedCertificate } from "../../crypto/self-signed-certificate.ts";
+import { DirectChannelError } from "./direct-error.ts";
+import { type QuicStreamLike, QuicStreamSocket } from "./quic-stream-socket.ts";
+
+/*
+ * node:quic is experimental (Node "1.0 - Early development"; Bun 1.4.5 implements listen/connect, QuicEndpoint,
+ * QuicSession, QuicStream, lsquic inside). Bun ships no typings for it, so the few members used are typed here,
+ * and nothing else in pvrlink imports node:quic: when the API moves, this file is the one to change.
+ * Measured on Bun 1.4.5: connect({ endpoint: { address } }) binds the client to a chosen local port (what a punched
+ * mapping needs); a stream body must be a buffer, not an iterable, so data goes through stream.writer, whose
+ * writeSync() returns false while its buffer is full and has no drain event (see quic-stream-socket.ts).
+ */
+
+interface SocketAddressLike {
+  readonly address: string;
+  readonly port: number;
+}
+interface QuicStreamApi extends QuicStreamLike {
+  readonly closed: Promise<void>;
+}
+interface QuicSessionApi {
+  readonly opened: Promise<{ protocol?: string; validationErrorReason?: string }>;
+  readonly closed: Promise<void>;
+  readonly path?: { local: SocketAddressLike; remote: SocketAddressLike };
+  readonly peerCertificate?: { fingerprint256?: string };
+  onstream: ((stream: QuicStreamApi) => void) | undefined;
+  onerror: ((err: unknown) => void) | undefined;
+  createBidirectionalStream(): Promise<QuicStreamApi>;
+  close(): Promise<void>;
+  destroy(err?: unknown): void;
+}
+interface QuicEndpointApi {
+  readonly address: SocketAddressLike;
+  close(): Promise<void>;
+  destroy(err?: unknown): void;
+}
+interface QuicModule {
+  listen(onSession: (session: QuicSessionApi) => void, options: object): Promise<QuicEndpointApi>;
+  connect(address: SocketAddressLike, options: object): Promise<QuicSessionApi>;
+}
+const api = quic as unknown as QuicModule;
+
+/** ALPN of the direct channel over QUIC (RFC 7301); a peer offering anything else is refused in the handshake. */
+export const DIRECT_ALPN = "pvrlink-direct/1";
+/** SNI the client sends; the server has one identity, so the name only has to match on both sides. */
+const SERVER_NAME = "pvrlink";
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 3000;
+
+export interface QuicServer extends AsyncDisposable {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface QuicListenOptions {
+  host: string;
+  /** The port the punch socket held; it must be closed first (a QUIC endpoint cannot share it). */
+  port: number;
+  certificate: SelfSignedCertificate;
+  /** Each stream a peer opens, as a socket; who may speak is decided by the direct channel's REQUEST inside it. */
+  onSocket: (socket: QuicStreamSocket) => void;
+  handshakeTimeoutMs?: number;
+}
+
+function remoteOf(session: QuicSessionApi): SocketAddressLike {
+  const r = session.path?.remote;
+  return { address: r?.address ?? "?", port: r?.port ?? 0 };
+}
+
+/** Opens a QUIC server endpoint on host:port with the given certificate. */
+export async function listenQuic(o: QuicListenOptions): Promise<QuicServer> {
+  const sessions = new Set<QuicSessionApi>();
+  const endpoint = await api.listen(
+    (session) => {
+      sessions.add(session);
+      session.onerror = () => {};
+      void session.closed.catch(() => {}).finally(() => sessions.delete(session));
+      session.onstream = (stream) => {
+        const socket = new QuicStreamSocket(stream, remoteOf(session));
+        // The stream ends the session: one direct channel per QUIC connection.
+        socket.once("close", () => void session.close().catch(() => {}));
+        o.onSocket(socket);
+      };
+    },
+    {
+      endpoint: { address: { address: o.host, port: o.port } },
+      sni: { "*": { keys: [o.certificate.key], certs: [Buffer.from(o.certificate.pem)] } },
+      alpn: [DIRECT_ALPN],
+      handshakeTimeout: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    },
+  );
+  const close = async () => {
+    for (const s of sessions) s.destroy();
+    await endpoint.close().catch(() => {});
+  };
+  return { port: endpoint.address.port, close, [Symbol.asyncDispose]: close };
+}
+
+export interface QuicConnectOptions {
+  host: string;
+  port: number;
+  /** The local address and port to send from: the punched mapping's inside end. */
+  localHost: string;
+  localPort: number;
+  /** The server certificate's SHA-256 fingerprint, learned over an authenticated channel; anything else is refused. */
+  fingerprint: string;
+  timeoutMs?: number;
+}
+
+export interface QuicClient extends AsyncDisposable {
+  /** Opens a bidirectional stream as a socket. */
+  openSocket(): Promise<QuicStreamSocket>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects from localHost:localPort to host:port, completes TLS 1.3 and checks the server's certificate by its
+ * pinned fingerprint. Throws ERR_DIRECT_CONNECT (no handshake in time, TLS failure) or ERR_DIRECT_PEER_UNVERIFIED.
+ */
+export async function connectQuic(o: QuicConnectOptions): Promise<QuicClient> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const where = `${o.host}:${o.port}`;
+  let session: QuicSessionApi;
+  try {
+    session = await api.connect(
+      { address: o.host, port: o.port },
+      {
+        endpoint: { address: { address: o.localHost, port: o.localPort } },
+        alpn: DIRECT_ALPN,
+        servername: SERVER_NAME,
+        // The certificate is self-signed by design; "manual" completes the handshake and leaves the check to
+        // the pin below, which is stronger than a CA chain for a peer whose key came through the node.
+        verifyPeer: "manual",
+        handshakeTimeout: timeoutMs,
+      },
+    );
+    session.onerror = () => {};
+    await withTimeout(session.opened, timeoutMs, `QUIC handshake with ${where} timed out`);
+  } catch (err) {
+    throw err instanceof DirectChannelError
+      ? err
+      : new DirectChannelError("ERR_DIRECT_CONNECT", `Cannot connect to ${where} over QUIC: ${String(err)}`);
+  }
+  const seen = session.peerCertificate?.fingerprint256;
+  if (seen !== o.fingerprint) {
+    session.destroy();
+    throw new DirectChannelError(
+      "ERR_DIRECT_PEER_UNVERIFIED",
+      `Cannot trust ${where}: its certificate is not the one the session named`,
+    );
+  }
+  const close = async () => {
+    await Promise.race([session.close().catch(() => {}), Bun.sleep(1000)]);
+    session.destroy();
+  };
+  return {
+    openSocket: async () =>
+      new QuicStreamSocket(await session.createBidirectionalStream(), remoteOf(session)),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DirectChannelError("ERR_DIRECT_CONNECT", message)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
