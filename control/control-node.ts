@@ -62,6 +62,10 @@ export async function startControlNode(
     port: udpAddr.port,
     lookupSecret: (id) => ctx.devices.secretOf(id),
     onKeepalive: (id, address, port, intervalSec) => ctx.keepalives.record(id, address, port, intervalSec),
+    sessionParties: (id) => {
+      const s = ctx.sessions.get(id);
+      return s && s.state === "active" && s.mode === "live" ? s : null;
+    },
     rateLimit:
       config.udpRateLimitPerSec > 0
         ? { perSecond: config.udpRateLimitPerSec, burst: Math.max(1, config.udpRateLimitBurst) }
