@@ -1,0 +1,66 @@
+/** @module The callee's punched path: session mapping, hole punch with its certificate's fingerprint, QUIC listener. */
+
+import { fromBase64url } from "../../crypto/random-token.ts";
+import { createSelfSignedCertificate } from "../../crypto/self-signed-certificate.ts";
+import { punchKey } from "../../protocol/punch-probe.ts";
+import type { DirectListener } from "./direct-listener.ts";
+import { holePunch, type PunchResult } from "./hole-punch.ts";
+import type { PunchedPathOptions } from "./punched-dial.ts";
+import { punchCandidates } from "./punched-dial.ts";
+import { listenQuic, type QuicServer } from "./quic-transport.ts";
+import { openSessionMapping } from "./session-mapping.ts";
+
+export interface PunchedAccept {
+  server: QuicServer;
+  path: PunchResult;
+}
+
+/** A punched QUIC endpoint with no stream after this long is closed: the caller gave up (relay). */
+const IDLE_CLOSE_MS = 10_000;
+/** The certificate lives one day: it is made per session and pinned by fingerprint, never reused. */
+const CERT_VALID_MS = 24 * 3600 * 1000;
+
+/**
+ * Punches toward the caller and moves the port to a QUIC endpoint whose streams the direct listener adopts: the
+ * caller's REQUEST is checked against the session ticket exactly as over TCP. Closes the endpoint when the first
+ * channel over it closes, or after IDLE_CLOSE_MS without one. Throws ERR_DIRECT_PUNCH as dialPunched does.
+ */
+export async function acceptPunched(
+  o: PunchedPathOptions & { listener: DirectListener },
+): Promise<PunchedAccept> {
+  const certificate = createSelfSignedCertificate("pvrlink", CERT_VALID_MS);
+  const mapping = await openSessionMapping({
+    node: o.node,
+    deviceId: o.deviceId,
+    secret: o.secret,
+    sessionId: o.session.id,
+  });
+  let path: PunchResult;
+  try {
+    path = await holePunch({
+      socket: mapping.socket,
+      role: "callee",
+      sessionId: o.session.id,
+      key: punchKey(fromBase64url(o.session.key)),
+      candidates: punchCandidates(mapping.answer),
+      fingerprint: certificate.fingerprint,
+      ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
+      ...(o.log ? { log: o.log } : {}),
+    });
+  } finally {
+    await mapping.close();
+  }
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const server = await listenQuic({
+    host: mapping.local.address,
+    port: mapping.local.port,
+    certificate,
+    onSocket: (socket) => {
+      clearTimeout(idle);
+      socket.once("close", () => void server.close());
+      o.listener.adopt(socket);
+    },
+  });
+  idle = setTimeout(() => void server.close(), IDLE_CLOSE_MS);
+  return { server, path };
+}
