@@ -81,6 +81,11 @@ export const command: Command = {
     const nodeUrl = (
       values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node
     ).replace(/\/$/, "");
+    // The same choice as the daemon's (recorder-command.ts): the credential's node.udp unless a flag overrides it.
+    const nodeUdp =
+      values["node-udp"] !== undefined || cred.nodeUdp === undefined
+        ? config.nodeUdp
+        : parseHostPort(cred.nodeUdp, "credential node.udp");
     const client = new ControlClient({
       baseUrl: nodeUrl,
       deviceId: cred.id,
@@ -123,6 +128,7 @@ export const command: Command = {
       storeIfBusy:
         values["store-if-busy"] === true ? true : tty && !json ? () => askStore(values.to as string) : false,
       ...(direct ? { dialOverride: direct } : {}),
+      punch: { node: nodeUdp, secret: cred.secretBytes() },
       onEvent: (e) => {
         if (e.type === "progress") progress.update(e.done);
         else say("log", e.message);
@@ -207,7 +213,7 @@ function printSummary(r: SendResult, json: boolean): void {
   if (r.mode !== "none") {
     lines.push(
       `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
-      `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated)`,
+      `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated${r.directPath ? `; path ${r.directPath}` : ""})`,
       `  through the node, encrypted: ${formatBytes(r.bytesRelay)} sealed (${r.bytesRelayPayload} payload bytes)`,
     );
     if (r.iPictures !== undefined) lines.push(`  I-pictures protected: ${r.iPictures}`);

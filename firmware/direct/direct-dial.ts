@@ -28,7 +28,13 @@ export interface DialOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-function openSocket(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
+/** Opens a TCP connection for the direct channel (no byte sent yet); throws ERR_DIRECT_CONNECT. */
+export function openSocket(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ host, port, noDelay: true });
     const fail = (why: string) => {

@@ -1,10 +1,11 @@
-/** @module The caller's punched path: session mapping, hole punch, QUIC to the callee, then the direct channel's REQUEST. */
+/** @module The caller's punched path: session mapping, hole punch, then a QUIC stream to the callee, ready for REQUEST. */
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { punchKey } from "../../protocol/punch-probe.ts";
 import type { DirectConnection } from "./direct-connection.ts";
 import { dialDirect } from "./direct-dial.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import { holePunch, type PunchCandidate, type PunchResult } from "./hole-punch.ts";
+import type { QuicStreamSocket } from "./quic-stream-socket.ts";
 import { connectQuic } from "./quic-transport.ts";
 import { openSessionMapping } from "./session-mapping.ts";
 
@@ -20,11 +21,20 @@ export interface PunchedPathOptions {
   log?: (message: string) => void;
 }
 
+/** A QUIC stream over a punched path, authenticated to the callee's pinned certificate, no byte sent on it yet. */
+export interface PunchedTransport {
+  socket: QuicStreamSocket;
+  path: PunchResult;
+  /** When the peer's mapping arrived and the punch confirmed, ms from start. */
+  timings: { mappingMs: number; punchMs: number; quicMs: number };
+  /** Closes the QUIC connection (also done when the socket closes). */
+  close(): Promise<void>;
+}
+
 export interface PunchedDial {
   conn: DirectConnection;
   path: PunchResult;
-  /** When the peer's mapping arrived, the punch confirmed and the direct channel was accepted, ms from start. */
-  timings: { mappingMs: number; punchMs: number; acceptedMs: number };
+  timings: PunchedTransport["timings"] & { acceptedMs: number };
 }
 
 /** After the punch, the caller leaves the callee this long to move its port to QUIC before the first Initial. */
@@ -44,13 +54,11 @@ export function punchCandidates(answer: {
 }
 
 /**
- * Opens the direct channel to the callee over a punched UDP path: throws DirectChannelError (ERR_DIRECT_PUNCH when
- * no path was confirmed in time, ERR_DIRECT_CONNECT / ERR_DIRECT_PEER_UNVERIFIED for QUIC, the dial's codes for
- * REQUEST); the caller then sends through the relay.
+ * Punches toward the callee and opens a QUIC stream on the punched path. Throws DirectChannelError:
+ * ERR_DIRECT_PUNCH (no mapping exchange or no confirmed path in time), ERR_DIRECT_CONNECT or
+ * ERR_DIRECT_PEER_UNVERIFIED (QUIC); the caller then uses another path or the relay.
  */
-export async function dialPunched(
-  o: PunchedPathOptions & { password: string; calleeId: string },
-): Promise<PunchedDial> {
+export async function openPunchedTransport(o: PunchedPathOptions): Promise<PunchedTransport> {
   const started = performance.now();
   const mapping = await openSessionMapping({
     node: o.node,
@@ -91,21 +99,41 @@ export async function dialPunched(
     timeoutMs: QUIC_HANDSHAKE_MS,
   });
   try {
+    const socket = await client.openSocket();
+    socket.once("close", () => void client.close());
+    return {
+      socket,
+      path,
+      timings: { mappingMs, punchMs, quicMs: performance.now() - started },
+      close: client.close,
+    };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}
+
+/** openPunchedTransport, then the direct channel's REQUEST/ACCEPTED inside the stream (dialDirect's errors). */
+export async function dialPunched(
+  o: PunchedPathOptions & { password: string; calleeId: string },
+): Promise<PunchedDial> {
+  const started = performance.now();
+  const t = await openPunchedTransport(o);
+  try {
     const conn = await dialDirect({
-      host: path.remote.address,
-      port: path.remote.port,
+      host: t.path.remote.address,
+      port: t.path.remote.port,
       sessionId: o.session.id,
       password: o.password,
       key: o.session.key,
       callerId: o.deviceId,
       calleeId: o.calleeId,
       timeoutMs: QUIC_HANDSHAKE_MS,
-      socket: await client.openSocket(),
+      socket: t.socket,
     });
-    void conn.closed.then(() => client.close());
-    return { conn, path, timings: { mappingMs, punchMs, acceptedMs: performance.now() - started } };
+    return { conn, path: t.path, timings: { ...t.timings, acceptedMs: performance.now() - started } };
   } catch (err) {
-    await client.close();
+    await t.close();
     throw err;
   }
 }

@@ -19,6 +19,8 @@ export interface SessionIntakeOptions {
 export class SessionIntake {
   readonly keyring: SessionKeyring;
   readonly tickets = new SessionTicketStore();
+  /** Told of each grant fetched from the node (not of those re-armed from the keyring at start). */
+  onFetched: ((grant: PendingSession) => void) | undefined;
   readonly #client: ControlClient;
   readonly #log: DaemonLog;
   #fetching: Promise<void> | undefined;
@@ -48,6 +50,7 @@ export class SessionIntake {
           this.keyring.add(p);
           this.#arm(p);
           this.#log("session", { session: p.id, mode: p.mode, caller: p.caller.name });
+          this.onFetched?.(p);
         }
       } finally {
         this.#fetching = undefined;

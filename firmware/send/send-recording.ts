@@ -3,12 +3,11 @@ import { fromBase64url } from "../../crypto/random-token.ts";
 import type { QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
-import { dialDirect } from "../direct/direct-dial.ts";
-import { DirectChannelError } from "../direct/direct-error.ts";
 import { openInput, readChunks } from "../files/recording-file.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
 import { RelayStreamEncoder } from "../transfer/relay-stream-encoder.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
+import { openDirectChannel } from "./open-direct-channel.ts";
 import { encodeFromFile, manifestFor, STREAM_OF } from "./relay-sources.ts";
 import { createRelay, uploadFromFile, uploadWhole } from "./relay-transfers.ts";
 import { completeUpload, UploadAttempt } from "./relay-upload.ts";
@@ -17,10 +16,8 @@ import type { SendPlan } from "./send-plan.ts";
 import type { SendOptions, SendResult } from "./send-result.ts";
 import { type LiveRelay, patternEncoder, siblingOf, splitPass } from "./split-pass.ts";
 
+export { DEFAULT_DIAL_TIMEOUT_MS } from "./open-direct-channel.ts";
 export type { SendEvent, SendOptions, SendResult } from "./send-result.ts";
-
-/** How long the direct connection may take before the sender falls back to the relay (contract: ~5 s). */
-export const DEFAULT_DIAL_TIMEOUT_MS = 5000;
 
 const REFUSALS = new Set(["permission_denied", "callee_not_found", "callee_not_connected", "callee_busy"]);
 
@@ -105,30 +102,7 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
       (callee.address !== null && callee.port !== null
         ? { host: callee.address, port: callee.port }
         : undefined);
-    if (target === undefined) {
-      result.fallback = true;
-      result.fallbackReason = "the callee registered no address";
-    } else {
-      try {
-        conn = await dialDirect({
-          host: target.host,
-          port: target.port,
-          sessionId: session.id,
-          password: session.password,
-          key: session.key,
-          callerId: o.deviceId,
-          calleeId: callee.id,
-          timeoutMs: o.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
-          signal: abort.signal,
-        });
-      } catch (err) {
-        if (err instanceof DirectChannelError && err.code === "ERR_DIRECT_DENIED") {
-          throw new SendFailure(`direct_${err.reason ?? "denied"}`, `${callee.name} denied the connection`);
-        }
-        result.fallback = true;
-        result.fallbackReason = (err as Error).message;
-      }
-    }
+    conn = await openDirectChannel(o, { session, callee, target, result, signal: abort.signal });
     if (result.fallback) {
       log(
         `direct connection to ${callee.name} failed (${result.fallbackReason}); sending everything through the node, encrypted`,

@@ -17,6 +17,8 @@ export interface SendOptions {
   /** Replaces the callee's registered address (tests route the direct channel through a proxy). */
   dialOverride?: { host: string; port: number };
   onEvent?: (e: SendEvent) => void;
+  /** Enables the punched path: the node's UDP endpoint and this device's secret (for the session binding). */
+  punch?: { node: { host: string; port: number }; secret: Uint8Array };
 }
 
 export interface SendResult {
@@ -32,6 +34,8 @@ export interface SendResult {
   sessionId?: string;
   /** Payload bytes sent on the direct channel (clear, authenticated). */
   bytesDirect: number;
+  /** Which path carried bytesDirect: same LAN, port forward (TCP) or punched (QUIC); absent without one. */
+  directPath?: "lan" | "port-forward" | "punched";
   /** Sealed bytes uploaded to the node (relay stream encoding, framing and tags included). */
   bytesRelay: number;
   /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */

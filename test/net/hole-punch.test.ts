@@ -32,7 +32,12 @@ describe("hole punch through NAT routers", () => {
       const routers = [{}, {}];
       routers[index] = { mapping: "random" as const };
       await using bed = await createNetBed({ unsolicited: "drop", routers });
-      const r = await runPunchPair(bed, { caller: bed.home(1), callee: bed.home(2), mib: 1, deadlineMs: 3000 });
+      const r = await runPunchPair(bed, {
+        caller: bed.home(1),
+        callee: bed.home(2),
+        mib: 1,
+        deadlineMs: 3000,
+      });
       expect(r.failure).toMatch(/^ERR_DIRECT_PUNCH /);
       expect(r.sent).toBeUndefined();
       // Bun start-up + mapping exchange + the 3 s punch deadline; the relay then takes over in a real send.

@@ -25,7 +25,9 @@ async function expectFiledIdentical(sc: Scenario, sha: string): Promise<void> {
 
 describe("the direct path through NAT", () => {
   test("a direct connection blocked by bob's NAT falls back to the encrypted relay, byte-identical; CLI and accounting say so", async () => {
-    s = await Scenario.start({ udpTimeoutSec: 12 });
+    // Symmetric NAT on bob's side: neither a TCP dial nor a UDP punch can reach him (punched-path.test.ts has
+    // the routers a punch gets through).
+    s = await Scenario.start({ udpTimeoutSec: 12, routers: [{}, { mapping: "random" }] });
     await s.addRecorder("alice", 1);
     const bob = await s.addRecorder("bob", 2);
     await s.recorderOk("bob", ["permit", "add", "alice"]);
