@@ -1,5 +1,4 @@
 /** @module The one wrapper around Bun's experimental node:quic: a pinned-certificate QUIC link on a given UDP port. */
-import * as quic from "node:quic";
 import type { SelfSignedCertificate } from "../../crypto/self-signed-certificate.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import { type QuicStreamLike, QuicStreamSocket } from "./quic-stream-socket.ts";
@@ -40,7 +39,28 @@ interface QuicModule {
   listen(onSession: (session: QuicSessionApi) => void, options: object): Promise<QuicEndpointApi>;
   connect(address: SocketAddressLike, options: object): Promise<QuicSessionApi>;
 }
-const api = quic as unknown as QuicModule;
+let loaded: Promise<QuicModule> | undefined;
+
+/**
+ * Loads node:quic on first use, so commands that never punch do not load it, and keeps its one-line
+ * ExperimentalWarning off the user's terminal: the experimental status is this file's business, not theirs.
+ */
+function quicApi(): Promise<QuicModule> {
+  loaded ??= (async () => {
+    const emit = process.emitWarning;
+    process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+      const text = typeof warning === "string" ? warning : warning.message;
+      if (/quic/i.test(text)) return;
+      (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
+    }) as typeof process.emitWarning;
+    try {
+      return (await import("node:quic")) as unknown as QuicModule;
+    } finally {
+      process.emitWarning = emit;
+    }
+  })();
+  return loaded;
+}
 
 /** ALPN of the direct channel over QUIC (RFC 7301); a peer offering anything else is refused in the handshake. */
 export const DIRECT_ALPN = "pvrlink-direct/1";
@@ -71,6 +91,7 @@ function remoteOf(session: QuicSessionApi): SocketAddressLike {
 /** Opens a QUIC server endpoint on host:port with the given certificate. */
 export async function listenQuic(o: QuicListenOptions): Promise<QuicServer> {
   const sessions = new Set<QuicSessionApi>();
+  const api = await quicApi();
   const endpoint = await api.listen(
     (session) => {
       sessions.add(session);
@@ -121,6 +142,7 @@ export interface QuicClient extends AsyncDisposable {
 export async function connectQuic(o: QuicConnectOptions): Promise<QuicClient> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const where = `${o.host}:${o.port}`;
+  const api = await quicApi();
   let session: QuicSessionApi;
   try {
     session = await api.connect(
