@@ -45,6 +45,7 @@ export async function acceptPunched(
       candidates: punchCandidates(mapping.answer),
       fingerprint: certificate.fingerprint,
       ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
+      ...(o.lowTtlPhaseMs !== undefined ? { lowTtlPhaseMs: o.lowTtlPhaseMs } : {}),
       ...(o.log ? { log: o.log } : {}),
     });
   } finally {

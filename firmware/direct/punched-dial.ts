@@ -18,6 +18,8 @@ export interface PunchedPathOptions {
   session: { id: string; key: string };
   /** Punch deadline (contract: about 3 s); the mapping exchange and QUIC handshake have their own. */
   deadlineMs?: number;
+  /** holePunch's low-TTL phase; benches set 0 to show what it is for. */
+  lowTtlPhaseMs?: number;
   log?: (message: string) => void;
 }
 
@@ -76,6 +78,7 @@ export async function openPunchedTransport(o: PunchedPathOptions): Promise<Punch
       key: punchKey(fromBase64url(o.session.key)),
       candidates: punchCandidates(mapping.answer),
       ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
+      ...(o.lowTtlPhaseMs !== undefined ? { lowTtlPhaseMs: o.lowTtlPhaseMs } : {}),
       ...(o.log ? { log: o.log } : {}),
     });
   } finally {

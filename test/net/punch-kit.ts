@@ -28,8 +28,8 @@ export interface PunchRunOptions {
   callee: Home;
   mib?: number;
   deadlineMs?: number;
-  /** Called once the caller reports ACCEPTED, before the data flows (e.g. to flush conntrack mid-transfer). */
-  onAccepted?: () => Promise<void>;
+  /** Passed to both sides' holePunch (0: no low-TTL phase, the control case). */
+  lowTtlPhaseMs?: number;
 }
 
 /** Starts a node rendezvous in the wan namespace for one session between dev_a (caller) and dev_b (callee). */
@@ -43,7 +43,13 @@ export async function runPunchPair(bed: NetBed, o: PunchRunOptions): Promise<Pun
     JSON.stringify({ devices: secrets, session: { id: session.id, caller: "dev_a", callee: "dev_b" } }),
   ]);
   const port = Number((await node.waitForLine(/^udp (\d+)$/))[1]);
-  const common = { node: { host: NODE_ADDR, port }, session, mib: o.mib ?? 1, deadlineMs: o.deadlineMs };
+  const common = {
+    node: { host: NODE_ADDR, port },
+    session,
+    mib: o.mib ?? 1,
+    deadlineMs: o.deadlineMs,
+    lowTtlPhaseMs: o.lowTtlPhaseMs,
+  };
   const callee = bed.runIn(o.callee.ns, [
     process.execPath,
     PEER,
@@ -69,7 +75,6 @@ export async function runPunchPair(bed: NetBed, o: PunchRunOptions): Promise<Pun
     run.remote = m[2]!;
     run.punchMs = Number(m[4]);
     run.acceptedMs = Number(m[5]);
-    await o.onAccepted?.();
     const sent = await caller.waitForLine(/^(sent (\d+) (\S+) (\d+)|failed (.*))$/, { timeoutMs: 60_000 });
     if (sent[5] !== undefined) {
       run.failure = sent[5];

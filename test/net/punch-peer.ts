@@ -30,6 +30,7 @@ interface PeerConfig {
   session: { id: string; key: string; password: string };
   mib?: number;
   deadlineMs?: number;
+  lowTtlPhaseMs?: number;
 }
 
 const CHUNK = 256 * 1024;
@@ -109,6 +110,7 @@ async function runCallee(c: PeerConfig) {
     session: c.session,
     listener,
     ...(c.deadlineMs !== undefined ? { deadlineMs: c.deadlineMs } : {}),
+    ...(c.lowTtlPhaseMs !== undefined ? { lowTtlPhaseMs: c.lowTtlPhaseMs } : {}),
   }).catch(fail);
   print(`punched ${path.remote.via} ${path.remote.address}:${path.remote.port} ${path.elapsedMs.toFixed(0)}`);
 }
@@ -122,6 +124,7 @@ async function runCaller(c: PeerConfig) {
     password: c.session.password,
     calleeId: c.peerId,
     ...(c.deadlineMs !== undefined ? { deadlineMs: c.deadlineMs } : {}),
+    ...(c.lowTtlPhaseMs !== undefined ? { lowTtlPhaseMs: c.lowTtlPhaseMs } : {}),
   }).catch(fail);
   const t = d.timings;
   print(
