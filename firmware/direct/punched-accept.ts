@@ -1,14 +1,10 @@
 /** @module The callee's punched path: session mapping, hole punch with its certificate's fingerprint, QUIC listener. */
 
-import { fromBase64url } from "../../crypto/random-token.ts";
 import { createSelfSignedCertificate } from "../../crypto/self-signed-certificate.ts";
-import { punchKey } from "../../protocol/punch-probe.ts";
 import type { DirectListener } from "./direct-listener.ts";
-import { holePunch, type PunchResult } from "./hole-punch.ts";
-import type { PunchedPathOptions } from "./punched-dial.ts";
-import { punchCandidates } from "./punched-dial.ts";
+import type { PunchResult } from "./hole-punch.ts";
+import { type PunchedPathOptions, punchSession } from "./punch-session.ts";
 import { listenQuic, type QuicServer } from "./quic-transport.ts";
-import { openSessionMapping } from "./session-mapping.ts";
 
 export interface PunchedAccept {
   server: QuicServer;
@@ -29,32 +25,11 @@ export async function acceptPunched(
   o: PunchedPathOptions & { listener: DirectListener },
 ): Promise<PunchedAccept> {
   const certificate = createSelfSignedCertificate("pvrlink", CERT_VALID_MS);
-  const mapping = await openSessionMapping({
-    node: o.node,
-    deviceId: o.deviceId,
-    secret: o.secret,
-    sessionId: o.session.id,
-  });
-  let path: PunchResult;
-  try {
-    path = await holePunch({
-      socket: mapping.socket,
-      role: "callee",
-      sessionId: o.session.id,
-      key: punchKey(fromBase64url(o.session.key)),
-      candidates: punchCandidates(mapping.answer),
-      fingerprint: certificate.fingerprint,
-      ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
-      ...(o.lowTtlPhaseMs !== undefined ? { lowTtlPhaseMs: o.lowTtlPhaseMs } : {}),
-      ...(o.log ? { log: o.log } : {}),
-    });
-  } finally {
-    await mapping.close();
-  }
+  const { local, path } = await punchSession(o, "callee", certificate.fingerprint);
   let idle: ReturnType<typeof setTimeout> | undefined;
   const server = await listenQuic({
-    host: mapping.local.address,
-    port: mapping.local.port,
+    host: local.address,
+    port: local.port,
     certificate,
     onSocket: (socket) => {
       clearTimeout(idle);

@@ -20,25 +20,42 @@ async function freeUdpPort(): Promise<number> {
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
+/** A direct-channel kit whose listener adopts the streams of a QUIC server with a fresh certificate. */
+async function quicCallee() {
+  const kit = await startKit();
+  const cert = createSelfSignedCertificate("pvrlink", 60_000);
+  const server = await listenQuic({
+    host: "127.0.0.1",
+    port: await freeUdpPort(),
+    certificate: cert,
+    onSocket: (s) => kit.listener.adopt(s),
+  });
+  return {
+    kit,
+    cert,
+    server,
+    connect: async (fingerprint = cert.fingerprint, localPort?: number) =>
+      connectQuic({
+        host: "127.0.0.1",
+        port: server.port,
+        localHost: "127.0.0.1",
+        localPort: localPort ?? (await freeUdpPort()),
+        fingerprint,
+      }),
+    [Symbol.asyncDispose]: async () => {
+      await server.close();
+      await kit[Symbol.asyncDispose]();
+    },
+  };
+}
+
 describe("QUIC transport", () => {
   test("connectQuic() carries the direct channel: REQUEST/ACCEPTED, 12 MiB clear data, CLOSE", async () => {
-    await using kit = await startKit();
-    const cert = createSelfSignedCertificate("pvrlink", 60_000);
-    await using server = await listenQuic({
-      host: "127.0.0.1",
-      port: await freeUdpPort(),
-      certificate: cert,
-      onSocket: (s) => kit.listener.adopt(s),
-    });
+    await using pair = await quicCallee();
+    const { kit, server } = pair;
     const t = kit.ticket();
     const localPort = await freeUdpPort();
-    await using client = await connectQuic({
-      host: "127.0.0.1",
-      port: server.port,
-      localHost: "127.0.0.1",
-      localPort,
-      fingerprint: cert.fingerprint,
-    });
+    await using client = await pair.connect(undefined, localPort);
     const socket = await client.openSocket();
     const conn = await dialDirect({ ...dialOptions(server.port, t), socket });
     const callee = await kit.nextAccepted();
@@ -62,22 +79,9 @@ describe("QUIC transport", () => {
   }, 30_000);
 
   test("connectQuic() rejects a server whose certificate is not the pinned one", async () => {
-    await using kit = await startKit();
-    const cert = createSelfSignedCertificate("pvrlink", 60_000);
+    await using pair = await quicCallee();
     const other = createSelfSignedCertificate("pvrlink", 60_000);
-    await using server = await listenQuic({
-      host: "127.0.0.1",
-      port: await freeUdpPort(),
-      certificate: cert,
-      onSocket: (s) => kit.listener.adopt(s),
-    });
-    const err = await connectQuic({
-      host: "127.0.0.1",
-      port: server.port,
-      localHost: "127.0.0.1",
-      localPort: await freeUdpPort(),
-      fingerprint: other.fingerprint,
-    }).catch((e: unknown) => e);
+    const err = await pair.connect(other.fingerprint).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DirectChannelError);
     expect((err as DirectChannelError).code).toBe("ERR_DIRECT_PEER_UNVERIFIED");
   });
@@ -97,22 +101,10 @@ describe("QUIC transport", () => {
   });
 
   test("a QUIC caller with the wrong session password is denied inside the stream", async () => {
-    await using kit = await startKit();
-    const cert = createSelfSignedCertificate("pvrlink", 60_000);
-    await using server = await listenQuic({
-      host: "127.0.0.1",
-      port: await freeUdpPort(),
-      certificate: cert,
-      onSocket: (s) => kit.listener.adopt(s),
-    });
+    await using pair = await quicCallee();
+    const { kit, server } = pair;
     const t = kit.ticket();
-    await using client = await connectQuic({
-      host: "127.0.0.1",
-      port: server.port,
-      localHost: "127.0.0.1",
-      localPort: await freeUdpPort(),
-      fingerprint: cert.fingerprint,
-    });
+    await using client = await pair.connect();
     const err = await dialDirect({
       ...dialOptions(server.port, { ...t, password: "wrong-password-0000000" }),
       socket: await client.openSocket(),
