@@ -169,7 +169,13 @@ export interface EndRequest {
   reason: string;
   bytesDirect?: number;
   bytesRelay?: number;
+  /** Which path carried bytesDirect (issue 15); absent when nothing went direct. */
+  directPath?: DirectPath;
 }
+
+/** The direct paths, in the order the caller prefers them: same LAN (punched), port forward (TCP), punched (QUIC). */
+export const DIRECT_PATHS = ["lan", "port-forward", "punched"] as const;
+export type DirectPath = (typeof DIRECT_PATHS)[number];
 
 export interface SessionStatus {
   id: string;
@@ -198,6 +204,8 @@ export interface AccountingEntry {
   durationMs: number;
   bytesDirect: number;
   bytesRelay: number;
+  /** The reporter's direct path, or null (nothing direct, or a reporter that predates issue 15). */
+  directPath: DirectPath | null;
   reason: string;
 }
 

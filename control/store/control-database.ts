@@ -102,6 +102,8 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX nonces_by_time ON nonces(seen_at);
   `,
+  // Issue 15: which path carried a reporter's direct bytes (lan, port-forward, punched); NULL when none.
+  `ALTER TABLE accounting ADD COLUMN direct_path TEXT;`,
 ];
 
 const COMPONENT = "control";

@@ -1,5 +1,6 @@
 /** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
 import type { Duplex } from "node:stream";
+import type { DirectPath } from "../../protocol/api-types.ts";
 import { DataFrameBatcher } from "./data-frame-batcher.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import { FrameReader, frameHeader, isClearFrame, MAX_DATA_BYTES } from "./direct-frame.ts";
@@ -35,6 +36,8 @@ export class DirectConnection implements AsyncDisposable {
   readonly remote: string;
   /** The authenticated peer's device id, set by the handshake. */
   peerId = "";
+  /** Which path carries this channel (issue 15), set by whoever opened it; accounting reports it. */
+  path: DirectPath | undefined;
   /** DATA payload bytes sent and received (what accounting reports as bytesDirect). */
   bytesSent = 0;
   bytesReceived = 0;

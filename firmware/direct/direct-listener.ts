@@ -183,6 +183,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
       return;
     }
     conn.peerId = first.id;
+    conn.path = "via" in socket ? socket.via : "port-forward";
     conn.setExpiry(ticket.expiresAt);
     const unwatch = o.tickets.watch(sessionId, (expiresAt) => {
       if (expiresAt === undefined) void conn.abort("ended");

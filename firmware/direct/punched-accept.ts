@@ -33,6 +33,7 @@ export async function acceptPunched(
     certificate,
     onSocket: (socket) => {
       clearTimeout(idle);
+      socket.via = path.remote.via === "lan" ? "lan" : "punched";
       socket.once("close", () => void server.close());
       o.listener.adopt(socket);
     },

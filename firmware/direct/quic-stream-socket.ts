@@ -26,6 +26,8 @@ const FULL_POLL_MS = 1;
 export class QuicStreamSocket extends Duplex {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** Set by the side that punched the path: a LAN address or a NAT mapping. */
+  via: "lan" | "punched" | undefined;
   readonly #stream: QuicStreamLike;
   #pumping = false;
   #resumeRead: (() => void) | undefined;

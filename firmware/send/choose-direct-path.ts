@@ -1,10 +1,11 @@
 /** @module The send's "choose direct path" step: TCP to the registered address and a punched QUIC path, best one wins. */
 import type { Duplex } from "node:stream";
+import type { DirectPath } from "../../protocol/api-types.ts";
 import { openSocket } from "../direct/direct-dial.ts";
 import { openPunchedTransport, type PunchedPathOptions } from "../direct/punched-dial.ts";
 
 /** Which path carried the direct part: the same LAN (punched to a LAN address), a port forward (TCP), a punched path. */
-export type DirectPathKind = "lan" | "port-forward" | "punched";
+export type DirectPathKind = DirectPath;
 
 /** Candidates in the order issue 15 asks for: same LAN, port forward, punched path (then the relay). */
 const RANK: Record<DirectPathKind, number> = { lan: 0, "port-forward": 1, punched: 2 };

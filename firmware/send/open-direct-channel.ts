@@ -65,6 +65,7 @@ export async function openDirectChannel(
       socket: chosen.socket,
     });
     result.directPath = chosen.kind;
+    conn.path = chosen.kind;
     return conn;
   } catch (err) {
     await chosen.close();

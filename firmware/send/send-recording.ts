@@ -332,6 +332,7 @@ async function reportEnd(
     await client.end(sessionId, {
       reason: reason.replace(/[^a-z0-9_:]/g, "_").slice(0, 64),
       bytesDirect: r.bytesDirect,
+      ...(r.directPath && r.bytesDirect > 0 ? { directPath: r.directPath } : {}),
       bytesRelay: r.bytesRelay,
     });
   } catch {

@@ -1,4 +1,5 @@
 /** @module What a send is asked to do (SendOptions), what it reports as it goes (SendEvent) and at the end (SendResult). */
+import type { DirectPath } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { SendPlan } from "./send-plan.ts";
 
@@ -35,7 +36,7 @@ export interface SendResult {
   /** Payload bytes sent on the direct channel (clear, authenticated). */
   bytesDirect: number;
   /** Which path carried bytesDirect: same LAN, port forward (TCP) or punched (QUIC); absent without one. */
-  directPath?: "lan" | "port-forward" | "punched";
+  directPath?: DirectPath;
   /** Sealed bytes uploaded to the node (relay stream encoding, framing and tags included). */
   bytesRelay: number;
   /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */

@@ -64,7 +64,10 @@ describe("pvrlink send through NAT routers without port forwards", () => {
       await expectFiledIdentical(s, summary.sha256);
       const acc = (await s.accounting()).filter((e) => e.sessionId === summary.sessionId);
       expect(acc.length).toBe(2);
-      for (const e of acc) expect(e.bytesDirect).toBe(summary.bytesDirect);
+      for (const e of acc) {
+        expect(e.bytesDirect).toBe(summary.bytesDirect);
+        expect(e.directPath).toBe("punched"); // both reporters: alice from her send, bob from his listener
+      }
     }, 60_000);
   }
 
@@ -91,6 +94,7 @@ describe("pvrlink send through NAT routers without port forwards", () => {
       await expectFiledIdentical(s, summary.sha256);
       for (const e of (await s.accounting()).filter((x) => x.sessionId === summary.sessionId)) {
         expect(e.bytesDirect).toBe(0);
+        expect(e.directPath).toBeNull();
       }
     }, 60_000);
   }
