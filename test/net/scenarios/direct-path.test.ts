@@ -78,6 +78,8 @@ describe("the direct path through NAT", () => {
     const summary = summaryOf(run.stdout);
     expect(summary.route).toBe("split");
     expect(summary.fallback).toBe(false);
+    // The port forward beats the punched path that both sides also opened (docs/protocol.md 13.4).
+    expect(summary.directPath).toBe("port-forward");
     expect(summary.bytesDirect).toBeGreaterThan(0);
     expect(summary.bytesRelay).toBeGreaterThan(0);
     // bob saw alice arrive from her router's public address: a real crossing of both NATs.
@@ -90,6 +92,7 @@ describe("the direct path through NAT", () => {
     for (const e of acc) {
       expect(e.reason).toBe("done");
       expect(e.bytesDirect).toBe(summary.bytesDirect);
+      expect(e.directPath).toBe("port-forward");
       expect(e.bytesRelay).toBeGreaterThan(0);
     }
   }, 60_000);
