@@ -162,6 +162,14 @@ export class NetBed implements AsyncDisposable {
     ];
   }
 
+  /**
+   * Every host by one number: 1..homes are the homes' hosts, then router 1's extra LAN hosts in order (with
+   * `homes: 1, lanHosts: 2`, host 2 is lanHost(2)): what a scenario that places recorders by number needs.
+   */
+  host(index: number): Home {
+    return index <= this.#homes.length ? this.home(index) : this.lanHost(index - this.#homes.length + 1);
+  }
+
   /** Host k (2..lanHosts) on router 1's LAN, beside home 1's host: same router, same subnet, no hairpinning. */
   lanHost(k: number): Home {
     const h = this.#extraHosts[k - 2];

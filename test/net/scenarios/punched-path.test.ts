@@ -99,6 +99,27 @@ describe("pvrlink send through NAT routers without port forwards", () => {
     }, 60_000);
   }
 
+  test("two recorders behind one router without hairpinning: the direct part goes over the LAN", async () => {
+    s = await Scenario.start({ udpTimeoutSec: 12, homes: 1, lanHosts: 2, unsolicited: "drop" });
+    await s.addRecorder("alice", 1);
+    const bob = await s.addRecorder("bob", 2);
+    await s.recorderOk("bob", ["permit", "add", "alice"]);
+    // Both register the one public address: the node cannot tell their LAN addresses apart from it.
+    expect((await s.device("bob")).registration?.address).toBe(s.bed.home(1).wanAddr);
+    const run = await s.recorderRun("alice", ["send", FILE, "--to", "bob", "--json"]);
+    expect(run.code).toBe(0);
+    const summary = summaryOf(run.stdout);
+    expect(summary.fallback).toBe(false);
+    expect(summary.directPath).toBe("lan");
+    expect(summary.bytesDirect).toBeGreaterThan(0);
+    expect(run.stdout).toContain(`direct path to bob: lan (quic ${s.bed.lanHost(2).lanAddr}:`);
+    expect(events(bob, "direct-accepted")[0]).toContain(`remote=${s.bed.home(1).lanAddr}:`);
+    await expectFiledIdentical(s, summary.sha256);
+    for (const e of (await s.accounting()).filter((x) => x.sessionId === summary.sessionId)) {
+      expect(e.directPath).toBe("lan");
+    }
+  }, 60_000);
+
   test("a conntrack flush on both routers mid-transfer: the copy still completes byte-identical", async () => {
     s = await twoHomes({ unsolicited: "drop" });
     const file = await s.randomFile("flush.bin", 96 * 1024 * 1024);

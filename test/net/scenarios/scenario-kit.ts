@@ -24,7 +24,7 @@ export interface RunResult {
 
 export interface ScenarioRecorder {
   name: string;
-  /** The home (1-based) whose LAN it runs in. */
+  /** The host it runs on (1-based, `NetBed.host()`: a home's host, or an extra host on router 1's LAN). */
   home: number;
   id: string;
   dataDir: string;
@@ -143,7 +143,7 @@ export class Scenario implements AsyncDisposable {
   /** Runs a pvrlink command in recorder NAME's home with its data dir. */
   recorderRun(name: string, args: string[]): Promise<RunResult> {
     const r = this.recorder(name);
-    return this.run(this.bed.home(r.home).ns, [...args, "--data", r.dataDir]);
+    return this.run(this.bed.host(r.home).ns, [...args, "--data", r.dataDir]);
   }
 
   /** Like recorderRun, but throws with the output unless the command exits 0. */
@@ -208,7 +208,7 @@ export class Scenario implements AsyncDisposable {
     const dataDir = join(this.root, name);
     const { token } = await this.admin<{ token: string }>("/enrollment-tokens", { method: "POST", body: {} });
     const r = await this.run(
-      this.bed.home(home).ns,
+      this.bed.host(home).ns,
       recorderEnrollArgs({ node: this.nodeUrl, udp: this.udp, token, name, dataDir }),
     );
     if (r.code !== 0) throw new Error(`recorder enroll ${name}: ${r.stderr || r.stdout}`);
@@ -238,7 +238,7 @@ export class Scenario implements AsyncDisposable {
       this.loadDir,
       ...args,
     ];
-    const proc = this.bed.runIn(this.bed.home(home).ns, [this.bin, ...runArgs], { label: name });
+    const proc = this.bed.runIn(this.bed.host(home).ns, [this.bin, ...runArgs], { label: name });
     const m = await proc.waitForLine(/^\{"direct":"[^"]+","device":"([^"]+)"/, { timeoutMs: 15_000 });
     const rec: ScenarioRecorder = { name, home, id: m[1] as string, dataDir, proc, runArgs };
     this.recorders.set(name, rec);
