@@ -39,6 +39,17 @@ export class QuicStreamSocket extends Duplex {
     this.remotePort = remote.port;
   }
 
+  /**
+   * Called when the QUIC connection under the stream is gone (idle timeout on a dead path, peer reset). Its
+   * stream does not always say so itself in Bun 1.4.5 (a blocked writer just stays full), so the owner of the
+   * session passes it on: a stream still open both ways then fails, which ends the direct channel with an error.
+   */
+  sessionGone(reason: string): void {
+    if (this.destroyed) return;
+    if (this.readableEnded && this.writableFinished) this.destroy();
+    else this.destroy(new Error(`QUIC connection lost: ${reason}`));
+  }
+
   /** TCP's Nagle switch has no QUIC meaning; present so TCP-shaped callers need no branch. */
   setNoDelay(_noDelay?: boolean): this {
     return this;

@@ -67,6 +67,15 @@ export const DIRECT_ALPN = "pvrlink-direct/1";
 /** SNI the client sends; the server has one identity, so the name only has to match on both sides. */
 const SERVER_NAME = "pvrlink";
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 3000;
+/**
+ * A path that dies for good (new wan address, a router that moved the mapping) must end the channel instead of
+ * hanging it: without an idle timeout Bun's node:quic kept a dead session open past 60 s (measured). Seconds, as
+ * the transport parameter takes them (RFC 9000 18.2 sends milliseconds; node:quic converts). PINGs every second
+ * keep a quiet but live path from idling out, and refresh NAT mappings as a side effect.
+ */
+const IDLE_TIMEOUT_SEC = 5;
+const KEEPALIVE_MS = 1000;
+const LIVENESS = { keepAlive: KEEPALIVE_MS, transportParams: { maxIdleTimeout: IDLE_TIMEOUT_SEC } };
 
 export interface QuicServer extends AsyncDisposable {
   readonly port: number;
@@ -99,6 +108,7 @@ export async function listenQuic(o: QuicListenOptions): Promise<QuicServer> {
       void session.closed.catch(() => {}).finally(() => sessions.delete(session));
       session.onstream = (stream) => {
         const socket = new QuicStreamSocket(stream, remoteOf(session));
+        followSession(session, socket);
         // The stream ends the session: one direct channel per QUIC connection.
         socket.once("close", () => void session.close().catch(() => {}));
         o.onSocket(socket);
@@ -109,6 +119,7 @@ export async function listenQuic(o: QuicListenOptions): Promise<QuicServer> {
       sni: { "*": { keys: [o.certificate.key], certs: [Buffer.from(o.certificate.pem)] } },
       alpn: [DIRECT_ALPN],
       handshakeTimeout: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      ...LIVENESS,
     },
   );
   const close = async () => {
@@ -155,6 +166,7 @@ export async function connectQuic(o: QuicConnectOptions): Promise<QuicClient> {
         // the pin below, which is stronger than a CA chain for a peer whose key came through the node.
         verifyPeer: "manual",
         handshakeTimeout: timeoutMs,
+        ...LIVENESS,
       },
     );
     session.onerror = () => {};
@@ -177,11 +189,22 @@ export async function connectQuic(o: QuicConnectOptions): Promise<QuicClient> {
     session.destroy();
   };
   return {
-    openSocket: async () =>
-      new QuicStreamSocket(await session.createBidirectionalStream(), remoteOf(session)),
+    openSocket: async () => {
+      const socket = new QuicStreamSocket(await session.createBidirectionalStream(), remoteOf(session));
+      followSession(session, socket);
+      return socket;
+    },
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Ends the socket when its QUIC connection ends (see QuicStreamSocket.sessionGone). */
+function followSession(session: QuicSessionApi, socket: QuicStreamSocket): void {
+  void session.closed.then(
+    () => socket.sessionGone("closed"),
+    (err: unknown) => socket.sessionGone(String(err)),
+  );
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
