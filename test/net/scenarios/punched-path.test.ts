@@ -5,6 +5,7 @@ import { ROOT } from "../../support/compiled-binary.ts";
 import { sha256File } from "../../support/left-behind.ts";
 import { summaryOf } from "../../support/send-summary.ts";
 import type { NetBedOptions } from "../net-bed.ts";
+import { nft } from "../ns-admin.ts";
 import { waitFor } from "../run-in.ts";
 import { events, Scenario } from "./scenario-kit.ts";
 
@@ -142,5 +143,41 @@ describe("pvrlink send through NAT routers without port forwards", () => {
     const summary = summaryOf(run.stdout);
     await expectFiledIdentical(s, summary.sha256, file);
     expect(summary.bytesDirect + summary.bytesRelayPayload).toBeGreaterThanOrEqual(96 * 1024 * 1024);
+  }, 90_000);
+
+  test("the punched path dies for good mid-transfer: the send fails clearly within seconds, nothing half-filed", async () => {
+    const sc = await twoHomes({ unsolicited: "drop" });
+    s = sc;
+    const file = await sc.randomFile("dead.bin", 512 * 1024 * 1024);
+    const bob = sc.recorder("bob");
+    const started = performance.now();
+    const send = sc.recorderRun("alice", ["send", file, "--to", "bob", "--json"]);
+    await waitFor(
+      "bob to accept the punched channel",
+      async () => events(bob, "direct-accepted").length > 0,
+      {
+        timeoutMs: 20_000,
+        intervalMs: 20,
+      },
+    );
+    // From now on bob's router drops every UDP packet from alice's side: the punched path is gone for good.
+    await nft(
+      sc.bed.home(2).routerNs,
+      `insert rule ip pvrfilter forward ip saddr ${sc.bed.home(1).wanNet} meta l4proto udp drop\n`,
+    );
+    const run = await send;
+    expect(run.code).not.toBe(0);
+    const summary = summaryOf(run.stdout);
+    expect(summary.ok).toBe(false);
+    // Whichever side notices first: alice's channel (5 s QUIC idle timeout) or bob's, whose end report comes
+    // back to alice as the node's end trigger.
+    expect(["direct_failed", "session_ended"]).toContain(summary.code ?? "");
+    // QUIC's 5 s idle timeout ends it, not the session lease.
+    expect(performance.now() - started).toBeLessThan(30_000);
+    expect((await sc.library("bob")).some((r) => r.name === "dead.bin")).toBe(false);
+    await waitFor(
+      "bob's unfinished file to be removed",
+      async () => (await s.incomingLeftovers("bob")).length === 0,
+    );
   }, 90_000);
 });
