@@ -177,7 +177,7 @@ describe("pvrlink send through NAT routers without port forwards", () => {
     expect((await sc.library("bob")).some((r) => r.name === "dead.bin")).toBe(false);
     await waitFor(
       "bob's unfinished file to be removed",
-      async () => (await s.incomingLeftovers("bob")).length === 0,
+      async () => (await sc.incomingLeftovers("bob")).length === 0,
     );
   }, 90_000);
 });
