@@ -16,8 +16,9 @@ import { openInput } from "../files/recording-file.ts";
 import { Library, type ProtectionMode, parseProtection } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
+import { shouldResendThroughRelay } from "../send/resend-through-relay.ts";
 import { planSend } from "../send/send-plan.ts";
-import { type SendResult, sendRecording } from "../send/send-recording.ts";
+import { type SendOptions, type SendResult, sendRecording } from "../send/send-recording.ts";
 
 const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection seed|pattern]
                    [--json] [--quiet] [--data DIR]
@@ -119,7 +120,7 @@ export const command: Command = {
       else process.stderr.write(`${mode === "tty" ? "\r\x1b[K" : ""}${message}\n`);
     };
     say("plan", describePlan(plan));
-    const result = await sendRecording({
+    const options: SendOptions = {
       client,
       deviceId: cred.id,
       deviceName: cred.name,
@@ -133,7 +134,24 @@ export const command: Command = {
         if (e.type === "progress") progress.update(e.done);
         else say("log", e.message);
       },
-    });
+    };
+    let result = await sendRecording(options);
+    if (shouldResendThroughRelay(result)) {
+      // The callee dropped the partial file with the broken channel: a new session, everything sealed via the node.
+      say(
+        "log",
+        `the direct path to ${values.to} broke mid-transfer (${result.message}); sending it again through the node, encrypted`,
+      );
+      const first = result;
+      result = await sendRecording({ ...options, relayOnly: true });
+      result.firstAttempt = {
+        ...(first.sessionId ? { sessionId: first.sessionId } : {}),
+        ...(first.code ? { code: first.code } : {}),
+        message: first.message,
+        ...(first.directPath ? { directPath: first.directPath } : {}),
+        bytesDirect: first.bytesDirect,
+      };
+    }
     if (result.ok) progress.finish(plan.size);
     printSummary(result, json);
     return result.ok ? EXIT_OK : EXIT_INPUT;
@@ -216,6 +234,12 @@ function printSummary(r: SendResult, json: boolean): void {
       `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated${r.directPath ? `; path ${r.directPath}` : ""})`,
       `  through the node, encrypted: ${formatBytes(r.bytesRelay)} sealed (${r.bytesRelayPayload} payload bytes)`,
     );
+    if (r.firstAttempt) {
+      const f = r.firstAttempt;
+      lines.push(
+        `  first attempt: the ${f.directPath ?? "direct"} path broke after ${formatBytes(f.bytesDirect)} direct (${f.code ?? "failed"}); sent again through the node`,
+      );
+    }
     if (r.iPictures !== undefined) lines.push(`  I-pictures protected: ${r.iPictures}`);
     if (r.protection === "pattern")
       lines.push(

@@ -30,6 +30,11 @@ export async function openDirectChannel(
   const { session, callee, result } = s;
   const log = (message: string) => o.onEvent?.({ type: "log", message });
   const timeoutMs = o.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
+  if (o.relayOnly) {
+    result.fallback = true;
+    result.fallbackReason = "the direct path broke in the first attempt";
+    return undefined;
+  }
   const { chosen, failures } = await chooseDirectPath({
     ...(s.target ? { forward: s.target } : {}),
     ...(o.punch && !o.dialOverride

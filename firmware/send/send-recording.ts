@@ -273,6 +273,8 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
     }
     if (result.code === "session_ended") result.forcedEnd = true;
     if (conn) await conn.abort(result.forcedEnd ? "ended" : "error").catch(() => {});
+    // The end report carries what went direct before the failure (the finally below would set it too late).
+    if (conn) result.bytesDirect = conn.bytesSent;
     for (const l of live) await l.attempt.finish();
     if (!result.forcedEnd) await reportEnd(client, session.id, `failed: ${result.code}`, result);
     else await reportEnd(client, session.id, "ended", result);

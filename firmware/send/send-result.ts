@@ -18,6 +18,8 @@ export interface SendOptions {
   /** Replaces the callee's registered address (tests route the direct channel through a proxy). */
   dialOverride?: { host: string; port: number };
   onEvent?: (e: SendEvent) => void;
+  /** Skips every direct path: the second attempt after a direct path broke mid-transfer (resend-through-relay.ts). */
+  relayOnly?: boolean;
   /** Enables the punched path: the node's UDP endpoint and this device's secret (for the session binding). */
   punch?: { node: { host: string; port: number }; secret: Uint8Array };
 }
@@ -37,6 +39,14 @@ export interface SendResult {
   bytesDirect: number;
   /** Which path carried bytesDirect: same LAN, port forward (TCP) or punched (QUIC); absent without one. */
   directPath?: DirectPath;
+  /** Set on a relay-only second attempt: how the first, direct one broke (its session, path and direct bytes). */
+  firstAttempt?: {
+    sessionId?: string;
+    code?: string;
+    message: string;
+    directPath?: DirectPath;
+    bytesDirect: number;
+  };
   /** Sealed bytes uploaded to the node (relay stream encoding, framing and tags included). */
   bytesRelay: number;
   /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */
