@@ -33,6 +33,18 @@ async function expectFiledIdentical(sc: Scenario, sha: string, file = FILE): Pro
   expect(await sc.incomingLeftovers("bob")).toEqual([]);
 }
 
+/** Starts alice's send of an n-MiB random file to bob and returns once bob accepted the punched channel. */
+async function sendUnderWay(sc: Scenario, name: string, mib: number) {
+  const file = await sc.randomFile(name, mib * 1024 * 1024);
+  const bob = sc.recorder("bob");
+  const send = sc.recorderRun("alice", ["send", file, "--to", "bob", "--json"]);
+  await waitFor("bob to accept the punched channel", async () => events(bob, "direct-accepted").length > 0, {
+    timeoutMs: 20_000,
+    intervalMs: 20,
+  });
+  return { file, bob, send };
+}
+
 /** The punch time alice's send logged: `direct path to bob: punched (quic ..., punched in N ms)`. */
 function punchMs(stderr: string): number {
   const m = /direct path to bob: punched \(quic [\d.]+:\d+, punched in (\d+) ms\)/.exec(stderr);
@@ -122,43 +134,24 @@ describe("pvrlink send through NAT routers without port forwards", () => {
   }, 60_000);
 
   test("a conntrack flush on both routers mid-transfer: the copy still completes byte-identical", async () => {
-    s = await twoHomes({ unsolicited: "drop" });
-    const file = await s.randomFile("flush.bin", 96 * 1024 * 1024);
-    const bob = s.recorder("bob");
-    const send = s.recorderRun("alice", ["send", file, "--to", "bob", "--json"]);
+    const sc = await twoHomes({ unsolicited: "drop" });
+    s = sc;
     // The direct channel is up once bob accepted it; flush then, while the data flows.
-    await waitFor(
-      "bob to accept the punched channel",
-      async () => events(bob, "direct-accepted").length > 0,
-      {
-        timeoutMs: 20_000,
-        intervalMs: 20,
-      },
-    );
-    await Promise.all([s.bed.flushConntrack(1), s.bed.flushConntrack(2)]);
+    const { file, bob, send } = await sendUnderWay(sc, "flush.bin", 96);
+    await Promise.all([sc.bed.flushConntrack(1), sc.bed.flushConntrack(2)]);
     // Mid-transfer: both routers forgot every mapping while bob had not yet filed the file.
     expect(events(bob, "filed")).toEqual([]);
     const run = await send;
     expect(run.code).toBe(0);
     const summary = summaryOf(run.stdout);
-    await expectFiledIdentical(s, summary.sha256, file);
+    await expectFiledIdentical(sc, summary.sha256, file);
     expect(summary.bytesDirect + summary.bytesRelayPayload).toBeGreaterThanOrEqual(96 * 1024 * 1024);
   }, 90_000);
 
   test("the punched path dies for good mid-transfer: the recording is sent again through the relay, byte-identical", async () => {
     const sc = await twoHomes({ unsolicited: "drop" });
     s = sc;
-    const file = await sc.randomFile("dead.bin", 96 * 1024 * 1024);
-    const bob = sc.recorder("bob");
-    const send = sc.recorderRun("alice", ["send", file, "--to", "bob", "--json"]);
-    await waitFor(
-      "bob to accept the punched channel",
-      async () => events(bob, "direct-accepted").length > 0,
-      {
-        timeoutMs: 20_000,
-        intervalMs: 20,
-      },
-    );
+    const { file, send } = await sendUnderWay(sc, "dead.bin", 96);
     // From now on bob's router drops every UDP packet from alice's side: the punched path is gone for good.
     await nft(
       sc.bed.home(2).routerNs,
