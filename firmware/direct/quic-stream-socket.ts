@@ -46,7 +46,8 @@ export class QuicStreamSocket extends Duplex {
    */
   sessionGone(reason: string): void {
     if (this.destroyed) return;
-    if (this.readableEnded && this.writableFinished) this.destroy();
+    // Unowned (a losing candidate path nobody reads): nothing to tell, and an unheard 'error' would crash.
+    if ((this.readableEnded && this.writableFinished) || this.listenerCount("error") === 0) this.destroy();
     else this.destroy(new Error(`QUIC connection lost: ${reason}`));
   }
 

@@ -184,7 +184,10 @@ export async function connectQuic(o: QuicConnectOptions): Promise<QuicClient> {
       `Cannot trust ${where}: its certificate is not the one the session named`,
     );
   }
+  const sockets = new Set<QuicStreamSocket>();
   const close = async () => {
+    // Closed on purpose: its streams end quietly instead of failing as a lost connection.
+    for (const s of sockets) s.destroy();
     await Promise.race([session.close().catch(() => {}), Bun.sleep(1000)]);
     session.destroy();
   };
@@ -192,6 +195,8 @@ export async function connectQuic(o: QuicConnectOptions): Promise<QuicClient> {
     openSocket: async () => {
       const socket = new QuicStreamSocket(await session.createBidirectionalStream(), remoteOf(session));
       followSession(session, socket);
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
       return socket;
     },
     close,
