@@ -79,6 +79,10 @@ export async function startControlNode(
       ctx.keepalives.record(id, address, port, intervalSec);
     },
     onTriggerResend: () => ctx.metrics.triggersRetried.inc(),
+    sessionParties: (id) => {
+      const s = ctx.sessions.get(id);
+      return s && s.state === "active" && s.mode === "live" ? s : null;
+    },
     rateLimit:
       config.udpRateLimitPerSec > 0
         ? { perSecond: config.udpRateLimitPerSec, burst: Math.max(1, config.udpRateLimitBurst) }

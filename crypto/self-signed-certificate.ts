@@ -1,5 +1,6 @@
 /** @module A fresh ECDSA P-256 key pair and self-signed X.509 certificate for the control node's TLS, made with @peculiar/x509 over WebCrypto. */
 
+import { createHash, createPrivateKey, type KeyObject } from "node:crypto";
 import { randomBytes } from "./random-token.ts";
 import { x509 } from "./x509-library.ts";
 
@@ -56,4 +57,39 @@ export async function createSelfSignedCertificate(o: {
     cert: cert.toString("pem"),
     key: `-----BEGIN PRIVATE KEY-----\n${lines.join("\n")}\n-----END PRIVATE KEY-----\n`,
   };
+}
+
+/** A certificate for an endpoint that a peer pins by fingerprint (the punched path's QUIC listener). */
+export interface PinnedCertificate {
+  /** The private key, for the TLS stack (imported once from the PKCS#8 made above). */
+  readonly key: KeyObject;
+  /** The certificate, DER. */
+  readonly der: Uint8Array;
+  /** The certificate, PEM (RFC 7468), the form TLS stacks load. */
+  readonly pem: string;
+  /** SHA-256 of the DER, colon-separated upper-case hex (the form a TLS peer certificate reports). */
+  readonly fingerprint: string;
+}
+
+/** The colon-hex SHA-256 fingerprint of a DER certificate. */
+export function certificateFingerprint(der: Uint8Array): string {
+  const hex = createHash("sha256").update(der).digest("hex").toUpperCase();
+  return hex.match(/../g)!.join(":");
+}
+
+/**
+ * A fresh key and certificate valid for `validForMs` (at least a day, the X.509 library's unit), trusted by no
+ * issuer: a peer accepts it only by its fingerprint, learned over an authenticated channel.
+ */
+export async function createPinnedCertificate(
+  commonName: string,
+  validForMs: number,
+): Promise<PinnedCertificate> {
+  if (!(validForMs > 0)) throw new RangeError(`Cannot create certificate: validity ${validForMs} ms`);
+  const made = await createSelfSignedCertificate({
+    commonName,
+    validDays: Math.max(1, Math.ceil(validForMs / DAY_MS)),
+  });
+  const der = new Uint8Array(new x509.X509Certificate(made.cert).rawData);
+  return { key: createPrivateKey(made.key), der, pem: made.cert, fingerprint: certificateFingerprint(der) };
 }

@@ -186,7 +186,13 @@ export interface EndRequest {
   reason: string;
   bytesDirect?: number;
   bytesRelay?: number;
+  /** Which path carried bytesDirect (issue 15); absent when nothing went direct. */
+  directPath?: DirectPath;
 }
+
+/** The direct paths, in the order the caller prefers them: same LAN (punched), port forward (TCP), punched (QUIC). */
+export const DIRECT_PATHS = ["lan", "port-forward", "punched"] as const;
+export type DirectPath = (typeof DIRECT_PATHS)[number];
 
 export interface SessionStatus {
   id: string;
@@ -215,6 +221,8 @@ export interface AccountingEntry {
   durationMs: number;
   bytesDirect: number;
   bytesRelay: number;
+  /** The reporter's direct path, or null (nothing direct, or a reporter that predates issue 15). */
+  directPath: DirectPath | null;
   reason: string;
   /**
    * What the node did not take on trust (issue 21 item 4): bytesRelay is capped at what the node itself carried,

@@ -55,6 +55,20 @@ export const ATTR_PVRLINK_TIMESTAMP = 0xfd70;
 /** Keepalive interval the device announces, seconds as an unsigned 32-bit integer. */
 export const ATTR_PVRLINK_INTERVAL = 0xfd71;
 
+/**
+ * pvrlink session-binding attributes (docs/nat.md "Per-session mappings"). PVRLINK-SESSION is
+ * comprehension-required (Expert Review block 0x4000-0x7FFF, RFC 8489 18.3): a node that does not know it answers
+ * 420 instead of taking the request for a keepalive and moving the device's trigger mapping to a session socket.
+ */
+/** The session id the request binds a mapping to, UTF-8 text. */
+export const ATTR_PVRLINK_SESSION = 0x7d72;
+/** The sender's own (LAN) address of its session socket, XOR-encoded like XOR-MAPPED-ADDRESS. */
+export const ATTR_PVRLINK_LOCAL_ADDRESS = 0xfd73;
+/** In a response: the session peer's mapping as the node saw it, XOR-encoded. */
+export const ATTR_PVRLINK_PEER_ADDRESS = 0xfd74;
+/** In a response: the peer's LAN address, sent only when both mappings share one public address (same router). */
+export const ATTR_PVRLINK_PEER_LOCAL_ADDRESS = 0xfd75;
+
 /** HMAC-SHA1 value length of MESSAGE-INTEGRITY (RFC 8489 14.5). */
 export const MESSAGE_INTEGRITY_BYTES = 20;
 /** Full HMAC-SHA256 value length of MESSAGE-INTEGRITY-SHA256; truncation to 16..32 in steps of 4 is allowed (RFC 8489 14.6). */
@@ -76,5 +90,7 @@ export const FAMILY_IPV6 = 0x02;
 /** ERROR-CODE values used here (RFC 8489 14.8). */
 export const ERROR_BAD_REQUEST = 400;
 export const ERROR_UNAUTHENTICATED = 401;
+/** Forbidden (RFC 8656 18 registers it for STUN): authenticated, but not a party of the named session. */
+export const ERROR_FORBIDDEN = 403;
 export const ERROR_UNKNOWN_ATTRIBUTE = 420;
 export const ERROR_SERVER_ERROR = 500;

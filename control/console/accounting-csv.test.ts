@@ -30,14 +30,16 @@ test("accountingCsv() writes a header and one CRLF line per entry with names and
         durationMs: 90_000,
         bytesDirect: 10,
         bytesRelay: 20,
+        directPath: "punched",
         reason: "done, ok",
+        note: "bytes_direct is the reporter's claim",
       },
     ],
     (id) => (id === "dev_a" ? "alice" : "bob"),
   );
   expect(csv.split("\r\n")).toEqual([
-    "session,reporter,caller,callee,started_utc,ended_utc,duration_s,bytes_direct,bytes_relay,reason",
-    'ses_1,admin,alice,bob,2026-01-01T00:00:00.000Z,2026-01-01T00:01:30.000Z,90,10,20,"done, ok"',
+    "session,reporter,caller,callee,started_utc,ended_utc,duration_s,bytes_direct,bytes_relay,direct_path,reason,note",
+    'ses_1,admin,alice,bob,2026-01-01T00:00:00.000Z,2026-01-01T00:01:30.000Z,90,10,20,punched,"done, ok",bytes_direct is the reporter\'s claim',
     "",
   ]);
 });

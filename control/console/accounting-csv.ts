@@ -11,7 +11,9 @@ const HEADER = [
   "duration_s",
   "bytes_direct",
   "bytes_relay",
+  "direct_path",
   "reason",
+  "note",
 ];
 
 /**
@@ -38,7 +40,9 @@ export function accountingCsv(rows: readonly AccountingEntry[], nameOf: (id: str
         Math.round(r.durationMs / 1000),
         r.bytesDirect,
         r.bytesRelay,
+        r.directPath ?? "",
         r.reason,
+        r.note ?? "",
       ]
         .map(csvField)
         .join(","),

@@ -1,8 +1,9 @@
 /** @module QUERY, the callee's pending sessions, and the lease (extend, end, status): seed A FIG. 5, seed B FIG. 4A/4B and FIG. 16. */
 import { Hono } from "hono";
-import type { PendingSession } from "../../protocol/api-types.ts";
+import { DIRECT_PATHS, type DirectPath, type PendingSession } from "../../protocol/api-types.ts";
+import { badRequest } from "../errors/api-error.ts";
 import type { DeviceEnv } from "../http/device-auth.ts";
-import { onlyFields, optBool, optInt, parseJsonObject, reqString } from "../http/json-body.ts";
+import { onlyFields, optBool, optInt, optString, parseJsonObject, reqString } from "../http/json-body.ts";
 import type { QueryService } from "../query/query-service.ts";
 import type { TriggerPort } from "../query/trigger-port.ts";
 import { REVOKED, type SessionStore } from "../store/session-store.ts";
@@ -50,17 +51,22 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
   // Seed B FIG. 16: an end notification goes into the accounting log; the other peer gets an `end` trigger.
   app.post("/sessions/:id/end", (c) => {
     const o = parseJsonObject(c.get("body"));
-    onlyFields(o, ["reason", "bytesDirect", "bytesRelay"]);
+    onlyFields(o, ["reason", "bytesDirect", "bytesRelay", "directPath"]);
     const reason = reqString(o, "reason", 200);
     const bytesDirect = optInt(o, "bytesDirect", 0, MAX_BYTES) ?? 0;
     const bytesRelay = optInt(o, "bytesRelay", 0, MAX_BYTES) ?? 0;
     const me = c.get("deviceId");
     const id = c.req.param("id");
     d.sessions.statusFor(me, id); // 404 for anyone but the two peers
+    const directPath = optString(o, "directPath", 20);
+    if (directPath !== undefined && !(DIRECT_PATHS as readonly string[]).includes(directPath)) {
+      throw badRequest("directPath", `must be one of ${DIRECT_PATHS.join(", ")}`);
+    }
     const { endedNow, summary } = d.sessions.end(me, id, reason, bytesDirect, bytesRelay);
     // The callee's own (device-held) list dropped the caller: the session is revoked, not just ended, so its
     // spool data and undelivered grant go too (issue 21 item 3).
     if (reason === REVOKED && me === summary.calleeId) d.sessions.revoke(id);
+    if (directPath !== undefined) d.sessions.setDirectPath(id, me, directPath as DirectPath);
     if (endedNow) {
       const other = summary.callerId === me ? summary.calleeId : summary.callerId;
       void d.triggers

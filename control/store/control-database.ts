@@ -133,6 +133,8 @@ export const MIGRATIONS: readonly string[] = [
   // The operator's console and CLI disable a device without removing it (issue 18): it keeps its name
   // and history, and its secret stops authenticating until enabled again.
   `ALTER TABLE devices ADD COLUMN disabled_at INTEGER;`,
+  // Issue 15: which path carried a reporter's direct bytes (lan, port-forward, punched); NULL when none.
+  `ALTER TABLE accounting ADD COLUMN direct_path TEXT;`,
 ];
 
 const COMPONENT = "control";

@@ -82,6 +82,18 @@ describe("SessionStore", () => {
     );
   });
 
+  test("setDirectPath() records the reporter's direct path; entries without one read null", () => {
+    const g = sessions.issue(a, b, "live", 0, 1000);
+    sessions.end(a, g.id, "done", 10, 20, 5000);
+    sessions.end(b, g.id, "done", 10, 0, 5000);
+    sessions.setDirectPath(g.id, a, "punched");
+    const log = sessions.accounting({ device: a }).filter((e) => e.sessionId === g.id);
+    expect(log.map((e) => [e.reporter, e.directPath])).toEqual([
+      [a, "punched"],
+      [b, null],
+    ]);
+  });
+
   test("end() logs each reporter once and ends the session on the first report", () => {
     const g = sessions.issue(a, b, "live", 0, 1000);
     sessions.addRelayBytes(g.id, 20);

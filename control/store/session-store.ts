@@ -5,6 +5,7 @@ import { randomToken, toBase64url } from "../../crypto/random-token.ts";
 import type {
   AccountingEntry,
   AdminSession,
+  DirectPath,
   SessionGrant,
   SessionMode,
   SessionState,
@@ -314,6 +315,15 @@ export class SessionStore {
     return rows.map((r) => ({ ...this.toStatus(r), bytesRelayNode: r.bytes_relay_node }));
   }
 
+  /** Adds the path that carried a reporter's direct bytes to its accounting entry (after end()). */
+  setDirectPath(id: string, reporter: string, path: DirectPath): void {
+    this.db.run("UPDATE accounting SET direct_path = ? WHERE session_id = ? AND reporter = ?", [
+      path,
+      id,
+      reporter,
+    ]);
+  }
+
   /** The accounting log, filtered by device (as caller or callee) and by end time [from, to). */
   accounting(
     q: { device?: string | undefined; from?: number | undefined; to?: number | undefined },
@@ -322,7 +332,7 @@ export class SessionStore {
     const from = q.from ?? 0;
     const to = q.to ?? Number.MAX_SAFE_INTEGER;
     const cols =
-      "session_id AS sessionId, reporter, caller_id AS callerId, callee_id AS calleeId, started_at AS startedAt, ended_at AS endedAt, duration_ms AS durationMs, bytes_direct AS bytesDirect, bytes_relay AS bytesRelay, reason, note";
+      "session_id AS sessionId, reporter, caller_id AS callerId, callee_id AS calleeId, started_at AS startedAt, ended_at AS endedAt, duration_ms AS durationMs, bytes_direct AS bytesDirect, bytes_relay AS bytesRelay, reason, note, direct_path AS directPath";
     if (q.device !== undefined) {
       return this.db
         .query<AccountingEntry, [string, number, number, number]>(

@@ -6,7 +6,13 @@ import {
   MAX_KEEPALIVE_INTERVAL_SEC,
   MIN_KEEPALIVE_INTERVAL_SEC,
 } from "../../protocol/keepalive-request.ts";
-import { encodeXorMappedAddress, toTransportAddress } from "../../protocol/stun-address.ts";
+import { SESSION_ID_MAX_BYTES } from "../../protocol/session-binding.ts";
+import {
+  decodeXorMappedAddress,
+  encodeXorMappedAddress,
+  type TransportAddress,
+  toTransportAddress,
+} from "../../protocol/stun-address.ts";
 import {
   decodeText,
   decodeU32,
@@ -22,6 +28,10 @@ import {
   ATTR_MESSAGE_INTEGRITY,
   ATTR_MESSAGE_INTEGRITY_SHA256,
   ATTR_PVRLINK_INTERVAL,
+  ATTR_PVRLINK_LOCAL_ADDRESS,
+  ATTR_PVRLINK_PEER_ADDRESS,
+  ATTR_PVRLINK_PEER_LOCAL_ADDRESS,
+  ATTR_PVRLINK_SESSION,
   ATTR_PVRLINK_TIMESTAMP,
   ATTR_SOFTWARE,
   ATTR_UNKNOWN_ATTRIBUTES,
@@ -32,6 +42,7 @@ import {
   CLASS_ERROR,
   CLASS_REQUEST,
   ERROR_BAD_REQUEST,
+  ERROR_FORBIDDEN,
   ERROR_UNAUTHENTICATED,
   ERROR_UNKNOWN_ATTRIBUTE,
   METHOD_BINDING,
@@ -46,9 +57,15 @@ import {
   type StunMessage,
 } from "../../protocol/stun-message.ts";
 import { ReplayCache } from "./replay-cache.ts";
+import type { RendezvousAnswer } from "./session-rendezvous.ts";
 
 /** Comprehension-required attributes a Binding Request may carry without earning a 420 (RFC 8489 7.3.1). */
-const KNOWN_REQUIRED = new Set([ATTR_USERNAME, ATTR_MESSAGE_INTEGRITY, ATTR_MESSAGE_INTEGRITY_SHA256]);
+const KNOWN_REQUIRED = new Set([
+  ATTR_USERNAME,
+  ATTR_MESSAGE_INTEGRITY,
+  ATTR_MESSAGE_INTEGRITY_SHA256,
+  ATTR_PVRLINK_SESSION,
+]);
 /** SOFTWARE value the node puts in responses (RFC 8489 14.14). */
 const SOFTWARE = encodeText("pvrlink-control");
 
@@ -57,6 +74,7 @@ function bindingSuccess(
   msg: StunMessage,
   mapped: Parameters<typeof encodeXorMappedAddress>[0],
   auth: { integritySha256Key?: Uint8Array; fingerprint: boolean },
+  extra: Array<{ type: number; value: Uint8Array }> = [],
 ): Uint8Array {
   return encodeStunMessage({
     type: BINDING_SUCCESS,
@@ -64,6 +82,7 @@ function bindingSuccess(
     attributes: [
       { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
       { type: ATTR_SOFTWARE, value: SOFTWARE },
+      ...extra,
     ],
     ...auth,
   });
@@ -77,12 +96,21 @@ export interface Registration {
   readonly intervalSec: number;
 }
 
+/** Records a session binding and returns the peer's addresses, or null if the device is no party to the session. */
+export type SessionBinder = (
+  deviceId: string,
+  sessionId: string,
+  seen: { mapped: TransportAddress; local?: TransportAddress; now: number },
+) => RendezvousAnswer | null;
+
 /** What the handler decided: the datagram to send back (if any), the registration (if authenticated), and why. */
 export interface KeepaliveOutcome {
   readonly reply: Uint8Array | null;
   readonly registration: Registration | null;
   /** Short reason for logs; never contains key material. */
   readonly note: string;
+  /** Set for an authenticated session binding (never a keepalive: it moves no trigger mapping). */
+  readonly sessionBinding?: { deviceId: string; sessionId: string };
 }
 
 /**
@@ -95,10 +123,16 @@ export class KeepaliveHandler {
   /** Derived STUN keys of devices that have authenticated, so a steady keepalive costs one HMAC, not HKDF + lookup. */
   readonly #keys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
   readonly #maxCachedKeys: number;
+  #bindSession: SessionBinder | undefined;
 
   constructor(lookupSecret: (deviceId: string) => Uint8Array | null, maxCachedKeys = 200_000) {
     this.#lookupSecret = lookupSecret;
     this.#maxCachedKeys = maxCachedKeys;
+  }
+
+  /** Enables session bindings (PVRLINK-SESSION); without a binder they are refused as 403. */
+  set sessionBinder(binder: SessionBinder | undefined) {
+    this.#bindSession = binder;
   }
 
   handle(bytes: Uint8Array, address: string, port: number, now: number): KeepaliveOutcome {
@@ -158,6 +192,9 @@ export class KeepaliveHandler {
     const txKey = Buffer.from(msg.transactionId).toString("base64url");
     if (!this.#replays.admit(deviceId, txKey, now))
       return deny("replayed transaction", "Replayed Transaction");
+    const sessionAttr = findAttribute(msg, ATTR_PVRLINK_SESSION);
+    if (sessionAttr)
+      return this.#sessionBinding(msg, { deviceId, key, mapped, sessionAttr: sessionAttr.value, now });
     let intervalSec = DEFAULT_KEEPALIVE_INTERVAL_SEC;
     const ivAttr = findAttribute(msg, ATTR_PVRLINK_INTERVAL);
     if (ivAttr) {
@@ -173,6 +210,47 @@ export class KeepaliveHandler {
       reply,
       registration: { deviceId, address: mapped.address, port: mapped.port, intervalSec },
       note: "authenticated keepalive",
+    };
+  }
+
+  #sessionBinding(
+    msg: StunMessage,
+    o: { deviceId: string; key: Uint8Array; mapped: TransportAddress; sessionAttr: Uint8Array; now: number },
+  ): KeepaliveOutcome {
+    const forbid = (note: string) => this.#error(msg, ERROR_FORBIDDEN, "Forbidden", true, note);
+    let sessionId: string;
+    let local: TransportAddress | undefined;
+    try {
+      sessionId = decodeText(o.sessionAttr, SESSION_ID_MAX_BYTES);
+      const localAttr = findAttribute(msg, ATTR_PVRLINK_LOCAL_ADDRESS);
+      local = localAttr ? decodeXorMappedAddress(localAttr.value, msg.transactionId) : undefined;
+    } catch {
+      return this.#error(msg, ERROR_BAD_REQUEST, "Bad Request", true, "bad session binding attribute");
+    }
+    const answer = this.#bindSession?.(o.deviceId, sessionId, {
+      mapped: o.mapped,
+      ...(local ? { local } : {}),
+      now: o.now,
+    });
+    if (!answer) return forbid("session binding for a session the device is not in");
+    const extra: Array<{ type: number; value: Uint8Array }> = [];
+    if (answer.peer) {
+      extra.push({
+        type: ATTR_PVRLINK_PEER_ADDRESS,
+        value: encodeXorMappedAddress(answer.peer, msg.transactionId),
+      });
+    }
+    if (answer.peerLocal) {
+      extra.push({
+        type: ATTR_PVRLINK_PEER_LOCAL_ADDRESS,
+        value: encodeXorMappedAddress(answer.peerLocal, msg.transactionId),
+      });
+    }
+    return {
+      reply: bindingSuccess(msg, o.mapped, { integritySha256Key: o.key, fingerprint: true }, extra),
+      registration: null,
+      note: "session binding",
+      sessionBinding: { deviceId: o.deviceId, sessionId },
     };
   }
 

@@ -11,6 +11,7 @@ import {
   verifyTriggerAck,
 } from "../../protocol/trigger-datagram.ts";
 import { KeepaliveHandler } from "./keepalive-handler.ts";
+import { type SessionPartiesLookup, SessionRendezvous } from "./session-rendezvous.ts";
 import { DEFAULT_UDP_RATE_LIMIT, type RateLimit, SourceRateLimiter } from "./source-rate-limiter.ts";
 
 /** Returns the device SECRET (subkeys are derived here with crypto/hmac.ts deriveKey), or null if unknown. */
@@ -58,6 +59,8 @@ export interface UdpEndpointOptions {
   now?: () => number;
   /** Called on each resend of a trigger awaiting its ACK (the node counts retries for /metrics). */
   onTriggerResend?: () => void;
+  /** The parties of an active session; enables session bindings for hole punching (session-rendezvous.ts). */
+  sessionParties?: SessionPartiesLookup;
 }
 
 export class UdpEndpoint {
@@ -75,12 +78,24 @@ export class UdpEndpoint {
   #suppressed = 0;
   #closed = false;
   /** Counters for tests, status pages and benches. */
-  readonly stats = { datagrams: 0, keepalives: 0, plainBindings: 0, dropped: 0, rateLimited: 0, acks: 0 };
+  readonly stats = {
+    datagrams: 0,
+    keepalives: 0,
+    plainBindings: 0,
+    sessionBindings: 0,
+    dropped: 0,
+    rateLimited: 0,
+    acks: 0,
+  };
 
   private constructor(opts: UdpEndpointOptions, transport: UdpTransport) {
     this.#opts = opts;
     this.#transport = transport;
     this.#handler = new KeepaliveHandler(opts.lookupSecret);
+    if (opts.sessionParties) {
+      const rendezvous = new SessionRendezvous(opts.sessionParties);
+      this.#handler.sessionBinder = (deviceId, sessionId, seen) => rendezvous.bind(deviceId, sessionId, seen);
+    }
     this.#limiter =
       opts.rateLimit === false ? null : new SourceRateLimiter(opts.rateLimit ?? DEFAULT_UDP_RATE_LIMIT);
     this.#now = opts.now ?? Date.now;
@@ -160,6 +175,7 @@ export class UdpEndpoint {
       });
       this.#opts.onKeepalive(r.deviceId, r.address, r.port, r.intervalSec);
     } else if (out.note === "plain binding") this.stats.plainBindings++;
+    else if (out.sessionBinding) this.stats.sessionBindings++;
     else this.#log(`keepalive from ${address}:${port} not registered: ${out.note}`);
     if (out.reply) this.#transport.send(out.reply, port, address);
   }

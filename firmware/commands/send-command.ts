@@ -21,8 +21,9 @@ import { PeerPins } from "../peers/peer-pins.ts";
 import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
+import { shouldResendThroughRelay } from "../send/resend-through-relay.ts";
 import { planSend } from "../send/send-plan.ts";
-import { type SendResult, sendRecording } from "../send/send-recording.ts";
+import { type SendOptions, type SendResult, sendRecording } from "../send/send-recording.ts";
 
 const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection seed|pattern]
                    [--json] [--quiet] [--data DIR]
@@ -170,7 +171,12 @@ async function send(args: string[]): Promise<number> {
   process.once("SIGINT", onInterrupt);
   const peers = new PeerPins(config.dataDir);
   const me = await loadOrCreateIdentity(config.dataDir);
-  const sending = sendRecording({
+  // The same choice as the daemon's (recorder-command.ts): the credential's node.udp unless a flag overrides it.
+  const nodeUdp =
+    values["node-udp"] !== undefined || cred.nodeUdp === undefined
+      ? config.nodeUdp
+      : parseHostPort(cred.nodeUdp, "credential node.udp");
+  const options: SendOptions = {
     client,
     deviceId: cred.id,
     deviceName: cred.name,
@@ -178,6 +184,7 @@ async function send(args: string[]): Promise<number> {
     to,
     storeIfBusy: values["store-if-busy"] === true ? true : tty && !json ? () => askStore(to) : false,
     ...(direct ? { dialOverride: direct } : {}),
+    punch: { node: nodeUdp, secret: cred.secretBytes() },
     checkPeer: (callee) => peers.verdict(callee.name, callee.publicKey),
     transferKey: (s, callee) => transferKeyFor(me, s, { publicKey: callee.publicKey, role: "callee" }),
     onEvent: (e) => {
@@ -187,7 +194,14 @@ async function send(args: string[]): Promise<number> {
       progress.update(e.done);
       progress.phase(e.done >= plan.size ? `waiting for ${to} to verify` : "sending");
     },
-  });
+  };
+  const sending = sendWithRelayResend(options, (message) =>
+    // The callee dropped the partial file with the broken channel: a new session, everything sealed via the node.
+    say(
+      "log",
+      `the direct path to ${to} broke mid-transfer (${message}); sending it again through the node, encrypted`,
+    ),
+  );
   const result = await Promise.race([sending, interrupted]).finally(() => process.off("SIGINT", onInterrupt));
   progress.finish(
     result.ok ? plan.size : sent,
@@ -315,10 +329,16 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
       `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
       // Nothing direct (stored, secret, fallback) is said as such, not as "direct: 0 B".
       r.bytesDirect > 0
-        ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated)`
+        ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated${r.directPath ? `; path ${r.directPath}` : ""})`
         : "  direct: nothing (all of it sealed through the node)",
       `  through the node, encrypted: ${formatBytes(r.bytesRelay)} sealed (${r.bytesRelayPayload} payload bytes)`,
     );
+    if (r.firstAttempt) {
+      const f = r.firstAttempt;
+      lines.push(
+        `  first attempt: the ${f.directPath ?? "direct"} path broke after ${formatBytes(f.bytesDirect)} direct (${f.code ?? "failed"}); sent again through the node`,
+      );
+    }
     if (r.iPictures !== undefined) lines.push(`  I-pictures protected: ${r.iPictures}`);
     if (r.protection === "pattern" && r.bytesDirect > 0)
       lines.push(
@@ -328,4 +348,23 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
     if (r.forcedEnd) lines.push("  the session was ended by the node or the peer");
   }
   (r.ok ? process.stdout : process.stderr).write(`${lines.join("\n")}\n`);
+}
+
+/** Sends; when a direct path broke mid-transfer, sends once more through the relay only, in a new session. */
+async function sendWithRelayResend(
+  options: SendOptions,
+  announce: (message: string) => void,
+): Promise<SendResult> {
+  const first = await sendRecording(options);
+  if (!shouldResendThroughRelay(first)) return first;
+  announce(first.message);
+  const result = await sendRecording({ ...options, relayOnly: true });
+  result.firstAttempt = {
+    ...(first.sessionId ? { sessionId: first.sessionId } : {}),
+    ...(first.code ? { code: first.code } : {}),
+    message: first.message,
+    ...(first.directPath ? { directPath: first.directPath } : {}),
+    bytesDirect: first.bytesDirect,
+  };
+  return result;
 }

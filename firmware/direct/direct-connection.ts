@@ -1,7 +1,8 @@
 /** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { TAG_BYTES } from "../../crypto/aead.ts";
 import { AAD_ROOM_BYTES } from "../../crypto/chunk-tag.ts";
+import type { DirectPath } from "../../protocol/api-types.ts";
 import { DataFrameBatcher } from "./data-frame-batcher.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import {
@@ -17,7 +18,8 @@ import { type DirectMessage, decodeMessage, encodeMessage, type WireMessage } fr
 import { FrameCipher } from "./frame-cipher.ts";
 
 export interface DirectConnectionOptions {
-  socket: Socket;
+  /** A TCP socket, or a QUIC stream seen as one (quic-stream-socket.ts). */
+  socket: Duplex;
   /** The per-connection key (see deriveConnectionKey). */
   key: CryptoKey;
   sessionId: string;
@@ -47,6 +49,8 @@ export class DirectConnection implements AsyncDisposable {
   readonly remote: string;
   /** The authenticated peer's device id, set by the handshake. */
   peerId = "";
+  /** Which path carries this channel (issue 15), set by whoever opened it; accounting reports it. */
+  path: DirectPath | undefined;
   /** DATA payload bytes sent and received (what accounting reports as bytesDirect). */
   bytesSent = 0;
   bytesReceived = 0;
@@ -61,7 +65,7 @@ export class DirectConnection implements AsyncDisposable {
   /** Resolves when the socket has closed, with the error that closed it, if any. */
   readonly closed: Promise<DirectChannelError | undefined>;
 
-  private readonly socket: Socket;
+  private readonly socket: Duplex;
   private readonly cipher: FrameCipher;
   private readonly reader = new FrameReader();
   private readonly frameTimeoutMs: number;

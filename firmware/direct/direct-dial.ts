@@ -1,5 +1,6 @@
 /** @module The caller's side of the direct channel: connect, send the sealed REQUEST, verify the callee. */
 import { connect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { deriveForwardSecretKey, generateEphemeralKey } from "../../crypto/ephemeral-agreement.ts";
 import { fromBase64url, randomBytes, randomToken } from "../../crypto/random-token.ts";
 import { deriveConnectionKey } from "./connection-key.ts";
@@ -22,11 +23,19 @@ export interface DialOptions {
   timeoutMs?: number;
   frameTimeoutMs?: number;
   signal?: AbortSignal;
+  /** An already open transport (a QUIC stream on a punched path); host and port then only name it in logs. */
+  socket?: Duplex;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-function openSocket(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
+/** Opens a TCP connection for the direct channel (no byte sent yet); throws ERR_DIRECT_CONNECT. */
+export function openSocket(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ host, port, noDelay: true });
     const fail = (why: string) => {
@@ -58,7 +67,7 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
   const sessionKey = typeof o.key === "string" ? fromBase64url(o.key) : o.key;
   const salt = randomBytes(SALT_BYTES);
   const key = await deriveConnectionKey(sessionKey, salt);
-  const socket = await openSocket(o.host, o.port, timeoutMs, o.signal);
+  const socket = o.socket ?? (await openSocket(o.host, o.port, timeoutMs, o.signal));
   socket.write(encodePreamble({ salt, sessionId: o.sessionId }));
   const conn = new DirectConnection({
     socket,

@@ -12,7 +12,8 @@
  * - ERR_DIRECT_PEER_UNVERIFIED: the callee's ACCEPTED did not echo the caller's nonce.
  * - ERR_DIRECT_EXPIRED: the session's permitted duration ran out.
  * - ERR_DIRECT_CLOSED: used after close(), or the peer closed with a reason other than "done".
- * - ERR_DIRECT_CONNECT: the TCP connection could not be made.
+ * - ERR_DIRECT_CONNECT: the TCP connection (or the QUIC handshake) could not be made.
+ * - ERR_DIRECT_PUNCH: no authenticated UDP path to the peer was confirmed before the punch deadline.
  */
 export type DirectErrorCode =
   | "ERR_DIRECT_PROTOCOL"
@@ -25,7 +26,8 @@ export type DirectErrorCode =
   | "ERR_DIRECT_PEER_UNVERIFIED"
   | "ERR_DIRECT_EXPIRED"
   | "ERR_DIRECT_CLOSED"
-  | "ERR_DIRECT_CONNECT";
+  | "ERR_DIRECT_CONNECT"
+  | "ERR_DIRECT_PUNCH";
 
 export class DirectChannelError extends Error {
   constructor(

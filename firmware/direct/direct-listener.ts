@@ -6,6 +6,7 @@ import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
 import { DirectChannelError, type DirectErrorCode } from "./direct-error.ts";
 import { decodePreamble } from "./direct-frame.ts";
+import type { QuicStreamSocket } from "./quic-stream-socket.ts";
 import type { SessionTicket, SessionTicketStore } from "./session-ticket-store.ts";
 
 /** What the listener logs; never a password, key or payload byte. */
@@ -55,6 +56,8 @@ export interface DirectListener extends AsyncDisposable {
   readonly port: number;
   /** Accepted connections still open. */
   readonly connections: ReadonlySet<DirectConnection>;
+  /** Handles a connection another transport accepted (a QUIC stream on a punched path) like a TCP one. */
+  adopt(socket: Socket | QuicStreamSocket): void;
   /** Stops listening and ends every open connection. */
   close(): Promise<void>;
 }
@@ -68,12 +71,12 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
   const maxHandshakes = o.maxHandshakes ?? 64;
   const maxPerSource = o.maxHandshakesPerSource ?? 8;
   const connections = new Set<DirectConnection>();
-  const sockets = new Set<Socket>();
+  const sockets = new Set<Socket | QuicStreamSocket>();
   /** Sockets in the handshake with their source, oldest first (a Map keeps insertion order); count per source. */
-  const handshaking = new Map<Socket, string>();
+  const handshaking = new Map<Socket | QuicStreamSocket, string>();
   const perSource = new Map<string, number>();
 
-  const handle = (socket: Socket) => {
+  const handle = (socket: Socket | QuicStreamSocket) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -134,7 +137,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
   };
 
   /** Ends a socket's handshake accounting, once (it authenticated, failed, closed or was evicted). */
-  function release(socket: Socket): void {
+  function release(socket: Socket | QuicStreamSocket): void {
     const source = handshaking.get(socket);
     if (source === undefined) return;
     handshaking.delete(socket);
@@ -144,7 +147,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
   }
 
   const accept = async (
-    socket: Socket,
+    socket: Socket | QuicStreamSocket,
     remote: string,
     sessionId: string,
     salt: Uint8Array,
@@ -239,6 +242,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
     }
     if (forwardSecret !== undefined) conn.rekey("send", forwardSecret.key);
     conn.peerId = first.id;
+    conn.path = "via" in socket ? socket.via : "port-forward";
     conn.setExpiry(ticket.expiresAt);
     const unwatch = o.tickets.watch(sessionId, (expiresAt) => {
       if (expiresAt === undefined) void conn.abort("ended");
@@ -275,6 +279,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
     host: addr.address,
     port: addr.port,
     connections,
+    adopt: handle,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -18,6 +18,7 @@ import { InboxPickup } from "./inbox-pickup.ts";
 import { KeepaliveCadence } from "./keepalive-cadence.ts";
 import { openKeepaliveLink } from "./keepalive-link.ts";
 import type { NodeLink } from "./node-link.ts";
+import { punchIntake } from "./punch-intake.ts";
 import { startDirectListener } from "./recorder-direct-listener.ts";
 import { RecorderLoad } from "./recorder-load.ts";
 import { type RecorderStatus, writeStatus } from "./recorder-status-file.ts";
@@ -184,6 +185,13 @@ export class RecorderDaemon implements AsyncDisposable {
     });
     const ending = sessionEnding({ client, sessions, receiver, log });
     const listener = await startDirectListener(ctx, { sessions, receiver, allow, ending });
+    sessions.onFetched = punchIntake({
+      node: o.nodeUdp,
+      deviceId: credential.id,
+      secret: credential.secretBytes(),
+      listener,
+      log,
+    });
     const pickup = new InboxPickup({
       client,
       load,

@@ -225,6 +225,7 @@ export class RecordingReceiver {
     const sessionId = conn.sessionId;
     const w = this.#work(sessionId);
     w.direct = true;
+    w.directPath = conn.path;
     const onAbort = () => void conn.abort("ended");
     w.abort.signal.addEventListener("abort", onAbort, { once: true });
     const messages = conn.messages();
@@ -365,7 +366,12 @@ export class RecordingReceiver {
     this.#sessions.delete(sessionId);
     this.#d.keyring.delete(sessionId);
     try {
-      await this.#d.client.end(sessionId, { reason, bytesDirect, bytesRelay: w?.bytesRelay ?? 0 });
+      await this.#d.client.end(sessionId, {
+        reason,
+        bytesDirect,
+        bytesRelay: w?.bytesRelay ?? 0,
+        ...(w?.directPath && bytesDirect > 0 ? { directPath: w.directPath } : {}),
+      });
     } catch (err) {
       this.#d.log("end-report-failed", { session: sessionId, message: (err as Error).message });
     }

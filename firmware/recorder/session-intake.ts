@@ -27,6 +27,8 @@ export class SessionIntake {
   readonly keyring: SessionKeyring;
   // A consumed one-time password is marked used in the keyring on disk, so a restart cannot re-arm it.
   readonly tickets = new SessionTicketStore({ onConsumed: (id) => this.keyring.markUsed(id) });
+  /** Told of each grant fetched from the node (not of those re-armed from the keyring at start). */
+  onFetched: ((grant: PendingSession) => void) | undefined;
   readonly #client: ControlClient;
   readonly #log: DaemonLog;
   readonly #identity: RecorderIdentity;
@@ -83,6 +85,7 @@ export class SessionIntake {
           this.keyring.add(p);
           this.#arm(p);
           this.#log("session", { session: p.id, mode: p.mode, caller: p.caller.name });
+          this.onFetched?.(p);
         }
       } finally {
         this.#fetching = undefined;

@@ -1,4 +1,5 @@
 /** @module What the receiver holds for one session: its downloads claimed by id, its split assembly, byte counts, its lease timer. */
+import type { DirectPath } from "../../protocol/api-types.ts";
 import type { Recording } from "../library/library.ts";
 import type { IncomingFile } from "./incoming-file.ts";
 import { ReceiveFailure } from "./receive-failure.ts";
@@ -18,6 +19,8 @@ export class SessionWork {
   bytesRelay = 0;
   /** A direct connection serves this session (it reports the session's end). */
   direct = false;
+  /** Which path that connection came over (issue 15), for the accounting log. */
+  directPath: DirectPath | undefined;
   /** A live session's lease end as last known (epoch ms): relay downloads wait out a node outage until then. */
   leaseEnd?: number;
 

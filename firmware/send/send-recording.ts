@@ -3,20 +3,17 @@ import { fromBase64url } from "../../crypto/random-token.ts";
 import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
 import { ControlApiError } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
-import { dialDirect } from "../direct/direct-dial.ts";
-import { DirectChannelError } from "../direct/direct-error.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
+import { openDirectChannel } from "./open-direct-channel.ts";
 import type { SendContext } from "./send-context.ts";
 import { SendFailure, sendFailureCode } from "./send-failure.ts";
 import type { SendPlan } from "./send-plan.ts";
 import type { SendOptions, SendResult } from "./send-result.ts";
 import { sendByRoute, sendStore } from "./send-routes.ts";
 
+export { DEFAULT_DIAL_TIMEOUT_MS } from "./open-direct-channel.ts";
 export type { SendEvent, SendOptions, SendResult } from "./send-result.ts";
-
-/** How long the direct connection may take before the sender falls back to the relay (contract: ~5 s). */
-export const DEFAULT_DIAL_TIMEOUT_MS = 5000;
 
 const REFUSALS = new Set(["permission_denied", "callee_not_found", "callee_not_connected", "callee_busy"]);
 
@@ -183,30 +180,7 @@ async function connectDirect(ctx: SendContext, callee: PeerInfo): Promise<void> 
     (callee.address !== null && callee.port !== null
       ? { host: callee.address, port: callee.port }
       : undefined);
-  if (target === undefined) {
-    result.fallback = true;
-    result.fallbackReason = "the callee registered no address";
-  } else {
-    try {
-      ctx.conn = await dialDirect({
-        host: target.host,
-        port: target.port,
-        sessionId: session.id,
-        password: session.password,
-        key: session.key,
-        callerId: o.deviceId,
-        calleeId: callee.id,
-        timeoutMs: o.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS,
-        signal: ctx.abort.signal,
-      });
-    } catch (err) {
-      if (err instanceof DirectChannelError && err.code === "ERR_DIRECT_DENIED") {
-        throw new SendFailure(`direct_${err.reason ?? "denied"}`, `${callee.name} denied the connection`);
-      }
-      result.fallback = true;
-      result.fallbackReason = (err as Error).message;
-    }
-  }
+  ctx.conn = await openDirectChannel(o, { session, callee, target, result, signal: ctx.abort.signal });
   if (result.fallback) {
     ctx.log(
       `direct connection to ${callee.name} failed (${result.fallbackReason}); sending everything through the node, encrypted`,
@@ -300,6 +274,8 @@ async function accountFailure(ctx: SendContext, err: unknown): Promise<void> {
   }
   if (result.code === "session_ended") result.forcedEnd = true;
   if (ctx.conn) await ctx.conn.abort(result.forcedEnd ? "ended" : "error").catch(() => {});
+  // The end report carries what went direct before the failure (the finally would set it too late).
+  if (ctx.conn) result.bytesDirect = ctx.conn.bytesSent;
   for (const l of ctx.live) await l.abandon();
   await reportEnd(ctx, result.forcedEnd ? "ended" : `failed: ${result.code}`);
 }
@@ -311,6 +287,7 @@ async function reportEnd(ctx: SendContext, reason: string): Promise<void> {
     await o.client.end(session.id, {
       reason: reason.replace(/[^a-z0-9_:]/g, "_").slice(0, 64),
       bytesDirect: result.bytesDirect,
+      ...(result.directPath && result.bytesDirect > 0 ? { directPath: result.directPath } : {}),
       bytesRelay: result.bytesRelay,
     });
   } catch {

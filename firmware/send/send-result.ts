@@ -1,4 +1,5 @@
 /** @module What a send is asked to do (SendOptions), what it reports as it goes (SendEvent) and at the end (SendResult). */
+import type { DirectPath } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { SendPlan } from "./send-plan.ts";
 
@@ -21,6 +22,10 @@ export interface SendOptions {
   checkPeer?: (callee: { name: string; publicKey?: string }) => { code: string; message: string } | undefined;
   /** The key this session's transfers use in place of the node's (firmware/identity/transfer-key.ts). */
   transferKey?: (session: { id: string; key: string }, callee: { publicKey?: string }) => Promise<string>;
+  /** Skips every direct path: the second attempt after a direct path broke mid-transfer (resend-through-relay.ts). */
+  relayOnly?: boolean;
+  /** Enables the punched path: the node's UDP endpoint and this device's secret (for the session binding). */
+  punch?: { node: { host: string; port: number }; secret: Uint8Array };
 }
 
 export interface SendResult {
@@ -36,6 +41,16 @@ export interface SendResult {
   sessionId?: string;
   /** Payload bytes sent on the direct channel (clear, authenticated). */
   bytesDirect: number;
+  /** Which path carried bytesDirect: same LAN, port forward (TCP) or punched (QUIC); absent without one. */
+  directPath?: DirectPath;
+  /** Set on a relay-only second attempt: how the first, direct one broke (its session, path and direct bytes). */
+  firstAttempt?: {
+    sessionId?: string;
+    code?: string;
+    message: string;
+    directPath?: DirectPath;
+    bytesDirect: number;
+  };
   /** Sealed bytes uploaded to the node (relay stream encoding, framing and tags included). */
   bytesRelay: number;
   /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */

@@ -198,7 +198,12 @@ describe("control node flows", () => {
     await using _s = stranger.agent;
     expect(await outcomeOf(stranger.api.session(id))).toBe("404 session_not_found");
     expect(await outcomeOf(stranger.api.end(id, { reason: "x" }))).toBe("404 session_not_found");
-    const ended = await caller.api.end(id, { reason: "complete", bytesDirect: 1000, bytesRelay: 24 });
+    const ended = await caller.api.end(id, {
+      reason: "complete",
+      bytesDirect: 1000,
+      bytesRelay: 24,
+      directPath: "punched",
+    });
     expect(ended).toMatchObject({ state: "ended", reason: "complete" });
     await waitFor(
       "end trigger",
@@ -209,9 +214,9 @@ describe("control node flows", () => {
     await callee.api.end(id, { reason: "peer ended", bytesDirect: 1000 });
     expect(await outcomeOf(callee.api.end(id, { reason: "again" }))).toBe("409 session_ended");
     const log = await node.admin.accounting({ device: callee.cred.id, from: t0 });
-    expect(log.map((e) => [e.reporter, e.reason, e.bytesDirect, e.bytesRelay])).toEqual([
-      [caller.cred.id, "complete", 1000, 0], // the node carried no relay bytes: 24 is not believed
-      [callee.cred.id, "peer ended", 1000, 0],
+    expect(log.map((e) => [e.reporter, e.reason, e.bytesDirect, e.bytesRelay, e.directPath])).toEqual([
+      [caller.cred.id, "complete", 1000, 0, "punched"], // the node carried no relay bytes: 24 is not believed
+      [callee.cred.id, "peer ended", 1000, 0, null],
     ]);
     expect(log[0]!.note).toContain("bytesRelay capped");
     expect(log[0]!.durationMs).toBeGreaterThanOrEqual(0);

@@ -110,6 +110,8 @@ const ROUTES: Array<{ method: string; path: () => string; bad: unknown[] }> = [
       { reason: "x", bytesDirect: -1 },
       { reason: "x", bytesRelay: 1.5 },
       { reason: "x", bytesDirect: "1" },
+      { reason: "x", directPath: "carrier-pigeon" },
+      { reason: "x", directPath: 1 },
     ],
   },
 ];

@@ -61,6 +61,16 @@ export interface NetBedOptions {
   mapping?: "port-preserving" | "random";
   /** "distinct": home N is 192.168.N.0/24; "identical": every home is 192.168.1.0/24, as real homes often are. */
   lanSubnets?: "distinct" | "identical";
+  /**
+   * What a router does with an unsolicited packet to its wan address. "answer" (default, as before): no input
+   * filter, so its own stack answers (UDP: ICMP port unreachable, TCP: RST) and keeps a conntrack entry for the
+   * flow, which can take the very port a later outbound mapping wanted. "drop": an input filter drops it silently.
+   */
+  unsolicited?: "answer" | "drop";
+  /** Per-router overrides, index 0 = router 1: e.g. one symmetric side. */
+  routers?: ReadonlyArray<{ mapping?: "port-preserving" | "random"; unsolicited?: "answer" | "drop" }>;
+  /** Hosts on router 1's LAN (a bridge), default 1; host k >= 2 is `bed.lanHost(k)`, 192.168.1.(k+1). */
+  lanHosts?: number;
 }
 
 export interface Home {
@@ -99,6 +109,7 @@ export class NetBed implements AsyncDisposable {
   readonly runId: string;
   readonly wan: { ns: string; nodeAddr: string };
   readonly #homes: Home[] = [];
+  readonly #extraHosts: Home[] = [];
   readonly #opts: Required<NetBedOptions>;
   readonly #procs = new Set<ChildProcess>();
   readonly #impairments = new Set<Impairment>();
@@ -110,7 +121,13 @@ export class NetBed implements AsyncDisposable {
       udpTimeoutSec: opts.udpTimeoutSec ?? 3,
       mapping: opts.mapping ?? "port-preserving",
       lanSubnets: opts.lanSubnets ?? "distinct",
+      unsolicited: opts.unsolicited ?? "answer",
+      routers: opts.routers ?? [],
+      lanHosts: opts.lanHosts ?? 1,
     };
+    if (!Number.isInteger(this.#opts.lanHosts) || this.#opts.lanHosts < 1 || this.#opts.lanHosts > 9) {
+      throw new RangeError(`Cannot create net bed: lanHosts ${this.#opts.lanHosts} not in 1..9`);
+    }
     if (!Number.isInteger(this.#opts.homes) || this.#opts.homes < 1 || this.#opts.homes > 9) {
       throw new RangeError(`Cannot create net bed: homes ${this.#opts.homes} not in 1..9`);
     }
@@ -128,10 +145,37 @@ export class NetBed implements AsyncDisposable {
         wanNet: `100.64.${n}.0/24`,
       });
     }
+    const first = this.#homes[0]!;
+    for (let k = 2; k <= this.#opts.lanHosts; k++) {
+      this.#extraHosts.push({
+        ...first,
+        ns: `${NS_PREFIX}${this.runId}-h1x${k}`,
+        lanAddr: `192.168.1.${k + 1}`,
+      });
+    }
   }
 
   get namespaces(): string[] {
-    return [this.wan.ns, ...this.#homes.flatMap((h) => [h.routerNs, h.ns])];
+    return [
+      this.wan.ns,
+      ...this.#homes.flatMap((h) => [h.routerNs, h.ns]),
+      ...this.#extraHosts.map((h) => h.ns),
+    ];
+  }
+
+  /**
+   * Every host by one number: 1..homes are the homes' hosts, then router 1's extra LAN hosts in order (with
+   * `homes: 1, lanHosts: 2`, host 2 is lanHost(2)): what a scenario that places recorders by number needs.
+   */
+  host(index: number): Home {
+    return index <= this.#homes.length ? this.home(index) : this.lanHost(index - this.#homes.length + 1);
+  }
+
+  /** Host k (2..lanHosts) on router 1's LAN, beside home 1's host: same router, same subnet, no hairpinning. */
+  lanHost(k: number): Home {
+    const h = this.#extraHosts[k - 2];
+    if (!h) throw new RangeError(`No LAN host ${k}: router 1 has hosts 1..${this.#opts.lanHosts}`);
+    return h;
   }
 
   get homes(): readonly Home[] {
@@ -180,15 +224,38 @@ export class NetBed implements AsyncDisposable {
       // router's conntrack would not match them to the mapping (a multi-homed UDP server's classic trap).
       `route replace ${h.wanNet} dev r${n} proto kernel scope link src ${NODE_ADDR}`,
     ]);
+    const bridged = n === 1 && this.#opts.lanHosts > 1;
+    const lanLinks = bridged
+      ? [
+          // A switch: the router's LAN side is a bridge; LAN hosts reach each other without the router's filters.
+          "link add lan0 type bridge",
+          ...[h, ...this.#extraHosts].flatMap((host, i) => [
+            `link add lp${i + 1} type veth peer name eth0 netns ${host.ns}`,
+            `link set lp${i + 1} master lan0`,
+            `link set lp${i + 1} up`,
+          ]),
+        ]
+      : [`link add lan0 type veth peer name eth0 netns ${h.ns}`];
+    if (bridged) for (const x of this.#extraHosts) await exec(["ip", "netns", "add", x.ns]);
     await ipBatch(h.routerNs, [
       "link set lo up",
       `addr add ${h.wanAddr}/24 dev wan0`,
       "link set wan0 up",
-      `link add lan0 type veth peer name eth0 netns ${h.ns}`,
+      ...lanLinks,
       `addr add ${h.routerLanAddr}/24 dev lan0`,
       "link set lan0 up",
       `route add default via 100.64.${n}.1`,
     ]);
+    if (bridged) {
+      for (const x of this.#extraHosts) {
+        await ipBatch(x.ns, [
+          "link set lo up",
+          `addr add ${x.lanAddr}/24 dev eth0`,
+          "link set eth0 up",
+          `route add default via ${h.routerLanAddr}`,
+        ]);
+      }
+    }
     await ipBatch(h.ns, [
       "link set lo up",
       `addr add ${h.lanAddr}/24 dev eth0`,
@@ -203,7 +270,20 @@ export class NetBed implements AsyncDisposable {
       // Without this a flow seen both ways for 2 s gets the stream timeout (120 s) instead.
       "net.netfilter.nf_conntrack_udp_timeout_stream": t,
     });
-    const masq = this.#opts.mapping === "random" ? "masquerade fully-random" : "masquerade";
+    const own = this.#opts.routers[n - 1] ?? {};
+    const mapping = own.mapping ?? this.#opts.mapping;
+    const unsolicited = own.unsolicited ?? this.#opts.unsolicited;
+    const masq = mapping === "random" ? "masquerade fully-random" : "masquerade";
+    // "drop": the router's own stack never sees an unsolicited wan packet, so it neither answers nor tracks it.
+    const input =
+      unsolicited === "drop"
+        ? `  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "wan0" ct state established,related accept
+    iifname "wan0" drop
+  }
+`
+        : "";
     await nft(
       h.routerNs,
       `table ip pvrnat {
@@ -216,8 +296,9 @@ table ip pvrfilter {
     ct state established,related accept
     iifname "lan0" oifname "wan0" accept
     ct status dnat accept
+    iifname "lan0" oifname "lan0" accept
   }
-}
+${input}}
 `,
     );
   }

@@ -45,11 +45,11 @@ test("after alice's router gets a new wan address she re-registers, and bob's ne
   });
   expect(st.daemon?.mapped).toMatch(new RegExp(`^${newAddr.replaceAll(".", "\\.")}:\\d+$`));
 
-  // bob queries alice: the node hands out the new address (his dial goes there and, unforwarded, is refused),
-  // the trigger goes down alice's new mapping, and the recording arrives through the relay.
+  // bob queries alice: the trigger goes down alice's new mapping, and both punch: the direct part goes to her
+  // router's new address (never the old one).
   const run = await s.recorderRun("bob", ["send", FILE, "--to", "alice"]);
   expect(run.code).toBe(0);
-  expect(run.stderr).toContain(`Cannot connect to ${newAddr}:`);
+  expect(run.stderr).toContain(`direct path to alice: punched (quic ${newAddr}:`);
   expect(run.stderr).not.toContain(oldAddr);
   const filed = (await s.library("alice")).find((r) => r.sender === "bob");
   expect(await sha256File(filed?.path ?? "")).toBe(await sha256File(FILE));

@@ -25,7 +25,9 @@ async function expectFiledIdentical(sc: Scenario, sha: string): Promise<void> {
 
 describe("the direct path through NAT", () => {
   test("a direct connection blocked by bob's NAT falls back to the encrypted relay, byte-identical; CLI and accounting say so", async () => {
-    s = await Scenario.start({ udpTimeoutSec: 12 });
+    // Symmetric NAT on bob's side: neither a TCP dial nor a UDP punch can reach him (punched-path.test.ts has
+    // the routers a punch gets through).
+    s = await Scenario.start({ udpTimeoutSec: 12, routers: [{}, { mapping: "random" }] });
     await s.addRecorder("alice", 1);
     const bob = await s.addRecorder("bob", 2);
     await s.recorderOk("bob", ["permit", "add", "alice"]);
@@ -76,6 +78,8 @@ describe("the direct path through NAT", () => {
     const summary = summaryOf(run.stdout);
     expect(summary.route).toBe("split");
     expect(summary.fallback).toBe(false);
+    // The port forward beats the punched path that both sides also opened (docs/protocol.md 13.4).
+    expect(summary.directPath).toBe("port-forward");
     expect(summary.bytesDirect).toBeGreaterThan(0);
     expect(summary.bytesRelay).toBeGreaterThan(0);
     // bob saw alice arrive from her router's public address: a real crossing of both NATs.
@@ -88,6 +92,7 @@ describe("the direct path through NAT", () => {
     for (const e of acc) {
       expect(e.reason).toBe("done");
       expect(e.bytesDirect).toBe(summary.bytesDirect);
+      expect(e.directPath).toBe("port-forward");
       expect(e.bytesRelay).toBeGreaterThan(0);
     }
   }, 60_000);

@@ -9,7 +9,8 @@ let s: Scenario;
 const SIZE = 6_000_000;
 
 beforeAll(async () => {
-  s = await Scenario.start({ udpTimeoutSec: 12 });
+  // Symmetric NAT on bob's side: no punched path, so the transfer is a relay upload the outage can cut.
+  s = await Scenario.start({ udpTimeoutSec: 12, routers: [{}, { mapping: "random" }] });
   await s.addRecorder("alice", 1);
   await s.addRecorder("bob", 2);
   await s.recorderOk("bob", ["permit", "add", "alice"]);
@@ -25,7 +26,7 @@ test("node killed during a relay transfer and restarted: recorders re-register u
   const file = await s.randomFile("outage.bin", SIZE);
   const sha = await sha256File(file);
   // 40 ms each way on alice's access link: the upload (everything through the relay, bob's NAT refuses the
-  // direct dial) lasts long enough to be cut in the middle.
+  // direct dial and cannot be punched) lasts long enough to be cut in the middle.
   await using _slow = await s.bed.impair(1, {
     up: { delayMs: 40, lossPercent: 0 },
     down: { delayMs: 40, lossPercent: 0 },

@@ -17,7 +17,7 @@ export function binary(): string {
 }
 
 export interface ScenarioRecorder extends Recorder {
-  /** The home (1-based) whose LAN it runs in. */
+  /** The host it runs on (1-based, `NetBed.host()`: a home's host, or an extra host on router 1's LAN). */
   home: number;
 }
 
@@ -174,7 +174,7 @@ export class Scenario implements AsyncDisposable {
 
   /** Enrolls NAME from inside home N (an enrollment token redeemed over HTTP through the NAT), without a daemon. */
   enroll(name: string, home: number): Promise<string> {
-    return this.cluster.enroll(name, { wrap: inNamespace(this.bed.home(home).ns) });
+    return this.cluster.enroll(name, { wrap: inNamespace(this.bed.host(home).ns) });
   }
 
   /**
@@ -183,7 +183,7 @@ export class Scenario implements AsyncDisposable {
    */
   async addRecorder(name: string, home: number, args: string[] = []): Promise<ScenarioRecorder> {
     const r = await this.cluster.addRecorder(name, {
-      wrap: inNamespace(this.bed.home(home).ns),
+      wrap: inNamespace(this.bed.host(home).ns),
       listen: "0.0.0.0:0",
       args,
     });

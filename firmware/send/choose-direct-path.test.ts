@@ -1,0 +1,105 @@
+/** @module chooseDirectPath() on loopback with a real node rendezvous, a real callee punch and a real TCP listener. */
+import { describe, expect, test } from "bun:test";
+import { createServer, type Server } from "node:net";
+import { UdpEndpoint } from "../../control/udp/udp-endpoint.ts";
+import { randomBytes, randomToken } from "../../crypto/random-token.ts";
+import { startKit } from "../../test/support/direct-test-kit.ts";
+import { dialDirect } from "../direct/direct-dial.ts";
+import { acceptPunched } from "../direct/punched-accept.ts";
+import { chooseDirectPath } from "./choose-direct-path.ts";
+
+const secrets: Record<string, Uint8Array> = { dev_a: randomBytes(32), dev_b: randomBytes(32) };
+
+async function rendezvous(sessionId: string) {
+  const endpoint = await UdpEndpoint.start({
+    host: "127.0.0.1",
+    port: 0,
+    lookupSecret: (id) => secrets[id] ?? null,
+    onKeepalive: () => {},
+    rateLimit: false,
+    sessionParties: (id) => (id === sessionId ? { callerId: "dev_a", calleeId: "dev_b" } : null),
+  });
+  return Object.assign(endpoint, { [Symbol.asyncDispose]: () => endpoint.close() });
+}
+
+async function tcpListener(): Promise<Server & AsyncDisposable> {
+  const server = createServer((s) => s.on("error", () => {})) as Server & AsyncDisposable;
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  server[Symbol.asyncDispose] = () => new Promise<void>((r) => server.close(() => r()));
+  return server;
+}
+const portOf = (s: Server) => (s.address() as { port: number }).port;
+
+describe("chooseDirectPath()", () => {
+  test("chooseDirectPath() prefers a LAN punch over a port forward, and the channel opens on it", async () => {
+    await using kit = await startKit();
+    const t = kit.ticket({ callerId: "dev_a" });
+    await using node = await rendezvous(t.sessionId);
+    await using forward = await tcpListener();
+    const nodeAddr = { host: "127.0.0.1", port: node.address.port };
+    const session = { id: t.sessionId, key: t.key };
+    const callee = acceptPunched({
+      node: nodeAddr,
+      deviceId: "dev_b",
+      secret: secrets.dev_b!,
+      session,
+      listener: kit.listener,
+    });
+    const { chosen, failures } = await chooseDirectPath({
+      forward: { host: "127.0.0.1", port: portOf(forward) },
+      punch: { node: nodeAddr, deviceId: "dev_a", secret: secrets.dev_a!, session },
+      timeoutMs: 2000,
+    });
+    expect(failures).toEqual([]);
+    expect(chosen?.kind).toBe("lan");
+    const conn = await dialDirect({
+      host: chosen!.host,
+      port: chosen!.port,
+      sessionId: t.sessionId,
+      password: t.password,
+      key: t.key,
+      callerId: "dev_a",
+      socket: chosen!.socket,
+    });
+    expect((await kit.nextAccepted()).peerId).toBe("dev_a");
+    await conn.close();
+    await (await callee).server.close();
+  }, 20_000);
+
+  test("chooseDirectPath() takes the port forward when no peer punches", async () => {
+    await using forward = await tcpListener();
+    await using node = await rendezvous("ses_x");
+    const started = performance.now();
+    const { chosen } = await chooseDirectPath({
+      forward: { host: "127.0.0.1", port: portOf(forward) },
+      punch: {
+        node: { host: "127.0.0.1", port: node.address.port },
+        deviceId: "dev_a",
+        secret: secrets.dev_a!,
+        session: { id: "ses_x", key: randomToken(32) },
+      },
+      timeoutMs: 2000,
+      graceMs: 200,
+    });
+    expect(chosen?.kind).toBe("port-forward");
+    // The grace for a better path, not the punch's 2 s mapping timeout, bounds the wait.
+    expect(performance.now() - started).toBeLessThan(1000);
+    await chosen!.close();
+  });
+
+  const nothing: Array<[string, Parameters<typeof chooseDirectPath>[0], RegExp]> = [
+    ["no candidate at all", { timeoutMs: 500 }, /the callee registered no address/],
+    [
+      "a refused port forward",
+      { forward: { host: "127.0.0.1", port: 1 }, timeoutMs: 500 },
+      /Cannot connect to 127\.0\.0\.1:1/,
+    ],
+  ];
+  for (const [what, opts, failure] of nothing) {
+    test(`chooseDirectPath() reports the failure for ${what}`, async () => {
+      const { chosen, failures } = await chooseDirectPath(opts);
+      expect(chosen).toBeUndefined();
+      expect(failures.join("; ")).toMatch(failure);
+    });
+  }
+});

@@ -1,0 +1,128 @@
+/** @module The send's "choose direct path" step: TCP to the registered address and a punched QUIC path, best one wins. */
+import type { Duplex } from "node:stream";
+import type { DirectPath } from "../../protocol/api-types.ts";
+import { openSocket } from "../direct/direct-dial.ts";
+import { openPunchedTransport, type PunchedPathOptions } from "../direct/punched-dial.ts";
+
+/** Which path carried the direct part: the same LAN (punched to a LAN address), a port forward (TCP), a punched path. */
+export type DirectPathKind = DirectPath;
+
+/** Candidates in the order issue 15 asks for: same LAN, port forward, punched path (then the relay). */
+const RANK: Record<DirectPathKind, number> = { lan: 0, "port-forward": 1, punched: 2 };
+
+export interface ChosenPath {
+  kind: DirectPathKind;
+  /** Not yet used: the direct channel's REQUEST goes on it next (the session password is single-use). */
+  socket: Duplex;
+  host: string;
+  port: number;
+  /** For logs: e.g. the punch time. */
+  detail: string;
+  close(): Promise<void>;
+}
+
+export interface ChooseDirectPathOptions {
+  /** The callee's registered TCP address (a port forward or advertised address), if any. */
+  forward?: { host: string; port: number };
+  /** Punch through the node's rendezvous, if this device knows the node's UDP endpoint. */
+  punch?: PunchedPathOptions;
+  /** TCP connect timeout. */
+  timeoutMs: number;
+  /**
+   * Once one path works, how long a better-ranked one still pending may take: a LAN punch confirms in about
+   * 100 ms, while a TCP connect to a router that drops SYNs would only fail at its timeout.
+   */
+  graceMs?: number;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_GRACE_MS = 300;
+
+interface Attempt {
+  /** The best rank this attempt can still produce. */
+  bestRank: number;
+  settled: boolean;
+  result?: ChosenPath;
+}
+
+/**
+ * Tries every candidate at once and returns the best-ranked path that opened (the others are closed), or
+ * undefined with each candidate's failure message. No attempt sends the REQUEST: only the chosen path does.
+ */
+export async function chooseDirectPath(
+  o: ChooseDirectPathOptions,
+): Promise<{ chosen?: ChosenPath; failures: string[] }> {
+  const failures: string[] = [];
+  // Attempts still pending when the choice is made are cancelled, so a TCP connect to a router that drops SYNs
+  // does not hold the send (and the process) until its timeout.
+  const cancel = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, cancel.signal]) : cancel.signal;
+  const attempts: Array<{ state: Attempt; run: Promise<ChosenPath> }> = [];
+  if (o.forward) {
+    const { host, port } = o.forward;
+    attempts.push({
+      state: { bestRank: RANK["port-forward"], settled: false },
+      run: openSocket(host, port, o.timeoutMs, signal).then((socket) => ({
+        kind: "port-forward" as const,
+        socket,
+        host,
+        port,
+        detail: `tcp ${host}:${port}`,
+        close: async () => void socket.destroy(),
+      })),
+    });
+  }
+  if (o.punch) {
+    attempts.push({
+      state: { bestRank: RANK.lan, settled: false },
+      run: openPunchedTransport(o.punch).then((t) => ({
+        kind: t.path.remote.via === "lan" ? ("lan" as const) : ("punched" as const),
+        socket: t.socket,
+        host: t.path.remote.address,
+        port: t.path.remote.port,
+        detail: `quic ${t.path.remote.address}:${t.path.remote.port}, punched in ${t.timings.punchMs.toFixed(0)} ms`,
+        close: t.close,
+      })),
+    });
+  }
+  if (attempts.length === 0) return { failures: ["the callee registered no address"] };
+
+  return await new Promise((resolve) => {
+    let best: ChosenPath | undefined;
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(grace);
+      cancel.abort();
+      for (const a of attempts) {
+        // Losers, now or when they open later, are closed: only one path carries the session.
+        void a.run.then((p) => (p !== best ? p.close() : undefined)).catch(() => {});
+      }
+      resolve(best ? { chosen: best, failures } : { failures });
+    };
+    const decide = () => {
+      if (attempts.every((a) => a.state.settled)) return finish();
+      if (!best) return;
+      const rank = RANK[best.kind];
+      if (!attempts.some((a) => !a.state.settled && a.state.bestRank < rank)) return finish();
+      grace ??= setTimeout(finish, o.graceMs ?? DEFAULT_GRACE_MS);
+    };
+    for (const a of attempts) {
+      a.run.then(
+        (p) => {
+          a.state.settled = true;
+          if (done) return;
+          if (!best || RANK[p.kind] < RANK[best.kind]) best = p;
+          decide();
+        },
+        (err: unknown) => {
+          a.state.settled = true;
+          failures.push(err instanceof Error ? err.message : String(err));
+          if (!done) decide();
+        },
+      );
+    }
+  });
+}
