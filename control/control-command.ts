@@ -1,5 +1,5 @@
 /** @module `pvrlink control`: serve the control node, enroll devices, mint enrollment tokens, show the admin token. */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
@@ -8,7 +8,9 @@ import { detach, stopDaemon } from "../cli/detach.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
 import { livePid } from "../cli/pid-lock.ts";
 import { subcommandHelp } from "../cli/subcommand-help.ts";
+import { certificatePinOfPem } from "../crypto/certificate-pin.ts";
 import type { DeviceCredential, EnrollmentTokenResponse, NodeAddresses } from "../protocol/api-types.ts";
+import { type NodeTrust, nodeFetch } from "../protocol/node-fetch.ts";
 import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
 import { DATABASE_FILE, formatHostPort, nodeAddressesOf, startControlNode } from "./control-node.ts";
@@ -26,7 +28,7 @@ import { isLogLevel, JsonLogger } from "./ops/json-logger.ts";
 import { BackupError, backupNode, restoreNode } from "./ops/node-backup.ts";
 import { openControlDatabase } from "./store/control-database.ts";
 import { DeviceStore } from "./store/device-store.ts";
-import { loadOrCreateNodeCertificate } from "./tls/node-certificate.ts";
+import { loadOrCreateNodeCertificate, TLS_CERT_FILE } from "./tls/node-certificate.ts";
 
 const HELP = `Usage:
   pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR]
@@ -368,7 +370,21 @@ const resolveTarget: ResolveTarget = (values) => {
   const cfg = configFrom(values);
   const addr =
     values.node ?? process.env.PVRLINK_NODE ?? servingNode(cfg.data)?.http ?? cfg.publicHttp ?? cfg.http;
-  const base = /^https?:\/\//.test(addr) ? addr.replace(/\/$/, "") : `http://${addr}`;
+  const scheme = cfg.insecureHttp ? "http" : "https";
+  const base = /^https?:\/\//.test(addr) ? addr.replace(/\/$/, "") : `${scheme}://${addr}`;
+  // The node's self-signed certificate is trusted by its pin (from DATA/node.json or DATA's certificate file),
+  // exactly as a recorder trusts it; an operator's CA certificate by the system CAs.
+  const certFile = join(cfg.data, TLS_CERT_FILE);
+  const pin =
+    servingNode(cfg.data)?.pin ??
+    (cfg.tlsCert === null && existsSync(certFile)
+      ? certificatePinOfPem(readFileSync(certFile, "utf8"))
+      : undefined);
+  const trust: NodeTrust = base.startsWith("http:")
+    ? { kind: "insecure-http" }
+    : pin !== undefined
+      ? { kind: "pin", pin }
+      : { kind: "ca" };
   let token = process.env.PVRLINK_ADMIN_TOKEN ?? cfg.adminToken;
   if (!token) {
     const file = join(cfg.data, ADMIN_TOKEN_FILE);
@@ -381,7 +397,7 @@ const resolveTarget: ResolveTarget = (values) => {
       );
     }
   }
-  return { base, token };
+  return { base, token, fetch: nodeFetch(trust) };
 };
 
 /** backup DIR / restore DIR: local operations on the data directory (the node may run during a backup). */

@@ -36,6 +36,8 @@ const COMMON = {
 export interface Target {
   base: string;
   token: string;
+  /** fetch that trusts the node as recorders do: its pinned certificate, the system CAs, or plain HTTP. */
+  fetch: typeof fetch;
 }
 
 /** Resolves --config/--data/--node into a Target (control-command.ts owns the configuration files). */
@@ -45,7 +47,7 @@ export type ResolveTarget = (values: { config?: string; data?: string; node?: st
 async function call<T>(t: Target, method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`${t.base}${path}`, {
+    res = await t.fetch(`${t.base}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${t.token}`,

@@ -70,7 +70,7 @@ describe("operator CLI over the admin API", () => {
     const r = await ctl("token", "create", "--ttl", "60");
     expect(r.code).toBe(0);
     const { token } = JSON.parse(r.stdout) as { token: string };
-    const res = await fetch(`${node.baseUrl}/v1/enroll`, {
+    const res = await node.fetch(`${node.baseUrl}/v1/enroll`, {
       method: "POST",
       body: JSON.stringify({ token, name: "cli-token-dev" }),
     });

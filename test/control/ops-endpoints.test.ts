@@ -14,7 +14,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<Map<string, PromFamily>> {
-  const res = await fetch(`${node.baseUrl}/metrics`);
+  const res = await node.fetch(`${node.baseUrl}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
   return new Map(parsePrometheusTextFormat(await res.text()).map((f) => [f.name, f]));
@@ -28,7 +28,7 @@ const sample = (f: PromFamily | undefined, labels: Record<string, string> = {}) 
 describe("operations endpoints", () => {
   test("/healthz and /readyz answer 200 without a token", async () => {
     for (const path of ["/healthz", "/readyz"]) {
-      const res = await fetch(`${node.baseUrl}${path}`);
+      const res = await node.fetch(`${node.baseUrl}${path}`);
       expect(res.status).toBe(200);
       expect(((await res.json()) as { status: string }).status).toMatch(/^(ok|ready)$/);
     }

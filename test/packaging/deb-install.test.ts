@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChildProcess, firstJson, runToEnd } from "../../demo/child-process.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
+import { nodeFetch } from "../../protocol/node-fetch.ts";
 import { buildDeb, exampleNodeConfig } from "../../scripts/package-deb.ts";
 import { compiledBinary } from "../support/compiled-binary.ts";
 
@@ -95,8 +96,11 @@ describe("the Debian package", () => {
       "/var/lib/pvrlink-node": nodeState,
       "/etc/pvrlink/node.json": conf,
     });
-    const addr = await firstJson<{ http: string; udp: string }>(node, "http");
-    const base = `http://${addr.http}`;
+    const addr = await firstJson<{ http: string; udp: string; pin: string }>(node, "http");
+    const base = `https://${addr.http}`;
+    // The node made its self-signed certificate at first start; this test trusts it by its pin, as recorders do.
+    const trust = { kind: "pin", pin: addr.pin } as const;
+    const fetch = nodeFetch(trust);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
     // Everything the node wrote belongs to the service's user, and the secrets are 0600.
@@ -119,7 +123,7 @@ describe("the Debian package", () => {
     });
     expect(enrolled.status).toBe(201);
     const cred = (await enrolled.json()) as { id: string; secret: string };
-    const client = new ControlClient({ baseUrl: base, deviceId: cred.id, secret: cred.secret });
+    const client = new ControlClient({ baseUrl: base, deviceId: cred.id, secret: cred.secret, trust });
     expect((await client.allowList()).policy).toBe("node");
     // The log is JSON lines on stderr, as the journal would receive them.
     await node.waitForLine((l) => l.includes('"enroll: ') && l.includes('"level":"info"'));
@@ -147,8 +151,8 @@ describe("the Debian package", () => {
     await using enroll = startInNamespace(
       root,
       { "/var/lib/pvrlink-recorder": recState },
-      ["/usr/bin/pvrlink", "recorder", "enroll", "--node", base, "--udp", addr.udp, "--token", recToken],
-      ["--name", "deb-recorder", "--data", "/var/lib/pvrlink-recorder"],
+      ["/usr/bin/pvrlink", "recorder", "enroll", "--node", base, "--udp", addr.udp, "--pin", addr.pin],
+      ["--token", recToken, "--name", "deb-recorder", "--data", "/var/lib/pvrlink-recorder"],
     );
     if ((await enroll.exited) !== 0) throw new Error(`recorder enroll failed: ${enroll.lines.join("\n")}`);
     writeFileSync(join(recState, "config.json"), JSON.stringify({ listen: "127.0.0.1:0" }));
