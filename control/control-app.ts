@@ -257,6 +257,7 @@ export function createControlApp(
       spoolDir: ctx.spoolDir,
       maxBodyBytes: config.maxBodyBytes,
       nodeAddresses: ctx.nodeAddresses,
+      identityKeys: ctx.identityKeys,
       log: ctx.log,
     }),
   );
@@ -269,6 +270,7 @@ export function createControlApp(
       keepalives: ctx.keepalives,
       allow: ctx.allow,
       spool: new SpoolStore(ctx.db, ctx.spoolDir, ctx.log),
+      identityKeys: ctx.identityKeys,
       revocation: ctx.revocation,
       maxBodyBytes: config.maxBodyBytes,
       log: ctx.log,

@@ -241,6 +241,8 @@ export interface AdminDevice {
   connected: boolean;
   /** Unix ms when the operator disabled the device, or null. */
   disabledAt: number | null;
+  /** The fingerprint of the X25519 identity key the device published (issue 13), or null before it did. */
+  keyFingerprint: string | null;
 }
 
 export interface AdminSession extends SessionStatus {

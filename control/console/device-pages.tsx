@@ -47,7 +47,7 @@ export function DevicesPage(p: { devices: AdminDevice[]; q: string; now: number 
         </form>
       </div>
       <table id="devices">
-        <TableHead columns={["Name", "State", "Last seen", "Address", "Policy", "ID"]} />
+        <TableHead columns={["Name", "State", "Last seen", "Address", "Policy", "Key", "ID"]} />
         <tbody>
           {shown.map((d) => (
             <tr data-device={d.id}>
@@ -64,6 +64,9 @@ export function DevicesPage(p: { devices: AdminDevice[]; q: string; now: number 
                 {address(d)}
               </td>
               <td data-label="Policy">{d.policy === "node" ? "node-held" : "device-held"}</td>
+              <td data-label="Key" class="mono" title={d.keyFingerprint ?? "no identity key published yet"}>
+                {d.keyFingerprint === null ? "—" : `${d.keyFingerprint.slice(0, 11)}…`}
+              </td>
               <td data-label="ID">
                 <code>{d.id}</code>
               </td>
@@ -114,8 +117,12 @@ export function DevicePage(p: { d: AdminDeviceDetail; now: number }) {
               </td>
             </tr>
             <tr>
-              <th>Credential</th>
-              <td>shared secret (HMAC); no public key to fingerprint</td>
+              <th>Identity key</th>
+              <td>
+                {d.keyFingerprint === null
+                  ? "none published yet (the recorder publishes it when its daemon starts)"
+                  : d.keyFingerprint}
+              </td>
             </tr>
           </tbody>
         </table>

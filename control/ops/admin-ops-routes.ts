@@ -8,6 +8,7 @@ import { adminTokenMatches, listDevices } from "../routes/admin-routes.ts";
 import type { SpoolStore } from "../spool/spool-store.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
+import type { IdentityKeyStore } from "../store/identity-key-store.ts";
 import type { KeepaliveTable } from "../store/keepalive-table.ts";
 
 export interface AdminOpsDeps {
@@ -16,6 +17,7 @@ export interface AdminOpsDeps {
   keepalives: KeepaliveTable;
   allow: AllowListStore;
   spool: SpoolStore;
+  identityKeys: Pick<IdentityKeyStore, "keyOf">;
   /** Ends the sessions a disabled device or an edited allow-list no longer permits (issue 21 item 3). */
   revocation?: SessionRevocation;
   maxBodyBytes: number;

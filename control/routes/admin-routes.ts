@@ -5,6 +5,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Hono, type MiddlewareHandler } from "hono";
 import { tagsEqual } from "../../crypto/hmac.ts";
+import { identityFingerprint } from "../../crypto/x25519-identity.ts";
 import type {
   AdminDevice,
   DeviceCredential,
@@ -18,6 +19,7 @@ import { onlyFields, optInt, optString, parseJsonObject, readLimited, reqString 
 import type { SessionRevocation } from "../query/session-revocation.ts";
 import type { TriggerPort } from "../query/trigger-port.ts";
 import type { DeviceStore } from "../store/device-store.ts";
+import type { IdentityKeyStore } from "../store/identity-key-store.ts";
 import type { KeepaliveTable } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
 
@@ -34,6 +36,8 @@ export interface AdminDeps {
   spoolDir: string;
   maxBodyBytes: number;
   nodeAddresses: () => NodeAddresses;
+  /** The identity key each device published, for its fingerprint in the operator's views. */
+  identityKeys: Pick<IdentityKeyStore, "keyOf">;
   log: (msg: string) => void;
 }
 
@@ -73,15 +77,17 @@ export function spoolUsage(dir: string): SpoolUsage {
   return { files, bytes };
 }
 
-export function listDevices(d: Pick<AdminDeps, "devices" | "keepalives">): AdminDevice[] {
+export function listDevices(d: Pick<AdminDeps, "devices" | "keepalives" | "identityKeys">): AdminDevice[] {
   return d.devices.list().map((dev) => {
     const reg = d.devices.registration(dev.id);
     const ka = d.keepalives.get(dev.id);
+    const key = d.identityKeys.keyOf(dev.id);
     return {
       ...dev,
       registration: reg,
       keepalive: ka,
       connected: d.keepalives.isConnected(dev.id),
+      keyFingerprint: key === undefined ? null : identityFingerprint(key),
     };
   });
 }
