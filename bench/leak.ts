@@ -21,16 +21,18 @@ import { benchRecordings } from "./lib/bench-recordings.ts";
 import { type CostRun, splitCost, wholeFileCost } from "./lib/leak-cost.ts";
 import {
   countFrames,
-  type FrameScore,
   MAX_VISIBLE_SHARE,
   scoreFrames,
   VISIBLE_SSIM_MARGIN,
   visibleFrames,
 } from "./lib/leak-metrics.ts";
 import { contactSheet, table } from "./lib/leak-report.ts";
+import type { ContentKind, ContentResult, ModeResult } from "./lib/leak-results.ts";
 import { greyIPicture, leakView } from "./lib/leak-view.ts";
 import { lowMedianHigh } from "./lib/measure.ts";
 import { type SliceSizeLeak, sliceSizeLeak } from "./lib/slice-size-leak.ts";
+
+export type { ContentKind, ContentResult, ModeResult } from "./lib/leak-results.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out", "leak");
@@ -38,14 +40,6 @@ const IMAGES = join(ROOT, "docs", "images");
 const COST_ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 /** What the clip-level CPU ratio runs on: the clip repeated to this size. */
 const CLIP_COST_BYTES = 32 * 1024 * 1024;
-
-export interface ContentKind {
-  name: string;
-  /** What it stands for, for the table. */
-  kind: string;
-  /** lavfi graph. */
-  source: string;
-}
 
 export const WIDTH = 320;
 export const HEIGHT = 240;
@@ -105,29 +99,6 @@ export const SCHEMES: readonly BenchScheme[] = [
   { kind: "slice-block", crypt: 1, skip: 9 },
   { kind: "full" },
 ];
-
-export interface ModeResult {
-  mode: string;
-  /** Scores of the view ffmpeg decodes from the wire bytes as they are. */
-  frames: FrameScore[];
-  /** Scores of the re-synchronising attacker's rebuilt view (bench/lib/attack/). */
-  attackFrames: FrameScore[];
-  attackViewPath: string;
-  /** P/B slices holding ciphertext, slices whose clear tail the attacker recovered, macroblocks in those. */
-  attack: { attackedSlices: number; recoveredSlices: number; recoveredMacroblocks: number };
-  encryptedShare: number;
-  viewPath: string;
-  /** Frames the view's decoder put out (before gaps are filled); fewer than the original's when it dropped some. */
-  decodedFrames: number;
-}
-
-export interface ContentResult {
-  content: ContentKind;
-  path: string;
-  frames: number;
-  grey: FrameScore[];
-  modes: ModeResult[];
-}
 
 async function wirePattern(
   bytes: Uint8Array,

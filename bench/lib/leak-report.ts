@@ -1,8 +1,8 @@
 /** @module The leak bench's report: the per-mode table (both attackers, CPU ratio) and the contact sheets. */
 import { $ } from "bun";
 import { DEFAULT_PATTERN_SCHEME, patternSchemeName } from "../../codec/pattern/pattern-scheme.ts";
-import type { ContentResult } from "../leak.ts";
 import { type FrameScore, mean, visibleFrames } from "./leak-metrics.ts";
+import type { ContentResult } from "./leak-results.ts";
 
 /** Frame rate of the bench's clips (bench/leak.ts FPS): the views are resampled to it. */
 const FPS = 25;

@@ -98,7 +98,7 @@ const CASES: {
     report: ["firmware/direct/kit.ts imports bun:test"],
   },
   {
-    rule: "bench/ takes test code only from the kits in test/support/",
+    rule: "bench/ takes test code only from kits: test/support/ and the netns bed in test/net/",
     files: {
       "bench/control.ts":
         'import { A } from "../test/control/agent.ts";\nimport { B } from "../test/support/b.ts";',
