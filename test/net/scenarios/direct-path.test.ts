@@ -42,7 +42,7 @@ describe("the direct path through NAT", () => {
     expect(run.stderr).toContain("sending everything through the node, encrypted");
     expect(run.stdout).toMatch(/^sent: /);
     expect(run.stdout).toContain("route split; fallback: everything through the node");
-    expect(run.stdout).toContain("direct: 0 B (0 bytes");
+    expect(run.stdout).toContain("direct: nothing (all of it sealed through the node)");
     expect(events(bob, "direct-accepted")).toEqual([]);
 
     const sha = await sha256File(FILE);
