@@ -73,15 +73,14 @@ function byteSequenceHeader(bytes: Uint8Array, offset: number): SequenceHeader |
   const aspectRatioCode = b3 >> 4; // bits 24-27
   const frameRateCode = b3 & 15; // bits 28-31
   const bitRateValue = ((bytes[b + 4] as number) << 10) | ((bytes[b + 5] as number) << 2) | (b6 >> 6); // 32-49
-  checkFixedFields(
-    offset,
+  checkFixedFields(offset, {
     horizontalSize,
     verticalSize,
     aspectRatioCode,
     frameRateCode,
     bitRateValue,
-    (b6 >> 5) & 1,
-  );
+    marker: (b6 >> 5) & 1,
+  });
   return {
     offset,
     length: SEQUENCE_HEADER_FIXED_BYTES,
@@ -109,15 +108,14 @@ export function readSequenceHeader(bytes: Uint8Array, offset: number): SequenceH
     const marker = r.read(1);
     const vbvBufferSizeValue = r.read(10);
     const constrainedParameters = r.flag();
-    checkFixedFields(
-      offset,
+    checkFixedFields(offset, {
       horizontalSize,
       verticalSize,
       aspectRatioCode,
       frameRateCode,
       bitRateValue,
       marker,
-    );
+    });
     const intraQuantiserMatrix = r.flag() ? readMatrix(r, offset, "intra") : null;
     const nonIntraQuantiserMatrix = r.flag() ? readMatrix(r, offset, "non-intra") : null;
     return {
@@ -139,15 +137,18 @@ export function readSequenceHeader(bytes: Uint8Array, offset: number): SequenceH
 }
 
 /** The checks both paths make on the fixed fields, in this order. */
-function checkFixedFields(
-  offset: number,
-  horizontalSize: number,
-  verticalSize: number,
-  aspectRatioCode: number,
-  frameRateCode: number,
-  bitRateValue: number,
-  marker: number,
-): void {
+/** The fixed-layout fields both readers check alike (13818-2 6.2.2.1), as read. */
+interface FixedFields {
+  horizontalSize: number;
+  verticalSize: number;
+  aspectRatioCode: number;
+  frameRateCode: number;
+  bitRateValue: number;
+  marker: number;
+}
+
+function checkFixedFields(offset: number, f: FixedFields): void {
+  const { horizontalSize, verticalSize, aspectRatioCode, frameRateCode, bitRateValue, marker } = f;
   // 13818-2 6.3.3: horizontal_size_value and vertical_size_value of 0 are not allowed (no picture to code).
   if (horizontalSize === 0 || verticalSize === 0) {
     throw fail("ERR_SEQUENCE_SIZE", `size ${horizontalSize}x${verticalSize} has a zero dimension`, offset);
