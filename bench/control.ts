@@ -1,14 +1,15 @@
 /** @module Control-node bench: QUERY throughput and p50/p99 latency with 100,000 devices, keepalives/s with HMAC, each against a same-run reference. */
 /*
  *   bun bench/control.ts [--devices 100000] [--concurrency 16] [--seconds 5] [--callees 16] [--keepalives 100000]
+ *                        [--store postgres://...]   (an empty PostgreSQL database; default the embedded sqlite file)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
-import { openControlDatabase } from "../control/store/control-database.ts";
 import { DeviceStore } from "../control/store/device-store.ts";
+import { openControlStore } from "../control/store/open-control-store.ts";
 import { fromBase64url, toBase64url } from "../crypto/random-token.ts";
 import { ControlClient } from "../protocol/control-client.ts";
 import { buildKeepalive, keepaliveKey } from "../protocol/keepalive-request.ts";
@@ -22,6 +23,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "5" },
     callees: { type: "string", default: "16" },
     keepalives: { type: "string", default: "100000" },
+    store: { type: "string" },
     "no-docs": { type: "boolean", default: false },
   },
 });
@@ -153,25 +155,25 @@ async function main(): Promise<void> {
   try {
     // 1. Population, written straight through the store in one transaction per table.
     const t0 = performance.now();
-    const db = openControlDatabase(join(dir, "control.db"));
+    const db = await openControlStore(flags.store ?? join(dir, "control.db"));
     const store = new DeviceStore(db);
     const names = Array.from({ length: DEVICES }, (_, i) => `bench-${String(i).padStart(6, "0")}`);
-    const devices = store.enrollMany(names);
-    db.transaction(() => {
-      db.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES ('everyone', ?, 0)", [
+    const devices = await store.enrollMany(names);
+    await db.transaction(async (tx) => {
+      await tx.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES ('everyone', ?, 0)", [
         devices[0]!.id,
       ]);
-      const member = db.prepare("INSERT INTO group_members (group_key, member_key) VALUES ('everyone', ?)");
-      for (const n of names) member.run(n);
+      for (const n of names)
+        await tx.run("INSERT INTO group_members (group_key, member_key) VALUES ('everyone', ?)", [n]);
       for (let i = 0; i < CALLEES; i++) {
-        db.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, '@everyone')", [devices[i]!.id]);
-        db.run("INSERT INTO registrations (device_id, address, port, at) VALUES (?, '127.0.0.1', ?, 0)", [
+        await tx.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, '@everyone')", [devices[i]!.id]);
+        await tx.run("INSERT INTO registrations (device_id, address, port, at) VALUES (?, '127.0.0.1', ?, 0)", [
           devices[i]!.id,
           30000 + i,
         ]);
       }
-    })();
-    db.close();
+    });
+    await db.close();
     const populateSec = (performance.now() - t0) / 1000;
     console.error(`populated ${DEVICES} devices in ${populateSec.toFixed(1)} s`);
 
@@ -201,6 +203,7 @@ async function main(): Promise<void> {
         "127.0.0.1:0",
         "--config",
         cfg,
+        ...(flags.store ? ["--store", flags.store] : []),
       ],
       { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "ignore" },
     );
@@ -275,7 +278,7 @@ async function main(): Promise<void> {
     const figures = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", bun: Bun.version },
-      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES}`,
+      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES}${flags.store ? " --store postgres://..." : ""}`,
       devices: DEVICES,
       populateSec,
       http,

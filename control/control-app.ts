@@ -1,5 +1,4 @@
 /** @module Assembles the control node's Hono app: error mapping, enrollment, device auth, device/session/relay routes, admin and the status page. */
-import type { Database } from "bun:sqlite";
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { EnrollResponse } from "../protocol/api-types.ts";
@@ -23,11 +22,13 @@ import { isDiskFull } from "./store/disk-full.ts";
 import { KeepaliveTable } from "./store/keepalive-table.ts";
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
+import type { SqlDriver } from "./store/sql-driver.ts";
 
 /** Everything the routes share; built once per process by createControlContext. */
 export interface ControlContext {
   config: ControlConfig;
-  db: Database;
+  /** The store every node of a deployment shares (sqlite file, or PostgreSQL). */
+  store: SqlDriver;
   devices: DeviceStore;
   allow: AllowListStore;
   keepalives: KeepaliveTable;
@@ -46,20 +47,20 @@ export interface ControlContext {
 /** Stands in until the UDP endpoint is bound: every trigger times out at once (no device is reachable). */
 export const NO_TRIGGERS: TriggerPort = { trigger: async () => null };
 
-export function createControlContext(o: {
+export async function createControlContext(o: {
   config: ControlConfig;
-  db: Database;
+  store: SqlDriver;
   adminToken: string;
   spoolDir: string;
   triggers: TriggerPort;
   nodeAddresses?: () => { http: string; udp: string };
   log?: (msg: string) => void;
-}): ControlContext {
-  const { config, db } = o;
+}): Promise<ControlContext> {
+  const { config, store: db } = o;
   const log = o.log ?? (() => {});
   const devices = new DeviceStore(db);
   const allow = new AllowListStore(db, config.maxListEntries);
-  const keepalives = new KeepaliveTable(db, config.connectedIntervals);
+  const keepalives = await KeepaliveTable.load(db, config.connectedIntervals);
   const sessions = new SessionStore(db, {
     durationSec: config.sessionDurationSec,
     connectWindowSec: config.connectWindowSec,
@@ -90,7 +91,7 @@ export function createControlContext(o: {
   });
   return {
     config,
-    db,
+    store: db,
     devices,
     allow,
     keepalives,
@@ -159,7 +160,7 @@ export function createControlApp(
     onlyFields(o, ["token", "name"]);
     const token = reqString(o, "token", 128);
     const name = reqString(o, "name", 64);
-    const cred: EnrollResponse = ctx.devices.redeemEnrollmentToken(token, name);
+    const cred: EnrollResponse = await ctx.devices.redeemEnrollmentToken(token, name);
     ctx.log(`enroll: ${cred.id} redeemed a token`);
     return c.json(cred, 201);
   });
@@ -216,7 +217,7 @@ export function createControlApp(
   // The admin token comes as ?token= once and is exchanged for a session token in an HttpOnly cookie; the
   // cookie never holds the admin token itself (issue 21 item 12).
   const statusSessions = new StatusSessions();
-  app.get("/status", (c) => {
+  app.get("/status", async (c) => {
     const fromQuery = c.req.query("token");
     const ok =
       fromQuery !== undefined
@@ -240,8 +241,8 @@ export function createControlApp(
     c.header("cache-control", "no-store");
     return c.html(
       renderStatusPage({
-        devices: listDevices(ctx),
-        sessions: ctx.sessions.listForAdmin(undefined, 200),
+        devices: await listDevices(ctx),
+        sessions: await ctx.sessions.listForAdmin(undefined, 200),
         spool: spoolUsage(ctx.spoolDir),
         http: addr.http,
         udp: addr.udp,

@@ -11,16 +11,16 @@ import { subcommandHelp } from "../cli/subcommand-help.ts";
 import type { DeviceCredential } from "../protocol/api-types.ts";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
-import { DATABASE_FILE, formatHostPort, startControlNode } from "./control-node.ts";
+import { formatHostPort, startControlNode, storeSpec } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
-import { openControlDatabase } from "./store/control-database.ts";
+import { openControlStore } from "./store/open-control-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
 
 const HELP = `Usage:
-  pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT]
+  pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT] [--store URL]
   pvrlink control stop [--data DIR]
-  pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR]
-  pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR]
+  pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR] [--store URL]
+  pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR] [--store URL]
   pvrlink control admin-token [--config FILE] [--data DIR]
 
 serve        Runs the control node. The first line on stdout is {"http","udp","url","publicUdp"}: the bound
@@ -43,6 +43,8 @@ Options (flags win over PVRLINK_* variables, which win over the --config file):
   --public-url URL   the URL recorders reach the node at (default: the config's publicHttp, else the
                      bound address; a wildcard address is replaced by this machine's first non-loopback
                      IPv4 address)
+  --store URL        the shared store: postgres://USER@HOST:PORT/DB for a cluster of nodes (default: the
+                     embedded sqlite file DATA/control.db)
   --detach           serve in the background (serve)
   --allow-private-addresses
                      let recorders register loopback, private and link-local addresses, and let the node
@@ -72,9 +74,11 @@ function configFrom(values: {
   data?: string;
   http?: string;
   udp?: string;
+  store?: string;
   "allow-private-addresses"?: boolean;
 }): ControlConfig {
   const overrides: Partial<ControlConfig> = {};
+  if (values.store !== undefined) overrides.store = values.store;
   if (values["allow-private-addresses"]) overrides.allowPrivateAddresses = true;
   if (values.data !== undefined) overrides.data = values.data;
   const http = values.http ?? process.env.PVRLINK_HTTP;
@@ -144,6 +148,7 @@ const SERVE_FLAGS = {
   http: { type: "string" },
   udp: { type: "string" },
   "public-url": { type: "string" },
+  store: { type: "string" },
   detach: { type: "boolean" },
   "allow-private-addresses": { type: "boolean" },
 } as const;
@@ -205,23 +210,24 @@ async function stop(args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-function withStore<T>(config: ControlConfig, f: (store: DeviceStore) => T): T {
+async function withStore<T>(config: ControlConfig, f: (store: DeviceStore) => Promise<T>): Promise<T> {
   mkdirSync(config.data, { recursive: true, mode: 0o700 });
-  const db = openControlDatabase(join(config.data, DATABASE_FILE));
+  const db = await openControlStore(storeSpec(config));
   try {
-    return f(new DeviceStore(db));
+    return await f(new DeviceStore(db));
   } catch (err) {
     if (err instanceof ApiError) throw new InputError(err.message, err.code);
     throw err;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
-function enroll(args: string[]): number {
+async function enroll(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     config: { type: "string" },
     data: { type: "string" },
+    store: { type: "string" },
     "public-url": { type: "string" },
   });
   if (positionals.length !== 1) throw new UsageError("enroll takes exactly one NAME");
@@ -239,16 +245,17 @@ function enroll(args: string[]): number {
   } else {
     node = { http: serving.url, udp: serving.publicUdp };
   }
-  const cred = withStore(config, (s) => s.enroll(positionals[0]!));
+  const cred = await withStore(config, (s) => s.enroll(positionals[0]!));
   const out: DeviceCredential = { ...cred, node };
   console.log(JSON.stringify(out));
   return EXIT_OK;
 }
 
-function token(args: string[]): number {
+async function token(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     config: { type: "string" },
     data: { type: "string" },
+    store: { type: "string" },
     ttl: { type: "string" },
   });
   if (positionals.length > 0) throw new UsageError("token takes no arguments");
@@ -256,7 +263,7 @@ function token(args: string[]): number {
   const ttl = values.ttl === undefined ? config.enrollmentTokenTtlSec : Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl <= 0)
     throw new UsageError(`--ttl '${values.ttl}' is not a positive integer`);
-  console.log(JSON.stringify(withStore(config, (s) => s.createEnrollmentToken(ttl))));
+  console.log(JSON.stringify(await withStore(config, (s) => s.createEnrollmentToken(ttl))));
   return EXIT_OK;
 }
 

@@ -61,6 +61,11 @@ export interface ControlConfig {
    * test deployment turns it on.
    */
   allowPrivateAddresses: boolean;
+  /**
+   * The shared store: null means the embedded sqlite file DATA/control.db; a postgres:// URL puts devices,
+   * sessions and accounting in PostgreSQL, so several nodes can serve one deployment (docs/architecture.md).
+   */
+  store: string | null;
 }
 
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
@@ -94,6 +99,7 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   spoolReserveBytes: 256 * 1024 ** 2,
   spoolDir: null,
   allowPrivateAddresses: false,
+  store: null,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -115,7 +121,7 @@ export function checkConfig(raw: unknown, where: string): Partial<ControlConfig>
   for (const [k, v] of Object.entries(raw)) {
     if (!(k in DEFAULT_CONFIG)) throw new InputError(`${where}: unknown option '${k}'`, "ERR_CONFIG");
     const def = DEFAULT_CONFIG[k as keyof ControlConfig];
-    const nullable = k === "adminToken" || k === "publicHttp" || k === "publicUdp" || k === "spoolDir";
+    const nullable = k === "adminToken" || k === "publicHttp" || k === "publicUdp" || k === "spoolDir" || k === "store";
     const ok =
       (nullable && (v === null || typeof v === "string")) ||
       (typeof def === "number" && typeof v === "number" && Number.isFinite(v) && v >= 0) ||

@@ -12,10 +12,19 @@ import {
 import { type ControlConfig, parseHostPort } from "./control-config.ts";
 import { createRelayRoutes } from "./relay/relay-routes.ts";
 import { openControlDatabase } from "./store/control-database.ts";
+import { openControlStore } from "./store/open-control-store.ts";
+import { SqliteDriver } from "./store/sqlite-driver.ts";
 import { UdpEndpoint } from "./udp/udp-endpoint.ts";
 
 export const DATABASE_FILE = "control.db";
 export const SPOOL_DIR = "spool";
+/** With a PostgreSQL store, the filesystem spool's index stays beside its files, in this node-local sqlite file. */
+export const SPOOL_INDEX_FILE = "spool-index.db";
+
+/** The store a config names: its `store` URL, or the embedded sqlite file in the data directory. */
+export function storeSpec(config: ControlConfig): string {
+  return config.store ?? join(config.data, DATABASE_FILE);
+}
 /** Keepalive mappings are written behind at this period (see KeepaliveTable). */
 const FLUSH_MS = 1000;
 /** Nonce pruning, lease expiry and bucket pruning run at this period. */
@@ -42,15 +51,23 @@ export async function startControlNode(
   mkdirSync(config.data, { recursive: true, mode: 0o700 });
   const spoolDir = config.spoolDir ?? join(config.data, SPOOL_DIR);
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
-  const db = openControlDatabase(join(config.data, DATABASE_FILE));
+  const store = await openControlStore(storeSpec(config));
+  // The filesystem spool is node-local, so its index lives with it: in the embedded database itself, or in a
+  // sqlite file of its own beside a PostgreSQL store.
+  const db =
+    store instanceof SqliteDriver ? store.database : openControlDatabase(join(config.data, SPOOL_INDEX_FILE));
+  const closeStores = async () => {
+    await store.close();
+    if (!(store instanceof SqliteDriver)) db.close();
+  };
   const adminToken = loadOrCreateAdminToken(config.data, config.adminToken);
   const httpAddr = parseHostPort(config.http, "--http");
   const udpAddr = parseHostPort(config.udp, "--udp");
 
   let bound = { http: config.http, udp: config.udp };
-  const ctx = createControlContext({
+  const ctx = await createControlContext({
     config,
-    db,
+    store,
     adminToken,
     spoolDir,
     triggers: NO_TRIGGERS,
@@ -60,7 +77,8 @@ export async function startControlNode(
   const udpEndpoint = await UdpEndpoint.start({
     host: udpAddr.host,
     port: udpAddr.port,
-    lookupSecret: (id) => ctx.devices.secretOf(id),
+    lookupSecret: (id) => ctx.devices.cachedSecret(id) ?? null,
+    loadSecret: (id) => ctx.devices.secretOf(id),
     onKeepalive: (id, address, port, intervalSec) => ctx.keepalives.record(id, address, port, intervalSec),
     rateLimit:
       config.udpRateLimitPerSec > 0
@@ -84,8 +102,12 @@ export async function startControlNode(
         .trigger(deviceId, kind, ref, { deadlineMs: config.triggerDeadlineMs })
         .catch((err: unknown) => log(`data trigger to ${deviceId} failed: ${(err as Error).message}`));
     },
-    onBytes: (sessionId, bytes) => ctx.sessions.addRelayBytes(sessionId, bytes),
-    deviceName: (id) => ctx.devices.byId(id)?.name ?? null,
+    onBytes: (sessionId, bytes) => {
+      void ctx.sessions
+        .addRelayBytes(sessionId, bytes)
+        .catch((err: unknown) => log(`relay accounting of ${sessionId} failed: ${(err as Error).message}`));
+    },
+    deviceName: async (id) => (await ctx.devices.byId(id))?.name ?? null,
     log,
   });
   const app = createControlApp(ctx, relayRoutes);
@@ -101,7 +123,7 @@ export async function startControlNode(
     });
   } catch (err) {
     await udpEndpoint.close();
-    db.close();
+    await closeStores();
     throw err;
   }
   const http = { host: httpAddr.host, port: server.port ?? httpAddr.port };
@@ -110,20 +132,14 @@ export async function startControlNode(
 
   // No timer may end the process (issue 21 item 2): a failed flush (disk full) keeps the mappings in memory.
   const flushTimer = setInterval(() => {
-    try {
-      ctx.keepalives.flush();
-    } catch (err) {
-      log(`keepalive flush failed: ${(err as Error).message}`);
-    }
+    ctx.keepalives.flush().catch((err: unknown) => log(`keepalive flush failed: ${(err as Error).message}`));
   }, FLUSH_MS);
   const houseTimer = setInterval(() => {
-    try {
-      ctx.nonces.prune();
+    void (async () => {
+      await ctx.nonces.prune();
       ctx.limiter.prune();
-      for (const id of ctx.sessions.sweep()) log(`session ${id} expired`);
-    } catch (err) {
-      log(`housekeeping failed: ${(err as Error).message}`);
-    }
+      for (const id of await ctx.sessions.sweep()) log(`session ${id} expired`);
+    })().catch((err: unknown) => log(`housekeeping failed: ${(err as Error).message}`));
   }, HOUSEKEEPING_MS);
 
   let closing: Promise<void> | null = null;
@@ -139,11 +155,11 @@ export async function startControlNode(
         await server.stop(true);
         await udpEndpoint.close();
         try {
-          ctx.keepalives.flush();
+          await ctx.keepalives.flush();
         } catch (err) {
           log(`keepalive flush failed: ${(err as Error).message}`);
         }
-        db.close();
+        await closeStores();
       })();
       return closing;
     },

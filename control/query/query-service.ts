@@ -44,9 +44,11 @@ export class QueryService {
   constructor(private readonly d: QueryDeps) {}
 
   /** A peer as another peer sees it: registered address plus the NAT mapping of its latest keepalive. */
-  peerInfo(deviceId: string): PeerInfo {
-    const dev = this.d.devices.byId(deviceId);
-    const reg = this.d.devices.registration(deviceId);
+  async peerInfo(deviceId: string): Promise<PeerInfo> {
+    const [dev, reg] = await Promise.all([
+      this.d.devices.byId(deviceId),
+      this.d.devices.registration(deviceId),
+    ]);
     const ka = this.d.keepalives.get(deviceId);
     const info: PeerInfo = {
       id: deviceId,
@@ -65,15 +67,17 @@ export class QueryService {
    * existence, registration or presence. Only a permitted caller can tell the later refusals apart.
    */
   async query(callerId: string, calleeName: string, storeIfBusy: boolean): Promise<QueryOutcome> {
-    const caller = this.d.devices.byId(callerId);
+    const [caller, callee] = await Promise.all([
+      this.d.devices.byId(callerId),
+      this.d.devices.byName(calleeName),
+    ]);
     if (!caller) throw new ApiError(401, "unknown_device", "Unknown device");
-    const callee = this.d.devices.byName(calleeName);
     const denied = new ApiError(403, "permission_denied", "Permission denied");
     if (!callee) throw denied;
 
     // 1. Permission (seed A S1202-S1203; seed B: the callee's own verdict).
     if (callee.policy === "node") {
-      if (!this.d.allow.permits(callee.id, caller.name)) throw denied;
+      if (!(await this.d.allow.permits(callee.id, caller.name))) throw denied;
     } else {
       const verdict = await this.d.triggers.trigger(
         callee.id,
@@ -85,7 +89,7 @@ export class QueryService {
     }
 
     // 2. Registered (seed A S1204-S1205, FIG. 5 (g)).
-    const reg = this.d.devices.registration(callee.id);
+    const reg = await this.d.devices.registration(callee.id);
     if (!reg)
       throw new ApiError(404, "callee_not_found", `Callee '${callee.name}' has not registered an address`);
 
@@ -109,7 +113,7 @@ export class QueryService {
     if (status.answer !== "acceptable") {
       if (!storeIfBusy) throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy`);
       // Seed A S2611-S2617: the caller asked in advance to store when busy; the spool takes the data.
-      const grant = this.d.sessions.issue(caller.id, callee.id, "store", this.d.storeDeliverWithinSec);
+      const grant = await this.d.sessions.issue(caller.id, callee.id, "store", this.d.storeDeliverWithinSec);
       this.d.log(`query: store session ${grant.id} ${caller.id} -> ${callee.id}`);
       return {
         status: 202,
@@ -118,13 +122,13 @@ export class QueryService {
     }
 
     // Seed A S1207-S1210 / seed B FIG. 4A-4B: issue, answer the caller, then tell the callee to fetch its copy.
-    const grant = this.d.sessions.issue(caller.id, callee.id, "live", 0);
+    const grant = await this.d.sessions.issue(caller.id, callee.id, "live", 0);
     this.d.log(`query: live session ${grant.id} ${caller.id} -> ${callee.id}`);
     void this.d.triggers
       .trigger(callee.id, "contact", { session: grant.id }, { deadlineMs: this.d.triggerDeadlineMs })
       .catch((err: unknown) =>
         this.d.log(`contact trigger for ${grant.id} failed: ${(err as Error).message}`),
       );
-    return { status: 200, body: { session: grant, callee: this.peerInfo(callee.id) } };
+    return { status: 200, body: { session: grant, callee: await this.peerInfo(callee.id) } };
   }
 }

@@ -66,17 +66,19 @@ export function spoolUsage(dir: string): SpoolUsage {
   return { files, bytes };
 }
 
-export function listDevices(d: Pick<AdminDeps, "devices" | "keepalives">): AdminDevice[] {
-  return d.devices.list().map((dev) => {
-    const reg = d.devices.registration(dev.id);
+export async function listDevices(d: Pick<AdminDeps, "devices" | "keepalives">): Promise<AdminDevice[]> {
+  const out: AdminDevice[] = [];
+  for (const dev of await d.devices.list()) {
+    const reg = await d.devices.registration(dev.id);
     const ka = d.keepalives.get(dev.id);
-    return {
+    out.push({
       ...dev,
       registration: reg,
       keepalive: ka,
       connected: d.keepalives.isConnected(dev.id),
-    };
-  });
+    });
+  }
+  return out;
 }
 
 function parseTime(v: string | undefined, field: string): number | undefined {
@@ -98,12 +100,12 @@ export function createAdminRoutes(d: AdminDeps): Hono {
   const body = async (req: Request, emptyAllowed = false) =>
     parseJsonObject(await readLimited(req, d.maxBodyBytes), emptyAllowed);
 
-  app.get("/devices", (c) => c.json(listDevices(d)));
+  app.get("/devices", async (c) => c.json(await listDevices(d)));
 
   app.post("/devices", async (c) => {
     const o = await body(c.req.raw);
     onlyFields(o, ["name"]);
-    const cred = d.devices.enroll(reqString(o, "name", 64));
+    const cred = await d.devices.enroll(reqString(o, "name", 64));
     d.log(`admin: enrolled ${cred.id}`);
     const out: DeviceCredential = { ...cred, node: d.nodeAddresses() };
     return c.json(out, 201);
@@ -111,8 +113,8 @@ export function createAdminRoutes(d: AdminDeps): Hono {
 
   app.delete("/devices/:id", async (c) => {
     const id = c.req.param("id");
-    if (d.devices.byId(id)) await d.revocation?.deviceGone(id);
-    if (!d.devices.remove(id)) throw new ApiError(404, "not_found", `Device ${id} not found`);
+    if (await d.devices.byId(id)) await d.revocation?.deviceGone(id);
+    if (!(await d.devices.remove(id))) throw new ApiError(404, "not_found", `Device ${id} not found`);
     d.keepalives.forget(id);
     d.log(`admin: removed ${id}`);
     return c.body(null, 204);
@@ -122,15 +124,15 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     const o = await body(c.req.raw, true);
     onlyFields(o, ["ttlSec"]);
     const ttl = optInt(o, "ttlSec", 1, 365 * 24 * 3600) ?? d.enrollmentTokenTtlSec;
-    return c.json(d.devices.createEnrollmentToken(ttl), 201);
+    return c.json(await d.devices.createEnrollmentToken(ttl), 201);
   });
 
-  app.get("/sessions", (c) => {
+  app.get("/sessions", async (c) => {
     const state = c.req.query("state");
     if (state !== undefined && state !== "active" && state !== "ended") {
       throw badRequest("state", "must be active or ended");
     }
-    return c.json(d.sessions.listForAdmin(state as SessionState | undefined));
+    return c.json(await d.sessions.listForAdmin(state as SessionState | undefined));
   });
 
   // Seed B FIG. 16 (end processing unit): the operator ends a session; both peers get an `end` trigger.
@@ -139,7 +141,7 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     onlyFields(o, ["reason"]);
     const reason = optString(o, "reason", 200) ?? "admin";
     const id = c.req.param("id");
-    const { summary } = d.sessions.end("admin", id, reason, 0, 0);
+    const { summary } = await d.sessions.end("admin", id, reason, 0, 0);
     d.log(`admin: ended ${id}`);
     const ref = { session: id, reason };
     const opts = { deadlineMs: d.triggerDeadlineMs };
@@ -150,13 +152,13 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     return c.json({ id, state: "ended", acknowledged: { caller: caller !== null, callee: callee !== null } });
   });
 
-  app.get("/accounting", (c) => {
+  app.get("/accounting", async (c) => {
     const q = {
       device: c.req.query("device"),
       from: parseTime(c.req.query("from"), "from"),
       to: parseTime(c.req.query("to"), "to"),
     };
-    return c.json(d.sessions.accounting(q));
+    return c.json(await d.sessions.accounting(q));
   });
 
   app.get("/spool", (c) => c.json(spoolUsage(d.spoolDir)));

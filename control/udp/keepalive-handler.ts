@@ -69,6 +69,9 @@ function bindingSuccess(
   });
 }
 
+/** #verifiedKey's answer when the lookup has no secret for the device (as opposed to a MAC that fails). */
+const UNKNOWN = Symbol("unknown device");
+
 /** An authenticated keepalive: who, from which public mapping, at what announced interval. */
 export interface Registration {
   readonly deviceId: string;
@@ -83,6 +86,8 @@ export interface KeepaliveOutcome {
   readonly registration: Registration | null;
   /** Short reason for logs; never contains key material. */
   readonly note: string;
+  /** Set when the USERNAME named a device whose secret the lookup did not have (not loaded, or no such device). */
+  readonly unknownDevice?: string;
 }
 
 /**
@@ -144,6 +149,7 @@ export class KeepaliveHandler {
       return deny("USERNAME not UTF-8");
     }
     const key = this.#verifiedKey(msg, deviceId);
+    if (key === UNKNOWN) return { ...deny("unknown device or bad integrity"), unknownDevice: deviceId };
     if (!key) return deny("unknown device or bad integrity");
     // Only now, with the MAC verified, are the pvrlink attributes trusted and per-device state touched.
     const tsAttr = findAttribute(msg, ATTR_PVRLINK_TIMESTAMP);
@@ -177,7 +183,7 @@ export class KeepaliveHandler {
   }
 
   /** The device's STUN key if msg's MESSAGE-INTEGRITY-SHA256 verifies under it, else null. */
-  #verifiedKey(msg: StunMessage, deviceId: string): Uint8Array | null {
+  #verifiedKey(msg: StunMessage, deviceId: string): Uint8Array | null | typeof UNKNOWN {
     // A cached key counts only while the device still has the secret it came from (issue 21 item 4): a
     // deleted device's keepalives go unanswered at once. The lookup is a cached map read, after the MAC passed.
     const cached = this.#keys.get(deviceId);
@@ -187,7 +193,7 @@ export class KeepaliveHandler {
     const secret = this.#lookupSecret(deviceId);
     if (!secret) {
       this.#keys.delete(deviceId);
-      return null;
+      return UNKNOWN;
     }
     const key = deriveKey(secret, "stun");
     if (!verifyMessageIntegritySha256(msg, key)) return null;

@@ -50,6 +50,11 @@ export interface UdpEndpointOptions {
   host: string;
   port: number;
   lookupSecret: DeviceKeyLookup;
+  /**
+   * Loads a secret lookupSecret does not have yet (a store read); the keepalive that asked is then handled
+   * again. Absent, a device lookupSecret does not know is unknown.
+   */
+  loadSecret?: (deviceId: string) => Promise<Uint8Array | null>;
   onKeepalive: KeepaliveSink;
   log?: (msg: string) => void;
   /** Per-source-IP limit, or false to disable (benchmarks from one address). Default DEFAULT_UDP_RATE_LIMIT. */
@@ -139,8 +144,21 @@ export class UdpEndpoint {
     this.#log(`socket error: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  #onStun(data: Uint8Array, address: string, port: number, now: number): void {
+  #onStun(data: Uint8Array, address: string, port: number, now: number, loaded = false): void {
     const out = this.#handler.handle(data, address, port, now);
+    const load = this.#opts.loadSecret;
+    if (out.unknownDevice !== undefined && load && !loaded) {
+      // The store answers asynchronously; the datagram is handled again once it has, against the same clock.
+      load(out.unknownDevice)
+        .then(() => {
+          if (!this.#closed) this.#onStun(data, address, port, now, true);
+        })
+        .catch((err: unknown) => {
+          this.stats.dropped++;
+          this.#log(`keepalive from ${address}:${port} dropped: ${(err as Error).message}`);
+        });
+      return;
+    }
     const r = out.registration;
     // Record before replying: a send can throw (ECONNREFUSED from an earlier ICMP error) and must not undo
     // an authenticated keepalive.
