@@ -51,14 +51,18 @@ describe.each(STORE_BACKENDS)("DeviceStore on %s", (kind) => {
     const s = new DeviceStore(await backend.open());
     const t = await s.createEnrollmentToken(60, 1000);
     expect((await s.redeemEnrollmentToken(t.token, "first", 2000)).name).toBe("first");
-    await expect(s.redeemEnrollmentToken(t.token, "second", 2000)).rejects.toMatchObject({ code: "invalid_token" });
+    await expect(s.redeemEnrollmentToken(t.token, "second", 2000)).rejects.toMatchObject({
+      code: "invalid_token",
+    });
     const late = await s.createEnrollmentToken(60, 1000);
     await expect(s.redeemEnrollmentToken(late.token, "late", 61_000)).rejects.toMatchObject({
       code: "invalid_token",
     });
     // A taken name leaves the token usable.
     const t2 = await s.createEnrollmentToken(60, 1000);
-    await expect(s.redeemEnrollmentToken(t2.token, "FIRST", 2000)).rejects.toMatchObject({ code: "name_taken" });
+    await expect(s.redeemEnrollmentToken(t2.token, "FIRST", 2000)).rejects.toMatchObject({
+      code: "name_taken",
+    });
     expect((await s.redeemEnrollmentToken(t2.token, "third", 2000)).name).toBe("third");
   });
 

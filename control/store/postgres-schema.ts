@@ -135,12 +135,13 @@ export async function migratePostgres(
   db: PostgresDriver,
   migrations: readonly string[] = POSTGRES_MIGRATIONS,
 ): Promise<number> {
-  await db.script(
-    "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
-  );
   for (;;) {
     const applied = await db.transaction(async (tx) => {
+      // Under the lock even the bookkeeping table's creation: IF NOT EXISTS races between sessions.
       await tx.get("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK]);
+      await tx.run(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+      );
       const row = await tx.get<{ version: number }>(
         "SELECT version FROM schema_migrations WHERE component = ?",
         [COMPONENT],
