@@ -48,3 +48,8 @@ export function storeBackend(kind: StoreKind): StoreBackend {
     },
   };
 }
+
+/** The `store` a node process is started with on this backend: undefined (its own sqlite file) or a fresh URL. */
+export async function nodeStore(backend: StoreBackend): Promise<string | undefined> {
+  return backend.kind === "sqlite" ? undefined : backend.freshSpec("");
+}
