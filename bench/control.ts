@@ -56,6 +56,8 @@ async function closedLoop(
   seconds: number,
   send: (worker: number) => Promise<Response>,
 ): Promise<LoadResult> {
+  // Refusals by code, printed so an error count is never a mystery (a 4xx answer is not a session).
+  const errorCodes = new Map<string, number>();
   const run = async (ms: number, record: boolean) => {
     const latencies: number[] = [];
     let errors = 0;
@@ -65,8 +67,12 @@ async function closedLoop(
         while (performance.now() < end) {
           const t0 = performance.now();
           const res = await send(w);
-          await res.arrayBuffer();
-          if (!res.ok) errors++;
+          const body = await res.text();
+          if (!res.ok) {
+            errors++;
+            const code = /"code":"([a-z_]+)"/.exec(body)?.[1] ?? String(res.status);
+            errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
+          }
           if (record) latencies.push(performance.now() - t0);
         }
       }),
@@ -78,6 +84,8 @@ async function closedLoop(
   const { latencies, errors } = await run(seconds * 1000, true);
   const elapsed = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
+  if (errorCodes.size > 0)
+    console.error(`${name}: refusals ${JSON.stringify(Object.fromEntries(errorCodes))}`);
   return {
     name,
     requests: latencies.length,
@@ -160,17 +168,27 @@ async function main(): Promise<void> {
     const names = Array.from({ length: DEVICES }, (_, i) => `bench-${String(i).padStart(6, "0")}`);
     const devices = await store.enrollMany(names);
     await db.transaction(async (tx) => {
-      await tx.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES ('everyone', ?, 0)", [
-        devices[0]!.id,
-      ]);
-      for (const n of names)
-        await tx.run("INSERT INTO group_members (group_key, member_key) VALUES ('everyone', ?)", [n]);
+      // Each callee lists a group of its own (issue 21 item 1: "@name" resolves only in the list owner's
+      // namespace), holding every caller; a group owned by one device permits nobody in another's list.
       for (let i = 0; i < CALLEES; i++) {
-        await tx.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, '@everyone')", [devices[i]!.id]);
-        await tx.run("INSERT INTO registrations (device_id, address, port, at) VALUES (?, '127.0.0.1', ?, 0)", [
+        const group = `everyone-${i}`;
+        await tx.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES (?, ?, 0)", [
+          group,
           devices[i]!.id,
-          30000 + i,
         ]);
+        for (let w = 0; w < CONCURRENCY; w++)
+          await tx.run("INSERT INTO group_members (group_key, member_key) VALUES (?, ?)", [
+            group,
+            names[CALLEES + w]!,
+          ]);
+        await tx.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, ?)", [
+          devices[i]!.id,
+          `@${group}`,
+        ]);
+        await tx.run(
+          "INSERT INTO registrations (device_id, address, port, at) VALUES (?, '127.0.0.1', ?, 0)",
+          [devices[i]!.id, 30000 + i],
+        );
       }
     });
     await db.close();
@@ -356,7 +374,7 @@ function writeDocs(f: Figures, table: string): void {
 Command: \`${f.command}\` (\`npm\` not needed; \`bun\` from node_modules/.bin).
 Machine: ${f.machine.cpus} × ${f.machine.model}, Bun ${f.machine.bun}; ${f.date}. Node, load generator and references
 share the machine. ${f.devices.toLocaleString("en")} devices enrolled directly through the store (${f.populateSec.toFixed(1)} s,
-one transaction); every caller is permitted through one 100,000-member group.
+one transaction); every caller is permitted through a group of the callee's own (issue 21 item 1).
 
 \`\`\`
 ${table}
