@@ -130,6 +130,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE enrollment_tokens ADD COLUMN name_attempts INTEGER NOT NULL DEFAULT 0;
   `,
+  // Issue 16 item 2: which UDP node holds each device's NAT mapping (control/cluster/device-owner-store.ts).
+  `
+  CREATE TABLE device_owner (
+    device_id TEXT PRIMARY KEY,
+    node_id TEXT NOT NULL,
+    keepalive_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 const COMPONENT = "control";

@@ -124,6 +124,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX nonces_by_time ON nonces(seen_at);
   `,
+  // Issue 16 item 2: which UDP node holds each device's NAT mapping (control/cluster/device-owner-store.ts).
+  `
+  CREATE TABLE device_owner (
+    device_id TEXT COLLATE "C" PRIMARY KEY,
+    node_id TEXT NOT NULL,
+    keepalive_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 const COMPONENT = "control";
