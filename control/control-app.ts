@@ -19,7 +19,7 @@ import { renderStatusPage } from "./routes/status-page.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
 import { isDiskFull } from "./store/disk-full.ts";
-import { KeepaliveTable } from "./store/keepalive-table.ts";
+import { type KeepaliveLookup, KeepaliveTable } from "./store/keepalive-table.ts";
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
 import type { SqlDriver } from "./store/sql-driver.ts";
@@ -32,6 +32,8 @@ export interface ControlContext {
   devices: DeviceStore;
   allow: AllowListStore;
   keepalives: KeepaliveTable;
+  /** Where queries and the admin view read keepalives: the table, or the store on a cluster's HTTP node. */
+  keepaliveLookup: KeepaliveLookup;
   sessions: SessionStore;
   nonces: NonceStore;
   limiter: RateLimiter;
@@ -55,12 +57,15 @@ export async function createControlContext(o: {
   triggers: TriggerPort;
   nodeAddresses?: () => { http: string; udp: string };
   log?: (msg: string) => void;
+  /** A cluster role's table and lookup (control/cluster/role-node.ts); default the embedded node's loaded table. */
+  keepalives?: { table: KeepaliveTable; lookup: KeepaliveLookup };
 }): Promise<ControlContext> {
   const { config, store: db } = o;
   const log = o.log ?? (() => {});
   const devices = new DeviceStore(db);
   const allow = new AllowListStore(db, config.maxListEntries);
-  const keepalives = await KeepaliveTable.load(db, config.connectedIntervals);
+  const keepalives = o.keepalives?.table ?? (await KeepaliveTable.load(db, config.connectedIntervals));
+  const keepaliveLookup = o.keepalives?.lookup ?? keepalives;
   const sessions = new SessionStore(db, {
     durationSec: config.sessionDurationSec,
     connectWindowSec: config.connectWindowSec,
@@ -78,7 +83,7 @@ export async function createControlContext(o: {
   const query = new QueryService({
     devices,
     allow,
-    keepalives,
+    keepalives: keepaliveLookup,
     sessions,
     triggers,
     triggerDeadlineMs: config.triggerDeadlineMs,
@@ -95,6 +100,7 @@ export async function createControlContext(o: {
     devices,
     allow,
     keepalives,
+    keepaliveLookup,
     sessions,
     nonces: new NonceStore(db, 60_000),
     limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
@@ -201,7 +207,7 @@ export function createControlApp(
     createAdminRoutes({
       adminToken: ctx.adminToken,
       devices: ctx.devices,
-      keepalives: ctx.keepalives,
+      keepalives: ctx.keepaliveLookup,
       sessions: ctx.sessions,
       revocation: ctx.revocation,
       triggers: ctx.triggers,
@@ -241,7 +247,7 @@ export function createControlApp(
     c.header("cache-control", "no-store");
     return c.html(
       renderStatusPage({
-        devices: await listDevices(ctx),
+        devices: await listDevices({ devices: ctx.devices, keepalives: ctx.keepaliveLookup }),
         sessions: await ctx.sessions.listForAdmin(undefined, 200),
         spool: spoolUsage(ctx.spoolDir),
         http: addr.http,

@@ -13,11 +13,12 @@ import { loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
 import { formatHostPort, startControlNode, storeSpec } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
-import { openControlStore } from "./store/open-control-store.ts";
+import { startRoleNode } from "./role-node.ts";
 import { DeviceStore } from "./store/device-store.ts";
+import { openControlStore } from "./store/open-control-store.ts";
 
 const HELP = `Usage:
-  pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT] [--store URL]
+  pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR] [--http HOST:PORT] [--udp HOST:PORT] [--store URL] [--role all|http|udp] [--nats HOST:PORT]
   pvrlink control stop [--data DIR]
   pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR] [--store URL]
   pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR] [--store URL]
@@ -43,6 +44,9 @@ Options (flags win over PVRLINK_* variables, which win over the --config file):
   --public-url URL   the URL recorders reach the node at (default: the config's publicHttp, else the
                      bound address; a wildcard address is replaced by this machine's first non-loopback
                      IPv4 address)
+  --role ROLE        all (default: the whole node in one process), http (the device API, stateless) or udp
+                     (keepalives and triggers); http and udp need --store postgres://... and --nats (serve)
+  --nats HOST:PORT   the NATS servers cluster roles meet on, comma-separated (serve)
   --store URL        the shared store: postgres://USER@HOST:PORT/DB for a cluster of nodes (default: the
                      embedded sqlite file DATA/control.db)
   --detach           serve in the background (serve)
@@ -75,9 +79,13 @@ function configFrom(values: {
   http?: string;
   udp?: string;
   store?: string;
+  role?: string;
+  nats?: string;
   "allow-private-addresses"?: boolean;
 }): ControlConfig {
   const overrides: Partial<ControlConfig> = {};
+  if (values.role !== undefined) overrides.role = values.role as ControlConfig["role"];
+  if (values.nats !== undefined) overrides.nats = values.nats;
   if (values.store !== undefined) overrides.store = values.store;
   if (values["allow-private-addresses"]) overrides.allowPrivateAddresses = true;
   if (values.data !== undefined) overrides.data = values.data;
@@ -149,6 +157,8 @@ const SERVE_FLAGS = {
   udp: { type: "string" },
   "public-url": { type: "string" },
   store: { type: "string" },
+  role: { type: "string" },
+  nats: { type: "string" },
   detach: { type: "boolean" },
   "allow-private-addresses": { type: "boolean" },
 } as const;
@@ -159,6 +169,11 @@ async function serve(args: string[]): Promise<number> {
   if (values["public-url"] !== undefined) checkUrl(values["public-url"], "--public-url");
   const config = configFrom(values);
   mkdirSync(config.data, { recursive: true, mode: 0o700 });
+  if (config.role !== "all") {
+    if (values.detach)
+      throw new UsageError("--detach serves role all only; run cluster roles under a supervisor");
+    return serveRole(config);
+  }
   if (values.detach) {
     const { ready } = await detach({
       args: ["control", "serve", ...args.filter((a) => a !== "--detach")],
@@ -195,6 +210,30 @@ async function serve(args: string[]): Promise<number> {
   log(`${signal}: shutting down`);
   await node.close();
   rmSync(join(config.data, NODE_FILE), { force: true });
+  log("stopped");
+  return EXIT_OK;
+}
+
+/**
+ * A cluster role (issue 16 item 2). Its first stdout line is {"role","http","udp","nodeId"} (the role's own
+ * address, the other null); it keeps no pid file, since several run on one data directory's machine.
+ */
+async function serveRole(config: ControlConfig): Promise<number> {
+  const node = await startRoleNode(config, log);
+  const shown = {
+    role: node.role,
+    http: node.http && formatHostPort(node.http),
+    udp: node.udp && formatHostPort(node.udp),
+    nodeId: node.nodeId,
+  };
+  process.stdout.write(`${JSON.stringify(shown)}\n`);
+  log(`serving role ${node.role}${node.nodeId ? ` as ${node.nodeId}` : ""}`);
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  log(`${signal}: shutting down`);
+  await node.close();
   log("stopped");
   return EXIT_OK;
 }

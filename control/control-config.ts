@@ -66,7 +66,20 @@ export interface ControlConfig {
    * sessions and accounting in PostgreSQL, so several nodes can serve one deployment (docs/architecture.md).
    */
   store: string | null;
+  /**
+   * What this process serves (issue 16 item 2): "all" (the embedded node), "http" (the device API, stateless
+   * behind any load balancer) or "udp" (keepalives and triggers; holds the NAT mappings in memory). The split
+   * roles need a shared `store` and `nats`.
+   */
+  role: ControlRole;
+  /** NATS servers ("host:port", comma-separated) the split roles meet on; null for role all. */
+  nats: string | null;
+  /** A UDP node's id on the bus and in device_owner; null draws a fresh one at each start. */
+  nodeId: string | null;
 }
+
+export const CONTROL_ROLES = ["all", "http", "udp"] as const;
+export type ControlRole = (typeof CONTROL_ROLES)[number];
 
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   http: "127.0.0.1:8650",
@@ -100,6 +113,9 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   spoolDir: null,
   allowPrivateAddresses: false,
   store: null,
+  role: "all",
+  nats: null,
+  nodeId: null,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -121,7 +137,14 @@ export function checkConfig(raw: unknown, where: string): Partial<ControlConfig>
   for (const [k, v] of Object.entries(raw)) {
     if (!(k in DEFAULT_CONFIG)) throw new InputError(`${where}: unknown option '${k}'`, "ERR_CONFIG");
     const def = DEFAULT_CONFIG[k as keyof ControlConfig];
-    const nullable = k === "adminToken" || k === "publicHttp" || k === "publicUdp" || k === "spoolDir" || k === "store";
+    const nullable =
+      k === "adminToken" ||
+      k === "publicHttp" ||
+      k === "publicUdp" ||
+      k === "spoolDir" ||
+      k === "store" ||
+      k === "nats" ||
+      k === "nodeId";
     const ok =
       (nullable && (v === null || typeof v === "string")) ||
       (typeof def === "number" && typeof v === "number" && Number.isFinite(v) && v >= 0) ||
@@ -143,5 +166,18 @@ export function loadConfig(file: string | undefined, overrides: Partial<ControlC
   const cfg: ControlConfig = { ...DEFAULT_CONFIG, ...fromFile, ...overrides };
   parseHostPort(cfg.http, "--http");
   parseHostPort(cfg.udp, "--udp");
+  checkRole(cfg);
   return cfg;
+}
+
+/** A split role needs what makes it part of a cluster: a shared PostgreSQL store and a NATS bus. */
+function checkRole(cfg: ControlConfig): void {
+  if (!(CONTROL_ROLES as readonly string[]).includes(cfg.role))
+    throw new InputError(`--role '${cfg.role}' is not one of ${CONTROL_ROLES.join(", ")}`, "ERR_CONFIG");
+  if (cfg.nodeId !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(cfg.nodeId))
+    throw new InputError(`nodeId '${cfg.nodeId}' must be 1-64 of A-Z a-z 0-9 _ -`, "ERR_CONFIG");
+  if (cfg.role === "all") return;
+  if (cfg.store === null || !/^postgres(ql)?:\/\//i.test(cfg.store))
+    throw new InputError(`--role ${cfg.role} needs a shared --store postgres://...`, "ERR_CONFIG");
+  if (cfg.nats === null) throw new InputError(`--role ${cfg.role} needs --nats HOST:PORT`, "ERR_CONFIG");
 }

@@ -1,34 +1,18 @@
 /** @module Starts and stops one control node: database, UDP endpoint, HTTP server and housekeeping timers. */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
-import {
-  type ControlContext,
-  createControlApp,
-  createControlContext,
-  NO_TRIGGERS,
-  setTriggerTarget,
-} from "./control-app.ts";
+import { type ControlContext, createControlContext, NO_TRIGGERS, setTriggerTarget } from "./control-app.ts";
 import { type ControlConfig, parseHostPort } from "./control-config.ts";
-import { createRelayRoutes } from "./relay/relay-routes.ts";
-import { openControlDatabase } from "./store/control-database.ts";
-import { openControlStore } from "./store/open-control-store.ts";
-import { SqliteDriver } from "./store/sqlite-driver.ts";
-import { UdpEndpoint } from "./udp/udp-endpoint.ts";
+import {
+  finalFlush,
+  formatHostPort,
+  openNodeStores,
+  serveHttp,
+  startTimers,
+  startUdp,
+} from "./node-steps.ts";
+import type { UdpEndpoint } from "./udp/udp-endpoint.ts";
 
-export const DATABASE_FILE = "control.db";
-export const SPOOL_DIR = "spool";
-/** With a PostgreSQL store, the filesystem spool's index stays beside its files, in this node-local sqlite file. */
-export const SPOOL_INDEX_FILE = "spool-index.db";
-
-/** The store a config names: its `store` URL, or the embedded sqlite file in the data directory. */
-export function storeSpec(config: ControlConfig): string {
-  return config.store ?? join(config.data, DATABASE_FILE);
-}
-/** Keepalive mappings are written behind at this period (see KeepaliveTable). */
-const FLUSH_MS = 1000;
-/** Nonce pruning, lease expiry and bucket pruning run at this period. */
-const HOUSEKEEPING_MS = 15_000;
+export { DATABASE_FILE, formatHostPort, SPOOL_DIR, storeSpec } from "./node-steps.ts";
 
 export interface ControlNode {
   readonly http: { host: string; port: number };
@@ -39,27 +23,12 @@ export interface ControlNode {
   close(): Promise<void>;
 }
 
-/** HOST:PORT with IPv6 hosts in brackets (RFC 3986 3.2.2), as printed on the first line and in credentials. */
-export function formatHostPort(a: { host: string; port: number }): string {
-  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
-
+/** The embedded node (role all): one process serving HTTP and UDP over one store. */
 export async function startControlNode(
   config: ControlConfig,
   log: (msg: string) => void,
 ): Promise<ControlNode> {
-  mkdirSync(config.data, { recursive: true, mode: 0o700 });
-  const spoolDir = config.spoolDir ?? join(config.data, SPOOL_DIR);
-  mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
-  const store = await openControlStore(storeSpec(config));
-  // The filesystem spool is node-local, so its index lives with it: in the embedded database itself, or in a
-  // sqlite file of its own beside a PostgreSQL store.
-  const db =
-    store instanceof SqliteDriver ? store.database : openControlDatabase(join(config.data, SPOOL_INDEX_FILE));
-  const closeStores = async () => {
-    await store.close();
-    if (!(store instanceof SqliteDriver)) db.close();
-  };
+  const stores = await openNodeStores(config);
   const adminToken = loadOrCreateAdminToken(config.data, config.adminToken);
   const httpAddr = parseHostPort(config.http, "--http");
   const udpAddr = parseHostPort(config.udp, "--udp");
@@ -67,80 +36,32 @@ export async function startControlNode(
   let bound = { http: config.http, udp: config.udp };
   const ctx = await createControlContext({
     config,
-    store,
+    store: stores.store,
     adminToken,
-    spoolDir,
+    spoolDir: stores.spoolDir,
     triggers: NO_TRIGGERS,
     nodeAddresses: () => ({ http: config.publicHttp ?? bound.http, udp: config.publicUdp ?? bound.udp }),
     log,
   });
-  const udpEndpoint = await UdpEndpoint.start({
-    host: udpAddr.host,
-    port: udpAddr.port,
-    lookupSecret: (id) => ctx.devices.cachedSecret(id) ?? null,
-    loadSecret: (id) => ctx.devices.secretOf(id),
-    onKeepalive: (id, address, port, intervalSec) => ctx.keepalives.record(id, address, port, intervalSec),
-    rateLimit:
-      config.udpRateLimitPerSec > 0
-        ? { perSecond: config.udpRateLimitPerSec, burst: Math.max(1, config.udpRateLimitBurst) }
-        : false,
+  const udpEndpoint = await startUdp(
+    ctx,
+    (id, address, port, intervalSec) => ctx.keepalives.record(id, address, port, intervalSec),
     log,
-  });
+  );
   setTriggerTarget(ctx, udpEndpoint);
 
-  const relayRoutes = createRelayRoutes({
-    db,
-    spoolDir,
-    thresholdBytes: config.relayThresholdBytes,
-    quotaBytes: config.relayQuotaBytes,
-    ttlSec: config.relayTtlSec,
-    capacity: { capBytes: config.spoolCapBytes, reserveBytes: config.spoolReserveBytes },
-    getSession: (id) => ctx.sessions.get(id),
-    // Seed A S2615: "data waiting" goes to the recipient through the trigger path; an unreachable one fetches later.
-    notify: (deviceId, kind, ref) => {
-      void ctx.triggers
-        .trigger(deviceId, kind, ref, { deadlineMs: config.triggerDeadlineMs })
-        .catch((err: unknown) => log(`data trigger to ${deviceId} failed: ${(err as Error).message}`));
-    },
-    onBytes: (sessionId, bytes) => {
-      void ctx.sessions
-        .addRelayBytes(sessionId, bytes)
-        .catch((err: unknown) => log(`relay accounting of ${sessionId} failed: ${(err as Error).message}`));
-    },
-    deviceName: async (id) => (await ctx.devices.byId(id))?.name ?? null,
-    log,
-  });
-  const app = createControlApp(ctx, relayRoutes);
   let server: ReturnType<typeof Bun.serve>;
   try {
-    server = Bun.serve({
-      hostname: httpAddr.host,
-      port: httpAddr.port,
-      fetch: app.fetch,
-      // Streamed relay uploads are bounded by the relay threshold, not by Bun's 128 MiB default.
-      maxRequestBodySize: config.relayThresholdBytes + 1024 * 1024,
-      idleTimeout: 120,
-    });
+    server = serveHttp(ctx, stores, log);
   } catch (err) {
     await udpEndpoint.close();
-    await closeStores();
+    await stores.close();
     throw err;
   }
   const http = { host: httpAddr.host, port: server.port ?? httpAddr.port };
   const udp = { host: udpAddr.host, port: udpEndpoint.address.port };
   bound = { http: formatHostPort(http), udp: formatHostPort(udp) };
-
-  // No timer may end the process (issue 21 item 2): a failed flush (disk full) keeps the mappings in memory.
-  const flushTimer = setInterval(() => {
-    ctx.keepalives.flush().catch((err: unknown) => log(`keepalive flush failed: ${(err as Error).message}`));
-  }, FLUSH_MS);
-  const houseTimer = setInterval(() => {
-    void (async () => {
-      await ctx.nonces.prune();
-      ctx.limiter.prune();
-      for (const id of await ctx.sessions.sweep()) log(`session ${id} expired`);
-    })().catch((err: unknown) => log(`housekeeping failed: ${(err as Error).message}`));
-  }, HOUSEKEEPING_MS);
+  const stopTimers = startTimers(ctx, { flush: true, housekeeping: true }, log);
 
   let closing: Promise<void> | null = null;
   return {
@@ -150,16 +71,11 @@ export async function startControlNode(
     udpEndpoint,
     close() {
       closing ??= (async () => {
-        clearInterval(flushTimer);
-        clearInterval(houseTimer);
+        stopTimers();
         await server.stop(true);
         await udpEndpoint.close();
-        try {
-          await ctx.keepalives.flush();
-        } catch (err) {
-          log(`keepalive flush failed: ${(err as Error).message}`);
-        }
-        await closeStores();
+        await finalFlush(ctx, log);
+        await stores.close();
       })();
       return closing;
     },

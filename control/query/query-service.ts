@@ -4,14 +4,14 @@ import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol
 import { ApiError } from "../errors/api-error.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
-import type { KeepaliveTable } from "../store/keepalive-table.ts";
+import type { KeepaliveLookup } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
 import type { TriggerPort } from "./trigger-port.ts";
 
 export interface QueryDeps {
   devices: DeviceStore;
   allow: AllowListStore;
-  keepalives: KeepaliveTable;
+  keepalives: KeepaliveLookup;
   sessions: SessionStore;
   triggers: TriggerPort;
   triggerDeadlineMs: number;
@@ -45,11 +45,11 @@ export class QueryService {
 
   /** A peer as another peer sees it: registered address plus the NAT mapping of its latest keepalive. */
   async peerInfo(deviceId: string): Promise<PeerInfo> {
-    const [dev, reg] = await Promise.all([
+    const [dev, reg, ka] = await Promise.all([
       this.d.devices.byId(deviceId),
       this.d.devices.registration(deviceId),
+      this.d.keepalives.get(deviceId),
     ]);
-    const ka = this.d.keepalives.get(deviceId);
     const info: PeerInfo = {
       id: deviceId,
       name: dev?.name ?? "(deleted)",
@@ -99,7 +99,7 @@ export class QueryService {
       "callee_not_connected",
       `Callee '${callee.name}' is not connected`,
     );
-    if (!this.d.keepalives.isConnected(callee.id)) throw notConnected;
+    if (!(await this.d.keepalives.isConnected(callee.id))) throw notConnected;
     if (this.d.tcpProbe && !(await this.d.tcpProbe(reg.address, reg.port))) throw notConnected;
 
     // 4. STATUS through the trigger path (seed A S1606-S1608, FIG. 17); no answer in time = not connected.

@@ -11,13 +11,13 @@ import { onlyFields, optInt, optString, parseJsonObject, readLimited, reqString 
 import type { SessionRevocation } from "../query/session-revocation.ts";
 import type { TriggerPort } from "../query/trigger-port.ts";
 import type { DeviceStore } from "../store/device-store.ts";
-import type { KeepaliveTable } from "../store/keepalive-table.ts";
+import type { KeepaliveLookup } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
 
 export interface AdminDeps {
   adminToken: string;
   devices: DeviceStore;
-  keepalives: KeepaliveTable;
+  keepalives: KeepaliveLookup;
   sessions: SessionStore;
   /** Ends a removed device's sessions (issue 21 item 3). */
   revocation?: SessionRevocation;
@@ -70,12 +70,12 @@ export async function listDevices(d: Pick<AdminDeps, "devices" | "keepalives">):
   const out: AdminDevice[] = [];
   for (const dev of await d.devices.list()) {
     const reg = await d.devices.registration(dev.id);
-    const ka = d.keepalives.get(dev.id);
+    const ka = await d.keepalives.get(dev.id);
     out.push({
       ...dev,
       registration: reg,
       keepalive: ka,
-      connected: d.keepalives.isConnected(dev.id),
+      connected: await d.keepalives.isConnected(dev.id),
     });
   }
   return out;
@@ -115,7 +115,7 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     const id = c.req.param("id");
     if (await d.devices.byId(id)) await d.revocation?.deviceGone(id);
     if (!(await d.devices.remove(id))) throw new ApiError(404, "not_found", `Device ${id} not found`);
-    d.keepalives.forget(id);
+    d.keepalives.forget?.(id);
     d.log(`admin: removed ${id}`);
     return c.body(null, 204);
   });

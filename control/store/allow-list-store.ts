@@ -37,15 +37,18 @@ export class AllowListStore {
   ) {}
 
   async policy(deviceId: string): Promise<AllowPolicy> {
-    const row = await this.db.get<{ policy: AllowPolicy }>("SELECT policy FROM devices WHERE id = ?", [deviceId]);
+    const row = await this.db.get<{ policy: AllowPolicy }>("SELECT policy FROM devices WHERE id = ?", [
+      deviceId,
+    ]);
     return row?.policy ?? "node";
   }
 
   async list(deviceId: string): Promise<AllowListResponse> {
     const entries = (
-      await this.db.all<{ entry: string }>("SELECT entry FROM allow_entries WHERE owner_id = ? ORDER BY entry", [
-        deviceId,
-      ])
+      await this.db.all<{ entry: string }>(
+        "SELECT entry FROM allow_entries WHERE owner_id = ? ORDER BY entry",
+        [deviceId],
+      )
     ).map((r) => r.entry);
     return { policy: await this.policy(deviceId), entries };
   }
@@ -66,7 +69,10 @@ export class AllowListStore {
     const add = e.add?.map((x, i) => normalizeEntry(x, `add[${i}]`));
     const del = e.delete?.map((x, i) => normalizeEntry(x, `delete[${i}]`));
     const insert = (q: SqlQueries, x: string) =>
-      q.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, ?) ON CONFLICT DO NOTHING", [deviceId, x]);
+      q.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, ?) ON CONFLICT DO NOTHING", [
+        deviceId,
+        x,
+      ]);
     const remove = (q: SqlQueries, x: string) =>
       q.run("DELETE FROM allow_entries WHERE owner_id = ? AND entry = ?", [deviceId, x]);
     await this.db.transaction(async (tx) => {
@@ -116,9 +122,10 @@ export class AllowListStore {
 
   async createGroup(ownerId: string, name: string, now = Date.now()): Promise<GroupResponse> {
     const key = checkGroupName(name);
-    const bound = await this.db.get<{ owner_id: string }>("SELECT owner_id FROM group_names WHERE name_key = ?", [
-      key,
-    ]);
+    const bound = await this.db.get<{ owner_id: string }>(
+      "SELECT owner_id FROM group_names WHERE name_key = ?",
+      [key],
+    );
     // A name once bound stays its first owner's, even after the group is deleted (issue 21 item 1).
     if (bound && bound.owner_id !== ownerId) {
       throw new ApiError(409, "group_exists", `Cannot create group '${name}': the name is taken`);
@@ -166,10 +173,10 @@ export class AllowListStore {
       throw new ApiError(403, "not_group_owner", `Only the owner edits group '${name}'`);
     await this.db.transaction(async (tx) => {
       for (const m of add ?? [])
-        await tx.run("INSERT INTO group_members (group_key, member_key) VALUES (?, ?) ON CONFLICT DO NOTHING", [
-          key,
-          m,
-        ]);
+        await tx.run(
+          "INSERT INTO group_members (group_key, member_key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+          [key, m],
+        );
       for (const m of del ?? [])
         await tx.run("DELETE FROM group_members WHERE group_key = ? AND member_key = ?", [key, m]);
       const n = (await tx.get<{ n: number }>("SELECT count(*) AS n FROM group_members WHERE group_key = ?", [

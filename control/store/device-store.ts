@@ -168,7 +168,10 @@ export class DeviceStore {
   }
 
   /** A one-time enrollment token; only its SHA-256 is stored, so a database leak does not leak live tokens. */
-  async createEnrollmentToken(ttlSec: number, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
+  async createEnrollmentToken(
+    ttlSec: number,
+    now = Date.now(),
+  ): Promise<{ token: string; expiresAt: number }> {
     const token = `enr_${randomToken(24)}`;
     const expiresAt = now + ttlSec * 1000;
     await this.db.run("INSERT INTO enrollment_tokens (token_hash, expires_at) VALUES (?, ?)", [
@@ -204,9 +207,10 @@ export class DeviceStore {
       // Issue 21 item 10: each name_taken answer uses up one of the token's few tries, so one token is no
       // oracle for which names exist; the update runs after the rollback so it sticks.
       if (err instanceof ApiError && err.code === "name_taken") {
-        await this.db.run("UPDATE enrollment_tokens SET name_attempts = name_attempts + 1 WHERE token_hash = ?", [
-          hash,
-        ]);
+        await this.db.run(
+          "UPDATE enrollment_tokens SET name_attempts = name_attempts + 1 WHERE token_hash = ?",
+          [hash],
+        );
       }
       throw err;
     }

@@ -8,12 +8,19 @@ export interface KeepaliveRecord {
   at: number;
 }
 
+/** What the query and admin paths read: this table on a node with a UDP endpoint, the store on an HTTP node. */
+export interface KeepaliveLookup {
+  get(deviceId: string): KeepaliveRecord | null | Promise<KeepaliveRecord | null>;
+  isConnected(deviceId: string): boolean | Promise<boolean>;
+  forget?(deviceId: string): void;
+}
+
 /**
  * Keepalives arrive far more often than anything else (one per device every ~25 s), so they land in memory
  * and are written behind to the store in one transaction per flush; after a restart the table reloads, and a
  * mapping older than its freshness window simply reads as not connected.
  */
-export class KeepaliveTable {
+export class KeepaliveTable implements KeepaliveLookup {
   private readonly live = new Map<string, KeepaliveRecord>();
   private readonly dirty = new Set<string>();
 
@@ -21,7 +28,17 @@ export class KeepaliveTable {
     private readonly db: SqlDriver,
     /** A device is connected while now - at < connectedIntervals * intervalSec. */
     private readonly connectedIntervals: number,
+    /**
+     * Write a mapping only when it changes (a UDP node of a cluster: its PostgreSQL then takes one write per
+     * NAT rebinding, not one per keepalive; liveness is the UDP node's own memory).
+     */
+    private readonly changesOnly = false,
   ) {}
+
+  /** An empty table that persists only changed mappings (a cluster's UDP node starts knowing no device). */
+  static changesOnly(db: SqlDriver, connectedIntervals: number): KeepaliveTable {
+    return new KeepaliveTable(db, connectedIntervals, true);
+  }
 
   /** The table with every stored mapping loaded. */
   static async load(db: SqlDriver, connectedIntervals: number): Promise<KeepaliveTable> {
@@ -36,8 +53,10 @@ export class KeepaliveTable {
   }
 
   record(deviceId: string, address: string, port: number, intervalSec: number, now = Date.now()): void {
+    const prev = this.live.get(deviceId);
     this.live.set(deviceId, { address, port, intervalSec, at: now });
-    this.dirty.add(deviceId);
+    const same = prev?.address === address && prev.port === port && prev.intervalSec === intervalSec;
+    if (!(this.changesOnly && same)) this.dirty.add(deviceId);
   }
 
   get(deviceId: string): KeepaliveRecord | null {

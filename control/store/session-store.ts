@@ -140,7 +140,11 @@ export class SessionStore {
    * The sessions a revocation may still have to stop: active ones, and store sessions ended after storeSince
    * (their data may still wait in the spool). `involving` is "callee" (a list edit) or "either" (a device removed).
    */
-  async live(deviceId: string, involving: "callee" | "either", storeSince: number): Promise<SessionSummary[]> {
+  async live(
+    deviceId: string,
+    involving: "callee" | "either",
+    storeSince: number,
+  ): Promise<SessionSummary[]> {
     const who = involving === "callee" ? "callee_id = ?1" : "(caller_id = ?1 OR callee_id = ?1)";
     return (
       await this.db.all<SessionRow>(
@@ -286,9 +290,10 @@ export class SessionStore {
   /** Ends active sessions whose lease ran out (reporter "node", reason "expired") and drops undelivered grants. */
   async sweep(now = Date.now()): Promise<string[]> {
     const expired = (
-      await this.db.all<{ id: string }>("SELECT id FROM sessions WHERE state = 'active' AND expires_at <= ?", [
-        now,
-      ])
+      await this.db.all<{ id: string }>(
+        "SELECT id FROM sessions WHERE state = 'active' AND expires_at <= ?",
+        [now],
+      )
     ).map((r) => r.id);
     const ended: string[] = [];
     for (const id of expired) {
@@ -306,15 +311,18 @@ export class SessionStore {
 
   /** Relay accounting: bytes the node carried for this session. */
   async addRelayBytes(id: string, bytes: number): Promise<void> {
-    await this.db.run("UPDATE sessions SET bytes_relay_node = bytes_relay_node + ? WHERE id = ?", [bytes, id]);
+    await this.db.run("UPDATE sessions SET bytes_relay_node = bytes_relay_node + ? WHERE id = ?", [
+      bytes,
+      id,
+    ]);
   }
 
   async listForAdmin(state?: SessionState, limit = 500): Promise<AdminSession[]> {
     const rows = state
-      ? await this.db.all<SessionRow>("SELECT * FROM sessions WHERE state = ? ORDER BY started_at DESC LIMIT ?", [
-          state,
-          limit,
-        ])
+      ? await this.db.all<SessionRow>(
+          "SELECT * FROM sessions WHERE state = ? ORDER BY started_at DESC LIMIT ?",
+          [state, limit],
+        )
       : await this.db.all<SessionRow>("SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?", [limit]);
     const out: AdminSession[] = [];
     for (const r of rows) out.push({ ...(await this.toStatus(r)), bytesRelayNode: r.bytes_relay_node });
@@ -361,10 +369,10 @@ export class SessionStore {
   }
 
   private async toStatus(r: SessionRow): Promise<SessionStatus> {
-    const names = await this.db.all<{ id: string; name: string }>("SELECT id, name FROM devices WHERE id IN (?, ?)", [
-      r.caller_id,
-      r.callee_id,
-    ]);
+    const names = await this.db.all<{ id: string; name: string }>(
+      "SELECT id, name FROM devices WHERE id IN (?, ?)",
+      [r.caller_id, r.callee_id],
+    );
     const nameOf = (id: string) => names.find((n) => n.id === id)?.name ?? "(deleted)";
     return {
       id: r.id,

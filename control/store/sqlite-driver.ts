@@ -33,11 +33,15 @@ export class SqliteDriver implements SqlDriver {
   }
 
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | null> {
-    return this.#open ? this.#after(() => this.#direct.get<T>(sql, params)) : this.#direct.get<T>(sql, params);
+    return this.#open
+      ? this.#after(() => this.#direct.get<T>(sql, params))
+      : this.#direct.get<T>(sql, params);
   }
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.#open ? this.#after(() => this.#direct.all<T>(sql, params)) : this.#direct.all<T>(sql, params);
+    return this.#open
+      ? this.#after(() => this.#direct.all<T>(sql, params))
+      : this.#direct.all<T>(sql, params);
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
