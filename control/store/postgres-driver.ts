@@ -90,4 +90,8 @@ export class PostgresDriver implements SqlDriver {
   async close(): Promise<void> {
     await this.#client.close();
   }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }

@@ -39,7 +39,11 @@ async function runAsPostgres(argv: string[]): Promise<void> {
   const asRoot = process.getuid?.() === 0;
   const cmd = asRoot ? ["runuser", "-u", "postgres", "--", ...argv] : argv;
   const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   if (code !== 0) throw new Error(`Cannot run ${argv[0]}: exit ${code}\n${out}${err}`);
 }
 
@@ -110,7 +114,15 @@ export class PostgresServer {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#admin.close();
     try {
-      await runAsPostgres([postgresBin("pg_ctl"), "-D", join(this.#dir, "data"), "-m", "immediate", "-w", "stop"]);
+      await runAsPostgres([
+        postgresBin("pg_ctl"),
+        "-D",
+        join(this.#dir, "data"),
+        "-m",
+        "immediate",
+        "-w",
+        "stop",
+      ]);
     } finally {
       rmSync(this.#dir, { recursive: true, force: true });
     }
