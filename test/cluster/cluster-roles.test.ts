@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeviceOwnerStore } from "../../control/cluster/device-owner-store.ts";
+import { NatsBus } from "../../control/cluster/nats-bus.ts";
+import { triggerSubject } from "../../control/cluster/trigger-request.ts";
 import { PostgresDriver } from "../../control/store/postgres-driver.ts";
 import { ChildProcess, firstJson, type HostPort, hostPort } from "../../demo/child-process.ts";
 import { waitFor } from "../../demo/wait-for.ts";
@@ -31,7 +33,9 @@ let data: string;
 const procs: ChildProcess[] = [];
 
 async function startRole(role: "http" | "udp"): Promise<RoleProcess> {
-  const args = ["control", "serve", "--role", role, "--store", store, "--nats", nats.url, "--data", data];
+  // One data directory per node, as on separate machines (each keeps its own admin token and spool files).
+  const dir = mkdtempSync(join(data, `${role}-`));
+  const args = ["control", "serve", "--role", role, "--store", store, "--nats", nats.url, "--data", dir];
   args.push("--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--allow-private-addresses");
   const proc = new ChildProcess(`${role} node`, [...PVRLINK_SOURCE, ...args]);
   procs.push(proc);
@@ -132,6 +136,13 @@ test("split roles: a trigger goes through the UDP node that owns the callee, and
   console.error(
     `cluster: triggers resumed through the surviving UDP node ${gapMs.toFixed(0)} ms after its first keepalive`,
   );
+
+  // Garbage on B's trigger subject gets no reply (the requester times out) and changes nothing on B.
+  const bus = await NatsBus.connect(nats.url, { name: "test", log: () => {} });
+  for (const junk of [new Uint8Array([0xff, 0x00]), new TextEncoder().encode('{"deviceId":1}')])
+    expect(await bus.request(triggerSubject(udpB.nodeId!), junk, 300)).toBe("timeout");
+  expect(await bus.request(triggerSubject("udp-nobody"), new Uint8Array(1), 3000)).toBe("no-responders");
+  await bus.close();
 
   // kill -9 of an HTTP node: the other serves the same devices, the same sessions (stateless HTTP).
   await http1.proc.stop("SIGKILL");
