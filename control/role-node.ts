@@ -9,14 +9,7 @@ import { StoreKeepaliveView } from "./cluster/store-keepalive-view.ts";
 import { serveTriggers } from "./cluster/trigger-responder.ts";
 import { createControlContext, NO_TRIGGERS } from "./control-app.ts";
 import { type ControlConfig, parseHostPort } from "./control-config.ts";
-import {
-  finalFlush,
-  formatHostPort,
-  openNodeStores,
-  serveHttp,
-  startTimers,
-  startUdp,
-} from "./node-steps.ts";
+import * as steps from "./node-steps.ts";
 import { KeepaliveTable } from "./store/keepalive-table.ts";
 
 export interface RoleNode {
@@ -33,7 +26,7 @@ export interface RoleNode {
 export async function startRoleNode(config: ControlConfig, log: (msg: string) => void): Promise<RoleNode> {
   if (config.role === "all" || config.nats === null)
     throw new RangeError("Cannot start a role node: role all");
-  const stores = await openNodeStores(config);
+  const stores = await steps.openNodeStores(config);
   let bus: NatsBus;
   try {
     bus = await NatsBus.connect(config.nats, { name: `pvrlink-${config.role}`, log });
@@ -60,8 +53,8 @@ export async function startRoleNode(config: ControlConfig, log: (msg: string) =>
       },
       nodeAddresses: () => ({ http: config.publicHttp ?? config.http, udp: config.publicUdp ?? config.udp }),
     });
-    const server = serveHttp(ctx, stores, log);
-    const stopTimers = startTimers(ctx, { flush: false, housekeeping: true }, log);
+    const server = steps.serveHttp(ctx, stores, log);
+    const stopTimers = steps.startTimers(ctx, { flush: false, housekeeping: true }, log);
     const addr = parseHostPort(config.http, "--http");
     let closing: Promise<void> | null = null;
     return {
@@ -87,11 +80,11 @@ export async function startRoleNode(config: ControlConfig, log: (msg: string) =>
     keepalives: { table, lookup: table },
   });
   const claims = new OwnerClaims({ owners, nodeId, table, log });
-  const endpoint = await startUdp(ctx, (id, a, p, iv) => claims.onKeepalive(id, a, p, iv), log);
+  const endpoint = await steps.startUdp(ctx, (id, a, p, iv) => claims.onKeepalive(id, a, p, iv), log);
   serveTriggers({ bus, nodeId, endpoint, log });
   await bus.flush();
-  const stopTimers = startTimers(ctx, { flush: true, housekeeping: false }, log);
-  log(`udp node ${nodeId} on ${formatHostPort(endpoint.address)}`);
+  const stopTimers = steps.startTimers(ctx, { flush: true, housekeeping: false }, log);
+  log(`udp node ${nodeId} on ${steps.formatHostPort(endpoint.address)}`);
   let closing: Promise<void> | null = null;
   return {
     role: "udp",
@@ -102,7 +95,7 @@ export async function startRoleNode(config: ControlConfig, log: (msg: string) =>
       closing ??= shutdown(async () => {
         stopTimers();
         await endpoint.close();
-        await finalFlush(ctx, log);
+        await steps.finalFlush(ctx, log);
       });
       return closing;
     },

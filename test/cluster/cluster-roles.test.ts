@@ -1,6 +1,6 @@
 /** @module Integration: a cluster on one machine (PostgreSQL, nats-server, 2 UDP nodes, 2 HTTP nodes as real processes): triggers through the owning UDP node, kill -9 of a UDP node and of an HTTP node. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeviceOwnerStore } from "../../control/cluster/device-owner-store.ts";

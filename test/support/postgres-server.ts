@@ -1,9 +1,9 @@
 /** @module A throwaway PostgreSQL cluster for tests: initdb and pg_ctl as the postgres user, in a temp dir, on a free port. */
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
+import { freePort } from "./free-port.ts";
 
 /** Debian's layout: /usr/lib/postgresql/VERSION/bin; the newest installed version is used. */
 function postgresBin(tool: string): string {
@@ -20,18 +20,6 @@ function postgresBin(tool: string): string {
   throw new Error(
     `Cannot start PostgreSQL for the tests: no ${tool} under ${root} (apt-get install postgresql; .ci/run does)`,
   );
-}
-
-/** A free TCP port on loopback (closed again at once; the cluster binds it right after). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs a PostgreSQL tool as the postgres user when this process is root (initdb refuses root). */
