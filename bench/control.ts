@@ -1,14 +1,15 @@
 /** @module Control-node bench: QUERY throughput and p50/p99 latency with 100,000 devices, keepalives/s with HMAC, each against a same-run reference. */
 /*
  *   bun bench/control.ts [--devices 100000] [--concurrency 16] [--seconds 5] [--callees 16] [--keepalives 100000]
+ *                        [--store postgres://...]   (an empty PostgreSQL database; default the embedded sqlite file)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
-import { openControlDatabase } from "../control/store/control-database.ts";
 import { DeviceStore } from "../control/store/device-store.ts";
+import { openControlStore } from "../control/store/open-control-store.ts";
 import { fromBase64url, toBase64url } from "../crypto/random-token.ts";
 import { ControlClient } from "../protocol/control-client.ts";
 import { buildKeepalive, keepaliveKey } from "../protocol/keepalive-request.ts";
@@ -22,6 +23,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "5" },
     callees: { type: "string", default: "16" },
     keepalives: { type: "string", default: "100000" },
+    store: { type: "string" },
     "no-docs": { type: "boolean", default: false },
   },
 });
@@ -54,6 +56,8 @@ async function closedLoop(
   seconds: number,
   send: (worker: number) => Promise<Response>,
 ): Promise<LoadResult> {
+  // Refusals by code, printed so an error count is never a mystery (a 4xx answer is not a session).
+  const errorCodes = new Map<string, number>();
   const run = async (ms: number, record: boolean) => {
     const latencies: number[] = [];
     let errors = 0;
@@ -63,8 +67,12 @@ async function closedLoop(
         while (performance.now() < end) {
           const t0 = performance.now();
           const res = await send(w);
-          await res.arrayBuffer();
-          if (!res.ok) errors++;
+          const body = await res.text();
+          if (!res.ok) {
+            errors++;
+            const code = /"code":"([a-z_]+)"/.exec(body)?.[1] ?? String(res.status);
+            errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
+          }
           if (record) latencies.push(performance.now() - t0);
         }
       }),
@@ -76,6 +84,8 @@ async function closedLoop(
   const { latencies, errors } = await run(seconds * 1000, true);
   const elapsed = (performance.now() - t0) / 1000;
   latencies.sort((a, b) => a - b);
+  if (errorCodes.size > 0)
+    console.error(`${name}: refusals ${JSON.stringify(Object.fromEntries(errorCodes))}`);
   return {
     name,
     requests: latencies.length,
@@ -153,25 +163,35 @@ async function main(): Promise<void> {
   try {
     // 1. Population, written straight through the store in one transaction per table.
     const t0 = performance.now();
-    const db = openControlDatabase(join(dir, "control.db"));
+    const db = await openControlStore(flags.store ?? join(dir, "control.db"));
     const store = new DeviceStore(db);
     const names = Array.from({ length: DEVICES }, (_, i) => `bench-${String(i).padStart(6, "0")}`);
-    const devices = store.enrollMany(names);
-    db.transaction(() => {
-      db.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES ('everyone', ?, 0)", [
-        devices[0]!.id,
-      ]);
-      const member = db.prepare("INSERT INTO group_members (group_key, member_key) VALUES ('everyone', ?)");
-      for (const n of names) member.run(n);
+    const devices = await store.enrollMany(names);
+    await db.transaction(async (tx) => {
+      // Each callee lists a group of its own (issue 21 item 1: "@name" resolves only in the list owner's
+      // namespace), holding every caller; a group owned by one device permits nobody in another's list.
       for (let i = 0; i < CALLEES; i++) {
-        db.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, '@everyone')", [devices[i]!.id]);
-        db.run("INSERT INTO registrations (device_id, address, port, at) VALUES (?, '127.0.0.1', ?, 0)", [
+        const group = `everyone-${i}`;
+        await tx.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES (?, ?, 0)", [
+          group,
           devices[i]!.id,
-          30000 + i,
         ]);
+        for (let w = 0; w < CONCURRENCY; w++)
+          await tx.run("INSERT INTO group_members (group_key, member_key) VALUES (?, ?)", [
+            group,
+            names[CALLEES + w]!,
+          ]);
+        await tx.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, ?)", [
+          devices[i]!.id,
+          `@${group}`,
+        ]);
+        await tx.run(
+          "INSERT INTO registrations (device_id, address, port, at) VALUES (?, '127.0.0.1', ?, 0)",
+          [devices[i]!.id, 30000 + i],
+        );
       }
-    })();
-    db.close();
+    });
+    await db.close();
     const populateSec = (performance.now() - t0) / 1000;
     console.error(`populated ${DEVICES} devices in ${populateSec.toFixed(1)} s`);
 
@@ -204,6 +224,7 @@ async function main(): Promise<void> {
           "--config",
           cfg,
           ...(o.insecure ? ["--insecure-http"] : []),
+          ...(flags.store ? ["--store", flags.store] : []),
         ],
         { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "ignore" },
       );
@@ -309,7 +330,7 @@ async function main(): Promise<void> {
     const figures = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", bun: Bun.version },
-      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES}`,
+      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES}${flags.store ? " --store postgres://..." : ""}`,
       devices: DEVICES,
       populateSec,
       http,
@@ -387,7 +408,7 @@ function writeDocs(f: Figures, table: string): void {
 Command: \`${f.command}\` (\`npm\` not needed; \`bun\` from node_modules/.bin).
 Machine: ${f.machine.cpus} × ${f.machine.model}, Bun ${f.machine.bun}; ${f.date}. Node, load generator and references
 share the machine. ${f.devices.toLocaleString("en")} devices enrolled directly through the store (${f.populateSec.toFixed(1)} s,
-one transaction); every caller is permitted through one 100,000-member group.
+one transaction); every caller is permitted through a group of the callee's own (issue 21 item 1).
 
 \`\`\`
 ${table}

@@ -25,17 +25,21 @@ import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
 import { isDiskFull } from "./store/disk-full.ts";
 import { IdentityKeyStore } from "./store/identity-key-store.ts";
-import { KeepaliveTable } from "./store/keepalive-table.ts";
+import { type KeepaliveLookup, KeepaliveTable } from "./store/keepalive-table.ts";
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
+import type { SqlDriver } from "./store/sql-driver.ts";
 
 /** Everything the routes share; built once per process by createControlContext. */
 export interface ControlContext {
   config: ControlConfig;
-  db: Database;
+  /** The store every node of a deployment shares (sqlite file, or PostgreSQL). */
+  store: SqlDriver;
   devices: DeviceStore;
   allow: AllowListStore;
   keepalives: KeepaliveTable;
+  /** Where queries and the admin view read keepalives: the table, or the store on a cluster's HTTP node. */
+  keepaliveLookup: KeepaliveLookup;
   sessions: SessionStore;
   nonces: NonceStore;
   limiter: RateLimiter;
@@ -45,6 +49,8 @@ export interface ControlContext {
   revocation: SessionRevocation;
   adminToken: string;
   spoolDir: string;
+  /** The filesystem spool's index (sqlite, node-local even beside PostgreSQL; node-steps.ts). */
+  spoolIndex: Database;
   nodeAddresses: () => NodeAddresses;
   log: (msg: string) => void;
   /** Counters and histograms for /metrics (control/ops); gauges read the stores at scrape time. */
@@ -56,20 +62,24 @@ export interface ControlContext {
 /** Stands in until the UDP endpoint is bound: every trigger times out at once (no device is reachable). */
 export const NO_TRIGGERS: TriggerPort = { trigger: async () => null };
 
-export function createControlContext(o: {
+export async function createControlContext(o: {
   config: ControlConfig;
-  db: Database;
+  store: SqlDriver;
   adminToken: string;
   spoolDir: string;
+  spoolIndex: Database;
   triggers: TriggerPort;
   nodeAddresses?: () => NodeAddresses;
   log?: (msg: string) => void;
-}): ControlContext {
-  const { config, db } = o;
+  /** A cluster role's table and lookup (control/cluster/role-node.ts); default the embedded node's loaded table. */
+  keepalives?: { table: KeepaliveTable; lookup: KeepaliveLookup };
+}): Promise<ControlContext> {
+  const { config, store: db } = o;
   const log = o.log ?? (() => {});
   const devices = new DeviceStore(db);
   const allow = new AllowListStore(db, config.maxListEntries);
-  const keepalives = new KeepaliveTable(db, config.connectedIntervals);
+  const keepalives = o.keepalives?.table ?? (await KeepaliveTable.load(db, config.connectedIntervals));
+  const keepaliveLookup = o.keepalives?.lookup ?? keepalives;
   const sessions = new SessionStore(db, {
     durationSec: config.sessionDurationSec,
     connectWindowSec: config.connectWindowSec,
@@ -95,7 +105,7 @@ export function createControlContext(o: {
   const query = new QueryService({
     devices,
     allow,
-    keepalives,
+    keepalives: keepaliveLookup,
     sessions,
     triggers,
     triggerDeadlineMs: config.triggerDeadlineMs,
@@ -108,22 +118,30 @@ export function createControlContext(o: {
     refusalDeadlineMs: config.refusalDeadlineMs,
     log,
   });
+  // The gauges read a snapshot the /metrics route refreshes from the store before each scrape.
+  let snapshot = { devices: { connected: 0, disconnected: 0, disabled: 0 }, activeSessions: 0 };
+  metrics.refresh = async () => {
+    const all = await devices.list();
+    const disabled = all.filter((d) => d.disabledAt !== null).length;
+    let connected = 0;
+    for (const d of all) if (d.disabledAt === null && (await keepaliveLookup.isConnected(d.id))) connected++;
+    snapshot = {
+      devices: { connected, disconnected: all.length - disabled - connected, disabled },
+      activeSessions: await sessions.activeCount(),
+    };
+  };
   metrics.sources = {
-    devicesByState: () => {
-      const all = devices.list();
-      const disabled = all.filter((d) => d.disabledAt !== null).length;
-      const connected = all.filter((d) => d.disabledAt === null && keepalives.isConnected(d.id)).length;
-      return { connected, disconnected: all.length - disabled - connected, disabled };
-    },
-    activeSessions: () => sessions.activeCount(),
+    devicesByState: () => snapshot.devices,
+    activeSessions: () => snapshot.activeSessions,
     spool: () => spoolUsage(o.spoolDir),
   };
   return {
     config,
-    db,
+    store: db,
     devices,
     allow,
     keepalives,
+    keepaliveLookup,
     sessions,
     nonces: new NonceStore(db, 60_000),
     limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
@@ -141,6 +159,7 @@ export function createControlContext(o: {
     }),
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
+    spoolIndex: o.spoolIndex,
     nodeAddresses: o.nodeAddresses ?? (() => ({ http: `http://${config.http}`, udp: config.udp })),
     log,
     metrics,
@@ -182,8 +201,8 @@ export function createControlApp(
     "/",
     createOpsRoutes({
       metrics: ctx.metrics,
-      notReadyReason: () => {
-        ctx.db.query("SELECT 1").get();
+      notReadyReason: async () => {
+        await ctx.store.get("SELECT 1 AS one");
         return ctx.notReadyReason();
       },
     }),
@@ -206,7 +225,7 @@ export function createControlApp(
     onlyFields(o, ["token", "name"]);
     const token = reqString(o, "token", 128);
     const name = reqString(o, "name", 64);
-    const cred: EnrollResponse = ctx.devices.redeemEnrollmentToken(token, name);
+    const cred: EnrollResponse = await ctx.devices.redeemEnrollmentToken(token, name);
     ctx.log(`enroll: ${cred.id} redeemed a token`);
     return c.json(cred, 201);
   });
@@ -248,7 +267,7 @@ export function createControlApp(
     createAdminRoutes({
       adminToken: ctx.adminToken,
       devices: ctx.devices,
-      keepalives: ctx.keepalives,
+      keepalives: ctx.keepaliveLookup,
       sessions: ctx.sessions,
       revocation: ctx.revocation,
       triggers: ctx.triggers,
@@ -267,9 +286,10 @@ export function createControlApp(
     createAdminOpsRoutes({
       adminToken: ctx.adminToken,
       devices: ctx.devices,
-      keepalives: ctx.keepalives,
+      keepalives: ctx.keepaliveLookup,
+      forgetKeepalive: (id) => ctx.keepalives.forget(id),
       allow: ctx.allow,
-      spool: new SpoolStore(ctx.db, ctx.spoolDir, ctx.log),
+      spool: new SpoolStore(ctx.spoolIndex, ctx.spoolDir, ctx.log),
       identityKeys: ctx.identityKeys,
       revocation: ctx.revocation,
       maxBodyBytes: config.maxBodyBytes,

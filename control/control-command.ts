@@ -13,7 +13,7 @@ import type { DeviceCredential, EnrollmentTokenResponse, NodeAddresses } from ".
 import { type NodeTrust, nodeFetch } from "../protocol/node-fetch.ts";
 import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from "./admin-token.ts";
 import { type ControlConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
-import { DATABASE_FILE, formatHostPort, nodeAddressesOf, startControlNode } from "./control-node.ts";
+import { formatHostPort, nodeAddressesOf, startControlNode, storeSpec } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
 import {
   ADMIN_CLI_DESCRIPTIONS,
@@ -26,16 +26,18 @@ import {
 } from "./ops/admin-cli.ts";
 import { isLogLevel, JsonLogger } from "./ops/json-logger.ts";
 import { BackupError, backupNode, restoreNode } from "./ops/node-backup.ts";
-import { openControlDatabase } from "./store/control-database.ts";
+import { startRoleNode } from "./role-node.ts";
 import { DeviceStore } from "./store/device-store.ts";
+import { openControlStore } from "./store/open-control-store.ts";
 import { loadOrCreateNodeCertificate, TLS_CERT_FILE } from "./tls/node-certificate.ts";
 
 const HELP = `Usage:
   pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR]
                         [--http HOST:PORT] [--udp HOST:PORT] [--tls-cert FILE --tls-key FILE | --insecure-http]
+                        [--store URL] [--role all|http|udp] [--nats HOST:PORT]
   pvrlink control stop [--data DIR]
-  pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR]
-  pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR]
+  pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR] [--store URL]
+  pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR] [--store URL]
   pvrlink control admin-token [--config FILE] [--data DIR]
   pvrlink control backup DIR [--config FILE] [--data DIR]
   pvrlink control restore DIR [--config FILE] [--data DIR]
@@ -70,6 +72,11 @@ Options (flags win over PVRLINK_* variables, which win over the --config file):
   --public-url URL   the URL recorders reach the node at (default: the config's publicHttp, else the
                      bound address; a wildcard address is replaced by this machine's first non-loopback
                      IPv4 address)
+  --role ROLE        all (default: the whole node in one process), http (the device API, stateless) or udp
+                     (keepalives and triggers); http and udp need --store postgres://... and --nats (serve)
+  --nats HOST:PORT   the NATS servers cluster roles meet on, comma-separated (serve)
+  --store URL        the shared store: postgres://USER@HOST:PORT/DB for a cluster of nodes (default: the
+                     embedded sqlite file DATA/control.db)
   --detach           serve in the background (serve)
   --allow-private-addresses
                      let recorders register loopback, private and link-local addresses, and let the node
@@ -121,12 +128,18 @@ function configFrom(values: {
   data?: string;
   http?: string;
   udp?: string;
+  store?: string;
+  role?: string;
+  nats?: string;
   "allow-private-addresses"?: boolean;
   "tls-cert"?: string;
   "tls-key"?: string;
   "insecure-http"?: boolean;
 }): ControlConfig {
   const overrides: Partial<ControlConfig> = {};
+  if (values.role !== undefined) overrides.role = values.role as ControlConfig["role"];
+  if (values.nats !== undefined) overrides.nats = values.nats;
+  if (values.store !== undefined) overrides.store = values.store;
   if (values["allow-private-addresses"]) overrides.allowPrivateAddresses = true;
   if (values["tls-cert"] !== undefined) overrides.tlsCert = values["tls-cert"];
   if (values["tls-key"] !== undefined) overrides.tlsKey = values["tls-key"];
@@ -201,10 +214,16 @@ const SERVE_FLAGS = {
   http: { type: "string" },
   udp: { type: "string" },
   "public-url": { type: "string" },
+  store: { type: "string" },
+  role: { type: "string" },
+  nats: { type: "string" },
   detach: { type: "boolean" },
   "allow-private-addresses": { type: "boolean" },
   ...TLS_FLAGS,
 } as const;
+
+/** Device names the log remembers (ids past this start the memory over: a log line is no reason to grow). */
+const MAX_LOGGED_NAMES = 10_000;
 
 async function serve(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, SERVE_FLAGS);
@@ -212,6 +231,11 @@ async function serve(args: string[]): Promise<number> {
   if (values["public-url"] !== undefined) checkUrl(values["public-url"], "--public-url");
   const config = configFrom(values);
   mkdirSync(config.data, { recursive: true, mode: 0o700 });
+  if (config.role !== "all") {
+    if (values.detach)
+      throw new UsageError("--detach serves role all only; run cluster roles under a supervisor");
+    return serveRole(config);
+  }
   if (values.detach) {
     const { ready } = await detach({
       args: ["control", "serve", ...args.filter((a) => a !== "--detach")],
@@ -237,7 +261,19 @@ async function serve(args: string[]): Promise<number> {
   let names: (id: string) => string | null = () => null;
   const nodeLog = nodeLogger().withDeviceNames((id) => names(id)).line;
   const node = await startControlNode(config, nodeLog);
-  names = (id) => node.ctx.devices.byId(id)?.name ?? null;
+  // The store answers asynchronously and a log line is written now: a name is shown once it has been read.
+  const known = new Map<string, string | null>();
+  names = (id) => {
+    const hit = known.get(id);
+    if (hit !== undefined || known.has(id)) return hit ?? null;
+    if (known.size >= MAX_LOGGED_NAMES) known.clear();
+    known.set(id, null);
+    void node.ctx.devices.byId(id).then(
+      (d) => known.set(id, d?.name ?? null),
+      () => known.delete(id),
+    );
+    return null;
+  };
   const bound = { http: formatHostPort(node.http), udp: formatHostPort(node.udp) };
   const pub = publicAddresses(node, config, {
     flag: values["public-url"],
@@ -266,6 +302,30 @@ async function serve(args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
+/**
+ * A cluster role (issue 16 item 2). Its first stdout line is {"role","http","udp","nodeId"} (the role's own
+ * address, the other null); it keeps no pid file, since several run on one data directory's machine.
+ */
+async function serveRole(config: ControlConfig): Promise<number> {
+  const node = await startRoleNode(config, log);
+  const shown = {
+    role: node.role,
+    http: node.http && formatHostPort(node.http),
+    udp: node.udp && formatHostPort(node.udp),
+    nodeId: node.nodeId,
+  };
+  process.stdout.write(`${JSON.stringify(shown)}\n`);
+  log(`serving role ${node.role}${node.nodeId ? ` as ${node.nodeId}` : ""}`);
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  log(`${signal}: shutting down`);
+  await node.close();
+  log("stopped");
+  return EXIT_OK;
+}
+
 async function stop(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, { config: { type: "string" }, data: { type: "string" } });
   if (positionals.length > 0) throw new UsageError("stop takes no arguments");
@@ -277,16 +337,16 @@ async function stop(args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-function withStore<T>(config: ControlConfig, f: (store: DeviceStore) => T): T {
+async function withStore<T>(config: ControlConfig, f: (store: DeviceStore) => Promise<T>): Promise<T> {
   mkdirSync(config.data, { recursive: true, mode: 0o700 });
-  const db = openControlDatabase(join(config.data, DATABASE_FILE));
+  const db = await openControlStore(storeSpec(config));
   try {
-    return f(new DeviceStore(db));
+    return await f(new DeviceStore(db));
   } catch (err) {
     if (err instanceof ApiError) throw new InputError(err.message, err.code);
     throw err;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -324,13 +384,14 @@ async function enroll(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     config: { type: "string" },
     data: { type: "string" },
+    store: { type: "string" },
     "public-url": { type: "string" },
     ...TLS_FLAGS,
   });
   if (positionals.length !== 1) throw new UsageError("enroll takes exactly one NAME");
   const config = configFrom(values);
   const node = await credentialAddresses(config, values["public-url"]);
-  const cred = withStore(config, (s) => s.enroll(positionals[0]!));
+  const cred = await withStore(config, (s) => s.enroll(positionals[0]!));
   const out: DeviceCredential = { ...cred, node };
   console.log(JSON.stringify(out));
   return EXIT_OK;
@@ -341,6 +402,7 @@ async function token(args: string[]): Promise<number> {
     config: { type: "string" },
     data: { type: "string" },
     ...TLS_FLAGS,
+    store: { type: "string" },
     ttl: { type: "string" },
   });
   if (positionals.length > 0) throw new UsageError("token takes no arguments");
@@ -349,7 +411,7 @@ async function token(args: string[]): Promise<number> {
   if (!Number.isInteger(ttl) || ttl <= 0)
     throw new UsageError(`--ttl '${values.ttl}' is not a positive integer`);
   const out: EnrollmentTokenResponse = {
-    ...withStore(config, (s) => s.createEnrollmentToken(ttl)),
+    ...(await withStore(config, (s) => s.createEnrollmentToken(ttl))),
     node: await credentialAddresses(config, undefined),
   };
   console.log(JSON.stringify(out));

@@ -4,7 +4,13 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrCreateAdminToken } from "./admin-token.ts";
-import { checkConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
+import {
+  type ControlConfig,
+  checkConfig,
+  DEFAULT_CONFIG,
+  loadConfig,
+  parseHostPort,
+} from "./control-config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pvrlink-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,6 +71,28 @@ describe("control config", () => {
       expect.objectContaining({ code: "ERR_CONFIG" }),
     );
   });
+
+  const PG = "postgres://u@127.0.0.1:5432/pvrlink";
+  const roles: Array<[string, Partial<ControlConfig>, string | null]> = [
+    ["no flags: the embedded node", {}, null],
+    ["role http with a PostgreSQL store and NATS", { role: "http", store: PG, nats: "127.0.0.1:4222" }, null],
+    ["role udp with a node id", { role: "udp", store: PG, nats: "n:4222", nodeId: "udp-a_1" }, null],
+    ["an unknown role", { role: "relay" as ControlConfig["role"] }, "is not one of"],
+    ["role udp without a store", { role: "udp", nats: "n:4222" }, "needs a shared --store"],
+    [
+      "role http over a sqlite file",
+      { role: "http", store: "/tmp/x.db", nats: "n:4222" },
+      "needs a shared --store",
+    ],
+    ["role http without NATS", { role: "http", store: PG }, "needs --nats"],
+    ["a node id with a dot (a NATS subject separator)", { nodeId: "udp.1" }, "nodeId"],
+  ];
+  for (const [what, over, error] of roles) {
+    test(`loadConfig() ${error === null ? "accepts" : "rejects"} ${what}`, () => {
+      if (error === null) expect(loadConfig(undefined, over).role).toBe(over.role ?? "all");
+      else expect(() => loadConfig(undefined, over)).toThrow(error);
+    });
+  }
 
   test("parseHostPort() reads IPv4, names and bracketed IPv6", () => {
     expect(parseHostPort("127.0.0.1:0", "x")).toEqual({ host: "127.0.0.1", port: 0 });

@@ -71,7 +71,25 @@ export interface ControlConfig {
   tlsKey: string | null;
   /** Serve plain HTTP: only behind a TLS-terminating reverse proxy (docs/operations.md). */
   insecureHttp: boolean;
+  /**
+   * The shared store: null means the embedded sqlite file DATA/control.db; a postgres:// URL puts devices,
+   * sessions and accounting in PostgreSQL, so several nodes can serve one deployment (docs/architecture.md).
+   */
+  store: string | null;
+  /**
+   * What this process serves (issue 16 item 2): "all" (the embedded node), "http" (the device API, stateless
+   * behind any load balancer) or "udp" (keepalives and triggers; holds the NAT mappings in memory). The split
+   * roles need a shared `store` and `nats`.
+   */
+  role: ControlRole;
+  /** NATS servers ("host:port", comma-separated) the split roles meet on; null for role all. */
+  nats: string | null;
+  /** A UDP node's id on the bus and in device_owner; null draws a fresh one at each start. */
+  nodeId: string | null;
 }
+
+export const CONTROL_ROLES = ["all", "http", "udp"] as const;
+export type ControlRole = (typeof CONTROL_ROLES)[number];
 
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   http: "127.0.0.1:8650",
@@ -108,6 +126,10 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   tlsCert: null,
   tlsKey: null,
   insecureHttp: false,
+  store: null,
+  role: "all",
+  nats: null,
+  nodeId: null,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -120,7 +142,17 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
 
-const NULLABLE_KEYS = new Set(["adminToken", "publicHttp", "publicUdp", "tlsCert", "tlsKey", "spoolDir"]);
+const NULLABLE_KEYS = new Set([
+  "adminToken",
+  "publicHttp",
+  "publicUdp",
+  "tlsCert",
+  "tlsKey",
+  "spoolDir",
+  "store",
+  "nats",
+  "nodeId",
+]);
 
 /** Checks an untrusted object against ControlConfig's keys and types; unknown keys are errors, not ignored. */
 export function checkConfig(raw: unknown, where: string): Partial<ControlConfig> {
@@ -153,5 +185,18 @@ export function loadConfig(file: string | undefined, overrides: Partial<ControlC
   const cfg: ControlConfig = { ...DEFAULT_CONFIG, ...fromFile, ...overrides };
   parseHostPort(cfg.http, "--http");
   parseHostPort(cfg.udp, "--udp");
+  checkRole(cfg);
   return cfg;
+}
+
+/** A split role needs what makes it part of a cluster: a shared PostgreSQL store and a NATS bus. */
+function checkRole(cfg: ControlConfig): void {
+  if (!(CONTROL_ROLES as readonly string[]).includes(cfg.role))
+    throw new InputError(`--role '${cfg.role}' is not one of ${CONTROL_ROLES.join(", ")}`, "ERR_CONFIG");
+  if (cfg.nodeId !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(cfg.nodeId))
+    throw new InputError(`nodeId '${cfg.nodeId}' must be 1-64 of A-Z a-z 0-9 _ -`, "ERR_CONFIG");
+  if (cfg.role === "all") return;
+  if (cfg.store === null || !/^postgres(ql)?:\/\//i.test(cfg.store))
+    throw new InputError(`--role ${cfg.role} needs a shared --store postgres://...`, "ERR_CONFIG");
+  if (cfg.nats === null) throw new InputError(`--role ${cfg.role} needs --nats HOST:PORT`, "ERR_CONFIG");
 }

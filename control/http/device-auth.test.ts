@@ -4,20 +4,20 @@ import type { Hono } from "hono";
 import { httpKeyFromSecret, signRequest } from "../../protocol/request-signature.ts";
 import { createControlApp, createControlContext, NO_TRIGGERS } from "../control-app.ts";
 import { DEFAULT_CONFIG } from "../control-config.ts";
-import { openControlDatabase } from "../store/control-database.ts";
+import { openControlStore } from "../store/open-control-store.ts";
 
 let app: Hono;
 let dev: { id: string; secret: string };
 
-beforeEach(() => {
-  const ctx = createControlContext({
+beforeEach(async () => {
+  const ctx = await createControlContext({
     config: { ...DEFAULT_CONFIG, rateLimitPerSec: 0.01, rateLimitBurst: 5, maxBodyBytes: 1024 },
-    db: openControlDatabase(":memory:"),
+    store: await openControlStore(":memory:"),
     adminToken: "admin-token-for-tests",
     spoolDir: "/nonexistent",
     triggers: NO_TRIGGERS,
   });
-  dev = ctx.devices.enroll("me");
+  dev = await ctx.devices.enroll("me");
   app = createControlApp(ctx);
 });
 

@@ -19,7 +19,8 @@ import type { RateLimiter } from "./rate-limiter.ts";
 export type DeviceEnv = { Variables: { deviceId: string; body: Uint8Array } };
 
 export interface DeviceAuthDeps {
-  secretOf(deviceId: string): Uint8Array | null;
+  /** The device's secret; may answer at once (a cache hit) or after a store read. */
+  secretOf(deviceId: string): Uint8Array | null | Promise<Uint8Array | null>;
   nonces: NonceStore;
   limiter: RateLimiter;
   maxClockSkewMs: number;
@@ -46,8 +47,8 @@ export function deviceAuth(deps: DeviceAuthDeps): MiddlewareHandler<DeviceEnv> {
   // returns that same secret: a deleted device (or a new secret) invalidates its key by construction (issue 21
   // item 4). secretOf is itself a cached map read, so the check costs no database query.
   const httpKeys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
-  const keyOf = (id: string): Uint8Array | null => {
-    const secret = deps.secretOf(id);
+  const keyOf = async (id: string): Promise<Uint8Array | null> => {
+    const secret = await deps.secretOf(id);
     if (!secret) {
       httpKeys.delete(id);
       return null;
@@ -77,7 +78,7 @@ export function deviceAuth(deps: DeviceAuthDeps): MiddlewareHandler<DeviceEnv> {
     }
     if (!NONCE_SHAPE.test(nonce))
       throw unauthorized("bad_signature", "Nonce is not 16-64 base64url characters");
-    const key = keyOf(deviceId);
+    const key = await keyOf(deviceId);
     if (!key) throw unauthorized("unknown_device", "Unknown device");
 
     const url = new URL(c.req.url);
@@ -102,7 +103,7 @@ export function deviceAuth(deps: DeviceAuthDeps): MiddlewareHandler<DeviceEnv> {
     const parts = { method, pathAndQuery: url.pathname + url.search, timestamp, nonce, contentSha256 };
     if (!signatureMatches(key, parts, signature))
       throw unauthorized("bad_signature", "Signature does not verify");
-    if (!deps.nonces.remember(deviceId, nonce, now())) {
+    if (!(await deps.nonces.remember(deviceId, nonce, now()))) {
       throw unauthorized("replayed_request", "This nonce was already used");
     }
     if (!deps.limiter.take(deviceId, now())) {

@@ -9,12 +9,15 @@ import type { SpoolStore } from "../spool/spool-store.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 import type { IdentityKeyStore } from "../store/identity-key-store.ts";
-import type { KeepaliveTable } from "../store/keepalive-table.ts";
+import type { KeepaliveLookup } from "../store/keepalive-table.ts";
 
 export interface AdminOpsDeps {
   adminToken: string;
   devices: DeviceStore;
-  keepalives: KeepaliveTable;
+  /** Where the device list reads mappings (the table, or the store on a cluster's HTTP node). */
+  keepalives: KeepaliveLookup;
+  /** Drops a disabled device's mapping from this process's table. */
+  forgetKeepalive: (deviceId: string) => void;
   allow: AllowListStore;
   spool: SpoolStore;
   identityKeys: Pick<IdentityKeyStore, "keyOf">;
@@ -52,16 +55,26 @@ const stringList = (o: Record<string, unknown>, k: string): string[] | undefined
 };
 
 /** The device's operator view, or 404 device_not_found. */
-export function deviceDetail(d: AdminOpsDeps, id: string): AdminDeviceDetail {
-  const dev = listDevices(d).find((x) => x.id === id);
+export async function deviceDetail(d: AdminOpsDeps, id: string): Promise<AdminDeviceDetail> {
+  const dev = (await listDevices(d)).find((x) => x.id === id);
   if (!dev) throw new ApiError(404, "device_not_found", `Device ${id} not found`);
-  return { ...dev, allowList: d.allow.list(id) };
+  return { ...dev, allowList: await d.allow.list(id) };
 }
 
 /** Spool entries with the names of sender and recipient. */
-export function spoolItems(d: Pick<AdminOpsDeps, "spool" | "devices">, now = Date.now()): AdminSpoolItem[] {
-  const name = (id: string) => d.devices.byId(id)?.name ?? null;
-  return d.spool.all(now).map((e) => ({
+export async function spoolItems(
+  d: Pick<AdminOpsDeps, "spool" | "devices">,
+  now = Date.now(),
+): Promise<AdminSpoolItem[]> {
+  const names = new Map<string, string | null>();
+  const entries = d.spool.all(now);
+  for (const e of entries) {
+    for (const id of [e.senderId, e.recipientId]) {
+      if (!names.has(id)) names.set(id, (await d.devices.byId(id))?.name ?? null);
+    }
+  }
+  const name = (id: string) => names.get(id) ?? null;
+  return entries.map((e) => ({
     id: e.id,
     sessionId: e.sessionId,
     kind: e.kind,
@@ -86,16 +99,16 @@ export function createAdminOpsRoutes(d: AdminOpsDeps): Hono {
   });
   const body = async (req: Request) => parseJsonObject(await readLimited(req, d.maxBodyBytes));
 
-  app.get("/devices/:id", (c) => c.json(deviceDetail(d, c.req.param("id"))));
+  app.get("/devices/:id", async (c) => c.json(await deviceDetail(d, c.req.param("id"))));
 
   app.patch("/devices/:id", async (c) => {
     const id = c.req.param("id");
     const o = await body(c.req.raw);
     onlyFields(o, ["name"]);
-    if (!d.devices.rename(id, reqString(o, "name", 64)))
+    if (!(await d.devices.rename(id, reqString(o, "name", 64))))
       throw new ApiError(404, "device_not_found", `Device ${id} not found`);
     d.log(`admin: renamed ${id}`);
-    return c.json(deviceDetail(d, id));
+    return c.json(await deviceDetail(d, id));
   });
 
   for (const [action, disabled] of [
@@ -105,22 +118,22 @@ export function createAdminOpsRoutes(d: AdminOpsDeps): Hono {
     app.post(`/devices/:id/${action}`, async (c) => {
       const id = c.req.param("id");
       // Its sessions end first, while its secret still signs the `end` triggers its peers and it receive.
-      if (disabled && d.devices.byId(id)) await d.revocation?.deviceGone(id);
-      if (!d.devices.setDisabled(id, disabled))
+      if (disabled && (await d.devices.byId(id))) await d.revocation?.deviceGone(id);
+      if (!(await d.devices.setDisabled(id, disabled)))
         throw new ApiError(404, "device_not_found", `Device ${id} not found`);
-      if (disabled) d.keepalives.forget(id);
+      if (disabled) d.forgetKeepalive(id);
       d.log(`admin: ${action}d ${id}`);
-      return c.json(deviceDetail(d, id));
+      return c.json(await deviceDetail(d, id));
     });
   }
 
   // Node-held lists only: under policy "device" the store refuses with 409 policy_is_device.
   app.put("/devices/:id/allow-list", async (c) => {
     const id = c.req.param("id");
-    deviceDetail(d, id);
+    await deviceDetail(d, id);
     const o = await body(c.req.raw);
     onlyFields(o, ["create", "add", "delete"]);
-    const out = d.allow.edit(id, {
+    const out = await d.allow.edit(id, {
       create: stringList(o, "create"),
       add: stringList(o, "add"),
       delete: stringList(o, "delete"),
@@ -130,9 +143,9 @@ export function createAdminOpsRoutes(d: AdminOpsDeps): Hono {
     return c.json(out);
   });
 
-  app.get("/groups", (c) => c.json(d.allow.allGroups() satisfies GroupResponse[]));
+  app.get("/groups", async (c) => c.json((await d.allow.allGroups()) satisfies GroupResponse[]));
 
-  app.get("/spool/items", (c) => c.json(spoolItems(d)));
+  app.get("/spool/items", async (c) => c.json(await spoolItems(d)));
 
   app.delete("/spool/items/:id", (c) => {
     const id = c.req.param("id");

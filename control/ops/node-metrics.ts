@@ -14,6 +14,8 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export class NodeMetrics {
   readonly registry = new MetricsRegistry();
   sources: MetricsSources | null = null;
+  /** Loads what the sources read (a store read), before each scrape; null when they read memory only. */
+  refresh: (() => Promise<void>) | null = null;
 
   #counter(name: string, help: string): Counter {
     return this.registry.register(new Counter(name, help));

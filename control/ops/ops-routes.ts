@@ -6,7 +6,7 @@ import { type NodeMetrics, routeGroup } from "./node-metrics.ts";
 export interface OpsDeps {
   metrics: NodeMetrics;
   /** Throws or returns a reason when the node cannot serve (database unusable, UDP not bound). */
-  notReadyReason: () => string | null;
+  notReadyReason: () => Promise<string | null> | string | null;
 }
 
 /** Times every request and counts /v1/query answers by status and error code. */
@@ -39,16 +39,18 @@ export function metricsMiddleware(metrics: NodeMetrics): MiddlewareHandler {
 export function createOpsRoutes(d: OpsDeps): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", (c) => {
+  app.get("/readyz", async (c) => {
     let reason: string | null;
     try {
-      reason = d.notReadyReason();
+      reason = await d.notReadyReason();
     } catch (err) {
       reason = (err as Error).message;
     }
     return reason === null ? c.json({ status: "ready" }) : c.json({ status: "not_ready", reason }, 503);
   });
-  app.get("/metrics", (c) => {
+  app.get("/metrics", async (c) => {
+    // The store answers asynchronously; the gauges then read what this scrape loaded.
+    await d.metrics.refresh?.();
     c.header("content-type", PROMETHEUS_CONTENT_TYPE);
     c.header("cache-control", "no-store");
     return c.body(d.metrics.registry.render());

@@ -1,8 +1,8 @@
 /** @module Tests for QueryService.query(): the order of its checks and the distinct refusal for each. */
 import { beforeEach, describe, expect, test } from "bun:test";
+import { STORE_BACKENDS, storeBackend } from "../../test/support/store-backends.ts";
 import { ApiError } from "../errors/api-error.ts";
 import { AllowListStore } from "../store/allow-list-store.ts";
-import { openControlDatabase } from "../store/control-database.ts";
 import { DeviceStore } from "../store/device-store.ts";
 import { KeepaliveTable } from "../store/keepalive-table.ts";
 import { SessionStore } from "../store/session-store.ts";
@@ -20,135 +20,138 @@ class ScriptedTriggers implements TriggerPort {
   }
 }
 
-let devices: DeviceStore;
-let allow: AllowListStore;
-let keepalives: KeepaliveTable;
-let triggers: ScriptedTriggers;
-let svc: QueryService;
-let caller: string;
-let callee: string;
-let probe: boolean | null;
+describe.each(STORE_BACKENDS)("QueryService on %s", (kind) => {
+  const backend = storeBackend(kind);
+  let devices: DeviceStore;
+  let allow: AllowListStore;
+  let keepalives: KeepaliveTable;
+  let triggers: ScriptedTriggers;
+  let svc: QueryService;
+  let caller: string;
+  let callee: string;
+  let probe: boolean | null;
 
-beforeEach(() => {
-  const db = openControlDatabase(":memory:");
-  devices = new DeviceStore(db);
-  allow = new AllowListStore(db, 100);
-  keepalives = new KeepaliveTable(db, 3);
-  const sessions = new SessionStore(db, {
-    durationSec: 3600,
-    connectWindowSec: 60,
-    extensionSec: 60,
-    maxExtensions: 1,
-    maxTotalSec: 7200,
-  });
-  triggers = new ScriptedTriggers();
-  probe = null;
-  svc = new QueryService({
-    devices,
-    allow,
-    keepalives,
-    sessions,
-    triggers,
-    triggerDeadlineMs: 100,
-    tcpProbe: async () => probe ?? true,
-    storeDeliverWithinSec: 3600,
-    log: () => {},
-  });
-  caller = devices.enroll("caller").id;
-  callee = devices.enroll("callee").id;
-});
-
-async function outcome(name = "callee", store = false): Promise<string> {
-  try {
-    const r = await svc.query(caller, name, store);
-    return String(r.status);
-  } catch (err) {
-    if (err instanceof ApiError) return `${err.status} ${err.code}`;
-    throw err;
-  }
-}
-
-function ready(): void {
-  allow.edit(callee, { create: ["caller"] });
-  devices.register(callee, "192.0.2.10", 7000);
-  keepalives.record(callee, "198.51.100.10", 40000, 25);
-  triggers.answers.set(`${callee}:status`, "acceptable");
-}
-
-describe("QueryService.query() check order", () => {
-  test("an unknown name is permission_denied, not callee_not_found", async () => {
-    expect(await outcome("nobody")).toBe("403 permission_denied");
-  });
-
-  test("permission comes first: unlisted caller is denied even when the callee is unregistered", async () => {
-    expect(await outcome()).toBe("403 permission_denied");
-    expect(triggers.sent).toEqual([]); // the callee is not even bothered
-  });
-
-  test("permitted but never registered: callee_not_found", async () => {
-    allow.edit(callee, { create: ["caller"] });
-    expect(await outcome()).toBe("404 callee_not_found");
-  });
-
-  test("registered but no fresh keepalive: callee_not_connected", async () => {
-    ready();
-    keepalives.record(callee, "198.51.100.10", 40000, 25, Date.now() - 76_000);
-    expect(await outcome()).toBe("409 callee_not_connected");
-  });
-
-  test("a failed TCP probe is callee_not_connected", async () => {
-    ready();
-    probe = false;
-    expect(await outcome()).toBe("409 callee_not_connected");
-  });
-
-  test("no answer to the status trigger is callee_not_connected", async () => {
-    ready();
-    triggers.answers.set(`${callee}:status`, null);
-    expect(await outcome()).toBe("409 callee_not_connected");
-  });
-
-  test("busy is callee_busy, or a store session with storeIfBusy", async () => {
-    ready();
-    triggers.answers.set(`${callee}:status`, "busy");
-    expect(await outcome()).toBe("409 callee_busy");
-    expect(await outcome("callee", true)).toBe("202");
-  });
-
-  test("acceptable issues a session, reveals the address, and sends contact", async () => {
-    ready();
-    const r = await svc.query(caller, "CALLEE", false);
-    expect(r.status).toBe(200);
-    if (r.status !== 200) return;
-    expect(r.body.callee).toEqual({
-      id: callee,
-      name: "callee",
-      address: "192.0.2.10",
-      port: 7000,
-      mapped: { address: "198.51.100.10", port: 40000 },
+  beforeEach(async () => {
+    const db = await backend.open();
+    devices = new DeviceStore(db);
+    allow = new AllowListStore(db, 100);
+    keepalives = await KeepaliveTable.load(db, 3);
+    const sessions = new SessionStore(db, {
+      durationSec: 3600,
+      connectWindowSec: 60,
+      extensionSec: 60,
+      maxExtensions: 1,
+      maxTotalSec: 7200,
     });
-    expect(triggers.sent.map((s) => s.kind)).toEqual(["status", "contact"]);
+    triggers = new ScriptedTriggers();
+    probe = null;
+    svc = new QueryService({
+      devices,
+      allow,
+      keepalives,
+      sessions,
+      triggers,
+      triggerDeadlineMs: 100,
+      tcpProbe: async () => probe ?? true,
+      storeDeliverWithinSec: 3600,
+      log: () => {},
+    });
+    caller = (await devices.enroll("caller")).id;
+    callee = (await devices.enroll("callee")).id;
   });
 
-  test("groups grant permission and a change applies to the next query", async () => {
-    ready();
-    allow.edit(callee, { create: ["@fam"] });
-    expect(await outcome()).toBe("403 permission_denied");
-    allow.createGroup(callee, "fam");
-    allow.editMembers(callee, "callee", "fam", { add: ["caller"] });
-    expect(await outcome()).toBe("200");
-    allow.editMembers(callee, "callee", "fam", { delete: ["caller"] });
-    expect(await outcome()).toBe("403 permission_denied");
-  });
+  async function outcome(name = "callee", store = false): Promise<string> {
+    try {
+      const r = await svc.query(caller, name, store);
+      return String(r.status);
+    } catch (err) {
+      if (err instanceof ApiError) return `${err.status} ${err.code}`;
+      throw err;
+    }
+  }
 
-  test("policy device asks the callee: allow, deny, and silence (denied)", async () => {
-    ready();
-    allow.setPolicy(callee, "device");
-    triggers.answers.set(`${callee}:verdict`, "allow");
-    expect(await outcome()).toBe("200");
-    triggers.answers.set(`${callee}:verdict`, "deny");
-    expect(await outcome()).toBe("403 permission_denied");
-    triggers.answers.set(`${callee}:verdict`, null);
-    expect(await outcome()).toBe("403 permission_denied");
+  async function ready(): Promise<void> {
+    await allow.edit(callee, { create: ["caller"] });
+    await devices.register(callee, "192.0.2.10", 7000);
+    keepalives.record(callee, "198.51.100.10", 40000, 25);
+    triggers.answers.set(`${callee}:status`, "acceptable");
+  }
+
+  describe("QueryService.query() check order", () => {
+    test("an unknown name is permission_denied, not callee_not_found", async () => {
+      expect(await outcome("nobody")).toBe("403 permission_denied");
+    });
+
+    test("permission comes first: unlisted caller is denied even when the callee is unregistered", async () => {
+      expect(await outcome()).toBe("403 permission_denied");
+      expect(triggers.sent).toEqual([]); // the callee is not even bothered
+    });
+
+    test("permitted but never registered: callee_not_found", async () => {
+      await allow.edit(callee, { create: ["caller"] });
+      expect(await outcome()).toBe("404 callee_not_found");
+    });
+
+    test("registered but no fresh keepalive: callee_not_connected", async () => {
+      await ready();
+      keepalives.record(callee, "198.51.100.10", 40000, 25, Date.now() - 76_000);
+      expect(await outcome()).toBe("409 callee_not_connected");
+    });
+
+    test("a failed TCP probe is callee_not_connected", async () => {
+      await ready();
+      probe = false;
+      expect(await outcome()).toBe("409 callee_not_connected");
+    });
+
+    test("no answer to the status trigger is callee_not_connected", async () => {
+      await ready();
+      triggers.answers.set(`${callee}:status`, null);
+      expect(await outcome()).toBe("409 callee_not_connected");
+    });
+
+    test("busy is callee_busy, or a store session with storeIfBusy", async () => {
+      await ready();
+      triggers.answers.set(`${callee}:status`, "busy");
+      expect(await outcome()).toBe("409 callee_busy");
+      expect(await outcome("callee", true)).toBe("202");
+    });
+
+    test("acceptable issues a session, reveals the address, and sends contact", async () => {
+      await ready();
+      const r = await svc.query(caller, "CALLEE", false);
+      expect(r.status).toBe(200);
+      if (r.status !== 200) return;
+      expect(r.body.callee).toEqual({
+        id: callee,
+        name: "callee",
+        address: "192.0.2.10",
+        port: 7000,
+        mapped: { address: "198.51.100.10", port: 40000 },
+      });
+      expect(triggers.sent.map((s) => s.kind)).toEqual(["status", "contact"]);
+    });
+
+    test("groups grant permission and a change applies to the next query", async () => {
+      await ready();
+      await allow.edit(callee, { create: ["@fam"] });
+      expect(await outcome()).toBe("403 permission_denied");
+      await allow.createGroup(callee, "fam");
+      await allow.editMembers(callee, "callee", "fam", { add: ["caller"] });
+      expect(await outcome()).toBe("200");
+      await allow.editMembers(callee, "callee", "fam", { delete: ["caller"] });
+      expect(await outcome()).toBe("403 permission_denied");
+    });
+
+    test("policy device asks the callee: allow, deny, and silence (denied)", async () => {
+      await ready();
+      await allow.setPolicy(callee, "device");
+      triggers.answers.set(`${callee}:verdict`, "allow");
+      expect(await outcome()).toBe("200");
+      triggers.answers.set(`${callee}:verdict`, "deny");
+      expect(await outcome()).toBe("403 permission_denied");
+      triggers.answers.set(`${callee}:verdict`, null);
+      expect(await outcome()).toBe("403 permission_denied");
+    });
   });
 });

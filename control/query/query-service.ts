@@ -4,14 +4,14 @@ import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol
 import { ApiError } from "../errors/api-error.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
-import type { KeepaliveTable } from "../store/keepalive-table.ts";
+import type { KeepaliveLookup } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
 import type { TriggerPort } from "./trigger-port.ts";
 
 export interface QueryDeps {
   devices: DeviceStore;
   allow: AllowListStore;
-  keepalives: KeepaliveTable;
+  keepalives: KeepaliveLookup;
   sessions: SessionStore;
   triggers: TriggerPort;
   triggerDeadlineMs: number;
@@ -22,7 +22,7 @@ export interface QueryDeps {
   /** permission_denied answers wait until this long after the query began (ControlConfig.refusalDeadlineMs). */
   refusalDeadlineMs?: number;
   /** A device's published identity key, handed to the other peer of its sessions. */
-  identityKeyOf?: (deviceId: string) => string | undefined;
+  identityKeyOf?: (deviceId: string) => Promise<string | undefined>;
   log: (msg: string) => void;
 }
 
@@ -48,10 +48,12 @@ export class QueryService {
   constructor(private readonly d: QueryDeps) {}
 
   /** A peer as another peer sees it: registered address plus the NAT mapping of its latest keepalive. */
-  peerInfo(deviceId: string): PeerInfo {
-    const dev = this.d.devices.byId(deviceId);
-    const reg = this.d.devices.registration(deviceId);
-    const ka = this.d.keepalives.get(deviceId);
+  async peerInfo(deviceId: string): Promise<PeerInfo> {
+    const [dev, reg, ka] = await Promise.all([
+      this.d.devices.byId(deviceId),
+      this.d.devices.registration(deviceId),
+      this.d.keepalives.get(deviceId),
+    ]);
     const info: PeerInfo = {
       id: deviceId,
       name: dev?.name ?? "(deleted)",
@@ -59,13 +61,13 @@ export class QueryService {
       port: reg?.port ?? null,
     };
     if (ka) info.mapped = { address: ka.address, port: ka.port };
-    const publicKey = this.d.identityKeyOf?.(deviceId);
+    const publicKey = await this.d.identityKeyOf?.(deviceId);
     if (publicKey !== undefined) info.publicKey = publicKey;
     return info;
   }
 
-  #storeCallee(callee: { id: string; name: string }): QueryStoreResponse["callee"] {
-    const publicKey = this.d.identityKeyOf?.(callee.id);
+  async #storeCallee(callee: { id: string; name: string }): Promise<QueryStoreResponse["callee"]> {
+    const publicKey = await this.d.identityKeyOf?.(callee.id);
     return publicKey === undefined ? { id: callee.id, name: callee.name } : { ...callee, publicKey };
   }
 
@@ -77,9 +79,11 @@ export class QueryService {
    */
   async query(callerId: string, calleeName: string, storeIfBusy: boolean): Promise<QueryOutcome> {
     const startedAt = performance.now();
-    const caller = this.d.devices.byId(callerId);
+    const [caller, callee] = await Promise.all([
+      this.d.devices.byId(callerId),
+      this.d.devices.byName(calleeName),
+    ]);
     if (!caller) throw new ApiError(401, "unknown_device", "Unknown device");
-    const callee = this.d.devices.byName(calleeName);
     const refusalMs = this.d.refusalDeadlineMs ?? 0;
     // By construction, not by measurement: every refusal leaves at the same moment after the query arrived,
     // so its timing cannot tell an absent name from an offline, online or node-policy callee.
@@ -92,7 +96,7 @@ export class QueryService {
 
     // 1. Permission (seed A S1202-S1203; seed B: the callee's own verdict).
     if (callee.policy === "node") {
-      if (!this.d.allow.permits(callee.id, caller.name)) throw await denied();
+      if (!(await this.d.allow.permits(callee.id, caller.name))) throw await denied();
     } else {
       const verdict = await this.d.triggers.trigger(
         callee.id,
@@ -108,7 +112,7 @@ export class QueryService {
     }
 
     // 2. Registered (seed A S1204-S1205, FIG. 5 (g)).
-    const reg = this.d.devices.registration(callee.id);
+    const reg = await this.d.devices.registration(callee.id);
     if (!reg)
       throw new ApiError(404, "callee_not_found", `Callee '${callee.name}' has not registered an address`);
 
@@ -118,7 +122,7 @@ export class QueryService {
       "callee_not_connected",
       `Callee '${callee.name}' is not connected`,
     );
-    if (!this.d.keepalives.isConnected(callee.id)) throw notConnected;
+    if (!(await this.d.keepalives.isConnected(callee.id))) throw notConnected;
     if (this.d.tcpProbe && !(await this.d.tcpProbe(reg.address, reg.port))) throw notConnected;
 
     // 4. STATUS through the trigger path (seed A S1606-S1608, FIG. 17); no answer in time = not connected.
@@ -132,22 +136,22 @@ export class QueryService {
     if (status.answer !== "acceptable") {
       if (!storeIfBusy) throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy`);
       // Seed A S2611-S2617: the caller asked in advance to store when busy; the spool takes the data.
-      const grant = this.d.sessions.issue(caller.id, callee.id, "store", this.d.storeDeliverWithinSec);
+      const grant = await this.d.sessions.issue(caller.id, callee.id, "store", this.d.storeDeliverWithinSec);
       this.d.log(`query: store session ${grant.id} ${caller.id} -> ${callee.id}`);
       return {
         status: 202,
-        body: { code: "callee_busy", session: grant, callee: this.#storeCallee(callee) },
+        body: { code: "callee_busy", session: grant, callee: await this.#storeCallee(callee) },
       };
     }
 
     // Seed A S1207-S1210 / seed B FIG. 4A-4B: issue, answer the caller, then tell the callee to fetch its copy.
-    const grant = this.d.sessions.issue(caller.id, callee.id, "live", 0);
+    const grant = await this.d.sessions.issue(caller.id, callee.id, "live", 0);
     this.d.log(`query: live session ${grant.id} ${caller.id} -> ${callee.id}`);
     void this.d.triggers
       .trigger(callee.id, "contact", { session: grant.id }, { deadlineMs: this.d.triggerDeadlineMs })
       .catch((err: unknown) =>
         this.d.log(`contact trigger for ${grant.id} failed: ${(err as Error).message}`),
       );
-    return { status: 200, body: { session: grant, callee: this.peerInfo(callee.id) } };
+    return { status: 200, body: { session: grant, callee: await this.peerInfo(callee.id) } };
   }
 }

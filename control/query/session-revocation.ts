@@ -32,10 +32,12 @@ export class SessionRevocation {
   /** After ownerId's list, policy or groups changed: ends its sessions with callers it no longer permits. */
   async afterPermissionChange(ownerId: string, now = Date.now()): Promise<string[]> {
     const d = this.#d;
-    if (d.allow.policy(ownerId) === "device") return []; // the device decides; the node keeps no list to judge by
-    const gone = d.sessions
-      .live(ownerId, "callee", now - d.storeLifetimeMs)
-      .filter((s) => !d.allow.permits(ownerId, d.devices.byId(s.callerId)?.name ?? ""));
+    if ((await d.allow.policy(ownerId)) === "device") return []; // the device decides; the node keeps no list to judge by
+    const gone: SessionSummary[] = [];
+    for (const s of await d.sessions.live(ownerId, "callee", now - d.storeLifetimeMs)) {
+      const caller = await d.devices.byId(s.callerId);
+      if (!(await d.allow.permits(ownerId, caller?.name ?? ""))) gone.push(s);
+    }
     await this.#revoke(gone, ownerId, now);
     return gone.map((s) => s.id);
   }
@@ -45,7 +47,7 @@ export class SessionRevocation {
    * still be found and its peers told.
    */
   async deviceGone(deviceId: string, now = Date.now()): Promise<string[]> {
-    const gone = this.#d.sessions.live(deviceId, "either", now - this.#d.storeLifetimeMs);
+    const gone = await this.#d.sessions.live(deviceId, "either", now - this.#d.storeLifetimeMs);
     await this.#revoke(gone, null, now);
     return gone.map((s) => s.id);
   }
@@ -54,7 +56,7 @@ export class SessionRevocation {
     const d = this.#d;
     const waits: Promise<unknown>[] = [];
     for (const s of gone) {
-      d.sessions.revoke(s.id, now);
+      await d.sessions.revoke(s.id, now);
       d.log(`session ${s.id} revoked`);
       for (const peer of [s.callerId, s.calleeId]) {
         const sent = d.triggers

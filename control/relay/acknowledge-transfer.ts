@@ -4,9 +4,9 @@ import type { RelayContext, RelayEnv } from "./relay-context.ts";
 import { idOf } from "./relay-request.ts";
 
 /** Deletes file and row; followers are woken so they see the transfer gone. */
-export function acknowledgeTransfer(ctx: RelayContext, c: Context<RelayEnv>): Response {
+export async function acknowledgeTransfer(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
   const id = idOf(c);
-  ctx.entryFor(id, c.get("deviceId"), "recipient");
+  await ctx.entryFor(id, c.get("deviceId"), "recipient");
   ctx.refuseWhileUploading(id, "The sender is still uploading");
   ctx.store.remove(id);
   ctx.waiters.wake(id);

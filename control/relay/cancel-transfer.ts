@@ -4,9 +4,9 @@ import type { RelayContext, RelayEnv } from "./relay-context.ts";
 import { idOf } from "./relay-request.ts";
 
 /** Issue 21 item 11: only the transfer's sender may cancel it; followers of a live download are woken. */
-export function cancelTransfer(ctx: RelayContext, c: Context<RelayEnv>): Response {
+export async function cancelTransfer(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
   const id = idOf(c);
-  ctx.entryFor(id, c.get("deviceId"), "sender");
+  await ctx.entryFor(id, c.get("deviceId"), "sender");
   ctx.store.remove(id);
   ctx.waiters.wake(id);
   ctx.log(`spool: ${id} cancelled by its sender`);

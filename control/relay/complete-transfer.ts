@@ -42,7 +42,7 @@ async function checkDigest(path: string, sha: string): Promise<void> {
 /** Idempotent: completing a complete transfer answers its state again without a second check or trigger. */
 export async function completeTransfer(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
   const id = idOf(c);
-  const e = ctx.entryFor(id, c.get("deviceId"), "sender");
+  const e = await ctx.entryFor(id, c.get("deviceId"), "sender");
   const { size, sha } = readCompleteRequest(await readJsonObject(c));
   checkCompletable(ctx, e, size);
   if (!e.complete) {

@@ -39,8 +39,8 @@ function readCreateRequest(o: Record<string, unknown>): CreateRequest {
 }
 
 /** Only the caller of an active session sends; a live relay needs a live session. */
-function sessionFor(ctx: RelayContext, req: CreateRequest, me: string): RelaySession {
-  const s = ctx.deps.getSession(req.sessionId);
+async function sessionFor(ctx: RelayContext, req: CreateRequest, me: string): Promise<RelaySession> {
+  const s = await ctx.deps.getSession(req.sessionId);
   if (!s) throw new ApiError(404, "session_not_found", "No such session");
   if (s.callerId !== me) {
     throw new ApiError(403, "not_participant", "Only the session's caller may send through the node");
@@ -56,7 +56,7 @@ function sessionFor(ctx: RelayContext, req: CreateRequest, me: string): RelaySes
 export async function createTransfer(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
   const me = c.get("deviceId");
   const req = readCreateRequest(await readJsonObject(c));
-  const s = sessionFor(ctx, req, me);
+  const s = await sessionFor(ctx, req, me);
   const { thresholdBytes } = ctx.deps;
   if (req.size > thresholdBytes) {
     throw new ApiError(

@@ -35,9 +35,9 @@ function followUpload(ctx: RelayContext, id: string, offset: number): ReadableSt
   });
 }
 
-export function downloadTransfer(ctx: RelayContext, c: Context<RelayEnv>): Response {
+export async function downloadTransfer(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
   const id = idOf(c);
-  const e = ctx.entryFor(id, c.get("deviceId"), "recipient");
+  const e = await ctx.entryFor(id, c.get("deviceId"), "recipient");
   const offset = offsetParam(c);
   checkReadable(e, offset);
   const headers = {

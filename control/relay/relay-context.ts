@@ -28,13 +28,13 @@ export interface RelayDeps {
   ttlSec: number;
   /** Node-wide spool cap and free-space reserve (control/spool/spool-capacity.ts); unbounded when absent. */
   capacity?: { capBytes: number; reserveBytes: number; freeBytes?: (dir: string) => number };
-  getSession(sessionId: string): RelaySession | null;
+  getSession(sessionId: string): Promise<RelaySession | null>;
   /** Fire-and-forget trigger to the recipient. */
   notify(deviceId: string, kind: "data", ref: Record<string, unknown>): void;
   /** Accounting: bytes durably received for a session. */
   onBytes(sessionId: string, bytes: number): void;
   /** Optional: the sender's name for inbox entries (null if unknown). */
-  deviceName?: (deviceId: string) => string | null;
+  deviceName?: (deviceId: string) => Promise<string | null>;
   /** Optional tuning, for tests: durable checkpoint period inside one PUT, idle end of a live download. */
   syncEveryBytes?: number;
   followIdleMs?: number;
@@ -77,11 +77,11 @@ export class RelayContext {
     if (recovered.orphans || recovered.shortened) {
       this.log(`spool: removed ${recovered.orphans} orphan files, shortened ${recovered.shortened} entries`);
     }
-    this.sweep();
+    void this.sweep().catch((err: unknown) => this.log(`spool: sweep failed: ${(err as Error).message}`));
   }
 
   /** Deletes expired entries (not those being uploaded), at most every SWEEP_EVERY_MS; wakes their followers. */
-  sweep(): void {
+  async sweep(): Promise<void> {
     const t = this.now();
     if (t - this.#lastSweep < SWEEP_EVERY_MS) return;
     this.#lastSweep = t;
@@ -89,7 +89,18 @@ export class RelayContext {
       this.log(`spool: ${id} expired`);
       this.waiters.wake(id);
     }
-    const sessionActive = (sessionId: string) => this.deps.getSession(sessionId)?.state === "active";
+    // Sessions are read first (the store may be remote); the spool is then judged in one synchronous step.
+    const incomplete = this.deps.db
+      .query<{ session_id: string }, [number]>(
+        "SELECT DISTINCT session_id FROM spool_transfers WHERE complete = 0 AND expires_at > ?",
+      )
+      .all(t);
+    const ended = new Set<string>();
+    for (const { session_id } of incomplete) {
+      if ((await this.deps.getSession(session_id))?.state !== "active") ended.add(session_id);
+    }
+    // A transfer created during the reads is not judged this round.
+    const sessionActive = (sessionId: string) => !ended.has(sessionId);
     const busy = new Set(this.uploading.keys());
     for (const id of abandonedTransfers(this.deps.db, t, { sessionActive, busy })) {
       this.store.remove(id);
@@ -99,9 +110,12 @@ export class RelayContext {
   }
 
   /** The live entry if `deviceId` plays `role` in it; 404 when absent or expired, 403 for anyone else. */
-  entryFor(id: string, deviceId: string, role: TransferRole): SpoolEntry {
-    const e = this.store.get(id, this.now());
-    const revoked = e !== null && this.deps.getSession(e.sessionId)?.revoked === true;
+  async entryFor(id: string, deviceId: string, role: TransferRole): Promise<SpoolEntry> {
+    const first = this.store.get(id, this.now());
+    const session = first && (await this.deps.getSession(first.sessionId));
+    // Read again after the wait, so the caller acts on the entry as it is now, in one synchronous step.
+    const e = first && this.store.get(id, this.now());
+    const revoked = e !== null && session?.revoked === true;
     if (e && revoked) {
       // Issue 21 item 3: a revoked session's data goes, whoever asks, and frees its quota at once.
       this.store.remove(id);

@@ -28,7 +28,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
     (h: RelayHandler) =>
     async (c: Context<RelayEnv>): Promise<Response> => {
       try {
-        ctx.sweep();
+        await ctx.sweep();
         return await h(ctx, c);
       } catch (e) {
         if (e instanceof ApiError) return c.json(e.body(), e.status);
@@ -48,6 +48,6 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
 }
 
 /** GET /transfers/:id: either peer reads the transfer's state. */
-function transferState(ctx: RelayContext, c: Context<RelayEnv>): Response {
-  return c.json(transferInfo(ctx.entryFor(idOf(c), c.get("deviceId"), "either")));
+async function transferState(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
+  return c.json(transferInfo(await ctx.entryFor(idOf(c), c.get("deviceId"), "either")));
 }

@@ -63,7 +63,7 @@ async function appendBody(
 /** Answers with the durable length; a body cut short is logged and answered, so the sender resumes from it. */
 export async function uploadTransfer(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
   const id = idOf(c);
-  const e = ctx.entryFor(id, c.get("deviceId"), "sender");
+  const e = await ctx.entryFor(id, c.get("deviceId"), "sender");
   const offset = offsetParam(c);
   checkResumable(ctx, e, offset);
   ctx.capacity?.admitWrite(e);

@@ -20,13 +20,13 @@ import type { SessionRevocation } from "../query/session-revocation.ts";
 import type { TriggerPort } from "../query/trigger-port.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 import type { IdentityKeyStore } from "../store/identity-key-store.ts";
-import type { KeepaliveTable } from "../store/keepalive-table.ts";
+import type { KeepaliveLookup } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
 
 export interface AdminDeps {
   adminToken: string;
   devices: DeviceStore;
-  keepalives: KeepaliveTable;
+  keepalives: KeepaliveLookup;
   sessions: SessionStore;
   /** Ends a removed device's sessions (issue 21 item 3). */
   revocation?: SessionRevocation;
@@ -77,19 +77,23 @@ export function spoolUsage(dir: string): SpoolUsage {
   return { files, bytes };
 }
 
-export function listDevices(d: Pick<AdminDeps, "devices" | "keepalives" | "identityKeys">): AdminDevice[] {
-  return d.devices.list().map((dev) => {
-    const reg = d.devices.registration(dev.id);
-    const ka = d.keepalives.get(dev.id);
-    const key = d.identityKeys.keyOf(dev.id);
-    return {
+export async function listDevices(
+  d: Pick<AdminDeps, "devices" | "keepalives" | "identityKeys">,
+): Promise<AdminDevice[]> {
+  const out: AdminDevice[] = [];
+  for (const dev of await d.devices.list()) {
+    const reg = await d.devices.registration(dev.id);
+    const ka = await d.keepalives.get(dev.id);
+    const key = await d.identityKeys.keyOf(dev.id);
+    out.push({
       ...dev,
       registration: reg,
       keepalive: ka,
-      connected: d.keepalives.isConnected(dev.id),
+      connected: await d.keepalives.isConnected(dev.id),
       keyFingerprint: key === undefined ? null : identityFingerprint(key),
-    };
-  });
+    });
+  }
+  return out;
 }
 
 function parseTime(v: string | undefined, field: string): number | undefined {
@@ -111,12 +115,12 @@ export function createAdminRoutes(d: AdminDeps): Hono {
   const body = async (req: Request, emptyAllowed = false) =>
     parseJsonObject(await readLimited(req, d.maxBodyBytes), emptyAllowed);
 
-  app.get("/devices", (c) => c.json(listDevices(d)));
+  app.get("/devices", async (c) => c.json(await listDevices(d)));
 
   app.post("/devices", async (c) => {
     const o = await body(c.req.raw);
     onlyFields(o, ["name"]);
-    const cred = d.devices.enroll(reqString(o, "name", 64));
+    const cred = await d.devices.enroll(reqString(o, "name", 64));
     d.log(`admin: enrolled ${cred.id}`);
     const out: DeviceCredential = { ...cred, node: d.nodeAddresses() };
     return c.json(out, 201);
@@ -124,9 +128,9 @@ export function createAdminRoutes(d: AdminDeps): Hono {
 
   app.delete("/devices/:id", async (c) => {
     const id = c.req.param("id");
-    if (d.devices.byId(id)) await d.revocation?.deviceGone(id);
-    if (!d.devices.remove(id)) throw new ApiError(404, "not_found", `Device ${id} not found`);
-    d.keepalives.forget(id);
+    if (await d.devices.byId(id)) await d.revocation?.deviceGone(id);
+    if (!(await d.devices.remove(id))) throw new ApiError(404, "not_found", `Device ${id} not found`);
+    d.keepalives.forget?.(id);
     d.log(`admin: removed ${id}`);
     return c.body(null, 204);
   });
@@ -135,16 +139,19 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     const o = await body(c.req.raw, true);
     onlyFields(o, ["ttlSec"]);
     const ttl = optInt(o, "ttlSec", 1, 365 * 24 * 3600) ?? d.enrollmentTokenTtlSec;
-    const out: EnrollmentTokenResponse = { ...d.devices.createEnrollmentToken(ttl), node: d.nodeAddresses() };
+    const out: EnrollmentTokenResponse = {
+      ...(await d.devices.createEnrollmentToken(ttl)),
+      node: d.nodeAddresses(),
+    };
     return c.json(out, 201);
   });
 
-  app.get("/sessions", (c) => {
+  app.get("/sessions", async (c) => {
     const state = c.req.query("state");
     if (state !== undefined && state !== "active" && state !== "ended") {
       throw badRequest("state", "must be active or ended");
     }
-    return c.json(d.sessions.listForAdmin(state as SessionState | undefined));
+    return c.json(await d.sessions.listForAdmin(state as SessionState | undefined));
   });
 
   // Seed B FIG. 16 (end processing unit): the operator ends a session; both peers get an `end` trigger.
@@ -153,7 +160,7 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     onlyFields(o, ["reason"]);
     const reason = optString(o, "reason", 200) ?? "admin";
     const id = c.req.param("id");
-    const { summary } = d.sessions.end("admin", id, reason, 0, 0);
+    const { summary } = await d.sessions.end("admin", id, reason, 0, 0);
     d.log(`admin: ended ${id}`);
     const ref = { session: id, reason };
     const opts = { deadlineMs: d.triggerDeadlineMs };
@@ -164,13 +171,13 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     return c.json({ id, state: "ended", acknowledged: { caller: caller !== null, callee: callee !== null } });
   });
 
-  app.get("/accounting", (c) => {
+  app.get("/accounting", async (c) => {
     const q = {
       device: c.req.query("device"),
       from: parseTime(c.req.query("from"), "from"),
       to: parseTime(c.req.query("to"), "to"),
     };
-    return c.json(d.sessions.accounting(q));
+    return c.json(await d.sessions.accounting(q));
   });
 
   app.get("/spool", (c) => c.json(spoolUsage(d.spoolDir)));

@@ -29,8 +29,8 @@ export interface DeviceRouteDeps {
 /** Routes under /v1 for an authenticated device (c.get("deviceId")). */
 export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
   const app = new Hono<DeviceEnv>();
-  const me = (id: string) => {
-    const dev = d.devices.byId(id);
+  const me = async (id: string) => {
+    const dev = await d.devices.byId(id);
     if (!dev) throw new ApiError(401, "unknown_device", "Unknown device");
     return dev;
   };
@@ -40,7 +40,7 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     return result;
   };
 
-  app.put("/registration", (c) => {
+  app.put("/registration", async (c) => {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["address", "port"]);
     const address = reqAddress(o, "address");
@@ -52,20 +52,20 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
         `Cannot register ${address}: not a public address (the operator may allow private ones)`,
       );
     }
-    const dev = me(c.get("deviceId"));
-    d.devices.register(dev.id, address, port);
+    const dev = await me(c.get("deviceId"));
+    await d.devices.register(dev.id, address, port);
     const body: RegistrationResponse = { id: dev.id, name: dev.name, address, port };
     return c.json(body);
   });
 
-  app.get("/registration", (c) => {
-    const dev = me(c.get("deviceId"));
-    const reg = d.devices.registration(dev.id);
+  app.get("/registration", async (c) => {
+    const dev = await me(c.get("deviceId"));
+    const reg = await d.devices.registration(dev.id);
     if (!reg) throw new ApiError(404, "not_registered", "This device has not registered an address");
     return c.json({ id: dev.id, name: dev.name, address: reg.address, port: reg.port });
   });
 
-  app.get("/allow-list", (c) => c.json(d.allow.list(me(c.get("deviceId")).id)));
+  app.get("/allow-list", async (c) => c.json(await d.allow.list((await me(c.get("deviceId"))).id)));
 
   app.put("/allow-list", async (c) => {
     const o = parseJsonObject(c.get("body"));
@@ -74,8 +74,8 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     const add = optStringArray(o, "add", d.maxListEntries);
     const del = optStringArray(o, "delete", d.maxListEntries);
     if (!create && !add && !del) throw badRequest("body", "needs at least one of create, add, delete");
-    const id = me(c.get("deviceId")).id;
-    return c.json(await revoked(id, d.allow.edit(id, { create, add, delete: del })));
+    const id = (await me(c.get("deviceId"))).id;
+    return c.json(await revoked(id, await d.allow.edit(id, { create, add, delete: del })));
   });
 
   app.put("/policy", async (c) => {
@@ -83,20 +83,20 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     onlyFields(o, ["policy"]);
     const policy = o.policy;
     if (policy !== "node" && policy !== "device") throw badRequest("policy", "must be 'node' or 'device'");
-    const id = me(c.get("deviceId")).id;
-    return c.json(await revoked(id, d.allow.setPolicy(id, policy)));
+    const id = (await me(c.get("deviceId"))).id;
+    return c.json(await revoked(id, await d.allow.setPolicy(id, policy)));
   });
 
-  app.post("/groups", (c) => {
+  app.post("/groups", async (c) => {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["name"]);
     const name = reqString(o, "name", 64);
-    return c.json(d.allow.createGroup(me(c.get("deviceId")).id, name), 201);
+    return c.json(await d.allow.createGroup((await me(c.get("deviceId"))).id, name), 201);
   });
 
-  app.get("/groups/:name", (c) => {
-    const dev = me(c.get("deviceId"));
-    return c.json(d.allow.getGroup(dev.id, dev.name, c.req.param("name")));
+  app.get("/groups/:name", async (c) => {
+    const dev = await me(c.get("deviceId"));
+    return c.json(await d.allow.getGroup(dev.id, dev.name, c.req.param("name")));
   });
 
   app.put("/groups/:name/members", async (c) => {
@@ -105,14 +105,14 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     const add = optStringArray(o, "add", d.maxListEntries);
     const del = optStringArray(o, "delete", d.maxListEntries);
     if (!add && !del) throw badRequest("body", "needs at least one of add, delete");
-    const dev = me(c.get("deviceId"));
-    const group = d.allow.editMembers(dev.id, dev.name, c.req.param("name"), { add, delete: del });
+    const dev = await me(c.get("deviceId"));
+    const group = await d.allow.editMembers(dev.id, dev.name, c.req.param("name"), { add, delete: del });
     return c.json(await revoked(dev.id, group));
   });
 
   app.delete("/groups/:name", async (c) => {
-    const id = me(c.get("deviceId")).id;
-    d.allow.deleteGroup(id, c.req.param("name"));
+    const id = (await me(c.get("deviceId"))).id;
+    await d.allow.deleteGroup(id, c.req.param("name"));
     await revoked(id, null);
     return c.body(null, 204);
   });

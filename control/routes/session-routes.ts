@@ -32,24 +32,24 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
   });
 
   // Seed A FIG. 5 (e) / seed B FIG. 4B: each grant is handed out once, then the node forgets password and key.
-  app.get("/sessions/pending", (c) => {
-    const grants = d.sessions.takePending(c.get("deviceId"));
-    const body: PendingSession[] = grants.map(({ callerId, ...g }) => ({
-      ...g,
-      caller: d.query.peerInfo(callerId),
-    }));
+  app.get("/sessions/pending", async (c) => {
+    const grants = await d.sessions.takePending(c.get("deviceId"));
+    const body: PendingSession[] = [];
+    for (const { callerId, ...g } of grants) body.push({ ...g, caller: await d.query.peerInfo(callerId) });
     return c.json(body);
   });
 
-  app.get("/sessions/:id", (c) => c.json(d.sessions.statusFor(c.get("deviceId"), c.req.param("id"))));
+  app.get("/sessions/:id", async (c) =>
+    c.json(await d.sessions.statusFor(c.get("deviceId"), c.req.param("id"))),
+  );
 
-  app.post("/sessions/:id/extend", (c) => {
+  app.post("/sessions/:id/extend", async (c) => {
     onlyFields(parseJsonObject(c.get("body"), true), []);
-    return c.json(d.sessions.extend(c.get("deviceId"), c.req.param("id")));
+    return c.json(await d.sessions.extend(c.get("deviceId"), c.req.param("id")));
   });
 
   // Seed B FIG. 16: an end notification goes into the accounting log; the other peer gets an `end` trigger.
-  app.post("/sessions/:id/end", (c) => {
+  app.post("/sessions/:id/end", async (c) => {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["reason", "bytesDirect", "bytesRelay", "directPath"]);
     const reason = reqString(o, "reason", 200);
@@ -57,23 +57,23 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
     const bytesRelay = optInt(o, "bytesRelay", 0, MAX_BYTES) ?? 0;
     const me = c.get("deviceId");
     const id = c.req.param("id");
-    d.sessions.statusFor(me, id); // 404 for anyone but the two peers
+    await d.sessions.statusFor(me, id); // 404 for anyone but the two peers
     const directPath = optString(o, "directPath", 20);
     if (directPath !== undefined && !(DIRECT_PATHS as readonly string[]).includes(directPath)) {
       throw badRequest("directPath", `must be one of ${DIRECT_PATHS.join(", ")}`);
     }
-    const { endedNow, summary } = d.sessions.end(me, id, reason, bytesDirect, bytesRelay);
+    const { endedNow, summary } = await d.sessions.end(me, id, reason, bytesDirect, bytesRelay);
     // The callee's own (device-held) list dropped the caller: the session is revoked, not just ended, so its
     // spool data and undelivered grant go too (issue 21 item 3).
-    if (reason === REVOKED && me === summary.calleeId) d.sessions.revoke(id);
-    if (directPath !== undefined) d.sessions.setDirectPath(id, me, directPath as DirectPath);
+    if (reason === REVOKED && me === summary.calleeId) await d.sessions.revoke(id);
+    if (directPath !== undefined) await d.sessions.setDirectPath(id, me, directPath as DirectPath);
     if (endedNow) {
       const other = summary.callerId === me ? summary.calleeId : summary.callerId;
       void d.triggers
         .trigger(other, "end", { session: id, reason }, { deadlineMs: d.triggerDeadlineMs })
         .catch((err: unknown) => d.log(`end trigger for ${id} failed: ${(err as Error).message}`));
     }
-    return c.json(d.sessions.statusFor(me, id));
+    return c.json(await d.sessions.statusFor(me, id));
   });
 
   return app;

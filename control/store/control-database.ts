@@ -1,6 +1,8 @@
 /** @module Opens the control node's sqlite database (WAL) and applies its versioned migrations. */
+
 import { Database } from "bun:sqlite";
 import { chmodSync, existsSync } from "node:fs";
+import { IDENTITY_COMPONENT, IDENTITY_MIGRATIONS } from "./identity-key-store.ts";
 
 /**
  * Migrations of the control core's tables, in order; entry i brings the schema from version i to i+1.
@@ -135,6 +137,14 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE devices ADD COLUMN disabled_at INTEGER;`,
   // Issue 15: which path carried a reporter's direct bytes (lan, port-forward, punched); NULL when none.
   `ALTER TABLE accounting ADD COLUMN direct_path TEXT;`,
+  // Issue 16 item 2: which UDP node holds each device's NAT mapping (control/cluster/device-owner-store.ts).
+  `
+  CREATE TABLE device_owner (
+    device_id TEXT PRIMARY KEY,
+    node_id TEXT NOT NULL,
+    keepalive_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 const COMPONENT = "control";
@@ -189,5 +199,6 @@ export function openControlDatabase(path: string): Database {
   // Deleted one-time passwords and keys are overwritten with zeros, not left in free pages (issue 13).
   db.run("PRAGMA secure_delete = ON");
   migrate(db);
+  migrate(db, IDENTITY_MIGRATIONS, IDENTITY_COMPONENT);
   return db;
 }

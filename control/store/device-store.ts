@@ -1,9 +1,9 @@
 /** @module Devices, their credentials, enrollment tokens and registrations (the address-resolution table, seed A FIG. 7). */
-import type { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { randomBytes, randomToken, toBase64url } from "../../crypto/random-token.ts";
 import type { AllowPolicy } from "../../protocol/api-types.ts";
 import { ApiError, badRequest } from "../errors/api-error.ts";
+import { isUniqueViolation, type SqlDriver, type SqlQueries } from "./sql-driver.ts";
 
 /** Device secret length: 32 CSPRNG bytes (256 bits). */
 export const SECRET_BYTES = 32;
@@ -48,22 +48,31 @@ function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-/** Device records; every method is one prepared statement or one transaction. */
 /** Taken names one enrollment token may be told about before it is spent (a typo or two, not a scan). */
 export const MAX_NAME_ATTEMPTS = 3;
+
+/** Device records; every method is one statement or one transaction. */
 
 export class DeviceStore {
   private readonly secretCache = new Map<string, Uint8Array>();
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: SqlDriver) {}
 
   /** Creates a device with a fresh id and secret; 409 name_taken if the name exists in any case. */
-  enroll(name: string, now = Date.now()): { id: string; name: string; secret: string } {
+  enroll(name: string, now = Date.now()): Promise<{ id: string; name: string; secret: string }> {
+    return this.#enrollIn(this.db, name, now);
+  }
+
+  async #enrollIn(
+    q: SqlQueries,
+    name: string,
+    now: number,
+  ): Promise<{ id: string; name: string; secret: string }> {
     checkDeviceName(name);
     const id = DEVICE_ID_PREFIX + randomToken(DEVICE_ID_BYTES);
     const secret = randomBytes(SECRET_BYTES);
     try {
-      this.db.run("INSERT INTO devices (id, name, name_key, secret, created_at) VALUES (?, ?, ?, ?, ?)", [
+      await q.run("INSERT INTO devices (id, name, name_key, secret, created_at) VALUES (?, ?, ?, ?, ?)", [
         id,
         name,
         nameKey(name),
@@ -71,7 +80,7 @@ export class DeviceStore {
         now,
       ]);
     } catch (err) {
-      if (String((err as Error).message).includes("UNIQUE")) {
+      if (isUniqueViolation(err)) {
         throw new ApiError(409, "name_taken", `Cannot enroll '${name}': the name is taken`);
       }
       throw err;
@@ -80,85 +89,99 @@ export class DeviceStore {
   }
 
   /** Inserts many devices in one transaction (bench setup); returns their ids and secrets. */
-  enrollMany(names: string[], now = Date.now()): Array<{ id: string; name: string; secret: Uint8Array }> {
-    const insert = this.db.prepare(
-      "INSERT INTO devices (id, name, name_key, secret, created_at) VALUES (?, ?, ?, ?, ?)",
-    );
+  async enrollMany(
+    names: string[],
+    now = Date.now(),
+  ): Promise<Array<{ id: string; name: string; secret: Uint8Array }>> {
     const out: Array<{ id: string; name: string; secret: Uint8Array }> = [];
-    this.db.transaction(() => {
+    await this.db.transaction(async (tx) => {
       for (const name of names) {
         const id = DEVICE_ID_PREFIX + randomToken(DEVICE_ID_BYTES);
         const secret = randomBytes(SECRET_BYTES);
-        insert.run(id, name, nameKey(name), secret, now);
+        await tx.run("INSERT INTO devices (id, name, name_key, secret, created_at) VALUES (?, ?, ?, ?, ?)", [
+          id,
+          name,
+          nameKey(name),
+          secret,
+          now,
+        ]);
         out.push({ id, name, secret });
       }
-    })();
+    });
     return out;
   }
 
   /** The device secret, for MAC verification only; cached because every request and keepalive needs it. */
-  secretOf(id: string): Uint8Array | null {
+  async secretOf(id: string): Promise<Uint8Array | null> {
     const hit = this.secretCache.get(id);
     if (hit) return hit;
-    const row = this.db
-      .query<{ secret: Uint8Array }, [string]>(
-        "SELECT secret FROM devices WHERE id = ? AND disabled_at IS NULL",
-      )
-      .get(id);
+    const row = await this.db.get<{ secret: Uint8Array }>(
+      "SELECT secret FROM devices WHERE id = ? AND disabled_at IS NULL",
+      [id],
+    );
     if (!row) return null;
     const secret = new Uint8Array(row.secret);
     this.secretCache.set(id, secret);
     return secret;
   }
 
-  byId(id: string): DeviceRow | null {
-    return this.db
-      .query<DeviceRow, [string]>(
-        "SELECT id, name, policy, created_at AS createdAt, disabled_at AS disabledAt FROM devices WHERE id = ?",
-      )
-      .get(id);
+  /**
+   * The cached secret without waiting, for the UDP path, which answers in the datagram's own turn: undefined
+   * when this process has not loaded it yet (secretOf loads it). Unknown devices are never cached, so a flood of
+   * invented ids cannot grow the cache.
+   */
+  cachedSecret(id: string): Uint8Array | undefined {
+    return this.secretCache.get(id);
   }
 
-  byName(name: string): DeviceRow | null {
-    return this.db
-      .query<DeviceRow, [string]>(
-        "SELECT id, name, policy, created_at AS createdAt, disabled_at AS disabledAt FROM devices WHERE name_key = ?",
-      )
-      .get(nameKey(name));
-  }
-
-  list(): DeviceRow[] {
-    return this.db
-      .query<DeviceRow, []>(
-        "SELECT id, name, policy, created_at AS createdAt, disabled_at AS disabledAt FROM devices ORDER BY name_key",
-      )
-      .all();
-  }
-
-  /** Deletes a device and everything keyed by it; its sessions stay for the accounting log. */
-  remove(id: string): boolean {
-    this.secretCache.delete(id);
-    return this.db.run("DELETE FROM devices WHERE id = ?", [id]).changes > 0;
-  }
-
-  /** Disables (true) or re-enables (false) a device; false when there is no such device. */
-  setDisabled(id: string, disabled: boolean, now = Date.now()): boolean {
-    this.secretCache.delete(id);
-    return (
-      this.db.run("UPDATE devices SET disabled_at = ? WHERE id = ?", [disabled ? now : null, id]).changes > 0
+  byId(id: string): Promise<DeviceRow | null> {
+    return this.db.get<DeviceRow>(
+      'SELECT id, name, policy, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices WHERE id = ?',
+      [id],
     );
   }
 
+  byName(name: string): Promise<DeviceRow | null> {
+    return this.db.get<DeviceRow>(
+      'SELECT id, name, policy, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices WHERE name_key = ?',
+      [nameKey(name)],
+    );
+  }
+
+  list(): Promise<DeviceRow[]> {
+    return this.db.all<DeviceRow>(
+      'SELECT id, name, policy, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices ORDER BY name_key',
+    );
+  }
+
+  /** Deletes a device and everything keyed by it; its sessions stay for the accounting log. */
+  async remove(id: string): Promise<boolean> {
+    this.secretCache.delete(id);
+    return (await this.db.run("DELETE FROM devices WHERE id = ?", [id])).changes > 0;
+  }
+
+  /** Disables (true) or re-enables (false) a device; false when there is no such device. */
+  async setDisabled(id: string, disabled: boolean, now = Date.now()): Promise<boolean> {
+    this.secretCache.delete(id);
+    const r = await this.db.run("UPDATE devices SET disabled_at = ? WHERE id = ?", [
+      disabled ? now : null,
+      id,
+    ]);
+    return r.changes > 0;
+  }
+
   /** Renames a device; 409 name_taken if another device has the name in any case. */
-  rename(id: string, name: string): boolean {
+  async rename(id: string, name: string): Promise<boolean> {
     checkDeviceName(name);
     try {
-      return (
-        this.db.run("UPDATE devices SET name = ?, name_key = ? WHERE id = ?", [name, nameKey(name), id])
-          .changes > 0
-      );
+      const r = await this.db.run("UPDATE devices SET name = ?, name_key = ? WHERE id = ?", [
+        name,
+        nameKey(name),
+        id,
+      ]);
+      return r.changes > 0;
     } catch (err) {
-      if (String((err as Error).message).includes("UNIQUE")) {
+      if (isUniqueViolation(err)) {
         throw new ApiError(409, "name_taken", `Cannot rename to '${name}': the name is taken`);
       }
       throw err;
@@ -166,24 +189,25 @@ export class DeviceStore {
   }
 
   /** Latest registration wins (dynamic IPs). */
-  register(id: string, address: string, port: number, now = Date.now()): void {
-    this.db.run(
+  async register(id: string, address: string, port: number, now = Date.now()): Promise<void> {
+    await this.db.run(
       "INSERT INTO registrations (device_id, address, port, at) VALUES (?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET address = excluded.address, port = excluded.port, at = excluded.at",
       [id, address, port, now],
     );
   }
 
-  registration(id: string): Registration | null {
-    return this.db
-      .query<Registration, [string]>("SELECT address, port, at FROM registrations WHERE device_id = ?")
-      .get(id);
+  registration(id: string): Promise<Registration | null> {
+    return this.db.get<Registration>("SELECT address, port, at FROM registrations WHERE device_id = ?", [id]);
   }
 
   /** A one-time enrollment token; only its SHA-256 is stored, so a database leak does not leak live tokens. */
-  createEnrollmentToken(ttlSec: number, now = Date.now()): { token: string; expiresAt: number } {
+  async createEnrollmentToken(
+    ttlSec: number,
+    now = Date.now(),
+  ): Promise<{ token: string; expiresAt: number }> {
     const token = `enr_${randomToken(24)}`;
     const expiresAt = now + ttlSec * 1000;
-    this.db.run("INSERT INTO enrollment_tokens (token_hash, expires_at) VALUES (?, ?)", [
+    await this.db.run("INSERT INTO enrollment_tokens (token_hash, expires_at) VALUES (?, ?)", [
       hashToken(token),
       expiresAt,
     ]);
@@ -191,44 +215,50 @@ export class DeviceStore {
   }
 
   /** Redeems a token once: enrolls name and marks the token used, in one transaction. */
-  redeemEnrollmentToken(
+  async redeemEnrollmentToken(
     token: string,
     name: string,
     now = Date.now(),
-  ): { id: string; name: string; secret: string } {
+  ): Promise<{ id: string; name: string; secret: string }> {
     checkDeviceName(name);
     const hash = hashToken(token);
     try {
-      return this.db.transaction(() => {
-        const row = this.db
-          .query<{ expires_at: number; used_by: string | null; name_attempts: number }, [string]>(
-            "SELECT expires_at, used_by, name_attempts FROM enrollment_tokens WHERE token_hash = ?",
-          )
-          .get(hash);
+      return await this.db.transaction(async (tx) => {
+        // FOR UPDATE on PostgreSQL: two nodes redeeming one token at once serialise here (sqlite has one writer).
+        const row = await tx.get<{ expires_at: number; used_by: string | null; name_attempts: number }>(
+          `SELECT expires_at, used_by, name_attempts FROM enrollment_tokens WHERE token_hash = ?${this.#forUpdate}`,
+          [hash],
+        );
         if (!row || row.used_by !== null || row.expires_at <= now || row.name_attempts >= MAX_NAME_ATTEMPTS) {
           throw new ApiError(401, "invalid_token", "Cannot enroll: the token is unknown, used or expired");
         }
-        const cred = this.enroll(name, now);
-        this.db.run("UPDATE enrollment_tokens SET used_by = ? WHERE token_hash = ?", [cred.id, hash]);
+        const cred = await this.#enrollIn(tx, name, now);
+        await tx.run("UPDATE enrollment_tokens SET used_by = ? WHERE token_hash = ?", [cred.id, hash]);
         return cred;
-      })();
+      });
     } catch (err) {
       // Issue 21 item 10: each name_taken answer uses up one of the token's few tries, so one token is no
       // oracle for which names exist; the update runs after the rollback so it sticks.
       if (err instanceof ApiError && err.code === "name_taken") {
-        this.db.run("UPDATE enrollment_tokens SET name_attempts = name_attempts + 1 WHERE token_hash = ?", [
-          hash,
-        ]);
+        await this.db.run(
+          "UPDATE enrollment_tokens SET name_attempts = name_attempts + 1 WHERE token_hash = ?",
+          [hash],
+        );
       }
       throw err;
     }
   }
 
-  setPolicy(id: string, policy: AllowPolicy): void {
-    this.db.run("UPDATE devices SET policy = ? WHERE id = ?", [policy, id]);
+  async setPolicy(id: string, policy: AllowPolicy): Promise<void> {
+    await this.db.run("UPDATE devices SET policy = ? WHERE id = ?", [policy, id]);
   }
 
-  count(): number {
-    return this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM devices").get()!.n;
+  async count(): Promise<number> {
+    return (await this.db.get<{ n: number }>("SELECT count(*) AS n FROM devices"))!.n;
+  }
+
+  /** Row locks where the backend has them; sqlite's single writer already serialises the transaction. */
+  get #forUpdate(): string {
+    return this.db.kind === "postgres" ? " FOR UPDATE" : "";
   }
 }

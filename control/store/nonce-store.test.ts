@@ -1,23 +1,43 @@
-/** @module Tests for NonceStore: replays refused, pruning, and a full database that keeps nonces in memory instead of failing. */
-import { expect, test } from "bun:test";
+/** @module Tests for NonceStore: replays refused and pruned on both backends, and a full sqlite database that keeps nonces in memory instead of failing. */
+import { describe, expect, test } from "bun:test";
+import { STORE_BACKENDS, storeBackend } from "../../test/support/store-backends.ts";
 import { openControlDatabase } from "./control-database.ts";
 import { isDiskFull } from "./disk-full.ts";
 import { NonceStore } from "./nonce-store.ts";
+import { SqliteDriver } from "./sqlite-driver.ts";
 
-test("NonceStore.remember() accepts a nonce once per device", () => {
-  using db = openControlDatabase(":memory:");
-  const nonces = new NonceStore(db, 60_000);
-  expect([
-    nonces.remember("d1", "n", 1),
-    nonces.remember("d1", "n", 2),
-    nonces.remember("d2", "n", 3),
-  ]).toEqual([true, false, true]);
+describe.each(STORE_BACKENDS)("NonceStore on %s", (kind) => {
+  const backend = storeBackend(kind);
+
+  test("remember() accepts a nonce once per device", async () => {
+    const nonces = new NonceStore(await backend.open(), 60_000);
+    expect([
+      await nonces.remember("d1", "n", 1),
+      await nonces.remember("d1", "n", 2),
+      await nonces.remember("d2", "n", 3),
+    ]).toEqual([true, false, true]);
+  });
+
+  test("remember() of one nonce twice at once accepts it once", async () => {
+    const nonces = new NonceStore(await backend.open(), 60_000);
+    const both = await Promise.all([nonces.remember("d1", "n", 1), nonces.remember("d1", "n", 1)]);
+    expect(both.sort()).toEqual([false, true]);
+  });
+
+  test("prune() drops nonces older than twice the window, and only those", async () => {
+    const nonces = new NonceStore(await backend.open(), 1000);
+    await nonces.remember("d1", "old", 0);
+    await nonces.remember("d1", "new", 1500);
+    expect(await nonces.prune(2001)).toBe(1);
+    expect(await nonces.remember("d1", "old", 2002)).toBe(true);
+    expect(await nonces.remember("d1", "new", 2002)).toBe(false);
+  });
 });
 
-test("NonceStore.remember() on a full database keeps refusing replays, from memory, and prune() ages them out", () => {
-  using db = openControlDatabase(":memory:");
-  const nonces = new NonceStore(db, 1000);
-  expect(nonces.remember("d1", "before", 0)).toBe(true);
+test("NonceStore.remember() on a full sqlite database keeps refusing replays, from memory, and prune() ages them out", async () => {
+  const db = openControlDatabase(":memory:");
+  const nonces = new NonceStore(new SqliteDriver(db), 1000);
+  expect(await nonces.remember("d1", "before", 0)).toBe(true);
   // sqlite's page cap stands in for a full disk: every insert now fails with SQLITE_FULL.
   const pages = db.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count;
   db.run(`PRAGMA max_page_count = ${pages}`);
@@ -28,11 +48,12 @@ test("NonceStore.remember() on a full database keeps refusing replays, from memo
     full = err;
   }
   expect(isDiskFull(full)).toBe(true);
-  expect(nonces.remember("d1", "before", 10)).toBe(false);
-  expect(nonces.remember("d1", "during", 10)).toBe(true);
-  expect(nonces.remember("d1", "during", 11)).toBe(false);
-  nonces.prune(10 + 2 * 1000 + 1);
-  expect(nonces.remember("d1", "during", 3000)).toBe(true);
+  expect(await nonces.remember("d1", "before", 10)).toBe(false);
+  expect(await nonces.remember("d1", "during", 10)).toBe(true);
+  expect(await nonces.remember("d1", "during", 11)).toBe(false);
+  await nonces.prune(10 + 2 * 1000 + 1);
+  expect(await nonces.remember("d1", "during", 3000)).toBe(true);
+  db.close();
 });
 
 test("isDiskFull() knows sqlite's and the filesystem's full, and nothing else", () => {

@@ -1,5 +1,4 @@
 /** @module Sessions (seed A S1207-S1209, seed B FIG. 4A/4B), their one-time delivery to the callee, the lease, and the accounting log. */
-import type { Database } from "bun:sqlite";
 import { generateSessionKeyBytes } from "../../crypto/aead.ts";
 import { randomToken, toBase64url } from "../../crypto/random-token.ts";
 import type {
@@ -13,6 +12,7 @@ import type {
 } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
 import { scrubDeletedSecrets } from "./scrub-deleted-secrets.ts";
+import type { SqlDriver, SqlQueries } from "./sql-driver.ts";
 
 /** One-time password length: 16 CSPRNG bytes, 128 bits. */
 export const PASSWORD_BYTES = 16;
@@ -59,7 +59,7 @@ export const REVOKED = "revoked";
 
 export class SessionStore {
   constructor(
-    private readonly db: Database,
+    private readonly db: SqlDriver,
     private readonly lease: LeasePolicy,
   ) {}
 
@@ -68,13 +68,13 @@ export class SessionStore {
    * returned; the callee's copy waits in pending_grants until fetched once (or until deliverBy), after
    * which the node keeps neither password nor key.
    */
-  issue(
+  async issue(
     callerId: string,
     calleeId: string,
     mode: SessionMode,
     deliverWithinSec: number,
     now = Date.now(),
-  ): SessionGrant {
+  ): Promise<SessionGrant> {
     const id = `ses_${randomToken(SESSION_ID_BYTES)}`;
     const password = randomToken(PASSWORD_BYTES);
     const key = toBase64url(generateSessionKeyBytes());
@@ -82,30 +82,37 @@ export class SessionStore {
     const connectBy = now + this.lease.connectWindowSec * 1000;
     const expiresAt = now + duration * 1000;
     const deliverBy = Math.max(connectBy, now + deliverWithinSec * 1000);
-    this.db.transaction(() => {
-      this.db.run(
+    await this.db.transaction(async (tx) => {
+      await tx.run(
         "INSERT INTO sessions (id, caller_id, callee_id, mode, state, started_at, connect_by, expires_at, duration_sec) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)",
         [id, callerId, calleeId, mode, now, connectBy, expiresAt, duration],
       );
-      this.db.run(
+      await tx.run(
         "INSERT INTO pending_grants (session_id, device_id, password, key, deliver_by) VALUES (?, ?, ?, ?, ?)",
         [id, calleeId, password, key, deliverBy],
       );
-    })();
+    });
     return { id, password, key, duration, expiresAt, connectBy, mode };
   }
 
   /** Hands out, and deletes in the same transaction, every grant waiting for deviceId. */
-  takePending(deviceId: string, now = Date.now()): Array<SessionGrant & { callerId: string }> {
-    const grants = this.db.transaction(() => {
-      const rows = this.db
-        .query<SessionRow & { password: string; key: string }, [string, number]>(
-          `SELECT s.*, p.password, p.key FROM pending_grants p JOIN sessions s ON s.id = p.session_id
-           WHERE p.device_id = ? AND p.deliver_by > ? AND (s.state = 'active' OR s.mode = 'store')
-           ORDER BY s.started_at`,
-        )
-        .all(deviceId, now);
-      this.db.run("DELETE FROM pending_grants WHERE device_id = ?", [deviceId]);
+  async takePending(deviceId: string, now = Date.now()): Promise<Array<SessionGrant & { callerId: string }>> {
+    let scrubbed = false;
+    const grants = await this.db.transaction(async (tx) => {
+      // Deleted first and returned, so two nodes answering the same device at once hand each grant out once.
+      const taken = await tx.all<{ session_id: string; password: string; key: string; deliver_by: number }>(
+        "DELETE FROM pending_grants WHERE device_id = ? RETURNING session_id, password, key, deliver_by",
+        [deviceId],
+      );
+      if (taken.length > 0) scrubbed = true;
+      const live = taken.filter((t) => t.deliver_by > now);
+      const rows: Array<SessionRow & { password: string; key: string }> = [];
+      for (const t of live) {
+        const r = await this.row(t.session_id, tx);
+        if (r && (r.state === "active" || r.mode === "store"))
+          rows.push({ ...r, password: t.password, key: t.key });
+      }
+      rows.sort((a, b) => a.started_at - b.started_at);
       return rows.map((r) => ({
         id: r.id,
         password: r.password,
@@ -116,13 +123,13 @@ export class SessionStore {
         mode: r.mode,
         callerId: r.caller_id,
       }));
-    })();
-    if (grants.length > 0) scrubDeletedSecrets(this.db);
+    });
+    if (scrubbed) await scrubDeletedSecrets(this.db);
     return grants;
   }
 
-  get(id: string): SessionSummary | null {
-    const r = this.row(id);
+  async get(id: string): Promise<SessionSummary | null> {
+    const r = await this.row(id);
     return r
       ? {
           id: r.id,
@@ -139,33 +146,37 @@ export class SessionStore {
    * The sessions a revocation may still have to stop: active ones, and store sessions ended after storeSince
    * (their data may still wait in the spool). `involving` is "callee" (a list edit) or "either" (a device removed).
    */
-  live(deviceId: string, involving: "callee" | "either", storeSince: number): SessionSummary[] {
+  async live(
+    deviceId: string,
+    involving: "callee" | "either",
+    storeSince: number,
+  ): Promise<SessionSummary[]> {
     const who = involving === "callee" ? "callee_id = ?1" : "(caller_id = ?1 OR callee_id = ?1)";
-    return this.db
-      .query<SessionRow, [string, number]>(
+    return (
+      await this.db.all<SessionRow>(
         `SELECT * FROM sessions WHERE ${who} AND revoked_at IS NULL
            AND (state = 'active' OR (mode = 'store' AND ended_at > ?2))`,
+        [deviceId, storeSince],
       )
-      .all(deviceId, storeSince)
-      .map((r) => ({ id: r.id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: r.state }));
+    ).map((r) => ({ id: r.id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: r.state }));
   }
 
   /**
    * Ends a session because a peer lost its permission (issue 21 item 3): ended with reason "revoked" if it was
    * active, marked revoked either way, its undelivered grant deleted whatever the mode, and logged once by "node".
    */
-  revoke(id: string, now = Date.now()): void {
-    this.db.transaction(() => {
-      const r = this.row(id);
+  async revoke(id: string, now = Date.now()): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const r = await this.row(id, tx, true);
       if (!r || r.revoked_at !== null) return;
       const endedAt = r.state === "active" ? now : (r.ended_at ?? now);
-      this.db.run(
+      await tx.run(
         "UPDATE sessions SET state = 'ended', end_reason = coalesce(end_reason, ?), ended_at = ?, revoked_at = ? WHERE id = ?",
         [REVOKED, endedAt, now, id],
       );
-      this.db.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
-      this.db.run(
-        "INSERT OR IGNORE INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, 'node', ?, ?, ?, ?, ?, 0, ?, ?)",
+      await tx.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
+      await tx.run(
+        "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, 'node', ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
         [
           id,
           r.caller_id,
@@ -177,12 +188,12 @@ export class SessionStore {
           REVOKED,
         ],
       );
-    })();
+    });
   }
 
   /** A session as one of its peers may see it; anyone else gets 404, so ids cannot be probed. */
-  statusFor(deviceId: string, id: string): SessionStatus {
-    const r = this.peerRow(deviceId, id);
+  async statusFor(deviceId: string, id: string): Promise<SessionStatus> {
+    const r = await this.peerRow(deviceId, id);
     return this.toStatus(r);
   }
 
@@ -194,9 +205,9 @@ export class SessionStore {
     deviceId: string,
     id: string,
     now = Date.now(),
-  ): { expiresAt: number; duration: number; extensions: number } {
-    return this.db.transaction(() => {
-      const r = this.peerRow(deviceId, id);
+  ): Promise<{ expiresAt: number; duration: number; extensions: number }> {
+    return this.db.transaction(async (tx) => {
+      const r = await this.peerRow(deviceId, id, tx);
       if (r.state !== "active" || r.expires_at <= now) {
         throw new ApiError(409, "extension_refused", "Cannot extend: the session has ended");
       }
@@ -218,49 +229,48 @@ export class SessionStore {
       }
       const duration = r.duration_sec + add;
       const expiresAt = r.started_at + duration * 1000;
-      this.db.run(
+      await tx.run(
         "UPDATE sessions SET duration_sec = ?, expires_at = ?, extensions = extensions + 1 WHERE id = ?",
         [duration, expiresAt, id],
       );
       return { expiresAt, duration, extensions: r.extensions + 1 };
-    })();
+    });
   }
 
   /**
    * Records an end: the session becomes ended (if it was not) and reporter's figures go into the accounting
    * log. Each reporter reports once (409 session_ended on a repeat). Returns whether this call ended it.
    */
-  end(
+  async end(
     reporter: string,
     id: string,
     reason: string,
     bytesDirect: number,
     bytesRelay: number,
     now = Date.now(),
-  ): { endedNow: boolean; summary: SessionSummary } {
-    const ended = this.db.transaction(() => {
-      const r = this.row(id);
+  ): Promise<{ endedNow: boolean; summary: SessionSummary }> {
+    const ended = await this.db.transaction(async (tx) => {
+      const r = await this.row(id, tx, true);
       if (!r) throw new ApiError(404, "session_not_found", `Session ${id} not found`);
-      const already = this.db
-        .query<{ one: number }, [string, string]>(
-          "SELECT 1 AS one FROM accounting WHERE session_id = ? AND reporter = ?",
-        )
-        .get(id, reporter);
+      const already = await tx.get<{ one: number }>(
+        "SELECT 1 AS one FROM accounting WHERE session_id = ? AND reporter = ?",
+        [id, reporter],
+      );
       if (already) throw new ApiError(409, "session_ended", `Session ${id}: this end was already reported`);
       const endedNow = r.state === "active";
       const checked = checkReportedBytes(bytesDirect, bytesRelay, r.bytes_relay_node);
       const endedAt = endedNow ? now : (r.ended_at ?? now);
       if (endedNow) {
-        this.db.run("UPDATE sessions SET state = 'ended', end_reason = ?, ended_at = ? WHERE id = ?", [
+        await tx.run("UPDATE sessions SET state = 'ended', end_reason = ?, ended_at = ? WHERE id = ?", [
           reason,
           now,
           id,
         ]);
         // A store session's callee fetches its key only when its load allows, typically after the sender
         // has ended the session; its grant lives until deliver_by (the spool TTL), not until the end.
-        if (r.mode !== "store") this.db.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
+        if (r.mode !== "store") await tx.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
       }
-      this.db.run(
+      await tx.run(
         "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
           id,
@@ -280,44 +290,57 @@ export class SessionStore {
         endedNow,
         summary: { id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: "ended" as const },
       };
-    })();
-    if (ended.endedNow && ended.summary.mode !== "store") scrubDeletedSecrets(this.db);
+    });
+    if (ended.endedNow && ended.summary.mode !== "store") await scrubDeletedSecrets(this.db);
     return ended;
   }
 
   /** Ends active sessions whose lease ran out (reporter "node", reason "expired") and drops undelivered grants. */
-  sweep(now = Date.now()): string[] {
-    const expired = this.db
-      .query<{ id: string }, [number]>("SELECT id FROM sessions WHERE state = 'active' AND expires_at <= ?")
-      .all(now)
-      .map((r) => r.id);
-    for (const id of expired) this.end("node", id, "expired", 0, 0, now);
-    const dropped = this.db.run("DELETE FROM pending_grants WHERE deliver_by <= ?", [now]).changes;
-    if (dropped > 0) scrubDeletedSecrets(this.db);
-    return expired;
+  async sweep(now = Date.now()): Promise<string[]> {
+    const expired = (
+      await this.db.all<{ id: string }>(
+        "SELECT id FROM sessions WHERE state = 'active' AND expires_at <= ?",
+        [now],
+      )
+    ).map((r) => r.id);
+    const ended: string[] = [];
+    for (const id of expired) {
+      try {
+        await this.end("node", id, "expired", 0, 0, now);
+        ended.push(id);
+      } catch (err) {
+        // Another node of a cluster swept it first, or a peer ended it meanwhile: it is ended either way.
+        if (!(err instanceof ApiError)) throw err;
+      }
+    }
+    const dropped = (await this.db.run("DELETE FROM pending_grants WHERE deliver_by <= ?", [now])).changes;
+    if (dropped > 0) await scrubDeletedSecrets(this.db);
+    return ended;
   }
 
   /** Relay accounting: bytes the node carried for this session. */
-  addRelayBytes(id: string, bytes: number): void {
-    this.db.run("UPDATE sessions SET bytes_relay_node = bytes_relay_node + ? WHERE id = ?", [bytes, id]);
+  async addRelayBytes(id: string, bytes: number): Promise<void> {
+    await this.db.run("UPDATE sessions SET bytes_relay_node = bytes_relay_node + ? WHERE id = ?", [
+      bytes,
+      id,
+    ]);
   }
 
-  listForAdmin(state?: SessionState, limit = 500): AdminSession[] {
+  async listForAdmin(state?: SessionState, limit = 500): Promise<AdminSession[]> {
     const rows = state
-      ? this.db
-          .query<SessionRow, [string, number]>(
-            "SELECT * FROM sessions WHERE state = ? ORDER BY started_at DESC LIMIT ?",
-          )
-          .all(state, limit)
-      : this.db
-          .query<SessionRow, [number]>("SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?")
-          .all(limit);
-    return rows.map((r) => ({ ...this.toStatus(r), bytesRelayNode: r.bytes_relay_node }));
+      ? await this.db.all<SessionRow>(
+          "SELECT * FROM sessions WHERE state = ? ORDER BY started_at DESC LIMIT ?",
+          [state, limit],
+        )
+      : await this.db.all<SessionRow>("SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?", [limit]);
+    const out: AdminSession[] = [];
+    for (const r of rows) out.push({ ...(await this.toStatus(r)), bytesRelayNode: r.bytes_relay_node });
+    return out;
   }
 
   /** Adds the path that carried a reporter's direct bytes to its accounting entry (after end()). */
-  setDirectPath(id: string, reporter: string, path: DirectPath): void {
-    this.db.run("UPDATE accounting SET direct_path = ? WHERE session_id = ? AND reporter = ?", [
+  async setDirectPath(id: string, reporter: string, path: DirectPath): Promise<void> {
+    await this.db.run("UPDATE accounting SET direct_path = ? WHERE session_id = ? AND reporter = ?", [
       path,
       id,
       reporter,
@@ -328,49 +351,46 @@ export class SessionStore {
   accounting(
     q: { device?: string | undefined; from?: number | undefined; to?: number | undefined },
     limit = 1000,
-  ): AccountingEntry[] {
+  ): Promise<AccountingEntry[]> {
     const from = q.from ?? 0;
     const to = q.to ?? Number.MAX_SAFE_INTEGER;
     const cols =
-      "session_id AS sessionId, reporter, caller_id AS callerId, callee_id AS calleeId, started_at AS startedAt, ended_at AS endedAt, duration_ms AS durationMs, bytes_direct AS bytesDirect, bytes_relay AS bytesRelay, reason, note, direct_path AS directPath";
+      'session_id AS "sessionId", reporter, caller_id AS "callerId", callee_id AS "calleeId", started_at AS "startedAt", ended_at AS "endedAt", duration_ms AS "durationMs", bytes_direct AS "bytesDirect", bytes_relay AS "bytesRelay", reason, note, direct_path AS "directPath"';
     if (q.device !== undefined) {
-      return this.db
-        .query<AccountingEntry, [string, number, number, number]>(
-          `SELECT ${cols} FROM accounting WHERE (caller_id = ?1 OR callee_id = ?1) AND ended_at >= ?2 AND ended_at < ?3 ORDER BY ended_at, seq LIMIT ?4`,
-        )
-        .all(q.device, from, to, limit);
+      return this.db.all<AccountingEntry>(
+        `SELECT ${cols} FROM accounting WHERE (caller_id = ?1 OR callee_id = ?1) AND ended_at >= ?2 AND ended_at < ?3 ORDER BY ended_at, seq LIMIT ?4`,
+        [q.device, from, to, limit],
+      );
     }
-    return this.db
-      .query<AccountingEntry, [number, number, number]>(
-        `SELECT ${cols} FROM accounting WHERE ended_at >= ? AND ended_at < ? ORDER BY ended_at, seq LIMIT ?`,
-      )
-      .all(from, to, limit);
+    return this.db.all<AccountingEntry>(
+      `SELECT ${cols} FROM accounting WHERE ended_at >= ? AND ended_at < ? ORDER BY ended_at, seq LIMIT ?`,
+      [from, to, limit],
+    );
   }
 
-  activeCount(): number {
-    return this.db
-      .query<{ n: number }, []>("SELECT count(*) AS n FROM sessions WHERE state = 'active'")
-      .get()!.n;
+  async activeCount(): Promise<number> {
+    return (await this.db.get<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE state = 'active'"))!.n;
   }
 
-  private row(id: string): SessionRow | null {
-    return this.db.query<SessionRow, [string]>("SELECT * FROM sessions WHERE id = ?").get(id);
+  /** forUpdate locks the row on PostgreSQL, so two nodes ending one session at once serialise on it. */
+  private row(id: string, q: SqlQueries = this.db, forUpdate = false): Promise<SessionRow | null> {
+    const lock = forUpdate && this.db.kind === "postgres" ? " FOR UPDATE" : "";
+    return q.get<SessionRow>(`SELECT * FROM sessions WHERE id = ?${lock}`, [id]);
   }
 
-  private peerRow(deviceId: string, id: string): SessionRow {
-    const r = this.row(id);
+  private async peerRow(deviceId: string, id: string, q: SqlQueries = this.db): Promise<SessionRow> {
+    const r = await this.row(id, q, q !== this.db);
     if (!r || (r.caller_id !== deviceId && r.callee_id !== deviceId)) {
       throw new ApiError(404, "session_not_found", `Session ${id} not found`);
     }
     return r;
   }
 
-  private toStatus(r: SessionRow): SessionStatus {
-    const names = this.db
-      .query<{ id: string; name: string }, [string, string]>(
-        "SELECT id, name FROM devices WHERE id IN (?, ?)",
-      )
-      .all(r.caller_id, r.callee_id);
+  private async toStatus(r: SessionRow): Promise<SessionStatus> {
+    const names = await this.db.all<{ id: string; name: string }>(
+      "SELECT id, name FROM devices WHERE id IN (?, ?)",
+      [r.caller_id, r.callee_id],
+    );
     const nameOf = (id: string) => names.find((n) => n.id === id)?.name ?? "(deleted)";
     return {
       id: r.id,

@@ -88,6 +88,9 @@ function bindingSuccess(
   });
 }
 
+/** #verifiedKey's answer when the lookup has no secret for the device (as opposed to a MAC that fails). */
+const UNKNOWN = Symbol("unknown device");
+
 /** An authenticated keepalive: who, from which public mapping, at what announced interval. */
 export interface Registration {
   readonly deviceId: string;
@@ -101,7 +104,7 @@ export type SessionBinder = (
   deviceId: string,
   sessionId: string,
   seen: { mapped: TransportAddress; local?: TransportAddress; now: number },
-) => RendezvousAnswer | null;
+) => RendezvousAnswer | null | undefined;
 
 /** What the handler decided: the datagram to send back (if any), the registration (if authenticated), and why. */
 export interface KeepaliveOutcome {
@@ -111,6 +114,10 @@ export interface KeepaliveOutcome {
   readonly note: string;
   /** Set for an authenticated session binding (never a keepalive: it moves no trigger mapping). */
   readonly sessionBinding?: { deviceId: string; sessionId: string };
+  /** Set when the USERNAME named a device whose secret the lookup did not have (not loaded, or no such device). */
+  readonly unknownDevice?: string;
+  /** Set when an authenticated session binding named a session the parties lookup had not loaded. */
+  readonly unknownSession?: string;
 }
 
 /**
@@ -178,6 +185,7 @@ export class KeepaliveHandler {
       return deny("USERNAME not UTF-8");
     }
     const key = this.#verifiedKey(msg, deviceId);
+    if (key === UNKNOWN) return { ...deny("unknown device or bad integrity"), unknownDevice: deviceId };
     if (!key) return deny("unknown device or bad integrity");
     // Only now, with the MAC verified, are the pvrlink attributes trusted and per-device state touched.
     const tsAttr = findAttribute(msg, ATTR_PVRLINK_TIMESTAMP);
@@ -227,11 +235,15 @@ export class KeepaliveHandler {
     } catch {
       return this.#error(msg, ERROR_BAD_REQUEST, "Bad Request", true, "bad session binding attribute");
     }
-    const answer = this.#bindSession?.(o.deviceId, sessionId, {
+    if (!this.#bindSession) return forbid("session binding without a rendezvous");
+    const answer = this.#bindSession(o.deviceId, sessionId, {
       mapped: o.mapped,
       ...(local ? { local } : {}),
       now: o.now,
     });
+    if (answer === undefined) {
+      return { reply: null, registration: null, note: "session not loaded", unknownSession: sessionId };
+    }
     if (!answer) return forbid("session binding for a session the device is not in");
     const extra: Array<{ type: number; value: Uint8Array }> = [];
     if (answer.peer) {
@@ -255,7 +267,7 @@ export class KeepaliveHandler {
   }
 
   /** The device's STUN key if msg's MESSAGE-INTEGRITY-SHA256 verifies under it, else null. */
-  #verifiedKey(msg: StunMessage, deviceId: string): Uint8Array | null {
+  #verifiedKey(msg: StunMessage, deviceId: string): Uint8Array | null | typeof UNKNOWN {
     // A cached key counts only while the device still has the secret it came from (issue 21 item 4): a
     // deleted device's keepalives go unanswered at once. The lookup is a cached map read, after the MAC passed.
     const cached = this.#keys.get(deviceId);
@@ -265,7 +277,7 @@ export class KeepaliveHandler {
     const secret = this.#lookupSecret(deviceId);
     if (!secret) {
       this.#keys.delete(deviceId);
-      return null;
+      return UNKNOWN;
     }
     const key = deriveKey(secret, "stun");
     if (!verifyMessageIntegritySha256(msg, key)) return null;

@@ -1,8 +1,17 @@
 /** @module The node's meeting point for hole punching: each session peer's per-session mapping, told only to the other. */
 import type { TransportAddress } from "../../protocol/stun-address.ts";
 
-/** The two parties of an active session, or null when the id names no active session. */
-export type SessionPartiesLookup = (sessionId: string) => { callerId: string; calleeId: string } | null;
+/** The two parties of a session. */
+export interface SessionParties {
+  readonly callerId: string;
+  readonly calleeId: string;
+}
+
+/**
+ * The two parties of an active session, null when the id names no active session, undefined when this process
+ * has not read the session from the store yet (the UDP endpoint then loads it and handles the datagram again).
+ */
+export type SessionPartiesLookup = (sessionId: string) => SessionParties | null | undefined;
 
 /** What one peer told the node, as the node saw it. */
 interface Binding {
@@ -49,10 +58,10 @@ export class SessionRendezvous {
     deviceId: string,
     sessionId: string,
     seen: { mapped: TransportAddress; local?: TransportAddress; now: number },
-  ): RendezvousAnswer | null {
+  ): RendezvousAnswer | null | undefined {
     this.#sweep(seen.now);
     const parties = this.#lookup(sessionId);
-    if (!parties) return null;
+    if (!parties) return parties;
     const peerId =
       parties.callerId === deviceId
         ? parties.calleeId

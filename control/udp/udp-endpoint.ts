@@ -11,7 +11,7 @@ import {
   verifyTriggerAck,
 } from "../../protocol/trigger-datagram.ts";
 import { KeepaliveHandler } from "./keepalive-handler.ts";
-import { type SessionPartiesLookup, SessionRendezvous } from "./session-rendezvous.ts";
+import { type SessionParties, SessionRendezvous } from "./session-rendezvous.ts";
 import { DEFAULT_UDP_RATE_LIMIT, type RateLimit, SourceRateLimiter } from "./source-rate-limiter.ts";
 
 /** Returns the device SECRET (subkeys are derived here with crypto/hmac.ts deriveKey), or null if unknown. */
@@ -51,6 +51,11 @@ export interface UdpEndpointOptions {
   host: string;
   port: number;
   lookupSecret: DeviceKeyLookup;
+  /**
+   * Loads a secret lookupSecret does not have yet (a store read); the keepalive that asked is then handled
+   * again. Absent, a device lookupSecret does not know is unknown.
+   */
+  loadSecret?: (deviceId: string) => Promise<Uint8Array | null>;
   onKeepalive: KeepaliveSink;
   log?: (msg: string) => void;
   /** Per-source-IP limit, or false to disable (benchmarks from one address). Default DEFAULT_UDP_RATE_LIMIT. */
@@ -59,8 +64,11 @@ export interface UdpEndpointOptions {
   now?: () => number;
   /** Called on each resend of a trigger awaiting its ACK (the node counts retries for /metrics). */
   onTriggerResend?: () => void;
-  /** The parties of an active session; enables session bindings for hole punching (session-rendezvous.ts). */
-  sessionParties?: SessionPartiesLookup;
+  /**
+   * The parties of an active session (a store read); enables session bindings for hole punching
+   * (session-rendezvous.ts). The binding that asked is handled again once it answers.
+   */
+  sessionParties?: (sessionId: string) => Promise<SessionParties | null> | SessionParties | null;
 }
 
 export class UdpEndpoint {
@@ -68,6 +76,8 @@ export class UdpEndpoint {
   readonly #transport: UdpTransport;
   readonly #opts: UdpEndpointOptions;
   readonly #handler: KeepaliveHandler;
+  /** Sessions read for the binding being handled again; dropped right after, so a later end is never missed. */
+  readonly #loadedParties = new Map<string, SessionParties | null>();
   readonly #limiter: SourceRateLimiter | null;
   readonly #now: () => number;
   readonly #mappings = new Map<string, DeviceMapping>();
@@ -93,7 +103,7 @@ export class UdpEndpoint {
     this.#transport = transport;
     this.#handler = new KeepaliveHandler(opts.lookupSecret);
     if (opts.sessionParties) {
-      const rendezvous = new SessionRendezvous(opts.sessionParties);
+      const rendezvous = new SessionRendezvous((id) => this.#loadedParties.get(id));
       this.#handler.sessionBinder = (deviceId, sessionId, seen) => rendezvous.bind(deviceId, sessionId, seen);
     }
     this.#limiter =
@@ -156,8 +166,40 @@ export class UdpEndpoint {
     this.#log(`socket error: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  #onStun(data: Uint8Array, address: string, port: number, now: number): void {
+  #onStun(data: Uint8Array, address: string, port: number, now: number, loaded = false): void {
     const out = this.#handler.handle(data, address, port, now);
+    const load = this.#opts.loadSecret;
+    if (out.unknownDevice !== undefined && load && !loaded) {
+      // The store answers asynchronously; the datagram is handled again once it has, against the same clock.
+      load(out.unknownDevice)
+        .then(() => {
+          if (!this.#closed) this.#onStun(data, address, port, now, true);
+        })
+        .catch((err: unknown) => {
+          this.stats.dropped++;
+          this.#log(`keepalive from ${address}:${port} dropped: ${(err as Error).message}`);
+        });
+      return;
+    }
+    const loadParties = this.#opts.sessionParties;
+    const sessionId = out.unknownSession;
+    if (sessionId !== undefined && loadParties && !this.#loadedParties.has(sessionId)) {
+      Promise.resolve(loadParties(sessionId))
+        .then((parties) => {
+          if (this.#closed) return;
+          this.#loadedParties.set(sessionId, parties);
+          try {
+            this.#onStun(data, address, port, now, true);
+          } finally {
+            this.#loadedParties.delete(sessionId);
+          }
+        })
+        .catch((err: unknown) => {
+          this.stats.dropped++;
+          this.#log(`session binding from ${address}:${port} dropped: ${(err as Error).message}`);
+        });
+      return;
+    }
     const r = out.registration;
     // Record before replying: a send can throw (ECONNREFUSED from an earlier ICMP error) and must not undo
     // an authenticated keepalive.

@@ -30,6 +30,7 @@ describe("resolveConfig()", () => {
       keepaliveSeconds: 25,
       policy: "node",
       allow: [],
+      nodeUdpFallbacks: [],
     });
     expect(c.name.length).toBeGreaterThan(0);
     expect(c.priority).toEqual({ nice: 19, io: "best-effort", ioLevel: 7 });
@@ -45,6 +46,7 @@ describe("resolveConfig()", () => {
       keepaliveSeconds: 10,
       policy: "device",
       allow: ["grandma@example.org", "@family"],
+      nodeUdpFallbacks: ["udp-b.node.example:3478", "[2001:db8::2]:3479"],
     });
     const c = await resolveConfig({ config: p }, env);
     expect(c).toMatchObject({
@@ -58,6 +60,10 @@ describe("resolveConfig()", () => {
       keepaliveSeconds: 10,
       policy: "device",
       allow: ["grandma@example.org", "@family"],
+      nodeUdpFallbacks: [
+        { host: "udp-b.node.example", port: 3478 },
+        { host: "2001:db8::2", port: 3479 },
+      ],
     });
   });
   test("lets flags override the file", async () => {
@@ -101,6 +107,18 @@ describe("resolveConfig()", () => {
     ["a string keepalive", { keepaliveSeconds: "soon" }, "ERR_CONFIG_INVALID", /keepaliveSeconds/],
     ["an allow entry that is a number", { allow: [1] }, "ERR_CONFIG_INVALID", /allow\[0\]/],
     ["a name with a newline", { name: "a\nb" }, "ERR_CONFIG_INVALID", /name/],
+    [
+      "UDP fallbacks that are not a list",
+      { nodeUdpFallbacks: "b:3478" },
+      "ERR_CONFIG_INVALID",
+      /nodeUdpFallbacks/,
+    ],
+    [
+      "a UDP fallback without a port",
+      { nodeUdpFallbacks: ["b"] },
+      "ERR_CONFIG_INVALID",
+      /nodeUdpFallbacks\[0\]/,
+    ],
     ["a priority that would raise it", { priority: { nice: -5 } }, "ERR_CONFIG_INVALID", /priority\.nice/],
   ];
   for (const [what, body, code, msg] of badFiles) {

@@ -22,6 +22,8 @@ export interface RecorderConfig {
   nodeUrl: string;
   /** Control node UDP endpoint for STUN keepalives and triggers. */
   nodeUdp: HostPort;
+  /** Further UDP endpoints of a clustered node, tried in turn after three unanswered keepalives (issue 16). */
+  nodeUdpFallbacks: HostPort[];
   /** Where the credential, the library database and received files live. */
   dataDir: string;
   /** Where library recordings are stored (default dataDir/library). */
@@ -78,6 +80,7 @@ const FILE_KEYS = new Set([
   "name",
   "nodeUrl",
   "nodeUdp",
+  "nodeUdpFallbacks",
   "dataDir",
   "libraryDir",
   "credentialPath",
@@ -307,6 +310,14 @@ function resolveLoadLimits(src: ConfigSources): LoadLimits {
   };
 }
 
+/** Step 3b: the file's further UDP endpoints (no flag: a cluster's operator ships them in the config). */
+function resolveNodeUdpFallbacks(src: ConfigSources): HostPort[] {
+  const v = src.file.nodeUdpFallbacks;
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) src.fileFail("nodeUdpFallbacks", "is not an array of HOST:PORT");
+  return (v as unknown[]).map((e, i) => hostPort(e, `nodeUdpFallbacks[${i}]`, src.fileFail));
+}
+
 /** Step 6: the file's device-held allow-list (no flag: it is edited with `pvrlink permit`). */
 function resolveAllow(src: ConfigSources): string[] {
   const v = src.file.allow;
@@ -328,6 +339,7 @@ export async function resolveConfig(
   const { dataDir, libraryDir, credentialPath } = resolvePaths(src);
   const name = layered(src, { flag: "name", key: "name", parse: parseName, fallback: hostname });
   const { nodeUrl, nodeUdp } = resolveNode(src);
+  const nodeUdpFallbacks = resolveNodeUdpFallbacks(src);
   const { listen, advertise } = resolveListener(src);
   const loadLimits = resolveLoadLimits(src);
   // Below 5 s a fleet of recorders floods the node; above 5 min most NATs drop the UDP mapping.
@@ -348,6 +360,7 @@ export async function resolveConfig(
     name,
     nodeUrl,
     nodeUdp,
+    nodeUdpFallbacks,
     dataDir,
     libraryDir,
     credentialPath,

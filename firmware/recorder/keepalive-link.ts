@@ -11,6 +11,8 @@ import type { TriggerDispatcher } from "./trigger-dispatcher.ts";
 
 export interface KeepaliveLinkParts {
   node: HostPort;
+  /** Further UDP endpoints, moved to after three unanswered keepalives. */
+  fallbacks: readonly HostPort[];
   cadence: KeepaliveCadence;
   registrar: Registrar;
   pickup: InboxPickup;
@@ -59,6 +61,7 @@ export function openKeepaliveLink(ctx: DaemonContext, parts: KeepaliveLinkParts)
     deviceId: ctx.credential.id,
     stunKey: keepaliveKey(ctx.credential.secretBytes()),
     node: parts.node,
+    fallbacks: parts.fallbacks,
     cadence: parts.cadence,
     announcedIntervalSec: ctx.config.keepaliveSeconds,
     events: linkEvents(ctx, parts),

@@ -22,6 +22,12 @@ export interface NodeLinkOptions {
   /** keepaliveKey(secret). */
   stunKey: Uint8Array;
   node: { host: string; port: number };
+  /**
+   * Further UDP endpoints of the same deployment (issue 16 item 3). When answers stay missing for the cadence's
+   * miss limit (the mapping counts as lost), the link moves to the next endpoint, round the list; a host name
+   * that resolves to several addresses moves through those the same way.
+   */
+  fallbacks?: ReadonlyArray<{ host: string; port: number }>;
   /** Local bind address of the socket; default 0.0.0.0 port 0. */
   bind?: { host: string; port: number };
   cadence: KeepaliveCadence;
@@ -50,6 +56,8 @@ export class NodeLink implements AsyncDisposable {
   /** The delay #next was armed with. */
   #armedMs = 0;
   #closed = false;
+  /** How many times the link moved on; picks the endpoint (and, for a name, the address) now in use. */
+  #moves = 0;
   /** Unix ms of the last keepalive sent and the last authenticated answer. */
   lastSentAt: number | undefined;
   lastAnswerAt: number | undefined;
@@ -91,8 +99,15 @@ export class NodeLink implements AsyncDisposable {
   async send(bytes: Uint8Array): Promise<void> {
     const s = this.#socket;
     if (!s || this.#closed) return;
-    const address = await this.#resolve();
-    s.send(bytes, this.#o.node.port, address);
+    const node = this.node;
+    const address = await this.#resolve(node.host);
+    s.send(bytes, node.port, address);
+  }
+
+  /** The endpoint keepalives and ACKs go to now. */
+  get node(): { host: string; port: number } {
+    const all = [this.#o.node, ...(this.#o.fallbacks ?? [])];
+    return all[this.#moves % all.length]!;
   }
 
   /** Sends a keepalive now instead of at the next tick (after an answer is overdue, or on demand). */
@@ -102,11 +117,13 @@ export class NodeLink implements AsyncDisposable {
     this.#tick();
   }
 
-  async #resolve(): Promise<string> {
-    const h = this.#o.node.host;
+  async #resolve(h: string): Promise<string> {
     if (/^[\d.]+$/.test(h) || h.includes(":")) return h;
-    // Resolved per send: a node behind dynamic DNS may move too.
-    return (await lookup(h, { family: 4 })).address;
+    // Resolved per send: a node behind dynamic DNS may move too; a name for several nodes is walked on each move.
+    const all = await lookup(h, { family: 4, all: true });
+    const pick = all[this.#moves % all.length];
+    if (!pick) throw new RangeError(`Cannot reach ${h}: it resolves to no IPv4 address`);
+    return pick.address;
   }
 
   #tick(): void {
@@ -154,6 +171,17 @@ export class NodeLink implements AsyncDisposable {
     this.stats.missed++;
     const lost = this.#o.cadence.missed();
     this.#o.events.miss(this.#o.cadence.misses, lost);
+    // Every missLimit misses in a row (3 by default), not only the first time: the next endpoint may be down too.
+    if (this.#o.cadence.misses % this.#o.cadence.missLimit === 0) {
+      const from = this.node;
+      this.#moves++;
+      const to = this.node;
+      if (from !== to)
+        this.#o.events.log("node-endpoint-moved", {
+          from: `${from.host}:${from.port}`,
+          to: `${to.host}:${to.port}`,
+        });
+    }
     // A shortened interval must take effect now, not after the long timer already armed.
     if (this.#next && !this.#closed) {
       clearTimeout(this.#next);

@@ -208,7 +208,14 @@ export class RecorderDaemon implements AsyncDisposable {
     const registrar = startRegistrar(ctx, { cadence, listener });
     const handlers = recorderTriggers({ load, allow, sessions, receiver, pickup, ending, log });
     const dispatcher = startTriggerDispatch(ctx, { handlers, link: () => link });
-    link = await openKeepaliveLink(ctx, { node: o.nodeUdp, cadence, registrar, pickup, dispatcher });
+    link = await openKeepaliveLink(ctx, {
+      node: o.nodeUdp,
+      fallbacks: config.nodeUdpFallbacks,
+      cadence,
+      registrar,
+      pickup,
+      dispatcher,
+    });
 
     const parts = { library, listener, link, load, pickup, receiver, registrar, dispatcher, cadence };
     daemon = new RecorderDaemon(o, parts);

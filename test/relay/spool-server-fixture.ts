@@ -16,7 +16,7 @@ const app = relayApp({
   thresholdBytes: 64 * 1024 * 1024,
   quotaBytes: 256 * 1024 * 1024,
   ttlSec: 3600,
-  getSession: (id) => SESSIONS[id] ?? null,
+  getSession: async (id) => SESSIONS[id] ?? null,
   notify: () => {},
   onBytes: () => {},
   syncEveryBytes: 64 * 1024,

@@ -52,6 +52,8 @@ export interface NodeOptions {
   keepData?: boolean;
   /** More `control serve` flags, e.g. ["--insecure-http"]. */
   extraArgs?: string[];
+  /** The shared store (`--store`): a postgres:// URL; default the node's embedded sqlite file. */
+  store?: string;
 }
 
 /** Spawns the node and reads its first stdout line, a JSON object with the bound addresses. */
@@ -60,7 +62,8 @@ export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
   const args = ["--data", dataDir, ...(o.extraArgs ?? [])];
   // Devices in these tests register 127.0.0.1, which only an operator's explicit setting allows (issue 21 item 9).
   const file = join(dataDir, "test-config.json");
-  writeFileSync(file, JSON.stringify({ allowPrivateAddresses: true, ...o.config }));
+  const store = o.store === undefined ? {} : { store: o.store };
+  writeFileSync(file, JSON.stringify({ allowPrivateAddresses: true, ...store, ...o.config }));
   args.push("--config", file);
   const node = await startNodeDaemon(
     { command: PVRLINK_SOURCE, label: "control node", args },
@@ -93,7 +96,8 @@ export async function startNode(o: NodeOptions = {}): Promise<NodeProcess> {
     stop,
     client: (cred) => new ControlClient({ baseUrl, deviceId: cred.id, secret: cred.secret, trust }),
     async enroll(name) {
-      const r = await pvrlink(["control", "enroll", name, "--data", dataDir]);
+      const storeFlag = o.store === undefined ? [] : ["--store", o.store];
+      const r = await pvrlink(["control", "enroll", name, "--data", dataDir, ...storeFlag]);
       if (r.code !== 0) throw new Error(`enroll ${name} failed (${r.code}): ${r.stderr}`);
       return JSON.parse(r.stdout) as { id: string; name: string; secret: string };
     },

@@ -1,0 +1,98 @@
+/** @module The embedded backend: the SqlDriver interface over one bun:sqlite connection, statements run synchronously underneath. */
+import type { Database, Statement } from "bun:sqlite";
+import type { RunResult, SqlDriver, SqlQueries, SqlValue } from "./sql-driver.ts";
+
+/** Prepared statements kept per SQL text; the stores use a few dozen distinct texts. */
+const MAX_CACHED_STATEMENTS = 256;
+
+/**
+ * bun:sqlite is synchronous, so each statement completes before its promise is returned; the async surface costs
+ * one resolved promise. A transaction spans awaits, so while one is open every other statement on the driver
+ * waits for it (one connection: a statement slipped in would join, and could be rolled back with, the
+ * transaction), and transactions run one at a time. With none open, a statement runs at once.
+ */
+export class SqliteDriver implements SqlDriver {
+  readonly kind = "sqlite" as const;
+  /** The connection, for the parts that stay sqlite-only (the filesystem spool's index). */
+  readonly database: Database;
+  readonly #statements = new Map<string, Statement>();
+  #open: Promise<void> | null = null;
+  readonly #direct: SqlQueries;
+
+  constructor(database: Database) {
+    this.database = database;
+    this.#direct = {
+      get: async <T>(sql: string, params: readonly SqlValue[] = []) =>
+        (this.#prepare(sql).get(...(params as SqlValue[])) as T | null) ?? null,
+      all: async <T>(sql: string, params: readonly SqlValue[] = []) =>
+        this.#prepare(sql).all(...(params as SqlValue[])) as T[],
+      run: async (sql: string, params: readonly SqlValue[] = []) => ({
+        changes: this.#prepare(sql).run(...(params as SqlValue[])).changes,
+      }),
+    };
+  }
+
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | null> {
+    return this.#open
+      ? this.#after(() => this.#direct.get<T>(sql, params))
+      : this.#direct.get<T>(sql, params);
+  }
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.#open
+      ? this.#after(() => this.#direct.all<T>(sql, params))
+      : this.#direct.all<T>(sql, params);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
+    return this.#open ? this.#after(() => this.#direct.run(sql, params)) : this.#direct.run(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T> {
+    while (this.#open) await this.#open;
+    let release!: () => void;
+    this.#open = new Promise((resolve) => {
+      release = resolve;
+    });
+    try {
+      this.database.run("BEGIN");
+      try {
+        const out = await fn(this.#direct);
+        this.database.run("COMMIT");
+        return out;
+      } catch (err) {
+        if (this.database.inTransaction) this.database.run("ROLLBACK");
+        throw err;
+      }
+    } finally {
+      this.#open = null;
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    while (this.#open) await this.#open;
+    for (const s of this.#statements.values()) s.finalize();
+    this.#statements.clear();
+    this.database.close();
+  }
+
+  async #after<T>(f: () => Promise<T>): Promise<T> {
+    while (this.#open) await this.#open;
+    return f();
+  }
+
+  #prepare(sql: string): Statement {
+    let s = this.#statements.get(sql);
+    if (!s) {
+      if (this.#statements.size >= MAX_CACHED_STATEMENTS) {
+        // Statements built from varying text (none today) must not grow the cache without bound.
+        for (const old of this.#statements.values()) old.finalize();
+        this.#statements.clear();
+      }
+      s = this.database.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s;
+  }
+}
