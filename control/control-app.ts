@@ -29,6 +29,7 @@ import { type KeepaliveLookup, KeepaliveTable } from "./store/keepalive-table.ts
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
 import type { SqlDriver } from "./store/sql-driver.ts";
+import { SqliteDriver } from "./store/sqlite-driver.ts";
 
 /** Everything the routes share; built once per process by createControlContext. */
 export interface ControlContext {
@@ -59,6 +60,11 @@ export interface ControlContext {
   notReadyReason: () => string | null;
 }
 
+function sqliteConnectionOf(store: SqlDriver): Database {
+  if (store instanceof SqliteDriver) return store.database;
+  throw new TypeError("Cannot index the spool: a PostgreSQL store needs a node-local spoolIndex");
+}
+
 /** Stands in until the UDP endpoint is bound: every trigger times out at once (no device is reachable). */
 export const NO_TRIGGERS: TriggerPort = { trigger: async () => null };
 
@@ -67,7 +73,8 @@ export async function createControlContext(o: {
   store: SqlDriver;
   adminToken: string;
   spoolDir: string;
-  spoolIndex: Database;
+  /** Default: the sqlite store's own connection (a PostgreSQL store needs a node-local index). */
+  spoolIndex?: Database;
   triggers: TriggerPort;
   nodeAddresses?: () => NodeAddresses;
   log?: (msg: string) => void;
@@ -159,7 +166,7 @@ export async function createControlContext(o: {
     }),
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
-    spoolIndex: o.spoolIndex,
+    spoolIndex: o.spoolIndex ?? sqliteConnectionOf(db),
     nodeAddresses: o.nodeAddresses ?? (() => ({ http: `http://${config.http}`, udp: config.udp })),
     log,
     metrics,

@@ -17,7 +17,7 @@ async function login(n: InMemoryNode, base = "http://node.test"): Promise<string
 
 describe("console routes", () => {
   test("login sets an HttpOnly SameSite=Strict cookie that is not the admin token; Secure over https", async () => {
-    using n = inMemoryNode();
+    using n = await inMemoryNode();
     for (const [base, secure] of [
       ["http://node.test", false],
       ["https://node.test", true],
@@ -64,15 +64,15 @@ describe("console routes", () => {
   ];
   for (const [what, req, status] of refusals) {
     test(`refuses ${what} with ${status}`, async () => {
-      using n = inMemoryNode();
+      using n = await inMemoryNode();
       const { path, ...init } = req();
       expect((await n.app.request(path, init)).status).toBe(status);
     });
   }
 
   test("a cross-site form post is refused even with the session cookie, and changes nothing", async () => {
-    using n = inMemoryNode();
-    const dev = n.ctx.devices.enroll("box-1");
+    using n = await inMemoryNode();
+    const dev = await n.ctx.devices.enroll("box-1");
     const cookie = await login(n);
     for (const headers of [
       { "sec-fetch-site": "cross-site" },
@@ -85,17 +85,17 @@ describe("console routes", () => {
       });
       expect(res.status).toBe(403);
     }
-    expect(n.ctx.devices.byId(dev.id)).not.toBeNull();
+    expect(await n.ctx.devices.byId(dev.id)).not.toBeNull();
     const ok = await n.app.request(`http://node.test/console/devices/${dev.id}/remove`, {
       method: "POST",
       headers: { ...FORM, cookie, host: "node.test", "sec-fetch-site": "same-origin" },
     });
     expect(ok.status).toBe(303);
-    expect(n.ctx.devices.byId(dev.id)).toBeNull();
+    expect(await n.ctx.devices.byId(dev.id)).toBeNull();
   });
 
   test("login attempts are rate-limited", async () => {
-    using n = inMemoryNode();
+    using n = await inMemoryNode();
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
       const res = await n.app.request("/console/login", {
@@ -109,7 +109,7 @@ describe("console routes", () => {
   });
 
   test("pages carry a self-only CSP and no-store; reflected input is escaped", async () => {
-    using n = inMemoryNode();
+    using n = await inMemoryNode();
     const res = await n.app.request(`/console/devices?q=${encodeURIComponent("x<b>y")}`, {
       headers: { cookie: await login(n) },
     });
@@ -122,7 +122,7 @@ describe("console routes", () => {
   });
 
   test("accounting CSV refuses a malformed time and exports a header otherwise", async () => {
-    using n = inMemoryNode();
+    using n = await inMemoryNode();
     const cookie = await login(n);
     expect(
       (await n.app.request("/console/accounting.csv?from=yesterday", { headers: { cookie } })).status,
@@ -133,8 +133,8 @@ describe("console routes", () => {
   });
 
   test("fuzz: 400 random console form posts never make a 500", async () => {
-    using n = inMemoryNode();
-    const dev = n.ctx.devices.enroll("box-1");
+    using n = await inMemoryNode();
+    const dev = await n.ctx.devices.enroll("box-1");
     const cookie = await login(n);
     const rand = new SeededRandom(1818);
     const paths = [

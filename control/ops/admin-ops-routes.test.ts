@@ -10,32 +10,32 @@ async function outcome(res: Response): Promise<string> {
 
 describe("admin operator routes", () => {
   test("rename, disable and enable a device; a disabled device's secret stops authenticating", async () => {
-    using n = inMemoryNode();
-    const dev = n.ctx.devices.enroll("box-1");
+    using n = await inMemoryNode();
+    const dev = await n.ctx.devices.enroll("box-1");
     const renamed = await n.admin("PATCH", `/admin/devices/${dev.id}`, { name: "Box-One" });
     expect(((await renamed.json()) as { name: string }).name).toBe("Box-One");
     const off = (await (await n.admin("POST", `/admin/devices/${dev.id}/disable`)).json()) as {
       disabledAt: number;
     };
     expect(off.disabledAt).toBeNumber();
-    expect(n.ctx.devices.secretOf(dev.id)).toBeNull();
+    expect(await n.ctx.devices.secretOf(dev.id)).toBeNull();
     await n.admin("POST", `/admin/devices/${dev.id}/enable`);
-    expect(n.ctx.devices.secretOf(dev.id)).not.toBeNull();
+    expect(await n.ctx.devices.secretOf(dev.id)).not.toBeNull();
   });
 
   test("disabling a device ends its live sessions; editing a list ends the sessions it no longer permits", async () => {
-    using n = inMemoryNode();
-    const a = n.ctx.devices.enroll("caller-a");
-    const b = n.ctx.devices.enroll("callee-b");
-    const c = n.ctx.devices.enroll("caller-c");
-    n.ctx.allow.edit(b.id, { create: ["caller-a", "caller-c"] });
-    const s1 = n.ctx.sessions.issue(a.id, b.id, "live", 60);
-    const s2 = n.ctx.sessions.issue(c.id, b.id, "live", 60);
+    using n = await inMemoryNode();
+    const a = await n.ctx.devices.enroll("caller-a");
+    const b = await n.ctx.devices.enroll("callee-b");
+    const c = await n.ctx.devices.enroll("caller-c");
+    await n.ctx.allow.edit(b.id, { create: ["caller-a", "caller-c"] });
+    const s1 = await n.ctx.sessions.issue(a.id, b.id, "live", 60);
+    const s2 = await n.ctx.sessions.issue(c.id, b.id, "live", 60);
     await n.admin("POST", `/admin/devices/${a.id}/disable`);
-    expect(n.ctx.sessions.get(s1.id)?.state).toBe("ended");
-    expect(n.ctx.sessions.get(s2.id)?.state).toBe("active");
+    expect((await n.ctx.sessions.get(s1.id))?.state).toBe("ended");
+    expect((await n.ctx.sessions.get(s2.id))?.state).toBe("active");
     await n.admin("PUT", `/admin/devices/${b.id}/allow-list`, { delete: ["caller-c"] });
-    expect(n.ctx.sessions.get(s2.id)?.state).toBe("ended");
+    expect((await n.ctx.sessions.get(s2.id))?.state).toBe("ended");
   });
 
   const refusals: Array<[string, string, string, unknown, string]> = [
@@ -74,26 +74,26 @@ describe("admin operator routes", () => {
   ];
   for (const [what, method, path, body, want] of refusals) {
     test(`refuses ${what} with ${want}`, async () => {
-      using n = inMemoryNode();
-      const dev = n.ctx.devices.enroll("box-1");
-      n.ctx.devices.enroll("other");
+      using n = await inMemoryNode();
+      const dev = await n.ctx.devices.enroll("box-1");
+      await n.ctx.devices.enroll("other");
       expect(await outcome(await n.admin(method, path.replace("ID", dev.id), body))).toBe(want);
     });
   }
 
   test("edits a node-held allow-list, and refuses one the device holds", async () => {
-    using n = inMemoryNode();
-    const dev = n.ctx.devices.enroll("box-1");
+    using n = await inMemoryNode();
+    const dev = await n.ctx.devices.enroll("box-1");
     const res = await n.admin("PUT", `/admin/devices/${dev.id}/allow-list`, { create: ["Alice", "@family"] });
     expect(await res.json()).toEqual({ policy: "node", entries: ["@family", "alice"] });
-    n.ctx.allow.setPolicy(dev.id, "device");
+    await n.ctx.allow.setPolicy(dev.id, "device");
     expect(await outcome(await n.admin("PUT", `/admin/devices/${dev.id}/allow-list`, { add: ["bob"] }))).toBe(
       "409 policy_is_device",
     );
   });
 
   test("every route wants the admin token", async () => {
-    using n = inMemoryNode();
+    using n = await inMemoryNode();
     for (const [method, path] of [
       ["GET", "/admin/devices/x"],
       ["GET", "/admin/groups"],
@@ -109,8 +109,8 @@ describe("admin operator routes", () => {
   });
 
   test("fuzz: 600 random bodies never make a 500 and never add or drop a device", async () => {
-    using n = inMemoryNode();
-    const dev = n.ctx.devices.enroll("box-1");
+    using n = await inMemoryNode();
+    const dev = await n.ctx.devices.enroll("box-1");
     const rand = new SeededRandom(18);
     const shapes = [
       () => new TextDecoder().decode(rand.bytes(rand.below(64))),
@@ -136,6 +136,6 @@ describe("admin operator routes", () => {
       const res = await n.admin(method, path, body);
       expect(res.status).toBeLessThan(500);
     }
-    expect(n.ctx.devices.list()).toHaveLength(1);
+    expect(await n.ctx.devices.list()).toHaveLength(1);
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openControlDatabase } from "../store/control-database.ts";
 import { DeviceStore } from "../store/device-store.ts";
+import { SqliteDriver } from "../store/sqlite-driver.ts";
 import { BackupError, backupNode, MANIFEST_FILE, restoreNode } from "./node-backup.ts";
 
 const dirs: string[] = [];
@@ -17,29 +18,29 @@ afterEach(() => {
 });
 
 /** A data directory with one device, an admin token and a TLS-like key file; the database stays open (WAL). */
-function dataDir() {
+async function dataDir() {
   const data = tmp("pvrlink-bk-data-");
-  const db = openControlDatabase(join(data, "control.db"));
-  const dev = new DeviceStore(db).enroll("box");
+  const db = new SqliteDriver(openControlDatabase(join(data, "control.db")));
+  const dev = await new DeviceStore(db).enroll("box");
   writeFileSync(join(data, "admin-token"), "adm_0123456789abcdef\n", { mode: 0o600 });
   writeFileSync(join(data, "tls-key.pem"), "-----BEGIN PRIVATE KEY-----\n", { mode: 0o600 });
   return { data, db, dev };
 }
 
 describe("backupNode() and restoreNode()", () => {
-  test("a snapshot taken with the database open restores with the device, token and key files", () => {
-    const { data, db, dev } = dataDir();
+  test("a snapshot taken with the database open restores with the device, token and key files", async () => {
+    const { data, db, dev } = await dataDir();
     const out = join(tmp("pvrlink-bk-out-"), "b");
     const m = backupNode(data, out, { now: 1000 });
     // Written after the snapshot: must not be in it.
-    new DeviceStore(db).enroll("late");
-    db.close();
+    await new DeviceStore(db).enroll("late");
+    await db.close();
     expect(m.files.map((f) => f.path).sort()).toEqual(["admin-token", "control.db", "tls-key.pem"]);
     const fresh = tmp("pvrlink-bk-fresh-");
     restoreNode(out, fresh);
-    const restored = openControlDatabase(join(fresh, "control.db"));
-    const names = new DeviceStore(restored).list().map((d) => d.name);
-    restored.close();
+    const restored = new SqliteDriver(openControlDatabase(join(fresh, "control.db")));
+    const names = (await new DeviceStore(restored).list()).map((d) => d.name);
+    await restored.close();
     expect(names).toEqual(["box"]);
     expect(readFileSync(join(fresh, "tls-key.pem"), "utf8")).toContain("PRIVATE KEY");
     expect(statSync(join(fresh, "control.db")).mode & 0o777).toBe(0o600);
@@ -62,13 +63,13 @@ describe("backupNode() and restoreNode()", () => {
     ],
   ];
   for (const [what, f, code] of backupRefusals) {
-    test(`backupNode() refuses ${what} with ${code}`, () => {
-      const { data, db } = dataDir();
+    test(`backupNode() refuses ${what} with ${code}`, async () => {
+      const { data, db } = await dataDir();
       const out = join(tmp("pvrlink-bk-out-"), "b");
       try {
         expect(() => f(data, out)).toThrow(expect.objectContaining({ code }) as unknown as Error);
       } finally {
-        db.close();
+        await db.close();
       }
     });
   }
@@ -121,11 +122,11 @@ describe("backupNode() and restoreNode()", () => {
     ],
   ];
   for (const [what, damage, code] of corruptions) {
-    test(`restoreNode() refuses ${what} with ${code} and writes nothing`, () => {
-      const { data, db } = dataDir();
+    test(`restoreNode() refuses ${what} with ${code} and writes nothing`, async () => {
+      const { data, db } = await dataDir();
       const out = join(tmp("pvrlink-bk-out-"), "b");
       backupNode(data, out);
-      db.close();
+      await db.close();
       damage(out);
       const fresh = tmp("pvrlink-bk-fresh-");
       let err: unknown;
@@ -140,11 +141,11 @@ describe("backupNode() and restoreNode()", () => {
     });
   }
 
-  test("restoreNode() refuses a data directory that already has a database", () => {
-    const { data, db } = dataDir();
+  test("restoreNode() refuses a data directory that already has a database", async () => {
+    const { data, db } = await dataDir();
     const out = join(tmp("pvrlink-bk-out-"), "b");
     backupNode(data, out);
-    db.close();
+    await db.close();
     expect(() => restoreNode(out, data)).toThrow(/already holds control.db/);
   });
 });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { openControlDatabase } from "./control-database.ts";
 import { DeviceStore } from "./device-store.ts";
 import { SessionStore } from "./session-store.ts";
+import { SqliteDriver } from "./sqlite-driver.ts";
 
 /** An hour's lease, no extensions: only hand-out, end and expiry matter here. */
 const lease = {
@@ -31,38 +32,38 @@ function onDisk(path: string, secrets: string[]): string[] {
   return secrets.filter((s) => bytes.includes(Buffer.from(s)));
 }
 
-function setup() {
+async function setup() {
   const dir = mkdtempSync(join(tmpdir(), "pvrlink-scrub-"));
   dirs.push(dir);
   const path = join(dir, "control.db");
-  const db = openControlDatabase(path);
+  const db = new SqliteDriver(openControlDatabase(path));
   const devices = new DeviceStore(db);
-  const a = devices.enroll("a").id;
-  const b = devices.enroll("b").id;
+  const a = (await devices.enroll("a")).id;
+  const b = (await devices.enroll("b")).id;
   return { db, path, a, b, sessions: new SessionStore(db, lease) };
 }
 
-describe("scrubDeletedSecrets()", () => {
-  test("a live grant's password and key are on disk while pending, and gone once the callee took them", () => {
-    const { db, path, a, b, sessions } = setup();
-    const g = sessions.issue(a, b, "live", 0, 1000);
+describe("scrubDeletedSecrets()", async () => {
+  test("a live grant's password and key are on disk while pending, and gone once the callee took them", async () => {
+    const { db, path, a, b, sessions } = await setup();
+    const g = await sessions.issue(a, b, "live", 0, 1000);
     // The control: the test does find the secrets while the node must keep them.
     expect(onDisk(path, [g.password, g.key])).toEqual([g.password, g.key]);
-    expect(sessions.takePending(b, 2000)).toHaveLength(1);
+    expect(await sessions.takePending(b, 2000)).toHaveLength(1);
     expect(onDisk(path, [g.password, g.key])).toEqual([]);
-    db.close();
+    await db.close();
     expect(onDisk(path, [g.password, g.key])).toEqual([]);
   });
 
-  test("grants dropped by expiry and by a live session's end leave no trace either", () => {
-    const { db, path, a, b, sessions } = setup();
-    const expired = sessions.issue(a, b, "live", 0, 1000);
-    const ended = sessions.issue(a, b, "live", 0, 1000);
+  test("grants dropped by expiry and by a live session's end leave no trace either", async () => {
+    const { db, path, a, b, sessions } = await setup();
+    const expired = await sessions.issue(a, b, "live", 0, 1000);
+    const ended = await sessions.issue(a, b, "live", 0, 1000);
     expect(onDisk(path, [expired.password, ended.key])).toHaveLength(2);
-    sessions.end(a, ended.id, "done", 0, 0, 1500);
+    await sessions.end(a, ended.id, "done", 0, 0, 1500);
     expect(onDisk(path, [ended.password, ended.key])).toEqual([]);
-    sessions.sweep(1000 + 3600_000 + 1);
+    await sessions.sweep(1000 + 3600_000 + 1);
     expect(onDisk(path, [expired.password, expired.key])).toEqual([]);
-    db.close();
+    await db.close();
   });
 });

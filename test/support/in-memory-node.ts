@@ -10,7 +10,7 @@ import {
   NO_TRIGGERS,
 } from "../../control/control-app.ts";
 import { DEFAULT_CONFIG } from "../../control/control-config.ts";
-import { openControlDatabase } from "../../control/store/control-database.ts";
+import { openControlStore } from "../../control/store/open-control-store.ts";
 
 export const TEST_ADMIN_TOKEN = "adm_route-tests-0123456789";
 
@@ -21,12 +21,12 @@ export interface InMemoryNode extends Disposable {
   admin(method: string, path: string, body?: unknown): Promise<Response>;
 }
 
-export function inMemoryNode(): InMemoryNode {
+export async function inMemoryNode(): Promise<InMemoryNode> {
   const spoolDir = mkdtempSync(join(tmpdir(), "pvrlink-route-spool-"));
-  const db = openControlDatabase(":memory:");
-  const ctx = createControlContext({
+  const db = await openControlStore(":memory:");
+  const ctx = await createControlContext({
     config: { ...DEFAULT_CONFIG, maxBodyBytes: 4096 },
-    db,
+    store: db,
     adminToken: TEST_ADMIN_TOKEN,
     spoolDir,
     triggers: NO_TRIGGERS,
@@ -43,7 +43,7 @@ export function inMemoryNode(): InMemoryNode {
       });
     },
     [Symbol.dispose]() {
-      db.close();
+      void db.close();
       rmSync(spoolDir, { recursive: true, force: true });
     },
   };
