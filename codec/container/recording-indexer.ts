@@ -224,7 +224,11 @@ export class RecordingIndexer {
       if (this.#details) {
         const none = r.pictures.map(() => null);
         const pos = r.pictures.map((p) => p.offset);
-        index.details = recordingDetails(unknownVideoInfo(), [], r.pictures, { pos, pts: none, dts: none });
+        index.details = recordingDetails(h264VideoInfo(this.#mp4.sps), [], r.pictures, {
+          pos,
+          pts: none,
+          dts: none,
+        });
       }
       return index;
     }

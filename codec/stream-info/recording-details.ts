@@ -43,8 +43,8 @@ export function transportStreams(streams: readonly { pid: number; streamType: nu
 }
 
 /**
- * Completes the details: duration from the PTS span plus one frame where the PES carry time stamps (as
- * ffprobe's stream duration), else frames / frame rate.
+ * Completes the details: duration is the span of the pictures' PTS plus one frame where the PES carry time
+ * stamps (ffprobe's stream duration), else frames / frame rate.
  */
 export function recordingDetails(
   video: VideoStreamInfo,
