@@ -11,7 +11,7 @@ import { type LoadSource, ProcLoadSource } from "../load/load-source.ts";
 import { DeviceAllowList } from "../permit/device-allow-list.ts";
 import { BusySwitch } from "./busy-switch.ts";
 import type { DaemonContext } from "./daemon-context.ts";
-import { daemonLog } from "./daemon-log.ts";
+import { daemonLog, formatDaemonLine } from "./daemon-log.ts";
 import { InboxPickup } from "./inbox-pickup.ts";
 import { KeepaliveCadence } from "./keepalive-cadence.ts";
 import { openKeepaliveLink } from "./keepalive-link.ts";
@@ -249,9 +249,7 @@ export class RecorderDaemon implements AsyncDisposable {
     try {
       writeStatus(this.#o.config.dataDir, { ...this.status(), ...extra });
     } catch (err) {
-      this.#o.log(
-        `${new Date().toISOString()} recorder status-write-failed message=${JSON.stringify((err as Error).message)}`,
-      );
+      this.#o.log(formatDaemonLine("status-write-failed", { message: (err as Error).message }));
     }
   }
 
