@@ -22,7 +22,7 @@ if (!FFPROBE) console.warn("\n*** SKIPPING the live ffprobe regeneration: ffprob
 
 function inspect(file: string): InspectJson {
   const bytes = new Uint8Array(readFileSync(join(TESTDATA, file)));
-  const indexer = new RecordingIndexer({ details: true });
+  const indexer = new RecordingIndexer({ details: true, pictureDetails: true });
   indexer.push(bytes);
   for (const r of indexer.finish()) indexer.supply(r.offset, bytes.subarray(r.offset, r.offset + r.length));
   return JSON.parse(inspectJson(indexer.result())) as InspectJson;

@@ -157,7 +157,8 @@ export const command: Command = {
     const path = positionals[0]!;
     using handle = openInputSync(path);
     // A one-shot command: nothing else runs on the event loop, so blocking reads cost least (recording-file.ts).
-    const indexer = new RecordingIndexer({ details: true });
+    // Per-picture pos/PTS/DTS only for --json, which prints them: the table stays as fast as before.
+    const indexer = new RecordingIndexer({ details: true, pictureDetails: values.json === true });
     const { index, length } = await indexFile(handle, { hash: false, blocking: true, indexer });
     // Like ffprobe, a file with nothing of MPEG video in it is an error, not an empty recording: no container
     // was recognised (the codec fell back to ES) and no sequence header or picture was found anywhere.

@@ -34,13 +34,21 @@ export function blockTimestamps(
     const length = block.runs[r + 2] as number;
     const count = block.runs[r + 3] as number;
     const unit = block.runs[r + 1] as number;
+    // A packet whose payload follows the 4-byte header directly carries no PES header: the kernel strips a
+    // PES header from its packet, so a PES start always begins a run with a later payload. Most runs (every
+    // plain 184-byte payload) are passed over whole.
+    if ((block.runs[r] as number) - unit === syncOffset + TS_HEADER_LENGTH) {
+      es += length * count;
+      continue;
+    }
     for (let k = 0; k < count; k++, es += length) {
       const p = unit + k * packetLength - base + syncOffset;
       if (p < 0 || p + TS_PACKET_LENGTH > buf.length || !((buf[p + 1] as number) & PAYLOAD_UNIT_START))
         continue;
       const adaptation = (buf[p + 3] as number) & AFC_ADAPTATION ? 1 + (buf[p + 4] as number) : 0;
       try {
-        const h = parsePesHeader(buf.subarray(p + TS_HEADER_LENGTH + adaptation, p + TS_PACKET_LENGTH), 0);
+        // In place, no view: the kernel checked that the whole header lies inside this packet.
+        const h = parsePesHeader(buf, p + TS_HEADER_LENGTH + adaptation);
         if (h.pts !== undefined) emit(h.pts, h.dts ?? h.pts, es);
       } catch (e) {
         // The kernel took this header whole, so it parses; a damaged one was reported where it was read.

@@ -32,6 +32,13 @@ export class PictureDetails {
    */
   stamp(esOffset: number, pts: number, dts: number): void {
     const es = this.#stampEs;
+    const last = es.length > 0 ? (es[es.length - 1] as number) : -1;
+    if (esOffset > last) {
+      es.push(esOffset);
+      this.#stampPts.push(pts);
+      this.#stampDts.push(dts);
+      return;
+    }
     let at = es.length;
     while (at > 0 && (es[at - 1] as number) > esOffset) at--;
     if (at > 0 && es[at - 1] === esOffset) return;
