@@ -36,12 +36,12 @@ ID is a library recording (its attributes come from the library); FILE is any fi
 still encrypted end to end, and the summary says so. The receiver merges byte-exact, checks the SHA-256 and
 files the recording; send exits 0 only on its verified receipt.
 
-When NAME is busy the node can store the recording for later pickup: --store-if-busy accepts that, and on a
-terminal you are asked. The lease is extended at 70% of the permitted time while the transfer runs.
+When NAME is busy, or its recorder is off, the node can store the recording for later pickup:
+--store-if-busy accepts that, and on a terminal you are asked. The lease is extended at 70% of the permitted time while the transfer runs.
 
 Options:
   --to NAME          the receiving recorder's device name (required)
-  --store-if-busy    store on the node when NAME is busy
+  --store-if-busy    store on the node when NAME is busy or off (picked up when it is back)
   --secret           treat FILE as secret (library recordings carry their own attribute)
   --protection M     seed or pattern for video, over the library's attribute (default: pattern)
   --direct HOST:PORT dial NAME's direct channel at HOST:PORT instead of its registered address
@@ -210,7 +210,9 @@ export function nextStep(
     case "callee_not_found":
       return `${o.to} permits you but its recorder has not registered with the node: its owner should run 'pvrlink recorder run'`;
     case "callee_not_connected":
-      return `${o.to}'s recorder is off or offline: send again once it is on ('pvrlink recorder status' on that box shows its node connection)`;
+      return o.storeIfBusy
+        ? `${o.to}'s recorder is off or offline: send again once it is on ('pvrlink recorder status' on that box shows its node connection)`
+        : `${o.to}'s recorder is off or offline: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} is back on`;
     case "callee_busy":
       return o.storeIfBusy
         ? `${o.to} is busy: send again later`
@@ -286,7 +288,7 @@ async function askStore(name: string): Promise<boolean> {
   try {
     // \r ESC[K: the question replaces the progress line rather than trailing it.
     const a = await rl.question(
-      `\r\x1b[K${name} is busy. Store the recording on the node for later pickup (encrypted)? [y/N] `,
+      `\r\x1b[K${name} is busy or off. Store the recording on the node for later pickup (encrypted)? [y/N] `,
     );
     return /^y(es)?$/i.test(a.trim());
   } finally {
