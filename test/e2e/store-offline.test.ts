@@ -27,8 +27,12 @@ describe("store-and-forward to a callee that is off", () => {
     await cluster.stopRecorder("carol");
     const refused = await cluster.recorderRun("alice", ["send", SAMPLE, "--to", "carol", "--json"]);
     expect(refused.code).toBe(1);
-    expect(summaryOf(refused.stdout).code).toBe("callee_not_connected");
-    expect(refused.stderr).toContain("--store-if-busy");
+    const refusal = JSON.parse(refused.stdout.trim().split("\n").at(-1) ?? "{}") as {
+      code?: string;
+      next?: string;
+    };
+    expect(refusal.code).toBe("callee_not_connected");
+    expect(refusal.next).toContain("--store-if-busy");
 
     const run = await cluster.recorderRun("alice", [
       "send",
