@@ -18,11 +18,18 @@ import { Library, type ProtectionMode, parseProtection, type Recording } from ".
 import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
-import { planSend } from "../send/send-plan.ts";
-import { type SendResult, sendRecording } from "../send/send-recording.ts";
+import {
+  loadPendingStoreSend,
+  type PendingStoreSend,
+  removePendingStoreSend,
+  savePendingStoreSend,
+} from "../send/pending-store-send.ts";
+import { resumeStoreSend } from "../send/resume-store-send.ts";
+import { planSend, type SendPlan } from "../send/send-plan.ts";
+import { type SendEvent, type SendResult, sendRecording } from "../send/send-recording.ts";
 
 const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection seed|pattern]
-                   [--json] [--quiet] [--data DIR]
+                   [--resume] [--json] [--quiet] [--data DIR]
 
 Sends a recording to the recorder named NAME, routed by its attributes (seed A):
   secret      the whole recording, sealed end to end, through the control node's relay;
@@ -38,12 +45,15 @@ files the recording; send exits 0 only on its verified receipt.
 
 When NAME is busy, or its recorder is off, the node can store the recording for later pickup:
 --store-if-busy accepts that, and on a terminal you are asked. The lease is extended at 70% of the permitted time while the transfer runs.
+A store send interrupted (Ctrl-C, a crash) can be finished later with the same FILE, --to NAME and --resume:
+the upload goes on from what the node already holds, while the store session's lease lasts.
 
 Options:
   --to NAME          the receiving recorder's device name (required)
   --store-if-busy    store on the node when NAME is busy or off (picked up when it is back)
   --secret           treat FILE as secret (library recordings carry their own attribute)
   --protection M     seed or pattern for video, over the library's attribute (default: pattern)
+  --resume           finish an interrupted store-and-forward send of FILE to NAME (kept in the data dir)
   --direct HOST:PORT dial NAME's direct channel at HOST:PORT instead of its registered address
   --json             JSON lines: progress, log events, and the summary last
   --quiet            only the summary
@@ -62,6 +72,7 @@ const FLAGS = {
   direct: { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
+  resume: { type: "boolean" },
 } as const;
 
 export const command: Command = {
@@ -152,35 +163,58 @@ async function send(args: string[]): Promise<number> {
   let sent = 0;
   // Ctrl-C ends the send with a final line and (with --json) a summary, instead of vanishing mid-line.
   let onInterrupt: () => void = () => {};
+  // A store send's session and transfer, kept in the data dir from its creation: what --resume continues.
+  let storing = false;
   const interrupted = new Promise<never>((_, reject) => {
     onInterrupt = () => {
       progress.finish(sent, "interrupted");
+      const resume = storing
+        ? `; it was being stored on the node: 'pvrlink send ${target} --to ${to} --resume' finishes it`
+        : "";
       reject(
         new InputError(
-          `Cannot finish sending ${plan.name} to ${to}: interrupted after ${formatBytes(sent)} of ${formatBytes(plan.size)}`,
+          `Cannot finish sending ${plan.name} to ${to}: interrupted after ${formatBytes(sent)} of ${formatBytes(plan.size)}${resume}`,
           "ERR_INTERRUPTED",
         ),
       );
     };
   });
   process.once("SIGINT", onInterrupt);
-  const sending = sendRecording({
-    client,
-    deviceId: cred.id,
-    deviceName: cred.name,
-    plan,
-    to,
-    storeIfBusy: values["store-if-busy"] === true ? true : tty && !json ? () => askStore(to) : false,
-    ...(direct ? { dialOverride: direct } : {}),
-    onEvent: (e) => {
-      if (e.type !== "progress") return say("log", e.message);
-      sent = e.done;
-      // Every byte out is not the end: the receiver merges, hashes and files before it answers.
-      progress.update(e.done);
-      progress.phase(e.done >= plan.size ? `waiting for ${to} to verify` : "sending");
-    },
-  });
+  const onEvent = (e: SendEvent) => {
+    if (e.type !== "progress") return say("log", e.message);
+    sent = e.done;
+    // Every byte out is not the end: the receiver merges, hashes and files before it answers.
+    progress.update(e.done);
+    progress.phase(e.done >= plan.size ? `waiting for ${to} to verify` : "sending");
+  };
+  const sending = values.resume
+    ? resumeStoreSend({ client, deviceName: cred.name, plan, onEvent }, pendingFor(config.dataDir, plan, to))
+    : sendRecording({
+        client,
+        deviceId: cred.id,
+        deviceName: cred.name,
+        plan,
+        to,
+        storeIfBusy: values["store-if-busy"] === true ? true : tty && !json ? () => askStore(to) : false,
+        ...(direct ? { dialOverride: direct } : {}),
+        onEvent,
+        onStoreTransfer: ({ session, transfer }) => {
+          savePendingStoreSend(config.dataDir, {
+            version: 1,
+            sessionId: session.id,
+            key: session.key,
+            expiresAt: session.expiresAt,
+            transfer,
+            sha256: plan.sha256,
+            size: plan.size,
+            to,
+            calleeName: to,
+          });
+          storing = true;
+        },
+      });
   const result = await Promise.race([sending, interrupted]).finally(() => process.off("SIGINT", onInterrupt));
+  if (result.ok && result.mode === "store") removePendingStoreSend(config.dataDir, plan.sha256, to);
   progress.finish(
     result.ok ? plan.size : sent,
     result.ok
@@ -194,6 +228,24 @@ async function send(args: string[]): Promise<number> {
     : nextStep(result.code, { to: values.to, me: cred.name, storeIfBusy: values["store-if-busy"] === true });
   printSummary(result, json, next);
   return result.ok ? EXIT_OK : EXIT_INPUT;
+}
+
+/** The interrupted store send of this recording to `to` that --resume continues; a clear error when there is none. */
+function pendingFor(dataDir: string, plan: SendPlan, to: string): PendingStoreSend {
+  const pending = loadPendingStoreSend(dataDir, plan.sha256, to);
+  if (pending === undefined)
+    throw new InputError(
+      `Cannot resume sending ${plan.name} to ${to}: no interrupted store-and-forward send of it is recorded in ${dataDir} (only a send being stored on the node resumes; send it again)`,
+      "ERR_NOTHING_TO_RESUME",
+    );
+  if (pending.expiresAt <= Date.now()) {
+    removePendingStoreSend(dataDir, plan.sha256, to);
+    throw new InputError(
+      `Cannot resume sending ${plan.name} to ${to}: its store session's lease ended ${new Date(pending.expiresAt).toISOString()} and the node dropped the partial upload; send it again`,
+      "ERR_RESUME_EXPIRED",
+    );
+  }
+  return pending;
 }
 
 /**

@@ -59,7 +59,8 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
   }
 }
 
-function startResult(plan: SendPlan): SendResult {
+/** A send's result before any step: nothing sent (send --resume starts from it too). */
+export function startResult(plan: SendPlan): SendResult {
   return {
     ok: false,
     message: "",

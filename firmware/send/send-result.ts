@@ -1,4 +1,5 @@
 /** @module What a send is asked to do (SendOptions), what it reports as it goes (SendEvent) and at the end (SendResult). */
+import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { SendPlan } from "./send-plan.ts";
 
@@ -17,6 +18,8 @@ export interface SendOptions {
   /** Replaces the callee's registered address (tests route the direct channel through a proxy). */
   dialOverride?: { host: string; port: number };
   onEvent?: (e: SendEvent) => void;
+  /** A store send's transfer is made: what a later `send --resume` needs (the CLI keeps it in the data dir). */
+  onStoreTransfer?: (t: { session: SessionGrant; transfer: { id: string; size: number } }) => void;
 }
 
 export interface SendResult {
