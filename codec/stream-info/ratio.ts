@@ -19,21 +19,30 @@ export function multiply(a: Ratio, b: Ratio): Ratio | null {
 }
 
 /**
- * The ratio nearest `x` with numerator and denominator at most `max`, by continued fractions (what ffmpeg's
- * av_d2q does for MPEG-1's decimal pel aspect ratios, so both print the same fraction).
+ * The ratio nearest `x` with numerator and denominator at most `max`: continued fractions with the last
+ * semiconvergent, as ffmpeg's av_d2q/av_reduce compute it, so inspect prints the fraction ffprobe prints for
+ * MPEG-1's decimal pel aspect ratios. `x` is taken as 61-bit fixed point, like av_d2q.
  */
 export function nearestRatio(x: number, max: number): Ratio | null {
   if (!(x > 0) || !Number.isFinite(x)) return null;
-  let [h0, h1, k0, k1] = [0, 1, 1, 0];
-  let rest = x;
-  for (let i = 0; i < 32; i++) {
-    const a = Math.floor(rest);
-    const h2 = a * h1 + h0;
-    const k2 = a * k1 + k0;
-    if (h2 > max || k2 > max) break;
-    [h0, h1, k0, k1] = [h1, h2, k1, k2];
-    if (rest - a < 1e-9) break;
-    rest = 1 / (rest - a);
+  const exponent = Math.max(Math.floor(Math.log2(x + 1e-20)), 0);
+  let den = 1n << BigInt(61 - exponent);
+  let num = BigInt(Math.floor(x * Number(den) + 0.5));
+  const m = BigInt(max);
+  let [a0n, a0d, a1n, a1d] = [0n, 1n, 1n, 0n];
+  while (den !== 0n) {
+    let q = num / den;
+    const rest = num - den * q;
+    const a2n = q * a1n + a0n;
+    const a2d = q * a1d + a0d;
+    if (a2n > m || a2d > m) {
+      if (a1n !== 0n) q = (m - a0n) / a1n;
+      if (a1d !== 0n) q = q < (m - a0d) / a1d ? q : (m - a0d) / a1d;
+      if (den * (2n * q * a1d + a0d) > num * a1d) [a1n, a1d] = [q * a1n + a0n, q * a1d + a0d];
+      break;
+    }
+    [a0n, a0d, a1n, a1d] = [a1n, a1d, a2n, a2d];
+    [num, den] = [den, rest];
   }
-  return ratio(h1, k1);
+  return ratio(Number(a1n), Number(a1d));
 }

@@ -139,7 +139,8 @@ function mpeg2SampleAspect(code: number, h: MpegVideoHeaders): Ratio | null {
 function mpeg1SampleAspect(code: number): Ratio | null {
   const pel = MPEG1_PEL_ASPECTS[code];
   if (!pel) return null;
-  return code === ASPECT_SQUARE ? [1, 1] : nearestRatio(1 / pel, MPEG1_SAR_MAX);
+  // ffmpeg keeps the table as 32-bit floats: the same float gives the same fraction.
+  return code === ASPECT_SQUARE ? [1, 1] : nearestRatio(1 / Math.fround(pel), MPEG1_SAR_MAX);
 }
 
 /** Stream properties of H.264 video from its first SPS and VUI. */
