@@ -1,11 +1,11 @@
 /** @module Tests for parseSequenceDisplayExtension(). */
 import { describe, expect, test } from "bun:test";
-import { CodecError } from "../codec-error.ts";
+import { expectCodecError } from "../../test/support/expect-codec-error.ts";
 import { parseSequenceDisplayExtension } from "./sequence-display-extension.ts";
 
 /** 00 00 01 B5, id 2, video_format 1 (PAL), no colour, display 720 x 576. */
 function display(width: number, height: number, marker = 1, colour?: [number, number, number]): Uint8Array {
-  let bits = "0010" + "001" + (colour ? "1" : "0");
+  let bits = `0010001${colour ? "1" : "0"}`;
   if (colour) for (const c of colour) bits += c.toString(2).padStart(8, "0");
   bits += width.toString(2).padStart(14, "0") + String(marker) + height.toString(2).padStart(14, "0");
   while (bits.length % 8) bits += "0";
@@ -39,14 +39,6 @@ describe("parseSequenceDisplayExtension()", () => {
     ["no start code", new Uint8Array([0, 0, 1, 0xb3, 0x20, 0, 0, 0, 0]), "ERR_START_CODE"],
   ];
   for (const [name, bytes, code] of invalid)
-    test(`parseSequenceDisplayExtension() rejects ${name}`, () => {
-      let caught: unknown;
-      try {
-        parseSequenceDisplayExtension(bytes, 0);
-      } catch (e) {
-        caught = e;
-      }
-      expect(caught).toBeInstanceOf(CodecError);
-      expect((caught as CodecError).code).toBe(code);
-    });
+    test(`parseSequenceDisplayExtension() rejects ${name}`, () =>
+      expectCodecError(() => parseSequenceDisplayExtension(bytes, 0), code));
 });

@@ -2,9 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { indexInChunks } from "../../test/support/index-in-chunks.ts";
 import { prng } from "../../test/support/synthetic-container-streams.ts";
-import { RecordingIndexer } from "../container/recording-indexer.ts";
-import type { RecordingIndex } from "../recording-index.ts";
 
 const dir = join(import.meta.dir, "../../testdata/containers");
 const FIXTURES = [
@@ -17,16 +16,8 @@ const FIXTURES = [
   "mp4-h264.mp4",
 ];
 
-function index(file: Uint8Array, nextSize: () => number): RecordingIndex {
-  const indexer = new RecordingIndexer({ details: true, pictureDetails: true });
-  for (let i = 0; i < file.length; ) {
-    const n = Math.max(1, nextSize());
-    indexer.push(file.subarray(i, i + n));
-    i += n;
-  }
-  for (const r of indexer.finish()) indexer.supply(r.offset, file.subarray(r.offset, r.offset + r.length));
-  return indexer.result();
-}
+const index = (file: Uint8Array, nextSize: () => number) =>
+  indexInChunks(file, nextSize, { details: true, pictureDetails: true });
 
 describe("RecordingIndexer details", () => {
   for (const name of FIXTURES) {
