@@ -148,6 +148,7 @@ export async function startControlNode(
       ctx.nonces.prune();
       ctx.limiter.prune();
       for (const id of ctx.sessions.sweep()) log(`session ${id} expired`);
+      relayRoutes.sweep();
     } catch (err) {
       log(`housekeeping failed: ${(err as Error).message}`);
     }

@@ -167,7 +167,8 @@ export interface QueryResponse {
 }
 /** 202 answer to a query with storeIfBusy when the callee is busy: upload to the spool under this session. */
 export interface QueryStoreResponse {
-  code: "callee_busy";
+  /** Why the data goes to the spool: the callee is busy, or (issue 19 item 7) its box is off. */
+  code: "callee_busy" | "callee_not_connected";
   session: SessionGrant;
   callee: { id: string; name: string; publicKey?: string };
 }

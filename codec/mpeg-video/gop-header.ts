@@ -118,3 +118,12 @@ function checkedGopHeader(
 function fail(code: string, why: string, offset: number): CodecError {
   return codecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
 }
+
+/**
+ * A time_code as SMPTE 12M writes it, HH:MM:SS:FF, with ";" before the pictures when drop_frame_flag is set
+ * (ISO/IEC 13818-2 6.3.8: time_code "as in IEC 461"); ffprobe prints the first GOP's this way.
+ */
+export function formatTimeCode(t: TimeCode): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(t.hours)}:${two(t.minutes)}:${two(t.seconds)}${t.dropFrame ? ";" : ":"}${two(t.pictures)}`;
+}

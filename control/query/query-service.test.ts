@@ -108,6 +108,29 @@ describe("QueryService.query() check order", () => {
     expect(await outcome()).toBe("409 callee_not_connected");
   });
 
+  const offline: [string, () => void][] = [
+    ["no fresh keepalive", () => keepalives.record(callee, "198.51.100.10", 40000, 25, Date.now() - 76_000)],
+    ["a failed TCP probe", () => (probe = false)],
+    ["no answer to the status trigger", () => triggers.answers.set(`${callee}:status`, null)],
+  ];
+  for (const [what, makeOffline] of offline) {
+    test(`${what} with storeIfBusy issues a store session (callee_not_connected)`, async () => {
+      ready();
+      makeOffline();
+      const r = await svc.query(caller, "callee", true);
+      expect(r.status).toBe(202);
+      expect(r.body).toMatchObject({ code: "callee_not_connected", callee: { id: callee, name: "callee" } });
+      expect(r.body.session.mode).toBe("store");
+      // The callee's address never reaches the caller of a store session.
+      expect(JSON.stringify(r.body)).not.toContain("192.0.2.10");
+    });
+  }
+
+  test("never registered stays callee_not_found, even with storeIfBusy", async () => {
+    allow.edit(callee, { create: ["caller"] });
+    expect(await outcome("callee", true)).toBe("404 callee_not_found");
+  });
+
   test("busy is callee_busy, or a store session with storeIfBusy", async () => {
     ready();
     triggers.answers.set(`${callee}:status`, "busy");

@@ -113,31 +113,25 @@ export class QueryService {
       throw new ApiError(404, "callee_not_found", `Callee '${callee.name}' has not registered an address`);
 
     // 3. Connected: a fresh keepalive, optionally a TCP connect (seed A S1901-S1902).
-    const notConnected = new ApiError(
-      409,
-      "callee_not_connected",
-      `Callee '${callee.name}' is not connected`,
-    );
-    if (!this.d.keepalives.isConnected(callee.id)) throw notConnected;
-    if (this.d.tcpProbe && !(await this.d.tcpProbe(reg.address, reg.port))) throw notConnected;
+    const connected =
+      this.d.keepalives.isConnected(callee.id) &&
+      (!this.d.tcpProbe || (await this.d.tcpProbe(reg.address, reg.port)));
 
     // 4. STATUS through the trigger path (seed A S1606-S1608, FIG. 17); no answer in time = not connected.
-    const status = await this.d.triggers.trigger(
-      callee.id,
-      "status",
-      {},
-      { deadlineMs: this.d.triggerDeadlineMs },
-    );
-    if (status === null) throw notConnected;
+    const status = connected
+      ? await this.d.triggers.trigger(callee.id, "status", {}, { deadlineMs: this.d.triggerDeadlineMs })
+      : null;
+    // Issue 19 item 7: a caller that asked to store gets the spool for a callee whose box is off too (the
+    // callee's daemon fetches the store grant and picks the data up when it comes back), as for a busy one.
+    if (status === null) {
+      if (!storeIfBusy)
+        throw new ApiError(409, "callee_not_connected", `Callee '${callee.name}' is not connected`);
+      return this.#storeSession(caller.id, callee, "callee_not_connected");
+    }
     if (status.answer !== "acceptable") {
       if (!storeIfBusy) throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy`);
       // Seed A S2611-S2617: the caller asked in advance to store when busy; the spool takes the data.
-      const grant = this.d.sessions.issue(caller.id, callee.id, "store", this.d.storeDeliverWithinSec);
-      this.d.log(`query: store session ${grant.id} ${caller.id} -> ${callee.id}`);
-      return {
-        status: 202,
-        body: { code: "callee_busy", session: grant, callee: this.#storeCallee(callee) },
-      };
+      return this.#storeSession(caller.id, callee, "callee_busy");
     }
 
     // Seed A S1207-S1210 / seed B FIG. 4A-4B: issue, answer the caller, then tell the callee to fetch its copy.
@@ -149,5 +143,16 @@ export class QueryService {
         this.d.log(`contact trigger for ${grant.id} failed: ${(err as Error).message}`),
       );
     return { status: 200, body: { session: grant, callee: this.peerInfo(callee.id) } };
+  }
+
+  /** A store-mode grant: the caller uploads to the spool, the callee picks it up when it can. */
+  #storeSession(
+    callerId: string,
+    callee: { id: string; name: string },
+    code: QueryStoreResponse["code"],
+  ): QueryOutcome {
+    const grant = this.d.sessions.issue(callerId, callee.id, "store", this.d.storeDeliverWithinSec);
+    this.d.log(`query: store session ${grant.id} ${callerId} -> ${callee.id} (${code})`);
+    return { status: 202, body: { code, session: grant, callee: this.#storeCallee(callee) } };
   }
 }

@@ -25,6 +25,7 @@ import { describeLoadStatus, LoadMonitor } from "../load/load-monitor.ts";
 import { ProcLoadSource } from "../load/load-source.ts";
 import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { BusySwitch } from "../recorder/busy-switch.ts";
+import { formatDaemonLine } from "../recorder/daemon-log.ts";
 import { RecorderDaemon } from "../recorder/recorder-daemon.ts";
 import { describeRecorderLoad, RecorderLoad } from "../recorder/recorder-load.ts";
 import { daemonAlive, type RecorderStatus, readStatus } from "../recorder/recorder-status-file.ts";
@@ -253,14 +254,10 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
   early = undefined;
   // After start-up, so the threads Bun started for the daemon's work are there to be lowered too.
   const { problems, ...priority } = lowerProcessPriority(config.priority);
-  const fields = Object.entries(priority).map(([k, v]) => `${k}=${v}`);
-  process.stdout.write(`${new Date().toISOString()} recorder priority ${fields.join(" ")}\n`);
-  for (const p of problems)
-    process.stdout.write(
-      `${new Date().toISOString()} recorder priority-failed message=${JSON.stringify(p)}\n`,
-    );
+  process.stdout.write(`${formatDaemonLine("priority", priority)}\n`);
+  for (const p of problems) process.stdout.write(`${formatDaemonLine("priority-failed", { message: p })}\n`);
   const signal = await life.stopped;
-  process.stdout.write(`${new Date().toISOString()} recorder stopping signal=${signal}\n`);
+  process.stdout.write(`${formatDaemonLine("stopping", { signal })}\n`);
   await daemon.close();
   return EXIT_OK;
 }

@@ -33,7 +33,7 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
   const ctx = await openSend(o, answer, result);
   try {
     if (answer.status === 202) {
-      await sendStore(ctx);
+      await sendStore(ctx, answer.code === "callee_not_connected" ? "off" : "busy");
       // The accounting log gets this session's end like any other; the node keeps a store session's grant
       // (the callee's key for the pickup) until the spool's TTL, and the callee keeps it past the end trigger.
       ctx.lease.stop();
@@ -57,7 +57,8 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
   }
 }
 
-function startResult(plan: SendPlan): SendResult {
+/** A send's result before any step: nothing sent (send --resume starts from it too). */
+export function startResult(plan: SendPlan): SendResult {
   return {
     ok: false,
     message: "",
@@ -94,7 +95,10 @@ async function queryWithStore(o: SendOptions): Promise<QueryAnswer> {
   try {
     return await o.client.query(o.to);
   } catch (err) {
-    if (err instanceof ControlApiError && err.code === "callee_busy" && typeof o.storeIfBusy === "function") {
+    // Busy or off (issue 19 item 7): either way the node can keep it until the callee picks it up.
+    const storable =
+      err instanceof ControlApiError && (err.code === "callee_busy" || err.code === "callee_not_connected");
+    if (storable && typeof o.storeIfBusy === "function") {
       if (await o.storeIfBusy()) return o.client.query(o.to, { storeIfBusy: true });
     }
     throw err;

@@ -27,15 +27,16 @@ export async function sendByRoute(ctx: SendContext): Promise<void> {
   return sendSplit(ctx);
 }
 
-/** The callee is busy and the store was accepted: the whole recording, sealed, into the node's spool. */
-export async function sendStore(ctx: SendContext): Promise<void> {
+/** The callee is busy or off and the store was accepted: the whole recording, sealed, into the node's spool. */
+export async function sendStore(ctx: SendContext, calleeIs: "busy" | "off" = "busy"): Promise<void> {
   const { result, callee } = ctx;
   result.mode = "store";
-  ctx.log(`${callee.name} is busy; storing the recording on the node for later pickup (encrypted)`);
+  ctx.log(`${callee.name} is ${calleeIs}; storing the recording on the node for later pickup (encrypted)`);
   const transfer = await createTransfer(ctx, specOf(ctx, "whole"), "store");
+  ctx.options.onStoreTransfer?.({ session: ctx.session, transfer });
   await uploadWhole(ctx, transfer);
   result.ok = true;
-  result.message = `stored on the node for ${callee.name}; it will be picked up when its load allows`;
+  result.message = `stored on the node for ${callee.name}; it will be picked up when ${calleeIs === "off" ? "its recorder is back on" : "its load allows"}`;
 }
 
 /** The whole recording sealed through the node (stream 3); the OFFER, if there is a channel, names the transfer. */
