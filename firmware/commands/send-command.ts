@@ -31,6 +31,9 @@ Sends a recording to the recorder named NAME, routed by its attributes (seed A):
               in pattern protection (the default) the start of every P/B slice of the direct part is
               encrypted too, so an eavesdropper on the direct path decodes nothing usable. MPEG-1/2 only:
               H.264 and MP4 video goes in seed mode, and the summary says so ('pvrlink help security').
+With a size rule (--sealed-below BYTES, or sealedBelowBytes in the config; seed A variation 10) a recording
+that is not secret and smaller than BYTES goes whole, sealed, through the node (route "small"); the node's own
+size threshold still applies. The summary and --json say which rule chose the route: secret, size or type.
 ID is a library recording (its attributes come from the library); FILE is any file (its type is detected,
 --secret marks it secret). When the direct connection cannot be made, everything goes through the node,
 still encrypted end to end, and the summary says so. The receiver merges byte-exact, checks the SHA-256 and
@@ -44,6 +47,7 @@ Options:
   --store-if-busy    store on the node when NAME is busy
   --secret           treat FILE as secret (library recordings carry their own attribute)
   --protection M     seed or pattern for video, over the library's attribute (default: pattern)
+  --sealed-below N   size rule: a non-secret recording under N bytes goes sealed through the node
   --direct HOST:PORT dial NAME's direct channel at HOST:PORT instead of its registered address
   --json             JSON lines: progress, log events, and the summary last
   --quiet            only the summary
@@ -119,6 +123,7 @@ async function send(args: string[]): Promise<number> {
   const plan = await planSend(input, path, {
     ...known,
     ...(protection !== undefined ? { protection } : {}),
+    sealedBelowBytes: config.sealedBelowBytes,
   });
 
   const json = values.json === true;
@@ -270,6 +275,8 @@ async function locate(
 }
 
 function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {
+  if (p.route === "small")
+    return `${p.name}: ${p.recordingType}, ${formatBytes(p.size)}, below the size rule: all of it sealed through the node`;
   if (p.route === "secret")
     return `${p.name}: secret ${p.recordingType}, ${formatBytes(p.size)}: all of it sealed through the node`;
   if (p.route === "data") return `${p.name}: data, ${formatBytes(p.size)}: directly (clear, authenticated)`;
@@ -304,7 +311,7 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
   ];
   if (r.mode !== "none") {
     lines.push(
-      `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
+      `  route ${r.route} (chosen by the ${r.rule} rule)${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
       // Nothing direct (stored, secret, fallback) is said as such, not as "direct: 0 B".
       r.bytesDirect > 0
         ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated)`

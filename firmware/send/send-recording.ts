@@ -65,6 +65,7 @@ function startResult(plan: SendPlan): SendResult {
     message: "",
     mode: "none",
     route: plan.route,
+    rule: plan.rule,
     fallback: false,
     bytesDirect: 0,
     bytesRelay: 0,

@@ -26,6 +26,8 @@ export interface SendResult {
   message: string;
   mode: "live" | "store" | "none";
   route: SendPlan["route"];
+  /** Which rule chose the route: "secret", "size" (the recorder's sealedBelowBytes) or "type". */
+  rule: SendPlan["rule"];
   /** The direct connection could not be made and the direct part went through the relay too. */
   fallback: boolean;
   fallbackReason?: string;
