@@ -12,6 +12,7 @@ import { RateLimiter } from "./http/rate-limiter.ts";
 import { STATUS_SESSION_TTL_MS, StatusSessions } from "./http/status-sessions.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import { SessionRevocation } from "./query/session-revocation.ts";
+import { StoreOfferPolicy } from "./query/store-offer.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
 import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
@@ -86,6 +87,12 @@ export function createControlContext(o: {
       ? publicOnly(tcpConnectProbe(config.tcpProbeTimeoutMs), config.allowPrivateAddresses)
       : null,
     storeDeliverWithinSec: config.relayTtlSec,
+    storeOffer: new StoreOfferPolicy(db, o.spoolDir, {
+      thresholdBytes: config.relayThresholdBytes,
+      quotaBytes: config.relayQuotaBytes,
+      capBytes: config.spoolCapBytes,
+      reserveBytes: config.spoolReserveBytes,
+    }),
     log,
   });
   return {

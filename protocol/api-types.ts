@@ -131,7 +131,14 @@ export interface GroupResponse {
 export interface QueryRequest {
   callee: string;
   storeIfBusy?: boolean;
+  /** Bytes the caller means to send: the node's store offer checks them (seed A S2611, S2202). */
+  size?: number;
 }
+
+/** The `store` field of a 409 callee_busy: the node's offer to store, or why it cannot (seed A S2611). */
+export type StoreOfferAnswer =
+  | { offered: true; quotaLeft?: number; threshold?: number }
+  | { offered: false; reason: string; message: string };
 
 /** The session material a peer receives once (seed A FIG. 5 (d)/(e), seed B FIG. 4A/4B). */
 export interface SessionGrant {

@@ -38,6 +38,8 @@ export class ControlApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The error body's other fields (e.g. `store` on callee_busy, `received` on offset_mismatch). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = "ControlApiError";
@@ -49,11 +51,8 @@ async function failure(res: Response): Promise<ControlApiError> {
   try {
     const body = JSON.parse(text) as ApiErrorBody;
     if (typeof body?.error?.code === "string") {
-      return new ControlApiError(
-        res.status,
-        body.error.code,
-        `${res.status} ${body.error.code}: ${body.error.message}`,
-      );
+      const { code, message, ...details } = body.error as Record<string, unknown>;
+      return new ControlApiError(res.status, String(code), `${res.status} ${code}: ${message}`, details);
     }
   } catch {
     // not our error shape: fall through
@@ -186,9 +185,13 @@ export class ControlClient {
   /** QUERY: 200 gives a live session and the callee's address; 202 (storeIfBusy, callee busy) a store session. */
   async query(
     callee: string,
-    opts: { storeIfBusy?: boolean } = {},
+    opts: { storeIfBusy?: boolean; size?: number } = {},
   ): Promise<({ status: 200 } & QueryResponse) | ({ status: 202 } & QueryStoreResponse)> {
-    const body = opts.storeIfBusy === undefined ? { callee } : { callee, storeIfBusy: opts.storeIfBusy };
+    const body = {
+      callee,
+      ...(opts.storeIfBusy === undefined ? {} : { storeIfBusy: opts.storeIfBusy }),
+      ...(opts.size === undefined ? {} : { size: opts.size }),
+    };
     const res = await this.raw("POST", "/v1/query", JSON.stringify(body));
     if (res.status === 200) return { status: 200, ...((await res.json()) as QueryResponse) };
     if (res.status === 202) return { status: 202, ...((await res.json()) as QueryStoreResponse) };

@@ -6,6 +6,7 @@ import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 import type { KeepaliveTable } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
+import type { StoreOfferPolicy } from "./store-offer.ts";
 import type { TriggerPort } from "./trigger-port.ts";
 
 export interface QueryDeps {
@@ -19,7 +20,15 @@ export interface QueryDeps {
   tcpProbe: ((address: string, port: number) => Promise<boolean>) | null;
   /** How long a store-mode grant waits for the busy callee (the spool's expiry). */
   storeDeliverWithinSec: number;
+  /** Whether a busy callee's data may be stored (seed A S2611); without it the node always offers. */
+  storeOffer?: StoreOfferPolicy | null;
   log: (msg: string) => void;
+}
+
+/** What the caller asks beside the callee's name: store if busy, and the size it means to send (for the offer). */
+export interface QueryAsk {
+  storeIfBusy: boolean;
+  size?: number | undefined;
 }
 
 export type QueryOutcome = { status: 200; body: QueryResponse } | { status: 202; body: QueryStoreResponse };
@@ -64,7 +73,7 @@ export class QueryService {
    * until permission is established, every answer is the same, so the response says nothing about
    * existence, registration or presence. Only a permitted caller can tell the later refusals apart.
    */
-  async query(callerId: string, calleeName: string, storeIfBusy: boolean): Promise<QueryOutcome> {
+  async query(callerId: string, calleeName: string, ask: QueryAsk): Promise<QueryOutcome> {
     const caller = this.d.devices.byId(callerId);
     if (!caller) throw new ApiError(401, "unknown_device", "Unknown device");
     const callee = this.d.devices.byName(calleeName);
@@ -107,8 +116,15 @@ export class QueryService {
     );
     if (status === null) throw notConnected;
     if (status.answer !== "acceptable") {
-      if (!storeIfBusy) throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy`);
-      // Seed A S2611-S2617: the caller asked in advance to store when busy; the spool takes the data.
+      // Seed A S2611: the busy answer carries the node's store offer, or why it cannot store (quota, threshold).
+      const store = this.d.storeOffer?.offer(caller.id, ask.size) ?? { offered: true };
+      if (!ask.storeIfBusy || !store.offered) {
+        const why = store.offered ? "" : `; ${store.message}`;
+        throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy${why}`, {
+          details: { store },
+        });
+      }
+      // Seed A S2613-S2617: the caller accepted the offer; the spool takes the data.
       const grant = this.d.sessions.issue(caller.id, callee.id, "store", this.d.storeDeliverWithinSec);
       this.d.log(`query: store session ${grant.id} ${caller.id} -> ${callee.id}`);
       return {

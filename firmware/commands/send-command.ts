@@ -39,8 +39,9 @@ ID is a library recording (its attributes come from the library); FILE is any fi
 still encrypted end to end, and the summary says so. The receiver merges byte-exact, checks the SHA-256 and
 files the recording; send exits 0 only on its verified receipt.
 
-When NAME is busy the node can store the recording for later pickup: --store-if-busy accepts that, and on a
-terminal you are asked. The lease is extended at 70% of the permitted time while the transfer runs.
+When NAME is busy the node offers to store the recording for later pickup, if its size threshold and your
+quota on it allow (the query tells it the size): --store-if-busy accepts that offer, and on a terminal you are
+asked; when the node cannot store it, the summary says why (transfer_too_large, quota_exceeded, spool_full). The lease is extended at 70% of the permitted time while the transfer runs.
 
 Options:
   --to NAME          the receiving recorder's device name (required)
@@ -196,7 +197,12 @@ async function send(args: string[]): Promise<number> {
   );
   const next = result.ok
     ? undefined
-    : nextStep(result.code, { to: values.to, me: cred.name, storeIfBusy: values["store-if-busy"] === true });
+    : nextStep(result.code, {
+        to: values.to,
+        me: cred.name,
+        storeIfBusy: values["store-if-busy"] === true,
+        storeOffered: result.store?.offered !== false,
+      });
   printSummary(result, json, next);
   return result.ok ? EXIT_OK : EXIT_INPUT;
 }
@@ -207,7 +213,7 @@ async function send(args: string[]): Promise<number> {
  */
 export function nextStep(
   code: string | undefined,
-  o: { to: string; me: string; storeIfBusy: boolean },
+  o: { to: string; me: string; storeIfBusy: boolean; storeOffered?: boolean },
 ): string | undefined {
   switch (code) {
     case "permission_denied":
@@ -217,7 +223,7 @@ export function nextStep(
     case "callee_not_connected":
       return `${o.to}'s recorder is off or offline: send again once it is on ('pvrlink recorder status' on that box shows its node connection)`;
     case "callee_busy":
-      return o.storeIfBusy
+      return o.storeIfBusy || o.storeOffered === false
         ? `${o.to} is busy: send again later`
         : `${o.to} is busy: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} picks it up`;
     case "session_ended":

@@ -1,4 +1,5 @@
 /** @module What a send is asked to do (SendOptions), what it reports as it goes (SendEvent) and at the end (SendResult). */
+import type { StoreOfferAnswer } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { SendPlan } from "./send-plan.ts";
 
@@ -47,4 +48,6 @@ export interface SendResult {
   extensions: number;
   forcedEnd: boolean;
   transfers: string[];
+  /** On callee_busy: the node's store offer, or why it cannot store (seed A S2611). */
+  store?: StoreOfferAnswer;
 }
