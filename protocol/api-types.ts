@@ -154,6 +154,11 @@ export interface SessionGrant {
   /** Unix ms after which the password is no longer valid for a first connection. */
   connectBy: number;
   mode: SessionMode;
+  /**
+   * Seed A variation 9: the callee's own one-time password (16 CSPRNG bytes base64url), independent of
+   * `password`. The callee presents it in ACCEPTED; the caller verifies it before sending any data.
+   */
+  calleePassword?: string;
 }
 
 export interface QueryResponse {

@@ -130,6 +130,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE enrollment_tokens ADD COLUMN name_attempts INTEGER NOT NULL DEFAULT 0;
   `,
+  // Issue 17 item 4 (seed A variation 9): the callee's own one-time password, which the caller verifies.
+  `
+  ALTER TABLE pending_grants ADD COLUMN callee_password TEXT;
+  `,
 ];
 
 const COMPONENT = "control";

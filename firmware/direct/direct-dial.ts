@@ -1,5 +1,6 @@
 /** @module The caller's side of the direct channel: connect, send the sealed REQUEST, verify the callee. */
 import { connect, type Socket } from "node:net";
+import { tagsEqual } from "../../crypto/hmac.ts";
 import { fromBase64url, randomBytes, randomToken } from "../../crypto/random-token.ts";
 import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
@@ -13,6 +14,11 @@ export interface DialOptions {
   sessionId: string;
   password: string;
   key: Uint8Array | string;
+  /**
+   * The callee's one-time password from the query answer (seed A variation 9): when given, ACCEPTED must carry
+   * it, or the caller refuses the callee (ERR_DIRECT_CALLEE_UNVERIFIED) before sending anything.
+   */
+  calleePassword?: string | undefined;
   /** This device's id (the REQUEST identifier). */
   callerId: string;
   /** The callee's device id, kept as conn.peerId. */
@@ -24,6 +30,12 @@ export interface DialOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** Constant time in the expected password's length; a missing one never matches. */
+function passwordsEqual(got: string | undefined, want: string): boolean {
+  const enc = new TextEncoder();
+  return got !== undefined && tagsEqual(enc.encode(got), enc.encode(want));
+}
 
 function openSocket(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -85,6 +97,14 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
       const err = new DirectChannelError(
         "ERR_DIRECT_PEER_UNVERIFIED",
         "Callee did not prove the session key",
+      );
+      conn.fail(err);
+      throw err;
+    }
+    if (o.calleePassword !== undefined && !passwordsEqual(answer.password, o.calleePassword)) {
+      const err = new DirectChannelError(
+        "ERR_DIRECT_CALLEE_UNVERIFIED",
+        "Callee did not prove its one-time password",
       );
       conn.fail(err);
       throw err;

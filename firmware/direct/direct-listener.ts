@@ -209,6 +209,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
         nonce: first.nonce,
         calleeNonce: randomToken(16),
         expiresAt: ticket.expiresAt,
+        ...(ticket.calleePassword !== undefined ? { password: ticket.calleePassword } : {}),
       });
     } catch {
       return;

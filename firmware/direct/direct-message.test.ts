@@ -8,6 +8,7 @@ const sha = "a".repeat(64);
 const roundTrip: WireMessage[] = [
   { type: "request", id: "dev_abcdefgh", password: "pw-_1", nonce: "n0nce" },
   { type: "accepted", nonce: "n0nce", calleeNonce: "other", expiresAt: 1_800_000_000_000 },
+  { type: "accepted", nonce: "n0nce", calleeNonce: "other", expiresAt: 1, password: "callee-pw_1" },
   { type: "denied", code: "password_used" },
   { type: "offer", kind: "direct-part", size: 123, name: "番組 2026-11-22.ts", meta: { container: "ts" } },
   { type: "offer", kind: "recording", size: 0, name: "" },
@@ -38,6 +39,14 @@ describe("encodeMessage() / decodeMessage()", () => {
     ["an offer with a negative size", enc(TYPE_OFFER, '{"kind":"x","size":-1,"name":""}')],
     ["an offer with a fractional size", enc(TYPE_OFFER, '{"kind":"x","size":1.5,"name":""}')],
     ["a request without password", enc(0x01, '{"id":"dev_x","nonce":"n"}')],
+    [
+      "an accepted with a password of spaces",
+      enc(0x02, '{"nonce":"n","calleeNonce":"c","expiresAt":1,"password":"  "}'),
+    ],
+    [
+      "an accepted with a numeric password",
+      enc(0x02, '{"nonce":"n","calleeNonce":"c","expiresAt":1,"password":7}'),
+    ],
     ["a request with a password of spaces", enc(0x01, '{"id":"dev_x","password":"a b","nonce":"n"}')],
     ["an end with an uppercase sha256", enc(0x12, `{"sha256":"${"A".repeat(64)}"}`)],
     ["a denied code with a newline", enc(0x03, '{"code":"a\\nb"}')],

@@ -43,6 +43,8 @@ export interface AcceptedMessage {
   calleeNonce: string;
   /** Session end, unix ms; the callee closes the channel then unless the session is extended. */
   expiresAt: number;
+  /** The callee's one-time password (seed A variation 9), which the caller checks before sending data. */
+  password?: string;
 }
 export interface DeniedMessage {
   type: "denied";
@@ -159,6 +161,7 @@ export function decodeMessage(p: Uint8Array): WireMessage {
         nonce: str(o, "nonce", TOKEN),
         calleeNonce: str(o, "calleeNonce", TOKEN),
         expiresAt: o.expiresAt,
+        ...(o.password !== undefined ? { password: str(o, "password", TOKEN) } : {}),
       };
     case TYPE_DENIED:
       return { type: "denied", code: str(o, "code", CODE) };

@@ -188,6 +188,7 @@ async function connectDirect(ctx: SendContext, callee: PeerInfo): Promise<void> 
         port: target.port,
         sessionId: session.id,
         password: session.password,
+        calleePassword: session.calleePassword,
         key: session.key,
         callerId: o.deviceId,
         calleeId: callee.id,
@@ -197,6 +198,14 @@ async function connectDirect(ctx: SendContext, callee: PeerInfo): Promise<void> 
     } catch (err) {
       if (err instanceof DirectChannelError && err.code === "ERR_DIRECT_DENIED") {
         throw new SendFailure(`direct_${err.reason ?? "denied"}`, `${callee.name} denied the connection`);
+      }
+      // Seed A variation 9: whoever answered at the callee's address could not prove the callee's password.
+      // Nothing was sent to it; the send stops rather than trust that address (or the relay) for this session.
+      if (err instanceof DirectChannelError && err.code === "ERR_DIRECT_CALLEE_UNVERIFIED") {
+        throw new SendFailure(
+          "callee_unverified",
+          `the recorder at ${callee.name}'s address could not prove ${callee.name}'s one-time password`,
+        );
       }
       result.fallback = true;
       result.fallbackReason = (err as Error).message;
