@@ -10,6 +10,7 @@ import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json
 import { publicOnly } from "./http/public-address.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
 import { STATUS_SESSION_TTL_MS, StatusSessions } from "./http/status-sessions.ts";
+import { hostResolver, ownAddresses } from "./query/host-resolution.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import { SessionRevocation } from "./query/session-revocation.ts";
 import { StoreOfferPolicy } from "./query/store-offer.ts";
@@ -87,6 +88,11 @@ export function createControlContext(o: {
       ? publicOnly(tcpConnectProbe(config.tcpProbeTimeoutMs), config.allowPrivateAddresses)
       : null,
     storeDeliverWithinSec: config.relayTtlSec,
+    hostResolution: {
+      resolve: hostResolver(config.dnsServer),
+      allowPrivate: config.allowPrivateAddresses,
+      own: ownAddresses,
+    },
     storeOffer: new StoreOfferPolicy(db, o.spoolDir, {
       thresholdBytes: config.relayThresholdBytes,
       quotaBytes: config.relayQuotaBytes,

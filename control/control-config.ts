@@ -61,6 +61,11 @@ export interface ControlConfig {
    * test deployment turns it on.
    */
   allowPrivateAddresses: boolean;
+  /**
+   * DNS server ("IP" or "IP:PORT") for callees registered by host name (seed A variation 3); null: the system
+   * resolver (getaddrinfo).
+   */
+  dnsServer: string | null;
 }
 
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
@@ -94,6 +99,7 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   spoolReserveBytes: 256 * 1024 ** 2,
   spoolDir: null,
   allowPrivateAddresses: false,
+  dnsServer: null,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -115,7 +121,8 @@ export function checkConfig(raw: unknown, where: string): Partial<ControlConfig>
   for (const [k, v] of Object.entries(raw)) {
     if (!(k in DEFAULT_CONFIG)) throw new InputError(`${where}: unknown option '${k}'`, "ERR_CONFIG");
     const def = DEFAULT_CONFIG[k as keyof ControlConfig];
-    const nullable = k === "adminToken" || k === "publicHttp" || k === "publicUdp" || k === "spoolDir";
+    const nullable =
+      k === "adminToken" || k === "publicHttp" || k === "publicUdp" || k === "spoolDir" || k === "dnsServer";
     const ok =
       (nullable && (v === null || typeof v === "string")) ||
       (typeof def === "number" && typeof v === "number" && Number.isFinite(v) && v >= 0) ||

@@ -60,6 +60,11 @@ export interface PeerInfo {
   port: number | null;
   /** The NAT mapping the node saw in the peer's latest keepalive, if any (useful for hole punching). */
   mapped?: { address: string; port: number };
+  /**
+   * The host name the peer registered (seed A variation 3). In a query answer `address` is then what the node
+   * resolved it to just now; elsewhere (a pending grant's caller) `address` is null.
+   */
+  host?: string;
 }
 
 export type AllowPolicy = "node" | "device";

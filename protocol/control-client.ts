@@ -1,4 +1,5 @@
 /** @module A typed client for every control-node HTTP route: signs each request with the device's HTTP subkey; the firmware and the tests use it. */
+import { isIP } from "node:net";
 import {
   type AccountingEntry,
   type AdminDevice,
@@ -150,8 +151,10 @@ export class ControlClient {
     return json<T>(await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body)));
   }
 
+  /** address: an IP address, or a DNS host name (seed A variation 3), which is sent as `host`. */
   register(address: string, port: number): Promise<RegistrationResponse> {
-    return this.#call("PUT", "/v1/registration", { address, port });
+    const body = isIP(address) === 0 ? { host: address, port } : { address, port };
+    return this.#call("PUT", "/v1/registration", body);
   }
   registration(): Promise<RegistrationResponse> {
     return this.#call("GET", "/v1/registration");

@@ -1,11 +1,12 @@
 /** @module QUERY (seed A FIG. 12 S1201-S1211 with FIG. 16 S1606-S1608; seed B FIG. 3 -> FIG. 4A/4B): the ordered checks that gate an address, then the session. */
-import { connect } from "node:net";
+import { connect, isIP } from "node:net";
 import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 import type { KeepaliveTable } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
+import { type ResolveOptions, resolveCalleeHost } from "./host-resolution.ts";
 import type { StoreOfferPolicy } from "./store-offer.ts";
 import type { TriggerPort } from "./trigger-port.ts";
 
@@ -22,6 +23,8 @@ export interface QueryDeps {
   storeDeliverWithinSec: number;
   /** Whether a busy callee's data may be stored (seed A S2611); without it the node always offers. */
   storeOffer?: StoreOfferPolicy | null;
+  /** Resolution of a callee registered by host name (seed A variation 3); without it such a callee is not connected. */
+  hostResolution?: ResolveOptions | null;
   log: (msg: string) => void;
 }
 
@@ -57,13 +60,16 @@ export class QueryService {
     const dev = this.d.devices.byId(deviceId);
     const reg = this.d.devices.registration(deviceId);
     const ka = this.d.keepalives.get(deviceId);
+    // A registration by host name is resolved only for a permitted caller's query answer (query() below).
+    const byName = reg !== null && isIP(reg.address) === 0;
     const info: PeerInfo = {
       id: deviceId,
       name: dev?.name ?? "(deleted)",
-      address: reg?.address ?? null,
+      address: byName ? null : (reg?.address ?? null),
       port: reg?.port ?? null,
     };
     if (ka) info.mapped = { address: ka.address, port: ka.port };
+    if (byName) info.host = reg.address;
     return info;
   }
 
@@ -105,7 +111,15 @@ export class QueryService {
       `Callee '${callee.name}' is not connected`,
     );
     if (!this.d.keepalives.isConnected(callee.id)) throw notConnected;
-    if (this.d.tcpProbe && !(await this.d.tcpProbe(reg.address, reg.port))) throw notConnected;
+    // Seed A variation 3: a host name is resolved now, for this permitted caller; a name that does not resolve,
+    // or resolves only to addresses the node must not hand out or connect to (SSRF), is not connected.
+    let address = reg.address;
+    if (isIP(address) === 0) {
+      const resolved = this.d.hostResolution ? await resolveCalleeHost(address, this.d.hostResolution) : null;
+      if (resolved === null) throw notConnected;
+      address = resolved;
+    }
+    if (this.d.tcpProbe && !(await this.d.tcpProbe(address, reg.port))) throw notConnected;
 
     // 4. STATUS through the trigger path (seed A S1606-S1608, FIG. 17); no answer in time = not connected.
     const status = await this.d.triggers.trigger(
@@ -141,6 +155,6 @@ export class QueryService {
       .catch((err: unknown) =>
         this.d.log(`contact trigger for ${grant.id} failed: ${(err as Error).message}`),
       );
-    return { status: 200, body: { session: grant, callee: this.peerInfo(callee.id) } };
+    return { status: 200, body: { session: grant, callee: { ...this.peerInfo(callee.id), address } } };
   }
 }
