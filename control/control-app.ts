@@ -10,6 +10,7 @@ import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json
 import { publicOnly } from "./http/public-address.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
 import { STATUS_SESSION_TTL_MS, StatusSessions } from "./http/status-sessions.ts";
+import { DeviceListRequests } from "./query/device-list-requests.ts";
 import { hostResolver, ownAddresses } from "./query/host-resolution.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import { SessionRevocation } from "./query/session-revocation.ts";
@@ -17,6 +18,7 @@ import { StoreOfferPolicy } from "./query/store-offer.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
 import { adminTokenMatches, createAdminRoutes, listDevices, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
+import { createPermissionListRoutes } from "./routes/permission-list-routes.ts";
 import { createSessionRoutes } from "./routes/session-routes.ts";
 import { renderStatusPage } from "./routes/status-page.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
@@ -37,6 +39,8 @@ export interface ControlContext {
   nonces: NonceStore;
   limiter: RateLimiter;
   query: QueryService;
+  /** Policy "list": the device-sent lists queries wait for (seed B embodiment 1). */
+  lists: DeviceListRequests;
   triggers: TriggerPort;
   revocation: SessionRevocation;
   adminToken: string;
@@ -76,6 +80,7 @@ export function createControlContext(o: {
       return this.target.trigger(id, kind, ref, opts);
     },
   };
+  const lists = new DeviceListRequests(triggers);
   const query = new QueryService({
     devices,
     allow,
@@ -88,6 +93,7 @@ export function createControlContext(o: {
       ? publicOnly(tcpConnectProbe(config.tcpProbeTimeoutMs), config.allowPrivateAddresses)
       : null,
     storeDeliverWithinSec: config.relayTtlSec,
+    lists,
     hostResolution: {
       resolve: hostResolver(config.dnsServer),
       allowPrivate: config.allowPrivateAddresses,
@@ -111,6 +117,7 @@ export function createControlContext(o: {
     nonces: new NonceStore(db, 60_000),
     limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
     query,
+    lists,
     triggers,
     revocation: new SessionRevocation({
       sessions,
@@ -206,6 +213,7 @@ export function createControlApp(
       log: ctx.log,
     }),
   );
+  app.route("/v1", createPermissionListRoutes({ lists: ctx.lists, maxListEntries: config.maxListEntries }));
   if (relayRoutes) app.route("/v1", relayRoutes);
 
   app.route(

@@ -45,6 +45,8 @@ export type ErrorCode =
   | "insufficient_storage"
   // Issue 21 item 9: a registration of a loopback, private, link-local or special-purpose address.
   | "address_not_public"
+  // Issue 17 item 2: a device's list for a query that is not (or no longer) waiting for it.
+  | "list_request_not_found"
   // Relay routes (control/relay) may add their own codes; clients treat any string as a code.
   | (string & {});
 
@@ -67,7 +69,11 @@ export interface PeerInfo {
   host?: string;
 }
 
-export type AllowPolicy = "node" | "device";
+/**
+ * node: the node holds the list and judges (seed A); device: the device judges each caller (seed B embodiment 2);
+ * list: the device sends its list for each query and the node judges that query by it (seed B embodiment 1).
+ */
+export type AllowPolicy = "node" | "device" | "list";
 export type SessionMode = "live" | "store";
 export type SessionState = "active" | "ended";
 

@@ -167,6 +167,14 @@ export class ControlClient {
   updateAllowList(u: AllowListUpdate): Promise<AllowListResponse> {
     return this.#call("PUT", "/v1/allow-list", u);
   }
+  /** Policy "list" (seed B embodiment 1): this device's list for the query whose `list` trigger carried `request`. */
+  async sendPermissionList(
+    request: string,
+    list: { entries: string[]; groups: Record<string, string[]> },
+  ): Promise<void> {
+    const res = await this.raw("POST", "/v1/permission-list", JSON.stringify({ request, ...list }));
+    if (!res.ok) throw await failure(res);
+  }
   setPolicy(policy: AllowPolicy): Promise<AllowListResponse> {
     return this.#call("PUT", "/v1/policy", { policy });
   }

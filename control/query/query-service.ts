@@ -6,6 +6,7 @@ import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 import type { KeepaliveTable } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
+import { type DeviceListRequests, listPermits } from "./device-list-requests.ts";
 import { type ResolveOptions, resolveCalleeHost } from "./host-resolution.ts";
 import type { StoreOfferPolicy } from "./store-offer.ts";
 import type { TriggerPort } from "./trigger-port.ts";
@@ -25,6 +26,8 @@ export interface QueryDeps {
   storeOffer?: StoreOfferPolicy | null;
   /** Resolution of a callee registered by host name (seed A variation 3); without it such a callee is not connected. */
   hostResolution?: ResolveOptions | null;
+  /** Policy "list" (seed B embodiment 1): the callee's list, asked for this one query. */
+  lists?: DeviceListRequests | null;
   log: (msg: string) => void;
 }
 
@@ -86,9 +89,14 @@ export class QueryService {
     const denied = new ApiError(403, "permission_denied", "Permission denied");
     if (!callee) throw denied;
 
-    // 1. Permission (seed A S1202-S1203; seed B: the callee's own verdict).
-    if (callee.policy === "node") {
+    // 1. Permission (seed A S1202-S1203; seed B embodiment 2: the callee's own verdict; embodiment 1: the list
+    // the callee sends for this query, judged here and dropped).
+    const policy = callee.policy === "node" ? "node" : this.d.allow.policy(callee.id);
+    if (policy === "node") {
       if (!this.d.allow.permits(callee.id, caller.name)) throw denied;
+    } else if (policy === "list") {
+      const list = this.d.lists ? await this.d.lists.ask(callee.id, this.d.triggerDeadlineMs) : null;
+      if (list === null || !listPermits(list, caller.name)) throw denied;
     } else {
       const verdict = await this.d.triggers.trigger(
         callee.id,

@@ -95,7 +95,8 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["policy"]);
     const policy = o.policy;
-    if (policy !== "node" && policy !== "device") throw badRequest("policy", "must be 'node' or 'device'");
+    if (policy !== "node" && policy !== "device" && policy !== "list")
+      throw badRequest("policy", "must be 'node', 'device' or 'list'");
     const id = me(c.get("deviceId")).id;
     return c.json(await revoked(id, d.allow.setPolicy(id, policy)));
   });

@@ -134,6 +134,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE pending_grants ADD COLUMN callee_password TEXT;
   `,
+  // Issue 17 item 2 (seed B embodiment 1): devices under policy "list" (devices.policy stays 'device' for the
+  // CHECK constraint; a row here makes it "list": the device sends its list on each query, the node judges).
+  `
+  CREATE TABLE list_policy (device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE);
+  `,
 ];
 
 const COMPONENT = "control";

@@ -86,7 +86,7 @@ describe("resolveConfig()", () => {
     ["a cpu limit above 1", { "load-cpu": "1.5" }, /--load-cpu: "1.5" is not a number in \[0.01, 1\]/],
     ["fractional max transfers", { "max-transfers": "1.5" }, /--max-transfers/],
     ["a 1 s keepalive", { keepalive: "1" }, /--keepalive/],
-    ["an unknown policy", { policy: "anyone" }, /--policy: "anyone" is not "node" or "device"/],
+    ["an unknown policy", { policy: "anyone" }, /--policy: "anyone" is not "node", "device" or "list"/],
     ["an empty name", { name: "" }, /--name/],
   ];
   for (const [what, flags, msg] of badFlags) {

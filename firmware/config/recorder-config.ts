@@ -8,7 +8,7 @@ import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
 import { type ProcessPriority, parseProcessPriority } from "../priority/process-priority.ts";
 
 /** Who answers "may this caller connect?": the node's copy of the allow-list, or this device (verdict triggers). */
-export type AllowPolicy = "node" | "device";
+export type AllowPolicy = "node" | "device" | "list";
 
 export interface HostPort {
   host: string;
@@ -160,7 +160,8 @@ function parseName(v: unknown, what: string, fail: Fail): string {
 }
 
 function parsePolicy(v: unknown, what: string, fail: Fail): AllowPolicy {
-  if (v !== "node" && v !== "device") fail(what, `${JSON.stringify(v)} is not "node" or "device"`);
+  if (v !== "node" && v !== "device" && v !== "list")
+    fail(what, `${JSON.stringify(v)} is not "node", "device" or "list"`);
   return v as AllowPolicy;
 }
 
