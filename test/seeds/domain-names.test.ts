@@ -4,12 +4,12 @@
  * node's own addresses, are callee_not_connected, and the node never connects to them.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHash, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import { type CalleeStage, startCalleeStage } from "../recorder/recorder-harness.ts";
 import { DnsResponder } from "../support/dns-responder.ts";
+import { sendDataAndExpectReceipt } from "./seed-kit.ts";
 
 /** The node's own non-loopback address, if this machine has one (a private one on any test box). */
 function ownNonLoopback(): string | undefined {
@@ -172,18 +172,6 @@ describe("domain names, a LAN node (allowPrivateAddresses on)", () => {
       key: q.session.key,
       callerId: stage.aliceCred.id,
     });
-    const payload = randomBytes(3000);
-    const sha256 = createHash("sha256").update(payload).digest("hex");
-    await conn.send({
-      type: "offer",
-      kind: "data",
-      size: payload.byteLength,
-      name: "by-name.bin",
-      meta: { sha256, recordingType: "data", secret: false },
-    });
-    await conn.sendData(payload);
-    await conn.send({ type: "end", size: payload.byteLength, sha256 });
-    expect(await conn.receive()).toMatchObject({ type: "receipt", ok: true, sha256 });
-    await conn.close();
+    await sendDataAndExpectReceipt(conn, "by-name.bin", 3000);
   }, 20_000);
 });

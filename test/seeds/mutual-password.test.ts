@@ -1,12 +1,13 @@
 /** @module Seed A variation 9, with real processes: each peer holds its own one-time password; the caller refuses a callee that cannot prove its own. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { ChildProcess } from "../../demo/child-process.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import type { SessionGrant } from "../../protocol/api-types.ts";
 import { type CalleeStage, startCalleeStage } from "../recorder/recorder-harness.ts";
+import { sendDataAndExpectReceipt } from "./seed-kit.ts";
 
 const IMPOSTOR = join(import.meta.dir, "impostor-callee.ts");
 
@@ -97,18 +98,6 @@ describe("the mutual password check (A variation 9)", () => {
       key: g.key,
       callerId: stage.aliceCred.id,
     });
-    const payload = randomBytes(4000);
-    const sha256 = createHash("sha256").update(payload).digest("hex");
-    await conn.send({
-      type: "offer",
-      kind: "data",
-      size: payload.byteLength,
-      name: "mutual.bin",
-      meta: { sha256, recordingType: "data", secret: false },
-    });
-    await conn.sendData(payload);
-    await conn.send({ type: "end", size: payload.byteLength, sha256 });
-    expect(await conn.receive()).toMatchObject({ type: "receipt", ok: true, sha256 });
-    await conn.close();
+    await sendDataAndExpectReceipt(conn, "mutual.bin", 4000);
   }, 20_000);
 });

@@ -33,9 +33,8 @@ async function sendOnTerminal(path: string): Promise<{ code: number; output: str
   const p = Bun.spawn(
     [
       "python3",
-      join(import.meta.dir, "pty-answer.py"),
-      PROMPT,
-      "y",
+      join(import.meta.dir, "../cli/pty-run.py"),
+      "120",
       binary(),
       "send",
       path,
@@ -44,7 +43,7 @@ async function sendOnTerminal(path: string): Promise<{ code: number; output: str
       "--data",
       cluster.recorder("alice").dataDir,
     ],
-    { stdout: "pipe", stderr: "pipe" },
+    { stdout: "pipe", stderr: "pipe", env: { ...process.env, PTY_PROMPT: PROMPT, PTY_ANSWER: "y" } },
   );
   const [output, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   return { code, output };
