@@ -317,7 +317,8 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
   ];
   if (r.mode !== "none") {
     lines.push(
-      `  route ${r.route} (chosen by the ${r.rule} rule)${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
+      `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
+      `  route chosen by the ${r.rule} rule${r.rule === "size" ? " (under the recorder's sealedBelowBytes)" : ""}`,
       // Nothing direct (stored, secret, fallback) is said as such, not as "direct: 0 B".
       r.bytesDirect > 0
         ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated)`

@@ -58,6 +58,14 @@ describe("routing by size (A variation 10)", () => {
     expect(run.stdout).toContain("below the size rule");
   });
 
+  test("the text summary says which rule chose the route", async () => {
+    const alice = cluster.recorder("alice").dataDir;
+    const run = await cluster.run(["send", small, "--to", "bob", "--sealed-below", "65536", "--data", alice]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("route small");
+    expect(run.stdout).toContain("route chosen by the size rule");
+  });
+
   test("a large non-secret item over the size rule goes directly; the summary names the type rule", async () => {
     const { run, summary } = await send(large, ["--sealed-below", "65536"]);
     expect(run.code).toBe(0);
