@@ -59,6 +59,8 @@ describe("policy list (B embodiment 1)", () => {
 
   test("the node keeps no copy: its allow-list for the callee is empty, in the API and in the database", async () => {
     expect(await grandma.allowList()).toEqual({ policy: "list", entries: [] });
+    const devices = await stage.node.admin.devices();
+    expect(devices.find((d) => d.id === stage.rec.device)?.policy).toBe("list");
     using db = new Database(join(stage.node.dataDir, "control.db"), { readonly: true });
     const n = db
       .query<{ n: number }, [string]>("SELECT count(*) AS n FROM allow_entries WHERE owner_id = ?")

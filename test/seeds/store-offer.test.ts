@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
+import { ControlClient } from "../../protocol/control-client.ts";
 import { binary, sendToBob, startAliceAndBob } from "../e2e/e2e-kit.ts";
 import { summaryOf } from "../support/send-summary.ts";
 
@@ -87,6 +88,23 @@ describe("the node's store offer (A S2611-S2615)", () => {
     expect(offered.code).toBe(0);
     expect(offered.output).toContain("stored on the node");
     expect((await cluster.admin.spool()).files).toBe(2);
+  });
+
+  test("a query's size must be a byte count: anything else is 400 bad_request", async () => {
+    const alice = cluster.recorder("alice");
+    const cred = JSON.parse(await Bun.file(join(alice.dataDir, "credential.json")).text()) as {
+      id: string;
+      secret: string;
+    };
+    const client = new ControlClient({
+      baseUrl: `http://${cluster.http.host}:${cluster.http.port}`,
+      deviceId: cred.id,
+      secret: cred.secret,
+    });
+    for (const size of [-1, 1.5, "10", 2 ** 60, null]) {
+      const res = await client.raw("POST", "/v1/query", JSON.stringify({ callee: "bob", size }));
+      expect(res.status).toBe(400);
+    }
   });
 
   test("the busy answer carries the node's refusal to store even without --store-if-busy", async () => {
