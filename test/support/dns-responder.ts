@@ -67,16 +67,23 @@ export class DnsResponder implements AsyncDisposable {
     readonly records: Map<string, string[]>,
   ) {}
 
-  static async start(records: Record<string, string[]>): Promise<DnsResponder> {
+  static async start(
+    records: Record<string, string[]>,
+    port = 0,
+    onQuery: (name: string) => void = () => {},
+  ): Promise<DnsResponder> {
     const socket = createSocket("udp4");
     const r = new DnsResponder(socket, new Map(Object.entries(records)));
     socket.on("message", (msg, from) => {
       const name = readQuestionName(msg);
-      if (name) r.queries.push(name.name);
+      if (name) {
+        r.queries.push(name.name);
+        onQuery(name.name);
+      }
       const answer = answerQuery(msg, r.records);
       if (answer) socket.send(answer, from.port, from.address);
     });
-    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => socket.bind(port, "127.0.0.1", resolve));
     return r;
   }
 
@@ -87,4 +94,16 @@ export class DnsResponder implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
+}
+
+/** As a process (e.g. inside a net-bed namespace): `bun dns-responder.ts PORT NAME=IP...`; prints "listening PORT". */
+if (import.meta.main) {
+  const [port = "0", ...pairs] = process.argv.slice(2);
+  const records: Record<string, string[]> = {};
+  for (const p of pairs) {
+    const [name = "", ip = ""] = p.split("=");
+    records[name.toLowerCase()] = [...(records[name.toLowerCase()] ?? []), ip];
+  }
+  const r = await DnsResponder.start(records, Number(port), (name) => console.log(`query ${name}`));
+  console.log(`listening ${r.socket.address().port}`);
 }
