@@ -30,14 +30,11 @@ describe("a DNS name through NAT (A variation 3)", () => {
       },
     );
     await dns.waitForLine(/^listening \d+$/);
+    // Bob announces a name, not an address: the forward's public side is only known to DNS.
+    const bobFlags = ["--listen", `0.0.0.0:${FORWARDED}`, "--advertise", `bob.dyn.example:${FORWARDED}`];
     await s.bed.portForward(2, { proto: "tcp", wanPort: FORWARDED, lanPort: FORWARDED });
     await s.addRecorder("alice", 1);
-    await s.addRecorder("bob", 2, [
-      "--listen",
-      `0.0.0.0:${FORWARDED}`,
-      "--advertise",
-      `bob.dyn.example:${FORWARDED}`,
-    ]);
+    await s.addRecorder("bob", 2, bobFlags);
     await s.recorderOk("bob", ["permit", "add", "alice"]);
     // The node holds the name, not an address; nothing was resolved at registration.
     expect((await s.device("bob")).registration).toMatchObject({
