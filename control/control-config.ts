@@ -71,6 +71,11 @@ export interface ControlConfig {
   tlsKey: string | null;
   /** Serve plain HTTP: only behind a TLS-terminating reverse proxy (docs/operations.md). */
   insecureHttp: boolean;
+  /**
+   * DNS server ("IP" or "IP:PORT") for callees registered by host name (seed A variation 3); null: the system
+   * resolver (getaddrinfo).
+   */
+  dnsServer: string | null;
 }
 
 export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
@@ -108,6 +113,7 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   tlsCert: null,
   tlsKey: null,
   insecureHttp: false,
+  dnsServer: null,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -120,7 +126,15 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
 
-const NULLABLE_KEYS = new Set(["adminToken", "publicHttp", "publicUdp", "tlsCert", "tlsKey", "spoolDir"]);
+const NULLABLE_KEYS = new Set([
+  "adminToken",
+  "publicHttp",
+  "publicUdp",
+  "tlsCert",
+  "tlsKey",
+  "spoolDir",
+  "dnsServer",
+]);
 
 /** Checks an untrusted object against ControlConfig's keys and types; unknown keys are errors, not ignored. */
 export function checkConfig(raw: unknown, where: string): Partial<ControlConfig> {

@@ -31,7 +31,7 @@ export const TRIGGER_WINDOW_MS = 60_000;
 /** Longest ACK answer accepted; the defined answers are short words. */
 export const ANSWER_MAX_CHARS = 64;
 
-export const TRIGGER_KINDS = ["contact", "status", "verdict", "end", "data"] as const;
+export const TRIGGER_KINDS = ["contact", "status", "verdict", "end", "data", "list"] as const;
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 /** A verified trigger. */

@@ -60,7 +60,7 @@ beforeEach(() => {
 
 async function outcome(name = "callee", store = false): Promise<string> {
   try {
-    const r = await svc.query(caller, name, store);
+    const r = await svc.query(caller, name, { storeIfBusy: store });
     return String(r.status);
   } catch (err) {
     if (err instanceof ApiError) return `${err.status} ${err.code}`;
@@ -117,7 +117,7 @@ describe("QueryService.query() check order", () => {
     test(`${what} with storeIfBusy issues a store session (callee_not_connected)`, async () => {
       ready();
       makeOffline();
-      const r = await svc.query(caller, "callee", true);
+      const r = await svc.query(caller, "callee", { storeIfBusy: true });
       expect(r.status).toBe(202);
       expect(r.body).toMatchObject({ code: "callee_not_connected", callee: { id: callee, name: "callee" } });
       expect(r.body.session.mode).toBe("store");
@@ -140,7 +140,7 @@ describe("QueryService.query() check order", () => {
 
   test("acceptable issues a session, reveals the address, and sends contact", async () => {
     ready();
-    const r = await svc.query(caller, "CALLEE", false);
+    const r = await svc.query(caller, "CALLEE", { storeIfBusy: false });
     expect(r.status).toBe(200);
     if (r.status !== 200) return;
     expect(r.body.callee).toEqual({

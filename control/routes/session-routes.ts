@@ -24,10 +24,12 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
 
   app.post("/query", async (c) => {
     const o = parseJsonObject(c.get("body"));
-    onlyFields(o, ["callee", "storeIfBusy"]);
+    onlyFields(o, ["callee", "storeIfBusy", "size"]);
     const callee = reqString(o, "callee", 64);
     const storeIfBusy = optBool(o, "storeIfBusy") ?? false;
-    const out = await d.query.query(c.get("deviceId"), callee, storeIfBusy);
+    // The bytes the caller means to send: the node's store offer checks them against threshold and quota.
+    const size = optInt(o, "size", 0, MAX_BYTES);
+    const out = await d.query.query(c.get("deviceId"), callee, { storeIfBusy, size });
     return c.json(out.body, out.status);
   });
 

@@ -38,7 +38,10 @@ export class AllowListStore {
 
   policy(deviceId: string): AllowPolicy {
     const row = this.db
-      .query<{ policy: AllowPolicy }, [string]>("SELECT policy FROM devices WHERE id = ?")
+      .query<{ policy: AllowPolicy }, [string]>(
+        `SELECT CASE WHEN EXISTS (SELECT 1 FROM list_policy l WHERE l.device_id = d.id) THEN 'list' ELSE d.policy END
+         AS policy FROM devices d WHERE d.id = ?`,
+      )
       .get(deviceId);
     return row?.policy ?? "node";
   }
@@ -56,11 +59,12 @@ export class AllowListStore {
    * one transaction, so a failed request changes nothing (S1005: N) and the next query sees the new list.
    */
   edit(deviceId: string, e: AllowListEdit): AllowListResponse {
-    if (this.policy(deviceId) === "device") {
+    const policy = this.policy(deviceId);
+    if (policy !== "node") {
       throw new ApiError(
         409,
         "policy_is_device",
-        "Cannot edit the allow-list: this device holds it (policy device)",
+        `Cannot edit the allow-list: this device holds it (policy ${policy})`,
       );
     }
     const create = e.create?.map((x, i) => normalizeEntry(x, `create[${i}]`));
@@ -87,8 +91,15 @@ export class AllowListStore {
   /** Switching to "device" drops the node's copy: under that policy the node keeps no list (seed B). */
   setPolicy(deviceId: string, policy: AllowPolicy): AllowListResponse {
     this.db.transaction(() => {
-      this.db.run("UPDATE devices SET policy = ? WHERE id = ?", [policy, deviceId]);
-      if (policy === "device") this.db.run("DELETE FROM allow_entries WHERE owner_id = ?", [deviceId]);
+      // "list" is stored as 'device' plus a list_policy row: both keep no copy of the list on the node.
+      this.db.run("UPDATE devices SET policy = ? WHERE id = ?", [
+        policy === "node" ? "node" : "device",
+        deviceId,
+      ]);
+      if (policy === "list")
+        this.db.run("INSERT OR IGNORE INTO list_policy (device_id) VALUES (?)", [deviceId]);
+      else this.db.run("DELETE FROM list_policy WHERE device_id = ?", [deviceId]);
+      if (policy !== "node") this.db.run("DELETE FROM allow_entries WHERE owner_id = ?", [deviceId]);
     })();
     return this.list(deviceId);
   }

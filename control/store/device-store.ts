@@ -6,6 +6,10 @@ import type { AllowPolicy } from "../../protocol/api-types.ts";
 import { ApiError, badRequest } from "../errors/api-error.ts";
 
 /** Device secret length: 32 CSPRNG bytes (256 bits). */
+/** Policy "list" is 'device' in devices.policy plus a list_policy row (control-database.ts, issue 17 item 2). */
+const POLICY_COLUMN =
+  "CASE WHEN EXISTS (SELECT 1 FROM list_policy l WHERE l.device_id = devices.id) THEN 'list' ELSE policy END AS policy";
+
 export const SECRET_BYTES = 32;
 /** Device ids are "dev_" + 12 CSPRNG bytes base64url (96 bits: unguessable, short enough for a STUN USERNAME). */
 export const DEVICE_ID_PREFIX = "dev_";
@@ -114,7 +118,7 @@ export class DeviceStore {
   byId(id: string): DeviceRow | null {
     return this.db
       .query<DeviceRow, [string]>(
-        "SELECT id, name, policy, created_at AS createdAt, disabled_at AS disabledAt FROM devices WHERE id = ?",
+        `SELECT id, name, ${POLICY_COLUMN}, created_at AS createdAt, disabled_at AS disabledAt FROM devices WHERE id = ?`,
       )
       .get(id);
   }
@@ -122,7 +126,7 @@ export class DeviceStore {
   byName(name: string): DeviceRow | null {
     return this.db
       .query<DeviceRow, [string]>(
-        "SELECT id, name, policy, created_at AS createdAt, disabled_at AS disabledAt FROM devices WHERE name_key = ?",
+        `SELECT id, name, ${POLICY_COLUMN}, created_at AS createdAt, disabled_at AS disabledAt FROM devices WHERE name_key = ?`,
       )
       .get(nameKey(name));
   }
@@ -130,7 +134,7 @@ export class DeviceStore {
   list(): DeviceRow[] {
     return this.db
       .query<DeviceRow, []>(
-        "SELECT id, name, policy, created_at AS createdAt, disabled_at AS disabledAt FROM devices ORDER BY name_key",
+        `SELECT id, name, ${POLICY_COLUMN}, created_at AS createdAt, disabled_at AS disabledAt FROM devices ORDER BY name_key`,
       )
       .all();
   }

@@ -77,6 +77,8 @@ export class SessionStore {
   ): SessionGrant {
     const id = `ses_${randomToken(SESSION_ID_BYTES)}`;
     const password = randomToken(PASSWORD_BYTES);
+    // Seed A variation 9: a second, independent password the callee proves to the caller.
+    const calleePassword = randomToken(PASSWORD_BYTES);
     const key = toBase64url(generateSessionKeyBytes());
     const duration = this.lease.durationSec;
     const connectBy = now + this.lease.connectWindowSec * 1000;
@@ -88,19 +90,22 @@ export class SessionStore {
         [id, callerId, calleeId, mode, now, connectBy, expiresAt, duration],
       );
       this.db.run(
-        "INSERT INTO pending_grants (session_id, device_id, password, key, deliver_by) VALUES (?, ?, ?, ?, ?)",
-        [id, calleeId, password, key, deliverBy],
+        "INSERT INTO pending_grants (session_id, device_id, password, key, deliver_by, callee_password) VALUES (?, ?, ?, ?, ?, ?)",
+        [id, calleeId, password, key, deliverBy, calleePassword],
       );
     })();
-    return { id, password, key, duration, expiresAt, connectBy, mode };
+    return { id, password, key, duration, expiresAt, connectBy, mode, calleePassword };
   }
 
   /** Hands out, and deletes in the same transaction, every grant waiting for deviceId. */
   takePending(deviceId: string, now = Date.now()): Array<SessionGrant & { callerId: string }> {
     const grants = this.db.transaction(() => {
       const rows = this.db
-        .query<SessionRow & { password: string; key: string }, [string, number]>(
-          `SELECT s.*, p.password, p.key FROM pending_grants p JOIN sessions s ON s.id = p.session_id
+        .query<
+          SessionRow & { password: string; key: string; callee_password: string | null },
+          [string, number]
+        >(
+          `SELECT s.*, p.password, p.key, p.callee_password FROM pending_grants p JOIN sessions s ON s.id = p.session_id
            WHERE p.device_id = ? AND p.deliver_by > ? AND (s.state = 'active' OR s.mode = 'store')
            ORDER BY s.started_at`,
         )
@@ -114,6 +119,7 @@ export class SessionStore {
         expiresAt: r.expires_at,
         connectBy: r.connect_by,
         mode: r.mode,
+        ...(r.callee_password !== null ? { calleePassword: r.callee_password } : {}),
         callerId: r.caller_id,
       }));
     })();

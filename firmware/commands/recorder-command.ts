@@ -42,7 +42,7 @@ enroll   Redeems an enrollment token at the node (or imports the JSON that 'pvrl
 run      The daemon. First stdout line: {"direct":"HOST:PORT","device":"<id>","name":"<name>"}; then one log
          line per event (no secrets). Keeps a UDP keepalive to the node (which also carries the node's
          triggers), registers and re-registers when the mapping or the node changes, answers STATUS from the
-         load monitor and VERDICT from the device-held allow-list, accepts callers on the direct channel,
+         load monitor and VERDICT (or, under policy list, LIST) from the device-held allow-list, accepts callers on the direct channel,
          receives recordings (direct, relay, split) into the library, and picks up stored transfers when
          the load allows. SIGTERM/SIGINT stop it. --detach runs it in the background (log in
          DATA/recorder.log) and returns once the node has its registration. One daemon per data
@@ -69,10 +69,11 @@ Options:
   --json                 machine-readable status
   --data DIR             data directory (default: $PVRLINK_DATA or ~/.local/share/pvrlink)
   --listen HOST:PORT     direct-channel listener (default: $PVRLINK_LISTEN or 0.0.0.0:8471; port 0: any)
-  --advertise HOST:PORT  the address announced to the node when it differs (a router's port forward)
+  --advertise HOST:PORT  the address announced to the node when it differs (a router's port forward);
+                         HOST may be a DNS name (dynamic DNS): the node resolves it when a caller asks
   --config FILE          JSON config (default: DATA/config.json when present)
   --keepalive SEC, --load-cpu F, --load-pressure P, --max-transfers N, --node-udp HOST:PORT,
-  --library DIR, --policy node|device: run 'pvrlink help daemon' for every setting
+  --library DIR, --policy node|device|list, --sealed-below N: run 'pvrlink help daemon' for every setting
 
 Exit codes: 0 success, 1 bad input (no credential, node refused), 2 bad usage.`;
 

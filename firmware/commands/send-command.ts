@@ -42,13 +42,18 @@ Sends a recording to the recorder named NAME, routed by its attributes (seed A):
               in pattern protection (the default) the start of every P/B slice of the direct part is
               encrypted too, so an eavesdropper on the direct path decodes nothing usable. MPEG-1/2 only:
               H.264 and MP4 video goes in seed mode, and the summary says so ('pvrlink help security').
+With a size rule (--sealed-below BYTES, or sealedBelowBytes in the config; seed A variation 10) a recording
+that is not secret and smaller than BYTES goes whole, sealed, through the node (route "small"); the node's own
+size threshold still applies. The summary and --json say which rule chose the route: secret, size or type.
 ID is a library recording (its attributes come from the library); FILE is any file (its type is detected,
 --secret marks it secret). When the direct connection cannot be made, everything goes through the node,
 still encrypted end to end, and the summary says so. The receiver merges byte-exact, checks the SHA-256 and
 files the recording; send exits 0 only on its verified receipt.
 
-When NAME is busy, or its recorder is off, the node can store the recording for later pickup:
---store-if-busy accepts that, and on a terminal you are asked. The lease is extended at 70% of the permitted time while the transfer runs.
+When NAME is busy, or its recorder is off, the node offers to store the recording for later pickup, if its
+size threshold and your quota on it allow (the query tells it the size): --store-if-busy accepts that offer,
+and on a terminal you are asked; when the node cannot store it, the summary says why (transfer_too_large,
+quota_exceeded, spool_full). The lease is extended at 70% of the permitted time while the transfer runs.
 A store send interrupted (Ctrl-C, a crash) can be finished later with the same FILE, --to NAME and --resume:
 the upload goes on from what the node already holds, while the store session's lease lasts.
 
@@ -58,6 +63,7 @@ Options:
   --secret           treat FILE as secret (library recordings carry their own attribute)
   --protection M     seed or pattern for video, over the library's attribute (default: pattern)
   --resume           finish an interrupted store-and-forward send of FILE to NAME (kept in the data dir)
+  --sealed-below N   size rule: a non-secret recording under N bytes goes sealed through the node
   --direct HOST:PORT dial NAME's direct channel at HOST:PORT instead of its registered address
   --json             JSON lines: progress, log events, and the summary last
   --quiet            only the summary
@@ -135,6 +141,7 @@ async function send(args: string[]): Promise<number> {
   const plan = await planSend(input, path, {
     ...known,
     ...(protection !== undefined ? { protection } : {}),
+    sealedBelowBytes: config.sealedBelowBytes,
   });
 
   const json = values.json === true;
@@ -248,7 +255,12 @@ async function send(args: string[]): Promise<number> {
   );
   const next = result.ok
     ? undefined
-    : nextStep(result.code, { to: values.to, me: cred.name, storeIfBusy: values["store-if-busy"] === true });
+    : nextStep(result.code, {
+        to: values.to,
+        me: cred.name,
+        storeIfBusy: values["store-if-busy"] === true,
+        storeOffered: result.store?.offered !== false,
+      });
   printSummary(result, json, next);
   return result.ok ? EXIT_OK : EXIT_INPUT;
 }
@@ -277,7 +289,7 @@ function pendingFor(dataDir: string, plan: SendPlan, to: string): PendingStoreSe
  */
 export function nextStep(
   code: string | undefined,
-  o: { to: string; me: string; storeIfBusy: boolean },
+  o: { to: string; me: string; storeIfBusy: boolean; storeOffered?: boolean },
 ): string | undefined {
   switch (code) {
     case "permission_denied":
@@ -289,7 +301,7 @@ export function nextStep(
         ? `${o.to}'s recorder is off or offline: send again once it is on ('pvrlink recorder status' on that box shows its node connection)`
         : `${o.to}'s recorder is off or offline: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} is back on`;
     case "callee_busy":
-      return o.storeIfBusy
+      return o.storeIfBusy || o.storeOffered === false
         ? `${o.to} is busy: send again later`
         : `${o.to} is busy: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} picks it up`;
     case "session_ended":
@@ -347,6 +359,8 @@ async function locate(
 }
 
 function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {
+  if (p.route === "small")
+    return `${p.name}: ${p.recordingType}, ${formatBytes(p.size)}, below the size rule: all of it sealed through the node`;
   if (p.route === "secret")
     return `${p.name}: secret ${p.recordingType}, ${formatBytes(p.size)}: all of it sealed through the node`;
   if (p.route === "data") return `${p.name}: data, ${formatBytes(p.size)}: directly (clear, authenticated)`;
@@ -382,6 +396,7 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
   if (r.mode !== "none") {
     lines.push(
       `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
+      `  route chosen by the ${r.rule} rule${r.rule === "size" ? " (under the recorder's sealedBelowBytes)" : ""}`,
       // Nothing direct (stored, secret, fallback) is said as such, not as "direct: 0 B".
       r.bytesDirect > 0
         ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated${r.directPath ? `; path ${r.directPath}` : ""})`

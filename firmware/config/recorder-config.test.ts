@@ -30,6 +30,7 @@ describe("resolveConfig()", () => {
       keepaliveSeconds: 25,
       policy: "node",
       allow: [],
+      sealedBelowBytes: undefined,
     });
     expect(c.name.length).toBeGreaterThan(0);
     expect(c.priority).toEqual({ nice: 19, io: "best-effort", ioLevel: 7 });
@@ -45,6 +46,7 @@ describe("resolveConfig()", () => {
       keepaliveSeconds: 10,
       policy: "device",
       allow: ["grandma@example.org", "@family"],
+      sealedBelowBytes: 1048576,
     });
     const c = await resolveConfig({ config: p }, env);
     expect(c).toMatchObject({
@@ -58,6 +60,7 @@ describe("resolveConfig()", () => {
       keepaliveSeconds: 10,
       policy: "device",
       allow: ["grandma@example.org", "@family"],
+      sealedBelowBytes: 1048576,
     });
   });
   test("lets flags override the file", async () => {
@@ -83,7 +86,7 @@ describe("resolveConfig()", () => {
     ["a cpu limit above 1", { "load-cpu": "1.5" }, /--load-cpu: "1.5" is not a number in \[0.01, 1\]/],
     ["fractional max transfers", { "max-transfers": "1.5" }, /--max-transfers/],
     ["a 1 s keepalive", { keepalive: "1" }, /--keepalive/],
-    ["an unknown policy", { policy: "anyone" }, /--policy: "anyone" is not "node" or "device"/],
+    ["an unknown policy", { policy: "anyone" }, /--policy: "anyone" is not "node", "device" or "list"/],
     ["an empty name", { name: "" }, /--name/],
   ];
   for (const [what, flags, msg] of badFlags) {
@@ -101,6 +104,8 @@ describe("resolveConfig()", () => {
     ["a string keepalive", { keepaliveSeconds: "soon" }, "ERR_CONFIG_INVALID", /keepaliveSeconds/],
     ["an allow entry that is a number", { allow: [1] }, "ERR_CONFIG_INVALID", /allow\[0\]/],
     ["a name with a newline", { name: "a\nb" }, "ERR_CONFIG_INVALID", /name/],
+    ["a size rule of 0", { sealedBelowBytes: 0 }, "ERR_CONFIG_INVALID", /sealedBelowBytes/],
+    ["a fractional size rule", { sealedBelowBytes: 1.5 }, "ERR_CONFIG_INVALID", /sealedBelowBytes/],
     ["a priority that would raise it", { priority: { nice: -5 } }, "ERR_CONFIG_INVALID", /priority\.nice/],
   ];
   for (const [what, body, code, msg] of badFiles) {

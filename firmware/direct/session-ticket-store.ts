@@ -15,6 +15,8 @@ export interface SessionTicket {
   expiresAt: number;
   /** Last moment (unix ms) a REQUEST is accepted: the password's connect window. */
   connectBy: number;
+  /** This callee's own one-time password, proved to the caller in ACCEPTED (seed A variation 9). */
+  calleePassword?: string | undefined;
 }
 
 /** Why a REQUEST was denied; sent to the caller inside the sealed DENIED. */
@@ -36,6 +38,7 @@ export interface TicketInput {
   key: Uint8Array | string;
   expiresAt: number | string;
   connectBy?: number | string | undefined;
+  calleePassword?: string | undefined;
 }
 
 interface Entry {
@@ -92,6 +95,7 @@ export class SessionTicketStore {
       key,
       expiresAt,
       connectBy,
+      calleePassword: input.calleePassword,
     };
     this.prune();
     // The node hands each pending session out once; a second add for the same id would re-arm a used password.
@@ -111,6 +115,7 @@ export class SessionTicketStore {
       key: p.key,
       expiresAt: p.expiresAt,
       connectBy: p.connectBy,
+      calleePassword: p.calleePassword,
     });
   }
 

@@ -206,7 +206,9 @@ export class RecorderDaemon implements AsyncDisposable {
       ...(o.keepaliveFloorMs !== undefined ? { floorMs: o.keepaliveFloorMs } : {}),
     });
     const registrar = startRegistrar(ctx, { cadence, listener });
-    const handlers = recorderTriggers({ load, allow, sessions, receiver, pickup, ending, log });
+    const sendList = (request: string, list: { entries: string[]; groups: Record<string, string[]> }) =>
+      ctx.client.sendPermissionList(request, list);
+    const handlers = recorderTriggers({ load, allow, sessions, receiver, pickup, ending, log, sendList });
     const dispatcher = startTriggerDispatch(ctx, { handlers, link: () => link });
     link = await openKeepaliveLink(ctx, { node: o.nodeUdp, cadence, registrar, pickup, dispatcher });
 

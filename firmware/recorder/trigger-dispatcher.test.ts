@@ -34,6 +34,7 @@ function rig(
     sendAck: (b) => acks.push(b),
     log: (e) => logs.push(e),
     handlers: {
+      list: (t) => act(t),
       status: (t) => {
         act(t);
         return answers.status ?? "acceptable";

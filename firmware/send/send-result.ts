@@ -1,5 +1,5 @@
 /** @module What a send is asked to do (SendOptions), what it reports as it goes (SendEvent) and at the end (SendResult). */
-import type { DirectPath, SessionGrant } from "../../protocol/api-types.ts";
+import type { DirectPath, SessionGrant, StoreOfferAnswer } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { SendPlan } from "./send-plan.ts";
 
@@ -37,6 +37,8 @@ export interface SendResult {
   message: string;
   mode: "live" | "store" | "none";
   route: SendPlan["route"];
+  /** Which rule chose the route: "secret", "size" (the recorder's sealedBelowBytes) or "type". */
+  rule: SendPlan["rule"];
   /** The direct connection could not be made and the direct part went through the relay too. */
   fallback: boolean;
   fallbackReason?: string;
@@ -66,4 +68,6 @@ export interface SendResult {
   extensions: number;
   forcedEnd: boolean;
   transfers: string[];
+  /** On callee_busy: the node's store offer, or why it cannot store (seed A S2611). */
+  store?: StoreOfferAnswer;
 }

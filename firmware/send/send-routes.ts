@@ -19,10 +19,11 @@ import { SendFailure } from "./send-failure.ts";
 import type { SplitPlanParts } from "./send-plan.ts";
 import { patternEncoder, splitPass } from "./split-pass.ts";
 
-/** Sends the recording by its route: `secret` (or `data` without a direct channel) whole through the node, `data` direct, video split. */
+/** Sends the recording by its route: `secret`, `small` (or `data` without a direct channel) whole through the node, `data` direct, video split. */
 export async function sendByRoute(ctx: SendContext): Promise<void> {
   const { plan, conn } = ctx;
-  if (plan.route === "secret" || (plan.route === "data" && conn === undefined)) return sendWholeViaRelay(ctx);
+  const whole = plan.route === "secret" || plan.route === "small";
+  if (whole || (plan.route === "data" && conn === undefined)) return sendWholeViaRelay(ctx);
   if (plan.route === "data" && conn) return sendWholeDirect(ctx, conn);
   return sendSplit(ctx);
 }
