@@ -2,6 +2,7 @@
 
 import { CodecError, codecError } from "../codec-error.ts";
 import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
+import { PRIVATE_SUBSTREAM_KEY } from "../stream-info/stream-kind.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import {
   MAX_PACK_HEADER_LENGTH,
@@ -28,8 +29,6 @@ const FIRST_SYSTEM_START_CODE = MPEG_PROGRAM_END_CODE;
 const START_CODE_LENGTH = 4;
 /** packet_start_code_prefix, stream_id, PES_packet_length, two flag bytes, PES_header_data_length (2.4.3.6). */
 const PES_OPTIONAL_HEADER_FIXED = 9;
-/** streamsSeen keys of private_stream_1 sub-streams: above every stream_id. */
-export const PRIVATE_SUBSTREAM_KEY = 0x100;
 
 /**
  * Demuxes the first video stream (stream_id 0xE0-0xEF) of a Program Stream. Audio, private, padding and

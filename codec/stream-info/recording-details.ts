@@ -1,5 +1,4 @@
 /** @module Assembles inspect's details of a PS/TS/ES recording: video properties, stream list, duration. */
-import { PRIVATE_SUBSTREAM_KEY } from "../container/ps-demuxer.ts";
 import type {
   PictureRecord,
   RecordingDetails,
@@ -8,7 +7,7 @@ import type {
   VideoStreamInfo,
 } from "../recording-index.ts";
 import type { PictureDetails } from "./picture-details.ts";
-import { kindOfStreamId, kindOfStreamType, kindOfSubstream } from "./stream-kind.ts";
+import { kindOfStreamId, kindOfStreamType, kindOfSubstream, PRIVATE_SUBSTREAM_KEY } from "./stream-kind.ts";
 
 /** PES time stamps count a 90 kHz clock, ISO/IEC 13818-1 2.4.3.7. */
 const PES_CLOCK_HZ = 90_000;

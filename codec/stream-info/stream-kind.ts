@@ -3,6 +3,9 @@ import type { StreamRecord } from "../recording-index.ts";
 
 type Kind = Pick<StreamRecord, "kind" | "codec">;
 
+/** streamsSeen keys of private_stream_1 sub-streams (the PS demuxer counts them): above every stream_id. */
+export const PRIVATE_SUBSTREAM_KEY = 0x100;
+
 /** stream_type values inspect names, ISO/IEC 13818-1 Table 2-34 (0x81: ATSC A/52 Annex A, 0x87: E-AC-3). */
 const STREAM_TYPES = new Map<number, Kind>([
   [0x01, { kind: "video", codec: "mpeg1" }],

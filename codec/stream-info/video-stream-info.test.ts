@@ -1,10 +1,9 @@
 /** @module Tests for mpegVideoInfo() and h264VideoInfo(): profile, level, rates and aspect ratios from header fields. */
 import { describe, expect, test } from "bun:test";
-import type { H264Sps } from "../container/h264-sps.ts";
 import type { PictureCodingExtension } from "../mpeg-video/picture-coding-extension.ts";
 import type { SequenceExtension } from "../mpeg-video/sequence-extension.ts";
 import type { SequenceHeader } from "../mpeg-video/sequence-header.ts";
-import { h264VideoInfo, type MpegVideoHeaders, mpegVideoInfo } from "./video-stream-info.ts";
+import { type H264SpsFields, h264VideoInfo, type MpegVideoHeaders, mpegVideoInfo } from "./video-stream-info.ts";
 
 const header = (o: Partial<SequenceHeader> = {}) =>
   ({
@@ -142,7 +141,7 @@ describe("mpegVideoInfo()", () => {
 });
 
 describe("h264VideoInfo()", () => {
-  const sps = (o: Partial<H264Sps> = {}) =>
+  const sps = (o: Partial<H264SpsFields> = {}) =>
     ({
       profileIdc: 100,
       constraintFlags: 0,
@@ -153,8 +152,8 @@ describe("h264VideoInfo()", () => {
       height: 1080,
       vui: { sar: [1, 1], timing: { numUnitsInTick: 1001, timeScale: 60000 } },
       ...o,
-    }) as H264Sps;
-  const cases: [string, H264Sps | null, object][] = [
+    }) as H264SpsFields;
+  const cases: [string, H264SpsFields | null, object][] = [
     [
       "High@4.0 1080p29.97",
       sps(),

@@ -1,5 +1,4 @@
 /** @module Stream properties from the headers inspect's indexers keep: MPEG-1/2 sequence and GOP headers, H.264 SPS. */
-import type { H264Sps } from "../container/h264-sps.ts";
 import type { PictureCodingExtension } from "../mpeg-video/picture-coding-extension.ts";
 import type { SequenceDisplayExtension } from "../mpeg-video/sequence-display-extension.ts";
 import type { SequenceExtension } from "../mpeg-video/sequence-extension.ts";
@@ -143,8 +142,26 @@ function mpeg1SampleAspect(code: number): Ratio | null {
   return code === ASPECT_SQUARE ? [1, 1] : nearestRatio(1 / Math.fround(pel), MPEG1_SAR_MAX);
 }
 
+/**
+ * The fields of an SPS that h264VideoInfo reads. container/h264-sps.ts's H264Sps has them; it is named here
+ * because stream-info sits below container (the indexers call into stream-info, never the reverse).
+ */
+export interface H264SpsFields {
+  profileIdc: number;
+  constraintFlags: number;
+  levelIdc: number;
+  chromaFormatIdc: number;
+  frameMbsOnly: boolean;
+  width: number;
+  height: number;
+  vui: {
+    sar: readonly [number, number] | null;
+    timing: { numUnitsInTick: number; timeScale: number } | null;
+  } | null;
+}
+
 /** Stream properties of H.264 video from its first SPS and VUI. */
-export function h264VideoInfo(sps: H264Sps | null): VideoStreamInfo {
+export function h264VideoInfo(sps: H264SpsFields | null): VideoStreamInfo {
   const info = unknownVideoInfo();
   if (!sps) return info;
   const name = H264_PROFILES.get(sps.profileIdc) ?? null;

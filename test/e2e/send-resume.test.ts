@@ -56,7 +56,8 @@ describe("send --resume", () => {
       "--json",
       "--store-if-busy",
       "--node",
-      `http://127.0.0.1:${tap.port}`,
+      // The tap relays TLS bytes untouched, so alice's pin still checks the node's own certificate.
+      `https://127.0.0.1:${tap.port}`,
     ];
     await using proc = Bun.spawn([...alice.command, ...args, "--data", alice.dataDir], {
       stdout: "pipe",
@@ -97,5 +98,5 @@ describe("send --resume", () => {
     await carol.proc.waitForLine(/recorder (pickup-filed|filed) /, { timeoutMs: 30_000 });
     const got = (await libraryOf(cluster, "carol")).find((x) => x.sha256 === s.sha256);
     expect(await sha256File(got?.path ?? "")).toBe(await sha256File(file));
-  });
+  }, 90_000);
 });

@@ -21,14 +21,14 @@ describe("the 70% extension (B FIG. 15 S1504)", () => {
   test("LeaseKeeper sends its extension request between 65% and 75% of the permitted duration", async () => {
     // Each extend request is timed as it leaves this process, through the client's own fetch.
     const sentAt: number[] = [];
+    const { node, aliceCred } = stage;
     const timed: typeof fetch = Object.assign(
       (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
         if (String(input).endsWith("/extend")) sentAt.push(Date.now());
-        return fetch(input, init);
+        return node.fetch(input, init);
       },
       { preconnect: fetch.preconnect },
     );
-    const { node, aliceCred } = stage;
     const client = new ControlClient({
       baseUrl: node.baseUrl,
       deviceId: aliceCred.id,

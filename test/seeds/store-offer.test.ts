@@ -97,9 +97,10 @@ describe("the node's store offer (A S2611-S2615)", () => {
       secret: string;
     };
     const client = new ControlClient({
-      baseUrl: `http://${cluster.http.host}:${cluster.http.port}`,
+      baseUrl: cluster.nodeUrl,
       deviceId: cred.id,
       secret: cred.secret,
+      trust: { kind: "pin", pin: cluster.pin },
     });
     for (const size of [-1, 1.5, "10", 2 ** 60, null]) {
       const res = await client.raw("POST", "/v1/query", JSON.stringify({ callee: "bob", size }));
