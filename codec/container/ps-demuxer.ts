@@ -1,8 +1,8 @@
 /** @module Streaming MPEG Program Stream demuxer (ISO/IEC 13818-1 2.5; MPEG-1 system streams, ISO/IEC 11172-1). */
 
 import { CodecError, codecError } from "../codec-error.ts";
-import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import { PRIVATE_SUBSTREAM_KEY } from "../stream-info/stream-kind.ts";
+import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import {
   MAX_PACK_HEADER_LENGTH,

@@ -3,7 +3,12 @@ import { describe, expect, test } from "bun:test";
 import type { PictureCodingExtension } from "../mpeg-video/picture-coding-extension.ts";
 import type { SequenceExtension } from "../mpeg-video/sequence-extension.ts";
 import type { SequenceHeader } from "../mpeg-video/sequence-header.ts";
-import { type H264SpsFields, h264VideoInfo, type MpegVideoHeaders, mpegVideoInfo } from "./video-stream-info.ts";
+import {
+  type H264SpsFields,
+  h264VideoInfo,
+  type MpegVideoHeaders,
+  mpegVideoInfo,
+} from "./video-stream-info.ts";
 
 const header = (o: Partial<SequenceHeader> = {}) =>
   ({

@@ -48,7 +48,12 @@ describe("the probe alone (A variation 11, S1901-S1902)", () => {
     expect(run.code).toBe(0);
     const summary = summaryOf(run.stdout);
     expect(summary.ok).toBe(true);
-    expect(summary).toMatchObject({ fallback: false, directPath: "punched", bytesDirect: 50_000, bytesRelay: 0 });
+    expect(summary).toMatchObject({
+      fallback: false,
+      directPath: "punched",
+      bytesDirect: 50_000,
+      bytesRelay: 0,
+    });
     expect((await sc.library("bob")).some((r) => r.sha256 === summary.sha256)).toBe(true);
   }, 90_000);
 });
