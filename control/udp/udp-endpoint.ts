@@ -190,7 +190,7 @@ export class UdpEndpoint {
       this.#log(`ignored ACK from ${address}:${port}: no pending trigger with that id`);
       return;
     }
-    const ack = verifyTriggerAck(data, pending.key, pending.deviceId, now);
+    const ack = verifyTriggerAck(data, pending.key, { deviceId: pending.deviceId, now: now });
     this.#pending.delete(head.id);
     this.stats.acks++;
     pending.resolve(ack.answer === undefined ? {} : { answer: ack.answer });
