@@ -44,7 +44,7 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["address", "port"]);
     const address = reqAddress(o, "address");
-    const port = reqInt(o, "port", 1, 65535);
+    const port = reqInt(o, "port", { min: 1, max: 65535 });
     if (!d.allowPrivateAddresses && !isPublicAddress(address)) {
       throw new ApiError(
         400,

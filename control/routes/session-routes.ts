@@ -53,8 +53,8 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["reason", "bytesDirect", "bytesRelay", "directPath"]);
     const reason = reqString(o, "reason", 200);
-    const bytesDirect = optInt(o, "bytesDirect", 0, MAX_BYTES) ?? 0;
-    const bytesRelay = optInt(o, "bytesRelay", 0, MAX_BYTES) ?? 0;
+    const bytesDirect = optInt(o, "bytesDirect", { min: 0, max: MAX_BYTES }) ?? 0;
+    const bytesRelay = optInt(o, "bytesRelay", { min: 0, max: MAX_BYTES }) ?? 0;
     const me = c.get("deviceId");
     const id = c.req.param("id");
     d.sessions.statusFor(me, id); // 404 for anyone but the two peers
