@@ -50,14 +50,14 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
       if (o.address !== undefined) throw badRequest("host", "give either address or host, not both");
       const host = reqString(o, "host", 253);
       if (!isHostName(host)) throw badRequest("host", "must be a DNS host name (RFC 1123)");
-      const port = reqInt(o, "port", 1, 65535);
+      const port = reqInt(o, "port", { min: 1, max: 65535 });
       const dev = me(c.get("deviceId"));
       d.devices.register(dev.id, host.toLowerCase(), port);
       const body: RegistrationResponse = { id: dev.id, name: dev.name, address: host.toLowerCase(), port };
       return c.json({ ...body, host: body.address });
     }
     const address = reqAddress(o, "address");
-    const port = reqInt(o, "port", 1, 65535);
+    const port = reqInt(o, "port", { min: 1, max: 65535 });
     if (!d.allowPrivateAddresses && !isPublicAddress(address)) {
       throw new ApiError(
         400,

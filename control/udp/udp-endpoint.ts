@@ -10,7 +10,7 @@ import {
   TYPE_ACK,
   verifyTriggerAck,
 } from "../../protocol/trigger-datagram.ts";
-import { KeepaliveHandler } from "./keepalive-handler.ts";
+import { type DatagramSource, KeepaliveHandler } from "./keepalive-handler.ts";
 import { type SessionPartiesLookup, SessionRendezvous } from "./session-rendezvous.ts";
 import { DEFAULT_UDP_RATE_LIMIT, type RateLimit, SourceRateLimiter } from "./source-rate-limiter.ts";
 
@@ -135,8 +135,8 @@ export class UdpEndpoint {
         this.stats.rateLimited++;
         return;
       }
-      if (isStunMessage(data)) this.#onStun(data, address, port, now);
-      else if (isTriggerDatagram(data)) this.#onAck(data, address, port, now);
+      if (isStunMessage(data)) this.#onStun(data, { address, port }, now);
+      else if (isTriggerDatagram(data)) this.#onAck(data, { address, port }, now);
       else {
         this.stats.dropped++;
         this.#log(
@@ -156,8 +156,9 @@ export class UdpEndpoint {
     this.#log(`socket error: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  #onStun(data: Uint8Array, address: string, port: number, now: number): void {
-    const out = this.#handler.handle(data, address, port, now);
+  #onStun(data: Uint8Array, from: DatagramSource, now: number): void {
+    const { address, port } = from;
+    const out = this.#handler.handle(data, from, now);
     const r = out.registration;
     // Record before replying: a send can throw (ECONNREFUSED from an earlier ICMP error) and must not undo
     // an authenticated keepalive.
@@ -180,7 +181,7 @@ export class UdpEndpoint {
     if (out.reply) this.#transport.send(out.reply, port, address);
   }
 
-  #onAck(data: Uint8Array, address: string, port: number, now: number): void {
+  #onAck(data: Uint8Array, { address, port }: DatagramSource, now: number): void {
     const head = peekTriggerDatagram(data);
     if (!head || head.type !== TYPE_ACK)
       throw new SyntaxError("Cannot use trigger datagram: not a well-formed ACK");
@@ -190,7 +191,7 @@ export class UdpEndpoint {
       this.#log(`ignored ACK from ${address}:${port}: no pending trigger with that id`);
       return;
     }
-    const ack = verifyTriggerAck(data, pending.key, pending.deviceId, now);
+    const ack = verifyTriggerAck(data, pending.key, { deviceId: pending.deviceId, now });
     this.#pending.delete(head.id);
     this.stats.acks++;
     pending.resolve(ack.answer === undefined ? {} : { answer: ack.answer });

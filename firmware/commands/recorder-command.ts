@@ -96,7 +96,11 @@ const LOG_FILE = "recorder.log";
 
 type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
 
-function seconds(v: string | undefined, flag: string, min: number, max: number): number | undefined {
+function seconds(
+  v: string | undefined,
+  flag: string,
+  { min, max }: { min: number; max: number },
+): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n < min || n > max)
@@ -234,8 +238,8 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
     "the recorder daemon",
     "pvrlink recorder stop",
   );
-  const floor = seconds(values["keepalive-floor"], "--keepalive-floor", 0.1, 300);
-  const every = seconds(values["inbox-every"], "--inbox-every", 1, 86_400);
+  const floor = seconds(values["keepalive-floor"], "--keepalive-floor", { min: 0.1, max: 300 });
+  const every = seconds(values["inbox-every"], "--inbox-every", { min: 1, max: 86_400 });
   const cred = await loadCredential(config.credentialPath);
   const node = nodeOf(values, config, cred);
   let early: string[] | undefined = [];

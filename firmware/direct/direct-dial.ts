@@ -45,8 +45,7 @@ function passwordsEqual(got: string | undefined, want: string): boolean {
 export function openSocket(
   host: string,
   port: number,
-  timeoutMs: number,
-  signal?: AbortSignal,
+  { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal | undefined },
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ host, port, noDelay: true });
@@ -79,7 +78,7 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
   const sessionKey = typeof o.key === "string" ? fromBase64url(o.key) : o.key;
   const salt = randomBytes(SALT_BYTES);
   const key = await deriveConnectionKey(sessionKey, salt);
-  const socket = o.socket ?? (await openSocket(o.host, o.port, timeoutMs, o.signal));
+  const socket = o.socket ?? (await openSocket(o.host, o.port, { timeoutMs, signal: o.signal }));
   socket.write(encodePreamble({ salt, sessionId: o.sessionId }));
   const conn = new DirectConnection({
     socket,

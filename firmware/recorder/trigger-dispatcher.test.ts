@@ -48,7 +48,7 @@ function rig(
       data: (t) => act(t),
     },
   });
-  const ackOf = (i: number) => verifyTriggerAck(acks[i]!, KEY, DEVICE, NOW);
+  const ackOf = (i: number) => verifyTriggerAck(acks[i]!, KEY, { deviceId: DEVICE, now: NOW });
   return { d, acks, logs, acted, ackOf };
 }
 

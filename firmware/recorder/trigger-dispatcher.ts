@@ -67,7 +67,7 @@ export class TriggerDispatcher {
     const now = this.#now();
     let t: Trigger;
     try {
-      t = verifyTrigger(bytes, this.#o.key, this.#o.deviceId, now);
+      t = verifyTrigger(bytes, this.#o.key, { deviceId: this.#o.deviceId, now });
     } catch (err) {
       this.stats.rejected++;
       const code = err instanceof TriggerError ? err.code : "ERR_TRIGGER_MALFORMED";

@@ -64,7 +64,7 @@ export class DeviceAgent implements AsyncDisposable {
 
   onDatagram(data: Uint8Array): void {
     if (isTriggerDatagram(data)) {
-      const t = verifyTrigger(data, this.#triggerKey, this.deviceId, Date.now());
+      const t = verifyTrigger(data, this.#triggerKey, { deviceId: this.deviceId, now: Date.now() });
       const a = this.answer(t);
       if (!this.triggers.some((x) => x.id === t.id)) this.triggers.push(t);
       if (a === "no-ack") return;
