@@ -253,6 +253,11 @@ export class ControlClient {
   transfer(id: string): Promise<TransferInfo> {
     return this.#call("GET", `/v1/transfers/${encodeURIComponent(id)}`);
   }
+  /** The sender gives a transfer up: the node drops what it holds and frees the quota (204). */
+  async cancelTransfer(id: string): Promise<void> {
+    const res = await this.raw("DELETE", `/v1/transfers/${encodeURIComponent(id)}`);
+    if (!res.ok) throw await failure(res);
+  }
   /** The raw streamed download; read res.body. */
   async downloadData(id: string, offset = 0): Promise<Response> {
     const res = await this.raw("GET", `/v1/transfers/${encodeURIComponent(id)}/data?offset=${offset}`);

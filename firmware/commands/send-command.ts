@@ -21,6 +21,7 @@ import { PeerPins } from "../peers/peer-pins.ts";
 import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
+import { cancelStoreSend } from "../send/cancel-store-send.ts";
 import {
   loadPendingStoreSend,
   type PendingStoreSend,
@@ -33,7 +34,7 @@ import { planSend, type SendPlan } from "../send/send-plan.ts";
 import { type SendEvent, type SendOptions, type SendResult, sendRecording } from "../send/send-recording.ts";
 
 const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection seed|pattern]
-                   [--resume] [--json] [--quiet] [--data DIR]
+                   [--resume | --cancel] [--json] [--quiet] [--data DIR]
 
 Sends a recording to the recorder named NAME, routed by its attributes (seed A):
   secret      the whole recording, sealed end to end, through the control node's relay;
@@ -55,7 +56,8 @@ size threshold and your quota on it allow (the query tells it the size): --store
 and on a terminal you are asked; when the node cannot store it, the summary says why (transfer_too_large,
 quota_exceeded, spool_full). The lease is extended at 70% of the permitted time while the transfer runs.
 A store send interrupted (Ctrl-C, a crash) can be finished later with the same FILE, --to NAME and --resume:
-the upload goes on from what the node already holds, while the store session's lease lasts.
+the upload goes on from what the node already holds, while the store session's lease lasts. --cancel gives it
+up instead: the node drops the partial upload and frees your quota on it at once.
 
 Options:
   --to NAME          the receiving recorder's device name (required)
@@ -63,6 +65,7 @@ Options:
   --secret           treat FILE as secret (library recordings carry their own attribute)
   --protection M     seed or pattern for video, over the library's attribute (default: pattern)
   --resume           finish an interrupted store-and-forward send of FILE to NAME (kept in the data dir)
+  --cancel           give up an interrupted store-and-forward send of FILE to NAME (the node drops it)
   --sealed-below N   size rule: a non-secret recording under N bytes goes sealed through the node
   --direct HOST:PORT dial NAME's direct channel at HOST:PORT instead of its registered address
   --json             JSON lines: progress, log events, and the summary last
@@ -83,6 +86,7 @@ const FLAGS = {
   json: { type: "boolean" },
   quiet: { type: "boolean" },
   resume: { type: "boolean" },
+  cancel: { type: "boolean" },
 } as const;
 
 export const command: Command = {
@@ -108,6 +112,7 @@ async function send(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, FLAGS);
   if (positionals.length !== 1) throw new UsageError(`expected one FILE or ID, got ${positionals.length}`);
   if (values.to === undefined || values.to === "") throw new UsageError("--to NAME is required");
+  if (values.resume && values.cancel) throw new UsageError("--resume and --cancel exclude each other");
   const direct = values.direct === undefined ? undefined : parseHostPort(values.direct, "--direct");
   let protection: ProtectionMode | undefined;
   try {
@@ -145,6 +150,7 @@ async function send(args: string[]): Promise<number> {
   });
 
   const json = values.json === true;
+  if (values.cancel) return await cancel({ client, plan, to: values.to, dataDir: config.dataDir, json });
   const tty = process.stderr.isTTY === true && process.stdin.isTTY === true;
   const mode = chooseProgressMode({
     json,
@@ -181,7 +187,7 @@ async function send(args: string[]): Promise<number> {
     onInterrupt = () => {
       progress.finish(sent, "interrupted");
       const resume = storing
-        ? `; it was being stored on the node: 'pvrlink send ${target} --to ${to} --resume' finishes it`
+        ? `; it was being stored on the node: 'pvrlink send ${target} --to ${to} --resume' finishes it (--cancel gives it up)`
         : "";
       reject(
         new InputError(
@@ -265,12 +271,37 @@ async function send(args: string[]): Promise<number> {
   return result.ok ? EXIT_OK : EXIT_INPUT;
 }
 
+/** `send --cancel`: the node drops the interrupted store send's partial upload; the record goes with it. */
+async function cancel(o: {
+  client: ControlClient;
+  plan: SendPlan;
+  to: string;
+  dataDir: string;
+  json: boolean;
+}): Promise<number> {
+  const pending = loadPendingStoreSend(o.dataDir, o.plan.sha256, o.to);
+  if (pending === undefined)
+    throw new InputError(
+      `Cannot cancel sending ${o.plan.name} to ${o.to}: no interrupted store-and-forward send of it is recorded in ${o.dataDir}`,
+      "ERR_NOTHING_TO_CANCEL",
+    );
+  const held = await cancelStoreSend(o.client, pending);
+  removePendingStoreSend(o.dataDir, o.plan.sha256, o.to);
+  const message = `cancelled storing ${o.plan.name} for ${o.to}: the node dropped the ${formatBytes(held)} it held`;
+  process.stdout.write(
+    o.json
+      ? `${JSON.stringify({ event: "summary", ok: true, mode: "cancelled", message, sessionId: pending.sessionId })}\n`
+      : `${message}\n`,
+  );
+  return EXIT_OK;
+}
+
 /** The interrupted store send of this recording to `to` that --resume continues; a clear error when there is none. */
 function pendingFor(dataDir: string, plan: SendPlan, to: string): PendingStoreSend {
   const pending = loadPendingStoreSend(dataDir, plan.sha256, to);
   if (pending === undefined)
     throw new InputError(
-      `Cannot resume sending ${plan.name} to ${to}: no interrupted store-and-forward send of it is recorded in ${dataDir} (only a send being stored on the node resumes; send it again)`,
+      `Cannot resume sending ${plan.name} to ${to}: no interrupted store-and-forward send of it is recorded in ${dataDir} (only a send being stored on the node resumes; send it again, or give it up with --cancel)`,
       "ERR_NOTHING_TO_RESUME",
     );
   if (pending.expiresAt <= Date.now()) {
