@@ -193,10 +193,13 @@ describe("short leases (2 s)", () => {
     // three clocks fires first decides the code, all at the same lease end: its relay reader gives up
     // (node_unreachable), its own channel expires (expired), or alice's channel expired first and closed it
     // (ended, "Peer closed: expired"; seen under a loaded full run).
-    await bob.proc.waitForLine(/recorder receive-failed .*(code=(expired|node_unreachable)|code=ended message="Peer closed: expired")/, {
-      timeoutMs: 10_000,
-      since: mark,
-    });
+    await bob.proc.waitForLine(
+      /recorder receive-failed .*(code=(expired|node_unreachable)|code=ended message="Peer closed: expired")/,
+      {
+        timeoutMs: 10_000,
+        since: mark,
+      },
+    );
     await short.restartNode("SIGKILL");
     expect((await libraryOf(short, "bob")).some((r) => r.sha256 === sha)).toBe(false);
     await waitFor("bob's temp files to go", async () => (await incomingLeftovers(bob.dataDir)).length === 0, {
