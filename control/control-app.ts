@@ -13,12 +13,16 @@ import { RateLimiter } from "./http/rate-limiter.ts";
 import { createAdminOpsRoutes } from "./ops/admin-ops-routes.ts";
 import { NodeMetrics } from "./ops/node-metrics.ts";
 import { createOpsRoutes, metricsMiddleware } from "./ops/ops-routes.ts";
+import { DeviceListRequests } from "./query/device-list-requests.ts";
+import { hostResolver, ownAddresses } from "./query/host-resolution.ts";
 import { QueryService, tcpConnectProbe } from "./query/query-service.ts";
 import { SessionRevocation } from "./query/session-revocation.ts";
+import { StoreOfferPolicy } from "./query/store-offer.ts";
 import type { TriggerPort } from "./query/trigger-port.ts";
 import { createAdminRoutes, spoolUsage } from "./routes/admin-routes.ts";
 import { createDeviceRoutes } from "./routes/device-routes.ts";
 import { createIdentityRoutes } from "./routes/identity-routes.ts";
+import { createPermissionListRoutes } from "./routes/permission-list-routes.ts";
 import { createSessionRoutes } from "./routes/session-routes.ts";
 import { SpoolStore } from "./spool/spool-store.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
@@ -46,6 +50,8 @@ export interface ControlContext {
   limiter: RateLimiter;
   query: QueryService;
   identityKeys: IdentityKeyStore;
+  /** Policy "list": the device-sent lists queries wait for (seed B embodiment 1). */
+  lists: DeviceListRequests;
   triggers: TriggerPort;
   revocation: SessionRevocation;
   adminToken: string;
@@ -109,6 +115,9 @@ export async function createControlContext(o: {
     },
   };
   const identityKeys = new IdentityKeyStore(db);
+  const lists = new DeviceListRequests(triggers);
+  // The spool's quota lives in its index, node-local beside PostgreSQL: a cluster's offer counts this node's spool.
+  const spoolIndex = o.spoolIndex ?? sqliteConnectionOf(db);
   const query = new QueryService({
     devices,
     allow,
@@ -123,6 +132,18 @@ export async function createControlContext(o: {
     storeDeliverWithinSec: config.relayTtlSec,
     identityKeyOf: (id) => identityKeys.keyOf(id),
     refusalDeadlineMs: config.refusalDeadlineMs,
+    lists,
+    hostResolution: {
+      resolve: hostResolver(config.dnsServer),
+      allowPrivate: config.allowPrivateAddresses,
+      own: ownAddresses,
+    },
+    storeOffer: new StoreOfferPolicy(spoolIndex, o.spoolDir, {
+      thresholdBytes: config.relayThresholdBytes,
+      quotaBytes: config.relayQuotaBytes,
+      capBytes: config.spoolCapBytes,
+      reserveBytes: config.spoolReserveBytes,
+    }),
     log,
   });
   // The gauges read a snapshot the /metrics route refreshes from the store before each scrape.
@@ -154,6 +175,7 @@ export async function createControlContext(o: {
     limiter: new RateLimiter(config.rateLimitPerSec, config.rateLimitBurst),
     query,
     identityKeys,
+    lists,
     triggers,
     revocation: new SessionRevocation({
       sessions,
@@ -166,7 +188,7 @@ export async function createControlContext(o: {
     }),
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
-    spoolIndex: o.spoolIndex ?? sqliteConnectionOf(db),
+    spoolIndex,
     nodeAddresses: o.nodeAddresses ?? (() => ({ http: `http://${config.http}`, udp: config.udp })),
     log,
     metrics,
@@ -267,6 +289,7 @@ export function createControlApp(
     }),
   );
   app.route("/v1", createIdentityRoutes(ctx.identityKeys));
+  app.route("/v1", createPermissionListRoutes({ lists: ctx.lists, maxListEntries: config.maxListEntries }));
   if (relayRoutes) app.route("/v1", relayRoutes);
 
   app.route(

@@ -86,6 +86,11 @@ export interface ControlConfig {
   nats: string | null;
   /** A UDP node's id on the bus and in device_owner; null draws a fresh one at each start. */
   nodeId: string | null;
+  /**
+   * DNS server ("IP" or "IP:PORT") for callees registered by host name (seed A variation 3); null: the system
+   * resolver (getaddrinfo).
+   */
+  dnsServer: string | null;
 }
 
 export const CONTROL_ROLES = ["all", "http", "udp"] as const;
@@ -130,6 +135,7 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   role: "all",
   nats: null,
   nodeId: null,
+  dnsServer: null,
 });
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -152,6 +158,7 @@ const NULLABLE_KEYS = new Set([
   "store",
   "nats",
   "nodeId",
+  "dnsServer",
 ]);
 
 /** Checks an untrusted object against ControlConfig's keys and types; unknown keys are errors, not ignored. */

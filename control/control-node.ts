@@ -6,6 +6,7 @@ import { type ControlConfig, parseHostPort } from "./control-config.ts";
 import {
   finalFlush,
   formatHostPort,
+  type HttpService,
   openNodeStores,
   serveHttp,
   startTimers,
@@ -64,20 +65,25 @@ export async function startControlNode(
   );
   setTriggerTarget(ctx, udpEndpoint);
 
-  let server: ReturnType<typeof Bun.serve>;
+  let service: HttpService;
   try {
-    server = serveHttp(ctx, stores, { tls, log });
+    service = serveHttp(ctx, stores, { tls, log });
   } catch (err) {
     await udpEndpoint.close();
     await stores.close();
     throw err;
   }
+  const { server } = service;
   const http = { host: httpAddr.host, port: server.port ?? httpAddr.port };
   let stopping = false;
   ctx.notReadyReason = () => (stopping ? "shutting down" : null);
   const udp = { host: udpAddr.host, port: udpEndpoint.address.port };
   bound = { http: formatHostPort(http), udp: formatHostPort(udp) };
-  const stopTimers = startTimers(ctx, { flush: true, housekeeping: true }, log);
+  const stopTimers = startTimers(
+    ctx,
+    { flush: true, housekeeping: true, sweepSpool: service.sweepSpool },
+    log,
+  );
 
   let closing: Promise<void> | null = null;
   return {

@@ -87,12 +87,19 @@ export function startUdp(
   });
 }
 
+/** The HTTP server and the relay's spool sweep, which the housekeeping timer runs too. */
+export interface HttpService {
+  server: ReturnType<typeof Bun.serve>;
+  /** Drops expired and orphaned spool files: an idle node must not keep them until the next request. */
+  sweepSpool(): Promise<void>;
+}
+
 /** The device API (with the relay over the filesystem spool) on config.http, over HTTPS unless tls is null. */
 export function serveHttp(
   ctx: ControlContext,
   stores: NodeStores,
   o: { tls: NodeCertificate | null; log: (msg: string) => void },
-): ReturnType<typeof Bun.serve> {
+): HttpService {
   const { log } = o;
   const { config } = ctx;
   const relayRoutes = createRelayRoutes({
@@ -120,7 +127,7 @@ export function serveHttp(
   });
   const app = createControlApp(ctx, relayRoutes);
   const httpAddr = parseHostPort(config.http, "--http");
-  return Bun.serve({
+  const server = Bun.serve({
     hostname: httpAddr.host,
     port: httpAddr.port,
     fetch: app.fetch,
@@ -129,6 +136,7 @@ export function serveHttp(
     idleTimeout: 120,
     ...(o.tls === null ? {} : { tls: { cert: o.tls.cert, key: o.tls.key } }),
   });
+  return { server, sweepSpool: async () => await relayRoutes.sweep() };
 }
 
 /**
@@ -138,7 +146,7 @@ export function serveHttp(
  */
 export function startTimers(
   ctx: ControlContext,
-  o: { flush: boolean; housekeeping: boolean },
+  o: { flush: boolean; housekeeping: boolean; sweepSpool?: () => Promise<void> },
   log: (msg: string) => void,
 ): () => void {
   const timers: Array<ReturnType<typeof setInterval>> = [];
@@ -158,6 +166,7 @@ export function startTimers(
           await ctx.nonces.prune();
           ctx.limiter.prune();
           for (const id of await ctx.sessions.sweep()) log(`session ${id} expired`);
+          await o.sweepSpool?.();
         })().catch((err: unknown) => log(`housekeeping failed: ${(err as Error).message}`));
       }, HOUSEKEEPING_MS),
     );

@@ -67,8 +67,8 @@ export async function startRoleNode(config: ControlConfig, log: (msg: string) =>
       nodeAddresses: () =>
         nodeAddressesOf(config.publicHttp ?? config.http, config.publicUdp ?? config.udp, tls),
     });
-    const server = steps.serveHttp(ctx, stores, { tls, log });
-    const stopTimers = steps.startTimers(ctx, { flush: false, housekeeping: true }, log);
+    const { server, sweepSpool } = steps.serveHttp(ctx, stores, { tls, log });
+    const stopTimers = steps.startTimers(ctx, { flush: false, housekeeping: true, sweepSpool }, log);
     const addr = parseHostPort(config.http, "--http");
     let closing: Promise<void> | null = null;
     return {

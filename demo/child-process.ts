@@ -47,11 +47,13 @@ export class ChildProcess implements AsyncDisposable {
   /** Resolves with the exit code once the process has exited and every line is in `lines`. */
   readonly exited: Promise<number>;
 
+  readonly #o: ChildOptions;
   constructor(
     readonly label: string,
     argv: string[],
-    private readonly o: ChildOptions = {},
+    o: ChildOptions = {},
   ) {
+    this.#o = o;
     if (argv.length === 0) throw new RangeError(`Cannot start ${label}: argv is empty`);
     this.proc = Bun.spawn(argv, {
       stdin: o.stdin ? "pipe" : "ignore",
@@ -116,7 +118,7 @@ export class ChildProcess implements AsyncDisposable {
       if (list.length > 20_000) list.splice(0, 10_000);
       list.push(line);
     }
-    this.o.echo?.(this.label, line);
+    this.#o.echo?.(this.label, line);
     this.#wake();
   }
 

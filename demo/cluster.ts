@@ -214,21 +214,35 @@ export class Cluster implements AsyncDisposable {
           : ["--load-from", this.loadDir]),
       ...(ro.args ?? []),
     ];
-    const daemon = await startRecorderDaemon(
-      {
-        ...this.#start(name, runArgs),
-        ...program,
-        // The daemon alone joins the cluster's per-child prefix (e.g. its cgroup); its commands keep the program's.
-        wrap: [...(this.o.wrap?.(name) ?? []), ...program.wrap],
-        // An emulated recorder (qemu-user) takes seconds, not milliseconds, to print its first line.
-        ...(ro.command ? { timeoutMs: 60_000 } : {}),
-      },
-      ro.listen ?? "127.0.0.1:0",
-    );
-    const rec: Recorder = { name, dataDir, wrap: program.wrap, command: program.command, ...daemon };
-    this.recorders.set(name, rec);
-    await this.waitConnected(rec.id);
-    return rec;
+    const start = async (): Promise<Recorder> => {
+      const daemon = await startRecorderDaemon(
+        {
+          ...this.#start(name, runArgs),
+          ...program,
+          // The daemon alone joins the cluster's per-child prefix (e.g. its cgroup); its commands keep the program's.
+          wrap: [...(this.o.wrap?.(name) ?? []), ...program.wrap],
+          // An emulated recorder (qemu-user) takes seconds, not milliseconds, to print its first line.
+          ...(ro.command ? { timeoutMs: 60_000 } : {}),
+        },
+        ro.listen ?? "127.0.0.1:0",
+      );
+      const rec: Recorder = { name, dataDir, wrap: program.wrap, command: program.command, ...daemon };
+      this.recorders.set(name, rec);
+      await this.waitConnected(rec.id);
+      return rec;
+    };
+    this.#starts.set(name, start);
+    return start();
+  }
+
+  /** How each recorder's daemon was started, to start it again (restartRecorder). */
+  readonly #starts = new Map<string, () => Promise<Recorder>>();
+
+  /** Starts a stopped recorder's daemon again, same data dir and flags: the box switched back on. */
+  async restartRecorder(name: string): Promise<Recorder> {
+    const start = this.#starts.get(name);
+    if (!start) throw new Error(`Cannot restart recorder ${name}: it was never started`);
+    return start();
   }
 
   /** Enrolls NAME with an enrollment token into its own data dir, without starting a daemon; returns the dir. */

@@ -45,6 +45,8 @@ export type ErrorCode =
   | "insufficient_storage"
   // Issue 21 item 9: a registration of a loopback, private, link-local or special-purpose address.
   | "address_not_public"
+  // Issue 17 item 2: a device's list for a query that is not (or no longer) waiting for it.
+  | "list_request_not_found"
   // Relay routes (control/relay) may add their own codes; clients treat any string as a code.
   | (string & {});
 
@@ -62,9 +64,18 @@ export interface PeerInfo {
   mapped?: { address: string; port: number };
   /** The peer's X25519 identity key (raw, base64url) as it published it; the other peer pins it by name. */
   publicKey?: string;
+  /**
+   * The host name the peer registered (seed A variation 3). In a query answer `address` is then what the node
+   * resolved it to just now; elsewhere (a pending grant's caller) `address` is null.
+   */
+  host?: string;
 }
 
-export type AllowPolicy = "node" | "device";
+/**
+ * node: the node holds the list and judges (seed A); device: the device judges each caller (seed B embodiment 2);
+ * list: the device sends its list for each query and the node judges that query by it (seed B embodiment 1).
+ */
+export type AllowPolicy = "node" | "device" | "list";
 export type SessionMode = "live" | "store";
 export type SessionState = "active" | "ended";
 
@@ -143,7 +154,14 @@ export interface GroupResponse {
 export interface QueryRequest {
   callee: string;
   storeIfBusy?: boolean;
+  /** Bytes the caller means to send: the node's store offer checks them (seed A S2611, S2202). */
+  size?: number;
 }
+
+/** The `store` field of a 409 callee_busy: the node's offer to store, or why it cannot (seed A S2611). */
+export type StoreOfferAnswer =
+  | { offered: true; quotaLeft?: number; threshold?: number }
+  | { offered: false; reason: string; message: string };
 
 /** The session material a peer receives once (seed A FIG. 5 (d)/(e), seed B FIG. 4A/4B). */
 export interface SessionGrant {
@@ -159,6 +177,11 @@ export interface SessionGrant {
   /** Unix ms after which the password is no longer valid for a first connection. */
   connectBy: number;
   mode: SessionMode;
+  /**
+   * Seed A variation 9: the callee's own one-time password (16 CSPRNG bytes base64url), independent of
+   * `password`. The callee presents it in ACCEPTED; the caller verifies it before sending any data.
+   */
+  calleePassword?: string;
 }
 
 export interface QueryResponse {
@@ -167,7 +190,8 @@ export interface QueryResponse {
 }
 /** 202 answer to a query with storeIfBusy when the callee is busy: upload to the spool under this session. */
 export interface QueryStoreResponse {
-  code: "callee_busy";
+  /** Why the data goes to the spool: the callee is busy, or (issue 19 item 7) its box is off. */
+  code: "callee_busy" | "callee_not_connected";
   session: SessionGrant;
   callee: { id: string; name: string; publicKey?: string };
 }

@@ -1,4 +1,5 @@
 /** @module A typed client for every control-node HTTP route: signs each request with the device's HTTP subkey; the firmware and the tests use it. */
+import { isIP } from "node:net";
 import {
   type AccountingEntry,
   type AdminDevice,
@@ -39,6 +40,8 @@ export class ControlApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The error body's other fields (e.g. `store` on callee_busy, `received` on offset_mismatch). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = "ControlApiError";
@@ -50,11 +53,8 @@ async function failure(res: Response): Promise<ControlApiError> {
   try {
     const body = JSON.parse(text) as ApiErrorBody;
     if (typeof body?.error?.code === "string") {
-      return new ControlApiError(
-        res.status,
-        body.error.code,
-        `${res.status} ${body.error.code}: ${body.error.message}`,
-      );
+      const { code, message, ...details } = body.error as Record<string, unknown>;
+      return new ControlApiError(res.status, String(code), `${res.status} ${code}: ${message}`, details);
     }
   } catch {
     // not our error shape: fall through
@@ -159,8 +159,10 @@ export class ControlClient {
     return this.#call("PUT", "/v1/identity", { publicKey });
   }
 
+  /** address: an IP address, or a DNS host name (seed A variation 3), which is sent as `host`. */
   register(address: string, port: number): Promise<RegistrationResponse> {
-    return this.#call("PUT", "/v1/registration", { address, port });
+    const body = isIP(address) === 0 ? { host: address, port } : { address, port };
+    return this.#call("PUT", "/v1/registration", body);
   }
   registration(): Promise<RegistrationResponse> {
     return this.#call("GET", "/v1/registration");
@@ -172,6 +174,14 @@ export class ControlClient {
   /** Seed A FIG. 3: {create} replaces, {add}/{delete} edit, both together in one request. */
   updateAllowList(u: AllowListUpdate): Promise<AllowListResponse> {
     return this.#call("PUT", "/v1/allow-list", u);
+  }
+  /** Policy "list" (seed B embodiment 1): this device's list for the query whose `list` trigger carried `request`. */
+  async sendPermissionList(
+    request: string,
+    list: { entries: string[]; groups: Record<string, string[]> },
+  ): Promise<void> {
+    const res = await this.raw("POST", "/v1/permission-list", JSON.stringify({ request, ...list }));
+    if (!res.ok) throw await failure(res);
   }
   setPolicy(policy: AllowPolicy): Promise<AllowListResponse> {
     return this.#call("PUT", "/v1/policy", { policy });
@@ -194,9 +204,13 @@ export class ControlClient {
   /** QUERY: 200 gives a live session and the callee's address; 202 (storeIfBusy, callee busy) a store session. */
   async query(
     callee: string,
-    opts: { storeIfBusy?: boolean } = {},
+    opts: { storeIfBusy?: boolean; size?: number } = {},
   ): Promise<({ status: 200 } & QueryResponse) | ({ status: 202 } & QueryStoreResponse)> {
-    const body = opts.storeIfBusy === undefined ? { callee } : { callee, storeIfBusy: opts.storeIfBusy };
+    const body = {
+      callee,
+      ...(opts.storeIfBusy === undefined ? {} : { storeIfBusy: opts.storeIfBusy }),
+      ...(opts.size === undefined ? {} : { size: opts.size }),
+    };
     const res = await this.raw("POST", "/v1/query", JSON.stringify(body));
     if (res.status === 200) return { status: 200, ...((await res.json()) as QueryResponse) };
     if (res.status === 202) return { status: 202, ...((await res.json()) as QueryStoreResponse) };
@@ -238,6 +252,11 @@ export class ControlClient {
   }
   transfer(id: string): Promise<TransferInfo> {
     return this.#call("GET", `/v1/transfers/${encodeURIComponent(id)}`);
+  }
+  /** The sender gives a transfer up: the node drops what it holds and frees the quota (204). */
+  async cancelTransfer(id: string): Promise<void> {
+    const res = await this.raw("DELETE", `/v1/transfers/${encodeURIComponent(id)}`);
+    if (!res.ok) throw await failure(res);
   }
   /** The raw streamed download; read res.body. */
   async downloadData(id: string, offset = 0): Promise<Response> {

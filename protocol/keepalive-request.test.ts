@@ -25,7 +25,7 @@ describe("keepalive request", () => {
   test("buildKeepalive() is answered by the node's handler and readKeepaliveResponse() reads the mapping", () => {
     const handler = new KeepaliveHandler((id) => (id === "dev_k" ? secret : null));
     const { bytes, transactionId } = buildKeepalive({ deviceId: "dev_k", key, now: NOW, intervalSec: 40 });
-    const out = handler.handle(bytes, "203.0.113.7", 40001, NOW);
+    const out = handler.handle(bytes, { address: "203.0.113.7", port: 40001 }, NOW);
     expect(out.registration).toEqual({
       deviceId: "dev_k",
       address: "203.0.113.7",
@@ -64,7 +64,7 @@ describe("keepalive request", () => {
       "ERR_KEEPALIVE_UNAUTHENTICATED",
     );
     const handler = new KeepaliveHandler(() => null);
-    const refused = handler.handle(other.bytes, "198.51.100.1", 1, NOW).reply!;
+    const refused = handler.handle(other.bytes, { address: "198.51.100.1", port: 1 }, NOW).reply!;
     expect(errCode(() => readKeepaliveResponse(refused, { key, transactionId }))).toBe(
       "ERR_KEEPALIVE_MISMATCH",
     );

@@ -38,7 +38,7 @@ describe("trigger datagrams", () => {
       const { bytes, id } = encodeTrigger({ deviceId: "dev_a", kind, ref, timestamp: NOW }, key);
       expect(isTriggerDatagram(bytes)).toBe(true);
       expect(peekTriggerDatagram(bytes)).toEqual({ type: TYPE_TRIGGER, id });
-      expect(verifyTrigger(bytes, key, "dev_a", NOW + 1000)).toEqual({
+      expect(verifyTrigger(bytes, key, { deviceId: "dev_a", now: NOW + 1000 })).toEqual({
         id,
         deviceId: "dev_a",
         kind,
@@ -52,14 +52,18 @@ describe("trigger datagrams", () => {
     const { id } = encodeTrigger({ deviceId: "dev_a", kind: "status", ref: {}, timestamp: NOW }, key);
     const withAnswer = encodeTriggerAck({ id, deviceId: "dev_a", answer: "busy", timestamp: NOW }, key);
     expect(peekTriggerDatagram(withAnswer)).toEqual({ type: TYPE_ACK, id });
-    expect(verifyTriggerAck(withAnswer, key, "dev_a", NOW)).toEqual({
+    expect(verifyTriggerAck(withAnswer, key, { deviceId: "dev_a", now: NOW })).toEqual({
       id,
       deviceId: "dev_a",
       answer: "busy",
       timestamp: NOW,
     });
     const plain = encodeTriggerAck({ id, deviceId: "dev_a", timestamp: NOW }, key);
-    expect(verifyTriggerAck(plain, key, "dev_a", NOW)).toEqual({ id, deviceId: "dev_a", timestamp: NOW });
+    expect(verifyTriggerAck(plain, key, { deviceId: "dev_a", now: NOW })).toEqual({
+      id,
+      deviceId: "dev_a",
+      timestamp: NOW,
+    });
   });
 
   const { bytes: trig, id } = encodeTrigger(
@@ -70,38 +74,42 @@ describe("trigger datagrams", () => {
   const cases: Array<[string, () => unknown, string]> = [
     [
       "verifyTrigger() rejects the wrong key",
-      () => verifyTrigger(trig, otherKey, "dev_a", NOW),
+      () => verifyTrigger(trig, otherKey, { deviceId: "dev_a", now: NOW }),
       "ERR_TRIGGER_BAD_TAG",
     ],
     [
       "verifyTrigger() rejects another device's trigger",
-      () => verifyTrigger(trig, key, "dev_b", NOW),
+      () => verifyTrigger(trig, key, { deviceId: "dev_b", now: NOW }),
       "ERR_TRIGGER_WRONG_DEVICE",
     ],
     [
       "verifyTrigger() rejects a timestamp past the window",
-      () => verifyTrigger(trig, key, "dev_a", NOW + TRIGGER_WINDOW_MS + 1),
+      () => verifyTrigger(trig, key, { deviceId: "dev_a", now: NOW + TRIGGER_WINDOW_MS + 1 }),
       "ERR_TRIGGER_STALE",
     ],
     [
       "verifyTrigger() rejects a timestamp from the future",
-      () => verifyTrigger(trig, key, "dev_a", NOW - TRIGGER_WINDOW_MS - 1),
+      () => verifyTrigger(trig, key, { deviceId: "dev_a", now: NOW - TRIGGER_WINDOW_MS - 1 }),
       "ERR_TRIGGER_STALE",
     ],
-    ["verifyTrigger() rejects an ACK", () => verifyTrigger(ack, key, "dev_a", NOW), "ERR_TRIGGER_MALFORMED"],
+    [
+      "verifyTrigger() rejects an ACK",
+      () => verifyTrigger(ack, key, { deviceId: "dev_a", now: NOW }),
+      "ERR_TRIGGER_MALFORMED",
+    ],
     [
       "verifyTriggerAck() rejects a reflected trigger",
-      () => verifyTriggerAck(trig, key, "dev_a", NOW),
+      () => verifyTriggerAck(trig, key, { deviceId: "dev_a", now: NOW }),
       "ERR_TRIGGER_MALFORMED",
     ],
     [
       "verifyTriggerAck() rejects the wrong key",
-      () => verifyTriggerAck(ack, otherKey, "dev_a", NOW),
+      () => verifyTriggerAck(ack, otherKey, { deviceId: "dev_a", now: NOW }),
       "ERR_TRIGGER_BAD_TAG",
     ],
     [
       "verifyTrigger() rejects a short datagram",
-      () => verifyTrigger(trig.subarray(0, 40), key, "dev_a", NOW),
+      () => verifyTrigger(trig.subarray(0, 40), key, { deviceId: "dev_a", now: NOW }),
       "ERR_TRIGGER_MALFORMED",
     ],
   ];
@@ -111,10 +119,14 @@ describe("trigger datagrams", () => {
     // A correctly keyed datagram with a bad body: built by hand so the MAC passes and the shape check must fail.
     const bad = encodeTriggerAck({ id, deviceId: "dev_a", timestamp: NOW }, key);
     bad[5] = TYPE_TRIGGER;
-    expect(codeOf(() => verifyTrigger(bad, key, "dev_a", NOW))).toBe("ERR_TRIGGER_BAD_TAG");
+    expect(codeOf(() => verifyTrigger(bad, key, { deviceId: "dev_a", now: NOW }))).toBe(
+      "ERR_TRIGGER_BAD_TAG",
+    );
     const signed = bad.byteLength - 32;
     bad.set(createHmac("sha256", key).update(bad.subarray(0, signed)).digest(), signed);
-    expect(codeOf(() => verifyTrigger(bad, key, "dev_a", NOW))).toBe("ERR_TRIGGER_MALFORMED");
+    expect(codeOf(() => verifyTrigger(bad, key, { deviceId: "dev_a", now: NOW }))).toBe(
+      "ERR_TRIGGER_MALFORMED",
+    );
   });
 
   test("encodeTrigger() refuses a ref that would not fit one datagram", () => {
@@ -125,24 +137,26 @@ describe("trigger datagrams", () => {
 
   test("every truncation and every bit flip is refused with a TriggerError", () => {
     for (let n = 0; n < trig.byteLength; n++) {
-      expect(codeOf(() => verifyTrigger(trig.subarray(0, n), key, "dev_a", NOW))).not.toBe("accepted");
+      expect(codeOf(() => verifyTrigger(trig.subarray(0, n), key, { deviceId: "dev_a", now: NOW }))).not.toBe(
+        "accepted",
+      );
     }
     for (let bit = 0; bit < trig.byteLength * 8; bit++) {
       const b = new Uint8Array(trig);
       b[bit >> 3] = b[bit >> 3]! ^ (1 << (bit & 7));
-      expect(codeOf(() => verifyTrigger(b, key, "dev_a", NOW))).not.toBe("accepted");
+      expect(codeOf(() => verifyTrigger(b, key, { deviceId: "dev_a", now: NOW }))).not.toBe("accepted");
     }
     for (let i = 0; i < 2000; i++) {
       const g = crypto.getRandomValues(new Uint8Array(i % 300));
       if (i % 2 && g.byteLength >= 4) new DataView(g.buffer).setUint32(0, 0x50565447);
-      expect(codeOf(() => verifyTriggerAck(g, key, "dev_a", NOW))).not.toBe("accepted");
+      expect(codeOf(() => verifyTriggerAck(g, key, { deviceId: "dev_a", now: NOW }))).not.toBe("accepted");
       peekTriggerDatagram(g);
     }
   });
 
   test("TriggerReplayGuard admits an id once, then reports duplicates until it ages out", () => {
     const guard = new TriggerReplayGuard();
-    const t = verifyTrigger(trig, key, "dev_a", NOW);
+    const t = verifyTrigger(trig, key, { deviceId: "dev_a", now: NOW });
     expect(guard.admit(t, NOW)).toBe("new");
     expect(guard.admit(t, NOW + 1000)).toBe("duplicate");
     expect(guard.admit(t, NOW + 2 * TRIGGER_WINDOW_MS + 1)).toBe("new");

@@ -31,7 +31,7 @@ export const TRIGGER_WINDOW_MS = 60_000;
 /** Longest ACK answer accepted; the defined answers are short words. */
 export const ANSWER_MAX_CHARS = 64;
 
-export const TRIGGER_KINDS = ["contact", "status", "verdict", "end", "data"] as const;
+export const TRIGGER_KINDS = ["contact", "status", "verdict", "end", "data", "list"] as const;
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 /** A verified trigger. */
@@ -54,7 +54,22 @@ export interface TriggerAck {
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
-function encode(type: number, id: Uint8Array, timestamp: number, body: unknown, key: Uint8Array): Uint8Array {
+/** One datagram before signing: its type, 16-byte id, unix-ms timestamp and JSON body. */
+interface Frame {
+  type: number;
+  id: Uint8Array;
+  timestamp: number;
+  body: unknown;
+}
+
+/** Who a received datagram must be addressed to, and when it is checked. */
+export interface TriggerCheck {
+  deviceId: string;
+  /** Unix ms the timestamp window is measured from. */
+  now: number;
+}
+
+function encode({ type, id, timestamp, body }: Frame, key: Uint8Array): Uint8Array {
   if (id.byteLength !== TRIGGER_ID_BYTES)
     throw new RangeError(`Cannot encode trigger: id length ${id.byteLength}`);
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
@@ -86,7 +101,15 @@ export function encodeTrigger(
 ): { bytes: Uint8Array; id: string } {
   const id =
     t.id === undefined ? randomBytes(TRIGGER_ID_BYTES) : new Uint8Array(Buffer.from(t.id, "base64url"));
-  const bytes = encode(TYPE_TRIGGER, id, t.timestamp, { device: t.deviceId, kind: t.kind, ref: t.ref }, key);
+  const bytes = encode(
+    {
+      type: TYPE_TRIGGER,
+      id,
+      timestamp: t.timestamp,
+      body: { device: t.deviceId, kind: t.kind, ref: t.ref },
+    },
+    key,
+  );
   return { bytes, id: toBase64url(id) };
 }
 
@@ -99,7 +122,8 @@ export function encodeTriggerAck(
     throw new RangeError(`Cannot encode ACK: answer longer than ${ANSWER_MAX_CHARS}`);
   }
   const body = a.answer === undefined ? { device: a.deviceId } : { device: a.deviceId, answer: a.answer };
-  return encode(TYPE_ACK, new Uint8Array(Buffer.from(a.id, "base64url")), a.timestamp, body, key);
+  const id = new Uint8Array(Buffer.from(a.id, "base64url"));
+  return encode({ type: TYPE_ACK, id, timestamp: a.timestamp, body }, key);
 }
 
 /** True when the datagram starts with the trigger magic (cheap demultiplexing before any crypto). */
@@ -156,7 +180,11 @@ function readHeader(bytes: Uint8Array) {
 }
 
 /** Checks tag, then timestamp window, then body shape; returns the parsed JSON body. Order matters: no parsing before the MAC. */
-function verify(bytes: Uint8Array, type: number, key: Uint8Array, now: number, deviceId: string) {
+function verify(
+  bytes: Uint8Array,
+  key: Uint8Array,
+  { type, deviceId, now }: TriggerCheck & { type: number },
+) {
   const h = readHeader(bytes);
   if (h.type !== type)
     throw triggerError("ERR_TRIGGER_MALFORMED", `Cannot accept datagram: type ${h.type} not ${type}`);
@@ -188,8 +216,9 @@ function verify(bytes: Uint8Array, type: number, key: Uint8Array, now: number, d
 }
 
 /** Device side: verifies a trigger addressed to deviceId under its trigger key. Throws TriggerError (trigger-error.ts). */
-export function verifyTrigger(bytes: Uint8Array, key: Uint8Array, deviceId: string, now: number): Trigger {
-  const { header, body } = verify(bytes, TYPE_TRIGGER, key, now, deviceId);
+export function verifyTrigger(bytes: Uint8Array, key: Uint8Array, check: TriggerCheck): Trigger {
+  const { deviceId } = check;
+  const { header, body } = verify(bytes, key, { ...check, type: TYPE_TRIGGER });
   const kind = body.kind;
   if (typeof kind !== "string" || !(TRIGGER_KINDS as readonly string[]).includes(kind)) {
     throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger body: unknown kind");
@@ -208,13 +237,9 @@ export function verifyTrigger(bytes: Uint8Array, key: Uint8Array, deviceId: stri
 }
 
 /** Node side: verifies deviceId's ACK under its trigger key. Throws TriggerError (trigger-error.ts). */
-export function verifyTriggerAck(
-  bytes: Uint8Array,
-  key: Uint8Array,
-  deviceId: string,
-  now: number,
-): TriggerAck {
-  const { header, body } = verify(bytes, TYPE_ACK, key, now, deviceId);
+export function verifyTriggerAck(bytes: Uint8Array, key: Uint8Array, check: TriggerCheck): TriggerAck {
+  const { deviceId } = check;
+  const { header, body } = verify(bytes, key, { ...check, type: TYPE_ACK });
   const answer = body.answer;
   if (answer !== undefined && (typeof answer !== "string" || answer.length > ANSWER_MAX_CHARS)) {
     throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse ACK body: answer is not a short string");

@@ -53,16 +53,22 @@ fi
 exit 0
 `;
 
-function put(src: string, root: string, dest: string, mode: number): void {
-  mkdirSync(join(root, dest, ".."), { recursive: true });
-  copyFileSync(src, join(root, dest));
-  chmodSync(join(root, dest), mode);
-}
-
-function write(root: string, dest: string, text: string, mode = 0o644): void {
-  mkdirSync(join(root, dest, ".."), { recursive: true });
-  writeFileSync(join(root, dest), text);
-  chmodSync(join(root, dest), mode);
+/** Files placed under one package root: `put` copies a file in, `write` writes text; both set the mode. */
+function packageTree(root: string) {
+  const at = (dest: string) => {
+    mkdirSync(join(root, dest, ".."), { recursive: true });
+    return join(root, dest);
+  };
+  return {
+    put(src: string, dest: string, mode: number): void {
+      copyFileSync(src, at(dest));
+      chmodSync(join(root, dest), mode);
+    },
+    write(dest: string, text: string, mode = 0o644): void {
+      writeFileSync(at(dest), text);
+      chmodSync(join(root, dest), mode);
+    },
+  };
 }
 
 /** Lays out one package tree and builds OUT/pvrlink_VERSION_ARCH.deb; returns its path. */
@@ -74,25 +80,24 @@ export async function buildDeb(arch: DebArch, outDir: string): Promise<string> {
     );
   const root = mkdtempSync(join(tmpdir(), `pvrlink-deb-${arch}-`));
   try {
-    put(binary, root, "usr/bin/pvrlink", 0o755);
+    const { put, write } = packageTree(root);
+    put(binary, "usr/bin/pvrlink", 0o755);
     for (const unit of ["pvrlink-node.service", "pvrlink-recorder.service"])
-      put(join(ROOT, "packaging/systemd", unit), root, `lib/systemd/system/${unit}`, 0o644);
-    put(join(ROOT, "packaging/etc/node.json"), root, "etc/pvrlink/node.json", 0o644);
+      put(join(ROOT, "packaging/systemd", unit), `lib/systemd/system/${unit}`, 0o644);
+    put(join(ROOT, "packaging/etc/node.json"), "etc/pvrlink/node.json", 0o644);
     const doc = "usr/share/doc/pvrlink";
-    put(join(ROOT, "docs/operations.md"), root, `${doc}/operations.md`, 0o644);
-    put(join(ROOT, "README.md"), root, `${doc}/README.md`, 0o644);
-    write(root, `${doc}/examples/node.example.json`, `${JSON.stringify(exampleNodeConfig(), null, 2)}\n`);
+    put(join(ROOT, "docs/operations.md"), `${doc}/operations.md`, 0o644);
+    put(join(ROOT, "README.md"), `${doc}/README.md`, 0o644);
+    write(`${doc}/examples/node.example.json`, `${JSON.stringify(exampleNodeConfig(), null, 2)}\n`);
     write(
-      root,
       `${doc}/copyright`,
       `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: pvrlink\nFiles: *\nCopyright: the pvrlink authors\nLicense: see README.md\n`,
     );
-    write(root, "DEBIAN/conffiles", "/etc/pvrlink/node.json\n");
-    write(root, "DEBIAN/postinst", POSTINST, 0o755);
-    write(root, "DEBIAN/postrm", POSTRM, 0o755);
+    write("DEBIAN/conffiles", "/etc/pvrlink/node.json\n");
+    write("DEBIAN/postinst", POSTINST, 0o755);
+    write("DEBIAN/postrm", POSTRM, 0o755);
     const installedKiB = Math.ceil((statSync(binary).size + 64 * 1024) / 1024);
     write(
-      root,
       "DEBIAN/control",
       [
         "Package: pvrlink",

@@ -24,6 +24,12 @@ export interface DemuxSink {
    * demuxer) hands it on this way where the sink takes it, and as the same pieces through video() where not.
    */
   videoBlock?(es: Uint8Array, runs: Float64Array, runCount: number, unitLength: number): void;
+  /**
+   * Optional: a video PES header carried a PTS (and a DTS, else `dts` equals `pts`: ISO/IEC 13818-1 2.7.5),
+   * 90 kHz. Its payload's first byte is the next ES byte the sink will receive after `pendingBytes` more
+   * (video a demuxer has gathered but not yet handed on).
+   */
+  timestamps?(pts: number, dts: number, pendingBytes: number): void;
   /** A container problem at a file offset; demuxing goes on. */
   error(offset: number, code: string, message: string): void;
   /** The video coding format as the container declares it (TS stream_type), once known. */

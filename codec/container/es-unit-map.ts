@@ -168,6 +168,14 @@ export class EsUnitMap {
     return this.#file[i]! + k * unitLength + (from - k * l);
   }
 
+  /** The file offset of the container unit carrying ES byte `esOffset`, or -1 when it is not (or no longer) mapped. */
+  unitAt(esOffset: number): number {
+    const i = this.#find(esOffset);
+    if (i >= this.#tail || this.#es[i]! > esOffset) return -1;
+    const k = Math.floor((esOffset - this.#es[i]!) / this.#length[i]!);
+    return this.#unit[i]! + k * this.#unitLength[i]!;
+  }
+
   /**
    * Adds to `ranges` the file bytes of ES range [esOffset, esOffset + esLength): whole units, or with
    * `exact` only the overlapping bytes (for an ES, where a unit is the bytes themselves).

@@ -108,6 +108,24 @@ describe("parseH264Sps()", () => {
       picOrderCntType: 0,
     });
   });
+  test("parseH264Sps() reads the VUI's sample aspect ratio and timing (x264: 1:1, 25 fps)", () => {
+    expect(parseH264Sps(sps, 0).vui).toEqual({ sar: [1, 1], timing: { numUnitsInTick: 1, timeScale: 50 } });
+  });
+  test("parseH264Sps() gives vui null, never an error, for a VUI cut anywhere", () => {
+    let full = 0;
+    for (let end = sps.length; end > 4; end--) {
+      let parsed: ReturnType<typeof parseH264Sps>;
+      try {
+        parsed = parseH264Sps(sps.subarray(0, end), 0);
+      } catch {
+        break; // cut into the SPS's own fields: ERR_H264_SPS, tested below
+      }
+      expect(parsed.width).toBe(176);
+      if (parsed.vui?.timing) full++;
+      else expect(parsed.vui === null || parsed.vui.timing === null).toBe(true);
+    }
+    expect(full).toBeGreaterThan(0);
+  });
   test("parseH264Sps() rejects an SPS cut off", () =>
     expectCodecError(() => parseH264Sps(sps.subarray(0, 4), 0), "ERR_H264_SPS"));
   test("parseH264Sps() rejects seq_parameter_set_id above 31", () => {

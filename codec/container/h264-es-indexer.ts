@@ -56,6 +56,8 @@ export class H264EsIndexer {
   #nalFill = 0;
   #au: OpenAccessUnit | null = null;
   #sps: H264Sps | undefined;
+  /** The first valid SPS: what inspect reports of the stream. */
+  firstSps: H264Sps | null = null;
   #settled = 0;
   #ended = false;
 
@@ -147,6 +149,7 @@ export class H264EsIndexer {
     if (type === NAL_SPS) {
       try {
         this.#sps = parseH264Sps(head, 0);
+        this.firstSps ??= this.#sps;
         this.width = this.#sps.width;
         this.height = this.#sps.height;
         this.counts.seq++;

@@ -8,9 +8,41 @@ import { RbspBits } from "./rbsp-bits.ts";
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 const CHROMA_444 = 3;
 const MB_SIZE = 16;
+/** aspect_ratio_idc 255, Extended_SAR: sar_width and sar_height follow (ITU-T H.264 Table E-1). */
+const EXTENDED_SAR = 255;
+/** sample_aspect_ratio by aspect_ratio_idc 1..16, ITU-T H.264 Table E-1 (0 is unspecified). */
+const SAR_TABLE: ReadonlyArray<readonly [number, number]> = [
+  [0, 0],
+  [1, 1],
+  [12, 11],
+  [10, 11],
+  [16, 11],
+  [40, 33],
+  [24, 11],
+  [20, 11],
+  [32, 11],
+  [80, 33],
+  [18, 11],
+  [15, 11],
+  [64, 33],
+  [160, 99],
+  [4, 3],
+  [3, 2],
+  [2, 1],
+];
+
+/** What vui_parameters() (ITU-T H.264 E.1.1) says of display: sample aspect ratio and timing. */
+export interface H264Vui {
+  /** sample_aspect_ratio as [width, height], or null when unspecified. */
+  sar: readonly [number, number] | null;
+  /** num_units_in_tick and time_scale (E.2.1), or null without timing_info. */
+  timing: { numUnitsInTick: number; timeScale: number } | null;
+}
 
 export interface H264Sps {
   profileIdc: number;
+  /** constraint_set0..5_flag and reserved_zero_2bits, the byte between profile_idc and level_idc. */
+  constraintFlags: number;
   levelIdc: number;
   spsId: number;
   chromaFormatIdc: number;
@@ -23,6 +55,8 @@ export interface H264Sps {
   /** Display size after frame cropping. */
   width: number;
   height: number;
+  /** The VUI's aspect and timing, or null without vui_parameters (or when the VUI is cut off). */
+  vui: H264Vui | null;
 }
 
 function fail(message: string, offset: number): never {
@@ -44,7 +78,7 @@ export function parseH264Sps(bytes: Uint8Array, offset: number, end = bytes.leng
 
 function readSps(r: RbspBits, offset: number): H264Sps {
   const profileIdc = r.readBits(8);
-  r.readBits(8); // constraint_set flags, reserved_zero_2bits
+  const constraintFlags = r.readBits(8);
   const levelIdc = r.readBits(8);
   const spsId = r.readUe();
   if (spsId > 31) fail(`seq_parameter_set_id ${spsId} is above 31`, offset);
@@ -106,8 +140,10 @@ function readSps(r: RbspBits, offset: number): H264Sps {
   const width = widthMbs * MB_SIZE - cropUnitX * (crop[0]! + crop[1]!);
   const height = frameFactor * heightMapUnits * MB_SIZE - cropUnitY * (crop[2]! + crop[3]!);
   if (width <= 0 || height <= 0) fail(`cropping leaves ${width}x${height}`, offset);
+  const vui = r.readBit() ? readVui(r) : null;
   return {
     profileIdc,
+    constraintFlags,
     levelIdc,
     spsId,
     chromaFormatIdc,
@@ -118,5 +154,45 @@ function readSps(r: RbspBits, offset: number): H264Sps {
     frameMbsOnly,
     width,
     height,
+    vui,
   };
+}
+
+/**
+ * The start of vui_parameters() (ITU-T H.264 E.1.1) up to timing_info. Display information only: a VUI cut
+ * off or malformed past the SPS's own fields gives null rather than failing the SPS the indexer relies on.
+ */
+function readVui(r: RbspBits): H264Vui | null {
+  try {
+    let sar: readonly [number, number] | null = null;
+    if (r.readBit()) {
+      const idc = r.readBits(8);
+      if (idc === EXTENDED_SAR) {
+        const w = r.readBits(16);
+        const h = r.readBits(16);
+        sar = w > 0 && h > 0 ? [w, h] : null;
+      } else if (idc > 0 && idc < SAR_TABLE.length) {
+        sar = SAR_TABLE[idc]!;
+      }
+    }
+    if (r.readBit()) r.readBit(); // overscan_info_present_flag, overscan_appropriate_flag
+    if (r.readBit()) {
+      r.readBits(4); // video_format, video_full_range_flag
+      if (r.readBit()) r.readBits(24); // colour_primaries, transfer_characteristics, matrix_coefficients
+    }
+    if (r.readBit()) {
+      r.readUe(); // chroma_sample_loc_type_top_field
+      r.readUe(); // chroma_sample_loc_type_bottom_field
+    }
+    let timing: H264Vui["timing"] = null;
+    if (r.readBit()) {
+      const numUnitsInTick = r.readBits(16) * 0x10000 + r.readBits(16);
+      const timeScale = r.readBits(16) * 0x10000 + r.readBits(16);
+      if (numUnitsInTick > 0 && timeScale > 0) timing = { numUnitsInTick, timeScale };
+    }
+    return { sar, timing };
+  } catch (e) {
+    if (isBitsExhausted(e) || e instanceof CodecError) return null;
+    throw e;
+  }
 }

@@ -11,6 +11,7 @@ import type {
   VideoFormat,
 } from "../recording-index.ts";
 import { firstSliceOfLengthPrefixedSample } from "./h264-slice-type.ts";
+import type { H264Sps } from "./h264-sps.ts";
 import { filterMoov } from "./mp4-moov-filter.ts";
 import { Mp4SamplePrefixes } from "./mp4-sample-prefixes.ts";
 import { readSampleTable, type SampleRow } from "./mp4-sample-table.ts";
@@ -36,6 +37,8 @@ export class Mp4Indexer {
   #width = 0;
   #height = 0;
   #parameterSets = 0;
+  /** The avcC's first SPS (inspect's stream properties), or null. */
+  sps: H264Sps | null = null;
   #moovParsed = false;
   /** Takes each sample's first bytes for its slice type (AVC samples only). */
   #prefixes: Mp4SamplePrefixes | undefined;
@@ -147,6 +150,7 @@ export class Mp4Indexer {
       this.#height = track.height;
       this.#lengthSize = track.lengthSize;
       this.#parameterSets = track.parameterSets;
+      this.sps = track.sps;
       const table = readSampleTable(filtered.moov);
       this.#samples = table.samples;
       if (table.problem !== undefined) {

@@ -30,7 +30,7 @@ describe("filterMoov", () => {
   test("filterMoov() reads the video track and rebuilds tables mp4box turns into the same samples", () => {
     const r = filterMoov(moov);
     if (!r.ok) throw new Error(r.message);
-    expect(r.track).toEqual({
+    expect(r.track).toMatchObject({
       entryType: "avc1",
       format: "h264",
       width: 176,
@@ -38,6 +38,9 @@ describe("filterMoov", () => {
       lengthSize: 4,
       parameterSets: 1,
     });
+    // The avcC's SPS is parsed for inspect: x264's High profile, level 1.1, 25 fps in its VUI.
+    expect(r.track.sps).toMatchObject({ profileIdc: 100, levelIdc: 11, width: 176, height: 144 });
+    expect(r.track.sps?.vui?.timing).toEqual({ numUnitsInTick: 1, timeScale: 50 });
     expect(r.moov.length).toBeLessThan(moov.length);
     const table = readSampleTable(r.moov);
     expect(table.problem).toBeUndefined();

@@ -1,6 +1,8 @@
 /** @module Bounded walk of an MP4 moov: finds the video track, checks its sample tables, and rebuilds a minimal moov for mp4box. */
 
+import { CodecError } from "../codec-error.ts";
 import type { VideoFormat } from "../recording-index.ts";
+import { type H264Sps, parseH264Sps } from "./h264-sps.ts";
 
 /**
  * Most samples a track may declare. A constant-size stsz (ISO/IEC 14496-12 8.7.3.2) states a sample count
@@ -26,6 +28,9 @@ const VISUAL_HEIGHT_OFFSET = 26;
 /** AVCDecoderConfigurationRecord, ISO/IEC 14496-15 5.3.3.1: lengthSizeMinusOne in byte 4, numOfSPS in byte 5. */
 const AVCC_LENGTH_SIZE_BYTE = 4;
 const AVCC_SPS_COUNT_BYTE = 5;
+/** The first SPS: a 16-bit length, then the NAL unit (ISO/IEC 14496-15 5.3.3.1.2). */
+const AVCC_FIRST_SPS_LENGTH = 6;
+const AVCC_FIRST_SPS = 8;
 /** Sample entry fourccs, ISO/IEC 14496-15. */
 const AVC_ENTRIES = new Set(["avc1", "avc2", "avc3", "avc4"]);
 const HEVC_ENTRIES = new Set(["hvc1", "hev1"]);
@@ -51,6 +56,8 @@ export interface VideoTrackInfo {
   lengthSize: number;
   /** Sequence parameter sets in the avcC. */
   parameterSets: number;
+  /** The avcC's first SPS, parsed (inspect's stream properties), or null. */
+  sps: H264Sps | null;
 }
 
 export type MoovFilterResult =
@@ -152,6 +159,7 @@ function readSampleEntry(b: Uint8Array, stsd: Box | undefined): VideoTrackInfo {
     height: 0,
     lengthSize: 0,
     parameterSets: 0,
+    sps: null,
   };
   if (!stsd || stsd.end - stsd.body < FULL_BOX_HEADER + 4) return info;
   const [entry] = children(b, stsd.body + FULL_BOX_HEADER + 4, stsd.end);
@@ -167,10 +175,25 @@ function readSampleEntry(b: Uint8Array, stsd: Box | undefined): VideoTrackInfo {
   if (avcC && avcC.end - avcC.body > AVCC_SPS_COUNT_BYTE) {
     info.lengthSize = (b[avcC.body + AVCC_LENGTH_SIZE_BYTE]! & 0x03) + 1;
     info.parameterSets = b[avcC.body + AVCC_SPS_COUNT_BYTE]! & 0x1f;
+    info.sps = info.parameterSets > 0 ? firstSps(b, avcC) : null;
   } else {
     info.lengthSize = 4;
   }
   return info;
+}
+
+/** The avcC's first SPS, or null when it is cut off or does not parse (display information only). */
+function firstSps(b: Uint8Array, avcC: Box): H264Sps | null {
+  const at = avcC.body + AVCC_FIRST_SPS;
+  if (at > avcC.end) return null;
+  const end = at + u16(b, avcC.body + AVCC_FIRST_SPS_LENGTH);
+  if (end > avcC.end) return null;
+  try {
+    return parseH264Sps(b, at, end);
+  } catch (e) {
+    if (e instanceof CodecError) return null;
+    throw e;
+  }
 }
 
 function checkCounted(b: Uint8Array, box: Box, entryBytes: number): Uint8Array {

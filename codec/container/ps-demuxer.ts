@@ -1,6 +1,7 @@
 /** @module Streaming MPEG Program Stream demuxer (ISO/IEC 13818-1 2.5; MPEG-1 system streams, ISO/IEC 11172-1). */
 
 import { CodecError, codecError } from "../codec-error.ts";
+import { PRIVATE_SUBSTREAM_KEY } from "../stream-info/stream-kind.ts";
 import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import {
@@ -16,6 +17,7 @@ import {
   isVideoStreamId,
   PES_FIXED_HEADER_LENGTH,
   parsePesHeader,
+  STREAM_ID_PRIVATE_STREAM_1,
   STREAM_ID_PROGRAM_STREAM_MAP,
 } from "./pes-header.ts";
 import { parseProgramStreamMap } from "./program-stream-map.ts";
@@ -25,6 +27,8 @@ const MAX_PES_PACKET_LENGTH = PES_FIXED_HEADER_LENGTH + 0xffff;
 /** Start codes 0xB9..0xFF are system start codes; video start codes stay below, ISO/IEC 13818-1 Table 2-33. */
 const FIRST_SYSTEM_START_CODE = MPEG_PROGRAM_END_CODE;
 const START_CODE_LENGTH = 4;
+/** packet_start_code_prefix, stream_id, PES_packet_length, two flag bytes, PES_header_data_length (2.4.3.6). */
+const PES_OPTIONAL_HEADER_FIXED = 9;
 
 /**
  * Demuxes the first video stream (stream_id 0xE0-0xEF) of a Program Stream. Audio, private, padding and
@@ -39,6 +43,11 @@ export class PsDemuxer extends ChunkedUnitParser {
   packVersion: 0 | 1 | 2 = 0;
   /** stream_type per elementary_stream_id from the last valid program stream map. */
   readonly streamTypes = new Map<number, number>();
+  /**
+   * Every stream seen, in order of first appearance: stream_id, or for private_stream_1 0x100 + its
+   * sub-stream id (the payload's first byte, as DVD-Video uses it), mapped to the file offset of its first PES.
+   */
+  readonly streamsSeen = new Map<number, number>();
 
   readonly #sink: DemuxSink;
 
@@ -139,6 +148,7 @@ export class PsDemuxer extends ChunkedUnitParser {
       this.#programStreamMap(packet, fileOffset);
       return;
     }
+    this.#noteStream(packet, streamId, fileOffset);
     if (!isVideoStreamId(streamId)) return;
     if (this.#videoStreamId < 0) this.#videoStreamId = streamId;
     if (streamId !== this.#videoStreamId) return;
@@ -150,6 +160,7 @@ export class PsDemuxer extends ChunkedUnitParser {
         return;
       }
       headerLength = header.headerLength;
+      if (header.pts !== undefined) this.#sink.timestamps?.(header.pts, header.dts ?? header.pts, 0);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
       this.#sink.error(fileOffset + e.offset, e.code, e.message);
@@ -166,6 +177,16 @@ export class PsDemuxer extends ChunkedUnitParser {
         packet.length,
       );
     }
+  }
+
+  #noteStream(packet: Uint8Array, streamId: number, fileOffset: number): void {
+    let key = streamId;
+    // MPEG-2 PES syntax: 9 fixed bytes, then PES_header_data_length bytes (ISO/IEC 13818-1 2.4.3.6).
+    if (streamId === STREAM_ID_PRIVATE_STREAM_1 && packet.length > PES_OPTIONAL_HEADER_FIXED) {
+      const payload = PES_OPTIONAL_HEADER_FIXED + packet[PES_OPTIONAL_HEADER_FIXED - 1]!;
+      if (payload < packet.length) key = PRIVATE_SUBSTREAM_KEY + packet[payload]!;
+    }
+    if (!this.streamsSeen.has(key)) this.streamsSeen.set(key, fileOffset);
   }
 
   #programStreamMap(packet: Uint8Array, fileOffset: number): void {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { indexInChunks } from "../../test/support/index-in-chunks.ts";
 import { prng } from "../../test/support/synthetic-container-streams.ts";
 import type { ByteRange, ContainerKind, RecordingIndex, VideoFormat } from "../recording-index.ts";
 import type { DemuxSink } from "./demux-sink.ts";
@@ -23,18 +24,6 @@ const FIXTURES: [string, ContainerKind, VideoFormat][] = [
   ["mp4-h264.mp4", "mp4", "h264"],
   ["mp4-h264-faststart.mp4", "mp4", "h264"],
 ];
-
-/** Streams `file` through a RecordingIndexer in chunks drawn from `sizes`, serving what finish() asks. */
-function indexInChunks(file: Uint8Array, nextSize: () => number): RecordingIndex {
-  const indexer = new RecordingIndexer();
-  for (let i = 0; i < file.length; ) {
-    const n = Math.max(1, nextSize());
-    indexer.push(file.subarray(i, i + n));
-    i += n;
-  }
-  for (const r of indexer.finish()) indexer.supply(r.offset, file.subarray(r.offset, r.offset + r.length));
-  return indexer.result();
-}
 
 /** ES offset -> file position pieces, from the demuxer itself, with the carrying unit of each piece. */
 function esMap(file: Uint8Array, kind: ContainerKind) {

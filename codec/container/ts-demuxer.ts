@@ -4,6 +4,7 @@ import { CodecError } from "../codec-error.ts";
 import { PID_COUNT, TABLE_SLOT_BYTES, TABLE_SLOTS, VIDEO_BLOCK_BYTES } from "../kernel-memory.ts";
 import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import type { DemuxSink } from "./demux-sink.ts";
+import { blockTimestamps } from "./ts-block-timestamps.ts";
 import {
   AFC_RESERVED,
   type M2TS_PACKET_LENGTH,
@@ -77,6 +78,9 @@ export class TsDemuxer extends ChunkedUnitParser {
   #jsBlock: VideoBlock | undefined;
   readonly #tables: TsProgramTables;
   readonly #pes: TsVideoPes;
+  /** The chunk being parsed and its file offset, where the block's packets still are. */
+  #chunk: Uint8Array = new Uint8Array(0);
+  #chunkBase = 0;
 
   readonly #sink: DemuxSink;
 
@@ -104,11 +108,19 @@ export class TsDemuxer extends ChunkedUnitParser {
       video: (bytes, start, end, fileOffset, unitOffset) =>
         this.#video(bytes, start, end, fileOffset, unitOffset),
       error: (offset, code, message) => this.#sink.error(offset, code, message),
+      timestamps: (pts, dts) => this.#sink.timestamps?.(pts, dts, this.#block.length),
       state: () => this.#setKind(this.#tables.videoPid),
     });
   }
 
+  /** The elementary streams the PMT listed (PID and stream_type), in PMT order. */
+  get streams(): readonly { pid: number; streamType: number }[] {
+    return this.#tables.streams;
+  }
+
   protected parseUnits(buf: Uint8Array, base: number, atEnd: boolean): number {
+    this.#chunk = buf;
+    this.#chunkBase = base;
     const kernel =
       this.#useKernel && buf.length >= KERNEL_MIN_PACKETS * this.packetLength ? tsPacketKernel() : null;
     const walker = kernel !== null && !kernel.busy ? kernel : null;
@@ -224,6 +236,16 @@ export class TsDemuxer extends ChunkedUnitParser {
     const block = this.#block;
     if (block.length === 0) return;
     const bytes = block.bytes.subarray(0, block.length);
+    const stamps = this.#sink.timestamps;
+    if (stamps) {
+      const packets = {
+        buf: this.#chunk,
+        base: this.#chunkBase,
+        packetLength: this.packetLength,
+        syncOffset: this.#syncOffset,
+      };
+      blockTimestamps(packets, block, (pts, dts, es) => stamps.call(this.#sink, pts, dts, es));
+    }
     if (this.#sink.videoBlock) {
       this.#sink.videoBlock(bytes, block.runs, block.runCount, this.packetLength);
     } else {

@@ -37,6 +37,8 @@ export interface TsProgramEvents {
  * offsets.
  */
 export class TsProgramTables {
+  /** The elementary streams of the PMTs read until the video was chosen, in PMT order. */
+  readonly streams: { pid: number; streamType: number }[] = [];
   /** The chosen video PID, -1 before a PMT names one. */
   videoPid = -1;
   readonly #pmtPids = new Set<number>();
@@ -108,7 +110,11 @@ export class TsProgramTables {
         }
       } else if (this.#pmtPids.has(pid) && section.tableId === TABLE_ID_PMT) {
         if (this.videoPid >= 0) return;
-        for (const s of parsePmt(section).streams) {
+        const pmt = parsePmt(section);
+        for (const s of pmt.streams)
+          if (!this.streams.some((known) => known.pid === s.pid))
+            this.streams.push({ pid: s.pid, streamType: s.streamType });
+        for (const s of pmt.streams) {
           const format = VIDEO_STREAM_TYPES.get(s.streamType);
           if (format === undefined) continue;
           this.videoPid = s.pid;

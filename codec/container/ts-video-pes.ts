@@ -13,6 +13,8 @@ export interface TsVideoPesEvents {
   /** ES bytes bytes[start, end), at file offset `fileOffset` inside the packet at `unitOffset`. */
   video(bytes: Uint8Array, start: number, end: number, fileOffset: number, unitOffset: number): void;
   error(offset: number, code: string, message: string): void;
+  /** The PES just read carries a PTS (and DTS, else dts = pts); called before its payload's video(). */
+  timestamps?(pts: number, dts: number): void;
   /** The state changed (the TS kernel walks the video PID's packets only while it is "payload"). */
   state(state: PesState): void;
 }
@@ -96,6 +98,7 @@ export class TsVideoPes {
         );
       }
       headerLength = header.headerLength;
+      if (header.pts !== undefined) this.#events.timestamps?.(header.pts, header.dts ?? header.pts);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
       if (e.code === "ERR_PES_TRUNCATED" && this.#pendingBytes < MAX_PES_HEADER) return;

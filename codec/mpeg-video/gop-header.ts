@@ -40,17 +40,16 @@ export function parseGopHeader(bytes: Uint8Array, offset: number): GopHeader {
   const b1 = bytes[b + 1] as number;
   const b2 = bytes[b + 2] as number;
   const b3 = bytes[b + 3] as number;
-  return checkedGopHeader(
-    offset,
-    (b0 & 0x80) !== 0, // drop_frame_flag, bit 0
-    (b0 >> 2) & 31, // time_code_hours, bits 1-5
-    ((b0 & 3) << 4) | (b1 >> 4), // time_code_minutes, bits 6-11
-    (b1 >> 3) & 1, // marker_bit, bit 12
-    ((b1 & 7) << 3) | (b2 >> 5), // time_code_seconds, bits 13-18
-    ((b2 & 31) << 1) | (b3 >> 7), // time_code_pictures, bits 19-24
-    (b3 & 0x40) !== 0, // closed_gop, bit 25
-    (b3 & 0x20) !== 0, // broken_link, bit 26
-  );
+  return checkedGopHeader(offset, {
+    dropFrame: (b0 & 0x80) !== 0, // drop_frame_flag, bit 0
+    hours: (b0 >> 2) & 31, // time_code_hours, bits 1-5
+    minutes: ((b0 & 3) << 4) | (b1 >> 4), // time_code_minutes, bits 6-11
+    marker: (b1 >> 3) & 1, // marker_bit, bit 12
+    seconds: ((b1 & 7) << 3) | (b2 >> 5), // time_code_seconds, bits 13-18
+    pictures: ((b2 & 31) << 1) | (b3 >> 7), // time_code_pictures, bits 19-24
+    closedGop: (b3 & 0x40) !== 0, // closed_gop, bit 25
+    brokenLink: (b3 & 0x20) !== 0, // broken_link, bit 26
+  });
 }
 
 /** The general path, field by field, for input too short for the byte path (truncation with its bit). */
@@ -65,8 +64,7 @@ export function readGopHeader(bytes: Uint8Array, offset: number): GopHeader {
     const pictures = r.read(6);
     const closedGop = r.flag();
     const brokenLink = r.flag();
-    return checkedGopHeader(
-      offset,
+    return checkedGopHeader(offset, {
       dropFrame,
       hours,
       minutes,
@@ -75,22 +73,23 @@ export function readGopHeader(bytes: Uint8Array, offset: number): GopHeader {
       pictures,
       closedGop,
       brokenLink,
-    );
+    });
   } catch (e) {
     throw truncation(e, "ERR_GOP_TRUNCATED", WHAT, offset);
   }
 }
 
+/** The header's fields as read, before any check; one record per GOP, so allocating it costs nothing measurable. */
+interface GopFields extends TimeCode {
+  /** marker_bit between minutes and seconds; must be 1. */
+  marker: number;
+  closedGop: boolean;
+  brokenLink: boolean;
+}
+
 function checkedGopHeader(
   offset: number,
-  dropFrame: boolean,
-  hours: number,
-  minutes: number,
-  marker: number,
-  seconds: number,
-  pictures: number,
-  closedGop: boolean,
-  brokenLink: boolean,
+  { dropFrame, hours, minutes, marker, seconds, pictures, closedGop, brokenLink }: GopFields,
 ): GopHeader {
   if (marker !== 1) throw fail("ERR_GOP_MARKER", "marker_bit in time_code is 0", offset);
   if (
@@ -117,4 +116,13 @@ function checkedGopHeader(
 
 function fail(code: string, why: string, offset: number): CodecError {
   return codecError(code, `Cannot parse ${WHAT}: ${why}`, offset);
+}
+
+/**
+ * A time_code as SMPTE 12M writes it, HH:MM:SS:FF, with ";" before the pictures when drop_frame_flag is set
+ * (ISO/IEC 13818-2 6.3.8: time_code "as in IEC 461"); ffprobe prints the first GOP's this way.
+ */
+export function formatTimeCode(t: TimeCode): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(t.hours)}:${two(t.minutes)}:${two(t.seconds)}${t.dropFrame ? ";" : ":"}${two(t.pictures)}`;
 }

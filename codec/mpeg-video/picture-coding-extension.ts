@@ -57,7 +57,13 @@ export function parsePictureStructure(bytes: Uint8Array, offset: number): Pictur
   const b0 = bytes[b] as number;
   const b1 = bytes[b + 1] as number;
   const b2 = bytes[b + 2] as number;
-  return checkedStructure(offset, b2 & 3, b0 & 15, b1 >> 4, b1 & 15, b2 >> 4);
+  return checkedStructure(offset, {
+    pictureStructure: b2 & 3,
+    forwardH: b0 & 15,
+    forwardV: b1 >> 4,
+    backwardH: b1 & 15,
+    backwardV: b2 >> 4,
+  });
 }
 
 /** composite_display_flag 1 adds v_axis, field_sequence, sub_carrier, burst_amplitude, sub_carrier_phase. */
@@ -108,7 +114,13 @@ function byteExtension(bytes: Uint8Array, offset: number): PictureCodingExtensio
     fCode,
     intraDcPrecision: (b2 >> 2) & 3,
     pictureStructure,
-    structure: checkedStructure(offset, pictureStructure, b0 & 15, b1 >> 4, b1 & 15, b2 >> 4),
+    structure: checkedStructure(offset, {
+      pictureStructure,
+      forwardH: b0 & 15,
+      forwardV: b1 >> 4,
+      backwardH: b1 & 15,
+      backwardV: b2 >> 4,
+    }),
     topFieldFirst: (b3 & 0x80) !== 0,
     framePredFrameDct: (b3 & 0x40) !== 0,
     concealmentMotionVectors: (b3 & 0x20) !== 0,
@@ -123,17 +135,22 @@ function byteExtension(bytes: Uint8Array, offset: number): PictureCodingExtensio
 }
 
 /**
- * The semantic checks every path makes once the fields are read: the structure's name, or the error. The
- * f_codes come as numbers (forward horizontal, forward vertical, backward horizontal, backward vertical), so
- * parsePictureStructure allocates nothing.
+ * The fields the semantic checks read. The f_codes come as plain numbers (forward horizontal, forward vertical,
+ * backward horizontal, backward vertical), not the record's nested arrays, so parsePictureStructure builds only
+ * this one flat record per picture, which the JIT can keep out of the heap.
  */
+interface StructureFields {
+  pictureStructure: number;
+  forwardH: number;
+  forwardV: number;
+  backwardH: number;
+  backwardV: number;
+}
+
+/** The semantic checks every path makes once the fields are read: the structure's name, or the error. */
 function checkedStructure(
   offset: number,
-  pictureStructure: number,
-  forwardH: number,
-  forwardV: number,
-  backwardH: number,
-  backwardV: number,
+  { pictureStructure, forwardH, forwardV, backwardH, backwardV }: StructureFields,
 ): PictureStructure {
   const structure = STRUCTURE_NAMES[pictureStructure];
   if (structure === undefined) throw fail("ERR_PICTURE_STRUCTURE", "picture_structure 0 is reserved", offset);
@@ -175,14 +192,13 @@ export function readExtension(bytes: Uint8Array, offset: number): PictureCodingE
     const progressiveFrame = r.flag();
     const compositeDisplay = r.flag();
     if (compositeDisplay) r.skip(COMPOSITE_DISPLAY_BITS);
-    const structure = checkedStructure(
-      offset,
+    const structure = checkedStructure(offset, {
       pictureStructure,
-      fCode[0][0],
-      fCode[0][1],
-      fCode[1][0],
-      fCode[1][1],
-    );
+      forwardH: fCode[0][0],
+      forwardV: fCode[0][1],
+      backwardH: fCode[1][0],
+      backwardV: fCode[1][1],
+    });
     return {
       offset,
       length: r.alignedByteOffset - offset,

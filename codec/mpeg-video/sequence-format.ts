@@ -1,7 +1,7 @@
 /** @module What a stream's sequence headers say: MPEG-1 or MPEG-2 (ISO/IEC 13818-2 6.1.1.6) and the picture size. */
 import type { VideoFormat } from "../recording-index.ts";
-import { parseSequenceExtension } from "./sequence-extension.ts";
-import { parseSequenceHeader } from "./sequence-header.ts";
+import { parseSequenceExtension, type SequenceExtension } from "./sequence-extension.ts";
+import { parseSequenceHeader, type SequenceHeader } from "./sequence-header.ts";
 import { SEQUENCE_EXTENSION_ID } from "./start-codes.ts";
 
 /**
@@ -17,6 +17,9 @@ export class SequenceFormat {
   seen = false;
   /** The previous start code was a valid sequence header, so an extension now tells MPEG-2 from MPEG-1. */
   afterHeader = false;
+  /** The first valid sequence header and sequence extension: what inspect reports of the stream. */
+  firstHeader: SequenceHeader | null = null;
+  firstExtension: SequenceExtension | null = null;
   #horizontal = 0;
   #vertical = 0;
 
@@ -25,6 +28,7 @@ export class SequenceFormat {
     this.seen = true;
     const h = parseSequenceHeader(bytes, 0);
     this.afterHeader = true;
+    this.firstHeader ??= h;
     this.#horizontal = h.horizontalSize;
     this.#vertical = h.verticalSize;
     this.width = h.horizontalSize;
@@ -45,6 +49,7 @@ export class SequenceFormat {
     this.decide(id === SEQUENCE_EXTENSION_ID);
     if (id !== SEQUENCE_EXTENSION_ID) return false;
     const x = parseSequenceExtension(bytes, 0);
+    this.firstExtension ??= x;
     this.width = (x.horizontalSizeExtension << 12) | this.#horizontal;
     this.height = (x.verticalSizeExtension << 12) | this.#vertical;
     return true;

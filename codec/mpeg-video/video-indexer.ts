@@ -11,9 +11,13 @@ import type {
   VideoFormat,
 } from "../recording-index.ts";
 import { type CodedFrame, FieldPairer } from "./field-pairer.ts";
-import { parseGopHeader } from "./gop-header.ts";
+import { formatTimeCode, parseGopHeader } from "./gop-header.ts";
 import { PendingHeader } from "./pending-header.ts";
-import { parsePictureStructure } from "./picture-coding-extension.ts";
+import {
+  type PictureCodingExtension,
+  parsePictureCodingExtension,
+  parsePictureStructure,
+} from "./picture-coding-extension.ts";
 import {
   type PictureHeadRecord,
   pictureHeadStructure,
@@ -26,13 +30,20 @@ import {
   peekPictureCodingType,
   pictureTemporalReference,
 } from "./picture-header.ts";
+import {
+  parseSequenceDisplayExtension,
+  type SequenceDisplayExtension,
+} from "./sequence-display-extension.ts";
+import type { SequenceExtension } from "./sequence-extension.ts";
 import { SequenceFormat } from "./sequence-format.ts";
+import type { SequenceHeader } from "./sequence-header.ts";
 import { StartCodeScanner, type StartCodeScannerOptions } from "./start-code-scanner.ts";
 import {
   EXTENSION_START_CODE,
   GROUP_START_CODE,
   PICTURE_CODING_EXTENSION_ID,
   PICTURE_START_CODE,
+  SEQUENCE_DISPLAY_EXTENSION_ID,
   SEQUENCE_END_CODE,
   SEQUENCE_ERROR_CODE,
   SEQUENCE_HEADER_CODE,
@@ -75,6 +86,10 @@ export class VideoIndexer {
   );
   readonly counts: PictureCounts = { seq: 0, gop: 0, pic: 0, I: 0, P: 0, B: 0, D: 0 };
   readonly #sequence = new SequenceFormat();
+  /** The first sequence display extension (ISO/IEC 13818-2 6.2.2.4), or null. */
+  display: SequenceDisplayExtension | null = null;
+  /** The first picture coding extension (ISO/IEC 13818-2 6.2.3.1), or null (MPEG-1). */
+  firstCoding: PictureCodingExtension | null = null;
 
   readonly #scanner: StartCodeScanner;
   #ended = false;
@@ -155,6 +170,14 @@ export class VideoIndexer {
   get format(): VideoFormat {
     return this.#sequence.format;
   }
+  /** The first valid sequence header, or null. */
+  get sequenceHeader(): SequenceHeader | null {
+    return this.#sequence.firstHeader;
+  }
+  /** The first valid sequence extension (MPEG-2 only), or null. */
+  get sequenceExtension(): SequenceExtension | null {
+    return this.#sequence.firstExtension;
+  }
   get width(): number {
     return this.#sequence.width;
   }
@@ -205,10 +228,16 @@ export class VideoIndexer {
    * Picture heads may come as records once reading their start codes one by one could only do what
    * #onPictureHead does: the stream is MPEG-2 (so a picture header expects its coding extension), and its
    * first start code and sequence header have been seen (their one-time errors are behind). Each of these
-   * stays true once true.
+   * stays true once true. The first picture coding extension is always read the slow way, whole: inspect
+   * reports its field order.
    */
   #headsEnabled(): boolean {
-    return this.#sequence.format === "mpeg2" && this.#sequence.seen && this.#sawStartCode;
+    return (
+      this.#sequence.format === "mpeg2" &&
+      this.#sequence.seen &&
+      this.#sawStartCode &&
+      this.firstCoding !== null
+    );
   }
 
   /**
@@ -366,7 +395,8 @@ export class VideoIndexer {
 
   #addGop(bytes: Uint8Array, offset: number): void {
     const h = parseGopHeader(bytes, 0);
-    this.gops.push({ offset, closed: h.closedGop, brokenLink: h.brokenLink });
+    const timeCode = formatTimeCode(h.timeCode);
+    this.gops.push({ offset, closed: h.closedGop, brokenLink: h.brokenLink, timeCode });
     this.counts.gop++;
   }
 
@@ -378,12 +408,18 @@ export class VideoIndexer {
   #applyExtension(bytes: Uint8Array): void {
     const id = bytes.length > START_CODE_BYTES ? (bytes[START_CODE_BYTES] as number) >> 4 : -1;
     if (this.#sequence.afterHeader && this.#sequence.extension(bytes, id)) return;
+    if (id === SEQUENCE_DISPLAY_EXTENSION_ID) {
+      this.display ??= parseSequenceDisplayExtension(bytes, 0);
+      return;
+    }
     if (this.#expectCodingExtension) {
       this.#expectCodingExtension = false;
       if (id !== PICTURE_CODING_EXTENSION_ID) {
         if (this.#sequence.format === "mpeg2") this.#missingCodingExtension();
         return;
       }
+      // The first picture's whole extension, once: its field order is the stream's (what ffprobe reports).
+      this.firstCoding ??= parsePictureCodingExtension(bytes, 0);
       const structure = parsePictureStructure(bytes, 0);
       if (this.#hasPicture) this.#picture.structure = structure;
       this.#sequence.codingExtensionSeen();

@@ -50,7 +50,7 @@ describe("json-body", () => {
     for (const f of [
       () => reqString(o, "a"),
       () => reqString(o, "s"),
-      () => reqInt(o, "p", 1, 65535),
+      () => reqInt(o, "p", { min: 1, max: 65535 }),
       () => optStringArray(o, "l", 10),
       () => reqAddress(o, "ip"),
       () => onlyFields(o, ["a"]),
@@ -58,7 +58,7 @@ describe("json-body", () => {
       expect(codeOf(f)).toBe("400 bad_request");
     }
     try {
-      reqInt(o, "p", 1, 65535);
+      reqInt(o, "p", { min: 1, max: 65535 });
     } catch (err) {
       expect((err as Error).message).toContain("'p'");
     }

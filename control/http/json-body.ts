@@ -63,15 +63,21 @@ export function optString(o: JsonObject, field: string, maxLen = 256): string | 
   return o[field] === undefined ? undefined : reqString(o, field, maxLen);
 }
 
-export function reqInt(o: JsonObject, field: string, min: number, max: number): number {
+/** An inclusive integer range a field must fall in. */
+export interface IntRange {
+  min: number;
+  max: number;
+}
+
+export function reqInt(o: JsonObject, field: string, { min, max }: IntRange): number {
   const v = o[field];
   if (typeof v !== "number" || !Number.isInteger(v)) throw badRequest(field, "must be an integer");
   if (v < min || v > max) throw badRequest(field, `must be between ${min} and ${max}`);
   return v;
 }
 
-export function optInt(o: JsonObject, field: string, min: number, max: number): number | undefined {
-  return o[field] === undefined ? undefined : reqInt(o, field, min, max);
+export function optInt(o: JsonObject, field: string, range: IntRange): number | undefined {
+  return o[field] === undefined ? undefined : reqInt(o, field, range);
 }
 
 export function optBool(o: JsonObject, field: string): boolean | undefined {

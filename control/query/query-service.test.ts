@@ -62,7 +62,7 @@ describe.each(STORE_BACKENDS)("QueryService on %s", (kind) => {
 
   async function outcome(name = "callee", store = false): Promise<string> {
     try {
-      const r = await svc.query(caller, name, store);
+      const r = await svc.query(caller, name, { storeIfBusy: store });
       return String(r.status);
     } catch (err) {
       if (err instanceof ApiError) return `${err.status} ${err.code}`;
@@ -110,6 +110,35 @@ describe.each(STORE_BACKENDS)("QueryService on %s", (kind) => {
       expect(await outcome()).toBe("409 callee_not_connected");
     });
 
+    const offline: [string, () => void][] = [
+      [
+        "no fresh keepalive",
+        () => keepalives.record(callee, "198.51.100.10", 40000, 25, Date.now() - 76_000),
+      ],
+      ["a failed TCP probe", () => (probe = false)],
+      ["no answer to the status trigger", () => triggers.answers.set(`${callee}:status`, null)],
+    ];
+    for (const [what, makeOffline] of offline) {
+      test(`${what} with storeIfBusy issues a store session (callee_not_connected)`, async () => {
+        await ready();
+        makeOffline();
+        const r = await svc.query(caller, "callee", { storeIfBusy: true });
+        expect(r.status).toBe(202);
+        expect(r.body).toMatchObject({
+          code: "callee_not_connected",
+          callee: { id: callee, name: "callee" },
+        });
+        expect(r.body.session.mode).toBe("store");
+        // The callee's address never reaches the caller of a store session.
+        expect(JSON.stringify(r.body)).not.toContain("192.0.2.10");
+      });
+    }
+
+    test("never registered stays callee_not_found, even with storeIfBusy", async () => {
+      await allow.edit(callee, { create: ["caller"] });
+      expect(await outcome("callee", true)).toBe("404 callee_not_found");
+    });
+
     test("busy is callee_busy, or a store session with storeIfBusy", async () => {
       await ready();
       triggers.answers.set(`${callee}:status`, "busy");
@@ -119,7 +148,7 @@ describe.each(STORE_BACKENDS)("QueryService on %s", (kind) => {
 
     test("acceptable issues a session, reveals the address, and sends contact", async () => {
       await ready();
-      const r = await svc.query(caller, "CALLEE", false);
+      const r = await svc.query(caller, "CALLEE", { storeIfBusy: false });
       expect(r.status).toBe(200);
       if (r.status !== 200) return;
       expect(r.body.callee).toEqual({

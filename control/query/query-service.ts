@@ -1,11 +1,14 @@
 /** @module QUERY (seed A FIG. 12 S1201-S1211 with FIG. 16 S1606-S1608; seed B FIG. 3 -> FIG. 4A/4B): the ordered checks that gate an address, then the session. */
-import { connect } from "node:net";
+import { connect, isIP } from "node:net";
 import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 import type { KeepaliveLookup } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
+import { type DeviceListRequests, listPermits } from "./device-list-requests.ts";
+import { type ResolveOptions, resolveCalleeHost } from "./host-resolution.ts";
+import type { StoreOfferPolicy } from "./store-offer.ts";
 import type { TriggerPort } from "./trigger-port.ts";
 
 export interface QueryDeps {
@@ -23,7 +26,19 @@ export interface QueryDeps {
   refusalDeadlineMs?: number;
   /** A device's published identity key, handed to the other peer of its sessions. */
   identityKeyOf?: (deviceId: string) => Promise<string | undefined>;
+  /** Whether a busy callee's data may be stored (seed A S2611); without it the node always offers. */
+  storeOffer?: StoreOfferPolicy | null;
+  /** Resolution of a callee registered by host name (seed A variation 3); without it such a callee is not connected. */
+  hostResolution?: ResolveOptions | null;
+  /** Policy "list" (seed B embodiment 1): the callee's list, asked for this one query. */
+  lists?: DeviceListRequests | null;
   log: (msg: string) => void;
+}
+
+/** What the caller asks beside the callee's name: store if busy, and the size it means to send (for the offer). */
+export interface QueryAsk {
+  storeIfBusy: boolean;
+  size?: number | undefined;
 }
 
 export type QueryOutcome = { status: 200; body: QueryResponse } | { status: 202; body: QueryStoreResponse };
@@ -54,15 +69,18 @@ export class QueryService {
       this.d.devices.registration(deviceId),
       this.d.keepalives.get(deviceId),
     ]);
+    // A registration by host name is resolved only for a permitted caller's query answer (query() below).
+    const byName = reg !== null && isIP(reg.address) === 0;
     const info: PeerInfo = {
       id: deviceId,
       name: dev?.name ?? "(deleted)",
-      address: reg?.address ?? null,
+      address: byName ? null : (reg?.address ?? null),
       port: reg?.port ?? null,
     };
     if (ka) info.mapped = { address: ka.address, port: ka.port };
     const publicKey = await this.d.identityKeyOf?.(deviceId);
     if (publicKey !== undefined) info.publicKey = publicKey;
+    if (byName) info.host = reg.address;
     return info;
   }
 
@@ -77,7 +95,7 @@ export class QueryService {
    * until permission is established, every answer is the same, so the response says nothing about
    * existence, registration or presence. Only a permitted caller can tell the later refusals apart.
    */
-  async query(callerId: string, calleeName: string, storeIfBusy: boolean): Promise<QueryOutcome> {
+  async query(callerId: string, calleeName: string, ask: QueryAsk): Promise<QueryOutcome> {
     const startedAt = performance.now();
     const [caller, callee] = await Promise.all([
       this.d.devices.byId(callerId),
@@ -94,9 +112,14 @@ export class QueryService {
     };
     if (!callee) throw await denied();
 
-    // 1. Permission (seed A S1202-S1203; seed B: the callee's own verdict).
-    if (callee.policy === "node") {
+    // 1. Permission (seed A S1202-S1203; seed B embodiment 2: the callee's own verdict; embodiment 1: the list
+    // the callee sends for this query, judged here and dropped).
+    const policy = callee.policy;
+    if (policy === "node") {
       if (!(await this.d.allow.permits(callee.id, caller.name))) throw await denied();
+    } else if (policy === "list") {
+      const list = this.d.lists ? await this.d.lists.ask(callee.id, this.d.triggerDeadlineMs) : null;
+      if (list === null || !listPermits(list, caller.name)) throw await denied();
     } else {
       const verdict = await this.d.triggers.trigger(
         callee.id,
@@ -117,31 +140,39 @@ export class QueryService {
       throw new ApiError(404, "callee_not_found", `Callee '${callee.name}' has not registered an address`);
 
     // 3. Connected: a fresh keepalive, optionally a TCP connect (seed A S1901-S1902).
-    const notConnected = new ApiError(
-      409,
-      "callee_not_connected",
-      `Callee '${callee.name}' is not connected`,
-    );
-    if (!(await this.d.keepalives.isConnected(callee.id))) throw notConnected;
-    if (this.d.tcpProbe && !(await this.d.tcpProbe(reg.address, reg.port))) throw notConnected;
+    // Seed A variation 3: a host name is resolved now, for this permitted caller; a name that does not resolve,
+    // or resolves only to addresses the node must not hand out or connect to (SSRF), is not connected.
+    let address: string | null = reg.address;
+    if (isIP(address) === 0) {
+      address = this.d.hostResolution ? await resolveCalleeHost(address, this.d.hostResolution) : null;
+    }
+    const connected =
+      address !== null &&
+      (await this.d.keepalives.isConnected(callee.id)) &&
+      (!this.d.tcpProbe || (await this.d.tcpProbe(address, reg.port)));
 
     // 4. STATUS through the trigger path (seed A S1606-S1608, FIG. 17); no answer in time = not connected.
-    const status = await this.d.triggers.trigger(
-      callee.id,
-      "status",
-      {},
-      { deadlineMs: this.d.triggerDeadlineMs },
-    );
-    if (status === null) throw notConnected;
+    const status = connected
+      ? await this.d.triggers.trigger(callee.id, "status", {}, { deadlineMs: this.d.triggerDeadlineMs })
+      : null;
+    // Issue 19 item 7: a caller that asked to store gets the spool for a callee whose box is off too (the
+    // callee's daemon fetches the store grant and picks the data up when it comes back), as for a busy one.
+    if (status === null || address === null) {
+      if (!ask.storeIfBusy)
+        throw new ApiError(409, "callee_not_connected", `Callee '${callee.name}' is not connected`);
+      return this.#storeSession(caller.id, callee, "callee_not_connected");
+    }
     if (status.answer !== "acceptable") {
-      if (!storeIfBusy) throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy`);
-      // Seed A S2611-S2617: the caller asked in advance to store when busy; the spool takes the data.
-      const grant = await this.d.sessions.issue(caller.id, callee.id, "store", this.d.storeDeliverWithinSec);
-      this.d.log(`query: store session ${grant.id} ${caller.id} -> ${callee.id}`);
-      return {
-        status: 202,
-        body: { code: "callee_busy", session: grant, callee: await this.#storeCallee(callee) },
-      };
+      // Seed A S2611: the busy answer carries the node's store offer, or why it cannot store (quota, threshold).
+      const store = this.d.storeOffer?.offer(caller.id, ask.size) ?? { offered: true };
+      if (!ask.storeIfBusy || !store.offered) {
+        const why = store.offered ? "" : `; ${store.message}`;
+        throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy${why}`, {
+          details: { store },
+        });
+      }
+      // Seed A S2613-S2617: the caller accepted the offer; the spool takes the data.
+      return this.#storeSession(caller.id, callee, "callee_busy");
     }
 
     // Seed A S1207-S1210 / seed B FIG. 4A-4B: issue, answer the caller, then tell the callee to fetch its copy.
@@ -152,6 +183,20 @@ export class QueryService {
       .catch((err: unknown) =>
         this.d.log(`contact trigger for ${grant.id} failed: ${(err as Error).message}`),
       );
-    return { status: 200, body: { session: grant, callee: await this.peerInfo(callee.id) } };
+    return {
+      status: 200,
+      body: { session: grant, callee: { ...(await this.peerInfo(callee.id)), address } },
+    };
+  }
+
+  /** A store-mode grant: the caller uploads to the spool, the callee picks it up when it can. */
+  async #storeSession(
+    callerId: string,
+    callee: { id: string; name: string },
+    code: QueryStoreResponse["code"],
+  ): Promise<QueryOutcome> {
+    const grant = await this.d.sessions.issue(callerId, callee.id, "store", this.d.storeDeliverWithinSec);
+    this.d.log(`query: store session ${grant.id} ${callerId} -> ${callee.id} (${code})`);
+    return { status: 202, body: { code, session: grant, callee: await this.#storeCallee(callee) } };
   }
 }

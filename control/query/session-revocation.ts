@@ -32,7 +32,7 @@ export class SessionRevocation {
   /** After ownerId's list, policy or groups changed: ends its sessions with callers it no longer permits. */
   async afterPermissionChange(ownerId: string, now = Date.now()): Promise<string[]> {
     const d = this.#d;
-    if ((await d.allow.policy(ownerId)) === "device") return []; // the device decides; the node keeps no list to judge by
+    if ((await d.allow.policy(ownerId)) !== "node") return []; // the device holds the list; the node keeps none to judge by
     const gone: SessionSummary[] = [];
     for (const s of await d.sessions.live(ownerId, "callee", now - d.storeLifetimeMs)) {
       const caller = await d.devices.byId(s.callerId);

@@ -1,6 +1,6 @@
 /** @module The slice of the UDP endpoint (control/udp) the HTTP side uses: push one authenticated trigger and await its ACK. */
 
-export type TriggerKind = "contact" | "status" | "verdict" | "end" | "data";
+export type TriggerKind = "contact" | "status" | "verdict" | "end" | "data" | "list";
 
 /** Matches UdpEndpoint.trigger: resolves the ACK's answer, or null on timeout or when no mapping is known. */
 export interface TriggerPort {

@@ -20,7 +20,7 @@ type RelayHandler = (ctx: RelayContext, c: Context<RelayEnv>) => Promise<Respons
  * Routes mounted under /v1 after the device auth middleware (which sets c.get("deviceId")). Only a session's
  * caller uploads; only its callee downloads and acknowledges; both may read the transfer's state.
  */
-export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
+export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> & { sweep(): void } {
   const ctx = new RelayContext(deps);
   // Own refusals become the API's error shape here, so this module behaves the same mounted or standalone;
   // anything else propagates to the node's onError (500, detail to the log only).
@@ -36,7 +36,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
       }
     };
 
-  return new Hono<RelayEnv>()
+  const app = new Hono<RelayEnv>()
     .post("/transfers", route(createTransfer))
     .get("/transfers/:id", route(transferState))
     .delete("/transfers/:id", route(cancelTransfer))
@@ -45,6 +45,9 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> {
     .get("/transfers/:id/data", route(downloadTransfer))
     .post("/transfers/:id/ack", route(acknowledgeTransfer))
     .get("/inbox", route(listInbox));
+  // The node's housekeeping timer sweeps too (control-node.ts): an idle node must not keep partial spool
+  // files of sessions that are over until the next relay request comes (issue 19 item 10).
+  return Object.assign(app, { sweep: () => ctx.sweep() });
 }
 
 /** GET /transfers/:id: either peer reads the transfer's state. */

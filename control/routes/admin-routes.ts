@@ -138,7 +138,7 @@ export function createAdminRoutes(d: AdminDeps): Hono {
   app.post("/enrollment-tokens", async (c) => {
     const o = await body(c.req.raw, true);
     onlyFields(o, ["ttlSec"]);
-    const ttl = optInt(o, "ttlSec", 1, 365 * 24 * 3600) ?? d.enrollmentTokenTtlSec;
+    const ttl = optInt(o, "ttlSec", { min: 1, max: 365 * 24 * 3600 }) ?? d.enrollmentTokenTtlSec;
     const out: EnrollmentTokenResponse = {
       ...(await d.devices.createEnrollmentToken(ttl)),
       node: d.nodeAddresses(),

@@ -1,6 +1,7 @@
 /** @module Registration, allow-list, policy and group routes (seed A FIG. 3 REGISTER, FIG. 7 address table; seed B FIG. 7 permission list). */
 import { Hono } from "hono";
 import type { RegistrationResponse } from "../../protocol/api-types.ts";
+import { isHostName } from "../../protocol/host-name.ts";
 import { ApiError, badRequest } from "../errors/api-error.ts";
 import type { DeviceEnv } from "../http/device-auth.ts";
 import {
@@ -42,9 +43,21 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
 
   app.put("/registration", async (c) => {
     const o = parseJsonObject(c.get("body"));
-    onlyFields(o, ["address", "port"]);
+    onlyFields(o, ["address", "host", "port"]);
+    // Seed A variation 3: a DNS name (e.g. dynamic DNS for a port forward) instead of an address. The node
+    // resolves it only when it answers a permitted caller (control/query/host-resolution.ts), never here.
+    if (o.host !== undefined) {
+      if (o.address !== undefined) throw badRequest("host", "give either address or host, not both");
+      const host = reqString(o, "host", 253);
+      if (!isHostName(host)) throw badRequest("host", "must be a DNS host name (RFC 1123)");
+      const port = reqInt(o, "port", { min: 1, max: 65535 });
+      const dev = await me(c.get("deviceId"));
+      await d.devices.register(dev.id, host.toLowerCase(), port);
+      const body: RegistrationResponse = { id: dev.id, name: dev.name, address: host.toLowerCase(), port };
+      return c.json({ ...body, host: body.address });
+    }
     const address = reqAddress(o, "address");
-    const port = reqInt(o, "port", 1, 65535);
+    const port = reqInt(o, "port", { min: 1, max: 65535 });
     if (!d.allowPrivateAddresses && !isPublicAddress(address)) {
       throw new ApiError(
         400,
@@ -82,7 +95,8 @@ export function createDeviceRoutes(d: DeviceRouteDeps): Hono<DeviceEnv> {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["policy"]);
     const policy = o.policy;
-    if (policy !== "node" && policy !== "device") throw badRequest("policy", "must be 'node' or 'device'");
+    if (policy !== "node" && policy !== "device" && policy !== "list")
+      throw badRequest("policy", "must be 'node', 'device' or 'list'");
     const id = (await me(c.get("deviceId"))).id;
     return c.json(await revoked(id, await d.allow.setPolicy(id, policy)));
   });

@@ -24,10 +24,12 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
 
   app.post("/query", async (c) => {
     const o = parseJsonObject(c.get("body"));
-    onlyFields(o, ["callee", "storeIfBusy"]);
+    onlyFields(o, ["callee", "storeIfBusy", "size"]);
     const callee = reqString(o, "callee", 64);
     const storeIfBusy = optBool(o, "storeIfBusy") ?? false;
-    const out = await d.query.query(c.get("deviceId"), callee, storeIfBusy);
+    // The bytes the caller means to send: the node's store offer checks them against threshold and quota.
+    const size = optInt(o, "size", { min: 0, max: MAX_BYTES });
+    const out = await d.query.query(c.get("deviceId"), callee, { storeIfBusy, size });
     return c.json(out.body, out.status);
   });
 
@@ -53,8 +55,8 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["reason", "bytesDirect", "bytesRelay", "directPath"]);
     const reason = reqString(o, "reason", 200);
-    const bytesDirect = optInt(o, "bytesDirect", 0, MAX_BYTES) ?? 0;
-    const bytesRelay = optInt(o, "bytesRelay", 0, MAX_BYTES) ?? 0;
+    const bytesDirect = optInt(o, "bytesDirect", { min: 0, max: MAX_BYTES }) ?? 0;
+    const bytesRelay = optInt(o, "bytesRelay", { min: 0, max: MAX_BYTES }) ?? 0;
     const me = c.get("deviceId");
     const id = c.req.param("id");
     await d.sessions.statusFor(me, id); // 404 for anyone but the two peers

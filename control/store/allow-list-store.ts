@@ -37,9 +37,11 @@ export class AllowListStore {
   ) {}
 
   async policy(deviceId: string): Promise<AllowPolicy> {
-    const row = await this.db.get<{ policy: AllowPolicy }>("SELECT policy FROM devices WHERE id = ?", [
-      deviceId,
-    ]);
+    const row = await this.db.get<{ policy: AllowPolicy }>(
+      `SELECT CASE WHEN EXISTS (SELECT 1 FROM list_policy l WHERE l.device_id = d.id) THEN 'list' ELSE d.policy END
+       AS policy FROM devices d WHERE d.id = ?`,
+      [deviceId],
+    );
     return row?.policy ?? "node";
   }
 
@@ -58,11 +60,12 @@ export class AllowListStore {
    * one transaction, so a failed request changes nothing (S1005: N) and the next query sees the new list.
    */
   async edit(deviceId: string, e: AllowListEdit): Promise<AllowListResponse> {
-    if ((await this.policy(deviceId)) === "device") {
+    const policy = await this.policy(deviceId);
+    if (policy !== "node") {
       throw new ApiError(
         409,
         "policy_is_device",
-        "Cannot edit the allow-list: this device holds it (policy device)",
+        `Cannot edit the allow-list: this device holds it (policy ${policy})`,
       );
     }
     const create = e.create?.map((x, i) => normalizeEntry(x, `create[${i}]`));
@@ -94,8 +97,15 @@ export class AllowListStore {
   /** Switching to "device" drops the node's copy: under that policy the node keeps no list (seed B). */
   async setPolicy(deviceId: string, policy: AllowPolicy): Promise<AllowListResponse> {
     await this.db.transaction(async (tx) => {
-      await tx.run("UPDATE devices SET policy = ? WHERE id = ?", [policy, deviceId]);
-      if (policy === "device") await tx.run("DELETE FROM allow_entries WHERE owner_id = ?", [deviceId]);
+      // "list" is stored as 'device' plus a list_policy row: both keep no copy of the list on the node.
+      await tx.run("UPDATE devices SET policy = ? WHERE id = ?", [
+        policy === "node" ? "node" : "device",
+        deviceId,
+      ]);
+      if (policy === "list")
+        await tx.run("INSERT INTO list_policy (device_id) VALUES (?) ON CONFLICT DO NOTHING", [deviceId]);
+      else await tx.run("DELETE FROM list_policy WHERE device_id = ?", [deviceId]);
+      if (policy !== "node") await tx.run("DELETE FROM allow_entries WHERE owner_id = ?", [deviceId]);
     });
     return this.list(deviceId);
   }

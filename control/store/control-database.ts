@@ -137,6 +137,15 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE devices ADD COLUMN disabled_at INTEGER;`,
   // Issue 15: which path carried a reporter's direct bytes (lan, port-forward, punched); NULL when none.
   `ALTER TABLE accounting ADD COLUMN direct_path TEXT;`,
+  // Issue 17 item 4 (seed A variation 9): the callee's own one-time password, which the caller verifies.
+  `
+  ALTER TABLE pending_grants ADD COLUMN callee_password TEXT;
+  `,
+  // Issue 17 item 2 (seed B embodiment 1): devices under policy "list" (devices.policy stays 'device' for the
+  // CHECK constraint; a row here makes it "list": the device sends its list on each query, the node judges).
+  `
+  CREATE TABLE list_policy (device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE);
+  `,
   // Issue 16 item 2: which UDP node holds each device's NAT mapping (control/cluster/device-owner-store.ts).
   `
   CREATE TABLE device_owner (

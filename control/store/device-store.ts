@@ -5,6 +5,10 @@ import type { AllowPolicy } from "../../protocol/api-types.ts";
 import { ApiError, badRequest } from "../errors/api-error.ts";
 import { isUniqueViolation, type SqlDriver, type SqlQueries } from "./sql-driver.ts";
 
+/** Policy "list" is 'device' in devices.policy plus a list_policy row (control-database.ts, issue 17 item 2). */
+const POLICY_COLUMN =
+  "CASE WHEN EXISTS (SELECT 1 FROM list_policy l WHERE l.device_id = devices.id) THEN 'list' ELSE policy END AS policy";
+
 /** Device secret length: 32 CSPRNG bytes (256 bits). */
 export const SECRET_BYTES = 32;
 /** Device ids are "dev_" + 12 CSPRNG bytes base64url (96 bits: unguessable, short enough for a STUN USERNAME). */
@@ -136,21 +140,21 @@ export class DeviceStore {
 
   byId(id: string): Promise<DeviceRow | null> {
     return this.db.get<DeviceRow>(
-      'SELECT id, name, policy, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices WHERE id = ?',
+      `SELECT id, name, ${POLICY_COLUMN}, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices WHERE id = ?`,
       [id],
     );
   }
 
   byName(name: string): Promise<DeviceRow | null> {
     return this.db.get<DeviceRow>(
-      'SELECT id, name, policy, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices WHERE name_key = ?',
+      `SELECT id, name, ${POLICY_COLUMN}, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices WHERE name_key = ?`,
       [nameKey(name)],
     );
   }
 
   list(): Promise<DeviceRow[]> {
     return this.db.all<DeviceRow>(
-      'SELECT id, name, policy, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices ORDER BY name_key',
+      `SELECT id, name, ${POLICY_COLUMN}, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices ORDER BY name_key`,
     );
   }
 

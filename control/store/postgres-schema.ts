@@ -144,6 +144,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     published_at BIGINT NOT NULL
   );
   `,
+  // Issue 17 item 4 (seed A variation 9): the callee's own one-time password; item 2 (seed B embodiment 1):
+  // devices under policy "list" (control-database.ts says why it is a table beside devices.policy).
+  `
+  ALTER TABLE pending_grants ADD COLUMN callee_password TEXT;
+  CREATE TABLE list_policy (device_id TEXT COLLATE "C" PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE);
+  `,
 ];
 
 const COMPONENT = "control";

@@ -77,6 +77,8 @@ export class SessionStore {
   ): Promise<SessionGrant> {
     const id = `ses_${randomToken(SESSION_ID_BYTES)}`;
     const password = randomToken(PASSWORD_BYTES);
+    // Seed A variation 9: a second, independent password the callee proves to the caller.
+    const calleePassword = randomToken(PASSWORD_BYTES);
     const key = toBase64url(generateSessionKeyBytes());
     const duration = this.lease.durationSec;
     const connectBy = now + this.lease.connectWindowSec * 1000;
@@ -88,11 +90,11 @@ export class SessionStore {
         [id, callerId, calleeId, mode, now, connectBy, expiresAt, duration],
       );
       await tx.run(
-        "INSERT INTO pending_grants (session_id, device_id, password, key, deliver_by) VALUES (?, ?, ?, ?, ?)",
-        [id, calleeId, password, key, deliverBy],
+        "INSERT INTO pending_grants (session_id, device_id, password, key, deliver_by, callee_password) VALUES (?, ?, ?, ?, ?, ?)",
+        [id, calleeId, password, key, deliverBy, calleePassword],
       );
     });
-    return { id, password, key, duration, expiresAt, connectBy, mode };
+    return { id, password, key, duration, expiresAt, connectBy, mode, calleePassword };
   }
 
   /** Hands out, and deletes in the same transaction, every grant waiting for deviceId. */
@@ -100,17 +102,23 @@ export class SessionStore {
     let scrubbed = false;
     const grants = await this.db.transaction(async (tx) => {
       // Deleted first and returned, so two nodes answering the same device at once hand each grant out once.
-      const taken = await tx.all<{ session_id: string; password: string; key: string; deliver_by: number }>(
-        "DELETE FROM pending_grants WHERE device_id = ? RETURNING session_id, password, key, deliver_by",
+      const taken = await tx.all<{
+        session_id: string;
+        password: string;
+        key: string;
+        deliver_by: number;
+        callee_password: string | null;
+      }>(
+        "DELETE FROM pending_grants WHERE device_id = ? RETURNING session_id, password, key, deliver_by, callee_password",
         [deviceId],
       );
       if (taken.length > 0) scrubbed = true;
       const live = taken.filter((t) => t.deliver_by > now);
-      const rows: Array<SessionRow & { password: string; key: string }> = [];
+      const rows: Array<SessionRow & { password: string; key: string; callee_password: string | null }> = [];
       for (const t of live) {
         const r = await this.row(t.session_id, tx);
         if (r && (r.state === "active" || r.mode === "store"))
-          rows.push({ ...r, password: t.password, key: t.key });
+          rows.push({ ...r, password: t.password, key: t.key, callee_password: t.callee_password });
       }
       rows.sort((a, b) => a.started_at - b.started_at);
       return rows.map((r) => ({
@@ -121,6 +129,7 @@ export class SessionStore {
         expiresAt: r.expires_at,
         connectBy: r.connect_by,
         mode: r.mode,
+        ...(r.callee_password !== null ? { calleePassword: r.callee_password } : {}),
         callerId: r.caller_id,
       }));
     });

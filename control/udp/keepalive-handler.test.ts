@@ -132,7 +132,7 @@ describe("KeepaliveHandler.handle()", () => {
   ];
   for (const [name, bytes, expected, registers] of cases) {
     test(`handle() ${name}`, () => {
-      const out = handler().handle(bytes, "192.0.2.5", 4000, NOW);
+      const out = handler().handle(bytes, { address: "192.0.2.5", port: 4000 }, NOW);
       expect(answer(out.reply)).toBe(expected);
       expect(out.registration !== null).toBe(registers);
     });
@@ -147,7 +147,7 @@ describe("KeepaliveHandler.handle()", () => {
         { type: 0x0778, value: new Uint8Array(0) },
       ],
     });
-    const m = decodeStunMessage(handler().handle(bytes, "192.0.2.5", 4000, NOW).reply!);
+    const m = decodeStunMessage(handler().handle(bytes, { address: "192.0.2.5", port: 4000 }, NOW).reply!);
     expect(m.type).toBe(BINDING_ERROR);
     expect(decodeUnknownAttributes(findAttribute(m, ATTR_UNKNOWN_ATTRIBUTES)!.value)).toEqual([
       0x0777, 0x0778,
@@ -157,7 +157,10 @@ describe("KeepaliveHandler.handle()", () => {
   test("handle() drops a request whose FINGERPRINT is wrong", () => {
     const b = buildKeepalive({ deviceId: "dev_h", key, now: NOW }).bytes;
     b[b.byteLength - 1] = b[b.byteLength - 1]! ^ 1;
-    expect(handler().handle(b, "192.0.2.5", 4000, NOW)).toMatchObject({ reply: null, registration: null });
+    expect(handler().handle(b, { address: "192.0.2.5", port: 4000 }, NOW)).toMatchObject({
+      reply: null,
+      registration: null,
+    });
   });
 
   test("handle() reports an IPv6 source and an IPv4-mapped source correctly", () => {
@@ -168,8 +171,7 @@ describe("KeepaliveHandler.handle()", () => {
     ]) {
       const out = h.handle(
         encodeStunMessage({ type: BINDING_REQUEST, transactionId: TXID }),
-        src!,
-        5555,
+        { address: src!, port: 5555 },
         NOW,
       );
       const m = decodeStunMessage(out.reply!);
@@ -184,12 +186,16 @@ describe("KeepaliveHandler.handle()", () => {
     let current = secret;
     const h = new KeepaliveHandler(() => current);
     expect(
-      h.handle(buildKeepalive({ deviceId: "dev_h", key, now: NOW }).bytes, "192.0.2.5", 1, NOW).registration,
+      h.handle(
+        buildKeepalive({ deviceId: "dev_h", key, now: NOW }).bytes,
+        { address: "192.0.2.5", port: 1 },
+        NOW,
+      ).registration,
     ).not.toBeNull();
     current = new Uint8Array(32).fill(10);
     const fresh = buildKeepalive({ deviceId: "dev_h", key: deriveKey(current, "stun"), now: NOW }).bytes;
-    expect(h.handle(fresh, "192.0.2.5", 1, NOW).registration).not.toBeNull();
+    expect(h.handle(fresh, { address: "192.0.2.5", port: 1 }, NOW).registration).not.toBeNull();
     const old = buildKeepalive({ deviceId: "dev_h", key, now: NOW }).bytes;
-    expect(h.handle(old, "192.0.2.5", 1, NOW).registration).toBeNull();
+    expect(h.handle(old, { address: "192.0.2.5", port: 1 }, NOW).registration).toBeNull();
   });
 });

@@ -73,8 +73,15 @@ const SOFTWARE = encodeText("pvrlink-control");
 function bindingSuccess(
   msg: StunMessage,
   mapped: Parameters<typeof encodeXorMappedAddress>[0],
-  auth: { integritySha256Key?: Uint8Array; fingerprint: boolean },
-  extra: Array<{ type: number; value: Uint8Array }> = [],
+  {
+    extra = [],
+    ...auth
+  }: {
+    integritySha256Key?: Uint8Array;
+    fingerprint: boolean;
+    /** Attributes after SOFTWARE, e.g. a session binding's peer addresses. */
+    extra?: Array<{ type: number; value: Uint8Array }>;
+  },
 ): Uint8Array {
   return encodeStunMessage({
     type: BINDING_SUCCESS,
@@ -90,6 +97,22 @@ function bindingSuccess(
 
 /** #verifiedKey's answer when the lookup has no secret for the device (as opposed to a MAC that fails). */
 const UNKNOWN = Symbol("unknown device");
+
+/** Where a datagram came from: its source address and port as the socket saw them. */
+export interface DatagramSource {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What an error response says: STUN error code and reason phrase, FINGERPRINT or not, and a log note. */
+interface ErrorReply {
+  code: number;
+  reason: string;
+  fingerprint: boolean;
+  note: string;
+  /** The comprehension-required attributes a 420 lists (RFC 8489 14.9). */
+  unknown?: number[];
+}
 
 /** An authenticated keepalive: who, from which public mapping, at what announced interval. */
 export interface Registration {
@@ -142,24 +165,28 @@ export class KeepaliveHandler {
     this.#bindSession = binder;
   }
 
-  handle(bytes: Uint8Array, address: string, port: number, now: number): KeepaliveOutcome {
+  handle(bytes: Uint8Array, { address, port }: DatagramSource, now: number): KeepaliveOutcome {
     const msg = decodeStunMessage(bytes);
     if (checkFingerprint(msg) === "bad") return { reply: null, registration: null, note: "bad fingerprint" };
     if (msg.cls !== CLASS_REQUEST) return { reply: null, registration: null, note: "not a request" };
     const withFp = findAttribute(msg, ATTR_FINGERPRINT) !== undefined;
     if (msg.method !== METHOD_BINDING) {
-      return this.#error(msg, ERROR_BAD_REQUEST, "Bad Request", withFp, "unsupported method");
+      return this.#error(msg, {
+        code: ERROR_BAD_REQUEST,
+        reason: "Bad Request",
+        fingerprint: withFp,
+        note: "unsupported method",
+      });
     }
     const unknown = unknownComprehensionRequired(msg, KNOWN_REQUIRED);
     if (unknown.length > 0) {
-      return this.#error(
-        msg,
-        ERROR_UNKNOWN_ATTRIBUTE,
-        "Unknown Attribute",
-        withFp,
-        "unknown attributes",
+      return this.#error(msg, {
+        code: ERROR_UNKNOWN_ATTRIBUTE,
+        reason: "Unknown Attribute",
+        fingerprint: withFp,
+        note: "unknown attributes",
         unknown,
-      );
+      });
     }
     const mapped = toTransportAddress(address, port);
     const username = findAttribute(msg, ATTR_USERNAME);
@@ -176,7 +203,7 @@ export class KeepaliveHandler {
       };
     }
     const deny = (note: string, reason = "Unauthenticated") =>
-      this.#error(msg, ERROR_UNAUTHENTICATED, reason, withFp, note);
+      this.#error(msg, { code: ERROR_UNAUTHENTICATED, reason, fingerprint: withFp, note });
     if (!username) return deny("integrity without USERNAME");
     let deviceId: string;
     try {
@@ -225,7 +252,8 @@ export class KeepaliveHandler {
     msg: StunMessage,
     o: { deviceId: string; key: Uint8Array; mapped: TransportAddress; sessionAttr: Uint8Array; now: number },
   ): KeepaliveOutcome {
-    const forbid = (note: string) => this.#error(msg, ERROR_FORBIDDEN, "Forbidden", true, note);
+    const forbid = (note: string) =>
+      this.#error(msg, { code: ERROR_FORBIDDEN, reason: "Forbidden", fingerprint: true, note });
     let sessionId: string;
     let local: TransportAddress | undefined;
     try {
@@ -233,7 +261,12 @@ export class KeepaliveHandler {
       const localAttr = findAttribute(msg, ATTR_PVRLINK_LOCAL_ADDRESS);
       local = localAttr ? decodeXorMappedAddress(localAttr.value, msg.transactionId) : undefined;
     } catch {
-      return this.#error(msg, ERROR_BAD_REQUEST, "Bad Request", true, "bad session binding attribute");
+      return this.#error(msg, {
+        code: ERROR_BAD_REQUEST,
+        reason: "Bad Request",
+        fingerprint: true,
+        note: "bad session binding attribute",
+      });
     }
     if (!this.#bindSession) return forbid("session binding without a rendezvous");
     const answer = this.#bindSession(o.deviceId, sessionId, {
@@ -259,7 +292,7 @@ export class KeepaliveHandler {
       });
     }
     return {
-      reply: bindingSuccess(msg, o.mapped, { integritySha256Key: o.key, fingerprint: true }, extra),
+      reply: bindingSuccess(msg, o.mapped, { integritySha256Key: o.key, fingerprint: true, extra }),
       registration: null,
       note: "session binding",
       sessionBinding: { deviceId: o.deviceId, sessionId },
@@ -294,14 +327,7 @@ export class KeepaliveHandler {
     this.#keys.delete(deviceId);
   }
 
-  #error(
-    msg: StunMessage,
-    code: number,
-    reason: string,
-    fingerprint: boolean,
-    note: string,
-    unknown?: number[],
-  ) {
+  #error(msg: StunMessage, { code, reason, fingerprint, note, unknown }: ErrorReply) {
     const attributes = [{ type: ATTR_ERROR_CODE, value: encodeErrorCode(code, reason) }];
     if (unknown) attributes.push({ type: ATTR_UNKNOWN_ATTRIBUTES, value: encodeUnknownAttributes(unknown) });
     const reply = encodeStunMessage({

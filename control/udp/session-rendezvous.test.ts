@@ -44,7 +44,7 @@ function setup() {
       now: NOW,
       ...(o.local ? { local: o.local } : {}),
     });
-    const out = handler.handle(req.bytes, from.address, from.port, NOW);
+    const out = handler.handle(req.bytes, { address: from.address, port: from.port }, NOW);
     return {
       out,
       read: () =>
@@ -108,7 +108,7 @@ describe("session bindings", () => {
   test("a node without a binder refuses session bindings with 403", () => {
     const handler = new KeepaliveHandler((id) => secrets[id] ?? null);
     const req = buildSessionBinding({ deviceId: "dev_a", key: keyOf("dev_a"), sessionId: "ses_1", now: NOW });
-    expect(errorCode(handler.handle(req.bytes, "100.64.1.2", 1, NOW).reply)).toBe(403);
+    expect(errorCode(handler.handle(req.bytes, { address: "100.64.1.2", port: 1 }, NOW).reply)).toBe(403);
   });
 
   test("an unauthenticated PVRLINK-SESSION is refused before any session lookup", () => {
@@ -130,14 +130,14 @@ describe("session bindings", () => {
       integritySha256Key: new Uint8Array(32).fill(99),
       fingerprint: true,
     });
-    expect(errorCode(handler.handle(forged, "100.64.9.9", 9, NOW).reply)).toBe(401);
+    expect(errorCode(handler.handle(forged, { address: "100.64.9.9", port: 9 }, NOW).reply)).toBe(401);
     expect(lookups).toBe(0);
   });
 
   test("readSessionBindingResponse() rejects an answer under another key", () => {
     const { handler } = setup();
     const req = buildSessionBinding({ deviceId: "dev_a", key: keyOf("dev_a"), sessionId: "ses_1", now: NOW });
-    const out = handler.handle(req.bytes, "100.64.1.2", 1, NOW);
+    const out = handler.handle(req.bytes, { address: "100.64.1.2", port: 1 }, NOW);
     expect(() =>
       readSessionBindingResponse(out.reply!, { key: keyOf("dev_b"), transactionId: req.transactionId }),
     ).toThrow(StunError);
@@ -160,7 +160,7 @@ describe("session bindings", () => {
         bad[at] = bad[at]! ^ (1 + rand.below(255));
       }
       try {
-        const out = handler.handle(bad, "100.64.1.2", 1, NOW);
+        const out = handler.handle(bad, { address: "100.64.1.2", port: 1 }, NOW);
         expect(out.sessionBinding).toBeUndefined();
       } catch (err) {
         expect(err).toBeInstanceOf(StunError);

@@ -67,7 +67,7 @@ class TestDevice {
     this.received.push(b);
     if (!isTriggerDatagram(b)) return;
     const key = deriveKey(this.secret, "trigger");
-    const t = verifyTrigger(b, key, this.id, Date.now());
+    const t = verifyTrigger(b, key, { deviceId: this.id, now: Date.now() });
     const n = (this.copies.get(t.id) ?? 0) + 1;
     this.copies.set(t.id, n);
     if (this.guard.admit(t, Date.now()) === "new") this.triggers.push(t);

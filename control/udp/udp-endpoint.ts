@@ -10,7 +10,7 @@ import {
   TYPE_ACK,
   verifyTriggerAck,
 } from "../../protocol/trigger-datagram.ts";
-import { KeepaliveHandler } from "./keepalive-handler.ts";
+import { type DatagramSource, KeepaliveHandler } from "./keepalive-handler.ts";
 import { type SessionParties, SessionRendezvous } from "./session-rendezvous.ts";
 import { DEFAULT_UDP_RATE_LIMIT, type RateLimit, SourceRateLimiter } from "./source-rate-limiter.ts";
 
@@ -145,8 +145,8 @@ export class UdpEndpoint {
         this.stats.rateLimited++;
         return;
       }
-      if (isStunMessage(data)) this.#onStun(data, address, port, now);
-      else if (isTriggerDatagram(data)) this.#onAck(data, address, port, now);
+      if (isStunMessage(data)) this.#onStun(data, { address, port }, now);
+      else if (isTriggerDatagram(data)) this.#onAck(data, { address, port }, now);
       else {
         this.stats.dropped++;
         this.#log(
@@ -166,14 +166,15 @@ export class UdpEndpoint {
     this.#log(`socket error: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  #onStun(data: Uint8Array, address: string, port: number, now: number, loaded = false): void {
-    const out = this.#handler.handle(data, address, port, now);
+  #onStun(data: Uint8Array, from: DatagramSource, now: number, loaded = false): void {
+    const { address, port } = from;
+    const out = this.#handler.handle(data, from, now);
     const load = this.#opts.loadSecret;
     if (out.unknownDevice !== undefined && load && !loaded) {
       // The store answers asynchronously; the datagram is handled again once it has, against the same clock.
       load(out.unknownDevice)
         .then(() => {
-          if (!this.#closed) this.#onStun(data, address, port, now, true);
+          if (!this.#closed) this.#onStun(data, from, now, true);
         })
         .catch((err: unknown) => {
           this.stats.dropped++;
@@ -189,7 +190,7 @@ export class UdpEndpoint {
           if (this.#closed) return;
           this.#loadedParties.set(sessionId, parties);
           try {
-            this.#onStun(data, address, port, now, true);
+            this.#onStun(data, from, now, true);
           } finally {
             this.#loadedParties.delete(sessionId);
           }
@@ -222,7 +223,7 @@ export class UdpEndpoint {
     if (out.reply) this.#transport.send(out.reply, port, address);
   }
 
-  #onAck(data: Uint8Array, address: string, port: number, now: number): void {
+  #onAck(data: Uint8Array, { address, port }: DatagramSource, now: number): void {
     const head = peekTriggerDatagram(data);
     if (!head || head.type !== TYPE_ACK)
       throw new SyntaxError("Cannot use trigger datagram: not a well-formed ACK");
@@ -232,7 +233,7 @@ export class UdpEndpoint {
       this.#log(`ignored ACK from ${address}:${port}: no pending trigger with that id`);
       return;
     }
-    const ack = verifyTriggerAck(data, pending.key, pending.deviceId, now);
+    const ack = verifyTriggerAck(data, pending.key, { deviceId: pending.deviceId, now });
     this.#pending.delete(head.id);
     this.stats.acks++;
     pending.resolve(ack.answer === undefined ? {} : { answer: ack.answer });

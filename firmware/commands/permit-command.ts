@@ -26,16 +26,18 @@ const HELP = `Usage:
   pvrlink permit group create|delete GROUP
   pvrlink permit group add|remove GROUP NAME...
   pvrlink permit group show GROUP [--json]
-  pvrlink permit policy node|device
+  pvrlink permit policy node|device|list
 
 Who may call this recorder. NAME is a device name, or @GROUP for every member of a group. add and remove edit
 the list, set replaces it (seed A: Create, Add, Delete). Names compare case-insensitively.
 
-Two policies:
+Three policies:
   node    the control node keeps the list and decides; these commands edit the node's copy.
   device  this recorder keeps the list (DATA/allow-list.json, 0600) and the node asks the running daemon
           with a verdict trigger for each caller; the node never learns the list. Groups are local too:
           '@family' matches a caller whose name is a member of this recorder's group 'family'.
+  list    this recorder keeps the list as under device, and for each query the node asks the running daemon
+          for it; the daemon sends the whole list (signed), the node judges that one query and keeps nothing.
 'policy' switches both the node and the local setting; the others act on whichever policy is in force.
 
 Options:
@@ -87,8 +89,8 @@ export const command: Command = {
 
     if (action === "policy") {
       const p = rest[0];
-      if (rest.length !== 1 || (p !== "node" && p !== "device"))
-        throw new UsageError("policy takes node or device");
+      if (rest.length !== 1 || (p !== "node" && p !== "device" && p !== "list"))
+        throw new UsageError("policy takes node, device or list");
       const client = await nodeClient(values, config);
       await onNode(() => client.setPolicy(p));
       local.update((s) => ({ ...s, policy: p }), config.policy);
@@ -100,7 +102,7 @@ export const command: Command = {
       if (action === "list" && rest.length) throw new UsageError("list takes no NAME");
       if (action !== "list" && action !== "set") needNames(rest, action);
       const entries = rest.map(normalizeEntry);
-      if (state.policy === "device") {
+      if (state.policy !== "node") {
         const next = local.update((s): AllowListState => {
           if (action === "add") return { ...s, entries: [...s.entries, ...entries] };
           if (action === "remove") return { ...s, entries: s.entries.filter((e) => !entries.includes(e)) };
@@ -129,7 +131,7 @@ export const command: Command = {
       if (rawGroup === undefined) throw new UsageError("group needs an action and a GROUP");
       const group = normalizeGroup(rawGroup);
       const members = names.map((n) => normalizeName(n));
-      if (state.policy === "device") {
+      if (state.policy !== "node") {
         let shown: string[] = [];
         local.update((s): AllowListState => {
           const groups = { ...s.groups };

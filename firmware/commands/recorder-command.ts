@@ -25,6 +25,7 @@ import { describeLoadStatus, LoadMonitor } from "../load/load-monitor.ts";
 import { ProcLoadSource } from "../load/load-source.ts";
 import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { BusySwitch } from "../recorder/busy-switch.ts";
+import { formatDaemonLine } from "../recorder/daemon-log.ts";
 import { RecorderDaemon } from "../recorder/recorder-daemon.ts";
 import { describeRecorderLoad, RecorderLoad } from "../recorder/recorder-load.ts";
 import { daemonAlive, type RecorderStatus, readStatus } from "../recorder/recorder-status-file.ts";
@@ -41,7 +42,7 @@ enroll   Redeems an enrollment token at the node (or imports the JSON that 'pvrl
 run      The daemon. First stdout line: {"direct":"HOST:PORT","device":"<id>","name":"<name>"}; then one log
          line per event (no secrets). Keeps a UDP keepalive to the node (which also carries the node's
          triggers), registers and re-registers when the mapping or the node changes, answers STATUS from the
-         load monitor and VERDICT from the device-held allow-list, accepts callers on the direct channel,
+         load monitor and VERDICT (or, under policy list, LIST) from the device-held allow-list, accepts callers on the direct channel,
          receives recordings (direct, relay, split) into the library, and picks up stored transfers when
          the load allows. SIGTERM/SIGINT stop it. --detach runs it in the background (log in
          DATA/recorder.log) and returns once the node has its registration. One daemon per data
@@ -68,10 +69,11 @@ Options:
   --json                 machine-readable status
   --data DIR             data directory (default: $PVRLINK_DATA or ~/.local/share/pvrlink)
   --listen HOST:PORT     direct-channel listener (default: $PVRLINK_LISTEN or 0.0.0.0:8471; port 0: any)
-  --advertise HOST:PORT  the address announced to the node when it differs (a router's port forward)
+  --advertise HOST:PORT  the address announced to the node when it differs (a router's port forward);
+                         HOST may be a DNS name (dynamic DNS): the node resolves it when a caller asks
   --config FILE          JSON config (default: DATA/config.json when present)
   --keepalive SEC, --load-cpu F, --load-pressure P, --max-transfers N, --node-udp HOST:PORT,
-  --library DIR, --policy node|device: run 'pvrlink help daemon' for every setting
+  --library DIR, --policy node|device|list, --sealed-below N: run 'pvrlink help daemon' for every setting
 
 Exit codes: 0 success, 1 bad input (no credential, node refused), 2 bad usage.`;
 
@@ -94,7 +96,11 @@ const LOG_FILE = "recorder.log";
 
 type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
 
-function seconds(v: string | undefined, flag: string, min: number, max: number): number | undefined {
+function seconds(
+  v: string | undefined,
+  flag: string,
+  { min, max }: { min: number; max: number },
+): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n < min || n > max)
@@ -232,8 +238,8 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
     "the recorder daemon",
     "pvrlink recorder stop",
   );
-  const floor = seconds(values["keepalive-floor"], "--keepalive-floor", 0.1, 300);
-  const every = seconds(values["inbox-every"], "--inbox-every", 1, 86_400);
+  const floor = seconds(values["keepalive-floor"], "--keepalive-floor", { min: 0.1, max: 300 });
+  const every = seconds(values["inbox-every"], "--inbox-every", { min: 1, max: 86_400 });
   const cred = await loadCredential(config.credentialPath);
   const node = nodeOf(values, config, cred);
   let early: string[] | undefined = [];
@@ -253,14 +259,10 @@ async function run(values: Values, config: RecorderConfig): Promise<number> {
   early = undefined;
   // After start-up, so the threads Bun started for the daemon's work are there to be lowered too.
   const { problems, ...priority } = lowerProcessPriority(config.priority);
-  const fields = Object.entries(priority).map(([k, v]) => `${k}=${v}`);
-  process.stdout.write(`${new Date().toISOString()} recorder priority ${fields.join(" ")}\n`);
-  for (const p of problems)
-    process.stdout.write(
-      `${new Date().toISOString()} recorder priority-failed message=${JSON.stringify(p)}\n`,
-    );
+  process.stdout.write(`${formatDaemonLine("priority", priority)}\n`);
+  for (const p of problems) process.stdout.write(`${formatDaemonLine("priority-failed", { message: p })}\n`);
   const signal = await life.stopped;
-  process.stdout.write(`${new Date().toISOString()} recorder stopping signal=${signal}\n`);
+  process.stdout.write(`${formatDaemonLine("stopping", { signal })}\n`);
   await daemon.close();
   return EXIT_OK;
 }

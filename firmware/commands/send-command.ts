@@ -21,12 +21,20 @@ import { PeerPins } from "../peers/peer-pins.ts";
 import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
+import { cancelStoreSend } from "../send/cancel-store-send.ts";
+import {
+  loadPendingStoreSend,
+  type PendingStoreSend,
+  removePendingStoreSend,
+  savePendingStoreSend,
+} from "../send/pending-store-send.ts";
 import { shouldResendThroughRelay } from "../send/resend-through-relay.ts";
-import { planSend } from "../send/send-plan.ts";
-import { type SendOptions, type SendResult, sendRecording } from "../send/send-recording.ts";
+import { resumeStoreSend } from "../send/resume-store-send.ts";
+import { planSend, type SendPlan } from "../send/send-plan.ts";
+import { type SendEvent, type SendOptions, type SendResult, sendRecording } from "../send/send-recording.ts";
 
 const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection seed|pattern]
-                   [--json] [--quiet] [--data DIR]
+                   [--resume | --cancel] [--json] [--quiet] [--data DIR]
 
 Sends a recording to the recorder named NAME, routed by its attributes (seed A):
   secret      the whole recording, sealed end to end, through the control node's relay;
@@ -35,19 +43,30 @@ Sends a recording to the recorder named NAME, routed by its attributes (seed A):
               in pattern protection (the default) the start of every P/B slice of the direct part is
               encrypted too, so an eavesdropper on the direct path decodes nothing usable. MPEG-1/2 only:
               H.264 and MP4 video goes in seed mode, and the summary says so ('pvrlink help security').
+With a size rule (--sealed-below BYTES, or sealedBelowBytes in the config; seed A variation 10) a recording
+that is not secret and smaller than BYTES goes whole, sealed, through the node (route "small"); the node's own
+size threshold still applies. The summary and --json say which rule chose the route: secret, size or type.
 ID is a library recording (its attributes come from the library); FILE is any file (its type is detected,
 --secret marks it secret). When the direct connection cannot be made, everything goes through the node,
 still encrypted end to end, and the summary says so. The receiver merges byte-exact, checks the SHA-256 and
 files the recording; send exits 0 only on its verified receipt.
 
-When NAME is busy the node can store the recording for later pickup: --store-if-busy accepts that, and on a
-terminal you are asked. The lease is extended at 70% of the permitted time while the transfer runs.
+When NAME is busy, or its recorder is off, the node offers to store the recording for later pickup, if its
+size threshold and your quota on it allow (the query tells it the size): --store-if-busy accepts that offer,
+and on a terminal you are asked; when the node cannot store it, the summary says why (transfer_too_large,
+quota_exceeded, spool_full). The lease is extended at 70% of the permitted time while the transfer runs.
+A store send interrupted (Ctrl-C, a crash) can be finished later with the same FILE, --to NAME and --resume:
+the upload goes on from what the node already holds, while the store session's lease lasts. --cancel gives it
+up instead: the node drops the partial upload and frees your quota on it at once.
 
 Options:
   --to NAME          the receiving recorder's device name (required)
-  --store-if-busy    store on the node when NAME is busy
+  --store-if-busy    store on the node when NAME is busy or off (picked up when it is back)
   --secret           treat FILE as secret (library recordings carry their own attribute)
   --protection M     seed or pattern for video, over the library's attribute (default: pattern)
+  --resume           finish an interrupted store-and-forward send of FILE to NAME (kept in the data dir)
+  --cancel           give up an interrupted store-and-forward send of FILE to NAME (the node drops it)
+  --sealed-below N   size rule: a non-secret recording under N bytes goes sealed through the node
   --direct HOST:PORT dial NAME's direct channel at HOST:PORT instead of its registered address
   --json             JSON lines: progress, log events, and the summary last
   --quiet            only the summary
@@ -66,6 +85,8 @@ const FLAGS = {
   direct: { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
+  resume: { type: "boolean" },
+  cancel: { type: "boolean" },
 } as const;
 
 export const command: Command = {
@@ -91,6 +112,7 @@ async function send(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, FLAGS);
   if (positionals.length !== 1) throw new UsageError(`expected one FILE or ID, got ${positionals.length}`);
   if (values.to === undefined || values.to === "") throw new UsageError("--to NAME is required");
+  if (values.resume && values.cancel) throw new UsageError("--resume and --cancel exclude each other");
   const direct = values.direct === undefined ? undefined : parseHostPort(values.direct, "--direct");
   let protection: ProtectionMode | undefined;
   try {
@@ -124,9 +146,11 @@ async function send(args: string[]): Promise<number> {
   const plan = await planSend(input, path, {
     ...known,
     ...(protection !== undefined ? { protection } : {}),
+    sealedBelowBytes: config.sealedBelowBytes,
   });
 
   const json = values.json === true;
+  if (values.cancel) return await cancel({ client, plan, to: values.to, dataDir: config.dataDir, json });
   const tty = process.stderr.isTTY === true && process.stdin.isTTY === true;
   const mode = chooseProgressMode({
     json,
@@ -157,12 +181,17 @@ async function send(args: string[]): Promise<number> {
   let sent = 0;
   // Ctrl-C ends the send with a final line and (with --json) a summary, instead of vanishing mid-line.
   let onInterrupt: () => void = () => {};
+  // A store send's session and transfer, kept in the data dir from its creation: what --resume continues.
+  let storing = false;
   const interrupted = new Promise<never>((_, reject) => {
     onInterrupt = () => {
       progress.finish(sent, "interrupted");
+      const resume = storing
+        ? `; it was being stored on the node: 'pvrlink send ${target} --to ${to} --resume' finishes it (--cancel gives it up)`
+        : "";
       reject(
         new InputError(
-          `Cannot finish sending ${plan.name} to ${to}: interrupted after ${formatBytes(sent)} of ${formatBytes(plan.size)}`,
+          `Cannot finish sending ${plan.name} to ${to}: interrupted after ${formatBytes(sent)} of ${formatBytes(plan.size)}${resume}`,
           "ERR_INTERRUPTED",
         ),
       );
@@ -176,6 +205,13 @@ async function send(args: string[]): Promise<number> {
     values["node-udp"] !== undefined || cred.nodeUdp === undefined
       ? config.nodeUdp
       : parseHostPort(cred.nodeUdp, "credential node.udp");
+  const onEvent = (e: SendEvent) => {
+    if (e.type !== "progress") return say("log", e.message);
+    sent = e.done;
+    // Every byte out is not the end: the receiver merges, hashes and files before it answers.
+    progress.update(e.done);
+    progress.phase(e.done >= plan.size ? `waiting for ${to} to verify` : "sending");
+  };
   const options: SendOptions = {
     client,
     deviceId: cred.id,
@@ -187,22 +223,34 @@ async function send(args: string[]): Promise<number> {
     punch: { node: nodeUdp, secret: cred.secretBytes() },
     checkPeer: (callee) => peers.verdict(callee.name, callee.publicKey),
     transferKey: (s, callee) => transferKeyFor(me, s, { publicKey: callee.publicKey, role: "callee" }),
-    onEvent: (e) => {
-      if (e.type !== "progress") return say("log", e.message);
-      sent = e.done;
-      // Every byte out is not the end: the receiver merges, hashes and files before it answers.
-      progress.update(e.done);
-      progress.phase(e.done >= plan.size ? `waiting for ${to} to verify` : "sending");
+    onEvent,
+    // The key saved is the transfer key that seals the upload (calleeTrusted replaced the node's before this).
+    onStoreTransfer: ({ session, transfer }) => {
+      savePendingStoreSend(config.dataDir, {
+        version: 1,
+        sessionId: session.id,
+        key: session.key,
+        expiresAt: session.expiresAt,
+        transfer,
+        sha256: plan.sha256,
+        size: plan.size,
+        to,
+        calleeName: to,
+      });
+      storing = true;
     },
   };
-  const sending = sendWithRelayResend(options, (message) =>
-    // The callee dropped the partial file with the broken channel: a new session, everything sealed via the node.
-    say(
-      "log",
-      `the direct path to ${to} broke mid-transfer (${message}); sending it again through the node, encrypted`,
-    ),
-  );
+  const sending = values.resume
+    ? resumeStoreSend({ client, deviceName: cred.name, plan, onEvent }, pendingFor(config.dataDir, plan, to))
+    : sendWithRelayResend(options, (message) =>
+        // The callee dropped the partial file with the broken channel: a new session, everything sealed via the node.
+        say(
+          "log",
+          `the direct path to ${to} broke mid-transfer (${message}); sending it again through the node, encrypted`,
+        ),
+      );
   const result = await Promise.race([sending, interrupted]).finally(() => process.off("SIGINT", onInterrupt));
+  if (result.ok && result.mode === "store") removePendingStoreSend(config.dataDir, plan.sha256, to);
   progress.finish(
     result.ok ? plan.size : sent,
     result.ok
@@ -213,9 +261,57 @@ async function send(args: string[]): Promise<number> {
   );
   const next = result.ok
     ? undefined
-    : nextStep(result.code, { to: values.to, me: cred.name, storeIfBusy: values["store-if-busy"] === true });
+    : nextStep(result.code, {
+        to: values.to,
+        me: cred.name,
+        storeIfBusy: values["store-if-busy"] === true,
+        storeOffered: result.store?.offered !== false,
+      });
   printSummary(result, json, next);
   return result.ok ? EXIT_OK : EXIT_INPUT;
+}
+
+/** `send --cancel`: the node drops the interrupted store send's partial upload; the record goes with it. */
+async function cancel(o: {
+  client: ControlClient;
+  plan: SendPlan;
+  to: string;
+  dataDir: string;
+  json: boolean;
+}): Promise<number> {
+  const pending = loadPendingStoreSend(o.dataDir, o.plan.sha256, o.to);
+  if (pending === undefined)
+    throw new InputError(
+      `Cannot cancel sending ${o.plan.name} to ${o.to}: no interrupted store-and-forward send of it is recorded in ${o.dataDir}`,
+      "ERR_NOTHING_TO_CANCEL",
+    );
+  const held = await cancelStoreSend(o.client, pending);
+  removePendingStoreSend(o.dataDir, o.plan.sha256, o.to);
+  const message = `cancelled storing ${o.plan.name} for ${o.to}: the node dropped the ${formatBytes(held)} it held`;
+  process.stdout.write(
+    o.json
+      ? `${JSON.stringify({ event: "summary", ok: true, mode: "cancelled", message, sessionId: pending.sessionId })}\n`
+      : `${message}\n`,
+  );
+  return EXIT_OK;
+}
+
+/** The interrupted store send of this recording to `to` that --resume continues; a clear error when there is none. */
+function pendingFor(dataDir: string, plan: SendPlan, to: string): PendingStoreSend {
+  const pending = loadPendingStoreSend(dataDir, plan.sha256, to);
+  if (pending === undefined)
+    throw new InputError(
+      `Cannot resume sending ${plan.name} to ${to}: no interrupted store-and-forward send of it is recorded in ${dataDir} (only a send being stored on the node resumes; send it again, or give it up with --cancel)`,
+      "ERR_NOTHING_TO_RESUME",
+    );
+  if (pending.expiresAt <= Date.now()) {
+    removePendingStoreSend(dataDir, plan.sha256, to);
+    throw new InputError(
+      `Cannot resume sending ${plan.name} to ${to}: its store session's lease ended ${new Date(pending.expiresAt).toISOString()} and the node dropped the partial upload; send it again`,
+      "ERR_RESUME_EXPIRED",
+    );
+  }
+  return pending;
 }
 
 /**
@@ -224,7 +320,7 @@ async function send(args: string[]): Promise<number> {
  */
 export function nextStep(
   code: string | undefined,
-  o: { to: string; me: string; storeIfBusy: boolean },
+  o: { to: string; me: string; storeIfBusy: boolean; storeOffered?: boolean },
 ): string | undefined {
   switch (code) {
     case "permission_denied":
@@ -232,9 +328,11 @@ export function nextStep(
     case "callee_not_found":
       return `${o.to} permits you but its recorder has not registered with the node: its owner should run 'pvrlink recorder run'`;
     case "callee_not_connected":
-      return `${o.to}'s recorder is off or offline: send again once it is on ('pvrlink recorder status' on that box shows its node connection)`;
-    case "callee_busy":
       return o.storeIfBusy
+        ? `${o.to}'s recorder is off or offline: send again once it is on ('pvrlink recorder status' on that box shows its node connection)`
+        : `${o.to}'s recorder is off or offline: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} is back on`;
+    case "callee_busy":
+      return o.storeIfBusy || o.storeOffered === false
         ? `${o.to} is busy: send again later`
         : `${o.to} is busy: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} picks it up`;
     case "session_ended":
@@ -292,6 +390,8 @@ async function locate(
 }
 
 function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {
+  if (p.route === "small")
+    return `${p.name}: ${p.recordingType}, ${formatBytes(p.size)}, below the size rule: all of it sealed through the node`;
   if (p.route === "secret")
     return `${p.name}: secret ${p.recordingType}, ${formatBytes(p.size)}: all of it sealed through the node`;
   if (p.route === "data") return `${p.name}: data, ${formatBytes(p.size)}: directly (clear, authenticated)`;
@@ -308,7 +408,7 @@ async function askStore(name: string): Promise<boolean> {
   try {
     // \r ESC[K: the question replaces the progress line rather than trailing it.
     const a = await rl.question(
-      `\r\x1b[K${name} is busy. Store the recording on the node for later pickup (encrypted)? [y/N] `,
+      `\r\x1b[K${name} is busy or off. Store the recording on the node for later pickup (encrypted)? [y/N] `,
     );
     return /^y(es)?$/i.test(a.trim());
   } finally {
@@ -327,6 +427,7 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
   if (r.mode !== "none") {
     lines.push(
       `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
+      `  route chosen by the ${r.rule} rule${r.rule === "size" ? " (under the recorder's sealedBelowBytes)" : ""}`,
       // Nothing direct (stored, secret, fallback) is said as such, not as "direct: 0 B".
       r.bytesDirect > 0
         ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated${r.directPath ? `; path ${r.directPath}` : ""})`

@@ -31,6 +31,7 @@ describe("resolveConfig()", () => {
       policy: "node",
       allow: [],
       nodeUdpFallbacks: [],
+      sealedBelowBytes: undefined,
     });
     expect(c.name.length).toBeGreaterThan(0);
     expect(c.priority).toEqual({ nice: 19, io: "best-effort", ioLevel: 7 });
@@ -47,6 +48,7 @@ describe("resolveConfig()", () => {
       policy: "device",
       allow: ["grandma@example.org", "@family"],
       nodeUdpFallbacks: ["udp-b.node.example:3478", "[2001:db8::2]:3479"],
+      sealedBelowBytes: 1048576,
     });
     const c = await resolveConfig({ config: p }, env);
     expect(c).toMatchObject({
@@ -64,6 +66,7 @@ describe("resolveConfig()", () => {
         { host: "udp-b.node.example", port: 3478 },
         { host: "2001:db8::2", port: 3479 },
       ],
+      sealedBelowBytes: 1048576,
     });
   });
   test("lets flags override the file", async () => {
@@ -89,7 +92,7 @@ describe("resolveConfig()", () => {
     ["a cpu limit above 1", { "load-cpu": "1.5" }, /--load-cpu: "1.5" is not a number in \[0.01, 1\]/],
     ["fractional max transfers", { "max-transfers": "1.5" }, /--max-transfers/],
     ["a 1 s keepalive", { keepalive: "1" }, /--keepalive/],
-    ["an unknown policy", { policy: "anyone" }, /--policy: "anyone" is not "node" or "device"/],
+    ["an unknown policy", { policy: "anyone" }, /--policy: "anyone" is not "node", "device" or "list"/],
     ["an empty name", { name: "" }, /--name/],
   ];
   for (const [what, flags, msg] of badFlags) {
@@ -119,6 +122,8 @@ describe("resolveConfig()", () => {
       "ERR_CONFIG_INVALID",
       /nodeUdpFallbacks\[0\]/,
     ],
+    ["a size rule of 0", { sealedBelowBytes: 0 }, "ERR_CONFIG_INVALID", /sealedBelowBytes/],
+    ["a fractional size rule", { sealedBelowBytes: 1.5 }, "ERR_CONFIG_INVALID", /sealedBelowBytes/],
     ["a priority that would raise it", { priority: { nice: -5 } }, "ERR_CONFIG_INVALID", /priority\.nice/],
   ];
   for (const [what, body, code, msg] of badFiles) {

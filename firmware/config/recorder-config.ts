@@ -8,7 +8,7 @@ import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
 import { type ProcessPriority, parseProcessPriority } from "../priority/process-priority.ts";
 
 /** Who answers "may this caller connect?": the node's copy of the allow-list, or this device (verdict triggers). */
-export type AllowPolicy = "node" | "device";
+export type AllowPolicy = "node" | "device" | "list";
 
 export interface HostPort {
   host: string;
@@ -45,6 +45,11 @@ export interface RecorderConfig {
   allow: string[];
   /** How far the daemon and `send` step back for the recording (CPU nice, I/O class); low by default. */
   priority: ProcessPriority;
+  /**
+   * The size rule (seed A variation 10): a non-secret recording smaller than this many bytes is sent whole,
+   * sealed, through the node; larger ones directly or split. undefined: no size rule (the type decides).
+   */
+  sealedBelowBytes: number | undefined;
 }
 
 /** The control node's default HTTP listener (control/control-config.ts DEFAULT_CONFIG.http). */
@@ -71,6 +76,7 @@ export const CONFIG_FLAGS = {
   "max-transfers": { type: "string" },
   keepalive: { type: "string" },
   policy: { type: "string" },
+  "sealed-below": { type: "string" },
 } as const;
 
 export type ConfigFlagValues = { [K in keyof typeof CONFIG_FLAGS]?: string | undefined };
@@ -91,6 +97,7 @@ const FILE_KEYS = new Set([
   "policy",
   "allow",
   "priority",
+  "sealedBelowBytes",
 ]);
 
 /** Reports a bad value where it came from: a flag is a usage error (exit 2), the file is bad input (exit 1). */
@@ -156,7 +163,8 @@ function parseName(v: unknown, what: string, fail: Fail): string {
 }
 
 function parsePolicy(v: unknown, what: string, fail: Fail): AllowPolicy {
-  if (v !== "node" && v !== "device") fail(what, `${JSON.stringify(v)} is not "node" or "device"`);
+  if (v !== "node" && v !== "device" && v !== "list")
+    fail(what, `${JSON.stringify(v)} is not "node", "device" or "list"`);
   return v as AllowPolicy;
 }
 
@@ -326,6 +334,16 @@ function resolveAllow(src: ConfigSources): string[] {
   return (v as unknown[]).map((name, i) => parseName(name, `allow[${i}]`, src.fileFail));
 }
 
+/** Step 7: the size rule (`--sealed-below` or the file's sealedBelowBytes); none by default. */
+function resolveSizeRule(src: ConfigSources): number | undefined {
+  return layered<number | undefined>(src, {
+    flag: "sealed-below",
+    key: "sealedBelowBytes",
+    parse: numberIn({ min: 1, max: Number.MAX_SAFE_INTEGER, integer: true }),
+    fallback: () => undefined,
+  });
+}
+
 /**
  * Builds the configuration: flags override the config file, which overrides defaults. Relative paths in the
  * file are relative to the file; in flags, to the working directory. PVRLINK_DATA sets the default data dir.
@@ -356,6 +374,7 @@ export async function resolveConfig(
     fallback: (): AllowPolicy => "node",
   });
   const allow = resolveAllow(src);
+  const sealedBelowBytes = resolveSizeRule(src);
   return {
     name,
     nodeUrl,
@@ -371,5 +390,6 @@ export async function resolveConfig(
     policy,
     allow,
     priority: parseProcessPriority(src.file.priority, src.fileFail),
+    sealedBelowBytes,
   };
 }

@@ -12,11 +12,14 @@ export class DataFrameBatcher {
   /** Payload bytes handed to send() so far. */
   sent = 0;
 
-  constructor(
-    private readonly send: (m: DataMessage) => Promise<void>,
-    private readonly clear: boolean,
-    private readonly onFlush?: (sent: number) => void,
-  ) {}
+  readonly #send: (m: DataMessage) => Promise<void>;
+  readonly #clear: boolean;
+  readonly #onFlush: ((sent: number) => void) | undefined;
+  constructor(send: (m: DataMessage) => Promise<void>, clear: boolean, onFlush?: (sent: number) => void) {
+    this.#send = send;
+    this.#clear = clear;
+    this.#onFlush = onFlush;
+  }
 
   async write(bytes: Uint8Array): Promise<void> {
     let at = 0;
@@ -32,9 +35,9 @@ export class DataFrameBatcher {
   /** Sends what is buffered as one (short) frame; nothing when empty. */
   async flush(): Promise<void> {
     if (this.#fill === 0) return;
-    await this.send({ type: "data", bytes: this.#buf.subarray(0, this.#fill), clear: this.clear });
+    await this.#send({ type: "data", bytes: this.#buf.subarray(0, this.#fill), clear: this.#clear });
     this.sent += this.#fill;
     this.#fill = 0;
-    this.onFlush?.(this.sent);
+    this.#onFlush?.(this.sent);
   }
 }

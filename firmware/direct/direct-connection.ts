@@ -59,47 +59,47 @@ export class DirectConnection implements AsyncDisposable {
   wireBytesReceived = 0;
   /** True while the socket is not read because the application has not consumed enough (backpressure). */
   get readPaused(): boolean {
-    return this.paused;
+    return this.#paused;
   }
 
   /** Resolves when the socket has closed, with the error that closed it, if any. */
   readonly closed: Promise<DirectChannelError | undefined>;
 
-  private readonly socket: Duplex;
-  private readonly cipher: FrameCipher;
-  private readonly reader = new FrameReader();
-  private readonly frameTimeoutMs: number;
-  private readonly highWater: number;
-  private openChain: Promise<void> = Promise.resolve();
-  private sendChain: Promise<void> = Promise.resolve();
-  private readonly queue: Array<{ msg: WireMessage; size: number }> = [];
-  private queuedBytes = 0;
-  private inflightBytes = 0;
-  private paused = false;
-  private waiter: (() => void) | undefined;
-  private drainWaiters: Array<() => void> = [];
-  private error: DirectChannelError | undefined;
-  private peerCloseReason: string | undefined;
-  private localClosed = false;
-  private frameTimer: ReturnType<typeof setTimeout> | undefined;
-  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
-  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #socket: Duplex;
+  readonly #cipher: FrameCipher;
+  readonly #reader = new FrameReader();
+  readonly #frameTimeoutMs: number;
+  readonly #highWater: number;
+  #openChain: Promise<void> = Promise.resolve();
+  #sendChain: Promise<void> = Promise.resolve();
+  readonly #queue: Array<{ msg: WireMessage; size: number }> = [];
+  #queuedBytes = 0;
+  #inflightBytes = 0;
+  #paused = false;
+  #waiter: (() => void) | undefined;
+  #drainWaiters: Array<() => void> = [];
+  #error: DirectChannelError | undefined;
+  #peerCloseReason: string | undefined;
+  #localClosed = false;
+  #frameTimer: ReturnType<typeof setTimeout> | undefined;
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(o: DirectConnectionOptions) {
-    this.socket = o.socket;
+    this.#socket = o.socket;
     this.sessionId = o.sessionId;
     this.role = o.role;
     this.remote = o.remote;
-    this.cipher = new FrameCipher(o.key, o.sessionId, o.role);
-    this.frameTimeoutMs = o.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
-    this.highWater = o.highWaterBytes ?? DEFAULT_HIGH_WATER;
+    this.#cipher = new FrameCipher(o.key, o.sessionId, o.role);
+    this.#frameTimeoutMs = o.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
+    this.#highWater = o.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.closed = new Promise((resolve) => {
-      this.socket.once("close", () => {
-        this.clearTimers();
+      this.#socket.once("close", () => {
+        this.#clearTimers();
         // A close without the peer's CLOSE frame is a truncated stream; the queue is drained first.
-        void this.openChain.then(() => {
-          if (!this.error && this.peerCloseReason === undefined && !this.localClosed) {
-            const inFrame = this.reader.pending > 0;
+        void this.#openChain.then(() => {
+          if (!this.#error && this.#peerCloseReason === undefined && !this.#localClosed) {
+            const inFrame = this.#reader.pending > 0;
             this.fail(
               new DirectChannelError(
                 "ERR_DIRECT_TRUNCATED",
@@ -107,56 +107,56 @@ export class DirectConnection implements AsyncDisposable {
               ),
             );
           }
-          this.wake();
-          for (const w of this.drainWaiters.splice(0)) w();
-          resolve(this.error);
+          this.#wake();
+          for (const w of this.#drainWaiters.splice(0)) w();
+          resolve(this.#error);
         });
       });
     });
-    this.socket.on("data", (chunk: Uint8Array) => this.onData(chunk));
-    this.socket.on("error", (err) => {
+    this.#socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    this.#socket.on("error", (err) => {
       this.fail(
         new DirectChannelError("ERR_DIRECT_TRUNCATED", `Connection failed: ${(err as Error).message}`),
       );
     });
-    this.socket.on("drain", () => {
-      for (const w of this.drainWaiters.splice(0)) w();
+    this.#socket.on("drain", () => {
+      for (const w of this.#drainWaiters.splice(0)) w();
     });
-    for (const c of o.initial ?? []) this.onData(c);
-    this.socket.resume();
+    for (const c of o.initial ?? []) this.#onData(c);
+    this.#socket.resume();
   }
 
-  private onData(chunk: Uint8Array): void {
-    if (this.error) return;
+  #onData(chunk: Uint8Array): void {
+    if (this.#error) return;
     this.wireBytesReceived += chunk.byteLength;
     let frames: Uint8Array[];
     try {
-      frames = this.reader.push(chunk);
+      frames = this.#reader.push(chunk);
     } catch (err) {
       this.fail(err as DirectChannelError);
       return;
     }
     for (const f of frames) {
-      this.inflightBytes += f.byteLength;
-      this.openChain = this.openChain.then(() => this.openFrame(f));
+      this.#inflightBytes += f.byteLength;
+      this.#openChain = this.#openChain.then(() => this.#openFrame(f));
     }
-    this.armFrameTimer();
-    this.applyBackpressure();
+    this.#armFrameTimer();
+    this.#applyBackpressure();
   }
 
   /** Opens frames strictly in arrival order: the chunk index is the frame counter, so order is authenticated. */
-  private async openFrame(sealed: Uint8Array): Promise<void> {
-    if (this.error) return;
+  async #openFrame(sealed: Uint8Array): Promise<void> {
+    if (this.#error) return;
     const clear = isClearFrame(sealed);
     let opened: { index: bigint; plain: Uint8Array };
     try {
-      opened = await this.cipher.open(sealed, clear, hasAadRoom(sealed));
+      opened = await this.#cipher.open(sealed, clear, hasAadRoom(sealed));
     } catch (err) {
       this.fail(err as DirectChannelError);
       return;
     }
     const { index, plain } = opened;
-    this.inflightBytes -= sealed.byteLength;
+    this.#inflightBytes -= sealed.byteLength;
     let msg: WireMessage;
     try {
       msg = decodeMessage(plain);
@@ -164,7 +164,7 @@ export class DirectConnection implements AsyncDisposable {
       this.fail(err as DirectChannelError);
       return;
     }
-    if (this.peerCloseReason !== undefined) {
+    if (this.#peerCloseReason !== undefined) {
       this.fail(new DirectChannelError("ERR_DIRECT_PROTOCOL", "Frame after CLOSE"));
       return;
     }
@@ -179,92 +179,92 @@ export class DirectConnection implements AsyncDisposable {
       return;
     }
     if (msg.type === "close") {
-      this.peerCloseReason = msg.reason;
+      this.#peerCloseReason = msg.reason;
       // Answer an orderly close in kind, so the peer's close() completes; its reason is what our reader sees.
-      if (!this.localClosed) void this.close("done").catch(() => {});
+      if (!this.#localClosed) void this.close("done").catch(() => {});
     } else {
       if (msg.type === "data") this.bytesReceived += msg.bytes.byteLength;
-      this.queue.push({ msg, size: plain.byteLength });
-      this.queuedBytes += plain.byteLength;
+      this.#queue.push({ msg, size: plain.byteLength });
+      this.#queuedBytes += plain.byteLength;
     }
-    this.wake();
+    this.#wake();
   }
 
-  private applyBackpressure(): void {
-    const held = this.queuedBytes + this.inflightBytes;
-    if (!this.paused && held > this.highWater) {
-      this.paused = true;
-      this.socket.pause();
-      this.armFrameTimer();
-    } else if (this.paused && held <= this.highWater / 2) {
-      this.paused = false;
-      this.socket.resume();
-      this.armFrameTimer();
+  #applyBackpressure(): void {
+    const held = this.#queuedBytes + this.#inflightBytes;
+    if (!this.#paused && held > this.#highWater) {
+      this.#paused = true;
+      this.#socket.pause();
+      this.#armFrameTimer();
+    } else if (this.#paused && held <= this.#highWater / 2) {
+      this.#paused = false;
+      this.#socket.resume();
+      this.#armFrameTimer();
     }
   }
 
   /** Starts the per-frame deadline when a frame begins; a paused socket is our doing and does not count. */
-  private armFrameTimer(): void {
-    if (this.reader.pending === 0 || this.paused || this.error) {
-      if (this.frameTimer) clearTimeout(this.frameTimer);
-      this.frameTimer = undefined;
+  #armFrameTimer(): void {
+    if (this.#reader.pending === 0 || this.#paused || this.#error) {
+      if (this.#frameTimer) clearTimeout(this.#frameTimer);
+      this.#frameTimer = undefined;
       return;
     }
-    this.frameTimer ??= setTimeout(() => {
+    this.#frameTimer ??= setTimeout(() => {
       this.fail(
-        new DirectChannelError("ERR_DIRECT_TIMEOUT", `Frame not completed within ${this.frameTimeoutMs} ms`),
+        new DirectChannelError("ERR_DIRECT_TIMEOUT", `Frame not completed within ${this.#frameTimeoutMs} ms`),
       );
-    }, this.frameTimeoutMs);
+    }, this.#frameTimeoutMs);
   }
 
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = undefined;
+  #wake(): void {
+    const w = this.#waiter;
+    this.#waiter = undefined;
     w?.();
   }
 
   /** Closes the socket at once with err; later reads throw it. Logged by the owner, never sent to the peer. */
   fail(err: DirectChannelError): void {
-    if (this.error) return;
-    this.error = err;
-    this.clearTimers();
-    this.socket.destroy();
-    this.wake();
-    for (const w of this.drainWaiters.splice(0)) w();
+    if (this.#error) return;
+    this.#error = err;
+    this.#clearTimers();
+    this.#socket.destroy();
+    this.#wake();
+    for (const w of this.#drainWaiters.splice(0)) w();
   }
 
-  private clearTimers(): void {
-    for (const t of [this.frameTimer, this.expiryTimer, this.handshakeTimer]) if (t) clearTimeout(t);
-    this.frameTimer = this.expiryTimer = this.handshakeTimer = undefined;
+  #clearTimers(): void {
+    for (const t of [this.#frameTimer, this.#expiryTimer, this.#handshakeTimer]) if (t) clearTimeout(t);
+    this.#frameTimer = this.#expiryTimer = this.#handshakeTimer = undefined;
   }
 
   /** The next message in order, or undefined after the peer's CLOSE "done". Throws the connection's error. */
   async receive(): Promise<WireMessage | undefined> {
     for (;;) {
-      const head = this.queue.shift();
+      const head = this.#queue.shift();
       if (head) {
-        this.queuedBytes -= head.size;
-        this.applyBackpressure();
+        this.#queuedBytes -= head.size;
+        this.#applyBackpressure();
         return head.msg;
       }
-      if (this.error) throw this.error;
-      if (this.peerCloseReason !== undefined) {
-        if (this.peerCloseReason === "done") return undefined;
+      if (this.#error) throw this.#error;
+      if (this.#peerCloseReason !== undefined) {
+        if (this.#peerCloseReason === "done") return undefined;
         throw new DirectChannelError(
           "ERR_DIRECT_CLOSED",
-          `Peer closed: ${this.peerCloseReason}`,
-          this.peerCloseReason,
+          `Peer closed: ${this.#peerCloseReason}`,
+          this.#peerCloseReason,
         );
       }
       await new Promise<void>((resolve) => {
-        this.waiter = resolve;
+        this.#waiter = resolve;
       });
     }
   }
 
   /** Receives the handshake's next message within timeoutMs (ERR_DIRECT_TIMEOUT otherwise). */
   async receiveHandshake(timeoutMs: number): Promise<WireMessage | undefined> {
-    this.handshakeTimer = setTimeout(() => {
+    this.#handshakeTimer = setTimeout(() => {
       this.fail(
         new DirectChannelError("ERR_DIRECT_TIMEOUT", `Handshake not completed within ${timeoutMs} ms`),
       );
@@ -272,8 +272,8 @@ export class DirectConnection implements AsyncDisposable {
     try {
       return await this.receive();
     } finally {
-      if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-      this.handshakeTimer = undefined;
+      if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+      this.#handshakeTimer = undefined;
     }
   }
 
@@ -296,25 +296,25 @@ export class DirectConnection implements AsyncDisposable {
 
   /** Seals and writes one message in order; waits while the socket's send buffer is full. */
   send(m: WireMessage): Promise<void> {
-    const p = this.sendChain.then(() => this.sendNow(m));
-    this.sendChain = p.catch(() => {});
+    const p = this.#sendChain.then(() => this.#sendNow(m));
+    this.#sendChain = p.catch(() => {});
     return p;
   }
 
   /** After the handshake: the forward-secret key for one direction (firmware/direct/direct-dial.ts, direct-listener.ts). */
   rekey(direction: "send" | "receive", key: CryptoKey): void {
-    this.cipher.rekey(direction, key);
+    this.#cipher.rekey(direction, key);
   }
 
-  private async sendNow(m: WireMessage): Promise<void> {
-    if (this.error) throw this.error;
-    if (this.localClosed && m.type !== "close") {
+  async #sendNow(m: WireMessage): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (this.#localClosed && m.type !== "close") {
       throw new DirectChannelError("ERR_DIRECT_CLOSED", "Cannot send: connection closed");
     }
     const clear = m.type === "data" && m.clear === true;
     const plain = encodeMessage(m, clear ? CLEAR_FRAME_ROOM : NO_ROOM);
-    const sealed = await this.cipher.seal(plain, clear, clear);
-    if (this.error) throw this.error;
+    const sealed = await this.#cipher.seal(plain, clear, clear);
+    if (this.#error) throw this.#error;
     const length = clear ? plain.byteLength + sealed.byteLength : sealed.byteLength;
     if (clear) {
       // A clear frame is prefix || type || bytes || tag, written in the room encodeMessage left around the
@@ -323,17 +323,17 @@ export class DirectConnection implements AsyncDisposable {
       const frame = new Uint8Array(plain.buffer, plain.byteOffset - LENGTH_BYTES, LENGTH_BYTES + length);
       writeFrameHeader(frame, length, true);
       frame.set(sealed, LENGTH_BYTES + plain.byteLength);
-      this.socket.write(frame);
+      this.#socket.write(frame);
     } else {
-      this.socket.write(frameHeader(length, clear));
-      this.socket.write(sealed);
+      this.#socket.write(frameHeader(length, clear));
+      this.#socket.write(sealed);
     }
     this.wireBytesSent += 4 + length;
     if (m.type === "data") this.bytesSent += m.bytes.byteLength;
-    while (this.socket.writableLength > SEND_HIGH_WATER && !this.error && !this.socket.destroyed) {
-      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    while (this.#socket.writableLength > SEND_HIGH_WATER && !this.#error && !this.#socket.destroyed) {
+      await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
     }
-    if (this.error) throw this.error;
+    if (this.#error) throw this.#error;
   }
 
   /** Sends bytes as DATA frames of at most 1 MiB each; clear: as clear, authenticated frames (TYPE_DATA_CLEAR). */
@@ -362,17 +362,17 @@ export class DirectConnection implements AsyncDisposable {
 
   /** Closes the channel when expiresAt (unix ms) passes, telling the peer "expired"; call again after an extension. */
   setExpiry(expiresAt: number): void {
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    if (this.error) return;
+    if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    if (this.#error) return;
     const delay = Math.max(0, Math.min(expiresAt - Date.now(), MAX_TIMER_MS));
-    this.expiryTimer = setTimeout(() => {
+    this.#expiryTimer = setTimeout(() => {
       void this.abort("expired", "ERR_DIRECT_EXPIRED");
     }, delay);
   }
 
   /** Orderly end: sends CLOSE {reason}, half-closes, and waits for the socket to close. */
   async close(reason = "done"): Promise<void> {
-    if (this.localClosed || this.error) {
+    if (this.#localClosed || this.#error) {
       await this.closed;
       return;
     }
@@ -381,8 +381,8 @@ export class DirectConnection implements AsyncDisposable {
     } catch {
       // Already failing; closed resolves anyway.
     }
-    this.localClosed = true;
-    this.socket.end();
+    this.#localClosed = true;
+    this.#socket.end();
     await this.closed;
   }
 
@@ -391,24 +391,24 @@ export class DirectConnection implements AsyncDisposable {
     reason: string,
     code: "ERR_DIRECT_EXPIRED" | "ERR_DIRECT_CLOSED" = "ERR_DIRECT_CLOSED",
   ): Promise<void> {
-    if (this.error) return;
+    if (this.#error) return;
     const err = new DirectChannelError(code, `Channel ended: ${reason}`, reason);
     try {
       await Promise.race([this.send({ type: "close", reason }), Bun.sleep(1000)]);
     } catch {
       // The peer may already be gone.
     }
-    this.localClosed = true;
-    this.error ??= err;
-    this.clearTimers();
-    this.socket.end();
-    this.wake();
+    this.#localClosed = true;
+    this.#error ??= err;
+    this.#clearTimers();
+    this.#socket.end();
+    this.#wake();
     // Do not wait for a peer that may never answer.
-    setTimeout(() => this.socket.destroy(), 2000).unref?.();
+    setTimeout(() => this.#socket.destroy(), 2000).unref?.();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.error && !this.localClosed) await this.close();
-    else this.socket.destroy();
+    if (!this.#error && !this.#localClosed) await this.close();
+    else this.#socket.destroy();
   }
 }

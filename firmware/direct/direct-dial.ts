@@ -2,6 +2,7 @@
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { deriveForwardSecretKey, generateEphemeralKey } from "../../crypto/ephemeral-agreement.ts";
+import { tagsEqual } from "../../crypto/hmac.ts";
 import { fromBase64url, randomBytes, randomToken } from "../../crypto/random-token.ts";
 import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
@@ -15,6 +16,11 @@ export interface DialOptions {
   sessionId: string;
   password: string;
   key: Uint8Array | string;
+  /**
+   * The callee's one-time password from the query answer (seed A variation 9): when given, ACCEPTED must carry
+   * it, or the caller refuses the callee (ERR_DIRECT_CALLEE_UNVERIFIED) before sending anything.
+   */
+  calleePassword?: string | undefined;
   /** This device's id (the REQUEST identifier). */
   callerId: string;
   /** The callee's device id, kept as conn.peerId. */
@@ -29,12 +35,17 @@ export interface DialOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/** Constant time in the expected password's length; a missing one never matches. */
+function passwordsEqual(got: string | undefined, want: string): boolean {
+  const enc = new TextEncoder();
+  return got !== undefined && tagsEqual(enc.encode(got), enc.encode(want));
+}
+
 /** Opens a TCP connection for the direct channel (no byte sent yet); throws ERR_DIRECT_CONNECT. */
 export function openSocket(
   host: string,
   port: number,
-  timeoutMs: number,
-  signal?: AbortSignal,
+  { timeoutMs, signal }: { timeoutMs: number; signal?: AbortSignal | undefined },
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ host, port, noDelay: true });
@@ -67,7 +78,7 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
   const sessionKey = typeof o.key === "string" ? fromBase64url(o.key) : o.key;
   const salt = randomBytes(SALT_BYTES);
   const key = await deriveConnectionKey(sessionKey, salt);
-  const socket = o.socket ?? (await openSocket(o.host, o.port, timeoutMs, o.signal));
+  const socket = o.socket ?? (await openSocket(o.host, o.port, { timeoutMs, signal: o.signal }));
   socket.write(encodePreamble({ salt, sessionId: o.sessionId }));
   const conn = new DirectConnection({
     socket,
@@ -96,6 +107,14 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
       const err = new DirectChannelError(
         "ERR_DIRECT_PEER_UNVERIFIED",
         "Callee did not prove the session key",
+      );
+      conn.fail(err);
+      throw err;
+    }
+    if (o.calleePassword !== undefined && !passwordsEqual(answer.password, o.calleePassword)) {
+      const err = new DirectChannelError(
+        "ERR_DIRECT_CALLEE_UNVERIFIED",
+        "Callee did not prove its one-time password",
       );
       conn.fail(err);
       throw err;

@@ -10,6 +10,7 @@
  * - ERR_DIRECT_TRUNCATED: the stream ended inside a frame or without a CLOSE.
  * - ERR_DIRECT_DENIED: the callee answered DENIED; `reason` carries its code.
  * - ERR_DIRECT_PEER_UNVERIFIED: the callee's ACCEPTED did not echo the caller's nonce.
+ * - ERR_DIRECT_CALLEE_UNVERIFIED: the callee's ACCEPTED did not carry its one-time password (seed A variation 9).
  * - ERR_DIRECT_EXPIRED: the session's permitted duration ran out.
  * - ERR_DIRECT_CLOSED: used after close(), or the peer closed with a reason other than "done".
  * - ERR_DIRECT_CONNECT: the TCP connection (or the QUIC handshake) could not be made.
@@ -24,6 +25,7 @@ export type DirectErrorCode =
   | "ERR_DIRECT_TRUNCATED"
   | "ERR_DIRECT_DENIED"
   | "ERR_DIRECT_PEER_UNVERIFIED"
+  | "ERR_DIRECT_CALLEE_UNVERIFIED"
   | "ERR_DIRECT_EXPIRED"
   | "ERR_DIRECT_CLOSED"
   | "ERR_DIRECT_CONNECT"

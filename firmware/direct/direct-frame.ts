@@ -131,29 +131,29 @@ export function writeFrameHeader(into: Uint8Array, sealedLength: number, clear =
  * throws at once (before its body arrives), so an attacker cannot make the reader buffer 4 GiB.
  */
 export class FrameReader {
-  private chunks: Uint8Array[] = [];
-  private buffered = 0;
-  private need: number | undefined;
-  private needClear = false;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #need: number | undefined;
+  #needClear = false;
 
   /** Bytes held that do not yet form a whole frame (for the slowloris timer). */
   get pending(): number {
-    return this.buffered;
+    return this.#buffered;
   }
 
   /** Adds bytes; returns every frame they complete, in order. */
   push(chunk: Uint8Array): Uint8Array[] {
     if (chunk.byteLength > 0) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.byteLength;
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.byteLength;
     }
     const frames: Uint8Array[] = [];
     for (;;) {
-      if (this.need === undefined) {
-        if (this.buffered < LENGTH_BYTES) break;
-        const h = this.take(LENGTH_BYTES);
+      if (this.#need === undefined) {
+        if (this.#buffered < LENGTH_BYTES) break;
+        const h = this.#take(LENGTH_BYTES);
         const prefix = new DataView(h.buffer, h.byteOffset, LENGTH_BYTES).getUint32(0);
-        this.needClear = (prefix & CLEAR_FRAME_FLAG) !== 0;
+        this.#needClear = (prefix & CLEAR_FRAME_FLAG) !== 0;
         const len = prefix & 0x7fff_ffff;
         if (len > MAX_SEALED_FRAME) {
           throw new DirectChannelError(
@@ -167,40 +167,40 @@ export class FrameReader {
             `Cannot read frame: length ${len} is below ${MIN_SEALED_FRAME}`,
           );
         }
-        this.need = len;
+        this.#need = len;
       }
-      if (this.buffered < this.need) break;
-      const f = this.take(this.need, this.needClear ? AAD_ROOM_BYTES : 0);
-      if (this.needClear) clearFrames.add(f);
+      if (this.#buffered < this.#need) break;
+      const f = this.#take(this.#need, this.#needClear ? AAD_ROOM_BYTES : 0);
+      if (this.#needClear) clearFrames.add(f);
       frames.push(f);
-      this.need = undefined;
+      this.#need = undefined;
     }
     return frames;
   }
 
   /** The next n bytes: a view when one chunk holds them, else a copy with `room` free bytes before it. */
-  private take(n: number, room = 0): Uint8Array {
-    const first = this.chunks[0]!;
+  #take(n: number, room = 0): Uint8Array {
+    const first = this.#chunks[0]!;
     if (first.byteLength >= n) {
       // A view when one chunk holds it all: no copy on the common large-chunk path.
       const out = first.subarray(0, n);
-      if (first.byteLength === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
+      if (first.byteLength === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      this.#buffered -= n;
       return out;
     }
     const out = new Uint8Array(room + n).subarray(room);
     if (room > 0) roomyFrames.add(out);
     let at = 0;
     while (at < n) {
-      const c = this.chunks[0]!;
+      const c = this.#chunks[0]!;
       const k = Math.min(c.byteLength, n - at);
       out.set(c.subarray(0, k), at);
       at += k;
-      if (k === c.byteLength) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
+      if (k === c.byteLength) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
     }
-    this.buffered -= n;
+    this.#buffered -= n;
     return out;
   }
 }

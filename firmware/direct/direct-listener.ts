@@ -236,6 +236,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
         calleeNonce: randomToken(16),
         expiresAt: ticket.expiresAt,
         ...(forwardSecret === undefined ? {} : { eph: forwardSecret.eph }),
+        ...(ticket.calleePassword !== undefined ? { password: ticket.calleePassword } : {}),
       });
     } catch {
       return;

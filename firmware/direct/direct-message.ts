@@ -49,6 +49,8 @@ export interface AcceptedMessage {
   expiresAt: number;
   /** The callee's ephemeral X25519 public key, when the REQUEST carried one. */
   eph?: string;
+  /** The callee's one-time password (seed A variation 9), which the caller checks before sending data. */
+  password?: string;
 }
 export interface DeniedMessage {
   type: "denied";
@@ -171,6 +173,7 @@ export function decodeMessage(p: Uint8Array): WireMessage {
         calleeNonce: str(o, "calleeNonce", TOKEN),
         expiresAt: o.expiresAt,
         ...(o.eph === undefined ? {} : { eph: str(o, "eph", EPHEMERAL_KEY) }),
+        ...(o.password !== undefined ? { password: str(o, "password", TOKEN) } : {}),
       };
     case TYPE_DENIED:
       return { type: "denied", code: str(o, "code", CODE) };

@@ -15,6 +15,8 @@ export interface SessionTicket {
   expiresAt: number;
   /** Last moment (unix ms) a REQUEST is accepted: the password's connect window. */
   connectBy: number;
+  /** This callee's own one-time password, proved to the caller in ACCEPTED (seed A variation 9). */
+  calleePassword?: string | undefined;
 }
 
 /** Why a REQUEST was denied; sent to the caller inside the sealed DENIED. */
@@ -36,6 +38,7 @@ export interface TicketInput {
   key: Uint8Array | string;
   expiresAt: number | string;
   connectBy?: number | string | undefined;
+  calleePassword?: string | undefined;
 }
 
 interface Entry {
@@ -56,11 +59,11 @@ function toMs(v: number | string, what: string): number {
  * clear preamble cannot burn the caller's password.
  */
 export class SessionTicketStore {
-  private readonly entries = new Map<string, Entry>();
-  private readonly watchers = new Map<string, Set<(expiresAt: number | undefined) => void>>();
-  private readonly now: () => number;
-  private readonly connectWindowMs: number;
-  private readonly onConsumed: (sessionId: string) => void;
+  readonly #entries = new Map<string, Entry>();
+  readonly #watchers = new Map<string, Set<(expiresAt: number | undefined) => void>>();
+  readonly #now: () => number;
+  readonly #connectWindowMs: number;
+  readonly #onConsumed: (sessionId: string) => void;
 
   /**
    * connectWindowMs bounds connectBy when the node sends none: the caller must connect this soon after add().
@@ -70,9 +73,9 @@ export class SessionTicketStore {
   constructor(
     opts: { now?: () => number; connectWindowMs?: number; onConsumed?: (sessionId: string) => void } = {},
   ) {
-    this.now = opts.now ?? Date.now;
-    this.connectWindowMs = opts.connectWindowMs ?? 120_000;
-    this.onConsumed = opts.onConsumed ?? (() => {});
+    this.#now = opts.now ?? Date.now;
+    this.#connectWindowMs = opts.connectWindowMs ?? 120_000;
+    this.#onConsumed = opts.onConsumed ?? (() => {});
   }
 
   add(input: TicketInput): SessionTicket {
@@ -82,7 +85,9 @@ export class SessionTicketStore {
     const expiresAt = toMs(input.expiresAt, "expiresAt");
     const connectBy = Math.min(
       expiresAt,
-      input.connectBy !== undefined ? toMs(input.connectBy, "connectBy") : this.now() + this.connectWindowMs,
+      input.connectBy !== undefined
+        ? toMs(input.connectBy, "connectBy")
+        : this.#now() + this.#connectWindowMs,
     );
     const ticket: SessionTicket = {
       sessionId: input.sessionId,
@@ -92,12 +97,13 @@ export class SessionTicketStore {
       key,
       expiresAt,
       connectBy,
+      calleePassword: input.calleePassword,
     };
-    this.prune();
+    this.#prune();
     // The node hands each pending session out once; a second add for the same id would re-arm a used password.
-    if (this.entries.has(ticket.sessionId))
+    if (this.#entries.has(ticket.sessionId))
       throw new RangeError("Cannot add session ticket: session id already known");
-    this.entries.set(ticket.sessionId, { ticket, used: false });
+    this.#entries.set(ticket.sessionId, { ticket, used: false });
     return ticket;
   }
 
@@ -111,13 +117,14 @@ export class SessionTicketStore {
       key: p.key,
       expiresAt: p.expiresAt,
       connectBy: p.connectBy,
+      calleePassword: p.calleePassword,
     });
   }
 
   /** The key for a session id from a preamble, if the session is known and not over; consumes nothing. */
   keyFor(sessionId: string): Uint8Array | undefined {
-    const e = this.entries.get(sessionId);
-    if (!e || e.ticket.expiresAt <= this.now()) return undefined;
+    const e = this.#entries.get(sessionId);
+    if (!e || e.ticket.expiresAt <= this.#now()) return undefined;
     return e.ticket.key;
   }
 
@@ -127,12 +134,12 @@ export class SessionTicketStore {
     callerId: string,
     password: string,
   ): { ticket: SessionTicket } | { reason: DenyReason } {
-    const e = this.entries.get(sessionId);
+    const e = this.#entries.get(sessionId);
     if (!e) return { reason: "session_expired" };
     const wasUsed = e.used;
     e.used = true;
-    if (!wasUsed) this.onConsumed(sessionId);
-    const t = this.now();
+    if (!wasUsed) this.#onConsumed(sessionId);
+    const t = this.#now();
     if (wasUsed) return { reason: "password_used" };
     if (t >= e.ticket.expiresAt) return { reason: "session_expired" };
     if (t > e.ticket.connectBy) return { reason: "connect_window_closed" };
@@ -144,41 +151,41 @@ export class SessionTicketStore {
 
   /** Moves a session's end (after POST /v1/sessions/:id/extend); open channels follow. False if unknown. */
   extend(sessionId: string, newExpiresAt: number | string): boolean {
-    const e = this.entries.get(sessionId);
+    const e = this.#entries.get(sessionId);
     if (!e) return false;
     e.ticket.expiresAt = toMs(newExpiresAt, "expiresAt");
-    for (const w of this.watchers.get(sessionId) ?? []) w(e.ticket.expiresAt);
+    for (const w of this.#watchers.get(sessionId) ?? []) w(e.ticket.expiresAt);
     return true;
   }
 
   /** Forgets a session (an `end` trigger); open channels are told with undefined and close. */
   end(sessionId: string): void {
-    this.entries.delete(sessionId);
-    for (const w of this.watchers.get(sessionId) ?? []) w(undefined);
-    this.watchers.delete(sessionId);
+    this.#entries.delete(sessionId);
+    for (const w of this.#watchers.get(sessionId) ?? []) w(undefined);
+    this.#watchers.delete(sessionId);
   }
 
   /** Calls fn with each new expiresAt of the session (undefined: ended); returns an unsubscribe function. */
   watch(sessionId: string, fn: (expiresAt: number | undefined) => void): () => void {
-    let set = this.watchers.get(sessionId);
+    let set = this.#watchers.get(sessionId);
     if (!set) {
       set = new Set();
-      this.watchers.set(sessionId, set);
+      this.#watchers.set(sessionId, set);
     }
     set.add(fn);
     return () => {
       set.delete(fn);
-      if (set.size === 0 && this.watchers.get(sessionId) === set) this.watchers.delete(sessionId);
+      if (set.size === 0 && this.#watchers.get(sessionId) === set) this.#watchers.delete(sessionId);
     };
   }
 
   get size(): number {
-    this.prune();
-    return this.entries.size;
+    this.#prune();
+    return this.#entries.size;
   }
 
-  private prune(): void {
-    const t = this.now();
-    for (const [id, e] of this.entries) if (e.ticket.expiresAt <= t) this.entries.delete(id);
+  #prune(): void {
+    const t = this.#now();
+    for (const [id, e] of this.#entries) if (e.ticket.expiresAt <= t) this.#entries.delete(id);
   }
 }

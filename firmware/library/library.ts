@@ -122,10 +122,13 @@ const INCOMING = ".incoming";
  * and trusted afterwards. The database lives in the data dir (WAL), the files in the library dir.
  */
 export class Library implements Disposable {
+  readonly #db: Database;
   private constructor(
-    private readonly db: Database,
+    db: Database,
     readonly dir: string,
-  ) {}
+  ) {
+    this.#db = db;
+  }
 
   /** Opens (creating if needed) dataDir/library.sqlite and libraryDir. */
   static async open(dataDir: string, libraryDir: string): Promise<Library> {
@@ -141,7 +144,7 @@ export class Library implements Disposable {
   }
 
   close(): void {
-    this.db.close();
+    this.#db.close();
   }
 
   [Symbol.dispose](): void {
@@ -164,7 +167,7 @@ export class Library implements Disposable {
     const tmp = this.incomingPath();
     try {
       const scan = await copyAndScan(source, tmp);
-      return await this.insert(tmp, scan, {
+      return await this.#insert(tmp, scan, {
         name: opts.name ?? basename(source),
         secret: opts.secret ?? false,
         protection: opts.protection ?? DEFAULT_PROTECTION,
@@ -200,11 +203,11 @@ export class Library implements Disposable {
       const held = this.bySha256(scan.sha256);
       const secret = r.secret || held?.secret === true;
       if (held !== undefined && secret && !held.secret) {
-        this.db.query("UPDATE recordings SET secret = 1 WHERE sha256 = ?").run(scan.sha256);
+        this.#db.query("UPDATE recordings SET secret = 1 WHERE sha256 = ?").run(scan.sha256);
         await chmod(held.path, SECRET_MODE);
       }
       const source = held === undefined ? r.tempPath : await linkedCopy(held.path, r.tempPath);
-      const filed = await this.insert(source, scan, {
+      const filed = await this.#insert(source, scan, {
         name: r.name,
         secret,
         protection: DEFAULT_PROTECTION,
@@ -220,7 +223,7 @@ export class Library implements Disposable {
     }
   }
 
-  private async insert(
+  async #insert(
     tmp: string,
     scan: Scan,
     meta: Pick<Recording, "name" | "secret" | "origin" | "sender" | "sessionId"> & {
@@ -254,25 +257,25 @@ export class Library implements Disposable {
       session_id: meta.sessionId,
       added_at: Date.now(),
     };
-    this.db
+    this.#db
       .query(
         `INSERT INTO recordings (id, name, file, size, sha256, secret, type, protection, origin, sender, session_id, added_at)
          VALUES ($id, $name, $file, $size, $sha256, $secret, $type, $protection, $origin, $sender, $session_id, $added_at)`,
       )
       .run(row as unknown as Record<string, string | number | null>);
-    return this.toRecording(row);
+    return this.#toRecording(row);
   }
 
   list(): Recording[] {
-    return this.db
+    return this.#db
       .query<Row, []>("SELECT * FROM recordings ORDER BY added_at, id")
       .all()
-      .map((r) => this.toRecording(r));
+      .map((r) => this.#toRecording(r));
   }
 
   get(id: string): Recording | undefined {
-    const row = this.db.query<Row, [string]>("SELECT * FROM recordings WHERE id = ?").get(id);
-    return row ? this.toRecording(row) : undefined;
+    const row = this.#db.query<Row, [string]>("SELECT * FROM recordings WHERE id = ?").get(id);
+    return row ? this.#toRecording(row) : undefined;
   }
 
   /**
@@ -282,7 +285,7 @@ export class Library implements Disposable {
    */
   async findByContent(path: string): Promise<Recording | undefined> {
     const { size } = await stat(path);
-    const sized = this.db.query<{ n: number }, [number]>(
+    const sized = this.#db.query<{ n: number }, [number]>(
       "SELECT count(*) AS n FROM recordings WHERE size = ?",
     );
     if ((sized.get(size)?.n ?? 0) === 0) return undefined;
@@ -292,12 +295,12 @@ export class Library implements Disposable {
 
   /** The recording with this content, a secret one first. */
   bySha256(sha256: string): Recording | undefined {
-    const row = this.db
+    const row = this.#db
       .query<Row, [string]>(
         "SELECT * FROM recordings WHERE sha256 = ? ORDER BY secret DESC, added_at LIMIT 1",
       )
       .get(sha256);
-    return row ? this.toRecording(row) : undefined;
+    return row ? this.#toRecording(row) : undefined;
   }
 
   /**
@@ -335,14 +338,14 @@ export class Library implements Disposable {
 
   /** Deletes the row and the library's copy; false if the id is unknown. */
   async remove(id: string): Promise<boolean> {
-    const row = this.db.query<Row, [string]>("SELECT * FROM recordings WHERE id = ?").get(id);
+    const row = this.#db.query<Row, [string]>("SELECT * FROM recordings WHERE id = ?").get(id);
     if (!row) return false;
-    this.db.query("DELETE FROM recordings WHERE id = ?").run(id);
+    this.#db.query("DELETE FROM recordings WHERE id = ?").run(id);
     await rm(join(this.dir, row.file), { force: true });
     return true;
   }
 
-  private toRecording(r: Row): Recording {
+  #toRecording(r: Row): Recording {
     return {
       id: r.id,
       name: r.name,

@@ -66,51 +66,51 @@ function checkLimits(l: LoadLimits): LoadLimits {
 /** Samples a LoadSource on a timer and answers STATUS; waitUntilAcceptable() gates store-and-forward pickup. */
 export class LoadMonitor implements Disposable {
   readonly limits: LoadLimits;
-  private readonly source: LoadSource;
-  private readonly windowSize: number;
-  private readonly intervalMs: number;
-  private readonly onError: (err: unknown) => void;
-  private readonly cpuWindow: CpuTimes[] = [];
-  private pressure: number | undefined;
-  private active = 0;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private readonly waiters = new Set<() => void>();
+  readonly #source: LoadSource;
+  readonly #windowSize: number;
+  readonly #intervalMs: number;
+  readonly #onError: (err: unknown) => void;
+  readonly #cpuWindow: CpuTimes[] = [];
+  #pressure: number | undefined;
+  #active = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #waiters = new Set<() => void>();
 
   constructor(opts: LoadMonitorOptions) {
-    this.source = opts.source;
+    this.#source = opts.source;
     this.limits = checkLimits({ ...DEFAULT_LOAD_LIMITS, ...opts.limits });
-    this.windowSize = opts.window ?? 5;
-    this.intervalMs = opts.intervalMs ?? 1000;
-    this.onError = opts.onError ?? (() => {});
-    if (!Number.isInteger(this.windowSize) || this.windowSize < 2) {
-      throw new RangeError(`Cannot make LoadMonitor: window ${this.windowSize} is below 2 readings`);
+    this.#windowSize = opts.window ?? 5;
+    this.#intervalMs = opts.intervalMs ?? 1000;
+    this.#onError = opts.onError ?? (() => {});
+    if (!Number.isInteger(this.#windowSize) || this.#windowSize < 2) {
+      throw new RangeError(`Cannot make LoadMonitor: window ${this.#windowSize} is below 2 readings`);
     }
   }
 
   /** Takes one reading now; resolves once the window holds it. Errors go to onError, not to the caller. */
   async sample(): Promise<void> {
     try {
-      const r = await this.source.read();
-      this.cpuWindow.push(r.cpu);
-      if (this.cpuWindow.length > this.windowSize) this.cpuWindow.shift();
-      this.pressure = r.pressureAvg10;
+      const r = await this.#source.read();
+      this.#cpuWindow.push(r.cpu);
+      if (this.#cpuWindow.length > this.#windowSize) this.#cpuWindow.shift();
+      this.#pressure = r.pressureAvg10;
     } catch (err) {
-      this.onError(err);
+      this.#onError(err);
     }
-    this.wake();
+    this.#wake();
   }
 
   /** Samples every intervalMs until stop(); the timer does not keep the process alive. */
   start(): void {
-    if (this.timer) return;
+    if (this.#timer) return;
     void this.sample();
-    this.timer = setInterval(() => void this.sample(), this.intervalMs);
-    this.timer.unref?.();
+    this.#timer = setInterval(() => void this.sample(), this.#intervalMs);
+    this.#timer.unref?.();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   [Symbol.dispose](): void {
@@ -119,9 +119,9 @@ export class LoadMonitor implements Disposable {
 
   /** Busy CPU share between the oldest and newest reading in the window; a counter reset reads as unknown. */
   cpuShare(): number | undefined {
-    const first = this.cpuWindow[0];
-    const last = this.cpuWindow[this.cpuWindow.length - 1];
-    if (!first || !last || this.cpuWindow.length < 2) return undefined;
+    const first = this.#cpuWindow[0];
+    const last = this.#cpuWindow[this.#cpuWindow.length - 1];
+    if (!first || !last || this.#cpuWindow.length < 2) return undefined;
     const total = last.total - first.total;
     const busy = last.busy - first.busy;
     if (total <= 0 || busy < 0) return undefined;
@@ -129,32 +129,32 @@ export class LoadMonitor implements Disposable {
   }
 
   get activeTransfers(): number {
-    return this.active;
+    return this.#active;
   }
 
   /** Counts one transfer as active until the slot is released (idempotent). */
   beginTransfer(): TransferSlot {
-    this.active++;
+    this.#active++;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      this.active--;
-      this.wake();
+      this.#active--;
+      this.#wake();
     };
     return { release, [Symbol.dispose]: release };
   }
 
   status(): LoadStatus {
     const cpu = this.cpuShare();
-    const base = { cpu, pressure: this.pressure, transfers: this.active, limits: this.limits };
+    const base = { cpu, pressure: this.#pressure, transfers: this.#active, limits: this.limits };
     const l = this.limits;
     let reason: BusyReason | undefined;
     if (cpu !== undefined && cpu >= l.cpu) reason = { metric: "cpu", value: cpu, limit: l.cpu };
-    else if (this.pressure !== undefined && this.pressure >= l.pressure) {
-      reason = { metric: "pressure", value: this.pressure, limit: l.pressure };
-    } else if (this.active >= l.transfers)
-      reason = { metric: "transfers", value: this.active, limit: l.transfers };
+    else if (this.#pressure !== undefined && this.#pressure >= l.pressure) {
+      reason = { metric: "pressure", value: this.#pressure, limit: l.pressure };
+    } else if (this.#active >= l.transfers)
+      reason = { metric: "transfers", value: this.#active, limit: l.transfers };
     return reason ? { state: "busy", reason, ...base } : { state: "acceptable", ...base };
   }
 
@@ -176,17 +176,17 @@ export class LoadMonitor implements Disposable {
         reject(signal?.reason);
       };
       const cleanup = () => {
-        this.waiters.delete(check);
+        this.#waiters.delete(check);
         signal?.removeEventListener("abort", onAbort);
       };
-      this.waiters.add(check);
+      this.#waiters.add(check);
       signal?.addEventListener("abort", onAbort, { once: true });
       check();
     });
   }
 
-  private wake(): void {
-    for (const w of [...this.waiters]) w();
+  #wake(): void {
+    for (const w of [...this.#waiters]) w();
   }
 }
 

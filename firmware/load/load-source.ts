@@ -17,25 +17,28 @@ export interface LoadSource {
 /** Reads /proc/stat and /proc/pressure/cpu (paths overridable, e.g. for a container's own cgroup view). */
 export class ProcLoadSource implements LoadSource {
   /** undefined until the first read; false once the PSI file turned out to be absent (kernel < 4.20, psi=0). */
-  private psiAvailable: boolean | undefined;
+  #psiAvailable: boolean | undefined;
 
-  constructor(
-    private readonly statPath = "/proc/stat",
-    private readonly pressurePath = "/proc/pressure/cpu",
-  ) {}
+  readonly #statPath: string;
+  readonly #pressurePath: string;
+
+  constructor(statPath = "/proc/stat", pressurePath = "/proc/pressure/cpu") {
+    this.#statPath = statPath;
+    this.#pressurePath = pressurePath;
+  }
 
   async read(): Promise<LoadReading> {
-    const cpu = parseProcStat(await readFile(this.statPath, "utf8"));
-    if (this.psiAvailable === false) return { cpu };
+    const cpu = parseProcStat(await readFile(this.#statPath, "utf8"));
+    if (this.#psiAvailable === false) return { cpu };
     try {
-      const text = await readFile(this.pressurePath, "utf8");
-      this.psiAvailable = true;
+      const text = await readFile(this.#pressurePath, "utf8");
+      this.#psiAvailable = true;
       return { cpu, pressureAvg10: parsePressure(text).avg10 };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // Absent or disabled PSI is normal on older kernels: carry on with CPU share alone.
       if (code === "ENOENT" || code === "EOPNOTSUPP" || code === "ENOTSUP") {
-        this.psiAvailable = false;
+        this.#psiAvailable = false;
         return { cpu };
       }
       throw err;

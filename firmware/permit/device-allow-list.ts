@@ -5,7 +5,8 @@ import { readJsonFile, writeJsonAtomic } from "../files/atomic-json-file.ts";
 
 export const ALLOW_LIST_FILE = "allow-list.json";
 
-export type PermitPolicy = "node" | "device";
+/** node: the node holds the list; device: this recorder judges each caller; list: it sends its list per query. */
+export type PermitPolicy = "node" | "device" | "list";
 
 /** The file's shape: who may call under policy "device", and which policy this recorder last set. */
 export interface AllowListState {
@@ -75,7 +76,7 @@ export class DeviceAllowList {
       b.groups !== null &&
       Object.values(b.groups).every((m) => Array.isArray(m) && m.every((x) => typeof x === "string"));
     if (
-      (b.policy !== "node" && b.policy !== "device") ||
+      (b.policy !== "node" && b.policy !== "device" && b.policy !== "list") ||
       !Array.isArray(b.entries) ||
       !b.entries.every((e) => typeof e === "string") ||
       !okGroups
@@ -104,6 +105,12 @@ export class DeviceAllowList {
     const next = fn(s) ?? s;
     this.write(next);
     return this.read(defaultPolicy);
+  }
+
+  /** What policy "list" sends the node for one query (seed B embodiment 1): every entry, and the local groups. */
+  snapshot(): { entries: string[]; groups: Record<string, string[]> } {
+    const s = this.read();
+    return { entries: [...new Set([...this.fixed, ...s.entries])].sort(), groups: s.groups };
   }
 
   /** The verdict for a caller's name: allowed when named, or a member of a listed local group. */

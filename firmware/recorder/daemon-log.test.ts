@@ -1,12 +1,12 @@
-/** @module Tests for daemonLog(): the line's prefix, key=value fields, quoting of values that would split the line. */
+/** @module Tests for daemonLog(): the line's prefix and level, key=value fields, quoting of values that would split the line. */
 import { describe, expect, test } from "bun:test";
-import { daemonLog } from "./daemon-log.ts";
+import { daemonLog, formatDaemonLine, levelOf } from "./daemon-log.ts";
 
 const ISO = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
 
 describe("daemonLog()", () => {
   const cases: Array<[string, string, Record<string, unknown> | undefined, string]> = [
-    ["an event without fields", "mapping-lost", undefined, "mapping-lost"],
+    ["an event without fields", "node-back", undefined, "node-back"],
     ["an event with empty fields", "node-back", {}, "node-back"],
     [
       "plain values as they are",
@@ -28,8 +28,42 @@ describe("daemonLog()", () => {
       daemonLog((l) => lines.push(l))(event, fields);
       expect(lines).toHaveLength(1);
       const line = lines[0]!;
-      expect(line).toMatch(new RegExp(`^${ISO} recorder `));
+      expect(line).toMatch(new RegExp(`^${ISO} info recorder `));
       expect(line.slice(line.indexOf(" recorder ") + " recorder ".length)).toBe(want);
     });
   }
+
+  const levels: Array<[string, "info" | "warn" | "error"]> = [
+    ["registered", "info"],
+    ["filed", "info"],
+    ["session-ended", "info"],
+    ["keepalive-unanswered", "warn"],
+    ["mapping-lost", "warn"],
+    ["pickup-deferred", "warn"],
+    ["register-failed", "error"],
+    ["keepalive-rejected", "error"],
+    ["udp-error", "error"],
+    ["session-keyring-damaged", "error"],
+  ];
+  for (const [event, level] of levels) {
+    test(`levelOf() puts ${event} at ${level}`, () => {
+      expect(levelOf(event)).toBe(level);
+      const lines: string[] = [];
+      daemonLog((l) => lines.push(l))(event, { n: 1 });
+      expect(lines[0]).toMatch(new RegExp(`^${ISO} ${level} recorder ${event} n=1$`));
+    });
+  }
+
+  test("daemonLog() takes a level the call gives over the event's", () => {
+    const lines: string[] = [];
+    daemonLog((l) => lines.push(l))("registered", {}, "warn");
+    expect(lines[0]).toMatch(new RegExp(`^${ISO} warn recorder registered$`));
+  });
+
+  test("formatDaemonLine() writes the given time", () => {
+    const now = new Date("2026-12-06T07:00:00.000Z");
+    expect(formatDaemonLine("stopping", { signal: "SIGTERM" }, { now })).toBe(
+      "2026-12-06T07:00:00.000Z info recorder stopping signal=SIGTERM",
+    );
+  });
 });

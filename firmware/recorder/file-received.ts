@@ -17,6 +17,18 @@ export interface FilingDeps {
   log(event: string, fields: Record<string, unknown>): void;
 }
 
+/** How one received file is filed: what wrote it, what the sender claimed, and how a mismatch reads. */
+export interface Filing {
+  /** Resolves once every byte is in the file. */
+  written: () => Promise<void>;
+  claim: SenderClaim;
+  sessionId: string;
+  /** The message a length/SHA-256 mismatch carries. */
+  mismatch: (size: number) => string;
+  /** Extra fields for the "filed" log line. */
+  logExtra?: Record<string, unknown>;
+}
+
 /**
  * `written` resolves once every byte is in the file (the payload loop, or a split assembly's end). On any
  * failure, a mismatch included, the temp file is discarded before the error goes on, so nothing half-received
@@ -25,11 +37,7 @@ export interface FilingDeps {
 export async function fileReceived(
   d: FilingDeps,
   file: IncomingFile,
-  written: () => Promise<void>,
-  claim: SenderClaim,
-  sessionId: string,
-  mismatch: (size: number) => string,
-  logExtra: Record<string, unknown> = {},
+  { written, claim, sessionId, mismatch, logExtra = {} }: Filing,
 ): Promise<Recording> {
   try {
     await written();

@@ -13,7 +13,7 @@ import { PeerPins } from "../peers/peer-pins.ts";
 import { DeviceAllowList } from "../permit/device-allow-list.ts";
 import { BusySwitch } from "./busy-switch.ts";
 import type { DaemonContext } from "./daemon-context.ts";
-import { daemonLog } from "./daemon-log.ts";
+import { daemonLog, formatDaemonLine } from "./daemon-log.ts";
 import { InboxPickup } from "./inbox-pickup.ts";
 import { KeepaliveCadence } from "./keepalive-cadence.ts";
 import { openKeepaliveLink } from "./keepalive-link.ts";
@@ -206,7 +206,9 @@ export class RecorderDaemon implements AsyncDisposable {
       ...(o.keepaliveFloorMs !== undefined ? { floorMs: o.keepaliveFloorMs } : {}),
     });
     const registrar = startRegistrar(ctx, { cadence, listener });
-    const handlers = recorderTriggers({ load, allow, sessions, receiver, pickup, ending, log });
+    const sendList = (request: string, list: { entries: string[]; groups: Record<string, string[]> }) =>
+      ctx.client.sendPermissionList(request, list);
+    const handlers = recorderTriggers({ load, allow, sessions, receiver, pickup, ending, log, sendList });
     const dispatcher = startTriggerDispatch(ctx, { handlers, link: () => link });
     link = await openKeepaliveLink(ctx, {
       node: o.nodeUdp,
@@ -273,9 +275,7 @@ export class RecorderDaemon implements AsyncDisposable {
     try {
       writeStatus(this.#o.config.dataDir, { ...this.status(), ...extra });
     } catch (err) {
-      this.#o.log(
-        `${new Date().toISOString()} recorder status-write-failed message=${JSON.stringify((err as Error).message)}`,
-      );
+      this.#o.log(formatDaemonLine("status-write-failed", { message: (err as Error).message }));
     }
   }
 

@@ -17,11 +17,13 @@ export interface RecorderTriggerParts {
   pickup: InboxPickup;
   ending: SessionEnding;
   log: DaemonLog;
+  /** Policy "list": POSTs this recorder's list to the node for one query's request id. */
+  sendList: (request: string, list: { entries: string[]; groups: Record<string, string[]> }) => Promise<void>;
 }
 
 /** The trigger handlers over the daemon's parts. */
 export function recorderTriggers(p: RecorderTriggerParts): TriggerHandlers {
-  const { load, allow, sessions, receiver, pickup, ending, log } = p;
+  const { load, allow, sessions, receiver, pickup, ending, log, sendList } = p;
   return {
     status: () => load.status().state,
     verdict: (t) => {
@@ -29,6 +31,14 @@ export function recorderTriggers(p: RecorderTriggerParts): TriggerHandlers {
       return typeof caller?.name === "string" && allow.permits(caller.name) ? "allow" : "deny";
     },
     contact: () => sessions.fetch(),
+    list: async (t) => {
+      const request = t.ref.request;
+      // Only under policy "list" does this recorder hand its list out; otherwise the node gets nothing.
+      if (typeof request !== "string" || allow.read().policy !== "list") return;
+      const list = allow.snapshot();
+      await sendList(request, list);
+      log("list-sent", { entries: list.entries.length });
+    },
     end: async (t) => {
       const session = String(t.ref.session ?? "");
       const reason = typeof t.ref.reason === "string" ? t.ref.reason : "ended";

@@ -41,6 +41,20 @@ export interface ReceiverDeps {
 /** Failures of a relayed transfer that a retry cannot cure: a sealed chunk that does not open, a broken stream. */
 const UNOPENABLE = new Set(["ERR_DECRYPT", "ERR_RELAY_INTEGRITY", "ERR_RELAY_PROTOCOL"]);
 
+/** One relay transfer to download: which transfer, of which session, and which stream of it. */
+interface RelayJob {
+  transferId: string;
+  sessionId: string;
+  stream?: 1 | 2 | 3;
+}
+
+/** The direct connection's state an OFFER is served over. */
+interface OfferContext {
+  messages: AsyncGenerator<DirectMessage, void, undefined>;
+  w: SessionWork;
+  callerName: string;
+}
+
 export class RecordingReceiver {
   readonly #d: ReceiverDeps;
   readonly #sessions = new Map<string, SessionWork>();
@@ -99,18 +113,15 @@ export class RecordingReceiver {
    */
   receiveRelay(transferId: string, sessionId: string, stream?: 1 | 2 | 3): Promise<Recording | undefined> {
     const w = this.#work(sessionId);
-    return w.claim(transferId, () => this.#relay(transferId, sessionId, w, stream));
+    const job: RelayJob = { transferId, sessionId, ...(stream === undefined ? {} : { stream }) };
+    return w.claim(transferId, () => this.#relay(job, w));
   }
 
-  async #relay(
-    transferId: string,
-    sessionId: string,
-    w: SessionWork,
-    stream?: 1 | 2 | 3,
-  ): Promise<Recording | undefined> {
+  async #relay(job: RelayJob, w: SessionWork): Promise<Recording | undefined> {
+    const { transferId, sessionId } = job;
     const key = await this.#key(sessionId);
     const live = this.#d.keyring.get(sessionId)?.mode === "live";
-    const rec = await this.#download(transferId, sessionId, w, key, stream);
+    const rec = await this.#download(job, w, key);
     // A live transfer's ciphertext has no use once the recording is verified and filed: ack it so the node
     // deletes it now rather than at its TTL. A stored one is acked by the inbox pickup, which owns its retries.
     if (rec && live)
@@ -121,11 +132,9 @@ export class RecordingReceiver {
   }
 
   async #download(
-    transferId: string,
-    sessionId: string,
+    { transferId, sessionId, stream }: RelayJob,
     w: SessionWork,
     key: Uint8Array,
-    stream?: 1 | 2 | 3,
   ): Promise<Recording | undefined> {
     const records = readRelayRecords({
       client: this.#d.client,
@@ -181,14 +190,12 @@ export class RecordingReceiver {
     const written = async () => {
       for await (const b of bytes) await file.write(b);
     };
-    return await fileReceived(
-      this.#d,
-      file,
+    return await fileReceived(this.#d, file, {
       written,
-      m,
+      claim: m,
       sessionId,
-      (size) => `Received ${size} bytes that do not match the sender's SHA-256`,
-    );
+      mismatch: (size) => `Received ${size} bytes that do not match the sender's SHA-256`,
+    });
   }
 
   /** The session's split assembly, created by whichever part arrives first. */
@@ -205,15 +212,13 @@ export class RecordingReceiver {
       return w.split;
     }
     assembly = new SplitAssembly(file);
-    const filed = fileReceived(
-      this.#d,
-      file,
-      () => assembly.finished,
-      meta,
+    const filed = fileReceived(this.#d, file, {
+      written: () => assembly.finished,
+      claim: meta,
       sessionId,
-      () => "Merged recording does not match the sender's length and SHA-256",
-      { split: true },
-    );
+      mismatch: () => "Merged recording does not match the sender's length and SHA-256",
+      logExtra: { split: true },
+    });
     filed.catch(() => {});
     w.split = { assembly, file, filed };
     w.abort.signal.addEventListener("abort", () => assembly.fail(w.abort.signal.reason), { once: true });
@@ -244,7 +249,7 @@ export class RecordingReceiver {
       });
       let receipt: { ok: boolean; bytes: number; sha256?: string; code?: string };
       try {
-        const rec = await this.#serveOffer(offer, conn, messages, w, callerName);
+        const rec = await this.#serveOffer(offer, conn, { messages, w, callerName });
         receipt = { ok: true, bytes: rec.size, sha256: rec.sha256 };
       } catch (err) {
         const code = err instanceof ReceiveFailure ? err.code : failureCode(err);
@@ -277,9 +282,7 @@ export class RecordingReceiver {
   async #serveOffer(
     offer: OfferMessage,
     conn: DirectConnection,
-    messages: AsyncGenerator<DirectMessage, void, undefined>,
-    w: SessionWork,
-    callerName: string,
+    { messages, w, callerName }: OfferContext,
   ): Promise<Recording> {
     const { sha256, secret, relay, protection } = readOfferTerms(offer);
     const sessionId = conn.sessionId;

@@ -63,10 +63,12 @@ function transient(err: unknown): boolean {
 class Outage {
   #since: number | undefined;
   #attempt = 0;
-  constructor(
-    private readonly o: RelayReaderOptions,
-    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
-  ) {}
+  readonly #o: RelayReaderOptions;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  constructor(o: RelayReaderOptions, sleep: (ms: number, signal?: AbortSignal) => Promise<void>) {
+    this.#o = o;
+    this.#sleep = sleep;
+  }
   /** A request got an answer: the node is back. */
   over(): void {
     this.#since = undefined;
@@ -74,21 +76,21 @@ class Outage {
   }
   /** Waits before the next retry, or throws when err is final or the deadline passed. */
   async wait(err: unknown): Promise<void> {
-    this.o.signal?.throwIfAborted();
+    this.#o.signal?.throwIfAborted();
     if (!transient(err)) throw err;
     const now = Date.now();
     this.#since ??= now;
     const end = Math.min(
-      this.#since + (this.o.outageLimitMs ?? OUTAGE_LIMIT_MS),
-      this.o.deadline?.() ?? Infinity,
+      this.#since + (this.#o.outageLimitMs ?? OUTAGE_LIMIT_MS),
+      this.#o.deadline?.() ?? Infinity,
     );
     if (now >= end) {
       throw new RelayUnreachableError(
-        `Cannot download relay transfer ${this.o.transferId}: the node has not answered for ${Math.round((now - this.#since) / 1000)} s, past the session's deadline (${(err as Error).message})`,
+        `Cannot download relay transfer ${this.#o.transferId}: the node has not answered for ${Math.round((now - this.#since) / 1000)} s, past the session's deadline (${(err as Error).message})`,
       );
     }
     const delay = Math.min(RETRY_BASE_MS * 2 ** this.#attempt++, RETRY_MAX_MS, end - now);
-    await this.sleep(delay, this.o.signal);
+    await this.#sleep(delay, this.#o.signal);
   }
 }
 

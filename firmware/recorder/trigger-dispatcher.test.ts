@@ -34,6 +34,7 @@ function rig(
     sendAck: (b) => acks.push(b),
     log: (e) => logs.push(e),
     handlers: {
+      list: (t) => act(t),
       status: (t) => {
         act(t);
         return answers.status ?? "acceptable";
@@ -47,7 +48,7 @@ function rig(
       data: (t) => act(t),
     },
   });
-  const ackOf = (i: number) => verifyTriggerAck(acks[i]!, KEY, DEVICE, NOW);
+  const ackOf = (i: number) => verifyTriggerAck(acks[i]!, KEY, { deviceId: DEVICE, now: NOW });
   return { d, acks, logs, acted, ackOf };
 }
 

@@ -18,6 +18,8 @@ export interface TriggerHandlers {
   contact(t: Trigger): Promise<void> | void;
   end(t: Trigger): Promise<void> | void;
   data(t: Trigger): Promise<void> | void;
+  /** Policy "list" (seed B embodiment 1): send the current list to the node for the trigger's request. */
+  list(t: Trigger): Promise<void> | void;
 }
 
 /** One line per datagram; never key material, never the raw bytes. */
@@ -65,7 +67,7 @@ export class TriggerDispatcher {
     const now = this.#now();
     let t: Trigger;
     try {
-      t = verifyTrigger(bytes, this.#o.key, this.#o.deviceId, now);
+      t = verifyTrigger(bytes, this.#o.key, { deviceId: this.#o.deviceId, now });
     } catch (err) {
       this.stats.rejected++;
       const code = err instanceof TriggerError ? err.code : "ERR_TRIGGER_MALFORMED";
@@ -103,7 +105,8 @@ export class TriggerDispatcher {
         return h.verdict(t);
       case "contact":
       case "end":
-      case "data": {
+      case "data":
+      case "list": {
         const run = async () => h[t.kind](t);
         run().catch((err: unknown) =>
           this.#o.log({ event: "trigger-failed", kind: t.kind, id: t.id, message: (err as Error).message }),

@@ -62,7 +62,7 @@ export async function chooseDirectPath(
     const { host, port } = o.forward;
     attempts.push({
       state: { bestRank: RANK["port-forward"], settled: false },
-      run: openSocket(host, port, o.timeoutMs, signal).then((socket) => ({
+      run: openSocket(host, port, { timeoutMs: o.timeoutMs, signal }).then((socket) => ({
         kind: "port-forward" as const,
         socket,
         host,

@@ -62,6 +62,7 @@ export async function openDirectChannel(
       port: chosen.port,
       sessionId: session.id,
       password: session.password,
+      calleePassword: session.calleePassword,
       key: session.key,
       callerId: o.deviceId,
       calleeId: callee.id,
@@ -76,6 +77,14 @@ export async function openDirectChannel(
     await chosen.close();
     if (err instanceof DirectChannelError && err.code === "ERR_DIRECT_DENIED") {
       throw new SendFailure(`direct_${err.reason ?? "denied"}`, `${callee.name} denied the connection`);
+    }
+    // Seed A variation 9: whoever answered at the callee's address could not prove the callee's password.
+    // Nothing was sent to it; the send stops rather than trust that address (or the relay) for this session.
+    if (err instanceof DirectChannelError && err.code === "ERR_DIRECT_CALLEE_UNVERIFIED") {
+      throw new SendFailure(
+        "callee_unverified",
+        `the recorder at ${callee.name}'s address could not prove ${callee.name}'s one-time password`,
+      );
     }
     result.fallback = true;
     result.fallbackReason = (err as Error).message;

@@ -248,6 +248,8 @@ export interface CompleteOptions extends ResumeOptions {
   source: EncodedSource;
   /** The first attempt, already fed by the caller's single pass over the file; without it one is made here. */
   first?: UploadAttempt | undefined;
+  /** The first attempt starts at the node's received offset (send --resume), not at 0. */
+  startAtNode?: boolean;
 }
 
 /** Polls the transfer until the node answers: its received count. Throws RelayUploadError when it stays away. */
@@ -311,8 +313,10 @@ export async function completeUpload(
         `Relay upload to ${transfer.id} failed after ${attempts} attempts: ${result === undefined ? "no attempt" : errorOf(result)}`,
       );
     }
-    const received = attempts === 0 ? 0 : await nodeReceived(client, transfer.id, o);
+    const received = attempts === 0 && !o.startAtNode ? 0 : await nodeReceived(client, transfer.id, o);
     if (attempts > 0) o.log?.(`relay upload interrupted (${errorOf(result!)}); resuming at byte ${received}`);
+    else if (o.startAtNode)
+      o.log?.(`the node holds ${received} of ${transfer.size} bytes; resuming at byte ${received}`);
     if (received === transfer.size && sha256 !== undefined) break;
     attempts++;
     const attempt = new UploadAttempt(client, transfer.id, received);
@@ -384,6 +388,7 @@ export async function uploadFromFile(
   rc: RelayUploadContext,
   transfer: RelayTransfer,
   spec: RelayStreamSpec,
+  options: { startAtNode?: boolean } = {},
 ): Promise<void> {
   const { plan, signal } = rc;
   let counted = 0;
@@ -396,6 +401,12 @@ export async function uploadFromFile(
       yield rec;
     }
   };
-  const r = await completeUpload(rc.client, transfer, { source, log: rc.log, signal, deadline: rc.deadline });
+  const r = await completeUpload(rc.client, transfer, {
+    source,
+    log: rc.log,
+    signal,
+    deadline: rc.deadline,
+    ...(options.startAtNode ? { startAtNode: true } : {}),
+  });
   if (r.attempts > 1) rc.log(`relay upload resumed and completed (${r.attempts} attempts)`);
 }

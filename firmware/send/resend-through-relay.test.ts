@@ -9,6 +9,7 @@ const base: SendResult = {
   message: "Connection failed: QUIC connection lost: closed",
   mode: "live",
   route: "split",
+  rule: "type",
   fallback: false,
   directPath: "punched",
   bytesDirect: 1000,

@@ -16,12 +16,15 @@ import {
 } from "../library/detect-recording-type.ts";
 import { DEFAULT_PROTECTION, type ProtectionMode } from "../library/library.ts";
 
+import { chooseRoute, type RouteRule, type SendRoute } from "./route-rule.ts";
+
 /**
  * Seed A, issue 4 point 8: secret → the whole recording sealed through the node; not secret and not video →
  * the whole recording direct (clear, authenticated); video and not secret → split: the protected part (I-picture
- * bytes) sealed through the node, the direct part direct, both at once.
+ * bytes) sealed through the node, the direct part direct, both at once. Seed A variation 10: with a size rule,
+ * a small non-secret recording goes whole, sealed, through the node (`small`).
  */
-export type SendRoute = "secret" | "data" | "split";
+export type { RouteRule, SendRoute } from "./route-rule.ts";
 
 export interface SplitPlanParts {
   container: ContainerKind;
@@ -51,13 +54,14 @@ export interface SendPlan {
   recordingType: RecordingType;
   secret: boolean;
   route: SendRoute;
+  /** Which rule chose the route (said in `send --json` and the summary). */
+  rule: RouteRule;
   split?: SplitPlanParts;
 }
 
 /** Picks the route from the library attributes. */
 export function routeFor(type: RecordingType, secret: boolean): SendRoute {
-  if (secret) return "secret";
-  return type === "data" ? "data" : "split";
+  return chooseRoute({ type, secret, size: 0 }).route;
 }
 
 /**
@@ -67,7 +71,14 @@ export function routeFor(type: RecordingType, secret: boolean): SendRoute {
 export async function planSend(
   handle: FileHandle,
   path: string,
-  known: { name?: string; secret?: boolean; type?: RecordingType; protection?: ProtectionMode } = {},
+  known: {
+    name?: string;
+    secret?: boolean;
+    type?: RecordingType;
+    protection?: ProtectionMode;
+    /** The recorder's size rule (config `sealedBelowBytes`). */
+    sealedBelowBytes?: number | undefined;
+  } = {},
 ): Promise<SendPlan> {
   let type = known.type;
   if (type === undefined) {
@@ -76,7 +87,13 @@ export async function planSend(
     type = detectRecordingType(probe.subarray(0, bytesRead), bytesRead < TYPE_PROBE_BYTES);
   }
   const secret = known.secret ?? false;
-  const route = routeFor(type, secret);
+  const { size: fileSize } = await handle.stat();
+  const { route, rule } = chooseRoute({
+    type,
+    secret,
+    size: fileSize,
+    sealedBelowBytes: known.sealedBelowBytes,
+  });
   const name = known.name ?? basename(path);
   if (route !== "split") {
     const h = createHash("sha256");
@@ -85,7 +102,7 @@ export async function planSend(
       h.update(chunk);
       size += chunk.byteLength;
     }
-    return { path, name, size, sha256: h.digest("hex"), recordingType: type, secret, route };
+    return { path, name, size, sha256: h.digest("hex"), recordingType: type, secret, route, rule };
   }
   const wanted = known.protection ?? DEFAULT_PROTECTION;
   // Pattern mode rides pass 1: the planner observes the RecordingIndexer's own start-code scan, so planning
@@ -126,6 +143,7 @@ export async function planSend(
       recordingType: type,
       secret,
       route,
+      rule,
       split: {
         container: index.container,
         ranges: index.protectedRanges,

@@ -11,6 +11,7 @@ import { SendFailure, sendFailureCode } from "./send-failure.ts";
 import type { SendPlan } from "./send-plan.ts";
 import type { SendOptions, SendResult } from "./send-result.ts";
 import { sendByRoute, sendStore } from "./send-routes.ts";
+import { storeOfferOf } from "./store-offer.ts";
 
 export { DEFAULT_DIAL_TIMEOUT_MS } from "./open-direct-channel.ts";
 export type { SendEvent, SendOptions, SendResult } from "./send-result.ts";
@@ -33,7 +34,7 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
   const ctx = await openSend(o, answer, result);
   try {
     if (answer.status === 202) {
-      await sendStore(ctx);
+      await sendStore(ctx, answer.code === "callee_not_connected" ? "off" : "busy");
       // The accounting log gets this session's end like any other; the node keeps a store session's grant
       // (the callee's key for the pickup) until the spool's TTL, and the callee keeps it past the end trigger.
       ctx.lease.stop();
@@ -57,12 +58,14 @@ export async function sendRecording(o: SendOptions): Promise<SendResult> {
   }
 }
 
-function startResult(plan: SendPlan): SendResult {
+/** A send's result before any step: nothing sent (send --resume starts from it too). */
+export function startResult(plan: SendPlan): SendResult {
   return {
     ok: false,
     message: "",
     mode: "none",
     route: plan.route,
+    rule: plan.rule,
     fallback: false,
     bytesDirect: 0,
     bytesRelay: 0,
@@ -85,17 +88,32 @@ async function queryCallee(o: SendOptions, result: SendResult): Promise<QueryAns
     result.message = REFUSALS.has(err.code)
       ? `${o.to}: ${err.code.replaceAll("_", " ")}`
       : `query for ${o.to} failed: ${err.message}`;
+    if (err.code === "callee_busy") {
+      result.store = storeOfferOf(err);
+      if (!result.store.offered) result.message += `; ${result.store.message} (${result.store.reason})`;
+    }
     return undefined;
   }
 }
 
+/**
+ * The query tells the node the size, so a busy answer carries the node's store offer (seed A S2611). With
+ * --store-if-busy the offer is accepted in the same query; the prompt is asked only when the node offers.
+ */
 async function queryWithStore(o: SendOptions): Promise<QueryAnswer> {
-  if (o.storeIfBusy === true) return o.client.query(o.to, { storeIfBusy: true });
+  const size = o.plan.size;
+  if (o.storeIfBusy === true) return o.client.query(o.to, { storeIfBusy: true, size });
   try {
-    return await o.client.query(o.to);
+    return await o.client.query(o.to, { size });
   } catch (err) {
-    if (err instanceof ControlApiError && err.code === "callee_busy" && typeof o.storeIfBusy === "function") {
-      if (await o.storeIfBusy()) return o.client.query(o.to, { storeIfBusy: true });
+    // Busy or off (issue 19 item 7): either way the node can keep it until the callee picks it up, when it
+    // offers to (seed A S2611: its size threshold and the caller's quota allow).
+    const storable =
+      err instanceof ControlApiError && (err.code === "callee_busy" || err.code === "callee_not_connected");
+    if (storable && typeof o.storeIfBusy === "function") {
+      if (storeOfferOf(err).offered && (await o.storeIfBusy())) {
+        return o.client.query(o.to, { storeIfBusy: true, size });
+      }
     }
     throw err;
   }

@@ -1,5 +1,5 @@
 /** @module What a send is asked to do (SendOptions), what it reports as it goes (SendEvent) and at the end (SendResult). */
-import type { DirectPath } from "../../protocol/api-types.ts";
+import type { DirectPath, SessionGrant, StoreOfferAnswer } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { SendPlan } from "./send-plan.ts";
 
@@ -26,6 +26,8 @@ export interface SendOptions {
   relayOnly?: boolean;
   /** Enables the punched path: the node's UDP endpoint and this device's secret (for the session binding). */
   punch?: { node: { host: string; port: number }; secret: Uint8Array };
+  /** A store send's transfer is made: what a later `send --resume` needs (the CLI keeps it in the data dir). */
+  onStoreTransfer?: (t: { session: SessionGrant; transfer: { id: string; size: number } }) => void;
 }
 
 export interface SendResult {
@@ -35,6 +37,8 @@ export interface SendResult {
   message: string;
   mode: "live" | "store" | "none";
   route: SendPlan["route"];
+  /** Which rule chose the route: "secret", "size" (the recorder's sealedBelowBytes) or "type". */
+  rule: SendPlan["rule"];
   /** The direct connection could not be made and the direct part went through the relay too. */
   fallback: boolean;
   fallbackReason?: string;
@@ -64,4 +68,6 @@ export interface SendResult {
   extensions: number;
   forcedEnd: boolean;
   transfers: string[];
+  /** On callee_busy: the node's store offer, or why it cannot store (seed A S2611). */
+  store?: StoreOfferAnswer;
 }

@@ -19,23 +19,25 @@ import { SendFailure } from "./send-failure.ts";
 import type { SplitPlanParts } from "./send-plan.ts";
 import { patternEncoder, splitPass } from "./split-pass.ts";
 
-/** Sends the recording by its route: `secret` (or `data` without a direct channel) whole through the node, `data` direct, video split. */
+/** Sends the recording by its route: `secret`, `small` (or `data` without a direct channel) whole through the node, `data` direct, video split. */
 export async function sendByRoute(ctx: SendContext): Promise<void> {
   const { plan, conn } = ctx;
-  if (plan.route === "secret" || (plan.route === "data" && conn === undefined)) return sendWholeViaRelay(ctx);
+  const whole = plan.route === "secret" || plan.route === "small";
+  if (whole || (plan.route === "data" && conn === undefined)) return sendWholeViaRelay(ctx);
   if (plan.route === "data" && conn) return sendWholeDirect(ctx, conn);
   return sendSplit(ctx);
 }
 
-/** The callee is busy and the store was accepted: the whole recording, sealed, into the node's spool. */
-export async function sendStore(ctx: SendContext): Promise<void> {
+/** The callee is busy or off and the store was accepted: the whole recording, sealed, into the node's spool. */
+export async function sendStore(ctx: SendContext, calleeIs: "busy" | "off" = "busy"): Promise<void> {
   const { result, callee } = ctx;
   result.mode = "store";
-  ctx.log(`${callee.name} is busy; storing the recording on the node for later pickup (encrypted)`);
+  ctx.log(`${callee.name} is ${calleeIs}; storing the recording on the node for later pickup (encrypted)`);
   const transfer = await createTransfer(ctx, specOf(ctx, "whole"), "store");
+  ctx.options.onStoreTransfer?.({ session: ctx.session, transfer });
   await uploadWhole(ctx, transfer);
   result.ok = true;
-  result.message = `stored on the node for ${callee.name}; it will be picked up when its load allows`;
+  result.message = `stored on the node for ${callee.name}; it will be picked up when ${calleeIs === "off" ? "its recorder is back on" : "its load allows"}`;
 }
 
 /** The whole recording sealed through the node (stream 3); the OFFER, if there is a channel, names the transfer. */

@@ -5,7 +5,20 @@ import { basename } from "node:path";
 import { indexRecording } from "../../codec/container/recording-indexer.ts";
 import { runPvrlink, testRecordings } from "./pvrlink-process.ts";
 
-const KEYS = ["container", "format", "width", "height", "counts", "gops", "pictures", "errors"];
+/** Version 1's keys first, in their order; version 2 appended the rest (docs/split-format.md). */
+const KEYS = [
+  "container",
+  "format",
+  "width",
+  "height",
+  "counts",
+  "gops",
+  "pictures",
+  "errors",
+  "version",
+  "video",
+  "streams",
+];
 
 for (const path of testRecordings()) {
   describe(`pvrlink inspect --json ${basename(path)}`, () => {
@@ -18,12 +31,25 @@ for (const path of testRecordings()) {
       expect(Object.keys(got)).toEqual(KEYS);
       expect(Object.keys(got.counts)).toEqual(["seq", "gop", "pic", "I", "P", "B", "D"]);
       const index = indexRecording(new Uint8Array(readFileSync(path)));
+      expect(got.version).toBe(2);
       expect(got.container).toBe(index.container);
       expect(got.format).toBe(index.format);
       expect([got.width, got.height]).toEqual([index.width, index.height]);
       expect(got.counts).toEqual(index.counts);
       expect(got.pictures.length).toBe(got.counts.pic);
-      expect(got.pictures).toEqual(
+      // Version 1's fields keep their names, order and values; version 2's follow them.
+      expect(got.pictures.map((p: object) => Object.keys(p).slice(0, 5))).toEqual(
+        got.pictures.map(() => ["serial", "type", "structure", "offset", "length"]),
+      );
+      expect(
+        got.pictures.map(({ serial, type, structure, offset, length }: Record<string, unknown>) => ({
+          serial,
+          type,
+          structure,
+          offset,
+          length,
+        })),
+      ).toEqual(
         index.pictures.map(({ serial, type, structure, offset, length }) => ({
           serial,
           type,
@@ -32,9 +58,13 @@ for (const path of testRecordings()) {
           length,
         })),
       );
-      expect(got.gops).toEqual(
-        index.gops.map(({ offset, closed, brokenLink }) => ({ offset, closed, brokenLink })),
-      );
+      expect(
+        got.gops.map(({ offset, closed, brokenLink }: Record<string, unknown>) => ({
+          offset,
+          closed,
+          brokenLink,
+        })),
+      ).toEqual(index.gops.map(({ offset, closed, brokenLink }) => ({ offset, closed, brokenLink })));
       expect(got.errors).toEqual(
         index.errors.map(({ offset, code, message }) => ({ offset, code, message })),
       );

@@ -189,18 +189,17 @@ describe("short leases (2 s)", () => {
     expect(s.ok).toBe(false);
     expect(s.code).toBe("relay_upload_failed");
     expect(s.message).toContain("lease ran out");
-    // The callee waits out the outage until the lease it knows ends, then drops the partial download: its relay
-    // reader gives up (node_unreachable) or, at the same moment, its channel expires and stops the reader.
-    await bob.proc
-      .waitForLine(/recorder receive-failed .*code=(expired|node_unreachable)/, {
+    // The callee waits out the outage until the lease it knows ends, then drops the partial download. Which of
+    // three clocks fires first decides the code, all at the same lease end: its relay reader gives up
+    // (node_unreachable), its own channel expires (expired), or alice's channel expired first and closed it
+    // (ended, "Peer closed: expired"; seen under a loaded full run).
+    await bob.proc.waitForLine(
+      /recorder receive-failed .*(code=(expired|node_unreachable)|code=ended message="Peer closed: expired")/,
+      {
         timeoutMs: 10_000,
         since: mark,
-      })
-      .catch((err) => {
-        // Seen once under a loaded full run and not reproduced alone: keep what bob said for the next time.
-        console.error(bob.proc.lines.slice(mark).join("\n"));
-        throw err;
-      });
+      },
+    );
     await short.restartNode("SIGKILL");
     expect((await libraryOf(short, "bob")).some((r) => r.sha256 === sha)).toBe(false);
     await waitFor("bob's temp files to go", async () => (await incomingLeftovers(bob.dataDir)).length === 0, {

@@ -25,12 +25,16 @@ export class DeviceAgent implements AsyncDisposable {
   readonly #stunKey: Uint8Array;
   readonly #triggerKey: Uint8Array;
 
+  readonly #socket: udp.Socket<"buffer">;
+  readonly #node: { host: string; port: number };
   private constructor(
     readonly deviceId: string,
     secret: string,
-    private readonly socket: udp.Socket<"buffer">,
-    private readonly node: { host: string; port: number },
+    socket: udp.Socket<"buffer">,
+    node: { host: string; port: number },
   ) {
+    this.#socket = socket;
+    this.#node = node;
     const s = fromBase64url(secret);
     this.#stunKey = keepaliveKey(s);
     this.#triggerKey = deriveKey(s, "trigger");
@@ -55,7 +59,7 @@ export class DeviceAgent implements AsyncDisposable {
   }
 
   get port(): number {
-    return this.socket.port;
+    return this.#socket.port;
   }
 
   get mapped(): TransportAddress | null {
@@ -64,7 +68,7 @@ export class DeviceAgent implements AsyncDisposable {
 
   onDatagram(data: Uint8Array): void {
     if (isTriggerDatagram(data)) {
-      const t = verifyTrigger(data, this.#triggerKey, this.deviceId, Date.now());
+      const t = verifyTrigger(data, this.#triggerKey, { deviceId: this.deviceId, now: Date.now() });
       const a = this.answer(t);
       if (!this.triggers.some((x) => x.id === t.id)) this.triggers.push(t);
       if (a === "no-ack") return;
@@ -74,7 +78,7 @@ export class DeviceAgent implements AsyncDisposable {
           : { id: t.id, deviceId: this.deviceId, answer: a, timestamp: Date.now() },
         this.#triggerKey,
       );
-      this.socket.send(ack, this.node.port, this.node.host);
+      this.#socket.send(ack, this.#node.port, this.#node.host);
       return;
     }
     if (this.#pendingTx) {
@@ -98,7 +102,7 @@ export class DeviceAgent implements AsyncDisposable {
       intervalSec,
     });
     this.#pendingTx = transactionId;
-    this.socket.send(bytes, this.node.port, this.node.host);
+    this.#socket.send(bytes, this.#node.port, this.#node.host);
     await waitFor("keepalive response", () => this.#mapped !== null || this.#refused !== null, {
       timeoutMs: 3000,
     });
@@ -111,6 +115,6 @@ export class DeviceAgent implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    this.socket.close();
+    this.#socket.close();
   }
 }

@@ -75,7 +75,7 @@ await run("Bun.udpSocket + KeepaliveHandler", async () => {
     socket: {
       error() {},
       data(sock, data, port, address) {
-        const out = h.handle(data, address, port, Date.now());
+        const out = h.handle(data, { address, port }, Date.now());
         if (out.registration) n++;
         try {
           if (out.reply) sock.send(out.reply, port, address);
@@ -93,12 +93,7 @@ await run("node:dgram + KeepaliveHandler", async () => {
   let n = 0;
   const s = createSocket("udp4");
   s.on("message", (data, rinfo) => {
-    const out = h.handle(
-      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      rinfo.address,
-      rinfo.port,
-      Date.now(),
-    );
+    const out = h.handle(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), rinfo, Date.now());
     if (out.registration) n++;
     if (out.reply) s.send(out.reply, rinfo.port, rinfo.address);
   });
@@ -118,7 +113,7 @@ await run("node:dgram + KeepaliveHandler", async () => {
   );
   const t0 = performance.now();
   let ok = 0;
-  for (const p of packets) if (h.handle(p, "127.0.0.1", 5000, now).registration) ok++;
+  for (const p of packets) if (h.handle(p, { address: "127.0.0.1", port: 5000 }, now).registration) ok++;
   const rate = ok / ((performance.now() - t0) / 1000);
   console.log(
     `${"KeepaliveHandler.handle() in process".padEnd(44)} ${Math.round(rate).toLocaleString("en")} keepalives/s verified`,
