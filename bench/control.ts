@@ -2,6 +2,7 @@
 /*
  *   bun bench/control.ts [--devices 100000] [--concurrency 16] [--seconds 5] [--callees 16] [--keepalives 100000]
  *                        [--store postgres://...]   (an empty PostgreSQL database; default the embedded sqlite file)
+ *                        [--postgres]               (a throwaway PostgreSQL started here, test/support/postgres-server.ts)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -14,6 +15,7 @@ import { fromBase64url, toBase64url } from "../crypto/random-token.ts";
 import { ControlClient } from "../protocol/control-client.ts";
 import { buildKeepalive, keepaliveKey } from "../protocol/keepalive-request.ts";
 import { DeviceAgent } from "../test/support/device-agent.ts";
+import { PostgresServer } from "../test/support/postgres-server.ts";
 import { formatTable } from "./lib/format-table.ts";
 
 const { values: flags } = parseArgs({
@@ -24,6 +26,7 @@ const { values: flags } = parseArgs({
     callees: { type: "string", default: "16" },
     keepalives: { type: "string", default: "100000" },
     store: { type: "string" },
+    postgres: { type: "boolean", default: false },
     "no-docs": { type: "boolean", default: false },
   },
 });
@@ -157,13 +160,15 @@ function spawnEval(code: string): Subprocess<"ignore", "pipe", "inherit"> {
 }
 
 async function main(): Promise<void> {
+  await using pg = flags.postgres ? await PostgresServer.start() : undefined;
+  const storeUrl = flags.store ?? (pg ? await pg.freshDatabase() : undefined);
   const dir = mkdtempSync(join(tmpdir(), "pvrlink-bench-control-"));
   const procs: Subprocess[] = [];
   const agents: DeviceAgent[] = [];
   try {
     // 1. Population, written straight through the store in one transaction per table.
     const t0 = performance.now();
-    const db = await openControlStore(flags.store ?? join(dir, "control.db"));
+    const db = await openControlStore(storeUrl ?? join(dir, "control.db"));
     const store = new DeviceStore(db);
     const names = Array.from({ length: DEVICES }, (_, i) => `bench-${String(i).padStart(6, "0")}`);
     const devices = await store.enrollMany(names);
@@ -224,7 +229,7 @@ async function main(): Promise<void> {
           "--config",
           cfg,
           ...(o.insecure ? ["--insecure-http"] : []),
-          ...(flags.store ? ["--store", flags.store] : []),
+          ...(storeUrl ? ["--store", storeUrl] : []),
         ],
         { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "ignore" },
       );
@@ -330,7 +335,7 @@ async function main(): Promise<void> {
     const figures = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", bun: Bun.version },
-      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES}${flags.store ? " --store postgres://..." : ""}`,
+      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES}${flags.postgres ? " --postgres" : flags.store ? " --store postgres://..." : ""}`,
       devices: DEVICES,
       populateSec,
       http,
