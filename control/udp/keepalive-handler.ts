@@ -229,7 +229,7 @@ export class KeepaliveHandler {
       return deny("replayed transaction", "Replayed Transaction");
     const sessionAttr = findAttribute(msg, ATTR_PVRLINK_SESSION);
     if (sessionAttr)
-      return this.#sessionBinding(msg, { deviceId, key, mapped, sessionAttr: sessionAttr.value, now });
+      return this.#sessionBinding(msg, { deviceId, key, mapped, sessionAttr: sessionAttr.value, now, txKey });
     let intervalSec = DEFAULT_KEEPALIVE_INTERVAL_SEC;
     const ivAttr = findAttribute(msg, ATTR_PVRLINK_INTERVAL);
     if (ivAttr) {
@@ -250,7 +250,14 @@ export class KeepaliveHandler {
 
   #sessionBinding(
     msg: StunMessage,
-    o: { deviceId: string; key: Uint8Array; mapped: TransportAddress; sessionAttr: Uint8Array; now: number },
+    o: {
+      deviceId: string;
+      key: Uint8Array;
+      mapped: TransportAddress;
+      sessionAttr: Uint8Array;
+      now: number;
+      txKey: string;
+    },
   ): KeepaliveOutcome {
     const forbid = (note: string) =>
       this.#error(msg, { code: ERROR_FORBIDDEN, reason: "Forbidden", fingerprint: true, note });
@@ -275,6 +282,8 @@ export class KeepaliveHandler {
       now: o.now,
     });
     if (answer === undefined) {
+      // Handled again once the session is loaded (udp-endpoint.ts): that pass is this request, not a replay.
+      this.#replays.forget(o.deviceId, o.txKey);
       return { reply: null, registration: null, note: "session not loaded", unknownSession: sessionId };
     }
     if (!answer) return forbid("session binding for a session the device is not in");

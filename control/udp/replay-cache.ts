@@ -51,6 +51,14 @@ export class ReplayCache {
     return true;
   }
 
+  /**
+   * Takes back an admitted key: for a request that was not acted on and will be handled again (a session
+   * binding whose session the store is still loading), which must not then count as its own replay.
+   */
+  forget(owner: string, key: string): void {
+    this.#byOwner.get(owner)?.delete(key);
+  }
+
   #sweepAll(now: number): void {
     this.#lastFullSweep = now;
     for (const [owner, m] of this.#byOwner) {

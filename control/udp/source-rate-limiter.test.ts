@@ -30,6 +30,15 @@ describe("ReplayCache", () => {
     expect(c.size).toBe(2);
   });
 
+  test("forget() takes back one device's key, so the same request handled again is admitted once more", () => {
+    const c = new ReplayCache(1000);
+    expect(c.admit("d1", "x", 0)).toBe(true);
+    expect(c.admit("d2", "x", 0)).toBe(true);
+    c.forget("d1", "x");
+    c.forget("d3", "x"); // an unknown device: nothing to take back
+    expect([c.admit("d1", "x", 1), c.admit("d1", "x", 2), c.admit("d2", "x", 2)]).toEqual([true, false, false]);
+  });
+
   test("admit() fails closed for a device whose share is full of live entries, and only for it", () => {
     const c = new ReplayCache(1000, 2);
     expect([c.admit("d1", "a", 0), c.admit("d1", "b", 0), c.admit("d1", "c", 0)]).toEqual([
