@@ -206,6 +206,10 @@ export interface ExtendResponse {
   extensions: number;
 }
 
+/** End reasons a callee reports once it has the recording: filed, or already held so nothing new was filed. */
+export const END_DONE = "done";
+export const END_DONE_ALREADY_HELD = "done: already held";
+
 export interface EndRequest {
   reason: string;
   bytesDirect?: number;

@@ -36,7 +36,11 @@ describe("ReplayCache", () => {
     expect(c.admit("d2", "x", 0)).toBe(true);
     c.forget("d1", "x");
     c.forget("d3", "x"); // an unknown device: nothing to take back
-    expect([c.admit("d1", "x", 1), c.admit("d1", "x", 2), c.admit("d2", "x", 2)]).toEqual([true, false, false]);
+    expect([c.admit("d1", "x", 1), c.admit("d1", "x", 2), c.admit("d2", "x", 2)]).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 
   test("admit() fails closed for a device whose share is full of live entries, and only for it", () => {

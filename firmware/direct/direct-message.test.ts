@@ -26,6 +26,7 @@ const roundTrip: WireMessage[] = [
   { type: "end", size: 4, sha256: sha },
   { type: "end" },
   { type: "receipt", ok: false, bytes: 3, code: "sha256_mismatch" },
+  { type: "receipt", ok: true, bytes: 3, sha256: sha, held: true },
   { type: "close", reason: "expired" },
 ];
 
@@ -59,6 +60,7 @@ describe("encodeMessage() / decodeMessage()", () => {
     ["a request with a password of spaces", enc(0x01, '{"id":"dev_x","password":"a b","nonce":"n"}')],
     ["an end with an uppercase sha256", enc(0x12, `{"sha256":"${"A".repeat(64)}"}`)],
     ["a denied code with a newline", enc(0x03, '{"code":"a\\nb"}')],
+    ["a receipt whose held is not a boolean", enc(0x13, '{"ok":true,"bytes":3,"held":"yes"}')],
     [
       "a request with a short ephemeral key",
       enc(0x01, `{"id":"d","password":"p","nonce":"n","eph":"${"A".repeat(42)}"}`),

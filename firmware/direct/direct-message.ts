@@ -81,6 +81,8 @@ export interface ReceiptMessage {
   bytes: number;
   sha256?: string;
   code?: string;
+  /** The callee's library already held this content: nothing new was filed (issue 19 item 8). Absent: filed. */
+  held?: boolean;
 }
 export interface CloseMessage {
   type: "close";
@@ -204,6 +206,10 @@ export function decodeMessage(p: Uint8Array): WireMessage {
       const m: ReceiptMessage = { type: "receipt", ok: o.ok, bytes: o.bytes };
       if (o.sha256 !== undefined) m.sha256 = str(o, "sha256", HEX_SHA256);
       if (o.code !== undefined) m.code = str(o, "code", CODE);
+      if (o.held !== undefined) {
+        if (typeof o.held !== "boolean") bad("field held is not a boolean");
+        m.held = o.held;
+      }
       return m;
     }
     case TYPE_CLOSE:

@@ -3,7 +3,7 @@
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, constants, copyFile, link, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { chmod, constants, copyFile, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { InputError } from "../../cli/command.ts";
@@ -59,7 +59,7 @@ export interface Recording {
   sessionId: string | null;
   /** Unix ms when added or received. */
   addedAt: number;
-  /** Set by fileReceived() when the library already held this content: the new entry shares its file. */
+  /** Set by fileReceived() when the library already held this content: this is the held entry, nothing new was filed. */
   duplicate?: boolean;
 }
 
@@ -198,27 +198,28 @@ export class Library implements Disposable {
           "ERR_LIBRARY_SHA256_MISMATCH",
         );
       }
-      // A resend of content the library holds gets its own entry (its name, sender, session) but no second copy:
-      // a hard link to the held file. Secret is a property of the content: one secret copy makes all secret.
+      // Issue 19 item 8: content the library holds is not filed twice. The received copy goes, the held entry
+      // stays, and the receipt tells the sender. Secret is a property of the content: a secret resend makes the
+      // held copy secret (and owner-only) too.
       const held = this.bySha256(scan.sha256);
-      const secret = r.secret || held?.secret === true;
-      if (held !== undefined && secret && !held.secret) {
-        this.#db.query("UPDATE recordings SET secret = 1 WHERE sha256 = ?").run(scan.sha256);
-        await chmod(held.path, SECRET_MODE);
+      if (held !== undefined) {
+        await rm(r.tempPath, { force: true });
+        if (r.secret && !held.secret) {
+          this.#db.query("UPDATE recordings SET secret = 1 WHERE sha256 = ?").run(scan.sha256);
+          await chmod(held.path, SECRET_MODE);
+        }
+        return { ...held, secret: held.secret || r.secret, duplicate: true };
       }
-      const source = held === undefined ? r.tempPath : await linkedCopy(held.path, r.tempPath);
-      const filed = await this.#insert(source, scan, {
+      return await this.#insert(r.tempPath, scan, {
         name: r.name,
-        secret,
+        secret: r.secret,
         protection: DEFAULT_PROTECTION,
         origin: "received",
         sender: r.sender,
         sessionId: r.sessionId ?? null,
       });
-      return held === undefined ? filed : { ...filed, duplicate: true };
     } catch (err) {
       await rm(r.tempPath, { force: true });
-      await rm(`${r.tempPath}.link`, { force: true });
       throw err;
     }
   }
@@ -365,20 +366,6 @@ export class Library implements Disposable {
 
 const PLAIN_MODE = 0o644;
 
-/**
- * Replaces the received temp file by a hard link to `held` (same content, checked by SHA-256): the new entry
- * costs no space. Where links are not possible the received copy is kept.
- */
-async function linkedCopy(held: string, temp: string): Promise<string> {
-  const linked = `${temp}.link`;
-  try {
-    await link(held, linked);
-  } catch {
-    return temp;
-  }
-  await rm(temp, { force: true });
-  return linked;
-}
 const SECRET_MODE = 0o600;
 
 interface Scan {

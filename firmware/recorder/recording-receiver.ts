@@ -1,6 +1,8 @@
 /** @module The receiving side of a send: OFFERs on the direct channel, relay downloads, split merge, verify, file, RECEIPT. */
+
 import type { SplitPartKind } from "../../codec/split/split-format.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
+import { END_DONE, END_DONE_ALREADY_HELD } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import type { DirectMessage, OfferMessage } from "../direct/direct-message.ts";
@@ -247,10 +249,10 @@ export class RecordingReceiver {
         bytes: offer.size,
         from: callerName,
       });
-      let receipt: { ok: boolean; bytes: number; sha256?: string; code?: string };
+      let receipt: { ok: boolean; bytes: number; sha256?: string; code?: string; held?: boolean };
       try {
         const rec = await this.#serveOffer(offer, conn, { messages, w, callerName });
-        receipt = { ok: true, bytes: rec.size, sha256: rec.sha256 };
+        receipt = { ok: true, bytes: rec.size, sha256: rec.sha256, ...(rec.duplicate ? { held: true } : {}) };
       } catch (err) {
         const code = err instanceof ReceiveFailure ? err.code : failureCode(err);
         this.#d.log("receive-failed", { session: sessionId, code, message: (err as Error).message });
@@ -407,7 +409,9 @@ export class RecordingReceiver {
       throw err;
     }
     const w = this.#sessions.get(sessionId);
-    if (rec && w && !w.direct) await this.#finishSession(sessionId, "done", 0);
+    // Without a channel there is no RECEIPT: the end reason tells the sender whether anything new was filed.
+    if (rec && w && !w.direct)
+      await this.#finishSession(sessionId, rec.duplicate ? END_DONE_ALREADY_HELD : END_DONE, 0);
     return rec;
   }
 

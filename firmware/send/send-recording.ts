@@ -1,6 +1,12 @@
 /** @module Sends one planned recording to a named device, in named steps over one SendContext: query, dial, route, receipt, end report. */
 import { fromBase64url } from "../../crypto/random-token.ts";
-import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
+import {
+  END_DONE,
+  END_DONE_ALREADY_HELD,
+  type PeerInfo,
+  type QueryResponse,
+  type QueryStoreResponse,
+} from "../../protocol/api-types.ts";
 import { ControlApiError } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
@@ -182,7 +188,10 @@ async function openSend(o: SendOptions, answer: QueryAnswer, result: SendResult)
 function sessionEnded(ctx: SendContext, reason: string): void {
   ctx.endedReason = reason;
   // Without a direct channel the callee's "done" end is its receipt, even if it comes before we wait for it.
-  const peerDone = reason === "done" && ctx.conn === undefined && ctx.result.mode === "live";
+  const peerDone =
+    (reason === END_DONE || reason === END_DONE_ALREADY_HELD) &&
+    ctx.conn === undefined &&
+    ctx.result.mode === "live";
   if (!ctx.awaitingPeerEnd && !peerDone) {
     ctx.result.forcedEnd = true;
     ctx.abort.abort(new SendFailure("session_ended", `session ended by the node: ${reason}`));
@@ -226,13 +235,17 @@ async function awaitReceipt(ctx: SendContext, conn: DirectConnection): Promise<v
   ctx.lease.stop();
   await conn.close("done");
   result.ok = true;
-  result.message = `${callee.name} verified and filed ${plan.name} (${plan.size} bytes, SHA-256 ${plan.sha256.slice(0, 16)}…)`;
+  const sha = `SHA-256 ${plan.sha256.slice(0, 16)}…`;
+  if (receipt.held === true) {
+    result.alreadyHeld = true;
+    result.message = `${callee.name} verified ${plan.name} and already had it (${plan.size} bytes, ${sha}): nothing new was filed`;
+  } else result.message = `${callee.name} verified and filed ${plan.name} (${plan.size} bytes, ${sha})`;
 }
 
 async function waitReceipt(
   conn: DirectConnection,
   signal: AbortSignal,
-): Promise<{ ok: boolean; sha256?: string; code?: string }> {
+): Promise<{ ok: boolean; sha256?: string; code?: string; held?: boolean }> {
   const aborted = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(signal.reason);
     signal.addEventListener("abort", () => reject(signal.reason), { once: true });
@@ -261,14 +274,17 @@ async function awaitPeerEnd(ctx: SendContext): Promise<void> {
       abort.signal.addEventListener("abort", done, { once: true });
     });
   }
-  if (ctx.endedReason !== "done") {
+  if (ctx.endedReason !== END_DONE && ctx.endedReason !== END_DONE_ALREADY_HELD) {
     throw new SendFailure(
       "no_confirmation",
       `${callee.name} did not confirm the recording (${ctx.endedReason ?? "lease ran out"})`,
     );
   }
   result.ok = true;
-  result.message = `${callee.name} fetched and filed ${plan.name} from the node (${plan.size} bytes)`;
+  if (ctx.endedReason === END_DONE_ALREADY_HELD) {
+    result.alreadyHeld = true;
+    result.message = `${callee.name} fetched ${plan.name} from the node and already had it (${plan.size} bytes): nothing new was filed`;
+  } else result.message = `${callee.name} fetched and filed ${plan.name} from the node (${plan.size} bytes)`;
 }
 
 /**

@@ -65,6 +65,8 @@ export interface SendResult {
   /** Pattern mode: bytes of the direct part encrypted, and the pattern header's length added to it. */
   patternBytes?: number;
   sha256: string;
+  /** The callee's library already held this content, so nothing new was filed (its receipt said so). */
+  alreadyHeld?: boolean;
   extensions: number;
   forcedEnd: boolean;
   transfers: string[];

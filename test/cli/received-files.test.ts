@@ -1,7 +1,7 @@
-/** @module Received recordings a person can use: named ID-NAME with their extension, readable, exportable, one copy on disk however often resent. */
+/** @module Received recordings a person can use: named ID-NAME with their extension, readable, exportable, filed once however often resent, and the sender told. */
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { libraryOf, sendToBob } from "../e2e/e2e-kit.ts";
 import { summaryOf } from "../support/send-summary.ts";
@@ -10,21 +10,29 @@ import { aliceAndBobStage } from "./alice-and-bob-stage.ts";
 const cluster = aliceAndBobStage();
 
 describe("received recordings", () => {
-  test("a resent recording is kept once on disk under its name and extension, readable, and exports byte-identical", async () => {
+  test("a resent recording is filed once under its name and extension, the sender is told, and it exports byte-identical", async () => {
     const file = join(cluster().root, "garden party.bin");
     writeFileSync(file, randomBytes(50_000));
-    for (let i = 0; i < 3; i++) {
-      const run = await sendToBob(cluster(), file);
+    const first = await sendToBob(cluster(), file);
+    expect(first.code).toBe(0);
+    expect(summaryOf(first.stdout)).toMatchObject({ ok: true });
+    expect(summaryOf(first.stdout).alreadyHeld).toBeUndefined();
+    // The same bytes again, and under another name: bob verifies them, files nothing new, and alice is told.
+    const renamed = join(cluster().root, "renamed copy.bin");
+    copyFileSync(file, renamed);
+    for (const again of [file, renamed]) {
+      const run = await sendToBob(cluster(), again);
       expect(run.code).toBe(0);
-      expect(summaryOf(run.stdout).ok).toBe(true);
+      expect(summaryOf(run.stdout)).toMatchObject({ ok: true, alreadyHeld: true });
+      expect(summaryOf(run.stdout).message).toContain("nothing new was filed");
     }
-    const sha = summaryOf((await sendToBob(cluster(), file)).stdout).sha256;
+    const text = await cluster().recorderRun("alice", ["send", file, "--to", "bob"]);
+    expect(text.stdout + text.stderr).toContain("already had it");
+    const sha = summaryOf(first.stdout).sha256;
     const held = (await libraryOf(cluster(), "bob")).filter((r) => r.sha256 === sha);
-    // Four sends, four entries (each its session), one copy on disk: the later ones link the first's file.
-    expect(held).toHaveLength(4);
-    expect(new Set(held.map((r) => statSync(r.path).ino)).size).toBe(1);
+    expect(held).toHaveLength(1);
     const rec = held[0] as { id: string; path: string };
-    expect(statSync(rec.path).nlink).toBe(4);
+    expect(statSync(rec.path).nlink).toBe(1);
     expect(rec.path.endsWith(`${rec.id}-garden party.bin`)).toBe(true);
     expect(statSync(rec.path).mode & 0o777).toBe(0o644);
     const dest = join(cluster().root, "exported.bin");
