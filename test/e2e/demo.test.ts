@@ -4,7 +4,12 @@ import { runToEnd } from "../../demo/child-process.ts";
 import { binary } from "./e2e-kit.ts";
 
 test.each([
-  ["the steps", [], 0, ["byte-identical: yes", "permission_denied", "mode store", "2 copies of holiday.mpg"]],
+  [
+    "the steps",
+    [],
+    0,
+    ["byte-identical: yes", "permission_denied", "mode store", "his library holds it once: yes"],
+  ],
   ["every child's log line with --verbose", ["--verbose"], 0, ["   [node] ", "   [bob] ", "recorder filed"]],
   ["a usage error for an argument", ["extra"], 2, ["demo takes no arguments"]],
 ] as const)(

@@ -1,5 +1,5 @@
 /** @module The daemon's receive pipeline over real sockets: split (relay + direct at once), secret via relay, fallback through the relay only, forced end. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -109,6 +109,15 @@ async function listed(name: string) {
   const r = await pvrlink(["library", "list", "--json", "--data", rec.dataDir]);
   return (JSON.parse(r.stdout) as Listed[]).find((x) => x.name === name);
 }
+
+// Every test sends the same fixture, and content the library holds is not filed twice (issue 19 item 8):
+// each starts with grandma's library empty, so its recording is filed under its own name.
+beforeEach(async () => {
+  if (rec === undefined) return;
+  const r = await pvrlink(["library", "list", "--json", "--data", rec.dataDir]);
+  for (const { id } of JSON.parse(r.stdout) as Array<{ id: string }>)
+    await pvrlink(["library", "remove", id, "--data", rec.dataDir]);
+});
 
 const original = new Uint8Array(readFileSync(FIXTURE));
 const ranges = [
