@@ -130,7 +130,12 @@ export interface RecordingDetails {
    * byte itself.
    */
   pos: number[];
-  /** PTS and DTS (90 kHz) of the PES in which the picture starts, or null (ISO/IEC 13818-1 2.4.3.7). */
+  /**
+   * PTS and DTS of the PES in which the picture starts (90 kHz, ISO/IEC 13818-1 2.4.3.7), or of the MP4
+   * sample (its track's timescale, the edit list applied: ISO/IEC 14496-12 8.6.1, 8.6.6); null where none.
+   */
   pts: (number | null)[];
   dts: (number | null)[];
+  /** Ticks per second of pts and dts (90000 for PS/TS), or null where the container gives no clock. */
+  timeScale: number | null;
 }

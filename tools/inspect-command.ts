@@ -24,8 +24,11 @@ Exit codes: 0 indexed (even with stream errors), 1 unreadable or not media (ERR_
 /** The first errors the table shows; --json lists them all. */
 const TABLE_ERRORS = 10;
 
-/** The version of the `inspect --json` contract: 2 appended `video`, `streams`, picture pos/pts/dts, GOP timeCode. */
-const JSON_VERSION = 2;
+/**
+ * The version of the `inspect --json` contract: 2 appended `video`, `streams`, picture pos/pts/dts, GOP
+ * timeCode; 3 appended `timeScale` (MP4 pictures carry their track's times).
+ */
+const JSON_VERSION = 3;
 /** Seconds to microseconds, as ffprobe prints durations. */
 const MICROSECONDS = 1e6;
 
@@ -86,6 +89,7 @@ export function inspectJson(index: RecordingIndex): string {
       codec: s.codec,
       streamType: s.streamType,
     })),
+    timeScale: d?.timeScale ?? null,
   });
 }
 

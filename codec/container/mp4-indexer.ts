@@ -16,6 +16,7 @@ import { filterMoov } from "./mp4-moov-filter.ts";
 import { Mp4SamplePrefixes } from "./mp4-sample-prefixes.ts";
 import { readSampleTable, type SampleRow } from "./mp4-sample-table.ts";
 import { Mp4TopLevelBoxes } from "./mp4-top-level-boxes.ts";
+import type { TrackTime } from "./mp4-track-time.ts";
 import { RangeCoalescer } from "./range-coalescer.ts";
 
 export { MAX_SUPPLY_BYTES, SAMPLE_PREFIX_BYTES } from "./mp4-sample-prefixes.ts";
@@ -40,6 +41,7 @@ export class Mp4Indexer {
   /** The avcC's first SPS (inspect's stream properties), or null. */
   sps: H264Sps | null = null;
   #moovParsed = false;
+  #time: TrackTime = { timeScale: null, shift: 0 };
   /** Takes each sample's first bytes for its slice type (AVC samples only). */
   #prefixes: Mp4SamplePrefixes | undefined;
   /** The last prefix classified: samples that share their bytes (a damaged stco) are parsed once. */
@@ -68,6 +70,19 @@ export class Mp4Indexer {
       return [];
     }
     return this.#prefixes?.missing(this.#pos) ?? [];
+  }
+
+  /**
+   * Each sample's presentation and decoding time, parallel to result().pictures, in 1/timeScale seconds on
+   * the presentation timeline (the edit list applied, as ffprobe reports pkt_pts/pkt_dts).
+   */
+  timeStamps(): { timeScale: number | null; pts: number[]; dts: number[] } {
+    const { shift, timeScale } = this.#time;
+    return {
+      timeScale,
+      pts: this.#samples.map((s) => s.cts + shift),
+      dts: this.#samples.map((s) => s.dts + shift),
+    };
   }
 
   supply(offset: number, bytes: Uint8Array): void {
@@ -151,6 +166,7 @@ export class Mp4Indexer {
       this.#lengthSize = track.lengthSize;
       this.#parameterSets = track.parameterSets;
       this.sps = track.sps;
+      this.#time = track.time;
       const table = readSampleTable(filtered.moov);
       this.#samples = table.samples;
       if (table.problem !== undefined) {

@@ -3,6 +3,7 @@
 import { CodecError } from "../codec-error.ts";
 import type { VideoFormat } from "../recording-index.ts";
 import { type H264Sps, parseH264Sps } from "./h264-sps.ts";
+import { readTrackTime, type TrackTime } from "./mp4-track-time.ts";
 
 /**
  * Most samples a track may declare. A constant-size stsz (ISO/IEC 14496-12 8.7.3.2) states a sample count
@@ -58,6 +59,8 @@ export interface VideoTrackInfo {
   parameterSets: number;
   /** The avcC's first SPS, parsed (inspect's stream properties), or null. */
   sps: H264Sps | null;
+  /** The track's timescale and edit-list shift, for the samples' PTS/DTS. */
+  time: TrackTime;
 }
 
 export type MoovFilterResult =
@@ -91,6 +94,11 @@ export function filterMoov(moov: Uint8Array): MoovFilterResult {
     const tables = new Map<string, Box>();
     for (const b of children(moov, stbl.body, stbl.end)) if (!tables.has(b.type)) tables.set(b.type, b);
     const track = readSampleEntry(moov, tables.get("stsd"));
+    track.time = readTrackTime(moov, {
+      mvhd: children(moov, top.body, top.end).find((b) => b.type === "mvhd"),
+      mdhd: path(moov, trak, ["mdia", "mdhd"]),
+      elst: path(moov, trak, ["edts", "elst"]),
+    });
     const kept: Uint8Array[] = [];
     for (const [type, entryBytes] of Object.entries(COUNTED_TABLES)) {
       const b = tables.get(type);
@@ -160,6 +168,7 @@ function readSampleEntry(b: Uint8Array, stsd: Box | undefined): VideoTrackInfo {
     lengthSize: 0,
     parameterSets: 0,
     sps: null,
+    time: { timeScale: null, shift: 0 },
   };
   if (!stsd || stsd.end - stsd.body < FULL_BOX_HEADER + 4) return info;
   const [entry] = children(b, stsd.body + FULL_BOX_HEADER + 4, stsd.end);

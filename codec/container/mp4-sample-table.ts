@@ -1,4 +1,4 @@
-/** @module The video track's samples (file offset, size, sync flag, composition time) from a checked moov, through mp4box. */
+/** @module The video track's samples (file offset, size, sync flag, composition and decoding time) from a checked moov, through mp4box. */
 
 import type * as Mp4box from "mp4box";
 
@@ -6,7 +6,9 @@ export interface SampleRow {
   offset: number;
   size: number;
   sync: boolean;
+  /** Composition and decoding times in the track's timescale, before the edit list (ISO/IEC 14496-12 8.6.1). */
   cts: number;
+  dts: number;
 }
 
 export interface SampleTableResult {
@@ -52,9 +54,10 @@ export function readSampleTable(moov: Uint8Array): SampleTableResult {
         Number.isSafeInteger(s.offset) &&
         s.offset >= 0 &&
         Number.isSafeInteger(s.size) &&
-        Number.isFinite(s.cts)
+        Number.isFinite(s.cts) &&
+        Number.isFinite(s.dts)
       ) {
-        samples.push({ offset: s.offset, size: s.size, sync: s.is_sync, cts: s.cts });
+        samples.push({ offset: s.offset, size: s.size, sync: s.is_sync, cts: s.cts, dts: s.dts });
       } else {
         dropped++;
       }

@@ -233,12 +233,14 @@ export class RecordingIndexer {
       const index = { ...r, errors: [...this.#errors.list, ...r.errors] };
       // MP4 samples are located by the sample tables, not by packets: pos is the sample's own offset.
       if (this.#wantDetails) {
-        const none = r.pictures.map(() => null);
         const pos = r.pictures.map((p) => p.offset);
+        const { timeScale, pts, dts } = this.#mp4.timeStamps();
         index.details = recordingDetails(h264VideoInfo(this.#mp4.sps), [], r.pictures, {
           pos,
-          pts: none,
-          dts: none,
+          // Without a readable mdhd the times have no unit: none are reported.
+          pts: timeScale === null ? pos.map(() => null) : pts,
+          dts: timeScale === null ? pos.map(() => null) : dts,
+          timeScale,
         });
       }
       return index;
@@ -288,7 +290,10 @@ export class RecordingIndexer {
     } else if (d instanceof TsDemuxer) {
       streams = transportStreams(d.streams);
     }
-    return recordingDetails(video, streams, v.pictures, collected ?? { pos: [], pts: [], dts: [] });
+    const c = collected ?? { pos: [], pts: [], dts: [] };
+    // PES time stamps count 90 kHz (the default); an elementary stream carries no clock.
+    const clock = d === undefined ? { timeScale: null } : {};
+    return recordingDetails(video, streams, v.pictures, { pos: c.pos, pts: c.pts, dts: c.dts, ...clock });
   }
 
   #joinProbe(): Uint8Array {

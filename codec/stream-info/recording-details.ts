@@ -49,8 +49,12 @@ export function recordingDetails(
   video: VideoStreamInfo,
   streams: StreamRecord[],
   pictures: readonly PictureRecord[],
-  collected: Pick<PictureDetails, "pos" | "pts" | "dts">,
+  collected: Pick<PictureDetails, "pos" | "pts" | "dts"> & {
+    /** Ticks per second of pts/dts: the MP4 track's mdhd timescale; PES time stamps count 90 kHz. */
+    timeScale?: number | null;
+  },
 ): RecordingDetails {
+  const timeScale = collected.timeScale === undefined ? PES_CLOCK_HZ : collected.timeScale;
   let fields = 0;
   for (const p of pictures) if (p.structure !== "frame") fields++;
   const frames = pictures.length - fields / 2;
@@ -64,7 +68,7 @@ export function recordingDetails(
     if (t > max) max = t;
   }
   let duration: number | null = null;
-  if (max >= min) duration = (max - min) / PES_CLOCK_HZ + frameSeconds;
+  if (max >= min && timeScale !== null) duration = (max - min) / timeScale + frameSeconds;
   else if (rate && frames > 0) duration = frames * frameSeconds;
   return {
     video: { ...video, duration },
@@ -72,5 +76,6 @@ export function recordingDetails(
     pos: collected.pos,
     pts: collected.pts,
     dts: collected.dts,
+    timeScale,
   };
 }

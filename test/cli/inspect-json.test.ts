@@ -5,7 +5,7 @@ import { basename } from "node:path";
 import { indexRecording } from "../../codec/container/recording-indexer.ts";
 import { runPvrlink, testRecordings } from "./pvrlink-process.ts";
 
-/** Version 1's keys first, in their order; version 2 appended the rest (docs/split-format.md). */
+/** Version 1's keys first, in their order; version 2 appended video and streams, 3 timeScale (docs/split-format.md). */
 const KEYS = [
   "container",
   "format",
@@ -18,6 +18,7 @@ const KEYS = [
   "version",
   "video",
   "streams",
+  "timeScale",
 ];
 
 for (const path of testRecordings()) {
@@ -31,7 +32,16 @@ for (const path of testRecordings()) {
       expect(Object.keys(got)).toEqual(KEYS);
       expect(Object.keys(got.counts)).toEqual(["seq", "gop", "pic", "I", "P", "B", "D"]);
       const index = indexRecording(new Uint8Array(readFileSync(path)));
-      expect(got.version).toBe(2);
+      expect(got.version).toBe(3);
+      // The unit of every picture's pts/dts: 90 kHz PES stamps, an MP4 track's timescale, none for an ES.
+      const clocks: Record<string, number | null> = {
+        es: null,
+        ps: 90_000,
+        ts: 90_000,
+        m2ts: 90_000,
+        mp4: 12_800,
+      };
+      expect(got.timeScale).toBe(clocks[got.container as string] as number | null);
       expect(got.container).toBe(index.container);
       expect(got.format).toBe(index.format);
       expect([got.width, got.height]).toEqual([index.width, index.height]);

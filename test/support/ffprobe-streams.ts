@@ -160,7 +160,7 @@ export function compareInspectWithFfprobe(got: InspectJson, want: FfprobeSummary
     openField = p.structure !== "frame" && !openField;
   });
   check("frames", starters.length, want.packets.length);
-  const stamped = got.container === "ps" || got.container === "ts" || got.container === "m2ts";
+  const stamped = ["ps", "ts", "m2ts", "mp4"].includes(got.container);
   for (let k = 0; k < Math.min(starters.length, want.packets.length); k++) {
     const p = got.pictures[starters[k]!]!;
     const w = want.packets[k]!;
