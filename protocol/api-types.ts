@@ -182,6 +182,13 @@ export interface SessionGrant {
    * `password`. The callee presents it in ACCEPTED; the caller verifies it before sending any data.
    */
   calleePassword?: string;
+  /**
+   * Issue 21 item 6: the node's contact ticket (base64url HMAC-SHA256, crypto/contact-ticket.ts) under a key of
+   * the callee's device secret over the session id and connectBy. The caller puts it in the direct-channel
+   * preamble, so a callee that has not fetched the grant yet can tell the node's caller from a stranger
+   * before it asks the node anything. Live sessions only.
+   */
+  contactTicket?: string;
 }
 
 export interface QueryResponse {

@@ -1,5 +1,7 @@
 /** @module QUERY (seed A FIG. 12 S1201-S1211 with FIG. 16 S1606-S1608; seed B FIG. 3 -> FIG. 4A/4B): the ordered checks that gate an address, then the session. */
 import { connect, isIP } from "node:net";
+import { makeContactTicket } from "../../crypto/contact-ticket.ts";
+import { toBase64url } from "../../crypto/random-token.ts";
 import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
@@ -176,7 +178,17 @@ export class QueryService {
     }
 
     // Seed A S1207-S1210 / seed B FIG. 4A-4B: issue, answer the caller, then tell the callee to fetch its copy.
-    const grant = await this.d.sessions.issue(caller.id, callee.id, "live", 0);
+    const issued = await this.d.sessions.issue(caller.id, callee.id, "live", 0);
+    const calleeSecret = await this.d.devices.secretOf(callee.id);
+    const grant =
+      calleeSecret === null
+        ? issued
+        : {
+            ...issued,
+            contactTicket: toBase64url(
+              makeContactTicket(calleeSecret, { sessionId: issued.id, connectBy: issued.connectBy }),
+            ),
+          };
     this.d.log(`query: live session ${grant.id} ${caller.id} -> ${callee.id}`);
     void this.d.triggers
       .trigger(callee.id, "contact", { session: grant.id }, { deadlineMs: this.d.triggerDeadlineMs })

@@ -21,6 +21,8 @@ export interface DialOptions {
    * it, or the caller refuses the callee (ERR_DIRECT_CALLEE_UNVERIFIED) before sending anything.
    */
   calleePassword?: string | undefined;
+  /** The node's contact ticket from the query answer (base64url) and the session's connectBy (issue 21 item 6). */
+  contact?: { connectBy: number; ticket: string } | undefined;
   /** This device's id (the REQUEST identifier). */
   callerId: string;
   /** The callee's device id, kept as conn.peerId. */
@@ -79,7 +81,8 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
   const salt = randomBytes(SALT_BYTES);
   const key = await deriveConnectionKey(sessionKey, salt);
   const socket = o.socket ?? (await openSocket(o.host, o.port, { timeoutMs, signal: o.signal }));
-  socket.write(encodePreamble({ salt, sessionId: o.sessionId }));
+  const contact = o.contact && { connectBy: o.contact.connectBy, ticket: fromBase64url(o.contact.ticket) };
+  socket.write(encodePreamble({ salt, sessionId: o.sessionId, ...(contact ? { contact } : {}) }));
   const conn = new DirectConnection({
     socket,
     key,

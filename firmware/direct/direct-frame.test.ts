@@ -15,14 +15,30 @@ import {
 const salt = new Uint8Array(SALT_BYTES).fill(7);
 
 describe("encodePreamble() / decodePreamble()", () => {
-  test("round-trips and reports the bytes used", () => {
-    const bytes = encodePreamble({ salt, sessionId: "sess_abc-123" });
+  const contact = { connectBy: 1_800_000_000_123, ticket: new Uint8Array(32).fill(5) };
+  test("round-trips with the contact ticket and reports the bytes used", () => {
+    const bytes = encodePreamble({ salt, sessionId: "sess_abc-123", contact });
     const tail = new Uint8Array([9, 9]);
     const both = new Uint8Array([...bytes, ...tail]);
     expect(decodePreamble(both)).toEqual({
-      preamble: { salt, sessionId: "sess_abc-123" },
+      preamble: { salt, sessionId: "sess_abc-123", contact },
       length: bytes.length,
     });
+  });
+  test("a preamble without a contact ticket carries zeros there, which no ticket check accepts", () => {
+    const bytes = encodePreamble({ salt, sessionId: "s1" });
+    expect(decodePreamble(bytes)?.preamble.contact).toEqual({ connectBy: 0, ticket: new Uint8Array(32) });
+  });
+  test("decodePreamble() reads a preamble at a non-zero byteOffset", () => {
+    const bytes = encodePreamble({ salt, sessionId: "s1", contact });
+    const shifted = new Uint8Array(bytes.length + 3).fill(0xee);
+    shifted.set(bytes, 3);
+    expect(decodePreamble(shifted.subarray(3))?.preamble.contact).toEqual(contact);
+  });
+  test("encodePreamble() rejects a contact ticket of the wrong length", () => {
+    expect(() =>
+      encodePreamble({ salt, sessionId: "s1", contact: { connectBy: 1, ticket: new Uint8Array(31) } }),
+    ).toThrow(RangeError);
   });
   test("asks for more bytes at every prefix", () => {
     const bytes = encodePreamble({ salt, sessionId: "s1" });
@@ -30,7 +46,8 @@ describe("encodePreamble() / decodePreamble()", () => {
   });
   const bad: Array<[string, (b: Uint8Array) => void]> = [
     ["bad magic", (b) => (b[0] = 0x47)],
-    ["version 2", (b) => (b[6] = 2)],
+    ["version 1 (no contact ticket)", (b) => (b[6] = 1)],
+    ["version 3", (b) => (b[6] = 3)],
     ["session id length 0", (b) => (b[23] = 0)],
     ["session id length 65", (b) => (b[23] = 65)],
     ["a non-base64url session id", (b) => (b[24] = 0x2f)],

@@ -1,14 +1,15 @@
 /** @module Direct-channel wire framing: the caller's clear preamble and the length-prefixed sealed frames. */
 import { TAG_BYTES } from "../../crypto/aead.ts";
 import { AAD_ROOM_BYTES } from "../../crypto/chunk-tag.ts";
+import { CONTACT_TICKET_BYTES } from "../../crypto/contact-ticket.ts";
 import { DirectChannelError } from "./direct-error.ts";
 
 // Wire layout (all integers big-endian):
 //
 //   preamble (caller -> callee, once, in clear):
-//     +-----------------+-------------+-------------+------------+-------------------+
-//     | "PVRLDC" (6)    | version (1) | salt (16)   | sid len (1)| session id (ASCII) |
-//     +-----------------+-------------+-------------+------------+-------------------+
+//     +--------------+-------------+-----------+------------+-------------------+----------------+-------------+
+//     | "PVRLDC" (6) | version (1) | salt (16) | sid len (1)| session id (ASCII) | connectBy (u64) | ticket (32) |
+//     +--------------+-------------+-----------+------------+-------------------+----------------+-------------+
 //   frame (both directions, repeated):
 //     +------------------+---------------------------------------------+
 //     | sealed len (u32) | AES-256-GCM(type (u8) || body) || tag (16)   |
@@ -16,10 +17,15 @@ import { DirectChannelError } from "./direct-error.ts";
 //
 // The session id must travel in clear so the callee can pick the key; it is bound by the AAD of every frame
 // (crypto/aead.ts context), and the salt by the per-connection key derivation, so changing either makes
-// every frame fail to open.
+// every frame fail to open. connectBy and the ticket are the node's contact ticket (crypto/contact-ticket.ts):
+// a callee that holds no grant for the session checks them with its own device secret before it asks the
+// node, so a stranger's made-up session ids cost the node nothing (issue 21 item 6).
 
 export const PREAMBLE_MAGIC = new TextEncoder().encode("PVRLDC");
-export const PROTOCOL_VERSION = 1;
+/** 2: the contact ticket follows the session id (issue 21 item 6). Version 1 preambles are refused. */
+export const PROTOCOL_VERSION = 2;
+/** connectBy: Unix ms, 64-bit big-endian. */
+const CONNECT_BY_BYTES = 8;
 /** Per-connection salt: 128 bits from the CSPRNG, so two connections of one session never share a key. */
 export const SALT_BYTES = 16;
 /** Session ids are base64url tokens; 64 characters is far above the node's and keeps the preamble small. */
@@ -56,6 +62,8 @@ export function isClearFrame(frame: Uint8Array): boolean {
 export interface Preamble {
   salt: Uint8Array;
   sessionId: string;
+  /** The node's contact ticket for the session; a caller without one (tests, old grants) sends zeros. */
+  contact?: { connectBy: number; ticket: Uint8Array };
 }
 
 export function encodePreamble(p: Preamble): Uint8Array {
@@ -64,13 +72,21 @@ export function encodePreamble(p: Preamble): Uint8Array {
   if (p.sessionId.length === 0 || p.sessionId.length > MAX_SESSION_ID || !SESSION_ID.test(p.sessionId)) {
     throw new RangeError("Cannot encode preamble: session id is not 1-64 base64url characters");
   }
+  if (p.contact !== undefined && p.contact.ticket.byteLength !== CONTACT_TICKET_BYTES)
+    throw new RangeError(`Cannot encode preamble: contact ticket is not ${CONTACT_TICKET_BYTES} bytes`);
   const sid = new TextEncoder().encode(p.sessionId);
-  const out = new Uint8Array(PREAMBLE_MAGIC.length + 2 + SALT_BYTES + sid.length);
+  const sidAt = PREAMBLE_MAGIC.length + 2 + SALT_BYTES;
+  const out = new Uint8Array(sidAt + sid.length + CONNECT_BY_BYTES + CONTACT_TICKET_BYTES);
   out.set(PREAMBLE_MAGIC, 0);
   out[PREAMBLE_MAGIC.length] = PROTOCOL_VERSION;
   out.set(p.salt, PREAMBLE_MAGIC.length + 1);
   out[PREAMBLE_MAGIC.length + 1 + SALT_BYTES] = sid.length;
-  out.set(sid, PREAMBLE_MAGIC.length + 2 + SALT_BYTES);
+  out.set(sid, sidAt);
+  if (p.contact !== undefined) {
+    const connectBy = BigInt(Math.max(0, Math.trunc(p.contact.connectBy)));
+    new DataView(out.buffer).setBigUint64(sidAt + sid.length, connectBy);
+    out.set(p.contact.ticket, sidAt + sid.length + CONNECT_BY_BYTES);
+  }
   return out;
 }
 
@@ -99,12 +115,20 @@ export function decodePreamble(bytes: Uint8Array): { preamble: Preamble; length:
       `Cannot read preamble: session id length ${sidLen} is not 1-${MAX_SESSION_ID}`,
     );
   }
-  const end = lenAt + 1 + sidLen;
+  const sidEnd = lenAt + 1 + sidLen;
+  const end = sidEnd + CONNECT_BY_BYTES + CONTACT_TICKET_BYTES;
   if (bytes.length < end) return undefined;
-  const sessionId = new TextDecoder().decode(bytes.subarray(lenAt + 1, end));
+  const sessionId = new TextDecoder().decode(bytes.subarray(lenAt + 1, sidEnd));
   if (!SESSION_ID.test(sessionId))
     throw new DirectChannelError("ERR_DIRECT_PROTOCOL", "Cannot read preamble: session id is not base64url");
-  return { preamble: { salt: bytes.slice(m + 1, lenAt), sessionId }, length: end };
+  const connectBy = Number(
+    new DataView(bytes.buffer, bytes.byteOffset + sidEnd, CONNECT_BY_BYTES).getBigUint64(0),
+  );
+  const ticket = bytes.slice(sidEnd + CONNECT_BY_BYTES, end);
+  return {
+    preamble: { salt: bytes.slice(m + 1, lenAt), sessionId, contact: { connectBy, ticket } },
+    length: end,
+  };
 }
 
 /** The 4-byte length prefix of a sealed frame (or, with clear, of a clear frame with its tag). */

@@ -5,7 +5,7 @@ import { randomToken } from "../../crypto/random-token.ts";
 import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
 import { DirectChannelError, type DirectErrorCode } from "./direct-error.ts";
-import { decodePreamble } from "./direct-frame.ts";
+import { decodePreamble, type Preamble } from "./direct-frame.ts";
 import type { QuicStreamSocket } from "./quic-stream-socket.ts";
 import type { SessionTicket, SessionTicketStore } from "./session-ticket-store.ts";
 
@@ -19,6 +19,9 @@ export interface DirectLogEvent {
   detail?: string;
 }
 
+/** The contact ticket a preamble carried: what a callee without the grant checks before asking the node. */
+export type PreambleContact = NonNullable<Preamble["contact"]>;
+
 export interface DirectListenerOptions {
   host?: string;
   /** 0 picks a free port. */
@@ -30,7 +33,7 @@ export interface DirectListenerOptions {
    * callee fetches pending sessions here and the ticket is looked up again. Keep it coalesced: strangers can
    * send any session id.
    */
-  onUnknownSession?: (sessionId: string, source: string) => Promise<void>;
+  onUnknownSession?: (sessionId: string, source: string, contact: PreambleContact) => Promise<void>;
   /**
    * Asked after the REQUEST proved the ticket's password: false denies it as "revoked" (the callee's own list
    * no longer permits the caller, issue 21 item 3). Absent: every valid ticket is admitted.
@@ -131,7 +134,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
       socket.off("data", onData);
       clearTimeout(timer);
       const rest = all.subarray(parsed.length);
-      void accept(socket, remote, parsed.preamble.sessionId, parsed.preamble.salt, rest, drop).finally(done);
+      void accept(socket, remote, parsed.preamble, rest, drop).finally(done);
     };
     socket.on("data", onData);
   };
@@ -149,14 +152,15 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
   const accept = async (
     socket: Socket | QuicStreamSocket,
     remote: string,
-    sessionId: string,
-    salt: Uint8Array,
+    preamble: Preamble,
     rest: Uint8Array,
     drop: (code: DirectErrorCode, message: string, sessionId?: string) => void,
   ) => {
+    const { sessionId, salt } = preamble;
     let raw = o.tickets.keyFor(sessionId);
     if (!raw && o.onUnknownSession) {
-      await o.onUnknownSession(sessionId, socket.remoteAddress ?? "").catch(() => {});
+      const contact = preamble.contact ?? { connectBy: 0, ticket: new Uint8Array(0) };
+      await o.onUnknownSession(sessionId, socket.remoteAddress ?? "", contact).catch(() => {});
       if (socket.destroyed) return;
       raw = o.tickets.keyFor(sessionId);
     }

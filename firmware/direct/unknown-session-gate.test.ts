@@ -1,4 +1,4 @@
-/** @module Tests for UnknownSessionGate: a made-up session id costs a node lookup only within the per-source and global budgets. */
+/** @module Tests for UnknownSessionGate: a made-up session id costs nothing without the contact ticket, and a node lookup only within the per-source and global budgets. */
 import { expect, test } from "bun:test";
 import { UnknownSessionGate } from "./unknown-session-gate.ts";
 
@@ -74,4 +74,28 @@ test("UnknownSessionGate.resolve() asks nothing when the grant arrives through t
   setTimeout(() => tickets.add("ses_x"), 50);
   await g.resolve("ses_x", "a");
   expect(fetches).toBe(0);
+});
+
+test("UnknownSessionGate.resolve() asks nothing for an unproven preamble, and strangers do not spend a proven caller's budget", async () => {
+  let fetches = 0;
+  const good = { connectBy: 1, ticket: new Uint8Array([1]) };
+  const forged = { connectBy: 1, ticket: new Uint8Array([2]) };
+  const g = new UnknownSessionGate({
+    hasTicket: () => false,
+    fetch: async () => {
+      fetches++;
+    },
+    proven: (_id, c) => c.ticket[0] === 1,
+    waitMs: 0,
+  });
+  for (let i = 0; i < 50; i++) await g.resolve(`ses_${i}`, `s${i}`, forged);
+  await g.resolve("ses_real", "alice", good);
+  expect({ fetches, unproven: g.stats.unproven, refused: g.stats.refused }).toEqual({
+    fetches: 1,
+    unproven: 50,
+    refused: 0,
+  });
+  // Without a ticket at all (an old caller) it is unproven too.
+  await g.resolve("ses_none", "x");
+  expect(g.stats.unproven).toBe(51);
 });

@@ -1,4 +1,5 @@
 /** @module The recorder's direct listener: accepts callers holding a ticket, follows each lease, hands connections to the receiver. */
+import { contactTicketValid } from "../../crypto/contact-ticket.ts";
 import { type DirectListener, type DirectLogEvent, listenDirect } from "../direct/direct-listener.ts";
 import { UnknownSessionGate } from "../direct/unknown-session-gate.ts";
 import type { DeviceAllowList } from "../permit/device-allow-list.ts";
@@ -8,6 +9,9 @@ import { followLease } from "./lease-follower.ts";
 import type { RecordingReceiver } from "./recording-receiver.ts";
 import type { SessionEnding } from "./session-ending.ts";
 import type { SessionIntake } from "./session-intake.ts";
+
+/** A contact ticket's connectBy is the node's clock: this much skew against the recorder's is tolerated. */
+const CONTACT_CLOCK_SKEW_MS = 30_000;
 
 /** Accepted and denied handshakes are logged as such; every other code as one "direct-refused" event. */
 function directEventName(e: DirectLogEvent): string {
@@ -33,15 +37,22 @@ export function startDirectListener(
   const { config, client, log } = ctx;
   const { sessions, receiver, allow, ending } = parts;
   // Issue 21 item 6: a stranger's made-up session ids must not spend this recorder's requests at the node.
+  const secret = ctx.credential.secretBytes();
   const unknownSessions = new UnknownSessionGate({
     hasTicket: (id) => sessions.tickets.keyFor(id) !== undefined,
-    fetch: () => sessions.fetch(),
+    fetch: () => {
+      log("unknown-session-lookup", {});
+      return sessions.fetch();
+    },
+    proven: (sessionId, { connectBy, ticket }) =>
+      connectBy + CONTACT_CLOCK_SKEW_MS >= Date.now() &&
+      contactTicketValid(secret, { sessionId, connectBy }, ticket),
   });
   return listenDirect({
     host: config.listen.host,
     port: config.listen.port,
     tickets: sessions.tickets,
-    onUnknownSession: (id, source) => unknownSessions.resolve(id, source),
+    onUnknownSession: (id, source, contact) => unknownSessions.resolve(id, source, contact),
     stillPermitted: (ticket) => {
       if (!revokedByDeviceList(allow, ticket.callerName)) return true;
       ending.revoke(ticket.sessionId);

@@ -63,6 +63,10 @@ export async function openDirectChannel(
       sessionId: session.id,
       password: session.password,
       calleePassword: session.calleePassword,
+      contact:
+        session.contactTicket === undefined
+          ? undefined
+          : { connectBy: session.connectBy, ticket: session.contactTicket },
       key: session.key,
       callerId: o.deviceId,
       calleeId: callee.id,

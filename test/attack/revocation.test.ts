@@ -32,6 +32,7 @@ async function dialWithHeldGrant(q: Awaited<ReturnType<typeof outstandingGrant>>
     port: q.callee.port!,
     sessionId: q.session.id,
     password: q.session.password,
+    contact: { connectBy: q.session.connectBy, ticket: q.session.contactTicket ?? "" },
     key,
     callerId: (await alice.session(q.session.id)).caller.id,
     timeoutMs: 5000,

@@ -92,7 +92,7 @@ export async function startRecorder(
 export function dialRecorder(
   rec: RecorderProc,
   caller: ControlClient,
-  s: { id: string; password: string; key: string },
+  s: { id: string; password: string; key: string; connectBy?: number; contactTicket?: string },
 ): Promise<DirectConnection> {
   return dialDirect({
     host: rec.direct.host,
@@ -101,6 +101,10 @@ export function dialRecorder(
     password: s.password,
     key: s.key,
     callerId: caller.deviceId,
+    // The node's contact ticket from the query answer, as pvrlink send passes it (issue 21 item 6).
+    ...(s.contactTicket !== undefined && s.connectBy !== undefined
+      ? { contact: { connectBy: s.connectBy, ticket: s.contactTicket } }
+      : {}),
   });
 }
 

@@ -169,6 +169,7 @@ describe("domain names, a LAN node (allowPrivateAddresses on)", () => {
       sessionId: q.session.id,
       password: q.session.password,
       calleePassword: q.session.calleePassword,
+      contact: { connectBy: q.session.connectBy, ticket: q.session.contactTicket ?? "" },
       key: q.session.key,
       callerId: stage.aliceCred.id,
     });
