@@ -74,6 +74,11 @@ describe("readSampleTable()", () => {
       want: { 35: [35 * DELTA, 18432] },
     },
     {
+      what: "stops at stsz's count when a ctts entry covers more samples than the track has",
+      edit: (_, v) => v.setUint32(CTTS + FIRST_COUNT, 1000),
+      want: { 0: [0, 1024], 1: [DELTA, DELTA + 1024], 35: [35 * DELTA, 35 * DELTA + 1024] },
+    },
+    {
       what: "keeps every sample of an stts with no entries, with no time after the first",
       edit: (_, v) => v.setUint32(STTS + ENTRY_COUNT, 0),
       want: { 1: [null, null], 35: [null, null] },
