@@ -64,6 +64,14 @@ describe("inspect --json against ffprobe", () => {
     ],
     ["an audio stream", "containers/ps-mpeg2.mpg", (s) => (s.streams[1]!.id = "0x1c1"), /^streams/],
     ["the level", "containers/mp4-h264.mp4", (s) => (s.streams[0]!.level = 30), /^level/],
+    ["an MP4 PTS", "containers/mp4-h264.mp4", (s) => (s.packets[1]!.pts! += 512), /^frame 1 pts/],
+    [
+      "an MP4 DTS before the edit list",
+      "containers/mp4-h264-faststart.mp4",
+      (s) => (s.packets[0]!.dts! += 1024),
+      /^frame 0 dts/,
+    ],
+    ["the time base", "containers/mp4-h264.mp4", (s) => (s.streams[0]!.time_base = "1/90000"), /^time base/],
   ];
   for (const [what, file, alter, message] of altered) {
     test(`compareInspectWithFfprobe() reports ${what} that differs`, () => {

@@ -55,6 +55,30 @@ describe("Mp4Indexer", () => {
     });
   }
 
+  for (const name of ["mp4-h264.mp4", "mp4-h264-faststart.mp4"]) {
+    test(`Mp4Indexer timeStamps() gives ffprobe's packet pts/dts of ${name}, edit list applied`, () => {
+      const m = new Mp4Indexer();
+      m.push(fixture(name));
+      m.finish();
+      const want = JSON.parse(readFileSync(join(dir, `${name}.streams.json`), "utf8")) as {
+        streams: { codec_type: string; time_base: string }[];
+        packets: { pts: number; dts: number }[];
+      };
+      const { timeScale, pts, dts } = m.timeStamps();
+      expect(`1/${timeScale}`).toBe(want.streams.find((s) => s.codec_type === "video")!.time_base);
+      expect(pts).toEqual(want.packets.map((p) => p.pts));
+      expect(dts).toEqual(want.packets.map((p) => p.dts));
+      expect(pts.length).toBe(m.result().pictures.length);
+    });
+  }
+
+  test("Mp4Indexer timeStamps() is empty with no clock before a moov", () => {
+    const m = new Mp4Indexer();
+    m.push(fixture("mp4-h264.mp4").subarray(0, 1000));
+    m.finish();
+    expect(m.timeStamps()).toEqual({ timeScale: null, pts: [], dts: [] });
+  });
+
   test("Mp4Indexer protects exactly the sync samples, which are the I-pictures here", () => {
     const { result } = index(fixture("mp4-h264.mp4"));
     const iPictures = result.pictures.filter((p) => p.type === "I");

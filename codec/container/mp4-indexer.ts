@@ -76,12 +76,12 @@ export class Mp4Indexer {
    * Each sample's presentation and decoding time, parallel to result().pictures, in 1/timeScale seconds on
    * the presentation timeline (the edit list applied, as ffprobe reports pkt_pts/pkt_dts).
    */
-  timeStamps(): { timeScale: number | null; pts: number[]; dts: number[] } {
+  timeStamps(): { timeScale: number | null; pts: (number | null)[]; dts: (number | null)[] } {
     const { shift, timeScale } = this.#time;
     return {
       timeScale,
-      pts: this.#samples.map((s) => s.cts + shift),
-      dts: this.#samples.map((s) => s.dts + shift),
+      pts: this.#samples.map((s) => (s.cts === null ? null : s.cts + shift)),
+      dts: this.#samples.map((s) => (s.dts === null ? null : s.dts + shift)),
     };
   }
 
@@ -211,9 +211,10 @@ export class Mp4Indexer {
   }
 }
 
-/** Rank of each sample's composition time (0 = first displayed), ties in decode order. */
+/** Rank of each sample's composition time (0 = first displayed), ties and samples without a time in decode order. */
 function compositionRanks(samples: SampleRow[]): number[] {
-  const order = samples.map((_, i) => i).sort((a, b) => samples[a]!.cts - samples[b]!.cts || a - b);
+  const key = (i: number) => samples[i]!.cts ?? Number.POSITIVE_INFINITY;
+  const order = samples.map((_, i) => i).sort((a, b) => key(a) - key(b) || a - b);
   const ranks = new Array<number>(samples.length);
   order.forEach((sampleIndex, rank) => {
     ranks[sampleIndex] = rank;

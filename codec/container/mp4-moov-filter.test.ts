@@ -26,6 +26,17 @@ function damaged(edit: (b: Uint8Array, v: DataView) => void): Uint8Array {
   return b;
 }
 
+/** Shrinks a full box to 12 bytes (version/flags only); a free box takes the rest of its place so stbl still adds up. */
+function cutBeforeEntryCount(type: string): (b: Uint8Array, v: DataView) => void {
+  return (b, v) => {
+    const at = boxAt(b, type);
+    const size = v.getUint32(at);
+    v.setUint32(at, 12);
+    v.setUint32(at + 12, size - 12);
+    b.set([0x66, 0x72, 0x65, 0x65], at + 16);
+  };
+}
+
 describe("filterMoov", () => {
   test("filterMoov() reads the video track and rebuilds tables mp4box turns into the same samples", () => {
     const r = filterMoov(moov);
@@ -78,6 +89,13 @@ describe("filterMoov", () => {
       "stts declares",
       (b, v) => v.setUint32(boxAt(b, "stts") + 12, 2 ** 31),
     ],
+    [
+      "a ctts whose entry count exceeds its bytes",
+      "ctts declares 28 entries",
+      (b, v) => v.setUint32(boxAt(b, "ctts") + 12, 28),
+    ],
+    ["a ctts cut inside its entry count", "ctts is 4 bytes, too short", cutBeforeEntryCount("ctts")],
+    ["an stts cut inside its entry count", "stts is 4 bytes, too short", cutBeforeEntryCount("stts")],
     [
       "an stco whose entry count exceeds its bytes",
       "stco declares",

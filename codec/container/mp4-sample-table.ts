@@ -6,14 +6,19 @@ export interface SampleRow {
   offset: number;
   size: number;
   sync: boolean;
-  /** Composition and decoding times in the track's timescale, before the edit list (ISO/IEC 14496-12 8.6.1). */
-  cts: number;
-  dts: number;
+  /**
+   * Composition and decoding times in the track's timescale, before the edit list (ISO/IEC 14496-12 8.6.1);
+   * null where the tables give none (an stts that covers fewer samples than stsz; a ctts that does, or of an
+   * unknown version, leaves cts equal to dts, as when there is no ctts: 8.6.1.3). A sample's place in the file
+   * does not depend on its time, so an unreadable clock never drops a picture.
+   */
+  cts: number | null;
+  dts: number | null;
 }
 
 export interface SampleTableResult {
   samples: SampleRow[];
-  /** Samples without a usable offset or size. */
+  /** Samples without a usable offset or size (a sample without a time is kept). */
   dropped: number;
   /** What mp4box reported or threw, if anything; the samples read before it are kept. */
   problem?: string;
@@ -50,14 +55,12 @@ export function readSampleTable(moov: Uint8Array): SampleTableResult {
     const trak = file.moov?.traks[0];
     if (!trak) return { samples, dropped, problem: "mp4box found no track in the checked moov" };
     for (const s of trak.samples) {
-      if (
-        Number.isSafeInteger(s.offset) &&
-        s.offset >= 0 &&
-        Number.isSafeInteger(s.size) &&
-        Number.isFinite(s.cts) &&
-        Number.isFinite(s.dts)
-      ) {
-        samples.push({ offset: s.offset, size: s.size, sync: s.is_sync, cts: s.cts, dts: s.dts });
+      if (Number.isSafeInteger(s.offset) && s.offset >= 0 && Number.isSafeInteger(s.size)) {
+        // mp4box leaves dts NaN past the stts's last entry, and cts NaN past the ctts's (or for all of them
+        // under a ctts version it does not know). Without a ctts entry ffmpeg shows the sample at its DTS.
+        const dts = Number.isSafeInteger(s.dts) ? s.dts : null;
+        const cts = dts === null ? null : Number.isSafeInteger(s.cts) ? s.cts : dts;
+        samples.push({ offset: s.offset, size: s.size, sync: s.is_sync, cts, dts });
       } else {
         dropped++;
       }

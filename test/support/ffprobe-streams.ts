@@ -28,6 +28,7 @@ const STREAM_FIELDS = [
   "display_aspect_ratio",
   "duration",
   "bit_rate",
+  "time_base",
 ] as const;
 
 export type FfprobeStream = Partial<Record<(typeof STREAM_FIELDS)[number], string | number>>;
@@ -96,6 +97,8 @@ export interface InspectJson {
   pictures: { structure: string; pos: number; pts: number | null; dts: number | null }[];
   video: Record<string, string | number | boolean | null>;
   streams: { id: number; kind: string }[];
+  /** Since version 3; an older JSON has none. */
+  timeScale?: number | null;
 }
 
 const PIX_FMTS: Record<string, string> = {
@@ -152,6 +155,9 @@ export function compareInspectWithFfprobe(got: InspectJson, want: FfprobeSummary
       theirs.join(", "),
     );
   }
+  // The unit of pts/dts: ffprobe's time_base is 1/timeScale (an ES has no clock of its own, ffprobe invents one).
+  if (got.container !== "es" && typeof v.time_base === "string")
+    check("time base", got.timeScale === undefined ? undefined : `1/${got.timeScale}`, v.time_base);
   // One packet per frame: a field picture pair is one.
   const starters: number[] = [];
   let openField = false;

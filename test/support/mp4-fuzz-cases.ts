@@ -32,6 +32,10 @@ const FOURCCS = [
   "stsc",
   "stts",
   "ctts",
+  "mdhd",
+  "mvhd",
+  "elst",
+  "edts",
   "free",
   "vide",
   "soun",
@@ -134,7 +138,7 @@ export function mp4FuzzInput(seed: number): {
 }
 
 function indexInChunks(bytes: Uint8Array, rand: (n: number) => number): RecordingIndex {
-  const indexer = new RecordingIndexer();
+  const indexer = new RecordingIndexer({ details: true });
   for (let at = 0; at < bytes.length; ) {
     const n = 1 + rand(rand(2) ? 100 : 20_000);
     indexer.push(bytes.subarray(at, at + n));
@@ -159,12 +163,30 @@ export function firstUnprotectedIByte(index: RecordingIndex, fileLength: number)
   return -1;
 }
 
+/** Inspect's per-picture times: parallel to the pictures, each null or a safe integer, with a usable clock. */
+function checkTimes(index: RecordingIndex): string | undefined {
+  const d = index.details;
+  if (!d) return "no details";
+  const n = index.pictures.length;
+  if (d.pts.length !== n || d.dts.length !== n || d.pos.length !== n)
+    return `${n} pictures but ${d.pts.length} pts, ${d.dts.length} dts, ${d.pos.length} pos`;
+  if (d.timeScale !== null && !(Number.isSafeInteger(d.timeScale) && d.timeScale > 0))
+    return `timeScale ${d.timeScale}`;
+  const bad = [...d.pts, ...d.dts].find((t) => t !== null && !Number.isSafeInteger(t));
+  if (bad !== undefined) return `time stamp ${bad}`;
+  if (d.timeScale === null && [...d.pts, ...d.dts].some((t) => t !== null))
+    return "time stamps without a clock";
+  const duration = d.video.duration;
+  if (duration !== null && !(Number.isFinite(duration) && duration >= 0)) return `duration ${duration}`;
+  return undefined;
+}
+
 /** Runs one case; undefined when every property holds, else what failed. */
 export function checkMp4Case(seed: number): string | undefined {
   const { bytes, source, rand } = mp4FuzzInput(seed);
   let stage = "index";
   try {
-    const whole = new RecordingIndexer();
+    const whole = new RecordingIndexer({ details: true });
     whole.push(bytes);
     for (const r of whole.finish()) whole.supply(r.offset, bytes.subarray(r.offset, r.offset + r.length));
     const index = whole.result();
@@ -183,6 +205,9 @@ export function checkMp4Case(seed: number): string | undefined {
         return `${source}: picture ${p.serial} has offset ${p.offset} length ${p.length}`;
       }
     }
+    stage = "time stamps";
+    const timeProblem = checkTimes(index);
+    if (timeProblem !== undefined) return `${source}: ${timeProblem}`;
     stage = "I-picture coverage";
     const uncovered = firstUnprotectedIByte(index, bytes.length);
     if (uncovered !== -1) return `${source}: I-picture byte ${uncovered} is not protected`;
