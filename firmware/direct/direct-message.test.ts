@@ -92,7 +92,9 @@ describe("encodeMessage() / decodeMessage()", () => {
     });
   }
   test("decodeMessage() names the field of a malformed held", () => {
-    expect(() => decodeMessage(enc(0x13, '{"ok":true,"bytes":3,"held":[]}'))).toThrow(/held is not a boolean/);
+    expect(() => decodeMessage(enc(0x13, '{"ok":true,"bytes":3,"held":[]}'))).toThrow(
+      /held is not a boolean/,
+    );
   });
   test("decodeMessage() returns DATA as a view, not a copy", () => {
     const p = encodeMessage({ type: "data", bytes: new Uint8Array(8) });

@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "../support/compiled-binary.ts";
 import { libraryOf, sendToBob } from "../e2e/e2e-kit.ts";
+import { ROOT } from "../support/compiled-binary.ts";
 import { summaryOf } from "../support/send-summary.ts";
 import { aliceAndBobStage } from "./alice-and-bob-stage.ts";
 
@@ -61,5 +61,19 @@ describe("received recordings", () => {
     expect(rec.secret).toBe(true);
     expect(statSync(rec.path).mode & 0o777).toBe(0o600);
     expect(readFileSync(rec.path)).toEqual(readFileSync(video));
+  });
+  test("a resend through the relay only (no direct channel, so no RECEIPT) is told by the callee's session end", async () => {
+    const file = join(cluster().root, "fallback.bin");
+    writeFileSync(file, randomBytes(30_000));
+    const first = await sendToBob(cluster(), file);
+    expect(summaryOf(first.stdout)).toMatchObject({ ok: true });
+    // A port nothing listens on: the direct dial is refused and everything goes sealed through the node.
+    const again = await sendToBob(cluster(), file, ["--direct", "127.0.0.1:1"]);
+    expect(again.code).toBe(0);
+    const summary = summaryOf(again.stdout);
+    expect(summary).toMatchObject({ ok: true, fallback: true, alreadyHeld: true });
+    expect(summary.message).toContain("nothing new was filed");
+    const held = (await libraryOf(cluster(), "bob")).filter((r) => r.sha256 === summary.sha256);
+    expect(held.map((r) => r.name)).toEqual(["fallback.bin"]);
   });
 });
