@@ -27,6 +27,7 @@ const roundTrip: WireMessage[] = [
   { type: "end" },
   { type: "receipt", ok: false, bytes: 3, code: "sha256_mismatch" },
   { type: "receipt", ok: true, bytes: 3, sha256: sha, held: true },
+  { type: "receipt", ok: true, bytes: 3, held: false },
   { type: "close", reason: "expired" },
 ];
 
@@ -61,6 +62,9 @@ describe("encodeMessage() / decodeMessage()", () => {
     ["an end with an uppercase sha256", enc(0x12, `{"sha256":"${"A".repeat(64)}"}`)],
     ["a denied code with a newline", enc(0x03, '{"code":"a\\nb"}')],
     ["a receipt whose held is not a boolean", enc(0x13, '{"ok":true,"bytes":3,"held":"yes"}')],
+    ["a receipt whose held is null", enc(0x13, '{"ok":true,"bytes":3,"held":null}')],
+    ["a receipt whose held is the number 1", enc(0x13, '{"ok":true,"bytes":3,"held":1}')],
+    ["a receipt whose held is the string true", enc(0x13, '{"ok":true,"bytes":3,"held":"true"}')],
     [
       "a request with a short ephemeral key",
       enc(0x01, `{"id":"d","password":"p","nonce":"n","eph":"${"A".repeat(42)}"}`),
@@ -75,6 +79,23 @@ describe("encodeMessage() / decodeMessage()", () => {
       expect(() => decodeMessage(bytes)).toThrow(expect.objectContaining({ code: "ERR_DIRECT_PROTOCOL" }));
     });
   }
+  // Issue 19 item 8: `held` is optional, so an old receiver's RECEIPT (no field) still reads as "filed".
+  const receipts: Array<[string, string, boolean | undefined]> = [
+    ["an old receiver's receipt without held", '{"ok":true,"bytes":3}', undefined],
+    ["a receipt with held true", '{"ok":true,"bytes":3,"held":true}', true],
+    ["a receipt with held false", '{"ok":true,"bytes":3,"held":false}', false],
+  ];
+  for (const [what, body, held] of receipts) {
+    test(`decodeMessage() reads ${what}`, () => {
+      const m = decodeMessage(enc(0x13, body));
+      expect(m.type === "receipt" ? m.held : "not a receipt").toBe(held);
+    });
+  }
+  test("decodeMessage() names the field of a malformed held", () => {
+    expect(() => decodeMessage(enc(0x13, '{"ok":true,"bytes":3,"held":[]}'))).toThrow(
+      /held is not a boolean/,
+    );
+  });
   test("decodeMessage() returns DATA as a view, not a copy", () => {
     const p = encodeMessage({ type: "data", bytes: new Uint8Array(8) });
     const m = decodeMessage(p);

@@ -269,4 +269,13 @@ describe("Library filing", () => {
     expect(readdirSync(join(lib.dir, ".incoming"))).toEqual([]);
     expect(readFileSync(first.path)).toEqual(Buffer.from(bytes));
   });
+  test("Library.fileReceived() files content received twice at once only once", async () => {
+    using lib = await openFresh();
+    const bytes = new TextEncoder().encode("two sessions deliver the same programme".repeat(50));
+    const both = await Promise.all([received(lib, bytes), received(lib, bytes, { name: "other.mpg" })]);
+    expect(lib.list()).toHaveLength(1);
+    expect(both.map((r) => r.duplicate === true).sort()).toEqual([false, true]);
+    expect(new Set(both.map((r) => r.id)).size).toBe(1);
+    expect(readdirSync(join(lib.dir, ".incoming"))).toEqual([]);
+  });
 });

@@ -123,6 +123,8 @@ const INCOMING = ".incoming";
  */
 export class Library implements Disposable {
   readonly #db: Database;
+  /** The tail of the received files being checked against the library and filed, one at a time. */
+  #filing: Promise<unknown> = Promise.resolve();
   private constructor(
     db: Database,
     readonly dir: string,
@@ -198,18 +200,25 @@ export class Library implements Disposable {
           "ERR_LIBRARY_SHA256_MISMATCH",
         );
       }
-      // Issue 19 item 8: content the library holds is not filed twice. The received copy goes, the held entry
-      // stays, and the receipt tells the sender. Secret is a property of the content: a secret resend makes the
-      // held copy secret (and owner-only) too.
-      const held = this.bySha256(scan.sha256);
-      if (held !== undefined) {
-        await rm(r.tempPath, { force: true });
-        if (r.secret && !held.secret) {
-          this.#db.query("UPDATE recordings SET secret = 1 WHERE sha256 = ?").run(scan.sha256);
-          await chmod(held.path, SECRET_MODE);
-        }
-        return { ...held, secret: held.secret || r.secret, duplicate: true };
-      }
+      // The look-up and the insert are one step: two sessions delivering the same content at once must not
+      // both find it missing and both file it.
+      const filed = this.#filing.then(() => this.#fileOnce(r, scan));
+      this.#filing = filed.catch(() => {});
+      return await filed;
+    } catch (err) {
+      await rm(r.tempPath, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Issue 19 item 8: content the library holds is not filed twice. The received copy goes, the held entry stays,
+   * and the receipt tells the sender. Secret is a property of the content: a secret resend makes the held copy
+   * secret (and owner-only) too; a plain one never loosens it.
+   */
+  async #fileOnce(r: ReceivedFile, scan: Scan): Promise<Recording> {
+    const held = this.bySha256(scan.sha256);
+    if (held === undefined) {
       return await this.#insert(r.tempPath, scan, {
         name: r.name,
         secret: r.secret,
@@ -218,10 +227,13 @@ export class Library implements Disposable {
         sender: r.sender,
         sessionId: r.sessionId ?? null,
       });
-    } catch (err) {
-      await rm(r.tempPath, { force: true });
-      throw err;
     }
+    await rm(r.tempPath, { force: true });
+    if (r.secret && !held.secret) {
+      this.#db.query("UPDATE recordings SET secret = 1 WHERE sha256 = ?").run(scan.sha256);
+      await chmod(held.path, SECRET_MODE);
+    }
+    return { ...held, secret: held.secret || r.secret, duplicate: true };
   }
 
   async #insert(

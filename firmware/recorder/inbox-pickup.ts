@@ -108,7 +108,13 @@ export class InboxPickup {
           });
         await this.#o.client.ackTransfer(id);
         this.#o.receiver.forget(session);
-        this.#o.log("pickup-filed", { id, recording: rec.id, bytes: rec.size });
+        // The sender of a stored transfer is gone: the log is where "already held" (issue 19 item 8) shows.
+        this.#o.log("pickup-filed", {
+          id,
+          recording: rec.id,
+          bytes: rec.size,
+          ...(rec.duplicate ? { alreadyHeld: true } : {}),
+        });
       } catch (err) {
         const own = (err as { code?: unknown }).code;
         const code = typeof own === "string" && !own.startsWith("ERR_") ? own : failureCode(err);
