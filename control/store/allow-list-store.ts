@@ -31,13 +31,15 @@ export interface AllowListEdit {
 }
 
 export class AllowListStore {
-  constructor(
-    private readonly db: SqlDriver,
-    private readonly maxEntries: number,
-  ) {}
+  readonly #db: SqlDriver;
+  readonly #maxEntries: number;
+  constructor(db: SqlDriver, maxEntries: number) {
+    this.#db = db;
+    this.#maxEntries = maxEntries;
+  }
 
   async policy(deviceId: string): Promise<AllowPolicy> {
-    const row = await this.db.get<{ policy: AllowPolicy }>(
+    const row = await this.#db.get<{ policy: AllowPolicy }>(
       `SELECT CASE WHEN EXISTS (SELECT 1 FROM list_policy l WHERE l.device_id = d.id) THEN 'list' ELSE d.policy END
        AS policy FROM devices d WHERE d.id = ?`,
       [deviceId],
@@ -47,7 +49,7 @@ export class AllowListStore {
 
   async list(deviceId: string): Promise<AllowListResponse> {
     const entries = (
-      await this.db.all<{ entry: string }>(
+      await this.#db.all<{ entry: string }>(
         "SELECT entry FROM allow_entries WHERE owner_id = ? ORDER BY entry",
         [deviceId],
       )
@@ -78,7 +80,7 @@ export class AllowListStore {
       ]);
     const remove = (q: SqlQueries, x: string) =>
       q.run("DELETE FROM allow_entries WHERE owner_id = ? AND entry = ?", [deviceId, x]);
-    await this.db.transaction(async (tx) => {
+    await this.#db.transaction(async (tx) => {
       if (create) {
         await tx.run("DELETE FROM allow_entries WHERE owner_id = ?", [deviceId]);
         for (const x of create) await insert(tx, x);
@@ -88,15 +90,15 @@ export class AllowListStore {
       const n = (await tx.get<{ n: number }>("SELECT count(*) AS n FROM allow_entries WHERE owner_id = ?", [
         deviceId,
       ]))!.n;
-      if (n > this.maxEntries)
-        throw badRequest("add", `the list would hold ${n} entries, above ${this.maxEntries}`);
+      if (n > this.#maxEntries)
+        throw badRequest("add", `the list would hold ${n} entries, above ${this.#maxEntries}`);
     });
     return this.list(deviceId);
   }
 
   /** Switching to "device" drops the node's copy: under that policy the node keeps no list (seed B). */
   async setPolicy(deviceId: string, policy: AllowPolicy): Promise<AllowListResponse> {
-    await this.db.transaction(async (tx) => {
+    await this.#db.transaction(async (tx) => {
       // "list" is stored as 'device' plus a list_policy row: both keep no copy of the list on the node.
       await tx.run("UPDATE devices SET policy = ? WHERE id = ?", [
         policy === "node" ? "node" : "device",
@@ -117,7 +119,7 @@ export class AllowListStore {
    */
   async permits(calleeId: string, callerName: string): Promise<boolean> {
     const key = nameKey(callerName);
-    const row = await this.db.get<{ one: number }>(
+    const row = await this.#db.get<{ one: number }>(
       `SELECT 1 AS one FROM allow_entries WHERE owner_id = ?1 AND entry = ?2
          UNION ALL
          SELECT 1 FROM allow_entries a
@@ -132,7 +134,7 @@ export class AllowListStore {
 
   async createGroup(ownerId: string, name: string, now = Date.now()): Promise<GroupResponse> {
     const key = checkGroupName(name);
-    const bound = await this.db.get<{ owner_id: string }>(
+    const bound = await this.#db.get<{ owner_id: string }>(
       "SELECT owner_id FROM group_names WHERE name_key = ?",
       [key],
     );
@@ -141,7 +143,7 @@ export class AllowListStore {
       throw new ApiError(409, "group_exists", `Cannot create group '${name}': the name is taken`);
     }
     try {
-      await this.db.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES (?, ?, ?)", [
+      await this.#db.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES (?, ?, ?)", [
         key,
         ownerId,
         now,
@@ -158,11 +160,11 @@ export class AllowListStore {
   /** Owners and members may see a group; to anyone else it does not exist. */
   async getGroup(viewerId: string, viewerName: string, name: string): Promise<GroupResponse> {
     const key = checkGroupName(name);
-    const g = await this.groupRow(key);
-    if (!g || (g.owner_id !== viewerId && !(await this.isMember(key, viewerName)))) {
+    const g = await this.#groupRow(key);
+    if (!g || (g.owner_id !== viewerId && !(await this.#isMember(key, viewerName)))) {
       throw new ApiError(404, "group_not_found", `Group '${name}' not found`);
     }
-    return { name: key, owner: g.owner_id, members: await this.members(key) };
+    return { name: key, owner: g.owner_id, members: await this.#members(key) };
   }
 
   async editMembers(
@@ -175,13 +177,13 @@ export class AllowListStore {
     // Input is checked before any lookup, so a malformed request is a 400 whatever the group's state.
     const add = e.add?.map((x, i) => checkMember(x, `add[${i}]`));
     const del = e.delete?.map((x, i) => checkMember(x, `delete[${i}]`));
-    const g = await this.groupRow(key);
-    if (!g || (g.owner_id !== ownerId && !(await this.isMember(key, ownerName)))) {
+    const g = await this.#groupRow(key);
+    if (!g || (g.owner_id !== ownerId && !(await this.#isMember(key, ownerName)))) {
       throw new ApiError(404, "group_not_found", `Group '${name}' not found`);
     }
     if (g.owner_id !== ownerId)
       throw new ApiError(403, "not_group_owner", `Only the owner edits group '${name}'`);
-    await this.db.transaction(async (tx) => {
+    await this.#db.transaction(async (tx) => {
       for (const m of add ?? [])
         await tx.run(
           "INSERT INTO group_members (group_key, member_key) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -192,48 +194,48 @@ export class AllowListStore {
       const n = (await tx.get<{ n: number }>("SELECT count(*) AS n FROM group_members WHERE group_key = ?", [
         key,
       ]))!.n;
-      if (n > this.maxEntries)
-        throw badRequest("add", `the group would hold ${n} members, above ${this.maxEntries}`);
+      if (n > this.#maxEntries)
+        throw badRequest("add", `the group would hold ${n} members, above ${this.#maxEntries}`);
     });
-    return { name: key, owner: g.owner_id, members: await this.members(key) };
+    return { name: key, owner: g.owner_id, members: await this.#members(key) };
   }
 
   async deleteGroup(ownerId: string, name: string): Promise<void> {
     const key = checkGroupName(name);
-    const g = await this.groupRow(key);
+    const g = await this.#groupRow(key);
     if (!g || g.owner_id !== ownerId) throw new ApiError(404, "group_not_found", `Group '${name}' not found`);
-    await this.db.run("DELETE FROM groups WHERE name_key = ?", [key]);
+    await this.#db.run("DELETE FROM groups WHERE name_key = ?", [key]);
   }
 
   /** Every group with its owner and members (the operator's view). */
   async allGroups(): Promise<GroupResponse[]> {
-    const groups = await this.db.all<{ name_key: string; owner_id: string }>(
+    const groups = await this.#db.all<{ name_key: string; owner_id: string }>(
       "SELECT name_key, owner_id FROM groups ORDER BY name_key",
     );
     return Promise.all(
       groups.map(async (g) => ({
         name: g.name_key,
         owner: g.owner_id,
-        members: await this.members(g.name_key),
+        members: await this.#members(g.name_key),
       })),
     );
   }
 
-  private groupRow(key: string): Promise<{ owner_id: string } | null> {
-    return this.db.get<{ owner_id: string }>("SELECT owner_id FROM groups WHERE name_key = ?", [key]);
+  #groupRow(key: string): Promise<{ owner_id: string } | null> {
+    return this.#db.get<{ owner_id: string }>("SELECT owner_id FROM groups WHERE name_key = ?", [key]);
   }
 
-  private async isMember(key: string, deviceName: string): Promise<boolean> {
-    const row = await this.db.get<{ one: number }>(
+  async #isMember(key: string, deviceName: string): Promise<boolean> {
+    const row = await this.#db.get<{ one: number }>(
       "SELECT 1 AS one FROM group_members WHERE group_key = ? AND member_key = ?",
       [key, nameKey(deviceName)],
     );
     return row !== null;
   }
 
-  private async members(key: string): Promise<string[]> {
+  async #members(key: string): Promise<string[]> {
     return (
-      await this.db.all<{ m: string }>(
+      await this.#db.all<{ m: string }>(
         "SELECT member_key AS m FROM group_members WHERE group_key = ? ORDER BY member_key",
         [key],
       )

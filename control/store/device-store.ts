@@ -58,13 +58,16 @@ export const MAX_NAME_ATTEMPTS = 3;
 /** Device records; every method is one statement or one transaction. */
 
 export class DeviceStore {
-  private readonly secretCache = new Map<string, Uint8Array>();
+  readonly #secretCache = new Map<string, Uint8Array>();
 
-  constructor(private readonly db: SqlDriver) {}
+  readonly #db: SqlDriver;
+  constructor(db: SqlDriver) {
+    this.#db = db;
+  }
 
   /** Creates a device with a fresh id and secret; 409 name_taken if the name exists in any case. */
   enroll(name: string, now = Date.now()): Promise<{ id: string; name: string; secret: string }> {
-    return this.#enrollIn(this.db, name, now);
+    return this.#enrollIn(this.#db, name, now);
   }
 
   async #enrollIn(
@@ -98,7 +101,7 @@ export class DeviceStore {
     now = Date.now(),
   ): Promise<Array<{ id: string; name: string; secret: Uint8Array }>> {
     const out: Array<{ id: string; name: string; secret: Uint8Array }> = [];
-    await this.db.transaction(async (tx) => {
+    await this.#db.transaction(async (tx) => {
       for (const name of names) {
         const id = DEVICE_ID_PREFIX + randomToken(DEVICE_ID_BYTES);
         const secret = randomBytes(SECRET_BYTES);
@@ -117,15 +120,15 @@ export class DeviceStore {
 
   /** The device secret, for MAC verification only; cached because every request and keepalive needs it. */
   async secretOf(id: string): Promise<Uint8Array | null> {
-    const hit = this.secretCache.get(id);
+    const hit = this.#secretCache.get(id);
     if (hit) return hit;
-    const row = await this.db.get<{ secret: Uint8Array }>(
+    const row = await this.#db.get<{ secret: Uint8Array }>(
       "SELECT secret FROM devices WHERE id = ? AND disabled_at IS NULL",
       [id],
     );
     if (!row) return null;
     const secret = new Uint8Array(row.secret);
-    this.secretCache.set(id, secret);
+    this.#secretCache.set(id, secret);
     return secret;
   }
 
@@ -135,39 +138,39 @@ export class DeviceStore {
    * invented ids cannot grow the cache.
    */
   cachedSecret(id: string): Uint8Array | undefined {
-    return this.secretCache.get(id);
+    return this.#secretCache.get(id);
   }
 
   byId(id: string): Promise<DeviceRow | null> {
-    return this.db.get<DeviceRow>(
+    return this.#db.get<DeviceRow>(
       `SELECT id, name, ${POLICY_COLUMN}, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices WHERE id = ?`,
       [id],
     );
   }
 
   byName(name: string): Promise<DeviceRow | null> {
-    return this.db.get<DeviceRow>(
+    return this.#db.get<DeviceRow>(
       `SELECT id, name, ${POLICY_COLUMN}, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices WHERE name_key = ?`,
       [nameKey(name)],
     );
   }
 
   list(): Promise<DeviceRow[]> {
-    return this.db.all<DeviceRow>(
+    return this.#db.all<DeviceRow>(
       `SELECT id, name, ${POLICY_COLUMN}, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices ORDER BY name_key`,
     );
   }
 
   /** Deletes a device and everything keyed by it; its sessions stay for the accounting log. */
   async remove(id: string): Promise<boolean> {
-    this.secretCache.delete(id);
-    return (await this.db.run("DELETE FROM devices WHERE id = ?", [id])).changes > 0;
+    this.#secretCache.delete(id);
+    return (await this.#db.run("DELETE FROM devices WHERE id = ?", [id])).changes > 0;
   }
 
   /** Disables (true) or re-enables (false) a device; false when there is no such device. */
   async setDisabled(id: string, disabled: boolean, now = Date.now()): Promise<boolean> {
-    this.secretCache.delete(id);
-    const r = await this.db.run("UPDATE devices SET disabled_at = ? WHERE id = ?", [
+    this.#secretCache.delete(id);
+    const r = await this.#db.run("UPDATE devices SET disabled_at = ? WHERE id = ?", [
       disabled ? now : null,
       id,
     ]);
@@ -178,7 +181,7 @@ export class DeviceStore {
   async rename(id: string, name: string): Promise<boolean> {
     checkDeviceName(name);
     try {
-      const r = await this.db.run("UPDATE devices SET name = ?, name_key = ? WHERE id = ?", [
+      const r = await this.#db.run("UPDATE devices SET name = ?, name_key = ? WHERE id = ?", [
         name,
         nameKey(name),
         id,
@@ -194,14 +197,16 @@ export class DeviceStore {
 
   /** Latest registration wins (dynamic IPs). */
   async register(id: string, address: string, port: number, now = Date.now()): Promise<void> {
-    await this.db.run(
+    await this.#db.run(
       "INSERT INTO registrations (device_id, address, port, at) VALUES (?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET address = excluded.address, port = excluded.port, at = excluded.at",
       [id, address, port, now],
     );
   }
 
   registration(id: string): Promise<Registration | null> {
-    return this.db.get<Registration>("SELECT address, port, at FROM registrations WHERE device_id = ?", [id]);
+    return this.#db.get<Registration>("SELECT address, port, at FROM registrations WHERE device_id = ?", [
+      id,
+    ]);
   }
 
   /** A one-time enrollment token; only its SHA-256 is stored, so a database leak does not leak live tokens. */
@@ -211,7 +216,7 @@ export class DeviceStore {
   ): Promise<{ token: string; expiresAt: number }> {
     const token = `enr_${randomToken(24)}`;
     const expiresAt = now + ttlSec * 1000;
-    await this.db.run("INSERT INTO enrollment_tokens (token_hash, expires_at) VALUES (?, ?)", [
+    await this.#db.run("INSERT INTO enrollment_tokens (token_hash, expires_at) VALUES (?, ?)", [
       hashToken(token),
       expiresAt,
     ]);
@@ -227,7 +232,7 @@ export class DeviceStore {
     checkDeviceName(name);
     const hash = hashToken(token);
     try {
-      return await this.db.transaction(async (tx) => {
+      return await this.#db.transaction(async (tx) => {
         // FOR UPDATE on PostgreSQL: two nodes redeeming one token at once serialise here (sqlite has one writer).
         const row = await tx.get<{ expires_at: number; used_by: string | null; name_attempts: number }>(
           `SELECT expires_at, used_by, name_attempts FROM enrollment_tokens WHERE token_hash = ?${this.#forUpdate}`,
@@ -244,7 +249,7 @@ export class DeviceStore {
       // Issue 21 item 10: each name_taken answer uses up one of the token's few tries, so one token is no
       // oracle for which names exist; the update runs after the rollback so it sticks.
       if (err instanceof ApiError && err.code === "name_taken") {
-        await this.db.run(
+        await this.#db.run(
           "UPDATE enrollment_tokens SET name_attempts = name_attempts + 1 WHERE token_hash = ?",
           [hash],
         );
@@ -254,15 +259,15 @@ export class DeviceStore {
   }
 
   async setPolicy(id: string, policy: AllowPolicy): Promise<void> {
-    await this.db.run("UPDATE devices SET policy = ? WHERE id = ?", [policy, id]);
+    await this.#db.run("UPDATE devices SET policy = ? WHERE id = ?", [policy, id]);
   }
 
   async count(): Promise<number> {
-    return (await this.db.get<{ n: number }>("SELECT count(*) AS n FROM devices"))!.n;
+    return (await this.#db.get<{ n: number }>("SELECT count(*) AS n FROM devices"))!.n;
   }
 
   /** Row locks where the backend has them; sqlite's single writer already serialises the transaction. */
   get #forUpdate(): string {
-    return this.db.kind === "postgres" ? " FOR UPDATE" : "";
+    return this.#db.kind === "postgres" ? " FOR UPDATE" : "";
   }
 }

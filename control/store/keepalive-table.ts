@@ -21,19 +21,22 @@ export interface KeepaliveLookup {
  * mapping older than its freshness window simply reads as not connected.
  */
 export class KeepaliveTable implements KeepaliveLookup {
-  private readonly live = new Map<string, KeepaliveRecord>();
-  private readonly dirty = new Set<string>();
+  readonly #live = new Map<string, KeepaliveRecord>();
+  readonly #dirty = new Set<string>();
 
-  private constructor(
-    private readonly db: SqlDriver,
-    /** A device is connected while now - at < connectedIntervals * intervalSec. */
-    private readonly connectedIntervals: number,
-    /**
-     * Write a mapping only when it changes (a UDP node of a cluster: its PostgreSQL then takes one write per
-     * NAT rebinding, not one per keepalive; liveness is the UDP node's own memory).
-     */
-    private readonly changesOnly = false,
-  ) {}
+  readonly #db: SqlDriver;
+  /** A device is connected while now - at < connectedIntervals * intervalSec. */
+  readonly #connectedIntervals: number;
+  /**
+   * Write a mapping only when it changes (a UDP node of a cluster: its PostgreSQL then takes one write per
+   * NAT rebinding, not one per keepalive; liveness is the UDP node's own memory).
+   */
+  readonly #changesOnly: boolean;
+  private constructor(db: SqlDriver, connectedIntervals: number, changesOnly = false) {
+    this.#db = db;
+    this.#connectedIntervals = connectedIntervals;
+    this.#changesOnly = changesOnly;
+  }
 
   /** An empty table that persists only changed mappings (a cluster's UDP node starts knowing no device). */
   static changesOnly(db: SqlDriver, connectedIntervals: number): KeepaliveTable {
@@ -47,47 +50,47 @@ export class KeepaliveTable implements KeepaliveLookup {
       'SELECT device_id, address, port, interval_sec AS "intervalSec", at FROM keepalives',
     );
     for (const r of rows) {
-      t.live.set(r.device_id, { address: r.address, port: r.port, intervalSec: r.intervalSec, at: r.at });
+      t.#live.set(r.device_id, { address: r.address, port: r.port, intervalSec: r.intervalSec, at: r.at });
     }
     return t;
   }
 
   record(deviceId: string, address: string, port: number, intervalSec: number, now = Date.now()): void {
-    const prev = this.live.get(deviceId);
-    this.live.set(deviceId, { address, port, intervalSec, at: now });
+    const prev = this.#live.get(deviceId);
+    this.#live.set(deviceId, { address, port, intervalSec, at: now });
     const same = prev?.address === address && prev.port === port && prev.intervalSec === intervalSec;
-    if (!(this.changesOnly && same)) this.dirty.add(deviceId);
+    if (!(this.#changesOnly && same)) this.#dirty.add(deviceId);
   }
 
   get(deviceId: string): KeepaliveRecord | null {
-    return this.live.get(deviceId) ?? null;
+    return this.#live.get(deviceId) ?? null;
   }
 
   isConnected(deviceId: string, now = Date.now()): boolean {
-    const k = this.live.get(deviceId);
-    return k !== undefined && now - k.at < this.connectedIntervals * k.intervalSec * 1000;
+    const k = this.#live.get(deviceId);
+    return k !== undefined && now - k.at < this.#connectedIntervals * k.intervalSec * 1000;
   }
 
   connectedCount(now = Date.now()): number {
     let n = 0;
-    for (const id of this.live.keys()) if (this.isConnected(id, now)) n++;
+    for (const id of this.#live.keys()) if (this.isConnected(id, now)) n++;
     return n;
   }
 
   forget(deviceId: string): void {
-    this.live.delete(deviceId);
-    this.dirty.delete(deviceId);
+    this.#live.delete(deviceId);
+    this.#dirty.delete(deviceId);
   }
 
   /** Writes the changed mappings; devices deleted meanwhile are skipped by the EXISTS check. */
   async flush(): Promise<number> {
-    if (this.dirty.size === 0) return 0;
-    const ids = [...this.dirty];
-    this.dirty.clear();
+    if (this.#dirty.size === 0) return 0;
+    const ids = [...this.#dirty];
+    this.#dirty.clear();
     try {
-      await this.db.transaction(async (tx) => {
+      await this.#db.transaction(async (tx) => {
         for (const id of ids) {
-          const k = this.live.get(id);
+          const k = this.#live.get(id);
           if (!k) continue;
           // CASTs give PostgreSQL the parameter types a bare SELECT list lacks; sqlite reads them as affinities.
           await tx.run(
@@ -98,7 +101,7 @@ export class KeepaliveTable implements KeepaliveLookup {
       });
     } catch (err) {
       // Still dirty: the next flush tries again (a full disk may have room by then).
-      for (const id of ids) if (this.live.has(id)) this.dirty.add(id);
+      for (const id of ids) if (this.#live.has(id)) this.#dirty.add(id);
       throw err;
     }
     return ids.length;

@@ -9,11 +9,16 @@ export class NonceStore {
   /** Nonces seen while the database could not write (issue 21 item 2), by "device nonce" -> seen_at. */
   readonly #memory = new Map<string, number>();
 
+  readonly #db: SqlDriver;
+  readonly #windowMs: number;
   constructor(
-    private readonly db: SqlDriver,
+    db: SqlDriver,
     /** Nonces older than this cannot be replayed anyway (the timestamp check rejects them), so they are pruned. */
-    private readonly windowMs: number,
-  ) {}
+    windowMs: number,
+  ) {
+    this.#db = db;
+    this.#windowMs = windowMs;
+  }
 
   /**
    * True the first time (device, nonce) is seen; false on a replay. When the disk is full the nonce is kept in
@@ -24,14 +29,14 @@ export class NonceStore {
     const key = `${deviceId} ${nonce}`;
     if (this.#memory.has(key)) return false;
     try {
-      const r = await this.db.run(
+      const r = await this.#db.run(
         "INSERT INTO nonces (device_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         [deviceId, nonce, now],
       );
       return r.changes === 1;
     } catch (err) {
       if (!isDiskFull(err) || this.#memory.size >= MAX_MEMORY_NONCES) throw err;
-      const seen = await this.db.get("SELECT 1 AS one FROM nonces WHERE device_id = ? AND nonce = ?", [
+      const seen = await this.#db.get("SELECT 1 AS one FROM nonces WHERE device_id = ? AND nonce = ?", [
         deviceId,
         nonce,
       ]);
@@ -43,7 +48,7 @@ export class NonceStore {
 
   /** Drops nonces outside twice the window (both clock directions). */
   async prune(now = Date.now()): Promise<number> {
-    for (const [k, at] of this.#memory) if (at < now - 2 * this.windowMs) this.#memory.delete(k);
-    return (await this.db.run("DELETE FROM nonces WHERE seen_at < ?", [now - 2 * this.windowMs])).changes;
+    for (const [k, at] of this.#memory) if (at < now - 2 * this.#windowMs) this.#memory.delete(k);
+    return (await this.#db.run("DELETE FROM nonces WHERE seen_at < ?", [now - 2 * this.#windowMs])).changes;
   }
 }

@@ -58,10 +58,12 @@ export interface SessionSummary {
 export const REVOKED = "revoked";
 
 export class SessionStore {
-  constructor(
-    private readonly db: SqlDriver,
-    private readonly lease: LeasePolicy,
-  ) {}
+  readonly #db: SqlDriver;
+  readonly #lease: LeasePolicy;
+  constructor(db: SqlDriver, lease: LeasePolicy) {
+    this.#db = db;
+    this.#lease = lease;
+  }
 
   /**
    * Issues a session: id, one-time password and a 256-bit key, all from the CSPRNG. The caller's copy is
@@ -80,11 +82,11 @@ export class SessionStore {
     // Seed A variation 9: a second, independent password the callee proves to the caller.
     const calleePassword = randomToken(PASSWORD_BYTES);
     const key = toBase64url(generateSessionKeyBytes());
-    const duration = this.lease.durationSec;
-    const connectBy = now + this.lease.connectWindowSec * 1000;
+    const duration = this.#lease.durationSec;
+    const connectBy = now + this.#lease.connectWindowSec * 1000;
     const expiresAt = now + duration * 1000;
     const deliverBy = Math.max(connectBy, now + deliverWithinSec * 1000);
-    await this.db.transaction(async (tx) => {
+    await this.#db.transaction(async (tx) => {
       await tx.run(
         "INSERT INTO sessions (id, caller_id, callee_id, mode, state, started_at, connect_by, expires_at, duration_sec) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)",
         [id, callerId, calleeId, mode, now, connectBy, expiresAt, duration],
@@ -100,7 +102,7 @@ export class SessionStore {
   /** Hands out, and deletes in the same transaction, every grant waiting for deviceId. */
   async takePending(deviceId: string, now = Date.now()): Promise<Array<SessionGrant & { callerId: string }>> {
     let scrubbed = false;
-    const grants = await this.db.transaction(async (tx) => {
+    const grants = await this.#db.transaction(async (tx) => {
       // Deleted first and returned, so two nodes answering the same device at once hand each grant out once.
       const taken = await tx.all<{
         session_id: string;
@@ -116,7 +118,7 @@ export class SessionStore {
       const live = taken.filter((t) => t.deliver_by > now);
       const rows: Array<SessionRow & { password: string; key: string; callee_password: string | null }> = [];
       for (const t of live) {
-        const r = await this.row(t.session_id, tx);
+        const r = await this.#row(t.session_id, tx);
         if (r && (r.state === "active" || r.mode === "store"))
           rows.push({ ...r, password: t.password, key: t.key, callee_password: t.callee_password });
       }
@@ -133,12 +135,12 @@ export class SessionStore {
         callerId: r.caller_id,
       }));
     });
-    if (scrubbed) await scrubDeletedSecrets(this.db);
+    if (scrubbed) await scrubDeletedSecrets(this.#db);
     return grants;
   }
 
   async get(id: string): Promise<SessionSummary | null> {
-    const r = await this.row(id);
+    const r = await this.#row(id);
     return r
       ? {
           id: r.id,
@@ -162,7 +164,7 @@ export class SessionStore {
   ): Promise<SessionSummary[]> {
     const who = involving === "callee" ? "callee_id = ?1" : "(caller_id = ?1 OR callee_id = ?1)";
     return (
-      await this.db.all<SessionRow>(
+      await this.#db.all<SessionRow>(
         `SELECT * FROM sessions WHERE ${who} AND revoked_at IS NULL
            AND (state = 'active' OR (mode = 'store' AND ended_at > ?2))`,
         [deviceId, storeSince],
@@ -175,8 +177,8 @@ export class SessionStore {
    * active, marked revoked either way, its undelivered grant deleted whatever the mode, and logged once by "node".
    */
   async revoke(id: string, now = Date.now()): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const r = await this.row(id, tx, true);
+    await this.#db.transaction(async (tx) => {
+      const r = await this.#row(id, tx, true);
       if (!r || r.revoked_at !== null) return;
       const endedAt = r.state === "active" ? now : (r.ended_at ?? now);
       await tx.run(
@@ -202,8 +204,8 @@ export class SessionStore {
 
   /** A session as one of its peers may see it; anyone else gets 404, so ids cannot be probed. */
   async statusFor(deviceId: string, id: string): Promise<SessionStatus> {
-    const r = await this.peerRow(deviceId, id);
-    return this.toStatus(r);
+    const r = await this.#peerRow(deviceId, id);
+    return this.#toStatus(r);
   }
 
   /**
@@ -215,20 +217,20 @@ export class SessionStore {
     id: string,
     now = Date.now(),
   ): Promise<{ expiresAt: number; duration: number; extensions: number }> {
-    return this.db.transaction(async (tx) => {
-      const r = await this.peerRow(deviceId, id, tx);
+    return this.#db.transaction(async (tx) => {
+      const r = await this.#peerRow(deviceId, id, tx);
       if (r.state !== "active" || r.expires_at <= now) {
         throw new ApiError(409, "extension_refused", "Cannot extend: the session has ended");
       }
-      if (r.extensions >= this.lease.maxExtensions) {
+      if (r.extensions >= this.#lease.maxExtensions) {
         throw new ApiError(
           409,
           "extension_refused",
           `Cannot extend: ${r.extensions} extensions is the maximum`,
         );
       }
-      const room = this.lease.maxTotalSec - r.duration_sec;
-      const add = Math.min(this.lease.extensionSec, room);
+      const room = this.#lease.maxTotalSec - r.duration_sec;
+      const add = Math.min(this.#lease.extensionSec, room);
       if (add <= 0) {
         throw new ApiError(
           409,
@@ -258,8 +260,8 @@ export class SessionStore {
     bytesRelay: number,
     now = Date.now(),
   ): Promise<{ endedNow: boolean; summary: SessionSummary }> {
-    const ended = await this.db.transaction(async (tx) => {
-      const r = await this.row(id, tx, true);
+    const ended = await this.#db.transaction(async (tx) => {
+      const r = await this.#row(id, tx, true);
       if (!r) throw new ApiError(404, "session_not_found", `Session ${id} not found`);
       const already = await tx.get<{ one: number }>(
         "SELECT 1 AS one FROM accounting WHERE session_id = ? AND reporter = ?",
@@ -300,14 +302,14 @@ export class SessionStore {
         summary: { id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: "ended" as const },
       };
     });
-    if (ended.endedNow && ended.summary.mode !== "store") await scrubDeletedSecrets(this.db);
+    if (ended.endedNow && ended.summary.mode !== "store") await scrubDeletedSecrets(this.#db);
     return ended;
   }
 
   /** Ends active sessions whose lease ran out (reporter "node", reason "expired") and drops undelivered grants. */
   async sweep(now = Date.now()): Promise<string[]> {
     const expired = (
-      await this.db.all<{ id: string }>(
+      await this.#db.all<{ id: string }>(
         "SELECT id FROM sessions WHERE state = 'active' AND expires_at <= ?",
         [now],
       )
@@ -322,14 +324,14 @@ export class SessionStore {
         if (!(err instanceof ApiError)) throw err;
       }
     }
-    const dropped = (await this.db.run("DELETE FROM pending_grants WHERE deliver_by <= ?", [now])).changes;
-    if (dropped > 0) await scrubDeletedSecrets(this.db);
+    const dropped = (await this.#db.run("DELETE FROM pending_grants WHERE deliver_by <= ?", [now])).changes;
+    if (dropped > 0) await scrubDeletedSecrets(this.#db);
     return ended;
   }
 
   /** Relay accounting: bytes the node carried for this session. */
   async addRelayBytes(id: string, bytes: number): Promise<void> {
-    await this.db.run("UPDATE sessions SET bytes_relay_node = bytes_relay_node + ? WHERE id = ?", [
+    await this.#db.run("UPDATE sessions SET bytes_relay_node = bytes_relay_node + ? WHERE id = ?", [
       bytes,
       id,
     ]);
@@ -337,19 +339,19 @@ export class SessionStore {
 
   async listForAdmin(state?: SessionState, limit = 500): Promise<AdminSession[]> {
     const rows = state
-      ? await this.db.all<SessionRow>(
+      ? await this.#db.all<SessionRow>(
           "SELECT * FROM sessions WHERE state = ? ORDER BY started_at DESC LIMIT ?",
           [state, limit],
         )
-      : await this.db.all<SessionRow>("SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?", [limit]);
+      : await this.#db.all<SessionRow>("SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?", [limit]);
     const out: AdminSession[] = [];
-    for (const r of rows) out.push({ ...(await this.toStatus(r)), bytesRelayNode: r.bytes_relay_node });
+    for (const r of rows) out.push({ ...(await this.#toStatus(r)), bytesRelayNode: r.bytes_relay_node });
     return out;
   }
 
   /** Adds the path that carried a reporter's direct bytes to its accounting entry (after end()). */
   async setDirectPath(id: string, reporter: string, path: DirectPath): Promise<void> {
-    await this.db.run("UPDATE accounting SET direct_path = ? WHERE session_id = ? AND reporter = ?", [
+    await this.#db.run("UPDATE accounting SET direct_path = ? WHERE session_id = ? AND reporter = ?", [
       path,
       id,
       reporter,
@@ -366,37 +368,38 @@ export class SessionStore {
     const cols =
       'session_id AS "sessionId", reporter, caller_id AS "callerId", callee_id AS "calleeId", started_at AS "startedAt", ended_at AS "endedAt", duration_ms AS "durationMs", bytes_direct AS "bytesDirect", bytes_relay AS "bytesRelay", reason, note, direct_path AS "directPath"';
     if (q.device !== undefined) {
-      return this.db.all<AccountingEntry>(
+      return this.#db.all<AccountingEntry>(
         `SELECT ${cols} FROM accounting WHERE (caller_id = ?1 OR callee_id = ?1) AND ended_at >= ?2 AND ended_at < ?3 ORDER BY ended_at, seq LIMIT ?4`,
         [q.device, from, to, limit],
       );
     }
-    return this.db.all<AccountingEntry>(
+    return this.#db.all<AccountingEntry>(
       `SELECT ${cols} FROM accounting WHERE ended_at >= ? AND ended_at < ? ORDER BY ended_at, seq LIMIT ?`,
       [from, to, limit],
     );
   }
 
   async activeCount(): Promise<number> {
-    return (await this.db.get<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE state = 'active'"))!.n;
+    return (await this.#db.get<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE state = 'active'"))!
+      .n;
   }
 
   /** forUpdate locks the row on PostgreSQL, so two nodes ending one session at once serialise on it. */
-  private row(id: string, q: SqlQueries = this.db, forUpdate = false): Promise<SessionRow | null> {
-    const lock = forUpdate && this.db.kind === "postgres" ? " FOR UPDATE" : "";
+  #row(id: string, q: SqlQueries = this.#db, forUpdate = false): Promise<SessionRow | null> {
+    const lock = forUpdate && this.#db.kind === "postgres" ? " FOR UPDATE" : "";
     return q.get<SessionRow>(`SELECT * FROM sessions WHERE id = ?${lock}`, [id]);
   }
 
-  private async peerRow(deviceId: string, id: string, q: SqlQueries = this.db): Promise<SessionRow> {
-    const r = await this.row(id, q, q !== this.db);
+  async #peerRow(deviceId: string, id: string, q: SqlQueries = this.#db): Promise<SessionRow> {
+    const r = await this.#row(id, q, q !== this.#db);
     if (!r || (r.caller_id !== deviceId && r.callee_id !== deviceId)) {
       throw new ApiError(404, "session_not_found", `Session ${id} not found`);
     }
     return r;
   }
 
-  private async toStatus(r: SessionRow): Promise<SessionStatus> {
-    const names = await this.db.all<{ id: string; name: string }>(
+  async #toStatus(r: SessionRow): Promise<SessionStatus> {
+    const names = await this.#db.all<{ id: string; name: string }>(
       "SELECT id, name FROM devices WHERE id IN (?, ?)",
       [r.caller_id, r.callee_id],
     );
