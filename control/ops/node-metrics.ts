@@ -88,6 +88,8 @@ export class NodeMetrics {
 export function routeGroup(path: string): string {
   if (path === "/v1/query") return "query";
   if (path.startsWith("/v1/transfers")) return "relay";
+  // Its own group: the lookup a stranger's preambles used to cost a recorder (issue 21 item 6) stays visible.
+  if (path === "/v1/sessions/pending") return "pending";
   if (path.startsWith("/v1/")) return "device";
   if (path.startsWith("/admin/")) return "admin";
   if (path.startsWith("/console")) return "console";

@@ -1,5 +1,7 @@
 /** @module Tests for QueryService.query(): the order of its checks and the distinct refusal for each. */
 import { beforeEach, describe, expect, test } from "bun:test";
+import { contactTicketValid } from "../../crypto/contact-ticket.ts";
+import { fromBase64url } from "../../crypto/random-token.ts";
 import { STORE_BACKENDS, storeBackend } from "../../test/support/store-backends.ts";
 import { ApiError } from "../errors/api-error.ts";
 import { AllowListStore } from "../store/allow-list-store.ts";
@@ -29,6 +31,7 @@ describe.each(STORE_BACKENDS)("QueryService on %s", (kind) => {
   let svc: QueryService;
   let caller: string;
   let callee: string;
+  let calleeSecret: string;
   let probe: boolean | null;
 
   beforeEach(async () => {
@@ -57,7 +60,7 @@ describe.each(STORE_BACKENDS)("QueryService on %s", (kind) => {
       log: () => {},
     });
     caller = (await devices.enroll("caller")).id;
-    callee = (await devices.enroll("callee")).id;
+    ({ id: callee, secret: calleeSecret } = await devices.enroll("callee"));
   });
 
   async function outcome(name = "callee", store = false): Promise<string> {
@@ -159,6 +162,27 @@ describe.each(STORE_BACKENDS)("QueryService on %s", (kind) => {
         mapped: { address: "198.51.100.10", port: 40000 },
       });
       expect(triggers.sent.map((s) => s.kind)).toEqual(["status", "contact"]);
+    });
+
+    test("the live answer carries the contact ticket the callee can check with its own secret", async () => {
+      await ready();
+      const r = await svc.query(caller, "callee", { storeIfBusy: false });
+      if (r.status !== 200) throw new Error(`expected 200, got ${r.status}`);
+      const { id, connectBy, contactTicket } = r.body.session;
+      const ticket = fromBase64url(contactTicket ?? "");
+      expect(contactTicketValid(fromBase64url(calleeSecret), { sessionId: id, connectBy }, ticket)).toBe(
+        true,
+      );
+      const other = fromBase64url((await devices.enroll("other")).secret);
+      expect(contactTicketValid(other, { sessionId: id, connectBy }, ticket)).toBe(false);
+    });
+
+    test("a store grant carries no contact ticket: nothing dials the callee with it", async () => {
+      await ready();
+      triggers.answers.set(`${callee}:status`, "busy");
+      const r = await svc.query(caller, "callee", { storeIfBusy: true });
+      expect(r.status).toBe(202);
+      expect(r.body.session.contactTicket).toBeUndefined();
     });
 
     test("groups grant permission and a change applies to the next query", async () => {

@@ -31,9 +31,14 @@ export interface DirectListenerOptions {
    * Called once for a preamble naming a session with no ticket, before it is refused: the caller may dial
    * before the callee has fetched its grant (the node's contact trigger races the QUERY answer), so the
    * callee fetches pending sessions here and the ticket is looked up again. Keep it coalesced: strangers can
-   * send any session id.
+   * send any session id. False: the preamble proved nothing (issue 21 item 6); the connection is closed without
+   * a log event, as the hook counts it and a stranger's flood must not flood the callee's log.
    */
-  onUnknownSession?: (sessionId: string, source: string, contact: PreambleContact) => Promise<void>;
+  onUnknownSession?: (
+    sessionId: string,
+    source: string,
+    contact: PreambleContact,
+  ) => Promise<boolean | undefined>;
   /**
    * Asked after the REQUEST proved the ticket's password: false denies it as "revoked" (the callee's own list
    * no longer permits the caller, issue 21 item 3). Absent: every valid ticket is admitted.
@@ -160,7 +165,10 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
     let raw = o.tickets.keyFor(sessionId);
     if (!raw && o.onUnknownSession) {
       const contact = preamble.contact ?? { connectBy: 0, ticket: new Uint8Array(0) };
-      await o.onUnknownSession(sessionId, socket.remoteAddress ?? "", contact).catch(() => {});
+      const proven = await o
+        .onUnknownSession(sessionId, socket.remoteAddress ?? "", contact)
+        .catch(() => true);
+      if (proven === false) return void socket.destroy();
       if (socket.destroyed) return;
       raw = o.tickets.keyFor(sessionId);
     }

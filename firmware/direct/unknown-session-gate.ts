@@ -47,25 +47,29 @@ export class UnknownSessionGate {
     this.#now = o.now ?? Date.now;
   }
 
-  /** Resolves once the ticket is there or the gate has done what it may; the listener then looks again. */
+  /**
+   * Resolves once the ticket is there or the gate has done what it may; the listener then looks again. False
+   * when the preamble proved nothing: the listener closes it without a log line (a flood must not flood the log).
+   */
   async resolve(
     sessionId: string,
     source: string,
     contact: { connectBy: number; ticket: Uint8Array } = { connectBy: 0, ticket: new Uint8Array(0) },
-  ): Promise<void> {
+  ): Promise<boolean> {
     if (this.#o.proven && !this.#o.proven(sessionId, contact)) {
       this.stats.unproven++;
-      return;
+      return false;
     }
     const until = this.#now() + (this.#o.waitMs ?? DEFAULT_WAIT_MS);
     while (!this.#o.hasTicket(sessionId) && this.#now() < until) await Bun.sleep(POLL_MS);
-    if (this.#o.hasTicket(sessionId)) return;
+    if (this.#o.hasTicket(sessionId)) return true;
     if (!this.#admit(source)) {
       this.stats.refused++;
-      return;
+      return true;
     }
     this.stats.fetched++;
     await this.#o.fetch();
+    return true;
   }
 
   #admit(source: string): boolean {

@@ -97,6 +97,8 @@ describe("the mutual password check (A variation 9)", () => {
       calleePassword: g.calleePassword,
       key: g.key,
       callerId: stage.aliceCred.id,
+      // As pvrlink send does: without it the recorder refuses the session if its grant has not arrived yet.
+      contact: { connectBy: g.connectBy, ticket: g.contactTicket ?? "" },
     });
     await sendDataAndExpectReceipt(conn, "mutual.bin", 4000);
   }, 20_000);
