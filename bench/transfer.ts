@@ -17,9 +17,9 @@ const GIB = 1024 * MIB;
 /** USER_HZ of /proc/PID/stat's utime and stime on Linux. */
 const CLOCK_TICKS = 100;
 
-const USAGE = `Usage: bun bench/transfer.ts [--size 256M,1G,4G] [--mode pattern,seed] [--route split,secret,fallback]
+const USAGE = `Usage: bun bench/transfer.ts [--size 256M,1G,4G] [--mode sealed,pattern,seed] [--route split,secret,fallback]
   --size   recording sizes (M or G suffix, MiB/GiB), default 256M,1G
-  --mode   protection modes of a split, default pattern
+  --mode   protection modes of a split, default sealed (the send's own default)
   --route  split (video, the default), secret (whole, sealed through the node), fallback (split with the
            direct dial refused: both parts sealed through the node)`;
 
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       size: { type: "string", default: "256M,1G" },
-      mode: { type: "string", default: "pattern" },
+      mode: { type: "string", default: "sealed" },
       route: { type: "string", default: "split" },
     },
   });
@@ -177,7 +177,8 @@ async function main(): Promise<void> {
   const routes = (values.route ?? "").split(",").map((r) => r.trim());
   for (const r of routes) if (!(r in ROUTE_FLAGS)) throw new SyntaxError(`Unknown route '${r}'\n${USAGE}`);
   for (const m of modes)
-    if (m !== "seed" && m !== "pattern") throw new SyntaxError(`Unknown mode '${m}'\n${USAGE}`);
+    if (m !== "sealed" && m !== "seed" && m !== "pattern")
+      throw new SyntaxError(`Unknown mode '${m}'\n${USAGE}`);
   await mkdir(OUT, { recursive: true });
   let binary = process.env.PVRLINK_BIN;
   if (!binary) {
@@ -191,7 +192,7 @@ async function main(): Promise<void> {
     const file = await loopedRecording(seed, size, join(OUT, `transfer-${label.toLowerCase()}.m2v`));
     for (const route of routes) {
       // Protection modes apply to a split's direct part; a secret send has none.
-      for (const mode of route === "secret" ? [modes[0] ?? "pattern"] : modes) {
+      for (const mode of route === "secret" ? [modes[0] ?? "sealed"] : modes) {
         // The raw TCP reference right before each send, so both see the machine in the same minute.
         const raw = await rawTcpCopy(file);
         const r = await sendOnce([binary], file, label, { mode, route });

@@ -94,7 +94,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
     `encrypted through the node: ${s.bytesRelayPayload} bytes, the protected part (every I-picture byte + its split header), ${formatBytes(s.bytesRelay)} sealed`,
   );
   out(
-    `direct, recorder to recorder: ${s.bytesDirect} bytes, the direct part (clear, every frame authenticated)`,
+    `direct, recorder to recorder: ${s.bytesDirect} bytes, the direct part (${s.protection === "sealed" ? "every frame sealed under a key only alice and bob hold" : "clear, every frame authenticated"})`,
   );
   const bobList = JSON.parse(
     await cluster.ok(["library", "list", "--json", "--data", bob.dataDir]),

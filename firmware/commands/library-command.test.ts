@@ -53,7 +53,7 @@ describe("pvrlink library", () => {
     const added = await pvrlink("add", fixture, "--secret", "--name", "Match of the day");
     expect(added.code).toBe(0);
     const id = added.stdout.split("\t")[0]!;
-    expect(added.stdout).toContain("\tts\tsecret\tpattern\t");
+    expect(added.stdout).toContain("\tts\tsecret\tsealed\t");
     const json = await pvrlink("list", "--json");
     expect(json.code).toBe(0);
     const list = JSON.parse(json.stdout);
@@ -63,7 +63,7 @@ describe("pvrlink library", () => {
       name: "Match of the day",
       type: "ts",
       secret: true,
-      protection: "pattern",
+      protection: "sealed",
       origin: "local",
     });
     const table = await pvrlink("list");
@@ -89,7 +89,12 @@ describe("pvrlink library", () => {
     ["an unknown action", ["play"], 2, /unknown action 'play'/],
     ["add without a file", ["add"], 2, /exactly one FILE/],
     ["--json on add", ["add", fixture, "--json"], 2, /--json does not apply/],
-    ["an unknown protection", ["add", fixture, "--protection", "strong"], 2, /expected seed or pattern/],
+    [
+      "an unknown protection",
+      ["add", fixture, "--protection", "strong"],
+      2,
+      /expected sealed, seed, pattern/,
+    ],
     ["--protection on list", ["list", "--protection", "seed"], 2, /--protection does not apply/],
     ["an unknown flag", ["list", "--colour"], 2, /Unknown option/],
     ["a missing file", ["add", join(dir, "missing.ts")], 1, /ERR_LIBRARY_NO_FILE/],

@@ -6,7 +6,7 @@ import { CONFIG_FLAGS, resolveConfig } from "../config/recorder-config.ts";
 import { Library, parseProtection, type Recording } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 
-const HELP = `Usage: pvrlink library add FILE [--secret] [--protection seed|pattern] [--name NAME]
+const HELP = `Usage: pvrlink library add FILE [--secret] [--protection sealed|seed|pattern] [--name NAME]
        pvrlink library list [--json]
        pvrlink library remove ID
        pvrlink library export ID DEST
@@ -14,16 +14,18 @@ const HELP = `Usage: pvrlink library add FILE [--secret] [--protection seed|patt
 Keeps recordings and their attributes: a copy of the file in the library directory, its size and SHA-256,
 the type detected by content (es, ps, ts, m2ts, mp4, or data) and whether it is secret. A secret recording
 is only ever sent encrypted through the control node; video is split, its I-pictures through the node.
-A video's protection says what else is done to it: seed sends its P/B pictures in clear on the direct
-channel; pattern (the default) also encrypts the start of every P/B slice, so an eavesdropper on the direct
-path decodes nothing usable ('pvrlink help security'). 'pvrlink send --protection' overrides it per send.
+A recording's protection says how its direct part travels: sealed (the default) seals every frame under a
+key only the two recorders hold; the light modes, for boxes without AES instructions, send it clear but
+authenticated: seed leaves P/B pictures readable on the path, pattern encrypts 1 in 10 blocks of every P/B
+slice, so an eavesdropper decodes nothing usable ('pvrlink help security'). 'pvrlink send --protection'
+overrides it per send.
 
 export copies a recording out of the library to DEST (a file, or a directory to put it in under its name),
 never overwriting. Received recordings keep their name: the library file is ID-NAME, and 'list' shows its path.
 
 Options:
   --secret        mark the recording secret (add)
-  --protection M  seed or pattern, for video (add; default: pattern)
+  --protection M  sealed, seed or pattern (add; default: sealed)
   --name NAME     name to show and send under (add; default: the file name)
   --json          one JSON array of recordings (list)
   --data DIR      data directory (default: $PVRLINK_DATA or ~/.local/share/pvrlink)

@@ -33,16 +33,18 @@ import { resumeStoreSend } from "../send/resume-store-send.ts";
 import { planSend, type SendPlan } from "../send/send-plan.ts";
 import { type SendEvent, type SendOptions, type SendResult, sendRecording } from "../send/send-recording.ts";
 
-const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection seed|pattern]
+const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection sealed|seed|pattern]
                    [--resume | --cancel] [--json] [--quiet] [--data DIR]
 
 Sends a recording to the recorder named NAME, routed by its attributes (seed A):
   secret      the whole recording, sealed end to end, through the control node's relay;
-  data        the whole recording directly (in clear, every frame authenticated with the session key);
-  video       split: the I-picture bytes sealed through the node, the rest directly, both at once;
-              in pattern protection (the default) the start of every P/B slice of the direct part is
-              encrypted too, so an eavesdropper on the direct path decodes nothing usable. MPEG-1/2 only:
-              H.264 and MP4 video goes in seed mode, and the summary says so ('pvrlink help security').
+  data        the whole recording directly;
+  video       split: the I-picture bytes sealed through the node, the rest directly, both at once.
+The direct channel seals every frame by default (protection "sealed", under a key only the two recorders
+hold). Two light modes for boxes without AES instructions send the direct part clear but authenticated:
+"seed" (as seed A specifies: P/B pictures readable on the path) and "pattern" (1 in 10 blocks of every P/B
+slice encrypted, so an eavesdropper decodes nothing usable; MPEG-1/2 only, H.264 falls back to seed and the
+summary says so). 'pvrlink help security' says what each reveals.
 With a size rule (--sealed-below BYTES, or sealedBelowBytes in the config; seed A variation 10) a recording
 that is not secret and smaller than BYTES goes whole, sealed, through the node (route "small"); the node's own
 size threshold still applies. The summary and --json say which rule chose the route: secret, size or type.
@@ -63,7 +65,7 @@ Options:
   --to NAME          the receiving recorder's device name (required)
   --store-if-busy    store on the node when NAME is busy or off (picked up when it is back)
   --secret           treat FILE as secret (library recordings carry their own attribute)
-  --protection M     seed or pattern for video, over the library's attribute (default: pattern)
+  --protection M     sealed, seed or pattern, over the library's attribute (default: sealed)
   --resume           finish an interrupted store-and-forward send of FILE to NAME (kept in the data dir)
   --cancel           give up an interrupted store-and-forward send of FILE to NAME (the node drops it)
   --sealed-below N   size rule: a non-secret recording under N bytes goes sealed through the node
@@ -394,12 +396,15 @@ function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {
     return `${p.name}: ${p.recordingType}, ${formatBytes(p.size)}, below the size rule: all of it sealed through the node`;
   if (p.route === "secret")
     return `${p.name}: secret ${p.recordingType}, ${formatBytes(p.size)}: all of it sealed through the node`;
-  if (p.route === "data") return `${p.name}: data, ${formatBytes(p.size)}: directly (clear, authenticated)`;
+  if (p.route === "data")
+    return `${p.name}: data, ${formatBytes(p.size)}: directly (${p.sealDirect ? "sealed" : "seed: clear, authenticated"})`;
   const s = p.split;
   const direct =
     s?.protection === "pattern"
-      ? `directly with ${formatBytes(s.pattern?.encryptedBytes ?? 0)} of its P/B slice starts encrypted (pattern)`
-      : "directly (seed: P/B pictures in clear)";
+      ? `directly with ${formatBytes(s.pattern?.encryptedBytes ?? 0)} of its P/B slices encrypted (pattern)`
+      : s?.protection === "seed"
+        ? "directly (seed: P/B pictures in clear)"
+        : "directly, sealed";
   return `${p.name}: ${p.recordingType} video, ${formatBytes(p.size)}, ${s?.iPictures ?? 0} I-pictures: ${formatBytes(s?.protectedSize ?? 0)} protected part sealed through the node, ${formatBytes(s?.directSize ?? 0)} direct part ${direct}`;
 }
 
@@ -430,7 +435,7 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
       `  route chosen by the ${r.rule} rule${r.rule === "size" ? " (under the recorder's sealedBelowBytes)" : ""}`,
       // Nothing direct (stored, secret, fallback) is said as such, not as "direct: 0 B".
       r.bytesDirect > 0
-        ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, clear, authenticated${r.directPath ? `; path ${r.directPath}` : ""})`
+        ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, ${r.protection === "sealed" ? "sealed" : "clear, authenticated"}${r.directPath ? `; path ${r.directPath}` : ""})`
         : "  direct: nothing (all of it sealed through the node)",
       `  through the node, encrypted: ${formatBytes(r.bytesRelay)} sealed (${r.bytesRelayPayload} payload bytes)`,
     );

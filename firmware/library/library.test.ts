@@ -62,7 +62,7 @@ describe("Library", () => {
       sha256: sha(bytes),
       secret: true,
       type: "ps",
-      protection: "pattern",
+      protection: "sealed",
       origin: "local",
       sender: null,
     });
@@ -76,13 +76,14 @@ describe("Library", () => {
     expect(lib.list()).toEqual([]);
     expect(await lib.remove(r.id)).toBe(false);
   });
-  test("add() takes a video's protection; parseProtection() accepts seed and pattern only", async () => {
+  test("add() takes a video's protection; parseProtection() accepts sealed, seed and pattern only", async () => {
     using lib = await openFresh();
     const r = await lib.add(join(root, "containers/ps-mpeg2.mpg"), { protection: "seed" });
     expect(lib.get(r.id)?.protection).toBe("seed");
     expect(parseProtection("Pattern")).toBe("pattern");
     expect(parseProtection("seed")).toBe("seed");
-    expect(() => parseProtection("full")).toThrow(/expected seed or pattern/);
+    expect(parseProtection(" SEALED ")).toBe("sealed");
+    expect(() => parseProtection("full")).toThrow(/expected sealed, seed, pattern/);
   });
   test("add() files a non-video file as data without protection, named after the file", async () => {
     using lib = await openFresh();

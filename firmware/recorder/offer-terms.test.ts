@@ -27,6 +27,16 @@ describe("readOfferTerms()", () => {
       { sha256: SHA, secret: false, protection: "pattern", relay: { transferId: "t2", stream: 1 } },
     ],
     [
+      "a sealed split",
+      offer("split", { sha256: SHA, protection: "sealed", relay: { transferId: "t3", stream: 1 } }),
+      { sha256: SHA, secret: false, protection: "sealed", relay: { transferId: "t3", stream: 1 } },
+    ],
+    [
+      "a sealed data OFFER",
+      offer("data", { sha256: SHA, protection: "sealed" }),
+      { sha256: SHA, secret: false, protection: "sealed" },
+    ],
+    [
       "a split without protection (seed)",
       offer("split", { sha256: SHA }),
       { sha256: SHA, secret: false, protection: "seed" },
@@ -57,6 +67,18 @@ describe("readOfferTerms()", () => {
       offer("split", { sha256: SHA, protection: "xor" }),
       "protocol_error",
       "'xor'",
+    ],
+    [
+      "a data OFFER with unknown protection",
+      offer("data", { sha256: SHA, protection: 1 }),
+      "protocol_error",
+      "Unknown protection '1'",
+    ],
+    [
+      "a data OFFER naming pattern",
+      offer("data", { sha256: SHA, protection: "pattern" }),
+      "protocol_error",
+      "'pattern' in a data OFFER",
     ],
   ])("readOfferTerms() rejects %s", (_name, o, code, message) => {
     let err: unknown;

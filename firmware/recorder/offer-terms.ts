@@ -3,14 +3,19 @@ import type { OfferMessage } from "../direct/direct-message.ts";
 import { ReceiveFailure } from "./receive-failure.ts";
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** OFFER meta.protection values (docs/protocol.md section 12). */
+const OFFER_PROTECTION = ["sealed", "seed", "pattern"] as const;
 
 export interface OfferTerms {
   sha256: string;
   secret: boolean;
   /** The relay transfer carrying the whole (kind relay) or the protected part (kind split), when named. */
   relay?: { transferId: string; stream: unknown };
-  /** A split's direct-part protection; "seed" when the sender did not say (older senders). */
-  protection: "seed" | "pattern";
+  /**
+   * How the direct part travels (kinds split and data): "sealed" frames only, or a light mode whose DATA frames
+   * are clear but authenticated; "seed" when the sender did not say (older senders).
+   */
+  protection: "sealed" | "seed" | "pattern";
 }
 
 /**
@@ -32,9 +37,12 @@ export function readOfferTerms(offer: OfferMessage): OfferTerms {
   if (offer.kind === "relay" && typeof relay?.transferId !== "string")
     throw new ReceiveFailure("protocol_error", "relay OFFER without meta.relay.transferId");
   const protection = meta.protection ?? "seed";
-  if (offer.kind === "split" && protection !== "seed" && protection !== "pattern")
+  if (!(OFFER_PROTECTION as readonly unknown[]).includes(protection))
     throw new ReceiveFailure("protocol_error", `Unknown protection '${String(protection)}' in the OFFER`);
-  const terms: OfferTerms = { sha256, secret, protection: protection === "pattern" ? "pattern" : "seed" };
+  // Pattern applies only to a split's video; a data OFFER naming it is as malformed as an unknown mode.
+  if (protection === "pattern" && offer.kind !== "split")
+    throw new ReceiveFailure("protocol_error", `Protection 'pattern' in a ${offer.kind} OFFER`);
+  const terms: OfferTerms = { sha256, secret, protection: protection as OfferTerms["protection"] };
   if (typeof relay?.transferId === "string")
     terms.relay = { transferId: relay.transferId, stream: relay.stream };
   return terms;

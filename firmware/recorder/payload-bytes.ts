@@ -5,16 +5,25 @@ import type { DirectMessage } from "../direct/direct-message.ts";
 import type { RelayManifest, RelayRecord } from "../transfer/relay-stream.ts";
 import { ReceiveFailure } from "./receive-failure.ts";
 
-/** DATA frames up to END on a direct connection after its OFFER; anything else there is a protocol error. */
+/**
+ * DATA frames up to END on a direct connection after its OFFER; anything else there is a protocol error. Under a
+ * sealed OFFER (`sealedOnly`) a clear frame is refused: the sender promised the path would see none.
+ */
 export async function* directPayload(
   messages: AsyncIterator<DirectMessage, void, undefined>,
   onBytes: (n: number) => void,
+  opts: { sealedOnly?: boolean } = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   for (;;) {
     const r = await messages.next();
     if (r.done) throw new ReceiveFailure("truncated", "Direct channel closed before END");
     const m = r.value;
     if (m.type === "data") {
+      if (m.clear === true && opts.sealedOnly === true)
+        throw new ReceiveFailure(
+          "clear_data_refused",
+          "Refused a clear DATA frame under a sealed OFFER: the sender promised every frame sealed",
+        );
       onBytes(m.bytes.byteLength);
       yield m.bytes;
     } else if (m.type === "end") return;

@@ -289,10 +289,14 @@ export class RecordingReceiver {
     const { sha256, secret, relay, protection } = readOfferTerms(offer);
     const sessionId = conn.sessionId;
     const directBytes = (track: { add(n: number): void }) =>
-      directPayload(messages, (n) => {
-        track.add(n);
-        w.bytesDirect += n;
-      });
+      directPayload(
+        messages,
+        (n) => {
+          track.add(n);
+          w.bytesDirect += n;
+        },
+        { sealedOnly: protection === "sealed" },
+      );
     if (offer.kind === "relay" && relay) {
       const stream = relay.stream === 3 ? 3 : undefined;
       const recP = this.receiveRelay(relay.transferId, sessionId, stream);

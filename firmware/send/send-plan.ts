@@ -14,7 +14,7 @@ import {
   type RecordingType,
   TYPE_PROBE_BYTES,
 } from "../library/detect-recording-type.ts";
-import { DEFAULT_PROTECTION, type ProtectionMode } from "../library/library.ts";
+import { DEFAULT_PROTECTION, isLightProtection, type ProtectionMode } from "../library/library.ts";
 
 import { chooseRoute, type RouteRule, type SendRoute } from "./route-rule.ts";
 
@@ -37,7 +37,7 @@ export interface SplitPlanParts {
   directSize: number;
   /** I-pictures the index found (what the demo prints). */
   iPictures: number;
-  /** The protection the split is sent with: pattern only when the plan below exists. */
+  /** The protection the split is sent with: pattern only when the plan below exists; sealed unless a light mode was asked for. */
   protection: ProtectionMode;
   /** Pattern mode: the P/B slice ranges of the direct body to encrypt (codec/pattern). */
   pattern?: PatternPlan;
@@ -56,6 +56,11 @@ export interface SendPlan {
   route: SendRoute;
   /** Which rule chose the route (said in `send --json` and the summary). */
   rule: RouteRule;
+  /**
+   * Whether DATA frames on the direct channel are sealed (the default) or clear but authenticated (a light
+   * protection mode asked for by the library entry or `--protection`; issue 13).
+   */
+  sealDirect: boolean;
   split?: SplitPlanParts;
 }
 
@@ -95,6 +100,8 @@ export async function planSend(
     sealedBelowBytes: known.sealedBelowBytes,
   });
   const name = known.name ?? basename(path);
+  const wanted = known.protection ?? DEFAULT_PROTECTION;
+  const sealDirect = !isLightProtection(wanted);
   if (route !== "split") {
     const h = createHash("sha256");
     let size = 0;
@@ -102,9 +109,9 @@ export async function planSend(
       h.update(chunk);
       size += chunk.byteLength;
     }
-    return { path, name, size, sha256: h.digest("hex"), recordingType: type, secret, route, rule };
+    const sha256 = h.digest("hex");
+    return { path, name, size, sha256, recordingType: type, secret, route, rule, sealDirect };
   }
-  const wanted = known.protection ?? DEFAULT_PROTECTION;
   // Pattern mode rides pass 1: the planner observes the RecordingIndexer's own start-code scan, so planning
   // costs no second demux or scan of the recording.
   const riding = wanted === "pattern" ? PatternPlanner.withIndexer(DEFAULT_PATTERN_SCHEME) : undefined;
@@ -144,6 +151,7 @@ export async function planSend(
       secret,
       route,
       rule,
+      sealDirect,
       split: {
         container: index.container,
         ranges: index.protectedRanges,
@@ -152,7 +160,7 @@ export async function planSend(
         protectedSize: headers.protected.byteLength + protectedBody,
         directSize: headers.direct.byteLength + length - protectedBody,
         iPictures: index.counts.I,
-        protection: pattern ? "pattern" : "seed",
+        protection: pattern ? "pattern" : wanted === "pattern" ? "seed" : wanted,
         ...(pattern ? { pattern } : {}),
         ...(protectionNote !== undefined ? { protectionNote } : {}),
       },

@@ -81,6 +81,7 @@ export function startResult(plan: SendPlan): SendResult {
     forcedEnd: false,
     transfers: [],
     ...(plan.split ? { iPictures: plan.split.iPictures, protection: plan.split.protection } : {}),
+    ...(plan.route === "data" ? { protection: plan.sealDirect ? "sealed" : "seed" } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /** @module What a send is asked to do (SendOptions), what it reports as it goes (SendEvent) and at the end (SendResult). */
 import type { DirectPath, SessionGrant, StoreOfferAnswer } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
+import type { ProtectionMode } from "../library/library.ts";
 import type { SendPlan } from "./send-plan.ts";
 
 export type SendEvent = { type: "log"; message: string } | { type: "progress"; done: number; total: number };
@@ -60,8 +61,11 @@ export interface SendResult {
   /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */
   bytesRelayPayload: number;
   iPictures?: number;
-  /** Video: how the direct part was protected ("pattern": P/B slice starts encrypted on the direct channel). */
-  protection?: "seed" | "pattern";
+  /**
+   * How the direct part was protected (video, and data sent directly): "sealed" (every DATA frame sealed), or a
+   * light mode: "seed" (clear, authenticated) or "pattern" (1 in 10 blocks of each P/B slice encrypted).
+   */
+  protection?: ProtectionMode;
   /** Pattern mode: bytes of the direct part encrypted, and the pattern header's length added to it. */
   patternBytes?: number;
   sha256: string;

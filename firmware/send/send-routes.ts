@@ -47,15 +47,15 @@ async function sendWholeViaRelay(ctx: SendContext): Promise<void> {
   await uploadWhole(ctx, transfer);
 }
 
-/** A recording that is neither secret nor video: the whole of it as clear, authenticated DATA frames. */
+/** A recording that is neither secret nor video: the whole of it as DATA frames, sealed unless a light mode was asked for. */
 async function sendWholeDirect(ctx: SendContext, conn: DirectConnection): Promise<void> {
   const { plan, result, options: o } = ctx;
-  await sendOffer(ctx, "data");
+  await sendOffer(ctx, "data", { protection: plan.sealDirect ? "sealed" : "seed" });
   await using input = await openInput(plan.path);
   result.bytesDirect = await conn.sendStream(
     new HeapPacer().paced(readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES })),
     (done) => o.onEvent?.({ type: "progress", done, total: plan.size }),
-    { clear: true },
+    { clear: !plan.sealDirect },
   );
   if (result.bytesDirect !== plan.size) {
     throw new SendFailure("source_changed", `${plan.path} changed while being sent`);
@@ -81,7 +81,7 @@ async function sendSplit(ctx: SendContext): Promise<void> {
   await sendOffer(ctx, "split", {
     relay: { transferId: protectedTransfer.id, stream: STREAM_OF.protected },
     directSize: split.directSize + (pattern?.addedBytes ?? 0),
-    ...(pattern ? { protection: "pattern" } : {}),
+    protection: pattern ? "pattern" : split.protection,
   });
   await splitPass(ctx, pattern);
   for (const l of ctx.live) {

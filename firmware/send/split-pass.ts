@@ -13,7 +13,7 @@ import { SendFailure } from "./send-failure.ts";
 
 /**
  * Pass 2 of a split: one read of the file; each chunk is routed, the protected pieces sealed into the relay
- * upload(s) (ctx.live) and the direct pieces sent as clear DATA on ctx.conn, so both channels are fed at once and
+ * upload(s) (ctx.live) and the direct pieces sent as DATA on ctx.conn (sealed, or clear in a light mode), so both channels are fed at once and
  * each applies its own backpressure. A relay upload that breaks (node restart) only stops receiving bytes here;
  * LiveRelay.complete() resumes it afterwards from the node's offset.
  */
@@ -22,7 +22,7 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   const signal = ctx.abort.signal;
   const split = plan.split;
   if (!split) throw new TypeError("Cannot run a split pass without a split plan");
-  const writer = conn ? new DataFrameBatcher((m) => conn.send(m), true) : undefined;
+  const writer = conn ? new DataFrameBatcher((m) => conn.send(m), !plan.sealDirect) : undefined;
   // Pattern mode: each direct piece (a view of this pass's own read buffer, which nothing reads again) is
   // encrypted in place and the pattern header goes in after the split header.
   const direct = writer && {

@@ -87,12 +87,16 @@ async function openAll(keys: Array<{ id: string; key: string }>): Promise<Buffer
   return Buffer.concat(out);
 }
 
-test("secret, seed video, pattern video, relay fallback and store-and-forward: nothing readable at the node", async () => {
+test("secret, sealed, seed and pattern video, relay fallback and store-and-forward: nothing readable at the node", async () => {
   const bob = cluster.recorder("bob");
   const secret = join(cluster.root, "secret.bin");
   const stored = join(cluster.root, "stored.bin");
   writeFileSync(secret, randomBytes(150_000));
   writeFileSync(stored, randomBytes(120_000));
+  // The default protection first: its direct channel, as the eavesdropper records it, on its own.
+  const directBefore = directWire.up.length;
+  await send(SAMPLE, []);
+  const sealedDirect = Buffer.concat(directWire.up.slice(directBefore));
   await send(secret, ["--secret"]);
   await send(SAMPLE, ["--protection", "seed"]);
   await send(SAMPLE, ["--protection", "pattern"]);
@@ -119,7 +123,7 @@ test("secret, seed video, pattern video, relay fallback and store-and-forward: n
     .filter((e) => e.path === "/v1/query" && e.response.byteLength > 0)
     .map((e) => (JSON.parse(e.response.toString()) as { session?: { id: string; key: string } }).session)
     .filter((s) => s !== undefined);
-  expect(sessions.length).toBe(5);
+  expect(sessions.length).toBe(6);
   const alice = JSON.parse(readFileSync(join(cluster.recorder("alice").dataDir, IDENTITY_KEY_FILE), "utf8"));
   const bobKey = JSON.parse(readFileSync(join(bob.dataDir, IDENTITY_KEY_FILE), "utf8")).publicKey as string;
   const ownPrivateKey = await loadIdentityPrivateKey(alice.privateKey);
@@ -171,6 +175,13 @@ test("secret, seed video, pattern video, relay fallback and store-and-forward: n
     cluster.adminToken,
   ].filter((x) => wire.includes(x));
   expect(onWire).toEqual([]);
+
+  // The sealed (default) send put its direct part on that channel, and not one window of the recording is
+  // readable there; the seed send of the same recording shows the P/B windows on the same tap.
+  const anywhere = windowsInside(video, [{ offset: 0, length: video.length }], 12, 24, Buffer.alloc(0));
+  expect(sealedDirect.byteLength).toBeGreaterThan(video.length / 2);
+  expect(anywhere.filter((w) => sealedDirect.includes(w))).toEqual([]);
+  expect(anywhere.some((w) => Buffer.concat(directWire.up).includes(w))).toBe(true);
 
   // Handed the recorders' key files, the same search finds every window: the test can see what it looks for.
   const opened = await openAll(mixed);

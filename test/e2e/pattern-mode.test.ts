@@ -57,7 +57,7 @@ function patternWindows(bytes: Uint8Array) {
   return { plan, windows };
 }
 
-describe("pattern mode (the default for MPEG-1/2 video)", () => {
+describe("pattern mode (a light mode for MPEG-1/2 video)", () => {
   const videos = [
     { kind: "MPEG-2 video ES", file: join(ROOT, "testdata/es/mpeg2-gop15.m2v") },
     { kind: "MPEG-2 Transport Stream", file: join(ROOT, "testdata/containers/ts-mpeg2.ts") },
@@ -69,12 +69,12 @@ describe("pattern mode (the default for MPEG-1/2 video)", () => {
       expect(plan.supported).toBe(true);
       expect(windows.length).toBeGreaterThanOrEqual(12);
 
-      const pattern = await sendThroughTap(v.file, []);
+      const pattern = await sendThroughTap(v.file, ["--protection", "pattern"]);
       expect(pattern.run.code).toBe(0);
       expect(pattern.summary.ok).toBe(true);
       expect(pattern.summary.protection).toBe("pattern");
       expect(pattern.summary.patternBytes).toBe(plan.encryptedBytes);
-      expect(pattern.run.stdout).toContain("P/B slice starts encrypted (pattern)");
+      expect(pattern.run.stdout).toContain("P/B slices encrypted (pattern)");
       for (const w of windows) expect(contains(pattern.wire, w)).toBe(false);
 
       const seed = await sendThroughTap(v.file, ["--protection", "seed"]);

@@ -132,22 +132,47 @@ describe("permitted sends, one per attribute kind", () => {
     await expectSpoolEmptied(summary.transfers);
   });
 
-  test("send of a data file goes wholly direct, readable on the wire (clear, authenticated frames), nothing via the node", async () => {
-    const file = join(cluster.root, "notes.bin");
-    await writeFile(file, randomBytes(300_000));
+  const dataCases = [
+    { mode: "sealed (the default)", flags: [], protection: "sealed" as const, readable: false },
+    { mode: "seed (light)", flags: ["--protection", "seed"], protection: "seed" as const, readable: true },
+  ];
+  for (const c of dataCases) {
+    test(`send of a data file in ${c.mode} mode goes wholly direct, ${c.readable ? "readable on the wire (clear, authenticated frames)" : "sealed on the wire"}, nothing via the node`, async () => {
+      const file = join(cluster.root, `notes-${c.protection}.bin`);
+      await writeFile(file, randomBytes(300_000));
+      const bytes = new Uint8Array(await readFile(file));
+      const { run, summary, wire } = await sendThroughTap(file, c.flags);
+      expect(run.code).toBe(0);
+      expect(summary.route).toBe("data");
+      expect(summary.protection).toBe(c.protection);
+      expect(summary.bytesRelay).toBe(0);
+      expect(summary.transfers).toEqual([]);
+      expect(summary.bytesDirect).toBe(bytes.length);
+      await expectFiledIdentical(file, summary.sha256);
+      const windows = windowsInside(bytes, [{ offset: 0, length: bytes.length }], 12, 24, Buffer.alloc(0));
+      for (const w of windows) expect(contains(wire, w)).toBe(c.readable);
+      // Authenticated, not just framed: the wire carries a 16-byte tag per frame on top of the bytes.
+      expect(wire.length).toBeGreaterThan(bytes.length + 16);
+      expect(await sizeOf(file)).toBe(bytes.length);
+    });
+  }
+
+  test("send of a video by default seals its direct part: no P/B byte readable on the direct socket, byte-identical", async () => {
+    const file = join(ROOT, "testdata/containers/ts-mpeg2.ts");
     const bytes = new Uint8Array(await readFile(file));
+    const { ranges } = protectedRangesOf(bytes);
     const { run, summary, wire } = await sendThroughTap(file);
     expect(run.code).toBe(0);
-    expect(summary.route).toBe("data");
-    expect(summary.bytesRelay).toBe(0);
-    expect(summary.transfers).toEqual([]);
-    expect(summary.bytesDirect).toBe(bytes.length);
+    expect(summary.route).toBe("split");
+    expect(summary.protection).toBe("sealed");
     await expectFiledIdentical(file, summary.sha256);
-    const windows = windowsInside(bytes, [{ offset: 0, length: bytes.length }], 12, 24, Buffer.alloc(0));
-    for (const w of windows) expect(contains(wire, w)).toBe(true);
-    // Authenticated, not just framed: the wire carries a 16-byte tag per frame on top of the bytes.
-    expect(wire.length).toBeGreaterThan(bytes.length + 16);
-    expect(await sizeOf(file)).toBe(bytes.length);
+    // The same P/B windows that the seed-mode test above finds on the wire.
+    const protectedBytes = Buffer.concat(ranges.map((r) => bytes.subarray(r.offset, r.offset + r.length)));
+    const windows = windowsInside(bytes, gaps(bytes.length, ranges), 12, 24, protectedBytes);
+    expect(windows.length).toBeGreaterThanOrEqual(6);
+    for (const w of windows) expect(contains(wire, w)).toBe(false);
+    const protectedBody = ranges.reduce((n, r) => n + r.length, 0);
+    expect(summary.bytesDirect).toBeGreaterThan(bytes.length - protectedBody);
   });
 
   test("send falls back to the relay for everything when the direct dial fails, and says so", async () => {
@@ -158,8 +183,6 @@ describe("permitted sends, one per attribute kind", () => {
     expect(run.code).toBe(0);
     expect(summary.fallback).toBe(true);
     expect(run.stdout).toContain("sending everything through the node, encrypted");
-    // The default pattern mode falls back with it: the direct part is sealed through the node instead.
-    expect(run.stdout).toContain("pattern mode: the direct part goes sealed through the node");
     expect(summary.bytesDirect).toBe(0);
     expect(summary.transfers.length).toBe(2);
     await expectFiledIdentical(file, summary.sha256);

@@ -266,7 +266,11 @@ describe("receiving through the daemon", () => {
     expect(readdirSync(join(rec.dataDir, "library", ".incoming"))).toEqual([]);
   }, 20_000);
 
-  const refusals: Array<[string, "relay" | "data" | "split", (c: DirectConnection) => Promise<void>]> = [
+  // The fourth field: the OFFER's secrecy and protection; a secret OFFER unless it says otherwise.
+  type OfferPromise = { secret: boolean; protection?: string };
+  const refusals: Array<
+    [string, "relay" | "data" | "split", (c: DirectConnection) => Promise<void>, OfferPromise?]
+  > = [
     [
       "a clear DATA frame under a relay (secret) OFFER",
       "relay",
@@ -279,8 +283,20 @@ describe("receiving through the daemon", () => {
     ],
     ["a data OFFER for a secret recording", "data", (c) => c.sendData(original, { clear: true })],
     ["a split OFFER for a secret recording", "split", (c) => c.sendData(parts.direct, { clear: true })],
+    [
+      "a clear DATA frame under a sealed data OFFER",
+      "data",
+      (c) => c.sendData(original, { clear: true }),
+      { secret: false, protection: "sealed" },
+    ],
+    [
+      "a clear DATA frame under a sealed split OFFER",
+      "split",
+      (c) => c.sendData(parts.direct, { clear: true }),
+      { secret: false, protection: "sealed" },
+    ],
   ];
-  for (const [what, kind, sendBytes] of refusals) {
+  for (const [what, kind, sendBytes, promise = { secret: true }] of refusals) {
     test(`the callee refuses ${what}: RECEIPT clear_data_refused, nothing filed, no temp file`, async () => {
       const s = await live();
       const name = `leak-${kind}-${Math.random().toString(36).slice(2, 8)}.mpg`;
@@ -288,8 +304,14 @@ describe("receiving through the daemon", () => {
       // legitimate sealed copy must not be filed after the refusal either.
       const manifest: RelayManifest =
         kind === "split"
-          ? { ...base, name, kind: "split-protected", size: parts.protected.byteLength, secret: true }
-          : { ...base, name, kind: "whole", size: original.byteLength, secret: true };
+          ? {
+              ...base,
+              name,
+              kind: "split-protected",
+              size: parts.protected.byteLength,
+              secret: promise.secret,
+            }
+          : { ...base, name, kind: "whole", size: original.byteLength, secret: promise.secret };
       const t = await alice.createTransfer({ session: s.id, size: relayStreamSize(manifest), kind: "relay" });
       const transferId = t.transfer.id;
       const conn = await dial(s);
@@ -301,7 +323,7 @@ describe("receiving through the daemon", () => {
         meta: {
           sha256: base.sha256,
           recordingType: "ps",
-          secret: true,
+          ...promise,
           relay: { transferId, stream: kind === "split" ? 1 : 3 },
         },
       });
