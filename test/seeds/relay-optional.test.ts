@@ -45,9 +45,10 @@ function leaks(file: string, wire: Uint8Array): boolean {
 
 describe("a node without transfer processing (A variation 14)", () => {
   test("ordinary data still goes directly, byte-identical, with nothing through the node", async () => {
-    const { run, summary, wire } = await send(plain);
+    // The light seed mode, as seed A describes ordinary data: its direct frames are not sealed, so its bytes
+    // show on the tap, which is the control for leaks().
+    const { run, summary, wire } = await send(plain, ["--protection", "seed"]);
     expect(run.code).toBe(0);
-    // The control for leaks(): an ordinary item's direct frames are not sealed, so its bytes show on the tap.
     expect(leaks(plain, wire)).toBe(true);
     expect(summary).toMatchObject({ ok: true, route: "data", bytesRelay: 0, bytesDirect: 120_000 });
     const filed = (await libraryOf(cluster, "bob")).find((r) => r.sha256 === summary.sha256);
