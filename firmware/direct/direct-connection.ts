@@ -51,6 +51,12 @@ export class DirectConnection implements AsyncDisposable {
   peerId = "";
   /** Which path carries this channel (issue 15), set by whoever opened it; accounting reports it. */
   path: DirectPath | undefined;
+  /**
+   * The forward-secret key for the relay streams an OFFER on this connection names, set by the handshake when
+   * both sides sent an ephemeral key (crypto/ephemeral-agreement.ts); otherwise the session's static relay key
+   * applies.
+   */
+  relayKey: CryptoKey | undefined;
   /** DATA payload bytes sent and received (what accounting reports as bytesDirect). */
   bytesSent = 0;
   bytesReceived = 0;

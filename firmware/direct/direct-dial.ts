@@ -132,8 +132,9 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
         salt,
         sessionId: o.sessionId,
       });
-      conn.rekey("send", fs);
-      conn.rekey("receive", fs);
+      conn.rekey("send", fs.frames);
+      conn.rekey("receive", fs.frames);
+      conn.relayKey = fs.relay;
     }
     conn.peerId = o.calleeId ?? "";
     conn.setExpiry(answer.expiresAt);

@@ -1,6 +1,10 @@
 /** @module The callee's direct-channel listener: reads the preamble, checks the REQUEST against its tickets, answers. */
 import { createServer, type Server, type Socket } from "node:net";
-import { deriveForwardSecretKey, generateEphemeralKey } from "../../crypto/ephemeral-agreement.ts";
+import {
+  deriveForwardSecretKey,
+  type ForwardSecretKeys,
+  generateEphemeralKey,
+} from "../../crypto/ephemeral-agreement.ts";
 import { randomToken } from "../../crypto/random-token.ts";
 import { deriveConnectionKey } from "./connection-key.ts";
 import { DirectConnection } from "./direct-connection.ts";
@@ -219,11 +223,11 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
       return;
     }
     const ticket = verdict.ticket;
-    let forwardSecret: { key: CryptoKey; eph: string } | undefined;
+    let forwardSecret: { keys: ForwardSecretKeys; eph: string } | undefined;
     try {
       if (first.eph !== undefined) {
         const own = await generateEphemeralKey();
-        const key = await deriveForwardSecretKey({
+        const keys = await deriveForwardSecretKey({
           own,
           peerPublicKey: first.eph,
           role: "callee",
@@ -231,9 +235,9 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
           salt,
           sessionId,
         });
-        forwardSecret = { key, eph: own.publicKey };
+        forwardSecret = { keys, eph: own.publicKey };
         // The caller's next frame follows our ACCEPTED, so the receiving side switches before it is sent.
-        conn.rekey("receive", key);
+        conn.rekey("receive", keys.frames);
       }
     } catch {
       const e = new DirectChannelError("ERR_DIRECT_PROTOCOL", "REQUEST carried an unusable ephemeral key");
@@ -253,7 +257,10 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
     } catch {
       return;
     }
-    if (forwardSecret !== undefined) conn.rekey("send", forwardSecret.key);
+    if (forwardSecret !== undefined) {
+      conn.rekey("send", forwardSecret.keys.frames);
+      conn.relayKey = forwardSecret.keys.relay;
+    }
     conn.peerId = first.id;
     conn.path = "via" in socket ? socket.via : "port-forward";
     conn.setExpiry(ticket.expiresAt);

@@ -40,6 +40,20 @@ describe("direct channel forward secrecy", () => {
     await expect(later.open(frames[1]!, false)).rejects.toMatchObject({ code: "ERR_DIRECT_AUTH" });
   });
 
+  test("both ends hold the same forward-secret relay key after the handshake", async () => {
+    await using kit = await startKit();
+    const t = kit.ticket();
+    const caller = await dialDirect(dialOptions(kit.listener.port, t));
+    const callee = await kit.nextAccepted();
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const plain = new TextEncoder().encode("I-pictures through the node");
+    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, caller.relayKey!, plain);
+    expect(
+      new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv }, callee.relayKey!, sealed)),
+    ).toEqual(plain);
+    await caller.close();
+  });
+
   test("a REQUEST without an ephemeral key still connects, under the connection key throughout", async () => {
     await using kit = await startKit();
     const t = kit.ticket();
@@ -60,6 +74,8 @@ describe("direct channel forward secrecy", () => {
     expect(accepted).toMatchObject({ type: "accepted", nonce });
     expect(accepted).not.toHaveProperty("eph");
     const callee = await kit.nextAccepted();
+    // Without the agreement there is no forward-secret relay key: the session's static one applies.
+    expect(callee.relayKey).toBeUndefined();
     await caller.send({ type: "offer", kind: "recording", size: 1, name: "old.ts" });
     expect(await callee.receive()).toMatchObject({ type: "offer", name: "old.ts" });
     await caller.close();
