@@ -21,7 +21,10 @@
  *
  *   [wan ns] node address NODE_ADDR=100.64.0.1 (on lo); rN = 100.64.N.1/24 toward router N
  *      |  veth rN <-> wan0
- *   [router N] wan0 = 100.64.N.2/24 (changeWanAddress: .3, .4, ...), lan0 = LAN .1; nftables masquerade on wan0,
+ *   [router N] wan0 = 100.64.N.2/24 (changeWanAddress: .3, .4, ...), lan0 = LAN .1; nftables masquerade on wan0
+ *      |  (`mapping`: "port-preserving" plain masquerade; "random" masquerade fully-random; "address-dependent"
+ *      |  UDP masqueraded to one port, the LAN port XOR a key taken from the destination address, so one public
+ *      |  port per destination address whatever its port: source-nat.ts says how and why),
  *      |  forward policy drop except LAN->wan, established/related, and DNAT'ed (port-forwarded) flows
  *      |  veth lan0 <-> eth0
  *   [home N] eth0 = 192.168.N.2/24 (lanSubnets "identical": every home 192.168.1.2), default via the router
@@ -45,6 +48,7 @@ import {
   sysctl,
 } from "./ns-admin.ts";
 import { exec, type RunOptions, runIn } from "./run-in.ts";
+import { type MappingBehaviour, sourceNatChains } from "./source-nat.ts";
 
 /** Where the control node lives: the wan namespace's service address. */
 export const NODE_ADDR = "100.64.0.1";
@@ -55,10 +59,12 @@ export interface NetBedOptions {
   /** Router conntrack UDP timeout (both the unreplied and the "stream" timeout), seconds. Default 3. */
   udpTimeoutSec?: number;
   /**
-   * "port-preserving" (plain masquerade: keeps the LAN source port when free, one mapping for all destinations)
-   * or "random" (masquerade fully-random: a new random port per destination, i.e. symmetric NAT).
+   * "port-preserving" (plain masquerade: keeps the LAN source port when free, one mapping for all destinations),
+   * "address-dependent" (UDP: one public port per destination address, whatever its port) or "random"
+   * (masquerade fully-random: a new random port per destination address and port, i.e. symmetric NAT).
+   * The rules and why they are built so: source-nat.ts.
    */
-  mapping?: "port-preserving" | "random";
+  mapping?: MappingBehaviour;
   /** "distinct": home N is 192.168.N.0/24; "identical": every home is 192.168.1.0/24, as real homes often are. */
   lanSubnets?: "distinct" | "identical";
   /**
@@ -68,7 +74,7 @@ export interface NetBedOptions {
    */
   unsolicited?: "answer" | "drop";
   /** Per-router overrides, index 0 = router 1: e.g. one symmetric side. */
-  routers?: ReadonlyArray<{ mapping?: "port-preserving" | "random"; unsolicited?: "answer" | "drop" }>;
+  routers?: ReadonlyArray<{ mapping?: MappingBehaviour; unsolicited?: "answer" | "drop" }>;
   /** Hosts on router 1's LAN (a bridge), default 1; host k >= 2 is `bed.lanHost(k)`, 192.168.1.(k+1). */
   lanHosts?: number;
 }
@@ -273,7 +279,6 @@ export class NetBed implements AsyncDisposable {
     const own = this.#opts.routers[n - 1] ?? {};
     const mapping = own.mapping ?? this.#opts.mapping;
     const unsolicited = own.unsolicited ?? this.#opts.unsolicited;
-    const masq = mapping === "random" ? "masquerade fully-random" : "masquerade";
     // "drop": the router's own stack never sees an unsolicited wan packet, so it neither answers nor tracks it.
     const input =
       unsolicited === "drop"
@@ -288,8 +293,7 @@ export class NetBed implements AsyncDisposable {
       h.routerNs,
       `table ip pvrnat {
   chain prerouting { type nat hook prerouting priority dstnat; policy accept; }
-  chain postrouting { type nat hook postrouting priority srcnat; policy accept; oifname "wan0" ${masq}; }
-}
+${sourceNatChains(mapping)}}
 table ip pvrfilter {
   chain forward {
     type filter hook forward priority filter; policy drop;
