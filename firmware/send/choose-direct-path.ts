@@ -7,8 +7,16 @@ import { openPunchedTransport, type PunchedPathOptions } from "../direct/punched
 /** Which path carried the direct part: the same LAN (punched to a LAN address), a port forward (TCP), a punched path. */
 export type DirectPathKind = DirectPath;
 
-/** Candidates in the order issue 15 asks for: same LAN, port forward, punched path (then the relay). */
-const RANK: Record<DirectPathKind, number> = { lan: 0, "port-forward": 1, punched: 2 };
+/**
+ * Candidates in order: TCP to the registered address (a port forward, or a router that hairpins it inside the
+ * home), then QUIC punched to the peer's LAN address, then QUIC punched across the NATs, then the relay. Issue 15
+ * listed the LAN first; TCP goes first because, where it connects at all, Bun 1.4.5's node:quic is the slower and
+ * dearer transport: on loopback a 256 MiB send ran at 130 MB/s and 5.6 CPU s/GiB per recorder over TCP against
+ * 52 MB/s and 10 s/GiB over QUIC (bench/transfer.ts, docs/benchmarks.md), and through the netns routers raw TCP
+ * moved 2-10x what the punched QUIC did (docs/nat.md). The LAN punch still wins wherever the TCP dial cannot
+ * connect (no forward, no hairpinning), which is the case it exists for.
+ */
+const RANK: Record<DirectPathKind, number> = { "port-forward": 0, lan: 1, punched: 2 };
 
 export interface ChosenPath {
   kind: DirectPathKind;
