@@ -23,7 +23,9 @@ import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
 import { cancelStoreSend } from "../send/cancel-store-send.ts";
 import {
+  loadCancellableStoreSend,
   loadPendingStoreSend,
+  PENDING_STORE_SEND_VERSION,
   type PendingStoreSend,
   removePendingStoreSend,
   savePendingStoreSend,
@@ -226,12 +228,14 @@ async function send(args: string[]): Promise<number> {
     checkPeer: (callee) => peers.verdict(callee.name, callee.publicKey),
     transferKey: (s, callee) => transferKeyFor(me, s, { publicKey: callee.publicKey, role: "callee" }),
     onEvent,
-    // The key saved is the transfer key that seals the upload (calleeTrusted replaced the node's before this).
-    onStoreTransfer: ({ session, transfer }) => {
+    // The key saved is the one that seals the upload: the store key with its HPKE enc, or (a callee without an
+    // identity key) the transfer key, which calleeTrusted put in place of the node's before this.
+    onStoreTransfer: ({ session, transfer, store }) => {
       savePendingStoreSend(config.dataDir, {
-        version: 1,
+        version: PENDING_STORE_SEND_VERSION,
         sessionId: session.id,
-        key: session.key,
+        key: store?.key ?? session.key,
+        ...(store ? { enc: toBase64url(store.enc) } : {}),
         expiresAt: session.expiresAt,
         transfer,
         sha256: plan.sha256,
@@ -281,7 +285,7 @@ async function cancel(o: {
   dataDir: string;
   json: boolean;
 }): Promise<number> {
-  const pending = loadPendingStoreSend(o.dataDir, o.plan.sha256, o.to);
+  const pending = loadCancellableStoreSend(o.dataDir, o.plan.sha256, o.to);
   if (pending === undefined)
     throw new InputError(
       `Cannot cancel sending ${o.plan.name} to ${o.to}: no interrupted store-and-forward send of it is recorded in ${o.dataDir}`,

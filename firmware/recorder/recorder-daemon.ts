@@ -178,6 +178,7 @@ export class RecorderDaemon implements AsyncDisposable {
       library,
       client,
       keyring: sessions.keyring,
+      identity,
       load,
       fetchSessions,
       log,

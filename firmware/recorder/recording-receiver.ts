@@ -6,6 +6,8 @@ import { END_DONE, END_DONE_ALREADY_HELD } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import type { DirectMessage, OfferMessage } from "../direct/direct-message.ts";
+import type { RecorderIdentity } from "../identity/identity-key-file.ts";
+import { storeKeyFor } from "../identity/store-key.ts";
 import type { Library, Recording } from "../library/library.ts";
 import type { RelayManifest } from "../transfer/relay-stream.ts";
 import { fileReceived, type SenderClaim } from "./file-received.ts";
@@ -27,6 +29,8 @@ export interface ReceiverDeps {
   library: Library;
   client: ControlClient;
   keyring: SessionKeyring;
+  /** This recorder's identity key: a stored transfer's key is encapsulated to it (HPKE, docs/protocol.md 13). */
+  identity: RecorderIdentity;
   load: RecorderLoad;
   /** Fetches pending sessions now (a data trigger may come before the contact trigger was handled). */
   fetchSessions(): Promise<void>;
@@ -138,11 +142,16 @@ export class RecordingReceiver {
     w: SessionWork,
     key: Uint8Array,
   ): Promise<Recording | undefined> {
+    const grant = this.#d.keyring.get(sessionId);
     const records = readRelayRecords({
       client: this.#d.client,
       transferId,
       sessionId,
       sessionKey: key,
+      // A stored transfer carries an HPKE enc to this recorder's identity key ahead of its records.
+      ...(grant?.mode === "store"
+        ? { storeKey: (enc: Uint8Array) => storeKeyFor(this.#d.identity, grant, enc) }
+        : {}),
       signal: w.abort.signal,
       // A live transfer waits for a restarting node as long as the session's lease lasts; a stored one (no
       // lease of its own here) for the reader's outage limit, and the next inbox run tries again.

@@ -2,6 +2,7 @@
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import {
   DecryptError,
+  parseStorePrefix,
   RELAY_STREAM_DIRECT,
   RELAY_STREAM_PROTECTED,
   RELAY_STREAM_WHOLE,
@@ -10,6 +11,7 @@ import {
   RelayStreamError,
   type RelayStreamId,
   relayKey,
+  STORE_PREFIX_BYTES,
 } from "../transfer/relay-stream.ts";
 import { RelayStreamDecoder } from "../transfer/relay-stream-decoder.ts";
 
@@ -21,6 +23,12 @@ export interface RelayReaderOptions {
   sessionKey: Uint8Array;
   /** The stream id when known (OFFER meta.relay.stream); otherwise found from record 0. */
   stream?: RelayStreamId;
+  /**
+   * A stored transfer (store-and-forward): the raw store key for the HPKE enc its prefix carries
+   * (crypto/hpke-store-key.ts). A stored stream without the prefix (its sender had no identity key for this
+   * recorder) is read under sessionKey, as a live one is. Without it, a prefix is not looked for.
+   */
+  storeKey?: (enc: Uint8Array) => Promise<Uint8Array>;
   signal?: AbortSignal;
   /** Resumes after a download that ended early (a live follow times out after 30 s without growth). */
   maxResumes?: number;
@@ -179,7 +187,10 @@ export async function* readRelayRecords(
 ): AsyncGenerator<RelayRecord, { stream: RelayStreamId; manifest: RelayManifest }> {
   const key = await relayKey(o.sessionKey);
   let decoder: RelayStreamDecoder | undefined =
-    o.stream === undefined ? undefined : new RelayStreamDecoder(key, o.sessionId, o.stream);
+    o.stream === undefined || o.storeKey !== undefined
+      ? undefined
+      : new RelayStreamDecoder(key, o.sessionId, o.stream);
+  let lookForPrefix = o.storeKey !== undefined;
   let stream = o.stream;
   let head: Uint8Array[] = [];
   let headBytes = 0;
@@ -222,6 +233,24 @@ export async function* readRelayRecords(
         if (!decoder) {
           head.push(value);
           headBytes += value.byteLength;
+          if (lookForPrefix && o.storeKey) {
+            const joined = Buffer.concat(head, headBytes);
+            const prefix = parseStorePrefix(joined);
+            if (prefix === "incomplete") continue;
+            lookForPrefix = false;
+            if (prefix !== "absent") {
+              const storeKey = await o.storeKey(prefix.enc);
+              stream = RELAY_STREAM_WHOLE;
+              decoder = new RelayStreamDecoder(await relayKey(storeKey), o.sessionId, stream, {
+                storeEnc: prefix.enc,
+              });
+              storeKey.fill(0);
+              head = [];
+              headBytes = 0;
+              for (const r of await decoder.push(joined.subarray(STORE_PREFIX_BYTES))) yield r;
+              continue;
+            }
+          }
           if (headBytes < 4) continue;
           const joined = Buffer.concat(head, headBytes);
           const len = joined.readUInt32BE(0);

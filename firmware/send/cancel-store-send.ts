@@ -1,6 +1,6 @@
 /** @module `send --cancel`: gives up an interrupted store-and-forward send, so the node drops the partial upload and frees the quota at once. */
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
-import type { PendingStoreSend } from "./pending-store-send.ts";
+import type { CancellableStoreSend } from "./pending-store-send.ts";
 
 /** Answers that mean the node holds nothing of it any more: the transfer or the session is already gone. */
 const ALREADY_GONE = new Set(["transfer_not_found", "session_not_found", "session_ended"]);
@@ -15,7 +15,7 @@ function unlessGone(err: unknown): void {
  * Idempotent: a transfer or session the node already dropped counts as cancelled. Returns the bytes the node
  * held before (from the transfer's status), for the summary.
  */
-export async function cancelStoreSend(client: ControlClient, pending: PendingStoreSend): Promise<number> {
+export async function cancelStoreSend(client: ControlClient, pending: CancellableStoreSend): Promise<number> {
   let held = 0;
   try {
     held = (await client.transfer(pending.transfer.id)).received;

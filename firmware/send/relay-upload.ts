@@ -47,6 +47,8 @@ export const STREAM_OF: Record<RelayPart, RelayStreamId> = {
 export interface RelaySeal {
   key: CryptoKey;
   sessionId: string;
+  /** A store session's HPKE enc (crypto/hpke-store-key.ts): its stream carries the store prefix. */
+  storeEnc?: Uint8Array | undefined;
 }
 
 /** One relay stream of a plan: its part, and what its manifest says beyond the plan. */
@@ -91,7 +93,7 @@ export async function* encodeFromFile(
   spec: RelayStreamSpec,
 ): AsyncGenerator<Uint8Array> {
   const { part } = spec;
-  const enc = new RelayStreamEncoder(seal.key, seal.sessionId, STREAM_OF[part]);
+  const enc = new RelayStreamEncoder(seal.key, seal.sessionId, STREAM_OF[part], { storeEnc: seal.storeEnc });
   yield await enc.manifest(manifestFor(plan, spec));
   await using input = await openInput(plan.path);
   const router =
@@ -373,7 +375,7 @@ export async function createRelayTransfer(
   spec: RelayStreamSpec,
   kind: "relay" | "store",
 ): Promise<RelayTransfer> {
-  const size = relayStreamSize(manifestFor(rc.plan, spec));
+  const size = relayStreamSize(manifestFor(rc.plan, spec), { store: rc.seal.storeEnc !== undefined });
   const { transfer } = await rc.client.createTransfer({
     session: rc.seal.sessionId,
     size,

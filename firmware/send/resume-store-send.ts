@@ -9,7 +9,7 @@ import { startResult } from "./send-recording.ts";
 import type { SendOptions, SendResult } from "./send-result.ts";
 
 /**
- * Re-encodes the same sealed stream (sealing is deterministic under the saved session key) and uploads what the
+ * Re-encodes the same sealed stream (sealing is deterministic under the saved key and enc) and uploads what the
  * node does not hold yet, completes the transfer and reports the session's end, as the first process would have.
  * A failure lands in the result, never thrown: the record stays for another try while the lease lasts.
  */
@@ -24,7 +24,8 @@ export async function resumeStoreSend(
   const log = (message: string) => o.onEvent?.({ type: "log", message });
   const spec = { part: "whole" as const, sender: o.deviceName, siblingTransferId: undefined };
   // The same file gives the same stream only if nothing about it changed: its size decides.
-  const size = relayStreamSize(manifestFor(o.plan, spec));
+  const storeEnc = pending.enc === undefined ? undefined : fromBase64url(pending.enc);
+  const size = relayStreamSize(manifestFor(o.plan, spec), { store: storeEnc !== undefined });
   if (o.plan.sha256 !== pending.sha256 || size !== pending.transfer.size) {
     result.code = "resume_mismatch";
     result.message = `the recording is not the one the interrupted send was storing (${size} sealed bytes, expected ${pending.transfer.size})`;
@@ -34,7 +35,7 @@ export async function resumeStoreSend(
   const rc: RelayUploadContext = {
     client: o.client,
     plan: o.plan,
-    seal: { key: await relayKey(fromBase64url(pending.key)), sessionId: pending.sessionId },
+    seal: { key: await relayKey(fromBase64url(pending.key)), sessionId: pending.sessionId, storeEnc },
     signal: abort.signal,
     deadline: () => pending.expiresAt,
     log,

@@ -1,4 +1,5 @@
 /** @module SendContext: what the named steps of one send share, built once when the node has granted the session. */
+import type { StoreKey } from "../../crypto/hpke-store-key.ts";
 import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import type { LeaseKeeper } from "./lease-keeper.ts";
@@ -14,6 +15,8 @@ export interface SendContext {
   readonly result: SendResult;
   readonly session: SessionGrant;
   readonly callee: { id: string; name: string };
+  /** A store session to a callee with an identity key: the HPKE enc and the store key its stream is sealed under. */
+  readonly store: StoreKey | undefined;
   /** The relay side's view of this send: the node, the plan, the session's seal, the abort signal, the lease. */
   readonly relay: RelayUploadContext;
   /** Aborted with a SendFailure when the node or the peer ends the session under the send. */

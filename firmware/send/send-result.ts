@@ -1,4 +1,5 @@
 /** @module What a send is asked to do (SendOptions), what it reports as it goes (SendEvent) and at the end (SendResult). */
+import type { StoreKey } from "../../crypto/hpke-store-key.ts";
 import type { DirectPath, SessionGrant, StoreOfferAnswer } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { ProtectionMode } from "../library/library.ts";
@@ -27,8 +28,16 @@ export interface SendOptions {
   relayOnly?: boolean;
   /** Enables the punched path: the node's UDP endpoint and this device's secret (for the session binding). */
   punch?: { node: { host: string; port: number }; secret: Uint8Array };
-  /** A store send's transfer is made: what a later `send --resume` needs (the CLI keeps it in the data dir). */
-  onStoreTransfer?: (t: { session: SessionGrant; transfer: { id: string; size: number } }) => void;
+  /**
+   * A store send's transfer is made: what a later `send --resume` needs (the CLI keeps it in the data dir): the
+   * session, the transfer, and the HPKE enc and store key the stream is sealed under (none without the callee's
+   * identity key, when the stream is sealed under the session's transfer key).
+   */
+  onStoreTransfer?: (t: {
+    session: SessionGrant;
+    transfer: { id: string; size: number };
+    store: StoreKey | undefined;
+  }) => void;
 }
 
 export interface SendResult {

@@ -34,7 +34,7 @@ export async function sendStore(ctx: SendContext, calleeIs: "busy" | "off" = "bu
   result.mode = "store";
   ctx.log(`${callee.name} is ${calleeIs}; storing the recording on the node for later pickup (encrypted)`);
   const transfer = await createTransfer(ctx, specOf(ctx, "whole"), "store");
-  ctx.options.onStoreTransfer?.({ session: ctx.session, transfer });
+  ctx.options.onStoreTransfer?.({ session: ctx.session, transfer, store: ctx.store });
   await uploadWhole(ctx, transfer);
   result.ok = true;
   result.message = `stored on the node for ${callee.name}; it will be picked up when ${calleeIs === "off" ? "its recorder is back on" : "its load allows"}`;

@@ -12,12 +12,15 @@ import {
   RECORD_END,
   RECORD_LENGTH_BYTES,
   RECORD_MANIFEST,
+  RELAY_STREAM_WHOLE,
   type RelayEnd,
   type RelayManifest,
   type RelayRecord,
   RelayStreamError,
   type RelayStreamId,
+  type RelayStreamOptions,
   relayContext,
+  storeContext,
 } from "./relay-stream.ts";
 
 function parseJson(body: Uint8Array, what: string): unknown {
@@ -51,10 +54,18 @@ export class RelayStreamDecoder {
   #manifest: RelayManifest | undefined;
   #ended = false;
 
-  constructor(key: CryptoKey, sessionId: string, stream: RelayStreamId) {
+  /**
+   * With `storeEnc`, the records of a store stream, whose prefix the caller has read (parseStorePrefix) to find
+   * the key: each record must name that enc in its context.
+   */
+  constructor(key: CryptoKey, sessionId: string, stream: RelayStreamId, o: RelayStreamOptions = {}) {
     checkStream(stream);
+    if (o.storeEnc !== undefined && stream !== RELAY_STREAM_WHOLE)
+      throw new RangeError(
+        `Cannot decode a store stream on relay stream ${stream}: a store is always whole (3)`,
+      );
     this.#key = key;
-    this.#context = relayContext(sessionId);
+    this.#context = o.storeEnc === undefined ? relayContext(sessionId) : storeContext(sessionId, o.storeEnc);
     this.#stream = stream;
   }
 

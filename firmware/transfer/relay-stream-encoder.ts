@@ -4,16 +4,21 @@ import { sealChunk, TAG_BYTES } from "../../crypto/aead.ts";
 import {
   checkManifest,
   checkStream,
+  encodeStorePrefix,
   MAX_RELAY_DATA_BYTES,
   MAX_RELAY_JSON_BYTES,
   RECORD_DATA,
   RECORD_END,
   RECORD_LENGTH_BYTES,
   RECORD_MANIFEST,
+  RELAY_STREAM_WHOLE,
   type RelayEnd,
   type RelayManifest,
   type RelayStreamId,
+  type RelayStreamOptions,
   relayContext,
+  STORE_PREFIX_BYTES,
+  storeContext,
 } from "./relay-stream.ts";
 
 const encoder = new TextEncoder();
@@ -35,6 +40,8 @@ export class RelayStreamEncoder {
   readonly #key: CryptoKey;
   readonly #context: string;
   readonly #stream: number;
+  /** A store stream's clear prefix, sent ahead of record 0. */
+  readonly #prefix: Uint8Array | undefined;
   readonly #hash: Hash = createHash("sha256");
   /** type byte || up to 1 MiB of payload: the next DATA plaintext, filled in place so sealing needs no copy. */
   readonly #buf = new Uint8Array(1 + MAX_RELAY_DATA_BYTES);
@@ -44,12 +51,22 @@ export class RelayStreamEncoder {
   #bytesOut = 0;
   #state: "start" | "data" | "ended" = "start";
 
-  constructor(key: CryptoKey, sessionId: string, stream: RelayStreamId) {
+  /** With `storeEnc`, a store stream: the prefix carrying enc goes first and every record's context names it. */
+  constructor(key: CryptoKey, sessionId: string, stream: RelayStreamId, o: RelayStreamOptions = {}) {
     checkStream(stream);
     this.#key = key;
-    this.#context = relayContext(sessionId);
     this.#stream = stream;
     this.#buf[0] = RECORD_DATA;
+    if (o.storeEnc === undefined) {
+      this.#context = relayContext(sessionId);
+      return;
+    }
+    if (stream !== RELAY_STREAM_WHOLE)
+      throw new RangeError(
+        `Cannot encode a store stream on relay stream ${stream}: a store is always whole (3)`,
+      );
+    this.#prefix = encodeStorePrefix(o.storeEnc);
+    this.#context = storeContext(sessionId, o.storeEnc);
   }
 
   /** Payload bytes encoded so far. */
@@ -84,12 +101,19 @@ export class RelayStreamEncoder {
     return [prefix, sealed];
   }
 
+  /** Record 0; in a store stream, the prefix and record 0 in one piece. */
   async manifest(m: RelayManifest): Promise<Uint8Array> {
     if (this.#state !== "start") throw new TypeError("Cannot encode a relay manifest: it must be record 0");
     checkManifest(m);
     const body = manifestBytes(m);
     this.#state = "data";
-    return this.#sealPlain(typed(RECORD_MANIFEST, body));
+    const record = await this.#sealPlain(typed(RECORD_MANIFEST, body));
+    if (this.#prefix === undefined) return record;
+    const out = new Uint8Array(this.#prefix.byteLength + record.byteLength);
+    out.set(this.#prefix);
+    out.set(record, this.#prefix.byteLength);
+    this.#bytesOut += this.#prefix.byteLength;
+    return out;
   }
 
   /**
@@ -143,14 +167,16 @@ const recordBytes = (n: number) => RECORD_LENGTH_BYTES + 1 + n + TAG_BYTES;
 
 /**
  * The exact encoded length of the relay stream RelayStreamEncoder makes for this manifest (whose size is the
- * payload length): what POST /v1/transfers must declare before the first byte is uploaded.
+ * payload length), with the store prefix when `store`: what POST /v1/transfers must declare before the first
+ * byte is uploaded.
  */
-export function relayStreamSize(m: RelayManifest): number {
+export function relayStreamSize(m: RelayManifest, o: { store?: boolean } = {}): number {
   checkManifest(m);
   const full = Math.floor(m.size / MAX_RELAY_DATA_BYTES);
   const rest = m.size % MAX_RELAY_DATA_BYTES;
   const endBody = encoder.encode(JSON.stringify({ size: m.size, sha256: "0".repeat(64) })).byteLength;
   return (
+    (o.store === true ? STORE_PREFIX_BYTES : 0) +
     recordBytes(manifestBytes(m).byteLength) +
     full * recordBytes(MAX_RELAY_DATA_BYTES) +
     (rest > 0 ? recordBytes(rest) : 0) +

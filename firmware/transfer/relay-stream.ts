@@ -1,6 +1,8 @@
 /** @module The relay stream: the sealed record sequence a sender uploads to the node's relay and a receiver downloads. */
 import { DecryptError, importSessionKey, TAG_BYTES } from "../../crypto/aead.ts";
 import { deriveKey } from "../../crypto/hmac.ts";
+import { STORE_ENC_BYTES } from "../../crypto/hpke-store-key.ts";
+import { toBase64url } from "../../crypto/random-token.ts";
 
 // The bytes of PUT /v1/transfers/:id/data, end to end sealed so the node stores and forwards only ciphertext:
 //
@@ -16,11 +18,32 @@ import { deriveKey } from "../../crypto/hmac.ts";
 // spliced from another stream fails to open; END is what tells a complete stream from a cut one. Sealing is
 // deterministic in (key, position, plaintext): a sender resuming after a node restart re-encodes from the
 // start and skips the bytes the node already holds, and the bytes it sends are exactly the ones it lost.
+//
+// A store stream (store-and-forward, docs/protocol.md section 13) is a whole-recording stream (3) with a clear,
+// versioned prefix ahead of record 0 that carries the HPKE (RFC 9180) encapsulation to the callee:
+//
+//   store stream = prefix || record 0 || record 1 || ...
+//   prefix   = "PVRS" (4 bytes) || version (u8) = 1 || enc length (u8) = 32 || enc (32 bytes)
+//   key      = importSessionKey(HKDF(store key, "pvrlink/relay/v1")); store key: crypto/hpke-store-key.ts,
+//              HPKE export (sender to the callee's identity key) mixed with the transfer key
+//   position = { context: "pvrlink/store/v1/" + session id + "/" + base64url(enc), stream: 3, index: from 0 }
+//
+// enc is bound twice: the store key is derived from it (another enc decapsulates to another secret) and every
+// record's AAD names it, so a node that swaps, strips or re-uses it gets records that do not open. A live stream
+// never has the prefix; its first byte is a record length's high byte, always 0, never "P".
 
 /** HKDF purpose of the relay key, so the relay and the direct channel never share a key or a nonce. */
 export const RELAY_KEY_PURPOSE = "relay/v1";
 /** Prefix of the AEAD context; the session id follows. */
 export const RELAY_CONTEXT_PREFIX = "pvrlink/relay/";
+/** Prefix of a store stream's AEAD context; the session id and base64url(enc) follow. */
+export const STORE_CONTEXT_PREFIX = "pvrlink/store/v1/";
+/** A store stream's first four bytes, "PVRS": a record length's high byte is always 0 (records are about 1 MiB). */
+export const STORE_MAGIC = new Uint8Array([0x50, 0x56, 0x52, 0x53]);
+/** The store prefix's layout version; another one is refused, not guessed at. */
+export const STORE_VERSION = 1;
+/** The store prefix's length: magic, version, enc length, enc. */
+export const STORE_PREFIX_BYTES = STORE_MAGIC.byteLength + 2 + STORE_ENC_BYTES;
 /** Stream ids (the AEAD stream field): which part of a recording a relay stream carries. */
 export const RELAY_STREAM_PROTECTED = 1;
 export const RELAY_STREAM_DIRECT = 2;
@@ -43,6 +66,11 @@ export type RelayStreamId =
   | typeof RELAY_STREAM_DIRECT
   | typeof RELAY_STREAM_WHOLE;
 export type RelayStreamKind = "split-protected" | "split-direct" | "whole";
+
+/** What makes a relay stream a store stream: the HPKE enc its prefix carries and its records' context names. */
+export interface RelayStreamOptions {
+  storeEnc?: Uint8Array | undefined;
+}
 
 /** Record 0 of every relay stream: what the stream carries and what the whole recording is. */
 export interface RelayManifest {
@@ -100,6 +128,47 @@ export async function relayKey(sessionKey: Uint8Array): Promise<CryptoKey> {
 /** The AEAD context of a session's relay streams. */
 export function relayContext(sessionId: string): string {
   return RELAY_CONTEXT_PREFIX + sessionId;
+}
+
+/** The AEAD context of a store stream: its session and its HPKE enc, so every record names the enc it was sealed with. */
+export function storeContext(sessionId: string, enc: Uint8Array): string {
+  return `${STORE_CONTEXT_PREFIX}${sessionId}/${toBase64url(enc)}`;
+}
+
+/** The clear prefix of a store stream for this enc. */
+export function encodeStorePrefix(enc: Uint8Array): Uint8Array {
+  if (enc.byteLength !== STORE_ENC_BYTES)
+    throw new RangeError(
+      `Cannot encode a store prefix: enc is ${enc.byteLength} bytes, not ${STORE_ENC_BYTES}`,
+    );
+  const out = new Uint8Array(STORE_PREFIX_BYTES);
+  out.set(STORE_MAGIC);
+  out[STORE_MAGIC.byteLength] = STORE_VERSION;
+  out[STORE_MAGIC.byteLength + 1] = STORE_ENC_BYTES;
+  out.set(enc, STORE_MAGIC.byteLength + 2);
+  return out;
+}
+
+/**
+ * Reads the start of a stored transfer: its enc, "absent" when it starts like a record (a stream from a sender
+ * without the callee's identity key, sealed under the transfer key), or "incomplete" when more bytes are needed.
+ * A prefix of another version or enc length is ERR_RELAY_PROTOCOL.
+ */
+export function parseStorePrefix(head: Uint8Array): { enc: Uint8Array } | "absent" | "incomplete" {
+  const magic = STORE_MAGIC.byteLength;
+  for (let i = 0; i < Math.min(magic, head.byteLength); i++) if (head[i] !== STORE_MAGIC[i]) return "absent";
+  if (head.byteLength > magic && head[magic] !== STORE_VERSION)
+    throw new RelayStreamError(
+      "ERR_RELAY_PROTOCOL",
+      `Invalid store stream: prefix version ${head[magic]}, this recorder reads ${STORE_VERSION}`,
+    );
+  if (head.byteLength > magic + 1 && head[magic + 1] !== STORE_ENC_BYTES)
+    throw new RelayStreamError(
+      "ERR_RELAY_PROTOCOL",
+      `Invalid store stream: enc length ${head[magic + 1]}, not ${STORE_ENC_BYTES}`,
+    );
+  if (head.byteLength < STORE_PREFIX_BYTES) return "incomplete";
+  return { enc: head.slice(magic + 2, STORE_PREFIX_BYTES) };
 }
 
 export function checkStream(stream: number): void {

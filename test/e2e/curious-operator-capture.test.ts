@@ -1,15 +1,22 @@
-/** @module End to end, compiled binary: over sends of each kind, the operator's full view (every byte to and from its node, decrypted with the node's TLS key; its data directory; its log) holds no key and no byte of an I-picture or a secret recording until handed the recorders' key files, and the wire (TLS, the direct channel) carries no password, key or secret. */
+/** @module End to end, compiled binary: over sends of each kind, the operator's full view (every byte to and from its node, decrypted with the node's TLS key; its data directory; its log) holds no key and no byte of an I-picture or a secret recording until handed the recorders' key files (the callee's, for a stored one: HPKE), and the wire (TLS, the direct channel) carries no password, key or secret. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { openStoreKey } from "../../crypto/hpke-store-key.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { mixSessionKey } from "../../crypto/x25519-agreement.ts";
 import { loadIdentityPrivateKey } from "../../crypto/x25519-identity.ts";
 import { hostPort } from "../../demo/child-process.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import { IDENTITY_KEY_FILE } from "../../firmware/identity/identity-key-file.ts";
-import { type RelayStreamId, relayKey } from "../../firmware/transfer/relay-stream.ts";
+import {
+  parseStorePrefix,
+  RELAY_STREAM_WHOLE,
+  type RelayStreamId,
+  relayKey,
+  STORE_PREFIX_BYTES,
+} from "../../firmware/transfer/relay-stream.ts";
 import { RelayStreamDecoder } from "../../firmware/transfer/relay-stream-decoder.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { protectedRangesOf, startCluster, Tap, windowsInside } from "./e2e-kit.ts";
@@ -63,8 +70,14 @@ async function send(file: string, flags: string[]): Promise<void> {
   expect({ flags, code: run.code }).toEqual({ flags, code: 0 });
 }
 
-/** Every relay payload the capture holds that opens under one of the keys, for any stream. */
-async function openAll(keys: Array<{ id: string; key: string }>): Promise<Buffer> {
+/** The callee's identity key pair, for a stored stream's HPKE enc. */
+type Callee = { privateKey: CryptoKey; publicKey: string };
+
+/**
+ * Every relay payload the capture holds that opens under one of the keys, for any stream. A stored stream (HPKE
+ * prefix) opens only with the callee's identity key too: without it, its records are tried under the key as is.
+ */
+async function openAll(keys: Array<{ id: string; key: string }>, callee?: Callee): Promise<Buffer> {
   const bodies = new Map<string, Buffer[]>();
   for (const e of operator.exchanges) {
     const m = /^\/v1\/transfers\/([^/]+)\/data$/.exec(e.path);
@@ -73,7 +86,12 @@ async function openAll(keys: Array<{ id: string; key: string }>): Promise<Buffer
   const out: Buffer[] = [];
   for (const parts of bodies.values()) {
     const sealed = new Uint8Array(Buffer.concat(parts));
+    const prefix = parseStorePrefix(sealed);
     for (const { id, key } of keys) {
+      if (typeof prefix !== "string") {
+        out.push(await openStored(sealed.subarray(STORE_PREFIX_BYTES), { id, key, enc: prefix.enc, callee }));
+        continue;
+      }
       for (const stream of [1, 2, 3] as RelayStreamId[]) {
         try {
           const dec = new RelayStreamDecoder(await relayKey(fromBase64url(key)), id, stream);
@@ -85,6 +103,32 @@ async function openAll(keys: Array<{ id: string; key: string }>): Promise<Buffer
     }
   }
   return Buffer.concat(out);
+}
+
+/** A stored stream's records, under the store key when the callee's key is at hand, else under `key` as is. */
+async function openStored(
+  records: Uint8Array,
+  o: { id: string; key: string; enc: Uint8Array; callee: Callee | undefined },
+): Promise<Buffer> {
+  try {
+    const key = o.callee
+      ? await openStoreKey({
+          enc: o.enc,
+          calleePrivateKey: o.callee.privateKey,
+          calleePublicKey: o.callee.publicKey,
+          transferKey: o.key,
+          sessionId: o.id,
+        })
+      : o.key;
+    const dec = new RelayStreamDecoder(await relayKey(fromBase64url(key)), o.id, RELAY_STREAM_WHOLE, {
+      storeEnc: o.enc,
+    });
+    const out: Uint8Array[] = [];
+    for (const r of await dec.push(records)) if (r.type === "data") out.push(r.bytes);
+    return Buffer.concat(out);
+  } catch {
+    return Buffer.alloc(0); // not this session's key
+  }
 }
 
 test("secret, sealed, seed and pattern video, relay fallback and store-and-forward: nothing readable at the node", async () => {
@@ -125,7 +169,8 @@ test("secret, sealed, seed and pattern video, relay fallback and store-and-forwa
     .filter((s) => s !== undefined);
   expect(sessions.length).toBe(6);
   const alice = JSON.parse(readFileSync(join(cluster.recorder("alice").dataDir, IDENTITY_KEY_FILE), "utf8"));
-  const bobKey = JSON.parse(readFileSync(join(bob.dataDir, IDENTITY_KEY_FILE), "utf8")).publicKey as string;
+  const bobFile = JSON.parse(readFileSync(join(bob.dataDir, IDENTITY_KEY_FILE), "utf8"));
+  const bobKey = bobFile.publicKey as string;
   const ownPrivateKey = await loadIdentityPrivateKey(alice.privateKey);
   const mixed = await Promise.all(
     sessions.map(async (s) => ({
@@ -183,7 +228,15 @@ test("secret, sealed, seed and pattern video, relay fallback and store-and-forwa
   expect(anywhere.filter((w) => sealedDirect.includes(w))).toEqual([]);
   expect(anywhere.some((w) => Buffer.concat(directWire.up).includes(w))).toBe(true);
 
-  // Handed the recorders' key files, the same search finds every window: the test can see what it looks for.
-  const opened = await openAll(mixed);
+  // Handed alice's key file (the sender's: what a later thief of it makes), the stored recording stays closed:
+  // its key is HPKE to bob's identity key (issue 13); everything else sent live opens.
+  const storedWindows = windows.slice(-4);
+  const senderOnly = await openAll(mixed);
+  expect(storedWindows.filter((w) => senderOnly.includes(w))).toEqual([]);
+  expect(windows.slice(0, -4).filter((w) => !senderOnly.includes(w))).toEqual([]);
+
+  // Handed bob's key file too, the same search finds every window: the test can see what it looks for.
+  const callee = { privateKey: await loadIdentityPrivateKey(bobFile.privateKey), publicKey: bobKey };
+  const opened = await openAll(mixed, callee);
   expect(windows.filter((w) => !opened.includes(w))).toEqual([]);
 }, 180_000);

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { deriveKey } from "../../crypto/hmac.ts";
+import { sealStoreKey } from "../../crypto/hpke-store-key.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { waitFor } from "../../demo/wait-for.ts";
 import type { RecorderStatus } from "../../firmware/recorder/recorder-status-file.ts";
@@ -39,22 +40,32 @@ async function sendRaw(bytes: Uint8Array): Promise<void> {
   s.close();
 }
 
-/** Uploads payload as a store transfer the way a sender does (relay stream 3, sealed under the session key). */
+/**
+ * Uploads payload as a store transfer the way a sender does: relay stream 3, sealed under the session key (alice
+ * has no identity key here, so that is the transfer key), or with `hpke` under the store key for an HPKE enc to
+ * grandma's identity key, whose prefix carries that enc or ("swapped") another one, as a node could put there.
+ */
 async function storeUpload(
   c: ControlClient,
   payload: Uint8Array,
-  damage = false,
+  o: { damage?: boolean; hpke?: "sealed" | "swapped"; name?: string } = {},
 ): Promise<{ transferId: string; sessionId: string }> {
   const q = await c.query("grandma", { storeIfBusy: true });
   if (q.status !== 202) throw new Error(`expected a store session, got ${q.status}`);
-  const enc = new RelayStreamEncoder(
-    await relayKey(fromBase64url(q.session.key)),
-    q.session.id,
-    RELAY_STREAM_WHOLE,
-  );
+  let key = q.session.key;
+  let storeEnc: Uint8Array | undefined;
+  if (o.hpke !== undefined) {
+    const to = { calleePublicKey: q.callee.publicKey!, transferKey: q.session.key, sessionId: q.session.id };
+    const sealed = await sealStoreKey(to);
+    key = sealed.key;
+    storeEnc = o.hpke === "sealed" ? sealed.enc : (await sealStoreKey(to)).enc;
+  }
+  const enc = new RelayStreamEncoder(await relayKey(fromBase64url(key)), q.session.id, RELAY_STREAM_WHOLE, {
+    storeEnc,
+  });
   const parts = [
     await enc.manifest({
-      name: "stored.bin",
+      name: o.name ?? "stored.bin",
       kind: "whole",
       size: payload.byteLength,
       originalSize: payload.byteLength,
@@ -67,7 +78,7 @@ async function storeUpload(
     ...(await enc.end()),
   ];
   const body = Buffer.concat(parts);
-  if (damage) body[body.length - 40]! ^= 0x01;
+  if (o.damage) body[body.length - 40]! ^= 0x01;
   const t = await c.createTransfer({ session: q.session.id, size: body.byteLength, kind: "store" });
   await c.uploadData(t.transfer.id, 0, new Uint8Array(body));
   await c.completeTransfer(t.transfer.id, { size: body.byteLength });
@@ -226,7 +237,7 @@ describe("recorder daemon with a real control node", () => {
       since: from,
       timeoutMs: 15_000,
     });
-    const bad = await storeUpload(alice, payload, true);
+    const bad = await storeUpload(alice, payload, { damage: true });
     const waiting = await waitFor("status shows the pickup waiting", () =>
       status().inbox.waitingForLoad ? status() : undefined,
     );
@@ -259,6 +270,29 @@ describe("recorder daemon with a real control node", () => {
     );
     expect(inbox.received.map((r) => r.name).sort()).toEqual(["notes.bin", "stored.bin"]);
   }, 40_000);
+
+  test("store-and-forward with HPKE: a stream with its enc to this recorder is filed; the same stream behind another enc is rejected", async () => {
+    const d = ["--data", rec.dataDir];
+    expect((await pvrlink(["recorder", "busy", "on", ...d])).code).toBe(0);
+    const from = rec.log.mark();
+    const payload = new Uint8Array(150_000).map((_, i) => (i * 7 + 1) & 0xff);
+    const good = await storeUpload(alice, payload, { hpke: "sealed", name: "hpke.bin" });
+    const other = payload.map((b) => b ^ 0x5a);
+    const swapped = await storeUpload(alice, other, { hpke: "swapped", name: "swapped.bin" });
+    expect((await pvrlink(["recorder", "busy", "off", ...d])).code).toBe(0);
+    await rec.log.waitForLine(new RegExp(`pickup-filed id=${good.transferId}`), {
+      since: from,
+      timeoutMs: 15_000,
+    });
+    await rec.log.waitForLine(new RegExp(`pickup-rejected id=${swapped.transferId} code=decrypt_failed`), {
+      since: from,
+      timeoutMs: 15_000,
+    });
+    const filed = readdirSync(join(rec.dataDir, "library")).filter((f) => f.startsWith("rec_"));
+    const hpke = filed.map((f) => readFileSync(join(rec.dataDir, "library", f)));
+    expect(hpke.some((b) => Buffer.from(payload).equals(b))).toBe(true);
+    expect(readdirSync(join(rec.dataDir, "library", ".incoming"))).toEqual([]);
+  }, 30_000);
 
   test("the node killed and restarted on the same ports: the daemon notices and re-registers by itself", async () => {
     expect((await pvrlink(["recorder", "busy", "off", "--data", rec.dataDir])).code).toBe(0);
