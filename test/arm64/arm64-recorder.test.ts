@@ -155,8 +155,18 @@ describe("sends between an ARM64 and an x64 recorder, both ways", () => {
       await expectFiledIdentical(to, from, ES, summary);
     }, 90_000);
 
-    test(`video in pattern mode, ${from} to ${to}: P/B slice starts encrypted too, byte-identical`, async () => {
-      const { run, summary } = await send(from, to, TS);
+    test(`video in the default sealed mode, ${from} to ${to}: every direct frame sealed, byte-identical`, async () => {
+      const { run, summary } = await send(from, to, ES);
+      expect(run.code).toBe(0);
+      expect(summary.route).toBe("split");
+      expect(summary.protection).toBe("sealed");
+      expect(summary.fallback).toBe(false);
+      expect(summary.bytesDirect).toBeGreaterThan(0);
+      await expectFiledIdentical(to, from, ES, summary);
+    }, 90_000);
+
+    test(`video in pattern mode, ${from} to ${to}: P/B slice blocks encrypted too, byte-identical`, async () => {
+      const { run, summary } = await send(from, to, TS, ["--protection", "pattern"]);
       expect(run.code).toBe(0);
       expect(summary.route).toBe("split");
       expect(summary.protection).toBe("pattern");
