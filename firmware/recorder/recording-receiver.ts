@@ -52,6 +52,8 @@ interface RelayJob {
   transferId: string;
   sessionId: string;
   stream?: 1 | 2 | 3;
+  /** The forward-secret relay key of the connection whose OFFER named the transfer. */
+  key?: CryptoKey;
 }
 
 /** The direct connection's state an OFFER is served over. */
@@ -117,9 +119,19 @@ export class RecordingReceiver {
    * once, a split part into the session's assembly. Resolves with the filed recording (undefined for a split
    * part whose sibling is still missing). Claimed once per transfer id.
    */
-  receiveRelay(transferId: string, sessionId: string, stream?: 1 | 2 | 3): Promise<Recording | undefined> {
+  receiveRelay(
+    transferId: string,
+    sessionId: string,
+    named: { stream?: 1 | 2 | 3 | undefined; key?: CryptoKey | undefined } = {},
+  ): Promise<Recording | undefined> {
     const w = this.#work(sessionId);
-    const job: RelayJob = { transferId, sessionId, ...(stream === undefined ? {} : { stream }) };
+    const { stream, key } = named;
+    const job: RelayJob = {
+      transferId,
+      sessionId,
+      ...(stream === undefined ? {} : { stream }),
+      ...(key === undefined ? {} : { key }),
+    };
     return w.claim(transferId, () => this.#relay(job, w));
   }
 
@@ -138,7 +150,7 @@ export class RecordingReceiver {
   }
 
   async #download(
-    { transferId, sessionId, stream }: RelayJob,
+    { transferId, sessionId, stream, key: streamKey }: RelayJob,
     w: SessionWork,
     key: Uint8Array,
   ): Promise<Recording | undefined> {
@@ -157,6 +169,7 @@ export class RecordingReceiver {
       // lease of its own here) for the reader's outage limit, and the next inbox run tries again.
       deadline: () => w.leaseEnd ?? Number.POSITIVE_INFINITY,
       ...(stream === undefined ? {} : { stream }),
+      ...(streamKey === undefined ? {} : { streamKey }),
     });
     const { manifest: claimed, data: payload } = await relayPayload(records, transferId);
     // The sealed manifest is the sender's word; who sent it is the session's caller, as the node named it in
@@ -308,7 +321,7 @@ export class RecordingReceiver {
       );
     if (offer.kind === "relay" && relay) {
       const stream = relay.stream === 3 ? 3 : undefined;
-      const recP = this.receiveRelay(relay.transferId, sessionId, stream);
+      const recP = this.receiveRelay(relay.transferId, sessionId, { stream, key: conn.relayKey });
       const end = await messages.next();
       if (!end.done && end.value.type === "data") {
         // The recording is secret: not one byte of it may arrive outside the sealed relay stream.
@@ -354,8 +367,8 @@ export class RecordingReceiver {
       });
       if (relay) {
         const s = relay.stream === 1 || relay.stream === 2 ? relay.stream : undefined;
-        void this.receiveRelay(relay.transferId, sessionId, s).catch((err: unknown) =>
-          split.assembly.fail(err),
+        void this.receiveRelay(relay.transferId, sessionId, { stream: s, key: conn.relayKey }).catch(
+          (err: unknown) => split.assembly.fail(err),
         );
       }
       const track = this.#tracker.begin(sessionId, offer.name, "direct split-direct");
@@ -411,6 +424,9 @@ export class RecordingReceiver {
    * sender fell back to the relay for everything), this side reports the session's end once the recording is in.
    */
   async receiveAnnounced(transferId: string, sessionId: string): Promise<Recording | undefined> {
+    // A direct connection serves the session: its OFFER names the transfer and the key it is under (the
+    // connection's forward-secret relay key), so the announcement must not claim it first under the session's.
+    if (this.#sessions.get(sessionId)?.direct) return undefined;
     let rec: Recording | undefined;
     try {
       rec = await this.receiveRelay(transferId, sessionId);

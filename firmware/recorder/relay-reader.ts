@@ -24,6 +24,11 @@ export interface RelayReaderOptions {
   /** The stream id when known (OFFER meta.relay.stream); otherwise found from record 0. */
   stream?: RelayStreamId;
   /**
+   * The forward-secret relay key of the direct connection whose OFFER named this transfer
+   * (crypto/ephemeral-agreement.ts); it replaces the session's relay key.
+   */
+  streamKey?: CryptoKey;
+  /**
    * A stored transfer (store-and-forward): the raw store key for the HPKE enc its prefix carries
    * (crypto/hpke-store-key.ts). A stored stream without the prefix (its sender had no identity key for this
    * recorder) is read under sessionKey, as a live one is. Without it, a prefix is not looked for.
@@ -185,7 +190,7 @@ async function detectStream(
 export async function* readRelayRecords(
   o: RelayReaderOptions,
 ): AsyncGenerator<RelayRecord, { stream: RelayStreamId; manifest: RelayManifest }> {
-  const key = await relayKey(o.sessionKey);
+  const key = o.streamKey ?? (await relayKey(o.sessionKey));
   let decoder: RelayStreamDecoder | undefined =
     o.stream === undefined || o.storeKey !== undefined
       ? undefined

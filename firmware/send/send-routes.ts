@@ -11,6 +11,7 @@ import {
   type RelayPart,
   type RelayStreamSpec,
   type RelayTransfer,
+  type RelayUploadContext,
   STREAM_OF,
   uploadFromFile,
 } from "./relay-upload.ts";
@@ -43,6 +44,7 @@ export async function sendStore(ctx: SendContext, calleeIs: "busy" | "off" = "bu
 /** The whole recording sealed through the node (stream 3); the OFFER, if there is a channel, names the transfer. */
 async function sendWholeViaRelay(ctx: SendContext): Promise<void> {
   const transfer = await createTransfer(ctx, specOf(ctx, "whole"));
+  // The OFFER goes on the channel before any relayed byte, so the callee knows which key the stream is under.
   await sendOffer(ctx, "relay", { relay: { transferId: transfer.id, stream: STREAM_OF.whole } });
   await uploadWhole(ctx, transfer);
 }
@@ -75,7 +77,7 @@ async function sendSplit(ctx: SendContext): Promise<void> {
   const directTransfer = conn ? undefined : await createTransfer(ctx, directSpec);
   const protectedSpec = specOf(ctx, "protected", directTransfer?.id);
   const protectedTransfer = await createTransfer(ctx, protectedSpec);
-  ctx.live.push(new LiveRelay(ctx.relay, protectedTransfer, protectedSpec));
+  ctx.live.push(new LiveRelay(relayOf(ctx), protectedTransfer, protectedSpec));
   if (directTransfer) ctx.live.push(new LiveRelay(ctx.relay, directTransfer, directSpec));
   const pattern = await patternFor(ctx, split);
   await sendOffer(ctx, "split", {
@@ -131,6 +133,17 @@ async function sendOffer(
   });
 }
 
+/**
+ * The relay side of this send, sealed under the direct connection's forward-secret relay key when the channel
+ * agreed one (crypto/ephemeral-agreement.ts): what an OFFER on it names then opens only for this connection's
+ * two ends, not later for whoever obtains both identity keys and the session key. Without a channel (fallback,
+ * store) the session's key applies.
+ */
+function relayOf(ctx: SendContext): RelayUploadContext {
+  const key = ctx.conn?.relayKey;
+  return key === undefined ? ctx.relay : { ...ctx.relay, seal: { ...ctx.relay.seal, key } };
+}
+
 function specOf(ctx: SendContext, part: RelayPart, siblingTransferId?: string): RelayStreamSpec {
   return { part, sender: ctx.options.deviceName, siblingTransferId };
 }
@@ -154,7 +167,7 @@ async function createTransfer(
 
 /** Uploads the whole recording into a transfer made for it, and counts it. */
 async function uploadWhole(ctx: SendContext, transfer: RelayTransfer): Promise<void> {
-  await uploadFromFile(ctx.relay, transfer, specOf(ctx, "whole"));
+  await uploadFromFile(relayOf(ctx), transfer, specOf(ctx, "whole"));
   ctx.result.bytesRelay += transfer.size;
   ctx.result.bytesRelayPayload = ctx.plan.size;
 }

@@ -47,9 +47,10 @@ async function relayUpload(
   stream: RelayStreamId,
   m: RelayManifest,
   payload: Uint8Array,
+  key?: CryptoKey,
 ): Promise<string> {
   const t = await alice.createTransfer({ session: s.id, size: relayStreamSize(m), kind: "relay" });
-  const body = await relayBody(s, stream, m, payload);
+  const body = await relayBody(s, stream, m, payload, key);
   await alice.uploadData(t.transfer.id, 0, body);
   await alice.completeTransfer(t.transfer.id, { size: body.byteLength });
   return t.transfer.id;
@@ -61,8 +62,9 @@ async function relayBody(
   stream: RelayStreamId,
   m: RelayManifest,
   payload: Uint8Array,
+  key?: CryptoKey,
 ): Promise<Uint8Array> {
-  const enc = new RelayStreamEncoder(await relayKey(fromBase64url(s.key)), s.id, stream);
+  const enc = new RelayStreamEncoder(key ?? (await relayKey(fromBase64url(s.key))), s.id, stream);
   return new Uint8Array(
     Buffer.concat([await enc.manifest(m), ...(await enc.data(payload)), ...(await enc.end())]),
   );
@@ -174,22 +176,39 @@ describe("receiving through the daemon", () => {
     await rec.log.waitForLine(/filed .*name=film\.mpg .*split=true/);
   }, 20_000);
 
-  test("secret: the whole recording through the relay, only OFFER/END/RECEIPT on the channel", async () => {
-    const s = await live();
-    const conn = await dial(s);
-    const transferId = await relayUpload(
-      s,
-      RELAY_STREAM_WHOLE,
-      { ...base, name: "diary.mpg", kind: "whole", size: original.byteLength, secret: true },
-      original,
-    );
-    await offer(conn, "relay", "diary.mpg", { secret: true, relay: { transferId, stream: 3 } });
-    await conn.send({ type: "end", size: original.byteLength, sha256: base.sha256 });
-    expect(await conn.receive()).toMatchObject({ type: "receipt", ok: true, sha256: base.sha256 });
-    await conn.close();
-    expect(conn.bytesReceived + conn.bytesSent).toBe(0);
-    expect(await listed("diary.mpg")).toMatchObject({ secret: true, sha256: base.sha256 });
-  }, 20_000);
+  // A relay stream an OFFER names on a connection that agreed a forward-secret relay key is read under that key
+  // only (crypto/ephemeral-agreement.ts): one sealed under the session's static relay key does not open.
+  const secretCases = [
+    { key: "the connection's forward-secret relay key", fs: true, ok: true },
+    { key: "the session's static relay key", fs: false, ok: false },
+  ];
+  for (const c of secretCases) {
+    test(`secret through the relay under ${c.key}: ${c.ok ? "filed, only OFFER/END/RECEIPT on the channel" : "RECEIPT decrypt_failed, nothing filed"}`, async () => {
+      const s = await live();
+      const conn = await dial(s);
+      expect(conn.relayKey).toBeDefined();
+      const name = `diary-${c.fs ? "fs" : "static"}.mpg`;
+      const transferId = await relayUpload(
+        s,
+        RELAY_STREAM_WHOLE,
+        { ...base, name, kind: "whole", size: original.byteLength, secret: true },
+        original,
+        c.fs ? conn.relayKey : undefined,
+      );
+      await offer(conn, "relay", name, { secret: true, relay: { transferId, stream: 3 } });
+      await conn.send({ type: "end", size: original.byteLength, sha256: base.sha256 });
+      const receipt = await conn.receive();
+      await conn.close();
+      if (c.ok) {
+        expect(receipt).toMatchObject({ type: "receipt", ok: true, sha256: base.sha256 });
+        expect(conn.bytesReceived + conn.bytesSent).toBe(0);
+        expect(await listed(name)).toMatchObject({ secret: true, sha256: base.sha256 });
+      } else {
+        expect(receipt).toMatchObject({ type: "receipt", ok: false, code: "decrypt_failed" });
+        expect(await listed(name)).toBeUndefined();
+      }
+    }, 20_000);
+  }
 
   test("fallback: both parts through the relay with no direct connection, announced by data triggers only", async () => {
     const s = await live();
