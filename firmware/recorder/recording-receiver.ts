@@ -160,8 +160,9 @@ export class RecordingReceiver {
       transferId,
       sessionId,
       sessionKey: key,
-      // A stored transfer carries an HPKE enc to this recorder's identity key ahead of its records.
-      ...(grant?.mode === "store"
+      // A stored transfer, and a live one no direct connection named (the sender's fallback), may carry an HPKE
+      // enc to this recorder's identity key ahead of its records; one named on a connection is under its key.
+      ...(grant !== undefined && streamKey === undefined
         ? { storeKey: (enc: Uint8Array) => storeKeyFor(this.#d.identity, grant, enc) }
         : {}),
       signal: w.abort.signal,

@@ -168,10 +168,11 @@ const STREAMS: RelayStreamId[] = [RELAY_STREAM_PROTECTED, RELAY_STREAM_DIRECT, R
 async function detectStream(
   key: CryptoKey,
   sessionId: string,
-  head: Uint8Array,
+  o: { head: Uint8Array; storeEnc?: Uint8Array },
 ): Promise<RelayStreamId | undefined> {
+  const { head, ...sealedTo } = o;
   for (const s of STREAMS) {
-    const d = new RelayStreamDecoder(key, sessionId, s);
+    const d = new RelayStreamDecoder(key, sessionId, s, sealedTo);
     try {
       const recs = await d.push(head);
       if (recs[0]?.type === "manifest") return s;
@@ -190,7 +191,9 @@ async function detectStream(
 export async function* readRelayRecords(
   o: RelayReaderOptions,
 ): AsyncGenerator<RelayRecord, { stream: RelayStreamId; manifest: RelayManifest }> {
-  const key = o.streamKey ?? (await relayKey(o.sessionKey));
+  let key = o.streamKey ?? (await relayKey(o.sessionKey));
+  // Set once a prefix says the stream is sealed to this recorder (HPKE): its records' context names enc.
+  let sealedTo: { storeEnc: Uint8Array } | undefined;
   let decoder: RelayStreamDecoder | undefined =
     o.stream === undefined || o.storeKey !== undefined
       ? undefined
@@ -245,24 +248,26 @@ export async function* readRelayRecords(
             lookForPrefix = false;
             if (prefix !== "absent") {
               const storeKey = await o.storeKey(prefix.enc);
-              stream = RELAY_STREAM_WHOLE;
-              decoder = new RelayStreamDecoder(await relayKey(storeKey), o.sessionId, stream, {
-                storeEnc: prefix.enc,
-              });
+              key = await relayKey(storeKey);
               storeKey.fill(0);
-              head = [];
-              headBytes = 0;
-              for (const r of await decoder.push(joined.subarray(STORE_PREFIX_BYTES))) yield r;
-              continue;
+              sealedTo = { storeEnc: prefix.enc };
+              const rest = joined.subarray(STORE_PREFIX_BYTES);
+              head = rest.byteLength > 0 ? [rest] : [];
+              headBytes = rest.byteLength;
             }
           }
           if (headBytes < 4) continue;
           const joined = Buffer.concat(head, headBytes);
           const len = joined.readUInt32BE(0);
           if (headBytes < 4 + len && len <= 64 * 1024 + 64) continue;
-          stream = await detectStream(key, o.sessionId, joined.subarray(0, Math.min(headBytes, 4 + len)));
+          stream =
+            o.stream ??
+            (await detectStream(key, o.sessionId, {
+              head: joined.subarray(0, Math.min(headBytes, 4 + len)),
+              ...sealedTo,
+            }));
           if (stream === undefined) throw new DecryptError();
-          decoder = new RelayStreamDecoder(key, o.sessionId, stream);
+          decoder = new RelayStreamDecoder(key, o.sessionId, stream, sealedTo);
           head = [];
           headBytes = 0;
           for (const r of await decoder.push(joined)) yield r;

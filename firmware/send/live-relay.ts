@@ -27,7 +27,10 @@ export class LiveRelay {
     readonly spec: RelayStreamSpec,
   ) {
     this.#rc = rc;
-    this.#encoder = new RelayStreamEncoder(rc.seal.key, rc.seal.sessionId, STREAM_OF[spec.part]);
+    // A fallback's streams are sealed to the callee (HPKE): the prefix carrying enc goes ahead of the MANIFEST.
+    this.#encoder = new RelayStreamEncoder(rc.seal.key, rc.seal.sessionId, STREAM_OF[spec.part], {
+      storeEnc: rc.seal.storeEnc,
+    });
     this.#attempt = new UploadAttempt(rc.client, transfer.id, 0);
   }
 

@@ -14,7 +14,8 @@ export interface SendContext {
   /** Filled in by the steps as they go; what sendRecording() returns. */
   readonly result: SendResult;
   readonly session: SessionGrant;
-  readonly callee: { id: string; name: string };
+  /** publicKey: its X25519 identity key, which a fallback's relay streams are sealed to (HPKE). */
+  readonly callee: { id: string; name: string; publicKey?: string };
   /** A store session to a callee with an identity key: the HPKE enc and the store key its stream is sealed under. */
   readonly store: StoreKey | undefined;
   /** The relay side's view of this send: the node, the plan, the session's seal, the abort signal, the lease. */

@@ -1,10 +1,12 @@
 /** @module The routes of a send (seed A): the whole recording sealed through the node, the whole recording direct, or split; and the store for a busy callee. */
 import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
+import { sealStoreKey } from "../../crypto/hpke-store-key.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { ControlApiError } from "../../protocol/control-client.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
+import { relayKey } from "../transfer/relay-stream.ts";
 import { LiveRelay } from "./live-relay.ts";
 import {
   createRelayTransfer,
@@ -77,8 +79,9 @@ async function sendSplit(ctx: SendContext): Promise<void> {
   const directTransfer = conn ? undefined : await createTransfer(ctx, directSpec);
   const protectedSpec = specOf(ctx, "protected", directTransfer?.id);
   const protectedTransfer = await createTransfer(ctx, protectedSpec);
-  ctx.live.push(new LiveRelay(relayOf(ctx), protectedTransfer, protectedSpec));
-  if (directTransfer) ctx.live.push(new LiveRelay(ctx.relay, directTransfer, directSpec));
+  const rc = await relayOf(ctx);
+  ctx.live.push(new LiveRelay(rc, protectedTransfer, protectedSpec));
+  if (directTransfer) ctx.live.push(new LiveRelay(rc, directTransfer, directSpec));
   const pattern = await patternFor(ctx, split);
   await sendOffer(ctx, "split", {
     relay: { transferId: protectedTransfer.id, stream: STREAM_OF.protected },
@@ -134,14 +137,35 @@ async function sendOffer(
 }
 
 /**
- * The relay side of this send, sealed under the direct connection's forward-secret relay key when the channel
- * agreed one (crypto/ephemeral-agreement.ts): what an OFFER on it names then opens only for this connection's
- * two ends, not later for whoever obtains both identity keys and the session key. Without a channel (fallback,
- * store) the session's key applies.
+ * The relay side of this send. With a direct channel that agreed a forward-secret relay key
+ * (crypto/ephemeral-agreement.ts), the streams its OFFERs name are sealed under it: they open only for this
+ * connection's two ends, not later for whoever obtains an identity key and the session key. With no channel at
+ * all (the fallback, a relay-only resend), the streams are sealed to the callee's identity key with HPKE, as a
+ * stored one is (crypto/hpke-store-key.ts, the enc in the stream's prefix): a later theft of the sender's key
+ * opens none of them. A store session already carries its HPKE seal; a callee without a published key, or a
+ * channel without the agreement, keeps the session's key.
  */
-function relayOf(ctx: SendContext): RelayUploadContext {
+async function relayOf(ctx: SendContext): Promise<RelayUploadContext> {
   const key = ctx.conn?.relayKey;
-  return key === undefined ? ctx.relay : { ...ctx.relay, seal: { ...ctx.relay.seal, key } };
+  if (key !== undefined) return { ...ctx.relay, seal: { ...ctx.relay.seal, key } };
+  const calleeKey = ctx.callee.publicKey;
+  if (ctx.conn !== undefined || ctx.store !== undefined || calleeKey === undefined) return ctx.relay;
+  let sealed = SEALED_TO_CALLEE.get(ctx);
+  if (sealed === undefined) {
+    sealed = sealToCallee(ctx, calleeKey);
+    SEALED_TO_CALLEE.set(ctx, sealed);
+  }
+  return sealed;
+}
+
+/** One HPKE seal per send: every fallback stream of it carries the same enc (each under its own stream id). */
+const SEALED_TO_CALLEE = new WeakMap<SendContext, Promise<RelayUploadContext>>();
+
+async function sealToCallee(ctx: SendContext, calleePublicKey: string): Promise<RelayUploadContext> {
+  const { session } = ctx;
+  const s = await sealStoreKey({ calleePublicKey, transferKey: session.key, sessionId: session.id });
+  const key = await relayKey(fromBase64url(s.key));
+  return { ...ctx.relay, seal: { key, sessionId: session.id, storeEnc: s.enc } };
 }
 
 function specOf(ctx: SendContext, part: RelayPart, siblingTransferId?: string): RelayStreamSpec {
@@ -155,7 +179,7 @@ async function createTransfer(
   kind: "relay" | "store" = "relay",
 ): Promise<RelayTransfer> {
   try {
-    const transfer = await createRelayTransfer(ctx.relay, spec, kind);
+    const transfer = await createRelayTransfer(await relayOf(ctx), spec, kind);
     ctx.result.transfers.push(transfer.id);
     return transfer;
   } catch (err) {
@@ -167,7 +191,7 @@ async function createTransfer(
 
 /** Uploads the whole recording into a transfer made for it, and counts it. */
 async function uploadWhole(ctx: SendContext, transfer: RelayTransfer): Promise<void> {
-  await uploadFromFile(relayOf(ctx), transfer, specOf(ctx, "whole"));
+  await uploadFromFile(await relayOf(ctx), transfer, specOf(ctx, "whole"));
   ctx.result.bytesRelay += transfer.size;
   ctx.result.bytesRelayPayload = ctx.plan.size;
 }

@@ -12,7 +12,6 @@ import {
   RECORD_END,
   RECORD_LENGTH_BYTES,
   RECORD_MANIFEST,
-  RELAY_STREAM_WHOLE,
   type RelayEnd,
   type RelayManifest,
   type RelayRecord,
@@ -60,10 +59,6 @@ export class RelayStreamDecoder {
    */
   constructor(key: CryptoKey, sessionId: string, stream: RelayStreamId, o: RelayStreamOptions = {}) {
     checkStream(stream);
-    if (o.storeEnc !== undefined && stream !== RELAY_STREAM_WHOLE)
-      throw new RangeError(
-        `Cannot decode a store stream on relay stream ${stream}: a store is always whole (3)`,
-      );
     this.#key = key;
     this.#context = o.storeEnc === undefined ? relayContext(sessionId) : storeContext(sessionId, o.storeEnc);
     this.#stream = stream;

@@ -11,7 +11,6 @@ import {
   RECORD_END,
   RECORD_LENGTH_BYTES,
   RECORD_MANIFEST,
-  RELAY_STREAM_WHOLE,
   type RelayEnd,
   type RelayManifest,
   type RelayStreamId,
@@ -61,10 +60,6 @@ export class RelayStreamEncoder {
       this.#context = relayContext(sessionId);
       return;
     }
-    if (stream !== RELAY_STREAM_WHOLE)
-      throw new RangeError(
-        `Cannot encode a store stream on relay stream ${stream}: a store is always whole (3)`,
-      );
     this.#prefix = encodeStorePrefix(o.storeEnc);
     this.#context = storeContext(sessionId, o.storeEnc);
   }

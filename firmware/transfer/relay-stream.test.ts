@@ -360,14 +360,22 @@ describe("store stream (HPKE enc prefix)", () => {
     expect(String(decodeStorePrefixCode(Buffer.from(head, "hex")))).toBe(want);
   });
 
-  test("RelayStreamEncoder and RelayStreamDecoder refuse a store stream on a split stream id", async () => {
+  test("a split stream sealed to the callee (a fallback's) round-trips with the prefix, under its own stream id only", async () => {
     const key = await relayKey(SESSION_KEY);
-    expect(() => new RelayStreamEncoder(key, "s1", RELAY_STREAM_PROTECTED, { storeEnc: ENC })).toThrow(
-      RangeError,
-    );
-    expect(() => new RelayStreamDecoder(key, "s1", RELAY_STREAM_DIRECT, { storeEnc: ENC })).toThrow(
-      RangeError,
-    );
+    const enc = new RelayStreamEncoder(key, "s1", RELAY_STREAM_PROTECTED, { storeEnc: ENC });
+    const payload = payloadOf(3000, 2);
+    const wire = Buffer.concat([
+      await enc.manifest(manifestFor(payload, { kind: "split-protected" })),
+      ...(await enc.data(payload)),
+      ...(await enc.end()),
+    ]);
+    expect(parseStorePrefix(wire)).toMatchObject({ enc: ENC });
+    const body = wire.subarray(STORE_PREFIX_BYTES);
+    const ok = await new RelayStreamDecoder(key, "s1", RELAY_STREAM_PROTECTED, { storeEnc: ENC }).push(body);
+    expect(ok.map((r) => r.type)).toEqual(["manifest", "data", "end"]);
+    await expect(
+      new RelayStreamDecoder(key, "s1", RELAY_STREAM_DIRECT, { storeEnc: ENC }).push(body),
+    ).rejects.toThrow(DecryptError);
     expect(() => encodeStorePrefix(new Uint8Array(31))).toThrow(RangeError);
   });
 

@@ -1,7 +1,7 @@
 /** @module End to end, compiled binary: an operator with the node's whole data directory and its log cannot open a stored secret recording, nor can a later thief of the sender's identity key (HPKE, issue 13); with the callee's key file it opens (so the test can tell). */
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openStoreKey, STORE_ENC_BYTES } from "../../crypto/hpke-store-key.ts";
 import { fromBase64url, toBase64url } from "../../crypto/random-token.ts";
@@ -23,6 +23,7 @@ import {
 import { RelayStreamDecoder } from "../../firmware/transfer/relay-stream-decoder.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { filesUnder } from "../support/left-behind.ts";
 import { startAliceAndBob } from "./e2e-kit.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
@@ -33,13 +34,6 @@ beforeAll(async () => {
   cluster = await startAliceAndBob({ echo: (label, line) => label === "node" && nodeLog.push(line) });
 }, 60_000);
 afterAll(() => cluster?.[Symbol.asyncDispose]());
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 /**
  * Opens a stored stream's records under a key (base64url): as a store stream (its prefix's enc bound into every
@@ -112,12 +106,12 @@ test("a stored secret recording: the node's files, log and session key open noth
 
   // Everything the operator has: the data directory (database, WAL, spool, TLS key), the log, the session key.
   const files = filesUnder(cluster.nodeDataDir);
-  const spooled = files.filter((f) => f.includes(`${join("node", "spool")}/`));
+  const spooled = files.filter((f) => f.path.includes(`${join("node", "spool")}/`));
   expect(spooled).toHaveLength(1);
-  const sealed = new Uint8Array(readFileSync(spooled[0]!));
+  const sealed = new Uint8Array(spooled[0]!.bytes);
 
   // 1. No plaintext anywhere: windows of the recording's bytes, in every file and the log.
-  const haystacks = [...files.map((f) => readFileSync(f)), Buffer.from(nodeLog.join("\n"))];
+  const haystacks = [...files.map((f) => f.bytes), Buffer.from(nodeLog.join("\n"))];
   const windows = [0, 4096, plain.length >> 1, plain.length - 64].map((o) => plain.subarray(o, o + 64));
   for (const w of windows) expect(haystacks.some((h) => h.includes(w))).toBe(false);
 

@@ -1,5 +1,5 @@
 /** @module What a transfer leaves on disk: a file's SHA-256, a recorder's temp files, the node's spool files. */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -32,4 +32,21 @@ export async function spoolSizes(nodeDataDir: string): Promise<number[]> {
   if (!existsSync(nodeDataDir)) return [];
   const paths = [...(await spoolFiles(nodeDataDir)).values()];
   return Promise.all(paths.map(async (p) => (await stat(p).catch(() => ({ size: 0 }))).size));
+}
+
+/**
+ * Every file under dir with its bytes, as a thief of the disk would copy it now. A file the running node removes
+ * between the listing and the read (a spool file acked meanwhile) is skipped: its bytes were on the wire anyway.
+ */
+export function filesUnder(dir: string): Array<{ path: string; bytes: Buffer }> {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return filesUnder(path);
+    try {
+      return [{ path, bytes: readFileSync(path) }];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+  });
 }
