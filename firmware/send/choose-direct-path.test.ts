@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:net";
 import { UdpEndpoint } from "../../control/udp/udp-endpoint.ts";
 import { randomBytes, randomToken } from "../../crypto/random-token.ts";
 import { startKit } from "../../test/support/direct-test-kit.ts";
+import { startSynBlackhole } from "../../test/support/syn-blackhole.ts";
 import { dialDirect } from "../direct/direct-dial.ts";
 import { acceptPunched } from "../direct/punched-accept.ts";
 import { chooseDirectPath, type DirectPathKind } from "./choose-direct-path.ts";
@@ -102,6 +103,29 @@ describe("chooseDirectPath()", () => {
     expect(performance.now() - started).toBeLessThan(1000);
     await chosen!.close();
   });
+
+  test("chooseDirectPath() stops waiting for a TCP connect whose SYNs go unanswered soon after the punch fails", async () => {
+    await using blackhole = await startSynBlackhole();
+    await using node = await rendezvous("ses_y");
+    const started = performance.now();
+    const { chosen, failures } = await chooseDirectPath({
+      forward: { host: "127.0.0.1", port: blackhole.port },
+      punch: {
+        node: { host: "127.0.0.1", port: node.address.port },
+        deviceId: "dev_a",
+        secret: secrets.dev_a!,
+        session: { id: "ses_y", key: randomToken(32) },
+      },
+      timeoutMs: 15_000,
+      tcpTailMs: 300,
+    });
+    const elapsed = performance.now() - started;
+    expect(chosen).toBeUndefined();
+    expect(failures.join("; ")).toContain(`127.0.0.1:${blackhole.port} did not answer a TCP connect`);
+    // The punch's own failure (no peer) comes at its mapping timeout (2 s); the connect's 15 s never matter.
+    expect(failures.length).toBe(2);
+    expect(elapsed).toBeLessThan(5000);
+  }, 20_000);
 
   const nothing: Array<[string, Parameters<typeof chooseDirectPath>[0], RegExp]> = [
     ["no candidate at all", { timeoutMs: 500 }, /the callee registered no address/],

@@ -41,14 +41,24 @@ export interface ChooseDirectPathOptions {
    * 100 ms, while a TCP connect to a router that drops SYNs would only fail at its timeout.
    */
   graceMs?: number;
+  /**
+   * Once the punch has failed and only the TCP connect is left, how much longer it may take. A port forward
+   * answers within a round trip; a connect still pending after the punch's deadline (3 s) has lost its SYNs and
+   * their first retransmission, the mark of a router that drops them, so the relay takes over near the punch
+   * deadline instead of at the connect timeout.
+   */
+  tcpTailMs?: number;
   signal?: AbortSignal;
 }
 
 const DEFAULT_GRACE_MS = 300;
+const DEFAULT_TCP_TAIL_MS = 500;
 
 interface Attempt {
   /** The best rank this attempt can still produce. */
   bestRank: number;
+  /** The punch (as opposed to the TCP connect). */
+  punch: boolean;
   settled: boolean;
   result?: ChosenPath;
 }
@@ -69,7 +79,7 @@ export async function chooseDirectPath(
   if (o.forward) {
     const { host, port } = o.forward;
     attempts.push({
-      state: { bestRank: RANK["port-forward"], settled: false },
+      state: { bestRank: RANK["port-forward"], punch: false, settled: false },
       run: openSocket(host, port, { timeoutMs: o.timeoutMs, signal }).then((socket) => ({
         kind: "port-forward" as const,
         socket,
@@ -82,7 +92,7 @@ export async function chooseDirectPath(
   }
   if (o.punch) {
     attempts.push({
-      state: { bestRank: RANK.lan, settled: false },
+      state: { bestRank: RANK.lan, punch: true, settled: false },
       run: openPunchedTransport(o.punch).then((t) => ({
         kind: t.path.remote.via === "lan" ? ("lan" as const) : ("punched" as const),
         socket: t.socket,
@@ -98,11 +108,13 @@ export async function chooseDirectPath(
   return await new Promise((resolve) => {
     let best: ChosenPath | undefined;
     let grace: ReturnType<typeof setTimeout> | undefined;
+    let tail: ReturnType<typeof setTimeout> | undefined;
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
       clearTimeout(grace);
+      clearTimeout(tail);
       cancel.abort();
       for (const a of attempts) {
         // Losers, now or when they open later, are closed: only one path carries the session.
@@ -112,7 +124,17 @@ export async function chooseDirectPath(
     };
     const decide = () => {
       if (attempts.every((a) => a.state.settled)) return finish();
-      if (!best) return;
+      if (!best) {
+        const punchFailed = attempts.some((a) => a.state.punch && a.state.settled);
+        if (punchFailed)
+          tail ??= setTimeout(() => {
+            failures.push(
+              `${o.forward?.host}:${o.forward?.port} did not answer a TCP connect (SYNs dropped?)`,
+            );
+            finish();
+          }, o.tcpTailMs ?? DEFAULT_TCP_TAIL_MS);
+        return;
+      }
       const rank = RANK[best.kind];
       if (!attempts.some((a) => !a.state.settled && a.state.bestRank < rank)) return finish();
       grace ??= setTimeout(finish, o.graceMs ?? DEFAULT_GRACE_MS);
@@ -127,8 +149,10 @@ export async function chooseDirectPath(
         },
         (err: unknown) => {
           a.state.settled = true;
+          // A connect cancelled once the choice is made is not a failure of its own.
+          if (done) return;
           failures.push(err instanceof Error ? err.message : String(err));
-          if (!done) decide();
+          decide();
         },
       );
     }
