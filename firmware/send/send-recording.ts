@@ -1,5 +1,4 @@
 /** @module Sends one planned recording to a named device, in named steps over one SendContext: query, dial, route, receipt, end report. */
-import { type StoreKey, sealStoreKey } from "../../crypto/hpke-store-key.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import {
   END_DONE,
@@ -11,6 +10,7 @@ import {
 import { ControlApiError } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
+import { sealToCallee } from "./callee-seal.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
 import { openDirectChannel } from "./open-direct-channel.ts";
 import type { SendContext } from "./send-context.ts";
@@ -150,12 +150,9 @@ async function openSend(o: SendOptions, answer: QueryAnswer, result: SendResult)
   result.sessionId = session.id;
   const log = (message: string) => o.onEvent?.({ type: "log", message });
   const abort = new AbortController();
-  const store = answer.status === 202 ? await storeKeyOf(session, answer.callee) : undefined;
-  const seal = {
-    key: await relayKey(fromBase64url(store?.key ?? session.key)),
-    sessionId: session.id,
-    storeEnc: store?.enc,
-  };
+  const toCallee = answer.status === 202 ? await sealToCallee(session, answer.callee) : undefined;
+  const store = toCallee?.store;
+  const seal = toCallee?.seal ?? { key: await relayKey(fromBase64url(session.key)), sessionId: session.id };
   const ctx: SendContext = {
     options: o,
     plan: o.plan,
@@ -190,19 +187,6 @@ async function openSend(o: SendOptions, answer: QueryAnswer, result: SendResult)
     }),
   };
   return ctx;
-}
-
-/**
- * A store session's key (issue 13): HPKE to the callee's identity key, mixed with the transfer key (session.key,
- * which calleeTrusted has replaced), so what the node keeps opens only with the callee's private key. A callee
- * that never published an identity key gets the stream under the transfer key alone, as before HPKE.
- */
-async function storeKeyOf(
-  session: { id: string; key: string },
-  callee: { publicKey?: string },
-): Promise<StoreKey | undefined> {
-  if (callee.publicKey === undefined) return undefined;
-  return sealStoreKey({ calleePublicKey: callee.publicKey, transferKey: session.key, sessionId: session.id });
 }
 
 /** The lease watch saw the session end: expected when the callee reports "done" without a channel, else forced. */

@@ -1,12 +1,11 @@
 /** @module The routes of a send (seed A): the whole recording sealed through the node, the whole recording direct, or split; and the store for a busy callee. */
 import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
-import { sealStoreKey } from "../../crypto/hpke-store-key.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { ControlApiError } from "../../protocol/control-client.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
-import { relayKey } from "../transfer/relay-stream.ts";
+import { sealToCallee } from "./callee-seal.ts";
 import { LiveRelay } from "./live-relay.ts";
 import {
   createRelayTransfer,
@@ -26,9 +25,10 @@ import { patternEncoder, splitPass } from "./split-pass.ts";
 export async function sendByRoute(ctx: SendContext): Promise<void> {
   const { plan, conn } = ctx;
   const whole = plan.route === "secret" || plan.route === "small";
-  if (whole || (plan.route === "data" && conn === undefined)) return sendWholeViaRelay(ctx);
   if (plan.route === "data" && conn) return sendWholeDirect(ctx, conn);
-  return sendSplit(ctx);
+  const rc = await relayOf(ctx);
+  if (whole || plan.route === "data") return sendWholeViaRelay(ctx, rc);
+  return sendSplit(ctx, rc);
 }
 
 /** The callee is busy or off and the store was accepted: the whole recording, sealed, into the node's spool. */
@@ -36,19 +36,19 @@ export async function sendStore(ctx: SendContext, calleeIs: "busy" | "off" = "bu
   const { result, callee } = ctx;
   result.mode = "store";
   ctx.log(`${callee.name} is ${calleeIs}; storing the recording on the node for later pickup (encrypted)`);
-  const transfer = await createTransfer(ctx, specOf(ctx, "whole"), "store");
+  const transfer = await createTransfer(ctx, ctx.relay, { spec: specOf(ctx, "whole"), kind: "store" });
   ctx.options.onStoreTransfer?.({ session: ctx.session, transfer, store: ctx.store });
-  await uploadWhole(ctx, transfer);
+  await uploadWhole(ctx, ctx.relay, transfer);
   result.ok = true;
   result.message = `stored on the node for ${callee.name}; it will be picked up when ${calleeIs === "off" ? "its recorder is back on" : "its load allows"}`;
 }
 
 /** The whole recording sealed through the node (stream 3); the OFFER, if there is a channel, names the transfer. */
-async function sendWholeViaRelay(ctx: SendContext): Promise<void> {
-  const transfer = await createTransfer(ctx, specOf(ctx, "whole"));
+async function sendWholeViaRelay(ctx: SendContext, rc: RelayUploadContext): Promise<void> {
+  const transfer = await createTransfer(ctx, rc, { spec: specOf(ctx, "whole") });
   // The OFFER goes on the channel before any relayed byte, so the callee knows which key the stream is under.
   await sendOffer(ctx, "relay", { relay: { transferId: transfer.id, stream: STREAM_OF.whole } });
-  await uploadWhole(ctx, transfer);
+  await uploadWhole(ctx, rc, transfer);
 }
 
 /** A recording that is neither secret nor video: the whole of it as DATA frames, sealed unless a light mode was asked for. */
@@ -70,16 +70,15 @@ async function sendWholeDirect(ctx: SendContext, conn: DirectConnection): Promis
  * Video: the protected part sealed through the node while the direct part goes on the channel, in one read of
  * the file (splitPass); without a channel both parts go through the node, the protected one naming its sibling.
  */
-async function sendSplit(ctx: SendContext): Promise<void> {
+async function sendSplit(ctx: SendContext, rc: RelayUploadContext): Promise<void> {
   const { plan, conn, result } = ctx;
   const split = plan.split;
   if (!split) throw new TypeError("Cannot send a split without its plan");
   // In a fallback the direct part's transfer is made first so the protected one can name it as sibling.
   const directSpec = specOf(ctx, "direct");
-  const directTransfer = conn ? undefined : await createTransfer(ctx, directSpec);
+  const directTransfer = conn ? undefined : await createTransfer(ctx, rc, { spec: directSpec });
   const protectedSpec = specOf(ctx, "protected", directTransfer?.id);
-  const protectedTransfer = await createTransfer(ctx, protectedSpec);
-  const rc = await relayOf(ctx);
+  const protectedTransfer = await createTransfer(ctx, rc, { spec: protectedSpec });
   ctx.live.push(new LiveRelay(rc, protectedTransfer, protectedSpec));
   if (directTransfer) ctx.live.push(new LiveRelay(rc, directTransfer, directSpec));
   const pattern = await patternFor(ctx, split);
@@ -137,35 +136,20 @@ async function sendOffer(
 }
 
 /**
- * The relay side of this send. With a direct channel that agreed a forward-secret relay key
+ * The relay side of a live send, once per send. With a direct channel that agreed a forward-secret relay key
  * (crypto/ephemeral-agreement.ts), the streams its OFFERs name are sealed under it: they open only for this
  * connection's two ends, not later for whoever obtains an identity key and the session key. With no channel at
- * all (the fallback, a relay-only resend), the streams are sealed to the callee's identity key with HPKE, as a
- * stored one is (crypto/hpke-store-key.ts, the enc in the stream's prefix): a later theft of the sender's key
- * opens none of them. A store session already carries its HPKE seal; a callee without a published key, or a
- * channel without the agreement, keeps the session's key.
+ * all (the fallback, a relay-only resend), every stream of the send is sealed to the callee's identity key with
+ * one HPKE enc, as a stored one is (./callee-seal.ts): a later theft of the sender's key opens none of them. A
+ * callee without a published key, or a channel without the agreement, keeps the session's key.
  */
 async function relayOf(ctx: SendContext): Promise<RelayUploadContext> {
-  const key = ctx.conn?.relayKey;
-  if (key !== undefined) return { ...ctx.relay, seal: { ...ctx.relay.seal, key } };
-  const calleeKey = ctx.callee.publicKey;
-  if (ctx.conn !== undefined || ctx.store !== undefined || calleeKey === undefined) return ctx.relay;
-  let sealed = SEALED_TO_CALLEE.get(ctx);
-  if (sealed === undefined) {
-    sealed = sealToCallee(ctx, calleeKey);
-    SEALED_TO_CALLEE.set(ctx, sealed);
+  if (ctx.conn !== undefined) {
+    const key = ctx.conn.relayKey;
+    return key === undefined ? ctx.relay : { ...ctx.relay, seal: { ...ctx.relay.seal, key } };
   }
-  return sealed;
-}
-
-/** One HPKE seal per send: every fallback stream of it carries the same enc (each under its own stream id). */
-const SEALED_TO_CALLEE = new WeakMap<SendContext, Promise<RelayUploadContext>>();
-
-async function sealToCallee(ctx: SendContext, calleePublicKey: string): Promise<RelayUploadContext> {
-  const { session } = ctx;
-  const s = await sealStoreKey({ calleePublicKey, transferKey: session.key, sessionId: session.id });
-  const key = await relayKey(fromBase64url(s.key));
-  return { ...ctx.relay, seal: { key, sessionId: session.id, storeEnc: s.enc } };
+  const toCallee = await sealToCallee(ctx.session, ctx.callee);
+  return toCallee === undefined ? ctx.relay : { ...ctx.relay, seal: toCallee.seal };
 }
 
 function specOf(ctx: SendContext, part: RelayPart, siblingTransferId?: string): RelayStreamSpec {
@@ -175,11 +159,11 @@ function specOf(ctx: SendContext, part: RelayPart, siblingTransferId?: string): 
 /** A node transfer for one relay stream of this send, listed in the result; a refusal keeps the node's code. */
 async function createTransfer(
   ctx: SendContext,
-  spec: RelayStreamSpec,
-  kind: "relay" | "store" = "relay",
+  rc: RelayUploadContext,
+  o: { spec: RelayStreamSpec; kind?: "relay" | "store" },
 ): Promise<RelayTransfer> {
   try {
-    const transfer = await createRelayTransfer(await relayOf(ctx), spec, kind);
+    const transfer = await createRelayTransfer(rc, o.spec, o.kind ?? "relay");
     ctx.result.transfers.push(transfer.id);
     return transfer;
   } catch (err) {
@@ -190,8 +174,8 @@ async function createTransfer(
 }
 
 /** Uploads the whole recording into a transfer made for it, and counts it. */
-async function uploadWhole(ctx: SendContext, transfer: RelayTransfer): Promise<void> {
-  await uploadFromFile(await relayOf(ctx), transfer, specOf(ctx, "whole"));
+async function uploadWhole(ctx: SendContext, rc: RelayUploadContext, transfer: RelayTransfer): Promise<void> {
+  await uploadFromFile(rc, transfer, specOf(ctx, "whole"));
   ctx.result.bytesRelay += transfer.size;
   ctx.result.bytesRelayPayload = ctx.plan.size;
 }
