@@ -1,5 +1,5 @@
 /** @module The HKDF base key of every recorder-to-recorder key: X25519(own private, peer public) followed by a key the two already share. */
-import { parseIdentityPublicKey } from "./x25519-identity.ts";
+import { importIdentityPublicKey } from "./x25519-identity.ts";
 
 /** X25519 shared secret length in bits (RFC 7748 6.1). */
 const SHARED_BITS = 256;
@@ -16,13 +16,7 @@ export async function agreementBaseKey(o: {
   mixIn: Uint8Array;
   usage: "deriveBits" | "deriveKey";
 }): Promise<CryptoKey> {
-  const peer = await crypto.subtle.importKey(
-    "raw",
-    new Uint8Array(parseIdentityPublicKey(o.peerPublicKey)),
-    { name: "X25519" },
-    false,
-    [],
-  );
+  const peer = await importIdentityPublicKey(o.peerPublicKey);
   const shared = new Uint8Array(
     await crypto.subtle.deriveBits({ name: "X25519", public: peer }, o.ownPrivateKey, SHARED_BITS),
   );

@@ -8,7 +8,7 @@ import {
 } from "@hpke/core";
 import { DecryptError } from "./aead.ts";
 import { fromBase64url, toBase64url } from "./random-token.ts";
-import { parseIdentityPublicKey, X25519_PUBLIC_KEY_BYTES } from "./x25519-identity.ts";
+import { importIdentityPublicKey, X25519_PUBLIC_KEY_BYTES } from "./x25519-identity.ts";
 
 /** DHKEM(X25519) enc: the ephemeral public key, 32 bytes (RFC 9180 7.1, Nenc). */
 export const STORE_ENC_BYTES = X25519_PUBLIC_KEY_BYTES;
@@ -86,13 +86,7 @@ export async function sealStoreKey(o: {
   transferKey: string;
   sessionId: string;
 }): Promise<StoreKey> {
-  const recipientPublicKey = await crypto.subtle.importKey(
-    "raw",
-    new Uint8Array(parseIdentityPublicKey(o.calleePublicKey)),
-    { name: "X25519" },
-    true,
-    [],
-  );
+  const recipientPublicKey = await importIdentityPublicKey(o.calleePublicKey);
   const sender = await SUITE.createSenderContext({ recipientPublicKey, info: hpkeInfo(o.sessionId) });
   const enc = new Uint8Array(sender.enc);
   const exported = new Uint8Array(await sender.export(EXPORTER_CONTEXT, SECRET_BYTES));
@@ -115,13 +109,7 @@ export async function openStoreKey(o: {
   if (o.enc.byteLength !== STORE_ENC_BYTES) throw new DecryptError();
   let exported: Uint8Array;
   try {
-    const publicKey = await crypto.subtle.importKey(
-      "raw",
-      new Uint8Array(parseIdentityPublicKey(o.calleePublicKey)),
-      { name: "X25519" },
-      true,
-      [],
-    );
+    const publicKey = await importIdentityPublicKey(o.calleePublicKey);
     const params: RecipientContextParams = {
       recipientKey: { privateKey: o.calleePrivateKey, publicKey },
       enc: new Uint8Array(o.enc),

@@ -56,6 +56,14 @@ export function parseIdentityPublicKey(text: string): Uint8Array {
 }
 
 /**
+ * A peer's identity public key (raw, base64url) as a WebCrypto X25519 key, checked by parseIdentityPublicKey.
+ * Extractable: it is public, and HPKE serialises the recipient's key into its key schedule (RFC 9180 4.1).
+ */
+export function importIdentityPublicKey(text: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", new Uint8Array(parseIdentityPublicKey(text)), X25519, true, []);
+}
+
+/**
  * Thirty digits in six groups ("12345 67890 ..."), from SHA-256 over a label and the public key. Two owners
  * compare them over the phone: a node that substituted a key would have to find a key with the same 100 bits.
  */
