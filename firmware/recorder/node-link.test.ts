@@ -1,9 +1,9 @@
 /** @module Tests for NodeLink's failover: after three unanswered keepalives it moves to the next UDP endpoint, whose node then answers. */
 import { expect, test } from "bun:test";
-import { UdpEndpoint } from "../../control/udp/udp-endpoint.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { waitFor } from "../../demo/wait-for.ts";
 import { keepaliveKey } from "../../protocol/keepalive-request.ts";
+import { startNodeUdpEndpoint } from "../../test/support/node-udp-endpoint.ts";
 import { KeepaliveCadence } from "./keepalive-cadence.ts";
 import { NodeLink } from "./node-link.ts";
 
@@ -13,12 +13,9 @@ test("NodeLink moves to the next endpoint after three unanswered keepalives, and
   // A bound socket that never answers: a node that died with its port still routable.
   const silent = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const seen: string[] = [];
-  const alive = await UdpEndpoint.start({
-    host: "127.0.0.1",
-    port: 0,
-    lookupSecret: (id) => (id === deviceId ? secret : null),
+  const alive = await startNodeUdpEndpoint({
+    secrets: { [deviceId]: secret },
     onKeepalive: (id) => seen.push(id),
-    rateLimit: false,
   });
   const events: Array<[string, Record<string, unknown>]> = [];
   const cadence = new KeepaliveCadence({ intervalMs: 60, floorMs: 20 });

@@ -1,9 +1,9 @@
 /** @module chooseDirectPath() on loopback with a real node rendezvous, a real callee punch and a real TCP listener. */
 import { describe, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
-import { UdpEndpoint } from "../../control/udp/udp-endpoint.ts";
 import { randomBytes, randomToken } from "../../crypto/random-token.ts";
 import { startKit } from "../../test/support/direct-test-kit.ts";
+import { startNodeUdpEndpoint } from "../../test/support/node-udp-endpoint.ts";
 import { startSynBlackhole } from "../../test/support/syn-blackhole.ts";
 import { dialDirect } from "../direct/direct-dial.ts";
 import { acceptPunched } from "../direct/punched-accept.ts";
@@ -11,16 +11,21 @@ import { chooseDirectPath, type DirectPathKind } from "./choose-direct-path.ts";
 
 const secrets: Record<string, Uint8Array> = { dev_a: randomBytes(32), dev_b: randomBytes(32) };
 
-async function rendezvous(sessionId: string) {
-  const endpoint = await UdpEndpoint.start({
-    host: "127.0.0.1",
-    port: 0,
-    lookupSecret: (id) => secrets[id] ?? null,
-    onKeepalive: () => {},
-    rateLimit: false,
+function rendezvous(sessionId: string) {
+  return startNodeUdpEndpoint({
+    secrets,
     sessionParties: (id) => (id === sessionId ? { callerId: "dev_a", calleeId: "dev_b" } : null),
   });
-  return Object.assign(endpoint, { [Symbol.asyncDispose]: () => endpoint.close() });
+}
+
+/** dev_a's punch through the node for a session whose callee never binds: it fails at the mapping timeout. */
+function punchWithoutPeer(node: { address: { port: number } }, sessionId: string) {
+  return {
+    node: { host: "127.0.0.1", port: node.address.port },
+    deviceId: "dev_a",
+    secret: secrets.dev_a!,
+    session: { id: sessionId, key: randomToken(32) },
+  };
 }
 
 async function tcpListener(): Promise<Server & AsyncDisposable> {
@@ -89,12 +94,7 @@ describe("chooseDirectPath()", () => {
     const started = performance.now();
     const { chosen } = await chooseDirectPath({
       forward: { host: "127.0.0.1", port: portOf(forward) },
-      punch: {
-        node: { host: "127.0.0.1", port: node.address.port },
-        deviceId: "dev_a",
-        secret: secrets.dev_a!,
-        session: { id: "ses_x", key: randomToken(32) },
-      },
+      punch: punchWithoutPeer(node, "ses_x"),
       timeoutMs: 2000,
       graceMs: 200,
     });
@@ -110,12 +110,7 @@ describe("chooseDirectPath()", () => {
     const started = performance.now();
     const { chosen, failures } = await chooseDirectPath({
       forward: { host: "127.0.0.1", port: blackhole.port },
-      punch: {
-        node: { host: "127.0.0.1", port: node.address.port },
-        deviceId: "dev_a",
-        secret: secrets.dev_a!,
-        session: { id: "ses_y", key: randomToken(32) },
-      },
+      punch: punchWithoutPeer(node, "ses_y"),
       timeoutMs: 15_000,
       tcpTailMs: 300,
     });
