@@ -1,6 +1,8 @@
 /** @module The bed's life cycle (teardown, stale cleanup, loud failure without root) and its NAT variants. */
 
 import { describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "../../demo/child-process.ts";
 import { createNetBed, NetBed, NODE_ADDR } from "./net-bed.ts";
@@ -10,6 +12,13 @@ import { exec } from "./run-in.ts";
 import type { MappingBehaviour } from "./source-nat.ts";
 
 const PROBE = join(import.meta.dir, "probe.ts");
+
+/** A temporary directory any user can read and enter; removed on dispose. */
+async function worldReadableDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = mkdtempSync(join(tmpdir(), "pvrlink-nobody-"));
+  chmodSync(path, 0o755);
+  return { path, [Symbol.asyncDispose]: async () => rmSync(path, { recursive: true, force: true }) };
+}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -68,12 +77,25 @@ describe("net bed life cycle", () => {
   });
 
   test("without root the bed fails with one loud line instead of skipping", async () => {
-    const script = `import { createNetBed } from ${JSON.stringify(join(import.meta.dir, "net-bed.ts"))};
-try { await createNetBed(); } catch (e) { console.log(e.code + " " + e.message); process.exit(3); }`;
+    // nobody may not reach this checkout (a clone in a 0700 directory), so the script is bundled, and Bun copied,
+    // into a directory of its own that nobody can read.
+    await using dir = await worldReadableDir();
+    const entry = join(dir.path, "entry.ts");
+    await Bun.write(
+      entry,
+      `import { createNetBed } from ${JSON.stringify(join(import.meta.dir, "net-bed.ts"))};
+try { await createNetBed(); } catch (e) { console.log(e.code + " " + e.message); process.exit(3); }`,
+    );
+    const built = await Bun.build({ entrypoints: [entry], outdir: dir.path, target: "bun" });
+    expect(built.success).toBe(true);
+    const bun = join(dir.path, "bun");
+    copyFileSync(process.execPath, bun);
+    chmodSync(bun, 0o755);
     // setpriv (util-linux) drops to nobody; HOME points somewhere writable for Bun's cache.
     const p = Bun.spawn(
-      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", script],
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bun, join(dir.path, "entry.js")],
       {
+        cwd: dir.path,
         stdout: "pipe",
         stderr: "pipe",
         env: { ...process.env, HOME: "/tmp", BUN_INSTALL_CACHE_DIR: "/tmp/.bun-nobody-cache" },
