@@ -179,7 +179,7 @@ export function startTimers(
 /** The last keepalive write at shutdown; a failure is logged, not thrown, so the rest still closes. */
 export async function finalFlush(ctx: ControlContext, log: (msg: string) => void): Promise<void> {
   try {
-    await ctx.keepalives.flush();
+    await ctx.keepalives.flush({ final: true });
   } catch (err) {
     log(`keepalive flush failed: ${(err as Error).message}`);
   }

@@ -1,4 +1,5 @@
 /** @module XOR-MAPPED-ADDRESS and MAPPED-ADDRESS values (RFC 8489 14.1, 14.2) and the IP text forms they carry. */
+import { readU16, writeU16, writeU32 } from "./big-endian.ts";
 import { FAMILY_IPV4, FAMILY_IPV6, MAGIC_COOKIE, TRANSACTION_ID_BYTES } from "./stun-constants.ts";
 import { stunError } from "./stun-error.ts";
 
@@ -108,9 +109,8 @@ export function encodeXorMappedAddress(addr: TransportAddress, transactionId: Ui
     throw new RangeError(`Cannot encode XOR-MAPPED-ADDRESS: port ${addr.port} is out of range`);
   }
   const out = new Uint8Array(4 + raw.byteLength);
-  const dv = new DataView(out.buffer);
-  dv.setUint8(1, addr.family === "IPv4" ? FAMILY_IPV4 : FAMILY_IPV6);
-  dv.setUint16(2, addr.port ^ (MAGIC_COOKIE >>> 16));
+  out[1] = addr.family === "IPv4" ? FAMILY_IPV4 : FAMILY_IPV6;
+  writeU16(out, 2, addr.port ^ (MAGIC_COOKIE >>> 16));
   xorInto(out.subarray(4), raw, xorPad(transactionId));
   return out;
 }
@@ -133,15 +133,14 @@ function readAddress(value: Uint8Array, what: string): { family: number; port: n
   if (value.byteLength < 4) {
     throw stunError("ERR_STUN_ADDRESS", `Cannot parse ${what}: length ${value.byteLength} is below 4`);
   }
-  const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  const family = dv.getUint8(1);
+  const family = value[1]!;
   const want = family === FAMILY_IPV4 ? IPV4_VALUE_BYTES : family === FAMILY_IPV6 ? IPV6_VALUE_BYTES : -1;
   if (want < 0)
     throw stunError("ERR_STUN_ADDRESS", `Cannot parse ${what}: unknown family 0x${family.toString(16)}`);
   if (value.byteLength !== want) {
     throw stunError("ERR_STUN_ADDRESS", `Cannot parse ${what}: length ${value.byteLength} is not ${want}`);
   }
-  return { family, port: dv.getUint16(2), raw: value.subarray(4) };
+  return { family, port: readU16(value, 2), raw: value.subarray(4) };
 }
 
 function finish(family: number, raw: Uint8Array, port: number): TransportAddress {
@@ -155,7 +154,7 @@ function xorPad(transactionId: Uint8Array): Uint8Array {
     throw new RangeError(`Cannot XOR address: transaction id length ${transactionId.byteLength} is not 12`);
   }
   const pad = new Uint8Array(16);
-  new DataView(pad.buffer).setUint32(0, MAGIC_COOKIE);
+  writeU32(pad, 0, MAGIC_COOKIE);
   pad.set(transactionId, 4);
   return pad;
 }

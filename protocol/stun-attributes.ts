@@ -1,4 +1,5 @@
 /** @module STUN attribute values other than addresses: ERROR-CODE, UNKNOWN-ATTRIBUTES, UTF-8 text, and integers (RFC 8489 14). */
+import { readU16, readU32, writeU16, writeU32 } from "./big-endian.ts";
 import { COMPREHENSION_OPTIONAL_MIN, TEXT_MAX_BYTES } from "./stun-constants.ts";
 import { stunError } from "./stun-error.ts";
 import type { StunMessage } from "./stun-message.ts";
@@ -59,9 +60,8 @@ export function decodeErrorCode(value: Uint8Array): { code: number; reason: stri
 /** UNKNOWN-ATTRIBUTES value: the 16-bit types a 420 response names (RFC 8489 14.9). */
 export function encodeUnknownAttributes(types: readonly number[]): Uint8Array {
   const out = new Uint8Array(types.length * 2);
-  const dv = new DataView(out.buffer);
   types.forEach((t, i) => {
-    dv.setUint16(2 * i, t);
+    writeU16(out, 2 * i, t);
   });
   return out;
 }
@@ -74,9 +74,8 @@ export function decodeUnknownAttributes(value: Uint8Array): number[] {
       `Cannot parse UNKNOWN-ATTRIBUTES: odd length ${value.byteLength}`,
     );
   }
-  const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const out: number[] = [];
-  for (let i = 0; i < value.byteLength; i += 2) out.push(dv.getUint16(i));
+  for (let i = 0; i < value.byteLength; i += 2) out.push(readU16(value, i));
   return out;
 }
 
@@ -89,12 +88,16 @@ export function unknownComprehensionRequired(msg: StunMessage, known: ReadonlySe
   return out;
 }
 
+/** Largest high half of a u64 whose value stays a safe integer: Number.MAX_SAFE_INTEGER is 2^53 - 1. */
+const HIGH_HALF_MAX = 2 ** 21 - 1;
+
 /** Unsigned 64-bit big-endian value (e.g. PVRLINK-TIMESTAMP in unix ms). */
 export function encodeU64(n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0)
     throw new RangeError(`Cannot encode u64: ${n} is not a safe unsigned integer`);
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  writeU32(out, 0, Math.floor(n / 2 ** 32));
+  writeU32(out, 4, n % 2 ** 32);
   return out;
 }
 
@@ -103,10 +106,10 @@ export function decodeU64(value: Uint8Array): number {
   if (value.byteLength !== 8) {
     throw stunError("ERR_STUN_INTEGER", `Cannot parse u64 attribute: length ${value.byteLength} is not 8`);
   }
-  const n = new DataView(value.buffer, value.byteOffset, 8).getBigUint64(0);
-  if (n > BigInt(Number.MAX_SAFE_INTEGER))
-    throw stunError("ERR_STUN_INTEGER", "Cannot parse u64 attribute: too large");
-  return Number(n);
+  // Two 32-bit halves: no BigInt, no DataView. A high half above 2^21 - 1 puts the value past 2^53.
+  const high = readU32(value, 0);
+  if (high > HIGH_HALF_MAX) throw stunError("ERR_STUN_INTEGER", "Cannot parse u64 attribute: too large");
+  return high * 2 ** 32 + readU32(value, 4);
 }
 
 /** Unsigned 32-bit big-endian value (e.g. PVRLINK-INTERVAL in seconds). */
@@ -114,7 +117,7 @@ export function encodeU32(n: number): Uint8Array {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
     throw new RangeError(`Cannot encode u32: ${n} is out of range`);
   const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n);
+  writeU32(out, 0, n);
   return out;
 }
 
@@ -123,5 +126,5 @@ export function decodeU32(value: Uint8Array): number {
   if (value.byteLength !== 4) {
     throw stunError("ERR_STUN_INTEGER", `Cannot parse u32 attribute: length ${value.byteLength} is not 4`);
   }
-  return new DataView(value.buffer, value.byteOffset, 4).getUint32(0);
+  return readU32(value, 0);
 }

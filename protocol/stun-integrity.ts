@@ -1,5 +1,7 @@
 /** @module Verification of STUN MESSAGE-INTEGRITY (HMAC-SHA1), MESSAGE-INTEGRITY-SHA256 and FINGERPRINT (RFC 8489 14.5-14.7). */
+
 import { hmacSha1, hmacSha256, tagsEqual } from "../crypto/hmac.ts";
+import { readU32, writeU16 } from "./big-endian.ts";
 import {
   ATTR_FINGERPRINT,
   ATTR_MESSAGE_INTEGRITY,
@@ -22,21 +24,19 @@ import { findAttribute, type StunAttribute, type StunMessage } from "./stun-mess
 function integrityDigest(
   msg: StunMessage,
   attr: StunAttribute,
-  hmac: (covered: Uint8Array) => Uint8Array,
+  hmac: (...parts: Uint8Array[]) => Uint8Array,
 ): Uint8Array {
-  const covered = new Uint8Array(msg.bytes.subarray(0, attr.offset));
-  new DataView(covered.buffer).setUint16(
-    2,
-    attr.offset + ATTRIBUTE_HEADER_BYTES + attr.value.byteLength - STUN_HEADER_BYTES,
-  );
-  return hmac(covered);
+  // The covered bytes go in three parts (type, the rewritten length, the rest) rather than as a patched copy.
+  const length = new Uint8Array(2);
+  writeU16(length, 0, attr.offset + ATTRIBUTE_HEADER_BYTES + attr.value.byteLength - STUN_HEADER_BYTES);
+  return hmac(msg.bytes.subarray(0, 2), length, msg.bytes.subarray(4, attr.offset));
 }
 
 /** True when MESSAGE-INTEGRITY (HMAC-SHA1) is present and correct under key. Constant-time compare. */
 export function verifyMessageIntegrity(msg: StunMessage, key: Uint8Array): boolean {
   const attr = findAttribute(msg, ATTR_MESSAGE_INTEGRITY);
   if (!attr || attr.value.byteLength !== MESSAGE_INTEGRITY_BYTES) return false;
-  const mac = integrityDigest(msg, attr, (covered) => hmacSha1(key, covered));
+  const mac = integrityDigest(msg, attr, (...covered) => hmacSha1(key, ...covered));
   return tagsEqual(mac, attr.value);
 }
 
@@ -50,7 +50,7 @@ export function verifyMessageIntegritySha256(msg: StunMessage, key: Uint8Array):
   const n = attr.value.byteLength;
   if (n < MESSAGE_INTEGRITY_SHA256_MIN_BYTES || n > MESSAGE_INTEGRITY_SHA256_BYTES || n % 4 !== 0)
     return false;
-  const mac = integrityDigest(msg, attr, (covered) => hmacSha256(key, covered));
+  const mac = integrityDigest(msg, attr, (...covered) => hmacSha256(key, ...covered));
   return tagsEqual(mac.subarray(0, n), attr.value);
 }
 
@@ -61,6 +61,6 @@ export function checkFingerprint(msg: StunMessage): "absent" | "ok" | "bad" {
   if (attr.value.byteLength !== FINGERPRINT_BYTES) return "bad";
   // FINGERPRINT is always last (the decoder enforces it), so the header length already covers it as 14.7 asks.
   const expected = (crc32(msg.bytes.subarray(0, attr.offset)) ^ FINGERPRINT_XOR) >>> 0;
-  const got = new DataView(attr.value.buffer, attr.value.byteOffset, FINGERPRINT_BYTES).getUint32(0);
+  const got = readU32(attr.value, 0);
   return expected === got ? "ok" : "bad";
 }

@@ -1,5 +1,7 @@
 /** @module STUN message codec (RFC 8489 5, 14): header, attributes with padding, and the integrity/fingerprint trailer. */
+
 import { hmacSha1, hmacSha256 } from "../crypto/hmac.ts";
+import { readU16, readU32, writeU16, writeU32 } from "./big-endian.ts";
 import {
   ATTR_FINGERPRINT,
   ATTR_MESSAGE_INTEGRITY,
@@ -60,8 +62,7 @@ export function joinMessageType(method: number, cls: number): number {
 /** True when bytes look like a STUN message (RFC 8489 5 demultiplexing: top bits 00 and the magic cookie). */
 export function isStunMessage(bytes: Uint8Array, offset = 0): boolean {
   if (bytes.byteLength - offset < STUN_HEADER_BYTES) return false;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, STUN_HEADER_BYTES);
-  return (dv.getUint8(0) & 0xc0) === 0 && dv.getUint32(4) === MAGIC_COOKIE;
+  return (bytes[offset]! & 0xc0) === 0 && readU32(bytes, offset + 4) === MAGIC_COOKIE;
 }
 
 /**
@@ -79,18 +80,17 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
     );
   }
   const msg = bytes.subarray(offset);
-  const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
-  const type = dv.getUint16(0);
+  const type = readU16(msg, 0);
   if ((type & 0xc000) !== 0) {
     throw stunError(
       "ERR_STUN_NOT_STUN",
       "Cannot parse STUN header: the two most significant bits are not zero",
     );
   }
-  if (dv.getUint32(4) !== MAGIC_COOKIE) {
+  if (readU32(msg, 4) !== MAGIC_COOKIE) {
     throw stunError("ERR_STUN_NOT_STUN", "Cannot parse STUN header: magic cookie is not 0x2112A442");
   }
-  const length = dv.getUint16(2);
+  const length = readU16(msg, 2);
   if (length % ATTRIBUTE_ALIGN !== 0) {
     throw stunError("ERR_STUN_LENGTH", `Cannot parse STUN header: length ${length} is not a multiple of 4`);
   }
@@ -109,8 +109,8 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
     if (total - pos < ATTRIBUTE_HEADER_BYTES) {
       throw stunError("ERR_STUN_TRUNCATED", `Cannot parse STUN attribute at ${pos}: header truncated`);
     }
-    const attrType = dv.getUint16(pos);
-    const attrLen = dv.getUint16(pos + 2);
+    const attrType = readU16(msg, pos);
+    const attrLen = readU16(msg, pos + 2);
     const valueStart = pos + ATTRIBUTE_HEADER_BYTES;
     if (valueStart + attrLen > total) {
       throw stunError(
@@ -154,7 +154,11 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
 
 /** First attribute of a type, or undefined. */
 export function findAttribute(msg: StunMessage, type: number): StunAttribute | undefined {
-  return msg.attributes.find((a) => a.type === type);
+  // A loop, not Array.find: a keepalive looks up nine attributes, and a closure per lookup showed in the node's
+  // profile (docs/benchmarks.md, Control node).
+  const attrs = msg.attributes;
+  for (let i = 0; i < attrs.length; i++) if (attrs[i]!.type === type) return attrs[i];
+  return undefined;
 }
 
 /** What to write: plain attributes, then the optional integrity and fingerprint trailer in RFC 8489 order. */
@@ -196,15 +200,16 @@ export function encodeStunMessage(init: StunMessageInit): Uint8Array {
   if (size > STUN_MAX_MESSAGE_BYTES) {
     throw new RangeError(`Cannot encode STUN message: ${size} bytes exceed ${STUN_MAX_MESSAGE_BYTES}`);
   }
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, init.type);
-  dv.setUint32(4, MAGIC_COOKIE);
+  // Over an ArrayBuffer of its own: the trailer's digests take subarrays of it, and a subarray of a small typed
+  // array made without one makes JavaScriptCore allocate and copy one first.
+  const out = new Uint8Array(new ArrayBuffer(size));
+  writeU16(out, 0, init.type);
+  writeU32(out, 4, MAGIC_COOKIE);
   out.set(init.transactionId, 8);
   let pos = STUN_HEADER_BYTES;
   const put = (type: number, value: Uint8Array): void => {
-    dv.setUint16(pos, type);
-    dv.setUint16(pos + 2, value.byteLength);
+    writeU16(out, pos, type);
+    writeU16(out, pos + 2, value.byteLength);
     out.set(value, pos + ATTRIBUTE_HEADER_BYTES);
     pos += ATTRIBUTE_HEADER_BYTES + padded(value.byteLength);
   };
@@ -212,22 +217,22 @@ export function encodeStunMessage(init: StunMessageInit): Uint8Array {
   // Each trailer attribute is computed over the message so far with the header length already counting it
   // (RFC 8489 14.5-14.7), so the length field is set before each digest.
   if (init.integrityKey) {
-    dv.setUint16(2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_BYTES - STUN_HEADER_BYTES);
+    writeU16(out, 2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_BYTES - STUN_HEADER_BYTES);
     const mac = hmacSha1(init.integrityKey, out.subarray(0, pos));
     put(ATTR_MESSAGE_INTEGRITY, mac);
   }
   if (init.integritySha256Key) {
-    dv.setUint16(2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_SHA256_BYTES - STUN_HEADER_BYTES);
+    writeU16(out, 2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_SHA256_BYTES - STUN_HEADER_BYTES);
     const mac = hmacSha256(init.integritySha256Key, out.subarray(0, pos));
     put(ATTR_MESSAGE_INTEGRITY_SHA256, mac);
   }
   if (init.fingerprint) {
-    dv.setUint16(2, pos + ATTRIBUTE_HEADER_BYTES + FINGERPRINT_BYTES - STUN_HEADER_BYTES);
+    writeU16(out, 2, pos + ATTRIBUTE_HEADER_BYTES + FINGERPRINT_BYTES - STUN_HEADER_BYTES);
     const fp = new Uint8Array(FINGERPRINT_BYTES);
-    new DataView(fp.buffer).setUint32(0, (crc32(out.subarray(0, pos)) ^ FINGERPRINT_XOR) >>> 0);
+    writeU32(fp, 0, crc32(out.subarray(0, pos)) ^ FINGERPRINT_XOR);
     put(ATTR_FINGERPRINT, fp);
   }
-  dv.setUint16(2, pos - STUN_HEADER_BYTES);
+  writeU16(out, 2, pos - STUN_HEADER_BYTES);
   return out;
 }
 

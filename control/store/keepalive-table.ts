@@ -16,13 +16,46 @@ export interface KeepaliveLookup {
 }
 
 /**
+ * Rows per upsert statement: one statement per row cost more than the row itself (a bind, a step and a promise
+ * each); 5 × 200 parameters stay under sqlite's and PostgreSQL's parameter limits.
+ */
+const FLUSH_ROWS = 200;
+
+/** Upsert SQL texts by row count: a flush mostly reuses the full-size one, so each is built once. */
+const upserts = new Map<number, string>();
+
+/**
+ * One statement upserting `rows` mappings, skipping devices deleted meanwhile (the EXISTS). The CASTs in the
+ * first row give PostgreSQL the column types a bare VALUES list lacks; sqlite reads them as affinities. The
+ * WHERE also settles sqlite's parse of INSERT ... SELECT ... ON CONFLICT (sqlite.org/lang_upsert.html, 2.2).
+ */
+function upsertSql(rows: number): string {
+  let sql = upserts.get(rows);
+  if (sql === undefined) {
+    const first =
+      "(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS BIGINT))";
+    const values = [first, ...Array.from({ length: rows - 1 }, () => "(?, ?, ?, ?, ?)")].join(", ");
+    sql = `WITH v (device_id, address, port, interval_sec, at) AS (VALUES ${values}) INSERT INTO keepalives (device_id, address, port, interval_sec, at) SELECT device_id, address, port, interval_sec, at FROM v WHERE EXISTS (SELECT 1 FROM devices WHERE id = v.device_id) ON CONFLICT(device_id) DO UPDATE SET address = excluded.address, port = excluded.port, interval_sec = excluded.interval_sec, at = excluded.at`;
+    upserts.set(rows, sql);
+  }
+  return sql;
+}
+
+/**
  * Keepalives arrive far more often than anything else (one per device every ~25 s), so they land in memory
  * and are written behind to the store in one transaction per flush; after a restart the table reloads, and a
  * mapping older than its freshness window simply reads as not connected.
+ *
+ * An unchanged mapping is written again only once its stored time is `connectedIntervals - 1` intervals old
+ * (every third keepalive at the default of 3), not on every keepalive: after a crash the stored time is then at
+ * most that old, so the device still reads as connected until its next keepalive is due, and the steady write
+ * rate is a third of the keepalive rate. A clean shutdown (`flush({ final: true })`) writes every newer time.
  */
 export class KeepaliveTable implements KeepaliveLookup {
   readonly #live = new Map<string, KeepaliveRecord>();
   readonly #dirty = new Set<string>();
+  /** The `at` each device's stored row holds (as loaded or last written). */
+  readonly #storedAt = new Map<string, number>();
 
   readonly #db: SqlDriver;
   /** A device is connected while now - at < connectedIntervals * intervalSec. */
@@ -51,6 +84,7 @@ export class KeepaliveTable implements KeepaliveLookup {
     );
     for (const r of rows) {
       t.#live.set(r.device_id, { address: r.address, port: r.port, intervalSec: r.intervalSec, at: r.at });
+      t.#storedAt.set(r.device_id, r.at);
     }
     return t;
   }
@@ -59,7 +93,11 @@ export class KeepaliveTable implements KeepaliveLookup {
     const prev = this.#live.get(deviceId);
     this.#live.set(deviceId, { address, port, intervalSec, at: now });
     const same = prev?.address === address && prev.port === port && prev.intervalSec === intervalSec;
-    if (!(this.#changesOnly && same)) this.#dirty.add(deviceId);
+    if (!same) this.#dirty.add(deviceId);
+    else if (!this.#changesOnly) {
+      const stored = this.#storedAt.get(deviceId) ?? Number.NEGATIVE_INFINITY;
+      if (now - stored >= (this.#connectedIntervals - 1) * intervalSec * 1000) this.#dirty.add(deviceId);
+    }
   }
 
   get(deviceId: string): KeepaliveRecord | null {
@@ -80,25 +118,36 @@ export class KeepaliveTable implements KeepaliveLookup {
   forget(deviceId: string): void {
     this.#live.delete(deviceId);
     this.#dirty.delete(deviceId);
+    this.#storedAt.delete(deviceId);
   }
 
-  /** Writes the changed mappings; devices deleted meanwhile are skipped by the EXISTS check. */
-  async flush(): Promise<number> {
+  /**
+   * Writes the changed mappings; devices deleted meanwhile are skipped by the EXISTS check. `final` (a clean
+   * shutdown) also writes every mapping seen since its row was written, so a restart starts from exact times.
+   */
+  async flush(o: { final?: boolean } = {}): Promise<number> {
+    if (o.final && !this.#changesOnly) {
+      for (const [id, k] of this.#live) if (k.at !== this.#storedAt.get(id)) this.#dirty.add(id);
+    }
     if (this.#dirty.size === 0) return 0;
     const ids = [...this.#dirty];
     this.#dirty.clear();
+    // The times as written: a keepalive landing while an asynchronous store writes must not count as stored.
+    const written = new Map<string, number>();
     try {
       await this.#db.transaction(async (tx) => {
-        for (const id of ids) {
-          const k = this.#live.get(id);
-          if (!k) continue;
-          // CASTs give PostgreSQL the parameter types a bare SELECT list lacks; sqlite reads them as affinities.
-          await tx.run(
-            "INSERT INTO keepalives (device_id, address, port, interval_sec, at) SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS INTEGER), CAST(?4 AS INTEGER), CAST(?5 AS BIGINT) WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?1) ON CONFLICT(device_id) DO UPDATE SET address = excluded.address, port = excluded.port, interval_sec = excluded.interval_sec, at = excluded.at",
-            [id, k.address, k.port, k.intervalSec, k.at],
-          );
+        for (let at = 0; at < ids.length; at += FLUSH_ROWS) {
+          const params: Array<string | number> = [];
+          for (const id of ids.slice(at, at + FLUSH_ROWS)) {
+            const k = this.#live.get(id);
+            if (!k) continue;
+            params.push(id, k.address, k.port, k.intervalSec, k.at);
+            written.set(id, k.at);
+          }
+          if (params.length > 0) await tx.run(upsertSql(params.length / 5), params);
         }
       });
+      for (const [id, at] of written) this.#storedAt.set(id, at);
     } catch (err) {
       // Still dirty: the next flush tries again (a full disk may have room by then).
       for (const id of ids) if (this.#live.has(id)) this.#dirty.add(id);
