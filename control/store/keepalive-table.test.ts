@@ -53,6 +53,29 @@ describe.each(STORE_BACKENDS)("KeepaliveTable on %s", (kind) => {
     expect((await KeepaliveTable.load(db, 3)).get(a)?.at).toBe(90_000);
   });
 
+  test("flush() calls that overlap write each mapping, one flush at a time", async () => {
+    const db = await backend.open();
+    const devices = await new DeviceStore(db).enrollMany(Array.from({ length: 500 }, (_, i) => `o${i}`));
+    const t = await KeepaliveTable.load(db, 3);
+    devices.forEach((d, i) => t.record(d.id, "198.51.100.1", 20_000 + i, 25, 1_000));
+    const first = t.flush();
+    // Arrives while the first flush is between its steps: changed, so dirty again, and written by the second.
+    t.record(devices[0]!.id, "198.51.100.2", 1, 25, 2_000);
+    const second = t.flush();
+    const order: string[] = [];
+    const done = [first.then(() => order.push("first")), second.then(() => order.push("second"))];
+    await Promise.all(done);
+    // The second waited: unserialised, its one row would have been written while the first had steps to go.
+    expect(order).toEqual(["first", "second"]);
+    expect([await first, await second]).toEqual([500, 1]);
+    expect((await KeepaliveTable.load(db, 3)).get(devices[0]!.id)).toEqual({
+      address: "198.51.100.2",
+      port: 1,
+      intervalSec: 25,
+      at: 2_000,
+    });
+  });
+
   test("flush() writes more rows than one statement holds, with unknown devices among them", async () => {
     const db = await backend.open();
     const devices = await new DeviceStore(db).enrollMany(Array.from({ length: 450 }, (_, i) => `d${i}`));

@@ -16,29 +16,39 @@ export interface KeepaliveLookup {
 }
 
 /**
- * Rows per upsert statement: one statement per row cost more than the row itself (a bind, a step and a promise
- * each); 5 × 200 parameters stay under sqlite's and PostgreSQL's parameter limits.
+ * Rows per upsert statement, and per step of a flush: one statement per row cost more than the row itself (a
+ * bind, a step and a promise each); 5 × 200 parameters stay under sqlite's and PostgreSQL's parameter limits;
+ * and a flush yields to the event loop between steps, so a burst of changed mappings (a UDP node's devices
+ * arriving at once) does not hold up the keepalives being answered meanwhile.
  */
 const FLUSH_ROWS = 200;
 
-/** Upsert SQL texts by row count: a flush mostly reuses the full-size one, so each is built once. */
-const upserts = new Map<number, string>();
+/** Upsert SQL texts by row count and kind: a flush mostly reuses the full-size ones, so each is built once. */
+const upserts = new Map<string, string>();
 
 /**
- * One statement upserting `rows` mappings, skipping devices deleted meanwhile (the EXISTS). The CASTs in the
- * first row give PostgreSQL the column types a bare VALUES list lacks; sqlite reads them as affinities. The
+ * One statement upserting `rows` mappings. `checked` skips devices deleted meanwhile (the EXISTS); unchecked,
+ * sqlite's foreign key refuses the whole statement instead, which the caller then runs checked. The CASTs in
+ * the first row give PostgreSQL the column types a bare VALUES list lacks; sqlite reads them as affinities. The
  * WHERE also settles sqlite's parse of INSERT ... SELECT ... ON CONFLICT (sqlite.org/lang_upsert.html, 2.2).
  */
-function upsertSql(rows: number): string {
-  let sql = upserts.get(rows);
+function upsertSql(rows: number, checked: boolean): string {
+  const key = `${rows}${checked ? "c" : "u"}`;
+  let sql = upserts.get(key);
   if (sql === undefined) {
     const first =
       "(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS BIGINT))";
     const values = [first, ...Array.from({ length: rows - 1 }, () => "(?, ?, ?, ?, ?)")].join(", ");
-    sql = `WITH v (device_id, address, port, interval_sec, at) AS (VALUES ${values}) INSERT INTO keepalives (device_id, address, port, interval_sec, at) SELECT device_id, address, port, interval_sec, at FROM v WHERE EXISTS (SELECT 1 FROM devices WHERE id = v.device_id) ON CONFLICT(device_id) DO UPDATE SET address = excluded.address, port = excluded.port, interval_sec = excluded.interval_sec, at = excluded.at`;
-    upserts.set(rows, sql);
+    const where = checked ? "EXISTS (SELECT 1 FROM devices WHERE id = v.device_id)" : "true";
+    sql = `WITH v (device_id, address, port, interval_sec, at) AS (VALUES ${values}) INSERT INTO keepalives (device_id, address, port, interval_sec, at) SELECT device_id, address, port, interval_sec, at FROM v WHERE ${where} ON CONFLICT(device_id) DO UPDATE SET address = excluded.address, port = excluded.port, interval_sec = excluded.interval_sec, at = excluded.at`;
+    upserts.set(key, sql);
   }
   return sql;
+}
+
+/** sqlite's error for a row whose device is gone (SQLITE_CONSTRAINT_FOREIGNKEY, sqlite.org/rescode.html#constraint_foreignkey). */
+function isForeignKeyError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "SQLITE_CONSTRAINT_FOREIGNKEY";
 }
 
 /**
@@ -54,6 +64,8 @@ function upsertSql(rows: number): string {
 export class KeepaliveTable implements KeepaliveLookup {
   readonly #live = new Map<string, KeepaliveRecord>();
   readonly #dirty = new Set<string>();
+  /** The flush under way, if any. */
+  #flushing: Promise<void> | null = null;
   /** The `at` each device's stored row holds (as loaded or last written). */
   readonly #storedAt = new Map<string, number>();
 
@@ -121,36 +133,66 @@ export class KeepaliveTable implements KeepaliveLookup {
     this.#storedAt.delete(deviceId);
   }
 
+  /** Writes one step's mappings (one statement, atomic by itself) and notes the times as written. */
+  async #write(ids: readonly string[]): Promise<void> {
+    const params: Array<string | number> = [];
+    // The times as written: a keepalive landing while an asynchronous store writes must not count as stored.
+    const written = new Map<string, number>();
+    for (const id of ids) {
+      const k = this.#live.get(id);
+      if (!k) continue;
+      params.push(id, k.address, k.port, k.intervalSec, k.at);
+      written.set(id, k.at);
+    }
+    if (written.size === 0) return;
+    // On sqlite the foreign key already refuses a deleted device, so the usual statement skips the EXISTS (half
+    // of a row's cost) and a refused one runs again checked. PostgreSQL would abort the transaction instead.
+    if (this.#db.kind === "sqlite") {
+      try {
+        await this.#db.run(upsertSql(written.size, false), params);
+      } catch (err) {
+        if (!isForeignKeyError(err)) throw err;
+        await this.#db.run(upsertSql(written.size, true), params);
+      }
+    } else await this.#db.run(upsertSql(written.size, true), params);
+    for (const [id, at] of written) this.#storedAt.set(id, at);
+  }
+
   /**
-   * Writes the changed mappings; devices deleted meanwhile are skipped by the EXISTS check. `final` (a clean
+   * Writes the changed mappings, FLUSH_ROWS per step; devices deleted meanwhile are skipped. `final` (a clean
    * shutdown) also writes every mapping seen since its row was written, so a restart starts from exact times.
    */
   async flush(o: { final?: boolean } = {}): Promise<number> {
+    // One flush at a time: a long one (it yields between steps) must not meet the timer's next one halfway.
+    while (this.#flushing) await this.#flushing;
+    const run = this.#flushOnce(o);
+    this.#flushing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await run;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  async #flushOnce(o: { final?: boolean }): Promise<number> {
     if (o.final && !this.#changesOnly) {
       for (const [id, k] of this.#live) if (k.at !== this.#storedAt.get(id)) this.#dirty.add(id);
     }
     if (this.#dirty.size === 0) return 0;
     const ids = [...this.#dirty];
     this.#dirty.clear();
-    // The times as written: a keepalive landing while an asynchronous store writes must not count as stored.
-    const written = new Map<string, number>();
+    let done = 0;
     try {
-      await this.#db.transaction(async (tx) => {
-        for (let at = 0; at < ids.length; at += FLUSH_ROWS) {
-          const params: Array<string | number> = [];
-          for (const id of ids.slice(at, at + FLUSH_ROWS)) {
-            const k = this.#live.get(id);
-            if (!k) continue;
-            params.push(id, k.address, k.port, k.intervalSec, k.at);
-            written.set(id, k.at);
-          }
-          if (params.length > 0) await tx.run(upsertSql(params.length / 5), params);
-        }
-      });
-      for (const [id, at] of written) this.#storedAt.set(id, at);
+      for (; done < ids.length; done += FLUSH_ROWS) {
+        if (done > 0) await new Promise((resolve) => setImmediate(resolve));
+        await this.#write(ids.slice(done, done + FLUSH_ROWS));
+      }
     } catch (err) {
       // Still dirty: the next flush tries again (a full disk may have room by then).
-      for (const id of ids) if (this.#live.has(id)) this.#dirty.add(id);
+      for (const id of ids.slice(done)) if (this.#live.has(id)) this.#dirty.add(id);
       throw err;
     }
     return ids.length;

@@ -224,7 +224,8 @@ export class KeepaliveHandler {
       return deny("bad timestamp", "Bad Timestamp");
     }
     if (Math.abs(now - ts) > KEEPALIVE_WINDOW_MS) return deny("stale timestamp", "Stale Timestamp");
-    const txKey = Buffer.from(msg.transactionId).toString("base64url");
+    // The 12 transaction-id bytes as a 12-character string: a Map key without a Buffer and a base64 pass.
+    const txKey = String.fromCharCode(...msg.transactionId);
     if (!this.#replays.admit(deviceId, txKey, now))
       return deny("replayed transaction", "Replayed Transaction");
     const sessionAttr = findAttribute(msg, ATTR_PVRLINK_SESSION);

@@ -7,14 +7,15 @@ export const DEFAULT_MAX_PER_DEVICE = 1024;
  * Remembers keys per owner (the device whose MAC verified) until they expire. Entries are only added after a
  * message authenticated, so unauthenticated floods cannot grow it; and each device has its own bound, so one
  * device flooding from many addresses fills only its own share and never refuses another device's keepalives
- * (issue 21 item 8). Keys are inserted in clock order with equal lifetimes, so each owner's Map iterates in
- * expiry order and sweeping stops at the first live entry; owners gone quiet are swept once per lifetime.
+ * (issue 21 item 8). One Map holds every entry under "owner NUL key": keys arrive in clock order with equal
+ * lifetimes, so the Map iterates in expiry order and each sweep stops at the first live entry. A count per
+ * owner keeps the bound. (It was a Map per owner: 100,000 Maps for 100,000 devices, and a sweep of them all.)
  */
 export class ReplayCache {
-  readonly #byOwner = new Map<string, Map<string, number>>();
+  readonly #entries = new Map<string, number>();
+  readonly #counts = new Map<string, number>();
   readonly #ttlMs: number;
   readonly #maxPerOwner: number;
-  #lastFullSweep = Number.NEGATIVE_INFINITY;
 
   constructor(ttlMs: number, maxPerOwner = DEFAULT_MAX_PER_DEVICE) {
     this.#ttlMs = ttlMs;
@@ -23,14 +24,12 @@ export class ReplayCache {
 
   /** Live and not yet swept entries over all owners. */
   get size(): number {
-    let n = 0;
-    for (const m of this.#byOwner.values()) n += m.size;
-    return n;
+    return this.#entries.size;
   }
 
   /** Owners with entries held. */
   get owners(): number {
-    return this.#byOwner.size;
+    return this.#counts.size;
   }
 
   /**
@@ -38,16 +37,13 @@ export class ReplayCache {
    * share is full of live entries: failing closed there means an unrecorded key can never be replayed.
    */
   admit(owner: string, key: string, now: number): boolean {
-    if (now - this.#lastFullSweep >= this.#ttlMs) this.#sweepAll(now);
-    let m = this.#byOwner.get(owner);
-    if (m) ReplayCache.#sweep(m, now);
-    else {
-      m = new Map();
-      this.#byOwner.set(owner, m);
-    }
-    if (m.has(key)) return false;
-    if (m.size >= this.#maxPerOwner) return false;
-    m.set(key, now + this.#ttlMs);
+    this.#sweep(now);
+    const entry = `${owner}\u0000${key}`;
+    if (this.#entries.has(entry)) return false;
+    const count = this.#counts.get(owner) ?? 0;
+    if (count >= this.#maxPerOwner) return false;
+    this.#entries.set(entry, now + this.#ttlMs);
+    this.#counts.set(owner, count + 1);
     return true;
   }
 
@@ -56,21 +52,20 @@ export class ReplayCache {
    * binding whose session the store is still loading), which must not then count as its own replay.
    */
   forget(owner: string, key: string): void {
-    this.#byOwner.get(owner)?.delete(key);
+    if (this.#entries.delete(`${owner}\u0000${key}`)) this.#uncount(owner);
   }
 
-  #sweepAll(now: number): void {
-    this.#lastFullSweep = now;
-    for (const [owner, m] of this.#byOwner) {
-      ReplayCache.#sweep(m, now);
-      if (m.size === 0) this.#byOwner.delete(owner);
-    }
-  }
-
-  static #sweep(m: Map<string, number>, now: number): void {
-    for (const [k, expires] of m) {
+  #sweep(now: number): void {
+    for (const [entry, expires] of this.#entries) {
       if (expires > now) break;
-      m.delete(k);
+      this.#entries.delete(entry);
+      this.#uncount(entry.slice(0, entry.indexOf("\u0000")));
     }
+  }
+
+  #uncount(owner: string): void {
+    const n = (this.#counts.get(owner) ?? 1) - 1;
+    if (n > 0) this.#counts.set(owner, n);
+    else this.#counts.delete(owner);
   }
 }
