@@ -86,7 +86,46 @@ describe("IP text forms", () => {
     for (const s of ["1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "g::", "1:2:3:4:5:6:7", "::1.2.3.256", ""]) {
       expect(parseIpv6(s)).toBeNull();
     }
-    for (const s of ["1.2.3", "256.1.1.1", "1.2.3.4.5", "a.b.c.d"]) expect(parseIpv4(s)).toBeNull();
+    for (const s of [
+      "1.2.3",
+      "256.1.1.1",
+      "1.2.3.4.5",
+      "a.b.c.d",
+      "",
+      ".1.2.3",
+      "1..2.3",
+      "1.2.3.",
+      "1.2.3.256",
+      "0001.2.3.4",
+      " 1.2.3.4",
+      "1.2.3.4 ",
+      "1.2.3.-4",
+      "1.2.3.4\n",
+    ])
+      expect({ s, parsed: parseIpv4(s) }).toEqual({ s, parsed: null });
+  });
+
+  test("parseIpv4() reads every dotted quad as the four numbers it spells", () => {
+    const cases: Array<[string, number[]]> = [
+      ["0.0.0.0", [0, 0, 0, 0]],
+      ["127.0.0.1", [127, 0, 0, 1]],
+      ["255.255.255.255", [255, 255, 255, 255]],
+      ["192.0.2.1", [192, 0, 2, 1]],
+      ["010.001.000.009", [10, 1, 0, 9]],
+    ];
+    for (const [s, bytes] of cases) expect(Array.from(parseIpv4(s) ?? [])).toEqual(bytes);
+    // Against the dotted-quad rule itself on random input: same verdict, same bytes.
+    const rule = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+    const alphabet = "0123456789.9.1a ";
+    for (let i = 0; i < 20_000; i++) {
+      const s = Array.from({ length: 1 + Math.floor(Math.random() * 16) }, () =>
+        alphabet.charAt(Math.floor(Math.random() * alphabet.length)),
+      ).join("");
+      const m = rule.exec(s);
+      const want = m && m.slice(1).every((g) => Number(g) <= 255) ? m.slice(1).map(Number) : null;
+      const got = parseIpv4(s);
+      expect({ s, got: got && Array.from(got) }).toEqual({ s, got: want });
+    }
   });
 
   test("toTransportAddress() reports an IPv4-mapped IPv6 peer as IPv4", () => {
