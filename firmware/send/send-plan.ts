@@ -4,8 +4,8 @@ import type { FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { InputError } from "../../cli/command.ts";
 import { CodecError } from "../../codec/codec-error.ts";
-import { type PatternPlan, PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
-import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
+import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
+import { ridingPatternPlanners } from "../../codec/pattern/riding-pattern-planners.ts";
 import type { ByteRange, ContainerKind } from "../../codec/recording-index.ts";
 import { encodeSplitHeaders } from "../../codec/split/split-format.ts";
 import { indexFile, readChunks } from "../files/recording-file.ts";
@@ -39,7 +39,7 @@ export interface SplitPlanParts {
   iPictures: number;
   /** The protection the split is sent with: pattern only when the plan below exists; sealed unless a light mode was asked for. */
   protection: ProtectionMode;
-  /** Pattern mode: the P/B slice ranges of the direct body to encrypt (codec/pattern). */
+  /** Pattern mode: the ranges of the direct body to encrypt (codec/pattern): slice-block for MPEG-1/2, cbcs for H.264. */
   pattern?: PatternPlan;
   /** Why pattern mode was asked for and not used (not MPEG-1/2 video): said to the user. */
   protectionNote?: string;
@@ -112,10 +112,10 @@ export async function planSend(
     const sha256 = h.digest("hex");
     return { path, name, size, sha256, recordingType: type, secret, route, rule, sealDirect };
   }
-  // Pattern mode rides pass 1: the planner observes the RecordingIndexer's own start-code scan, so planning
-  // costs no second demux or scan of the recording.
-  const riding = wanted === "pattern" ? PatternPlanner.withIndexer(DEFAULT_PATTERN_SCHEME) : undefined;
-  const planner = riding?.planner;
+  // Pattern mode rides pass 1: the planners observe the RecordingIndexer's own scan (MPEG-1/2 start codes,
+  // H.264 slices), so planning costs no second demux or scan of the recording.
+  const riding = wanted === "pattern" ? ridingPatternPlanners() : undefined;
+  const planner = riding;
   const { index, length, sha256 } = await indexFile(handle, {
     hash: true,
     ...(riding ? { indexer: riding.indexer } : {}),
@@ -131,7 +131,7 @@ export async function planSend(
     }
     if (pattern && !pattern.supported) {
       pattern = undefined;
-      protectionNote = `pattern mode needs MPEG-1/2 video, and ${name} is ${index.format} in ${index.container}: sending in seed mode (use --secret to keep its P/B pictures off the direct path)`;
+      protectionNote = `pattern mode needs MPEG-1/2 or H.264 video in an ES, PS or TS, and ${name} is ${index.format} in ${index.container}: sending in seed mode (use --secret to keep its P/B pictures off the direct path)`;
     }
   }
   try {
