@@ -34,6 +34,9 @@ export class CbcsPatternCipher {
   /** Next index into #chains. */
   #chain = 0;
   #held: Uint8Array = new Uint8Array(0);
+  /** Reused per push: the gathered blocks, and the segments as (index in work, length, range, bytes before) rows. */
+  #scratch = new Uint8Array(64 * 1024);
+  #segs = new Float64Array(4 * 4096);
   /** Bytes pushed so far. */
   #pos = 0;
 
@@ -90,16 +93,27 @@ export class CbcsPatternCipher {
     const start = this.#committed;
     const end = start + work.length;
     // Segments of encrypted bytes in `work`: (index in work, length, range index, bytes of the range before it).
-    const segs: number[] = [];
+    let segs = this.#segs;
+    let n = 0;
     let i = this.#range;
     let inRange = this.#inRange;
     let gathered = 0;
     while (i < count) {
-      const off = ranges.offsetAt(i) + inRange;
+      const rStart = ranges.offsetAt(i);
+      const off = rStart + inRange;
       if (off >= end) break;
-      const rEnd = ranges.offsetAt(i) + ranges.lengthAt(i);
+      const rEnd = rStart + ranges.lengthAt(i);
       const take = Math.min(rEnd, end) - off;
-      segs.push(off - start, take, i, inRange);
+      if (n + 4 > segs.length) {
+        const grown = new Float64Array(2 * segs.length);
+        grown.set(segs);
+        this.#segs = segs = grown;
+      }
+      segs[n] = off - start;
+      segs[n + 1] = take;
+      segs[n + 2] = i;
+      segs[n + 3] = inRange;
+      n += 4;
       gathered += take;
       if (off + take === rEnd) {
         i++;
@@ -111,11 +125,15 @@ export class CbcsPatternCipher {
     }
     const whole = gathered - (gathered % BLOCK);
     if (whole > 0) {
-      const blocks = new Uint8Array(whole);
+      if (this.#scratch.length < whole) this.#scratch = new Uint8Array(2 * whole);
+      const blocks = this.#scratch.subarray(0, whole);
       let at = 0;
-      for (let s = 0; s < segs.length && at < whole; s += 4) {
-        const n = Math.min(segs[s + 1]!, whole - at);
-        blocks.set(work.subarray(segs[s]!, segs[s]! + n), at);
+      // Byte loops, not set(subarray()): most segments are one 16-byte block, and a view per segment cost
+      // more than the AES (0.8 s against 0.06 s on a 60 MiB H.264 TS).
+      for (let s = 0; s < n && at < whole; s += 4) {
+        const from = segs[s]! | 0;
+        const n = Math.min(segs[s + 1]!, whole - at) | 0;
+        for (let k = 0; k < n; k++) blocks[at + k] = work[from + k]!;
         at += n;
       }
       const first = this.#ordinal / BLOCK;
@@ -128,9 +146,10 @@ export class CbcsPatternCipher {
       }
       this.#cipher(blocks, restarts);
       at = 0;
-      for (let s = 0; s < segs.length && at < whole; s += 4) {
-        const n = Math.min(segs[s + 1]!, whole - at);
-        work.set(blocks.subarray(at, at + n), segs[s]!);
+      for (let s = 0; s < n && at < whole; s += 4) {
+        const to = segs[s]! | 0;
+        const n = Math.min(segs[s + 1]!, whole - at) | 0;
+        for (let k = 0; k < n; k++) work[to + k] = blocks[at + k]!;
         at += n;
       }
       this.#ordinal += whole;
@@ -143,16 +162,16 @@ export class CbcsPatternCipher {
     }
     // Hold from the first byte of the block not yet whole: find the segment holding gathered byte `whole`.
     let at = 0;
-    for (let s = 0; s < segs.length; s += 4) {
-      const n = segs[s + 1]!;
-      if (at + n > whole) {
+    for (let s = 0; s < n; s += 4) {
+      const len = segs[s + 1]!;
+      if (at + len > whole) {
         const into = whole - at;
         this.#range = segs[s + 2]!;
         this.#inRange = segs[s + 3]! + into;
         this.#committed = start + segs[s]! + into;
         return segs[s]! + into;
       }
-      at += n;
+      at += len;
     }
     throw new Error("unreachable: a partial block lies in no segment");
   }
