@@ -2,7 +2,7 @@
 
 import { codecError } from "../codec-error.ts";
 import { type H264Pps, parseH264Pps } from "./h264-pps.ts";
-import { parseH264SliceHeader } from "./h264-slice-header.ts";
+import { type H264ParameterSets, parseH264SliceHeader } from "./h264-slice-header.ts";
 import { type H264Sps, parseH264Sps } from "./h264-sps.ts";
 import { type BoxSpan, boxChildren, boxPath, fourcc, u16, u32 } from "./mp4-box-walk.ts";
 import { filterMoov } from "./mp4-moov-filter.ts";
@@ -214,8 +214,20 @@ function videoBoxes(m: Uint8Array): VideoBoxes {
   return { chain, stbl, stsd, entry };
 }
 
+/**
+ * The video track's NAL length size and parameter sets, from a moov box (header included): what a reader of its
+ * samples needs to find and parse their slice headers. Throws ERR_MP4_CBCS (or the SPS/PPS parsers' codes).
+ */
+export function mp4AvcTrack(moov: Uint8Array): { lengthSize: number; sets: H264ParameterSets } {
+  const filtered = filterMoov(moov);
+  if (!filtered.ok) fail(filtered.message);
+  if (filtered.track.entryType !== AVC1)
+    fail(`the video sample entry is ${filtered.track.entryType}, not avc1`);
+  return { lengthSize: filtered.track.lengthSize, sets: avcParameterSets(moov, videoBoxes(moov).entry) };
+}
+
 /** The SPS and PPS of the avcC (ISO/IEC 14496-15 5.3.3.1), by id. */
-function avcParameterSets(m: Uint8Array, entry: BoxSpan) {
+function avcParameterSets(m: Uint8Array, entry: BoxSpan): H264ParameterSets {
   const avcC = boxChildren(m, entry.body + VISUAL_SAMPLE_ENTRY_BYTES, entry.end).find(
     (c) => c.type === "avcC",
   );

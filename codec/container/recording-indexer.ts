@@ -152,6 +152,11 @@ export class RecordingIndexer {
       : new VideoIndexer();
   }
 
+  /** An MP4's moov box (header included) once read, else null (every other container). */
+  get mp4Moov(): Uint8Array | null {
+    return this.#mp4?.moov ?? null;
+  }
+
   /** Video elementary-stream bytes demuxed so far. */
   get videoBytes(): number {
     return this.#esBytes;

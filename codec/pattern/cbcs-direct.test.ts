@@ -40,7 +40,7 @@ describe("cbcs pattern mode on every H.264 fixture", () => {
     test(`cbcs pattern mode merges byte-exact after decrypt in random chunkings: ${name}`, async () => {
       const { index, plan: p } = plan(bytes);
       if (index.container === "mp4") {
-        // MP4 samples are not planned here (docs/security.md): the plan says so and the sender falls back.
+        // MP4 samples are planned by Mp4PatternPlanner (its reads are I/O; mp4-pattern-planner.test.ts).
         expect(p.supported).toBe(false);
         return;
       }
