@@ -53,13 +53,13 @@ export function h264LeakView(
         blocks.push(at - p.offset);
       if (blocks.length === 0) continue;
       const gathered = new Uint8Array(blocks.length * PATTERN_BLOCK_BYTES);
-      blocks.forEach((b, i) =>
-        gathered.set(au.subarray(b, b + PATTERN_BLOCK_BYTES), i * PATTERN_BLOCK_BYTES),
-      );
+      for (const [i, b] of blocks.entries()) {
+        gathered.set(au.subarray(b, b + PATTERN_BLOCK_BYTES), i * PATTERN_BLOCK_BYTES);
+      }
       options.cbcs(gathered, [0]);
-      blocks.forEach((b, i) =>
-        au.set(gathered.subarray(i * PATTERN_BLOCK_BYTES, (i + 1) * PATTERN_BLOCK_BYTES), b),
-      );
+      for (const [i, b] of blocks.entries()) {
+        au.set(gathered.subarray(i * PATTERN_BLOCK_BYTES, (i + 1) * PATTERN_BLOCK_BYTES), b);
+      }
       encryptedSlices++;
     }
     parts.push(au);
