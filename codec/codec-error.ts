@@ -13,6 +13,8 @@ export abstract class CodecError extends ErrorFamily {
     "ERR_EXP_GOLOMB",
     "ERR_GOP_TIME_CODE",
     "ERR_GOP_TRUNCATED",
+    "ERR_H264_PPS",
+    "ERR_H264_SLICE_HEADER",
     "ERR_H264_SPS",
     "ERR_PATTERN_HASH",
     "ERR_PATTERN_HEADER_LENGTH",

@@ -1,13 +1,16 @@
 /** @module CPU cost of each protection mode on one recording held in memory: seed split + seal, pattern on top, whole-file sealing. */
 import { createHash } from "node:crypto";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import { CbcsPatternCipher } from "../../codec/pattern/cbcs-pattern-cipher.ts";
 import { PatternCipher } from "../../codec/pattern/pattern-cipher.ts";
 import { encodePatternHeader } from "../../codec/pattern/pattern-header.ts";
 import { PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
 import type { PatternScheme } from "../../codec/pattern/pattern-scheme.ts";
+import { ridingPatternPlanners } from "../../codec/pattern/riding-pattern-planners.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { encodeSplitHeaders } from "../../codec/split/split-format.ts";
 import { importSessionKey, sealChunk } from "../../crypto/aead.ts";
+import { makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 
 /** The chunk the split command reads with (firmware/commands/recording-file.ts). */
@@ -70,10 +73,12 @@ export async function splitCost(
   const key = await importSessionKey(sessionKey);
   const scratch = new Uint8Array(READ_CHUNK);
   return timed(async () => {
-    // Pattern mode's planner rides on pass 1's indexer (its start-code scan and ES -> file map).
-    const shared = scheme ? PatternPlanner.withIndexer(scheme) : undefined;
-    const indexer = shared?.indexer ?? new RecordingIndexer();
-    const planner = shared?.planner;
+    // Pattern mode's planner rides on pass 1's indexer (its start-code scan and ES -> file map); cbcs (H.264)
+    // rides as the sender's does, beside the MPEG-2 planner.
+    const cbcs = scheme?.kind === "cbcs" ? ridingPatternPlanners({ h264: scheme }) : undefined;
+    const shared = scheme && !cbcs ? PatternPlanner.withIndexer(scheme) : undefined;
+    const indexer = cbcs?.indexer ?? shared?.indexer ?? new RecordingIndexer();
+    const planner = cbcs ?? shared?.planner;
     const hash1 = createHash("sha256");
     for (let at = 0; at < bytes.length; at += READ_CHUNK) {
       const c = bytes.subarray(at, at + READ_CHUNK);
@@ -89,7 +94,7 @@ export async function splitCost(
       sha256,
       ranges: index.protectedRanges,
     });
-    let cipher: PatternCipher | undefined;
+    let cipher: PatternCipher | CbcsPatternCipher | undefined;
     if (planner && scheme) {
       const plan = planner.finish(index);
       const salt = crypto.getRandomValues(new Uint8Array(16));
@@ -100,12 +105,20 @@ export async function splitCost(
         originalSha256: sha256,
         directBodyLength: body,
         ranges: plan.ranges,
+        ...(plan.chainStarts ? { chainStarts: plan.chainStarts } : {}),
       });
-      cipher = new PatternCipher(
-        { ranges: plan.ranges, scheme },
-        body,
-        await makePatternKeystream(sessionKey, salt),
-      );
+      cipher =
+        scheme.kind === "cbcs"
+          ? new CbcsPatternCipher(
+              { ranges: plan.ranges, chainStarts: plan.chainStarts ?? [] },
+              body,
+              await makeCbcsTransform(sessionKey, salt, "encrypt"),
+            )
+          : new PatternCipher(
+              { ranges: plan.ranges, scheme },
+              body,
+              await makePatternKeystream(sessionKey, salt),
+            );
     }
     const router = new RangeRouter(index.protectedRanges, bytes.length);
     const hash2 = createHash("sha256");
@@ -117,7 +130,8 @@ export async function splitCost(
       hash2.update(c);
       const routed = router.push(c);
       for (const p of routed.protected) await sealer.add(p);
-      if (cipher) for (const d of routed.direct) cipher.apply(d);
+      if (cipher instanceof CbcsPatternCipher) for (const d of routed.direct) cipher.push(d);
+      else if (cipher) for (const d of routed.direct) cipher.apply(d);
     }
     router.finish();
     cipher?.finish();

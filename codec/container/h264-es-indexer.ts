@@ -10,13 +10,17 @@ import type {
   PictureStructure,
   PictureType,
 } from "../recording-index.ts";
+import { type H264Pps, NAL_PPS, parseH264Pps } from "./h264-pps.ts";
+import { type H264ParameterSets, parseH264SliceHeader } from "./h264-slice-header.ts";
 import {
   isVclSliceNal,
   NAL_ACCESS_UNIT_DELIMITER,
+  NAL_SLICE_DATA_PARTITION_A,
   NAL_SPS,
   parseSliceHeaderStart,
 } from "./h264-slice-type.ts";
 import { type H264Sps, parseH264Sps } from "./h264-sps.ts";
+import { RbspBits } from "./rbsp-bits.ts";
 
 /** Bytes kept from the start of each NAL unit: enough for an SPS with scaling lists, or a slice header. */
 const NAL_HEAD_BYTES = 512;
@@ -31,6 +35,13 @@ interface OpenAccessUnit {
   structure: PictureStructure;
   poc: number;
 }
+
+/**
+ * Sees every coded slice NAL unit (types 1 and 5) as the indexer ends it: the ES offsets of its start code, of
+ * the first byte after its slice header (-1 when the header could not be read: unknown parameter sets, damage,
+ * or longer than the bytes kept) and of its end (the next start code). The pattern planner for H.264 rides here.
+ */
+export type H264SliceObserver = (nalStart: number, dataStart: number, nalEnd: number) => void;
 
 /**
  * Indexes H.264 access units of an Annex B stream fed in chunks of any size. A picture is one access unit:
@@ -52,6 +63,8 @@ export class H264EsIndexer {
   #prev2 = -1;
   #prev3 = -1;
   #nalStart = -1;
+  /** ES offset of the open NAL's header byte (after its start code). */
+  #nalPayload = -1;
   readonly #nalHead = new Uint8Array(NAL_HEAD_BYTES);
   #nalFill = 0;
   #au: OpenAccessUnit | null = null;
@@ -60,6 +73,17 @@ export class H264EsIndexer {
   firstSps: H264Sps | null = null;
   #settled = 0;
   #ended = false;
+  readonly #onSlice: H264SliceObserver | undefined;
+  readonly #spsById = new Map<number, H264Sps>();
+  readonly #ppsById = new Map<number, H264Pps>();
+  readonly #sets: H264ParameterSets = {
+    sps: (id) => this.#spsById.get(id),
+    pps: (id) => this.#ppsById.get(id),
+  };
+
+  constructor(options: { onSlice?: H264SliceObserver } = {}) {
+    this.#onSlice = options.onSlice;
+  }
 
   /** Problems found, with ES offsets (at most MAX_INDEX_ERRORS and one summary). */
   get errors(): readonly IndexError[] {
@@ -114,7 +138,7 @@ export class H264EsIndexer {
 
   end(): void {
     if (this.#ended) return;
-    this.#endNal();
+    this.#endNal(this.#pos);
     this.#closeAu(this.#pos);
     this.#ended = true;
     this.#errors.close(this.#pos, "ERR_H264_TOO_MANY_ERRORS", "errors");
@@ -128,14 +152,15 @@ export class H264EsIndexer {
     this.#nalFill += take;
   }
 
-  #startNal(codeOffset: number, _payloadOffset: number): void {
-    this.#endNal();
+  #startNal(codeOffset: number, payloadOffset: number): void {
+    this.#endNal(codeOffset);
     this.#nalStart = codeOffset;
+    this.#nalPayload = payloadOffset;
     this.#nalFill = 0;
   }
 
   /** Classifies the NAL just ended; the one before the next start code may hold trailing zero bytes. */
-  #endNal(): void {
+  #endNal(end: number): void {
     if (this.#nalStart < 0 || this.#nalFill === 0) return;
     const start = this.#nalStart;
     const head = this.#nalHead.subarray(0, this.#nalFill);
@@ -149,6 +174,7 @@ export class H264EsIndexer {
     if (type === NAL_SPS) {
       try {
         this.#sps = parseH264Sps(head, 0);
+        this.#spsById.set(this.#sps.spsId, this.#sps);
         this.firstSps ??= this.#sps;
         this.width = this.#sps.width;
         this.height = this.#sps.height;
@@ -158,7 +184,18 @@ export class H264EsIndexer {
         this.#error(start, e.code, e.message);
       }
     }
+    if (type === NAL_PPS && this.#onSlice) {
+      try {
+        const ppsId = peekPpsIds(head);
+        const pps = parseH264Pps(head, 0, head.length, this.#spsById.get(ppsId)?.picSizeInMapUnits);
+        this.#ppsById.set(pps.ppsId, pps);
+      } catch (e) {
+        if (!(e instanceof CodecError)) throw e;
+        this.#error(start, e.code, e.message);
+      }
+    }
     if (isVclSliceNal(type)) {
+      if (this.#onSlice && type !== NAL_SLICE_DATA_PARTITION_A) this.#slice(head, { start, end });
       const slice = parseSliceHeaderStart(head, 0, head.length, this.#sps);
       if (!slice) {
         this.#error(start, "ERR_H264_SLICE", "Cannot read the slice header: it is cut off or invalid");
@@ -178,6 +215,18 @@ export class H264EsIndexer {
     }
     if (this.#au?.hasVcl && AU_OPENING_NALS.has(type)) this.#closeAu(start);
     if (!this.#au) this.#openAu(start);
+  }
+
+  /** Tells the observer where the slice just ended has its data; -1 when its header could not be read. */
+  #slice(head: Uint8Array, nal: { start: number; end: number }): void {
+    let dataStart = -1;
+    try {
+      // A header running past the bytes kept throws (cut off): it is never guessed.
+      dataStart = this.#nalPayload + parseH264SliceHeader(head, 0, head.length, this.#sets).dataOffset;
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+    }
+    this.#onSlice?.(nal.start, Math.min(dataStart, nal.end), nal.end);
   }
 
   #openAu(offset: number): OpenAccessUnit {
@@ -209,4 +258,11 @@ export class H264EsIndexer {
   #error(offset: number, code: string, message: string): void {
     this.#errors.add(offset, code, message);
   }
+}
+
+/** seq_parameter_set_id of a PPS NAL (its second ue(v)), so the PPS can be read against its SPS; -1 if unreadable. */
+function peekPpsIds(head: Uint8Array): number {
+  const r = new RbspBits(head, 1, head.length);
+  r.readUe();
+  return r.readUe();
 }

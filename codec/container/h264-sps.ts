@@ -51,7 +51,11 @@ export interface H264Sps {
   picOrderCntType: number;
   /** log2_max_pic_order_cnt_lsb (only for picOrderCntType 0). */
   log2MaxPocLsb: number;
+  /** delta_pic_order_always_zero_flag (only for picOrderCntType 1; false otherwise). */
+  deltaPicOrderAlwaysZero: boolean;
   frameMbsOnly: boolean;
+  /** PicSizeInMapUnits = PicWidthInMbs × PicHeightInMapUnits (7.4.2.1.1): sizes slice_group_change_cycle. */
+  picSizeInMapUnits: number;
   /** Display size after frame cropping. */
   width: number;
   height: number;
@@ -109,10 +113,11 @@ function readSps(r: RbspBits, offset: number): H264Sps {
   const log2MaxFrameNum = r.readUe() + 4;
   const picOrderCntType = r.readUe();
   let log2MaxPocLsb = 0;
+  let deltaPicOrderAlwaysZero = false;
   if (picOrderCntType === 0) {
     log2MaxPocLsb = r.readUe() + 4;
   } else if (picOrderCntType === 1) {
-    r.readBit();
+    deltaPicOrderAlwaysZero = r.readBit() === 1;
     r.readSe();
     r.readSe();
     const cycle = r.readUe();
@@ -151,7 +156,9 @@ function readSps(r: RbspBits, offset: number): H264Sps {
     log2MaxFrameNum,
     picOrderCntType,
     log2MaxPocLsb,
+    deltaPicOrderAlwaysZero,
     frameMbsOnly,
+    picSizeInMapUnits: widthMbs * heightMapUnits,
     width,
     height,
     vui,

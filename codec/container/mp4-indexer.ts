@@ -40,6 +40,8 @@ export class Mp4Indexer {
   #parameterSets = 0;
   /** The avcC's first SPS (inspect's stream properties), or null. */
   sps: H264Sps | null = null;
+  /** The moov box as found (header included), or null: the H.264 pattern planner reads the avcC from it. */
+  moov: Uint8Array | null = null;
   #moovParsed = false;
   #time: TrackTime = { timeScale: null, shift: 0 };
   /** Takes each sample's first bytes for its slice type (AVC samples only). */
@@ -153,6 +155,7 @@ export class Mp4Indexer {
   }
 
   #parseMoov(moov: Uint8Array, moovOffset: number): void {
+    this.moov = moov;
     const filtered = filterMoov(moov);
     if (!filtered.ok) {
       this.#error(moovOffset, filtered.code, filtered.message);

@@ -39,6 +39,20 @@ export class RbspBits {
     return v;
   }
 
+  /**
+   * Index in the bytes of the first byte no bit has been read from: where a byte-aligned syntax structure
+   * after the bits read so far starts (the byte holding a partly read bit stays before it). Emulation
+   * prevention bytes count: this indexes the NAL unit as stored, not its RBSP.
+   */
+  get bytePosition(): number {
+    return this.#pos;
+  }
+
+  /** Bits already read of the current byte: 0 when the reader stands on a byte boundary. */
+  get bitOffsetInByte(): number {
+    return this.#bit === 8 ? 0 : this.#bit;
+  }
+
   readBit(): number {
     if (this.#bit === 8) {
       this.#byte = this.#nextByte();

@@ -46,8 +46,9 @@ interface EsIndexer {
 const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
 
 /**
- * Sees the MPEG-1/2 video elementary stream as the indexer scans it, so a second reader (the pattern
- * planner) needs no demux and no scan of its own. Not called for H.264, HEVC or MP4 video.
+ * Sees the video elementary stream as the indexer scans it, so a second reader (the pattern planner) needs no
+ * demux and no scan of its own. startCode() for MPEG-1/2 video, h264Slice() for H.264 in PS/TS; neither for
+ * HEVC or MP4 video.
  */
 export interface VideoObserver {
   /**
@@ -57,6 +58,8 @@ export interface VideoObserver {
   startCode(code: number, esOffset: number): void;
   /** The video ends at ES offset `esLength` (in finish()); esToFile() still maps the open picture's bytes. */
   end(esLength: number): void;
+  /** H.264: each coded slice NAL unit as it ends (H264SliceObserver); esToFile() maps its bytes during the call. */
+  h264Slice?(nalStart: number, dataStart: number, nalEnd: number): void;
 }
 
 export interface RecordingIndexerOptions {
@@ -112,7 +115,12 @@ export class RecordingIndexer {
     format: (format) => {
       this.#declaredFormat = format;
       // The PMT names the format before any video PES is read, so the ES indexer can still be swapped.
-      if (format === "h264" && this.#esBytes === 0) this.#video = new H264EsIndexer();
+      if (format === "h264" && this.#esBytes === 0) {
+        const observer = this.#observer;
+        this.#video = new H264EsIndexer(
+          observer?.h264Slice ? { onSlice: (a, b, c) => observer.h264Slice?.(a, b, c) } : {},
+        );
+      }
       this.#feedVideo = format === "mpeg1" || format === "mpeg2" || format === "h264";
       if (!this.#feedVideo) {
         this.#error(
@@ -142,6 +150,11 @@ export class RecordingIndexer {
     this.#video = observer
       ? new VideoIndexer({ onStartCode: (code, offset) => observer.startCode(code, offset) })
       : new VideoIndexer();
+  }
+
+  /** An MP4's moov box (header included) once read, else null (every other container). */
+  get mp4Moov(): Uint8Array | null {
+    return this.#mp4?.moov ?? null;
   }
 
   /** Video elementary-stream bytes demuxed so far. */

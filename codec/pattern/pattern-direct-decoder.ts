@@ -1,6 +1,7 @@
 /** @module Receiver side of pattern mode: strips the pattern header from a direct part stream and decrypts its ranges, giving back the plain direct part. */
 import { codecError } from "../codec-error.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
+import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import { decodePatternHeader, type PatternHeader, peekPatternHeaderLength } from "./pattern-header.ts";
 
@@ -12,14 +13,23 @@ import { decodePatternHeader, type PatternHeader, peekPatternHeaderLength } from
  */
 export class PatternDirectDecoder {
   readonly #keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>;
+  readonly #cbcsFor: ((salt: Uint8Array) => Promise<CbcsBlockCipher>) | undefined;
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
   #pattern: PatternHeader | undefined;
-  #cipher: PatternCipher | undefined;
+  #cipher: PatternCipher | CbcsPatternCipher | undefined;
 
-  /** `keystreamFor(salt)`: makes the transfer's keystream, e.g. `(salt) => makePatternKeystream(sessionKey, salt)`. */
-  constructor(keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>) {
+  /**
+   * `keystreamFor(salt)`: makes the transfer's keystream, e.g. `(salt) => makePatternKeystream(sessionKey, salt)`;
+   * `cbcsFor(salt)`: its decrypting block cipher for the cbcs scheme (H.264), e.g.
+   * `(salt) => makeCbcsTransform(sessionKey, salt, "decrypt")`. Without it a cbcs part is refused.
+   */
+  constructor(
+    keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>,
+    cbcsFor?: (salt: Uint8Array) => Promise<CbcsBlockCipher>,
+  ) {
     this.#keystreamFor = keystreamFor;
+    this.#cbcsFor = cbcsFor;
   }
 
   /** The pattern header, once read. */
@@ -28,10 +38,7 @@ export class PatternDirectDecoder {
   }
 
   async push(chunk: Uint8Array): Promise<Uint8Array[]> {
-    if (this.#cipher !== undefined) {
-      this.#cipher.apply(chunk);
-      return chunk.length > 0 ? [chunk] : [];
-    }
+    if (this.#cipher !== undefined) return this.#apply(chunk);
     const out: Uint8Array[] = [];
     // Headers are small next to the body and must be whole before their digests are checked: only they are copied.
     const joined = new Uint8Array(this.#head.length + chunk.length);
@@ -70,18 +77,34 @@ export class PatternDirectDecoder {
         36,
       );
     }
+    if (pattern.scheme.kind === "cbcs") {
+      if (this.#cbcsFor === undefined)
+        throw codecError("ERR_PATTERN_SCHEME", "Cannot read pattern part: no cbcs cipher for its scheme", 9);
+      this.#cipher = new CbcsPatternCipher(
+        pattern,
+        pattern.directBodyLength,
+        await this.#cbcsFor(pattern.salt),
+      );
+    } else {
+      this.#cipher = new PatternCipher(
+        pattern,
+        pattern.directBodyLength,
+        await this.#keystreamFor(pattern.salt),
+      );
+    }
     this.#pattern = pattern;
     this.#head = new Uint8Array(0);
-    this.#cipher = new PatternCipher(
-      pattern,
-      pattern.directBodyLength,
-      await this.#keystreamFor(pattern.salt),
-    );
     // The body's first bytes are a view into the caller's chunk, as for later chunks.
     const body = chunk.subarray(chunk.length - (rest.length - length));
-    this.#cipher.apply(body);
-    if (body.length > 0) out.push(body);
+    out.push(...this.#apply(body));
     return out;
+  }
+
+  #apply(chunk: Uint8Array): Uint8Array[] {
+    const cipher = this.#cipher!;
+    if (cipher instanceof CbcsPatternCipher) return cipher.push(chunk);
+    cipher.apply(chunk);
+    return chunk.length > 0 ? [chunk] : [];
   }
 
   /** After the last chunk: the pattern header; throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH on a short part. */

@@ -1,6 +1,7 @@
 /** @module Sender side of pattern mode: turns a direct part stream into its pattern form (pattern header after the split header, ranges encrypted). */
 import { codecError } from "../codec-error.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
+import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import { encodePatternHeader, rebindPatternHeader } from "./pattern-header.ts";
 import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
@@ -16,23 +17,32 @@ export class PatternDirectEncoder {
   /** The pattern header with a zero hash and a body ending at the table's end, until the split header comes. */
   readonly #header: Uint8Array;
   readonly #tableEnd: number;
-  readonly #keystream: PatternKeystream;
+  readonly #keys: PatternKeystream | { cbcs: CbcsBlockCipher };
   readonly #scheme: PatternScheme;
+  readonly #chainStarts: readonly number[];
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
-  #cipher: PatternCipher | undefined;
+  #cipher: PatternCipher | CbcsPatternCipher | undefined;
   /** Length of the pattern header this encoder inserts. */
   readonly addedBytes: number;
 
-  /** `salt`: 16 CSPRNG bytes, the same given to makePatternKeystream for this transfer. */
+  /**
+   * `salt`: 16 CSPRNG bytes, the same given to makePatternKeystream (or makeCbcsTransform, for the cbcs scheme)
+   * for this transfer. `keys`: the keystream, or for cbcs the block cipher.
+   */
   constructor(
-    plan: { scheme: PatternScheme; ranges: PatternRanges },
+    plan: { scheme: PatternScheme; ranges: PatternRanges; chainStarts?: readonly number[] },
     salt: Uint8Array,
-    keystream: PatternKeystream,
+    keys: PatternKeystream | { cbcs: CbcsBlockCipher },
   ) {
     this.#ranges = PatternRangeTable.from(plan.ranges);
-    this.#keystream = keystream;
+    if ((plan.scheme.kind === "cbcs") !== (typeof keys !== "function"))
+      throw new TypeError(
+        "Cannot apply pattern: the cbcs scheme takes a block cipher, the others a keystream",
+      );
+    this.#keys = keys;
     this.#scheme = plan.scheme;
+    this.#chainStarts = plan.chainStarts ?? [];
     this.#tableEnd = this.#ranges.end();
     // The header is encoded (and the plan checked) now, once: it depends on the split header only through two
     // fields, rewritten when that arrives. A bad plan fails here rather than mid-stream.
@@ -42,6 +52,7 @@ export class PatternDirectEncoder {
       originalSha256: new Uint8Array(32),
       directBodyLength: this.#tableEnd,
       ranges: this.#ranges,
+      ...(plan.scheme.kind === "cbcs" ? { chainStarts: this.#chainStarts } : {}),
     });
     this.addedBytes = this.#header.length;
   }
@@ -53,10 +64,7 @@ export class PatternDirectEncoder {
 
   /** Takes the next bytes of the plain direct part; body bytes are encrypted IN PLACE in `chunk`. */
   async push(chunk: Uint8Array): Promise<Uint8Array[]> {
-    if (this.#cipher !== undefined) {
-      this.#cipher.apply(chunk);
-      return chunk.length > 0 ? [chunk] : [];
-    }
+    if (this.#cipher !== undefined) return this.#apply(chunk);
     const joined = new Uint8Array(this.#head.length + chunk.length);
     joined.set(this.#head, 0);
     joined.set(chunk, this.#head.length);
@@ -72,16 +80,24 @@ export class PatternDirectEncoder {
     this.#split = split;
     this.#head = new Uint8Array(0);
     const header = rebindPatternHeader(this.#header, split.sha256, split.bodyLength, this.#tableEnd);
-    this.#cipher = new PatternCipher(
-      { ranges: this.#ranges, scheme: this.#scheme },
-      split.bodyLength,
-      this.#keystream,
-    );
+    const keys = this.#keys;
+    this.#cipher =
+      typeof keys === "function"
+        ? new PatternCipher({ ranges: this.#ranges, scheme: this.#scheme }, split.bodyLength, keys)
+        : new CbcsPatternCipher(
+            { ranges: this.#ranges, chainStarts: this.#chainStarts },
+            split.bodyLength,
+            keys.cbcs,
+          );
     const body = chunk.subarray(length - (joined.length - chunk.length));
-    this.#cipher.apply(body);
-    const out = [joined.subarray(0, length), header];
-    if (body.length > 0) out.push(body);
-    return out;
+    return [joined.subarray(0, length), header, ...this.#apply(body)];
+  }
+
+  #apply(chunk: Uint8Array): Uint8Array[] {
+    const cipher = this.#cipher!;
+    if (cipher instanceof CbcsPatternCipher) return cipher.push(chunk);
+    cipher.apply(chunk);
+    return chunk.length > 0 ? [chunk] : [];
   }
 
   /** After the last chunk: throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH unless the whole part passed. */

@@ -20,7 +20,13 @@ import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme
 //   76      4     range count N
 //   80      8     encrypted bytes: Σ range lengths
 //   88      …     N × (gap varint, length varint); gap = offset − end of the previous range (0 before the first)
+//   (version 2 only) chain count M varint, then M varints: the first chain's first block, then each chain's
+//                 first block minus the previous chain's (blocks numbered 0, 1, … over the encrypted bytes in
+//                 order, 16 bytes each)
 //   H − 32  32    SHA-256 of header bytes [0, H − 32)
+//
+// Version 2 is written for the cbcs scheme (5) only, and only with it is read: a version 1 reader refuses it
+// (ERR_PATTERN_VERSION) rather than decrypting CBC as a keystream, and every version 1 header still reads.
 //
 // Why a table rather than re-parsing at the receiver: once slice bytes are ciphertext they may emulate
 // start codes, so the receiver could not find the slices again. Delta varints keep it near 3 bytes a range.
@@ -28,6 +34,8 @@ import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme
 /** Identifies a pattern header; 8 ASCII bytes like the split magic. */
 export const PATTERN_MAGIC = new TextEncoder().encode("PVRPATRN");
 export const PATTERN_VERSION = 1;
+/** The version that carries CBC chain starts (scheme cbcs). */
+export const PATTERN_VERSION_CHAINS = 2;
 /** Bytes before the range table. */
 export const PATTERN_FIXED_BYTES = 88;
 export const PATTERN_DIGEST_BYTES = 32;
@@ -48,6 +56,8 @@ export interface PatternHeader {
   ranges: PatternRangeTable;
   encryptedBytes: number;
   headerLength: number;
+  /** cbcs: the first block of each CBC chain, ascending from 0; empty for the other schemes. */
+  chainStarts: readonly number[];
 }
 
 /** What a header is made from. */
@@ -57,6 +67,8 @@ export interface PatternHeaderFields {
   originalSha256: Uint8Array;
   directBodyLength: number;
   ranges: PatternRanges;
+  /** cbcs only (and required there): the first block of each CBC chain. */
+  chainStarts?: readonly number[];
 }
 
 function fail(code: string, message: string, offset: number): never {
@@ -122,7 +134,7 @@ export function checkPatternRanges(ranges: PatternRanges, bodyLength: number, at
  * The length of the header encodePatternHeader() makes for this range table (it depends on nothing else), without
  * making it. The ranges are not checked here: encodePatternHeader() and checkPatternRanges() do that.
  */
-export function patternHeaderLength(ranges: PatternRanges): number {
+export function patternHeaderLength(ranges: PatternRanges, chainStarts?: readonly number[]): number {
   const table = PatternRangeTable.from(ranges);
   let tableBytes = 0;
   let prevEnd = 0;
@@ -131,6 +143,14 @@ export function patternHeaderLength(ranges: PatternRanges): number {
     const length = table.lengthAt(i);
     tableBytes += varintLength(offset - prevEnd) + varintLength(length);
     prevEnd = offset + length;
+  }
+  if (chainStarts !== undefined) {
+    tableBytes += varintLength(chainStarts.length);
+    let prev = 0;
+    for (const c of chainStarts) {
+      tableBytes += varintLength(c - prev);
+      prev = c;
+    }
   }
   return PATTERN_FIXED_BYTES + tableBytes + PATTERN_DIGEST_BYTES;
 }
@@ -143,14 +163,18 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
   checkBinding(h.originalSha256, h.directBodyLength);
   const ranges = PatternRangeTable.from(h.ranges);
   const sum = checkPatternRanges(ranges, h.directBodyLength);
-  const length = patternHeaderLength(ranges);
+  const chains = h.scheme.kind === "cbcs" ? (h.chainStarts ?? []) : undefined;
+  if (chains === undefined && h.chainStarts !== undefined && h.chainStarts.length > 0)
+    fail("ERR_PATTERN_CHAINS", `scheme ${h.scheme.kind} has no CBC chains`, 88);
+  if (chains !== undefined) checkChains(chains, sum, 88);
+  const length = patternHeaderLength(ranges, chains);
   if (length > MAX_PATTERN_HEADER_BYTES) {
     fail("ERR_PATTERN_HEADER_LENGTH", `${ranges.count} ranges need ${length} bytes, over the limit`, 16);
   }
   const out = new Uint8Array(length);
   const v = new DataView(out.buffer);
   out.set(PATTERN_MAGIC, 0);
-  v.setUint8(8, PATTERN_VERSION);
+  v.setUint8(8, chains === undefined ? PATTERN_VERSION : PATTERN_VERSION_CHAINS);
   v.setUint8(9, sc.code);
   v.setUint16(10, sc.a);
   v.setUint16(12, sc.b);
@@ -169,8 +193,37 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
     at = writeVarint(out, at, len);
     prevEnd = offset + len;
   }
+  if (chains !== undefined) {
+    at = writeVarint(out, at, chains.length);
+    let prev = 0;
+    for (const c of chains) {
+      at = writeVarint(out, at, c - prev);
+      prev = c;
+    }
+  }
   sealDigest(out, at);
   return out;
+}
+
+/**
+ * Checks cbcs chain starts against the encrypted bytes: whole blocks only, and chains that begin at block 0,
+ * ascend strictly and begin inside the blocks. Throws ERR_PATTERN_CHAINS.
+ */
+function checkChains(chains: readonly number[], encryptedBytes: number, at: number): void {
+  if (encryptedBytes % 16 !== 0)
+    fail("ERR_PATTERN_CHAINS", `${encryptedBytes} encrypted bytes are not whole 16-byte blocks`, at);
+  const blocks = encryptedBytes / 16;
+  if (blocks > 0 && chains[0] !== 0)
+    fail("ERR_PATTERN_CHAINS", "the first chain does not begin at block 0", at);
+  for (let i = 0; i < chains.length; i++) {
+    const c = chains[i]!;
+    if (!Number.isSafeInteger(c) || c >= blocks || (i > 0 && c <= chains[i - 1]!))
+      fail(
+        "ERR_PATTERN_CHAINS",
+        `chain ${i} begins at block ${c}, not ascending inside ${blocks} blocks`,
+        at,
+      );
+  }
 }
 
 /** The checks of the two fields a header takes from the split header (offsets as in the layout). */
@@ -219,8 +272,12 @@ export function peekPatternHeaderLength(bytes: Uint8Array): number | undefined {
   for (let i = 0; i < magicSeen; i++) {
     if (bytes[i] !== PATTERN_MAGIC[i]) fail("ERR_PATTERN_MAGIC", "it does not start with PVRPATRN", i);
   }
-  if (bytes.length > 8 && bytes[8] !== PATTERN_VERSION) {
-    fail("ERR_PATTERN_VERSION", `version ${bytes[8]} is not ${PATTERN_VERSION}`, 8);
+  if (bytes.length > 8 && bytes[8] !== PATTERN_VERSION && bytes[8] !== PATTERN_VERSION_CHAINS) {
+    fail(
+      "ERR_PATTERN_VERSION",
+      `version ${bytes[8]} is not ${PATTERN_VERSION} or ${PATTERN_VERSION_CHAINS}`,
+      8,
+    );
   }
   if (bytes.length < 20) return undefined;
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(16);
@@ -259,6 +316,9 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
       9,
     );
   if (v.getUint16(14) !== 0) fail("ERR_PATTERN_FLAGS", "reserved bytes are not 0", 14);
+  const withChains = v.getUint8(8) === PATTERN_VERSION_CHAINS;
+  if (withChains !== (scheme.kind === "cbcs"))
+    fail("ERR_PATTERN_VERSION", `version ${v.getUint8(8)} does not carry scheme ${scheme.kind}`, 8);
   const body = v.getBigUint64(68);
   const total = v.getBigUint64(80);
   if (body > BigInt(Number.MAX_SAFE_INTEGER) || total > body)
@@ -292,9 +352,22 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
     ranges.push(offset, len);
     prevEnd = offset + len;
   }
+  const chainStarts: number[] = [];
+  if (withChains) {
+    const chainsAt = at;
+    const m = readVarint();
+    // Each chain takes at least one table byte.
+    if (m > digestAt - at) fail("ERR_PATTERN_CHAINS", `${m} chains cannot fit the table`, chainsAt);
+    let prev = 0;
+    for (let i = 0; i < m; i++) {
+      prev += readVarint();
+      chainStarts.push(prev);
+    }
+  }
   if (at !== digestAt) fail("ERR_PATTERN_RANGES", `${digestAt - at} bytes follow the range table`, at);
   const sum = checkPatternRanges(ranges, directBodyLength, PATTERN_FIXED_BYTES);
   if (sum !== Number(total)) fail("ERR_PATTERN_LENGTH", `ranges sum to ${sum}, header says ${total}`, 80);
+  if (withChains) checkChains(chainStarts, sum, PATTERN_FIXED_BYTES);
   return {
     scheme,
     salt: bytes.slice(20, 36),
@@ -303,5 +376,6 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
     ranges,
     encryptedBytes: sum,
     headerLength: length,
+    chainStarts,
   };
 }

@@ -27,6 +27,8 @@ export interface PatternPlan {
    * plan is empty and pattern mode adds nothing; the sender should then fall back to whole-file encryption.
    */
   supported: boolean;
+  /** cbcs (H.264) only: the first block of each CBC chain (codec/pattern/h264-pattern-planner.ts). */
+  chainStarts?: readonly number[];
 }
 
 /** Rows the pending pieces start with; they grow by doubling but stay near two pictures' slices. */
@@ -87,6 +89,12 @@ export class PatternPlanner implements VideoObserver {
     const indexer = new RecordingIndexer({ videoObserver: planner });
     planner.#indexer = indexer;
     return { indexer, planner };
+  }
+
+  /** Rides on `indexer`, which a caller made with an observer that forwards to this planner (ridingPatternPlanners). */
+  attach(indexer: RecordingIndexer): void {
+    if (this.#indexer !== undefined) throw new TypeError("Cannot attach a PatternPlanner twice");
+    this.#indexer = indexer;
   }
 
   /** Takes the next bytes of the original recording (standalone planner only). */

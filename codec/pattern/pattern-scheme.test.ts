@@ -78,6 +78,7 @@ describe("encodeScheme()/decodeScheme()", () => {
     { kind: "block", crypt: 3, skip: 0 },
     { kind: "full" },
     { kind: "slice-block", crypt: 1, skip: 9 },
+    { kind: "cbcs", crypt: 1, skip: 9 },
   ];
   for (const s of schemes) {
     test(`decodeScheme() round-trips ${JSON.stringify(s)}`, () => {
@@ -88,7 +89,8 @@ describe("encodeScheme()/decodeScheme()", () => {
   const invalid: Array<[number, number, number]> = [
     [0, 0, 0],
     [4, 0, 0],
-    [5, 1, 9],
+    [5, 0, 9],
+    [6, 1, 9],
     [1, 0, 0],
     [1, 16, 1],
     [2, 0, 9],

@@ -16,18 +16,29 @@ export const PATTERN_BLOCK_BYTES = 16;
  *   byte. A slice cut by TS or PS packet headers has its crypt runs listed one by one instead (each no longer
  *   than a run, so the rule encrypts it whole). The same bytes as `block` in every container; in an elementary
  *   stream at a tenth of its table (one row per slice, not per period).
+ * - `cbcs`: H.264, as ISO/IEC 23001-7:2016 10.4 (CENC 'cbcs'): of each coded slice NAL unit the NAL header and
+ *   slice header stay clear; of the slice data `crypt` whole 16-byte blocks are AES-128-CBC-encrypted, then
+ *   `skip` left clear, repeated; a trailing partial block stays clear. The ranges list exactly the encrypted
+ *   bytes (whole blocks, split where packet headers cut them), and the header lists where each CBC chain
+ *   (slice) begins: CBC is not a keystream, so the receiver needs the chain boundaries, not a rule.
  */
 export type PatternScheme =
   | { kind: "slice-start"; bytes: number }
   | { kind: "block"; crypt: number; skip: number }
   | { kind: "full" }
-  | { kind: "slice-block"; crypt: number; skip: number };
+  | { kind: "slice-block"; crypt: number; skip: number }
+  | { kind: "cbcs"; crypt: number; skip: number };
 
 /** Scheme codes in the pattern header (byte 9); docs/security.md lists them. */
 export const SCHEME_SLICE_START = 1;
 export const SCHEME_BLOCK = 2;
 export const SCHEME_FULL = 3;
 export const SCHEME_SLICE_BLOCK = 4;
+/** Only in pattern header version 2 (codec/pattern/pattern-header.ts), which carries the chain starts. */
+export const SCHEME_CBCS = 5;
+
+/** The H.264 default: CENC cbcs 1:9, the pattern ISO/IEC 23001-7:2016 10.4.2 recommends for video. */
+export const DEFAULT_H264_PATTERN_SCHEME: PatternScheme = { kind: "cbcs", crypt: 1, skip: 9 };
 
 /**
  * The default: chosen by the leak bench (docs/security.md), the cheapest scheme that leaves nothing useful to
@@ -45,7 +56,10 @@ export function checkPatternScheme(s: PatternScheme): void {
   if (s.kind === "slice-start" && !ok(s.bytes, 1)) {
     throw new RangeError(`Cannot use pattern scheme: slice-start bytes ${s.bytes} is not 1..${MAX_PARAM}`);
   }
-  if ((s.kind === "block" || s.kind === "slice-block") && (!ok(s.crypt, 1) || !ok(s.skip, 0))) {
+  if (
+    (s.kind === "block" || s.kind === "slice-block" || s.kind === "cbcs") &&
+    (!ok(s.crypt, 1) || !ok(s.skip, 0))
+  ) {
     throw new RangeError(
       `Cannot use pattern scheme: ${s.kind} ${s.crypt}:${s.skip} is not 1..65535:0..65535`,
     );
@@ -55,7 +69,8 @@ export function checkPatternScheme(s: PatternScheme): void {
 /** Human name, e.g. "slice-start 16", "block 1:9", "full": what the bench and docs print. */
 export function patternSchemeName(s: PatternScheme): string {
   if (s.kind === "slice-start") return `slice-start ${s.bytes}`;
-  if (s.kind === "block" || s.kind === "slice-block") return `${s.kind} ${s.crypt}:${s.skip}`;
+  if (s.kind === "block" || s.kind === "slice-block" || s.kind === "cbcs")
+    return `${s.kind} ${s.crypt}:${s.skip}`;
   return "full";
 }
 
@@ -71,7 +86,7 @@ export function schemeRanges(
 ): void {
   if (end <= start) return;
   // slice-block lists the whole span: the cipher applies its block rule inside each range (blockRule()).
-  if (s.kind === "full" || s.kind === "slice-block") {
+  if (s.kind === "full" || s.kind === "slice-block" || s.kind === "cbcs") {
     emit(start, end - start);
   } else if (s.kind === "slice-start") {
     emit(start, Math.min(s.bytes, end - start));
@@ -88,6 +103,7 @@ export function encodeScheme(s: PatternScheme): { code: number; a: number; b: nu
   if (s.kind === "slice-start") return { code: SCHEME_SLICE_START, a: s.bytes, b: 0 };
   if (s.kind === "block") return { code: SCHEME_BLOCK, a: s.crypt, b: s.skip };
   if (s.kind === "slice-block") return { code: SCHEME_SLICE_BLOCK, a: s.crypt, b: s.skip };
+  if (s.kind === "cbcs") return { code: SCHEME_CBCS, a: s.crypt, b: s.skip };
   return { code: SCHEME_FULL, a: 0, b: 0 };
 }
 
@@ -97,6 +113,7 @@ export function decodeScheme(code: number, a: number, b: number): PatternScheme 
   if (code === SCHEME_BLOCK && a >= 1) return { kind: "block", crypt: a, skip: b };
   if (code === SCHEME_FULL && a === 0 && b === 0) return { kind: "full" };
   if (code === SCHEME_SLICE_BLOCK && a >= 1) return { kind: "slice-block", crypt: a, skip: b };
+  if (code === SCHEME_CBCS && a >= 1) return { kind: "cbcs", crypt: a, skip: b };
   return undefined;
 }
 

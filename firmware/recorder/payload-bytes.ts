@@ -1,5 +1,6 @@
 /** @module A transfer's payload bytes, from either channel, as the async iterables that filing and merging consume. */
 import { PatternDirectDecoder } from "../../codec/pattern/pattern-direct-decoder.ts";
+import { makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import type { DirectMessage } from "../direct/direct-message.ts";
 import type { RelayManifest, RelayRecord } from "../transfer/relay-stream.ts";
@@ -63,7 +64,10 @@ export async function relayPayload(
  * pattern header is checked against the split header and dropped, the P/B slice ranges decrypted in place.
  */
 export async function* patternDecoded(source: AsyncIterable<Uint8Array>, sessionKey: Uint8Array) {
-  const dec = new PatternDirectDecoder((salt) => makePatternKeystream(sessionKey, salt));
+  const dec = new PatternDirectDecoder(
+    (salt) => makePatternKeystream(sessionKey, salt),
+    (salt) => makeCbcsTransform(sessionKey, salt, "decrypt"),
+  );
   for await (const bytes of source) yield* await dec.push(bytes);
   dec.finish();
 }

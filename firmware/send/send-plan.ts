@@ -4,11 +4,13 @@ import type { FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { InputError } from "../../cli/command.ts";
 import { CodecError } from "../../codec/codec-error.ts";
-import { type PatternPlan, PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
-import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
-import type { ByteRange, ContainerKind } from "../../codec/recording-index.ts";
+import { Mp4PatternPlanner } from "../../codec/pattern/mp4-pattern-planner.ts";
+import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
+import { DEFAULT_H264_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
+import { ridingPatternPlanners } from "../../codec/pattern/riding-pattern-planners.ts";
+import type { ByteRange, ContainerKind, RecordingIndex } from "../../codec/recording-index.ts";
 import { encodeSplitHeaders } from "../../codec/split/split-format.ts";
-import { indexFile, readChunks } from "../files/recording-file.ts";
+import { indexFile, readChunks, readRange } from "../files/recording-file.ts";
 import {
   detectRecordingType,
   type RecordingType,
@@ -39,7 +41,7 @@ export interface SplitPlanParts {
   iPictures: number;
   /** The protection the split is sent with: pattern only when the plan below exists; sealed unless a light mode was asked for. */
   protection: ProtectionMode;
-  /** Pattern mode: the P/B slice ranges of the direct body to encrypt (codec/pattern). */
+  /** Pattern mode: the ranges of the direct body to encrypt (codec/pattern): slice-block for MPEG-1/2, cbcs for H.264. */
   pattern?: PatternPlan;
   /** Why pattern mode was asked for and not used (not MPEG-1/2 video): said to the user. */
   protectionNote?: string;
@@ -112,10 +114,10 @@ export async function planSend(
     const sha256 = h.digest("hex");
     return { path, name, size, sha256, recordingType: type, secret, route, rule, sealDirect };
   }
-  // Pattern mode rides pass 1: the planner observes the RecordingIndexer's own start-code scan, so planning
-  // costs no second demux or scan of the recording.
-  const riding = wanted === "pattern" ? PatternPlanner.withIndexer(DEFAULT_PATTERN_SCHEME) : undefined;
-  const planner = riding?.planner;
+  // Pattern mode rides pass 1: the planners observe the RecordingIndexer's own scan (MPEG-1/2 start codes,
+  // H.264 slices), so planning costs no second demux or scan of the recording.
+  const riding = wanted === "pattern" ? ridingPatternPlanners() : undefined;
+  const planner = riding;
   const { index, length, sha256 } = await indexFile(handle, {
     hash: true,
     ...(riding ? { indexer: riding.indexer } : {}),
@@ -124,14 +126,18 @@ export async function planSend(
   let protectionNote: string | undefined;
   if (planner) {
     try {
-      pattern = planner.finish(index);
+      const moov = riding?.indexer.mp4Moov;
+      pattern =
+        index.container === "mp4" && index.format === "h264" && moov
+          ? await planMp4Pattern(handle, moov, index)
+          : planner.finish(index);
     } catch (err) {
       if (!(err instanceof CodecError || err instanceof RangeError)) throw err;
       protectionNote = `pattern mode could not plan ${name} (${err.message}); sending in seed mode`;
     }
     if (pattern && !pattern.supported) {
       pattern = undefined;
-      protectionNote = `pattern mode needs MPEG-1/2 video, and ${name} is ${index.format} in ${index.container}: sending in seed mode (use --secret to keep its P/B pictures off the direct path)`;
+      protectionNote = `pattern mode needs MPEG-1/2 or H.264 video, and ${name} is ${index.format} in ${index.container}: sending in seed mode (use --secret to keep its P/B pictures off the direct path)`;
     }
   }
   try {
@@ -169,4 +175,20 @@ export async function planSend(
     if (err instanceof CodecError) throw new InputError(`Cannot split ${path}: ${err.message}`, err.code);
     throw err;
   }
+}
+
+/**
+ * An H.264 MP4's cbcs plan: the P/B samples' NAL heads are read with positioned reads, round by round (one
+ * round per NAL of the longest sample), a few hundred bytes per NAL, never the media data itself.
+ */
+async function planMp4Pattern(
+  handle: FileHandle,
+  moov: Uint8Array,
+  index: RecordingIndex,
+): Promise<PatternPlan> {
+  const planner = new Mp4PatternPlanner(moov, index, { scheme: DEFAULT_H264_PATTERN_SCHEME });
+  for (let needed = planner.needed(); needed.length > 0; needed = planner.needed()) {
+    for (const r of needed) planner.supply(r.offset, await readRange(handle, r.offset, r.length));
+  }
+  return planner.finish();
 }

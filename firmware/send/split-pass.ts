@@ -2,6 +2,7 @@
 import { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
 import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
+import { makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { HeapPacer, PACE_BYTES } from "../../runtime/heap-pacer.ts";
@@ -73,11 +74,19 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   if (direct) result.bytesDirect = direct.sent;
 }
 
-/** A pattern encoder for one transfer: a fresh CSPRNG salt keys its own keystream from the session key. */
+/**
+ * A pattern encoder for one transfer: a fresh CSPRNG salt keys its own keystream (MPEG-1/2) or AES-128-CBC
+ * cipher (H.264 cbcs) from the session key.
+ */
 export async function patternEncoder(
   plan: PatternPlan,
   sessionKey: Uint8Array,
 ): Promise<PatternDirectEncoder> {
   const salt = randomBytes(16);
+  if (plan.scheme.kind === "cbcs") {
+    return new PatternDirectEncoder(plan, salt, {
+      cbcs: await makeCbcsTransform(sessionKey, salt, "encrypt"),
+    });
+  }
   return new PatternDirectEncoder(plan, salt, await makePatternKeystream(sessionKey, salt));
 }

@@ -1,0 +1,131 @@
+/** @module `bun bench/leak-h264.ts`: what an eavesdropper on the direct channel decodes of H.264 (CABAC and CAVLC) in seed and cbcs pattern mode, by ffmpeg. */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { $ } from "bun";
+import { generateSessionKeyBytes } from "../crypto/aead.ts";
+import { makeCbcsTransform } from "../crypto/cbcs-cipher.ts";
+import { randomBytes } from "../crypto/random-token.ts";
+import { CONTENT, FPS, HEIGHT, SECONDS, WIDTH } from "./leak.ts";
+import { h264EsLayout, h264LeakView } from "./lib/h264-leak-view.ts";
+import { countFrames, type FrameScore, mean, scoreFrames, visibleFrames } from "./lib/leak-metrics.ts";
+import type { ContentKind } from "./lib/leak-results.ts";
+
+const OUT = join(import.meta.dir, "out", "leak-h264");
+
+/** libx264 as the fixtures and bench-recordings use it (GOP 12, 2 B-frames), CABAC or CAVLC. */
+function x264(entropy: "cabac" | "cavlc"): string[] {
+  return [
+    "-c:v",
+    "libx264",
+    "-threads",
+    "1",
+    "-preset",
+    "veryfast",
+    "-g",
+    "12",
+    "-bf",
+    "2",
+    "-b:v",
+    "1M",
+    "-pix_fmt",
+    "yuv420p",
+    ...(entropy === "cavlc" ? ["-coder", "0"] : []),
+    "-f",
+    "h264",
+  ];
+}
+
+async function encode(
+  source: string,
+  entropy: "cabac" | "cavlc",
+  where: { path: string; seconds: number },
+): Promise<Uint8Array> {
+  await $`ffmpeg -v error -y -f lavfi -i ${source} -t ${where.seconds} ${x264(entropy)} ${where.path}`.quiet();
+  return new Uint8Array(await Bun.file(where.path).arrayBuffer());
+}
+
+/** One content kind and entropy coder: each mode's frames decoded, scores, visible frames and encrypted share. */
+export interface H264LeakResult {
+  frames: number;
+  grey: FrameScore[];
+  modes: Array<{ mode: string; share: number; decoded: number; scores: FrameScore[]; visible: number }>;
+}
+
+/** Encodes one content kind as H.264, builds the seed and cbcs views and scores them against the original. */
+export async function measureH264Content(
+  content: ContentKind,
+  entropy: "cabac" | "cavlc",
+  options: { dir: string; seconds?: number },
+): Promise<H264LeakResult> {
+  const seconds = options.seconds ?? SECONDS;
+  await mkdir(options.dir, { recursive: true });
+  const src = join(options.dir, `${content.name}.${entropy}.h264`);
+  const es = await encode(content.source, entropy, { path: src, seconds });
+  const greySource = `color=c=0x808080:size=${WIDTH}x${HEIGHT}:rate=${FPS}`;
+  const grey = await encode(greySource, entropy, {
+    path: join(options.dir, `grey.${entropy}.h264`),
+    seconds: 1,
+  });
+  const first = h264EsLayout(grey).pictures[0]!;
+  const greyAu = grey.slice(first.offset, first.offset + first.length);
+  const layout = h264EsLayout(es);
+  const frames = await countFrames(src);
+  const greyScores = await scoreFrames(
+    src,
+    ["-f", "lavfi", "-i", `${greySource},trim=end_frame=${frames}`],
+    FPS,
+  );
+  const cbcs = await makeCbcsTransform(generateSessionKeyBytes(), randomBytes(16), "encrypt");
+  const modes: H264LeakResult["modes"] = [];
+  for (const mode of ["seed", "pattern cbcs 1:9"] as const) {
+    const built = h264LeakView(es, layout, { greyAu, ...(mode === "seed" ? {} : { cbcs }) });
+    const viewPath = join(options.dir, `${content.name}.${entropy}.${mode.replaceAll(/[ :]/g, "-")}.h264`);
+    await Bun.write(viewPath, built.view);
+    const scores = await scoreFrames(src, ["-i", viewPath], FPS);
+    modes.push({
+      mode,
+      share: mode === "seed" ? 0 : encryptedShare(es, layout),
+      decoded: await countFrames(viewPath),
+      scores,
+      visible: visibleFrames(scores, greyScores),
+    });
+  }
+  return { frames, grey: greyScores, modes };
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `leak-h264: ${CONTENT.length} recordings, ${WIDTH}x${HEIGHT}, ${SECONDS} s, H.264 GOP 12 (2 B), views in ${OUT}\n`,
+  );
+  console.log(
+    "| content | entropy | mode | encrypted share | frames decoded | SSIM-Y (grey) | visible (ffmpeg) |",
+  );
+  console.log("|---|---|---|---|---|---|---|");
+  for (const c of CONTENT) {
+    for (const entropy of ["cabac", "cavlc"] as const) {
+      const r = await measureH264Content(c, entropy, { dir: OUT });
+      for (const m of r.modes) {
+        console.log(
+          `| ${c.name} | ${entropy} | ${m.mode} | ${(m.share * 100).toFixed(1)} % | ${m.decoded}/${r.frames} | ${mean(m.scores.map((s) => s.ssim)).toFixed(3)} (${mean(r.grey.map((s) => s.ssim)).toFixed(3)}) | ${m.visible}/${m.scores.length} |`,
+        );
+      }
+    }
+  }
+}
+
+/** Bytes the cbcs mode encrypts in the P/B slices, as a share of the stream. */
+function encryptedShare(es: Uint8Array, layout: ReturnType<typeof h264EsLayout>): number {
+  let bytes = 0;
+  let s = 0;
+  for (const p of layout.pictures) {
+    const end = p.offset + p.length;
+    for (; s < layout.slices.length && layout.slices[s]!.nalStart < end; s++) {
+      const sl = layout.slices[s]!;
+      if (p.type === "I" || sl.dataStart < 0) continue;
+      for (let at = sl.dataStart; at + 16 <= sl.nalEnd; at += 160) bytes += 16;
+    }
+  }
+  return bytes / es.length;
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,189 @@
+/** @module Applies CENC-cbcs block encryption to the listed blocks of a direct body streamed in chunks: gathers whole blocks, hands them to the cipher, scatters them back. */
+import { codecError } from "../codec-error.ts";
+import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
+
+/**
+ * Encrypts or decrypts, in place, whole 16-byte blocks gathered back to back; `restarts` lists (ascending) the
+ * blocks that begin a CBC chain, every other block continuing the one before it, across calls too.
+ * crypto/cbcs-cipher.ts makes one; the codec never sees the key.
+ */
+export type CbcsBlockCipher = (blocks: Uint8Array, restarts: readonly number[]) => void;
+
+/** CENC cipher block (ISO/IEC 23001-7:2016 10.4: AES-128, 16-byte blocks). */
+const BLOCK = 16;
+
+/**
+ * The ranges hold exactly the encrypted bytes, in order; taken together they are whole blocks (ordinal k of the
+ * encrypted bytes belongs to block floor(k / 16)), and a block may be cut across ranges (a TS packet header in
+ * its middle) and across chunks. A chunk's whole blocks go to the cipher in one call; the chunk's tail from the
+ * first byte of a block not yet whole is held back (copied) and given out with the next chunk, so a block is
+ * transformed only once all its bytes are here. What push() returns is the body in order, each byte once.
+ */
+export class CbcsPatternCipher {
+  readonly #ranges: PatternRangeTable;
+  readonly #chains: readonly number[];
+  readonly #cipher: CbcsBlockCipher;
+  readonly #bodyLength: number;
+  /** Body offset of the first byte not yet given out (the held bytes start here). */
+  #committed = 0;
+  /** Range cursor at #committed: range index and its bytes before #committed. */
+  #range = 0;
+  #inRange = 0;
+  /** Encrypted bytes before #committed: always whole blocks. */
+  #ordinal = 0;
+  /** Next index into #chains. */
+  #chain = 0;
+  #held: Uint8Array = new Uint8Array(0);
+  /** Reused per push: the gathered blocks, and the segments as (index in work, length, range, bytes before) rows. */
+  #scratch = new Uint8Array(64 * 1024);
+  #segs = new Float64Array(4 * 4096);
+  /** Bytes pushed so far. */
+  #pos = 0;
+
+  constructor(
+    plan: { ranges: PatternRanges; chainStarts: readonly number[] },
+    bodyLength: number,
+    cipher: CbcsBlockCipher,
+  ) {
+    this.#ranges = PatternRangeTable.from(plan.ranges);
+    this.#chains = plan.chainStarts;
+    this.#cipher = cipher;
+    this.#bodyLength = bodyLength;
+  }
+
+  /** Body bytes pushed so far. */
+  get position(): number {
+    return this.#pos;
+  }
+
+  /**
+   * Takes the next body bytes (transformed in place: pass a buffer you own) and returns the body bytes now
+   * final, in order: a view of `chunk`, preceded by bytes held from the last call. Throws ERR_PATTERN_LENGTH
+   * past the body's end.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.#pos + chunk.length > this.#bodyLength) {
+      throw codecError(
+        "ERR_PATTERN_LENGTH",
+        `Cannot apply pattern: body runs past its ${this.#bodyLength} bytes`,
+        this.#pos,
+      );
+    }
+    this.#pos += chunk.length;
+    let work = chunk;
+    if (this.#held.length > 0) {
+      work = new Uint8Array(this.#held.length + chunk.length);
+      work.set(this.#held, 0);
+      work.set(chunk, this.#held.length);
+    }
+    const keep = this.#transform(work);
+    const out: Uint8Array[] = [];
+    if (this.#held.length > 0) {
+      // The held bytes and the chunk went through a joined copy: give out of the copy.
+      if (keep > 0) out.push(work.subarray(0, keep));
+    } else if (keep > 0) out.push(chunk.subarray(0, keep));
+    this.#held = keep < work.length ? work.slice(keep) : new Uint8Array(0);
+    return out;
+  }
+
+  /** Transforms every whole block of `work` (body bytes from #committed); returns how many bytes are final. */
+  #transform(work: Uint8Array): number {
+    const ranges = this.#ranges;
+    const count = ranges.count;
+    const start = this.#committed;
+    const end = start + work.length;
+    // Segments of encrypted bytes in `work`: (index in work, length, range index, bytes of the range before it).
+    let segs = this.#segs;
+    let n = 0;
+    let i = this.#range;
+    let inRange = this.#inRange;
+    let gathered = 0;
+    while (i < count) {
+      const rStart = ranges.offsetAt(i);
+      const off = rStart + inRange;
+      if (off >= end) break;
+      const rEnd = rStart + ranges.lengthAt(i);
+      const take = Math.min(rEnd, end) - off;
+      if (n + 4 > segs.length) {
+        const grown = new Float64Array(2 * segs.length);
+        grown.set(segs);
+        this.#segs = segs = grown;
+      }
+      segs[n] = off - start;
+      segs[n + 1] = take;
+      segs[n + 2] = i;
+      segs[n + 3] = inRange;
+      n += 4;
+      gathered += take;
+      if (off + take === rEnd) {
+        i++;
+        inRange = 0;
+      } else {
+        inRange += take;
+        break;
+      }
+    }
+    const whole = gathered - (gathered % BLOCK);
+    if (whole > 0) {
+      if (this.#scratch.length < whole) this.#scratch = new Uint8Array(2 * whole);
+      const blocks = this.#scratch.subarray(0, whole);
+      let at = 0;
+      // Byte loops, not set(subarray()): most segments are one 16-byte block, and a view per segment cost
+      // more than the AES (0.8 s against 0.06 s on a 60 MiB H.264 TS).
+      for (let s = 0; s < n && at < whole; s += 4) {
+        const from = segs[s]! | 0;
+        const n = Math.min(segs[s + 1]!, whole - at) | 0;
+        for (let k = 0; k < n; k++) blocks[at + k] = work[from + k]!;
+        at += n;
+      }
+      const first = this.#ordinal / BLOCK;
+      const last = first + whole / BLOCK;
+      const restarts: number[] = [];
+      const chains = this.#chains;
+      while (this.#chain < chains.length && chains[this.#chain]! < last) {
+        restarts.push(chains[this.#chain]! - first);
+        this.#chain++;
+      }
+      this.#cipher(blocks, restarts);
+      at = 0;
+      for (let s = 0; s < n && at < whole; s += 4) {
+        const to = segs[s]! | 0;
+        const n = Math.min(segs[s + 1]!, whole - at) | 0;
+        for (let k = 0; k < n; k++) work[to + k] = blocks[at + k]!;
+        at += n;
+      }
+      this.#ordinal += whole;
+    }
+    if (whole === gathered) {
+      this.#committed = end;
+      this.#range = i;
+      this.#inRange = inRange;
+      return work.length;
+    }
+    // Hold from the first byte of the block not yet whole: find the segment holding gathered byte `whole`.
+    let at = 0;
+    for (let s = 0; s < n; s += 4) {
+      const len = segs[s + 1]!;
+      if (at + len > whole) {
+        const into = whole - at;
+        this.#range = segs[s + 2]!;
+        this.#inRange = segs[s + 3]! + into;
+        this.#committed = start + segs[s]! + into;
+        return segs[s]! + into;
+      }
+      at += len;
+    }
+    throw new Error("unreachable: a partial block lies in no segment");
+  }
+
+  /** Throws ERR_PATTERN_LENGTH unless exactly the body passed and every block was whole. */
+  finish(): void {
+    if (this.#pos !== this.#bodyLength || this.#held.length > 0) {
+      throw codecError(
+        "ERR_PATTERN_LENGTH",
+        `Cannot finish pattern: ${this.#pos - this.#held.length} of the body's ${this.#bodyLength} bytes are final`,
+        this.#pos,
+      );
+    }
+  }
+}

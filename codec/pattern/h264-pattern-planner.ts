@@ -1,0 +1,192 @@
+/** @module Finds the cbcs blocks of an H.264 recording's direct part: 1 in 10 16-byte blocks of every slice's data, in direct-body offsets, with each slice's chain start. */
+
+import { codecError } from "../codec-error.ts";
+import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
+import type { RecordingIndex } from "../recording-index.ts";
+import { MAX_PATTERN_HEADER_BYTES, patternHeaderLength } from "./pattern-header.ts";
+import type { PatternPlan } from "./pattern-planner.ts";
+import { PatternRangeTable } from "./pattern-range-table.ts";
+import { checkPatternScheme, PATTERN_BLOCK_BYTES, type PatternScheme } from "./pattern-scheme.ts";
+
+/** Piece flags: the first piece of a block; the first block of a slice (a CBC chain, ISO/IEC 23001-7 10.4). */
+const FIRST_PIECE = 1;
+const CHAIN_START = 2;
+
+/**
+ * Rides on a RecordingIndexer's scan of an H.264 Transport Stream (h264Slice()): for each coded slice NAL unit
+ * (types 1 and 5) whose slice header it could read, the slice data [dataStart, nalEnd) gets the cbcs pattern
+ * (`crypt` blocks encrypted, `skip` clear, from its first byte; a trailing partial block clear), each block
+ * mapped to the file bytes carrying it (two pieces when a packet header cuts it). A slice whose header cannot
+ * be read stays clear and is counted (`clearSlices`). finish(index) drops every block touching a protected
+ * range (those bytes travel sealed through the node, and CBC needs a block whole on one side) and converts the
+ * rest to direct-body offsets, noting where each chain begins.
+ */
+export class H264PatternPlanner implements VideoObserver {
+  readonly #scheme: PatternScheme & { kind: "cbcs" };
+  #indexer: RecordingIndexer | undefined;
+  readonly #pieces = new PatternRangeTable();
+  #flags = new Uint8Array(1024);
+  #slices = 0;
+  #clearSlices = 0;
+  readonly #maxHeaderBytes: number;
+  #firstPiece = true;
+  readonly #emit = (file: number, length: number) => this.#piece(file, length);
+
+  constructor(scheme: PatternScheme, options: { maxHeaderBytes?: number } = {}) {
+    checkPatternScheme(scheme);
+    if (scheme.kind !== "cbcs")
+      throw new RangeError(`Cannot plan H.264 pattern: scheme ${scheme.kind} is not cbcs`);
+    this.#scheme = scheme;
+    this.#maxHeaderBytes = options.maxHeaderBytes ?? MAX_PATTERN_HEADER_BYTES;
+  }
+
+  /** An indexer and a planner that rides on its scan: push the recording into `indexer` only. */
+  static withIndexer(scheme: PatternScheme): { indexer: RecordingIndexer; planner: H264PatternPlanner } {
+    const planner = new H264PatternPlanner(scheme);
+    const indexer = new RecordingIndexer({ videoObserver: planner });
+    planner.#indexer = indexer;
+    return { indexer, planner };
+  }
+
+  /** Rides on `indexer`, which a caller made with an observer that forwards to this planner (ridingPatternPlanners). */
+  attach(indexer: RecordingIndexer): void {
+    if (this.#indexer !== undefined) throw new TypeError("Cannot attach an H264PatternPlanner twice");
+    this.#indexer = indexer;
+  }
+
+  /** Coded slices seen, and those left clear because their header could not be read. */
+  get slices(): { total: number; clear: number } {
+    return { total: this.#slices, clear: this.#clearSlices };
+  }
+
+  startCode(): void {}
+
+  end(): void {}
+
+  h264Slice(_nalStart: number, dataStart: number, nalEnd: number): void {
+    this.#slices++;
+    if (dataStart < 0) {
+      this.#clearSlices++;
+      return;
+    }
+    const indexer = this.#indexer!;
+    const run = this.#scheme.crypt * PATTERN_BLOCK_BYTES;
+    const period = (this.#scheme.crypt + this.#scheme.skip) * PATTERN_BLOCK_BYTES;
+    let chain = true;
+    for (let es = dataStart; es + PATTERN_BLOCK_BYTES <= nalEnd; es += period) {
+      // Only whole blocks: a run cut by the slice's end keeps its whole blocks (10.4.2: a partial block is clear).
+      const whole = Math.floor(Math.min(run, nalEnd - es) / PATTERN_BLOCK_BYTES);
+      for (let b = 0; b < whole; b++) {
+        this.#firstPiece = true;
+        this.#pendingChain = chain;
+        chain = false;
+        const at = es + b * PATTERN_BLOCK_BYTES;
+        const file = indexer.esToFileContiguous(at, PATTERN_BLOCK_BYTES);
+        if (file >= 0) this.#piece(file, PATTERN_BLOCK_BYTES);
+        else indexer.esToFile(at, PATTERN_BLOCK_BYTES, this.#emit);
+      }
+    }
+  }
+
+  #pendingChain = false;
+
+  #piece(file: number, length: number): void {
+    const i = this.#pieces.count;
+    if (i === this.#flags.length) {
+      const grown = new Uint8Array(2 * i);
+      grown.set(this.#flags);
+      this.#flags = grown;
+    }
+    this.#flags[i] =
+      (this.#firstPiece ? FIRST_PIECE : 0) | (this.#firstPiece && this.#pendingChain ? CHAIN_START : 0);
+    this.#firstPiece = false;
+    this.#pieces.push(file, length);
+  }
+
+  /**
+   * After the last chunk: the plan (with `chainStarts`), given the index of the same bytes. Unsupported (an
+   * empty plan) unless the video is H.264 in a PS/TS/M2TS; throws ERR_PATTERN_HEADER_LENGTH when the table
+   * would outgrow what a receiver buffers.
+   */
+  finish(index: RecordingIndex): PatternPlan & { chainStarts: number[] } {
+    this.#indexer ??= new RecordingIndexer({ videoObserver: this });
+    const own = this.#indexer.result();
+    if (index.container !== own.container) {
+      throw new RangeError(
+        `Cannot plan pattern ranges: the index is of a ${index.container} recording, the bytes are ${own.container}`,
+      );
+    }
+    const supported = index.format === "h264" && own.format === "h264" && own.container !== "mp4";
+    if (!supported)
+      return {
+        scheme: this.#scheme,
+        ranges: new PatternRangeTable(),
+        encryptedBytes: 0,
+        supported,
+        chainStarts: [],
+      };
+    const selected = this.#select(index);
+    const headerLength = patternHeaderLength(selected.ranges, selected.chainStarts);
+    if (headerLength > this.#maxHeaderBytes) {
+      throw codecError(
+        "ERR_PATTERN_HEADER_LENGTH",
+        `Cannot plan pattern ranges: ${selected.ranges.count} ranges need a ${headerLength}-byte header, over the ${this.#maxHeaderBytes}-byte limit`,
+        0,
+      );
+    }
+    return { scheme: this.#scheme, ...selected, supported };
+  }
+
+  #select(index: RecordingIndex): {
+    ranges: PatternRangeTable;
+    encryptedBytes: number;
+    chainStarts: number[];
+  } {
+    const prot = index.protectedRanges;
+    const pieces = this.#pieces;
+    const count = pieces.count;
+    const out = new PatternRangeTable();
+    const chainStarts: number[] = [];
+    let openOffset = 0;
+    let openLength = 0;
+    let blocks = 0;
+    let r = 0;
+    let protectedBefore = 0;
+    /** A dropped block began a chain: the next kept block begins it instead. */
+    let carry = false;
+    let i = 0;
+    while (i < count) {
+      let j = i + 1;
+      while (j < count && (this.#flags[j]! & FIRST_PIECE) === 0) j++;
+      // Pieces ascend in file order: move the protected cursor to the block's first piece.
+      const first = pieces.offsetAt(i);
+      while (r < prot.length && prot[r]!.offset + prot[r]!.length <= first) {
+        protectedBefore += prot[r]!.length;
+        r++;
+      }
+      const lastEnd = pieces.offsetAt(j - 1) + pieces.lengthAt(j - 1);
+      const next = prot[r];
+      const chain: boolean = (this.#flags[i]! & CHAIN_START) !== 0 || carry;
+      if (next !== undefined && next.offset < lastEnd) {
+        carry = chain;
+      } else {
+        if (chain) chainStarts.push(blocks);
+        carry = false;
+        blocks++;
+        for (let k = i; k < j; k++) {
+          const offset = pieces.offsetAt(k) - protectedBefore;
+          const length = pieces.lengthAt(k);
+          if (openLength > 0 && openOffset + openLength === offset) openLength += length;
+          else {
+            if (openLength > 0) out.push(openOffset, openLength);
+            openOffset = offset;
+            openLength = length;
+          }
+        }
+      }
+      i = j;
+    }
+    if (openLength > 0) out.push(openOffset, openLength);
+    return { ranges: out, encryptedBytes: blocks * PATTERN_BLOCK_BYTES, chainStarts };
+  }
+}

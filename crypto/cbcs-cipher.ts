@@ -1,0 +1,101 @@
+/** @module AES-128-CBC for CENC 'cbcs' pattern protection of H.264 slices: chains of 16-byte blocks, each chain from a constant IV. */
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
+import { deriveKey } from "./hmac.ts";
+import { toBase64url } from "./random-token.ts";
+
+// ISO/IEC 23001-7:2016 (CENC) 10.4 'cbcs': the protected blocks of a subsample are encrypted with AES-128 in CBC
+// mode from the sample's constant IV, which is applied again at the first encrypted block of each subsample (the
+// chain is reset per subsample; a partial block at a subsample's end stays clear), chaining from one
+// encrypted block to the next encrypted block of the same subsample: the clear (skipped) blocks between them
+// are not part of the chain. So a chain is simply the subsample's encrypted blocks, gathered back to back,
+// CBC-encrypted from the constant IV.
+//
+// Keying for a transfer (pvrlink's own use, the direct part of a pattern-mode split):
+//
+//   key ‖ constant IV = HKDF-SHA256(session key, info "pvrlink/pattern/cbcs/v1/" + base64url(salt), 32 bytes)
+//
+// The salt is 16 CSPRNG bytes per transfer (the pattern header carries it), so no two transfers share a key.
+// A constant IV under CBC leaks only whether two chains begin with the same first block (CENC accepts this for
+// cbcs); the key is fresh per transfer. No tag: the direct channel authenticates every frame and the merge
+// checks the original's SHA-256.
+
+/** AES-128 key and CBC IV length (FIPS 197, NIST SP 800-38A 6.2). */
+export const CBCS_KEY_BYTES = 16;
+export const CBCS_IV_BYTES = 16;
+export const CBCS_BLOCK_BYTES = 16;
+/** Salt length: as the pattern keystream's (crypto/keystream.ts). */
+export const CBCS_SALT_BYTES = 16;
+/** HKDF info prefix; the base64url salt follows. */
+const PURPOSE = "pattern/cbcs/v1/";
+
+/**
+ * Transforms `blocks` (whole 16-byte blocks, the encrypted blocks of one or more chains back to back) in place.
+ * `restarts` lists, ascending, the indices of the blocks that begin a chain (CBC from the constant IV); every
+ * other block continues the chain of the block before it, the first one continuing the last call's last
+ * block. The same type as codec/pattern's CbcsBlockCipher, which the codec calls without seeing a key.
+ */
+export type CbcsTransform = (blocks: Uint8Array, restarts: readonly number[]) => void;
+
+/** The cipher of one transfer: the derived key and constant IV never leave it (not returned, not logged). */
+export async function makeCbcsTransform(
+  sessionKey: Uint8Array,
+  salt: Uint8Array,
+  direction: "encrypt" | "decrypt",
+): Promise<CbcsTransform> {
+  if (salt.byteLength !== CBCS_SALT_BYTES) {
+    throw new RangeError(`Cannot make cbcs cipher: salt length ${salt.byteLength} is not ${CBCS_SALT_BYTES}`);
+  }
+  const raw = deriveKey(sessionKey, PURPOSE + toBase64url(salt), CBCS_KEY_BYTES + CBCS_IV_BYTES);
+  const key = createSecretKey(Buffer.from(raw.subarray(0, CBCS_KEY_BYTES)));
+  const iv = Buffer.from(raw.subarray(CBCS_KEY_BYTES));
+  raw.fill(0);
+  return cbcsTransform(key, iv, direction);
+}
+
+/**
+ * The cipher under a given AES-128 key and constant IV: for a standard 'cbcs' file, whose key the caller holds
+ * and whose constant IV the file's `tenc` box states (ISO/IEC 23001-7 8.2).
+ */
+export function cbcsTransform(
+  key: KeyObject,
+  constantIv: Uint8Array,
+  direction: "encrypt" | "decrypt",
+): CbcsTransform {
+  if (key.symmetricKeySize !== CBCS_KEY_BYTES)
+    throw new RangeError(`Cannot make cbcs cipher: the key is not ${CBCS_KEY_BYTES} bytes`);
+  if (constantIv.byteLength !== CBCS_IV_BYTES)
+    throw new RangeError(`Cannot make cbcs cipher: the IV is not ${CBCS_IV_BYTES} bytes`);
+  const iv = Buffer.from(constantIv);
+  /** The last ciphertext block of the previous call: the IV of a chain that goes on. */
+  let carry = Buffer.from(iv);
+  return (blocks: Uint8Array, restarts: readonly number[]) => {
+    if (blocks.byteLength % CBCS_BLOCK_BYTES !== 0) {
+      throw new RangeError(`Cannot run cbcs cipher: ${blocks.byteLength} bytes are not whole blocks`);
+    }
+    const n = blocks.byteLength / CBCS_BLOCK_BYTES;
+    let r = 0;
+    let from = 0;
+    while (from < n) {
+      const restart = r < restarts.length && restarts[r] === from;
+      if (restart) r++;
+      const to = r < restarts.length ? Math.min(n, restarts[r]!) : n;
+      if (to <= from)
+        throw new RangeError("Cannot run cbcs cipher: restarts are not ascending block indices");
+      const run = blocks.subarray(from * CBCS_BLOCK_BYTES, to * CBCS_BLOCK_BYTES);
+      const chainIv = restart ? iv : carry;
+      if (direction === "encrypt") {
+        const c = createCipheriv("aes-128-cbc", key, chainIv).setAutoPadding(false);
+        const out = c.update(run);
+        run.set(out);
+        carry = out.subarray(out.length - CBCS_BLOCK_BYTES);
+      } else {
+        const next = Buffer.from(run.subarray(run.length - CBCS_BLOCK_BYTES));
+        const d = createDecipheriv("aes-128-cbc", key, chainIv).setAutoPadding(false);
+        const out = Buffer.concat([d.update(run), d.final()]);
+        run.set(out);
+        carry = next;
+      }
+      from = to;
+    }
+  };
+}
