@@ -17,9 +17,16 @@ export class PatternDirectDecoder {
   #pattern: PatternHeader | undefined;
   #cipher: PatternCipher | undefined;
 
-  /** `keystreamFor(salt)`: makes the transfer's keystream, e.g. `(salt) => makePatternKeystream(sessionKey, salt)`. */
-  constructor(keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>) {
+  readonly #bodyFrom: number;
+
+  /**
+   * `keystreamFor(salt)`: makes the transfer's keystream, e.g. `(salt) => makePatternKeystream(sessionKey, salt)`.
+   * `bodyFrom`: a resumed transfer's body starts at this body byte (the receiver holds the ones before it); the
+   * part still carries both headers first.
+   */
+  constructor(keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>, o: { bodyFrom?: number } = {}) {
     this.#keystreamFor = keystreamFor;
+    this.#bodyFrom = o.bodyFrom ?? 0;
   }
 
   /** The pattern header, once read. */
@@ -77,6 +84,7 @@ export class PatternDirectDecoder {
       pattern.directBodyLength,
       await this.#keystreamFor(pattern.salt),
     );
+    this.#cipher.skip(this.#bodyFrom);
     // The body's first bytes are a view into the caller's chunk, as for later chunks.
     const body = chunk.subarray(chunk.length - (rest.length - length));
     this.#cipher.apply(body);
