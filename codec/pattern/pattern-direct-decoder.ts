@@ -17,14 +17,17 @@ export class PatternDirectDecoder {
   #pattern: PatternHeader | undefined;
   #cipher: PatternCipher | undefined;
 
-  readonly #bodyFrom: number;
+  readonly #bodyFrom: number | ((split: SplitHeader) => number);
 
   /**
    * `keystreamFor(salt)`: makes the transfer's keystream, e.g. `(salt) => makePatternKeystream(sessionKey, salt)`.
-   * `bodyFrom`: a resumed transfer's body starts at this body byte (the receiver holds the ones before it); the
-   * part still carries both headers first.
+   * `bodyFrom`: a resumed transfer's body starts at this body byte (the receiver holds the ones before it), or a
+   * function of the split header that says so; the part still carries both headers first.
    */
-  constructor(keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>, o: { bodyFrom?: number } = {}) {
+  constructor(
+    keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>,
+    o: { bodyFrom?: number | ((split: SplitHeader) => number) } = {},
+  ) {
     this.#keystreamFor = keystreamFor;
     this.#bodyFrom = o.bodyFrom ?? 0;
   }
@@ -84,7 +87,7 @@ export class PatternDirectDecoder {
       pattern.directBodyLength,
       await this.#keystreamFor(pattern.salt),
     );
-    this.#cipher.skip(this.#bodyFrom);
+    this.#cipher.skip(typeof this.#bodyFrom === "number" ? this.#bodyFrom : this.#bodyFrom(split));
     // The body's first bytes are a view into the caller's chunk, as for later chunks.
     const body = chunk.subarray(chunk.length - (rest.length - length));
     this.#cipher.apply(body);
