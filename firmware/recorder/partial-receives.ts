@@ -1,7 +1,7 @@
 /** @module Interrupted live receives kept in the data dir (DATA/partials, 0600) until a resumed send continues them or they expire. */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
-import { copyFile, rename, rm, truncate } from "node:fs/promises";
+import { chmod, copyFile, rename, rm, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { CodedSyntaxError } from "../../errors/coded-error.ts";
 import { readJsonFile, writeJsonAtomic } from "../files/atomic-json-file.ts";
@@ -120,6 +120,8 @@ export class PartialReceives {
     const { record, data } = this.#paths(key);
     rmSync(record, { force: true });
     await moveFile(o.path, data);
+    // Owner-only whatever it was written with: a received recording is nobody else's to read.
+    await chmod(data, 0o600);
     const now = this.#now();
     const r: PartialRecord = {
       version: PARTIAL_RECORD_VERSION,
