@@ -74,7 +74,8 @@ async function killedMidTransfer(o: {
   file: string;
   flags?: string[];
   throttle: "direct" | "node";
-}): Promise<{ held: number }> {
+  signal?: "SIGKILL" | "SIGINT";
+}): Promise<{ held: number; out: string }> {
   const sender = cluster.recorder(o.from ?? "alice");
   const before = records(o.to).length;
   await using tap =
@@ -113,12 +114,12 @@ async function killedMidTransfer(o: {
       `${(err as Error).message}; the sender said:\n${out.slice(-3000)}\n${errText.slice(-2000)}`,
     );
   }
-  proc.kill("SIGKILL");
-  await proc.exited;
+  proc.kill(o.signal ?? "SIGKILL");
+  const [out] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   await waitFor(`${o.to} to keep the partial`, () => records(o.to).length > before, { timeoutMs: 20_000 });
   const kept = records(o.to).at(-1)!;
   expect(kept.held).toBeGreaterThanOrEqual(1024 * 1024);
-  return { held: kept.held };
+  return { held: kept.held, out };
 }
 
 async function resume(o: { from?: string; to: string; file: string; flags?: string[] }) {
@@ -187,10 +188,20 @@ describe("send --resume of a live send", () => {
       expect(records("bob")).toEqual([]);
     }, 120_000);
 
-  test("secret route: killed mid-upload, --resume uploads a relay stream for the rest only; the file is byte-identical", async () => {
+  test("secret route: interrupted (SIGINT) mid-upload, --resume uploads a relay stream for the rest only; the file is byte-identical", async () => {
     const file = join(cluster.root, "secret.bin");
     await writeFile(file, randomBytes(5_000_000));
-    const { held } = await killedMidTransfer({ to: "bob", file, flags: ["--secret"], throttle: "node" });
+    // Ctrl-C this time: the interrupted send says how to finish it.
+    const { held, out } = await killedMidTransfer({
+      to: "bob",
+      file,
+      flags: ["--secret"],
+      throttle: "node",
+      signal: "SIGINT",
+    });
+    const interrupted = summaryOf(out) as { code?: string; message: string };
+    expect(interrupted.code).toBe("ERR_INTERRUPTED");
+    expect(interrupted.message).toContain(`'pvrlink send ${file} --to bob --resume' sends only the rest`);
     const { r, s } = await resume({ to: "bob", file, flags: ["--secret"] });
     expect({ code: r.code, ok: s.ok, route: s.route, resumedFrom: s.resumedFrom }).toEqual({
       code: 0,
