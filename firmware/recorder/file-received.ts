@@ -32,6 +32,8 @@ export interface Filing {
    * (receive-resume.ts), which then owns it.
    */
   keep?: (err: unknown, file: IncomingFile) => Promise<boolean>;
+  /** Told once the recording is in the library (a duplicate too). */
+  onFiled?: (rec: Recording) => void;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface Filing {
 export async function fileReceived(
   d: FilingDeps,
   file: IncomingFile,
-  { written, claim, sessionId, mismatch, logExtra = {}, keep }: Filing,
+  { written, claim, sessionId, mismatch, logExtra = {}, keep, onFiled }: Filing,
 ): Promise<Recording> {
   try {
     await written();
@@ -73,5 +75,6 @@ export async function fileReceived(
     ...(rec.duplicate ? { duplicate: true } : {}),
     ...logExtra,
   });
+  onFiled?.(rec);
   return rec;
 }

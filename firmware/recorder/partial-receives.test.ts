@@ -129,6 +129,20 @@ describe("PartialReceives", () => {
     expect(store.read(KEY)?.held).toBe(20);
   });
 
+  test("dropRecording() drops the caller's partials of that recording in every shape, and nobody else's", async () => {
+    const seed = { ...KEY, shape: partialShape({ kind: "data", size: 100, protection: "seed" }) };
+    const mallory = { ...KEY, caller: "dev_mallory" };
+    const other = { ...KEY, sha256: "cd".repeat(32) };
+    for (const k of [KEY, seed, mallory, other]) await keep(k, new Uint8Array(10));
+    expect(await store.dropRecording(KEY.caller, KEY.sha256)).toBe(2);
+    expect([KEY, seed, mallory, other].map((k) => store.read(k)?.held)).toEqual([
+      undefined,
+      undefined,
+      10,
+      10,
+    ]);
+  });
+
   test("sweep() of a data dir without partials removes nothing", async () => {
     expect(await store.sweep()).toBe(0);
   });

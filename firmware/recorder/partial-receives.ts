@@ -189,6 +189,33 @@ export class PartialReceives {
   }
 
   /**
+   * Drops every partial this caller left of this recording, whatever its shape: once the recording is filed
+   * (by a send from the start, a relay resend, a stored delivery) none of them will be resumed. Returns how many.
+   */
+  async dropRecording(caller: string, sha256: string): Promise<number> {
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir);
+    } catch {
+      return 0;
+    }
+    let dropped = 0;
+    for (const name of names) {
+      if (!/^[0-9a-f]{40}\.json$/.test(name)) continue;
+      let v: unknown;
+      try {
+        v = readJsonFile(join(this.#dir, name));
+      } catch {
+        continue; // the sweep removes damaged records
+      }
+      if (!isRecord(v) || v.caller !== caller || v.sha256 !== sha256) continue;
+      await this.drop(v);
+      dropped++;
+    }
+    return dropped;
+  }
+
+  /**
    * Removes every expired or damaged partial, and bytes without a record (a keep cut between its two steps).
    * Returns how many were removed. Never throws for one bad entry: the rest are still swept.
    */

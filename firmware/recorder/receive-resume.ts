@@ -154,6 +154,23 @@ export class ReceiveResume {
     };
   }
 
+  /**
+   * fileReceived's hook once a recording is filed: what its caller left of it under any shape is of no more use
+   * (a relay resend after a broken direct path, a send from the start). The caller is the session's, as the
+   * node named it in the grant.
+   */
+  filer(caller: string | undefined, sessionId: string): (rec: { sha256: string }) => void {
+    return (rec) => {
+      if (caller === undefined) return;
+      void this.#d.partials.dropRecording(caller, rec.sha256).then(
+        (n) => {
+          if (n > 0) this.#d.log("partials-dropped", { session: sessionId, dropped: n });
+        },
+        () => {},
+      );
+    };
+  }
+
   /** A resumed receive that failed before its file was opened: the partial goes back, unchanged, to the store. */
   async giveBack(w: SessionWork): Promise<void> {
     const r = w.resumed;

@@ -229,6 +229,7 @@ export class RecordingReceiver {
       sessionId,
       mismatch: (size) => `Received ${size} bytes that do not match the sender's SHA-256`,
       keep: this.#resume.keeper(w, sessionId),
+      onFiled: this.#resume.filer(this.#d.keyring.get(sessionId)?.caller.id, sessionId),
       ...(from > 0 ? { logExtra: { resumedFrom: from } } : {}),
     });
   }
@@ -261,6 +262,7 @@ export class RecordingReceiver {
       mismatch: () => "Merged recording does not match the sender's length and SHA-256",
       logExtra: { split: true, ...(prefix ? { resumedFrom: prefix.position } : {}) },
       keep: this.#resume.keeper(w, sessionId),
+      onFiled: this.#resume.filer(this.#d.keyring.get(sessionId)?.caller.id, sessionId),
     });
     filed.catch(() => {});
     w.split = { assembly, file, filed };
