@@ -21,6 +21,8 @@ export class IncomingFile {
   size = 0;
   /** keep() ran: the bytes are the partial store's now, and discard() must not remove them. */
   #kept = false;
+  /** Told after each write with the file's length (receive-resume.ts checkpoints a live receive by it). */
+  onGrow: ((size: number) => void) | undefined;
 
   private constructor(readonly path: string) {}
 
@@ -82,6 +84,27 @@ export class IncomingFile {
     this.#pacer.moved(bytes.byteLength);
     const p = this.#chain.then(() => this.#writer!.write(bytes));
     this.#chain = p.catch(() => {});
+    this.onGrow?.(this.size);
+    return p;
+  }
+
+  /**
+   * Flushes and fsyncs everything written so far, in order with the writes, and gives its length: bytes a
+   * checkpoint may count (`after` records them, still in order). The file stays open.
+   */
+  sync(after?: (size: number) => void): Promise<number> {
+    const size = this.size;
+    const p = this.#chain.then(async () => {
+      await this.#writer!.flush();
+      await this.#handle!.sync();
+      // In the chain: finish() and keep() wait for it, so nothing they write can come before it.
+      after?.(size);
+      return size;
+    });
+    this.#chain = p.then(
+      () => {},
+      () => {},
+    );
     return p;
   }
 

@@ -143,6 +143,27 @@ describe("PartialReceives", () => {
     ]);
   });
 
+  test("a checkpoint is not handed out while its receive runs; adopt() turns it into a kept partial cut to its count", async () => {
+    const incoming = join(dir, "running.part");
+    const bytes = new Uint8Array(80).map((_, i) => i);
+    writeFileSync(incoming, bytes);
+    store.checkpoint(KEY, { name: "r.bin", path: incoming, held: 50 });
+    expect(statSync(recordPath()).mode & 0o777).toBe(0o600);
+    expect(await store.take(KEY, join(dir, "x.part"))).toBeUndefined();
+    expect(await store.adopt()).toBe(1);
+    const into = join(dir, "back.part");
+    expect(await store.take(KEY, into)).toEqual({ path: into, held: 50 });
+    expect(new Uint8Array(readFileSync(into))).toEqual(bytes.subarray(0, 50));
+  });
+
+  test("adopt() drops a checkpoint whose file is gone or shorter than its count, and leaves kept partials alone", async () => {
+    await keep({ ...KEY, caller: "dev_other" }, new Uint8Array(10));
+    store.checkpoint(KEY, { name: "r.bin", path: join(dir, "gone.part"), held: 50 });
+    expect(await store.adopt()).toBe(0);
+    expect(store.read(KEY)).toBeUndefined();
+    expect(store.read({ ...KEY, caller: "dev_other" })?.held).toBe(10);
+  });
+
   test("sweep() of a data dir without partials removes nothing", async () => {
     expect(await store.sweep()).toBe(0);
   });

@@ -32,6 +32,11 @@ export interface PartialRecord extends PartialKey {
   held: number;
   keptAt: number;
   expiresAt: number;
+  /**
+   * A checkpoint of a receive still running: its bytes are still at this incoming path (not `ID.part`). If the
+   * daemon dies, adopt() at its next start moves them here before the library sweeps its incoming dir.
+   */
+  receiving?: string;
 }
 
 /** What a resumed receive starts from: the bytes moved back to an incoming path, truncated to what was held. */
@@ -64,7 +69,8 @@ function isRecord(v: unknown): v is PartialRecord {
     typeof r.name === "string" &&
     count(r.held) &&
     count(r.keptAt) &&
-    count(r.expiresAt)
+    count(r.expiresAt) &&
+    (r.receiving === undefined || typeof r.receiving === "string")
   );
 }
 
@@ -153,6 +159,65 @@ export class PartialReceives {
   }
 
   /**
+   * Records that the receive under `key` has `held` bytes fsynced at `path` (its incoming file, still being
+   * written): a daemon that dies now still has them at its next start (adopt()). Not resumable until then, or
+   * until keep() moves the bytes here.
+   */
+  checkpoint(key: PartialKey, o: { name: string; path: string; held: number }): void {
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    const now = this.#now();
+    const r: PartialRecord = {
+      version: PARTIAL_RECORD_VERSION,
+      ...key,
+      name: o.name,
+      held: o.held,
+      keptAt: now,
+      expiresAt: now + this.#holdMs,
+      receiving: o.path,
+    };
+    writeJsonAtomic(this.#paths(key).record, r, 0o600);
+  }
+
+  /**
+   * At the daemon's start, before the library sweeps its incoming dir: every checkpointed receive (its daemon
+   * died mid-transfer) becomes a kept partial, its bytes moved here and cut to the count fsynced. One whose
+   * file is gone or shorter is dropped. Returns how many were adopted.
+   */
+  async adopt(): Promise<number> {
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir);
+    } catch {
+      return 0;
+    }
+    let adopted = 0;
+    for (const name of names) {
+      const m = /^([0-9a-f]{40})\.json$/.exec(name);
+      if (!m) continue;
+      let v: unknown;
+      try {
+        v = readJsonFile(join(this.#dir, name));
+      } catch {
+        continue; // the sweep removes damaged records
+      }
+      if (!isRecord(v) || v.receiving === undefined) continue;
+      const data = join(this.#dir, `${m[1]}.part`);
+      const size = statSync(v.receiving, { throwIfNoEntry: false })?.size ?? -1;
+      if (size < v.held) {
+        rmSync(join(this.#dir, name), { force: true });
+        continue;
+      }
+      await moveFile(v.receiving, data);
+      await truncate(data, v.held);
+      await chmod(data, 0o600);
+      const { receiving: _, ...kept } = v;
+      writeJsonAtomic(join(this.#dir, name), kept, 0o600);
+      adopted++;
+    }
+    return adopted;
+  }
+
+  /**
    * Takes the partial kept under `key` out of the directory to `into` (an incoming path on the library's
    * filesystem), truncated to the bytes the record counts, and forgets the record: a resumed receive that fails
    * again keeps afresh. Undefined when there is none, it expired, or its bytes are shorter than the record says
@@ -171,6 +236,8 @@ export class PartialReceives {
       await this.drop(key);
       return undefined;
     }
+    // A receive of it is still running here (its checkpoint): nothing to hand out yet.
+    if (r.receiving !== undefined) return undefined;
     const size = statSync(data, { throwIfNoEntry: false })?.size ?? -1;
     if (size < r.held) {
       await this.drop(key);

@@ -187,6 +187,13 @@ export class RecorderDaemon implements AsyncDisposable {
     const { config, credential } = o;
     const log = daemonLog(o.log);
     const changed = () => daemon?.statusChanged();
+    // Before the library sweeps its incoming dir: receives checkpointed when this daemon last died are kept.
+    const partials = new PartialReceives(config.dataDir, { holdMs: config.partialHoldSeconds * 1000 });
+    const adopted = await partials.adopt().catch((err: unknown) => {
+      log("partials-adopt-failed", { message: (err as Error).message });
+      return 0;
+    });
+    if (adopted > 0) log("partials-adopted", { adopted });
     const { library, load, allow } = await openStores({ config, log }, o.loadSource);
     const client = new ControlClient({
       baseUrl: o.nodeUrl,
@@ -203,7 +210,6 @@ export class RecorderDaemon implements AsyncDisposable {
     const peers = new PeerPins(config.dataDir);
     const sessions = new SessionIntake({ dataDir: config.dataDir, client, log, identity, peers });
     const fetchSessions = () => sessions.fetch();
-    const partials = new PartialReceives(config.dataDir, { holdMs: config.partialHoldSeconds * 1000 });
     const receiver = new RecordingReceiver({
       partials,
       library,

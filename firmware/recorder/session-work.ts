@@ -26,6 +26,8 @@ export class SessionWork {
   directPath: DirectPath | undefined;
   /** What an interrupted receive of this session is kept as (receive-resume.ts), from its OFFER. */
   partial?: { key: PartialKey; name: string };
+  /** Checkpoints of the running receive (receive-resume.ts): fsynced length last recorded, one at a time. */
+  checkpoint?: { at: number; busy: boolean; written: boolean };
   /** The caller asked RESUME for this key (the OFFER must then match it). */
   resumeAsked?: PartialKey;
   /** The partial a resumed send continues: taken out of the store, opened once by the receive. */

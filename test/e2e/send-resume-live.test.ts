@@ -21,7 +21,9 @@ beforeAll(async () => {
   await cluster.addRecorder("bob");
   // dave keeps an interrupted receive for 2 s only: the expiry test.
   await cluster.addRecorder("dave", { args: ["--partial-hold", "2"] });
-  for (const callee of ["bob", "dave"]) {
+  // erin's daemon is killed mid-receive.
+  await cluster.addRecorder("erin");
+  for (const callee of ["bob", "dave", "erin"]) {
     await cluster.permit(callee, "alice");
     await cluster.permit(callee, "mallory");
   }
@@ -48,7 +50,9 @@ afterAll(async () => {
 });
 
 const partialsOf = (name: string) => join(cluster.recorder(name).dataDir, "partials");
-const records = (name: string): Array<{ held: number; shape: string; expiresAt: number }> => {
+const records = (
+  name: string,
+): Array<{ held: number; shape: string; expiresAt: number; receiving?: string }> => {
   const dir = partialsOf(name);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -264,4 +268,39 @@ describe("send --resume of a live send", () => {
     expect(s.resumedFrom).toBeUndefined();
     expect(records("bob")).toHaveLength(before);
   }, 120_000);
+
+  test("a receiver killed (SIGKILL) mid-transfer keeps its last checkpoint: after its restart --resume sends only the rest", async () => {
+    const file = join(cluster.root, "checkpointed.bin");
+    const size = 48_000_000;
+    await writeFile(file, randomBytes(size));
+    const alice = cluster.recorder("alice");
+    await using tap = await Tap.start(cluster.recorder("erin").direct, 8_000_000);
+    const args = ["send", file, "--to", "erin", "--json", "--direct", `127.0.0.1:${tap.port}`];
+    await using sender = Bun.spawn([...alice.command, ...args, "--data", alice.dataDir], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    // Every 16 MiB erin fsyncs and records where the running receive stands.
+    await waitFor("erin to checkpoint the running receive", () => records("erin").some((r) => r.receiving), {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
+    await cluster.recorder("erin").proc.stop("SIGKILL");
+    sender.kill("SIGKILL");
+    await sender.exited;
+    await cluster.restartRecorder("erin");
+    const [kept] = records("erin");
+    expect(kept?.receiving).toBeUndefined();
+    expect(kept?.held).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(kept?.held).toBeLessThan(size);
+    const { r, s } = await resume({ to: "erin", file });
+    expect({ code: r.code, ok: s.ok, resumedFrom: s.resumedFrom }).toEqual({
+      code: 0,
+      ok: true,
+      resumedFrom: kept?.held,
+    });
+    expect(s.bytesDirect).toBe(size - (kept?.held ?? 0));
+    await expectFiled("erin", file, s.sha256);
+    expect(records("erin")).toEqual([]);
+  }, 180_000);
 });
