@@ -19,7 +19,7 @@ export const NEXT_STEP: Readonly<Record<string, string>> = {
   ECONNRESET: "the connection dropped: check the node and the network, then retry",
   ERR_CREDENTIAL_MISSING: "enroll first: 'pvrlink recorder enroll --credential FILE'",
   ERR_INTERRUPTED:
-    "send it again to start over (a send being stored on the node: add --resume); the unfinished session ends when its lease runs out",
+    "send it again with --resume to send only what the receiver (or the node) lacks, or without it to start over; the unfinished session ends when its lease runs out",
   ERR_INTERNAL: "rerun with PVRLINK_DEBUG=1 for the stack trace and report it",
 };
 

@@ -32,6 +32,22 @@ function plan(bytes: Uint8Array) {
 const h264 = patternFixtures().filter(([name]) => name.includes("h264"));
 
 describe("cbcs pattern mode on every H.264 fixture", () => {
+  test("PatternDirectDecoder refuses to resume a cbcs part midway (ERR_PATTERN_RESUME)", async () => {
+    const [, bytes] = h264.find(([n]) => n.endsWith(".ts"))!;
+    const { index, plan: p } = plan(bytes);
+    const parts = splitBytes(bytes, index.protectedRanges, index.container);
+    const enc = new PatternDirectEncoder(p, SALT, {
+      cbcs: await makeCbcsTransform(SESSION_KEY, SALT, "encrypt"),
+    });
+    const sent = await run((c) => enc.push(c), [parts.direct.slice()]);
+    enc.finish();
+    const dec = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
+      cbcsFor: (salt) => makeCbcsTransform(SESSION_KEY, salt, "decrypt"),
+      bodyFrom: 16,
+    });
+    await expect(dec.push(sent)).rejects.toMatchObject({ code: "ERR_PATTERN_RESUME" });
+  });
+
   test("the fixtures include H.264 in TS and in MP4", () => {
     expect(h264.some(([n]) => n.endsWith(".ts"))).toBe(true);
     expect(h264.some(([n]) => n.endsWith(".mp4"))).toBe(true);
@@ -72,20 +88,18 @@ describe("cbcs pattern mode on every H.264 fixture", () => {
           }
         }
         expect(changed).toBeGreaterThanOrEqual(Math.floor(p.encryptedBytes * 0.9));
-        const dec = new PatternDirectDecoder(
-          (salt) => makePatternKeystream(SESSION_KEY, salt),
-          (salt) => makeCbcsTransform(SESSION_KEY, salt, "decrypt"),
-        );
+        const dec = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
+          cbcsFor: (salt) => makeCbcsTransform(SESSION_KEY, salt, "decrypt"),
+        });
         const plain = await run((c) => dec.push(c), new SeededRandom(seed + 10).chunks(sent.slice()));
         const header = dec.finish();
         expect(header.chainStarts).toEqual(p.chainStarts!);
         expect(plain).toEqual(parts.direct);
         expect(mergeBytes({ protected: parts.protected, direct: plain }).bytes).toEqual(bytes);
         // Under another session's key the merge cannot give the original.
-        const wrong = new PatternDirectDecoder(
-          (salt) => makePatternKeystream(SESSION_KEY, salt),
-          (salt) => makeCbcsTransform(new Uint8Array(32), salt, "decrypt"),
-        );
+        const wrong = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
+          cbcsFor: (salt) => makeCbcsTransform(new Uint8Array(32), salt, "decrypt"),
+        });
         const bad = await run((c) => wrong.push(c), [sent.slice()]);
         expect(bad).not.toEqual(parts.direct);
       }

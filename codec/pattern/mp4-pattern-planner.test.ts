@@ -66,10 +66,9 @@ describe("Mp4PatternPlanner", () => {
         for (const c of new SeededRandom(seed).chunks(parts.direct.slice())) out.push(...(await enc.push(c)));
         enc.finish();
         const sent = concat(out);
-        const dec = new PatternDirectDecoder(
-          (salt) => makePatternKeystream(SESSION_KEY, salt),
-          (salt) => makeCbcsTransform(SESSION_KEY, salt, "decrypt"),
-        );
+        const dec = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
+          cbcsFor: (salt) => makeCbcsTransform(SESSION_KEY, salt, "decrypt"),
+        });
         const back: Uint8Array[] = [];
         for (const c of new SeededRandom(seed + 5).chunks(sent.slice())) back.push(...(await dec.push(c)));
         dec.finish();

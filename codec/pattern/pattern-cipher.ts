@@ -12,6 +12,9 @@ export type PatternKeystream = (position: number, length: number) => Uint8Array;
 /** Keystream made per cipher call: 256 KiB, about sixteen 4 MiB chunks' worth at the default scheme. */
 const KEYSTREAM_RUN_BYTES = 256 * 1024;
 
+/** Scratch bytes skip() runs the keystream over per call. */
+const SKIP_SCRATCH_BYTES = 1024 * 1024;
+
 /** Spans shorter than this are not warmed first: their misses are few. */
 const WARM_SPAN_BYTES = 64 * 1024;
 /** What the warming pass searches for; finding it or not changes nothing. */
@@ -185,6 +188,20 @@ export class PatternCipher {
     this.#run = new Uint8Array(run.buffer, run.byteOffset, run.byteLength);
     this.#runStart = position;
     return { ks: this.#run, at: 0 };
+  }
+
+  /**
+   * Moves past the next `n` body bytes without having them (a resumed transfer: the receiver holds the body's
+   * first bytes already). The keystream is positional, so it is run over a scratch buffer to reach the same
+   * state a cipher that saw those bytes has.
+   */
+  skip(n: number): void {
+    const scratch = new Uint8Array(Math.min(n, SKIP_SCRATCH_BYTES));
+    for (let left = n; left > 0; ) {
+      const k = Math.min(left, scratch.length);
+      this.apply(scratch.subarray(0, k));
+      left -= k;
+    }
   }
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body was transformed. */

@@ -19,17 +19,25 @@ export class PatternDirectDecoder {
   #pattern: PatternHeader | undefined;
   #cipher: PatternCipher | CbcsPatternCipher | undefined;
 
+  readonly #bodyFrom: number | ((split: SplitHeader) => number);
+
   /**
-   * `keystreamFor(salt)`: makes the transfer's keystream, e.g. `(salt) => makePatternKeystream(sessionKey, salt)`;
+   * `keystreamFor(salt)`: makes the transfer's keystream, e.g. `(salt) => makePatternKeystream(sessionKey, salt)`.
    * `cbcsFor(salt)`: its decrypting block cipher for the cbcs scheme (H.264), e.g.
-   * `(salt) => makeCbcsTransform(sessionKey, salt, "decrypt")`. Without it a cbcs part is refused.
+   * `(salt) => makeCbcsTransform(sessionKey, salt, "decrypt")`; without it a cbcs part is refused.
+   * `bodyFrom`: a resumed transfer's body starts at this body byte (the receiver holds the ones before it), or a
+   * function of the split header that says so; the part still carries both headers first.
    */
   constructor(
     keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>,
-    cbcsFor?: (salt: Uint8Array) => Promise<CbcsBlockCipher>,
+    o: {
+      cbcsFor?: (salt: Uint8Array) => Promise<CbcsBlockCipher>;
+      bodyFrom?: number | ((split: SplitHeader) => number);
+    } = {},
   ) {
     this.#keystreamFor = keystreamFor;
-    this.#cbcsFor = cbcsFor;
+    this.#cbcsFor = o.cbcsFor;
+    this.#bodyFrom = o.bodyFrom ?? 0;
   }
 
   /** The pattern header, once read. */
@@ -94,6 +102,18 @@ export class PatternDirectDecoder {
     }
     this.#pattern = pattern;
     this.#head = new Uint8Array(0);
+    const bodyFrom = typeof this.#bodyFrom === "number" ? this.#bodyFrom : this.#bodyFrom(split);
+    if (bodyFrom > 0) {
+      // A cbcs chain cannot be entered midway: its next block needs the ciphertext of the one before, which the
+      // receiver no longer has. The sender never resumes such a part (firmware/send/live-resume.ts).
+      if (this.#cipher instanceof CbcsPatternCipher)
+        throw codecError(
+          "ERR_PATTERN_RESUME",
+          "Cannot resume a cbcs pattern part: its CBC chains start over",
+          9,
+        );
+      this.#cipher.skip(bodyFrom);
+    }
     // The body's first bytes are a view into the caller's chunk, as for later chunks.
     const body = chunk.subarray(chunk.length - (rest.length - length));
     out.push(...this.#apply(body));

@@ -82,6 +82,41 @@ describe("pattern mode round trip on every fixture", () => {
   }
 });
 
+describe("pattern mode resumed", () => {
+  const [name, bytes] = patternFixtures()[0]!;
+  test(`PatternDirectDecoder with bodyFrom decrypts a resumed body (headers, then the body past the held bytes) byte-exact: ${name}`, async () => {
+    const { parts, sent, added } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 1);
+    const splitLength = peekSplitHeaderLength(parts.direct)!;
+    const body = parts.direct.length - splitLength;
+    for (const from of [0, 1, body >> 2, body >> 1, body - 1, body]) {
+      const resumed = concat([
+        sent.subarray(0, splitLength + added),
+        sent.subarray(splitLength + added + from),
+      ]);
+      const dec = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
+        bodyFrom: from,
+      });
+      const plain = await run((c) => dec.push(c), new SeededRandom(from + 3).chunks(resumed.slice()));
+      dec.finish();
+      expect([
+        from,
+        Buffer.from(plain.subarray(splitLength)).equals(parts.direct.subarray(splitLength + from)),
+      ]).toEqual([from, true]);
+    }
+  });
+
+  test("PatternDirectDecoder with bodyFrom past the body fails ERR_PATTERN_LENGTH", async () => {
+    const { parts, sent, added } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 1);
+    const splitLength = peekSplitHeaderLength(parts.direct)!;
+    const dec = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
+      bodyFrom: parts.direct.length - splitLength + 1,
+    });
+    await expect(dec.push(sent.slice(0, splitLength + added))).rejects.toMatchObject({
+      code: "ERR_PATTERN_LENGTH",
+    });
+  });
+});
+
 describe("PatternCipher", () => {
   for (const scheme of [undefined, { kind: "slice-block", crypt: 1, skip: 2 } as const]) {
     test(`PatternCipher gives the same ciphertext for every chunking: ${scheme === undefined ? "whole ranges" : "slice-block 1:2"}`, async () => {

@@ -9,6 +9,7 @@ import {
   type SplitHeader,
   type SplitPartKind,
 } from "./split-format.ts";
+import { splitOffsetsAt } from "./split-offsets.ts";
 
 /** One part's reading state: its header being collected, then its body as a queue of pending views. */
 class PartReader {
@@ -23,7 +24,11 @@ class PartReader {
   /** Body bytes queued and not yet emitted. */
   queued = 0;
 
-  constructor(readonly kind: SplitPartKind) {}
+  /** `skipped(header)`: body bytes of this part the receiver already holds (a resumed merge); they never come. */
+  constructor(
+    readonly kind: SplitPartKind,
+    readonly skipped: (header: SplitHeader) => number = () => 0,
+  ) {}
 
   /** Takes a chunk of this part; returns the header once it is complete (the first time only). */
   push(chunk: Uint8Array): SplitHeader | undefined {
@@ -63,6 +68,7 @@ class PartReader {
       );
     }
     this.header = header;
+    this.received = this.skipped(header);
     this.#headerBytes = new Uint8Array(0);
     // The body's first bytes are a view into the pushed chunk, not a copy.
     this.#enqueue(chunk.subarray(at));
@@ -117,12 +123,29 @@ const EMPTY = new Uint8Array(0);
  * `finish()` verifies the length and the SHA-256 of what was emitted.
  */
 export class SplitMerger {
-  readonly #parts = { protected: new PartReader("protected"), direct: new PartReader("direct") };
+  readonly #parts: { protected: PartReader; direct: PartReader };
   #header: SplitHeader | undefined;
-  readonly #hash: Hash = createHash("sha256");
+  readonly #hash: Hash;
+  readonly #resumeAt: number;
   #pos = 0;
   #next = 0;
   #finished = false;
+
+  /**
+   * `resume`: the receiver already holds the original's first `position` bytes, and `hash` has hashed them (a
+   * resumed send, read back from disk): both parts then carry their header and only the body bytes past that
+   * point (splitOffsetsAt), and finish() still checks the whole original's length and SHA-256.
+   */
+  constructor(resume?: { position: number; hash: Hash }) {
+    this.#resumeAt = resume?.position ?? 0;
+    this.#hash = resume?.hash ?? createHash("sha256");
+    const skipped = (kind: SplitPartKind) => (h: SplitHeader) =>
+      this.#resumeAt === 0 ? 0 : splitOffsetsAt(h.ranges, h.originalLength, this.#resumeAt)[kind];
+    this.#parts = {
+      protected: new PartReader("protected", skipped("protected")),
+      direct: new PartReader("direct", skipped("direct")),
+    };
+  }
 
   /** The header of whichever part arrived first, once complete. */
   get header(): SplitHeader | undefined {
@@ -140,10 +163,22 @@ export class SplitMerger {
     const reader = this.#parts[part];
     const header = reader.push(chunk);
     if (header !== undefined) {
-      if (this.#header === undefined) this.#header = header;
+      if (this.#header === undefined) this.#start(header);
       else checkSplitPair(this.#header, header);
     }
     return this.#drain();
+  }
+
+  /** The first header: a resumed merge starts at its position, past every range that ends before it. */
+  #start(header: SplitHeader): void {
+    this.#header = header;
+    if (this.#resumeAt === 0) return;
+    this.#pos = this.#resumeAt;
+    while (this.#next < header.ranges.length) {
+      const r = header.ranges[this.#next]!;
+      if (r.offset + r.length > this.#pos) break;
+      this.#next++;
+    }
   }
 
   /** Body bytes received and not yet emitted, over both parts: what the merger holds in memory. */

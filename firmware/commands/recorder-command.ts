@@ -74,6 +74,7 @@ Options:
   --config FILE          JSON config (default: DATA/config.json when present)
   --keepalive SEC, --load-cpu F, --load-pressure P, --max-transfers N, --node-udp HOST:PORT,
   --library DIR, --policy node|device|list, --sealed-below N: run 'pvrlink help daemon' for every setting
+  --partial-hold SEC     how long an interrupted live receive is kept for 'send --resume' (run; default 86400)
 
 Exit codes: 0 success, 1 bad input (no credential, node refused), 2 bad usage.`;
 

@@ -59,16 +59,19 @@ When NAME is busy, or its recorder is off, the node offers to store the recordin
 size threshold and your quota on it allow (the query tells it the size): --store-if-busy accepts that offer,
 and on a terminal you are asked; when the node cannot store it, the summary says why (transfer_too_large,
 quota_exceeded, spool_full). The lease is extended at 70% of the permitted time while the transfer runs.
-A store send interrupted (Ctrl-C, a crash) can be finished later with the same FILE, --to NAME and --resume:
-the upload goes on from what the node already holds, while the store session's lease lasts. --cancel gives it
-up instead: the node drops the partial upload and frees your quota on it at once.
+A send interrupted (Ctrl-C, a crash, a broken connection) can be finished later with the same FILE, --to NAME
+and --resume. A live send (NAME was on): NAME keeps what it received (for 24 h by default) and the resumed
+send, in a new session, sends only the rest on every stream; NAME still checks the whole recording's SHA-256.
+A store send: the upload goes on from what the node already holds, while the store session's lease lasts;
+--cancel gives it up instead (the node drops the partial upload and frees your quota on it at once). A live
+send's partial needs no cancelling: it expires on NAME, and a send without --resume starts over.
 
 Options:
   --to NAME          the receiving recorder's device name (required)
   --store-if-busy    store on the node when NAME is busy or off (picked up when it is back)
   --secret           treat FILE as secret (library recordings carry their own attribute)
   --protection M     sealed, seed or pattern, over the library's attribute (default: sealed)
-  --resume           finish an interrupted store-and-forward send of FILE to NAME (kept in the data dir)
+  --resume           finish an interrupted send of FILE to NAME: only what NAME (or the node) lacks is sent
   --cancel           give up an interrupted store-and-forward send of FILE to NAME (the node drops it)
   --sealed-below N   size rule: a non-secret recording under N bytes goes sealed through the node
   --direct HOST:PORT dial NAME's direct channel at HOST:PORT instead of its registered address
@@ -192,7 +195,7 @@ async function send(args: string[]): Promise<number> {
       progress.finish(sent, "interrupted");
       const resume = storing
         ? `; it was being stored on the node: 'pvrlink send ${target} --to ${to} --resume' finishes it (--cancel gives it up)`
-        : "";
+        : `; ${to} keeps what it received: 'pvrlink send ${target} --to ${to} --resume' sends only the rest`;
       reject(
         new InputError(
           `Cannot finish sending ${plan.name} to ${to}: interrupted after ${formatBytes(sent)} of ${formatBytes(plan.size)}${resume}`,
@@ -246,9 +249,12 @@ async function send(args: string[]): Promise<number> {
       storing = true;
     },
   };
-  const sending = values.resume
-    ? resumeStoreSend({ client, deviceName: cred.name, plan, onEvent }, pendingFor(config.dataDir, plan, to))
-    : sendWithRelayResend(options, (message) =>
+  // --resume: a store send recorded here goes on at the node's offset; any other is a live resume, in which
+  // the callee says what it kept (the one that knows what is on its disk), so nothing is recorded here.
+  const pending = values.resume ? pendingFor(config.dataDir, plan, to) : undefined;
+  const sending = pending
+    ? resumeStoreSend({ client, deviceName: cred.name, plan, onEvent }, pending)
+    : sendWithRelayResend({ ...options, ...(values.resume ? { resume: true } : {}) }, (message) =>
         // The callee dropped the partial file with the broken channel: a new session, everything sealed via the node.
         say(
           "log",
@@ -267,12 +273,16 @@ async function send(args: string[]): Promise<number> {
   );
   const next = result.ok
     ? undefined
-    : nextStep(result.code, {
+    : (nextStep(result.code, {
         to: values.to,
         me: cred.name,
         storeIfBusy: values["store-if-busy"] === true,
         storeOffered: result.store?.offered !== false,
-      });
+      }) ??
+      // A live send cut mid-transfer: the callee kept what it received.
+      (result.mode === "live" && result.bytesDirect + result.bytesRelay > 0
+        ? `${to} keeps what it received: 'pvrlink send ${target} --to ${to} --resume' sends only the rest`
+        : undefined));
   printSummary(result, json, next);
   return result.ok ? EXIT_OK : EXIT_INPUT;
 }
@@ -288,7 +298,7 @@ async function cancel(o: {
   const pending = loadCancellableStoreSend(o.dataDir, o.plan.sha256, o.to);
   if (pending === undefined)
     throw new InputError(
-      `Cannot cancel sending ${o.plan.name} to ${o.to}: no interrupted store-and-forward send of it is recorded in ${o.dataDir}`,
+      `Cannot cancel sending ${o.plan.name} to ${o.to}: no interrupted store-and-forward send of it is recorded in ${o.dataDir} (what ${o.to} kept of an interrupted live send expires there, and a send without --resume starts over)`,
       "ERR_NOTHING_TO_CANCEL",
     );
   const held = await cancelStoreSend(o.client, pending);
@@ -302,14 +312,10 @@ async function cancel(o: {
   return EXIT_OK;
 }
 
-/** The interrupted store send of this recording to `to` that --resume continues; a clear error when there is none. */
-function pendingFor(dataDir: string, plan: SendPlan, to: string): PendingStoreSend {
+/** The interrupted store send of this recording to `to` that --resume continues; undefined: a live resume. */
+function pendingFor(dataDir: string, plan: SendPlan, to: string): PendingStoreSend | undefined {
   const pending = loadPendingStoreSend(dataDir, plan.sha256, to);
-  if (pending === undefined)
-    throw new InputError(
-      `Cannot resume sending ${plan.name} to ${to}: no interrupted store-and-forward send of it is recorded in ${dataDir} (only a send being stored on the node resumes; send it again, or give it up with --cancel)`,
-      "ERR_NOTHING_TO_RESUME",
-    );
+  if (pending === undefined) return undefined;
   if (pending.expiresAt <= Date.now()) {
     removePendingStoreSend(dataDir, plan.sha256, to);
     throw new InputError(
@@ -449,6 +455,12 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
         `  first attempt: the ${f.directPath ?? "direct"} path broke after ${formatBytes(f.bytesDirect)} direct (${f.code ?? "failed"}); sent again through the node`,
       );
     }
+    if (r.resumedFrom !== undefined)
+      lines.push(
+        r.resumedFrom > 0
+          ? `  resumed: ${formatBytes(r.resumedFrom)} (${r.resumedFrom} bytes) were kept by the receiver from the interrupted send; only the rest was sent`
+          : "  resumed: the receiver kept nothing of an interrupted send, so all of it was sent",
+      );
     if (r.iPictures !== undefined) lines.push(`  I-pictures protected: ${r.iPictures}`);
     if (r.protection === "pattern" && r.bytesDirect > 0)
       lines.push(

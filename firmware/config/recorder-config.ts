@@ -50,7 +50,15 @@ export interface RecorderConfig {
    * sealed, through the node; larger ones directly or split. undefined: no size rule (the type decides).
    */
   sealedBelowBytes: number | undefined;
+  /**
+   * How long an interrupted live receive is kept for a resumed send (firmware/recorder/partial-receives.ts),
+   * in seconds; then it is swept. Default 24 h.
+   */
+  partialHoldSeconds: number;
 }
+
+/** The default of partialHoldSeconds: a day, so a send cut in the evening resumes the next morning. */
+export const DEFAULT_PARTIAL_HOLD_SECONDS = 24 * 3600;
 
 /** The control node's default HTTP listener (control/control-config.ts DEFAULT_CONFIG.http). */
 export const DEFAULT_NODE_URL = "http://127.0.0.1:8650";
@@ -77,6 +85,7 @@ export const CONFIG_FLAGS = {
   keepalive: { type: "string" },
   policy: { type: "string" },
   "sealed-below": { type: "string" },
+  "partial-hold": { type: "string" },
 } as const;
 
 export type ConfigFlagValues = { [K in keyof typeof CONFIG_FLAGS]?: string | undefined };
@@ -98,6 +107,7 @@ const FILE_KEYS = new Set([
   "allow",
   "priority",
   "sealedBelowBytes",
+  "partialHoldSeconds",
 ]);
 
 /** Reports a bad value where it came from: a flag is a usage error (exit 2), the file is bad input (exit 1). */
@@ -375,6 +385,12 @@ export async function resolveConfig(
   });
   const allow = resolveAllow(src);
   const sealedBelowBytes = resolveSizeRule(src);
+  const partialHoldSeconds = layered(src, {
+    flag: "partial-hold",
+    key: "partialHoldSeconds",
+    parse: numberIn({ min: 1, max: 30 * 24 * 3600, integer: true }),
+    fallback: () => DEFAULT_PARTIAL_HOLD_SECONDS,
+  });
   return {
     name,
     nodeUrl,
@@ -391,5 +407,6 @@ export async function resolveConfig(
     allow,
     priority: parseProcessPriority(src.file.priority, src.fileFail),
     sealedBelowBytes,
+    partialHoldSeconds,
   };
 }

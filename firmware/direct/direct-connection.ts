@@ -57,6 +57,8 @@ export class DirectConnection implements AsyncDisposable {
    * applies.
    */
   relayKey: CryptoKey | undefined;
+  /** The callee's ACCEPTED said it answers RESUME (docs/protocol.md 12.6): a resumed send may ask it. */
+  peerResumes = false;
   /** DATA payload bytes sent and received (what accounting reports as bytesDirect). */
   bytesSent = 0;
   bytesReceived = 0;

@@ -137,6 +137,7 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
       conn.relayKey = fs.relay;
     }
     conn.peerId = o.calleeId ?? "";
+    conn.peerResumes = answer.resume === true;
     conn.setExpiry(answer.expiresAt);
     return conn;
   } catch (err) {

@@ -61,6 +61,8 @@ export interface DirectListenerOptions {
   maxHandshakes?: number;
   /** Handshakes from one source address at most; beyond it the new connection is dropped. */
   maxHandshakesPerSource?: number;
+  /** ACCEPTED says `resume: true`: the application answers RESUME before an OFFER (docs/protocol.md 12.6). */
+  resume?: boolean;
 }
 
 export interface DirectListener extends AsyncDisposable {
@@ -253,6 +255,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
         expiresAt: ticket.expiresAt,
         ...(forwardSecret === undefined ? {} : { eph: forwardSecret.eph }),
         ...(ticket.calleePassword !== undefined ? { password: ticket.calleePassword } : {}),
+        ...(o.resume === true ? { resume: true } : {}),
       });
     } catch {
       return;

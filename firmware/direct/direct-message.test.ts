@@ -29,6 +29,11 @@ const roundTrip: WireMessage[] = [
   { type: "receipt", ok: true, bytes: 3, sha256: sha, held: true },
   { type: "receipt", ok: true, bytes: 3, held: false },
   { type: "close", reason: "expired" },
+  { type: "accepted", nonce: "n0nce", calleeNonce: "other", expiresAt: 1, resume: true },
+  { type: "resume", sha256: sha, kind: "split", size: 1000, protection: "pattern", directSize: 900 },
+  { type: "resume", sha256: sha, kind: "data", size: 0, protection: "sealed" },
+  { type: "held", held: 0 },
+  { type: "held", held: 123_456_789 },
 ];
 
 describe("encodeMessage() / decodeMessage()", () => {
@@ -73,6 +78,18 @@ describe("encodeMessage() / decodeMessage()", () => {
       "an accepted with a numeric ephemeral key",
       enc(0x02, '{"nonce":"n","calleeNonce":"c","expiresAt":1,"eph":7}'),
     ],
+    ["a held with a negative count", enc(0x17, '{"held":-1}')],
+    ["a held without its count", enc(0x17, "{}")],
+    ["a held with a string count", enc(0x17, '{"held":"5"}')],
+    ["a resume without sha256", enc(0x16, '{"kind":"data","size":1,"protection":"sealed"}')],
+    [
+      "a resume with a fractional size",
+      enc(0x16, `{"sha256":"${sha}","kind":"data","size":1.5,"protection":"sealed"}`),
+    ],
+    [
+      "a resume with a negative directSize",
+      enc(0x16, `{"sha256":"${sha}","kind":"split","size":1,"protection":"seed","directSize":-2}`),
+    ],
   ];
   for (const [what, bytes] of bad) {
     test(`decodeMessage() rejects ${what}`, () => {
@@ -91,6 +108,16 @@ describe("encodeMessage() / decodeMessage()", () => {
       expect(m.type === "receipt" ? m.held : "not a receipt").toBe(held);
     });
   }
+  // An older callee's ACCEPTED has no resume field: the caller never asks it (a send from the start).
+  test("decodeMessage() reads an ACCEPTED without resume, or with a non-true one, as not resuming", () => {
+    for (const body of [
+      '{"nonce":"n","calleeNonce":"c","expiresAt":1}',
+      '{"nonce":"n","calleeNonce":"c","expiresAt":1,"resume":1}',
+    ]) {
+      const m = decodeMessage(enc(0x02, body));
+      expect(m.type === "accepted" ? m.resume : "not accepted").toBeUndefined();
+    }
+  });
   test("decodeMessage() names the field of a malformed held", () => {
     expect(() => decodeMessage(enc(0x13, '{"ok":true,"bytes":3,"held":[]}'))).toThrow(
       /held is not a boolean/,

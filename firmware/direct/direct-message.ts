@@ -24,6 +24,13 @@ export const TYPE_CLOSE = 0x14;
  * that is not confidential (seed A: only I-pictures and secret data are encrypted), still integrity-protected.
  */
 export const TYPE_DATA_CLEAR = 0x15;
+/**
+ * A resumed live send asks, before its OFFER: caller -> callee, {sha256, kind, size, protection, directSize?}
+ * (docs/protocol.md 12.6). Sent only to a callee whose ACCEPTED said `resume: true`.
+ */
+export const TYPE_RESUME = 0x16;
+/** The callee's answer to RESUME: {held}, bytes of the original it holds for this caller and shape (0: none). */
+export const TYPE_HELD = 0x17;
 
 /** JSON bodies are small; a bigger one is an attack or a bug. */
 const MAX_JSON_BYTES = 64 * 1024;
@@ -51,6 +58,8 @@ export interface AcceptedMessage {
   eph?: string;
   /** The callee's one-time password (seed A variation 9), which the caller checks before sending data. */
   password?: string;
+  /** The callee answers RESUME (docs/protocol.md 12.6); absent from an older callee, which is never asked. */
+  resume?: boolean;
 }
 export interface DeniedMessage {
   type: "denied";
@@ -84,6 +93,22 @@ export interface ReceiptMessage {
   /** The callee's library already held this content: nothing new was filed (issue 19 item 8). Absent: filed. */
   held?: boolean;
 }
+/** What a resumed send is: the partial a callee may hold is reused only for exactly this recording and shape. */
+export interface ResumeMessage {
+  type: "resume";
+  sha256: string;
+  /** The OFFER kind that follows: data, split or relay. */
+  kind: string;
+  size: number;
+  protection: string;
+  /** A split's direct part size as the OFFER states it. */
+  directSize?: number;
+}
+export interface HeldMessage {
+  type: "held";
+  /** Bytes of the original the callee holds, fsynced: the sender sends only what follows. */
+  held: number;
+}
 export interface CloseMessage {
   type: "close";
   reason: string;
@@ -91,7 +116,13 @@ export interface CloseMessage {
 
 export type HandshakeMessage = RequestMessage | AcceptedMessage | DeniedMessage;
 /** What the application sends and receives after the handshake. */
-export type DirectMessage = OfferMessage | DataMessage | EndMessage | ReceiptMessage;
+export type DirectMessage =
+  | OfferMessage
+  | DataMessage
+  | EndMessage
+  | ReceiptMessage
+  | ResumeMessage
+  | HeldMessage;
 export type WireMessage = HandshakeMessage | DirectMessage | CloseMessage;
 
 const TYPES: Record<WireMessage["type"], number> = {
@@ -103,6 +134,8 @@ const TYPES: Record<WireMessage["type"], number> = {
   end: TYPE_END,
   receipt: TYPE_RECEIPT,
   close: TYPE_CLOSE,
+  resume: TYPE_RESUME,
+  held: TYPE_HELD,
 };
 
 /**
@@ -176,6 +209,7 @@ export function decodeMessage(p: Uint8Array): WireMessage {
         expiresAt: o.expiresAt,
         ...(o.eph === undefined ? {} : { eph: str(o, "eph", EPHEMERAL_KEY) }),
         ...(o.password !== undefined ? { password: str(o, "password", TOKEN) } : {}),
+        ...(o.resume === true ? { resume: true } : {}),
       };
     case TYPE_DENIED:
       return { type: "denied", code: str(o, "code", CODE) };
@@ -214,6 +248,24 @@ export function decodeMessage(p: Uint8Array): WireMessage {
     }
     case TYPE_CLOSE:
       return { type: "close", reason: str(o, "reason", CODE) };
+    case TYPE_RESUME: {
+      if (!isSize(o.size)) bad("field size is not a byte count");
+      const m: ResumeMessage = {
+        type: "resume",
+        sha256: str(o, "sha256", HEX_SHA256),
+        kind: str(o, "kind", CODE),
+        size: o.size,
+        protection: str(o, "protection", CODE),
+      };
+      if (o.directSize !== undefined) {
+        if (!isSize(o.directSize)) bad("field directSize is not a byte count");
+        m.directSize = o.directSize;
+      }
+      return m;
+    }
+    case TYPE_HELD:
+      if (!isSize(o.held)) bad("field held is not a byte count");
+      return { type: "held", held: o.held };
     default:
       return bad(`unknown type 0x${(type ?? 0).toString(16)}`);
   }

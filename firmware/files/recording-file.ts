@@ -98,12 +98,13 @@ function unreadable(path: string, err: unknown): InputError {
  */
 export async function* readChunks(
   handle: InputFile,
-  options: { chunkBytes?: number; reuse?: boolean } = {},
+  options: { chunkBytes?: number; reuse?: boolean; from?: number } = {},
 ): AsyncGenerator<Uint8Array> {
   const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
   const pool = options.reuse ? [new Uint8Array(chunkBytes), new Uint8Array(chunkBytes)] : undefined;
   let turn = 0;
-  let position = 0;
+  // `from`: a resumed send reads only what the receiver does not hold.
+  let position = options.from ?? 0;
   const readAt = async (at: number) => {
     const buffer = pool ? pool[turn++ & 1]! : new Uint8Array(chunkBytes);
     const { bytesRead } = await handle.read(buffer, 0, chunkBytes, at);

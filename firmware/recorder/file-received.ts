@@ -27,6 +27,13 @@ export interface Filing {
   mismatch: (size: number) => string;
   /** Extra fields for the "filed" log line. */
   logExtra?: Record<string, unknown>;
+  /**
+   * Asked on a failure before the file is discarded: true when it kept the file for a resumed send
+   * (receive-resume.ts), which then owns it.
+   */
+  keep?: (err: unknown, file: IncomingFile) => Promise<boolean>;
+  /** Told once the recording is in the library (a duplicate too). */
+  onFiled?: (rec: Recording) => void;
 }
 
 /**
@@ -37,7 +44,7 @@ export interface Filing {
 export async function fileReceived(
   d: FilingDeps,
   file: IncomingFile,
-  { written, claim, sessionId, mismatch, logExtra = {} }: Filing,
+  { written, claim, sessionId, mismatch, logExtra = {}, keep, onFiled }: Filing,
 ): Promise<Recording> {
   try {
     await written();
@@ -46,7 +53,7 @@ export async function fileReceived(
       throw new ReceiveFailure("integrity_failed", mismatch(file.size));
     }
   } catch (err) {
-    await file.discard();
+    if (!(await keep?.(err, file))) await file.discard();
     throw err;
   }
   const rec = await d.library.fileReceived({
@@ -68,5 +75,6 @@ export async function fileReceived(
     ...(rec.duplicate ? { duplicate: true } : {}),
     ...logExtra,
   });
+  onFiled?.(rec);
   return rec;
 }

@@ -19,6 +19,10 @@ export class IncomingFile {
   #writer: BufferedWriter | undefined;
   #chain: Promise<void> = Promise.resolve();
   size = 0;
+  /** keep() ran: the bytes are the partial store's now, and discard() must not remove them. */
+  #kept = false;
+  /** Told after each write with the file's length (receive-resume.ts checkpoints a live receive by it). */
+  onGrow: ((size: number) => void) | undefined;
 
   private constructor(readonly path: string) {}
 
@@ -35,6 +39,44 @@ export class IncomingFile {
     return f;
   }
 
+  /**
+   * Continues a kept partial (partial-receives.ts): `path` holds the original's first `held` bytes, and writes
+   * append after them. The file's SHA-256 starts from those bytes read back from disk (`hash`, handed to a split's
+   * merger instead when `digestOf` is given), so the whole recording is still verified once, end to end.
+   */
+  static async resume(
+    path: string,
+    held: number,
+    o: { digestOf?: () => string } = {},
+  ): Promise<{ file: IncomingFile; prefix: Hash }> {
+    const prefix = await IncomingFile.prefixHash(path, held);
+    const f = new IncomingFile(path);
+    f.#digestOf = o.digestOf;
+    if (!o.digestOf) f.#hash = prefix.copy();
+    f.#handle = await open(path, "a", 0o600);
+    f.#writer = new BufferedWriter(f.#handle, 1024 * 1024);
+    f.size = held;
+    return { file: f, prefix };
+  }
+
+  /** SHA-256 state over a file's first `n` bytes. */
+  static async prefixHash(path: string, n: number): Promise<Hash> {
+    const hash = createHash("sha256");
+    const f = await open(path, "r");
+    try {
+      const buf = new Uint8Array(1024 * 1024);
+      for (let at = 0; at < n; ) {
+        const { bytesRead } = await f.read(buf, 0, Math.min(buf.length, n - at), at);
+        if (bytesRead === 0) throw new RangeError(`Cannot hash ${path}: it ends at byte ${at}, before ${n}`);
+        hash.update(buf.subarray(0, bytesRead));
+        at += bytesRead;
+      }
+    } finally {
+      await f.close();
+    }
+    return hash;
+  }
+
   /** Appends in call order (writes are chained, so concurrent callers cannot interleave). */
   write(bytes: Uint8Array): Promise<void> {
     this.size += bytes.byteLength;
@@ -42,6 +84,27 @@ export class IncomingFile {
     this.#pacer.moved(bytes.byteLength);
     const p = this.#chain.then(() => this.#writer!.write(bytes));
     this.#chain = p.catch(() => {});
+    this.onGrow?.(this.size);
+    return p;
+  }
+
+  /**
+   * Flushes and fsyncs everything written so far, in order with the writes, and gives its length: bytes a
+   * checkpoint may count (`after` records them, still in order). The file stays open.
+   */
+  sync(after?: (size: number) => void): Promise<number> {
+    const size = this.size;
+    const p = this.#chain.then(async () => {
+      await this.#writer!.flush();
+      await this.#handle!.sync();
+      // In the chain: finish() and keep() wait for it, so nothing they write can come before it.
+      after?.(size);
+      return size;
+    });
+    this.#chain = p.then(
+      () => {},
+      () => {},
+    );
     return p;
   }
 
@@ -55,7 +118,22 @@ export class IncomingFile {
     return this.#digestOf ? this.#digestOf() : this.#hash!.digest("hex");
   }
 
+  /**
+   * An interrupted receive that a resumed send may continue: every byte queued so far is written and fsynced,
+   * the file closed, and its length returned. Only then may a record count them (offsets after fsync only).
+   */
+  async keep(): Promise<number> {
+    this.#kept = true;
+    await this.#chain;
+    await this.#writer!.flush();
+    await this.#handle!.sync();
+    await this.#handle!.close();
+    this.#handle = undefined;
+    return this.size;
+  }
+
   async discard(): Promise<void> {
+    if (this.#kept) return;
     try {
       await this.#chain;
     } catch {

@@ -41,12 +41,36 @@ describe("readOfferTerms()", () => {
       offer("split", { sha256: SHA }),
       { sha256: SHA, secret: false, protection: "seed" },
     ],
+    [
+      "a resumed split with its direct size",
+      offer("split", { sha256: SHA, directSize: 8, resume: { held: 4 } }),
+      { sha256: SHA, secret: false, protection: "seed", directSize: 8, resume: { held: 4 } },
+    ],
+    [
+      "a resumed data OFFER holding all of it",
+      offer("data", { sha256: SHA, resume: { held: 10 } }),
+      { sha256: SHA, secret: false, protection: "seed", resume: { held: 10 } },
+    ],
   ])("readOfferTerms() reads %s", (_name, o, want) => {
     expect(readOfferTerms(o)).toEqual(want as ReturnType<typeof readOfferTerms>);
   });
 
   test.each([
     ["no meta", offer("data"), "protocol_error", "OFFER without meta.sha256"],
+    [
+      "a resume past the size",
+      offer("data", { sha256: SHA, resume: { held: 11 } }),
+      "protocol_error",
+      "resume.held",
+    ],
+    ["a resume without held", offer("data", { sha256: SHA, resume: {} }), "protocol_error", "resume.held"],
+    ["a resume of null", offer("data", { sha256: SHA, resume: null }), "protocol_error", "resume.held"],
+    [
+      "a negative directSize",
+      offer("split", { sha256: SHA, directSize: -1 }),
+      "protocol_error",
+      "directSize",
+    ],
     ["an upper-case hash", offer("data", { sha256: SHA.toUpperCase() }), "protocol_error", "meta.sha256"],
     ["a short hash", offer("data", { sha256: SHA.slice(2) }), "protocol_error", "meta.sha256"],
     ["a secret data OFFER", offer("data", { sha256: SHA, secret: true }), "clear_data_refused", "data OFFER"],

@@ -16,6 +16,10 @@ export interface OfferTerms {
    * are clear but authenticated; "seed" when the sender did not say (older senders).
    */
   protection: "sealed" | "seed" | "pattern";
+  /** A split's direct part size as sent (pattern header included); the shape a resume must match. */
+  directSize?: number;
+  /** A resumed send (docs/protocol.md 12.6): the bytes of the original the callee answered HELD with. */
+  resume?: { held: number };
 }
 
 /**
@@ -43,6 +47,21 @@ export function readOfferTerms(offer: OfferMessage): OfferTerms {
   if (protection === "pattern" && offer.kind !== "split")
     throw new ReceiveFailure("protocol_error", `Protection 'pattern' in a ${offer.kind} OFFER`);
   const terms: OfferTerms = { sha256, secret, protection: protection as OfferTerms["protection"] };
+  const count = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  if (meta.directSize !== undefined) {
+    if (!count(meta.directSize))
+      throw new ReceiveFailure("protocol_error", "OFFER meta.directSize is not a byte count");
+    terms.directSize = meta.directSize;
+  }
+  if (meta.resume !== undefined) {
+    const held = (meta.resume as { held?: unknown } | null)?.held;
+    if (!count(held) || held > offer.size)
+      throw new ReceiveFailure(
+        "protocol_error",
+        "OFFER meta.resume.held is not a byte offset inside the recording",
+      );
+    terms.resume = { held };
+  }
   if (typeof relay?.transferId === "string")
     terms.relay = { transferId: relay.transferId, stream: relay.stream };
   return terms;

@@ -1,5 +1,6 @@
 /** @module A transfer's payload bytes, from either channel, as the async iterables that filing and merging consume. */
 import { PatternDirectDecoder } from "../../codec/pattern/pattern-direct-decoder.ts";
+import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
 import { makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import type { DirectMessage } from "../direct/direct-message.ts";
@@ -62,12 +63,19 @@ export async function relayPayload(
 /**
  * The direct part of a pattern-mode split as it came off the channel, given back plain for the merger: the
  * pattern header is checked against the split header and dropped, the P/B slice ranges decrypted in place.
+ * `resumedAt`: a resumed send, the receiver holding the original's first bytes up to there.
  */
-export async function* patternDecoded(source: AsyncIterable<Uint8Array>, sessionKey: Uint8Array) {
-  const dec = new PatternDirectDecoder(
-    (salt) => makePatternKeystream(sessionKey, salt),
-    (salt) => makeCbcsTransform(sessionKey, salt, "decrypt"),
-  );
+export async function* patternDecoded(
+  source: AsyncIterable<Uint8Array>,
+  sessionKey: Uint8Array,
+  resumedAt = 0,
+) {
+  // A resumed split's direct body starts where the held prefix of the original ends (splitOffsetsAt).
+  const dec = new PatternDirectDecoder((salt) => makePatternKeystream(sessionKey, salt), {
+    cbcsFor: (salt) => makeCbcsTransform(sessionKey, salt, "decrypt"),
+    bodyFrom: (split) =>
+      resumedAt === 0 ? 0 : splitOffsetsAt(split.ranges, split.originalLength, resumedAt).direct,
+  });
   for await (const bytes of source) yield* await dec.push(bytes);
   dec.finish();
 }

@@ -18,6 +18,7 @@ import { InboxPickup } from "./inbox-pickup.ts";
 import { KeepaliveCadence } from "./keepalive-cadence.ts";
 import { openKeepaliveLink } from "./keepalive-link.ts";
 import type { NodeLink } from "./node-link.ts";
+import { PartialReceives } from "./partial-receives.ts";
 import { punchIntake } from "./punch-intake.ts";
 import { startDirectListener } from "./recorder-direct-listener.ts";
 import { RecorderLoad } from "./recorder-load.ts";
@@ -54,6 +55,7 @@ interface DaemonParts {
   registrar: Registrar;
   dispatcher: TriggerDispatcher;
   cadence: KeepaliveCadence;
+  partials: PartialReceives;
 }
 
 /** Step: the library database, the load monitor (started) with the busy switch, and the device-held allow-list. */
@@ -118,6 +120,9 @@ function startTriggerDispatch(
   });
 }
 
+/** The longest wait between two sweeps of expired partial receives. */
+const PARTIAL_SWEEP_MS = 3600 * 1000;
+
 export class RecorderDaemon implements AsyncDisposable {
   readonly listener: DirectListener;
   readonly link: NodeLink;
@@ -131,6 +136,8 @@ export class RecorderDaemon implements AsyncDisposable {
   readonly #cadence: KeepaliveCadence;
   readonly #startedAt = Date.now();
   #statusTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #partials: PartialReceives;
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
   /** Private (TypeScript's: JS has no #constructor) so a daemon exists only once start() has run its steps. */
@@ -145,6 +152,28 @@ export class RecorderDaemon implements AsyncDisposable {
     this.#registrar = parts.registrar;
     this.#dispatcher = parts.dispatcher;
     this.#cadence = parts.cadence;
+    this.#partials = parts.partials;
+  }
+
+  /**
+   * Interrupted live receives expire (config partialHoldSeconds, default 24 h): swept at start and then every
+   * hour at most (or each hold period, if shorter), so their bytes do not outlive the resume window by much.
+   */
+  #sweepPartials(): void {
+    const sweep = () =>
+      void this.#partials.sweep().then(
+        (n) => {
+          if (n > 0) this.#o.log(formatDaemonLine("partials-swept", { removed: n }));
+        },
+        (err: unknown) =>
+          this.#o.log(formatDaemonLine("partials-sweep-failed", { message: (err as Error).message })),
+      );
+    sweep();
+    this.#sweepTimer = setInterval(
+      sweep,
+      Math.min(PARTIAL_SWEEP_MS, this.#o.config.partialHoldSeconds * 1000),
+    );
+    this.#sweepTimer.unref?.();
   }
 
   /**
@@ -158,6 +187,13 @@ export class RecorderDaemon implements AsyncDisposable {
     const { config, credential } = o;
     const log = daemonLog(o.log);
     const changed = () => daemon?.statusChanged();
+    // Before the library sweeps its incoming dir: receives checkpointed when this daemon last died are kept.
+    const partials = new PartialReceives(config.dataDir, { holdMs: config.partialHoldSeconds * 1000 });
+    const adopted = await partials.adopt().catch((err: unknown) => {
+      log("partials-adopt-failed", { message: (err as Error).message });
+      return 0;
+    });
+    if (adopted > 0) log("partials-adopted", { adopted });
     const { library, load, allow } = await openStores({ config, log }, o.loadSource);
     const client = new ControlClient({
       baseUrl: o.nodeUrl,
@@ -175,6 +211,7 @@ export class RecorderDaemon implements AsyncDisposable {
     const sessions = new SessionIntake({ dataDir: config.dataDir, client, log, identity, peers });
     const fetchSessions = () => sessions.fetch();
     const receiver = new RecordingReceiver({
+      partials,
       library,
       client,
       keyring: sessions.keyring,
@@ -220,8 +257,20 @@ export class RecorderDaemon implements AsyncDisposable {
       dispatcher,
     });
 
-    const parts = { library, listener, link, load, pickup, receiver, registrar, dispatcher, cadence };
+    const parts = {
+      library,
+      listener,
+      link,
+      load,
+      pickup,
+      receiver,
+      registrar,
+      dispatcher,
+      cadence,
+      partials,
+    };
     daemon = new RecorderDaemon(o, parts);
+    daemon.#sweepPartials();
     daemon.#writeStatus();
     link.start();
     pickup.start();
@@ -284,6 +333,7 @@ export class RecorderDaemon implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#statusTimer) clearTimeout(this.#statusTimer);
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     this.pickup.close();
     this.#registrar.close();
     await this.link.close();

@@ -52,6 +52,8 @@ export function startDirectListener(
     host: config.listen.host,
     port: config.listen.port,
     tickets: sessions.tickets,
+    // The receiver keeps interrupted live receives (partial-receives.ts) and answers a resumed send's RESUME.
+    resume: true,
     onUnknownSession: (id, source, contact) => unknownSessions.resolve(id, source, contact),
     stillPermitted: (ticket) => {
       if (!revokedByDeviceList(allow, ticket.callerName)) return true;

@@ -11,10 +11,11 @@ import { storeKeyFor } from "../identity/store-key.ts";
 import type { Library, Recording } from "../library/library.ts";
 import type { RelayManifest } from "../transfer/relay-stream.ts";
 import { fileReceived, type SenderClaim } from "./file-received.ts";
-import { IncomingFile } from "./incoming-file.ts";
 import { readOfferTerms } from "./offer-terms.ts";
+import type { PartialReceives } from "./partial-receives.ts";
 import { directPayload, patternDecoded, relayPayload } from "./payload-bytes.ts";
 import { failureCode, ReceiveFailure } from "./receive-failure.ts";
+import { ReceiveResume } from "./receive-resume.ts";
 import type { RecorderLoad } from "./recorder-load.ts";
 import { ackRelayTransfer } from "./relay-ack.ts";
 import { readRelayRecords } from "./relay-reader.ts";
@@ -32,6 +33,8 @@ export interface ReceiverDeps {
   /** This recorder's identity key: a stored transfer's key is encapsulated to it (HPKE, docs/protocol.md 13). */
   identity: RecorderIdentity;
   load: RecorderLoad;
+  /** Interrupted live receives kept for a resumed send (DATA/partials). */
+  partials: PartialReceives;
   /** Fetches pending sessions now (a data trigger may come before the contact trigger was handled). */
   fetchSessions(): Promise<void>;
   log(event: string, fields: Record<string, unknown>): void;
@@ -67,9 +70,11 @@ export class RecordingReceiver {
   readonly #d: ReceiverDeps;
   readonly #sessions = new Map<string, SessionWork>();
   readonly #tracker: TransferTracker;
+  readonly #resume: ReceiveResume;
 
   constructor(d: ReceiverDeps) {
     this.#d = d;
+    this.#resume = new ReceiveResume(d);
     this.#tracker = new TransferTracker(d.load.monitor, () => d.changed());
   }
 
@@ -205,13 +210,16 @@ export class RecordingReceiver {
     sessionId: string,
     bytes: AsyncIterable<Uint8Array>,
   ): Promise<Recording> {
-    if (m.size !== m.originalSize) {
+    const from = m.from ?? 0;
+    if (m.size !== m.originalSize - from) {
       throw new ReceiveFailure(
         "integrity_failed",
-        `Whole-recording manifest says ${m.size} of ${m.originalSize} bytes`,
+        `Whole-recording manifest says ${m.size} of ${m.originalSize} bytes from byte ${from}`,
       );
     }
-    const file = await IncomingFile.create(this.#d.library.incomingPath());
+    const w = this.#work(sessionId);
+    // A resumed send's stream carries the bytes after the held ones; the file starts as that prefix.
+    const { file } = await this.#resume.open(w, from);
     const written = async () => {
       for await (const b of bytes) await file.write(b);
     };
@@ -220,6 +228,9 @@ export class RecordingReceiver {
       claim: m,
       sessionId,
       mismatch: (size) => `Received ${size} bytes that do not match the sender's SHA-256`,
+      keep: this.#resume.keeper(w, sessionId),
+      onFiled: this.#resume.filer(this.#d.keyring.get(sessionId)?.caller.id, sessionId),
+      ...(from > 0 ? { logExtra: { resumedFrom: from } } : {}),
     });
   }
 
@@ -227,22 +238,31 @@ export class RecordingReceiver {
   async #split(sessionId: string, meta: SenderClaim): Promise<NonNullable<SessionWork["split"]>> {
     const w = this.#work(sessionId);
     if (w.split) return w.split;
+    // Both parts may ask at once (the OFFER and the relay download): the first opens, the other waits for it.
+    w.splitOpening ??= this.#openSplit(sessionId, w, meta);
+    return await w.splitOpening;
+  }
+
+  async #openSplit(
+    sessionId: string,
+    w: SessionWork,
+    meta: SenderClaim,
+  ): Promise<NonNullable<SessionWork["split"]>> {
     // The merger hashes and checks every byte it emits, so the file takes its digest instead of hashing again.
     let assembly: SplitAssembly | undefined;
-    const file = await IncomingFile.create(this.#d.library.incomingPath(), {
+    // A resumed split starts from the held prefix: the merger's hash starts from it, read back from disk.
+    const { file, prefix } = await this.#resume.open(w, this.#resume.held(w), {
       digestOf: () => assembly?.sha256 ?? "",
     });
-    if (w.split) {
-      await file.discard();
-      return w.split;
-    }
-    assembly = new SplitAssembly(file);
+    assembly = new SplitAssembly(file, prefix);
     const filed = fileReceived(this.#d, file, {
       written: () => assembly.finished,
       claim: meta,
       sessionId,
       mismatch: () => "Merged recording does not match the sender's length and SHA-256",
-      logExtra: { split: true },
+      logExtra: { split: true, ...(prefix ? { resumedFrom: prefix.position } : {}) },
+      keep: this.#resume.keeper(w, sessionId),
+      onFiled: this.#resume.filer(this.#d.keyring.get(sessionId)?.caller.id, sessionId),
     });
     filed.catch(() => {});
     w.split = { assembly, file, filed };
@@ -260,8 +280,16 @@ export class RecordingReceiver {
     w.abort.signal.addEventListener("abort", onAbort, { once: true });
     const messages = conn.messages();
     try {
-      const first = await messages.next();
-      if (first.done) return;
+      let first = await messages.next();
+      if (!first.done && first.value.type === "resume") {
+        // A resumed send asks what this recorder kept of it before it offers (docs/protocol.md 12.6).
+        await this.#resume.answer(conn, first.value, w);
+        first = await messages.next();
+      }
+      if (first.done) {
+        await this.#resume.giveBack(w);
+        return;
+      }
       if (first.value.type !== "offer")
         throw new ReceiveFailure("protocol_error", `Expected OFFER, got ${first.value.type}`);
       const offer = first.value;
@@ -282,6 +310,7 @@ export class RecordingReceiver {
         receipt = { ok: false, bytes: 0, code };
         w.abort.signal.removeEventListener("abort", onAbort);
         await w.abandon(err);
+        await this.#resume.giveBack(w);
       }
       await conn.send({ type: "receipt", ...receipt });
       // The caller closes after the RECEIPT; drain until then so its CLOSE is read.
@@ -298,6 +327,7 @@ export class RecordingReceiver {
       w.abort.signal.removeEventListener("abort", onAbort);
       await conn.abort("error").catch(() => {});
       await w.abandon(err);
+      await this.#resume.giveBack(w);
     } finally {
       w.abort.signal.removeEventListener("abort", onAbort);
       await this.#finishSession(sessionId, "done", conn.bytesReceived);
@@ -309,8 +339,11 @@ export class RecordingReceiver {
     conn: DirectConnection,
     { messages, w, callerName }: OfferContext,
   ): Promise<Recording> {
-    const { sha256, secret, relay, protection } = readOfferTerms(offer);
+    const terms = readOfferTerms(offer);
+    const { sha256, secret, relay, protection } = terms;
     const sessionId = conn.sessionId;
+    await this.#resume.admit(offer, terms, w, conn.peerId);
+    const held = this.#resume.held(w);
     const directBytes = (track: { add(n: number): void }) =>
       directPayload(
         messages,
@@ -331,7 +364,9 @@ export class RecordingReceiver {
           `Refused a ${end.value.clear ? "clear" : "sealed"} DATA frame under a relay (secret) OFFER: a secret recording only travels sealed through the node`,
         );
       }
-      if (end.done || end.value.type !== "end")
+      // The caller went away before END: a cut transfer (kept for a resume), not a malformed one.
+      if (end.done) throw new ReceiveFailure("truncated", "Direct channel closed before END");
+      if (end.value.type !== "end")
         throw new ReceiveFailure("protocol_error", "Expected END after a relay OFFER");
       const rec = await recP;
       if (!rec) throw new ReceiveFailure("protocol_error", "Relay transfer was not a whole recording");
@@ -344,8 +379,9 @@ export class RecordingReceiver {
           {
             name: offer.name,
             kind: "whole",
-            size: offer.size,
+            size: offer.size - held,
             originalSize: offer.size,
+            ...(held > 0 ? { from: held } : {}),
             sha256,
             recordingType: "data",
             secret,
@@ -377,7 +413,7 @@ export class RecordingReceiver {
         const direct = directBytes(track);
         await split.assembly.feed(
           "direct",
-          protection === "pattern" ? patternDecoded(direct, await this.#key(sessionId)) : direct,
+          protection === "pattern" ? patternDecoded(direct, await this.#key(sessionId), held) : direct,
         );
       } catch (err) {
         // Wait for the temp file to be gone before the RECEIPT tells the caller it failed.

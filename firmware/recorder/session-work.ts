@@ -2,6 +2,7 @@
 import type { DirectPath } from "../../protocol/api-types.ts";
 import type { Recording } from "../library/library.ts";
 import type { IncomingFile } from "./incoming-file.ts";
+import type { PartialKey } from "./partial-receives.ts";
 import { ReceiveFailure } from "./receive-failure.ts";
 import type { SplitAssembly } from "./split-assembly.ts";
 
@@ -13,6 +14,8 @@ const LEASE_GRACE_MS = 1000;
 export class SessionWork {
   readonly abort = new AbortController();
   split?: { assembly: SplitAssembly; file: IncomingFile; filed: Promise<Recording> };
+  /** The split's file being opened (a resumed one reads its prefix back first): a second part waits for it. */
+  splitOpening?: Promise<{ assembly: SplitAssembly; file: IncomingFile; filed: Promise<Recording> }>;
   /** Relay transfers claimed in this session, by transfer id: the filed whole recording, or the split's. */
   readonly transfers = new Map<string, Promise<Recording | undefined>>();
   bytesDirect = 0;
@@ -21,6 +24,14 @@ export class SessionWork {
   direct = false;
   /** Which path that connection came over (issue 15), for the accounting log. */
   directPath: DirectPath | undefined;
+  /** What an interrupted receive of this session is kept as (receive-resume.ts), from its OFFER. */
+  partial?: { key: PartialKey; name: string };
+  /** Checkpoints of the running receive (receive-resume.ts): fsynced length last recorded, one at a time. */
+  checkpoint?: { at: number; busy: boolean; written: boolean };
+  /** The caller asked RESUME for this key (the OFFER must then match it). */
+  resumeAsked?: PartialKey;
+  /** The partial a resumed send continues: taken out of the store, opened once by the receive. */
+  resumed?: { key: PartialKey; path: string; held: number; opened: boolean };
   /** A live session's lease end as last known (epoch ms): relay downloads wait out a node outage until then. */
   leaseEnd?: number;
 

@@ -12,7 +12,7 @@ const MAX_LEAD_BYTES = 2 * 1024 * 1024;
  * MAX_LEAD_BYTES however large the recording is. The merged bytes go to the incoming file in order.
  */
 export class SplitAssembly {
-  readonly merger = new SplitMerger();
+  readonly merger: SplitMerger;
   readonly #out: IncomingFile;
   readonly #fed = new Set<SplitPartKind>();
   readonly #done = new Set<SplitPartKind>();
@@ -23,7 +23,9 @@ export class SplitAssembly {
   #resolve!: () => void;
   #reject!: (err: unknown) => void;
 
-  constructor(out: IncomingFile) {
+  /** `resume`: the file already holds the original's first `position` bytes, hashed (a resumed send). */
+  constructor(out: IncomingFile, resume?: ConstructorParameters<typeof SplitMerger>[0]) {
+    this.merger = new SplitMerger(resume);
     this.#out = out;
     this.#finished = new Promise((resolve, reject) => {
       this.#resolve = resolve;

@@ -2,6 +2,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { InputError } from "../../cli/command.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
+import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
 import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
@@ -13,6 +14,7 @@ import {
   type RelayStreamId,
 } from "../transfer/relay-stream.ts";
 import { RelayStreamEncoder, relayStreamSize } from "../transfer/relay-stream-encoder.ts";
+import { PrefixSkip } from "./prefix-skip.ts";
 import type { SendPlan } from "./send-plan.ts";
 
 /** Encoded bytes queued for the PUT body above which the producer waits: a few records keep the socket busy. */
@@ -58,17 +60,30 @@ export interface RelayStreamSpec {
   sender: string;
   /** Split fallback: the protected part's manifest names the direct part's transfer. */
   siblingTransferId?: string | undefined;
+  /**
+   * A resumed live send: the callee holds the original's first `from` bytes, so the stream carries only what
+   * follows (a whole stream: the rest of the file; a split part: its header and the rest of its body).
+   */
+  from?: number | undefined;
+}
+
+/** Body bytes of a part (or of the whole file) a stream resumed at `from` leaves out. */
+function skippedOf(plan: SendPlan, part: RelayPart, from: number): number {
+  if (from === 0) return 0;
+  if (part === "whole" || plan.split === undefined) return from;
+  return splitOffsetsAt(plan.split.ranges, plan.size, from)[part];
 }
 
 /** The manifest (record 0) of one relay stream of a plan. */
 export function manifestFor(plan: SendPlan, spec: RelayStreamSpec): RelayManifest {
   const { part, sender, siblingTransferId } = spec;
+  const from = spec.from ?? 0;
   const size =
-    part === "whole"
+    (part === "whole"
       ? plan.size
       : part === "protected"
         ? (plan.split?.protectedSize ?? 0)
-        : (plan.split?.directSize ?? 0);
+        : (plan.split?.directSize ?? 0)) - skippedOf(plan, part, from);
   return {
     name: plan.name,
     kind: part === "whole" ? "whole" : part === "protected" ? "split-protected" : "split-direct",
@@ -79,6 +94,7 @@ export function manifestFor(plan: SendPlan, spec: RelayStreamSpec): RelayManifes
     secret: plan.secret,
     sender,
     ...(siblingTransferId !== undefined ? { siblingTransferId } : {}),
+    ...(from > 0 ? { from } : {}),
   };
 }
 
@@ -101,8 +117,13 @@ export async function* encodeFromFile(
   if (plan.split && part !== "whole") {
     yield* await enc.data(part === "protected" ? plan.split.protectedHeader : plan.split.directHeader);
   }
-  let size = 0;
-  for await (const chunk of readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES })) {
+  // A whole stream resumed at `from` reads from there; a split part routes the whole file (the ranges are
+  // positions in it) and leaves out the body bytes the callee holds.
+  const from = spec.from ?? 0;
+  let size = router === undefined ? from : 0;
+  const skip = new PrefixSkip(router === undefined ? 0 : skippedOf(plan, part, from));
+  const chunks = readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES, from: size });
+  for await (const chunk of chunks) {
     size += chunk.byteLength;
     if (size > plan.size) break;
     if (router === undefined) {
@@ -110,7 +131,10 @@ export async function* encodeFromFile(
       continue;
     }
     const routed = router.push(chunk);
-    for (const piece of part === "protected" ? routed.protected : routed.direct) yield* await enc.data(piece);
+    for (const piece of part === "protected" ? routed.protected : routed.direct) {
+      const rest = skip.take(piece);
+      if (rest) yield* await enc.data(rest);
+    }
   }
   if (size !== plan.size) {
     throw new InputError(

@@ -25,6 +25,8 @@ export interface SendContext {
   readonly lease: LeaseKeeper;
   /** The relay streams pass 2 of a split feeds; a failed send ends their PUTs. */
   readonly live: LiveRelay[];
+  /** A resumed live send (live-resume.ts): the bytes of the original the callee holds; nothing of them is sent. */
+  resume: { held: number } | undefined;
   /** The direct channel, once dialled (none in a fallback or a store). */
   conn: DirectConnection | undefined;
   /** How the node says the session ended, once the lease watch has seen it. */

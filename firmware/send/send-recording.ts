@@ -162,6 +162,7 @@ async function openSend(o: SendOptions, answer: QueryAnswer, result: SendResult)
     store,
     abort,
     live: [],
+    resume: undefined,
     conn: undefined,
     endedReason: undefined,
     awaitingPeerEnd: false,

@@ -24,6 +24,11 @@ export interface SendOptions {
   checkPeer?: (callee: { name: string; publicKey?: string }) => { code: string; message: string } | undefined;
   /** The key this session's transfers use in place of the node's (firmware/identity/transfer-key.ts). */
   transferKey?: (session: { id: string; key: string }, callee: { publicKey?: string }) => Promise<string>;
+  /**
+   * `send --resume` of a live send: ask the callee (RESUME) what it kept of an interrupted send of this
+   * recording and send only the rest (docs/protocol.md 12.6).
+   */
+  resume?: boolean;
   /** Skips every direct path: the second attempt after a direct path broke mid-transfer (resend-through-relay.ts). */
   relayOnly?: boolean;
   /** Enables the punched path: the node's UDP endpoint and this device's secret (for the session binding). */
@@ -65,6 +70,11 @@ export interface SendResult {
     directPath?: DirectPath;
     bytesDirect: number;
   };
+  /**
+   * A resumed live send: bytes of the original the callee already held (kept from the interrupted send), which
+   * no stream carried again; bytesDirect and bytesRelay count only what was sent this time.
+   */
+  resumedFrom?: number;
   /** Sealed bytes uploaded to the node (relay stream encoding, framing and tags included). */
   bytesRelay: number;
   /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */

@@ -1,5 +1,6 @@
 /** @module The routes of a send (seed A): the whole recording sealed through the node, the whole recording direct, or split; and the store for a busy callee. */
 import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
+import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { ControlApiError } from "../../protocol/control-client.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
@@ -7,6 +8,7 @@ import type { DirectConnection } from "../direct/direct-connection.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import { sealToCallee } from "./callee-seal.ts";
 import { LiveRelay } from "./live-relay.ts";
+import { askHeld } from "./live-resume.ts";
 import {
   createRelayTransfer,
   type RelayPart,
@@ -45,6 +47,8 @@ export async function sendStore(ctx: SendContext, calleeIs: "busy" | "off" = "bu
 
 /** The whole recording sealed through the node (stream 3); the OFFER, if there is a channel, names the transfer. */
 async function sendWholeViaRelay(ctx: SendContext, rc: RelayUploadContext): Promise<void> {
+  // A resumed send asks first: the transfer is made for what the callee lacks (relay streams are sealed).
+  await askHeld(ctx, { kind: "relay", protection: "sealed" });
   const transfer = await createTransfer(ctx, rc, { spec: specOf(ctx, "whole") });
   // The OFFER goes on the channel before any relayed byte, so the callee knows which key the stream is under.
   await sendOffer(ctx, "relay", { relay: { transferId: transfer.id, stream: STREAM_OF.whole } });
@@ -54,14 +58,16 @@ async function sendWholeViaRelay(ctx: SendContext, rc: RelayUploadContext): Prom
 /** A recording that is neither secret nor video: the whole of it as DATA frames, sealed unless a light mode was asked for. */
 async function sendWholeDirect(ctx: SendContext, conn: DirectConnection): Promise<void> {
   const { plan, result, options: o } = ctx;
-  await sendOffer(ctx, "data", { protection: plan.sealDirect ? "sealed" : "seed" });
+  const protection = plan.sealDirect ? "sealed" : "seed";
+  const held = await askHeld(ctx, { kind: "data", protection });
+  await sendOffer(ctx, "data", { protection });
   await using input = await openInput(plan.path);
   result.bytesDirect = await conn.sendStream(
-    new HeapPacer().paced(readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES })),
-    (done) => o.onEvent?.({ type: "progress", done, total: plan.size }),
+    new HeapPacer().paced(readChunks(input, { reuse: true, chunkBytes: SEND_CHUNK_BYTES, from: held })),
+    (done) => o.onEvent?.({ type: "progress", done: held + done, total: plan.size }),
     { clear: !plan.sealDirect },
   );
-  if (result.bytesDirect !== plan.size) {
+  if (result.bytesDirect !== plan.size - held) {
     throw new SendFailure("source_changed", `${plan.path} changed while being sent`);
   }
 }
@@ -74,6 +80,16 @@ async function sendSplit(ctx: SendContext, rc: RelayUploadContext): Promise<void
   const { plan, conn, result } = ctx;
   const split = plan.split;
   if (!split) throw new TypeError("Cannot send a split without its plan");
+  // The pattern encoder comes first: its header's length is part of the shape a resumed send asks about.
+  const pattern = await patternFor(ctx, split);
+  const directSize = split.directSize + (pattern?.addedBytes ?? 0);
+  const protection = pattern ? "pattern" : split.protection;
+  // A cbcs chain (H.264 pattern mode) cannot be entered midway by the receiver, which no longer has the
+  // ciphertext block before the held point: such a send goes again whole, and the callee drops its partial.
+  const held =
+    split.pattern?.scheme.kind === "cbcs"
+      ? notResumable(ctx, "an H.264 pattern-mode part restarts its CBC chains")
+      : await askHeld(ctx, { kind: "split", protection, directSize });
   // In a fallback the direct part's transfer is made first so the protected one can name it as sibling.
   const directSpec = specOf(ctx, "direct");
   const directTransfer = conn ? undefined : await createTransfer(ctx, rc, { spec: directSpec });
@@ -81,11 +97,10 @@ async function sendSplit(ctx: SendContext, rc: RelayUploadContext): Promise<void
   const protectedTransfer = await createTransfer(ctx, rc, { spec: protectedSpec });
   ctx.live.push(new LiveRelay(rc, protectedTransfer, protectedSpec));
   if (directTransfer) ctx.live.push(new LiveRelay(rc, directTransfer, directSpec));
-  const pattern = await patternFor(ctx, split);
   await sendOffer(ctx, "split", {
     relay: { transferId: protectedTransfer.id, stream: STREAM_OF.protected },
-    directSize: split.directSize + (pattern?.addedBytes ?? 0),
-    protection: pattern ? "pattern" : split.protection,
+    directSize,
+    protection,
   });
   await splitPass(ctx, pattern);
   for (const l of ctx.live) {
@@ -93,13 +108,20 @@ async function sendSplit(ctx: SendContext, rc: RelayUploadContext): Promise<void
     if (r.attempts > 1)
       ctx.log(`relay transfer ${l.transfer.id} resumed and completed (${r.attempts} attempts)`);
   }
-  result.bytesRelayPayload = split.protectedSize + (conn ? 0 : split.directSize);
+  const skipped = splitOffsetsAt(split.ranges, plan.size, held);
+  result.bytesRelayPayload = split.protectedSize - skipped.protected + (conn ? 0 : split.directSize);
 }
 
 /**
  * Pattern mode applies to the direct part on the direct channel; through the relay (fallback) the part is
  * sealed whole already, so it travels plain there.
  */
+/** A resumed send of something that cannot resume: said once, and everything is sent (nothing is asked). */
+function notResumable(ctx: SendContext, why: string): number {
+  if (ctx.options.resume === true) ctx.log(`cannot resume this send (${why}): sending all of it again`);
+  return 0;
+}
+
 async function patternFor(
   ctx: SendContext,
   split: SplitPlanParts,
@@ -131,7 +153,14 @@ async function sendOffer(
     kind,
     size: plan.size,
     name: plan.name,
-    meta: { sha256: plan.sha256, recordingType: plan.recordingType, secret: plan.secret, ...meta },
+    meta: {
+      sha256: plan.sha256,
+      recordingType: plan.recordingType,
+      secret: plan.secret,
+      ...meta,
+      // A resumed send (live-resume.ts): the callee checks this is what it answered HELD with.
+      ...(ctx.resume ? { resume: { held: ctx.resume.held } } : {}),
+    },
   });
 }
 
@@ -153,7 +182,8 @@ async function relayOf(ctx: SendContext): Promise<RelayUploadContext> {
 }
 
 function specOf(ctx: SendContext, part: RelayPart, siblingTransferId?: string): RelayStreamSpec {
-  return { part, sender: ctx.options.deviceName, siblingTransferId };
+  const from = ctx.resume?.held ?? 0;
+  return { part, sender: ctx.options.deviceName, siblingTransferId, ...(from > 0 ? { from } : {}) };
 }
 
 /** A node transfer for one relay stream of this send, listed in the result; a refusal keeps the node's code. */
@@ -177,5 +207,5 @@ async function createTransfer(
 async function uploadWhole(ctx: SendContext, rc: RelayUploadContext, transfer: RelayTransfer): Promise<void> {
   await uploadFromFile(rc, transfer, specOf(ctx, "whole"));
   ctx.result.bytesRelay += transfer.size;
-  ctx.result.bytesRelayPayload = ctx.plan.size;
+  ctx.result.bytesRelayPayload = ctx.plan.size - (ctx.resume?.held ?? 0);
 }

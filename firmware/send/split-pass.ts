@@ -2,12 +2,14 @@
 import { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
 import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
+import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
 import { makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { randomBytes } from "../../crypto/random-token.ts";
 import { HeapPacer, PACE_BYTES } from "../../runtime/heap-pacer.ts";
 import { DataFrameBatcher } from "../direct/data-frame-batcher.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
+import { PrefixSkip } from "./prefix-skip.ts";
 import type { RelayPart } from "./relay-upload.ts";
 import type { SendContext } from "./send-context.ts";
 import { SendFailure } from "./send-failure.ts";
@@ -24,12 +26,24 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   const split = plan.split;
   if (!split) throw new TypeError("Cannot run a split pass without a split plan");
   const writer = conn ? new DataFrameBatcher((m) => conn.send(m), !plan.sealDirect) : undefined;
+  // A resumed send (live-resume.ts): each part's body bytes that make up the prefix the callee holds are left
+  // out; the file is still read whole, since the ranges (and pattern mode's keystream) are positions in it.
+  const held = splitOffsetsAt(split.ranges, plan.size, ctx.resume?.held ?? 0);
+  const skip = { protected: new PrefixSkip(held.protected), direct: new PrefixSkip(held.direct) };
   // Pattern mode: each direct piece (a view of this pass's own read buffer, which nothing reads again) is
   // encrypted in place and the pattern header goes in after the split header.
   const direct = writer && {
-    write: async (bytes: Uint8Array) => {
+    /** The split header (and, in pattern mode, the pattern header the encoder adds after it). */
+    header: async (bytes: Uint8Array) => {
       if (!pattern) return writer.write(bytes);
       for (const out of await pattern.push(bytes)) await writer.write(out);
+    },
+    /** Body bytes: encrypted in pattern mode first (positional), then the held prefix left out. */
+    write: async (bytes: Uint8Array) => {
+      for (const out of pattern ? await pattern.push(bytes) : [bytes]) {
+        const rest = skip.direct.take(out);
+        if (rest) await writer.write(rest);
+      }
     },
     flush: async () => {
       pattern?.finish();
@@ -42,9 +56,13 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   const pushRelay = async (part: RelayPart, bytes: Uint8Array) => {
     await live.find((l) => l.spec.part === part)?.data(bytes);
   };
+  const pushBody = async (part: "protected" | "direct", bytes: Uint8Array) => {
+    const rest = skip[part].take(bytes);
+    if (rest) await pushRelay(part, rest);
+  };
   for (const l of live) await l.start();
   await pushRelay("protected", split.protectedHeader);
-  if (direct) await direct.write(split.directHeader);
+  if (direct) await direct.header(split.directHeader);
   else await pushRelay("direct", split.directHeader);
   const router = new RangeRouter(split.ranges, plan.size);
   // Reused read buffers are safe here: every consumer (relay encoder, direct writer, hash) copies or finishes
@@ -59,10 +77,10 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
     pacer.moved(chunk.byteLength);
     if (read > plan.size) break;
     const routed = router.push(chunk);
-    for (const p of routed.protected) await pushRelay("protected", p);
+    for (const p of routed.protected) await pushBody("protected", p);
     for (const d of routed.direct) {
       if (direct) await direct.write(d);
-      else await pushRelay("direct", d);
+      else await pushBody("direct", d);
     }
     o.onEvent?.({ type: "progress", done: router.position, total: plan.size });
   }

@@ -243,6 +243,14 @@ describe("relay stream corruption", () => {
     expect((err as RelayStreamError).code).toBe("ERR_RELAY_INTEGRITY");
   });
 
+  for (const from of [-1, 1.5, "7", Number.MAX_SAFE_INTEGER])
+    test(`RelayStreamEncoder refuses a manifest whose from is ${String(from)}`, async () => {
+      const enc = new RelayStreamEncoder(await relayKey(SESSION_KEY), "s1", RELAY_STREAM_WHOLE);
+      await expect(
+        enc.manifest({ ...manifestFor(payload), from } as unknown as RelayManifest),
+      ).rejects.toThrow(/from is not a byte offset/);
+    });
+
   test("RelayStreamEncoder refuses data before the manifest and a malformed manifest", async () => {
     const enc = new RelayStreamEncoder(await relayKey(SESSION_KEY), "s1", RELAY_STREAM_WHOLE);
     await expect(enc.data(payload)).rejects.toThrow(TypeError);

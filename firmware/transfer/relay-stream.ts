@@ -88,6 +88,12 @@ export interface RelayManifest {
   sender: string;
   /** For a split sent wholly through the relay (fallback): the other part's transfer id. */
   siblingTransferId?: string;
+  /**
+   * A resumed live send (docs/protocol.md 12.6): the callee holds the original's first `from` bytes, and this
+   * stream carries only what follows (a whole stream: bytes [from, originalSize); a split part: its header,
+   * then its body past that point). Sealed with the rest of the manifest, so it cannot be altered on the way.
+   */
+  from?: number;
 }
 
 /** The END record's body. */
@@ -199,6 +205,9 @@ export function checkManifest(m: unknown): asserts m is RelayManifest {
   if (typeof r.sender !== "string") throw bad("sender is not a string");
   if (r.siblingTransferId !== undefined && typeof r.siblingTransferId !== "string") {
     throw bad("siblingTransferId is not a string");
+  }
+  if (r.from !== undefined && (!isSize(r.from) || r.from > r.originalSize)) {
+    throw bad("from is not a byte offset inside the original");
   }
 }
 

@@ -44,7 +44,10 @@ describe("send interrupted", () => {
       (l) => JSON.parse(l) as { event: string; phase?: string; code?: string; next?: string },
     );
     expect(events.at(-1)).toMatchObject({ event: "summary", ok: false, code: "ERR_INTERRUPTED" });
-    expect(events.at(-1)?.next).toContain("send it again");
+    expect(events.at(-1)?.next).toContain("send it again with --resume");
+    expect(events.at(-1)).toMatchObject({
+      message: expect.stringContaining("bob keeps what it received: 'pvrlink send"),
+    });
     expect(events.at(-2)).toMatchObject({ event: "done", phase: "interrupted" });
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).toMatch(

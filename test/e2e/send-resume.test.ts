@@ -79,10 +79,15 @@ async function interruptedStoreSend(
 }
 
 describe("send --resume", () => {
-  test("send --resume with nothing interrupted says so (ERR_NOTHING_TO_RESUME)", async () => {
+  test("send --resume with nothing interrupted asks carol, is told she kept nothing, and sends all of it", async () => {
     const r = await cluster.recorderRun("alice", ["send", file, "--to", "carol", "--resume", "--json"]);
-    expect(r.code).toBe(1);
-    expect(summaryOf(r.stdout).code).toBe("ERR_NOTHING_TO_RESUME");
+    const s = summaryOf(r.stdout);
+    expect({ code: r.code, ok: s.ok, mode: s.mode, resumedFrom: s.resumedFrom }).toEqual({
+      code: 0,
+      ok: true,
+      mode: "live",
+      resumedFrom: 0,
+    });
   });
 
   test("a store send interrupted by SIGINT is finished by --resume from the node's offset, then filed byte-exact", async () => {
@@ -124,8 +129,9 @@ describe("send --resume", () => {
       code: 1,
       error: "ERR_NOTHING_TO_CANCEL",
     });
+    // No store send is recorded any more: --resume is a live one, and carol is off.
     const resume = await cluster.recorderRun("alice", ["send", other, "--to", "carol", "--resume", "--json"]);
-    expect(summaryOf(resume.stdout).code).toBe("ERR_NOTHING_TO_RESUME");
+    expect(summaryOf(resume.stdout).code).toBe("callee_not_connected");
     // Carol's inbox at the node is empty: she will never be offered half a recording.
     const cred = JSON.parse(
       await Bun.file(join(cluster.recorder("carol").dataDir, "credential.json")).text(),

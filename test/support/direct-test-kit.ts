@@ -29,7 +29,7 @@ export interface Kit extends AsyncDisposable {
 }
 
 export async function startKit(
-  opts: { handshakeTimeoutMs?: number; frameTimeoutMs?: number } = {},
+  opts: { handshakeTimeoutMs?: number; frameTimeoutMs?: number; resume?: boolean } = {},
 ): Promise<Kit> {
   const tickets = new SessionTicketStore();
   const logs: DirectLogEvent[] = [];
