@@ -166,7 +166,7 @@ export class QueryService {
     }
     if (status.answer !== "acceptable") {
       // Seed A S2611: the busy answer carries the node's store offer, or why it cannot store (quota, threshold).
-      const store = this.d.storeOffer?.offer(caller.id, ask.size) ?? { offered: true };
+      const store = (await this.d.storeOffer?.offer(caller.id, ask.size)) ?? { offered: true };
       if (!ask.storeIfBusy || !store.offered) {
         const why = store.offered ? "" : `; ${store.message}`;
         throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy${why}`, {
