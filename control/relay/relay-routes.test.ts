@@ -1,6 +1,9 @@
 /** @module Tests for the relay routes: store and forward, resumable uploads, limits, live follow, acks and the inbox. */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { chunked, pattern, startHarness } from "../../test/relay/relay-harness.ts";
 import { type SpoolKind, spoolBackend } from "../../test/support/spool-backends.ts";
 import { nodeStore, storeBackend } from "../../test/support/store-backends.ts";
@@ -303,6 +306,49 @@ describe.each(BACKENDS)("relay routes on %s with the %s spool", (storeKind, spoo
         }
       }
     });
+  });
+
+  describe("relay routes: damaged spool", () => {
+    test.if(spoolKind === "s3")(
+      "a stored part shorter than the index says: 409 transfer_incomplete, marked incomplete, resumable",
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), "pvrlink-damaged-"));
+        const spool = spools.blobs(dir, { partBytes: 64 * 1024 });
+        const store = await nodeStore(stores);
+        await using h = await startHarness({}, { spool: () => spool, ...(store ? { store } : {}) });
+        const data = pattern(200_000, 11);
+        const id = (await create(h, { session: "ses_store", size: data.byteLength, kind: "store" })).json
+          .transfer.id;
+        await h.call("dev_a", "PUT", `/v1/transfers/${id}/data?offset=0`, data);
+        await h.call("dev_a", "POST", `/v1/transfers/${id}/complete`, { size: data.byteLength });
+        // Parts at 0, 65536, 131072, 196608: the second is cut to 10 bytes behind the node's back.
+        const second = (await spool.stored()).sort()[1]!;
+        await spool.truncate(second, 10);
+        const r = await h.call("dev_b", "GET", `/v1/transfers/${id}/data`);
+        expect(r.status).toBe(409);
+        const err = await errOf(r);
+        expect(err).toMatchObject({ code: "transfer_incomplete", received: 65_536 });
+        expect((err as unknown as { message: string }).message).toContain("shorter than recorded");
+        expect(await (await h.call("dev_a", "GET", `/v1/transfers/${id}`)).json()).toMatchObject({
+          received: 65_536,
+          complete: false,
+        });
+        // The sender resumes where the intact bytes end, and the copy delivered is byte-identical.
+        const again = await h.call(
+          "dev_a",
+          "PUT",
+          `/v1/transfers/${id}/data?offset=65536`,
+          data.subarray(65_536),
+        );
+        expect(await again.json()).toEqual({ received: data.byteLength });
+        await h.call("dev_a", "POST", `/v1/transfers/${id}/complete`, {
+          size: data.byteLength,
+          sha256: sha(data),
+        });
+        expect(sha(await bytesOf(await h.call("dev_b", "GET", `/v1/transfers/${id}/data`)))).toBe(sha(data));
+        rmSync(dir, { recursive: true, force: true });
+      },
+    );
   });
 
   describe("relay routes: live relay", () => {
