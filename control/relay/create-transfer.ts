@@ -1,9 +1,10 @@
 /** @module POST /transfers: the session's caller opens a relay or store transfer; a live relay is announced at once. */
 import type { Context } from "hono";
 import { ApiError } from "../errors/api-error.ts";
+import { idempotencyKeyOf } from "../http/idempotency-key.ts";
 import type { TransferKind } from "../spool/spool-store.ts";
 import type { RelayContext, RelayEnv, RelaySession } from "./relay-context.ts";
-import { idempotencyKeyOf, positiveInt, readJsonObject, transferInfo } from "./relay-request.ts";
+import { positiveInt, readJsonObject, transferInfo } from "./relay-request.ts";
 
 const MAX_LABEL_CHARS = 200;
 const MAX_SESSION_ID_CHARS = 128;

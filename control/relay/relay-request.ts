@@ -6,32 +6,6 @@ import type { SpoolEntry } from "../spool/spool-store.ts";
 /** JSON bodies on these routes are small; anything larger is refused before parsing. */
 const MAX_JSON_BYTES = 16 * 1024;
 const OFFSET = /^(0|[1-9]\d{0,15})$/;
-/** An idempotency key: what a client draws once per call and repeats on each retry (docs/protocol.md). */
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/;
-
-/**
- * The call's idempotency key, from the `Idempotency-Key` header or the body's `idempotencyKey` field (which the
- * request signature covers); null when neither is given, 400 when malformed or the two disagree.
- */
-export function idempotencyKeyOf(c: Context, body: Record<string, unknown>): string | null {
-  const header = c.req.header("idempotency-key");
-  const field = body.idempotencyKey;
-  if (field !== undefined && (typeof field !== "string" || !IDEMPOTENCY_KEY.test(field)))
-    throw new ApiError(
-      400,
-      "bad_request",
-      "Invalid field 'idempotencyKey': must be 8-128 of A-Z a-z 0-9 _ -",
-    );
-  if (header !== undefined && !IDEMPOTENCY_KEY.test(header))
-    throw new ApiError(
-      400,
-      "bad_request",
-      "Invalid header 'Idempotency-Key': must be 8-128 of A-Z a-z 0-9 _ -",
-    );
-  if (header !== undefined && field !== undefined && header !== field)
-    throw new ApiError(400, "bad_request", "Header 'Idempotency-Key' and field 'idempotencyKey' differ");
-  return (field as string | undefined) ?? header ?? null;
-}
 
 /** A transfer as the API shows it (GET /transfers/:id, POST answers). */
 export function transferInfo(e: SpoolEntry) {

@@ -125,6 +125,31 @@ describe.each(BACKENDS)("relay routes on %s with the %s spool", (storeKind, spoo
       expect(sha(await bytesOf(await h.call("dev_b", "GET", `/v1/transfers/${id}/data`)))).toBe(sha(data));
     });
 
+    test("a create retried with the same Idempotency-Key returns the same transfer; another request under it is 409", async () => {
+      await using h = await start();
+      const body = { session: "ses_store", size: 100, kind: "store" };
+      const call = (b: object, key: string) =>
+        fetch(`${h.url}/v1/transfers`, {
+          method: "POST",
+          headers: { "x-test-device": "dev_a", "content-type": "application/json", "idempotency-key": key },
+          body: JSON.stringify(b),
+        });
+      const first = await call(body, "create-key-0001");
+      const again = await call(body, "create-key-0001");
+      expect([first.status, again.status]).toEqual([201, 200]);
+      const [x, y] = [
+        (await first.json()) as { transfer: { id: string } },
+        (await again.json()) as { transfer: { id: string } },
+      ];
+      expect(y.transfer.id).toBe(x.transfer.id);
+      expect(h.notes).toEqual([]);
+      expect((await h.spool.all(Date.now())).map((e) => e.id)).toEqual([x.transfer.id]);
+      const other = await call({ ...body, size: 101 }, "create-key-0001");
+      expect([other.status, (await errOf(other)).code]).toEqual([409, "idempotency_key_reused"]);
+      const bad = await call(body, "short");
+      expect([bad.status, (await errOf(bad)).code]).toEqual([400, "bad_request"]);
+    });
+
     test("threshold gives 413 transfer_too_large, quota gives 507 quota_exceeded until an ack frees it", async () => {
       await using h = await start();
       expect(
@@ -289,6 +314,7 @@ describe.each(BACKENDS)("relay routes on %s with the %s spool", (storeKind, spoo
           kind: i % 3 === 0 ? "store" : pick(),
           label: pick(),
           extra: pick(),
+          idempotencyKey: pick(),
         };
         const r = await h.call("dev_a", "POST", "/v1/transfers", body);
         expect(r.status).toBeLessThan(500);

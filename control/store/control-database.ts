@@ -190,6 +190,15 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (transfer_id, part)
   );
   `,
+  // Issue 16 item 3: a QUERY retried with the same idempotency key supersedes the earlier session
+  // (control/store/superseded-sessions.ts); query_at orders the attempts, and at most one is active per key.
+  `
+  ALTER TABLE sessions ADD COLUMN idempotency_key TEXT;
+  ALTER TABLE sessions ADD COLUMN query_at INTEGER;
+  CREATE INDEX sessions_by_idempotency ON sessions (caller_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE UNIQUE INDEX sessions_one_active_per_key ON sessions (caller_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL AND state = 'active';
+  `,
 ];
 
 const COMPONENT = "control";

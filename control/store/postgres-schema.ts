@@ -182,6 +182,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (transfer_id, part)
   );
   `,
+  // Issue 16 item 3: QUERY idempotency keys (control-database.ts).
+  `
+  ALTER TABLE sessions ADD COLUMN idempotency_key TEXT;
+  ALTER TABLE sessions ADD COLUMN query_at BIGINT;
+  CREATE INDEX sessions_by_idempotency ON sessions (caller_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE UNIQUE INDEX sessions_one_active_per_key ON sessions (caller_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL AND state = 'active';
+  `,
 ];
 
 const COMPONENT = "control";
