@@ -107,6 +107,14 @@ export interface ControlClientOptions {
 /** Bytes of CSPRNG behind each idempotency key the client draws (22 base64url characters). */
 const IDEMPOTENCY_KEY_BYTES = 16;
 
+/**
+ * The key goes in the Idempotency-Key header, not the body: a node from before idempotency keys refuses an
+ * unknown QUERY field but ignores a header, so a newer recorder still works against it (without the guarantee).
+ */
+function idempotencyHeader(key: string | undefined): Record<string, string> {
+  return { "idempotency-key": key ?? randomToken(IDEMPOTENCY_KEY_BYTES) };
+}
+
 /** One device's view of the API. Methods throw ControlApiError on any non-2xx answer. */
 export class ControlClient {
   readonly #httpKey: Uint8Array;
@@ -254,14 +262,16 @@ export class ControlClient {
     callee: string,
     opts: { storeIfBusy?: boolean; size?: number; idempotencyKey?: string } = {},
   ): Promise<({ status: 200 } & QueryResponse) | ({ status: 202 } & QueryStoreResponse)> {
-    // One key for every attempt of this QUERY: a retry on another node supersedes what an earlier attempt got.
     const body = {
       callee,
       ...(opts.storeIfBusy === undefined ? {} : { storeIfBusy: opts.storeIfBusy }),
       ...(opts.size === undefined ? {} : { size: opts.size }),
-      idempotencyKey: opts.idempotencyKey ?? randomToken(IDEMPOTENCY_KEY_BYTES),
     };
-    const res = await this.raw("POST", "/v1/query", JSON.stringify(body), { retry: true });
+    // One key for every attempt of this QUERY: a retry on another node supersedes what an earlier attempt got.
+    const res = await this.raw("POST", "/v1/query", JSON.stringify(body), {
+      retry: true,
+      headers: idempotencyHeader(opts.idempotencyKey),
+    });
     if (res.status === 200) return { status: 200, ...((await res.json()) as QueryResponse) };
     if (res.status === 202) return { status: 202, ...((await res.json()) as QueryStoreResponse) };
     throw await failure(res);
@@ -284,8 +294,11 @@ export class ControlClient {
   // Relay and store-and-forward (control/relay).
   /** Retried on the next node with the same idempotency key: a retry returns the transfer, not a second one. */
   createTransfer(t: TransferRequest): Promise<{ transfer: TransferInfo }> {
-    const body = { ...t, idempotencyKey: t.idempotencyKey ?? randomToken(IDEMPOTENCY_KEY_BYTES) };
-    return this.#call("POST", "/v1/transfers", body, { retry: true });
+    const { idempotencyKey, ...body } = t;
+    return this.#call("POST", "/v1/transfers", body, {
+      retry: true,
+      headers: idempotencyHeader(idempotencyKey),
+    });
   }
   /** Appends sealed bytes at offset (which must equal what the node holds); streamed bodies go UNSIGNED-PAYLOAD. */
   async uploadData(
