@@ -141,7 +141,11 @@ export async function createControlContext(o: {
     log,
   });
   // The gauges read a snapshot the /metrics route refreshes from the store before each scrape.
-  let snapshot = { devices: { connected: 0, disconnected: 0, disabled: 0 }, activeSessions: 0 };
+  let snapshot = {
+    devices: { connected: 0, disconnected: 0, disabled: 0 },
+    activeSessions: 0,
+    spool: { files: 0, bytes: 0 },
+  };
   metrics.refresh = async () => {
     const all = await devices.list();
     const disabled = all.filter((d) => d.disabledAt !== null).length;
@@ -150,12 +154,13 @@ export async function createControlContext(o: {
     snapshot = {
       devices: { connected, disconnected: all.length - disabled - connected, disabled },
       activeSessions: await sessions.activeCount(),
+      spool: (await spool.storedUsage()) ?? spoolUsage(o.spoolDir),
     };
   };
   metrics.sources = {
     devicesByState: () => snapshot.devices,
     activeSessions: () => snapshot.activeSessions,
-    spool: () => spoolUsage(o.spoolDir),
+    spool: () => snapshot.spool,
   };
   return {
     config,
@@ -297,7 +302,7 @@ export function createControlApp(
       triggers: ctx.triggers,
       triggerDeadlineMs: config.triggerDeadlineMs,
       enrollmentTokenTtlSec: config.enrollmentTokenTtlSec,
-      spoolDir: ctx.spoolDir,
+      spoolUsage: async () => (await ctx.spool.storedUsage()) ?? spoolUsage(ctx.spoolDir),
       maxBodyBytes: config.maxBodyBytes,
       nodeAddresses: ctx.nodeAddresses,
       identityKeys: ctx.identityKeys,

@@ -296,6 +296,18 @@ export class SpoolStore implements ReconcileIndex {
     return { reserved: Number(r?.reserved ?? 0), unwritten: Number(r?.unwritten ?? 0) };
   }
 
+  /**
+   * What an S3 spool holds, from the index (objects and their bytes): null for the filesystem, whose directory
+   * is measured as it is (admin-routes.ts spoolUsage), stray files included.
+   */
+  async storedUsage(): Promise<{ files: number; bytes: number } | null> {
+    if (this.blobs.kind !== "s3") return null;
+    const r = await this.#db.get<{ files: number | null; bytes: number | null }>(
+      "SELECT CAST(COUNT(*) AS BIGINT) AS files, CAST(SUM(size) AS BIGINT) AS bytes FROM spool_parts",
+    );
+    return { files: Number(r?.files ?? 0), bytes: Number(r?.bytes ?? 0) };
+  }
+
   /** Deletes expired entries this node holds and their bytes, except those in `busy`; returns their ids. */
   async sweepExpired(now: number, busy: ReadonlySet<string> = new Set()): Promise<string[]> {
     const rows = await this.#db.all<Row>("SELECT * FROM spool_transfers WHERE expires_at <= ?", [now]);

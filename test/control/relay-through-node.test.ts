@@ -110,7 +110,10 @@ describe.each(SPOOL_BACKENDS)("the node's relay with the %s spool", (kind) => {
         expect(JSON.stringify(inbox)).toContain(transferId);
         expect(await outcomeOf(a.downloadData(transferId))).toMatch(/^403 /);
         expect(Buffer.from(await download(b, transferId)).equals(Buffer.from(data))).toBe(true);
+        // The operator's view of the spool counts what it holds, on disk or on S3 (from the index).
+        expect((await node.admin.spool()).bytes).toBe(data.byteLength);
         await b.ackTransfer(transferId);
+        expect(await node.admin.spool()).toEqual({ files: 0, bytes: 0 });
         expect(await outcomeOf(b.transfer(transferId))).toBe("404 transfer_not_found");
         const s = await node.admin.sessions();
         expect(s.find((x) => x.id === sessionId)?.bytesRelayNode).toBe(data.byteLength);
