@@ -114,6 +114,28 @@ describe.each(BACKENDS)("SpoolStore on %s with the %s spool", (storeKind, spoolK
     });
   });
 
+  test.if(spoolKind === "s3")(
+    "a read that finds a part missing or short throws ERR_SPOOL_SHORT and lowers the transfer to that part",
+    async () => {
+      await withStore(async (s, spool) => {
+        const { entry: e } = await s.create({ ...base, size: 12, quotaBytes: 100 }, 0);
+        await upload(s, e.id, new TextEncoder().encode("abcdefghijkl"));
+        await s.markComplete(e.id, null);
+        const names = (await spool.stored()).sort();
+        await spool.truncate(names[2]!, 1); // the part at 8..12 now holds one byte
+        const full = (await s.get(e.id, 0))!;
+        expect(new TextDecoder().decode(await s.blobs.read(full, 4, 8))).toBe("efgh");
+        const err = await s.blobs.read(full, 9, 12).catch((x: unknown) => x);
+        expect(err).toMatchObject({ code: "ERR_SPOOL_SHORT" });
+        expect((err as Error).message).toContain("stored bytes end at 8");
+        expect(await s.get(e.id, 0)).toMatchObject({ received: 8, complete: false });
+        // The whole-body stream of the damaged transfer errors rather than ending short and silent.
+        const body = await new Response(s.blobs.body(full, 0)).arrayBuffer().catch((x: unknown) => x);
+        expect(body).toMatchObject({ code: "ERR_SPOOL_SHORT" });
+      });
+    },
+  );
+
   test("advance() refuses a checkpoint from an offset the index is no longer at", async () => {
     await withStore(async (s) => {
       const { entry: e } = await s.create({ ...base, size: 10, quotaBytes: 100 }, 0);
