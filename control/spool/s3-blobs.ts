@@ -18,9 +18,9 @@ import type { SpoolEntry } from "./spool-entry.ts";
  * inside one writer and exposes neither its UploadId nor UploadPart, so no other process could continue it;
  * the parts of an unfinished multipart upload cannot be read, so a callee following a live relay would see
  * nothing until the end; and every part but the last must be at least 5 MiB, so a body cut short could not be
- * acknowledged up to where it ended. An object per part has none of these limits. Bun itself uses a multipart
- * upload for an object past its own part size; one killed mid-way is aborted by the bucket's lifecycle rule
- * (docs/operations.md).
+ * acknowledged up to where it ended. An object per part has none of these limits. Each part is written with
+ * one PutObject (Bun's write() of an in-memory buffer, 12 MiB included, is a single PUT: checked against
+ * s3rver's request log), so the node never leaves a multipart upload unfinished; up to S3's 5 GiB per PUT.
  */
 export interface S3SpoolOptions {
   /** `s3://BUCKET/PREFIX` (the prefix may be empty). */
