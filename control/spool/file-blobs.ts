@@ -28,9 +28,10 @@ export class FileBlobs implements SpoolBlobs {
   readonly location: string;
   readonly #syncEvery: number | undefined;
 
-  constructor(dir: string, o: { syncEveryBytes?: number | undefined } = {}) {
+  /** o.nodeName: what names this node in the location (config nodeId); default the host name. */
+  constructor(dir: string, o: { syncEveryBytes?: number | undefined; nodeName?: string | null } = {}) {
     this.dir = dir;
-    this.location = `file:${hostname()}:${resolve(dir)}`;
+    this.location = `file:${o.nodeName ?? hostname()}:${resolve(dir)}`;
     this.#syncEvery = o.syncEveryBytes;
   }
 
@@ -79,8 +80,9 @@ export class FileBlobs implements SpoolBlobs {
    * lowers `received` to what the file really holds (it can only be shorter after a power loss).
    */
   async reconcile(index: ReconcileIndex): Promise<{ orphans: number; shortened: number }> {
+    // An orphan is a file no row names at all: a row held elsewhere (this node's name changed, say) keeps its file.
     const rows = await index.held();
-    const ids = new Set(rows.map((r) => r.id));
+    const ids = await index.ids();
     let orphans = 0;
     let shortened = 0;
     for (const name of readdirSync(this.dir)) {

@@ -250,6 +250,7 @@ export class S3Blobs implements SpoolBlobs {
    */
   async reconcile(index: ReconcileIndex): Promise<{ orphans: number; shortened: number }> {
     const rows = new Map((await index.held()).map((e) => [e.id, e]));
+    const known = await index.ids();
     const sizes = new Map<string, number>();
     let orphans = 0;
     let shortened = 0;
@@ -258,7 +259,7 @@ export class S3Blobs implements SpoolBlobs {
       const m = PART_NAME.exec(o.key.slice(this.#prefix.length));
       if (!m) continue; // not ours: never deleted
       sizes.set(o.key, o.size);
-      if (!rows.has(m[1]!) && o.modified < cutoff) {
+      if (!known.has(m[1]!) && o.modified < cutoff) {
         await this.#client.delete(o.key);
         orphans++;
       }

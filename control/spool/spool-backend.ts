@@ -13,6 +13,8 @@ export interface SpoolBackendConfig {
   s3AccessKeyId: string | null;
   s3SecretAccessKey: string | null;
   spoolPartBytes: number;
+  /** Names a filesystem spool's rows on a shared store (default the host name); stable across restarts. */
+  nodeId: string | null;
 }
 
 /** A factory SpoolStore calls with itself (the S3 backend reads its part list from the index). */
@@ -21,7 +23,7 @@ export function spoolBlobsFor(
   spoolDir: string,
 ): (index: SpoolStore) => SpoolBlobs {
   const { spool } = config;
-  if (spool === null) return () => new FileBlobs(spoolDir);
+  if (spool === null) return () => new FileBlobs(spoolDir, { nodeName: config.nodeId });
   return (index) =>
     new S3Blobs(
       {

@@ -35,6 +35,8 @@ export interface AppendOptions {
 /** The rows a backend reconciles against at start: only those whose bytes it holds. */
 export interface ReconcileIndex {
   held(): Promise<SpoolEntry[]>;
+  /** Every transfer id in the index, wherever held: bytes of any of them are never orphans. */
+  ids(): Promise<Set<string>>;
   /** Lowers a row's `received` (and clears `complete`) to what the backend really holds. */
   lowerReceived(id: string, received: number): Promise<void>;
 }

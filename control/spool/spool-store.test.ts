@@ -1,6 +1,6 @@
 /** @module Tests for SpoolStore on every store and spool backend: reconciliation after a crash, quotas, idempotent creates, expiry, removal, short stored bytes. */
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SpoolKind } from "../../test/support/spool-backends.ts";
@@ -12,6 +12,7 @@ import {
 import { storeBackend } from "../../test/support/store-backends.ts";
 import { ApiError } from "../errors/api-error.ts";
 import type { StoreKind } from "../store/sql-driver.ts";
+import { FileBlobs } from "./file-blobs.ts";
 import { SpoolStore } from "./spool-store.ts";
 
 const base = {
@@ -133,6 +134,30 @@ describe.each(BACKENDS)("SpoolStore on %s with the %s spool", (storeKind, spoolK
         const body = await new Response(s.blobs.body(full, 0)).arrayBuffer().catch((x: unknown) => x);
         expect(body).toMatchObject({ code: "ERR_SPOOL_SHORT" });
       });
+    },
+  );
+
+  test.if(spoolKind === "file" && storeKind === "postgres")(
+    "on a shared store a filesystem spool reconciles only its own rows, and never deletes a file any row names",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "pvrlink-spool-shared-"));
+      try {
+        const db = await stores.open();
+        const a = new SpoolStore(db, () => new FileBlobs(dir, { nodeName: "node-a" }));
+        const { entry: e } = await a.create({ ...base, size: 10, quotaBytes: 100 }, 0);
+        await upload(a, e.id, new TextEncoder().encode("0123456789"));
+        // Node b (another host) and node a under a new name (its host renamed) hold none of a's rows.
+        for (const name of ["node-b", "node-a-renamed"]) {
+          const other = new SpoolStore(db, () => new FileBlobs(dir, { nodeName: name }));
+          expect(await other.recover()).toEqual({ orphans: 0, shortened: 0 });
+          expect(other.holds((await other.get(e.id, 0))!)).toBe(false);
+        }
+        expect(readdirSync(dir)).toEqual([`${e.id}.part`]);
+        expect((await a.get(e.id, 0))?.received).toBe(10);
+        expect(a.holds((await a.get(e.id, 0))!)).toBe(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 

@@ -99,6 +99,11 @@ export class SpoolStore implements ReconcileIndex {
     return this.blobs.reconcile(this);
   }
 
+  async ids(): Promise<Set<string>> {
+    const rows = await this.#db.all<{ id: string }>("SELECT id FROM spool_transfers");
+    return new Set(rows.map((r) => r.id));
+  }
+
   async held(): Promise<SpoolEntry[]> {
     const rows = await this.#db.all<Row>("SELECT * FROM spool_transfers");
     return rows.map(toEntry).filter((e) => this.holds(e));

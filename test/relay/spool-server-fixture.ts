@@ -25,6 +25,7 @@ const blobs =
           s3AccessKeyId: given.s3AccessKeyId ?? null,
           s3SecretAccessKey: given.s3SecretAccessKey ?? null,
           spoolPartBytes: given.spoolPartBytes ?? 64 * 1024,
+          nodeId: null,
         },
         spoolDir,
       );
