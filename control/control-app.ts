@@ -1,5 +1,4 @@
 /** @module Assembles the control node's Hono app: error mapping, operations endpoints, enrollment, device auth, device/session/relay routes, admin and the console. */
-import type { Database } from "bun:sqlite";
 import { Hono } from "hono";
 import { deleteCookie } from "hono/cookie";
 import type { EnrollResponse, NodeAddresses } from "../protocol/api-types.ts";
@@ -24,6 +23,7 @@ import { createDeviceRoutes } from "./routes/device-routes.ts";
 import { createIdentityRoutes } from "./routes/identity-routes.ts";
 import { createPermissionListRoutes } from "./routes/permission-list-routes.ts";
 import { createSessionRoutes } from "./routes/session-routes.ts";
+import { FileBlobs } from "./spool/file-blobs.ts";
 import { SpoolStore } from "./spool/spool-store.ts";
 import { AllowListStore } from "./store/allow-list-store.ts";
 import { DeviceStore } from "./store/device-store.ts";
@@ -33,7 +33,6 @@ import { type KeepaliveLookup, KeepaliveTable } from "./store/keepalive-table.ts
 import { NonceStore } from "./store/nonce-store.ts";
 import { SessionStore } from "./store/session-store.ts";
 import type { SqlDriver } from "./store/sql-driver.ts";
-import { SqliteDriver } from "./store/sqlite-driver.ts";
 
 /** Everything the routes share; built once per process by createControlContext. */
 export interface ControlContext {
@@ -56,19 +55,14 @@ export interface ControlContext {
   revocation: SessionRevocation;
   adminToken: string;
   spoolDir: string;
-  /** The filesystem spool's index (sqlite, node-local even beside PostgreSQL; node-steps.ts). */
-  spoolIndex: Database;
+  /** The spool: its index in the store, its bytes in spoolDir or on S3 (control/spool). */
+  spool: SpoolStore;
   nodeAddresses: () => NodeAddresses;
   log: (msg: string) => void;
   /** Counters and histograms for /metrics (control/ops); gauges read the stores at scrape time. */
   metrics: NodeMetrics;
   /** Null when the node can serve; otherwise why not (for /readyz). Set by control-node once sockets are bound. */
   notReadyReason: () => string | null;
-}
-
-function sqliteConnectionOf(store: SqlDriver): Database {
-  if (store instanceof SqliteDriver) return store.database;
-  throw new TypeError("Cannot index the spool: a PostgreSQL store needs a node-local spoolIndex");
 }
 
 /** Stands in until the UDP endpoint is bound: every trigger times out at once (no device is reachable). */
@@ -79,8 +73,8 @@ export async function createControlContext(o: {
   store: SqlDriver;
   adminToken: string;
   spoolDir: string;
-  /** Default: the sqlite store's own connection (a PostgreSQL store needs a node-local index). */
-  spoolIndex?: Database;
+  /** Default: the filesystem spool in spoolDir, indexed in the store. */
+  spool?: SpoolStore;
   triggers: TriggerPort;
   nodeAddresses?: () => NodeAddresses;
   log?: (msg: string) => void;
@@ -116,8 +110,8 @@ export async function createControlContext(o: {
   };
   const identityKeys = new IdentityKeyStore(db);
   const lists = new DeviceListRequests(triggers);
-  // The spool's quota lives in its index, node-local beside PostgreSQL: a cluster's offer counts this node's spool.
-  const spoolIndex = o.spoolIndex ?? sqliteConnectionOf(db);
+  // The spool's index is in the store: every node's offer counts the whole deployment's spool.
+  const spool = o.spool ?? new SpoolStore(db, () => new FileBlobs(o.spoolDir), log);
   const query = new QueryService({
     devices,
     allow,
@@ -138,7 +132,7 @@ export async function createControlContext(o: {
       allowPrivate: config.allowPrivateAddresses,
       own: ownAddresses,
     },
-    storeOffer: new StoreOfferPolicy(spoolIndex, o.spoolDir, {
+    storeOffer: new StoreOfferPolicy(spool, {
       thresholdBytes: config.relayThresholdBytes,
       quotaBytes: config.relayQuotaBytes,
       capBytes: config.spoolCapBytes,
@@ -147,7 +141,11 @@ export async function createControlContext(o: {
     log,
   });
   // The gauges read a snapshot the /metrics route refreshes from the store before each scrape.
-  let snapshot = { devices: { connected: 0, disconnected: 0, disabled: 0 }, activeSessions: 0 };
+  let snapshot = {
+    devices: { connected: 0, disconnected: 0, disabled: 0 },
+    activeSessions: 0,
+    spool: { files: 0, bytes: 0 },
+  };
   metrics.refresh = async () => {
     const all = await devices.list();
     const disabled = all.filter((d) => d.disabledAt !== null).length;
@@ -156,12 +154,13 @@ export async function createControlContext(o: {
     snapshot = {
       devices: { connected, disconnected: all.length - disabled - connected, disabled },
       activeSessions: await sessions.activeCount(),
+      spool: (await spool.storedUsage()) ?? spoolUsage(o.spoolDir),
     };
   };
   metrics.sources = {
     devicesByState: () => snapshot.devices,
     activeSessions: () => snapshot.activeSessions,
-    spool: () => spoolUsage(o.spoolDir),
+    spool: () => snapshot.spool,
   };
   return {
     config,
@@ -188,7 +187,7 @@ export async function createControlContext(o: {
     }),
     adminToken: o.adminToken,
     spoolDir: o.spoolDir,
-    spoolIndex,
+    spool,
     nodeAddresses: o.nodeAddresses ?? (() => ({ http: `http://${config.http}`, udp: config.udp })),
     log,
     metrics,
@@ -303,7 +302,7 @@ export function createControlApp(
       triggers: ctx.triggers,
       triggerDeadlineMs: config.triggerDeadlineMs,
       enrollmentTokenTtlSec: config.enrollmentTokenTtlSec,
-      spoolDir: ctx.spoolDir,
+      spoolUsage: async () => (await ctx.spool.storedUsage()) ?? spoolUsage(ctx.spoolDir),
       maxBodyBytes: config.maxBodyBytes,
       nodeAddresses: ctx.nodeAddresses,
       identityKeys: ctx.identityKeys,
@@ -319,7 +318,7 @@ export function createControlApp(
       keepalives: ctx.keepaliveLookup,
       forgetKeepalive: (id) => ctx.keepalives.forget(id),
       allow: ctx.allow,
-      spool: new SpoolStore(ctx.spoolIndex, ctx.spoolDir, ctx.log),
+      spool: ctx.spool,
       identityKeys: ctx.identityKeys,
       revocation: ctx.revocation,
       maxBodyBytes: config.maxBodyBytes,

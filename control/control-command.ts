@@ -34,7 +34,7 @@ import { loadOrCreateNodeCertificate, TLS_CERT_FILE } from "./tls/node-certifica
 const HELP = `Usage:
   pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR]
                         [--http HOST:PORT] [--udp HOST:PORT] [--tls-cert FILE --tls-key FILE | --insecure-http]
-                        [--store URL] [--role all|http|udp] [--nats HOST:PORT]
+                        [--store URL] [--spool s3://BUCKET/PREFIX] [--role all|http|udp] [--nats HOST:PORT]
   pvrlink control stop [--data DIR]
   pvrlink control enroll NAME [--public-url URL] [--config FILE] [--data DIR] [--store URL]
   pvrlink control token [--ttl SECONDS] [--config FILE] [--data DIR] [--store URL]
@@ -77,6 +77,9 @@ Options (flags win over PVRLINK_* variables, which win over the --config file):
   --nats HOST:PORT   the NATS servers cluster roles meet on, comma-separated (serve)
   --store URL        the shared store: postgres://USER@HOST:PORT/DB for a cluster of nodes (default: the
                      embedded sqlite file DATA/control.db)
+  --spool URL        s3://BUCKET/PREFIX keeps the spool's bytes on S3-compatible storage, for a cluster's HTTP
+                     nodes (serve; endpoint, region and keys: the config's s3Endpoint, s3Region,
+                     s3AccessKeyId, s3SecretAccessKey, or S3_*/AWS_* variables; default: DATA/spool)
   --detach           serve in the background (serve)
   --allow-private-addresses
                      let recorders register loopback, private and link-local addresses, and let the node
@@ -129,6 +132,7 @@ function configFrom(values: {
   http?: string;
   udp?: string;
   store?: string;
+  spool?: string;
   role?: string;
   nats?: string;
   "allow-private-addresses"?: boolean;
@@ -140,6 +144,7 @@ function configFrom(values: {
   if (values.role !== undefined) overrides.role = values.role as ControlConfig["role"];
   if (values.nats !== undefined) overrides.nats = values.nats;
   if (values.store !== undefined) overrides.store = values.store;
+  if (values.spool !== undefined) overrides.spool = values.spool;
   if (values["allow-private-addresses"]) overrides.allowPrivateAddresses = true;
   if (values["tls-cert"] !== undefined) overrides.tlsCert = values["tls-cert"];
   if (values["tls-key"] !== undefined) overrides.tlsKey = values["tls-key"];
@@ -215,6 +220,7 @@ const SERVE_FLAGS = {
   udp: { type: "string" },
   "public-url": { type: "string" },
   store: { type: "string" },
+  spool: { type: "string" },
   role: { type: "string" },
   nats: { type: "string" },
   detach: { type: "boolean" },

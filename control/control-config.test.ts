@@ -86,6 +86,11 @@ describe("control config", () => {
     ],
     ["role http without NATS", { role: "http", store: PG }, "needs --nats"],
     ["a node id with a dot (a NATS subject separator)", { nodeId: "udp.1" }, "nodeId"],
+    ["an S3 spool with a prefix", { spool: "s3://pvrlink-spool/eu/node" }, null],
+    ["an S3 spool at the bucket's root", { spool: "s3://pvrlink-spool" }, null],
+    ["a spool that is not an s3:// URL", { spool: "/var/spool/pvrlink" }, "is not s3://BUCKET/PREFIX"],
+    ["an S3 bucket name in capitals", { spool: "s3://Spool/x" }, "is not s3://BUCKET/PREFIX"],
+    ["S3 parts below 64 KiB", { spool: "s3://pvrlink-spool", spoolPartBytes: 1024 }, "spoolPartBytes"],
   ];
   for (const [what, over, error] of roles) {
     test(`loadConfig() ${error === null ? "accepts" : "rejects"} ${what}`, () => {

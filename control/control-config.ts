@@ -61,6 +61,21 @@ export interface ControlConfig {
   /** Spool directory; null means DATA/spool. Another filesystem keeps the database's space apart from the spool's. */
   spoolDir: string | null;
   /**
+   * Where the spool keeps transfers' bytes: null, the spool directory; `s3://BUCKET/PREFIX`, S3-compatible
+   * object storage that every HTTP node of a cluster reads and writes (docs/operations.md). The index is in the
+   * store either way.
+   */
+  spool: string | null;
+  /** The S3 endpoint (MinIO, Ceph RGW: their URL); null: AWS, or the S3_ENDPOINT / AWS_ENDPOINT environment. */
+  s3Endpoint: string | null;
+  /** null: S3_REGION / AWS_REGION from the environment, else us-east-1. */
+  s3Region: string | null;
+  /** null: S3_ACCESS_KEY_ID / AWS_ACCESS_KEY_ID and the matching secret from the environment (Bun's S3 client). */
+  s3AccessKeyId: string | null;
+  s3SecretAccessKey: string | null;
+  /** Bytes an S3 spool buffers per part before storing and acknowledging it: memory per running upload. */
+  spoolPartBytes: number;
+  /**
    * Accept registrations of loopback, private, link-local and other non-public addresses (and TCP-probe them).
    * Off by default, so a device cannot make the node probe its own network (issue 21 item 9); a LAN-only or
    * test deployment turns it on.
@@ -127,6 +142,12 @@ export const DEFAULT_CONFIG: Readonly<ControlConfig> = Object.freeze({
   spoolCapBytes: 64 * 1024 ** 3,
   spoolReserveBytes: 256 * 1024 ** 2,
   spoolDir: null,
+  spool: null,
+  s3Endpoint: null,
+  s3Region: null,
+  s3AccessKeyId: null,
+  s3SecretAccessKey: null,
+  spoolPartBytes: 8 * 1024 ** 2,
   allowPrivateAddresses: false,
   tlsCert: null,
   tlsKey: null,
@@ -155,6 +176,11 @@ const NULLABLE_KEYS = new Set([
   "tlsCert",
   "tlsKey",
   "spoolDir",
+  "spool",
+  "s3Endpoint",
+  "s3Region",
+  "s3AccessKeyId",
+  "s3SecretAccessKey",
   "store",
   "nats",
   "nodeId",
@@ -193,7 +219,16 @@ export function loadConfig(file: string | undefined, overrides: Partial<ControlC
   parseHostPort(cfg.http, "--http");
   parseHostPort(cfg.udp, "--udp");
   checkRole(cfg);
+  checkSpool(cfg);
   return cfg;
+}
+
+/** An S3 spool names a bucket; its parts are at least 64 KiB (smaller parts only multiply requests). */
+function checkSpool(cfg: ControlConfig): void {
+  if (cfg.spool !== null && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(cfg.spool))
+    throw new InputError(`--spool '${cfg.spool}' is not s3://BUCKET/PREFIX`, "ERR_CONFIG");
+  if (!Number.isSafeInteger(cfg.spoolPartBytes) || cfg.spoolPartBytes < 64 * 1024)
+    throw new InputError("spoolPartBytes must be an integer of at least 65536", "ERR_CONFIG");
 }
 
 /** A split role needs what makes it part of a cluster: a shared PostgreSQL store and a NATS bus. */

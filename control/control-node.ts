@@ -39,7 +39,7 @@ export async function startControlNode(
   config: ControlConfig,
   log: (msg: string) => void,
 ): Promise<ControlNode> {
-  const stores = await openNodeStores(config);
+  const stores = await openNodeStores(config, log);
   const adminToken = loadOrCreateAdminToken(config.data, config.adminToken);
   const httpAddr = parseHostPort(config.http, "--http");
   const udpAddr = parseHostPort(config.udp, "--udp");
@@ -53,7 +53,7 @@ export async function startControlNode(
     store: stores.store,
     adminToken,
     spoolDir: stores.spoolDir,
-    spoolIndex: stores.spoolIndex,
+    spool: stores.spool,
     triggers: NO_TRIGGERS,
     nodeAddresses: () => nodeAddressesOf(config.publicHttp ?? bound.http, config.publicUdp ?? bound.udp, tls),
     log,

@@ -1,21 +1,18 @@
 /** @module The steps a control node is started from, shared by the embedded node (role all) and the cluster roles: stores, UDP, relay, HTTP, timers. */
-import type { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ControlContext, createControlApp } from "./control-app.ts";
 import { type ControlConfig, parseHostPort } from "./control-config.ts";
 import { createRelayRoutes } from "./relay/relay-routes.ts";
-import { openControlDatabase } from "./store/control-database.ts";
+import { spoolBlobsFor } from "./spool/spool-backend.ts";
+import { SpoolStore } from "./spool/spool-store.ts";
 import { openControlStore } from "./store/open-control-store.ts";
 import type { SqlDriver } from "./store/sql-driver.ts";
-import { SqliteDriver } from "./store/sqlite-driver.ts";
 import type { NodeCertificate } from "./tls/node-certificate.ts";
 import { type KeepaliveSink, UdpEndpoint } from "./udp/udp-endpoint.ts";
 
 export const DATABASE_FILE = "control.db";
 export const SPOOL_DIR = "spool";
-/** With a PostgreSQL store, the filesystem spool's index stays beside its files, in this node-local sqlite file. */
-export const SPOOL_INDEX_FILE = "spool-index.db";
 /** Keepalive mappings are written behind at this period (see KeepaliveTable). */
 const FLUSH_MS = 1000;
 /** Nonce pruning, lease expiry and bucket pruning run at this period. */
@@ -33,26 +30,27 @@ export function formatHostPort(a: { host: string; port: number }): string {
 
 export interface NodeStores {
   store: SqlDriver;
-  /** The filesystem spool's index (sqlite): the embedded database itself, or a node-local file beside PostgreSQL. */
-  spoolIndex: Database;
+  /** The spool: its index in the store, its bytes in spoolDir (default) or on S3 (`spool: s3://...`). */
+  spool: SpoolStore;
   spoolDir: string;
   close(): Promise<void>;
 }
 
-export async function openNodeStores(config: ControlConfig): Promise<NodeStores> {
+export async function openNodeStores(
+  config: ControlConfig,
+  log: (msg: string) => void = () => {},
+): Promise<NodeStores> {
   mkdirSync(config.data, { recursive: true, mode: 0o700 });
   const spoolDir = config.spoolDir ?? join(config.data, SPOOL_DIR);
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+  const blobs = spoolBlobsFor(config, spoolDir);
   const store = await openControlStore(storeSpec(config));
-  const own = !(store instanceof SqliteDriver);
-  const spoolIndex = own ? openControlDatabase(join(config.data, SPOOL_INDEX_FILE)) : store.database;
   return {
     store,
-    spoolIndex,
+    spool: new SpoolStore(store, blobs, log),
     spoolDir,
     async close() {
       await store.close();
-      if (own) spoolIndex.close();
     },
   };
 }
@@ -94,7 +92,7 @@ export interface HttpService {
   sweepSpool(): Promise<void>;
 }
 
-/** The device API (with the relay over the filesystem spool) on config.http, over HTTPS unless tls is null. */
+/** The device API (with the relay over the spool) on config.http, over HTTPS unless tls is null. */
 export function serveHttp(
   ctx: ControlContext,
   stores: NodeStores,
@@ -103,8 +101,7 @@ export function serveHttp(
   const { log } = o;
   const { config } = ctx;
   const relayRoutes = createRelayRoutes({
-    db: stores.spoolIndex,
-    spoolDir: stores.spoolDir,
+    spool: stores.spool,
     thresholdBytes: config.relayThresholdBytes,
     quotaBytes: config.relayQuotaBytes,
     ttlSec: config.relayTtlSec,

@@ -28,7 +28,7 @@ export interface RoleNode {
 export async function startRoleNode(config: ControlConfig, log: (msg: string) => void): Promise<RoleNode> {
   if (config.role === "all" || config.nats === null)
     throw new RangeError("Cannot start a role node: role all");
-  const stores = await steps.openNodeStores(config);
+  const stores = await steps.openNodeStores(config, log);
   let bus: NatsBus;
   try {
     bus = await NatsBus.connect(config.nats, { name: `pvrlink-${config.role}`, log });
@@ -43,7 +43,7 @@ export async function startRoleNode(config: ControlConfig, log: (msg: string) =>
     store: stores.store,
     adminToken,
     spoolDir: stores.spoolDir,
-    spoolIndex: stores.spoolIndex,
+    spool: stores.spool,
     log,
   };
   const shutdown = async (closeSockets: () => Promise<void>) => {

@@ -305,6 +305,8 @@ export interface TransferRequest {
   size: number;
   kind: TransferKind;
   label?: string;
+  /** Repeated on every attempt of this create (docs/protocol.md "Idempotency keys"); the client draws one. */
+  idempotencyKey?: string;
 }
 
 export interface TransferInfo {

@@ -1,5 +1,6 @@
 /** @module A typed client for every control-node HTTP route: signs each request with the device's HTTP subkey; the firmware and the tests use it. */
 import { isIP } from "node:net";
+import { randomToken } from "../crypto/random-token.ts";
 import {
   type AccountingEntry,
   type AdminDevice,
@@ -27,7 +28,7 @@ import {
   type TransferRequest,
   UNSIGNED_PAYLOAD,
 } from "./api-types.ts";
-import { type NodeTrust, nodeFetch } from "./node-fetch.ts";
+import { type NodeTrust, NodeTrustError, nodeFetch } from "./node-fetch.ts";
 import { httpKeyFromSecret, signRequest } from "./request-signature.ts";
 
 /**
@@ -76,6 +77,12 @@ export interface RawOptions {
   headers?: Record<string, string>;
   /** Sign UNSIGNED-PAYLOAD instead of the body hash (streamed data routes). */
   unsigned?: boolean;
+  /**
+   * Send the call to the next node URL when one fails before answering. Default: for GET, PUT and DELETE (which
+   * the API keeps idempotent), never for a streamed body (it cannot be sent twice); a POST only when it says so
+   * (it carries an idempotency key, or repeating it changes nothing).
+   */
+  retry?: boolean;
 }
 
 type Body = Uint8Array | string | ReadableStream<Uint8Array>;
@@ -83,6 +90,12 @@ type Body = Uint8Array | string | ReadableStream<Uint8Array>;
 export interface ControlClientOptions {
   /** e.g. "https://127.0.0.1:8650" */
   baseUrl: string;
+  /**
+   * Further HTTP nodes of a cluster (same deployment, same trust): a call that fails before any answer
+   * (connection refused or reset) is sent again, re-signed, to the next one; the one that answered is used first
+   * from then on. Only calls that are safe twice are retried (see RawOptions.retry).
+   */
+  fallbackUrls?: readonly string[];
   deviceId: string;
   /** The device secret, base64url, as enrollment printed it. */
   secret: string;
@@ -91,14 +104,29 @@ export interface ControlClientOptions {
   fetch?: typeof fetch;
 }
 
+/** Bytes of CSPRNG behind each idempotency key the client draws (22 base64url characters). */
+const IDEMPOTENCY_KEY_BYTES = 16;
+
+/**
+ * The key goes in the Idempotency-Key header, not the body: a node from before idempotency keys refuses an
+ * unknown QUERY field but ignores a header, so a newer recorder still works against it (without the guarantee).
+ */
+function idempotencyHeader(key: string | undefined): Record<string, string> {
+  return { "idempotency-key": key ?? randomToken(IDEMPOTENCY_KEY_BYTES) };
+}
+
 /** One device's view of the API. Methods throw ControlApiError on any non-2xx answer. */
 export class ControlClient {
   readonly #httpKey: Uint8Array;
   readonly #fetch: typeof fetch;
+  readonly #urls: readonly string[];
+  /** Index into #urls of the node that answered last: calls go there first. */
+  #current = 0;
 
   constructor(readonly opts: ControlClientOptions) {
     this.#httpKey = httpKeyFromSecret(opts.secret);
     this.#fetch = opts.fetch ?? (opts.trust === undefined ? fetch : nodeFetch(opts.trust));
+    this.#urls = [opts.baseUrl, ...(opts.fallbackUrls ?? [])];
   }
 
   get deviceId(): string {
@@ -120,8 +148,36 @@ export class ControlClient {
     return json<EnrollResponse>(res);
   }
 
-  /** Sends one signed request and returns the raw Response; the building block of every method. */
-  raw(method: string, pathAndQuery: string, body?: Body, o: RawOptions = {}): Promise<Response> {
+  /**
+   * Sends one signed request and returns the raw Response; the building block of every method. A call that may
+   * be retried goes to each node URL in turn until one answers (any HTTP status is an answer); each attempt is
+   * signed afresh (a new nonce: the replay guard is shared by the cluster's nodes). A node whose certificate
+   * fails the trust check is never passed over: that error is thrown at once.
+   */
+  async raw(method: string, pathAndQuery: string, body?: Body, o: RawOptions = {}): Promise<Response> {
+    const streamed = body instanceof ReadableStream;
+    const retry = !streamed && (o.retry ?? (method === "GET" || method === "PUT" || method === "DELETE"));
+    const tries = retry ? this.#urls.length : 1;
+    let lastError: unknown;
+    for (let i = 0; i < tries; i++) {
+      const at = (this.#current + i) % this.#urls.length;
+      try {
+        const res = await this.#send(this.#urls[at]!, { method, pathAndQuery, body, o });
+        this.#current = at;
+        return res;
+      } catch (err) {
+        if (err instanceof NodeTrustError || (err as Error | null)?.name === "AbortError") throw err;
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
+  #send(
+    baseUrl: string,
+    r: { method: string; pathAndQuery: string; body: Body | undefined; o: RawOptions },
+  ): Promise<Response> {
+    const { method, pathAndQuery, body, o } = r;
     const streamed = body instanceof ReadableStream;
     if (streamed && !o.unsigned) throw new TypeError("Cannot sign a streamed body: pass unsigned: true");
     const headers: Record<string, string> = {
@@ -147,11 +203,11 @@ export class ControlClient {
       init.body = body as RequestInit["body"];
       if (streamed) init.duplex = "half";
     }
-    return this.#fetch(`${this.opts.baseUrl}${pathAndQuery}`, init);
+    return this.#fetch(`${baseUrl}${pathAndQuery}`, init);
   }
 
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return json<T>(await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body)));
+  async #call<T>(method: string, path: string, body?: unknown, o: RawOptions = {}): Promise<T> {
+    return json<T>(await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body), o));
   }
 
   /** Publishes this recorder's X25519 identity key (raw, base64url); the node gives it to its session peers. */
@@ -204,14 +260,18 @@ export class ControlClient {
   /** QUERY: 200 gives a live session and the callee's address; 202 (storeIfBusy, callee busy) a store session. */
   async query(
     callee: string,
-    opts: { storeIfBusy?: boolean; size?: number } = {},
+    opts: { storeIfBusy?: boolean; size?: number; idempotencyKey?: string } = {},
   ): Promise<({ status: 200 } & QueryResponse) | ({ status: 202 } & QueryStoreResponse)> {
     const body = {
       callee,
       ...(opts.storeIfBusy === undefined ? {} : { storeIfBusy: opts.storeIfBusy }),
       ...(opts.size === undefined ? {} : { size: opts.size }),
     };
-    const res = await this.raw("POST", "/v1/query", JSON.stringify(body));
+    // One key for every attempt of this QUERY: a retry on another node supersedes what an earlier attempt got.
+    const res = await this.raw("POST", "/v1/query", JSON.stringify(body), {
+      retry: true,
+      headers: idempotencyHeader(opts.idempotencyKey),
+    });
     if (res.status === 200) return { status: 200, ...((await res.json()) as QueryResponse) };
     if (res.status === 202) return { status: 202, ...((await res.json()) as QueryStoreResponse) };
     throw await failure(res);
@@ -232,8 +292,13 @@ export class ControlClient {
   }
 
   // Relay and store-and-forward (control/relay).
+  /** Retried on the next node with the same idempotency key: a retry returns the transfer, not a second one. */
   createTransfer(t: TransferRequest): Promise<{ transfer: TransferInfo }> {
-    return this.#call("POST", "/v1/transfers", t);
+    const { idempotencyKey, ...body } = t;
+    return this.#call("POST", "/v1/transfers", body, {
+      retry: true,
+      headers: idempotencyHeader(idempotencyKey),
+    });
   }
   /** Appends sealed bytes at offset (which must equal what the node holds); streamed bodies go UNSIGNED-PAYLOAD. */
   async uploadData(
@@ -247,8 +312,9 @@ export class ControlClient {
     });
     return json(res);
   }
+  /** Completing twice answers the same state (the node's completion is idempotent), so it is retried. */
   completeTransfer(id: string, c: { size: number; sha256?: string }): Promise<TransferInfo> {
-    return this.#call("POST", `/v1/transfers/${encodeURIComponent(id)}/complete`, c);
+    return this.#call("POST", `/v1/transfers/${encodeURIComponent(id)}/complete`, c, { retry: true });
   }
   transfer(id: string): Promise<TransferInfo> {
     return this.#call("GET", `/v1/transfers/${encodeURIComponent(id)}`);

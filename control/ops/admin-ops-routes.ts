@@ -67,7 +67,7 @@ export async function spoolItems(
   now = Date.now(),
 ): Promise<AdminSpoolItem[]> {
   const names = new Map<string, string | null>();
-  const entries = d.spool.all(now);
+  const entries = await d.spool.all(now);
   for (const e of entries) {
     for (const id of [e.senderId, e.recipientId]) {
       if (!names.has(id)) names.set(id, (await d.devices.byId(id))?.name ?? null);
@@ -147,11 +147,11 @@ export function createAdminOpsRoutes(d: AdminOpsDeps): Hono {
 
   app.get("/spool/items", async (c) => c.json(await spoolItems(d)));
 
-  app.delete("/spool/items/:id", (c) => {
+  app.delete("/spool/items/:id", async (c) => {
     const id = c.req.param("id");
-    if (!d.spool.get(id, Date.now()))
+    if (!/^tr_[A-Za-z0-9_-]{1,64}$/.test(id) || !(await d.spool.get(id, Date.now())))
       throw new ApiError(404, "transfer_not_found", `Spool item ${id} not found`);
-    d.spool.remove(id);
+    await d.spool.remove(id);
     d.log(`admin: deleted spool item ${id}`);
     return c.body(null, 204);
   });

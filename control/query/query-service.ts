@@ -2,12 +2,13 @@
 import { connect, isIP } from "node:net";
 import { makeContactTicket } from "../../crypto/contact-ticket.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
-import type { PeerInfo, QueryResponse, QueryStoreResponse } from "../../protocol/api-types.ts";
+import type { PeerInfo, QueryResponse, QueryStoreResponse, SessionGrant } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
 import type { DeviceStore } from "../store/device-store.ts";
 import type { KeepaliveLookup } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
+import type { QueryRetry } from "../store/superseded-sessions.ts";
 import { type DeviceListRequests, listPermits } from "./device-list-requests.ts";
 import { type ResolveOptions, resolveCalleeHost } from "./host-resolution.ts";
 import type { StoreOfferPolicy } from "./store-offer.ts";
@@ -41,6 +42,8 @@ export interface QueryDeps {
 export interface QueryAsk {
   storeIfBusy: boolean;
   size?: number | undefined;
+  /** The caller's idempotency key: a retry of the same QUERY supersedes the session an earlier attempt got. */
+  idempotencyKey?: string | null | undefined;
 }
 
 export type QueryOutcome = { status: 200; body: QueryResponse } | { status: 202; body: QueryStoreResponse };
@@ -99,6 +102,10 @@ export class QueryService {
    */
   async query(callerId: string, calleeName: string, ask: QueryAsk): Promise<QueryOutcome> {
     const startedAt = performance.now();
+    // Taken on arrival, before any trigger wait: attempts of one QUERY are ordered by when they reached a node.
+    const retry: QueryRetry | null = ask.idempotencyKey
+      ? { key: ask.idempotencyKey, queryAt: Date.now() }
+      : null;
     const [caller, callee] = await Promise.all([
       this.d.devices.byId(callerId),
       this.d.devices.byName(calleeName),
@@ -162,11 +169,11 @@ export class QueryService {
     if (status === null || address === null) {
       if (!ask.storeIfBusy)
         throw new ApiError(409, "callee_not_connected", `Callee '${callee.name}' is not connected`);
-      return this.#storeSession(caller.id, callee, "callee_not_connected");
+      return this.#storeSession({ callerId: caller.id, callee, retry }, "callee_not_connected");
     }
     if (status.answer !== "acceptable") {
       // Seed A S2611: the busy answer carries the node's store offer, or why it cannot store (quota, threshold).
-      const store = this.d.storeOffer?.offer(caller.id, ask.size) ?? { offered: true };
+      const store = (await this.d.storeOffer?.offer(caller.id, ask.size)) ?? { offered: true };
       if (!ask.storeIfBusy || !store.offered) {
         const why = store.offered ? "" : `; ${store.message}`;
         throw new ApiError(409, "callee_busy", `Callee '${callee.name}' is busy${why}`, {
@@ -174,11 +181,11 @@ export class QueryService {
         });
       }
       // Seed A S2613-S2617: the caller accepted the offer; the spool takes the data.
-      return this.#storeSession(caller.id, callee, "callee_busy");
+      return this.#storeSession({ callerId: caller.id, callee, retry }, "callee_busy");
     }
 
     // Seed A S1207-S1210 / seed B FIG. 4A-4B: issue, answer the caller, then tell the callee to fetch its copy.
-    const issued = await this.d.sessions.issue(caller.id, callee.id, "live", 0);
+    const issued = await this.#issue({ callerId: caller.id, callee, retry }, "live", 0);
     const calleeSecret = await this.d.devices.secretOf(callee.id);
     const grant =
       calleeSecret === null
@@ -201,13 +208,31 @@ export class QueryService {
     };
   }
 
+  /** Issues the session, superseding the one an earlier attempt of the same QUERY got (logged). */
+  async #issue(
+    who: { callerId: string; callee: { id: string }; retry: QueryRetry | null },
+    mode: "live" | "store",
+    deliverWithinSec: number,
+  ): Promise<SessionGrant> {
+    const { grant, superseded } = await this.d.sessions.issueOnce({
+      callerId: who.callerId,
+      calleeId: who.callee.id,
+      mode,
+      deliverWithinSec,
+      retry: who.retry,
+    });
+    for (const id of superseded)
+      this.d.log(`query: session ${id} superseded by ${grant.id} (a retried query)`);
+    return grant;
+  }
+
   /** A store-mode grant: the caller uploads to the spool, the callee picks it up when it can. */
   async #storeSession(
-    callerId: string,
-    callee: { id: string; name: string },
+    who: { callerId: string; callee: { id: string; name: string }; retry: QueryRetry | null },
     code: QueryStoreResponse["code"],
   ): Promise<QueryOutcome> {
-    const grant = await this.d.sessions.issue(callerId, callee.id, "store", this.d.storeDeliverWithinSec);
+    const { callerId, callee } = who;
+    const grant = await this.#issue(who, "store", this.d.storeDeliverWithinSec);
     this.d.log(`query: store session ${grant.id} ${callerId} -> ${callee.id} (${code})`);
     return { status: 202, body: { code, session: grant, callee: await this.#storeCallee(callee) } };
   }

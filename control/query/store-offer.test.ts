@@ -3,8 +3,9 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FileBlobs } from "../spool/file-blobs.ts";
 import { SpoolStore } from "../spool/spool-store.ts";
-import { openControlDatabase } from "../store/control-database.ts";
+import { openControlStore } from "../store/open-control-store.ts";
 import { type StoreOffer, StoreOfferPolicy } from "./store-offer.ts";
 
 const NOW = 1_700_000_000_000;
@@ -22,23 +23,23 @@ const cases: [string, number | undefined, number, number, Partial<StoreOffer>][]
 ];
 
 for (const [name, size, held, free, want] of cases) {
-  test(`StoreOfferPolicy.offer(): ${name}`, () => {
+  test(`StoreOfferPolicy.offer(): ${name}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), "pvrlink-offer-"));
-    using db = openControlDatabase(":memory:");
+    await using db = await openControlStore(":memory:");
     try {
-      const store = new SpoolStore(db, dir);
+      const store = new SpoolStore(db, () => new FileBlobs(dir));
       if (held > 0) {
         const base = { sessionId: "s", recipientId: "r", kind: "store" as const, label: null, ttlSec: 60 };
-        store.create({ ...base, senderId: "alice", size: held, quotaBytes: 1e9 }, NOW);
+        await store.create({ ...base, senderId: "alice", size: held, quotaBytes: 1e9 }, NOW);
       }
-      const policy = new StoreOfferPolicy(db, dir, {
+      const policy = new StoreOfferPolicy(store, {
         thresholdBytes: 500,
         quotaBytes: 1000,
         capBytes: 1e9,
         reserveBytes: 20,
         freeBytes: () => free,
       });
-      const offer = policy.offer("alice", size, NOW);
+      const offer = await policy.offer("alice", size, NOW);
       expect(offer).toMatchObject(want);
       if (!offer.offered) expect(offer.message).toStartWith("the node cannot store it: ");
     } finally {

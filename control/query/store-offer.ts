@@ -1,8 +1,7 @@
 /** @module The node's store offer (seed A embodiment 3, S2611-S2615): whether a busy callee's data may be stored, and if not, why. */
-import type { Database } from "bun:sqlite";
 import { ApiError } from "../errors/api-error.ts";
 import { SpoolCapacity } from "../spool/spool-capacity.ts";
-import { SpoolStore } from "../spool/spool-store.ts";
+import type { SpoolStore } from "../spool/spool-store.ts";
 
 /**
  * What a busy answer tells the caller about storing (the seed's "transfer ask query", S2611): offered, or the
@@ -21,7 +20,7 @@ export interface StoreOfferPolicyOptions {
   quotaBytes: number;
   capBytes: number;
   reserveBytes: number;
-  freeBytes?: (dir: string) => number;
+  freeBytes?: () => number;
 }
 
 /** Decides the offer from the same numbers create-transfer enforces, before any byte is sent. */
@@ -30,9 +29,9 @@ export class StoreOfferPolicy {
   readonly #capacity: SpoolCapacity;
   readonly #o: StoreOfferPolicyOptions;
 
-  constructor(db: Database, spoolDir: string, o: StoreOfferPolicyOptions) {
-    this.#spool = new SpoolStore(db, spoolDir);
-    this.#capacity = new SpoolCapacity(db, spoolDir, {
+  constructor(spool: SpoolStore, o: StoreOfferPolicyOptions) {
+    this.#spool = spool;
+    this.#capacity = new SpoolCapacity(spool, {
       capBytes: o.capBytes,
       reserveBytes: o.reserveBytes,
       ...(o.freeBytes ? { freeBytes: o.freeBytes } : {}),
@@ -41,17 +40,17 @@ export class StoreOfferPolicy {
   }
 
   /** size: the bytes the caller means to send (the query's `size`); without it only quota and space are checked. */
-  offer(callerId: string, size: number | undefined, now: number = Date.now()): StoreOffer {
+  async offer(callerId: string, size: number | undefined, now: number = Date.now()): Promise<StoreOffer> {
     const { thresholdBytes, quotaBytes } = this.#o;
     if (size !== undefined && size > thresholdBytes) {
       return refuse("transfer_too_large", `${size} bytes exceed the node's threshold of ${thresholdBytes}`);
     }
-    const quotaLeft = Math.max(0, quotaBytes - this.#spool.reservedBy(callerId, now));
+    const quotaLeft = Math.max(0, quotaBytes - (await this.#spool.reservedBy(callerId, now)));
     if (quotaLeft === 0 || (size !== undefined && size > quotaLeft)) {
       return refuse("quota_exceeded", `your spool quota has ${quotaLeft} of ${quotaBytes} bytes left`);
     }
     try {
-      this.#capacity.admitTransfer(size ?? 1, now);
+      await this.#capacity.admitTransfer(size ?? 1, now);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       return refuse(err.code, err.message);

@@ -8,7 +8,7 @@ export async function acknowledgeTransfer(ctx: RelayContext, c: Context<RelayEnv
   const id = idOf(c);
   await ctx.entryFor(id, c.get("deviceId"), "recipient");
   ctx.refuseWhileUploading(id, "The sender is still uploading");
-  ctx.store.remove(id);
+  await ctx.store.remove(id);
   ctx.waiters.wake(id);
   ctx.log(`spool: ${id} acknowledged and deleted`);
   return c.json({ id, deleted: true });

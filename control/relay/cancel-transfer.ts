@@ -7,7 +7,7 @@ import { idOf } from "./relay-request.ts";
 export async function cancelTransfer(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
   const id = idOf(c);
   await ctx.entryFor(id, c.get("deviceId"), "sender");
-  ctx.store.remove(id);
+  await ctx.store.remove(id);
   ctx.waiters.wake(id);
   ctx.log(`spool: ${id} cancelled by its sender`);
   return c.body(null, 204);

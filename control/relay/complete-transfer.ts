@@ -1,8 +1,8 @@
 /** @module POST /transfers/:id/complete: the sender closes a fully uploaded transfer, optionally checked by sha256. */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import type { Context } from "hono";
 import { ApiError } from "../errors/api-error.ts";
+import { ShortBlobError, type SpoolBlobs } from "../spool/spool-blobs.ts";
 import type { SpoolEntry } from "../spool/spool-store.ts";
 import type { RelayContext, RelayEnv } from "./relay-context.ts";
 import { idOf, positiveInt, readJsonObject, transferInfo } from "./relay-request.ts";
@@ -30,10 +30,22 @@ function checkCompletable(ctx: RelayContext, e: SpoolEntry, size: number): void 
   }
 }
 
-/** Streams the stored file through sha256, so memory stays at one read chunk. */
-async function checkDigest(path: string, sha: string): Promise<void> {
+/** Reads at most this much per step of the digest, so memory stays at one chunk. */
+const DIGEST_CHUNK_BYTES = 1024 * 1024;
+
+/** Streams the stored bytes through sha256; bytes missing from the backend are 409 transfer_incomplete. */
+async function checkDigest(blobs: SpoolBlobs, e: SpoolEntry, sha: string): Promise<void> {
   const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  try {
+    for (let pos = 0; pos < e.size; ) {
+      const bytes = await blobs.read(e, pos, Math.min(pos + DIGEST_CHUNK_BYTES, e.size));
+      h.update(bytes);
+      pos += bytes.byteLength;
+    }
+  } catch (err) {
+    if (err instanceof ShortBlobError) throw new ApiError(409, "transfer_incomplete", err.message);
+    throw err;
+  }
   if (h.digest("hex") !== sha) {
     throw new ApiError(409, "checksum_mismatch", "Stored bytes do not match the given sha256");
   }
@@ -46,8 +58,8 @@ export async function completeTransfer(ctx: RelayContext, c: Context<RelayEnv>):
   const { size, sha } = readCompleteRequest(await readJsonObject(c));
   checkCompletable(ctx, e, size);
   if (!e.complete) {
-    if (sha !== undefined) await checkDigest(ctx.store.pathOf(id), sha);
-    ctx.store.markComplete(id, sha ?? null);
+    if (sha !== undefined) await checkDigest(ctx.store.blobs, e, sha);
+    await ctx.store.markComplete(id, sha ?? null);
     ctx.waiters.wake(id);
     ctx.log(`spool: ${id} complete`);
     // Stored data is announced only now; a live relay was announced when it was created.
@@ -55,5 +67,7 @@ export async function completeTransfer(ctx: RelayContext, c: Context<RelayEnv>):
       ctx.deps.notify(e.recipientId, "data", { transfer: id, session: e.sessionId, kind: e.kind });
     }
   }
-  return c.json(transferInfo(ctx.store.get(id, ctx.now())!));
+  const now = await ctx.store.get(id, ctx.now());
+  if (!now) throw new ApiError(404, "transfer_not_found", "Transfer was removed meanwhile");
+  return c.json(transferInfo(now));
 }

@@ -1,6 +1,7 @@
 /** @module POST /transfers: the session's caller opens a relay or store transfer; a live relay is announced at once. */
 import type { Context } from "hono";
 import { ApiError } from "../errors/api-error.ts";
+import { idempotencyKeyOf } from "../http/idempotency-key.ts";
 import type { TransferKind } from "../spool/spool-store.ts";
 import type { RelayContext, RelayEnv, RelaySession } from "./relay-context.ts";
 import { positiveInt, readJsonObject, transferInfo } from "./relay-request.ts";
@@ -52,10 +53,15 @@ async function sessionFor(ctx: RelayContext, req: CreateRequest, me: string): Pr
   return s;
 }
 
-/** Creates the entry (the store enforces the sender's quota) and answers 201 with the transfer. */
+/**
+ * Creates the entry (the store enforces the sender's quota and the node's cap in one transaction) and answers
+ * 201 with the transfer. A retry with the same idempotency key answers 200 with the transfer it created.
+ */
 export async function createTransfer(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
   const me = c.get("deviceId");
-  const req = readCreateRequest(await readJsonObject(c));
+  const body = await readJsonObject(c);
+  const req = readCreateRequest(body);
+  const idempotencyKey = idempotencyKeyOf(c, body);
   const s = await sessionFor(ctx, req, me);
   const { thresholdBytes } = ctx.deps;
   if (req.size > thresholdBytes) {
@@ -68,8 +74,9 @@ export async function createTransfer(ctx: RelayContext, c: Context<RelayEnv>): P
       },
     );
   }
-  ctx.capacity?.admitTransfer(req.size, ctx.now());
-  const e = ctx.store.create(
+  const capacity = ctx.capacity;
+  const now = ctx.now();
+  const { entry: e, created } = await ctx.store.create(
     {
       sessionId: req.sessionId,
       senderId: me,
@@ -79,9 +86,12 @@ export async function createTransfer(ctx: RelayContext, c: Context<RelayEnv>): P
       label: req.label,
       ttlSec: ctx.deps.ttlSec,
       quotaBytes: ctx.deps.quotaBytes,
+      idempotencyKey,
+      ...(capacity ? { admit: (q) => capacity.admitTransfer(req.size, now, q) } : {}),
     },
-    ctx.now(),
+    now,
   );
+  if (!created) return c.json({ transfer: transferInfo(e) }, 200);
   ctx.log(`spool: ${e.id} created (${req.kind}, ${req.size} bytes, session ${req.sessionId})`);
   // A live relay is announced at once so the callee can follow the upload; stored data only once complete.
   if (req.kind === "relay") {

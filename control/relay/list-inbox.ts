@@ -4,7 +4,7 @@ import type { RelayContext, RelayEnv } from "./relay-context.ts";
 
 /** Each entry names its sender (id and, when the node knows it, name) so the recipient can choose. */
 export async function listInbox(ctx: RelayContext, c: Context<RelayEnv>): Promise<Response> {
-  const entries = ctx.store.inbox(c.get("deviceId"), ctx.now());
+  const entries = await ctx.store.inbox(c.get("deviceId"), ctx.now());
   const names = await Promise.all(entries.map((e) => ctx.deps.deviceName?.(e.senderId) ?? null));
   const transfers = entries.map((e, i) => ({
     id: e.id,

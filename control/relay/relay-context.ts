@@ -1,9 +1,8 @@
 /** @module The relay's shared state over one request: its dependencies, the spool, uploads in progress, expiry sweep, participant checks. */
-import type { Database } from "bun:sqlite";
 import { ApiError } from "../errors/api-error.ts";
 import { abandonedTransfers } from "../spool/abandoned-transfers.ts";
 import { SpoolCapacity } from "../spool/spool-capacity.ts";
-import { type SpoolEntry, SpoolStore } from "../spool/spool-store.ts";
+import type { SpoolEntry, SpoolStore } from "../spool/spool-store.ts";
 import { GrowthWaiters } from "./growth-waiters.ts";
 
 /** The session as the relay needs it; supplied by the session store. */
@@ -18,8 +17,8 @@ export interface RelaySession {
 }
 
 export interface RelayDeps {
-  db: Database;
-  spoolDir: string;
+  /** The spool: its index in the node's store, its bytes on the filesystem or S3 (control/spool). */
+  spool: SpoolStore;
   /** Largest transfer accepted (413 transfer_too_large above it). */
   thresholdBytes: number;
   /** Per sending device: declared bytes of its transfers still on the node (507 quota_exceeded above it). */
@@ -27,7 +26,7 @@ export interface RelayDeps {
   /** Lifetime of a transfer from its creation; expired entries are invisible and swept. */
   ttlSec: number;
   /** Node-wide spool cap and free-space reserve (control/spool/spool-capacity.ts); unbounded when absent. */
-  capacity?: { capBytes: number; reserveBytes: number; freeBytes?: (dir: string) => number };
+  capacity?: { capBytes: number; reserveBytes: number; freeBytes?: () => number };
   getSession(sessionId: string): Promise<RelaySession | null>;
   /** Fire-and-forget trigger to the recipient. */
   notify(deviceId: string, kind: "data", ref: Record<string, unknown>): void;
@@ -35,9 +34,9 @@ export interface RelayDeps {
   onBytes(sessionId: string, bytes: number): void;
   /** Optional: the sender's name for inbox entries (null if unknown). */
   deviceName?: (deviceId: string) => Promise<string | null>;
-  /** Optional tuning, for tests: durable checkpoint period inside one PUT, idle end of a live download. */
-  syncEveryBytes?: number;
+  /** Optional tuning, for tests: idle end of a live download; how often a follower polls the index. */
   followIdleMs?: number;
+  followPollMs?: number;
   log?: (msg: string) => void;
   now?: () => number;
 }
@@ -64,20 +63,28 @@ export class RelayContext {
   readonly waiters = new GrowthWaiters();
   /** The node-wide cap and free-space reserve, checked before any byte is written; null when unbounded. */
   readonly capacity: SpoolCapacity | null;
+  /** Reconciliation of index and backend at start; requests wait for it. */
+  readonly ready: Promise<void>;
   #lastSweep = 0;
 
-  /** Opens the spool over the database and brings it into agreement with the files left by the last run. */
+  /** Opens the relay over the spool and brings it into agreement with what the last run left. */
   constructor(deps: RelayDeps) {
     this.deps = deps;
     this.log = deps.log ?? (() => {});
     this.now = deps.now ?? Date.now;
-    this.store = new SpoolStore(deps.db, deps.spoolDir, this.log);
-    this.capacity = deps.capacity ? new SpoolCapacity(deps.db, deps.spoolDir, deps.capacity) : null;
-    const recovered = this.store.recover();
-    if (recovered.orphans || recovered.shortened) {
-      this.log(`spool: removed ${recovered.orphans} orphan files, shortened ${recovered.shortened} entries`);
-    }
-    void this.sweep().catch((err: unknown) => this.log(`spool: sweep failed: ${(err as Error).message}`));
+    this.store = deps.spool;
+    this.capacity = deps.capacity ? new SpoolCapacity(deps.spool, deps.capacity) : null;
+    this.ready = this.store.recover().then(
+      (recovered) => {
+        if (recovered.orphans || recovered.shortened) {
+          this.log(`spool: removed ${recovered.orphans} orphans, shortened ${recovered.shortened} entries`);
+        }
+      },
+      (err: unknown) => this.log(`spool: reconciliation failed: ${(err as Error).message}`),
+    );
+    void this.ready
+      .then(() => this.sweep())
+      .catch((err: unknown) => this.log(`spool: sweep failed: ${(err as Error).message}`));
   }
 
   /** Deletes expired entries (not those being uploaded), at most every SWEEP_EVERY_MS; wakes their followers. */
@@ -85,40 +92,37 @@ export class RelayContext {
     const t = this.now();
     if (t - this.#lastSweep < SWEEP_EVERY_MS) return;
     this.#lastSweep = t;
-    for (const id of this.store.sweepExpired(t, new Set(this.uploading.keys()))) {
+    for (const id of await this.store.sweepExpired(t, new Set(this.uploading.keys()))) {
       this.log(`spool: ${id} expired`);
       this.waiters.wake(id);
     }
-    // Sessions are read first (the store may be remote); the spool is then judged in one synchronous step.
-    const incomplete = this.deps.db
-      .query<{ session_id: string }, [number]>(
-        "SELECT DISTINCT session_id FROM spool_transfers WHERE complete = 0 AND expires_at > ?",
-      )
-      .all(t);
+    const incomplete = await this.store.incomplete(t);
     const ended = new Set<string>();
-    for (const { session_id } of incomplete) {
-      if ((await this.deps.getSession(session_id))?.state !== "active") ended.add(session_id);
+    for (const sessionId of new Set(incomplete.map((e) => e.sessionId))) {
+      if ((await this.deps.getSession(sessionId))?.state !== "active") ended.add(sessionId);
     }
-    // A transfer created during the reads is not judged this round.
     const sessionActive = (sessionId: string) => !ended.has(sessionId);
     const busy = new Set(this.uploading.keys());
-    for (const id of abandonedTransfers(this.deps.db, t, { sessionActive, busy })) {
-      this.store.remove(id);
+    for (const id of abandonedTransfers(incomplete, { sessionActive, busy })) {
+      await this.store.remove(id);
       this.log(`spool: ${id} abandoned (incomplete, session over); its reservation is freed`);
       this.waiters.wake(id);
     }
   }
 
-  /** The live entry if `deviceId` plays `role` in it; 404 when absent or expired, 403 for anyone else. */
+  /**
+   * The live entry if `deviceId` plays `role` in it; 404 when absent or expired, 403 for anyone else, 409
+   * transfer_elsewhere when its bytes are on another node's filesystem spool.
+   */
   async entryFor(id: string, deviceId: string, role: TransferRole): Promise<SpoolEntry> {
-    const first = this.store.get(id, this.now());
+    const first = await this.store.get(id, this.now());
     const session = first && (await this.deps.getSession(first.sessionId));
-    // Read again after the wait, so the caller acts on the entry as it is now, in one synchronous step.
-    const e = first && this.store.get(id, this.now());
+    // Read again after the wait, so the caller acts on the entry as it is now.
+    const e = first && (await this.store.get(id, this.now()));
     const revoked = e !== null && session?.revoked === true;
     if (e && revoked) {
       // Issue 21 item 3: a revoked session's data goes, whoever asks, and frees its quota at once.
-      this.store.remove(id);
+      await this.store.remove(id);
       this.waiters.wake(id);
       this.log(`spool: ${id} dropped (session revoked)`);
     }
@@ -128,6 +132,11 @@ export class RelayContext {
     const isRecipient = e.recipientId === deviceId;
     const ok = role === "sender" ? isSender : role === "recipient" ? isRecipient : isSender || isRecipient;
     if (!ok) throw new ApiError(403, "not_participant", `Only the session's ${ROLE_NAMES[role]} may do this`);
+    if (role !== "either" && !this.store.holds(e)) {
+      throw new ApiError(409, "transfer_elsewhere", "Transfer is held by another node's filesystem spool", {
+        details: { location: e.location },
+      });
+    }
     return e;
   }
 

@@ -51,10 +51,13 @@ export function positiveInt(v: unknown, field: string): number {
   return v;
 }
 
-/** The :id path parameter. */
+/** What the spool's ids look like (spool-store.ts draws them); anything else names no transfer. */
+const TRANSFER_ID = /^tr_[A-Za-z0-9_-]{1,64}$/;
+
+/** The :id path parameter; one that cannot be a transfer id is 404 before it reaches the store (NUL, say). */
 export function idOf(c: Context): string {
   const id = c.req.param("id");
-  if (!id) throw new ApiError(404, "transfer_not_found", "No transfer id in the path");
+  if (!id || !TRANSFER_ID.test(id)) throw new ApiError(404, "transfer_not_found", "No such transfer id");
   return id;
 }
 

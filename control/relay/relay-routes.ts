@@ -20,7 +20,7 @@ type RelayHandler = (ctx: RelayContext, c: Context<RelayEnv>) => Promise<Respons
  * Routes mounted under /v1 after the device auth middleware (which sets c.get("deviceId")). Only a session's
  * caller uploads; only its callee downloads and acknowledges; both may read the transfer's state.
  */
-export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> & { sweep(): void } {
+export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> & { sweep(): Promise<void> } {
   const ctx = new RelayContext(deps);
   // Own refusals become the API's error shape here, so this module behaves the same mounted or standalone;
   // anything else propagates to the node's onError (500, detail to the log only).
@@ -28,6 +28,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> & { sweep(): 
     (h: RelayHandler) =>
     async (c: Context<RelayEnv>): Promise<Response> => {
       try {
+        await ctx.ready;
         await ctx.sweep();
         return await h(ctx, c);
       } catch (e) {

@@ -1,9 +1,9 @@
 /** @module PUT /transfers/:id/data: the sender streams bytes from the node's offset, each checkpoint durable before counted. */
 import type { Context } from "hono";
 import { ApiError } from "../errors/api-error.ts";
+import type { AppendResult } from "../spool/spool-blobs.ts";
 import { noSpaceError } from "../spool/spool-capacity.ts";
 import type { SpoolEntry } from "../spool/spool-store.ts";
-import { type AppendResult, appendStream } from "../spool/spool-upload.ts";
 import type { RelayContext, RelayEnv } from "./relay-context.ts";
 import { idOf, offsetParam } from "./relay-request.ts";
 
@@ -24,7 +24,8 @@ function checkResumable(ctx: RelayContext, e: SpoolEntry, offset: number): void 
 
 /**
  * Appends the body while the transfer is marked uploading, so live followers see written bytes and expiry spares
- * it; each durable checkpoint is recorded and accounted to the session.
+ * it; each durable checkpoint is recorded (only if the index is still where this upload began: another node
+ * may not have advanced it meanwhile) and accounted to the session.
  */
 async function appendBody(
   ctx: RelayContext,
@@ -36,24 +37,22 @@ async function appendBody(
   ctx.uploading.set(id, live);
   try {
     let counted = offset;
-    const result = await appendStream({
-      path: ctx.store.pathOf(id),
+    return await ctx.store.blobs.append({
+      entry: e,
       offset,
-      limit: e.size,
       body: c.req.raw.body,
-      ...(ctx.deps.syncEveryBytes !== undefined ? { syncEvery: ctx.deps.syncEveryBytes } : {}),
-      checkpoint: (durable) => {
-        ctx.store.setReceived(id, durable);
+      checkpoint: async (durable, part) => {
+        await ctx.store.advance(id, { from: counted, received: durable, ...(part ? { part } : {}) });
         ctx.deps.onBytes(e.sessionId, durable - counted);
         counted = durable;
+        live.written = Math.max(live.written, durable);
+        ctx.waiters.wake(id);
       },
       onWritten: (written) => {
         live.written = written;
         ctx.waiters.wake(id);
       },
     });
-    if (offset === 0) ctx.store.syncDirectory();
-    return result;
   } finally {
     ctx.uploading.delete(id);
     ctx.waiters.wake(id);

@@ -33,7 +33,8 @@ export interface AdminDeps {
   triggers: TriggerPort;
   triggerDeadlineMs: number;
   enrollmentTokenTtlSec: number;
-  spoolDir: string;
+  /** What the spool holds now: its directory measured, or an S3 spool's objects from the index. */
+  spoolUsage: () => Promise<SpoolUsage>;
   maxBodyBytes: number;
   nodeAddresses: () => NodeAddresses;
   /** The identity key each device published, for its fingerprint in the operator's views. */
@@ -180,7 +181,7 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     return c.json(await d.sessions.accounting(q));
   });
 
-  app.get("/spool", (c) => c.json(spoolUsage(d.spoolDir)));
+  app.get("/spool", async (c) => c.json(await d.spoolUsage()));
 
   return app;
 }

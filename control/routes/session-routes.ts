@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { DIRECT_PATHS, type DirectPath, type PendingSession } from "../../protocol/api-types.ts";
 import { badRequest } from "../errors/api-error.ts";
 import type { DeviceEnv } from "../http/device-auth.ts";
+import { idempotencyKeyOf } from "../http/idempotency-key.ts";
 import { onlyFields, optBool, optInt, optString, parseJsonObject, reqString } from "../http/json-body.ts";
 import type { QueryService } from "../query/query-service.ts";
 import type { TriggerPort } from "../query/trigger-port.ts";
@@ -24,12 +25,14 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
 
   app.post("/query", async (c) => {
     const o = parseJsonObject(c.get("body"));
-    onlyFields(o, ["callee", "storeIfBusy", "size"]);
+    onlyFields(o, ["callee", "storeIfBusy", "size", "idempotencyKey"]);
     const callee = reqString(o, "callee", 64);
     const storeIfBusy = optBool(o, "storeIfBusy") ?? false;
     // The bytes the caller means to send: the node's store offer checks them against threshold and quota.
     const size = optInt(o, "size", { min: 0, max: MAX_BYTES });
-    const out = await d.query.query(c.get("deviceId"), callee, { storeIfBusy, size });
+    // A retry of this QUERY (same key, on any node) supersedes the session an earlier attempt was given.
+    const idempotencyKey = idempotencyKeyOf(c, o);
+    const out = await d.query.query(c.get("deviceId"), callee, { storeIfBusy, size, idempotencyKey });
     return c.json(out.body, out.status);
   });
 

@@ -1,22 +1,15 @@
 /** @module Finds spool transfers nobody will finish: incomplete, and their session no longer active. */
-import type { Database } from "bun:sqlite";
+import type { SpoolEntry } from "./spool-entry.ts";
 
 /**
  * Issue 21 item 11. A transfer reserves its declared size against the sender's quota from creation; one whose
  * upload was abandoned used to hold it until the TTL (7 days). An incomplete transfer can only ever be finished
  * inside its session, so once the session is no longer active (ended, expired, revoked, or gone) and no upload
- * to it is running, it is abandoned and can go.
+ * to it is running, it is abandoned and can go. `incomplete` is the index's incomplete live transfers.
  */
 export function abandonedTransfers(
-  db: Database,
-  now: number,
+  incomplete: readonly SpoolEntry[],
   o: { sessionActive: (sessionId: string) => boolean; busy: ReadonlySet<string> },
 ): string[] {
-  return db
-    .query<{ id: string; session_id: string }, [number]>(
-      "SELECT id, session_id FROM spool_transfers WHERE complete = 0 AND expires_at > ?",
-    )
-    .all(now)
-    .filter((r) => !o.busy.has(r.id) && !o.sessionActive(r.session_id))
-    .map((r) => r.id);
+  return incomplete.filter((e) => !o.busy.has(e.id) && !o.sessionActive(e.sessionId)).map((e) => e.id);
 }

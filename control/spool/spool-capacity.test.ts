@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiError } from "../errors/api-error.ts";
-import { openControlDatabase } from "../store/control-database.ts";
+import { openControlStore } from "../store/open-control-store.ts";
+import { FileBlobs } from "./file-blobs.ts";
 import { noSpaceError, SpoolCapacity, statfsFreeBytes } from "./spool-capacity.ts";
 import { SpoolStore } from "./spool-store.ts";
 
@@ -29,13 +30,13 @@ const cases: [string, number, number, number, [number, number][], number, string
 ];
 
 for (const [name, cap, reserve, free, live, size, want] of cases) {
-  test(`SpoolCapacity.admitTransfer(): ${name}`, () => {
+  test(`SpoolCapacity.admitTransfer(): ${name}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), "pvrlink-capacity-"));
-    using db = openControlDatabase(":memory:");
+    await using db = await openControlStore(":memory:");
     try {
-      const store = new SpoolStore(db, dir);
+      const store = new SpoolStore(db, () => new FileBlobs(dir));
       for (const [sz, received] of live) {
-        const e = store.create(
+        const { entry: e } = await store.create(
           {
             sessionId: "s",
             senderId: `d${sz}`,
@@ -48,16 +49,16 @@ for (const [name, cap, reserve, free, live, size, want] of cases) {
           },
           NOW,
         );
-        if (received > 0) store.setReceived(e.id, received);
+        if (received > 0) await store.advance(e.id, { from: 0, received });
       }
-      const capacity = new SpoolCapacity(db, dir, {
+      const capacity = new SpoolCapacity(store, {
         capBytes: cap,
         reserveBytes: reserve,
         freeBytes: () => free,
       });
       let got = "ok";
       try {
-        capacity.admitTransfer(size, NOW);
+        await capacity.admitTransfer(size, NOW);
       } catch (err) {
         got = err instanceof ApiError ? `${err.status} ${err.code}` : String(err);
       }
@@ -68,16 +69,13 @@ for (const [name, cap, reserve, free, live, size, want] of cases) {
   });
 }
 
-test("SpoolCapacity treats an unreadable filesystem as full", () => {
-  using db = openControlDatabase(":memory:");
-  new SpoolStore(db, tmpdir());
-  const capacity = new SpoolCapacity(db, join(tmpdir(), "no-such-dir-pvrlink"), {
-    capBytes: 1e9,
-    reserveBytes: 0,
+test("SpoolCapacity treats an unreadable filesystem as full", async () => {
+  await using db = await openControlStore(":memory:");
+  const store = new SpoolStore(db, () => new FileBlobs(join(tmpdir(), "no-such-dir-pvrlink")));
+  const capacity = new SpoolCapacity(store, { capBytes: 1e9, reserveBytes: 0 });
+  expect(await capacity.admitTransfer(1, NOW).catch((e: unknown) => e)).toMatchObject({
+    code: "insufficient_storage",
   });
-  expect(() => capacity.admitTransfer(1, NOW)).toThrow(
-    expect.objectContaining({ code: "insufficient_storage" }),
-  );
 });
 
 test("statfsFreeBytes() reads a real filesystem; noSpaceError() maps only ENOSPC and EDQUOT", () => {

@@ -1,16 +1,22 @@
 /** @module Node-wide spool admission: a cap on what all transfers together may reserve, and free space kept back for the database, both checked before a byte is written. */
-import type { Database } from "bun:sqlite";
 import { statfsSync } from "node:fs";
 import { ApiError } from "../errors/api-error.ts";
-import type { SpoolEntry } from "./spool-store.ts";
+import type { SqlQueries } from "../store/sql-driver.ts";
+import type { SpoolEntry } from "./spool-entry.ts";
+
+/** What admission reads: the index's live totals, and the backend's free bytes. */
+export interface CapacitySource {
+  liveTotals(now: number, q?: SqlQueries): Promise<{ reserved: number; unwritten: number }>;
+  readonly blobs: { freeBytes(): number };
+}
 
 export interface SpoolCapacityOptions {
   /** Declared bytes all live transfers together may reserve (per-device quotas alone let N devices fill a disk). */
   capBytes: number;
   /** Free bytes the spool never takes, so the database (nonces, sessions, accounting) can still write. */
   reserveBytes: number;
-  /** Free bytes on the spool's filesystem; statfs by default, replaceable for unit tests. */
-  freeBytes?: (dir: string) => number;
+  /** Free bytes on the spool's backend (statfs for a directory, unbounded on S3); replaceable for unit tests. */
+  freeBytes?: () => number;
 }
 
 /** Free bytes an unprivileged writer may use on the filesystem holding dir (statfs f_bavail). */
@@ -25,33 +31,29 @@ export function statfsFreeBytes(dir: string): number {
  * upload is admitted only if its remaining bytes fit above the reserve now. Both refusals are 507, before writing.
  */
 export class SpoolCapacity {
-  readonly #db: Database;
-  readonly #dir: string;
+  readonly #src: CapacitySource;
   readonly #o: SpoolCapacityOptions;
-  readonly #free: (dir: string) => number;
+  readonly #free: () => number;
 
-  constructor(db: Database, dir: string, o: SpoolCapacityOptions) {
-    this.#db = db;
-    this.#dir = dir;
+  constructor(src: CapacitySource, o: SpoolCapacityOptions) {
+    this.#src = src;
     this.#o = o;
-    this.#free = o.freeBytes ?? statfsFreeBytes;
+    this.#free = o.freeBytes ?? (() => src.blobs.freeBytes());
   }
 
-  /** Throws 507 spool_full or insufficient_storage unless a new transfer of size bytes fits. */
-  admitTransfer(size: number, now: number): void {
-    const live = this.#db
-      .query<{ reserved: number | null; unwritten: number | null }, [number]>(
-        `SELECT SUM(size) AS reserved, SUM(CASE WHEN complete = 0 THEN size - received ELSE 0 END) AS unwritten
-         FROM spool_transfers WHERE expires_at > ?`,
-      )
-      .get(now);
-    const reserved = live?.reserved ?? 0;
+  /**
+   * Throws 507 spool_full or insufficient_storage unless a new transfer of size bytes fits; q is the create's
+   * transaction, so the check and the insert are one step.
+   */
+  async admitTransfer(size: number, now: number, q?: SqlQueries): Promise<void> {
+    const live = await this.#src.liveTotals(now, q);
+    const reserved = live.reserved;
     if (reserved + size > this.#o.capBytes) {
       throw new ApiError(507, "spool_full", `Cannot accept ${size} bytes: the node's spool is full`, {
         details: { reserved, cap: this.#o.capBytes },
       });
     }
-    this.#needFree(size + (live?.unwritten ?? 0), size);
+    this.#needFree(size + live.unwritten, size);
   }
 
   /** Throws 507 insufficient_storage unless the rest of e's bytes fit above the reserve. */
@@ -62,7 +64,7 @@ export class SpoolCapacity {
   #needFree(bytes: number, asked: number): void {
     let free: number;
     try {
-      free = this.#free(this.#dir);
+      free = this.#free();
     } catch {
       free = 0; // An unreadable filesystem is treated as full: refusing is safe, writing blind is not.
     }

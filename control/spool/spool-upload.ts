@@ -2,22 +2,16 @@
 import { open } from "node:fs/promises";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import { ApiError } from "../errors/api-error.ts";
+import type { AppendResult } from "./spool-blobs.ts";
 
 /** Default amount written between durable checkpoints inside one PUT, so a long upload cut off mid-way keeps most of it. */
 export const DEFAULT_SYNC_EVERY_BYTES = 4 * 1024 * 1024;
-
-export interface AppendResult {
-  /** Durable length of the file, which the caller records as received. */
-  readonly received: number;
-  /** Set when the body ended abnormally (client went away) or overran the declared size. */
-  readonly error?: unknown;
-}
 
 /**
  * Appends `body` to the file at `offset`: first truncates anything past offset (bytes written but never
  * acknowledged before a crash), then writes chunk by chunk, awaiting each write before reading the next chunk,
  * so memory stays at one chunk however large the body. Every `syncEvery` bytes, and at the end, it fsyncs and
- * calls `checkpoint(durableLength)`; `onWritten` reports bytes written but not yet durable (for live followers).
+ * awaits `checkpoint(durableLength)`; `onWritten` reports bytes written but not yet durable (for live followers).
  */
 export async function appendStream(o: {
   path: string;
@@ -25,7 +19,7 @@ export async function appendStream(o: {
   limit: number;
   body: ReadableStream<Uint8Array> | null;
   syncEvery?: number;
-  checkpoint: (durable: number) => void;
+  checkpoint: (durable: number) => Promise<void>;
   onWritten?: (written: number) => void;
 }): Promise<AppendResult> {
   const fh = await open(o.path, o.offset === 0 ? "w" : "r+");
@@ -37,7 +31,7 @@ export async function appendStream(o: {
     if (pos === durable) return;
     await fh.sync();
     durable = pos;
-    o.checkpoint(durable);
+    await o.checkpoint(durable);
   };
   try {
     await fh.truncate(o.offset);

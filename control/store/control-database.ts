@@ -154,6 +154,51 @@ export const MIGRATIONS: readonly string[] = [
     keepalive_at INTEGER NOT NULL
   );
   `,
+  // Issue 16 item 4: the spool's index is a table of the store (it was created beside the files by the spool
+  // itself, hence IF NOT EXISTS: a database from before keeps its rows). `location` names where a transfer's
+  // bytes are (a filesystem spool's "file:HOST:DIR", or "s3"), so a node reconciles only its own files; ''
+  // is a row from before, held by the one node there was. spool_parts lists the stored parts of a transfer on
+  // S3 (control/spool/s3-blobs.ts). idempotency_key makes a retried create return the same transfer.
+  `
+  CREATE TABLE IF NOT EXISTS spool_transfers (
+    id           TEXT PRIMARY KEY,
+    session_id   TEXT NOT NULL,
+    sender_id    TEXT NOT NULL,
+    recipient_id TEXT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('relay', 'store')),
+    size         INTEGER NOT NULL CHECK (size > 0),
+    received     INTEGER NOT NULL DEFAULT 0 CHECK (received >= 0 AND received <= size),
+    complete     INTEGER NOT NULL DEFAULT 0 CHECK (complete IN (0, 1)),
+    label        TEXT,
+    sha256       TEXT,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS spool_transfers_recipient ON spool_transfers (recipient_id, kind, complete);
+  CREATE INDEX IF NOT EXISTS spool_transfers_sender ON spool_transfers (sender_id);
+  CREATE INDEX IF NOT EXISTS spool_transfers_expiry ON spool_transfers (expires_at);
+  ALTER TABLE spool_transfers ADD COLUMN location TEXT NOT NULL DEFAULT '';
+  ALTER TABLE spool_transfers ADD COLUMN idempotency_key TEXT;
+  CREATE UNIQUE INDEX spool_transfers_idempotency ON spool_transfers (sender_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+  CREATE TABLE spool_parts (
+    transfer_id TEXT NOT NULL,
+    part        INTEGER NOT NULL,
+    start       INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    object_key  TEXT NOT NULL,
+    PRIMARY KEY (transfer_id, part)
+  );
+  `,
+  // Issue 16 item 3: a QUERY retried with the same idempotency key supersedes the earlier session
+  // (control/store/superseded-sessions.ts); query_at orders the attempts, and at most one is active per key.
+  `
+  ALTER TABLE sessions ADD COLUMN idempotency_key TEXT;
+  ALTER TABLE sessions ADD COLUMN query_at INTEGER;
+  CREATE INDEX sessions_by_idempotency ON sessions (caller_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE UNIQUE INDEX sessions_one_active_per_key ON sessions (caller_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL AND state = 'active';
+  `,
 ];
 
 const COMPONENT = "control";

@@ -150,6 +150,46 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE pending_grants ADD COLUMN callee_password TEXT;
   CREATE TABLE list_policy (device_id TEXT COLLATE "C" PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE);
   `,
+  // Issue 16 item 4: the spool's index, shared by every HTTP node (control-database.ts says what the columns are).
+  `
+  CREATE TABLE spool_transfers (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    session_id      TEXT NOT NULL,
+    sender_id       TEXT NOT NULL,
+    recipient_id    TEXT NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('relay', 'store')),
+    size            BIGINT NOT NULL CHECK (size > 0),
+    received        BIGINT NOT NULL DEFAULT 0 CHECK (received >= 0 AND received <= size),
+    complete        INTEGER NOT NULL DEFAULT 0 CHECK (complete IN (0, 1)),
+    label           TEXT,
+    sha256          TEXT,
+    created_at      BIGINT NOT NULL,
+    expires_at      BIGINT NOT NULL,
+    location        TEXT NOT NULL DEFAULT '',
+    idempotency_key TEXT
+  );
+  CREATE INDEX spool_transfers_recipient ON spool_transfers (recipient_id, kind, complete);
+  CREATE INDEX spool_transfers_sender ON spool_transfers (sender_id);
+  CREATE INDEX spool_transfers_expiry ON spool_transfers (expires_at);
+  CREATE UNIQUE INDEX spool_transfers_idempotency ON spool_transfers (sender_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+  CREATE TABLE spool_parts (
+    transfer_id TEXT COLLATE "C" NOT NULL,
+    part        INTEGER NOT NULL,
+    start       BIGINT NOT NULL,
+    size        BIGINT NOT NULL,
+    object_key  TEXT NOT NULL,
+    PRIMARY KEY (transfer_id, part)
+  );
+  `,
+  // Issue 16 item 3: QUERY idempotency keys (control-database.ts).
+  `
+  ALTER TABLE sessions ADD COLUMN idempotency_key TEXT;
+  ALTER TABLE sessions ADD COLUMN query_at BIGINT;
+  CREATE INDEX sessions_by_idempotency ON sessions (caller_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE UNIQUE INDEX sessions_one_active_per_key ON sessions (caller_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL AND state = 'active';
+  `,
 ];
 
 const COMPONENT = "control";

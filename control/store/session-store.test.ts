@@ -147,6 +147,104 @@ describe.each(STORE_BACKENDS)("SessionStore on %s", (kind) => {
       });
     }
   });
+  describe("SessionStore.issueOnce(): a retried QUERY", () => {
+    test("a retry with the same key supersedes the earlier session: one live session, one accounting row for the old", async () => {
+      const retry = (queryAt: number) => ({ key: "query-key-0001", queryAt });
+      const first = await sessions.issueOnce({
+        callerId: a,
+        calleeId: b,
+        mode: "live",
+        deliverWithinSec: 0,
+        now: 1000,
+        retry: retry(1000),
+      });
+      const second = await sessions.issueOnce({
+        callerId: a,
+        calleeId: b,
+        mode: "live",
+        deliverWithinSec: 0,
+        now: 1500,
+        retry: retry(1500),
+      });
+      expect(first.superseded).toEqual([]);
+      expect(second.superseded).toEqual([first.grant.id]);
+      expect(second.grant.password).not.toBe(first.grant.password);
+      expect(await sessions.statusFor(a, first.grant.id)).toMatchObject({
+        state: "ended",
+        reason: "superseded",
+      });
+      expect(await sessions.statusFor(a, second.grant.id)).toMatchObject({ state: "active" });
+      // The callee is handed only the live session's grant; the superseded one's was deleted with it.
+      expect((await sessions.takePending(b, 1600)).map((g) => g.id)).toEqual([second.grant.id]);
+      const log = await sessions.accounting({});
+      expect(log.filter((e) => e.sessionId === first.grant.id)).toEqual([
+        expect.objectContaining({ reporter: "node", reason: "superseded" }),
+      ]);
+      expect(log.filter((e) => e.sessionId === second.grant.id)).toEqual([]);
+      // A third attempt supersedes the second; another key, or another caller, supersedes nothing.
+      const third = await sessions.issueOnce({
+        callerId: a,
+        calleeId: b,
+        mode: "live",
+        deliverWithinSec: 0,
+        now: 2000,
+        retry: retry(2000),
+      });
+      expect(third.superseded).toEqual([second.grant.id]);
+      const other = await sessions.issueOnce({
+        callerId: c,
+        calleeId: b,
+        mode: "live",
+        deliverWithinSec: 0,
+        now: 2000,
+        retry: retry(2000),
+      });
+      expect(other.superseded).toEqual([]);
+      expect(await sessions.activeCount()).toBe(2);
+    });
+
+    test("an attempt that reached a node before a later one already issued is refused 409 superseded", async () => {
+      const key = "query-key-0002";
+      await sessions.issueOnce({
+        callerId: a,
+        calleeId: b,
+        mode: "store",
+        deliverWithinSec: 60,
+        now: 2000,
+        retry: { key, queryAt: 2000 },
+      });
+      const late = await sessions
+        .issueOnce({
+          callerId: a,
+          calleeId: b,
+          mode: "store",
+          deliverWithinSec: 60,
+          now: 2100,
+          retry: { key, queryAt: 1900 },
+        })
+        .catch((e: unknown) => e);
+      expect(late).toMatchObject({ status: 409, code: "superseded" });
+      expect(await sessions.activeCount()).toBe(1);
+    });
+
+    test("concurrent attempts of one key leave exactly one active session", async () => {
+      const key = "query-key-0003";
+      const all = await Promise.allSettled(
+        [1, 2, 3, 4].map((i) =>
+          sessions.issueOnce({
+            callerId: a,
+            calleeId: b,
+            mode: "live",
+            deliverWithinSec: 0,
+            now: 3000 + i,
+            retry: { key, queryAt: 3000 + i },
+          }),
+        ),
+      );
+      expect(all.some((r) => r.status === "fulfilled")).toBe(true);
+      expect(await sessions.activeCount()).toBe(1);
+    });
+  });
 });
 
 describe("checkReportedBytes() (issue 21 item 4)", () => {

@@ -12,7 +12,8 @@ import type {
 } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
 import { scrubDeletedSecrets } from "./scrub-deleted-secrets.ts";
-import type { SqlDriver, SqlQueries } from "./sql-driver.ts";
+import { isUniqueViolation, type SqlDriver, type SqlQueries } from "./sql-driver.ts";
+import { type QueryRetry, supersedeEarlier } from "./superseded-sessions.ts";
 
 /** One-time password length: 16 CSPRNG bytes, 128 bits. */
 export const PASSWORD_BYTES = 16;
@@ -77,6 +78,24 @@ export class SessionStore {
     deliverWithinSec: number,
     now = Date.now(),
   ): Promise<SessionGrant> {
+    return (await this.issueOnce({ callerId, calleeId, mode, deliverWithinSec, now })).grant;
+  }
+
+  /**
+   * issue() for a QUERY that may be a retry: with `retry`, an earlier active session of the same key is ended as
+   * superseded in the same transaction (superseded-sessions.ts), so the caller holds exactly one live session.
+   * Two attempts committing at once meet at the one-active-per-key index; the loser runs again and sees the other.
+   */
+  async issueOnce(o: {
+    callerId: string;
+    calleeId: string;
+    mode: SessionMode;
+    deliverWithinSec: number;
+    now?: number;
+    retry?: QueryRetry | null;
+  }): Promise<{ grant: SessionGrant; superseded: string[] }> {
+    const now = o.now ?? Date.now();
+    const { callerId, calleeId, mode } = o;
     const id = `ses_${randomToken(SESSION_ID_BYTES)}`;
     const password = randomToken(PASSWORD_BYTES);
     // Seed A variation 9: a second, independent password the callee proves to the caller.
@@ -85,18 +104,41 @@ export class SessionStore {
     const duration = this.#lease.durationSec;
     const connectBy = now + this.#lease.connectWindowSec * 1000;
     const expiresAt = now + duration * 1000;
-    const deliverBy = Math.max(connectBy, now + deliverWithinSec * 1000);
-    await this.#db.transaction(async (tx) => {
-      await tx.run(
-        "INSERT INTO sessions (id, caller_id, callee_id, mode, state, started_at, connect_by, expires_at, duration_sec) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)",
-        [id, callerId, calleeId, mode, now, connectBy, expiresAt, duration],
-      );
-      await tx.run(
-        "INSERT INTO pending_grants (session_id, device_id, password, key, deliver_by, callee_password) VALUES (?, ?, ?, ?, ?, ?)",
-        [id, calleeId, password, key, deliverBy, calleePassword],
-      );
-    });
-    return { id, password, key, duration, expiresAt, connectBy, mode, calleePassword };
+    const deliverBy = Math.max(connectBy, now + o.deliverWithinSec * 1000);
+    const retry = o.retry ?? null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const superseded = await this.#db.transaction(async (tx) => {
+          const gone = retry ? await supersedeEarlier(tx, { callerId, retry, now }) : [];
+          await tx.run(
+            "INSERT INTO sessions (id, caller_id, callee_id, mode, state, started_at, connect_by, expires_at, duration_sec, idempotency_key, query_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+            [
+              id,
+              callerId,
+              calleeId,
+              mode,
+              now,
+              connectBy,
+              expiresAt,
+              duration,
+              retry?.key ?? null,
+              retry?.queryAt ?? null,
+            ],
+          );
+          await tx.run(
+            "INSERT INTO pending_grants (session_id, device_id, password, key, deliver_by, callee_password) VALUES (?, ?, ?, ?, ?, ?)",
+            [id, calleeId, password, key, deliverBy, calleePassword],
+          );
+          return gone;
+        });
+        return {
+          grant: { id, password, key, duration, expiresAt, connectBy, mode, calleePassword },
+          superseded,
+        };
+      } catch (err) {
+        if (retry === null || attempt >= 2 || !isUniqueViolation(err)) throw err;
+      }
+    }
   }
 
   /** Hands out, and deletes in the same transaction, every grant waiting for deviceId. */

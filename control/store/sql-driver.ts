@@ -31,6 +31,8 @@ export interface SqlDriver extends SqlQueries {
    */
   transaction<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** `await using db = await openControlStore(...)` closes it. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** True when err is a unique or primary-key violation, on either backend. */

@@ -77,6 +77,10 @@ export class SqliteDriver implements SqlDriver {
     this.database.close();
   }
 
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async #after<T>(f: () => Promise<T>): Promise<T> {
     while (this.#open) await this.#open;
     return f();

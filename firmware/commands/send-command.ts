@@ -142,6 +142,7 @@ async function send(args: string[]): Promise<number> {
   ).replace(/\/$/, "");
   const client = new ControlClient({
     baseUrl: nodeUrl,
+    fallbackUrls: config.nodeUrlFallbacks,
     deviceId: cred.id,
     secret: toBase64url(cred.secretBytes()),
     trust: cred.trust,

@@ -31,6 +31,7 @@ describe("resolveConfig()", () => {
       policy: "node",
       allow: [],
       nodeUdpFallbacks: [],
+      nodeUrlFallbacks: [],
       sealedBelowBytes: undefined,
     });
     expect(c.name.length).toBeGreaterThan(0);
@@ -48,6 +49,7 @@ describe("resolveConfig()", () => {
       policy: "device",
       allow: ["grandma@example.org", "@family"],
       nodeUdpFallbacks: ["udp-b.node.example:3478", "[2001:db8::2]:3479"],
+      nodeUrlFallbacks: ["https://http-b.node.example:9443/"],
       sealedBelowBytes: 1048576,
     });
     const c = await resolveConfig({ config: p }, env);
@@ -66,6 +68,7 @@ describe("resolveConfig()", () => {
         { host: "udp-b.node.example", port: 3478 },
         { host: "2001:db8::2", port: 3479 },
       ],
+      nodeUrlFallbacks: ["https://http-b.node.example:9443"],
       sealedBelowBytes: 1048576,
     });
   });
@@ -121,6 +124,18 @@ describe("resolveConfig()", () => {
       { nodeUdpFallbacks: ["b"] },
       "ERR_CONFIG_INVALID",
       /nodeUdpFallbacks\[0\]/,
+    ],
+    [
+      "HTTP fallbacks that are not a list",
+      { nodeUrlFallbacks: "https://b" },
+      "ERR_CONFIG_INVALID",
+      /nodeUrlFallbacks/,
+    ],
+    [
+      "an HTTP fallback that is not http(s)",
+      { nodeUrlFallbacks: ["ftp://b"] },
+      "ERR_CONFIG_INVALID",
+      /nodeUrlFallbacks\[0\]/,
     ],
     ["a size rule of 0", { sealedBelowBytes: 0 }, "ERR_CONFIG_INVALID", /sealedBelowBytes/],
     ["a fractional size rule", { sealedBelowBytes: 1.5 }, "ERR_CONFIG_INVALID", /sealedBelowBytes/],

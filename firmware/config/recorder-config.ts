@@ -24,6 +24,11 @@ export interface RecorderConfig {
   nodeUdp: HostPort;
   /** Further UDP endpoints of a clustered node, tried in turn after three unanswered keepalives (issue 16). */
   nodeUdpFallbacks: HostPort[];
+  /**
+   * Further HTTP nodes of a cluster (issue 16): a call that fails before any answer is sent again to the next
+   * (calls that create something carry an idempotency key, so a retry creates nothing twice).
+   */
+  nodeUrlFallbacks: string[];
   /** Where the credential, the library database and received files live. */
   dataDir: string;
   /** Where library recordings are stored (default dataDir/library). */
@@ -96,6 +101,7 @@ const FILE_KEYS = new Set([
   "nodeUrl",
   "nodeUdp",
   "nodeUdpFallbacks",
+  "nodeUrlFallbacks",
   "dataDir",
   "libraryDir",
   "credentialPath",
@@ -336,6 +342,14 @@ function resolveNodeUdpFallbacks(src: ConfigSources): HostPort[] {
   return (v as unknown[]).map((e, i) => hostPort(e, `nodeUdpFallbacks[${i}]`, src.fileFail));
 }
 
+/** Step 3c: the file's further HTTP node URLs (no flag, as for the UDP endpoints). */
+function resolveNodeUrlFallbacks(src: ConfigSources): string[] {
+  const v = src.file.nodeUrlFallbacks;
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) src.fileFail("nodeUrlFallbacks", "is not an array of URLs");
+  return (v as unknown[]).map((e, i) => url(e, `nodeUrlFallbacks[${i}]`, src.fileFail));
+}
+
 /** Step 6: the file's device-held allow-list (no flag: it is edited with `pvrlink permit`). */
 function resolveAllow(src: ConfigSources): string[] {
   const v = src.file.allow;
@@ -368,6 +382,7 @@ export async function resolveConfig(
   const name = layered(src, { flag: "name", key: "name", parse: parseName, fallback: hostname });
   const { nodeUrl, nodeUdp } = resolveNode(src);
   const nodeUdpFallbacks = resolveNodeUdpFallbacks(src);
+  const nodeUrlFallbacks = resolveNodeUrlFallbacks(src);
   const { listen, advertise } = resolveListener(src);
   const loadLimits = resolveLoadLimits(src);
   // Below 5 s a fleet of recorders floods the node; above 5 min most NATs drop the UDP mapping.
@@ -396,6 +411,7 @@ export async function resolveConfig(
     nodeUrl,
     nodeUdp,
     nodeUdpFallbacks,
+    nodeUrlFallbacks,
     dataDir,
     libraryDir,
     credentialPath,

@@ -197,6 +197,7 @@ export class RecorderDaemon implements AsyncDisposable {
     const { library, load, allow } = await openStores({ config, log }, o.loadSource);
     const client = new ControlClient({
       baseUrl: o.nodeUrl,
+      fallbackUrls: config.nodeUrlFallbacks,
       deviceId: credential.id,
       secret: secretOf(credential),
       trust: credential.trust,

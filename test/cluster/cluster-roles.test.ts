@@ -1,6 +1,7 @@
-/** @module Integration: a cluster on one machine (PostgreSQL, nats-server, 2 UDP nodes, 2 HTTP nodes as real processes): triggers through the owning UDP node, kill -9 of a UDP node and of an HTTP node. */
+/** @module Integration: a cluster on one machine (PostgreSQL, nats-server, an S3 server, 2 UDP nodes, 2 HTTP nodes as real processes): triggers through the owning UDP node, kill -9 of a UDP node and of an HTTP node, and a store-and-forward upload resumed through the surviving HTTP node. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeviceOwnerStore } from "../../control/cluster/device-owner-store.ts";
@@ -15,6 +16,7 @@ import { DeviceAgent } from "../support/device-agent.ts";
 import { NatsServer } from "../support/nats-server.ts";
 import { PostgresServer } from "../support/postgres-server.ts";
 import { PVRLINK_SOURCE, pvrlink } from "../support/pvrlink-source.ts";
+import { S3Server } from "../support/s3-server.ts";
 
 /** The nodes' trigger deadline (control-config default): a dead UDP node must be known well before it. */
 const TRIGGER_DEADLINE_MS = 3000;
@@ -32,7 +34,8 @@ let store: string;
 let data: string;
 const procs: ChildProcess[] = [];
 
-async function startRole(role: "http" | "udp"): Promise<RoleProcess> {
+/** more: further `control serve` flags (an S3 spool's --spool and --config). */
+async function startRole(role: "http" | "udp", more: string[] = []): Promise<RoleProcess> {
   // One data directory per node, as on separate machines (each keeps its own admin token and spool files).
   const dir = mkdtempSync(join(data, `${role}-`));
   // HTTP nodes behind a TLS-terminating balancer serve plain HTTP (docs/operations.md); the UDP role ignores it.
@@ -48,6 +51,7 @@ async function startRole(role: "http" | "udp"): Promise<RoleProcess> {
     "--data",
     dir,
     "--insecure-http",
+    ...more,
   ];
   args.push("--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--allow-private-addresses");
   const proc = new ChildProcess(`${role} node`, [...PVRLINK_SOURCE, ...args]);
@@ -168,3 +172,76 @@ test("split roles: a trigger goes through the UDP node that owns the callee, and
   await onA[Symbol.asyncDispose]();
   await onB[Symbol.asyncDispose]();
 }, 120_000);
+
+test("S3 spool: kill -9 of the HTTP node that received part of a stored upload; the recorder's client resumes through the other at the stored offset, byte-identical", async () => {
+  await using s3 = await S3Server.start();
+  const config = join(data, "s3-node.json");
+  writeFileSync(
+    config,
+    JSON.stringify({ ...s3.spoolConfig("unused"), spool: null, spoolPartBytes: 64 * 1024 }),
+  );
+  const spool = ["--spool", `s3://${s3.bucket}/cluster`, "--config", config];
+  const [httpA, httpB] = await Promise.all([startRole("http", spool), startRole("http", spool)]);
+  const [senderCred, receiverCred] = await Promise.all([enroll("s3-sender"), enroll("s3-receiver")]);
+  const urlOf = (n: RoleProcess) => `http://${n.http!.host}:${n.http!.port}`;
+  // As a recorder whose config lists both HTTP nodes (nodeUrl, nodeUrlFallbacks).
+  const client = (cred: { id: string; secret: string }, nodes: RoleProcess[]) =>
+    new ControlClient({
+      baseUrl: urlOf(nodes[0]!),
+      fallbackUrls: nodes.slice(1).map(urlOf),
+      deviceId: cred.id,
+      secret: cred.secret,
+      trust: { kind: "insecure-http" },
+    });
+  const sender = client(senderCred, [httpA, httpB]);
+  const receiver = client(receiverCred, [httpA, httpB]);
+  await receiver.register("127.0.0.1", 41001);
+  await receiver.updateAllowList({ create: ["s3-sender"] });
+  // The receiver is offline: the sender asks to store, and gets a store session.
+  const q = await sender.query("s3-receiver", { storeIfBusy: true, size: 700_000 });
+  expect(q.status).toBe(202);
+  const data700 = new Uint8Array(700_000).map((_, i) => (i * 7 + 3) & 0xff);
+  const t = await sender.createTransfer({ session: q.session.id, size: data700.byteLength, kind: "store" });
+  // Node A takes 300 KB and the link stalls; A stores whole parts as they fill.
+  let pulled = 0;
+  const stalled = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (pulled >= 300_000) return new Promise<void>(() => {});
+      c.enqueue(data700.slice(pulled, pulled + 50_000));
+      pulled += 50_000;
+    },
+  });
+  const onlyA = client(senderCred, [httpA]);
+  const inFlight = onlyA.uploadData(t.transfer.id, 0, stalled).catch((e: unknown) => e);
+  await waitFor("parts stored through A to show on B", async () => {
+    const s = await client(senderCred, [httpB]).transfer(t.transfer.id);
+    return s.received >= 4 * 64 * 1024 ? true : undefined;
+  });
+  await httpA.proc.stop("SIGKILL");
+  await inFlight;
+  // A is gone: the client's calls fail over to B, which continues A's upload at the stored offset.
+  const held = await sender.transfer(t.transfer.id);
+  expect(held.complete).toBe(false);
+  expect(held.received % (64 * 1024)).toBe(0);
+  expect(await sender.uploadData(t.transfer.id, held.received, data700.subarray(held.received))).toEqual({
+    received: data700.byteLength,
+  });
+  const sha256 = createHash("sha256").update(data700).digest("hex");
+  expect((await sender.completeTransfer(t.transfer.id, { size: data700.byteLength, sha256 })).complete).toBe(
+    true,
+  );
+  const inbox = await receiver.inbox();
+  expect(inbox.map((e) => e.id)).toEqual([t.transfer.id]);
+  const got = new Uint8Array(await (await receiver.downloadData(t.transfer.id)).arrayBuffer());
+  expect(createHash("sha256").update(got).digest("hex")).toBe(sha256);
+  await receiver.ackTransfer(t.transfer.id);
+  // Acknowledged: its objects are gone from the bucket.
+  const left = await new Bun.S3Client({
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    region: "us-east-1",
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+  }).list({ prefix: `cluster/${t.transfer.id}/` });
+  expect(left.contents ?? []).toEqual([]);
+}, 90_000);

@@ -1,10 +1,13 @@
-/** @module Test harness for the relay routes: a real Bun.serve + Hono app on 127.0.0.1:0 over a real sqlite file. */
-import { Database } from "bun:sqlite";
+/** @module Test harness for the relay routes: a real Bun.serve + Hono app on 127.0.0.1:0 over a real store (sqlite file or PostgreSQL) and a real spool backend. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { createRelayRoutes, type RelayDeps, type RelaySession } from "../../control/relay/relay-routes.ts";
+import { SpoolStore } from "../../control/spool/spool-store.ts";
+import { openControlStore } from "../../control/store/open-control-store.ts";
+import type { SqlDriver } from "../../control/store/sql-driver.ts";
+import { fileSpool, type SpoolUnderTest } from "../support/spool-backends.ts";
 
 type RequestBody = NonNullable<RequestInit["body"]>;
 
@@ -36,7 +39,10 @@ export interface Harness {
   url: string;
   dir: string;
   spoolDir: string;
-  db: Database;
+  db: SqlDriver;
+  spool: SpoolStore;
+  /** What the spool backend holds (file names or object keys). */
+  stored(): Promise<string[]>;
   notes: Array<[string, string, Record<string, unknown>]>;
   bytes: Map<string, number>;
   clock: { now: number | null };
@@ -44,18 +50,25 @@ export interface Harness {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startHarness(over: Partial<RelayDeps> = {}): Promise<Harness> {
+/**
+ * over: relay deps to replace; o.spool: the backend (default the filesystem spool in DIR/spool); o.store: a
+ * store spec (default a sqlite file in DIR).
+ */
+export async function startHarness(
+  over: Partial<RelayDeps> = {},
+  o: { spool?: (spoolDir: string) => SpoolUnderTest; store?: string } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "pvrlink-relay-"));
   const spoolDir = join(dir, "spool");
   await Bun.write(join(spoolDir, ".keep"), "");
-  const db = new Database(join(dir, "control.db"), { create: true });
-  db.run("PRAGMA journal_mode = WAL");
+  const db = await openControlStore(o.store ?? join(dir, "control.db"));
+  const backend: SpoolUnderTest = o.spool?.(spoolDir) ?? fileSpool(spoolDir);
+  const spool = new SpoolStore(db, backend.factory);
   const notes: Harness["notes"] = [];
   const bytes = new Map<string, number>();
   const clock: { now: number | null } = { now: null };
   const app = relayApp({
-    db,
-    spoolDir,
+    spool,
     thresholdBytes: 1024 * 1024,
     quotaBytes: 2 * 1024 * 1024,
     ttlSec: 3600,
@@ -74,6 +87,8 @@ export async function startHarness(over: Partial<RelayDeps> = {}): Promise<Harne
     dir,
     spoolDir,
     db,
+    spool,
+    stored: () => backend.stored(),
     notes,
     bytes,
     clock,
@@ -92,7 +107,7 @@ export async function startHarness(over: Partial<RelayDeps> = {}): Promise<Harne
     },
     async [Symbol.asyncDispose]() {
       await server.stop(true);
-      db.close();
+      await db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
