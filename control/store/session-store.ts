@@ -11,6 +11,7 @@ import type {
   SessionStatus,
 } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { scrubDeletedSecrets } from "./scrub-deleted-secrets.ts";
 import type { SqlDriver, SqlQueries } from "./sql-driver.ts";
 
@@ -59,9 +60,11 @@ export const REVOKED = "revoked";
 
 export class SessionStore {
   readonly #db: SqlDriver;
+  readonly #group: GroupCommit;
   readonly #lease: LeasePolicy;
   constructor(db: SqlDriver, lease: LeasePolicy) {
     this.#db = db;
+    this.#group = GroupCommit.of(db);
     this.#lease = lease;
   }
 
@@ -86,7 +89,8 @@ export class SessionStore {
     const connectBy = now + this.#lease.connectWindowSec * 1000;
     const expiresAt = now + duration * 1000;
     const deliverBy = Math.max(connectBy, now + deliverWithinSec * 1000);
-    await this.#db.transaction(async (tx) => {
+    // Sessions issued in one turn share a commit (group-commit.ts); each grant is answered once stored.
+    await this.#group.run(async (tx) => {
       await tx.run(
         "INSERT INTO sessions (id, caller_id, callee_id, mode, state, started_at, connect_by, expires_at, duration_sec) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)",
         [id, callerId, calleeId, mode, now, connectBy, expiresAt, duration],
