@@ -1,11 +1,12 @@
-/** @module Control-node bench: QUERY throughput and p50/p99 latency with 100,000 devices, keepalives/s with HMAC, each against a same-run reference. */
+/** @module Control-node bench: QUERY throughput, p50/p99 latency (closed loop, and open loop at half the rate) and CPU per request, keepalives/s with HMAC, each against a same-run reference. */
 /*
  *   bun bench/control.ts [--devices 100000] [--concurrency 16] [--seconds 5] [--callees 16] [--keepalives 100000]
+ *                        [--rate-fraction 0.5]      (the open loop's rate, as a fraction of the closed loop's QUERY/s)
  *                        [--store postgres://...]   (an empty PostgreSQL database; default the embedded sqlite file)
  *                        [--postgres]               (a throwaway PostgreSQL started here, test/support/postgres-server.ts)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
@@ -125,6 +126,7 @@ function spawnEval(code: string): Subprocess<"ignore", "pipe", "inherit"> {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0] ?? Number.NaN;
   await using pg = flags.postgres ? await PostgresServer.start() : undefined;
   const storeUrl = flags.store ?? (pg ? await pg.freshDatabase() : undefined);
   const dir = mkdtempSync(join(tmpdir(), "pvrlink-bench-control-"));
@@ -339,8 +341,9 @@ async function main(): Promise<void> {
     const udpSteady = await cpuOf(node.proc.pid, () => udpBlast(udpPort, keepalives()));
     const figures = {
       date: new Date().toISOString(),
+      loadAvg: [loadAtStart, loadavg()[0] ?? Number.NaN],
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", bun: Bun.version },
-      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES}${flags.postgres ? " --postgres" : flags.store ? " --store postgres://..." : ""}`,
+      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES} --rate-fraction ${RATE_FRACTION}${flags.postgres ? " --postgres" : flags.store ? " --store postgres://..." : ""}`,
       devices: DEVICES,
       populateSec,
       http,
@@ -360,6 +363,8 @@ async function main(): Promise<void> {
 
 type Figures = {
   date: string;
+  /** 1-minute load average at the start and at the end of the run: how much else the shared cores ran. */
+  loadAvg: number[];
   machine: { cpus: number; model: string; bun: string };
   command: string;
   devices: number;
@@ -446,17 +451,25 @@ function writeDocs(f: Figures, table: string): void {
 
 Command: \`${f.command}\` (\`npm\` not needed; \`bun\` from node_modules/.bin).
 Machine: ${f.machine.cpus} × ${f.machine.model}, Bun ${f.machine.bun}; ${f.date}. Node, load generator and references
-share the machine. ${f.devices.toLocaleString("en")} devices enrolled directly through the store (${f.populateSec.toFixed(1)} s,
+share the machine (load average ${f.loadAvg.map((l) => l.toFixed(1)).join(" at the start, ")} at the end, out of ${f.machine.cpus} cores). ${f.devices.toLocaleString("en")} devices enrolled directly through the store (${f.populateSec.toFixed(1)} s,
 one transaction); every caller is permitted through a group of the callee's own (issue 21 item 1).
 
 \`\`\`
 ${table}
 \`\`\`
 
-- **QUERY -> session** runs the whole check order per request: signed-request verification (HMAC, nonce insert), the
-  group-permission join, registration and keepalive lookups, a \`status\` trigger to the callee over UDP and its
-  authenticated ACK, then session issue (CSPRNG id, password, key; two rows in one transaction) and a \`contact\`
-  trigger. Its latency is bounded below by that UDP round trip, which is why it sits well under the signed read.
+- **QUERY -> session** runs the whole check order per request: signed-request verification (HMAC, nonce stored
+  before the request goes on, in a commit shared with the other writes of its event-loop turn), the permission
+  check (the group join, its verdict kept per callee and caller name on sqlite until a list, group or device
+  changes), registration and keepalive lookups, a \`status\` trigger to the callee over UDP and its authenticated
+  ACK, then session issue (CSPRNG id, password, key; two rows, stored before the answer, in a shared commit) and a
+  \`contact\` trigger. Its latency is bounded below by that UDP round trip. The 16 callees are real UDP recorders in
+  a process of their own (bench/lib/callee-agents.ts), so the round trip does not wait on the load generator.
+- **open loop at 0.5x**: requests at a fixed rate, half the closed loop's QUERY/s of the same scheme, latency from
+  each request's scheduled time (no coordinated omission): the issue's "p99 at half the maximum rate".
+- **CPU µs each**: user + system CPU the serving process (node, or reference) spent per answered request, from
+  /proc/PID/stat over the measured seconds. req/s moves with whatever else the shared cores run; CPU per request
+  much less, so "by CPU vs Hono" is the steadier ratio.
 - **signed GET /v1/allow-list** isolates the cost of authentication plus one indexed read.
 - **authenticated STUN keepalive**: each datagram is a fresh Binding Request from a distinct device (USERNAME,
   PVRLINK-TIMESTAMP, MESSAGE-INTEGRITY-SHA256, FINGERPRINT); the node verifies it, checks the replay cache, records
@@ -464,8 +477,10 @@ ${table}
   over the same devices: **first contact** (each device's first keepalive since the node started: its secret read
   from the store, its STUN key derived) and **steady state** (every device again, as each does once per interval
   all day: the figure a node's capacity follows).
-- The references (a trivial Hono route in its own Bun process; a Bun UDP echo process) are the ceilings of the
-  framework and the socket path on this machine, measured in the same run with the same load generator.
+- The references (a trivial Hono route in its own Bun process, over plain HTTP and over HTTPS with the node's own
+  certificate, fetched through the same pinned client the callers use; a Bun UDP echo process) are the ceilings
+  of the framework and the socket path on this machine, measured in the same run with the same load generator.
+  Each HTTP row is compared with the reference of its own scheme.
 ${END}`;
   const i = doc.indexOf(START);
   const j = doc.indexOf(END);
