@@ -1,11 +1,12 @@
-/** @module Control-node bench: QUERY throughput and p50/p99 latency with 100,000 devices, keepalives/s with HMAC, each against a same-run reference. */
+/** @module Control-node bench: QUERY throughput, p50/p99 latency (closed loop, and open loop at half the rate) and CPU per request, keepalives/s with HMAC, each against a same-run reference. */
 /*
  *   bun bench/control.ts [--devices 100000] [--concurrency 16] [--seconds 5] [--callees 16] [--keepalives 100000]
+ *                        [--rate-fraction 0.5]      (the open loop's rate, as a fraction of the closed loop's QUERY/s)
  *                        [--store postgres://...]   (an empty PostgreSQL database; default the embedded sqlite file)
  *                        [--postgres]               (a throwaway PostgreSQL started here, test/support/postgres-server.ts)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Subprocess } from "bun";
@@ -14,9 +15,11 @@ import { openControlStore } from "../control/store/open-control-store.ts";
 import { fromBase64url, toBase64url } from "../crypto/random-token.ts";
 import { ControlClient } from "../protocol/control-client.ts";
 import { buildKeepalive, keepaliveKey } from "../protocol/keepalive-request.ts";
-import { DeviceAgent } from "../test/support/device-agent.ts";
+import { nodeFetch } from "../protocol/node-fetch.ts";
 import { PostgresServer } from "../test/support/postgres-server.ts";
 import { formatTable } from "./lib/format-table.ts";
+import { closedLoop, type LoadResult, openLoop } from "./lib/http-load.ts";
+import { cpuSecondsOf } from "./lib/process-cpu.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -28,6 +31,8 @@ const { values: flags } = parseArgs({
     store: { type: "string" },
     postgres: { type: "boolean", default: false },
     "no-docs": { type: "boolean", default: false },
+    /** The open loop's arrival rate, as a fraction of the closed loop's QUERY rate in the same run. */
+    "rate-fraction": { type: "string", default: "0.5" },
   },
 });
 const DEVICES = Number(flags.devices);
@@ -35,69 +40,9 @@ const CONCURRENCY = Number(flags.concurrency);
 const SECONDS = Number(flags.seconds);
 const CALLEES = Number(flags.callees);
 const KEEPALIVES = Math.min(Number(flags.keepalives), DEVICES);
+const RATE_FRACTION = Number(flags["rate-fraction"]);
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "bin/pvrlink.ts");
-
-interface LoadResult {
-  name: string;
-  requests: number;
-  errors: number;
-  perSec: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** N closed-loop clients for `seconds` after a 1 s warm-up; every response body is read completely. */
-async function closedLoop(
-  name: string,
-  concurrency: number,
-  seconds: number,
-  send: (worker: number) => Promise<Response>,
-): Promise<LoadResult> {
-  // Refusals by code, printed so an error count is never a mystery (a 4xx answer is not a session).
-  const errorCodes = new Map<string, number>();
-  const run = async (ms: number, record: boolean) => {
-    const latencies: number[] = [];
-    let errors = 0;
-    const end = performance.now() + ms;
-    await Promise.all(
-      Array.from({ length: concurrency }, async (_, w) => {
-        while (performance.now() < end) {
-          const t0 = performance.now();
-          const res = await send(w);
-          const body = await res.text();
-          if (!res.ok) {
-            errors++;
-            const code = /"code":"([a-z_]+)"/.exec(body)?.[1] ?? String(res.status);
-            errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
-          }
-          if (record) latencies.push(performance.now() - t0);
-        }
-      }),
-    );
-    return { latencies, errors };
-  };
-  await run(1000, false);
-  const t0 = performance.now();
-  const { latencies, errors } = await run(seconds * 1000, true);
-  const elapsed = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
-  if (errorCodes.size > 0)
-    console.error(`${name}: refusals ${JSON.stringify(Object.fromEntries(errorCodes))}`);
-  return {
-    name,
-    requests: latencies.length,
-    errors,
-    perSec: latencies.length / elapsed,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-  };
-}
 
 /**
  * Sends datagrams with at most `window` unanswered, counting answers; returns answered datagrams per second.
@@ -167,17 +112,6 @@ function steadyMix(unchanged: UdpResult, written: UdpResult): UdpResult {
   };
 }
 
-/** User + system CPU seconds a process has used so far (/proc/PID/stat utime and stime, proc(5)). */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the command name (which may hold spaces) start after its closing parenthesis: state is field 3.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
-}
-
-/** USER_HZ: the unit of /proc/PID/stat times, 100 on Linux (sysconf(_SC_CLK_TCK)). */
-const CLOCK_TICKS_PER_SEC = 100;
-
 /**
  * Runs a UDP round and adds the CPU time the answering process spent per answer. Throughput moves with whatever
  * else the two shared cores run; CPU per datagram much less, so the two ratios together say what the node costs.
@@ -209,11 +143,11 @@ function spawnEval(code: string): Subprocess<"ignore", "pipe", "inherit"> {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0] ?? Number.NaN;
   await using pg = flags.postgres ? await PostgresServer.start() : undefined;
   const storeUrl = flags.store ?? (pg ? await pg.freshDatabase() : undefined);
   const dir = mkdtempSync(join(tmpdir(), "pvrlink-bench-control-"));
   const procs: Subprocess[] = [];
-  const agents: DeviceAgent[] = [];
   try {
     // 1. Population, written straight through the store in one transaction per table.
     const t0 = performance.now();
@@ -299,16 +233,27 @@ async function main(): Promise<void> {
     const trust = bound.pin === undefined ? undefined : ({ kind: "pin", pin: bound.pin } as const);
     const udpPort = Number(bound.udp.split(":").pop());
 
-    // 3. Callees: real UDP recorders that keep alive and answer status triggers "acceptable".
-    for (let i = 0; i < CALLEES; i++) {
-      const d = devices[i]!;
-      const agent = await DeviceAgent.start(
-        { id: d.id, secret: toBase64url(d.secret) },
-        { host: "127.0.0.1", port: udpPort },
-      );
-      await agent.keepalive(3600);
-      agents.push(agent);
-    }
+    // 3. Callees: real UDP recorders that keep alive and answer status triggers "acceptable", in a process of
+    // their own, so a trigger's round trip waits on the node and a recorder, not on the load generator's loop.
+    const callees = Bun.spawn(["bun", join(import.meta.dir, "lib/callee-agents.ts")], {
+      cwd: ROOT,
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    procs.push(callees);
+    const calleeReady = async () => {
+      const line = await firstLine(callees);
+      if (line !== "ready") throw new Error(`callee agents answered '${line}'`);
+    };
+    callees.stdin.write(
+      `${JSON.stringify({
+        node: { host: "127.0.0.1", port: udpPort },
+        devices: devices.slice(0, CALLEES).map((d) => ({ id: d.id, secret: toBase64url(d.secret) })),
+      })}\n`,
+    );
+    callees.stdin.flush();
+    await calleeReady();
     const callersAt = (url: string, t: typeof trust) =>
       Array.from({ length: CONCURRENCY }, (_, w) => {
         const d = devices[CALLEES + w]!;
@@ -321,41 +266,69 @@ async function main(): Promise<void> {
       });
     const callers = callersAt(bound.url, trust);
 
-    // 4. HTTP: reference trivial Hono route (separate process, same server setup), a signed read, QUERY.
-    const ref = spawnEval(
-      `import { Hono } from "hono"; const app = new Hono(); app.get("/ping", (c) => c.text("ok"));
-       const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch }); console.log(s.port);`,
-    );
-    procs.push(ref);
-    const refPort = Number(await firstLine(ref));
+    // 4. HTTP. References: a trivial Hono route in its own Bun process, over plain HTTP and over HTTPS with the
+    // node's own certificate, fetched as the recorders fetch the node (the pinned nodeFetch); then a signed
+    // read and QUERY, closed loop and open loop at a fraction of the closed loop's rate.
     const http: LoadResult[] = [];
+    const load = { concurrency: CONCURRENCY, seconds: SECONDS };
+    for (const tls of [false, true]) {
+      const ref = spawnEval(
+        `import { Hono } from "hono"; const app = new Hono(); app.get("/ping", (c) => c.text("ok"));
+         const tls = ${tls} ? { cert: Bun.file(${JSON.stringify(join(dir, "tls-cert.pem"))}), key: Bun.file(${JSON.stringify(join(dir, "tls-key.pem"))}) } : undefined;
+         const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch, ...(tls ? { tls } : {}) }); console.log(s.port);`,
+      );
+      procs.push(ref);
+      const refPort = Number(await firstLine(ref));
+      const get = tls && trust ? nodeFetch(trust) : fetch;
+      const url = `${tls ? "https" : "http"}://127.0.0.1:${refPort}/ping`;
+      http.push(
+        await closedLoop(
+          `trivial Hono route (reference), ${tls ? "HTTPS" : "plain HTTP"}`,
+          { ...load, pid: ref.pid },
+          () => get(url),
+        ),
+      );
+      ref.kill();
+    }
     http.push(
-      await closedLoop("trivial Hono route (reference)", CONCURRENCY, SECONDS, () =>
-        fetch(`http://127.0.0.1:${refPort}/ping`),
-      ),
-    );
-    ref.kill();
-    http.push(
-      await closedLoop("signed GET /v1/allow-list", CONCURRENCY, SECONDS, (w) =>
+      await closedLoop("signed GET /v1/allow-list, HTTPS", { ...load, pid: node.proc.pid }, (w) =>
         callers[w]!.raw("GET", "/v1/allow-list"),
       ),
     );
     let k = 0;
-    const queryLoop = (name: string, cs: ControlClient[]) =>
-      closedLoop(name, CONCURRENCY, SECONDS, (w) =>
-        cs[w]!.raw("POST", "/v1/query", JSON.stringify({ callee: names[k++ % CALLEES] })),
+    const query = (cs: ControlClient[]) => (w: number) =>
+      cs[w]!.raw("POST", "/v1/query", JSON.stringify({ callee: names[k++ % CALLEES] }));
+    const queryRounds = async (scheme: string, cs: ControlClient[]) => {
+      const closed = await closedLoop(
+        `QUERY -> session, ${scheme}`,
+        { ...load, pid: node.proc.pid },
+        query(cs),
       );
-    http.push(await queryLoop("QUERY -> session (status trigger), HTTPS", callers));
+      http.push(closed);
+      const perSec = Math.max(1, Math.round(closed.perSec * RATE_FRACTION));
+      http.push(
+        await openLoop(
+          `QUERY -> session, ${scheme}, open loop at ${RATE_FRACTION}x`,
+          { perSec, seconds: SECONDS, workers: CONCURRENCY, pid: node.proc.pid },
+          query(cs),
+        ),
+      );
+    };
+    await queryRounds("HTTPS", callers);
     // Same node, data and ports, restarted: plain HTTP, then HTTPS again, so neither scheme gets the warm run.
     const restart = async (insecure: boolean) => {
       node.proc.kill();
       await node.proc.exited;
       node = await startNode({ insecure, http: bound.http, udp: bound.udp });
-      for (const a of agents) await a.keepalive(3600); // the new process learns the NAT mappings again
+      // The new process learns the NAT mappings again.
+      callees.stdin.write("keepalive\n");
+      callees.stdin.flush();
+      await calleeReady();
       return insecure ? callersAt(node.url, undefined) : callersAt(node.url, trust);
     };
-    http.push(await queryLoop("QUERY -> session, plain HTTP (--insecure-http)", await restart(true)));
-    http.push(await queryLoop("QUERY -> session, HTTPS again", await restart(false)));
+    await queryRounds("plain HTTP (--insecure-http)", await restart(true));
+    const again = query(await restart(false));
+    http.push(await closedLoop("QUERY -> session, HTTPS again", { ...load, pid: node.proc.pid }, again));
 
     // 5. UDP: authenticated keepalives from KEEPALIVES distinct devices vs a plain UDP echo process.
     // Each call builds fresh datagrams (new transaction ids and timestamps): a second round is not a replay.
@@ -378,27 +351,23 @@ async function main(): Promise<void> {
     const echoPort = Number(await firstLine(echo));
     const udpRef = await cpuOf(echo.pid, () => udpBlast(echoPort, datagrams));
     echo.kill();
-    const tls = http.filter((r) => r.name.includes("HTTPS")).map((r) => r.p50Ms);
-    const plain = http.find((r) => r.name.includes("plain HTTP"))?.p50Ms ?? Number.NaN;
-    console.error(
-      `QUERY p50: HTTPS ${tls.map((v) => v.toFixed(2)).join(" / ")} ms, plain HTTP ${plain.toFixed(2)} ms`,
-    );
     // First contact: each device's first keepalive since the node started (its secret read from the store,
     // its STUN key derived). Then steady state, what a node serves all day: every device again, a keepalive
     // per device per interval, secret and key cached.
     const udpFirst = await cpuOf(node.proc.pid, () => udpBlast(udpPort, datagrams));
     // From the same source port: every mapping unchanged, so nothing is written behind. Twice, and the second
     // counted: the first round's write-behind (100,000 rows at once) lands in the one after it.
-    const again = { fromPort: udpFirst.fromPort };
-    await udpBlast(udpPort, keepalives(), again);
-    const udpSteady = await cpuOf(node.proc.pid, () => udpBlast(udpPort, keepalives(), again));
+    const samePort = { fromPort: udpFirst.fromPort };
+    await udpBlast(udpPort, keepalives(), samePort);
+    const udpSteady = await cpuOf(node.proc.pid, () => udpBlast(udpPort, keepalives(), samePort));
     // From a new source port: every mapping changed (a NAT rebinding), so every one is written behind.
     await udpBlast(udpPort, keepalives());
     const udpRebind = await cpuOf(node.proc.pid, () => udpBlast(udpPort, keepalives()));
     const figures = {
       date: new Date().toISOString(),
+      loadAvg: [loadAtStart, loadavg()[0] ?? Number.NaN],
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", bun: Bun.version },
-      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES}${flags.postgres ? " --postgres" : flags.store ? " --store postgres://..." : ""}`,
+      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES} --rate-fraction ${RATE_FRACTION}${flags.postgres ? " --postgres" : flags.store ? " --store postgres://..." : ""}`,
       devices: DEVICES,
       populateSec,
       http,
@@ -412,7 +381,6 @@ async function main(): Promise<void> {
     };
     report(figures);
   } finally {
-    for (const a of agents) await a[Symbol.asyncDispose]();
     for (const p of procs) p.kill();
     await Promise.all(procs.map((p) => p.exited));
     rmSync(dir, { recursive: true, force: true });
@@ -421,6 +389,8 @@ async function main(): Promise<void> {
 
 type Figures = {
   date: string;
+  /** 1-minute load average at the start and at the end of the run: how much else the shared cores ran. */
+  loadAvg: number[];
   machine: { cpus: number; model: string; bun: string };
   command: string;
   devices: number;
@@ -430,13 +400,32 @@ type Figures = {
 };
 
 function report(f: Figures): void {
-  const ceiling = f.http[0]!.perSec;
+  // Each row against the reference over the same scheme (plain HTTP or HTTPS).
+  const ref = (r: LoadResult) =>
+    f.http.find(
+      (x) => x.name.startsWith("trivial Hono") && x.name.includes("HTTPS") === r.name.includes("HTTPS"),
+    )!;
+  const cpu = (r: LoadResult) => r.cpuMicros ?? Number.NaN;
   const httpTable = formatTable(
-    ["HTTP (loopback, closed loop)", "req/s", "vs Hono", "p50 ms", "p99 ms", "requests", "errors"],
+    [
+      "HTTP (loopback; closed loop unless open)",
+      "req/s",
+      "vs Hono, same scheme",
+      "CPU µs each",
+      "by CPU vs Hono",
+      "p50 ms",
+      "p99 ms",
+      "requests",
+      "errors",
+    ],
     f.http.map((r) => [
       r.name,
       r.perSec.toFixed(0),
-      `${((r.perSec / ceiling) * 100).toFixed(1)}%`,
+      r.targetPerSec === undefined
+        ? `${((r.perSec / ref(r).perSec) * 100).toFixed(1)}%`
+        : `(open, ${r.targetPerSec}/s asked)`,
+      cpu(r).toFixed(0),
+      `${((cpu(ref(r)) / cpu(r)) * 100).toFixed(1)}%`,
       r.p50Ms.toFixed(2),
       r.p99Ms.toFixed(2),
       String(r.requests),
@@ -488,17 +477,25 @@ function writeDocs(f: Figures, table: string): void {
 
 Command: \`${f.command}\` (\`npm\` not needed; \`bun\` from node_modules/.bin).
 Machine: ${f.machine.cpus} × ${f.machine.model}, Bun ${f.machine.bun}; ${f.date}. Node, load generator and references
-share the machine. ${f.devices.toLocaleString("en")} devices enrolled directly through the store (${f.populateSec.toFixed(1)} s,
+share the machine (load average ${f.loadAvg.map((l) => l.toFixed(1)).join(" at the start, ")} at the end, out of ${f.machine.cpus} cores). ${f.devices.toLocaleString("en")} devices enrolled directly through the store (${f.populateSec.toFixed(1)} s,
 one transaction); every caller is permitted through a group of the callee's own (issue 21 item 1).
 
 \`\`\`
 ${table}
 \`\`\`
 
-- **QUERY -> session** runs the whole check order per request: signed-request verification (HMAC, nonce insert), the
-  group-permission join, registration and keepalive lookups, a \`status\` trigger to the callee over UDP and its
-  authenticated ACK, then session issue (CSPRNG id, password, key; two rows in one transaction) and a \`contact\`
-  trigger. Its latency is bounded below by that UDP round trip, which is why it sits well under the signed read.
+- **QUERY -> session** runs the whole check order per request: signed-request verification (HMAC, nonce stored
+  before the request goes on, in a commit shared with the other writes of its event-loop turn), the permission
+  check (the group join, its verdict kept per callee and caller name on sqlite until a list, group or device
+  changes), registration and keepalive lookups, a \`status\` trigger to the callee over UDP and its authenticated
+  ACK, then session issue (CSPRNG id, password, key; two rows, stored before the answer, in a shared commit) and a
+  \`contact\` trigger. Its latency is bounded below by that UDP round trip. The 16 callees are real UDP recorders in
+  a process of their own (bench/lib/callee-agents.ts), so the round trip does not wait on the load generator.
+- **open loop at 0.5x**: requests at a fixed rate, half the closed loop's QUERY/s of the same scheme, latency from
+  each request's scheduled time (no coordinated omission): the issue's "p99 at half the maximum rate".
+- **CPU µs each**: user + system CPU the serving process (node, or reference) spent per answered request, from
+  /proc/PID/stat over the measured seconds. req/s moves with whatever else the shared cores run; CPU per request
+  much less, so "by CPU vs Hono" is the steadier ratio.
 - **signed GET /v1/allow-list** isolates the cost of authentication plus one indexed read.
 - **authenticated STUN keepalive**: each datagram is a fresh Binding Request from a distinct device (USERNAME,
   PVRLINK-TIMESTAMP, MESSAGE-INTEGRITY-SHA256, FINGERPRINT); the node verifies it, checks the replay cache, records
@@ -506,8 +503,10 @@ ${table}
   over the same devices: **first contact** (each device's first keepalive since the node started: its secret read
   from the store, its STUN key derived) and **steady state** (every device again, as each does once per interval
   all day: the figure a node's capacity follows).
-- The references (a trivial Hono route in its own Bun process; a Bun UDP echo process) are the ceilings of the
-  framework and the socket path on this machine, measured in the same run with the same load generator.
+- The references (a trivial Hono route in its own Bun process, over plain HTTP and over HTTPS with the node's own
+  certificate, fetched through the same pinned client the callers use; a Bun UDP echo process) are the ceilings
+  of the framework and the socket path on this machine, measured in the same run with the same load generator.
+  Each HTTP row is compared with the reference of its own scheme.
 ${END}`;
   const i = doc.indexOf(START);
   const j = doc.indexOf(END);

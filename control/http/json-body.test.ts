@@ -83,4 +83,28 @@ describe("json-body", () => {
     const endless = new Request("http://x/", { method: "POST", body: stream, duplex: "half" } as RequestInit);
     await expect(readLimited(endless, 4096)).rejects.toMatchObject({ code: "body_too_large" });
   });
+
+  test("readLimited() with a declared length reads the body whole, and still refuses one past the limit", async () => {
+    // [declared content-length, actual bytes, expected length or error code] at a 2000-byte limit.
+    const cases: Array<[string, number, number | string]> = [
+      ["0", 0, 0],
+      ["17", 17, 17],
+      ["2000", 2000, 2000],
+      ["2001", 2001, "body_too_large"],
+      // An in-process Request can carry a header that lies; the bytes decide.
+      ["10", 2001, "body_too_large"],
+    ];
+    for (const [declared, size, want] of cases) {
+      const req = new Request("http://x/", {
+        method: "POST",
+        headers: { "content-length": declared },
+        body: new Uint8Array(size).fill(7),
+      });
+      const got = await readLimited(req, 2000).then(
+        (b) => (b.every((x) => x === 7) ? b.byteLength : "corrupt"),
+        (e: { code?: string }) => e.code ?? "no code",
+      );
+      expect([declared, size, got]).toEqual([declared, size, want]);
+    }
+  });
 });

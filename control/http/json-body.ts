@@ -9,6 +9,14 @@ export async function readLimited(req: Request, limit: number): Promise<Uint8Arr
     throw new ApiError(413, "body_too_large", `Body of ${declared} bytes is above the ${limit}-byte limit`);
   }
   if (!req.body) return new Uint8Array(0);
+  if (declared !== null) {
+    // A declared length bounds the body (HTTP framing; checked above), so it is read whole, without the
+    // per-chunk stream reads; the size is checked again for a Request built in-process with a wrong header.
+    const whole = new Uint8Array(await req.arrayBuffer());
+    if (whole.byteLength > limit)
+      throw new ApiError(413, "body_too_large", `Body is above the ${limit}-byte limit`);
+    return whole;
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = req.body.getReader();

@@ -27,17 +27,27 @@ describe("JsonLogger", () => {
     ["data trigger to dev_AAAAAAAAAAAA failed: x", "warn"],
     ["internal error on GET /x: boom", "error"],
     ["housekeeping failed: disk", "error"],
+    ["query: live session ses_x dev_AAAAAAAAAAAA -> dev_BBBBBBBBBBBB", "debug"],
+    ["query: store session ses_x dev_AAAAAAAAAAAA -> dev_BBBBBBBBBBBB (callee_busy)", "debug"],
+    ["contact trigger for ses_x failed: boom", "warn"],
   ];
   for (const [msg, level] of levels) {
     test(`line() logs '${msg}' at ${level}`, () => {
-      const { logger, records } = capture();
+      const { logger, records } = capture({ level: "debug" });
       logger.line(msg);
       expect(records()[0]?.level).toBe(level);
     });
   }
 
-  test("names devices beside their ids, and keeps unknown ids", () => {
+  test("line() at the default level drops the per-session query lines and keeps the rest", () => {
     const { logger, records } = capture();
+    logger.line("query: live session ses_x dev_AAAAAAAAAAAA -> dev_BBBBBBBBBBBB");
+    logger.line("admin: enrolled dev_AAAAAAAAAAAA");
+    expect(records().map((r) => r.level)).toEqual(["info"]);
+  });
+
+  test("names devices beside their ids, and keeps unknown ids", () => {
+    const { logger, records } = capture({ level: "debug" });
     logger.line("admin: enrolled dev_AAAAAAAAAAAA");
     logger.line("query: live session ses_x dev_AAAAAAAAAAAA -> dev_BBBBBBBBBBBB");
     expect(records()[0]).toMatchObject({ component: "admin", device: "alice", deviceId: "dev_AAAAAAAAAAAA" });

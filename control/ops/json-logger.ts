@@ -27,6 +27,11 @@ const SECRET_SHAPES = /\b(adm|enr)_[A-Za-z0-9_-]{8,}/g;
 const COMPONENT = /^([a-z]+): /;
 /** The node's older free-text messages carry their severity in words; this maps them to levels. */
 const ERROR_WORDS = /\binternal error\b|\bhousekeeping failed\b|\bsocket error\b/;
+/**
+ * One line per granted session ("query: live session ..."), at QUERY rate: debug, so a busy node does not spend a
+ * JSON line per request by default (the sessions table and the accounting log keep the record).
+ */
+const PER_REQUEST = /^query: (live|store) session /;
 const WARN_WORDS = /\bfailed\b|\bdropped\b|\bignored\b|\bnot registered\b|\bsuppressed\b|\bended early\b/;
 
 export class JsonLogger {
@@ -89,7 +94,13 @@ export class JsonLogger {
 
   /** The `(msg) => void` shape the stores and routes take: the level is read from the message's words. */
   line = (msg: string): void => {
-    const level: LogLevel = ERROR_WORDS.test(msg) ? "error" : WARN_WORDS.test(msg) ? "warn" : "info";
+    const level: LogLevel = PER_REQUEST.test(msg)
+      ? "debug"
+      : ERROR_WORDS.test(msg)
+        ? "error"
+        : WARN_WORDS.test(msg)
+          ? "warn"
+          : "info";
     this.log(level, msg);
   };
 }

@@ -5,7 +5,7 @@ import { toBase64url } from "../../crypto/random-token.ts";
 import type { PeerInfo, QueryResponse, QueryStoreResponse, SessionGrant } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
 import type { AllowListStore } from "../store/allow-list-store.ts";
-import type { DeviceStore } from "../store/device-store.ts";
+import type { DeviceRow, DeviceStore, Registration } from "../store/device-store.ts";
 import type { KeepaliveLookup } from "../store/keepalive-table.ts";
 import type { SessionStore } from "../store/session-store.ts";
 import type { QueryRetry } from "../store/superseded-sessions.ts";
@@ -67,11 +67,14 @@ export function tcpConnectProbe(timeoutMs: number): (address: string, port: numb
 export class QueryService {
   constructor(private readonly d: QueryDeps) {}
 
-  /** A peer as another peer sees it: registered address plus the NAT mapping of its latest keepalive. */
-  async peerInfo(deviceId: string): Promise<PeerInfo> {
+  /**
+   * A peer as another peer sees it: registered address plus the NAT mapping of its latest keepalive. `known`
+   * holds the device row and registration a caller has just read, so they are not read again.
+   */
+  async peerInfo(deviceId: string, known?: { dev: DeviceRow; reg: Registration }): Promise<PeerInfo> {
     const [dev, reg, ka] = await Promise.all([
-      this.d.devices.byId(deviceId),
-      this.d.devices.registration(deviceId),
+      known?.dev ?? this.d.devices.byId(deviceId),
+      known?.reg ?? this.d.devices.registration(deviceId),
       this.d.keepalives.get(deviceId),
     ]);
     // A registration by host name is resolved only for a permitted caller's query answer (query() below).
@@ -160,6 +163,9 @@ export class QueryService {
       (await this.d.keepalives.isConnected(callee.id)) &&
       (!this.d.tcpProbe || (await this.d.tcpProbe(address, reg.port)));
 
+    // The callee's peer record (handed out only with a grant, below) is read while its status trigger is out.
+    const peer = connected ? this.peerInfo(callee.id, { dev: callee, reg }) : null;
+    peer?.catch(() => {}); // awaited below when there is a grant; a refusal must not leave it unhandled
     // 4. STATUS through the trigger path (seed A S1606-S1608, FIG. 17); no answer in time = not connected.
     const status = connected
       ? await this.d.triggers.trigger(callee.id, "status", {}, { deadlineMs: this.d.triggerDeadlineMs })
@@ -204,7 +210,7 @@ export class QueryService {
       );
     return {
       status: 200,
-      body: { session: grant, callee: { ...(await this.peerInfo(callee.id)), address } },
+      body: { session: grant, callee: { ...(await peer!), address } },
     };
   }
 

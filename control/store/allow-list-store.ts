@@ -2,6 +2,7 @@
 import type { AllowListResponse, AllowPolicy, GroupResponse } from "../../protocol/api-types.ts";
 import { ApiError, badRequest } from "../errors/api-error.ts";
 import { DEVICE_NAME, nameKey } from "./device-store.ts";
+import { PermissionCache } from "./permission-cache.ts";
 import { isUniqueViolation, type SqlDriver, type SqlQueries } from "./sql-driver.ts";
 
 /** Group names: 1-64 of letters, digits and "._-", referenced in allow-lists as "@name". */
@@ -33,8 +34,10 @@ export interface AllowListEdit {
 export class AllowListStore {
   readonly #db: SqlDriver;
   readonly #maxEntries: number;
+  readonly #verdicts: PermissionCache;
   constructor(db: SqlDriver, maxEntries: number) {
     this.#db = db;
+    this.#verdicts = PermissionCache.of(db);
     this.#maxEntries = maxEntries;
   }
 
@@ -93,6 +96,7 @@ export class AllowListStore {
       if (n > this.#maxEntries)
         throw badRequest("add", `the list would hold ${n} entries, above ${this.#maxEntries}`);
     });
+    this.#verdicts.clear();
     return this.list(deviceId);
   }
 
@@ -109,6 +113,7 @@ export class AllowListStore {
       else await tx.run("DELETE FROM list_policy WHERE device_id = ?", [deviceId]);
       if (policy !== "node") await tx.run("DELETE FROM allow_entries WHERE owner_id = ?", [deviceId]);
     });
+    this.#verdicts.clear();
     return this.list(deviceId);
   }
 
@@ -117,8 +122,12 @@ export class AllowListStore {
    * belongs to? "@name" resolves only in the list owner's namespace (issue 21 item 1): a group of that name
    * created by anyone else, before or after, never grants anything in this list.
    */
-  async permits(calleeId: string, callerName: string): Promise<boolean> {
+  permits(calleeId: string, callerName: string): Promise<boolean> {
     const key = nameKey(callerName);
+    return this.#verdicts.verdict(calleeId, key, () => this.#permitsStored(calleeId, key));
+  }
+
+  async #permitsStored(calleeId: string, key: string): Promise<boolean> {
     const row = await this.#db.get<{ one: number }>(
       `SELECT 1 AS one FROM allow_entries WHERE owner_id = ?1 AND entry = ?2
          UNION ALL
@@ -148,6 +157,8 @@ export class AllowListStore {
         ownerId,
         now,
       ]);
+      // A list may already name "@key": the new group's members are permitted there from now on.
+      this.#verdicts.clear();
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new ApiError(409, "group_exists", `Cannot create group '${name}': the name is taken`);
@@ -197,6 +208,7 @@ export class AllowListStore {
       if (n > this.#maxEntries)
         throw badRequest("add", `the group would hold ${n} members, above ${this.#maxEntries}`);
     });
+    this.#verdicts.clear();
     return { name: key, owner: g.owner_id, members: await this.#members(key) };
   }
 
@@ -205,6 +217,7 @@ export class AllowListStore {
     const g = await this.#groupRow(key);
     if (!g || g.owner_id !== ownerId) throw new ApiError(404, "group_not_found", `Group '${name}' not found`);
     await this.#db.run("DELETE FROM groups WHERE name_key = ?", [key]);
+    this.#verdicts.clear();
   }
 
   /** Every group with its owner and members (the operator's view). */

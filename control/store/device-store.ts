@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { randomBytes, randomToken, toBase64url } from "../../crypto/random-token.ts";
 import type { AllowPolicy } from "../../protocol/api-types.ts";
 import { ApiError, badRequest } from "../errors/api-error.ts";
+import { PermissionCache } from "./permission-cache.ts";
 import { isUniqueViolation, type SqlDriver, type SqlQueries } from "./sql-driver.ts";
 
 /** Policy "list" is 'device' in devices.policy plus a list_policy row (control-database.ts, issue 17 item 2). */
@@ -164,7 +165,10 @@ export class DeviceStore {
   /** Deletes a device and everything keyed by it; its sessions stay for the accounting log. */
   async remove(id: string): Promise<boolean> {
     this.#secretCache.delete(id);
-    return (await this.#db.run("DELETE FROM devices WHERE id = ?", [id])).changes > 0;
+    const removed = (await this.#db.run("DELETE FROM devices WHERE id = ?", [id])).changes > 0;
+    // The removal cascades to the device's list and groups, so to other devices' verdicts.
+    PermissionCache.of(this.#db).clear();
+    return removed;
   }
 
   /** Disables (true) or re-enables (false) a device; false when there is no such device. */

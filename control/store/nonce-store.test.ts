@@ -24,6 +24,36 @@ describe.each(STORE_BACKENDS)("NonceStore on %s", (kind) => {
     expect(both.sort()).toEqual([false, true]);
   });
 
+  test("remember() of 450 nonces in one turn answers each: fresh ones true, a repeat within the turn and a stored nonce false", async () => {
+    const nonces = new NonceStore(await backend.open(), 60_000);
+    expect(await nonces.remember("d1", "old", 1)).toBe(true);
+    // 450 nonces in one turn span two shared transactions (GroupCommit takes 256 at a time); "dup" comes first and again last.
+    const asks: Array<[string, string, boolean]> = [
+      ["d1", "old", false],
+      ["d1", "dup", true],
+      ...Array.from({ length: 446 }, (_, i): [string, string, boolean] => [`d${i % 7}`, `n${i}`, true]),
+      ["d2", "old", true],
+      ["d1", "dup", false],
+    ];
+    const got = await Promise.all(asks.map(([d, n]) => nonces.remember(d, n, 2)));
+    expect(got).toEqual(asks.map(([, , fresh]) => fresh));
+  });
+
+  test("remember() has stored the nonce when it answers: a new NonceStore on the same store refuses it", async () => {
+    const db = await backend.open();
+    const answers = await Promise.all(
+      ["a", "b", "c"].map((n) => new NonceStore(db, 60_000).remember("d1", n, 1)),
+    );
+    expect(answers).toEqual([true, true, true]);
+    const restarted = new NonceStore(db, 60_000);
+    expect(await Promise.all(["a", "b", "c", "d"].map((n) => restarted.remember("d1", n, 2)))).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
+  });
+
   test("prune() drops nonces older than twice the window, and only those", async () => {
     const nonces = new NonceStore(await backend.open(), 1000);
     await nonces.remember("d1", "old", 0);

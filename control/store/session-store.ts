@@ -11,6 +11,7 @@ import type {
   SessionStatus,
 } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { scrubDeletedSecrets } from "./scrub-deleted-secrets.ts";
 import { isUniqueViolation, type SqlDriver, type SqlQueries } from "./sql-driver.ts";
 import { type QueryRetry, supersedeEarlier } from "./superseded-sessions.ts";
@@ -60,9 +61,11 @@ export const REVOKED = "revoked";
 
 export class SessionStore {
   readonly #db: SqlDriver;
+  readonly #group: GroupCommit;
   readonly #lease: LeasePolicy;
   constructor(db: SqlDriver, lease: LeasePolicy) {
     this.#db = db;
+    this.#group = GroupCommit.of(db);
     this.#lease = lease;
   }
 
@@ -108,7 +111,8 @@ export class SessionStore {
     const retry = o.retry ?? null;
     for (let attempt = 0; ; attempt++) {
       try {
-        const superseded = await this.#db.transaction(async (tx) => {
+        // Sessions issued in one turn share a commit (group-commit.ts); each grant is answered once stored.
+        const superseded = await this.#group.run(async (tx) => {
           const gone = retry ? await supersedeEarlier(tx, { callerId, retry, now }) : [];
           await tx.run(
             "INSERT INTO sessions (id, caller_id, callee_id, mode, state, started_at, connect_by, expires_at, duration_sec, idempotency_key, query_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",

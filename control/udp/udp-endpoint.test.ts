@@ -279,6 +279,28 @@ describe("UdpEndpoint triggers", () => {
     expect(dev.copies.get(dev.triggers[0]!.id)).toBe(3);
   });
 
+  test("trigger() keys a trigger with the device's current secret: a new secret replaces the cached key", async () => {
+    SECRETS.set("dev_carol", new Uint8Array(32).fill(44));
+    try {
+      const { ep } = await startEndpoint();
+      await using _ = ep;
+      using dev = await TestDevice.open("dev_carol", ep.address);
+      await dev.exchange(dev.keepalive().bytes);
+      dev.answer = () => "acceptable";
+      expect(await ep.trigger("dev_carol", "status", {}, { deadlineMs: 2000 })).toEqual({
+        answer: "acceptable",
+      });
+      // Both sides move to a new secret (as after a re-enrollment): a key kept from the old one would not verify.
+      SECRETS.set("dev_carol", new Uint8Array(32).fill(55));
+      expect(await ep.trigger("dev_carol", "status", {}, { deadlineMs: 2000 })).toEqual({
+        answer: "acceptable",
+      });
+      expect(dev.triggers.length).toBe(2);
+    } finally {
+      SECRETS.delete("dev_carol");
+    }
+  });
+
   test("trigger() resolves null without a mapping and after the deadline when nobody ACKs", async () => {
     const { ep } = await startEndpoint();
     await using _ = ep;

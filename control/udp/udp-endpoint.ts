@@ -32,6 +32,8 @@ export const DEFAULT_TRIGGER_DEADLINE_MS = 5000;
 /** First retry delay; doubles up to TRIGGER_RETRY_MAX_MS (a lost datagram costs little, a late one adds latency). */
 export const TRIGGER_RETRY_FIRST_MS = 150;
 export const TRIGGER_RETRY_MAX_MS = 1000;
+/** Trigger keys kept (one HKDF each saved per trigger); past this the cache starts over. */
+const MAX_TRIGGER_KEYS = 200_000;
 /** At most this many log lines per second; the rest are counted, so a flood cannot turn into a logging storm. */
 const LOG_LINES_PER_SEC = 20;
 
@@ -83,6 +85,11 @@ export class UdpEndpoint {
   readonly #mappings = new Map<string, DeviceMapping>();
   readonly #pending = new Map<string, PendingTrigger>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /**
+   * Trigger keys beside the secret each came from, used only while lookupSecret still returns that same secret:
+   * a deleted device or a new secret invalidates its key by construction (as device-auth.ts does for HTTP keys).
+   */
+  readonly #triggerKeys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
   #logWindow = 0;
   #logCount = 0;
   #suppressed = 0;
@@ -261,7 +268,7 @@ export class UdpEndpoint {
     const mapping = this.#mappings.get(deviceId)!;
     const secret = this.#opts.lookupSecret(deviceId);
     if (!secret) return Promise.resolve(null);
-    const key = deriveKey(secret, "trigger");
+    const key = this.#triggerKey(deviceId, secret);
     const { bytes, id } = encodeTrigger({ deviceId, kind, ref, timestamp: this.#now() }, key);
     const deadline = Date.now() + (opts?.deadlineMs ?? DEFAULT_TRIGGER_DEADLINE_MS);
     return new Promise((resolve) => {
@@ -294,6 +301,15 @@ export class UdpEndpoint {
       };
       send(TRIGGER_RETRY_FIRST_MS);
     });
+  }
+
+  #triggerKey(deviceId: string, secret: Uint8Array): Uint8Array {
+    const hit = this.#triggerKeys.get(deviceId);
+    if (hit?.secret === secret) return hit.key;
+    const key = deriveKey(secret, "trigger");
+    if (this.#triggerKeys.size >= MAX_TRIGGER_KEYS) this.#triggerKeys.clear();
+    this.#triggerKeys.set(deviceId, { secret, key });
+    return key;
   }
 
   async close(): Promise<void> {

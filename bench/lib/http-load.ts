@@ -1,0 +1,147 @@
+/** @module HTTP load for benches: a closed loop (N clients back to back) and an open loop (a fixed arrival rate, latency from each request's scheduled time). */
+
+export interface LoadResult {
+  name: string;
+  requests: number;
+  errors: number;
+  perSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** The arrival rate an open loop was asked for; absent for a closed loop. */
+  targetPerSec?: number;
+  /** CPU time (user + system) the serving process spent per answered request, in µs, when its pid was given. */
+  cpuMicros?: number;
+}
+
+/** Which process serves the requests, so its CPU time per request is measured beside the rate. */
+export interface CpuOf {
+  pid?: number | undefined;
+}
+
+import { cpuSecondsOf } from "./process-cpu.ts";
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Counts refusals by code, printed so an error count is never a mystery (a 4xx answer is not a session). */
+class Refusals {
+  readonly #codes = new Map<string, number>();
+  count = 0;
+
+  async read(res: Response): Promise<void> {
+    const body = await res.text();
+    if (res.ok) return;
+    this.count++;
+    const code = /"code":"([a-z_]+)"/.exec(body)?.[1] ?? String(res.status);
+    this.#codes.set(code, (this.#codes.get(code) ?? 0) + 1);
+  }
+
+  report(name: string): void {
+    if (this.#codes.size > 0)
+      console.error(`${name}: refusals ${JSON.stringify(Object.fromEntries(this.#codes))}`);
+  }
+}
+
+function summarise(
+  name: string,
+  latencies: number[],
+  o: { errors: number; seconds: number; cpuSeconds: number | undefined },
+): LoadResult {
+  latencies.sort((a, b) => a - b);
+  const { errors, seconds, cpuSeconds } = o;
+  return {
+    ...(cpuSeconds === undefined ? {} : { cpuMicros: (cpuSeconds * 1e6) / Math.max(1, latencies.length) }),
+    name,
+    requests: latencies.length,
+    errors,
+    perSec: latencies.length / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
+}
+
+/** N closed-loop clients for `seconds` after a 1 s warm-up; every response body is read completely. */
+export async function closedLoop(
+  name: string,
+  o: { concurrency: number; seconds: number } & CpuOf,
+  send: (worker: number) => Promise<Response>,
+): Promise<LoadResult> {
+  const refusals = new Refusals();
+  const run = async (ms: number, record: boolean) => {
+    const latencies: number[] = [];
+    const end = performance.now() + ms;
+    await Promise.all(
+      Array.from({ length: o.concurrency }, async (_, w) => {
+        while (performance.now() < end) {
+          const t0 = performance.now();
+          await refusals.read(await send(w));
+          if (record) latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+    return latencies;
+  };
+  await run(1000, false);
+  const before = refusals.count;
+  const cpu0 = o.pid === undefined ? 0 : cpuSecondsOf(o.pid);
+  const t0 = performance.now();
+  const latencies = await run(o.seconds * 1000, true);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpuSeconds = o.pid === undefined ? undefined : cpuSecondsOf(o.pid) - cpu0;
+  refusals.report(name);
+  return summarise(name, latencies, { errors: refusals.count - before, seconds: elapsed, cpuSeconds });
+}
+
+/**
+ * Requests at a fixed rate for `seconds` (after a 1 s warm-up at the same rate), whatever the answers' pace:
+ * each latency runs from the moment its request was due, not from when the generator got round to it, so a
+ * stalled server shows as latency instead of as a lower rate (no coordinated omission). Requests go out in
+ * turn over `workers` clients, several at once on one client when answers are slow.
+ */
+export async function openLoop(
+  name: string,
+  o: { perSec: number; seconds: number; workers: number } & CpuOf,
+  send: (worker: number) => Promise<Response>,
+): Promise<LoadResult> {
+  const refusals = new Refusals();
+  const intervalMs = 1000 / o.perSec;
+  const run = async (ms: number, record: boolean) => {
+    const latencies: number[] = [];
+    const inFlight = new Set<Promise<void>>();
+    const start = performance.now();
+    let sent = 0;
+    while (true) {
+      const now = performance.now();
+      if (now - start >= ms) break;
+      // Everything due by now goes out; the timer below only sets the pace between batches.
+      const due = Math.floor((now - start) / intervalMs) + 1;
+      for (; sent < due; sent++) {
+        const at = start + sent * intervalMs;
+        const p: Promise<void> = send(sent % o.workers)
+          .then((res) => refusals.read(res))
+          .then(() => {
+            if (record) latencies.push(performance.now() - at);
+            inFlight.delete(p);
+          });
+        inFlight.add(p);
+      }
+      await Bun.sleep(Math.max(0, start + sent * intervalMs - performance.now()));
+    }
+    await Promise.all(inFlight);
+    return latencies;
+  };
+  await run(1000, false);
+  const before = refusals.count;
+  const cpu0 = o.pid === undefined ? 0 : cpuSecondsOf(o.pid);
+  const t0 = performance.now();
+  const latencies = await run(o.seconds * 1000, true);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpuSeconds = o.pid === undefined ? undefined : cpuSecondsOf(o.pid) - cpu0;
+  refusals.report(name);
+  return {
+    ...summarise(name, latencies, { errors: refusals.count - before, seconds: elapsed, cpuSeconds }),
+    targetPerSec: o.perSec,
+  };
+}
