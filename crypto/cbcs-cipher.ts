@@ -66,36 +66,58 @@ export function cbcsTransform(
   if (constantIv.byteLength !== CBCS_IV_BYTES)
     throw new RangeError(`Cannot make cbcs cipher: the IV is not ${CBCS_IV_BYTES} bytes`);
   const iv = Buffer.from(constantIv);
-  /** The last ciphertext block of the previous call: the IV of a chain that goes on. */
-  let carry = Buffer.from(iv);
+  // One OpenSSL context for the whole transfer, not one per chain: making a context (key schedule included)
+  // cost more than the AES of a slice's blocks (3000 chains: 14-57 ms against 5-18 ms, 60 MiB H.264 TS). A CBC
+  // context simply continues from its last ciphertext block C, so a chain restarts from the constant IV by
+  // input and output fix-ups instead:
+  // - encrypt: the first block P of a chain goes in as P ⊕ IV ⊕ C, and the context computes AES(P ⊕ IV);
+  // - decrypt: every block decrypts at once as D(Cj) ⊕ Cj−1; a chain's first block is then ⊕ Cj−1 ⊕ IV.
+  // (NIST SP 800-38A 6.2: CBC is exactly this chaining; padding is off, so update() returns every block.)
+  /** The ciphertext block the context chains from: the IV, then the last ciphertext block it saw. */
+  const last = Buffer.from(iv);
+  const cipher =
+    direction === "encrypt"
+      ? createCipheriv("aes-128-cbc", key, iv).setAutoPadding(false)
+      : createDecipheriv("aes-128-cbc", key, iv).setAutoPadding(false);
+  const B = CBCS_BLOCK_BYTES;
   return (blocks: Uint8Array, restarts: readonly number[]) => {
-    if (blocks.byteLength % CBCS_BLOCK_BYTES !== 0) {
+    if (blocks.byteLength % B !== 0) {
       throw new RangeError(`Cannot run cbcs cipher: ${blocks.byteLength} bytes are not whole blocks`);
     }
-    const n = blocks.byteLength / CBCS_BLOCK_BYTES;
-    let r = 0;
-    let from = 0;
-    while (from < n) {
-      const restart = r < restarts.length && restarts[r] === from;
-      if (restart) r++;
-      const to = r < restarts.length ? Math.min(n, restarts[r]!) : n;
-      if (to <= from)
+    const n = blocks.byteLength / B;
+    for (let r = 0; r < restarts.length; r++) {
+      const at = restarts[r]!;
+      if (!Number.isInteger(at) || at < 0 || at >= n || (r > 0 && at <= restarts[r - 1]!))
         throw new RangeError("Cannot run cbcs cipher: restarts are not ascending block indices");
-      const run = blocks.subarray(from * CBCS_BLOCK_BYTES, to * CBCS_BLOCK_BYTES);
-      const chainIv = restart ? iv : carry;
-      if (direction === "encrypt") {
-        const c = createCipheriv("aes-128-cbc", key, chainIv).setAutoPadding(false);
-        const out = c.update(run);
-        run.set(out);
-        carry = out.subarray(out.length - CBCS_BLOCK_BYTES);
-      } else {
-        const next = Buffer.from(run.subarray(run.length - CBCS_BLOCK_BYTES));
-        const d = createDecipheriv("aes-128-cbc", key, chainIv).setAutoPadding(false);
-        const out = Buffer.concat([d.update(run), d.final()]);
-        run.set(out);
-        carry = next;
-      }
-      from = to;
     }
+    if (n === 0) return;
+    if (direction === "encrypt") {
+      let from = 0;
+      for (let r = 0; r <= restarts.length; r++) {
+        const to = r < restarts.length ? restarts[r]! : n;
+        if (to > from) {
+          const out = cipher.update(blocks.subarray(from * B, to * B));
+          blocks.set(out, from * B);
+          last.set(out.subarray(out.length - B));
+        }
+        if (to < n) {
+          // The chain starting at block `to` restarts from the IV.
+          const first = to * B;
+          for (let k = 0; k < B; k++) blocks[first + k]! ^= iv[k]! ^ last[k]!;
+        }
+        from = to;
+      }
+      return;
+    }
+    const out = cipher.update(blocks);
+    for (const at of restarts) {
+      const first = at * B;
+      for (let k = 0; k < B; k++) {
+        const before = at === 0 ? last[k]! : blocks[first - B + k]!;
+        out[first + k]! ^= before ^ iv[k]!;
+      }
+    }
+    last.set(blocks.subarray(blocks.length - B));
+    blocks.set(out);
   };
 }

@@ -200,6 +200,17 @@ describe("EsUnitMap", () => {
         if (got >= 0) expect([seed, k, [{ offset: got, length: short }]]).toEqual([seed, k, whole]);
         const inOne = live.some((p) => p.es <= at && at + short <= p.es + p.length);
         if (inOne && at + short <= es) expect([seed, k, got]).toEqual([seed, k, whole[0]!.offset]);
+        // patternToFile: the pieces of every block (run of 16 or 32 bytes every 160), as esToFile() per block
+        // (on every 8th step: the model is slow).
+        if (k % 8 !== 0) continue;
+        const run = rand(2) ? 16 : 32;
+        const span = 1 + rand(3000);
+        const byBlock: ByteRange[] = [];
+        for (let b = at; b < at + span; b += 160)
+          byBlock.push(...naiveFile(live, b, Math.min(run, at + span - b)));
+        const walked: ByteRange[] = [];
+        map.patternToFile(at, at + span, run, 160, (offset, length) => walked.push({ offset, length }));
+        expect([seed, k, coalesce(walked)]).toEqual([seed, k, coalesce(byBlock)]);
       }
     }
   });

@@ -147,6 +147,53 @@ export class EsUnitMap {
   }
 
   /**
+   * esToFile() for the blocks of a pattern, in one walk: for the first `run` bytes of every `period` from
+   * `esOffset` up to `esEnd` (the last run cut there), calls `emit(fileOffset, length)` per piece, in order, one
+   * per unit a run touches. A pattern planner on a Transport Stream has a run every 160 ES bytes, cut by packet
+   * headers: one walk per slice instead of a lookup per block.
+   */
+  patternToFile(
+    esOffset: number,
+    esEnd: number,
+    run: number,
+    period: number,
+    emit: (fileOffset: number, length: number) => void,
+  ): void {
+    if (esEnd <= esOffset) return;
+    const es = this.#es;
+    const length = this.#length;
+    const count = this.#count;
+    const tail = this.#tail;
+    let i = this.#seek(esOffset);
+    for (let block = esOffset; block < esEnd; block += period) {
+      let from = block;
+      const to = Math.min(block + run, esEnd);
+      while (from < to) {
+        while (i < tail && es[i]! + length[i]! * count[i]! <= from) i++;
+        if (i >= tail) {
+          this.#cursor = Math.max(this.#head, tail - 1);
+          return;
+        }
+        const runEs = es[i]!;
+        if (runEs > from) {
+          // Bytes no unit carries (forgotten): skip to the next mapped byte.
+          from = runEs;
+          continue;
+        }
+        const l = length[i]!;
+        const unitLength = this.#unitLength[i]!;
+        const rel = from - runEs;
+        const k = Math.floor(rel / l);
+        // Units of nothing but ES bytes lie back to back: the piece runs on to the run's end.
+        const pieceEnd = Math.min(to, l === unitLength ? runEs + l * count[i]! : runEs + (k + 1) * l);
+        emit(this.#file[i]! + k * unitLength + (rel - k * l), pieceEnd - from);
+        from = pieceEnd;
+      }
+    }
+    this.#cursor = i < tail ? i : Math.max(this.#head, tail - 1);
+  }
+
+  /**
    * The file offset of ES byte `esOffset` when ES bytes [esOffset, esOffset + esLength) lie back to back in the
    * file (inside one unit's payload, or anywhere in a run of pure-ES units), else -1 (esToFile() then gives the
    * pieces). The pattern planner's per-slice question, answered without a callback.

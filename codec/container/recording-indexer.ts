@@ -171,6 +171,17 @@ export class RecordingIndexer {
     this.#units.esToFile(esOffset, esLength, emit);
   }
 
+  /** esToFile() for a pattern's blocks in one walk (EsUnitMap.patternToFile()): the pattern planners' per-slice call. */
+  patternToFile(
+    esOffset: number,
+    esEnd: number,
+    run: number,
+    period: number,
+    emit: (fileOffset: number, length: number) => void,
+  ): void {
+    this.#units.patternToFile(esOffset, esEnd, run, period, emit);
+  }
+
   /**
    * The file offset of ES byte `esOffset` when ES bytes [esOffset, esOffset + esLength) lie back to back in the
    * file, else -1 (then esToFile() gives the pieces; also -1 for bytes already forgotten).

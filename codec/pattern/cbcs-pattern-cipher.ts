@@ -1,6 +1,6 @@
 /** @module Applies CENC-cbcs block encryption to the listed blocks of a direct body streamed in chunks: gathers whole blocks, hands them to the cipher, scatters them back. */
 import { codecError } from "../codec-error.ts";
-import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
+import { type PatternRanges, PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 
 /**
  * Encrypts or decrypts, in place, whole 16-byte blocks gathered back to back; `restarts` lists (ascending) the
@@ -11,6 +11,7 @@ export type CbcsBlockCipher = (blocks: Uint8Array, restarts: readonly number[]) 
 
 /** CENC cipher block (ISO/IEC 23001-7:2016 10.4: AES-128, 16-byte blocks). */
 const BLOCK = 16;
+const EMPTY = new Uint8Array(0);
 
 /**
  * The ranges hold exactly the encrypted bytes, in order; taken together they are whole blocks (ordinal k of the
@@ -39,6 +40,10 @@ export class CbcsPatternCipher {
   #segs = new Float64Array(4 * 4096);
   /** Bytes pushed so far. */
   #pos = 0;
+  /** The decoded window of rows [#wFrom, #wEnd) (readRows()). */
+  readonly #rows = new Float64Array(2 * WINDOW_ROWS);
+  #wFrom = 0;
+  #wEnd = 0;
 
   constructor(
     plan: { ranges: PatternRanges; chainStarts: readonly number[] },
@@ -70,20 +75,49 @@ export class CbcsPatternCipher {
       );
     }
     this.#pos += chunk.length;
-    let work = chunk;
-    if (this.#held.length > 0) {
-      work = new Uint8Array(this.#held.length + chunk.length);
-      work.set(this.#held, 0);
-      work.set(chunk, this.#held.length);
-    }
-    const keep = this.#transform(work);
     const out: Uint8Array[] = [];
+    let rest = chunk;
     if (this.#held.length > 0) {
-      // The held bytes and the chunk went through a joined copy: give out of the copy.
-      if (keep > 0) out.push(work.subarray(0, keep));
-    } else if (keep > 0) out.push(chunk.subarray(0, keep));
-    this.#held = keep < work.length ? work.slice(keep) : new Uint8Array(0);
+      // Only as many of the chunk's bytes as the held block still lacks are joined to it: joining the whole
+      // chunk had copied every chunk after a cut block into new memory, the costliest thing the cipher did.
+      const take = Math.min(chunk.length, this.#heldBlockEnd() - (this.#committed + this.#held.length));
+      const joined = new Uint8Array(this.#held.length + take);
+      joined.set(this.#held, 0);
+      joined.set(chunk.subarray(0, take), this.#held.length);
+      const keep = this.#transform(joined);
+      if (keep > 0) out.push(joined.subarray(0, keep));
+      this.#held = keep < joined.length ? joined.slice(keep) : EMPTY;
+      rest = chunk.subarray(take);
+      if (rest.length === 0) return out;
+      if (this.#held.length > 0) {
+        // Not reached (the bytes taken complete the block), but held bytes must never be overtaken.
+        const all = new Uint8Array(this.#held.length + rest.length);
+        all.set(this.#held, 0);
+        all.set(rest, this.#held.length);
+        this.#held = EMPTY;
+        rest = all;
+      }
+    }
+    const keep = this.#transform(rest);
+    if (keep > 0) out.push(rest.subarray(0, keep));
+    this.#held = keep < rest.length ? rest.slice(keep) : EMPTY;
     return out;
+  }
+
+  /** Body offset where the block that the held bytes begin ends (its 16th encrypted byte, plus one). */
+  #heldBlockEnd(): number {
+    const ranges = this.#ranges;
+    let need = BLOCK;
+    let inRange = this.#inRange;
+    for (let i = this.#range; i < ranges.count; i++) {
+      const at = ranges.offsetAt(i) + inRange;
+      const left = ranges.lengthAt(i) - inRange;
+      if (left >= need) return at + need;
+      need -= left;
+      inRange = 0;
+    }
+    // Encrypted bytes that are not whole blocks: hold everything; finish() says so.
+    return Number.POSITIVE_INFINITY;
   }
 
   /** Transforms every whole block of `work` (body bytes from #committed); returns how many bytes are final. */
@@ -98,11 +132,17 @@ export class CbcsPatternCipher {
     let i = this.#range;
     let inRange = this.#inRange;
     let gathered = 0;
+    // Rows come decoded in windows (the table stores them as varints); a held block may take i back a row.
+    const rows = this.#rows;
     while (i < count) {
-      const rStart = ranges.offsetAt(i);
+      if (i < this.#wFrom || i >= this.#wEnd) {
+        this.#wFrom = i;
+        this.#wEnd = i + ranges.readRows(i, rows);
+      }
+      const rStart = rows[2 * (i - this.#wFrom)]!;
       const off = rStart + inRange;
       if (off >= end) break;
-      const rEnd = rStart + ranges.lengthAt(i);
+      const rEnd = rStart + rows[2 * (i - this.#wFrom) + 1]!;
       const take = Math.min(rEnd, end) - off;
       if (n + 4 > segs.length) {
         const grown = new Float64Array(2 * segs.length);

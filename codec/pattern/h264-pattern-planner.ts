@@ -5,7 +5,7 @@ import { RecordingIndexer, type VideoObserver } from "../container/recording-ind
 import type { RecordingIndex } from "../recording-index.ts";
 import { MAX_PATTERN_HEADER_BYTES, patternHeaderLength } from "./pattern-header.ts";
 import type { PatternPlan } from "./pattern-planner.ts";
-import { PatternRangeTable } from "./pattern-range-table.ts";
+import { PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import { checkPatternScheme, PATTERN_BLOCK_BYTES, type PatternScheme } from "./pattern-scheme.ts";
 
 /** Piece flags: the first piece of a block; the first block of a slice (a CBC chain, ISO/IEC 23001-7 10.4). */
@@ -144,6 +144,7 @@ export class H264PatternPlanner implements VideoObserver {
   } {
     const prot = index.protectedRanges;
     const pieces = this.#pieces;
+    const flags = this.#flags;
     const count = pieces.count;
     const out = new PatternRangeTable();
     const chainStarts: number[] = [];
@@ -154,37 +155,50 @@ export class H264PatternPlanner implements VideoObserver {
     let protectedBefore = 0;
     /** A dropped block began a chain: the next kept block begins it instead. */
     let carry = false;
+    // Pieces are read in order, in decoded windows (the table stores varints); a block's pieces (at most 16,
+    // each at least a byte) are gathered here until the next block's first piece says where it ends.
+    const rows = new Float64Array(2 * WINDOW_ROWS);
+    let wFrom = 0;
+    let wEnd = 0;
+    const block = new Float64Array(2 * PATTERN_BLOCK_BYTES);
     let i = 0;
     while (i < count) {
-      let j = i + 1;
-      while (j < count && (this.#flags[j]! & FIRST_PIECE) === 0) j++;
+      const chain: boolean = (flags[i]! & CHAIN_START) !== 0 || carry;
+      let n = 0;
+      do {
+        if (i >= wEnd) {
+          wFrom = i;
+          wEnd = i + pieces.readRows(i, rows);
+        }
+        block[n++] = rows[2 * (i - wFrom)]!;
+        block[n++] = rows[2 * (i - wFrom) + 1]!;
+        i++;
+      } while (i < count && (flags[i]! & FIRST_PIECE) === 0 && n < block.length);
       // Pieces ascend in file order: move the protected cursor to the block's first piece.
-      const first = pieces.offsetAt(i);
+      const first = block[0]!;
       while (r < prot.length && prot[r]!.offset + prot[r]!.length <= first) {
         protectedBefore += prot[r]!.length;
         r++;
       }
-      const lastEnd = pieces.offsetAt(j - 1) + pieces.lengthAt(j - 1);
+      const lastEnd = block[n - 2]! + block[n - 1]!;
       const next = prot[r];
-      const chain: boolean = (this.#flags[i]! & CHAIN_START) !== 0 || carry;
       if (next !== undefined && next.offset < lastEnd) {
         carry = chain;
-      } else {
-        if (chain) chainStarts.push(blocks);
-        carry = false;
-        blocks++;
-        for (let k = i; k < j; k++) {
-          const offset = pieces.offsetAt(k) - protectedBefore;
-          const length = pieces.lengthAt(k);
-          if (openLength > 0 && openOffset + openLength === offset) openLength += length;
-          else {
-            if (openLength > 0) out.push(openOffset, openLength);
-            openOffset = offset;
-            openLength = length;
-          }
+        continue;
+      }
+      if (chain) chainStarts.push(blocks);
+      carry = false;
+      blocks++;
+      for (let k = 0; k < n; k += 2) {
+        const offset = block[k]! - protectedBefore;
+        const length = block[k + 1]!;
+        if (openLength > 0 && openOffset + openLength === offset) openLength += length;
+        else {
+          if (openLength > 0) out.push(openOffset, openLength);
+          openOffset = offset;
+          openLength = length;
         }
       }
-      i = j;
     }
     if (openLength > 0) out.push(openOffset, openLength);
     return { ranges: out, encryptedBytes: blocks * PATTERN_BLOCK_BYTES, chainStarts };

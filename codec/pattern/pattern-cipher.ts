@@ -1,6 +1,6 @@
 /** @module Applies a pattern keystream to the ranges of a direct body streamed in chunks: encrypts and decrypts alike, in place. */
 import { codecError } from "../codec-error.ts";
-import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
+import { type PatternRanges, PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import { blockRule, type PatternScheme, ruleBytes } from "./pattern-scheme.ts";
 
 /**
@@ -35,6 +35,10 @@ export class PatternCipher {
   #next = 0;
   /** Σ lengths of ranges before #next. */
   #before = 0;
+  /** The decoded window of rows [#wFrom, #wEnd) (readRows()). */
+  readonly #rows = new Float64Array(2 * WINDOW_ROWS);
+  #wFrom = 0;
+  #wEnd = 0;
   /** Keystream made ahead: bytes [#runStart, #runStart + #run.length). */
   #run: Uint8Array = new Uint8Array(0);
   #runStart = 0;
@@ -96,38 +100,48 @@ export class PatternCipher {
     let before = this.#before;
     const count = ranges.count;
     if (i >= count) return;
-    const firstOffset = ranges.offsetAt(i);
-    if (firstOffset >= end) return;
-    const ksStart = before + this.#encrypted(Math.max(0, start - firstOffset));
-    let need = 0;
-    let spanEnd = start;
-    for (let j = i; j < count; j++) {
-      const offset = ranges.offsetAt(j);
-      if (offset >= end) break;
-      spanEnd = Math.min(end, offset + ranges.lengthAt(j));
-      need += this.#encrypted(spanEnd - offset) - this.#encrypted(Math.max(start, offset) - offset);
+    // Rows come decoded in windows (the table stores them as varints): rows[2 (i - wFrom)], its length after.
+    const rows = this.#rows;
+    let wFrom = this.#wFrom;
+    let wEnd = this.#wEnd;
+    if (i >= wEnd) {
+      wFrom = i;
+      wEnd = i + ranges.readRows(i, rows);
     }
-    // Under slice-block a chunk may hold only skipped bytes yet finish ranges: it must still move past them.
-    if (need === 0 && this.#period === 0) return;
+    const firstOffset = rows[2 * (i - wFrom)]!;
+    if (firstOffset >= end) {
+      this.#wFrom = wFrom;
+      this.#wEnd = wEnd;
+      return;
+    }
     const spanStart = Math.max(start, firstOffset) - start;
-    if (spanEnd - start - spanStart >= WARM_SPAN_BYTES) {
+    if (chunk.length - spanStart >= WARM_SPAN_BYTES) {
       // A native sequential pass over the span first (a search for bytes that need not be there): the
       // hardware prefetcher streams it into cache, where the scattered range XORs below then hit. A sender
       // reads ahead on the runtime's I/O thread, so the chunk usually arrives out of this core's caches, and
       // the XORs alone then wait on a cache miss per range: 0.16-0.18 CPU s/GiB in the send path, 0.11-0.12
       // with this pass (best of 4, three A/B pairs on the bench ES); 0.01 s/GiB more when the chunk is cached.
-      Buffer.from(chunk.buffer, chunk.byteOffset + spanStart, spanEnd - start - spanStart).indexOf(
-        WARM_NEEDLE,
-      );
+      Buffer.from(chunk.buffer, chunk.byteOffset + spanStart, chunk.length - spanStart).indexOf(WARM_NEEDLE);
     }
-    // One keystream run for the chunk, XORed straight into each range of it: no gathered copy, no view and
-    // no allocation per range (most ranges are a few dozen bytes, so per-range overhead is what costs).
-    const { ks, at: k0 } = this.#keystreamRun(ksStart, need);
-    let k = k0 | 0; // int32 for the JIT, as below: positions arrive as doubles
+    // One walk over the chunk's ranges, XORing keystream straight into each: no gathered copy, no view and no
+    // allocation per range (most ranges are a few dozen bytes, so per-range overhead is what costs; a walk
+    // first to size the keystream had cost as much as the XORs on a TS, with a range per 16-byte block). The
+    // keystream comes in runs of KEYSTREAM_RUN_BYTES, each continuing the last, fetched when one is used up.
+    let ks = this.#run;
+    let runStart = this.#runStart;
+    let runEnd = runStart + ks.length;
+    /** Keystream position of the next encrypted byte. */
+    let pos = before + this.#encrypted(Math.max(0, start - firstOffset));
+    const rule = this.#period !== 0;
+    const crypt = this.#crypt;
     for (; i < count; i++) {
-      const offset = ranges.offsetAt(i);
+      if (i >= wEnd) {
+        wFrom = i;
+        wEnd = i + ranges.readRows(i, rows);
+      }
+      const offset = rows[2 * (i - wFrom)]!;
       if (offset >= end) break;
-      const length = ranges.lengthAt(i);
+      const length = rows[2 * (i - wFrom) + 1]!;
       const rEnd = offset + length;
       // Offsets inside one chunk fit 32 bits; `| 0` tells the JIT so. The plan's offsets arrive as doubles, and
       // a loop indexed by doubles ran 1.2x slower. A byte loop measured faster here than unaligned 32-bit words
@@ -136,16 +150,29 @@ export class PatternCipher {
       const to = (Math.min(end, rEnd) - start) | 0;
       const from = (Math.max(start, offset) - start) | 0;
       // A range no longer than a crypt run (every range of a cut slice) is encrypted whole under the rule too.
-      if (this.#period === 0 || length <= this.#crypt) {
-        for (let x = from; x < to; x++, k++) chunk[x]! ^= ks[k]!;
-      } else {
-        k = this.#xorRule(chunk, ks, { k, from, to, base: (offset - start) | 0 });
+      const whole = !rule || length <= crypt;
+      const need = whole
+        ? to - from
+        : this.#encrypted(to + start - offset) - this.#encrypted(from + start - offset);
+      if (pos + need > runEnd) {
+        ks = this.#keystreamRun(pos, need);
+        runStart = pos;
+        runEnd = pos + ks.length;
       }
+      let k = (pos - runStart) | 0;
+      if (whole) {
+        for (let x = from; x < to; x++, k++) chunk[x]! ^= ks[k]!;
+      } else if (need > 0) {
+        this.#xorRule(chunk, ks, { k, from, to, base: (offset - start) | 0 });
+      }
+      pos += need;
       if (rEnd > end) break;
-      before += this.#encrypted(length);
+      before += whole ? length : this.#encrypted(length);
     }
     this.#next = i;
     this.#before = before;
+    this.#wFrom = wFrom;
+    this.#wEnd = wEnd;
   }
 
   /**
@@ -175,19 +202,17 @@ export class PatternCipher {
   }
 
   /**
-   * Keystream bytes [position, position + length) as `ks[at ...]`. Runs are made KEYSTREAM_RUN_BYTES (or
-   * `length`, if more) at a time and used up across chunks: a 4 MiB chunk needs only ~16 KiB of keystream at
-   * slice-start 64, and a cipher call with its fresh output buffer per chunk had cost more than the AES.
-   * Positions only grow, so the run past the last encrypted byte is simply never used.
+   * A new keystream run from `position`, at least `length` bytes, made KEYSTREAM_RUN_BYTES (or `length`, if
+   * more) at a time and used up across chunks: a 4 MiB chunk needs only ~16 KiB of keystream at slice-start 64,
+   * and a cipher call with its fresh output buffer per chunk had cost more than the AES. Positions only grow,
+   * so a run's tail past the last encrypted byte is simply never used, and each call continues the stream.
    */
-  #keystreamRun(position: number, length: number): { ks: Uint8Array; at: number } {
-    const at = position - this.#runStart;
-    if (at >= 0 && at + length <= this.#run.length) return { ks: this.#run, at };
+  #keystreamRun(position: number, length: number): Uint8Array {
     const run = this.#keystream(position, Math.max(length, KEYSTREAM_RUN_BYTES));
     // A plain Uint8Array view of what the keystream returned (a Buffer): the XOR loop sees one array type.
     this.#run = new Uint8Array(run.buffer, run.byteOffset, run.byteLength);
     this.#runStart = position;
-    return { ks: this.#run, at: 0 };
+    return this.#run;
   }
 
   /**

@@ -1,7 +1,7 @@
 /** @module The pattern header: the table of encrypted direct-body ranges that a pattern-mode direct part carries right after its split header. */
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
-import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
+import { type PatternRanges, PatternRangeTable, WINDOW_ROWS, writeVarint } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme.ts";
 
 // Layout (integers big-endian; varints unsigned LEB128); docs/security.md is the reference:
@@ -89,43 +89,30 @@ function varintLength(v: number): number {
   return n;
 }
 
-function writeVarint(out: Uint8Array, at: number, v: number): number {
-  if (v < SMALL_VARINT) {
-    while (v >= 0x80) {
-      out[at++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    out[at++] = v;
-    return at;
-  }
-  while (v >= 0x80) {
-    out[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[at++] = v;
-  return at;
-}
-
 /** Checks a range table against a body length; returns Σ lengths. Throws ERR_PATTERN_RANGES. */
 export function checkPatternRanges(ranges: PatternRanges, bodyLength: number, at = 0): number {
   const table = PatternRangeTable.from(ranges);
   let end = 0;
   let sum = 0;
-  for (let i = 0; i < table.count; i++) {
-    const offset = table.offsetAt(i);
-    const length = table.lengthAt(i);
-    const okStart = i === 0 ? offset >= 0 : offset > end;
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length <= 0 || !okStart) {
-      fail(
-        "ERR_PATTERN_RANGES",
-        `range ${i} (${offset}+${length}) is empty, adjacent, overlapping or out of order`,
-        at,
-      );
+  const rows = new Float64Array(2 * WINDOW_ROWS);
+  for (let i = 0; i < table.count; ) {
+    const n = table.readRows(i, rows);
+    for (let r = 0; r < 2 * n; r += 2, i++) {
+      const offset = rows[r]!;
+      const length = rows[r + 1]!;
+      const okStart = i === 0 ? offset >= 0 : offset > end;
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length <= 0 || !okStart) {
+        fail(
+          "ERR_PATTERN_RANGES",
+          `range ${i} (${offset}+${length}) is empty, adjacent, overlapping or out of order`,
+          at,
+        );
+      }
+      end = offset + length;
+      if (end > bodyLength)
+        fail("ERR_PATTERN_RANGES", `range ${i} ends at ${end}, past the ${bodyLength}-byte body`, at);
+      sum += length;
     }
-    end = offset + length;
-    if (end > bodyLength)
-      fail("ERR_PATTERN_RANGES", `range ${i} ends at ${end}, past the ${bodyLength}-byte body`, at);
-    sum += length;
   }
   return sum;
 }
@@ -135,15 +122,8 @@ export function checkPatternRanges(ranges: PatternRanges, bodyLength: number, at
  * making it. The ranges are not checked here: encodePatternHeader() and checkPatternRanges() do that.
  */
 export function patternHeaderLength(ranges: PatternRanges, chainStarts?: readonly number[]): number {
-  const table = PatternRangeTable.from(ranges);
-  let tableBytes = 0;
-  let prevEnd = 0;
-  for (let i = 0; i < table.count; i++) {
-    const offset = table.offsetAt(i);
-    const length = table.lengthAt(i);
-    tableBytes += varintLength(offset - prevEnd) + varintLength(length);
-    prevEnd = offset + length;
-  }
+  // The table stores its ranges as the header does: its encoded size is the table's size.
+  let tableBytes = PatternRangeTable.from(ranges).encodedBytes;
   if (chainStarts !== undefined) {
     tableBytes += varintLength(chainStarts.length);
     let prev = 0;
@@ -184,15 +164,8 @@ export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
   v.setBigUint64(68, BigInt(h.directBodyLength));
   v.setUint32(76, ranges.count);
   v.setBigUint64(80, BigInt(sum));
-  let at = PATTERN_FIXED_BYTES;
-  let prevEnd = 0;
-  for (let i = 0; i < ranges.count; i++) {
-    const offset = ranges.offsetAt(i);
-    const len = ranges.lengthAt(i);
-    at = writeVarint(out, at, offset - prevEnd);
-    at = writeVarint(out, at, len);
-    prevEnd = offset + len;
-  }
+  // The table holds its ranges encoded as this table is: copied as they are, not re-encoded.
+  let at = ranges.copyEncoded(out, PATTERN_FIXED_BYTES);
   if (chains !== undefined) {
     at = writeVarint(out, at, chains.length);
     let prev = 0;

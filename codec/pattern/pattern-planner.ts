@@ -5,7 +5,7 @@ import { RecordingIndexer, type VideoObserver } from "../container/recording-ind
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
 import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
 import { MAX_PATTERN_HEADER_BYTES, patternHeaderLength } from "./pattern-header.ts";
-import { PatternRangeTable } from "./pattern-range-table.ts";
+import { PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import {
   blockRule,
   checkPatternScheme,
@@ -191,15 +191,10 @@ export class PatternPlanner implements VideoObserver {
       const file = indexer.esToFileContiguous(start, end - start);
       if (file >= 0) this.#pend(this.#sliceCode, file, end - start);
       else {
+        // One walk of the slice's units, not a lookup per block.
         const run = s.crypt * PATTERN_BLOCK_BYTES;
         const period = (s.crypt + s.skip) * PATTERN_BLOCK_BYTES;
-        for (let es = start; es < end; es += period) {
-          const len = Math.min(run, end - es);
-          // Most blocks lie inside one packet's payload: one lookup, no callback.
-          const at = indexer.esToFileContiguous(es, len);
-          if (at >= 0) this.#pend(this.#sliceCode, at, len);
-          else indexer.esToFile(es, len, this.#emit);
-        }
+        indexer.patternToFile(start, end, run, period, this.#emit);
       }
     } else {
       schemeRanges(s, start, end, (es, len) => {
@@ -262,6 +257,14 @@ export class PatternPlanner implements VideoObserver {
     const prot = index.protectedRanges;
     const out = new PatternRangeTable();
     let encryptedBytes = 0;
+    // slice-block lists spans: what it encrypts is its rule applied to each (coalesced) range, counted as each
+    // range is listed.
+    const rule = blockRule(this.#scheme);
+    let ruled = 0;
+    const list = (offset: number, length: number) => {
+      out.push(offset, length);
+      if (rule !== undefined) ruled += ruleBytes(rule, length);
+    };
     let r = 0;
     let protectedBefore = 0;
     // The open range, extended while pieces touch it, goes into the table when one does not: one row per
@@ -272,7 +275,7 @@ export class PatternPlanner implements VideoObserver {
       const offset = fileOffset - protectedBefore;
       if (openLength > 0 && openOffset + openLength === offset) openLength += length;
       else {
-        if (openLength > 0) out.push(openOffset, openLength);
+        if (openLength > 0) list(openOffset, openLength);
         openOffset = offset;
         openLength = length;
       }
@@ -280,9 +283,16 @@ export class PatternPlanner implements VideoObserver {
     };
     const pieces = this.#pieces;
     const count = pieces.count;
+    const rows = new Float64Array(2 * WINDOW_ROWS);
+    let wFrom = 0;
+    let wEnd = 0;
     for (let i = 0; i < count; i++) {
-      const start = pieces.offsetAt(i);
-      const fileEnd = start + pieces.lengthAt(i);
+      if (i === wEnd) {
+        wFrom = i;
+        wEnd = i + pieces.readRows(i, rows);
+      }
+      const start = rows[2 * (i - wFrom)]!;
+      const fileEnd = start + rows[2 * (i - wFrom) + 1]!;
       while (r < prot.length && prot[r]!.offset + prot[r]!.length <= start) {
         protectedBefore += prot[r]!.length;
         r++;
@@ -295,7 +305,7 @@ export class PatternPlanner implements VideoObserver {
         const length = fileEnd - start;
         if (openLength > 0 && openOffset + openLength === offset) openLength += length;
         else {
-          if (openLength > 0) out.push(openOffset, openLength);
+          if (openLength > 0) list(openOffset, openLength);
           openOffset = offset;
           openLength = length;
         }
@@ -318,16 +328,8 @@ export class PatternPlanner implements VideoObserver {
         file = Math.max(file, pr.offset + pr.length);
       }
     }
-    if (openLength > 0) out.push(openOffset, openLength);
-    // slice-block lists spans: what it encrypts is its rule applied to each (coalesced) range.
-    const rule = blockRule(this.#scheme);
-    if (rule !== undefined) {
-      encryptedBytes = 0;
-      out.forEach((_, length) => {
-        encryptedBytes += ruleBytes(rule, length);
-      });
-    }
-    return { ranges: out, encryptedBytes };
+    if (openLength > 0) list(openOffset, openLength);
+    return { ranges: out, encryptedBytes: rule === undefined ? encryptedBytes : ruled };
   }
 }
 

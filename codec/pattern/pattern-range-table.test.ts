@@ -2,11 +2,16 @@ import { describe, expect, test } from "bun:test";
 import type { ByteRange } from "../recording-index.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 
-/** Ranges across block boundaries (64 Ki per block), with offsets and lengths past 32 bits. */
+/** Ranges in order across storage blocks and checkpoints, with gaps and lengths past 32 bits. */
 function ranges(n: number): ByteRange[] {
   const out: ByteRange[] = [];
-  for (let i = 0; i < n; i++)
-    out.push({ offset: i * 2 ** 33 + (i % 7), length: (i % 3) + 1 + (i === 5 ? 2 ** 40 : 0) });
+  let end = 0;
+  for (let i = 0; i < n; i++) {
+    const offset = end + (i % 7) + (i % 1000 === 3 ? 2 ** 33 : 0);
+    const length = (i % 3) + 1 + (i === 5 ? 2 ** 40 : 0) + (i % 11 === 0 ? 300 : 0);
+    out.push({ offset, length });
+    end = offset + length;
+  }
   return out;
 }
 
@@ -38,6 +43,46 @@ describe("PatternRangeTable", () => {
     expect(ok).toBe(true);
     expect(seen.length).toBe(70_000);
     expect(seen[69_999]).toBe(69_999);
+  });
+
+  test("offsetAt() and lengthAt() read any row, in any order", () => {
+    const want = ranges(10_000);
+    const t = PatternRangeTable.from(want);
+    let ok = true;
+    for (let i = 9_999; i >= 0; i -= 37) {
+      if (t.offsetAt(i) !== want[i]!.offset || t.lengthAt(i) !== want[i]!.length) ok = false;
+    }
+    for (let i = 0; i < 10_000; i++) if (t.lengthAt(i) !== want[i]!.length) ok = false;
+    expect(ok).toBe(true);
+  });
+
+  test("encodedBytes and copyEncoded() give the header's varints: gap from the last end, then length", () => {
+    const t = PatternRangeTable.from([
+      { offset: 5, length: 3 },
+      { offset: 8 + 200, length: 1 },
+      { offset: 2 ** 40, length: 2 ** 35 },
+    ]);
+    const out = new Uint8Array(t.encodedBytes + 2);
+    expect(t.copyEncoded(out, 1)).toBe(t.encodedBytes + 1);
+    // 5, 3 | 200 (0xc8 0x01), 1 | 2^40 - 209 (6 bytes), 2^35 (6 bytes)
+    expect([...out.subarray(1, 7)]).toEqual([5, 3, 0xc8, 0x01, 1, 0xaf]);
+    expect(t.encodedBytes).toBe(5 + 6 + 6);
+  });
+
+  test.each([
+    [
+      "before the previous end",
+      [
+        { offset: 10, length: 5 },
+        { offset: 14, length: 1 },
+      ],
+    ],
+    ["at a negative offset", [{ offset: -1, length: 5 }]],
+    ["with a negative length", [{ offset: 0, length: -5 }]],
+    ["with a fractional offset", [{ offset: 0.5, length: 1 }]],
+    ["past 2^53", [{ offset: 2 ** 53, length: 1 }]],
+  ])("push() rejects a range %s with ERR_PATTERN_RANGES", (_, rs) => {
+    expect(() => PatternRangeTable.from(rs)).toThrow(expect.objectContaining({ code: "ERR_PATTERN_RANGES" }));
   });
 
   test("from() returns a table as is", () => {

@@ -1,20 +1,49 @@
-/** @module A compact table of pattern ranges: two doubles a range in fixed typed-array blocks, not an object per range. */
+/** @module A compact table of pattern ranges: each range two varints in byte blocks, as the pattern header stores them, not an object per range. */
+import { codecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
 
-/** Ranges per block: 64 Ki ranges of two doubles, 1 MiB. */
-const BLOCK_SHIFT = 16;
-const BLOCK_RANGES = 1 << BLOCK_SHIFT;
-const BLOCK_MASK = BLOCK_RANGES - 1;
+/** Bytes of the largest storage block: 1 MiB, about 370 Ki ranges of a TS plan. Blocks start at 4 KiB and double. */
+const BLOCK_BYTES = 1 << 20;
+const FIRST_BLOCK_BYTES = 4096;
+/** A row is two varints of at most 8 bytes each (values ≤ 2^53 − 1): a block takes no row past this point. */
+const MAX_ROW_BYTES = 16;
+/** A checkpoint (block, byte, previous end) every this many rows: random access decodes at most this many. */
+const CHECKPOINT_ROWS = 32;
+/** Rows a sequential reader decodes at a time (readRows()). */
+export const WINDOW_ROWS = 1024;
+/** Below this a value fits 31 bits and the varint code can shift instead of divide. */
+const SMALL = 0x80000000;
 
 /**
- * The ranges of a pattern plan or header, in order. A recording has one range per P/B slice (about 1.3 M per
- * GiB of MPEG-2): as `{offset, length}` objects they took ~40 bytes of heap each (50 MiB a GiB, measured with
- * process.memoryUsage() after Bun.gc(true)) and as many GC-traced objects; here they take 16 bytes, in blocks
- * that grow without copying. Offsets and lengths are doubles, so any safe-integer body size fits.
+ * The ranges of a pattern plan or header, in order. Each range is stored as the pattern header's table has it
+ * (docs/security.md, pattern header): unsigned LEB128 varints of its gap from the previous range's end and of
+ * its length, about 3 bytes a range. As `{offset, length}` objects ranges took ~40 bytes of heap each and as
+ * many GC-traced objects; as two doubles 16 bytes, which on a TS (a range per 16-byte block, 1.8 M ranges for
+ * 280 MB) made each table 28 MB of fresh memory, and touching fresh memory is what cost most: about 100 ms
+ * per such table on this machine (page faults), against 5-10 ms for writing the same bytes again. Encoded,
+ * the same table is 5 MB, and the header encoder copies it as it is.
+ *
+ * Ranges must come in order (offset ≥ the previous range's end), as every plan lists them. Reads in order
+ * (offsetAt(i) after offsetAt(i − 1), or the same i again) decode one row; others start from a checkpoint.
  */
 export class PatternRangeTable {
-  readonly #blocks: Float64Array[] = [];
+  readonly #blocks: Uint8Array[] = [];
+  /** Bytes used of each block. */
+  readonly #used: number[] = [];
   #count = 0;
+  #end = 0;
+  /** Write position: the current block and the next free byte in it. */
+  #block: Uint8Array = new Uint8Array(0);
+  #at = 0;
+  /** Checkpoints: the position (block × BLOCK_BYTES + byte) of row k × CHECKPOINT_ROWS, and the end before it. */
+  #checkPos = new Float64Array(64);
+  #checkEnd = new Float64Array(64);
+  /** Read cursor: row #row decoded (offset, length), the next row's position. */
+  #row = -1;
+  #rowOffset = 0;
+  #rowLength = 0;
+  #nextBlock = 0;
+  #nextAt = 0;
 
   /** A table holding `ranges`, or `ranges` itself when it is a table already. */
   static from(ranges: PatternRanges): PatternRangeTable {
@@ -29,43 +58,217 @@ export class PatternRangeTable {
     return this.#count;
   }
 
-  /** Appends a range; the table does not check it (checkPatternRanges() does). */
+  /** Bytes the ranges take encoded: the pattern header's table without its chain list. */
+  get encodedBytes(): number {
+    this.#sync();
+    let n = 0;
+    for (const u of this.#used) n += u;
+    return n;
+  }
+
+  /**
+   * Appends a range. Throws ERR_PATTERN_RANGES when it starts before the previous one ends or is not made of
+   * sizes; checkPatternRanges() checks the rest (empty or adjacent ranges, the body's end).
+   */
   push(offset: number, length: number): void {
+    const gap = offset - this.#end;
+    if (!(gap >= 0) || !(length >= 0) || !Number.isSafeInteger(offset) || !Number.isSafeInteger(length)) {
+      throw codecError(
+        "ERR_PATTERN_RANGES",
+        `Cannot list pattern range ${this.#count} (${offset}+${length}): it is out of order or not a size`,
+        0,
+      );
+    }
+    let b = this.#block;
+    let at = this.#at;
+    if (at + MAX_ROW_BYTES > b.length) {
+      this.#sync();
+      b = new Uint8Array(Math.min(BLOCK_BYTES, Math.max(FIRST_BLOCK_BYTES, 2 * b.length)));
+      this.#blocks.push(b);
+      this.#used.push(0);
+      this.#block = b;
+      at = 0;
+    }
     const i = this.#count;
-    const b = i >>> BLOCK_SHIFT;
-    if (b === this.#blocks.length) this.#blocks.push(new Float64Array(2 * BLOCK_RANGES));
-    const block = this.#blocks[b]!;
-    const at = (i & BLOCK_MASK) << 1;
-    block[at] = offset;
-    block[at + 1] = length;
+    if ((i & (CHECKPOINT_ROWS - 1)) === 0) this.#checkpoint(i / CHECKPOINT_ROWS, at);
+    at = writeVarint(b, at, gap);
+    this.#at = writeVarint(b, at, length);
+    this.#end = offset + length;
     this.#count = i + 1;
+  }
+
+  /** Notes the bytes used of the block being written (kept in #at while pushing, not stored per row). */
+  #sync(): void {
+    if (this.#blocks.length > 0) this.#used[this.#blocks.length - 1] = this.#at;
+  }
+
+  #checkpoint(k: number, at: number): void {
+    if (k === this.#checkPos.length) {
+      const pos = new Float64Array(2 * k);
+      pos.set(this.#checkPos);
+      this.#checkPos = pos;
+      const end = new Float64Array(2 * k);
+      end.set(this.#checkEnd);
+      this.#checkEnd = end;
+    }
+    this.#checkPos[k] = (this.#blocks.length - 1) * BLOCK_BYTES + at;
+    this.#checkEnd[k] = this.#end;
+  }
+
+  /** Moves the read cursor to row i (0 ≤ i < count). */
+  #seek(i: number): void {
+    if (i === this.#row) return;
+    this.#sync();
+    let row = this.#row;
+    if (i !== row + 1 || row < 0) {
+      // Not the next row: start from the checkpoint at or before it.
+      const k = Math.floor(i / CHECKPOINT_ROWS);
+      const pos = this.#checkPos[k]!;
+      this.#nextBlock = Math.floor(pos / BLOCK_BYTES);
+      this.#nextAt = pos - this.#nextBlock * BLOCK_BYTES;
+      row = k * CHECKPOINT_ROWS - 1;
+      this.#rowOffset = this.#checkEnd[k]!;
+      this.#rowLength = 0;
+    }
+    let b = this.#nextBlock;
+    let at = this.#nextAt;
+    let block = this.#blocks[b]!;
+    let offset = this.#rowOffset;
+    let length = this.#rowLength;
+    while (row < i) {
+      if (at === this.#used[b]) {
+        block = this.#blocks[++b]!;
+        at = 0;
+      }
+      // Two varints, the usual one-byte case first.
+      let v = block[at++]!;
+      let gap = v;
+      if (v >= 0x80) {
+        gap = v & 0x7f;
+        let scale = 128;
+        do {
+          v = block[at++]!;
+          gap += (v & 0x7f) * scale;
+          scale *= 128;
+        } while (v >= 0x80);
+      }
+      v = block[at++]!;
+      let len = v;
+      if (v >= 0x80) {
+        len = v & 0x7f;
+        let scale = 128;
+        do {
+          v = block[at++]!;
+          len += (v & 0x7f) * scale;
+          scale *= 128;
+        } while (v >= 0x80);
+      }
+      offset = offset + length + gap;
+      length = len;
+      row++;
+    }
+    this.#row = row;
+    this.#rowOffset = offset;
+    this.#rowLength = length;
+    this.#nextBlock = b;
+    this.#nextAt = at;
+  }
+
+  /**
+   * Decodes rows from `from` into `out` as (offset, length) pairs, as many as fit or remain; returns how many.
+   * The sequential readers (cipher, planner, header) take rows in windows like this: a plain array read per
+   * row, the decoding in one tight loop.
+   */
+  readRows(from: number, out: Float64Array): number {
+    const n = Math.min(out.length >>> 1, this.#count - from);
+    if (n <= 0) return 0;
+    this.#seek(from);
+    this.#sync();
+    out[0] = this.#rowOffset;
+    out[1] = this.#rowLength;
+    const blocks = this.#blocks;
+    const used = this.#used;
+    let b = this.#nextBlock;
+    let at = this.#nextAt;
+    let block = blocks[b]!;
+    let limit = used[b]!;
+    let end = this.#rowOffset + this.#rowLength;
+    for (let r = 2; r < 2 * n; r += 2) {
+      if (at === limit) {
+        block = blocks[++b]!;
+        limit = used[b]!;
+        at = 0;
+      }
+      let v = block[at++]!;
+      let gap = v;
+      if (v >= 0x80) {
+        gap = v & 0x7f;
+        let scale = 128;
+        do {
+          v = block[at++]!;
+          gap += (v & 0x7f) * scale;
+          scale *= 128;
+        } while (v >= 0x80);
+      }
+      v = block[at++]!;
+      let len = v;
+      if (v >= 0x80) {
+        len = v & 0x7f;
+        let scale = 128;
+        do {
+          v = block[at++]!;
+          len += (v & 0x7f) * scale;
+          scale *= 128;
+        } while (v >= 0x80);
+      }
+      const offset = end + gap;
+      out[r] = offset;
+      out[r + 1] = len;
+      end = offset + len;
+    }
+    this.#row = from + n - 1;
+    this.#rowOffset = out[2 * n - 2]!;
+    this.#rowLength = out[2 * n - 1]!;
+    this.#nextBlock = b;
+    this.#nextAt = at;
+    return n;
   }
 
   /** Offset of range `i` (0 ≤ i < count; undefined behaviour past it: NaN or a throw). */
   offsetAt(i: number): number {
-    return this.#blocks[i >>> BLOCK_SHIFT]![(i & BLOCK_MASK) << 1]!;
+    this.#seek(i);
+    return this.#rowOffset;
   }
 
   /** Length of range `i` (0 ≤ i < count). */
   lengthAt(i: number): number {
-    return this.#blocks[i >>> BLOCK_SHIFT]![((i & BLOCK_MASK) << 1) + 1]!;
+    this.#seek(i);
+    return this.#rowLength;
   }
 
   /** Where the last range ends, 0 for an empty table. */
   end(): number {
-    const n = this.#count;
-    return n === 0 ? 0 : this.offsetAt(n - 1) + this.lengthAt(n - 1);
+    return this.#end;
   }
 
   /** Calls `fn(offset, length, i)` for every range in order: the walk without an object per range. */
   forEach(fn: (offset: number, length: number, i: number) => void): void {
-    let left = this.#count;
-    let i = 0;
-    for (const block of this.#blocks) {
-      const n = Math.min(left, BLOCK_RANGES) << 1;
-      for (let k = 0; k < n; k += 2) fn(block[k]!, block[k + 1]!, i++);
-      left -= n >>> 1;
+    const rows = new Float64Array(2 * WINDOW_ROWS);
+    for (let i = 0; i < this.#count; ) {
+      const n = this.readRows(i, rows);
+      for (let r = 0; r < 2 * n; r += 2) fn(rows[r]!, rows[r + 1]!, i++);
     }
+  }
+
+  /** Copies the encoded table (what the pattern header's range table holds) into `out` at `at`; returns the end. */
+  copyEncoded(out: Uint8Array, at: number): number {
+    this.#sync();
+    for (let b = 0; b < this.#blocks.length; b++) {
+      const used = this.#used[b]!;
+      out.set(this.#blocks[b]!.subarray(0, used), at);
+      at += used;
+    }
+    return at;
   }
 
   /** The ranges as objects: for tests and small tables only (this is the cost the table avoids). */
@@ -76,6 +279,24 @@ export class PatternRangeTable {
     });
     return out;
   }
+}
+
+/** Writes `v` (0 ≤ v ≤ 2^53 − 1) as an unsigned LEB128 varint at `at`; returns the end. */
+export function writeVarint(out: Uint8Array, at: number, v: number): number {
+  if (v < SMALL) {
+    while (v >= 0x80) {
+      out[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    out[at++] = v;
+    return at;
+  }
+  while (v >= 0x80) {
+    out[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[at++] = v;
+  return at;
 }
 
 /** What callers may pass where ranges are read: a table, or (small tables, tests) an array of ranges. */
