@@ -42,6 +42,11 @@ export interface H264SliceHeader {
    * the byte after the one holding the header's last bit, whose remaining bits are slice data.
    */
   dataOffset: number;
+  /**
+   * Bits of the byte before `dataOffset` that belong to the header (CAVLC: 1–7 when the header ends inside a
+   * byte, whose remaining bits start slice_data()); 0 when slice_data() starts at `dataOffset` itself.
+   */
+  dataBitInByte: number;
 }
 
 /** The parameter sets in force, by id, as the stream has carried them so far. */
@@ -173,6 +178,7 @@ function readHeader(
     pocLsb,
     sliceQpDelta,
     dataOffset: r.bytePosition,
+    dataBitInByte: r.bitOffsetInByte,
   };
 }
 
