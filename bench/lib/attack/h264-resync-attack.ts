@@ -64,7 +64,7 @@ export interface H264ResyncResult {
 interface Run {
   picture: number;
   /** The slice header's RBSP bits after first_mb_in_slice, and its NAL header byte. */
-  header: { nal: number; rest: Uint8Array; restBits: number };
+  header: { nal: number; rest: Uint8Array; restBits: number; cabac: boolean };
   rbsp: Uint8Array;
   fromBit: number;
   toBit: number;
@@ -84,7 +84,7 @@ export async function h264ResyncAttack(
 ): Promise<H264ResyncResult> {
   const { sets, sps } = parameterSets(options.greyAu);
   const picSize = sps.picSizeInMapUnits;
-  const runs = clearRuns(view, sets);
+  const runs = clearRuns(view, sets, options);
   const probe =
     options.probeBytes ?? (options.entropy === "cavlc" ? CAVLC_PROBE_BYTES : Number.MAX_SAFE_INTEGER);
   const step = options.entropy === "cavlc" ? 1 : 8;
@@ -208,7 +208,7 @@ export function nalUnits(es: Uint8Array): Array<{ from: number; to: number }> {
 }
 
 /** Every clear run after an encrypted block of every P/B slice of the view, with what a candidate needs. */
-function clearRuns(view: Uint8Array, sets: H264ParameterSets): Run[] {
+function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264ResyncOptions): Run[] {
   const layout = h264EsLayout(view);
   const { crypt, skip } = DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number };
   const period = (crypt + skip) * PATTERN_BLOCK_BYTES;
@@ -241,9 +241,11 @@ function clearRuns(view: Uint8Array, sets: H264ParameterSets): Run[] {
         rbspIndex(header.dataOffset) * 8 - (header.dataBitInByte ? 8 - header.dataBitInByte : 0);
       const ue = readUeAt(rbsp, NAL_HEADER_BITS, headerBits);
       if (!ue) continue;
+      // Without CABAC's alignment bits: a rewritten first_mb_in_slice changes how many the header needs.
       const rest = new BitWriter();
-      rest.copy(rbsp, ue.next, headerBits);
-      const info = { nal: rbsp[0]!, rest: rest.bytes(), restBits: rest.length };
+      rest.copy(rbsp, ue.next, headerBits - header.cabacAlignmentBits);
+      const cabac = options.entropy === "cabac";
+      const info = { nal: rbsp[0]!, rest: rest.bytes(), restBits: rest.length, cabac };
       const dataBytes = sl.nalEnd - sl.dataStart;
       for (let blockAt = sl.dataStart; blockAt + PATTERN_BLOCK_BYTES <= sl.nalEnd; blockAt += period) {
         const runStart = blockAt + PATTERN_BLOCK_BYTES;
@@ -271,6 +273,8 @@ function candidateSlice(r: Run, o: { firstMb: number; fromBit: number; toBit?: n
   for (let i = 7; i >= 0; i--) w.bit((r.header.nal >> i) & 1);
   w.ue(o.firstMb);
   w.copy(r.header.rest, 0, r.header.restBits);
+  // cabac_alignment_one_bit up to the byte boundary, 7.3.4.
+  if (r.header.cabac) while (w.length % 8 !== 0) w.bit(1);
   w.copy(r.rbsp, o.fromBit, o.toBit ?? r.toBit);
   // The slice's last run carries its own rbsp_slice_trailing_bits; a run cut by an encrypted block gets some.
   if (!r.last || o.toBit !== undefined) w.trailing();
