@@ -195,7 +195,7 @@ function parameterSets(au: Uint8Array): { sets: H264ParameterSets; sps: H264Sps 
 }
 
 /** NAL units of an Annex B stream: [from, to) without the start code, from at the NAL header byte. */
-export function nalUnits(es: Uint8Array): Array<{ from: number; to: number }> {
+function nalUnits(es: Uint8Array): Array<{ from: number; to: number }> {
   const starts: number[] = [];
   for (let i = 2; i < es.length; i++) {
     if (es[i] === 1 && es[i - 1] === 0 && es[i - 2] === 0) starts.push(i + 1);
