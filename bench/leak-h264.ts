@@ -1,16 +1,29 @@
-/** @module `bun bench/leak-h264.ts`: what an eavesdropper on the direct channel decodes of H.264 (CABAC and CAVLC) in seed and cbcs pattern mode, by ffmpeg. */
+/** @module `bun bench/leak-h264.ts`: what an eavesdropper on the direct channel decodes of H.264 (CABAC and CAVLC) in seed and cbcs pattern mode, by ffmpeg and by the re-synchronising attempt (`--resync`). */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { $ } from "bun";
 import { generateSessionKeyBytes } from "../crypto/aead.ts";
 import { makeCbcsTransform } from "../crypto/cbcs-cipher.ts";
 import { randomBytes } from "../crypto/random-token.ts";
-import { CONTENT, FPS, HEIGHT, SECONDS, WIDTH } from "./leak.ts";
+import {
+  CONTENT,
+  FPS,
+  H264_COST_CBCS,
+  H264_COST_SEED,
+  HEIGHT,
+  measureH264Cost,
+  SECONDS,
+  WIDTH,
+} from "./leak.ts";
+import type { H264ResyncResult } from "./lib/attack/h264-resync-attack.ts";
+import { h264ResyncAttack } from "./lib/attack/h264-resync-attack.ts";
+import { h264ContactSheet } from "./lib/h264-contact-sheet.ts";
 import { h264EsLayout, h264LeakView } from "./lib/h264-leak-view.ts";
 import { countFrames, type FrameScore, mean, scoreFrames, visibleFrames } from "./lib/leak-metrics.ts";
 import type { ContentKind } from "./lib/leak-results.ts";
 
 const OUT = join(import.meta.dir, "out", "leak-h264");
+const IMAGES = join(import.meta.dir, "..", "docs", "images");
 
 /** libx264 as the fixtures and bench-recordings use it (GOP 12, 2 B-frames), CABAC or CAVLC. */
 function x264(entropy: "cabac" | "cavlc"): string[] {
@@ -47,15 +60,31 @@ async function encode(
 /** One content kind and entropy coder: each mode's frames decoded, scores, visible frames and encrypted share. */
 export interface H264LeakResult {
   frames: number;
+  /** The original ES. */
+  path: string;
   grey: FrameScore[];
-  modes: Array<{ mode: string; share: number; decoded: number; scores: FrameScore[]; visible: number }>;
+  modes: Array<{
+    mode: string;
+    share: number;
+    decoded: number;
+    scores: FrameScore[];
+    visible: number;
+    /** The re-synchronising attempt's view, scored the same way (seed: ffmpeg's, nothing is encrypted). */
+    viewPath: string;
+    resync?: {
+      viewPath: string;
+      scores: FrameScore[];
+      visible: number;
+      stats: Omit<H264ResyncResult, "view">;
+    };
+  }>;
 }
 
 /** Encodes one content kind as H.264, builds the seed and cbcs views and scores them against the original. */
 export async function measureH264Content(
   content: ContentKind,
   entropy: "cabac" | "cavlc",
-  options: { dir: string; seconds?: number },
+  options: { dir: string; seconds?: number; resync?: { probeBytes?: number } },
 ): Promise<H264LeakResult> {
   const seconds = options.seconds ?? SECONDS;
   await mkdir(options.dir, { recursive: true });
@@ -82,35 +111,95 @@ export async function measureH264Content(
     const viewPath = join(options.dir, `${content.name}.${entropy}.${mode.replaceAll(/[ :]/g, "-")}.h264`);
     await Bun.write(viewPath, built.view);
     const scores = await scoreFrames(src, ["-i", viewPath], FPS);
+    const visible = visibleFrames(scores, greyScores);
+    let resync: H264LeakResult["modes"][number]["resync"];
+    if (options.resync && mode === "seed") {
+      // Seed encrypts nothing: the attempt has no run to re-synchronise in, its view is ffmpeg's.
+      const none = { runs: 0, candidates: 0, validCandidates: 0, recoveredRuns: 0, macroblocks: 0 };
+      const control = { candidates: 0, valid: 0 };
+      resync = {
+        viewPath,
+        scores,
+        visible,
+        stats: { ...none, control, placedExactly: 0, placedByEstimate: 0 },
+      };
+    } else if (options.resync) {
+      const { view: attackedView, ...stats } = await h264ResyncAttack(built.view, {
+        entropy,
+        greyAu,
+        dir: options.dir,
+        ...(options.resync.probeBytes !== undefined ? { probeBytes: options.resync.probeBytes } : {}),
+      });
+      const attackedPath = viewPath.replace(/\.h264$/, ".resync.h264");
+      await Bun.write(attackedPath, attackedView);
+      const rs = await scoreFrames(src, ["-i", attackedPath], FPS);
+      resync = { viewPath: attackedPath, scores: rs, visible: visibleFrames(rs, greyScores), stats };
+    }
     modes.push({
       mode,
       share: mode === "seed" ? 0 : encryptedShare(es, layout),
       decoded: await countFrames(viewPath),
       scores,
-      visible: visibleFrames(scores, greyScores),
+      visible,
+      viewPath,
+      ...(resync ? { resync } : {}),
     });
   }
-  return { frames, grey: greyScores, modes };
+  return { frames, path: src, grey: greyScores, modes };
 }
 
+/** `--resync` clips are 1 s: the attempt decodes every candidate offset of every clear run (~1 ms each). */
+const RESYNC_SECONDS = 1;
+
 async function main(): Promise<void> {
+  const resync = process.argv.includes("--resync");
+  const seconds = resync ? RESYNC_SECONDS : SECONDS;
   console.log(
-    `leak-h264: ${CONTENT.length} recordings, ${WIDTH}x${HEIGHT}, ${SECONDS} s, H.264 GOP 12 (2 B), views in ${OUT}\n`,
+    `leak-h264: ${CONTENT.length} recordings, ${WIDTH}x${HEIGHT}, ${seconds} s, H.264 GOP 12 (2 B), views in ${OUT}${resync ? ", with the re-synchronising attempt" : ""}\n`,
   );
   console.log(
-    "| content | entropy | mode | encrypted share | frames decoded | SSIM-Y (grey) | visible (ffmpeg) |",
+    `| content | entropy | mode | encrypted share | frames decoded | SSIM-Y (grey) | visible (ffmpeg) |${resync ? " SSIM-Y (attempt) | visible (attempt) | runs | offsets passing the check (random bytes) | runs recovered | macroblocks (exact / estimated runs) |" : ""}`,
   );
-  console.log("|---|---|---|---|---|---|---|");
+  console.log(`|---|---|---|---|---|---|---|${resync ? "---|---|---|---|---|---|" : ""}`);
   for (const c of CONTENT) {
     for (const entropy of ["cabac", "cavlc"] as const) {
-      const r = await measureH264Content(c, entropy, { dir: OUT });
+      const r = await measureH264Content(c, entropy, {
+        dir: OUT,
+        seconds,
+        ...(resync ? { resync: {} } : {}),
+      });
+      if (resync) {
+        const [seed, cbcs] = r.modes;
+        await h264ContactSheet(
+          r.path,
+          [seed!.viewPath, cbcs!.viewPath, cbcs!.resync!.viewPath],
+          join(IMAGES, `leak-h264-${c.name}-${entropy}.png`),
+        );
+      }
       for (const m of r.modes) {
+        let extra = "";
+        if (m.resync) {
+          const st = m.resync.stats;
+          extra = ` ${mean(m.resync.scores.map((s) => s.ssim)).toFixed(3)} | ${m.resync.visible}/${m.resync.scores.length} | ${st.runs} | ${pct(st.validCandidates, st.candidates)} (${pct(st.control.valid, st.control.candidates)}) | ${st.recoveredRuns} | ${st.macroblocks} (${st.placedExactly} / ${st.placedByEstimate}) |`;
+        }
         console.log(
-          `| ${c.name} | ${entropy} | ${m.mode} | ${(m.share * 100).toFixed(1)} % | ${m.decoded}/${r.frames} | ${mean(m.scores.map((s) => s.ssim)).toFixed(3)} (${mean(r.grey.map((s) => s.ssim)).toFixed(3)}) | ${m.visible}/${m.scores.length} |`,
+          `| ${c.name} | ${entropy} | ${m.mode} | ${(m.share * 100).toFixed(1)} % | ${m.decoded}/${r.frames} | ${mean(m.scores.map((s) => s.ssim)).toFixed(3)} (${mean(r.grey.map((s) => s.ssim)).toFixed(3)}) | ${m.visible}/${m.scores.length} |${extra}`,
         );
       }
     }
   }
+  if (process.argv.includes("--cost")) {
+    // The CPU ratio of the same run: bench/leak.ts --cost-h264's measurement (a 60 MiB H.264 TS, made once).
+    const { best } = await measureH264Cost();
+    const ratio = best.get(H264_COST_CBCS)!.cpu / best.get(H264_COST_SEED)!.cpu;
+    console.log(
+      `\nCPU vs seed (bench/leak.ts --cost-h264's measurement, this run): cbcs 1:9 ${ratio.toFixed(2)}×`,
+    );
+  }
+}
+
+function pct(n: number, of: number): string {
+  return of === 0 ? "–" : `${((100 * n) / of).toFixed(1)} % of ${of}`;
 }
 
 /** Bytes the cbcs mode encrypts in the P/B slices, as a share of the stream. */

@@ -324,40 +324,50 @@ async function cost(): Promise<void> {
 }
 
 /**
- * `--cost-h264`: the CPU of H.264 cbcs pattern mode (codec/pattern/h264-pattern-planner.ts) against seed on an
- * H.264 Transport Stream made here (libx264, GOP 12 with 2 B-frames as bench-recordings' MPEG-2), interleaved
- * rounds, best of COST_ROUNDS each.
+ * The CPU of H.264 cbcs pattern mode (codec/pattern/h264-pattern-planner.ts) against seed and whole-file sealing
+ * on an H.264 Transport Stream made here (libx264, GOP 12 with 2 B-frames as bench-recordings' MPEG-2),
+ * interleaved rounds, best of `rounds` each: the runs by mode name (seed first) and the stream's size.
  */
-async function costH264(): Promise<void> {
+export async function measureH264Cost(
+  rounds = COST_ROUNDS,
+): Promise<{ best: Map<string, CostRun>; bytes: number }> {
   const path = join(ROOT, "bench", "out", "h264-cost.ts");
   await mkdir(join(ROOT, "bench", "out"), { recursive: true });
   if (!(await Bun.file(path).exists())) {
     await $`ffmpeg -v error -y -f lavfi -i testsrc2=size=720x576:rate=25 -t 120 -c:v libx264 -threads 1 -preset veryfast -b:v 4M -g 12 -bf 2 -f mpegts ${path}`.quiet();
   }
   const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
-  const gib = bytes.length / 2 ** 30;
   const sessionKey = generateSessionKeyBytes();
   const modes: Array<[string, () => Promise<CostRun>]> = [
-    ["seed (split + seal protected part)", () => splitCost(bytes, sessionKey)],
-    ["pattern cbcs 1:9 (seed + pattern)", () => splitCost(bytes, sessionKey, DEFAULT_H264_PATTERN_SCHEME)],
+    [H264_COST_SEED, () => splitCost(bytes, sessionKey)],
+    [H264_COST_CBCS, () => splitCost(bytes, sessionKey, DEFAULT_H264_PATTERN_SCHEME)],
     ["whole-file encryption (seal every byte)", () => wholeFileCost(bytes, sessionKey)],
   ];
   const best = new Map<string, CostRun>();
-  for (let round = 0; round < COST_ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const [name, fn] of modes) {
       const r = await fn();
       const b = best.get(name);
       if (b === undefined || r.cpu < b.cpu) best.set(name, r);
     }
   }
-  const seed = best.get(modes[0]![0])!;
+  return { best, bytes: bytes.length };
+}
+
+export const H264_COST_SEED = "seed (split + seal protected part)";
+export const H264_COST_CBCS = "pattern cbcs 1:9 (seed + pattern)";
+
+/** `--cost-h264`: measureH264Cost() as a table. */
+async function costH264(): Promise<void> {
+  const { best, bytes } = await measureH264Cost();
+  const gib = bytes / 2 ** 30;
+  const seed = best.get(H264_COST_SEED)!;
   console.log(
-    `\nh264-cost.ts (${(bytes.length / 2 ** 20).toFixed(0)} MiB H.264 TS), best of ${COST_ROUNDS} interleaved rounds\n`,
+    `\nh264-cost.ts (${(bytes / 2 ** 20).toFixed(0)} MiB H.264 TS), best of ${COST_ROUNDS} interleaved rounds\n`,
   );
   console.log("| mode | CPU s/GiB | wall s/GiB | CPU vs seed |");
   console.log("|---|---|---|---|");
-  for (const [name] of modes) {
-    const r = best.get(name)!;
+  for (const [name, r] of best) {
     console.log(
       `| ${name} | ${(r.cpu / gib).toFixed(2)} | ${(r.wall / gib).toFixed(2)} | ${(r.cpu / seed.cpu).toFixed(2)}× |`,
     );

@@ -42,6 +42,13 @@ export interface H264SliceHeader {
    * the byte after the one holding the header's last bit, whose remaining bits are slice data.
    */
   dataOffset: number;
+  /**
+   * Bits of the byte before `dataOffset` that belong to the header (CAVLC: 1–7 when the header ends inside a
+   * byte, whose remaining bits start slice_data()); 0 when slice_data() starts at `dataOffset` itself.
+   */
+  dataBitInByte: number;
+  /** CABAC: how many cabac_alignment_one_bits end the header (7.3.4); 0 for CAVLC. */
+  cabacAlignmentBits: number;
 }
 
 /** The parameter sets in force, by id, as the stream has carried them so far. */
@@ -157,10 +164,12 @@ function readHeader(
     const bits = Math.ceil(Math.log2(sps.picSizeInMapUnits / pps.sliceGroupChangeRate + 1));
     r.readBits(bits);
   }
+  let cabacAlignmentBits = 0;
   if (pps.cabac) {
     // cabac_alignment_one_bit, 7.3.4: each is 1, up to the byte boundary.
     while (r.bitOffsetInByte !== 0) {
       if (r.readBit() !== 1) fail("a cabac_alignment_one_bit is 0", offset);
+      cabacAlignmentBits++;
     }
   }
   return {
@@ -173,6 +182,8 @@ function readHeader(
     pocLsb,
     sliceQpDelta,
     dataOffset: r.bytePosition,
+    dataBitInByte: r.bitOffsetInByte,
+    cabacAlignmentBits,
   };
 }
 

@@ -4,12 +4,13 @@ import { parseFlags } from "../../cli/parse-flags.ts";
 import { subcommandHelp } from "../../cli/subcommand-help.ts";
 import { CONFIG_FLAGS, resolveConfig } from "../config/recorder-config.ts";
 import { Library, parseProtection, type Recording } from "../library/library.ts";
+import { exportProtected } from "../library/protected-export.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 
 const HELP = `Usage: pvrlink library add FILE [--secret] [--protection sealed|seed|pattern] [--name NAME]
        pvrlink library list [--json]
        pvrlink library remove ID
-       pvrlink library export ID DEST
+       pvrlink library export ID DEST [--protected]
 
 Keeps recordings and their attributes: a copy of the file in the library directory, its size and SHA-256,
 the type detected by content (es, ps, ts, m2ts, mp4, or data) and whether it is secret. A secret recording
@@ -22,12 +23,17 @@ overrides it per send.
 
 export copies a recording out of the library to DEST (a file, or a directory to put it in under its name),
 never overwriting. Received recordings keep their name: the library file is ID-NAME, and 'list' shows its path.
+With --protected, an H.264 MP4 is written as a standard encrypted MP4 instead (CENC 'cbcs': 1 in 10 blocks of
+every slice encrypted, as players with the key decrypt it) under a fresh key, which goes to DEST.key (mode
+0600, 32 hex digits: 'ffmpeg -decryption_key "$(cat DEST.key)" -i DEST ...'). The key is never printed or
+logged; keep the key file apart from the MP4 to keep it protected.
 
 Options:
   --secret        mark the recording secret (add)
   --protection M  sealed, seed or pattern (add; default: sealed)
   --name NAME     name to show and send under (add; default: the file name)
   --json          one JSON array of recordings (list)
+  --protected     write an H.264 MP4 as a cbcs encrypted MP4 and its key file (export)
   --data DIR      data directory (default: $PVRLINK_DATA or ~/.local/share/pvrlink)
   --library DIR   library directory (default: DATA/library)
   --config FILE   config file (default: DATA/config.json when present)
@@ -88,15 +94,16 @@ export const command: Command = {
       protection: { type: "string" },
       name: { type: "string" },
       json: { type: "boolean" },
+      protected: { type: "boolean" },
     });
     const [action, ...rest] = positionals;
     const only = (allowed: string[]) => {
-      for (const f of ["secret", "json", "protection"] as const) {
+      for (const f of ["secret", "json", "protection", "protected"] as const) {
         if (values[f] && !allowed.includes(f)) throw new UsageError(`--${f} does not apply to '${action}'`);
       }
     };
     // --name means the recording's name here, not the device name; keep it out of the config.
-    const { name: recordingName, protection, ...configFlags } = values;
+    const { name: recordingName, protection, protected: _protected, ...configFlags } = values;
     const config = await resolveConfig(configFlags);
     switch (action) {
       case "add": {
@@ -140,10 +147,17 @@ export const command: Command = {
         return EXIT_OK;
       }
       case "export": {
-        only([]);
+        only(["protected"]);
         if (rest.length !== 2 || recordingName !== undefined)
           throw new UsageError("export takes exactly one ID and one DEST");
         using lib = await Library.open(config.dataDir, config.libraryDir);
+        if (values.protected) {
+          const target = await lib.exportTarget(rest[0]!, rest[1]!);
+          const r = await exportProtected(target.source, target.path);
+          // The key's path only: the key itself never reaches stdout or a log.
+          console.log(`exported ${rest[0]} to ${r.path} (cbcs encrypted); key in ${r.keyPath} (mode 0600)`);
+          return EXIT_OK;
+        }
         console.log(`exported ${rest[0]} to ${await lib.export(rest[0]!, rest[1]!)}`);
         return EXIT_OK;
       }

@@ -328,19 +328,9 @@ export class Library implements Disposable {
    * overwrites. Returns the path written.
    */
   async export(id: string, dest: string): Promise<string> {
-    const rec = this.get(id);
-    if (rec === undefined)
-      throw new InputError(
-        `Cannot export ${id}: no such recording; 'pvrlink library list' shows the IDs`,
-        "ERR_LIBRARY_UNKNOWN_ID",
-      );
-    const isDir = await stat(dest).then(
-      (st) => st.isDirectory(),
-      () => false,
-    );
-    const target = isDir ? join(dest, safeFileName(rec.name)) : dest;
+    const { source, path: target } = await this.exportTarget(id, dest);
     try {
-      await copyFile(rec.path, target, constants.COPYFILE_EXCL);
+      await copyFile(source, target, constants.COPYFILE_EXCL);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "EEXIST")
@@ -354,6 +344,24 @@ export class Library implements Disposable {
       );
     }
     return target;
+  }
+
+  /**
+   * Where an export of `id` to `dest` reads and writes: the library's copy, and `dest` or, for a directory,
+   * the recording's name in it. Throws InputError ERR_LIBRARY_UNKNOWN_ID.
+   */
+  async exportTarget(id: string, dest: string): Promise<{ source: string; path: string }> {
+    const rec = this.get(id);
+    if (rec === undefined)
+      throw new InputError(
+        `Cannot export ${id}: no such recording; 'pvrlink library list' shows the IDs`,
+        "ERR_LIBRARY_UNKNOWN_ID",
+      );
+    const isDir = await stat(dest).then(
+      (st) => st.isDirectory(),
+      () => false,
+    );
+    return { source: rec.path, path: isDir ? join(dest, safeFileName(rec.name)) : dest };
   }
 
   /** Deletes the row and the library's copy; false if the id is unknown. */
