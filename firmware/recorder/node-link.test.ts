@@ -57,7 +57,16 @@ test("NodeLink moves to the next endpoint after three unanswered keepalives, and
 test("NodeLink sends its first keepalive to the new endpoint at once after a move, not an interval later", async () => {
   const secret = randomBytes(32);
   const deviceId = "dev_failover_test2";
-  const silent = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const toSilent: number[] = [];
+  const silent = await Bun.udpSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data() {
+        toSilent.push(performance.now());
+      },
+    },
+  });
   const firstAt: number[] = [];
   const alive = await startNodeUdpEndpoint({
     secrets: { [deviceId]: secret },
@@ -65,7 +74,7 @@ test("NodeLink sends its first keepalive to the new endpoint at once after a mov
   });
   let movedAt = 0;
   // Misses do not shorten this interval (floor = interval), and answers time out after 3 s (the cadence's cap):
-  // the move comes at the third miss, about 11 s in; a keepalive on the timer would come a whole 4 s after it.
+  // keepalives at 0, 4 and 8 s, the move at the third miss (11 s); one on the timer would come 4 s after it.
   const cadence = new KeepaliveCadence({ intervalMs: 4000, floorMs: 4000 });
   await using link = await NodeLink.open({
     deviceId,
@@ -88,6 +97,9 @@ test("NodeLink sends its first keepalive to the new endpoint at once after a mov
     await waitFor("a keepalive at the fallback", () => firstAt.length > 0, { timeoutMs: 25_000 });
     expect(movedAt).toBeGreaterThan(0);
     expect(firstAt[0]! - movedAt).toBeLessThan(1000);
+    // The unanswered keepalives went one interval apart (counted from each send), not interval + answer timeout.
+    expect(toSilent).toHaveLength(3);
+    for (const [a, b] of [toSilent.slice(0, 2), toSilent.slice(1, 3)]) expect(b! - a!).toBeLessThan(5500);
     await waitFor("its answer", () => link.stats.answered > 0, { timeoutMs: 5000 });
   } finally {
     silent.close();

@@ -187,10 +187,13 @@ export class NodeLink implements AsyncDisposable {
     // endpoint is tried at once: the old one's silence says nothing about it, and every interval waited is one in
     // which no node can trigger this recorder (issue 16: triggers resume within two keepalive intervals). Inside a
     // tick (#next unset) the keepalive about to leave already goes to the new endpoint.
+    // The interval counts from the unanswered keepalive's send, not from its answer timeout: otherwise every miss
+    // would add the answer timeout (3 s) to the gap, and a dead node would be noticed ~6 s later.
     if (this.#next && !this.#closed) {
       clearTimeout(this.#next);
-      this.#armedMs = moving ? 0 : this.#o.cadence.intervalMs;
-      this.#next = setTimeout(() => this.#tick(), this.#armedMs);
+      this.#armedMs = this.#o.cadence.intervalMs;
+      const due = moving ? 0 : (this.lastSentAt ?? Date.now()) + this.#armedMs - Date.now();
+      this.#next = setTimeout(() => this.#tick(), Math.max(0, due));
     }
   }
 
