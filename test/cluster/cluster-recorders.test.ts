@@ -115,7 +115,7 @@ test("kill -9 of the UDP node that owns the callee during queries: triggers resu
   // The clock starts when bob's daemon notices: its "node-endpoint-moved" line, logged on the third unanswered
   // keepalive as it switches to the next endpoint (its own timestamp, this machine's clock). The issue's "within
   // two keepalive intervals" is from there: the daemon sends its first keepalive to B at once (NodeLink), B claims
-  // it (device_owner), and the next QUERY's trigger goes through B. The ~20 s from the kill to the move are the
+  // it (device_owner), and the next QUERY's trigger goes through B. The 13-18 s from the kill to the move are the
   // three unanswered keepalives that the rule needs to call A dead; they are printed, not asserted.
   const moved = await bob.proc.waitForLine(/^(\S+) \S+ recorder node-endpoint-moved /, {
     since,
