@@ -186,8 +186,29 @@ test("kill -9 of HTTP node A during a split send and a store-and-forward upload:
   );
   expect(Number(relayAtKill.received)).toBeLessThan(Number(relayAtKill.size));
   expect(Number(storeAtKill.received)).toBeLessThan(Number(storeAtKill.size));
+  // QUERYs to bob keep going at HTTP node A first: one in flight when A dies is sent again to B (same
+  // idempotency key), and every one is answered, or refused with a clear code.
+  const queries: string[] = [];
+  let querying = true;
+  const queryLoop = (async () => {
+    const api = aliceApi();
+    while (querying) {
+      queries.push(await queryBob(api));
+      await Bun.sleep(50);
+    }
+  })();
+  await waitFor("a QUERY answered at A before the kill", () => queries.includes("200"), {
+    timeoutMs: 30_000,
+  });
   await http[0]!.proc.stop("SIGKILL");
   const [splitRun, storeRun] = await Promise.all([split, store]);
+  querying = false;
+  await queryLoop;
+  console.error(
+    `cluster: QUERYs around the HTTP kill: ${queries.length}, refused: ${queries.filter((q) => q !== "200")}`,
+  );
+  for (const q of queries) expect(q).toMatch(/^(200|\d{3} [a-z_]+)$/);
+  expect(queries.at(-1)).toBe("200");
   const splitDone = await completedOrResumed(splitRun, "bob", ["--protection", "seed"]);
   const storeDone = await completedOrResumed(storeRun, "carol", ["--store-if-busy"]);
   expect(splitDone.summary.route).toBe("split");
@@ -272,20 +293,25 @@ test("afterwards: no session active, no QUERY or upload duplicated by a retry, e
       ) === 0,
     { timeoutMs: 60_000, intervalMs: 200 },
   );
-  // The store holds exactly the sessions the test's QUERYs and sends were given: a QUERY or POST /v1/transfers
-  // retried on the other node (idempotency key) made no second one.
-  const sessions = await db.all<{ id: string; caller_id: string; callee_id: string }>(
-    "SELECT id, caller_id, callee_id FROM sessions ORDER BY id",
+  // The store holds the sessions the test's QUERYs and sends were given, and no other live one: a QUERY or
+  // POST /v1/transfers retried on the other node (idempotency key) made no second session that stayed.
+  const sessions = await db.all<{ id: string; caller_id: string; callee_id: string; end_reason: string }>(
+    "SELECT id, caller_id, callee_id, end_reason FROM sessions ORDER BY id",
   );
-  expect(sessions.map((s) => s.id)).toEqual([...querySessions, ...sendSessions].sort());
+  // Those it was never told of can only be a QUERY attempt that A took but never answered before it died,
+  // superseded by the retry at B.
+  const known = new Set([...querySessions, ...sendSessions]);
+  expect([...known].filter((id) => !sessions.some((s) => s.id === id))).toEqual([]);
+  for (const u of sessions.filter((x) => !known.has(x.id))) expect(u.end_reason).toBe("superseded");
   const rows = await db.all<{ session_id: string; reporter: string }>(
     "SELECT session_id, reporter FROM accounting ORDER BY session_id, reporter",
   );
   const byKey = new Map<string, number>();
   for (const r of rows)
     byKey.set(`${r.session_id} ${r.reporter}`, (byKey.get(`${r.session_id} ${r.reporter}`) ?? 0) + 1);
+  const superseded = sessions.filter((x) => !known.has(x.id)).length;
   console.error(
-    `cluster: ${sessions.length} sessions; accounting rows (session reporter): ${[...byKey.keys()].join(", ")}`,
+    `cluster: ${sessions.length} sessions (${superseded} superseded), ${rows.length} accounting rows`,
   );
   // One row per session and reporter; every session has one from a party to it. A QUERY the caller ended has
   // exactly one: the caller's.
