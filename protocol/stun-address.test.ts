@@ -122,7 +122,7 @@ describe("IP text forms", () => {
         alphabet.charAt(Math.floor(Math.random() * alphabet.length)),
       ).join("");
       const m = rule.exec(s);
-      const want = m && m.slice(1).every((g) => Number(g) <= 255) ? m.slice(1).map(Number) : null;
+      const want = m?.slice(1).every((g) => Number(g) <= 255) ? m.slice(1).map(Number) : null;
       const got = parseIpv4(s);
       expect({ s, got: got && Array.from(got) }).toEqual({ s, got: want });
     }

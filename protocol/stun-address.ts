@@ -44,7 +44,6 @@ export function parseIpv4(s: string): Uint8Array | null {
   return out;
 }
 
-
 /** Parses IPv6 text (with "::" and an optional trailing dotted quad; no zone id) into 16 bytes, or null. */
 export function parseIpv6(s: string): Uint8Array | null {
   if (!/^[0-9a-fA-F:.]+$/.test(s)) return null;

@@ -57,7 +57,9 @@ describe.each(STORE_BACKENDS)("KeepaliveTable on %s", (kind) => {
     const db = await backend.open();
     const devices = await new DeviceStore(db).enrollMany(Array.from({ length: 500 }, (_, i) => `o${i}`));
     const t = await KeepaliveTable.load(db, 3);
-    devices.forEach((d, i) => t.record(d.id, "198.51.100.1", 20_000 + i, 25, 1_000));
+    devices.forEach((d, i) => {
+      t.record(d.id, "198.51.100.1", 20_000 + i, 25, 1_000);
+    });
     const first = t.flush();
     // Arrives while the first flush is between its steps: changed, so dirty again, and written by the second.
     t.record(devices[0]!.id, "198.51.100.2", 1, 25, 2_000);

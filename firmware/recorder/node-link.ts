@@ -172,7 +172,8 @@ export class NodeLink implements AsyncDisposable {
     const lost = this.#o.cadence.missed();
     this.#o.events.miss(this.#o.cadence.misses, lost);
     // Every missLimit misses in a row (3 by default), not only the first time: the next endpoint may be down too.
-    if (this.#o.cadence.misses % this.#o.cadence.missLimit === 0) {
+    const moving = this.#o.cadence.misses % this.#o.cadence.missLimit === 0;
+    if (moving) {
       const from = this.node;
       this.#moves++;
       const to = this.node;
@@ -182,11 +183,17 @@ export class NodeLink implements AsyncDisposable {
           to: `${to.host}:${to.port}`,
         });
     }
-    // A shortened interval must take effect now, not after the long timer already armed.
+    // A shortened interval must take effect now, not after the long timer already armed. After a move the new
+    // endpoint is tried at once: the old one's silence says nothing about it, and every interval waited is one in
+    // which no node can trigger this recorder (issue 16: triggers resume within two keepalive intervals). Inside a
+    // tick (#next unset) the keepalive about to leave already goes to the new endpoint.
+    // The interval counts from the unanswered keepalive's send, not from its answer timeout: otherwise every miss
+    // would add the answer timeout (3 s) to the gap, and a dead node would be noticed ~6 s later.
     if (this.#next && !this.#closed) {
       clearTimeout(this.#next);
       this.#armedMs = this.#o.cadence.intervalMs;
-      this.#next = setTimeout(() => this.#tick(), this.#armedMs);
+      const due = moving ? 0 : (this.lastSentAt ?? Date.now()) + this.#armedMs - Date.now();
+      this.#next = setTimeout(() => this.#tick(), Math.max(0, due));
     }
   }
 

@@ -56,7 +56,8 @@ export class Tap implements AsyncDisposable {
 
   constructor(
     readonly target: HostPort,
-    readonly rateBytesPerSec = 0,
+    /** Bytes per second upstream (0: unthrottled); may be changed while running, from the next 16 KiB piece on. */
+    public rateBytesPerSec = 0,
   ) {}
 
   static async start(target: HostPort, rateBytesPerSec = 0): Promise<Tap> {
