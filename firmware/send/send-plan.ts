@@ -4,6 +4,7 @@ import type { FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { InputError } from "../../cli/command.ts";
 import { CodecError } from "../../codec/codec-error.ts";
+import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import { type PatternPlan, PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
 import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
 import type { ByteRange, ContainerKind } from "../../codec/recording-index.ts";
@@ -116,9 +117,11 @@ export async function planSend(
   // costs no second demux or scan of the recording.
   const riding = wanted === "pattern" ? PatternPlanner.withIndexer(DEFAULT_PATTERN_SCHEME) : undefined;
   const planner = riding?.planner;
+  // Without a planner nothing reads the pictures after they are mapped to protected ranges: the indexer forgets
+  // them, so pass 1 holds the same memory for 4 GiB as for 256 MiB (issue 14).
   const { index, length, sha256 } = await indexFile(handle, {
     hash: true,
-    ...(riding ? { indexer: riding.indexer } : {}),
+    indexer: riding ? riding.indexer : new RecordingIndexer({ retainPictures: false }),
   });
   let pattern: PatternPlan | undefined;
   let protectionNote: string | undefined;
