@@ -31,13 +31,17 @@ const ROUTE_FLAGS: Record<string, string[]> = {
   fallback: ["--direct", "127.0.0.1:1"],
 };
 
-/** Peak resident set (VmHWM, kB → bytes) of a live process; 0 once it is gone. */
-async function vmHwm(pid: number): Promise<number> {
+/**
+ * Peak resident set (VmHWM) and the anonymous part of the resident set now (RssAnon: the heap, buffers and JIT
+ * code, without the binary's file-backed code pages, which the page cache shares), kB → bytes; 0 once it is gone.
+ */
+async function residentSet(pid: number): Promise<{ hwm: number; anon: number }> {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : 0;
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { hwm: kb("VmHWM"), anon: kb("RssAnon") };
   } catch {
-    return 0;
+    return { hwm: 0, anon: 0 };
   }
 }
 
@@ -72,6 +76,8 @@ interface Run {
   rawMbps: number;
   summary: SendResult;
   peakRss: Record<string, number>;
+  /** Highest RssAnon sampled (every 100 ms). */
+  peakAnon: Record<string, number>;
   cpuSecondsPerGiB: Record<string, number>;
 }
 
@@ -112,10 +118,15 @@ async function sendOnce(
     alice: alice.proc.pid,
     bob: bob.proc.pid,
   };
+  const anon: Record<string, number> = { send: 0, node: 0, alice: 0, bob: 0 };
+  const sample = (k: string, r: { hwm: number; anon: number }) => {
+    peak[k] = Math.max(peak[k] ?? 0, r.hwm);
+    anon[k] = Math.max(anon[k] ?? 0, r.anon);
+  };
   let running = true;
   const sampler = (async () => {
     while (running) {
-      for (const [k, pid] of Object.entries(pids)) peak[k] = Math.max(peak[k] ?? 0, await vmHwm(pid));
+      for (const [k, pid] of Object.entries(pids)) sample(k, await residentSet(pid));
       await Bun.sleep(100);
     }
   })();
@@ -126,7 +137,7 @@ async function sendOnce(
   const seconds = (Bun.nanoseconds() - t0) / 1e9;
   running = false;
   await sampler;
-  for (const k of ["node", "alice", "bob"]) peak[k] = Math.max(peak[k] ?? 0, await vmHwm(pids[k] as number));
+  for (const k of ["node", "alice", "bob"]) sample(k, await residentSet(pids[k] as number));
   const usage = send.resourceUsage();
   const sendCpu = usage ? Number(usage.cpuTime.total) / 1e6 : 0;
   const gib = bytes / GIB;
@@ -154,6 +165,7 @@ async function sendOnce(
     rawMbps: 0,
     summary,
     peakRss: peak,
+    peakAnon: anon,
     cpuSecondsPerGiB,
   };
 }
@@ -218,6 +230,9 @@ async function main(): Promise<void> {
         "RSS send",
         "node",
         "bob (MiB)",
+        "anon send",
+        "node",
+        "bob",
         "CPU s/GiB send",
         "node",
         "bob",
@@ -233,6 +248,9 @@ async function main(): Promise<void> {
         mb(r.peakRss.send ?? 0),
         mb(r.peakRss.node ?? 0),
         mb(r.peakRss.bob ?? 0),
+        mb(r.peakAnon.send ?? 0),
+        mb(r.peakAnon.node ?? 0),
+        mb(r.peakAnon.bob ?? 0),
         cpu(r.cpuSecondsPerGiB.send),
         cpu(r.cpuSecondsPerGiB.node),
         cpu(r.cpuSecondsPerGiB.bob),

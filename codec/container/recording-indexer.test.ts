@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { esFixtureNames, loadEsFixture } from "../../test/support/es-fixtures.ts";
 import { indexInChunks } from "../../test/support/index-in-chunks.ts";
 import { prng } from "../../test/support/synthetic-container-streams.ts";
 import type { ByteRange, ContainerKind, RecordingIndex, VideoFormat } from "../recording-index.ts";
@@ -268,5 +269,67 @@ describe("RecordingIndexer", () => {
     expect(indexRecording(fixture("ps-dvd.vob")).pictures.map((p): string => p.type)).toEqual(
       rows.map((r) => r[0]!),
     );
+  });
+});
+
+describe("RecordingIndexer with retainPictures: false", () => {
+  const MPEG: [string, () => Uint8Array][] = [
+    ...FIXTURES.filter(([, , f]) => f !== "h264").map(
+      ([n]) => [n, () => fixture(n)] as [string, () => Uint8Array],
+    ),
+    ...esFixtureNames().map((n) => [n, () => loadEsFixture(n)] as [string, () => Uint8Array]),
+  ];
+  for (const [name, load] of MPEG) {
+    test(`RecordingIndexer with retainPictures: false gives the same ranges, counts and errors on ${name}`, () => {
+      const file = load();
+      const whole = indexRecording(file);
+      const random = prng(name.length * 104729);
+      for (const max of [200, 70000]) {
+        const lean = indexInChunks(file, () => Math.floor(random() * max), { retainPictures: false });
+        const { pictures, gops, ...rest } = whole;
+        expect(lean).toEqual({ ...rest, pictures: [], gops: [] });
+        expect(lean.counts.pic).toBe(pictures.length);
+        expect(lean.counts.gop).toBe(gops.length);
+      }
+    });
+  }
+
+  test("RecordingIndexer with retainPictures: false keeps errors (and the serials they name) on damaged streams", () => {
+    const random = prng(20261206);
+    const int = (n: number) => Math.floor(random() * n);
+    for (let run = 0; run < 200; run++) {
+      const [, load] = MPEG[run % MPEG.length]!;
+      const input = load().slice();
+      for (let e = 0; e < 1 + int(20); e++) input[int(input.length)] = int(256);
+      const chunk = () => 1 + int(5000);
+      const kept = indexInChunks(input, chunk);
+      const lean = indexInChunks(input, chunk, { retainPictures: false });
+      expect([run, lean.errors, lean.protectedRanges, lean.counts]).toEqual([
+        run,
+        kept.errors,
+        kept.protectedRanges,
+        kept.counts,
+      ]);
+    }
+  });
+
+  test("RecordingIndexer with retainPictures: false holds a bounded number of pictures however long the stream", () => {
+    const seed = loadEsFixture("mpeg2-gop12.m2v");
+    const indexer = new RecordingIndexer({ retainPictures: false });
+    let most = 0;
+    for (let copy = 0; copy < 200; copy++) {
+      for (let at = 0; at < seed.length; at += 4096) indexer.push(seed.subarray(at, at + 4096));
+      most = Math.max(most, indexer.pictures.length);
+    }
+    const r = indexer.result();
+    expect(r.counts.pic).toBe(200 * indexRecording(seed).counts.pic);
+    expect(r.pictures).toEqual([]);
+    expect(most).toBeLessThanOrEqual(2);
+  });
+
+  test("RecordingIndexer keeps its pictures when asked for details, whatever retainPictures says", () => {
+    const file = fixture("ps-mpeg2.mpg");
+    const r = indexInChunks(file, () => 3000, { retainPictures: false, details: true });
+    expect(r.pictures.length).toBe(indexRecording(file).pictures.length);
   });
 });

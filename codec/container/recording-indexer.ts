@@ -71,6 +71,12 @@ export interface RecordingIndexerOptions {
    * time stamps the TS kernel stepped over are read back (ts-block-timestamps.ts).
    */
   pictureDetails?: boolean;
+  /**
+   * false: forget each MPEG-1/2 picture and GOP once it is mapped (result() then lists neither; the counts and
+   * protected ranges are whole), so the index of a long recording stays bounded (a send's pass 1).
+   * Ignored with details or a videoObserver, which read the pictures. Default true.
+   */
+  retainPictures?: boolean;
 }
 
 /** Video payload gathered before one push into the ES indexer. */
@@ -134,11 +140,13 @@ export class RecordingIndexer {
 
   readonly #details: PictureDetails | undefined;
   readonly #wantDetails: boolean;
+  readonly #retainPictures: boolean;
 
   constructor(options: RecordingIndexerOptions = {}) {
     const observer = options.videoObserver;
     this.#observer = observer;
     this.#wantDetails = options.details === true;
+    this.#retainPictures = options.retainPictures !== false || this.#wantDetails || observer !== undefined;
     this.#details = options.details && options.pictureDetails ? new PictureDetails() : undefined;
     // Only asked for with details: a demuxer reads time stamps back only for a sink that takes them.
     const details = this.#details;
@@ -423,6 +431,10 @@ export class RecordingIndexer {
       const p = pictures[this.#nextPicture]!;
       if (this.#details) this.#details.picture(p, this.#unitAt);
       if (p.type === "I") this.#units.protect(p.offset, p.length, this.#demux === undefined, this.#ranges);
+    }
+    if (!this.#retainPictures && this.#video instanceof VideoIndexer) {
+      this.#video.releasePictures();
+      this.#nextPicture = 0;
     }
     this.#units.trim(this.#video.settledOffset);
   }

@@ -52,6 +52,12 @@ export class FieldPairer {
     this.#waiting = p;
   }
 
+  /** Forgets the frames so far; a field still waiting for its partner stays. */
+  forget(): void {
+    this.#serials.length = 0;
+    this.#frames = [];
+  }
+
   /** Ends the current frame: a waiting first field has no partner (a GOP, sequence or stream end came first). */
   flush(): void {
     const f = this.#waiting;

@@ -1,8 +1,10 @@
 /** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
+
 import type { Duplex } from "node:stream";
 import { TAG_BYTES } from "../../crypto/aead.ts";
 import { AAD_ROOM_BYTES } from "../../crypto/chunk-tag.ts";
 import type { DirectPath } from "../../protocol/api-types.ts";
+import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import { DataFrameBatcher } from "./data-frame-batcher.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import {
@@ -35,7 +37,11 @@ export interface DirectConnectionOptions {
 }
 
 const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
-const DEFAULT_HIGH_WATER = 2 * 1024 * 1024;
+/**
+ * One 1 MiB frame (issue 14): a paused socket leaves what the sender has in flight in the kernel's socket
+ * buffers, which are not the recorder's resident set; 2 MiB held ~1 MiB more in the process for no throughput.
+ */
+const DEFAULT_HIGH_WATER = 1024 * 1024;
 /** Unflushed bytes in the socket above which send() waits for 'drain'; a few frames keep the pipe full. */
 const SEND_HIGH_WATER = 2 * 1024 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -165,6 +171,8 @@ export class DirectConnection implements AsyncDisposable {
     }
     const { index, plain } = opened;
     this.#inflightBytes -= sealed.byteLength;
+    // A sealed frame is dead once opened (its plaintext is a new buffer): its memory goes back now.
+    if (!clear) releaseBuffer(sealed);
     let msg: WireMessage;
     try {
       msg = decodeMessage(plain);
@@ -322,6 +330,8 @@ export class DirectConnection implements AsyncDisposable {
     const clear = m.type === "data" && m.clear === true;
     const plain = encodeMessage(m, clear ? CLEAR_FRAME_ROOM : NO_ROOM);
     const sealed = await this.#cipher.seal(plain, clear, clear);
+    // Sealed, the plaintext copy is dead (the sealed bytes are a new buffer): its memory goes back now.
+    if (!clear) releaseBuffer(plain);
     if (this.#error) throw this.#error;
     const length = clear ? plain.byteLength + sealed.byteLength : sealed.byteLength;
     if (clear) {

@@ -1,7 +1,9 @@
 /** @module Direct-channel wire framing: the caller's clear preamble and the length-prefixed sealed frames. */
+
 import { TAG_BYTES } from "../../crypto/aead.ts";
 import { AAD_ROOM_BYTES } from "../../crypto/chunk-tag.ts";
 import { CONTACT_TICKET_BYTES } from "../../crypto/contact-ticket.ts";
+import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import { DirectChannelError } from "./direct-error.ts";
 
 // Wire layout (all integers big-endian):
@@ -221,8 +223,12 @@ export class FrameReader {
       const k = Math.min(c.byteLength, n - at);
       out.set(c.subarray(0, k), at);
       at += k;
-      if (k === c.byteLength) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(k);
+      if (k === c.byteLength) {
+        this.#chunks.shift();
+        // Copied out whole: nothing else holds a socket chunk, so its memory goes back now, not at the next
+        // collection (a chunk that already lent a frame view is a partial view here, and releaseBuffer keeps it).
+        releaseBuffer(c);
+      } else this.#chunks[0] = c.subarray(k);
     }
     this.#buffered -= n;
     return out;

@@ -12,9 +12,9 @@ export class IncomingFile {
   /** Absent when the caller knows the digest by other means (digestOf), so no byte is hashed twice. */
   #hash: Hash | undefined;
   #digestOf: (() => string) | undefined;
-  // Receiving allocates about twice per MiB what sending does (socket chunks, then each frame gathered from
-  // them), so the receiver collects twice as often for the same peak.
-  readonly #pacer = new HeapPacer(PACE_BYTES / 2);
+  // Receiving allocates more per MiB than sending (each frame's plaintext, the relay's records; the socket chunks
+  // and sealed frames are released at once), and the receiver is the larger of the two: it collects every 2 MiB.
+  readonly #pacer = new HeapPacer(PACE_BYTES / 4);
   #handle: FileHandle | undefined;
   #writer: BufferedWriter | undefined;
   #chain: Promise<void> = Promise.resolve();

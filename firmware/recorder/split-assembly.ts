@@ -3,8 +3,11 @@ import type { SplitPartKind } from "../../codec/split/split-format.ts";
 import { SplitMerger } from "../../codec/split/split-merger.ts";
 import type { IncomingFile } from "./incoming-file.ts";
 
-/** How far one part may run ahead of what the merger can use before its feeder stops pulling (backpressure). */
-const MAX_LEAD_BYTES = 2 * 1024 * 1024;
+/**
+ * How far one part may run ahead of what the merger can use before its feeder stops pulling (backpressure): one
+ * DATA frame. The rest waits in the sender's socket and the kernel, outside the recorder's resident set (issue 14).
+ */
+const MAX_LEAD_BYTES = 1024 * 1024;
 
 /**
  * Each part is fed from its own async source (the direct channel's DATA frames, or a relay download). A feeder

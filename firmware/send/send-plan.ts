@@ -4,6 +4,7 @@ import type { FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { InputError } from "../../cli/command.ts";
 import { CodecError } from "../../codec/codec-error.ts";
+import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import { Mp4PatternPlanner } from "../../codec/pattern/mp4-pattern-planner.ts";
 import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
 import { DEFAULT_H264_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
@@ -118,9 +119,11 @@ export async function planSend(
   // H.264 slices), so planning costs no second demux or scan of the recording.
   const riding = wanted === "pattern" ? ridingPatternPlanners() : undefined;
   const planner = riding;
+  // Without a planner nothing reads the pictures after they are mapped to protected ranges: the indexer forgets
+  // them, so pass 1 holds the same memory for 4 GiB as for 256 MiB (issue 14).
   const { index, length, sha256 } = await indexFile(handle, {
     hash: true,
-    ...(riding ? { indexer: riding.indexer } : {}),
+    indexer: riding ? riding.indexer : new RecordingIndexer({ retainPictures: false }),
   });
   let pattern: PatternPlan | undefined;
   let protectionNote: string | undefined;

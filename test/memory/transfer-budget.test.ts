@@ -11,11 +11,16 @@ import { sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
 
 const MIB = 1024 * 1024;
-/** Issue 14: recorders (the daemons and the `send` process) get 96 MiB and no swap; the node's target is 96 MiB too. */
-const RECORDER_LIMIT = 96 * MIB;
+/**
+ * Issue 14: recorders (the daemons and the `send` process) get 80 MiB and no swap (the issue's ceiling was 96 MiB;
+ * its RSS target is 80); the node's target is 96 MiB. A cgroup charges what a process allocates, the socket
+ * buffers and the page cache it fills (reclaimable), not the runtime's code pages another process already read.
+ */
+const RECORDER_LIMIT = 80 * MIB;
 const NODE_LIMIT = 96 * MIB;
 const RECORDING_BYTES = 1024 * MIB;
-const ROUTE_TIMEOUT_MS = 240_000;
+// A 1 GiB send took over 240 s on a shared 2-core machine under other jobs' load (5-6 MB/s).
+const ROUTE_TIMEOUT_MS = 600_000;
 
 let cluster: Cluster;
 let load: ScriptedLoad;
@@ -139,8 +144,13 @@ describe("the cgroup harness", () => {
   });
 });
 
-describe("1 GiB on every route inside 96 MiB cgroups (no swap)", () => {
+describe("1 GiB on every route inside 80 MiB (recorders) and 96 MiB (node) cgroups, no swap", () => {
   const live = [
+    {
+      route: "video, sealed (the default)",
+      flags: [],
+      expect: { route: "split", protection: "sealed" },
+    },
     {
       route: "video in seed mode",
       flags: ["--protection", "seed"],
