@@ -1,6 +1,8 @@
 /** @module POST /transfers/:id/complete: the sender closes a fully uploaded transfer, optionally checked by sha256. */
+
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
+import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import { ApiError } from "../errors/api-error.ts";
 import { ShortBlobError, type SpoolBlobs } from "../spool/spool-blobs.ts";
 import type { SpoolEntry } from "../spool/spool-store.ts";
@@ -41,6 +43,9 @@ async function checkDigest(blobs: SpoolBlobs, e: SpoolEntry, sha: string): Promi
       const bytes = await blobs.read(e, pos, Math.min(pos + DIGEST_CHUNK_BYTES, e.size));
       h.update(bytes);
       pos += bytes.byteLength;
+      // Each read is a fresh buffer of our own: freed now, not at the next collection, so checking a whole
+      // recording does not lift the node's resident set (the 4 GiB relay peak, docs/benchmarks.md, Transfer).
+      releaseBuffer(bytes);
     }
   } catch (err) {
     if (err instanceof ShortBlobError) throw new ApiError(409, "transfer_incomplete", err.message);
