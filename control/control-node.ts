@@ -67,7 +67,7 @@ export async function startControlNode(
 
   let service: HttpService;
   try {
-    service = serveHttp(ctx, stores, { tls, log });
+    service = await serveHttp(ctx, stores, { tls, log });
   } catch (err) {
     await udpEndpoint.close();
     await stores.close();

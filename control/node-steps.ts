@@ -93,11 +93,11 @@ export interface HttpService {
 }
 
 /** The device API (with the relay over the spool) on config.http, over HTTPS unless tls is null. */
-export function serveHttp(
+export async function serveHttp(
   ctx: ControlContext,
   stores: NodeStores,
   o: { tls: NodeCertificate | null; log: (msg: string) => void },
-): HttpService {
+): Promise<HttpService> {
   const { log } = o;
   const { config } = ctx;
   const relayRoutes = createRelayRoutes({
@@ -124,15 +124,23 @@ export function serveHttp(
   });
   const app = createControlApp(ctx, relayRoutes);
   const httpAddr = parseHostPort(config.http, "--http");
-  const server = Bun.serve({
-    hostname: httpAddr.host,
-    port: httpAddr.port,
-    fetch: app.fetch,
-    // Streamed relay uploads are bounded by the relay threshold, not by Bun's 128 MiB default.
-    maxRequestBodySize: config.relayThresholdBytes + 1024 * 1024,
-    idleTimeout: 120,
-    ...(o.tls === null ? {} : { tls: { cert: o.tls.cert, key: o.tls.key } }),
-  });
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname: httpAddr.host,
+      port: httpAddr.port,
+      fetch: app.fetch,
+      // Streamed relay uploads are bounded by the relay threshold, not by Bun's 128 MiB default.
+      maxRequestBodySize: config.relayThresholdBytes + 1024 * 1024,
+      idleTimeout: 120,
+      ...(o.tls === null ? {} : { tls: { cert: o.tls.cert, key: o.tls.key } }),
+    });
+  } catch (err) {
+    // The spool's start-up work is under way on the store; the caller closes the store next, so let it finish
+    // (a busy port must end in its one error line, not in reconciliation failures on a closed database).
+    await relayRoutes.started;
+    throw err;
+  }
   return { server, sweepSpool: async () => await relayRoutes.sweep() };
 }
 

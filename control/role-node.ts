@@ -67,7 +67,7 @@ export async function startRoleNode(config: ControlConfig, log: (msg: string) =>
       nodeAddresses: () =>
         nodeAddressesOf(config.publicHttp ?? config.http, config.publicUdp ?? config.udp, tls),
     });
-    const { server, sweepSpool } = steps.serveHttp(ctx, stores, { tls, log });
+    const { server, sweepSpool } = await steps.serveHttp(ctx, stores, { tls, log });
     const stopTimers = steps.startTimers(ctx, { flush: false, housekeeping: true, sweepSpool }, log);
     const addr = parseHostPort(config.http, "--http");
     let closing: Promise<void> | null = null;

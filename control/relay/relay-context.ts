@@ -65,6 +65,8 @@ export class RelayContext {
   readonly capacity: SpoolCapacity | null;
   /** Reconciliation of index and backend at start; requests wait for it. */
   readonly ready: Promise<void>;
+  /** Reconciliation and the first sweep, settled (never rejects): what a node that fails to start waits for. */
+  readonly started: Promise<void>;
   #lastSweep = 0;
 
   /** Opens the relay over the spool and brings it into agreement with what the last run left. */
@@ -82,7 +84,7 @@ export class RelayContext {
       },
       (err: unknown) => this.log(`spool: reconciliation failed: ${(err as Error).message}`),
     );
-    void this.ready
+    this.started = this.ready
       .then(() => this.sweep())
       .catch((err: unknown) => this.log(`spool: sweep failed: ${(err as Error).message}`));
   }

@@ -20,7 +20,9 @@ type RelayHandler = (ctx: RelayContext, c: Context<RelayEnv>) => Promise<Respons
  * Routes mounted under /v1 after the device auth middleware (which sets c.get("deviceId")). Only a session's
  * caller uploads; only its callee downloads and acknowledges; both may read the transfer's state.
  */
-export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> & { sweep(): Promise<void> } {
+export function createRelayRoutes(
+  deps: RelayDeps,
+): Hono<RelayEnv> & { sweep(): Promise<void>; started: Promise<void> } {
   const ctx = new RelayContext(deps);
   // Own refusals become the API's error shape here, so this module behaves the same mounted or standalone;
   // anything else propagates to the node's onError (500, detail to the log only).
@@ -48,7 +50,7 @@ export function createRelayRoutes(deps: RelayDeps): Hono<RelayEnv> & { sweep(): 
     .get("/inbox", route(listInbox));
   // The node's housekeeping timer sweeps too (control-node.ts): an idle node must not keep partial spool
   // files of sessions that are over until the next relay request comes (issue 19 item 10).
-  return Object.assign(app, { sweep: () => ctx.sweep() });
+  return Object.assign(app, { sweep: () => ctx.sweep(), started: ctx.started });
 }
 
 /** GET /transfers/:id: either peer reads the transfer's state. */
