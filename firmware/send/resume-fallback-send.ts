@@ -67,6 +67,14 @@ export async function resumeFallbackSend(
     result.message = `cannot ask the node about session ${pending.sessionId}: ${(err as Error).message}`;
     return result;
   }
+  // Killed while it waited for the callee's "done": the callee filed it meanwhile, nothing is left to send.
+  if (status?.state === "ended" && (status.reason === END_DONE || status.reason === END_DONE_ALREADY_HELD)) {
+    result.ok = true;
+    result.alreadyHeld = status.reason === END_DONE_ALREADY_HELD;
+    result.nodeHeld = pending.transfers.reduce((n, t) => n + t.size, 0);
+    result.message = `${pending.to} had already fetched and filed ${plan.name} from the node before the interruption`;
+    return result;
+  }
   if (status === undefined || status.state === "ended" || status.expiresAt <= Date.now()) {
     result.code = RESUME_EXPIRED;
     result.message = `the interrupted send's session ${pending.sessionId} is over (${status?.reason ?? "lease ended"}), and the node dropped its partial uploads`;

@@ -202,6 +202,32 @@ describe("send --resume of a send that fell back to the relay", () => {
     await expectFiledOnce(file);
   }, 120_000);
 
+  test("a record left by a sender killed after bob filed it: --resume says so, sends nothing, and removes it", async () => {
+    const file = join(cluster.root, "filed.bin");
+    await writeFile(file, randomBytes(1_500_000));
+    const alice = cluster.recorder("alice");
+    const args = ["send", file, "--to", "bob", "--json", ...NO_DIRECT, "--data", alice.dataDir];
+    await using proc = Bun.spawn([...alice.command, ...args], { stdout: "pipe", stderr: "pipe" });
+    // The record as a kill -9 after the upload would have left it: copied while the send runs, restored after.
+    const saved = await waitFor("alice to record the fallback's transfers", () => {
+      const [path] = recordsOf(cluster);
+      return path === undefined ? undefined : { path, text: readFileSync(path, "utf8") };
+    });
+    expect(await proc.exited).toBe(0);
+    expect(recordsOf(cluster)).toEqual([]);
+    writeFileSync(saved.path, saved.text, { mode: 0o600 });
+    const { r, s, uploaded } = await resumed(file);
+    expect({ code: r.code, ok: s.ok, bytesRelay: s.bytesRelay }).toEqual({
+      code: 0,
+      ok: true,
+      bytesRelay: 0,
+    });
+    expect(s.message).toContain("already fetched and filed");
+    expect(uploaded).toBeLessThan(16 * 1024);
+    expect(recordsOf(cluster)).toEqual([]);
+    await expectFiledOnce(file);
+  }, 60_000);
+
   test("a damaged record: --resume says so with ERR_PENDING_SEND_DAMAGED and removes it, no crash", async () => {
     const file = join(cluster.root, "damaged.bin");
     await writeFile(file, randomBytes(2_000_000));
