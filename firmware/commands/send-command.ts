@@ -23,6 +23,12 @@ import { formatBytes } from "../progress/format-progress.ts";
 import { chooseProgressMode, ProgressReporter } from "../progress/progress-reporter.ts";
 import { cancelStoreSend } from "../send/cancel-store-send.ts";
 import {
+  loadPendingFallbackSend,
+  PENDING_FALLBACK_SEND_VERSION,
+  removePendingFallbackSend,
+  savePendingFallbackSend,
+} from "../send/pending-fallback-send.ts";
+import {
   loadCancellableStoreSend,
   loadPendingStoreSend,
   PENDING_STORE_SEND_VERSION,
@@ -31,6 +37,7 @@ import {
   savePendingStoreSend,
 } from "../send/pending-store-send.ts";
 import { shouldResendThroughRelay } from "../send/resend-through-relay.ts";
+import { resumeFallbackSend } from "../send/resume-fallback-send.ts";
 import { resumeStoreSend } from "../send/resume-store-send.ts";
 import { planSend, type SendPlan } from "../send/send-plan.ts";
 import { type SendEvent, type SendOptions, type SendResult, sendRecording } from "../send/send-recording.ts";
@@ -62,6 +69,8 @@ quota_exceeded, spool_full). The lease is extended at 70% of the permitted time 
 A send interrupted (Ctrl-C, a crash, a broken connection) can be finished later with the same FILE, --to NAME
 and --resume. A live send (NAME was on): NAME keeps what it received (for 24 h by default) and the resumed
 send, in a new session, sends only the rest on every stream; NAME still checks the whole recording's SHA-256.
+A live send that went through the node (no direct path) goes on in its own session, uploading only what the
+node lacks, while that session lasts (resume_expired after it: send again).
 A store send: the upload goes on from what the node already holds, while the store session's lease lasts;
 --cancel gives it up instead (the node drops the partial upload and frees your quota on it at once). A live
 send's partial needs no cancelling: it expires on NAME, and a send without --resume starts over.
@@ -191,12 +200,16 @@ async function send(args: string[]): Promise<number> {
   let onInterrupt: () => void = () => {};
   // A store send's session and transfer, kept in the data dir from its creation: what --resume continues.
   let storing = false;
+  // A live send without a direct channel: its transfers' record, kept from their creation, is what --resume continues.
+  let viaNode = false;
   const interrupted = new Promise<never>((_, reject) => {
     onInterrupt = () => {
       progress.finish(sent, "interrupted");
       const resume = storing
         ? `; it was being stored on the node: 'pvrlink send ${target} --to ${to} --resume' finishes it (--cancel gives it up)`
-        : `; ${to} keeps what it received: 'pvrlink send ${target} --to ${to} --resume' sends only the rest`;
+        : viaNode
+          ? `; it was going through the node (no direct path): 'pvrlink send ${target} --to ${to} --resume' uploads only what the node lacks, while its session lasts`
+          : `; ${to} keeps what it received: 'pvrlink send ${target} --to ${to} --resume' sends only the rest`;
       reject(
         new InputError(
           `Cannot finish sending ${plan.name} to ${to}: interrupted after ${formatBytes(sent)} of ${formatBytes(plan.size)}${resume}`,
@@ -249,21 +262,43 @@ async function send(args: string[]): Promise<number> {
       });
       storing = true;
     },
+    onFallbackTransfers: ({ session, key, enc, transfers }) => {
+      savePendingFallbackSend(config.dataDir, {
+        version: PENDING_FALLBACK_SEND_VERSION,
+        sessionId: session.id,
+        key,
+        ...(enc ? { enc: toBase64url(enc) } : {}),
+        expiresAt: session.expiresAt,
+        sender: cred.name,
+        transfers,
+        sha256: plan.sha256,
+        size: plan.size,
+        to,
+      });
+      viaNode = true;
+    },
   };
   // --resume: a store send recorded here goes on at the node's offset; any other is a live resume, in which
   // the callee says what it kept (the one that knows what is on its disk), so nothing is recorded here.
+  // A fallback send recorded here (no direct channel, so no RESUME/HELD) goes on in its session at the node's offsets.
   const pending = values.resume ? pendingFor(config.dataDir, plan, to) : undefined;
+  const fallback =
+    values.resume && !pending ? loadPendingFallbackSend(config.dataDir, plan.sha256, to) : undefined;
   const sending = pending
     ? resumeStoreSend({ client, deviceName: cred.name, plan, onEvent }, pending)
-    : sendWithRelayResend({ ...options, ...(values.resume ? { resume: true } : {}) }, (message) =>
-        // The callee dropped the partial file with the broken channel: a new session, everything sealed via the node.
-        say(
-          "log",
-          `the direct path to ${to} broke mid-transfer (${message}); sending it again through the node, encrypted`,
-        ),
-      );
+    : fallback
+      ? resumeFallbackSend({ client, plan, onEvent }, fallback)
+      : sendWithRelayResend({ ...options, ...(values.resume ? { resume: true } : {}) }, (message) =>
+          // The callee dropped the partial file with the broken channel: a new session, everything sealed via the node.
+          say(
+            "log",
+            `the direct path to ${to} broke mid-transfer (${message}); sending it again through the node, encrypted`,
+          ),
+        );
   const result = await Promise.race([sending, interrupted]).finally(() => process.off("SIGINT", onInterrupt));
   if (result.ok && result.mode === "store") removePendingStoreSend(config.dataDir, plan.sha256, to);
+  // A result means the session's end was reported (or it was over): nothing is left to resume.
+  if (result.code !== "resume_mismatch") removePendingFallbackSend(config.dataDir, plan.sha256, to);
   progress.finish(
     result.ok ? plan.size : sent,
     result.ok
@@ -350,6 +385,8 @@ export function nextStep(
         : `${o.to} is busy: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} picks it up`;
     case "session_ended":
       return "the node or the receiver ended the session: send again";
+    case "resume_expired":
+      return `the node no longer holds the interrupted upload: send it again without --resume`;
     default:
       return undefined;
   }
@@ -461,6 +498,10 @@ function printSummary(r: SendResult, json: boolean, next: string | undefined): v
         r.resumedFrom > 0
           ? `  resumed: ${formatBytes(r.resumedFrom)} (${r.resumedFrom} bytes) were kept by the receiver from the interrupted send; only the rest was sent`
           : "  resumed: the receiver kept nothing of an interrupted send, so all of it was sent",
+      );
+    if (r.nodeHeld !== undefined)
+      lines.push(
+        `  resumed through the node: it held ${formatBytes(r.nodeHeld)} (${r.nodeHeld} sealed bytes) of the interrupted upload; only the rest was sent`,
       );
     if (r.iPictures !== undefined) lines.push(`  I-pictures protected: ${r.iPictures}`);
     if (r.protection === "pattern" && r.bytesDirect > 0)

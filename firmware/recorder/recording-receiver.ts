@@ -160,6 +160,7 @@ export class RecordingReceiver {
     key: Uint8Array,
   ): Promise<Recording | undefined> {
     const grant = this.#d.keyring.get(sessionId);
+    const live = grant?.mode === "live" && w.leaseEnd !== undefined;
     const records = readRelayRecords({
       client: this.#d.client,
       transferId,
@@ -174,6 +175,9 @@ export class RecordingReceiver {
       // A live transfer waits for a restarting node as long as the session's lease lasts; a stored one (no
       // lease of its own here) for the reader's outage limit, and the next inbox run tries again.
       deadline: () => w.leaseEnd ?? Number.POSITIVE_INFINITY,
+      // A live transfer whose uploader went away (killed, to be resumed by `send --resume` in the same
+      // session) is followed until the lease ends, the sender's own resume window; a stored one is complete.
+      ...(live ? { maxResumes: Number.POSITIVE_INFINITY } : {}),
       ...(stream === undefined ? {} : { stream }),
       ...(streamKey === undefined ? {} : { streamKey }),
     });

@@ -35,7 +35,11 @@ export interface RelayReaderOptions {
    */
   storeKey?: (enc: Uint8Array) => Promise<Uint8Array>;
   signal?: AbortSignal;
-  /** Resumes after a download that ended early (a live follow times out after 30 s without growth). */
+  /**
+   * Resumes after a download that ended early without new bytes (the node ends a live follow after 30 s
+   * without growth): 20 by default. A live session's receive passes Infinity: it follows an uploader that went
+   * away (a sender killed mid-upload, resumed by `send --resume`) for as long as the deadline (the lease) lasts.
+   */
   maxResumes?: number;
   /**
    * Epoch ms after which an unreachable node ends the download (ERR_RELAY_UNREACHABLE). Read at each retry, so
@@ -294,7 +298,7 @@ export async function* readRelayRecords(
       continue;
     }
     if (info.complete && offset >= Number(info.size ?? info.received)) break;
-    if (!progressed && ++resumes > maxResumes) break;
+    if (!progressed && (++resumes > maxResumes || Date.now() >= (o.deadline?.() ?? Infinity))) break;
   }
   if (!decoder) {
     throw new RelayStreamError("ERR_RELAY_TRUNCATED", "Relay stream ended before its first record");

@@ -3,6 +3,7 @@ import type { StoreKey } from "../../crypto/hpke-store-key.ts";
 import type { DirectPath, SessionGrant, StoreOfferAnswer } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { ProtectionMode } from "../library/library.ts";
+import type { PendingFallbackTransfer } from "./pending-fallback-send.ts";
 import type { SendPlan } from "./send-plan.ts";
 
 export type SendEvent = { type: "log"; message: string } | { type: "progress"; done: number; total: number };
@@ -43,6 +44,17 @@ export interface SendOptions {
     transfer: { id: string; size: number };
     store: StoreKey | undefined;
   }) => void;
+  /**
+   * A live send without a direct channel (the fallback) made its relay transfers, before any byte of them is
+   * uploaded: what a later `send --resume` needs to re-encode the same sealed streams (pending-fallback-send.ts).
+   * `key` is the raw key the streams are sealed under (base64url), `enc` the HPKE enc their prefix carries.
+   */
+  onFallbackTransfers?: (t: {
+    session: SessionGrant;
+    key: string;
+    enc: Uint8Array | undefined;
+    transfers: PendingFallbackTransfer[];
+  }) => void;
 }
 
 export interface SendResult {
@@ -75,6 +87,11 @@ export interface SendResult {
    * no stream carried again; bytesDirect and bytesRelay count only what was sent this time.
    */
   resumedFrom?: number;
+  /**
+   * `send --resume` of a fallback send (resume-fallback-send.ts): sealed bytes of its relay streams the node
+   * already held from the interrupted process, which were not uploaded again.
+   */
+  nodeHeld?: number;
   /** Sealed bytes uploaded to the node (relay stream encoding, framing and tags included). */
   bytesRelay: number;
   /** Payload bytes (of the recording or its split parts) that went through the node, sealed. */

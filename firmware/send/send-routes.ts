@@ -9,6 +9,7 @@ import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file
 import { sealToCallee } from "./callee-seal.ts";
 import { LiveRelay } from "./live-relay.ts";
 import { askHeld } from "./live-resume.ts";
+import type { PendingFallbackTransfer } from "./pending-fallback-send.ts";
 import {
   createRelayTransfer,
   type RelayPart,
@@ -28,9 +29,9 @@ export async function sendByRoute(ctx: SendContext): Promise<void> {
   const { plan, conn } = ctx;
   const whole = plan.route === "secret" || plan.route === "small";
   if (plan.route === "data" && conn) return sendWholeDirect(ctx, conn);
-  const rc = await relayOf(ctx);
-  if (whole || plan.route === "data") return sendWholeViaRelay(ctx, rc);
-  return sendSplit(ctx, rc);
+  const { rc, sealedWith } = await relayOf(ctx);
+  if (whole || plan.route === "data") return sendWholeViaRelay(ctx, rc, sealedWith);
+  return sendSplit(ctx, rc, sealedWith);
 }
 
 /** The callee is busy or off and the store was accepted: the whole recording, sealed, into the node's spool. */
@@ -46,10 +47,15 @@ export async function sendStore(ctx: SendContext, calleeIs: "busy" | "off" = "bu
 }
 
 /** The whole recording sealed through the node (stream 3); the OFFER, if there is a channel, names the transfer. */
-async function sendWholeViaRelay(ctx: SendContext, rc: RelayUploadContext): Promise<void> {
+async function sendWholeViaRelay(
+  ctx: SendContext,
+  rc: RelayUploadContext,
+  sealedWith: SealedWith | undefined,
+): Promise<void> {
   // A resumed send asks first: the transfer is made for what the callee lacks (relay streams are sealed).
   await askHeld(ctx, { kind: "relay", protection: "sealed" });
   const transfer = await createTransfer(ctx, rc, { spec: specOf(ctx, "whole") });
+  recordFallback(ctx, sealedWith, [{ ...transfer, part: "whole" }]);
   // The OFFER goes on the channel before any relayed byte, so the callee knows which key the stream is under.
   await sendOffer(ctx, "relay", { relay: { transferId: transfer.id, stream: STREAM_OF.whole } });
   await uploadWhole(ctx, rc, transfer);
@@ -76,7 +82,11 @@ async function sendWholeDirect(ctx: SendContext, conn: DirectConnection): Promis
  * Video: the protected part sealed through the node while the direct part goes on the channel, in one read of
  * the file (splitPass); without a channel both parts go through the node, the protected one naming its sibling.
  */
-async function sendSplit(ctx: SendContext, rc: RelayUploadContext): Promise<void> {
+async function sendSplit(
+  ctx: SendContext,
+  rc: RelayUploadContext,
+  sealedWith: SealedWith | undefined,
+): Promise<void> {
   const { plan, conn, result } = ctx;
   const split = plan.split;
   if (!split) throw new TypeError("Cannot send a split without its plan");
@@ -96,7 +106,13 @@ async function sendSplit(ctx: SendContext, rc: RelayUploadContext): Promise<void
   const protectedSpec = specOf(ctx, "protected", directTransfer?.id);
   const protectedTransfer = await createTransfer(ctx, rc, { spec: protectedSpec });
   ctx.live.push(new LiveRelay(rc, protectedTransfer, protectedSpec));
-  if (directTransfer) ctx.live.push(new LiveRelay(rc, directTransfer, directSpec));
+  if (directTransfer) {
+    ctx.live.push(new LiveRelay(rc, directTransfer, directSpec));
+    recordFallback(ctx, sealedWith, [
+      { ...protectedTransfer, part: "protected", siblingTransferId: directTransfer.id },
+      { ...directTransfer, part: "direct" },
+    ]);
+  }
   await sendOffer(ctx, "split", {
     relay: { transferId: protectedTransfer.id, stream: STREAM_OF.protected },
     directSize,
@@ -172,13 +188,31 @@ async function sendOffer(
  * one HPKE enc, as a stored one is (./callee-seal.ts): a later theft of the sender's key opens none of them. A
  * callee without a published key, or a channel without the agreement, keeps the session's key.
  */
-async function relayOf(ctx: SendContext): Promise<RelayUploadContext> {
+async function relayOf(ctx: SendContext): Promise<{ rc: RelayUploadContext; sealedWith?: SealedWith }> {
   if (ctx.conn !== undefined) {
     const key = ctx.conn.relayKey;
-    return key === undefined ? ctx.relay : { ...ctx.relay, seal: { ...ctx.relay.seal, key } };
+    return { rc: key === undefined ? ctx.relay : { ...ctx.relay, seal: { ...ctx.relay.seal, key } } };
   }
   const toCallee = await sealToCallee(ctx.session, ctx.callee);
-  return toCallee === undefined ? ctx.relay : { ...ctx.relay, seal: toCallee.seal };
+  if (toCallee === undefined) return { rc: ctx.relay, sealedWith: { key: ctx.session.key, enc: undefined } };
+  const sealedWith = { key: toCallee.store.key, enc: toCallee.store.enc };
+  return { rc: { ...ctx.relay, seal: toCallee.seal }, sealedWith };
+}
+
+/** The raw key (base64url) and HPKE enc a fallback's streams are sealed under: what their re-encoding needs. */
+type SealedWith = { key: string; enc: Uint8Array | undefined };
+
+/**
+ * A fallback's transfers are made (no direct channel, so no RESUME/HELD later): the CLI records what a
+ * `send --resume` in another process needs to finish their uploads at the node's offsets.
+ */
+function recordFallback(
+  ctx: SendContext,
+  sealedWith: SealedWith | undefined,
+  transfers: PendingFallbackTransfer[],
+): void {
+  if (ctx.conn !== undefined || sealedWith === undefined) return;
+  ctx.options.onFallbackTransfers?.({ session: ctx.session, ...sealedWith, transfers });
 }
 
 function specOf(ctx: SendContext, part: RelayPart, siblingTransferId?: string): RelayStreamSpec {
