@@ -499,10 +499,13 @@ ${table}
 - **signed GET /v1/allow-list** isolates the cost of authentication plus one indexed read.
 - **authenticated STUN keepalive**: each datagram is a fresh Binding Request from a distinct device (USERNAME,
   PVRLINK-TIMESTAMP, MESSAGE-INTEGRITY-SHA256, FINGERPRINT); the node verifies it, checks the replay cache, records
-  the mapping and answers with an integrity-protected XOR-MAPPED-ADDRESS. Counted: answers received. Two rounds
-  over the same devices: **first contact** (each device's first keepalive since the node started: its secret read
-  from the store, its STUN key derived) and **steady state** (every device again, as each does once per interval
-  all day: the figure a node's capacity follows).
+  the mapping and answers with an integrity-protected XOR-MAPPED-ADDRESS. Counted: answers received. Rounds over
+  the same 100,000 devices: **first contact** (each device's first keepalive since the node started: its secret
+  read from the store, its STUN key derived); **mapping unchanged** (every device again from the same source
+  port: nothing written behind); **mapping changed** (from a new source port, as after a NAT rebinding: every
+  mapping written behind). **Steady state** is what a node serves all day, each device once per interval: the
+  node writes an unchanged mapping back once its stored time is two intervals old, so one keepalive in three is
+  written, and the row mixes the two rounds' times 2:1 (computed, not a fourth round).
 - The references (a trivial Hono route in its own Bun process, over plain HTTP and over HTTPS with the node's own
   certificate, fetched through the same pinned client the callers use; a Bun UDP echo process) are the ceilings
   of the framework and the socket path on this machine, measured in the same run with the same load generator.
