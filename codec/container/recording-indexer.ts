@@ -60,6 +60,11 @@ export interface VideoObserver {
   end(esLength: number): void;
   /** H.264: each coded slice NAL unit as it ends (H264SliceObserver); esToFile() maps its bytes during the call. */
   h264Slice?(nalStart: number, dataStart: number, nalEnd: number): void;
+  /**
+   * Every run of ES-to-file units (EsUnitMap) once final, in ES order: all of them by the end of finish().
+   * Read when the observer is given to the constructor.
+   */
+  unitRun?(es: number, length: number, file: number, unitLength: number, count: number): void;
 }
 
 export interface RecordingIndexerOptions {
@@ -96,7 +101,7 @@ export class RecordingIndexer {
   /** The video is parsed; false for HEVC in a Transport Stream, which is not indexed picture by picture. */
   #feedVideo = true;
 
-  readonly #units = new EsUnitMap();
+  readonly #units: EsUnitMap;
   readonly #batch = new Uint8Array(BATCH_BYTES);
   #batchFill = 0;
   /** A Buffer view of the chunk the demuxer is handing pieces of, made once per chunk. */
@@ -138,6 +143,8 @@ export class RecordingIndexer {
   constructor(options: RecordingIndexerOptions = {}) {
     const observer = options.videoObserver;
     this.#observer = observer;
+    const unitRun = observer?.unitRun;
+    this.#units = new EsUnitMap(unitRun === undefined ? undefined : unitRun.bind(observer));
     this.#wantDetails = options.details === true;
     this.#details = options.details && options.pictureDetails ? new PictureDetails() : undefined;
     // Only asked for with details: a demuxer reads time stamps back only for a sink that takes them.
@@ -243,6 +250,7 @@ export class RecordingIndexer {
     this.#observer?.end(this.#esBytes);
     this.#video.end();
     this.#collectPictures();
+    this.#units.retireAll();
     return [];
   }
 
