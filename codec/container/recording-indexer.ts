@@ -198,6 +198,11 @@ export class RecordingIndexer {
   }
 
   /** The video pictures finalized so far, in ES order (the array result() will return; empty for MP4). */
+  /** The container detected from the first bytes, undefined until then (video observers are called after it). */
+  get container(): ContainerKind | undefined {
+    return this.#kind;
+  }
+
   get pictures(): readonly PictureRecord[] {
     return this.#mp4 ? [] : this.#video.pictures;
   }

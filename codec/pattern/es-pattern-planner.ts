@@ -45,6 +45,12 @@ export class EsPatternPlanner implements VideoObserver {
     return { indexer, planner };
   }
 
+  /** Rides on `indexer`, which a caller made with an observer that forwards to this planner, unitRun() included. */
+  attach(indexer: RecordingIndexer): void {
+    if (this.#indexer !== undefined) throw new TypeError("Cannot attach an EsPatternPlanner twice");
+    this.#indexer = indexer;
+  }
+
   startCode(code: number, esOffset: number): void {
     this.#closeSlice(esOffset);
     if (isSliceStartCode(code)) this.#sliceTag = esOffset;
