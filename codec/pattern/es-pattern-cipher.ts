@@ -7,6 +7,9 @@ import type { PatternKeystream } from "./pattern-cipher.ts";
 const KEYSTREAM_RUN_BYTES = 256 * 1024;
 /** Scratch bytes skip() runs the keystream over per call. */
 const SKIP_SCRATCH_BYTES = 1024 * 1024;
+/** Chunks shorter than this are not warmed first (PatternCipher's warming pass, the same reason). */
+const WARM_SPAN_BYTES = 64 * 1024;
+const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
 
 /**
  * PatternCipher for a version 3 plan: the same bytes get the same keystream (position = ordinal among encrypted
@@ -57,6 +60,10 @@ export class EsPatternCipher {
       );
     }
     this.#pos = end;
+    // A native sequential pass first streams the chunk into cache, where the scattered piece XORs then hit
+    // (PatternCipher.apply() says what it saved there).
+    if (!this.#done && chunk.length >= WARM_SPAN_BYTES)
+      Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).indexOf(WARM_NEEDLE);
     const walk = this.#walk;
     let at = this.#at;
     let left = this.#left;
