@@ -2,6 +2,7 @@
 import { codecError } from "../codec-error.ts";
 import { type EsPatternPlan, EsPatternWalk } from "./es-pattern-plan.ts";
 import type { PatternKeystream } from "./pattern-cipher.ts";
+import { WINDOW_ROWS } from "./pattern-range-table.ts";
 
 /** Keystream made per fetch: 256 KiB, as PatternCipher. */
 const KEYSTREAM_RUN_BYTES = 256 * 1024;
@@ -23,7 +24,11 @@ export class EsPatternCipher {
   readonly #bodyLength: number;
   readonly #encryptedBytes: number;
   #pos = 0;
-  /** The piece being applied (body offset, bytes left); #left 0: take the next from the walk. */
+  /** Pieces from the walk, (body offset, length) pairs: #pieceCount of them, #piece the next to apply. */
+  readonly #pieces = new Float64Array(2 * WINDOW_ROWS);
+  #pieceCount = 0;
+  #piece = 0;
+  /** The piece being applied (body offset, bytes left); #left 0: take the next. */
   #at = 0;
   #left = 0;
   #done = false;
@@ -65,6 +70,9 @@ export class EsPatternCipher {
     if (!this.#done && chunk.length >= WARM_SPAN_BYTES)
       Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).indexOf(WARM_NEEDLE);
     const walk = this.#walk;
+    const pieces = this.#pieces;
+    let piece = this.#piece;
+    let count = this.#pieceCount;
     let at = this.#at;
     let left = this.#left;
     let ks = this.#run;
@@ -72,12 +80,17 @@ export class EsPatternCipher {
     let ksPos = this.#ksPos;
     while (!this.#done) {
       if (left === 0) {
-        if (!walk.next()) {
-          this.#done = true;
-          break;
+        if (piece === count) {
+          count = walk.fill(pieces);
+          piece = 0;
+          if (count === 0) {
+            this.#done = true;
+            break;
+          }
         }
-        at = walk.body;
-        left = walk.length;
+        at = pieces[2 * piece]!;
+        left = pieces[2 * piece + 1]!;
+        piece++;
       }
       if (at >= end) break;
       const n = Math.min(left, end - at);
@@ -93,6 +106,8 @@ export class EsPatternCipher {
       left -= n;
       ksPos += n;
     }
+    this.#piece = piece;
+    this.#pieceCount = count;
     this.#at = at;
     this.#left = left;
     this.#run = ks;
@@ -119,7 +134,13 @@ export class EsPatternCipher {
         this.#pos,
       );
     }
-    if (!this.#done && this.#left === 0 && !this.#walk.next()) this.#done = true;
+    if (
+      !this.#done &&
+      this.#left === 0 &&
+      this.#piece === this.#pieceCount &&
+      this.#walk.fill(this.#pieces) === 0
+    )
+      this.#done = true;
     if (!this.#done || this.#ksPos !== this.#encryptedBytes) {
       throw codecError(
         "ERR_PATTERN_LENGTH",
