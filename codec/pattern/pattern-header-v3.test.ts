@@ -13,6 +13,7 @@ import {
   decodePatternHeaderV3,
   encodePatternHeaderV3,
   type PatternHeaderV3Fields,
+  patternHeaderV3Length,
   runsBodyEnd,
 } from "./pattern-header-v3.ts";
 import { PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
@@ -85,6 +86,12 @@ describe("encodePatternHeaderV3() and decodePatternHeaderV3()", () => {
 
   test("decodePatternHeader() refuses a version 3 header with ERR_PATTERN_VERSION", () => {
     expect(codeOf(() => decodePatternHeader(encodePatternHeaderV3(fields())))).toBe("ERR_PATTERN_VERSION");
+  });
+
+  test("patternHeaderV3Length() is the length encodePatternHeaderV3() makes", () => {
+    expect(patternHeaderV3Length(SAMPLE)).toBe(encodePatternHeaderV3(fields()).length);
+    const empty = plan([], [], 0);
+    expect(patternHeaderV3Length(empty)).toBe(encodePatternHeaderV3(fields(empty)).length);
   });
 
   test("runsBodyEnd() is where the last run's last unit ends", () => {

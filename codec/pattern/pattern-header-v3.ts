@@ -77,6 +77,11 @@ function encodeRuns(plan: EsPatternPlan): Uint8Array {
   return out.subarray(0, at);
 }
 
+/** The length of the header encodePatternHeaderV3() makes for this plan (it depends on nothing else). */
+export function patternHeaderV3Length(plan: EsPatternPlan): number {
+  return PATTERN_FIXED_BYTES + plan.slices.encodedBytes + encodeRuns(plan).length + PATTERN_DIGEST_BYTES;
+}
+
 /** Encodes a version 3 pattern header. Throws ERR_PATTERN_* CodecErrors on fields it could not decode back. */
 export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
   const { plan } = h;

@@ -1,8 +1,12 @@
 /** @module Both pattern planners on one RecordingIndexer scan: the recording's video format picks whose plan is used. */
+
+import { codecError } from "../codec-error.ts";
 import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
 import type { RecordingIndex } from "../recording-index.ts";
 import { EsPatternPlanner } from "./es-pattern-planner.ts";
 import { H264PatternPlanner } from "./h264-pattern-planner.ts";
+import { MAX_PATTERN_HEADER_BYTES } from "./pattern-header.ts";
+import { patternHeaderV3Length } from "./pattern-header-v3.ts";
 import { type PatternPlan, PatternPlanner } from "./pattern-planner.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { DEFAULT_H264_PATTERN_SCHEME, DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
@@ -54,6 +58,15 @@ export function ridingPatternPlanners(
       const plan = es.finish(index);
       const ranges = new PatternRangeTable();
       if (plan === undefined) return { scheme: mpegScheme, ranges, encryptedBytes: 0, supported: false };
+      // Said before any byte is sent, as PatternPlanner.finish() does: the sender then chooses another protection.
+      // About 3.6 MB of header per GiB of TS: the limit is reached near 18 GiB.
+      const headerLength = patternHeaderV3Length(plan);
+      if (headerLength > MAX_PATTERN_HEADER_BYTES)
+        throw codecError(
+          "ERR_PATTERN_HEADER_LENGTH",
+          `Cannot plan pattern ranges: ${plan.slices.count} slices need a ${headerLength}-byte header, over the ${MAX_PATTERN_HEADER_BYTES}-byte limit`,
+          0,
+        );
       return { scheme: mpegScheme, ranges, encryptedBytes: plan.encryptedBytes, supported: true, es: plan };
     },
   };
