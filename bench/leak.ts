@@ -287,6 +287,12 @@ async function cost(): Promise<void> {
         `pattern ${patternSchemeName(s)} (seed + pattern)`,
         () => splitCost(bytes, sessionKey, s),
       ]),
+      // The default scheme planned as before pattern header version 3 (a row per crypt block on a TS), for the
+      // before/after in the same rounds; on an ES both plans are version 1.
+      [
+        `pattern ${patternSchemeName(DEFAULT_PATTERN_SCHEME)}, version 1 plan (seed + pattern)`,
+        () => splitCost(bytes, sessionKey, DEFAULT_PATTERN_SCHEME, { esPlan: false }),
+      ],
       ["whole-file encryption (seal every byte)", () => wholeFileCost(bytes, sessionKey)],
     ];
     // Interleaved rounds, best of each: neighbours on the shared 2-core machine disturb all modes alike, and

@@ -2,9 +2,10 @@
 import { createHash } from "node:crypto";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import { CbcsPatternCipher } from "../../codec/pattern/cbcs-pattern-cipher.ts";
+import { EsPatternCipher } from "../../codec/pattern/es-pattern-cipher.ts";
 import { PatternCipher } from "../../codec/pattern/pattern-cipher.ts";
 import { encodePatternHeader } from "../../codec/pattern/pattern-header.ts";
-import { PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
+import { encodePatternHeaderV3 } from "../../codec/pattern/pattern-header-v3.ts";
 import type { PatternScheme } from "../../codec/pattern/pattern-scheme.ts";
 import { ridingPatternPlanners } from "../../codec/pattern/riding-pattern-planners.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
@@ -69,16 +70,19 @@ export async function splitCost(
   bytes: Uint8Array,
   sessionKey: Uint8Array,
   scheme?: PatternScheme,
+  o: { esPlan?: boolean } = {},
 ): Promise<CostRun> {
   const key = await importSessionKey(sessionKey);
   const scratch = new Uint8Array(READ_CHUNK);
   return timed(async () => {
-    // Pattern mode's planner rides on pass 1's indexer (its start-code scan and ES -> file map); cbcs (H.264)
-    // rides as the sender's does, beside the MPEG-2 planner.
-    const cbcs = scheme?.kind === "cbcs" ? ridingPatternPlanners({ h264: scheme }) : undefined;
-    const shared = scheme && !cbcs ? PatternPlanner.withIndexer(scheme) : undefined;
-    const indexer = cbcs?.indexer ?? shared?.indexer ?? new RecordingIndexer();
-    const planner = cbcs ?? shared?.planner;
+    // Pattern mode's planners ride on pass 1's indexer (its start-code scan and ES -> file map) as the sender's
+    // do (ridingPatternPlanners): slice-block in a PS/TS plans version 3 unless `esPlan: false` asks for v1.
+    const planner = scheme
+      ? ridingPatternPlanners(
+          scheme.kind === "cbcs" ? { h264: scheme } : { mpeg: scheme, esPlan: o.esPlan !== false },
+        )
+      : undefined;
+    const indexer = planner?.indexer ?? new RecordingIndexer();
     const hash1 = createHash("sha256");
     for (let at = 0; at < bytes.length; at += READ_CHUNK) {
       const c = bytes.subarray(at, at + READ_CHUNK);
@@ -94,21 +98,25 @@ export async function splitCost(
       sha256,
       ranges: index.protectedRanges,
     });
-    let cipher: PatternCipher | CbcsPatternCipher | undefined;
+    let cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | undefined;
     if (planner && scheme) {
       const plan = planner.finish(index);
       const salt = crypto.getRandomValues(new Uint8Array(16));
       const body = bytes.length - index.protectedRanges.reduce((a, r) => a + r.length, 0);
-      encodePatternHeader({
-        scheme,
-        salt,
-        originalSha256: sha256,
-        directBodyLength: body,
-        ranges: plan.ranges,
-        ...(plan.chainStarts ? { chainStarts: plan.chainStarts } : {}),
-      });
-      cipher =
-        scheme.kind === "cbcs"
+      if (plan.es)
+        encodePatternHeaderV3({ plan: plan.es, salt, originalSha256: sha256, directBodyLength: body });
+      else
+        encodePatternHeader({
+          scheme,
+          salt,
+          originalSha256: sha256,
+          directBodyLength: body,
+          ranges: plan.ranges,
+          ...(plan.chainStarts ? { chainStarts: plan.chainStarts } : {}),
+        });
+      cipher = plan.es
+        ? new EsPatternCipher(plan.es, body, await makePatternKeystream(sessionKey, salt))
+        : scheme.kind === "cbcs"
           ? new CbcsPatternCipher(
               { ranges: plan.ranges, chainStarts: plan.chainStarts ?? [] },
               body,

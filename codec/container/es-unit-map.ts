@@ -5,6 +5,18 @@ import type { RangeCoalescer } from "./range-coalescer.ts";
 const INITIAL_CAPACITY = 256;
 
 /**
+ * Takes a final run: `count` units `unitLength` apart, each carrying `length` ES bytes, the first at ES offset
+ * `es` and file offset `file`.
+ */
+export type RetiredRunSink = (
+  es: number,
+  length: number,
+  file: number,
+  unitLength: number,
+  count: number,
+) => void;
+
+/**
  * A queue of runs, each `count` consecutive units of `unitLength` bytes starting at file offset `unit`, every
  * one carrying `length` ES bytes, the first at ES offset `es` and file offset `file` (the k-th unit's at
  * `file + k * unitLength`). A Transport Stream hands on one 184-byte
@@ -30,6 +42,12 @@ export class EsUnitMap {
   #lastUnitLength = -1;
   /** The run esToFile() last started from: a hint, checked before use. */
   #cursor = 0;
+  /** Told every run once it is final (dropped by trim() or retireAll()): the version 3 pattern planner keeps them. */
+  readonly #retire: RetiredRunSink | undefined;
+
+  constructor(retire?: RetiredRunSink) {
+    this.#retire = retire;
+  }
 
   /** Runs held. */
   get size(): number {
@@ -252,12 +270,27 @@ export class EsUnitMap {
     const count = this.#count;
     let h = this.#head;
     while (h < this.#tail && es[h]! + length[h]! * count[h]! <= settled) h++;
+    if (this.#retire !== undefined) this.#retireRuns(this.#head, h);
     this.#head = h;
     if (h === this.#tail) {
       // Nothing left to extend: the next piece starts a new run.
       this.#head = this.#tail = 0;
       this.#nextEs = -1;
     }
+  }
+
+  /** Hands every run still held to the retire sink and forgets them (the video has ended); no-op without a sink. */
+  retireAll(): void {
+    if (this.#retire === undefined) return;
+    this.#retireRuns(this.#head, this.#tail);
+    this.#head = this.#tail = 0;
+    this.#nextEs = -1;
+  }
+
+  #retireRuns(from: number, to: number): void {
+    const sink = this.#retire!;
+    for (let i = from; i < to; i++)
+      sink(this.#es[i]!, this.#length[i]!, this.#file[i]!, this.#unitLength[i]!, this.#count[i]!);
   }
 
   /** The first run that ends after ES offset `esOffset`. */

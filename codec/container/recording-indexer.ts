@@ -60,6 +60,11 @@ export interface VideoObserver {
   end(esLength: number): void;
   /** H.264: each coded slice NAL unit as it ends (H264SliceObserver); esToFile() maps its bytes during the call. */
   h264Slice?(nalStart: number, dataStart: number, nalEnd: number): void;
+  /**
+   * Every run of ES-to-file units (EsUnitMap) once final, in ES order: all of them by the end of finish().
+   * Read when the observer is given to the constructor.
+   */
+  unitRun?(es: number, length: number, file: number, unitLength: number, count: number): void;
 }
 
 export interface RecordingIndexerOptions {
@@ -102,7 +107,7 @@ export class RecordingIndexer {
   /** The video is parsed; false for HEVC in a Transport Stream, which is not indexed picture by picture. */
   #feedVideo = true;
 
-  readonly #units = new EsUnitMap();
+  readonly #units: EsUnitMap;
   readonly #batch = new Uint8Array(BATCH_BYTES);
   #batchFill = 0;
   /** A Buffer view of the chunk the demuxer is handing pieces of, made once per chunk. */
@@ -145,6 +150,8 @@ export class RecordingIndexer {
   constructor(options: RecordingIndexerOptions = {}) {
     const observer = options.videoObserver;
     this.#observer = observer;
+    const unitRun = observer?.unitRun;
+    this.#units = new EsUnitMap(unitRun === undefined ? undefined : unitRun.bind(observer));
     this.#wantDetails = options.details === true;
     this.#retainPictures = options.retainPictures !== false || this.#wantDetails || observer !== undefined;
     this.#details = options.details && options.pictureDetails ? new PictureDetails() : undefined;
@@ -199,6 +206,11 @@ export class RecordingIndexer {
   }
 
   /** The video pictures finalized so far, in ES order (the array result() will return; empty for MP4). */
+  /** The container detected from the first bytes, undefined until then (video observers are called after it). */
+  get container(): ContainerKind | undefined {
+    return this.#kind;
+  }
+
   get pictures(): readonly PictureRecord[] {
     return this.#mp4 ? [] : this.#video.pictures;
   }
@@ -251,6 +263,7 @@ export class RecordingIndexer {
     this.#observer?.end(this.#esBytes);
     this.#video.end();
     this.#collectPictures();
+    this.#units.retireAll();
     return [];
   }
 

@@ -93,7 +93,7 @@ describe("cbcs pattern mode on every H.264 fixture", () => {
         });
         const plain = await run((c) => dec.push(c), new SeededRandom(seed + 10).chunks(sent.slice()));
         const header = dec.finish();
-        expect(header.chainStarts).toEqual(p.chainStarts!);
+        expect("chainStarts" in header && header.chainStarts).toEqual(p.chainStarts!);
         expect(plain).toEqual(parts.direct);
         expect(mergeBytes({ protected: parts.protected, direct: plain }).bytes).toEqual(bytes);
         // Under another session's key the merge cannot give the original.

@@ -2,8 +2,15 @@
 import { codecError } from "../codec-error.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
 import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.ts";
+import { EsPatternCipher } from "./es-pattern-cipher.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
-import { decodePatternHeader, type PatternHeader, peekPatternHeaderLength } from "./pattern-header.ts";
+import {
+  decodePatternHeader,
+  PATTERN_VERSION_ES,
+  type PatternHeader,
+  peekPatternHeaderLength,
+} from "./pattern-header.ts";
+import { decodePatternHeaderV3, type PatternHeaderV3 } from "./pattern-header-v3.ts";
 
 /**
  * Takes the direct part as it crossed the wire in pattern mode (split header, pattern header, body; chunks of
@@ -16,8 +23,8 @@ export class PatternDirectDecoder {
   readonly #cbcsFor: ((salt: Uint8Array) => Promise<CbcsBlockCipher>) | undefined;
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
-  #pattern: PatternHeader | undefined;
-  #cipher: PatternCipher | CbcsPatternCipher | undefined;
+  #pattern: PatternHeader | PatternHeaderV3 | undefined;
+  #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | undefined;
 
   readonly #bodyFrom: number | ((split: SplitHeader) => number);
 
@@ -40,8 +47,8 @@ export class PatternDirectDecoder {
     this.#bodyFrom = o.bodyFrom ?? 0;
   }
 
-  /** The pattern header, once read. */
-  get header(): PatternHeader | undefined {
+  /** The pattern header, once read: version 1/2, or version 3 (`plan` in ES coordinates). */
+  get header(): PatternHeader | PatternHeaderV3 | undefined {
     return this.#pattern;
   }
 
@@ -73,7 +80,9 @@ export class PatternDirectDecoder {
       this.#head = rest.slice();
       return out;
     }
-    const pattern = decodePatternHeader(rest.subarray(0, length));
+    const bytes = rest.subarray(0, length);
+    const pattern =
+      bytes[8] === PATTERN_VERSION_ES ? decodePatternHeaderV3(bytes) : decodePatternHeader(bytes);
     const split = this.#split;
     if (
       !Buffer.from(pattern.originalSha256).equals(split.sha256) ||
@@ -85,7 +94,13 @@ export class PatternDirectDecoder {
         36,
       );
     }
-    if (pattern.scheme.kind === "cbcs") {
+    if ("plan" in pattern) {
+      this.#cipher = new EsPatternCipher(
+        pattern.plan,
+        pattern.directBodyLength,
+        await this.#keystreamFor(pattern.salt),
+      );
+    } else if (pattern.scheme.kind === "cbcs") {
       if (this.#cbcsFor === undefined)
         throw codecError("ERR_PATTERN_SCHEME", "Cannot read pattern part: no cbcs cipher for its scheme", 9);
       this.#cipher = new CbcsPatternCipher(
@@ -128,7 +143,7 @@ export class PatternDirectDecoder {
   }
 
   /** After the last chunk: the pattern header; throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH on a short part. */
-  finish(): PatternHeader {
+  finish(): PatternHeader | PatternHeaderV3 {
     if (this.#cipher === undefined || this.#pattern === undefined) {
       throw codecError("ERR_PATTERN_TRUNCATED", "Cannot read pattern part: it ended inside its headers", 0);
     }

@@ -2,8 +2,11 @@
 import { codecError } from "../codec-error.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
 import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.ts";
+import { EsPatternCipher } from "./es-pattern-cipher.ts";
+import type { EsPatternPlan } from "./es-pattern-plan.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import { encodePatternHeader, rebindPatternHeader } from "./pattern-header.ts";
+import { encodePatternHeaderV3, runsBodyEnd } from "./pattern-header-v3.ts";
 import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 import type { PatternScheme } from "./pattern-scheme.ts";
 
@@ -20,9 +23,11 @@ export class PatternDirectEncoder {
   readonly #keys: PatternKeystream | { cbcs: CbcsBlockCipher };
   readonly #scheme: PatternScheme;
   readonly #chainStarts: readonly number[];
+  /** A version 3 plan (slice-block in ES coordinates): header version 3 and EsPatternCipher. */
+  readonly #es: EsPatternPlan | undefined;
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
-  #cipher: PatternCipher | CbcsPatternCipher | undefined;
+  #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | undefined;
   /** Length of the pattern header this encoder inserts. */
   readonly addedBytes: number;
 
@@ -31,7 +36,12 @@ export class PatternDirectEncoder {
    * for this transfer. `keys`: the keystream, or for cbcs the block cipher.
    */
   constructor(
-    plan: { scheme: PatternScheme; ranges: PatternRanges; chainStarts?: readonly number[] },
+    plan: {
+      scheme: PatternScheme;
+      ranges: PatternRanges;
+      chainStarts?: readonly number[];
+      es?: EsPatternPlan | undefined;
+    },
     salt: Uint8Array,
     keys: PatternKeystream | { cbcs: CbcsBlockCipher },
   ) {
@@ -43,17 +53,28 @@ export class PatternDirectEncoder {
     this.#keys = keys;
     this.#scheme = plan.scheme;
     this.#chainStarts = plan.chainStarts ?? [];
-    this.#tableEnd = this.#ranges.end();
+    this.#es = plan.es;
     // The header is encoded (and the plan checked) now, once: it depends on the split header only through two
     // fields, rewritten when that arrives. A bad plan fails here rather than mid-stream.
-    this.#header = encodePatternHeader({
-      scheme: plan.scheme,
-      salt,
-      originalSha256: new Uint8Array(32),
-      directBodyLength: this.#tableEnd,
-      ranges: this.#ranges,
-      ...(plan.scheme.kind === "cbcs" ? { chainStarts: this.#chainStarts } : {}),
-    });
+    if (plan.es !== undefined) {
+      this.#tableEnd = runsBodyEnd(plan.es);
+      this.#header = encodePatternHeaderV3({
+        plan: plan.es,
+        salt,
+        originalSha256: new Uint8Array(32),
+        directBodyLength: Math.max(this.#tableEnd, plan.es.encryptedBytes),
+      });
+    } else {
+      this.#tableEnd = this.#ranges.end();
+      this.#header = encodePatternHeader({
+        scheme: plan.scheme,
+        salt,
+        originalSha256: new Uint8Array(32),
+        directBodyLength: this.#tableEnd,
+        ranges: this.#ranges,
+        ...(plan.scheme.kind === "cbcs" ? { chainStarts: this.#chainStarts } : {}),
+      });
+    }
     this.addedBytes = this.#header.length;
   }
 
@@ -82,13 +103,15 @@ export class PatternDirectEncoder {
     const header = rebindPatternHeader(this.#header, split.sha256, split.bodyLength, this.#tableEnd);
     const keys = this.#keys;
     this.#cipher =
-      typeof keys === "function"
-        ? new PatternCipher({ ranges: this.#ranges, scheme: this.#scheme }, split.bodyLength, keys)
-        : new CbcsPatternCipher(
-            { ranges: this.#ranges, chainStarts: this.#chainStarts },
-            split.bodyLength,
-            keys.cbcs,
-          );
+      this.#es !== undefined && typeof keys === "function"
+        ? new EsPatternCipher(this.#es, split.bodyLength, keys)
+        : typeof keys === "function"
+          ? new PatternCipher({ ranges: this.#ranges, scheme: this.#scheme }, split.bodyLength, keys)
+          : new CbcsPatternCipher(
+              { ranges: this.#ranges, chainStarts: this.#chainStarts },
+              split.bodyLength,
+              keys.cbcs,
+            );
     const body = chunk.subarray(length - (joined.length - chunk.length));
     return [joined.subarray(0, length), header, ...this.#apply(body)];
   }

@@ -213,7 +213,7 @@ describe("decodePatternHeader() on damaged headers", () => {
 
   const peeks: Array<[string, number[], string]> = [
     ["another magic", [...new TextEncoder().encode("PVRSPLIT")], "ERR_PATTERN_MAGIC"],
-    ["version 3", [...new TextEncoder().encode("PVRPATRN"), 3], "ERR_PATTERN_VERSION"],
+    ["version 4", [...new TextEncoder().encode("PVRPATRN"), 4], "ERR_PATTERN_VERSION"],
   ];
   for (const [name, bytes, code] of peeks) {
     test(`peekPatternHeaderLength() rejects ${name} with ${code}`, () => {

@@ -25,6 +25,8 @@ import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme
 //                 order, 16 bytes each)
 //   H − 32  32    SHA-256 of header bytes [0, H − 32)
 //
+// Version 3 (slice-block in ES coordinates, pattern-header-v3.ts) shares the fixed bytes and the digest.
+//
 // Version 2 is written for the cbcs scheme (5) only, and only with it is read: a version 1 reader refuses it
 // (ERR_PATTERN_VERSION) rather than decrypting CBC as a keystream, and every version 1 header still reads.
 //
@@ -36,6 +38,8 @@ export const PATTERN_MAGIC = new TextEncoder().encode("PVRPATRN");
 export const PATTERN_VERSION = 1;
 /** The version that carries CBC chain starts (scheme cbcs). */
 export const PATTERN_VERSION_CHAINS = 2;
+/** The version that carries a slice-block plan in ES coordinates (pattern-header-v3.ts). */
+export const PATTERN_VERSION_ES = 3;
 /** Bytes before the range table. */
 export const PATTERN_FIXED_BYTES = 88;
 export const PATTERN_DIGEST_BYTES = 32;
@@ -245,12 +249,13 @@ export function peekPatternHeaderLength(bytes: Uint8Array): number | undefined {
   for (let i = 0; i < magicSeen; i++) {
     if (bytes[i] !== PATTERN_MAGIC[i]) fail("ERR_PATTERN_MAGIC", "it does not start with PVRPATRN", i);
   }
-  if (bytes.length > 8 && bytes[8] !== PATTERN_VERSION && bytes[8] !== PATTERN_VERSION_CHAINS) {
-    fail(
-      "ERR_PATTERN_VERSION",
-      `version ${bytes[8]} is not ${PATTERN_VERSION} or ${PATTERN_VERSION_CHAINS}`,
-      8,
-    );
+  if (
+    bytes.length > 8 &&
+    bytes[8] !== PATTERN_VERSION &&
+    bytes[8] !== PATTERN_VERSION_CHAINS &&
+    bytes[8] !== PATTERN_VERSION_ES
+  ) {
+    fail("ERR_PATTERN_VERSION", `version ${bytes[8]} is not 1, 2 or 3`, 8);
   }
   if (bytes.length < 20) return undefined;
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(16);
@@ -281,6 +286,8 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   if (!digest.equals(bytes.subarray(digestAt)))
     fail("ERR_PATTERN_HEADER_DIGEST", "the header digest does not match", digestAt);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (v.getUint8(8) === PATTERN_VERSION_ES)
+    fail("ERR_PATTERN_VERSION", "version 3 is read by decodePatternHeaderV3()", 8);
   const scheme = decodeScheme(v.getUint8(9), v.getUint16(10), v.getUint16(12));
   if (scheme === undefined)
     fail(

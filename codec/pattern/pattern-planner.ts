@@ -4,6 +4,7 @@ import { codecError } from "../codec-error.ts";
 import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
 import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
+import type { EsPatternPlan } from "./es-pattern-plan.ts";
 import { MAX_PATTERN_HEADER_BYTES, patternHeaderLength } from "./pattern-header.ts";
 import { PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import {
@@ -29,6 +30,11 @@ export interface PatternPlan {
   supported: boolean;
   /** cbcs (H.264) only: the first block of each CBC chain (codec/pattern/h264-pattern-planner.ts). */
   chainStarts?: readonly number[];
+  /**
+   * slice-block in a PS or TS: the plan in ES coordinates (pattern header version 3, es-pattern-plan.ts), sent
+   * instead of `ranges` (then empty); the same bytes are encrypted with the same keystream.
+   */
+  es?: EsPatternPlan;
 }
 
 /** Rows the pending pieces start with; they grow by doubling but stay near two pictures' slices. */

@@ -1,32 +1,73 @@
 /** @module Both pattern planners on one RecordingIndexer scan: the recording's video format picks whose plan is used. */
-import { RecordingIndexer } from "../container/recording-indexer.ts";
+
+import { codecError } from "../codec-error.ts";
+import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
 import type { RecordingIndex } from "../recording-index.ts";
+import { EsPatternPlanner } from "./es-pattern-planner.ts";
 import { H264PatternPlanner } from "./h264-pattern-planner.ts";
+import { MAX_PATTERN_HEADER_BYTES } from "./pattern-header.ts";
+import { patternHeaderV3Length } from "./pattern-header-v3.ts";
 import { type PatternPlan, PatternPlanner } from "./pattern-planner.ts";
+import { PatternRangeTable } from "./pattern-range-table.ts";
 import { DEFAULT_H264_PATTERN_SCHEME, DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
 
 /**
  * An indexer feeding an MPEG-1/2 planner (slice-block) and an H.264 planner (cbcs) at once: the container's
  * format is known only once its tables or first bytes are read, and pass 1 reads the file once. finish(index)
  * returns the plan of the recording's own format (unsupported for MP4, HEVC and unknown video).
+ *
+ * MPEG-1/2 slice-block in a PS or TS is planned in ES coordinates (EsPatternPlanner, pattern header version 3):
+ * packet headers cut its slices, and a plan in file offsets has a row per 16-byte crypt block there. An ES
+ * keeps the version 1 plan (a row per slice already), as do the other MPEG-1/2 schemes; `esPlan: false`
+ * plans version 1 everywhere (what an older receiver reads; the benches compare the two).
  */
-export function ridingPatternPlanners(schemes: { mpeg?: PatternScheme; h264?: PatternScheme } = {}): {
+export function ridingPatternPlanners(
+  schemes: { mpeg?: PatternScheme; h264?: PatternScheme; esPlan?: boolean } = {},
+): {
   indexer: RecordingIndexer;
   finish(index: RecordingIndex): PatternPlan;
 } {
-  const mpeg = new PatternPlanner(schemes.mpeg ?? DEFAULT_PATTERN_SCHEME);
+  const mpegScheme = schemes.mpeg ?? DEFAULT_PATTERN_SCHEME;
+  const mpeg = new PatternPlanner(mpegScheme);
   const h264 = new H264PatternPlanner(schemes.h264 ?? DEFAULT_H264_PATTERN_SCHEME);
-  const indexer = new RecordingIndexer({
-    videoObserver: {
-      startCode: (code, offset) => mpeg.startCode(code, offset),
-      end: (length) => mpeg.end(length),
-      h264Slice: (start, data, end) => h264.h264Slice(start, data, end),
-    },
-  });
+  const es =
+    mpegScheme.kind === "slice-block" && schemes.esPlan !== false
+      ? new EsPatternPlanner(mpegScheme)
+      : undefined;
+  /** The MPEG-1/2 planner the container calls for, chosen at the first start code (the container is known then). */
+  let chosen: PatternPlanner | EsPatternPlanner | undefined;
+  const pick = (): PatternPlanner | EsPatternPlanner => {
+    if (chosen === undefined) chosen = es !== undefined && indexer.container !== "es" ? es : mpeg;
+    return chosen;
+  };
+  const observer: VideoObserver = {
+    startCode: (code, offset) => pick().startCode(code, offset),
+    end: (length) => pick().end(length),
+    h264Slice: (start, data, end) => h264.h264Slice(start, data, end),
+  };
+  if (es !== undefined) observer.unitRun = (a, b, c, d, e) => es.unitRun(a, b, c, d, e);
+  const indexer = new RecordingIndexer({ videoObserver: observer });
   mpeg.attach(indexer);
   h264.attach(indexer);
+  es?.attach(indexer);
   return {
     indexer,
-    finish: (index) => (index.format === "h264" ? h264.finish(index) : mpeg.finish(index)),
+    finish: (index) => {
+      if (index.format === "h264") return h264.finish(index);
+      if (chosen !== es || es === undefined) return mpeg.finish(index);
+      const plan = es.finish(index);
+      const ranges = new PatternRangeTable();
+      if (plan === undefined) return { scheme: mpegScheme, ranges, encryptedBytes: 0, supported: false };
+      // Said before any byte is sent, as PatternPlanner.finish() does: the sender then chooses another protection.
+      // About 3.6 MB of header per GiB of TS: the limit is reached near 18 GiB.
+      const headerLength = patternHeaderV3Length(plan);
+      if (headerLength > MAX_PATTERN_HEADER_BYTES)
+        throw codecError(
+          "ERR_PATTERN_HEADER_LENGTH",
+          `Cannot plan pattern ranges: ${plan.slices.count} slices need a ${headerLength}-byte header, over the ${MAX_PATTERN_HEADER_BYTES}-byte limit`,
+          0,
+        );
+      return { scheme: mpegScheme, ranges, encryptedBytes: plan.encryptedBytes, supported: true, es: plan };
+    },
   };
 }

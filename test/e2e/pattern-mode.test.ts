@@ -82,14 +82,26 @@ function patternWindows(bytes: Uint8Array) {
 
 describe("pattern mode (a light mode for MPEG-1/2 and H.264 video)", () => {
   const videos = [
-    { kind: "MPEG-2 video ES", file: join(ROOT, "testdata/es/mpeg2-gop15.m2v"), windows: 12 },
-    { kind: "MPEG-2 Transport Stream", file: join(ROOT, "testdata/containers/ts-mpeg2.ts"), windows: 12 },
+    // version: the pattern header's (codec/pattern/pattern-header.ts): 3 for slice-block in a PS/TS, 2 for cbcs.
+    { kind: "MPEG-2 video ES", file: join(ROOT, "testdata/es/mpeg2-gop15.m2v"), windows: 12, version: 1 },
+    {
+      kind: "MPEG-2 Transport Stream",
+      file: join(ROOT, "testdata/containers/ts-mpeg2.ts"),
+      windows: 12,
+      version: 3,
+    },
     {
       kind: "H.264 Transport Stream (cbcs)",
       file: join(ROOT, "testdata/containers/ts-h264.ts"),
       windows: 12,
+      version: 2,
     },
-    { kind: "H.264 MP4 (cbcs)", file: join(ROOT, "testdata/containers/mp4-h264.mp4"), windows: 12 },
+    {
+      kind: "H.264 MP4 (cbcs)",
+      file: join(ROOT, "testdata/containers/mp4-h264.mp4"),
+      windows: 12,
+      version: 2,
+    },
   ];
   for (const v of videos) {
     test(`send of a ${v.kind} in pattern mode arrives byte-identical with no P/B slice start readable on the direct socket; seed mode's does show them`, async () => {
@@ -105,6 +117,9 @@ describe("pattern mode (a light mode for MPEG-1/2 and H.264 video)", () => {
       expect(pattern.summary.patternBytes).toBe(plan.encryptedBytes);
       expect(pattern.run.stdout).toContain("P/B slices encrypted (pattern)");
       for (const w of windows) expect(contains(pattern.wire, w)).toBe(false);
+      const magic = Buffer.from(pattern.wire).indexOf("PVRPATRN");
+      expect(magic).toBeGreaterThan(0);
+      expect(pattern.wire[magic + 8]).toBe(v.version);
 
       const seed = await sendThroughTap(v.file, ["--protection", "seed"]);
       expect(seed.run.code).toBe(0);

@@ -1,0 +1,152 @@
+/** @module Applies a pattern keystream to a direct body streamed in chunks by walking a version 3 plan (slices in ES coordinates and unit runs): encrypts and decrypts alike, in place. */
+import { codecError } from "../codec-error.ts";
+import { type EsPatternPlan, EsPatternWalk } from "./es-pattern-plan.ts";
+import type { PatternKeystream } from "./pattern-cipher.ts";
+import { WINDOW_ROWS } from "./pattern-range-table.ts";
+
+/** Keystream made per fetch: 256 KiB, as PatternCipher. */
+const KEYSTREAM_RUN_BYTES = 256 * 1024;
+/** Scratch bytes skip() runs the keystream over per call. */
+const SKIP_SCRATCH_BYTES = 1024 * 1024;
+/** Chunks shorter than this are not warmed first (PatternCipher's warming pass, the same reason). */
+const WARM_SPAN_BYTES = 64 * 1024;
+const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
+
+/**
+ * PatternCipher for a version 3 plan: the same bytes get the same keystream (position = ordinal among encrypted
+ * bytes), so the ciphertext equals that of the version 1 plan listing those bytes, but the pieces come from
+ * the plan's walk as the body streams past, never from a row per piece. XOR is its own inverse: the receiver
+ * runs the same. Chunk boundaries anywhere; a piece cut by one is finished in the next chunk.
+ */
+export class EsPatternCipher {
+  readonly #walk: EsPatternWalk;
+  readonly #keystream: PatternKeystream;
+  readonly #bodyLength: number;
+  readonly #encryptedBytes: number;
+  #pos = 0;
+  /** Pieces from the walk, (body offset, length) pairs: #pieceCount of them, #piece the next to apply. */
+  readonly #pieces = new Float64Array(2 * WINDOW_ROWS);
+  #pieceCount = 0;
+  #piece = 0;
+  /** The piece being applied (body offset, bytes left); #left 0: take the next. */
+  #at = 0;
+  #left = 0;
+  #done = false;
+  /** Keystream position of the next encrypted byte, and the run made ahead. */
+  #ksPos = 0;
+  #run: Uint8Array = new Uint8Array(0);
+  #runStart = 0;
+
+  constructor(
+    plan: Pick<EsPatternPlan, "scheme" | "slices" | "runs" | "runCount" | "encryptedBytes">,
+    bodyLength: number,
+    keystream: PatternKeystream,
+  ) {
+    this.#walk = new EsPatternWalk(plan);
+    this.#keystream = keystream;
+    this.#bodyLength = bodyLength;
+    this.#encryptedBytes = plan.encryptedBytes;
+  }
+
+  /** Body bytes seen so far. */
+  get position(): number {
+    return this.#pos;
+  }
+
+  /** Transforms the next `chunk.length` body bytes in place. Throws ERR_PATTERN_LENGTH past the body's end. */
+  apply(chunk: Uint8Array): void {
+    const start = this.#pos;
+    const end = start + chunk.length;
+    if (end > this.#bodyLength) {
+      throw codecError(
+        "ERR_PATTERN_LENGTH",
+        `Cannot apply pattern: body runs past its ${this.#bodyLength} bytes`,
+        start,
+      );
+    }
+    this.#pos = end;
+    // A native sequential pass first streams the chunk into cache, where the scattered piece XORs then hit
+    // (PatternCipher.apply() says what it saved there).
+    if (!this.#done && chunk.length >= WARM_SPAN_BYTES)
+      Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).indexOf(WARM_NEEDLE);
+    const walk = this.#walk;
+    const pieces = this.#pieces;
+    let piece = this.#piece;
+    let count = this.#pieceCount;
+    let at = this.#at;
+    let left = this.#left;
+    let ks = this.#run;
+    let runStart = this.#runStart;
+    let ksPos = this.#ksPos;
+    while (!this.#done) {
+      if (left === 0) {
+        if (piece === count) {
+          count = walk.fill(pieces);
+          piece = 0;
+          if (count === 0) {
+            this.#done = true;
+            break;
+          }
+        }
+        at = pieces[2 * piece]!;
+        left = pieces[2 * piece + 1]!;
+        piece++;
+      }
+      if (at >= end) break;
+      const n = Math.min(left, end - at);
+      if (ksPos + n > runStart + ks.length) {
+        const made = this.#keystream(ksPos, Math.max(n, KEYSTREAM_RUN_BYTES));
+        ks = new Uint8Array(made.buffer, made.byteOffset, made.byteLength);
+        runStart = ksPos;
+      }
+      let k = (ksPos - runStart) | 0;
+      const to = (at + n - start) | 0;
+      for (let x = (at - start) | 0; x < to; x++, k++) chunk[x]! ^= ks[k]!;
+      at += n;
+      left -= n;
+      ksPos += n;
+    }
+    this.#piece = piece;
+    this.#pieceCount = count;
+    this.#at = at;
+    this.#left = left;
+    this.#run = ks;
+    this.#runStart = runStart;
+    this.#ksPos = ksPos;
+  }
+
+  /** Moves past the next `n` body bytes without having them (a resumed transfer), as PatternCipher.skip(). */
+  skip(n: number): void {
+    const scratch = new Uint8Array(Math.min(n, SKIP_SCRATCH_BYTES));
+    for (let left = n; left > 0; ) {
+      const k = Math.min(left, scratch.length);
+      this.apply(scratch.subarray(0, k));
+      left -= k;
+    }
+  }
+
+  /** Throws ERR_PATTERN_LENGTH unless exactly the body was transformed and the plan's bytes all encrypted. */
+  finish(): void {
+    if (this.#pos !== this.#bodyLength) {
+      throw codecError(
+        "ERR_PATTERN_LENGTH",
+        `Cannot finish pattern: ${this.#pos} of the body's ${this.#bodyLength} bytes came`,
+        this.#pos,
+      );
+    }
+    if (
+      !this.#done &&
+      this.#left === 0 &&
+      this.#piece === this.#pieceCount &&
+      this.#walk.fill(this.#pieces) === 0
+    )
+      this.#done = true;
+    if (!this.#done || this.#ksPos !== this.#encryptedBytes) {
+      throw codecError(
+        "ERR_PATTERN_LENGTH",
+        `Cannot finish pattern: ${this.#ksPos} bytes were encrypted, the plan says ${this.#encryptedBytes}`,
+        this.#pos,
+      );
+    }
+  }
+}

@@ -1,0 +1,279 @@
+/** @module A slice-block pattern plan in elementary-stream coordinates (pattern header version 3): P/B slice spans, the ES-to-body unit runs, and the walk that turns them into the encrypted body pieces. */
+import type { ByteRange } from "../recording-index.ts";
+import { type PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
+import { PATTERN_BLOCK_BYTES, type PatternScheme } from "./pattern-scheme.ts";
+
+/** Fields per run row: ES offset, ES bytes per unit, body offset of the first unit's bytes, stride, unit count. */
+export const RUN_FIELDS = 5;
+
+/**
+ * What a version 3 pattern header says, and what the planner makes: the bytes to encrypt are, for every slice
+ * span (ES coordinates, slice data after its start code), the first `crypt` blocks of every `crypt + skip`
+ * counted from the span's first byte, each ES byte moved to the body through the runs (ES bytes no run
+ * carries are sealed in the protected part and not encrypted). Keystream position = ordinal among encrypted
+ * bytes in body order, as for version 1: the ciphertext is the same as a version 1 plan listing those bytes.
+ */
+export interface EsPatternPlan {
+  scheme: Extract<PatternScheme, { kind: "slice-block" }>;
+  /** P/B slice data spans in ES offsets: sorted, disjoint, non-empty. */
+  slices: PatternRangeTable;
+  /** RUN_FIELDS numbers per run, in ES and body order (runs do not overlap in either). */
+  runs: Float64Array;
+  runCount: number;
+  /** Bytes encrypted (the walk's Σ piece lengths). */
+  encryptedBytes: number;
+}
+
+/**
+ * Walks a plan's encrypted pieces in body order, a batch at a time: `fill(out)` writes the next pieces as (body
+ * offset, length) pairs. No row per piece is kept: the work is O(pieces + slices + runs) however the plan is
+ * built (an ES gap between runs is jumped, not walked block by block), so a hostile header cannot make it spin.
+ * Batches, with the state in locals, because a TS has a piece per 16-byte block (1.79 M in 279 MiB): a call per
+ * piece cost more than the XOR.
+ */
+export class EsPatternWalk {
+  readonly #crypt: number;
+  readonly #period: number;
+  readonly #slices: PatternRangeTable;
+  readonly #runs: Float64Array;
+  readonly #runCount: number;
+  readonly #rows = new Float64Array(2 * WINDOW_ROWS);
+  #wFrom = 0;
+  #wEnd = 0;
+  /** Next slice to open. */
+  #slice = 0;
+  #sliceStart = 0;
+  #sliceEnd = 0;
+  #blockStart = 0;
+  #blockEnd = 0;
+  /** ES offset of the next byte to place; ≥ #blockEnd when the block is done. */
+  #es = 0;
+  #run = 0;
+  #done = false;
+
+  constructor(plan: Pick<EsPatternPlan, "scheme" | "slices" | "runs" | "runCount">) {
+    this.#crypt = plan.scheme.crypt * PATTERN_BLOCK_BYTES;
+    this.#period = (plan.scheme.crypt + plan.scheme.skip) * PATTERN_BLOCK_BYTES;
+    this.#slices = plan.slices;
+    this.#runs = plan.runs;
+    this.#runCount = plan.runCount;
+  }
+
+  /** Writes the next pieces into `out` as (body offset, length) pairs, as many as fit; returns how many (0: none left). */
+  fill(out: Float64Array): number {
+    if (this.#done) return 0;
+    const max = out.length >>> 1;
+    const runs = this.#runs;
+    const runCount = this.#runCount;
+    const crypt = this.#crypt;
+    const period = this.#period;
+    let r = this.#run;
+    let es = this.#es;
+    let blockStart = this.#blockStart;
+    let blockEnd = this.#blockEnd;
+    let sliceStart = this.#sliceStart;
+    let sliceEnd = this.#sliceEnd;
+    // The current run's fields, reloaded when r moves.
+    let at = RUN_FIELDS * r;
+    let runEs = r < runCount ? runs[at]! : 0;
+    let runL = r < runCount ? runs[at + 1]! : 1;
+    let runEnd = r < runCount ? runEs + runL * runs[at + 4]! : 0;
+    let n = 0;
+    while (n < max) {
+      if (es >= blockEnd) {
+        const b = blockStart + period;
+        if (b < sliceEnd) {
+          blockStart = b;
+          blockEnd = Math.min(b + crypt, sliceEnd);
+        } else {
+          if (!this.#openSlice()) {
+            this.#done = true;
+            break;
+          }
+          sliceStart = this.#sliceStart;
+          sliceEnd = this.#sliceEnd;
+          blockStart = sliceStart;
+          blockEnd = Math.min(sliceStart + crypt, sliceEnd);
+        }
+        es = blockStart;
+      }
+      if (es >= runEnd) {
+        while (
+          r < runCount &&
+          runs[RUN_FIELDS * r]! + runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]! <= es
+        )
+          r++;
+        if (r >= runCount) {
+          this.#done = true;
+          break;
+        }
+        at = RUN_FIELDS * r;
+        runEs = runs[at]!;
+        runL = runs[at + 1]!;
+        runEnd = runEs + runL * runs[at + 4]!;
+      }
+      if (runEs > es) {
+        // ES bytes no run carries (sealed): jump to the block holding the run's first byte.
+        if (runEs >= sliceEnd) {
+          es = blockEnd = blockStart = sliceEnd;
+          continue;
+        }
+        if (runEs >= blockEnd) {
+          blockStart = sliceStart + Math.floor((runEs - sliceStart) / period) * period;
+          blockEnd = Math.min(blockStart + crypt, sliceEnd);
+          if (runEs >= blockEnd) {
+            es = blockEnd;
+            continue;
+          }
+        }
+        es = runEs;
+      }
+      const stride = runs[at + 3]!;
+      const rel = es - runEs;
+      const k = Math.floor(rel / runL);
+      // Units of nothing but ES bytes lie back to back: the piece may run on to the run's end.
+      const unitEnd = runL === stride ? runEnd : runEs + (k + 1) * runL;
+      const end = Math.min(blockEnd, unitEnd);
+      out[2 * n] = runs[at + 2]! + k * stride + (rel - k * runL);
+      out[2 * n + 1] = end - es;
+      n++;
+      es = end;
+    }
+    this.#run = r;
+    this.#es = es;
+    this.#blockStart = blockStart;
+    this.#blockEnd = blockEnd;
+    this.#sliceStart = sliceStart;
+    this.#sliceEnd = sliceEnd;
+    return n;
+  }
+
+  /** Opens the next slice into #sliceStart/#sliceEnd; false when there is none. */
+  #openSlice(): boolean {
+    const i = this.#slice;
+    if (i >= this.#slices.count) return false;
+    if (i >= this.#wEnd) {
+      this.#wFrom = i;
+      this.#wEnd = i + this.#slices.readRows(i, this.#rows);
+    }
+    const w = 2 * (i - this.#wFrom);
+    this.#sliceStart = this.#rows[w]!;
+    this.#sliceEnd = this.#sliceStart + this.#rows[w + 1]!;
+    this.#slice = i + 1;
+    return true;
+  }
+}
+
+/**
+ * Σ piece lengths of a plan, its encrypted bytes, without walking the pieces: for each slice, the rule's bytes
+ * in each stretch of it that runs carry (every ES byte of a run is carried). O(slices + runs).
+ */
+export function esPatternEncryptedBytes(
+  plan: Pick<EsPatternPlan, "scheme" | "slices" | "runs" | "runCount">,
+): number {
+  const crypt = plan.scheme.crypt * PATTERN_BLOCK_BYTES;
+  const period = (plan.scheme.crypt + plan.scheme.skip) * PATTERN_BLOCK_BYTES;
+  /** Rule bytes among a slice's first x bytes. */
+  const ruled = (x: number) => Math.floor(x / period) * crypt + Math.min(x % period, crypt);
+  const runs = plan.runs;
+  const runCount = plan.runCount;
+  const runEnd = (j: number) => runs[RUN_FIELDS * j]! + runs[RUN_FIELDS * j + 1]! * runs[RUN_FIELDS * j + 4]!;
+  let r = 0;
+  let sum = 0;
+  plan.slices.forEach((s, length) => {
+    const e = s + length;
+    while (r < runCount && runEnd(r) <= s) r++;
+    for (let j = r; j < runCount && runs[RUN_FIELDS * j]! < e; j++) {
+      const a = Math.max(s, runs[RUN_FIELDS * j]!);
+      const b = Math.min(e, runEnd(j));
+      if (b > a) sum += ruled(b - s) - ruled(a - s);
+    }
+  });
+  return sum;
+}
+
+/**
+ * Moves unit runs from file to direct-body offsets: bytes inside `protectedRanges` (sorted, disjoint) leave
+ * the body, so a run is split where they interrupt it, and units (or their parts) inside them are dropped.
+ * `runs` hold RUN_FIELDS numbers per run with file offsets; returns the body runs and their count.
+ */
+export function runsToBody(
+  runs: Float64Array,
+  runCount: number,
+  protectedRanges: readonly ByteRange[],
+): { runs: Float64Array; runCount: number } {
+  let out = new Float64Array(RUN_FIELDS * Math.max(16, runCount + protectedRanges.length));
+  let n = 0;
+  const push = (es: number, length: number, body: number, stride: number, count: number) => {
+    if (RUN_FIELDS * (n + 1) > out.length) {
+      const grown = new Float64Array(2 * out.length);
+      grown.set(out);
+      out = grown;
+    }
+    const at = RUN_FIELDS * n++;
+    out[at] = es;
+    out[at + 1] = length;
+    out[at + 2] = body;
+    out[at + 3] = stride;
+    out[at + 4] = count;
+  };
+  let p = 0;
+  let before = 0;
+  for (let i = 0; i < runCount; i++) {
+    const at = RUN_FIELDS * i;
+    let es = runs[at]!;
+    const l = runs[at + 1]!;
+    let file = runs[at + 2]!;
+    const stride = runs[at + 3]!;
+    let count = runs[at + 4]!;
+    while (count > 0) {
+      while (p < protectedRanges.length && protectedRanges[p]!.offset + protectedRanges[p]!.length <= file) {
+        before += protectedRanges[p]!.length;
+        p++;
+      }
+      const pr = protectedRanges[p];
+      // Units wholly before the next protected range go as one run.
+      const clear =
+        pr === undefined
+          ? count
+          : Math.min(count, Math.max(0, Math.floor((pr.offset - file - l) / stride) + 1));
+      if (clear > 0) {
+        push(es, l, file - before, stride, clear);
+        es += clear * l;
+        file += clear * stride;
+        count -= clear;
+        continue;
+      }
+      if (pr!.offset <= file) {
+        // Units wholly inside the protected range are dropped at once (a sealed I picture spans many).
+        const inside = Math.min(count, Math.floor((pr!.offset + pr!.length - file - l) / stride) + 1);
+        if (inside > 0) {
+          es += inside * l;
+          file += inside * stride;
+          count -= inside;
+          continue;
+        }
+      }
+      // This unit's bytes meet a protected range: keep its parts outside every one.
+      const unitEnd = file + l;
+      let at2 = file;
+      while (at2 < unitEnd) {
+        while (p < protectedRanges.length && protectedRanges[p]!.offset + protectedRanges[p]!.length <= at2) {
+          before += protectedRanges[p]!.length;
+          p++;
+        }
+        const q = protectedRanges[p];
+        if (q === undefined || q.offset >= unitEnd) {
+          push(es + (at2 - file), unitEnd - at2, at2 - before, unitEnd - at2, 1);
+          break;
+        }
+        if (at2 < q.offset) push(es + (at2 - file), q.offset - at2, at2 - before, q.offset - at2, 1);
+        at2 = Math.max(at2, q.offset + q.length);
+      }
+      es += l;
+      file += stride;
+      count--;
+    }
+  }
+  return { runs: out, runCount: n };
+}

@@ -1,0 +1,190 @@
+/** @module Tests of pattern header version 3: round trips, every truncation, every bit flip, crafted bad tables with a valid digest. */
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import {
+  bitFlips,
+  codecErrorCode as codeOf,
+  resealSha256,
+  truncations,
+} from "../../test/support/header-corruption.ts";
+import { type EsPatternPlan, RUN_FIELDS } from "./es-pattern-plan.ts";
+import { decodePatternHeader, PATTERN_DIGEST_BYTES, PATTERN_FIXED_BYTES } from "./pattern-header.ts";
+import {
+  decodePatternHeaderV3,
+  encodePatternHeaderV3,
+  type PatternHeaderV3Fields,
+  patternHeaderV3Length,
+  runsBodyEnd,
+} from "./pattern-header-v3.ts";
+import { PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
+
+const HASH = createHash("sha256").update("original").digest();
+const SALT = new Uint8Array(16).fill(9);
+
+function plan(slices: Array<[number, number]>, runs: number[][], encryptedBytes = 10): EsPatternPlan {
+  const table = new PatternRangeTable();
+  for (const [o, l] of slices) table.push(o, l);
+  return {
+    scheme: { kind: "slice-block", crypt: 1, skip: 9 },
+    slices: table,
+    runs: new Float64Array(runs.flat()),
+    runCount: runs.length,
+    encryptedBytes,
+  };
+}
+
+const SAMPLE = plan(
+  [
+    [4, 300],
+    [320, 5000],
+    [70_000, 20],
+  ],
+  [
+    [0, 184, 0, 188, 20],
+    [3680, 100, 4000, 188, 1],
+    [3780, 184, 4200, 188, 400],
+  ],
+);
+
+function fields(p = SAMPLE, directBodyLength = 100_000): PatternHeaderV3Fields {
+  return { plan: p, salt: SALT, originalSha256: HASH, directBodyLength };
+}
+
+/** A header whose table bytes are `table` (count at 76, total at 80), resealed: well-formed but lying. */
+function withTable(table: number[], count: number, total = 0, body = 100_000): Uint8Array {
+  const good = encodePatternHeaderV3(fields(plan([], [], 0)));
+  const out = new Uint8Array(PATTERN_FIXED_BYTES + table.length + PATTERN_DIGEST_BYTES);
+  out.set(good.subarray(0, PATTERN_FIXED_BYTES));
+  out.set(table, PATTERN_FIXED_BYTES);
+  const v = new DataView(out.buffer);
+  v.setUint32(16, out.length);
+  v.setBigUint64(68, BigInt(body));
+  v.setUint32(76, count);
+  v.setBigUint64(80, BigInt(total));
+  return resealSha256(out, PATTERN_DIGEST_BYTES);
+}
+
+function varints(...values: number[]): number[] {
+  const out = new Uint8Array(8 * values.length);
+  let at = 0;
+  for (const x of values) at = writeVarint(out, at, x);
+  return [...out.subarray(0, at)];
+}
+
+describe("encodePatternHeaderV3() and decodePatternHeaderV3()", () => {
+  test("decodePatternHeaderV3() reads back what encodePatternHeaderV3() wrote", () => {
+    const h = decodePatternHeaderV3(encodePatternHeaderV3(fields()));
+    expect(h.plan.scheme).toEqual(SAMPLE.scheme);
+    expect(h.plan.slices.toArray()).toEqual(SAMPLE.slices.toArray());
+    expect([...h.plan.runs]).toEqual([...SAMPLE.runs]);
+    expect(h.plan.runCount).toBe(3);
+    expect(h.plan.encryptedBytes).toBe(10);
+    expect(h.directBodyLength).toBe(100_000);
+    expect(Buffer.from(h.salt).equals(Buffer.from(SALT))).toBe(true);
+    expect(Buffer.from(h.originalSha256).equals(HASH)).toBe(true);
+  });
+
+  test("decodePatternHeader() refuses a version 3 header with ERR_PATTERN_VERSION", () => {
+    expect(codeOf(() => decodePatternHeader(encodePatternHeaderV3(fields())))).toBe("ERR_PATTERN_VERSION");
+  });
+
+  test("patternHeaderV3Length() is the length encodePatternHeaderV3() makes", () => {
+    expect(patternHeaderV3Length(SAMPLE)).toBe(encodePatternHeaderV3(fields()).length);
+    const empty = plan([], [], 0);
+    expect(patternHeaderV3Length(empty)).toBe(encodePatternHeaderV3(fields(empty)).length);
+  });
+
+  test("runsBodyEnd() is where the last run's last unit ends", () => {
+    expect(runsBodyEnd(SAMPLE)).toBe(4200 + 188 * 399 + 184);
+    expect(runsBodyEnd(plan([], []))).toBe(0);
+  });
+
+  const refused: Array<[string, PatternHeaderV3Fields, string]> = [
+    ["a short salt", { ...fields(), salt: new Uint8Array(15) }, "ERR_PATTERN_SALT"],
+    ["a short hash", { ...fields(), originalSha256: new Uint8Array(31) }, "ERR_PATTERN_HASH"],
+    ["runs past the body", fields(SAMPLE, 1000), "ERR_PATTERN_RUNS"],
+    [
+      "runs out of ES order",
+      fields(
+        plan(
+          [],
+          [
+            [500, 10, 0, 10, 1],
+            [0, 10, 20, 10, 1],
+          ],
+        ),
+      ),
+      "ERR_PATTERN_RUNS",
+    ],
+    ["a run shorter than its stride", fields(plan([], [[0, 10, 0, 5, 2]])), "ERR_PATTERN_RUNS"],
+    ["more encrypted bytes than body", fields(plan([], [], 200_000)), "ERR_PATTERN_LENGTH"],
+  ];
+  for (const [name, f, code] of refused) {
+    test(`encodePatternHeaderV3() refuses ${name} with ${code}`, () =>
+      expect(codeOf(() => encodePatternHeaderV3(f))).toBe(code));
+  }
+});
+
+describe("decodePatternHeaderV3() on damaged headers", () => {
+  const good = encodePatternHeaderV3(fields());
+
+  test("decodePatternHeaderV3() rejects every truncation", () => {
+    for (const { bytes } of truncations(good)) {
+      expect(["ERR_PATTERN_TRUNCATED", "ERR_PATTERN_HEADER_LENGTH"]).toContain(
+        codeOf(() => decodePatternHeaderV3(bytes)),
+      );
+    }
+  });
+
+  test("decodePatternHeaderV3() rejects every single-bit flip with one stable code", () => {
+    const allowed = [
+      "ERR_PATTERN_MAGIC",
+      "ERR_PATTERN_VERSION",
+      "ERR_PATTERN_HEADER_LENGTH",
+      "ERR_PATTERN_TRUNCATED",
+      "ERR_PATTERN_HEADER_DIGEST",
+    ];
+    for (const { bytes: bad } of bitFlips(good)) {
+      const first = codeOf(() => decodePatternHeaderV3(bad));
+      expect(allowed).toContain(first);
+      expect(codeOf(() => decodePatternHeaderV3(bad))).toBe(first);
+    }
+  });
+
+  const reseal = (h: Uint8Array) => resealSha256(h, PATTERN_DIGEST_BYTES);
+  const crafted: Array<[string, () => Uint8Array, string]> = [
+    ["version 1", () => reseal(Object.assign(good.slice(), { 8: 1 })), "ERR_PATTERN_VERSION"],
+    [
+      "a scheme other than slice-block",
+      () => reseal(Object.assign(good.slice(), { 9: 1 })),
+      "ERR_PATTERN_SCHEME",
+    ],
+    ["reserved bytes set", () => reseal(Object.assign(good.slice(), { 14: 1 })), "ERR_PATTERN_FLAGS"],
+    ["more encrypted bytes than body", () => withTable(varints(0), 0, 200_000), "ERR_PATTERN_LENGTH"],
+    ["a slice count the table cannot hold", () => withTable(varints(0, 1, 0), 9), "ERR_PATTERN_RANGES"],
+    ["an empty slice", () => withTable(varints(4, 0, 0), 1), "ERR_PATTERN_RANGES"],
+    ["a run count the table cannot hold", () => withTable(varints(1000), 0), "ERR_PATTERN_RUNS"],
+    ["an empty run", () => withTable(varints(1, 0, 0, 0, 4, 1), 0), "ERR_PATTERN_RUNS"],
+    ["a run of no units", () => withTable(varints(1, 0, 10, 0, 0, 0), 0), "ERR_PATTERN_RUNS"],
+    [
+      "a run past the body",
+      () => withTable(varints(1, 0, 184, 0, 4, 1000), 0, 0, 10_000),
+      "ERR_PATTERN_RUNS",
+    ],
+    ["bytes after the runs", () => withTable([...varints(0), 0, 0, 0, 0, 0, 0], 0), "ERR_PATTERN_RUNS"],
+    ["a table ending inside a varint", () => withTable([0x81], 0), "ERR_PATTERN_RANGES"],
+    [
+      "a number past 2^53",
+      () => withTable([...varints(1), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 0, 0, 1], 0),
+      "ERR_PATTERN_RANGES",
+    ],
+  ];
+  for (const [name, make, code] of crafted) {
+    test(`decodePatternHeaderV3() rejects ${name} with ${code}`, () =>
+      expect(codeOf(() => decodePatternHeaderV3(make()))).toBe(code));
+  }
+
+  test("decodePatternHeaderV3() runs fields are RUN_FIELDS numbers per run", () => {
+    expect(decodePatternHeaderV3(good).plan.runs.length).toBe(RUN_FIELDS * 3);
+  });
+});

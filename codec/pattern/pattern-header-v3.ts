@@ -1,0 +1,216 @@
+/** @module Pattern header version 3: the slice-block plan in elementary-stream coordinates (slice spans and ES-to-body unit runs) instead of a row per encrypted range. */
+import { createHash } from "node:crypto";
+import { codecError } from "../codec-error.ts";
+import { type EsPatternPlan, RUN_FIELDS } from "./es-pattern-plan.ts";
+import {
+  MAX_PATTERN_HEADER_BYTES,
+  PATTERN_DIGEST_BYTES,
+  PATTERN_FIXED_BYTES,
+  PATTERN_MAGIC,
+  PATTERN_SALT_BYTES,
+  PATTERN_VERSION_ES,
+  peekPatternHeaderLength,
+} from "./pattern-header.ts";
+import { PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
+import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
+
+// Layout: version 1's fixed 88 bytes (docs/split-format.md), with version 3 at byte 8, scheme slice-block (2)
+// only, the range count at 76 counting slices and the encrypted bytes at 80 those the walk encrypts; then
+//
+//   88   N × (gap varint, length varint): slice data spans in ES offsets; gap from the previous span's end
+//   …    run count M varint, then M × 5 varints: ES gap (from the previous run's ES end), ES bytes per unit L,
+//        body gap (from the previous run's body end), stride − L, unit count C; a run's ES end is its ES
+//        offset + L·C, its body end its body offset + stride·(C − 1) + L
+//   H−32 SHA-256 of bytes [0, H − 32)
+//
+// The encrypted bytes are the first crypt blocks of every crypt + skip from each span's first byte, moved to
+// the body through the runs (codec/pattern/es-pattern-plan.ts); the cipher checks their count at the end.
+
+/** What a version 3 header is made from. */
+export interface PatternHeaderV3Fields {
+  plan: EsPatternPlan;
+  salt: Uint8Array;
+  originalSha256: Uint8Array;
+  directBodyLength: number;
+}
+
+/** What a version 3 header says. */
+export interface PatternHeaderV3 {
+  plan: EsPatternPlan;
+  salt: Uint8Array;
+  originalSha256: Uint8Array;
+  directBodyLength: number;
+  headerLength: number;
+}
+
+function fail(code: string, message: string, offset: number): never {
+  throw codecError(code, `Cannot read pattern header: ${message}`, offset);
+}
+
+const MAX_VARINT_BYTES = 8;
+
+/** Where the last run ends in the body (0 for none): what the direct body must reach. */
+export function runsBodyEnd(plan: Pick<EsPatternPlan, "runs" | "runCount">): number {
+  if (plan.runCount === 0) return 0;
+  const at = RUN_FIELDS * (plan.runCount - 1);
+  const r = plan.runs;
+  return r[at + 2]! + r[at + 3]! * (r[at + 4]! - 1) + r[at + 1]!;
+}
+
+/** The runs as header varints (run count first). Throws ERR_PATTERN_RUNS on runs out of order or not sizes. */
+function encodeRuns(plan: EsPatternPlan): Uint8Array {
+  const out = new Uint8Array(8 + plan.runCount * RUN_FIELDS * MAX_VARINT_BYTES);
+  let at = writeVarint(out, 0, plan.runCount);
+  let esEnd = 0;
+  let bodyEnd = 0;
+  const r = plan.runs;
+  for (let i = 0; i < plan.runCount; i++) {
+    const k = RUN_FIELDS * i;
+    const [es, l, body, stride, count] = [r[k]!, r[k + 1]!, r[k + 2]!, r[k + 3]!, r[k + 4]!];
+    const values = [es - esEnd, l, body - bodyEnd, stride - l, count];
+    if (l < 1 || count < 1 || !values.every((v) => Number.isSafeInteger(v) && v >= 0))
+      fail("ERR_PATTERN_RUNS", `run ${i} is out of order or not made of sizes`, PATTERN_FIXED_BYTES);
+    for (const v of values) at = writeVarint(out, at, v);
+    esEnd = es + l * count;
+    bodyEnd = body + stride * (count - 1) + l;
+  }
+  return out.subarray(0, at);
+}
+
+/** The length of the header encodePatternHeaderV3() makes for this plan (it depends on nothing else). */
+export function patternHeaderV3Length(plan: EsPatternPlan): number {
+  return PATTERN_FIXED_BYTES + plan.slices.encodedBytes + encodeRuns(plan).length + PATTERN_DIGEST_BYTES;
+}
+
+/** Encodes a version 3 pattern header. Throws ERR_PATTERN_* CodecErrors on fields it could not decode back. */
+export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
+  const { plan } = h;
+  const sc = encodeScheme(plan.scheme);
+  if (h.salt.length !== PATTERN_SALT_BYTES)
+    fail("ERR_PATTERN_SALT", `salt is ${h.salt.length} bytes, not 16`, 20);
+  if (h.originalSha256.length !== 32) fail("ERR_PATTERN_HASH", "original hash is not 32 bytes", 36);
+  if (!Number.isSafeInteger(h.directBodyLength) || h.directBodyLength < 0)
+    fail("ERR_PATTERN_LENGTH", `direct body length ${h.directBodyLength} is not a size`, 68);
+  const runs = encodeRuns(plan);
+  if (runsBodyEnd(plan) > h.directBodyLength)
+    fail("ERR_PATTERN_RUNS", `the runs end past the ${h.directBodyLength}-byte body`, PATTERN_FIXED_BYTES);
+  if (plan.encryptedBytes > h.directBodyLength)
+    fail("ERR_PATTERN_LENGTH", `${plan.encryptedBytes} encrypted bytes exceed the body`, 80);
+  const length = PATTERN_FIXED_BYTES + plan.slices.encodedBytes + runs.length + PATTERN_DIGEST_BYTES;
+  if (length > MAX_PATTERN_HEADER_BYTES)
+    fail("ERR_PATTERN_HEADER_LENGTH", `${plan.slices.count} slices need ${length} bytes, over the limit`, 16);
+  const out = new Uint8Array(length);
+  const v = new DataView(out.buffer);
+  out.set(PATTERN_MAGIC, 0);
+  v.setUint8(8, PATTERN_VERSION_ES);
+  v.setUint8(9, sc.code);
+  v.setUint16(10, sc.a);
+  v.setUint16(12, sc.b);
+  v.setUint32(16, length);
+  out.set(h.salt, 20);
+  out.set(h.originalSha256, 36);
+  v.setBigUint64(68, BigInt(h.directBodyLength));
+  v.setUint32(76, plan.slices.count);
+  v.setBigUint64(80, BigInt(plan.encryptedBytes));
+  let at = plan.slices.copyEncoded(out, PATTERN_FIXED_BYTES);
+  out.set(runs, at);
+  at += runs.length;
+  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
+  return out;
+}
+
+/** Decodes a whole version 3 pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first. */
+export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
+  const length = peekPatternHeaderLength(bytes);
+  if (length === undefined || bytes.length < length)
+    fail(
+      "ERR_PATTERN_TRUNCATED",
+      `${bytes.length} bytes are fewer than the header's ${length ?? 20}`,
+      bytes.length,
+    );
+  if (bytes.length !== length)
+    fail("ERR_PATTERN_HEADER_LENGTH", `given ${bytes.length} bytes, header says ${length}`, 16);
+  const digestAt = length - PATTERN_DIGEST_BYTES;
+  const digest = createHash("sha256").update(bytes.subarray(0, digestAt)).digest();
+  if (!digest.equals(bytes.subarray(digestAt)))
+    fail("ERR_PATTERN_HEADER_DIGEST", "the header digest does not match", digestAt);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (v.getUint8(8) !== PATTERN_VERSION_ES)
+    fail("ERR_PATTERN_VERSION", `version ${v.getUint8(8)} is not 3`, 8);
+  const scheme = decodeScheme(v.getUint8(9), v.getUint16(10), v.getUint16(12));
+  if (scheme === undefined || scheme.kind !== "slice-block")
+    fail(
+      "ERR_PATTERN_SCHEME",
+      `scheme ${v.getUint8(9)} is not slice-block, the only one version 3 carries`,
+      9,
+    );
+  if (v.getUint16(14) !== 0) fail("ERR_PATTERN_FLAGS", "reserved bytes are not 0", 14);
+  const body = v.getBigUint64(68);
+  const total = v.getBigUint64(80);
+  if (body > BigInt(Number.MAX_SAFE_INTEGER) || total > body)
+    fail("ERR_PATTERN_LENGTH", `lengths ${body}/${total} are not sizes`, 68);
+  const directBodyLength = Number(body);
+  const count = v.getUint32(76);
+  if (count * 2 > digestAt - PATTERN_FIXED_BYTES)
+    fail("ERR_PATTERN_RANGES", `${count} slices cannot fit the table`, 76);
+  let at = PATTERN_FIXED_BYTES;
+  const readVarint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
+      if (at >= digestAt) fail("ERR_PATTERN_RANGES", "the table ends inside a number", at);
+      const b = bytes[at++]!;
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (!Number.isSafeInteger(value)) fail("ERR_PATTERN_RANGES", "a table number exceeds 2^53", at);
+        return value;
+      }
+      scale *= 128;
+    }
+    return fail("ERR_PATTERN_RANGES", "a table number runs past 8 bytes", at);
+  };
+  const slices = new PatternRangeTable();
+  let esEnd = 0;
+  for (let i = 0; i < count; i++) {
+    const offset = esEnd + readVarint();
+    const len = readVarint();
+    if (len < 1 || !Number.isSafeInteger(offset + len))
+      fail("ERR_PATTERN_RANGES", `slice ${i} (${offset}+${len}) is empty or not a size`, at);
+    slices.push(offset, len);
+    esEnd = offset + len;
+  }
+  const runsAt = at;
+  const m = readVarint();
+  // Each run takes at least five table bytes: a count beyond that is a lie before any run is read.
+  if (m * RUN_FIELDS > digestAt - at) fail("ERR_PATTERN_RUNS", `${m} runs cannot fit the table`, runsAt);
+  const runs = new Float64Array(RUN_FIELDS * m);
+  let runEsEnd = 0;
+  let bodyEnd = 0;
+  for (let i = 0; i < m; i++) {
+    const es = runEsEnd + readVarint();
+    const l = readVarint();
+    const runBody = bodyEnd + readVarint();
+    const stride = l + readVarint();
+    const c = readVarint();
+    const end = runBody + stride * (c - 1) + l;
+    if (
+      l < 1 ||
+      c < 1 ||
+      !Number.isSafeInteger(es + l * c) ||
+      !Number.isSafeInteger(end) ||
+      end > directBodyLength
+    )
+      fail("ERR_PATTERN_RUNS", `run ${i} is empty or ends past the ${directBodyLength}-byte body`, at);
+    runs.set([es, l, runBody, stride, c], RUN_FIELDS * i);
+    runEsEnd = es + l * c;
+    bodyEnd = end;
+  }
+  if (at !== digestAt) fail("ERR_PATTERN_RUNS", `${digestAt - at} bytes follow the run table`, at);
+  return {
+    plan: { scheme, slices, runs, runCount: m, encryptedBytes: Number(total) },
+    salt: bytes.slice(20, 36),
+    originalSha256: bytes.slice(36, 68),
+    directBodyLength,
+    headerLength: length,
+  };
+}
