@@ -13,7 +13,9 @@ import {
   encodePatternHeader,
   PATTERN_DIGEST_BYTES,
   PATTERN_FIXED_BYTES,
+  PATTERN_VERSIONS_READ,
   type PatternHeaderFields,
+  patternHeaderVersionOf,
   peekPatternHeaderLength,
   rebindPatternHeader,
 } from "./pattern-header.ts";
@@ -227,5 +229,16 @@ describe("decodePatternHeader() on damaged headers", () => {
   });
   test("peekPatternHeaderLength() waits for 20 bytes", () => {
     expect(peekPatternHeaderLength(good.subarray(0, 19))).toBeUndefined();
+  });
+});
+
+describe("patternHeaderVersionOf()", () => {
+  test.each([
+    ["an MPEG-2 plan in its own coordinates", { scheme: { kind: "slice-block" } }, 1],
+    ["a cbcs plan", { scheme: { kind: "cbcs" } }, 2],
+    ["an ES-coordinate plan", { scheme: { kind: "slice-block" }, es: {} }, 3],
+  ] as const)("patternHeaderVersionOf() gives %s version %d", (_, plan, version) => {
+    expect(patternHeaderVersionOf(plan)).toBe(version);
+    expect(PATTERN_VERSIONS_READ).toContain(version);
   });
 });

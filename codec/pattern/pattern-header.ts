@@ -40,6 +40,15 @@ export const PATTERN_VERSION = 1;
 export const PATTERN_VERSION_CHAINS = 2;
 /** The version that carries a slice-block plan in ES coordinates (pattern-header-v3.ts). */
 export const PATTERN_VERSION_ES = 3;
+
+/** Every pattern header version PatternDirectDecoder reads: what a receiver's ACCEPTED lists. */
+export const PATTERN_VERSIONS_READ: readonly number[] = [1, 2, 3];
+
+/** The header version a plan is written in: 3 for an ES-coordinate plan, 2 for cbcs chains, else 1. */
+export function patternHeaderVersionOf(plan: { scheme: { kind: string }; es?: unknown }): number {
+  if (plan.es !== undefined) return PATTERN_VERSION_ES;
+  return plan.scheme.kind === "cbcs" ? PATTERN_VERSION_CHAINS : PATTERN_VERSION;
+}
 /** Bytes before the range table. */
 export const PATTERN_FIXED_BYTES = 88;
 export const PATTERN_DIGEST_BYTES = 32;

@@ -65,6 +65,8 @@ export class DirectConnection implements AsyncDisposable {
   relayKey: CryptoKey | undefined;
   /** The callee's ACCEPTED said it answers RESUME (docs/protocol.md 12.6): a resumed send may ask it. */
   peerResumes = false;
+  /** The pattern header versions the callee's ACCEPTED listed; an older callee lists none and reads version 1. */
+  peerPatternVersions: readonly number[] = [1];
   /** DATA payload bytes sent and received (what accounting reports as bytesDirect). */
   bytesSent = 0;
   bytesReceived = 0;

@@ -138,6 +138,7 @@ export async function dialDirect(o: DialOptions): Promise<DirectConnection> {
     }
     conn.peerId = o.calleeId ?? "";
     conn.peerResumes = answer.resume === true;
+    if (answer.patternVersions !== undefined) conn.peerPatternVersions = answer.patternVersions;
     conn.setExpiry(answer.expiresAt);
     return conn;
   } catch (err) {

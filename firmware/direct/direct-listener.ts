@@ -63,6 +63,8 @@ export interface DirectListenerOptions {
   maxHandshakesPerSource?: number;
   /** ACCEPTED says `resume: true`: the application answers RESUME before an OFFER (docs/protocol.md 12.6). */
   resume?: boolean;
+  /** ACCEPTED lists the pattern header versions the application reads (docs/protocol.md 12.3). */
+  patternVersions?: readonly number[];
 }
 
 export interface DirectListener extends AsyncDisposable {
@@ -256,6 +258,7 @@ export async function listenDirect(o: DirectListenerOptions): Promise<DirectList
         ...(forwardSecret === undefined ? {} : { eph: forwardSecret.eph }),
         ...(ticket.calleePassword !== undefined ? { password: ticket.calleePassword } : {}),
         ...(o.resume === true ? { resume: true } : {}),
+        ...(o.patternVersions === undefined ? {} : { patternVersions: [...o.patternVersions] }),
       });
     } catch {
       return;

@@ -30,6 +30,7 @@ const roundTrip: WireMessage[] = [
   { type: "receipt", ok: true, bytes: 3, held: false },
   { type: "close", reason: "expired" },
   { type: "accepted", nonce: "n0nce", calleeNonce: "other", expiresAt: 1, resume: true },
+  { type: "accepted", nonce: "n0nce", calleeNonce: "other", expiresAt: 1, patternVersions: [1, 2, 3] },
   { type: "resume", sha256: sha, kind: "split", size: 1000, protection: "pattern", directSize: 900 },
   { type: "resume", sha256: sha, kind: "data", size: 0, protection: "sealed" },
   { type: "held", held: 0 },
@@ -79,6 +80,25 @@ describe("encodeMessage() / decodeMessage()", () => {
       enc(0x02, '{"nonce":"n","calleeNonce":"c","expiresAt":1,"eph":7}'),
     ],
     ["a held with a negative count", enc(0x17, '{"held":-1}')],
+    [
+      "an accepted whose patternVersions is not a list",
+      enc(0x02, '{"nonce":"n","calleeNonce":"c","expiresAt":1,"patternVersions":3}'),
+    ],
+    [
+      "an accepted whose patternVersions holds a zero",
+      enc(0x02, '{"nonce":"n","calleeNonce":"c","expiresAt":1,"patternVersions":[1,0]}'),
+    ],
+    [
+      "an accepted whose patternVersions holds a fraction",
+      enc(0x02, '{"nonce":"n","calleeNonce":"c","expiresAt":1,"patternVersions":[1.5]}'),
+    ],
+    [
+      "an accepted with too many patternVersions",
+      enc(
+        0x02,
+        `{"nonce":"n","calleeNonce":"c","expiresAt":1,"patternVersions":[${Array(17).fill(1).join(",")}]}`,
+      ),
+    ],
     ["a held without its count", enc(0x17, "{}")],
     ["a held with a string count", enc(0x17, '{"held":"5"}')],
     ["a resume without sha256", enc(0x16, '{"kind":"data","size":1,"protection":"sealed"}')],

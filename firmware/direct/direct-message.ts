@@ -60,6 +60,11 @@ export interface AcceptedMessage {
   password?: string;
   /** The callee answers RESUME (docs/protocol.md 12.6); absent from an older callee, which is never asked. */
   resume?: boolean;
+  /**
+   * The pattern header versions the callee reads (docs/split-format.md); absent from an older callee, which
+   * reads version 1 only. A caller whose plan needs another version sends that part sealed instead.
+   */
+  patternVersions?: number[];
 }
 export interface DeniedMessage {
   type: "denied";
@@ -167,6 +172,18 @@ export function encodeMessage(m: WireMessage, room = { before: 0, after: 0 }): U
 function bad(why: string): never {
   throw new DirectChannelError("ERR_DIRECT_PROTOCOL", `Cannot decode message: ${why}`);
 }
+/** Most pattern header versions an ACCEPTED may list: a few, not an unbounded array from the peer. */
+const MAX_PATTERN_VERSIONS = 16;
+/** A list of pattern header versions: small positive integers, a bounded count. */
+function versions(v: unknown): number[] {
+  if (
+    !Array.isArray(v) ||
+    v.length > MAX_PATTERN_VERSIONS ||
+    !v.every((x) => Number.isInteger(x) && x >= 1 && x <= 0xff)
+  )
+    bad("field patternVersions is not a list of versions");
+  return v as number[];
+}
 const isSize = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 const str = (o: Record<string, unknown>, k: string, re: RegExp): string => {
   const v = o[k];
@@ -210,6 +227,7 @@ export function decodeMessage(p: Uint8Array): WireMessage {
         ...(o.eph === undefined ? {} : { eph: str(o, "eph", EPHEMERAL_KEY) }),
         ...(o.password !== undefined ? { password: str(o, "password", TOKEN) } : {}),
         ...(o.resume === true ? { resume: true } : {}),
+        ...(o.patternVersions === undefined ? {} : { patternVersions: versions(o.patternVersions) }),
       };
     case TYPE_DENIED:
       return { type: "denied", code: str(o, "code", CODE) };

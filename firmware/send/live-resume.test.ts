@@ -32,6 +32,24 @@ async function pair(resume: boolean) {
   return { kit, caller, callee };
 }
 
+describe("ACCEPTED patternVersions", () => {
+  test("dialDirect() takes the versions a callee lists, and version 1 only from a callee that lists none", async () => {
+    for (const [listed, seen] of [
+      [undefined, [1]],
+      [
+        [1, 2, 3],
+        [1, 2, 3],
+      ],
+      [[1], [1]],
+    ] as const) {
+      await using kit = await startKit(listed === undefined ? {} : { patternVersions: listed });
+      const caller = await dialDirect(dialOptions(kit.listener.port, kit.ticket()));
+      expect({ listed, seen: caller.peerPatternVersions }).toEqual({ listed, seen });
+      caller.close();
+    }
+  });
+});
+
 describe("askHeld()", () => {
   test("askHeld() asks an older callee (no resume in ACCEPTED) nothing: its first message is the OFFER", async () => {
     const { kit, caller, callee } = await pair(false);

@@ -27,6 +27,11 @@ export interface SendContext {
   readonly live: LiveRelay[];
   /** A resumed live send (live-resume.ts): the bytes of the original the callee holds; nothing of them is sent. */
   resume: { held: number } | undefined;
+  /**
+   * A light-mode (pattern) direct part goes sealed instead: the callee's ACCEPTED does not list the pattern header
+   * version the plan needs (an older pvrlink), so it could not decode it. Sealing is the stronger protection.
+   */
+  sealInstead: boolean;
   /** The direct channel, once dialled (none in a fallback or a store). */
   conn: DirectConnection | undefined;
   /** How the node says the session ended, once the lease watch has seen it. */

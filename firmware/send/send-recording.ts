@@ -163,6 +163,7 @@ async function openSend(o: SendOptions, answer: QueryAnswer, result: SendResult)
     abort,
     live: [],
     resume: undefined,
+    sealInstead: false,
     conn: undefined,
     endedReason: undefined,
     awaitingPeerEnd: false,

@@ -1,5 +1,7 @@
 /** @module The routes of a send (seed A): the whole recording sealed through the node, the whole recording direct, or split; and the store for a busy callee. */
+
 import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
+import { patternHeaderVersionOf } from "../../codec/pattern/pattern-header.ts";
 import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { ControlApiError } from "../../protocol/control-client.ts";
@@ -93,7 +95,7 @@ async function sendSplit(
   // The pattern encoder comes first: its header's length is part of the shape a resumed send asks about.
   const pattern = await patternFor(ctx, split);
   const directSize = split.directSize + (pattern?.addedBytes ?? 0);
-  const protection = pattern ? "pattern" : split.protection;
+  const protection = pattern ? "pattern" : ctx.sealInstead ? "sealed" : split.protection;
   // A cbcs chain (H.264 pattern mode) cannot be entered midway by the receiver, which no longer has the
   // ciphertext block before the held point: such a send goes again whole, and the callee drops its partial.
   const held =
@@ -146,6 +148,16 @@ async function patternFor(
   if (!ctx.conn) {
     ctx.log("pattern mode: the direct part goes sealed through the node, so it needs no pattern encryption");
     ctx.result.protection = "seed";
+    return undefined;
+  }
+  const version = patternHeaderVersionOf(split.pattern);
+  if (!ctx.conn.peerPatternVersions.includes(version)) {
+    // An older callee would refuse the header (ERR_PATTERN_VERSION) after the whole part had been sent.
+    ctx.log(
+      `${ctx.callee.name} runs an older pvrlink that cannot read this pattern header (version ${version}): the direct part goes sealed instead`,
+    );
+    ctx.sealInstead = true;
+    ctx.result.protection = "sealed";
     return undefined;
   }
   const pattern = await patternEncoder(split.pattern, fromBase64url(ctx.session.key));

@@ -25,7 +25,8 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   const signal = ctx.abort.signal;
   const split = plan.split;
   if (!split) throw new TypeError("Cannot run a split pass without a split plan");
-  const writer = conn ? new DataFrameBatcher((m) => conn.send(m), !plan.sealDirect) : undefined;
+  const clear = !plan.sealDirect && !ctx.sealInstead;
+  const writer = conn ? new DataFrameBatcher((m) => conn.send(m), clear) : undefined;
   // A resumed send (live-resume.ts): each part's body bytes that make up the prefix the callee holds are left
   // out; the file is still read whole, since the ranges (and pattern mode's keystream) are positions in it.
   const held = splitOffsetsAt(split.ranges, plan.size, ctx.resume?.held ?? 0);

@@ -29,7 +29,12 @@ export interface Kit extends AsyncDisposable {
 }
 
 export async function startKit(
-  opts: { handshakeTimeoutMs?: number; frameTimeoutMs?: number; resume?: boolean } = {},
+  opts: {
+    handshakeTimeoutMs?: number;
+    frameTimeoutMs?: number;
+    resume?: boolean;
+    patternVersions?: readonly number[];
+  } = {},
 ): Promise<Kit> {
   const tickets = new SessionTicketStore();
   const logs: DirectLogEvent[] = [];
