@@ -1,16 +1,15 @@
 /** @module Applies a pattern keystream to a direct body streamed in chunks by walking a version 3 plan (slices in ES coordinates and unit runs): encrypts and decrypts alike, in place. */
 import { codecError } from "../codec-error.ts";
 import { type EsPatternPlan, EsPatternWalk } from "./es-pattern-plan.ts";
-import type { PatternKeystream } from "./pattern-cipher.ts";
+// The keystream runs, skip scratch and warming pass are PatternCipher's, for the same reasons.
+import {
+  KEYSTREAM_RUN_BYTES,
+  type PatternKeystream,
+  SKIP_SCRATCH_BYTES,
+  WARM_NEEDLE,
+  WARM_SPAN_BYTES,
+} from "./pattern-cipher.ts";
 import { WINDOW_ROWS } from "./pattern-range-table.ts";
-
-/** Keystream made per fetch: 256 KiB, as PatternCipher. */
-const KEYSTREAM_RUN_BYTES = 256 * 1024;
-/** Scratch bytes skip() runs the keystream over per call. */
-const SKIP_SCRATCH_BYTES = 1024 * 1024;
-/** Chunks shorter than this are not warmed first (PatternCipher's warming pass, the same reason). */
-const WARM_SPAN_BYTES = 64 * 1024;
-const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
 
 /**
  * PatternCipher for a version 3 plan: the same bytes get the same keystream (position = ordinal among encrypted

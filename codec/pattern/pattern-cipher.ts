@@ -10,15 +10,15 @@ import { blockRule, type PatternScheme, ruleBytes } from "./pattern-scheme.ts";
 export type PatternKeystream = (position: number, length: number) => Uint8Array;
 
 /** Keystream made per cipher call: 256 KiB, about sixteen 4 MiB chunks' worth at the default scheme. */
-const KEYSTREAM_RUN_BYTES = 256 * 1024;
+export const KEYSTREAM_RUN_BYTES = 256 * 1024;
 
 /** Scratch bytes skip() runs the keystream over per call. */
-const SKIP_SCRATCH_BYTES = 1024 * 1024;
+export const SKIP_SCRATCH_BYTES = 1024 * 1024;
 
 /** Spans shorter than this are not warmed first: their misses are few. */
-const WARM_SPAN_BYTES = 64 * 1024;
+export const WARM_SPAN_BYTES = 64 * 1024;
 /** What the warming pass searches for; finding it or not changes nothing. */
-const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
+export const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
 
 /**
  * XORs keystream into the bytes of `ranges` as the body streams past, chunk boundaries anywhere. Keystream

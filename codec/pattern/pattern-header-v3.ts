@@ -1,4 +1,5 @@
 /** @module Pattern header version 3: the slice-block plan in elementary-stream coordinates (slice spans and ES-to-body unit runs) instead of a row per encrypted range. */
+
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
 import { type EsPatternPlan, RUN_FIELDS } from "./es-pattern-plan.ts";
@@ -13,6 +14,7 @@ import {
 } from "./pattern-header.ts";
 import { PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
+import { MAX_VARINT_BYTES, TableVarintReader } from "./table-varint-reader.ts";
 
 // Layout: version 1's fixed 88 bytes (docs/split-format.md), with version 3 at byte 8, scheme slice-block (2)
 // only, the range count at 76 counting slices and the encrypted bytes at 80 those the walk encrypts; then
@@ -46,8 +48,6 @@ export interface PatternHeaderV3 {
 function fail(code: string, message: string, offset: number): never {
   throw codecError(code, `Cannot read pattern header: ${message}`, offset);
 }
-
-const MAX_VARINT_BYTES = 8;
 
 /** Where the last run ends in the body (0 for none): what the direct body must reach. */
 export function runsBodyEnd(plan: Pick<EsPatternPlan, "runs" | "runCount">): number {
@@ -153,36 +153,23 @@ export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
   const count = v.getUint32(76);
   if (count * 2 > digestAt - PATTERN_FIXED_BYTES)
     fail("ERR_PATTERN_RANGES", `${count} slices cannot fit the table`, 76);
-  let at = PATTERN_FIXED_BYTES;
-  const readVarint = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
-      if (at >= digestAt) fail("ERR_PATTERN_RANGES", "the table ends inside a number", at);
-      const b = bytes[at++]!;
-      value += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) {
-        if (!Number.isSafeInteger(value)) fail("ERR_PATTERN_RANGES", "a table number exceeds 2^53", at);
-        return value;
-      }
-      scale *= 128;
-    }
-    return fail("ERR_PATTERN_RANGES", "a table number runs past 8 bytes", at);
-  };
+  const table = new TableVarintReader(bytes, PATTERN_FIXED_BYTES, digestAt);
+  const readVarint = (): number => table.next();
   const slices = new PatternRangeTable();
   let esEnd = 0;
   for (let i = 0; i < count; i++) {
     const offset = esEnd + readVarint();
     const len = readVarint();
     if (len < 1 || !Number.isSafeInteger(offset + len))
-      fail("ERR_PATTERN_RANGES", `slice ${i} (${offset}+${len}) is empty or not a size`, at);
+      fail("ERR_PATTERN_RANGES", `slice ${i} (${offset}+${len}) is empty or not a size`, table.at);
     slices.push(offset, len);
     esEnd = offset + len;
   }
-  const runsAt = at;
+  const runsAt = table.at;
   const m = readVarint();
   // Each run takes at least five table bytes: a count beyond that is a lie before any run is read.
-  if (m * RUN_FIELDS > digestAt - at) fail("ERR_PATTERN_RUNS", `${m} runs cannot fit the table`, runsAt);
+  if (m * RUN_FIELDS > digestAt - table.at)
+    fail("ERR_PATTERN_RUNS", `${m} runs cannot fit the table`, runsAt);
   const runs = new Float64Array(RUN_FIELDS * m);
   let runEsEnd = 0;
   let bodyEnd = 0;
@@ -200,12 +187,13 @@ export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
       !Number.isSafeInteger(end) ||
       end > directBodyLength
     )
-      fail("ERR_PATTERN_RUNS", `run ${i} is empty or ends past the ${directBodyLength}-byte body`, at);
+      fail("ERR_PATTERN_RUNS", `run ${i} is empty or ends past the ${directBodyLength}-byte body`, table.at);
     runs.set([es, l, runBody, stride, c], RUN_FIELDS * i);
     runEsEnd = es + l * c;
     bodyEnd = end;
   }
-  if (at !== digestAt) fail("ERR_PATTERN_RUNS", `${digestAt - at} bytes follow the run table`, at);
+  if (table.at !== digestAt)
+    fail("ERR_PATTERN_RUNS", `${digestAt - table.at} bytes follow the run table`, table.at);
   return {
     plan: { scheme, slices, runs, runCount: m, encryptedBytes: Number(total) },
     salt: bytes.slice(20, 36),

@@ -1,8 +1,10 @@
 /** @module The pattern header: the table of encrypted direct-body ranges that a pattern-mode direct part carries right after its split header. */
+
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
 import { type PatternRanges, PatternRangeTable, WINDOW_ROWS, writeVarint } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme.ts";
+import { MAX_VARINT_BYTES, TableVarintReader } from "./table-varint-reader.ts";
 
 // Layout (integers big-endian; varints unsigned LEB128); docs/security.md is the reference:
 //
@@ -56,9 +58,6 @@ export const PATTERN_SALT_BYTES = 16;
 const SHA256_BYTES = 32;
 /** Largest header a reader buffers (it must be whole before its digest is checked): 64 MiB. */
 export const MAX_PATTERN_HEADER_BYTES = 64 * 1024 * 1024;
-/** A u64 in a varint takes at most 8 groups here: values stay ≤ 2^53 − 1. */
-const MAX_VARINT_BYTES = 8;
-
 /** What a pattern header says. */
 export interface PatternHeader {
   scheme: PatternScheme;
@@ -318,22 +317,8 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   if (count * 2 > digestAt - PATTERN_FIXED_BYTES)
     fail("ERR_PATTERN_RANGES", `${count} ranges cannot fit the table`, 76);
   const ranges = new PatternRangeTable();
-  let at = PATTERN_FIXED_BYTES;
-  const readVarint = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
-      if (at >= digestAt) fail("ERR_PATTERN_RANGES", "the range table ends inside a number", at);
-      const b = bytes[at++]!;
-      value += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) {
-        if (!Number.isSafeInteger(value)) fail("ERR_PATTERN_RANGES", "a table number exceeds 2^53", at);
-        return value;
-      }
-      scale *= 128;
-    }
-    return fail("ERR_PATTERN_RANGES", "a table number runs past 8 bytes", at);
-  };
+  const table = new TableVarintReader(bytes, PATTERN_FIXED_BYTES, digestAt);
+  const readVarint = (): number => table.next();
   let prevEnd = 0;
   for (let i = 0; i < count; i++) {
     const offset = prevEnd + readVarint();
@@ -343,17 +328,18 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   }
   const chainStarts: number[] = [];
   if (withChains) {
-    const chainsAt = at;
+    const chainsAt = table.at;
     const m = readVarint();
     // Each chain takes at least one table byte.
-    if (m > digestAt - at) fail("ERR_PATTERN_CHAINS", `${m} chains cannot fit the table`, chainsAt);
+    if (m > digestAt - table.at) fail("ERR_PATTERN_CHAINS", `${m} chains cannot fit the table`, chainsAt);
     let prev = 0;
     for (let i = 0; i < m; i++) {
       prev += readVarint();
       chainStarts.push(prev);
     }
   }
-  if (at !== digestAt) fail("ERR_PATTERN_RANGES", `${digestAt - at} bytes follow the range table`, at);
+  if (table.at !== digestAt)
+    fail("ERR_PATTERN_RANGES", `${digestAt - table.at} bytes follow the range table`, table.at);
   const sum = checkPatternRanges(ranges, directBodyLength, PATTERN_FIXED_BYTES);
   if (sum !== Number(total)) fail("ERR_PATTERN_LENGTH", `ranges sum to ${sum}, header says ${total}`, 80);
   if (withChains) checkChains(chainStarts, sum, PATTERN_FIXED_BYTES);

@@ -26,6 +26,23 @@ const SMALL = 0x80000000;
  * Ranges must come in order (offset ≥ the previous range's end), as every plan lists them. Reads in order
  * (offsetAt(i) after offsetAt(i − 1), or the same i again) decode one row; others start from a checkpoint.
  */
+/** Where the last longVarint() stopped: a module cursor, so the row loops read two numbers without allocating. */
+let varintEnd = 0;
+
+/** An unsigned LEB128 number of two or more bytes at block[at]; sets varintEnd past it. */
+function longVarint(block: Uint8Array, at: number): number {
+  let v = block[at++]!;
+  let value = v & 0x7f;
+  let scale = 128;
+  do {
+    v = block[at++]!;
+    value += (v & 0x7f) * scale;
+    scale *= 128;
+  } while (v >= 0x80);
+  varintEnd = at;
+  return value;
+}
+
 export class PatternRangeTable {
   readonly #blocks: Uint8Array[] = [];
   /** Bytes used of each block. */
@@ -140,28 +157,18 @@ export class PatternRangeTable {
         block = this.#blocks[++b]!;
         at = 0;
       }
-      // Two varints, the usual one-byte case first.
-      let v = block[at++]!;
-      let gap = v;
-      if (v >= 0x80) {
-        gap = v & 0x7f;
-        let scale = 128;
-        do {
-          v = block[at++]!;
-          gap += (v & 0x7f) * scale;
-          scale *= 128;
-        } while (v >= 0x80);
+      // Two varints, the usual one-byte case inline.
+      let gap = block[at]!;
+      if (gap < 0x80) at++;
+      else {
+        gap = longVarint(block, at);
+        at = varintEnd;
       }
-      v = block[at++]!;
-      let len = v;
-      if (v >= 0x80) {
-        len = v & 0x7f;
-        let scale = 128;
-        do {
-          v = block[at++]!;
-          len += (v & 0x7f) * scale;
-          scale *= 128;
-        } while (v >= 0x80);
+      let len = block[at]!;
+      if (len < 0x80) at++;
+      else {
+        len = longVarint(block, at);
+        at = varintEnd;
       }
       offset = offset + length + gap;
       length = len;
@@ -199,27 +206,18 @@ export class PatternRangeTable {
         limit = used[b]!;
         at = 0;
       }
-      let v = block[at++]!;
-      let gap = v;
-      if (v >= 0x80) {
-        gap = v & 0x7f;
-        let scale = 128;
-        do {
-          v = block[at++]!;
-          gap += (v & 0x7f) * scale;
-          scale *= 128;
-        } while (v >= 0x80);
+      // Two varints, the usual one-byte case inline.
+      let gap = block[at]!;
+      if (gap < 0x80) at++;
+      else {
+        gap = longVarint(block, at);
+        at = varintEnd;
       }
-      v = block[at++]!;
-      let len = v;
-      if (v >= 0x80) {
-        len = v & 0x7f;
-        let scale = 128;
-        do {
-          v = block[at++]!;
-          len += (v & 0x7f) * scale;
-          scale *= 128;
-        } while (v >= 0x80);
+      let len = block[at]!;
+      if (len < 0x80) at++;
+      else {
+        len = longVarint(block, at);
+        at = varintEnd;
       }
       const offset = end + gap;
       out[r] = offset;
