@@ -123,7 +123,11 @@ describe.skipIf(mount === null)("full spool disk (48 MiB tmpfs; needs root to mo
       "507 insufficient_storage",
     );
     // The keepalive write-behind fails on the full disk at its next flush; the process must live through it.
-    await agents[0]!.keepalive();
+    // From a new socket, so the mapping changed (as after a NAT rebinding) and the next flush writes it: an
+    // unchanged mapping is written back only once its stored time is two intervals old.
+    const rebound = await DeviceAgent.start(s.bobCred, s.node.udp);
+    agents.push(rebound);
+    await rebound.keepalive();
     await waitFor("a failed flush", () => s.node.stderr().includes("keepalive flush failed"), {
       timeoutMs: 5000,
     });
