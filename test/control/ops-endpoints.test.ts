@@ -1,6 +1,7 @@
 /** @module Integration: the node's /healthz, /readyz, /metrics and JSON log, from the real process over real sockets. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import parsePrometheusTextFormat, { type PromFamily } from "parse-prometheus-text-format";
+import { waitFor } from "../../demo/wait-for.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { DeviceAgent } from "../support/device-agent.ts";
 
@@ -76,7 +77,10 @@ describe("operations endpoints", () => {
   test("the log is JSON lines with levels, naming devices by name, with no secrets", async () => {
     const cred = await node.enroll(`ops-log-${Date.now() % 1e6}`);
     await node.admin.removeDevice(cred.id);
-    const lines = node.stderr().split("\n").filter(Boolean);
+    // The removal is logged as the request ends; the pipe may deliver the line after the response arrives.
+    await waitFor("the removal's log record", () => node.stderr().includes(`admin: removed ${cred.id}`));
+    // Only whole lines: a record still being written has no newline yet.
+    const lines = node.stderr().split("\n").slice(0, -1).filter(Boolean);
     // stderr() interleaves stdout, whose one line is the bound-address object; every other line is a log record.
     const records = lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
