@@ -244,26 +244,44 @@ export interface SessionStatus {
 
 // ---- Accounting and admin ----------------------------------------------------------------------------------
 
-/** One end notification (or forced end) in the accounting log. */
+/** One peer's end report as the accounting log keeps it (issue 21 item 4: what the node could check). */
+export interface AccountingReport {
+  /** Unix ms the report reached the node (for rows migrated from before issue 16: the session's end). */
+  reportedAt: number;
+  reason: string;
+  /** The peer's claim: direct bytes never pass the node. */
+  bytesDirect: number;
+  /** Capped at what the node itself carried for the session. */
+  bytesRelay: number;
+  /** The path of the peer's direct bytes, or null (nothing direct, or a peer that predates issue 15). */
+  directPath: DirectPath | null;
+  /** What the node did not take on trust (capped relay, unverified direct bytes), or null. */
+  note: string | null;
+}
+
+/**
+ * One ended session in the accounting log (issue 16): the node's own figures, and each peer's report beside them
+ * (null until it arrives). The two reports are kept as sent, so a disagreement between them stays visible.
+ */
 export interface AccountingEntry {
   sessionId: string;
-  /** Who reported the end: a device id, or "admin" for a forced end, or "node" for an expired lease. */
-  reporter: string;
   callerId: string;
   calleeId: string;
+  /** Null only for a row migrated without its session. */
+  mode: SessionMode | null;
   startedAt: number;
   endedAt: number;
   durationMs: number;
-  bytesDirect: number;
-  bytesRelay: number;
-  /** The reporter's direct path, or null (nothing direct, or a reporter that predates issue 15). */
-  directPath: DirectPath | null;
+  /** The session's end reason: the first end's. */
   reason: string;
-  /**
-   * What the node did not take on trust (issue 21 item 4): bytesRelay is capped at what the node itself carried,
-   * bytesDirect is the reporter's unverifiable claim. Null when nothing was reported.
-   */
-  note?: string | null;
+  /** Who ended it: a peer's device id, "admin" for a forced end, "node" (expired, revoked, superseded). */
+  endedBy: string;
+  /** Unix ms the node revoked it (a permission went, issue 21 item 3), or null. */
+  revokedAt: number | null;
+  /** Bytes the node relayed for the session, its own count. */
+  bytesRelayNode: number;
+  caller: AccountingReport | null;
+  callee: AccountingReport | null;
 }
 
 export interface AdminDevice {

@@ -287,8 +287,9 @@ export class ControlClient {
   extend(id: string): Promise<ExtendResponse> {
     return this.#call("POST", `/v1/sessions/${encodeURIComponent(id)}/extend`, {});
   }
+  /** Retried on the next node: the node answers a repeat of the same report as the first, counting it once. */
   end(id: string, e: EndRequest): Promise<SessionStatus> {
-    return this.#call("POST", `/v1/sessions/${encodeURIComponent(id)}/end`, e);
+    return this.#call("POST", `/v1/sessions/${encodeURIComponent(id)}/end`, e, { retry: true });
   }
 
   // Relay and store-and-forward (control/relay).

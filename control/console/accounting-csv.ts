@@ -1,19 +1,23 @@
-/** @module The accounting log as CSV (RFC 4180), safe to open in a spreadsheet. */
-import type { AccountingEntry } from "../../protocol/api-types.ts";
+/** @module The accounting log as CSV (RFC 4180), one line per session, safe to open in a spreadsheet. */
+import type { AccountingEntry, AccountingReport } from "../../protocol/api-types.ts";
 
+const PEER_COLUMNS = ["reported_utc", "reason", "bytes_direct", "bytes_relay", "direct_path", "note"];
+
+/** One line per session: the node's figures, then the caller's and the callee's reports side by side. */
 const HEADER = [
   "session",
-  "reporter",
   "caller",
   "callee",
+  "mode",
   "started_utc",
   "ended_utc",
   "duration_s",
-  "bytes_direct",
-  "bytes_relay",
-  "direct_path",
   "reason",
-  "note",
+  "ended_by",
+  "revoked_utc",
+  "bytes_relay_node",
+  ...PEER_COLUMNS.map((c) => `caller_${c}`),
+  ...PEER_COLUMNS.map((c) => `callee_${c}`),
 ];
 
 /**
@@ -26,23 +30,32 @@ export function csvField(v: string | number): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+const iso = (ms: number | null) => (ms === null ? "" : new Date(ms).toISOString());
+
+/** A peer's columns, empty when it has not reported (which is not the same as reporting 0 bytes). */
+function peerFields(r: AccountingReport | null): Array<string | number> {
+  if (r === null) return PEER_COLUMNS.map(() => "");
+  return [iso(r.reportedAt), r.reason, r.bytesDirect, r.bytesRelay, r.directPath ?? "", r.note ?? ""];
+}
+
 export function accountingCsv(rows: readonly AccountingEntry[], nameOf: (id: string) => string): string {
   const lines = [HEADER.join(",")];
   for (const r of rows) {
     lines.push(
       [
         r.sessionId,
-        r.reporter,
         nameOf(r.callerId),
         nameOf(r.calleeId),
-        new Date(r.startedAt).toISOString(),
-        new Date(r.endedAt).toISOString(),
+        r.mode ?? "",
+        iso(r.startedAt),
+        iso(r.endedAt),
         Math.round(r.durationMs / 1000),
-        r.bytesDirect,
-        r.bytesRelay,
-        r.directPath ?? "",
         r.reason,
-        r.note ?? "",
+        r.endedBy === r.callerId || r.endedBy === r.calleeId ? nameOf(r.endedBy) : r.endedBy,
+        iso(r.revokedAt),
+        r.bytesRelayNode,
+        ...peerFields(r.caller),
+        ...peerFields(r.callee),
       ]
         .map(csvField)
         .join(","),

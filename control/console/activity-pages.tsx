@@ -1,5 +1,11 @@
 /** @module Console pages for what moves: live sessions with transfer progress, the spool, and the accounting log. */
-import type { AccountingEntry, AdminDevice, AdminSession, GroupResponse } from "../../protocol/api-types.ts";
+import type {
+  AccountingEntry,
+  AccountingReport,
+  AdminDevice,
+  AdminSession,
+  GroupResponse,
+} from "../../protocol/api-types.ts";
 import type { AdminSpoolItem } from "../ops/admin-ops-routes.ts";
 import { DangerButton, TableHead } from "./console-parts.tsx";
 import { formatBytes, formatDuration, formatRelative, formatTime } from "./human-units.ts";
@@ -21,13 +27,39 @@ export function reportedBytes(
 ): Map<string, { direct: number; relay: number }> {
   const out = new Map<string, { direct: number; relay: number }>();
   for (const r of rows) {
-    const cur = out.get(r.sessionId) ?? { direct: 0, relay: 0 };
+    const peers = [r.caller, r.callee].filter((p) => p !== null);
     out.set(r.sessionId, {
-      direct: Math.max(cur.direct, r.bytesDirect),
-      relay: Math.max(cur.relay, r.bytesRelay),
+      direct: Math.max(0, ...peers.map((p) => p.bytesDirect)),
+      relay: Math.max(0, ...peers.map((p) => p.bytesRelay)),
     });
   }
   return out;
+}
+
+/** True when both peers reported and their byte counts differ: the page marks it, it never averages it. */
+export function peersDisagree(r: AccountingEntry): boolean {
+  return (
+    r.caller !== null &&
+    r.callee !== null &&
+    (r.caller.bytesDirect !== r.callee.bytesDirect || r.caller.bytesRelay !== r.callee.bytesRelay)
+  );
+}
+
+function PeerReportCell(p: { label: string; report: AccountingReport | null }) {
+  const r = p.report;
+  if (r === null)
+    return (
+      <td data-label={p.label} class="muted">
+        not reported
+      </td>
+    );
+  return (
+    <td data-label={p.label} title={r.note ?? undefined}>
+      direct {formatBytes(r.bytesDirect)}
+      {r.directPath ? ` (${r.directPath})` : ""} · relayed {formatBytes(r.bytesRelay)}
+      {r.reason ? ` · ${r.reason}` : ""}
+    </td>
+  );
 }
 
 export function SessionsPage(p: {
@@ -197,26 +229,42 @@ export function AccountingPage(p: {
       </form>
       <table id="accounting">
         <TableHead
-          columns={["Ended", "Caller → callee", "Duration", "Direct", "Relayed", "Reason", "Reported by"]}
+          columns={[
+            "Ended",
+            "Caller → callee",
+            "Duration",
+            "Reason",
+            "Ended by",
+            "Relayed (node)",
+            "Caller reported",
+            "Callee reported",
+          ]}
         />
         <tbody>
           {p.rows.map((r) => (
-            <tr>
+            <tr data-session={r.sessionId} data-disagree={peersDisagree(r) ? "true" : undefined}>
               <td data-label="Ended">{formatTime(r.endedAt)}</td>
               <td data-label="Peers">
                 {name(r.callerId)} → {name(r.calleeId)}
               </td>
               <td data-label="Duration">{formatDuration(r.durationMs)}</td>
-              <td data-label="Direct">{formatBytes(r.bytesDirect)}</td>
-              <td data-label="Relayed">{formatBytes(r.bytesRelay)}</td>
-              <td data-label="Reason">{r.reason}</td>
-              <td data-label="Reported by">
-                {r.reporter.startsWith("dev_") ? name(r.reporter) : r.reporter}
+              <td data-label="Reason">
+                {r.reason}
+                {r.revokedAt !== null ? " · revoked" : ""}
               </td>
+              <td data-label="Ended by">{r.endedBy.startsWith("dev_") ? name(r.endedBy) : r.endedBy}</td>
+              <td data-label="Relayed (node)">{formatBytes(r.bytesRelayNode)}</td>
+              <PeerReportCell label="Caller reported" report={r.caller} />
+              <PeerReportCell label="Callee reported" report={r.callee} />
             </tr>
           ))}
         </tbody>
       </table>
+      {p.rows.some(peersDisagree) ? (
+        <p class="muted">
+          Marked rows: the caller's and the callee's byte counts differ; both are kept as reported.
+        </p>
+      ) : null}
       {p.rows.length === 0 ? <p class="muted">No entries match.</p> : null}
     </>
   );

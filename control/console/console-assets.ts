@@ -37,6 +37,7 @@ progress{width:8rem;vertical-align:middle}
 .qr svg{width:220px;height:220px;max-width:100%}
 .token{font-size:1.05rem;padding:.5rem;background:#f0f3f7;border-radius:4px;display:block;word-break:break-all}
 .muted{color:var(--muted)}
+tr[data-disagree] td{background:#fff8e5}
 .login{max-width:380px;margin:10vh auto}
 .login input{width:100%;margin:.4rem 0 .8rem}
 @media (max-width:720px){

@@ -129,7 +129,32 @@ describe("console routes", () => {
     ).toBe(400);
     const ok = await n.app.request("/console/accounting.csv?from=2026-01-01T00:00", { headers: { cookie } });
     expect(ok.headers.get("content-type")).toContain("text/csv");
-    expect(await ok.text()).toStartWith("session,reporter,caller,callee");
+    expect(await ok.text()).toStartWith("session,caller,callee,mode,");
+  });
+
+  test("the accounting page shows one row per session, both peers' figures, and marks when they differ", async () => {
+    using n = await inMemoryNode();
+    const a = (await n.ctx.devices.enroll("acct-caller")).id;
+    const b = (await n.ctx.devices.enroll("acct-callee")).id;
+    const agree = await n.ctx.sessions.issue(a, b, "live", 0);
+    const differ = await n.ctx.sessions.issue(a, b, "live", 0);
+    for (const [g, calleeBytes] of [
+      [agree, 2048],
+      [differ, 1024],
+    ] as const) {
+      await n.ctx.sessions.end(g.id, { reporter: a, reason: "done", bytesDirect: 2048 });
+      await n.ctx.sessions.end(g.id, { reporter: b, reason: "peer ended", bytesDirect: calleeBytes });
+    }
+    const cookie = await login(n);
+    const html = await (await n.app.request("/console/accounting", { headers: { cookie } })).text();
+    expect(html.match(/<tr data-session="ses_/g)).toHaveLength(2);
+    expect(html).toContain(`<tr data-session="${differ.id}" data-disagree="true">`);
+    expect(html).toContain(`<tr data-session="${agree.id}">`);
+    expect(html).toContain("direct 1.00 KiB");
+    expect(html).toContain("direct 2.00 KiB");
+    expect(html).toContain("both are kept as reported");
+    const csv = await (await n.app.request("/console/accounting.csv", { headers: { cookie } })).text();
+    expect(csv.split("\r\n").filter((l) => l.startsWith("ses_"))).toHaveLength(2);
   });
 
   test("fuzz: 400 random console form posts never make a 500", async () => {

@@ -161,7 +161,7 @@ export function createAdminRoutes(d: AdminDeps): Hono {
     onlyFields(o, ["reason"]);
     const reason = optString(o, "reason", 200) ?? "admin";
     const id = c.req.param("id");
-    const { summary } = await d.sessions.end("admin", id, reason, 0, 0);
+    const { summary } = await d.sessions.end(id, { reporter: "admin", reason });
     d.log(`admin: ended ${id}`);
     const ref = { session: id, reason };
     const opts = { deadlineMs: d.triggerDeadlineMs };

@@ -53,7 +53,8 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
     return c.json(await d.sessions.extend(c.get("deviceId"), c.req.param("id")));
   });
 
-  // Seed B FIG. 16: an end notification goes into the accounting log; the other peer gets an `end` trigger.
+  // Seed B FIG. 16: an end notification goes into the accounting log (merged into the session's row, so a
+  // retried report counts once); the other peer gets an `end` trigger when this report ended the session.
   app.post("/sessions/:id/end", async (c) => {
     const o = parseJsonObject(c.get("body"));
     onlyFields(o, ["reason", "bytesDirect", "bytesRelay", "directPath"]);
@@ -67,11 +68,16 @@ export function createSessionRoutes(d: SessionRouteDeps): Hono<DeviceEnv> {
     if (directPath !== undefined && !(DIRECT_PATHS as readonly string[]).includes(directPath)) {
       throw badRequest("directPath", `must be one of ${DIRECT_PATHS.join(", ")}`);
     }
-    const { endedNow, summary } = await d.sessions.end(me, id, reason, bytesDirect, bytesRelay);
+    const { endedNow, summary } = await d.sessions.end(id, {
+      reporter: me,
+      reason,
+      bytesDirect,
+      bytesRelay,
+      directPath: (directPath ?? null) as DirectPath | null,
+    });
     // The callee's own (device-held) list dropped the caller: the session is revoked, not just ended, so its
     // spool data and undelivered grant go too (issue 21 item 3).
     if (reason === REVOKED && me === summary.calleeId) await d.sessions.revoke(id);
-    if (directPath !== undefined) await d.sessions.setDirectPath(id, me, directPath as DirectPath);
     if (endedNow) {
       const other = summary.callerId === me ? summary.calleeId : summary.callerId;
       void d.triggers

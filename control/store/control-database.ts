@@ -2,6 +2,7 @@
 
 import { Database } from "bun:sqlite";
 import { chmodSync, existsSync } from "node:fs";
+import { accountingPerSessionMigration } from "./accounting-migration.ts";
 import { IDENTITY_COMPONENT, IDENTITY_MIGRATIONS } from "./identity-key-store.ts";
 
 /**
@@ -199,6 +200,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX sessions_one_active_per_key ON sessions (caller_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL AND state = 'active';
   `,
+  // Issue 16: one accounting row per session, the node's figures and each peer's report merged by UPSERT
+  // (control/store/accounting-store.ts); the rows of one per (session, reporter) are folded in.
+  accountingPerSessionMigration({ int: "INTEGER", id: "TEXT" }),
 ];
 
 const COMPONENT = "control";

@@ -1,4 +1,5 @@
 /** @module The control core's tables on PostgreSQL: the sqlite schema (control-database.ts) in PostgreSQL's dialect, migrated under an advisory lock. */
+import { accountingPerSessionMigration } from "./accounting-migration.ts";
 import type { PostgresDriver } from "./postgres-driver.ts";
 
 /**
@@ -190,6 +191,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX sessions_one_active_per_key ON sessions (caller_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL AND state = 'active';
   `,
+  // Issue 16: one accounting row per session (control-database.ts, accounting-migration.ts).
+  accountingPerSessionMigration({ int: "BIGINT", id: 'TEXT COLLATE "C"' }),
 ];
 
 const COMPONENT = "control";

@@ -60,7 +60,7 @@ describe("scrubDeletedSecrets()", async () => {
     const expired = await sessions.issue(a, b, "live", 0, 1000);
     const ended = await sessions.issue(a, b, "live", 0, 1000);
     expect(onDisk(path, [expired.password, ended.key])).toHaveLength(2);
-    await sessions.end(a, ended.id, "done", 0, 0, 1500);
+    await sessions.end(ended.id, { reporter: a, reason: "done", now: 1500 });
     expect(onDisk(path, [ended.password, ended.key])).toEqual([]);
     await sessions.sweep(1000 + 3600_000 + 1);
     expect(onDisk(path, [expired.password, expired.key])).toEqual([]);

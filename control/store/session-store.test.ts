@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { STORE_BACKENDS, storeBackend } from "../../test/support/store-backends.ts";
 import { DeviceStore } from "./device-store.ts";
-import { checkReportedBytes, SessionStore } from "./session-store.ts";
+import { SessionStore } from "./session-store.ts";
 
 const lease = {
   durationSec: 3600,
@@ -57,14 +57,14 @@ describe.each(STORE_BACKENDS)("SessionStore on %s", (kind) => {
     test("takePending() keeps a store session's grant after the sender ends it, until deliverBy", async () => {
       const store = await sessions.issue(a, b, "store", 7 * 86400, 1000);
       const live = await sessions.issue(a, b, "live", 0, 1000);
-      await sessions.end(a, store.id, "done", 0, 500, 2000);
-      await sessions.end(a, live.id, "done", 0, 0, 2000);
+      await sessions.end(store.id, { reporter: a, reason: "done", bytesRelay: 500, now: 2000 });
+      await sessions.end(live.id, { reporter: a, reason: "done", now: 2000 });
       const got = await sessions.takePending(b, 3000);
       expect(got.map((g) => g.id)).toEqual([store.id]);
       expect(got[0]).toMatchObject({ key: store.key, mode: "store" });
       expect(await sessions.takePending(b, 3000)).toEqual([]);
       const late = await sessions.issue(a, b, "store", 60, 1000);
-      await sessions.end(a, late.id, "done", 0, 1, 2000);
+      await sessions.end(late.id, { reporter: a, reason: "done", bytesRelay: 1, now: 2000 });
       expect(await sessions.takePending(b, 1000 + 120_000)).toEqual([]); // past deliverBy (never before the connect window)
     });
 
@@ -86,46 +86,115 @@ describe.each(STORE_BACKENDS)("SessionStore on %s", (kind) => {
       await expect(sessions.extend(a, h.id, 3600_000)).rejects.toMatchObject({ code: "extension_refused" });
     });
 
-    test("setDirectPath() records the reporter's direct path; entries without one read null", async () => {
-      const g = await sessions.issue(a, b, "live", 0, 1000);
-      await sessions.end(a, g.id, "done", 10, 20, 5000);
-      await sessions.end(b, g.id, "done", 10, 0, 5000);
-      await sessions.setDirectPath(g.id, a, "punched");
-      const log = (await sessions.accounting({ device: a })).filter((e) => e.sessionId === g.id);
-      expect(log.map((e) => [e.reporter, e.directPath])).toEqual([
-        [a, "punched"],
-        [b, null],
-      ]);
-    });
-
-    test("end() logs each reporter once and ends the session on the first report", async () => {
+    test("end() ends the session on the first report and merges the other peer's into the same row", async () => {
       const g = await sessions.issue(a, b, "live", 0, 1000);
       await sessions.addRelayBytes(g.id, 20);
-      const first = await sessions.end(a, g.id, "done", 10, 20, 5000);
-      expect(first.endedNow).toBe(true);
-      expect((await sessions.end(b, g.id, "peer ended", 11, 0, 6000)).endedNow).toBe(false);
-      await expect(sessions.end(a, g.id, "again", 0, 0, 7000)).rejects.toMatchObject({
-        code: "session_ended",
+      const first = await sessions.end(g.id, {
+        reporter: a,
+        reason: "done",
+        bytesDirect: 10,
+        bytesRelay: 20,
+        directPath: "punched",
+        now: 5000,
       });
+      expect(first.endedNow).toBe(true);
+      const second = await sessions.end(g.id, {
+        reporter: b,
+        reason: "peer ended",
+        bytesDirect: 11,
+        now: 6000,
+      });
+      expect(second.endedNow).toBe(false);
       expect(await sessions.statusFor(b, g.id)).toMatchObject({ state: "ended", reason: "done" });
       const log = await sessions.accounting({ device: b });
-      expect(log.map((e) => [e.reporter, e.durationMs, e.bytesDirect, e.bytesRelay, e.reason])).toEqual([
-        [a, 4000, 10, 20, "done"],
-        [b, 4000, 11, 0, "peer ended"],
+      expect(log).toEqual([
+        {
+          sessionId: g.id,
+          callerId: a,
+          calleeId: b,
+          mode: "live",
+          startedAt: 1000,
+          endedAt: 5000,
+          durationMs: 4000,
+          reason: "done",
+          endedBy: a,
+          revokedAt: null,
+          bytesRelayNode: 20,
+          caller: {
+            reportedAt: 5000,
+            reason: "done",
+            bytesDirect: 10,
+            bytesRelay: 20,
+            directPath: "punched",
+            note: expect.stringContaining("claim, unverified"),
+          },
+          // 11 against the caller's 10: both stay, neither is averaged away.
+          callee: {
+            reportedAt: 6000,
+            reason: "peer ended",
+            bytesDirect: 11,
+            bytesRelay: 0,
+            directPath: null,
+            note: expect.stringContaining("claim, unverified"),
+          },
+        },
       ]);
       expect(await sessions.accounting({ device: c })).toEqual([]);
       expect(await sessions.accounting({ from: 5001 })).toEqual([]);
       expect(await sessions.accounting({ to: 5000 })).toEqual([]);
-      expect(await sessions.accounting({ from: 5000, to: 5001 })).toHaveLength(2);
+      expect(await sessions.accounting({ from: 5000, to: 5001 })).toHaveLength(1);
       await expect(sessions.extend(a, g.id, 8000)).rejects.toMatchObject({ code: "extension_refused" });
       expect(await sessions.takePending(b, 2000)).toEqual([]); // an ended session's grant is gone
+    });
+
+    test("end() answers a repeated report as the first (a retry), refuses one with other figures, changes nothing", async () => {
+      const g = await sessions.issue(a, b, "live", 0, 1000);
+      const report = { reporter: a, reason: "done", bytesDirect: 10, now: 5000 };
+      expect((await sessions.end(g.id, report)).endedNow).toBe(true);
+      const before = await sessions.accounting({});
+      // The same report again, later (another node, after the first answer was lost): nothing counts twice.
+      expect((await sessions.end(g.id, { ...report, now: 9000 })).endedNow).toBe(false);
+      await expect(sessions.end(g.id, { ...report, bytesDirect: 99, now: 9000 })).rejects.toMatchObject({
+        status: 409,
+        code: "session_ended",
+      });
+      await expect(sessions.end(g.id, { ...report, reason: "again" })).rejects.toMatchObject({
+        code: "session_ended",
+      });
+      expect(await sessions.accounting({})).toEqual(before);
+    });
+
+    test("end() by admin or node is logged without peer figures, and only while the session is active", async () => {
+      const g = await sessions.issue(a, b, "store", 60, 1000);
+      await sessions.addRelayBytes(g.id, 300);
+      await sessions.end(g.id, { reporter: "admin", reason: "maintenance", now: 2000 });
+      await expect(
+        sessions.end(g.id, { reporter: "admin", reason: "again", now: 2500 }),
+      ).rejects.toMatchObject({
+        code: "session_ended",
+      });
+      // The peers still report afterwards, into the same row; relay is capped at what the node carried.
+      await sessions.end(g.id, { reporter: a, reason: "ended by the node", bytesRelay: 1000, now: 3000 });
+      const [row, ...more] = await sessions.accounting({});
+      expect(more).toEqual([]);
+      expect(row).toMatchObject({
+        reason: "maintenance",
+        endedBy: "admin",
+        endedAt: 2000,
+        bytesRelayNode: 300,
+        caller: { reason: "ended by the node", bytesRelay: 300, reportedAt: 3000 },
+        callee: null,
+      });
+      expect(row?.caller?.note).toContain("capped at the 300 the node carried (reported 1000)");
     });
 
     test("sweep() ends expired leases as reporter node", async () => {
       const g = await sessions.issue(a, b, "live", 0, 0);
       expect(await sessions.sweep(3599_999)).toEqual([]);
       expect(await sessions.sweep(3600_000)).toEqual([g.id]);
-      expect((await sessions.accounting({}))[0]).toMatchObject({ reporter: "node", reason: "expired" });
+      expect(await sessions.accounting({})).toEqual([
+        expect.objectContaining({ endedBy: "node", reason: "expired", caller: null, callee: null }),
+      ]);
     });
   });
 
@@ -133,15 +202,21 @@ describe.each(STORE_BACKENDS)("SessionStore on %s", (kind) => {
     for (const mode of ["live", "store"] as const) {
       test(`revoke() ends a ${mode} session, drops its undelivered grant, logs it once and refuses extension`, async () => {
         const g = await sessions.issue(a, b, mode, 60, 1000);
-        if (mode === "store") sessions.end(a, g.id, "uploaded", 0, 10, 2000);
+        if (mode === "store")
+          await sessions.end(g.id, { reporter: a, reason: "uploaded", bytesRelay: 10, now: 2000 });
         expect((await sessions.live(b, "callee", 0)).map((s) => s.id)).toEqual([g.id]);
         await sessions.revoke(g.id, 3000);
         await sessions.revoke(g.id, 4000);
         expect(await sessions.get(g.id)).toMatchObject({ state: "ended", revoked: true });
         expect(await sessions.takePending(b, 3000)).toEqual([]);
         expect(await sessions.live(b, "callee", 0)).toEqual([]);
-        expect((await sessions.accounting({})).filter((e) => e.reporter === "node")).toMatchObject([
-          { reason: "revoked" },
+        // One row: a live session ended by the revocation; a store session ended by its sender, marked revoked.
+        expect(await sessions.accounting({})).toEqual([
+          expect.objectContaining(
+            mode === "live"
+              ? { endedBy: "node", reason: "revoked", revokedAt: 3000 }
+              : { endedBy: a, reason: "uploaded", revokedAt: 3000 },
+          ),
         ]);
         await expect(sessions.extend(a, g.id, 3000)).rejects.toMatchObject({ code: "extension_refused" });
       });
@@ -178,7 +253,7 @@ describe.each(STORE_BACKENDS)("SessionStore on %s", (kind) => {
       expect((await sessions.takePending(b, 1600)).map((g) => g.id)).toEqual([second.grant.id]);
       const log = await sessions.accounting({});
       expect(log.filter((e) => e.sessionId === first.grant.id)).toEqual([
-        expect.objectContaining({ reporter: "node", reason: "superseded" }),
+        expect.objectContaining({ endedBy: "node", reason: "superseded", caller: null, callee: null }),
       ]);
       expect(log.filter((e) => e.sessionId === second.grant.id)).toEqual([]);
       // A third attempt supersedes the second; another key, or another caller, supersedes nothing.
@@ -245,28 +320,4 @@ describe.each(STORE_BACKENDS)("SessionStore on %s", (kind) => {
       expect(await sessions.activeCount()).toBe(1);
     });
   });
-});
-
-describe("checkReportedBytes() (issue 21 item 4)", () => {
-  const cases: [string, number, number, number, number, RegExp | null][] = [
-    ["nothing reported", 0, 0, 0, 0, null],
-    ["relay within what the node carried", 0, 100, 200, 100, null],
-    [
-      "relay above what the node carried is capped",
-      0,
-      999_999_999_999,
-      5,
-      5,
-      /capped at the 5 the node carried/,
-    ],
-    ["direct bytes are marked as a claim", 999_999_999_999, 0, 0, 0, /claim, unverified/],
-  ];
-  for (const [name, direct, relay, carried, wantRelay, wantNote] of cases) {
-    test(`checkReportedBytes(): ${name}`, () => {
-      const r = checkReportedBytes(direct, relay, carried);
-      expect(r.bytesRelay).toBe(wantRelay);
-      if (wantNote) expect(r.note).toMatch(wantNote);
-      else expect(r.note).toBeNull();
-    });
-  }
 });

@@ -1,18 +1,20 @@
-/** @module Sessions (seed A S1207-S1209, seed B FIG. 4A/4B), their one-time delivery to the callee, the lease, and the accounting log. */
+/** @module Sessions (seed A S1207-S1209, seed B FIG. 4A/4B), their one-time delivery to the callee, the lease, and their ends (logged by accounting-store.ts). */
 import { generateSessionKeyBytes } from "../../crypto/aead.ts";
 import { randomToken, toBase64url } from "../../crypto/random-token.ts";
 import type {
   AccountingEntry,
   AdminSession,
-  DirectPath,
   SessionGrant,
   SessionMode,
   SessionState,
   SessionStatus,
 } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
+import { AccountingStore } from "./accounting-store.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { scrubDeletedSecrets } from "./scrub-deleted-secrets.ts";
+import { endSession, revokeSession, type SessionEndReport } from "./session-ends.ts";
+import { type SessionRow, type SessionSummary, selectSession } from "./session-row.ts";
 import { isUniqueViolation, type SqlDriver, type SqlQueries } from "./sql-driver.ts";
 import { type QueryRetry, supersedeEarlier } from "./superseded-sessions.ts";
 
@@ -28,45 +30,19 @@ export interface LeasePolicy {
   maxTotalSec: number;
 }
 
-interface SessionRow {
-  id: string;
-  caller_id: string;
-  callee_id: string;
-  mode: SessionMode;
-  state: SessionState;
-  started_at: number;
-  connect_by: number;
-  expires_at: number;
-  duration_sec: number;
-  extensions: number;
-  end_reason: string | null;
-  ended_at: number | null;
-  bytes_relay_node: number;
-  revoked_at: number | null;
-}
-
-/** The peer-facing summary; names come from a join so a renamed or deleted device still reads. */
-export interface SessionSummary {
-  id: string;
-  callerId: string;
-  calleeId: string;
-  mode: SessionMode;
-  state: SessionState;
-  /** The node ended it because a peer lost its permission: nothing of it may move any more. */
-  revoked?: boolean;
-}
-
-/** The end reason of a revoked session, in the accounting log and the `end` trigger. */
-export const REVOKED = "revoked";
+export { REVOKED } from "./session-ends.ts";
+export type { SessionSummary } from "./session-row.ts";
 
 export class SessionStore {
   readonly #db: SqlDriver;
   readonly #group: GroupCommit;
   readonly #lease: LeasePolicy;
+  readonly #accounting: AccountingStore;
   constructor(db: SqlDriver, lease: LeasePolicy) {
     this.#db = db;
     this.#group = GroupCommit.of(db);
     this.#lease = lease;
+    this.#accounting = new AccountingStore(db);
   }
 
   /**
@@ -220,32 +196,10 @@ export class SessionStore {
 
   /**
    * Ends a session because a peer lost its permission (issue 21 item 3): ended with reason "revoked" if it was
-   * active, marked revoked either way, its undelivered grant deleted whatever the mode, and logged once by "node".
+   * active, marked revoked either way, its undelivered grant deleted whatever the mode (session-ends.ts).
    */
-  async revoke(id: string, now = Date.now()): Promise<void> {
-    await this.#db.transaction(async (tx) => {
-      const r = await this.#row(id, tx, true);
-      if (!r || r.revoked_at !== null) return;
-      const endedAt = r.state === "active" ? now : (r.ended_at ?? now);
-      await tx.run(
-        "UPDATE sessions SET state = 'ended', end_reason = coalesce(end_reason, ?), ended_at = ?, revoked_at = ? WHERE id = ?",
-        [REVOKED, endedAt, now, id],
-      );
-      await tx.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
-      await tx.run(
-        "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, 'node', ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
-        [
-          id,
-          r.caller_id,
-          r.callee_id,
-          r.started_at,
-          endedAt,
-          endedAt - r.started_at,
-          r.bytes_relay_node,
-          REVOKED,
-        ],
-      );
-    });
+  revoke(id: string, now = Date.now()): Promise<void> {
+    return revokeSession(this.#db, id, now);
   }
 
   /** A session as one of its peers may see it; anyone else gets 404, so ids cannot be probed. */
@@ -294,62 +248,9 @@ export class SessionStore {
     });
   }
 
-  /**
-   * Records an end: the session becomes ended (if it was not) and reporter's figures go into the accounting
-   * log. Each reporter reports once (409 session_ended on a repeat). Returns whether this call ended it.
-   */
-  async end(
-    reporter: string,
-    id: string,
-    reason: string,
-    bytesDirect: number,
-    bytesRelay: number,
-    now = Date.now(),
-  ): Promise<{ endedNow: boolean; summary: SessionSummary }> {
-    const ended = await this.#db.transaction(async (tx) => {
-      const r = await this.#row(id, tx, true);
-      if (!r) throw new ApiError(404, "session_not_found", `Session ${id} not found`);
-      const already = await tx.get<{ one: number }>(
-        "SELECT 1 AS one FROM accounting WHERE session_id = ? AND reporter = ?",
-        [id, reporter],
-      );
-      if (already) throw new ApiError(409, "session_ended", `Session ${id}: this end was already reported`);
-      const endedNow = r.state === "active";
-      const checked = checkReportedBytes(bytesDirect, bytesRelay, r.bytes_relay_node);
-      const endedAt = endedNow ? now : (r.ended_at ?? now);
-      if (endedNow) {
-        await tx.run("UPDATE sessions SET state = 'ended', end_reason = ?, ended_at = ? WHERE id = ?", [
-          reason,
-          now,
-          id,
-        ]);
-        // A store session's callee fetches its key only when its load allows, typically after the sender
-        // has ended the session; its grant lives until deliver_by (the spool TTL), not until the end.
-        if (r.mode !== "store") await tx.run("DELETE FROM pending_grants WHERE session_id = ?", [id]);
-      }
-      await tx.run(
-        "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-          id,
-          reporter,
-          r.caller_id,
-          r.callee_id,
-          r.started_at,
-          endedAt,
-          endedAt - r.started_at,
-          bytesDirect,
-          checked.bytesRelay,
-          reason,
-          checked.note,
-        ],
-      );
-      return {
-        endedNow,
-        summary: { id, callerId: r.caller_id, calleeId: r.callee_id, mode: r.mode, state: "ended" as const },
-      };
-    });
-    if (ended.endedNow && ended.summary.mode !== "store") await scrubDeletedSecrets(this.#db);
-    return ended;
+  /** Records an end by a peer, "admin" or "node", and logs it (session-ends.ts). */
+  end(id: string, e: SessionEndReport): Promise<{ endedNow: boolean; summary: SessionSummary }> {
+    return endSession(this.#db, id, e);
   }
 
   /** Ends active sessions whose lease ran out (reporter "node", reason "expired") and drops undelivered grants. */
@@ -363,7 +264,7 @@ export class SessionStore {
     const ended: string[] = [];
     for (const id of expired) {
       try {
-        await this.end("node", id, "expired", 0, 0, now);
+        await this.end(id, { reporter: "node", reason: "expired", now });
         ended.push(id);
       } catch (err) {
         // Another node of a cluster swept it first, or a peer ended it meanwhile: it is ended either way.
@@ -395,34 +296,12 @@ export class SessionStore {
     return out;
   }
 
-  /** Adds the path that carried a reporter's direct bytes to its accounting entry (after end()). */
-  async setDirectPath(id: string, reporter: string, path: DirectPath): Promise<void> {
-    await this.#db.run("UPDATE accounting SET direct_path = ? WHERE session_id = ? AND reporter = ?", [
-      path,
-      id,
-      reporter,
-    ]);
-  }
-
   /** The accounting log, filtered by device (as caller or callee) and by end time [from, to). */
   accounting(
     q: { device?: string | undefined; from?: number | undefined; to?: number | undefined },
     limit = 1000,
   ): Promise<AccountingEntry[]> {
-    const from = q.from ?? 0;
-    const to = q.to ?? Number.MAX_SAFE_INTEGER;
-    const cols =
-      'session_id AS "sessionId", reporter, caller_id AS "callerId", callee_id AS "calleeId", started_at AS "startedAt", ended_at AS "endedAt", duration_ms AS "durationMs", bytes_direct AS "bytesDirect", bytes_relay AS "bytesRelay", reason, note, direct_path AS "directPath"';
-    if (q.device !== undefined) {
-      return this.#db.all<AccountingEntry>(
-        `SELECT ${cols} FROM accounting WHERE (caller_id = ?1 OR callee_id = ?1) AND ended_at >= ?2 AND ended_at < ?3 ORDER BY ended_at, seq LIMIT ?4`,
-        [q.device, from, to, limit],
-      );
-    }
-    return this.#db.all<AccountingEntry>(
-      `SELECT ${cols} FROM accounting WHERE ended_at >= ? AND ended_at < ? ORDER BY ended_at, seq LIMIT ?`,
-      [from, to, limit],
-    );
+    return this.#accounting.list(q, limit);
   }
 
   async activeCount(): Promise<number> {
@@ -432,8 +311,7 @@ export class SessionStore {
 
   /** forUpdate locks the row on PostgreSQL, so two nodes ending one session at once serialise on it. */
   #row(id: string, q: SqlQueries = this.#db, forUpdate = false): Promise<SessionRow | null> {
-    const lock = forUpdate && this.#db.kind === "postgres" ? " FOR UPDATE" : "";
-    return q.get<SessionRow>(`SELECT * FROM sessions WHERE id = ?${lock}`, [id]);
+    return selectSession(q, id, forUpdate ? this.#db.kind : null);
   }
 
   async #peerRow(deviceId: string, id: string, q: SqlQueries = this.#db): Promise<SessionRow> {
@@ -463,22 +341,4 @@ export class SessionStore {
       callee: { id: r.callee_id, name: nameOf(r.callee_id) },
     };
   }
-}
-
-/**
- * A peer's end report, as far as the node can check it (issue 21 item 4): relay bytes pass through the node, so
- * the logged figure is at most what it carried; direct bytes never do, so they are logged as the reporter's claim.
- */
-export function checkReportedBytes(
-  bytesDirect: number,
-  bytesRelay: number,
-  relayCarried: number,
-): { bytesRelay: number; note: string | null } {
-  const notes: string[] = [];
-  const relay = Math.min(bytesRelay, relayCarried);
-  if (relay < bytesRelay)
-    notes.push(`bytesRelay capped at the ${relayCarried} the node carried (reported ${bytesRelay})`);
-  if (bytesDirect > 0)
-    notes.push("bytesDirect is the reporter's claim, unverified (the node carries no direct bytes)");
-  return { bytesRelay: relay, note: notes.length ? notes.join("; ") : null };
 }

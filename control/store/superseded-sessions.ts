@@ -1,5 +1,7 @@
 /** @module A QUERY retried with the same idempotency key: the earlier attempt's session is ended as `superseded`, so a retry never leaves two live sessions. */
+import type { SessionMode } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
+import { AccountingStore } from "./accounting-store.ts";
 import type { SqlQueries } from "./sql-driver.ts";
 
 /** The end reason of a session a retried QUERY replaced, in the accounting log and the session's status. */
@@ -16,7 +18,7 @@ export interface QueryRetry {
  * Inside the issuing transaction, before the new session is inserted. The answer of a QUERY holds a one-time
  * password the node must not keep in clear, so a retry cannot be answered with the earlier session: it gets a
  * fresh one, and the earlier (still active) one is ended here as superseded, its undelivered grant deleted and
- * one accounting row written for it by the node. An attempt older than one already issued for the key is
+ * its accounting row written with the node as the one who ended it. An attempt older than one already issued for the key is
  * refused (409 superseded): the client is waiting for the newer one. Returns the ids it ended.
  */
 export async function supersedeEarlier(
@@ -26,12 +28,13 @@ export async function supersedeEarlier(
   const rows = await tx.all<{
     id: string;
     callee_id: string;
+    mode: SessionMode;
     state: string;
     started_at: number;
     bytes_relay_node: number;
     query_at: number | null;
   }>(
-    "SELECT id, callee_id, state, started_at, bytes_relay_node, query_at FROM sessions WHERE caller_id = ? AND idempotency_key = ?",
+    "SELECT id, callee_id, mode, state, started_at, bytes_relay_node, query_at FROM sessions WHERE caller_id = ? AND idempotency_key = ?",
     [o.callerId, o.retry.key],
   );
   if (rows.some((r) => (r.query_at ?? 0) > o.retry.queryAt)) {
@@ -45,19 +48,17 @@ export async function supersedeEarlier(
       [SUPERSEDED, o.now, r.id],
     );
     await tx.run("DELETE FROM pending_grants WHERE session_id = ?", [r.id]);
-    await tx.run(
-      "INSERT INTO accounting (session_id, reporter, caller_id, callee_id, started_at, ended_at, duration_ms, bytes_direct, bytes_relay, reason) VALUES (?, 'node', ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
-      [
-        r.id,
-        o.callerId,
-        r.callee_id,
-        r.started_at,
-        o.now,
-        o.now - r.started_at,
-        r.bytes_relay_node,
-        SUPERSEDED,
-      ],
-    );
+    await AccountingStore.recordEnd(tx, {
+      sessionId: r.id,
+      callerId: o.callerId,
+      calleeId: r.callee_id,
+      mode: r.mode,
+      startedAt: r.started_at,
+      endedAt: o.now,
+      reason: SUPERSEDED,
+      endedBy: "node",
+      bytesRelayNode: r.bytes_relay_node,
+    });
     ended.push(r.id);
   }
   return ended;

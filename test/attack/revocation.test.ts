@@ -71,8 +71,9 @@ test("after bob's `permit remove alice` her held grant is dead: no direct handsh
   expect(await alice.session(q.session.id)).toMatchObject({ state: "ended", reason: "revoked" });
   const log = await cluster.admin.accounting({});
   expect(log.find((e) => e.sessionId === q.session.id)).toMatchObject({
-    reporter: "node",
+    endedBy: "node",
     reason: "revoked",
+    revokedAt: expect.any(Number),
   });
 });
 

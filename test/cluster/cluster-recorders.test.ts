@@ -283,7 +283,7 @@ async function completedOrResumed(run: RunResult, to: string, flags: string[]) {
   return { summary: s, resumedAt: s.resumedFrom ?? resumedAtIn(again.stdout) };
 }
 
-test("afterwards: no session active, no QUERY or upload duplicated by a retry, exactly one accounting row per session and reporter", async () => {
+test("afterwards: no session active, no QUERY or upload duplicated by a retry, exactly one accounting row per session", async () => {
   await waitFor(
     "every session to end",
     async () =>
@@ -303,23 +303,42 @@ test("afterwards: no session active, no QUERY or upload duplicated by a retry, e
   const known = new Set([...querySessions, ...sendSessions]);
   expect([...known].filter((id) => !sessions.some((s) => s.id === id))).toEqual([]);
   for (const u of sessions.filter((x) => !known.has(x.id))) expect(u.end_reason).toBe("superseded");
-  const rows = await db.all<{ session_id: string; reporter: string }>(
-    "SELECT session_id, reporter FROM accounting ORDER BY session_id, reporter",
+  const rows = await db.all<{
+    session_id: string;
+    n: string | number;
+    ended_by: string;
+    reason: string;
+    caller_reported_at: number | null;
+    callee_reported_at: number | null;
+  }>(
+    `SELECT a.session_id, (SELECT count(*) FROM accounting x WHERE x.session_id = a.session_id) AS n, a.ended_by,
+       a.reason, a.caller_reported_at, a.callee_reported_at
+     FROM accounting a ORDER BY a.session_id`,
   );
-  const byKey = new Map<string, number>();
-  for (const r of rows)
-    byKey.set(`${r.session_id} ${r.reporter}`, (byKey.get(`${r.session_id} ${r.reporter}`) ?? 0) + 1);
   const superseded = sessions.filter((x) => !known.has(x.id)).length;
+  const both = rows.filter((r) => r.caller_reported_at !== null && r.callee_reported_at !== null).length;
   console.error(
-    `cluster: ${sessions.length} sessions (${superseded} superseded), ${rows.length} accounting rows`,
+    `cluster: ${sessions.length} sessions (${superseded} superseded), ${rows.length} accounting rows (${both} with both peers' reports)`,
   );
-  // One row per session and reporter; every session has one from a party to it. A QUERY the caller ended has
-  // exactly one: the caller's.
-  expect([...byKey.values()].every((n) => n === 1)).toBe(true);
+  // Exactly one row per session, and no row without a session: the peers' reports (retried across the kills)
+  // were merged into it, never added beside it.
+  expect(rows.map((r) => r.session_id)).toEqual(sessions.map((s) => s.id));
+  expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
   for (const s of sessions) {
-    const reporters = rows.filter((r) => r.session_id === s.id).map((r) => r.reporter);
-    expect(reporters.length).toBeGreaterThan(0);
-    expect(reporters.every((r) => r === s.caller_id || r === s.callee_id || r === "node")).toBe(true);
-    if (querySessions.has(s.id)) expect(reporters).toEqual([alice.id]);
+    const row = rows.find((r) => r.session_id === s.id)!;
+    expect([s.caller_id, s.callee_id, "node"]).toContain(row.ended_by);
+    // A QUERY the caller ended: its report alone (nobody dialled, so the callee had nothing to report).
+    if (querySessions.has(s.id))
+      expect({ endedBy: row.ended_by, callee: row.callee_reported_at }).toEqual({
+        endedBy: alice.id,
+        callee: null,
+      });
+    // A send: the sender reported its end.
+    if (sendSessions.has(s.id)) expect(row.caller_reported_at).not.toBeNull();
+    if (!known.has(s.id))
+      expect({ endedBy: row.ended_by, reason: row.reason }).toEqual({
+        endedBy: "node",
+        reason: "superseded",
+      });
   }
 }, 90_000);

@@ -176,7 +176,7 @@ describe("the console in chromium", () => {
     expect(await page.$eval("#accounting", (e) => e.textContent)).toContain("ended from the console");
     await screenshot("accounting");
     const csv = String(await page.evaluate(`fetch("/console/accounting.csv").then((r) => r.text())`));
-    expect(csv.split("\r\n")[0]).toStartWith("session,reporter,caller,callee");
+    expect(csv.split("\r\n")[0]).toStartWith("session,caller,callee,mode,");
     expect(csv).toContain("ended from the console");
   });
 });

@@ -49,7 +49,7 @@ test("a client with two node URLs whose first is down succeeds on the second, an
   );
 });
 
-test("an answer lost after the node acted: the retried QUERY leaves one live session and one accounting row per session; the retried create returns the same transfer", async () => {
+test("an answer lost after the node acted: the retried QUERY leaves one live session, the retried create returns the same transfer, the retried end counts once", async () => {
   const { node, url, alice, agent, admin, clientOf } = await stage();
   await using _node = node;
   await using _agent = agent;
@@ -65,10 +65,10 @@ test("an answer lost after the node acted: the retried QUERY leaves one live ses
   expect(live.map((s) => s.id)).toEqual([q.session.id]);
   const superseded = sessions.find((s) => s.id !== q.session.id)!;
   expect(superseded).toMatchObject({ state: "ended", reason: "superseded" });
-  // The superseded session has its one accounting row (by the node); the live one has none until it ends.
+  // The superseded session has its one accounting row (ended by the node); the live one has none until it ends.
   const log = await admin.accounting({ device: alice.id });
   expect(log.filter((e) => e.sessionId === superseded.id)).toEqual([
-    expect.objectContaining({ reporter: "node", reason: "superseded" }),
+    expect.objectContaining({ endedBy: "node", reason: "superseded", caller: null, callee: null }),
   ]);
   expect(log.filter((e) => e.sessionId === q.session.id)).toEqual([]);
 
@@ -80,9 +80,20 @@ test("an answer lost after the node acted: the retried QUERY leaves one live ses
     .raw("GET", "/admin/spool/items")
     .then((r) => r.json() as Promise<Array<{ id: string }>>);
   expect(items.map((i) => i.id)).toEqual([t.transfer.id]);
-  // Ending the live session writes its rows; the superseded one still has exactly one.
-  await a.end(q.session.id, { reason: "done" });
+  // The end report's answer is lost too: the node logged it, the client sends it again to the other URL, and
+  // the repeat is answered like the first without counting twice.
+  const c = clientOf(alice, [proxy.url, url]);
+  const report = { reason: "done", bytesDirect: 4096, directPath: "lan" as const };
+  expect(await c.end(q.session.id, report)).toMatchObject({ state: "ended", reason: "done" });
+  expect(proxy.answersDropped).toBe(3);
   const after = await admin.accounting({ device: alice.id });
   expect(after.filter((e) => e.sessionId === superseded.id)).toHaveLength(1);
-  expect(after.filter((e) => e.sessionId === q.session.id)).toHaveLength(1);
+  expect(after.filter((e) => e.sessionId === q.session.id)).toEqual([
+    expect.objectContaining({
+      endedBy: alice.id,
+      reason: "done",
+      caller: expect.objectContaining({ reason: "done", bytesDirect: 4096, directPath: "lan" }),
+      callee: null,
+    }),
+  ]);
 });
