@@ -133,6 +133,11 @@ export class ControlClient {
     return this.opts.deviceId;
   }
 
+  /** The node URL calls go to first: the one that answered last (baseUrl until a fallback has answered). */
+  get currentUrl(): string {
+    return this.#urls[this.#current]!;
+  }
+
   /** Redeems an enrollment token (the one unauthenticated device route). */
   static async enroll(
     baseUrl: string,

@@ -4,8 +4,7 @@ import { statfs } from "node:fs/promises";
 import { type Command, EXIT_INPUT, EXIT_OK, UsageError } from "../../cli/command.ts";
 import { errorLine } from "../../cli/error-line.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
-import { toBase64url } from "../../crypto/random-token.ts";
-import { ControlClient } from "../../protocol/control-client.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 import {
   buildKeepalive,
   KEEPALIVE_WINDOW_MS,
@@ -20,6 +19,7 @@ import {
   type RecorderConfig,
   resolveConfig,
 } from "../config/recorder-config.ts";
+import { recorderNodeClient } from "../config/recorder-node-client.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { daemonAlive, readStatus } from "../recorder/recorder-status-file.ts";
 
@@ -77,12 +77,7 @@ async function checkCredential(d: Doctor): Promise<void> {
     /\/$/,
     "",
   );
-  d.client = new ControlClient({
-    baseUrl: d.nodeUrl,
-    deviceId: c.id,
-    secret: toBase64url(c.secretBytes()),
-    trust: c.trust,
-  });
+  d.client = recorderNodeClient(c, d.config, { nodeFlag: d.values.node !== undefined });
   add(d, "credential", "ok", `enrolled as ${c.name} (${c.id}) with the node at ${d.nodeUrl}`);
 }
 
@@ -99,7 +94,10 @@ async function checkNode(d: Doctor): Promise<void> {
   const tls = d.nodeUrl?.startsWith("https:")
     ? "TLS checked against the system's certificate authorities"
     : "plain HTTP: requests are signed, not encrypted";
-  add(d, "node", "ok", `${d.nodeUrl} answers in ${ms} ms; ${tls}`);
+  // With nodeUrlFallbacks the answer may have come from a later URL: say which, and that the first did not answer.
+  const answered = d.client.currentUrl;
+  const via = answered === d.nodeUrl ? "" : ` (${d.nodeUrl} did not answer)`;
+  add(d, "node", "ok", `${answered} answers in ${ms} ms${via}; ${tls}`);
 }
 
 async function checkAuth(d: Doctor): Promise<void> {

@@ -3,9 +3,9 @@
 import { type Command, EXIT_OK, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import type { InboxEntry } from "../../protocol/api-types.ts";
-import { ControlClient } from "../../protocol/control-client.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import { CONFIG_FLAGS, type ConfigFlagValues, resolveConfig } from "../config/recorder-config.ts";
+import { recorderNodeClient } from "../config/recorder-node-client.ts";
 import { Library } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { readStatus } from "../recorder/recorder-status-file.ts";
@@ -32,9 +32,7 @@ export const command: Command = {
     if (positionals.length) throw new UsageError("inbox takes no arguments");
     const config = await resolveConfig(values as ConfigFlagValues);
     const cred = await loadCredential(config.credentialPath);
-    const url = values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node;
-    const secret = (JSON.parse(cred.serialize()) as { secret: string }).secret;
-    const client = new ControlClient({ baseUrl: url, deviceId: cred.id, secret, trust: cred.trust });
+    const client = recorderNodeClient(cred, config, { nodeFlag: values.node !== undefined });
     let pending: InboxEntry[] = [];
     let pendingError: string | null = null;
     try {

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { subcommandHelp } from "../../cli/subcommand-help.ts";
-import { ControlApiError, ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import {
   CONFIG_FLAGS,
@@ -11,6 +11,7 @@ import {
   type RecorderConfig,
   resolveConfig,
 } from "../config/recorder-config.ts";
+import { recorderNodeClient } from "../config/recorder-node-client.ts";
 import {
   type AllowListState,
   DeviceAllowList,
@@ -48,9 +49,7 @@ Exit codes: 0 success, 1 bad input (node refused, unknown group), 2 bad usage.`;
 
 async function nodeClient(values: ConfigFlagValues, config: RecorderConfig): Promise<ControlClient> {
   const cred = await loadCredential(config.credentialPath);
-  const url = values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node;
-  const secret = (JSON.parse(cred.serialize()) as { secret: string }).secret;
-  return new ControlClient({ baseUrl: url, deviceId: cred.id, secret, trust: cred.trust });
+  return recorderNodeClient(cred, config, { nodeFlag: values.node !== undefined });
 }
 
 /** Turns a refusal from the node into bad input (exit 1) with its stable code. */
