@@ -79,7 +79,7 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
       `Cannot parse STUN header: length ${total} is below ${STUN_HEADER_BYTES}`,
     );
   }
-  const msg = bytes.subarray(offset);
+  const msg = offset === 0 ? bytes : bytes.subarray(offset);
   const type = readU16(msg, 0);
   if ((type & 0xc000) !== 0) {
     throw stunError(

@@ -95,6 +95,24 @@ function bindingSuccess(
   });
 }
 
+/** The 12 transaction-id bytes (RFC 8489 5) as a 12-character string, without spreading them into an arguments list. */
+function transactionKey(t: Uint8Array): string {
+  return String.fromCharCode(
+    t[0]!,
+    t[1]!,
+    t[2]!,
+    t[3]!,
+    t[4]!,
+    t[5]!,
+    t[6]!,
+    t[7]!,
+    t[8]!,
+    t[9]!,
+    t[10]!,
+    t[11]!,
+  );
+}
+
 /** #verifiedKey's answer when the lookup has no secret for the device (as opposed to a MAC that fails). */
 const UNKNOWN = Symbol("unknown device");
 
@@ -225,7 +243,7 @@ export class KeepaliveHandler {
     }
     if (Math.abs(now - ts) > KEEPALIVE_WINDOW_MS) return deny("stale timestamp", "Stale Timestamp");
     // The 12 transaction-id bytes as a 12-character string: a Map key without a Buffer and a base64 pass.
-    const txKey = String.fromCharCode(...msg.transactionId);
+    const txKey = transactionKey(msg.transactionId);
     if (!this.#replays.admit(deviceId, txKey, now))
       return deny("replayed transaction", "Replayed Transaction");
     const sessionAttr = findAttribute(msg, ATTR_PVRLINK_SESSION);
