@@ -89,7 +89,8 @@ export class UdpEndpoint {
   readonly #loadedParties = new Map<string, SessionParties | null>();
   readonly #limiter: SourceRateLimiter | null;
   readonly #now: () => number;
-  readonly #mappings = new Map<string, DeviceMapping>();
+  /** Updated in place while a device's mapping stays the same (only lastSeen moves), replaced when it changes. */
+  readonly #mappings = new Map<string, { -readonly [K in keyof DeviceMapping]: DeviceMapping[K] }>();
   readonly #pending = new Map<string, PendingTrigger>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /**
@@ -229,15 +230,21 @@ export class UdpEndpoint {
     if (r) {
       this.stats.keepalives++;
       const prev = this.#mappings.get(r.deviceId);
-      if (prev && (prev.address !== r.address || prev.port !== r.port)) {
-        this.#log(`mapping of ${r.deviceId} changed ${prev.address}:${prev.port} -> ${r.address}:${r.port}`);
+      if (prev && prev.address === r.address && prev.port === r.port && prev.intervalSec === r.intervalSec) {
+        prev.lastSeen = now; // the usual keepalive: nothing allocated, no Map write
+      } else {
+        if (prev && (prev.address !== r.address || prev.port !== r.port)) {
+          this.#log(
+            `mapping of ${r.deviceId} changed ${prev.address}:${prev.port} -> ${r.address}:${r.port}`,
+          );
+        }
+        this.#mappings.set(r.deviceId, {
+          address: r.address,
+          port: r.port,
+          intervalSec: r.intervalSec,
+          lastSeen: now,
+        });
       }
-      this.#mappings.set(r.deviceId, {
-        address: r.address,
-        port: r.port,
-        intervalSec: r.intervalSec,
-        lastSeen: now,
-      });
       this.#opts.onKeepalive(r.deviceId, r.address, r.port, r.intervalSec);
     } else if (out.note === "plain binding") this.stats.plainBindings++;
     else if (out.sessionBinding) this.stats.sessionBindings++;
