@@ -73,26 +73,30 @@ const SOFTWARE = encodeText("pvrlink-control");
 function bindingSuccess(
   msg: StunMessage,
   mapped: Parameters<typeof encodeXorMappedAddress>[0],
-  {
-    extra = [],
-    ...auth
-  }: {
+  o: {
     integritySha256Key?: Uint8Array;
     fingerprint: boolean;
     /** Attributes after SOFTWARE, e.g. a session binding's peer addresses. */
     extra?: Array<{ type: number; value: Uint8Array }>;
   },
 ): Uint8Array {
-  return encodeStunMessage({
-    type: BINDING_SUCCESS,
-    transactionId: msg.transactionId,
-    attributes: [
-      { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
-      { type: ATTR_SOFTWARE, value: SOFTWARE },
-      ...extra,
-    ],
-    ...auth,
-  });
+  const attributes = [
+    { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
+    { type: ATTR_SOFTWARE, value: SOFTWARE },
+  ];
+  if (o.extra) attributes.push(...o.extra);
+  // Named fields, not a rest spread of o: that copy showed in the node's profile once per keepalive answer.
+  const { integritySha256Key: key, fingerprint } = o;
+  const transactionId = msg.transactionId;
+  return key
+    ? encodeStunMessage({
+        type: BINDING_SUCCESS,
+        transactionId,
+        attributes,
+        integritySha256Key: key,
+        fingerprint,
+      })
+    : encodeStunMessage({ type: BINDING_SUCCESS, transactionId, attributes, fingerprint });
 }
 
 /** The 12 transaction-id bytes (RFC 8489 5) as a 12-character string, without spreading them into an arguments list. */
