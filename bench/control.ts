@@ -4,6 +4,7 @@
  *                        [--rate-fraction 0.5]      (the open loop's rate, as a fraction of the closed loop's QUERY/s)
  *                        [--store postgres://...]   (an empty PostgreSQL database; default the embedded sqlite file)
  *                        [--postgres]               (a throwaway PostgreSQL started here, test/support/postgres-server.ts)
+ *                        [--only udp]               (the UDP rounds alone; implies --no-docs)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -31,6 +32,8 @@ const { values: flags } = parseArgs({
     store: { type: "string" },
     postgres: { type: "boolean", default: false },
     "no-docs": { type: "boolean", default: false },
+    /** "udp": only the UDP rounds (no HTTP rounds, docs left alone), for profiling the keepalive path. */
+    only: { type: "string" },
     /** The open loop's arrival rate, as a fraction of the closed loop's QUERY rate in the same run. */
     "rate-fraction": { type: "string", default: "0.5" },
   },
@@ -41,6 +44,9 @@ const SECONDS = Number(flags.seconds);
 const CALLEES = Number(flags.callees);
 const KEEPALIVES = Math.min(Number(flags.keepalives), DEVICES);
 const RATE_FRACTION = Number(flags["rate-fraction"]);
+if (flags.only !== undefined && flags.only !== "udp")
+  throw new TypeError(`Cannot run --only ${flags.only}: only "udp" is known`);
+const UDP_ONLY = flags.only === "udp";
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "bin/pvrlink.ts");
 
@@ -271,7 +277,7 @@ async function main(): Promise<void> {
     // read and QUERY, closed loop and open loop at a fraction of the closed loop's rate.
     const http: LoadResult[] = [];
     const load = { concurrency: CONCURRENCY, seconds: SECONDS };
-    for (const tls of [false, true]) {
+    for (const tls of UDP_ONLY ? [] : [false, true]) {
       const ref = spawnEval(
         `import { Hono } from "hono"; const app = new Hono(); app.get("/ping", (c) => c.text("ok"));
          const tls = ${tls} ? { cert: Bun.file(${JSON.stringify(join(dir, "tls-cert.pem"))}), key: Bun.file(${JSON.stringify(join(dir, "tls-key.pem"))}) } : undefined;
@@ -290,11 +296,12 @@ async function main(): Promise<void> {
       );
       ref.kill();
     }
-    http.push(
-      await closedLoop("signed GET /v1/allow-list, HTTPS", { ...load, pid: node.proc.pid }, (w) =>
-        callers[w]!.raw("GET", "/v1/allow-list"),
-      ),
-    );
+    if (!UDP_ONLY)
+      http.push(
+        await closedLoop("signed GET /v1/allow-list, HTTPS", { ...load, pid: node.proc.pid }, (w) =>
+          callers[w]!.raw("GET", "/v1/allow-list"),
+        ),
+      );
     let k = 0;
     const query = (cs: ControlClient[]) => (w: number) =>
       cs[w]!.raw("POST", "/v1/query", JSON.stringify({ callee: names[k++ % CALLEES] }));
@@ -314,7 +321,7 @@ async function main(): Promise<void> {
         ),
       );
     };
-    await queryRounds("HTTPS", callers);
+    if (!UDP_ONLY) await queryRounds("HTTPS", callers);
     // Same node, data and ports, restarted: plain HTTP, then HTTPS again, so neither scheme gets the warm run.
     const restart = async (insecure: boolean) => {
       node.proc.kill();
@@ -326,9 +333,11 @@ async function main(): Promise<void> {
       await calleeReady();
       return insecure ? callersAt(node.url, undefined) : callersAt(node.url, trust);
     };
-    await queryRounds("plain HTTP (--insecure-http)", await restart(true));
-    const again = query(await restart(false));
-    http.push(await closedLoop("QUERY -> session, HTTPS again", { ...load, pid: node.proc.pid }, again));
+    if (!UDP_ONLY) {
+      await queryRounds("plain HTTP (--insecure-http)", await restart(true));
+      const again = query(await restart(false));
+      http.push(await closedLoop("QUERY -> session, HTTPS again", { ...load, pid: node.proc.pid }, again));
+    }
 
     // 5. UDP: authenticated keepalives from KEEPALIVES distinct devices vs a plain UDP echo process.
     // Each call builds fresh datagrams (new transaction ids and timestamps): a second round is not a replay.
@@ -453,11 +462,11 @@ function report(f: Figures): void {
       String(r.sent),
     ]),
   );
-  const text = `${httpTable}\n\n${udpTable}`;
+  const text = f.http.length > 0 ? `${httpTable}\n\n${udpTable}` : udpTable;
   console.log(text);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/control.json"), `${JSON.stringify(f, null, 2)}\n`);
-  if (!flags["no-docs"]) writeDocs(f, text);
+  if (!flags["no-docs"] && !UDP_ONLY) writeDocs(f, text);
 }
 
 const START = "<!-- control-bench:start -->";

@@ -128,7 +128,7 @@ export function encodeXorMappedAddress(addr: TransportAddress, transactionId: Ui
   const out = new Uint8Array(4 + raw.byteLength);
   out[1] = addr.family === "IPv4" ? FAMILY_IPV4 : FAMILY_IPV6;
   writeU16(out, 2, addr.port ^ (MAGIC_COOKIE >>> 16));
-  xorInto(out.subarray(4), raw, xorPad(transactionId));
+  xorInto(out, 4, raw, xorPad(transactionId));
   return out;
 }
 
@@ -136,7 +136,7 @@ export function encodeXorMappedAddress(addr: TransportAddress, transactionId: Ui
 export function decodeXorMappedAddress(value: Uint8Array, transactionId: Uint8Array): TransportAddress {
   const plain = readAddress(value, "XOR-MAPPED-ADDRESS");
   const raw = new Uint8Array(plain.raw.byteLength);
-  xorInto(raw, plain.raw, xorPad(transactionId));
+  xorInto(raw, 0, plain.raw, xorPad(transactionId));
   return finish(plain.family, raw, plain.port ^ (MAGIC_COOKIE >>> 16));
 }
 
@@ -176,6 +176,7 @@ function xorPad(transactionId: Uint8Array): Uint8Array {
   return pad;
 }
 
-function xorInto(out: Uint8Array, a: Uint8Array, pad: Uint8Array): void {
-  for (let i = 0; i < a.byteLength; i++) out[i] = a[i]! ^ pad[i]!;
+/** out[at + i] = a[i] ^ pad[i]: an offset, not a subarray of out (a view of a small fresh array costs a copy). */
+function xorInto(out: Uint8Array, at: number, a: Uint8Array, pad: Uint8Array): void {
+  for (let i = 0; i < a.byteLength; i++) out[at + i] = a[i]! ^ pad[i]!;
 }

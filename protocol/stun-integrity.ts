@@ -51,7 +51,8 @@ export function verifyMessageIntegritySha256(msg: StunMessage, key: Uint8Array):
   if (n < MESSAGE_INTEGRITY_SHA256_MIN_BYTES || n > MESSAGE_INTEGRITY_SHA256_BYTES || n % 4 !== 0)
     return false;
   const mac = integrityDigest(msg, attr, (...covered) => hmacSha256(key, ...covered));
-  return tagsEqual(mac.subarray(0, n), attr.value);
+  // Untruncated (pvrlink's own keepalives) compares the digest as it is: no view of a fresh array to build.
+  return tagsEqual(n === mac.byteLength ? mac : mac.subarray(0, n), attr.value);
 }
 
 /** "absent" when there is no FINGERPRINT, else whether its CRC-32 matches (RFC 8489 14.7). */

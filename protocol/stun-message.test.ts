@@ -128,6 +128,33 @@ describe("STUN message", () => {
     }
   });
 
+  test("encodeStunMessage() messages cut from its shared slab stay intact and zero-padded across slabs", () => {
+    // 3,000 messages of 64-96 bytes span several 64 KiB slabs; each is checked only after all were made, so a
+    // message written over another (or over its padding) would fail its MAC, its FINGERPRINT or its bytes.
+    const key = new Uint8Array(32).fill(7);
+    const made = Array.from({ length: 3000 }, (_, i) => {
+      const transactionId = new Uint8Array(12).fill(i & 0xff);
+      const username = new Uint8Array(1 + (i % 29)).fill(0x61 + (i % 26));
+      const bytes = encodeStunMessage({
+        type: BINDING_REQUEST,
+        transactionId,
+        attributes: [{ type: ATTR_USERNAME, value: username }],
+        integritySha256Key: key,
+        fingerprint: true,
+      });
+      return { bytes, transactionId, username };
+    });
+    for (const { bytes, transactionId, username } of made) {
+      const msg = decodeStunMessage(bytes);
+      expect(msg.transactionId).toEqual(transactionId);
+      expect(findAttribute(msg, ATTR_USERNAME)!.value).toEqual(username);
+      const pad = bytes.subarray(24 + username.byteLength, 24 + ((username.byteLength + 3) & ~3));
+      expect([...pad].every((b) => b === 0)).toBe(true);
+      expect(verifyMessageIntegritySha256(msg, key)).toBe(true);
+      expect(checkFingerprint(msg)).toBe("ok");
+    }
+  });
+
   test("ERROR-CODE round-trips class, number and reason", () => {
     for (const [code, reason] of [
       [400, "Bad Request"],

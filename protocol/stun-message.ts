@@ -79,7 +79,7 @@ export function decodeStunMessage(bytes: Uint8Array, offset = 0): StunMessage {
       `Cannot parse STUN header: length ${total} is below ${STUN_HEADER_BYTES}`,
     );
   }
-  const msg = bytes.subarray(offset);
+  const msg = offset === 0 ? bytes : bytes.subarray(offset);
   const type = readU16(msg, 0);
   if ((type & 0xc000) !== 0) {
     throw stunError(
@@ -200,39 +200,68 @@ export function encodeStunMessage(init: StunMessageInit): Uint8Array {
   if (size > STUN_MAX_MESSAGE_BYTES) {
     throw new RangeError(`Cannot encode STUN message: ${size} bytes exceed ${STUN_MAX_MESSAGE_BYTES}`);
   }
-  // Over an ArrayBuffer of its own: the trailer's digests take subarrays of it, and a subarray of a small typed
-  // array made without one makes JavaScriptCore allocate and copy one first.
-  const out = new Uint8Array(new ArrayBuffer(size));
+  const out = pooledBytes(size);
   writeU16(out, 0, init.type);
   writeU32(out, 4, MAGIC_COOKIE);
   out.set(init.transactionId, 8);
   let pos = STUN_HEADER_BYTES;
-  const put = (type: number, value: Uint8Array): void => {
-    writeU16(out, pos, type);
-    writeU16(out, pos + 2, value.byteLength);
-    out.set(value, pos + ATTRIBUTE_HEADER_BYTES);
-    pos += ATTRIBUTE_HEADER_BYTES + padded(value.byteLength);
-  };
-  for (const a of attrs) put(a.type, a.value);
+  for (const a of attrs) pos = putAttribute(out, pos, a.type, a.value);
   // Each trailer attribute is computed over the message so far with the header length already counting it
   // (RFC 8489 14.5-14.7), so the length field is set before each digest.
   if (init.integrityKey) {
     writeU16(out, 2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_BYTES - STUN_HEADER_BYTES);
-    const mac = hmacSha1(init.integrityKey, out.subarray(0, pos));
-    put(ATTR_MESSAGE_INTEGRITY, mac);
+    const mac = hmacSha1(init.integrityKey, head(out, pos));
+    pos = putAttribute(out, pos, ATTR_MESSAGE_INTEGRITY, mac);
   }
   if (init.integritySha256Key) {
     writeU16(out, 2, pos + ATTRIBUTE_HEADER_BYTES + MESSAGE_INTEGRITY_SHA256_BYTES - STUN_HEADER_BYTES);
-    const mac = hmacSha256(init.integritySha256Key, out.subarray(0, pos));
-    put(ATTR_MESSAGE_INTEGRITY_SHA256, mac);
+    const mac = hmacSha256(init.integritySha256Key, head(out, pos));
+    pos = putAttribute(out, pos, ATTR_MESSAGE_INTEGRITY_SHA256, mac);
   }
   if (init.fingerprint) {
     writeU16(out, 2, pos + ATTRIBUTE_HEADER_BYTES + FINGERPRINT_BYTES - STUN_HEADER_BYTES);
-    const fp = new Uint8Array(FINGERPRINT_BYTES);
-    writeU32(fp, 0, crc32(out.subarray(0, pos)) ^ FINGERPRINT_XOR);
-    put(ATTR_FINGERPRINT, fp);
+    const crc = crc32(head(out, pos));
+    writeU16(out, pos, ATTR_FINGERPRINT);
+    writeU16(out, pos + 2, FINGERPRINT_BYTES);
+    writeU32(out, pos + ATTRIBUTE_HEADER_BYTES, crc ^ FINGERPRINT_XOR);
+    pos += ATTRIBUTE_HEADER_BYTES + FINGERPRINT_BYTES;
   }
   writeU16(out, 2, pos - STUN_HEADER_BYTES);
+  return out;
+}
+
+/** Writes one attribute (header, value; the padding is already zero) at pos and returns the position after it. */
+function putAttribute(out: Uint8Array, pos: number, type: number, value: Uint8Array): number {
+  writeU16(out, pos, type);
+  writeU16(out, pos + 2, value.byteLength);
+  out.set(value, pos + ATTRIBUTE_HEADER_BYTES);
+  return pos + ATTRIBUTE_HEADER_BYTES + padded(value.byteLength);
+}
+
+/** out's first n bytes, as a view over out's own ArrayBuffer (which pooledBytes guarantees exists). */
+function head(out: Uint8Array, n: number): Uint8Array {
+  return new Uint8Array(out.buffer, out.byteOffset, n);
+}
+
+/**
+ * Bytes of the slab encoded messages are cut from, as Buffer.allocUnsafe cuts small buffers from a pool: a
+ * message of its own ArrayBuffer cost a backing store to allocate and later free per keepalive answer, and a
+ * small typed array made without one makes JavaScriptCore allocate and copy one at the first subarray or
+ * `.buffer` (the digests below need views). The slab is never rewound, so every message starts on zeroed bytes
+ * (the padding RFC 8489 14 wants zero is never written) and no view ever sees another message's later bytes.
+ */
+const POOL_BYTES = 64 * 1024;
+let pool = new ArrayBuffer(POOL_BYTES);
+let poolUsed = 0;
+
+/** A zeroed view of size bytes over a shared, never-reused slab (size is at most STUN_MAX_MESSAGE_BYTES). */
+function pooledBytes(size: number): Uint8Array {
+  if (POOL_BYTES - poolUsed < size) {
+    pool = new ArrayBuffer(POOL_BYTES);
+    poolUsed = 0;
+  }
+  const out = new Uint8Array(pool, poolUsed, size);
+  poolUsed += (size + 7) & ~7; // each message 8-byte aligned
   return out;
 }
 

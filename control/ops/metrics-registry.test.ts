@@ -51,6 +51,17 @@ describe("MetricsRegistry", () => {
   const bad: Array<[string, () => unknown, ErrorConstructor]> = [
     ["a metric name with a dash", () => new MetricsRegistry().register(new Counter("a-b", "x")), SyntaxError],
     ["a label name starting with __", () => new Counter("a", "x").inc({ __x: "1" }), SyntaxError],
+    [
+      "a bad label name on a counter already counting, every time it is tried",
+      () => {
+        const c = new Counter("a", "x");
+        c.inc();
+        c.inc({ ok: "1" });
+        expect(() => c.inc({ "b-c": "1" })).toThrow(SyntaxError);
+        c.inc({ "b-c": "1" });
+      },
+      SyntaxError,
+    ],
     ["a negative counter increment", () => new Counter("a", "x").inc({}, -1), RangeError],
     ["a NaN counter increment", () => new Counter("a", "x").inc({}, Number.NaN), RangeError],
     ["unsorted histogram buckets", () => new Histogram("h", "x", [1, 0.5]), RangeError],

@@ -35,6 +35,7 @@ function num(v: number): string {
 }
 
 const keyOf = (labels: Labels) => JSON.stringify(Object.entries(labels));
+const NO_LABELS_KEY = keyOf({});
 
 interface Metric {
   readonly name: string;
@@ -57,13 +58,17 @@ export class Counter implements Metric {
     readonly help: string,
   ) {}
 
-  inc(labels: Labels = {}, by = 1): void {
+  inc(labels?: Labels, by = 1): void {
     if (!(by >= 0)) throw new RangeError(`Cannot add ${by} to counter ${this.name}: counters only go up`);
-    checkNames(this.name, labels);
-    const k = keyOf(labels);
+    // Names are checked when a label set is first counted (a bad one never is, so it always throws): the
+    // unlabelled counts bumped per keepalive and per request are then one Map read and an add.
+    const k = labels === undefined ? NO_LABELS_KEY : keyOf(labels);
     const cur = this.#values.get(k);
     if (cur) cur.value += by;
-    else this.#values.set(k, { labels, value: by });
+    else {
+      checkNames(this.name, labels);
+      this.#values.set(k, { labels: labels ?? {}, value: by });
+    }
   }
 
   value(labels: Labels = {}): number {

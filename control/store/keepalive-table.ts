@@ -103,10 +103,14 @@ export class KeepaliveTable implements KeepaliveLookup {
 
   record(deviceId: string, address: string, port: number, intervalSec: number, now = Date.now()): void {
     const prev = this.#live.get(deviceId);
-    this.#live.set(deviceId, { address, port, intervalSec, at: now });
     const same = prev?.address === address && prev.port === port && prev.intervalSec === intervalSec;
-    if (!same) this.#dirty.add(deviceId);
-    else if (!this.#changesOnly) {
+    if (!same) {
+      this.#live.set(deviceId, { address, port, intervalSec, at: now });
+      this.#dirty.add(deviceId);
+    } else {
+      // The usual keepalive moves only the time: in place, no record allocated and no Map write.
+      prev.at = now;
+      if (this.#changesOnly) return;
       const stored = this.#storedAt.get(deviceId) ?? Number.NEGATIVE_INFINITY;
       if (now - stored >= (this.#connectedIntervals - 1) * intervalSec * 1000) this.#dirty.add(deviceId);
     }

@@ -73,26 +73,48 @@ const SOFTWARE = encodeText("pvrlink-control");
 function bindingSuccess(
   msg: StunMessage,
   mapped: Parameters<typeof encodeXorMappedAddress>[0],
-  {
-    extra = [],
-    ...auth
-  }: {
+  o: {
     integritySha256Key?: Uint8Array;
     fingerprint: boolean;
     /** Attributes after SOFTWARE, e.g. a session binding's peer addresses. */
     extra?: Array<{ type: number; value: Uint8Array }>;
   },
 ): Uint8Array {
-  return encodeStunMessage({
-    type: BINDING_SUCCESS,
-    transactionId: msg.transactionId,
-    attributes: [
-      { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
-      { type: ATTR_SOFTWARE, value: SOFTWARE },
-      ...extra,
-    ],
-    ...auth,
-  });
+  const attributes = [
+    { type: ATTR_XOR_MAPPED_ADDRESS, value: encodeXorMappedAddress(mapped, msg.transactionId) },
+    { type: ATTR_SOFTWARE, value: SOFTWARE },
+  ];
+  if (o.extra) attributes.push(...o.extra);
+  // Named fields, not a rest spread of o: that copy showed in the node's profile once per keepalive answer.
+  const { integritySha256Key: key, fingerprint } = o;
+  const transactionId = msg.transactionId;
+  return key
+    ? encodeStunMessage({
+        type: BINDING_SUCCESS,
+        transactionId,
+        attributes,
+        integritySha256Key: key,
+        fingerprint,
+      })
+    : encodeStunMessage({ type: BINDING_SUCCESS, transactionId, attributes, fingerprint });
+}
+
+/** The 12 transaction-id bytes (RFC 8489 5) as a 12-character string, without spreading them into an arguments list. */
+function transactionKey(t: Uint8Array): string {
+  return String.fromCharCode(
+    t[0]!,
+    t[1]!,
+    t[2]!,
+    t[3]!,
+    t[4]!,
+    t[5]!,
+    t[6]!,
+    t[7]!,
+    t[8]!,
+    t[9]!,
+    t[10]!,
+    t[11]!,
+  );
 }
 
 /** #verifiedKey's answer when the lookup has no secret for the device (as opposed to a MAC that fails). */
@@ -225,7 +247,7 @@ export class KeepaliveHandler {
     }
     if (Math.abs(now - ts) > KEEPALIVE_WINDOW_MS) return deny("stale timestamp", "Stale Timestamp");
     // The 12 transaction-id bytes as a 12-character string: a Map key without a Buffer and a base64 pass.
-    const txKey = String.fromCharCode(...msg.transactionId);
+    const txKey = transactionKey(msg.transactionId);
     if (!this.#replays.admit(deviceId, txKey, now))
       return deny("replayed transaction", "Replayed Transaction");
     const sessionAttr = findAttribute(msg, ATTR_PVRLINK_SESSION);

@@ -23,7 +23,7 @@ import {
   TriggerReplayGuard,
   verifyTrigger,
 } from "../../protocol/trigger-datagram.ts";
-import { UdpEndpoint } from "./udp-endpoint.ts";
+import { REPLY_BATCH, UdpEndpoint } from "./udp-endpoint.ts";
 
 const SECRETS = new Map([
   ["dev_alice", new Uint8Array(32).fill(11)],
@@ -247,6 +247,34 @@ describe("UdpEndpoint keepalives", () => {
     }
     using dev = await TestDevice.open("dev_alice", ep.address);
     expect((await dev.mapped()).port).toBe(dev.port);
+  });
+
+  test("keepalives handled in one turn are all answered, past REPLY_BATCH and across close()", async () => {
+    const { ep, sink } = await startEndpoint({ rateLimit: false });
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    const sent = Array.from({ length: 3 * REPLY_BATCH + 5 }, () => dev.keepalive());
+    for (const k of sent) ep.onDatagram(k.bytes, "127.0.0.1", dev.port);
+    await ep.close(); // the last, partial batch leaves before the socket closes
+    const key = deriveKey(dev.secret, "stun");
+    await waitFor("every answer", () => dev.received.length >= sent.length);
+    const ports = dev.received.map((b, i) => readKeepaliveResponse(b, { key, ...sent[i]! }).port);
+    expect(ports).toEqual(sent.map(() => dev.port));
+    expect(sink.length).toBe(sent.length);
+  });
+
+  test("an answer to a vanished device does not cost the answers batched after it", async () => {
+    const { ep } = await startEndpoint({ rateLimit: false });
+    await using _ = ep;
+    using dev = await TestDevice.open("dev_alice", ep.address);
+    const gone = await TestDevice.open("dev_bob", ep.address);
+    const gonePort = gone.port;
+    gone.socket.close();
+    // In one turn: the answer to the closed port draws an ICMP error that sendmmsg(2) meets on the next one.
+    for (let i = 0; i < 3; i++) {
+      ep.onDatagram(gone.keepalive().bytes, "127.0.0.1", gonePort);
+      ep.onDatagram(dev.keepalive().bytes, "127.0.0.1", dev.port);
+    }
+    await waitFor("alice's three answers", () => dev.received.length === 3);
   });
 
   test("onDatagram() never throws, whatever it is fed", async () => {

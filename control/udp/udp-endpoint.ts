@@ -36,6 +36,11 @@ export const TRIGGER_RETRY_MAX_MS = 1000;
 const MAX_TRIGGER_KEYS = 200_000;
 /** At most this many log lines per second; the rest are counted, so a flood cannot turn into a logging storm. */
 const LOG_LINES_PER_SEC = 20;
+/**
+ * Answers held for one sendMany (sendmmsg(2)) at most: a burst's answers leave in one system call instead of one
+ * each, and the first of a burst waits for at most this many others to be handled (tens of µs each).
+ */
+export const REPLY_BATCH = 64;
 
 interface PendingTrigger {
   readonly deviceId: string;
@@ -45,6 +50,8 @@ interface PendingTrigger {
 
 interface UdpTransport {
   send(bytes: Uint8Array, port: number, address: string): void;
+  /** Sends [bytes, port, address, ...] triples in one system call; returns how many left, in order. */
+  sendMany(packets: ReadonlyArray<Uint8Array | number | string>): number;
   close(): void;
   readonly port: number;
 }
@@ -82,7 +89,8 @@ export class UdpEndpoint {
   readonly #loadedParties = new Map<string, SessionParties | null>();
   readonly #limiter: SourceRateLimiter | null;
   readonly #now: () => number;
-  readonly #mappings = new Map<string, DeviceMapping>();
+  /** Updated in place while a device's mapping stays the same (only lastSeen moves), replaced when it changes. */
+  readonly #mappings = new Map<string, { -readonly [K in keyof DeviceMapping]: DeviceMapping[K] }>();
   readonly #pending = new Map<string, PendingTrigger>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /**
@@ -90,6 +98,13 @@ export class UdpEndpoint {
    * a deleted device or a new secret invalidates its key by construction (as device-auth.ts does for HTTP keys).
    */
   readonly #triggerKeys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
+  /** Answers of this event-loop turn as [bytes, port, address] triples, sent together by #sendReplies. */
+  readonly #replies: Array<Uint8Array | number | string> = [];
+  #repliesScheduled = false;
+  readonly #sendRepliesSoon = () => {
+    this.#repliesScheduled = false;
+    this.#sendReplies();
+  };
   #logWindow = 0;
   #logCount = 0;
   #suppressed = 0;
@@ -124,6 +139,9 @@ export class UdpEndpoint {
     const socket = await Bun.udpSocket({
       hostname: opts.host,
       port: opts.port,
+      // Plain Uint8Arrays, not Buffers: the STUN decoder takes views of each datagram, and a Buffer's subarray
+      // goes through the Buffer species constructor at several times the cost.
+      binaryType: "uint8array",
       socket: {
         data(_s, data, port, address) {
           endpoint?.onDatagram(data, address, port);
@@ -137,6 +155,7 @@ export class UdpEndpoint {
       send: (bytes, port, address) => {
         socket.send(bytes, port, address);
       },
+      sendMany: (packets) => socket.sendMany(packets),
       close: () => socket.close(),
       port: socket.port,
     });
@@ -214,20 +233,64 @@ export class UdpEndpoint {
     if (r) {
       this.stats.keepalives++;
       const prev = this.#mappings.get(r.deviceId);
-      if (prev && (prev.address !== r.address || prev.port !== r.port)) {
-        this.#log(`mapping of ${r.deviceId} changed ${prev.address}:${prev.port} -> ${r.address}:${r.port}`);
+      if (prev && prev.address === r.address && prev.port === r.port && prev.intervalSec === r.intervalSec) {
+        prev.lastSeen = now; // the usual keepalive: nothing allocated, no Map write
+      } else {
+        if (prev && (prev.address !== r.address || prev.port !== r.port)) {
+          this.#log(
+            `mapping of ${r.deviceId} changed ${prev.address}:${prev.port} -> ${r.address}:${r.port}`,
+          );
+        }
+        this.#mappings.set(r.deviceId, {
+          address: r.address,
+          port: r.port,
+          intervalSec: r.intervalSec,
+          lastSeen: now,
+        });
       }
-      this.#mappings.set(r.deviceId, {
-        address: r.address,
-        port: r.port,
-        intervalSec: r.intervalSec,
-        lastSeen: now,
-      });
       this.#opts.onKeepalive(r.deviceId, r.address, r.port, r.intervalSec);
     } else if (out.note === "plain binding") this.stats.plainBindings++;
     else if (out.sessionBinding) this.stats.sessionBindings++;
     else this.#log(`keepalive from ${address}:${port} not registered: ${out.note}`);
-    if (out.reply) this.#transport.send(out.reply, port, address);
+    if (out.reply) this.#queueReply(out.reply, port, address);
+  }
+
+  /**
+   * Holds an answer until the datagrams Bun read in this turn are all handled (setImmediate runs after them), or
+   * REPLY_BATCH are waiting, then sends them in one sendMany: one system call per burst instead of per answer.
+   */
+  #queueReply(bytes: Uint8Array, port: number, address: string): void {
+    this.#replies.push(bytes, port, address);
+    if (this.#replies.length >= 3 * REPLY_BATCH) this.#sendReplies();
+    else if (!this.#repliesScheduled) {
+      this.#repliesScheduled = true;
+      setImmediate(this.#sendRepliesSoon);
+    }
+  }
+
+  #sendReplies(): void {
+    const replies = this.#replies;
+    const count = replies.length / 3;
+    let done = 0;
+    while (done < count && !this.#closed) {
+      try {
+        done += this.#transport.sendMany(done === 0 ? replies : replies.slice(3 * done));
+      } catch (e) {
+        this.#log(`answers not sent: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (done >= count) break;
+      // sendmmsg(2) stops at the first answer that fails, typically on the ECONNREFUSED that an earlier answer's
+      // ICMP port unreachable left on the socket: that one is tried once more by itself, the rest go on.
+      const port = replies[3 * done + 1] as number;
+      const address = replies[3 * done + 2] as string;
+      try {
+        this.#transport.send(replies[3 * done] as Uint8Array, port, address);
+      } catch (e) {
+        this.#log(`answer to ${address}:${port} not sent: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      done++;
+    }
+    replies.length = 0;
   }
 
   #onAck(data: Uint8Array, { address, port }: DatagramSource, now: number): void {
@@ -314,6 +377,7 @@ export class UdpEndpoint {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#sendReplies();
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
