@@ -3,7 +3,8 @@ import { stat } from "node:fs/promises";
 import { InputError } from "../../cli/command.ts";
 import type { resolveConfig } from "../config/recorder-config.ts";
 import type { RecordingType } from "../library/detect-recording-type.ts";
-import { Library, type ProtectionMode, type Recording } from "../library/library.ts";
+import { Library, type Recording } from "../library/library.ts";
+import type { ProtectionMode } from "../library/protection-mode.ts";
 
 /** The attributes known before the plan reads the recording (the rest is detected). */
 export type KnownAttributes = {

@@ -15,7 +15,7 @@ import {
 import { openInput } from "../files/recording-file.ts";
 import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { transferKeyFor } from "../identity/transfer-key.ts";
-import { type ProtectionMode, parseProtection } from "../library/library.ts";
+import { type ProtectionMode, parseProtection } from "../library/protection-mode.ts";
 import { PeerPins } from "../peers/peer-pins.ts";
 import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
