@@ -4,13 +4,9 @@ import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { subcommandHelp } from "../../cli/subcommand-help.ts";
 import { ControlApiError, ControlClient } from "../../protocol/control-client.ts";
+import { CONFIG_FLAGS, type ConfigFlagValues } from "../config/config-flags.ts";
 import { loadCredential } from "../config/credential-store.ts";
-import {
-  CONFIG_FLAGS,
-  type ConfigFlagValues,
-  type RecorderConfig,
-  resolveConfig,
-} from "../config/recorder-config.ts";
+import { type RecorderConfig, resolveConfig } from "../config/recorder-config.ts";
 import {
   type AllowListState,
   DeviceAllowList,

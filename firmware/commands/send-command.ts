@@ -5,13 +5,10 @@ import { errorLine, formatErrorLine } from "../../cli/error-line.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
+import { CONFIG_FLAGS, type ConfigFlagValues } from "../config/config-flags.ts";
+import { parseHostPort } from "../config/config-value-parsers.ts";
 import { loadCredential } from "../config/credential-store.ts";
-import {
-  CONFIG_FLAGS,
-  type ConfigFlagValues,
-  parseHostPort,
-  resolveConfig,
-} from "../config/recorder-config.ts";
+import { resolveConfig } from "../config/recorder-config.ts";
 import { openInput } from "../files/recording-file.ts";
 import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { transferKeyFor } from "../identity/transfer-key.ts";
