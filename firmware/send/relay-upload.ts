@@ -2,7 +2,8 @@
 import { InputError } from "../../cli/command.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import {
   RELAY_STREAM_DIRECT,
