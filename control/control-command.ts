@@ -1,35 +1,34 @@
 /** @module `pvrlink control`: serve the control node, enroll devices, mint enrollment tokens, show the admin token. */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { networkInterfaces } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, EXIT_OK, InputError, UsageError } from "../cli/command.ts";
 import { DaemonLifetime } from "../cli/daemon-lifetime.ts";
 import { detach, stopDaemon } from "../cli/detach.ts";
 import { parseFlags } from "../cli/parse-flags.ts";
-import { livePid } from "../cli/pid-lock.ts";
 import { subcommandHelp } from "../cli/subcommand-help.ts";
-import { certificatePinOfPem } from "../crypto/certificate-pin.ts";
 import type { DeviceCredential, EnrollmentTokenResponse, NodeAddresses } from "../protocol/api-types.ts";
-import { type NodeTrust, nodeFetch } from "../protocol/node-fetch.ts";
-import { ADMIN_TOKEN_FILE, loadOrCreateAdminToken } from "./admin-token.ts";
-import { type ControlConfig, DEFAULT_CONFIG, loadConfig, parseHostPort } from "./control-config.ts";
+import { resolveTarget } from "./admin-target.ts";
+import { loadOrCreateAdminToken } from "./admin-token.ts";
+import { type ControlConfig, DEFAULT_CONFIG, parseHostPort } from "./control-config.ts";
+import { configFrom, TLS_FLAGS } from "./control-config-flags.ts";
 import { formatHostPort, nodeAddressesOf, startControlNode, storeSpec } from "./control-node.ts";
 import { ApiError } from "./errors/api-error.ts";
 import {
   ADMIN_CLI_DESCRIPTIONS,
   ADMIN_CLI_USAGE,
   devicesCommand,
-  type ResolveTarget,
   sessionsCommand,
   spoolCommand,
   tokenCreateCommand,
 } from "./ops/admin-cli.ts";
 import { isLogLevel, JsonLogger } from "./ops/json-logger.ts";
 import { BackupError, backupNode, restoreNode } from "./ops/node-backup.ts";
+import { checkUrl, publicAddresses } from "./public-addresses.ts";
 import { startRoleNode } from "./role-node.ts";
+import { LOCK_FILE, LOG_FILE, NODE_FILE, type ServingNode, servingNode } from "./serving-node.ts";
 import { DeviceStore } from "./store/device-store.ts";
 import { openControlStore } from "./store/open-control-store.ts";
-import { loadOrCreateNodeCertificate, TLS_CERT_FILE } from "./tls/node-certificate.ts";
+import { loadOrCreateNodeCertificate } from "./tls/node-certificate.ts";
 
 const HELP = `Usage:
   pvrlink control serve [--detach] [--allow-private-addresses] [--public-url URL] [--config FILE] [--data DIR]
@@ -91,28 +90,6 @@ Options (flags win over PVRLINK_* variables, which win over the --config file):
 enroll and token name the serving node's URL and pin; without a running node, give them the same --tls-cert/
 --tls-key or --insecure-http as serve, or keep tlsCert, tlsKey and insecureHttp in the --config file.`;
 
-/** How the node serves HTTP; enroll and token take them too, so the credential they print says the same. */
-const TLS_FLAGS = {
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  "insecure-http": { type: "boolean" },
-} as const;
-
-/** The file a serving node writes into its data directory so enroll and stop find it. */
-const NODE_FILE = "node.json";
-const LOCK_FILE = "control.pid";
-const LOG_FILE = "control.log";
-
-interface ServingNode {
-  pid: number;
-  http: string;
-  udp: string;
-  url: string;
-  publicUdp: string;
-  /** The certificate pin recorders check; absent behind --insecure-http or with a CA-issued certificate. */
-  pin?: string;
-}
-
 /** What the commands other than serve say on stderr, for a person at a terminal. */
 function log(msg: string): void {
   process.stderr.write(`${new Date().toISOString()} control: ${msg}\n`);
@@ -124,93 +101,6 @@ function nodeLogger(): JsonLogger {
   if (!isLogLevel(level))
     throw new UsageError(`PVRLINK_LOG_LEVEL '${level}' is not debug, info, warn or error`);
   return new JsonLogger({ level });
-}
-
-function configFrom(values: {
-  config?: string;
-  data?: string;
-  http?: string;
-  udp?: string;
-  store?: string;
-  spool?: string;
-  role?: string;
-  nats?: string;
-  "allow-private-addresses"?: boolean;
-  "tls-cert"?: string;
-  "tls-key"?: string;
-  "insecure-http"?: boolean;
-}): ControlConfig {
-  const overrides: Partial<ControlConfig> = {};
-  if (values.role !== undefined) overrides.role = values.role as ControlConfig["role"];
-  if (values.nats !== undefined) overrides.nats = values.nats;
-  if (values.store !== undefined) overrides.store = values.store;
-  if (values.spool !== undefined) overrides.spool = values.spool;
-  if (values["allow-private-addresses"]) overrides.allowPrivateAddresses = true;
-  if (values["tls-cert"] !== undefined) overrides.tlsCert = values["tls-cert"];
-  if (values["tls-key"] !== undefined) overrides.tlsKey = values["tls-key"];
-  if (values["insecure-http"] === true) overrides.insecureHttp = true;
-  if (values.data !== undefined) overrides.data = values.data;
-  const http = values.http ?? process.env.PVRLINK_HTTP;
-  const udp = values.udp ?? process.env.PVRLINK_UDP;
-  if (http) overrides.http = http;
-  if (udp) overrides.udp = udp;
-  return loadConfig(values.config, overrides);
-}
-
-const WILDCARD = new Set(["0.0.0.0", "::", "[::]", ""]);
-
-/** This machine's first non-loopback IPv4 address: what a wildcard listener is reached at, at best a guess. */
-function firstLanAddress(): string {
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  return "127.0.0.1";
-}
-
-function checkUrl(url: string, what: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new UsageError(`${what} '${url}' is not a URL (e.g. http://node.example.org:8650)`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:")
-    throw new UsageError(`${what} '${url}' is not an http(s) URL`);
-  return u.href.replace(/\/$/, "");
-}
-
-/**
- * What recorders are told: --public-url, else the config's publicHttp, else the bound HTTP address with a
- * wildcard host replaced; the UDP endpoint is the config's publicUdp, else the URL's host with the UDP port.
- */
-export function publicAddresses(
-  bound: { http: { host: string; port: number }; udp: { host: string; port: number } },
-  config: Pick<ControlConfig, "publicHttp" | "publicUdp">,
-  o: { flag?: string | undefined; scheme?: "http" | "https" } = {},
-): { url: string; publicUdp: string } {
-  const { flag } = o;
-  const scheme = o.scheme ?? "http";
-  const fromConfig = config.publicHttp ?? undefined;
-  const url =
-    flag !== undefined
-      ? checkUrl(flag, "--public-url")
-      : fromConfig !== undefined
-        ? checkUrl(fromConfig.includes("://") ? fromConfig : `${scheme}://${fromConfig}`, "publicHttp")
-        : `${scheme}://${formatHostPort({ host: WILDCARD.has(bound.http.host) ? firstLanAddress() : bound.http.host, port: bound.http.port })}`;
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
-  // A URL someone chose names the host recorders reach; a derived one follows what the UDP socket is bound to.
-  const chosen = flag !== undefined || fromConfig !== undefined;
-  const udpHost = chosen || WILDCARD.has(bound.udp.host) ? host : bound.udp.host;
-  return { url, publicUdp: config.publicUdp ?? formatHostPort({ host: udpHost, port: bound.udp.port }) };
-}
-
-/** The node serving this data directory, when its process still runs. */
-function servingNode(data: string): ServingNode | undefined {
-  try {
-    const n = JSON.parse(readFileSync(join(data, NODE_FILE), "utf8")) as ServingNode;
-    return livePid(join(data, LOCK_FILE)) === n.pid ? n : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const SERVE_FLAGS = {
@@ -432,41 +322,6 @@ function adminToken(args: string[]): number {
   console.log(loadOrCreateAdminToken(config.data, config.adminToken));
   return EXIT_OK;
 }
-
-/** Where `control devices|sessions|spool|token create` send their admin API calls, and with which token. */
-const resolveTarget: ResolveTarget = (values) => {
-  const cfg = configFrom(values);
-  const addr =
-    values.node ?? process.env.PVRLINK_NODE ?? servingNode(cfg.data)?.http ?? cfg.publicHttp ?? cfg.http;
-  const scheme = cfg.insecureHttp ? "http" : "https";
-  const base = /^https?:\/\//.test(addr) ? addr.replace(/\/$/, "") : `${scheme}://${addr}`;
-  // The node's self-signed certificate is trusted by its pin (from DATA/node.json or DATA's certificate file),
-  // exactly as a recorder trusts it; an operator's CA certificate by the system CAs.
-  const certFile = join(cfg.data, TLS_CERT_FILE);
-  const pin =
-    servingNode(cfg.data)?.pin ??
-    (cfg.tlsCert === null && existsSync(certFile)
-      ? certificatePinOfPem(readFileSync(certFile, "utf8"))
-      : undefined);
-  const trust: NodeTrust = base.startsWith("http:")
-    ? { kind: "insecure-http" }
-    : pin !== undefined
-      ? { kind: "pin", pin }
-      : { kind: "ca" };
-  let token = process.env.PVRLINK_ADMIN_TOKEN ?? cfg.adminToken;
-  if (!token) {
-    const file = join(cfg.data, ADMIN_TOKEN_FILE);
-    try {
-      token = readFileSync(file, "utf8").trim();
-    } catch (err) {
-      throw new InputError(
-        `Cannot read the admin token from ${file}: ${(err as Error).message}; set PVRLINK_ADMIN_TOKEN or --data`,
-        "ERR_ADMIN_TOKEN",
-      );
-    }
-  }
-  return { base, token, fetch: nodeFetch(trust) };
-};
 
 /** backup DIR / restore DIR: local operations on the data directory (the node may run during a backup). */
 function backupOrRestore(which: "backup" | "restore", args: string[]): number {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomToken } from "../crypto/random-token.ts";
-import { AdminClient } from "../protocol/control-client.ts";
+import { AdminClient } from "../protocol/admin-client.ts";
 import { nodeFetch } from "../protocol/node-fetch.ts";
 import type { ChildProcess, HostPort, RunResult } from "./child-process.ts";
 import { runToEnd } from "./child-process.ts";

@@ -2,16 +2,10 @@
 import { isIP } from "node:net";
 import { randomToken } from "../crypto/random-token.ts";
 import {
-  type AccountingEntry,
-  type AdminDevice,
-  type AdminSession,
   type AllowListResponse,
   type AllowListUpdate,
   type AllowPolicy,
-  type ApiErrorBody,
-  type DeviceCredential,
   type EndRequest,
-  type EnrollmentTokenResponse,
   type EnrollResponse,
   type ExtendResponse,
   type GroupMembersUpdate,
@@ -21,52 +15,14 @@ import {
   type QueryResponse,
   type QueryStoreResponse,
   type RegistrationResponse,
-  type SessionState,
   type SessionStatus,
-  type SpoolUsage,
   type TransferInfo,
   type TransferRequest,
   UNSIGNED_PAYLOAD,
 } from "./api-types.ts";
+import { responseFailure, responseJson } from "./control-api-error.ts";
 import { type NodeTrust, NodeTrustError, nodeFetch } from "./node-fetch.ts";
 import { httpKeyFromSecret, signRequest } from "./request-signature.ts";
-
-/**
- * A refusal from the node: HTTP status plus the stable code of its `{"error":{"code","message"}}` body. The
- * client's one translation of every non-2xx answer (a 404, a 429, a 503), so a plain Error: `status` and `code`
- * carry the meaning, which no single built-in does.
- */
-export class ControlApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    /** The error body's other fields (e.g. `store` on callee_busy, `received` on offset_mismatch). */
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = "ControlApiError";
-  }
-}
-
-async function failure(res: Response): Promise<ControlApiError> {
-  const text = await res.text();
-  try {
-    const body = JSON.parse(text) as ApiErrorBody;
-    if (typeof body?.error?.code === "string") {
-      const { code, message, ...details } = body.error as Record<string, unknown>;
-      return new ControlApiError(res.status, String(code), `${res.status} ${code}: ${message}`, details);
-    }
-  } catch {
-    // not our error shape: fall through
-  }
-  return new ControlApiError(res.status, "http_error", `HTTP ${res.status}: ${text.slice(0, 200)}`);
-}
-
-async function json<T>(res: Response): Promise<T> {
-  if (!res.ok) throw await failure(res);
-  return (await res.json()) as T;
-}
 
 export interface RawOptions {
   /** Override the signing clock (tests of the timestamp window). */
@@ -150,7 +106,7 @@ export class ControlClient {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ token, name }),
     });
-    return json<EnrollResponse>(res);
+    return responseJson<EnrollResponse>(res);
   }
 
   /**
@@ -212,7 +168,9 @@ export class ControlClient {
   }
 
   async #call<T>(method: string, path: string, body?: unknown, o: RawOptions = {}): Promise<T> {
-    return json<T>(await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body), o));
+    return responseJson<T>(
+      await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body), o),
+    );
   }
 
   /** Publishes this recorder's X25519 identity key (raw, base64url); the node gives it to its session peers. */
@@ -242,7 +200,7 @@ export class ControlClient {
     list: { entries: string[]; groups: Record<string, string[]> },
   ): Promise<void> {
     const res = await this.raw("POST", "/v1/permission-list", JSON.stringify({ request, ...list }));
-    if (!res.ok) throw await failure(res);
+    if (!res.ok) throw await responseFailure(res);
   }
   setPolicy(policy: AllowPolicy): Promise<AllowListResponse> {
     return this.#call("PUT", "/v1/policy", { policy });
@@ -259,7 +217,7 @@ export class ControlClient {
   }
   async deleteGroup(name: string): Promise<void> {
     const res = await this.raw("DELETE", `/v1/groups/${encodeURIComponent(name)}`);
-    if (!res.ok) throw await failure(res);
+    if (!res.ok) throw await responseFailure(res);
   }
 
   /** QUERY: 200 gives a live session and the callee's address; 202 (storeIfBusy, callee busy) a store session. */
@@ -279,7 +237,7 @@ export class ControlClient {
     });
     if (res.status === 200) return { status: 200, ...((await res.json()) as QueryResponse) };
     if (res.status === 202) return { status: 202, ...((await res.json()) as QueryStoreResponse) };
-    throw await failure(res);
+    throw await responseFailure(res);
   }
 
   /** The callee's copies of sessions issued for it; each is handed out once. */
@@ -316,7 +274,7 @@ export class ControlClient {
       unsigned: true,
       headers: { "content-type": "application/octet-stream" },
     });
-    return json(res);
+    return responseJson(res);
   }
   /** Completing twice answers the same state (the node's completion is idempotent), so it is retried. */
   completeTransfer(id: string, c: { size: number; sha256?: string }): Promise<TransferInfo> {
@@ -328,12 +286,12 @@ export class ControlClient {
   /** The sender gives a transfer up: the node drops what it holds and frees the quota (204). */
   async cancelTransfer(id: string): Promise<void> {
     const res = await this.raw("DELETE", `/v1/transfers/${encodeURIComponent(id)}`);
-    if (!res.ok) throw await failure(res);
+    if (!res.ok) throw await responseFailure(res);
   }
   /** The raw streamed download; read res.body. */
   async downloadData(id: string, offset = 0): Promise<Response> {
     const res = await this.raw("GET", `/v1/transfers/${encodeURIComponent(id)}/data?offset=${offset}`);
-    if (!res.ok) throw await failure(res);
+    if (!res.ok) throw await responseFailure(res);
     return res;
   }
   ackTransfer(id: string): Promise<unknown> {
@@ -341,69 +299,5 @@ export class ControlClient {
   }
   inbox(): Promise<InboxEntry[]> {
     return this.#call("GET", "/v1/inbox");
-  }
-}
-
-/** The operator's client for /admin (Authorization: Bearer). */
-export class AdminClient {
-  readonly #fetch: typeof fetch;
-  constructor(
-    readonly baseUrl: string,
-    readonly token: string,
-    f: typeof fetch = fetch,
-  ) {
-    this.#fetch = f;
-  }
-
-  raw(method: string, path: string, body?: string): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    return this.#fetch(
-      `${this.baseUrl}${path}`,
-      body === undefined ? { method, headers } : { method, headers, body },
-    );
-  }
-
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return json<T>(await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body)));
-  }
-
-  devices(): Promise<AdminDevice[]> {
-    return this.#call("GET", "/admin/devices");
-  }
-  enroll(name: string): Promise<DeviceCredential> {
-    return this.#call("POST", "/admin/devices", { name });
-  }
-  async removeDevice(id: string): Promise<void> {
-    const res = await this.raw("DELETE", `/admin/devices/${encodeURIComponent(id)}`);
-    if (!res.ok) throw await failure(res);
-  }
-  enrollmentToken(ttlSec?: number): Promise<EnrollmentTokenResponse> {
-    return this.#call("POST", "/admin/enrollment-tokens", ttlSec === undefined ? {} : { ttlSec });
-  }
-  sessions(state?: SessionState): Promise<AdminSession[]> {
-    return this.#call("GET", `/admin/sessions${state ? `?state=${state}` : ""}`);
-  }
-  /** Forces an end; both peers get an `end` trigger; tells which of them acknowledged it. */
-  endSession(
-    id: string,
-    reason?: string,
-  ): Promise<{ id: string; state: "ended"; acknowledged: { caller: boolean; callee: boolean } }> {
-    return this.#call(
-      "POST",
-      `/admin/sessions/${encodeURIComponent(id)}/end`,
-      reason === undefined ? {} : { reason },
-    );
-  }
-  accounting(q: { device?: string; from?: number; to?: number } = {}): Promise<AccountingEntry[]> {
-    const p = new URLSearchParams();
-    if (q.device !== undefined) p.set("device", q.device);
-    if (q.from !== undefined) p.set("from", String(q.from));
-    if (q.to !== undefined) p.set("to", String(q.to));
-    const qs = p.toString();
-    return this.#call("GET", `/admin/accounting${qs ? `?${qs}` : ""}`);
-  }
-  spool(): Promise<SpoolUsage> {
-    return this.#call("GET", "/admin/spool");
   }
 }

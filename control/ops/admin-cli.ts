@@ -40,7 +40,7 @@ export interface Target {
   fetch: typeof fetch;
 }
 
-/** Resolves --config/--data/--node into a Target (control-command.ts owns the configuration files). */
+/** Resolves --config/--data/--node into a Target (control/admin-target.ts reads the configuration files). */
 export type ResolveTarget = (values: { config?: string; data?: string; node?: string }) => Target;
 
 /** One admin API call; a refusal becomes an InputError carrying the node's stable code. */

@@ -11,14 +11,10 @@ import {
   keepaliveKey,
   readKeepaliveResponse,
 } from "../../protocol/keepalive-request.ts";
+import { CONFIG_FLAGS, type ConfigFlagValues } from "../config/config-flags.ts";
+import { parseHostPort } from "../config/config-value-parsers.ts";
 import { type DeviceCredential, loadCredential } from "../config/credential-store.ts";
-import {
-  CONFIG_FLAGS,
-  type ConfigFlagValues,
-  parseHostPort,
-  type RecorderConfig,
-  resolveConfig,
-} from "../config/recorder-config.ts";
+import { type RecorderConfig, resolveConfig } from "../config/recorder-config.ts";
 import { recorderNodeClient } from "../config/recorder-node-client.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 import { daemonAlive, readStatus } from "../recorder/recorder-status-file.ts";

@@ -3,8 +3,9 @@
 import { type Command, EXIT_OK, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import type { InboxEntry } from "../../protocol/api-types.ts";
+import { CONFIG_FLAGS, type ConfigFlagValues } from "../config/config-flags.ts";
 import { loadCredential } from "../config/credential-store.ts";
-import { CONFIG_FLAGS, type ConfigFlagValues, resolveConfig } from "../config/recorder-config.ts";
+import { resolveConfig } from "../config/recorder-config.ts";
 import { recorderNodeClient } from "../config/recorder-node-client.ts";
 import { Library } from "../library/library.ts";
 import { formatBytes } from "../progress/format-progress.ts";

@@ -2,9 +2,11 @@
 import { type Command, EXIT_INPUT, EXIT_OK, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { subcommandHelp } from "../../cli/subcommand-help.ts";
-import { CONFIG_FLAGS, resolveConfig } from "../config/recorder-config.ts";
-import { Library, parseProtection, type Recording } from "../library/library.ts";
+import { CONFIG_FLAGS } from "../config/config-flags.ts";
+import { resolveConfig } from "../config/recorder-config.ts";
+import { Library, type Recording } from "../library/library.ts";
 import { exportProtected } from "../library/protected-export.ts";
+import { parseProtection } from "../library/protection-mode.ts";
 import { formatBytes } from "../progress/format-progress.ts";
 
 const HELP = `Usage: pvrlink library add FILE [--secret] [--protection sealed|seed|pattern] [--name NAME]

@@ -1,7 +1,8 @@
 /** @module `pvrlink peers [trust NAME]`: this recorder's fingerprint and every pinned peer's, and re-approving a peer whose key changed. */
 import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
-import { CONFIG_FLAGS, type ConfigFlagValues, resolveConfig } from "../config/recorder-config.ts";
+import { CONFIG_FLAGS, type ConfigFlagValues } from "../config/config-flags.ts";
+import { resolveConfig } from "../config/recorder-config.ts";
 import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { PeerPins } from "../peers/peer-pins.ts";
 

@@ -3,14 +3,11 @@ import { mkdirSync } from "node:fs";
 import { type Command, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { subcommandHelp } from "../../cli/subcommand-help.ts";
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
+import { CONFIG_FLAGS, type ConfigFlagValues } from "../config/config-flags.ts";
 import { loadCredential } from "../config/credential-store.ts";
-import {
-  CONFIG_FLAGS,
-  type ConfigFlagValues,
-  type RecorderConfig,
-  resolveConfig,
-} from "../config/recorder-config.ts";
+import { type RecorderConfig, resolveConfig } from "../config/recorder-config.ts";
 import { recorderNodeClient } from "../config/recorder-node-client.ts";
 import {
   type AllowListState,

@@ -11,15 +11,10 @@ import { normalizePin } from "../../crypto/certificate-pin.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { type NodeTrust, nodeFetch } from "../../protocol/node-fetch.ts";
+import { CONFIG_FLAGS, type ConfigFlagValues } from "../config/config-flags.ts";
+import { type HostPort, parseHostPort } from "../config/config-value-parsers.ts";
 import { DeviceCredential, loadCredential, saveCredential } from "../config/credential-store.ts";
-import {
-  CONFIG_FLAGS,
-  type ConfigFlagValues,
-  type HostPort,
-  parseHostPort,
-  type RecorderConfig,
-  resolveConfig,
-} from "../config/recorder-config.ts";
+import { type RecorderConfig, resolveConfig } from "../config/recorder-config.ts";
 import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { describeLoadStatus, LoadMonitor } from "../load/load-monitor.ts";
 import { ProcLoadSource } from "../load/load-source.ts";

@@ -1,22 +1,18 @@
 /** @module `pvrlink send FILE|ID --to NAME`: sends a recording by its attributes and prints what went which way. */
-import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { type Command, EXIT_INPUT, EXIT_OK, InputError, UsageError } from "../../cli/command.ts";
 import { errorLine, formatErrorLine } from "../../cli/error-line.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
+import { CONFIG_FLAGS, type ConfigFlagValues } from "../config/config-flags.ts";
+import { parseHostPort } from "../config/config-value-parsers.ts";
 import { loadCredential } from "../config/credential-store.ts";
-import {
-  CONFIG_FLAGS,
-  type ConfigFlagValues,
-  parseHostPort,
-  resolveConfig,
-} from "../config/recorder-config.ts";
+import { resolveConfig } from "../config/recorder-config.ts";
 import { openInput } from "../files/recording-file.ts";
 import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { transferKeyFor } from "../identity/transfer-key.ts";
-import { Library, type ProtectionMode, parseProtection, type Recording } from "../library/library.ts";
+import { type ProtectionMode, parseProtection } from "../library/protection-mode.ts";
 import { PeerPins } from "../peers/peer-pins.ts";
 import { lowerProcessPriority } from "../priority/process-priority.ts";
 import { formatBytes } from "../progress/format-progress.ts";
@@ -36,11 +32,15 @@ import {
   removePendingStoreSend,
   savePendingStoreSend,
 } from "../send/pending-store-send.ts";
-import { shouldResendThroughRelay } from "../send/resend-through-relay.ts";
 import { resumeFallbackSend } from "../send/resume-fallback-send.ts";
 import { resumeStoreSend } from "../send/resume-store-send.ts";
 import { planSend, type SendPlan } from "../send/send-plan.ts";
-import { type SendEvent, type SendOptions, type SendResult, sendRecording } from "../send/send-recording.ts";
+import type { SendEvent, SendOptions } from "../send/send-recording.ts";
+import { sendWithRelayResend } from "../send/send-with-relay-resend.ts";
+import { describeSendPlan } from "./describe-send-plan.ts";
+import { locateRecording } from "./locate-recording.ts";
+import { printSendSummary } from "./print-send-summary.ts";
+import { nextStep } from "./send-next-step.ts";
 
 const HELP = `Usage: pvrlink send FILE|ID --to NAME [--store-if-busy] [--secret] [--protection sealed|seed|pattern]
                    [--resume | --cancel] [--json] [--quiet] [--data DIR]
@@ -158,7 +158,7 @@ async function send(args: string[]): Promise<number> {
   });
 
   const target = positionals[0] as string;
-  const { path, known, from } = await locate(target, config, values.secret === true);
+  const { path, known, from } = await locateRecording(target, config, values.secret === true);
   await using input = await openInput(path);
   const plan = await planSend(input, path, {
     ...known,
@@ -191,7 +191,7 @@ async function send(args: string[]): Promise<number> {
       "plan",
       `${target} is ${from.id} in the library (same SHA-256): its attributes apply${known.secret ? ", secret" : ""}`,
     );
-  say("plan", describePlan(plan));
+  say("plan", describeSendPlan(plan));
   for (const problem of priority.problems) say("log", problem);
   const to = values.to;
   progress.phase(`asking the node for ${to}`);
@@ -319,7 +319,7 @@ async function send(args: string[]): Promise<number> {
       (result.mode === "live" && result.bytesDirect + result.bytesRelay > 0
         ? `${to} keeps what it received: 'pvrlink send ${target} --to ${to} --resume' sends only the rest`
         : undefined));
-  printSummary(result, json, next);
+  printSendSummary(result, json, next);
   return result.ok ? EXIT_OK : EXIT_INPUT;
 }
 
@@ -362,100 +362,6 @@ function pendingFor(dataDir: string, plan: SendPlan, to: string): PendingStoreSe
   return pending;
 }
 
-/**
- * What to do after a refusal. permission_denied covers an unknown name and an unpermitted caller alike (the node
- * must not reveal which, docs/protocol.md), so its hint names both and depends only on what the user typed.
- */
-export function nextStep(
-  code: string | undefined,
-  o: { to: string; me: string; storeIfBusy: boolean; storeOffered?: boolean },
-): string | undefined {
-  switch (code) {
-    case "permission_denied":
-      return `no recorder is called ${o.to}, or it has not permitted you (the node does not say which): check the name, and ask its owner to run 'pvrlink permit add ${o.me}'`;
-    case "callee_not_found":
-      return `${o.to} permits you but its recorder has not registered with the node: its owner should run 'pvrlink recorder run'`;
-    case "callee_not_connected":
-      return o.storeIfBusy
-        ? `${o.to}'s recorder is off or offline: send again once it is on ('pvrlink recorder status' on that box shows its node connection)`
-        : `${o.to}'s recorder is off or offline: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} is back on`;
-    case "callee_busy":
-      return o.storeIfBusy || o.storeOffered === false
-        ? `${o.to} is busy: send again later`
-        : `${o.to} is busy: rerun with --store-if-busy and the node keeps it, encrypted, until ${o.to} picks it up`;
-    case "session_ended":
-      return "the node or the receiver ended the session: send again";
-    case "resume_expired":
-      return `the node no longer holds the interrupted upload: send it again without --resume`;
-    default:
-      return undefined;
-  }
-}
-
-type Known = {
-  name?: string;
-  secret?: boolean;
-  type?: import("../library/detect-recording-type.ts").RecordingType;
-  protection?: ProtectionMode;
-};
-
-/** The attributes a library recording gives a send; secret when --secret says so or any copy of it is secret. */
-function attributesOf(rec: Recording, library: Library, secret: boolean): Known {
-  return {
-    name: rec.name,
-    secret: secret || rec.secret || library.bySha256(rec.sha256)?.secret === true,
-    type: rec.type,
-    ...(rec.protection ? { protection: rec.protection } : {}),
-  };
-}
-
-/**
- * A library id (rec_...) takes the library's copy and attributes. Any other target must be a readable file; when
- * the library holds the same content (by SHA-256) its attributes apply, so `library add x --secret` then `send x`
- * never puts x on the direct channel.
- */
-async function locate(
-  target: string,
-  config: Awaited<ReturnType<typeof resolveConfig>>,
-  secret: boolean,
-): Promise<{ path: string; known: Known; from?: Recording }> {
-  using library = await Library.open(config.dataDir, config.libraryDir);
-  if (/^rec_[A-Za-z0-9_-]+$/.test(target)) {
-    const rec = library.get(target);
-    if (!rec)
-      throw new InputError(
-        `Cannot send ${target}: no such recording in the library; 'pvrlink library list' shows the IDs`,
-        "ERR_SEND_NO_RECORDING",
-      );
-    return { path: rec.path, known: attributesOf(rec, library, secret), from: rec };
-  }
-  try {
-    if (!(await stat(target)).isFile()) throw new Error("not a regular file");
-  } catch (err) {
-    throw new InputError(`Cannot send ${target}: ${(err as Error).message}`, "ERR_SEND_NO_FILE");
-  }
-  const rec = await library.findByContent(target);
-  if (rec === undefined) return { path: target, known: { secret } };
-  return { path: target, known: attributesOf(rec, library, secret), from: rec };
-}
-
-function describePlan(p: Awaited<ReturnType<typeof planSend>>): string {
-  if (p.route === "small")
-    return `${p.name}: ${p.recordingType}, ${formatBytes(p.size)}, below the size rule: all of it sealed through the node`;
-  if (p.route === "secret")
-    return `${p.name}: secret ${p.recordingType}, ${formatBytes(p.size)}: all of it sealed through the node`;
-  if (p.route === "data")
-    return `${p.name}: data, ${formatBytes(p.size)}: directly (${p.sealDirect ? "sealed" : "seed: clear, authenticated"})`;
-  const s = p.split;
-  const direct =
-    s?.protection === "pattern"
-      ? `directly with ${formatBytes(s.pattern?.encryptedBytes ?? 0)} of its P/B slices encrypted (pattern)`
-      : s?.protection === "seed"
-        ? "directly (seed: P/B pictures in clear)"
-        : "directly, sealed";
-  return `${p.name}: ${p.recordingType} video, ${formatBytes(p.size)}, ${s?.iPictures ?? 0} I-pictures: ${formatBytes(s?.protectedSize ?? 0)} protected part sealed through the node, ${formatBytes(s?.directSize ?? 0)} direct part ${direct}`;
-}
-
 async function askStore(name: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -467,68 +373,4 @@ async function askStore(name: string): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-function printSummary(r: SendResult, json: boolean, next: string | undefined): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify({ event: "summary", ...r, ...(next ? { next } : {}) })}\n`);
-    return;
-  }
-  const lines = [
-    r.ok ? `sent: ${r.message}` : `not sent (${r.code}): ${r.message}${next ? `; ${next}` : ""}`,
-  ];
-  if (r.mode !== "none") {
-    lines.push(
-      `  route ${r.route}${r.mode === "store" ? " (stored on the node)" : ""}${r.fallback ? `; fallback: everything through the node (${r.fallbackReason})` : ""}`,
-      `  route chosen by the ${r.rule} rule${r.rule === "size" ? " (under the recorder's sealedBelowBytes)" : ""}`,
-      // Nothing direct (stored, secret, fallback) is said as such, not as "direct: 0 B".
-      r.bytesDirect > 0
-        ? `  direct: ${formatBytes(r.bytesDirect)} (${r.bytesDirect} bytes, ${r.protection === "sealed" ? "sealed" : "clear, authenticated"}${r.directPath ? `; path ${r.directPath}` : ""})`
-        : "  direct: nothing (all of it sealed through the node)",
-      `  through the node, encrypted: ${formatBytes(r.bytesRelay)} sealed (${r.bytesRelayPayload} payload bytes)`,
-    );
-    if (r.firstAttempt) {
-      const f = r.firstAttempt;
-      lines.push(
-        `  first attempt: the ${f.directPath ?? "direct"} path broke after ${formatBytes(f.bytesDirect)} direct (${f.code ?? "failed"}); sent again through the node`,
-      );
-    }
-    if (r.resumedFrom !== undefined)
-      lines.push(
-        r.resumedFrom > 0
-          ? `  resumed: ${formatBytes(r.resumedFrom)} (${r.resumedFrom} bytes) were kept by the receiver from the interrupted send; only the rest was sent`
-          : "  resumed: the receiver kept nothing of an interrupted send, so all of it was sent",
-      );
-    if (r.nodeHeld !== undefined)
-      lines.push(
-        `  resumed through the node: it held ${formatBytes(r.nodeHeld)} (${r.nodeHeld} sealed bytes) of the interrupted upload; only the rest was sent`,
-      );
-    if (r.iPictures !== undefined) lines.push(`  I-pictures protected: ${r.iPictures}`);
-    if (r.protection === "pattern" && r.bytesDirect > 0)
-      lines.push(
-        `  pattern mode: ${r.patternBytes ?? 0} bytes of P/B slice starts encrypted on the direct channel`,
-      );
-    if (r.extensions > 0) lines.push(`  lease extensions: ${r.extensions}`);
-    if (r.forcedEnd) lines.push("  the session was ended by the node or the peer");
-  }
-  (r.ok ? process.stdout : process.stderr).write(`${lines.join("\n")}\n`);
-}
-
-/** Sends; when a direct path broke mid-transfer, sends once more through the relay only, in a new session. */
-async function sendWithRelayResend(
-  options: SendOptions,
-  announce: (message: string) => void,
-): Promise<SendResult> {
-  const first = await sendRecording(options);
-  if (!shouldResendThroughRelay(first)) return first;
-  announce(first.message);
-  const result = await sendRecording({ ...options, relayOnly: true });
-  result.firstAttempt = {
-    ...(first.sessionId ? { sessionId: first.sessionId } : {}),
-    ...(first.code ? { code: first.code } : {}),
-    message: first.message,
-    ...(first.directPath ? { directPath: first.directPath } : {}),
-    bytesDirect: first.bytesDirect,
-  };
-  return result;
 }

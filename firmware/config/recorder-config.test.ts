@@ -3,7 +3,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ConfigFlagValues, parseHostPort, resolveConfig } from "./recorder-config.ts";
+import type { ConfigFlagValues } from "./config-flags.ts";
+import { resolveConfig } from "./recorder-config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pvrlink-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -153,17 +154,4 @@ describe("resolveConfig()", () => {
       expect.objectContaining({ code: "ERR_CONFIG_FILE" }),
     );
   });
-});
-
-describe("parseHostPort()", () => {
-  const ok: Array<[string, string, number]> = [
-    ["127.0.0.1:0", "127.0.0.1", 0],
-    ["node.example:3478", "node.example", 3478],
-    ["[2001:db8::1]:443", "2001:db8::1", 443],
-  ];
-  for (const [s, host, port] of ok)
-    test(`parses ${s}`, () => expect(parseHostPort(s, "x")).toEqual({ host, port }));
-  for (const s of ["", ":80", "host:", "2001:db8::1:443", "host:port", "a b:1"]) {
-    test(`rejects '${s}'`, () => expect(() => parseHostPort(s, "x")).toThrow(/is not host:port/));
-  }
 });

@@ -1,19 +1,24 @@
 /** @module The recorder's configuration: defaults, a JSON config file and flags merged and validated. */
 import { hostname } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { InputError, UsageError } from "../../cli/command.ts";
+import { join, resolve } from "node:path";
 import { defaultDataDir } from "../../cli/data-dir.ts";
-import { readConfigFile } from "../../cli/read-config-file.ts";
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
 import { type ProcessPriority, parseProcessPriority } from "../priority/process-priority.ts";
+import type { ConfigFlagValues } from "./config-flags.ts";
+import { type ConfigSources, filePath, layered, openSources } from "./config-sources.ts";
+import {
+  type Fail,
+  type HostPort,
+  hostPort,
+  numberIn,
+  type Parse,
+  parseHostPort,
+  parseName,
+  url,
+} from "./config-value-parsers.ts";
 
 /** Who answers "may this caller connect?": the node's copy of the allow-list, or this device (verdict triggers). */
 export type AllowPolicy = "node" | "device" | "list";
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
 
 export interface RecorderConfig {
   /** Device name used at enrollment; names look like phone numbers or e-mail addresses too. */
@@ -74,185 +79,10 @@ export const DEFAULT_LISTEN: HostPort = { host: "0.0.0.0", port: 8471 };
 /** The contract's keepalive default, well under common NAT UDP mapping timeouts (RFC 4787 REQ-5: >= 2 min). */
 export const DEFAULT_KEEPALIVE_SECONDS = 25;
 
-/** Flags every recorder-side command accepts; spread into a command's parseFlags spec. */
-export const CONFIG_FLAGS = {
-  config: { type: "string" },
-  name: { type: "string" },
-  node: { type: "string" },
-  "node-udp": { type: "string" },
-  data: { type: "string" },
-  library: { type: "string" },
-  listen: { type: "string" },
-  advertise: { type: "string" },
-  "load-cpu": { type: "string" },
-  "load-pressure": { type: "string" },
-  "max-transfers": { type: "string" },
-  keepalive: { type: "string" },
-  policy: { type: "string" },
-  "sealed-below": { type: "string" },
-  "partial-hold": { type: "string" },
-} as const;
-
-export type ConfigFlagValues = { [K in keyof typeof CONFIG_FLAGS]?: string | undefined };
-
-/** The config file's keys; any other key is an error (a typo must not silently fall back to a default). */
-const FILE_KEYS = new Set([
-  "name",
-  "nodeUrl",
-  "nodeUdp",
-  "nodeUdpFallbacks",
-  "nodeUrlFallbacks",
-  "dataDir",
-  "libraryDir",
-  "credentialPath",
-  "listen",
-  "advertise",
-  "loadLimits",
-  "keepaliveSeconds",
-  "policy",
-  "allow",
-  "priority",
-  "sealedBelowBytes",
-  "partialHoldSeconds",
-]);
-
-/** Reports a bad value where it came from: a flag is a usage error (exit 2), the file is bad input (exit 1). */
-type Fail = (what: string, why: string) => never;
-const flagFail: Fail = (what, why) => {
-  throw new UsageError(`${what}: ${why}`);
-};
-function fileFail(file: string): Fail {
-  return (what, why) => {
-    throw new InputError(`Cannot use config ${file}: ${what}: ${why}`, "ERR_CONFIG_INVALID");
-  };
-}
-
-/** Parses "host:port" or "[v6]:port"; port 0..65535. */
-export function parseHostPort(s: string, what: string, fail: Fail = flagFail): HostPort {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(s);
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535) fail(what, `'${s}' is not host:port`);
-  return { host: (m[1] ?? m[2])!, port };
-}
-
-function parseUrl(s: string, what: string, fail: Fail): string {
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    return fail(what, `'${s}' is not a URL`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") fail(what, `'${s}' is not an http(s) URL`);
-  return u.href.replace(/\/$/, "");
-}
-
-/** A value parser: reads `v`, reporting a bad one through `fail` as `what`. */
-type Parse<T> = (v: unknown, what: string, fail: Fail) => T;
-
-/** A parser of numbers in [min, max] (integers only when asked); a flag's string counts as its number. */
-function numberIn(range: { min: number; max: number; integer?: boolean }): Parse<number> {
-  const { min, max, integer = false } = range;
-  return (v, what, fail) => {
-    const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-    if (
-      typeof n !== "number" ||
-      !Number.isFinite(n) ||
-      n < min ||
-      n > max ||
-      (integer && !Number.isInteger(n))
-    ) {
-      fail(what, `${JSON.stringify(v)} is not ${integer ? "an integer" : "a number"} in [${min}, ${max}]`);
-    }
-    return n as number;
-  };
-}
-
-const hostPort: Parse<HostPort> = (v, what, fail) => parseHostPort(String(v), what, fail);
-const url: Parse<string> = (v, what, fail) => parseUrl(String(v), what, fail);
-
-function parseName(v: unknown, what: string, fail: Fail): string {
-  // Names are matched case-insensitively by the node; control characters would break logs and prompts.
-  if (typeof v !== "string" || v.length === 0 || v.length > 128 || /[\p{Cc}]/u.test(v)) {
-    fail(what, `${JSON.stringify(v)} is not a name of 1-128 printable characters`);
-  }
-  return (v as string).trim();
-}
-
 function parsePolicy(v: unknown, what: string, fail: Fail): AllowPolicy {
   if (v !== "node" && v !== "device" && v !== "list")
     fail(what, `${JSON.stringify(v)} is not "node", "device" or "list"`);
   return v as AllowPolicy;
-}
-
-/** Where a value can come from, built once: flags win over the file, which wins over defaults. */
-interface ConfigSources {
-  flags: ConfigFlagValues;
-  env: Record<string, string | undefined>;
-  /** The config file's body; empty when there is none. */
-  file: Record<string, unknown>;
-  /** Reports a bad file value, naming the file. */
-  fileFail: Fail;
-  /** Relative paths in the file are relative to it; without a file, to the working directory. */
-  fileDir: string;
-}
-
-/** The config file used: --config (must exist), else dataDir/config.json when present, else none. */
-function readRecorderConfigFile(
-  flags: ConfigFlagValues,
-  dataDir: string,
-): { path: string; body: Record<string, unknown> } | undefined {
-  const path = flags.config !== undefined ? resolve(flags.config) : join(dataDir, "config.json");
-  const body = readConfigFile(path, { code: "ERR_CONFIG_FILE", optional: flags.config === undefined });
-  if (body === undefined) return undefined;
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new InputError(`Cannot use config ${path}: the top level is not a JSON object`, "ERR_CONFIG_FILE");
-  }
-  for (const key of Object.keys(body)) {
-    if (!FILE_KEYS.has(key))
-      throw new InputError(`Cannot use config ${path}: unknown key '${key}'`, "ERR_CONFIG_INVALID");
-  }
-  return { path, body: body as Record<string, unknown> };
-}
-
-/** Step 1: finds and reads the config file (in --data, else the default data dir, unless --config names it). */
-function openSources(flags: ConfigFlagValues, env: Record<string, string | undefined>): ConfigSources {
-  const flagDataDir = flags.data !== undefined ? resolve(flags.data) : undefined;
-  const file = readRecorderConfigFile(flags, flagDataDir ?? defaultDataDir(env));
-  return {
-    flags,
-    env,
-    file: file?.body ?? {},
-    fileFail: fileFail(file?.path ?? ""),
-    fileDir: file ? dirname(file.path) : process.cwd(),
-  };
-}
-
-/** Where a layered value is looked up: its flag, its file key (inside a nested file object when given). */
-interface LayeredValue<T> {
-  flag: keyof ConfigFlagValues;
-  key: string;
-  /** A nested object of the file holding `key`, and the object's own key (errors name `name.key`). */
-  within?: { body: Record<string, unknown>; name: string };
-  parse: Parse<T>;
-  fallback: () => T;
-}
-
-/** A value from its flag (`--flag`), else from the file, else the fallback; a bad one is reported where it came from. */
-function layered<T>(src: ConfigSources, o: LayeredValue<T>): T {
-  const fromFlag = src.flags[o.flag];
-  if (fromFlag !== undefined) return o.parse(fromFlag, `--${o.flag}`, flagFail);
-  const fromFile = (o.within?.body ?? src.file)[o.key];
-  if (fromFile !== undefined)
-    return o.parse(fromFile, o.within ? `${o.within.name}.${o.key}` : o.key, src.fileFail);
-  return o.fallback();
-}
-
-/** A path key of the file, resolved against the file's directory. */
-function filePath(src: ConfigSources, key: string): string | undefined {
-  const v = src.file[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== "string" || v === "") src.fileFail(key, "is not a path");
-  return resolve(src.fileDir, v as string);
 }
 
 /** Step 2: the data directory and what lives under it by default. */

@@ -1,23 +1,14 @@
 /** @module One authenticated direct-channel connection: sealed, ordered frames both ways with backpressure. */
 
 import type { Duplex } from "node:stream";
-import { TAG_BYTES } from "../../crypto/aead.ts";
-import { AAD_ROOM_BYTES } from "../../crypto/chunk-tag.ts";
 import type { DirectPath } from "../../protocol/api-types.ts";
 import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import { DataFrameBatcher } from "./data-frame-batcher.ts";
 import { DirectChannelError } from "./direct-error.ts";
-import {
-  FrameReader,
-  frameHeader,
-  hasAadRoom,
-  isClearFrame,
-  LENGTH_BYTES,
-  MAX_DATA_BYTES,
-  writeFrameHeader,
-} from "./direct-frame.ts";
-import { type DirectMessage, decodeMessage, encodeMessage, type WireMessage } from "./direct-message.ts";
+import { FrameReader, hasAadRoom, isClearFrame, MAX_DATA_BYTES } from "./direct-frame.ts";
+import { type DirectMessage, decodeMessage, type WireMessage } from "./direct-message.ts";
 import { FrameCipher } from "./frame-cipher.ts";
+import { sealMessageFrame } from "./seal-message-frame.ts";
 
 export interface DirectConnectionOptions {
   /** A TCP socket, or a QUIC stream seen as one (quic-stream-socket.ts). */
@@ -45,9 +36,6 @@ const DEFAULT_HIGH_WATER = 1024 * 1024;
 /** Unflushed bytes in the socket above which send() waits for 'drain'; a few frames keep the pipe full. */
 const SEND_HIGH_WATER = 2 * 1024 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const NO_ROOM = { before: 0, after: 0 };
-// The AAD is written in front of a clear plaintext to tag it, then the length prefix over its last bytes.
-const CLEAR_FRAME_ROOM = { before: AAD_ROOM_BYTES, after: TAG_BYTES };
 
 export class DirectConnection implements AsyncDisposable {
   readonly sessionId: string;
@@ -329,26 +317,10 @@ export class DirectConnection implements AsyncDisposable {
     if (this.#localClosed && m.type !== "close") {
       throw new DirectChannelError("ERR_DIRECT_CLOSED", "Cannot send: connection closed");
     }
-    const clear = m.type === "data" && m.clear === true;
-    const plain = encodeMessage(m, clear ? CLEAR_FRAME_ROOM : NO_ROOM);
-    const sealed = await this.#cipher.seal(plain, clear, clear);
-    // Sealed, the plaintext copy is dead (the sealed bytes are a new buffer): its memory goes back now.
-    if (!clear) releaseBuffer(plain);
+    const frame = await sealMessageFrame(this.#cipher, m);
     if (this.#error) throw this.#error;
-    const length = clear ? plain.byteLength + sealed.byteLength : sealed.byteLength;
-    if (clear) {
-      // A clear frame is prefix || type || bytes || tag, written in the room encodeMessage left around the
-      // plaintext (a fresh copy, so it may be handed on): one socket write, which the socket can pass to the
-      // kernel without joining pieces.
-      const frame = new Uint8Array(plain.buffer, plain.byteOffset - LENGTH_BYTES, LENGTH_BYTES + length);
-      writeFrameHeader(frame, length, true);
-      frame.set(sealed, LENGTH_BYTES + plain.byteLength);
-      this.#socket.write(frame);
-    } else {
-      this.#socket.write(frameHeader(length, clear));
-      this.#socket.write(sealed);
-    }
-    this.wireBytesSent += 4 + length;
+    for (const piece of frame.pieces) this.#socket.write(piece);
+    this.wireBytesSent += frame.wireBytes;
     if (m.type === "data") this.bytesSent += m.bytes.byteLength;
     while (this.#socket.writableLength > SEND_HIGH_WATER && !this.#error && !this.#socket.destroyed) {
       await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));

@@ -1,48 +1,15 @@
 /** @module The recorder's library: recordings and their attributes in bun:sqlite, files kept in the library dir. */
 
 import { Database } from "bun:sqlite";
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { chmod, constants, copyFile, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { chmod, constants, copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { InputError } from "../../cli/command.ts";
 import { randomToken } from "../../crypto/random-token.ts";
-import { detectRecordingType, type RecordingType, TYPE_PROBE_BYTES } from "./detect-recording-type.ts";
+import type { RecordingType } from "./detect-recording-type.ts";
 import { incomingFileName, sweepIncoming } from "./incoming-sweep.ts";
+import { DEFAULT_PROTECTION, type ProtectionMode } from "./protection-mode.ts";
+import { copyAndScan, probeVerified, type Scan } from "./recording-scan.ts";
 import { safeFileName } from "./safe-file-name.ts";
-
-/**
- * How a recording's direct part is protected in transit. "sealed": the direct channel AES-GCM-seals every DATA
- * frame under the recorders' forward-secret key (issue 13), so the path sees nothing of it. The two light modes,
- * for boxes without AES instructions, send DATA frames clear but authenticated: "seed" leaves the P/B pictures
- * readable, as seed A specifies; "pattern" encrypts 1 in 10 blocks of every P/B slice (docs/security.md).
- * A video is split in every mode: its I-pictures go sealed through the node, the rest directly.
- */
-export type ProtectionMode = "sealed" | "seed" | "pattern";
-
-export const PROTECTION_MODES: readonly ProtectionMode[] = ["sealed", "seed", "pattern"];
-
-/** The modes whose DATA frames travel clear (authenticated) on the direct channel. */
-export function isLightProtection(mode: ProtectionMode): boolean {
-  return mode !== "sealed";
-}
-
-/**
- * Sealed: on hardware with AES instructions sealing a frame costs about what tagging a clear one does
- * (docs/benchmarks.md, Encrypt: 3.4 against 3.9 GB/s), so the light modes buy nothing there (issue 13).
- */
-export const DEFAULT_PROTECTION: ProtectionMode = "sealed";
-
-/** Parses a --protection value; InputError ERR_PROTECTION otherwise. */
-export function parseProtection(value: string): ProtectionMode {
-  const v = value.trim().toLowerCase();
-  if ((PROTECTION_MODES as readonly string[]).includes(v)) return v as ProtectionMode;
-  throw new InputError(
-    `Cannot use protection '${value}': expected ${PROTECTION_MODES.join(", ")}`,
-    "ERR_PROTECTION",
-  );
-}
 
 export interface Recording {
   /** `rec_` + 12 random base64url characters. */
@@ -122,6 +89,10 @@ interface Row {
 }
 
 const INCOMING = ".incoming";
+
+const PLAIN_MODE = 0o644;
+
+const SECRET_MODE = 0o600;
 
 /**
  * Files are copied into the library rather than referenced: the library must still hold a recording after the
@@ -389,58 +360,4 @@ export class Library implements Disposable {
       addedAt: r.added_at,
     };
   }
-}
-
-const PLAIN_MODE = 0o644;
-
-const SECRET_MODE = 0o600;
-
-interface Scan {
-  size: number;
-  sha256: string;
-  type: RecordingType;
-}
-
-/** Streams source once: hashes it, keeps the first bytes for type detection, and copies it to dest if given. */
-/** The Scan of a file whose size and SHA-256 its writer already checked: its size on disk and its type probe. */
-async function probeVerified(path: string, verified: { size: number; sha256: string }): Promise<Scan> {
-  await using handle = await open(path, "r");
-  const { size } = await handle.stat();
-  if (size !== verified.size) {
-    throw new InputError(
-      `Cannot file ${path}: ${size} bytes on disk, ${verified.size} written`,
-      "ERR_LIBRARY_SIZE",
-    );
-  }
-  const probe = new Uint8Array(Math.min(TYPE_PROBE_BYTES, size));
-  const { bytesRead } = await handle.read(probe, 0, probe.length, 0);
-  return { size, sha256: verified.sha256, type: detectRecordingType(probe.subarray(0, bytesRead), true) };
-}
-
-async function copyAndScan(source: string, dest: string | undefined): Promise<Scan> {
-  const hash = createHash("sha256");
-  const probe = new Uint8Array(TYPE_PROBE_BYTES);
-  let probeFill = 0;
-  let size = 0;
-  const input = createReadStream(source, { highWaterMark: 1024 * 1024 });
-  async function* tap(src: AsyncIterable<Buffer>) {
-    for await (const chunk of src) {
-      hash.update(chunk);
-      if (probeFill < probe.length) {
-        const k = Math.min(probe.length - probeFill, chunk.length);
-        probe.set(chunk.subarray(0, k), probeFill);
-        probeFill += k;
-      }
-      size += chunk.length;
-      yield chunk;
-    }
-  }
-  if (dest !== undefined) {
-    await pipeline(input, tap, createWriteStream(dest, { flags: "wx", mode: 0o600 }));
-  } else {
-    for await (const _ of tap(input)) {
-      // hashing only
-    }
-  }
-  return { size, sha256: hash.digest("hex"), type: detectRecordingType(probe.subarray(0, probeFill), true) };
 }

@@ -1,7 +1,7 @@
 /** @module The recorder's link to the node wired to the daemon: answers and misses drive registration and pickup, triggers go to dispatch. */
 
 import { keepaliveKey } from "../../protocol/keepalive-request.ts";
-import type { HostPort } from "../config/recorder-config.ts";
+import type { HostPort } from "../config/config-value-parsers.ts";
 import type { DaemonContext } from "./daemon-context.ts";
 import type { InboxPickup } from "./inbox-pickup.ts";
 import type { KeepaliveCadence } from "./keepalive-cadence.ts";

@@ -2,8 +2,9 @@
 
 import { deriveKey } from "../../crypto/hmac.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
+import type { HostPort } from "../config/config-value-parsers.ts";
 import type { DeviceCredential } from "../config/credential-store.ts";
-import type { HostPort, RecorderConfig } from "../config/recorder-config.ts";
+import type { RecorderConfig } from "../config/recorder-config.ts";
 import type { DirectListener } from "../direct/direct-listener.ts";
 import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { Library } from "../library/library.ts";

@@ -5,20 +5,19 @@ import { fromBase64url } from "../../crypto/random-token.ts";
 import { END_DONE, END_DONE_ALREADY_HELD } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
-import type { DirectMessage, OfferMessage } from "../direct/direct-message.ts";
 import type { RecorderIdentity } from "../identity/identity-key-file.ts";
 import { storeKeyFor } from "../identity/store-key.ts";
 import type { Library, Recording } from "../library/library.ts";
 import type { RelayManifest } from "../transfer/relay-stream.ts";
 import { fileReceived, type SenderClaim } from "./file-received.ts";
-import { readOfferTerms } from "./offer-terms.ts";
 import type { PartialReceives } from "./partial-receives.ts";
-import { directPayload, patternDecoded, relayPayload } from "./payload-bytes.ts";
+import { relayPayload } from "./payload-bytes.ts";
 import { failureCode, ReceiveFailure } from "./receive-failure.ts";
 import { ReceiveResume } from "./receive-resume.ts";
 import type { RecorderLoad } from "./recorder-load.ts";
 import { ackRelayTransfer } from "./relay-ack.ts";
 import { readRelayRecords } from "./relay-reader.ts";
+import { type OfferReceiver, serveOffer } from "./serve-offer.ts";
 import type { SessionKeyring } from "./session-keyring.ts";
 import { SessionWork } from "./session-work.ts";
 import { SplitAssembly } from "./split-assembly.ts";
@@ -42,11 +41,6 @@ export interface ReceiverDeps {
   changed(): void;
 }
 
-/**
- * One receiver per daemon. A relay transfer can be announced twice (the node's `data` trigger at creation and
- * the OFFER's meta.relay), so transfers are claimed by id and downloaded once; split parts meet in one
- * SplitAssembly per session, whichever channel delivers first.
- */
 /** Failures of a relayed transfer that a retry cannot cure: a sealed chunk that does not open, a broken stream. */
 const UNOPENABLE = new Set(["ERR_DECRYPT", "ERR_RELAY_INTEGRITY", "ERR_RELAY_PROTOCOL"]);
 
@@ -59,23 +53,31 @@ interface RelayJob {
   key?: CryptoKey;
 }
 
-/** The direct connection's state an OFFER is served over. */
-interface OfferContext {
-  messages: AsyncGenerator<DirectMessage, void, undefined>;
-  w: SessionWork;
-  callerName: string;
-}
-
+/**
+ * One receiver per daemon. A relay transfer can be announced twice (the node's `data` trigger at creation and
+ * the OFFER's meta.relay), so transfers are claimed by id and downloaded once; split parts meet in one
+ * SplitAssembly per session, whichever channel delivers first.
+ */
 export class RecordingReceiver {
   readonly #d: ReceiverDeps;
   readonly #sessions = new Map<string, SessionWork>();
   readonly #tracker: TransferTracker;
   readonly #resume: ReceiveResume;
+  /** The steps an OFFER shares with relay downloads (serve-offer.ts). */
+  readonly #offers: OfferReceiver;
 
   constructor(d: ReceiverDeps) {
     this.#d = d;
     this.#resume = new ReceiveResume(d);
     this.#tracker = new TransferTracker(d.load.monitor, () => d.changed());
+    this.#offers = {
+      resume: this.#resume,
+      tracker: this.#tracker,
+      receiveRelay: (transferId, sessionId, named) => this.receiveRelay(transferId, sessionId, named),
+      fileWhole: (m, sessionId, bytes) => this.#fileWhole(m, sessionId, bytes),
+      split: (sessionId, meta) => this.#split(sessionId, meta),
+      key: (sessionId) => this.#key(sessionId),
+    };
   }
 
   /** Transfers under way, by tracking id (the status file lists them). */
@@ -306,7 +308,7 @@ export class RecordingReceiver {
       });
       let receipt: { ok: boolean; bytes: number; sha256?: string; code?: string; held?: boolean };
       try {
-        const rec = await this.#serveOffer(offer, conn, { messages, w, callerName });
+        const rec = await serveOffer(offer, conn, { messages, w, callerName, receiver: this.#offers });
         receipt = { ok: true, bytes: rec.size, sha256: rec.sha256, ...(rec.duplicate ? { held: true } : {}) };
       } catch (err) {
         const code = err instanceof ReceiveFailure ? err.code : failureCode(err);
@@ -336,100 +338,6 @@ export class RecordingReceiver {
       w.abort.signal.removeEventListener("abort", onAbort);
       await this.#finishSession(sessionId, "done", conn.bytesReceived);
     }
-  }
-
-  async #serveOffer(
-    offer: OfferMessage,
-    conn: DirectConnection,
-    { messages, w, callerName }: OfferContext,
-  ): Promise<Recording> {
-    const terms = readOfferTerms(offer);
-    const { sha256, secret, relay, protection } = terms;
-    const sessionId = conn.sessionId;
-    await this.#resume.admit(offer, terms, w, conn.peerId);
-    const held = this.#resume.held(w);
-    const directBytes = (track: { add(n: number): void }) =>
-      directPayload(
-        messages,
-        (n) => {
-          track.add(n);
-          w.bytesDirect += n;
-        },
-        { sealedOnly: protection === "sealed" },
-      );
-    if (offer.kind === "relay" && relay) {
-      const stream = relay.stream === 3 ? 3 : undefined;
-      const recP = this.receiveRelay(relay.transferId, sessionId, { stream, key: conn.relayKey });
-      const end = await messages.next();
-      if (!end.done && end.value.type === "data") {
-        // The recording is secret: not one byte of it may arrive outside the sealed relay stream.
-        throw new ReceiveFailure(
-          "clear_data_refused",
-          `Refused a ${end.value.clear ? "clear" : "sealed"} DATA frame under a relay (secret) OFFER: a secret recording only travels sealed through the node`,
-        );
-      }
-      // The caller went away before END: a cut transfer (kept for a resume), not a malformed one.
-      if (end.done) throw new ReceiveFailure("truncated", "Direct channel closed before END");
-      if (end.value.type !== "end")
-        throw new ReceiveFailure("protocol_error", "Expected END after a relay OFFER");
-      const rec = await recP;
-      if (!rec) throw new ReceiveFailure("protocol_error", "Relay transfer was not a whole recording");
-      return rec;
-    }
-    if (offer.kind === "data") {
-      const track = this.#tracker.begin(sessionId, offer.name, "direct");
-      try {
-        return await this.#fileWhole(
-          {
-            name: offer.name,
-            kind: "whole",
-            size: offer.size - held,
-            originalSize: offer.size,
-            ...(held > 0 ? { from: held } : {}),
-            sha256,
-            recordingType: "data",
-            secret,
-            sender: callerName,
-          },
-          sessionId,
-          directBytes(track),
-        );
-      } finally {
-        track.done();
-      }
-    }
-    if (offer.kind === "split") {
-      const split = await this.#split(sessionId, {
-        name: offer.name,
-        sha256,
-        originalSize: offer.size,
-        secret,
-        sender: callerName,
-      });
-      if (relay) {
-        const s = relay.stream === 1 || relay.stream === 2 ? relay.stream : undefined;
-        void this.receiveRelay(relay.transferId, sessionId, { stream: s, key: conn.relayKey }).catch(
-          (err: unknown) => split.assembly.fail(err),
-        );
-      }
-      const track = this.#tracker.begin(sessionId, offer.name, "direct split-direct");
-      try {
-        const direct = directBytes(track);
-        await split.assembly.feed(
-          "direct",
-          protection === "pattern" ? patternDecoded(direct, await this.#key(sessionId), held) : direct,
-        );
-      } catch (err) {
-        // Wait for the temp file to be gone before the RECEIPT tells the caller it failed.
-        split.assembly.fail(err);
-        await split.filed.catch(() => {});
-        throw err;
-      } finally {
-        track.done();
-      }
-      return await split.filed;
-    }
-    throw new ReceiveFailure("protocol_error", `Unknown OFFER kind '${offer.kind}'`);
   }
 
   /** Reports the session's end to the node with its byte counts and forgets its key. */

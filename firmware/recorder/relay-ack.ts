@@ -1,5 +1,6 @@
 /** @module Acknowledges a live relay transfer once its recording is filed, so the node deletes the ciphertext at once. */
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 
 /** Tries of a live transfer's ack (about 20 s in all with the backoff): the node's TTL deletes it otherwise. */
 const ACK_ATTEMPTS = 12;

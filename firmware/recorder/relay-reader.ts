@@ -1,5 +1,6 @@
 /** @module Downloads one relay transfer from the node and decodes its sealed records, resuming when the stream stalls or the node goes away. */
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 import {
   DecryptError,
   parseStorePrefix,

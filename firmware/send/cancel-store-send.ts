@@ -1,5 +1,6 @@
 /** @module `send --cancel`: gives up an interrupted store-and-forward send, so the node drops the partial upload and frees the quota at once. */
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 import type { CancellableStoreSend } from "./pending-store-send.ts";
 
 /** Answers that mean the node holds nothing of it any more: the transfer or the session is already gone. */

@@ -1,5 +1,6 @@
 /** @module The sender's session lease: an extension at 70% of the permitted time, and watching for a forced end. */
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 
 /** Fraction of the remaining lease after which an extension is asked for (issue 4 point 10). */
 export const EXTEND_AT_FRACTION = 0.7;

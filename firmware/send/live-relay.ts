@@ -8,8 +8,8 @@ import {
   type RelayTransfer,
   type RelayUploadContext,
   STREAM_OF,
-  UploadAttempt,
 } from "./relay-upload.ts";
+import { UploadAttempt } from "./upload-attempt.ts";
 
 /**
  * One relay stream of a split, uploaded as pass 2 reads the file: start() (the MANIFEST), data() for each piece

@@ -5,21 +5,17 @@ import { join } from "node:path";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { Cluster } from "../../demo/cluster.ts";
 import { waitFor } from "../../demo/wait-for.ts";
-import { ControlApiError, ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import { ControlClient } from "../../protocol/control-client.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import { openInput } from "../files/recording-file.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
 import { relayStreamSize } from "../transfer/relay-stream-encoder.ts";
 import { LiveRelay } from "./live-relay.ts";
-import {
-  completeUpload,
-  encodeFromFile,
-  manifestFor,
-  type RelayStreamSpec,
-  RelayUploadError,
-  UploadAttempt,
-} from "./relay-upload.ts";
+import { completeUpload, encodeFromFile, manifestFor, type RelayStreamSpec } from "./relay-upload.ts";
+import { RelayUploadError } from "./relay-upload-error.ts";
 import { planSend } from "./send-plan.ts";
+import { UploadAttempt } from "./upload-attempt.ts";
 
 const MAIN = join(import.meta.dir, "../../bin/pvrlink.ts");
 let cluster: Cluster;

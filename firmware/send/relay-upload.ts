@@ -1,10 +1,9 @@
 /** @module The relay side of a send: its transfers made on the node with their sealed size, each relay stream encoded from the file, uploaded by a streamed PUT and resumed at the node's offset after a restart. */
-import { createHash, type Hash } from "node:crypto";
 import { InputError } from "../../cli/command.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
-import { HeapPacer } from "../../runtime/heap-pacer.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";
 import {
   RELAY_STREAM_DIRECT,
@@ -15,27 +14,14 @@ import {
 } from "../transfer/relay-stream.ts";
 import { RelayStreamEncoder, relayStreamSize } from "../transfer/relay-stream-encoder.ts";
 import { PrefixSkip } from "./prefix-skip.ts";
+import { RelayUploadError } from "./relay-upload-error.ts";
 import type { SendPlan } from "./send-plan.ts";
+import { UploadAttempt } from "./upload-attempt.ts";
 
-/** Encoded bytes queued for the PUT body above which the producer waits: a few records keep the socket busy. */
-const QUEUE_HIGH_WATER = 2 * 1024 * 1024;
 /** How long a resume waits for the node to come back before it gives up with ERR_RELAY_UPLOAD. */
 export const DEFAULT_RESUME_WINDOW_MS = 60_000;
 /** Upload attempts per transfer (the first plus resumes). */
 const MAX_ATTEMPTS = 6;
-
-/** A relay upload that could not be completed: the node stayed away, or refused the data. Never a silent partial. */
-export class RelayUploadError extends Error {
-  readonly code = "ERR_RELAY_UPLOAD";
-  constructor(
-    message: string,
-    /** The node's error code when it answered, e.g. transfer_too_large. */
-    readonly nodeCode?: string,
-  ) {
-    super(message);
-    this.name = "RelayUploadError";
-  }
-}
 
 export type RelayPart = "whole" | "protected" | "direct";
 
@@ -143,116 +129,6 @@ export async function* encodeFromFile(
     );
   }
   yield* await enc.end();
-}
-
-/**
- * One PUT attempt fed by push(): bytes before `offset` (what the node already holds) are hashed and counted but
- * not sent, so a resumed attempt re-encodes the stream from its start and sends only what the node lost. When
- * the request fails, push() stops waiting and drops bytes; finish() reports how far the node got.
- */
-export class UploadAttempt {
-  readonly #queue: Uint8Array[] = [];
-  #queued = 0;
-  #seen = 0;
-  #closed = false;
-  #settled = false;
-  #pullWaiter: (() => void) | undefined;
-  #pushWaiters: Array<() => void> = [];
-  readonly #response: Promise<{ received: number } | Error>;
-  readonly #hash: Hash = createHash("sha256");
-  readonly #pacer = new HeapPacer();
-
-  constructor(
-    client: ControlClient,
-    readonly transferId: string,
-    readonly offset: number,
-  ) {
-    const body = new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          while (this.#queue.length === 0 && !this.#closed) {
-            await new Promise<void>((r) => {
-              this.#pullWaiter = r;
-            });
-          }
-          const next = this.#queue.shift();
-          if (next === undefined) {
-            controller.close();
-            return;
-          }
-          this.#queued -= next.byteLength;
-          this.#wakePushers();
-          controller.enqueue(next);
-        },
-        cancel: () => this.#settle(),
-      },
-      { highWaterMark: 0 },
-    );
-    this.#response = client.uploadData(transferId, offset, body).then(
-      (r) => {
-        this.#settle();
-        return r;
-      },
-      (e: unknown) => {
-        this.#settle();
-        return e instanceof Error ? e : new Error(String(e));
-      },
-    );
-  }
-
-  /** True once the request has ended (answered, failed or cancelled); later bytes are hashed and dropped. */
-  get settled(): boolean {
-    return this.#settled;
-  }
-
-  #settle(): void {
-    this.#settled = true;
-    this.#queue.length = 0;
-    this.#queued = 0;
-    this.#wakePushers();
-    this.#pullWaiter?.();
-  }
-
-  #wakePushers(): void {
-    for (const w of this.#pushWaiters.splice(0)) w();
-  }
-
-  /** Adds encoded bytes in stream order; waits while the body queue is full. */
-  async push(bytes: Uint8Array): Promise<void> {
-    this.#hash.update(bytes);
-    this.#pacer.moved(bytes.byteLength);
-    const start = this.#seen;
-    this.#seen += bytes.byteLength;
-    if (this.#settled || this.#seen <= this.offset) return;
-    const send = start >= this.offset ? bytes : bytes.subarray(this.offset - start);
-    this.#queue.push(send);
-    this.#queued += send.byteLength;
-    const w = this.#pullWaiter;
-    this.#pullWaiter = undefined;
-    w?.();
-    while (this.#queued > QUEUE_HIGH_WATER && !this.#settled) {
-      await new Promise<void>((r) => this.#pushWaiters.push(r));
-    }
-  }
-
-  /** Encoded bytes pushed so far (sent or skipped). */
-  get bytesSeen(): number {
-    return this.#seen;
-  }
-
-  /** Ends the body and waits for the node's answer: its received count, or the error that ended the request. */
-  async finish(): Promise<{ received: number } | Error> {
-    this.#closed = true;
-    const w = this.#pullWaiter;
-    this.#pullWaiter = undefined;
-    w?.();
-    return this.#response;
-  }
-
-  /** Hex SHA-256 of every byte pushed; call after the last push. */
-  digest(): string {
-    return this.#hash.digest("hex");
-  }
 }
 
 /** A fresh encoding of a whole relay stream, from its first byte: what a resume re-reads. */

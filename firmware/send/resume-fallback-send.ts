@@ -1,7 +1,7 @@
 /** @module `send --resume` of a live send that fell back to the relay: its sealed streams re-encoded, uploaded from the node's offsets, and the callee's "done" awaited as the first process would have. */
 import { fromBase64url } from "../../crypto/random-token.ts";
 import { END_DONE, END_DONE_ALREADY_HELD, type SessionStatus } from "../../protocol/api-types.ts";
-import { ControlApiError } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
 import { relayStreamSize } from "../transfer/relay-stream-encoder.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";

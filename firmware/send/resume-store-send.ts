@@ -1,6 +1,6 @@
 /** @module `send --resume`: finishes the upload of a store-and-forward send a previous process began, at the node's offset. */
 import { fromBase64url } from "../../crypto/random-token.ts";
-import { ControlApiError } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
 import { relayStreamSize } from "../transfer/relay-stream-encoder.ts";
 import type { PendingStoreSend } from "./pending-store-send.ts";

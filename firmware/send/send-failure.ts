@@ -1,6 +1,6 @@
 /** @module A send that failed for a reason with its own summary code (session_ended, source_changed, ...). */
 import { DirectChannelError } from "../direct/direct-error.ts";
-import { RelayUploadError } from "./relay-upload.ts";
+import { RelayUploadError } from "./relay-upload-error.ts";
 
 export class SendFailure extends Error {
   constructor(

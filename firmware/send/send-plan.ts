@@ -17,7 +17,7 @@ import {
   type RecordingType,
   TYPE_PROBE_BYTES,
 } from "../library/detect-recording-type.ts";
-import { DEFAULT_PROTECTION, isLightProtection, type ProtectionMode } from "../library/library.ts";
+import { DEFAULT_PROTECTION, isLightProtection, type ProtectionMode } from "../library/protection-mode.ts";
 
 import { chooseRoute, type RouteRule, type SendRoute } from "./route-rule.ts";
 

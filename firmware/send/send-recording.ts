@@ -7,7 +7,7 @@ import {
   type QueryResponse,
   type QueryStoreResponse,
 } from "../../protocol/api-types.ts";
-import { ControlApiError } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { relayKey } from "../transfer/relay-stream.ts";
 import { sealToCallee } from "./callee-seal.ts";

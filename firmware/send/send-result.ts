@@ -2,7 +2,7 @@
 import type { StoreKey } from "../../crypto/hpke-store-key.ts";
 import type { DirectPath, SessionGrant, StoreOfferAnswer } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
-import type { ProtectionMode } from "../library/library.ts";
+import type { ProtectionMode } from "../library/protection-mode.ts";
 import type { PendingFallbackTransfer } from "./pending-fallback-send.ts";
 import type { SendPlan } from "./send-plan.ts";
 

@@ -4,7 +4,7 @@ import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-en
 import { patternHeaderVersionOf } from "../../codec/pattern/pattern-header.ts";
 import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
-import { ControlApiError } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file.ts";

@@ -1,6 +1,6 @@
 /** @module The node's store offer as a busy answer carries it (seed A S2611): read once, at the client boundary. */
 import type { StoreOfferAnswer } from "../../protocol/api-types.ts";
-import type { ControlApiError } from "../../protocol/control-client.ts";
+import type { ControlApiError } from "../../protocol/control-api-error.ts";
 
 /**
  * The offer in a 409 callee_busy. A node from before the offer existed sends none: it always stored on request,

@@ -269,7 +269,7 @@ describe.each(STORE_BACKENDS)("on %s", (kind) => {
     });
 
     test("admin routes need the token; the old status page redirects to the console", async () => {
-      const bad = new (await import("../../protocol/control-client.ts")).AdminClient(
+      const bad = new (await import("../../protocol/admin-client.ts")).AdminClient(
         node.baseUrl,
         "wrong-token-123456",
         node.fetch,

@@ -1,6 +1,7 @@
 /** @module Integration: malformed input on every route, forged/stale/replayed requests and UDP garbage against the real node process. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { DeviceAgent } from "../support/device-agent.ts";
 

@@ -1,7 +1,7 @@
 /** @module Integration: state survives SIGTERM and kill -9 restarts; replay protection and rate limits hold across them. */
 import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import type { ControlApiError } from "../../protocol/control-client.ts";
+import type { ControlApiError } from "../../protocol/control-api-error.ts";
 import { makeDataDir, startNode } from "../support/control-node.ts";
 import { DeviceAgent } from "../support/device-agent.ts";
 

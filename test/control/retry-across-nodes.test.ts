@@ -1,6 +1,7 @@
 /** @module Integration (issue 16 item 3): a recorder's client retries a call that failed before any answer on its next node URL, and calls that create something are idempotent across the retry. Real node process, real sockets. */
 import { expect, test } from "bun:test";
-import { AdminClient, ControlClient } from "../../protocol/control-client.ts";
+import { AdminClient } from "../../protocol/admin-client.ts";
+import { ControlClient } from "../../protocol/control-client.ts";
 import { nodeFetch } from "../../protocol/node-fetch.ts";
 import { AnswerDroppingProxy } from "../support/answer-dropping-proxy.ts";
 import { startNode } from "../support/control-node.ts";

@@ -36,6 +36,7 @@
 
 import type { ChildProcess } from "../../demo/child-process.ts";
 import { type ConntrackEntry, parseConntrackTable } from "./conntrack-table.ts";
+import { buildHome, type Home } from "./home-topology.ts";
 import { type Impairment, type ImpairOptions, pythonPath, startImpairment } from "./impairment.ts";
 import {
   deleteNamespace,
@@ -48,7 +49,7 @@ import {
   sysctl,
 } from "./ns-admin.ts";
 import { exec, type RunOptions, runIn } from "./run-in.ts";
-import { type MappingBehaviour, sourceNatChains } from "./source-nat.ts";
+import type { MappingBehaviour } from "./source-nat.ts";
 
 /** Where the control node lives: the wan namespace's service address. */
 export const NODE_ADDR = "100.64.0.1";
@@ -77,19 +78,6 @@ export interface NetBedOptions {
   routers?: ReadonlyArray<{ mapping?: MappingBehaviour; unsolicited?: "answer" | "drop" }>;
   /** Hosts on router 1's LAN (a bridge), default 1; host k >= 2 is `bed.lanHost(k)`, 192.168.1.(k+1). */
   lanHosts?: number;
-}
-
-export interface Home {
-  readonly index: number;
-  /** The home host's namespace, where a recorder runs. */
-  readonly ns: string;
-  readonly routerNs: string;
-  readonly lanAddr: string;
-  readonly routerLanAddr: string;
-  /** The router's current wan (public) address. */
-  wanAddr: string;
-  /** The wan link's subnet, e.g. 100.64.1.0/24. */
-  readonly wanNet: string;
 }
 
 export interface PortForward {
@@ -215,96 +203,16 @@ export class NetBed implements AsyncDisposable {
       "rule del pref 0",
     ]);
     await sysctl(w, { "net.ipv4.ip_forward": 1, "net.ipv4.conf.all.rp_filter": 0 });
-    for (const h of this.#homes) await this.#buildHome(h);
-  }
-
-  async #buildHome(h: Home): Promise<void> {
-    const n = h.index;
-    await exec(["ip", "netns", "add", h.routerNs]);
-    await exec(["ip", "netns", "add", h.ns]);
-    await ipBatch(this.wan.ns, [
-      `link add r${n} type veth peer name wan0 netns ${h.routerNs}`,
-      `addr add 100.64.${n}.1/24 dev r${n}`,
-      `link set r${n} up`,
-      // Replies from a socket bound to 0.0.0.0 must leave from the node address, not from 100.64.N.1, or the
-      // router's conntrack would not match them to the mapping (a multi-homed UDP server's classic trap).
-      `route replace ${h.wanNet} dev r${n} proto kernel scope link src ${NODE_ADDR}`,
-    ]);
-    const bridged = n === 1 && this.#opts.lanHosts > 1;
-    const lanLinks = bridged
-      ? [
-          // A switch: the router's LAN side is a bridge; LAN hosts reach each other without the router's filters.
-          "link add lan0 type bridge",
-          ...[h, ...this.#extraHosts].flatMap((host, i) => [
-            `link add lp${i + 1} type veth peer name eth0 netns ${host.ns}`,
-            `link set lp${i + 1} master lan0`,
-            `link set lp${i + 1} up`,
-          ]),
-        ]
-      : [`link add lan0 type veth peer name eth0 netns ${h.ns}`];
-    if (bridged) for (const x of this.#extraHosts) await exec(["ip", "netns", "add", x.ns]);
-    await ipBatch(h.routerNs, [
-      "link set lo up",
-      `addr add ${h.wanAddr}/24 dev wan0`,
-      "link set wan0 up",
-      ...lanLinks,
-      `addr add ${h.routerLanAddr}/24 dev lan0`,
-      "link set lan0 up",
-      `route add default via 100.64.${n}.1`,
-    ]);
-    if (bridged) {
-      for (const x of this.#extraHosts) {
-        await ipBatch(x.ns, [
-          "link set lo up",
-          `addr add ${x.lanAddr}/24 dev eth0`,
-          "link set eth0 up",
-          `route add default via ${h.routerLanAddr}`,
-        ]);
-      }
-    }
-    await ipBatch(h.ns, [
-      "link set lo up",
-      `addr add ${h.lanAddr}/24 dev eth0`,
-      "link set eth0 up",
-      `route add default via ${h.routerLanAddr}`,
-    ]);
-    const t = this.#opts.udpTimeoutSec;
-    await sysctl(h.routerNs, {
-      "net.ipv4.ip_forward": 1,
-      "net.ipv4.conf.wan0.promote_secondaries": 1,
-      "net.netfilter.nf_conntrack_udp_timeout": t,
-      // Without this a flow seen both ways for 2 s gets the stream timeout (120 s) instead.
-      "net.netfilter.nf_conntrack_udp_timeout_stream": t,
-    });
-    const own = this.#opts.routers[n - 1] ?? {};
-    const mapping = own.mapping ?? this.#opts.mapping;
-    const unsolicited = own.unsolicited ?? this.#opts.unsolicited;
-    // "drop": the router's own stack never sees an unsolicited wan packet, so it neither answers nor tracks it.
-    const input =
-      unsolicited === "drop"
-        ? `  chain input {
-    type filter hook input priority filter; policy accept;
-    iifname "wan0" ct state established,related accept
-    iifname "wan0" drop
-  }
-`
-        : "";
-    await nft(
-      h.routerNs,
-      `table ip pvrnat {
-  chain prerouting { type nat hook prerouting priority dstnat; policy accept; }
-${sourceNatChains(mapping)}}
-table ip pvrfilter {
-  chain forward {
-    type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-    iifname "lan0" oifname "wan0" accept
-    ct status dnat accept
-    iifname "lan0" oifname "lan0" accept
-  }
-${input}}
-`,
-    );
+    for (const h of this.#homes)
+      await buildHome(w, h, {
+        nodeAddr: NODE_ADDR,
+        lanHosts: this.#opts.lanHosts,
+        extraHosts: this.#extraHosts,
+        udpTimeoutSec: this.#opts.udpTimeoutSec,
+        mapping: this.#opts.mapping,
+        unsolicited: this.#opts.unsolicited,
+        router: this.#opts.routers[h.index - 1] ?? {},
+      });
   }
 
   /** Adds a port forward (DNAT) on home N's router from its wan address to the home host. */

@@ -2,7 +2,8 @@
 import { join } from "node:path";
 import { randomToken } from "../../crypto/random-token.ts";
 import type { ChildProcess } from "../../demo/child-process.ts";
-import { type Home, type NetBed, NODE_ADDR } from "./net-bed.ts";
+import type { Home } from "./home-topology.ts";
+import { type NetBed, NODE_ADDR } from "./net-bed.ts";
 
 const PEER = join(import.meta.dir, "punch-peer.ts");
 

@@ -3,7 +3,8 @@
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 import { type CalleeStage, startCalleeStage } from "../recorder/recorder-harness.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
 

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
-import { ControlApiError, type ControlClient } from "../../protocol/control-client.ts";
+import { ControlApiError } from "../../protocol/control-api-error.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 import { type CalleeStage, startCalleeStage } from "../recorder/recorder-harness.ts";
 import { DnsResponder } from "../support/dns-responder.ts";
 import { sendDataAndExpectReceipt } from "./seed-kit.ts";

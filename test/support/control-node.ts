@@ -5,7 +5,8 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { ChildProcess, HostPort } from "../../demo/child-process.ts";
 import { startNodeDaemon } from "../../demo/daemon-process.ts";
-import { AdminClient, ControlClient } from "../../protocol/control-client.ts";
+import { AdminClient } from "../../protocol/admin-client.ts";
+import { ControlClient } from "../../protocol/control-client.ts";
 import { nodeFetch } from "../../protocol/node-fetch.ts";
 import { PVRLINK_SOURCE, pvrlink } from "./pvrlink-source.ts";
 

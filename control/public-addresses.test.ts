@@ -1,7 +1,7 @@
 /** @module publicAddresses(): what a serving node tells recorders, from --public-url, the config or the bound address. */
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../cli/command.ts";
-import { publicAddresses } from "./control-command.ts";
+import { publicAddresses } from "./public-addresses.ts";
 
 const bound = (http: string, udp: string) => {
   const hp = (s: string) => {

@@ -1,0 +1,117 @@
+/** @module One streamed PUT of a relay stream to the node, fed by push(), skipping what the node already holds. */
+import { createHash, type Hash } from "node:crypto";
+import type { ControlClient } from "../../protocol/control-client.ts";
+import { HeapPacer } from "../../runtime/heap-pacer.ts";
+
+/** Encoded bytes queued for the PUT body above which the producer waits: a few records keep the socket busy. */
+const QUEUE_HIGH_WATER = 2 * 1024 * 1024;
+
+/**
+ * One PUT attempt fed by push(): bytes before `offset` (what the node already holds) are hashed and counted but
+ * not sent, so a resumed attempt re-encodes the stream from its start and sends only what the node lost. When
+ * the request fails, push() stops waiting and drops bytes; finish() reports how far the node got.
+ */
+export class UploadAttempt {
+  readonly #queue: Uint8Array[] = [];
+  #queued = 0;
+  #seen = 0;
+  #closed = false;
+  #settled = false;
+  #pullWaiter: (() => void) | undefined;
+  #pushWaiters: Array<() => void> = [];
+  readonly #response: Promise<{ received: number } | Error>;
+  readonly #hash: Hash = createHash("sha256");
+  readonly #pacer = new HeapPacer();
+
+  constructor(
+    client: ControlClient,
+    readonly transferId: string,
+    readonly offset: number,
+  ) {
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          while (this.#queue.length === 0 && !this.#closed) {
+            await new Promise<void>((r) => {
+              this.#pullWaiter = r;
+            });
+          }
+          const next = this.#queue.shift();
+          if (next === undefined) {
+            controller.close();
+            return;
+          }
+          this.#queued -= next.byteLength;
+          this.#wakePushers();
+          controller.enqueue(next);
+        },
+        cancel: () => this.#settle(),
+      },
+      { highWaterMark: 0 },
+    );
+    this.#response = client.uploadData(transferId, offset, body).then(
+      (r) => {
+        this.#settle();
+        return r;
+      },
+      (e: unknown) => {
+        this.#settle();
+        return e instanceof Error ? e : new Error(String(e));
+      },
+    );
+  }
+
+  /** True once the request has ended (answered, failed or cancelled); later bytes are hashed and dropped. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  #settle(): void {
+    this.#settled = true;
+    this.#queue.length = 0;
+    this.#queued = 0;
+    this.#wakePushers();
+    this.#pullWaiter?.();
+  }
+
+  #wakePushers(): void {
+    for (const w of this.#pushWaiters.splice(0)) w();
+  }
+
+  /** Adds encoded bytes in stream order; waits while the body queue is full. */
+  async push(bytes: Uint8Array): Promise<void> {
+    this.#hash.update(bytes);
+    this.#pacer.moved(bytes.byteLength);
+    const start = this.#seen;
+    this.#seen += bytes.byteLength;
+    if (this.#settled || this.#seen <= this.offset) return;
+    const send = start >= this.offset ? bytes : bytes.subarray(this.offset - start);
+    this.#queue.push(send);
+    this.#queued += send.byteLength;
+    const w = this.#pullWaiter;
+    this.#pullWaiter = undefined;
+    w?.();
+    while (this.#queued > QUEUE_HIGH_WATER && !this.#settled) {
+      await new Promise<void>((r) => this.#pushWaiters.push(r));
+    }
+  }
+
+  /** Encoded bytes pushed so far (sent or skipped). */
+  get bytesSeen(): number {
+    return this.#seen;
+  }
+
+  /** Ends the body and waits for the node's answer: its received count, or the error that ended the request. */
+  async finish(): Promise<{ received: number } | Error> {
+    this.#closed = true;
+    const w = this.#pullWaiter;
+    this.#pullWaiter = undefined;
+    w?.();
+    return this.#response;
+  }
+
+  /** Hex SHA-256 of every byte pushed; call after the last push. */
+  digest(): string {
+    return this.#hash.digest("hex");
+  }
+}
