@@ -166,29 +166,53 @@ export class EsPatternWalk {
 
 /**
  * Σ piece lengths of a plan, its encrypted bytes, without walking the pieces: for each slice, the rule's bytes
- * in each stretch of it that runs carry (every ES byte of a run is carried). O(slices + runs).
+ * in each stretch of it that runs carry (every ES byte of a run is carried). O(slices + runs). The slices come
+ * decoded a window at a time and the loop holds its state in locals: a callback per slice cost 20 ms on a
+ * 279 MiB TS (324 k slices), more than the rest of the plan's finish.
  */
 export function esPatternEncryptedBytes(
   plan: Pick<EsPatternPlan, "scheme" | "slices" | "runs" | "runCount">,
 ): number {
   const crypt = plan.scheme.crypt * PATTERN_BLOCK_BYTES;
   const period = (plan.scheme.crypt + plan.scheme.skip) * PATTERN_BLOCK_BYTES;
-  /** Rule bytes among a slice's first x bytes. */
-  const ruled = (x: number) => Math.floor(x / period) * crypt + Math.min(x % period, crypt);
   const runs = plan.runs;
   const runCount = plan.runCount;
-  const runEnd = (j: number) => runs[RUN_FIELDS * j]! + runs[RUN_FIELDS * j + 1]! * runs[RUN_FIELDS * j + 4]!;
+  const slices = plan.slices;
+  const rows = new Float64Array(2 * WINDOW_ROWS);
   let r = 0;
+  /** ES end of run r (or 0 past the last). */
+  let rEnd = runCount > 0 ? runs[0]! + runs[1]! * runs[4]! : 0;
   let sum = 0;
-  plan.slices.forEach((s, length) => {
-    const e = s + length;
-    while (r < runCount && runEnd(r) <= s) r++;
-    for (let j = r; j < runCount && runs[RUN_FIELDS * j]! < e; j++) {
-      const a = Math.max(s, runs[RUN_FIELDS * j]!);
-      const b = Math.min(e, runEnd(j));
-      if (b > a) sum += ruled(b - s) - ruled(a - s);
+  for (let i = 0; i < slices.count; ) {
+    const n = slices.readRows(i, rows);
+    i += n;
+    for (let w = 0; w < 2 * n; w += 2) {
+      const s = rows[w]!;
+      const e = s + rows[w + 1]!;
+      while (r < runCount && rEnd <= s) {
+        r++;
+        rEnd =
+          r < runCount ? runs[RUN_FIELDS * r]! + runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]! : 0;
+      }
+      for (let j = r; j < runCount; j++) {
+        const at = RUN_FIELDS * j;
+        const runEs = runs[at]!;
+        if (runEs >= e) break;
+        const a = Math.max(runEs, s) - s;
+        const jEnd = j === r ? rEnd : runEs + runs[at + 1]! * runs[at + 4]!;
+        const b = Math.min(jEnd, e) - s;
+        // Rule bytes among the slice's first b bytes minus those among its first a.
+        if (b > a) {
+          const pb = b % period;
+          const pa = a % period;
+          sum +=
+            ((b - pb) / period) * crypt +
+            Math.min(pb, crypt) -
+            (((a - pa) / period) * crypt + Math.min(pa, crypt));
+        }
+      }
     }
-  });
+  }
   return sum;
 }
 

@@ -66,15 +66,34 @@ function encodeRuns(plan: EsPatternPlan): Uint8Array {
   const r = plan.runs;
   for (let i = 0; i < plan.runCount; i++) {
     const k = RUN_FIELDS * i;
-    const [es, l, body, stride, count] = [r[k]!, r[k + 1]!, r[k + 2]!, r[k + 3]!, r[k + 4]!];
-    const values = [es - esEnd, l, body - bodyEnd, stride - l, count];
-    if (l < 1 || count < 1 || !values.every((v) => Number.isSafeInteger(v) && v >= 0))
+    const es = r[k]!;
+    const l = r[k + 1]!;
+    const body = r[k + 2]!;
+    const stride = r[k + 3]!;
+    const count = r[k + 4]!;
+    // Values in the order the header has them; no array per run (a TS has ~27 k runs per 279 MiB).
+    if (
+      !(l >= 1 && count >= 1) ||
+      !isSize(es - esEnd) ||
+      !isSize(l) ||
+      !isSize(body - bodyEnd) ||
+      !isSize(stride - l) ||
+      !isSize(count)
+    )
       fail("ERR_PATTERN_RUNS", `run ${i} is out of order or not made of sizes`, PATTERN_FIXED_BYTES);
-    for (const v of values) at = writeVarint(out, at, v);
+    at = writeVarint(out, at, es - esEnd);
+    at = writeVarint(out, at, l);
+    at = writeVarint(out, at, body - bodyEnd);
+    at = writeVarint(out, at, stride - l);
+    at = writeVarint(out, at, count);
     esEnd = es + l * count;
     bodyEnd = body + stride * (count - 1) + l;
   }
   return out.subarray(0, at);
+}
+
+function isSize(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0;
 }
 
 /** The length of the header encodePatternHeaderV3() makes for this plan (it depends on nothing else). */
