@@ -4,13 +4,13 @@ import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
 import { type EsPatternPlan, RUN_FIELDS } from "./es-pattern-plan.ts";
 import {
+  checkPatternHeaderBytes,
   MAX_PATTERN_HEADER_BYTES,
   PATTERN_DIGEST_BYTES,
   PATTERN_FIXED_BYTES,
   PATTERN_MAGIC,
   PATTERN_SALT_BYTES,
   PATTERN_VERSION_ES,
-  peekPatternHeaderLength,
 } from "./pattern-header.ts";
 import { PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
@@ -140,19 +140,8 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
 
 /** Decodes a whole version 3 pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first. */
 export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
-  const length = peekPatternHeaderLength(bytes);
-  if (length === undefined || bytes.length < length)
-    fail(
-      "ERR_PATTERN_TRUNCATED",
-      `${bytes.length} bytes are fewer than the header's ${length ?? 20}`,
-      bytes.length,
-    );
-  if (bytes.length !== length)
-    fail("ERR_PATTERN_HEADER_LENGTH", `given ${bytes.length} bytes, header says ${length}`, 16);
-  const digestAt = length - PATTERN_DIGEST_BYTES;
-  const digest = createHash("sha256").update(bytes.subarray(0, digestAt)).digest();
-  if (!digest.equals(bytes.subarray(digestAt)))
-    fail("ERR_PATTERN_HEADER_DIGEST", "the header digest does not match", digestAt);
+  const digestAt = checkPatternHeaderBytes(bytes);
+  const length = digestAt + PATTERN_DIGEST_BYTES;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint8(8) !== PATTERN_VERSION_ES)
     fail("ERR_PATTERN_VERSION", `version ${v.getUint8(8)} is not 3`, 8);
