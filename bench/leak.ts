@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { $ } from "bun";
-import { indexRecording } from "../codec/container/recording-indexer.ts";
+import { indexRecording } from "../codec/container/index-recording.ts";
 import { PatternDirectEncoder } from "../codec/pattern/pattern-direct-encoder.ts";
 import { planPattern } from "../codec/pattern/pattern-planner.ts";
 import {

@@ -83,6 +83,20 @@ describe("makePatternKeystream()", () => {
     expect(ks(0, 48)).toEqual(reference(0, 48));
   });
 
+  // Each long run is freed at the next call (its memory then serves the next run): the caller uses a run before
+  // asking for the next, and the bytes it got were right while it held them.
+  test("makePatternKeystream() frees a long run at the next call and keeps a short one", async () => {
+    const ks = await makePatternKeystream(SESSION, SALT);
+    const long = ks(0, 100_000);
+    expect(long).toEqual(reference(0, 100_000));
+    const short = ks(100_000, 100);
+    expect(long.byteLength).toBe(0);
+    expect(short).toEqual(reference(100_000, 100));
+    const next = ks(100_100, 70_000);
+    expect(short).toEqual(reference(100_000, 100));
+    expect(next).toEqual(reference(100_100, 70_000));
+  });
+
   test("makePatternKeystream() gives different keystreams for different salts and positions", async () => {
     const a = (await makePatternKeystream(SESSION, SALT))(0, 32);
     const b = (await makePatternKeystream(SESSION, new Uint8Array(16)))(0, 32);

@@ -29,11 +29,14 @@ export const AES_BLOCK_BYTES = 16;
 const PURPOSE = "pattern/v1/";
 /** The zero input the keystream is made from is kept and grown in steps of this, never shrunk. */
 const ZEROS_STEP = 64 * 1024;
+/** Runs at least this long are freed at the next call (shorter ones cost few page faults, and may share memory). */
+const RELEASE_MIN_BYTES = 16 * 1024;
 
 /**
- * keystream(position, length) → keystream bytes [position, position + length) of one transfer, as a new array.
- * Calls that continue where the previous one ended (the pattern cipher's only pattern) cost one AES-CTR update;
- * any other position restarts the stream at its block.
+ * keystream(position, length) → keystream bytes [position, position + length) of one transfer, as a new array
+ * that stays valid until the next call: the next call frees it (below). Calls that continue where the previous
+ * one ended (the pattern cipher's only pattern) cost one AES-CTR update; any other position restarts the stream
+ * at its block.
  */
 export type Keystream = (position: number, length: number) => Uint8Array;
 
@@ -54,6 +57,8 @@ export async function makePatternKeystream(sessionKey: Uint8Array, salt: Uint8Ar
   /** Keystream position the open cipher continues from. */
   let at = -1;
   let zeros = Buffer.alloc(ZEROS_STEP);
+  /** The run handed out last, freed when the next is made. */
+  let last: Uint8Array | undefined;
   return (position: number, length: number): Uint8Array => {
     if (!Number.isSafeInteger(position) || position < 0 || position + length > Number.MAX_SAFE_INTEGER) {
       throw new RangeError(`Cannot make keystream: position ${position} is not a size`);
@@ -71,6 +76,28 @@ export async function makePatternKeystream(sessionKey: Uint8Array, salt: Uint8Ar
       if (skip > 0) cipher.update(zeros.subarray(0, skip));
     }
     at = position + length;
-    return cipher.update(zeros.subarray(0, length));
+    if (last !== undefined) release(last);
+    last = cipher.update(zeros.subarray(0, length));
+    return last;
   };
+}
+
+/**
+ * Frees a run's memory now, so the next run node:crypto makes reuses it. Each update() returns new memory, and
+ * JavaScriptCore frees a dropped run only when it next collects: until then every run lands on fresh pages, and
+ * the page faults cost far more than the AES (25 MiB of keystream, a 279 MiB TS's worth at slice-block 1:9,
+ * took 80-95 ms of CPU here against 4-5 ms when each run is freed at the next call; docs/security.md, Cost).
+ * `transfer(0)` detaches the buffer and releases its store at once. Only a run alone in its memory is freed, never
+ * one that might share it with other bytes (a pooled allocation).
+ */
+function release(run: Uint8Array): void {
+  const buffer = run.buffer;
+  if (
+    buffer instanceof ArrayBuffer &&
+    !buffer.detached &&
+    run.byteLength >= RELEASE_MIN_BYTES &&
+    run.byteOffset === 0 &&
+    buffer.byteLength - run.byteLength < AES_BLOCK_BYTES
+  )
+    buffer.transfer(0);
 }

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { indexRecording } from "../../codec/container/recording-indexer.ts";
+import { indexRecording } from "../../codec/container/index-recording.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { encodeSplitHeaders, type SplitPartKind } from "../../codec/split/split-format.ts";
 import { SplitMerger } from "../../codec/split/split-merger.ts";

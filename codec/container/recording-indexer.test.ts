@@ -6,8 +6,9 @@ import { indexInChunks } from "../../test/support/index-in-chunks.ts";
 import { prng } from "../../test/support/synthetic-container-streams.ts";
 import type { ByteRange, ContainerKind, RecordingIndex, VideoFormat } from "../recording-index.ts";
 import type { DemuxSink } from "./demux-sink.ts";
+import { indexRecording } from "./index-recording.ts";
 import { PsDemuxer } from "./ps-demuxer.ts";
-import { indexRecording, RecordingIndexer } from "./recording-indexer.ts";
+import { RecordingIndexer } from "./recording-indexer.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
 
 const dir = join(import.meta.dir, "../../testdata/containers");

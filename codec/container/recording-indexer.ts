@@ -9,16 +9,14 @@ import type {
   IndexError,
   PictureCounts,
   PictureRecord,
-  RecordingDetails,
   RecordingIndex,
-  StreamRecord,
   VideoFormat,
-  VideoStreamInfo,
 } from "../recording-index.ts";
 import { PictureDetails } from "../stream-info/picture-details.ts";
-import { programStreams, recordingDetails, transportStreams } from "../stream-info/recording-details.ts";
-import { h264VideoInfo, mpegVideoInfo, unknownVideoInfo } from "../stream-info/video-stream-info.ts";
+import { recordingDetails } from "../stream-info/recording-details.ts";
+import { h264VideoInfo } from "../stream-info/video-stream-info.ts";
 import type { DemuxSink } from "./demux-sink.ts";
+import { describeRecording } from "./describe-recording.ts";
 import { detectContainer } from "./detect-container.ts";
 import { EsUnitMap } from "./es-unit-map.ts";
 import { H264EsIndexer } from "./h264-es-indexer.ts";
@@ -28,6 +26,7 @@ import { RangeCoalescer } from "./range-coalescer.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "./ts-packet.ts";
 import { RUN_FIELDS } from "./video-block.ts";
+import type { VideoObserver } from "./video-observer.ts";
 
 /** What both elementary-stream indexers (MPEG-1/2 video, H.264 Annex B) offer. */
 interface EsIndexer {
@@ -44,28 +43,6 @@ interface EsIndexer {
 }
 
 const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
-
-/**
- * Sees the video elementary stream as the indexer scans it, so a second reader (the pattern planner) needs no
- * demux and no scan of its own. startCode() for MPEG-1/2 video, h264Slice() for H.264 in PS/TS; neither for
- * HEVC or MP4 video.
- */
-export interface VideoObserver {
-  /**
-   * Every start code in ES order, slices included: its code byte and the ES offset of its 00 00 01.
-   * During the call, esToFile() maps any ES bytes of the picture still open.
-   */
-  startCode(code: number, esOffset: number): void;
-  /** The video ends at ES offset `esLength` (in finish()); esToFile() still maps the open picture's bytes. */
-  end(esLength: number): void;
-  /** H.264: each coded slice NAL unit as it ends (H264SliceObserver); esToFile() maps its bytes during the call. */
-  h264Slice?(nalStart: number, dataStart: number, nalEnd: number): void;
-  /**
-   * Every run of ES-to-file units (EsUnitMap) once final, in ES order: all of them by the end of finish().
-   * Read when the observer is given to the constructor.
-   */
-  unitRun?(es: number, length: number, file: number, unitLength: number, count: number): void;
-}
 
 export interface RecordingIndexerOptions {
   videoObserver?: VideoObserver;
@@ -305,40 +282,15 @@ export class RecordingIndexer {
       pictures: v.pictures,
       errors,
       protectedRanges: this.#ranges.ranges(),
-      ...(this.#wantDetails ? { details: this.#describe(this.#details, format) } : {}),
+      ...(this.#wantDetails
+        ? {
+            details: describeRecording(
+              { video: v, demux: this.#demux, fed: this.#feedVideo, format },
+              this.#details,
+            ),
+          }
+        : {}),
     };
-  }
-
-  #describe(collected: PictureDetails | undefined, format: VideoFormat): RecordingDetails {
-    const v = this.#video;
-    let video: VideoStreamInfo;
-    if (v instanceof VideoIndexer && this.#feedVideo) {
-      video = mpegVideoInfo({
-        mpeg2: v.format === "mpeg2",
-        width: v.width,
-        height: v.height,
-        header: v.sequenceHeader,
-        extension: v.sequenceExtension,
-        display: v.display,
-        coding: v.firstCoding,
-        timeCode: v.gops[0]?.timeCode ?? null,
-      });
-    } else if (v instanceof H264EsIndexer && this.#feedVideo) {
-      video = h264VideoInfo(v.firstSps);
-    } else {
-      video = unknownVideoInfo();
-    }
-    let streams: StreamRecord[] = [];
-    const d = this.#demux;
-    if (d instanceof PsDemuxer) {
-      streams = programStreams(d.streamsSeen, d.streamTypes, { id: d.videoStream, format });
-    } else if (d instanceof TsDemuxer) {
-      streams = transportStreams(d.streams);
-    }
-    const c = collected ?? { pos: [], pts: [], dts: [] };
-    // PES time stamps count 90 kHz (the default); an elementary stream carries no clock.
-    const clock = d === undefined ? { timeScale: null } : {};
-    return recordingDetails(video, streams, v.pictures, { pos: c.pos, pts: c.pts, dts: c.dts, ...clock });
   }
 
   #joinProbe(): Uint8Array {
@@ -459,12 +411,4 @@ export class RecordingIndexer {
   #error(offset: number, code: string, message: string): void {
     this.#errors.add(offset, code, message);
   }
-}
-
-/** Indexes a whole recording held in memory (MP4 ranges asked by finish() are served from the same bytes). */
-export function indexRecording(bytes: Uint8Array): RecordingIndex {
-  const indexer = new RecordingIndexer();
-  indexer.push(bytes);
-  for (const r of indexer.finish()) indexer.supply(r.offset, bytes.subarray(r.offset, r.offset + r.length));
-  return indexer.result();
 }

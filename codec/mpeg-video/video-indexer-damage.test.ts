@@ -12,7 +12,7 @@ import {
   syntheticStream,
 } from "../../test/support/synthetic-video-stream.ts";
 import { MAX_INDEX_ERRORS } from "../capped-errors.ts";
-import { indexVideoElementaryStream } from "./video-indexer.ts";
+import { indexVideoElementaryStream } from "./index-video-elementary-stream.ts";
 
 const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 const types = (bytes: Uint8Array) =>

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ES_FIXTURE_DIR, esFixtureNames, loadEsFixture } from "../../test/support/es-fixtures.ts";
 import { compareWithFfprobe, type FfprobeFrame } from "../../test/support/ffprobe-comparison.ts";
-import { indexVideoElementaryStream } from "./video-indexer.ts";
+import { indexVideoElementaryStream } from "./index-video-elementary-stream.ts";
 
 const FFPROBE = Bun.which("ffprobe");
 const FFMPEG = Bun.which("ffmpeg");

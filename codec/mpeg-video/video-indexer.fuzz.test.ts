@@ -7,7 +7,8 @@ import { esFixtureNames, loadEsFixture } from "../../test/support/es-fixtures.ts
 import { ES_MUTATIONS } from "../../test/support/es-mutations.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { syntheticStream } from "../../test/support/synthetic-video-stream.ts";
-import { indexVideoElementaryStream, VideoIndexer } from "./video-indexer.ts";
+import { indexVideoElementaryStream } from "./index-video-elementary-stream.ts";
+import { VideoIndexer } from "./video-indexer.ts";
 
 /** Every stable code the video sources spell out: an error may carry no code that is not written in them. */
 const SOURCE_CODES = new Set<string>();

@@ -8,7 +8,8 @@ import {
 } from "../../test/support/es-fixtures.ts";
 import { compareWithFfprobe, type FfprobeFrame } from "../../test/support/ffprobe-comparison.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { indexVideoElementaryStream, VideoIndexer } from "./video-indexer.ts";
+import { indexVideoElementaryStream } from "./index-video-elementary-stream.ts";
+import { VideoIndexer } from "./video-indexer.ts";
 
 const fixtures = esFixtureNames();
 

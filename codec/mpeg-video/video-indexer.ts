@@ -1,5 +1,4 @@
 /** @module Streaming index of an MPEG-1/2 video elementary stream: pictures, GOPs, counts and errors. */
-import { CappedErrors } from "../capped-errors.ts";
 import { CodecError } from "../codec-error.ts";
 import type {
   GopRecord,
@@ -49,9 +48,9 @@ import {
   SEQUENCE_HEADER_CODE,
   SLICE_START_CODE_LAST,
   START_CODE_BYTES,
-  SYSTEM_START_CODE_FIRST,
   USER_DATA_START_CODE,
 } from "./start-codes.ts";
+import { VideoIndexErrors } from "./video-index-errors.ts";
 
 interface OpenPicture {
   offset: number;
@@ -76,14 +75,8 @@ interface OpenPicture {
 export class VideoIndexer {
   readonly pictures: PictureRecord[] = [];
   readonly gops: GopRecord[] = [];
-  readonly #errors = new CappedErrors();
-  readonly #fields = new FieldPairer((f) =>
-    this.#error(
-      f.offset,
-      "ERR_FIELD_UNPAIRED",
-      `${f.structure} field picture ${f.serial} has no second field`,
-    ),
-  );
+  readonly #errors = new VideoIndexErrors();
+  readonly #fields = new FieldPairer((f) => this.#errors.unpairedField(f));
   readonly counts: PictureCounts = { seq: 0, gop: 0, pic: 0, I: 0, P: 0, B: 0, D: 0 };
   readonly #sequence = new SequenceFormat();
   /** The first sequence display extension (ISO/IEC 13818-2 6.2.2.4), or null. */
@@ -224,15 +217,15 @@ export class VideoIndexer {
     if (this.#ended) return;
     const total = this.bytesSeen;
     const partial = this.#scanner.partialStartCodeOffset;
-    if (partial >= 0) this.#error(partial, "ERR_ES_TRUNCATED", "the stream ends inside a start code");
+    if (partial >= 0) this.#errors.truncated(partial);
     if (!this.#sawStartCode && total > 0) {
-      this.#error(0, "ERR_ES_NO_START_CODE", `no start code in ${total} bytes: not an MPEG video stream`);
+      this.#errors.noStartCode(total);
     }
     this.#finishPending(total);
     this.#closePicture(total);
     this.#fields.flush();
     this.#ended = true;
-    this.#errors.close(total, "ERR_ES_TOO_MANY_ERRORS", "errors");
+    this.#errors.close(total);
   }
 
   /**
@@ -275,13 +268,7 @@ export class VideoIndexer {
     if (this.#pending.code >= 0) this.#finishPending(offset);
     if (!this.#sawStartCode) {
       this.#sawStartCode = true;
-      if (offset > 0) {
-        this.#error(
-          0,
-          "ERR_ES_LEADING_BYTES",
-          `${offset} bytes before the first start code belong to no picture`,
-        );
-      }
+      if (offset > 0) this.#errors.leadingBytes(offset);
     }
     // Slice start codes are by far the most common: handle them first and cheaply.
     if (code !== PICTURE_START_CODE && code <= SLICE_START_CODE_LAST) {
@@ -290,7 +277,7 @@ export class VideoIndexer {
       if (this.#hasPicture) this.#picture.hasSlices = true;
       else if (!this.#orphanSlicesReported) {
         this.#orphanSlicesReported = true;
-        this.#error(offset, "ERR_ES_ORPHAN_SLICE", "slice data outside any picture belongs to no picture");
+        this.#errors.orphanSlice(offset);
       }
       return;
     }
@@ -314,22 +301,10 @@ export class VideoIndexer {
       case USER_DATA_START_CODE:
         return;
       case SEQUENCE_ERROR_CODE:
-        this.#error(
-          offset,
-          "ERR_ES_SEQUENCE_ERROR",
-          "sequence_error_code: the encoder or transport flagged lost data",
-        );
+        this.#errors.sequenceError(offset);
         return;
       default:
-        if (code >= SYSTEM_START_CODE_FIRST) {
-          this.#error(
-            offset,
-            "ERR_ES_SYSTEM_START_CODE",
-            `system start code 0x${hex(code)} inside a video stream`,
-          );
-        } else {
-          this.#error(offset, "ERR_ES_RESERVED_START_CODE", `reserved start code 0x${hex(code)}`);
-        }
+        this.#errors.unexpectedStartCode(code, offset);
     }
   }
 
@@ -345,17 +320,13 @@ export class VideoIndexer {
       else if (code === EXTENSION_START_CODE) this.#applyExtension(bytes);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
-      this.#error(offset + e.offset, e.code, e.message);
+      this.#errors.add(offset + e.offset, e.code, e.message);
     }
   }
 
   #openPicture(bytes: Uint8Array, offset: number): void {
     if (!this.#sequence.seen && this.counts.pic === 0 && !this.#hasPicture) {
-      this.#error(
-        offset,
-        "ERR_ES_NO_SEQUENCE_HEADER",
-        "the stream starts without a sequence header (mid-stream)",
-      );
+      this.#errors.noSequenceHeader(offset);
       this.#sequence.seen = true; // report once
     }
     this.#orphanSlicesReported = false;
@@ -388,7 +359,7 @@ export class VideoIndexer {
     if (!this.#hasPicture) return;
     this.#hasPicture = false;
     const p = this.#picture;
-    if (!p.hasSlices) this.#error(p.offset, "ERR_PICTURE_EMPTY", "the picture has no slice data");
+    if (!p.hasSlices) this.#errors.emptyPicture(p.offset);
     const record: PictureRecord = {
       serial: this.counts.pic,
       type: p.type,
@@ -440,27 +411,6 @@ export class VideoIndexer {
   #missingCodingExtension(): void {
     this.#expectCodingExtension = false;
     if (this.#sequence.format !== "mpeg2") return;
-    const at = this.#hasPicture ? this.#picture.offset : this.#pending.offset;
-    this.#error(
-      at,
-      "ERR_PICTURE_EXTENSION_MISSING",
-      "an MPEG-2 picture header is not followed by its picture coding extension",
-    );
+    this.#errors.missingCodingExtension(this.#hasPicture ? this.#picture.offset : this.#pending.offset);
   }
-
-  #error(offset: number, code: string, why: string): void {
-    this.#errors.add(offset, code, why.startsWith("Cannot") ? why : `At ES offset ${offset}: ${why}`);
-  }
-}
-
-/** Indexes a whole ES held in memory: one push and end. */
-export function indexVideoElementaryStream(bytes: Uint8Array): VideoIndexer {
-  const indexer = new VideoIndexer();
-  indexer.push(bytes);
-  indexer.end();
-  return indexer;
-}
-
-function hex(n: number): string {
-  return n.toString(16).padStart(2, "0");
 }

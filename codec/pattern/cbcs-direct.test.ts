@@ -5,7 +5,7 @@ import { cbcsTransform, makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { patternFixtures } from "../../test/support/pattern-fixtures.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { indexRecording } from "../container/recording-indexer.ts";
+import { indexRecording } from "../container/index-recording.ts";
 import { concat, mergeBytes, splitBytes } from "../split/split-bytes.ts";
 import { peekSplitHeaderLength } from "../split/split-format.ts";
 import { CbcsPatternCipher } from "./cbcs-pattern-cipher.ts";

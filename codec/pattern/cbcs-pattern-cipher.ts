@@ -1,5 +1,5 @@
 /** @module Applies CENC-cbcs block encryption to the listed blocks of a direct body streamed in chunks: gathers whole blocks, hands them to the cipher, scatters them back. */
-import { codecError } from "../codec-error.ts";
+import { PatternBodyCursor } from "./pattern-body-cursor.ts";
 import { type PatternRanges, PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 
 /**
@@ -24,7 +24,7 @@ export class CbcsPatternCipher {
   readonly #ranges: PatternRangeTable;
   readonly #chains: readonly number[];
   readonly #cipher: CbcsBlockCipher;
-  readonly #bodyLength: number;
+  readonly #body: PatternBodyCursor;
   /** Body offset of the first byte not yet given out (the held bytes start here). */
   #committed = 0;
   /** Range cursor at #committed: range index and its bytes before #committed. */
@@ -39,7 +39,6 @@ export class CbcsPatternCipher {
   #scratch = new Uint8Array(64 * 1024);
   #segs = new Float64Array(4 * 4096);
   /** Bytes pushed so far. */
-  #pos = 0;
   /** The decoded window of rows [#wFrom, #wEnd) (readRows()). */
   readonly #rows = new Float64Array(2 * WINDOW_ROWS);
   #wFrom = 0;
@@ -53,12 +52,12 @@ export class CbcsPatternCipher {
     this.#ranges = PatternRangeTable.from(plan.ranges);
     this.#chains = plan.chainStarts;
     this.#cipher = cipher;
-    this.#bodyLength = bodyLength;
+    this.#body = new PatternBodyCursor(bodyLength);
   }
 
   /** Body bytes pushed so far. */
   get position(): number {
-    return this.#pos;
+    return this.#body.position;
   }
 
   /**
@@ -67,14 +66,7 @@ export class CbcsPatternCipher {
    * past the body's end.
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    if (this.#pos + chunk.length > this.#bodyLength) {
-      throw codecError(
-        "ERR_PATTERN_LENGTH",
-        `Cannot apply pattern: body runs past its ${this.#bodyLength} bytes`,
-        this.#pos,
-      );
-    }
-    this.#pos += chunk.length;
+    this.#body.take(chunk.length);
     const out: Uint8Array[] = [];
     let rest = chunk;
     if (this.#held.length > 0) {
@@ -218,12 +210,6 @@ export class CbcsPatternCipher {
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body passed and every block was whole. */
   finish(): void {
-    if (this.#pos !== this.#bodyLength || this.#held.length > 0) {
-      throw codecError(
-        "ERR_PATTERN_LENGTH",
-        `Cannot finish pattern: ${this.#pos - this.#held.length} of the body's ${this.#bodyLength} bytes are final`,
-        this.#pos,
-      );
-    }
+    this.#body.finish(this.#held.length);
   }
 }

@@ -1,14 +1,9 @@
 /** @module Applies a pattern keystream to a direct body streamed in chunks by walking a version 3 plan (slices in ES coordinates and unit runs): encrypts and decrypts alike, in place. */
 import { codecError } from "../codec-error.ts";
 import { type EsPatternPlan, EsPatternWalk } from "./es-pattern-plan.ts";
-// The keystream runs, skip scratch and warming pass are PatternCipher's, for the same reasons.
-import {
-  KEYSTREAM_RUN_BYTES,
-  type PatternKeystream,
-  SKIP_SCRATCH_BYTES,
-  WARM_NEEDLE,
-  WARM_SPAN_BYTES,
-} from "./pattern-cipher.ts";
+import { PatternBodyCursor } from "./pattern-body-cursor.ts";
+// The keystream runs are PatternCipher's, for the same reasons.
+import { KEYSTREAM_RUN_BYTES, type PatternKeystream } from "./pattern-cipher.ts";
 import { WINDOW_ROWS } from "./pattern-range-table.ts";
 
 /**
@@ -20,9 +15,8 @@ import { WINDOW_ROWS } from "./pattern-range-table.ts";
 export class EsPatternCipher {
   readonly #walk: EsPatternWalk;
   readonly #keystream: PatternKeystream;
-  readonly #bodyLength: number;
+  readonly #body: PatternBodyCursor;
   readonly #encryptedBytes: number;
-  #pos = 0;
   /** Pieces from the walk, (body offset, length) pairs: #pieceCount of them, #piece the next to apply. */
   readonly #pieces = new Float64Array(2 * WINDOW_ROWS);
   #pieceCount = 0;
@@ -43,31 +37,20 @@ export class EsPatternCipher {
   ) {
     this.#walk = new EsPatternWalk(plan);
     this.#keystream = keystream;
-    this.#bodyLength = bodyLength;
+    this.#body = new PatternBodyCursor(bodyLength);
     this.#encryptedBytes = plan.encryptedBytes;
   }
 
   /** Body bytes seen so far. */
   get position(): number {
-    return this.#pos;
+    return this.#body.position;
   }
 
   /** Transforms the next `chunk.length` body bytes in place. Throws ERR_PATTERN_LENGTH past the body's end. */
   apply(chunk: Uint8Array): void {
-    const start = this.#pos;
+    const start = this.#body.take(chunk.length);
     const end = start + chunk.length;
-    if (end > this.#bodyLength) {
-      throw codecError(
-        "ERR_PATTERN_LENGTH",
-        `Cannot apply pattern: body runs past its ${this.#bodyLength} bytes`,
-        start,
-      );
-    }
-    this.#pos = end;
-    // A native sequential pass first streams the chunk into cache, where the scattered piece XORs then hit
-    // (PatternCipher.apply() says what it saved there).
-    if (!this.#done && chunk.length >= WARM_SPAN_BYTES)
-      Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).indexOf(WARM_NEEDLE);
+    // No warming pass (PatternCipher's): slice-block XORs 16 bytes in every 160, which streams the chunk in.
     const walk = this.#walk;
     const pieces = this.#pieces;
     let piece = this.#piece;
@@ -114,25 +97,14 @@ export class EsPatternCipher {
     this.#ksPos = ksPos;
   }
 
-  /** Moves past the next `n` body bytes without having them (a resumed transfer), as PatternCipher.skip(). */
+  /** Moves past the next `n` body bytes without having them (a resumed transfer): PatternBodyCursor.skip(). */
   skip(n: number): void {
-    const scratch = new Uint8Array(Math.min(n, SKIP_SCRATCH_BYTES));
-    for (let left = n; left > 0; ) {
-      const k = Math.min(left, scratch.length);
-      this.apply(scratch.subarray(0, k));
-      left -= k;
-    }
+    PatternBodyCursor.skip(n, (c) => this.apply(c));
   }
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body was transformed and the plan's bytes all encrypted. */
   finish(): void {
-    if (this.#pos !== this.#bodyLength) {
-      throw codecError(
-        "ERR_PATTERN_LENGTH",
-        `Cannot finish pattern: ${this.#pos} of the body's ${this.#bodyLength} bytes came`,
-        this.#pos,
-      );
-    }
+    this.#body.finish();
     if (
       !this.#done &&
       this.#left === 0 &&
@@ -144,7 +116,7 @@ export class EsPatternCipher {
       throw codecError(
         "ERR_PATTERN_LENGTH",
         `Cannot finish pattern: ${this.#ksPos} bytes were encrypted, the plan says ${this.#encryptedBytes}`,
-        this.#pos,
+        this.#body.position,
       );
     }
   }

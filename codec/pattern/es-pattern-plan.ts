@@ -73,11 +73,17 @@ export class EsPatternWalk {
     let blockEnd = this.#blockEnd;
     let sliceStart = this.#sliceStart;
     let sliceEnd = this.#sliceEnd;
-    // The current run's fields, reloaded when r moves.
+    // The current run's fields, reloaded when r moves, and the unit holding the last piece (uEs its first ES
+    // byte, uBody its first body byte): the next block is usually in that unit or the next, so a piece costs a
+    // compare or a step instead of a division (bench.ts, 1.79 M pieces, best of 15: 21.6 -> 17.9 ms, load 22).
     let at = RUN_FIELDS * r;
     let runEs = r < runCount ? runs[at]! : 0;
     let runL = r < runCount ? runs[at + 1]! : 1;
+    let runBody = r < runCount ? runs[at + 2]! : 0;
+    let stride = r < runCount ? runs[at + 3]! : 1;
     let runEnd = r < runCount ? runEs + runL * runs[at + 4]! : 0;
+    let uEs = runEs;
+    let uBody = runBody;
     let n = 0;
     while (n < max) {
       if (es >= blockEnd) {
@@ -110,7 +116,11 @@ export class EsPatternWalk {
         at = RUN_FIELDS * r;
         runEs = runs[at]!;
         runL = runs[at + 1]!;
+        runBody = runs[at + 2]!;
+        stride = runs[at + 3]!;
         runEnd = runEs + runL * runs[at + 4]!;
+        uEs = runEs;
+        uBody = runBody;
       }
       if (runEs > es) {
         // ES bytes no run carries (sealed): jump to the block holding the run's first byte.
@@ -128,13 +138,22 @@ export class EsPatternWalk {
         }
         es = runEs;
       }
-      const stride = runs[at + 3]!;
-      const rel = es - runEs;
-      const k = Math.floor(rel / runL);
+      // The unit holding es: this one, the next, or found by division after a jump.
+      let rel = es - uEs;
+      if (rel < 0 || rel >= 2 * runL) {
+        const k = Math.floor((es - runEs) / runL);
+        uEs = runEs + k * runL;
+        uBody = runBody + k * stride;
+        rel = es - uEs;
+      } else if (rel >= runL) {
+        uEs += runL;
+        uBody += stride;
+        rel -= runL;
+      }
       // Units of nothing but ES bytes lie back to back: the piece may run on to the run's end.
-      const unitEnd = runL === stride ? runEnd : runEs + (k + 1) * runL;
+      const unitEnd = runL === stride ? runEnd : uEs + runL;
       const end = Math.min(blockEnd, unitEnd);
-      out[2 * n] = runs[at + 2]! + k * stride + (rel - k * runL);
+      out[2 * n] = uBody + rel;
       out[2 * n + 1] = end - es;
       n++;
       es = end;
@@ -166,29 +185,53 @@ export class EsPatternWalk {
 
 /**
  * Σ piece lengths of a plan, its encrypted bytes, without walking the pieces: for each slice, the rule's bytes
- * in each stretch of it that runs carry (every ES byte of a run is carried). O(slices + runs).
+ * in each stretch of it that runs carry (every ES byte of a run is carried). O(slices + runs). The slices come
+ * decoded a window at a time and the loop holds its state in locals: a callback per slice cost 20 ms on a
+ * 279 MiB TS (324 k slices), more than the rest of the plan's finish.
  */
 export function esPatternEncryptedBytes(
   plan: Pick<EsPatternPlan, "scheme" | "slices" | "runs" | "runCount">,
 ): number {
   const crypt = plan.scheme.crypt * PATTERN_BLOCK_BYTES;
   const period = (plan.scheme.crypt + plan.scheme.skip) * PATTERN_BLOCK_BYTES;
-  /** Rule bytes among a slice's first x bytes. */
-  const ruled = (x: number) => Math.floor(x / period) * crypt + Math.min(x % period, crypt);
   const runs = plan.runs;
   const runCount = plan.runCount;
-  const runEnd = (j: number) => runs[RUN_FIELDS * j]! + runs[RUN_FIELDS * j + 1]! * runs[RUN_FIELDS * j + 4]!;
+  const slices = plan.slices;
+  const rows = new Float64Array(2 * WINDOW_ROWS);
   let r = 0;
+  /** ES end of run r (or 0 past the last). */
+  let rEnd = runCount > 0 ? runs[0]! + runs[1]! * runs[4]! : 0;
   let sum = 0;
-  plan.slices.forEach((s, length) => {
-    const e = s + length;
-    while (r < runCount && runEnd(r) <= s) r++;
-    for (let j = r; j < runCount && runs[RUN_FIELDS * j]! < e; j++) {
-      const a = Math.max(s, runs[RUN_FIELDS * j]!);
-      const b = Math.min(e, runEnd(j));
-      if (b > a) sum += ruled(b - s) - ruled(a - s);
+  for (let i = 0; i < slices.count; ) {
+    const n = slices.readRows(i, rows);
+    i += n;
+    for (let w = 0; w < 2 * n; w += 2) {
+      const s = rows[w]!;
+      const e = s + rows[w + 1]!;
+      while (r < runCount && rEnd <= s) {
+        r++;
+        rEnd =
+          r < runCount ? runs[RUN_FIELDS * r]! + runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]! : 0;
+      }
+      for (let j = r; j < runCount; j++) {
+        const at = RUN_FIELDS * j;
+        const runEs = runs[at]!;
+        if (runEs >= e) break;
+        const a = Math.max(runEs, s) - s;
+        const jEnd = j === r ? rEnd : runEs + runs[at + 1]! * runs[at + 4]!;
+        const b = Math.min(jEnd, e) - s;
+        // Rule bytes among the slice's first b bytes minus those among its first a.
+        if (b > a) {
+          const pb = b % period;
+          const pa = a % period;
+          sum +=
+            ((b - pb) / period) * crypt +
+            Math.min(pb, crypt) -
+            (((a - pa) / period) * crypt + Math.min(pa, crypt));
+        }
+      }
     }
-  });
+  }
   return sum;
 }
 

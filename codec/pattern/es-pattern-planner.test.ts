@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { patternFixtures } from "../../test/support/pattern-fixtures.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { indexRecording } from "../container/recording-indexer.ts";
+import { indexRecording } from "../container/index-recording.ts";
 import { splitBytes } from "../split/split-bytes.ts";
 import { peekSplitHeaderLength } from "../split/split-format.ts";
 import { EsPatternCipher } from "./es-pattern-cipher.ts";

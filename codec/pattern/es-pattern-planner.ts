@@ -1,5 +1,6 @@
 /** @module Plans slice-block pattern mode in elementary-stream coordinates (pattern header version 3): a row per P/B slice and the unit runs, no row per block. */
-import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
+import { RecordingIndexer } from "../container/recording-indexer.ts";
+import type { VideoObserver } from "../container/video-observer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
 import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
 import { type EsPatternPlan, esPatternEncryptedBytes, RUN_FIELDS, runsToBody } from "./es-pattern-plan.ts";

@@ -1,7 +1,8 @@
 /** @module Finds the cbcs blocks of an H.264 recording's direct part: 1 in 10 16-byte blocks of every slice's data, in direct-body offsets, with each slice's chain start. */
 
 import { codecError } from "../codec-error.ts";
-import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
+import { RecordingIndexer } from "../container/recording-indexer.ts";
+import type { VideoObserver } from "../container/video-observer.ts";
 import type { RecordingIndex } from "../recording-index.ts";
 import { MAX_PATTERN_HEADER_BYTES, patternHeaderLength } from "./pattern-header.ts";
 import type { PatternPlan } from "./pattern-planner.ts";

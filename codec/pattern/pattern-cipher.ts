@@ -1,5 +1,5 @@
 /** @module Applies a pattern keystream to the ranges of a direct body streamed in chunks: encrypts and decrypts alike, in place. */
-import { codecError } from "../codec-error.ts";
+import { PatternBodyCursor } from "./pattern-body-cursor.ts";
 import { type PatternRanges, PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import { blockRule, type PatternScheme, ruleBytes } from "./pattern-scheme.ts";
 
@@ -12,13 +12,10 @@ export type PatternKeystream = (position: number, length: number) => Uint8Array;
 /** Keystream made per cipher call: 256 KiB, about sixteen 4 MiB chunks' worth at the default scheme. */
 export const KEYSTREAM_RUN_BYTES = 256 * 1024;
 
-/** Scratch bytes skip() runs the keystream over per call. */
-export const SKIP_SCRATCH_BYTES = 1024 * 1024;
-
 /** Spans shorter than this are not warmed first: their misses are few. */
-export const WARM_SPAN_BYTES = 64 * 1024;
+const WARM_SPAN_BYTES = 64 * 1024;
 /** What the warming pass searches for; finding it or not changes nothing. */
-export const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
+const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
 
 /**
  * XORs keystream into the bytes of `ranges` as the body streams past, chunk boundaries anywhere. Keystream
@@ -30,8 +27,7 @@ export const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
 export class PatternCipher {
   readonly #ranges: PatternRangeTable;
   readonly #keystream: PatternKeystream;
-  readonly #bodyLength: number;
-  #pos = 0;
+  readonly #body: PatternBodyCursor;
   #next = 0;
   /** Σ lengths of ranges before #next. */
   #before = 0;
@@ -57,7 +53,7 @@ export class PatternCipher {
     keystream: PatternKeystream,
   ) {
     this.#ranges = PatternRangeTable.from(plan.ranges);
-    this.#bodyLength = bodyLength;
+    this.#body = new PatternBodyCursor(bodyLength);
     this.#keystream = keystream;
     const rule = plan.scheme === undefined ? undefined : blockRule(plan.scheme);
     this.#rule = rule;
@@ -75,7 +71,7 @@ export class PatternCipher {
 
   /** Body bytes seen so far. */
   get position(): number {
-    return this.#pos;
+    return this.#body.position;
   }
 
   /**
@@ -84,16 +80,8 @@ export class PatternCipher {
    * past the body's end.
    */
   apply(chunk: Uint8Array): void {
-    const start = this.#pos;
+    const start = this.#body.take(chunk.length);
     const end = start + chunk.length;
-    if (end > this.#bodyLength) {
-      throw codecError(
-        "ERR_PATTERN_LENGTH",
-        `Cannot apply pattern: body runs past its ${this.#bodyLength} bytes`,
-        start,
-      );
-    }
-    this.#pos = end;
     const ranges = this.#ranges;
     // #next is the first range not wholly before this chunk: earlier calls moved past every finished one.
     let i = this.#next;
@@ -115,12 +103,14 @@ export class PatternCipher {
       return;
     }
     const spanStart = Math.max(start, firstOffset) - start;
-    if (chunk.length - spanStart >= WARM_SPAN_BYTES) {
+    if (this.#period === 0 && chunk.length - spanStart >= WARM_SPAN_BYTES) {
       // A native sequential pass over the span first (a search for bytes that need not be there): the
       // hardware prefetcher streams it into cache, where the scattered range XORs below then hit. A sender
       // reads ahead on the runtime's I/O thread, so the chunk usually arrives out of this core's caches, and
       // the XORs alone then wait on a cache miss per range: 0.16-0.18 CPU s/GiB in the send path, 0.11-0.12
       // with this pass (best of 4, three A/B pairs on the bench ES); 0.01 s/GiB more when the chunk is cached.
+      // Not under slice-block: its rule XORs 16 bytes in every 160 of a slice, a stride the prefetcher follows
+      // by itself, and the pass cost 10 ms per 258 MiB ES more than it saved (cost round 3).
       Buffer.from(chunk.buffer, chunk.byteOffset + spanStart, chunk.length - spanStart).indexOf(WARM_NEEDLE);
     }
     // One walk over the chunk's ranges, XORing keystream straight into each: no gathered copy, no view and no
@@ -215,28 +205,13 @@ export class PatternCipher {
     return this.#run;
   }
 
-  /**
-   * Moves past the next `n` body bytes without having them (a resumed transfer: the receiver holds the body's
-   * first bytes already). The keystream is positional, so it is run over a scratch buffer to reach the same
-   * state a cipher that saw those bytes has.
-   */
+  /** Moves past the next `n` body bytes without having them (a resumed transfer): PatternBodyCursor.skip(). */
   skip(n: number): void {
-    const scratch = new Uint8Array(Math.min(n, SKIP_SCRATCH_BYTES));
-    for (let left = n; left > 0; ) {
-      const k = Math.min(left, scratch.length);
-      this.apply(scratch.subarray(0, k));
-      left -= k;
-    }
+    PatternBodyCursor.skip(n, (c) => this.apply(c));
   }
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body was transformed. */
   finish(): void {
-    if (this.#pos !== this.#bodyLength) {
-      throw codecError(
-        "ERR_PATTERN_LENGTH",
-        `Cannot finish pattern: ${this.#pos} of the body's ${this.#bodyLength} bytes came`,
-        this.#pos,
-      );
-    }
+    this.#body.finish();
   }
 }

@@ -7,7 +7,7 @@ import { toBase64url } from "../../crypto/random-token.ts";
 import { patternFixtures } from "../../test/support/pattern-fixtures.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { CodecError } from "../codec-error.ts";
-import { indexRecording } from "../container/recording-indexer.ts";
+import { indexRecording } from "../container/index-recording.ts";
 import { concat, mergeBytes, splitBytes } from "../split/split-bytes.ts";
 import { peekSplitHeaderLength } from "../split/split-format.ts";
 import { PatternCipher } from "./pattern-cipher.ts";

@@ -4,13 +4,13 @@ import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
 import { type EsPatternPlan, RUN_FIELDS } from "./es-pattern-plan.ts";
 import {
+  checkPatternHeaderBytes,
   MAX_PATTERN_HEADER_BYTES,
   PATTERN_DIGEST_BYTES,
   PATTERN_FIXED_BYTES,
   PATTERN_MAGIC,
   PATTERN_SALT_BYTES,
   PATTERN_VERSION_ES,
-  peekPatternHeaderLength,
 } from "./pattern-header.ts";
 import { PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
@@ -66,15 +66,34 @@ function encodeRuns(plan: EsPatternPlan): Uint8Array {
   const r = plan.runs;
   for (let i = 0; i < plan.runCount; i++) {
     const k = RUN_FIELDS * i;
-    const [es, l, body, stride, count] = [r[k]!, r[k + 1]!, r[k + 2]!, r[k + 3]!, r[k + 4]!];
-    const values = [es - esEnd, l, body - bodyEnd, stride - l, count];
-    if (l < 1 || count < 1 || !values.every((v) => Number.isSafeInteger(v) && v >= 0))
+    const es = r[k]!;
+    const l = r[k + 1]!;
+    const body = r[k + 2]!;
+    const stride = r[k + 3]!;
+    const count = r[k + 4]!;
+    // Values in the order the header has them; no array per run (a TS has ~27 k runs per 279 MiB).
+    if (
+      !(l >= 1 && count >= 1) ||
+      !isSize(es - esEnd) ||
+      !isSize(l) ||
+      !isSize(body - bodyEnd) ||
+      !isSize(stride - l) ||
+      !isSize(count)
+    )
       fail("ERR_PATTERN_RUNS", `run ${i} is out of order or not made of sizes`, PATTERN_FIXED_BYTES);
-    for (const v of values) at = writeVarint(out, at, v);
+    at = writeVarint(out, at, es - esEnd);
+    at = writeVarint(out, at, l);
+    at = writeVarint(out, at, body - bodyEnd);
+    at = writeVarint(out, at, stride - l);
+    at = writeVarint(out, at, count);
     esEnd = es + l * count;
     bodyEnd = body + stride * (count - 1) + l;
   }
   return out.subarray(0, at);
+}
+
+function isSize(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0;
 }
 
 /** The length of the header encodePatternHeaderV3() makes for this plan (it depends on nothing else). */
@@ -121,19 +140,8 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
 
 /** Decodes a whole version 3 pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first. */
 export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
-  const length = peekPatternHeaderLength(bytes);
-  if (length === undefined || bytes.length < length)
-    fail(
-      "ERR_PATTERN_TRUNCATED",
-      `${bytes.length} bytes are fewer than the header's ${length ?? 20}`,
-      bytes.length,
-    );
-  if (bytes.length !== length)
-    fail("ERR_PATTERN_HEADER_LENGTH", `given ${bytes.length} bytes, header says ${length}`, 16);
-  const digestAt = length - PATTERN_DIGEST_BYTES;
-  const digest = createHash("sha256").update(bytes.subarray(0, digestAt)).digest();
-  if (!digest.equals(bytes.subarray(digestAt)))
-    fail("ERR_PATTERN_HEADER_DIGEST", "the header digest does not match", digestAt);
+  const digestAt = checkPatternHeaderBytes(bytes);
+  const length = digestAt + PATTERN_DIGEST_BYTES;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint8(8) !== PATTERN_VERSION_ES)
     fail("ERR_PATTERN_VERSION", `version ${v.getUint8(8)} is not 3`, 8);

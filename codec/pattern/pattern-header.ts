@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
 import { type PatternRanges, PatternRangeTable, WINDOW_ROWS, writeVarint } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme.ts";
-import { MAX_VARINT_BYTES, TableVarintReader } from "./table-varint-reader.ts";
+import { TableVarintReader } from "./table-varint-reader.ts";
 
 // Layout (integers big-endian; varints unsigned LEB128); docs/security.md is the reference:
 //
@@ -277,8 +277,12 @@ export function peekPatternHeaderLength(bytes: Uint8Array): number | undefined {
   return length;
 }
 
-/** Decodes a whole pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first. */
-export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
+/**
+ * Checks that `bytes` are exactly one whole pattern header (any version) whose digest matches, before any other
+ * field is believed; returns where the digest begins (the table's end). Throws ERR_PATTERN_TRUNCATED,
+ * ERR_PATTERN_HEADER_LENGTH or ERR_PATTERN_HEADER_DIGEST, and what peekPatternHeaderLength() throws.
+ */
+export function checkPatternHeaderBytes(bytes: Uint8Array): number {
   const length = peekPatternHeaderLength(bytes);
   if (length === undefined || bytes.length < length) {
     fail(
@@ -293,6 +297,13 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   const digest = createHash("sha256").update(bytes.subarray(0, digestAt)).digest();
   if (!digest.equals(bytes.subarray(digestAt)))
     fail("ERR_PATTERN_HEADER_DIGEST", "the header digest does not match", digestAt);
+  return digestAt;
+}
+
+/** Decodes a whole pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first. */
+export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
+  const digestAt = checkPatternHeaderBytes(bytes);
+  const length = digestAt + PATTERN_DIGEST_BYTES;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint8(8) === PATTERN_VERSION_ES)
     fail("ERR_PATTERN_VERSION", "version 3 is read by decodePatternHeaderV3()", 8);

@@ -1,7 +1,8 @@
 /** @module Finds the pattern ranges of a recording's direct part: the chosen bytes of every P/B slice, in direct-body offsets. */
 
 import { codecError } from "../codec-error.ts";
-import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
+import { RecordingIndexer } from "../container/recording-indexer.ts";
+import type { VideoObserver } from "../container/video-observer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
 import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
 import type { EsPatternPlan } from "./es-pattern-plan.ts";

@@ -1,7 +1,8 @@
 /** @module Both pattern planners on one RecordingIndexer scan: the recording's video format picks whose plan is used. */
 
 import { codecError } from "../codec-error.ts";
-import { RecordingIndexer, type VideoObserver } from "../container/recording-indexer.ts";
+import { RecordingIndexer } from "../container/recording-indexer.ts";
+import type { VideoObserver } from "../container/video-observer.ts";
 import type { RecordingIndex } from "../recording-index.ts";
 import { EsPatternPlanner } from "./es-pattern-planner.ts";
 import { H264PatternPlanner } from "./h264-pattern-planner.ts";

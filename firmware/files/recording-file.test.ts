@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { indexRecording } from "../../codec/container/recording-indexer.ts";
+import { indexRecording } from "../../codec/container/index-recording.ts";
 import { ES_FIXTURE_DIR, esFixtureNames, loadEsFixture } from "../../test/support/es-fixtures.ts";
 import { indexFile, openInput, readChunksBlocking } from "./recording-file.ts";
 

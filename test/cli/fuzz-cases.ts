@@ -2,7 +2,8 @@
 
 import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
-import { indexRecording, RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import { indexRecording } from "../../codec/container/index-recording.ts";
+import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { mergeBytes, splitBytes } from "../../codec/split/split-bytes.ts";
 import { serveWatchedCases } from "../support/fuzz-watchdog.ts";

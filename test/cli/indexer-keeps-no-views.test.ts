@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { indexRecording, RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import { indexRecording } from "../../codec/container/index-recording.ts";
+import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import { testRecordings } from "./pvrlink-process.ts";
 
 describe("RecordingIndexer", () => {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { indexRecording } from "../../codec/container/recording-indexer.ts";
+import { indexRecording } from "../../codec/container/index-recording.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { decodeSplitHeader } from "../../codec/split/split-format.ts";
 import { seededInts } from "../support/seeded-random.ts";

@@ -2,7 +2,7 @@
 import { stat, writeFile } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { indexRecording } from "../../codec/container/recording-indexer.ts";
+import { indexRecording } from "../../codec/container/index-recording.ts";
 import type { ByteRange } from "../../codec/recording-index.ts";
 import type { HostPort, RunResult } from "../../demo/child-process.ts";
 import { Cluster, type ClusterOptions } from "../../demo/cluster.ts";

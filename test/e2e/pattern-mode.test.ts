@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { indexRecording, RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import { indexRecording } from "../../codec/container/index-recording.ts";
+import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import { Mp4PatternPlanner } from "../../codec/pattern/mp4-pattern-planner.ts";
 import { PatternPlanner } from "../../codec/pattern/pattern-planner.ts";
 import {

@@ -1,7 +1,7 @@
 /** @module Tests for intraFieldsFromFrames(): its output indexes as field pairs; bad input is refused. */
 import { describe, expect, test } from "bun:test";
+import { indexVideoElementaryStream } from "../../codec/mpeg-video/index-video-elementary-stream.ts";
 import { parseSequenceHeader } from "../../codec/mpeg-video/sequence-header.ts";
-import { indexVideoElementaryStream } from "../../codec/mpeg-video/video-indexer.ts";
 import { loadEsFixture } from "./es-fixtures.ts";
 import { intraFieldsFromFrames } from "./intra-fields-from-frames.ts";
 import { syntheticStream } from "./synthetic-video-stream.ts";
