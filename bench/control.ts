@@ -4,6 +4,7 @@
  *                        [--rate-fraction 0.5]      (the open loop's rate, as a fraction of the closed loop's QUERY/s)
  *                        [--store postgres://...]   (an empty PostgreSQL database; default the embedded sqlite file)
  *                        [--postgres]               (a throwaway PostgreSQL started here, test/support/postgres-server.ts)
+ *                        [--http-only]              (the HTTP rows only: no keepalive rounds, docs/ untouched)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -31,6 +32,8 @@ const { values: flags } = parseArgs({
     store: { type: "string" },
     postgres: { type: "boolean", default: false },
     "no-docs": { type: "boolean", default: false },
+    /** Only the HTTP rows (references, signed GET, QUERY): no keepalive rounds, nothing written to docs/. */
+    "http-only": { type: "boolean", default: false },
     /** The open loop's arrival rate, as a fraction of the closed loop's QUERY rate in the same run. */
     "rate-fraction": { type: "string", default: "0.5" },
   },
@@ -329,6 +332,10 @@ async function main(): Promise<void> {
     await queryRounds("plain HTTP (--insecure-http)", await restart(true));
     const again = query(await restart(false));
     http.push(await closedLoop("QUERY -> session, HTTPS again", { ...load, pid: node.proc.pid }, again));
+    if (flags["http-only"]) {
+      console.log(httpTable(http));
+      return;
+    }
 
     // 5. UDP: authenticated keepalives from KEEPALIVES distinct devices vs a plain UDP echo process.
     // Each call builds fresh datagrams (new transaction ids and timestamps): a second round is not a replay.
@@ -399,14 +406,14 @@ type Figures = {
   udp: Record<"reference" | "first" | "unchanged" | "rebind" | "keepalive", UdpResult & { name: string }>;
 };
 
-function report(f: Figures): void {
-  // Each row against the reference over the same scheme (plain HTTP or HTTPS).
+/** The HTTP rows, each against the reference over the same scheme (plain HTTP or HTTPS). */
+function httpTable(http: LoadResult[]): string {
   const ref = (r: LoadResult) =>
-    f.http.find(
+    http.find(
       (x) => x.name.startsWith("trivial Hono") && x.name.includes("HTTPS") === r.name.includes("HTTPS"),
     )!;
   const cpu = (r: LoadResult) => r.cpuMicros ?? Number.NaN;
-  const httpTable = formatTable(
+  return formatTable(
     [
       "HTTP (loopback; closed loop unless open)",
       "req/s",
@@ -418,7 +425,7 @@ function report(f: Figures): void {
       "requests",
       "errors",
     ],
-    f.http.map((r) => [
+    http.map((r) => [
       r.name,
       r.perSec.toFixed(0),
       r.targetPerSec === undefined
@@ -432,6 +439,9 @@ function report(f: Figures): void {
       String(r.errors),
     ]),
   );
+}
+
+function report(f: Figures): void {
   const u = f.udp;
   const udpTable = formatTable(
     [
@@ -453,7 +463,7 @@ function report(f: Figures): void {
       String(r.sent),
     ]),
   );
-  const text = `${httpTable}\n\n${udpTable}`;
+  const text = `${httpTable(f.http)}\n\n${udpTable}`;
   console.log(text);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/control.json"), `${JSON.stringify(f, null, 2)}\n`);
