@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../../demo/wait-for.ts";
 import { openControlDatabase } from "./control-database.ts";
+import { openControlStore } from "./open-control-store.ts";
+import type { SqliteDriver } from "./sqlite-driver.ts";
 import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from "./wal-checkpointer.ts";
 
 const dirs: string[] = [];
@@ -113,5 +115,18 @@ describe("WalCheckpointer", () => {
     await c.stop();
     expect(performance.now() - t0).toBeLessThan(1000);
     db.close();
+  });
+
+  test("openControlStore() starts the thread for a serving node only, and close() stops it", async () => {
+    const path = freshPath();
+    const autocheckpoint = (db: SqliteDriver) =>
+      db.database.query<{ wal_autocheckpoint: number }, []>("PRAGMA wal_autocheckpoint").get()!
+        .wal_autocheckpoint;
+    const command = (await openControlStore(path)) as SqliteDriver;
+    expect(autocheckpoint(command)).toBe(1000);
+    await command.close();
+    const serving = (await openControlStore(path, { checkpointThread: true })) as SqliteDriver;
+    expect(autocheckpoint(serving)).toBe(FALLBACK_AUTOCHECKPOINT_PAGES);
+    await serving.close();
   });
 });
