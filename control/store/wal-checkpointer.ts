@@ -4,11 +4,14 @@ import type { Database } from "bun:sqlite";
 /** How often the checkpoint thread copies committed WAL frames home (a run with nothing new costs no fsync). */
 export const CHECKPOINT_EVERY_MS = 100;
 /**
- * The serving connection's own automatic checkpoint, in WAL pages (sqlite's default is 1000): reached only when
- * the checkpoint thread falls this far behind (stopped, or a disk slower than the writes), so the WAL stays
- * bounded (about 40 MB of 4 KiB pages) whatever happens to the thread.
+ * The serving connection's own automatic checkpoint, in WAL pages (sqlite's default is 1000). Under writes that never
+ * pause, the WAL cannot start over (sqlite restarts it only at a write that finds every frame already copied), so
+ * this bound is where it does: one checkpoint of the last ~100 ms of frames inside a commit, 10-30 ms on this
+ * machine. At 100,000 pages (about 400 MB of 4 KiB pages) a node writing 7,500 frames/s (800 QUERY/s) pays it once
+ * every 13 s; at 10,000 it was every 1.3 s, and that was its QUERY p99. A node whose writes pause for one checkpoint
+ * run (10-20 ms) starts the WAL over without it, so the WAL grows this far only under sustained load.
  */
-export const FALLBACK_AUTOCHECKPOINT_PAGES = 10_000;
+export const FALLBACK_AUTOCHECKPOINT_PAGES = 100_000;
 /** How long close() waits for the thread to finish its checkpoint and close its connection. */
 const STOP_TIMEOUT_MS = 5000;
 
