@@ -4,7 +4,7 @@
  *                        [--rate-fraction 0.5]      (the open loop's rate, as a fraction of the closed loop's QUERY/s)
  *                        [--store postgres://...]   (an empty PostgreSQL database; default the embedded sqlite file)
  *                        [--postgres]               (a throwaway PostgreSQL started here, test/support/postgres-server.ts)
- *                        [--only udp]               (the UDP rounds alone; implies --no-docs)
+ *                        [--only udp|http]          (the UDP rounds, or the HTTP rows, alone; implies --no-docs)
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -32,7 +32,7 @@ const { values: flags } = parseArgs({
     store: { type: "string" },
     postgres: { type: "boolean", default: false },
     "no-docs": { type: "boolean", default: false },
-    /** "udp": only the UDP rounds (no HTTP rounds, docs left alone), for profiling the keepalive path. */
+    /** "udp": only the UDP rounds, for profiling the keepalive path; "http": only the HTTP rows (references, signed GET, QUERY). Either leaves docs alone. */
     only: { type: "string" },
     /** The open loop's arrival rate, as a fraction of the closed loop's QUERY rate in the same run. */
     "rate-fraction": { type: "string", default: "0.5" },
@@ -44,9 +44,10 @@ const SECONDS = Number(flags.seconds);
 const CALLEES = Number(flags.callees);
 const KEEPALIVES = Math.min(Number(flags.keepalives), DEVICES);
 const RATE_FRACTION = Number(flags["rate-fraction"]);
-if (flags.only !== undefined && flags.only !== "udp")
-  throw new TypeError(`Cannot run --only ${flags.only}: only "udp" is known`);
+if (flags.only !== undefined && flags.only !== "udp" && flags.only !== "http")
+  throw new TypeError(`Cannot run --only ${flags.only}: only "udp" and "http" are known`);
 const UDP_ONLY = flags.only === "udp";
+const HTTP_ONLY = flags.only === "http";
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "bin/pvrlink.ts");
 
@@ -338,6 +339,10 @@ async function main(): Promise<void> {
       const again = query(await restart(false));
       http.push(await closedLoop("QUERY -> session, HTTPS again", { ...load, pid: node.proc.pid }, again));
     }
+    if (HTTP_ONLY) {
+      console.log(httpTable(http));
+      return;
+    }
 
     // 5. UDP: authenticated keepalives from KEEPALIVES distinct devices vs a plain UDP echo process.
     // Each call builds fresh datagrams (new transaction ids and timestamps): a second round is not a replay.
@@ -408,14 +413,14 @@ type Figures = {
   udp: Record<"reference" | "first" | "unchanged" | "rebind" | "keepalive", UdpResult & { name: string }>;
 };
 
-function report(f: Figures): void {
-  // Each row against the reference over the same scheme (plain HTTP or HTTPS).
+/** The HTTP rows, each against the reference over the same scheme (plain HTTP or HTTPS). */
+function httpTable(http: LoadResult[]): string {
   const ref = (r: LoadResult) =>
-    f.http.find(
+    http.find(
       (x) => x.name.startsWith("trivial Hono") && x.name.includes("HTTPS") === r.name.includes("HTTPS"),
     )!;
   const cpu = (r: LoadResult) => r.cpuMicros ?? Number.NaN;
-  const httpTable = formatTable(
+  return formatTable(
     [
       "HTTP (loopback; closed loop unless open)",
       "req/s",
@@ -427,7 +432,7 @@ function report(f: Figures): void {
       "requests",
       "errors",
     ],
-    f.http.map((r) => [
+    http.map((r) => [
       r.name,
       r.perSec.toFixed(0),
       r.targetPerSec === undefined
@@ -441,6 +446,9 @@ function report(f: Figures): void {
       String(r.errors),
     ]),
   );
+}
+
+function report(f: Figures): void {
   const u = f.udp;
   const udpTable = formatTable(
     [
@@ -462,11 +470,11 @@ function report(f: Figures): void {
       String(r.sent),
     ]),
   );
-  const text = f.http.length > 0 ? `${httpTable}\n\n${udpTable}` : udpTable;
+  const text = f.http.length > 0 ? `${httpTable(f.http)}\n\n${udpTable}` : udpTable;
   console.log(text);
   mkdirSync(join(ROOT, "bench/out"), { recursive: true });
   writeFileSync(join(ROOT, "bench/out/control.json"), `${JSON.stringify(f, null, 2)}\n`);
-  if (!flags["no-docs"] && !UDP_ONLY) writeDocs(f, text);
+  if (!flags["no-docs"] && flags.only === undefined) writeDocs(f, text);
 }
 
 const START = "<!-- control-bench:start -->";

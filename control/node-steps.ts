@@ -44,7 +44,8 @@ export async function openNodeStores(
   const spoolDir = config.spoolDir ?? join(config.data, SPOOL_DIR);
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
   const blobs = spoolBlobsFor(config, spoolDir);
-  const store = await openControlStore(storeSpec(config));
+  // A serving node: its WAL checkpoints run on a thread of their own, off the event loop.
+  const store = await openControlStore(storeSpec(config), { checkpointThread: true });
   return {
     store,
     spool: new SpoolStore(store, blobs, log),

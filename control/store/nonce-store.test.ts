@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { STORE_BACKENDS, storeBackend } from "../../test/support/store-backends.ts";
 import { openControlDatabase } from "./control-database.ts";
 import { isDiskFull } from "./disk-full.ts";
-import { NonceStore } from "./nonce-store.ts";
+import { NonceStore, PRUNE_BATCH } from "./nonce-store.ts";
 import { SqliteDriver } from "./sqlite-driver.ts";
 
 describe.each(STORE_BACKENDS)("NonceStore on %s", (kind) => {
@@ -61,6 +61,26 @@ describe.each(STORE_BACKENDS)("NonceStore on %s", (kind) => {
     expect(await nonces.prune(2001)).toBe(1);
     expect(await nonces.remember("d1", "old", 2002)).toBe(true);
     expect(await nonces.remember("d1", "new", 2002)).toBe(false);
+  });
+
+  test("prune() of more than one batch drops every old nonce, statement by statement, and keeps the new ones", async () => {
+    const db = await backend.open();
+    const nonces = new NonceStore(db, 1000);
+    const old = 2 * PRUNE_BATCH + 7;
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < old; i++)
+        await tx.run("INSERT INTO nonces (device_id, nonce, seen_at) VALUES (?, ?, ?)", [
+          `d${i % 3}`,
+          `o${i}`,
+          i % 500,
+        ]);
+      for (let i = 0; i < 5; i++)
+        await tx.run("INSERT INTO nonces (device_id, nonce, seen_at) VALUES (?, ?, 9000)", ["d1", `n${i}`]);
+    });
+    // Outside twice the 1 s window at 10 s: every row before 8000.
+    expect(await nonces.prune(10_000)).toBe(old);
+    expect((await db.get<{ n: number }>("SELECT count(*) AS n FROM nonces"))!.n).toBe(5);
+    expect(await nonces.prune(10_000)).toBe(0);
   });
 });
 

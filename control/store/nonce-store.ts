@@ -5,6 +5,12 @@ import type { SqlDriver } from "./sql-driver.ts";
 
 /** Nonces that could not be written (disk full) are kept in memory at most this many per process. */
 const MAX_MEMORY_NONCES = 100_000;
+/**
+ * Nonces deleted per statement when pruning, the event loop free between statements. One statement for all of
+ * them held a sqlite node's loop for as long as the delete took: at 1,000 signed requests/s, 15,000 rows and
+ * their index entries, zeroed by secure_delete, every 15 s.
+ */
+export const PRUNE_BATCH = 1000;
 
 export class NonceStore {
   /** Nonces seen while the database could not write (issue 21 item 2), by "device nonce" -> seen_at. */
@@ -55,9 +61,19 @@ export class NonceStore {
     }
   }
 
-  /** Drops nonces outside twice the window (both clock directions). */
+  /** Drops nonces outside twice the window (both clock directions), PRUNE_BATCH rows per statement. */
   async prune(now = Date.now()): Promise<number> {
-    for (const [k, at] of this.#memory) if (at < now - 2 * this.#windowMs) this.#memory.delete(k);
-    return (await this.#db.run("DELETE FROM nonces WHERE seen_at < ?", [now - 2 * this.#windowMs])).changes;
+    const before = now - 2 * this.#windowMs;
+    for (const [k, at] of this.#memory) if (at < before) this.#memory.delete(k);
+    let dropped = 0;
+    for (;;) {
+      const { changes } = await this.#db.run(
+        "DELETE FROM nonces WHERE (device_id, nonce) IN (SELECT device_id, nonce FROM nonces WHERE seen_at < ? LIMIT ?)",
+        [before, PRUNE_BATCH],
+      );
+      dropped += changes;
+      if (changes < PRUNE_BATCH) return dropped;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 }

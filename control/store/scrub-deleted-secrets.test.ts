@@ -7,6 +7,7 @@ import { openControlDatabase } from "./control-database.ts";
 import { DeviceStore } from "./device-store.ts";
 import { SessionStore } from "./session-store.ts";
 import { SqliteDriver } from "./sqlite-driver.ts";
+import { WalCheckpointer } from "./wal-checkpointer.ts";
 
 /** An hour's lease, no extensions: only hand-out, end and expiry matter here. */
 const lease = {
@@ -32,11 +33,18 @@ function onDisk(path: string, secrets: string[]): string[] {
   return secrets.filter((s) => bytes.includes(Buffer.from(s)));
 }
 
-async function setup() {
+/** checkpointEveryMs: the node's checkpoint thread beside the scrub (every millisecond, so the two collide). */
+async function setup(checkpointEveryMs?: number) {
   const dir = mkdtempSync(join(tmpdir(), "pvrlink-scrub-"));
   dirs.push(dir);
   const path = join(dir, "control.db");
-  const db = new SqliteDriver(openControlDatabase(path));
+  const database = openControlDatabase(path);
+  const db = new SqliteDriver(
+    database,
+    checkpointEveryMs === undefined
+      ? {}
+      : { checkpointer: WalCheckpointer.start(database, path, checkpointEveryMs) },
+  );
   const devices = new DeviceStore(db);
   const a = (await devices.enroll("a")).id;
   const b = (await devices.enroll("b")).id;
@@ -64,6 +72,17 @@ describe("scrubDeletedSecrets()", async () => {
     expect(onDisk(path, [ended.password, ended.key])).toEqual([]);
     await sessions.sweep(1000 + 3600_000 + 1);
     expect(onDisk(path, [expired.password, expired.key])).toEqual([]);
+    await db.close();
+  });
+
+  test("a scrub that meets the checkpoint thread's checkpoint waits for it, and the secrets still leave", async () => {
+    const { db, path, a, b, sessions } = await setup(1);
+    for (let round = 0; round < 20; round++) {
+      const g = await sessions.issue(a, b, "live", 0, 1000);
+      expect(onDisk(path, [g.password, g.key])).toEqual([g.password, g.key]);
+      expect(await sessions.takePending(b, 2000)).toHaveLength(1);
+      expect(onDisk(path, [g.password, g.key])).toEqual([]);
+    }
     await db.close();
   });
 });

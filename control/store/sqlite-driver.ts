@@ -1,6 +1,7 @@
 /** @module The embedded backend: the SqlDriver interface over one bun:sqlite connection, statements run synchronously underneath. */
 import type { Database, Statement } from "bun:sqlite";
 import type { RunResult, SqlDriver, SqlQueries, SqlValue } from "./sql-driver.ts";
+import type { WalCheckpointer } from "./wal-checkpointer.ts";
 
 /** Prepared statements kept per SQL text; the stores use a few dozen distinct texts. */
 const MAX_CACHED_STATEMENTS = 256;
@@ -18,9 +19,12 @@ export class SqliteDriver implements SqlDriver {
   readonly #statements = new Map<string, Statement>();
   #open: Promise<void> | null = null;
   readonly #direct: SqlQueries;
+  readonly #checkpointer: WalCheckpointer | null;
 
-  constructor(database: Database) {
+  /** `checkpointer`, when given, is stopped before the connection closes (open-control-store.ts starts it). */
+  constructor(database: Database, o: { checkpointer?: WalCheckpointer } = {}) {
     this.database = database;
+    this.#checkpointer = o.checkpointer ?? null;
     this.#direct = {
       get: async <T>(sql: string, params: readonly SqlValue[] = []) =>
         (this.#prepare(sql).get(...(params as SqlValue[])) as T | null) ?? null,
@@ -72,6 +76,7 @@ export class SqliteDriver implements SqlDriver {
 
   async close(): Promise<void> {
     while (this.#open) await this.#open;
+    await this.#checkpointer?.stop();
     for (const s of this.#statements.values()) s.finalize();
     this.#statements.clear();
     this.database.close();
