@@ -4,6 +4,7 @@
  * the run's end, and rebuilds them as fresh slices for ffmpeg to decode.
  */
 
+import { cbcsSliceBlocks } from "../../../codec/container/cbcs-slice-blocks.ts";
 import { parseH264Pps } from "../../../codec/container/h264-pps.ts";
 import { type H264ParameterSets, parseH264SliceHeader } from "../../../codec/container/h264-slice-header.ts";
 import { type H264Sps, parseH264Sps } from "../../../codec/container/h264-sps.ts";
@@ -58,6 +59,8 @@ export interface H264ResyncResult {
   macroblocks: number;
   /** Recovered runs placed exactly (the slice's last run: counted back from the picture's end) and by estimate. */
   placedExactly: number;
+  /** Recovered runs that end at a slice's encrypted last block: counted back from the picture's end, less a guess. */
+  placedBeforeTail: number;
   placedByEstimate: number;
 }
 
@@ -70,6 +73,8 @@ interface Run {
   toBit: number;
   /** The run ends the slice: its RBSP already holds the trailing bits. */
   last: boolean;
+  /** The run ends at the slice's encrypted last block: its macroblocks end a few before the picture's last. */
+  beforeTail: boolean;
   /** Share of the slice's data bytes before the run: the estimate of its first macroblock's address. */
   share: number;
   firstMb: number;
@@ -146,6 +151,7 @@ export async function h264ResyncAttack(
   let macroblocks = 0;
   let exact = 0;
   let estimated = 0;
+  let nearEnd = 0;
   for (const [i, b] of best) {
     const r = runs[i]!;
     macroblocks += b.mbs;
@@ -153,6 +159,12 @@ export async function h264ResyncAttack(
     if (r.last) {
       address = picSize - b.mbs;
       exact++;
+    } else if (r.beforeTail) {
+      // The encrypted last block holds the rest of the macroblock the parse stopped in and maybe more: the
+      // attempt guesses as many as 16 bytes hold at the run's own bytes per macroblock, at least that one.
+      const bytesPerMb = (r.toBit - r.fromBit - b.offset) / 8 / b.mbs;
+      address = picSize - b.mbs - Math.max(1, Math.round(PATTERN_BLOCK_BYTES / bytesPerMb));
+      nearEnd++;
     } else {
       address = Math.round(r.firstMb + r.share * (picSize - r.firstMb));
       estimated++;
@@ -171,6 +183,7 @@ export async function h264ResyncAttack(
     recoveredRuns: best.size,
     macroblocks,
     placedExactly: exact,
+    placedBeforeTail: nearEnd,
     placedByEstimate: estimated,
   };
 }
@@ -210,8 +223,7 @@ function nalUnits(es: Uint8Array): Array<{ from: number; to: number }> {
 /** Every clear run after an encrypted block of every P/B slice of the view, with what a candidate needs. */
 function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264ResyncOptions): Run[] {
   const layout = h264EsLayout(view);
-  const { crypt, skip } = DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number };
-  const period = (crypt + skip) * PATTERN_BLOCK_BYTES;
+  const scheme = DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number };
   const out: Run[] = [];
   let s = 0;
   for (const [pi, p] of layout.pictures.entries()) {
@@ -247,9 +259,14 @@ function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264Resyn
       const cabac = options.entropy === "cabac";
       const info = { nal: rbsp[0]!, rest: rest.bytes(), restBits: rest.length, cabac };
       const dataBytes = sl.nalEnd - sl.dataStart;
-      for (let blockAt = sl.dataStart; blockAt + PATTERN_BLOCK_BYTES <= sl.nalEnd; blockAt += period) {
-        const runStart = blockAt + PATTERN_BLOCK_BYTES;
-        const runEnd = Math.min(blockAt + period, sl.nalEnd);
+      // The encrypted blocks are public (cbcsSliceBlocks(): the 1:9 pattern, then the slice's last block); each
+      // clear run lies between one and the next, the last one (if the slice has no tail block) to the slice end.
+      const blocks: Array<{ at: number; chain: boolean }> = [];
+      cbcsSliceBlocks(sl.dataStart, sl.nalEnd, scheme, (at, chain) => blocks.push({ at, chain }));
+      for (const [k, b] of blocks.entries()) {
+        const next = blocks[k + 1];
+        const runStart = b.at + PATTERN_BLOCK_BYTES;
+        const runEnd = next?.at ?? sl.nalEnd;
         if (runEnd - runStart < 2) continue;
         out.push({
           picture: pi,
@@ -258,6 +275,7 @@ function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264Resyn
           fromBit: rbspIndex(runStart) * 8,
           toBit: rbspIndex(runEnd) * 8,
           last: runEnd === sl.nalEnd,
+          beforeTail: next?.chain === true && next.at + PATTERN_BLOCK_BYTES === sl.nalEnd,
           share: (runStart - sl.dataStart) / dataBytes,
           firstMb: header.firstMbInSlice,
         });
