@@ -103,21 +103,37 @@ export async function h264ResyncAttack(
       return { ...r, rbsp, control: true };
     });
   const all = [...runs, ...control];
+  // Pass 1: every offset's candidate to the run's end. Pass 2: the same run cut SHORTER_BITS earlier, only
+  // where the check can still pass (a cut run needs full > short > 0 macroblocks, so full >= 2): a wrong offset
+  // mostly fails in its first macroblock, so pass 2 decodes a few percent of pass 1's candidates.
   const candidates: Uint8Array[] = [];
-  const owner: Array<{ run: number; offset: number; short: boolean }> = [];
+  const owner: Array<{ run: number; offset: number }> = [];
   for (const [i, r] of all.entries()) {
     const limit = Math.min(r.toBit - r.fromBit - SHORTER_BITS - 8, probe * 8);
     for (let o = 0; o < limit; o += step) {
       candidates.push(candidateSlice(r, { firstMb: 0, fromBit: r.fromBit + o }));
-      owner.push({ run: i, offset: o, short: false });
-      if (r.last) continue;
-      candidates.push(
-        candidateSlice(r, { firstMb: 0, fromBit: r.fromBit + o, toBit: r.toBit - SHORTER_BITS }),
-      );
-      owner.push({ run: i, offset: o, short: true });
+      owner.push({ run: i, offset: o });
     }
   }
-  const outcomes = await decodeCandidates(candidates, { greyAu: options.greyAu, dir: options.dir, picSize });
+  const decode = { greyAu: options.greyAu, dir: options.dir, picSize };
+  const outcomes = await decodeCandidates(candidates, decode);
+  const second: number[] = [];
+  for (let k = 0; k < outcomes.length; k++) {
+    const r = all[owner[k]!.run]!;
+    if (!r.last && outcomes[k]!.decodedMbs >= 2) second.push(k);
+  }
+  const shortOutcomes = await decodeCandidates(
+    second.map((k) => {
+      const r = all[owner[k]!.run]!;
+      return candidateSlice(r, {
+        firstMb: 0,
+        fromBit: r.fromBit + owner[k]!.offset,
+        toBit: r.toBit - SHORTER_BITS,
+      });
+    }),
+    decode,
+  );
+  const shortOf = new Map(second.map((k, j) => [k, shortOutcomes[j]!]));
   const best = new Map<number, { offset: number; mbs: number }>();
   let valid = 0;
   let tried = 0;
@@ -134,8 +150,8 @@ export async function h264ResyncAttack(
     let ok: boolean;
     if (r.last) ok = full.errors === 0 && full.decodedMbs > 0;
     else {
-      const short = outcomes[++k]!;
-      ok = full.decodedMbs > short.decodedMbs && short.decodedMbs > 0;
+      const short = shortOf.get(k);
+      ok = short !== undefined && full.decodedMbs > short.decodedMbs && short.decodedMbs > 0;
     }
     if (!ok) continue;
     if (r.control) {
