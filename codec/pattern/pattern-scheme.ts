@@ -28,7 +28,13 @@ export type PatternScheme =
   | { kind: "block"; crypt: number; skip: number }
   | { kind: "full" }
   | { kind: "slice-block"; crypt: number; skip: number }
-  | { kind: "cbcs"; crypt: number; skip: number };
+  | {
+      kind: "cbcs";
+      crypt: number;
+      skip: number;
+      /** false: no last block per slice (the layout before it; the bench measures its cost). Default true. */
+      tail?: boolean;
+    };
 
 /** Scheme codes in the pattern header (byte 9); docs/security.md lists them. */
 export const SCHEME_SLICE_START = 1;
