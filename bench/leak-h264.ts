@@ -87,7 +87,10 @@ export interface H264LeakResult {
       viewPath: string;
       scores: FrameScore[];
       visible: number;
-      stats: Omit<H264ResyncResult, "view">;
+      stats: Omit<H264ResyncResult, "view" | "movedViews">;
+      /** The largest SSIM-Y over grey's in any frame; and with the recovered slices moved by PLACEMENT_SHIFTS. */
+      gain: number;
+      movedGain: number[];
     };
   }>;
 }
@@ -96,7 +99,14 @@ export interface H264LeakResult {
 export async function measureH264Content(
   content: ContentKind,
   entropy: "cabac" | "cavlc",
-  options: { dir: string; seconds?: number; resync?: { probeBytes?: number }; costRounds?: number },
+  options: {
+    dir: string;
+    seconds?: number;
+    resync?: { probeBytes?: number };
+    costRounds?: number;
+    /** false: the layout before each slice's last block was encrypted (`--no-tail`). */
+    tail?: boolean;
+  },
 ): Promise<H264LeakResult> {
   const seconds = options.seconds ?? SECONDS;
   await mkdir(options.dir, { recursive: true });
@@ -119,7 +129,8 @@ export async function measureH264Content(
   const cbcs = await makeCbcsTransform(generateSessionKeyBytes(), randomBytes(16), "encrypt");
   const modes: H264LeakResult["modes"] = [];
   for (const mode of ["seed", "pattern cbcs 1:9"] as const) {
-    const built = h264LeakView(es, layout, { greyAu, ...(mode === "seed" ? {} : { cbcs }) });
+    const tail = options.tail !== false;
+    const built = h264LeakView(es, layout, { greyAu, tail, ...(mode === "seed" ? {} : { cbcs }) });
     const viewPath = join(options.dir, `${content.name}.${entropy}.${mode.replaceAll(/[ :]/g, "-")}.h264`);
     await Bun.write(viewPath, built.view);
     const scores = await scoreFrames(src, ["-i", viewPath], FPS);
@@ -134,18 +145,41 @@ export async function measureH264Content(
         scores,
         visible,
         stats: { ...none, control, placedExactly: 0, placedBeforeTail: 0, placedByEstimate: 0 },
+        gain: largestGain(scores, greyScores),
+        movedGain: [],
       };
     } else if (options.resync) {
-      const { view: attackedView, ...stats } = await h264ResyncAttack(built.view, {
+      const {
+        view: attackedView,
+        movedViews,
+        ...stats
+      } = await h264ResyncAttack(built.view, {
         entropy,
         greyAu,
         dir: options.dir,
+        tail,
+        shifts: PLACEMENT_SHIFTS,
         ...(options.resync.probeBytes !== undefined ? { probeBytes: options.resync.probeBytes } : {}),
       });
       const attackedPath = viewPath.replace(/\.h264$/, ".resync.h264");
       await Bun.write(attackedPath, attackedView);
       const rs = await scoreFrames(src, ["-i", attackedPath], FPS);
-      resync = { viewPath: attackedPath, scores: rs, visible: visibleFrames(rs, greyScores), stats };
+      // The placement control: the same recovered slices moved by a macroblock. A gain that is content placed
+      // right vanishes there; a gain the metric gives any texture does not.
+      const movedGain: number[] = [];
+      for (const [k, moved] of movedViews.entries()) {
+        const movedPath = viewPath.replace(/\.h264$/, `.resync-moved${PLACEMENT_SHIFTS[k]}.h264`);
+        await Bun.write(movedPath, moved);
+        movedGain.push(largestGain(await scoreFrames(src, ["-i", movedPath], FPS), greyScores));
+      }
+      resync = {
+        viewPath: attackedPath,
+        scores: rs,
+        visible: visibleFrames(rs, greyScores),
+        stats,
+        gain: largestGain(rs, greyScores),
+        movedGain,
+      };
     }
     modes.push({
       mode,
@@ -161,6 +195,15 @@ export async function measureH264Content(
   return { frames, path: src, grey: greyScores, modes, ...(cost ? { cost } : {}) };
 }
 
+/** The placement control's moves, in macroblocks. */
+const PLACEMENT_SHIFTS = [-1, 1] as const;
+
+function largestGain(view: readonly FrameScore[], grey: readonly FrameScore[]): number {
+  let best = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < view.length; i++) best = Math.max(best, view[i]!.ssim - grey[i]!.ssim);
+  return best;
+}
+
 /** Interleaved rounds of the clip's CPU measurement (h264ClipCost), best of each mode. */
 const COST_ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -169,24 +212,31 @@ const RESYNC_SECONDS = 1;
 
 async function main(): Promise<void> {
   const resync = process.argv.includes("--resync");
+  // --no-tail: the layout before each slice's last block was encrypted; --only KIND:ENTROPY: one clip.
+  const tail = !process.argv.includes("--no-tail");
+  const only = process.argv[process.argv.indexOf("--only") + 1];
+  const picked = process.argv.includes("--only") ? only : undefined;
   const seconds = resync ? RESYNC_SECONDS : SECONDS;
   console.log(
-    `leak-h264: ${CONTENT.length} recordings, ${WIDTH}x${HEIGHT}, ${seconds} s, H.264 GOP 12 (2 B), views in ${OUT}${resync ? ", with the re-synchronising attempt" : ""}\n`,
+    `leak-h264: ${CONTENT.length} recordings, ${WIDTH}x${HEIGHT}, ${seconds} s, H.264 GOP 12 (2 B), views in ${OUT}${resync ? ", with the re-synchronising attempt" : ""}${tail ? "" : ", without the slices' last blocks (--no-tail)"}\n`,
   );
   console.log(
-    `| content | entropy | mode | encrypted share | CPU vs seed | frames decoded | SSIM-Y (grey) | visible (ffmpeg) |${resync ? " SSIM-Y (attempt) | visible (attempt) | runs | offsets passing the check (random bytes) | runs recovered | macroblocks (exact / before the tail block / estimated runs) |" : ""}`,
+    `| content | entropy | mode | encrypted share | CPU vs seed | frames decoded | SSIM-Y (grey) | visible (ffmpeg) |${resync ? " SSIM-Y (attempt) | visible (attempt) | largest gain over grey in a frame (slices moved −1 / +1 macroblock) | runs | offsets passing the check (random bytes) | runs recovered | macroblocks (exact / before the tail block / estimated runs) |" : ""}`,
   );
-  console.log(`|---|---|---|---|---|---|---|---|${resync ? "---|---|---|---|---|---|" : ""}`);
+  console.log(`|---|---|---|---|---|---|---|---|${resync ? "---|---|---|---|---|---|---|" : ""}`);
   const ratios: number[] = [];
   for (const c of CONTENT) {
     for (const entropy of ["cabac", "cavlc"] as const) {
+      if (picked !== undefined && picked !== `${c.name}:${entropy}`) continue;
       const r = await measureH264Content(c, entropy, {
+        tail,
         dir: OUT,
         seconds,
         ...(resync ? { resync: {} } : {}),
         costRounds: COST_ROUNDS,
       });
-      if (resync) {
+      // The docs' contact sheets come from full runs of the senders' layout only.
+      if (resync && tail && picked === undefined) {
         const [seed, cbcs] = r.modes;
         await h264ContactSheet(
           r.path,
@@ -199,7 +249,8 @@ async function main(): Promise<void> {
         let extra = "";
         if (m.resync) {
           const st = m.resync.stats;
-          extra = ` ${mean(m.resync.scores.map((s) => s.ssim)).toFixed(3)} | ${m.resync.visible}/${m.resync.scores.length} | ${st.runs} | ${pct(st.validCandidates, st.candidates)} (${pct(st.control.valid, st.control.candidates)}) | ${st.recoveredRuns} | ${st.macroblocks} (${st.placedExactly} / ${st.placedBeforeTail} / ${st.placedByEstimate}) |`;
+          const moved = m.resync.movedGain.map((g) => signed(g)).join(" / ") || "–";
+          extra = ` ${mean(m.resync.scores.map((s) => s.ssim)).toFixed(3)} | ${m.resync.visible}/${m.resync.scores.length} | ${signed(m.resync.gain)} (${moved}) | ${st.runs} | ${pct(st.validCandidates, st.candidates)} (${pct(st.control.valid, st.control.candidates)}) | ${st.recoveredRuns} | ${st.macroblocks} (${st.placedExactly} / ${st.placedBeforeTail} / ${st.placedByEstimate}) |`;
         }
         console.log(
           `| ${c.name} | ${entropy} | ${m.mode} | ${(m.share * 100).toFixed(1)} % | ${(m.mode === "seed" ? 1 : r.cost!.ratio).toFixed(2)}× | ${m.decoded}/${r.frames} | ${mean(m.scores.map((s) => s.ssim)).toFixed(3)} (${mean(r.grey.map((s) => s.ssim)).toFixed(3)}) | ${m.visible}/${m.scores.length} |${extra}`,
@@ -219,6 +270,10 @@ async function main(): Promise<void> {
       `\nCPU vs seed (bench/leak.ts --cost-h264's measurement, this run): cbcs 1:9 ${ratio.toFixed(2)}×`,
     );
   }
+}
+
+function signed(x: number): string {
+  return `${x >= 0 ? "+" : ""}${x.toFixed(4)}`;
 }
 
 function pct(n: number, of: number): string {

@@ -31,11 +31,15 @@ export function h264EsLayout(es: Uint8Array): H264EsLayout {
 export function h264LeakView(
   es: Uint8Array,
   layout: H264EsLayout,
-  options: { greyAu: Uint8Array; cbcs?: CbcsTransform },
+  options: { greyAu: Uint8Array; cbcs?: CbcsTransform; tail?: boolean },
 ): { view: Uint8Array; encryptedSlices: number } {
   const parts: Uint8Array[] = [];
   let encryptedSlices = 0;
-  const scheme = DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number };
+  // `tail: false`: the layout before each slice's last block was encrypted (bench/leak-h264.ts --no-tail).
+  const scheme = {
+    ...(DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number }),
+    tail: options.tail !== false,
+  };
   let s = 0;
   for (const p of layout.pictures) {
     const end = p.offset + p.length;

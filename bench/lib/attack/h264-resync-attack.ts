@@ -40,12 +40,18 @@ export interface H264ResyncOptions {
   dir: string;
   /** Bytes of each clear run probed (default: CAVLC 16, CABAC the whole run). */
   probeBytes?: number;
+  /** false: the view has no encrypted last block per slice (the layout before it). */
+  tail?: boolean;
+  /** Also rebuild the view with every recovered slice moved by each of these many macroblocks (a placement control). */
+  shifts?: readonly number[];
 }
 
 /** What the attempt found, and the rebuilt view. */
 export interface H264ResyncResult {
   /** The view with the recovered slices appended to their pictures, for ffmpeg. */
   view: Uint8Array;
+  /** The same with every recovered slice moved by options.shifts[i] macroblocks: what a misplacement gives. */
+  movedViews: Uint8Array[];
   /** Clear runs after an encrypted block, over all P/B slices. */
   runs: number;
   /** Offsets tried (each one or two candidate slices decoded by ffmpeg). */
@@ -164,6 +170,8 @@ export async function h264ResyncAttack(
   // Rebuild: each recovered run becomes a slice of its picture at its address (exact for a slice's last run,
   // whose macroblocks end at the picture's last; else the run's share of the slice's bytes, an estimate).
   const extra = new Map<number, Array<{ address: number; slice: Uint8Array }>>();
+  const shifts = options.shifts ?? [];
+  const moved = shifts.map(() => new Map<number, Array<{ address: number; slice: Uint8Array }>>());
   let macroblocks = 0;
   let exact = 0;
   let estimated = 0;
@@ -185,13 +193,18 @@ export async function h264ResyncAttack(
       address = Math.round(r.firstMb + r.share * (picSize - r.firstMb));
       estimated++;
     }
-    if (address <= 0 || address >= picSize) continue;
-    const list = extra.get(r.picture) ?? [];
-    list.push({ address, slice: candidateSlice(r, { firstMb: address, fromBit: r.fromBit + b.offset }) });
-    extra.set(r.picture, list);
+    for (const [k, shift] of [0, ...shifts].entries()) {
+      const at = address + shift;
+      if (at <= 0 || at >= picSize) continue;
+      const into = k === 0 ? extra : moved[k - 1]!;
+      const list = into.get(r.picture) ?? [];
+      list.push({ address: at, slice: candidateSlice(r, { firstMb: at, fromBit: r.fromBit + b.offset }) });
+      into.set(r.picture, list);
+    }
   }
   return {
     view: withExtraSlices(view, extra),
+    movedViews: moved.map((m) => withExtraSlices(view, m)),
     runs: runs.length,
     candidates: tried,
     validCandidates: valid,
@@ -239,7 +252,10 @@ function nalUnits(es: Uint8Array): Array<{ from: number; to: number }> {
 /** Every clear run after an encrypted block of every P/B slice of the view, with what a candidate needs. */
 function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264ResyncOptions): Run[] {
   const layout = h264EsLayout(view);
-  const scheme = DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number };
+  const scheme = {
+    ...(DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number }),
+    tail: options.tail !== false,
+  };
   const out: Run[] = [];
   let s = 0;
   for (const [pi, p] of layout.pictures.entries()) {
