@@ -2,6 +2,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { $ } from "bun";
+import { cbcsSliceBlocks } from "../codec/container/cbcs-slice-blocks.ts";
+import { DEFAULT_H264_PATTERN_SCHEME, PATTERN_BLOCK_BYTES } from "../codec/pattern/pattern-scheme.ts";
 import { generateSessionKeyBytes } from "../crypto/aead.ts";
 import { makeCbcsTransform } from "../crypto/cbcs-cipher.ts";
 import { randomBytes } from "../crypto/random-token.ts";
@@ -17,6 +19,7 @@ import {
 } from "./leak.ts";
 import type { H264ResyncResult } from "./lib/attack/h264-resync-attack.ts";
 import { h264ResyncAttack } from "./lib/attack/h264-resync-attack.ts";
+import { CLIP_COST_BYTES, type H264ClipCost, h264ClipCost } from "./lib/h264-clip-cost.ts";
 import { h264ContactSheet } from "./lib/h264-contact-sheet.ts";
 import { h264EsLayout, h264LeakView } from "./lib/h264-leak-view.ts";
 import { countFrames, type FrameScore, mean, scoreFrames, visibleFrames } from "./lib/leak-metrics.ts";
@@ -43,18 +46,25 @@ function x264(entropy: "cabac" | "cavlc"): string[] {
     "-pix_fmt",
     "yuv420p",
     ...(entropy === "cavlc" ? ["-coder", "0"] : []),
-    "-f",
-    "h264",
   ];
 }
 
+/**
+ * Encodes `source` as a Transport Stream (`path` with .ts) and copies its video out as the Annex B stream at
+ * `path`: the views are built from the ES, the CPU is measured on the TS, and both hold the same bitstream.
+ */
 async function encode(
   source: string,
   entropy: "cabac" | "cavlc",
   where: { path: string; seconds: number },
-): Promise<Uint8Array> {
-  await $`ffmpeg -v error -y -f lavfi -i ${source} -t ${where.seconds} ${x264(entropy)} ${where.path}`.quiet();
-  return new Uint8Array(await Bun.file(where.path).arrayBuffer());
+): Promise<{ es: Uint8Array; ts: Uint8Array }> {
+  const ts = where.path.replace(/\.h264$/, ".ts");
+  await $`ffmpeg -v error -y -f lavfi -i ${source} -t ${where.seconds} ${x264(entropy)} -f mpegts ${ts}`.quiet();
+  await $`ffmpeg -v error -y -i ${ts} -map 0:v -c copy -f h264 ${where.path}`.quiet();
+  return {
+    es: new Uint8Array(await Bun.file(where.path).arrayBuffer()),
+    ts: new Uint8Array(await Bun.file(ts).arrayBuffer()),
+  };
 }
 
 /** One content kind and entropy coder: each mode's frames decoded, scores, visible frames and encrypted share. */
@@ -63,6 +73,8 @@ export interface H264LeakResult {
   /** The original ES. */
   path: string;
   grey: FrameScore[];
+  /** With `costRounds`: cbcs CPU against seed on this clip's TS, looped (h264ClipCost). */
+  cost?: H264ClipCost;
   modes: Array<{
     mode: string;
     share: number;
@@ -75,7 +87,10 @@ export interface H264LeakResult {
       viewPath: string;
       scores: FrameScore[];
       visible: number;
-      stats: Omit<H264ResyncResult, "view">;
+      stats: Omit<H264ResyncResult, "view" | "movedViews">;
+      /** The largest SSIM-Y over grey's in any frame; and with the recovered slices moved by PLACEMENT_SHIFTS. */
+      gain: number;
+      movedGain: number[];
     };
   }>;
 }
@@ -84,14 +99,21 @@ export interface H264LeakResult {
 export async function measureH264Content(
   content: ContentKind,
   entropy: "cabac" | "cavlc",
-  options: { dir: string; seconds?: number; resync?: { probeBytes?: number } },
+  options: {
+    dir: string;
+    seconds?: number;
+    resync?: { probeBytes?: number };
+    costRounds?: number;
+    /** false: the layout before each slice's last block was encrypted (`--no-tail`). */
+    tail?: boolean;
+  },
 ): Promise<H264LeakResult> {
   const seconds = options.seconds ?? SECONDS;
   await mkdir(options.dir, { recursive: true });
   const src = join(options.dir, `${content.name}.${entropy}.h264`);
-  const es = await encode(content.source, entropy, { path: src, seconds });
+  const { es, ts } = await encode(content.source, entropy, { path: src, seconds });
   const greySource = `color=c=0x808080:size=${WIDTH}x${HEIGHT}:rate=${FPS}`;
-  const grey = await encode(greySource, entropy, {
+  const { es: grey } = await encode(greySource, entropy, {
     path: join(options.dir, `grey.${entropy}.h264`),
     seconds: 1,
   });
@@ -107,7 +129,8 @@ export async function measureH264Content(
   const cbcs = await makeCbcsTransform(generateSessionKeyBytes(), randomBytes(16), "encrypt");
   const modes: H264LeakResult["modes"] = [];
   for (const mode of ["seed", "pattern cbcs 1:9"] as const) {
-    const built = h264LeakView(es, layout, { greyAu, ...(mode === "seed" ? {} : { cbcs }) });
+    const tail = options.tail !== false;
+    const built = h264LeakView(es, layout, { greyAu, tail, ...(mode === "seed" ? {} : { cbcs }) });
     const viewPath = join(options.dir, `${content.name}.${entropy}.${mode.replaceAll(/[ :]/g, "-")}.h264`);
     await Bun.write(viewPath, built.view);
     const scores = await scoreFrames(src, ["-i", viewPath], FPS);
@@ -121,19 +144,42 @@ export async function measureH264Content(
         viewPath,
         scores,
         visible,
-        stats: { ...none, control, placedExactly: 0, placedByEstimate: 0 },
+        stats: { ...none, control, placedExactly: 0, placedBeforeTail: 0, placedByEstimate: 0 },
+        gain: largestGain(scores, greyScores),
+        movedGain: [],
       };
     } else if (options.resync) {
-      const { view: attackedView, ...stats } = await h264ResyncAttack(built.view, {
+      const {
+        view: attackedView,
+        movedViews,
+        ...stats
+      } = await h264ResyncAttack(built.view, {
         entropy,
         greyAu,
         dir: options.dir,
+        tail,
+        shifts: PLACEMENT_SHIFTS,
         ...(options.resync.probeBytes !== undefined ? { probeBytes: options.resync.probeBytes } : {}),
       });
       const attackedPath = viewPath.replace(/\.h264$/, ".resync.h264");
       await Bun.write(attackedPath, attackedView);
       const rs = await scoreFrames(src, ["-i", attackedPath], FPS);
-      resync = { viewPath: attackedPath, scores: rs, visible: visibleFrames(rs, greyScores), stats };
+      // The placement control: the same recovered slices moved by a macroblock. A gain that is content placed
+      // right vanishes there; a gain the metric gives any texture does not.
+      const movedGain: number[] = [];
+      for (const [k, moved] of movedViews.entries()) {
+        const movedPath = viewPath.replace(/\.h264$/, `.resync-moved${PLACEMENT_SHIFTS[k]}.h264`);
+        await Bun.write(movedPath, moved);
+        movedGain.push(largestGain(await scoreFrames(src, ["-i", movedPath], FPS), greyScores));
+      }
+      resync = {
+        viewPath: attackedPath,
+        scores: rs,
+        visible: visibleFrames(rs, greyScores),
+        stats,
+        gain: largestGain(rs, greyScores),
+        movedGain,
+      };
     }
     modes.push({
       mode,
@@ -145,30 +191,52 @@ export async function measureH264Content(
       ...(resync ? { resync } : {}),
     });
   }
-  return { frames, path: src, grey: greyScores, modes };
+  const cost = options.costRounds ? await h264ClipCost(ts, options.costRounds) : undefined;
+  return { frames, path: src, grey: greyScores, modes, ...(cost ? { cost } : {}) };
 }
+
+/** The placement control's moves, in macroblocks. */
+const PLACEMENT_SHIFTS = [-1, 1] as const;
+
+function largestGain(view: readonly FrameScore[], grey: readonly FrameScore[]): number {
+  let best = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < view.length; i++) best = Math.max(best, view[i]!.ssim - grey[i]!.ssim);
+  return best;
+}
+
+/** Interleaved rounds of the clip's CPU measurement (h264ClipCost), best of each mode. */
+const COST_ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 
 /** `--resync` clips are 1 s: the attempt decodes every candidate offset of every clear run (~1 ms each). */
 const RESYNC_SECONDS = 1;
 
 async function main(): Promise<void> {
   const resync = process.argv.includes("--resync");
+  // --no-tail: the layout before each slice's last block was encrypted; --only KIND:ENTROPY: one clip.
+  const tail = !process.argv.includes("--no-tail");
+  const only = process.argv[process.argv.indexOf("--only") + 1];
+  const picked = process.argv.includes("--only") ? only : undefined;
   const seconds = resync ? RESYNC_SECONDS : SECONDS;
   console.log(
-    `leak-h264: ${CONTENT.length} recordings, ${WIDTH}x${HEIGHT}, ${seconds} s, H.264 GOP 12 (2 B), views in ${OUT}${resync ? ", with the re-synchronising attempt" : ""}\n`,
+    `leak-h264: ${CONTENT.length} recordings, ${WIDTH}x${HEIGHT}, ${seconds} s, H.264 GOP 12 (2 B), views in ${OUT}${resync ? ", with the re-synchronising attempt" : ""}${tail ? "" : ", without the slices' last blocks (--no-tail)"}\n`,
   );
   console.log(
-    `| content | entropy | mode | encrypted share | frames decoded | SSIM-Y (grey) | visible (ffmpeg) |${resync ? " SSIM-Y (attempt) | visible (attempt) | runs | offsets passing the check (random bytes) | runs recovered | macroblocks (exact / estimated runs) |" : ""}`,
+    `| content | entropy | mode | encrypted share | CPU vs seed | frames decoded | SSIM-Y (grey) | visible (ffmpeg) |${resync ? " SSIM-Y (attempt) | visible (attempt) | largest gain over grey in a frame (slices moved −1 / +1 macroblock) | runs | offsets passing the check (random bytes) | runs recovered | macroblocks (exact / before the tail block / estimated runs) |" : ""}`,
   );
-  console.log(`|---|---|---|---|---|---|---|${resync ? "---|---|---|---|---|---|" : ""}`);
+  console.log(`|---|---|---|---|---|---|---|---|${resync ? "---|---|---|---|---|---|---|" : ""}`);
+  const ratios: number[] = [];
   for (const c of CONTENT) {
     for (const entropy of ["cabac", "cavlc"] as const) {
+      if (picked !== undefined && picked !== `${c.name}:${entropy}`) continue;
       const r = await measureH264Content(c, entropy, {
+        tail,
         dir: OUT,
         seconds,
         ...(resync ? { resync: {} } : {}),
+        costRounds: COST_ROUNDS,
       });
-      if (resync) {
+      // The docs' contact sheets come from full runs of the senders' layout only.
+      if (resync && tail && picked === undefined) {
         const [seed, cbcs] = r.modes;
         await h264ContactSheet(
           r.path,
@@ -176,18 +244,24 @@ async function main(): Promise<void> {
           join(IMAGES, `leak-h264-${c.name}-${entropy}.png`),
         );
       }
+      ratios.push(r.cost!.ratio);
       for (const m of r.modes) {
         let extra = "";
         if (m.resync) {
           const st = m.resync.stats;
-          extra = ` ${mean(m.resync.scores.map((s) => s.ssim)).toFixed(3)} | ${m.resync.visible}/${m.resync.scores.length} | ${st.runs} | ${pct(st.validCandidates, st.candidates)} (${pct(st.control.valid, st.control.candidates)}) | ${st.recoveredRuns} | ${st.macroblocks} (${st.placedExactly} / ${st.placedByEstimate}) |`;
+          const moved = m.resync.movedGain.map((g) => signed(g)).join(" / ") || "–";
+          extra = ` ${mean(m.resync.scores.map((s) => s.ssim)).toFixed(3)} | ${m.resync.visible}/${m.resync.scores.length} | ${signed(m.resync.gain)} (${moved}) | ${st.runs} | ${pct(st.validCandidates, st.candidates)} (${pct(st.control.valid, st.control.candidates)}) | ${st.recoveredRuns} | ${st.macroblocks} (${st.placedExactly} / ${st.placedBeforeTail} / ${st.placedByEstimate}) |`;
         }
         console.log(
-          `| ${c.name} | ${entropy} | ${m.mode} | ${(m.share * 100).toFixed(1)} % | ${m.decoded}/${r.frames} | ${mean(m.scores.map((s) => s.ssim)).toFixed(3)} (${mean(r.grey.map((s) => s.ssim)).toFixed(3)}) | ${m.visible}/${m.scores.length} |${extra}`,
+          `| ${c.name} | ${entropy} | ${m.mode} | ${(m.share * 100).toFixed(1)} % | ${(m.mode === "seed" ? 1 : r.cost!.ratio).toFixed(2)}× | ${m.decoded}/${r.frames} | ${mean(m.scores.map((s) => s.ssim)).toFixed(3)} (${mean(r.grey.map((s) => s.ssim)).toFixed(3)}) | ${m.visible}/${m.scores.length} |${extra}`,
         );
       }
     }
   }
+  const sorted = ratios.toSorted((a, b) => a - b);
+  console.log(
+    `\nCPU vs seed: each clip's TS looped to ${CLIP_COST_BYTES / 2 ** 20} MiB, seed (split + seal) against cbcs 1:9 (plan + AES-CBC on top), best of ${COST_ROUNDS} interleaved rounds; cbcs ${sorted[0]!.toFixed(2)}–${sorted.at(-1)!.toFixed(2)}× (median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)}×)`,
+  );
   if (process.argv.includes("--cost")) {
     // The CPU ratio of the same run: bench/leak.ts --cost-h264's measurement (a 60 MiB H.264 TS, made once).
     const { best } = await measureH264Cost();
@@ -198,12 +272,17 @@ async function main(): Promise<void> {
   }
 }
 
+function signed(x: number): string {
+  return `${x >= 0 ? "+" : ""}${x.toFixed(4)}`;
+}
+
 function pct(n: number, of: number): string {
   return of === 0 ? "–" : `${((100 * n) / of).toFixed(1)} % of ${of}`;
 }
 
 /** Bytes the cbcs mode encrypts in the P/B slices, as a share of the stream. */
 function encryptedShare(es: Uint8Array, layout: ReturnType<typeof h264EsLayout>): number {
+  const scheme = DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number };
   let bytes = 0;
   let s = 0;
   for (const p of layout.pictures) {
@@ -211,7 +290,9 @@ function encryptedShare(es: Uint8Array, layout: ReturnType<typeof h264EsLayout>)
     for (; s < layout.slices.length && layout.slices[s]!.nalStart < end; s++) {
       const sl = layout.slices[s]!;
       if (p.type === "I" || sl.dataStart < 0) continue;
-      for (let at = sl.dataStart; at + 16 <= sl.nalEnd; at += 160) bytes += 16;
+      cbcsSliceBlocks(sl.dataStart, sl.nalEnd, scheme, () => {
+        bytes += PATTERN_BLOCK_BYTES;
+      });
     }
   }
   return bytes / es.length;

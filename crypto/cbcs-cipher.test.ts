@@ -27,6 +27,9 @@ describe("cbcsTransform()", () => {
   const cases: Array<[string, number[][]]> = [
     ["one call, one chain", [[0]]],
     ["one call, chains at 0, 3 and 4", [[0, 3, 4]]],
+    ["one call, one-block chains (1, 2, 6) among longer ones", [[0, 1, 2, 3, 6]]],
+    ["one call, every block its own chain", [[0, 1, 2, 3, 4, 5, 6]]],
+    ["one call, the first block continuing, then one-block chains", [[1, 2, 4]]],
   ];
   for (const [name, [restarts]] of cases) {
     test(`cbcsTransform() encrypts as CBC per chain and decrypts back: ${name}`, () => {
@@ -49,6 +52,15 @@ describe("cbcsTransform()", () => {
     dec(a, [0]);
     dec(b, [2]);
     expect(new Uint8Array([...a, ...b])).toEqual(plain);
+  });
+
+  test("cbcsTransform() continues a one-block chain that ends a call into the next call", () => {
+    const enc = cbcsTransform(createSecretKey(KEY), IV, "encrypt");
+    const a = plain.slice(0, 48);
+    const b = plain.slice(48);
+    enc(a, [0, 1, 2]); // blocks 1 and 2 begin chains; block 2's goes on in b
+    enc(b, [1]);
+    expect([...a, ...b]).toEqual([...reference(plain, [0, 1, 2, 4])]);
   });
 
   const refusals: Array<[string, () => unknown]> = [

@@ -80,6 +80,11 @@ export function cbcsTransform(
       ? createCipheriv("aes-128-cbc", key, iv).setAutoPadding(false)
       : createDecipheriv("aes-128-cbc", key, iv).setAutoPadding(false);
   const B = CBCS_BLOCK_BYTES;
+  // One-block chains, encrypted together: AES-ECB of P ⊕ IV is exactly CBC's first block (SP 800-38A 6.2).
+  const ecb =
+    direction === "encrypt" ? createCipheriv("aes-128-ecb", key, null).setAutoPadding(false) : undefined;
+  let single = Buffer.allocUnsafe(64 * B);
+  let singleAt = new Int32Array(64);
   return (blocks: Uint8Array, restarts: readonly number[]) => {
     if (blocks.byteLength % B !== 0) {
       throw new RangeError(`Cannot run cbcs cipher: ${blocks.byteLength} bytes are not whole blocks`);
@@ -92,20 +97,41 @@ export function cbcsTransform(
     }
     if (n === 0) return;
     if (direction === "encrypt") {
-      let from = 0;
-      for (let r = 0; r <= restarts.length; r++) {
-        const to = r < restarts.length ? restarts[r]! : n;
-        if (to > from) {
-          const out = cipher.update(blocks.subarray(from * B, to * B));
-          blocks.set(out, from * B);
-          last.set(out.subarray(out.length - B));
+      // A chain of one block (each slice's tail block, codec/container/cbcs-slice-blocks.ts) is AES(P ⊕ IV),
+      // independent of every other block: those go through one ECB call per call here, not an update() each
+      // (an update() per chain is most of what the encrypt costs). A one-block chain ending the call stays on
+      // the CBC context: the next call may continue it.
+      let singles = 0;
+      for (let r = -1; r < restarts.length; r++) {
+        const start = r < 0 ? 0 : restarts[r]!;
+        const to = r + 1 < restarts.length ? restarts[r + 1]! : n;
+        if (r < 0 && restarts.length > 0 && restarts[0] === 0) continue;
+        if (r >= 0 && to - start === 1 && to < n) {
+          if (single.length < (singles + 1) * B) {
+            const grown = Buffer.allocUnsafe(2 * (singles + 1) * B);
+            grown.set(single.subarray(0, singles * B));
+            single = grown;
+            const at = new Int32Array(2 * (singles + 1));
+            at.set(singleAt.subarray(0, singles));
+            singleAt = at;
+          }
+          const at = start * B;
+          for (let k = 0; k < B; k++) single[singles * B + k] = blocks[at + k]! ^ iv[k]!;
+          singleAt[singles++] = start;
+          continue;
         }
-        if (to < n) {
-          // The chain starting at block `to` restarts from the IV.
-          const first = to * B;
+        if (r >= 0) {
+          // The chain starting at block `start` restarts from the IV.
+          const first = start * B;
           for (let k = 0; k < B; k++) blocks[first + k]! ^= iv[k]! ^ last[k]!;
         }
-        from = to;
+        const out = cipher.update(blocks.subarray(start * B, to * B));
+        blocks.set(out, start * B);
+        last.set(out.subarray(out.length - B));
+      }
+      if (singles > 0) {
+        const out = ecb!.update(single.subarray(0, singles * B));
+        for (let j = 0; j < singles; j++) blocks.set(out.subarray(j * B, (j + 1) * B), singleAt[j]! * B);
       }
       return;
     }

@@ -1,6 +1,7 @@
 /** @module A standard CENC 'cbcs' protected MP4 from an H.264 MP4: which bytes to encrypt, and the moov that signals it (encv/sinf/tenc, senc/saiz/saio). */
 
 import { codecError } from "../codec-error.ts";
+import { cbcsSliceBlocks } from "./cbcs-slice-blocks.ts";
 import { type H264Pps, parseH264Pps } from "./h264-pps.ts";
 import { type H264ParameterSets, parseH264SliceHeader } from "./h264-slice-header.ts";
 import { type H264Sps, parseH264Sps } from "./h264-sps.ts";
@@ -100,54 +101,30 @@ export function planMp4Cbcs(bytes: Uint8Array, options: Mp4CbcsOptions): Mp4Cbcs
   const perSample: number[][] = [];
   let blocks = 0;
   let clearSlices = 0;
-  const run = crypt * BLOCK;
-  const period = (crypt + skip) * BLOCK;
+  const withTail = { crypt, skip };
+  const withoutTail = { crypt, skip, tail: false };
   for (const s of table.samples) {
     const end = s.offset + s.size;
     if (end > bytes.length) fail(`a sample at ${s.offset} runs past the file's end`, s.offset);
-    const subsamples: number[] = [];
-    let clear = 0;
-    let p = s.offset;
-    while (p < end) {
-      if (p + lengthSize > end) fail(`a NAL length at ${p} is cut off`, p);
-      let nalLength = 0;
-      for (let i = 0; i < lengthSize; i++) nalLength = nalLength * 256 + bytes[p + i]!;
-      const nal = p + lengthSize;
-      const nalEnd = nal + nalLength;
-      if (nalEnd > end) fail(`a NAL unit at ${p} runs past its sample`, p);
-      let dataStart = -1;
-      if (nalLength > 0 && SLICE_NALS.has(bytes[nal]! & 0x1f)) {
-        try {
-          dataStart = parseH264SliceHeader(bytes, nal, nalEnd, sets).dataOffset;
-        } catch {
-          clearSlices++;
-        }
-      }
-      if (dataStart < 0 || dataStart >= nalEnd) {
-        clear += nalEnd - p;
-      } else {
-        clear += dataStart - p;
-        pushSubsample(subsamples, clear, nalEnd - dataStart);
-        clear = 0;
-        let first = true;
-        for (let at = dataStart; at + BLOCK <= nalEnd; at += period) {
-          const whole = Math.floor(Math.min(run, nalEnd - at) / BLOCK) * BLOCK;
-          if (first) chainStarts.push(blocks);
-          first = false;
-          const last = ranges[ranges.length - 1];
-          if (last && last.offset + last.length === at) last.length += whole;
-          else ranges.push({ offset: at, length: whole });
-          blocks += whole / BLOCK;
-        }
-      }
-      p = nalEnd;
-    }
-    if (clear > 0 || subsamples.length === 0) pushSubsample(subsamples, clear, 0);
+    // Each slice's last block is a subsample of its own (cbcsSliceBlocks); a sample with too many slices for
+    // saiz's u8 size then keeps the plain pattern, one subsample a slice (the senc says which, so both decrypt).
+    let planned = sampleSubsamples(bytes, { from: s.offset, end, lengthSize, sets, scheme: withTail });
+    if (2 + SUBSAMPLE_ENTRY_BYTES * (planned.subsamples.length / 2) > MAX_AUX_INFO_BYTES)
+      planned = sampleSubsamples(bytes, { from: s.offset, end, lengthSize, sets, scheme: withoutTail });
+    const { subsamples } = planned;
     if (2 + SUBSAMPLE_ENTRY_BYTES * (subsamples.length / 2) > MAX_AUX_INFO_BYTES)
       fail(
         `a sample at ${s.offset} needs ${subsamples.length / 2} subsamples, more than saiz can size`,
         s.offset,
       );
+    clearSlices += planned.clearSlices;
+    for (const b of planned.blocks) {
+      if (b.chain) chainStarts.push(blocks);
+      const last = ranges[ranges.length - 1];
+      if (last && last.offset + last.length === b.at) last.length += BLOCK;
+      else ranges.push({ offset: b.at, length: BLOCK });
+      blocks++;
+    }
     perSample.push(subsamples);
   }
   const sinf = sinfBox({ crypt, skip, keyId: options.keyId, constantIv: options.constantIv });
@@ -169,6 +146,54 @@ export function assembleMp4Cbcs(encrypted: Uint8Array, plan: Mp4CbcsPlan): Uint8
   out.set(new TextEncoder().encode("free"), plan.moov.offset + 4);
   out.set(plan.protectedMoov, encrypted.length);
   return out;
+}
+
+/** One sample's (clear, protected) subsample pairs and encrypted blocks, each slice's as cbcsSliceBlocks() lays them. */
+function sampleSubsamples(
+  bytes: Uint8Array,
+  o: {
+    from: number;
+    end: number;
+    lengthSize: number;
+    sets: H264ParameterSets;
+    scheme: { crypt: number; skip: number; tail?: boolean };
+  },
+): { subsamples: number[]; blocks: Array<{ at: number; chain: boolean }>; clearSlices: number } {
+  const subsamples: number[] = [];
+  const blocks: Array<{ at: number; chain: boolean }> = [];
+  const visit = (at: number, chain: boolean) => blocks.push({ at, chain });
+  let clearSlices = 0;
+  let clear = 0;
+  let p = o.from;
+  while (p < o.end) {
+    if (p + o.lengthSize > o.end) fail(`a NAL length at ${p} is cut off`, p);
+    let nalLength = 0;
+    for (let i = 0; i < o.lengthSize; i++) nalLength = nalLength * 256 + bytes[p + i]!;
+    const nal = p + o.lengthSize;
+    const nalEnd = nal + nalLength;
+    if (nalEnd > o.end) fail(`a NAL unit at ${p} runs past its sample`, p);
+    let dataStart = -1;
+    if (nalLength > 0 && SLICE_NALS.has(bytes[nal]! & 0x1f)) {
+      try {
+        dataStart = parseH264SliceHeader(bytes, nal, nalEnd, o.sets).dataOffset;
+      } catch {
+        clearSlices++;
+      }
+    }
+    if (dataStart < 0 || dataStart >= nalEnd) {
+      clear += nalEnd - p;
+    } else {
+      clear += dataStart - p;
+      const span = cbcsSliceBlocks(dataStart, nalEnd, o.scheme, visit);
+      pushSubsample(subsamples, clear, span);
+      // The tail block, when cbcsSliceBlocks() encrypted one: a subsample with no clear bytes.
+      if (span < nalEnd - dataStart) pushSubsample(subsamples, 0, nalEnd - dataStart - span);
+      clear = 0;
+    }
+    p = nalEnd;
+  }
+  if (clear > 0 || subsamples.length === 0) pushSubsample(subsamples, clear, 0);
+  return { subsamples, blocks, clearSlices };
 }
 
 /** Appends (clear, protected) pairs, splitting a clear run past the u16 limit. */

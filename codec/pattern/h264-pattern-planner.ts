@@ -1,6 +1,7 @@
 /** @module Finds the cbcs blocks of an H.264 recording's direct part: 1 in 10 16-byte blocks of every slice's data, in direct-body offsets, with each slice's chain start. */
 
 import { codecError } from "../codec-error.ts";
+import { cbcsSliceBlocks } from "../container/cbcs-slice-blocks.ts";
 import { RecordingIndexer } from "../container/recording-indexer.ts";
 import type { VideoObserver } from "../container/video-observer.ts";
 import type { RecordingIndex } from "../recording-index.ts";
@@ -15,8 +16,8 @@ const CHAIN_START = 2;
 
 /**
  * Rides on a RecordingIndexer's scan of an H.264 Transport Stream (h264Slice()): for each coded slice NAL unit
- * (types 1 and 5) whose slice header it could read, the slice data [dataStart, nalEnd) gets the cbcs pattern
- * (`crypt` blocks encrypted, `skip` clear, from its first byte; a trailing partial block clear), each block
+ * (types 1 and 5) whose slice header it could read, the slice data [dataStart, nalEnd) gets the cbcs blocks of
+ * cbcsSliceBlocks() (the pattern from its first byte, then its last block as a chain of its own), each block
  * mapped to the file bytes carrying it (two pieces when a packet header cuts it). A slice whose header cannot
  * be read stays clear and is counted (`clearSlices`). finish(index) drops every block touching a protected
  * range (those bytes travel sealed through the node, and CBC needs a block whole on one side) and converts the
@@ -70,24 +71,17 @@ export class H264PatternPlanner implements VideoObserver {
       this.#clearSlices++;
       return;
     }
-    const indexer = this.#indexer!;
-    const run = this.#scheme.crypt * PATTERN_BLOCK_BYTES;
-    const period = (this.#scheme.crypt + this.#scheme.skip) * PATTERN_BLOCK_BYTES;
-    let chain = true;
-    for (let es = dataStart; es + PATTERN_BLOCK_BYTES <= nalEnd; es += period) {
-      // Only whole blocks: a run cut by the slice's end keeps its whole blocks (10.4.2: a partial block is clear).
-      const whole = Math.floor(Math.min(run, nalEnd - es) / PATTERN_BLOCK_BYTES);
-      for (let b = 0; b < whole; b++) {
-        this.#firstPiece = true;
-        this.#pendingChain = chain;
-        chain = false;
-        const at = es + b * PATTERN_BLOCK_BYTES;
-        const file = indexer.esToFileContiguous(at, PATTERN_BLOCK_BYTES);
-        if (file >= 0) this.#piece(file, PATTERN_BLOCK_BYTES);
-        else indexer.esToFile(at, PATTERN_BLOCK_BYTES, this.#emit);
-      }
-    }
+    cbcsSliceBlocks(dataStart, nalEnd, this.#scheme, this.#block);
   }
+
+  readonly #block = (at: number, chainStart: boolean) => {
+    this.#firstPiece = true;
+    this.#pendingChain = chainStart;
+    const indexer = this.#indexer!;
+    const file = indexer.esToFileContiguous(at, PATTERN_BLOCK_BYTES);
+    if (file >= 0) this.#piece(file, PATTERN_BLOCK_BYTES);
+    else indexer.esToFile(at, PATTERN_BLOCK_BYTES, this.#emit);
+  };
 
   #pendingChain = false;
 

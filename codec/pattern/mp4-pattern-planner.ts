@@ -1,6 +1,7 @@
 /** @module Finds the cbcs blocks of an H.264 MP4's direct part: it asks for each P/B sample's NAL heads, reads their slice headers, and lists 1 in 10 blocks of each slice's data in direct-body offsets. */
 
 import { codecError } from "../codec-error.ts";
+import { cbcsSliceBlocks } from "../container/cbcs-slice-blocks.ts";
 import type { H264ParameterSets } from "../container/h264-slice-header.ts";
 import { parseH264SliceHeader } from "../container/h264-slice-header.ts";
 import { mp4AvcTrack } from "../container/mp4-cbcs-protection.ts";
@@ -114,17 +115,12 @@ export class Mp4PatternPlanner {
   }
 
   #slice(dataStart: number, nalEnd: number): void {
-    const run = this.#scheme.crypt * PATTERN_BLOCK_BYTES;
-    const period = (this.#scheme.crypt + this.#scheme.skip) * PATTERN_BLOCK_BYTES;
-    let chain = true;
-    for (let at = dataStart; at + PATTERN_BLOCK_BYTES <= nalEnd; at += period) {
-      const whole = Math.floor(Math.min(run, nalEnd - at) / PATTERN_BLOCK_BYTES);
-      for (let b = 0; b < whole; b++) {
-        this.#blocks.push({ offset: at + b * PATTERN_BLOCK_BYTES, chain });
-        chain = false;
-      }
-    }
+    cbcsSliceBlocks(dataStart, nalEnd, this.#scheme, this.#block);
   }
+
+  readonly #block = (offset: number, chain: boolean) => {
+    this.#blocks.push({ offset, chain });
+  };
 
   /** The plan, in direct-body offsets; throws ERR_PATTERN_HEADER_LENGTH past what a receiver buffers. */
   finish(): PatternPlan & { chainStarts: number[] } {

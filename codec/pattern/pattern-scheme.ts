@@ -18,7 +18,8 @@ export const PATTERN_BLOCK_BYTES = 16;
  *   stream at a tenth of its table (one row per slice, not per period).
  * - `cbcs`: H.264, as ISO/IEC 23001-7:2016 10.4 (CENC 'cbcs'): of each coded slice NAL unit the NAL header and
  *   slice header stay clear; of the slice data `crypt` whole 16-byte blocks are AES-128-CBC-encrypted, then
- *   `skip` left clear, repeated; a trailing partial block stays clear. The ranges list exactly the encrypted
+ *   `skip` left clear, repeated; a trailing partial block stays clear; the slice's last 16 bytes are a chain of
+ *   their own (codec/container/cbcs-slice-blocks.ts says why). The ranges list exactly the encrypted
  *   bytes (whole blocks, split where packet headers cut them), and the header lists where each CBC chain
  *   (slice) begins: CBC is not a keystream, so the receiver needs the chain boundaries, not a rule.
  */
@@ -27,7 +28,13 @@ export type PatternScheme =
   | { kind: "block"; crypt: number; skip: number }
   | { kind: "full" }
   | { kind: "slice-block"; crypt: number; skip: number }
-  | { kind: "cbcs"; crypt: number; skip: number };
+  | {
+      kind: "cbcs";
+      crypt: number;
+      skip: number;
+      /** false: no last block per slice (the layout before it; the bench measures its cost). Default true. */
+      tail?: boolean;
+    };
 
 /** Scheme codes in the pattern header (byte 9); docs/security.md lists them. */
 export const SCHEME_SLICE_START = 1;

@@ -27,20 +27,32 @@ export async function decodeCandidates(
   candidates: Uint8Array[],
   options: { greyAu: Uint8Array; dir: string; picSize: number; batch?: number },
 ): Promise<CandidateOutcome[]> {
-  const out: CandidateOutcome[] = [];
-  const batch = options.batch ?? 4000;
-  for (let from = 0; from < candidates.length; from += batch) {
-    const part = candidates.slice(from, from + batch);
-    out.push(...(await decodeBatch(part, options)));
-  }
-  return out;
+  const batch = options.batch ?? 2000;
+  const parts: Uint8Array[][] = [];
+  for (let from = 0; from < candidates.length; from += batch)
+    parts.push(candidates.slice(from, from + batch));
+  // DECODERS ffmpeg processes at a time, each on its own batch file: one decoder is single-threaded (its log
+  // must follow the decode order), and the machine has more than one core.
+  const results: CandidateOutcome[][] = [];
+  let next = 0;
+  const worker = async (w: number) => {
+    while (next < parts.length) {
+      const i = next++;
+      results[i] = await decodeBatch(parts[i]!, { ...options, file: `candidates-${w}.h264` });
+    }
+  };
+  await Promise.all(Array.from({ length: DECODERS }, (_, w) => worker(w)));
+  return results.flat();
 }
+
+/** ffmpeg decoders run side by side. */
+const DECODERS = 2;
 
 async function decodeBatch(
   part: Uint8Array[],
-  options: { greyAu: Uint8Array; dir: string; picSize: number },
+  options: { greyAu: Uint8Array; dir: string; picSize: number; file: string },
 ): Promise<CandidateOutcome[]> {
-  const file = join(options.dir, "candidates.h264");
+  const file = join(options.dir, options.file);
   await Bun.write(file, new Blob([options.greyAu, ...part]));
   // -debug pict logs a line per slice header: the log splits at them. Only the decoding instance's lines count
   // (the one the last slice line came from: probing runs a second instance over the first pictures).

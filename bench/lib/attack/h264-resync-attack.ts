@@ -4,6 +4,7 @@
  * the run's end, and rebuilds them as fresh slices for ffmpeg to decode.
  */
 
+import { cbcsSliceBlocks } from "../../../codec/container/cbcs-slice-blocks.ts";
 import { parseH264Pps } from "../../../codec/container/h264-pps.ts";
 import { type H264ParameterSets, parseH264SliceHeader } from "../../../codec/container/h264-slice-header.ts";
 import { type H264Sps, parseH264Sps } from "../../../codec/container/h264-sps.ts";
@@ -39,12 +40,18 @@ export interface H264ResyncOptions {
   dir: string;
   /** Bytes of each clear run probed (default: CAVLC 16, CABAC the whole run). */
   probeBytes?: number;
+  /** false: the view has no encrypted last block per slice (the layout before it). */
+  tail?: boolean;
+  /** Also rebuild the view with every recovered slice moved by each of these many macroblocks (a placement control). */
+  shifts?: readonly number[];
 }
 
 /** What the attempt found, and the rebuilt view. */
 export interface H264ResyncResult {
   /** The view with the recovered slices appended to their pictures, for ffmpeg. */
   view: Uint8Array;
+  /** The same with every recovered slice moved by options.shifts[i] macroblocks: what a misplacement gives. */
+  movedViews: Uint8Array[];
   /** Clear runs after an encrypted block, over all P/B slices. */
   runs: number;
   /** Offsets tried (each one or two candidate slices decoded by ffmpeg). */
@@ -58,6 +65,8 @@ export interface H264ResyncResult {
   macroblocks: number;
   /** Recovered runs placed exactly (the slice's last run: counted back from the picture's end) and by estimate. */
   placedExactly: number;
+  /** Recovered runs that end at a slice's encrypted last block: counted back from the picture's end, less a guess. */
+  placedBeforeTail: number;
   placedByEstimate: number;
 }
 
@@ -70,6 +79,8 @@ interface Run {
   toBit: number;
   /** The run ends the slice: its RBSP already holds the trailing bits. */
   last: boolean;
+  /** The run ends at the slice's encrypted last block: its macroblocks end a few before the picture's last. */
+  beforeTail: boolean;
   /** Share of the slice's data bytes before the run: the estimate of its first macroblock's address. */
   share: number;
   firstMb: number;
@@ -98,21 +109,37 @@ export async function h264ResyncAttack(
       return { ...r, rbsp, control: true };
     });
   const all = [...runs, ...control];
+  // Pass 1: every offset's candidate to the run's end. Pass 2: the same run cut SHORTER_BITS earlier, only
+  // where the check can still pass (a cut run needs full > short > 0 macroblocks, so full >= 2): a wrong offset
+  // mostly fails in its first macroblock, so pass 2 decodes a few percent of pass 1's candidates.
   const candidates: Uint8Array[] = [];
-  const owner: Array<{ run: number; offset: number; short: boolean }> = [];
+  const owner: Array<{ run: number; offset: number }> = [];
   for (const [i, r] of all.entries()) {
     const limit = Math.min(r.toBit - r.fromBit - SHORTER_BITS - 8, probe * 8);
     for (let o = 0; o < limit; o += step) {
       candidates.push(candidateSlice(r, { firstMb: 0, fromBit: r.fromBit + o }));
-      owner.push({ run: i, offset: o, short: false });
-      if (r.last) continue;
-      candidates.push(
-        candidateSlice(r, { firstMb: 0, fromBit: r.fromBit + o, toBit: r.toBit - SHORTER_BITS }),
-      );
-      owner.push({ run: i, offset: o, short: true });
+      owner.push({ run: i, offset: o });
     }
   }
-  const outcomes = await decodeCandidates(candidates, { greyAu: options.greyAu, dir: options.dir, picSize });
+  const decode = { greyAu: options.greyAu, dir: options.dir, picSize };
+  const outcomes = await decodeCandidates(candidates, decode);
+  const second: number[] = [];
+  for (let k = 0; k < outcomes.length; k++) {
+    const r = all[owner[k]!.run]!;
+    if (!r.last && outcomes[k]!.decodedMbs >= 2) second.push(k);
+  }
+  const shortOutcomes = await decodeCandidates(
+    second.map((k) => {
+      const r = all[owner[k]!.run]!;
+      return candidateSlice(r, {
+        firstMb: 0,
+        fromBit: r.fromBit + owner[k]!.offset,
+        toBit: r.toBit - SHORTER_BITS,
+      });
+    }),
+    decode,
+  );
+  const shortOf = new Map(second.map((k, j) => [k, shortOutcomes[j]!]));
   const best = new Map<number, { offset: number; mbs: number }>();
   let valid = 0;
   let tried = 0;
@@ -129,8 +156,8 @@ export async function h264ResyncAttack(
     let ok: boolean;
     if (r.last) ok = full.errors === 0 && full.decodedMbs > 0;
     else {
-      const short = outcomes[++k]!;
-      ok = full.decodedMbs > short.decodedMbs && short.decodedMbs > 0;
+      const short = shortOf.get(k);
+      ok = short !== undefined && full.decodedMbs > short.decodedMbs && short.decodedMbs > 0;
     }
     if (!ok) continue;
     if (r.control) {
@@ -143,9 +170,12 @@ export async function h264ResyncAttack(
   // Rebuild: each recovered run becomes a slice of its picture at its address (exact for a slice's last run,
   // whose macroblocks end at the picture's last; else the run's share of the slice's bytes, an estimate).
   const extra = new Map<number, Array<{ address: number; slice: Uint8Array }>>();
+  const shifts = options.shifts ?? [];
+  const moved = shifts.map(() => new Map<number, Array<{ address: number; slice: Uint8Array }>>());
   let macroblocks = 0;
   let exact = 0;
   let estimated = 0;
+  let nearEnd = 0;
   for (const [i, b] of best) {
     const r = runs[i]!;
     macroblocks += b.mbs;
@@ -153,17 +183,28 @@ export async function h264ResyncAttack(
     if (r.last) {
       address = picSize - b.mbs;
       exact++;
+    } else if (r.beforeTail) {
+      // The encrypted last block holds the rest of the macroblock the parse stopped in and maybe more: the
+      // attempt guesses as many as 16 bytes hold at the run's own bytes per macroblock, at least that one.
+      const bytesPerMb = (r.toBit - r.fromBit - b.offset) / 8 / b.mbs;
+      address = picSize - b.mbs - Math.max(1, Math.round(PATTERN_BLOCK_BYTES / bytesPerMb));
+      nearEnd++;
     } else {
       address = Math.round(r.firstMb + r.share * (picSize - r.firstMb));
       estimated++;
     }
-    if (address <= 0 || address >= picSize) continue;
-    const list = extra.get(r.picture) ?? [];
-    list.push({ address, slice: candidateSlice(r, { firstMb: address, fromBit: r.fromBit + b.offset }) });
-    extra.set(r.picture, list);
+    for (const [k, shift] of [0, ...shifts].entries()) {
+      const at = address + shift;
+      if (at <= 0 || at >= picSize) continue;
+      const into = k === 0 ? extra : moved[k - 1]!;
+      const list = into.get(r.picture) ?? [];
+      list.push({ address: at, slice: candidateSlice(r, { firstMb: at, fromBit: r.fromBit + b.offset }) });
+      into.set(r.picture, list);
+    }
   }
   return {
     view: withExtraSlices(view, extra),
+    movedViews: moved.map((m) => withExtraSlices(view, m)),
     runs: runs.length,
     candidates: tried,
     validCandidates: valid,
@@ -171,6 +212,7 @@ export async function h264ResyncAttack(
     recoveredRuns: best.size,
     macroblocks,
     placedExactly: exact,
+    placedBeforeTail: nearEnd,
     placedByEstimate: estimated,
   };
 }
@@ -210,8 +252,10 @@ function nalUnits(es: Uint8Array): Array<{ from: number; to: number }> {
 /** Every clear run after an encrypted block of every P/B slice of the view, with what a candidate needs. */
 function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264ResyncOptions): Run[] {
   const layout = h264EsLayout(view);
-  const { crypt, skip } = DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number };
-  const period = (crypt + skip) * PATTERN_BLOCK_BYTES;
+  const scheme = {
+    ...(DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number }),
+    tail: options.tail !== false,
+  };
   const out: Run[] = [];
   let s = 0;
   for (const [pi, p] of layout.pictures.entries()) {
@@ -247,9 +291,14 @@ function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264Resyn
       const cabac = options.entropy === "cabac";
       const info = { nal: rbsp[0]!, rest: rest.bytes(), restBits: rest.length, cabac };
       const dataBytes = sl.nalEnd - sl.dataStart;
-      for (let blockAt = sl.dataStart; blockAt + PATTERN_BLOCK_BYTES <= sl.nalEnd; blockAt += period) {
-        const runStart = blockAt + PATTERN_BLOCK_BYTES;
-        const runEnd = Math.min(blockAt + period, sl.nalEnd);
+      // The encrypted blocks are public (cbcsSliceBlocks(): the 1:9 pattern, then the slice's last block); each
+      // clear run lies between one and the next, the last one (if the slice has no tail block) to the slice end.
+      const blocks: Array<{ at: number; chain: boolean }> = [];
+      cbcsSliceBlocks(sl.dataStart, sl.nalEnd, scheme, (at, chain) => blocks.push({ at, chain }));
+      for (const [k, b] of blocks.entries()) {
+        const next = blocks[k + 1];
+        const runStart = b.at + PATTERN_BLOCK_BYTES;
+        const runEnd = next?.at ?? sl.nalEnd;
         if (runEnd - runStart < 2) continue;
         out.push({
           picture: pi,
@@ -258,6 +307,7 @@ function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264Resyn
           fromBit: rbspIndex(runStart) * 8,
           toBit: rbspIndex(runEnd) * 8,
           last: runEnd === sl.nalEnd,
+          beforeTail: next?.chain === true && next.at + PATTERN_BLOCK_BYTES === sl.nalEnd,
           share: (runStart - sl.dataStart) / dataBytes,
           firstMb: header.firstMbInSlice,
         });
