@@ -8,7 +8,7 @@ import { waitFor } from "../../demo/wait-for.ts";
 import { openControlDatabase } from "./control-database.ts";
 import { openControlStore } from "./open-control-store.ts";
 import type { SqliteDriver } from "./sqlite-driver.ts";
-import { FALLBACK_AUTOCHECKPOINT_PAGES, WalCheckpointer } from "./wal-checkpointer.ts";
+import { FALLBACK_AUTOCHECKPOINT_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheckpointer } from "./wal-checkpointer.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -86,6 +86,41 @@ describe("WalCheckpointer", () => {
     expect(walBytes(path)).toBe(size);
     db.close();
   }, 30_000);
+
+  test("start() limits what the WAL file keeps: after a burst past the limit, the restart cuts the file back", async () => {
+    const path = freshPath();
+    const db = openControlDatabase(path);
+    const limit = 1024 * 1024;
+    const c = WalCheckpointer.start(db, path, 5, { walSizeLimitBytes: limit });
+    expect(db.query<{ journal_size_limit: number }, []>("PRAGMA journal_size_limit").get()).toEqual({
+      journal_size_limit: limit,
+    });
+    commitRows(db, 1500);
+    expect(walBytes(path)).toBeGreaterThan(4 * limit);
+    await waitFor(
+      "a checkpoint of every frame",
+      () => c.stats.log > 0 && c.stats.checkpointed === c.stats.log,
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    await c.stop();
+    commitRows(db, 10, 1500);
+    expect(walBytes(path)).toBeLessThanOrEqual(limit);
+    db.close();
+  }, 30_000);
+
+  test("start() refuses a negative WAL limit, and its default is WAL_SIZE_LIMIT_BYTES", async () => {
+    const path = freshPath();
+    const db = openControlDatabase(path);
+    expect(() => WalCheckpointer.start(db, path, 5, { walSizeLimitBytes: -1 })).toThrow(RangeError);
+    const c = WalCheckpointer.start(db, path);
+    expect(db.query<{ journal_size_limit: number }, []>("PRAGMA journal_size_limit").get()).toEqual({
+      journal_size_limit: WAL_SIZE_LIMIT_BYTES,
+    });
+    await c.stop();
+    db.close();
+  });
 
   test("stop() closes the thread's connection (idempotent); the database then closes and reopens intact", async () => {
     const path = freshPath();

@@ -12,6 +12,12 @@ export const CHECKPOINT_EVERY_MS = 100;
  * run (10-20 ms) starts the WAL over without it, so the WAL grows this far only under sustained load.
  */
 export const FALLBACK_AUTOCHECKPOINT_PAGES = 100_000;
+/**
+ * What a WAL file keeps of its size once sqlite starts it over (`journal_size_limit`): without it the file stays as
+ * large as the longest burst of writes made it (up to FALLBACK_AUTOCHECKPOINT_PAGES, ~400 MB), on a family node's
+ * small disk too; with it the file is cut back to this at the first restart after the burst.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** How long close() waits for the thread to finish its checkpoint and close its connection. */
 const STOP_TIMEOUT_MS = 5000;
 
@@ -48,9 +54,21 @@ export class WalCheckpointer {
     this.#worker = worker;
   }
 
-  /** Starts checkpointing the WAL of the database open as `serving` at `path` (not ":memory:"). */
-  static start(serving: Database, path: string, everyMs = CHECKPOINT_EVERY_MS): WalCheckpointer {
+  /**
+   * Starts checkpointing the WAL of the database open as `serving` at `path` (not ":memory:").
+   * `walSizeLimitBytes`: what the WAL file is cut back to when it starts over (default WAL_SIZE_LIMIT_BYTES).
+   */
+  static start(
+    serving: Database,
+    path: string,
+    everyMs = CHECKPOINT_EVERY_MS,
+    o: { walSizeLimitBytes?: number } = {},
+  ): WalCheckpointer {
+    const limit = o.walSizeLimitBytes ?? WAL_SIZE_LIMIT_BYTES;
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new RangeError(`Cannot limit the WAL to ${limit} bytes`);
     serving.run(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+    serving.run(`PRAGMA journal_size_limit = ${limit}`);
     // Inline source, not a file: the single compiled binary has no worker file beside it to load.
     const source = `
       import { Database } from "bun:sqlite";
