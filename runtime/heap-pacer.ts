@@ -1,5 +1,5 @@
-/** @module HeapPacer: a full, lazily swept collection after every few MiB a transfer moves (sender, receiver or node), so the chunk buffers it drops are freed before the resident set grows with the recording. */
-import { fullGC } from "bun:jsc";
+/** @module HeapPacer: a full collection (bun:jsc gcAndSweep) after every few MiB a transfer moves (sender, receiver or node), so the chunk buffers it drops are freed before the resident set grows with the recording. */
+import { gcAndSweep } from "bun:jsc";
 
 /** Bytes moved between two collections: a few times the largest buffer a transfer step holds (4 MiB reads). */
 export const PACE_BYTES = 8 * 1024 * 1024;
@@ -10,16 +10,17 @@ export const PACE_BYTES = 8 * 1024 * 1024;
  * own heap-growth heuristics, which let the resident set grow to hundreds of MiB during a long send. So a pacer
  * collects every `everyBytes`; runtime/release-buffer.ts frees the buffers it can name before that.
  *
- * The collection is `fullGC()` from `bun:jsc`: a synchronous full mark (a dropped buffer has often survived an
- * earlier collection while it was in flight, so a young-generation collection alone does not free it) whose
- * sweep runs lazily as the heap allocates again. Measured in the transfer bench (docs/benchmarks.md, "Collection
- * pacing"), it costs about 1 ms where `Bun.gc(true)` cost ~15 ms: Bun.gc(true) also sweeps the whole heap
- * before returning, releases WeakRef targets and trims mimalloc, and at this pace that was 40 % of each
- * recorder's CPU per GiB. `edenGC()` and `Bun.gc(false)` (a collection JavaScriptCore runs when it chooses)
- * left the peaks 30-70 MiB higher.
+ * The collection is `gcAndSweep()` from `bun:jsc`: a synchronous full mark and sweep. Full, because a dropped
+ * buffer has usually survived an earlier collection while it was in flight, so a young-generation collection
+ * (`edenGC()`) does not free it; swept at once, because `fullGC()` (the same mark, swept lazily) left each
+ * recorder's peak 3-8 MiB higher. It is what `Bun.gc(true)` runs, without that call's extras (Bun 1.4.5 also
+ * trims mimalloc, handing free pages back to the kernel, and releases WeakRef targets): 15-20 ms of CPU per call
+ * against ~0.5 ms in a micro-bench, and ~30-40 % of each recorder's CPU per GiB at this pace. `Bun.gc(false)`
+ * only asks JavaScriptCore for a collection it runs when and as it chooses, which left the peaks 30-50 MiB
+ * higher. Measured in the transfer bench: docs/benchmarks.md, "Collection pacing".
  */
 export function collectTransferGarbage(): void {
-  fullGC();
+  gcAndSweep();
 }
 
 export class HeapPacer {
