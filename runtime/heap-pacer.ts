@@ -14,7 +14,7 @@ export const PACE_BYTES = 8 * 1024 * 1024;
  * buffer has usually survived an earlier collection while it was in flight, so a young-generation collection
  * (`edenGC()`) does not free it; swept at once, because `fullGC()` (the same mark, swept lazily) left each
  * recorder's peak 3-8 MiB higher. It is what `Bun.gc(true)` runs, without that call's extras (Bun 1.4.5 also
- * trims mimalloc, handing free pages back to the kernel, and releases WeakRef targets): 15-20 ms of CPU per call
+ * trims mimalloc, handing free pages back to the kernel, and releases WeakRef targets): 15-38 ms of CPU per call
  * against ~0.5 ms in a micro-bench, and ~30-40 % of each recorder's CPU per GiB at this pace. `Bun.gc(false)`
  * only asks JavaScriptCore for a collection it runs when and as it chooses, which left the peaks 30-50 MiB
  * higher. Measured in the transfer bench: docs/benchmarks.md, "Collection pacing".
