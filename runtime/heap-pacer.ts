@@ -1,21 +1,35 @@
-/** @module HeapPacer: a collection after every few MiB a transfer moves (sender, receiver or node), so the chunk buffers it drops are freed before the heap grows with the recording. */
+/** @module HeapPacer: a full collection (bun:jsc gcAndSweep) after every few MiB a transfer moves (sender, receiver or node), so the chunk buffers it drops are freed before the resident set grows with the recording. */
+import { gcAndSweep } from "bun:jsc";
 
 /** Bytes moved between two collections: a few times the largest buffer a transfer step holds (4 MiB reads). */
 export const PACE_BYTES = 8 * 1024 * 1024;
 
 /**
  * A transfer allocates a fresh buffer or two per MiB (frames, sealed records, merged views) and drops each one
- * at once. JavaScriptCore frees them only when a collection runs, and it schedules collections by its own heap
- * growth heuristics, which let the resident set grow to hundreds of MiB during a long send. A young-generation
- * collection every PACE_BYTES (well under a millisecond on this heap) keeps the peak flat at any recording size.
+ * at once. JavaScriptCore frees them only when a collection finds them dead, and it schedules collections by its
+ * own heap-growth heuristics, which let the resident set grow to hundreds of MiB during a long send. So a pacer
+ * collects every `everyBytes`; runtime/release-buffer.ts frees the buffers it can name before that.
+ *
+ * The collection is `gcAndSweep()` from `bun:jsc`: a synchronous full mark and sweep. Full, because a dropped
+ * buffer has usually survived an earlier collection while it was in flight, so a young-generation collection
+ * (`edenGC()`) does not free it; swept at once, because `fullGC()` (the same mark, swept lazily) left each
+ * recorder's peak 3-8 MiB higher. It is what `Bun.gc(true)` runs, without that call's extras (Bun 1.4.5 also
+ * trims mimalloc, handing free pages back to the kernel, and releases WeakRef targets): 15-38 ms of CPU per call
+ * against ~0.5 ms in a micro-bench, and ~30-40 % of each recorder's CPU per GiB at this pace. `Bun.gc(false)`
+ * only asks JavaScriptCore for a collection it runs when and as it chooses, which left the peaks 30-50 MiB
+ * higher. Measured in the transfer bench: docs/benchmarks.md, "Collection pacing".
  */
+export function collectTransferGarbage(): void {
+  gcAndSweep();
+}
+
 export class HeapPacer {
   #since = 0;
 
-  /** `collect`: what runs at each step (a full collection; a test counts calls instead). */
+  /** `collect`: what runs at each step (collectTransferGarbage; a test counts calls instead). */
   constructor(
     readonly everyBytes = PACE_BYTES,
-    readonly collect: () => void = () => Bun.gc(true),
+    readonly collect: () => void = collectTransferGarbage,
   ) {
     if (!(everyBytes > 0)) throw new RangeError(`Cannot pace collections every ${everyBytes} bytes`);
   }
