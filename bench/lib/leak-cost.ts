@@ -50,6 +50,28 @@ class Sealer {
   }
 }
 
+/**
+ * Per-phase CPU ms and minor page faults (`pf:` + phase) of one splitCost() run, summed over its chunks: pass 1
+ * (index + hash), plan (pattern plan, header, cipher set-up), and pass 2's copy, hash, route, seal and cipher.
+ */
+export type CostLaps = Record<string, number>;
+
+/** Records phases into `laps` when given; a no-op otherwise, so runs without it measure exactly as before. */
+function lapper(laps: CostLaps | undefined): (phase: string) => void {
+  if (laps === undefined) return () => {};
+  const now = () => {
+    const c = process.cpuUsage();
+    return { cpu: (c.user + c.system) / 1e3, pf: process.resourceUsage().minorPageFault };
+  };
+  let last = now();
+  return (phase) => {
+    const t = now();
+    laps[phase] = (laps[phase] ?? 0) + t.cpu - last.cpu;
+    laps[`pf:${phase}`] = (laps[`pf:${phase}`] ?? 0) + t.pf - last.pf;
+    last = t;
+  };
+}
+
 async function timed(fn: () => Promise<void>): Promise<CostRun> {
   // Every run starts from a collected heap, so no mode pays for collecting the garbage of the run before it
   // (a full collection lands on whichever run triggers it).
@@ -65,16 +87,18 @@ async function timed(fn: () => Promise<void>): Promise<CostRun> {
  * Seed mode as the sender runs it: pass 1 indexes and hashes; pass 2 copies each read chunk (the read), hashes
  * again, routes it, and seals the protected body for the relay. With `scheme`, pattern mode on top: the
  * planner rides pass 1's indexer, and pass 2 XORs the pattern keystream into the direct pieces in place.
+ * `o.laps` collects each phase's CPU and page faults (CostLaps) for bench/pattern-cost-phases.ts.
  */
 export async function splitCost(
   bytes: Uint8Array,
   sessionKey: Uint8Array,
   scheme?: PatternScheme,
-  o: { esPlan?: boolean } = {},
+  o: { esPlan?: boolean; laps?: CostLaps } = {},
 ): Promise<CostRun> {
   const key = await importSessionKey(sessionKey);
   const scratch = new Uint8Array(READ_CHUNK);
   return timed(async () => {
+    const lap = lapper(o.laps);
     // Pattern mode's planners ride on pass 1's indexer (its start-code scan and ES -> file map) as the sender's
     // do (ridingPatternPlanners): slice-block in a PS/TS plans version 3 unless `esPlan: false` asks for v1.
     const planner = scheme
@@ -92,6 +116,7 @@ export async function splitCost(
     indexer.finish();
     const index = indexer.result();
     const sha256 = hash1.digest();
+    lap("pass 1");
     const headers = encodeSplitHeaders({
       container: index.container,
       originalLength: bytes.length,
@@ -128,6 +153,7 @@ export async function splitCost(
               await makePatternKeystream(sessionKey, salt),
             );
     }
+    lap("plan");
     const router = new RangeRouter(index.protectedRanges, bytes.length);
     const hash2 = createHash("sha256");
     const sealer = new Sealer(key);
@@ -135,16 +161,24 @@ export async function splitCost(
       const n = Math.min(READ_CHUNK, bytes.length - at);
       scratch.set(bytes.subarray(at, at + n));
       const c = scratch.subarray(0, n);
+      lap("copy");
       hash2.update(c);
+      lap("hash");
       const routed = router.push(c);
+      lap("route");
       for (const p of routed.protected) await sealer.add(p);
+      lap("seal");
       if (cipher instanceof CbcsPatternCipher) for (const d of routed.direct) cipher.push(d);
       else if (cipher) for (const d of routed.direct) cipher.apply(d);
+      lap("cipher");
     }
     router.finish();
     cipher?.finish();
+    lap("cipher");
     await sealer.flush();
+    lap("seal");
     hash2.digest();
+    lap("hash");
     void headers;
   });
 }
