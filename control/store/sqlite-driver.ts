@@ -1,7 +1,7 @@
 /** @module The embedded backend: the SqlDriver interface over one bun:sqlite connection, statements run synchronously underneath. */
 import type { Database, Statement } from "bun:sqlite";
 import type { RunResult, SqlDriver, SqlQueries, SqlValue } from "./sql-driver.ts";
-import { SCRUB_BUSY_RETRY_MS, type WalCheckpointer } from "./wal-checkpointer.ts";
+import type { WalCheckpointer } from "./wal-checkpointer.ts";
 
 /** Prepared statements kept per SQL text; the stores use a few dozen distinct texts. */
 const MAX_CACHED_STATEMENTS = 256;
@@ -71,21 +71,6 @@ export class SqliteDriver implements SqlDriver {
     } finally {
       this.#open = null;
       release();
-    }
-  }
-
-  /**
-   * Resets the WAL to zero bytes with `wal_checkpoint(TRUNCATE)` (scrub-deleted-secrets.ts): on the checkpoint
-   * thread when there is one, so the event loop does not wait for its copy and fsyncs; else (or if the thread
-   * could not) on this connection, retried while busy for at most SCRUB_BUSY_RETRY_MS.
-   */
-  async truncateWal(): Promise<void> {
-    if (this.#checkpointer && (await this.#checkpointer.scrub())) return;
-    const until = performance.now() + SCRUB_BUSY_RETRY_MS;
-    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-      const r = await this.get<{ busy: number }>("PRAGMA wal_checkpoint(TRUNCATE)");
-      if (r?.busy !== 1 || performance.now() > until) return;
-      await Bun.sleep(wait);
     }
   }
 

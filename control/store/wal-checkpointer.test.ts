@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { waitFor } from "../../demo/wait-for.ts";
 import { openControlDatabase } from "./control-database.ts";
 import { openControlStore } from "./open-control-store.ts";
-import { SqliteDriver } from "./sqlite-driver.ts";
+import type { SqliteDriver } from "./sqlite-driver.ts";
 import { FALLBACK_AUTOCHECKPOINT_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheckpointer } from "./wal-checkpointer.ts";
 
 const dirs: string[] = [];
@@ -120,38 +120,6 @@ describe("WalCheckpointer", () => {
     });
     await c.stop();
     db.close();
-  });
-
-  test("scrub() truncates the WAL on the thread; the calls made while one runs share the next one", async () => {
-    const path = freshPath();
-    const db = openControlDatabase(path);
-    const c = WalCheckpointer.start(db, path, 3_600_000);
-    commitRows(db, 200);
-    expect(walBytes(path)).toBeGreaterThan(100 * 4096);
-    const calls: Promise<boolean>[] = [];
-    for (let i = 0; i < 10; i++) calls.push(c.scrub());
-    const answers = await Promise.all(calls);
-    expect(answers.every((ran) => ran)).toBe(true);
-    // One running and one queued behind it served all ten.
-    expect(c.stats.scrubs).toBe(2);
-    expect(walBytes(path)).toBe(0);
-    await c.stop();
-    db.close();
-  });
-
-  test("scrub() answers false once the thread is stopped, and the driver then truncates on its own connection", async () => {
-    const path = freshPath();
-    const database = openControlDatabase(path);
-    const c = WalCheckpointer.start(database, path, 3_600_000);
-    const driver = new SqliteDriver(database, { checkpointer: c });
-    await c.stop();
-    expect(await c.scrub()).toBe(false);
-    commitRows(database, 50);
-    expect(walBytes(path)).toBeGreaterThan(0);
-    await driver.truncateWal();
-    expect(walBytes(path)).toBe(0);
-    expect(c.stats.scrubs).toBe(0);
-    await driver.close();
   });
 
   test("stop() closes the thread's connection (idempotent); the database then closes and reopens intact", async () => {

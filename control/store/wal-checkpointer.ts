@@ -18,8 +18,6 @@ export const FALLBACK_AUTOCHECKPOINT_PAGES = 100_000;
  * small disk too; with it the file is cut back to this at the first restart after the burst.
  */
 export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
-/** How long a scrub's TRUNCATE checkpoint is retried while a reader keeps it busy. */
-export const SCRUB_BUSY_RETRY_MS = 2000;
 /** How long close() waits for the thread to finish its checkpoint and close its connection. */
 const STOP_TIMEOUT_MS = 5000;
 
@@ -31,8 +29,6 @@ export interface CheckpointStats {
   checkpointed: number;
   /** The last run's error message (a busy or full disk), null after a run that succeeded. */
   lastError: string | null;
-  /** TRUNCATE checkpoints run for scrub() (several callers may share one). */
-  scrubs: number;
 }
 
 /**
@@ -48,17 +44,11 @@ export interface CheckpointStats {
  * durable as before: a commit is in the WAL when it returns, whoever copies it home later.
  */
 export class WalCheckpointer {
-  readonly stats: CheckpointStats = { runs: 0, log: 0, checkpointed: 0, lastError: null, scrubs: 0 };
+  readonly stats: CheckpointStats = { runs: 0, log: 0, checkpointed: 0, lastError: null };
   readonly #worker: Worker;
   #stopping: Promise<void> | null = null;
   /** The thread ended on an error (its database could not be opened): nothing to wait for on stop. */
   #dead = false;
-  /** Scrubs sent to the thread and not yet answered, by id. */
-  readonly #scrubs = new Map<number, (ran: boolean) => void>();
-  #scrubIds = 0;
-  /** The scrub on the thread now, and the one that will start after it (shared by every caller meanwhile). */
-  #scrubRunning: Promise<boolean> | null = null;
-  #scrubQueued: Promise<boolean> | null = null;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -94,23 +84,9 @@ export class WalCheckpointer {
         }
       };
       const timer = setInterval(run, ${Math.max(1, Math.floor(everyMs))});
-      const truncate = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-      self.onmessage = (e) => {
-        if (e.data !== "stop") {
-          // A scrub: TRUNCATE until it is not busy (a reader on another connection) or the deadline passes.
-          const until = performance.now() + ${SCRUB_BUSY_RETRY_MS};
-          let busy = 1;
-          for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-            try { busy = truncate.get().busy; } catch { busy = 1; }
-            if (busy !== 1 || performance.now() > until) break;
-            Bun.sleepSync(wait);
-          }
-          postMessage({ scrubbed: e.data.scrub, busy: busy === 1 });
-          return;
-        }
+      self.onmessage = () => {
         clearInterval(timer);
         checkpoint.finalize();
-        truncate.finalize();
         db.close();
         postMessage("stopped");
       };
@@ -120,17 +96,8 @@ export class WalCheckpointer {
     worker.unref();
     const c = new WalCheckpointer(worker);
     worker.addEventListener("message", (e: MessageEvent) => {
-      const m = e.data as
-        | { log: number; checkpointed: number; error: string | null }
-        | { scrubbed: number; busy: boolean }
-        | "stopped";
+      const m = e.data as { log: number; checkpointed: number; error: string | null } | "stopped";
       if (m === "stopped") return;
-      if ("scrubbed" in m) {
-        c.stats.scrubs++;
-        c.#scrubs.get(m.scrubbed)?.(!m.busy);
-        c.#scrubs.delete(m.scrubbed);
-        return;
-      }
       c.stats.runs++;
       c.stats.log = m.log;
       c.stats.checkpointed = m.checkpointed;
@@ -139,50 +106,8 @@ export class WalCheckpointer {
     worker.addEventListener("error", (e: ErrorEvent) => {
       c.#dead = true;
       c.stats.lastError = e.message;
-      c.#failScrubs();
     });
     return c;
-  }
-
-  /**
-   * Runs `wal_checkpoint(TRUNCATE)` on the thread, so the copy, the fsyncs and the truncation never hold the event
-   * loop (a busy node ends sessions, and so scrubs, hundreds of times a second). Resolves true once a TRUNCATE that
-   * began after this call has run, false if the thread could not run one (stopped, dead, or a reader kept it busy
-   * past SCRUB_BUSY_RETRY_MS): the caller then scrubs on its own connection. Calls made while a scrub runs share
-   * the one that starts after it, so at most one runs and one waits.
-   */
-  scrub(): Promise<boolean> {
-    if (this.#dead || this.#stopping) return Promise.resolve(false);
-    if (this.#scrubQueued) return this.#scrubQueued;
-    const start = (): Promise<boolean> => {
-      const run = this.#sendScrub().finally(() => {
-        if (this.#scrubRunning === run) this.#scrubRunning = null;
-      });
-      this.#scrubRunning = run;
-      return run;
-    };
-    if (!this.#scrubRunning) return start();
-    const queued = this.#scrubRunning.then(() => {
-      this.#scrubQueued = null;
-      return start();
-    });
-    this.#scrubQueued = queued;
-    return queued;
-  }
-
-  #sendScrub(): Promise<boolean> {
-    if (this.#dead || this.#stopping) return Promise.resolve(false);
-    const id = ++this.#scrubIds;
-    return new Promise<boolean>((resolve) => {
-      this.#scrubs.set(id, resolve);
-      this.#worker.postMessage({ scrub: id });
-    });
-  }
-
-  /** Answers every scrub still waiting with false (the thread will not run it). */
-  #failScrubs(): void {
-    for (const resolve of this.#scrubs.values()) resolve(false);
-    this.#scrubs.clear();
   }
 
   /** Stops the thread once its checkpoint in progress (if any) is done and its connection closed. Idempotent. */
@@ -190,13 +115,11 @@ export class WalCheckpointer {
     this.#stopping ??= new Promise<void>((resolve) => {
       if (this.#dead) {
         this.#worker.terminate();
-        this.#failScrubs();
         return resolve();
       }
       const done = () => {
         clearTimeout(timer);
         this.#worker.terminate();
-        this.#failScrubs();
         resolve();
       };
       const timer = setTimeout(done, STOP_TIMEOUT_MS);
