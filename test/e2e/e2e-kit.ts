@@ -104,6 +104,11 @@ export class Tap implements AsyncDisposable {
     return Buffer.concat(this.up);
   }
 
+  /** Cuts every connection at once, dropping what the throttle still holds (the path dies with its sender). */
+  cut(): void {
+    for (const s of this.#sockets) s.destroy();
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((r) => this.#server.close(() => r()));

@@ -120,6 +120,10 @@ async function killedMidTransfer(o: {
   }
   proc.kill(o.signal ?? "SIGKILL");
   const [out] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  // What the killed sender had already handed to the throttled tap would otherwise still trickle in at 1 MB/s,
+  // and a 6 MB file can sit whole in the socket buffers: the receiver would then file it complete, not keep a
+  // partial. The path ends with the sender, as mid-transfer.
+  tap.cut();
   await waitFor(`${o.to} to keep the partial`, () => records(o.to).length > before, { timeoutMs: 20_000 });
   const kept = records(o.to).at(-1)!;
   expect(kept.held).toBeGreaterThanOrEqual(1024 * 1024);
