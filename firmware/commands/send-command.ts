@@ -4,11 +4,12 @@ import { type Command, EXIT_INPUT, EXIT_OK, InputError, UsageError } from "../..
 import { errorLine, formatErrorLine } from "../../cli/error-line.ts";
 import { parseFlags } from "../../cli/parse-flags.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
-import { ControlClient } from "../../protocol/control-client.ts";
+import type { ControlClient } from "../../protocol/control-client.ts";
 import { CONFIG_FLAGS, type ConfigFlagValues } from "../config/config-flags.ts";
 import { parseHostPort } from "../config/config-value-parsers.ts";
 import { loadCredential } from "../config/credential-store.ts";
 import { resolveConfig } from "../config/recorder-config.ts";
+import { recorderNodeClient } from "../config/recorder-node-client.ts";
 import { openInput } from "../files/recording-file.ts";
 import { loadOrCreateIdentity } from "../identity/identity-key-file.ts";
 import { transferKeyFor } from "../identity/transfer-key.ts";
@@ -146,16 +147,7 @@ async function send(args: string[]): Promise<number> {
       `Cannot send to ${values.to}: that is this recorder's own name; name the receiving recorder with --to`,
       "ERR_SEND_TO_SELF",
     );
-  const nodeUrl = (
-    values.node !== undefined || !cred.node.includes("://") ? config.nodeUrl : cred.node
-  ).replace(/\/$/, "");
-  const client = new ControlClient({
-    baseUrl: nodeUrl,
-    fallbackUrls: config.nodeUrlFallbacks,
-    deviceId: cred.id,
-    secret: toBase64url(cred.secretBytes()),
-    trust: cred.trust,
-  });
+  const client = recorderNodeClient(cred, config, { nodeFlag: values.node !== undefined });
 
   const target = positionals[0] as string;
   const { path, known, from } = await locateRecording(target, config, values.secret === true);
