@@ -7,9 +7,10 @@ import { type RunResult, runToEnd } from "../../demo/child-process.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import type { SendResult } from "../../firmware/send/send-result.ts";
 import { ARM64_BINARY, requireBinary } from "../cli/pvrlink-process.ts";
-import { libraryOf, ScriptedLoad, startCluster } from "../e2e/e2e-kit.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { libraryOf, startCluster } from "../support/e2e-stage.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
+import { ScriptedLoad } from "../support/scripted-load.ts";
 import { summaryOf } from "../support/send-summary.ts";
 
 /** How test/cli/pvrlink-process.ts runs the ARM64 binary: qemu-user with the cross libc as its sysroot. */

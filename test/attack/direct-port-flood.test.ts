@@ -7,8 +7,8 @@ import type { Cluster } from "../../demo/cluster.ts";
 import { waitFor } from "../../demo/wait-for.ts";
 import { encodePreamble } from "../../firmware/direct/direct-frame.ts";
 import { nodeFetch } from "../../protocol/node-fetch.ts";
-import { sendToBob, startAliceAndBob } from "../e2e/e2e-kit.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { summaryOf } from "../support/send-summary.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");

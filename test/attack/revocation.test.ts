@@ -6,8 +6,8 @@ import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import { loadOrCreateIdentity } from "../../firmware/identity/identity-key-file.ts";
 import { transferKeyFor } from "../../firmware/identity/transfer-key.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
-import { startAliceAndBob } from "../e2e/e2e-kit.ts";
 import { outcomeOf } from "../support/api-outcome.ts";
+import { startAliceAndBob } from "../support/e2e-stage.ts";
 import { clientOf, recorderLogged } from "./attack-kit.ts";
 
 let cluster: Cluster;

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
-import { libraryOf, sendToBob, startAliceAndBob } from "../e2e/e2e-kit.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
 let cluster: Cluster;

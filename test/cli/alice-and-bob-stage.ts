@@ -1,7 +1,7 @@
 /** @module For test/cli: one alice-and-bob cluster per test file (bob permits alice), started before and disposed after. */
 import { afterAll, beforeAll } from "bun:test";
 import type { Cluster } from "../../demo/cluster.ts";
-import { startAliceAndBob } from "../e2e/e2e-kit.ts";
+import { startAliceAndBob } from "../support/e2e-stage.ts";
 
 /** Registers the file's beforeAll/afterAll; the returned function gives the running cluster inside tests. */
 export function aliceAndBobStage(): () => Cluster {

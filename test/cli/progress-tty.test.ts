@@ -1,8 +1,9 @@
 /** @module A send's progress through a pseudo-terminal at 60, 80 and 120 columns: one line updated in place, never wrapped, one final line. */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { binary, Tap } from "../e2e/e2e-kit.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { binary } from "../support/e2e-stage.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { aliceAndBobStage } from "./alice-and-bob-stage.ts";
 import { screenOf } from "./terminal-screen.ts";
 

@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { libraryOf, sendToBob } from "../e2e/e2e-kit.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { libraryOf, sendToBob } from "../support/e2e-stage.ts";
 import { summaryOf } from "../support/send-summary.ts";
 import { aliceAndBobStage } from "./alice-and-bob-stage.ts";
 

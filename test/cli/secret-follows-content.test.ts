@@ -2,8 +2,10 @@
 import { describe, expect, test } from "bun:test";
 import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { contains, sendToBob, Tap } from "../e2e/e2e-kit.ts";
+import { contains } from "../support/byte-windows.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { sendToBob } from "../support/e2e-stage.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
 import { aliceAndBobStage } from "./alice-and-bob-stage.ts";
 

@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { binary, Tap } from "../e2e/e2e-kit.ts";
+import { binary } from "../support/e2e-stage.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { aliceAndBobStage } from "./alice-and-bob-stage.ts";
 
 const cluster = aliceAndBobStage();

@@ -7,9 +7,9 @@ import { PostgresDriver } from "../../control/store/postgres-driver.ts";
 import type { RunResult } from "../../demo/child-process.ts";
 import { waitFor } from "../../demo/wait-for.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
-import { Tap } from "../e2e/e2e-kit.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { sha256File } from "../support/left-behind.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
 import {
   ClusterStage,

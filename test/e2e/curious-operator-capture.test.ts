@@ -17,9 +17,11 @@ import {
   STORE_PREFIX_BYTES,
 } from "../../firmware/transfer/relay-stream.ts";
 import { RelayStreamDecoder } from "../../firmware/transfer/relay-stream-decoder.ts";
+import { protectedRangesOf, windowsInside } from "../support/byte-windows.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { startCluster } from "../support/e2e-stage.ts";
 import { filesUnder } from "../support/left-behind.ts";
-import { protectedRangesOf, startCluster, Tap, windowsInside } from "./e2e-kit.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { OperatorProxy } from "./operator-proxy.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");

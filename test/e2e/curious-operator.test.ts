@@ -23,8 +23,8 @@ import {
 import { RelayStreamDecoder } from "../../firmware/transfer/relay-stream-decoder.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { startAliceAndBob } from "../support/e2e-stage.ts";
 import { filesUnder } from "../support/left-behind.ts";
-import { startAliceAndBob } from "./e2e-kit.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
 const nodeLog: string[] = [];

@@ -1,7 +1,7 @@
 /** @module `pvrlink demo` run from the compiled binary: the shipped harness starts a node and two recorders, and every step holds. */
 import { expect, test } from "bun:test";
 import { runToEnd } from "../../demo/child-process.ts";
-import { binary } from "./e2e-kit.ts";
+import { binary } from "../support/e2e-stage.ts";
 
 test.each([
   [

@@ -5,9 +5,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
 import { waitFor } from "../../demo/wait-for.ts";
+import { libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { incomingLeftovers, sha256File, spoolSizes } from "../support/left-behind.ts";
+import { Tap } from "../support/recording-tap.ts";
+import { ScriptedLoad } from "../support/scripted-load.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, ScriptedLoad, sendToBob, startAliceAndBob, Tap } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 let load: ScriptedLoad;

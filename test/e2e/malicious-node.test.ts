@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { generateIdentity } from "../../crypto/x25519-identity.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, sendToBob, startAliceAndBob } from "./e2e-kit.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
 let cluster: Cluster;

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { sendToBob, startAliceAndBob } from "./e2e-kit.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
 const lines: string[] = [];

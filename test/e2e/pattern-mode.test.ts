@@ -13,10 +13,12 @@ import {
 } from "../../codec/pattern/pattern-scheme.ts";
 import { ridingPatternPlanners } from "../../codec/pattern/riding-pattern-planners.ts";
 import type { Cluster } from "../../demo/cluster.ts";
+import { complement, contains } from "../support/byte-windows.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { complement, contains, libraryOf, sendToBob, startAliceAndBob, Tap } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, sendToBob, startAliceAndBob } from "./e2e-kit.ts";
 
 const FFMPEG = Bun.which("ffmpeg");
 let cluster: Cluster;

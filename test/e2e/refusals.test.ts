@@ -6,8 +6,9 @@ import { randomToken } from "../../crypto/random-token.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import { encodePreamble } from "../../firmware/direct/direct-frame.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { libraryOf, sendToBob, startCluster } from "../support/e2e-stage.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, sendToBob, startCluster, Tap } from "./e2e-kit.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
 let cluster: Cluster;

@@ -8,9 +8,10 @@ import type { Cluster } from "../../demo/cluster.ts";
 import { mpeg2RecordingArgs } from "../../demo/mpeg2-recipe.ts";
 import { waitFor } from "../../demo/wait-for.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
+import { libraryOf, startAliceAndBob } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, startAliceAndBob, Tap } from "./e2e-kit.ts";
 
 /** A port nothing listens on: the direct dial is refused, so the send falls back to the relay for everything. */
 const NO_DIRECT = ["--direct", "127.0.0.1:1"];

@@ -7,9 +7,10 @@ import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
 import { mpeg2RecordingArgs } from "../../demo/mpeg2-recipe.ts";
 import { waitFor } from "../../demo/wait-for.ts";
+import { libraryOf, startCluster } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, startCluster, Tap } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 let video: string;

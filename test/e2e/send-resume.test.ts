@@ -8,9 +8,10 @@ import { EXIT_INTERRUPTED } from "../../cli/command.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import { waitFor } from "../../demo/wait-for.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
+import { libraryOf, startCluster } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, startCluster, Tap } from "./e2e-kit.ts";
 
 let cluster: Cluster;
 let file: string;

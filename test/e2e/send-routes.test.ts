@@ -5,20 +5,12 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
 import { waitFor } from "../../demo/wait-for.ts";
+import { contains, gaps, protectedRangesOf, windowsInside } from "../support/byte-windows.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { libraryOf, sendToBob, sizeOf, startAliceAndBob } from "../support/e2e-stage.ts";
 import { incomingLeftovers, sha256File, spoolFiles } from "../support/left-behind.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import {
-  contains,
-  gaps,
-  libraryOf,
-  protectedRangesOf,
-  sendToBob,
-  sizeOf,
-  startAliceAndBob,
-  Tap,
-  windowsInside,
-} from "./e2e-kit.ts";
 
 let cluster: Cluster;
 

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { libraryOf, startCluster } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
-import { libraryOf, startCluster } from "./e2e-kit.ts";
 
 const SAMPLE = join(ROOT, "testdata/es/mpeg2-gop12.m2v");
 let cluster: Cluster;

@@ -4,10 +4,11 @@ import { mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import { $ } from "bun";
 import type { Cluster } from "../../demo/cluster.ts";
-import { libraryOf, ScriptedLoad, startCluster } from "../e2e/e2e-kit.ts";
 import { MemoryCgroup } from "../support/cgroup.ts";
 import { compiledBinary } from "../support/compiled-binary.ts";
+import { libraryOf, startCluster } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
+import { ScriptedLoad } from "../support/scripted-load.ts";
 import { summaryOf } from "../support/send-summary.ts";
 
 const MIB = 1024 * 1024;

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { ChildProcess } from "../../demo/child-process.ts";
 import { Cluster } from "../../demo/cluster.ts";
 import type { SendResult } from "../../firmware/send/send-result.ts";
-import { binary, libraryOf } from "../e2e/e2e-kit.ts";
 import { ROOT } from "../support/compiled-binary.ts";
+import { binary, libraryOf } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
 import { summaryOf } from "../support/send-summary.ts";
 

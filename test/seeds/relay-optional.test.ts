@@ -5,8 +5,9 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
-import { libraryOf, sendToBob, startAliceAndBob, Tap } from "../e2e/e2e-kit.ts";
+import { libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
+import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
 
 let cluster: Cluster;

@@ -5,7 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
-import { binary, sendToBob, startAliceAndBob } from "../e2e/e2e-kit.ts";
+import { binary, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { summaryOf } from "../support/send-summary.ts";
 
 /** The node's policy: at most 100 kB per transfer (S2202) and 120 kB per sender held in the spool. */
