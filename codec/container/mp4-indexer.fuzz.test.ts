@@ -25,7 +25,7 @@ describe("Mp4Indexer fuzz", () => {
   for (const seed of CLI_REGRESSION_SEEDS) {
     test(`RecordingIndexer finishes test/cli fuzz seed ${seed} with every I-picture protected`, async () => {
       const failures = await runWatchedCases(
-        join(import.meta.dir, "../../test/cli/fuzz-cases.ts"),
+        join(import.meta.dir, "../../test/support/fuzz-cases.ts"),
         seed,
         seed,
         WATCHDOG,

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chunked, pattern, startHarness } from "../../test/relay/relay-harness.ts";
+import { chunked, pattern, startHarness } from "../../test/support/relay-harness.ts";
 import { type SpoolKind, spoolBackend } from "../../test/support/spool-backends.ts";
 import { nodeStore, storeBackend } from "../../test/support/store-backends.ts";
 import type { StoreKind } from "../store/sql-driver.ts";

@@ -3,7 +3,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ARM64_BINARY, runPvrlink, testRecordings, X64_BINARY } from "../cli/pvrlink-process.ts";
+import { ARM64_BINARY, runPvrlink, testRecordings, X64_BINARY } from "../support/pvrlink-process.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-arm64-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -6,14 +6,14 @@ import { join } from "node:path";
 import { type RunResult, runToEnd } from "../../demo/child-process.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import type { SendResult } from "../../firmware/send/send-result.ts";
-import { ARM64_BINARY, requireBinary } from "../cli/pvrlink-process.ts";
 import { ROOT } from "../support/compiled-binary.ts";
 import { libraryOf, startCluster } from "../support/e2e-stage.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
+import { ARM64_BINARY, requireBinary } from "../support/pvrlink-process.ts";
 import { ScriptedLoad } from "../support/scripted-load.ts";
 import { summaryOf } from "../support/send-summary.ts";
 
-/** How test/cli/pvrlink-process.ts runs the ARM64 binary: qemu-user with the cross libc as its sysroot. */
+/** How test/support/pvrlink-process.ts runs the ARM64 binary: qemu-user with the cross libc as its sysroot. */
 const ARM64_COMMAND = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu", requireBinary(ARM64_BINARY)];
 const ARM = "arm64";
 const X64 = "x64";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { livePid } from "../../cli/pid-lock.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
-import { runPvrlink } from "./pvrlink-process.ts";
+import { runPvrlink } from "../support/pvrlink-process.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-doctor-"));
 const node = join(work, "node");

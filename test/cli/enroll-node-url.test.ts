@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { livePid } from "../../cli/pid-lock.ts";
-import { runPvrlink } from "./pvrlink-process.ts";
+import { runPvrlink } from "../support/pvrlink-process.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-enroll-url-"));
 afterAll(() => {

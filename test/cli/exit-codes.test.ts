@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runPvrlink, testRecordings } from "./pvrlink-process.ts";
+import { runPvrlink, testRecordings } from "../support/pvrlink-process.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-exit-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -3,9 +3,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fuzzInput } from "../support/fuzz-cases.ts";
 import { runWatchedCases } from "../support/fuzz-watchdog.ts";
-import { fuzzInput } from "./fuzz-cases.ts";
-import { runPvrlink } from "./pvrlink-process.ts";
+import { runPvrlink } from "../support/pvrlink-process.ts";
 
 /** In-process cases; each is a fresh seed, so a failure names the seed that reproduces it. */
 const IN_PROCESS_CASES = Number(process.env.FUZZ_CASES ?? 2000);
@@ -15,7 +15,7 @@ const HANG_MS = 5000;
 
 describe("fuzz index + split + merge", () => {
   test(`${IN_PROCESS_CASES} mutated recordings in-process: no escaping exception, no hang, byte-exact, I-pictures protected`, async () => {
-    const failures = await runWatchedCases(join(import.meta.dir, "fuzz-cases.ts"), 1, IN_PROCESS_CASES, {
+    const failures = await runWatchedCases(join(import.meta.dir, "../support/fuzz-cases.ts"), 1, IN_PROCESS_CASES, {
       hangMs: HANG_MS,
       stderr: "inherit",
       describe: (seed) => fuzzInput(seed).source,

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, runPvrlink } from "./pvrlink-process.ts";
+import { ROOT, runPvrlink } from "../support/pvrlink-process.ts";
 
 const COMMANDS = [
   "control",

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { indexRecording } from "../../codec/container/index-recording.ts";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
-import { testRecordings } from "./pvrlink-process.ts";
+import { testRecordings } from "../support/pvrlink-process.ts";
 
 describe("RecordingIndexer", () => {
   for (const path of testRecordings()) {

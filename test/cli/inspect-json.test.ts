@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { indexRecording } from "../../codec/container/index-recording.ts";
-import { runPvrlink, testRecordings } from "./pvrlink-process.ts";
+import { runPvrlink, testRecordings } from "../support/pvrlink-process.ts";
 
 /** Version 1's keys first, in their order; version 2 appended video and streams, 3 timeScale (docs/split-format.md). */
 const KEYS = [

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { livePid } from "../../cli/pid-lock.ts";
-import { runPvrlink } from "./pvrlink-process.ts";
+import { runPvrlink } from "../support/pvrlink-process.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-fallbacks-"));
 const node = join(work, "node");

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { livePid } from "../../cli/pid-lock.ts";
-import { requireBinary, runPvrlink, X64_BINARY } from "./pvrlink-process.ts";
+import { requireBinary, runPvrlink, X64_BINARY } from "../support/pvrlink-process.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-one-daemon-"));
 const data = join(work, "data");

@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { livePid } from "../../cli/pid-lock.ts";
-import { ROOT, requireBinary, runCommand, X64_BINARY } from "./pvrlink-process.ts";
+import { ROOT, requireBinary, runCommand, X64_BINARY } from "../support/pvrlink-process.ts";
 
 /** The fenced sh blocks of the README's "Using it" section, in order. */
 export function usingItBlocks(readme: string): string[] {

@@ -6,10 +6,10 @@ import { basename, join } from "node:path";
 import { indexRecording } from "../../codec/container/index-recording.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { decodeSplitHeader } from "../../codec/split/split-format.ts";
+import { DAMAGES } from "../support/damage.ts";
+import { firstUncoveredByte, iPictureFileRanges } from "../support/i-picture-file-ranges.ts";
+import { runPvrlink, testRecordings } from "../support/pvrlink-process.ts";
 import { seededInts } from "../support/seeded-random.ts";
-import { DAMAGES } from "./damage.ts";
-import { firstUncoveredByte, iPictureFileRanges } from "./i-picture-file-ranges.ts";
-import { runPvrlink, testRecordings } from "./pvrlink-process.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-split-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -2,7 +2,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CalleeStage, dialRecorder, startCalleeStage, startRecorder } from "./recorder-harness.ts";
+import {
+  type CalleeStage,
+  dialRecorder,
+  startCalleeStage,
+  startRecorder,
+} from "../support/recorder-harness.ts";
 
 let stage: CalleeStage;
 

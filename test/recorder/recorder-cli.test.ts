@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import { quietLoadDir, tempDir } from "./recorder-harness.ts";
+import { quietLoadDir, tempDir } from "../support/recorder-harness.ts";
 
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -15,7 +15,12 @@ import type { ControlClient } from "../../protocol/control-client.ts";
 import { encodeTrigger } from "../../protocol/trigger-datagram.ts";
 import { type NodeProcess, startNode } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import { type CalleeStage, dialRecorder, type RecorderProc, startCalleeStage } from "./recorder-harness.ts";
+import {
+  type CalleeStage,
+  dialRecorder,
+  type RecorderProc,
+  startCalleeStage,
+} from "../support/recorder-harness.ts";
 
 let stage: CalleeStage;
 let node: NodeProcess;

@@ -7,7 +7,12 @@ import type { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import { LeaseKeeper } from "../../firmware/send/lease-keeper.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
 import type { NodeProcess } from "../support/control-node.ts";
-import { type CalleeStage, dialRecorder, type RecorderProc, startCalleeStage } from "./recorder-harness.ts";
+import {
+  type CalleeStage,
+  dialRecorder,
+  type RecorderProc,
+  startCalleeStage,
+} from "../support/recorder-harness.ts";
 
 let stage: CalleeStage;
 let node: NodeProcess;

@@ -25,7 +25,12 @@ import type { SessionGrant } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { NodeProcess } from "../support/control-node.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
-import { type CalleeStage, dialRecorder, type RecorderProc, startCalleeStage } from "./recorder-harness.ts";
+import {
+  type CalleeStage,
+  dialRecorder,
+  type RecorderProc,
+  startCalleeStage,
+} from "../support/recorder-harness.ts";
 
 const FIXTURE = join(import.meta.dir, "../../testdata/containers/ps-mpeg2.mpg");
 let stage: CalleeStage;

@@ -1,6 +1,6 @@
 /** @module Measures relay throughput on loopback (upload, download, live follow) against a drain-only route; `bun test/relay/measure-relay.ts`. */
 import { createHash } from "node:crypto";
-import { pattern, startHarness } from "./relay-harness.ts";
+import { pattern, startHarness } from "../support/relay-harness.ts";
 
 const MIB = 1024 * 1024;
 const SIZE = 64 * MIB;

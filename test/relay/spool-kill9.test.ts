@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../../demo/wait-for.ts";
 import { PostgresServer } from "../support/postgres-server.ts";
+import { pattern } from "../support/relay-harness.ts";
 import { S3Server } from "../support/s3-server.ts";
-import { pattern } from "./relay-harness.ts";
 
 type RequestBody = NonNullable<RequestInit["body"]>;
 

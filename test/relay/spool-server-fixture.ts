@@ -5,7 +5,7 @@ import { FileBlobs } from "../../control/spool/file-blobs.ts";
 import { type SpoolBackendConfig, spoolBlobsFor } from "../../control/spool/spool-backend.ts";
 import { SpoolStore } from "../../control/spool/spool-store.ts";
 import { openControlStore } from "../../control/store/open-control-store.ts";
-import { relayApp, SESSIONS } from "./relay-harness.ts";
+import { relayApp, SESSIONS } from "../support/relay-harness.ts";
 
 /** argv: DATA_DIR [JSON {store?, spool?, s3Endpoint?, ...}]: without the JSON, sqlite in DATA_DIR and its spool directory. */
 const dir = process.argv[2];

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ControlApiError } from "../../protocol/control-api-error.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
-import { type CalleeStage, startCalleeStage } from "../recorder/recorder-harness.ts";
 import { pvrlink } from "../support/pvrlink-source.ts";
+import { type CalleeStage, startCalleeStage } from "../support/recorder-harness.ts";
 
 let stage: CalleeStage;
 let grandma: ControlClient;

@@ -8,8 +8,8 @@ import { createServer, type Server } from "node:net";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import { ControlApiError } from "../../protocol/control-api-error.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
-import { type CalleeStage, startCalleeStage } from "../recorder/recorder-harness.ts";
 import { DnsResponder } from "../support/dns-responder.ts";
+import { type CalleeStage, startCalleeStage } from "../support/recorder-harness.ts";
 import { sendDataAndExpectReceipt } from "./seed-kit.ts";
 
 /** The node's own non-loopback address, if this machine has one (a private one on any test box). */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { waitFor } from "../../demo/wait-for.ts";
 import { EXTEND_AT_FRACTION, LeaseKeeper } from "../../firmware/send/lease-keeper.ts";
 import { ControlClient } from "../../protocol/control-client.ts";
-import { type CalleeStage, startCalleeStage } from "../recorder/recorder-harness.ts";
+import { type CalleeStage, startCalleeStage } from "../support/recorder-harness.ts";
 
 /** A 4-second lease: 70% of it is 2.8 s, and a ±5% band is ±200 ms, well above timer jitter on a loaded box. */
 const LEASE_SEC = 4;

@@ -6,7 +6,7 @@ import { ChildProcess } from "../../demo/child-process.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import { DirectChannelError } from "../../firmware/direct/direct-error.ts";
 import type { SessionGrant } from "../../protocol/api-types.ts";
-import { type CalleeStage, startCalleeStage } from "../recorder/recorder-harness.ts";
+import { type CalleeStage, startCalleeStage } from "../support/recorder-harness.ts";
 import { sendDataAndExpectReceipt } from "./seed-kit.ts";
 
 const IMPOSTOR = join(import.meta.dir, "impostor-callee.ts");

@@ -6,11 +6,11 @@ import { indexRecording } from "../../codec/container/index-recording.ts";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { mergeBytes, splitBytes } from "../../codec/split/split-bytes.ts";
-import { serveWatchedCases } from "../support/fuzz-watchdog.ts";
-import { seededInts } from "../support/seeded-random.ts";
 import { mutate } from "./damage.ts";
+import { serveWatchedCases } from "./fuzz-watchdog.ts";
 import { firstUncoveredByte, iPictureFileRanges } from "./i-picture-file-ranges.ts";
 import { testRecordings } from "./pvrlink-process.ts";
+import { seededInts } from "./seeded-random.ts";
 
 const paths = testRecordings();
 const recordings = paths.map((p) => new Uint8Array(readFileSync(p)));

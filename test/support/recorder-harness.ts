@@ -8,8 +8,8 @@ import { recorderEnrollArgs, STEADY_STAT } from "../../demo/recorder-args.ts";
 import type { DirectConnection } from "../../firmware/direct/direct-connection.ts";
 import { dialDirect } from "../../firmware/direct/direct-dial.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
-import { type NodeProcess, startNode } from "../support/control-node.ts";
-import { PVRLINK_SOURCE, pvrlink } from "../support/pvrlink-source.ts";
+import { type NodeProcess, startNode } from "./control-node.ts";
+import { PVRLINK_SOURCE, pvrlink } from "./pvrlink-source.ts";
 
 export function tempDir(prefix = "pvrlink-rec-"): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -7,7 +7,7 @@ import { createRelayRoutes, type RelayDeps, type RelaySession } from "../../cont
 import { SpoolStore } from "../../control/spool/spool-store.ts";
 import { openControlStore } from "../../control/store/open-control-store.ts";
 import type { SqlDriver } from "../../control/store/sql-driver.ts";
-import { fileSpool, type SpoolUnderTest } from "../support/spool-backends.ts";
+import { fileSpool, type SpoolUnderTest } from "./spool-backends.ts";
 
 type RequestBody = NonNullable<RequestInit["body"]>;
 

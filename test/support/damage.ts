@@ -1,6 +1,6 @@
 /** @module For tests: seeded, deterministic damage to recordings (the kinds a recorder's disk or a cut file produce). */
 
-import { randomBytes } from "../support/seeded-random.ts";
+import { randomBytes } from "./seeded-random.ts";
 
 function join(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
