@@ -1,36 +1,22 @@
 /** @module `pvrlink doctor` against a real node and daemon (compiled binary): each check passes when it should, and fails in plain words when it should. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { livePid } from "../../cli/pid-lock.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
+import { DetachedNodeAndBox } from "../support/detached-node-and-box.ts";
 import { runPvrlink } from "../support/pvrlink-process.ts";
 
-const work = mkdtempSync(join(tmpdir(), "pvrlink-doctor-"));
-const node = join(work, "node");
-const box = join(work, "box");
-const ports = ["--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--allow-private-addresses"];
+let stage: DetachedNodeAndBox;
+let work = "";
+let node = "";
+let box = "";
 
 beforeAll(async () => {
-  expect((await runPvrlink(["control", "serve", "--detach", "--data", node, ...ports])).code).toBe(0);
-  const cred = await runPvrlink(["control", "enroll", "box", "--data", node]);
-  writeFileSync(join(work, "box.json"), cred.stdout);
-  expect(
-    (await runPvrlink(["recorder", "enroll", "--credential", join(work, "box.json"), "--data", box])).code,
-  ).toBe(0);
-  expect(
-    (await runPvrlink(["recorder", "run", "--detach", "--data", box, "--listen", "127.0.0.1:0"])).code,
-  ).toBe(0);
+  stage = await DetachedNodeAndBox.start("doctor", { daemon: true });
+  ({ work, node, box } = stage);
 });
-afterAll(() => {
-  for (const f of [join(node, "control.pid"), join(box, "recorder.pid")]) {
-    const pid = livePid(f);
-    if (pid !== undefined) process.kill(pid, "SIGKILL");
-  }
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => stage[Symbol.asyncDispose]());
 
 async function doctor(data: string) {
   const r = await runPvrlink(["doctor", "--data", data, "--json"]);

@@ -15,11 +15,16 @@ const HANG_MS = 5000;
 
 describe("fuzz index + split + merge", () => {
   test(`${IN_PROCESS_CASES} mutated recordings in-process: no escaping exception, no hang, byte-exact, I-pictures protected`, async () => {
-    const failures = await runWatchedCases(join(import.meta.dir, "../support/fuzz-cases.ts"), 1, IN_PROCESS_CASES, {
-      hangMs: HANG_MS,
-      stderr: "inherit",
-      describe: (seed) => fuzzInput(seed).source,
-    });
+    const failures = await runWatchedCases(
+      join(import.meta.dir, "../support/fuzz-cases.ts"),
+      1,
+      IN_PROCESS_CASES,
+      {
+        hangMs: HANG_MS,
+        stderr: "inherit",
+        describe: (seed) => fuzzInput(seed).source,
+      },
+    );
     // Grouped by what failed (digits folded), first seeds of each: one run tells the owners everything.
     const groups = new Map<string, number[]>();
     for (const f of failures) {

@@ -1,42 +1,34 @@
 /** @module `pvrlink inbox`, `permit` and `doctor` (compiled binary) with a first node URL that dies before answering: each goes on to the config's nodeUrlFallbacks, as send and the daemon do (issue 16 item 3). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { livePid } from "../../cli/pid-lock.ts";
+import { DetachedNodeAndBox } from "../support/detached-node-and-box.ts";
 import { runPvrlink } from "../support/pvrlink-process.ts";
 
-const work = mkdtempSync(join(tmpdir(), "pvrlink-fallbacks-"));
-const node = join(work, "node");
-const box = join(work, "box");
-const withFallback = join(work, "with-fallback.json");
-const withoutFallback = join(work, "without-fallback.json");
+let stage: DetachedNodeAndBox;
+let box = "";
+let withFallback = "";
+let withoutFallback = "";
 /** A node URL that accepts each connection and resets it before any answer: a node dying mid-call. */
 let dead: Server;
 let deadUrl = "";
 
 beforeAll(async () => {
-  const ports = ["--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--allow-private-addresses"];
-  expect((await runPvrlink(["control", "serve", "--detach", "--data", node, ...ports])).code).toBe(0);
-  const cred = await runPvrlink(["control", "enroll", "box", "--data", node]);
-  writeFileSync(join(work, "box.json"), cred.stdout);
-  expect(
-    (await runPvrlink(["recorder", "enroll", "--credential", join(work, "box.json"), "--data", box])).code,
-  ).toBe(0);
-  const saved = JSON.parse(readFileSync(join(box, "credential.json"), "utf8")) as { node: { http: string } };
-  const liveUrl = saved.node.http;
+  stage = await DetachedNodeAndBox.start("fallbacks");
+  box = stage.box;
+  const liveUrl = stage.nodeUrl;
   dead = createServer((socket) => socket.resetAndDestroy());
   await new Promise<void>((resolve) => dead.listen(0, "127.0.0.1", resolve));
   deadUrl = `${new URL(liveUrl).protocol}//127.0.0.1:${(dead.address() as { port: number }).port}`;
+  withFallback = join(stage.work, "with-fallback.json");
+  withoutFallback = join(stage.work, "without-fallback.json");
   writeFileSync(withFallback, JSON.stringify({ nodeUrlFallbacks: [liveUrl] }));
   writeFileSync(withoutFallback, JSON.stringify({}));
 });
 afterAll(async () => {
-  const pid = livePid(join(node, "control.pid"));
-  if (pid !== undefined) process.kill(pid, "SIGKILL");
   await new Promise<void>((resolve) => dead.close(() => resolve()));
-  rmSync(work, { recursive: true, force: true });
+  await stage[Symbol.asyncDispose]();
 });
 
 /** Runs a recorder command against the dead URL first, with or without the live node as its fallback. */
