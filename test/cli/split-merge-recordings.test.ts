@@ -6,6 +6,7 @@ import { basename, join } from "node:path";
 import { indexRecording } from "../../codec/container/index-recording.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 import { decodeSplitHeader } from "../../codec/split/split-format.ts";
+import { complement } from "../support/byte-windows.ts";
 import { DAMAGES } from "../support/damage.ts";
 import { firstUncoveredByte, iPictureFileRanges } from "../support/i-picture-file-ranges.ts";
 import { runPvrlink, testRecordings } from "../support/pvrlink-process.ts";
@@ -13,21 +14,6 @@ import { seededInts } from "../support/seeded-random.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pvrlink-split-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** The complement of the ranges, read from the original: what the direct body must be, byte for byte. */
-function expectedDirectBody(
-  bytes: Uint8Array,
-  ranges: readonly { offset: number; length: number }[],
-): Buffer {
-  const pieces: Uint8Array[] = [];
-  let at = 0;
-  for (const r of ranges) {
-    pieces.push(bytes.subarray(at, r.offset));
-    at = r.offset + r.length;
-  }
-  pieces.push(bytes.subarray(at));
-  return Buffer.concat(pieces);
-}
 
 /** Splits and merges through the binary and checks everything the issue promises; returns the index. */
 async function splitMergeCheck(name: string, bytes: Uint8Array): Promise<RecordingIndex> {
@@ -50,7 +36,7 @@ async function splitMergeCheck(name: string, bytes: Uint8Array): Promise<Recordi
   expect(header.originalLength).toBe(bytes.length);
   expect(header.ranges.map(({ offset, length }) => ({ offset, length }))).toEqual(index.protectedRanges);
   // The direct body is exactly the bytes outside the ranges, and every I-picture byte is inside them.
-  expect(direct.subarray(header.headerLength).equals(expectedDirectBody(bytes, header.ranges))).toBe(true);
+  expect(direct.subarray(header.headerLength).equals(complement(bytes, header.ranges))).toBe(true);
   expect(protectedPart.length - header.headerLength).toBe(header.ranges.reduce((s, r) => s + r.length, 0));
   expect(firstUncoveredByte(iPictureFileRanges(bytes, index), header.ranges)).toBe(-1);
   return index;
