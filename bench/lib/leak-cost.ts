@@ -1,6 +1,7 @@
 /** @module CPU cost of each protection mode on one recording held in memory: seed split + seal, pattern on top, whole-file sealing. */
 import { createHash } from "node:crypto";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import { CbcsEsCipher } from "../../codec/pattern/cbcs-es-cipher.ts";
 import { CbcsPatternCipher } from "../../codec/pattern/cbcs-pattern-cipher.ts";
 import { EsPatternCipher } from "../../codec/pattern/es-pattern-cipher.ts";
 import { PatternCipher } from "../../codec/pattern/pattern-cipher.ts";
@@ -100,10 +101,13 @@ export async function splitCost(
   return timed(async () => {
     const lap = lapper(o.laps);
     // Pattern mode's planners ride on pass 1's indexer (its start-code scan and ES -> file map) as the sender's
-    // do (ridingPatternPlanners): slice-block in a PS/TS plans version 3 unless `esPlan: false` asks for v1.
+    // do (ridingPatternPlanners): slice-block in a PS/TS plans version 3 and cbcs version 4 unless `esPlan:
+    // false` asks for versions 1 and 2.
     const planner = scheme
       ? ridingPatternPlanners(
-          scheme.kind === "cbcs" ? { h264: scheme } : { mpeg: scheme, esPlan: o.esPlan !== false },
+          scheme.kind === "cbcs"
+            ? { h264: scheme, esPlan: o.esPlan !== false }
+            : { mpeg: scheme, esPlan: o.esPlan !== false },
         )
       : undefined;
     const indexer = planner?.indexer ?? new RecordingIndexer();
@@ -123,7 +127,7 @@ export async function splitCost(
       sha256,
       ranges: index.protectedRanges,
     });
-    let cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | undefined;
+    let cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | CbcsEsCipher | undefined;
     if (planner && scheme) {
       const plan = planner.finish(index);
       const salt = crypto.getRandomValues(new Uint8Array(16));
@@ -139,8 +143,15 @@ export async function splitCost(
           ranges: plan.ranges,
           ...(plan.chainStarts ? { chainStarts: plan.chainStarts } : {}),
         });
-      cipher = plan.es
-        ? new EsPatternCipher(plan.es, body, await makePatternKeystream(sessionKey, salt))
+      const es = plan.es;
+      cipher = es
+        ? es.scheme.kind === "cbcs"
+          ? new CbcsEsCipher(
+              { ...es, scheme: es.scheme },
+              body,
+              await makeCbcsTransform(sessionKey, salt, "encrypt"),
+            )
+          : new EsPatternCipher(es, body, await makePatternKeystream(sessionKey, salt))
         : scheme.kind === "cbcs"
           ? new CbcsPatternCipher(
               { ranges: plan.ranges, chainStarts: plan.chainStarts ?? [] },
@@ -168,7 +179,8 @@ export async function splitCost(
       lap("route");
       for (const p of routed.protected) await sealer.add(p);
       lap("seal");
-      if (cipher instanceof CbcsPatternCipher) for (const d of routed.direct) cipher.push(d);
+      if (cipher instanceof CbcsPatternCipher || cipher instanceof CbcsEsCipher)
+        for (const d of routed.direct) cipher.push(d);
       else if (cipher) for (const d of routed.direct) cipher.apply(d);
       lap("cipher");
     }
