@@ -348,6 +348,10 @@ export async function measureH264Cost(
     [H264_COST_SEED, () => splitCost(bytes, sessionKey)],
     [H264_COST_CBCS, () => splitCost(bytes, sessionKey, DEFAULT_H264_PATTERN_SCHEME)],
     [
+      "pattern cbcs 1:9, version 2 plan (a row per block, for older receivers)",
+      () => splitCost(bytes, sessionKey, DEFAULT_H264_PATTERN_SCHEME, { esPlan: false }),
+    ],
+    [
       "pattern cbcs 1:9 without the slices' last blocks",
       () => splitCost(bytes, sessionKey, { kind: "cbcs", crypt: 1, skip: 9, tail: false }),
     ],

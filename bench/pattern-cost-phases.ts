@@ -1,4 +1,4 @@
-/** @module `bun bench/pattern-cost-phases.ts FILE [--cbcs]`: seed and pattern (slice-block 1:9, or H.264 cbcs 1:9) as `bench/leak.ts --cost`/`--cost-h264` run them (splitCost), phase by phase, best and median of interleaved rounds. */
+/** @module `bun bench/pattern-cost-phases.ts FILE [--cbcs] [--v1v2]`: seed and pattern (slice-block 1:9, or H.264 cbcs 1:9; `--v1v2` with the plan of header version 1/2) as `bench/leak.ts --cost`/`--cost-h264` run them (splitCost), phase by phase, best and median of interleaved rounds. */
 
 import { DEFAULT_H264_PATTERN_SCHEME, DEFAULT_PATTERN_SCHEME } from "../codec/pattern/pattern-scheme.ts";
 import { type CostLaps, splitCost } from "./lib/leak-cost.ts";
@@ -14,9 +14,11 @@ const PHASES = ["pass 1", "plan", "copy", "hash", "route", "seal", "cipher"] as 
 
 async function main(): Promise<void> {
   const path = process.argv[2];
-  if (path === undefined) throw new TypeError("usage: bun bench/pattern-cost-phases.ts RECORDING [--cbcs]");
+  if (path === undefined)
+    throw new TypeError("usage: bun bench/pattern-cost-phases.ts RECORDING [--cbcs] [--v1v2]");
   const cbcs = process.argv.includes("--cbcs");
-  const name = cbcs ? "cbcs 1:9" : "slice-block 1:9";
+  const esPlan = !process.argv.includes("--v1v2");
+  const name = `${cbcs ? "cbcs 1:9" : "slice-block 1:9"}${esPlan ? "" : " (v1/v2 plan)"}`;
   const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
   const key = crypto.getRandomValues(new Uint8Array(32));
   const modes = [
@@ -27,7 +29,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, [, scheme]] of modes.entries()) {
       const laps: CostLaps = {};
-      const { cpu } = await splitCost(bytes, key, scheme, { laps });
+      const { cpu } = await splitCost(bytes, key, scheme, { laps, esPlan });
       runs[i]!.push({ ...laps, total: cpu * 1e3 });
     }
   }
