@@ -244,11 +244,77 @@ function nextRuleBlock(b: number, start: number, crypt: number, period: number):
   return inPeriod !== 0 && inPeriod < crypt ? next : next - inPeriod + (inPeriod === 0 ? 0 : period);
 }
 
-/** Bytes a version 4 plan encrypts (16 per kept block): its walk, run once without the cipher. O(pieces + slices + runs). */
+/**
+ * Bytes a version 4 plan encrypts (16 per kept block), counted without walking the blocks: per slice, the rule
+ * blocks wholly inside each stretch of ES bytes that runs carry (back-to-back runs make one stretch; a block
+ * across two of them is carried whole). O(slices + runs), state in locals: the planner's finish() and the header
+ * need it before any body byte, and a walk of every block cost about as much as the rest of finish().
+ */
 export function cbcsEsEncryptedBytes(plan: CbcsEsPlan): number {
-  const walk = new CbcsEsWalk(plan);
-  const pieces = new Float64Array(2 * WINDOW_ROWS);
-  const flags = new Uint8Array(WINDOW_ROWS);
-  while (walk.fill(pieces, flags) > 0);
-  return walk.blocks * PATTERN_BLOCK_BYTES;
+  const B = PATTERN_BLOCK_BYTES;
+  const c = plan.scheme.crypt;
+  const period = (plan.scheme.crypt + plan.scheme.skip) * B;
+  const tailRule = plan.scheme.tail !== false;
+  const runs = plan.runs;
+  const runCount = plan.runCount;
+  const slices = plan.slices;
+  /** Rule blocks of a pattern starting at 0 whose start is below x (x ≥ 0). */
+  const below = (x: number): number => {
+    const r = x % period;
+    return ((x - r) / period) * c + Math.min(Math.ceil(r / B), c);
+  };
+  // Stretches are found from run r on; sStart/sEnd the stretch holding or after the current position.
+  let r = 0;
+  let sStart = 0;
+  let sEnd = 0;
+  const nextStretch = (): boolean => {
+    if (r >= runCount) return false;
+    sStart = runs[RUN_FIELDS * r]!;
+    sEnd = sStart + runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]!;
+    r++;
+    while (r < runCount && runs[RUN_FIELDS * r]! === sEnd) {
+      sEnd += runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]!;
+      r++;
+    }
+    return true;
+  };
+  let more = nextStretch();
+  const rows = new Float64Array(2 * WINDOW_ROWS);
+  let blocks = 0;
+  for (let i = 0; i < slices.count && more; ) {
+    const n = slices.readRows(i, rows);
+    i += n;
+    for (let w = 0; w < 2 * n && more; w += 2) {
+      const start = rows[w]!;
+      const end = start + rows[w + 1]!;
+      const tail = tailRule && end - start >= CBCS_TAIL_MIN_DATA_BYTES;
+      const patternEnd = tail ? end - B : end;
+      while (more && sEnd <= start) more = nextStretch();
+      // Every stretch that meets the slice; the last one may reach into the next slice, so it is kept.
+      let s0 = sStart;
+      let s1 = sEnd;
+      let m = more;
+      let rr = r;
+      while (m && s0 < end) {
+        const a = Math.max(s0, start) - start;
+        const b = Math.min(s1, patternEnd) - start;
+        if (b - B >= a) blocks += Math.max(0, below(b - B + 1) - below(a));
+        if (tail && s0 <= end - B && s1 >= end) blocks++;
+        if (s1 >= end) break;
+        // The next stretch, without losing the one the next slice starts in.
+        if (rr >= runCount) {
+          m = false;
+          break;
+        }
+        s0 = runs[RUN_FIELDS * rr]!;
+        s1 = s0 + runs[RUN_FIELDS * rr + 1]! * runs[RUN_FIELDS * rr + 4]!;
+        rr++;
+        while (rr < runCount && runs[RUN_FIELDS * rr]! === s1) {
+          s1 += runs[RUN_FIELDS * rr + 1]! * runs[RUN_FIELDS * rr + 4]!;
+          rr++;
+        }
+      }
+    }
+  }
+  return blocks * B;
 }

@@ -8,7 +8,7 @@ import {
   truncations,
 } from "../../test/support/header-corruption.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
+import { CbcsEsWalk, cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
 import { type EsPatternPlan, RUN_FIELDS } from "./es-pattern-plan.ts";
 import { decodePatternHeader, PATTERN_DIGEST_BYTES, PATTERN_FIXED_BYTES } from "./pattern-header.ts";
 import {
@@ -281,8 +281,12 @@ describe("pattern header version 4 (cbcs in ES coordinates)", () => {
       let code = "";
       try {
         const h = decodePatternHeaderV3(bytes);
-        // A plan that reads must also walk to its end.
-        cbcsEsEncryptedBytes({ ...h.plan, scheme: { kind: "cbcs", crypt: 1, skip: 9 } });
+        // A plan that reads must also walk to its end, and count what the walk gives.
+        const plan = { ...h.plan, scheme: { kind: "cbcs" as const, crypt: 1, skip: 9 } };
+        const walk = new CbcsEsWalk(plan);
+        const pieces = new Float64Array(64);
+        while (walk.fill(pieces, new Uint8Array(32)) > 0);
+        expect(cbcsEsEncryptedBytes(plan)).toBe(16 * walk.blocks);
       } catch (e) {
         code = (e as { code?: string }).code ?? "none";
       }
