@@ -30,6 +30,8 @@ export class CbcsEsCipher {
   /** Body offset of the first byte not yet given out (the held bytes start here). */
   #committed = 0;
   #held: Uint8Array = EMPTY;
+  /** Bytes handed to the cipher so far: the header's encrypted bytes once the body is through. */
+  #walkedBytes = 0;
   /** Reused: gathered blocks, and where each gathered piece came from (index in the work, length). */
   readonly #scratch = new Uint8Array(BATCH_BLOCKS * BLOCK);
   readonly #from = new Int32Array(BATCH_BLOCKS * BLOCK);
@@ -116,29 +118,50 @@ export class CbcsEsCipher {
     let segs = 0;
     let restarts: number[] = [];
     let keep = work.length;
-    while (this.#ready()) {
-      let i = this.#piece;
-      const count = this.#count;
+    // Batch state in locals: a method call per block (355 k in 60 MiB) cost more than its copy.
+    let i = this.#piece;
+    let count = this.#count;
+    for (;;) {
+      if (i >= count) {
+        this.#piece = i;
+        if (!this.#ready()) break;
+        i = 0;
+        count = this.#count;
+      }
       const first = pieces[2 * i]!;
       if (first >= end) break;
-      // The block's last piece must be here too, else it is held from its first byte.
-      let j = i + 1;
-      while (j < count && (flags[j]! & CBCS_FIRST_PIECE) === 0) j++;
-      const last = j - 1;
-      if (pieces[2 * last]! + pieces[2 * last + 1]! > end) {
-        keep = first - start;
-        break;
-      }
-      if ((flags[i]! & CBCS_CHAIN_START) !== 0) restarts.push(gathered / BLOCK);
-      for (; i < j; i++) {
-        const f = (pieces[2 * i]! - start) | 0;
-        const n = pieces[2 * i + 1]! | 0;
-        for (let k = 0; k < n; k++) scratch[gathered + k] = work[f + k]!;
+      const length = pieces[2 * i + 1]!;
+      if (length === BLOCK) {
+        // The usual block: one piece. Held from its first byte when the chunk ends inside it.
+        if (first + BLOCK > end) {
+          keep = first - start;
+          break;
+        }
+        if ((flags[i]! & CBCS_CHAIN_START) !== 0) restarts.push(gathered / BLOCK);
+        const f = (first - start) | 0;
+        for (let k = 0; k < BLOCK; k++) scratch[gathered + k] = work[f + k]!;
         from[segs] = f;
-        lengths[segs++] = n;
-        gathered += n;
+        lengths[segs++] = BLOCK;
+        gathered += BLOCK;
+        i++;
+      } else {
+        // A block cut by a packet header: its last piece must be here too.
+        let j = i + 1;
+        while (j < count && (flags[j]! & CBCS_FIRST_PIECE) === 0) j++;
+        if (pieces[2 * (j - 1)]! + pieces[2 * (j - 1) + 1]! > end) {
+          keep = first - start;
+          break;
+        }
+        if ((flags[i]! & CBCS_CHAIN_START) !== 0) restarts.push(gathered / BLOCK);
+        for (; i < j; i++) {
+          const f = (pieces[2 * i]! - start) | 0;
+          const n = pieces[2 * i + 1]! | 0;
+          for (let k = 0; k < n; k++) scratch[gathered + k] = work[f + k]!;
+          from[segs] = f;
+          lengths[segs++] = n;
+          gathered += n;
+        }
       }
-      this.#piece = j;
       if (gathered === scratch.length) {
         this.#flush(work, gathered, segs, restarts);
         gathered = 0;
@@ -146,6 +169,7 @@ export class CbcsEsCipher {
         restarts = [];
       }
     }
+    this.#piece = i;
     if (gathered > 0) this.#flush(work, gathered, segs, restarts);
     this.#committed = start + keep;
     return keep;
@@ -165,8 +189,6 @@ export class CbcsEsCipher {
     }
     this.#walkedBytes += gathered;
   }
-
-  #walkedBytes = 0;
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body passed, every block was whole and the plan's bytes all went through. */
   finish(): void {

@@ -46,6 +46,8 @@ export class CbcsEsWalk {
   #patternEnd = 0;
   #sliceStart = 0;
   #hasTail = false;
+  /** ES offset of the period holding the next rule block. */
+  #periodStart = 0;
   /** ES offset of the next rule block (≥ #patternEnd: the tail, or the slice is done). */
   #block = 0;
   #inTail = false;
@@ -93,6 +95,10 @@ export class CbcsEsWalk {
     let runBody = r < runCount ? runs[at + 2]! : 0;
     let stride = r < runCount ? runs[at + 3]! : 1;
     let runEnd = r < runCount ? runEs + runL * runs[at + 4]! : 0;
+    /** The unit of run r holding the last block placed: its first ES byte and its first body byte. */
+    let uEs = runEs;
+    let uBody = runBody;
+    let periodStart = this.#periodStart;
     let n = 0;
     let kept = 0;
     while (n + MAX_BLOCK_PIECES <= max) {
@@ -113,7 +119,7 @@ export class CbcsEsWalk {
           hasTail = this.#hasTail;
           inTail = false;
           fresh = true;
-          b = sliceStart;
+          b = periodStart = sliceStart;
           if (b + B > patternEnd) continue;
         }
       }
@@ -136,11 +142,40 @@ export class CbcsEsWalk {
         runBody = runs[at + 2]!;
         stride = runs[at + 3]!;
         runEnd = runEs + runL * runs[at + 4]!;
+        uEs = runEs;
+        uBody = runBody;
       }
       if (runEs >= blockEnd) {
         // Blocks wholly before the run are sealed: jump to the first rule block ending past its start.
         b = this.#nextBlockEndingAfter(runEs, b, inTail);
+        periodStart = sliceStart + Math.floor((b - sliceStart) / period) * period;
         continue;
+      }
+      // Most blocks lie in one unit of the current run, usually the unit of the block before or the next one
+      // (a unit is a TS packet's payload, a period 160 bytes): one piece, no division.
+      if (runEs <= b && blockEnd <= runEnd) {
+        let rel = b - uEs;
+        if (rel < 0 || rel >= 2 * runL) {
+          const k = Math.floor((b - runEs) / runL);
+          uEs = runEs + k * runL;
+          uBody = runBody + k * stride;
+          rel = b - uEs;
+        } else if (rel >= runL) {
+          uEs += runL;
+          uBody += stride;
+          rel -= runL;
+        }
+        if (rel + B <= runL || runL === stride) {
+          pieces[2 * n] = uBody + rel;
+          pieces[2 * n + 1] = B;
+          flags[n++] = fresh ? CBCS_FIRST_PIECE | CBCS_CHAIN_START : CBCS_FIRST_PIECE;
+          fresh = false;
+          kept++;
+          if (inTail) b = sliceEnd;
+          else if (b + B - periodStart < crypt) b += B;
+          else b = periodStart += period;
+          continue;
+        }
       }
       // Map [b, blockEnd) run by run; drop the block at the first byte no run carries.
       const first = n;
@@ -184,9 +219,12 @@ export class CbcsEsWalk {
         fresh = false;
         kept++;
       } else n = first;
-      b = inTail ? sliceEnd : nextRuleBlock(b, sliceStart, crypt, period);
+      if (inTail) b = sliceEnd;
+      else if (b + B - periodStart < crypt) b += B;
+      else b = periodStart += period;
     }
     this.#run = r;
+    this.#periodStart = periodStart;
     this.#block = b;
     this.#inTail = inTail;
     this.#chainFresh = fresh;
@@ -235,13 +273,6 @@ export class CbcsEsWalk {
     this.#open = true;
     return true;
   }
-}
-
-/** The rule block after the one at `b`: the next of the run, or the first of the next period. */
-function nextRuleBlock(b: number, start: number, crypt: number, period: number): number {
-  const next = b + PATTERN_BLOCK_BYTES;
-  const inPeriod = (next - start) % period;
-  return inPeriod !== 0 && inPeriod < crypt ? next : next - inPeriod + (inPeriod === 0 ? 0 : period);
 }
 
 /**
