@@ -77,6 +77,21 @@ describe("cbcs pattern mode, version 4 plan", () => {
     });
   }
 
+  test("ridingPatternPlanners() leaves an H.264 MP4 unplanned in both versions (Mp4PatternPlanner plans it)", () => {
+    const mp4 = patternFixtures().filter(([name]) => name.includes("h264") && name.endsWith(".mp4"));
+    expect(mp4.length).toBeGreaterThan(0);
+    for (const [, bytes] of mp4) {
+      for (const esPlan of [true, false]) {
+        const { plan: p } = plan(bytes, esPlan);
+        expect({ esPlan, supported: p.supported, es: p.es }).toEqual({
+          esPlan,
+          supported: false,
+          es: undefined,
+        });
+      }
+    }
+  });
+
   test("PatternDirectDecoder refuses to resume a version 4 part midway (ERR_PATTERN_RESUME)", async () => {
     const [, bytes] = h264[0]!;
     const { index, plan: p } = plan(bytes, true);
