@@ -1,6 +1,6 @@
-/** @module `bun bench/pattern-cost-phases.ts FILE`: seed and slice-block 1:9 as `bench/leak.ts --cost` runs them (splitCost), phase by phase, best and median of interleaved rounds. */
+/** @module `bun bench/pattern-cost-phases.ts FILE [--cbcs] [--v1v2]`: seed and pattern (slice-block 1:9, or H.264 cbcs 1:9; `--v1v2` with the plan of header version 1/2) as `bench/leak.ts --cost`/`--cost-h264` run them (splitCost), phase by phase, best and median of interleaved rounds. */
 
-import { DEFAULT_PATTERN_SCHEME } from "../codec/pattern/pattern-scheme.ts";
+import { DEFAULT_H264_PATTERN_SCHEME, DEFAULT_PATTERN_SCHEME } from "../codec/pattern/pattern-scheme.ts";
 import { type CostLaps, splitCost } from "./lib/leak-cost.ts";
 import { lowMedianHigh } from "./lib/measure.ts";
 
@@ -14,18 +14,22 @@ const PHASES = ["pass 1", "plan", "copy", "hash", "route", "seal", "cipher"] as 
 
 async function main(): Promise<void> {
   const path = process.argv[2];
-  if (path === undefined) throw new TypeError("usage: bun bench/pattern-cost-phases.ts RECORDING");
+  if (path === undefined)
+    throw new TypeError("usage: bun bench/pattern-cost-phases.ts RECORDING [--cbcs] [--v1v2]");
+  const cbcs = process.argv.includes("--cbcs");
+  const esPlan = !process.argv.includes("--v1v2");
+  const name = `${cbcs ? "cbcs 1:9" : "slice-block 1:9"}${esPlan ? "" : " (v1/v2 plan)"}`;
   const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
   const key = crypto.getRandomValues(new Uint8Array(32));
   const modes = [
     ["seed", undefined],
-    ["slice-block 1:9", DEFAULT_PATTERN_SCHEME],
+    [name, cbcs ? DEFAULT_H264_PATTERN_SCHEME : DEFAULT_PATTERN_SCHEME],
   ] as const;
   const runs = modes.map(() => [] as CostLaps[]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, [, scheme]] of modes.entries()) {
       const laps: CostLaps = {};
-      const { cpu } = await splitCost(bytes, key, scheme, { laps });
+      const { cpu } = await splitCost(bytes, key, scheme, { laps, esPlan });
       runs[i]!.push({ ...laps, total: cpu * 1e3 });
     }
   }
@@ -34,7 +38,7 @@ async function main(): Promise<void> {
     `${path.split("/").pop()} (${(bytes.length / 2 ** 20).toFixed(0)} MiB), ${ROUNDS} interleaved rounds (the first warms up), load ${load}\n`,
   );
   console.log(
-    "| phase | seed CPU ms best / median | slice-block CPU ms best / median | extra best / median | page faults seed / slice-block (median) |",
+    `| phase | seed CPU ms best / median | ${name} CPU ms best / median | extra best / median | page faults seed / ${name} (median) |`,
   );
   console.log("|---|---|---|---|---|");
   // The first round compiles the code: left out of best and median.

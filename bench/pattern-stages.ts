@@ -1,5 +1,6 @@
 /** @module `bun bench/pattern-stages.ts FILE`: where pattern mode's CPU goes on one recording, stage by stage, beside the indexing seed mode does anyway and the cost of fresh memory. */
 import { RecordingIndexer } from "../codec/container/recording-indexer.ts";
+import { CbcsEsCipher } from "../codec/pattern/cbcs-es-cipher.ts";
 import { CbcsPatternCipher } from "../codec/pattern/cbcs-pattern-cipher.ts";
 import { EsPatternCipher } from "../codec/pattern/es-pattern-cipher.ts";
 import { PatternCipher } from "../codec/pattern/pattern-cipher.ts";
@@ -15,9 +16,9 @@ import { READ_CHUNK } from "./lib/leak-cost.ts";
 // - index: pass 1's RecordingIndexer alone, as seed mode runs it (the reference);
 // - pass 1: the same indexer with both pattern planners riding it (ridingPatternPlanners), as a send runs it;
 // - finish: the plan (pieces kept, protected ranges clipped, direct-body offsets);
-// - header: encodePatternHeader() (encodePatternHeaderV3() for a version 3 plan);
-// Each with the sender's plan (version 3 for slice-block in a PS/TS) and with the version 1 plan, which is what
-// the sender made before version 3 (`rows` counts a v3 plan's slices + runs, a v1 plan's ranges).
+// - header: encodePatternHeader() (encodePatternHeaderV3() for a version 3 or 4 plan);
+// Each with the sender's plan (version 3 for slice-block in a PS/TS, 4 for H.264 cbcs) and with the version 1 (2) plan, which is what
+// the sender made before (`rows` counts a v3/v4 plan's slices + runs, a v1/v2 plan's ranges).
 // - cipher: pass 2's routing with the pattern cipher applied to the direct pieces (route alone is ~1 % of it).
 // Then the reference for memory: 64 MiB written into fresh typed arrays, and written again.
 
@@ -70,8 +71,11 @@ async function stages(bytes: Uint8Array, esPlan: boolean): Promise<Record<string
         ...(plan.scheme.kind === "cbcs" ? { chainStarts: plan.chainStarts ?? [] } : {}),
       });
   lap("header");
-  const cipher = plan.es
-    ? new EsPatternCipher(plan.es, body, await makePatternKeystream(key, salt))
+  const es = plan.es;
+  const cipher = es
+    ? es.scheme.kind === "cbcs"
+      ? new CbcsEsCipher({ ...es, scheme: es.scheme }, body, await makeCbcsTransform(key, salt, "encrypt"))
+      : new EsPatternCipher(es, body, await makePatternKeystream(key, salt))
     : plan.scheme.kind === "cbcs"
       ? new CbcsPatternCipher(
           { ranges: plan.ranges, chainStarts: plan.chainStarts ?? [] },
@@ -86,7 +90,8 @@ async function stages(bytes: Uint8Array, esPlan: boolean): Promise<Record<string
     const n = Math.min(READ_CHUNK, bytes.length - at);
     scratch.set(bytes.subarray(at, at + n));
     const routed = router.push(scratch.subarray(0, n));
-    if (cipher instanceof CbcsPatternCipher) for (const d of routed.direct) cipher.push(d);
+    if (cipher instanceof CbcsPatternCipher || cipher instanceof CbcsEsCipher)
+      for (const d of routed.direct) cipher.push(d);
     else for (const d of routed.direct) cipher.apply(d);
   }
   cipher.finish();

@@ -1,6 +1,7 @@
 /** @module CPU cost of each protection mode on one recording held in memory: seed split + seal, pattern on top, whole-file sealing. */
 import { createHash } from "node:crypto";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import { CbcsEsCipher } from "../../codec/pattern/cbcs-es-cipher.ts";
 import { CbcsPatternCipher } from "../../codec/pattern/cbcs-pattern-cipher.ts";
 import { EsPatternCipher } from "../../codec/pattern/es-pattern-cipher.ts";
 import { PatternCipher } from "../../codec/pattern/pattern-cipher.ts";
@@ -16,6 +17,29 @@ import { makePatternKeystream } from "../../crypto/keystream.ts";
 
 /** The chunk the split command reads with (firmware/commands/recording-file.ts). */
 export const READ_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * A recording held in memory: one array, or READ_CHUNK-sized arrays of their own (heldInChunks()). The runs
+ * read it READ_CHUNK at a time either way; how it is held matters to the allocator: a live 60 MiB
+ * ArrayBuffer made each MiB that node:crypto's update() returns cost ~5 ms more of CPU here (a replay of a
+ * 60 MiB TS's cbcs cipher calls: 6 ms beside no large buffer, 30 ms beside one 60 MiB buffer, 8 ms beside
+ * fifteen 4 MiB ones), and a sender never holds the file (it reads 1 MiB chunks into reused buffers).
+ */
+export type HeldRecording = Uint8Array | readonly Uint8Array[];
+
+/** `bytes` copied into READ_CHUNK-sized arrays, each its own ArrayBuffer. */
+export function heldInChunks(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += READ_CHUNK) out.push(bytes.slice(at, at + READ_CHUNK));
+  return out;
+}
+
+function chunksOf(held: HeldRecording): readonly Uint8Array[] {
+  if (!(held instanceof Uint8Array)) return held;
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < held.length; at += READ_CHUNK) out.push(held.subarray(at, at + READ_CHUNK));
+  return out;
+}
 /** The largest DATA frame body of the direct channel and the relay's chunk: what gets sealed at once. */
 export const SEAL_CHUNK = 1024 * 1024;
 
@@ -90,26 +114,30 @@ async function timed(fn: () => Promise<void>): Promise<CostRun> {
  * `o.laps` collects each phase's CPU and page faults (CostLaps) for bench/pattern-cost-phases.ts.
  */
 export async function splitCost(
-  bytes: Uint8Array,
+  held: HeldRecording,
   sessionKey: Uint8Array,
   scheme?: PatternScheme,
   o: { esPlan?: boolean; laps?: CostLaps } = {},
 ): Promise<CostRun> {
   const key = await importSessionKey(sessionKey);
   const scratch = new Uint8Array(READ_CHUNK);
+  const chunks = chunksOf(held);
+  const length = chunks.reduce((a, c) => a + c.length, 0);
   return timed(async () => {
     const lap = lapper(o.laps);
     // Pattern mode's planners ride on pass 1's indexer (its start-code scan and ES -> file map) as the sender's
-    // do (ridingPatternPlanners): slice-block in a PS/TS plans version 3 unless `esPlan: false` asks for v1.
+    // do (ridingPatternPlanners): slice-block in a PS/TS plans version 3 and cbcs version 4 unless `esPlan:
+    // false` asks for versions 1 and 2.
     const planner = scheme
       ? ridingPatternPlanners(
-          scheme.kind === "cbcs" ? { h264: scheme } : { mpeg: scheme, esPlan: o.esPlan !== false },
+          scheme.kind === "cbcs"
+            ? { h264: scheme, esPlan: o.esPlan !== false }
+            : { mpeg: scheme, esPlan: o.esPlan !== false },
         )
       : undefined;
     const indexer = planner?.indexer ?? new RecordingIndexer();
     const hash1 = createHash("sha256");
-    for (let at = 0; at < bytes.length; at += READ_CHUNK) {
-      const c = bytes.subarray(at, at + READ_CHUNK);
+    for (const c of chunks) {
       indexer.push(c);
       hash1.update(c);
     }
@@ -119,15 +147,15 @@ export async function splitCost(
     lap("pass 1");
     const headers = encodeSplitHeaders({
       container: index.container,
-      originalLength: bytes.length,
+      originalLength: length,
       sha256,
       ranges: index.protectedRanges,
     });
-    let cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | undefined;
+    let cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | CbcsEsCipher | undefined;
     if (planner && scheme) {
       const plan = planner.finish(index);
       const salt = crypto.getRandomValues(new Uint8Array(16));
-      const body = bytes.length - index.protectedRanges.reduce((a, r) => a + r.length, 0);
+      const body = length - index.protectedRanges.reduce((a, r) => a + r.length, 0);
       if (plan.es)
         encodePatternHeaderV3({ plan: plan.es, salt, originalSha256: sha256, directBodyLength: body });
       else
@@ -139,8 +167,15 @@ export async function splitCost(
           ranges: plan.ranges,
           ...(plan.chainStarts ? { chainStarts: plan.chainStarts } : {}),
         });
-      cipher = plan.es
-        ? new EsPatternCipher(plan.es, body, await makePatternKeystream(sessionKey, salt))
+      const es = plan.es;
+      cipher = es
+        ? es.scheme.kind === "cbcs"
+          ? new CbcsEsCipher(
+              { ...es, scheme: es.scheme },
+              body,
+              await makeCbcsTransform(sessionKey, salt, "encrypt"),
+            )
+          : new EsPatternCipher(es, body, await makePatternKeystream(sessionKey, salt))
         : scheme.kind === "cbcs"
           ? new CbcsPatternCipher(
               { ranges: plan.ranges, chainStarts: plan.chainStarts ?? [] },
@@ -154,13 +189,12 @@ export async function splitCost(
             );
     }
     lap("plan");
-    const router = new RangeRouter(index.protectedRanges, bytes.length);
+    const router = new RangeRouter(index.protectedRanges, length);
     const hash2 = createHash("sha256");
     const sealer = new Sealer(key);
-    for (let at = 0; at < bytes.length; at += READ_CHUNK) {
-      const n = Math.min(READ_CHUNK, bytes.length - at);
-      scratch.set(bytes.subarray(at, at + n));
-      const c = scratch.subarray(0, n);
+    for (const chunk of chunks) {
+      scratch.set(chunk);
+      const c = scratch.subarray(0, chunk.length);
       lap("copy");
       hash2.update(c);
       lap("hash");
@@ -168,7 +202,8 @@ export async function splitCost(
       lap("route");
       for (const p of routed.protected) await sealer.add(p);
       lap("seal");
-      if (cipher instanceof CbcsPatternCipher) for (const d of routed.direct) cipher.push(d);
+      if (cipher instanceof CbcsPatternCipher || cipher instanceof CbcsEsCipher)
+        for (const d of routed.direct) cipher.push(d);
       else if (cipher) for (const d of routed.direct) cipher.apply(d);
       lap("cipher");
     }
@@ -184,15 +219,15 @@ export async function splitCost(
 }
 
 /** Whole-file encryption: every byte read and sealed in SEAL_CHUNK blocks (the "secret" attribute's path). */
-export async function wholeFileCost(bytes: Uint8Array, sessionKey: Uint8Array): Promise<CostRun> {
+export async function wholeFileCost(held: HeldRecording, sessionKey: Uint8Array): Promise<CostRun> {
   const key = await importSessionKey(sessionKey);
   const scratch = new Uint8Array(READ_CHUNK);
+  const chunks = chunksOf(held);
   return timed(async () => {
     const sealer = new Sealer(key);
-    for (let at = 0; at < bytes.length; at += READ_CHUNK) {
-      const n = Math.min(READ_CHUNK, bytes.length - at);
-      scratch.set(bytes.subarray(at, at + n));
-      await sealer.add(scratch.subarray(0, n));
+    for (const chunk of chunks) {
+      scratch.set(chunk);
+      await sealer.add(scratch.subarray(0, chunk.length));
     }
     await sealer.flush();
   });

@@ -1,4 +1,4 @@
-/** @module A slice-block pattern plan in elementary-stream coordinates (pattern header version 3): P/B slice spans, the ES-to-body unit runs, and the walk that turns them into the encrypted body pieces. */
+/** @module A pattern plan in elementary-stream coordinates (pattern header version 3 for slice-block, 4 for cbcs): slice spans, the ES-to-body unit runs, and the slice-block walk that turns them into the encrypted body pieces. */
 import type { ByteRange } from "../recording-index.ts";
 import { type PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import { PATTERN_BLOCK_BYTES, type PatternScheme } from "./pattern-scheme.ts";
@@ -14,8 +14,9 @@ export const RUN_FIELDS = 5;
  * bytes in body order, as for version 1: the ciphertext is the same as a version 1 plan listing those bytes.
  */
 export interface EsPatternPlan {
-  scheme: Extract<PatternScheme, { kind: "slice-block" }>;
-  /** P/B slice data spans in ES offsets: sorted, disjoint, non-empty. */
+  /** slice-block (version 3: EsPatternWalk) or cbcs (version 4: codec/pattern/cbcs-es-walk.ts gives its blocks). */
+  scheme: Extract<PatternScheme, { kind: "slice-block" | "cbcs" }>;
+  /** Slice data spans in ES offsets (slice-block: P/B slices after the start code; cbcs: every slice's data after its header): sorted, disjoint, non-empty. */
   slices: PatternRangeTable;
   /** RUN_FIELDS numbers per run, in ES and body order (runs do not overlap in either). */
   runs: Float64Array;

@@ -1,11 +1,13 @@
 /** @module Receiver side of pattern mode: strips the pattern header from a direct part stream and decrypts its ranges, giving back the plain direct part. */
 import { codecError } from "../codec-error.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
+import { CbcsEsCipher } from "./cbcs-es-cipher.ts";
 import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.ts";
 import { EsPatternCipher } from "./es-pattern-cipher.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import {
   decodePatternHeader,
+  PATTERN_VERSION_CBCS_ES,
   PATTERN_VERSION_ES,
   type PatternHeader,
   peekPatternHeaderLength,
@@ -24,7 +26,7 @@ export class PatternDirectDecoder {
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
   #pattern: PatternHeader | PatternHeaderV3 | undefined;
-  #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | undefined;
+  #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | CbcsEsCipher | undefined;
 
   readonly #bodyFrom: number | ((split: SplitHeader) => number);
 
@@ -47,7 +49,7 @@ export class PatternDirectDecoder {
     this.#bodyFrom = o.bodyFrom ?? 0;
   }
 
-  /** The pattern header, once read: version 1/2, or version 3 (`plan` in ES coordinates). */
+  /** The pattern header, once read: version 1/2, or version 3/4 (`plan` in ES coordinates). */
   get header(): PatternHeader | PatternHeaderV3 | undefined {
     return this.#pattern;
   }
@@ -82,7 +84,9 @@ export class PatternDirectDecoder {
     }
     const bytes = rest.subarray(0, length);
     const pattern =
-      bytes[8] === PATTERN_VERSION_ES ? decodePatternHeaderV3(bytes) : decodePatternHeader(bytes);
+      bytes[8] === PATTERN_VERSION_ES || bytes[8] === PATTERN_VERSION_CBCS_ES
+        ? decodePatternHeaderV3(bytes)
+        : decodePatternHeader(bytes);
     const split = this.#split;
     if (
       !Buffer.from(pattern.originalSha256).equals(split.sha256) ||
@@ -94,19 +98,26 @@ export class PatternDirectDecoder {
         36,
       );
     }
-    if ("plan" in pattern) {
+    const scheme = "plan" in pattern ? pattern.plan.scheme : pattern.scheme;
+    if (scheme.kind === "cbcs" && this.#cbcsFor === undefined)
+      throw codecError("ERR_PATTERN_SCHEME", "Cannot read pattern part: no cbcs cipher for its scheme", 9);
+    if ("plan" in pattern && pattern.plan.scheme.kind === "cbcs") {
+      this.#cipher = new CbcsEsCipher(
+        { ...pattern.plan, scheme: pattern.plan.scheme },
+        pattern.directBodyLength,
+        await this.#cbcsFor!(pattern.salt),
+      );
+    } else if ("plan" in pattern) {
       this.#cipher = new EsPatternCipher(
         pattern.plan,
         pattern.directBodyLength,
         await this.#keystreamFor(pattern.salt),
       );
     } else if (pattern.scheme.kind === "cbcs") {
-      if (this.#cbcsFor === undefined)
-        throw codecError("ERR_PATTERN_SCHEME", "Cannot read pattern part: no cbcs cipher for its scheme", 9);
       this.#cipher = new CbcsPatternCipher(
         pattern,
         pattern.directBodyLength,
-        await this.#cbcsFor(pattern.salt),
+        await this.#cbcsFor!(pattern.salt),
       );
     } else {
       this.#cipher = new PatternCipher(
@@ -121,7 +132,7 @@ export class PatternDirectDecoder {
     if (bodyFrom > 0) {
       // A cbcs chain cannot be entered midway: its next block needs the ciphertext of the one before, which the
       // receiver no longer has. The sender never resumes such a part (firmware/send/live-resume.ts).
-      if (this.#cipher instanceof CbcsPatternCipher)
+      if (this.#cipher instanceof CbcsPatternCipher || this.#cipher instanceof CbcsEsCipher)
         throw codecError(
           "ERR_PATTERN_RESUME",
           "Cannot resume a cbcs pattern part: its CBC chains start over",
@@ -137,7 +148,7 @@ export class PatternDirectDecoder {
 
   #apply(chunk: Uint8Array): Uint8Array[] {
     const cipher = this.#cipher!;
-    if (cipher instanceof CbcsPatternCipher) return cipher.push(chunk);
+    if (cipher instanceof CbcsPatternCipher || cipher instanceof CbcsEsCipher) return cipher.push(chunk);
     cipher.apply(chunk);
     return chunk.length > 0 ? [chunk] : [];
   }

@@ -1,6 +1,7 @@
 /** @module Sender side of pattern mode: turns a direct part stream into its pattern form (pattern header after the split header, ranges encrypted). */
 import { codecError } from "../codec-error.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
+import { CbcsEsCipher } from "./cbcs-es-cipher.ts";
 import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.ts";
 import { EsPatternCipher } from "./es-pattern-cipher.ts";
 import type { EsPatternPlan } from "./es-pattern-plan.ts";
@@ -23,11 +24,11 @@ export class PatternDirectEncoder {
   readonly #keys: PatternKeystream | { cbcs: CbcsBlockCipher };
   readonly #scheme: PatternScheme;
   readonly #chainStarts: readonly number[];
-  /** A version 3 plan (slice-block in ES coordinates): header version 3 and EsPatternCipher. */
+  /** A plan in ES coordinates: header version 3 and EsPatternCipher (slice-block), or 4 and CbcsEsCipher (cbcs). */
   readonly #es: EsPatternPlan | undefined;
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
-  #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | undefined;
+  #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | CbcsEsCipher | undefined;
   /** Length of the pattern header this encoder inserts. */
   readonly addedBytes: number;
 
@@ -102,23 +103,26 @@ export class PatternDirectEncoder {
     this.#head = new Uint8Array(0);
     const header = rebindPatternHeader(this.#header, split.sha256, split.bodyLength, this.#tableEnd);
     const keys = this.#keys;
+    const es = this.#es;
     this.#cipher =
-      this.#es !== undefined && typeof keys === "function"
-        ? new EsPatternCipher(this.#es, split.bodyLength, keys)
-        : typeof keys === "function"
-          ? new PatternCipher({ ranges: this.#ranges, scheme: this.#scheme }, split.bodyLength, keys)
-          : new CbcsPatternCipher(
-              { ranges: this.#ranges, chainStarts: this.#chainStarts },
-              split.bodyLength,
-              keys.cbcs,
-            );
+      es !== undefined && es.scheme.kind === "cbcs" && typeof keys !== "function"
+        ? new CbcsEsCipher({ ...es, scheme: es.scheme }, split.bodyLength, keys.cbcs)
+        : es !== undefined && typeof keys === "function"
+          ? new EsPatternCipher(es, split.bodyLength, keys)
+          : typeof keys === "function"
+            ? new PatternCipher({ ranges: this.#ranges, scheme: this.#scheme }, split.bodyLength, keys)
+            : new CbcsPatternCipher(
+                { ranges: this.#ranges, chainStarts: this.#chainStarts },
+                split.bodyLength,
+                keys.cbcs,
+              );
     const body = chunk.subarray(length - (joined.length - chunk.length));
     return [joined.subarray(0, length), header, ...this.#apply(body)];
   }
 
   #apply(chunk: Uint8Array): Uint8Array[] {
     const cipher = this.#cipher!;
-    if (cipher instanceof CbcsPatternCipher) return cipher.push(chunk);
+    if (cipher instanceof CbcsPatternCipher || cipher instanceof CbcsEsCipher) return cipher.push(chunk);
     cipher.apply(chunk);
     return chunk.length > 0 ? [chunk] : [];
   }

@@ -1,4 +1,4 @@
-/** @module Tests of pattern header version 3: round trips, every truncation, every bit flip, crafted bad tables with a valid digest. */
+/** @module Tests of pattern header versions 3 and 4: round trips, every truncation, every bit flip, crafted bad tables with a valid digest. */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import {
@@ -7,6 +7,8 @@ import {
   resealSha256,
   truncations,
 } from "../../test/support/header-corruption.ts";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { CbcsEsWalk, cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
 import { type EsPatternPlan, RUN_FIELDS } from "./es-pattern-plan.ts";
 import { decodePatternHeader, PATTERN_DIGEST_BYTES, PATTERN_FIXED_BYTES } from "./pattern-header.ts";
 import {
@@ -186,5 +188,109 @@ describe("decodePatternHeaderV3() on damaged headers", () => {
 
   test("decodePatternHeaderV3() runs fields are RUN_FIELDS numbers per run", () => {
     expect(decodePatternHeaderV3(good).plan.runs.length).toBe(RUN_FIELDS * 3);
+  });
+});
+
+describe("pattern header version 4 (cbcs in ES coordinates)", () => {
+  const cbcs = (tail?: boolean): PatternHeaderV3Fields =>
+    fields({
+      ...SAMPLE,
+      scheme: { kind: "cbcs", crypt: 1, skip: 9, ...(tail === undefined ? {} : { tail }) },
+    });
+  const good = encodePatternHeaderV3(cbcs());
+  const reseal = (h: Uint8Array) => resealSha256(h, PATTERN_DIGEST_BYTES);
+
+  test("encodePatternHeaderV3() writes a cbcs plan as version 4, and decodePatternHeaderV3() reads it back", () => {
+    expect(good[8]).toBe(4);
+    const h = decodePatternHeaderV3(good);
+    expect(h.plan.scheme).toEqual({ kind: "cbcs", crypt: 1, skip: 9 });
+    expect(h.plan.slices.toArray()).toEqual(SAMPLE.slices.toArray());
+    expect([...h.plan.runs]).toEqual([...SAMPLE.runs]);
+    expect(codeOf(() => decodePatternHeader(good))).toBe("ERR_PATTERN_VERSION");
+  });
+
+  test("decodePatternHeaderV3() reads back `tail: false` (flag bit 0)", () => {
+    const bytes = encodePatternHeaderV3(cbcs(false));
+    expect(bytes[15]).toBe(1);
+    expect(decodePatternHeaderV3(bytes).plan.scheme).toEqual({
+      kind: "cbcs",
+      crypt: 1,
+      skip: 9,
+      tail: false,
+    });
+  });
+
+  test("decodePatternHeaderV3() rejects every single-bit flip of a version 4 header with one stable code", () => {
+    const allowed = [
+      "ERR_PATTERN_MAGIC",
+      "ERR_PATTERN_VERSION",
+      "ERR_PATTERN_HEADER_LENGTH",
+      "ERR_PATTERN_TRUNCATED",
+      "ERR_PATTERN_HEADER_DIGEST",
+    ];
+    for (const { bytes: bad } of bitFlips(good)) {
+      const first = codeOf(() => decodePatternHeaderV3(bad));
+      expect(allowed).toContain(first);
+      expect(codeOf(() => decodePatternHeaderV3(bad))).toBe(first);
+    }
+  });
+
+  /** A version 4 header with these table bytes, resealed. */
+  const v4 = (h: Uint8Array) => reseal(Object.assign(h.slice(), { 8: 4, 9: 5 }));
+  const crafted: Array<[string, () => Uint8Array, string]> = [
+    [
+      "version 4 with scheme slice-block",
+      () => reseal(Object.assign(good.slice(), { 9: 4 })),
+      "ERR_PATTERN_SCHEME",
+    ],
+    [
+      "version 3 with scheme cbcs",
+      () => reseal(Object.assign(encodePatternHeaderV3(fields()), { 9: 5 })),
+      "ERR_PATTERN_SCHEME",
+    ],
+    [
+      "version 4 with an unknown flag",
+      () => reseal(Object.assign(good.slice(), { 15: 2 })),
+      "ERR_PATTERN_FLAGS",
+    ],
+    [
+      "version 3 with the no-tail flag",
+      () => reseal(Object.assign(encodePatternHeaderV3(fields()), { 15: 1 })),
+      "ERR_PATTERN_FLAGS",
+    ],
+    ["a huge slice count", () => v4(withTable(varints(0), 0xffffffff)), "ERR_PATTERN_RANGES"],
+    ["a huge run count", () => v4(withTable(varints(2 ** 40), 0)), "ERR_PATTERN_RUNS"],
+    ["a table ending inside a varint", () => v4(withTable([0x80, 0x80], 1)), "ERR_PATTERN_RANGES"],
+    ["an empty slice", () => v4(withTable(varints(4, 0, 0), 1)), "ERR_PATTERN_RANGES"],
+    [
+      "a run past the body",
+      () => v4(withTable(varints(1, 0, 184, 0, 4, 1000), 0, 0, 10_000)),
+      "ERR_PATTERN_RUNS",
+    ],
+  ];
+  for (const [name, make, code] of crafted) {
+    test(`decodePatternHeaderV3() rejects ${name} with ${code}`, () =>
+      expect(codeOf(() => decodePatternHeaderV3(make()))).toBe(code));
+  }
+
+  test("decodePatternHeaderV3() on random table bytes of a version 4 header: a plan or one stable code, never a hang", () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const rand = new SeededRandom(seed);
+      const table = [...rand.bytes(1 + rand.below(60))];
+      const bytes = v4(withTable(table, rand.below(8), 0, 1_000_000));
+      let code = "";
+      try {
+        const h = decodePatternHeaderV3(bytes);
+        // A plan that reads must also walk to its end, and count what the walk gives.
+        const plan = { ...h.plan, scheme: { kind: "cbcs" as const, crypt: 1, skip: 9 } };
+        const walk = new CbcsEsWalk(plan);
+        const pieces = new Float64Array(64);
+        while (walk.fill(pieces, new Uint8Array(32)) > 0);
+        expect(cbcsEsEncryptedBytes(plan)).toBe(16 * walk.blocks);
+      } catch (e) {
+        code = (e as { code?: string }).code ?? "none";
+      }
+      expect(["", "ERR_PATTERN_RANGES", "ERR_PATTERN_RUNS", "ERR_PATTERN_LENGTH"]).toContain(code);
+    }
   });
 });

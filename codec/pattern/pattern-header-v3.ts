@@ -1,4 +1,4 @@
-/** @module Pattern header version 3: the slice-block plan in elementary-stream coordinates (slice spans and ES-to-body unit runs) instead of a row per encrypted range. */
+/** @module Pattern header versions 3 and 4: a slice-block (3) or cbcs (4) plan in elementary-stream coordinates (slice spans and ES-to-body unit runs) instead of a row per encrypted range. */
 
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
@@ -10,14 +10,17 @@ import {
   PATTERN_FIXED_BYTES,
   PATTERN_MAGIC,
   PATTERN_SALT_BYTES,
+  PATTERN_VERSION_CBCS_ES,
   PATTERN_VERSION_ES,
 } from "./pattern-header.ts";
 import { PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
 import { MAX_VARINT_BYTES, TableVarintReader } from "./table-varint-reader.ts";
 
-// Layout: version 1's fixed 88 bytes (docs/split-format.md), with version 3 at byte 8, scheme slice-block (2)
-// only, the range count at 76 counting slices and the encrypted bytes at 80 those the walk encrypts; then
+// Layout: version 1's fixed 88 bytes (docs/split-format.md), with version 3 at byte 8 and scheme slice-block (4)
+// only, or version 4 and scheme cbcs (5) only; the flags at 14 are 0, but for version 4 bit 0 (NO_TAIL_FLAG)
+// says the slices' last blocks are not encrypted apart (cbcs `tail: false`); the range count at 76 counts
+// slices and the encrypted bytes at 80 are those the walk encrypts; then
 //
 //   88   N × (gap varint, length varint): slice data spans in ES offsets; gap from the previous span's end
 //   …    run count M varint, then M × 5 varints: ES gap (from the previous run's ES end), ES bytes per unit L,
@@ -25,8 +28,13 @@ import { MAX_VARINT_BYTES, TableVarintReader } from "./table-varint-reader.ts";
 //        offset + L·C, its body end its body offset + stride·(C − 1) + L
 //   H−32 SHA-256 of bytes [0, H − 32)
 //
-// The encrypted bytes are the first crypt blocks of every crypt + skip from each span's first byte, moved to
-// the body through the runs (codec/pattern/es-pattern-plan.ts); the cipher checks their count at the end.
+// Version 3: the encrypted bytes are the first crypt blocks of every crypt + skip from each span's first byte,
+// moved to the body through the runs (codec/pattern/es-pattern-plan.ts). Version 4: the spans are every coded
+// slice's data, and the blocks those of cbcsSliceBlocks() (codec/pattern/cbcs-es-walk.ts), a block with a byte
+// no run carries dropped whole. The ciphers check the count at the end.
+
+/** Version 4, byte 14 bit 0: no tail block per slice (the cbcs scheme's `tail: false`). */
+const NO_TAIL_FLAG = 1;
 
 /** What a version 3 header is made from. */
 export interface PatternHeaderV3Fields {
@@ -121,10 +129,12 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
   const out = new Uint8Array(length);
   const v = new DataView(out.buffer);
   out.set(PATTERN_MAGIC, 0);
-  v.setUint8(8, PATTERN_VERSION_ES);
+  const cbcs = plan.scheme.kind === "cbcs";
+  v.setUint8(8, cbcs ? PATTERN_VERSION_CBCS_ES : PATTERN_VERSION_ES);
   v.setUint8(9, sc.code);
   v.setUint16(10, sc.a);
   v.setUint16(12, sc.b);
+  if (plan.scheme.kind === "cbcs" && plan.scheme.tail === false) v.setUint16(14, NO_TAIL_FLAG);
   v.setUint32(16, length);
   out.set(h.salt, 20);
   out.set(h.originalSha256, 36);
@@ -143,16 +153,23 @@ export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
   const digestAt = checkPatternHeaderBytes(bytes);
   const length = digestAt + PATTERN_DIGEST_BYTES;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (v.getUint8(8) !== PATTERN_VERSION_ES)
-    fail("ERR_PATTERN_VERSION", `version ${v.getUint8(8)} is not 3`, 8);
-  const scheme = decodeScheme(v.getUint8(9), v.getUint16(10), v.getUint16(12));
-  if (scheme === undefined || scheme.kind !== "slice-block")
+  const version = v.getUint8(8);
+  if (version !== PATTERN_VERSION_ES && version !== PATTERN_VERSION_CBCS_ES)
+    fail("ERR_PATTERN_VERSION", `version ${version} is not 3 or 4`, 8);
+  const cbcs = version === PATTERN_VERSION_CBCS_ES;
+  const decoded = decodeScheme(v.getUint8(9), v.getUint16(10), v.getUint16(12));
+  const wanted = cbcs ? "cbcs" : "slice-block";
+  if (decoded === undefined || decoded.kind !== wanted)
     fail(
       "ERR_PATTERN_SCHEME",
-      `scheme ${v.getUint8(9)} is not slice-block, the only one version 3 carries`,
+      `scheme ${v.getUint8(9)} is not ${wanted}, the only one version ${version} carries`,
       9,
     );
-  if (v.getUint16(14) !== 0) fail("ERR_PATTERN_FLAGS", "reserved bytes are not 0", 14);
+  const flags = v.getUint16(14);
+  if (flags !== 0 && !(cbcs && flags === NO_TAIL_FLAG))
+    fail("ERR_PATTERN_FLAGS", `flags ${flags} are not defined for version ${version}`, 14);
+  const scheme: EsPatternPlan["scheme"] =
+    decoded.kind === "cbcs" && flags === NO_TAIL_FLAG ? { ...decoded, tail: false } : decoded;
   const body = v.getBigUint64(68);
   const total = v.getBigUint64(80);
   if (body > BigInt(Number.MAX_SAFE_INTEGER) || total > body)

@@ -215,7 +215,7 @@ describe("decodePatternHeader() on damaged headers", () => {
 
   const peeks: Array<[string, number[], string]> = [
     ["another magic", [...new TextEncoder().encode("PVRSPLIT")], "ERR_PATTERN_MAGIC"],
-    ["version 4", [...new TextEncoder().encode("PVRPATRN"), 4], "ERR_PATTERN_VERSION"],
+    ["version 5", [...new TextEncoder().encode("PVRPATRN"), 5], "ERR_PATTERN_VERSION"],
   ];
   for (const [name, bytes, code] of peeks) {
     test(`peekPatternHeaderLength() rejects ${name} with ${code}`, () => {
@@ -235,8 +235,13 @@ describe("decodePatternHeader() on damaged headers", () => {
 describe("patternHeaderVersionOf()", () => {
   test.each([
     ["an MPEG-2 plan in its own coordinates", { scheme: { kind: "slice-block" } }, 1],
-    ["a cbcs plan", { scheme: { kind: "cbcs" } }, 2],
-    ["an ES-coordinate plan", { scheme: { kind: "slice-block" }, es: {} }, 3],
+    ["a cbcs plan in body offsets", { scheme: { kind: "cbcs" } }, 2],
+    [
+      "a slice-block plan in ES coordinates",
+      { scheme: { kind: "slice-block" }, es: { scheme: { kind: "slice-block" } } },
+      3,
+    ],
+    ["a cbcs plan in ES coordinates", { scheme: { kind: "cbcs" }, es: { scheme: { kind: "cbcs" } } }, 4],
   ] as const)("patternHeaderVersionOf() gives %s version %d", (_, plan, version) => {
     expect(patternHeaderVersionOf(plan)).toBe(version);
     expect(PATTERN_VERSIONS_READ).toContain(version);

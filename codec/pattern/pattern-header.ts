@@ -27,7 +27,8 @@ import { TableVarintReader } from "./table-varint-reader.ts";
 //                 order, 16 bytes each)
 //   H − 32  32    SHA-256 of header bytes [0, H − 32)
 //
-// Version 3 (slice-block in ES coordinates, pattern-header-v3.ts) shares the fixed bytes and the digest.
+// Versions 3 (slice-block in ES coordinates) and 4 (cbcs in ES coordinates), pattern-header-v3.ts, share the
+// fixed bytes and the digest.
 //
 // Version 2 is written for the cbcs scheme (5) only, and only with it is read: a version 1 reader refuses it
 // (ERR_PATTERN_VERSION) rather than decrypting CBC as a keystream, and every version 1 header still reads.
@@ -43,12 +44,22 @@ export const PATTERN_VERSION_CHAINS = 2;
 /** The version that carries a slice-block plan in ES coordinates (pattern-header-v3.ts). */
 export const PATTERN_VERSION_ES = 3;
 
-/** Every pattern header version PatternDirectDecoder reads: what a receiver's ACCEPTED lists. */
-export const PATTERN_VERSIONS_READ: readonly number[] = [1, 2, 3];
+/** The version that carries a cbcs plan in ES coordinates (pattern-header-v3.ts: version 3's layout). */
+export const PATTERN_VERSION_CBCS_ES = 4;
 
-/** The header version a plan is written in: 3 for an ES-coordinate plan, 2 for cbcs chains, else 1. */
-export function patternHeaderVersionOf(plan: { scheme: { kind: string }; es?: unknown }): number {
-  if (plan.es !== undefined) return PATTERN_VERSION_ES;
+/** Every pattern header version PatternDirectDecoder reads: what a receiver's ACCEPTED lists. */
+export const PATTERN_VERSIONS_READ: readonly number[] = [1, 2, 3, 4];
+
+/**
+ * The header version a plan is written in: 4 for a cbcs plan in ES coordinates, 3 for a slice-block one, 2 for
+ * cbcs chains, else 1.
+ */
+export function patternHeaderVersionOf(plan: {
+  scheme: { kind: string };
+  es?: { scheme: { kind: string } } | undefined;
+}): number {
+  if (plan.es !== undefined)
+    return plan.es.scheme.kind === "cbcs" ? PATTERN_VERSION_CBCS_ES : PATTERN_VERSION_ES;
   return plan.scheme.kind === "cbcs" ? PATTERN_VERSION_CHAINS : PATTERN_VERSION;
 }
 /** Bytes before the range table. */
@@ -261,9 +272,10 @@ export function peekPatternHeaderLength(bytes: Uint8Array): number | undefined {
     bytes.length > 8 &&
     bytes[8] !== PATTERN_VERSION &&
     bytes[8] !== PATTERN_VERSION_CHAINS &&
-    bytes[8] !== PATTERN_VERSION_ES
+    bytes[8] !== PATTERN_VERSION_ES &&
+    bytes[8] !== PATTERN_VERSION_CBCS_ES
   ) {
-    fail("ERR_PATTERN_VERSION", `version ${bytes[8]} is not 1, 2 or 3`, 8);
+    fail("ERR_PATTERN_VERSION", `version ${bytes[8]} is not 1, 2, 3 or 4`, 8);
   }
   if (bytes.length < 20) return undefined;
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(16);
@@ -305,8 +317,8 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   const digestAt = checkPatternHeaderBytes(bytes);
   const length = digestAt + PATTERN_DIGEST_BYTES;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (v.getUint8(8) === PATTERN_VERSION_ES)
-    fail("ERR_PATTERN_VERSION", "version 3 is read by decodePatternHeaderV3()", 8);
+  if (v.getUint8(8) === PATTERN_VERSION_ES || v.getUint8(8) === PATTERN_VERSION_CBCS_ES)
+    fail("ERR_PATTERN_VERSION", `version ${v.getUint8(8)} is read by decodePatternHeaderV3()`, 8);
   const scheme = decodeScheme(v.getUint8(9), v.getUint16(10), v.getUint16(12));
   if (scheme === undefined)
     fail(

@@ -32,8 +32,9 @@ export interface PatternPlan {
   /** cbcs (H.264) only: the first block of each CBC chain (codec/pattern/h264-pattern-planner.ts). */
   chainStarts?: readonly number[];
   /**
-   * slice-block in a PS or TS: the plan in ES coordinates (pattern header version 3, es-pattern-plan.ts), sent
-   * instead of `ranges` (then empty); the same bytes are encrypted with the same keystream.
+   * slice-block in a PS or TS, or cbcs: the plan in ES coordinates (pattern header version 3 or 4,
+   * es-pattern-plan.ts), sent instead of `ranges` and `chainStarts` (then empty); the same bytes are encrypted
+   * the same way.
    */
   es?: EsPatternPlan;
 }

@@ -4,7 +4,9 @@ import { codecError } from "../codec-error.ts";
 import { RecordingIndexer } from "../container/recording-indexer.ts";
 import type { VideoObserver } from "../container/video-observer.ts";
 import type { RecordingIndex } from "../recording-index.ts";
+import type { EsPatternPlan } from "./es-pattern-plan.ts";
 import { EsPatternPlanner } from "./es-pattern-planner.ts";
+import { H264EsPatternPlanner } from "./h264-es-pattern-planner.ts";
 import { H264PatternPlanner } from "./h264-pattern-planner.ts";
 import { MAX_PATTERN_HEADER_BYTES } from "./pattern-header.ts";
 import { patternHeaderV3Length } from "./pattern-header-v3.ts";
@@ -19,8 +21,9 @@ import { DEFAULT_H264_PATTERN_SCHEME, DEFAULT_PATTERN_SCHEME, type PatternScheme
  *
  * MPEG-1/2 slice-block in a PS or TS is planned in ES coordinates (EsPatternPlanner, pattern header version 3):
  * packet headers cut its slices, and a plan in file offsets has a row per 16-byte crypt block there. An ES
- * keeps the version 1 plan (a row per slice already), as do the other MPEG-1/2 schemes; `esPlan: false`
- * plans version 1 everywhere (what an older receiver reads; the benches compare the two).
+ * keeps the version 1 plan (a row per slice already), as do the other MPEG-1/2 schemes. H.264 cbcs is planned
+ * in ES coordinates too (H264EsPatternPlanner, version 4): the version 2 plan has a row per block everywhere.
+ * `esPlan: false` plans versions 1 and 2 (what an older receiver reads; the benches compare them).
  */
 export function ridingPatternPlanners(
   schemes: { mpeg?: PatternScheme; h264?: PatternScheme; esPlan?: boolean } = {},
@@ -29,12 +32,17 @@ export function ridingPatternPlanners(
   finish(index: RecordingIndex): PatternPlan;
 } {
   const mpegScheme = schemes.mpeg ?? DEFAULT_PATTERN_SCHEME;
+  const h264Scheme = schemes.h264 ?? DEFAULT_H264_PATTERN_SCHEME;
   const mpeg = new PatternPlanner(mpegScheme);
-  const h264 = new H264PatternPlanner(schemes.h264 ?? DEFAULT_H264_PATTERN_SCHEME);
   const es =
     mpegScheme.kind === "slice-block" && schemes.esPlan !== false
       ? new EsPatternPlanner(mpegScheme)
       : undefined;
+  // Only one H.264 planner rides: the version 2 one builds a row per block in pass 1, which version 4 does not need.
+  const h264 =
+    h264Scheme.kind === "cbcs" && schemes.esPlan !== false
+      ? new H264EsPatternPlanner(h264Scheme)
+      : new H264PatternPlanner(h264Scheme);
   /** The MPEG-1/2 planner the container calls for, chosen at the first start code (the container is known then). */
   let chosen: PatternPlanner | EsPatternPlanner | undefined;
   const pick = (): PatternPlanner | EsPatternPlanner => {
@@ -46,7 +54,12 @@ export function ridingPatternPlanners(
     end: (length) => pick().end(length),
     h264Slice: (start, data, end) => h264.h264Slice(start, data, end),
   };
-  if (es !== undefined) observer.unitRun = (a, b, c, d, e) => es.unitRun(a, b, c, d, e);
+  const h264Es = h264 instanceof H264EsPatternPlanner ? h264 : undefined;
+  if (es !== undefined || h264Es !== undefined)
+    observer.unitRun = (a, b, c, d, e) => {
+      es?.unitRun(a, b, c, d, e);
+      h264Es?.unitRun(a, b, c, d, e);
+    };
   const indexer = new RecordingIndexer({ videoObserver: observer });
   mpeg.attach(indexer);
   h264.attach(indexer);
@@ -54,21 +67,28 @@ export function ridingPatternPlanners(
   return {
     indexer,
     finish: (index) => {
-      if (index.format === "h264") return h264.finish(index);
+      if (index.format === "h264") {
+        if (h264Es === undefined) return (h264 as H264PatternPlanner).finish(index);
+        return esPlanOf(h264Scheme, h264Es.finish(index));
+      }
       if (chosen !== es || es === undefined) return mpeg.finish(index);
-      const plan = es.finish(index);
-      const ranges = new PatternRangeTable();
-      if (plan === undefined) return { scheme: mpegScheme, ranges, encryptedBytes: 0, supported: false };
-      // Said before any byte is sent, as PatternPlanner.finish() does: the sender then chooses another protection.
-      // About 3.6 MB of header per GiB of TS: the limit is reached near 18 GiB.
-      const headerLength = patternHeaderV3Length(plan);
-      if (headerLength > MAX_PATTERN_HEADER_BYTES)
-        throw codecError(
-          "ERR_PATTERN_HEADER_LENGTH",
-          `Cannot plan pattern ranges: ${plan.slices.count} slices need a ${headerLength}-byte header, over the ${MAX_PATTERN_HEADER_BYTES}-byte limit`,
-          0,
-        );
-      return { scheme: mpegScheme, ranges, encryptedBytes: plan.encryptedBytes, supported: true, es: plan };
+      return esPlanOf(mpegScheme, es.finish(index));
     },
   };
+}
+
+/** A plan in ES coordinates as a PatternPlan (unsupported when there is none), its header's size checked. */
+function esPlanOf(scheme: PatternScheme, plan: EsPatternPlan | undefined): PatternPlan {
+  const ranges = new PatternRangeTable();
+  if (plan === undefined) return { scheme, ranges, encryptedBytes: 0, supported: false };
+  // Said before any byte is sent, as PatternPlanner.finish() does: the sender then chooses another protection.
+  // About 3.6 MB of header per GiB of TS: the limit is reached near 18 GiB.
+  const headerLength = patternHeaderV3Length(plan);
+  if (headerLength > MAX_PATTERN_HEADER_BYTES)
+    throw codecError(
+      "ERR_PATTERN_HEADER_LENGTH",
+      `Cannot plan pattern ranges: ${plan.slices.count} slices need a ${headerLength}-byte header, over the ${MAX_PATTERN_HEADER_BYTES}-byte limit`,
+      0,
+    );
+  return { scheme, ranges, encryptedBytes: plan.encryptedBytes, supported: true, es: plan };
 }
