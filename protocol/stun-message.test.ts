@@ -1,5 +1,6 @@
 /** @module Tests for the STUN message codec against RFC 5769, its integrity and fingerprint checks, and garbage input. */
 import { describe, expect, test } from "bun:test";
+import { prepareHmacKey } from "../crypto/hmac.ts";
 import { SeededRandom } from "../test/support/seeded-random.ts";
 import { decodeErrorCode, decodeText, encodeErrorCode, encodeText } from "./stun-attributes.ts";
 import {
@@ -185,6 +186,41 @@ describe("STUN message", () => {
     expect(findAttribute(msg, ATTR_SOFTWARE)).toBeUndefined();
     // The header length changed, so the MAC must be computed with the length rewritten to end at the integrity.
     expect(verifyMessageIntegritySha256(msg, key)).toBe(true);
+  });
+
+  test("integrity checks put the header length they rewrite back, and take a prepared key as the bytes", () => {
+    const key = new Uint8Array(32).fill(3);
+    const sha1Key = new Uint8Array(20).fill(4);
+    const bytes = encodeStunMessage({
+      type: BINDING_REQUEST,
+      transactionId: TXID,
+      attributes: [{ type: ATTR_USERNAME, value: encodeText("dev_y") }],
+      integrityKey: sha1Key,
+      integritySha256Key: key,
+      fingerprint: true,
+    });
+    // Inside a larger buffer at an offset, as a datagram read into a shared buffer would be.
+    const outer = new Uint8Array(bytes.byteLength + 16);
+    outer.set(bytes, 8);
+    const view = outer.subarray(8, 8 + bytes.byteLength);
+    const before = Array.from(outer);
+    const msg = decodeStunMessage(view);
+    const cases: Array<[string, () => boolean, boolean]> = [
+      ["SHA-256, key bytes", () => verifyMessageIntegritySha256(msg, key), true],
+      ["SHA-256, prepared key", () => verifyMessageIntegritySha256(msg, prepareHmacKey(key)), true],
+      [
+        "SHA-256, other prepared key",
+        () => verifyMessageIntegritySha256(msg, prepareHmacKey(sha1Key)),
+        false,
+      ],
+      ["SHA-1", () => verifyMessageIntegrity(msg, sha1Key), true],
+      ["fingerprint", () => checkFingerprint(msg) === "ok", true],
+    ];
+    for (const [name, check, want] of cases) {
+      expect([name, check()]).toEqual([name, want]);
+      expect(Array.from(outer)).toEqual(before);
+    }
+    expect(decodeText(findAttribute(msg, ATTR_USERNAME)!.value)).toBe("dev_y");
   });
 });
 

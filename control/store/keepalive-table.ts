@@ -8,6 +8,11 @@ export interface KeepaliveRecord {
   at: number;
 }
 
+/** A device's mapping as the table holds it: the record, plus the `at` its stored row holds. */
+interface LiveRecord extends KeepaliveRecord {
+  storedAt: number;
+}
+
 /** What the query and admin paths read: this table on a node with a UDP endpoint, the store on an HTTP node. */
 export interface KeepaliveLookup {
   get(deviceId: string): KeepaliveRecord | null | Promise<KeepaliveRecord | null>;
@@ -62,12 +67,11 @@ function isForeignKeyError(err: unknown): boolean {
  * rate is a third of the keepalive rate. A clean shutdown (`flush({ final: true })`) writes every newer time.
  */
 export class KeepaliveTable implements KeepaliveLookup {
-  readonly #live = new Map<string, KeepaliveRecord>();
+  /** One record per device: its mapping, and the `at` its stored row holds (one lookup per keepalive, not two). */
+  readonly #live = new Map<string, LiveRecord>();
   readonly #dirty = new Set<string>();
   /** The flush under way, if any. */
   #flushing: Promise<void> | null = null;
-  /** The `at` each device's stored row holds (as loaded or last written). */
-  readonly #storedAt = new Map<string, number>();
 
   readonly #db: SqlDriver;
   /** A device is connected while now - at < connectedIntervals * intervalSec. */
@@ -95,8 +99,13 @@ export class KeepaliveTable implements KeepaliveLookup {
       'SELECT device_id, address, port, interval_sec AS "intervalSec", at FROM keepalives',
     );
     for (const r of rows) {
-      t.#live.set(r.device_id, { address: r.address, port: r.port, intervalSec: r.intervalSec, at: r.at });
-      t.#storedAt.set(r.device_id, r.at);
+      t.#live.set(r.device_id, {
+        address: r.address,
+        port: r.port,
+        intervalSec: r.intervalSec,
+        at: r.at,
+        storedAt: r.at,
+      });
     }
     return t;
   }
@@ -105,19 +114,24 @@ export class KeepaliveTable implements KeepaliveLookup {
     const prev = this.#live.get(deviceId);
     const same = prev?.address === address && prev.port === port && prev.intervalSec === intervalSec;
     if (!same) {
-      this.#live.set(deviceId, { address, port, intervalSec, at: now });
+      const storedAt = prev?.storedAt ?? Number.NEGATIVE_INFINITY;
+      this.#live.set(deviceId, { address, port, intervalSec, at: now, storedAt });
       this.#dirty.add(deviceId);
     } else {
       // The usual keepalive moves only the time: in place, no record allocated and no Map write.
       prev.at = now;
       if (this.#changesOnly) return;
-      const stored = this.#storedAt.get(deviceId) ?? Number.NEGATIVE_INFINITY;
-      if (now - stored >= (this.#connectedIntervals - 1) * intervalSec * 1000) this.#dirty.add(deviceId);
+      if (now - prev.storedAt >= (this.#connectedIntervals - 1) * intervalSec * 1000)
+        this.#dirty.add(deviceId);
     }
   }
 
+  /** A copy: the record itself changes in place, and its storedAt is this table's business. */
   get(deviceId: string): KeepaliveRecord | null {
-    return this.#live.get(deviceId) ?? null;
+    const k = this.#live.get(deviceId);
+    return k === undefined
+      ? null
+      : { address: k.address, port: k.port, intervalSec: k.intervalSec, at: k.at };
   }
 
   isConnected(deviceId: string, now = Date.now()): boolean {
@@ -134,7 +148,6 @@ export class KeepaliveTable implements KeepaliveLookup {
   forget(deviceId: string): void {
     this.#live.delete(deviceId);
     this.#dirty.delete(deviceId);
-    this.#storedAt.delete(deviceId);
   }
 
   /** Writes one step's mappings (one statement, atomic by itself) and notes the times as written. */
@@ -159,7 +172,10 @@ export class KeepaliveTable implements KeepaliveLookup {
         await this.#db.run(upsertSql(written.size, true), params);
       }
     } else await this.#db.run(upsertSql(written.size, true), params);
-    for (const [id, at] of written) this.#storedAt.set(id, at);
+    for (const [id, at] of written) {
+      const k = this.#live.get(id);
+      if (k !== undefined) k.storedAt = at;
+    }
   }
 
   /**
@@ -183,7 +199,7 @@ export class KeepaliveTable implements KeepaliveLookup {
 
   async #flushOnce(o: { final?: boolean }): Promise<number> {
     if (o.final && !this.#changesOnly) {
-      for (const [id, k] of this.#live) if (k.at !== this.#storedAt.get(id)) this.#dirty.add(id);
+      for (const [id, k] of this.#live) if (k.at !== k.storedAt) this.#dirty.add(id);
     }
     if (this.#dirty.size === 0) return 0;
     const ids = [...this.#dirty];

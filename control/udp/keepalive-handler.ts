@@ -1,5 +1,5 @@
 /** @module The node side of the keepalive: answers STUN Binding Requests and authenticates pvrlink keepalives. */
-import { deriveKey } from "../../crypto/hmac.ts";
+import { deriveKey, type HmacKey, prepareHmacKey } from "../../crypto/hmac.ts";
 import {
   DEFAULT_KEEPALIVE_INTERVAL_SEC,
   KEEPALIVE_WINDOW_MS,
@@ -74,7 +74,7 @@ function bindingSuccess(
   msg: StunMessage,
   mapped: Parameters<typeof encodeXorMappedAddress>[0],
   o: {
-    integritySha256Key?: Uint8Array;
+    integritySha256Key?: HmacKey;
     fingerprint: boolean;
     /** Attributes after SOFTWARE, e.g. a session binding's peer addresses. */
     extra?: Array<{ type: number; value: Uint8Array }>;
@@ -172,8 +172,11 @@ export interface KeepaliveOutcome {
 export class KeepaliveHandler {
   readonly #lookupSecret: (deviceId: string) => Uint8Array | null;
   readonly #replays = new ReplayCache(2 * KEEPALIVE_WINDOW_MS);
-  /** Derived STUN keys of devices that have authenticated, so a steady keepalive costs one HMAC, not HKDF + lookup. */
-  readonly #keys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
+  /**
+   * Derived STUN keys of devices that have authenticated, so a steady keepalive costs one HMAC, not HKDF + lookup;
+   * held as node:crypto KeyObjects, so neither of its two HMACs (request and answer) imports the key again.
+   */
+  readonly #keys = new Map<string, { secret: Uint8Array; key: HmacKey }>();
   readonly #maxCachedKeys: number;
   #bindSession: SessionBinder | undefined;
 
@@ -275,7 +278,7 @@ export class KeepaliveHandler {
     msg: StunMessage,
     o: {
       deviceId: string;
-      key: Uint8Array;
+      key: HmacKey;
       mapped: TransportAddress;
       sessionAttr: Uint8Array;
       now: number;
@@ -332,7 +335,7 @@ export class KeepaliveHandler {
   }
 
   /** The device's STUN key if msg's MESSAGE-INTEGRITY-SHA256 verifies under it, else null. */
-  #verifiedKey(msg: StunMessage, deviceId: string): Uint8Array | null | typeof UNKNOWN {
+  #verifiedKey(msg: StunMessage, deviceId: string): HmacKey | null | typeof UNKNOWN {
     // A cached key counts only while the device still has the secret it came from (issue 21 item 4): a
     // deleted device's keepalives go unanswered at once. The lookup is a cached map read, after the MAC passed.
     const cached = this.#keys.get(deviceId);
@@ -344,7 +347,7 @@ export class KeepaliveHandler {
       this.#keys.delete(deviceId);
       return UNKNOWN;
     }
-    const key = deriveKey(secret, "stun");
+    const key = prepareHmacKey(deriveKey(secret, "stun"));
     if (!verifyMessageIntegritySha256(msg, key)) return null;
     if (!cached && this.#keys.size >= this.#maxCachedKeys) {
       const oldest = this.#keys.keys().next().value;

@@ -3,17 +3,31 @@
 /** Transaction ids one device may have live at once: a keepalive every few seconds over the window needs < 100. */
 export const DEFAULT_MAX_PER_DEVICE = 1024;
 
+/** One device's live keys, oldest first, beside the time each expires. */
+interface OwnerKeys {
+  readonly keys: string[];
+  readonly expires: number[];
+}
+
 /**
  * Remembers keys per owner (the device whose MAC verified) until they expire. Entries are only added after a
  * message authenticated, so unauthenticated floods cannot grow it; and each device has its own bound, so one
  * device flooding from many addresses fills only its own share and never refuses another device's keepalives
- * (issue 21 item 8). One Map holds every entry under "owner NUL key": keys arrive in clock order with equal
- * lifetimes, so the Map iterates in expiry order and each sweep stops at the first live entry. A count per
- * owner keeps the bound. (It was a Map per owner: 100,000 Maps for 100,000 devices, and a sweep of them all.)
+ * (issue 21 item 8).
+ *
+ * Each owner's keys are a short list (a keepalive every ~25 s over a two-minute lifetime is about five), read by
+ * one Map lookup of the owner and a scan. One queue of (owner, expiry) in admission order drives the sweep: keys
+ * arrive in clock order with equal lifetimes, so the sweep stops at the first live entry, and an owner whose
+ * keys have all expired is dropped. (It was one Map of "owner NUL key" strings beside a count per owner: building
+ * and hashing that fresh string and four lookups in Maps of several hundred thousand entries cost more than
+ * verifying the keepalive's MAC, docs/benchmarks.md "Control node".)
  */
 export class ReplayCache {
-  readonly #entries = new Map<string, number>();
-  readonly #counts = new Map<string, number>();
+  readonly #owners = new Map<string, OwnerKeys>();
+  /** [owner, record, expiry] triples in admission order, from #head on. */
+  readonly #queue: Array<string | OwnerKeys | number> = [];
+  #head = 0;
+  #size = 0;
   readonly #ttlMs: number;
   readonly #maxPerOwner: number;
 
@@ -24,12 +38,12 @@ export class ReplayCache {
 
   /** Live and not yet swept entries over all owners. */
   get size(): number {
-    return this.#entries.size;
+    return this.#size;
   }
 
   /** Owners with entries held. */
   get owners(): number {
-    return this.#counts.size;
+    return this.#owners.size;
   }
 
   /**
@@ -38,12 +52,21 @@ export class ReplayCache {
    */
   admit(owner: string, key: string, now: number): boolean {
     this.#sweep(now);
-    const entry = `${owner}\u0000${key}`;
-    if (this.#entries.has(entry)) return false;
-    const count = this.#counts.get(owner) ?? 0;
-    if (count >= this.#maxPerOwner) return false;
-    this.#entries.set(entry, now + this.#ttlMs);
-    this.#counts.set(owner, count + 1);
+    let rec = this.#owners.get(owner);
+    if (rec === undefined) {
+      rec = { keys: [], expires: [] };
+      this.#owners.set(owner, rec);
+    } else {
+      this.#trim(rec, now);
+      const keys = rec.keys;
+      for (let i = 0; i < keys.length; i++) if (keys[i] === key) return false;
+      if (keys.length >= this.#maxPerOwner) return false;
+    }
+    const expires = now + this.#ttlMs;
+    rec.keys.push(key);
+    rec.expires.push(expires);
+    this.#size++;
+    this.#queue.push(owner, rec, expires);
     return true;
   }
 
@@ -52,20 +75,45 @@ export class ReplayCache {
    * binding whose session the store is still loading), which must not then count as its own replay.
    */
   forget(owner: string, key: string): void {
-    if (this.#entries.delete(`${owner}\u0000${key}`)) this.#uncount(owner);
+    const rec = this.#owners.get(owner);
+    if (rec === undefined) return;
+    const i = rec.keys.indexOf(key);
+    if (i < 0) return;
+    rec.keys.splice(i, 1);
+    rec.expires.splice(i, 1);
+    this.#size--;
+    if (rec.keys.length === 0) this.#owners.delete(owner);
+  }
+
+  /** Drops the owner's expired keys (its oldest, at the front). */
+  #trim(rec: OwnerKeys, now: number): void {
+    const expires = rec.expires;
+    let n = 0;
+    while (n < expires.length && expires[n]! <= now) n++;
+    if (n === 0) return;
+    rec.keys.splice(0, n);
+    expires.splice(0, n);
+    this.#size -= n;
   }
 
   #sweep(now: number): void {
-    for (const [entry, expires] of this.#entries) {
-      if (expires > now) break;
-      this.#entries.delete(entry);
-      this.#uncount(entry.slice(0, entry.indexOf("\u0000")));
+    const q = this.#queue;
+    let head = this.#head;
+    while (head < q.length && (q[head + 2] as number) <= now) {
+      const owner = q[head] as string;
+      const rec = q[head + 1] as OwnerKeys;
+      head += 3;
+      this.#trim(rec, now);
+      // The record may be gone already (forgotten, then admitted anew): only the current one is dropped.
+      if (rec.keys.length === 0 && this.#owners.get(owner) === rec) this.#owners.delete(owner);
     }
-  }
-
-  #uncount(owner: string): void {
-    const n = (this.#counts.get(owner) ?? 1) - 1;
-    if (n > 0) this.#counts.set(owner, n);
-    else this.#counts.delete(owner);
+    if (head === q.length) {
+      q.length = 0;
+      head = 0;
+    } else if (head > 3 * 4096 && head * 2 > q.length) {
+      q.splice(0, head); // compacted once the swept part is the larger half: amortised O(1) per entry
+      head = 0;
+    }
+    this.#head = head;
   }
 }

@@ -61,4 +61,24 @@ describe("ReplayCache", () => {
     c.admit("other", "tx", 1000);
     expect([c.owners, c.size]).toEqual([1, 1]);
   });
+
+  test("admit() keeps a device that forgot its only key and came back, when the sweep reaches its old entry", () => {
+    const c = new ReplayCache(1000);
+    expect(c.admit("d1", "a", 0)).toBe(true);
+    c.forget("d1", "a");
+    expect([c.owners, c.size]).toEqual([0, 0]);
+    expect(c.admit("d1", "b", 500)).toBe(true);
+    // At 1000 the sweep meets d1's first (forgotten) entry; d1's live "b" must stay, and still refuse its replay.
+    expect(c.admit("d2", "x", 1000)).toBe(true);
+    expect([c.owners, c.size]).toEqual([2, 2]);
+    expect([c.admit("d1", "b", 1499), c.admit("d1", "b", 1500)]).toEqual([false, true]);
+  });
+
+  test("admit() drops a device's expired keys before counting its share", () => {
+    const c = new ReplayCache(1000, 2);
+    expect([c.admit("d1", "a", 0), c.admit("d1", "b", 600)]).toEqual([true, true]);
+    expect(c.admit("d1", "c", 999)).toBe(false); // both live: the share is full
+    expect(c.admit("d1", "c", 1000)).toBe(true); // "a" expired: room again
+    expect([c.admit("d1", "b", 1000), c.size]).toEqual([false, 2]);
+  });
 });
