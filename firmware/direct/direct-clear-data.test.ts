@@ -1,7 +1,15 @@
 /** @module Clear, authenticated DATA frames (TYPE_DATA_CLEAR): visible on the wire, yet tamper-, replay- and reorder-proof. */
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "../../crypto/random-token.ts";
-import { framed, proxiedPair, reorderFrames, type startProxy } from "../../test/support/direct-test-kit.ts";
+import {
+  dialOptions,
+  framed,
+  proxiedPair,
+  reorderFrames,
+  startKit,
+  type startProxy,
+} from "../../test/support/direct-test-kit.ts";
+import { dialDirect } from "./direct-dial.ts";
 import { isClearFrame } from "./direct-frame.ts";
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
@@ -9,6 +17,29 @@ function contains(hay: Uint8Array, needle: Uint8Array): boolean {
 }
 
 describe("clear DATA frames", () => {
+  test("releaseData() frees a sealed DATA payload's own plaintext and leaves a clear one's buffer alone", async () => {
+    await using kit = await startKit();
+    const t = kit.ticket();
+    await using caller = await dialDirect(dialOptions(kit.listener.port, t));
+    const callee = await kit.nextAccepted();
+    const payload = randomBytes(300_000);
+    await caller.sendData(payload);
+    await caller.sendData(payload, { clear: true });
+    const sealed = await callee.receive();
+    const clear = await callee.receive();
+    if (sealed?.type !== "data" || clear?.type !== "data") throw new Error("expected two DATA messages");
+    expect([sealed.clear === true, clear.clear === true]).toEqual([false, true]);
+    callee.releaseData(clear.bytes);
+    expect(Buffer.compare(clear.bytes, payload)).toBe(0);
+    expect(Buffer.compare(sealed.bytes, payload)).toBe(0);
+    callee.releaseData(sealed.bytes);
+    expect([sealed.bytes.byteLength, (sealed.bytes.buffer as ArrayBuffer).detached]).toEqual([0, true]);
+    // A second release, or one of bytes the connection never gave out, does nothing.
+    callee.releaseData(sealed.bytes);
+    callee.releaseData(payload);
+    expect(payload.byteLength).toBe(300_000);
+  });
+
   test("sendData({clear}) delivers the bytes, marked clear, and they are readable on the wire", async () => {
     await using p = await proxiedPair();
     const clearPart = randomBytes(1024 * 1024 + 333);

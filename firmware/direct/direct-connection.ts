@@ -88,6 +88,8 @@ export class DirectConnection implements AsyncDisposable {
   #frameTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Sealed DATA payloads → the fresh plaintext buffer each was opened into, which nothing else shares. */
+  readonly #ownedData = new WeakMap<Uint8Array, Uint8Array>();
 
   constructor(o: DirectConnectionOptions) {
     this.#socket = o.socket;
@@ -189,7 +191,10 @@ export class DirectConnection implements AsyncDisposable {
       // Answer an orderly close in kind, so the peer's close() completes; its reason is what our reader sees.
       if (!this.#localClosed) void this.close("done").catch(() => {});
     } else {
-      if (msg.type === "data") this.bytesReceived += msg.bytes.byteLength;
+      if (msg.type === "data") {
+        this.bytesReceived += msg.bytes.byteLength;
+        if (!clear) this.#ownedData.set(msg.bytes, plain);
+      }
       this.#queue.push({ msg, size: plain.byteLength });
       this.#queuedBytes += plain.byteLength;
     }
@@ -268,6 +273,18 @@ export class DirectConnection implements AsyncDisposable {
     }
   }
 
+  /**
+   * Frees the memory of a received DATA payload (`bytes`, as receive() gave it) once the caller is done with it
+   * and holds no view of it: a sealed frame's plaintext is a buffer of its own, so it goes back now instead of at
+   * the next collection. A clear frame's payload may share its buffer with other frames and is left alone.
+   */
+  releaseData(bytes: Uint8Array): void {
+    const plain = this.#ownedData.get(bytes);
+    if (plain === undefined) return;
+    this.#ownedData.delete(bytes);
+    releaseBuffer(plain);
+  }
+
   /** Receives the handshake's next message within timeoutMs (ERR_DIRECT_TIMEOUT otherwise). */
   async receiveHandshake(timeoutMs: number): Promise<WireMessage | undefined> {
     this.#handshakeTimer = setTimeout(() => {
@@ -319,7 +336,11 @@ export class DirectConnection implements AsyncDisposable {
     }
     const frame = await sealMessageFrame(this.#cipher, m);
     if (this.#error) throw this.#error;
-    for (const piece of frame.pieces) this.#socket.write(piece);
+    const last = frame.pieces.length - 1;
+    for (let i = 0; i < last; i++) this.#socket.write(frame.pieces[i]);
+    // Once the socket has handed the frame on (the write's callback), nothing reads its buffer again: its
+    // memory goes back now, not at the next collection.
+    this.#socket.write(frame.pieces[last], () => releaseBuffer(frame.owned));
     this.wireBytesSent += frame.wireBytes;
     if (m.type === "data") this.bytesSent += m.bytes.byteLength;
     while (this.#socket.writableLength > SEND_HIGH_WATER && !this.#error && !this.#socket.destroyed) {

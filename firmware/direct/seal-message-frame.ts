@@ -14,6 +14,8 @@ const CLEAR_FRAME_ROOM = { before: AAD_ROOM_BYTES, after: TAG_BYTES };
 export interface SealedFrame {
   pieces: Uint8Array[];
   wireBytes: number;
+  /** The buffer the last piece lies in, fresh and the frame's alone: free it once the socket has taken the piece. */
+  owned: Uint8Array;
 }
 
 /**
@@ -28,12 +30,12 @@ export async function sealMessageFrame(cipher: FrameCipher, m: WireMessage): Pro
   if (!clear) releaseBuffer(plain);
   const length = clear ? plain.byteLength + sealed.byteLength : sealed.byteLength;
   const wireBytes = LENGTH_BYTES + length;
-  if (!clear) return { pieces: [frameHeader(length, clear), sealed], wireBytes };
+  if (!clear) return { pieces: [frameHeader(length, clear), sealed], wireBytes, owned: sealed };
   // A clear frame is prefix || type || bytes || tag, written in the room encodeMessage left around the
   // plaintext (a fresh copy, so it may be handed on): one socket write, which the socket can pass to the
   // kernel without joining pieces.
   const frame = new Uint8Array(plain.buffer, plain.byteOffset - LENGTH_BYTES, LENGTH_BYTES + length);
   writeFrameHeader(frame, length, true);
   frame.set(sealed, LENGTH_BYTES + plain.byteLength);
-  return { pieces: [frame], wireBytes };
+  return { pieces: [frame], wireBytes, owned: new Uint8Array(plain.buffer) };
 }
