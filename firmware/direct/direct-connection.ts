@@ -336,11 +336,9 @@ export class DirectConnection implements AsyncDisposable {
     }
     const frame = await sealMessageFrame(this.#cipher, m);
     if (this.#error) throw this.#error;
-    const last = frame.pieces.length - 1;
-    for (let i = 0; i < last; i++) this.#socket.write(frame.pieces[i]);
     // Once the socket has handed the frame on (the write's callback), nothing reads its buffer again: its
     // memory goes back now, not at the next collection.
-    this.#socket.write(frame.pieces[last], () => releaseBuffer(frame.owned));
+    this.#socket.write(frame.bytes, () => releaseBuffer(frame.owned));
     this.wireBytesSent += frame.wireBytes;
     if (m.type === "data") this.bytesSent += m.bytes.byteLength;
     while (this.#socket.writableLength > SEND_HIGH_WATER && !this.#error && !this.#socket.destroyed) {
