@@ -12,8 +12,9 @@ export class IncomingFile {
   /** Absent when the caller knows the digest by other means (digestOf), so no byte is hashed twice. */
   #hash: Hash | undefined;
   #digestOf: (() => string) | undefined;
-  // Receiving allocates more per MiB than sending (each frame's plaintext, the relay's records; the socket chunks
-  // and sealed frames are released at once), and the receiver is the larger of the two: it collects every 2 MiB.
+  // Receiving allocates more per MiB than sending (the relay's records; socket chunks, sealed frames and their
+  // plaintexts are released by hand), and the receiver is the larger of the two: it collects every 2 MiB, a young
+  // collection at most steps and a full one every 8 MiB (steppedCollections).
   readonly #pacer = new HeapPacer(PACE_BYTES / 4, steppedCollections());
   #handle: FileHandle | undefined;
   #writer: BufferedWriter | undefined;
