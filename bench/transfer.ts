@@ -141,7 +141,8 @@ async function sendProfiled(
       "--data",
       alice.dataDir,
     ],
-    { stdout: "pipe", stderr: "pipe" },
+    // process.env as it is now: Bun.spawn's default is the environment this process started with, without BUN_OPTIONS.
+    { stdout: "pipe", stderr: "pipe", env: { ...process.env } },
   );
   const peak: Record<string, number> = { send: 0, node: 0, alice: 0, bob: 0 };
   const pids: Record<string, number> = {
