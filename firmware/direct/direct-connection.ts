@@ -88,7 +88,7 @@ export class DirectConnection implements AsyncDisposable {
   #frameTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Sealed DATA payloads → the fresh plaintext buffer each was opened into, which nothing else shares. */
+  /** DATA payloads → the whole buffer each lies in, when nothing else shares it (see #openFrame). */
   readonly #ownedData = new WeakMap<Uint8Array, Uint8Array>();
 
   constructor(o: DirectConnectionOptions) {
@@ -193,7 +193,10 @@ export class DirectConnection implements AsyncDisposable {
     } else {
       if (msg.type === "data") {
         this.bytesReceived += msg.bytes.byteLength;
-        if (!clear) this.#ownedData.set(msg.bytes, plain);
+        // A sealed frame opens into a fresh buffer; a clear one that spanned socket chunks was copied into a buffer
+        // of its own (with AAD room); a clear one that lies in one socket chunk shares it and is not recorded.
+        const own = !clear ? plain : hasAadRoom(sealed) ? new Uint8Array(sealed.buffer) : undefined;
+        if (own !== undefined) this.#ownedData.set(msg.bytes, own);
       }
       this.#queue.push({ msg, size: plain.byteLength });
       this.#queuedBytes += plain.byteLength;
@@ -276,7 +279,8 @@ export class DirectConnection implements AsyncDisposable {
   /**
    * Frees the memory of a received DATA payload (`bytes`, as receive() gave it) once the caller is done with it
    * and holds no view of it: a sealed frame's plaintext is a buffer of its own, so it goes back now instead of at
-   * the next collection. A clear frame's payload may share its buffer with other frames and is left alone.
+   * the next collection; so does a clear frame's that was copied out of several socket chunks. A clear payload
+   * that is a view of one socket chunk may share it with other frames and is left alone.
    */
   releaseData(bytes: Uint8Array): void {
     const plain = this.#ownedData.get(bytes);
