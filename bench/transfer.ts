@@ -1,6 +1,6 @@
 /** @module Transfer bench: MPEG-2 recordings sent end to end over loopback (node + two recorders, compiled binary): MB/s, each role's peak RSS and CPU s/GiB, and the ratio against a raw TCP loopback copy in the same run. */
 import { existsSync, statSync } from "node:fs";
-import { mkdir, open, readFile, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { $ } from "bun";
@@ -21,7 +21,11 @@ const USAGE = `Usage: bun bench/transfer.ts [--size 256M,1G,4G] [--mode sealed,p
   --size   recording sizes (M or G suffix, MiB/GiB), default 256M,1G
   --mode   protection modes of a split, default sealed (the send's own default)
   --route  split (video, the default), secret (whole, sealed through the node), fallback (split with the
-           direct dial refused: both parts sealed through the node)`;
+           direct dial refused: both parts sealed through the node)
+  PVRLINK_BIN=FILE  the program to bench (default: builds dist/pvrlink-linux-x64); "source" runs bin/pvrlink.ts
+  BENCH_PROFILE=DIR  every role (send, node, alice, bob) writes a CPU profile (Bun's --cpu-prof-md, passed to
+           the compiled binary through BUN_OPTIONS) to DIR/SIZE-ROUTE-MODE-ROLE.md; the profiler's own cost
+           inflates that run's figures`;
 
 /** The send flags of each route the bench can run. */
 const ROUTE_FLAGS: Record<string, string[]> = {
@@ -78,6 +82,8 @@ interface Run {
   peakRss: Record<string, number>;
   /** Highest RssAnon sampled (every 100 ms). */
   peakAnon: Record<string, number>;
+  /** Each role's process id (to name its CPU profile). */
+  pids: Record<string, number>;
   cpuSecondsPerGiB: Record<string, number>;
 }
 
@@ -88,6 +94,32 @@ async function sendOnce(
   o: { mode: string; route: string },
 ): Promise<Run> {
   const { mode, route } = o;
+  const profileDir = process.env.BENCH_PROFILE;
+  const runDir = profileDir ? join(profileDir, `.run-${Date.now()}`) : undefined;
+  if (runDir) {
+    await mkdir(runDir, { recursive: true });
+    // Bun reads BUN_OPTIONS in a compiled binary too; every child spawned from here inherits it.
+    process.env.BUN_OPTIONS = `--cpu-prof-md --cpu-prof-dir=${runDir}`;
+  }
+  const run = await sendProfiled(command, file, { label, mode, route });
+  if (runDir && profileDir) {
+    delete process.env.BUN_OPTIONS;
+    // Each profile is named by its process id; the roles' pids tell them apart.
+    const roleOf = new Map(Object.entries(run.pids).map(([role, pid]) => [String(pid), role]));
+    for (const f of await readdir(runDir)) {
+      const role = roleOf.get(f.split(".")[3] ?? "") ?? `other-${f}`;
+      await rename(join(runDir, f), join(profileDir, `${label}-${route}-${mode}-${role}.md`));
+    }
+  }
+  return run;
+}
+
+async function sendProfiled(
+  command: string[],
+  file: string,
+  o: { label: string; mode: string; route: string },
+): Promise<Run> {
+  const { label, mode, route } = o;
   await using cluster = await Cluster.start({ command });
   const alice = await cluster.addRecorder("alice");
   const bob = await cluster.addRecorder("bob");
@@ -109,7 +141,8 @@ async function sendOnce(
       "--data",
       alice.dataDir,
     ],
-    { stdout: "pipe", stderr: "pipe" },
+    // process.env as it is now: Bun.spawn's default is the environment this process started with, without BUN_OPTIONS.
+    { stdout: "pipe", stderr: "pipe", env: { ...process.env } },
   );
   const peak: Record<string, number> = { send: 0, node: 0, alice: 0, bob: 0 };
   const pids: Record<string, number> = {
@@ -166,6 +199,7 @@ async function sendOnce(
     summary,
     peakRss: peak,
     peakAnon: anon,
+    pids,
     cpuSecondsPerGiB,
   };
 }
@@ -192,10 +226,16 @@ async function main(): Promise<void> {
     if (m !== "sealed" && m !== "seed" && m !== "pattern")
       throw new SyntaxError(`Unknown mode '${m}'\n${USAGE}`);
   await mkdir(OUT, { recursive: true });
-  let binary = process.env.PVRLINK_BIN;
-  if (!binary) {
-    await $`${process.execPath} ${join(ROOT, "scripts/build.ts")} x64`.quiet();
-    binary = join(ROOT, "dist/pvrlink-linux-x64");
+  // PVRLINK_BIN=source runs bin/pvrlink.ts under this Bun instead of a binary: unminified names in a profile.
+  let command =
+    process.env.PVRLINK_BIN === "source" ? [process.execPath, join(ROOT, "bin/pvrlink.ts")] : undefined;
+  if (!command) {
+    let binary = process.env.PVRLINK_BIN;
+    if (!binary) {
+      await $`${process.execPath} ${join(ROOT, "scripts/build.ts")} x64`.quiet();
+      binary = join(ROOT, "dist/pvrlink-linux-x64");
+    }
+    command = [binary];
   }
   const { recipe } = await benchRecordings(OUT);
   const seed = join(OUT, "seed.m2v");
@@ -207,7 +247,7 @@ async function main(): Promise<void> {
       for (const mode of route === "secret" ? [modes[0] ?? "sealed"] : modes) {
         // The raw TCP reference right before each send, so both see the machine in the same minute.
         const raw = await rawTcpCopy(file);
-        const r = await sendOnce([binary], file, label, { mode, route });
+        const r = await sendOnce(command, file, label, { mode, route });
         r.rawMbps = raw.bytes / raw.seconds / 1e6;
         const what = `${label} ${route} ${route === "secret" ? "" : mode}`;
         console.error(`${what}: ${r.mbps.toFixed(0)} MB/s, raw TCP ${r.rawMbps.toFixed(0)} MB/s`);

@@ -2,7 +2,13 @@
 
 import { heapSize } from "bun:jsc";
 import { describe, expect, test } from "bun:test";
-import { collectTransferGarbage, HeapPacer, PACE_BYTES } from "./heap-pacer.ts";
+import {
+  collectTransferGarbage,
+  FULL_EVERY,
+  HeapPacer,
+  PACE_BYTES,
+  steppedCollections,
+} from "./heap-pacer.ts";
 
 const MIB = 1024 * 1024;
 
@@ -33,6 +39,30 @@ describe("HeapPacer", () => {
       expect(n).toBe(c.collections);
     });
   }
+
+  const stepped: Array<{ fullEvery?: number; steps: number; young: number; full: number }> = [
+    { fullEvery: 1, steps: 5, young: 0, full: 5 },
+    { fullEvery: 4, steps: 3, young: 3, full: 0 },
+    { fullEvery: 4, steps: 9, young: 7, full: 2 },
+    { steps: 2 * FULL_EVERY, young: 2 * FULL_EVERY - 2, full: 2 },
+  ];
+  for (const c of stepped) {
+    test(`steppedCollections() runs ${c.full} full and ${c.young} young in ${c.steps} steps (fullEvery ${c.fullEvery ?? "default"})`, () => {
+      const n = { young: 0, full: 0 };
+      const step = steppedCollections({
+        ...(c.fullEvery !== undefined ? { fullEvery: c.fullEvery } : {}),
+        young: () => n.young++,
+        full: () => n.full++,
+      });
+      for (let i = 0; i < c.steps; i++) step();
+      expect(n).toEqual({ young: c.young, full: c.full });
+    });
+  }
+
+  for (const fullEvery of [0, -1, 1.5, Number.NaN])
+    test(`steppedCollections() rejects fullEvery ${fullEvery}`, () => {
+      expect(() => steppedCollections({ fullEvery })).toThrow(RangeError);
+    });
 
   test("paced() yields every chunk unchanged and counts them", async () => {
     let n = 0;

@@ -1,5 +1,5 @@
 /** @module HeapPacer: a full collection (bun:jsc gcAndSweep) after every few MiB a transfer moves (sender, receiver or node), so the chunk buffers it drops are freed before the resident set grows with the recording. */
-import { gcAndSweep } from "bun:jsc";
+import { edenGC, gcAndSweep } from "bun:jsc";
 
 /** Bytes moved between two collections: a few times the largest buffer a transfer step holds (4 MiB reads). */
 export const PACE_BYTES = 8 * 1024 * 1024;
@@ -21,6 +21,35 @@ export const PACE_BYTES = 8 * 1024 * 1024;
  */
 export function collectTransferGarbage(): void {
   gcAndSweep();
+}
+
+/** A recorder's steps between two full collections (steppedCollections). */
+export const FULL_EVERY = 4;
+
+/**
+ * What the receiver's pacer runs at each step: a young collection (`edenGC()`) at most steps and a full one
+ * (collectTransferGarbage, 8-15 ms here) at every `fullEvery`-th. The full collections were ~55% of the receiver's
+ * CPU at one per 2 MiB. Since the direct channel frees its large buffers itself (socket chunks, sealed frames,
+ * opened plaintexts: runtime/release-buffer.ts), what is left between steps is mostly young garbage, which a young
+ * collection frees; a buffer that lived through a collection in flight waits for the next full one. Measured in
+ * the transfer bench (docs/benchmarks.md, "Transfer CPU"): the same peak RSS for less CPU per GiB. Not on the
+ * sender, whose relay records (handed to fetch, so never freed by hand) made its peak 7 MiB higher with it, nor
+ * on the node, whose 96 MiB budget has no room. `young` and `full` are for tests.
+ */
+export function steppedCollections(
+  o: { fullEvery?: number; young?: () => void; full?: () => void } = {},
+): () => void {
+  const fullEvery = o.fullEvery ?? FULL_EVERY;
+  if (!Number.isInteger(fullEvery) || fullEvery < 1)
+    throw new RangeError(`Cannot step collections: fullEvery ${fullEvery} is not a positive integer`);
+  const young = o.young ?? edenGC;
+  const full = o.full ?? collectTransferGarbage;
+  let step = 0;
+  return () => {
+    step = (step + 1) % fullEvery;
+    if (step === 0) full();
+    else young();
+  };
 }
 
 export class HeapPacer {

@@ -186,6 +186,20 @@ export class SplitMerger {
     return this.#parts.protected.queued + this.#parts.direct.queued;
   }
 
+  /**
+   * Body bytes of one part emitted so far. The merger holds views of a part's chunks only past this point: a
+   * chunk whose body bytes all lie before it is no longer referenced here.
+   */
+  emittedOf(part: SplitPartKind): number {
+    const r = this.#parts[part];
+    return r.received - r.queued;
+  }
+
+  /** Body bytes of one part received so far (emitted or held). */
+  receivedOf(part: SplitPartKind): number {
+    return this.#parts[part].received;
+  }
+
   /** The part whose bytes the merger needs next to make progress, or undefined when it can finish. */
   needs(): SplitPartKind | undefined {
     const p = this.#parts.protected;

@@ -1,7 +1,15 @@
 /** @module Clear, authenticated DATA frames (TYPE_DATA_CLEAR): visible on the wire, yet tamper-, replay- and reorder-proof. */
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "../../crypto/random-token.ts";
-import { framed, proxiedPair, reorderFrames, type startProxy } from "../../test/support/direct-test-kit.ts";
+import {
+  dialOptions,
+  framed,
+  proxiedPair,
+  reorderFrames,
+  startKit,
+  type startProxy,
+} from "../../test/support/direct-test-kit.ts";
+import { dialDirect } from "./direct-dial.ts";
 import { isClearFrame } from "./direct-frame.ts";
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
@@ -9,6 +17,45 @@ function contains(hay: Uint8Array, needle: Uint8Array): boolean {
 }
 
 describe("clear DATA frames", () => {
+  test("releaseData() frees a payload's buffer only when the payload owns it: sealed, or clear and copied out of several socket chunks", async () => {
+    await using kit = await startKit();
+    const t = kit.ticket();
+    await using caller = await dialDirect(dialOptions(kit.listener.port, t));
+    const callee = await kit.nextAccepted();
+    const payload = randomBytes(300_000);
+    // Over 1 MiB with its framing: Bun reads at most 512 KiB at a time, so the frame is copied out of chunks.
+    const big = randomBytes(1024 * 1024);
+    const small = [randomBytes(1000), randomBytes(1000)];
+    await caller.sendData(payload);
+    await caller.sendData(big, { clear: true });
+    for (const b of small) await caller.sendData(b, { clear: true });
+    const got = [];
+    for (let i = 0; i < 4; i++) {
+      const m = await callee.receive();
+      if (m?.type !== "data") throw new Error("expected DATA");
+      got.push(m);
+    }
+    const [sealed, copied, first, second] = got as [
+      (typeof got)[0],
+      (typeof got)[0],
+      (typeof got)[0],
+      (typeof got)[0],
+    ];
+    expect(got.map((m) => m.clear === true)).toEqual([false, true, true, true]);
+    expect(Buffer.compare(sealed.bytes, payload)).toBe(0);
+    expect(Buffer.compare(copied.bytes, big)).toBe(0);
+    callee.releaseData(sealed.bytes);
+    callee.releaseData(copied.bytes);
+    expect([sealed.bytes.byteLength, copied.bytes.byteLength]).toEqual([0, 0]);
+    // Two small clear frames most likely lie in one socket chunk: releasing the first must leave the second whole.
+    callee.releaseData(first.bytes);
+    expect(Buffer.compare(second.bytes, small[1]!)).toBe(0);
+    // A second release, or one of bytes the connection never gave out, does nothing.
+    callee.releaseData(sealed.bytes);
+    callee.releaseData(payload);
+    expect(payload.byteLength).toBe(300_000);
+  });
+
   test("sendData({clear}) delivers the bytes, marked clear, and they are readable on the wire", async () => {
     await using p = await proxiedPair();
     const clearPart = randomBytes(1024 * 1024 + 333);

@@ -88,6 +88,8 @@ export class DirectConnection implements AsyncDisposable {
   #frameTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** DATA payloads → the whole buffer each lies in, when nothing else shares it (see #openFrame). */
+  readonly #ownedData = new WeakMap<Uint8Array, Uint8Array>();
 
   constructor(o: DirectConnectionOptions) {
     this.#socket = o.socket;
@@ -189,7 +191,13 @@ export class DirectConnection implements AsyncDisposable {
       // Answer an orderly close in kind, so the peer's close() completes; its reason is what our reader sees.
       if (!this.#localClosed) void this.close("done").catch(() => {});
     } else {
-      if (msg.type === "data") this.bytesReceived += msg.bytes.byteLength;
+      if (msg.type === "data") {
+        this.bytesReceived += msg.bytes.byteLength;
+        // A sealed frame opens into a fresh buffer; a clear one that spanned socket chunks was copied into a buffer
+        // of its own (with AAD room); a clear one that lies in one socket chunk shares it and is not recorded.
+        const own = !clear ? plain : hasAadRoom(sealed) ? new Uint8Array(sealed.buffer) : undefined;
+        if (own !== undefined) this.#ownedData.set(msg.bytes, own);
+      }
       this.#queue.push({ msg, size: plain.byteLength });
       this.#queuedBytes += plain.byteLength;
     }
@@ -268,6 +276,19 @@ export class DirectConnection implements AsyncDisposable {
     }
   }
 
+  /**
+   * Frees the memory of a received DATA payload (`bytes`, as receive() gave it) once the caller is done with it
+   * and holds no view of it: a sealed frame's plaintext is a buffer of its own, so it goes back now instead of at
+   * the next collection; so does a clear frame's that was copied out of several socket chunks. A clear payload
+   * that is a view of one socket chunk may share it with other frames and is left alone.
+   */
+  releaseData(bytes: Uint8Array): void {
+    const plain = this.#ownedData.get(bytes);
+    if (plain === undefined) return;
+    this.#ownedData.delete(bytes);
+    releaseBuffer(plain);
+  }
+
   /** Receives the handshake's next message within timeoutMs (ERR_DIRECT_TIMEOUT otherwise). */
   async receiveHandshake(timeoutMs: number): Promise<WireMessage | undefined> {
     this.#handshakeTimer = setTimeout(() => {
@@ -319,7 +340,9 @@ export class DirectConnection implements AsyncDisposable {
     }
     const frame = await sealMessageFrame(this.#cipher, m);
     if (this.#error) throw this.#error;
-    for (const piece of frame.pieces) this.#socket.write(piece);
+    // Once the socket has handed the frame on (the write's callback), nothing reads its buffer again: its
+    // memory goes back now, not at the next collection.
+    this.#socket.write(frame.bytes, () => releaseBuffer(frame.owned));
     this.wireBytesSent += frame.wireBytes;
     if (m.type === "data") this.bytesSent += m.bytes.byteLength;
     while (this.#socket.writableLength > SEND_HIGH_WATER && !this.#error && !this.#socket.destroyed) {

@@ -103,6 +103,42 @@ describe("FrameReader", () => {
   test("accepts a frame of exactly the maximum", () => {
     expect(new FrameReader().push(frame(MAX_SEALED_FRAME)).length).toBe(1);
   });
+
+  // Socket chunks of 512 KiB (what Bun reads on loopback) against frames of 1 MiB + 21 bytes: a chunk copied out
+  // whole is freed, including one whose head ended the previous frame; one that lent a frame view is not.
+  const CHUNK = 512 * 1024;
+  const release: Array<{ what: string; frames: number[]; chunk: number; freed: boolean[] }> = [
+    {
+      what: "frees chunks copied out whole, a tail that began in the previous frame too",
+      frames: [MAX_SEALED_FRAME, MAX_SEALED_FRAME],
+      chunk: CHUNK,
+      freed: [true, true, true, true, false],
+    },
+    {
+      what: "keeps a chunk that lent a frame view, and frees none of its frames' bytes",
+      frames: [1000, CHUNK],
+      chunk: 4 + 1000 + 4 + CHUNK,
+      freed: [false],
+    },
+  ];
+  for (const c of release) {
+    test(`FrameReader ${c.what}`, () => {
+      const stream = new Uint8Array(c.frames.reduce((n, f) => n + 4 + f, 0));
+      let at = 0;
+      c.frames.forEach((len, i) => {
+        stream.set(frame(len, i + 1), at);
+        at += 4 + len;
+      });
+      const chunks: Uint8Array[] = [];
+      for (let o = 0; o < stream.length; o += c.chunk) chunks.push(stream.slice(o, o + c.chunk));
+      const r = new FrameReader();
+      const out = chunks.flatMap((ch) => r.push(ch));
+      expect(out.map((f) => [f.length, f[0], f[f.length - 1]])).toEqual(
+        c.frames.map((len, i) => [len, i + 1, i + 1]),
+      );
+      expect(chunks.map((ch) => (ch.buffer as ArrayBuffer).detached)).toEqual(c.freed);
+    });
+  }
 });
 
 describe("framing under fuzz", () => {

@@ -156,8 +156,15 @@ export function writeFrameHeader(into: Uint8Array, sealedLength: number, clear =
  * Splits a byte stream into sealed frames, carrying partial frames across chunks. A length outside the limits
  * throws at once (before its body arrives), so an attacker cannot make the reader buffer 4 GiB.
  */
+/** A socket chunk being read: what is left of it, the chunk whole, and whether a frame view was lent from it. */
+interface HeldChunk {
+  rest: Uint8Array;
+  whole: Uint8Array;
+  lent: boolean;
+}
+
 export class FrameReader {
-  #chunks: Uint8Array[] = [];
+  #chunks: HeldChunk[] = [];
   #buffered = 0;
   #need: number | undefined;
   #needClear = false;
@@ -170,14 +177,15 @@ export class FrameReader {
   /** Adds bytes; returns every frame they complete, in order. */
   push(chunk: Uint8Array): Uint8Array[] {
     if (chunk.byteLength > 0) {
-      this.#chunks.push(chunk);
+      this.#chunks.push({ rest: chunk, whole: chunk, lent: false });
       this.#buffered += chunk.byteLength;
     }
     const frames: Uint8Array[] = [];
     for (;;) {
       if (this.#need === undefined) {
         if (this.#buffered < LENGTH_BYTES) break;
-        const h = this.#take(LENGTH_BYTES);
+        // Read at once and dropped: the prefix's view lends nothing.
+        const h = this.#take(LENGTH_BYTES, 0, false);
         const prefix = new DataView(h.buffer, h.byteOffset, LENGTH_BYTES).getUint32(0);
         this.#needClear = (prefix & CLEAR_FRAME_FLAG) !== 0;
         const len = prefix & 0x7fff_ffff;
@@ -204,14 +212,18 @@ export class FrameReader {
     return frames;
   }
 
-  /** The next n bytes: a view when one chunk holds them, else a copy with `room` free bytes before it. */
-  #take(n: number, room = 0): Uint8Array {
+  /**
+   * The next n bytes: a view when one chunk holds them, else a copy with `room` free bytes before it. `lend`: the
+   * view may outlive this call (a frame), so its chunk must not be released.
+   */
+  #take(n: number, room = 0, lend = true): Uint8Array {
     const first = this.#chunks[0]!;
-    if (first.byteLength >= n) {
+    if (first.rest.byteLength >= n) {
       // A view when one chunk holds it all: no copy on the common large-chunk path.
-      const out = first.subarray(0, n);
-      if (first.byteLength === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
+      const out = first.rest.subarray(0, n);
+      if (lend) first.lent = true;
+      if (first.rest.byteLength === n) this.#chunks.shift();
+      else first.rest = first.rest.subarray(n);
       this.#buffered -= n;
       return out;
     }
@@ -220,15 +232,16 @@ export class FrameReader {
     let at = 0;
     while (at < n) {
       const c = this.#chunks[0]!;
-      const k = Math.min(c.byteLength, n - at);
-      out.set(c.subarray(0, k), at);
+      const k = Math.min(c.rest.byteLength, n - at);
+      out.set(c.rest.subarray(0, k), at);
       at += k;
-      if (k === c.byteLength) {
+      if (k === c.rest.byteLength) {
         this.#chunks.shift();
-        // Copied out whole: nothing else holds a socket chunk, so its memory goes back now, not at the next
-        // collection (a chunk that already lent a frame view is a partial view here, and releaseBuffer keeps it).
-        releaseBuffer(c);
-      } else this.#chunks[0] = c.subarray(k);
+        // Every byte copied out, and no frame view lent from it: nothing else holds the socket chunk (a 512 KiB
+        // read usually ends inside a frame, so its tail is copied into the next one), so its memory goes back
+        // now, not at the next collection.
+        if (!c.lent) releaseBuffer(c.whole);
+      } else c.rest = c.rest.subarray(k);
     }
     this.#buffered -= n;
     return out;

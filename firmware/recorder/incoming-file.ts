@@ -1,7 +1,7 @@
 /** @module A received recording being written: a temp file in the library's incoming dir, hashed as it grows. */
 import { createHash, type Hash } from "node:crypto";
 import { type FileHandle, open, rm } from "node:fs/promises";
-import { HeapPacer, PACE_BYTES } from "../../runtime/heap-pacer.ts";
+import { HeapPacer, PACE_BYTES, steppedCollections } from "../../runtime/heap-pacer.ts";
 import { BufferedWriter } from "../files/buffered-writer.ts";
 
 /**
@@ -12,9 +12,10 @@ export class IncomingFile {
   /** Absent when the caller knows the digest by other means (digestOf), so no byte is hashed twice. */
   #hash: Hash | undefined;
   #digestOf: (() => string) | undefined;
-  // Receiving allocates more per MiB than sending (each frame's plaintext, the relay's records; the socket chunks
-  // and sealed frames are released at once), and the receiver is the larger of the two: it collects every 2 MiB.
-  readonly #pacer = new HeapPacer(PACE_BYTES / 4);
+  // Receiving allocates more per MiB than sending (the relay's records; socket chunks, sealed frames and their
+  // plaintexts are released by hand), and the receiver is the larger of the two: it collects every 2 MiB, a young
+  // collection at most steps and a full one every 8 MiB (steppedCollections).
+  readonly #pacer = new HeapPacer(PACE_BYTES / 4, steppedCollections());
   #handle: FileHandle | undefined;
   #writer: BufferedWriter | undefined;
   #chain: Promise<void> = Promise.resolve();
@@ -86,6 +87,11 @@ export class IncomingFile {
     this.#chain = p.catch(() => {});
     this.onGrow?.(this.size);
     return p;
+  }
+
+  /** Resolves once every write queued so far has been copied or written (failed ones included). */
+  written(): Promise<void> {
+    return this.#chain;
   }
 
   /**

@@ -119,10 +119,10 @@ export async function serveOffer(
     const track = receiver.tracker.begin(sessionId, offer.name, "direct split-direct");
     try {
       const direct = directBytes(track);
-      await split.assembly.feed(
-        "direct",
-        protection === "pattern" ? patternDecoded(direct, await receiver.key(sessionId), held) : direct,
-      );
+      if (protection === "pattern")
+        await split.assembly.feed("direct", patternDecoded(direct, await receiver.key(sessionId), held));
+      // Sealed frames' plaintexts are freed as soon as the merger and the file are done with them.
+      else await split.assembly.feed("direct", direct, { release: (c) => conn.releaseData(c) });
     } catch (err) {
       // Wait for the temp file to be gone before the RECEIPT tells the caller it failed.
       split.assembly.fail(err);

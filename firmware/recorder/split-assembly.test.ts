@@ -57,6 +57,29 @@ describe("SplitAssembly", () => {
     });
   }
 
+  for (const s of sizes) {
+    test(`SplitAssembly releases direct chunks of ${s[1]} bytes only once merged and written (protected ${s[0]})`, async () => {
+      const out = await IncomingFile.create(join(dir, `f${++n}.part`));
+      const a = new SplitAssembly(out);
+      let released = 0;
+      // Detaching the buffer empties every view of it: a chunk released while the merger or a queued write still
+      // held a view of it would leave a hole in the file.
+      const release = (c: Uint8Array) => {
+        (c.buffer as ArrayBuffer).transfer(0);
+        released++;
+      };
+      const results = await Promise.allSettled([
+        a.feed("protected", chunks(parts.protected, s[0])),
+        a.feed("direct", chunks(parts.direct, s[1]), { release }),
+        a.finished,
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+      await out.finish();
+      expect(new Uint8Array(readFileSync(out.path))).toEqual(original);
+      expect(released).toBeGreaterThan(0);
+    });
+  }
+
   test("SplitAssembly.sha256 is the merger's checked digest once finished, and an IncomingFile can take it", async () => {
     let a: SplitAssembly | undefined;
     const out = await IncomingFile.create(join(dir, `f${++n}.part`), { digestOf: () => a?.sha256 ?? "" });

@@ -55,10 +55,21 @@ export class SplitAssembly {
     return Buffer.from(h.sha256).toString("hex");
   }
 
-  /** Pulls the part from source until it ends; feeding a part twice is an error. */
-  async feed(part: SplitPartKind, source: AsyncIterable<Uint8Array>): Promise<void> {
+  /**
+   * Pulls the part from source until it ends; feeding a part twice is an error. `release`: called with each chunk
+   * once the merger holds no view of it and every write of its bytes is done (DirectConnection.releaseData), so
+   * its memory can go back before the next collection.
+   */
+  async feed(
+    part: SplitPartKind,
+    source: AsyncIterable<Uint8Array>,
+    o: { release?: (chunk: Uint8Array) => void } = {},
+  ): Promise<void> {
     if (this.#fed.has(part)) throw new RangeError(`Cannot feed the ${part} part twice`);
     this.#fed.add(part);
+    // Chunks whose bytes the merger may still hold, each with the part's body length once it was pushed.
+    const held: Array<{ chunk: Uint8Array; end: number }> = [];
+    const release = o.release;
     try {
       for await (const chunk of source) {
         if (this.#failed !== undefined) throw this.#failed;
@@ -66,6 +77,7 @@ export class SplitAssembly {
         // bytes come later in the original, so they must not get between these in the file.
         let written: Promise<void> | undefined;
         for (const v of this.merger.push(part, chunk)) written = this.#out.write(v);
+        if (release) held.push({ chunk, end: this.merger.receivedOf(part) });
         await written;
         this.#wake();
         while (
@@ -75,6 +87,19 @@ export class SplitAssembly {
           !this.#done.has(this.merger.needs() ?? part)
         ) {
           await new Promise<void>((resolve) => this.#wakers.push(resolve));
+        }
+        if (release) {
+          const emitted = this.merger.emittedOf(part);
+          let k = 0;
+          while (k < held.length && held[k]!.end <= emitted) k++;
+          if (k > 0) {
+            // Every view of these chunks has been emitted, but the other feeder may have queued writes of some
+            // that are not done yet: release after every write queued so far.
+            const dead = held.splice(0, k);
+            void this.#out.written().then(() => {
+              for (const d of dead) release(d.chunk);
+            });
+          }
         }
       }
       this.#done.add(part);
