@@ -1,5 +1,5 @@
 /** @module `bun bench/leak.ts`: what an eavesdropper on the direct channel can decode in seed and pattern mode, and (--cost) what each mode costs. */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { $ } from "bun";
 import { indexRecording } from "../codec/container/index-recording.ts";
@@ -19,7 +19,8 @@ import { randomBytes } from "../crypto/random-token.ts";
 import { mpeg2RecordingArgs } from "../demo/mpeg2-recipe.ts";
 import { resyncAttack } from "./lib/attack/resync-attack.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
-import { type CostRun, heldInChunks, splitCost, wholeFileCost } from "./lib/leak-cost.ts";
+import { type CostSpec, costInOwnProcess } from "./lib/cost-in-own-process.ts";
+import { type CostRun, splitCost } from "./lib/leak-cost.ts";
 import {
   countFrames,
   MAX_VISIBLE_SHARE,
@@ -272,28 +273,27 @@ async function leak(): Promise<void> {
 
 async function cost(): Promise<void> {
   const rec = await benchRecordings(join(ROOT, "bench", "out"));
-  const sessionKey = generateSessionKeyBytes();
   const schemes: PatternScheme[] = [
     DEFAULT_PATTERN_SCHEME,
     { kind: "slice-start", bytes: 64 },
     { kind: "block", crypt: 1, skip: 9 },
   ];
   for (const path of [rec.es, rec.ts]) {
-    const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
-    const gib = bytes.length / 2 ** 30;
+    const gib = (await stat(path)).size / 2 ** 30;
+    // Each run in a process of its own (bench/lib/cost-in-own-process.ts says why).
     const modes: Array<[string, () => Promise<CostRun>]> = [
-      ["seed (split + seal protected part)", () => splitCost(bytes, sessionKey)],
-      ...schemes.map((s): [string, () => Promise<CostRun>] => [
-        `pattern ${patternSchemeName(s)} (seed + pattern)`,
-        () => splitCost(bytes, sessionKey, s),
+      ["seed (split + seal protected part)", () => costInOwnProcess({ path })],
+      ...schemes.map((scheme): [string, () => Promise<CostRun>] => [
+        `pattern ${patternSchemeName(scheme)} (seed + pattern)`,
+        () => costInOwnProcess({ path, scheme }),
       ]),
       // The default scheme planned as before pattern header version 3 (a row per crypt block on a TS), for the
       // before/after in the same rounds; on an ES both plans are version 1.
       [
         `pattern ${patternSchemeName(DEFAULT_PATTERN_SCHEME)}, version 1 plan (seed + pattern)`,
-        () => splitCost(bytes, sessionKey, DEFAULT_PATTERN_SCHEME, { esPlan: false }),
+        () => costInOwnProcess({ path, scheme: DEFAULT_PATTERN_SCHEME, esPlan: false }),
       ],
-      ["whole-file encryption (seal every byte)", () => wholeFileCost(bytes, sessionKey)],
+      ["whole-file encryption (seal every byte)", () => costInOwnProcess({ path, whole: true })],
     ];
     // Interleaved rounds, best of each: neighbours on the shared 2-core machine disturb all modes alike, and
     // each round's own ratio to its seed run shows how far one lucky or unlucky round can move the figure.
@@ -313,7 +313,7 @@ async function cost(): Promise<void> {
     }
     const seed = best.get(modes[0]![0])!;
     console.log(
-      `\n${path.split("/").pop()} (${(bytes.length / 2 ** 20).toFixed(0)} MiB), best of ${COST_ROUNDS} interleaved rounds\n`,
+      `\n${path.split("/").pop()} (${(gib * 1024).toFixed(0)} MiB), best of ${COST_ROUNDS} interleaved rounds, each run in a process of its own, load ${await loadAverage()}\n`,
     );
     console.log(
       "| mode | CPU s/GiB | wall s/GiB | CPU vs seed | rounds vs their seed (low / median / high) |",
@@ -344,22 +344,22 @@ export async function measureH264Cost(
   }
   // BENCH_HELD=chunks holds the file as 4 MiB arrays of their own instead of one (bench/lib/leak-cost.ts,
   // HeldRecording, says what that changes); the whole file's array is then left to the collector.
-  const read = async () => new Uint8Array(await Bun.file(path).arrayBuffer());
-  const bytes = process.env.BENCH_HELD === "chunks" ? heldInChunks(await read()) : await read();
-  const length = bytes instanceof Uint8Array ? bytes.length : bytes.reduce((a, c) => a + c.length, 0);
-  const sessionKey = generateSessionKeyBytes();
+  const chunks = process.env.BENCH_HELD === "chunks";
+  const length = (await stat(path)).size;
+  // Each run in a process of its own (bench/lib/cost-in-own-process.ts says why).
+  const run = (o: Omit<CostSpec, "path" | "chunks">) => () => costInOwnProcess({ path, chunks, ...o });
   const modes: Array<[string, () => Promise<CostRun>]> = [
-    [H264_COST_SEED, () => splitCost(bytes, sessionKey)],
-    [H264_COST_CBCS, () => splitCost(bytes, sessionKey, DEFAULT_H264_PATTERN_SCHEME)],
+    [H264_COST_SEED, run({})],
+    [H264_COST_CBCS, run({ scheme: DEFAULT_H264_PATTERN_SCHEME })],
     [
       "pattern cbcs 1:9, version 2 plan (a row per block, for older receivers)",
-      () => splitCost(bytes, sessionKey, DEFAULT_H264_PATTERN_SCHEME, { esPlan: false }),
+      run({ scheme: DEFAULT_H264_PATTERN_SCHEME, esPlan: false }),
     ],
     [
       "pattern cbcs 1:9 without the slices' last blocks",
-      () => splitCost(bytes, sessionKey, { kind: "cbcs", crypt: 1, skip: 9, tail: false }),
+      run({ scheme: { kind: "cbcs", crypt: 1, skip: 9, tail: false } }),
     ],
-    ["whole-file encryption (seal every byte)", () => wholeFileCost(bytes, sessionKey)],
+    ["whole-file encryption (seal every byte)", run({ whole: true })],
   ];
   const best = new Map<string, CostRun>();
   for (let round = 0; round < rounds; round++) {
@@ -375,13 +375,18 @@ export async function measureH264Cost(
 export const H264_COST_SEED = "seed (split + seal protected part)";
 export const H264_COST_CBCS = "pattern cbcs 1:9 (seed + pattern)";
 
+/** The 1, 5 and 15 minute load averages, as the tables print them. */
+async function loadAverage(): Promise<string> {
+  return (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
+}
+
 /** `--cost-h264`: measureH264Cost() as a table. */
 async function costH264(): Promise<void> {
   const { best, bytes } = await measureH264Cost();
   const gib = bytes / 2 ** 30;
   const seed = best.get(H264_COST_SEED)!;
   console.log(
-    `\nh264-cost.ts (${(bytes / 2 ** 20).toFixed(0)} MiB H.264 TS, held ${process.env.BENCH_HELD === "chunks" ? "in 4 MiB chunks" : "whole"}), best of ${COST_ROUNDS} interleaved rounds, load ${(await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ")}\n`,
+    `\nh264-cost.ts (${(bytes / 2 ** 20).toFixed(0)} MiB H.264 TS, held ${process.env.BENCH_HELD === "chunks" ? "in 4 MiB chunks" : "whole"}), best of ${COST_ROUNDS} interleaved rounds, each run in a process of its own, load ${await loadAverage()}\n`,
   );
   console.log("| mode | CPU s/GiB | wall s/GiB | CPU vs seed |");
   console.log("|---|---|---|---|");
