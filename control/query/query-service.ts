@@ -132,9 +132,10 @@ export class QueryService {
     const retry: QueryRetry | null = ask.idempotencyKey
       ? { key: ask.idempotencyKey, queryAt: Date.now() }
       : null;
-    // Caller, callee and the callee's registration in one statement; the registration is used as read only when
-    // no wait comes between (policy "node"), else read again after the permission check, as fresh as before.
-    const { caller, callee, registration } = await this.d.devices.queryParties(callerId, calleeName);
+    const [caller, callee] = await Promise.all([
+      this.d.devices.byId(callerId),
+      this.d.devices.byName(calleeName),
+    ]);
     if (!caller) throw new ApiError(401, "unknown_device", "Unknown device");
     const refusalMs = this.d.refusalDeadlineMs ?? 0;
     // By construction, not by measurement: every refusal leaves at the same moment after the query arrived,
@@ -169,7 +170,7 @@ export class QueryService {
     }
 
     // 2. Registered (seed A S1204-S1205, FIG. 5 (g)).
-    const reg = policy === "node" ? registration : await this.d.devices.registration(callee.id);
+    const reg = await this.d.devices.registration(callee.id);
     if (!reg)
       throw new ApiError(404, "callee_not_found", `Callee '${callee.name}' has not registered an address`);
 

@@ -47,32 +47,6 @@ describe.each(STORE_BACKENDS)("DeviceStore on %s", (kind) => {
     expect(await s.registration(a.id)).toEqual({ address: "192.0.2.2", port: 9001, at: 2 });
   });
 
-  test("queryParties() reads caller, callee (by name, any case) and the callee's registration in one go", async () => {
-    const s = new DeviceStore(await backend.open());
-    const a = await s.enroll("Caller");
-    const b = await s.enroll("Callee");
-    await s.register(b.id, "192.0.2.7", 7000, 5);
-    const both = await s.queryParties(a.id, "CALLEE");
-    expect(both.caller).toEqual(await s.byId(a.id));
-    expect(both.callee).toEqual(await s.byName("callee"));
-    expect(both.registration).toEqual({ address: "192.0.2.7", port: 7000, at: 5 });
-    const cases: Array<[string, string, string, boolean, boolean, boolean]> = [
-      ["an unregistered callee", b.id, "caller", true, true, false],
-      ["the caller as its own callee", b.id, "callee", true, true, true],
-      ["a name nobody has", a.id, "nobody", true, false, false],
-      ["an unknown caller", "dev_nope", "callee", false, true, true],
-    ];
-    for (const [what, caller, callee, hasCaller, hasCallee, hasReg] of cases) {
-      const p = await s.queryParties(caller, callee);
-      expect([what, p.caller !== null, p.callee !== null, p.registration !== null]).toEqual([
-        what,
-        hasCaller,
-        hasCallee,
-        hasReg,
-      ]);
-    }
-  });
-
   test("enrollment tokens redeem once and expire", async () => {
     const s = new DeviceStore(await backend.open());
     const t = await s.createEnrollmentToken(60, 1000);

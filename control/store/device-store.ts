@@ -49,19 +49,6 @@ export interface Registration {
   at: number;
 }
 
-/** DeviceStore.queryParties(): the caller, the callee and the callee's registration, each null when absent. */
-export interface QueryParties {
-  caller: DeviceRow | null;
-  callee: DeviceRow | null;
-  registration: Registration | null;
-}
-
-/** One side of queryParties() (1 the caller, 2 the callee): a device row with its registration, if any. */
-const partySelect = (side: 1 | 2) =>
-  `SELECT ${side} AS side, devices.id, devices.name, ${POLICY_COLUMN}, devices.created_at AS "createdAt", devices.disabled_at AS "disabledAt", r.address, r.port, r.at FROM devices LEFT JOIN registrations r ON r.device_id = devices.id`;
-/** Both sides, each by its own index (id, name_key): a UNION ALL, which both backends plan as two index lookups. */
-const QUERY_PARTIES_SQL = `${partySelect(1)} WHERE devices.id = ? UNION ALL ${partySelect(2)} WHERE devices.name_key = ?`;
-
 function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
@@ -167,25 +154,6 @@ export class DeviceStore {
       `SELECT id, name, ${POLICY_COLUMN}, created_at AS "createdAt", disabled_at AS "disabledAt" FROM devices WHERE name_key = ?`,
       [nameKey(name)],
     );
-  }
-
-  /**
-   * What a QUERY reads first, in one statement (one read transaction, not three): the caller by id, the callee by
-   * name and the callee's registration. Either device is null when there is none; the caller may be the callee.
-   */
-  async queryParties(callerId: string, calleeName: string): Promise<QueryParties> {
-    const rows = await this.#db.all<
-      DeviceRow & { side: number; address: string | null; port: number | null; at: number | null }
-    >(QUERY_PARTIES_SQL, [callerId, nameKey(calleeName)]);
-    const parties: QueryParties = { caller: null, callee: null, registration: null };
-    for (const { side, address, port, at, ...dev } of rows) {
-      if (side === 1) parties.caller = dev;
-      else {
-        parties.callee = dev;
-        if (address !== null && port !== null && at !== null) parties.registration = { address, port, at };
-      }
-    }
-    return parties;
   }
 
   list(): Promise<DeviceRow[]> {
