@@ -1,6 +1,12 @@
 /** @module Tests for the contact ticket: only the node's ticket for exactly this session, connectBy and callee opens the callee's door. */
 import { describe, expect, test } from "bun:test";
-import { CONTACT_TICKET_BYTES, contactTicketValid, makeContactTicket } from "./contact-ticket.ts";
+import {
+  CONTACT_TICKET_BYTES,
+  contactTicketKey,
+  contactTicketTag,
+  contactTicketValid,
+  makeContactTicket,
+} from "./contact-ticket.ts";
 
 const secret = new Uint8Array(32).fill(7);
 const other = new Uint8Array(32).fill(8);
@@ -11,6 +17,10 @@ describe("contact ticket", () => {
   test("makeContactTicket() is one HMAC-SHA256 tag, the same for the same fields", () => {
     expect(ticket.byteLength).toBe(CONTACT_TICKET_BYTES);
     expect(makeContactTicket(secret, { ...fields })).toEqual(ticket);
+  });
+  test("contactTicketTag() under contactTicketKey() is makeContactTicket(), and another callee's key differs", () => {
+    expect(contactTicketTag(contactTicketKey(secret), fields)).toEqual(ticket);
+    expect(contactTicketTag(contactTicketKey(other), fields)).not.toEqual(ticket);
   });
   const cases: Array<[string, Uint8Array, typeof fields, Uint8Array, boolean]> = [
     ["accepts the node's ticket", secret, fields, ticket, true],

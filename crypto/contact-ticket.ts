@@ -28,7 +28,16 @@ function connectByBytes(connectBy: number): Uint8Array {
  * callee hold that secret, so the callee can check a ticket before it asks the node anything.
  */
 export function makeContactTicket(calleeSecret: Uint8Array, f: ContactTicketFields): Uint8Array {
-  const key = deriveKey(calleeSecret, CONTACT_TICKET_PURPOSE);
+  return contactTicketTag(contactTicketKey(calleeSecret), f);
+}
+
+/** The ticket key of a callee's secret, for a node that issues many tickets to one callee and keeps it. */
+export function contactTicketKey(calleeSecret: Uint8Array): Uint8Array {
+  return deriveKey(calleeSecret, CONTACT_TICKET_PURPOSE);
+}
+
+/** makeContactTicket() under a key already derived by contactTicketKey(). */
+export function contactTicketTag(key: Uint8Array, f: ContactTicketFields): Uint8Array {
   return hmacSha256(key, CONTACT_TICKET_LABEL, f.sessionId, "\0", connectByBytes(f.connectBy));
 }
 

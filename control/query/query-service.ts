@@ -1,6 +1,6 @@
 /** @module QUERY (seed A FIG. 12 S1201-S1211 with FIG. 16 S1606-S1608; seed B FIG. 3 -> FIG. 4A/4B): the ordered checks that gate an address, then the session. */
 import { connect, isIP } from "node:net";
-import { makeContactTicket } from "../../crypto/contact-ticket.ts";
+import { contactTicketKey, contactTicketTag } from "../../crypto/contact-ticket.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
 import type { PeerInfo, QueryResponse, QueryStoreResponse, SessionGrant } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
@@ -64,8 +64,31 @@ export function tcpConnectProbe(timeoutMs: number): (address: string, port: numb
     });
 }
 
+/** Contact-ticket keys kept (one per callee); past this the memory starts over. */
+const MAX_TICKET_KEYS = 100_000;
+
 export class QueryService {
+  /**
+   * Each callee's contact-ticket key, beside the secret it came from and used only while the device store still
+   * returns that same secret (as device-auth.ts keeps HTTP keys): a new secret or a deleted device invalidates it.
+   */
+  readonly #ticketKeys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
+
   constructor(private readonly d: QueryDeps) {}
+
+  async #ticketKey(calleeId: string): Promise<Uint8Array | null> {
+    const secret = await this.d.devices.secretOf(calleeId);
+    if (secret === null) {
+      this.#ticketKeys.delete(calleeId);
+      return null;
+    }
+    const hit = this.#ticketKeys.get(calleeId);
+    if (hit?.secret === secret) return hit.key;
+    const key = contactTicketKey(secret);
+    if (this.#ticketKeys.size >= MAX_TICKET_KEYS) this.#ticketKeys.clear();
+    this.#ticketKeys.set(calleeId, { secret, key });
+    return key;
+  }
 
   /**
    * A peer as another peer sees it: registered address plus the NAT mapping of its latest keepalive. `known`
@@ -192,14 +215,14 @@ export class QueryService {
 
     // Seed A S1207-S1210 / seed B FIG. 4A-4B: issue, answer the caller, then tell the callee to fetch its copy.
     const issued = await this.#issue({ callerId: caller.id, callee, retry }, "live", 0);
-    const calleeSecret = await this.d.devices.secretOf(callee.id);
+    const ticketKey = await this.#ticketKey(callee.id);
     const grant =
-      calleeSecret === null
+      ticketKey === null
         ? issued
         : {
             ...issued,
             contactTicket: toBase64url(
-              makeContactTicket(calleeSecret, { sessionId: issued.id, connectBy: issued.connectBy }),
+              contactTicketTag(ticketKey, { sessionId: issued.id, connectBy: issued.connectBy }),
             ),
           };
     this.d.log(`query: live session ${grant.id} ${caller.id} -> ${callee.id}`);

@@ -203,6 +203,18 @@ export const MIGRATIONS: readonly string[] = [
   // Issue 16: one accounting row per session, the node's figures and each peer's report merged by UPSERT
   // (control/store/accounting-store.ts); the rows of one per (session, reporter) are folded in.
   accountingPerSessionMigration({ int: "INTEGER", id: "TEXT" }),
+  // A sqlite node's replay nonces become a log in arrival order, checked in memory (control/store/nonce-store.ts):
+  // no key but the rowid, so each insert lands on the last page instead of a random one. The window's rows move over.
+  `
+  CREATE TABLE nonce_log (
+    seen_at INTEGER NOT NULL,
+    device_id TEXT NOT NULL,
+    nonce TEXT NOT NULL
+  );
+  CREATE INDEX nonce_log_by_time ON nonce_log(seen_at);
+  INSERT INTO nonce_log (seen_at, device_id, nonce) SELECT seen_at, device_id, nonce FROM nonces ORDER BY seen_at;
+  DROP TABLE nonces;
+  `,
 ];
 
 const COMPONENT = "control";

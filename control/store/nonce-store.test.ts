@@ -1,7 +1,11 @@
 /** @module Tests for NonceStore: replays refused and pruned on both backends, and a full sqlite database that keeps nonces in memory instead of failing. */
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { STORE_BACKENDS, storeBackend } from "../../test/support/store-backends.ts";
-import { openControlDatabase } from "./control-database.ts";
+import { MIGRATIONS, migrate, openControlDatabase } from "./control-database.ts";
 import { isDiskFull } from "./disk-full.ts";
 import { NonceStore, PRUNE_BATCH } from "./nonce-store.ts";
 import { SqliteDriver } from "./sqlite-driver.ts";
@@ -67,19 +71,21 @@ describe.each(STORE_BACKENDS)("NonceStore on %s", (kind) => {
     const db = await backend.open();
     const nonces = new NonceStore(db, 1000);
     const old = 2 * PRUNE_BATCH + 7;
+    // sqlite keeps its nonces as a log (nonce-store.ts); PostgreSQL as a table keyed by (device_id, nonce).
+    const table = kind === "sqlite" ? "nonce_log" : "nonces";
     await db.transaction(async (tx) => {
       for (let i = 0; i < old; i++)
-        await tx.run("INSERT INTO nonces (device_id, nonce, seen_at) VALUES (?, ?, ?)", [
+        await tx.run(`INSERT INTO ${table} (device_id, nonce, seen_at) VALUES (?, ?, ?)`, [
           `d${i % 3}`,
           `o${i}`,
           i % 500,
         ]);
       for (let i = 0; i < 5; i++)
-        await tx.run("INSERT INTO nonces (device_id, nonce, seen_at) VALUES (?, ?, 9000)", ["d1", `n${i}`]);
+        await tx.run(`INSERT INTO ${table} (device_id, nonce, seen_at) VALUES (?, ?, 9000)`, ["d1", `n${i}`]);
     });
     // Outside twice the 1 s window at 10 s: every row before 8000.
     expect(await nonces.prune(10_000)).toBe(old);
-    expect((await db.get<{ n: number }>("SELECT count(*) AS n FROM nonces"))!.n).toBe(5);
+    expect((await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))!.n).toBe(5);
     expect(await nonces.prune(10_000)).toBe(0);
   });
 });
@@ -93,7 +99,7 @@ test("NonceStore.remember() on a full sqlite database keeps refusing replays, fr
   db.run(`PRAGMA max_page_count = ${pages}`);
   let full: unknown;
   try {
-    for (let i = 0; i < 10_000; i++) db.run("INSERT INTO nonces VALUES ('x', ?, 0)", [String(i)]);
+    for (let i = 0; i < 10_000; i++) db.run("INSERT INTO nonce_log VALUES (0, 'x', ?)", [String(i)]);
   } catch (err) {
     full = err;
   }
@@ -103,6 +109,45 @@ test("NonceStore.remember() on a full sqlite database keeps refusing replays, fr
   expect(await nonces.remember("d1", "during", 11)).toBe(false);
   await nonces.prune(10 + 2 * 1000 + 1);
   expect(await nonces.remember("d1", "during", 3000)).toBe(true);
+  db.close();
+});
+
+test("NonceStore on sqlite: a nonce stored before a restart (a new connection to the file) is refused after it, and one pruned is not", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pvrlink-nonces-"));
+  try {
+    const path = join(dir, "control.db");
+    const first = new SqliteDriver(openControlDatabase(path));
+    const before = new NonceStore(first, 1000);
+    expect(await before.remember("d1", "old", 0)).toBe(true);
+    expect(await Promise.all(["a", "b"].map((n) => before.remember("d1", n, 5000)))).toEqual([true, true]);
+    await first.close();
+    await using second = new SqliteDriver(openControlDatabase(path));
+    const after = new NonceStore(second, 1000);
+    expect(await after.prune(2500)).toBe(1);
+    const asks: Array<[string, boolean]> = [
+      ["a", false],
+      ["b", false],
+      ["old", true],
+      ["c", true],
+      ["c", false],
+    ];
+    const got: boolean[] = [];
+    for (const [n] of asks) got.push(await after.remember("d1", n, 5001));
+    expect(got).toEqual(asks.map(([, fresh]) => fresh));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the sqlite migration to nonce_log keeps the window's nonces: a replay after the upgrade is refused", () => {
+  const db = new Database(":memory:");
+  migrate(db, MIGRATIONS.slice(0, MIGRATIONS.length - 1));
+  db.run("INSERT INTO nonces (device_id, nonce, seen_at) VALUES ('d1', 'kept', 7)");
+  migrate(db);
+  expect(db.query("SELECT seen_at, device_id, nonce FROM nonce_log").all()).toEqual([
+    { seen_at: 7, device_id: "d1", nonce: "kept" },
+  ]);
+  expect(db.query("SELECT name FROM sqlite_master WHERE name = 'nonces'").get()).toBeNull();
   db.close();
 });
 

@@ -12,12 +12,38 @@ const MAX_MEMORY_NONCES = 100_000;
  */
 export const PRUNE_BATCH = 1000;
 
+/**
+ * What a sqlite node knows of its nonces: every (device, nonce) of the window by "device nonce" -> seen_at, in the
+ * order seen, and how many of them are in memory only (a full disk). One per driver: every NonceStore on one
+ * connection shares it, as they share the rows.
+ */
+interface SeenNonces {
+  seen: Map<string, number>;
+  volatile: number;
+  /** The window's rows read back from nonce_log once, before the first answer. */
+  loaded: Promise<void>;
+}
+
+const seenByDriver = new WeakMap<SqlDriver, SeenNonces>();
+
+/**
+ * Two layouts, one contract (a nonce is refused if seen within twice the window, and stored before it counts):
+ *
+ * - **sqlite**: this process is the file's only server (a split role needs PostgreSQL), so the replay check is a
+ *   map in memory, loaded from the store when the node starts, and the store is a log in arrival order: nonce_log
+ *   has no key but its rowid and one index on seen_at, so each insert lands on the last page of both, shared by
+ *   every nonce of a commit. A primary key on (device, nonce) put each nonce on a random page of its own, written
+ *   by the commit and again by the checkpoint: a third of a signed request's CPU on the bench.
+ * - **PostgreSQL**: nodes of a cluster share the table, so the primary key on (device_id, nonce) is the check, as
+ *   it must be when another node may have seen the nonce.
+ */
 export class NonceStore {
-  /** Nonces seen while the database could not write (issue 21 item 2), by "device nonce" -> seen_at. */
+  /** PostgreSQL only: nonces seen while the database could not write (issue 21 item 2), by "device nonce" -> seen_at. */
   readonly #memory = new Map<string, number>();
   readonly #db: SqlDriver;
   readonly #group: GroupCommit;
   readonly #windowMs: number;
+  readonly #local: SeenNonces | null;
   constructor(
     db: SqlDriver,
     /** Nonces older than this cannot be replayed anyway (the timestamp check rejects them), so they are pruned. */
@@ -26,6 +52,27 @@ export class NonceStore {
     this.#db = db;
     this.#group = GroupCommit.of(db);
     this.#windowMs = windowMs;
+    this.#local = db.kind === "sqlite" ? NonceStore.#seenOf(db) : null;
+  }
+
+  static #seenOf(db: SqlDriver): SeenNonces {
+    let s = seenByDriver.get(db);
+    if (!s) {
+      const seen = new Map<string, number>();
+      // Every row still in the log: prune() removes what is past twice the window, so nothing older is here long.
+      const loaded = db
+        .all<{ device_id: string; nonce: string; seen_at: number }>(
+          "SELECT device_id, nonce, seen_at FROM nonce_log ORDER BY rowid",
+        )
+        .then((rows) => {
+          for (const r of rows) seen.set(`${r.device_id} ${r.nonce}`, r.seen_at);
+        });
+      // A failed load fails every remember() (a 500), never the process: the rejection is handled there.
+      loaded.catch(() => {});
+      s = { seen, volatile: 0, loaded };
+      seenByDriver.set(db, s);
+    }
+    return s;
   }
 
   /**
@@ -38,6 +85,37 @@ export class NonceStore {
    */
   async remember(deviceId: string, nonce: string, now = Date.now()): Promise<boolean> {
     const key = `${deviceId} ${nonce}`;
+    return this.#local
+      ? this.#rememberLocal(this.#local, key, { deviceId, nonce, now })
+      : this.#rememberShared(key, deviceId, nonce, now);
+  }
+
+  async #rememberLocal(
+    local: SeenNonces,
+    key: string,
+    n: { deviceId: string; nonce: string; now: number },
+  ): Promise<boolean> {
+    await local.loaded;
+    // Checked and taken in one synchronous step: a copy arriving while this one is being stored is refused.
+    if (local.seen.has(key)) return false;
+    local.seen.set(key, n.now);
+    try {
+      await this.#group.run((tx) =>
+        tx.run("INSERT INTO nonce_log (seen_at, device_id, nonce) VALUES (?, ?, ?)", [
+          n.now,
+          n.deviceId,
+          n.nonce,
+        ]),
+      );
+    } catch (err) {
+      // Kept in memory either way: a nonce once offered is never accepted again by this process.
+      if (!isDiskFull(err) || local.volatile >= MAX_MEMORY_NONCES) throw err;
+      local.volatile++;
+    }
+    return true;
+  }
+
+  async #rememberShared(key: string, deviceId: string, nonce: string, now: number): Promise<boolean> {
     if (this.#memory.has(key)) return false;
     try {
       const r = await this.#group.run((tx) =>
@@ -65,12 +143,24 @@ export class NonceStore {
   async prune(now = Date.now()): Promise<number> {
     const before = now - 2 * this.#windowMs;
     for (const [k, at] of this.#memory) if (at < before) this.#memory.delete(k);
+    if (this.#local) {
+      await this.#local.loaded;
+      // The map is in the order seen, which is the clock's: stop at the first nonce inside the window. After the
+      // clock stepped back, an older nonce behind a newer one stays until that one ages out: refused a while
+      // longer, which the timestamp check does anyway.
+      for (const [k, at] of this.#local.seen) {
+        if (at >= before) break;
+        this.#local.seen.delete(k);
+      }
+      // A nonce of a full disk is in memory only; the count is a bound, so start it over once the memory is pruned.
+      this.#local.volatile = 0;
+    }
+    const sql = this.#local
+      ? "DELETE FROM nonce_log WHERE rowid IN (SELECT rowid FROM nonce_log WHERE seen_at < ? LIMIT ?)"
+      : "DELETE FROM nonces WHERE (device_id, nonce) IN (SELECT device_id, nonce FROM nonces WHERE seen_at < ? LIMIT ?)";
     let dropped = 0;
     for (;;) {
-      const { changes } = await this.#db.run(
-        "DELETE FROM nonces WHERE (device_id, nonce) IN (SELECT device_id, nonce FROM nonces WHERE seen_at < ? LIMIT ?)",
-        [before, PRUNE_BATCH],
-      );
+      const { changes } = await this.#db.run(sql, [before, PRUNE_BATCH]);
       dropped += changes;
       if (changes < PRUNE_BATCH) return dropped;
       await new Promise((resolve) => setImmediate(resolve));

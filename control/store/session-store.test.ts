@@ -44,6 +44,17 @@ describe.each(STORE_BACKENDS)("SessionStore on %s", (kind) => {
       expect(h.key).not.toBe(g.key);
     });
 
+    test("issue() ids lead with the issue time, so they sort by it, then 128 random bits", async () => {
+      const times = [1000, 1001, 36 ** 5, Date.now(), Date.now() + 1];
+      const ids: string[] = [];
+      for (const t of times) ids.push((await sessions.issue(a, b, "live", 0, t)).id);
+      for (const id of ids) expect(id).toMatch(/^ses_[0-9a-z]{9}[A-Za-z0-9_-]{22}$/);
+      expect([...ids].sort()).toEqual(ids);
+      const same = await sessions.issue(a, b, "live", 0, 1000);
+      expect(same.id.slice(0, 13)).toBe(ids[0]!.slice(0, 13));
+      expect(same.id).not.toBe(ids[0]);
+    });
+
     test("takePending() hands the callee's copy out once, only to the callee, only before connectBy", async () => {
       const g = await sessions.issue(a, b, "live", 0, 1000);
       expect(await sessions.takePending(a, 2000)).toEqual([]);

@@ -59,10 +59,11 @@ export class SqliteDriver implements SqlDriver {
       release = resolve;
     });
     try {
-      this.database.run("BEGIN");
+      // Prepared once, like every statement: BEGIN and COMMIT run twice per QUERY (group-commit.ts).
+      this.#prepare("BEGIN").run();
       try {
         const out = await fn(this.#direct);
-        this.database.run("COMMIT");
+        this.#prepare("COMMIT").run();
         return out;
       } catch (err) {
         if (this.database.inTransaction) this.database.run("ROLLBACK");
