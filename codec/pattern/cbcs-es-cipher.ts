@@ -11,6 +11,17 @@ const EMPTY = new Uint8Array(0);
 const BATCH_BLOCKS = 4096;
 
 /**
+ * Copies 16 bytes as four 32-bit words (byte order is irrelevant: read and written the same way). A block copy
+ * per 16-byte block, 355 k of them each way on a 60 MiB H.264 TS: byte loops were a third of the cipher's CPU.
+ */
+function wordCopy16(src: DataView, from: number, dst: DataView, to: number): void {
+  dst.setUint32(to, src.getUint32(from, true), true);
+  dst.setUint32(to + 4, src.getUint32(from + 4, true), true);
+  dst.setUint32(to + 8, src.getUint32(from + 8, true), true);
+  dst.setUint32(to + 12, src.getUint32(from + 12, true), true);
+}
+
+/**
  * CbcsPatternCipher for a version 4 plan: the same blocks in the same chains (CbcsEsWalk), so the same
  * ciphertext, but no row per block: the blocks come from the walk as the body streams past. A block cut by a
  * chunk's end is held back (copied) from its first byte and finished with the next chunk; what push() returns
@@ -34,6 +45,8 @@ export class CbcsEsCipher {
   #walkedBytes = 0;
   /** Reused: gathered blocks, and where each gathered piece came from (index in the work, length). */
   readonly #scratch = new Uint8Array(BATCH_BLOCKS * BLOCK);
+  /** The same bytes as 32-bit words: a whole block moves in four word copies (wordCopy16). */
+  readonly #scratchWords = new DataView(this.#scratch.buffer);
   readonly #from = new Int32Array(BATCH_BLOCKS * BLOCK);
   readonly #lengths = new Int32Array(BATCH_BLOCKS * BLOCK);
 
@@ -112,6 +125,8 @@ export class CbcsEsCipher {
     const pieces = this.#pieces;
     const flags = this.#flags;
     const scratch = this.#scratch;
+    const scratchWords = this.#scratchWords;
+    const workWords = new DataView(work.buffer, work.byteOffset, work.byteLength);
     const from = this.#from;
     const lengths = this.#lengths;
     let gathered = 0;
@@ -139,7 +154,7 @@ export class CbcsEsCipher {
         }
         if ((flags[i]! & CBCS_CHAIN_START) !== 0) restarts.push(gathered / BLOCK);
         const f = (first - start) | 0;
-        for (let k = 0; k < BLOCK; k++) scratch[gathered + k] = work[f + k]!;
+        wordCopy16(workWords, f, scratchWords, gathered);
         from[segs] = f;
         lengths[segs++] = BLOCK;
         gathered += BLOCK;
@@ -163,20 +178,26 @@ export class CbcsEsCipher {
         }
       }
       if (gathered === scratch.length) {
-        this.#flush(work, gathered, segs, restarts);
+        this.#flush(work, workWords, { gathered, segs, restarts });
         gathered = 0;
         segs = 0;
         restarts = [];
       }
     }
     this.#piece = i;
-    if (gathered > 0) this.#flush(work, gathered, segs, restarts);
+    if (gathered > 0) this.#flush(work, workWords, { gathered, segs, restarts });
     this.#committed = start + keep;
     return keep;
   }
 
-  #flush(work: Uint8Array, gathered: number, segs: number, restarts: number[]): void {
+  #flush(
+    work: Uint8Array,
+    workWords: DataView,
+    batch: { gathered: number; segs: number; restarts: number[] },
+  ): void {
+    const { gathered, segs, restarts } = batch;
     const scratch = this.#scratch;
+    const scratchWords = this.#scratchWords;
     this.#cipher(scratch.subarray(0, gathered), restarts);
     const from = this.#from;
     const lengths = this.#lengths;
@@ -184,7 +205,8 @@ export class CbcsEsCipher {
     for (let s = 0; s < segs; s++) {
       const f = from[s]!;
       const n = lengths[s]!;
-      for (let k = 0; k < n; k++) work[f + k] = scratch[at + k]!;
+      if (n === BLOCK) wordCopy16(scratchWords, at, workWords, f);
+      else for (let k = 0; k < n; k++) work[f + k] = scratch[at + k]!;
       at += n;
     }
     this.#walkedBytes += gathered;
