@@ -3,9 +3,11 @@ import { RecordingIndexer } from "../container/recording-indexer.ts";
 import type { VideoObserver } from "../container/video-observer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
 import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
-import { type EsPatternPlan, esPatternEncryptedBytes, RUN_FIELDS, runsToBody } from "./es-pattern-plan.ts";
+import { type EsPatternPlan, esPatternEncryptedBytes, runsToBody } from "./es-pattern-plan.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { checkPatternScheme, type PatternScheme } from "./pattern-scheme.ts";
+import { ridingIndex } from "./riding-index.ts";
+import { UnitRunTable } from "./unit-run-table.ts";
 
 /** Rows the pending slices start with; they grow by doubling but stay near two pictures' slices. */
 const PENDING_ROWS = 1024;
@@ -27,8 +29,7 @@ export class EsPatternPlanner implements VideoObserver {
   #picture = 0;
   #settledPictures = 0;
   readonly #slices = new PatternRangeTable();
-  #runs = new Float64Array(RUN_FIELDS * 256);
-  #runCount = 0;
+  readonly #runs = new UnitRunTable();
 
   constructor(scheme: Extract<PatternScheme, { kind: "slice-block" }>) {
     checkPatternScheme(scheme);
@@ -66,19 +67,7 @@ export class EsPatternPlanner implements VideoObserver {
   }
 
   unitRun(es: number, length: number, file: number, unitLength: number, count: number): void {
-    let at = RUN_FIELDS * this.#runCount;
-    if (at === this.#runs.length) {
-      const grown = new Float64Array(2 * this.#runs.length);
-      grown.set(this.#runs);
-      this.#runs = grown;
-    }
-    const runs = this.#runs;
-    runs[at++] = es;
-    runs[at++] = length;
-    runs[at++] = file;
-    runs[at++] = unitLength;
-    runs[at] = count;
-    this.#runCount++;
+    this.#runs.push(es, length, file, unitLength, count);
   }
 
   /**
@@ -86,18 +75,11 @@ export class EsPatternPlanner implements VideoObserver {
    * then plans otherwise). Throws a RangeError when the index is of another container than the bytes.
    */
   finish(index: RecordingIndex): EsPatternPlan | undefined {
-    const indexer = this.#indexer;
-    if (indexer === undefined) throw new TypeError("Cannot plan pattern ranges: made without withIndexer()");
-    const own = indexer.result();
-    if (index.container !== own.container) {
-      throw new RangeError(
-        `Cannot plan pattern ranges: the index is of a ${index.container} recording, the bytes are ${own.container}`,
-      );
-    }
+    const own = ridingIndex(this.#indexer, index);
     const mpeg = (f: string) => f === "mpeg1" || f === "mpeg2";
     if (!mpeg(index.format) || !mpeg(own.format) || own.container === "mp4") return undefined;
     this.#settle(own.pictures, true);
-    const body = runsToBody(this.#runs, this.#runCount, index.protectedRanges);
+    const body = runsToBody(this.#runs.runs, this.#runs.count, index.protectedRanges);
     const plan = { scheme: this.#scheme, slices: this.#slices, runs: body.runs, runCount: body.runCount };
     return { ...plan, encryptedBytes: esPatternEncryptedBytes(plan) };
   }

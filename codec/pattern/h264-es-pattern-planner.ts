@@ -3,9 +3,11 @@ import { RecordingIndexer } from "../container/recording-indexer.ts";
 import type { VideoObserver } from "../container/video-observer.ts";
 import type { RecordingIndex } from "../recording-index.ts";
 import { cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
-import { type EsPatternPlan, RUN_FIELDS, runsToBody } from "./es-pattern-plan.ts";
+import { type EsPatternPlan, runsToBody } from "./es-pattern-plan.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { checkPatternScheme, type PatternScheme } from "./pattern-scheme.ts";
+import { ridingIndex } from "./riding-index.ts";
+import { UnitRunTable } from "./unit-run-table.ts";
 
 /**
  * Rides on a RecordingIndexer's scan like H264PatternPlanner: for each coded slice NAL unit whose header it
@@ -22,8 +24,7 @@ export class H264EsPatternPlanner implements VideoObserver {
   #sliceEnd = 0;
   #count = 0;
   #clear = 0;
-  #runs = new Float64Array(RUN_FIELDS * 256);
-  #runCount = 0;
+  readonly #runs = new UnitRunTable();
 
   constructor(scheme: Extract<PatternScheme, { kind: "cbcs" }>) {
     checkPatternScheme(scheme);
@@ -69,19 +70,7 @@ export class H264EsPatternPlanner implements VideoObserver {
   }
 
   unitRun(es: number, length: number, file: number, unitLength: number, count: number): void {
-    let at = RUN_FIELDS * this.#runCount;
-    if (at === this.#runs.length) {
-      const grown = new Float64Array(2 * this.#runs.length);
-      grown.set(this.#runs);
-      this.#runs = grown;
-    }
-    const runs = this.#runs;
-    runs[at++] = es;
-    runs[at++] = length;
-    runs[at++] = file;
-    runs[at++] = unitLength;
-    runs[at] = count;
-    this.#runCount++;
+    this.#runs.push(es, length, file, unitLength, count);
   }
 
   /**
@@ -89,16 +78,9 @@ export class H264EsPatternPlanner implements VideoObserver {
    * then plans otherwise). Throws a RangeError when the index is of another container than the bytes.
    */
   finish(index: RecordingIndex): EsPatternPlan | undefined {
-    const indexer = this.#indexer;
-    if (indexer === undefined) throw new TypeError("Cannot plan pattern ranges: made without withIndexer()");
-    const own = indexer.result();
-    if (index.container !== own.container) {
-      throw new RangeError(
-        `Cannot plan pattern ranges: the index is of a ${index.container} recording, the bytes are ${own.container}`,
-      );
-    }
+    const own = ridingIndex(this.#indexer, index);
     if (index.format !== "h264" || own.format !== "h264" || own.container === "mp4") return undefined;
-    const body = runsToBody(this.#runs, this.#runCount, index.protectedRanges);
+    const body = runsToBody(this.#runs.runs, this.#runs.count, index.protectedRanges);
     const plan = { scheme: this.#scheme, slices: this.#slices, runs: body.runs, runCount: body.runCount };
     return { ...plan, encryptedBytes: cbcsEsEncryptedBytes(plan) };
   }

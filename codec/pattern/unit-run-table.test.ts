@@ -1,0 +1,25 @@
+/** @module Tests of UnitRunTable: runs kept in order, RUN_FIELDS numbers each, across the array's growth. */
+import { describe, expect, test } from "bun:test";
+import { RUN_FIELDS } from "./es-pattern-plan.ts";
+import { UnitRunTable } from "./unit-run-table.ts";
+
+describe("UnitRunTable", () => {
+  for (const n of [0, 1, 256, 257, 1000]) {
+    test(`UnitRunTable.push() keeps ${n} runs in order, field by field`, () => {
+      const t = new UnitRunTable();
+      for (let i = 0; i < n; i++) t.push(10 * i, 184, 188 * i + 4, 188, i + 1);
+      expect(t.count).toBe(n);
+      expect(t.runs.length).toBeGreaterThanOrEqual(RUN_FIELDS * n);
+      for (let i = 0; i < n; i++) {
+        const at = RUN_FIELDS * i;
+        expect(Array.from(t.runs.subarray(at, at + RUN_FIELDS))).toEqual([
+          10 * i,
+          184,
+          188 * i + 4,
+          188,
+          i + 1,
+        ]);
+      }
+    });
+  }
+});
