@@ -2,6 +2,7 @@
 import { codecError } from "../codec-error.ts";
 import { CBCS_CHAIN_START, CBCS_FIRST_PIECE, type CbcsEsPlan, CbcsEsWalk } from "./cbcs-es-walk.ts";
 import type { CbcsBlockCipher } from "./cbcs-pattern-cipher.ts";
+import { type HeldBytes, pushHoldingBlocks } from "./held-block-push.ts";
 import { PatternBodyCursor } from "./pattern-body-cursor.ts";
 import { WINDOW_ROWS } from "./pattern-range-table.ts";
 
@@ -40,7 +41,7 @@ export class CbcsEsCipher {
   #done = false;
   /** Body offset of the first byte not yet given out (the held bytes start here). */
   #committed = 0;
-  #held: Uint8Array = EMPTY;
+  readonly #hold: HeldBytes = { held: EMPTY };
   /** Bytes handed to the cipher so far: the header's encrypted bytes once the body is through. */
   #walkedBytes = 0;
   /** Reused: gathered blocks, and where each gathered piece came from (index in the work, length). */
@@ -68,33 +69,10 @@ export class CbcsEsCipher {
    */
   push(chunk: Uint8Array): Uint8Array[] {
     this.#body.take(chunk.length);
-    const out: Uint8Array[] = [];
-    let rest = chunk;
-    if (this.#held.length > 0) {
-      // Only the bytes the held block still lacks are joined to it (as CbcsPatternCipher, for the same reason).
-      const need = this.#blockEnd() - (this.#committed + this.#held.length);
-      const take = Math.min(chunk.length, need);
-      const joined = new Uint8Array(this.#held.length + take);
-      joined.set(this.#held, 0);
-      joined.set(chunk.subarray(0, take), this.#held.length);
-      const keep = this.#transform(joined);
-      if (keep > 0) out.push(joined.subarray(0, keep));
-      this.#held = keep < joined.length ? joined.slice(keep) : EMPTY;
-      rest = chunk.subarray(take);
-      if (rest.length === 0) return out;
-      if (this.#held.length > 0) {
-        // Only when the plan's block ends past the body: hold everything, finish() refuses it.
-        const all = new Uint8Array(this.#held.length + rest.length);
-        all.set(this.#held, 0);
-        all.set(rest, this.#held.length);
-        this.#held = all;
-        return out;
-      }
-    }
-    const keep = this.#transform(rest);
-    if (keep > 0) out.push(rest.subarray(0, keep));
-    this.#held = keep < rest.length ? rest.slice(keep) : EMPTY;
-    return out;
+    return pushHoldingBlocks(this.#hold, chunk, {
+      lacking: () => this.#blockEnd() - (this.#committed + this.#hold.held.length),
+      transform: (work) => this.#transform(work),
+    });
   }
 
   /** Body offset where the next block (the held one) ends. */
@@ -214,7 +192,7 @@ export class CbcsEsCipher {
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body passed, every block was whole and the plan's bytes all went through. */
   finish(): void {
-    this.#body.finish(this.#held.length);
+    this.#body.finish(this.#hold.held.length);
     if (this.#ready() || this.#walkedBytes !== this.#encryptedBytes) {
       throw codecError(
         "ERR_PATTERN_LENGTH",

@@ -1,4 +1,5 @@
 /** @module Applies CENC-cbcs block encryption to the listed blocks of a direct body streamed in chunks: gathers whole blocks, hands them to the cipher, scatters them back. */
+import { type HeldBytes, pushHoldingBlocks } from "./held-block-push.ts";
 import { PatternBodyCursor } from "./pattern-body-cursor.ts";
 import { type PatternRanges, PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 
@@ -11,7 +12,6 @@ export type CbcsBlockCipher = (blocks: Uint8Array, restarts: readonly number[]) 
 
 /** CENC cipher block (ISO/IEC 23001-7:2016 10.4: AES-128, 16-byte blocks). */
 const BLOCK = 16;
-const EMPTY = new Uint8Array(0);
 
 /**
  * The ranges hold exactly the encrypted bytes, in order; taken together they are whole blocks (ordinal k of the
@@ -34,7 +34,7 @@ export class CbcsPatternCipher {
   #ordinal = 0;
   /** Next index into #chains. */
   #chain = 0;
-  #held: Uint8Array = new Uint8Array(0);
+  readonly #hold: HeldBytes = { held: new Uint8Array(0) };
   /** Reused per push: the gathered blocks, and the segments as (index in work, length, range, bytes before) rows. */
   #scratch = new Uint8Array(64 * 1024);
   #segs = new Float64Array(4 * 4096);
@@ -67,33 +67,10 @@ export class CbcsPatternCipher {
    */
   push(chunk: Uint8Array): Uint8Array[] {
     this.#body.take(chunk.length);
-    const out: Uint8Array[] = [];
-    let rest = chunk;
-    if (this.#held.length > 0) {
-      // Only as many of the chunk's bytes as the held block still lacks are joined to it: joining the whole
-      // chunk had copied every chunk after a cut block into new memory, the costliest thing the cipher did.
-      const take = Math.min(chunk.length, this.#heldBlockEnd() - (this.#committed + this.#held.length));
-      const joined = new Uint8Array(this.#held.length + take);
-      joined.set(this.#held, 0);
-      joined.set(chunk.subarray(0, take), this.#held.length);
-      const keep = this.#transform(joined);
-      if (keep > 0) out.push(joined.subarray(0, keep));
-      this.#held = keep < joined.length ? joined.slice(keep) : EMPTY;
-      rest = chunk.subarray(take);
-      if (rest.length === 0) return out;
-      if (this.#held.length > 0) {
-        // Not reached (the bytes taken complete the block), but held bytes must never be overtaken.
-        const all = new Uint8Array(this.#held.length + rest.length);
-        all.set(this.#held, 0);
-        all.set(rest, this.#held.length);
-        this.#held = EMPTY;
-        rest = all;
-      }
-    }
-    const keep = this.#transform(rest);
-    if (keep > 0) out.push(rest.subarray(0, keep));
-    this.#held = keep < rest.length ? rest.slice(keep) : EMPTY;
-    return out;
+    return pushHoldingBlocks(this.#hold, chunk, {
+      lacking: () => this.#heldBlockEnd() - (this.#committed + this.#hold.held.length),
+      transform: (work) => this.#transform(work),
+    });
   }
 
   /** Body offset where the block that the held bytes begin ends (its 16th encrypted byte, plus one). */
@@ -210,6 +187,6 @@ export class CbcsPatternCipher {
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body passed and every block was whole. */
   finish(): void {
-    this.#body.finish(this.#held.length);
+    this.#body.finish(this.#hold.held.length);
   }
 }
