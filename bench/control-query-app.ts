@@ -21,6 +21,7 @@ import { DeviceStore } from "../control/store/device-store.ts";
 import { openControlStore } from "../control/store/open-control-store.ts";
 import { toBase64url } from "../crypto/random-token.ts";
 import { httpKeyFromSecret, signRequest } from "../protocol/request-signature.ts";
+import { permitCallersOfCallees } from "./lib/bench-callees.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -58,28 +59,7 @@ try {
   const names = Array.from({ length: DEVICES }, (_, i) => `bench-${String(i).padStart(7, "0")}`);
   const devices = await new DeviceStore(db).enrollMany(names);
   // As bench/control.ts: each callee lists a group of its own holding every caller, and is registered.
-  await db.transaction(async (tx) => {
-    for (let i = 0; i < CALLEES; i++) {
-      const group = `everyone-${i}`;
-      await tx.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES (?, ?, 0)", [
-        group,
-        devices[i]!.id,
-      ]);
-      for (let w = 0; w < CALLERS; w++)
-        await tx.run("INSERT INTO group_members (group_key, member_key) VALUES (?, ?)", [
-          group,
-          names[CALLEES + w]!,
-        ]);
-      await tx.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, ?)", [
-        devices[i]!.id,
-        `@${group}`,
-      ]);
-      await tx.run("INSERT INTO registrations (device_id, address, port, at) VALUES (?, '127.0.0.1', ?, 0)", [
-        devices[i]!.id,
-        30000 + i,
-      ]);
-    }
-  });
+  await permitCallersOfCallees(db, devices, { names, callees: CALLEES, callers: CALLERS });
   const config = {
     ...DEFAULT_CONFIG,
     rateLimitPerSec: 1e9,

@@ -18,6 +18,7 @@ import { ControlClient } from "../protocol/control-client.ts";
 import { buildKeepalive, keepaliveKey } from "../protocol/keepalive-request.ts";
 import { nodeFetch } from "../protocol/node-fetch.ts";
 import { PostgresServer } from "../test/support/postgres-server.ts";
+import { permitCallersOfCallees } from "./lib/bench-callees.ts";
 import { formatTable } from "./lib/format-table.ts";
 import { closedLoop, type LoadResult, openLoop } from "./lib/http-load.ts";
 import { cpuSecondsOf } from "./lib/process-cpu.ts";
@@ -162,30 +163,7 @@ async function main(): Promise<void> {
     const store = new DeviceStore(db);
     const names = Array.from({ length: DEVICES }, (_, i) => `bench-${String(i).padStart(6, "0")}`);
     const devices = await store.enrollMany(names);
-    await db.transaction(async (tx) => {
-      // Each callee lists a group of its own (issue 21 item 1: "@name" resolves only in the list owner's
-      // namespace), holding every caller; a group owned by one device permits nobody in another's list.
-      for (let i = 0; i < CALLEES; i++) {
-        const group = `everyone-${i}`;
-        await tx.run("INSERT INTO groups (name_key, owner_id, created_at) VALUES (?, ?, 0)", [
-          group,
-          devices[i]!.id,
-        ]);
-        for (let w = 0; w < CONCURRENCY; w++)
-          await tx.run("INSERT INTO group_members (group_key, member_key) VALUES (?, ?)", [
-            group,
-            names[CALLEES + w]!,
-          ]);
-        await tx.run("INSERT INTO allow_entries (owner_id, entry) VALUES (?, ?)", [
-          devices[i]!.id,
-          `@${group}`,
-        ]);
-        await tx.run(
-          "INSERT INTO registrations (device_id, address, port, at) VALUES (?, '127.0.0.1', ?, 0)",
-          [devices[i]!.id, 30000 + i],
-        );
-      }
-    });
+    await permitCallersOfCallees(db, devices, { names, callees: CALLEES, callers: CONCURRENCY });
     await db.close();
     const populateSec = (performance.now() - t0) / 1000;
     console.error(`populated ${DEVICES} devices in ${populateSec.toFixed(1)} s`);
