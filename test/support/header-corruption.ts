@@ -1,4 +1,5 @@
 /** @module For header tests: every truncation and every single-bit flip of an encoded header, resealing, and the CodecError code a call ends with. */
+import { expect } from "bun:test";
 import { createHash } from "node:crypto";
 import { CodecError } from "../../codec/codec-error.ts";
 
@@ -34,4 +35,20 @@ export function resealSha256(header: Uint8Array, digestBytes: number): Uint8Arra
   const at = header.length - digestBytes;
   header.set(createHash("sha256").update(header.subarray(0, at)).digest().subarray(0, digestBytes), at);
   return header;
+}
+
+/**
+ * Asserts that every single-bit flip of `header` makes `decode` end in one of `allowed` codes, and in the same
+ * one when decoded again (a stable code per damage, never an exception of another kind).
+ */
+export function expectOneStableCodePerBitFlip(
+  header: Uint8Array,
+  decode: (bytes: Uint8Array) => unknown,
+  allowed: readonly string[],
+): void {
+  for (const { bytes } of bitFlips(header)) {
+    const first = codecErrorCode(() => decode(bytes));
+    expect(allowed).toContain(first);
+    expect(codecErrorCode(() => decode(bytes))).toBe(first);
+  }
 }
