@@ -26,7 +26,7 @@ export function hmacSha256(key: HmacKey, ...parts: Array<Uint8Array | string>): 
  * HMAC-SHA1 of the concatenated parts under key: only for STUN MESSAGE-INTEGRITY, which RFC 8489 14.5 fixes to
  * SHA-1 (pvrlink's own keepalives authenticate with MESSAGE-INTEGRITY-SHA256).
  */
-export function hmacSha1(key: Uint8Array, ...parts: Array<Uint8Array | string>): Uint8Array {
+export function hmacSha1(key: HmacKey, ...parts: Array<Uint8Array | string>): Uint8Array {
   const h = createHmac("sha1", key);
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());

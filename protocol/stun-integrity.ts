@@ -29,7 +29,7 @@ function integrityDigest(msg: StunMessage, attr: StunAttribute, key: HmacKey, sh
   writeU16(bytes, 2, attr.offset + ATTRIBUTE_HEADER_BYTES + attr.value.byteLength - STUN_HEADER_BYTES);
   try {
     const covered = new Uint8Array(bytes.buffer, bytes.byteOffset, attr.offset);
-    return sha256 ? hmacSha256(key, covered) : hmacSha1(key as Uint8Array, covered);
+    return sha256 ? hmacSha256(key, covered) : hmacSha1(key, covered);
   } finally {
     writeU16(bytes, 2, saved);
   }

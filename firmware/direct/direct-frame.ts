@@ -152,10 +152,6 @@ export function writeFrameHeader(into: Uint8Array, sealedLength: number, clear =
   return into;
 }
 
-/**
- * Splits a byte stream into sealed frames, carrying partial frames across chunks. A length outside the limits
- * throws at once (before its body arrives), so an attacker cannot make the reader buffer 4 GiB.
- */
 /** A socket chunk being read: what is left of it, the chunk whole, and whether a frame view was lent from it. */
 interface HeldChunk {
   rest: Uint8Array;
@@ -163,6 +159,10 @@ interface HeldChunk {
   lent: boolean;
 }
 
+/**
+ * Splits a byte stream into sealed frames, carrying partial frames across chunks. A length outside the limits
+ * throws at once (before its body arrives), so an attacker cannot make the reader buffer 4 GiB.
+ */
 export class FrameReader {
   #chunks: HeldChunk[] = [];
   #buffered = 0;
