@@ -1,5 +1,6 @@
 /** @module The signed-request check every authenticated /v1 route runs first: clock window, device, body hash, HMAC, nonce, rate limit. */
 import type { MiddlewareHandler } from "hono";
+import { DerivedKeys } from "../../crypto/derived-keys.ts";
 import { deriveKey } from "../../crypto/hmac.ts";
 import {
   HEADER_CONTENT_SHA256,
@@ -30,6 +31,8 @@ export interface DeviceAuthDeps {
   now?: () => number;
 }
 
+/** HTTP keys kept (one per device); past this the memory starts over. */
+const MAX_HTTP_KEYS = 200_000;
 const NONCE_SHAPE = /^[A-Za-z0-9_-]{16,64}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -46,19 +49,14 @@ export function deviceAuth(deps: DeviceAuthDeps): MiddlewareHandler<DeviceEnv> {
   // Derived keys are cached beside the secret they came from, and used only while the device store still
   // returns that same secret: a deleted device (or a new secret) invalidates its key by construction (issue 21
   // item 4). secretOf is itself a cached map read, so the check costs no database query.
-  const httpKeys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
+  const httpKeys = new DerivedKeys((secret) => deriveKey(secret, HTTP_KEY_PURPOSE), MAX_HTTP_KEYS);
   const keyOf = async (id: string): Promise<Uint8Array | null> => {
     const secret = await deps.secretOf(id);
     if (!secret) {
-      httpKeys.delete(id);
+      httpKeys.forget(id);
       return null;
     }
-    const hit = httpKeys.get(id);
-    if (hit?.secret === secret) return hit.key;
-    const key = deriveKey(secret, HTTP_KEY_PURPOSE);
-    if (httpKeys.size > 200_000) httpKeys.clear();
-    httpKeys.set(id, { secret, key });
-    return key;
+    return httpKeys.of(id, secret);
   };
   const now = deps.now ?? Date.now;
 

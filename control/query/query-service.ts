@@ -1,6 +1,7 @@
 /** @module QUERY (seed A FIG. 12 S1201-S1211 with FIG. 16 S1606-S1608; seed B FIG. 3 -> FIG. 4A/4B): the ordered checks that gate an address, then the session. */
 import { connect, isIP } from "node:net";
 import { contactTicketKey, contactTicketTag } from "../../crypto/contact-ticket.ts";
+import { DerivedKeys } from "../../crypto/derived-keys.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
 import type { PeerInfo, QueryResponse, QueryStoreResponse, SessionGrant } from "../../protocol/api-types.ts";
 import { ApiError } from "../errors/api-error.ts";
@@ -68,26 +69,18 @@ export function tcpConnectProbe(timeoutMs: number): (address: string, port: numb
 const MAX_TICKET_KEYS = 100_000;
 
 export class QueryService {
-  /**
-   * Each callee's contact-ticket key, beside the secret it came from and used only while the device store still
-   * returns that same secret (as device-auth.ts keeps HTTP keys): a new secret or a deleted device invalidates it.
-   */
-  readonly #ticketKeys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
+  /** Each callee's contact-ticket key, derived once per secret (crypto/derived-keys.ts). */
+  readonly #ticketKeys = new DerivedKeys(contactTicketKey, MAX_TICKET_KEYS);
 
   constructor(private readonly d: QueryDeps) {}
 
   async #ticketKey(calleeId: string): Promise<Uint8Array | null> {
     const secret = await this.d.devices.secretOf(calleeId);
     if (secret === null) {
-      this.#ticketKeys.delete(calleeId);
+      this.#ticketKeys.forget(calleeId);
       return null;
     }
-    const hit = this.#ticketKeys.get(calleeId);
-    if (hit?.secret === secret) return hit.key;
-    const key = contactTicketKey(secret);
-    if (this.#ticketKeys.size >= MAX_TICKET_KEYS) this.#ticketKeys.clear();
-    this.#ticketKeys.set(calleeId, { secret, key });
-    return key;
+    return this.#ticketKeys.of(calleeId, secret);
   }
 
   /**

@@ -1,4 +1,6 @@
 /** @module The control node's UDP port: STUN keepalives in, triggers out, ACKs in; one socket for all three. */
+
+import { DerivedKeys } from "../../crypto/derived-keys.ts";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { KEEPALIVE_FRESH_INTERVALS } from "../../protocol/keepalive-request.ts";
 import { isStunMessage } from "../../protocol/stun-message.ts";
@@ -97,7 +99,7 @@ export class UdpEndpoint {
    * Trigger keys beside the secret each came from, used only while lookupSecret still returns that same secret:
    * a deleted device or a new secret invalidates its key by construction (as device-auth.ts does for HTTP keys).
    */
-  readonly #triggerKeys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
+  readonly #triggerKeys = new DerivedKeys((secret) => deriveKey(secret, "trigger"), MAX_TRIGGER_KEYS);
   /** Answers of this event-loop turn as [bytes, port, address] triples, sent together by #sendReplies. */
   readonly #replies: Array<Uint8Array | number | string> = [];
   #repliesScheduled = false;
@@ -331,7 +333,7 @@ export class UdpEndpoint {
     const mapping = this.#mappings.get(deviceId)!;
     const secret = this.#opts.lookupSecret(deviceId);
     if (!secret) return Promise.resolve(null);
-    const key = this.#triggerKey(deviceId, secret);
+    const key = this.#triggerKeys.of(deviceId, secret);
     const { bytes, id } = encodeTrigger({ deviceId, kind, ref, timestamp: this.#now() }, key);
     const deadline = Date.now() + (opts?.deadlineMs ?? DEFAULT_TRIGGER_DEADLINE_MS);
     return new Promise((resolve) => {
@@ -364,15 +366,6 @@ export class UdpEndpoint {
       };
       send(TRIGGER_RETRY_FIRST_MS);
     });
-  }
-
-  #triggerKey(deviceId: string, secret: Uint8Array): Uint8Array {
-    const hit = this.#triggerKeys.get(deviceId);
-    if (hit?.secret === secret) return hit.key;
-    const key = deriveKey(secret, "trigger");
-    if (this.#triggerKeys.size >= MAX_TRIGGER_KEYS) this.#triggerKeys.clear();
-    this.#triggerKeys.set(deviceId, { secret, key });
-    return key;
   }
 
   async close(): Promise<void> {
