@@ -67,10 +67,10 @@ export function ridingPatternPlanners(
   return {
     indexer,
     finish: (index) => {
-      if (index.format === "h264") {
-        if (h264Es === undefined) return (h264 as H264PatternPlanner).finish(index);
-        return esPlanOf(h264Scheme, h264Es.finish(index));
-      }
+      if (index.format === "h264")
+        return h264 instanceof H264EsPatternPlanner
+          ? esPlanOf(h264Scheme, h264.finish(index))
+          : h264.finish(index);
       if (chosen !== es || es === undefined) return mpeg.finish(index);
       return esPlanOf(mpegScheme, es.finish(index));
     },
