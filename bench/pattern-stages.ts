@@ -4,7 +4,7 @@ import { CbcsEsCipher } from "../codec/pattern/cbcs-es-cipher.ts";
 import { CbcsPatternCipher } from "../codec/pattern/cbcs-pattern-cipher.ts";
 import { EsPatternCipher } from "../codec/pattern/es-pattern-cipher.ts";
 import { PatternCipher } from "../codec/pattern/pattern-cipher.ts";
-import { encodePatternHeader } from "../codec/pattern/pattern-header.ts";
+import { encodePatternHeader } from "../codec/pattern/pattern-header-encoder.ts";
 import { encodePatternHeaderV3 } from "../codec/pattern/pattern-header-v3.ts";
 import { ridingPatternPlanners } from "../codec/pattern/riding-pattern-planners.ts";
 import { RangeRouter } from "../codec/split/range-router.ts";

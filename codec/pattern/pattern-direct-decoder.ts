@@ -14,6 +14,9 @@ import {
 } from "./pattern-header.ts";
 import { decodePatternHeaderV3, type PatternHeaderV3 } from "./pattern-header-v3.ts";
 
+/** Bytes of a pattern header that say its length (peekPatternHeaderLength(): magic, version, …, length at 16). */
+const PATTERN_LENGTH_PEEK_BYTES = 20;
+
 /**
  * Takes the direct part as it crossed the wire in pattern mode (split header, pattern header, body; chunks of
  * any size) and returns the plain direct part (split header, body) for SplitMerger.push("direct", …). The
@@ -23,7 +26,11 @@ import { decodePatternHeaderV3, type PatternHeaderV3 } from "./pattern-header-v3
 export class PatternDirectDecoder {
   readonly #keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>;
   readonly #cbcsFor: ((salt: Uint8Array) => Promise<CbcsBlockCipher>) | undefined;
+  /** Bytes of a header not yet whole enough to say its length (the split header, the pattern header's first 20). */
   #head: Uint8Array = new Uint8Array(0);
+  /** The pattern header being gathered, its announced length, and how much of it is in. */
+  #patternBytes: Uint8Array | undefined;
+  #patternFill = 0;
   #split: SplitHeader | undefined;
   #pattern: PatternHeader | PatternHeaderV3 | undefined;
   #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | CbcsEsCipher | undefined;
@@ -57,12 +64,13 @@ export class PatternDirectDecoder {
   async push(chunk: Uint8Array): Promise<Uint8Array[]> {
     if (this.#cipher !== undefined) return this.#apply(chunk);
     const out: Uint8Array[] = [];
-    // Headers are small next to the body and must be whole before their digests are checked: only they are copied.
-    const joined = new Uint8Array(this.#head.length + chunk.length);
-    joined.set(this.#head, 0);
-    joined.set(chunk, this.#head.length);
+    /** Bytes of `chunk` taken so far. */
     let at = 0;
     if (this.#split === undefined) {
+      // The split header is small next to the body and must be whole before its digest is checked: it is copied.
+      const joined = new Uint8Array(this.#head.length + chunk.length);
+      joined.set(this.#head, 0);
+      joined.set(chunk, this.#head.length);
       const length = peekSplitHeaderLength(joined);
       if (length === undefined || joined.length < length) {
         this.#head = joined;
@@ -74,19 +82,38 @@ export class PatternDirectDecoder {
       }
       this.#split = split;
       out.push(joined.slice(0, length));
-      at = length;
+      at = length - this.#head.length;
+      this.#head = new Uint8Array(0);
     }
-    const rest = joined.subarray(at);
-    const length = peekPatternHeaderLength(rest);
-    if (length === undefined || rest.length < length) {
-      this.#head = rest.slice();
-      return out;
+    // The pattern header grows with the recording (~3.3 MB a GiB of SD video): it is gathered into one buffer of
+    // the length its first 20 bytes announce, not joined anew with every chunk (that made a fresh, longer copy
+    // per chunk: ~90 MB of garbage for a 13 MB header, issue 14).
+    if (this.#patternBytes === undefined) {
+      const take = Math.min(PATTERN_LENGTH_PEEK_BYTES - this.#head.length, chunk.length - at);
+      const head = new Uint8Array(this.#head.length + take);
+      head.set(this.#head, 0);
+      head.set(chunk.subarray(at, at + take), this.#head.length);
+      at += take;
+      const length = peekPatternHeaderLength(head);
+      if (length === undefined) {
+        this.#head = head;
+        return out;
+      }
+      this.#patternBytes = new Uint8Array(length);
+      this.#patternBytes.set(head, 0);
+      this.#patternFill = head.length;
+      this.#head = new Uint8Array(0);
     }
-    const bytes = rest.subarray(0, length);
+    const gathered = this.#patternBytes;
+    const take = Math.min(gathered.length - this.#patternFill, chunk.length - at);
+    gathered.set(chunk.subarray(at, at + take), this.#patternFill);
+    this.#patternFill += take;
+    at += take;
+    if (this.#patternFill < gathered.length) return out;
     const pattern =
-      bytes[8] === PATTERN_VERSION_ES || bytes[8] === PATTERN_VERSION_CBCS_ES
-        ? decodePatternHeaderV3(bytes)
-        : decodePatternHeader(bytes);
+      gathered[8] === PATTERN_VERSION_ES || gathered[8] === PATTERN_VERSION_CBCS_ES
+        ? decodePatternHeaderV3(gathered)
+        : decodePatternHeader(gathered);
     const split = this.#split;
     if (
       !Buffer.from(pattern.originalSha256).equals(split.sha256) ||
@@ -141,7 +168,7 @@ export class PatternDirectDecoder {
       this.#cipher.skip(bodyFrom);
     }
     // The body's first bytes are a view into the caller's chunk, as for later chunks.
-    const body = chunk.subarray(chunk.length - (rest.length - length));
+    const body = chunk.subarray(at);
     out.push(...this.#apply(body));
     return out;
   }

@@ -6,7 +6,7 @@ import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.t
 import { EsPatternCipher } from "./es-pattern-cipher.ts";
 import type { EsPatternPlan } from "./es-pattern-plan.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
-import { encodePatternHeader, rebindPatternHeader } from "./pattern-header.ts";
+import { encodePatternHeaderPieces, rebindPatternHeader } from "./pattern-header-encoder.ts";
 import { encodePatternHeaderV3, runsBodyEnd } from "./pattern-header-v3.ts";
 import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 import type { PatternScheme } from "./pattern-scheme.ts";
@@ -18,8 +18,13 @@ import type { PatternScheme } from "./pattern-scheme.ts";
  */
 export class PatternDirectEncoder {
   readonly #ranges: PatternRangeTable;
-  /** The pattern header with a zero hash and a body ending at the table's end, until the split header comes. */
-  readonly #header: Uint8Array;
+  readonly #salt: Uint8Array;
+  /**
+   * Version 3/4: the header with a zero hash and a body ending at the runs' end, until the split header comes;
+   * then dropped. Versions 1/2 keep no header: it is made from the range table when the split header comes, as
+   * pieces that are the table's own bytes (the table grows with the recording, issue 14).
+   */
+  #header: Uint8Array | undefined;
   readonly #tableEnd: number;
   readonly #keys: PatternKeystream | { cbcs: CbcsBlockCipher };
   readonly #scheme: PatternScheme;
@@ -55,8 +60,9 @@ export class PatternDirectEncoder {
     this.#scheme = plan.scheme;
     this.#chainStarts = plan.chainStarts ?? [];
     this.#es = plan.es;
-    // The header is encoded (and the plan checked) now, once: it depends on the split header only through two
-    // fields, rewritten when that arrives. A bad plan fails here rather than mid-stream.
+    this.#salt = salt;
+    // The plan is checked now, by encoding its header: a bad plan fails here rather than mid-stream. The header
+    // depends on the split header only through two fields, written when that arrives.
     if (plan.es !== undefined) {
       this.#tableEnd = runsBodyEnd(plan.es);
       this.#header = encodePatternHeaderV3({
@@ -67,16 +73,25 @@ export class PatternDirectEncoder {
       });
     } else {
       this.#tableEnd = this.#ranges.end();
-      this.#header = encodePatternHeader({
-        scheme: plan.scheme,
-        salt,
-        originalSha256: new Uint8Array(32),
-        directBodyLength: this.#tableEnd,
-        ranges: this.#ranges,
-        ...(plan.scheme.kind === "cbcs" ? { chainStarts: this.#chainStarts } : {}),
-      });
+      this.#header = undefined;
     }
-    this.addedBytes = this.#header.length;
+    this.addedBytes =
+      this.#header?.length ??
+      this.#headerPieces(new Uint8Array(32), this.#tableEnd).reduce((n, p) => n + p.length, 0);
+  }
+
+  /** The pattern header for this split header's two fields, as pieces (see #header). */
+  #headerPieces(originalSha256: Uint8Array, directBodyLength: number): Uint8Array[] {
+    if (this.#header !== undefined)
+      return [rebindPatternHeader(this.#header, originalSha256, directBodyLength, this.#tableEnd)];
+    return encodePatternHeaderPieces({
+      scheme: this.#scheme,
+      salt: this.#salt,
+      originalSha256,
+      directBodyLength,
+      ranges: this.#ranges,
+      ...(this.#scheme.kind === "cbcs" ? { chainStarts: this.#chainStarts } : {}),
+    });
   }
 
   /** The split header of the part, once it has passed. */
@@ -101,7 +116,8 @@ export class PatternDirectEncoder {
     }
     this.#split = split;
     this.#head = new Uint8Array(0);
-    const header = rebindPatternHeader(this.#header, split.sha256, split.bodyLength, this.#tableEnd);
+    const header = this.#headerPieces(split.sha256, split.bodyLength);
+    this.#header = undefined;
     const keys = this.#keys;
     const es = this.#es;
     this.#cipher =
@@ -117,7 +133,7 @@ export class PatternDirectEncoder {
                 keys.cbcs,
               );
     const body = chunk.subarray(length - (joined.length - chunk.length));
-    return [joined.subarray(0, length), header, ...this.#apply(body)];
+    return [joined.subarray(0, length), ...header, ...this.#apply(body)];
   }
 
   #apply(chunk: Uint8Array): Uint8Array[] {

@@ -9,12 +9,11 @@ import {
 } from "../../test/support/header-corruption.ts";
 import {
   decodePatternHeader,
-  encodePatternHeader,
   PATTERN_DIGEST_BYTES,
   PATTERN_VERSION,
   PATTERN_VERSION_CHAINS,
-  type PatternHeaderFields,
 } from "./pattern-header.ts";
+import { encodePatternHeader, type PatternHeaderFields } from "./pattern-header-encoder.ts";
 
 const HASH = createHash("sha256").update("original").digest();
 const SALT = new Uint8Array(16).fill(9);

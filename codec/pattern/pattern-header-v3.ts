@@ -148,7 +148,10 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
   return out;
 }
 
-/** Decodes a whole version 3 pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first. */
+/**
+ * Decodes a whole version 3 pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first.
+ * The slices are a view of `bytes` (PatternRangeTable.fromEncoded): the caller must not change them afterwards.
+ */
 export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
   const digestAt = checkPatternHeaderBytes(bytes);
   const length = digestAt + PATTERN_DIGEST_BYTES;
@@ -180,17 +183,17 @@ export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
     fail("ERR_PATTERN_RANGES", `${count} slices cannot fit the table`, 76);
   const table = new TableVarintReader(bytes, PATTERN_FIXED_BYTES, digestAt);
   const readVarint = (): number => table.next();
-  const slices = new PatternRangeTable();
   let esEnd = 0;
   for (let i = 0; i < count; i++) {
     const offset = esEnd + readVarint();
     const len = readVarint();
     if (len < 1 || !Number.isSafeInteger(offset + len))
       fail("ERR_PATTERN_RANGES", `slice ${i} (${offset}+${len}) is empty or not a size`, table.at);
-    slices.push(offset, len);
     esEnd = offset + len;
   }
   const runsAt = table.at;
+  // The slices stay as these bytes hold them (checked above), not decoded into a second copy.
+  const slices = PatternRangeTable.fromEncoded(bytes.subarray(PATTERN_FIXED_BYTES, runsAt), count);
   const m = readVarint();
   // Each run takes at least five table bytes: a count beyond that is a lie before any run is read.
   if (m * RUN_FIELDS > digestAt - table.at)

@@ -10,15 +10,19 @@ import {
 import type { ByteRange } from "../recording-index.ts";
 import {
   decodePatternHeader,
-  encodePatternHeader,
   PATTERN_DIGEST_BYTES,
   PATTERN_FIXED_BYTES,
   PATTERN_VERSIONS_READ,
-  type PatternHeaderFields,
   patternHeaderVersionOf,
   peekPatternHeaderLength,
-  rebindPatternHeader,
 } from "./pattern-header.ts";
+import {
+  encodePatternHeader,
+  encodePatternHeaderPieces,
+  type PatternHeaderFields,
+  rebindPatternHeader,
+} from "./pattern-header-encoder.ts";
+import { PatternRangeTable } from "./pattern-range-table.ts";
 
 const HASH = createHash("sha256").update("original").digest();
 const SALT = new Uint8Array(16).fill(7);
@@ -84,6 +88,31 @@ describe("encodePatternHeader()/decodePatternHeader()", () => {
     const big = 2 ** 40;
     const ranges = [{ offset: 2 ** 33, length: 5 }];
     expect(decodePatternHeader(encodePatternHeader(fields(ranges, big))).ranges.toArray()).toEqual(ranges);
+  });
+
+  test("encodePatternHeaderPieces() sends the table's own bytes: joined they are encodePatternHeader(), and decode back across storage blocks", () => {
+    // 600 000 ranges of 1-2 varint bytes each: more than one 1 MiB storage block.
+    const table = new PatternRangeTable();
+    let end = 0;
+    for (let i = 0; i < 600_000; i++) {
+      table.push(end + 1 + (i % 200), 1 + (i % 3));
+      end = table.end();
+    }
+    const f = { ...fields([]), ranges: table, directBodyLength: end };
+    const pieces = encodePatternHeaderPieces(f);
+    const views = table.encodedViews();
+    expect(views.length).toBeGreaterThan(1);
+    // Every table piece is the table's storage itself, no copy of it.
+    expect(pieces.slice(1, -1).map((p) => [p.buffer, p.byteOffset, p.length])).toEqual(
+      views.map((v) => [v.buffer, v.byteOffset, v.length]),
+    );
+    const whole = encodePatternHeader(f);
+    expect(Buffer.concat(pieces).equals(whole)).toBe(true);
+    const back = decodePatternHeader(whole);
+    expect(back.ranges.count).toBe(600_000);
+    expect(back.ranges.end()).toBe(end);
+    expect(back.ranges.offsetAt(599_999)).toBe(table.offsetAt(599_999));
+    expect(back.ranges.lengthAt(300_001)).toBe(table.lengthAt(300_001));
   });
 
   // Each side of every varint length step, on both the shift path (< 2^31) and the division path.

@@ -2,11 +2,12 @@
 
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
-import { type PatternRanges, PatternRangeTable, WINDOW_ROWS, writeVarint } from "./pattern-range-table.ts";
-import { decodeScheme, encodeScheme, type PatternScheme } from "./pattern-scheme.ts";
+import { type PatternRanges, PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
+import { decodeScheme, type PatternScheme } from "./pattern-scheme.ts";
 import { TableVarintReader } from "./table-varint-reader.ts";
 
-// Layout (integers big-endian; varints unsigned LEB128); docs/security.md is the reference:
+// Layout (integers big-endian; varints unsigned LEB128); docs/security.md is the reference; the encoder is
+// pattern-header-encoder.ts:
 //
 //   offset  size  field
 //   0       8     magic "PVRPATRN"
@@ -66,7 +67,6 @@ export function patternHeaderVersionOf(plan: {
 export const PATTERN_FIXED_BYTES = 88;
 export const PATTERN_DIGEST_BYTES = 32;
 export const PATTERN_SALT_BYTES = 16;
-const SHA256_BYTES = 32;
 /** Largest header a reader buffers (it must be whole before its digest is checked): 64 MiB. */
 export const MAX_PATTERN_HEADER_BYTES = 64 * 1024 * 1024;
 /** What a pattern header says. */
@@ -81,17 +81,6 @@ export interface PatternHeader {
   headerLength: number;
   /** cbcs: the first block of each CBC chain, ascending from 0; empty for the other schemes. */
   chainStarts: readonly number[];
-}
-
-/** What a header is made from. */
-export interface PatternHeaderFields {
-  scheme: PatternScheme;
-  salt: Uint8Array;
-  originalSha256: Uint8Array;
-  directBodyLength: number;
-  ranges: PatternRanges;
-  /** cbcs only (and required there): the first block of each CBC chain. */
-  chainStarts?: readonly number[];
 }
 
 function fail(code: string, message: string, offset: number): never {
@@ -158,54 +147,11 @@ export function patternHeaderLength(ranges: PatternRanges, chainStarts?: readonl
   return PATTERN_FIXED_BYTES + tableBytes + PATTERN_DIGEST_BYTES;
 }
 
-/** Encodes a pattern header. Throws ERR_PATTERN_* CodecErrors on fields it could not decode back. */
-export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
-  const sc = encodeScheme(h.scheme);
-  if (h.salt.length !== PATTERN_SALT_BYTES)
-    fail("ERR_PATTERN_SALT", `salt is ${h.salt.length} bytes, not 16`, 20);
-  checkBinding(h.originalSha256, h.directBodyLength);
-  const ranges = PatternRangeTable.from(h.ranges);
-  const sum = checkPatternRanges(ranges, h.directBodyLength);
-  const chains = h.scheme.kind === "cbcs" ? (h.chainStarts ?? []) : undefined;
-  if (chains === undefined && h.chainStarts !== undefined && h.chainStarts.length > 0)
-    fail("ERR_PATTERN_CHAINS", `scheme ${h.scheme.kind} has no CBC chains`, 88);
-  if (chains !== undefined) checkChains(chains, sum, 88);
-  const length = patternHeaderLength(ranges, chains);
-  if (length > MAX_PATTERN_HEADER_BYTES) {
-    fail("ERR_PATTERN_HEADER_LENGTH", `${ranges.count} ranges need ${length} bytes, over the limit`, 16);
-  }
-  const out = new Uint8Array(length);
-  const v = new DataView(out.buffer);
-  out.set(PATTERN_MAGIC, 0);
-  v.setUint8(8, chains === undefined ? PATTERN_VERSION : PATTERN_VERSION_CHAINS);
-  v.setUint8(9, sc.code);
-  v.setUint16(10, sc.a);
-  v.setUint16(12, sc.b);
-  v.setUint32(16, length);
-  out.set(h.salt, 20);
-  out.set(h.originalSha256, 36);
-  v.setBigUint64(68, BigInt(h.directBodyLength));
-  v.setUint32(76, ranges.count);
-  v.setBigUint64(80, BigInt(sum));
-  // The table holds its ranges encoded as this table is: copied as they are, not re-encoded.
-  let at = ranges.copyEncoded(out, PATTERN_FIXED_BYTES);
-  if (chains !== undefined) {
-    at = writeVarint(out, at, chains.length);
-    let prev = 0;
-    for (const c of chains) {
-      at = writeVarint(out, at, c - prev);
-      prev = c;
-    }
-  }
-  sealDigest(out, at);
-  return out;
-}
-
 /**
  * Checks cbcs chain starts against the encrypted bytes: whole blocks only, and chains that begin at block 0,
  * ascend strictly and begin inside the blocks. Throws ERR_PATTERN_CHAINS.
  */
-function checkChains(chains: readonly number[], encryptedBytes: number, at: number): void {
+export function checkChains(chains: readonly number[], encryptedBytes: number, at: number): void {
   if (encryptedBytes % 16 !== 0)
     fail("ERR_PATTERN_CHAINS", `${encryptedBytes} encrypted bytes are not whole 16-byte blocks`, at);
   const blocks = encryptedBytes / 16;
@@ -220,43 +166,6 @@ function checkChains(chains: readonly number[], encryptedBytes: number, at: numb
         at,
       );
   }
-}
-
-/** The checks of the two fields a header takes from the split header (offsets as in the layout). */
-function checkBinding(originalSha256: Uint8Array, directBodyLength: number): void {
-  if (originalSha256.length !== SHA256_BYTES) fail("ERR_PATTERN_HASH", "original hash is not 32 bytes", 36);
-  if (!Number.isSafeInteger(directBodyLength) || directBodyLength < 0) {
-    fail("ERR_PATTERN_LENGTH", `direct body length ${directBodyLength} is not a size`, 68);
-  }
-}
-
-/** Writes the SHA-256 of `out[0, at)` at `at`: the header's closing digest. */
-function sealDigest(out: Uint8Array, at: number): void {
-  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
-}
-
-/**
- * The header `encodePatternHeader()` would make for the same scheme, salt and ranges with this original hash and
- * direct body length, made from an encoded `header` by rewriting those two fields and its digest: a sender
- * encodes its (large) range table once, before the split header has said what the body is. `tableEnd` is
- * where the last range ends (0 for none). Throws like encodePatternHeader() on a bad hash or length, and
- * ERR_PATTERN_RANGES when the table runs past the new body.
- */
-export function rebindPatternHeader(
-  header: Uint8Array,
-  originalSha256: Uint8Array,
-  directBodyLength: number,
-  tableEnd: number,
-): Uint8Array {
-  checkBinding(originalSha256, directBodyLength);
-  if (tableEnd > directBodyLength) {
-    fail("ERR_PATTERN_RANGES", `the ranges end at ${tableEnd}, past the ${directBodyLength}-byte body`, 88);
-  }
-  const out = header.slice();
-  out.set(originalSha256, 36);
-  new DataView(out.buffer).setBigUint64(68, BigInt(directBodyLength));
-  sealDigest(out, out.length - PATTERN_DIGEST_BYTES);
-  return out;
 }
 
 /**
@@ -312,7 +221,10 @@ export function checkPatternHeaderBytes(bytes: Uint8Array): number {
   return digestAt;
 }
 
-/** Decodes a whole pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first. */
+/**
+ * Decodes a whole pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first. The ranges
+ * are a view of `bytes` (PatternRangeTable.fromEncoded): the caller must not change them afterwards.
+ */
 export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   const digestAt = checkPatternHeaderBytes(bytes);
   const length = digestAt + PATTERN_DIGEST_BYTES;
@@ -339,16 +251,11 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   // Each range takes at least two table bytes: a count beyond that is a lie before any varint is read.
   if (count * 2 > digestAt - PATTERN_FIXED_BYTES)
     fail("ERR_PATTERN_RANGES", `${count} ranges cannot fit the table`, 76);
-  const ranges = new PatternRangeTable();
   const table = new TableVarintReader(bytes, PATTERN_FIXED_BYTES, digestAt);
   const readVarint = (): number => table.next();
-  let prevEnd = 0;
-  for (let i = 0; i < count; i++) {
-    const offset = prevEnd + readVarint();
-    const len = readVarint();
-    ranges.push(offset, len);
-    prevEnd = offset + len;
-  }
+  // Every number read once, checked; the table then keeps the rows as these bytes hold them, not a copy.
+  for (let i = 0; i < 2 * count; i++) readVarint();
+  const ranges = PatternRangeTable.fromEncoded(bytes.subarray(PATTERN_FIXED_BYTES, table.at), count);
   const chainStarts: number[] = [];
   if (withChains) {
     const chainsAt = table.at;

@@ -85,6 +85,56 @@ describe("PatternRangeTable", () => {
     expect(() => PatternRangeTable.from(rs)).toThrow(expect.objectContaining({ code: "ERR_PATTERN_RANGES" }));
   });
 
+  test.each([0, 1, 31, 32, 33, 70_000, 1_100_000])(
+    "fromEncoded() over the header bytes of %i ranges reads every row, in order and at random, and takes more pushes",
+    (n) => {
+      const want = ranges(n);
+      const source = PatternRangeTable.from(want);
+      // Past 1 MiB of rows (1.1 M rows, ~2.3 MB) the bytes are cut into blocks at row boundaries.
+      const encoded = new Uint8Array(source.encodedBytes);
+      source.copyEncoded(encoded, 0);
+      const t = PatternRangeTable.fromEncoded(encoded, n);
+      expect(t.count).toBe(n);
+      expect(t.encodedBytes).toBe(encoded.length);
+      expect(t.end()).toBe(source.end());
+      expect(t.toArray()).toEqual(want);
+      let ok = true;
+      for (let i = n - 1; i >= 0; i -= 997) {
+        if (t.offsetAt(i) !== want[i]!.offset || t.lengthAt(i) !== want[i]!.length) ok = false;
+      }
+      expect(ok).toBe(true);
+      // Rows pushed after the adopted ones go to a block of the table's own, never into the source bytes.
+      const before = encoded.slice();
+      t.push(t.end() + 5, 9);
+      t.push(t.end() + 2 ** 35, 1);
+      expect(encoded).toEqual(before);
+      const copy = new Uint8Array(t.encodedBytes);
+      t.copyEncoded(copy, 0);
+      const again = PatternRangeTable.from([
+        ...want,
+        { offset: source.end() + 5, length: 9 },
+        { offset: source.end() + 14 + 2 ** 35, length: 1 },
+      ]);
+      const expected = new Uint8Array(again.encodedBytes);
+      again.copyEncoded(expected, 0);
+      expect(copy).toEqual(expected);
+    },
+  );
+
+  test.each([
+    ["bytes past the rows", 3, [1, 2, 3, 4, 5, 6, 7]],
+    ["a row cut by the end", 2, [1, 2, 3]],
+    ["a number cut by the end", 1, [1, 0x80]],
+  ] as const)("fromEncoded() rejects %s with ERR_PATTERN_RANGES", (_, count, bytes) => {
+    let code: unknown;
+    try {
+      PatternRangeTable.fromEncoded(new Uint8Array(bytes), count);
+    } catch (err) {
+      code = (err as { code?: string }).code;
+    }
+    expect(code).toBe("ERR_PATTERN_RANGES");
+  });
+
   test("from() returns a table as is", () => {
     const t = PatternRangeTable.from([{ offset: 3, length: 4 }]);
     expect(PatternRangeTable.from(t)).toBe(t);

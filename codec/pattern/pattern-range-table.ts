@@ -70,6 +70,72 @@ export class PatternRangeTable {
     return table;
   }
 
+  /**
+   * A table over `count` rows already encoded as the pattern header stores them (a decoded header's table bytes,
+   * whose varints the caller has read once and found well formed): the rows stay where they are, as views of
+   * `encoded`, cut at row boundaries into blocks of at most 1 MiB, instead of being decoded and encoded again
+   * into a second copy (a receiver held both, ~3.3 MB a GiB of SD video each, issue 14). Throws
+   * ERR_PATTERN_RANGES when the bytes do not hold exactly `count` rows.
+   */
+  static fromEncoded(encoded: Uint8Array, count: number): PatternRangeTable {
+    const t = new PatternRangeTable();
+    const checkpoints = Math.ceil(count / CHECKPOINT_ROWS);
+    t.#checkPos = new Float64Array(Math.max(64, checkpoints));
+    t.#checkEnd = new Float64Array(Math.max(64, checkpoints));
+    let blockStart = 0;
+    let at = 0;
+    let end = 0;
+    for (let i = 0; i < count; i++) {
+      const rowStart = at;
+      let gap = encoded[at]!;
+      if (gap < 0x80) at++;
+      else {
+        gap = longVarint(encoded, at);
+        at = varintEnd;
+      }
+      let len = encoded[at]!;
+      if (len < 0x80) at++;
+      else {
+        len = longVarint(encoded, at);
+        at = varintEnd;
+      }
+      if (!(at <= encoded.length) || !Number.isSafeInteger(end + gap + len))
+        throw codecError(
+          "ERR_PATTERN_RANGES",
+          `Cannot list pattern range ${i}: the table ends inside it`,
+          at,
+        );
+      // A block ends at the last row that fits it whole: the readers step to the next block at a row boundary.
+      if (at - blockStart > BLOCK_BYTES) {
+        t.#blocks.push(encoded.subarray(blockStart, rowStart));
+        t.#used.push(rowStart - blockStart);
+        blockStart = rowStart;
+      }
+      if ((i & (CHECKPOINT_ROWS - 1)) === 0) {
+        const k = i / CHECKPOINT_ROWS;
+        t.#checkPos[k] = t.#blocks.length * BLOCK_BYTES + (rowStart - blockStart);
+        t.#checkEnd[k] = end;
+      }
+      end += gap + len;
+    }
+    if (at !== encoded.length)
+      throw codecError(
+        "ERR_PATTERN_RANGES",
+        `Cannot list pattern ranges: ${encoded.length - at} bytes follow the ${count} rows`,
+        at,
+      );
+    if (count > 0) {
+      // The last block is a view exactly as long as its rows: a later push() starts a block of its own.
+      t.#block = encoded.subarray(blockStart, at);
+      t.#blocks.push(t.#block);
+      t.#used.push(at - blockStart);
+      t.#at = at - blockStart;
+    }
+    t.#count = count;
+    t.#end = end;
+    return t;
+  }
+
   /** Number of ranges. */
   get count(): number {
     return this.#count;
@@ -267,6 +333,15 @@ export class PatternRangeTable {
       at += used;
     }
     return at;
+  }
+
+  /**
+   * The encoded table as views of its storage blocks (what copyEncoded() would copy), valid until the next
+   * push(): a header can be sent from them without a copy of the whole table.
+   */
+  encodedViews(): Uint8Array[] {
+    this.#sync();
+    return this.#blocks.map((b, i) => b.subarray(0, this.#used[i]!));
   }
 
   /** The ranges as objects: for tests and small tables only (this is the cost the table avoids). */

@@ -119,10 +119,12 @@ export async function serveOffer(
     const track = receiver.tracker.begin(sessionId, offer.name, "direct split-direct");
     try {
       const direct = directBytes(track);
-      if (protection === "pattern")
-        await split.assembly.feed("direct", patternDecoded(direct, await receiver.key(sessionId), held));
-      // Sealed frames' plaintexts are freed as soon as the merger and the file are done with them.
-      else await split.assembly.feed("direct", direct, { release: (c) => conn.releaseData(c) });
+      // Each payload's memory is freed as soon as the merger and the file are done with it. In pattern mode the
+      // decoder decrypts a body frame in place and hands on the frame itself, which releaseData() knows; what it
+      // hands on otherwise (headers, views, a cbcs cipher's held blocks) is not a frame and is left alone.
+      const release = { release: (c: Uint8Array) => conn.releaseData(c) };
+      const key = protection === "pattern" ? await receiver.key(sessionId) : undefined;
+      await split.assembly.feed("direct", key ? patternDecoded(direct, key, held) : direct, release);
     } catch (err) {
       // Wait for the temp file to be gone before the RECEIPT tells the caller it failed.
       split.assembly.fail(err);
