@@ -56,7 +56,8 @@ export interface RecordingIndexerOptions {
   /**
    * false: forget each MPEG-1/2 picture and GOP once it is mapped (result() then lists neither; the counts and
    * protected ranges are whole), so the index of a long recording stays bounded (a send's pass 1).
-   * Ignored with details or a videoObserver, which read the pictures. Default true.
+   * Ignored with details, or a videoObserver: one that takes them (VideoObserver.picture) lets the indexer
+   * forget them, one that does not reads them from `pictures`. Default true.
    */
   retainPictures?: boolean;
 }
@@ -130,7 +131,10 @@ export class RecordingIndexer {
     const unitRun = observer?.unitRun;
     this.#units = new EsUnitMap(unitRun === undefined ? undefined : unitRun.bind(observer));
     this.#wantDetails = options.details === true;
-    this.#retainPictures = options.retainPictures !== false || this.#wantDetails || observer !== undefined;
+    // An observer that reads the pictures from the list needs it kept; one that takes them one by one does not.
+    this.#retainPictures =
+      this.#wantDetails ||
+      (observer !== undefined ? observer.picture === undefined : options.retainPictures !== false);
     this.#details = options.details && options.pictureDetails ? new PictureDetails() : undefined;
     // Only asked for with details: a demuxer reads time stamps back only for a sink that takes them.
     const details = this.#details;
@@ -140,7 +144,10 @@ export class RecordingIndexer {
       };
     }
     this.#video = observer
-      ? new VideoIndexer({ onStartCode: (code, offset) => observer.startCode(code, offset) })
+      ? new VideoIndexer({
+          onStartCode: (code, offset) => observer.startCode(code, offset),
+          ...(observer.picture ? { onPicture: (p: PictureRecord) => observer.picture?.(p) } : {}),
+        })
       : new VideoIndexer();
   }
 

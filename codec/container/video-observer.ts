@@ -1,4 +1,5 @@
 /** @module What a second reader of a recording's video (the pattern planners) is told as RecordingIndexer scans it. */
+import type { PictureRecord } from "../recording-index.ts";
 
 /**
  * Sees the video elementary stream as the indexer scans it, so a second reader (the pattern planner) needs no
@@ -15,6 +16,12 @@ export interface VideoObserver {
   end(esLength: number): void;
   /** H.264: each coded slice NAL unit as it ends (H264SliceObserver); esToFile() maps its bytes during the call. */
   h264Slice?(nalStart: number, dataStart: number, nalEnd: number): void;
+  /**
+   * MPEG-1/2: each picture once final, in ES order, after the start codes up to its end. An observer that takes
+   * them keeps what it needs itself, and the indexer forgets each one afterwards (as with `retainPictures:
+   * false`): its list would grow with the recording (156 000 pictures in 4 GiB of SD video, issue 14).
+   */
+  picture?(p: PictureRecord): void;
   /**
    * Every run of ES-to-file units (EsUnitMap) once final, in ES order: all of them by the end of finish().
    * Read when the observer is given to the constructor.

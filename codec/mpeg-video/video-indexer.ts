@@ -110,20 +110,24 @@ export class VideoIndexer {
    */
   #expectCodingExtension = false;
   #orphanSlicesReported = false;
+  readonly #onPicture: ((p: PictureRecord) => void) | undefined;
 
   /**
    * `onStartCode`, when given, sees every start code in stream order (every slice too) with the offset of its
    * 00 00 01, before the indexer handles it: a second reader of the stream (the pattern planner) rides on
    * this scan instead of scanning again. `kernel` is the scanner's (StartCodeScannerOptions): the index is
-   * the same with and without it.
+   * the same with and without it. `onPicture` sees each picture as it is final (after onStartCode has seen
+   * the start code that ends it), so a reader can keep what it needs and the list can be released.
    */
   constructor(
     options: {
       onStartCode?: (code: number, offset: number) => void;
+      onPicture?: (p: PictureRecord) => void;
       kernel?: StartCodeScannerOptions["kernel"];
     } = {},
   ) {
     const observe = options.onStartCode;
+    this.#onPicture = options.onPicture;
     const kernel = options.kernel ?? "auto";
     // Only the first slice of a run matters here (it bounds the header before it and marks the picture as
     // having slice data), so without an observer the scanner skips the rest without calling back, and the
@@ -370,6 +374,7 @@ export class VideoIndexer {
       temporalReference: p.temporalReference,
     };
     this.pictures.push(record);
+    this.#onPicture?.(record);
     this.counts.pic++;
     this.counts[p.type]++;
     this.#fields.add(record);

@@ -26,8 +26,8 @@ export class EsPatternPlanner implements VideoObserver {
   /** Slices whose picture is not yet final: rows of (start code ES offset, data end). */
   #pending = new Float64Array(2 * PENDING_ROWS);
   #pendingRows = 0;
-  #picture = 0;
-  #settledPictures = 0;
+  /** Final pictures not yet used to settle pending slices (VideoObserver.picture), emptied at every settle. */
+  readonly #pictures: PictureRecord[] = [];
   readonly #slices = new PatternRangeTable();
   readonly #runs = new UnitRunTable();
 
@@ -56,10 +56,12 @@ export class EsPatternPlanner implements VideoObserver {
   startCode(code: number, esOffset: number): void {
     this.#closeSlice(esOffset);
     if (isSliceStartCode(code)) this.#sliceTag = esOffset;
-    else {
-      const pictures = this.#indexer?.pictures;
-      if (pictures !== undefined && pictures.length !== this.#settledPictures) this.#settle(pictures, false);
-    }
+  }
+
+  /** A final picture: the pending slices before its end are decided now (#settle). */
+  picture(p: PictureRecord): void {
+    this.#pictures.push(p);
+    this.#settle(false);
   }
 
   end(esLength: number): void {
@@ -78,7 +80,8 @@ export class EsPatternPlanner implements VideoObserver {
     const own = ridingIndex(this.#indexer, index);
     const mpeg = (f: string) => f === "mpeg1" || f === "mpeg2";
     if (!mpeg(index.format) || !mpeg(own.format) || own.container === "mp4") return undefined;
-    this.#settle(own.pictures, true);
+    // The indexer has finished (ridingIndex() read its result): every picture has come.
+    this.#settle(true);
     const body = runsToBody(this.#runs.runs, this.#runs.count, index.protectedRanges);
     const plan = { scheme: this.#scheme, slices: this.#slices, runs: body.runs, runCount: body.runCount };
     return { ...plan, encryptedBytes: esPatternEncryptedBytes(plan) };
@@ -101,13 +104,13 @@ export class EsPatternPlanner implements VideoObserver {
   }
 
   /** Keeps the pending slices of P/B/D pictures that are final (all of them when `all`), drops the rest. */
-  #settle(pics: readonly PictureRecord[], all: boolean): void {
-    this.#settledPictures = pics.length;
+  #settle(all: boolean): void {
+    const pics = this.#pictures;
     const last = pics[pics.length - 1];
     const limit = all ? Infinity : last === undefined ? -Infinity : last.offset + last.length;
     const rows = this.#pending;
     const n = 2 * this.#pendingRows;
-    let p = this.#picture;
+    let p = 0;
     let k = 0;
     for (; k < n; k += 2) {
       const tag = rows[k]!;
@@ -123,7 +126,8 @@ export class EsPatternPlanner implements VideoObserver {
       const start = tag + START_CODE_BYTES;
       if (keep) this.#slices.push(start, rows[k + 1]! - start);
     }
-    this.#picture = p;
+    // The slices still pending start at or after the last picture's end: none of these pictures holds one.
+    pics.length = 0;
     if (k > 0) {
       rows.copyWithin(0, k, n);
       this.#pendingRows = (n - k) / 2;

@@ -72,10 +72,12 @@ export class PatternPlanner implements VideoObserver {
   #pending = new Float64Array(3 * PENDING_ROWS);
   #pendingRows = 0;
   #pendingPeak = 0;
-  /** Index of the last finalized picture starting at or before the pending pieces' tags (as #select walked). */
-  #picture = 0;
-  /** Finalized pictures already used to settle pending pieces. */
-  #settledPictures = 0;
+  /**
+   * Final pictures not yet used to settle pending pieces (VideoObserver.picture): the indexer forgets them, and
+   * this list is emptied at every settle, so pass 1 holds no picture list that grows with the recording.
+   */
+  readonly #pictures: PictureRecord[] = [];
+  #finished = false;
   readonly #emit = (file: number, length: number) => this.#pend(this.#sliceCode, file, length);
 
   /**
@@ -121,9 +123,13 @@ export class PatternPlanner implements VideoObserver {
     if (isSliceStartCode(code)) {
       this.#sliceData = esOffset + START_CODE_BYTES;
       this.#sliceCode = esOffset;
-    } else if (this.#indexer !== undefined && this.#indexer.pictures.length !== this.#settledPictures) {
-      this.#settle(this.#indexer.pictures, false);
     }
+  }
+
+  /** A final picture: the pending pieces before its end are decided now (#settle). */
+  picture(p: PictureRecord): void {
+    this.#pictures.push(p);
+    this.#settle(false);
   }
 
   /** Most pieces ever pending at once: stays near two pictures' slices however long the recording (for tests). */
@@ -142,9 +148,12 @@ export class PatternPlanner implements VideoObserver {
 
   /**
    * After the last chunk: the plan for this recording, given its index (from the same bytes). Throws a
-   * RangeError when the index describes a recording of another container than the bytes indexed.
+   * RangeError when the index describes a recording of another container than the bytes indexed, and a
+   * TypeError when called again (the pieces are given back as the plan is made).
    */
   finish(index: RecordingIndex): PatternPlan {
+    if (this.#finished) throw new TypeError("Cannot finish a PatternPlanner twice");
+    this.#finished = true;
     this.#indexer ??= new RecordingIndexer({ videoObserver: this });
     // Finishes the indexer if its owner has not yet: the last slice closes at the end of the video.
     const own = this.#indexer.result();
@@ -159,8 +168,8 @@ export class PatternPlanner implements VideoObserver {
       own.container !== "mp4";
     if (!supported)
       return { scheme: this.#scheme, ranges: new PatternRangeTable(), encryptedBytes: 0, supported };
-    // The index is of the same bytes, so its pictures are the ones the pending pieces are settled against.
-    this.#settle(own.pictures, true);
+    // The indexer has finished (result()): every picture has come, the last ones still to settle against.
+    this.#settle(true);
     const selected = this.#select(index);
     // Said here, before any byte is sent, rather than by the encoder mid-send: a block scheme lists a range per
     // 160 bytes of slice data cut by packet headers (about 18 MB of header per GiB of TS), so a TS of a few GiB
@@ -230,13 +239,13 @@ export class PatternPlanner implements VideoObserver {
    * picture (no later picture can start at or before them), or all of them when `all` (the video has ended).
    * A piece stays when the last picture starting at or before its tag is a P/B/D picture that contains it.
    */
-  #settle(pics: readonly PictureRecord[], all: boolean): void {
-    this.#settledPictures = pics.length;
+  #settle(all: boolean): void {
+    const pics = this.#pictures;
     const last = pics[pics.length - 1];
     const limit = all ? Infinity : last === undefined ? -Infinity : last.offset + last.length;
     const rows = this.#pending;
     const n = 3 * this.#pendingRows;
-    let p = this.#picture;
+    let p = 0;
     let k = 0;
     // The pieces of one slice share its tag, and so the verdict: decided once per slice (a block scheme on a
     // TS has a piece per 160 bytes of slice data).
@@ -253,7 +262,9 @@ export class PatternPlanner implements VideoObserver {
       }
       if (keep) this.#pieces.push(rows[k + 1]!, rows[k + 2]!);
     }
-    this.#picture = p;
+    // The pieces still pending start at or after `limit`, the end of the last picture here: no picture here can
+    // hold one (pictures do not overlap), so none is needed again.
+    pics.length = 0;
     if (k > 0) {
       rows.copyWithin(0, k, n);
       this.#pendingRows = (n - k) / 3;
@@ -298,6 +309,9 @@ export class PatternPlanner implements VideoObserver {
       if (i === wEnd) {
         wFrom = i;
         wEnd = i + pieces.readRows(i, rows);
+        // The pieces read are not needed again: their blocks go back as the plan's own fill up, so the two
+        // tables are not both whole at the end of pass 1 (~3.3 MB each a GiB of SD video, issue 14).
+        pieces.releaseBefore(wFrom);
       }
       const start = rows[2 * (i - wFrom)]!;
       const fileEnd = start + rows[2 * (i - wFrom) + 1]!;
@@ -337,6 +351,7 @@ export class PatternPlanner implements VideoObserver {
       }
     }
     if (openLength > 0) list(openOffset, openLength);
+    pieces.releaseBefore(count);
     return { ranges: out, encryptedBytes: rule === undefined ? encryptedBytes : ruled };
   }
 }

@@ -135,6 +135,37 @@ describe("PatternRangeTable", () => {
     expect(code).toBe("ERR_PATTERN_RANGES");
   });
 
+  test("releaseBefore() frees the blocks of rows already read, and the rows after still read in order", () => {
+    const want = ranges(1_100_000);
+    const t = PatternRangeTable.from(want);
+    const views = t.encodedViews();
+    expect(views.length).toBeGreaterThan(2);
+    const rows = new Float64Array(2 * 1024);
+    let ok = true;
+    for (let i = 0; i < want.length; ) {
+      const n = t.readRows(i, rows);
+      t.releaseBefore(i);
+      for (let r = 0; r < n; r++, i++) {
+        if (rows[2 * r] !== want[i]!.offset || rows[2 * r + 1] !== want[i]!.length) ok = false;
+      }
+    }
+    expect(ok).toBe(true);
+    t.releaseBefore(want.length);
+    // Every block but the last was the table's own buffer and is detached now; the last still holds rows.
+    expect(views.slice(0, -1).every((v) => v.buffer.byteLength === 0)).toBe(true);
+    expect(views[views.length - 1]!.buffer.byteLength).toBeGreaterThan(0);
+    expect(t.count).toBe(want.length);
+  });
+
+  test("releaseBefore() only drops the views of an adopted table: the caller's bytes stay whole", () => {
+    const source = PatternRangeTable.from(ranges(1_100_000));
+    const encoded = new Uint8Array(source.encodedBytes);
+    source.copyEncoded(encoded, 0);
+    const t = PatternRangeTable.fromEncoded(encoded, source.count);
+    t.releaseBefore(source.count);
+    expect(encoded.buffer.byteLength).toBe(encoded.length);
+  });
+
   test("from() returns a table as is", () => {
     const t = PatternRangeTable.from([{ offset: 3, length: 4 }]);
     expect(PatternRangeTable.from(t)).toBe(t);

@@ -13,6 +13,8 @@ const CHECKPOINT_ROWS = 32;
 export const WINDOW_ROWS = 1024;
 /** Below this a value fits 31 bits and the varint code can shift instead of divide. */
 const SMALL = 0x80000000;
+/** What a given-back block is replaced with (releaseBefore()). */
+const RELEASED = new Uint8Array(0);
 
 /**
  * The ranges of a pattern plan or header, in order. Each range is stored as the pattern header's table has it
@@ -61,6 +63,10 @@ export class PatternRangeTable {
   #rowLength = 0;
   #nextBlock = 0;
   #nextAt = 0;
+  /** Blocks before this one were given back (releaseBefore()). */
+  #released = 0;
+  /** The blocks are views of a caller's bytes (fromEncoded()), not the table's own. */
+  #adopted = false;
 
   /** A table holding `ranges`, or `ranges` itself when it is a table already. */
   static from(ranges: PatternRanges): PatternRangeTable {
@@ -79,6 +85,7 @@ export class PatternRangeTable {
    */
   static fromEncoded(encoded: Uint8Array, count: number): PatternRangeTable {
     const t = new PatternRangeTable();
+    t.#adopted = true;
     const checkpoints = Math.ceil(count / CHECKPOINT_ROWS);
     t.#checkPos = new Float64Array(Math.max(64, checkpoints));
     t.#checkEnd = new Float64Array(Math.max(64, checkpoints));
@@ -342,6 +349,27 @@ export class PatternRangeTable {
   encodedViews(): Uint8Array[] {
     this.#sync();
     return this.#blocks.map((b, i) => b.subarray(0, this.#used[i]!));
+  }
+
+  /**
+   * Gives back the storage blocks that hold only rows before `row`, for a reader that walks the table once and
+   * is done with them (the planner's pieces, moved to a second table as they are read: both whole at once were
+   * twice the plan's memory at the end of pass 1). Rows before `row` must not be read afterwards. A block the
+   * table allocated itself is freed now (detached), not at the next collection; views of a caller's bytes
+   * (fromEncoded()) are only dropped.
+   */
+  releaseBefore(row: number): void {
+    if (row <= 0 || row > this.#count) return;
+    const k = Math.floor(row / CHECKPOINT_ROWS);
+    const block = Math.floor(this.#checkPos[k]! / BLOCK_BYTES);
+    for (let b = this.#released; b < block; b++) {
+      const old = this.#blocks[b]!;
+      this.#blocks[b] = RELEASED;
+      // Only a block that is a whole buffer of its own (push() made it) can be freed without touching other bytes.
+      if (!this.#adopted && old.byteOffset === 0 && old.buffer.byteLength === old.byteLength)
+        (old.buffer as ArrayBuffer).transfer?.(0);
+    }
+    this.#released = Math.max(this.#released, block);
   }
 
   /** The ranges as objects: for tests and small tables only (this is the cost the table avoids). */

@@ -52,6 +52,8 @@ export function ridingPatternPlanners(
   const observer: VideoObserver = {
     startCode: (code, offset) => pick().startCode(code, offset),
     end: (length) => pick().end(length),
+    // The planners keep the pictures they still need: the indexer forgets each one (issue 14).
+    picture: (p) => pick().picture(p),
     h264Slice: (start, data, end) => h264.h264Slice(start, data, end),
   };
   const h264Es = h264 instanceof H264EsPatternPlanner ? h264 : undefined;
