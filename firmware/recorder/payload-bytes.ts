@@ -63,19 +63,27 @@ export async function relayPayload(
 /**
  * The direct part of a pattern-mode split as it came off the channel, given back plain for the merger: the
  * pattern header is checked against the split header and dropped, the P/B slice ranges decrypted in place.
- * `resumedAt`: a resumed send, the receiver holding the original's first bytes up to there.
+ * `resumedAt`: a resumed send, the receiver holding the original's first bytes up to there. `release`: called
+ * with each frame the decoder has copied out and handed nothing on from (the headers' frames: the pattern
+ * header grows with the recording, ~3.3 MB a GiB of SD video), so its memory goes back before the next
+ * collection; a body frame is handed on itself, for the merger's feeder to release.
  */
 export async function* patternDecoded(
   source: AsyncIterable<Uint8Array>,
   sessionKey: Uint8Array,
-  resumedAt = 0,
+  o: { resumedAt?: number; release?: (frame: Uint8Array) => void } = {},
 ) {
+  const resumedAt = o.resumedAt ?? 0;
   // A resumed split's direct body starts where the held prefix of the original ends (splitOffsetsAt).
   const dec = new PatternDirectDecoder((salt) => makePatternKeystream(sessionKey, salt), {
     cbcsFor: (salt) => makeCbcsTransform(sessionKey, salt, "decrypt"),
     bodyFrom: (split) =>
       resumedAt === 0 ? 0 : splitOffsetsAt(split.ranges, split.originalLength, resumedAt).direct,
   });
-  for await (const bytes of source) yield* await dec.push(bytes);
+  for await (const bytes of source) {
+    const out = await dec.push(bytes);
+    if (o.release !== undefined && out.every((v) => v.buffer !== bytes.buffer)) o.release(bytes);
+    yield* out;
+  }
   dec.finish();
 }

@@ -124,7 +124,8 @@ export async function serveOffer(
       // hands on otherwise (headers, views, a cbcs cipher's held blocks) is not a frame and is left alone.
       const release = { release: (c: Uint8Array) => conn.releaseData(c) };
       const key = protection === "pattern" ? await receiver.key(sessionId) : undefined;
-      await split.assembly.feed("direct", key ? patternDecoded(direct, key, held) : direct, release);
+      const source = key ? patternDecoded(direct, key, { resumedAt: held, ...release }) : direct;
+      await split.assembly.feed("direct", source, release);
     } catch (err) {
       // Wait for the temp file to be gone before the RECEIPT tells the caller it failed.
       split.assembly.fail(err);
