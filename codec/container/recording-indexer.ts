@@ -5,9 +5,6 @@ import { VideoIndexer } from "../mpeg-video/video-indexer.ts";
 import type {
   ByteRange,
   ContainerKind,
-  GopRecord,
-  IndexError,
-  PictureCounts,
   PictureRecord,
   RecordingIndex,
   VideoFormat,
@@ -18,49 +15,19 @@ import { h264VideoInfo } from "../stream-info/video-stream-info.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import { describeRecording } from "./describe-recording.ts";
 import { detectContainer } from "./detect-container.ts";
+import type { EsIndexer } from "./es-indexer.ts";
 import { EsUnitMap } from "./es-unit-map.ts";
 import { H264EsIndexer } from "./h264-es-indexer.ts";
 import { Mp4Indexer } from "./mp4-indexer.ts";
 import { PsDemuxer } from "./ps-demuxer.ts";
 import { RangeCoalescer } from "./range-coalescer.ts";
+import type { RecordingIndexerOptions } from "./recording-indexer-options.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
 import { M2TS_PACKET_LENGTH, TS_PACKET_LENGTH } from "./ts-packet.ts";
 import { RUN_FIELDS } from "./video-block.ts";
 import type { VideoObserver } from "./video-observer.ts";
 
-/** What both elementary-stream indexers (MPEG-1/2 video, H.264 Annex B) offer. */
-interface EsIndexer {
-  push(chunk: Uint8Array): void;
-  end(): void;
-  readonly pictures: PictureRecord[];
-  readonly gops: GopRecord[];
-  readonly errors: readonly IndexError[];
-  readonly counts: PictureCounts;
-  readonly format: VideoFormat;
-  readonly width: number;
-  readonly height: number;
-  readonly settledOffset: number;
-}
-
 const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
-
-export interface RecordingIndexerOptions {
-  videoObserver?: VideoObserver;
-  /** Gather RecordingIndex.details (inspect): stream properties and the other streams of a PS/TS. */
-  details?: boolean;
-  /**
-   * With details, also each picture's pos and PTS/DTS (inspect --json): ~10 ms more on a 290 MB TS, where the
-   * time stamps the TS kernel stepped over are read back (ts-block-timestamps.ts).
-   */
-  pictureDetails?: boolean;
-  /**
-   * false: forget each MPEG-1/2 picture and GOP once it is mapped (result() then lists neither; the counts and
-   * protected ranges are whole), so the index of a long recording stays bounded (a send's pass 1).
-   * Ignored with details, or a videoObserver: one that takes them (VideoObserver.picture) lets the indexer
-   * forget them, one that does not reads them from `pictures`. Default true.
-   */
-  retainPictures?: boolean;
-}
 
 /** Video payload gathered before one push into the ES indexer. */
 const BATCH_BYTES = 64 * 1024;

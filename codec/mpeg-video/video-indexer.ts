@@ -5,12 +5,12 @@ import type {
   IndexError,
   PictureCounts,
   PictureRecord,
-  PictureStructure,
   PictureType,
   VideoFormat,
 } from "../recording-index.ts";
 import { type CodedFrame, FieldPairer } from "./field-pairer.ts";
 import { formatTimeCode, parseGopHeader } from "./gop-header.ts";
+import type { OpenPicture } from "./open-picture.ts";
 import { PendingHeader } from "./pending-header.ts";
 import {
   type PictureCodingExtension,
@@ -36,7 +36,7 @@ import {
 import type { SequenceExtension } from "./sequence-extension.ts";
 import { SequenceFormat } from "./sequence-format.ts";
 import type { SequenceHeader } from "./sequence-header.ts";
-import { StartCodeScanner, type StartCodeScannerOptions } from "./start-code-scanner.ts";
+import { StartCodeScanner } from "./start-code-scanner.ts";
 import {
   EXTENSION_START_CODE,
   GROUP_START_CODE,
@@ -51,15 +51,7 @@ import {
   USER_DATA_START_CODE,
 } from "./start-codes.ts";
 import { VideoIndexErrors } from "./video-index-errors.ts";
-
-interface OpenPicture {
-  offset: number;
-  type: PictureType;
-  structure: PictureStructure;
-  temporalReference: number;
-  gop: number;
-  hasSlices: boolean;
-}
+import type { VideoIndexerOptions } from "./video-indexer-options.ts";
 
 /**
  * Indexes an ES fed in chunks of any size. Never throws on bad data: every problem becomes an IndexError with
@@ -112,20 +104,7 @@ export class VideoIndexer {
   #orphanSlicesReported = false;
   readonly #onPicture: ((p: PictureRecord) => void) | undefined;
 
-  /**
-   * `onStartCode`, when given, sees every start code in stream order (every slice too) with the offset of its
-   * 00 00 01, before the indexer handles it: a second reader of the stream (the pattern planner) rides on
-   * this scan instead of scanning again. `kernel` is the scanner's (StartCodeScannerOptions): the index is
-   * the same with and without it. `onPicture` sees each picture as it is final (after onStartCode has seen
-   * the start code that ends it), so a reader can keep what it needs and the list can be released.
-   */
-  constructor(
-    options: {
-      onStartCode?: (code: number, offset: number) => void;
-      onPicture?: (p: PictureRecord) => void;
-      kernel?: StartCodeScannerOptions["kernel"];
-    } = {},
-  ) {
+  constructor(options: VideoIndexerOptions = {}) {
     const observe = options.onStartCode;
     this.#onPicture = options.onPicture;
     const kernel = options.kernel ?? "auto";

@@ -14,8 +14,9 @@ import {
   PATTERN_VERSION_CHAINS,
   patternHeaderLength,
 } from "./pattern-header.ts";
-import { type PatternRanges, PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
+import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 import { encodeScheme, type PatternScheme } from "./pattern-scheme.ts";
+import { writeVarint } from "./write-varint.ts";
 
 /** What a header is made from. */
 export interface PatternHeaderFields {

@@ -18,7 +18,8 @@ import {
   patternHeaderV3Length,
   runsBodyEnd,
 } from "./pattern-header-v3.ts";
-import { PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
+import { PatternRangeTable } from "./pattern-range-table.ts";
+import { writeVarint } from "./write-varint.ts";
 
 const HASH = createHash("sha256").update("original").digest();
 const SALT = new Uint8Array(16).fill(9);

@@ -13,9 +13,10 @@ import {
   PATTERN_VERSION_CBCS_ES,
   PATTERN_VERSION_ES,
 } from "./pattern-header.ts";
-import { PatternRangeTable, writeVarint } from "./pattern-range-table.ts";
+import { PatternRangeTable } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
 import { MAX_VARINT_BYTES, TableVarintReader } from "./table-varint-reader.ts";
+import { writeVarint } from "./write-varint.ts";
 
 // Layout: version 1's fixed 88 bytes (docs/split-format.md), with version 3 at byte 8 and scheme slice-block (4)
 // only, or version 4 and scheme cbcs (5) only; the flags at 14 are 0, but for version 4 bit 0 (NO_TAIL_FLAG)

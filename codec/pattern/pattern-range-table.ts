@@ -1,6 +1,7 @@
 /** @module A compact table of pattern ranges: each range two varints in byte blocks, as the pattern header stores them, not an object per range. */
 import { codecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
+import { writeVarint } from "./write-varint.ts";
 
 /** Bytes of the largest storage block: 1 MiB, about 370 Ki ranges of a TS plan. Blocks start at 4 KiB and double. */
 const BLOCK_BYTES = 1 << 20;
@@ -11,8 +12,6 @@ const MAX_ROW_BYTES = 16;
 const CHECKPOINT_ROWS = 32;
 /** Rows a sequential reader decodes at a time (readRows()). */
 export const WINDOW_ROWS = 1024;
-/** Below this a value fits 31 bits and the varint code can shift instead of divide. */
-const SMALL = 0x80000000;
 /** What a given-back block is replaced with (releaseBefore()). */
 const RELEASED = new Uint8Array(0);
 
@@ -380,24 +379,6 @@ export class PatternRangeTable {
     });
     return out;
   }
-}
-
-/** Writes `v` (0 ≤ v ≤ 2^53 − 1) as an unsigned LEB128 varint at `at`; returns the end. */
-export function writeVarint(out: Uint8Array, at: number, v: number): number {
-  if (v < SMALL) {
-    while (v >= 0x80) {
-      out[at++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    out[at++] = v;
-    return at;
-  }
-  while (v >= 0x80) {
-    out[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[at++] = v;
-  return at;
 }
 
 /** What callers may pass where ranges are read: a table, or (small tables, tests) an array of ranges. */

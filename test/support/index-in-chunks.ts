@@ -1,5 +1,6 @@
 /** @module Streams a recording through a RecordingIndexer in chunks of the sizes a function draws, serving what finish() asks (tests). */
-import { RecordingIndexer, type RecordingIndexerOptions } from "../../codec/container/recording-indexer.ts";
+import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import type { RecordingIndexerOptions } from "../../codec/container/recording-indexer-options.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
 
 export function indexInChunks(
