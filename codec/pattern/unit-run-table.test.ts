@@ -4,7 +4,7 @@ import { RUN_FIELDS } from "./es-pattern-plan.ts";
 import { UnitRunTable } from "./unit-run-table.ts";
 
 describe("UnitRunTable", () => {
-  for (const n of [0, 1, 4095, 4096, 4097, 9000]) {
+  for (const n of [0, 1, 16383, 16384, 16385, 40000]) {
     test(`UnitRunTable.push() keeps ${n} runs in order, field by field`, () => {
       const t = new UnitRunTable();
       for (let i = 0; i < n; i++) {

@@ -1,14 +1,14 @@
 /** @module The ES-to-file unit runs a riding pattern planner collects during pass 1: RUN_FIELDS numbers a run, joined into one array when read. */
 import { RUN_FIELDS } from "./es-pattern-plan.ts";
 
-/** Runs per part: 160 KiB of Float64Array. */
-const PART_RUNS = 4096;
+/** Runs per part: 640 KiB of Float64Array, whose pages are touched only as runs fill them. */
+const PART_RUNS = 16384;
 
 /**
  * What the indexer's `unitRun()` reports, kept as EsPatternPlan's `runs`/`runCount` want them (ES offset, ES
  * bytes per unit, file offset of the first unit's bytes, stride, unit count). A TS has tens of thousands of
- * runs: they are kept in parts of PART_RUNS and joined into one Float64Array when `runs` is read (the plan
- * reads it once, at the end of pass 1). An array doubling as it filled had allocated and copied twice the
+ * runs: they are kept in parts of PART_RUNS and, when there are several, joined into one Float64Array when
+ * `runs` is read (the plan reads it once, at the end of pass 1). An array doubling as it filled had allocated and copied twice the
  * table, in fresh zeroed pages: ~1 ms of pass 1 on a 60 MiB TS (8,000 runs).
  */
 export class UnitRunTable {
@@ -21,6 +21,8 @@ export class UnitRunTable {
 
   /** The runs so far, RUN_FIELDS numbers each (the array may be longer than count × RUN_FIELDS). */
   get runs(): Float64Array {
+    // One part (a recording of up to ~120 MiB of TS) is given as it is: nothing to join.
+    if (this.#parts.length === 1) return this.#part;
     if (this.#joined === undefined) {
       const all = new Float64Array(RUN_FIELDS * this.#count);
       let at = 0;
