@@ -17,14 +17,24 @@ export class RbspBits {
   #byte = 0;
   #bit = 8;
   #zeros = 0;
-  readonly #b: Uint8Array;
+  #b: Uint8Array;
   #pos: number;
-  readonly #end: number;
+  #end: number;
 
   constructor(b: Uint8Array, pos: number, end: number) {
     this.#b = b;
     this.#pos = pos;
     this.#end = end;
+  }
+
+  /** Starts over on bytes[pos, end), as a new reader would: for a caller that reads many headers with one. */
+  reset(b: Uint8Array, pos: number, end: number): void {
+    this.#b = b;
+    this.#pos = pos;
+    this.#end = end;
+    this.#byte = 0;
+    this.#bit = 8;
+    this.#zeros = 0;
   }
 
   #nextByte(): number {
