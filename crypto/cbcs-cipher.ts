@@ -73,7 +73,7 @@ export function cbcsTransform(
   // - encrypt: the first block P of a chain goes in as P ⊕ IV ⊕ C, and the context computes AES(P ⊕ IV);
   // - decrypt: every block decrypts at once as D(Cj) ⊕ Cj−1; a chain's first block is then ⊕ Cj−1 ⊕ IV.
   // (NIST SP 800-38A 6.2: CBC is exactly this chaining; padding is off, so update() returns every block.)
-  /** The ciphertext block the context chains from: the IV, then the last ciphertext block it saw. */
+  /** Decrypt: the ciphertext block the context chains from, the IV and then the last ciphertext block it saw. */
   const last = Buffer.from(iv);
   const cipher =
     direction === "encrypt"
@@ -84,7 +84,21 @@ export function cbcsTransform(
   const ecb =
     direction === "encrypt" ? createCipheriv("aes-128-ecb", key, null).setAutoPadding(false) : undefined;
   let single = Buffer.allocUnsafe(64 * B);
+  let singleWords = new DataView(single.buffer, single.byteOffset, single.byteLength);
+  /** Byte offset in `blocks` of each one-block chain gathered into `single`. */
   let singleAt = new Int32Array(64);
+  // Encrypt: the IV and the last ciphertext block (`last` of the decrypt) as four 32-bit words each (byte order
+  // is irrelevant: read and written the same way). The fix-ups and the one-block chains were byte loops, and the
+  // last block a subarray() per chain: 7.3 -> 5.3 ms of the 60 MiB H.264 TS's 263 cipher calls, AES included.
+  const ivWords = new DataView(iv.buffer, iv.byteOffset, B);
+  const iv0 = ivWords.getInt32(0, true);
+  const iv1 = ivWords.getInt32(4, true);
+  const iv2 = ivWords.getInt32(8, true);
+  const iv3 = ivWords.getInt32(12, true);
+  let l0 = iv0;
+  let l1 = iv1;
+  let l2 = iv2;
+  let l3 = iv3;
   return (blocks: Uint8Array, restarts: readonly number[]) => {
     if (blocks.byteLength % B !== 0) {
       throw new RangeError(`Cannot run cbcs cipher: ${blocks.byteLength} bytes are not whole blocks`);
@@ -97,42 +111,59 @@ export function cbcsTransform(
     }
     if (n === 0) return;
     if (direction === "encrypt") {
-      // A chain of one block (each slice's tail block, codec/container/cbcs-slice-blocks.ts) is AES(P ⊕ IV),
-      // independent of every other block: those go through one ECB call per call here, not an update() each
-      // (an update() per chain is most of what the encrypt costs). A one-block chain ending the call stays on
-      // the CBC context: the next call may continue it.
+      const words = new DataView(blocks.buffer, blocks.byteOffset, blocks.byteLength);
       let singles = 0;
       for (let r = -1; r < restarts.length; r++) {
         const start = r < 0 ? 0 : restarts[r]!;
         const to = r + 1 < restarts.length ? restarts[r + 1]! : n;
         if (r < 0 && restarts.length > 0 && restarts[0] === 0) continue;
+        const first = start * B;
         if (r >= 0 && to - start === 1 && to < n) {
           if (single.length < (singles + 1) * B) {
             const grown = Buffer.allocUnsafe(2 * (singles + 1) * B);
             grown.set(single.subarray(0, singles * B));
             single = grown;
+            singleWords = new DataView(single.buffer, single.byteOffset, single.byteLength);
             const at = new Int32Array(2 * (singles + 1));
             at.set(singleAt.subarray(0, singles));
             singleAt = at;
           }
-          const at = start * B;
-          for (let k = 0; k < B; k++) single[singles * B + k] = blocks[at + k]! ^ iv[k]!;
-          singleAt[singles++] = start;
+          const into = singles * B;
+          singleWords.setInt32(into, words.getInt32(first, true) ^ iv0, true);
+          singleWords.setInt32(into + 4, words.getInt32(first + 4, true) ^ iv1, true);
+          singleWords.setInt32(into + 8, words.getInt32(first + 8, true) ^ iv2, true);
+          singleWords.setInt32(into + 12, words.getInt32(first + 12, true) ^ iv3, true);
+          singleAt[singles++] = first;
           continue;
         }
         if (r >= 0) {
           // The chain starting at block `start` restarts from the IV.
-          const first = start * B;
-          for (let k = 0; k < B; k++) blocks[first + k]! ^= iv[k]! ^ last[k]!;
+          words.setInt32(first, words.getInt32(first, true) ^ iv0 ^ l0, true);
+          words.setInt32(first + 4, words.getInt32(first + 4, true) ^ iv1 ^ l1, true);
+          words.setInt32(first + 8, words.getInt32(first + 8, true) ^ iv2 ^ l2, true);
+          words.setInt32(first + 12, words.getInt32(first + 12, true) ^ iv3 ^ l3, true);
         }
-        const out = cipher.update(blocks.subarray(start * B, to * B));
-        blocks.set(out, start * B);
-        last.set(out.subarray(out.length - B));
+        const out = cipher.update(blocks.subarray(first, to * B));
+        blocks.set(out, first);
         releaseOutput(out);
+        // The chain's last ciphertext block, as the context now holds it.
+        const end = to * B - B;
+        l0 = words.getInt32(end, true);
+        l1 = words.getInt32(end + 4, true);
+        l2 = words.getInt32(end + 8, true);
+        l3 = words.getInt32(end + 12, true);
       }
       if (singles > 0) {
         const out = ecb!.update(single.subarray(0, singles * B));
-        for (let j = 0; j < singles; j++) blocks.set(out.subarray(j * B, (j + 1) * B), singleAt[j]! * B);
+        const o = new DataView(out.buffer, out.byteOffset, out.byteLength);
+        for (let j = 0; j < singles; j++) {
+          const at = singleAt[j]!;
+          const from = j * B;
+          words.setInt32(at, o.getInt32(from, true), true);
+          words.setInt32(at + 4, o.getInt32(from + 4, true), true);
+          words.setInt32(at + 8, o.getInt32(from + 8, true), true);
+          words.setInt32(at + 12, o.getInt32(from + 12, true), true);
+        }
         releaseOutput(out);
       }
       return;

@@ -11,7 +11,7 @@ import type {
   PictureType,
 } from "../recording-index.ts";
 import { type H264Pps, NAL_PPS, parseH264Pps } from "./h264-pps.ts";
-import { type H264ParameterSets, parseH264SliceHeader } from "./h264-slice-header.ts";
+import { type H264ParameterSets, h264SliceDataOffset } from "./h264-slice-header.ts";
 import {
   isVclSliceNal,
   NAL_ACCESS_UNIT_DELIMITER,
@@ -222,7 +222,7 @@ export class H264EsIndexer {
     let dataStart = -1;
     try {
       // A header running past the bytes kept throws (cut off): it is never guessed.
-      dataStart = this.#nalPayload + parseH264SliceHeader(head, 0, head.length, this.#sets).dataOffset;
+      dataStart = this.#nalPayload + h264SliceDataOffset(head, 0, head.length, this.#sets);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
     }

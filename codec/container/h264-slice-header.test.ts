@@ -6,7 +6,7 @@ import { codecErrorCode as codeOf } from "../../test/support/header-corruption.t
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { CodecError } from "../codec-error.ts";
 import { type H264Pps, NAL_PPS, parseH264Pps } from "./h264-pps.ts";
-import { type H264ParameterSets, parseH264SliceHeader } from "./h264-slice-header.ts";
+import { type H264ParameterSets, h264SliceDataOffset, parseH264SliceHeader } from "./h264-slice-header.ts";
 import { NAL_SPS } from "./h264-slice-type.ts";
 import { type H264Sps, parseH264Sps } from "./h264-sps.ts";
 import { TsDemuxer } from "./ts-demuxer.ts";
@@ -98,6 +98,40 @@ describe("parseH264SliceHeader()", () => {
         }
       }
     }
+  });
+});
+
+describe("h264SliceDataOffset()", () => {
+  test("h264SliceDataOffset() gives parseH264SliceHeader()'s dataOffset, or its error, for every truncation and damage, one call after another", () => {
+    // One reader and record serve every call: a call after one that threw or read another slice must not see
+    // its state.
+    const rand = new SeededRandom(21);
+    const outcome = (run: () => number) => {
+      try {
+        return run();
+      } catch (e) {
+        return (e as CodecError).code;
+      }
+    };
+    let calls = 0;
+    for (const s of slices) {
+      const cases = [
+        s,
+        s.subarray(0, rand.below(24)),
+        s.slice(0, 40).map((b, i) => (i === 1 + rand.below(39) ? b ^ (1 << rand.below(8)) : b)),
+      ];
+      for (const bytes of cases) {
+        // slice_type 10 is refused mid-byte: the reader is left inside a byte, with bits of this NAL in hand.
+        const midByte = Uint8Array.of(0x65, 0b1000_0010, 0b1100_0000);
+        expect(outcome(() => h264SliceDataOffset(midByte, 0, midByte.length, sets))).toBe(
+          "ERR_H264_SLICE_HEADER",
+        );
+        const want = outcome(() => parseH264SliceHeader(bytes, 0, bytes.length, sets).dataOffset);
+        expect(outcome(() => h264SliceDataOffset(bytes, 0, bytes.length, sets))).toBe(want);
+        calls++;
+      }
+    }
+    expect(calls).toBeGreaterThan(90);
   });
 });
 

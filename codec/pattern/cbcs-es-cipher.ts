@@ -11,6 +11,15 @@ const EMPTY = new Uint8Array(0);
 /** Blocks gathered per cipher call (64 KiB): one OpenSSL update per chain in it, one ECB call for its tails. */
 const BATCH_BLOCKS = 4096;
 
+/** One batch of gathered blocks: the work they came from (its first body offset `start`), the first of their pieces, their chain restarts. */
+interface Batch {
+  work: Uint8Array;
+  workWords: DataView;
+  start: number;
+  first: number;
+  restarts: number[];
+}
+
 /**
  * Copies 16 bytes as four 32-bit words (byte order is irrelevant: read and written the same way). A block copy
  * per 16-byte block, 355 k of them each way on a 60 MiB H.264 TS: byte loops were a third of the cipher's CPU.
@@ -44,12 +53,14 @@ export class CbcsEsCipher {
   readonly #hold: HeldBytes = { held: EMPTY };
   /** Bytes handed to the cipher so far: the header's encrypted bytes once the body is through. */
   #walkedBytes = 0;
-  /** Reused: gathered blocks, and where each gathered piece came from (index in the work, length). */
+  /**
+   * Reused: the gathered blocks. Where each came from is read back from #pieces when they are scattered (a batch
+   * is transformed before the walk refills them): two Int32Arrays of a piece per byte (512 KiB, fresh pages
+   * in every send's plan phase) had kept the same offsets again.
+   */
   readonly #scratch = new Uint8Array(BATCH_BLOCKS * BLOCK);
   /** The same bytes as 32-bit words: a whole block moves in four word copies (wordCopy16). */
   readonly #scratchWords = new DataView(this.#scratch.buffer);
-  readonly #from = new Int32Array(BATCH_BLOCKS * BLOCK);
-  readonly #lengths = new Int32Array(BATCH_BLOCKS * BLOCK);
 
   constructor(plan: CbcsEsPlan & { encryptedBytes: number }, bodyLength: number, cipher: CbcsBlockCipher) {
     this.#walk = new CbcsEsWalk(plan);
@@ -105,20 +116,21 @@ export class CbcsEsCipher {
     const scratch = this.#scratch;
     const scratchWords = this.#scratchWords;
     const workWords = new DataView(work.buffer, work.byteOffset, work.byteLength);
-    const from = this.#from;
-    const lengths = this.#lengths;
-    let gathered = 0;
-    let segs = 0;
-    let restarts: number[] = [];
+    const batch: Batch = { work, workWords, start, first: this.#piece, restarts: [] };
     let keep = work.length;
     // Batch state in locals: a method call per block (355 k in 60 MiB) cost more than its copy.
+    let gathered = 0;
     let i = this.#piece;
     let count = this.#count;
     for (;;) {
       if (i >= count) {
+        // The walk is about to overwrite the pieces the scatter reads: transform what is gathered first.
+        if (gathered > 0) this.#flush(batch, i, gathered);
+        gathered = 0;
         this.#piece = i;
         if (!this.#ready()) break;
         i = 0;
+        batch.first = 0;
         count = this.#count;
       }
       const first = pieces[2 * i]!;
@@ -130,11 +142,8 @@ export class CbcsEsCipher {
           keep = first - start;
           break;
         }
-        if ((flags[i]! & CBCS_CHAIN_START) !== 0) restarts.push(gathered / BLOCK);
-        const f = (first - start) | 0;
-        wordCopy16(workWords, f, scratchWords, gathered);
-        from[segs] = f;
-        lengths[segs++] = BLOCK;
+        if ((flags[i]! & CBCS_CHAIN_START) !== 0) batch.restarts.push(gathered / BLOCK);
+        wordCopy16(workWords, (first - start) | 0, scratchWords, gathered);
         gathered += BLOCK;
         i++;
       } else {
@@ -145,49 +154,43 @@ export class CbcsEsCipher {
           keep = first - start;
           break;
         }
-        if ((flags[i]! & CBCS_CHAIN_START) !== 0) restarts.push(gathered / BLOCK);
+        if ((flags[i]! & CBCS_CHAIN_START) !== 0) batch.restarts.push(gathered / BLOCK);
         for (; i < j; i++) {
           const f = (pieces[2 * i]! - start) | 0;
           const n = pieces[2 * i + 1]! | 0;
           for (let k = 0; k < n; k++) scratch[gathered + k] = work[f + k]!;
-          from[segs] = f;
-          lengths[segs++] = n;
           gathered += n;
         }
       }
       if (gathered === scratch.length) {
-        this.#flush(work, workWords, { gathered, segs, restarts });
+        this.#flush(batch, i, gathered);
         gathered = 0;
-        segs = 0;
-        restarts = [];
       }
     }
     this.#piece = i;
-    if (gathered > 0) this.#flush(work, workWords, { gathered, segs, restarts });
+    if (gathered > 0) this.#flush(batch, i, gathered);
     this.#committed = start + keep;
     return keep;
   }
 
-  #flush(
-    work: Uint8Array,
-    workWords: DataView,
-    batch: { gathered: number; segs: number; restarts: number[] },
-  ): void {
-    const { gathered, segs, restarts } = batch;
+  /** Transforms the `gathered` bytes of pieces [batch.first, to) and scatters them back; starts the next batch at `to`. */
+  #flush(batch: Batch, to: number, gathered: number): void {
+    const { work, workWords, start } = batch;
     const scratch = this.#scratch;
     const scratchWords = this.#scratchWords;
-    this.#cipher(scratch.subarray(0, gathered), restarts);
-    const from = this.#from;
-    const lengths = this.#lengths;
+    const pieces = this.#pieces;
+    this.#cipher(scratch.subarray(0, gathered), batch.restarts);
     let at = 0;
-    for (let s = 0; s < segs; s++) {
-      const f = from[s]!;
-      const n = lengths[s]!;
+    for (let i = batch.first; i < to; i++) {
+      const f = (pieces[2 * i]! - start) | 0;
+      const n = pieces[2 * i + 1]! | 0;
       if (n === BLOCK) wordCopy16(scratchWords, at, workWords, f);
       else for (let k = 0; k < n; k++) work[f + k] = scratch[at + k]!;
       at += n;
     }
     this.#walkedBytes += gathered;
+    batch.first = to;
+    batch.restarts = [];
   }
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body passed, every block was whole and the plan's bytes all went through. */

@@ -29,11 +29,16 @@ export class EsPatternPlanner implements VideoObserver {
   /** Final pictures not yet used to settle pending slices (VideoObserver.picture), emptied at every settle. */
   readonly #pictures: PictureRecord[] = [];
   readonly #slices = new PatternRangeTable();
-  readonly #runs = new UnitRunTable();
+  readonly #runs: UnitRunTable;
 
-  constructor(scheme: Extract<PatternScheme, { kind: "slice-block" }>) {
+  /**
+   * `o.runs`: the table unitRun() fills, when a caller shares one between planners riding the same indexer
+   * (ridingPatternPlanners()): they collect the same runs, and one copy of tens of thousands is enough.
+   */
+  constructor(scheme: Extract<PatternScheme, { kind: "slice-block" }>, o: { runs?: UnitRunTable } = {}) {
     checkPatternScheme(scheme);
     this.#scheme = scheme;
+    this.#runs = o.runs ?? new UnitRunTable();
   }
 
   /** An indexer and a planner that rides on its scan: push the recording into `indexer` only. */

@@ -24,11 +24,16 @@ export class H264EsPatternPlanner implements VideoObserver {
   #sliceEnd = 0;
   #count = 0;
   #clear = 0;
-  readonly #runs = new UnitRunTable();
+  readonly #runs: UnitRunTable;
 
-  constructor(scheme: Extract<PatternScheme, { kind: "cbcs" }>) {
+  /**
+   * `o.runs`: the table unitRun() fills, when a caller shares one between planners riding the same indexer
+   * (ridingPatternPlanners()): they collect the same runs, and one copy of tens of thousands is enough.
+   */
+  constructor(scheme: Extract<PatternScheme, { kind: "cbcs" }>, o: { runs?: UnitRunTable } = {}) {
     checkPatternScheme(scheme);
     this.#scheme = scheme;
+    this.#runs = o.runs ?? new UnitRunTable();
   }
 
   /** An indexer and a planner that rides on its scan: push the recording into `indexer` only. */

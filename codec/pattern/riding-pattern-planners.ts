@@ -13,6 +13,7 @@ import { patternHeaderV3Length } from "./pattern-header-v3.ts";
 import { type PatternPlan, PatternPlanner } from "./pattern-planner.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { DEFAULT_H264_PATTERN_SCHEME, DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
+import { UnitRunTable } from "./unit-run-table.ts";
 
 /**
  * An indexer feeding an MPEG-1/2 planner (slice-block) and an H.264 planner (cbcs) at once: the container's
@@ -34,14 +35,17 @@ export function ridingPatternPlanners(
   const mpegScheme = schemes.mpeg ?? DEFAULT_PATTERN_SCHEME;
   const h264Scheme = schemes.h264 ?? DEFAULT_H264_PATTERN_SCHEME;
   const mpeg = new PatternPlanner(mpegScheme);
+  // The ES-coordinate planners keep the same unit runs: one table, filled once per run (the indexer reports
+  // ~8,000 on a 60 MiB TS), instead of a copy each.
+  const runs = new UnitRunTable();
   const es =
     mpegScheme.kind === "slice-block" && schemes.esPlan !== false
-      ? new EsPatternPlanner(mpegScheme)
+      ? new EsPatternPlanner(mpegScheme, { runs })
       : undefined;
   // Only one H.264 planner rides: the version 2 one builds a row per block in pass 1, which version 4 does not need.
   const h264 =
     h264Scheme.kind === "cbcs" && schemes.esPlan !== false
-      ? new H264EsPatternPlanner(h264Scheme)
+      ? new H264EsPatternPlanner(h264Scheme, { runs })
       : new H264PatternPlanner(h264Scheme);
   /** The MPEG-1/2 planner the container calls for, chosen at the first start code (the container is known then). */
   let chosen: PatternPlanner | EsPatternPlanner | undefined;
@@ -56,12 +60,8 @@ export function ridingPatternPlanners(
     picture: (p) => pick().picture(p),
     h264Slice: (start, data, end) => h264.h264Slice(start, data, end),
   };
-  const h264Es = h264 instanceof H264EsPatternPlanner ? h264 : undefined;
-  if (es !== undefined || h264Es !== undefined)
-    observer.unitRun = (a, b, c, d, e) => {
-      es?.unitRun(a, b, c, d, e);
-      h264Es?.unitRun(a, b, c, d, e);
-    };
+  if (es !== undefined || h264 instanceof H264EsPatternPlanner)
+    observer.unitRun = (a, b, c, d, e) => runs.push(a, b, c, d, e);
   const indexer = new RecordingIndexer({ videoObserver: observer });
   mpeg.attach(indexer);
   h264.attach(indexer);
