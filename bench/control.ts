@@ -6,7 +6,7 @@
  *                        [--postgres]               (a throwaway PostgreSQL started here, test/support/postgres-server.ts)
  *                        [--only udp|http]          (the UDP rounds, or the HTTP rows, alone; implies --no-docs)
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -19,9 +19,9 @@ import { buildKeepalive, keepaliveKey } from "../protocol/keepalive-request.ts";
 import { nodeFetch } from "../protocol/node-fetch.ts";
 import { PostgresServer } from "../test/support/postgres-server.ts";
 import { permitCallersOfCallees } from "./lib/bench-callees.ts";
-import { formatTable } from "./lib/format-table.ts";
+import { httpTable, report } from "./lib/control-report.ts";
 import { closedLoop, type LoadResult, openLoop } from "./lib/http-load.ts";
-import { cpuSecondsOf } from "./lib/process-cpu.ts";
+import { cpuOf, steadyMix, udpBlast } from "./lib/udp-blast.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -51,87 +51,6 @@ const UDP_ONLY = flags.only === "udp";
 const HTTP_ONLY = flags.only === "http";
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "bin/pvrlink.ts");
-
-/**
- * Sends datagrams with at most `window` unanswered, counting answers; returns answered datagrams per second.
- * The window keeps the kernel's socket buffers from overflowing, so the figure is the receiver's, not loss.
- */
-async function udpBlast(
-  port: number,
-  datagrams: Uint8Array[],
-  o: { window?: number; fromPort?: number } = {},
-): Promise<{ sent: number; answered: number; perSec: number; fromPort: number }> {
-  const window = o.window ?? 256;
-  let answered = 0;
-  let sent = 0;
-  let wake: (() => void) | null = null;
-  const sock = await Bun.udpSocket({
-    hostname: "127.0.0.1",
-    port: o.fromPort ?? 0,
-    socket: {
-      data() {
-        answered++;
-        // Refill once half the window is answered: one wake-up per half window, not per datagram.
-        if (wake && sent - answered <= window / 2) {
-          const w = wake;
-          wake = null;
-          w();
-        }
-      },
-    },
-  });
-  const t0 = performance.now();
-  while (sent < datagrams.length) {
-    while (sent < datagrams.length && sent - answered < window)
-      sock.send(datagrams[sent++]!, port, "127.0.0.1");
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, 50); // a lost datagram must not stall the run
-    });
-  }
-  const drainUntil = performance.now() + 500;
-  while (answered < sent && performance.now() < drainUntil) await Bun.sleep(5);
-  const elapsed = (performance.now() - t0) / 1000;
-  sock.close();
-  return { sent, answered, perSec: answered / elapsed, fromPort: sock.port };
-}
-
-interface UdpResult {
-  sent: number;
-  answered: number;
-  perSec: number;
-  /** CPU time (user + system) the answering process spent per answered datagram, in µs. */
-  cpuMicros: number;
-}
-
-/**
- * The steady state a node serves all day, from the two rounds that bound it: each device keeps alive once per
- * interval from an unchanged mapping, and control/store/keepalive-table.ts writes an unchanged mapping back once
- * its stored time is two intervals old, so one keepalive in three is written. Time per keepalive is the mix of
- * the two rounds' times (and CPU per keepalive likewise); nothing here is measured a third time.
- */
-function steadyMix(unchanged: UdpResult, written: UdpResult): UdpResult {
-  const mix = (a: number, b: number) => (2 / 3) * a + (1 / 3) * b;
-  return {
-    sent: unchanged.sent + written.sent,
-    answered: unchanged.answered + written.answered,
-    perSec: 1 / mix(1 / unchanged.perSec, 1 / written.perSec),
-    cpuMicros: mix(unchanged.cpuMicros, written.cpuMicros),
-  };
-}
-
-/**
- * Runs a UDP round and adds the CPU time the answering process spent per answer. Throughput moves with whatever
- * else the two shared cores run; CPU per datagram much less, so the two ratios together say what the node costs.
- */
-async function cpuOf<R extends { sent: number; answered: number; perSec: number }>(
-  pid: number,
-  round: () => Promise<R>,
-): Promise<R & UdpResult> {
-  const before = cpuSecondsOf(pid);
-  const r = await round();
-  return { ...r, cpuMicros: ((cpuSecondsOf(pid) - before) * 1e6) / Math.max(1, r.answered) };
-}
 
 async function firstLine(proc: { stdout: ReadableStream<Uint8Array> }): Promise<string> {
   const reader = proc.stdout.getReader();
@@ -371,148 +290,12 @@ async function main(): Promise<void> {
         keepalive: { name: "keepalive, steady state (1 in 3 written)", ...steadyMix(udpSteady, udpRebind) },
       },
     };
-    report(figures);
+    report(figures, { root: ROOT, docs: !flags["no-docs"] && flags.only === undefined });
   } finally {
     for (const p of procs) p.kill();
     await Promise.all(procs.map((p) => p.exited));
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-type Figures = {
-  date: string;
-  /** 1-minute load average at the start and at the end of the run: how much else the shared cores ran. */
-  loadAvg: number[];
-  machine: { cpus: number; model: string; bun: string };
-  command: string;
-  devices: number;
-  populateSec: number;
-  http: LoadResult[];
-  udp: Record<"reference" | "first" | "unchanged" | "rebind" | "keepalive", UdpResult & { name: string }>;
-};
-
-/** The HTTP rows, each against the reference over the same scheme (plain HTTP or HTTPS). */
-function httpTable(http: LoadResult[]): string {
-  const ref = (r: LoadResult) =>
-    http.find(
-      (x) => x.name.startsWith("trivial Hono") && x.name.includes("HTTPS") === r.name.includes("HTTPS"),
-    )!;
-  const cpu = (r: LoadResult) => r.cpuMicros ?? Number.NaN;
-  return formatTable(
-    [
-      "HTTP (loopback; closed loop unless open)",
-      "req/s",
-      "vs Hono, same scheme",
-      "CPU µs each",
-      "by CPU vs Hono",
-      "p50 ms",
-      "p99 ms",
-      "requests",
-      "errors",
-    ],
-    http.map((r) => [
-      r.name,
-      r.perSec.toFixed(0),
-      r.targetPerSec === undefined
-        ? `${((r.perSec / ref(r).perSec) * 100).toFixed(1)}%`
-        : `(open, ${r.targetPerSec}/s asked)`,
-      cpu(r).toFixed(0),
-      `${((cpu(ref(r)) / cpu(r)) * 100).toFixed(1)}%`,
-      r.p50Ms.toFixed(2),
-      r.p99Ms.toFixed(2),
-      String(r.requests),
-      String(r.errors),
-    ]),
-  );
-}
-
-function report(f: Figures): void {
-  const u = f.udp;
-  const udpTable = formatTable(
-    [
-      "UDP (loopback, window 256)",
-      "datagrams/s",
-      "vs echo",
-      "CPU µs each",
-      "by CPU vs echo",
-      "answered",
-      "sent",
-    ],
-    [u.reference, u.first, u.unchanged, u.rebind, u.keepalive].map((r) => [
-      r.name,
-      r.perSec.toFixed(0),
-      `${((r.perSec / u.reference.perSec) * 100).toFixed(1)}%`,
-      r.cpuMicros.toFixed(1),
-      `${((u.reference.cpuMicros / r.cpuMicros) * 100).toFixed(1)}%`,
-      String(r.answered),
-      String(r.sent),
-    ]),
-  );
-  const text = f.http.length > 0 ? `${httpTable(f.http)}\n\n${udpTable}` : udpTable;
-  console.log(text);
-  mkdirSync(join(ROOT, "bench/out"), { recursive: true });
-  writeFileSync(join(ROOT, "bench/out/control.json"), `${JSON.stringify(f, null, 2)}\n`);
-  if (!flags["no-docs"] && flags.only === undefined) writeDocs(f, text);
-}
-
-const START = "<!-- control-bench:start -->";
-const END = "<!-- control-bench:end -->";
-
-/** Replaces only this bench's section of docs/benchmarks.md (between its markers), or appends it. */
-function writeDocs(f: Figures, table: string): void {
-  const path = join(ROOT, "docs/benchmarks.md");
-  let doc = "";
-  try {
-    doc = readFileSync(path, "utf8");
-  } catch {
-    doc = "# Benchmarks\n";
-  }
-  const section = `${START}
-## Control node
-
-Command: \`${f.command}\` (\`npm\` not needed; \`bun\` from node_modules/.bin).
-Machine: ${f.machine.cpus} × ${f.machine.model}, Bun ${f.machine.bun}; ${f.date}. Node, load generator and references
-share the machine (load average ${f.loadAvg.map((l) => l.toFixed(1)).join(" at the start, ")} at the end, out of ${f.machine.cpus} cores). ${f.devices.toLocaleString("en")} devices enrolled directly through the store (${f.populateSec.toFixed(1)} s,
-one transaction); every caller is permitted through a group of the callee's own (issue 21 item 1).
-
-\`\`\`
-${table}
-\`\`\`
-
-- **QUERY -> session** runs the whole check order per request: signed-request verification (HMAC, nonce stored
-  before the request goes on, in a commit shared with the other writes of its event-loop turn), the permission
-  check (the group join, its verdict kept per callee and caller name on sqlite until a list, group or device
-  changes), registration and keepalive lookups, a \`status\` trigger to the callee over UDP and its authenticated
-  ACK, then session issue (CSPRNG id, password, key; two rows, stored before the answer, in a shared commit) and a
-  \`contact\` trigger. Its latency is bounded below by that UDP round trip. The 16 callees are real UDP recorders in
-  a process of their own (bench/lib/callee-agents.ts), so the round trip does not wait on the load generator.
-- **open loop at 0.5x**: requests at a fixed rate, half the closed loop's QUERY/s of the same scheme, latency from
-  each request's scheduled time (no coordinated omission): the issue's "p99 at half the maximum rate".
-- **CPU µs each**: user + system CPU the serving process (node, or reference) spent per answered request, from
-  /proc/PID/stat over the measured seconds. req/s moves with whatever else the shared cores run; CPU per request
-  much less, so "by CPU vs Hono" is the steadier ratio.
-- **signed GET /v1/allow-list** isolates the cost of authentication plus one indexed read.
-- **authenticated STUN keepalive**: each datagram is a fresh Binding Request from a distinct device (USERNAME,
-  PVRLINK-TIMESTAMP, MESSAGE-INTEGRITY-SHA256, FINGERPRINT); the node verifies it, checks the replay cache, records
-  the mapping and answers with an integrity-protected XOR-MAPPED-ADDRESS. Counted: answers received. Rounds over
-  the same 100,000 devices: **first contact** (each device's first keepalive since the node started: its secret
-  read from the store, its STUN key derived); **mapping unchanged** (every device again from the same source
-  port: nothing written behind); **mapping changed** (from a new source port, as after a NAT rebinding: every
-  mapping written behind). **Steady state** is what a node serves all day, each device once per interval: the
-  node writes an unchanged mapping back once its stored time is two intervals old, so one keepalive in three is
-  written, and the row mixes the two rounds' times 2:1 (computed, not a fourth round).
-- The references (a trivial Hono route in its own Bun process, over plain HTTP and over HTTPS with the node's own
-  certificate, fetched through the same pinned client the callers use; a Bun UDP echo process) are the ceilings
-  of the framework and the socket path on this machine, measured in the same run with the same load generator.
-  Each HTTP row is compared with the reference of its own scheme.
-${END}`;
-  const i = doc.indexOf(START);
-  const j = doc.indexOf(END);
-  const next =
-    i >= 0 && j > i
-      ? doc.slice(0, i) + section + doc.slice(j + END.length)
-      : `${doc.trimEnd()}\n\n${section}\n`;
-  writeFileSync(path, next);
 }
 
 await main();

@@ -11,6 +11,8 @@ export interface LoadResult {
   targetPerSec?: number;
   /** CPU time (user + system) the serving process spent per answered request, in µs, when its pid was given. */
   cpuMicros?: number;
+  /** Milliseconds per second the serving process's event loop was ready to run but waited for a CPU. */
+  runQueueMsPerSec?: number;
 }
 
 /** Which process serves the requests, so its CPU time per request is measured beside the rate. */
@@ -18,7 +20,15 @@ export interface CpuOf {
   pid?: number | undefined;
 }
 
-import { cpuSecondsOf } from "./process-cpu.ts";
+import { cpuSecondsOf, runQueueSecondsOf } from "./process-cpu.ts";
+
+/** What the serving process used over a round: CPU time, and time its event loop waited for a CPU. */
+function serverClock(pid: number | undefined): () => { cpuSeconds?: number; runQueueSeconds?: number } {
+  if (pid === undefined) return () => ({});
+  const cpu0 = cpuSecondsOf(pid);
+  const wait0 = runQueueSecondsOf(pid);
+  return () => ({ cpuSeconds: cpuSecondsOf(pid) - cpu0, runQueueSeconds: runQueueSecondsOf(pid) - wait0 });
+}
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -47,12 +57,13 @@ class Refusals {
 function summarise(
   name: string,
   latencies: number[],
-  o: { errors: number; seconds: number; cpuSeconds: number | undefined },
+  o: { errors: number; seconds: number; cpuSeconds?: number; runQueueSeconds?: number },
 ): LoadResult {
   latencies.sort((a, b) => a - b);
-  const { errors, seconds, cpuSeconds } = o;
+  const { errors, seconds, cpuSeconds, runQueueSeconds } = o;
   return {
     ...(cpuSeconds === undefined ? {} : { cpuMicros: (cpuSeconds * 1e6) / Math.max(1, latencies.length) }),
+    ...(runQueueSeconds === undefined ? {} : { runQueueMsPerSec: (runQueueSeconds * 1000) / seconds }),
     name,
     requests: latencies.length,
     errors,
@@ -85,20 +96,23 @@ export async function closedLoop(
   };
   await run(1000, false);
   const before = refusals.count;
-  const cpu0 = o.pid === undefined ? 0 : cpuSecondsOf(o.pid);
+  const used = serverClock(o.pid);
   const t0 = performance.now();
   const latencies = await run(o.seconds * 1000, true);
   const elapsed = (performance.now() - t0) / 1000;
-  const cpuSeconds = o.pid === undefined ? undefined : cpuSecondsOf(o.pid) - cpu0;
+  const server = used();
   refusals.report(name);
-  return summarise(name, latencies, { errors: refusals.count - before, seconds: elapsed, cpuSeconds });
+  return summarise(name, latencies, { errors: refusals.count - before, seconds: elapsed, ...server });
 }
 
 /**
  * Requests at a fixed rate for `seconds` (after a 1 s warm-up at the same rate), whatever the answers' pace:
  * each latency runs from the moment its request was due, not from when the generator got round to it, so a
  * stalled server shows as latency instead of as a lower rate (no coordinated omission). Requests go out in
- * turn over `workers` clients, several at once on one client when answers are slow.
+ * turn over `workers` clients, each with one request in flight at most, as a recorder sends its requests on its
+ * one connection: a request due while its client waits goes out when the answer is in, its wait counted. (Sent
+ * at once instead, a stall made the client open a new connection per late request, hundreds over HTTPS, and the
+ * node's TLS handshakes for them turned a stall of a few ms into one of hundreds: the bench's, not a recorder's.)
  */
 export async function openLoop(
   name: string,
@@ -107,41 +121,40 @@ export async function openLoop(
 ): Promise<LoadResult> {
   const refusals = new Refusals();
   const intervalMs = 1000 / o.perSec;
+  // The last request of each client: the next one on that client goes out once it is answered.
+  const last: Promise<void>[] = Array.from({ length: o.workers }, () => Promise.resolve());
   const run = async (ms: number, record: boolean) => {
     const latencies: number[] = [];
-    const inFlight = new Set<Promise<void>>();
     const start = performance.now();
     let sent = 0;
     while (true) {
       const now = performance.now();
       if (now - start >= ms) break;
-      // Everything due by now goes out; the timer below only sets the pace between batches.
+      // Everything due by now is queued; the timer below only sets the pace between batches.
       const due = Math.floor((now - start) / intervalMs) + 1;
       for (; sent < due; sent++) {
         const at = start + sent * intervalMs;
-        const p: Promise<void> = send(sent % o.workers)
-          .then((res) => refusals.read(res))
-          .then(() => {
-            if (record) latencies.push(performance.now() - at);
-            inFlight.delete(p);
-          });
-        inFlight.add(p);
+        const w = sent % o.workers;
+        last[w] = last[w]!.then(async () => {
+          await refusals.read(await send(w));
+          if (record) latencies.push(performance.now() - at);
+        });
       }
       await Bun.sleep(Math.max(0, start + sent * intervalMs - performance.now()));
     }
-    await Promise.all(inFlight);
+    await Promise.all(last);
     return latencies;
   };
   await run(1000, false);
   const before = refusals.count;
-  const cpu0 = o.pid === undefined ? 0 : cpuSecondsOf(o.pid);
+  const used = serverClock(o.pid);
   const t0 = performance.now();
   const latencies = await run(o.seconds * 1000, true);
   const elapsed = (performance.now() - t0) / 1000;
-  const cpuSeconds = o.pid === undefined ? undefined : cpuSecondsOf(o.pid) - cpu0;
+  const server = used();
   refusals.report(name);
   return {
-    ...summarise(name, latencies, { errors: refusals.count - before, seconds: elapsed, cpuSeconds }),
+    ...summarise(name, latencies, { errors: refusals.count - before, seconds: elapsed, ...server }),
     targetPerSec: o.perSec,
   };
 }

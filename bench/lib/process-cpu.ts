@@ -12,3 +12,12 @@ export function cpuSecondsOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
 }
+
+/**
+ * Seconds the process's main thread has spent runnable but waiting for a CPU so far (/proc/PID/schedstat, the
+ * second field; the kernel's schedstats): on shared cores, the part of a request's latency that is the
+ * scheduler's, not the server's. The main thread is the one that serves (the event loop).
+ */
+export function runQueueSecondsOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e9;
+}

@@ -100,7 +100,7 @@ export class UdpEndpoint {
    * a deleted device or a new secret invalidates its key by construction (as device-auth.ts does for HTTP keys).
    */
   readonly #triggerKeys = new DerivedKeys((secret) => deriveKey(secret, "trigger"), MAX_TRIGGER_KEYS);
-  /** Answers of this event-loop turn as [bytes, port, address] triples, sent together by #sendReplies. */
+  /** Answers and triggers of this event-loop turn as [bytes, port, address] triples, sent together by #sendReplies. */
   readonly #replies: Array<Uint8Array | number | string> = [];
   #repliesScheduled = false;
   readonly #sendRepliesSoon = () => {
@@ -258,8 +258,8 @@ export class UdpEndpoint {
   }
 
   /**
-   * Holds an answer until the datagrams Bun read in this turn are all handled (setImmediate runs after them), or
-   * REPLY_BATCH are waiting, then sends them in one sendMany: one system call per burst instead of per answer.
+   * Holds an answer (or a trigger) until the datagrams Bun read in this turn are all handled (setImmediate runs
+   * after them), or REPLY_BATCH are waiting, then sends them in one sendMany: one system call per burst, not each.
    */
   #queueReply(bytes: Uint8Array, port: number, address: string): void {
     this.#replies.push(bytes, port, address);
@@ -278,7 +278,7 @@ export class UdpEndpoint {
       try {
         done += this.#transport.sendMany(done === 0 ? replies : replies.slice(3 * done));
       } catch (e) {
-        this.#log(`answers not sent: ${e instanceof Error ? e.message : String(e)}`);
+        this.#log(`datagrams not sent: ${e instanceof Error ? e.message : String(e)}`);
       }
       if (done >= count) break;
       // sendmmsg(2) stops at the first answer that fails, typically on the ECONNREFUSED that an earlier answer's
@@ -288,7 +288,7 @@ export class UdpEndpoint {
       try {
         this.#transport.send(replies[3 * done] as Uint8Array, port, address);
       } catch (e) {
-        this.#log(`answer to ${address}:${port} not sent: ${e instanceof Error ? e.message : String(e)}`);
+        this.#log(`datagram to ${address}:${port} not sent: ${e instanceof Error ? e.message : String(e)}`);
       }
       done++;
     }
@@ -355,11 +355,8 @@ export class UdpEndpoint {
         const left = deadline - Date.now();
         if (left <= 0) return finish(null);
         if (attempts++ > 0) this.#opts.onTriggerResend?.();
-        try {
-          this.#transport.send(bytes, mapping.port, mapping.address);
-        } catch (e) {
-          this.#log(`trigger send to ${deviceId} failed: ${e instanceof Error ? e.message : String(e)}`);
-        }
+        // With the answers of this turn: the status triggers of a turn's QUERYs leave in one system call.
+        this.#queueReply(bytes, mapping.port, mapping.address);
         if (timer) this.#timers.delete(timer);
         timer = setTimeout(() => send(Math.min(delay * 2, TRIGGER_RETRY_MAX_MS)), Math.min(delay, left));
         this.#timers.add(timer);
