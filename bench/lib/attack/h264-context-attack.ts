@@ -41,7 +41,7 @@ export interface H264ContextOptions extends H264ResyncOptions {
 }
 
 export interface H264ContextResult extends H264ResyncResult {
-  /** Runs recovered under each reading (the first reading in NEIGHBOUR_READINGS order that passed). */
+  /** Runs recovered under each reading: the first in NEIGHBOUR_READINGS order that passed at any offset, its earliest. */
   byReading: Record<NeighbourReading, number>;
 }
 
@@ -148,8 +148,8 @@ export async function h264ContextAttack(
     decode,
   );
   const shortOwn = new Map(second.map((k, j) => [k, shortDecoded[j]!.decodedMbs - lead(tries[k]!.reading)]));
-  // An offset passes when any reading passes the check of h264-resync-attack.ts; the earliest offset wins, and
-  // of its readings the first in NEIGHBOUR_READINGS order.
+  // An offset passes when any reading passes the check of h264-resync-attack.ts (its first passing reading in
+  // NEIGHBOUR_READINGS order counts).
   const passed = new Map<string, Try & { mbs: number }>();
   for (let k = 0; k < tries.length; k++) {
     const t = tries[k]!;
@@ -175,8 +175,11 @@ export async function h264ContextAttack(
       continue;
     }
     valid++;
+    // A run keeps the attempt's own parse (unavailable) where it had one; quiet, then busy, only add runs it had
+    // not: a synthetic context is rebuilt into the view too, and the busy one paints its row grey.
     const b = best.get(p.run);
-    if (!b || p.offset < b.offset) best.set(p.run, p);
+    const rank = (t: Try) => readings.indexOf(t.reading);
+    if (!b || rank(p) < rank(b) || (rank(p) === rank(b) && p.offset < b.offset)) best.set(p.run, p);
   }
   return rebuild(view, runs, best, {
     picSize,
