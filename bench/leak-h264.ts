@@ -17,6 +17,7 @@ import {
   SECONDS,
   WIDTH,
 } from "./leak.ts";
+import { h264ContextAttack, type NeighbourReading } from "./lib/attack/h264-context-attack.ts";
 import type { H264ResyncResult } from "./lib/attack/h264-resync-attack.ts";
 import { h264ResyncAttack } from "./lib/attack/h264-resync-attack.ts";
 import { CLIP_COST_BYTES, type H264ClipCost, h264ClipCost } from "./lib/h264-clip-cost.ts";
@@ -25,6 +26,8 @@ import { h264EsLayout, h264LeakView } from "./lib/h264-leak-view.ts";
 import { countFrames, type FrameScore, mean, scoreFrames, visibleFrames } from "./lib/leak-metrics.ts";
 import type { ContentKind } from "./lib/leak-results.ts";
 
+/** Pixels per macroblock side. */
+const MB_SIZE = 16;
 const OUT = join(import.meta.dir, "out", "leak-h264");
 const IMAGES = join(import.meta.dir, "..", "docs", "images");
 
@@ -83,16 +86,47 @@ export interface H264LeakResult {
     visible: number;
     /** The re-synchronising attempt's view, scored the same way (seed: ffmpeg's, nothing is encrypted). */
     viewPath: string;
-    resync?: {
-      viewPath: string;
-      scores: FrameScore[];
-      visible: number;
-      stats: Omit<H264ResyncResult, "view" | "movedViews">;
-      /** The largest SSIM-Y over grey's in any frame; and with the recovered slices moved by PLACEMENT_SHIFTS. */
-      gain: number;
-      movedGain: number[];
-    };
+    resync?: AttackScore;
+    /** The stronger, context-carrying attempt (CAVLC only), scored the same way. */
+    context?: AttackScore & { byReading: Record<NeighbourReading, number> };
   }>;
+}
+
+/** An attempt's rebuilt view, scored as ffmpeg's. */
+export interface AttackScore {
+  viewPath: string;
+  scores: FrameScore[];
+  visible: number;
+  stats: Omit<H264ResyncResult, "view" | "movedViews">;
+  /** The largest SSIM-Y over grey's in any frame; and with the recovered slices moved by PLACEMENT_SHIFTS. */
+  gain: number;
+  movedGain: number[];
+}
+
+/** Writes an attempt's view (and its placement control's) beside the clip and scores them against the original. */
+async function scoreAttack(
+  attacked: H264ResyncResult,
+  o: { viewPath: string; src: string; greyScores: FrameScore[] },
+): Promise<AttackScore> {
+  const { view, movedViews, ...stats } = attacked;
+  await Bun.write(o.viewPath, view);
+  const scores = await scoreFrames(o.src, ["-i", o.viewPath], FPS);
+  // The placement control: the same recovered slices moved by a macroblock. A gain that is content placed
+  // right vanishes there; a gain the metric gives any texture does not.
+  const movedGain: number[] = [];
+  for (const [k, moved] of movedViews.entries()) {
+    const movedPath = o.viewPath.replace(/\.h264$/, `-moved${PLACEMENT_SHIFTS[k]}.h264`);
+    await Bun.write(movedPath, moved);
+    movedGain.push(largestGain(await scoreFrames(o.src, ["-i", movedPath], FPS), o.greyScores));
+  }
+  return {
+    viewPath: o.viewPath,
+    scores,
+    visible: visibleFrames(scores, o.greyScores),
+    stats,
+    gain: largestGain(scores, o.greyScores),
+    movedGain,
+  };
 }
 
 /** Encodes one content kind as H.264, builds the seed and cbcs views and scores them against the original. */
@@ -102,7 +136,8 @@ export async function measureH264Content(
   options: {
     dir: string;
     seconds?: number;
-    resync?: { probeBytes?: number };
+    /** context: also the stronger, context-carrying attempt on CAVLC (h264-context-attack.ts; ~10× the time). */
+    resync?: { probeBytes?: number; context?: boolean };
     costRounds?: number;
     /** false: the layout before each slice's last block was encrypted (`--no-tail`). */
     tail?: boolean;
@@ -135,7 +170,8 @@ export async function measureH264Content(
     await Bun.write(viewPath, built.view);
     const scores = await scoreFrames(src, ["-i", viewPath], FPS);
     const visible = visibleFrames(scores, greyScores);
-    let resync: H264LeakResult["modes"][number]["resync"];
+    let resync: AttackScore | undefined;
+    let context: (AttackScore & { byReading: Record<NeighbourReading, number> }) | undefined;
     if (options.resync && mode === "seed") {
       // Seed encrypts nothing: the attempt has no run to re-synchronise in, its view is ffmpeg's.
       const none = { runs: 0, candidates: 0, validCandidates: 0, recoveredRuns: 0, macroblocks: 0 };
@@ -149,37 +185,29 @@ export async function measureH264Content(
         movedGain: [],
       };
     } else if (options.resync) {
-      const {
-        view: attackedView,
-        movedViews,
-        ...stats
-      } = await h264ResyncAttack(built.view, {
-        entropy,
-        greyAu,
-        dir: options.dir,
-        tail,
-        shifts: PLACEMENT_SHIFTS,
-        ...(options.resync.probeBytes !== undefined ? { probeBytes: options.resync.probeBytes } : {}),
+      const attack = { entropy, greyAu, dir: options.dir, tail, shifts: PLACEMENT_SHIFTS };
+      const probe = options.resync.probeBytes !== undefined ? { probeBytes: options.resync.probeBytes } : {};
+      resync = await scoreAttack(await h264ResyncAttack(built.view, { ...attack, ...probe }), {
+        viewPath: viewPath.replace(/\.h264$/, ".resync.h264"),
+        src,
+        greyScores,
       });
-      const attackedPath = viewPath.replace(/\.h264$/, ".resync.h264");
-      await Bun.write(attackedPath, attackedView);
-      const rs = await scoreFrames(src, ["-i", attackedPath], FPS);
-      // The placement control: the same recovered slices moved by a macroblock. A gain that is content placed
-      // right vanishes there; a gain the metric gives any texture does not.
-      const movedGain: number[] = [];
-      for (const [k, moved] of movedViews.entries()) {
-        const movedPath = viewPath.replace(/\.h264$/, `.resync-moved${PLACEMENT_SHIFTS[k]}.h264`);
-        await Bun.write(movedPath, moved);
-        movedGain.push(largestGain(await scoreFrames(src, ["-i", movedPath], FPS), greyScores));
+      // The stronger attempt carries a neighbour context into each run: CAVLC only (CABAC's state is no VLC).
+      if (entropy === "cavlc" && options.resync.context) {
+        const { byReading, ...result } = await h264ContextAttack(built.view, {
+          ...attack,
+          ...probe,
+          widthMbs: WIDTH / MB_SIZE,
+        });
+        context = {
+          ...(await scoreAttack(result, {
+            viewPath: viewPath.replace(/\.h264$/, ".context.h264"),
+            src,
+            greyScores,
+          })),
+          byReading,
+        };
       }
-      resync = {
-        viewPath: attackedPath,
-        scores: rs,
-        visible: visibleFrames(rs, greyScores),
-        stats,
-        gain: largestGain(rs, greyScores),
-        movedGain,
-      };
     }
     modes.push({
       mode,
@@ -189,6 +217,7 @@ export async function measureH264Content(
       visible,
       viewPath,
       ...(resync ? { resync } : {}),
+      ...(context ? { context } : {}),
     });
   }
   const cost = options.costRounds ? await h264ClipCost(ts, options.costRounds) : undefined;
@@ -212,7 +241,8 @@ const RESYNC_SECONDS = 1;
 
 async function main(): Promise<void> {
   const resync = process.argv.includes("--resync");
-  // --no-tail: the layout before each slice's last block was encrypted; --only KIND:ENTROPY: one clip.
+  // --no-tail: the layout before each slice's last block was encrypted; --only KIND:ENTROPY: one clip; --no-context:
+  // --resync without the stronger attempt (h264-context-attack.ts), which takes most of the time.
   const tail = !process.argv.includes("--no-tail");
   const only = process.argv[process.argv.indexOf("--only") + 1];
   const picked = process.argv.includes("--only") ? only : undefined;
@@ -221,9 +251,10 @@ async function main(): Promise<void> {
     `leak-h264: ${CONTENT.length} recordings, ${WIDTH}x${HEIGHT}, ${seconds} s, H.264 GOP 12 (2 B), views in ${OUT}${resync ? ", with the re-synchronising attempt" : ""}${tail ? "" : ", without the slices' last blocks (--no-tail)"}\n`,
   );
   console.log(
-    `| content | entropy | mode | encrypted share | CPU vs seed | frames decoded | SSIM-Y (grey) | visible (ffmpeg) |${resync ? " SSIM-Y (attempt) | visible (attempt) | largest gain over grey in a frame (slices moved −1 / +1 macroblock) | runs | offsets passing the check (random bytes) | runs recovered | macroblocks (exact / before the tail block / estimated runs) |" : ""}`,
+    `| content | entropy | mode | encrypted share | CPU vs seed | frames decoded | SSIM-Y (grey) | visible (ffmpeg) |${resync ? " SSIM-Y (attempt) | visible (attempt) | largest gain over grey in a frame (slices moved −1 / +1 macroblock) | runs | offsets passing the check (random bytes) | runs recovered | macroblocks (exact / before the tail block / estimated runs) | visible (context attempt, CAVLC) |" : ""}`,
   );
-  console.log(`|---|---|---|---|---|---|---|---|${resync ? "---|---|---|---|---|---|---|" : ""}`);
+  console.log(`|---|---|---|---|---|---|---|---|${resync ? "---|---|---|---|---|---|---|---|" : ""}`);
+  const contextRows: string[] = [];
   const ratios: number[] = [];
   for (const c of CONTENT) {
     for (const entropy of ["cabac", "cavlc"] as const) {
@@ -232,7 +263,7 @@ async function main(): Promise<void> {
         tail,
         dir: OUT,
         seconds,
-        ...(resync ? { resync: {} } : {}),
+        ...(resync ? { resync: { context: !process.argv.includes("--no-context") } } : {}),
         costRounds: COST_ROUNDS,
       });
       // The docs' contact sheets come from full runs of the senders' layout only.
@@ -250,13 +281,24 @@ async function main(): Promise<void> {
         if (m.resync) {
           const st = m.resync.stats;
           const moved = m.resync.movedGain.map((g) => signed(g)).join(" / ") || "–";
-          extra = ` ${mean(m.resync.scores.map((s) => s.ssim)).toFixed(3)} | ${m.resync.visible}/${m.resync.scores.length} | ${signed(m.resync.gain)} (${moved}) | ${st.runs} | ${pct(st.validCandidates, st.candidates)} (${pct(st.control.valid, st.control.candidates)}) | ${st.recoveredRuns} | ${st.macroblocks} (${st.placedExactly} / ${st.placedBeforeTail} / ${st.placedByEstimate}) |`;
+          extra = ` ${mean(m.resync.scores.map((s) => s.ssim)).toFixed(3)} | ${m.resync.visible}/${m.resync.scores.length} | ${signed(m.resync.gain)} (${moved}) | ${st.runs} | ${pct(st.validCandidates, st.candidates)} (${pct(st.control.valid, st.control.candidates)}) | ${st.recoveredRuns} | ${st.macroblocks} (${st.placedExactly} / ${st.placedBeforeTail} / ${st.placedByEstimate}) | ${m.context ? `${m.context.visible}/${m.context.scores.length}` : "–"} |`;
+          if (m.context) contextRows.push(contextRow(`${c.name} | ${entropy}`, m.resync, m.context));
         }
         console.log(
           `| ${c.name} | ${entropy} | ${m.mode} | ${(m.share * 100).toFixed(1)} % | ${(m.mode === "seed" ? 1 : r.cost!.ratio).toFixed(2)}× | ${m.decoded}/${r.frames} | ${mean(m.scores.map((s) => s.ssim)).toFixed(3)} (${mean(r.grey.map((s) => s.ssim)).toFixed(3)}) | ${m.visible}/${m.scores.length} |${extra}`,
         );
       }
     }
+  }
+  if (contextRows.length > 0) {
+    console.log(
+      "\nThe stronger attempt (CAVLC, h264-context-attack.ts): each offset under three readings of the hidden neighbours\n",
+    );
+    console.log(
+      "| content | entropy | visible (attempt) | visible (context attempt) | SSIM-Y (context attempt) | largest gain over grey in a frame (moved −1 / +1) | offsets passing under any reading (random bytes) | runs recovered: attempt → context (unavailable / quiet / busy) | macroblocks (exact / before the tail block / estimated runs) |",
+    );
+    console.log("|---|---|---|---|---|---|---|---|---|");
+    for (const row of contextRows) console.log(row);
   }
   const sorted = ratios.toSorted((a, b) => a - b);
   console.log(
@@ -270,6 +312,18 @@ async function main(): Promise<void> {
       `\nCPU vs seed (bench/leak.ts --cost-h264's measurement, this run): cbcs 1:9 ${ratio.toFixed(2)}×`,
     );
   }
+}
+
+/** One row of the stronger attempt's table, beside the attempt it extends. */
+function contextRow(
+  clip: string,
+  base: AttackScore,
+  ctx: AttackScore & { byReading: Record<NeighbourReading, number> },
+): string {
+  const st = ctx.stats;
+  const by = ctx.byReading;
+  const moved = ctx.movedGain.map((g) => signed(g)).join(" / ") || "–";
+  return `| ${clip} | ${base.visible}/${base.scores.length} | ${ctx.visible}/${ctx.scores.length} | ${mean(ctx.scores.map((s) => s.ssim)).toFixed(3)} | ${signed(ctx.gain)} (${moved}) | ${pct(st.validCandidates, st.candidates)} (${pct(st.control.valid, st.control.candidates)}) | ${base.stats.recoveredRuns} → ${st.recoveredRuns} (${by.unavailable} / ${by.quiet} / ${by.busy}) | ${st.macroblocks} (${st.placedExactly} / ${st.placedBeforeTail} / ${st.placedByEstimate}) |`;
 }
 
 function signed(x: number): string {

@@ -25,6 +25,7 @@ const FILE_KEYS = new Set([
   "priority",
   "sealedBelowBytes",
   "partialHoldSeconds",
+  "patternVersions",
 ]);
 
 /** Where a value can come from, built once: flags win over the file, which wins over defaults. */

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PATTERN_VERSIONS_READ } from "../../codec/pattern/pattern-header.ts";
 import type { ConfigFlagValues } from "./config-flags.ts";
 import { resolveConfig } from "./recorder-config.ts";
 
@@ -34,6 +35,7 @@ describe("resolveConfig()", () => {
       nodeUdpFallbacks: [],
       nodeUrlFallbacks: [],
       sealedBelowBytes: undefined,
+      patternVersions: PATTERN_VERSIONS_READ,
     });
     expect(c.name.length).toBeGreaterThan(0);
     expect(c.priority).toEqual({ nice: 19, io: "best-effort", ioLevel: 7 });
@@ -52,6 +54,7 @@ describe("resolveConfig()", () => {
       nodeUdpFallbacks: ["udp-b.node.example:3478", "[2001:db8::2]:3479"],
       nodeUrlFallbacks: ["https://http-b.node.example:9443/"],
       sealedBelowBytes: 1048576,
+      patternVersions: [1, 2],
     });
     const c = await resolveConfig({ config: p }, env);
     expect(c).toMatchObject({
@@ -71,6 +74,7 @@ describe("resolveConfig()", () => {
       ],
       nodeUrlFallbacks: ["https://http-b.node.example:9443"],
       sealedBelowBytes: 1048576,
+      patternVersions: [1, 2],
     });
   });
   test("lets flags override the file", async () => {
@@ -140,6 +144,19 @@ describe("resolveConfig()", () => {
     ],
     ["a size rule of 0", { sealedBelowBytes: 0 }, "ERR_CONFIG_INVALID", /sealedBelowBytes/],
     ["a fractional size rule", { sealedBelowBytes: 1.5 }, "ERR_CONFIG_INVALID", /sealedBelowBytes/],
+    ["pattern versions that are not a list", { patternVersions: 4 }, "ERR_CONFIG_INVALID", /patternVersions/],
+    [
+      "a pattern version it does not read",
+      { patternVersions: [1, 9] },
+      "ERR_CONFIG_INVALID",
+      /patternVersions\[1\]: 9 is not a version/,
+    ],
+    [
+      "a pattern version listed twice",
+      { patternVersions: [2, 2] },
+      "ERR_CONFIG_INVALID",
+      /patternVersions\[1\]: 2 is listed twice/,
+    ],
     ["a priority that would raise it", { priority: { nice: -5 } }, "ERR_CONFIG_INVALID", /priority\.nice/],
   ];
   for (const [what, body, code, msg] of badFiles) {

@@ -2,6 +2,7 @@
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { defaultDataDir } from "../../cli/data-dir.ts";
+import { PATTERN_VERSIONS_READ } from "../../codec/pattern/pattern-header.ts";
 import { DEFAULT_LOAD_LIMITS, type LoadLimits } from "../load/load-monitor.ts";
 import { type ProcessPriority, parseProcessPriority } from "../priority/process-priority.ts";
 import type { ConfigFlagValues } from "./config-flags.ts";
@@ -65,6 +66,12 @@ export interface RecorderConfig {
    * in seconds; then it is swept. Default 24 h.
    */
   partialHoldSeconds: number;
+  /**
+   * The pattern header versions ACCEPTED lists (docs/protocol.md): every version this build reads by default.
+   * A subset makes this recorder look like an older pvrlink to senders (they send the parts it does not list
+   * sealed); for interoperability tests, or to keep senders off a version. It cannot list one it does not read.
+   */
+  patternVersions: readonly number[];
 }
 
 /** The default of partialHoldSeconds: a day, so a send cut in the evening resumes the next morning. */
@@ -198,6 +205,23 @@ function resolveSizeRule(src: ConfigSources): number | undefined {
   });
 }
 
+/** Step 8: the file's pattern header versions (no flag): a subset of PATTERN_VERSIONS_READ, each once. */
+function resolvePatternVersions(src: ConfigSources): readonly number[] {
+  const v = src.file.patternVersions;
+  if (v === undefined) return PATTERN_VERSIONS_READ;
+  if (!Array.isArray(v)) src.fileFail("patternVersions", "is not an array of pattern header versions");
+  const list = v as unknown[];
+  list.forEach((x, i) => {
+    if (!PATTERN_VERSIONS_READ.includes(x as number))
+      src.fileFail(
+        `patternVersions[${i}]`,
+        `${JSON.stringify(x)} is not a version this pvrlink reads (${PATTERN_VERSIONS_READ.join(", ")})`,
+      );
+    if (list.indexOf(x) !== i) src.fileFail(`patternVersions[${i}]`, `${x} is listed twice`);
+  });
+  return list as number[];
+}
+
 /**
  * Builds the configuration: flags override the config file, which overrides defaults. Relative paths in the
  * file are relative to the file; in flags, to the working directory. PVRLINK_DATA sets the default data dir.
@@ -236,6 +260,7 @@ export async function resolveConfig(
     parse: numberIn({ min: 1, max: 30 * 24 * 3600, integer: true }),
     fallback: () => DEFAULT_PARTIAL_HOLD_SECONDS,
   });
+  const patternVersions = resolvePatternVersions(src);
   return {
     name,
     nodeUrl,
@@ -254,5 +279,6 @@ export async function resolveConfig(
     priority: parseProcessPriority(src.file.priority, src.fileFail),
     sealedBelowBytes,
     partialHoldSeconds,
+    patternVersions,
   };
 }

@@ -1,5 +1,4 @@
 /** @module The recorder's direct listener: accepts callers holding a ticket, follows each lease, hands connections to the receiver. */
-import { PATTERN_VERSIONS_READ } from "../../codec/pattern/pattern-header.ts";
 import { contactTicketValid } from "../../crypto/contact-ticket.ts";
 import { type DirectListener, type DirectLogEvent, listenDirect } from "../direct/direct-listener.ts";
 import { UnknownSessionGate } from "../direct/unknown-session-gate.ts";
@@ -55,8 +54,9 @@ export function startDirectListener(
     tickets: sessions.tickets,
     // The receiver keeps interrupted live receives (partial-receives.ts) and answers a resumed send's RESUME.
     resume: true,
-    // The pattern parts this receiver decodes (payload-bytes.ts: PatternDirectDecoder reads every version).
-    patternVersions: PATTERN_VERSIONS_READ,
+    // The pattern parts this receiver decodes (payload-bytes.ts: PatternDirectDecoder reads every version), or
+    // the config's subset (an interoperability test playing an older pvrlink).
+    patternVersions: config.patternVersions,
     onUnknownSession: (id, source, contact) => unknownSessions.resolve(id, source, contact),
     stillPermitted: (ticket) => {
       if (!revokedByDeviceList(allow, ticket.callerName)) return true;

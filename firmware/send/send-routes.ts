@@ -1,9 +1,6 @@
 /** @module The routes of a send (seed A): the whole recording sealed through the node, the whole recording direct, or split; and the store for a busy callee. */
 
-import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
-import { patternHeaderVersionOf } from "../../codec/pattern/pattern-header.ts";
 import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
-import { fromBase64url } from "../../crypto/random-token.ts";
 import { ControlApiError } from "../../protocol/control-api-error.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
@@ -11,6 +8,7 @@ import { openInput, readChunks, SEND_CHUNK_BYTES } from "../files/recording-file
 import { sealToCallee } from "./callee-seal.ts";
 import { LiveRelay } from "./live-relay.ts";
 import { askHeld } from "./live-resume.ts";
+import { patternFor } from "./pattern-for-callee.ts";
 import type { PendingFallbackTransfer } from "./pending-fallback-send.ts";
 import {
   createRelayTransfer,
@@ -23,8 +21,7 @@ import {
 } from "./relay-upload.ts";
 import type { SendContext } from "./send-context.ts";
 import { SendFailure } from "./send-failure.ts";
-import type { SplitPlanParts } from "./send-plan.ts";
-import { patternEncoder, splitPass } from "./split-pass.ts";
+import { splitPass } from "./split-pass.ts";
 
 /** Sends the recording by its route: `secret`, `small` (or `data` without a direct channel) whole through the node, `data` direct, video split. */
 export async function sendByRoute(ctx: SendContext): Promise<void> {
@@ -130,39 +127,10 @@ async function sendSplit(
   result.bytesRelayPayload = split.protectedSize - skipped.protected + (conn ? 0 : split.directSize);
 }
 
-/**
- * Pattern mode applies to the direct part on the direct channel; through the relay (fallback) the part is
- * sealed whole already, so it travels plain there.
- */
 /** A resumed send of something that cannot resume: said once, and everything is sent (nothing is asked). */
 function notResumable(ctx: SendContext, why: string): number {
   if (ctx.options.resume === true) ctx.log(`cannot resume this send (${why}): sending all of it again`);
   return 0;
-}
-
-async function patternFor(
-  ctx: SendContext,
-  split: SplitPlanParts,
-): Promise<PatternDirectEncoder | undefined> {
-  if (!split.pattern) return undefined;
-  if (!ctx.conn) {
-    ctx.log("pattern mode: the direct part goes sealed through the node, so it needs no pattern encryption");
-    ctx.result.protection = "seed";
-    return undefined;
-  }
-  const version = patternHeaderVersionOf(split.pattern);
-  if (!ctx.conn.peerPatternVersions.includes(version)) {
-    // An older callee would refuse the header (ERR_PATTERN_VERSION) after the whole part had been sent.
-    ctx.log(
-      `${ctx.callee.name} runs an older pvrlink that cannot read this pattern header (version ${version}): the direct part goes sealed instead`,
-    );
-    ctx.sealInstead = true;
-    ctx.result.protection = "sealed";
-    return undefined;
-  }
-  const pattern = await patternEncoder(split.pattern, fromBase64url(ctx.session.key));
-  ctx.result.patternBytes = split.pattern.encryptedBytes;
-  return pattern;
 }
 
 /**

@@ -21,7 +21,7 @@ const ERROR_LINE =
  * Decodes `candidates` (Annex B slices, each with first_mb_in_slice 0, so each starts a picture) after `greyAu`
  * (its SPS, PPS and IDR: the references) in one ffmpeg run, single-threaded so that its log follows the decode
  * order, and splits the log at each picture's concealment line. A candidate never covers the whole picture, so
- * each one ends with such a line; a run whose line count disagrees throws rather than misattribute.
+ * each one ends with such a line; a batch whose line count disagrees is split until it agrees, rather than misattribute.
  */
 export async function decodeCandidates(
   candidates: Uint8Array[],
@@ -103,9 +103,14 @@ async function decodeBatch(
   }
   // A picture with no concealment line had every macroblock decoded: not a candidate's (it covers a part).
   for (const o of outcomes) if (o.decodedMbs < 0) o.errors++;
-  if (outcomes.length !== part.length)
-    throw new RangeError(
-      `Cannot attribute ffmpeg's log: ${outcomes.length} concealed pictures for ${part.length} candidates`,
-    );
-  return outcomes;
+  if (outcomes.length === part.length) return outcomes;
+  // A candidate ffmpeg dropped without a slice line (a synthetic context the decoder refused whole) would shift
+  // every later outcome: the batch is decoded again in halves until the one without a picture is alone, and
+  // counts as failed.
+  if (part.length === 1) return [{ decodedMbs: 0, errors: 1 }];
+  const half = part.length >> 1;
+  return [
+    ...(await decodeBatch(part.slice(0, half), options)),
+    ...(await decodeBatch(part.slice(half), options)),
+  ];
 }

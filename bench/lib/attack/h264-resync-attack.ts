@@ -22,14 +22,15 @@ const NAL_PPS = 8;
 const NAL_TYPE_MASK = 0x1f;
 /** slice_type % 5 of I slices, Table 7-6. */
 const SLICE_I = 2;
+const SLICE_B = 1;
 /** The NAL header is one byte; first_mb_in_slice is the first syntax element after it, 7.3.3. */
 const NAL_HEADER_BITS = 8;
 /** CAVLC: bit offsets tried at the start of each clear run (a macroblock boundary lies within a few macroblocks). */
-const CAVLC_PROBE_BYTES = 16;
+export const CAVLC_PROBE_BYTES = 16;
 /** How much shorter the second decode of a run is (see isValid): 8 bytes, more than most P/B macroblocks. */
-const SHORTER_BITS = 64;
+export const SHORTER_BITS = 64;
 /** One cut run in this many gets a random-bytes control (see H264ResyncResult.control). */
-const CONTROL_EVERY = 4;
+export const CONTROL_EVERY = 4;
 
 export interface H264ResyncOptions {
   /** The entropy coder, as the clear PPS says: CAVLC is probed at every bit, CABAC at every byte (its data is byte-aligned). */
@@ -70,10 +71,10 @@ export interface H264ResyncResult {
   placedByEstimate: number;
 }
 
-interface Run {
+export interface Run {
   picture: number;
-  /** The slice header's RBSP bits after first_mb_in_slice, and its NAL header byte. */
-  header: { nal: number; rest: Uint8Array; restBits: number; cabac: boolean };
+  /** The slice header's RBSP bits after first_mb_in_slice, and its NAL header byte; b: a B slice. */
+  header: { nal: number; rest: Uint8Array; restBits: number; cabac: boolean; b: boolean };
   rbsp: Uint8Array;
   fromBit: number;
   toBit: number;
@@ -179,20 +180,10 @@ export async function h264ResyncAttack(
   for (const [i, b] of best) {
     const r = runs[i]!;
     macroblocks += b.mbs;
-    let address: number;
-    if (r.last) {
-      address = picSize - b.mbs;
-      exact++;
-    } else if (r.beforeTail) {
-      // The encrypted last block holds the rest of the macroblock the parse stopped in and maybe more: the
-      // attempt guesses as many as 16 bytes hold at the run's own bytes per macroblock, at least that one.
-      const bytesPerMb = (r.toBit - r.fromBit - b.offset) / 8 / b.mbs;
-      address = picSize - b.mbs - Math.max(1, Math.round(PATTERN_BLOCK_BYTES / bytesPerMb));
-      nearEnd++;
-    } else {
-      address = Math.round(r.firstMb + r.share * (picSize - r.firstMb));
-      estimated++;
-    }
+    const { address, how } = placeRun(r, b, picSize);
+    if (how === "exact") exact++;
+    else if (how === "beforeTail") nearEnd++;
+    else estimated++;
     for (const [k, shift] of [0, ...shifts].entries()) {
       const at = address + shift;
       if (at <= 0 || at >= picSize) continue;
@@ -217,7 +208,7 @@ export async function h264ResyncAttack(
   };
 }
 
-function parameterSets(au: Uint8Array): { sets: H264ParameterSets; sps: H264Sps } {
+export function parameterSets(au: Uint8Array): { sets: H264ParameterSets; sps: H264Sps } {
   const spsById = new Map<number, H264Sps>();
   const ppsById = new Map<number, ReturnType<typeof parseH264Pps>>();
   for (const { from, to } of nalUnits(au)) {
@@ -250,7 +241,7 @@ function nalUnits(es: Uint8Array): Array<{ from: number; to: number }> {
 }
 
 /** Every clear run after an encrypted block of every P/B slice of the view, with what a candidate needs. */
-function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264ResyncOptions): Run[] {
+export function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264ResyncOptions): Run[] {
   const layout = h264EsLayout(view);
   const scheme = {
     ...(DEFAULT_H264_PATTERN_SCHEME as { crypt: number; skip: number }),
@@ -289,7 +280,8 @@ function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264Resyn
       const rest = new BitWriter();
       rest.copy(rbsp, ue.next, headerBits - header.cabacAlignmentBits);
       const cabac = options.entropy === "cabac";
-      const info = { nal: rbsp[0]!, rest: rest.bytes(), restBits: rest.length, cabac };
+      const b = header.sliceType === SLICE_B;
+      const info = { nal: rbsp[0]!, rest: rest.bytes(), restBits: rest.length, cabac, b };
       const dataBytes = sl.nalEnd - sl.dataStart;
       // The encrypted blocks are public (cbcsSliceBlocks(): the 1:9 pattern, then the slice's last block); each
       // clear run lies between one and the next, the last one (if the slice has no tail block) to the slice end.
@@ -318,7 +310,7 @@ function clearRuns(view: Uint8Array, sets: H264ParameterSets, options: H264Resyn
 }
 
 /** A fresh slice: the run's slice header with first_mb_in_slice rewritten, then the run's bits from `fromBit`. */
-function candidateSlice(r: Run, o: { firstMb: number; fromBit: number; toBit?: number }): Uint8Array {
+export function candidateSlice(r: Run, o: { firstMb: number; fromBit: number; toBit?: number }): Uint8Array {
   const w = new BitWriter();
   for (let i = 7; i >= 0; i--) w.bit((r.header.nal >> i) & 1);
   w.ue(o.firstMb);
@@ -332,7 +324,7 @@ function candidateSlice(r: Run, o: { firstMb: number; fromBit: number; toBit?: n
 }
 
 /** The view with `extra` slices appended after the last NAL unit of each picture (by index). */
-function withExtraSlices(
+export function withExtraSlices(
   view: Uint8Array,
   extra: Map<number, Array<{ address: number; slice: Uint8Array }>>,
 ): Uint8Array {
@@ -356,4 +348,26 @@ function withExtraSlices(
     at += x.length;
   }
   return out;
+}
+
+/**
+ * Where a recovered run's slice starts: exact for a slice's last run (its macroblocks end at the picture's last);
+ * before an encrypted last block, counted back from the picture's end less a guess; else the run's byte share.
+ */
+export function placeRun(
+  r: Run,
+  b: { offset: number; mbs: number },
+  picSize: number,
+): { address: number; how: "exact" | "beforeTail" | "estimate" } {
+  if (r.last) return { address: picSize - b.mbs, how: "exact" };
+  if (r.beforeTail) {
+    // The encrypted last block holds the rest of the macroblock the parse stopped in and maybe more: the
+    // attempt guesses as many as 16 bytes hold at the run's own bytes per macroblock, at least that one.
+    const bytesPerMb = (r.toBit - r.fromBit - b.offset) / 8 / b.mbs;
+    return {
+      address: picSize - b.mbs - Math.max(1, Math.round(PATTERN_BLOCK_BYTES / bytesPerMb)),
+      how: "beforeTail",
+    };
+  }
+  return { address: Math.round(r.firstMb + r.share * (picSize - r.firstMb)), how: "estimate" };
 }

@@ -1,0 +1,39 @@
+/** @module patternFor(): the pattern encoder a split's direct part is sent with, or why it goes sealed instead (no channel, or a callee that cannot read the plan's header version). */
+import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
+import { patternHeaderVersionOf } from "../../codec/pattern/pattern-header.ts";
+import { fromBase64url } from "../../crypto/random-token.ts";
+import type { SendContext } from "./send-context.ts";
+import type { SplitPlanParts } from "./send-plan.ts";
+import { patternEncoder } from "./split-pass.ts";
+
+/**
+ * Pattern mode applies to the direct part on the direct channel; through the relay (fallback) the part is
+ * sealed whole already, so it travels plain there. A callee whose ACCEPTED does not list the plan's header
+ * version (docs/protocol.md, ACCEPTED `patternVersions`) gets the direct part sealed instead: an older reader
+ * would refuse the header (ERR_PATTERN_VERSION) only after the whole part had crossed, and no older version
+ * is written in its place (a version 4 plan as version 2, or 3 as 1, lists a row per encrypted block: the
+ * tables the newer versions exist to avoid), so sealing, the stronger protection, is what every reader takes.
+ */
+export async function patternFor(
+  ctx: SendContext,
+  split: SplitPlanParts,
+): Promise<PatternDirectEncoder | undefined> {
+  if (!split.pattern) return undefined;
+  if (!ctx.conn) {
+    ctx.log("pattern mode: the direct part goes sealed through the node, so it needs no pattern encryption");
+    ctx.result.protection = "seed";
+    return undefined;
+  }
+  const version = patternHeaderVersionOf(split.pattern);
+  if (!ctx.conn.peerPatternVersions.includes(version)) {
+    ctx.log(
+      `${ctx.callee.name} runs an older pvrlink that cannot read this pattern header (version ${version}): the direct part goes sealed instead`,
+    );
+    ctx.sealInstead = true;
+    ctx.result.protection = "sealed";
+    return undefined;
+  }
+  const pattern = await patternEncoder(split.pattern, fromBase64url(ctx.session.key));
+  ctx.result.patternBytes = split.pattern.encryptedBytes;
+  return pattern;
+}
