@@ -5,14 +5,13 @@
  * macroblocks follow a context instead of the fresh slice's "not available".
  */
 
-import { randomBytes } from "../../../crypto/random-token.ts";
 import { decodeCandidates } from "./h264-candidate-decode.ts";
 import { annexBNal, BitWriter, readUeAt } from "./h264-rbsp.ts";
 import {
   CAVLC_PROBE_BYTES,
-  CONTROL_EVERY,
   candidateSlice,
   clearRuns,
+  controlRuns,
   type H264ResyncOptions,
   type H264ResyncResult,
   parameterSets,
@@ -108,14 +107,7 @@ export async function h264ContextAttack(
   const lead = (reading: NeighbourReading) => (reading === "unavailable" ? 0 : prefix);
   const runs = clearRuns(view, sets, options);
   const probe = options.probeBytes ?? CAVLC_PROBE_BYTES;
-  const control: Run[] = runs
-    .filter((r, i) => !r.last && i % CONTROL_EVERY === 0)
-    .map((r) => {
-      const rbsp = r.rbsp.slice();
-      rbsp.set(randomBytes(r.toBit / 8 - r.fromBit / 8), r.fromBit / 8);
-      return { ...r, rbsp, control: true };
-    });
-  const all = [...runs, ...control];
+  const all = [...runs, ...controlRuns(runs)];
   const tries: Try[] = [];
   const candidates: Uint8Array[] = [];
   for (const [i, r] of all.entries()) {

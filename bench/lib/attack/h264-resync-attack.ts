@@ -100,16 +100,7 @@ export async function h264ResyncAttack(
   const probe =
     options.probeBytes ?? (options.entropy === "cavlc" ? CAVLC_PROBE_BYTES : Number.MAX_SAFE_INTEGER);
   const step = options.entropy === "cavlc" ? 1 : 8;
-  // Control: every CONTROL_EVERY-th run cut by an encrypted block again, its clear bytes replaced by random
-  // ones. The share of offsets the check passes there is what it passes by chance.
-  const control: Run[] = runs
-    .filter((r, i) => !r.last && i % CONTROL_EVERY === 0)
-    .map((r) => {
-      const rbsp = r.rbsp.slice();
-      rbsp.set(randomBytes(r.toBit / 8 - r.fromBit / 8), r.fromBit / 8);
-      return { ...r, rbsp, control: true };
-    });
-  const all = [...runs, ...control];
+  const all = [...runs, ...controlRuns(runs)];
   // Pass 1: every offset's candidate to the run's end. Pass 2: the same run cut SHORTER_BITS earlier, only
   // where the check can still pass (a cut run needs full > short > 0 macroblocks, so full >= 2): a wrong offset
   // mostly fails in its first macroblock, so pass 2 decodes a few percent of pass 1's candidates.
@@ -206,6 +197,20 @@ export async function h264ResyncAttack(
     placedBeforeTail: nearEnd,
     placedByEstimate: estimated,
   };
+}
+
+/**
+ * The control runs: every CONTROL_EVERY-th run cut by an encrypted block again, its clear bytes replaced by
+ * random ones. The share of offsets a check passes there is what it passes by chance.
+ */
+export function controlRuns(runs: readonly Run[]): Run[] {
+  return runs
+    .filter((r, i) => !r.last && i % CONTROL_EVERY === 0)
+    .map((r) => {
+      const rbsp = r.rbsp.slice();
+      rbsp.set(randomBytes(r.toBit / 8 - r.fromBit / 8), r.fromBit / 8);
+      return { ...r, rbsp, control: true };
+    });
 }
 
 export function parameterSets(au: Uint8Array): { sets: H264ParameterSets; sps: H264Sps } {
