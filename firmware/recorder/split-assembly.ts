@@ -27,7 +27,7 @@ export class SplitAssembly {
    * parts both come through the node (the relay fallback) collects as before; a 1 MiB step cost that route 24%
    * more CPU for 2 MiB less peak.
    */
-  readonly #pacer = new HeapPacer(PACE_BYTES / 4, steppedCollections());
+  readonly #pacer: HeapPacer;
   readonly #fed = new Set<SplitPartKind>();
   readonly #done = new Set<SplitPartKind>();
   #wakers: Array<() => void> = [];
@@ -37,8 +37,16 @@ export class SplitAssembly {
   #resolve!: () => void;
   #reject!: (err: unknown) => void;
 
-  /** `resume`: the file already holds the original's first `position` bytes, hashed (a resumed send). */
-  constructor(out: IncomingFile, resume?: ConstructorParameters<typeof SplitMerger>[0]) {
+  /**
+   * `resume`: the file already holds the original's first `position` bytes, hashed (a resumed send). `pacing`
+   * replaces the pacer's step and collection (for tests).
+   */
+  constructor(
+    out: IncomingFile,
+    resume?: ConstructorParameters<typeof SplitMerger>[0],
+    pacing: { everyBytes?: number; collect?: () => void } = {},
+  ) {
+    this.#pacer = new HeapPacer(pacing.everyBytes ?? PACE_BYTES / 4, pacing.collect ?? steppedCollections());
     this.merger = new SplitMerger(resume);
     this.#out = out;
     this.#finished = new Promise((resolve, reject) => {
