@@ -280,13 +280,14 @@ export class DirectConnection implements AsyncDisposable {
    * Frees the memory of a received DATA payload (`bytes`, as receive() gave it) once the caller is done with it
    * and holds no view of it: a sealed frame's plaintext is a buffer of its own, so it goes back now instead of at
    * the next collection; so does a clear frame's that was copied out of several socket chunks. A clear payload
-   * that is a view of one socket chunk may share it with other frames and is left alone.
+   * that is a view of one socket chunk may share it with other frames and is left alone. Returns whether the
+   * memory went back (a caller pacing collections counts only the bytes that did not).
    */
-  releaseData(bytes: Uint8Array): void {
+  releaseData(bytes: Uint8Array): boolean {
     const plain = this.#ownedData.get(bytes);
-    if (plain === undefined) return;
+    if (plain === undefined) return false;
     this.#ownedData.delete(bytes);
-    releaseBuffer(plain);
+    return releaseBuffer(plain);
   }
 
   /** Receives the handshake's next message within timeoutMs (ERR_DIRECT_TIMEOUT otherwise). */

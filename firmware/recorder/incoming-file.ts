@@ -4,6 +4,12 @@ import { type FileHandle, open, rm } from "node:fs/promises";
 import { HeapPacer, PACE_BYTES, steppedCollections } from "../../runtime/heap-pacer.ts";
 import { BufferedWriter } from "../files/buffered-writer.ts";
 
+/** How an IncomingFile is opened: see IncomingFile.create. */
+export interface IncomingFileOptions {
+  digestOf?: () => string;
+  paced?: boolean;
+}
+
 /**
  * Bytes go to a temp path the library handed out; nothing reaches the library until filing renames it after
  * verification, and discard() removes it on any failure, so a half-written recording is never filed.
@@ -15,7 +21,8 @@ export class IncomingFile {
   // Receiving allocates more per MiB than sending (the relay's records; socket chunks, sealed frames and their
   // plaintexts are released by hand), and the receiver is the larger of the two: it collects every 2 MiB, a young
   // collection at most steps and a full one every 8 MiB (steppedCollections).
-  readonly #pacer = new HeapPacer(PACE_BYTES / 4, steppedCollections());
+  // Absent when the caller paces the bytes it knows are not freed by hand (SplitAssembly: only the relay part's).
+  #pacer: HeapPacer | undefined = new HeapPacer(PACE_BYTES / 4, steppedCollections());
   #handle: FileHandle | undefined;
   #writer: BufferedWriter | undefined;
   #chain: Promise<void> = Promise.resolve();
@@ -30,10 +37,12 @@ export class IncomingFile {
   /**
    * `digestOf`: the hex SHA-256 of everything written, known to the caller once the last byte is in (a split's
    * merger hashes every byte it emits, and checks it): then this file does not hash them a second time.
+   * `paced: false`: the caller runs the collections (SplitAssembly), so this file does not count its writes.
    */
-  static async create(path: string, o: { digestOf?: () => string } = {}): Promise<IncomingFile> {
+  static async create(path: string, o: IncomingFileOptions = {}): Promise<IncomingFile> {
     const f = new IncomingFile(path);
     f.#digestOf = o.digestOf;
+    if (o.paced === false) f.#pacer = undefined;
     if (!o.digestOf) f.#hash = createHash("sha256");
     f.#handle = await open(path, "wx", 0o600);
     f.#writer = new BufferedWriter(f.#handle, 1024 * 1024);
@@ -48,11 +57,12 @@ export class IncomingFile {
   static async resume(
     path: string,
     held: number,
-    o: { digestOf?: () => string } = {},
+    o: IncomingFileOptions = {},
   ): Promise<{ file: IncomingFile; prefix: Hash }> {
     const prefix = await IncomingFile.prefixHash(path, held);
     const f = new IncomingFile(path);
     f.#digestOf = o.digestOf;
+    if (o.paced === false) f.#pacer = undefined;
     if (!o.digestOf) f.#hash = prefix.copy();
     f.#handle = await open(path, "a", 0o600);
     f.#writer = new BufferedWriter(f.#handle, 1024 * 1024);
@@ -82,7 +92,7 @@ export class IncomingFile {
   write(bytes: Uint8Array): Promise<void> {
     this.size += bytes.byteLength;
     this.#hash?.update(bytes);
-    this.#pacer.moved(bytes.byteLength);
+    this.#pacer?.moved(bytes.byteLength);
     const p = this.#chain.then(() => this.#writer!.write(bytes));
     this.#chain = p.catch(() => {});
     this.onGrow?.(this.size);

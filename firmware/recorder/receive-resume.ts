@@ -5,7 +5,7 @@ import { rm } from "node:fs/promises";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import type { OfferMessage, ResumeMessage } from "../direct/direct-message.ts";
 import type { Library } from "../library/library.ts";
-import { IncomingFile } from "./incoming-file.ts";
+import { IncomingFile, type IncomingFileOptions } from "./incoming-file.ts";
 import type { OfferTerms } from "./offer-terms.ts";
 import { type PartialKey, type PartialReceives, partialShape } from "./partial-receives.ts";
 import { failureCode, ReceiveFailure } from "./receive-failure.ts";
@@ -115,7 +115,7 @@ export class ReceiveResume {
   async open(
     w: SessionWork,
     from: number,
-    o: { digestOf?: () => string } = {},
+    o: IncomingFileOptions = {},
   ): Promise<{ file: IncomingFile; prefix?: { position: number; hash: Hash } }> {
     const r = w.resumed;
     if (from !== (r?.held ?? 0))

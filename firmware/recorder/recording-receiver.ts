@@ -259,6 +259,8 @@ export class RecordingReceiver {
     // A resumed split starts from the held prefix: the merger's hash starts from it, read back from disk.
     const { file, prefix } = await this.#resume.open(w, this.#resume.held(w), {
       digestOf: () => assembly?.sha256 ?? "",
+      // The assembly paces collections by the bytes that are not freed by hand (SplitAssembly.feed).
+      paced: false,
     });
     assembly = new SplitAssembly(file, prefix);
     const filed = fileReceived(this.#d, file, {

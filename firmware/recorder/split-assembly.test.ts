@@ -80,6 +80,30 @@ describe("SplitAssembly", () => {
     });
   }
 
+  // The pacer counts only bytes whose memory nobody freed by hand: the part fed without `release`, and the chunks
+  // `release` reports it did not free.
+  for (const freed of [true, false]) {
+    test(`SplitAssembly paces collections by the unfreed bytes only (release frees: ${freed})`, async () => {
+      const out = await IncomingFile.create(join(dir, `f${++n}.part`), { paced: false });
+      let collections = 0;
+      const a = new SplitAssembly(out, undefined, { everyBytes: 1000, collect: () => collections++ });
+      const results = await Promise.allSettled([
+        // Chunks of the pacer's step: each whole chunk counted is one collection.
+        a.feed("protected", chunks(parts.protected, 1000)),
+        a.feed("direct", chunks(parts.direct, 1000), { release: () => freed }),
+        a.finished,
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+      await out.finish();
+      expect(new Uint8Array(readFileSync(out.path))).toEqual(original);
+      const relayOnly = Math.floor(parts.protected.length / 1000);
+      // Unfreed, every direct chunk counts but the last (partial, or still held when the feed ends).
+      const expected = freed ? relayOnly : relayOnly + Math.floor(parts.direct.length / 1000) - 1;
+      expect(collections).toBeGreaterThanOrEqual(expected);
+      expect(collections).toBeLessThanOrEqual(freed ? relayOnly : expected + 1);
+    });
+  }
+
   test("SplitAssembly.sha256 is the merger's checked digest once finished, and an IncomingFile can take it", async () => {
     let a: SplitAssembly | undefined;
     const out = await IncomingFile.create(join(dir, `f${++n}.part`), { digestOf: () => a?.sha256 ?? "" });
