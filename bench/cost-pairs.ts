@@ -2,8 +2,7 @@
 
 import { join } from "node:path";
 import { DEFAULT_H264_PATTERN_SCHEME, DEFAULT_PATTERN_SCHEME } from "../codec/pattern/pattern-scheme.ts";
-import { type CostSpec, costInOwnProcess } from "./lib/cost-in-own-process.ts";
-import type { CostRun } from "./lib/leak-cost.ts";
+import { costPairs, median } from "./lib/own-process-pairs.ts";
 
 // Why pairs: `bun bench/leak.ts --cost-h264` takes each mode's best over its rounds and divides the bests. On
 // the shared machine seed's own best moved by 20% between runs of the command (2.32-2.80 s/GiB), so the ratio
@@ -15,38 +14,6 @@ import type { CostRun } from "./lib/leak-cost.ts";
 /** The issue's bound on pattern mode's CPU (issue 20): at most 1.3× seed's. */
 const LIMIT = 1.3;
 const DEFAULT_PAIRS = 7;
-
-/** One pair's runs and pattern's CPU over seed's. */
-export interface CostPair {
-  seed: CostRun;
-  pattern: CostRun;
-  ratio: number;
-}
-
-/** `pairs` alternating own-process pairs of seed (`base`) and pattern (`pattern`) runs. */
-export async function costPairs(base: CostSpec, pattern: CostSpec, pairs: number): Promise<CostPair[]> {
-  const out: CostPair[] = [];
-  for (let i = 0; i < pairs; i++) {
-    let seed: CostRun;
-    let mode: CostRun;
-    if (i % 2 === 0) {
-      seed = await costInOwnProcess(base);
-      mode = await costInOwnProcess(pattern);
-    } else {
-      mode = await costInOwnProcess(pattern);
-      seed = await costInOwnProcess(base);
-    }
-    out.push({ seed, pattern: mode, ratio: mode.cpu / seed.cpu });
-  }
-  return out;
-}
-
-/** The median of `values` (the mean of the middle two for an even count). */
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function loadAverage(): Promise<string> {
   return (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
