@@ -2,6 +2,7 @@
 
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
+import { concat } from "../split/split-bytes.ts";
 import {
   checkChains,
   checkPatternRanges,
@@ -89,14 +90,7 @@ export function encodePatternHeaderPieces(h: PatternHeaderFields): Uint8Array[] 
 
 /** Encodes a pattern header whole. Throws ERR_PATTERN_* CodecErrors on fields it could not decode back. */
 export function encodePatternHeader(h: PatternHeaderFields): Uint8Array {
-  const pieces = encodePatternHeaderPieces(h);
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(encodePatternHeaderPieces(h));
 }
 
 /** The checks of the two fields a header takes from the split header (offsets as in the layout). */
