@@ -1,7 +1,7 @@
 /** @module Streaming MPEG Transport Stream demuxer for 188-byte TS and 192-byte M2TS (ISO/IEC 13818-1 2.4). */
 
 import { CodecError } from "../codec-error.ts";
-import { PID_COUNT, TABLE_SLOT_BYTES, TABLE_SLOTS, VIDEO_BLOCK_BYTES } from "../kernel-memory.ts";
+import { PID_COUNT, VIDEO_BLOCK_BYTES } from "../kernel-memory.ts";
 import { ChunkedUnitParser } from "./chunked-unit-parser.ts";
 import type { DemuxSink } from "./demux-sink.ts";
 import { blockTimestamps } from "./ts-block-timestamps.ts";
@@ -20,21 +20,19 @@ import {
   initialPidState,
   KIND_CALLER,
   KIND_OTHER,
-  KIND_TABLE_SLOT,
   KIND_VIDEO,
   TS_WALK_WINDOW_BYTES,
   type TsPacketKernel,
   tsPacketKernel,
 } from "./ts-packet-kernel.ts";
 import { TsProgramTables } from "./ts-program-tables.ts";
+import { TsTableSlots } from "./ts-table-slots.ts";
 import { TsVideoPes } from "./ts-video-pes.ts";
 import { RUN_FIELDS, VideoBlock } from "./video-block.ts";
 
 /** Consecutive sync bytes a resync candidate needs (fewer only at the end of the data). */
 const RESYNC_PACKETS = 3;
 const CONTINUITY_MODULO = 16;
-/** continuity_counter is the low nibble of a TS packet's fourth byte, ISO/IEC 13818-1 2.4.3.2. */
-const CONTINUITY_BYTE = 3;
 const NO_COUNTER = -1;
 /** Fewer packets than this in a buffer (a packet carried across chunks) are demuxed without the kernel. */
 const KERNEL_MIN_PACKETS = 4;
@@ -69,9 +67,8 @@ export class TsDemuxer extends ChunkedUnitParser {
    */
   #counters!: Int8Array;
   #kinds!: Uint8Array;
-  /** The table slots (TABLE_SLOTS packets), in the same state, and which table PID uses which slot. */
-  #slots!: Uint8Array;
-  readonly #slotOf = new Map<number, number>();
+  /** The table slots (TABLE_SLOTS packets), in the same state. */
+  readonly #tableSlots = new TsTableSlots();
   readonly #useKernel: boolean;
   /** Where video gathers during a push until it is handed on: the kernel's block while it walks, else #ownBlock(). */
   #block!: VideoBlock;
@@ -150,43 +147,7 @@ export class TsDemuxer extends ChunkedUnitParser {
   #useState(state: Uint8Array): void {
     this.#counters = new Int8Array(state.buffer, state.byteOffset, PID_COUNT);
     this.#kinds = state.subarray(PID_COUNT, 2 * PID_COUNT);
-    this.#slots = state.subarray(2 * PID_COUNT);
-  }
-
-  /**
-   * After a PAT/PMT packet of `pid` was read: `packet` (its 188 TS bytes) when the read was clean, kept in one of
-   * TABLE_SLOTS slots so that its repeats are skipped (#isTableRepeat, and the kernel by the same rule; a PID
-   * beyond the slots has every packet read), else undefined, and the PID's next packet is read again.
-   */
-  #keepTablePacket(pid: number, packet: Uint8Array | undefined): void {
-    let slot = this.#slotOf.get(pid);
-    if (packet !== undefined && slot === undefined && this.#slotOf.size < TABLE_SLOTS) {
-      slot = this.#slotOf.size;
-      this.#slotOf.set(pid, slot);
-    }
-    if (packet === undefined || slot === undefined) {
-      this.#kinds[pid] = KIND_CALLER;
-      return;
-    }
-    this.#slots.set(packet, slot * TABLE_SLOT_BYTES);
-    this.#kinds[pid] = KIND_TABLE_SLOT + slot;
-  }
-
-  /**
-   * The TS packet at `buf[at]` of table PID `pid` equals, but for its continuity_counter, the one kept after
-   * the PID's last clean read: reading it would change nothing (TsProgramTables.push). The walk's rule for
-   * KIND_TABLE_SLOT PIDs (ts-packet-walk.wat), for the packets JavaScript reads.
-   */
-  #isTableRepeat(pid: number, buf: Uint8Array, at: number): boolean {
-    const kind = this.#kinds[pid] as number;
-    if (kind < KIND_TABLE_SLOT) return false;
-    const slots = this.#slots;
-    const ref = (kind - KIND_TABLE_SLOT) * TABLE_SLOT_BYTES;
-    for (let i = 0; i < TS_PACKET_LENGTH; i++) {
-      const mask = i === CONTINUITY_BYTE ? 0xf0 : 0xff;
-      if (((buf[at + i] as number) & mask) !== ((slots[ref + i] as number) & mask)) return false;
-    }
-    return true;
+    this.#tableSlots.use(this.#kinds, state.subarray(2 * PID_COUNT));
   }
 
   #ownBlock(): VideoBlock {
@@ -399,9 +360,9 @@ export class TsDemuxer extends ChunkedUnitParser {
     if (pid === this.#tables.videoPid) {
       this.#pes.payload(buf, payloadStart, end, payloadUnitStart, payloadOffset, packetOffset);
     } else if (this.#tables.isTablePid(pid)) {
-      if (this.#isTableRepeat(pid, buf, at)) return;
+      if (this.#tableSlots.isRepeat(pid, buf, at)) return;
       const clean = this.#tables.push(pid, buf, payloadStart, end, payloadUnitStart, payloadOffset);
-      this.#keepTablePacket(pid, clean ? buf.subarray(at, at + TS_PACKET_LENGTH) : undefined);
+      this.#tableSlots.keep(pid, clean ? buf.subarray(at, at + TS_PACKET_LENGTH) : undefined);
     }
   }
 
