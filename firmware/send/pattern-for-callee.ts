@@ -20,8 +20,8 @@ export async function patternFor(
 ): Promise<PatternDirectEncoder | undefined> {
   if (!split.pattern) return undefined;
   if (!ctx.conn) {
+    // sendSplit() says "sealed" for every split without a channel: the direct part is sealed like the rest.
     ctx.log("pattern mode: the direct part goes sealed through the node, so it needs no pattern encryption");
-    ctx.result.protection = "seed";
     return undefined;
   }
   const version = patternHeaderVersionOf(split.pattern);

@@ -92,7 +92,9 @@ async function sendSplit(
   // The pattern encoder comes first: its header's length is part of the shape a resumed send asks about.
   const pattern = await patternFor(ctx, split);
   const directSize = split.directSize + (pattern?.addedBytes ?? 0);
-  const protection = pattern ? "pattern" : ctx.sealInstead ? "sealed" : split.protection;
+  // Without a direct channel (the fallback) the direct part goes sealed through the node like the protected one.
+  const protection = pattern ? "pattern" : ctx.sealInstead || !conn ? "sealed" : split.protection;
+  result.protection = protection;
   // A cbcs chain (H.264 pattern mode) cannot be entered midway by the receiver, which no longer has the
   // ciphertext block before the held point: such a send goes again whole, and the callee drops its partial.
   const held =

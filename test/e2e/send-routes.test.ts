@@ -167,17 +167,22 @@ describe("permitted sends, one per attribute kind", () => {
     expect(summary.bytesDirect).toBeGreaterThan(bytes.length - protectedBody);
   });
 
-  test("send falls back to the relay for everything when the direct dial fails, and says so", async () => {
-    const file = join(ROOT, "testdata/es/mpeg2-closed-gop.m2v");
-    // A port nothing listens on: connect refused.
-    const run = await sendToBob(cluster, file, ["--direct", "127.0.0.1:1"]);
-    const summary = summaryOf(run.stdout);
-    expect(run.code).toBe(0);
-    expect(summary.fallback).toBe(true);
-    expect(run.stdout).toContain("sending everything through the node, encrypted");
-    expect(summary.bytesDirect).toBe(0);
-    expect(summary.transfers.length).toBe(2);
-    await expectFiledIdentical(file, summary.sha256);
-    await expectSpoolEmptied(summary.transfers);
-  });
+  for (const asked of ["seed", "pattern"]) {
+    test(`send in ${asked} mode falls back to the relay for everything when the direct dial fails, and says it went sealed`, async () => {
+      const file = join(ROOT, "testdata/es/mpeg2-closed-gop.m2v");
+      // A port nothing listens on: connect refused.
+      const run = await sendToBob(cluster, file, ["--direct", "127.0.0.1:1", "--protection", asked]);
+      const summary = summaryOf(run.stdout);
+      expect(run.code).toBe(0);
+      expect({ fallback: summary.fallback, protection: summary.protection }).toEqual({
+        fallback: true,
+        protection: "sealed",
+      });
+      expect(run.stdout).toContain("sending everything through the node, encrypted");
+      expect(summary.bytesDirect).toBe(0);
+      expect(summary.transfers.length).toBe(2);
+      await expectFiledIdentical(file, summary.sha256);
+      await expectSpoolEmptied(summary.transfers);
+    });
+  }
 });

@@ -167,7 +167,7 @@ describe("1 GiB on every route inside 80 MiB (recorders) and 96 MiB (node) cgrou
     {
       route: "relay fallback",
       flags: ["--direct", "127.0.0.1:1"],
-      expect: { route: "split", fallback: true },
+      expect: { route: "split", fallback: true, protection: "sealed" },
     },
   ];
   for (const c of live) {
