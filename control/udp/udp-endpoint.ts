@@ -12,6 +12,7 @@ import {
   TYPE_ACK,
   verifyTriggerAck,
 } from "../../protocol/trigger-datagram.ts";
+import { udpSocketError } from "../../runtime/udp-socket-error.ts";
 import { type DatagramSource, KeepaliveHandler } from "./keepalive-handler.ts";
 import { type SessionParties, SessionRendezvous } from "./session-rendezvous.ts";
 import { DEFAULT_UDP_RATE_LIMIT, type RateLimit, SourceRateLimiter } from "./source-rate-limiter.ts";
@@ -148,8 +149,8 @@ export class UdpEndpoint {
         data(_s, data, port, address) {
           endpoint?.onDatagram(data, address, port);
         },
-        error(_s, err) {
-          endpoint?.onSocketError(err);
+        error(...args: unknown[]) {
+          endpoint?.onSocketError(udpSocketError(args));
         },
       },
     });
@@ -189,9 +190,8 @@ export class UdpEndpoint {
   }
 
   /** Socket-level errors (e.g. ICMP unreachable surfacing as ECONNREFUSED) are logged; the socket stays open. */
-  onSocketError(err: unknown): void {
-    // Bun may call the handler with no error object at all (seen with ECONNREFUSED from the error queue).
-    this.#log(`socket error: ${err instanceof Error ? err.message : String(err)}`);
+  onSocketError(err: Error): void {
+    this.#log(`socket error: ${err.message}`);
   }
 
   #onStun(data: Uint8Array, from: DatagramSource, now: number, loaded = false): void {

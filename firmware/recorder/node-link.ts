@@ -1,10 +1,12 @@
 /** @module The recorder's one UDP socket to the control node: keepalives out, their answers and triggers in. */
+
 import { lookup } from "node:dns/promises";
 import type { udp } from "bun";
 import { buildKeepalive, readKeepaliveResponse } from "../../protocol/keepalive-request.ts";
 import type { TransportAddress } from "../../protocol/stun-address.ts";
 import { StunError } from "../../protocol/stun-error.ts";
 import { isTriggerDatagram } from "../../protocol/trigger-datagram.ts";
+import { udpSocketError } from "../../runtime/udp-socket-error.ts";
 import type { AnswerOutcome, KeepaliveCadence } from "./keepalive-cadence.ts";
 
 export interface NodeLinkEvents {
@@ -34,12 +36,6 @@ export interface NodeLinkOptions {
   /** PVRLINK-INTERVAL announced to the node (it judges "connected" by 3 of these). */
   announcedIntervalSec: number;
   events: NodeLinkEvents;
-}
-
-function firstError(args: unknown[]): string {
-  // Bun 1.4.5 calls error(err) with the error as the only argument; older ones error(socket, err).
-  const e = args.find((a) => a instanceof Error) ?? args[args.length - 1];
-  return e instanceof Error ? e.message : String(e);
 }
 
 /**
@@ -79,7 +75,7 @@ export class NodeLink implements AsyncDisposable {
         },
         error(...args: unknown[]) {
           link.stats.socketErrors++;
-          link.#o.events.log("udp-error", { message: firstError(args) });
+          link.#o.events.log("udp-error", { message: udpSocketError(args).message });
         },
       },
     });

@@ -1,4 +1,5 @@
 /** @module A recorder's UDP side for integration tests: real authenticated STUN keepalives to the node and real trigger ACKs, with scripted answers. */
+
 import type { udp } from "bun";
 import { deriveKey } from "../../crypto/hmac.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
@@ -11,11 +12,14 @@ import {
   type Trigger,
   verifyTrigger,
 } from "../../protocol/trigger-datagram.ts";
+import { udpSocketError } from "../../runtime/udp-socket-error.ts";
 
 export type Answerer = (t: Trigger) => string | undefined | "no-ack";
 
 export class DeviceAgent implements AsyncDisposable {
   readonly triggers: Trigger[] = [];
+  /** Errors the socket reported (an ICMP refusal after the node stopped), kept for a test to look at. */
+  readonly socketErrors: Error[] = [];
   /** Per-kind answers: "acceptable" | "busy" for status, "allow" | "deny" for verdict, "no-ack" to stay silent. */
   answer: Answerer = (t) => (t.kind === "status" ? "acceptable" : t.kind === "verdict" ? "deny" : undefined);
   #mapped: TransportAddress | null = null;
@@ -51,6 +55,11 @@ export class DeviceAgent implements AsyncDisposable {
       socket: {
         data(_s, data) {
           agent?.onDatagram(new Uint8Array(data));
+        },
+        // An ack or keepalive sent to a node that has since stopped comes back as an ICMP port unreachable,
+        // which Bun reports here (ECONNREFUSED on recv). Unhandled, it failed whichever test was running then.
+        error(...args: unknown[]) {
+          agent?.socketErrors.push(udpSocketError(args));
         },
       },
     });
