@@ -23,8 +23,12 @@ test("a relayed recording whose sealed manifest claims 'grandma' is filed under 
   const cred = JSON.parse(await readFile(credPath, "utf8")) as { name: string };
   await writeFile(credPath, JSON.stringify({ ...cred, name: "grandma" }), { mode: 0o600 });
   // --secret: the whole recording travels sealed through the relay, manifest and all.
+  const bob = cluster.recorder("bob");
+  const mark = bob.proc.lines.length;
   const run = await sendToBob(cluster, SAMPLE, ["--secret"]);
   expect(run.code).toBe(0);
+  // The send ends once the node holds the upload; bob fetches and files it after that, on his own time.
+  await bob.proc.waitForLine(/recorder filed /, { timeoutMs: 30_000, since: mark });
   const filed = (await libraryOf(cluster, "bob")).filter((r) => r.sender !== null);
   expect(filed.map((r) => r.sender)).toEqual(["alice"]);
 });
