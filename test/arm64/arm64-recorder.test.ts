@@ -7,7 +7,7 @@ import { type RunResult, runToEnd } from "../../demo/child-process.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import type { SendResult } from "../../firmware/send/send-result.ts";
 import { ROOT } from "../support/compiled-binary.ts";
-import { libraryOf, startCluster } from "../support/e2e-stage.ts";
+import { filedEntry, libraryOf, startCluster } from "../support/e2e-stage.ts";
 import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { ARM64_BINARY, requireBinary } from "../support/pvrlink-process.ts";
 import { ScriptedLoad } from "../support/scripted-load.ts";
@@ -73,8 +73,7 @@ async function send(from: string, to: string, file: string, flags: string[] = []
 async function expectFiledIdentical(to: string, from: string, file: string, s: SendResult) {
   const original = await sha256File(file);
   expect(s.sha256).toBe(original);
-  const entry = (await libraryOf(cluster, to)).find((r) => r.sha256 === original && r.sender === from);
-  expect(entry).toBeDefined();
+  const entry = await filedEntry(cluster, to, { sha256: original, sender: from, timeoutMs: 120_000 });
   expect(await sha256File(entry?.path ?? "")).toBe(original);
   expect(await incomingLeftovers(cluster.recorder(to).dataDir)).toEqual([]);
   return entry;

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
-import { libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
+import { filedEntry, libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
 import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
@@ -52,8 +52,8 @@ describe("a node without transfer processing (A variation 14)", () => {
     expect(run.code).toBe(0);
     expect(leaks(plain, wire)).toBe(true);
     expect(summary).toMatchObject({ ok: true, route: "data", bytesRelay: 0, bytesDirect: 120_000 });
-    const filed = (await libraryOf(cluster, "bob")).find((r) => r.sha256 === summary.sha256);
-    expect(await sha256File(filed?.path ?? "")).toBe(await sha256File(plain));
+    const filed = await filedEntry(cluster, "bob", { sha256: summary.sha256 });
+    expect(await sha256File(filed.path)).toBe(await sha256File(plain));
   });
 
   test("a secret item is refused with transfer_too_large, never sent in clear on the direct path", async () => {

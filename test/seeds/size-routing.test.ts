@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Cluster } from "../../demo/cluster.ts";
-import { libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
+import { filedEntry, libraryOf, sendToBob, startAliceAndBob } from "../support/e2e-stage.ts";
 import { sha256File } from "../support/left-behind.ts";
 import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
@@ -40,8 +40,7 @@ async function send(file: string, extra: string[]) {
 }
 
 async function filedBy(file: string, sha: string): Promise<{ secret: boolean }> {
-  const entry = (await libraryOf(cluster, "bob")).find((r) => r.sha256 === sha);
-  if (!entry) throw new Error(`bob filed no ${sha}`);
+  const entry = await filedEntry(cluster, "bob", { sha256: sha });
   expect(await sha256File(entry.path)).toBe(await sha256File(file));
   return entry;
 }

@@ -2,6 +2,7 @@
 import { stat } from "node:fs/promises";
 import type { RunResult } from "../../demo/child-process.ts";
 import { Cluster, type ClusterOptions } from "../../demo/cluster.ts";
+import { waitFor } from "../../demo/wait-for.ts";
 import { compiledBinary } from "./compiled-binary.ts";
 
 /** The binary under test (test/support/compiled-binary.ts). */
@@ -59,5 +60,24 @@ export interface LibraryEntry {
 export async function libraryOf(cluster: Cluster, name: string): Promise<LibraryEntry[]> {
   return JSON.parse(
     await cluster.ok(["library", "list", "--json", "--data", cluster.recorder(name).dataDir]),
+  );
+}
+
+/**
+ * The entry `name` filed with this SHA-256 (and from `sender`, when given), once it is there: a send can end
+ * before the receiver files (a relayed part is fetched from the node after the sender's upload completes).
+ */
+export function filedEntry(
+  cluster: Cluster,
+  name: string,
+  o: { sha256: string; sender?: string; timeoutMs?: number },
+): Promise<LibraryEntry> {
+  return waitFor(
+    `${name} to file ${o.sha256.slice(0, 12)}`,
+    async () =>
+      (await libraryOf(cluster, name)).find(
+        (r) => r.sha256 === o.sha256 && (o.sender === undefined || r.sender === o.sender),
+      ),
+    { timeoutMs: o.timeoutMs ?? 30_000, intervalMs: 200 },
   );
 }
