@@ -5,6 +5,8 @@
  *                        [--store postgres://...]   (an empty PostgreSQL database; default the embedded sqlite file)
  *                        [--postgres]               (a throwaway PostgreSQL started here, test/support/postgres-server.ts)
  *                        [--only udp|http]          (the UDP rounds, or the HTTP rows, alone; implies --no-docs)
+ *                        [--pin]                    (servers on the last core, load generator and callees on the
+ *                                                    others, as on separate machines; its own docs section)
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -21,6 +23,7 @@ import { PostgresServer } from "../test/support/postgres-server.ts";
 import { permitCallersOfCallees } from "./lib/bench-callees.ts";
 import { httpTable, report } from "./lib/control-report.ts";
 import { closedLoop, type LoadResult, openLoop } from "./lib/http-load.ts";
+import { pinCpu } from "./lib/pin-cpu.ts";
 import { cpuOf, steadyMix, udpBlast } from "./lib/udp-blast.ts";
 
 const { values: flags } = parseArgs({
@@ -37,6 +40,8 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     /** The open loop's arrival rate, as a fraction of the closed loop's QUERY rate in the same run. */
     "rate-fraction": { type: "string", default: "0.5" },
+    /** The serving process (node or reference) alone on the last core, everything else on the others. */
+    pin: { type: "boolean", default: false },
   },
 });
 const DEVICES = Number(flags.devices);
@@ -65,12 +70,27 @@ async function firstLine(proc: { stdout: ReadableStream<Uint8Array> }): Promise<
   return out.slice(0, out.indexOf("\n"));
 }
 
+/**
+ * --pin: the core a serving process (the node, or a reference) runs on alone, and the cores of the rest (this
+ * load generator, the callee agents). On one machine this is the nearest to clients on other machines: without
+ * it the node's event loop waited for a core 166-347 ms of each second of the quiet run, and that wait was the tail.
+ */
+const SERVER_CPU = String(cpus().length - 1);
+const CLIENT_CPUS = cpus().length > 1 ? `0-${cpus().length - 2}` : "0";
+const serving = <T extends Subprocess>(p: T): T => {
+  if (flags.pin) pinCpu(p.pid, SERVER_CPU);
+  return p;
+};
+
 function spawnEval(code: string): Subprocess<"ignore", "pipe", "inherit"> {
-  return Bun.spawn(["bun", "-e", code], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  return serving(
+    Bun.spawn(["bun", "-e", code], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit" }),
+  );
 }
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0] ?? Number.NaN;
+  if (flags.pin) pinCpu(process.pid, CLIENT_CPUS);
   await using pg = flags.postgres ? await PostgresServer.start() : undefined;
   const storeUrl = flags.store ?? (pg ? await pg.freshDatabase() : undefined);
   const dir = mkdtempSync(join(tmpdir(), "pvrlink-bench-control-"));
@@ -123,6 +143,7 @@ async function main(): Promise<void> {
         ],
         { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "ignore" },
       );
+      serving(proc);
       procs.push(proc);
       const first = JSON.parse(await firstLine(proc)) as {
         http: string;
@@ -145,6 +166,7 @@ async function main(): Promise<void> {
       stdout: "pipe",
       stderr: "inherit",
     });
+    if (flags.pin) pinCpu(callees.pid, CLIENT_CPUS);
     procs.push(callees);
     const calleeReady = async () => {
       const line = await firstLine(callees);
@@ -278,8 +300,9 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       loadAvg: [loadAtStart, loadavg()[0] ?? Number.NaN],
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", bun: Bun.version },
-      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES} --rate-fraction ${RATE_FRACTION}${flags.postgres ? " --postgres" : flags.store ? " --store postgres://..." : ""}`,
+      command: `bun bench/control.ts --devices ${DEVICES} --concurrency ${CONCURRENCY} --seconds ${SECONDS} --callees ${CALLEES} --keepalives ${KEEPALIVES} --rate-fraction ${RATE_FRACTION}${flags.pin ? " --pin" : ""}${flags.postgres ? " --postgres" : flags.store ? " --store postgres://..." : ""}`,
       devices: DEVICES,
+      ...(flags.pin ? { pinned: { server: SERVER_CPU, clients: CLIENT_CPUS } } : {}),
       populateSec,
       http,
       udp: {

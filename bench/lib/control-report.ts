@@ -12,6 +12,8 @@ export type Figures = {
   machine: { cpus: number; model: string; bun: string };
   command: string;
   devices: number;
+  /** --pin: the core the serving process had alone, and the cores of the load generator and callees. */
+  pinned?: { server: string; clients: string };
   populateSec: number;
   http: LoadResult[];
   udp: Record<"reference" | "first" | "unchanged" | "rebind" | "keepalive", UdpResult & { name: string }>;
@@ -83,8 +85,11 @@ export function report(f: Figures, o: { root: string; docs: boolean }): void {
   if (o.docs) writeDocs(f, text, o.root);
 }
 
-const START = "<!-- control-bench:start -->";
-const END = "<!-- control-bench:end -->";
+/** Each layout has its own section: a pinned run does not replace the shared-cores one, nor the other way. */
+const markers = (f: Figures) =>
+  f.pinned
+    ? { start: "<!-- control-bench-pinned:start -->", end: "<!-- control-bench-pinned:end -->" }
+    : { start: "<!-- control-bench:start -->", end: "<!-- control-bench:end -->" };
 
 /** Replaces only this bench's section of docs/benchmarks.md (between its markers), or appends it. */
 function writeDocs(f: Figures, table: string, root: string): void {
@@ -95,12 +100,16 @@ function writeDocs(f: Figures, table: string, root: string): void {
   } catch {
     doc = "# Benchmarks\n";
   }
+  const { start: START, end: END } = markers(f);
   const section = `${START}
-## Control node
+## Control node${f.pinned ? ", the node on a core of its own (--pin)" : ""}
 
 Command: \`${f.command}\` (\`npm\` not needed; \`bun\` from node_modules/.bin).
-Machine: ${f.machine.cpus} × ${f.machine.model}, Bun ${f.machine.bun}; ${f.date}. Node, load generator and references
-share the machine (load average ${f.loadAvg.map((l) => l.toFixed(1)).join(" at the start, ")} at the end, out of ${f.machine.cpus} cores). ${f.devices.toLocaleString("en")} devices enrolled directly through the store (${f.populateSec.toFixed(1)} s,
+Machine: ${f.machine.cpus} × ${f.machine.model}, Bun ${f.machine.bun}; ${f.date}. ${
+    f.pinned
+      ? `The serving process (the node, or a reference) runs alone on CPU ${f.pinned.server}; the load generator and the callee agents on CPU ${f.pinned.clients} (taskset), as clients on other machines would; they still share the memory bus and the kernel (load average`
+      : "Node, load generator and references\nshare the machine (load average"
+  } ${f.loadAvg.map((l) => l.toFixed(1)).join(" at the start, ")} at the end, out of ${f.machine.cpus} cores). ${f.devices.toLocaleString("en")} devices enrolled directly through the store (${f.populateSec.toFixed(1)} s,
 one transaction); every caller is permitted through a group of the callee's own (issue 21 item 1).
 
 \`\`\`
