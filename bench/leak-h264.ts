@@ -1,7 +1,6 @@
 /** @module `bun bench/leak-h264.ts`: what an eavesdropper on the direct channel decodes of H.264 (CABAC and CAVLC) in seed and cbcs pattern mode, by ffmpeg and by the re-synchronising attempt (`--resync`). */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { $ } from "bun";
 import { cbcsSliceBlocks } from "../codec/container/cbcs-slice-blocks.ts";
 import { DEFAULT_H264_PATTERN_SCHEME, PATTERN_BLOCK_BYTES } from "../codec/pattern/pattern-scheme.ts";
 import { generateSessionKeyBytes } from "../crypto/aead.ts";
@@ -20,6 +19,7 @@ import {
 import { h264ContextAttack, type NeighbourReading } from "./lib/attack/h264-context-attack.ts";
 import type { H264ResyncResult } from "./lib/attack/h264-resync-attack.ts";
 import { h264ResyncAttack } from "./lib/attack/h264-resync-attack.ts";
+import { encodeH264Clip } from "./lib/h264-clip.ts";
 import { CLIP_COST_BYTES, type H264ClipCost, h264ClipCost } from "./lib/h264-clip-cost.ts";
 import { h264ContactSheet } from "./lib/h264-contact-sheet.ts";
 import { h264EsLayout, h264LeakView } from "./lib/h264-leak-view.ts";
@@ -30,45 +30,6 @@ import type { ContentKind } from "./lib/leak-results.ts";
 const MB_SIZE = 16;
 const OUT = join(import.meta.dir, "out", "leak-h264");
 const IMAGES = join(import.meta.dir, "..", "docs", "images");
-
-/** libx264 as the fixtures and bench-recordings use it (GOP 12, 2 B-frames), CABAC or CAVLC. */
-function x264(entropy: "cabac" | "cavlc"): string[] {
-  return [
-    "-c:v",
-    "libx264",
-    "-threads",
-    "1",
-    "-preset",
-    "veryfast",
-    "-g",
-    "12",
-    "-bf",
-    "2",
-    "-b:v",
-    "1M",
-    "-pix_fmt",
-    "yuv420p",
-    ...(entropy === "cavlc" ? ["-coder", "0"] : []),
-  ];
-}
-
-/**
- * Encodes `source` as a Transport Stream (`path` with .ts) and copies its video out as the Annex B stream at
- * `path`: the views are built from the ES, the CPU is measured on the TS, and both hold the same bitstream.
- */
-async function encode(
-  source: string,
-  entropy: "cabac" | "cavlc",
-  where: { path: string; seconds: number },
-): Promise<{ es: Uint8Array; ts: Uint8Array }> {
-  const ts = where.path.replace(/\.h264$/, ".ts");
-  await $`ffmpeg -v error -y -f lavfi -i ${source} -t ${where.seconds} ${x264(entropy)} -f mpegts ${ts}`.quiet();
-  await $`ffmpeg -v error -y -i ${ts} -map 0:v -c copy -f h264 ${where.path}`.quiet();
-  return {
-    es: new Uint8Array(await Bun.file(where.path).arrayBuffer()),
-    ts: new Uint8Array(await Bun.file(ts).arrayBuffer()),
-  };
-}
 
 /** One content kind and entropy coder: each mode's frames decoded, scores, visible frames and encrypted share. */
 export interface H264LeakResult {
@@ -146,9 +107,9 @@ export async function measureH264Content(
   const seconds = options.seconds ?? SECONDS;
   await mkdir(options.dir, { recursive: true });
   const src = join(options.dir, `${content.name}.${entropy}.h264`);
-  const { es, ts } = await encode(content.source, entropy, { path: src, seconds });
+  const { es, ts } = await encodeH264Clip(content.source, entropy, { path: src, seconds });
   const greySource = `color=c=0x808080:size=${WIDTH}x${HEIGHT}:rate=${FPS}`;
-  const { es: grey } = await encode(greySource, entropy, {
+  const { es: grey } = await encodeH264Clip(greySource, entropy, {
     path: join(options.dir, `grey.${entropy}.h264`),
     seconds: 1,
   });

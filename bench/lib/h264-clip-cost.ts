@@ -21,6 +21,14 @@ export interface H264ClipCost {
   bytes: number;
 }
 
+/** `ts` repeated byte for byte to at least CLIP_COST_BYTES (once if it is larger). */
+export function loopedClip(ts: Uint8Array): Uint8Array {
+  const copies = Math.max(1, Math.ceil(CLIP_COST_BYTES / ts.length));
+  const bytes = new Uint8Array(copies * ts.length);
+  for (let i = 0; i < copies; i++) bytes.set(ts, i * ts.length);
+  return bytes;
+}
+
 /**
  * Seed (split + seal) and cbcs 1:9 (seed + plan + AES-CBC) on `ts` repeated to CLIP_COST_BYTES, in `pairs`
  * alternating pairs of runs each in a process of its own (bench/lib/cost-in-own-process.ts: in one process a
@@ -29,9 +37,7 @@ export interface H264ClipCost {
  * once per copy.
  */
 export async function h264ClipCost(ts: Uint8Array, pairs: number): Promise<H264ClipCost> {
-  const copies = Math.max(1, Math.ceil(CLIP_COST_BYTES / ts.length));
-  const bytes = new Uint8Array(copies * ts.length);
-  for (let i = 0; i < copies; i++) bytes.set(ts, i * ts.length);
+  const bytes = loopedClip(ts);
   const dir = await mkdtemp(join(tmpdir(), "pvrlink-clip-cost-"));
   try {
     const path = join(dir, "clip.ts");

@@ -97,6 +97,23 @@ describe("encodePatternHeaderV3() and decodePatternHeaderV3()", () => {
     expect(patternHeaderV3Length(empty)).toBe(encodePatternHeaderV3(fields(empty)).length);
   });
 
+  // Each field's varint crosses a length boundary (1 to 2 bytes at 128, 4 to 5 at 2^28, past 2^31, 2^35): the
+  // length is counted without writing the runs, so it must count as writeVarint() writes.
+  const sizeCases: Array<[string, number[][]]> = [
+    ["127 and 128", [[127, 127, 127, 128, 128]]],
+    ["16383 and 16384", [[16_383, 16_384, 16_383, 16_384, 16_384]]],
+    ["2^28 - 1 and 2^28", [[2 ** 28 - 1, 2 ** 28, 2 ** 28 - 1, 2 ** 28 + 5, 1]]],
+    ["2^31 and 2^35", [[2 ** 31, 7, 2 ** 35, 7, 3]]],
+  ];
+  for (const [name, runs] of sizeCases) {
+    test(`patternHeaderV3Length() counts run varints of ${name} as encodePatternHeaderV3() writes them`, () => {
+      const p = plan([], runs, 0);
+      const header = encodePatternHeaderV3(fields(p, 2 ** 40));
+      expect(patternHeaderV3Length(p)).toBe(header.length);
+      expect([...decodePatternHeaderV3(header).plan.runs]).toEqual(runs.flat());
+    });
+  }
+
   test("runsBodyEnd() is where the last run's last unit ends", () => {
     expect(runsBodyEnd(SAMPLE)).toBe(4200 + 188 * 399 + 184);
     expect(runsBodyEnd(plan([], []))).toBe(0);
