@@ -1,13 +1,14 @@
 /** @module Coalesces payload pieces of any size into full DATA frames (1 MiB) so per-frame costs stay small. */
 import { MAX_DATA_BYTES } from "./direct-frame.ts";
-import type { DataMessage } from "./direct-message.ts";
+import { type DataMessage, lendTypeRoom } from "./direct-message.ts";
 
 /**
- * The buffer is reused between frames: send() encodes (and so copies) the message before it resolves, and
- * write() awaits it before filling the buffer again.
+ * The buffer is reused between frames: send() seals (and so copies) the message before it resolves, and
+ * write() awaits it before filling the buffer again. Its first byte is the frame's type byte (lendTypeRoom), so a
+ * sealed frame's plaintext is this buffer, not a copy of it.
  */
 export class DataFrameBatcher {
-  readonly #buf = new Uint8Array(MAX_DATA_BYTES);
+  readonly #buf = new Uint8Array(1 + MAX_DATA_BYTES);
   #fill = 0;
   /** Payload bytes handed to send() so far. */
   sent = 0;
@@ -25,7 +26,7 @@ export class DataFrameBatcher {
     let at = 0;
     while (at < bytes.byteLength) {
       const k = Math.min(MAX_DATA_BYTES - this.#fill, bytes.byteLength - at);
-      this.#buf.set(bytes.subarray(at, at + k), this.#fill);
+      this.#buf.set(bytes.subarray(at, at + k), 1 + this.#fill);
       this.#fill += k;
       at += k;
       if (this.#fill === MAX_DATA_BYTES) await this.flush();
@@ -35,7 +36,8 @@ export class DataFrameBatcher {
   /** Sends what is buffered as one (short) frame; nothing when empty. */
   async flush(): Promise<void> {
     if (this.#fill === 0) return;
-    await this.#send({ type: "data", bytes: this.#buf.subarray(0, this.#fill), clear: this.#clear });
+    const bytes = lendTypeRoom(this.#buf.subarray(1, 1 + this.#fill));
+    await this.#send({ type: "data", bytes, clear: this.#clear });
     this.sent += this.#fill;
     this.#fill = 0;
     this.#onFlush?.(this.sent);

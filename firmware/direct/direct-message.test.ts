@@ -2,7 +2,13 @@
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { DirectChannelError } from "./direct-error.ts";
-import { decodeMessage, encodeMessage, TYPE_OFFER, type WireMessage } from "./direct-message.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  lendTypeRoom,
+  TYPE_OFFER,
+  type WireMessage,
+} from "./direct-message.ts";
 
 const sha = "a".repeat(64);
 const roundTrip: WireMessage[] = [
@@ -147,6 +153,33 @@ describe("encodeMessage() / decodeMessage()", () => {
     const p = encodeMessage({ type: "data", bytes: new Uint8Array(8) });
     const m = decodeMessage(p);
     expect(m.type === "data" && m.bytes.buffer === p.buffer).toBe(true);
+  });
+  const lent: Array<[string, boolean | undefined, boolean]> = [
+    ["sealed DATA", undefined, false],
+    ["clear DATA", true, true],
+  ];
+  for (const [what, clear, flag] of lent) {
+    test(`encodeMessage() writes a lent ${what} payload's type byte in place, no copy`, () => {
+      const buf = new Uint8Array([9, 1, 2, 3, 4]);
+      const bytes = lendTypeRoom(buf.subarray(1));
+      const p = encodeMessage({ type: "data", bytes, ...(clear ? { clear } : {}) });
+      expect(p.buffer).toBe(buf.buffer);
+      expect(p.byteOffset).toBe(0);
+      expect(decodeMessage(p)).toEqual({
+        type: "data",
+        bytes: new Uint8Array([1, 2, 3, 4]),
+        ...(flag ? { clear: true } : {}),
+      });
+    });
+  }
+  test("encodeMessage() copies a lent payload when asked for room around it (a clear frame's prefix and tag)", () => {
+    const buf = new Uint8Array([9, 1, 2]);
+    const p = encodeMessage({ type: "data", bytes: lendTypeRoom(buf.subarray(1)) }, { before: 8, after: 16 });
+    expect(p.buffer).not.toBe(buf.buffer);
+    expect(buf[0]).toBe(9);
+  });
+  test("lendTypeRoom() rejects a payload with no byte before it", () => {
+    expect(() => lendTypeRoom(new Uint8Array(4))).toThrow(RangeError);
   });
   test("decodeMessage() throws only DirectChannelError on 3000 mutated messages", () => {
     const r = new SeededRandom(99);

@@ -143,6 +143,20 @@ const TYPES: Record<WireMessage["type"], number> = {
   held: TYPE_HELD,
 };
 
+/** DATA payloads whose owner lent the byte before them for the type byte (DataFrameBatcher's reused buffer). */
+const typeRoomy = new WeakSet<Uint8Array>();
+
+/**
+ * Marks a DATA payload whose buffer has one byte before it that nothing else reads: encodeMessage writes the
+ * type byte there and returns a view, so the plaintext is not copied. The owner must not touch the byte or the
+ * payload until the frame is sealed (DirectConnection.send() resolves). Returns `bytes`.
+ */
+export function lendTypeRoom(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset < 1) throw new RangeError("Cannot lend type room: no byte before the payload");
+  typeRoomy.add(bytes);
+  return bytes;
+}
+
 /**
  * Encodes a message as frame plaintext (type byte + body). With `room`, the plaintext is a view into a buffer
  * with that many spare bytes before and after it, so a clear frame's prefix and tag go around it in place.
@@ -154,6 +168,13 @@ export function encodeMessage(m: WireMessage, room = { before: 0, after: 0 }): U
       throw new RangeError(`Cannot encode DATA: ${m.bytes.byteLength} bytes exceed ${MAX_DATA_BYTES}`);
     }
     const n = 1 + m.bytes.byteLength;
+    // A payload lent with its type byte's room (lendTypeRoom) becomes the plaintext in place: a sealed frame's
+    // plaintext is read once by the cipher, so the 1 MiB copy would buy nothing.
+    if (room.before === 0 && room.after === 0 && typeRoomy.has(m.bytes)) {
+      const out = new Uint8Array(m.bytes.buffer, m.bytes.byteOffset - 1, n);
+      out[0] = m.clear ? TYPE_DATA_CLEAR : type;
+      return out;
+    }
     const out = new Uint8Array(room.before + n + room.after).subarray(room.before, room.before + n);
     out[0] = m.clear ? TYPE_DATA_CLEAR : type;
     out.set(m.bytes, 1);

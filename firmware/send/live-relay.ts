@@ -31,7 +31,8 @@ export class LiveRelay {
     this.#encoder = new RelayStreamEncoder(rc.seal.key, rc.seal.sessionId, STREAM_OF[spec.part], {
       storeEnc: rc.seal.storeEnc,
     });
-    this.#attempt = new UploadAttempt(rc.client, transfer.id, 0);
+    // Pass 2 (split-pass.ts) paces collections by the pieces it routes here; the attempt would count them again.
+    this.#attempt = new UploadAttempt(rc.client, transfer.id, 0, { paced: false });
   }
 
   async start(): Promise<void> {

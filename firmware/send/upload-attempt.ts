@@ -21,13 +21,19 @@ export class UploadAttempt {
   #pushWaiters: Array<() => void> = [];
   readonly #response: Promise<{ received: number } | Error>;
   readonly #hash: Hash = createHash("sha256");
-  readonly #pacer = new HeapPacer();
+  readonly #pacer: HeapPacer | undefined;
 
+  /**
+   * `paced: false`: the caller already counts these bytes toward its own collections (split-pass.ts counts every
+   * relay piece before it is encoded), so this attempt does not collect for them a second time.
+   */
   constructor(
     client: ControlClient,
     readonly transferId: string,
     readonly offset: number,
+    o: { paced?: boolean } = {},
   ) {
+    this.#pacer = o.paced === false ? undefined : new HeapPacer();
     const body = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
@@ -81,7 +87,7 @@ export class UploadAttempt {
   /** Adds encoded bytes in stream order; waits while the body queue is full. */
   async push(bytes: Uint8Array): Promise<void> {
     this.#hash.update(bytes);
-    this.#pacer.moved(bytes.byteLength);
+    this.#pacer?.moved(bytes.byteLength);
     const start = this.#seen;
     this.#seen += bytes.byteLength;
     if (this.#settled || this.#seen <= this.offset) return;
