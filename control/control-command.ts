@@ -56,9 +56,10 @@ enroll       Enrolls device NAME; prints its credential {"id","name","secret","n
              credential names the node serving DATA (its public URL and pin), or --public-url.
 token        Creates a one-time enrollment token a device redeems at POST /v1/enroll.
 backup DIR   Writes a consistent snapshot of DATA (database via VACUUM INTO, spool, admin token, TLS files)
-             into DIR while the node runs.
-restore DIR  Puts a backup into a fresh --data directory (refused if it holds a database), checking every
-             file's SHA-256 and the database's integrity first.
+             into DIR while the node runs; with an S3 spool (the node's --config) also its part objects.
+restore DIR  Puts a backup into a fresh --data directory (refused if it holds a database) and its S3 part
+             objects into the configured bucket, checking every file's SHA-256 and the database's
+             integrity first.
 ${ADMIN_CLI_DESCRIPTIONS}
 admin-token  Prints the admin bearer token (generated 0600 in DIR/admin-token at first use).
 Run 'pvrlink control SUBCOMMAND --help' for one subcommand.
@@ -324,16 +325,26 @@ function adminToken(args: string[]): number {
 }
 
 /** backup DIR / restore DIR: local operations on the data directory (the node may run during a backup). */
-function backupOrRestore(which: "backup" | "restore", args: string[]): number {
+async function backupOrRestore(which: "backup" | "restore", args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, { config: { type: "string" }, data: { type: "string" } });
   if (positionals.length !== 1) throw new UsageError(`${which} takes exactly one DIR`);
   const config = configFrom(values);
   try {
     const spoolDir = config.spoolDir ?? undefined;
+    const s3 =
+      config.spool === null
+        ? null
+        : {
+            url: config.spool,
+            endpoint: config.s3Endpoint,
+            region: config.s3Region,
+            accessKeyId: config.s3AccessKeyId,
+            secretAccessKey: config.s3SecretAccessKey,
+          };
     const m =
       which === "backup"
-        ? backupNode(config.data, positionals[0]!, { spoolDir })
-        : restoreNode(positionals[0]!, config.data, { spoolDir });
+        ? await backupNode(config.data, positionals[0]!, { spoolDir, s3 })
+        : await restoreNode(positionals[0]!, config.data, { spoolDir, s3 });
     const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
     console.log(
       JSON.stringify({

@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,13 +32,13 @@ describe("backupNode() and restoreNode()", () => {
   test("a snapshot taken with the database open restores with the device, token and key files", async () => {
     const { data, db, dev } = await dataDir();
     const out = join(tmp("pvrlink-bk-out-"), "b");
-    const m = backupNode(data, out, { now: 1000 });
+    const m = await backupNode(data, out, { now: 1000 });
     // Written after the snapshot: must not be in it.
     await new DeviceStore(db).enroll("late");
     await db.close();
     expect(m.files.map((f) => f.path).sort()).toEqual(["admin-token", "control.db", "tls-key.pem"]);
     const fresh = tmp("pvrlink-bk-fresh-");
-    restoreNode(out, fresh);
+    await restoreNode(out, fresh);
     const restored = new SqliteDriver(openControlDatabase(join(fresh, "control.db")));
     const names = (await new DeviceStore(restored).list()).map((d) => d.name);
     await restored.close();
@@ -47,7 +48,7 @@ describe("backupNode() and restoreNode()", () => {
     expect(dev.id).toStartWith("dev_");
   });
 
-  const backupRefusals: Array<[string, (data: string, out: string) => void, string]> = [
+  const backupRefusals: Array<[string, (data: string, out: string) => Promise<unknown>, string]> = [
     [
       "a directory with no database",
       (_d, out) => backupNode(tmp("pvrlink-bk-empty-"), out),
@@ -55,11 +56,23 @@ describe("backupNode() and restoreNode()", () => {
     ],
     [
       "a non-empty target",
-      (d, out) => {
-        backupNode(d, out);
-        backupNode(d, out);
+      async (d, out) => {
+        await backupNode(d, out);
+        await backupNode(d, out);
       },
       "ERR_BACKUP_TARGET",
+    ],
+    [
+      "a spool on S3 when no S3 spool is configured",
+      (d, out) => {
+        const raw = new Database(join(d, "control.db"));
+        raw.run(
+          "INSERT INTO spool_parts VALUES ('tr_0123456789abcdefghijkl', 1, 0, 5, 'p/tr_0123456789abcdefghijkl/000001-a')",
+        );
+        raw.close();
+        return backupNode(d, out);
+      },
+      "ERR_BACKUP_SOURCE",
     ],
   ];
   for (const [what, f, code] of backupRefusals) {
@@ -67,7 +80,7 @@ describe("backupNode() and restoreNode()", () => {
       const { data, db } = await dataDir();
       const out = join(tmp("pvrlink-bk-out-"), "b");
       try {
-        expect(() => f(data, out)).toThrow(expect.objectContaining({ code }) as unknown as Error);
+        await expect(f(data, out)).rejects.toThrow(expect.objectContaining({ code }) as unknown as Error);
       } finally {
         await db.close();
       }
@@ -125,13 +138,13 @@ describe("backupNode() and restoreNode()", () => {
     test(`restoreNode() refuses ${what} with ${code} and writes nothing`, async () => {
       const { data, db } = await dataDir();
       const out = join(tmp("pvrlink-bk-out-"), "b");
-      backupNode(data, out);
+      await backupNode(data, out);
       await db.close();
       damage(out);
       const fresh = tmp("pvrlink-bk-fresh-");
       let err: unknown;
       try {
-        restoreNode(out, fresh);
+        await restoreNode(out, fresh);
       } catch (e) {
         err = e;
       }
@@ -144,9 +157,9 @@ describe("backupNode() and restoreNode()", () => {
   test("restoreNode() refuses a data directory that already has a database", async () => {
     const { data, db } = await dataDir();
     const out = join(tmp("pvrlink-bk-out-"), "b");
-    backupNode(data, out);
+    await backupNode(data, out);
     await db.close();
-    expect(() => restoreNode(out, data)).toThrow(/already holds control.db/);
+    await expect(restoreNode(out, data)).rejects.toThrow(/already holds control.db/);
   });
 });
 

@@ -1,4 +1,4 @@
-/** @module Backup and restore of a node's data directory: a consistent sqlite snapshot (VACUUM INTO) taken while it runs, the spool, and its keys. */
+/** @module Backup and restore of a node's data directory: a consistent sqlite snapshot (VACUUM INTO) taken while it runs, the spool (files or S3 objects), and its keys. */
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import {
@@ -12,6 +12,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { parseS3SpoolUrl, type S3SpoolTarget } from "../spool/s3-spool-client.ts";
+import { copyPartsFromS3, copyPartsToS3, S3_PARTS_DIR } from "./s3-part-copy.ts";
 
 export const MANIFEST_FILE = "pvrlink-backup.json";
 export const BACKUP_FORMAT = 1;
@@ -34,6 +36,8 @@ const NOT_COPIED = new Set([
 export interface BackupManifest {
   format: number;
   createdAt: number;
+  /** The S3 spool (`s3://BUCKET/PREFIX/`) the `s3/` files came from; absent when there are none. */
+  spool?: string;
   files: Array<{ path: string; bytes: number; sha256: string }>;
 }
 
@@ -48,7 +52,26 @@ export class BackupError extends Error {
   }
 }
 
-const sha256File = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+/** Hashed chunk by chunk: a spool file or part object may be large. */
+async function sha256File(p: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of Bun.file(p).stream()) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/** The options backup and restore take: where the spool is (a directory, or S3 when `s3` is set). */
+export interface BackupOptions {
+  spoolDir?: string | undefined;
+  /** The node's S3 spool (its `spool: s3://...` and credentials); null or absent: a filesystem spool. */
+  s3?: S3SpoolTarget | null;
+}
+
+function snapshotRows<T>(db: Database, table: string, sql: string): T[] {
+  const has = db
+    .query<{ n: number }, [string]>("SELECT count(*) AS n FROM sqlite_master WHERE name = ?")
+    .get(table)!.n;
+  return has ? db.query<T, []>(sql).all() : [];
+}
 
 function emptyOrAbsent(dir: string): boolean {
   return !existsSync(dir) || readdirSync(dir).length === 0;
@@ -56,14 +79,15 @@ function emptyOrAbsent(dir: string): boolean {
 
 /**
  * Writes DIR with control.db (a VACUUM INTO snapshot, consistent while the node writes), the spool files the
- * snapshot lists (from `spoolDir`, default DATA/spool), every other top-level file of the data directory (admin token, TLS key and certificate), and
- * a manifest with sizes and SHA-256s. Files are 0600 and DIR 0700: it holds device secrets and keys.
+ * snapshot lists (from `spoolDir`, default DATA/spool) or, with `s3`, the part objects its spool_parts rows list
+ * (as s3/…), every other top-level file of the data directory (admin token, TLS key and certificate), and a
+ * manifest with sizes and SHA-256s. Files are 0600 and DIR 0700: it holds device secrets and keys.
  */
-export function backupNode(
+export async function backupNode(
   dataDir: string,
   outDir: string,
-  o: { spoolDir?: string | undefined; now?: number } = {},
-): BackupManifest {
+  o: BackupOptions & { now?: number } = {},
+): Promise<BackupManifest> {
   const spoolDir = o.spoolDir ?? join(dataDir, SPOOL_DIR);
   const now = o.now ?? Date.now();
   const dbPath = join(dataDir, DATABASE_FILE);
@@ -86,20 +110,37 @@ export function backupNode(
   // The spool files the snapshot's rows name; a file deleted since the snapshot leaves a row that the node's
   // recover() reads as empty, as after a crash.
   const snap = new Database(snapshot, { readonly: true, strict: true });
-  let spoolIds: string[] = [];
+  let spoolIds: string[];
+  let partKeys: string[];
   try {
-    const hasTable = snap
-      .query<{ n: number }, []>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'spool_transfers'")
-      .get()!.n;
-    if (hasTable)
-      spoolIds = snap
-        .query<{ id: string }, []>("SELECT id FROM spool_transfers")
-        .all()
-        .map((r) => r.id);
+    spoolIds = snapshotRows<{ id: string }>(snap, "spool_transfers", "SELECT id FROM spool_transfers").map(
+      (r) => r.id,
+    );
+    partKeys = snapshotRows<{ k: string }>(
+      snap,
+      "spool_parts",
+      "SELECT object_key AS k FROM spool_parts ORDER BY transfer_id, part",
+    ).map((r) => r.k);
   } finally {
     snap.close();
   }
+  if (partKeys.length > 0 && !o.s3)
+    throw new BackupError(
+      `Cannot back up ${dataDir}: its spool is on S3 (${partKeys.length} parts) but no s3:// spool is configured (pass the node's --config)`,
+      "ERR_BACKUP_SOURCE",
+    );
   const copied: string[] = [DATABASE_FILE];
+  // Same rule as for files: the parts the snapshot lists; those deleted since are skipped.
+  if (o.s3) {
+    try {
+      copied.push(...(await copyPartsFromS3(o.s3, partKeys, outDir)));
+    } catch (err) {
+      throw new BackupError(
+        `Cannot back up the S3 spool's parts: ${(err as Error).message}`,
+        "ERR_BACKUP_SOURCE",
+      );
+    }
+  }
   for (const id of spoolIds) {
     const rel = join(SPOOL_DIR, `${id}.part`);
     const from = join(spoolDir, `${id}.part`);
@@ -115,30 +156,76 @@ export function backupNode(
     chmodSync(join(outDir, name), 0o600);
     copied.push(name);
   }
+  const files: BackupManifest["files"] = [];
+  for (const path of copied)
+    files.push({
+      path,
+      bytes: statSync(join(outDir, path)).size,
+      sha256: await sha256File(join(outDir, path)),
+    });
   const manifest: BackupManifest = {
     format: BACKUP_FORMAT,
     createdAt: now,
-    files: copied.map((path) => ({
-      path,
-      bytes: statSync(join(outDir, path)).size,
-      sha256: sha256File(join(outDir, path)),
-    })),
+    ...(o.s3 && copied.some(isPartPath) ? { spool: parseS3Location(o.s3.url) } : {}),
+    files,
   };
   writeFileSync(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
   return manifest;
 }
 
 const SAFE_PATH = /^(spool\/)?[A-Za-z0-9._-]+$/;
+/** A part object below the spool's prefix (control/spool/s3-blobs.ts names them so). */
+const SAFE_PART_PATH = /^s3\/tr_[A-Za-z0-9_-]{22}\/\d{6}-[A-Za-z0-9_-]+$/;
+const isPartPath = (path: string) => path.startsWith(`${S3_PARTS_DIR}/`);
+
+function parseS3Location(url: string): string {
+  const { bucket, prefix } = parseS3SpoolUrl(url);
+  return `s3://${bucket}/${prefix}`;
+}
 
 /**
- * Restores a backup into a fresh data directory (refused when it already holds a database), checking every
- * file against the manifest and the database with integrity_check before anything is written.
+ * The S3 spool a backup's parts go back to: the configured one, which must be the bucket and prefix they came
+ * from, since the restored rows name each object by its full key and the spool by its location (a node serves
+ * only the rows at its own location).
  */
-export function restoreNode(
+function partTarget(
+  manifest: BackupManifest,
+  count: number,
+  s3: S3SpoolTarget | null | undefined,
+): S3SpoolTarget {
+  if (!s3)
+    throw new BackupError(
+      `Cannot restore: the backup holds ${count} S3 spool parts but no s3:// spool is configured`,
+      "ERR_BACKUP_TARGET",
+    );
+  let had: string;
+  try {
+    had = parseS3Location(String(manifest.spool));
+  } catch {
+    throw new BackupError(
+      `Cannot restore: the manifest's spool '${String(manifest.spool)}' is not an s3:// URL`,
+      "ERR_BACKUP_CORRUPT",
+    );
+  }
+  const want = parseS3Location(s3.url);
+  if (had !== want)
+    throw new BackupError(
+      `Cannot restore: the parts came from ${had} but the configured spool is ${want}`,
+      "ERR_BACKUP_TARGET",
+    );
+  return s3;
+}
+
+/**
+ * Restores a backup into a fresh data directory (refused when it already holds a database), and its S3 part
+ * objects into the configured bucket and prefix (the ones they came from), checking every file against the manifest and the
+ * database with integrity_check before anything is written.
+ */
+export async function restoreNode(
   backupDir: string,
   dataDir: string,
-  o: { spoolDir?: string | undefined } = {},
-): BackupManifest {
+  o: BackupOptions = {},
+): Promise<BackupManifest> {
   const spoolDir = o.spoolDir ?? join(dataDir, SPOOL_DIR);
   let manifest: BackupManifest;
   try {
@@ -162,13 +249,17 @@ export function restoreNode(
   for (const f of manifest.files) {
     // Paths come from a file an attacker may have edited: nothing may escape the data directory.
     const path: unknown = typeof f === "object" && f !== null ? f.path : undefined;
-    if (typeof path !== "string" || !SAFE_PATH.test(path) || path.includes(".."))
+    if (
+      typeof path !== "string" ||
+      !(SAFE_PATH.test(path) || SAFE_PART_PATH.test(path)) ||
+      path.includes("..")
+    )
       throw new BackupError(
         `Cannot restore: manifest path '${String(path)}' is not allowed`,
         "ERR_BACKUP_CORRUPT",
       );
     const p = join(backupDir, f.path);
-    if (!existsSync(p) || sha256File(p) !== f.sha256)
+    if (!existsSync(p) || (await sha256File(p)) !== f.sha256)
       throw new BackupError(
         `Cannot restore: ${f.path} is missing or does not match its checksum`,
         "ERR_BACKUP_CORRUPT",
@@ -191,10 +282,24 @@ export function restoreNode(
       `Cannot restore: the database fails integrity_check (${verdict})`,
       "ERR_BACKUP_CORRUPT",
     );
+  const parts = manifest.files.map((f) => f.path).filter(isPartPath);
+  if (parts.length > 0) {
+    const target = partTarget(manifest, parts.length, o.s3);
+    // Objects first: if S3 fails, the data directory is still untouched and the restore can be run again.
+    try {
+      await copyPartsToS3(target, backupDir, parts);
+    } catch (err) {
+      throw new BackupError(
+        `Cannot restore the S3 spool's parts: ${(err as Error).message}`,
+        "ERR_BACKUP_TARGET",
+      );
+    }
+  }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
   for (const f of manifest.files) {
+    if (isPartPath(f.path)) continue;
     // spool/ in the backup goes to the configured spool directory, which may be on another filesystem.
     const to = f.path.startsWith(`${SPOOL_DIR}/`)
       ? join(spoolDir, f.path.slice(SPOOL_DIR.length + 1))

@@ -3,6 +3,7 @@ import type { S3Client } from "bun";
 import { randomToken } from "../../crypto/random-token.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
 import { ApiError } from "../errors/api-error.ts";
+import { openS3Spool, type S3SpoolTarget } from "./s3-spool-client.ts";
 import {
   type AppendOptions,
   type AppendResult,
@@ -22,15 +23,7 @@ import type { SpoolEntry } from "./spool-entry.ts";
  * one PutObject (Bun's write() of an in-memory buffer, 12 MiB included, is a single PUT: checked against
  * s3rver's request log), so the node never leaves a multipart upload unfinished; up to S3's 5 GiB per PUT.
  */
-export interface S3SpoolOptions {
-  /** `s3://BUCKET/PREFIX` (the prefix may be empty). */
-  url: string;
-  /** An S3-compatible endpoint (MinIO, Ceph RGW, s3rver); null: AWS for the region (or S3_ENDPOINT). */
-  endpoint?: string | null;
-  region?: string | null;
-  /** null: Bun's client reads S3_ACCESS_KEY_ID / AWS_ACCESS_KEY_ID and the matching secret from the environment. */
-  accessKeyId?: string | null;
-  secretAccessKey?: string | null;
+export interface S3SpoolOptions extends S3SpoolTarget {
   /** Bytes buffered per part before it is stored and acknowledged (memory per running upload). */
   partBytes: number;
   /** Objects nobody lists this long after their last write are orphans (a node died between write and commit). */
@@ -42,22 +35,12 @@ export interface PartIndex extends ReconcileIndex {
   parts(id: string): Promise<StoredPart[]>;
 }
 
-const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/;
 /** A part object's name under the transfer's prefix: zero-padded part number, then a token per write. */
 const PART_NAME = /^(tr_[A-Za-z0-9_-]{22})\/(\d{6})-[A-Za-z0-9_-]+$/;
 const DEFAULT_ORPHAN_GRACE_MS = 10 * 60_000;
 const READ_CHUNK_BYTES = 256 * 1024;
 /** Part lists kept per transfer for reads; a download asks for one per pull otherwise. */
 const MAX_CACHED_PART_LISTS = 256;
-
-/** Splits `s3://bucket/prefix` into the bucket and a prefix that ends with "/" (or is empty). */
-export function parseS3SpoolUrl(url: string): { bucket: string; prefix: string } {
-  const m = S3_URL.exec(url);
-  if (!m)
-    throw new TypeError(`Cannot use spool '${url}': expected s3://BUCKET/PREFIX with a valid bucket name`);
-  const raw = (m[2] ?? "").replace(/^\/+|\/+$/g, "");
-  return { bucket: m[1]!, prefix: raw === "" ? "" : `${raw}/` };
-}
 
 function errorCode(err: unknown): string {
   return String((err as { code?: unknown } | null)?.code ?? (err as Error | null)?.name ?? "");
@@ -74,19 +57,13 @@ export class S3Blobs implements SpoolBlobs {
   readonly #partLists = new Map<string, StoredPart[]>();
 
   constructor(o: S3SpoolOptions, index: PartIndex) {
-    const { bucket, prefix } = parseS3SpoolUrl(o.url);
-    this.location = `s3://${bucket}/${prefix}`;
+    const { client, prefix, location } = openS3Spool(o);
+    this.location = location;
+    this.#client = client;
     this.#prefix = prefix;
     this.#index = index;
     this.#partBytes = o.partBytes;
     this.#grace = o.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS;
-    this.#client = new Bun.S3Client({
-      bucket,
-      ...(o.endpoint ? { endpoint: o.endpoint } : {}),
-      ...(o.region ? { region: o.region } : {}),
-      ...(o.accessKeyId ? { accessKeyId: o.accessKeyId } : {}),
-      ...(o.secretAccessKey ? { secretAccessKey: o.secretAccessKey } : {}),
-    });
   }
 
   /**
