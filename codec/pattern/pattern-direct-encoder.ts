@@ -200,7 +200,12 @@ export class PatternDirectEncoder {
         : es !== undefined && typeof keys === "function"
           ? new EsPatternCipher(es, split.bodyLength, keys)
           : typeof keys === "function"
-            ? new PatternCipher({ ranges: this.#ranges, scheme: this.#scheme }, split.bodyLength, keys)
+            ? new PatternCipher(
+                // Version 5: each segment's rows are given as it goes (#apply), so the plan is read once, in order.
+                { ranges: this.#segments === undefined ? this.#ranges : [], scheme: this.#scheme },
+                split.bodyLength,
+                keys,
+              )
             : new CbcsPatternCipher(
                 { ranges: this.#ranges, chainStarts: this.#chainStarts },
                 split.bodyLength,
@@ -218,6 +223,7 @@ export class PatternDirectEncoder {
     for (;;) {
       if (segments.nextAt === this.#position) {
         const next = segments.next();
+        (this.#cipher as PatternCipher).continueWith(next.ranges);
         out.push(next.bytes);
         this.#stretchEnd = next.bodyEnd;
       }

@@ -46,8 +46,11 @@ export class PatternSegmentWriter {
     return this.#at;
   }
 
-  /** The next segment and the end of the stretch it covers. Throws RangeError after the last. */
-  next(): { bytes: Uint8Array; bodyEnd: number } {
+  /**
+   * The next segment, the end of the stretch it covers, and its rows as a table of their own (what the sender's
+   * cipher takes for the stretch: only this writer reads the plan, in order). Throws RangeError after the last.
+   */
+  next(): { bytes: Uint8Array; bodyEnd: number; ranges: PatternRangeTable } {
     const bodyStart = this.#at;
     if (bodyStart === undefined)
       throw new RangeError("Cannot write a pattern segment: the last one has gone");
@@ -60,10 +63,12 @@ export class PatternSegmentWriter {
       rowCount: count,
       headerDigest: this.#headerDigest,
     });
+    const ranges = new PatternRangeTable();
+    for (let r = 0; r < 2 * count; r += 2) ranges.push(rows[r]!, rows[r + 1]!);
     this.#number++;
     this.#row += count;
     this.#at = bodyEnd === this.#bodyLength ? undefined : bodyEnd;
-    return { bytes, bodyEnd };
+    return { bytes, bodyEnd, ranges };
   }
 
   /** The current segment's rows and where its stretch ends. */
