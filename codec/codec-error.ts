@@ -21,6 +21,7 @@ export abstract class CodecError extends ErrorFamily {
     "ERR_PATTERN_LENGTH",
     "ERR_PATTERN_RANGES",
     "ERR_PATTERN_SALT",
+    "ERR_PATTERN_SEGMENT_LENGTH",
     "ERR_PATTERN_TRUNCATED",
     "ERR_PES_LENGTH",
     "ERR_PES_TRUNCATED",

@@ -9,7 +9,7 @@ import { concat, mergeBytes, splitBytes } from "../split/split-bytes.ts";
 import { peekSplitHeaderLength } from "../split/split-format.ts";
 import { PatternDirectDecoder } from "./pattern-direct-decoder.ts";
 import { PatternDirectEncoder } from "./pattern-direct-encoder.ts";
-import { PATTERN_VERSION_CBCS_ES, patternHeaderVersionOf } from "./pattern-header.ts";
+import { PATTERN_VERSION_CBCS_ES, patternHeaderVersionsOf } from "./pattern-header.ts";
 import { ridingPatternPlanners } from "./riding-pattern-planners.ts";
 
 const SESSION_KEY = new Uint8Array(32).map((_, i) => i * 7 + 1);
@@ -54,7 +54,7 @@ describe("cbcs pattern mode, version 4 plan", () => {
       const v4 = plan(bytes, true);
       const v2 = plan(bytes, false);
       expect(v4.plan.es?.scheme.kind).toBe("cbcs");
-      expect(patternHeaderVersionOf(v4.plan)).toBe(PATTERN_VERSION_CBCS_ES);
+      expect(patternHeaderVersionsOf(v4.plan)).toEqual([PATTERN_VERSION_CBCS_ES]);
       expect(v4.plan.encryptedBytes).toBe(v2.plan.encryptedBytes);
       expect(v4.plan.encryptedBytes).toBeGreaterThan(0);
       const parts = splitBytes(bytes, v4.index.protectedRanges, v4.index.container);

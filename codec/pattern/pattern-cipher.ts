@@ -25,7 +25,7 @@ const WARM_NEEDLE = Buffer.from("pvrlink warm pass");
  * keystream position XORs exactly one body byte. XOR is its own inverse, so the receiver runs the same.
  */
 export class PatternCipher {
-  readonly #ranges: PatternRangeTable;
+  #ranges: PatternRangeTable;
   readonly #keystream: PatternKeystream;
   readonly #body: PatternBodyCursor;
   #next = 0;
@@ -203,6 +203,22 @@ export class PatternCipher {
     this.#run = new Uint8Array(run.buffer, run.byteOffset, run.byteLength);
     this.#runStart = position;
     return this.#run;
+  }
+
+  /**
+   * Goes on with the next rows of a plan that comes in segments (pattern header version 5): the keystream and
+   * the body position continue where the last rows left them. Every row before must have passed (RangeError):
+   * a segment's rows lie inside its stretch of the body, which the reader passes whole before the next.
+   */
+  continueWith(ranges: PatternRanges): void {
+    if (this.#next < this.#ranges.count)
+      throw new RangeError(
+        `Cannot continue a pattern cipher: ${this.#ranges.count - this.#next} rows of the last segment have not passed`,
+      );
+    this.#ranges = PatternRangeTable.from(ranges);
+    this.#next = 0;
+    this.#wFrom = 0;
+    this.#wEnd = 0;
   }
 
   /** Moves past the next `n` body bytes without having them (a resumed transfer): PatternBodyCursor.skip(). */

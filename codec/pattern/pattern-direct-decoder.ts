@@ -7,12 +7,16 @@ import { EsPatternCipher } from "./es-pattern-cipher.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import {
   decodePatternHeader,
+  PATTERN_FIXED_BYTES,
   PATTERN_VERSION_CBCS_ES,
   PATTERN_VERSION_ES,
+  PATTERN_VERSION_SEGMENTED,
   type PatternHeader,
   peekPatternHeaderLength,
 } from "./pattern-header.ts";
 import { decodePatternHeaderV3, type PatternHeaderV3 } from "./pattern-header-v3.ts";
+import { decodePatternHeaderV5, type PatternHeaderV5 } from "./pattern-header-v5.ts";
+import { PatternSegmentReader } from "./pattern-segment-reader.ts";
 
 /** Bytes of a pattern header that say its length (peekPatternHeaderLength(): magic, version, …, length at 16). */
 const PATTERN_LENGTH_PEEK_BYTES = 20;
@@ -32,8 +36,10 @@ export class PatternDirectDecoder {
   #patternBytes: Uint8Array | undefined;
   #patternFill = 0;
   #split: SplitHeader | undefined;
-  #pattern: PatternHeader | PatternHeaderV3 | undefined;
+  #pattern: PatternHeader | PatternHeaderV3 | PatternHeaderV5 | undefined;
   #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | CbcsEsCipher | undefined;
+  /** Version 5: the segments and stretches after the header go through this instead of #cipher. */
+  #segments: PatternSegmentReader | undefined;
 
   readonly #bodyFrom: number | ((split: SplitHeader) => number);
 
@@ -56,12 +62,13 @@ export class PatternDirectDecoder {
     this.#bodyFrom = o.bodyFrom ?? 0;
   }
 
-  /** The pattern header, once read: version 1/2, or version 3/4 (`plan` in ES coordinates). */
-  get header(): PatternHeader | PatternHeaderV3 | undefined {
+  /** The pattern header, once read: version 1/2, version 3/4 (`plan` in ES coordinates), or 5 (no table). */
+  get header(): PatternHeader | PatternHeaderV3 | PatternHeaderV5 | undefined {
     return this.#pattern;
   }
 
   async push(chunk: Uint8Array): Promise<Uint8Array[]> {
+    if (this.#segments !== undefined) return this.#segments.push(chunk);
     if (this.#cipher !== undefined) return this.#apply(chunk);
     const out: Uint8Array[] = [];
     /** Bytes of `chunk` taken so far. */
@@ -110,21 +117,16 @@ export class PatternDirectDecoder {
     this.#patternFill += take;
     at += take;
     if (this.#patternFill < gathered.length) return out;
+    if (gathered[8] === PATTERN_VERSION_SEGMENTED) {
+      out.push(...(await this.#segmented(gathered, chunk.subarray(at))));
+      return out;
+    }
     const pattern =
       gathered[8] === PATTERN_VERSION_ES || gathered[8] === PATTERN_VERSION_CBCS_ES
         ? decodePatternHeaderV3(gathered)
         : decodePatternHeader(gathered);
     const split = this.#split;
-    if (
-      !Buffer.from(pattern.originalSha256).equals(split.sha256) ||
-      pattern.directBodyLength !== split.bodyLength
-    ) {
-      throw codecError(
-        "ERR_PATTERN_PAIR",
-        "Cannot read pattern part: the pattern header belongs to another split",
-        36,
-      );
-    }
+    this.#checkPair(pattern);
     const scheme = "plan" in pattern ? pattern.plan.scheme : pattern.scheme;
     if (scheme.kind === "cbcs" && this.#cbcsFor === undefined)
       throw codecError("ERR_PATTERN_SCHEME", "Cannot read pattern part: no cbcs cipher for its scheme", 9);
@@ -173,6 +175,35 @@ export class PatternDirectDecoder {
     return out;
   }
 
+  /** Version 5: checks the header against the split header, then reads what follows as segments and stretches. */
+  async #segmented(gathered: Uint8Array, rest: Uint8Array): Promise<Uint8Array[]> {
+    const pattern = decodePatternHeaderV5(gathered);
+    this.#checkPair(pattern);
+    const bodyFrom = typeof this.#bodyFrom === "number" ? this.#bodyFrom : this.#bodyFrom(this.#split!);
+    this.#segments = new PatternSegmentReader(pattern, gathered.subarray(PATTERN_FIXED_BYTES), {
+      keystream: await this.#keystreamFor(pattern.salt),
+      bodyFrom,
+    });
+    this.#pattern = pattern;
+    this.#patternBytes = undefined;
+    return this.#segments.push(rest);
+  }
+
+  /** Throws ERR_PATTERN_PAIR unless the pattern header names the split header's original and body length. */
+  #checkPair(pattern: { originalSha256: Uint8Array; directBodyLength: number }): void {
+    const split = this.#split!;
+    if (
+      !Buffer.from(pattern.originalSha256).equals(split.sha256) ||
+      pattern.directBodyLength !== split.bodyLength
+    ) {
+      throw codecError(
+        "ERR_PATTERN_PAIR",
+        "Cannot read pattern part: the pattern header belongs to another split",
+        36,
+      );
+    }
+  }
+
   #apply(chunk: Uint8Array): Uint8Array[] {
     const cipher = this.#cipher!;
     if (cipher instanceof CbcsPatternCipher || cipher instanceof CbcsEsCipher) return cipher.push(chunk);
@@ -181,7 +212,11 @@ export class PatternDirectDecoder {
   }
 
   /** After the last chunk: the pattern header; throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH on a short part. */
-  finish(): PatternHeader | PatternHeaderV3 {
+  finish(): PatternHeader | PatternHeaderV3 | PatternHeaderV5 {
+    if (this.#segments !== undefined) {
+      this.#segments.finish();
+      return this.#pattern!;
+    }
     if (this.#cipher === undefined || this.#pattern === undefined) {
       throw codecError("ERR_PATTERN_TRUNCATED", "Cannot read pattern part: it ended inside its headers", 0);
     }

@@ -6,15 +6,25 @@ import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.t
 import { EsPatternCipher } from "./es-pattern-cipher.ts";
 import type { EsPatternPlan } from "./es-pattern-plan.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
+import {
+  checkPatternRanges,
+  PATTERN_DIGEST_BYTES,
+  PATTERN_FIXED_BYTES,
+  PATTERN_VERSION_SEGMENTED,
+  patternHeaderVersionsOf,
+} from "./pattern-header.ts";
 import { encodePatternHeaderPieces, rebindPatternHeader } from "./pattern-header-encoder.ts";
 import { encodePatternHeaderV3, runsBodyEnd } from "./pattern-header-v3.ts";
+import { encodePatternHeaderV5, PATTERN_HEADER_V5_BYTES } from "./pattern-header-v5.ts";
 import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 import type { PatternScheme } from "./pattern-scheme.ts";
+import { PatternSegmentWriter } from "./pattern-segment-writer.ts";
 
 /**
  * Takes the plain direct part exactly as split writes it (split header, then body; chunks of any size) and
  * returns the bytes to send: the split header unchanged, the pattern header, then the body with the plan's
- * ranges encrypted in place. The output is `addedBytes` longer than the input, nothing else changes length.
+ * ranges encrypted in place; in version 5 each segment of the table goes just ahead of the body stretch it
+ * covers. The output is `addedBytes` longer than the input, nothing else changes length.
  */
 export class PatternDirectEncoder {
   readonly #ranges: PatternRangeTable;
@@ -34,7 +44,17 @@ export class PatternDirectEncoder {
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
   #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | CbcsEsCipher | undefined;
-  /** Length of the pattern header this encoder inserts. */
+  /** The header version written: the plan's preferred (patternHeaderVersionsOf()) unless the caller chose. */
+  readonly version: number;
+  /** Version 5: the segments, once the split header has come; and the body position and current stretch's end. */
+  #segments: PatternSegmentWriter | undefined;
+  #position = 0;
+  #stretchEnd = 0;
+  /** Body bytes still to leave out of the output (leaveOut(): a resumed send). */
+  #leaveOut = 0;
+  /** Version 5: Σ range lengths, for its header. */
+  #rangeBytes = 0;
+  /** Bytes the pattern header (and, in version 5, every segment) adds to the part. */
   readonly addedBytes: number;
 
   /**
@@ -47,6 +67,8 @@ export class PatternDirectEncoder {
       ranges: PatternRanges;
       chainStarts?: readonly number[];
       es?: EsPatternPlan | undefined;
+      /** One of patternHeaderVersionsOf(plan); its first by default. */
+      version?: number;
     },
     salt: Uint8Array,
     keys: PatternKeystream | { cbcs: CbcsBlockCipher },
@@ -61,6 +83,12 @@ export class PatternDirectEncoder {
     this.#chainStarts = plan.chainStarts ?? [];
     this.#es = plan.es;
     this.#salt = salt;
+    const versions = patternHeaderVersionsOf(plan);
+    this.version = plan.version ?? versions[0]!;
+    if (!versions.includes(this.version))
+      throw new RangeError(
+        `Cannot apply pattern: this plan is written in version ${versions.join(" or ")}, not ${this.version}`,
+      );
     // The plan is checked now, by encoding its header: a bad plan fails here rather than mid-stream. The header
     // depends on the split header only through two fields, written when that arrives.
     if (plan.es !== undefined) {
@@ -75,9 +103,52 @@ export class PatternDirectEncoder {
       this.#tableEnd = this.#ranges.end();
       this.#header = undefined;
     }
+    if (this.version === PATTERN_VERSION_SEGMENTED) {
+      // The ranges are checked as version 1's header checks them (the same table), then sized as segments.
+      this.#rangeBytes = checkPatternRanges(this.#ranges, this.#tableEnd);
+      encodePatternHeaderV5({
+        scheme: this.#scheme,
+        salt,
+        originalSha256: new Uint8Array(32),
+        directBodyLength: Math.max(this.#tableEnd, this.#rangeBytes),
+        rangeCount: this.#ranges.count,
+        rangeBytes: this.#rangeBytes,
+      });
+      this.addedBytes = PATTERN_HEADER_V5_BYTES + PatternSegmentWriter.totalBytes(this.#ranges);
+      return;
+    }
     this.addedBytes =
       this.#header?.length ??
       this.#headerPieces(new Uint8Array(32), this.#tableEnd).reduce((n, p) => n + p.length, 0);
+  }
+
+  /**
+   * Leaves the first `n` body bytes out of the output (a resumed send: the receiver holds them and its decoder
+   * is told the same `bodyFrom`); they are still encrypted, since the keystream is positional. The headers and
+   * every version 5 segment still go. Call before the first body byte.
+   */
+  leaveOut(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new RangeError(`Cannot leave out ${n} bytes: not a byte count`);
+    this.#leaveOut = n;
+  }
+
+  /** The version 5 header for this split header's two fields; the segments are cut with its digest. */
+  #segmentedHeader(split: SplitHeader): Uint8Array {
+    const header = encodePatternHeaderV5({
+      scheme: this.#scheme,
+      salt: this.#salt,
+      originalSha256: split.sha256,
+      directBodyLength: split.bodyLength,
+      rangeCount: this.#ranges.count,
+      rangeBytes: this.#rangeBytes,
+    });
+    this.#segments = new PatternSegmentWriter(
+      this.#ranges,
+      split.bodyLength,
+      header.subarray(PATTERN_FIXED_BYTES, PATTERN_FIXED_BYTES + PATTERN_DIGEST_BYTES),
+    );
+    return header;
   }
 
   /** The pattern header for this split header's two fields, as pieces (see #header). */
@@ -116,7 +187,10 @@ export class PatternDirectEncoder {
     }
     this.#split = split;
     this.#head = new Uint8Array(0);
-    const header = this.#headerPieces(split.sha256, split.bodyLength);
+    const header =
+      this.version === PATTERN_VERSION_SEGMENTED
+        ? [this.#segmentedHeader(split)]
+        : this.#headerPieces(split.sha256, split.bodyLength);
     this.#header = undefined;
     const keys = this.#keys;
     const es = this.#es;
@@ -126,7 +200,12 @@ export class PatternDirectEncoder {
         : es !== undefined && typeof keys === "function"
           ? new EsPatternCipher(es, split.bodyLength, keys)
           : typeof keys === "function"
-            ? new PatternCipher({ ranges: this.#ranges, scheme: this.#scheme }, split.bodyLength, keys)
+            ? new PatternCipher(
+                // Version 5: each segment's rows are given as it goes (#apply), so the plan is read once, in order.
+                { ranges: this.#segments === undefined ? this.#ranges : [], scheme: this.#scheme },
+                split.bodyLength,
+                keys,
+              )
             : new CbcsPatternCipher(
                 { ranges: this.#ranges, chainStarts: this.#chainStarts },
                 split.bodyLength,
@@ -136,11 +215,45 @@ export class PatternDirectEncoder {
     return [joined.subarray(0, length), ...header, ...this.#apply(body)];
   }
 
+  /** Body bytes: encrypted, version 5's segments put ahead of their stretches, a resumed prefix left out. */
   #apply(chunk: Uint8Array): Uint8Array[] {
+    const segments = this.#segments;
+    if (segments === undefined) return this.#leave(this.#encrypt(chunk));
+    const out: Uint8Array[] = [];
+    for (;;) {
+      if (segments.nextAt === this.#position) {
+        const next = segments.next();
+        (this.#cipher as PatternCipher).continueWith(next.ranges);
+        out.push(next.bytes);
+        this.#stretchEnd = next.bodyEnd;
+      }
+      if (chunk.length === 0) return out;
+      const n = Math.min(chunk.length, this.#stretchEnd - this.#position);
+      // Past the last stretch: the cipher refuses bytes beyond the body (ERR_PATTERN_LENGTH).
+      if (n === 0) return [...out, ...this.#encrypt(chunk)];
+      out.push(...this.#leave(this.#encrypt(chunk.subarray(0, n))));
+      this.#position += n;
+      chunk = chunk.subarray(n);
+    }
+  }
+
+  #encrypt(chunk: Uint8Array): Uint8Array[] {
     const cipher = this.#cipher!;
     if (cipher instanceof CbcsPatternCipher || cipher instanceof CbcsEsCipher) return cipher.push(chunk);
     cipher.apply(chunk);
     return chunk.length > 0 ? [chunk] : [];
+  }
+
+  /** What of these body pieces follows the left-out prefix. */
+  #leave(pieces: Uint8Array[]): Uint8Array[] {
+    if (this.#leaveOut === 0) return pieces;
+    const out: Uint8Array[] = [];
+    for (const p of pieces) {
+      const n = Math.min(this.#leaveOut, p.length);
+      this.#leaveOut -= n;
+      if (n < p.length) out.push(p.subarray(n));
+    }
+    return out;
   }
 
   /** After the last chunk: throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH unless the whole part passed. */

@@ -35,7 +35,14 @@ function plan(bytes: Uint8Array, esPlan: boolean, seed: number): PatternPlan {
 async function wire(bytes: Uint8Array, p: PatternPlan, seed: number) {
   const index = indexRecording(bytes);
   const parts = splitBytes(bytes, index.protectedRanges, index.container);
-  const enc = new PatternDirectEncoder(p, SALT, await makePatternKeystream(SESSION_KEY, SALT));
+  // A plan in body offsets is compared as version 1, whose header is its whole table (version 5 sends it in
+  // segments among the body).
+  const version = p.es === undefined ? PATTERN_VERSION : undefined;
+  const enc = new PatternDirectEncoder(
+    version === undefined ? p : { ...p, version },
+    SALT,
+    await makePatternKeystream(SESSION_KEY, SALT),
+  );
   const sent = await run((c) => enc.push(c), new SeededRandom(seed).chunks(parts.direct.slice()));
   enc.finish();
   return { parts, sent, added: enc.addedBytes, splitLength: peekSplitHeaderLength(parts.direct)! };

@@ -6,6 +6,7 @@ import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { toBase64url } from "../../crypto/random-token.ts";
 import { patternFixtures } from "../../test/support/pattern-fixtures.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { bodyOfSegmented } from "../../test/support/segmented-body.ts";
 import { CodecError } from "../codec-error.ts";
 import { indexRecording } from "../container/index-recording.ts";
 import { concat, mergeBytes, splitBytes } from "../split/split-bytes.ts";
@@ -13,6 +14,8 @@ import { peekSplitHeaderLength } from "../split/split-format.ts";
 import { PatternCipher } from "./pattern-cipher.ts";
 import { PatternDirectDecoder } from "./pattern-direct-decoder.ts";
 import { PatternDirectEncoder } from "./pattern-direct-encoder.ts";
+import { PATTERN_VERSION_SEGMENTED } from "./pattern-header.ts";
+import { PATTERN_HEADER_V5_BYTES } from "./pattern-header-v5.ts";
 import { planPattern } from "./pattern-planner.ts";
 import { DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
 
@@ -28,16 +31,30 @@ async function run(
   return concat(out);
 }
 
-/** The wire form of a fixture's direct part and what it came from. */
-async function wire(bytes: Uint8Array, scheme: PatternScheme, chunkSeed: number) {
+/**
+ * The wire form of a fixture's direct part and what it came from: in `version` (5, the segmented table, by
+ * default; or 1), the first `leaveOut` body bytes left out as a resumed send does. `headerBytes`: the pattern
+ * header's own length (version 5's segments follow it among the body).
+ */
+async function wire(
+  bytes: Uint8Array,
+  scheme: PatternScheme,
+  o: { chunkSeed: number; version?: number; leaveOut?: number },
+) {
   const index = indexRecording(bytes);
   const parts = splitBytes(bytes, index.protectedRanges, index.container);
   const plan = planPattern(bytes, index, scheme);
-  const enc = new PatternDirectEncoder(plan, SALT, await makePatternKeystream(SESSION_KEY, SALT));
+  const enc = new PatternDirectEncoder(
+    { ...plan, version: o.version ?? PATTERN_VERSION_SEGMENTED },
+    SALT,
+    await makePatternKeystream(SESSION_KEY, SALT),
+  );
+  enc.leaveOut(o.leaveOut ?? 0);
   // The encoder overwrites its input: hand it a copy so parts.direct stays the plain reference.
-  const sent = await run((c) => enc.push(c), new SeededRandom(chunkSeed).chunks(parts.direct.slice()));
+  const sent = await run((c) => enc.push(c), new SeededRandom(o.chunkSeed).chunks(parts.direct.slice()));
   enc.finish();
-  return { index, parts, plan, sent, added: enc.addedBytes };
+  const headerBytes = enc.version === PATTERN_VERSION_SEGMENTED ? PATTERN_HEADER_V5_BYTES : enc.addedBytes;
+  return { index, parts, plan, sent, added: enc.addedBytes, headerBytes };
 }
 
 function decoder(key = SESSION_KEY): PatternDirectDecoder {
@@ -46,7 +63,7 @@ function decoder(key = SESSION_KEY): PatternDirectDecoder {
 
 describe("pattern mode round trip on every fixture", () => {
   for (const [name, bytes] of patternFixtures()) {
-    test(`pattern mode merges byte-exact after decrypt in random chunkings: ${name}`, async () => {
+    test(`pattern mode merges byte-exact after decrypt in random chunkings, versions 1 and 5: ${name}`, async () => {
       for (const [seed, scheme] of [
         [1, DEFAULT_PATTERN_SCHEME],
         [2, { kind: "block", crypt: 1, skip: 9 }],
@@ -54,13 +71,18 @@ describe("pattern mode round trip on every fixture", () => {
         [4, { kind: "slice-start", bytes: 64 }],
         [5, { kind: "slice-block", crypt: 2, skip: 3 }],
       ] as const) {
-        const { parts, plan, sent, added } = await wire(bytes, scheme, seed);
+        const { parts, plan, sent, added } = await wire(bytes, scheme, { chunkSeed: seed, version: 1 });
         expect(sent.length).toBe(parts.direct.length + added);
         // Only range bytes changed, and the split header is untouched at the front.
         const splitLength = peekSplitHeaderLength(parts.direct)!;
         expect(sent.subarray(0, splitLength)).toEqual(parts.direct.subarray(0, splitLength));
         const body = parts.direct.subarray(splitLength);
         const sentBody = sent.subarray(splitLength + added);
+        // Version 5 carries the same rows in segments: its body, the segments taken out, is version 1's.
+        const v5 = await wire(bytes, scheme, { chunkSeed: seed + 20 });
+        expect(v5.sent.length).toBe(parts.direct.length + v5.added);
+        const v5Body = bodyOfSegmented(v5.sent.subarray(splitLength + PATTERN_HEADER_V5_BYTES), body.length);
+        expect(Buffer.from(v5Body).equals(Buffer.from(sentBody))).toBe(true);
         const inRange = new Uint8Array(body.length);
         for (const r of plan.ranges.toArray()) inRange.fill(1, r.offset, r.offset + r.length);
         let changed = 0;
@@ -78,6 +100,10 @@ describe("pattern mode round trip on every fixture", () => {
         expect("ranges" in header && header.ranges.toArray()).toEqual(plan.ranges.toArray());
         expect(plain).toEqual(parts.direct);
         expect(mergeBytes({ protected: parts.protected, direct: plain }).bytes).toEqual(bytes);
+        const dec5 = decoder();
+        const plain5 = await run((c) => dec5.push(c), new SeededRandom(seed + 30).chunks(v5.sent.slice()));
+        expect(dec5.finish()).toMatchObject({ rangeCount: plan.ranges.count });
+        expect(Buffer.from(plain5).equals(Buffer.from(parts.direct))).toBe(true);
       }
     });
   }
@@ -85,37 +111,44 @@ describe("pattern mode round trip on every fixture", () => {
 
 describe("pattern mode resumed", () => {
   const [name, bytes] = patternFixtures()[0]!;
-  test(`PatternDirectDecoder with bodyFrom decrypts a resumed body (headers, then the body past the held bytes) byte-exact: ${name}`, async () => {
-    const { parts, sent, added } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 1);
-    const splitLength = peekSplitHeaderLength(parts.direct)!;
-    const body = parts.direct.length - splitLength;
-    for (const from of [0, 1, body >> 2, body >> 1, body - 1, body]) {
-      const resumed = concat([
-        sent.subarray(0, splitLength + added),
-        sent.subarray(splitLength + added + from),
-      ]);
-      const dec = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
-        bodyFrom: from,
-      });
-      const plain = await run((c) => dec.push(c), new SeededRandom(from + 3).chunks(resumed.slice()));
-      dec.finish();
-      expect([
-        from,
-        Buffer.from(plain.subarray(splitLength)).equals(parts.direct.subarray(splitLength + from)),
-      ]).toEqual([from, true]);
-    }
-  });
+  for (const version of [1, 5]) {
+    test(`PatternDirectDecoder with bodyFrom decrypts a resumed body (headers, then the body past the held bytes) byte-exact, version ${version}: ${name}`, async () => {
+      const { parts } = await wire(bytes, DEFAULT_PATTERN_SCHEME, { chunkSeed: 1, version });
+      const splitLength = peekSplitHeaderLength(parts.direct)!;
+      const body = parts.direct.length - splitLength;
+      for (const from of [0, 1, body >> 2, body >> 1, body - 1, body]) {
+        // What a resumed sender sends: every header and segment, the body past the held bytes.
+        const { sent: resumed } = await wire(bytes, DEFAULT_PATTERN_SCHEME, {
+          chunkSeed: 1,
+          version,
+          leaveOut: from,
+        });
+        const dec = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
+          bodyFrom: from,
+        });
+        const plain = await run((c) => dec.push(c), new SeededRandom(from + 3).chunks(resumed.slice()));
+        dec.finish();
+        expect([
+          from,
+          Buffer.from(plain.subarray(splitLength)).equals(parts.direct.subarray(splitLength + from)),
+        ]).toEqual([from, true]);
+      }
+    });
 
-  test("PatternDirectDecoder with bodyFrom past the body fails ERR_PATTERN_LENGTH", async () => {
-    const { parts, sent, added } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 1);
-    const splitLength = peekSplitHeaderLength(parts.direct)!;
-    const dec = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
-      bodyFrom: parts.direct.length - splitLength + 1,
+    test(`PatternDirectDecoder with bodyFrom past the body fails ERR_PATTERN_LENGTH, version ${version}`, async () => {
+      const { parts, sent, headerBytes } = await wire(bytes, DEFAULT_PATTERN_SCHEME, {
+        chunkSeed: 1,
+        version,
+      });
+      const splitLength = peekSplitHeaderLength(parts.direct)!;
+      const dec = new PatternDirectDecoder((salt) => makePatternKeystream(SESSION_KEY, salt), {
+        bodyFrom: parts.direct.length - splitLength + 1,
+      });
+      await expect(dec.push(sent.slice(0, splitLength + headerBytes))).rejects.toMatchObject({
+        code: "ERR_PATTERN_LENGTH",
+      });
     });
-    await expect(dec.push(sent.slice(0, splitLength + added))).rejects.toMatchObject({
-      code: "ERR_PATTERN_LENGTH",
-    });
-  });
+  }
 });
 
 describe("PatternCipher", () => {
@@ -205,7 +238,7 @@ describe("PatternDirectDecoder on bad input", () => {
   const [, bytes] = patternFixtures().find(([n]) => n.endsWith("mpeg2-gop12.m2v"))!;
 
   test("PatternDirectDecoder with the wrong session key fails the merge's integrity check", async () => {
-    const { parts, sent } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 4);
+    const { parts, sent } = await wire(bytes, DEFAULT_PATTERN_SCHEME, { chunkSeed: 4 });
     const dec = decoder(new Uint8Array(32).fill(9));
     const plain = await run((c) => dec.push(c), [sent.slice()]);
     expect(() => mergeBytes({ protected: parts.protected, direct: plain })).toThrow(
@@ -214,15 +247,15 @@ describe("PatternDirectDecoder on bad input", () => {
   });
 
   test("PatternDirectDecoder rejects a pattern header from another split", async () => {
-    const a = await wire(bytes, DEFAULT_PATTERN_SCHEME, 5);
+    const a = await wire(bytes, DEFAULT_PATTERN_SCHEME, { chunkSeed: 5 });
     const [, other] = patternFixtures().find(([n]) => n.endsWith("mpeg2-gop15.m2v"))!;
-    const b = await wire(other, DEFAULT_PATTERN_SCHEME, 6);
+    const b = await wire(other, DEFAULT_PATTERN_SCHEME, { chunkSeed: 6 });
     const splitA = peekSplitHeaderLength(a.sent)!;
     const splitB = peekSplitHeaderLength(b.sent)!;
     const spliced = concat([
       a.sent.subarray(0, splitA),
-      b.sent.subarray(splitB, splitB + b.added),
-      a.sent.subarray(splitA + a.added),
+      b.sent.subarray(splitB, splitB + b.headerBytes),
+      a.sent.subarray(splitA + a.headerBytes),
     ]);
     await expect(run((c) => decoder().push(c), [spliced])).rejects.toThrow(
       expect.objectContaining({ code: "ERR_PATTERN_PAIR" }),
@@ -230,41 +263,43 @@ describe("PatternDirectDecoder on bad input", () => {
   });
 
   test("PatternDirectDecoder rejects a plain direct part (no pattern header)", async () => {
-    const { parts } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 7);
+    const { parts } = await wire(bytes, DEFAULT_PATTERN_SCHEME, { chunkSeed: 7 });
     await expect(run((c) => decoder().push(c), [parts.direct.slice()])).rejects.toThrow(
       expect.objectContaining({ code: "ERR_PATTERN_MAGIC" }),
     );
   });
 
-  test("PatternDirectDecoder reports truncation inside the headers", async () => {
-    const { sent, added } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 8);
-    const cut = peekSplitHeaderLength(sent)! + Math.floor(added / 2);
-    const dec = decoder();
-    await run((c) => dec.push(c), [sent.slice(0, cut)]);
-    expect(() => dec.finish()).toThrow(expect.objectContaining({ code: "ERR_PATTERN_TRUNCATED" }));
-  });
-
-  test("PatternDirectDecoder never hangs or crashes on damaged wire bytes (seeded fuzz)", async () => {
-    const { parts, sent } = await wire(bytes, DEFAULT_PATTERN_SCHEME, 9);
-    const rnd = new SeededRandom(606);
-    const headerEnd = 2000;
-    for (let round = 0; round < 60; round++) {
-      const bad = sent.slice(0, rnd.next() < 0.3 ? rnd.below(sent.length) : sent.length);
-      const flips = 1 + rnd.below(4);
-      for (let i = 0; i < flips; i++) bad[rnd.below(Math.min(bad.length, headerEnd))]! ^= 1 << rnd.below(8);
+  for (const version of [1, 5]) {
+    test(`PatternDirectDecoder reports truncation inside the headers, version ${version}`, async () => {
+      const { sent, headerBytes } = await wire(bytes, DEFAULT_PATTERN_SCHEME, { chunkSeed: 8, version });
+      const cut = peekSplitHeaderLength(sent)! + Math.floor(headerBytes / 2);
       const dec = decoder();
-      try {
-        const plain = await run((c) => dec.push(c), rnd.chunks(bad));
-        dec.finish();
-        mergeBytes({ protected: parts.protected, direct: plain });
-        // Damage that survived every check must have left the bytes intact (e.g. a flip past the cut).
-        expect(plain).toEqual(parts.direct);
-      } catch (err) {
-        expect(err).toBeInstanceOf(CodecError);
-        expect((err as CodecError).code).toMatch(/^ERR_(PATTERN|SPLIT)_/);
+      await run((c) => dec.push(c), [sent.slice(0, cut)]);
+      expect(() => dec.finish()).toThrow(expect.objectContaining({ code: "ERR_PATTERN_TRUNCATED" }));
+    });
+
+    test(`PatternDirectDecoder never hangs or crashes on damaged wire bytes (seeded fuzz), version ${version}`, async () => {
+      const { parts, sent } = await wire(bytes, DEFAULT_PATTERN_SCHEME, { chunkSeed: 9, version });
+      const rnd = new SeededRandom(606);
+      const headerEnd = 2000;
+      for (let round = 0; round < 60; round++) {
+        const bad = sent.slice(0, rnd.next() < 0.3 ? rnd.below(sent.length) : sent.length);
+        const flips = 1 + rnd.below(4);
+        for (let i = 0; i < flips; i++) bad[rnd.below(Math.min(bad.length, headerEnd))]! ^= 1 << rnd.below(8);
+        const dec = decoder();
+        try {
+          const plain = await run((c) => dec.push(c), rnd.chunks(bad));
+          dec.finish();
+          mergeBytes({ protected: parts.protected, direct: plain });
+          // Damage that survived every check must have left the bytes intact (e.g. a flip past the cut).
+          expect(plain).toEqual(parts.direct);
+        } catch (err) {
+          expect(err).toBeInstanceOf(CodecError);
+          expect((err as CodecError).code).toMatch(/^ERR_(PATTERN|SPLIT)_/);
+        }
       }
-    }
-  });
+    });
+  }
 
   test("PatternDirectEncoder rejects a protected part", async () => {
     const index = indexRecording(bytes);

@@ -13,7 +13,7 @@ import {
   PATTERN_DIGEST_BYTES,
   PATTERN_FIXED_BYTES,
   PATTERN_VERSIONS_READ,
-  patternHeaderVersionOf,
+  patternHeaderVersionsOf,
   peekPatternHeaderLength,
 } from "./pattern-header.ts";
 import {
@@ -239,7 +239,7 @@ describe("decodePatternHeader() on damaged headers", () => {
 
   const peeks: Array<[string, number[], string]> = [
     ["another magic", [...new TextEncoder().encode("PVRSPLIT")], "ERR_PATTERN_MAGIC"],
-    ["version 5", [...new TextEncoder().encode("PVRPATRN"), 5], "ERR_PATTERN_VERSION"],
+    ["version 6", [...new TextEncoder().encode("PVRPATRN"), 6], "ERR_PATTERN_VERSION"],
   ];
   for (const [name, bytes, code] of peeks) {
     test(`peekPatternHeaderLength() rejects ${name} with ${code}`, () => {
@@ -256,18 +256,19 @@ describe("decodePatternHeader() on damaged headers", () => {
   });
 });
 
-describe("patternHeaderVersionOf()", () => {
+describe("patternHeaderVersionsOf()", () => {
   test.each([
-    ["an MPEG-2 plan in its own coordinates", { scheme: { kind: "slice-block" } }, 1],
-    ["a cbcs plan in body offsets", { scheme: { kind: "cbcs" } }, 2],
+    ["an MPEG-2 plan in its own coordinates", { scheme: { kind: "slice-block" } }, [5, 1]],
+    ["a slice-start plan", { scheme: { kind: "slice-start" } }, [5, 1]],
+    ["a cbcs plan in body offsets", { scheme: { kind: "cbcs" } }, [2]],
     [
       "a slice-block plan in ES coordinates",
       { scheme: { kind: "slice-block" }, es: { scheme: { kind: "slice-block" } } },
-      3,
+      [3],
     ],
-    ["a cbcs plan in ES coordinates", { scheme: { kind: "cbcs" }, es: { scheme: { kind: "cbcs" } } }, 4],
-  ] as const)("patternHeaderVersionOf() gives %s version %d", (_, plan, version) => {
-    expect(patternHeaderVersionOf(plan)).toBe(version);
-    expect(PATTERN_VERSIONS_READ).toContain(version);
+    ["a cbcs plan in ES coordinates", { scheme: { kind: "cbcs" }, es: { scheme: { kind: "cbcs" } } }, [4]],
+  ] as const)("patternHeaderVersionsOf() gives %s versions %p", (_, plan, versions) => {
+    expect(patternHeaderVersionsOf(plan)).toEqual([...versions]);
+    for (const v of versions) expect(PATTERN_VERSIONS_READ).toContain(v);
   });
 });

@@ -29,7 +29,8 @@ import { TableVarintReader } from "./table-varint-reader.ts";
 //   H − 32  32    SHA-256 of header bytes [0, H − 32)
 //
 // Versions 3 (slice-block in ES coordinates) and 4 (cbcs in ES coordinates), pattern-header-v3.ts, share the
-// fixed bytes and the digest.
+// fixed bytes and the digest; so does version 5 (pattern-header-v5.ts), which has no table: its rows come in
+// segments between the body's stretches (pattern-segment.ts).
 //
 // Version 2 is written for the cbcs scheme (5) only, and only with it is read: a version 1 reader refuses it
 // (ERR_PATTERN_VERSION) rather than decrypting CBC as a keystream, and every version 1 header still reads.
@@ -48,20 +49,29 @@ export const PATTERN_VERSION_ES = 3;
 /** The version that carries a cbcs plan in ES coordinates (pattern-header-v3.ts: version 3's layout). */
 export const PATTERN_VERSION_CBCS_ES = 4;
 
+/**
+ * The version that sends version 1's table in segments, each ahead of the body it covers (pattern-header-v5.ts,
+ * pattern-segment.ts): the receiver holds one segment, not the table.
+ */
+export const PATTERN_VERSION_SEGMENTED = 5;
+
 /** Every pattern header version PatternDirectDecoder reads: what a receiver's ACCEPTED lists. */
-export const PATTERN_VERSIONS_READ: readonly number[] = [1, 2, 3, 4];
+export const PATTERN_VERSIONS_READ: readonly number[] = [1, 2, 3, 4, 5];
 
 /**
- * The header version a plan is written in: 4 for a cbcs plan in ES coordinates, 3 for a slice-block one, 2 for
- * cbcs chains, else 1.
+ * The header versions a plan can be written in, the preferred first: 4 for a cbcs plan in ES coordinates, 3 for
+ * a slice-block one, 2 for cbcs chains, else 5 (the table in segments) and then 1 (the table whole, for a
+ * receiver from before version 5).
  */
-export function patternHeaderVersionOf(plan: {
+export function patternHeaderVersionsOf(plan: {
   scheme: { kind: string };
   es?: { scheme: { kind: string } } | undefined;
-}): number {
+}): readonly number[] {
   if (plan.es !== undefined)
-    return plan.es.scheme.kind === "cbcs" ? PATTERN_VERSION_CBCS_ES : PATTERN_VERSION_ES;
-  return plan.scheme.kind === "cbcs" ? PATTERN_VERSION_CHAINS : PATTERN_VERSION;
+    return [plan.es.scheme.kind === "cbcs" ? PATTERN_VERSION_CBCS_ES : PATTERN_VERSION_ES];
+  return plan.scheme.kind === "cbcs"
+    ? [PATTERN_VERSION_CHAINS]
+    : [PATTERN_VERSION_SEGMENTED, PATTERN_VERSION];
 }
 /** Bytes before the range table. */
 export const PATTERN_FIXED_BYTES = 88;
@@ -182,9 +192,10 @@ export function peekPatternHeaderLength(bytes: Uint8Array): number | undefined {
     bytes[8] !== PATTERN_VERSION &&
     bytes[8] !== PATTERN_VERSION_CHAINS &&
     bytes[8] !== PATTERN_VERSION_ES &&
-    bytes[8] !== PATTERN_VERSION_CBCS_ES
+    bytes[8] !== PATTERN_VERSION_CBCS_ES &&
+    bytes[8] !== PATTERN_VERSION_SEGMENTED
   ) {
-    fail("ERR_PATTERN_VERSION", `version ${bytes[8]} is not 1, 2, 3 or 4`, 8);
+    fail("ERR_PATTERN_VERSION", `version ${bytes[8]} is not 1, 2, 3, 4 or 5`, 8);
   }
   if (bytes.length < 20) return undefined;
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(16);
@@ -231,6 +242,8 @@ export function decodePatternHeader(bytes: Uint8Array): PatternHeader {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint8(8) === PATTERN_VERSION_ES || v.getUint8(8) === PATTERN_VERSION_CBCS_ES)
     fail("ERR_PATTERN_VERSION", `version ${v.getUint8(8)} is read by decodePatternHeaderV3()`, 8);
+  if (v.getUint8(8) === PATTERN_VERSION_SEGMENTED)
+    fail("ERR_PATTERN_VERSION", "version 5 is read by decodePatternHeaderV5()", 8);
   const scheme = decodeScheme(v.getUint8(9), v.getUint16(10), v.getUint16(12));
   if (scheme === undefined)
     fail(

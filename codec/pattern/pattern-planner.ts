@@ -16,6 +16,7 @@ import {
   ruleBytes,
   schemeRanges,
 } from "./pattern-scheme.ts";
+import type { RangeBlockStore } from "./stored-blocks.ts";
 
 /** What the planner found: the ranges to encrypt, in offsets of the direct part's body. */
 export interface PatternPlan {
@@ -67,7 +68,9 @@ export class PatternPlanner implements VideoObserver {
    * Pieces of P/B/D slices (file offset, length), in ES order; the protected ranges are clipped in finish().
    * Pieces are ranges too: they live in the same block table as the plan's ranges, which grows without copying.
    */
-  readonly #pieces = new PatternRangeTable();
+  readonly #pieces: PatternRangeTable;
+  /** Where each of the planner's tables keeps its full blocks (none: in memory). */
+  readonly #store: (() => RangeBlockStore) | undefined;
   /** Pieces whose picture is not yet finalized: rows of (slice ES offset, file offset, length), in ES order. */
   #pending = new Float64Array(3 * PENDING_ROWS);
   #pendingRows = 0;
@@ -87,10 +90,19 @@ export class PatternPlanner implements VideoObserver {
   /** Largest pattern header the plan may need (MAX_PATTERN_HEADER_BYTES unless a test lowers it). */
   readonly #maxHeaderBytes: number;
 
-  constructor(scheme: PatternScheme, options: { maxHeaderBytes?: number } = {}) {
+  /**
+   * `store`: makes the block store each of the planner's tables (its pieces, then the plan) keeps its full blocks
+   * in, so neither is whole in memory (a sender's temp file, issue 14); without it they stay in memory.
+   */
+  constructor(
+    scheme: PatternScheme,
+    options: { maxHeaderBytes?: number; store?: () => RangeBlockStore } = {},
+  ) {
     checkPatternScheme(scheme);
     this.#scheme = scheme;
     this.#maxHeaderBytes = options.maxHeaderBytes ?? MAX_PATTERN_HEADER_BYTES;
+    this.#store = options.store;
+    this.#pieces = new PatternRangeTable({ store: options.store?.() });
   }
 
   /** An indexer and a planner that rides on its scan: push the recording into `indexer` only. */
@@ -274,7 +286,7 @@ export class PatternPlanner implements VideoObserver {
   /** Moves the kept pieces to direct-body offsets, clipping the protected ranges out of them. */
   #select(index: RecordingIndex): { ranges: PatternRangeTable; encryptedBytes: number } {
     const prot = index.protectedRanges;
-    const out = new PatternRangeTable();
+    const out = new PatternRangeTable({ store: this.#store?.() });
     let encryptedBytes = 0;
     // slice-block lists spans: what it encrypts is its rule applied to each (coalesced) range, counted as each
     // range is listed.

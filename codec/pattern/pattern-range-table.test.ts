@@ -171,3 +171,48 @@ describe("PatternRangeTable", () => {
     expect(PatternRangeTable.from(t)).toBe(t);
   });
 });
+
+describe("PatternRangeTable with a block store", () => {
+  /** A store in memory: what the table hands over, kept as copies, and how often it is read back. */
+  function memoryStore() {
+    const blocks = new Map<number, Uint8Array>();
+    let reads = 0;
+    return {
+      blocks,
+      reads: () => reads,
+      put: (index: number, bytes: Uint8Array) => {
+        if (blocks.has(index)) throw new RangeError(`block ${index} put twice`);
+        blocks.set(index, bytes.slice());
+      },
+      get: (index: number, into: Uint8Array) => {
+        reads++;
+        into.set(blocks.get(index)!.subarray(0, into.length));
+      },
+    };
+  }
+
+  test.each([0, 1, 65_537, 1_200_000])("a stored table of %i ranges reads as the plain one does", (n) => {
+    const want = ranges(n);
+    const store = memoryStore();
+    const t = new PatternRangeTable({ store });
+    for (const r of want) t.push(r.offset, r.length);
+    const plain = PatternRangeTable.from(want);
+    // Every block but the one being written is in the store, none twice.
+    const blocks = plain.encodedViews().length;
+    expect(store.blocks.size).toBe(Math.max(0, blocks - 1));
+    expect(t.count).toBe(n);
+    expect(t.encodedBytes).toBe(plain.encodedBytes);
+    expect(Buffer.concat(t.encodedViews()).equals(Buffer.concat(plain.encodedViews()))).toBe(true);
+    expect(t.toArray()).toEqual(want);
+    for (const i of [n - 1, 0, n >> 1, n >> 3].filter((i) => i >= 0 && i < n)) {
+      expect([i, t.offsetAt(i), t.lengthAt(i)]).toEqual([i, want[i]!.offset, want[i]!.length]);
+    }
+    // A reader in order reads each stored block back once.
+    const before = store.reads();
+    const rows = new Float64Array(2048);
+    for (let i = 0; i < n; ) i += t.readRows(i, rows);
+    expect(store.reads() - before).toBeLessThanOrEqual(store.blocks.size);
+    t.releaseBefore(n);
+    t.releaseBefore(n);
+  });
+});

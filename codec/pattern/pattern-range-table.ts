@@ -1,15 +1,19 @@
 /** @module A compact table of pattern ranges: each range two varints in byte blocks, as the pattern header stores them, not an object per range. */
 import { codecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
+import { type RangeBlockStore, StoredBlocks } from "./stored-blocks.ts";
 import { writeVarint } from "./write-varint.ts";
 
 /** Bytes of the largest storage block: 1 MiB, about 370 Ki ranges of a TS plan. Blocks start at 4 KiB and double. */
-const BLOCK_BYTES = 1 << 20;
+export const RANGE_BLOCK_BYTES = 1 << 20;
+const BLOCK_BYTES = RANGE_BLOCK_BYTES;
 const FIRST_BLOCK_BYTES = 4096;
 /** A row is two varints of at most 8 bytes each (values ≤ 2^53 − 1): a block takes no row past this point. */
 const MAX_ROW_BYTES = 16;
 /** A checkpoint (block, byte, previous end) every this many rows: random access decodes at most this many. */
 const CHECKPOINT_ROWS = 32;
+/** The same with a block store: read in order, it needs few, and 16 bytes per 32 rows grew with the plan. */
+const STORED_CHECKPOINT_ROWS = 8192;
 /** Rows a sequential reader decodes at a time (readRows()). */
 export const WINDOW_ROWS = 1024;
 /** What a given-back block is replaced with (releaseBefore()). */
@@ -66,6 +70,32 @@ export class PatternRangeTable {
   #released = 0;
   /** The blocks are views of a caller's bytes (fromEncoded()), not the table's own. */
   #adopted = false;
+  /** Where full blocks go (the constructor's `store`). */
+  readonly #stored: StoredBlocks | undefined;
+  /** Rows per checkpoint: CHECKPOINT_ROWS, or STORED_CHECKPOINT_ROWS with a store. */
+  readonly #checkRows: number;
+
+  /**
+   * `store`: each block goes there once the next is begun, so the table holds one block however many rows it
+   * has (a sender's plan, issue 14); readers get them back one at a time: for tables read in order.
+   */
+  constructor(o: { store?: RangeBlockStore | undefined } = {}) {
+    this.#stored = o.store === undefined ? undefined : new StoredBlocks(o.store);
+    this.#checkRows = o.store === undefined ? CHECKPOINT_ROWS : STORED_CHECKPOINT_ROWS;
+  }
+
+  /** Block `b`'s bytes: its own, or read back from the store into one reused buffer. */
+  #blockAt(b: number): Uint8Array {
+    const stored = this.#stored;
+    return stored?.has(b) ? stored.read(b, this.#used[b]!, BLOCK_BYTES) : this.#blocks[b]!;
+  }
+
+  /** Block `b`'s written bytes as an array of their own or a view the table keeps (encodedViews()). */
+  #written(b: number): Uint8Array {
+    const used = this.#used[b]!;
+    const stored = this.#stored;
+    return stored?.has(b) ? stored.copy(b, used) : this.#blocks[b]!.subarray(0, used);
+  }
 
   /** A table holding `ranges`, or `ranges` itself when it is a table already. */
   static from(ranges: PatternRanges): PatternRangeTable {
@@ -172,14 +202,21 @@ export class PatternRangeTable {
     let at = this.#at;
     if (at + MAX_ROW_BYTES > b.length) {
       this.#sync();
-      b = new Uint8Array(Math.min(BLOCK_BYTES, Math.max(FIRST_BLOCK_BYTES, 2 * b.length)));
+      const size = Math.min(BLOCK_BYTES, Math.max(FIRST_BLOCK_BYTES, 2 * b.length));
+      const last = this.#blocks.length - 1;
+      if (this.#stored !== undefined && last >= 0 && this.#blocks[last] === b) {
+        this.#stored.keep(last, b.subarray(0, this.#used[last]!));
+        this.#blocks[last] = RELEASED;
+        (b.buffer as ArrayBuffer).transfer?.(0);
+      }
+      b = new Uint8Array(size);
       this.#blocks.push(b);
       this.#used.push(0);
       this.#block = b;
       at = 0;
     }
     const i = this.#count;
-    if ((i & (CHECKPOINT_ROWS - 1)) === 0) this.#checkpoint(i / CHECKPOINT_ROWS, at);
+    if ((i & (this.#checkRows - 1)) === 0) this.#checkpoint(i / this.#checkRows, at);
     at = writeVarint(b, at, gap);
     this.#at = writeVarint(b, at, length);
     this.#end = offset + length;
@@ -211,22 +248,22 @@ export class PatternRangeTable {
     let row = this.#row;
     if (i !== row + 1 || row < 0) {
       // Not the next row: start from the checkpoint at or before it.
-      const k = Math.floor(i / CHECKPOINT_ROWS);
+      const k = Math.floor(i / this.#checkRows);
       const pos = this.#checkPos[k]!;
       this.#nextBlock = Math.floor(pos / BLOCK_BYTES);
       this.#nextAt = pos - this.#nextBlock * BLOCK_BYTES;
-      row = k * CHECKPOINT_ROWS - 1;
+      row = k * this.#checkRows - 1;
       this.#rowOffset = this.#checkEnd[k]!;
       this.#rowLength = 0;
     }
     let b = this.#nextBlock;
     let at = this.#nextAt;
-    let block = this.#blocks[b]!;
+    let block = this.#blockAt(b);
     let offset = this.#rowOffset;
     let length = this.#rowLength;
     while (row < i) {
       if (at === this.#used[b]) {
-        block = this.#blocks[++b]!;
+        block = this.#blockAt(++b);
         at = 0;
       }
       // Two varints, the usual one-byte case inline.
@@ -265,16 +302,15 @@ export class PatternRangeTable {
     this.#sync();
     out[0] = this.#rowOffset;
     out[1] = this.#rowLength;
-    const blocks = this.#blocks;
     const used = this.#used;
     let b = this.#nextBlock;
     let at = this.#nextAt;
-    let block = blocks[b]!;
+    let block = this.#blockAt(b);
     let limit = used[b]!;
     let end = this.#rowOffset + this.#rowLength;
     for (let r = 2; r < 2 * n; r += 2) {
       if (at === limit) {
-        block = blocks[++b]!;
+        block = this.#blockAt(++b);
         limit = used[b]!;
         at = 0;
       }
@@ -334,9 +370,8 @@ export class PatternRangeTable {
   copyEncoded(out: Uint8Array, at: number): number {
     this.#sync();
     for (let b = 0; b < this.#blocks.length; b++) {
-      const used = this.#used[b]!;
-      out.set(this.#blocks[b]!.subarray(0, used), at);
-      at += used;
+      out.set(this.#written(b), at);
+      at += this.#used[b]!;
     }
     return at;
   }
@@ -347,7 +382,8 @@ export class PatternRangeTable {
    */
   encodedViews(): Uint8Array[] {
     this.#sync();
-    return this.#blocks.map((b, i) => b.subarray(0, this.#used[i]!));
+    // A stored block comes back as a copy of its own: the views stay whole while others are read back.
+    return this.#blocks.map((_, i) => this.#written(i));
   }
 
   /**
@@ -359,10 +395,12 @@ export class PatternRangeTable {
    */
   releaseBefore(row: number): void {
     if (row <= 0 || row > this.#count) return;
-    const k = Math.floor(row / CHECKPOINT_ROWS);
+    const k = Math.floor(row / this.#checkRows);
     const block = Math.floor(this.#checkPos[k]! / BLOCK_BYTES);
     for (let b = this.#released; b < block; b++) {
       const old = this.#blocks[b]!;
+      // A stored block is in the store already; a block released twice has nothing left to free.
+      if (old === RELEASED) continue;
       this.#blocks[b] = RELEASED;
       // Only a block that is a whole buffer of its own (push() made it) can be freed without touching other bytes.
       if (!this.#adopted && old.byteOffset === 0 && old.buffer.byteLength === old.byteLength)

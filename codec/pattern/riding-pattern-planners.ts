@@ -13,6 +13,7 @@ import { patternHeaderV3Length } from "./pattern-header-v3.ts";
 import { type PatternPlan, PatternPlanner } from "./pattern-planner.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { DEFAULT_H264_PATTERN_SCHEME, DEFAULT_PATTERN_SCHEME, type PatternScheme } from "./pattern-scheme.ts";
+import type { RangeBlockStore } from "./stored-blocks.ts";
 import { UnitRunTable } from "./unit-run-table.ts";
 
 /**
@@ -27,14 +28,20 @@ import { UnitRunTable } from "./unit-run-table.ts";
  * `esPlan: false` plans versions 1 and 2 (what an older receiver reads; the benches compare them).
  */
 export function ridingPatternPlanners(
-  schemes: { mpeg?: PatternScheme; h264?: PatternScheme; esPlan?: boolean } = {},
+  schemes: {
+    mpeg?: PatternScheme;
+    h264?: PatternScheme;
+    esPlan?: boolean;
+    /** Where the MPEG-1/2 planner's tables keep their full blocks (PatternPlanner's `store`). */
+    store?: () => RangeBlockStore;
+  } = {},
 ): {
   indexer: RecordingIndexer;
   finish(index: RecordingIndex): PatternPlan;
 } {
   const mpegScheme = schemes.mpeg ?? DEFAULT_PATTERN_SCHEME;
   const h264Scheme = schemes.h264 ?? DEFAULT_H264_PATTERN_SCHEME;
-  const mpeg = new PatternPlanner(mpegScheme);
+  const mpeg = new PatternPlanner(mpegScheme, schemes.store ? { store: schemes.store } : {});
   // The ES-coordinate planners keep the same unit runs: one table, filled once per run (the indexer reports
   // ~8,000 on a 60 MiB TS), instead of a copy each.
   const runs = new UnitRunTable();

@@ -33,6 +33,7 @@ import {
   removePendingStoreSend,
   savePendingStoreSend,
 } from "../send/pending-store-send.ts";
+import { PlanSpillFiles } from "../send/plan-spill-file.ts";
 import { resumeFallbackSend } from "../send/resume-fallback-send.ts";
 import { resumeStoreSend } from "../send/resume-store-send.ts";
 import { planSend, type SendPlan } from "../send/send-plan.ts";
@@ -152,10 +153,14 @@ async function send(args: string[]): Promise<number> {
   const target = positionals[0] as string;
   const { path, known, from } = await locateRecording(target, config, values.secret === true);
   await using input = await openInput(path);
+  // A pattern plan's tables go to unlinked files in the data dir (on disk, where /tmp may be memory) for the
+  // send's length: the plan grows with the recording (~3.3 MB a GiB of SD video), the sender's memory must not.
+  using spill = new PlanSpillFiles(config.dataDir);
   const plan = await planSend(input, path, {
     ...known,
     ...(protection !== undefined ? { protection } : {}),
     sealedBelowBytes: config.sealedBelowBytes,
+    spill,
   });
 
   const json = values.json === true;

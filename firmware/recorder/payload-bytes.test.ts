@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { indexRecording } from "../../codec/container/index-recording.ts";
 import { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
-import { planPattern } from "../../codec/pattern/pattern-planner.ts";
+import { PATTERN_VERSION, PATTERN_VERSION_SEGMENTED } from "../../codec/pattern/pattern-header.ts";
+import { PATTERN_HEADER_V5_BYTES } from "../../codec/pattern/pattern-header-v5.ts";
+import { type PatternPlan, planPattern } from "../../codec/pattern/pattern-planner.ts";
 import { DEFAULT_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
 import { ridingPatternPlanners } from "../../codec/pattern/riding-pattern-planners.ts";
 import { concat, splitBytes } from "../../codec/split/split-bytes.ts";
@@ -29,11 +31,17 @@ async function* frames(bytes: Uint8Array, size: number) {
   for (let at = 0; at < bytes.length; at += size) yield bytes.slice(at, at + size);
 }
 
-/** A fixture's parts, the direct one in its pattern-mode wire form (version 1 for an ES, version 3 for a PS/TS). */
-async function wireParts(bytes: Uint8Array) {
+/**
+ * A fixture's parts, the direct one in its pattern-mode wire form (an ES in `esVersion`, 5 or 1; a PS/TS in
+ * version 3), and the wire's stretches that are not body: the headers, and in version 5 each segment.
+ */
+async function wireParts(bytes: Uint8Array, esVersion = PATTERN_VERSION_SEGMENTED) {
   const index = indexRecording(bytes);
   const parts = splitBytes(bytes, index.protectedRanges, index.container);
-  let plan = planPattern(bytes, index, DEFAULT_PATTERN_SCHEME);
+  let plan: PatternPlan & { version?: number } = {
+    ...planPattern(bytes, index, DEFAULT_PATTERN_SCHEME),
+    version: esVersion,
+  };
   if (index.container !== "es") {
     const riding = ridingPatternPlanners();
     riding.indexer.push(bytes);
@@ -42,22 +50,47 @@ async function wireParts(bytes: Uint8Array) {
   const enc = new PatternDirectEncoder(plan, SALT, await makePatternKeystream(SESSION_KEY, SALT));
   const sent = concat(await enc.push(parts.direct.slice()));
   enc.finish();
-  return { parts, sent, version: sent[peekSplitHeaderLength(parts.direct)! + 8] };
+  const splitLength = peekSplitHeaderLength(parts.direct)!;
+  const version = sent[splitLength + 8];
+  const meta: Array<[number, number]> = [];
+  if (version !== PATTERN_VERSION_SEGMENTED) meta.push([0, splitLength + enc.addedBytes]);
+  else {
+    // The segments' own length (bytes 4-7) and body end (8-15) fields, docs/split-format.md.
+    // Segment 0 follows the header at once: one stretch of the wire with it.
+    let at = splitLength + PATTERN_HEADER_V5_BYTES;
+    const v = new DataView(sent.buffer, sent.byteOffset);
+    for (let body = 0, first = true; first || body < parts.direct.length - splitLength; first = false) {
+      const end = Number(v.getBigUint64(at + 8));
+      meta.push([first ? 0 : at, at + v.getUint32(at + 4)]);
+      at += v.getUint32(at + 4) + end - body;
+      body = end;
+    }
+  }
+  return { parts, sent, version, meta };
 }
 
 describe("patternDecoded()", () => {
   // MPEG-1/2 video, what slice-block pattern mode plans (H.264's cbcs ciphers hand on blocks, not frames).
   const fixtures = patternFixtures().filter(([, bytes]) => /^mpeg[12]$/.test(indexRecording(bytes).format));
-  test("the fixtures include an ES (pattern header version 1) and a PS or TS (version 3)", async () => {
+  test("the fixtures include an ES (pattern header version 5, or 1) and a PS or TS (version 3)", async () => {
     const versions = new Set<number | undefined>();
     for (const [, bytes] of fixtures) versions.add((await wireParts(bytes)).version);
-    expect(versions.has(1)).toBe(true);
-    expect(versions.has(3)).toBe(true);
+    for (const [, bytes] of fixtures) versions.add((await wireParts(bytes, PATTERN_VERSION)).version);
+    expect([...versions].sort()).toEqual([1, 3, 5]);
   });
 
-  for (const [name, bytes] of fixtures) {
+  const cases: Array<[string, Uint8Array, number]> = fixtures.flatMap(([name, bytes]) =>
+    indexRecording(bytes).container === "es"
+      ? [PATTERN_VERSION_SEGMENTED, PATTERN_VERSION].map((v): [string, Uint8Array, number] => [
+          `${name}, version ${v}`,
+          bytes,
+          v,
+        ])
+      : [[name, bytes, PATTERN_VERSION_SEGMENTED]],
+  );
+  for (const [name, bytes, esVersion] of cases) {
     test(`patternDecoded() releases the headers' frames and hands on each body frame itself, for SplitAssembly to release once merged: ${name}`, async () => {
-      const { parts, sent } = await wireParts(bytes);
+      const { parts, sent, meta } = await wireParts(bytes, esVersion);
       const given = new Set<Uint8Array>();
       async function* source() {
         for await (const f of frames(sent, 700)) {
@@ -92,14 +125,18 @@ describe("patternDecoded()", () => {
       expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
       expect(await out.finish()).toBe(createHash("sha256").update(bytes).digest("hex"));
       expect(Buffer.from(readFileSync(out.path)).equals(bytes)).toBe(true);
-      // Every frame that starts after the headers is whole body, decrypted in place, handed on and released.
-      const headers = sent.length - (parts.direct.length - peekSplitHeaderLength(parts.direct)!);
-      const bodyFrames = Math.ceil(sent.length / 700) - Math.ceil(headers / 700);
+      // Every frame with no header or segment byte is whole body, decrypted in place, handed on and released.
+      const frameSpans = Array.from({ length: Math.ceil(sent.length / 700) }, (_, i) => [
+        i * 700,
+        Math.min(sent.length, i * 700 + 700),
+      ]);
+      const bodyFrames = frameSpans.filter(([a, b]) => meta.every(([m, e]) => b! <= m || a! >= e)).length;
       expect(frameItself).toBe(bodyFrames);
-      // Frames wholly inside the headers are copied out and released by patternDecoded() at once; body frames by
-      // the assembly once merged, but for the last ones, which the merger may still hold when the direct part
-      // ends (it waits for the protected part): those go to the collector.
-      const headerFrames = Math.floor(headers / 700);
+      // Frames wholly inside the headers (or a segment) are copied out and released by patternDecoded() at once;
+      // body frames by the assembly once merged, but for the last ones, which the merger may still hold when the
+      // direct part ends (it waits for the protected part): those go to the collector. A frame with both goes to
+      // the collector too (the body handed on is a view of it).
+      const headerFrames = frameSpans.filter(([a, b]) => meta.some(([m, e]) => a! >= m && b! <= e)).length;
       expect(released).toBeGreaterThanOrEqual(headerFrames + bodyFrames - 2);
       expect(released).toBeLessThanOrEqual(headerFrames + bodyFrames);
     });

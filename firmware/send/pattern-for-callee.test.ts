@@ -4,10 +4,10 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import {
   PATTERN_MAGIC,
-  PATTERN_VERSION,
   PATTERN_VERSION_CBCS_ES,
   PATTERN_VERSION_CHAINS,
   PATTERN_VERSION_ES,
+  PATTERN_VERSION_SEGMENTED,
   PATTERN_VERSIONS_READ,
 } from "../../codec/pattern/pattern-header.ts";
 import { dialOptions, startKit } from "../../test/support/direct-test-kit.ts";
@@ -19,9 +19,9 @@ import type { SendResult } from "./send-result.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 
-/** One fixture per header version the sender writes (docs/protocol.md section 12.5). */
+/** One fixture per plan the sender makes (docs/protocol.md section 12.5); `version`: its preferred header version. */
 const FIXTURES = {
-  "MPEG-2 ES": { file: "testdata/es/mpeg2-gop15.m2v", version: PATTERN_VERSION },
+  "MPEG-2 ES": { file: "testdata/es/mpeg2-gop15.m2v", version: PATTERN_VERSION_SEGMENTED },
   "MPEG-2 TS": { file: "testdata/containers/ts-mpeg2.ts", version: PATTERN_VERSION_ES },
   "H.264 TS": { file: "testdata/containers/ts-h264.ts", version: PATTERN_VERSION_CBCS_ES },
   "H.264 MP4": { file: "testdata/containers/mp4-h264.mp4", version: PATTERN_VERSION_CHAINS },
@@ -66,29 +66,41 @@ async function headerVersion(
 }
 
 // Each row: what the callee's ACCEPTED lists (undefined: no patternVersions field, an older callee) and the
-// kinds whose plan it can read; every other kind must go sealed.
-const callees: Array<{ who: string; listed: readonly number[] | undefined; reads: Kind[] }> = [
+// kinds whose plan it can read, with the header version each is written in (the MPEG-2 ES's version 5 plan goes
+// as version 1 to a callee from before version 5); every other kind must go sealed.
+const callees: Array<{
+  who: string;
+  listed: readonly number[] | undefined;
+  reads: Partial<Record<Kind, number>>;
+}> = [
   {
-    who: "a current callee [1,2,3,4]",
+    who: "a current callee [1,2,3,4,5]",
     listed: PATTERN_VERSIONS_READ,
-    reads: ["MPEG-2 ES", "MPEG-2 TS", "H.264 TS", "H.264 MP4"],
+    reads: { "MPEG-2 ES": 5, "MPEG-2 TS": 3, "H.264 TS": 4, "H.264 MP4": 2 },
+  },
+  {
+    who: "a callee before version 5 [1,2,3,4]",
+    listed: [1, 2, 3, 4],
+    reads: { "MPEG-2 ES": 1, "MPEG-2 TS": 3, "H.264 TS": 4, "H.264 MP4": 2 },
   },
   {
     who: "a callee before version 4 [1,2,3]",
     listed: [1, 2, 3],
-    reads: ["MPEG-2 ES", "MPEG-2 TS", "H.264 MP4"],
+    reads: { "MPEG-2 ES": 1, "MPEG-2 TS": 3, "H.264 MP4": 2 },
   },
-  { who: "a callee before version 3 [1,2]", listed: [1, 2], reads: ["MPEG-2 ES", "H.264 MP4"] },
-  { who: "a callee that lists no version []", listed: [], reads: [] },
-  { who: "a callee that sends no list (reads version 1 only)", listed: undefined, reads: ["MPEG-2 ES"] },
+  { who: "a callee before version 3 [1,2]", listed: [1, 2], reads: { "MPEG-2 ES": 1, "H.264 MP4": 2 } },
+  { who: "a callee that reads version 5 only [5]", listed: [5], reads: { "MPEG-2 ES": 5 } },
+  { who: "a callee that lists no version []", listed: [], reads: {} },
+  { who: "a callee that sends no list (reads version 1 only)", listed: undefined, reads: { "MPEG-2 ES": 1 } },
 ];
 
 describe("patternFor()", () => {
   for (const c of callees)
     for (const kind of Object.keys(FIXTURES) as Kind[]) {
-      const readable = c.reads.includes(kind);
+      const written = c.reads[kind];
+      const readable = written !== undefined;
       const version = FIXTURES[kind].version;
-      test(`patternFor() with ${c.who} and an ${kind} (version ${version}): ${readable ? "pattern" : "sealed"}`, async () => {
+      test(`patternFor() with ${c.who} and an ${kind} (version ${version}): ${readable ? `pattern, version ${written}` : "sealed"}`, async () => {
         await using kit = await startKit(c.listed === undefined ? {} : { patternVersions: c.listed });
         const t = kit.ticket();
         const conn = await dialDirect(dialOptions(kit.listener.port, t));
@@ -98,7 +110,7 @@ describe("patternFor()", () => {
           const encoder = await patternFor(send, split);
           if (readable) {
             expect(encoder).toBeDefined();
-            expect(await headerVersion(encoder!, split)).toBe(version);
+            expect(await headerVersion(encoder!, split)).toBe(written);
             expect({ sealInstead: ctx.sealInstead, protection: ctx.result.protection }).toEqual({
               sealInstead: false,
               protection: undefined,
@@ -112,7 +124,8 @@ describe("patternFor()", () => {
               protection: "sealed",
             });
             expect(ctx.result.patternBytes).toBeUndefined();
-            expect(logs.join("\n")).toContain(`cannot read this pattern header (version ${version})`);
+            expect(logs.join("\n")).toContain("cannot read this pattern header (version ");
+            expect(logs.join("\n")).toContain(`${version}`);
           }
         } finally {
           conn.close();

@@ -1,6 +1,6 @@
 /** @module patternFor(): the pattern encoder a split's direct part is sent with, or why it goes sealed instead (no channel, or a callee that cannot read the plan's header version). */
 import type { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
-import { patternHeaderVersionOf } from "../../codec/pattern/pattern-header.ts";
+import { patternHeaderVersionsOf } from "../../codec/pattern/pattern-header.ts";
 import { fromBase64url } from "../../crypto/random-token.ts";
 import type { SendContext } from "./send-context.ts";
 import type { SplitPlanParts } from "./send-plan.ts";
@@ -8,8 +8,10 @@ import { patternEncoder } from "./split-pass.ts";
 
 /**
  * Pattern mode applies to the direct part on the direct channel; through the relay (fallback) the part is
- * sealed whole already, so it travels plain there. A callee whose ACCEPTED does not list the plan's header
- * version (docs/protocol.md, ACCEPTED `patternVersions`) gets the direct part sealed instead: an older reader
+ * sealed whole already, so it travels plain there. The plan goes in the first of its header versions the callee's
+ * ACCEPTED lists (docs/protocol.md, ACCEPTED `patternVersions`): a version 5 plan goes as version 1 (the same
+ * rows, the table whole ahead of the body) to a callee from before version 5. A callee that lists none of the
+ * plan's versions gets the direct part sealed instead: an older reader
  * would refuse the header (ERR_PATTERN_VERSION) only after the whole part had crossed, and no older version
  * is written in its place (a version 4 plan as version 2, or 3 as 1, lists a row per encrypted block: the
  * tables the newer versions exist to avoid), so sealing, the stronger protection, is what every reader takes.
@@ -24,16 +26,18 @@ export async function patternFor(
     ctx.log("pattern mode: the direct part goes sealed through the node, so it needs no pattern encryption");
     return undefined;
   }
-  const version = patternHeaderVersionOf(split.pattern);
-  if (!ctx.conn.peerPatternVersions.includes(version)) {
+  // The plan's versions, the preferred first: a callee from before version 5 gets version 1's whole table.
+  const versions = patternHeaderVersionsOf(split.pattern);
+  const version = versions.find((v) => ctx.conn!.peerPatternVersions.includes(v));
+  if (version === undefined) {
     ctx.log(
-      `${ctx.callee.name} runs an older pvrlink that cannot read this pattern header (version ${version}): the direct part goes sealed instead`,
+      `${ctx.callee.name} runs an older pvrlink that cannot read this pattern header (version ${versions.join(" or ")}): the direct part goes sealed instead`,
     );
     ctx.sealInstead = true;
     ctx.result.protection = "sealed";
     return undefined;
   }
-  const pattern = await patternEncoder(split.pattern, fromBase64url(ctx.session.key));
+  const pattern = await patternEncoder({ ...split.pattern, version }, fromBase64url(ctx.session.key));
   ctx.result.patternBytes = split.pattern.encryptedBytes;
   return pattern;
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { RangeRouter } from "../../codec/split/range-router.ts";
 import { mergeBytes } from "../../codec/split/split-bytes.ts";
 import type { RecordingType } from "../library/detect-recording-type.ts";
+import { PlanSpillFiles } from "./plan-spill-file.ts";
 import { planSend, routeFor, type SendRoute } from "./send-plan.ts";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -70,4 +71,21 @@ describe("planSend()", () => {
       await rm(path, { force: true });
     }
   });
+});
+
+describe("planSend() with a plan spill", () => {
+  for (const fixture of ["es/mpeg2-gop15.m2v", "es/mpeg2-gop12.m2v", "containers/ts-mpeg2.ts"]) {
+    test(`planSend() plans ${fixture} in pattern mode to the same rows with its tables in spill files`, async () => {
+      const path = join(ROOT, "testdata", fixture);
+      const inMemory = await plan(path, { protection: "pattern" });
+      using spill = new PlanSpillFiles(tmpdir());
+      const spilled = await plan(path, { protection: "pattern", spill });
+      const a = inMemory.split!.pattern!;
+      const b = spilled.split!.pattern!;
+      // An ES plans version 1's rows (the spilled tables); a TS plans in ES coordinates, in memory.
+      if (fixture.startsWith("es/")) expect(b.ranges.count).toBeGreaterThan(0);
+      expect(b.ranges.toArray()).toEqual(a.ranges.toArray());
+      expect([b.encryptedBytes, b.es?.slices.count]).toEqual([a.encryptedBytes, a.es?.slices.count]);
+    });
+  }
 });

@@ -9,6 +9,7 @@ import { Mp4PatternPlanner } from "../../codec/pattern/mp4-pattern-planner.ts";
 import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
 import { DEFAULT_H264_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
 import { ridingPatternPlanners } from "../../codec/pattern/riding-pattern-planners.ts";
+import type { RangeBlockStore } from "../../codec/pattern/stored-blocks.ts";
 import type { ByteRange, ContainerKind, RecordingIndex } from "../../codec/recording-index.ts";
 import { encodeSplitHeaders } from "../../codec/split/split-format.ts";
 import { indexFile, readChunks, readRange } from "../files/recording-file.ts";
@@ -86,6 +87,11 @@ export async function planSend(
     protection?: ProtectionMode;
     /** The recorder's size rule (config `sealedBelowBytes`). */
     sealedBelowBytes?: number | undefined;
+    /**
+     * Where a pattern plan's range tables keep their blocks (PlanSpillFiles), so the plan is not held in memory;
+     * they must outlive the send. Without it the plan stays in memory.
+     */
+    spill?: { store: () => RangeBlockStore } | undefined;
   } = {},
 ): Promise<SendPlan> {
   let type = known.type;
@@ -117,7 +123,8 @@ export async function planSend(
   }
   // Pattern mode rides pass 1: the planners observe the RecordingIndexer's own scan (MPEG-1/2 start codes,
   // H.264 slices), so planning costs no second demux or scan of the recording.
-  const riding = wanted === "pattern" ? ridingPatternPlanners() : undefined;
+  const riding =
+    wanted === "pattern" ? ridingPatternPlanners(known.spill ? { store: known.spill.store } : {}) : undefined;
   const planner = riding;
   // Without a planner nothing reads the pictures after they are mapped to protected ranges: the indexer forgets
   // them, so pass 1 holds the same memory for 4 GiB as for 256 MiB (issue 14).

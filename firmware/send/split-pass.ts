@@ -31,6 +31,12 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   // out; the file is still read whole, since the ranges (and pattern mode's keystream) are positions in it.
   const held = splitOffsetsAt(split.ranges, plan.size, ctx.resume?.held ?? 0);
   const skip = { protected: new PrefixSkip(held.protected), direct: new PrefixSkip(held.direct) };
+  // A pattern encoder leaves the held body bytes out itself: its output interleaves version 5's segments, which
+  // always go, with the body.
+  if (pattern) {
+    pattern.leaveOut(held.direct);
+    skip.direct = new PrefixSkip(0);
+  }
   // Pattern mode: each direct piece (a view of this pass's own read buffer, which nothing reads again) is
   // encrypted in place and the pattern header goes in after the split header.
   const direct = writer && {
@@ -39,7 +45,7 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
       if (!pattern) return writer.write(bytes);
       for (const out of await pattern.push(bytes)) await writer.write(out);
     },
-    /** Body bytes: encrypted in pattern mode first (positional), then the held prefix left out. */
+    /** Body bytes: encrypted in pattern mode first (positional), then the held prefix left out (by the encoder in pattern mode). */
     write: async (bytes: Uint8Array) => {
       for (const out of pattern ? await pattern.push(bytes) : [bytes]) {
         const rest = skip.direct.take(out);
@@ -103,7 +109,7 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
  * cipher (H.264 cbcs) from the session key.
  */
 export async function patternEncoder(
-  plan: PatternPlan,
+  plan: PatternPlan & { version?: number },
   sessionKey: Uint8Array,
 ): Promise<PatternDirectEncoder> {
   const salt = randomBytes(16);

@@ -87,8 +87,8 @@ function patternWindows(bytes: Uint8Array) {
 describe("pattern mode (a light mode for MPEG-1/2 and H.264 video)", () => {
   const videos = [
     // version: the pattern header's (codec/pattern/pattern-header.ts): 3 for slice-block in a PS/TS, 4 for cbcs
-    // in a TS, 2 for cbcs in an MP4 (planned per sample, Mp4PatternPlanner).
-    { kind: "MPEG-2 video ES", file: join(ROOT, "testdata/es/mpeg2-gop15.m2v"), windows: 12, version: 1 },
+    // in a TS, 2 for cbcs in an MP4 (planned per sample, Mp4PatternPlanner), 5 for an ES (the table in segments).
+    { kind: "MPEG-2 video ES", file: join(ROOT, "testdata/es/mpeg2-gop15.m2v"), windows: 12, version: 5 },
     {
       kind: "MPEG-2 Transport Stream",
       file: join(ROOT, "testdata/containers/ts-mpeg2.ts"),

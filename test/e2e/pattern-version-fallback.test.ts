@@ -4,8 +4,10 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   PATTERN_MAGIC,
+  PATTERN_VERSION,
   PATTERN_VERSION_CBCS_ES,
   PATTERN_VERSION_ES,
+  PATTERN_VERSION_SEGMENTED,
 } from "../../codec/pattern/pattern-header.ts";
 import type { Cluster } from "../../demo/cluster.ts";
 import { contains, gaps, protectedRangesOf, windowsInside } from "../support/byte-windows.ts";
@@ -15,7 +17,10 @@ import { incomingLeftovers, sha256File } from "../support/left-behind.ts";
 import { Tap } from "../support/recording-tap.ts";
 import { summaryOf } from "../support/send-summary.ts";
 
-/** What bob's ACCEPTED lists: a pvrlink from before pattern header version 4 (H.264 cbcs in a PS or TS). */
+/**
+ * What bob's ACCEPTED lists: a pvrlink from before pattern header version 4 (H.264 cbcs in a PS or TS) and
+ * version 5 (the table in segments).
+ */
 const BOB_READS = [1, 2, 3];
 
 let cluster: Cluster;
@@ -52,21 +57,31 @@ function directWindows(bytes: Uint8Array): Buffer[] {
 }
 
 describe("pattern mode to a callee that reads fewer pattern header versions", () => {
+  // `version`: the plan's preferred header version; `written`: what goes to bob (undefined: sealed instead).
   const cases = [
     {
       kind: "H.264 Transport Stream",
       file: join(ROOT, "testdata/containers/ts-h264.ts"),
       version: PATTERN_VERSION_CBCS_ES,
+      written: undefined,
     },
     {
       kind: "MPEG-2 Transport Stream",
       file: join(ROOT, "testdata/containers/ts-mpeg2.ts"),
       version: PATTERN_VERSION_ES,
+      written: PATTERN_VERSION_ES,
+    },
+    {
+      // A version 5 plan falls back to version 1: the same rows, the table whole ahead of the body.
+      kind: "MPEG-2 elementary stream",
+      file: join(ROOT, "testdata/es/mpeg2-gop15.m2v"),
+      version: PATTERN_VERSION_SEGMENTED,
+      written: PATTERN_VERSION,
     },
   ];
   for (const c of cases) {
-    const readable = BOB_READS.includes(c.version);
-    test(`send of an ${c.kind} (pattern header version ${c.version}) to a callee listing [${BOB_READS}] goes ${readable ? "in pattern mode" : "sealed"}, byte-identical`, async () => {
+    const readable = c.written !== undefined;
+    test(`send of an ${c.kind} (pattern header version ${c.version}) to a callee listing [${BOB_READS}] goes ${readable ? `in pattern mode, version ${c.written}` : "sealed"}, byte-identical`, async () => {
       const bytes = new Uint8Array(await readFile(c.file));
       const windows = directWindows(bytes);
       expect(windows.length).toBeGreaterThanOrEqual(6);
@@ -81,13 +96,13 @@ describe("pattern mode to a callee that reads fewer pattern header versions", ()
         expect(summary.protection).toBe("pattern");
         expect(summary.patternBytes).toBeGreaterThan(0);
         expect(magic).toBeGreaterThan(0);
-        expect(wire[magic + PATTERN_MAGIC.byteLength]).toBe(c.version);
+        expect(wire[magic + PATTERN_MAGIC.byteLength]).toBe(c.written);
         expect(run.stdout).not.toContain("cannot read this pattern header");
       } else {
         // The summary and the log both say it: sealed, and why.
         expect(summary.protection).toBe("sealed");
         expect(summary.patternBytes).toBeUndefined();
-        expect(run.stdout).toContain(`cannot read this pattern header (version ${c.version})`);
+        expect(run.stdout).toContain(`cannot read this pattern header (version ${c.version}`);
         expect(magic).toBe(-1);
         for (const w of windows) expect(contains(wire, w)).toBe(false);
       }
