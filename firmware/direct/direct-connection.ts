@@ -4,37 +4,19 @@ import type { Duplex } from "node:stream";
 import type { DirectPath } from "../../protocol/api-types.ts";
 import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import { DataFrameBatcher } from "./data-frame-batcher.ts";
+import {
+  DEFAULT_FRAME_TIMEOUT_MS,
+  DEFAULT_HIGH_WATER,
+  type DirectConnectionOptions,
+  SEND_HIGH_WATER,
+} from "./direct-connection-options.ts";
 import { DirectChannelError } from "./direct-error.ts";
 import { FrameReader, hasAadRoom, isClearFrame, MAX_DATA_BYTES } from "./direct-frame.ts";
 import { type DirectMessage, decodeMessage, type WireMessage } from "./direct-message.ts";
 import { FrameCipher } from "./frame-cipher.ts";
+import { ReceivedDataOwners } from "./received-data-owners.ts";
 import { sealMessageFrame } from "./seal-message-frame.ts";
 
-export interface DirectConnectionOptions {
-  /** A TCP socket, or a QUIC stream seen as one (quic-stream-socket.ts). */
-  socket: Duplex;
-  /** The per-connection key (see deriveConnectionKey). */
-  key: CryptoKey;
-  sessionId: string;
-  role: "caller" | "callee";
-  /** "ip:port" of the peer, for logs. */
-  remote: string;
-  /** Bytes that arrived after the preamble, before this object took over the socket. */
-  initial?: Uint8Array[];
-  /** A started frame must complete within this time (slowloris guard). */
-  frameTimeoutMs?: number;
-  /** Decoded-but-unread plus undecrypted bytes above which the socket stops reading. */
-  highWaterBytes?: number;
-}
-
-const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
-/**
- * One 1 MiB frame (issue 14): a paused socket leaves what the sender has in flight in the kernel's socket
- * buffers, which are not the recorder's resident set; 2 MiB held ~1 MiB more in the process for no throughput.
- */
-const DEFAULT_HIGH_WATER = 1024 * 1024;
-/** Unflushed bytes in the socket above which send() waits for 'drain'; a few frames keep the pipe full. */
-const SEND_HIGH_WATER = 2 * 1024 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class DirectConnection implements AsyncDisposable {
@@ -88,8 +70,7 @@ export class DirectConnection implements AsyncDisposable {
   #frameTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** DATA payloads → the whole buffer each lies in, when nothing else shares it (see #openFrame). */
-  readonly #ownedData = new WeakMap<Uint8Array, Uint8Array>();
+  readonly #ownedData = new ReceivedDataOwners();
 
   constructor(o: DirectConnectionOptions) {
     this.#socket = o.socket;
@@ -193,10 +174,11 @@ export class DirectConnection implements AsyncDisposable {
     } else {
       if (msg.type === "data") {
         this.bytesReceived += msg.bytes.byteLength;
-        // A sealed frame opens into a fresh buffer; a clear one that spanned socket chunks was copied into a buffer
-        // of its own (with AAD room); a clear one that lies in one socket chunk shares it and is not recorded.
-        const own = !clear ? plain : hasAadRoom(sealed) ? new Uint8Array(sealed.buffer) : undefined;
-        if (own !== undefined) this.#ownedData.set(msg.bytes, own);
+        // A clear frame copied out of several socket chunks has a buffer of its own (with AAD room).
+        this.#ownedData.record(
+          msg.bytes,
+          !clear ? plain : hasAadRoom(sealed) ? new Uint8Array(sealed.buffer) : undefined,
+        );
       }
       this.#queue.push({ msg, size: plain.byteLength });
       this.#queuedBytes += plain.byteLength;
@@ -278,16 +260,11 @@ export class DirectConnection implements AsyncDisposable {
 
   /**
    * Frees the memory of a received DATA payload (`bytes`, as receive() gave it) once the caller is done with it
-   * and holds no view of it: a sealed frame's plaintext is a buffer of its own, so it goes back now instead of at
-   * the next collection; so does a clear frame's that was copied out of several socket chunks. A clear payload
-   * that is a view of one socket chunk may share it with other frames and is left alone. Returns whether the
-   * memory went back (a caller pacing collections counts only the bytes that did not).
+   * and holds no view of it, instead of at the next collection (ReceivedDataOwners says which payloads own
+   * theirs). Returns whether the memory went back (a caller pacing collections counts only the bytes that did not).
    */
   releaseData(bytes: Uint8Array): boolean {
-    const plain = this.#ownedData.get(bytes);
-    if (plain === undefined) return false;
-    this.#ownedData.delete(bytes);
-    return releaseBuffer(plain);
+    return this.#ownedData.release(bytes);
   }
 
   /** Receives the handshake's next message within timeoutMs (ERR_DIRECT_TIMEOUT otherwise). */
