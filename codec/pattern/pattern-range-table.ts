@@ -1,6 +1,8 @@
 /** @module A compact table of pattern ranges: each range two varints in byte blocks, as the pattern header stores them, not an object per range. */
 import { codecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
+import { scanEncodedRows } from "./encoded-row-scan.ts";
+import { longVarint, varintEnd } from "./long-varint.ts";
 import { type RangeBlockStore, StoredBlocks } from "./stored-blocks.ts";
 import { writeVarint } from "./write-varint.ts";
 
@@ -31,23 +33,6 @@ const RELEASED = new Uint8Array(0);
  * Ranges must come in order (offset ≥ the previous range's end), as every plan lists them. Reads in order
  * (offsetAt(i) after offsetAt(i − 1), or the same i again) decode one row; others start from a checkpoint.
  */
-/** Where the last longVarint() stopped: a module cursor, so the row loops read two numbers without allocating. */
-let varintEnd = 0;
-
-/** An unsigned LEB128 number of two or more bytes at block[at]; sets varintEnd past it. */
-function longVarint(block: Uint8Array, at: number): number {
-  let v = block[at++]!;
-  let value = v & 0x7f;
-  let scale = 128;
-  do {
-    v = block[at++]!;
-    value += (v & 0x7f) * scale;
-    scale *= 128;
-  } while (v >= 0x80);
-  varintEnd = at;
-  return value;
-}
-
 export class PatternRangeTable {
   readonly #blocks: Uint8Array[] = [];
   /** Bytes used of each block. */
@@ -113,62 +98,29 @@ export class PatternRangeTable {
    * ERR_PATTERN_RANGES when the bytes do not hold exactly `count` rows.
    */
   static fromEncoded(encoded: Uint8Array, count: number): PatternRangeTable {
+    const scan = scanEncodedRows(encoded, count, {
+      blockBytes: BLOCK_BYTES,
+      checkpointRows: CHECKPOINT_ROWS,
+    });
     const t = new PatternRangeTable();
     t.#adopted = true;
-    const checkpoints = Math.ceil(count / CHECKPOINT_ROWS);
-    t.#checkPos = new Float64Array(Math.max(64, checkpoints));
-    t.#checkEnd = new Float64Array(Math.max(64, checkpoints));
-    let blockStart = 0;
-    let at = 0;
-    let end = 0;
-    for (let i = 0; i < count; i++) {
-      const rowStart = at;
-      let gap = encoded[at]!;
-      if (gap < 0x80) at++;
-      else {
-        gap = longVarint(encoded, at);
-        at = varintEnd;
-      }
-      let len = encoded[at]!;
-      if (len < 0x80) at++;
-      else {
-        len = longVarint(encoded, at);
-        at = varintEnd;
-      }
-      if (!(at <= encoded.length) || !Number.isSafeInteger(end + gap + len))
-        throw codecError(
-          "ERR_PATTERN_RANGES",
-          `Cannot list pattern range ${i}: the table ends inside it`,
-          at,
-        );
-      // A block ends at the last row that fits it whole: the readers step to the next block at a row boundary.
-      if (at - blockStart > BLOCK_BYTES) {
-        t.#blocks.push(encoded.subarray(blockStart, rowStart));
-        t.#used.push(rowStart - blockStart);
-        blockStart = rowStart;
-      }
-      if ((i & (CHECKPOINT_ROWS - 1)) === 0) {
-        const k = i / CHECKPOINT_ROWS;
-        t.#checkPos[k] = t.#blocks.length * BLOCK_BYTES + (rowStart - blockStart);
-        t.#checkEnd[k] = end;
-      }
-      end += gap + len;
+    t.#checkPos = scan.checkPos;
+    t.#checkEnd = scan.checkEnd;
+    let start = 0;
+    for (const cut of scan.cuts) {
+      t.#blocks.push(encoded.subarray(start, cut));
+      t.#used.push(cut - start);
+      start = cut;
     }
-    if (at !== encoded.length)
-      throw codecError(
-        "ERR_PATTERN_RANGES",
-        `Cannot list pattern ranges: ${encoded.length - at} bytes follow the ${count} rows`,
-        at,
-      );
     if (count > 0) {
       // The last block is a view exactly as long as its rows: a later push() starts a block of its own.
-      t.#block = encoded.subarray(blockStart, at);
+      t.#block = encoded.subarray(start);
       t.#blocks.push(t.#block);
-      t.#used.push(at - blockStart);
-      t.#at = at - blockStart;
+      t.#used.push(encoded.length - start);
+      t.#at = encoded.length - start;
     }
     t.#count = count;
-    t.#end = end;
+    t.#end = scan.end;
     return t;
   }
 
