@@ -1,4 +1,5 @@
 /** @module Tests of RangeRouter and SplitMerger on random data, random range tables, random chunkings and interleavings. */
+import { heapStats } from "bun:jsc";
 import { describe, expect, test } from "bun:test";
 import { codecErrorCode as codeOf } from "../../test/support/header-corruption.ts";
 import { randomBytes, seededInts } from "../../test/support/seeded-random.ts";
@@ -146,6 +147,28 @@ describe("SplitMerger", () => {
     }
     merger.finish();
     expect(Buffer.from(concat(out)).equals(bytes)).toBe(true);
+  });
+
+  test("holds one range table for both parts, not one per part (issue 14)", () => {
+    const n = 20_000;
+    const bytes = new Uint8Array(n * 4);
+    const parts = splitBytes(
+      bytes,
+      Array.from({ length: n }, (_, i) => ({ offset: i * 4, length: 2 })),
+      "es",
+    );
+    const objects = () => {
+      Bun.gc(true);
+      return heapStats().objectTypeCounts.Object ?? 0;
+    };
+    const merger = new SplitMerger();
+    const before = objects();
+    merger.push("protected", parts.protected);
+    merger.push("direct", parts.direct);
+    merger.finish();
+    // Each table is n range objects; two tables held would be 2n.
+    expect(objects() - before).toBeLessThan(n * 1.5);
+    expect(merger.position).toBe(bytes.length);
   });
 
   test("merges parts fed one byte at a time, headers included", () => {

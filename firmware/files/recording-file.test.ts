@@ -1,4 +1,4 @@
-/** @module Tests of indexFile() and readChunksBlocking(): the blocking pass gives the same bytes and the same index as the read-ahead one. */
+/** @module Tests of indexFile() and readChunksBlocking(): the blocking pass gives the same bytes and the same index as the read-ahead one, and pace hears of every byte. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -53,5 +53,23 @@ describe("indexFile()", () => {
         );
       }
     });
+  }
+
+  const paced: Array<[string, number]> = [
+    ["one short read", 5_000],
+    ["a file of several 4 MiB reads", 9 * 1024 * 1024 + 17],
+  ];
+  for (const [what, size] of paced) {
+    for (const blocking of [true, false]) {
+      test(`indexFile() tells pace every byte it reads of ${what}${blocking ? " (blocking)" : ""}`, async () => {
+        const path = join(work, `paced-${size}`);
+        writeFileSync(path, new Uint8Array(size).fill(0x47));
+        await using h = await openInput(path);
+        const moved: number[] = [];
+        const got = await indexFile(h, { hash: false, blocking, pace: { moved: (n) => moved.push(n) } });
+        expect(moved.reduce((a, b) => a + b, 0)).toBe(size);
+        expect(got.length).toBe(size);
+      });
+    }
   }
 });

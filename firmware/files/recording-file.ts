@@ -183,10 +183,17 @@ export interface IndexedFile {
  * (an MP4 whose moov comes after its media) until it has all it needs. `indexer` lets a caller bring one
  * with a video observer (PatternPlanner.withIndexer) so pattern planning rides on this pass. `blocking`
  * reads with readChunksIntoKernel (one-shot commands only: it holds the event loop for the whole pass).
+ * `pace` is told each chunk's length after the chunk is indexed and hashed.
  */
 export async function indexFile(
   handle: InputFile,
-  options: { hash: boolean; indexer?: RecordingIndexer; blocking?: boolean },
+  options: {
+    hash: boolean;
+    indexer?: RecordingIndexer;
+    blocking?: boolean;
+    /** Told every chunk's length as it is read (a send's HeapPacer: pass 1 collects as it goes). */
+    pace?: { moved(bytes: number): void };
+  },
 ): Promise<IndexedFile> {
   const indexer = options.indexer ?? new RecordingIndexer();
   // Bun.CryptoHasher: the same SHA-256 as node:crypto without loading node:crypto into `inspect` (2 ms a start).
@@ -196,6 +203,7 @@ export async function indexFile(
     indexer.push(chunk);
     hash?.update(chunk);
     length += chunk.length;
+    options.pace?.moved(chunk.length);
   };
   if (options.blocking) for (const chunk of readChunksIntoKernel(handle)) take(chunk);
   else for await (const chunk of readChunks(handle, { reuse: true })) take(chunk);
