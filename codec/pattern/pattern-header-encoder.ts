@@ -3,13 +3,13 @@
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
 import { concat } from "../split/split-bytes.ts";
+import { writePatternFixedHead } from "./pattern-fixed-head.ts";
 import {
   checkChains,
   checkPatternRanges,
   MAX_PATTERN_HEADER_BYTES,
   PATTERN_DIGEST_BYTES,
   PATTERN_FIXED_BYTES,
-  PATTERN_MAGIC,
   PATTERN_SALT_BYTES,
   PATTERN_VERSION,
   PATTERN_VERSION_CHAINS,
@@ -58,18 +58,16 @@ export function encodePatternHeaderPieces(h: PatternHeaderFields): Uint8Array[] 
     fail("ERR_PATTERN_HEADER_LENGTH", `${ranges.count} ranges need ${length} bytes, over the limit`, 16);
   }
   const head = new Uint8Array(PATTERN_FIXED_BYTES);
-  const v = new DataView(head.buffer);
-  head.set(PATTERN_MAGIC, 0);
-  v.setUint8(8, chains === undefined ? PATTERN_VERSION : PATTERN_VERSION_CHAINS);
-  v.setUint8(9, sc.code);
-  v.setUint16(10, sc.a);
-  v.setUint16(12, sc.b);
-  v.setUint32(16, length);
-  head.set(h.salt, 20);
-  head.set(h.originalSha256, 36);
-  v.setBigUint64(68, BigInt(h.directBodyLength));
-  v.setUint32(76, ranges.count);
-  v.setBigUint64(80, BigInt(sum));
+  writePatternFixedHead(head, {
+    version: chains === undefined ? PATTERN_VERSION : PATTERN_VERSION_CHAINS,
+    scheme: sc,
+    length,
+    salt: h.salt,
+    originalSha256: h.originalSha256,
+    directBodyLength: h.directBodyLength,
+    rangeCount: ranges.count,
+    rangeBytes: sum,
+  });
   const table = ranges.encodedViews();
   const tableBytes = table.reduce((n, t) => n + t.length, 0);
   const tail = new Uint8Array(length - PATTERN_FIXED_BYTES - tableBytes);

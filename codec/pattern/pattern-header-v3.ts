@@ -3,12 +3,12 @@
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
 import { type EsPatternPlan, RUN_FIELDS } from "./es-pattern-plan.ts";
+import { writePatternFixedHead } from "./pattern-fixed-head.ts";
 import {
   checkPatternHeaderBytes,
   MAX_PATTERN_HEADER_BYTES,
   PATTERN_DIGEST_BYTES,
   PATTERN_FIXED_BYTES,
-  PATTERN_MAGIC,
   PATTERN_SALT_BYTES,
   PATTERN_VERSION_CBCS_ES,
   PATTERN_VERSION_ES,
@@ -16,7 +16,7 @@ import {
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
 import { TableVarintReader } from "./table-varint-reader.ts";
-import { writeVarint } from "./write-varint.ts";
+import { varintBytes, writeVarint } from "./write-varint.ts";
 
 // Layout: version 1's fixed 88 bytes (docs/split-format.md), with version 3 at byte 8 and scheme slice-block (4)
 // only, or version 4 and scheme cbcs (5) only; the flags at 14 are 0, but for version 4 bit 0 (NO_TAIL_FLAG)
@@ -114,16 +114,6 @@ function writeRuns(plan: EsPatternPlan, out: Uint8Array | undefined, from: numbe
   return at;
 }
 
-/** Bytes of `v` (a size) as an unsigned LEB128 varint, as writeVarint() writes it. */
-function varintBytes(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
 function isSize(v: number): boolean {
   return Number.isSafeInteger(v) && v >= 0;
 }
@@ -153,20 +143,17 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
   if (length > MAX_PATTERN_HEADER_BYTES)
     fail("ERR_PATTERN_HEADER_LENGTH", `${plan.slices.count} slices need ${length} bytes, over the limit`, 16);
   const out = new Uint8Array(length);
-  const v = new DataView(out.buffer);
-  out.set(PATTERN_MAGIC, 0);
-  const cbcs = plan.scheme.kind === "cbcs";
-  v.setUint8(8, cbcs ? PATTERN_VERSION_CBCS_ES : PATTERN_VERSION_ES);
-  v.setUint8(9, sc.code);
-  v.setUint16(10, sc.a);
-  v.setUint16(12, sc.b);
-  if (plan.scheme.kind === "cbcs" && plan.scheme.tail === false) v.setUint16(14, NO_TAIL_FLAG);
-  v.setUint32(16, length);
-  out.set(h.salt, 20);
-  out.set(h.originalSha256, 36);
-  v.setBigUint64(68, BigInt(h.directBodyLength));
-  v.setUint32(76, plan.slices.count);
-  v.setBigUint64(80, BigInt(plan.encryptedBytes));
+  writePatternFixedHead(out, {
+    version: plan.scheme.kind === "cbcs" ? PATTERN_VERSION_CBCS_ES : PATTERN_VERSION_ES,
+    scheme: sc,
+    flags: plan.scheme.kind === "cbcs" && plan.scheme.tail === false ? NO_TAIL_FLAG : 0,
+    length,
+    salt: h.salt,
+    originalSha256: h.originalSha256,
+    directBodyLength: h.directBodyLength,
+    rangeCount: plan.slices.count,
+    rangeBytes: plan.encryptedBytes,
+  });
   const at = writeRuns(plan, out, plan.slices.copyEncoded(out, PATTERN_FIXED_BYTES));
   out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
   return out;

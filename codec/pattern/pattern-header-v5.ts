@@ -2,11 +2,11 @@
 
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
+import { writePatternFixedHead } from "./pattern-fixed-head.ts";
 import {
   checkPatternHeaderBytes,
   PATTERN_DIGEST_BYTES,
   PATTERN_FIXED_BYTES,
-  PATTERN_MAGIC,
   PATTERN_SALT_BYTES,
   PATTERN_VERSION_SEGMENTED,
 } from "./pattern-header.ts";
@@ -53,18 +53,16 @@ export function encodePatternHeaderV5(h: PatternHeaderV5): Uint8Array {
   if (!Number.isInteger(h.rangeCount) || h.rangeCount < 0 || h.rangeCount > 0xffffffff)
     fail("ERR_PATTERN_RANGES", `range count ${h.rangeCount} does not fit 32 bits`, 76);
   const out = new Uint8Array(PATTERN_HEADER_V5_BYTES);
-  const v = new DataView(out.buffer);
-  out.set(PATTERN_MAGIC, 0);
-  v.setUint8(8, PATTERN_VERSION_SEGMENTED);
-  v.setUint8(9, sc.code);
-  v.setUint16(10, sc.a);
-  v.setUint16(12, sc.b);
-  v.setUint32(16, PATTERN_HEADER_V5_BYTES);
-  out.set(h.salt, 20);
-  out.set(h.originalSha256, 36);
-  v.setBigUint64(68, BigInt(h.directBodyLength));
-  v.setUint32(76, h.rangeCount);
-  v.setBigUint64(80, BigInt(h.rangeBytes));
+  writePatternFixedHead(out, {
+    version: PATTERN_VERSION_SEGMENTED,
+    scheme: sc,
+    length: PATTERN_HEADER_V5_BYTES,
+    salt: h.salt,
+    originalSha256: h.originalSha256,
+    directBodyLength: h.directBodyLength,
+    rangeCount: h.rangeCount,
+    rangeBytes: h.rangeBytes,
+  });
   out.set(createHash("sha256").update(out.subarray(0, PATTERN_FIXED_BYTES)).digest(), PATTERN_FIXED_BYTES);
   return out;
 }

@@ -7,16 +7,7 @@ import {
   PATTERN_SEGMENT_FIXED_BYTES,
   PATTERN_SEGMENT_ROWS,
 } from "./pattern-segment.ts";
-
-/** Bytes of the unsigned LEB128 form of `v` (0 ≤ v ≤ 2^53 − 1). */
-function varintBytes(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
+import { varintBytes } from "./write-varint.ts";
 
 /**
  * Segment k carries rows [k·PATTERN_SEGMENT_ROWS, (k + 1)·PATTERN_SEGMENT_ROWS) and covers the body up to the next

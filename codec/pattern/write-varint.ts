@@ -1,4 +1,4 @@
-/** @module writeVarint(): the unsigned LEB128 numbers of the pattern header's tables, written in place. */
+/** @module writeVarint(): the unsigned LEB128 numbers of the pattern header's tables, written in place, and varintBytes(), how many bytes each takes. */
 
 /** Below this a value fits 31 bits and the varint code can shift instead of divide. */
 const SMALL = 0x80000000;
@@ -19,4 +19,14 @@ export function writeVarint(out: Uint8Array, at: number, v: number): number {
   }
   out[at++] = v;
   return at;
+}
+
+/** Bytes writeVarint() takes for `v` (0 ≤ v ≤ 2^53 − 1): a header's length is counted before it is written. */
+export function varintBytes(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
 }
