@@ -1,10 +1,10 @@
 /** @module The eavesdropper's view of a split recording: what one can decode from the direct channel's bytes alone. */
 import { $ } from "bun";
 import { PICTURE_START_CODE, SEQUENCE_END_CODE } from "../../codec/mpeg-video/start-codes.ts";
-import { decodePatternHeader, peekPatternHeaderLength } from "../../codec/pattern/pattern-header.ts";
 import { blockRule } from "../../codec/pattern/pattern-scheme.ts";
 import type { PictureRecord } from "../../codec/recording-index.ts";
 import { decodeSplitHeader, peekSplitHeaderLength } from "../../codec/split/split-format.ts";
+import { readPatternWire } from "./pattern-wire.ts";
 
 /** picture_start_code's 4 bytes, ISO/IEC 13818-2 6.2.3. */
 const PICTURE_PREFIX = [0, 0, 1, PICTURE_START_CODE];
@@ -78,21 +78,14 @@ export function leakView(
   const split = decodeSplitHeader(wire.subarray(0, splitLength));
   if (split.container !== "es")
     throw new Error(`leak: views are built for ES recordings, not ${split.container}`);
-  let at = splitLength;
-  let patterned = false;
-  let header: ReturnType<typeof decodePatternHeader> | undefined;
-  if (wire[at] === 0x50 /* "P" of PVRPATRN */) {
-    const len = peekPatternHeaderLength(wire.subarray(at));
-    if (len === undefined) throw new Error("leak: truncated pattern header");
-    header = decodePatternHeader(wire.subarray(at, at + len));
-    at += len;
-    patterned = true;
-  }
-  const body = wire.subarray(at);
+  const afterSplit = wire.subarray(splitLength);
+  const patterned = afterSplit[0] === 0x50; /* "P" of PVRPATRN */
+  const pattern = patterned ? readPatternWire(afterSplit) : undefined;
+  const body = pattern?.body ?? afterSplit;
   const bodyMask = new Uint8Array(body.length);
   // slice-block's table lists spans; its rule says which bytes in each are ciphertext (public, like the table).
-  const rule = header === undefined ? undefined : blockRule(header.scheme);
-  header?.ranges.forEach((offset, length) => {
+  const rule = pattern === undefined ? undefined : blockRule(pattern.scheme);
+  pattern?.forEachRange((offset, length) => {
     if (rule === undefined) bodyMask.fill(1, offset, offset + length);
     else
       for (let r = 0; r < length; r += rule.period)
