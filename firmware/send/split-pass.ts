@@ -30,13 +30,13 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   // A resumed send (live-resume.ts): each part's body bytes that make up the prefix the callee holds are left
   // out; the file is still read whole, since the ranges (and pattern mode's keystream) are positions in it.
   const held = splitOffsetsAt(split.ranges, plan.size, ctx.resume?.held ?? 0);
-  const skip = { protected: new PrefixSkip(held.protected), direct: new PrefixSkip(held.direct) };
   // A pattern encoder leaves the held body bytes out itself: its output interleaves version 5's segments, which
   // always go, with the body.
-  if (pattern) {
-    pattern.leaveOut(held.direct);
-    skip.direct = new PrefixSkip(0);
-  }
+  pattern?.leaveOut(held.direct);
+  const skip = {
+    protected: new PrefixSkip(held.protected),
+    direct: new PrefixSkip(pattern ? 0 : held.direct),
+  };
   // Pattern mode: each direct piece (a view of this pass's own read buffer, which nothing reads again) is
   // encrypted in place and the pattern header goes in after the split header.
   const direct = writer && {
