@@ -6,22 +6,14 @@ import { DEFAULT_H264_PATTERN_SCHEME, PATTERN_BLOCK_BYTES } from "../codec/patte
 import { generateSessionKeyBytes } from "../crypto/aead.ts";
 import { makeCbcsTransform } from "../crypto/cbcs-cipher.ts";
 import { randomBytes } from "../crypto/random-token.ts";
-import {
-  CONTENT,
-  FPS,
-  H264_COST_CBCS,
-  H264_COST_SEED,
-  HEIGHT,
-  measureH264Cost,
-  SECONDS,
-  WIDTH,
-} from "./leak.ts";
+import { CONTENT, FPS, HEIGHT, SECONDS, WIDTH } from "./leak.ts";
 import { h264ContextAttack, type NeighbourReading } from "./lib/attack/h264-context-attack.ts";
 import type { H264ResyncResult } from "./lib/attack/h264-resync-attack.ts";
 import { h264ResyncAttack } from "./lib/attack/h264-resync-attack.ts";
 import { encodeH264Clip } from "./lib/h264-clip.ts";
 import { CLIP_COST_BYTES, type H264ClipCost, h264ClipCost } from "./lib/h264-clip-cost.ts";
 import { h264ContactSheet } from "./lib/h264-contact-sheet.ts";
+import { H264_COST_CBCS, H264_COST_SEED, measureH264Cost } from "./lib/h264-cost.ts";
 import { h264EsLayout, h264LeakView } from "./lib/h264-leak-view.ts";
 import { countFrames, type FrameScore, mean, scoreFrames, visibleFrames } from "./lib/leak-metrics.ts";
 import type { ContentKind } from "./lib/leak-results.ts";
@@ -267,7 +259,7 @@ async function main(): Promise<void> {
   );
   if (process.argv.includes("--cost")) {
     // The CPU ratio of the same run: bench/leak.ts --cost-h264's measurement (a 60 MiB H.264 TS, made once).
-    const { best } = await measureH264Cost();
+    const { best } = await measureH264Cost(COST_ROUNDS);
     const ratio = best.get(H264_COST_CBCS)!.cpu / best.get(H264_COST_SEED)!.cpu;
     console.log(
       `\nCPU vs seed (bench/leak.ts --cost-h264's measurement, this run): cbcs 1:9 ${ratio.toFixed(2)}×`,

@@ -6,7 +6,6 @@ import { indexRecording } from "../codec/container/index-recording.ts";
 import { PatternDirectEncoder } from "../codec/pattern/pattern-direct-encoder.ts";
 import { planPattern } from "../codec/pattern/pattern-planner.ts";
 import {
-  DEFAULT_H264_PATTERN_SCHEME,
   DEFAULT_PATTERN_SCHEME,
   type PatternScheme,
   patternSchemeName,
@@ -19,7 +18,8 @@ import { randomBytes } from "../crypto/random-token.ts";
 import { mpeg2RecordingArgs } from "../demo/mpeg2-recipe.ts";
 import { resyncAttack } from "./lib/attack/resync-attack.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
-import { type CostSpec, costInOwnProcess } from "./lib/cost-in-own-process.ts";
+import { costInOwnProcess } from "./lib/cost-in-own-process.ts";
+import { H264_COST_SEED, measureH264Cost } from "./lib/h264-cost.ts";
 import { type CostRun, splitCost } from "./lib/leak-cost.ts";
 import {
   countFrames,
@@ -32,6 +32,7 @@ import { contactSheet, table } from "./lib/leak-report.ts";
 import type { ContentKind, ContentResult, ModeResult } from "./lib/leak-results.ts";
 import { greyIPicture, leakView } from "./lib/leak-view.ts";
 import { lowMedianHigh } from "./lib/measure.ts";
+import { type SliceEnds, sliceEndsPlan } from "./lib/slice-ends-plan.ts";
 import { type SliceSizeLeak, sliceSizeLeak } from "./lib/slice-size-leak.ts";
 
 export type { ContentKind, ContentResult, ModeResult } from "./lib/leak-results.ts";
@@ -77,15 +78,7 @@ export function encodeArgs(source: string, container: "mpeg2video", seconds = SE
   return mpeg2RecordingArgs({ source, format: container, seconds, bitrate: "2M", overwrite: true });
 }
 
-/**
- * A candidate measured here only: the first and last `bytes` of each P/B slice's data. Encrypting the end
- * removes the re-synchronising attacker's anchor (a parse that ends exactly at the slice's end fixes every
- * macroblock's column); it is not a product scheme.
- */
-export interface SliceEnds {
-  kind: "slice-ends";
-  bytes: number;
-}
+/** The schemes measured here: the product's, and the bench-only slice-ends candidate. */
 export type BenchScheme = PatternScheme | SliceEnds;
 
 export function benchSchemeName(s: BenchScheme): string {
@@ -116,18 +109,6 @@ async function wirePattern(
   const out = await enc.push(direct.slice());
   enc.finish();
   return { wire: concat(out), plan };
-}
-
-/** The slice-ends candidate's plan: each slice data span of `full` (one span a slice in an ES) cut to its two ends. */
-function sliceEndsPlan(bytes: Uint8Array, index: RecordingIndex, s: SliceEnds) {
-  const spans = planPattern(bytes, index, { kind: "full" });
-  const ranges: Array<{ offset: number; length: number }> = [];
-  spans.ranges.forEach((offset, length) => {
-    if (length <= 2 * s.bytes) ranges.push({ offset, length });
-    else ranges.push({ offset, length: s.bytes }, { offset: offset + length - s.bytes, length: s.bytes });
-  });
-  const encryptedBytes = ranges.reduce((a, r) => a + r.length, 0);
-  return { scheme: { kind: "full" } as PatternScheme, ranges, encryptedBytes };
 }
 
 /** Encodes one content kind, builds every mode's eavesdropper view and scores it against the original. */
@@ -329,52 +310,6 @@ async function cost(): Promise<void> {
   }
 }
 
-/**
- * The CPU of H.264 cbcs pattern mode (codec/pattern/h264-pattern-planner.ts) against seed and whole-file sealing
- * on an H.264 Transport Stream made here (libx264, GOP 12 with 2 B-frames as bench-recordings' MPEG-2),
- * interleaved rounds, best of `rounds` each: the runs by mode name (seed first) and the stream's size.
- */
-export async function measureH264Cost(
-  rounds = COST_ROUNDS,
-): Promise<{ best: Map<string, CostRun>; bytes: number }> {
-  const path = join(ROOT, "bench", "out", "h264-cost.ts");
-  await mkdir(join(ROOT, "bench", "out"), { recursive: true });
-  if (!(await Bun.file(path).exists())) {
-    await $`ffmpeg -v error -y -f lavfi -i testsrc2=size=720x576:rate=25 -t 120 -c:v libx264 -threads 1 -preset veryfast -b:v 4M -g 12 -bf 2 -f mpegts ${path}`.quiet();
-  }
-  // BENCH_HELD=chunks holds the file as 4 MiB arrays of their own instead of one (bench/lib/leak-cost.ts,
-  // HeldRecording, says what that changes); the whole file's array is then left to the collector.
-  const chunks = process.env.BENCH_HELD === "chunks";
-  const length = (await stat(path)).size;
-  // Each run in a process of its own (bench/lib/cost-in-own-process.ts says why).
-  const run = (o: Omit<CostSpec, "path" | "chunks">) => () => costInOwnProcess({ path, chunks, ...o });
-  const modes: Array<[string, () => Promise<CostRun>]> = [
-    [H264_COST_SEED, run({})],
-    [H264_COST_CBCS, run({ scheme: DEFAULT_H264_PATTERN_SCHEME })],
-    [
-      "pattern cbcs 1:9, version 2 plan (a row per block, for older receivers)",
-      run({ scheme: DEFAULT_H264_PATTERN_SCHEME, esPlan: false }),
-    ],
-    [
-      "pattern cbcs 1:9 without the slices' last blocks",
-      run({ scheme: { kind: "cbcs", crypt: 1, skip: 9, tail: false } }),
-    ],
-    ["whole-file encryption (seal every byte)", run({ whole: true })],
-  ];
-  const best = new Map<string, CostRun>();
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, fn] of modes) {
-      const r = await fn();
-      const b = best.get(name);
-      if (b === undefined || r.cpu < b.cpu) best.set(name, r);
-    }
-  }
-  return { best, bytes: length };
-}
-
-export const H264_COST_SEED = "seed (split + seal protected part)";
-export const H264_COST_CBCS = "pattern cbcs 1:9 (seed + pattern)";
-
 /** The 1, 5 and 15 minute load averages, as the tables print them. */
 async function loadAverage(): Promise<string> {
   return (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
@@ -382,7 +317,7 @@ async function loadAverage(): Promise<string> {
 
 /** `--cost-h264`: measureH264Cost() as a table. */
 async function costH264(): Promise<void> {
-  const { best, bytes } = await measureH264Cost();
+  const { best, bytes } = await measureH264Cost(COST_ROUNDS);
   const gib = bytes / 2 ** 30;
   const seed = best.get(H264_COST_SEED)!;
   console.log(
