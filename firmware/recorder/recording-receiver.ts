@@ -6,7 +6,6 @@ import { END_DONE, END_DONE_ALREADY_HELD } from "../../protocol/api-types.ts";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import type { RecorderIdentity } from "../identity/identity-key-file.ts";
-import { storeKeyFor } from "../identity/store-key.ts";
 import type { Library, Recording } from "../library/library.ts";
 import type { RelayManifest } from "../transfer/relay-stream.ts";
 import { fileReceived, type SenderClaim } from "./file-received.ts";
@@ -16,6 +15,7 @@ import { failureCode, ReceiveFailure } from "./receive-failure.ts";
 import { ReceiveResume } from "./receive-resume.ts";
 import type { RecorderLoad } from "./recorder-load.ts";
 import { ackRelayTransfer } from "./relay-ack.ts";
+import { type RelayJob, relayReadOptions } from "./relay-read-options.ts";
 import { readRelayRecords } from "./relay-reader.ts";
 import { type OfferReceiver, serveOffer } from "./serve-offer.ts";
 import type { SessionKeyring } from "./session-keyring.ts";
@@ -43,15 +43,6 @@ export interface ReceiverDeps {
 
 /** Failures of a relayed transfer that a retry cannot cure: a sealed chunk that does not open, a broken stream. */
 const UNOPENABLE = new Set(["ERR_DECRYPT", "ERR_RELAY_INTEGRITY", "ERR_RELAY_PROTOCOL"]);
-
-/** One relay transfer to download: which transfer, of which session, and which stream of it. */
-interface RelayJob {
-  transferId: string;
-  sessionId: string;
-  stream?: 1 | 2 | 3;
-  /** The forward-secret relay key of the connection whose OFFER named the transfer. */
-  key?: CryptoKey;
-}
 
 /**
  * One receiver per daemon. A relay transfer can be announced twice (the node's `data` trigger at creation and
@@ -156,33 +147,17 @@ export class RecordingReceiver {
     return rec;
   }
 
-  async #download(
-    { transferId, sessionId, stream, key: streamKey }: RelayJob,
-    w: SessionWork,
-    key: Uint8Array,
-  ): Promise<Recording | undefined> {
-    const grant = this.#d.keyring.get(sessionId);
-    const live = grant?.mode === "live" && w.leaseEnd !== undefined;
-    const records = readRelayRecords({
-      client: this.#d.client,
-      transferId,
-      sessionId,
-      sessionKey: key,
-      // A stored transfer, and a live one no direct connection named (the sender's fallback), may carry an HPKE
-      // enc to this recorder's identity key ahead of its records; one named on a connection is under its key.
-      ...(grant !== undefined && streamKey === undefined
-        ? { storeKey: (enc: Uint8Array) => storeKeyFor(this.#d.identity, grant, enc) }
-        : {}),
-      signal: w.abort.signal,
-      // A live transfer waits for a restarting node as long as the session's lease lasts; a stored one (no
-      // lease of its own here) for the reader's outage limit, and the next inbox run tries again.
-      deadline: () => w.leaseEnd ?? Number.POSITIVE_INFINITY,
-      // A live transfer whose uploader went away (killed, to be resumed by `send --resume` in the same
-      // session) is followed until the lease ends, the sender's own resume window; a stored one is complete.
-      ...(live ? { maxResumes: Number.POSITIVE_INFINITY } : {}),
-      ...(stream === undefined ? {} : { stream }),
-      ...(streamKey === undefined ? {} : { streamKey }),
-    });
+  async #download(job: RelayJob, w: SessionWork, key: Uint8Array): Promise<Recording | undefined> {
+    const { transferId, sessionId } = job;
+    const records = readRelayRecords(
+      relayReadOptions(job, {
+        client: this.#d.client,
+        identity: this.#d.identity,
+        grant: this.#d.keyring.get(sessionId),
+        sessionKey: key,
+        work: w,
+      }),
+    );
     const { manifest: claimed, data: payload } = await relayPayload(records, transferId);
     // The sealed manifest is the sender's word; who sent it is the session's caller, as the node named it in
     // the grant (issue 21 item 5). A peer can seal any "sender" it likes, but not change whose session it is.
