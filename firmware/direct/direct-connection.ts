@@ -3,7 +3,10 @@
 import type { Duplex } from "node:stream";
 import type { DirectPath } from "../../protocol/api-types.ts";
 import { releaseBuffer } from "../../runtime/release-buffer.ts";
+import { applicationMessages } from "./application-messages.ts";
+import { ConnectionDeadlines } from "./connection-deadlines.ts";
 import { DataFrameBatcher } from "./data-frame-batcher.ts";
+import { dataFrames } from "./data-frames.ts";
 import {
   DEFAULT_FRAME_TIMEOUT_MS,
   DEFAULT_HIGH_WATER,
@@ -11,13 +14,11 @@ import {
   SEND_HIGH_WATER,
 } from "./direct-connection-options.ts";
 import { DirectChannelError } from "./direct-error.ts";
-import { FrameReader, hasAadRoom, isClearFrame, MAX_DATA_BYTES } from "./direct-frame.ts";
+import { FrameReader, hasAadRoom, isClearFrame } from "./direct-frame.ts";
 import { type DirectMessage, decodeMessage, type WireMessage } from "./direct-message.ts";
 import { FrameCipher } from "./frame-cipher.ts";
 import { ReceivedDataOwners } from "./received-data-owners.ts";
 import { sealMessageFrame } from "./seal-message-frame.ts";
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class DirectConnection implements AsyncDisposable {
   readonly sessionId: string;
@@ -67,9 +68,7 @@ export class DirectConnection implements AsyncDisposable {
   #error: DirectChannelError | undefined;
   #peerCloseReason: string | undefined;
   #localClosed = false;
-  #frameTimer: ReturnType<typeof setTimeout> | undefined;
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
-  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #deadlines = new ConnectionDeadlines();
   readonly #ownedData = new ReceivedDataOwners();
 
   constructor(o: DirectConnectionOptions) {
@@ -82,7 +81,7 @@ export class DirectConnection implements AsyncDisposable {
     this.#highWater = o.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.closed = new Promise((resolve) => {
       this.#socket.once("close", () => {
-        this.#clearTimers();
+        this.#deadlines.clearAll();
         // A close without the peer's CLOSE frame is a truncated stream; the queue is drained first.
         void this.#openChain.then(() => {
           if (!this.#error && this.#peerCloseReason === undefined && !this.#localClosed) {
@@ -202,15 +201,15 @@ export class DirectConnection implements AsyncDisposable {
   /** Starts the per-frame deadline when a frame begins; a paused socket is our doing and does not count. */
   #armFrameTimer(): void {
     if (this.#reader.pending === 0 || this.#paused || this.#error) {
-      if (this.#frameTimer) clearTimeout(this.#frameTimer);
-      this.#frameTimer = undefined;
+      this.#deadlines.clear("frame");
       return;
     }
-    this.#frameTimer ??= setTimeout(() => {
+    if (this.#deadlines.has("frame")) return;
+    this.#deadlines.set("frame", this.#frameTimeoutMs, () => {
       this.fail(
         new DirectChannelError("ERR_DIRECT_TIMEOUT", `Frame not completed within ${this.#frameTimeoutMs} ms`),
       );
-    }, this.#frameTimeoutMs);
+    });
   }
 
   #wake(): void {
@@ -223,15 +222,10 @@ export class DirectConnection implements AsyncDisposable {
   fail(err: DirectChannelError): void {
     if (this.#error) return;
     this.#error = err;
-    this.#clearTimers();
+    this.#deadlines.clearAll();
     this.#socket.destroy();
     this.#wake();
     for (const w of this.#drainWaiters.splice(0)) w();
-  }
-
-  #clearTimers(): void {
-    for (const t of [this.#frameTimer, this.#expiryTimer, this.#handshakeTimer]) if (t) clearTimeout(t);
-    this.#frameTimer = this.#expiryTimer = this.#handshakeTimer = undefined;
   }
 
   /** The next message in order, or undefined after the peer's CLOSE "done". Throws the connection's error. */
@@ -269,34 +263,21 @@ export class DirectConnection implements AsyncDisposable {
 
   /** Receives the handshake's next message within timeoutMs (ERR_DIRECT_TIMEOUT otherwise). */
   async receiveHandshake(timeoutMs: number): Promise<WireMessage | undefined> {
-    this.#handshakeTimer = setTimeout(() => {
+    this.#deadlines.set("handshake", timeoutMs, () => {
       this.fail(
         new DirectChannelError("ERR_DIRECT_TIMEOUT", `Handshake not completed within ${timeoutMs} ms`),
       );
-    }, timeoutMs);
+    });
     try {
       return await this.receive();
     } finally {
-      if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
-      this.#handshakeTimer = undefined;
+      this.#deadlines.clear("handshake");
     }
   }
 
   /** The application's messages as an async iterator; it ends at the peer's orderly close and throws otherwise. */
-  async *messages(): AsyncGenerator<DirectMessage, void, undefined> {
-    for (;;) {
-      const m = await this.receive();
-      if (m === undefined) return;
-      if (m.type === "request" || m.type === "accepted" || m.type === "denied" || m.type === "close") {
-        const err = new DirectChannelError(
-          "ERR_DIRECT_PROTOCOL",
-          `Handshake message '${m.type}' after the handshake`,
-        );
-        this.fail(err);
-        throw err;
-      }
-      yield m;
-    }
+  messages(): AsyncGenerator<DirectMessage, void, undefined> {
+    return applicationMessages(this);
   }
 
   /** Seals and writes one message in order; waits while the socket's send buffer is full. */
@@ -332,10 +313,7 @@ export class DirectConnection implements AsyncDisposable {
   /** Sends bytes as DATA frames of at most 1 MiB each; clear: as clear, authenticated frames (TYPE_DATA_CLEAR). */
   async sendData(bytes: Uint8Array, opts: { clear?: boolean } = {}): Promise<void> {
     const clear = opts.clear === true;
-    for (let at = 0; at < bytes.byteLength || at === 0; at += MAX_DATA_BYTES) {
-      await this.send({ type: "data", bytes: bytes.subarray(at, at + MAX_DATA_BYTES), clear });
-      if (bytes.byteLength === 0) break;
-    }
+    for (const m of dataFrames(bytes, clear)) await this.send(m);
   }
 
   /**
@@ -355,12 +333,11 @@ export class DirectConnection implements AsyncDisposable {
 
   /** Closes the channel when expiresAt (unix ms) passes, telling the peer "expired"; call again after an extension. */
   setExpiry(expiresAt: number): void {
-    if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    this.#deadlines.clear("expiry");
     if (this.#error) return;
-    const delay = Math.max(0, Math.min(expiresAt - Date.now(), MAX_TIMER_MS));
-    this.#expiryTimer = setTimeout(() => {
+    this.#deadlines.set("expiry", expiresAt - Date.now(), () => {
       void this.abort("expired", "ERR_DIRECT_EXPIRED");
-    }, delay);
+    });
   }
 
   /** Orderly end: sends CLOSE {reason}, half-closes, and waits for the socket to close. */
@@ -393,7 +370,7 @@ export class DirectConnection implements AsyncDisposable {
     }
     this.#localClosed = true;
     this.#error ??= err;
-    this.#clearTimers();
+    this.#deadlines.clearAll();
     this.#socket.end();
     this.#wake();
     // Do not wait for a peer that may never answer.
