@@ -116,8 +116,8 @@ one transaction); every caller is permitted through a group of the callee's own 
 ${table}
 \`\`\`
 
-- **QUERY -> session** runs the whole check order per request: signed-request verification (HMAC, nonce stored
-  before the request goes on, in a commit shared with the other writes of its event-loop turn), the permission
+- **QUERY -> session** runs the whole check order per request: signed-request verification (HMAC, nonce taken
+  before the request goes on and stored with the session's rows, in the shared commit the answer waits for), the permission
   check (the group join, its verdict kept per callee and caller name on sqlite until a list, group or device
   changes), registration and keepalive lookups, a \`status\` trigger to the callee over UDP and its authenticated
   ACK, then session issue (CSPRNG id, password, key; two rows, stored before the answer, in a shared commit) and a

@@ -5,14 +5,17 @@ import { httpKeyFromSecret, signRequest } from "../../protocol/request-signature
 import { createControlApp, createControlContext, NO_TRIGGERS } from "../control-app.ts";
 import { DEFAULT_CONFIG } from "../control-config.ts";
 import { openControlStore } from "../store/open-control-store.ts";
+import type { SqlDriver } from "../store/sql-driver.ts";
 
 let app: Hono;
 let dev: { id: string; secret: string };
+let store: SqlDriver;
 
 beforeEach(async () => {
+  store = await openControlStore(":memory:");
   const ctx = await createControlContext({
     config: { ...DEFAULT_CONFIG, rateLimitPerSec: 0.01, rateLimitBurst: 5, maxBodyBytes: 1024 },
-    store: await openControlStore(":memory:"),
+    store,
     adminToken: "admin-token-for-tests",
     spoolDir: "/nonexistent",
     triggers: NO_TRIGGERS,
@@ -90,6 +93,23 @@ describe("deviceAuth()", () => {
     const forged = { ...honest, headers: { ...honest.headers, "x-pvrlink-signature": "AAAA" } };
     expect(await code(app.request("/v1/allow-list", forged))).toBe("401 bad_signature");
     expect(await code(app.request("/v1/allow-list", honest))).toBe("200");
+  });
+
+  test("every answer, granted or refused after the nonce was taken, leaves once its nonce is stored", async () => {
+    const cases: Array<[string, ReturnType<typeof signed>, string]> = [
+      ["/v1/allow-list", signed("GET", "/v1/allow-list"), "200"],
+      ["/v1/sessions/ses_unknown", signed("GET", "/v1/sessions/ses_unknown"), "404 session_not_found"],
+      ["/v1/query", signed("POST", "/v1/query", '{"callee":"nobody"}'), "403 permission_denied"],
+    ];
+    for (const [path, req, want] of cases) {
+      expect(await code(app.request(path, req))).toBe(want);
+      // As a restarted node reads it: the row in the store, not this process's memory.
+      const row = await store.get("SELECT 1 AS one FROM nonce_log WHERE device_id = ? AND nonce = ?", [
+        dev.id,
+        req.headers["x-pvrlink-nonce"]!,
+      ]);
+      expect(row).toEqual({ one: 1 });
+    }
   });
 
   test("oversized bodies are 413 body_too_large", async () => {

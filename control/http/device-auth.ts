@@ -43,7 +43,8 @@ function unauthorized(code: string, message: string): ApiError {
 /**
  * Checks, in this order: headers present; timestamp within ±skew (stale_request); device known
  * (unknown_device); body hash matches (bad_signature); HMAC (bad_signature); nonce unseen (replayed_request,
- * recorded only after the HMAC passed, so forgeries cannot fill the cache); then the device's token bucket.
+ * recorded only after the HMAC passed, so forgeries cannot fill the cache); then the device's token bucket. The
+ * nonce is taken (refused to any copy) before the route runs and stored before the answer leaves.
  */
 export function deviceAuth(deps: DeviceAuthDeps): MiddlewareHandler<DeviceEnv> {
   // Derived keys are cached beside the secret they came from, and used only while the device store still
@@ -101,14 +102,22 @@ export function deviceAuth(deps: DeviceAuthDeps): MiddlewareHandler<DeviceEnv> {
     const parts = { method, pathAndQuery: url.pathname + url.search, timestamp, nonce, contentSha256 };
     if (!signatureMatches(key, parts, signature))
       throw unauthorized("bad_signature", "Signature does not verify");
-    if (!(await deps.nonces.remember(deviceId, nonce, now()))) {
-      throw unauthorized("replayed_request", "This nonce was already used");
+    const claim = await deps.nonces.take(deviceId, nonce, now());
+    if (claim === null) throw unauthorized("replayed_request", "This nonce was already used");
+    try {
+      // A streamed upload may run for minutes: its nonce is stored before the data goes anywhere.
+      if (contentSha256 === UNSIGNED_PAYLOAD) await claim.stored();
+      if (!deps.limiter.take(deviceId, now())) {
+        c.header("retry-after", String(deps.limiter.retryAfterSec(deviceId)));
+        throw new ApiError(429, "rate_limited", "Too many requests from this device");
+      }
+      c.set("deviceId", deviceId);
+      await next();
+    } finally {
+      // No answer leaves before its nonce is stored, so a restart still refuses a request that was answered. The
+      // nonce rides in the commit of the route's own write where there is one (a QUERY's session): one commit
+      // per request instead of two. A nonce that cannot be stored turns the answer into a 500 (app.onError).
+      await claim.stored();
     }
-    if (!deps.limiter.take(deviceId, now())) {
-      c.header("retry-after", String(deps.limiter.retryAfterSec(deviceId)));
-      throw new ApiError(429, "rate_limited", "Too many requests from this device");
-    }
-    c.set("deviceId", deviceId);
-    await next();
   };
 }

@@ -62,6 +62,16 @@ describe("MetricsRegistry", () => {
       },
       SyntaxError,
     ],
+    [
+      "a bad label name on a histogram already observing, every time it is tried",
+      () => {
+        const h = new Histogram("h", "x", [1]);
+        h.observe(0.5, { ok: "1" });
+        expect(() => h.observe(0.5, { "b-c": "1" })).toThrow(SyntaxError);
+        h.observe(0.5, { "b-c": "1" });
+      },
+      SyntaxError,
+    ],
     ["a negative counter increment", () => new Counter("a", "x").inc({}, -1), RangeError],
     ["a NaN counter increment", () => new Counter("a", "x").inc({}, Number.NaN), RangeError],
     ["unsorted histogram buckets", () => new Histogram("h", "x", [1, 0.5]), RangeError],

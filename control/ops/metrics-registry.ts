@@ -114,10 +114,11 @@ export class Histogram implements Metric {
   }
 
   observe(value: number, labels: Labels = {}): void {
-    checkNames(this.name, labels);
     const k = keyOf(labels);
     let s = this.#series.get(k);
     if (!s) {
+      // As Counter.inc(): names are checked when a label set is first seen (a bad one never is, so it always throws).
+      checkNames(this.name, labels);
       s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.#series.set(k, s);
     }

@@ -1,4 +1,4 @@
-/** @module Tests for GroupCommit: the writes of one turn share a transaction and are answered once stored; a failing write fails alone; on both backends. */
+/** @module Tests for GroupCommit: the writes of one turn share a transaction and are answered once stored; a write queued with later() rides the next; a failing write fails alone; on both backends. */
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -55,6 +55,39 @@ describe.each(STORE_BACKENDS)("GroupCommit on %s", (kind) => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("later() starts no transaction: its write commits with the next run(), or when commit() is called", async () => {
+    const db = await backend.open();
+    const group = GroupCommit.of(db);
+    const count = async () => (await db.get<{ n: number }>("SELECT count(*) AS n FROM enrollment_tokens"))!.n;
+    const rides = group.later(async (tx) => (await tx.get<{ t: string }>(insert("rides")))!.t);
+    // Turns pass, nothing commits it on its own.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(await count()).toBe(0);
+    // A run() of a later turn carries it: both are stored once that run() answers.
+    expect(await group.run(async (tx) => (await tx.get<{ t: string }>(insert("carrier")))!.t)).toBe(
+      "carrier",
+    );
+    expect(await count()).toBe(2);
+    expect(await rides.commit()).toBe("rides");
+    // commit() alone starts a transaction for a write still waiting, and answers its result once stored.
+    const alone = group.later(async (tx) => (await tx.get<{ t: string }>(insert("alone")))!.t);
+    expect(await alone.commit()).toBe("alone");
+    expect(await count()).toBe(3);
+  });
+
+  test("a later() write that throws fails alone, on commit(), and the run() it rode with is stored", async () => {
+    const db = await backend.open();
+    const group = GroupCommit.of(db);
+    await group.run(async (tx) => tx.get(insert("dup")));
+    const bad = group.later(async (tx) => tx.get(insert("dup")));
+    expect(await group.run(async (tx) => (await tx.get<{ t: string }>(insert("ok")))!.t)).toBe("ok");
+    await expect(bad.commit()).rejects.toThrow();
+    const rows = await db.all<{ token_hash: string }>(
+      "SELECT token_hash FROM enrollment_tokens ORDER BY token_hash",
+    );
+    expect(rows.map((r) => r.token_hash)).toEqual(["dup", "ok"]);
   });
 
   test("a write that throws fails alone: the others of its turn are stored and answered", async () => {

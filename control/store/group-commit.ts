@@ -39,14 +39,42 @@ export class GroupCommit {
 
   /** Runs fn inside the next shared transaction; resolves with fn's result once that transaction committed. */
   run<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T> {
+    const done = this.#enqueue(fn);
+    this.#schedule();
+    return done;
+  }
+
+  /**
+   * Queues fn for the next shared transaction without starting one: it rides along with the next write that
+   * does (run(), or another later() whose `commit` was called). `commit()` starts that transaction if fn is still
+   * waiting and resolves with fn's result once fn has committed. A signed request's nonce is queued so, and its
+   * request's own write (a QUERY's session) carries it: one commit where there were two, and the answer still
+   * waits for the nonce's (device-auth.ts).
+   */
+  later<T>(fn: (tx: SqlQueries) => Promise<T>): { commit(): Promise<T> } {
+    const done = this.#enqueue(fn);
+    // Whoever queued it awaits commit(); until then a failure must not be an unhandled rejection.
+    done.catch(() => {});
+    return {
+      commit: () => {
+        this.#schedule();
+        return done;
+      },
+    };
+  }
+
+  #enqueue<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        // After this turn's I/O callbacks, so every request handled in the turn joins the transaction.
-        setImmediate(() => void this.#commit());
-      }
     });
+  }
+
+  /** Starts the next shared transaction after this turn, if writes wait and none is due. */
+  #schedule(): void {
+    if (this.#scheduled || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    // After this turn's I/O callbacks, so every request handled in the turn joins the transaction.
+    setImmediate(() => void this.#commit());
   }
 
   async #commit(): Promise<void> {

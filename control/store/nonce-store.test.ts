@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { STORE_BACKENDS, storeBackend } from "../../test/support/store-backends.ts";
 import { MIGRATIONS, migrate, openControlDatabase } from "./control-database.ts";
 import { isDiskFull } from "./disk-full.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { NonceStore, PRUNE_BATCH } from "./nonce-store.ts";
+import { openControlStore } from "./open-control-store.ts";
 import { SqliteDriver } from "./sqlite-driver.ts";
 
 describe.each(STORE_BACKENDS)("NonceStore on %s", (kind) => {
@@ -56,6 +58,19 @@ describe.each(STORE_BACKENDS)("NonceStore on %s", (kind) => {
       false,
       true,
     ]);
+  });
+
+  test("take() refuses a copy at once, before the first is stored; stored() has it in the store for a restart", async () => {
+    const db = await backend.open();
+    const nonces = new NonceStore(db, 60_000);
+    const claim = await nonces.take("d1", "n", 1);
+    expect(claim).not.toBeNull();
+    expect(await nonces.take("d1", "n", 1)).toBeNull();
+    await claim!.stored();
+    // The row a restarted node reads (sqlite keeps its nonces as a log, PostgreSQL as a keyed table).
+    const table = kind === "sqlite" ? "nonce_log" : "nonces";
+    const row = await db.get(`SELECT 1 AS one FROM ${table} WHERE device_id = 'd1' AND nonce = 'n'`);
+    expect(row).toEqual({ one: 1 });
   });
 
   test("prune() drops nonces older than twice the window, and only those", async () => {
@@ -136,6 +151,28 @@ test("NonceStore on sqlite: a nonce stored before a restart (a new connection to
     expect(got).toEqual(asks.map(([, fresh]) => fresh));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("NonceStore.take() on sqlite: the nonce's row waits for the next shared commit, and stored() starts one if none comes", async () => {
+  const db = await openControlStore(":memory:");
+  try {
+    const nonces = new NonceStore(db, 60_000);
+    const logged = async () => (await db.get<{ n: number }>("SELECT count(*) AS n FROM nonce_log"))!.n;
+    const rides = await nonces.take("d1", "rides", 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await logged()).toBe(0);
+    // Another write of the node (a QUERY's session) carries it.
+    await GroupCommit.of(db).run((tx) =>
+      tx.run("INSERT INTO enrollment_tokens (token_hash, expires_at) VALUES ('t', 1)"),
+    );
+    expect(await logged()).toBe(1);
+    await rides!.stored();
+    const alone = await nonces.take("d1", "alone", 1);
+    await alone!.stored();
+    expect(await logged()).toBe(2);
+  } finally {
+    await db.close();
   }
 });
 

@@ -26,6 +26,14 @@ interface SeenNonces {
 
 const seenByDriver = new WeakMap<SqlDriver, SeenNonces>();
 
+/** A nonce taken by NonceStore.take(): the request it guards may go on; its answer waits for stored(). */
+export interface NonceClaim {
+  /** Settles once the nonce is in the store (or, on a full disk, kept in memory); rejects when it cannot be kept. */
+  stored(): Promise<void>;
+}
+
+const STORED: NonceClaim = { stored: () => Promise.resolve() };
+
 /**
  * Two layouts, one contract (a nonce is refused if seen within twice the window, and stored before it counts):
  *
@@ -84,35 +92,45 @@ export class NonceStore {
    * restart (docs/security.md).
    */
   async remember(deviceId: string, nonce: string, now = Date.now()): Promise<boolean> {
-    const key = `${deviceId} ${nonce}`;
-    return this.#local
-      ? this.#rememberLocal(this.#local, key, { deviceId, nonce, now })
-      : this.#rememberShared(key, deviceId, nonce, now);
+    const claim = await this.take(deviceId, nonce, now);
+    if (claim === null) return false;
+    await claim.stored();
+    return true;
   }
 
-  async #rememberLocal(
-    local: SeenNonces,
-    key: string,
-    n: { deviceId: string; nonce: string; now: number },
-  ): Promise<boolean> {
+  /**
+   * remember() in two steps: null on a replay, otherwise the nonce is taken at once (a copy arriving now or later
+   * is refused) and `stored()` settles once it is in the store. On sqlite its row waits for the next shared
+   * commit without starting one, so the write of the request it guards (a QUERY's session) carries it; stored()
+   * starts that commit if nothing else has. Whoever takes a nonce must await stored() before anything the request
+   * did is answered: only then does a restart still refuse it (device-auth.ts does, after the route ran).
+   * PostgreSQL's check is the insert itself, so there the nonce is stored before take() answers.
+   */
+  async take(deviceId: string, nonce: string, now = Date.now()): Promise<NonceClaim | null> {
+    const key = `${deviceId} ${nonce}`;
+    if (!this.#local) return (await this.#rememberShared(key, deviceId, nonce, now)) ? STORED : null;
+    const local = this.#local;
     await local.loaded;
     // Checked and taken in one synchronous step: a copy arriving while this one is being stored is refused.
-    if (local.seen.has(key)) return false;
-    local.seen.set(key, n.now);
-    try {
-      await this.#group.run((tx) =>
-        tx.run("INSERT INTO nonce_log (seen_at, device_id, nonce) VALUES (?, ?, ?)", [
-          n.now,
-          n.deviceId,
-          n.nonce,
-        ]),
-      );
-    } catch (err) {
-      // Kept in memory either way: a nonce once offered is never accepted again by this process.
-      if (!isDiskFull(err) || local.volatile >= MAX_MEMORY_NONCES) throw err;
-      local.volatile++;
-    }
-    return true;
+    if (local.seen.has(key)) return null;
+    local.seen.set(key, now);
+    const row = this.#group.later((tx) =>
+      tx.run("INSERT INTO nonce_log (seen_at, device_id, nonce) VALUES (?, ?, ?)", [now, deviceId, nonce]),
+    );
+    let stored: Promise<void> | null = null;
+    return {
+      stored: () => {
+        stored ??= row.commit().then(
+          () => {},
+          (err: unknown) => {
+            // Kept in memory either way: a nonce once offered is never accepted again by this process.
+            if (!isDiskFull(err) || local.volatile >= MAX_MEMORY_NONCES) throw err;
+            local.volatile++;
+          },
+        );
+        return stored;
+      },
+    };
   }
 
   async #rememberShared(key: string, deviceId: string, nonce: string, now: number): Promise<boolean> {
