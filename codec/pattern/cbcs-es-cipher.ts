@@ -8,13 +8,15 @@ import { PatternBodyCursor } from "./pattern-body-cursor.ts";
 const BLOCK = 16;
 const EMPTY = new Uint8Array(0);
 /**
- * Blocks gathered per cipher call (256 KiB), and pieces taken from the walk at once. The cipher runs a call's
+ * Blocks gathered per cipher call (128 KiB), and pieces taken from the walk at once. The cipher runs a call's
  * short chains in lock-step (crypto/cbcs-chain-encryptor.ts), one AES call per block position, so the more of a
  * read's chains one call holds, the fewer calls: a 4 MiB read of a 320×240 clip has ~17 k encrypted blocks in
  * ~1,000 chains of at most ~50 blocks. The scatter reads each block's place back from the pieces, so a batch
- * ends where the walk refills them.
+ * ends where the walk refills them. On mandelbrot CABAC looped to 32 MiB, 4096 blocks made ~2,370 AES calls
+ * per send, 8192 ~1,420 and 16384 ~940, but at 16384 the 528 KiB of arrays came on fresh pages in every send
+ * (~135 page faults against ~15, each ~15 µs on this machine) and the cipher cost no less.
  */
-const BATCH_BLOCKS = 16384;
+const BATCH_BLOCKS = 8192;
 
 /** The works of the pending batch: each work's first body offset and the first of its pieces in the batch. */
 interface Source {
