@@ -87,7 +87,7 @@ async function main(): Promise<void> {
         scratch.set(bytes.subarray(at, at + n));
         const direct = router.push(scratch.subarray(0, n)).direct;
         const t0 = now();
-        const out = direct.flatMap((d) => c.push(d));
+        const out = c.pushMany(direct);
         const d = since(t0);
         sum = { cpu: sum.cpu + d.cpu, pf: sum.pf + d.pf };
         for (const o of out) hash?.update(o);

@@ -63,6 +63,42 @@ describe("cbcsTransform()", () => {
     expect([...a, ...b]).toEqual([...reference(plain, [0, 1, 2, 4])]);
   });
 
+  // Many chains in one call go through AES in lock-step (crypto/cbcs-chain-encryptor.ts), the longest ones'
+  // tails through CBC: these layouts make it take none, some and all of the steps, with a chain continued
+  // across calls at each cut.
+  const many = new Uint8Array(16 * 400).map((_, i) => (i * 131 + (i >> 7)) & 0xff);
+  const layouts: Array<[string, (b: number) => boolean, number[]]> = [
+    ["400 one-block chains", () => true, [0, 400]],
+    ["chains of 1 to 9 blocks", (b) => b % 10 < 2 || b % 7 === 0, [0, 133, 250, 400]],
+    ["one long chain among 60 one-block chains", (b) => b < 60 || b === 100, [0, 400]],
+    [
+      "one long chain among 60 one-block chains, cut inside it",
+      (b) => b < 60 || b === 100,
+      [0, 75, 399, 400],
+    ],
+    ["a call that only continues the chain before it", (b) => b === 0 || b === 50, [0, 20, 40, 400]],
+    ["chains of 30 blocks, some calls starting mid-chain", (b) => b % 30 === 0, [0, 45, 46, 200, 400]],
+  ];
+  for (const [name, restartsAt, cuts] of layouts) {
+    test(`cbcsTransform() encrypts as CBC per chain and decrypts back: ${name}`, () => {
+      const restarts = [...Array(many.length / 16).keys()].filter(restartsAt);
+      const data = many.slice();
+      const enc = cbcsTransform(createSecretKey(KEY), IV, "encrypt");
+      const dec = cbcsTransform(createSecretKey(KEY), IV, "decrypt");
+      const calls = cuts.slice(1).map((to, i) => {
+        const from = cuts[i]!;
+        return {
+          blocks: data.subarray(16 * from, 16 * to),
+          restarts: restarts.filter((b) => b >= from && b < to).map((b) => b - from),
+        };
+      });
+      for (const c of calls) enc(c.blocks, c.restarts);
+      expect(data).toEqual(new Uint8Array(reference(many, restarts)));
+      for (const c of calls) dec(c.blocks, c.restarts);
+      expect(data).toEqual(many);
+    });
+  }
+
   const refusals: Array<[string, () => unknown]> = [
     ["a key of 32 bytes", () => cbcsTransform(createSecretKey(new Uint8Array(32)), IV, "encrypt")],
     ["an IV of 8 bytes", () => cbcsTransform(createSecretKey(KEY), IV.subarray(0, 8), "encrypt")],

@@ -1,7 +1,9 @@
 /** @module AES-128-CBC for CENC 'cbcs' pattern protection of H.264 slices: chains of 16-byte blocks, each chain from a constant IV. */
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
+import { createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
+import { CbcsChainEncryptor } from "./cbcs-chain-encryptor.ts";
 import { deriveKey } from "./hmac.ts";
 import { toBase64url } from "./random-token.ts";
+import { releaseCipherOutput } from "./release-cipher-output.ts";
 
 // ISO/IEC 23001-7:2016 (CENC) 10.4 'cbcs': the protected blocks of a subsample are encrypted with AES-128 in CBC
 // mode from the sample's constant IV, which is applied again at the first encrypted block of each subsample (the
@@ -66,40 +68,8 @@ export function cbcsTransform(
   if (constantIv.byteLength !== CBCS_IV_BYTES)
     throw new RangeError(`Cannot make cbcs cipher: the IV is not ${CBCS_IV_BYTES} bytes`);
   const iv = Buffer.from(constantIv);
-  // One OpenSSL context for the whole transfer, not one per chain: making a context (key schedule included)
-  // cost more than the AES of a slice's blocks (3000 chains: 14-57 ms against 5-18 ms, 60 MiB H.264 TS). A CBC
-  // context simply continues from its last ciphertext block C, so a chain restarts from the constant IV by
-  // input and output fix-ups instead:
-  // - encrypt: the first block P of a chain goes in as P ⊕ IV ⊕ C, and the context computes AES(P ⊕ IV);
-  // - decrypt: every block decrypts at once as D(Cj) ⊕ Cj−1; a chain's first block is then ⊕ Cj−1 ⊕ IV.
-  // (NIST SP 800-38A 6.2: CBC is exactly this chaining; padding is off, so update() returns every block.)
-  /** Decrypt: the ciphertext block the context chains from, the IV and then the last ciphertext block it saw. */
-  const last = Buffer.from(iv);
-  const cipher =
-    direction === "encrypt"
-      ? createCipheriv("aes-128-cbc", key, iv).setAutoPadding(false)
-      : createDecipheriv("aes-128-cbc", key, iv).setAutoPadding(false);
   const B = CBCS_BLOCK_BYTES;
-  // One-block chains, encrypted together: AES-ECB of P ⊕ IV is exactly CBC's first block (SP 800-38A 6.2).
-  const ecb =
-    direction === "encrypt" ? createCipheriv("aes-128-ecb", key, null).setAutoPadding(false) : undefined;
-  let single = Buffer.allocUnsafe(64 * B);
-  let singleWords = new DataView(single.buffer, single.byteOffset, single.byteLength);
-  /** Byte offset in `blocks` of each one-block chain gathered into `single`. */
-  let singleAt = new Int32Array(64);
-  // Encrypt: the IV and the last ciphertext block (`last` of the decrypt) as four 32-bit words each (byte order
-  // is irrelevant: read and written the same way). The fix-ups and the one-block chains were byte loops, and the
-  // last block a subarray() per chain: 7.3 -> 5.3 ms of the 60 MiB H.264 TS's 263 cipher calls, AES included.
-  const ivWords = new DataView(iv.buffer, iv.byteOffset, B);
-  const iv0 = ivWords.getInt32(0, true);
-  const iv1 = ivWords.getInt32(4, true);
-  const iv2 = ivWords.getInt32(8, true);
-  const iv3 = ivWords.getInt32(12, true);
-  let l0 = iv0;
-  let l1 = iv1;
-  let l2 = iv2;
-  let l3 = iv3;
-  return (blocks: Uint8Array, restarts: readonly number[]) => {
+  const check = (blocks: Uint8Array, restarts: readonly number[]) => {
     if (blocks.byteLength % B !== 0) {
       throw new RangeError(`Cannot run cbcs cipher: ${blocks.byteLength} bytes are not whole blocks`);
     }
@@ -109,65 +79,23 @@ export function cbcsTransform(
       if (!Number.isInteger(at) || at < 0 || at >= n || (r > 0 && at <= restarts[r - 1]!))
         throw new RangeError("Cannot run cbcs cipher: restarts are not ascending block indices");
     }
-    if (n === 0) return;
-    if (direction === "encrypt") {
-      const words = new DataView(blocks.buffer, blocks.byteOffset, blocks.byteLength);
-      let singles = 0;
-      for (let r = -1; r < restarts.length; r++) {
-        const start = r < 0 ? 0 : restarts[r]!;
-        const to = r + 1 < restarts.length ? restarts[r + 1]! : n;
-        if (r < 0 && restarts.length > 0 && restarts[0] === 0) continue;
-        const first = start * B;
-        if (r >= 0 && to - start === 1 && to < n) {
-          if (single.length < (singles + 1) * B) {
-            const grown = Buffer.allocUnsafe(2 * (singles + 1) * B);
-            grown.set(single.subarray(0, singles * B));
-            single = grown;
-            singleWords = new DataView(single.buffer, single.byteOffset, single.byteLength);
-            const at = new Int32Array(2 * (singles + 1));
-            at.set(singleAt.subarray(0, singles));
-            singleAt = at;
-          }
-          const into = singles * B;
-          singleWords.setInt32(into, words.getInt32(first, true) ^ iv0, true);
-          singleWords.setInt32(into + 4, words.getInt32(first + 4, true) ^ iv1, true);
-          singleWords.setInt32(into + 8, words.getInt32(first + 8, true) ^ iv2, true);
-          singleWords.setInt32(into + 12, words.getInt32(first + 12, true) ^ iv3, true);
-          singleAt[singles++] = first;
-          continue;
-        }
-        if (r >= 0) {
-          // The chain starting at block `start` restarts from the IV.
-          words.setInt32(first, words.getInt32(first, true) ^ iv0 ^ l0, true);
-          words.setInt32(first + 4, words.getInt32(first + 4, true) ^ iv1 ^ l1, true);
-          words.setInt32(first + 8, words.getInt32(first + 8, true) ^ iv2 ^ l2, true);
-          words.setInt32(first + 12, words.getInt32(first + 12, true) ^ iv3 ^ l3, true);
-        }
-        const out = cipher.update(blocks.subarray(first, to * B));
-        blocks.set(out, first);
-        releaseOutput(out);
-        // The chain's last ciphertext block, as the context now holds it.
-        const end = to * B - B;
-        l0 = words.getInt32(end, true);
-        l1 = words.getInt32(end + 4, true);
-        l2 = words.getInt32(end + 8, true);
-        l3 = words.getInt32(end + 12, true);
-      }
-      if (singles > 0) {
-        const out = ecb!.update(single.subarray(0, singles * B));
-        const o = new DataView(out.buffer, out.byteOffset, out.byteLength);
-        for (let j = 0; j < singles; j++) {
-          const at = singleAt[j]!;
-          const from = j * B;
-          words.setInt32(at, o.getInt32(from, true), true);
-          words.setInt32(at + 4, o.getInt32(from + 4, true), true);
-          words.setInt32(at + 8, o.getInt32(from + 8, true), true);
-          words.setInt32(at + 12, o.getInt32(from + 12, true), true);
-        }
-        releaseOutput(out);
-      }
-      return;
-    }
+  };
+  if (direction === "encrypt") {
+    const encryptor = new CbcsChainEncryptor(key, iv);
+    return (blocks, restarts) => {
+      check(blocks, restarts);
+      encryptor.encrypt(blocks, restarts);
+    };
+  }
+  // Decrypt: CBC decryption of every block is D(Cj) ⊕ Cj−1 whatever the chains, so one OpenSSL context takes a
+  // whole call; a chain's first block is then fixed up with ⊕ Cj−1 ⊕ IV (NIST SP 800-38A 6.2; padding off, so
+  // update() returns every block). `last` is the ciphertext block the context chains from: the IV, then the
+  // last ciphertext block it saw.
+  const last = Buffer.from(iv);
+  const cipher = createDecipheriv("aes-128-cbc", key, iv).setAutoPadding(false);
+  return (blocks: Uint8Array, restarts: readonly number[]) => {
+    check(blocks, restarts);
+    if (blocks.byteLength === 0) return;
     const out = cipher.update(blocks);
     for (const at of restarts) {
       const first = at * B;
@@ -178,24 +106,6 @@ export function cbcsTransform(
     }
     last.set(blocks.subarray(blocks.length - B));
     blocks.set(out);
-    releaseOutput(out);
+    releaseCipherOutput(out);
   };
-}
-
-/**
- * Frees an update()'s output now that its bytes are copied back. node:crypto returns each output in an
- * ArrayBuffer of its own (16 bytes of room for padding beyond it), which JavaScriptCore frees only when it next
- * collects: until then every output lands on fresh pages, and their first writes cost more than the AES (the
- * 60 MiB H.264 TS: ~1,500 page faults per send's cipher, as crypto/keystream.ts found for the keystream).
- * Only a buffer the output alone owns is detached.
- */
-function releaseOutput(out: Uint8Array): void {
-  const buffer = out.buffer;
-  if (
-    buffer instanceof ArrayBuffer &&
-    !buffer.detached &&
-    out.byteOffset === 0 &&
-    buffer.byteLength - out.byteLength <= CBCS_BLOCK_BYTES
-  )
-    buffer.transfer(0);
 }

@@ -202,8 +202,9 @@ export async function splitCost(
       lap("route");
       for (const p of routed.protected) await sealer.add(p);
       lap("seal");
-      if (cipher instanceof CbcsPatternCipher || cipher instanceof CbcsEsCipher)
-        for (const d of routed.direct) cipher.push(d);
+      // cbcs in ES coordinates takes the read's direct pieces at once (pushMany()), as the sender hands them.
+      if (cipher instanceof CbcsEsCipher) cipher.pushMany(routed.direct);
+      else if (cipher instanceof CbcsPatternCipher) for (const d of routed.direct) cipher.push(d);
       else if (cipher) for (const d of routed.direct) cipher.apply(d);
       lap("cipher");
     }

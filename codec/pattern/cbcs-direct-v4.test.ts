@@ -77,6 +77,29 @@ describe("cbcs pattern mode, version 4 plan", () => {
     });
   }
 
+  for (const [name, bytes] of h264) {
+    test(`PatternDirectEncoder.pushMany() sends what push() sends, in any grouping: ${name}`, async () => {
+      const { index, plan: p } = plan(bytes, true);
+      const parts = splitBytes(bytes, index.protectedRanges, index.container);
+      const { sent } = await encrypt(p, parts.direct, 1);
+      for (const seed of [2, 3]) {
+        const enc = new PatternDirectEncoder(p, SALT, {
+          cbcs: await makeCbcsTransform(SESSION_KEY, SALT, "encrypt"),
+        });
+        const chunks = new SeededRandom(seed).chunks(parts.direct.slice());
+        const groups = new SeededRandom(seed + 20);
+        const out: Uint8Array[] = [];
+        for (let at = 0; at < chunks.length; ) {
+          const n = 1 + groups.below(30);
+          out.push(...(await enc.pushMany(chunks.slice(at, at + n))));
+          at += n;
+        }
+        enc.finish();
+        expect(concat(out)).toEqual(sent);
+      }
+    });
+  }
+
   test("ridingPatternPlanners() leaves an H.264 MP4 unplanned in both versions (Mp4PatternPlanner plans it)", () => {
     const mp4 = patternFixtures().filter(([name]) => name.includes("h264") && name.endsWith(".mp4"));
     expect(mp4.length).toBeGreaterThan(0);

@@ -4,20 +4,26 @@ import { CBCS_CHAIN_START, CBCS_FIRST_PIECE, type CbcsEsPlan, CbcsEsWalk } from 
 import type { CbcsBlockCipher } from "./cbcs-pattern-cipher.ts";
 import { type HeldBytes, pushHoldingBlocks } from "./held-block-push.ts";
 import { PatternBodyCursor } from "./pattern-body-cursor.ts";
-import { WINDOW_ROWS } from "./pattern-range-table.ts";
 
 const BLOCK = 16;
 const EMPTY = new Uint8Array(0);
-/** Blocks gathered per cipher call (64 KiB): one OpenSSL update per chain in it, one ECB call for its tails. */
-const BATCH_BLOCKS = 4096;
+/**
+ * Blocks gathered per cipher call (128 KiB), and pieces taken from the walk at once. The cipher runs a call's
+ * short chains in lock-step (crypto/cbcs-chain-encryptor.ts), one AES call per block position, so the more of a
+ * read's chains one call holds, the fewer calls: a 4 MiB read of a 320×240 clip has ~17 k encrypted blocks in
+ * ~1,000 chains of at most ~50 blocks. The scatter reads each block's place back from the pieces, so a batch
+ * ends where the walk refills them. On mandelbrot CABAC looped to 32 MiB, 4096 blocks made ~2,370 AES calls
+ * per send, 8192 ~1,420 and 16384 ~940, but at 16384 the 528 KiB of arrays came on fresh pages in every send
+ * (~135 page faults against ~15, each ~15 µs on this machine) and the cipher cost no less.
+ */
+const BATCH_BLOCKS = 8192;
 
-/** One batch of gathered blocks: the work they came from (its first body offset `start`), the first of their pieces, their chain restarts. */
-interface Batch {
+/** The works of the pending batch: each work's first body offset and the first of its pieces in the batch. */
+interface Source {
   work: Uint8Array;
   workWords: DataView;
   start: number;
   first: number;
-  restarts: number[];
 }
 
 /**
@@ -43,8 +49,8 @@ export class CbcsEsCipher {
   readonly #body: PatternBodyCursor;
   readonly #encryptedBytes: number;
   /** Pieces from the walk ((body offset, length) pairs and a flag each): #count of them, #piece the next block's first. */
-  readonly #pieces = new Float64Array(2 * WINDOW_ROWS);
-  readonly #flags = new Uint8Array(WINDOW_ROWS);
+  readonly #pieces = new Float64Array(2 * BATCH_BLOCKS);
+  readonly #flags = new Uint8Array(BATCH_BLOCKS);
   #count = 0;
   #piece = 0;
   #done = false;
@@ -61,6 +67,14 @@ export class CbcsEsCipher {
   readonly #scratch = new Uint8Array(BATCH_BLOCKS * BLOCK);
   /** The same bytes as 32-bit words: a whole block moves in four word copies (wordCopy16). */
   readonly #scratchWords = new DataView(this.#scratch.buffer);
+  /**
+   * The pending batch: blocks gathered into #scratch but not yet transformed, from the pieces [#sources[0].first,
+   * #piece) of these works, and their chain restarts. A push transforms it before it returns; pushMany() once
+   * for all its chunks, so one cipher call takes the chains of a whole read.
+   */
+  readonly #sources: Source[] = [];
+  #gathered = 0;
+  readonly #restarts: number[] = [];
 
   constructor(plan: CbcsEsPlan & { encryptedBytes: number }, bodyLength: number, cipher: CbcsBlockCipher) {
     this.#walk = new CbcsEsWalk(plan);
@@ -79,11 +93,26 @@ export class CbcsEsCipher {
    * final, in order. Throws ERR_PATTERN_LENGTH past the body's end.
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    this.#body.take(chunk.length);
-    return pushHoldingBlocks(this.#hold, chunk, {
-      lacking: () => this.#blockEnd() - (this.#committed + this.#hold.held.length),
-      transform: (work) => this.#transform(work),
-    });
+    return this.pushMany([chunk]);
+  }
+
+  /**
+   * push() of consecutive body chunks (a read's direct pieces) at once: their blocks go to the cipher together,
+   * so a picture's chains cut across the pieces are transformed in the same calls. Returns the body bytes now
+   * final, in order.
+   */
+  pushMany(chunks: readonly Uint8Array[]): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const chunk of chunks) {
+      this.#body.take(chunk.length);
+      const final = pushHoldingBlocks(this.#hold, chunk, {
+        lacking: () => this.#blockEnd() - (this.#committed + this.#hold.held.length),
+        transform: (work) => this.#transform(work),
+      });
+      for (const f of final) out.push(f);
+    }
+    this.#flush();
+    return out;
   }
 
   /** Body offset where the next block (the held one) ends. */
@@ -97,17 +126,21 @@ export class CbcsEsCipher {
     return end;
   }
 
-  /** Whether a block is waiting at #piece (refilling from the walk when the batch is used up). */
+  /** Whether a block is waiting at #piece (refilling from the walk, after transforming the batch, when the pieces are used up). */
   #ready(): boolean {
     if (this.#piece < this.#count) return true;
     if (this.#done) return false;
+    this.#flush();
     this.#count = this.#walk.fill(this.#pieces, this.#flags);
     this.#piece = 0;
     if (this.#count === 0) this.#done = true;
     return this.#count > 0;
   }
 
-  /** Transforms every whole block of `work` (body bytes from #committed); returns how many bytes are final. */
+  /**
+   * Gathers every whole block of `work` (body bytes from #committed) into the pending batch; returns how many
+   * bytes are final once the batch is transformed (before the push returns).
+   */
   #transform(work: Uint8Array): number {
     const start = this.#committed;
     const end = start + work.length;
@@ -116,25 +149,31 @@ export class CbcsEsCipher {
     const scratch = this.#scratch;
     const scratchWords = this.#scratchWords;
     const workWords = new DataView(work.buffer, work.byteOffset, work.byteLength);
-    const batch: Batch = { work, workWords, start, first: this.#piece, restarts: [] };
     let keep = work.length;
     // Batch state in locals: a method call per block (355 k in 60 MiB) cost more than its copy.
-    let gathered = 0;
+    let gathered = this.#gathered;
+    const restarts = this.#restarts;
     let i = this.#piece;
     let count = this.#count;
+    let source = false;
     for (;;) {
       if (i >= count) {
-        // The walk is about to overwrite the pieces the scatter reads: transform what is gathered first.
-        if (gathered > 0) this.#flush(batch, i, gathered);
-        gathered = 0;
+        // #ready() transforms the batch first: the walk is about to overwrite the pieces the scatter reads.
+        this.#gathered = gathered;
         this.#piece = i;
-        if (!this.#ready()) break;
+        const ready = this.#ready();
+        gathered = this.#gathered;
+        if (!ready) break;
+        source = false;
         i = 0;
-        batch.first = 0;
         count = this.#count;
       }
       const first = pieces[2 * i]!;
       if (first >= end) break;
+      if (!source) {
+        this.#sources.push({ work, workWords, start, first: i });
+        source = true;
+      }
       const length = pieces[2 * i + 1]!;
       if (length === BLOCK) {
         // The usual block: one piece. Held from its first byte when the chunk ends inside it.
@@ -142,7 +181,7 @@ export class CbcsEsCipher {
           keep = first - start;
           break;
         }
-        if ((flags[i]! & CBCS_CHAIN_START) !== 0) batch.restarts.push(gathered / BLOCK);
+        if ((flags[i]! & CBCS_CHAIN_START) !== 0) restarts.push(gathered / BLOCK);
         wordCopy16(workWords, (first - start) | 0, scratchWords, gathered);
         gathered += BLOCK;
         i++;
@@ -154,7 +193,7 @@ export class CbcsEsCipher {
           keep = first - start;
           break;
         }
-        if ((flags[i]! & CBCS_CHAIN_START) !== 0) batch.restarts.push(gathered / BLOCK);
+        if ((flags[i]! & CBCS_CHAIN_START) !== 0) restarts.push(gathered / BLOCK);
         for (; i < j; i++) {
           const f = (pieces[2 * i]! - start) | 0;
           const n = pieces[2 * i + 1]! | 0;
@@ -163,34 +202,46 @@ export class CbcsEsCipher {
         }
       }
       if (gathered === scratch.length) {
-        this.#flush(batch, i, gathered);
+        this.#gathered = gathered;
+        this.#piece = i;
+        this.#flush();
         gathered = 0;
+        source = false;
       }
     }
     this.#piece = i;
-    if (gathered > 0) this.#flush(batch, i, gathered);
+    this.#gathered = gathered;
     this.#committed = start + keep;
     return keep;
   }
 
-  /** Transforms the `gathered` bytes of pieces [batch.first, to) and scatters them back; starts the next batch at `to`. */
-  #flush(batch: Batch, to: number, gathered: number): void {
-    const { work, workWords, start } = batch;
-    const scratch = this.#scratch;
-    const scratchWords = this.#scratchWords;
-    const pieces = this.#pieces;
-    this.#cipher(scratch.subarray(0, gathered), batch.restarts);
-    let at = 0;
-    for (let i = batch.first; i < to; i++) {
-      const f = (pieces[2 * i]! - start) | 0;
-      const n = pieces[2 * i + 1]! | 0;
-      if (n === BLOCK) wordCopy16(scratchWords, at, workWords, f);
-      else for (let k = 0; k < n; k++) work[f + k] = scratch[at + k]!;
-      at += n;
+  /** Transforms the pending batch (pieces up to #piece) and scatters it back into its works. */
+  #flush(): void {
+    const gathered = this.#gathered;
+    const sources = this.#sources;
+    if (gathered > 0) {
+      const scratch = this.#scratch;
+      const scratchWords = this.#scratchWords;
+      const pieces = this.#pieces;
+      this.#cipher(scratch.subarray(0, gathered), this.#restarts);
+      let at = 0;
+      for (let s = 0; s < sources.length; s++) {
+        const { work, workWords, start, first } = sources[s]!;
+        const to = s + 1 < sources.length ? sources[s + 1]!.first : this.#piece;
+        for (let i = first; i < to; i++) {
+          const f = (pieces[2 * i]! - start) | 0;
+          const n = pieces[2 * i + 1]! | 0;
+          if (n === BLOCK) wordCopy16(scratchWords, at, workWords, f);
+          else for (let k = 0; k < n; k++) work[f + k] = scratch[at + k]!;
+          at += n;
+        }
+      }
+      this.#walkedBytes += gathered;
     }
-    this.#walkedBytes += gathered;
-    batch.first = to;
-    batch.restarts = [];
+    this.#gathered = 0;
+    // Emptied, not replaced: #transform() holds the restarts array in a local across a flush.
+    sources.length = 0;
+    this.#restarts.length = 0;
   }
 
   /** Throws ERR_PATTERN_LENGTH unless exactly the body passed, every block was whole and the plan's bytes all went through. */

@@ -106,7 +106,7 @@ describe("CbcsEsWalk", () => {
     }
   });
 
-  test("CbcsEsCipher encrypts as CbcsPatternCipher does with the reference's blocks, for every chunking", () => {
+  test("CbcsEsCipher encrypts as CbcsPatternCipher does with the reference's blocks, for every chunking, pushed one by one or many at once", () => {
     const key = createSecretKey(new Uint8Array(16).map((_, i) => i + 1));
     const iv = new Uint8Array(16).map((_, i) => 0xf0 - i);
     for (let seed = 1; seed <= 20; seed++) {
@@ -134,6 +134,18 @@ describe("CbcsEsWalk", () => {
       for (const piece of new SeededRandom(seed + 7).chunks(expected.slice())) back.push(...d.push(piece));
       d.finish();
       expect(concat(back)).toEqual(data);
+      // pushMany(): the same chunks in random groups (a read's direct pieces), one batch per group.
+      const m = new CbcsEsCipher({ ...plan, encryptedBytes }, data.length, cbcsTransform(key, iv, "encrypt"));
+      const chunks = new SeededRandom(seed + 3).chunks(data.slice());
+      const grouped: Uint8Array[] = [];
+      const groups = new SeededRandom(seed + 5);
+      for (let at = 0; at < chunks.length; ) {
+        const n = 1 + groups.below(40);
+        grouped.push(...m.pushMany(chunks.slice(at, at + n)));
+        at += n;
+      }
+      m.finish();
+      expect(concat(grouped)).toEqual(expected);
     }
   });
 

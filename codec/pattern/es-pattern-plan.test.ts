@@ -98,6 +98,39 @@ describe("EsPatternWalk and esPatternEncryptedBytes()", () => {
 });
 
 describe("runsToBody()", () => {
+  test("runsToBody() in place gives the runs a copy gives, whether the splits outrun the dropped runs or not", () => {
+    const rnd = new SeededRandom(9);
+    /** How many tables stayed where they were, and how many moved to a fresh array part-way. */
+    const kept = { inPlace: 0, moved: 0 };
+    for (let i = 0; i < 100; i++) {
+      // Many runs of 188-byte packets; protected ranges covering some whole (a sealed picture: room for the
+      // body runs) and, in every other table, splitting others (a body run more than the file runs before it).
+      const count = 1 + rnd.below(60);
+      const runs = new Float64Array(RUN_FIELDS * count);
+      const prot: ByteRange[] = [];
+      let file = rnd.below(50);
+      for (let r = 0; r < count; r++) {
+        const units = 1 + rnd.below(8);
+        runs.set([1000 * r, 184, file, 188, units], RUN_FIELDS * r);
+        if (rnd.below(3) === 0) prot.push({ offset: file, length: 188 * units });
+        else if (i % 2 === 1 && rnd.below(2) === 0)
+          prot.push({ offset: file + 50 + rnd.below(100), length: 1 + rnd.below(300) });
+        file += 188 * units + 400 + rnd.below(400);
+      }
+      const copied = runsToBody(runs, count, prot);
+      const given = runs.slice();
+      const inPlace = runsToBody(given, count, prot, { inPlace: true });
+      kept[inPlace.runs === given ? "inPlace" : "moved"]++;
+      expect([i, inPlace.runCount]).toEqual([i, copied.runCount]);
+      expect([i, Array.from(inPlace.runs.subarray(0, RUN_FIELDS * inPlace.runCount))]).toEqual([
+        i,
+        Array.from(copied.runs.subarray(0, RUN_FIELDS * copied.runCount)),
+      ]);
+    }
+    expect(kept.inPlace).toBeGreaterThan(10);
+    expect(kept.moved).toBeGreaterThan(10);
+  });
+
   test("runsToBody() maps every ES byte outside the protected ranges to its body offset, and drops the rest", () => {
     const rnd = new SeededRandom(5);
     for (let i = 0; i < 200; i++) {

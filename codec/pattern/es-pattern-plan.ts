@@ -240,15 +240,29 @@ export function esPatternEncryptedBytes(
  * Moves unit runs from file to direct-body offsets: bytes inside `protectedRanges` (sorted, disjoint) leave
  * the body, so a run is split where they interrupt it, and units (or their parts) inside them are dropped.
  * `runs` hold RUN_FIELDS numbers per run with file offsets; returns the body runs and their count.
+ * `o.inPlace`: the caller gives `runs` up, and the body runs are written over them while no body run would
+ * land on a file run not yet read (then into a fresh array from there): the runs of a protected picture
+ * leave room for the splits around it. A copy had put 0.6 MiB of a 32 MiB looped clip's 14 k runs on fresh
+ * pages in every send's plan (~145 page faults, ~15 µs each on the shared 2-core machine).
  */
 export function runsToBody(
   runs: Float64Array,
   runCount: number,
   protectedRanges: readonly ByteRange[],
+  o: { inPlace?: boolean } = {},
 ): { runs: Float64Array; runCount: number } {
-  let out = new Float64Array(RUN_FIELDS * Math.max(16, runCount + protectedRanges.length));
+  let out = o.inPlace ? runs : new Float64Array(RUN_FIELDS * Math.max(16, runCount + protectedRanges.length));
   let n = 0;
+  /** Runs read so far: in place, slots below it are free to write. */
+  let read = 0;
   const push = (es: number, length: number, body: number, stride: number, count: number) => {
+    if (out === runs && n >= read) {
+      const fresh = new Float64Array(
+        RUN_FIELDS * Math.max(16, n + 1 + runCount - read + protectedRanges.length),
+      );
+      fresh.set(out.subarray(0, RUN_FIELDS * n));
+      out = fresh;
+    }
     if (RUN_FIELDS * (n + 1) > out.length) {
       const grown = new Float64Array(2 * out.length);
       grown.set(out);
@@ -270,6 +284,7 @@ export function runsToBody(
     let file = runs[at + 2]!;
     const stride = runs[at + 3]!;
     let count = runs[at + 4]!;
+    read = i + 1;
     while (count > 0) {
       while (p < protectedRanges.length && protectedRanges[p]!.offset + protectedRanges[p]!.length <= file) {
         before += protectedRanges[p]!.length;

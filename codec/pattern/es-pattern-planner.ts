@@ -87,7 +87,9 @@ export class EsPatternPlanner implements VideoObserver {
     if (!mpeg(index.format) || !mpeg(own.format) || own.container === "mp4") return undefined;
     // The indexer has finished (ridingIndex() read its result): every picture has come.
     this.#settle(true);
-    const body = runsToBody(this.#runs.runs, this.#runs.count, index.protectedRanges);
+    // The plan owns the runs from here: they become the body runs where they lie (runsToBody() in place).
+    const taken = this.#runs.take();
+    const body = runsToBody(taken.runs, taken.count, index.protectedRanges, { inPlace: true });
     const plan = { scheme: this.#scheme, slices: this.#slices, runs: body.runs, runCount: body.runCount };
     return { ...plan, encryptedBytes: esPatternEncryptedBytes(plan) };
   }

@@ -85,7 +85,9 @@ export class H264EsPatternPlanner implements VideoObserver {
   finish(index: RecordingIndex): EsPatternPlan | undefined {
     const own = ridingIndex(this.#indexer, index);
     if (index.format !== "h264" || own.format !== "h264" || own.container === "mp4") return undefined;
-    const body = runsToBody(this.#runs.runs, this.#runs.count, index.protectedRanges);
+    // The plan owns the runs from here: they become the body runs where they lie (runsToBody() in place).
+    const taken = this.#runs.take();
+    const body = runsToBody(taken.runs, taken.count, index.protectedRanges, { inPlace: true });
     const plan = { scheme: this.#scheme, slices: this.#slices, runs: body.runs, runCount: body.runCount };
     return { ...plan, encryptedBytes: cbcsEsEncryptedBytes(plan) };
   }

@@ -215,6 +215,20 @@ export class PatternDirectEncoder {
     return [joined.subarray(0, length), ...header, ...this.#apply(body)];
   }
 
+  /**
+   * push() of consecutive chunks (a read's direct pieces) at once. cbcs in ES coordinates hands them to its
+   * cipher together, whose calls then take a whole read's chains (CbcsEsCipher.pushMany()); the others push
+   * each chunk in turn. Returns what the pushes would, in order.
+   */
+  async pushMany(chunks: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    const cipher = this.#cipher;
+    if (cipher instanceof CbcsEsCipher && this.#segments === undefined)
+      return this.#leave(cipher.pushMany(chunks));
+    const out: Uint8Array[] = [];
+    for (const chunk of chunks) for (const o of await this.push(chunk)) out.push(o);
+    return out;
+  }
+
   /** Body bytes: encrypted, version 5's segments put ahead of their stretches, a resumed prefix left out. */
   #apply(chunk: Uint8Array): Uint8Array[] {
     const segments = this.#segments;

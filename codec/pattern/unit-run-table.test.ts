@@ -3,6 +3,15 @@ import { describe, expect, test } from "bun:test";
 import { RUN_FIELDS } from "./es-pattern-plan.ts";
 import { UnitRunTable } from "./unit-run-table.ts";
 
+function thrownBy(use: () => unknown): unknown {
+  try {
+    use();
+  } catch (e) {
+    return (e as Error).constructor;
+  }
+  return undefined;
+}
+
 describe("UnitRunTable", () => {
   for (const n of [0, 1, 16383, 16384, 16385, 40000]) {
     test(`UnitRunTable.push() keeps ${n} runs in order, field by field`, () => {
@@ -26,4 +35,19 @@ describe("UnitRunTable", () => {
       }
     });
   }
+
+  test("UnitRunTable.take() gives the runs once: reading or pushing after it throws a TypeError", () => {
+    const t = new UnitRunTable();
+    t.push(0, 184, 4, 188, 3);
+    t.push(552, 184, 1000, 188, 1);
+    const taken = t.take();
+    expect(taken.count).toBe(2);
+    expect(Array.from(taken.runs.subarray(RUN_FIELDS, 2 * RUN_FIELDS))).toEqual([552, 184, 1000, 188, 1]);
+    const after: Array<[string, () => unknown]> = [
+      ["runs", () => t.runs],
+      ["push()", () => t.push(736, 184, 2000, 188, 1)],
+      ["take()", () => t.take()],
+    ];
+    for (const [name, use] of after) expect([name, thrownBy(use)]).toEqual([name, TypeError]);
+  });
 });

@@ -18,9 +18,12 @@ export class UnitRunTable {
   #count = 0;
   /** The joined runs, until the next push. */
   #joined: Float64Array | undefined;
+  /** take() has given the runs away. */
+  #taken = false;
 
   /** The runs so far, RUN_FIELDS numbers each (the array may be longer than count × RUN_FIELDS). */
   get runs(): Float64Array {
+    this.#refuseTaken();
     // One part (a recording of up to ~120 MiB of TS) is given as it is: nothing to join.
     if (this.#parts.length === 1) return this.#part;
     if (this.#joined === undefined) {
@@ -40,7 +43,18 @@ export class UnitRunTable {
     return this.#count;
   }
 
+  /**
+   * The runs and their count, given up to one plan, which may overwrite them (runsToBody() in place): the
+   * table is spent, and reading or pushing again throws a TypeError.
+   */
+  take(): { runs: Float64Array; count: number } {
+    const taken = { runs: this.runs, count: this.#count };
+    this.#taken = true;
+    return taken;
+  }
+
   push(es: number, length: number, file: number, unitLength: number, count: number): void {
+    this.#refuseTaken();
     let at = this.#at;
     if (at === this.#part.length) {
       this.#part = new Float64Array(RUN_FIELDS * PART_RUNS);
@@ -56,5 +70,9 @@ export class UnitRunTable {
     this.#at = at + RUN_FIELDS;
     this.#count++;
     this.#joined = undefined;
+  }
+
+  #refuseTaken(): void {
+    if (this.#taken) throw new TypeError("Cannot use unit runs: a plan has taken them");
   }
 }

@@ -45,9 +45,12 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
       if (!pattern) return writer.write(bytes);
       for (const out of await pattern.push(bytes)) await writer.write(out);
     },
-    /** Body bytes: encrypted in pattern mode first (positional), then the held prefix left out (by the encoder in pattern mode). */
-    write: async (bytes: Uint8Array) => {
-      for (const out of pattern ? await pattern.push(bytes) : [bytes]) {
+    /**
+     * A read's body pieces: encrypted in pattern mode first (positional; the pieces of one read go to the cipher
+     * together, pushMany()), then the held prefix left out (by the encoder in pattern mode).
+     */
+    write: async (pieces: readonly Uint8Array[]) => {
+      for (const out of pattern ? await pattern.pushMany(pieces) : pieces) {
         const rest = skip.direct.take(out);
         if (rest) await writer.write(rest);
       }
@@ -90,10 +93,8 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
     if (read > plan.size) break;
     const routed = router.push(chunk);
     for (const p of routed.protected) await pushBody("protected", p);
-    for (const d of routed.direct) {
-      if (direct) await direct.write(d);
-      else await pushBody("direct", d);
-    }
+    if (direct) await direct.write(routed.direct);
+    else for (const d of routed.direct) await pushBody("direct", d);
     o.onEvent?.({ type: "progress", done: router.position, total: plan.size });
   }
   if (read !== plan.size) throw new SendFailure("source_changed", `${plan.path} changed while being sent`);
