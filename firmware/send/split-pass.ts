@@ -66,8 +66,9 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
   // upload frees each once fetch has taken it (UploadAttempt `owned`), so beside a direct channel the step is
   // 8 MiB of records (~56 MiB of a sealed split's file; 34 full collections per GiB with pass 1's, was 87 at
   // 2 MiB, for the same peak: docs/benchmarks.md, "Transfer CPU round 4"); no collection at all left the
-  // peak 3-5 MiB higher. Without a direct channel (every byte goes through the node) it stays 4 MiB.
-  const pacer = new HeapPacer(writer ? PACE_BYTES : PACE_BYTES / 2);
+  // peak 3-5 MiB higher. In pattern mode the encoder's own garbage made that step's peak ~3 MiB higher, so it
+  // keeps 2 MiB; without a direct channel (every byte goes through the node) it stays 4 MiB.
+  const pacer = new HeapPacer(writer ? (pattern ? PACE_BYTES / 4 : PACE_BYTES) : PACE_BYTES / 2);
   const pushRelay = async (part: RelayPart, bytes: Uint8Array) => {
     pacer.moved(bytes.byteLength);
     await live.find((l) => l.spec.part === part)?.data(bytes);
