@@ -33,8 +33,9 @@ export const FULL_EVERY = 4;
  * opened plaintexts: runtime/release-buffer.ts), what is left between steps is mostly young garbage, which a young
  * collection frees; a buffer that lived through a collection in flight waits for the next full one. Measured in
  * the transfer bench (docs/benchmarks.md, "Transfer CPU"): the same peak RSS for less CPU per GiB. Not on the
- * sender, whose relay records (handed to fetch, so never freed by hand) made its peak 7 MiB higher with it, nor
- * on the node, whose 96 MiB budget has no room. `young` and `full` are for tests.
+ * sender (whose split pass now steps 8 MiB of relay records between full collections, the records being freed
+ * by hand: "Transfer CPU round 4"), nor on the node, whose 96 MiB budget has no room. `young` and `full` are for
+ * tests.
  */
 export function steppedCollections(
   o: { fullEvery?: number; young?: () => void; full?: () => void } = {},

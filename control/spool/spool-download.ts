@@ -1,5 +1,6 @@
 /** @module Streams a transfer's bytes from an offset, following it while a live relay upload is still growing it. */
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
+import { releaseBuffer } from "../../runtime/release-buffer.ts";
 
 /** Read size per pull: large enough for throughput, small enough that memory per download stays bounded. */
 export const DOWNLOAD_CHUNK_BYTES = 256 * 1024;
@@ -18,7 +19,10 @@ export interface GrowthSource {
   state(): Promise<GrowthState>;
   /** Resolves at the next progress, or after `ms`. */
   waitForGrowth(ms: number): Promise<void>;
-  /** Bytes [start, end) of the transfer: at least one, at most end - start (SpoolBlobs.read). */
+  /**
+   * Bytes [start, end) of the transfer: at least one, at most end - start (SpoolBlobs.read), in a buffer nobody
+   * else holds (the download frees it once the response has taken it).
+   */
   read(start: number, end: number): Promise<Uint8Array>;
 }
 
@@ -37,11 +41,17 @@ export interface FollowOptions {
  */
 export function followTransfer({ offset, source: src, idleMs }: FollowOptions): ReadableStream<Uint8Array> {
   let pos = offset;
-  // Each pull reads into a fresh buffer that the response hands on and drops: collected at a steady pace.
+  // Each pull reads into a fresh buffer (SpoolBlobs.read) that only the response reads. Bun's server copies a
+  // chunk into its own socket buffer as it takes it, and pulls again only after that, so the chunk lent before
+  // is freed by hand at the next pull; one it cannot free (a short read's partial view) counts towards a
+  // collection at a steady pace.
   const pacer = new HeapPacer();
+  let lent: Uint8Array | undefined;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        if (lent && !releaseBuffer(lent)) pacer.moved(lent.byteLength);
+        lent = undefined;
         try {
           let idleSince = Date.now();
           for (;;) {
@@ -50,7 +60,7 @@ export function followTransfer({ offset, source: src, idleMs }: FollowOptions): 
             if (pos < s.available) {
               const bytes = await src.read(pos, Math.min(pos + DOWNLOAD_CHUNK_BYTES, s.available));
               pos += bytes.byteLength;
-              pacer.moved(bytes.byteLength);
+              lent = bytes;
               controller.enqueue(bytes);
               return;
             }

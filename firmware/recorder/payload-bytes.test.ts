@@ -1,4 +1,4 @@
-/** @module Tests for patternDecoded(): the pattern-mode direct part decoded for the merger, its frames released once merged. */
+/** @module Tests for patternDecoded() (the pattern-mode direct part decoded for the merger, its frames released once merged) and relayPayload()'s release. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,8 +15,9 @@ import { concat, splitBytes } from "../../codec/split/split-bytes.ts";
 import { peekSplitHeaderLength } from "../../codec/split/split-format.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { patternFixtures } from "../../test/support/pattern-fixtures.ts";
+import type { RelayManifest, RelayRecord } from "../transfer/relay-stream.ts";
 import { IncomingFile } from "./incoming-file.ts";
-import { patternDecoded } from "./payload-bytes.ts";
+import { patternDecoded, relayPayload } from "./payload-bytes.ts";
 import { SplitAssembly } from "./split-assembly.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pvrlink-payload-"));
@@ -139,6 +140,51 @@ describe("patternDecoded()", () => {
       const headerFrames = frameSpans.filter(([a, b]) => meta.some(([m, e]) => a! >= m && b! <= e)).length;
       expect(released).toBeGreaterThanOrEqual(headerFrames + bodyFrames - 2);
       expect(released).toBeLessThanOrEqual(headerFrames + bodyFrames);
+    });
+  }
+});
+
+describe("relayPayload()", () => {
+  const MIB = 1024 * 1024;
+  const MANIFEST = { name: "rec.m2v", kind: "split-protected", size: 1 } as unknown as RelayManifest;
+  /** An opened record: type byte || body, in a buffer of its own, as WebCrypto's decrypt gives it. */
+  const opened = (n: number) => new Uint8Array(1 + n).fill(7);
+  const cases: Array<{ name: string; bytes: () => Uint8Array; freed: boolean }> = [
+    {
+      name: "frees a DATA body, the whole record after its type byte",
+      bytes: () => opened(MIB).subarray(1),
+      freed: true,
+    },
+    {
+      name: "leaves a view that starts at the record's first byte",
+      bytes: () => opened(MIB).subarray(0, MIB),
+      freed: false,
+    },
+    {
+      name: "leaves a view that ends before the record does",
+      bytes: () => opened(MIB).subarray(1, MIB),
+      freed: false,
+    },
+    {
+      name: "leaves a buffer of its own (not a record's body)",
+      bytes: () => new Uint8Array(MIB),
+      freed: false,
+    },
+  ];
+  for (const c of cases) {
+    test(`relayPayload()'s release ${c.name}`, async () => {
+      const bytes = c.bytes();
+      async function* records(): AsyncGenerator<RelayRecord> {
+        yield { type: "manifest", manifest: MANIFEST };
+        yield { type: "data", bytes };
+      }
+      const p = await relayPayload(records(), "tr_test");
+      const got: Uint8Array[] = [];
+      for await (const b of p.data(() => {})) got.push(b);
+      expect(got).toEqual([bytes]);
+      const length = bytes.byteLength;
+      expect(p.release(bytes)).toBe(c.freed);
+      expect(bytes.byteLength).toBe(c.freed ? 0 : length);
     });
   }
 });

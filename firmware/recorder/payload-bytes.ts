@@ -3,6 +3,7 @@ import { PatternDirectDecoder } from "../../codec/pattern/pattern-direct-decoder
 import { splitOffsetsAt } from "../../codec/split/split-offsets.ts";
 import { makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
+import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import type { DirectMessage } from "../direct/direct-message.ts";
 import type { RelayManifest, RelayRecord } from "../transfer/relay-stream.ts";
 import { ReceiveFailure } from "./receive-failure.ts";
@@ -36,11 +37,16 @@ export async function* directPayload(
 /**
  * Reads a relay transfer's MANIFEST, which must come first, and hands back its DATA records' bytes as a
  * separate iterable so the caller can choose where they go (whole file or split assembly) from the manifest.
+ * `release(bytes)`: frees a DATA body once its consumer is done with it (SplitAssembly.feed's `release`).
  */
 export async function relayPayload(
   records: AsyncIterator<RelayRecord, unknown, undefined>,
   transferId: string,
-): Promise<{ manifest: RelayManifest; data(onBytes: (n: number) => void): AsyncIterable<Uint8Array> }> {
+): Promise<{
+  manifest: RelayManifest;
+  data(onBytes: (n: number) => void): AsyncIterable<Uint8Array>;
+  release(bytes: Uint8Array): boolean;
+}> {
   const first = await records.next();
   if (first.done || first.value.type !== "manifest") {
     throw new ReceiveFailure("protocol_error", `Relay transfer ${transferId} has no manifest`);
@@ -57,7 +63,24 @@ export async function relayPayload(
         }
       }
     },
+    release: releaseRecordBody,
   };
+}
+
+/**
+ * A DATA body is the opened record after its type byte: a view at offset 1 of a plaintext WebCrypto made for
+ * it alone, which nothing else holds once its consumer is done. Freed at once, it does not wait for a full
+ * collection. Returns whether it was freed (anything else is left alone).
+ */
+function releaseRecordBody(bytes: Uint8Array): boolean {
+  const buffer = bytes.buffer;
+  if (
+    !(buffer instanceof ArrayBuffer) ||
+    bytes.byteOffset !== 1 ||
+    buffer.byteLength !== bytes.byteLength + 1
+  )
+    return false;
+  return releaseBuffer(new Uint8Array(buffer));
 }
 
 /**

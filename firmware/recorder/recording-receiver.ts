@@ -158,7 +158,7 @@ export class RecordingReceiver {
         work: w,
       }),
     );
-    const { manifest: claimed, data: payload } = await relayPayload(records, transferId);
+    const { manifest: claimed, data: payload, release } = await relayPayload(records, transferId);
     // The sealed manifest is the sender's word; who sent it is the session's caller, as the node named it in
     // the grant (issue 21 item 5). A peer can seal any "sender" it likes, but not change whose session it is.
     const m = { ...claimed, sender: this.#callerOf(sessionId) };
@@ -171,7 +171,7 @@ export class RecordingReceiver {
       if (m.kind === "whole") return await this.#fileWhole(m, sessionId, payload(count));
       const part: SplitPartKind = m.kind === "split-protected" ? "protected" : "direct";
       const split = await this.#split(sessionId, m);
-      await split.assembly.feed(part, payload(count));
+      await split.assembly.feed(part, payload(count), { release });
       return await split.filed;
     } finally {
       track.done();

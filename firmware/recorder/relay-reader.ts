@@ -202,7 +202,7 @@ export async function* readRelayRecords(
   let decoder: RelayStreamDecoder | undefined =
     o.stream === undefined || o.storeKey !== undefined
       ? undefined
-      : new RelayStreamDecoder(key, o.sessionId, o.stream);
+      : new RelayStreamDecoder(key, o.sessionId, o.stream, { ownsChunks: true });
   let lookForPrefix = o.storeKey !== undefined;
   let stream = o.stream;
   let head: Uint8Array[] = [];
@@ -272,7 +272,8 @@ export async function* readRelayRecords(
               ...sealedTo,
             }));
           if (stream === undefined) throw new DecryptError();
-          decoder = new RelayStreamDecoder(key, o.sessionId, stream, sealedTo);
+          // The download's chunks (and `joined`, a fresh copy) are read by nothing else: the decoder frees them.
+          decoder = new RelayStreamDecoder(key, o.sessionId, stream, { ...sealedTo, ownsChunks: true });
           head = [];
           headBytes = 0;
           for (const r of await decoder.push(joined)) yield r;

@@ -19,9 +19,11 @@ export class SplitAssembly {
   readonly merger: SplitMerger;
   readonly #out: IncomingFile;
   /**
-   * Collections paced by the bytes whose memory was not freed by hand only: chunks fed without `release` (the relay
-   * part: fetch's chunks and the opened records) and those `release` did not free (a clear frame viewing a shared
-   * socket chunk, a cbcs decoder's own blocks). A freed chunk's memory is back already, so counting it ran a
+   * Collections paced by the bytes whose memory was not freed by hand only: chunks fed without `release` (a
+   * caller that cannot free them) and those `release` did not free (a clear frame viewing a shared socket chunk,
+   * a cbcs decoder's own blocks). The relay part is fed with `release` too (relayPayload's opened records, and its
+   * decoder frees the download's chunks), so a sealed split runs no collection here at all (was 18 full and 54
+   * young per GiB: docs/benchmarks.md, "Transfer CPU round 4"). A freed chunk's memory is back already, so counting it ran a
    * collection per 2 MiB of the recording that found little to free (~35% of the receiver's CPU). The same step
    * and stepping as IncomingFile's own pacer, which a split's file leaves off (`paced: false`), so a split whose
    * parts both come through the node (the relay fallback) collects as before; a 1 MiB step cost that route 24%

@@ -32,7 +32,8 @@ export class LiveRelay {
       storeEnc: rc.seal.storeEnc,
     });
     // Pass 2 (split-pass.ts) paces collections by the pieces it routes here; the attempt would count them again.
-    this.#attempt = new UploadAttempt(rc.client, transfer.id, 0, { paced: false });
+    // The encoder's records are fresh buffers of their own: the attempt frees each once fetch has taken it.
+    this.#attempt = new UploadAttempt(rc.client, transfer.id, 0, { paced: false, owned: true });
   }
 
   async start(): Promise<void> {

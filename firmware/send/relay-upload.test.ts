@@ -139,6 +139,35 @@ describe("relay upload", () => {
   });
 });
 
+describe("UploadAttempt", () => {
+  const cases = [
+    { name: "with owned frees every pushed chunk once fetch has taken it", owned: true },
+    { name: "without owned leaves the pushed chunks alone", owned: false },
+  ];
+  for (const c of cases) {
+    test(`UploadAttempt ${c.name}, and the node holds every byte`, async () => {
+      const bytes = randomBytes(4 * 1024 * 1024);
+      const t = await storeTransfer(bytes.length);
+      const attempt = new UploadAttempt(alice, t.id, 0, { owned: c.owned });
+      // Each piece a buffer of its own, as an encoder's records are: only such a chunk can be freed.
+      const pieces: Uint8Array[] = [];
+      for (let at = 0; at < bytes.length; at += 256 * 1024) {
+        const piece = new Uint8Array(bytes.subarray(at, at + 256 * 1024));
+        pieces.push(piece);
+        await attempt.push(piece);
+      }
+      const r = await attempt.finish();
+      expect(r).toEqual({ received: bytes.length });
+      const sha = createHash("sha256").update(bytes).digest("hex");
+      expect(attempt.digest()).toBe(sha);
+      await alice.completeTransfer(t.id, { size: bytes.length, sha256: sha });
+      expect(await storedSha(t.id)).toBe(sha);
+      const freed = pieces.filter((p) => p.byteLength === 0).length;
+      expect(freed).toBe(c.owned ? pieces.length : 0);
+    });
+  }
+});
+
 describe("LiveRelay", () => {
   const MIB = 1024 * 1024;
   // The pass feeds 1 MiB pieces; killAt: the piece before which the node is killed (SIGKILL) and restarted.

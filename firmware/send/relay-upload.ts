@@ -131,7 +131,10 @@ export async function* encodeFromFile(
   yield* await enc.end();
 }
 
-/** A fresh encoding of a whole relay stream, from its first byte: what a resume re-reads. */
+/**
+ * A fresh encoding of a whole relay stream, from its first byte: what a resume re-reads. Each chunk is a fresh
+ * buffer nobody else holds (RelayStreamEncoder's records), so the upload frees it once fetch has taken it.
+ */
 export type EncodedSource = () => AsyncIterable<Uint8Array>;
 
 export interface ResumeOptions {
@@ -221,7 +224,7 @@ export async function completeUpload(
       o.log?.(`the node holds ${received} of ${transfer.size} bytes; resuming at byte ${received}`);
     if (received === transfer.size && sha256 !== undefined) break;
     attempts++;
-    const attempt = new UploadAttempt(client, transfer.id, received);
+    const attempt = new UploadAttempt(client, transfer.id, received, { owned: true });
     for await (const bytes of o.source()) {
       if (o.signal?.aborted) break;
       await attempt.push(bytes);

@@ -63,13 +63,15 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
       return writer.sent;
     },
   };
-  // Collections are paced by the bytes that become relay records only: those go to fetch, which nobody can free
-  // by hand, while the direct channel frees each DATA frame's buffer once the socket has it (DirectConnection).
-  // Pacing every byte read ran a full collection per 4 MiB of the file, ~40% of the sender's CPU. The records
-  // left between two collections are what the resident set holds above an idle daemon, so beside a direct
-  // channel the step is 2 MiB of records (~14 MiB of a sealed split's file); without one (every byte goes
-  // through the node) it stays 4 MiB, as before.
-  const pacer = new HeapPacer(writer ? PACE_BYTES / 4 : PACE_BYTES / 2);
+  // Collections are paced by the bytes that become relay records only, while the direct channel frees each DATA
+  // frame's buffer once the socket has it (DirectConnection). Pacing every byte read ran a full collection per
+  // 4 MiB of the file, ~40% of the sender's CPU. The relay records themselves are freed by hand too since the
+  // upload frees each once fetch has taken it (UploadAttempt `owned`), so beside a direct channel the step is
+  // 8 MiB of records (~56 MiB of a sealed split's file; 34 full collections per GiB with pass 1's, was 87 at
+  // 2 MiB, for the same peak: docs/benchmarks.md, "Transfer CPU round 4"); no collection at all left the
+  // peak 3-5 MiB higher. In pattern mode the encoder's own garbage made that step's peak ~3 MiB higher, so it
+  // keeps 2 MiB; without a direct channel (every byte goes through the node) it stays 4 MiB.
+  const pacer = new HeapPacer(writer ? (pattern ? PACE_BYTES / 4 : PACE_BYTES) : PACE_BYTES / 2);
   const pushRelay = async (part: RelayPart, bytes: Uint8Array) => {
     pacer.moved(bytes.byteLength);
     await live.find((l) => l.spec.part === part)?.data(bytes);

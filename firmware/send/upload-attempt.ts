@@ -2,6 +2,7 @@
 import { createHash, type Hash } from "node:crypto";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
+import { releaseBuffer } from "../../runtime/release-buffer.ts";
 
 /** Encoded bytes queued for the PUT body above which the producer waits: a few records keep the socket busy. */
 const QUEUE_HIGH_WATER = 2 * 1024 * 1024;
@@ -22,21 +23,30 @@ export class UploadAttempt {
   readonly #response: Promise<{ received: number } | Error>;
   readonly #hash: Hash = createHash("sha256");
   readonly #pacer: HeapPacer | undefined;
+  readonly #owned: boolean;
+  /** The chunk the body handed to fetch last: fetch has taken it by the time it pulls again. */
+  #lent: Uint8Array | undefined;
 
   /**
    * `paced: false`: the caller already counts these bytes toward its own collections (split-pass.ts counts every
-   * relay piece before it is encoded), so this attempt does not collect for them a second time.
+   * relay piece before it is encoded), so this attempt does not collect for them a second time. `owned`: every
+   * pushed chunk is this attempt's alone (fresh records from a RelayStreamEncoder), so its memory is given back
+   * (releaseBuffer) once fetch has taken it, instead of at the next full collection.
    */
   constructor(
     client: ControlClient,
     readonly transferId: string,
     readonly offset: number,
-    o: { paced?: boolean } = {},
+    o: { paced?: boolean; owned?: boolean } = {},
   ) {
     this.#pacer = o.paced === false ? undefined : new HeapPacer();
+    this.#owned = o.owned === true;
     const body = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
+          // Bun's fetch copies each body chunk into its HTTP thread's buffer as it reads it (the JS buffer cannot
+          // cross to that thread), and pulls again only once it has: the chunk lent before is free to go.
+          this.#releaseLent();
           while (this.#queue.length === 0 && !this.#closed) {
             await new Promise<void>((r) => {
               this.#pullWaiter = r;
@@ -47,6 +57,7 @@ export class UploadAttempt {
             controller.close();
             return;
           }
+          if (this.#owned) this.#lent = next;
           this.#queued -= next.byteLength;
           this.#wakePushers();
           controller.enqueue(next);
@@ -72,8 +83,22 @@ export class UploadAttempt {
     return this.#settled;
   }
 
+  #releaseLent(): void {
+    const lent = this.#lent;
+    this.#lent = undefined;
+    if (lent) this.#release(lent);
+  }
+
+  /** Frees an owned chunk; one it cannot free (a partial view) counts towards the next collection instead. */
+  #release(chunk: Uint8Array): void {
+    if (!releaseBuffer(chunk)) this.#pacer?.moved(chunk.byteLength);
+  }
+
   #settle(): void {
     this.#settled = true;
+    // Whatever fetch was lent is done with once the request has ended; queued chunks were never lent.
+    this.#releaseLent();
+    if (this.#owned) for (const q of this.#queue) this.#release(q);
     this.#queue.length = 0;
     this.#queued = 0;
     this.#wakePushers();
@@ -87,10 +112,14 @@ export class UploadAttempt {
   /** Adds encoded bytes in stream order; waits while the body queue is full. */
   async push(bytes: Uint8Array): Promise<void> {
     this.#hash.update(bytes);
-    this.#pacer?.moved(bytes.byteLength);
+    // An owned chunk is paced when it is freed (or found not freeable), the others as they come.
+    if (!this.#owned) this.#pacer?.moved(bytes.byteLength);
     const start = this.#seen;
     this.#seen += bytes.byteLength;
-    if (this.#settled || this.#seen <= this.offset) return;
+    if (this.#settled || this.#seen <= this.offset) {
+      if (this.#owned) this.#release(bytes);
+      return;
+    }
     const send = start >= this.offset ? bytes : bytes.subarray(this.offset - start);
     this.#queue.push(send);
     this.#queued += send.byteLength;

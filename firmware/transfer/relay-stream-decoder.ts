@@ -1,6 +1,7 @@
 /** @module RelayStreamDecoder: the streaming reader of a relay stream, checking order, bounds and integrity as chunks arrive. */
 import { createHash, type Hash } from "node:crypto";
 import { openChunk, TAG_BYTES } from "../../crypto/aead.ts";
+import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import {
   checkManifest,
   checkStream,
@@ -52,13 +53,22 @@ export class RelayStreamDecoder {
   #payload = 0;
   #manifest: RelayManifest | undefined;
   #ended = false;
+  readonly #ownsChunks: boolean;
 
   /**
    * With `storeEnc`, the records of a store stream, whose prefix the caller has read (parseStorePrefix) to find
-   * the key: each record must name that enc in its context.
+   * the key: each record must name that enc in its context. `ownsChunks`: the pushed chunks are the decoder's
+   * to free (a download's network chunks, which nobody else reads), so each goes back (releaseBuffer) once every
+   * byte of it is copied into a record, instead of waiting for a full collection.
    */
-  constructor(key: CryptoKey, sessionId: string, stream: RelayStreamId, o: RelayStreamOptions = {}) {
+  constructor(
+    key: CryptoKey,
+    sessionId: string,
+    stream: RelayStreamId,
+    o: RelayStreamOptions & { ownsChunks?: boolean } = {},
+  ) {
     checkStream(stream);
+    this.#ownsChunks = o.ownsChunks === true;
     this.#key = key;
     this.#context = o.storeEnc === undefined ? relayContext(sessionId) : storeContext(sessionId, o.storeEnc);
     this.#stream = stream;
@@ -85,8 +95,11 @@ export class RelayStreamDecoder {
       const k = Math.min(head.byteLength, n - at);
       out.set(head.subarray(0, k), at);
       at += k;
-      if (k === head.byteLength) this.#pending.shift();
-      else this.#pending[0] = head.subarray(k);
+      if (k === head.byteLength) {
+        this.#pending.shift();
+        // A whole chunk copied out is dead; the tail of a split one is a partial view, which releaseBuffer leaves.
+        if (this.#ownsChunks) releaseBuffer(head);
+      } else this.#pending[0] = head.subarray(k);
     }
     this.#pendingBytes -= n;
     return out;
@@ -122,6 +135,8 @@ export class RelayStreamDecoder {
         { context: this.#context, stream: this.#stream, index: this.#index },
         sealed,
       );
+      // The sealed copy #take made is this decoder's alone and dead once opened.
+      releaseBuffer(sealed);
       out.push(this.#record(plain));
       this.#index++;
       if (this.#ended && this.#pendingBytes > 0) {
