@@ -1,8 +1,8 @@
 /** @module Tests for RelayStreamDecoder's ownsChunks: the pushed chunks it frees once copied out, and those it leaves. */
 import { describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
+import { manifestFor } from "../../test/support/relay-stream-kit.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { MAX_RELAY_DATA_BYTES, RELAY_STREAM_WHOLE, type RelayManifest, relayKey } from "./relay-stream.ts";
+import { MAX_RELAY_DATA_BYTES, RELAY_STREAM_WHOLE, relayKey } from "./relay-stream.ts";
 import { RelayStreamDecoder } from "./relay-stream-decoder.ts";
 import { RelayStreamEncoder } from "./relay-stream-encoder.ts";
 
@@ -10,16 +10,7 @@ const SESSION_KEY = new Uint8Array(32).fill(9);
 const CHUNK = 96 * 1024;
 
 async function wireOf(payload: Uint8Array): Promise<Uint8Array> {
-  const m: RelayManifest = {
-    name: "rec.m2v",
-    kind: "whole",
-    size: payload.byteLength,
-    originalSize: payload.byteLength,
-    sha256: createHash("sha256").update(payload).digest("hex"),
-    recordingType: "es",
-    secret: true,
-    sender: "alice",
-  };
+  const m = manifestFor(payload);
   const enc = new RelayStreamEncoder(await relayKey(SESSION_KEY), "s1", RELAY_STREAM_WHOLE);
   const parts = [await enc.manifest(m), ...(await enc.data(payload)), ...(await enc.end())];
   return Buffer.concat(parts);
