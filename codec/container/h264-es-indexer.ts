@@ -195,7 +195,7 @@ export class H264EsIndexer {
       }
     }
     if (isVclSliceNal(type)) {
-      if (this.#onSlice && type !== NAL_SLICE_DATA_PARTITION_A) this.#slice(head, { start, end });
+      if (this.#onSlice && type !== NAL_SLICE_DATA_PARTITION_A) this.#slice(head, start, end);
       const slice = parseSliceHeaderStart(head, 0, head.length, this.#sps);
       if (!slice) {
         this.#error(start, "ERR_H264_SLICE", "Cannot read the slice header: it is cut off or invalid");
@@ -217,8 +217,11 @@ export class H264EsIndexer {
     if (!this.#au) this.#openAu(start);
   }
 
-  /** Tells the observer where the slice just ended has its data; -1 when its header could not be read. */
-  #slice(head: Uint8Array, nal: { start: number; end: number }): void {
+  /**
+   * Tells the observer where the slice just ended, NAL unit [start, end), has its data; -1 when its header could
+   * not be read. Positional: it runs per slice, and an object per call was fresh heap in pass 1.
+   */
+  #slice(head: Uint8Array, start: number, end: number): void {
     let dataStart = -1;
     try {
       // A header running past the bytes kept throws (cut off): it is never guessed.
@@ -226,7 +229,7 @@ export class H264EsIndexer {
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
     }
-    this.#onSlice?.(nal.start, Math.min(dataStart, nal.end), nal.end);
+    this.#onSlice?.(start, Math.min(dataStart, end), end);
   }
 
   #openAu(offset: number): OpenAccessUnit {

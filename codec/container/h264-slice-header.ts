@@ -75,10 +75,20 @@ export function parseH264SliceHeader(
   return parseInto(new RbspBits(bytes, offset + 1, end), { bytes, offset, end, sets }, emptyHeader());
 }
 
+/** Where a header is read from: the NAL unit bytes[offset, end) and the parameter sets in force. */
+interface HeaderSource {
+  bytes: Uint8Array;
+  offset: number;
+  end: number;
+  sets: H264ParameterSets;
+}
+
 /**
- * parseH264SliceHeader()'s `dataOffset` alone, read with one reader and one record reused from call to call:
- * the H.264 indexer asks it of every coded slice on a send in pattern mode (3,000 in a 60 MiB TS), where a
- * reader, a record and their garbage per slice cost pass 1 fresh heap. Throws as parseH264SliceHeader() does.
+ * parseH264SliceHeader()'s `dataOffset` alone, read with one reader, one source and one record reused from call
+ * to call: the H.264 indexer asks it of every coded slice on a send in pattern mode (3,000 in a 60 MiB TS),
+ * where a reader, a record, the objects passing the source and their garbage per slice cost pass 1 fresh heap
+ * (~5 objects a slice; in a fresh process a few hundred page faults on a 32 MiB 320×240 clip). Throws as
+ * parseH264SliceHeader() does.
  */
 export function h264SliceDataOffset(
   bytes: Uint8Array,
@@ -87,10 +97,21 @@ export function h264SliceDataOffset(
   sets: H264ParameterSets,
 ): number {
   reader.reset(bytes, offset + 1, end);
-  return parseInto(reader, { bytes, offset, end, sets }, record).dataOffset;
+  source.bytes = bytes;
+  source.offset = offset;
+  source.end = end;
+  source.sets = sets;
+  try {
+    return parseInto(reader, source, record).dataOffset;
+  } finally {
+    // The sets reach their indexer: the shared source must not keep it alive after the call.
+    source.sets = NO_SETS;
+  }
 }
 
+const NO_SETS: H264ParameterSets = { sps: () => undefined, pps: () => undefined };
 const reader = new RbspBits(new Uint8Array(0), 0, 0);
+const source: HeaderSource = { bytes: new Uint8Array(0), offset: 0, end: 0, sets: NO_SETS };
 const record = emptyHeader();
 
 function emptyHeader(): H264SliceHeader {
@@ -110,12 +131,8 @@ function emptyHeader(): H264SliceHeader {
 }
 
 /** Checks the NAL header byte, then reads the header from `r` (at the byte after it) into `out`. */
-function parseInto(
-  r: RbspBits,
-  at: { bytes: Uint8Array; offset: number; end: number; sets: H264ParameterSets },
-  out: H264SliceHeader,
-): H264SliceHeader {
-  const { bytes, offset, end, sets } = at;
+function parseInto(r: RbspBits, at: HeaderSource, out: H264SliceHeader): H264SliceHeader {
+  const { bytes, offset, end } = at;
   if (offset >= end) fail("the NAL unit is empty", offset);
   const header = bytes[offset]!;
   const nalUnitType = header & 0x1f;
@@ -123,7 +140,7 @@ function parseInto(
   if (nalUnitType !== NAL_SLICE_NON_IDR && nalUnitType !== NAL_SLICE_IDR)
     fail(`nal_unit_type ${nalUnitType} is not a coded slice`, offset);
   try {
-    return readHeader(r, { header, offset, sets }, out);
+    return readHeader(r, at, out);
   } catch (e) {
     if (isBitsExhausted(e)) fail("it is cut off", offset);
     if (e instanceof CodecError && e.code === "ERR_EXP_GOLOMB")
@@ -132,12 +149,10 @@ function parseInto(
   }
 }
 
-function readHeader(
-  r: RbspBits,
-  at: { header: number; offset: number; sets: H264ParameterSets },
-  out: H264SliceHeader,
-): H264SliceHeader {
-  const { header, offset, sets } = at;
+/** Reads the header from `r` (at the byte after the NAL header byte, which parseInto() has checked) into `out`. */
+function readHeader(r: RbspBits, at: HeaderSource, out: H264SliceHeader): H264SliceHeader {
+  const { offset, sets } = at;
+  const header = at.bytes[offset]!;
   const nalUnitType = header & 0x1f;
   const nalRefIdc = (header >> 5) & 3;
   const idr = nalUnitType === NAL_SLICE_IDR;
@@ -185,7 +200,11 @@ function readHeader(
   if (isB) skipModifications(r, offset);
   if ((pps.weightedPred && isP) || (pps.weightedBipredIdc === 1 && isB)) {
     const chroma = sps.separateColourPlane ? 0 : sps.chromaFormatIdc;
-    skipPredWeightTable(r, { chroma, l0, l1: isB ? l1 : -1 });
+    // pred_weight_table(), 7.3.3.2: the denominators, then list 0's weights and, for a B slice, list 1's.
+    r.readUe(); // luma_log2_weight_denom
+    if (chroma !== 0) r.readUe(); // chroma_log2_weight_denom
+    skipPredWeights(r, chroma, l0);
+    if (isB) skipPredWeights(r, chroma, l1);
   }
   if (nalRefIdc !== 0) skipDecRefPicMarking(r, idr, offset);
   if (pps.cabac && sliceType !== SLICE_I && sliceType !== SLICE_SI) {
@@ -243,19 +262,18 @@ function skipModifications(r: RbspBits, offset: number): void {
   }
 }
 
-/** pred_weight_table(), 7.3.3.2. `l1` is -1 for a P slice. */
-function skipPredWeightTable(r: RbspBits, lists: { chroma: number; l0: number; l1: number }): void {
-  r.readUe(); // luma_log2_weight_denom
-  if (lists.chroma !== 0) r.readUe(); // chroma_log2_weight_denom
-  for (const last of [lists.l0, lists.l1]) {
-    for (let i = 0; i <= last; i++) {
-      if (r.readBit() === 1) {
-        r.readSe(); // luma_weight
-        r.readSe(); // luma_offset
-      }
-      if (lists.chroma !== 0 && r.readBit() === 1) {
-        for (let j = 0; j < 4; j++) r.readSe(); // chroma_weight, chroma_offset for Cb and Cr
-      }
+/**
+ * One list's weights in pred_weight_table(), 7.3.3.2, entries 0 to `last`: positional, not a list and an
+ * options object: it runs per slice, and x264 writes a table in its P slices when weightp is on.
+ */
+function skipPredWeights(r: RbspBits, chroma: number, last: number): void {
+  for (let i = 0; i <= last; i++) {
+    if (r.readBit() === 1) {
+      r.readSe(); // luma_weight
+      r.readSe(); // luma_offset
+    }
+    if (chroma !== 0 && r.readBit() === 1) {
+      for (let j = 0; j < 4; j++) r.readSe(); // chroma_weight, chroma_offset for Cb and Cr
     }
   }
 }
