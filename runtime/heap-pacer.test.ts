@@ -40,6 +40,31 @@ describe("HeapPacer", () => {
     });
   }
 
+  const releases: Array<{ what: string; chunk: () => Uint8Array; freed: boolean; counted: number }> = [
+    {
+      what: "frees a chunk it owns whole, counting nothing",
+      chunk: () => new Uint8Array(MIB),
+      freed: true,
+      counted: 0,
+    },
+    {
+      what: "counts a partial view it cannot free",
+      chunk: () => new Uint8Array(2 * MIB).subarray(0, MIB),
+      freed: false,
+      counted: MIB,
+    },
+  ];
+  for (const c of releases) {
+    test(`release() ${c.what}`, () => {
+      let n = 0;
+      const pacer = new HeapPacer(MIB, () => n++);
+      const chunk = c.chunk();
+      pacer.release(chunk);
+      expect(chunk.byteLength === 0).toBe(c.freed);
+      expect(n).toBe(c.counted / MIB);
+    });
+  }
+
   const stepped: Array<{ fullEvery?: number; steps: number; young: number; full: number }> = [
     { fullEvery: 1, steps: 5, young: 0, full: 5 },
     { fullEvery: 4, steps: 3, young: 3, full: 0 },

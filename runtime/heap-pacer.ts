@@ -1,5 +1,6 @@
 /** @module HeapPacer: a full collection (bun:jsc gcAndSweep) after every few MiB a transfer moves (sender, receiver or node), so the chunk buffers it drops are freed before the resident set grows with the recording. */
 import { edenGC, gcAndSweep } from "bun:jsc";
+import { releaseBuffer } from "./release-buffer.ts";
 
 /** Bytes moved between two collections: a few times the largest buffer a transfer step holds (4 MiB reads). */
 export const PACE_BYTES = 8 * 1024 * 1024;
@@ -70,6 +71,14 @@ export class HeapPacer {
     if (this.#since < this.everyBytes) return;
     this.#since = 0;
     this.collect();
+  }
+
+  /**
+   * Frees a dead chunk that the transfer owns outright (releaseBuffer); one it cannot free (a partial view of a
+   * larger buffer) counts towards the next collection instead.
+   */
+  release(chunk: Uint8Array): void {
+    if (!releaseBuffer(chunk)) this.moved(chunk.byteLength);
   }
 
   /** The chunks of `source`, counted as they pass. */

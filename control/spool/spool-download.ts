@@ -1,6 +1,6 @@
 /** @module Streams a transfer's bytes from an offset, following it while a live relay upload is still growing it. */
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
-import { releaseBuffer } from "../../runtime/release-buffer.ts";
+import { LentChunk } from "../../runtime/lent-chunk.ts";
 
 /** Read size per pull: large enough for throughput, small enough that memory per download stays bounded. */
 export const DOWNLOAD_CHUNK_BYTES = 256 * 1024;
@@ -45,13 +45,11 @@ export function followTransfer({ offset, source: src, idleMs }: FollowOptions): 
   // chunk into its own socket buffer as it takes it, and pulls again only after that, so the chunk lent before
   // is freed by hand at the next pull; one it cannot free (a short read's partial view) counts towards a
   // collection at a steady pace.
-  const pacer = new HeapPacer();
-  let lent: Uint8Array | undefined;
+  const lent = new LentChunk(new HeapPacer());
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        if (lent && !releaseBuffer(lent)) pacer.moved(lent.byteLength);
-        lent = undefined;
+        lent.release();
         try {
           let idleSince = Date.now();
           for (;;) {
@@ -60,7 +58,7 @@ export function followTransfer({ offset, source: src, idleMs }: FollowOptions): 
             if (pos < s.available) {
               const bytes = await src.read(pos, Math.min(pos + DOWNLOAD_CHUNK_BYTES, s.available));
               pos += bytes.byteLength;
-              lent = bytes;
+              lent.lend(bytes);
               controller.enqueue(bytes);
               return;
             }

@@ -1,7 +1,6 @@
 /** @module Streams a request body onto the end of a spool file, fsyncing before any byte is counted as received. */
 import { open } from "node:fs/promises";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
-import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import { ApiError } from "../errors/api-error.ts";
 import type { AppendResult } from "./spool-blobs.ts";
 
@@ -86,7 +85,7 @@ export async function appendStream(o: {
             if (fill === gather.byteLength) await flush();
           }
           // Copied: the chunk is freed now (it reads as empty from here on), or left to the paced collections.
-          if (!releaseBuffer(value)) pacer.moved(length);
+          pacer.release(value);
           if (take < length) {
             error = new ApiError(
               413,

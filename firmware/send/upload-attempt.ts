@@ -2,7 +2,7 @@
 import { createHash, type Hash } from "node:crypto";
 import type { ControlClient } from "../../protocol/control-client.ts";
 import { HeapPacer } from "../../runtime/heap-pacer.ts";
-import { releaseBuffer } from "../../runtime/release-buffer.ts";
+import { LentChunk } from "../../runtime/lent-chunk.ts";
 
 /** Encoded bytes queued for the PUT body above which the producer waits: a few records keep the socket busy. */
 const QUEUE_HIGH_WATER = 2 * 1024 * 1024;
@@ -25,7 +25,7 @@ export class UploadAttempt {
   readonly #pacer: HeapPacer | undefined;
   readonly #owned: boolean;
   /** The chunk the body handed to fetch last: fetch has taken it by the time it pulls again. */
-  #lent: Uint8Array | undefined;
+  readonly #lent: LentChunk;
 
   /**
    * `paced: false`: the caller already counts these bytes toward its own collections (split-pass.ts counts every
@@ -41,12 +41,13 @@ export class UploadAttempt {
   ) {
     this.#pacer = o.paced === false ? undefined : new HeapPacer();
     this.#owned = o.owned === true;
+    this.#lent = new LentChunk(this.#pacer);
     const body = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
           // Bun's fetch copies each body chunk into its HTTP thread's buffer as it reads it (the JS buffer cannot
           // cross to that thread), and pulls again only once it has: the chunk lent before is free to go.
-          this.#releaseLent();
+          this.#lent.release();
           while (this.#queue.length === 0 && !this.#closed) {
             await new Promise<void>((r) => {
               this.#pullWaiter = r;
@@ -57,7 +58,7 @@ export class UploadAttempt {
             controller.close();
             return;
           }
-          if (this.#owned) this.#lent = next;
+          if (this.#owned) this.#lent.lend(next);
           this.#queued -= next.byteLength;
           this.#wakePushers();
           controller.enqueue(next);
@@ -83,22 +84,11 @@ export class UploadAttempt {
     return this.#settled;
   }
 
-  #releaseLent(): void {
-    const lent = this.#lent;
-    this.#lent = undefined;
-    if (lent) this.#release(lent);
-  }
-
-  /** Frees an owned chunk; one it cannot free (a partial view) counts towards the next collection instead. */
-  #release(chunk: Uint8Array): void {
-    if (!releaseBuffer(chunk)) this.#pacer?.moved(chunk.byteLength);
-  }
-
   #settle(): void {
     this.#settled = true;
     // Whatever fetch was lent is done with once the request has ended; queued chunks were never lent.
-    this.#releaseLent();
-    if (this.#owned) for (const q of this.#queue) this.#release(q);
+    this.#lent.release();
+    if (this.#owned) for (const q of this.#queue) this.#lent.discard(q);
     this.#queue.length = 0;
     this.#queued = 0;
     this.#wakePushers();
@@ -117,7 +107,7 @@ export class UploadAttempt {
     const start = this.#seen;
     this.#seen += bytes.byteLength;
     if (this.#settled || this.#seen <= this.offset) {
-      if (this.#owned) this.#release(bytes);
+      if (this.#owned) this.#lent.discard(bytes);
       return;
     }
     const send = start >= this.offset ? bytes : bytes.subarray(this.offset - start);
