@@ -17,6 +17,9 @@ export interface H264ClipCost {
   ratio: number;
   /** Every pair's ratio, in the order run. */
   ratios: number[];
+  /** The median and every pair's ratio with the JIT compiler threads' CPU taken out of both sides (CostPair's `ratioLessJit`). */
+  ratioLessJit: number;
+  ratiosLessJit: number[];
   /** Bytes of the looped stream. */
   bytes: number;
 }
@@ -45,8 +48,17 @@ export async function h264ClipCost(ts: Uint8Array, pairs: number): Promise<H264C
     const runs = await costPairs({ path }, { path, scheme: DEFAULT_H264_PATTERN_SCHEME }, pairs);
     const ratios = runs.map((r) => r.ratio);
     const ratio = median(ratios);
+    const ratiosLessJit = runs.map((r) => r.ratioLessJit);
     const middle = [...runs].sort((a, b) => a.ratio - b.ratio)[(runs.length - 1) >> 1]!;
-    return { seed: middle.seed, cbcs: middle.pattern, ratio, ratios, bytes: bytes.length };
+    return {
+      seed: middle.seed,
+      cbcs: middle.pattern,
+      ratio,
+      ratios,
+      ratioLessJit: median(ratiosLessJit),
+      ratiosLessJit,
+      bytes: bytes.length,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
