@@ -14,6 +14,8 @@ export interface CostSpec {
   whole?: boolean;
   /** Hold the recording as 4 MiB arrays of their own instead of one (leak-cost.ts, HeldRecording). */
   chunks?: boolean;
+  /** Unmeasured runs before the measured ones (WARM_RUNS when absent). */
+  warm?: number;
 }
 
 /** The least disturbed measured run, and the least CPU of a measured run once its JIT compiler threads' is taken out. */
@@ -55,7 +57,7 @@ async function runChild(spec: CostSpec): Promise<OwnProcessCost> {
     spec.whole
       ? wholeFileCost(bytes, key)
       : splitCost(bytes, key, spec.scheme, spec.esPlan === false ? { esPlan: false } : {});
-  for (let i = 0; i < WARM_RUNS; i++) await once();
+  for (let i = 0; i < (spec.warm ?? WARM_RUNS); i++) await once();
   let best: CostRun | undefined;
   let lessJit = Number.POSITIVE_INFINITY;
   for (let i = 0; i < MEASURED_RUNS; i++) {
