@@ -14,6 +14,17 @@ export interface CostSpec {
   whole?: boolean;
   /** Hold the recording as 4 MiB arrays of their own instead of one (leak-cost.ts, HeldRecording). */
   chunks?: boolean;
+  /** Unmeasured runs before the measured ones (WARM_RUNS when absent). */
+  warm?: number;
+}
+
+/** The least disturbed measured run, and the least CPU of a measured run once its JIT compiler threads' is taken out. */
+export interface OwnProcessCost extends CostRun {
+  /**
+   * min over the measured runs of cpu − jit: what the mode's own work cost when the compiles that landed in
+   * the measured runs are left out. Not the headline: that is `cpu`, compiles and all, as earlier rounds measured.
+   */
+  lessJit: number;
 }
 
 /**
@@ -24,7 +35,7 @@ export interface CostSpec {
  * compiler threads count in the process's CPU, and a fresh process compiles for its first few runs (seed
  * measured 2× its steady cost on its second run), as a real send does only in its first MiB.
  */
-export async function costInOwnProcess(spec: CostSpec): Promise<CostRun> {
+export async function costInOwnProcess(spec: CostSpec): Promise<OwnProcessCost> {
   const child = Bun.spawn([process.execPath, import.meta.path, JSON.stringify(spec)], {
     stdout: "pipe",
     stderr: "inherit",
@@ -32,13 +43,13 @@ export async function costInOwnProcess(spec: CostSpec): Promise<CostRun> {
   const out = await new Response(child.stdout).text();
   const code = await child.exited;
   if (code !== 0) throw new Error(`Cannot measure ${JSON.stringify(spec)}: the child exited with ${code}`);
-  return JSON.parse(out) as CostRun;
+  return JSON.parse(out) as OwnProcessCost;
 }
 
 const WARM_RUNS = 3;
 const MEASURED_RUNS = 2;
 
-async function runChild(spec: CostSpec): Promise<CostRun> {
+async function runChild(spec: CostSpec): Promise<OwnProcessCost> {
   const file = new Uint8Array(await Bun.file(spec.path).arrayBuffer());
   const bytes = spec.chunks ? heldInChunks(file) : file;
   const key = generateSessionKeyBytes();
@@ -46,13 +57,15 @@ async function runChild(spec: CostSpec): Promise<CostRun> {
     spec.whole
       ? wholeFileCost(bytes, key)
       : splitCost(bytes, key, spec.scheme, spec.esPlan === false ? { esPlan: false } : {});
-  for (let i = 0; i < WARM_RUNS; i++) await once();
+  for (let i = 0; i < (spec.warm ?? WARM_RUNS); i++) await once();
   let best: CostRun | undefined;
+  let lessJit = Number.POSITIVE_INFINITY;
   for (let i = 0; i < MEASURED_RUNS; i++) {
     const r = await once();
     if (best === undefined || r.cpu < best.cpu) best = r;
+    lessJit = Math.min(lessJit, r.cpu - r.jit);
   }
-  return best!;
+  return { ...best!, lessJit };
 }
 
 if (import.meta.main) {

@@ -17,6 +17,9 @@ export interface H264ClipCost {
   ratio: number;
   /** Every pair's ratio, in the order run. */
   ratios: number[];
+  /** The median and every pair's ratio with the JIT compiler threads' CPU taken out of both sides (CostPair's `ratioLessJit`). */
+  ratioLessJit: number;
+  ratiosLessJit: number[];
   /** Bytes of the looped stream. */
   bytes: number;
 }
@@ -34,19 +37,38 @@ export function loopedClip(ts: Uint8Array): Uint8Array {
  * alternating pairs of runs each in a process of its own (bench/lib/cost-in-own-process.ts: in one process a
  * mode pays for the heap the other left). A TS repeated byte for byte restarts its continuity counters and
  * timestamps at each copy; the indexer takes each copy's pictures as they come, so the plan is the clip's,
- * once per copy.
+ * once per copy. `o.warm`: unmeasured runs per child before the measured ones (cost-in-own-process.ts's WARM_RUNS
+ * when absent).
  */
-export async function h264ClipCost(ts: Uint8Array, pairs: number): Promise<H264ClipCost> {
+export async function h264ClipCost(
+  ts: Uint8Array,
+  pairs: number,
+  o: { warm?: number } = {},
+): Promise<H264ClipCost> {
   const bytes = loopedClip(ts);
   const dir = await mkdtemp(join(tmpdir(), "pvrlink-clip-cost-"));
   try {
     const path = join(dir, "clip.ts");
     await writeFile(path, bytes);
-    const runs = await costPairs({ path }, { path, scheme: DEFAULT_H264_PATTERN_SCHEME }, pairs);
+    const warm = o.warm === undefined ? {} : { warm: o.warm };
+    const runs = await costPairs(
+      { path, ...warm },
+      { path, scheme: DEFAULT_H264_PATTERN_SCHEME, ...warm },
+      pairs,
+    );
     const ratios = runs.map((r) => r.ratio);
     const ratio = median(ratios);
+    const ratiosLessJit = runs.map((r) => r.ratioLessJit);
     const middle = [...runs].sort((a, b) => a.ratio - b.ratio)[(runs.length - 1) >> 1]!;
-    return { seed: middle.seed, cbcs: middle.pattern, ratio, ratios, bytes: bytes.length };
+    return {
+      seed: middle.seed,
+      cbcs: middle.pattern,
+      ratio,
+      ratios,
+      ratioLessJit: median(ratiosLessJit),
+      ratiosLessJit,
+      bytes: bytes.length,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

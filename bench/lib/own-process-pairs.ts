@@ -1,22 +1,23 @@
 /** @module Alternating pairs of own-process cost runs, seed and pattern: each pair's ratio is one sample, taken in the same minute's load. */
-import { type CostSpec, costInOwnProcess } from "./cost-in-own-process.ts";
-import type { CostRun } from "./leak-cost.ts";
+import { type CostSpec, costInOwnProcess, type OwnProcessCost } from "./cost-in-own-process.ts";
 
 // Why pairs rather than a ratio of two bests: bench/cost-pairs.ts says.
 
 /** One pair's runs and pattern's CPU over seed's. */
 export interface CostPair {
-  seed: CostRun;
-  pattern: CostRun;
+  seed: OwnProcessCost;
+  pattern: OwnProcessCost;
   ratio: number;
+  /** The same with each side's JIT compiler threads' CPU taken out (OwnProcessCost's `lessJit`). */
+  ratioLessJit: number;
 }
 
 /** `pairs` alternating own-process pairs of seed (`base`) and pattern (`pattern`) runs. */
 export async function costPairs(base: CostSpec, pattern: CostSpec, pairs: number): Promise<CostPair[]> {
   const out: CostPair[] = [];
   for (let i = 0; i < pairs; i++) {
-    let seed: CostRun;
-    let mode: CostRun;
+    let seed: OwnProcessCost;
+    let mode: OwnProcessCost;
     if (i % 2 === 0) {
       seed = await costInOwnProcess(base);
       mode = await costInOwnProcess(pattern);
@@ -24,7 +25,7 @@ export async function costPairs(base: CostSpec, pattern: CostSpec, pairs: number
       mode = await costInOwnProcess(pattern);
       seed = await costInOwnProcess(base);
     }
-    out.push({ seed, pattern: mode, ratio: mode.cpu / seed.cpu });
+    out.push({ seed, pattern: mode, ratio: mode.cpu / seed.cpu, ratioLessJit: mode.lessJit / seed.lessJit });
   }
   return out;
 }

@@ -1,8 +1,15 @@
 /** @module The ES-to-file unit runs a riding pattern planner collects during pass 1: RUN_FIELDS numbers a run, joined into one array when read. */
 import { RUN_FIELDS } from "./es-pattern-plan.ts";
 
-/** Runs per part: 640 KiB of Float64Array, whose pages are touched only as runs fill them. */
-const PART_RUNS = 16384;
+/**
+ * Runs per part: 2.5 MiB of Float64Array, whose pages are touched only as runs fill them (a fresh array's pages
+ * are mapped as they are first written: allocating it costs a page fault or two whatever its size). Parts of
+ * 16384 runs (640 KiB) had four of the eight 32 MiB looped leak clips (bench/clip-cost.ts; life and testsrc2,
+ * 16.7-20.1 k runs) joined into a fresh ~0.8 MiB copy in every send's plan: ~200 page faults, ~15 µs each on
+ * the shared 2-core machine. 65536 runs hold a TS of ~100 MiB of such small-picture packets, or ~480 MiB of
+ * the 60 MiB H.264 TS's kind (8,223 runs).
+ */
+const PART_RUNS = 65536;
 
 /**
  * What the indexer's `unitRun()` reports, kept as EsPatternPlan's `runs`/`runCount` want them (ES offset, ES
