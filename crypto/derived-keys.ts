@@ -6,12 +6,12 @@
  * per secret), so a deleted device or a new secret invalidates it by construction (issue 21 item 4). Past `max`
  * keys the memory starts over: a node with more devices than that derives some keys again, never keeps stale ones.
  */
-export class DerivedKeys {
-  readonly #keys = new Map<string, { secret: Uint8Array; key: Uint8Array }>();
-  readonly #derive: (secret: Uint8Array) => Uint8Array;
+export class DerivedKeys<K = Uint8Array> {
+  readonly #keys = new Map<string, { secret: Uint8Array; key: K }>();
+  readonly #derive: (secret: Uint8Array) => K;
   readonly #max: number;
 
-  constructor(derive: (secret: Uint8Array) => Uint8Array, max: number) {
+  constructor(derive: (secret: Uint8Array) => K, max: number) {
     if (!Number.isInteger(max) || max < 1)
       throw new RangeError(`Cannot keep derived keys: max ${max} is not a positive integer`);
     this.#derive = derive;
@@ -19,7 +19,7 @@ export class DerivedKeys {
   }
 
   /** The key of `id` under `secret`, its device's current secret. */
-  of(id: string, secret: Uint8Array): Uint8Array {
+  of(id: string, secret: Uint8Array): K {
     const hit = this.#keys.get(id);
     if (hit?.secret === secret) return hit.key;
     const key = this.#derive(secret);

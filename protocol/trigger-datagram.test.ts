@@ -1,7 +1,7 @@
 /** @module Tests for trigger datagrams and their ACKs: round trips, MAC, freshness and malformed bodies. */
 import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { deriveKey } from "../crypto/hmac.ts";
+import { deriveKey, prepareHmacKey } from "../crypto/hmac.ts";
 import {
   encodeTrigger,
   encodeTriggerAck,
@@ -125,6 +125,57 @@ describe("trigger datagrams", () => {
     const signed = bad.byteLength - 32;
     bad.set(createHmac("sha256", key).update(bad.subarray(0, signed)).digest(), signed);
     expect(codeOf(() => verifyTrigger(bad, key, { deviceId: "dev_a", now: NOW }))).toBe(
+      "ERR_TRIGGER_MALFORMED",
+    );
+  });
+
+  test("encodeTrigger() writes the documented big-endian layout, tag over bytes 0 .. 32+n", () => {
+    // Read back with a DataView, independently of the codec's own byte reads, at timestamps either side of 2^32.
+    for (const timestamp of [NOW, 2 ** 32 - 1, 2 ** 32 + 7, Number.MAX_SAFE_INTEGER]) {
+      const { bytes, id: tid } = encodeTrigger(
+        { deviceId: "dev_a", kind: "status", ref: {}, timestamp },
+        key,
+      );
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const n = dv.getUint16(6);
+      expect([dv.getUint32(0), dv.getUint8(4), dv.getUint8(5), 32 + n + 32]).toEqual([
+        0x50565447,
+        1,
+        TYPE_TRIGGER,
+        bytes.byteLength,
+      ]);
+      expect(Buffer.from(bytes.subarray(8, 24)).toString("base64url")).toBe(tid);
+      expect(dv.getBigUint64(24)).toBe(BigInt(timestamp));
+      expect(JSON.parse(new TextDecoder().decode(bytes.subarray(32, 32 + n)))).toEqual({
+        device: "dev_a",
+        kind: "status",
+        ref: {},
+      });
+      const tag = createHmac("sha256", key)
+        .update(bytes.subarray(0, 32 + n))
+        .digest();
+      expect(Buffer.from(bytes.subarray(32 + n)).equals(tag)).toBe(true);
+      expect(verifyTrigger(bytes, key, { deviceId: "dev_a", now: timestamp }).timestamp).toBe(timestamp);
+    }
+  });
+
+  test("a prepared key (KeyObject) and the same key's bytes make and accept the same datagrams", () => {
+    const prepared = prepareHmacKey(key);
+    const t = encodeTrigger({ deviceId: "dev_a", kind: "status", ref: {}, timestamp: NOW }, prepared);
+    expect(verifyTrigger(t.bytes, key, { deviceId: "dev_a", now: NOW }).id).toBe(t.id);
+    const a = encodeTriggerAck({ id: t.id, deviceId: "dev_a", answer: "acceptable", timestamp: NOW }, key);
+    expect(verifyTriggerAck(a, prepared, { deviceId: "dev_a", now: NOW }).answer).toBe("acceptable");
+    expect(codeOf(() => verifyTriggerAck(a, prepareHmacKey(otherKey), { deviceId: "dev_a", now: NOW }))).toBe(
+      "ERR_TRIGGER_BAD_TAG",
+    );
+  });
+
+  test("verifyTrigger() rejects a correctly keyed timestamp beyond 2^53 ms", () => {
+    const big = new Uint8Array(trig);
+    new DataView(big.buffer).setBigUint64(24, BigInt(Number.MAX_SAFE_INTEGER) + 1n);
+    const signed = big.byteLength - 32;
+    big.set(createHmac("sha256", key).update(big.subarray(0, signed)).digest(), signed);
+    expect(codeOf(() => verifyTrigger(big, key, { deviceId: "dev_a", now: NOW }))).toBe(
       "ERR_TRIGGER_MALFORMED",
     );
   });

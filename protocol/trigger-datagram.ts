@@ -1,5 +1,5 @@
 /** @module Trigger and ACK datagrams between the control node and a device, authenticated with HMAC-SHA256; both sides' codec. */
-import { hmacSha256, tagsEqual } from "../crypto/hmac.ts";
+import { type HmacKey, hmacSha256, tagsEqual } from "../crypto/hmac.ts";
 import { randomBytes, toBase64url } from "../crypto/random-token.ts";
 import { triggerError } from "./trigger-error.ts";
 
@@ -69,7 +69,17 @@ export interface TriggerCheck {
   now: number;
 }
 
-function encode({ type, id, timestamp, body }: Frame, key: Uint8Array): Uint8Array {
+/** 2^32, for the u64 timestamp's two halves (a unix-ms value is below 2^53, so both are exact). */
+const TWO_32 = 0x1_0000_0000;
+/** The high half of the largest timestamp accepted: 2^53 - 1 ms (Number.MAX_SAFE_INTEGER). */
+const MAX_TIMESTAMP_HIGH = 0x1f_ffff;
+
+/**
+ * The header and body are written byte by byte into an array of their own, which the MAC then reads whole: a
+ * DataView or a subarray of a small fresh array makes JavaScriptCore give it an ArrayBuffer first (a copy), which
+ * cost more than the rest of the encoding (docs/benchmarks.md, the keepalive path's "Views that copy").
+ */
+function encode({ type, id, timestamp, body }: Frame, key: HmacKey): Uint8Array {
   if (id.byteLength !== TRIGGER_ID_BYTES)
     throw new RangeError(`Cannot encode trigger: id length ${id.byteLength}`);
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
@@ -80,24 +90,37 @@ function encode({ type, id, timestamp, body }: Frame, key: Uint8Array): Uint8Arr
   if (size > TRIGGER_MAX_BYTES) {
     throw new RangeError(`Cannot encode trigger: ${size} bytes exceed ${TRIGGER_MAX_BYTES}; keep ref small`);
   }
+  const signed = new Uint8Array(TRIGGER_HEADER_BYTES + json.byteLength);
+  writeU32(signed, 0, TRIGGER_MAGIC);
+  signed[4] = TRIGGER_VERSION;
+  signed[5] = type;
+  signed[6] = json.byteLength >>> 8;
+  signed[7] = json.byteLength & 0xff;
+  signed.set(id, 8);
+  writeU32(signed, 24, Math.floor(timestamp / TWO_32));
+  writeU32(signed, 28, timestamp >>> 0);
+  signed.set(json, TRIGGER_HEADER_BYTES);
   const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, TRIGGER_MAGIC);
-  dv.setUint8(4, TRIGGER_VERSION);
-  dv.setUint8(5, type);
-  dv.setUint16(6, json.byteLength);
-  out.set(id, 8);
-  dv.setBigUint64(24, BigInt(timestamp));
-  out.set(json, TRIGGER_HEADER_BYTES);
-  const signed = TRIGGER_HEADER_BYTES + json.byteLength;
-  out.set(hmacSha256(key, out.subarray(0, signed)), signed);
+  out.set(signed);
+  out.set(hmacSha256(key, signed), signed.byteLength);
   return out;
+}
+
+function writeU32(to: Uint8Array, at: number, v: number): void {
+  to[at] = v >>> 24;
+  to[at + 1] = (v >>> 16) & 0xff;
+  to[at + 2] = (v >>> 8) & 0xff;
+  to[at + 3] = v & 0xff;
+}
+
+function readU32(from: Uint8Array, at: number): number {
+  return ((from[at]! << 24) | (from[at + 1]! << 16) | (from[at + 2]! << 8) | from[at + 3]!) >>> 0;
 }
 
 /** Builds a trigger for deviceId under its trigger key; a fresh CSPRNG id unless one is given (retries reuse it). */
 export function encodeTrigger(
   t: { deviceId: string; kind: TriggerKind; ref: Record<string, unknown>; timestamp: number; id?: string },
-  key: Uint8Array,
+  key: HmacKey,
 ): { bytes: Uint8Array; id: string } {
   const id =
     t.id === undefined ? randomBytes(TRIGGER_ID_BYTES) : new Uint8Array(Buffer.from(t.id, "base64url"));
@@ -116,7 +139,7 @@ export function encodeTrigger(
 /** Builds the ACK a device returns for trigger `id`, with its answer where the kind asks for one. */
 export function encodeTriggerAck(
   a: { id: string; deviceId: string; answer?: string; timestamp: number },
-  key: Uint8Array,
+  key: HmacKey,
 ): Uint8Array {
   if (a.answer !== undefined && a.answer.length > ANSWER_MAX_CHARS) {
     throw new RangeError(`Cannot encode ACK: answer longer than ${ANSWER_MAX_CHARS}`);
@@ -128,9 +151,7 @@ export function encodeTriggerAck(
 
 /** True when the datagram starts with the trigger magic (cheap demultiplexing before any crypto). */
 export function isTriggerDatagram(bytes: Uint8Array): boolean {
-  return (
-    bytes.byteLength >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) === TRIGGER_MAGIC
-  );
+  return bytes.byteLength >= 4 && readU32(bytes, 0) === TRIGGER_MAGIC;
 }
 
 /**
@@ -150,41 +171,36 @@ function readHeader(bytes: Uint8Array) {
   if (bytes.byteLength < TRIGGER_HEADER_BYTES + TRIGGER_TAG_BYTES || bytes.byteLength > TRIGGER_MAX_BYTES) {
     throw triggerError("ERR_TRIGGER_MALFORMED", `Cannot parse trigger datagram: length ${bytes.byteLength}`);
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(0) !== TRIGGER_MAGIC)
+  if (readU32(bytes, 0) !== TRIGGER_MAGIC)
     throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger: bad magic");
-  const version = dv.getUint8(4);
+  const version = bytes[4]!;
   if (version !== TRIGGER_VERSION) {
     throw triggerError("ERR_TRIGGER_MALFORMED", `Cannot parse trigger: version ${version} is not 1`);
   }
-  const type = dv.getUint8(5);
+  const type = bytes[5]!;
   if (type !== TYPE_TRIGGER && type !== TYPE_ACK) {
     throw triggerError("ERR_TRIGGER_MALFORMED", `Cannot parse trigger: type ${type} is not 1 or 2`);
   }
-  const bodyLength = dv.getUint16(6);
+  const bodyLength = (bytes[6]! << 8) | bytes[7]!;
   if (TRIGGER_HEADER_BYTES + bodyLength + TRIGGER_TAG_BYTES !== bytes.byteLength) {
     throw triggerError(
       "ERR_TRIGGER_MALFORMED",
       `Cannot parse trigger: body length ${bodyLength} disagrees with size`,
     );
   }
-  const ts = dv.getBigUint64(24);
-  if (ts > BigInt(Number.MAX_SAFE_INTEGER))
+  const high = readU32(bytes, 24);
+  if (high > MAX_TIMESTAMP_HIGH)
     throw triggerError("ERR_TRIGGER_MALFORMED", "Cannot parse trigger: timestamp is beyond 2^53 ms");
   return {
     type,
     id: toBase64url(bytes.subarray(8, 8 + TRIGGER_ID_BYTES)),
-    timestamp: Number(ts),
+    timestamp: high * TWO_32 + readU32(bytes, 28),
     bodyLength,
   };
 }
 
 /** Checks tag, then timestamp window, then body shape; returns the parsed JSON body. Order matters: no parsing before the MAC. */
-function verify(
-  bytes: Uint8Array,
-  key: Uint8Array,
-  { type, deviceId, now }: TriggerCheck & { type: number },
-) {
+function verify(bytes: Uint8Array, key: HmacKey, { type, deviceId, now }: TriggerCheck & { type: number }) {
   const h = readHeader(bytes);
   if (h.type !== type)
     throw triggerError("ERR_TRIGGER_MALFORMED", `Cannot accept datagram: type ${h.type} not ${type}`);
@@ -216,7 +232,7 @@ function verify(
 }
 
 /** Device side: verifies a trigger addressed to deviceId under its trigger key. Throws TriggerError (trigger-error.ts). */
-export function verifyTrigger(bytes: Uint8Array, key: Uint8Array, check: TriggerCheck): Trigger {
+export function verifyTrigger(bytes: Uint8Array, key: HmacKey, check: TriggerCheck): Trigger {
   const { deviceId } = check;
   const { header, body } = verify(bytes, key, { ...check, type: TYPE_TRIGGER });
   const kind = body.kind;
@@ -237,7 +253,7 @@ export function verifyTrigger(bytes: Uint8Array, key: Uint8Array, check: Trigger
 }
 
 /** Node side: verifies deviceId's ACK under its trigger key. Throws TriggerError (trigger-error.ts). */
-export function verifyTriggerAck(bytes: Uint8Array, key: Uint8Array, check: TriggerCheck): TriggerAck {
+export function verifyTriggerAck(bytes: Uint8Array, key: HmacKey, check: TriggerCheck): TriggerAck {
   const { deviceId } = check;
   const { header, body } = verify(bytes, key, { ...check, type: TYPE_ACK });
   const answer = body.answer;

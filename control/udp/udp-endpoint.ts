@@ -1,7 +1,7 @@
 /** @module The control node's UDP port: STUN keepalives in, triggers out, ACKs in; one socket for all three. */
 
 import { DerivedKeys } from "../../crypto/derived-keys.ts";
-import { deriveKey } from "../../crypto/hmac.ts";
+import { deriveKey, type HmacKey, prepareHmacKey } from "../../crypto/hmac.ts";
 import { KEEPALIVE_FRESH_INTERVALS } from "../../protocol/keepalive-request.ts";
 import { isStunMessage } from "../../protocol/stun-message.ts";
 import {
@@ -47,7 +47,7 @@ export const REPLY_BATCH = 64;
 
 interface PendingTrigger {
   readonly deviceId: string;
-  readonly key: Uint8Array;
+  readonly key: HmacKey;
   readonly resolve: (v: { answer?: string } | null) => void;
 }
 
@@ -100,7 +100,12 @@ export class UdpEndpoint {
    * Trigger keys beside the secret each came from, used only while lookupSecret still returns that same secret:
    * a deleted device or a new secret invalidates its key by construction (as device-auth.ts does for HTTP keys).
    */
-  readonly #triggerKeys = new DerivedKeys((secret) => deriveKey(secret, "trigger"), MAX_TRIGGER_KEYS);
+  readonly #triggerKeys = new DerivedKeys<HmacKey>(
+    // Held as node:crypto KeyObjects, as the keepalive path's keys are: the trigger's MAC and its ACK's do not
+    // import the key again.
+    (secret) => prepareHmacKey(deriveKey(secret, "trigger")),
+    MAX_TRIGGER_KEYS,
+  );
   /** Answers and triggers of this event-loop turn as [bytes, port, address] triples, sent together by #sendReplies. */
   readonly #replies: Array<Uint8Array | number | string> = [];
   #repliesScheduled = false;
