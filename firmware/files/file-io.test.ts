@@ -37,6 +37,31 @@ describe("readChunks()", () => {
     expect(buffers.size).toBe(2);
   });
 
+  // 64 KiB chunks: releaseBuffer() leaves smaller buffers to the collector.
+  const endings = [
+    { what: "the loop ends", reuse: true, stopAfter: Infinity, detached: true },
+    { what: "the caller breaks off", reuse: true, stopAfter: 1, detached: true },
+    {
+      what: "the loop ends, fresh chunks (the caller's to keep)",
+      reuse: false,
+      stopAfter: Infinity,
+      detached: false,
+    },
+  ];
+  for (const e of endings) {
+    test(`${e.detached ? "releases" : "keeps"} its buffers when ${e.what}`, async () => {
+      await using h = await openInput(path);
+      const seen: Uint8Array[] = [];
+      for await (const c of readChunks(h, { chunkBytes: 64 * 1024, reuse: e.reuse })) {
+        seen.push(c);
+        if (seen.length >= e.stopAfter) break;
+      }
+      expect(seen.length).toBe(1);
+      expect((seen[0]!.buffer as ArrayBuffer).detached).toBe(e.detached);
+      if (!e.detached) expect(Buffer.from(seen[0]!).equals(bytes)).toBe(true);
+    });
+  }
+
   test("stops cleanly when the caller breaks off with a read in flight", async () => {
     await using h = await openInput(path);
     for await (const c of readChunks(h, { chunkBytes: 100, reuse: true })) {

@@ -5,6 +5,7 @@ import { InputError } from "../../cli/command.ts";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
 import { kernelReadBuffer } from "../../codec/kernel-memory.ts";
 import type { RecordingIndex } from "../../codec/recording-index.ts";
+import { releaseBuffer } from "../../runtime/release-buffer.ts";
 
 /**
  * Bytes per read. Large enough that per-chunk overhead vanishes next to parsing, small enough that memory stays
@@ -91,8 +92,9 @@ function unreadable(path: string, err: unknown): InputError {
  * the runtime's I/O thread) while the caller works on the current chunk, so reading and indexing overlap.
  *
  * With `reuse`, two buffers take turns: a chunk is overwritten once the caller asks for the chunk after next,
- * so the caller must be done with each chunk (and every view into it) when it asks for another. Fresh
- * buffers per read cost as much as the whole ES index (page faults and zeroing of 4 MiB at a time,
+ * so the caller must be done with each chunk (and every view into it) when it asks for another, and with the
+ * last one when it stops (the loop ends or breaks): both buffers are released then (runtime/release-buffer.ts).
+ * Fresh buffers per read cost as much as the whole ES index (page faults and zeroing of 4 MiB at a time,
  * docs/benchmarks.md), so inspect and split reuse; RecordingIndexer keeps no view of a pushed chunk
  * (test/cli/indexer-keeps-no-views.test.ts holds it to that). Without `reuse` every chunk is fresh.
  */
@@ -122,6 +124,11 @@ export async function* readChunks(
   } finally {
     // A caller that stops early must not close the handle under a read still in flight.
     await next.catch(() => undefined);
+    // The caller is done with the last chunk once it stops asking: the two buffers' memory goes back now, for
+    // the next pass to reuse, instead of at a later collection (pass 1's 8 MiB were still resident when pass 2
+    // started, under its start-up peak: docs/benchmarks.md, "Transfer memory: what the anonymous peak is made
+    // of").
+    if (pool) for (const b of pool) releaseBuffer(b);
   }
 }
 
