@@ -31,7 +31,7 @@ export class UnitRunTable {
   /** The runs so far, RUN_FIELDS numbers each (the array may be longer than count × RUN_FIELDS). */
   get runs(): Float64Array {
     this.#refuseTaken();
-    // One part (a recording of up to ~120 MiB of TS) is given as it is: nothing to join.
+    // One part (up to ~100-480 MiB of TS, PART_RUNS above) is given as it is: nothing to join.
     if (this.#parts.length === 1) return this.#part;
     if (this.#joined === undefined) {
       const all = new Float64Array(RUN_FIELDS * this.#count);
