@@ -10,6 +10,7 @@ import { onlyFields, parseJsonObject, readLimited, reqString } from "./http/json
 import { publicOnly } from "./http/public-address.ts";
 import { RateLimiter } from "./http/rate-limiter.ts";
 import { createAdminOpsRoutes } from "./ops/admin-ops-routes.ts";
+import { deviceStateCounts } from "./ops/device-state-counts.ts";
 import { NodeMetrics } from "./ops/node-metrics.ts";
 import { createOpsRoutes, metricsMiddleware } from "./ops/ops-routes.ts";
 import { DeviceListRequests } from "./query/device-list-requests.ts";
@@ -147,12 +148,8 @@ export async function createControlContext(o: {
     spool: { files: 0, bytes: 0 },
   };
   metrics.refresh = async () => {
-    const all = await devices.list();
-    const disabled = all.filter((d) => d.disabledAt !== null).length;
-    let connected = 0;
-    for (const d of all) if (d.disabledAt === null && (await keepaliveLookup.isConnected(d.id))) connected++;
     snapshot = {
-      devices: { connected, disconnected: all.length - disabled - connected, disabled },
+      devices: await deviceStateCounts({ devices, keepalives: keepaliveLookup }),
       activeSessions: await sessions.activeCount(),
       spool: (await spool.storedUsage()) ?? spoolUsage(o.spoolDir),
     };

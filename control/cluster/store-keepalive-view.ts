@@ -27,4 +27,12 @@ export class StoreKeepaliveView implements KeepaliveLookup {
   async isConnected(deviceId: string): Promise<boolean> {
     return (await this.#owners.ownerOf(deviceId)) !== null;
   }
+
+  /** The owned devices not disabled, counted by the store: `disabled` is what its join reads from devices. */
+  async connectedCount(_o: { disabled: ReadonlySet<string> }): Promise<number> {
+    const r = await this.#db.get<{ n: number }>(
+      "SELECT count(*) AS n FROM device_owner o JOIN devices d ON d.id = o.device_id WHERE d.disabled_at IS NULL",
+    );
+    return r!.n;
+  }
 }

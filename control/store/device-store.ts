@@ -270,6 +270,12 @@ export class DeviceStore {
     return (await this.#db.get<{ n: number }>("SELECT count(*) AS n FROM devices"))!.n;
   }
 
+  /** The ids of the disabled devices: few, whatever the number enrolled. */
+  async disabledIds(): Promise<Set<string>> {
+    const rows = await this.#db.all<{ id: string }>("SELECT id FROM devices WHERE disabled_at IS NOT NULL");
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Row locks where the backend has them; sqlite's single writer already serialises the transaction. */
   get #forUpdate(): string {
     return this.#db.kind === "postgres" ? " FOR UPDATE" : "";

@@ -17,6 +17,11 @@ interface LiveRecord extends KeepaliveRecord {
 export interface KeepaliveLookup {
   get(deviceId: string): KeepaliveRecord | null | Promise<KeepaliveRecord | null>;
   isConnected(deviceId: string): boolean | Promise<boolean>;
+  /**
+   * How many devices count as connected, leaving out `disabled` ones: one pass over what the lookup holds, for a
+   * scrape (a million awaited isConnected() calls held the event loop for over a second).
+   */
+  connectedCount(o: { disabled: ReadonlySet<string> }): number | Promise<number>;
   forget?(deviceId: string): void;
 }
 
@@ -139,9 +144,12 @@ export class KeepaliveTable implements KeepaliveLookup {
     return k !== undefined && now - k.at < this.#connectedIntervals * k.intervalSec * 1000;
   }
 
-  connectedCount(now = Date.now()): number {
+  connectedCount(o: { disabled: ReadonlySet<string>; now?: number }): number {
+    const now = o.now ?? Date.now();
     let n = 0;
-    for (const id of this.#live.keys()) if (this.isConnected(id, now)) n++;
+    for (const [id, k] of this.#live) {
+      if (now - k.at < this.#connectedIntervals * k.intervalSec * 1000 && !o.disabled.has(id)) n++;
+    }
     return n;
   }
 

@@ -193,6 +193,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `,
   // Issue 16: one accounting row per session (control-database.ts, accounting-migration.ts).
   accountingPerSessionMigration({ int: "BIGINT", id: 'TEXT COLLATE "C"' }),
+  // The disabled devices, for the metrics scrape (control-database.ts).
+  `
+  CREATE INDEX devices_disabled ON devices(disabled_at) WHERE disabled_at IS NOT NULL;
+  `,
 ];
 
 const COMPONENT = "control";
