@@ -17,8 +17,10 @@ const GIB = 1024 * MIB;
 /** USER_HZ of /proc/PID/stat's utime and stime on Linux. */
 const CLOCK_TICKS = 100;
 
-const USAGE = `Usage: bun bench/transfer.ts [--size 256M,1G,4G] [--mode sealed,pattern,seed] [--route split,secret,fallback]
+const USAGE = `Usage: bun bench/transfer.ts [--size 256M,1G,4G] [--mode sealed,pattern,seed] [--route split,secret,fallback] [--kind es,ts]
   --size   recording sizes (M or G suffix, MiB/GiB), default 256M,1G
+  --kind   es (the SD seed looped, the default) or ts (bench.ts looped: what recorders record; in pattern mode
+           a TS takes pattern header version 3, an ES version 5)
   --mode   protection modes of a split, default sealed (the send's own default)
   --route  split (video, the default), secret (whole, sealed through the node), fallback (split with the
            direct dial refused: both parts sealed through the node)
@@ -61,7 +63,10 @@ async function cpuSeconds(pid: number): Promise<number> {
   }
 }
 
-/** The seed looped (byte concatenation, each copy opens with a sequence header) to at least `bytes`. */
+/**
+ * The seed looped (byte concatenation) to at least `bytes`: for an ES each copy opens with a sequence header; for
+ * a TS each copy is whole packets, so the loop is a valid TS whose continuity counters and timestamps restart.
+ */
 async function loopedRecording(seed: string, bytes: number, path: string): Promise<string> {
   if (existsSync(path) && statSync(path).size >= bytes) return path;
   const seedBytes = new Uint8Array(await Bun.file(seed).arrayBuffer());
@@ -216,6 +221,7 @@ async function main(): Promise<void> {
       size: { type: "string", default: "256M,1G" },
       mode: { type: "string", default: "sealed" },
       route: { type: "string", default: "split" },
+      kind: { type: "string", default: "es" },
     },
   });
   const sizes = (values.size ?? "").split(",").map((s) => [s.trim(), parseSize(s)] as const);
@@ -225,6 +231,8 @@ async function main(): Promise<void> {
   for (const m of modes)
     if (m !== "sealed" && m !== "seed" && m !== "pattern")
       throw new SyntaxError(`Unknown mode '${m}'\n${USAGE}`);
+  const kinds = (values.kind ?? "").split(",").map((k) => k.trim());
+  for (const k of kinds) if (k !== "es" && k !== "ts") throw new SyntaxError(`Unknown kind '${k}'\n${USAGE}`);
   await mkdir(OUT, { recursive: true });
   // PVRLINK_BIN=source runs bin/pvrlink.ts under this Bun instead of a binary: unminified names in a profile.
   let command =
@@ -237,24 +245,27 @@ async function main(): Promise<void> {
     }
     command = [binary];
   }
-  const { recipe } = await benchRecordings(OUT);
-  const seed = join(OUT, "seed.m2v");
+  const { recipe, ts } = await benchRecordings(OUT);
+  const seeds = { es: join(OUT, "seed.m2v"), ts };
   const runs: Run[] = [];
-  for (const [label, size] of sizes) {
-    const file = await loopedRecording(seed, size, join(OUT, `transfer-${label.toLowerCase()}.m2v`));
-    for (const route of routes) {
-      // Protection modes apply to a split's direct part; a secret send has none.
-      for (const mode of route === "secret" ? [modes[0] ?? "sealed"] : modes) {
-        // The raw TCP reference right before each send, so both see the machine in the same minute.
-        const raw = await rawTcpCopy(file);
-        const r = await sendOnce(command, file, label, { mode, route });
-        r.rawMbps = raw.bytes / raw.seconds / 1e6;
-        const what = `${label} ${route} ${route === "secret" ? "" : mode}`;
-        console.error(`${what}: ${r.mbps.toFixed(0)} MB/s, raw TCP ${r.rawMbps.toFixed(0)} MB/s`);
-        runs.push(r);
+  for (const kind of kinds)
+    for (const [label, size] of sizes) {
+      const ext = kind === "ts" ? "ts" : "m2v";
+      const seed = seeds[kind as keyof typeof seeds];
+      const file = await loopedRecording(seed, size, join(OUT, `transfer-${label.toLowerCase()}.${ext}`));
+      for (const route of routes) {
+        // Protection modes apply to a split's direct part; a secret send has none.
+        for (const mode of route === "secret" ? [modes[0] ?? "sealed"] : modes) {
+          // The raw TCP reference right before each send, so both see the machine in the same minute.
+          const raw = await rawTcpCopy(file);
+          const r = await sendOnce(command, file, kind === "ts" ? `${label} TS` : label, { mode, route });
+          r.rawMbps = raw.bytes / raw.seconds / 1e6;
+          const what = `${label} ${route} ${route === "secret" ? "" : mode}`;
+          console.error(`${what}: ${r.mbps.toFixed(0)} MB/s, raw TCP ${r.rawMbps.toFixed(0)} MB/s`);
+          runs.push(r);
+        }
       }
     }
-  }
   const mb = (n: number) => (n / MIB).toFixed(0);
   const cpu = (n: number | undefined) => (n ?? 0).toFixed(2);
   console.log(

@@ -4,6 +4,7 @@ import { CBCS_CHAIN_START, CBCS_FIRST_PIECE, type CbcsEsPlan, CbcsEsWalk } from 
 import type { CbcsBlockCipher } from "./cbcs-pattern-cipher.ts";
 import { type HeldBytes, pushHoldingBlocks } from "./held-block-push.ts";
 import { PatternBodyCursor } from "./pattern-body-cursor.ts";
+import type { EncodedRuns } from "./run-window.ts";
 
 const BLOCK = 16;
 const EMPTY = new Uint8Array(0);
@@ -76,7 +77,11 @@ export class CbcsEsCipher {
   #gathered = 0;
   readonly #restarts: number[] = [];
 
-  constructor(plan: CbcsEsPlan & { encryptedBytes: number }, bodyLength: number, cipher: CbcsBlockCipher) {
+  constructor(
+    plan: Omit<CbcsEsPlan, "runs"> & { runs: Float64Array | EncodedRuns; encryptedBytes: number },
+    bodyLength: number,
+    cipher: CbcsBlockCipher,
+  ) {
     this.#walk = new CbcsEsWalk(plan);
     this.#cipher = cipher;
     this.#body = new PatternBodyCursor(bodyLength);

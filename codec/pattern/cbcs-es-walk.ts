@@ -3,6 +3,7 @@ import { CBCS_TAIL_MIN_DATA_BYTES } from "../container/cbcs-slice-blocks.ts";
 import { RUN_FIELDS } from "./es-pattern-plan.ts";
 import { type PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import { PATTERN_BLOCK_BYTES } from "./pattern-scheme.ts";
+import { type EncodedRuns, RunWindow } from "./run-window.ts";
 
 /** Piece flags: the first piece of a block; the first block of a CBC chain (ISO/IEC 23001-7:2016 10.4.2). */
 export const CBCS_FIRST_PIECE = 1;
@@ -35,7 +36,7 @@ export class CbcsEsWalk {
   readonly #period: number;
   readonly #tail: boolean;
   readonly #slices: PatternRangeTable;
-  readonly #runs: Float64Array;
+  readonly #runs: RunWindow;
   readonly #runCount: number;
   readonly #rows = new Float64Array(2 * WINDOW_ROWS);
   #wFrom = 0;
@@ -59,12 +60,13 @@ export class CbcsEsWalk {
   /** Blocks given out so far. */
   blocks = 0;
 
-  constructor(plan: CbcsEsPlan) {
+  /** `plan.runs`: the planner's array, or a received header's run varints (read a window at a time). */
+  constructor(plan: Omit<CbcsEsPlan, "runs"> & { runs: Float64Array | EncodedRuns }) {
     this.#crypt = plan.scheme.crypt * PATTERN_BLOCK_BYTES;
     this.#period = (plan.scheme.crypt + plan.scheme.skip) * PATTERN_BLOCK_BYTES;
     this.#tail = plan.scheme.tail !== false;
     this.#slices = plan.slices;
-    this.#runs = plan.runs;
+    this.#runs = RunWindow.over(plan.runs, plan.runCount);
     this.#runCount = plan.runCount;
   }
 
@@ -77,7 +79,8 @@ export class CbcsEsWalk {
     if (this.#done) return 0;
     const max = pieces.length >>> 1;
     const B = PATTERN_BLOCK_BYTES;
-    const runs = this.#runs;
+    const window = this.#runs;
+    const runs = window.rows;
     const runCount = this.#runCount;
     const crypt = this.#crypt;
     const period = this.#period;
@@ -89,7 +92,7 @@ export class CbcsEsWalk {
     let patternEnd = this.#patternEnd;
     let hasTail = this.#hasTail;
     let sliceEnd = this.#sliceEnd;
-    let at = RUN_FIELDS * r;
+    let at = r < runCount ? window.at(r) : 0;
     let runEs = r < runCount ? runs[at]! : 0;
     let runL = r < runCount ? runs[at + 1]! : 1;
     let runBody = r < runCount ? runs[at + 2]! : 0;
@@ -126,17 +129,16 @@ export class CbcsEsWalk {
       const blockEnd = b + B;
       // The run holding b, or the first after it.
       if (b >= runEnd) {
-        while (
-          r < runCount &&
-          runs[RUN_FIELDS * r]! + runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]! <= b
-        )
+        while (r < runCount) {
+          at = window.at(r);
+          if (runs[at]! + runs[at + 1]! * runs[at + 4]! > b) break;
           r++;
+        }
         if (r >= runCount) {
           // No run carries anything from here on: every block left is dropped.
           this.#done = true;
           break;
         }
-        at = RUN_FIELDS * r;
         runEs = runs[at]!;
         runL = runs[at + 1]!;
         runBody = runs[at + 2]!;
@@ -205,7 +207,8 @@ export class CbcsEsWalk {
             whole = false;
             break;
           }
-          const ja = RUN_FIELDS * j;
+          // At most 16 runs past r (each carries an ES byte of this block): r stays in the window.
+          const ja = window.at(j);
           jEs = runs[ja]!;
           jL = runs[ja + 1]!;
           jBody = runs[ja + 2]!;

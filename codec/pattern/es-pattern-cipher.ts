@@ -5,6 +5,7 @@ import { PatternBodyCursor } from "./pattern-body-cursor.ts";
 // The keystream runs are PatternCipher's, for the same reasons.
 import { KEYSTREAM_RUN_BYTES, type PatternKeystream } from "./pattern-cipher.ts";
 import { WINDOW_ROWS } from "./pattern-range-table.ts";
+import type { EncodedRuns } from "./run-window.ts";
 
 /**
  * PatternCipher for a version 3 plan: the same bytes get the same keystream (position = ordinal among encrypted
@@ -31,7 +32,9 @@ export class EsPatternCipher {
   #runStart = 0;
 
   constructor(
-    plan: Pick<EsPatternPlan, "scheme" | "slices" | "runs" | "runCount" | "encryptedBytes">,
+    plan: Pick<EsPatternPlan, "scheme" | "slices" | "runCount" | "encryptedBytes"> & {
+      runs: Float64Array | EncodedRuns;
+    },
     bodyLength: number,
     keystream: PatternKeystream,
   ) {

@@ -3,8 +3,9 @@ import type { ByteRange } from "../recording-index.ts";
 import { type PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import { PATTERN_BLOCK_BYTES, type PatternScheme } from "./pattern-scheme.ts";
 
-/** Fields per run row: ES offset, ES bytes per unit, body offset of the first unit's bytes, stride, unit count. */
-export const RUN_FIELDS = 5;
+import { type EncodedRuns, RUN_FIELDS, RunWindow } from "./run-window.ts";
+
+export { RUN_FIELDS };
 
 /**
  * What a version 3 pattern header says, and what the planner makes: the bytes to encrypt are, for every slice
@@ -36,7 +37,7 @@ export class EsPatternWalk {
   readonly #crypt: number;
   readonly #period: number;
   readonly #slices: PatternRangeTable;
-  readonly #runs: Float64Array;
+  readonly #runs: RunWindow;
   readonly #runCount: number;
   readonly #rows = new Float64Array(2 * WINDOW_ROWS);
   #wFrom = 0;
@@ -52,11 +53,14 @@ export class EsPatternWalk {
   #run = 0;
   #done = false;
 
-  constructor(plan: Pick<EsPatternPlan, "scheme" | "slices" | "runs" | "runCount">) {
+  /** `plan.runs`: the planner's array, or a received header's run varints (read a window at a time). */
+  constructor(
+    plan: Pick<EsPatternPlan, "scheme" | "slices" | "runCount"> & { runs: Float64Array | EncodedRuns },
+  ) {
     this.#crypt = plan.scheme.crypt * PATTERN_BLOCK_BYTES;
     this.#period = (plan.scheme.crypt + plan.scheme.skip) * PATTERN_BLOCK_BYTES;
     this.#slices = plan.slices;
-    this.#runs = plan.runs;
+    this.#runs = RunWindow.over(plan.runs, plan.runCount);
     this.#runCount = plan.runCount;
   }
 
@@ -64,7 +68,8 @@ export class EsPatternWalk {
   fill(out: Float64Array): number {
     if (this.#done) return 0;
     const max = out.length >>> 1;
-    const runs = this.#runs;
+    const window = this.#runs;
+    const runs = window.rows;
     const runCount = this.#runCount;
     const crypt = this.#crypt;
     const period = this.#period;
@@ -77,7 +82,7 @@ export class EsPatternWalk {
     // The current run's fields, reloaded when r moves, and the unit holding the last piece (uEs its first ES
     // byte, uBody its first body byte): the next block is usually in that unit or the next, so a piece costs a
     // compare or a step instead of a division (bench.ts, 1.79 M pieces, best of 15: 21.6 -> 17.9 ms, load 22).
-    let at = RUN_FIELDS * r;
+    let at = r < runCount ? window.at(r) : 0;
     let runEs = r < runCount ? runs[at]! : 0;
     let runL = r < runCount ? runs[at + 1]! : 1;
     let runBody = r < runCount ? runs[at + 2]! : 0;
@@ -105,16 +110,15 @@ export class EsPatternWalk {
         es = blockStart;
       }
       if (es >= runEnd) {
-        while (
-          r < runCount &&
-          runs[RUN_FIELDS * r]! + runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]! <= es
-        )
+        while (r < runCount) {
+          at = window.at(r);
+          if (runs[at]! + runs[at + 1]! * runs[at + 4]! > es) break;
           r++;
+        }
         if (r >= runCount) {
           this.#done = true;
           break;
         }
-        at = RUN_FIELDS * r;
         runEs = runs[at]!;
         runL = runs[at + 1]!;
         runBody = runs[at + 2]!;

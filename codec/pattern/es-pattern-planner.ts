@@ -7,6 +7,7 @@ import { type EsPatternPlan, esPatternEncryptedBytes, runsToBody } from "./es-pa
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { checkPatternScheme, type PatternScheme } from "./pattern-scheme.ts";
 import { ridingIndex } from "./riding-index.ts";
+import type { RangeBlockStore } from "./stored-blocks.ts";
 import { UnitRunTable } from "./unit-run-table.ts";
 
 /** Rows the pending slices start with; they grow by doubling but stay near two pictures' slices. */
@@ -28,15 +29,21 @@ export class EsPatternPlanner implements VideoObserver {
   #pendingRows = 0;
   /** Final pictures not yet used to settle pending slices (VideoObserver.picture), emptied at every settle. */
   readonly #pictures: PictureRecord[] = [];
-  readonly #slices = new PatternRangeTable();
+  readonly #slices: PatternRangeTable;
   readonly #runs: UnitRunTable;
 
   /**
    * `o.runs`: the table unitRun() fills, when a caller shares one between planners riding the same indexer
    * (ridingPatternPlanners()): they collect the same runs, and one copy of tens of thousands is enough.
+   * `o.store`: where the slice table keeps its full blocks (a sender's PlanSpillFiles), so the slices, ~2.9 MB
+   * per GiB of TS, are not held in memory (issue 14).
    */
-  constructor(scheme: Extract<PatternScheme, { kind: "slice-block" }>, o: { runs?: UnitRunTable } = {}) {
+  constructor(
+    scheme: Extract<PatternScheme, { kind: "slice-block" }>,
+    o: { runs?: UnitRunTable; store?: RangeBlockStore | undefined } = {},
+  ) {
     checkPatternScheme(scheme);
+    this.#slices = new PatternRangeTable({ store: o.store });
     this.#scheme = scheme;
     this.#runs = o.runs ?? new UnitRunTable();
   }

@@ -7,6 +7,7 @@ import { type EsPatternPlan, runsToBody } from "./es-pattern-plan.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { checkPatternScheme, type PatternScheme } from "./pattern-scheme.ts";
 import { ridingIndex } from "./riding-index.ts";
+import type { RangeBlockStore } from "./stored-blocks.ts";
 import { UnitRunTable } from "./unit-run-table.ts";
 
 /**
@@ -20,7 +21,7 @@ import { UnitRunTable } from "./unit-run-table.ts";
 export class H264EsPatternPlanner implements VideoObserver {
   readonly #scheme: Extract<PatternScheme, { kind: "cbcs" }>;
   #indexer: RecordingIndexer | undefined;
-  readonly #slices = new PatternRangeTable();
+  readonly #slices: PatternRangeTable;
   #sliceEnd = 0;
   #count = 0;
   #clear = 0;
@@ -29,9 +30,15 @@ export class H264EsPatternPlanner implements VideoObserver {
   /**
    * `o.runs`: the table unitRun() fills, when a caller shares one between planners riding the same indexer
    * (ridingPatternPlanners()): they collect the same runs, and one copy of tens of thousands is enough.
+   * `o.store`: where the slice table keeps its full blocks (a sender's PlanSpillFiles), so the slices, ~2.9 MB
+   * per GiB of TS, are not held in memory (issue 14).
    */
-  constructor(scheme: Extract<PatternScheme, { kind: "cbcs" }>, o: { runs?: UnitRunTable } = {}) {
+  constructor(
+    scheme: Extract<PatternScheme, { kind: "cbcs" }>,
+    o: { runs?: UnitRunTable; store?: RangeBlockStore | undefined } = {},
+  ) {
     checkPatternScheme(scheme);
+    this.#slices = new PatternRangeTable({ store: o.store });
     this.#scheme = scheme;
     this.#runs = o.runs ?? new UnitRunTable();
   }

@@ -154,7 +154,14 @@ export class PatternDirectEncoder {
   /** The pattern header for this split header's two fields, as pieces (see #header). */
   #headerPieces(originalSha256: Uint8Array, directBodyLength: number): Uint8Array[] {
     if (this.#header !== undefined)
-      return [rebindPatternHeader(this.#header, originalSha256, directBodyLength, this.#tableEnd)];
+      // In place: push() drops #header once it has these bytes.
+      return [
+        rebindPatternHeader(
+          this.#header,
+          { originalSha256, directBodyLength, tableEnd: this.#tableEnd },
+          { inPlace: true },
+        ),
+      ];
     return encodePatternHeaderPieces({
       scheme: this.#scheme,
       salt: this.#salt,

@@ -103,21 +103,23 @@ function checkBinding(originalSha256: Uint8Array, directBodyLength: number): voi
  * The header `encodePatternHeader()` would make for the same scheme, salt and ranges with this original hash and
  * direct body length, made from an encoded `header` by rewriting those two fields and its digest. `tableEnd` is
  * where the last range ends (0 for none). Throws like encodePatternHeader() on a bad hash or length, and
- * ERR_PATTERN_RANGES when the table runs past the new body.
+ * ERR_PATTERN_RANGES when the table runs past the new body. `o.inPlace`: rewrites `header` itself and returns it,
+ * for a caller that drops its first header (a version 3 header is ~3.8 MB per GiB of TS: a copy had both whole at
+ * once, issue 14).
  */
 export function rebindPatternHeader(
   header: Uint8Array,
-  originalSha256: Uint8Array,
-  directBodyLength: number,
-  tableEnd: number,
+  binding: { originalSha256: Uint8Array; directBodyLength: number; tableEnd: number },
+  o: { inPlace?: boolean } = {},
 ): Uint8Array {
+  const { originalSha256, directBodyLength, tableEnd } = binding;
   checkBinding(originalSha256, directBodyLength);
   if (tableEnd > directBodyLength) {
     fail("ERR_PATTERN_RANGES", `the ranges end at ${tableEnd}, past the ${directBodyLength}-byte body`, 88);
   }
-  const out = header.slice();
+  const out = o.inPlace === true ? header : header.slice();
   out.set(originalSha256, 36);
-  new DataView(out.buffer).setBigUint64(68, BigInt(directBodyLength));
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(68, BigInt(directBodyLength));
   const at = out.length - PATTERN_DIGEST_BYTES;
   out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
   return out;

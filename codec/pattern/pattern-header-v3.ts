@@ -15,6 +15,7 @@ import {
 } from "./pattern-header.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
+import type { EncodedRuns } from "./run-window.ts";
 import { TableVarintReader } from "./table-varint-reader.ts";
 import { varintBytes, writeVarint } from "./write-varint.ts";
 
@@ -45,9 +46,13 @@ export interface PatternHeaderV3Fields {
   directBodyLength: number;
 }
 
-/** What a version 3 header says. */
-export interface PatternHeaderV3 {
-  plan: EsPatternPlan;
+/**
+ * What a version 3 header says. `R`: the runs as a Float64Array (the default), or as the header's run varints
+ * (decodePatternHeaderV3(bytes, { runs: "encoded" }): a receiver's walk reads them a window at a time instead of
+ * holding 40 bytes a run, issue 14).
+ */
+export interface PatternHeaderV3<R extends Float64Array | EncodedRuns = Float64Array> {
+  plan: Omit<EsPatternPlan, "runs"> & { runs: R };
   salt: Uint8Array;
   originalSha256: Uint8Array;
   directBodyLength: number;
@@ -162,8 +167,17 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
 /**
  * Decodes a whole version 3 pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first.
  * The slices are a view of `bytes` (PatternRangeTable.fromEncoded): the caller must not change them afterwards.
+ * `{ runs: "encoded" }`: every run is checked the same, but the plan's runs stay a view of the header's varints.
  */
-export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
+export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3;
+export function decodePatternHeaderV3(
+  bytes: Uint8Array,
+  o: { runs: "encoded" },
+): PatternHeaderV3<EncodedRuns>;
+export function decodePatternHeaderV3(
+  bytes: Uint8Array,
+  o: { runs?: "encoded" } = {},
+): PatternHeaderV3 | PatternHeaderV3<EncodedRuns> {
   const digestAt = checkPatternHeaderBytes(bytes);
   const length = digestAt + PATTERN_DIGEST_BYTES;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -209,7 +223,8 @@ export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
   // Each run takes at least five table bytes: a count beyond that is a lie before any run is read.
   if (m * RUN_FIELDS > digestAt - table.at)
     fail("ERR_PATTERN_RUNS", `${m} runs cannot fit the table`, runsAt);
-  const runs = new Float64Array(RUN_FIELDS * m);
+  const runsFrom = table.at;
+  const runs = o.runs === "encoded" ? undefined : new Float64Array(RUN_FIELDS * m);
   let runEsEnd = 0;
   let bodyEnd = 0;
   for (let i = 0; i < m; i++) {
@@ -227,17 +242,19 @@ export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3 {
       end > directBodyLength
     )
       fail("ERR_PATTERN_RUNS", `run ${i} is empty or ends past the ${directBodyLength}-byte body`, table.at);
-    runs.set([es, l, runBody, stride, c], RUN_FIELDS * i);
+    runs?.set([es, l, runBody, stride, c], RUN_FIELDS * i);
     runEsEnd = es + l * c;
     bodyEnd = end;
   }
   if (table.at !== digestAt)
     fail("ERR_PATTERN_RUNS", `${digestAt - table.at} bytes follow the run table`, table.at);
-  return {
-    plan: { scheme, slices, runs, runCount: m, encryptedBytes: Number(total) },
+  const fields = {
     salt: bytes.slice(20, 36),
     originalSha256: bytes.slice(36, 68),
     directBodyLength,
     headerLength: length,
   };
+  const plan = { scheme, slices, runCount: m, encryptedBytes: Number(total) };
+  if (runs !== undefined) return { plan: { ...plan, runs }, ...fields };
+  return { plan: { ...plan, runs: { bytes: bytes.subarray(runsFrom, digestAt), count: m } }, ...fields };
 }

@@ -142,24 +142,47 @@ describe("encodePatternHeader()/decodePatternHeader()", () => {
         originalSha256: new Uint8Array(32),
         directBodyLength: end,
       });
-      expect(rebindPatternHeader(first, HASH, 100_000, end)).toEqual(encodePatternHeader(fields(ranges)));
+      const kept = first.slice();
+      const wanted = encodePatternHeader(fields(ranges));
+      const binding = { originalSha256: HASH, directBodyLength: 100_000, tableEnd: end };
+      // A copy by default, leaving the first header as it was; in place, the first header itself.
+      expect(rebindPatternHeader(first, binding)).toEqual(wanted);
+      expect(first).toEqual(kept);
+      const inPlace = rebindPatternHeader(first, binding, { inPlace: true });
+      expect(inPlace).toBe(first);
+      expect(inPlace).toEqual(wanted);
     });
   }
 
   const unbindable: Array<[string, () => unknown, string]> = [
     [
       "a body shorter than the table",
-      () => rebindPatternHeader(encodePatternHeader(fields(SAMPLE)), HASH, 99_999, 100_000),
+      () =>
+        rebindPatternHeader(encodePatternHeader(fields(SAMPLE)), {
+          originalSha256: HASH,
+          directBodyLength: 99_999,
+          tableEnd: 100_000,
+        }),
       "ERR_PATTERN_RANGES",
     ],
     [
       "a short hash",
-      () => rebindPatternHeader(encodePatternHeader(fields(SAMPLE)), HASH.subarray(1), 100_000, 100_000),
+      () =>
+        rebindPatternHeader(encodePatternHeader(fields(SAMPLE)), {
+          originalSha256: HASH.subarray(1),
+          directBodyLength: 100_000,
+          tableEnd: 100_000,
+        }),
       "ERR_PATTERN_HASH",
     ],
     [
       "a fractional length",
-      () => rebindPatternHeader(encodePatternHeader(fields(SAMPLE)), HASH, 1.5, 0),
+      () =>
+        rebindPatternHeader(encodePatternHeader(fields(SAMPLE)), {
+          originalSha256: HASH,
+          directBodyLength: 1.5,
+          tableEnd: 0,
+        }),
       "ERR_PATTERN_LENGTH",
     ],
   ];

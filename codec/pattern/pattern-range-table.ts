@@ -321,9 +321,12 @@ export class PatternRangeTable {
   /** Copies the encoded table (what the pattern header's range table holds) into `out` at `at`; returns the end. */
   copyEncoded(out: Uint8Array, at: number): number {
     this.#sync();
+    // A stored block is read back into the one reused buffer: a copy of each would be the whole table again
+    // in garbage while the header is made (12.8 MB for a 4 GiB TS, issue 14).
     for (let b = 0; b < this.#blocks.length; b++) {
-      out.set(this.#written(b), at);
-      at += this.#used[b]!;
+      const used = this.#used[b]!;
+      out.set(this.#blockAt(b).subarray(0, used), at);
+      at += used;
     }
     return at;
   }

@@ -32,7 +32,7 @@ export function ridingPatternPlanners(
     mpeg?: PatternScheme;
     h264?: PatternScheme;
     esPlan?: boolean;
-    /** Where the MPEG-1/2 planner's tables keep their full blocks (PatternPlanner's `store`). */
+    /** Where the planners' tables keep their full blocks (PatternPlanner's `store`; the ES planners' slices). */
     store?: () => RangeBlockStore;
   } = {},
 ): {
@@ -47,12 +47,12 @@ export function ridingPatternPlanners(
   const runs = new UnitRunTable();
   const es =
     mpegScheme.kind === "slice-block" && schemes.esPlan !== false
-      ? new EsPatternPlanner(mpegScheme, { runs })
+      ? new EsPatternPlanner(mpegScheme, { runs, store: schemes.store?.() })
       : undefined;
   // Only one H.264 planner rides: the version 2 one builds a row per block in pass 1, which version 4 does not need.
   const h264 =
     h264Scheme.kind === "cbcs" && schemes.esPlan !== false
-      ? new H264EsPatternPlanner(h264Scheme, { runs })
+      ? new H264EsPatternPlanner(h264Scheme, { runs, store: schemes.store?.() })
       : new H264PatternPlanner(h264Scheme);
   /** The MPEG-1/2 planner the container calls for, chosen at the first start code (the container is known then). */
   let chosen: PatternPlanner | EsPatternPlanner | undefined;

@@ -36,6 +36,19 @@ describe("UnitRunTable", () => {
     });
   }
 
+  for (const n of [0, 1, 65536, 65537, 140000]) {
+    test(`UnitRunTable.take() gives ${n} runs across its parts as the runs getter did`, () => {
+      const t = new UnitRunTable();
+      for (let i = 0; i < n; i++) t.push(10 * i, 184, 188 * i + 4, 188, i + 1);
+      // Not read through the getter first: take() joins the parts itself, freeing each once copied.
+      const wanted = new Float64Array(RUN_FIELDS * n);
+      for (let i = 0; i < n; i++) wanted.set([10 * i, 184, 188 * i + 4, 188, i + 1], RUN_FIELDS * i);
+      const taken = t.take();
+      expect(taken.count).toBe(n);
+      expect(taken.runs.subarray(0, RUN_FIELDS * n)).toEqual(wanted);
+    });
+  }
+
   test("UnitRunTable.take() gives the runs once: reading or pushing after it throws a TypeError", () => {
     const t = new UnitRunTable();
     t.push(0, 184, 4, 188, 3);

@@ -1,0 +1,130 @@
+/** @module Tests of RunWindow: runs decoded a window at a time from a header's varints read the same as the Float64Array, forward, with the walks' look-ahead, backwards, and on damaged bytes. */
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { codecErrorCode } from "../../test/support/header-corruption.ts";
+import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { CbcsEsWalk } from "./cbcs-es-walk.ts";
+import { type EsPatternPlan, EsPatternWalk } from "./es-pattern-plan.ts";
+import { decodePatternHeaderV3, encodePatternHeaderV3 } from "./pattern-header-v3.ts";
+import { PatternRangeTable } from "./pattern-range-table.ts";
+import { type EncodedRuns, RUN_FIELDS, RunWindow } from "./run-window.ts";
+
+/** TS-like runs (units of 1-184 ES bytes, strides a little longer), slices over the ES they carry, as a header. */
+function header(count: number, seed: number, scheme: EsPatternPlan["scheme"]) {
+  const rnd = new SeededRandom(seed);
+  const runs = new Float64Array(RUN_FIELDS * count);
+  let es = 0;
+  let body = 0;
+  for (let i = 0; i < count; i++) {
+    const l = 1 + rnd.below(184);
+    const c = 1 + rnd.below(5);
+    const stride = l + rnd.below(9);
+    es += rnd.below(4);
+    body += rnd.below(20);
+    runs.set([es, l, body, stride, c], RUN_FIELDS * i);
+    es += l * c;
+    body += stride * (c - 1) + l;
+  }
+  const slices = new PatternRangeTable();
+  for (let at = 3; at + 40 < es; at += 1500) slices.push(at, 40 + rnd.below(1400));
+  const plan: EsPatternPlan = { scheme, slices, runs, runCount: count, encryptedBytes: 0 };
+  const bytes = encodePatternHeaderV3({
+    plan,
+    salt: new Uint8Array(16),
+    originalSha256: createHash("sha256").update("x").digest(),
+    directBodyLength: body + 100,
+  });
+  return {
+    whole: decodePatternHeaderV3(bytes).plan,
+    encoded: decodePatternHeaderV3(bytes, { runs: "encoded" }).plan,
+  };
+}
+
+const SLICE_BLOCK = { kind: "slice-block", crypt: 1, skip: 9 } as const;
+const CBCS = { kind: "cbcs", crypt: 1, skip: 9 } as const;
+
+/** Run counts around the window's 4096 runs. */
+const COUNTS = [1, 31, 4095, 4096, 4097, 12_345];
+
+function rowOf(w: RunWindow, i: number): number[] {
+  const at = w.at(i);
+  return [...w.rows.subarray(at, at + RUN_FIELDS)];
+}
+
+describe("RunWindow", () => {
+  for (const count of COUNTS) {
+    test(`RunWindow.encoded() reads every run as the Float64Array has it, forward: ${count} runs`, () => {
+      const { whole, encoded } = header(count, count, SLICE_BLOCK);
+      const w = RunWindow.encoded(encoded.runs);
+      for (let i = 0; i < count; i++)
+        expect(rowOf(w, i)).toEqual([...whole.runs.subarray(RUN_FIELDS * i, RUN_FIELDS * i + RUN_FIELDS)]);
+    });
+
+    test(`RunWindow.encoded() keeps a run while the walk looks 16 runs ahead, and reads back from the start: ${count} runs`, () => {
+      const { whole, encoded } = header(count, count + 1, SLICE_BLOCK);
+      const w = RunWindow.encoded(encoded.runs);
+      const want = (i: number) => [...whole.runs.subarray(RUN_FIELDS * i, RUN_FIELDS * i + RUN_FIELDS)];
+      for (let r = 0; r < count; r += 7) {
+        const ahead = Math.min(count - 1, r + 16);
+        expect(rowOf(w, ahead)).toEqual(want(ahead));
+        expect(rowOf(w, r)).toEqual(want(r));
+      }
+      expect(rowOf(w, 0)).toEqual(want(0));
+      expect(rowOf(w, count - 1)).toEqual(want(count - 1));
+    });
+
+    test(`EsPatternWalk and CbcsEsWalk give the same pieces over encoded runs as over the array: ${count} runs`, () => {
+      for (const scheme of [SLICE_BLOCK, CBCS]) {
+        const { whole, encoded } = header(count, count + 2, scheme);
+        const pieces = (walk: { fill(p: Float64Array, f: Uint8Array): number }) => {
+          const out: number[] = [];
+          const p = new Float64Array(2 * 1000);
+          const f = new Uint8Array(1000);
+          for (let n = walk.fill(p, f); n > 0; n = walk.fill(p, f))
+            out.push(...p.subarray(0, 2 * n), ...f.subarray(0, n));
+          return out;
+        };
+        const make = (plan: typeof whole | typeof encoded) => {
+          if (scheme.kind === "cbcs") return new CbcsEsWalk({ ...plan, scheme: CBCS });
+          const walk = new EsPatternWalk(plan);
+          return { fill: (p: Float64Array) => walk.fill(p) };
+        };
+        const a = pieces(make(whole));
+        expect(a.length).toBeGreaterThan(0);
+        expect(pieces(make(encoded))).toEqual(a);
+      }
+    });
+  }
+
+  const damaged: Array<[string, (e: EncodedRuns) => EncodedRuns]> = [
+    ["runs cut inside a number", (e) => ({ bytes: e.bytes.subarray(0, e.bytes.length - 1), count: e.count })],
+    [
+      "fewer runs' bytes than the count",
+      (e) => ({ bytes: e.bytes.subarray(0, e.bytes.length >> 1), count: e.count }),
+    ],
+    ["a number past 8 bytes", (e) => ({ bytes: new Uint8Array(e.bytes.length).fill(0xff), count: e.count })],
+  ];
+  for (const [name, damage] of damaged) {
+    test(`RunWindow.encoded() rejects ${name} with ERR_PATTERN_RANGES at the run, not a hang`, () => {
+      const { encoded } = header(5000, 9, SLICE_BLOCK);
+      const w = RunWindow.encoded(damage(encoded.runs));
+      expect(
+        codecErrorCode(() => {
+          for (let i = 0; i < 5000; i++) w.at(i);
+        }),
+      ).toBe("ERR_PATTERN_RANGES");
+    });
+  }
+
+  const outside: Array<[string, number]> = [
+    ["the run count", 5000],
+    ["-1", -1],
+  ];
+  for (const [name, i] of outside) {
+    test(`RunWindow.at() rejects run ${name} with a RangeError`, () => {
+      const { whole, encoded } = header(5000, 10, SLICE_BLOCK);
+      expect(() => RunWindow.encoded(encoded.runs).at(i)).toThrow(RangeError);
+      expect(() => RunWindow.whole(whole.runs, 5000).at(i)).toThrow(RangeError);
+    });
+  }
+});

@@ -1,0 +1,97 @@
+/** @module RunWindow: a forward cursor over a version 3/4 plan's unit runs, either a whole Float64Array (the sender's plan) or decoded a window at a time from the header's run varints (the receiver), so no array of 40 bytes a run is held. */
+import { TableVarintReader } from "./table-varint-reader.ts";
+
+/** Fields per run row: ES offset, ES bytes per unit, body offset of the first unit's bytes, stride, unit count. */
+export const RUN_FIELDS = 5;
+
+/** Runs decoded at once, and the runs before the one asked for that a slide keeps (a walk looks ahead at most 16). */
+const WINDOW_RUNS = 4096;
+const KEEP_RUNS = 32;
+
+/** A header's run table as it crossed the wire: `count` runs of five varints each, already checked by the header's decode. */
+export interface EncodedRuns {
+  bytes: Uint8Array;
+  count: number;
+}
+
+/**
+ * Run i's fields are `rows[at(i)]` … `rows[at(i) + 4]` (ES offset, L, body offset, stride, unit count), valid
+ * until the next at() of a run outside the window. Reads are meant to move forward: a run before the window
+ * restarts the decode from the first run (correct, but O(runs)).
+ */
+export class RunWindow {
+  readonly rows: Float64Array;
+  readonly #encoded: EncodedRuns | undefined;
+  #reader: TableVarintReader | undefined;
+  #base = 0;
+  #end = 0;
+  #decoded = 0;
+  #esEnd = 0;
+  #bodyEnd = 0;
+
+  private constructor(rows: Float64Array, encoded: EncodedRuns | undefined, end: number) {
+    this.rows = rows;
+    this.#encoded = encoded;
+    this.#end = end;
+  }
+
+  /** Over runs already in memory (the planner's). */
+  static whole(runs: Float64Array, count: number): RunWindow {
+    return new RunWindow(runs, undefined, count);
+  }
+
+  /** Over a header's run varints, decoded WINDOW_RUNS at a time. */
+  static encoded(runs: EncodedRuns): RunWindow {
+    return new RunWindow(new Float64Array(RUN_FIELDS * Math.min(WINDOW_RUNS, runs.count)), runs, 0);
+  }
+
+  /** Either of the two, for a plan's `runs`. */
+  static over(runs: Float64Array | EncodedRuns, count: number): RunWindow {
+    return runs instanceof Float64Array ? RunWindow.whole(runs, count) : RunWindow.encoded(runs);
+  }
+
+  /** Where run `i` (below the run count) starts in `rows`. */
+  at(i: number): number {
+    if (i >= this.#base && i < this.#end) return RUN_FIELDS * (i - this.#base);
+    return this.#seek(i);
+  }
+
+  #seek(i: number): number {
+    const encoded = this.#encoded;
+    if (encoded === undefined || i >= encoded.count || i < 0)
+      throw new RangeError(`Cannot read run ${i}: the plan has ${encoded?.count ?? this.#end} runs`);
+    if (i < this.#base || this.#reader === undefined) {
+      this.#reader = new TableVarintReader(encoded.bytes, 0, encoded.bytes.length);
+      this.#base = this.#end = this.#decoded = this.#esEnd = this.#bodyEnd = 0;
+    }
+    const rows = this.rows;
+    const cap = rows.length / RUN_FIELDS;
+    while (i >= this.#end) {
+      const keep = Math.min(KEEP_RUNS, this.#end - this.#base);
+      rows.copyWithin(0, RUN_FIELDS * (this.#end - this.#base - keep), RUN_FIELDS * (this.#end - this.#base));
+      this.#base = this.#end - keep;
+      let n = keep;
+      for (; n < cap && this.#decoded < encoded.count; n++, this.#decoded++) this.#decodeInto(RUN_FIELDS * n);
+      this.#end = this.#base + n;
+    }
+    return RUN_FIELDS * (i - this.#base);
+  }
+
+  /** The next run, its deltas made absolute as decodePatternHeaderV3() does (which checked them all). */
+  #decodeInto(at: number): void {
+    const reader = this.#reader!;
+    const es = this.#esEnd + reader.next();
+    const l = reader.next();
+    const body = this.#bodyEnd + reader.next();
+    const stride = l + reader.next();
+    const c = reader.next();
+    const rows = this.rows;
+    rows[at] = es;
+    rows[at + 1] = l;
+    rows[at + 2] = body;
+    rows[at + 3] = stride;
+    rows[at + 4] = c;
+    this.#esEnd = es + l * c;
+    this.#bodyEnd = body + stride * (c - 1) + l;
+  }
+}
