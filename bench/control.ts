@@ -22,6 +22,7 @@ import { nodeFetch } from "../protocol/node-fetch.ts";
 import { PostgresServer } from "../test/support/postgres-server.ts";
 import { permitCallersOfCallees } from "./lib/bench-callees.ts";
 import { httpTable, report } from "./lib/control-report.ts";
+import { firstLine } from "./lib/first-line.ts";
 import { closedLoop, type LoadResult, openLoop } from "./lib/http-load.ts";
 import { pinCpu } from "./lib/pin-cpu.ts";
 import { cpuOf, steadyMix, udpBlast } from "./lib/udp-blast.ts";
@@ -56,19 +57,6 @@ const UDP_ONLY = flags.only === "udp";
 const HTTP_ONLY = flags.only === "http";
 const ROOT = join(import.meta.dir, "..");
 const MAIN = join(ROOT, "bin/pvrlink.ts");
-
-async function firstLine(proc: { stdout: ReadableStream<Uint8Array> }): Promise<string> {
-  const reader = proc.stdout.getReader();
-  let out = "";
-  const dec = new TextDecoder();
-  while (!out.includes("\n")) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error("process exited before printing its first line");
-    out += dec.decode(value, { stream: true });
-  }
-  reader.releaseLock();
-  return out.slice(0, out.indexOf("\n"));
-}
 
 /**
  * --pin: the core a serving process (the node, or a reference) runs on alone, and the cores of the rest (this

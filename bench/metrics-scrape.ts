@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DeviceStore } from "../control/store/device-store.ts";
 import { openControlStore } from "../control/store/open-control-store.ts";
+import { firstLine } from "./lib/first-line.ts";
 import { formatTable } from "./lib/format-table.ts";
 
 const { values: flags } = parseArgs({
@@ -62,14 +63,7 @@ async function main(): Promise<void> {
       ].concat(["--insecure-http", "--config", join(dir, "config.json")]),
       { stdin: "ignore", stdout: "pipe", stderr: "ignore" },
     );
-    const reader = node.stdout.getReader();
-    let first = "";
-    while (!first.includes("\n")) {
-      const { done, value } = await reader.read();
-      if (done) throw new Error("Cannot bench: the node exited before it listened");
-      first += new TextDecoder().decode(value);
-    }
-    const { url } = JSON.parse(first.slice(0, first.indexOf("\n"))) as { url: string };
+    const { url } = JSON.parse(await firstLine(node)) as { url: string };
     await timedGets(`${url}/healthz`, 200); // warm-up
     const idle = await timedGets(`${url}/healthz`, 500);
     const scrapes: number[] = [];
