@@ -29,7 +29,11 @@ function plan(bytes: Uint8Array, esPlan: boolean) {
   return { index, plan: riding.finish(index) };
 }
 
-async function encrypt(p: ReturnType<typeof plan>["plan"], direct: Uint8Array, seed: number) {
+async function encrypt(
+  p: ReturnType<typeof plan>["plan"] & { handOverRuns?: boolean },
+  direct: Uint8Array,
+  seed: number,
+) {
   const enc = new PatternDirectEncoder(p, SALT, {
     cbcs: await makeCbcsTransform(SESSION_KEY, SALT, "encrypt"),
   });
@@ -74,6 +78,21 @@ describe("cbcs pattern mode, version 4 plan", () => {
         expect(plain).toEqual(parts.direct);
         expect(mergeBytes({ protected: parts.protected, direct: plain }).bytes).toEqual(bytes);
       }
+    });
+  }
+
+  for (const [name, bytes] of h264) {
+    test(`PatternDirectEncoder({ handOverRuns }) sends the same bytes, frees the plan's runs, refuses the plan again: ${name}`, async () => {
+      const kept = plan(bytes, true);
+      const given = plan(bytes, true);
+      const parts = splitBytes(bytes, kept.index.protectedRanges, kept.index.container);
+      const a = await encrypt(kept.plan, parts.direct, 1);
+      const b = await encrypt({ ...given.plan, handOverRuns: true }, parts.direct, 1);
+      expect(b.sent).toEqual(a.sent);
+      expect(kept.plan.es!.runs.length).toBeGreaterThan(0);
+      expect(given.plan.es!.runs.length).toBe(0);
+      const cbcs = await makeCbcsTransform(SESSION_KEY, SALT, "encrypt");
+      expect(() => new PatternDirectEncoder(given.plan, SALT, { cbcs })).toThrow(TypeError);
     });
   }
 

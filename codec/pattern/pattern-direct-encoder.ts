@@ -14,11 +14,12 @@ import {
   patternHeaderVersionsOf,
 } from "./pattern-header.ts";
 import { encodePatternHeaderPieces, rebindPatternHeader } from "./pattern-header-encoder.ts";
-import { encodePatternHeaderV3, runsBodyEnd } from "./pattern-header-v3.ts";
+import { encodedRunsOfHeaderV3, encodePatternHeaderV3, runsBodyEnd } from "./pattern-header-v3.ts";
 import { encodePatternHeaderV5, PATTERN_HEADER_V5_BYTES } from "./pattern-header-v5.ts";
 import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 import type { PatternScheme } from "./pattern-scheme.ts";
 import { PatternSegmentWriter } from "./pattern-segment-writer.ts";
+import { type EncodedRuns, RUN_FIELDS } from "./run-window.ts";
 
 /**
  * Takes the plain direct part exactly as split writes it (split header, then body; chunks of any size) and
@@ -39,8 +40,12 @@ export class PatternDirectEncoder {
   readonly #keys: PatternKeystream | { cbcs: CbcsBlockCipher };
   readonly #scheme: PatternScheme;
   readonly #chainStarts: readonly number[];
-  /** A plan in ES coordinates: header version 3 and EsPatternCipher (slice-block), or 4 and CbcsEsCipher (cbcs). */
-  readonly #es: EsPatternPlan | undefined;
+  /**
+   * A plan in ES coordinates: header version 3 and EsPatternCipher (slice-block), or 4 and CbcsEsCipher (cbcs).
+   * Its runs are the header's run varints, walked a window at a time as the receiver walks them, not the
+   * planner's Float64Array (issue 14).
+   */
+  readonly #es: (Omit<EsPatternPlan, "runs"> & { runs: EncodedRuns }) | undefined;
   #head: Uint8Array = new Uint8Array(0);
   #split: SplitHeader | undefined;
   #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | CbcsEsCipher | undefined;
@@ -69,6 +74,12 @@ export class PatternDirectEncoder {
       es?: EsPatternPlan | undefined;
       /** One of patternHeaderVersionsOf(plan); its first by default. */
       version?: number;
+      /**
+       * The caller gives up `es.runs`: their buffer is freed (transferred away) once the header holds them, and
+       * the plan cannot make another encoder (a TypeError). A send's plan makes one encoder; its runs were 16 MB
+       * of a 4.4 GB TS held to the end of the send.
+       */
+      handOverRuns?: boolean;
     },
     salt: Uint8Array,
     keys: PatternKeystream | { cbcs: CbcsBlockCipher },
@@ -81,7 +92,6 @@ export class PatternDirectEncoder {
     this.#keys = keys;
     this.#scheme = plan.scheme;
     this.#chainStarts = plan.chainStarts ?? [];
-    this.#es = plan.es;
     this.#salt = salt;
     const versions = patternHeaderVersionsOf(plan);
     this.version = plan.version ?? versions[0]!;
@@ -91,17 +101,24 @@ export class PatternDirectEncoder {
       );
     // The plan is checked now, by encoding its header: a bad plan fails here rather than mid-stream. The header
     // depends on the split header only through two fields, written when that arrives.
-    if (plan.es !== undefined) {
-      this.#tableEnd = runsBodyEnd(plan.es);
+    const es = plan.es;
+    if (es !== undefined) {
+      if (es.runs.length < RUN_FIELDS * es.runCount)
+        throw new TypeError("Cannot apply pattern: the plan's runs were handed over to an earlier encoder");
+      this.#tableEnd = runsBodyEnd(es);
       this.#header = encodePatternHeaderV3({
-        plan: plan.es,
+        plan: es,
         salt,
         originalSha256: new Uint8Array(32),
-        directBodyLength: Math.max(this.#tableEnd, plan.es.encryptedBytes),
+        directBodyLength: Math.max(this.#tableEnd, es.encryptedBytes),
       });
+      // Freed before the run varints are copied out, so the three are never resident at once.
+      if (plan.handOverRuns === true) (es.runs.buffer as ArrayBuffer).transfer?.(0);
+      this.#es = { ...es, runs: encodedRunsOfHeaderV3(this.#header, es) };
     } else {
       this.#tableEnd = this.#ranges.end();
       this.#header = undefined;
+      this.#es = undefined;
     }
     if (this.version === PATTERN_VERSION_SEGMENTED) {
       // The ranges are checked as version 1's header checks them (the same table), then sized as segments.

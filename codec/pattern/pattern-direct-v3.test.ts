@@ -32,7 +32,7 @@ function plan(bytes: Uint8Array, esPlan: boolean, seed: number): PatternPlan {
 }
 
 /** A fixture's direct part as sent under `p`, and the split. */
-async function wire(bytes: Uint8Array, p: PatternPlan, seed: number) {
+async function wire(bytes: Uint8Array, p: PatternPlan & { handOverRuns?: boolean }, seed: number) {
   const index = indexRecording(bytes);
   const parts = splitBytes(bytes, index.protectedRanges, index.container);
   // A plan in body offsets is compared as version 1, whose header is its whole table (version 5 sends it in
@@ -101,6 +101,17 @@ describe("pattern mode version 3 on every MPEG-1/2 PS/TS fixture", () => {
   }
 
   const [name, bytes] = fixtures.find(([n]) => n.endsWith(".ts"))!;
+  test(`PatternDirectEncoder({ handOverRuns }) sends the same bytes, frees the plan's runs, refuses the plan again: ${name}`, async () => {
+    const kept = plan(bytes, true, 1);
+    const given = plan(bytes, true, 1);
+    const a = await wire(bytes, kept, 5);
+    const b = await wire(bytes, { ...given, handOverRuns: true }, 5);
+    expect(b.sent).toEqual(a.sent);
+    expect(kept.es!.runs.length).toBeGreaterThan(0);
+    expect(given.es!.runs.length).toBe(0);
+    expect(() => new PatternDirectEncoder(given, SALT, () => new Uint8Array(0))).toThrow(TypeError);
+  });
+
   test(`version 3 resumes at any body byte (bodyFrom): ${name}`, async () => {
     const { parts, sent, added, splitLength } = await wire(bytes, plan(bytes, true, 8), 9);
     const body = parts.direct.length - splitLength;

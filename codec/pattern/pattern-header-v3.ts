@@ -165,6 +165,23 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
 }
 
 /**
+ * The run varints of a header encodePatternHeaderV3() made for `plan` (its bytes after the run count, up to the
+ * digest), copied out: the sender's walk reads them a window at a time as the receiver's does (RunWindow.encoded),
+ * so the plan's Float64Array of runs (40 bytes a run, 16 MB at 4.4 GB of TS) can go once the header holds them,
+ * and the header itself once sent (the runs are a sixth of it: 172 KB of 1.02 MB for bench.ts; the slices the rest). Issue 14.
+ */
+export function encodedRunsOfHeaderV3(
+  header: Uint8Array,
+  plan: Pick<EsPatternPlan, "slices" | "runCount">,
+): EncodedRuns {
+  const from = PATTERN_FIXED_BYTES + plan.slices.encodedBytes + varintBytes(plan.runCount);
+  const to = header.length - PATTERN_DIGEST_BYTES;
+  if (from > to)
+    throw new RangeError(`Cannot read the runs: the header ends at ${header.length}, before them`);
+  return { bytes: header.slice(from, to), count: plan.runCount };
+}
+
+/**
  * Decodes a whole version 3 pattern header (exactly its bytes). Throws ERR_PATTERN_* CodecErrors, digest first.
  * The slices are a view of `bytes` (PatternRangeTable.fromEncoded): the caller must not change them afterwards.
  * `{ runs: "encoded" }`: every run is checked the same, but the plan's runs stay a view of the header's varints.

@@ -1,11 +1,16 @@
-/** @module Tests of RunWindow: runs decoded a window at a time from a header's varints read the same as the Float64Array, forward, with the walks' look-ahead, backwards, and on damaged bytes. */
+/** @module Tests of RunWindow: runs decoded a window at a time from a header's varints read the same as the Float64Array, forward, with the walks' look-ahead, backwards, and on damaged bytes; the sender's ciphers over the run varints of the header it encoded encrypt as over the array. */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
+import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { codecErrorCode } from "../../test/support/header-corruption.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
-import { CbcsEsWalk } from "./cbcs-es-walk.ts";
-import { type EsPatternPlan, EsPatternWalk } from "./es-pattern-plan.ts";
-import { decodePatternHeaderV3, encodePatternHeaderV3 } from "./pattern-header-v3.ts";
+import { concat } from "../split/split-bytes.ts";
+import { CbcsEsCipher } from "./cbcs-es-cipher.ts";
+import { CbcsEsWalk, cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
+import { EsPatternCipher } from "./es-pattern-cipher.ts";
+import { type EsPatternPlan, EsPatternWalk, esPatternEncryptedBytes } from "./es-pattern-plan.ts";
+import { decodePatternHeaderV3, encodedRunsOfHeaderV3, encodePatternHeaderV3 } from "./pattern-header-v3.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { type EncodedRuns, RUN_FIELDS, RunWindow } from "./run-window.ts";
 
@@ -28,6 +33,8 @@ function header(count: number, seed: number, scheme: EsPatternPlan["scheme"]) {
   const slices = new PatternRangeTable();
   for (let at = 3; at + 40 < es; at += 1500) slices.push(at, 40 + rnd.below(1400));
   const plan: EsPatternPlan = { scheme, slices, runs, runCount: count, encryptedBytes: 0 };
+  plan.encryptedBytes =
+    scheme.kind === "cbcs" ? cbcsEsEncryptedBytes({ ...plan, scheme }) : esPatternEncryptedBytes(plan);
   const bytes = encodePatternHeaderV3({
     plan,
     salt: new Uint8Array(16),
@@ -35,9 +42,36 @@ function header(count: number, seed: number, scheme: EsPatternPlan["scheme"]) {
     directBodyLength: body + 100,
   });
   return {
+    plan,
+    bytes,
+    bodyLength: body + 100,
     whole: decodePatternHeaderV3(bytes).plan,
     encoded: decodePatternHeaderV3(bytes, { runs: "encoded" }).plan,
   };
+}
+
+const KEY = new Uint8Array(32).map((_, i) => 3 * i + 5);
+const SALT = new Uint8Array(16).map((_, i) => 90 + i);
+
+/** A body of `bodyLength` seeded bytes encrypted under `plan` in seeded chunks, as the sender's cipher does it. */
+async function encrypt(
+  plan: ConstructorParameters<typeof EsPatternCipher>[0],
+  o: { bodyLength: number; seed: number },
+): Promise<Uint8Array> {
+  const body = new SeededRandom(o.seed).bytes(o.bodyLength);
+  const chunks = new SeededRandom(o.seed + 1).chunks(body);
+  if (plan.scheme.kind === "cbcs") {
+    const cbcs = await makeCbcsTransform(KEY, SALT, "encrypt");
+    const cipher = new CbcsEsCipher({ ...plan, scheme: plan.scheme }, o.bodyLength, cbcs);
+    const out: Uint8Array[] = [];
+    for (const c of chunks) out.push(...cipher.push(c));
+    cipher.finish();
+    return concat(out);
+  }
+  const cipher = new EsPatternCipher(plan, o.bodyLength, await makePatternKeystream(KEY, SALT));
+  for (const c of chunks) cipher.apply(c);
+  cipher.finish();
+  return concat(chunks);
 }
 
 const SLICE_BLOCK = { kind: "slice-block", crypt: 1, skip: 9 } as const;
@@ -95,6 +129,35 @@ describe("RunWindow", () => {
       }
     });
   }
+
+  for (const count of COUNTS) {
+    for (const scheme of [SLICE_BLOCK, CBCS]) {
+      test(`encodedRunsOfHeaderV3() gives the run varints decodePatternHeaderV3() reads: ${scheme.kind}, ${count} runs`, () => {
+        const { plan, bytes, encoded } = header(count, count + 3, scheme);
+        const runs = encodedRunsOfHeaderV3(bytes, plan);
+        expect(runs.count).toBe(count);
+        expect(runs.bytes).toEqual(encoded.runs.bytes);
+        // A copy: the header may go once sent while the walk still reads its runs.
+        expect(runs.bytes.buffer).not.toBe(bytes.buffer);
+      });
+
+      test(`the sender's cipher over its header's run varints encrypts as over the Float64Array: ${scheme.kind}, ${count} runs`, async () => {
+        const { plan, bytes, bodyLength } = header(count, count + 4, scheme);
+        const overArray = await encrypt(plan, { bodyLength, seed: count });
+        const overVarints = await encrypt(
+          { ...plan, runs: encodedRunsOfHeaderV3(bytes, plan) },
+          { bodyLength, seed: count },
+        );
+        expect(overArray).not.toEqual(new SeededRandom(count).bytes(bodyLength));
+        expect(overVarints).toEqual(overArray);
+      });
+    }
+  }
+
+  test("encodedRunsOfHeaderV3() rejects a header too short to hold the slices with a RangeError", () => {
+    const { plan, bytes } = header(31, 7, SLICE_BLOCK);
+    expect(() => encodedRunsOfHeaderV3(bytes.subarray(0, 100), plan)).toThrow(RangeError);
+  });
 
   const damaged: Array<[string, (e: EncodedRuns) => EncodedRuns]> = [
     ["runs cut inside a number", (e) => ({ bytes: e.bytes.subarray(0, e.bytes.length - 1), count: e.count })],

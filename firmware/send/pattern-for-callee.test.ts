@@ -30,14 +30,17 @@ type Kind = keyof typeof FIXTURES;
 
 const splits = new Map<Kind, SplitPlanParts>();
 
+/** A fresh send plan's split: an encoder patternFor() makes takes an ES plan's runs, so a plan makes one. */
+async function planSplit(kind: Kind): Promise<SplitPlanParts> {
+  const path = join(ROOT, FIXTURES[kind].file);
+  await using handle = await open(path);
+  const plan = await planSend(handle, path, { protection: "pattern" });
+  if (!plan.split?.pattern) throw new Error(`${path} planned no pattern mode`);
+  return plan.split;
+}
+
 beforeAll(async () => {
-  for (const [kind, f] of Object.entries(FIXTURES) as Array<[Kind, (typeof FIXTURES)[Kind]]>) {
-    const path = join(ROOT, f.file);
-    await using handle = await open(path);
-    const plan = await planSend(handle, path, { protection: "pattern" });
-    if (!plan.split?.pattern) throw new Error(`${f.file} planned no pattern mode`);
-    splits.set(kind, plan.split);
-  }
+  for (const kind of Object.keys(FIXTURES) as Kind[]) splits.set(kind, await planSplit(kind));
 });
 
 /** The parts of a send's context patternFor reads and writes, around a real connection (or none). */
@@ -105,7 +108,7 @@ describe("patternFor()", () => {
         const t = kit.ticket();
         const conn = await dialDirect(dialOptions(kit.listener.port, t));
         try {
-          const split = splits.get(kind)!;
+          const split = await planSplit(kind);
           const { ctx, logs, send } = contextOf(conn, t.key);
           const encoder = await patternFor(send, split);
           if (readable) {
@@ -132,6 +135,24 @@ describe("patternFor()", () => {
         }
       });
     }
+
+  for (const kind of ["MPEG-2 TS", "H.264 TS"] as const)
+    test(`patternFor() takes an ${kind} plan's unit runs: they are freed, and a second encoder of the plan is a TypeError`, async () => {
+      await using kit = await startKit({ patternVersions: PATTERN_VERSIONS_READ });
+      const t = kit.ticket();
+      const conn = await dialDirect(dialOptions(kit.listener.port, t));
+      try {
+        const split = await planSplit(kind);
+        const es = split.pattern!.es!;
+        expect(es.runs.length).toBeGreaterThan(0);
+        const encoder = await patternFor(contextOf(conn, t.key).send, split);
+        expect(await headerVersion(encoder!, split)).toBe(FIXTURES[kind].version);
+        expect(es.runs.length).toBe(0);
+        await expect(patternFor(contextOf(conn, t.key).send, split)).rejects.toThrow(TypeError);
+      } finally {
+        conn.close();
+      }
+    });
 
   test("patternFor() without a direct channel (relay fallback) makes no encoder: the part is sealed through the node", async () => {
     for (const kind of Object.keys(FIXTURES) as Kind[]) {

@@ -37,7 +37,12 @@ export async function patternFor(
     ctx.result.protection = "sealed";
     return undefined;
   }
-  const pattern = await patternEncoder({ ...split.pattern, version }, fromBase64url(ctx.session.key));
+  // The send's one encoder takes the plan's unit runs (16 MB at 4.4 GB of TS) and frees them once its header holds
+  // them (issue 14): a resend through the relay only (sendWithRelayResend) has no channel, so no pattern.
+  const pattern = await patternEncoder(
+    { ...split.pattern, version, handOverRuns: true },
+    fromBase64url(ctx.session.key),
+  );
   ctx.result.patternBytes = split.pattern.encryptedBytes;
   return pattern;
 }

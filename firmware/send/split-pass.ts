@@ -112,7 +112,7 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
  * cipher (H.264 cbcs) from the session key.
  */
 export async function patternEncoder(
-  plan: PatternPlan & { version?: number },
+  plan: PatternPlan & { version?: number; handOverRuns?: boolean },
   sessionKey: Uint8Array,
 ): Promise<PatternDirectEncoder> {
   const salt = randomBytes(16);
