@@ -87,26 +87,48 @@ describe("WalCheckpointer", () => {
     db.close();
   }, 30_000);
 
-  test("start() limits what the WAL file keeps: after a burst past the limit, the restart cuts the file back", async () => {
+  test("start() cuts an idle WAL file back past the limit on its thread, never in a commit", async () => {
     const path = freshPath();
     const db = openControlDatabase(path);
     const limit = 1024 * 1024;
     const c = WalCheckpointer.start(db, path, 5, { walSizeLimitBytes: limit });
+    // The serving connection keeps the file whole when a commit starts the WAL over: no ftruncate on the loop.
     expect(db.query<{ journal_size_limit: number }, []>("PRAGMA journal_size_limit").get()).toEqual({
-      journal_size_limit: limit,
+      journal_size_limit: -1,
     });
     commitRows(db, 1500);
     expect(walBytes(path)).toBeGreaterThan(4 * limit);
     await waitFor(
-      "a checkpoint of every frame",
-      () => c.stats.log > 0 && c.stats.checkpointed === c.stats.log,
+      "the idle WAL cut back by the thread",
+      () => c.stats.truncations > 0 && walBytes(path) <= limit,
       {
         timeoutMs: 20_000,
       },
     );
-    await c.stop();
+    expect(c.stats.lastError).toBeNull();
+    // Writes go on after the cut, every row kept.
     commitRows(db, 10, 1500);
-    expect(walBytes(path)).toBeLessThanOrEqual(limit);
+    expect(db.query<{ n: number }, []>("SELECT count(*) AS n FROM enrollment_tokens").get()).toEqual({
+      n: 1510,
+    });
+    await c.stop();
+    db.close();
+  }, 30_000);
+
+  test("start() leaves a WAL file under the limit as it is", async () => {
+    const path = freshPath();
+    const db = openControlDatabase(path);
+    const c = WalCheckpointer.start(db, path, 5, { walSizeLimitBytes: 64 * 1024 * 1024 });
+    commitRows(db, 200);
+    const size = walBytes(path);
+    expect(size).toBeGreaterThan(0);
+    await waitFor("every frame home, twice", () => c.stats.runs > 3 && c.stats.checkpointed === c.stats.log, {
+      timeoutMs: 20_000,
+    });
+    const runs = c.stats.runs;
+    await waitFor("two more runs", () => c.stats.runs >= runs + 2, { timeoutMs: 20_000 });
+    expect({ truncations: c.stats.truncations, size: walBytes(path) }).toEqual({ truncations: 0, size });
+    await c.stop();
     db.close();
   }, 30_000);
 
@@ -115,9 +137,7 @@ describe("WalCheckpointer", () => {
     const db = openControlDatabase(path);
     expect(() => WalCheckpointer.start(db, path, 5, { walSizeLimitBytes: -1 })).toThrow(RangeError);
     const c = WalCheckpointer.start(db, path);
-    expect(db.query<{ journal_size_limit: number }, []>("PRAGMA journal_size_limit").get()).toEqual({
-      journal_size_limit: WAL_SIZE_LIMIT_BYTES,
-    });
+    expect(WAL_SIZE_LIMIT_BYTES).toBe(64 * 1024 * 1024);
     await c.stop();
     db.close();
   });

@@ -13,9 +13,13 @@ export const CHECKPOINT_EVERY_MS = 100;
  */
 export const FALLBACK_AUTOCHECKPOINT_PAGES = 100_000;
 /**
- * What a WAL file keeps of its size once sqlite starts it over (`journal_size_limit`): without it the file stays as
- * large as the longest burst of writes made it (up to FALLBACK_AUTOCHECKPOINT_PAGES, ~400 MB), on a family node's
- * small disk too; with it the file is cut back to this at the first restart after the burst.
+ * How large the WAL file may stay while the node is idle. Without a bound the file stays as large as the longest
+ * burst of writes made it (up to FALLBACK_AUTOCHECKPOINT_PAGES, ~400 MB), on a family node's small disk too. The
+ * checkpoint thread cuts it back (`wal_checkpoint(TRUNCATE)`) once the writes pause and every frame is home. Not
+ * sqlite's `journal_size_limit` on the serving connection: that cuts the file inside the COMMIT that starts the WAL
+ * over, on the event loop, and after a burst of ~260 MB that `ftruncate` took 169 ms and the writes after it
+ * allocated the file's blocks again (a 171 ms `pwrite64`), with every request in flight waiting
+ * (docs/benchmarks.md, QUERY round 7).
  */
 export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** How long close() waits for the thread to finish its checkpoint and close its connection. */
@@ -29,6 +33,8 @@ export interface CheckpointStats {
   checkpointed: number;
   /** The last run's error message (a busy or full disk), null after a run that succeeded. */
   lastError: string | null;
+  /** Times the thread cut an idle WAL file back (a TRUNCATE checkpoint that succeeded). */
+  truncations: number;
 }
 
 /**
@@ -42,9 +48,15 @@ export interface CheckpointStats {
  * once every frame is copied the serving connection's next write starts the WAL over from its beginning. The
  * serving connection keeps an automatic checkpoint far above the thread's pace as a bound. Commits stay as
  * durable as before: a commit is in the WAL when it returns, whoever copies it home later.
+ *
+ * The serving connection never truncates the WAL (`journal_size_limit = -1`): a restart reuses the file from its
+ * start. The thread cuts a file larger than the limit back when two runs in a row found every frame home and no
+ * new one (the writes paused for a run's interval). Its TRUNCATE checkpoint takes the write lock with no wait
+ * (busy_timeout 0), so a node still writing only makes it try again later; a write that comes during the cut
+ * waits for it (the serving connection's busy_timeout), which an idle moment makes rare.
  */
 export class WalCheckpointer {
-  readonly stats: CheckpointStats = { runs: 0, log: 0, checkpointed: 0, lastError: null };
+  readonly stats: CheckpointStats = { runs: 0, log: 0, checkpointed: 0, lastError: null, truncations: 0 };
   readonly #worker: Worker;
   #stopping: Promise<void> | null = null;
   /** The thread ended on an error (its database could not be opened): nothing to wait for on stop. */
@@ -56,7 +68,8 @@ export class WalCheckpointer {
 
   /**
    * Starts checkpointing the WAL of the database open as `serving` at `path` (not ":memory:").
-   * `walSizeLimitBytes`: what the WAL file is cut back to when it starts over (default WAL_SIZE_LIMIT_BYTES).
+   * `walSizeLimitBytes`: how large an idle WAL file may stay before the thread cuts it back (default
+   * WAL_SIZE_LIMIT_BYTES).
    */
   static start(
     serving: Database,
@@ -68,25 +81,40 @@ export class WalCheckpointer {
     if (!Number.isSafeInteger(limit) || limit < 0)
       throw new RangeError(`Cannot limit the WAL to ${limit} bytes`);
     serving.run(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
-    serving.run(`PRAGMA journal_size_limit = ${limit}`);
+    serving.run("PRAGMA journal_size_limit = -1");
     // Inline source, not a file: the single compiled binary has no worker file beside it to load.
     const source = `
       import { Database } from "bun:sqlite";
+      import { statSync } from "node:fs";
       const db = new Database(${JSON.stringify(path)}, { strict: true });
       db.run("PRAGMA busy_timeout = 0");
       const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+      const truncate = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+      const walPath = ${JSON.stringify(`${path}-wal`)};
+      const walBytes = () => { try { return statSync(walPath).size; } catch { return 0; } };
+      let lastLog = -1;
       const run = () => {
         try {
           const r = checkpoint.get();
-          postMessage({ log: r.log, checkpointed: r.checkpointed, error: null });
+          // Idle: every frame home, none added since the last run. Cut an oversized file back now, off the loop.
+          const idle = r.busy === 0 && r.log > 0 && r.checkpointed === r.log && r.log === lastLog;
+          lastLog = r.log;
+          let truncated = false;
+          if (idle && walBytes() > ${limit}) {
+            const t = truncate.get();
+            truncated = t.busy === 0;
+            if (truncated) lastLog = -1;
+          }
+          postMessage({ log: r.log, checkpointed: r.checkpointed, error: null, truncated });
         } catch (err) {
-          postMessage({ log: 0, checkpointed: 0, error: String(err && err.message || err) });
+          postMessage({ log: 0, checkpointed: 0, error: String(err && err.message || err), truncated: false });
         }
       };
       const timer = setInterval(run, ${Math.max(1, Math.floor(everyMs))});
       self.onmessage = () => {
         clearInterval(timer);
         checkpoint.finalize();
+        truncate.finalize();
         db.close();
         postMessage("stopped");
       };
@@ -96,9 +124,12 @@ export class WalCheckpointer {
     worker.unref();
     const c = new WalCheckpointer(worker);
     worker.addEventListener("message", (e: MessageEvent) => {
-      const m = e.data as { log: number; checkpointed: number; error: string | null } | "stopped";
+      const m = e.data as
+        | { log: number; checkpointed: number; error: string | null; truncated: boolean }
+        | "stopped";
       if (m === "stopped") return;
       c.stats.runs++;
+      if (m.truncated) c.stats.truncations++;
       c.stats.log = m.log;
       c.stats.checkpointed = m.checkpointed;
       c.stats.lastError = m.error;
