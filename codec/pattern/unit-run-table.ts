@@ -33,16 +33,7 @@ export class UnitRunTable {
     this.#refuseTaken();
     // One part (up to ~100-480 MiB of TS, PART_RUNS above) is given as it is: nothing to join.
     if (this.#parts.length === 1) return this.#part;
-    if (this.#joined === undefined) {
-      const all = new Float64Array(RUN_FIELDS * this.#count);
-      let at = 0;
-      for (const part of this.#parts) {
-        const n = Math.min(part.length, all.length - at);
-        all.set(n === part.length ? part : part.subarray(0, n), at);
-        at += n;
-      }
-      this.#joined = all;
-    }
+    this.#joined ??= this.#join({ freeParts: false });
     return this.#joined;
   }
 
@@ -60,17 +51,7 @@ export class UnitRunTable {
     let runs: Float64Array;
     if (parts.length <= 1 || this.#joined !== undefined) runs = this.runs;
     else {
-      // Each part is freed (detached) as soon as it is copied: a fresh array's pages are mapped only as they are
-      // written, so the runs are resident about once while they are joined, not twice (16 MB of runs in a 4 GiB
-      // TS had both copies at the end of pass 1, issue 14).
-      runs = new Float64Array(RUN_FIELDS * this.#count);
-      let at = 0;
-      for (const part of parts) {
-        const n = Math.min(part.length, runs.length - at);
-        runs.set(n === part.length ? part : part.subarray(0, n), at);
-        at += n;
-        (part.buffer as ArrayBuffer).transfer?.(0);
-      }
+      runs = this.#join({ freeParts: true });
       parts.length = 0;
       this.#part = new Float64Array(0);
     }
@@ -95,6 +76,23 @@ export class UnitRunTable {
     this.#at = at + RUN_FIELDS;
     this.#count++;
     this.#joined = undefined;
+  }
+
+  /**
+   * The parts' runs in one fresh array. `freeParts`: each part is freed (detached) as soon as it is copied; a
+   * fresh array's pages are mapped only as they are written, so the runs are resident about once while they are
+   * joined, not twice (16 MB of runs in a 4 GiB TS had both copies at the end of pass 1, issue 14).
+   */
+  #join(o: { freeParts: boolean }): Float64Array {
+    const all = new Float64Array(RUN_FIELDS * this.#count);
+    let at = 0;
+    for (const part of this.#parts) {
+      const n = Math.min(part.length, all.length - at);
+      all.set(n === part.length ? part : part.subarray(0, n), at);
+      at += n;
+      if (o.freeParts) (part.buffer as ArrayBuffer).transfer?.(0);
+    }
+    return all;
   }
 
   #refuseTaken(): void {
