@@ -141,14 +141,19 @@ export class KeepaliveTable implements KeepaliveLookup {
 
   isConnected(deviceId: string, now = Date.now()): boolean {
     const k = this.#live.get(deviceId);
-    return k !== undefined && now - k.at < this.#connectedIntervals * k.intervalSec * 1000;
+    return k !== undefined && this.#fresh(k, now);
+  }
+
+  /** A mapping counts as connected while fresher than connectedIntervals of its own keepalive interval. */
+  #fresh(k: LiveRecord, now: number): boolean {
+    return now - k.at < this.#connectedIntervals * k.intervalSec * 1000;
   }
 
   connectedCount(o: { disabled: ReadonlySet<string>; now?: number }): number {
     const now = o.now ?? Date.now();
     let n = 0;
     for (const [id, k] of this.#live) {
-      if (now - k.at < this.#connectedIntervals * k.intervalSec * 1000 && !o.disabled.has(id)) n++;
+      if (this.#fresh(k, now) && !o.disabled.has(id)) n++;
     }
     return n;
   }
