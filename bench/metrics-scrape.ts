@@ -13,6 +13,7 @@ import { DeviceStore } from "../control/store/device-store.ts";
 import { openControlStore } from "../control/store/open-control-store.ts";
 import { firstLine } from "./lib/first-line.ts";
 import { formatTable } from "./lib/format-table.ts";
+import { median } from "./lib/own-process-pairs.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -25,8 +26,6 @@ const SCRAPES = Number(flags.scrapes);
 if (!Number.isSafeInteger(DEVICES) || DEVICES < 1 || !Number.isSafeInteger(SCRAPES) || SCRAPES < 1)
   throw new RangeError("Cannot run: --devices and --scrapes take positive integers");
 const MAIN = join(import.meta.dir, "..", "bin/pvrlink.ts");
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Milliseconds each of `n` back-to-back GETs of `url` took. */
 async function timedGets(url: string, n: number): Promise<number[]> {
