@@ -1,6 +1,6 @@
 /** @module Transfer bench: MPEG-2 recordings sent end to end over loopback (node + two recorders, compiled binary): MB/s, each role's peak RSS and CPU s/GiB, and the ratio against a raw TCP loopback copy in the same run. */
 import { existsSync, statSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { $ } from "bun";
@@ -9,6 +9,7 @@ import type { SendResult } from "../firmware/send/send-recording.ts";
 import { benchRecordings } from "./lib/bench-recordings.ts";
 import { formatTable } from "./lib/format-table.ts";
 import { rawTcpCopy } from "./lib/raw-tcp-copy.ts";
+import { cpuByKind, mergeThreadCpu, threadCpu } from "./lib/thread-cpu.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out");
@@ -83,6 +84,8 @@ interface Run {
   seconds: number;
   mbps: number;
   rawMbps: number;
+  /** The raw TCP copy into a file, fsynced: what the receiver's own write costs, with no crypto or protocol. */
+  rawFileMbps: number;
   summary: SendResult;
   peakRss: Record<string, number>;
   /** Highest RssAnon sampled (every 100 ms). */
@@ -90,6 +93,8 @@ interface Run {
   /** Each role's process id (to name its CPU profile). */
   pids: Record<string, number>;
   cpuSecondsPerGiB: Record<string, number>;
+  /** Each role's CPU s/GiB by thread kind (main, pool, jit, gc, scavenger, http, other): bench/lib/thread-cpu.ts. */
+  threadSecondsPerGiB: Record<string, Record<string, number>>;
 }
 
 async function sendOnce(
@@ -131,6 +136,7 @@ async function sendProfiled(
   await cluster.ok(["permit", "add", "alice", "--data", bob.dataDir]);
   const bytes = statSync(file).size;
   const cpu0 = { node: await cpuSeconds(cluster.node.pid), bob: await cpuSeconds(bob.proc.pid) };
+  const threads0 = { node: threadCpu(cluster.node.pid), bob: threadCpu(bob.proc.pid) };
   const t0 = Bun.nanoseconds();
   const send = Bun.spawn(
     [
@@ -161,10 +167,13 @@ async function sendProfiled(
     peak[k] = Math.max(peak[k] ?? 0, r.hwm);
     anon[k] = Math.max(anon[k] ?? 0, r.anon);
   };
+  // The send process's threads are read until it exits: each thread's highest reading is its figure.
+  const sendThreads = new Map<string, number>();
   let running = true;
   const sampler = (async () => {
     while (running) {
       for (const [k, pid] of Object.entries(pids)) sample(k, await residentSet(pid));
+      mergeThreadCpu(sendThreads, threadCpu(send.pid));
       await Bun.sleep(100);
     }
   })();
@@ -184,6 +193,13 @@ async function sendProfiled(
     node: ((await cpuSeconds(cluster.node.pid)) - cpu0.node) / gib,
     bob: ((await cpuSeconds(bob.proc.pid)) - cpu0.bob) / gib,
   };
+  const perGiB = (byKind: Record<string, number>) =>
+    Object.fromEntries(Object.entries(byKind).map(([kind, seconds]) => [kind, seconds / gib]));
+  const threadSecondsPerGiB = {
+    send: perGiB(cpuByKind(new Map(), sendThreads)),
+    node: perGiB(cpuByKind(threads0.node, threadCpu(cluster.node.pid))),
+    bob: perGiB(cpuByKind(threads0.bob, threadCpu(bob.proc.pid))),
+  };
   const stdout = await stdoutP;
   const line = stdout
     .trim()
@@ -201,11 +217,13 @@ async function sendProfiled(
     seconds,
     mbps: bytes / seconds / 1e6,
     rawMbps: 0,
+    rawFileMbps: 0,
     summary,
     peakRss: peak,
     peakAnon: anon,
     pids,
     cpuSecondsPerGiB,
+    threadSecondsPerGiB,
   };
 }
 
@@ -256,12 +274,18 @@ async function main(): Promise<void> {
       for (const route of routes) {
         // Protection modes apply to a split's direct part; a secret send has none.
         for (const mode of route === "secret" ? [modes[0] ?? "sealed"] : modes) {
-          // The raw TCP reference right before each send, so both see the machine in the same minute.
+          // The raw TCP references right before each send, so all see the machine in the same minute.
           const raw = await rawTcpCopy(file);
+          const rawFile = join(OUT, ".raw-tcp-copy.tmp");
+          const toFile = await rawTcpCopy(file, { toFile: rawFile });
+          await rm(rawFile, { force: true });
           const r = await sendOnce(command, file, kind === "ts" ? `${label} TS` : label, { mode, route });
           r.rawMbps = raw.bytes / raw.seconds / 1e6;
+          r.rawFileMbps = toFile.bytes / toFile.seconds / 1e6;
           const what = `${label} ${route} ${route === "secret" ? "" : mode}`;
-          console.error(`${what}: ${r.mbps.toFixed(0)} MB/s, raw TCP ${r.rawMbps.toFixed(0)} MB/s`);
+          console.error(
+            `${what}: ${r.mbps.toFixed(0)} MB/s, raw TCP ${r.rawMbps.toFixed(0)} MB/s, into a file ${r.rawFileMbps.toFixed(0)} MB/s`,
+          );
           runs.push(r);
         }
       }
@@ -277,6 +301,8 @@ async function main(): Promise<void> {
         "s",
         "MB/s",
         "raw TCP MB/s",
+        "ratio",
+        "into file MB/s",
         "ratio",
         "RSS send",
         "node",
@@ -296,6 +322,8 @@ async function main(): Promise<void> {
         r.mbps.toFixed(0),
         r.rawMbps.toFixed(0),
         (r.mbps / r.rawMbps).toFixed(3),
+        r.rawFileMbps.toFixed(0),
+        (r.mbps / r.rawFileMbps).toFixed(3),
         mb(r.peakRss.send ?? 0),
         mb(r.peakRss.node ?? 0),
         mb(r.peakRss.bob ?? 0),
@@ -306,6 +334,29 @@ async function main(): Promise<void> {
         cpu(r.cpuSecondsPerGiB.node),
         cpu(r.cpuSecondsPerGiB.bob),
       ]),
+    ),
+  );
+  // Where each role's CPU went, by thread kind: the main thread's JavaScript and native calls, Bun's pool (async
+  // file I/O and WebCrypto), the JIT, the collector's helpers, mimalloc's scavenger.
+  const kindsSeen = [
+    ...new Set(runs.flatMap((r) => Object.values(r.threadSecondsPerGiB).flatMap(Object.keys))),
+  ];
+  const order = ["main", "pool", "jit", "gc", "scavenger", "http", "other"].filter((k) =>
+    kindsSeen.includes(k),
+  );
+  console.log();
+  console.log(
+    formatTable(
+      ["recording", "route", "mode", "role", ...order.map((k) => `${k} s/GiB`)],
+      runs.flatMap((r) =>
+        ["send", "node", "bob"].map((role) => [
+          r.label,
+          r.route,
+          r.route === "secret" ? "-" : r.mode,
+          role,
+          ...order.map((k) => cpu(r.threadSecondsPerGiB[role]?.[k])),
+        ]),
+      ),
     ),
   );
   await writeFile(

@@ -1,19 +1,30 @@
-/** @module The bench's raw TCP reference: a file's bytes copied over loopback from this process to a child that discards them. */
+/** @module The bench's raw TCP references: a file's bytes copied over loopback from this process to a child that discards them, or writes them to a file as a receiver must. */
 import { open } from "node:fs/promises";
 
 /** Chunk size of the reference copy: the same 4 MiB reads the send uses. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
 // The sink: a Bun child listening on an ephemeral loopback port; it prints the port, counts what it reads and
-// prints the count when the sender closes.
+// prints the count when the sender closes. Given a path (argv[1]), it also writes what it reads there and
+// fsyncs it at the end, as a receiver files a recording: the floor a transfer to disk cannot go under.
 const SINK = `
+const fs = require("node:fs");
+const path = process.argv[1];
+const fd = path ? fs.openSync(path, "w") : -1;
 let n = 0;
 const server = Bun.listen({
   hostname: "127.0.0.1",
   port: 0,
   socket: {
-    data(_s, d) { n += d.byteLength; },
-    close() { console.log(String(n)); server.stop(true); },
+    data(_s, d) {
+      n += d.byteLength;
+      for (let at = 0; fd >= 0 && at < d.byteLength; ) at += fs.writeSync(fd, d, at);
+    },
+    close() {
+      if (fd >= 0) { fs.fsyncSync(fd); fs.closeSync(fd); }
+      console.log(String(n));
+      server.stop(true);
+    },
   },
 });
 console.log(String(server.port));
@@ -22,10 +33,18 @@ console.log(String(server.port));
 /**
  * Copies `path` over a loopback TCP connection; seconds from first byte to the sink's count. The file is read once
  * untimed first, so the copy reads it from the page cache as the send after it does: a file just written or
- * evicted made the reference measure the disk (544-828 MB/s against 1,182-3,074 MB/s warm in one run).
+ * evicted made the reference measure the disk (544-828 MB/s against 1,182-3,074 MB/s warm in one run). With
+ * `toFile`, the sink writes the bytes to that path and the time runs until its fsync returns; the caller
+ * removes the file.
  */
-export async function rawTcpCopy(path: string): Promise<{ bytes: number; seconds: number }> {
-  const sink = Bun.spawn([process.execPath, "-e", SINK], { stdout: "pipe", stderr: "inherit" });
+export async function rawTcpCopy(
+  path: string,
+  o: { toFile?: string } = {},
+): Promise<{ bytes: number; seconds: number }> {
+  const sink = Bun.spawn([process.execPath, "-e", SINK, ...(o.toFile ? [o.toFile] : [])], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   const lines = sink.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   while (!text.includes("\n")) {
