@@ -77,7 +77,12 @@ export function runsBodyEnd(plan: Pick<EsPatternPlan, "runs" | "runCount">): num
  * written into the header itself: an array of the largest size (45 bytes a run, 710 KiB for a 32 MiB TS of
  * 320x240 H.264, 16 k runs) made twice per plan had been fresh pages, ~350 page faults of the plan phase.
  */
-function writeRuns(plan: EsPatternPlan, out: Uint8Array | undefined, from: number): number {
+function writeRuns(
+  plan: EsPatternPlan,
+  out: Uint8Array | undefined,
+  from: number,
+  flush?: (at: number) => number,
+): number {
   let at = out === undefined ? from + varintBytes(plan.runCount) : writeVarint(out, from, plan.runCount);
   let esEnd = 0;
   let bodyEnd = 0;
@@ -99,6 +104,8 @@ function writeRuns(plan: EsPatternPlan, out: Uint8Array | undefined, from: numbe
       !isSize(count)
     )
       fail("ERR_PATTERN_RUNS", `run ${i} is out of order or not made of sizes`, PATTERN_FIXED_BYTES);
+    // A run is at most five 8-byte varints: `flush` empties `out` (a window of the header) before one may not fit.
+    if (flush !== undefined && out !== undefined && at + RUN_FIELDS * 8 > out.length) at = flush(at);
     if (out === undefined) {
       at +=
         varintBytes(es - esEnd) +
@@ -132,6 +139,43 @@ export function patternHeaderV3Length(plan: EsPatternPlan): number {
 
 /** Encodes a version 3 pattern header. Throws ERR_PATTERN_* CodecErrors on fields it could not decode back. */
 export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
+  const { length, head } = headV3(h);
+  const out = new Uint8Array(length);
+  out.set(head);
+  const at = writeRuns(h.plan, out, h.plan.slices.copyEncoded(out, PATTERN_FIXED_BYTES));
+  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
+  return out;
+}
+
+/** Bytes of a window writeSpilledPatternHeaderV3() hands on the runs in. */
+const RUN_WINDOW_BYTES = 64 * 1024;
+
+/**
+ * The header encodePatternHeaderV3() makes, handed to `write` a piece at a time (the fixed head, each block of
+ * the slices, 64 KiB windows of the runs) and with 32 zero bytes for its digest, which the caller writes as it
+ * sends (its binding comes later, codec/pattern/pattern-direct-encoder.ts): a sender with a 15.3 MB header
+ * (4.38 GB of TS) keeps it in a file, not in memory (issue 14). `write` must copy what it keeps. Returns the
+ * fixed head (its own 88 bytes) and the header's length; throws as encodePatternHeaderV3() does, before any write.
+ */
+export function writeSpilledPatternHeaderV3(
+  h: PatternHeaderV3Fields,
+  write: (bytes: Uint8Array) => void,
+): { head: Uint8Array; length: number } {
+  const { length, head } = headV3(h);
+  write(head);
+  h.plan.slices.forEachEncoded(write);
+  const window = new Uint8Array(RUN_WINDOW_BYTES);
+  const at = writeRuns(h.plan, window, 0, (filled) => {
+    write(window.subarray(0, filled));
+    return 0;
+  });
+  write(window.subarray(0, at));
+  write(new Uint8Array(PATTERN_DIGEST_BYTES));
+  return { head, length };
+}
+
+/** Checks a version 3 header's fields and writes its fixed head; the header's length. */
+function headV3(h: PatternHeaderV3Fields): { length: number; head: Uint8Array } {
   const { plan } = h;
   const sc = encodeScheme(plan.scheme);
   if (h.salt.length !== PATTERN_SALT_BYTES)
@@ -147,7 +191,7 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
   const length = PATTERN_FIXED_BYTES + plan.slices.encodedBytes + runBytes + PATTERN_DIGEST_BYTES;
   if (length > MAX_PATTERN_HEADER_BYTES)
     fail("ERR_PATTERN_HEADER_LENGTH", `${plan.slices.count} slices need ${length} bytes, over the limit`, 16);
-  const out = new Uint8Array(length);
+  const out = new Uint8Array(PATTERN_FIXED_BYTES);
   writePatternFixedHead(out, {
     version: plan.scheme.kind === "cbcs" ? PATTERN_VERSION_CBCS_ES : PATTERN_VERSION_ES,
     scheme: sc,
@@ -159,9 +203,7 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
     rangeCount: plan.slices.count,
     rangeBytes: plan.encryptedBytes,
   });
-  const at = writeRuns(plan, out, plan.slices.copyEncoded(out, PATTERN_FIXED_BYTES));
-  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
-  return out;
+  return { length, head: out };
 }
 
 /**

@@ -363,6 +363,15 @@ export class PatternRangeTable {
   }
 
   /**
+   * Calls `fn` with each block's encoded rows in order (what copyEncoded() copies): a stored block read back into
+   * the one reused buffer, valid during the call only. A header can be written out a block at a time from it.
+   */
+  forEachEncoded(fn: (bytes: Uint8Array) => void): void {
+    this.#sync();
+    for (let b = 0; b < this.#blocks.length; b++) fn(this.#blockAt(b).subarray(0, this.#used[b]!));
+  }
+
+  /**
    * The encoded table as views of its storage blocks (what copyEncoded() would copy), valid until the next
    * push(): a header can be sent from them without a copy of the whole table.
    */
