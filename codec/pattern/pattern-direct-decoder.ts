@@ -4,6 +4,7 @@ import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../s
 import { CbcsEsCipher } from "./cbcs-es-cipher.ts";
 import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.ts";
 import { EsPatternCipher } from "./es-pattern-cipher.ts";
+import type { HeaderSpill } from "./header-spill.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import {
   decodePatternHeader,
@@ -18,6 +19,7 @@ import { decodePatternHeaderV3, type PatternHeaderV3 } from "./pattern-header-v3
 import { decodePatternHeaderV5, type PatternHeaderV5 } from "./pattern-header-v5.ts";
 import { PatternSegmentReader } from "./pattern-segment-reader.ts";
 import type { EncodedRuns } from "./run-window.ts";
+import { SpilledPatternHeader } from "./spilled-pattern-header.ts";
 
 /** Bytes of a pattern header that say its length (peekPatternHeaderLength(): magic, version, …, length at 16). */
 const PATTERN_LENGTH_PEEK_BYTES = 20;
@@ -39,6 +41,10 @@ export class PatternDirectDecoder {
   #split: SplitHeader | undefined;
   #pattern: PatternHeader | PatternHeaderV3<EncodedRuns> | PatternHeaderV5 | undefined;
   #cipher: PatternCipher | CbcsPatternCipher | EsPatternCipher | CbcsEsCipher | undefined;
+  /** Version 3/4 with a `spill`: the header going into it instead of #patternBytes, and the spill to close. */
+  #spilled: SpilledPatternHeader | undefined;
+  readonly #spillFor: (() => HeaderSpill) | undefined;
+  #spill: HeaderSpill | undefined;
   /** Version 5: the segments and stretches after the header go through this instead of #cipher. */
   #segments: PatternSegmentReader | undefined;
 
@@ -50,14 +56,18 @@ export class PatternDirectDecoder {
    * `(salt) => makeCbcsTransform(sessionKey, salt, "decrypt")`; without it a cbcs part is refused.
    * `bodyFrom`: a resumed transfer's body starts at this body byte (the receiver holds the ones before it), or a
    * function of the split header that says so; the part still carries both headers first.
+   * `spill()`: where a version 3/4 header goes as it arrives, read back as the body passes, instead of being
+   * gathered in memory (it grows with the recording); the decoder closes it in close().
    */
   constructor(
     keystreamFor: (salt: Uint8Array) => Promise<PatternKeystream>,
     o: {
       cbcsFor?: (salt: Uint8Array) => Promise<CbcsBlockCipher>;
       bodyFrom?: number | ((split: SplitHeader) => number);
+      spill?: () => HeaderSpill;
     } = {},
   ) {
+    this.#spillFor = o.spill;
     this.#keystreamFor = keystreamFor;
     this.#cbcsFor = o.cbcsFor;
     this.#bodyFrom = o.bodyFrom ?? 0;
@@ -107,10 +117,27 @@ export class PatternDirectDecoder {
         this.#head = head;
         return out;
       }
-      this.#patternBytes = new Uint8Array(length);
-      this.#patternBytes.set(head, 0);
-      this.#patternFill = head.length;
+      if (
+        this.#spillFor !== undefined &&
+        (head[8] === PATTERN_VERSION_ES || head[8] === PATTERN_VERSION_CBCS_ES)
+      ) {
+        this.#spill = this.#spillFor();
+        this.#spilled = new SpilledPatternHeader(this.#spill, length);
+        this.#spilled.push(head);
+        this.#patternBytes = head;
+      } else {
+        this.#patternBytes = new Uint8Array(length);
+        this.#patternBytes.set(head, 0);
+        this.#patternFill = head.length;
+      }
       this.#head = new Uint8Array(0);
+    }
+    const spilled = this.#spilled;
+    if (spilled !== undefined) {
+      at += spilled.push(chunk.subarray(at));
+      if (!spilled.complete) return out;
+      out.push(...(await this.#begin(spilled.decode(), chunk.subarray(at))));
+      return out;
     }
     const gathered = this.#patternBytes;
     const take = Math.min(gathered.length - this.#patternFill, chunk.length - at);
@@ -128,7 +155,16 @@ export class PatternDirectDecoder {
       gathered[8] === PATTERN_VERSION_ES || gathered[8] === PATTERN_VERSION_CBCS_ES
         ? decodePatternHeaderV3(gathered, { runs: "encoded" })
         : decodePatternHeader(gathered);
-    const split = this.#split;
+    out.push(...(await this.#begin(pattern, chunk.subarray(at))));
+    return out;
+  }
+
+  /** Versions 1 to 4: checks the header against the split header, makes the cipher and applies it to `body`. */
+  async #begin(
+    pattern: PatternHeader | PatternHeaderV3<EncodedRuns>,
+    body: Uint8Array,
+  ): Promise<Uint8Array[]> {
+    const split = this.#split!;
     this.#checkPair(pattern);
     const scheme = "plan" in pattern ? pattern.plan.scheme : pattern.scheme;
     if (scheme.kind === "cbcs" && this.#cbcsFor === undefined)
@@ -173,9 +209,8 @@ export class PatternDirectDecoder {
       this.#cipher.skip(bodyFrom);
     }
     // The body's first bytes are a view into the caller's chunk, as for later chunks.
-    const body = chunk.subarray(at);
-    out.push(...this.#apply(body));
-    return out;
+    this.#patternBytes = undefined;
+    return this.#apply(body);
   }
 
   /** Version 5: checks the header against the split header, then reads what follows as segments and stretches. */
@@ -212,6 +247,13 @@ export class PatternDirectDecoder {
     if (cipher instanceof CbcsPatternCipher || cipher instanceof CbcsEsCipher) return cipher.push(chunk);
     cipher.apply(chunk);
     return chunk.length > 0 ? [chunk] : [];
+  }
+
+  /** Closes the header's spill, if it has one: after finish(), or when the part failed or was given up. */
+  close(): void {
+    const spill = this.#spill;
+    this.#spill = undefined;
+    spill?.close();
   }
 
   /** After the last chunk: the pattern header; throws ERR_PATTERN_TRUNCATED / ERR_PATTERN_LENGTH on a short part. */

@@ -1,10 +1,13 @@
 /** @module Sender side of pattern mode: turns a direct part stream into its pattern form (pattern header after the split header, ranges encrypted). */
+
+import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
 import { decodeSplitHeader, peekSplitHeaderLength, type SplitHeader } from "../split/split-format.ts";
 import { CbcsEsCipher } from "./cbcs-es-cipher.ts";
 import { type CbcsBlockCipher, CbcsPatternCipher } from "./cbcs-pattern-cipher.ts";
 import { EsPatternCipher } from "./es-pattern-cipher.ts";
 import type { EsPatternPlan } from "./es-pattern-plan.ts";
+import type { HeaderSpill } from "./header-spill.ts";
 import { PatternCipher, type PatternKeystream } from "./pattern-cipher.ts";
 import {
   checkPatternRanges,
@@ -14,12 +17,19 @@ import {
   patternHeaderVersionsOf,
 } from "./pattern-header.ts";
 import { encodePatternHeaderPieces, rebindPatternHeader } from "./pattern-header-encoder.ts";
-import { encodedRunsOfHeaderV3, encodePatternHeaderV3, runsBodyEnd } from "./pattern-header-v3.ts";
+import {
+  encodedRunsOfHeaderV3,
+  encodePatternHeaderV3,
+  runsBodyEnd,
+  writeSpilledPatternHeaderV3,
+} from "./pattern-header-v3.ts";
 import { encodePatternHeaderV5, PATTERN_HEADER_V5_BYTES } from "./pattern-header-v5.ts";
 import { type PatternRanges, PatternRangeTable } from "./pattern-range-table.ts";
 import type { PatternScheme } from "./pattern-scheme.ts";
 import { PatternSegmentWriter } from "./pattern-segment-writer.ts";
 import { type EncodedRuns, RUN_FIELDS } from "./run-window.ts";
+import { SPILL_WINDOW_BYTES } from "./spilled-varint-reader.ts";
+import { varintBytes } from "./write-varint.ts";
 
 /**
  * Takes the plain direct part exactly as split writes it (split header, then body; chunks of any size) and
@@ -36,6 +46,11 @@ export class PatternDirectEncoder {
    * pieces that are the table's own bytes (the table grows with the recording, issue 14).
    */
   #header: Uint8Array | undefined;
+  /**
+   * Version 3/4 with a `headerSpill`: the header is in the spill but for its fixed head (and 32 spare bytes,
+   * rebindPatternHeader()'s digest of the head alone); sent from the spill a window at a time (pushPieces()).
+   */
+  readonly #spilled: { spill: HeaderSpill; head: Uint8Array; length: number } | undefined;
   readonly #tableEnd: number;
   readonly #keys: PatternKeystream | { cbcs: CbcsBlockCipher };
   readonly #scheme: PatternScheme;
@@ -80,6 +95,12 @@ export class PatternDirectEncoder {
        * of a 4.4 GB TS held to the end of the send.
        */
       handOverRuns?: boolean;
+      /**
+       * Where a version 3/4 header is written at once and sent from, and its runs read back from by the cipher
+       * (a send's plan spill, firmware/send/plan-spill-file.ts): the sender then holds none of it (15.3 MB at
+       * 4.38 GB of TS, issue 14). The caller closes it after the send. The bytes sent are the same.
+       */
+      headerSpill?: () => HeaderSpill;
     },
     salt: Uint8Array,
     keys: PatternKeystream | { cbcs: CbcsBlockCipher },
@@ -106,18 +127,33 @@ export class PatternDirectEncoder {
       if (es.runs.length < RUN_FIELDS * es.runCount)
         throw new TypeError("Cannot apply pattern: the plan's runs were handed over to an earlier encoder");
       this.#tableEnd = runsBodyEnd(es);
-      this.#header = encodePatternHeaderV3({
+      const fields = {
         plan: es,
         salt,
         originalSha256: new Uint8Array(32),
         directBodyLength: Math.max(this.#tableEnd, es.encryptedBytes),
-      });
-      // Freed before the run varints are copied out, so the three are never resident at once.
-      if (plan.handOverRuns === true) (es.runs.buffer as ArrayBuffer).transfer?.(0);
-      this.#es = { ...es, runs: encodedRunsOfHeaderV3(this.#header, es) };
+      };
+      if (plan.headerSpill !== undefined) {
+        const spill = plan.headerSpill();
+        const { head, length } = writeSpilledPatternHeaderV3(fields, (b) => spill.write(b));
+        this.#header = undefined;
+        const bound = new Uint8Array(PATTERN_FIXED_BYTES + PATTERN_DIGEST_BYTES);
+        bound.set(head);
+        this.#spilled = { spill, head: bound, length };
+        if (plan.handOverRuns === true) (es.runs.buffer as ArrayBuffer).transfer?.(0);
+        const from = PATTERN_FIXED_BYTES + es.slices.encodedBytes + varintBytes(es.runCount);
+        this.#es = { ...es, runs: { spill, from, to: length - PATTERN_DIGEST_BYTES, count: es.runCount } };
+      } else {
+        this.#header = encodePatternHeaderV3(fields);
+        this.#spilled = undefined;
+        // Freed before the run varints are copied out, so the three are never resident at once.
+        if (plan.handOverRuns === true) (es.runs.buffer as ArrayBuffer).transfer?.(0);
+        this.#es = { ...es, runs: encodedRunsOfHeaderV3(this.#header, es) };
+      }
     } else {
       this.#tableEnd = this.#ranges.end();
       this.#header = undefined;
+      this.#spilled = undefined;
       this.#es = undefined;
     }
     if (this.version === PATTERN_VERSION_SEGMENTED) {
@@ -136,6 +172,7 @@ export class PatternDirectEncoder {
     }
     this.addedBytes =
       this.#header?.length ??
+      this.#spilled?.length ??
       this.#headerPieces(new Uint8Array(32), this.#tableEnd).reduce((n, p) => n + p.length, 0);
   }
 
@@ -196,6 +233,15 @@ export class PatternDirectEncoder {
 
   /** Takes the next bytes of the plain direct part; body bytes are encrypted IN PLACE in `chunk`. */
   async push(chunk: Uint8Array): Promise<Uint8Array[]> {
+    return [...this.pushPieces(chunk)];
+  }
+
+  /**
+   * push(), its output given as it is iterated: a spilled header (`headerSpill`) is read from its spill a window
+   * at a time as the caller sends each, and its digest made on the way, so it is never whole in memory. The
+   * caller must take every piece, in order, before its next call.
+   */
+  pushPieces(chunk: Uint8Array): Iterable<Uint8Array> {
     if (this.#cipher !== undefined) return this.#apply(chunk);
     const joined = new Uint8Array(this.#head.length + chunk.length);
     joined.set(this.#head, 0);
@@ -211,10 +257,12 @@ export class PatternDirectEncoder {
     }
     this.#split = split;
     this.#head = new Uint8Array(0);
-    const header =
+    const header: Iterable<Uint8Array> =
       this.version === PATTERN_VERSION_SEGMENTED
         ? [this.#segmentedHeader(split)]
-        : this.#headerPieces(split.sha256, split.bodyLength);
+        : this.#spilled !== undefined
+          ? this.#spilledHeader(split.sha256, split.bodyLength)
+          : this.#headerPieces(split.sha256, split.bodyLength);
     this.#header = undefined;
     const keys = this.#keys;
     const es = this.#es;
@@ -236,7 +284,43 @@ export class PatternDirectEncoder {
                 keys.cbcs,
               );
     const body = chunk.subarray(length - (joined.length - chunk.length));
-    return [joined.subarray(0, length), ...header, ...this.#apply(body)];
+    return this.#then(joined.subarray(0, length), header, body);
+  }
+
+  /** The split header, the pattern header's pieces as they are taken, then the first body bytes. */
+  *#then(split: Uint8Array, header: Iterable<Uint8Array>, body: Uint8Array): Generator<Uint8Array> {
+    yield split;
+    yield* header;
+    yield* this.#apply(body);
+  }
+
+  /**
+   * The spilled header bound to the split header (the checks and fields of rebindPatternHeader(), applied to the
+   * fixed head; its digest there is of the head alone and not sent), then read back and hashed a window at a time.
+   */
+  #spilledHeader(originalSha256: Uint8Array, directBodyLength: number): Iterable<Uint8Array> {
+    const { spill, head, length } = this.#spilled!;
+    rebindPatternHeader(
+      head,
+      { originalSha256, directBodyLength, tableEnd: this.#tableEnd },
+      { inPlace: true },
+    );
+    return (function* () {
+      const digestAt = length - PATTERN_DIGEST_BYTES;
+      const hash = createHash("sha256");
+      const fixed = head.slice(0, PATTERN_FIXED_BYTES);
+      hash.update(fixed);
+      yield fixed;
+      for (let at = PATTERN_FIXED_BYTES; at < digestAt; ) {
+        // A fresh array per window: the caller's writer may hold it until it is sent.
+        const window = new Uint8Array(Math.min(SPILL_WINDOW_BYTES * 16, digestAt - at));
+        spill.read(at, window);
+        hash.update(window);
+        at += window.length;
+        yield window;
+      }
+      yield new Uint8Array(hash.digest());
+    })();
   }
 
   /**

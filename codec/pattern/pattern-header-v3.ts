@@ -15,7 +15,7 @@ import {
 } from "./pattern-header.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
-import type { EncodedRuns } from "./run-window.ts";
+import type { EncodedRuns, HeldRuns } from "./run-window.ts";
 import { TableVarintReader } from "./table-varint-reader.ts";
 import { varintBytes, writeVarint } from "./write-varint.ts";
 
@@ -77,7 +77,12 @@ export function runsBodyEnd(plan: Pick<EsPatternPlan, "runs" | "runCount">): num
  * written into the header itself: an array of the largest size (45 bytes a run, 710 KiB for a 32 MiB TS of
  * 320x240 H.264, 16 k runs) made twice per plan had been fresh pages, ~350 page faults of the plan phase.
  */
-function writeRuns(plan: EsPatternPlan, out: Uint8Array | undefined, from: number): number {
+function writeRuns(
+  plan: EsPatternPlan,
+  out: Uint8Array | undefined,
+  from: number,
+  flush?: (at: number) => number,
+): number {
   let at = out === undefined ? from + varintBytes(plan.runCount) : writeVarint(out, from, plan.runCount);
   let esEnd = 0;
   let bodyEnd = 0;
@@ -99,6 +104,8 @@ function writeRuns(plan: EsPatternPlan, out: Uint8Array | undefined, from: numbe
       !isSize(count)
     )
       fail("ERR_PATTERN_RUNS", `run ${i} is out of order or not made of sizes`, PATTERN_FIXED_BYTES);
+    // A run is at most five 8-byte varints: `flush` empties `out` (a window of the header) before one may not fit.
+    if (flush !== undefined && out !== undefined && at + RUN_FIELDS * 8 > out.length) at = flush(at);
     if (out === undefined) {
       at +=
         varintBytes(es - esEnd) +
@@ -132,6 +139,43 @@ export function patternHeaderV3Length(plan: EsPatternPlan): number {
 
 /** Encodes a version 3 pattern header. Throws ERR_PATTERN_* CodecErrors on fields it could not decode back. */
 export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
+  const { length, head } = headV3(h);
+  const out = new Uint8Array(length);
+  out.set(head);
+  const at = writeRuns(h.plan, out, h.plan.slices.copyEncoded(out, PATTERN_FIXED_BYTES));
+  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
+  return out;
+}
+
+/** Bytes of a window writeSpilledPatternHeaderV3() hands on the runs in. */
+const RUN_WINDOW_BYTES = 64 * 1024;
+
+/**
+ * The header encodePatternHeaderV3() makes, handed to `write` a piece at a time (the fixed head, each block of
+ * the slices, 64 KiB windows of the runs) and with 32 zero bytes for its digest, which the caller writes as it
+ * sends (its binding comes later, codec/pattern/pattern-direct-encoder.ts): a sender with a 15.3 MB header
+ * (4.38 GB of TS) keeps it in a file, not in memory (issue 14). `write` must copy what it keeps. Returns the
+ * fixed head (its own 88 bytes) and the header's length; throws as encodePatternHeaderV3() does, before any write.
+ */
+export function writeSpilledPatternHeaderV3(
+  h: PatternHeaderV3Fields,
+  write: (bytes: Uint8Array) => void,
+): { head: Uint8Array; length: number } {
+  const { length, head } = headV3(h);
+  write(head);
+  h.plan.slices.forEachEncoded(write);
+  const window = new Uint8Array(RUN_WINDOW_BYTES);
+  const at = writeRuns(h.plan, window, 0, (filled) => {
+    write(window.subarray(0, filled));
+    return 0;
+  });
+  write(window.subarray(0, at));
+  write(new Uint8Array(PATTERN_DIGEST_BYTES));
+  return { head, length };
+}
+
+/** Checks a version 3 header's fields and writes its fixed head; the header's length. */
+function headV3(h: PatternHeaderV3Fields): { length: number; head: Uint8Array } {
   const { plan } = h;
   const sc = encodeScheme(plan.scheme);
   if (h.salt.length !== PATTERN_SALT_BYTES)
@@ -147,7 +191,7 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
   const length = PATTERN_FIXED_BYTES + plan.slices.encodedBytes + runBytes + PATTERN_DIGEST_BYTES;
   if (length > MAX_PATTERN_HEADER_BYTES)
     fail("ERR_PATTERN_HEADER_LENGTH", `${plan.slices.count} slices need ${length} bytes, over the limit`, 16);
-  const out = new Uint8Array(length);
+  const out = new Uint8Array(PATTERN_FIXED_BYTES);
   writePatternFixedHead(out, {
     version: plan.scheme.kind === "cbcs" ? PATTERN_VERSION_CBCS_ES : PATTERN_VERSION_ES,
     scheme: sc,
@@ -159,9 +203,7 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
     rangeCount: plan.slices.count,
     rangeBytes: plan.encryptedBytes,
   });
-  const at = writeRuns(plan, out, plan.slices.copyEncoded(out, PATTERN_FIXED_BYTES));
-  out.set(createHash("sha256").update(out.subarray(0, at)).digest(), at);
-  return out;
+  return { length, head: out };
 }
 
 /**
@@ -173,7 +215,7 @@ export function encodePatternHeaderV3(h: PatternHeaderV3Fields): Uint8Array {
 export function encodedRunsOfHeaderV3(
   header: Uint8Array,
   plan: Pick<EsPatternPlan, "slices" | "runCount">,
-): EncodedRuns {
+): HeldRuns {
   const from = PATTERN_FIXED_BYTES + plan.slices.encodedBytes + varintBytes(plan.runCount);
   const to = header.length - PATTERN_DIGEST_BYTES;
   if (from > to)
@@ -187,17 +229,47 @@ export function encodedRunsOfHeaderV3(
  * `{ runs: "encoded" }`: every run is checked the same, but the plan's runs stay a view of the header's varints.
  */
 export function decodePatternHeaderV3(bytes: Uint8Array): PatternHeaderV3;
-export function decodePatternHeaderV3(
-  bytes: Uint8Array,
-  o: { runs: "encoded" },
-): PatternHeaderV3<EncodedRuns>;
+export function decodePatternHeaderV3(bytes: Uint8Array, o: { runs: "encoded" }): PatternHeaderV3<HeldRuns>;
 export function decodePatternHeaderV3(
   bytes: Uint8Array,
   o: { runs?: "encoded" } = {},
-): PatternHeaderV3 | PatternHeaderV3<EncodedRuns> {
+): PatternHeaderV3 | PatternHeaderV3<HeldRuns> {
   const digestAt = checkPatternHeaderBytes(bytes);
   const length = digestAt + PATTERN_DIGEST_BYTES;
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const head = readPatternHeadV3(bytes, digestAt);
+  const { directBodyLength, count } = head;
+  const held: { runs?: Float64Array } = {};
+  const table = walkPatternTableV3(new TableVarintReader(bytes, PATTERN_FIXED_BYTES, digestAt), {
+    count,
+    digestAt,
+    directBodyLength,
+    ...(o.runs === "encoded"
+      ? {}
+      : { runsFor: (m: number) => (held.runs = new Float64Array(RUN_FIELDS * m)) }),
+  });
+  const { runsAt, runsFrom, runCount: m } = table;
+  const scheme = head.scheme;
+  const total = head.encryptedBytes;
+  // The slices stay as these bytes hold them (checked above), not decoded into a second copy.
+  const slices = PatternRangeTable.fromEncoded(bytes.subarray(PATTERN_FIXED_BYTES, runsAt), count);
+  const fields = {
+    salt: bytes.slice(20, 36),
+    originalSha256: bytes.slice(36, 68),
+    directBodyLength,
+    headerLength: length,
+  };
+  const plan = { scheme, slices, runCount: m, encryptedBytes: total };
+  const runs = held.runs;
+  if (runs !== undefined) return { plan: { ...plan, runs }, ...fields };
+  return { plan: { ...plan, runs: { bytes: bytes.subarray(runsFrom, digestAt), count: m } }, ...fields };
+}
+
+/** The fixed fields of a version 3/4 header (its first 88 bytes, of a header whose digest ends at `digestAt`), checked. */
+export function readPatternHeadV3(
+  head: Uint8Array,
+  digestAt: number,
+): { scheme: EsPatternPlan["scheme"]; directBodyLength: number; count: number; encryptedBytes: number } {
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const version = v.getUint8(8);
   if (version !== PATTERN_VERSION_ES && version !== PATTERN_VERSION_CBCS_ES)
     fail("ERR_PATTERN_VERSION", `version ${version} is not 3 or 4`, 8);
@@ -219,37 +291,54 @@ export function decodePatternHeaderV3(
   const total = v.getBigUint64(80);
   if (body > BigInt(Number.MAX_SAFE_INTEGER) || total > body)
     fail("ERR_PATTERN_LENGTH", `lengths ${body}/${total} are not sizes`, 68);
-  const directBodyLength = Number(body);
   const count = v.getUint32(76);
   if (count * 2 > digestAt - PATTERN_FIXED_BYTES)
     fail("ERR_PATTERN_RANGES", `${count} slices cannot fit the table`, 76);
-  const table = new TableVarintReader(bytes, PATTERN_FIXED_BYTES, digestAt);
-  const readVarint = (): number => table.next();
+  return { scheme, directBodyLength: Number(body), count, encryptedBytes: Number(total) };
+}
+
+/**
+ * Reads and checks a version 3/4 table from its first byte to the digest: `count` slices, then the runs.
+ * `onSlice(rowStart, rowEnd, endBefore)`: each slice row's header offsets and the ES end before it (a spilled
+ * header's block cuts). `runsFor(m)`: an array for the runs, filled as they are read; without it they are only
+ * checked. Returns where the runs (their count varint, and their first run) begin, and the last slice's ES end.
+ */
+export function walkPatternTableV3(
+  table: { next(): number; at: number },
+  o: {
+    count: number;
+    digestAt: number;
+    directBodyLength: number;
+    onSlice?: (rowStart: number, rowEnd: number, endBefore: number) => void;
+    runsFor?: (m: number) => Float64Array;
+  },
+): { runsAt: number; runsFrom: number; runCount: number; slicesEnd: number } {
+  const { count, digestAt, directBodyLength } = o;
   let esEnd = 0;
   for (let i = 0; i < count; i++) {
-    const offset = esEnd + readVarint();
-    const len = readVarint();
+    const rowStart = table.at;
+    const offset = esEnd + table.next();
+    const len = table.next();
     if (len < 1 || !Number.isSafeInteger(offset + len))
       fail("ERR_PATTERN_RANGES", `slice ${i} (${offset}+${len}) is empty or not a size`, table.at);
+    o.onSlice?.(rowStart, table.at, esEnd);
     esEnd = offset + len;
   }
   const runsAt = table.at;
-  // The slices stay as these bytes hold them (checked above), not decoded into a second copy.
-  const slices = PatternRangeTable.fromEncoded(bytes.subarray(PATTERN_FIXED_BYTES, runsAt), count);
-  const m = readVarint();
+  const m = table.next();
   // Each run takes at least five table bytes: a count beyond that is a lie before any run is read.
   if (m * RUN_FIELDS > digestAt - table.at)
     fail("ERR_PATTERN_RUNS", `${m} runs cannot fit the table`, runsAt);
   const runsFrom = table.at;
-  const runs = o.runs === "encoded" ? undefined : new Float64Array(RUN_FIELDS * m);
+  const runs = o.runsFor?.(m);
   let runEsEnd = 0;
   let bodyEnd = 0;
   for (let i = 0; i < m; i++) {
-    const es = runEsEnd + readVarint();
-    const l = readVarint();
-    const runBody = bodyEnd + readVarint();
-    const stride = l + readVarint();
-    const c = readVarint();
+    const es = runEsEnd + table.next();
+    const l = table.next();
+    const runBody = bodyEnd + table.next();
+    const stride = l + table.next();
+    const c = table.next();
     const end = runBody + stride * (c - 1) + l;
     if (
       l < 1 ||
@@ -259,19 +348,18 @@ export function decodePatternHeaderV3(
       end > directBodyLength
     )
       fail("ERR_PATTERN_RUNS", `run ${i} is empty or ends past the ${directBodyLength}-byte body`, table.at);
-    runs?.set([es, l, runBody, stride, c], RUN_FIELDS * i);
+    if (runs !== undefined) {
+      const k = RUN_FIELDS * i;
+      runs[k] = es;
+      runs[k + 1] = l;
+      runs[k + 2] = runBody;
+      runs[k + 3] = stride;
+      runs[k + 4] = c;
+    }
     runEsEnd = es + l * c;
     bodyEnd = end;
   }
   if (table.at !== digestAt)
     fail("ERR_PATTERN_RUNS", `${digestAt - table.at} bytes follow the run table`, table.at);
-  const fields = {
-    salt: bytes.slice(20, 36),
-    originalSha256: bytes.slice(36, 68),
-    directBodyLength,
-    headerLength: length,
-  };
-  const plan = { scheme, slices, runCount: m, encryptedBytes: Number(total) };
-  if (runs !== undefined) return { plan: { ...plan, runs }, ...fields };
-  return { plan: { ...plan, runs: { bytes: bytes.subarray(runsFrom, digestAt), count: m } }, ...fields };
+  return { runsAt, runsFrom, runCount: m, slicesEnd: esEnd };
 }

@@ -1,7 +1,7 @@
 /** @module A compact table of pattern ranges: each range two varints in byte blocks, as the pattern header stores them, not an object per range. */
 import { codecError } from "../codec-error.ts";
 import type { ByteRange } from "../recording-index.ts";
-import { scanEncodedRows } from "./encoded-row-scan.ts";
+import { type EncodedRowScan, scanEncodedRows } from "./encoded-row-scan.ts";
 import { longVarint, varintEnd } from "./long-varint.ts";
 import { type RangeBlockStore, StoredBlocks } from "./stored-blocks.ts";
 import { writeVarint } from "./write-varint.ts";
@@ -123,6 +123,37 @@ export class PatternRangeTable {
     t.#end = scan.end;
     return t;
   }
+
+  /**
+   * A table over `count` rows already in `store` (a receiver's spilled header, codec/pattern/spilled-pattern-header.ts),
+   * block i being `blockBytes[i]` bytes, cut at row boundaries, with the checkpoints of every
+   * STORED_CHECKPOINT_ROWS rows and the last range's end (`scan`, as scanEncodedRows() gives them for that
+   * spacing): the rows are read back one block at a time, in order, so the table holds one block however long it
+   * is. Nothing may be pushed to it.
+   */
+  static fromStored(
+    store: RangeBlockStore,
+    o: { blockBytes: readonly number[]; scan: Omit<EncodedRowScan, "cuts">; count: number },
+  ): PatternRangeTable {
+    const t = new PatternRangeTable({ store });
+    const stored = t.#stored!;
+    t.#adopted = true;
+    t.#checkPos = o.scan.checkPos;
+    t.#checkEnd = o.scan.checkEnd;
+    o.blockBytes.forEach((used, b) => {
+      t.#blocks.push(RELEASED);
+      t.#used.push(used);
+      stored.adopt(b);
+    });
+    t.#block = RELEASED;
+    t.#at = o.blockBytes.at(-1) ?? 0;
+    t.#count = o.count;
+    t.#end = o.scan.end;
+    return t;
+  }
+
+  /** Rows between the checkpoints of a table with a store (fromStored()'s `scan`). */
+  static readonly STORED_CHECKPOINT_ROWS = STORED_CHECKPOINT_ROWS;
 
   /** Number of ranges. */
   get count(): number {
@@ -329,6 +360,15 @@ export class PatternRangeTable {
       at += used;
     }
     return at;
+  }
+
+  /**
+   * Calls `fn` with each block's encoded rows in order (what copyEncoded() copies): a stored block read back into
+   * the one reused buffer, valid during the call only. A header can be written out a block at a time from it.
+   */
+  forEachEncoded(fn: (bytes: Uint8Array) => void): void {
+    this.#sync();
+    for (let b = 0; b < this.#blocks.length; b++) fn(this.#blockAt(b).subarray(0, this.#used[b]!));
   }
 
   /**

@@ -12,7 +12,7 @@ import { EsPatternCipher } from "./es-pattern-cipher.ts";
 import { type EsPatternPlan, EsPatternWalk, esPatternEncryptedBytes } from "./es-pattern-plan.ts";
 import { decodePatternHeaderV3, encodedRunsOfHeaderV3, encodePatternHeaderV3 } from "./pattern-header-v3.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
-import { type EncodedRuns, RUN_FIELDS, RunWindow } from "./run-window.ts";
+import { type HeldRuns, RUN_FIELDS, RunWindow } from "./run-window.ts";
 
 /** TS-like runs (units of 1-184 ES bytes, strides a little longer), slices over the ES they carry, as a header. */
 function header(count: number, seed: number, scheme: EsPatternPlan["scheme"]) {
@@ -159,7 +159,7 @@ describe("RunWindow", () => {
     expect(() => encodedRunsOfHeaderV3(bytes.subarray(0, 100), plan)).toThrow(RangeError);
   });
 
-  const damaged: Array<[string, (e: EncodedRuns) => EncodedRuns]> = [
+  const damaged: Array<[string, (e: HeldRuns) => HeldRuns]> = [
     ["runs cut inside a number", (e) => ({ bytes: e.bytes.subarray(0, e.bytes.length - 1), count: e.count })],
     [
       "fewer runs' bytes than the count",

@@ -1,4 +1,6 @@
 /** @module RunWindow: a forward cursor over a version 3/4 plan's unit runs, either a whole Float64Array (the sender's plan) or decoded a window at a time from the header's run varints (the receiver), so no array of 40 bytes a run is held. */
+import type { HeaderSpill } from "./header-spill.ts";
+import { SpilledVarintReader } from "./spilled-varint-reader.ts";
 import { TableVarintReader } from "./table-varint-reader.ts";
 
 /** Fields per run row: ES offset, ES bytes per unit, body offset of the first unit's bytes, stride, unit count. */
@@ -8,8 +10,14 @@ export const RUN_FIELDS = 5;
 const WINDOW_RUNS = 4096;
 const KEEP_RUNS = 32;
 
-/** A header's run table as it crossed the wire: `count` runs of five varints each, already checked by the header's decode. */
-export interface EncodedRuns {
+/**
+ * A header's run table as it crossed the wire: `count` runs of five varints each, already checked by the header's
+ * decode; in memory (`bytes`), or header bytes [from, to) of a spill (a receiver's header kept out of memory).
+ */
+export type EncodedRuns = HeldRuns | { spill: HeaderSpill; from: number; to: number; count: number };
+
+/** EncodedRuns in memory. */
+export interface HeldRuns {
   bytes: Uint8Array;
   count: number;
 }
@@ -22,7 +30,7 @@ export interface EncodedRuns {
 export class RunWindow {
   readonly rows: Float64Array;
   readonly #encoded: EncodedRuns | undefined;
-  #reader: TableVarintReader | undefined;
+  #reader: TableVarintReader | SpilledVarintReader | undefined;
   #base = 0;
   #end = 0;
   #decoded = 0;
@@ -61,7 +69,10 @@ export class RunWindow {
     if (encoded === undefined || i >= encoded.count || i < 0)
       throw new RangeError(`Cannot read run ${i}: the plan has ${encoded?.count ?? this.#end} runs`);
     if (i < this.#base || this.#reader === undefined) {
-      this.#reader = new TableVarintReader(encoded.bytes, 0, encoded.bytes.length);
+      this.#reader =
+        "bytes" in encoded
+          ? new TableVarintReader(encoded.bytes, 0, encoded.bytes.length)
+          : new SpilledVarintReader(encoded.spill, encoded.from, encoded.to);
       this.#base = this.#end = this.#decoded = this.#esEnd = this.#bodyEnd = 0;
     }
     const rows = this.rows;

@@ -28,6 +28,11 @@ export class StoredBlocks {
     this.#stored[index] = true;
   }
 
+  /** Notes that block `index` is in the store already (a table over stored bytes, PatternRangeTable.fromStored()). */
+  adopt(index: number): void {
+    this.#stored[index] = true;
+  }
+
   /** Whether block `index` is in the store. */
   has(index: number): boolean {
     return this.#stored[index] === true;

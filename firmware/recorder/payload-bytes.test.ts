@@ -1,9 +1,10 @@
 /** @module Tests for patternDecoded() (the pattern-mode direct part decoded for the merger, its frames released once merged) and relayPayload()'s release. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CodecError } from "../../codec/codec-error.ts";
 import { indexRecording } from "../../codec/container/index-recording.ts";
 import { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
 import { PATTERN_VERSION, PATTERN_VERSION_SEGMENTED } from "../../codec/pattern/pattern-header.ts";
@@ -14,6 +15,7 @@ import { ridingPatternPlanners } from "../../codec/pattern/riding-pattern-planne
 import { concat, splitBytes } from "../../codec/split/split-bytes.ts";
 import { peekSplitHeaderLength } from "../../codec/split/split-format.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
+import { openHeaderSpills } from "../../test/support/open-header-spills.ts";
 import { patternFixtures } from "../../test/support/pattern-fixtures.ts";
 import type { RelayManifest, RelayRecord } from "../transfer/relay-stream.ts";
 import { IncomingFile } from "./incoming-file.ts";
@@ -142,6 +144,71 @@ describe("patternDecoded()", () => {
       expect(released).toBeLessThanOrEqual(headerFrames + bodyFrames);
     });
   }
+});
+
+describe("patternDecoded() with a spillDir", () => {
+  const ts = patternFixtures().find(([name]) => name.endsWith(".ts") && !name.includes("h264"));
+  /** What the decoder gives for `sent` in 900-byte frames, stopping after `take` chunks out if given. */
+  async function decode(sent: Uint8Array, o: { take?: number; spillDir?: string } = {}) {
+    const out: Uint8Array[] = [];
+    for await (const c of patternDecoded(frames(sent, 900), SESSION_KEY, o)) {
+      out.push(c.slice());
+      if (o.take !== undefined && out.length >= o.take) break;
+    }
+    return concat(out);
+  }
+  const codeOf = (err: unknown) => (err instanceof CodecError ? err.code : String(err));
+
+  test("the fixture is a TS, sent as pattern header version 3", async () => {
+    expect(ts).toBeDefined();
+    expect((await wireParts(ts![1])).version).toBe(3);
+  });
+
+  const cases: Array<{
+    name: string;
+    wire: (sent: Uint8Array, splitLength: number) => Uint8Array;
+    take?: number;
+    error?: string;
+  }> = [
+    { name: "gives the plain direct part, as without it", wire: (s) => s },
+    {
+      name: "rejects a header byte flipped with ERR_PATTERN_HEADER_DIGEST",
+      wire: (s, at) => s.map((b, i) => (i === at + 200 ? b ^ 4 : b)),
+      error: "ERR_PATTERN_HEADER_DIGEST",
+    },
+    {
+      name: "rejects a part that ends inside the header with ERR_PATTERN_TRUNCATED",
+      wire: (s, at) => s.slice(0, at + 300),
+      error: "ERR_PATTERN_TRUNCATED",
+    },
+    { name: "stops when its consumer does (an aborted receive)", wire: (s) => s, take: 3 },
+  ];
+  for (const c of cases) {
+    test(`patternDecoded() with a spillDir ${c.name}, and leaves no spill file`, async () => {
+      const { parts, sent } = await wireParts(ts![1]);
+      const splitLength = peekSplitHeaderLength(parts.direct)!;
+      const spillDir = mkdtempSync(join(dir, "spill-"));
+      const before = openHeaderSpills();
+      const run = decode(c.wire(sent, splitLength), { spillDir, ...(c.take ? { take: c.take } : {}) });
+      if (c.error !== undefined) expect(await run.then(() => "no error", codeOf)).toBe(c.error);
+      else {
+        const got = await run;
+        if (c.take === undefined) {
+          expect(Buffer.from(got).equals(Buffer.from(parts.direct))).toBe(true);
+          expect(Buffer.from(await decode(sent)).equals(Buffer.from(got))).toBe(true);
+        } else expect(got.length).toBeGreaterThan(splitLength);
+      }
+      expect(openHeaderSpills()).toBe(before);
+      expect(readdirSync(spillDir)).toEqual([]);
+    });
+  }
+
+  test("patternDecoded() with a spillDir that is not there fails the part with ENOENT", async () => {
+    const { sent } = await wireParts(ts![1]);
+    expect(await decode(sent, { spillDir: join(dir, "missing") }).then(() => "no error", codeOf)).toContain(
+      "ENOENT",
+    );
+  });
 });
 
 describe("relayPayload()", () => {

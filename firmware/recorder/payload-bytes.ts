@@ -6,6 +6,7 @@ import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import type { DirectMessage } from "../direct/direct-message.ts";
 import type { RelayManifest, RelayRecord } from "../transfer/relay-stream.ts";
+import { headerSpillFile } from "./header-spill-file.ts";
 import { ReceiveFailure } from "./receive-failure.ts";
 
 /**
@@ -89,24 +90,32 @@ function releaseRecordBody(bytes: Uint8Array): boolean {
  * `resumedAt`: a resumed send, the receiver holding the original's first bytes up to there. `release`: called
  * with each frame the decoder has copied out and handed nothing on from (the headers' frames: the pattern
  * header grows with the recording, ~3.3 MB a GiB of SD video), so its memory goes back before the next
- * collection; a body frame is handed on itself, for the merger's feeder to release.
+ * collection; a body frame is handed on itself, for the merger's feeder to release. `spillDir`: a version 3/4
+ * header goes to a temp file there (headerSpillFile()) instead of memory, removed when the part ends, well or not.
  */
 export async function* patternDecoded(
   source: AsyncIterable<Uint8Array>,
   sessionKey: Uint8Array,
-  o: { resumedAt?: number; release?: (frame: Uint8Array) => void } = {},
+  o: { resumedAt?: number; release?: (frame: Uint8Array) => void; spillDir?: string } = {},
 ) {
+  const spillDir = o.spillDir;
   const resumedAt = o.resumedAt ?? 0;
   // A resumed split's direct body starts where the held prefix of the original ends (splitOffsetsAt).
   const dec = new PatternDirectDecoder((salt) => makePatternKeystream(sessionKey, salt), {
     cbcsFor: (salt) => makeCbcsTransform(sessionKey, salt, "decrypt"),
     bodyFrom: (split) =>
       resumedAt === 0 ? 0 : splitOffsetsAt(split.ranges, split.originalLength, resumedAt).direct,
+    ...(spillDir === undefined ? {} : { spill: () => headerSpillFile(spillDir) }),
   });
-  for await (const bytes of source) {
-    const out = await dec.push(bytes);
-    if (o.release !== undefined && out.every((v) => v.buffer !== bytes.buffer)) o.release(bytes);
-    yield* out;
+  // finally: also when the consumer stops early (return()) or a push throws.
+  try {
+    for await (const bytes of source) {
+      const out = await dec.push(bytes);
+      if (o.release !== undefined && out.every((v) => v.buffer !== bytes.buffer)) o.release(bytes);
+      yield* out;
+    }
+    dec.finish();
+  } finally {
+    dec.close();
   }
-  dec.finish();
 }

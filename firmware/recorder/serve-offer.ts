@@ -1,4 +1,5 @@
 /** @module Serves one OFFER on a direct connection: the payload arrives directly, through the relay, or split across both, and is filed. */
+import { dirname } from "node:path";
 import type { DirectConnection } from "../direct/direct-connection.ts";
 import type { DirectMessage, OfferMessage } from "../direct/direct-message.ts";
 import type { Recording } from "../library/library.ts";
@@ -124,7 +125,9 @@ export async function serveOffer(
       // hands on otherwise (headers, views, a cbcs cipher's held blocks) is not a frame and is left alone.
       const release = { release: (c: Uint8Array) => conn.releaseData(c) };
       const key = protection === "pattern" ? await receiver.key(sessionId) : undefined;
-      const source = key ? patternDecoded(direct, key, { resumedAt: held, ...release }) : direct;
+      const source = key
+        ? patternDecoded(direct, key, { resumedAt: held, ...release, spillDir: dirname(split.file.path) })
+        : direct;
       await split.assembly.feed("direct", source, release);
     } catch (err) {
       // Wait for the temp file to be gone before the RECEIPT tells the caller it failed.

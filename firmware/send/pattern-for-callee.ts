@@ -40,7 +40,12 @@ export async function patternFor(
   // The send's one encoder takes the plan's unit runs (16 MB at 4.4 GB of TS) and frees them once its header holds
   // them (issue 14): a resend through the relay only (sendWithRelayResend) has no channel, so no pattern.
   const pattern = await patternEncoder(
-    { ...split.pattern, version, handOverRuns: true },
+    {
+      ...split.pattern,
+      version,
+      handOverRuns: true,
+      ...(split.headerSpill ? { headerSpill: split.headerSpill } : {}),
+    },
     fromBase64url(ctx.session.key),
   );
   ctx.result.patternBytes = split.pattern.encryptedBytes;

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PatternRangeTable } from "../../codec/pattern/pattern-range-table.ts";
+import { openHeaderSpills } from "../../test/support/open-header-spills.ts";
 import { PlanSpillFiles } from "./plan-spill-file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pvrlink-spill-"));
@@ -44,5 +45,40 @@ describe("PlanSpillFiles", () => {
     spill[Symbol.dispose]();
     spill[Symbol.dispose]();
     expect(() => spill.store()).toThrow(TypeError);
+  });
+
+  const ends: Array<[string, (spill: PlanSpillFiles) => void]> = [
+    ["a send that ends well", () => {}],
+    [
+      "a send that fails while reading its header back",
+      (spill) => {
+        const h = spill.header();
+        h.write(new Uint8Array(10));
+        expect(() => h.read(5, new Uint8Array(10))).toThrow(RangeError);
+      },
+    ],
+  ];
+  for (const [name, during] of ends) {
+    test(`PlanSpillFiles.header() files are closed with the plan's files: ${name}`, () => {
+      const before = openHeaderSpills();
+      {
+        using spill = new PlanSpillFiles(dir);
+        const h = spill.header();
+        h.write(Uint8Array.of(1, 2, 3));
+        const into = new Uint8Array(2);
+        h.read(1, into);
+        expect([...into]).toEqual([2, 3]);
+        during(spill);
+        expect(openHeaderSpills()).toBeGreaterThan(before);
+        expect(readdirSync(dir)).toEqual([]);
+      }
+      expect(openHeaderSpills()).toBe(before);
+    });
+  }
+
+  test("PlanSpillFiles.header() refuses a new header file once disposed", () => {
+    const spill = new PlanSpillFiles(dir);
+    spill[Symbol.dispose]();
+    expect(() => spill.header()).toThrow(TypeError);
   });
 });

@@ -2,9 +2,11 @@
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { HeaderSpill } from "../../codec/pattern/header-spill.ts";
 import { RANGE_BLOCK_BYTES } from "../../codec/pattern/pattern-range-table.ts";
 import type { RangeBlockStore } from "../../codec/pattern/stored-blocks.ts";
 import { randomToken } from "../../crypto/random-token.ts";
+import { headerSpillFile } from "../recorder/header-spill-file.ts";
 
 /**
  * Makes one block store per range table, each an unlinked temp file (nothing is left behind, even if the process
@@ -15,6 +17,7 @@ import { randomToken } from "../../crypto/random-token.ts";
 export class PlanSpillFiles implements Disposable {
   readonly #dir: string;
   readonly #fds: number[] = [];
+  readonly #headers: HeaderSpill[] = [];
   #closed = false;
 
   constructor(dir: string = tmpdir()) {
@@ -44,9 +47,21 @@ export class PlanSpillFiles implements Disposable {
     };
   };
 
+  /**
+   * A new file for a version 3/4 pattern header, for PatternDirectEncoder's `headerSpill` option: the encoder
+   * writes the header there at once and sends it from there, its cipher reading the runs back (issue 14).
+   */
+  readonly header = (): HeaderSpill => {
+    if (this.#closed) throw new TypeError("Cannot spill a pattern header: the plan's files are closed");
+    const spill = headerSpillFile(this.#dir);
+    this.#headers.push(spill);
+    return spill;
+  };
+
   [Symbol.dispose](): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const fd of this.#fds) closeSync(fd);
+    for (const h of this.#headers) h.close();
   }
 }

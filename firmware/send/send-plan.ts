@@ -5,6 +5,7 @@ import { basename } from "node:path";
 import { InputError } from "../../cli/command.ts";
 import { CodecError } from "../../codec/codec-error.ts";
 import { RecordingIndexer } from "../../codec/container/recording-indexer.ts";
+import type { HeaderSpill } from "../../codec/pattern/header-spill.ts";
 import { Mp4PatternPlanner } from "../../codec/pattern/mp4-pattern-planner.ts";
 import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
 import { DEFAULT_H264_PATTERN_SCHEME } from "../../codec/pattern/pattern-scheme.ts";
@@ -46,6 +47,8 @@ export interface SplitPlanParts {
   protection: ProtectionMode;
   /** Pattern mode: the ranges of the direct body to encrypt (codec/pattern): slice-block for MPEG-1/2, cbcs for H.264. */
   pattern?: PatternPlan;
+  /** Where the pattern encoder keeps a version 3/4 header (the plan's spill files), if it has one. */
+  headerSpill?: () => HeaderSpill;
   /** Why pattern mode was asked for and not used (not MPEG-1/2 video): said to the user. */
   protectionNote?: string;
 }
@@ -102,7 +105,7 @@ export async function planSend(
      * Where a pattern plan's range tables keep their blocks (PlanSpillFiles), so the plan is not held in memory;
      * they must outlive the send. Without it the plan stays in memory.
      */
-    spill?: { store: () => RangeBlockStore } | undefined;
+    spill?: { store: () => RangeBlockStore; header?: () => HeaderSpill } | undefined;
   } = {},
 ): Promise<SendPlan> {
   let type = known.type;
@@ -190,6 +193,7 @@ export async function planSend(
         iPictures: index.counts.I,
         protection: pattern ? "pattern" : wanted === "pattern" ? "seed" : wanted,
         ...(pattern ? { pattern } : {}),
+        ...(pattern && known.spill?.header ? { headerSpill: known.spill.header } : {}),
         ...(protectionNote !== undefined ? { protectionNote } : {}),
       },
     };

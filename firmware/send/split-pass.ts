@@ -1,4 +1,5 @@
 /** @module Pass 2 of a split send: one read of the file, protected pieces sealed into the relay upload(s), direct pieces to the channel (pattern-encrypted in pattern mode). */
+import type { HeaderSpill } from "../../codec/pattern/header-spill.ts";
 import { PatternDirectEncoder } from "../../codec/pattern/pattern-direct-encoder.ts";
 import type { PatternPlan } from "../../codec/pattern/pattern-planner.ts";
 import { RangeRouter } from "../../codec/split/range-router.ts";
@@ -43,7 +44,8 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
     /** The split header (and, in pattern mode, the pattern header the encoder adds after it). */
     header: async (bytes: Uint8Array) => {
       if (!pattern) return writer.write(bytes);
-      for (const out of await pattern.push(bytes)) await writer.write(out);
+      // pushPieces(): a version 3/4 header is read from its spill as each piece is sent, never whole (issue 14).
+      for (const out of pattern.pushPieces(bytes)) await writer.write(out);
     },
     /**
      * A read's body pieces: encrypted in pattern mode first (positional; the pieces of one read go to the cipher
@@ -112,7 +114,7 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
  * cipher (H.264 cbcs) from the session key.
  */
 export async function patternEncoder(
-  plan: PatternPlan & { version?: number; handOverRuns?: boolean },
+  plan: PatternPlan & { version?: number; handOverRuns?: boolean; headerSpill?: () => HeaderSpill },
   sessionKey: Uint8Array,
 ): Promise<PatternDirectEncoder> {
   const salt = randomBytes(16);
