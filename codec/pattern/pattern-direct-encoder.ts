@@ -29,6 +29,7 @@ import type { PatternScheme } from "./pattern-scheme.ts";
 import { PatternSegmentWriter } from "./pattern-segment-writer.ts";
 import { type EncodedRuns, RUN_FIELDS } from "./run-window.ts";
 import { SPILL_WINDOW_BYTES } from "./spilled-varint-reader.ts";
+import type { StoredRuns } from "./stored-runs.ts";
 import { varintBytes } from "./write-varint.ts";
 
 /**
@@ -124,7 +125,7 @@ export class PatternDirectEncoder {
     // depends on the split header only through two fields, written when that arrives.
     const es = plan.es;
     if (es !== undefined) {
-      if (es.runs.length < RUN_FIELDS * es.runCount)
+      if (es.runs instanceof Float64Array ? es.runs.length < RUN_FIELDS * es.runCount : es.runs.released)
         throw new TypeError("Cannot apply pattern: the plan's runs were handed over to an earlier encoder");
       this.#tableEnd = runsBodyEnd(es);
       const fields = {
@@ -140,14 +141,14 @@ export class PatternDirectEncoder {
         const bound = new Uint8Array(PATTERN_FIXED_BYTES + PATTERN_DIGEST_BYTES);
         bound.set(head);
         this.#spilled = { spill, head: bound, length };
-        if (plan.handOverRuns === true) (es.runs.buffer as ArrayBuffer).transfer?.(0);
+        if (plan.handOverRuns === true) handOver(es.runs);
         const from = PATTERN_FIXED_BYTES + es.slices.encodedBytes + varintBytes(es.runCount);
         this.#es = { ...es, runs: { spill, from, to: length - PATTERN_DIGEST_BYTES, count: es.runCount } };
       } else {
         this.#header = encodePatternHeaderV3(fields);
         this.#spilled = undefined;
         // Freed before the run varints are copied out, so the three are never resident at once.
-        if (plan.handOverRuns === true) (es.runs.buffer as ArrayBuffer).transfer?.(0);
+        if (plan.handOverRuns === true) handOver(es.runs);
         this.#es = { ...es, runs: encodedRunsOfHeaderV3(this.#header, es) };
       }
     } else {
@@ -389,4 +390,10 @@ export class PatternDirectEncoder {
     }
     this.#cipher.finish();
   }
+}
+
+/** Frees a plan's runs the header now holds: the array's buffer, or stored runs' tail (their blocks go with the plan's files). */
+function handOver(runs: Float64Array | StoredRuns): void {
+  if (runs instanceof Float64Array) (runs.buffer as ArrayBuffer).transfer?.(0);
+  else runs.release();
 }
