@@ -1,4 +1,4 @@
-/** @module RunWindow: a forward cursor over a version 3/4 plan's unit runs, either a whole Float64Array (the sender's plan) or decoded a window at a time from the header's run varints (the receiver), so no array of 40 bytes a run is held. */
+/** @module RunWindow: a forward cursor over a version 3/4 plan's unit runs: a whole Float64Array, a sender's StoredRuns read back a block at a time, or decoded a window at a time from the header's run varints (the receiver), so no array of 40 bytes a run is held. */
 import type { HeaderSpill } from "./header-spill.ts";
 import { SpilledVarintReader } from "./spilled-varint-reader.ts";
 import { STORED_RUN_BLOCK_RUNS, StoredRuns } from "./stored-runs.ts";
