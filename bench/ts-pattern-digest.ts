@@ -33,7 +33,7 @@ async function digest(path: string, spill: boolean): Promise<string> {
   const direct = splitBytes(bytes, index.protectedRanges, index.container).direct.slice();
   const header = peekSplitHeaderLength(direct) ?? 0;
   const hash = createHash("sha256");
-  for (const out of encoder.pushPieces(direct.subarray(0, header))) hash.update(out);
+  for (const out of encoder.pushPieces(direct.subarray(0, header), { reuse: true })) hash.update(out);
   for (let at = header; at < direct.length; at += READ_CHUNK)
     for (const out of await encoder.pushMany([direct.subarray(at, at + READ_CHUNK)])) hash.update(out);
   encoder.finish();

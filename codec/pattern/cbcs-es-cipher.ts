@@ -5,6 +5,7 @@ import type { CbcsBlockCipher } from "./cbcs-pattern-cipher.ts";
 import { type HeldBytes, pushHoldingBlocks } from "./held-block-push.ts";
 import { PatternBodyCursor } from "./pattern-body-cursor.ts";
 import type { EncodedRuns } from "./run-window.ts";
+import type { StoredRuns } from "./stored-runs.ts";
 
 const BLOCK = 16;
 const EMPTY = new Uint8Array(0);
@@ -78,7 +79,10 @@ export class CbcsEsCipher {
   readonly #restarts: number[] = [];
 
   constructor(
-    plan: Omit<CbcsEsPlan, "runs"> & { runs: Float64Array | EncodedRuns; encryptedBytes: number },
+    plan: Omit<CbcsEsPlan, "runs"> & {
+      runs: Float64Array | StoredRuns | EncodedRuns;
+      encryptedBytes: number;
+    },
     bodyLength: number,
     cipher: CbcsBlockCipher,
   ) {

@@ -52,7 +52,10 @@ function reference(plan: CbcsEsPlan): { bytes: number[]; chains: boolean[] } {
   const runs = plan.runs;
   const toBody = (x: number): number => {
     for (let r = 0; r < plan.runCount; r++) {
-      const [es, l, body, stride, count] = runs.subarray(RUN_FIELDS * r, RUN_FIELDS * (r + 1));
+      const [es, l, body, stride, count] = (runs as Float64Array).subarray(
+        RUN_FIELDS * r,
+        RUN_FIELDS * (r + 1),
+      );
       if (x >= es! && x < es! + l! * count!) {
         const k = Math.floor((x - es!) / l!);
         return body! + k * stride! + (x - es! - k * l!);

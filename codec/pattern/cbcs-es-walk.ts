@@ -4,6 +4,7 @@ import { RUN_FIELDS } from "./es-pattern-plan.ts";
 import { type PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import { PATTERN_BLOCK_BYTES } from "./pattern-scheme.ts";
 import { type EncodedRuns, RunWindow } from "./run-window.ts";
+import type { StoredRuns } from "./stored-runs.ts";
 
 /** Piece flags: the first piece of a block; the first block of a CBC chain (ISO/IEC 23001-7:2016 10.4.2). */
 export const CBCS_FIRST_PIECE = 1;
@@ -16,7 +17,7 @@ export interface CbcsEsPlan {
   scheme: { kind: "cbcs"; crypt: number; skip: number; tail?: boolean };
   /** Slice data spans [dataStart, nalEnd) in ES offsets: sorted, disjoint, non-empty. */
   slices: PatternRangeTable;
-  runs: Float64Array;
+  runs: Float64Array | StoredRuns;
   runCount: number;
 }
 
@@ -61,7 +62,7 @@ export class CbcsEsWalk {
   blocks = 0;
 
   /** `plan.runs`: the planner's array, or a received header's run varints (read a window at a time). */
-  constructor(plan: Omit<CbcsEsPlan, "runs"> & { runs: Float64Array | EncodedRuns }) {
+  constructor(plan: Omit<CbcsEsPlan, "runs"> & { runs: Float64Array | StoredRuns | EncodedRuns }) {
     this.#crypt = plan.scheme.crypt * PATTERN_BLOCK_BYTES;
     this.#period = (plan.scheme.crypt + plan.scheme.skip) * PATTERN_BLOCK_BYTES;
     this.#tail = plan.scheme.tail !== false;
@@ -289,9 +290,17 @@ export function cbcsEsEncryptedBytes(plan: CbcsEsPlan): number {
   const c = plan.scheme.crypt;
   const period = (plan.scheme.crypt + plan.scheme.skip) * B;
   const tailRule = plan.scheme.tail !== false;
-  const runs = plan.runs;
   const runCount = plan.runCount;
   const slices = plan.slices;
+  // Two forward cursors, r's and rr's (rr restarts at r, never behind where it was), so runs in a store are
+  // read back a block at a time by each.
+  const rw = RunWindow.over(plan.runs, runCount);
+  const rrw = RunWindow.over(plan.runs, runCount);
+  const esOf = (w: RunWindow, i: number): number => w.rows[w.at(i)]!;
+  const bytesOf = (w: RunWindow, i: number): number => {
+    const at = w.at(i);
+    return w.rows[at + 1]! * w.rows[at + 4]!;
+  };
   /** Rule blocks of a pattern starting at 0 whose start is below x (x ≥ 0). */
   const below = (x: number): number => {
     const r = x % period;
@@ -303,11 +312,11 @@ export function cbcsEsEncryptedBytes(plan: CbcsEsPlan): number {
   let sEnd = 0;
   const nextStretch = (): boolean => {
     if (r >= runCount) return false;
-    sStart = runs[RUN_FIELDS * r]!;
-    sEnd = sStart + runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]!;
+    sStart = esOf(rw, r);
+    sEnd = sStart + bytesOf(rw, r);
     r++;
-    while (r < runCount && runs[RUN_FIELDS * r]! === sEnd) {
-      sEnd += runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]!;
+    while (r < runCount && esOf(rw, r) === sEnd) {
+      sEnd += bytesOf(rw, r);
       r++;
     }
     return true;
@@ -340,11 +349,11 @@ export function cbcsEsEncryptedBytes(plan: CbcsEsPlan): number {
           m = false;
           break;
         }
-        s0 = runs[RUN_FIELDS * rr]!;
-        s1 = s0 + runs[RUN_FIELDS * rr + 1]! * runs[RUN_FIELDS * rr + 4]!;
+        s0 = esOf(rrw, rr);
+        s1 = s0 + bytesOf(rrw, rr);
         rr++;
-        while (rr < runCount && runs[RUN_FIELDS * rr]! === s1) {
-          s1 += runs[RUN_FIELDS * rr + 1]! * runs[RUN_FIELDS * rr + 4]!;
+        while (rr < runCount && esOf(rrw, rr) === s1) {
+          s1 += bytesOf(rrw, rr);
           rr++;
         }
       }

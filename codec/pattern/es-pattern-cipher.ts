@@ -6,6 +6,7 @@ import { PatternBodyCursor } from "./pattern-body-cursor.ts";
 import { KEYSTREAM_RUN_BYTES, type PatternKeystream } from "./pattern-cipher.ts";
 import { WINDOW_ROWS } from "./pattern-range-table.ts";
 import type { EncodedRuns } from "./run-window.ts";
+import type { StoredRuns } from "./stored-runs.ts";
 
 /**
  * PatternCipher for a version 3 plan: the same bytes get the same keystream (position = ordinal among encrypted
@@ -33,7 +34,7 @@ export class EsPatternCipher {
 
   constructor(
     plan: Pick<EsPatternPlan, "scheme" | "slices" | "runCount" | "encryptedBytes"> & {
-      runs: Float64Array | EncodedRuns;
+      runs: Float64Array | StoredRuns | EncodedRuns;
     },
     bodyLength: number,
     keystream: PatternKeystream,

@@ -51,7 +51,10 @@ function reference(plan: EsPatternPlan): number[] {
     for (let x = s; x < s + len; x++) {
       if ((x - s) % period >= crypt) continue;
       for (let j = 0; j < plan.runCount; j++) {
-        const [es, l, body, stride, count] = plan.runs.subarray(RUN_FIELDS * j, RUN_FIELDS * j + 5);
+        const [es, l, body, stride, count] = (plan.runs as Float64Array).subarray(
+          RUN_FIELDS * j,
+          RUN_FIELDS * j + 5,
+        );
         if (x >= es! && x < es! + l! * count!) {
           const k = Math.floor((x - es!) / l!);
           out.push(body! + k * stride! + (x - es! - k * l!));

@@ -4,6 +4,9 @@ import { type PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import { PATTERN_BLOCK_BYTES, type PatternScheme } from "./pattern-scheme.ts";
 
 import { type EncodedRuns, RUN_FIELDS, RunWindow } from "./run-window.ts";
+import type { RangeBlockStore } from "./stored-blocks.ts";
+import type { StoredRuns } from "./stored-runs.ts";
+import { UnitRunTable } from "./unit-run-table.ts";
 
 export { RUN_FIELDS };
 
@@ -19,8 +22,11 @@ export interface EsPatternPlan {
   scheme: Extract<PatternScheme, { kind: "slice-block" | "cbcs" }>;
   /** Slice data spans in ES offsets (slice-block: P/B slices after the start code; cbcs: every slice's data after its header): sorted, disjoint, non-empty. */
   slices: PatternRangeTable;
-  /** RUN_FIELDS numbers per run, in ES and body order (runs do not overlap in either). */
-  runs: Float64Array;
+  /**
+   * RUN_FIELDS numbers per run, in ES and body order (runs do not overlap in either): in memory, or in a
+   * sender's block store (StoredRuns), read through RunWindow.
+   */
+  runs: Float64Array | StoredRuns;
   runCount: number;
   /** Bytes encrypted (the walk's Σ piece lengths). */
   encryptedBytes: number;
@@ -55,7 +61,9 @@ export class EsPatternWalk {
 
   /** `plan.runs`: the planner's array, or a received header's run varints (read a window at a time). */
   constructor(
-    plan: Pick<EsPatternPlan, "scheme" | "slices" | "runCount"> & { runs: Float64Array | EncodedRuns },
+    plan: Pick<EsPatternPlan, "scheme" | "slices" | "runCount"> & {
+      runs: Float64Array | StoredRuns | EncodedRuns;
+    },
   ) {
     this.#crypt = plan.scheme.crypt * PATTERN_BLOCK_BYTES;
     this.#period = (plan.scheme.crypt + plan.scheme.skip) * PATTERN_BLOCK_BYTES;
@@ -199,13 +207,22 @@ export function esPatternEncryptedBytes(
 ): number {
   const crypt = plan.scheme.crypt * PATTERN_BLOCK_BYTES;
   const period = (plan.scheme.crypt + plan.scheme.skip) * PATTERN_BLOCK_BYTES;
-  const runs = plan.runs;
   const runCount = plan.runCount;
   const slices = plan.slices;
   const rows = new Float64Array(2 * WINDOW_ROWS);
+  // Two forward cursors (r, and j from r on), so runs in a store are read back a block at a time by each:
+  // one cursor going back from j to r could be a whole block behind.
+  const rw = RunWindow.over(plan.runs, runCount);
+  const jw = RunWindow.over(plan.runs, runCount);
+  const rr = rw.rows;
+  const jr = jw.rows;
+  const endOf = (i: number): number => {
+    const at = rw.at(i);
+    return rr[at]! + rr[at + 1]! * rr[at + 4]!;
+  };
   let r = 0;
   /** ES end of run r (or 0 past the last). */
-  let rEnd = runCount > 0 ? runs[0]! + runs[1]! * runs[4]! : 0;
+  let rEnd = runCount > 0 ? endOf(0) : 0;
   let sum = 0;
   for (let i = 0; i < slices.count; ) {
     const n = slices.readRows(i, rows);
@@ -215,15 +232,14 @@ export function esPatternEncryptedBytes(
       const e = s + rows[w + 1]!;
       while (r < runCount && rEnd <= s) {
         r++;
-        rEnd =
-          r < runCount ? runs[RUN_FIELDS * r]! + runs[RUN_FIELDS * r + 1]! * runs[RUN_FIELDS * r + 4]! : 0;
+        rEnd = r < runCount ? endOf(r) : 0;
       }
       for (let j = r; j < runCount; j++) {
-        const at = RUN_FIELDS * j;
-        const runEs = runs[at]!;
+        const at = jw.at(j);
+        const runEs = jr[at]!;
         if (runEs >= e) break;
         const a = Math.max(runEs, s) - s;
-        const jEnd = j === r ? rEnd : runEs + runs[at + 1]! * runs[at + 4]!;
+        const jEnd = j === r ? rEnd : runEs + jr[at + 1]! * jr[at + 4]!;
         const b = Math.min(jEnd, e) - s;
         // Rule bytes among the slice's first b bytes minus those among its first a.
         if (b > a) {
@@ -253,8 +269,46 @@ export function runsToBody(
   runs: Float64Array,
   runCount: number,
   protectedRanges: readonly ByteRange[],
-  o: { inPlace?: boolean } = {},
-): { runs: Float64Array; runCount: number } {
+  o?: { inPlace?: boolean },
+): { runs: Float64Array; runCount: number };
+export function runsToBody(
+  runs: Float64Array | StoredRuns,
+  runCount: number,
+  protectedRanges: readonly ByteRange[],
+  o: { inPlace?: boolean; store: () => RangeBlockStore },
+): { runs: StoredRuns; runCount: number };
+export function runsToBody(
+  runs: Float64Array | StoredRuns,
+  runCount: number,
+  protectedRanges: readonly ByteRange[],
+  o?: { inPlace?: boolean; store?: (() => RangeBlockStore) | undefined },
+): { runs: Float64Array | StoredRuns; runCount: number };
+/**
+ * `o.store`: the runs are read a block at a time (RunWindow) and the body runs go to a UnitRunTable over that
+ * store, as StoredRuns: nothing of the runs' size is held (a sender's plan, issue 14); `inPlace` is then moot.
+ */
+export function runsToBody(
+  runs: Float64Array | StoredRuns,
+  runCount: number,
+  protectedRanges: readonly ByteRange[],
+  o: { inPlace?: boolean; store?: (() => RangeBlockStore) | undefined } = {},
+): { runs: Float64Array | StoredRuns; runCount: number } {
+  if (o.store !== undefined || !(runs instanceof Float64Array)) {
+    if (o.store === undefined)
+      throw new TypeError("Cannot move stored runs to the body: no store for the body runs");
+    const table = new UnitRunTable({ store: o.store });
+    const window = RunWindow.over(runs, runCount);
+    const n = moveRunsToBody(
+      window.rows,
+      (i) => window.at(i),
+      runCount,
+      protectedRanges,
+      (a, b, c, d, e) => table.push(a, b, c, d, e),
+    );
+    // The caller gave them up: the file runs' tail (up to 1 MiB) goes now.
+    if (o.inPlace === true && !(runs instanceof Float64Array)) runs.release();
+    return { runs: table.take().runs, runCount: n };
+  }
   let out = o.inPlace ? runs : new Float64Array(RUN_FIELDS * Math.max(16, runCount + protectedRanges.length));
   let n = 0;
   /** Runs read so far: in place, slots below it are free to write. */
@@ -279,16 +333,44 @@ export function runsToBody(
     out[at + 3] = stride;
     out[at + 4] = count;
   };
+  moveRunsToBody(
+    runs,
+    (i) => {
+      read = i + 1;
+      return RUN_FIELDS * i;
+    },
+    runCount,
+    protectedRanges,
+    push,
+  );
+  return { runs: out, runCount: n };
+}
+
+/**
+ * runsToBody()'s walk: run i's fields are `rows[at(i)]` … (at(i) is called once per run, in order), and each
+ * body run goes to `push`; returns how many were pushed.
+ */
+function moveRunsToBody(
+  rows: Float64Array,
+  at: (i: number) => number,
+  runCount: number,
+  protectedRanges: readonly ByteRange[],
+  push: (es: number, length: number, body: number, stride: number, count: number) => void,
+): number {
+  let pushed = 0;
+  const out = (es: number, length: number, body: number, stride: number, count: number) => {
+    pushed++;
+    push(es, length, body, stride, count);
+  };
   let p = 0;
   let before = 0;
   for (let i = 0; i < runCount; i++) {
-    const at = RUN_FIELDS * i;
-    let es = runs[at]!;
-    const l = runs[at + 1]!;
-    let file = runs[at + 2]!;
-    const stride = runs[at + 3]!;
-    let count = runs[at + 4]!;
-    read = i + 1;
+    const k = at(i);
+    let es = rows[k]!;
+    const l = rows[k + 1]!;
+    let file = rows[k + 2]!;
+    const stride = rows[k + 3]!;
+    let count = rows[k + 4]!;
     while (count > 0) {
       while (p < protectedRanges.length && protectedRanges[p]!.offset + protectedRanges[p]!.length <= file) {
         before += protectedRanges[p]!.length;
@@ -301,7 +383,7 @@ export function runsToBody(
           ? count
           : Math.min(count, Math.max(0, Math.floor((pr.offset - file - l) / stride) + 1));
       if (clear > 0) {
-        push(es, l, file - before, stride, clear);
+        out(es, l, file - before, stride, clear);
         es += clear * l;
         file += clear * stride;
         count -= clear;
@@ -327,10 +409,10 @@ export function runsToBody(
         }
         const q = protectedRanges[p];
         if (q === undefined || q.offset >= unitEnd) {
-          push(es + (at2 - file), unitEnd - at2, at2 - before, unitEnd - at2, 1);
+          out(es + (at2 - file), unitEnd - at2, at2 - before, unitEnd - at2, 1);
           break;
         }
-        if (at2 < q.offset) push(es + (at2 - file), q.offset - at2, at2 - before, q.offset - at2, 1);
+        if (at2 < q.offset) out(es + (at2 - file), q.offset - at2, at2 - before, q.offset - at2, 1);
         at2 = Math.max(at2, q.offset + q.length);
       }
       es += l;
@@ -338,5 +420,5 @@ export function runsToBody(
       count--;
     }
   }
-  return { runs: out, runCount: n };
+  return pushed;
 }

@@ -96,7 +96,11 @@ export class EsPatternPlanner implements VideoObserver {
     this.#settle(true);
     // The plan owns the runs from here: they become the body runs where they lie (runsToBody() in place).
     const taken = this.#runs.take();
-    const body = runsToBody(taken.runs, taken.count, index.protectedRanges, { inPlace: true });
+    // With a store (a sender's), the body runs go to it as they are made and are read back a block at a time.
+    const body = runsToBody(taken.runs, taken.count, index.protectedRanges, {
+      inPlace: true,
+      store: this.#runs.store,
+    });
     const plan = { scheme: this.#scheme, slices: this.#slices, runs: body.runs, runCount: body.runCount };
     return { ...plan, encryptedBytes: esPatternEncryptedBytes(plan) };
   }

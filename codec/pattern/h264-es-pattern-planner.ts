@@ -94,7 +94,11 @@ export class H264EsPatternPlanner implements VideoObserver {
     if (index.format !== "h264" || own.format !== "h264" || own.container === "mp4") return undefined;
     // The plan owns the runs from here: they become the body runs where they lie (runsToBody() in place).
     const taken = this.#runs.take();
-    const body = runsToBody(taken.runs, taken.count, index.protectedRanges, { inPlace: true });
+    // With a store (a sender's), the body runs go to it as they are made and are read back a block at a time.
+    const body = runsToBody(taken.runs, taken.count, index.protectedRanges, {
+      inPlace: true,
+      store: this.#runs.store,
+    });
     const plan = { scheme: this.#scheme, slices: this.#slices, runs: body.runs, runCount: body.runCount };
     return { ...plan, encryptedBytes: cbcsEsEncryptedBytes(plan) };
   }

@@ -12,6 +12,7 @@ import { PatternDirectEncoder } from "./pattern-direct-encoder.ts";
 import { PATTERN_VERSION_CBCS_ES, PATTERN_VERSION_ES } from "./pattern-header.ts";
 import { DEFAULT_H264_PATTERN_SCHEME } from "./pattern-scheme.ts";
 import { ridingPatternPlanners } from "./riding-pattern-planners.ts";
+import type { RangeBlockStore } from "./stored-blocks.ts";
 
 const KEY = new Uint8Array(32).map((_, i) => 7 * i + 1);
 const SALT = new Uint8Array(16).map((_, i) => 3 * i);
@@ -39,9 +40,9 @@ function memorySpill(failAt = Number.POSITIVE_INFINITY): HeaderSpill & { length(
 }
 
 /** A fixture's version 3/4 plan and its direct part. */
-function planOf(bytes: Uint8Array) {
+function planOf(bytes: Uint8Array, store?: () => RangeBlockStore) {
   const index = indexRecording(bytes);
-  const riding = ridingPatternPlanners({ h264: DEFAULT_H264_PATTERN_SCHEME });
+  const riding = ridingPatternPlanners({ h264: DEFAULT_H264_PATTERN_SCHEME, ...(store ? { store } : {}) });
   for (const c of new SeededRandom(1).chunks(bytes)) riding.indexer.push(c);
   riding.indexer.finish();
   const plan = riding.finish(index);
@@ -49,8 +50,12 @@ function planOf(bytes: Uint8Array) {
 }
 
 /** What an encoder sends for `direct`, pushed in seeded chunks through pushPieces(); each piece copied as taken. */
-async function sent(bytes: Uint8Array, spill?: HeaderSpill): Promise<{ digest: string; pieces: number[] }> {
-  const { plan, direct } = planOf(bytes);
+async function sent(
+  bytes: Uint8Array,
+  spill?: HeaderSpill,
+  o: { reuse?: boolean; store?: () => RangeBlockStore } = {},
+): Promise<{ digest: string; pieces: number[] }> {
+  const { plan, direct } = planOf(bytes, o.store);
   const keys =
     plan.scheme.kind === "cbcs"
       ? { cbcs: await makeCbcsTransform(KEY, SALT, "encrypt") }
@@ -64,7 +69,7 @@ async function sent(bytes: Uint8Array, spill?: HeaderSpill): Promise<{ digest: s
   const pieces: number[] = [];
   let total = 0;
   for (const c of new SeededRandom(2).chunks(direct.slice()))
-    for (const p of enc.pushPieces(c)) {
+    for (const p of enc.pushPieces(c, { reuse: o.reuse === true })) {
       hash.update(p);
       pieces.push(p.length);
       total += p.length;
@@ -95,6 +100,21 @@ describe("PatternDirectEncoder with a headerSpill", () => {
       expect(spilled.pieces.length).toBeGreaterThan(inMemory.pieces.length);
     });
   }
+
+  const stores = () => {
+    const blocks = new Map<number, Uint8Array>();
+    const store: RangeBlockStore = {
+      put: (i, b) => void blocks.set(i, b.slice()),
+      get: (i, into) => into.set(blocks.get(i)!.subarray(0, into.length)),
+    };
+    return store;
+  };
+  for (const [name, bytes] of fixtures)
+    test(`pushPieces({ reuse }) over a plan with stored runs sends the same bytes as in memory: ${name}`, async () => {
+      const inMemory = await sent(bytes);
+      const stored = await sent(bytes, memorySpill(), { reuse: true, store: stores });
+      expect(stored.digest).toBe(inMemory.digest);
+    });
 
   test("push() gives what pushPieces() does, the header whole in one array of pieces", async () => {
     const [, bytes] = mpeg2();

@@ -29,6 +29,7 @@ import type { PatternScheme } from "./pattern-scheme.ts";
 import { PatternSegmentWriter } from "./pattern-segment-writer.ts";
 import { type EncodedRuns, RUN_FIELDS } from "./run-window.ts";
 import { SPILL_WINDOW_BYTES } from "./spilled-varint-reader.ts";
+import type { StoredRuns } from "./stored-runs.ts";
 import { varintBytes } from "./write-varint.ts";
 
 /**
@@ -124,7 +125,7 @@ export class PatternDirectEncoder {
     // depends on the split header only through two fields, written when that arrives.
     const es = plan.es;
     if (es !== undefined) {
-      if (es.runs.length < RUN_FIELDS * es.runCount)
+      if (es.runs instanceof Float64Array ? es.runs.length < RUN_FIELDS * es.runCount : es.runs.released)
         throw new TypeError("Cannot apply pattern: the plan's runs were handed over to an earlier encoder");
       this.#tableEnd = runsBodyEnd(es);
       const fields = {
@@ -140,14 +141,14 @@ export class PatternDirectEncoder {
         const bound = new Uint8Array(PATTERN_FIXED_BYTES + PATTERN_DIGEST_BYTES);
         bound.set(head);
         this.#spilled = { spill, head: bound, length };
-        if (plan.handOverRuns === true) (es.runs.buffer as ArrayBuffer).transfer?.(0);
+        if (plan.handOverRuns === true) handOver(es.runs);
         const from = PATTERN_FIXED_BYTES + es.slices.encodedBytes + varintBytes(es.runCount);
         this.#es = { ...es, runs: { spill, from, to: length - PATTERN_DIGEST_BYTES, count: es.runCount } };
       } else {
         this.#header = encodePatternHeaderV3(fields);
         this.#spilled = undefined;
         // Freed before the run varints are copied out, so the three are never resident at once.
-        if (plan.handOverRuns === true) (es.runs.buffer as ArrayBuffer).transfer?.(0);
+        if (plan.handOverRuns === true) handOver(es.runs);
         this.#es = { ...es, runs: encodedRunsOfHeaderV3(this.#header, es) };
       }
     } else {
@@ -239,9 +240,12 @@ export class PatternDirectEncoder {
   /**
    * push(), its output given as it is iterated: a spilled header (`headerSpill`) is read from its spill a window
    * at a time as the caller sends each, and its digest made on the way, so it is never whole in memory. The
-   * caller must take every piece, in order, before its next call.
+   * caller must take every piece, in order, before its next call. `o.reuse`: the caller is done with each piece
+   * before it takes the next (it copies or sends it), so a spilled header's windows are one reused buffer: a
+   * fresh 1 MiB array per window left the whole header (15.3 MB at 4.38 GB of TS) as garbage at the send's
+   * start, the sender's peak (issue 14).
    */
-  pushPieces(chunk: Uint8Array): Iterable<Uint8Array> {
+  pushPieces(chunk: Uint8Array, o: { reuse?: boolean } = {}): Iterable<Uint8Array> {
     if (this.#cipher !== undefined) return this.#apply(chunk);
     const joined = new Uint8Array(this.#head.length + chunk.length);
     joined.set(this.#head, 0);
@@ -261,7 +265,7 @@ export class PatternDirectEncoder {
       this.version === PATTERN_VERSION_SEGMENTED
         ? [this.#segmentedHeader(split)]
         : this.#spilled !== undefined
-          ? this.#spilledHeader(split.sha256, split.bodyLength)
+          ? this.#spilledHeader(split.sha256, split.bodyLength, o.reuse === true)
           : this.#headerPieces(split.sha256, split.bodyLength);
     this.#header = undefined;
     const keys = this.#keys;
@@ -298,7 +302,7 @@ export class PatternDirectEncoder {
    * The spilled header bound to the split header (the checks and fields of rebindPatternHeader(), applied to the
    * fixed head; its digest there is of the head alone and not sent), then read back and hashed a window at a time.
    */
-  #spilledHeader(originalSha256: Uint8Array, directBodyLength: number): Iterable<Uint8Array> {
+  #spilledHeader(originalSha256: Uint8Array, directBodyLength: number, reuse: boolean): Iterable<Uint8Array> {
     const { spill, head, length } = this.#spilled!;
     rebindPatternHeader(
       head,
@@ -311,9 +315,13 @@ export class PatternDirectEncoder {
       const fixed = head.slice(0, PATTERN_FIXED_BYTES);
       hash.update(fixed);
       yield fixed;
+      const shared = reuse
+        ? new Uint8Array(Math.min(SPILL_WINDOW_BYTES * 16, Math.max(0, digestAt - PATTERN_FIXED_BYTES)))
+        : undefined;
       for (let at = PATTERN_FIXED_BYTES; at < digestAt; ) {
-        // A fresh array per window: the caller's writer may hold it until it is sent.
-        const window = new Uint8Array(Math.min(SPILL_WINDOW_BYTES * 16, digestAt - at));
+        // A fresh array per window unless `reuse`: a caller (push()) may hold every piece.
+        const n = Math.min(SPILL_WINDOW_BYTES * 16, digestAt - at);
+        const window = shared === undefined ? new Uint8Array(n) : shared.subarray(0, n);
         spill.read(at, window);
         hash.update(window);
         at += window.length;
@@ -389,4 +397,10 @@ export class PatternDirectEncoder {
     }
     this.#cipher.finish();
   }
+}
+
+/** Frees a plan's runs the header now holds: the array's buffer, or stored runs' tail (their blocks go with the plan's files). */
+function handOver(runs: Float64Array | StoredRuns): void {
+  if (runs instanceof Float64Array) (runs.buffer as ArrayBuffer).transfer?.(0);
+  else runs.release();
 }

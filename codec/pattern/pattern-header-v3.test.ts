@@ -79,7 +79,7 @@ describe("encodePatternHeaderV3() and decodePatternHeaderV3()", () => {
     const h = decodePatternHeaderV3(encodePatternHeaderV3(fields()));
     expect(h.plan.scheme).toEqual(SAMPLE.scheme);
     expect(h.plan.slices.toArray()).toEqual(SAMPLE.slices.toArray());
-    expect([...h.plan.runs]).toEqual([...SAMPLE.runs]);
+    expect([...h.plan.runs]).toEqual([...(SAMPLE.runs as Float64Array)]);
     expect(h.plan.runCount).toBe(3);
     expect(h.plan.encryptedBytes).toBe(10);
     expect(h.directBodyLength).toBe(100_000);
@@ -218,7 +218,7 @@ describe("pattern header version 4 (cbcs in ES coordinates)", () => {
     const h = decodePatternHeaderV3(good);
     expect(h.plan.scheme).toEqual({ kind: "cbcs", crypt: 1, skip: 9 });
     expect(h.plan.slices.toArray()).toEqual(SAMPLE.slices.toArray());
-    expect([...h.plan.runs]).toEqual([...SAMPLE.runs]);
+    expect([...h.plan.runs]).toEqual([...(SAMPLE.runs as Float64Array)]);
     expect(codeOf(() => decodePatternHeader(good))).toBe("ERR_PATTERN_VERSION");
   });
 

@@ -15,7 +15,7 @@ import {
 } from "./pattern-header.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { decodeScheme, encodeScheme } from "./pattern-scheme.ts";
-import type { EncodedRuns, HeldRuns } from "./run-window.ts";
+import { type EncodedRuns, type HeldRuns, RunWindow } from "./run-window.ts";
 import { TableVarintReader } from "./table-varint-reader.ts";
 import { varintBytes, writeVarint } from "./write-varint.ts";
 
@@ -66,8 +66,10 @@ function fail(code: string, message: string, offset: number): never {
 /** Where the last run ends in the body (0 for none): what the direct body must reach. */
 export function runsBodyEnd(plan: Pick<EsPatternPlan, "runs" | "runCount">): number {
   if (plan.runCount === 0) return 0;
-  const at = RUN_FIELDS * (plan.runCount - 1);
-  const r = plan.runs;
+  // A stored plan reads its last block back (RunWindow goes to it directly).
+  const window = RunWindow.over(plan.runs, plan.runCount);
+  const at = window.at(plan.runCount - 1);
+  const r = window.rows;
   return r[at + 2]! + r[at + 3]! * (r[at + 4]! - 1) + r[at + 1]!;
 }
 
@@ -86,9 +88,11 @@ function writeRuns(
   let at = out === undefined ? from + varintBytes(plan.runCount) : writeVarint(out, from, plan.runCount);
   let esEnd = 0;
   let bodyEnd = 0;
-  const r = plan.runs;
+  // A forward cursor: a sender's stored runs come back a block at a time (issue 14).
+  const window = RunWindow.over(plan.runs, plan.runCount);
+  const r = window.rows;
   for (let i = 0; i < plan.runCount; i++) {
-    const k = RUN_FIELDS * i;
+    const k = window.at(i);
     const es = r[k]!;
     const l = r[k + 1]!;
     const body = r[k + 2]!;

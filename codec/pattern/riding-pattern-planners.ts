@@ -43,8 +43,8 @@ export function ridingPatternPlanners(
   const h264Scheme = schemes.h264 ?? DEFAULT_H264_PATTERN_SCHEME;
   const mpeg = new PatternPlanner(mpegScheme, schemes.store ? { store: schemes.store } : {});
   // The ES-coordinate planners keep the same unit runs: one table, filled once per run (the indexer reports
-  // ~8,000 on a 60 MiB TS), instead of a copy each.
-  const runs = new UnitRunTable();
+  // ~8,000 on a 60 MiB TS), instead of a copy each. With a store, each full 1 MiB part goes there (issue 14).
+  const runs = new UnitRunTable({ store: schemes.store });
   const es =
     mpegScheme.kind === "slice-block" && schemes.esPlan !== false
       ? new EsPatternPlanner(mpegScheme, { runs, store: schemes.store?.() })

@@ -1,6 +1,7 @@
-/** @module RunWindow: a forward cursor over a version 3/4 plan's unit runs, either a whole Float64Array (the sender's plan) or decoded a window at a time from the header's run varints (the receiver), so no array of 40 bytes a run is held. */
+/** @module RunWindow: a forward cursor over a version 3/4 plan's unit runs: a whole Float64Array, a sender's StoredRuns read back a block at a time, or decoded a window at a time from the header's run varints (the receiver), so no array of 40 bytes a run is held. */
 import type { HeaderSpill } from "./header-spill.ts";
 import { SpilledVarintReader } from "./spilled-varint-reader.ts";
+import { STORED_RUN_BLOCK_RUNS, StoredRuns } from "./stored-runs.ts";
 import { TableVarintReader } from "./table-varint-reader.ts";
 
 /** Fields per run row: ES offset, ES bytes per unit, body offset of the first unit's bytes, stride, unit count. */
@@ -30,6 +31,9 @@ export interface HeldRuns {
 export class RunWindow {
   readonly rows: Float64Array;
   readonly #encoded: EncodedRuns | undefined;
+  readonly #stored: StoredRuns | undefined;
+  /** The stored block the window holds (-1: none yet). */
+  #block = -1;
   #reader: TableVarintReader | SpilledVarintReader | undefined;
   #base = 0;
   #end = 0;
@@ -37,10 +41,16 @@ export class RunWindow {
   #esEnd = 0;
   #bodyEnd = 0;
 
-  private constructor(rows: Float64Array, encoded: EncodedRuns | undefined, end: number) {
+  private constructor(
+    rows: Float64Array,
+    encoded: EncodedRuns | undefined,
+    end: number,
+    stored?: StoredRuns,
+  ) {
     this.rows = rows;
     this.#encoded = encoded;
     this.#end = end;
+    this.#stored = stored;
   }
 
   /** Over runs already in memory (the planner's). */
@@ -53,9 +63,19 @@ export class RunWindow {
     return new RunWindow(new Float64Array(RUN_FIELDS * Math.min(WINDOW_RUNS, runs.count)), runs, 0);
   }
 
-  /** Either of the two, for a plan's `runs`. */
-  static over(runs: Float64Array | EncodedRuns, count: number): RunWindow {
-    return runs instanceof Float64Array ? RunWindow.whole(runs, count) : RunWindow.encoded(runs);
+  /**
+   * Over a sender's runs kept in a block store (StoredRuns), a block (26,214 runs, 1 MiB) read back at a time
+   * with KEEP_RUNS before it: the planner's walks and the header writer hold that much however long the plan.
+   */
+  static stored(runs: StoredRuns): RunWindow {
+    const rows = new Float64Array(RUN_FIELDS * (Math.min(STORED_RUN_BLOCK_RUNS, runs.count) + KEEP_RUNS));
+    return new RunWindow(rows, undefined, 0, runs);
+  }
+
+  /** Any of the three, for a plan's `runs`. */
+  static over(runs: Float64Array | StoredRuns | EncodedRuns, count: number): RunWindow {
+    if (runs instanceof Float64Array) return RunWindow.whole(runs, count);
+    return runs instanceof StoredRuns ? RunWindow.stored(runs) : RunWindow.encoded(runs);
   }
 
   /** Where run `i` (below the run count) starts in `rows`. */
@@ -65,6 +85,7 @@ export class RunWindow {
   }
 
   #seek(i: number): number {
+    if (this.#stored !== undefined) return this.#seekStored(this.#stored, i);
     const encoded = this.#encoded;
     if (encoded === undefined || i >= encoded.count || i < 0)
       throw new RangeError(`Cannot read run ${i}: the plan has ${encoded?.count ?? this.#end} runs`);
@@ -85,6 +106,24 @@ export class RunWindow {
       for (; n < cap && this.#decoded < encoded.count; n++, this.#decoded++) this.#decodeInto(RUN_FIELDS * n);
       this.#end = this.#base + n;
     }
+    return RUN_FIELDS * (i - this.#base);
+  }
+
+  /** Reads the stored block holding run `i`, keeping the window's last KEEP_RUNS runs when it is the next block. */
+  #seekStored(stored: StoredRuns, i: number): number {
+    if (i < 0 || i >= stored.count)
+      throw new RangeError(`Cannot read run ${i}: the plan has ${stored.count} runs`);
+    const b = Math.floor(i / STORED_RUN_BLOCK_RUNS);
+    const keep = b === this.#block + 1 ? Math.min(KEEP_RUNS, this.#end - this.#base) : 0;
+    const rows = this.rows;
+    rows.copyWithin(0, RUN_FIELDS * (this.#end - this.#base - keep), RUN_FIELDS * (this.#end - this.#base));
+    // Marked empty first: a failed read leaves no stale rows behind.
+    this.#base = this.#end = 0;
+    this.#block = -1;
+    const n = stored.readBlock(b, rows, keep);
+    this.#block = b;
+    this.#base = b * STORED_RUN_BLOCK_RUNS - keep;
+    this.#end = b * STORED_RUN_BLOCK_RUNS + n;
     return RUN_FIELDS * (i - this.#base);
   }
 

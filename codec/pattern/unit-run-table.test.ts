@@ -45,7 +45,7 @@ describe("UnitRunTable", () => {
       for (let i = 0; i < n; i++) wanted.set([10 * i, 184, 188 * i + 4, 188, i + 1], RUN_FIELDS * i);
       const taken = t.take();
       expect(taken.count).toBe(n);
-      expect(taken.runs.subarray(0, RUN_FIELDS * n)).toEqual(wanted);
+      expect((taken.runs as Float64Array).subarray(0, RUN_FIELDS * n)).toEqual(wanted);
     });
   }
 
@@ -55,7 +55,9 @@ describe("UnitRunTable", () => {
     t.push(552, 184, 1000, 188, 1);
     const taken = t.take();
     expect(taken.count).toBe(2);
-    expect(Array.from(taken.runs.subarray(RUN_FIELDS, 2 * RUN_FIELDS))).toEqual([552, 184, 1000, 188, 1]);
+    expect(Array.from((taken.runs as Float64Array).subarray(RUN_FIELDS, 2 * RUN_FIELDS))).toEqual([
+      552, 184, 1000, 188, 1,
+    ]);
     const after: Array<[string, () => unknown]> = [
       ["runs", () => t.runs],
       ["push()", () => t.push(736, 184, 2000, 188, 1)],

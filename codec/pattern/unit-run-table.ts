@@ -1,5 +1,7 @@
-/** @module The ES-to-file unit runs a riding pattern planner collects during pass 1: RUN_FIELDS numbers a run, joined into one array when read. */
-import { RUN_FIELDS } from "./es-pattern-plan.ts";
+/** @module The ES-to-file unit runs a riding pattern planner collects during pass 1: RUN_FIELDS numbers a run, joined into one array when read, or each full part handed to a block store. */
+import { RUN_FIELDS } from "./run-window.ts";
+import type { RangeBlockStore } from "./stored-blocks.ts";
+import { STORED_RUN_BLOCK_RUNS, StoredRuns } from "./stored-runs.ts";
 
 /**
  * Runs per part: 2.5 MiB of Float64Array, whose pages are touched only as runs fill them (a fresh array's pages
@@ -15,10 +17,15 @@ const PART_RUNS = 65536;
  * What the indexer's `unitRun()` reports, kept as EsPatternPlan's `runs`/`runCount` want them (ES offset, ES
  * bytes per unit, file offset of the first unit's bytes, stride, unit count). A TS has tens of thousands of
  * runs: they are kept in parts of PART_RUNS and, when there are several, joined into one Float64Array when
- * `runs` is read (the plan reads it once, at the end of pass 1). An array doubling as it filled had allocated and copied twice the
+ * `runs` is read (the plan reads it once, at the end of pass 1); or, given a store (a sender's), each full part
+ * goes there and take() gives StoredRuns, read back a block at a time (RunWindow.stored). An array doubling as it filled had allocated and copied twice the
  * table, in fresh zeroed pages: ~1 ms of pass 1 on a 60 MiB TS (8,000 runs).
  */
 export class UnitRunTable {
+  /** Where full parts go (a sender's PlanSpillFiles), made at the first full part; undefined: kept in memory. */
+  readonly store: (() => RangeBlockStore) | undefined;
+  #store: RangeBlockStore | undefined;
+  #storedBlocks = 0;
   readonly #parts: Float64Array[] = [];
   #part = new Float64Array(0);
   #at = 0;
@@ -28,9 +35,20 @@ export class UnitRunTable {
   /** take() has given the runs away. */
   #taken = false;
 
-  /** The runs so far, RUN_FIELDS numbers each (the array may be longer than count × RUN_FIELDS). */
+  /**
+   * `o.store`: each part of STORED_RUN_BLOCK_RUNS runs (1 MiB) is handed to a store once full and its array
+   * reused, so the table holds one part however long the recording (16.2 MB of runs at a 4.38 GB TS, issue 14);
+   * take() then gives StoredRuns.
+   */
+  constructor(o: { store?: (() => RangeBlockStore) | undefined } = {}) {
+    this.store = o.store;
+  }
+
+  /** The runs so far, RUN_FIELDS numbers each (the array may be longer than count × RUN_FIELDS); not with a store. */
   get runs(): Float64Array {
     this.#refuseTaken();
+    if (this.store !== undefined)
+      throw new TypeError("Cannot join the unit runs: they are in a store (take() them)");
     // One part (up to ~100-480 MiB of TS, PART_RUNS above) is given as it is: nothing to join.
     if (this.#parts.length === 1) return this.#part;
     this.#joined ??= this.#join({ freeParts: false });
@@ -45,8 +63,21 @@ export class UnitRunTable {
    * The runs and their count, given up to one plan, which may overwrite them (runsToBody() in place): the
    * table is spent, and reading or pushing again throws a TypeError.
    */
-  take(): { runs: Float64Array; count: number } {
+  take(): { runs: Float64Array | StoredRuns; count: number } {
     this.#refuseTaken();
+    if (this.store !== undefined) {
+      const tail = this.#part;
+      this.#part = new Float64Array(0);
+      this.#parts.length = 0;
+      this.#taken = true;
+      const runs = new StoredRuns({
+        store: this.#store,
+        storedBlocks: this.#storedBlocks,
+        count: this.#count,
+        tail: this.#count === this.#storedBlocks * STORED_RUN_BLOCK_RUNS ? new Float64Array(0) : tail,
+      });
+      return { runs, count: this.#count };
+    }
     const parts = this.#parts;
     let runs: Float64Array;
     if (parts.length <= 1 || this.#joined !== undefined) runs = this.runs;
@@ -63,8 +94,15 @@ export class UnitRunTable {
     this.#refuseTaken();
     let at = this.#at;
     if (at === this.#part.length) {
-      this.#part = new Float64Array(RUN_FIELDS * PART_RUNS);
-      this.#parts.push(this.#part);
+      if (this.store !== undefined && at > 0) {
+        this.#store ??= this.store();
+        this.#store.put(this.#storedBlocks++, new Uint8Array(this.#part.buffer, 0, 8 * at));
+      } else {
+        this.#part = new Float64Array(
+          RUN_FIELDS * (this.store === undefined ? PART_RUNS : STORED_RUN_BLOCK_RUNS),
+        );
+        this.#parts.push(this.#part);
+      }
       at = 0;
     }
     const runs = this.#part;

@@ -144,10 +144,10 @@ describe("patternFor()", () => {
       try {
         const split = await planSplit(kind);
         const es = split.pattern!.es!;
-        expect(es.runs.length).toBeGreaterThan(0);
+        expect((es.runs as Float64Array).length).toBeGreaterThan(0);
         const encoder = await patternFor(contextOf(conn, t.key).send, split);
         expect(await headerVersion(encoder!, split)).toBe(FIXTURES[kind].version);
-        expect(es.runs.length).toBe(0);
+        expect((es.runs as Float64Array).length).toBe(0);
         await expect(patternFor(contextOf(conn, t.key).send, split)).rejects.toThrow(TypeError);
       } finally {
         conn.close();

@@ -1,4 +1,4 @@
-/** @module PlanSpillFiles: the temp files a sender's pattern plan keeps its range tables' blocks in, so the plan is not held in memory (issue 14). */
+/** @module PlanSpillFiles: the temp files a sender's pattern plan keeps its range tables' blocks in, and its unit runs (StoredRuns), so the plan is not held in memory (issue 14). */
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

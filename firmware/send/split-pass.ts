@@ -44,8 +44,9 @@ export async function splitPass(ctx: SendContext, pattern?: PatternDirectEncoder
     /** The split header (and, in pattern mode, the pattern header the encoder adds after it). */
     header: async (bytes: Uint8Array) => {
       if (!pattern) return writer.write(bytes);
-      // pushPieces(): a version 3/4 header is read from its spill as each piece is sent, never whole (issue 14).
-      for (const out of pattern.pushPieces(bytes)) await writer.write(out);
+      // pushPieces(): a version 3/4 header is read from its spill as each piece is sent, never whole (issue 14);
+      // `reuse`, since writer.write() copies each piece into its frame before it resolves.
+      for (const out of pattern.pushPieces(bytes, { reuse: true })) await writer.write(out);
     },
     /**
      * A read's body pieces: encrypted in pattern mode first (positional; the pieces of one read go to the cipher
