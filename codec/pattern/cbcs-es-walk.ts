@@ -1,6 +1,5 @@
 /** @module The cbcs blocks of a version 4 plan (slice data spans in ES coordinates, ES-to-body unit runs), walked in body order a batch at a time, with where each CBC chain restarts. */
 import { CBCS_TAIL_MIN_DATA_BYTES } from "../container/cbcs-slice-blocks.ts";
-import { RUN_FIELDS } from "./es-pattern-plan.ts";
 import { type PatternRangeTable, WINDOW_ROWS } from "./pattern-range-table.ts";
 import { PATTERN_BLOCK_BYTES } from "./pattern-scheme.ts";
 import { type EncodedRuns, RunWindow } from "./run-window.ts";

@@ -3,10 +3,11 @@ import { RecordingIndexer } from "../container/recording-indexer.ts";
 import type { VideoObserver } from "../container/video-observer.ts";
 import { isSliceStartCode, START_CODE_BYTES } from "../mpeg-video/start-codes.ts";
 import type { PictureRecord, RecordingIndex } from "../recording-index.ts";
-import { type EsPatternPlan, esPatternEncryptedBytes, runsToBody } from "./es-pattern-plan.ts";
+import { type EsPatternPlan, esPatternEncryptedBytes } from "./es-pattern-plan.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { checkPatternScheme, type PatternScheme } from "./pattern-scheme.ts";
 import { ridingIndex } from "./riding-index.ts";
+import { runsToBody } from "./runs-to-body.ts";
 import type { RangeBlockStore } from "./stored-blocks.ts";
 import { UnitRunTable } from "./unit-run-table.ts";
 

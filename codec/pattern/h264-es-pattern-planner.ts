@@ -3,10 +3,11 @@ import { RecordingIndexer } from "../container/recording-indexer.ts";
 import type { VideoObserver } from "../container/video-observer.ts";
 import type { RecordingIndex } from "../recording-index.ts";
 import { cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
-import { type EsPatternPlan, runsToBody } from "./es-pattern-plan.ts";
+import type { EsPatternPlan } from "./es-pattern-plan.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { checkPatternScheme, type PatternScheme } from "./pattern-scheme.ts";
 import { ridingIndex } from "./riding-index.ts";
+import { runsToBody } from "./runs-to-body.ts";
 import type { RangeBlockStore } from "./stored-blocks.ts";
 import { UnitRunTable } from "./unit-run-table.ts";
 

@@ -2,11 +2,12 @@
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
 import { CbcsEsWalk, cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
-import { type EsPatternPlan, EsPatternWalk, esPatternEncryptedBytes, runsToBody } from "./es-pattern-plan.ts";
+import { type EsPatternPlan, EsPatternWalk, esPatternEncryptedBytes } from "./es-pattern-plan.ts";
 import { PatternDirectEncoder } from "./pattern-direct-encoder.ts";
 import { encodePatternHeaderV3, patternHeaderV3Length, runsBodyEnd } from "./pattern-header-v3.ts";
 import { PatternRangeTable } from "./pattern-range-table.ts";
 import { RUN_FIELDS, RunWindow } from "./run-window.ts";
+import { runsToBody } from "./runs-to-body.ts";
 import type { RangeBlockStore } from "./stored-blocks.ts";
 import { STORED_RUN_BLOCK_RUNS as B, StoredRuns } from "./stored-runs.ts";
 import { UnitRunTable } from "./unit-run-table.ts";
