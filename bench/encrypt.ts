@@ -17,7 +17,6 @@ import { type ProtectionRun, protectionModes } from "./lib/send-side-cpu.ts";
 const ROOT = join(import.meta.dir, "..");
 const OUT = join(ROOT, "bench", "out");
 const MIB = 1024 * 1024;
-const _GIB = 1024 * MIB;
 /** The firmware's read size (firmware/commands/recording-file.ts). */
 const READ_CHUNK = 4 * MIB;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
