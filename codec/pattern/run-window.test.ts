@@ -5,6 +5,7 @@ import { makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { codecErrorCode } from "../../test/support/header-corruption.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { tsLikeRuns } from "../../test/support/ts-like-runs.ts";
 import { concat } from "../split/split-bytes.ts";
 import { CbcsEsCipher } from "./cbcs-es-cipher.ts";
 import { CbcsEsWalk, cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
@@ -17,19 +18,7 @@ import { type HeldRuns, RUN_FIELDS, RunWindow } from "./run-window.ts";
 /** TS-like runs (units of 1-184 ES bytes, strides a little longer), slices over the ES they carry, as a header. */
 function header(count: number, seed: number, scheme: EsPatternPlan["scheme"]) {
   const rnd = new SeededRandom(seed);
-  const runs = new Float64Array(RUN_FIELDS * count);
-  let es = 0;
-  let body = 0;
-  for (let i = 0; i < count; i++) {
-    const l = 1 + rnd.below(184);
-    const c = 1 + rnd.below(5);
-    const stride = l + rnd.below(9);
-    es += rnd.below(4);
-    body += rnd.below(20);
-    runs.set([es, l, body, stride, c], RUN_FIELDS * i);
-    es += l * c;
-    body += stride * (c - 1) + l;
-  }
+  const { runs, esEnd: es, bodyEnd: body } = tsLikeRuns(count, rnd);
   const slices = new PatternRangeTable();
   for (let at = 3; at + 40 < es; at += 1500) slices.push(at, 40 + rnd.below(1400));
   const plan: EsPatternPlan = { scheme, slices, runs, runCount: count, encryptedBytes: 0 };

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { codecErrorCode, resealSha256 } from "../../test/support/header-corruption.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { tsLikeRuns } from "../../test/support/ts-like-runs.ts";
 import { CbcsEsWalk, cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
 import { EsPatternCipher } from "./es-pattern-cipher.ts";
 import { type EsPatternPlan, esPatternEncryptedBytes } from "./es-pattern-plan.ts";
@@ -47,19 +48,7 @@ class MemorySpill implements HeaderSpill {
 /** TS-like runs and `density`-spaced slices over their ES, as a header (run-window.test.ts's, denser on demand). */
 function header(count: number, o: { seed: number; scheme: EsPatternPlan["scheme"]; sliceStep: number }) {
   const rnd = new SeededRandom(o.seed);
-  const runs = new Float64Array(RUN_FIELDS * count);
-  let es = 0;
-  let body = 0;
-  for (let i = 0; i < count; i++) {
-    const l = 1 + rnd.below(184);
-    const c = 1 + rnd.below(5);
-    const stride = l + rnd.below(9);
-    es += rnd.below(4);
-    body += rnd.below(20);
-    runs.set([es, l, body, stride, c], RUN_FIELDS * i);
-    es += l * c;
-    body += stride * (c - 1) + l;
-  }
+  const { runs, esEnd: es, bodyEnd: body } = tsLikeRuns(count, rnd);
   const slices = new PatternRangeTable();
   for (let at = 3; at + 40 < es; at += o.sliceStep + rnd.below(o.sliceStep))
     slices.push(at, 1 + rnd.below(o.sliceStep));

@@ -1,6 +1,7 @@
 /** @module Tests of StoredRuns: a UnitRunTable over a block store reads back through RunWindow as the array does, across block edges, forward, back and on a failed read; runsToBody(), the encrypted-byte counts, the walks and the header over stored runs give what the array gives. */
 import { describe, expect, test } from "bun:test";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { tsLikeRuns } from "../../test/support/ts-like-runs.ts";
 import { CbcsEsWalk, cbcsEsEncryptedBytes } from "./cbcs-es-walk.ts";
 import { type EsPatternPlan, EsPatternWalk, esPatternEncryptedBytes } from "./es-pattern-plan.ts";
 import { PatternDirectEncoder } from "./pattern-direct-encoder.ts";
@@ -35,21 +36,10 @@ function memoryStore(o: { failGet?: number } = {}) {
 
 /** Body-order runs (units of 1-184 ES bytes, strides a little longer, gaps in both), as an array. */
 function bodyRuns(count: number, seed: number): { runs: Float64Array; esEnd: number } {
-  const rnd = new SeededRandom(seed);
-  const runs = new Float64Array(RUN_FIELDS * count);
-  let es = 0;
-  let body = 0;
-  for (let i = 0; i < count; i++) {
-    const l = 1 + rnd.below(184);
-    const c = 1 + rnd.below(5);
-    const stride = l + rnd.below(9);
-    es += rnd.below(3) === 0 ? rnd.below(4) : 0;
-    body += rnd.below(20);
-    runs.set([es, l, body, stride, c], RUN_FIELDS * i);
-    es += l * c;
-    body += stride * (c - 1) + l;
-  }
-  return { runs, esEnd: es };
+  const { runs, esEnd } = tsLikeRuns(count, new SeededRandom(seed), {
+    esGap: (rnd) => (rnd.below(3) === 0 ? rnd.below(4) : 0),
+  });
+  return { runs, esEnd };
 }
 
 function stored(runs: Float64Array, count: number, store: RangeBlockStore): StoredRuns {
