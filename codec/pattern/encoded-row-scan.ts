@@ -23,11 +23,7 @@ export function scanEncodedRows(
   count: number,
   o: { blockBytes: number; checkpointRows: number },
 ): EncodedRowScan {
-  const checkpoints = Math.ceil(count / o.checkpointRows);
-  const checkPos = new Float64Array(Math.max(64, checkpoints));
-  const checkEnd = new Float64Array(Math.max(64, checkpoints));
-  const cuts: number[] = [];
-  let blockStart = 0;
+  const rows = new EncodedRowCuts(count, o);
   let at = 0;
   let end = 0;
   for (let i = 0; i < count; i++) {
@@ -46,16 +42,7 @@ export function scanEncodedRows(
     }
     if (!(at <= encoded.length) || !Number.isSafeInteger(end + gap + len))
       throw codecError("ERR_PATTERN_RANGES", `Cannot list pattern range ${i}: the table ends inside it`, at);
-    // A block ends at the last row that fits it whole: the readers step to the next block at a row boundary.
-    if (at - blockStart > o.blockBytes) {
-      cuts.push(rowStart);
-      blockStart = rowStart;
-    }
-    if (i % o.checkpointRows === 0) {
-      const k = i / o.checkpointRows;
-      checkPos[k] = cuts.length * o.blockBytes + (rowStart - blockStart);
-      checkEnd[k] = end;
-    }
+    rows.row(rowStart, at, end);
     end += gap + len;
   }
   if (at !== encoded.length)
@@ -64,5 +51,47 @@ export function scanEncodedRows(
       `Cannot list pattern ranges: ${encoded.length - at} bytes follow the ${count} rows`,
       at,
     );
-  return { cuts, checkPos, checkEnd, end };
+  return { cuts: rows.cuts, checkPos: rows.checkPos, checkEnd: rows.checkEnd, end };
+}
+
+/**
+ * Where a table's encoded rows are cut into blocks and where its checkpoints fall, fed one row at a time:
+ * scanEncodedRows() feeds it from rows in memory, a receiver's spilled header (spilled-pattern-header.ts) from
+ * its table walk. PatternRangeTable's readers step to the next block at exactly these cuts, so both must cut
+ * alike.
+ */
+export class EncodedRowCuts {
+  /** Byte offsets, at row boundaries, where each block but the last ends. */
+  readonly cuts: number[] = [];
+  /** Per checkpoint k (row k × checkpointRows): its position, block × blockBytes + byte, and the end before it. */
+  readonly checkPos: Float64Array<ArrayBuffer>;
+  readonly checkEnd: Float64Array<ArrayBuffer>;
+  readonly #blockBytes: number;
+  readonly #checkpointRows: number;
+  #blockStart = 0;
+  #rows = 0;
+
+  /** For `count` rows, blocks of at most `blockBytes`, a checkpoint every `checkpointRows` rows. */
+  constructor(count: number, o: { blockBytes: number; checkpointRows: number }) {
+    const checkpoints = Math.max(64, Math.ceil(count / o.checkpointRows));
+    this.checkPos = new Float64Array(checkpoints);
+    this.checkEnd = new Float64Array(checkpoints);
+    this.#blockBytes = o.blockBytes;
+    this.#checkpointRows = o.checkpointRows;
+  }
+
+  /** The next row: its bytes [rowStart, rowEnd) in table offsets, and the end (offset + length) of the range before it. */
+  row(rowStart: number, rowEnd: number, endBefore: number): void {
+    // A block ends at the last row that fits it whole: the readers step to the next block at a row boundary.
+    if (rowEnd - this.#blockStart > this.#blockBytes) {
+      this.cuts.push(rowStart);
+      this.#blockStart = rowStart;
+    }
+    const i = this.#rows++;
+    if (i % this.#checkpointRows === 0) {
+      const k = i / this.#checkpointRows;
+      this.checkPos[k] = this.cuts.length * this.#blockBytes + (rowStart - this.#blockStart);
+      this.checkEnd[k] = endBefore;
+    }
+  }
 }

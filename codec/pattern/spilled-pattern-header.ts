@@ -1,6 +1,7 @@
 /** @module SpilledPatternHeader: a version 3/4 pattern header gathered into a HeaderSpill while hashed, then decoded by reading its table back forward, so a receiver holds none of it (issue 14). */
 import { createHash } from "node:crypto";
 import { codecError } from "../codec-error.ts";
+import { EncodedRowCuts } from "./encoded-row-scan.ts";
 import type { HeaderSpill } from "./header-spill.ts";
 import { PATTERN_DIGEST_BYTES, PATTERN_FIXED_BYTES } from "./pattern-header.ts";
 import { type PatternHeaderV3, readPatternHeadV3, walkPatternTableV3 } from "./pattern-header-v3.ts";
@@ -72,36 +73,22 @@ export class SpilledPatternHeader {
     spill.read(0, head);
     const fixed = readPatternHeadV3(head, digestAt);
     const { count, directBodyLength } = fixed;
-    // Where the slice rows are cut into blocks and the checkpoints, as scanEncodedRows() finds them (table offsets).
-    const every = PatternRangeTable.STORED_CHECKPOINT_ROWS;
-    const checkPos = new Float64Array(Math.max(64, Math.ceil(count / every)));
-    const checkEnd = new Float64Array(checkPos.length);
-    const blockBytes: number[] = [];
-    let blockStart = 0;
-    let row = 0;
+    // Where the slice rows are cut into blocks and the checkpoints, as scanEncodedRows() cuts rows in memory.
+    const rows = new EncodedRowCuts(count, {
+      blockBytes: RANGE_BLOCK_BYTES,
+      checkpointRows: PatternRangeTable.STORED_CHECKPOINT_ROWS,
+    });
     const table = walkPatternTableV3(new SpilledVarintReader(spill, PATTERN_FIXED_BYTES, digestAt), {
       count,
       digestAt,
       directBodyLength,
-      onSlice: (rowStart, rowEnd, endBefore) => {
-        const start = rowStart - PATTERN_FIXED_BYTES;
-        if (rowEnd - PATTERN_FIXED_BYTES - blockStart > RANGE_BLOCK_BYTES) {
-          blockBytes.push(start - blockStart);
-          blockStart = start;
-        }
-        if (row % every === 0) {
-          checkPos[row / every] = blockBytes.length * RANGE_BLOCK_BYTES + (start - blockStart);
-          checkEnd[row / every] = endBefore;
-        }
-        row++;
-      },
+      onSlice: (rowStart, rowEnd, endBefore) =>
+        rows.row(rowStart - PATTERN_FIXED_BYTES, rowEnd - PATTERN_FIXED_BYTES, endBefore),
     });
-    if (count > 0) blockBytes.push(table.runsAt - PATTERN_FIXED_BYTES - blockStart);
-    const starts: number[] = [];
-    blockBytes.reduce((at, n) => {
-      starts.push(at);
-      return at + n;
-    }, PATTERN_FIXED_BYTES);
+    // Block b is table bytes [bounds[b], bounds[b + 1]): header bytes from PATTERN_FIXED_BYTES + bounds[b].
+    const bounds = count > 0 ? [0, ...rows.cuts, table.runsAt - PATTERN_FIXED_BYTES] : [0];
+    const blockBytes = bounds.slice(1).map((end, b) => end - bounds[b]!);
+    const starts = bounds.slice(0, -1).map((start) => PATTERN_FIXED_BYTES + start);
     const slices = PatternRangeTable.fromStored(
       {
         put: () => {
@@ -109,7 +96,7 @@ export class SpilledPatternHeader {
         },
         get: (index, into) => spill.read(starts[index]!, into),
       },
-      { blockBytes, scan: { checkPos, checkEnd, end: table.slicesEnd }, count },
+      { blockBytes, scan: { checkPos: rows.checkPos, checkEnd: rows.checkEnd, end: table.slicesEnd }, count },
     );
     return {
       plan: {
