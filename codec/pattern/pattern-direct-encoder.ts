@@ -21,6 +21,7 @@ import {
   encodedRunsOfHeaderV3,
   encodePatternHeaderV3,
   runsBodyEnd,
+  runVarintsAtV3,
   writeSpilledPatternHeaderV3,
 } from "./pattern-header-v3.ts";
 import { encodePatternHeaderV5, PATTERN_HEADER_V5_BYTES } from "./pattern-header-v5.ts";
@@ -30,7 +31,6 @@ import { PatternSegmentWriter } from "./pattern-segment-writer.ts";
 import { type EncodedRuns, RUN_FIELDS } from "./run-window.ts";
 import { SPILL_WINDOW_BYTES } from "./spilled-varint-reader.ts";
 import type { StoredRuns } from "./stored-runs.ts";
-import { varintBytes } from "./write-varint.ts";
 
 /**
  * Takes the plain direct part exactly as split writes it (split header, then body; chunks of any size) and
@@ -142,8 +142,13 @@ export class PatternDirectEncoder {
         bound.set(head);
         this.#spilled = { spill, head: bound, length };
         if (plan.handOverRuns === true) handOver(es.runs);
-        const from = PATTERN_FIXED_BYTES + es.slices.encodedBytes + varintBytes(es.runCount);
-        this.#es = { ...es, runs: { spill, from, to: length - PATTERN_DIGEST_BYTES, count: es.runCount } };
+        const runs = {
+          spill,
+          from: runVarintsAtV3(es),
+          to: length - PATTERN_DIGEST_BYTES,
+          count: es.runCount,
+        };
+        this.#es = { ...es, runs };
       } else {
         this.#header = encodePatternHeaderV3(fields);
         this.#spilled = undefined;

@@ -220,11 +220,16 @@ export function encodedRunsOfHeaderV3(
   header: Uint8Array,
   plan: Pick<EsPatternPlan, "slices" | "runCount">,
 ): HeldRuns {
-  const from = PATTERN_FIXED_BYTES + plan.slices.encodedBytes + varintBytes(plan.runCount);
+  const from = runVarintsAtV3(plan);
   const to = header.length - PATTERN_DIGEST_BYTES;
   if (from > to)
     throw new RangeError(`Cannot read the runs: the header ends at ${header.length}, before them`);
   return { bytes: header.slice(from, to), count: plan.runCount };
+}
+
+/** Where a version 3/4 header made for `plan` has its first run's varints: after the head, the slices and the run count. */
+export function runVarintsAtV3(plan: Pick<EsPatternPlan, "slices" | "runCount">): number {
+  return PATTERN_FIXED_BYTES + plan.slices.encodedBytes + varintBytes(plan.runCount);
 }
 
 /**
