@@ -2,7 +2,7 @@
 
 /**
  * A store for one pattern header's bytes, header offset 0 first (a receiver's temp file,
- * firmware/recorder/header-spill-file.ts). The codec does no I/O: it appends the bytes as they arrive, checks the
+ * firmware/files/header-spill-file.ts). The codec does no I/O: it appends the bytes as they arrive, checks the
  * digest it computed on the way, then reads the table back forward a window at a time. Synchronous, as
  * RangeBlockStore is: the walks read from the cipher's synchronous apply().
  */

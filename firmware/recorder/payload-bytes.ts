@@ -5,8 +5,8 @@ import { makeCbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { makePatternKeystream } from "../../crypto/keystream.ts";
 import { releaseBuffer } from "../../runtime/release-buffer.ts";
 import type { DirectMessage } from "../direct/direct-message.ts";
+import { headerSpillFile } from "../files/header-spill-file.ts";
 import type { RelayManifest, RelayRecord } from "../transfer/relay-stream.ts";
-import { headerSpillFile } from "./header-spill-file.ts";
 import { ReceiveFailure } from "./receive-failure.ts";
 
 /**

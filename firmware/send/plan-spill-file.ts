@@ -1,12 +1,10 @@
 /** @module PlanSpillFiles: the temp files a sender's pattern plan keeps its range tables' blocks in, and its unit runs (StoredRuns), so the plan is not held in memory (issue 14). */
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { HeaderSpill } from "../../codec/pattern/header-spill.ts";
 import { RANGE_BLOCK_BYTES } from "../../codec/pattern/pattern-range-table.ts";
 import type { RangeBlockStore } from "../../codec/pattern/stored-blocks.ts";
-import { randomToken } from "../../crypto/random-token.ts";
-import { headerSpillFile } from "../recorder/header-spill-file.ts";
+import { headerSpillFile } from "../files/header-spill-file.ts";
+import { UnlinkedTempFile } from "../files/unlinked-temp-file.ts";
 
 /**
  * Makes one block store per range table, each an unlinked temp file (nothing is left behind, even if the process
@@ -16,7 +14,7 @@ import { headerSpillFile } from "../recorder/header-spill-file.ts";
  */
 export class PlanSpillFiles implements Disposable {
   readonly #dir: string;
-  readonly #fds: number[] = [];
+  readonly #files: UnlinkedTempFile[] = [];
   readonly #headers: HeaderSpill[] = [];
   #closed = false;
 
@@ -27,22 +25,13 @@ export class PlanSpillFiles implements Disposable {
   /** A new store, for PatternPlanner's `store` option. */
   readonly store = (): RangeBlockStore => {
     if (this.#closed) throw new TypeError("Cannot spill a pattern plan: its files are closed");
-    const path = join(this.#dir, `pvrlink-plan-${randomToken()}`);
-    const fd = openSync(path, "wx+", 0o600);
-    unlinkSync(path);
-    this.#fds.push(fd);
+    const file = UnlinkedTempFile.create(this.#dir, "pvrlink-plan");
+    this.#files.push(file);
     return {
-      put: (index, bytes) => {
-        for (let done = 0; done < bytes.length; )
-          done += writeSync(fd, bytes, done, bytes.length - done, index * RANGE_BLOCK_BYTES + done);
-      },
+      put: (index, bytes) => file.write(bytes, index * RANGE_BLOCK_BYTES),
       get: (index, into) => {
-        for (let done = 0; done < into.length; ) {
-          const n = readSync(fd, into, done, into.length - done, index * RANGE_BLOCK_BYTES + done);
-          if (n === 0)
-            throw new RangeError(`Cannot read pattern plan block ${index}: the spill file ends early`);
-          done += n;
-        }
+        if (file.read(into, index * RANGE_BLOCK_BYTES) < into.length)
+          throw new RangeError(`Cannot read pattern plan block ${index}: the spill file ends early`);
       },
     };
   };
@@ -61,7 +50,7 @@ export class PlanSpillFiles implements Disposable {
   [Symbol.dispose](): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const fd of this.#fds) closeSync(fd);
+    for (const file of this.#files) file.close();
     for (const h of this.#headers) h.close();
   }
 }

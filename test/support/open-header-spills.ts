@@ -1,4 +1,4 @@
-/** @module openHeaderSpills(): how many header spill files (firmware/recorder/header-spill-file.ts) this process holds open, for tests that they are closed on every path. */
+/** @module openHeaderSpills(): how many header spill files (firmware/files/header-spill-file.ts) this process holds open, for tests that they are closed on every path. */
 import { readdirSync, readlinkSync } from "node:fs";
 
 /** This process's open descriptors on header spill files (unlinked at once: found by their links, not a directory). */

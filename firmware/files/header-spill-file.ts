@@ -1,8 +1,6 @@
 /** @module headerSpillFile(): the temp file a receiver keeps a version 3/4 pattern header in while the body passes, so the header is not held in memory (issue 14). */
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
 import type { HeaderSpill } from "../../codec/pattern/header-spill.ts";
-import { randomToken } from "../../crypto/random-token.ts";
+import { UnlinkedTempFile } from "./unlinked-temp-file.ts";
 
 /**
  * A HeaderSpill in a new temp file in `dir` (the receive's incoming directory: the same disk as the recording),
@@ -11,37 +9,29 @@ import { randomToken } from "../../crypto/random-token.ts";
  * and 1 MiB slice blocks, which the page cache serves.
  */
 export function headerSpillFile(dir: string): HeaderSpill {
-  const path = join(dir, `pvrlink-header-${randomToken()}`);
-  const fd = openSync(path, "wx+", 0o600);
-  unlinkSync(path);
+  const file = UnlinkedTempFile.create(dir, "pvrlink-header");
   let length = 0;
   let closed = false;
-  const open = (what: string): number => {
+  const open = (what: string): UnlinkedTempFile => {
     if (closed) throw new TypeError(`Cannot ${what} the pattern header's spill file: it is closed`);
-    return fd;
+    return file;
   };
   return {
     write(bytes) {
-      const f = open("write");
-      for (let done = 0; done < bytes.length; )
-        done += writeSync(f, bytes, done, bytes.length - done, length + done);
+      open("write").write(bytes, length);
       length += bytes.length;
     },
     read(position, into) {
-      const f = open("read");
-      for (let done = 0; done < into.length; ) {
-        const n = readSync(f, into, done, into.length - done, position + done);
-        if (n === 0)
-          throw new RangeError(
-            `Cannot read the pattern header's spill file at ${position + done}: it ends at ${length}`,
-          );
-        done += n;
-      }
+      const done = open("read").read(into, position);
+      if (done < into.length)
+        throw new RangeError(
+          `Cannot read the pattern header's spill file at ${position + done}: it ends at ${length}`,
+        );
     },
     close() {
       if (closed) return;
       closed = true;
-      closeSync(fd);
+      file.close();
     },
   };
 }
