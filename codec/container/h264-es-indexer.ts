@@ -20,6 +20,7 @@ import {
   parseSliceHeaderStart,
 } from "./h264-slice-type.ts";
 import { type H264Sps, parseH264Sps } from "./h264-sps.ts";
+import { ParameterSetMemo } from "./parameter-set-memo.ts";
 import { RbspBits } from "./rbsp-bits.ts";
 
 /** Bytes kept from the start of each NAL unit: enough for an SPS with scaling lists, or a slice header. */
@@ -76,6 +77,8 @@ export class H264EsIndexer {
   readonly #onSlice: H264SliceObserver | undefined;
   readonly #spsById = new Map<number, H264Sps>();
   readonly #ppsById = new Map<number, H264Pps>();
+  readonly #spsMemo = new ParameterSetMemo<H264Sps>();
+  readonly #ppsMemo = new ParameterSetMemo<H264Pps>();
   readonly #sets: H264ParameterSets = {
     sps: (id) => this.#spsById.get(id),
     pps: (id) => this.#ppsById.get(id),
@@ -173,7 +176,7 @@ export class H264EsIndexer {
     const type = header & 0x1f;
     if (type === NAL_SPS) {
       try {
-        this.#sps = parseH264Sps(head, 0);
+        this.#sps = this.#spsMemo.get(head, undefined, () => parseH264Sps(head, 0));
         this.#spsById.set(this.#sps.spsId, this.#sps);
         this.firstSps ??= this.#sps;
         this.width = this.#sps.width;
@@ -187,7 +190,10 @@ export class H264EsIndexer {
     if (type === NAL_PPS && this.#onSlice) {
       try {
         const ppsId = peekPpsIds(head);
-        const pps = parseH264Pps(head, 0, head.length, this.#spsById.get(ppsId)?.picSizeInMapUnits);
+        const sps = this.#spsById.get(ppsId);
+        const pps = this.#ppsMemo.get(head, sps, () =>
+          parseH264Pps(head, 0, head.length, sps?.picSizeInMapUnits),
+        );
         this.#ppsById.set(pps.ppsId, pps);
       } catch (e) {
         if (!(e instanceof CodecError)) throw e;
