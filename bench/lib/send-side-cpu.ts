@@ -21,7 +21,7 @@ export type ProtectionRun = "seed" | "pattern" | "whole";
  * DirectConnection does. "whole" is the secret route: planSend's SHA-256 pass, then encodeFromFile() sealing
  * every byte. Sockets are left out: they cost the same in every mode.
  */
-async function sendSide(
+export async function sendSide(
   path: string,
   mode: ProtectionRun,
   rawKey: Uint8Array,
