@@ -30,6 +30,7 @@ export class EsPatternCipher {
   /** Keystream position of the next encrypted byte, and the run made ahead. */
   #ksPos = 0;
   #run: Uint8Array = new Uint8Array(0);
+  #runWords: DataView = new DataView(new ArrayBuffer(0));
   #runStart = 0;
 
   constructor(
@@ -64,6 +65,11 @@ export class EsPatternCipher {
     let ks = this.#run;
     let runStart = this.#runStart;
     let ksPos = this.#ksPos;
+    // XOR 4 bytes at a time through DataViews (unaligned access is allowed; the byte order is the same on both
+    // sides, so it is a bytewise XOR): 16-byte pieces every 160 bytes over 64 MiB took 12.5-13.8 ms against
+    // 21.1-21.6 ms byte by byte (a scratch test on this machine).
+    const words = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let ksWords = this.#runWords;
     while (!this.#done) {
       if (left === 0) {
         if (piece === count) {
@@ -83,11 +89,15 @@ export class EsPatternCipher {
       if (ksPos + n > runStart + ks.length) {
         const made = this.#keystream(ksPos, Math.max(n, KEYSTREAM_RUN_BYTES));
         ks = new Uint8Array(made.buffer, made.byteOffset, made.byteLength);
+        ksWords = new DataView(made.buffer, made.byteOffset, made.byteLength);
         runStart = ksPos;
       }
       let k = (ksPos - runStart) | 0;
       const to = (at + n - start) | 0;
-      for (let x = (at - start) | 0; x < to; x++, k++) chunk[x]! ^= ks[k]!;
+      let x = (at - start) | 0;
+      for (; x + 4 <= to; x += 4, k += 4)
+        words.setInt32(x, words.getInt32(x, true) ^ ksWords.getInt32(k, true), true);
+      for (; x < to; x++, k++) chunk[x]! ^= ks[k]!;
       at += n;
       left -= n;
       ksPos += n;
@@ -97,6 +107,7 @@ export class EsPatternCipher {
     this.#at = at;
     this.#left = left;
     this.#run = ks;
+    this.#runWords = ksWords;
     this.#runStart = runStart;
     this.#ksPos = ksPos;
   }
