@@ -136,3 +136,62 @@ describe("parseH264Sps()", () => {
     );
   });
 });
+
+describe("H264EsIndexer parameter sets repeated and changed", () => {
+  /** Every slice's (NAL start, data start, NAL end) that an indexer with a slice observer reports for `bytes`. */
+  function slices(bytes: Uint8Array, chunk: number): number[][] {
+    const out: number[][] = [];
+    const x = new H264EsIndexer({ onSlice: (a, b, c) => out.push([a, b, c]) });
+    for (let i = 0; i < bytes.length; i += chunk) x.push(bytes.subarray(i, i + chunk));
+    x.end();
+    expect(x.errors).toEqual([]);
+    return out;
+  }
+  // A second stream of another size and entropy coder (its SPS and PPS differ), made by Debian's ffmpeg.
+  const other = Bun.spawnSync([
+    "ffmpeg",
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=25",
+    "-t",
+    "1",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-coder",
+    "0",
+    "-g",
+    "5",
+    "-f",
+    "h264",
+    "-",
+  ]).stdout;
+  const cases = [
+    {
+      name: "the fixture, then another stream, then the fixture again",
+      parts: [es, other, es],
+      size: [176, 144],
+    },
+    { name: "another stream, then the fixture", parts: [other, es], size: [176, 144] },
+    { name: "the fixture, then another stream", parts: [es, other], size: [320, 240] },
+  ];
+  for (const c of cases)
+    test(`H264EsIndexer reads each slice under its own SPS and PPS when they change mid-stream: ${c.name}`, () => {
+      // Each part indexed alone gives the slices' positions; joined, the same positions shifted by the part's start.
+      const want: number[][] = [];
+      let at = 0;
+      for (const p of c.parts) {
+        for (const s of slices(p, 4096)) want.push(s.map((v) => v + at));
+        at += p.length;
+      }
+      const joined = concat(...c.parts);
+      for (const chunk of [188, 4096, joined.length]) expect(slices(joined, chunk)).toEqual(want);
+      const x = run(joined);
+      expect([x.width, x.height]).toEqual(c.size);
+      expect(x.counts.seq).toBe(c.parts.reduce((n, p) => n + run(p).counts.seq, 0));
+    });
+});
