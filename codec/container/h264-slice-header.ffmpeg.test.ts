@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { x264Testsrc } from "../../test/support/x264-testsrc.ts";
 import { H264EsIndexer } from "./h264-es-indexer.ts";
 
 const FFMPEG = Bun.which("ffmpeg");
@@ -92,25 +93,7 @@ describe.skipIf(!FFMPEG)("parseH264SliceHeader() against ffmpeg's trace_headers"
         let source = join(TESTDATA, "ts-h264.ts");
         if (x264.length > 0) {
           source = join(dir, "made.ts");
-          const made = Bun.spawnSync([
-            FFMPEG!,
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-g",
-            "12",
-            ...x264,
-            "-f",
-            "mpegts",
-            source,
-          ]);
+          const made = x264Testsrc(FFMPEG!, 2, ["-g", "12", ...x264, "-f", "mpegts", source]);
           expect(made.exitCode).toBe(0);
         }
         const es = join(dir, "video.h264");

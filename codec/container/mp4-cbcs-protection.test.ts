@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cbcsTransform } from "../../crypto/cbcs-cipher.ts";
 import { SeededRandom } from "../../test/support/seeded-random.ts";
+import { x264Testsrc } from "../../test/support/x264-testsrc.ts";
 import { CodecError } from "../codec-error.ts";
 import { CbcsPatternCipher } from "../pattern/cbcs-pattern-cipher.ts";
 import { assembleMp4Cbcs, type Mp4CbcsPlan, planMp4Cbcs } from "./mp4-cbcs-protection.ts";
@@ -70,23 +71,7 @@ describe.skipIf(!FFMPEG || !FFPROBE)("planMp4Cbcs() against ffmpeg 5.1's cbcs de
       try {
         const original = typeof source === "string" ? source : join(dir, "made.mp4");
         if (typeof source !== "string") {
-          const made = Bun.spawnSync([
-            FFMPEG!,
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-g",
-            "12",
-            ...source,
-            original,
-          ]);
+          const made = x264Testsrc(FFMPEG!, 2, ["-g", "12", ...source, original]);
           expect(made.exitCode).toBe(0);
         }
         const bytes = new Uint8Array(readFileSync(original));
