@@ -1,6 +1,6 @@
 /** @module `bun bench/send-path-cost.ts FILE... [--loops N] [--pairs N]`: pattern mode's CPU against seed's in the sender's own send path, each send a fresh process that sends once, on each recording looped to recording size: what a recorder pays, its one-time compiles included. */
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, open } from "node:fs/promises";
+import { mkdir, open, rename } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { importSessionKey } from "../crypto/aead.ts";
 import { jitThreadCpuSeconds } from "./lib/jit-thread-cpu.ts";
@@ -60,7 +60,7 @@ async function looped(file: string, loops: number): Promise<string> {
   } finally {
     await out.close();
   }
-  await Bun.$`mv ${path}.part ${path}`.quiet();
+  await rename(`${path}.part`, path);
   return path;
 }
 

@@ -67,7 +67,9 @@ export class EsPatternCipher {
     let ksPos = this.#ksPos;
     // XOR 4 bytes at a time through DataViews (unaligned access is allowed; the byte order is the same on both
     // sides, so it is a bytewise XOR): 16-byte pieces every 160 bytes over 64 MiB took 12.5-13.8 ms against
-    // 21.1-21.6 ms byte by byte (a scratch test on this machine).
+    // 21.1-21.6 ms byte by byte (a scratch test on this machine), and this cipher's phase in
+    // bench/pattern-cost-phases.ts fell from 57-61 to 48-53 ms best on broadcast.ts. PatternCipher (version 1)
+    // measured the opposite for its own loop, and keeps bytes (its comment).
     const words = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let ksWords = this.#runWords;
     while (!this.#done) {
